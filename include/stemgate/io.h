@@ -1,0 +1,113 @@
+/* stemgate audio I/O: streaming WAV writer and any-format reader over libsndfile, plus rate
+ * conversion over libsamplerate.
+ *
+ * Memory stays flat however long the file: both sides work in caller-sized blocks of
+ * interleaved float. The writer writes to "<path>.partial" and renames on sg_audio_writer_close,
+ * so a failed render never leaves a file that looks complete. A tap sees every block as it is
+ * written, so gates meter the audio on its way to disk instead of reading it back. */
+#ifndef STEMGATE_IO_H
+#define STEMGATE_IO_H
+
+#include "stemgate/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum sg_sample_format {
+  SG_FMT_FLOAT32 = 0, /* IEEE 754 float, WAVE_FORMAT_IEEE_FLOAT */
+  SG_FMT_PCM24 = 1,   /* 24-bit integer                         */
+  SG_FMT_PCM16 = 2,   /* 16-bit integer, TPDF dither applied    */
+  SG_FMT_OTHER = 3    /* any other on read (8/32-bit int, double, compressed) */
+} sg_sample_format;
+
+/* "float32", "pcm24", "pcm16", "other". */
+const char *sg_sample_format_name(sg_sample_format f);
+/* Parses the names above; SG_E_PARSE when unknown. */
+sg_status sg_sample_format_parse(const char *s, sg_sample_format *out);
+
+typedef struct sg_audio_info {
+  int64_t frames;
+  unsigned rate;
+  unsigned channels;
+  sg_sample_format format;
+  int bits;               /* bits per sample as stored (16, 24, 32, 64; 0 for compressed) */
+  int is_float;
+  char container[16];     /* "wav", "aiff", "flac", "ogg", "rf64", ... */
+} sg_audio_info;
+
+/* Called with each block the writer accepts, after clamping/dither are decided but with the
+ * float values the caller gave (the tap meters what was asked to be written). */
+typedef sg_status (*sg_audio_tap_fn)(void *user, const float *interleaved, size_t frames);
+
+typedef struct sg_bext {
+  char description[256];
+  char originator[32];
+  char originator_ref[32];
+  char date[11];          /* yyyy-mm-dd; empty: a fixed date keeps renders reproducible */
+  char time[9];           /* hh:mm:ss */
+  uint64_t time_reference; /* first sample's position since midnight, in frames */
+} sg_bext;
+
+typedef struct sg_audio_writer sg_audio_writer;
+
+typedef struct sg_audio_writer_config {
+  unsigned rate;
+  unsigned channels;
+  sg_sample_format format;   /* FLOAT32, PCM24 or PCM16 */
+  uint64_t dither_seed;      /* PCM16: TPDF dither stream seed (deterministic) */
+  const sg_bext *bext;       /* optional BWF metadata; NULL for none */
+  sg_audio_tap_fn tap;       /* optional */
+  void *tap_user;
+} sg_audio_writer_config;
+
+void sg_audio_writer_config_init(sg_audio_writer_config *c); /* 48 kHz, stereo, float32 */
+
+sg_status sg_audio_writer_open(sg_audio_writer **out, const char *path,
+                               const sg_audio_writer_config *cfg, sg_diag *d);
+/* Writes frames of interleaved float. Values outside [-1, 1] are clipped for PCM formats
+ * (and counted); float files keep them. */
+sg_status sg_audio_writer_write(sg_audio_writer *w, const float *interleaved, size_t frames,
+                                sg_diag *d);
+int64_t sg_audio_writer_frames(const sg_audio_writer *w);
+/* Finishes the file and renames it into place. Frees w in every case. */
+sg_status sg_audio_writer_close(sg_audio_writer *w, sg_diag *d);
+/* Discards the partial file. Frees w. Safe with NULL. */
+void sg_audio_writer_abort(sg_audio_writer *w);
+
+typedef struct sg_audio_reader sg_audio_reader;
+
+/* Virtual file for reading from memory or an archive (libsndfile virtual I/O). */
+typedef struct sg_vio {
+  int64_t (*get_length)(void *user);
+  int64_t (*seek)(int64_t offset, int whence, void *user);
+  int64_t (*read)(void *ptr, int64_t count, void *user);
+  int64_t (*tell)(void *user);
+  void *user;
+} sg_vio;
+
+sg_status sg_audio_reader_open(sg_audio_reader **out, const char *path, sg_audio_info *info,
+                               sg_diag *d);
+sg_status sg_audio_reader_open_vio(sg_audio_reader **out, const sg_vio *vio, const char *name,
+                                   sg_audio_info *info, sg_diag *d);
+/* Reads up to frames frames into interleaved float; *got is 0 at the end. */
+sg_status sg_audio_reader_read(sg_audio_reader *r, float *interleaved, size_t frames,
+                               size_t *got, sg_diag *d);
+sg_status sg_audio_reader_seek(sg_audio_reader *r, int64_t frame, sg_diag *d);
+void sg_audio_reader_close(sg_audio_reader *r);
+
+/* Reads a whole file into a newly allocated interleaved float buffer (analysis of bounded
+ * material, tests). Refuses files longer than max_frames (SG_E_LIMIT). Free with free(). */
+sg_status sg_audio_read_all(const char *path, int64_t max_frames, float **out,
+                            sg_audio_info *info, sg_diag *d);
+/* Writes a whole buffer (tests, small files). */
+sg_status sg_audio_write_all(const char *path, const float *interleaved, int64_t frames,
+                             const sg_audio_writer_config *cfg, sg_diag *d);
+
+/* Creates every missing directory of path (like mkdir -p). */
+sg_status sg_mkdirs(const char *path, sg_diag *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,208 @@
+/* stemgate song spec: the YAML a producer writes, parsed into an immutable sg_song.
+ *
+ * Parsing is strict: unknown keys are errors with a did-you-mean, every error carries
+ * file:line:col, what is wrong and what is allowed. The song keeps the position of every value
+ * that later steps interpret (keys, chord symbols, patterns, effect parameters), so an error
+ * found by the theory or fx module still points into the spec.
+ *
+ * Sizes are bounded (SG_MAX_*): a spec beyond them is an error, never a silent truncation.
+ * See docs/spec.md for the reference of every key. */
+#ifndef STEMGATE_SPEC_H
+#define STEMGATE_SPEC_H
+
+#include "stemgate/core.h"
+#include "stemgate/io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SG_MAX_SECTIONS 128
+#define SG_MAX_STEMS 32
+#define SG_MAX_EFFECTS 16
+#define SG_MAX_PARAMS 24
+#define SG_MAX_NAME 64
+#define SG_MAX_TEXT 2048
+#define SG_MAX_PATH 1024
+
+typedef struct sg_pos {
+  int line, col; /* 1-based; 0 when the value was not given (a default) */
+} sg_pos;
+
+/* A string value with the position it came from. */
+typedef struct sg_text {
+  char s[SG_MAX_TEXT];
+  sg_pos pos;
+} sg_text;
+
+typedef struct sg_name {
+  char s[SG_MAX_NAME];
+  sg_pos pos;
+} sg_name;
+
+/* An exact decimal, e.g. tempo 97.3 = 973/10. den is a power of ten (up to 10^6). */
+typedef struct sg_decimal {
+  int64_t num, den;
+  sg_pos pos;
+} sg_decimal;
+
+/* One key: value pair of a generic parameter block (effects, instrument overrides). The value
+ * is kept as text and as a number when it parses as one ("1/8." stays text). */
+typedef struct sg_param {
+  char key[SG_MAX_NAME];
+  char text[SG_MAX_NAME * 2];
+  double num;
+  int is_num;
+  sg_pos pos;
+} sg_param;
+
+typedef struct sg_param_set {
+  sg_param v[SG_MAX_PARAMS];
+  int n;
+} sg_param_set;
+
+/* Looks a parameter up by key; NULL when absent. */
+const sg_param *sg_params_find(const sg_param_set *ps, const char *key);
+/* Number value of key, or def when absent. SG_E_SPEC (with the position) when present but not a
+ * number or outside [lo, hi]. */
+sg_status sg_params_num(const sg_param_set *ps, const char *key, double def, double lo, double hi,
+                        double *out, const char *file, sg_diag *d);
+
+typedef struct sg_effect_spec {
+  sg_name type; /* eq, compressor, delay, reverb, chorus, phaser, flanger, saturation, width, ... */
+  sg_param_set params;
+  sg_pos pos;
+} sg_effect_spec;
+
+typedef struct sg_section_spec {
+  sg_name name;
+  int bars;          /* > 0 when given; 0 when derived from start/end */
+  sg_pos bars_pos;
+  /* Target times in seconds ("1:22" = 82 s) or -1 when not given; snapped to the nearest bar. */
+  double start_sec, end_sec;
+  sg_pos start_pos, end_pos;
+  sg_name key;       /* "G major", "Ab", "F# minor", "D dorian"; empty: the song's key */
+  sg_text chords;    /* "Gmaj7 Em7 | Am7 D7 | ..." one bar per '|' group; empty: key default */
+  sg_name progression; /* named progression when chords are not given ("I-vi-IV-V", ...) */
+  sg_name energy;    /* "sparse", "normal", "full": per-section arrangement density */
+  sg_pos pos;
+} sg_section_spec;
+
+typedef enum sg_drums_source { SG_DRUMS_NONE = 0, SG_DRUMS_SYNTH, SG_DRUMS_REFERENCE } sg_drums_source;
+typedef enum sg_fit_policy { SG_FIT_FADE = 0, SG_FIT_LOOP } sg_fit_policy;
+
+typedef struct sg_stem_spec {
+  sg_name name;             /* "Guitars" */
+  sg_name instrument;       /* moog_bass, prophet_poly, dx7, guitar, drums, soundfont, reference */
+  sg_name patch;            /* named patch of the instrument: "nylon", "epiano", ... */
+  sg_param_set overrides;   /* patch parameter overrides */
+  sg_name style;            /* bossa, pop, house, ... (defaults to the song's style) */
+  sg_name role;             /* comp, pad, arp, bass, lead, drums (defaults from instrument) */
+  sg_text pattern;          /* user step pattern "x..x..x...x.x..." (optional) */
+  sg_name sections[SG_MAX_SECTIONS]; /* sections it plays in; n_sections == 0: all */
+  int n_sections;
+  double gain_db;           /* default 0 */
+  double pan;               /* -1 (left) .. +1 (right), default 0 */
+  int octave;               /* transposition in octaves, default 0 */
+  char midi_file[SG_MAX_PATH]; /* drive the stem from a user's Standard MIDI File */
+  char soundfont[SG_MAX_PATH]; /* .sf2 for instrument: soundfont */
+  int program;              /* GM program for soundfont (0-127), bank 0 */
+  char sidechain[SG_MAX_NAME]; /* stem whose signal keys this stem's compressor */
+  sg_effect_spec effects[SG_MAX_EFFECTS];
+  int n_effects;
+  sg_pos pos;
+} sg_stem_spec;
+
+typedef struct sg_drums_spec {
+  sg_drums_source source;
+  char reference[SG_MAX_PATH]; /* reference file (relative to the spec's folder) */
+  sg_pos reference_pos;
+  sg_fit_policy fit;          /* how a short/long reference meets the song length */
+  int align;                  /* 1: start the grid at the reference's first downbeat (default) */
+  int follow_tempo_map;       /* 1: the grid follows the reference's measured beats */
+  double tempo_tolerance_bpm; /* fail beyond this difference (default 1.0) */
+  sg_name style;              /* synthesized drums style (defaults to the song's style) */
+  sg_text pattern;            /* optional user step patterns, "kick: x...x... snare: ....x..." */
+  double gain_db;
+  sg_effect_spec effects[SG_MAX_EFFECTS];
+  int n_effects;
+  sg_pos pos;
+} sg_drums_spec;
+
+typedef struct sg_master_spec {
+  double loudness_lufs;       /* integrated target, default -14 */
+  double loudness_tolerance;  /* LU, default 0.5 */
+  double true_peak_dbtp;      /* ceiling, default -1.0 */
+  double headroom_db;         /* mix bus headroom before the master chain, default 6 */
+  sg_effect_spec effects[SG_MAX_EFFECTS]; /* bus processing before the limiter */
+  int n_effects;
+  sg_pos pos;
+} sg_master_spec;
+
+typedef struct sg_deliverable_spec {
+  char zip[SG_MAX_PATH];      /* archive name; default "<slug>.zip" */
+  char naming[SG_MAX_PATH];   /* file template; {song} {stem} {index} {rate} {format}; default
+                                 "{song}_{stem}.wav" */
+  int deflate;                /* 1: deflate audio too (default 0: stored) */
+  int midi;                   /* 1: include each stem's MIDI file (default 1) */
+} sg_deliverable_spec;
+
+typedef struct sg_gate_limits {
+  double sync_ms;             /* stem/master vs reference offset and drift, default 10 */
+  double length_tolerance_ms; /* verify: stem length vs master, default 50 */
+  double dc_offset;           /* |mean| limit, default 0.001 (-60 dBFS) */
+  double silence_dbfs;        /* a stem quieter than this is "silent", default -60 */
+  double key_window_sec;      /* key change location tolerance, default 10 */
+} sg_gate_limits;
+
+typedef struct sg_song {
+  char path[SG_MAX_PATH];     /* spec file as given; errors point here */
+  char dir[SG_MAX_PATH];      /* its folder; relative paths in the spec resolve against it */
+  char title[SG_MAX_NAME * 2];
+  char slug[SG_MAX_NAME];     /* file-safe title: "deja-vu" */
+  sg_decimal tempo;           /* quarter notes per minute */
+  int tempo_auto;             /* tempo: auto — take the reference's measured tempo */
+  int meter_num, meter_den;   /* 4/4, 3/4, 6/8: bar = meter_num * 4 / meter_den quarters */
+  unsigned sample_rate;
+  sg_sample_format format;
+  unsigned channels;
+  sg_name key;                /* song key, default for sections */
+  sg_name style;              /* default style for stems */
+  uint64_t seed;
+  double swing;               /* 0..0.5 (fraction of a 16th), default 0 */
+  double humanize_ms;         /* timing humanisation bound, default 8 */
+  double humanize_velocity;   /* velocity humanisation (0..1 fraction), default 0.08 */
+  sg_section_spec sections[SG_MAX_SECTIONS];
+  int n_sections;
+  sg_stem_spec stems[SG_MAX_STEMS];
+  int n_stems;
+  sg_drums_spec drums;
+  sg_master_spec master;
+  sg_deliverable_spec deliverable;
+  sg_gate_limits limits;
+  char spec_sha256[65];       /* hash of the spec file's bytes */
+} sg_song;
+
+/* Parses a spec file. On success *out is a new song (free with sg_song_free). On failure
+ * returns SG_E_SPEC (or SG_E_IO / SG_E_NOMEM) with d holding file:line:col and a message. */
+sg_status sg_song_load(const char *path, sg_song **out, sg_diag *d);
+/* Same from a string (tests); name is used as the file name in diagnostics. */
+sg_status sg_song_parse(const char *text, size_t len, const char *name, sg_song **out, sg_diag *d);
+void sg_song_free(sg_song *s);
+
+/* Finds a section / stem by name (case-insensitive); -1 when absent. */
+int sg_song_section_index(const sg_song *s, const char *name);
+int sg_song_stem_index(const sg_song *s, const char *name);
+/* 1 when the stem plays in section index si. */
+int sg_stem_plays_in(const sg_song *s, const sg_stem_spec *st, int si);
+
+/* Resolves a path from the spec against the spec's folder into out. */
+void sg_song_resolve_path(const sg_song *s, const char *rel, char *out, size_t cap);
+
+/* Levenshtein distance, for did-you-mean suggestions (shared by every name lookup). */
+int sg_edit_distance(const char *a, const char *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

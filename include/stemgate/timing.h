@@ -1,0 +1,76 @@
+/* stemgate timing: the song's grid — bars, beats, seconds and sample frames — computed exactly.
+ *
+ * Tempo is a decimal (97.3 BPM = 973/10 quarter notes per minute), so the frame of any grid
+ * point is one rational expression, rounded once:
+ *     frame(q quarters) = origin + round(q * 60 * rate * tempo.den / tempo.num)
+ * There is no per-bar accumulation, so bar 200 lands on the same sample whether computed
+ * directly or by summing section lengths, at any song length. Section boundaries given as
+ * target times ("1:22") snap to the nearest bar; the snapping error is reported.
+ *
+ * When the grid follows a reference's measured beats (a tempo map), frames between two
+ * measured beats are interpolated linearly. */
+#ifndef STEMGATE_TIMING_H
+#define STEMGATE_TIMING_H
+
+#include "stemgate/core.h"
+#include "stemgate/spec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sg_section_time {
+  char name[SG_MAX_NAME];
+  int index;
+  int64_t start_bar, bars;     /* 0-based start bar, length in bars */
+  int64_t start_quarter;       /* in quarter notes (bars * quarters_per_bar) */
+  int64_t start_frame, end_frame; /* [start, end) */
+  double start_sec, end_sec;
+  int snapped_start, snapped_end; /* 1 when the boundary came from a target time */
+  double target_start_sec, target_end_sec; /* the targets, -1 when none */
+  double snap_error_start_sec, snap_error_end_sec; /* snapped minus target */
+} sg_section_time;
+
+typedef struct sg_timeline {
+  unsigned rate;
+  int64_t tempo_num, tempo_den;  /* quarter notes per minute = num / den */
+  int meter_num, meter_den;
+  int64_t bar_q_num, bar_q_den;  /* quarters per bar = meter_num * 4 / meter_den, reduced */
+  int64_t origin_frame;          /* frame of bar 0 beat 0 (reference alignment offset) */
+  int64_t total_bars;
+  int64_t total_frames;          /* song length: end of the last section */
+  int n_sections;
+  sg_section_time sections[SG_MAX_SECTIONS];
+  /* Optional tempo map: frame of each quarter note 0..n_map-1 (owned by the caller, must
+   * outlive the timeline). NULL: the constant tempo above. */
+  const int64_t *quarter_frames;
+  size_t n_quarter_frames;
+} sg_timeline;
+
+/* Builds the timeline from a parsed song. Target times are snapped to the nearest bar; a
+ * section that would end up empty, overlap or leave a gap is an SG_E_SPEC error at the
+ * section's position. origin_frame starts at 0. */
+sg_status sg_timeline_build(const sg_song *song, sg_timeline *tl, sg_diag *d);
+
+/* Exact frame of a grid point given in quarter notes as the fraction qn/qd (qd > 0). */
+int64_t sg_timeline_frame_at(const sg_timeline *tl, int64_t qn, int64_t qd);
+/* Frame of a bar start (bar may be == total_bars for the song end). */
+int64_t sg_timeline_bar_frame(const sg_timeline *tl, int64_t bar);
+/* Frames per quarter note as a double (for DSP that needs a rate, e.g. tempo-synced delay). */
+double sg_timeline_frames_per_quarter(const sg_timeline *tl);
+/* Seconds per quarter note. */
+double sg_timeline_seconds_per_quarter(const sg_timeline *tl);
+/* Quarter notes per bar as a double. */
+double sg_timeline_quarters_per_bar(const sg_timeline *tl);
+/* Section index containing frame, or -1 outside the song. */
+int sg_timeline_section_at(const sg_timeline *tl, int64_t frame);
+
+/* Parses "1:22", "1:22.5", "82", "82.5s" into seconds; SG_E_PARSE when malformed. */
+sg_status sg_parse_time(const char *s, double *sec);
+/* Formats seconds as m:ss.mmm into out. */
+char *sg_format_time(double sec, char *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
