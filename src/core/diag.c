@@ -51,6 +51,23 @@ void sg_diag_value(sg_diag *d, double measured, double limit, const char *unit) 
   copy_field(d->unit, sizeof d->unit, unit ? unit : "");
 }
 
+/* Appends to out[*n..cap) and keeps it terminated; silently stops at the end. */
+static void append(char *out, size_t cap, size_t *n, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static void append(char *out, size_t cap, size_t *n, const char *fmt, ...) {
+  if (*n + 1 >= cap)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  int k = vsnprintf(out + *n, cap - *n, fmt, ap);
+  va_end(ap);
+  if (k > 0)
+    *n += (size_t)k < cap - *n ? (size_t)k : cap - *n - 1;
+}
+
 char *sg_diag_format(const sg_diag *d, char *out, size_t cap) {
   if (!out || cap == 0)
     return out;
@@ -58,28 +75,20 @@ char *sg_diag_format(const sg_diag *d, char *out, size_t cap) {
   if (!d)
     return out;
   size_t n = 0;
-#define SG__PUT(...)                                              \
-  do {                                                            \
-    if (n < cap) {                                                \
-      int k_ = snprintf(out + n, cap - n, __VA_ARGS__);           \
-      if (k_ > 0)                                                 \
-        n += (size_t)k_ < cap - n ? (size_t)k_ : cap - n - 1;     \
-    }                                                             \
-  } while (0)
   if (d->file[0]) {
-    SG__PUT("%s", d->file);
+    append(out, cap, &n, "%s", d->file);
     if (d->line > 0)
-      SG__PUT(":%d:%d", d->line, d->col > 0 ? d->col : 1);
-    SG__PUT(": ");
+      append(out, cap, &n, ":%d:%d", d->line, d->col > 0 ? d->col : 1);
+    append(out, cap, &n, ": ");
   }
-  if (d->step[0] || d->stem[0] || d->check[0]) {
-    SG__PUT("%s%s%s%s%s: ", d->step, d->stem[0] ? "/" : "", d->stem, d->check[0] ? "/" : "",
-            d->check);
+  if (d->step[0] || d->stem[0] || d->check[0])
+    append(out, cap, &n, "%s%s%s%s%s: ", d->step, d->stem[0] ? "/" : "", d->stem,
+           d->check[0] ? "/" : "", d->check);
+  append(out, cap, &n, "%s", d->message[0] ? d->message : sg_status_message(d->status));
+  if (d->has_value) {
+    const char *sp = d->unit[0] ? " " : "";
+    append(out, cap, &n, " (measured %.6g%s%s, limit %.6g%s%s)", d->measured, sp, d->unit,
+           d->limit, sp, d->unit);
   }
-  SG__PUT("%s", d->message[0] ? d->message : sg_status_message(d->status));
-  if (d->has_value)
-    SG__PUT(" (measured %.6g%s%s, limit %.6g%s%s)", d->measured, d->unit[0] ? " " : "", d->unit,
-            d->limit, d->unit[0] ? " " : "", d->unit);
-#undef SG__PUT
   return out;
 }

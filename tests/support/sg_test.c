@@ -1,0 +1,44 @@
+#include "sg_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *sg_test_tmpdir(void) {
+  static char dir[512];
+  if (dir[0])
+    return dir;
+  const char *base = getenv("TMPDIR");
+  snprintf(dir, sizeof dir, "%s/sgtest.XXXXXX", base && *base ? base : "/tmp");
+  if (!mkdtemp(dir)) {
+    perror("mkdtemp");
+    abort();
+  }
+  return dir;
+}
+
+const char *sg_test_path(const char *name) {
+  static char slots[8][1024];
+  static int k;
+  char *p = slots[k++ & 7];
+  snprintf(p, 1024, "%s/%s", sg_test_tmpdir(), name);
+  return p;
+}
+
+const char *sg_test_source(const char *rel) {
+  static char slots[4][1024];
+  static int k;
+  char *p = slots[k++ & 3];
+  const char *root = getenv("SG_SOURCE_DIR");
+  snprintf(p, 1024, "%s/%s", root && *root ? root : ".", rel);
+  return p;
+}
+
+int sg_test_write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "wb");
+  if (!f)
+    return -1;
+  size_t n = strlen(text);
+  int ok = fwrite(text, 1, n, f) == n;
+  return (fclose(f) == 0 && ok) ? 0 : -1;
+}
