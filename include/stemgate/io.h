@@ -104,6 +104,26 @@ sg_status sg_audio_read_all(const char *path, int64_t max_frames, float **out,
 sg_status sg_audio_write_all(const char *path, const float *interleaved, int64_t frames,
                              const sg_audio_writer_config *cfg, sg_diag *d);
 
+/* ---- rate conversion ---------------------------------------------------------------------- */
+
+/* Streaming sample-rate converter over libsamplerate's SRC_SINC_BEST_QUALITY (J. O. Smith,
+ * "Digital Audio Resampling", bandlimited interpolation; 97 dB SNR, 97% bandwidth). */
+typedef struct sg_resampler sg_resampler;
+
+sg_status sg_resampler_create(sg_resampler **out, unsigned channels, unsigned from_rate,
+                              unsigned to_rate, sg_diag *d);
+/* Converts up to in_frames input frames into at most out_cap output frames; reports how many
+ * input frames were consumed and output frames produced. last = 1 flushes the filter tail. */
+sg_status sg_resampler_process(sg_resampler *r, const float *in, size_t in_frames, float *out,
+                               size_t out_cap, int last, size_t *used, size_t *produced,
+                               sg_diag *d);
+void sg_resampler_destroy(sg_resampler *r);
+/* Streams a whole file through the converter and channel mapping into a new file (float32):
+ * the reference-conforming step. channels: 1 = downmix (mean), 2 = mono duplicated or stereo
+ * kept; more input channels are downmixed to the first two by mean. */
+sg_status sg_audio_convert_file(const char *in_path, const char *out_path, unsigned rate,
+                                unsigned channels, sg_diag *d);
+
 /* Creates every missing directory of path (like mkdir -p). */
 sg_status sg_mkdirs(const char *path, sg_diag *d);
 

@@ -1,0 +1,323 @@
+/* Streaming WAV writer: the header is written here, the samples stream in large blocks.
+ *
+ * Why not libsndfile for writing: its IEEE-float WAVs carry a 16-byte fmt chunk without cbSize,
+ * which strict readers flag ("sox WARN wav: wave header missing extended part of fmt chunk"),
+ * and its small writes are slow on these machines. The layout follows the RIFF/WAVE spec
+ * (Microsoft/IBM 1991), EBU Tech 3285 (BWF bext chunk) and EBU Tech 3306 (RF64 for files past
+ * 4 GiB; a JUNK chunk reserves the ds64 space, as the spec recommends). Everything else reads
+ * through libsndfile.
+ *
+ * Files are written to "<path>.partial" and renamed into place only when complete, so a failed
+ * render never leaves a file that looks finished. PCM conversion rounds to nearest with
+ * clipping; 16-bit gets TPDF dither of +-1 LSB (Lipshitz, Wannamaker & Vanderkooy, "Quantization
+ * and Dither: A Theoretical Survey", JAES 1992), seeded so renders stay bit-identical. */
+#include "stemgate/io.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SG_WRITER_BYTES (1u << 20) /* conversion/output buffer: large writes, reused */
+
+enum {
+  FMT_PCM = 1,
+  FMT_FLOAT = 3,
+  JUNK_SIZE = 28, /* ds64 body without table: 3 x uint64 + uint32 */
+  BEXT_SIZE = 602
+};
+
+struct sg_audio_writer {
+  FILE *f;
+  sg_audio_writer_config cfg;
+  char path[1024];
+  char tmp[1040];
+  int64_t frames;
+  unsigned bytes_per_sample;
+  long fact_pos, data_pos; /* offsets of the fact value and the data chunk's size field */
+  sg_rng dither;
+  unsigned char *buf;
+};
+
+void sg_audio_writer_config_init(sg_audio_writer_config *c) {
+  memset(c, 0, sizeof *c);
+  c->rate = 48000;
+  c->channels = 2;
+  c->format = SG_FMT_FLOAT32;
+}
+
+const char *sg_sample_format_name(sg_sample_format f) {
+  switch (f) {
+  case SG_FMT_FLOAT32:
+    return "float32";
+  case SG_FMT_PCM24:
+    return "pcm24";
+  case SG_FMT_PCM16:
+    return "pcm16";
+  default:
+    return "other";
+  }
+}
+
+sg_status sg_sample_format_parse(const char *s, sg_sample_format *out) {
+  static const sg_sample_format all[] = {SG_FMT_FLOAT32, SG_FMT_PCM24, SG_FMT_PCM16};
+  for (size_t i = 0; s && i < sizeof all / sizeof all[0]; ++i)
+    if (strcmp(s, sg_sample_format_name(all[i])) == 0) {
+      *out = all[i];
+      return SG_OK;
+    }
+  return SG_E_PARSE;
+}
+
+/* ---- little-endian header helpers --------------------------------------------------------- */
+
+static void put_u16(unsigned char *p, unsigned v) {
+  p[0] = (unsigned char)(v & 0xff);
+  p[1] = (unsigned char)((v >> 8) & 0xff);
+}
+static void put_u32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    p[i] = (unsigned char)((v >> (8 * i)) & 0xff);
+}
+static void put_u64(unsigned char *p, uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    p[i] = (unsigned char)((v >> (8 * i)) & 0xff);
+}
+
+static int write_chunk_head(FILE *f, const char *id, uint32_t size) {
+  unsigned char h[8];
+  memcpy(h, id, 4);
+  put_u32(h + 4, size);
+  return fwrite(h, 1, 8, f) == 8;
+}
+
+static int write_header(sg_audio_writer *w) {
+  const sg_audio_writer_config *c = &w->cfg;
+  int is_float = c->format == SG_FMT_FLOAT32;
+  unsigned char b[BEXT_SIZE];
+  FILE *f = w->f;
+  /* RIFF size is patched on close. */
+  if (!write_chunk_head(f, "RIFF", 0) || fwrite("WAVE", 1, 4, f) != 4)
+    return 0;
+  memset(b, 0, sizeof b);
+  if (!write_chunk_head(f, "JUNK", JUNK_SIZE) || fwrite(b, 1, JUNK_SIZE, f) != JUNK_SIZE)
+    return 0;
+  /* fmt: 18 bytes with cbSize = 0 for float (required for non-PCM tags), 16 for PCM. */
+  unsigned fmt_size = is_float ? 18 : 16;
+  unsigned block = c->channels * w->bytes_per_sample;
+  put_u16(b, is_float ? FMT_FLOAT : FMT_PCM);
+  put_u16(b + 2, c->channels);
+  put_u32(b + 4, c->rate);
+  put_u32(b + 8, c->rate * block);
+  put_u16(b + 12, block);
+  put_u16(b + 14, w->bytes_per_sample * 8);
+  put_u16(b + 16, 0);
+  if (!write_chunk_head(f, "fmt ", fmt_size) || fwrite(b, 1, fmt_size, f) != fmt_size)
+    return 0;
+  if (is_float) { /* fact: frame count, required for non-PCM formats */
+    if (!write_chunk_head(f, "fact", 4))
+      return 0;
+    w->fact_pos = ftell(f);
+    memset(b, 0, 4);
+    if (fwrite(b, 1, 4, f) != 4)
+      return 0;
+  }
+  if (c->bext) {
+    const sg_bext *x = c->bext;
+    memset(b, 0, sizeof b);
+    memcpy(b, x->description, strnlen(x->description, 256));
+    memcpy(b + 256, x->originator, strnlen(x->originator, 32));
+    memcpy(b + 288, x->originator_ref, strnlen(x->originator_ref, 32));
+    /* A fixed date unless given keeps renders bit-identical run to run. */
+    memcpy(b + 320, x->date[0] ? x->date : "2000-01-01", 10);
+    memcpy(b + 330, x->time[0] ? x->time : "00:00:00", 8);
+    put_u64(b + 338, x->time_reference);
+    put_u16(b + 346, 1); /* version 1: UMID and reserved bytes zero */
+    if (!write_chunk_head(f, "bext", BEXT_SIZE) || fwrite(b, 1, BEXT_SIZE, f) != BEXT_SIZE)
+      return 0;
+  }
+  if (!write_chunk_head(f, "data", 0))
+    return 0;
+  w->data_pos = ftell(f) - 4;
+  return w->fact_pos >= 0 && w->data_pos > 0;
+}
+
+sg_status sg_audio_writer_open(sg_audio_writer **out, const char *path,
+                               const sg_audio_writer_config *cfg, sg_diag *d) {
+  if (!out || !path || !cfg)
+    return sg_diag_fail(d, SG_E_INVAL, "audio writer: NULL argument");
+  *out = NULL;
+  if (cfg->channels < 1 || cfg->channels > 64)
+    return sg_diag_fail(d, SG_E_RANGE, "audio writer: %u channels (allowed 1..64)", cfg->channels);
+  if (cfg->rate < 8000 || cfg->rate > 384000)
+    return sg_diag_fail(d, SG_E_RANGE, "audio writer: sample rate %u Hz (allowed 8000..384000)",
+                        cfg->rate);
+  if (cfg->format != SG_FMT_FLOAT32 && cfg->format != SG_FMT_PCM24 && cfg->format != SG_FMT_PCM16)
+    return sg_diag_fail(d, SG_E_UNSUPPORTED, "audio writer: format must be float32, pcm24 or pcm16");
+  if (strlen(path) + 9 >= sizeof((sg_audio_writer *)0)->tmp)
+    return sg_diag_fail(d, SG_E_RANGE, "audio writer: path too long: %s", path);
+
+  sg_audio_writer *w = calloc(1, sizeof *w);
+  if (!w || !(w->buf = malloc(SG_WRITER_BYTES))) {
+    free(w);
+    return sg_diag_fail(d, SG_E_NOMEM, "audio writer: out of memory");
+  }
+  w->cfg = *cfg;
+  w->bytes_per_sample = cfg->format == SG_FMT_PCM16 ? 2 : cfg->format == SG_FMT_PCM24 ? 3 : 4;
+  size_t len = strlen(path); /* checked above: fits both buffers */
+  memcpy(w->path, path, len + 1);
+  memcpy(w->tmp, path, len);
+  memcpy(w->tmp + len, ".partial", 9);
+  sg_rng_seed(&w->dither, cfg->dither_seed, 0x5347444954ULL /* "SGDIT" */);
+  w->f = fopen(w->tmp, "wb");
+  if (!w->f || !write_header(w)) {
+    sg_status st = sg_diag_fail(d, SG_E_IO, "cannot create '%s': %s", w->tmp, strerror(errno));
+    if (w->f) {
+      fclose(w->f);
+      remove(w->tmp);
+    }
+    free(w->buf);
+    free(w);
+    return st;
+  }
+  *out = w;
+  return SG_OK;
+}
+
+/* Converts samples to little-endian bytes in w->buf; returns the byte count. */
+static size_t convert(sg_audio_writer *w, const float *in, size_t samples) {
+  unsigned char *o = w->buf;
+  switch (w->cfg.format) {
+  case SG_FMT_FLOAT32:
+    for (size_t i = 0; i < samples; ++i) {
+      uint32_t u;
+      memcpy(&u, &in[i], 4);
+      put_u32(o + 4 * i, u);
+    }
+    return samples * 4;
+  case SG_FMT_PCM24:
+    for (size_t i = 0; i < samples; ++i) {
+      double v = (double)in[i] * 8388608.0;
+      v = v != v ? 0.0 : v;
+      v = v > 8388607.0 ? 8388607.0 : (v < -8388608.0 ? -8388608.0 : v);
+      uint32_t u = (uint32_t)(int32_t)lrint(v);
+      o[3 * i] = (unsigned char)(u & 0xff);
+      o[3 * i + 1] = (unsigned char)((u >> 8) & 0xff);
+      o[3 * i + 2] = (unsigned char)((u >> 16) & 0xff);
+    }
+    return samples * 3;
+  default: /* PCM16 with TPDF dither */
+    for (size_t i = 0; i < samples; ++i) {
+      double v = (double)in[i] * 32768.0 + (double)sg_rng_tpdf(&w->dither);
+      v = v != v ? 0.0 : v;
+      v = v > 32767.0 ? 32767.0 : (v < -32768.0 ? -32768.0 : v);
+      put_u16(o + 2 * i, (unsigned)(uint16_t)(int16_t)lrint(v));
+    }
+    return samples * 2;
+  }
+}
+
+sg_status sg_audio_writer_write(sg_audio_writer *w, const float *x, size_t frames, sg_diag *d) {
+  if (!w || (!x && frames))
+    return sg_diag_fail(d, SG_E_INVAL, "audio writer: NULL argument");
+  if (w->cfg.tap) {
+    sg_status st = w->cfg.tap(w->cfg.tap_user, x, frames);
+    if (st != SG_OK)
+      return st;
+  }
+  const size_t ch = w->cfg.channels;
+  const size_t per_chunk = SG_WRITER_BYTES / (ch * w->bytes_per_sample);
+  for (size_t done = 0; done < frames;) {
+    size_t n = frames - done < per_chunk ? frames - done : per_chunk;
+    size_t bytes = convert(w, x + done * ch, n * ch);
+    if (fwrite(w->buf, 1, bytes, w->f) != bytes)
+      return sg_diag_fail(d, SG_E_IO, "write to '%s' failed: %s", w->tmp, strerror(errno));
+    done += n;
+  }
+  w->frames += (int64_t)frames;
+  return SG_OK;
+}
+
+int64_t sg_audio_writer_frames(const sg_audio_writer *w) { return w ? w->frames : 0; }
+
+static int patch_u32(FILE *f, long pos, uint32_t v) {
+  unsigned char b[4];
+  put_u32(b, v);
+  return fseek(f, pos, SEEK_SET) == 0 && fwrite(b, 1, 4, f) == 4;
+}
+
+/* Fills in the sizes; past 4 GiB the file becomes RF64 with a ds64 chunk in the JUNK space. */
+static int finish(sg_audio_writer *w) {
+  uint64_t data = (uint64_t)w->frames * w->cfg.channels * w->bytes_per_sample;
+  if (data & 1) { /* RIFF chunks are word aligned */
+    unsigned char z = 0;
+    if (fwrite(&z, 1, 1, w->f) != 1)
+      return 0;
+  }
+  if (fflush(w->f) != 0)
+    return 0;
+  uint64_t riff = (uint64_t)ftell(w->f) - 8;
+  if (riff <= 0xffffffffu) {
+    if (!patch_u32(w->f, 4, (uint32_t)riff) || !patch_u32(w->f, w->data_pos, (uint32_t)data))
+      return 0;
+  } else {
+    unsigned char ds[8 + JUNK_SIZE];
+    memcpy(ds, "ds64", 4);
+    put_u32(ds + 4, JUNK_SIZE);
+    put_u64(ds + 8, riff);
+    put_u64(ds + 16, data);
+    put_u64(ds + 24, (uint64_t)w->frames);
+    put_u32(ds + 32, 0);
+    if (fseek(w->f, 0, SEEK_SET) != 0 || fwrite("RF64", 1, 4, w->f) != 4 ||
+        !patch_u32(w->f, 4, 0xffffffffu) || fseek(w->f, 12, SEEK_SET) != 0 ||
+        fwrite(ds, 1, sizeof ds, w->f) != sizeof ds || !patch_u32(w->f, w->data_pos, 0xffffffffu))
+      return 0;
+  }
+  if (w->fact_pos > 0) {
+    uint32_t fr = w->frames > 0xffffffff ? 0xffffffffu : (uint32_t)w->frames;
+    if (!patch_u32(w->f, w->fact_pos, fr))
+      return 0;
+  }
+  return fflush(w->f) == 0;
+}
+
+sg_status sg_audio_writer_close(sg_audio_writer *w, sg_diag *d) {
+  if (!w)
+    return sg_diag_fail(d, SG_E_INVAL, "audio writer: NULL argument");
+  sg_status st = SG_OK;
+  int ok = finish(w);
+  if (fclose(w->f) != 0 || !ok)
+    st = sg_diag_fail(d, SG_E_IO, "finishing '%s' failed: %s", w->tmp, strerror(errno));
+  if (st == SG_OK && rename(w->tmp, w->path) != 0)
+    st = sg_diag_fail(d, SG_E_IO, "cannot rename '%s' to '%s': %s", w->tmp, w->path,
+                      strerror(errno));
+  if (st != SG_OK)
+    remove(w->tmp);
+  free(w->buf);
+  free(w);
+  return st;
+}
+
+void sg_audio_writer_abort(sg_audio_writer *w) {
+  if (!w)
+    return;
+  fclose(w->f);
+  remove(w->tmp);
+  free(w->buf);
+  free(w);
+}
+
+sg_status sg_audio_write_all(const char *path, const float *x, int64_t frames,
+                             const sg_audio_writer_config *cfg, sg_diag *d) {
+  sg_audio_writer *w;
+  sg_status st = sg_audio_writer_open(&w, path, cfg, d);
+  if (st != SG_OK)
+    return st;
+  st = sg_audio_writer_write(w, x, (size_t)frames, d);
+  if (st != SG_OK) {
+    sg_audio_writer_abort(w);
+    return st;
+  }
+  return sg_audio_writer_close(w, d);
+}
