@@ -1,0 +1,44 @@
+# stemgate: the two entry points a new user needs.
+#   make demo   - install missing packages, build, render the bundled song, verify the package
+#   make check  - install missing packages, build with warnings as errors, run every test,
+#                 then the same tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+SONG ?= examples/deja-vu.yaml
+OUT ?= out/deja-vu
+
+.PHONY: all deps deps-demo build demo check test asan clean bench
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+deps-demo:
+	@sh scripts/deps.sh --demo
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSG_WERROR=ON >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: deps-demo build
+	./$(BUILD)/stemgate render $(SONG) -o $(OUT)
+	./$(BUILD)/stemgate verify $(OUT)/$$(ls $(OUT) | grep '\.zip$$' | head -n 1) --spec $(SONG)
+
+test: build
+	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure
+
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSG_SANITIZE=ON -DSG_WERROR=ON >/dev/null
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_BUILD) -j $(JOBS) --output-on-failure
+
+check: test asan
+
+bench: build
+	@echo "see bench/README.md"
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) out

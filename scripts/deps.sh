@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the Debian 12 packages stemgate needs to build, test and demo, when they are missing.
+# As root it runs apt-get; otherwise it prints the exact command to run.
+set -e
+PKGS="build-essential cmake pkgconf libsndfile1-dev libebur128-dev libzip-dev libsamplerate0-dev
+libsoxr-dev libyaml-dev libssl-dev libcmocka-dev libfluidsynth-dev libkissfft-dev
+timgm6mb-soundfont sox"
+[ "${1:-}" = "--demo" ] && PKGS="$PKGS ffmpeg"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+  echo "stemgate: installing$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $missing
+else
+  echo "stemgate: missing Debian packages; run as root:" >&2
+  echo "  apt-get update && apt-get install -y$missing" >&2
+  exit 1
+fi

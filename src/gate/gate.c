@@ -1,0 +1,155 @@
+/* Gate reports: every check is a measurement, a limit and a verdict, kept in one table that the
+ * CLI prints, the manifest stores and `stemgate verify` shares. */
+#include "stemgate/gate.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sg_gate_report_init(sg_gate_report *r) { memset(r, 0, sizeof *r); }
+
+void sg_gate_report_free(sg_gate_report *r) {
+  if (!r)
+    return;
+  free(r->v);
+  memset(r, 0, sizeof *r);
+}
+
+const char *sg_cmp_symbol(sg_cmp c) {
+  switch (c) {
+  case SG_CMP_LE:
+    return "<=";
+  case SG_CMP_GE:
+    return ">=";
+  case SG_CMP_EQ:
+    return "==";
+  case SG_CMP_ABS_LE:
+    return "|x|<=";
+  case SG_CMP_WITHIN:
+    return "within";
+  default:
+    return "info";
+  }
+}
+
+static int holds(double m, sg_cmp cmp, double limit, double target) {
+  if (cmp == SG_CMP_INFO)
+    return 1;
+  if (isnan(m)) /* a measurement that failed never passes */
+    return 0;
+  switch (cmp) {
+  case SG_CMP_LE:
+    return m <= limit;
+  case SG_CMP_GE:
+    return m >= limit;
+  case SG_CMP_EQ:
+    return m == limit;
+  case SG_CMP_ABS_LE:
+    return fabs(m) <= limit;
+  case SG_CMP_WITHIN:
+    return fabs(m - target) <= limit;
+  default:
+    return 0;
+  }
+}
+
+static sg_gate_result *push(sg_gate_report *r) {
+  if (r->n == r->cap) {
+    size_t cap = r->cap ? r->cap * 2 : 64;
+    sg_gate_result *v = realloc(r->v, cap * sizeof *v);
+    if (!v)
+      return NULL;
+    r->v = v;
+    r->cap = cap;
+  }
+  sg_gate_result *g = &r->v[r->n++];
+  memset(g, 0, sizeof *g);
+  return g;
+}
+
+static void fill_names(sg_gate_result *g, const char *step, const char *stem, const char *check) {
+  snprintf(g->step, sizeof g->step, "%s", step ? step : "");
+  snprintf(g->stem, sizeof g->stem, "%s", stem ? stem : "");
+  snprintf(g->check, sizeof g->check, "%s", check ? check : "");
+}
+
+static sg_status verdict(sg_gate_report *r, const sg_gate_result *g, sg_diag *d) {
+  if (g->pass || !g->required)
+    return SG_OK;
+  r->failed++;
+  if (d) {
+    sg_diag_where(d, g->step, g->stem, g->check);
+    if (g->cmp != SG_CMP_INFO && !g->detail[0])
+      sg_diag_value(d, g->measured, g->cmp == SG_CMP_WITHIN ? g->target : g->limit, g->unit);
+    if (g->cmp == SG_CMP_WITHIN)
+      sg_diag_fail(d, SG_E_GATE, "%s is %.6g %s, outside %.6g +- %.6g %s", g->check, g->measured,
+                   g->unit, g->target, g->limit, g->unit);
+    else if (g->detail[0])
+      sg_diag_fail(d, SG_E_GATE, "%s failed: %s", g->check, g->detail);
+    else
+      sg_diag_fail(d, SG_E_GATE, "%s must be %s %.6g %s", g->check, sg_cmp_symbol(g->cmp),
+                   g->limit, g->unit);
+  }
+  return SG_E_GATE;
+}
+
+sg_status sg_gate_check(sg_gate_report *r, const char *step, const char *stem, const char *check,
+                        double measured, sg_cmp cmp, double limit, double target, const char *unit,
+                        const char *detail, int required, sg_diag *d) {
+  if (!r)
+    return SG_E_INVAL;
+  sg_gate_result *g = push(r);
+  if (!g)
+    return SG_E_NOMEM;
+  fill_names(g, step, stem, check);
+  g->measured = measured;
+  g->limit = limit;
+  g->target = target;
+  g->cmp = cmp;
+  snprintf(g->unit, sizeof g->unit, "%s", unit ? unit : "");
+  snprintf(g->detail, sizeof g->detail, "%s", detail ? detail : "");
+  g->required = required;
+  g->pass = holds(measured, cmp, limit, target);
+  return verdict(r, g, d);
+}
+
+sg_status sg_gate_check_text(sg_gate_report *r, const char *step, const char *stem,
+                             const char *check, const char *measured, const char *expected,
+                             int pass, int required, sg_diag *d) {
+  if (!r)
+    return SG_E_INVAL;
+  sg_gate_result *g = push(r);
+  if (!g)
+    return SG_E_NOMEM;
+  fill_names(g, step, stem, check);
+  g->cmp = SG_CMP_EQ;
+  g->measured = NAN;
+  g->limit = NAN;
+  g->required = required;
+  g->pass = pass;
+  snprintf(g->detail, sizeof g->detail, "%s (expected %s)", measured ? measured : "?",
+           expected ? expected : "?");
+  return verdict(r, g, d);
+}
+
+char *sg_gate_result_format(const sg_gate_result *g, char *out, size_t cap) {
+  if (!out || !cap)
+    return out;
+  const char *v = g->pass ? "PASS" : (g->required ? "FAIL" : "WARN");
+  if (isnan(g->measured)) {
+    snprintf(out, cap, "%-4s  %-9s %-14s %-22s %s", v, g->step, g->stem, g->check, g->detail);
+  } else if (g->cmp == SG_CMP_INFO) {
+    snprintf(out, cap, "%-4s  %-9s %-14s %-22s %.6g %s%s%s", v, g->step, g->stem, g->check,
+             g->measured, g->unit, g->detail[0] ? "  " : "", g->detail);
+  } else if (g->cmp == SG_CMP_WITHIN) {
+    snprintf(out, cap, "%-4s  %-9s %-14s %-22s %.6g %s  (target %.6g +- %.6g)%s%s", v, g->step,
+             g->stem, g->check, g->measured, g->unit, g->target, g->limit,
+             g->detail[0] ? "  " : "", g->detail);
+  } else {
+    snprintf(out, cap, "%-4s  %-9s %-14s %-22s %.6g %s  (%s %.6g)%s%s", v, g->step, g->stem,
+             g->check, g->measured, g->unit, sg_cmp_symbol(g->cmp), g->limit,
+             g->detail[0] ? "  " : "", g->detail);
+  }
+  return out;
+}
