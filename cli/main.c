@@ -1,1 +1,101 @@
-int main(void){return 0;}
+/* stemgate command line: a thin layer over the library. Every command maps library statuses to
+ * the documented exit codes: 0 done, 1 a gate failed, 2 usage or spec error, 3 I/O error. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const sg_cli_command commands[] = {
+    {"render", "render a song spec into a verified delivery package", sg_cli_render,
+     "usage: stemgate render SPEC [-o DIR] [--reference FILE] [--force] [--jobs N] [--keep-work]\n"
+     "\n"
+     "Runs the seven gated steps (timing, reference, stems, drums, fx, master, package) and\n"
+     "prints one line per gate: verdict, step, stem, check, measured value and limit. Stops at\n"
+     "the first failed gate.\n"
+     "\n"
+     "  -o DIR            output folder (default out/<song-slug>)\n"
+     "  --reference FILE  reference drum track (overrides drums.reference in the spec)\n"
+     "  --force           ignore the incremental cache and render everything\n"
+     "  --jobs N          render N stems at once (output is identical for any N)\n"
+     "  --keep-work       keep intermediate files (dry stems) in DIR/work\n"
+     "\n"
+     "exit codes: 0 done, 1 a gate failed, 2 usage or spec error, 3 I/O error\n"},
+    {"verify", "check any delivery package (zip or folder) against a spec", sg_cli_verify,
+     "usage: stemgate verify PACKAGE.zip|DIR --spec SPEC [--reference REF] [--json FILE]\n"
+     "                      [--junit FILE]\n"
+     "\n"
+     "Independent QC of a stem package: files present, rate, format, channels, lengths, sync\n"
+     "to the reference, tempo, key per section, loudness, true peak, clipping, silence and\n"
+     "where each stem plays. Prints a table; --json and --junit write reports for CI.\n"
+     "\n"
+     "exit codes: 0 every required check holds, 1 a check failed, 2 usage error,\n"
+     "            3 the package cannot be read\n"},
+    {"timing", "print the section table of a spec (bars, beats, seconds, frames)", sg_cli_timing,
+     "usage: stemgate timing SPEC\n"
+     "\n"
+     "Computes the exact grid: each section's start and end in bars, beats, seconds and sample\n"
+     "frames, the total length, and how far target times (\"1:22\") moved when snapped to bars.\n"},
+    {"analyze", "measure one audio file (loudness, peaks, tempo, key)", sg_cli_analyze,
+     "usage: stemgate analyze FILE [--bpm BPM]\n"
+     "\n"
+     "Prints format, length, sample and true peak, loudness, DC, clipping, tempo estimate,\n"
+     "first downbeat and the key track of any file libsndfile reads.\n"},
+};
+static const size_t n_commands = sizeof commands / sizeof commands[0];
+
+static void usage(FILE *f) {
+  fprintf(f, "stemgate %s - incremental, verified audio production\n\n", sg_version());
+  fprintf(f, "usage: stemgate COMMAND [ARGS]\n\ncommands:\n");
+  for (size_t i = 0; i < n_commands; ++i)
+    fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "  %-8s %s\n", "help", "show help for a command: stemgate help render");
+  fprintf(f, "\nexit codes: 0 done, 1 a gate failed, 2 usage or spec error, 3 I/O error\n");
+}
+
+static const sg_cli_command *find(const char *name) {
+  for (size_t i = 0; i < n_commands; ++i)
+    if (strcmp(commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return SG_EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+    usage(stdout);
+    return SG_EXIT_OK;
+  }
+  if (!strcmp(cmd, "--version")) {
+    printf("stemgate %s\n", sg_version());
+    return SG_EXIT_OK;
+  }
+  if (!strcmp(cmd, "help")) {
+    if (argc < 3) {
+      usage(stdout);
+      return SG_EXIT_OK;
+    }
+    const sg_cli_command *c = find(argv[2]);
+    if (!c) {
+      fprintf(stderr, "stemgate: no command '%s'\n", argv[2]);
+      return SG_EXIT_USAGE;
+    }
+    fputs(c->help, stdout);
+    return SG_EXIT_OK;
+  }
+  const sg_cli_command *c = find(cmd);
+  if (!c) {
+    fprintf(stderr, "stemgate: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return SG_EXIT_USAGE;
+  }
+  for (int i = 2; i < argc; ++i)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(c->help, stdout);
+      return SG_EXIT_OK;
+    }
+  return c->run(argc - 1, argv + 1, c);
+}

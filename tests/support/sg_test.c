@@ -1,13 +1,31 @@
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "sg_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+
+static char dir[512];
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  return remove(p);
+}
+
+/* Test files go away with the test unless SG_KEEP_TMP is set (to look at a render). */
+static void cleanup(void) {
+  const char *keep = getenv("SG_KEEP_TMP");
+  if (dir[0] && !(keep && *keep))
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 const char *sg_test_tmpdir(void) {
-  static char dir[512];
   if (dir[0])
     return dir;
+  atexit(cleanup);
   const char *base = getenv("TMPDIR");
   snprintf(dir, sizeof dir, "%s/sgtest.XXXXXX", base && *base ? base : "/tmp");
   if (!mkdtemp(dir)) {

@@ -1,0 +1,25 @@
+/* Internal to the stemgate command: one function per command. */
+#ifndef STEMGATE_CLI_H
+#define STEMGATE_CLI_H
+
+#include "stemgate/stemgate.h"
+
+typedef struct sg_cli_command sg_cli_command;
+struct sg_cli_command {
+  const char *name;
+  const char *summary;
+  int (*run)(int argc, char **argv, const sg_cli_command *self);
+  const char *help;
+};
+
+int sg_cli_render(int argc, char **argv, const sg_cli_command *self);
+int sg_cli_verify(int argc, char **argv, const sg_cli_command *self);
+int sg_cli_timing(int argc, char **argv, const sg_cli_command *self);
+int sg_cli_analyze(int argc, char **argv, const sg_cli_command *self);
+
+/* Prints a diagnostic to stderr as "stemgate: <formatted diag>". */
+void sg_cli_print_diag(const sg_diag *d);
+/* Usage error: prints the message and the command's usage line; returns SG_EXIT_USAGE. */
+int sg_cli_usage_error(const sg_cli_command *self, const char *msg, const char *arg);
+
+#endif

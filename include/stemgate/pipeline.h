@@ -1,0 +1,69 @@
+/* stemgate pipeline: the seven gated steps from spec to verified package.
+ *
+ *   1 timing     the exact grid and section table, before any audio
+ *   2 reference  the client's reference track verified, conformed, the grid aligned to it
+ *   3 stems      each stem composed, rendered dry and verified right away
+ *   4 drums      from the reference, or synthesized; verified
+ *   5 fx         each stem's effect chain (sidechains included), gain and pan; verified
+ *   6 master     sum with headroom, bus processing, loudness normalisation, true-peak limiting;
+ *                verified
+ *   7 package    zip + manifest + notes, re-read from the archive and verified again
+ *
+ * The run stops at the first required gate that fails. Every file is written to a temporary
+ * name and renamed when complete, so what exists after a failure is valid. An incremental cache
+ * (a key per stem over everything that decides its audio) skips renders whose inputs did not
+ * change. Messages go to a caller-supplied log function, one line per gate. */
+#ifndef STEMGATE_PIPELINE_H
+#define STEMGATE_PIPELINE_H
+
+#include "stemgate/core.h"
+#include "stemgate/gate.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Exit codes of the stemgate command, shared by render and verify. */
+enum {
+  SG_EXIT_OK = 0,     /* done, every required gate holds     */
+  SG_EXIT_GATE = 1,   /* a gate failed                       */
+  SG_EXIT_USAGE = 2,  /* usage or spec error                 */
+  SG_EXIT_IO = 3      /* input/output error, unreadable file */
+};
+/* Maps a status to the exit code above. */
+int sg_exit_code(sg_status st);
+
+typedef void (*sg_log_fn)(void *user, const char *line);
+
+typedef struct sg_render_options {
+  const char *spec_path;
+  const char *out_dir;    /* default "out/<slug>" */
+  const char *reference;  /* overrides drums.reference in the spec; NULL: the spec's */
+  int force;              /* 1: ignore the cache */
+  int jobs;               /* stems rendered in parallel (results identical for any value) */
+  int keep_work;          /* 1: keep intermediate files (dry stems) */
+  sg_log_fn log;          /* optional: one line per step and gate */
+  void *log_user;
+} sg_render_options;
+
+void sg_render_options_init(sg_render_options *o);
+
+typedef struct sg_render_result {
+  sg_gate_report gates;   /* every gate verdict, in order */
+  char zip_path[1024];
+  char out_dir[1024];
+  int stems_rendered;     /* rendered this run */
+  int stems_cached;       /* taken from the cache */
+  double seconds;         /* song length */
+} sg_render_result;
+
+/* Runs the pipeline. Returns SG_OK, SG_E_GATE (a gate failed: d names step, stem, check, value,
+ * limit), SG_E_SPEC (d has file:line:col), SG_E_IO, ... Free the result with
+ * sg_render_result_free whatever the status. */
+sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag *d);
+void sg_render_result_free(sg_render_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
