@@ -1,0 +1,117 @@
+/* Final verification of a package against its own manifest: every listed entry present, every
+ * entry's SHA-256 recomputed from the archive, every WAV header re-read from inside the archive
+ * (no extraction), nothing unlisted. One gate result per check, step "package". */
+#include "package_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MANIFEST_MAX_BYTES ((size_t)16 << 20)
+
+typedef struct vstate {
+  sg_gate_report *rep;
+  sg_diag *d;
+  int failed;
+} vstate;
+
+/* Records a text check; keeps the first failure in v->d. */
+static void check(vstate *v, const char *stem, const char *name, const char *measured,
+                  const char *expected, int pass) {
+  sg_diag tmp;
+  sg_diag_clear(&tmp);
+  sg_status st = sg_gate_check_text(v->rep, "package", stem, name, measured, expected, pass, 1,
+                                    &tmp);
+  if (st != SG_OK && !v->failed) {
+    v->failed = 1;
+    if (v->d)
+      *v->d = tmp;
+  }
+}
+
+static void describe_audio(char *out, size_t cap, unsigned rate, unsigned ch,
+                           sg_sample_format fmt, int64_t frames) {
+  snprintf(out, cap, "%u Hz, %u ch, %s, %lld frames", rate, ch, sg_sample_format_name(fmt),
+           (long long)frames);
+}
+
+sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim,
+                            sg_gate_report *report, sg_diag *d) {
+  if (!zip_path || !report)
+    return sg_diag_fail(d, SG_E_INVAL, "verify: NULL argument");
+  vstate v = {report, d, 0};
+  sg_diag ld;
+  sg_diag_clear(&ld);
+  sg_zip_reader *r = NULL;
+  sg_status st = sg_zip_reader_open(&r, zip_path, lim, &ld);
+  if (st != SG_OK) {
+    check(&v, "", "archive", ld.message, "a readable zip within the safety limits", 0);
+    if (d)
+      *d = ld;
+    return st;
+  }
+  check(&v, "", "archive", "readable", "a readable zip within the safety limits", 1);
+
+  const sg_zip_entry *me = sg_zip_reader_find(r, SG_MANIFEST_NAME);
+  char *text = NULL;
+  size_t len = 0;
+  sg_manifest m;
+  if (!me) {
+    st = sg_diag_fail(&ld, SG_E_NOTFOUND, "'%s' has no %s", zip_path, SG_MANIFEST_NAME);
+  } else if ((st = sg_zip_reader_read_all(r, me, MANIFEST_MAX_BYTES, &text, &len, &ld)) ==
+             SG_OK) {
+    st = sg_manifest_parse(text, len, &m, &ld);
+    free(text);
+  }
+  if (st != SG_OK) {
+    check(&v, "", "manifest", ld.message, "a valid " SG_MANIFEST_SCHEMA, 0);
+    if (d)
+      *d = ld;
+    sg_zip_reader_close(r);
+    return st;
+  }
+  char buf[160], exp[160];
+  snprintf(buf, sizeof buf, "%zu files listed", m.n_files);
+  check(&v, "", "manifest", buf, "a valid " SG_MANIFEST_SCHEMA, 1);
+
+  for (size_t i = 0; i < m.n_files; ++i) {
+    const sg_manifest_file *f = &m.files[i];
+    const sg_zip_entry *e = sg_zip_reader_find(r, f->archive_name);
+    check(&v, f->archive_name, "entry_present", e ? "present" : "missing", "present", e != NULL);
+    if (!e)
+      continue;
+    char hex[65];
+    sg_diag_clear(&ld);
+    st = sg_zip_reader_sha256(r, e, hex, NULL, &ld);
+    if (st != SG_OK)
+      check(&v, f->archive_name, "sha256", ld.message, f->sha256, 0);
+    else
+      check(&v, f->archive_name, "sha256", hex, f->sha256, strcmp(hex, f->sha256) == 0);
+    if (!f->is_audio)
+      continue;
+    describe_audio(exp, sizeof exp, f->rate, f->channels, f->format, f->frames);
+    sg_zip_audio *za = NULL;
+    sg_audio_info info;
+    sg_diag_clear(&ld);
+    st = sg_zip_audio_open(&za, r, e, &info, &ld);
+    if (st != SG_OK) {
+      check(&v, f->archive_name, "wav_header", ld.message, exp, 0);
+      continue;
+    }
+    sg_zip_audio_close(za);
+    describe_audio(buf, sizeof buf, info.rate, info.channels, info.format, info.frames);
+    check(&v, f->archive_name, "wav_header", buf, exp, strcmp(buf, exp) == 0);
+  }
+
+  for (size_t i = 0; i < sg_zip_reader_count(r); ++i) {
+    const sg_zip_entry *e = sg_zip_reader_entry(r, i);
+    if (e->is_dir || strcmp(e->name, SG_MANIFEST_NAME) == 0)
+      continue;
+    int listed = sg_manifest_find_file(&m, e->name) != NULL;
+    check(&v, e->name, "entry_listed", listed ? "listed" : "not in the manifest",
+          "listed in the manifest", listed);
+  }
+  sg_manifest_free(&m);
+  sg_zip_reader_close(r);
+  return v.failed ? SG_E_GATE : SG_OK;
+}

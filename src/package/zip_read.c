@@ -1,0 +1,578 @@
+/* Zip reader over libzip with hostile-archive safety.
+ *
+ * Everything an archive declares is checked before any entry is read (entry count, names,
+ * declared sizes, their sum, compression ratio, method, encryption), and what is read is held
+ * to what was declared (never more bytes than the declared size; libzip verifies the CRC-32 at
+ * the end of a sequential read). The ratio bound is the classic zip-bomb defence (D. Fifield,
+ * "A better zip bomb", WOOT 2019: overlapping or highly compressed entries inflate by 1000x and
+ * more, while deflate on real audio or text stays well under 20x). libzip opens with
+ * ZIP_CHECKCONS, which also cross-checks every local header against the central directory,
+ * the overlap trick of that paper included. */
+#include "package_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+struct sg_zip_reader {
+  zip_t *za;
+  char path[SG__PATH_MAX];
+  sg_zip_limits lim;
+  sg_zip_entry *e;
+  size_t n;
+};
+
+void sg_zip_limits_init(sg_zip_limits *l) {
+  l->max_entries = 1000;
+  l->max_entry_bytes = (uint64_t)4 << 30;
+  l->max_total_bytes = (uint64_t)16 << 30;
+  l->max_ratio = 200.0;
+  l->ratio_min_bytes = (uint64_t)1 << 20;
+  l->max_memory_entry = (size_t)256 << 20;
+}
+
+/* ---- names ---------------------------------------------------------------------------------- */
+
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+  unsigned c = s[0];
+  size_t need;
+  unsigned lo = 0x80, hi = 0xBF;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xC2 && c <= 0xDF)
+    need = 2;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    need = 3;
+    lo = c == 0xE0 ? 0xA0 : 0x80;
+    hi = c == 0xED ? 0x9F : 0xBF;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    need = 4;
+    lo = c == 0xF0 ? 0x90 : 0x80;
+    hi = c == 0xF4 ? 0x8F : 0xBF;
+  } else
+    return 0;
+  if (n < need || s[1] < lo || s[1] > hi)
+    return 0;
+  for (size_t k = 2; k < need; ++k)
+    if (s[k] < 0x80 || s[k] > 0xBF)
+      return 0;
+  return need;
+}
+
+sg_status sg_zip_name_check(const char *name, sg_diag *d) {
+  if (!name || !name[0])
+    return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry: empty name");
+  size_t n = strlen(name);
+  if (n > 255)
+    return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry '%.64s...': name longer than 255 "
+                                        "bytes", name);
+  if (name[0] == '/')
+    return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry '%s': absolute path", name);
+  if (n >= 2 && name[1] == ':' &&
+      ((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z')))
+    return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry '%s': drive letter", name);
+  const unsigned char *s = (const unsigned char *)name;
+  for (size_t i = 0; i < n;) {
+    if (s[i] == '\\')
+      return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry '%s': backslash in name", name);
+    if (s[i] < 0x20 || s[i] == 0x7F)
+      return sg_diag_fail(d, SG_E_FORMAT,
+                          "unsafe archive entry: control character 0x%02x in name", s[i]);
+    size_t L = utf8_seq(s + i, n - i);
+    if (!L)
+      return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry: name is not valid UTF-8");
+    i += L;
+  }
+  /* Components between '/': none may be empty (except after a final '/'), "." or "..". */
+  const char *p = name;
+  while (*p) {
+    const char *q = strchr(p, '/');
+    size_t len = q ? (size_t)(q - p) : strlen(p);
+    if (len == 0)
+      return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry '%s': empty path component",
+                          name);
+    if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+      return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry '%s': '%.*s' path component",
+                          name, (int)len, p);
+    if (!q)
+      break;
+    p = q + 1;
+  }
+  return SG_OK;
+}
+
+/* ---- open ----------------------------------------------------------------------------------- */
+
+static const char *zip_errtext(int code, char *buf, size_t cap) {
+  zip_error_t e;
+  zip_error_init_with_code(&e, code);
+  snprintf(buf, cap, "%s", zip_error_strerror(&e));
+  zip_error_fini(&e);
+  return buf;
+}
+
+sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip_limits *lim,
+                             sg_diag *d) {
+  if (!out || !path)
+    return sg_diag_fail(d, SG_E_INVAL, "zip reader: NULL argument");
+  *out = NULL;
+  if (strlen(path) >= SG__PATH_MAX)
+    return sg_diag_fail(d, SG_E_RANGE, "zip reader: path too long");
+  sg_zip_reader *r = calloc(1, sizeof *r);
+  if (!r)
+    return sg_diag_fail(d, SG_E_NOMEM, "zip reader: out of memory");
+  snprintf(r->path, sizeof r->path, "%s", path);
+  if (lim)
+    r->lim = *lim;
+  else
+    sg_zip_limits_init(&r->lim);
+  sg_status st = SG_OK;
+  char eb[160];
+  int zerr = 0;
+  r->za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+  if (!r->za) {
+    if (zerr == ZIP_ER_NOENT || zerr == ZIP_ER_OPEN || zerr == ZIP_ER_READ)
+      st = sg_diag_fail(d, SG_E_IO, "cannot open archive '%s': %s", path,
+                        zip_errtext(zerr, eb, sizeof eb));
+    else
+      st = sg_diag_fail(d, SG_E_FORMAT,
+                        "'%s' is not a readable zip archive (%s): truncated or damaged?", path,
+                        zip_errtext(zerr, eb, sizeof eb));
+    free(r);
+    return st;
+  }
+  zip_int64_t count = zip_get_num_entries(r->za, 0);
+  if (count < 0 || (uint64_t)count > r->lim.max_entries) {
+    st = sg_diag_fail(d, SG_E_LIMIT, "archive '%s' has %lld entries; at most %zu are allowed",
+                      path, (long long)count, r->lim.max_entries);
+    sg_diag_value(d, (double)count, (double)r->lim.max_entries, "entries");
+    goto fail;
+  }
+  r->e = calloc(count ? (size_t)count : 1, sizeof *r->e);
+  if (!r->e) {
+    st = sg_diag_fail(d, SG_E_NOMEM, "zip reader: out of memory");
+    goto fail;
+  }
+  uint64_t total = 0;
+  for (zip_int64_t i = 0; i < count; ++i) {
+    zip_stat_t zs;
+    zip_stat_init(&zs);
+    if (zip_stat_index(r->za, (zip_uint64_t)i, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_NAME) ||
+        !(zs.valid & ZIP_STAT_SIZE) || !(zs.valid & ZIP_STAT_COMP_SIZE)) {
+      st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': entry %lld is unreadable: %s", path,
+                        (long long)i, zip_strerror(r->za));
+      goto fail;
+    }
+    if ((st = sg_zip_name_check(zs.name, d)) != SG_OK) {
+      sg_diag_at(d, path, 0, 0);
+      goto fail;
+    }
+    for (size_t k = 0; k < r->n; ++k)
+      if (strcmp(r->e[k].name, zs.name) == 0) {
+        st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': entry '%s' appears twice", path,
+                          zs.name);
+        goto fail;
+      }
+    if ((zs.valid & ZIP_STAT_ENCRYPTION_METHOD) && zs.encryption_method != ZIP_EM_NONE) {
+      st = sg_diag_fail(d, SG_E_UNSUPPORTED, "archive '%s': entry '%s' is encrypted", path,
+                        zs.name);
+      goto fail;
+    }
+    if (!(zs.valid & ZIP_STAT_COMP_METHOD) ||
+        (zs.comp_method != ZIP_CM_STORE && zs.comp_method != ZIP_CM_DEFLATE)) {
+      st = sg_diag_fail(d, SG_E_UNSUPPORTED,
+                        "archive '%s': entry '%s' uses compression method %u (only stored and "
+                        "deflate are accepted)",
+                        path, zs.name, (unsigned)zs.comp_method);
+      goto fail;
+    }
+    if (zs.size > r->lim.max_entry_bytes) {
+      st = sg_diag_fail(d, SG_E_LIMIT,
+                        "archive '%s': entry '%s' declares %llu bytes; at most %llu are allowed",
+                        path, zs.name, (unsigned long long)zs.size,
+                        (unsigned long long)r->lim.max_entry_bytes);
+      sg_diag_value(d, (double)zs.size, (double)r->lim.max_entry_bytes, "bytes");
+      goto fail;
+    }
+    if (zs.comp_method == ZIP_CM_STORE && zs.comp_size != zs.size) {
+      st = sg_diag_fail(d, SG_E_FORMAT,
+                        "archive '%s': stored entry '%s' declares %llu bytes but occupies %llu",
+                        path, zs.name, (unsigned long long)zs.size,
+                        (unsigned long long)zs.comp_size);
+      goto fail;
+    }
+    if (zs.size >= r->lim.ratio_min_bytes) {
+      double ratio = zs.comp_size ? (double)zs.size / (double)zs.comp_size : 1e300;
+      if (ratio > r->lim.max_ratio) {
+        st = sg_diag_fail(d, SG_E_LIMIT,
+                          "archive '%s': entry '%s' expands %.0fx (%llu -> %llu bytes): a zip "
+                          "bomb? at most %.0fx is allowed",
+                          path, zs.name, ratio, (unsigned long long)zs.comp_size,
+                          (unsigned long long)zs.size, r->lim.max_ratio);
+        sg_diag_value(d, ratio, r->lim.max_ratio, "ratio");
+        goto fail;
+      }
+    }
+    total += zs.size;
+    if (total > r->lim.max_total_bytes) {
+      st = sg_diag_fail(d, SG_E_LIMIT,
+                        "archive '%s': entries declare more than %llu bytes in total", path,
+                        (unsigned long long)r->lim.max_total_bytes);
+      goto fail;
+    }
+    sg_zip_entry *e = &r->e[r->n++];
+    snprintf(e->name, sizeof e->name, "%s", zs.name);
+    e->index = (uint64_t)i;
+    e->size = zs.size;
+    e->comp_size = zs.comp_size;
+    e->deflated = zs.comp_method == ZIP_CM_DEFLATE;
+    e->crc = (zs.valid & ZIP_STAT_CRC) ? zs.crc : 0;
+    e->is_dir = e->name[strlen(e->name) - 1] == '/';
+  }
+  *out = r;
+  return SG_OK;
+fail:
+  sg_zip_reader_close(r);
+  return st;
+}
+
+void sg_zip_reader_close(sg_zip_reader *r) {
+  if (!r)
+    return;
+  if (r->za)
+    zip_discard(r->za);
+  free(r->e);
+  free(r);
+}
+
+size_t sg_zip_reader_count(const sg_zip_reader *r) { return r ? r->n : 0; }
+
+const sg_zip_entry *sg_zip_reader_entry(const sg_zip_reader *r, size_t i) {
+  return r && i < r->n ? &r->e[i] : NULL;
+}
+
+const sg_zip_entry *sg_zip_reader_find(const sg_zip_reader *r, const char *name) {
+  if (!r || !name)
+    return NULL;
+  for (size_t i = 0; i < r->n; ++i)
+    if (strcmp(r->e[i].name, name) == 0)
+      return &r->e[i];
+  return NULL;
+}
+
+/* ---- streaming ------------------------------------------------------------------------------ */
+
+typedef sg_status (*chunk_fn)(void *user, const void *data, size_t n);
+
+/* Reads an entry sequentially, handing chunks to fn; enforces the declared size exactly. */
+static sg_status stream_entry(sg_zip_reader *r, const sg_zip_entry *e, chunk_fn fn, void *user,
+                              uint64_t *bytes, sg_diag *d) {
+  if (!r || !e)
+    return sg_diag_fail(d, SG_E_INVAL, "zip reader: NULL argument");
+  zip_file_t *zf = zip_fopen_index(r->za, e->index, 0);
+  if (!zf)
+    return sg_diag_fail(d, SG_E_FORMAT, "archive '%s': cannot open entry '%s': %s", r->path,
+                        e->name, zip_strerror(r->za));
+  size_t cap = (size_t)1 << 20;
+  unsigned char *buf = malloc(cap);
+  if (!buf) {
+    zip_fclose(zf);
+    return sg_diag_fail(d, SG_E_NOMEM, "zip reader: out of memory");
+  }
+  sg_status st = SG_OK;
+  uint64_t total = 0;
+  for (;;) {
+    /* Ask for one byte more than declared so an entry longer than its header is caught. */
+    uint64_t left = e->size - total + 1;
+    zip_int64_t n = zip_fread(zf, buf, left < cap ? left : cap);
+    if (n < 0) {
+      st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': entry '%s' is damaged: %s", r->path,
+                        e->name, zip_file_strerror(zf));
+      break;
+    }
+    if (n == 0)
+      break;
+    total += (uint64_t)n;
+    if (total > e->size) {
+      st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': entry '%s' holds more than its "
+                                        "declared %llu bytes",
+                        r->path, e->name, (unsigned long long)e->size);
+      break;
+    }
+    if (fn && (st = fn(user, buf, (size_t)n)) != SG_OK)
+      break;
+  }
+  if (st == SG_OK && total != e->size)
+    st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': entry '%s' ends after %llu of %llu bytes",
+                      r->path, e->name, (unsigned long long)total, (unsigned long long)e->size);
+  free(buf);
+  zip_fclose(zf);
+  if (bytes)
+    *bytes = total;
+  return st;
+}
+
+static sg_status sha_chunk(void *user, const void *data, size_t n) {
+  return sg_sha256_update(user, data, n);
+}
+
+sg_status sg_zip_reader_sha256(sg_zip_reader *r, const sg_zip_entry *e, char hex[65],
+                               uint64_t *bytes, sg_diag *d) {
+  if (!hex)
+    return sg_diag_fail(d, SG_E_INVAL, "zip reader: NULL argument");
+  sg_sha256 h;
+  sg_status st = sg_sha256_init(&h);
+  if (st != SG_OK)
+    return sg_diag_fail(d, st, "SHA-256 unavailable");
+  st = stream_entry(r, e, sha_chunk, &h, bytes, d);
+  if (st != SG_OK) {
+    sg_sha256_free(&h);
+    return st;
+  }
+  return sg_sha256_final(&h, hex);
+}
+
+typedef struct mem_sink {
+  char *p;
+  size_t n, cap;
+} mem_sink;
+
+static sg_status mem_chunk(void *user, const void *data, size_t n) {
+  mem_sink *m = user;
+  if (m->n + n > m->cap)
+    return SG_E_FORMAT; /* cannot happen: size enforced by stream_entry */
+  memcpy(m->p + m->n, data, n);
+  m->n += n;
+  return SG_OK;
+}
+
+sg_status sg_zip_reader_read_all(sg_zip_reader *r, const sg_zip_entry *e, size_t max_bytes,
+                                 char **data, size_t *n, sg_diag *d) {
+  if (!r || !e || !data)
+    return sg_diag_fail(d, SG_E_INVAL, "zip reader: NULL argument");
+  *data = NULL;
+  if (e->size > max_bytes)
+    return sg_diag_fail(d, SG_E_LIMIT, "archive '%s': entry '%s' is %llu bytes; at most %zu "
+                                       "are read into memory",
+                        r->path, e->name, (unsigned long long)e->size, max_bytes);
+  mem_sink m = {malloc((size_t)e->size + 1), 0, (size_t)e->size};
+  if (!m.p)
+    return sg_diag_fail(d, SG_E_NOMEM, "zip reader: out of memory");
+  sg_status st = stream_entry(r, e, mem_chunk, &m, NULL, d);
+  if (st != SG_OK) {
+    free(m.p);
+    return st;
+  }
+  m.p[m.n] = '\0';
+  *data = m.p;
+  if (n)
+    *n = m.n;
+  return SG_OK;
+}
+
+/* ---- audio entries through io's virtual I/O -------------------------------------------------- */
+
+struct sg_zip_audio {
+  zip_file_t *zf;      /* stored: seekable libzip stream */
+  char *mem;           /* deflated: inflated copy */
+  int64_t size, pos;
+  sg_audio_reader *ar;
+};
+
+static int64_t va_len(void *u) { return ((sg_zip_audio *)u)->size; }
+
+static int64_t va_seek(int64_t off, int whence, void *u) {
+  sg_zip_audio *a = u;
+  int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? a->pos : a->size;
+  int64_t np = base + off;
+  if (np < 0 || np > a->size)
+    return -1;
+  if (a->zf) {
+    if (zip_fseek(a->zf, np, SEEK_SET) != 0)
+      return -1;
+  }
+  a->pos = np;
+  return np;
+}
+
+static int64_t va_read(void *ptr, int64_t count, void *u) {
+  sg_zip_audio *a = u;
+  if (count <= 0)
+    return 0;
+  if (count > a->size - a->pos)
+    count = a->size - a->pos;
+  if (count <= 0)
+    return 0;
+  if (a->mem) {
+    memcpy(ptr, a->mem + a->pos, (size_t)count);
+    a->pos += count;
+    return count;
+  }
+  zip_int64_t n = zip_fread(a->zf, ptr, (zip_uint64_t)count);
+  if (n < 0)
+    return 0;
+  a->pos += n;
+  return n;
+}
+
+static int64_t va_tell(void *u) { return ((sg_zip_audio *)u)->pos; }
+
+sg_status sg_zip_audio_open(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_entry *e,
+                            sg_audio_info *info, sg_diag *d) {
+  if (!out || !r || !e)
+    return sg_diag_fail(d, SG_E_INVAL, "zip reader: NULL argument");
+  *out = NULL;
+  sg_zip_audio *a = calloc(1, sizeof *a);
+  if (!a)
+    return sg_diag_fail(d, SG_E_NOMEM, "zip reader: out of memory");
+  a->size = (int64_t)e->size;
+  sg_status st = SG_OK;
+  if (!e->deflated) {
+    a->zf = zip_fopen_index(r->za, e->index, 0);
+    /* A stored stream must seek (libsndfile seeks to parse chunks): probe it once. */
+    if (a->zf && zip_fseek(a->zf, 0, SEEK_SET) != 0) {
+      zip_fclose(a->zf);
+      a->zf = NULL;
+    }
+  }
+  if (!a->zf) {
+    size_t n = 0;
+    st = sg_zip_reader_read_all(r, e, r->lim.max_memory_entry, &a->mem, &n, d);
+    if (st != SG_OK) {
+      free(a);
+      return st;
+    }
+  }
+  sg_vio vio = {va_len, va_seek, va_read, va_tell, a};
+  char label[SG__PATH_MAX + SG_PKG_NAME + 4];
+  snprintf(label, sizeof label, "%s:%s", r->path, e->name);
+  st = sg_audio_reader_open_vio(&a->ar, &vio, label, info, d);
+  if (st != SG_OK) {
+    sg_zip_audio_close(a);
+    return st;
+  }
+  *out = a;
+  return SG_OK;
+}
+
+sg_audio_reader *sg_zip_audio_reader(sg_zip_audio *a) { return a ? a->ar : NULL; }
+
+void sg_zip_audio_close(sg_zip_audio *a) {
+  if (!a)
+    return;
+  if (a->ar)
+    sg_audio_reader_close(a->ar);
+  if (a->zf)
+    zip_fclose(a->zf);
+  free(a->mem);
+  free(a);
+}
+
+/* ---- extraction ----------------------------------------------------------------------------- */
+
+/* Creates dir/rel's parent directories one component at a time, refusing symbolic links (an
+ * attacker who planted "dir/a -> /etc" must not get "a/passwd" written through it). */
+static sg_status make_parents(const char *root, const char *rel, int last_is_dir, sg_diag *d) {
+  char path[SG__PATH_MAX];
+  size_t rl = strlen(root);
+  if (rl + 1 + strlen(rel) + 32 >= sizeof path)
+    return sg_diag_fail(d, SG_E_RANGE, "extract: path too long for '%s'", rel);
+  memcpy(path, root, rl);
+  const char *p = rel;
+  size_t o = rl;
+  for (;;) {
+    const char *q = strchr(p, '/');
+    if (!q && !last_is_dir)
+      break;
+    size_t len = q ? (size_t)(q - p) : strlen(p);
+    if (len == 0)
+      break;
+    path[o++] = '/';
+    memcpy(path + o, p, len);
+    o += len;
+    path[o] = '\0';
+    struct stat sb;
+    if (lstat(path, &sb) == 0) {
+      if (S_ISLNK(sb.st_mode) || !S_ISDIR(sb.st_mode))
+        return sg_diag_fail(d, SG_E_IO, "extract: '%s' exists and is not a plain directory",
+                            path);
+    } else if (mkdir(path, 0755) != 0 && errno != EEXIST)
+      return sg_diag_fail(d, SG_E_IO, "extract: cannot create '%s': %s", path, strerror(errno));
+    if (!q)
+      break;
+    p = q + 1;
+  }
+  return SG_OK;
+}
+
+typedef struct fd_sink {
+  int fd;
+} fd_sink;
+
+static sg_status fd_chunk(void *user, const void *data, size_t n) {
+  fd_sink *s = user;
+  const char *p = data;
+  while (n) {
+    ssize_t k = write(s->fd, p, n);
+    if (k < 0) {
+      if (errno == EINTR)
+        continue;
+      return SG_E_IO;
+    }
+    p += k;
+    n -= (size_t)k;
+  }
+  return SG_OK;
+}
+
+sg_status sg_zip_reader_extract(sg_zip_reader *r, const char *dir, sg_diag *d) {
+  if (!r || !dir || !dir[0])
+    return sg_diag_fail(d, SG_E_INVAL, "extract: NULL argument");
+  sg_status st = sg_mkdirs(dir, d);
+  if (st != SG_OK)
+    return st;
+  for (size_t i = 0; i < r->n; ++i) {
+    const sg_zip_entry *e = &r->e[i];
+    /* Re-check: the reader validated at open, but extraction is where a bad name does harm. */
+    if ((st = sg_zip_name_check(e->name, d)) != SG_OK)
+      return st;
+    if ((st = make_parents(dir, e->name, e->is_dir, d)) != SG_OK)
+      return st;
+    if (e->is_dir)
+      continue;
+    char dest[SG__PATH_MAX], tmp[SG__PATH_MAX + 32];
+    snprintf(dest, sizeof dest, "%s/%s", dir, e->name);
+    snprintf(tmp, sizeof tmp, "%s.partial-XXXXXX", dest);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+      return sg_diag_fail(d, SG_E_IO, "extract: cannot create a file next to '%s': %s", dest,
+                          strerror(errno));
+    fd_sink s = {fd};
+    st = stream_entry(r, e, fd_chunk, &s, NULL, d);
+    if (st == SG_E_IO)
+      sg_diag_fail(d, SG_E_IO, "extract: cannot write '%s': %s", tmp, strerror(errno));
+    if (st == SG_OK && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
+      st = sg_diag_fail(d, SG_E_IO, "extract: cannot write '%s': %s", tmp, strerror(errno));
+    if (close(fd) != 0 && st == SG_OK)
+      st = sg_diag_fail(d, SG_E_IO, "extract: cannot write '%s': %s", tmp, strerror(errno));
+    if (st == SG_OK) {
+      /* rename() replaces a symbolic link at dest instead of following it. */
+      struct stat sb;
+      if (lstat(dest, &sb) == 0 && S_ISDIR(sb.st_mode))
+        st = sg_diag_fail(d, SG_E_IO, "extract: '%s' is a directory", dest);
+      else if (rename(tmp, dest) != 0)
+        st = sg_diag_fail(d, SG_E_IO, "extract: cannot rename into '%s': %s", dest,
+                          strerror(errno));
+    }
+    if (st != SG_OK) {
+      unlink(tmp);
+      return st;
+    }
+  }
+  return SG_OK;
+}
