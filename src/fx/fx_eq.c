@@ -1,0 +1,332 @@
+/* EQ: Audio-EQ-Cookbook biquads (R. Bristow-Johnson) in transposed direct form II, Butterworth
+ * cascades, zero-phase offline mode, analytic magnitude. See include/stemgate/fx.h. */
+#include "stemgate/fx.h"
+
+#include "fx/fx_internal.h"
+
+#include <ctype.h>
+#include <string.h>
+
+static const char *const k_eq_names[SG_EQ_TYPE_COUNT_] = {
+    "lowpass", "highpass", "bandpass", "notch", "peak", "lowshelf", "highshelf"};
+
+const char *sg_eq_type_name(sg_eq_type t) {
+  return (t >= 0 && t < SG_EQ_TYPE_COUNT_) ? k_eq_names[t] : "unknown";
+}
+
+static int ieq(const char *a, const char *b) {
+  for (; *a && *b; ++a, ++b)
+    if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+      return 0;
+  return *a == *b;
+}
+
+sg_status sg_eq_type_parse(const char *s, sg_eq_type *out) {
+  if (!s || !out)
+    return SG_E_INVAL;
+  for (int i = 0; i < SG_EQ_TYPE_COUNT_; ++i)
+    if (ieq(s, k_eq_names[i])) {
+      *out = (sg_eq_type)i;
+      return SG_OK;
+    }
+  return SG_E_PARSE;
+}
+
+double sg__bessel_i0(double x) {
+  double sum = 1.0, term = 1.0, q = x * x / 4.0;
+  for (int k = 1; k < 64; ++k) {
+    term *= q / ((double)k * k);
+    sum += term;
+    if (term < 1e-14 * sum)
+      break;
+  }
+  return sum;
+}
+
+void sg__kaiser_sinc(float *h, int n, double fc, double beta, double gain) {
+  double mid = (n - 1) / 2.0, sum = 0.0, i0b = sg__bessel_i0(beta);
+  double tmp[1024];
+  for (int i = 0; i < n && i < 1024; ++i) {
+    double t = i - mid;
+    double sinc = t == 0 ? 2.0 * fc : sin(2.0 * SG_PI * fc * t) / (SG_PI * t);
+    double r = t / mid;
+    double w = sg__bessel_i0(beta * sqrt(fmax(0.0, 1.0 - r * r))) / i0b;
+    tmp[i] = sinc * w;
+    sum += tmp[i];
+  }
+  for (int i = 0; i < n && i < 1024; ++i)
+    h[i] = (float)(tmp[i] * gain / sum);
+}
+
+/* ---- section design --------------------------------------------------------------------- */
+
+sg_status sg_biquad_design(sg_eq_type t, double freq, double q, double gain_db, double rate,
+                           sg_biquad_coefs *c) {
+  if (!c || !(rate >= 1000.0) || t < 0 || t >= SG_EQ_TYPE_COUNT_)
+    return SG_E_INVAL;
+  freq = sg__clamp(freq, 1.0, 0.49 * rate);
+  q = sg__clamp(q, 0.05, 100.0);
+  gain_db = sg__clamp(gain_db, -48.0, 48.0);
+  double w0 = 2.0 * SG_PI * freq / rate, cw = cos(w0), sw = sin(w0);
+  double alpha = sw / (2.0 * q), A = pow(10.0, gain_db / 40.0), sA = sqrt(A);
+  double b0, b1, b2, a0, a1, a2;
+  switch (t) {
+  case SG_EQ_LOWPASS:
+    b0 = (1 - cw) / 2, b1 = 1 - cw, b2 = (1 - cw) / 2;
+    a0 = 1 + alpha, a1 = -2 * cw, a2 = 1 - alpha;
+    break;
+  case SG_EQ_HIGHPASS:
+    b0 = (1 + cw) / 2, b1 = -(1 + cw), b2 = (1 + cw) / 2;
+    a0 = 1 + alpha, a1 = -2 * cw, a2 = 1 - alpha;
+    break;
+  case SG_EQ_BANDPASS:
+    b0 = alpha, b1 = 0, b2 = -alpha;
+    a0 = 1 + alpha, a1 = -2 * cw, a2 = 1 - alpha;
+    break;
+  case SG_EQ_NOTCH:
+    b0 = 1, b1 = -2 * cw, b2 = 1;
+    a0 = 1 + alpha, a1 = -2 * cw, a2 = 1 - alpha;
+    break;
+  case SG_EQ_PEAK:
+    b0 = 1 + alpha * A, b1 = -2 * cw, b2 = 1 - alpha * A;
+    a0 = 1 + alpha / A, a1 = -2 * cw, a2 = 1 - alpha / A;
+    break;
+  case SG_EQ_LOWSHELF:
+    b0 = A * ((A + 1) - (A - 1) * cw + 2 * sA * alpha);
+    b1 = 2 * A * ((A - 1) - (A + 1) * cw);
+    b2 = A * ((A + 1) - (A - 1) * cw - 2 * sA * alpha);
+    a0 = (A + 1) + (A - 1) * cw + 2 * sA * alpha;
+    a1 = -2 * ((A - 1) + (A + 1) * cw);
+    a2 = (A + 1) + (A - 1) * cw - 2 * sA * alpha;
+    break;
+  case SG_EQ_HIGHSHELF:
+  default:
+    b0 = A * ((A + 1) + (A - 1) * cw + 2 * sA * alpha);
+    b1 = -2 * A * ((A - 1) + (A + 1) * cw);
+    b2 = A * ((A + 1) + (A - 1) * cw - 2 * sA * alpha);
+    a0 = (A + 1) - (A - 1) * cw + 2 * sA * alpha;
+    a1 = 2 * ((A - 1) - (A + 1) * cw);
+    a2 = (A + 1) - (A - 1) * cw - 2 * sA * alpha;
+    break;
+  }
+  c->b0 = b0 / a0, c->b1 = b1 / a0, c->b2 = b2 / a0, c->a1 = a1 / a0, c->a2 = a2 / a0;
+  return SG_OK;
+}
+
+/* First-order low/high-pass by the bilinear transform with pre-warping at freq. */
+static void design_first_order(int highpass, double freq, double rate, sg_biquad_coefs *c) {
+  double K = tan(SG_PI * sg__clamp(freq, 1.0, 0.49 * rate) / rate);
+  c->a1 = (K - 1) / (K + 1);
+  c->a2 = c->b2 = 0;
+  if (highpass)
+    c->b0 = 1 / (1 + K), c->b1 = -1 / (1 + K);
+  else
+    c->b0 = K / (1 + K), c->b1 = K / (1 + K);
+}
+
+double sg_biquad_coefs_mag_db(const sg_biquad_coefs *c, double f, double rate) {
+  double w = 2 * SG_PI * f / rate, c1 = cos(w), s1 = sin(w), c2 = cos(2 * w), s2 = sin(2 * w);
+  double nr = c->b0 + c->b1 * c1 + c->b2 * c2, ni = -(c->b1 * s1 + c->b2 * s2);
+  double dr = 1 + c->a1 * c1 + c->a2 * c2, di = -(c->a1 * s1 + c->a2 * s2);
+  double m2 = (nr * nr + ni * ni) / (dr * dr + di * di);
+  return 10 * log10(m2 > 1e-30 ? m2 : 1e-30);
+}
+
+void sg_biquad_init(sg_biquad *b, const sg_biquad_coefs *c) {
+  b->c = *c;
+  b->z1 = b->z2 = 0;
+}
+
+void sg_biquad_reset(sg_biquad *b) { b->z1 = b->z2 = 0; }
+
+void sg_biquad_process(sg_biquad *b, const float *in, float *out, size_t n) {
+  const sg_biquad_coefs c = b->c;
+  double z1 = b->z1, z2 = b->z2;
+  for (size_t i = 0; i < n; ++i) {
+    double x = in[i], y = c.b0 * x + z1;
+    z1 = c.b1 * x - c.a1 * y + z2;
+    z2 = c.b2 * x - c.a2 * y;
+    out[i] = (float)y;
+  }
+  b->z1 = sg__flush(z1), b->z2 = sg__flush(z2);
+}
+
+/* ---- EQ unit ------------------------------------------------------------------------------ */
+
+void sg_eq_config_init(sg_eq_config *c) {
+  c->type = SG_EQ_PEAK;
+  c->freq_hz = 1000;
+  c->q = 0.70710678118654752;
+  c->gain_db = 0;
+  c->order = 2;
+}
+
+static void clamp_cfg(sg_eq_config *c, double rate) {
+  if (c->type < 0 || c->type >= SG_EQ_TYPE_COUNT_)
+    c->type = SG_EQ_PEAK;
+  c->freq_hz = sg__clamp(c->freq_hz, 10.0, 0.49 * rate);
+  c->q = sg__clamp(c->q, 0.05, 100.0);
+  c->gain_db = sg__clamp(c->gain_db, -48.0, 48.0);
+  if (c->order < 1)
+    c->order = 1;
+  if (c->order > 8)
+    c->order = 8;
+}
+
+static int is_lphp(sg_eq_type t) { return t == SG_EQ_LOWPASS || t == SG_EQ_HIGHPASS; }
+
+/* Butterworth pole-pair Q values for order N (pole angles from the negative real axis). */
+static int design_sections(const sg_eq_config *c, double rate, sg_biquad_coefs *sec) {
+  if (!is_lphp(c->type) || c->order == 2) {
+    sg_biquad_design(c->type, c->freq_hz, c->q, c->gain_db, rate, &sec[0]);
+    return 1;
+  }
+  int N = c->order, k = 0;
+  if (N % 2 == 1) {
+    design_first_order(c->type == SG_EQ_HIGHPASS, c->freq_hz, rate, &sec[k++]);
+    for (int i = 1; i <= (N - 1) / 2; ++i)
+      sg_biquad_design(c->type, c->freq_hz, 1.0 / (2.0 * cos(i * SG_PI / N)), 0, rate,
+                       &sec[k++]);
+  } else {
+    for (int i = 1; i <= N / 2; ++i)
+      sg_biquad_design(c->type, c->freq_hz, 1.0 / (2.0 * cos((2 * i - 1) * SG_PI / (2.0 * N))),
+                       0, rate, &sec[k++]);
+  }
+  return k;
+}
+
+sg_status sg_eq_init(sg_eq *st, const sg_eq_config *c, double rate) {
+  if (!st || !c || !(rate >= 8000.0 && rate <= 384000.0))
+    return SG_E_INVAL;
+  memset(st, 0, sizeof *st);
+  st->rate = rate;
+  st->cfg = *c;
+  clamp_cfg(&st->cfg, rate);
+  st->target = st->cfg;
+  st->smooth = sg__onepole(SG__SMOOTH_SEC, rate / SG_FX_CONTROL_BLOCK);
+  st->nsec = design_sections(&st->cfg, rate, st->c);
+  return SG_OK;
+}
+
+void sg_eq_reset(sg_eq *st) {
+  memset(st->z, 0, sizeof st->z);
+  st->cfg = st->target;
+  st->nsec = design_sections(&st->cfg, st->rate, st->c);
+}
+
+void sg_eq_set(sg_eq *st, const sg_eq_config *c) {
+  sg_eq_config t = *c;
+  clamp_cfg(&t, st->rate);
+  st->target = t;
+  if (t.type != st->cfg.type || t.order != st->cfg.order) {
+    /* A structural change cannot glide; switch at once and clear the state. */
+    st->cfg = t;
+    memset(st->z, 0, sizeof st->z);
+    st->nsec = design_sections(&st->cfg, st->rate, st->c);
+  }
+}
+
+/* Moves the realised parameters one control step towards the target; returns 1 if changed. */
+static int smooth_step(sg_eq *st) {
+  sg_eq_config *c = &st->cfg;
+  const sg_eq_config *t = &st->target;
+  if (c->freq_hz == t->freq_hz && c->q == t->q && c->gain_db == t->gain_db)
+    return 0;
+  double a = st->smooth;
+  double lf = log(c->freq_hz), lt = log(t->freq_hz);
+  lf = lt + a * (lf - lt);
+  c->freq_hz = fabs(lf - lt) < 1e-5 ? t->freq_hz : exp(lf);
+  c->q = fabs(c->q - t->q) < 1e-5 ? t->q : t->q + a * (c->q - t->q);
+  c->gain_db = fabs(c->gain_db - t->gain_db) < 1e-4 ? t->gain_db
+                                                    : t->gain_db + a * (c->gain_db - t->gain_db);
+  return 1;
+}
+
+static void run_sections(const sg_biquad_coefs *sec, int nsec, double (*z)[2], float *x,
+                         size_t n) {
+  for (int s = 0; s < nsec; ++s) {
+    const sg_biquad_coefs c = sec[s];
+    double z1 = z[s][0], z2 = z[s][1];
+    for (size_t i = 0; i < n; ++i) {
+      double in = x[i], y = c.b0 * in + z1;
+      z1 = c.b1 * in - c.a1 * y + z2;
+      z2 = c.b2 * in - c.a2 * y;
+      x[i] = (float)y;
+    }
+    z[s][0] = sg__flush(z1), z[s][1] = sg__flush(z2);
+  }
+}
+
+void sg_eq_process(sg_eq *st, float *L, float *R, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    size_t m = n - done < SG_FX_CONTROL_BLOCK ? n - done : SG_FX_CONTROL_BLOCK;
+    if (smooth_step(st))
+      st->nsec = design_sections(&st->cfg, st->rate, st->c);
+    run_sections(st->c, st->nsec, st->z[0], L + done, m);
+    if (R)
+      run_sections(st->c, st->nsec, st->z[1], R + done, m);
+    done += m;
+  }
+}
+
+double sg_eq_response_db(const sg_eq *st, double f) {
+  double db = 0;
+  for (int s = 0; s < st->nsec; ++s)
+    db += sg_biquad_coefs_mag_db(&st->c[s], f, st->rate);
+  return db;
+}
+
+/* |H(j W)|^2 of H(s) = (n2 s^2 + n1 s + n0) / (d2 s^2 + d1 s + d0). */
+static double proto_mag2(double n2, double n1, double n0, double d2, double d1, double d0,
+                         double W) {
+  double nr = n0 - n2 * W * W, ni = n1 * W, dr = d0 - d2 * W * W, di = d1 * W;
+  return (nr * nr + ni * ni) / (dr * dr + di * di);
+}
+
+double sg_eq_magnitude_db(const sg_eq_config *cin, double rate, double f) {
+  sg_eq_config cc = *cin;
+  clamp_cfg(&cc, rate);
+  const sg_eq_config *c = &cc;
+  double W = tan(SG_PI * f / rate) / tan(SG_PI * c->freq_hz / rate);
+  double Q = c->q, A = pow(10.0, c->gain_db / 40.0), sA = sqrt(A), m2;
+  if (is_lphp(c->type) && c->order != 2) {
+    double r = pow(W, 2.0 * c->order); /* Butterworth: 1/(1+W^2N), high-pass mirrors W */
+    m2 = c->type == SG_EQ_LOWPASS ? 1.0 / (1.0 + r) : r / (1.0 + r);
+  } else {
+    switch (c->type) {
+    case SG_EQ_LOWPASS: m2 = proto_mag2(0, 0, 1, 1, 1 / Q, 1, W); break;
+    case SG_EQ_HIGHPASS: m2 = proto_mag2(1, 0, 0, 1, 1 / Q, 1, W); break;
+    case SG_EQ_BANDPASS: m2 = proto_mag2(0, 1 / Q, 0, 1, 1 / Q, 1, W); break;
+    case SG_EQ_NOTCH: m2 = proto_mag2(1, 0, 1, 1, 1 / Q, 1, W); break;
+    case SG_EQ_PEAK: m2 = proto_mag2(1, A / Q, 1, 1, 1 / (A * Q), 1, W); break;
+    case SG_EQ_LOWSHELF: m2 = A * A * proto_mag2(1, sA / Q, A, A, sA / Q, 1, W); break;
+    case SG_EQ_HIGHSHELF:
+    default: m2 = A * A * proto_mag2(A, sA / Q, 1, 1, sA / Q, A, W); break;
+    }
+  }
+  return 10 * log10(m2 > 1e-30 ? m2 : 1e-30);
+}
+
+sg_status sg_eq_filtfilt(const sg_eq_config *c, double rate, float *x, size_t n) {
+  sg_eq st;
+  sg_status s = sg_eq_init(&st, c, rate);
+  if (s != SG_OK)
+    return s;
+  if (!x && n)
+    return SG_E_INVAL;
+  run_sections(st.c, st.nsec, st.z[0], x, n);
+  for (size_t i = 0; i < n / 2; ++i) {
+    float t = x[i];
+    x[i] = x[n - 1 - i];
+    x[n - 1 - i] = t;
+  }
+  memset(st.z, 0, sizeof st.z);
+  run_sections(st.c, st.nsec, st.z[0], x, n);
+  for (size_t i = 0; i < n / 2; ++i) {
+    float t = x[i];
+    x[i] = x[n - 1 - i];
+    x[n - 1 - i] = t;
+  }
+  return SG_OK;
+}

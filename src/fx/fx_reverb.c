@@ -1,0 +1,229 @@
+/* Feedback delay network reverb after Jot & Chaigne (1991) and Jot (1992). See fx.h.
+ *
+ * Loop per sample: y_i = line_i delayed by m_i; a_i = absorb_i(y_i); f = (H/sqrt(N)) a;
+ * line_i <- f_i + b_i u, with H the Sylvester-Hadamard matrix (orthogonal after scaling, so the
+ * loop without absorption is lossless and every mode decays only through the absorbers).
+ * Absorber gains: per round trip of m_i samples the line loses 60 dB * m_i / (T60 fs), i.e.
+ * g_i = 10^(-3 m_i / (T60 fs)), which makes every mode of the network decay at the same rate
+ * (Jot's condition). The low band (below ~250 Hz, one-pole split) uses rt60_low, and a one-pole
+ * low-pass per line brings the gain at Nyquist to that of rt60 * (1 - damping). */
+#include "stemgate/fx.h"
+
+#include "fx/fx_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Schroeder input diffusers (ms): the classic 142/107/379/277 samples at 29.761 kHz. */
+static const double k_ap_ms[SG_REVERB_DIFFUSERS] = {4.771, 3.595, 12.735, 9.307};
+
+void sg_reverb_config_init(sg_reverb_config *c) {
+  c->rt60 = 2.0;
+  c->rt60_low = 0;
+  c->damping = 0.3;
+  c->predelay_ms = 10;
+  c->size = 1;
+  c->diffusion = 0.6;
+  c->mix = 0.25;
+  c->lines = 16;
+}
+
+static int is_prime(size_t v) {
+  if (v < 2)
+    return 0;
+  for (size_t d = 2; d * d <= v; ++d)
+    if (v % d == 0)
+      return 0;
+  return 1;
+}
+
+/* Fast Walsh-Hadamard transform of x[n] (n a power of two), normalised by 1/sqrt(n). */
+static void fwht(double *x, int n) {
+  for (int h = 1; h < n; h <<= 1)
+    for (int i = 0; i < n; i += h << 1)
+      for (int j = i; j < i + h; ++j) {
+        double a = x[j], b = x[j + h];
+        x[j] = a + b;
+        x[j + h] = a - b;
+      }
+  double s = 1.0 / sqrt((double)n);
+  for (int i = 0; i < n; ++i)
+    x[i] *= s;
+}
+
+/* Sign of entry (r, c) of the Sylvester-Hadamard matrix: (-1)^popcount(r & c). */
+static double hsign(int r, int c) {
+  int v = r & c, p = 0;
+  while (v) {
+    p ^= v & 1;
+    v >>= 1;
+  }
+  return p ? -1.0 : 1.0;
+}
+
+static void set_gains(sg_reverb *st) {
+  const sg_reverb_config *c = &st->cfg;
+  double fs = st->rate, t_low = c->rt60_low > 0 ? c->rt60_low : c->rt60;
+  double t_high = c->rt60 * (1 - c->damping);
+  for (int i = 0; i < st->n; ++i) {
+    double m = (double)st->len[i];
+    st->g_mid[i] = pow(10.0, -3.0 * m / (c->rt60 * fs));
+    st->g_low[i] = pow(10.0, -3.0 * m / (t_low * fs));
+    double g_hi = pow(10.0, -3.0 * m / (t_high * fs));
+    double r = g_hi / st->g_mid[i]; /* wanted Nyquist gain of the damping low-pass */
+    st->hf_b[i] = (1 - r) / (1 + r);
+  }
+  st->lp_a = exp(-2 * SG_PI * 250.0 / fs);
+}
+
+sg_status sg_reverb_init(sg_reverb *st, const sg_reverb_config *cin, double rate) {
+  if (!st || !cin || !(rate >= 8000.0 && rate <= 384000.0))
+    return SG_E_INVAL;
+  memset(st, 0, sizeof *st);
+  sg_reverb_config *c = &st->cfg;
+  *c = *cin;
+  c->rt60 = sg__clamp(c->rt60, 0.1, 30);
+  c->rt60_low = c->rt60_low > 0 ? sg__clamp(c->rt60_low, 0.1, 30) : 0;
+  c->damping = sg__clamp(c->damping, 0, 0.9);
+  c->predelay_ms = sg__clamp(c->predelay_ms, 0, 250);
+  c->size = sg__clamp(c->size, 0.25, 2);
+  c->diffusion = sg__clamp(c->diffusion, 0, 0.8);
+  c->mix = sg__clamp(c->mix, 0, 1);
+  c->lines = c->lines <= 8 ? 8 : 16;
+  st->rate = rate;
+  st->n = c->lines;
+  /* Line lengths spread geometrically over 22..78 ms (times size), moved to distinct primes so
+   * that no two lines share a common period (mode density, no flutter). */
+  size_t total = 0;
+  for (int i = 0; i < st->n; ++i) {
+    double ms = 22.0 * pow(78.0 / 22.0, (double)i / (st->n - 1)) * c->size;
+    size_t m = (size_t)(ms * 1e-3 * rate);
+    if (m < 17)
+      m = 17;
+    while (!is_prime(m) || (i > 0 && m <= st->len[i - 1]))
+      ++m;
+    st->len[i] = m;
+    total += m;
+  }
+  st->pre_len = (size_t)floor(c->predelay_ms * 1e-3 * rate + 0.5);
+  size_t ap_total = 0;
+  for (int k = 0; k < SG_REVERB_DIFFUSERS; ++k) {
+    st->ap_len[k] = (size_t)(k_ap_ms[k] * 1e-3 * rate * (0.5 + 0.5 * c->size)) + 1;
+    ap_total += st->ap_len[k];
+  }
+  size_t nfl = total + 2 * (st->pre_len + 1) + 2 * ap_total;
+  st->mem = calloc(nfl, sizeof(float));
+  if (!st->mem)
+    return SG_E_NOMEM;
+  float *p = st->mem;
+  for (int i = 0; i < st->n; ++i) {
+    st->line[i] = p;
+    p += st->len[i];
+  }
+  st->pre = p;
+  p += 2 * (st->pre_len + 1);
+  for (int ch = 0; ch < 2; ++ch)
+    for (int k = 0; k < SG_REVERB_DIFFUSERS; ++k) {
+      st->ap[ch][k] = p;
+      p += st->ap_len[k];
+    }
+  set_gains(st);
+  st->a_smooth = sg__onepole(SG__SMOOTH_SEC, rate);
+  st->mix_cur = st->mix_target = c->mix;
+  return SG_OK;
+}
+
+void sg_reverb_reset(sg_reverb *st) {
+  if (!st->mem)
+    return;
+  size_t total = 0, ap_total = 0;
+  for (int i = 0; i < st->n; ++i)
+    total += st->len[i];
+  for (int k = 0; k < SG_REVERB_DIFFUSERS; ++k)
+    ap_total += st->ap_len[k];
+  memset(st->mem, 0, (total + 2 * (st->pre_len + 1) + 2 * ap_total) * sizeof(float));
+  memset(st->pos, 0, sizeof st->pos);
+  memset(st->lp_s, 0, sizeof st->lp_s);
+  memset(st->hf_s, 0, sizeof st->hf_s);
+  memset(st->ap_pos, 0, sizeof st->ap_pos);
+  st->pre_pos = 0;
+  st->mix_cur = st->mix_target;
+}
+
+void sg_reverb_free(sg_reverb *st) {
+  if (!st)
+    return;
+  free(st->mem);
+  st->mem = NULL;
+}
+
+void sg_reverb_set_mix(sg_reverb *st, double mix) { st->mix_target = sg__clamp(mix, 0, 1); }
+
+void sg_reverb_process(sg_reverb *st, float *L, float *R, size_t n) {
+  const int N = st->n;
+  const double g = st->cfg.diffusion, lpa = st->lp_a, aS = st->a_smooth, mt = st->mix_target;
+  const double in_scale = 1.0 / sqrt((double)N), out_scale = 1.0 / sqrt((double)N);
+  double mix = st->mix_cur;
+  double y[SG_REVERB_MAX_LINES], a[SG_REVERB_MAX_LINES];
+  for (size_t t = 0; t < n; ++t) {
+    double xl = L[t], xr = R ? R[t] : xl, u[2];
+    /* Pre-delay (a ring of pre_len frames; zero length bypasses). */
+    if (st->pre_len) {
+      float *pp = st->pre + 2 * st->pre_pos;
+      u[0] = pp[0], u[1] = pp[1];
+      pp[0] = (float)xl, pp[1] = (float)xr;
+      if (++st->pre_pos == st->pre_len)
+        st->pre_pos = 0;
+    } else {
+      u[0] = xl, u[1] = xr;
+    }
+    /* Input diffusion: Schroeder allpasses y = -g x + d, store x + g y. */
+    for (int k = 0; k < SG_REVERB_DIFFUSERS; ++k) {
+      size_t p = st->ap_pos[k];
+      for (int ch = 0; ch < 2; ++ch) {
+        double d = st->ap[ch][k][p];
+        double v = -g * u[ch] + d;
+        st->ap[ch][k][p] = (float)(u[ch] + g * v);
+        u[ch] = v;
+      }
+      if (++st->ap_pos[k] == st->ap_len[k])
+        st->ap_pos[k] = 0;
+    }
+    /* Read the lines, absorb, mix through the Hadamard matrix, inject, write back. */
+    double ol = 0, orr = 0;
+    for (int i = 0; i < N; ++i) {
+      y[i] = st->line[i][st->pos[i]];
+      st->lp_s[i] = sg__flush((1 - lpa) * y[i] + lpa * st->lp_s[i]);
+      double v = st->g_mid[i] * y[i] + (st->g_low[i] - st->g_mid[i]) * st->lp_s[i];
+      double b = st->hf_b[i];
+      st->hf_s[i] = sg__flush((1 - b) * v + b * st->hf_s[i]);
+      a[i] = st->hf_s[i];
+      /* Two different Hadamard rows (1 and 2) as output taps: orthogonal, so L and R are
+       * decorrelated while carrying the same energy. */
+      ol += hsign(1, i) * y[i];
+      orr += hsign(2, i) * y[i];
+    }
+    fwht(a, N);
+    for (int i = 0; i < N; ++i) {
+      double inj = (i & 1 ? u[1] : u[0]) * hsign(3, i) * in_scale;
+      st->line[i][st->pos[i]] = (float)(a[i] + inj);
+      if (++st->pos[i] == st->len[i])
+        st->pos[i] = 0;
+    }
+    mix = mt + aS * (mix - mt);
+    L[t] = (float)((1 - mix) * xl + mix * ol * out_scale);
+    if (R)
+      R[t] = (float)((1 - mix) * xr + mix * orr * out_scale);
+  }
+  st->mix_cur = mix;
+}
+
+double sg_reverb_tail_frames(const sg_reverb *st) {
+  double t = st->cfg.rt60;
+  if (st->cfg.rt60_low > t)
+    t = st->cfg.rt60_low;
+  double extra = (double)st->pre_len;
+  for (int k = 0; k < SG_REVERB_DIFFUSERS; ++k)
+    extra += 4.0 * (double)st->ap_len[k];
+  return t * st->rate + extra;
+}
