@@ -168,7 +168,11 @@ sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip
                         (long long)i, zip_strerror(r->za));
       goto fail;
     }
-    if ((st = sg_zip_name_check(zs.name, d)) != SG_OK) {
+    /* Check the bytes as stored as well as libzip's UTF-8 view: a name without the UTF-8 flag
+     * is converted from CP437, which turns control bytes into printable symbols. */
+    const char *raw = zip_get_name(r->za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
+    if ((st = sg_zip_name_check(raw ? raw : "", d)) != SG_OK ||
+        (st = sg_zip_name_check(zs.name, d)) != SG_OK) {
       sg_diag_at(d, path, 0, 0);
       goto fail;
     }
