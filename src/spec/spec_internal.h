@@ -1,0 +1,36 @@
+/* Internal helpers of the spec module: strict scalar grammars shared by the YAML walker
+ * (spec_parse.c) and the public lookups (spec_util.c). Not part of the public API. */
+#ifndef SG_SPEC_INTERNAL_H
+#define SG_SPEC_INTERNAL_H
+
+#include "stemgate/spec.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Strict decimal number: [+-]? digits [. digits] [e[+-]digits], or [+-]? . digits. No hex, no
+ * inf/nan, no surrounding space. Returns 1 and sets *out when s is such a number and finite. */
+int sg__parse_number(const char *s, double *out);
+
+/* Strict integer: [+-]? digits. Returns 1 and sets *out when it fits in long long. */
+int sg__parse_integer(const char *s, long long *out);
+
+/* Exact decimal "97.3" -> 973/10 with at most max_decimals digits after the point; trailing zeros
+ * after the point are dropped ("140.0" -> 140/1) so den is the smallest power of ten that holds
+ * the value exactly. Returns 0 on success, -1 when s is not a plain decimal, -2 when it has
+ * more than max_decimals decimals, -3 when the integer part is too large (> 10^12). */
+int sg__parse_decimal(const char *s, int max_decimals, int64_t *num, int64_t *den);
+
+/* Song time "m:ss", "m:ss.sss" or plain seconds ("82", "82.5", "82.5s"). Returns 1 on success;
+ * on failure returns 0 and points *why at a short explanation. */
+int sg__parse_time(const char *s, double *sec, const char **why);
+
+/* Index of the candidate nearest to word by edit distance when it is a plausible typo (distance
+ * at most 1 for words up to 3 letters, 2 up to 6, 3 beyond), else -1. Candidates may be NULL
+ * entries (skipped). */
+int sg__suggest(const char *word, const char *const *cands, int n);
+
+/* ASCII case-insensitive equality. */
+int sg__ieq(const char *a, const char *b);
+
+#endif

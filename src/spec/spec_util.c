@@ -1,0 +1,371 @@
+/* Spec module: lookups over a parsed song, parameter access with positions, the strict scalar
+ * grammars (numbers, exact decimals, song times) and Levenshtein distance for did-you-mean. */
+#include "spec_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- scalar grammars ---------------------------------------------------------------------- */
+
+static int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+
+static int lower(int ch) { return (ch >= 'A' && ch <= 'Z') ? ch - 'A' + 'a' : ch; }
+
+int sg__ieq(const char *a, const char *b) {
+  if (!a || !b)
+    return 0;
+  while (*a && lower((unsigned char)*a) == lower((unsigned char)*b)) {
+    ++a;
+    ++b;
+  }
+  return *a == '\0' && *b == '\0';
+}
+
+/* Length of the strict number grammar at s (0 when none). */
+static size_t number_span(const char *s) {
+  const char *p = s;
+  if (*p == '+' || *p == '-')
+    ++p;
+  size_t int_digits = 0, frac_digits = 0;
+  while (is_digit(*p)) {
+    ++p;
+    ++int_digits;
+  }
+  if (*p == '.') {
+    ++p;
+    while (is_digit(*p)) {
+      ++p;
+      ++frac_digits;
+    }
+  }
+  if (int_digits + frac_digits == 0)
+    return 0;
+  if (*p == 'e' || *p == 'E') {
+    const char *q = p + 1;
+    if (*q == '+' || *q == '-')
+      ++q;
+    if (!is_digit(*q))
+      return 0;
+    while (is_digit(*q))
+      ++q;
+    p = q;
+  }
+  return (size_t)(p - s);
+}
+
+int sg__parse_number(const char *s, double *out) {
+  if (!s || !*s)
+    return 0;
+  size_t n = number_span(s);
+  if (n == 0 || s[n] != '\0')
+    return 0;
+  /* The grammar check above guarantees strtod sees only [+-digits.eE]; the library keeps the
+   * C locale (it never calls setlocale), so '.' is the decimal point. */
+  char *end = NULL;
+  double v = strtod(s, &end);
+  if (end != s + n || !isfinite(v))
+    return 0;
+  if (out)
+    *out = v;
+  return 1;
+}
+
+int sg__parse_integer(const char *s, long long *out) {
+  if (!s || !*s)
+    return 0;
+  const char *p = s;
+  int neg = 0;
+  if (*p == '+' || *p == '-')
+    neg = *p++ == '-';
+  if (!is_digit(*p))
+    return 0;
+  unsigned long long v = 0;
+  for (; is_digit(*p); ++p) {
+    unsigned d = (unsigned)(*p - '0');
+    if (v > (9223372036854775807ULL - d) / 10)
+      return 0;
+    v = v * 10 + d;
+  }
+  if (*p)
+    return 0;
+  if (out)
+    *out = neg ? -(long long)v : (long long)v;
+  return 1;
+}
+
+int sg__parse_decimal(const char *s, int max_decimals, int64_t *num, int64_t *den) {
+  if (!s || !*s)
+    return -1;
+  const char *p = s;
+  int neg = 0;
+  if (*p == '+' || *p == '-')
+    neg = *p++ == '-';
+  if (!is_digit(*p))
+    return -1;
+  int64_t ip = 0;
+  for (; is_digit(*p); ++p) {
+    ip = ip * 10 + (*p - '0');
+    if (ip > 1000000000000LL)
+      return -3;
+  }
+  int64_t frac = 0, d = 1;
+  if (*p == '.') {
+    ++p;
+    const char *fs = p;
+    while (is_digit(*p))
+      ++p;
+    if (p == fs)
+      return -1; /* "140." */
+    const char *fe = p;
+    while (fe > fs && fe[-1] == '0') /* "140.50" -> 1405/10 */
+      --fe;
+    if (fe - fs > max_decimals)
+      return -2;
+    for (const char *q = fs; q < fe; ++q) {
+      frac = frac * 10 + (*q - '0');
+      d *= 10;
+    }
+  }
+  if (*p)
+    return -1;
+  *num = (neg ? -1 : 1) * (ip * d + frac);
+  *den = d;
+  return 0;
+}
+
+int sg__parse_time(const char *s, double *sec, const char **why) {
+  static const char *const syntax = "expected m:ss, m:ss.sss or seconds (e.g. \"1:22\", "
+                                    "\"1:22.5\", 82)";
+  if (!s || !*s) {
+    *why = syntax;
+    return 0;
+  }
+  const char *colon = strchr(s, ':');
+  if (!colon) {
+    char buf[64];
+    size_t n = strlen(s);
+    if (n >= sizeof buf) {
+      *why = syntax;
+      return 0;
+    }
+    memcpy(buf, s, n + 1);
+    if (n > 1 && buf[n - 1] == 's' && is_digit(buf[n - 2]))
+      buf[n - 1] = '\0';
+    double v;
+    if (!sg__parse_number(buf, &v) || strchr(buf, 'e') || strchr(buf, 'E')) {
+      *why = syntax;
+      return 0;
+    }
+    if (v < 0) {
+      *why = "a time must not be negative";
+      return 0;
+    }
+    *sec = v;
+    return 1;
+  }
+  /* minutes: digits only */
+  long long minutes = 0;
+  const char *p = s;
+  if (p == colon) {
+    *why = syntax;
+    return 0;
+  }
+  for (; p < colon; ++p) {
+    if (!is_digit(*p) || minutes > 100000) {
+      *why = syntax;
+      return 0;
+    }
+    minutes = minutes * 10 + (*p - '0');
+  }
+  p = colon + 1;
+  if (!is_digit(p[0]) || !is_digit(p[1])) {
+    *why = "seconds after ':' need two digits (\"1:05\")";
+    return 0;
+  }
+  int whole = (p[0] - '0') * 10 + (p[1] - '0');
+  p += 2;
+  double frac = 0, scale = 0.1;
+  if (*p == '.') {
+    ++p;
+    if (!is_digit(*p)) {
+      *why = syntax;
+      return 0;
+    }
+    for (; is_digit(*p); ++p, scale *= 0.1)
+      frac += (*p - '0') * scale;
+  }
+  if (*p) {
+    *why = syntax;
+    return 0;
+  }
+  if (whole >= 60) {
+    *why = "seconds after ':' must be 00 to 59";
+    return 0;
+  }
+  *sec = (double)minutes * 60.0 + whole + frac;
+  return 1;
+}
+
+/* ---- edit distance and suggestions -------------------------------------------------------- */
+
+int sg_edit_distance(const char *a, const char *b) {
+  if (!a)
+    a = "";
+  if (!b)
+    b = "";
+  size_t la = strlen(a), lb = strlen(b);
+  if (la == 0 || lb == 0)
+    return (int)(la + lb > (size_t)INT32_MAX ? INT32_MAX : la + lb);
+  /* Two rows of the Wagner-Fischer table; the shorter string indexes the row. */
+  if (lb > la) {
+    const char *t = a;
+    a = b;
+    b = t;
+    size_t tl = la;
+    la = lb;
+    lb = tl;
+  }
+  int stack_row[2][256];
+  int *prev = stack_row[0], *cur = stack_row[1], *heap = NULL;
+  if (lb + 1 > 256) {
+    heap = malloc(2 * (lb + 1) * sizeof *heap);
+    if (!heap)
+      return INT32_MAX;
+    prev = heap;
+    cur = heap + lb + 1;
+  }
+  for (size_t j = 0; j <= lb; ++j)
+    prev[j] = (int)j;
+  for (size_t i = 1; i <= la; ++i) {
+    cur[0] = (int)i;
+    for (size_t j = 1; j <= lb; ++j) {
+      int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      int v = prev[j - 1] + cost;
+      if (prev[j] + 1 < v)
+        v = prev[j] + 1;
+      if (cur[j - 1] + 1 < v)
+        v = cur[j - 1] + 1;
+      cur[j] = v;
+    }
+    int *t = prev;
+    prev = cur;
+    cur = t;
+  }
+  int r = prev[lb];
+  free(heap);
+  return r;
+}
+
+int sg__suggest(const char *word, const char *const *cands, int n) {
+  if (!word || !*word)
+    return -1;
+  size_t len = strlen(word);
+  if (len > 128)
+    return -1;
+  char lw[129];
+  for (size_t i = 0; i <= len; ++i)
+    lw[i] = (char)lower((unsigned char)word[i]);
+  int best = -1, best_d = 1 << 30;
+  for (int i = 0; i < n; ++i) {
+    if (!cands[i] || !cands[i][0] || strlen(cands[i]) > 128)
+      continue;
+    char lc[129];
+    size_t k = 0;
+    for (; cands[i][k]; ++k)
+      lc[k] = (char)lower((unsigned char)cands[i][k]);
+    lc[k] = '\0';
+    int dist = sg_edit_distance(lw, lc);
+    /* A word that is a clipped form of a candidate ("tempo_tolerance" for
+     * "tempo_tolerance_bpm") is a near miss however many letters are missing. */
+    if (len >= 4 && k > len && strncmp(lc, lw, len) == 0 && dist > 1)
+      dist = 1;
+    if (dist < best_d) {
+      best_d = dist;
+      best = i;
+    }
+  }
+  int limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+  return best_d <= limit ? best : -1;
+}
+
+/* ---- parameters --------------------------------------------------------------------------- */
+
+const sg_param *sg_params_find(const sg_param_set *ps, const char *key) {
+  if (!ps || !key)
+    return NULL;
+  for (int i = 0; i < ps->n && i < SG_MAX_PARAMS; ++i)
+    if (strcmp(ps->v[i].key, key) == 0)
+      return &ps->v[i];
+  return NULL;
+}
+
+sg_status sg_params_num(const sg_param_set *ps, const char *key, double def, double lo, double hi,
+                        double *out, const char *file, sg_diag *d) {
+  if (!out || !key)
+    return sg_diag_fail(d, SG_E_INVAL, "sg_params_num: NULL argument");
+  const sg_param *p = sg_params_find(ps, key);
+  if (!p) {
+    *out = def;
+    return SG_OK;
+  }
+  if (!p->is_num || !isfinite(p->num)) {
+    sg_diag_at(d, file, p->pos.line, p->pos.col);
+    return sg_diag_fail(d, SG_E_SPEC, "'%s' must be a number between %g and %g, got '%s'", key, lo,
+                        hi, p->text);
+  }
+  if (p->num < lo || p->num > hi) {
+    sg_diag_at(d, file, p->pos.line, p->pos.col);
+    return sg_diag_fail(d, SG_E_SPEC, "'%s' is %g, outside the allowed range %g to %g", key,
+                        p->num, lo, hi);
+  }
+  *out = p->num;
+  return SG_OK;
+}
+
+/* ---- lookups ------------------------------------------------------------------------------ */
+
+int sg_song_section_index(const sg_song *s, const char *name) {
+  if (!s || !name)
+    return -1;
+  for (int i = 0; i < s->n_sections; ++i)
+    if (sg__ieq(s->sections[i].name.s, name))
+      return i;
+  return -1;
+}
+
+int sg_song_stem_index(const sg_song *s, const char *name) {
+  if (!s || !name)
+    return -1;
+  for (int i = 0; i < s->n_stems; ++i)
+    if (sg__ieq(s->stems[i].name.s, name))
+      return i;
+  return -1;
+}
+
+int sg_stem_plays_in(const sg_song *s, const sg_stem_spec *st, int si) {
+  if (!s || !st || si < 0 || si >= s->n_sections)
+    return 0;
+  if (st->n_sections == 0)
+    return 1;
+  for (int i = 0; i < st->n_sections; ++i)
+    if (sg__ieq(st->sections[i].s, s->sections[si].name.s))
+      return 1;
+  return 0;
+}
+
+void sg_song_resolve_path(const sg_song *s, const char *rel, char *out, size_t cap) {
+  if (!out || cap == 0)
+    return;
+  out[0] = '\0';
+  if (!rel)
+    return;
+  const char *dir = s ? s->dir : "";
+  if (rel[0] == '/' || !dir[0] || strcmp(dir, ".") == 0)
+    snprintf(out, cap, "%s", rel);
+  else if (dir[strlen(dir) - 1] == '/')
+    snprintf(out, cap, "%s%s", dir, rel);
+  else
+    snprintf(out, cap, "%s/%s", dir, rel);
+}
