@@ -52,6 +52,14 @@ typedef struct sg_timeline {
  * section's position. origin_frame starts at 0. */
 sg_status sg_timeline_build(const sg_song *song, sg_timeline *tl, sg_diag *d);
 
+/* Moves the grid so bar 0 starts at origin_frame (alignment to a reference's first downbeat)
+ * and recomputes every section's frames and the total length. */
+void sg_timeline_set_origin(sg_timeline *tl, int64_t origin_frame);
+/* Makes the grid follow measured quarter-note frames (a tempo map; the array must outlive the
+ * timeline; n >= 2) and recomputes every section's frames; NULL/0 returns to the constant
+ * tempo. */
+void sg_timeline_set_tempo_map(sg_timeline *tl, const int64_t *quarter_frames, size_t n);
+
 /* Exact frame of a grid point given in quarter notes as the fraction qn/qd (qd > 0). */
 int64_t sg_timeline_frame_at(const sg_timeline *tl, int64_t qn, int64_t qd);
 /* Frame of a bar start (bar may be == total_bars for the song end). */

@@ -124,6 +124,18 @@ char *sg_format_time(double sec, char *out, size_t cap) {
   return out;
 }
 
+/* Frames of every section boundary and the total, from the bars and the current grid. */
+static void place_sections(sg_timeline *tl) {
+  for (int i = 0; i < tl->n_sections; ++i) {
+    sg_section_time *t = &tl->sections[i];
+    t->start_frame = sg_timeline_bar_frame(tl, t->start_bar);
+    t->end_frame = sg_timeline_bar_frame(tl, t->start_bar + t->bars);
+    t->start_sec = (double)t->start_frame / tl->rate;
+    t->end_sec = (double)t->end_frame / tl->rate;
+  }
+  tl->total_frames = sg_timeline_bar_frame(tl, tl->total_bars);
+}
+
 static double seconds_per_bar(const sg_timeline *tl) {
   return sg_timeline_seconds_per_quarter(tl) * sg_timeline_quarters_per_bar(tl);
 }
@@ -237,10 +249,6 @@ sg_status sg_timeline_build(const sg_song *song, sg_timeline *tl, sg_diag *d) {
     t->start_bar = b[i];
     t->bars = b[i + 1] - b[i];
     t->start_quarter = b[i] * tl->bar_q_num / tl->bar_q_den;
-    t->start_frame = sg_timeline_bar_frame(tl, b[i]);
-    t->end_frame = sg_timeline_bar_frame(tl, b[i + 1]);
-    t->start_sec = (double)t->start_frame / tl->rate;
-    t->end_sec = (double)t->end_frame / tl->rate;
     double spb = seconds_per_bar(tl);
     t->snap_error_start_sec = t->target_start_sec >= 0 ? b[i] * spb - t->target_start_sec : 0;
     t->snap_error_end_sec = t->target_end_sec >= 0 ? b[i + 1] * spb - t->target_end_sec : 0;
@@ -248,6 +256,17 @@ sg_status sg_timeline_build(const sg_song *song, sg_timeline *tl, sg_diag *d) {
       t->snapped_end = 1;
   }
   tl->total_bars = b[song->n_sections];
-  tl->total_frames = sg_timeline_bar_frame(tl, tl->total_bars);
+  place_sections(tl);
   return SG_OK;
+}
+
+void sg_timeline_set_origin(sg_timeline *tl, int64_t origin_frame) {
+  tl->origin_frame = origin_frame;
+  place_sections(tl);
+}
+
+void sg_timeline_set_tempo_map(sg_timeline *tl, const int64_t *quarter_frames, size_t n) {
+  tl->quarter_frames = n >= 2 ? quarter_frames : NULL;
+  tl->n_quarter_frames = n >= 2 ? n : 0;
+  place_sections(tl);
 }

@@ -208,6 +208,14 @@ static void tempo_map_interpolates(void **st) {
   assert_int_equal(sg_timeline_frame_at(&tl, 3, 2), 25000 + 12050);
   /* Beyond the map: the last interval extends. */
   assert_int_equal(sg_timeline_frame_at(&tl, 4, 1), 73000 + 23900);
+  /* Setting the map through the API moves the sections too. */
+  sg_timeline_set_tempo_map(&tl, map, 4);
+  assert_int_equal(tl.sections[0].start_frame, 1000);
+  assert_int_equal(tl.total_frames, 73000 + 5 * 23900);
+  sg_timeline_set_tempo_map(&tl, NULL, 0);
+  sg_timeline_set_origin(&tl, 1776); /* 37 ms of leading silence at 48 kHz */
+  assert_int_equal(tl.sections[0].start_frame, 1776);
+  assert_int_equal(tl.total_frames, 1776 + 8 * 24000);
   free(s);
 }
 
