@@ -1,6 +1,7 @@
 /* Manifest model, deterministic JSON rendering and parsing back (for verification). */
 #include "stemgate/package.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,8 @@ sg_status sg_manifest_to_json(const sg_manifest *m, char **text, size_t *len, sg
 
 /* ---- parsing ------------------------------------------------------------------------------ */
 
+/* Numbers that may be absent or null (not measured, text checks) read back as NaN, so a
+ * parsed manifest renders to the same text. */
 static void get_str(const sg_json_value *o, const char *key, char *dst, size_t cap) {
   copy(dst, cap, sg_json_get_str(o, key, ""));
 }
@@ -402,9 +405,9 @@ sg_status sg_manifest_parse(const char *text, size_t len, sg_manifest *m, sg_dia
     const sg_json_value *l = sg_json_get(f, "loudness");
     if (l && l->type == SG_JSON_OBJECT) {
       mf.loudness.valid = 1;
-      mf.loudness.integrated_lufs = sg_json_get_num(l, "integrated_lufs", 0);
-      mf.loudness.true_peak_dbtp = sg_json_get_num(l, "true_peak_dbtp", 0);
-      mf.loudness.sample_peak_dbfs = sg_json_get_num(l, "sample_peak_dbfs", 0);
+      mf.loudness.integrated_lufs = sg_json_get_num(l, "integrated_lufs", NAN);
+      mf.loudness.true_peak_dbtp = sg_json_get_num(l, "true_peak_dbtp", NAN);
+      mf.loudness.sample_peak_dbfs = sg_json_get_num(l, "sample_peak_dbfs", NAN);
     }
     st = sg_manifest_add_file(m, &mf);
     if (st != SG_OK) {
@@ -429,9 +432,9 @@ sg_status sg_manifest_parse(const char *text, size_t len, sg_manifest *m, sg_dia
       get_str(g, "check", r->check, sizeof r->check);
       get_str(g, "unit", r->unit, sizeof r->unit);
       get_str(g, "detail", r->detail, sizeof r->detail);
-      r->measured = sg_json_get_num(g, "measured", 0);
-      r->limit = sg_json_get_num(g, "limit", 0);
-      r->target = sg_json_get_num(g, "target", 0);
+      r->measured = sg_json_get_num(g, "measured", NAN);
+      r->limit = sg_json_get_num(g, "limit", NAN);
+      r->target = sg_json_get_num(g, "target", NAN);
       r->cmp = SG_CMP_INFO;
       const char *c = sg_json_get_str(g, "cmp", "info");
       for (int k = 0; k < 6; ++k)
