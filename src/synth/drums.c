@@ -1,0 +1,331 @@
+/* Drum machine voices after the Roland TR-808 / TR-909 circuits (as analysed in e.g.
+ * K. J. Werner, J. S. Abel & J. O. Smith, "A physically-informed, circuit-bendable, digital
+ * model of the Roland TR-808 bass drum circuit", DAFx 2014, and the 808 service notes):
+ *
+ *  36 kick:   sine whose pitch falls exponentially from ~3x to the tune frequency, exponential
+ *             amplitude decay, plus a short click (high-passed noise burst).
+ *  38 snare:  two detuned sine "drum heads" + band-passed/high-passed noise ("snappy").
+ *  37 rim:    impulse into two resonant band-passes (~460 Hz and ~1.7 kHz), a few ms long.
+ *  39 clap:   band-passed noise with four retriggered 10 ms bursts and a reverberant tail.
+ *  42/46 hats: six PolyBLEP square oscillators at the 808's inharmonic frequencies, band-pass
+ *             ~10 kHz and high-pass ~7 kHz; a closed hat chokes a ringing open hat.
+ *  70 shaker: band-passed noise with a short swell and decay.
+ *
+ * Also accepted: 35 (kick), 40 (snare), 44 (closed hat). Other keys are ignored. Noise comes
+ * from one seeded PCG32, consumed in a fixed voice order, so renders are bit-identical. */
+#include "synth_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DRUM_VOICES 16
+
+enum { D_NONE = 0, D_KICK, D_SNARE, D_RIM, D_CLAP, D_CHAT, D_OHAT, D_SHAKER };
+
+typedef struct drum_patch {
+  double kick_tune, kick_decay, snare_tune, snare_decay, hat_decay, open_hat_decay, gain;
+  double kick_sweep, kick_click, snare_noise, style909;
+} drum_patch;
+
+static const sg__param_def drum_params[] = {
+    {"kick_tune", "Hz", 30, 120, offsetof(drum_patch, kick_tune)},
+    {"kick_decay", "s", 0.05, 2, offsetof(drum_patch, kick_decay)},
+    {"snare_tune", "Hz", 100, 400, offsetof(drum_patch, snare_tune)},
+    {"snare_decay", "s", 0.05, 1, offsetof(drum_patch, snare_decay)},
+    {"hat_decay", "s", 0.01, 0.3, offsetof(drum_patch, hat_decay)},
+    {"open_hat_decay", "s", 0.05, 2, offsetof(drum_patch, open_hat_decay)},
+    {"gain", "dB", -24, 12, offsetof(drum_patch, gain)},
+};
+
+typedef struct drum_voice {
+  int type;
+  int64_t t;           /* samples since the hit */
+  double vel;
+  double amp, amp_mul; /* main exponential envelope */
+  double amp2, amp2_mul;
+  double ph, ph2, f, f_end, f_mul; /* tone oscillators and pitch sweep */
+  sg__biquad f1, f2, f3;
+  sg_osc sq[6];
+  int64_t life;
+} drum_voice;
+
+typedef struct sg__drums {
+  drum_patch p;
+  double rate, out_gain;
+  uint64_t seed;
+  sg_rng rng;
+  drum_voice v[DRUM_VOICES];
+} sg__drums;
+
+const char *const sg__drums_patches[] = {"808", "909", NULL};
+
+static void drum_patch_init(int idx, drum_patch *p) {
+  memset(p, 0, sizeof *p);
+  if (idx == 0) {
+    p->kick_tune = 50; p->kick_decay = 0.7; p->snare_tune = 180; p->snare_decay = 0.18;
+    p->hat_decay = 0.05; p->open_hat_decay = 0.45; p->kick_sweep = 0.045; p->kick_click = 0.3;
+    p->snare_noise = 0.6;
+  } else {
+    p->kick_tune = 55; p->kick_decay = 0.4; p->snare_tune = 200; p->snare_decay = 0.22;
+    p->hat_decay = 0.06; p->open_hat_decay = 0.4; p->kick_sweep = 0.025; p->kick_click = 0.6;
+    p->snare_noise = 0.8; p->style909 = 1;
+  }
+}
+
+/* Per-sample multiplier that decays by 60 dB over t60 seconds. */
+static double t60_mul(double t60, double rate) { return pow(10.0, -3.0 / (t60 * rate)); }
+
+static double noise(sg__drums *k) { return 2.0 * sg_rng_uniform(&k->rng) - 1.0; }
+
+static void drums_reset(void *st) {
+  sg__drums *k = st;
+  memset(k->v, 0, sizeof k->v);
+  sg_rng_seed(&k->rng, k->seed, 0x6472756du);
+}
+
+static int map_key(int key) {
+  switch (key) {
+  case 35: case 36: return D_KICK;
+  case 37: return D_RIM;
+  case 38: case 40: return D_SNARE;
+  case 39: return D_CLAP;
+  case 42: case 44: return D_CHAT;
+  case 46: return D_OHAT;
+  case 70: return D_SHAKER;
+  default: return D_NONE;
+  }
+}
+
+static void drums_note_on(void *st, const sg_note *n, uint32_t id) {
+  (void)id; /* one-shot voices: note-offs are ignored */
+  sg__drums *k = st;
+  int type = map_key(n->key);
+  if (type == D_NONE)
+    return;
+  const double R = k->rate;
+  if (type == D_CHAT) /* the closed hat chokes the open one */
+    for (int i = 0; i < DRUM_VOICES; ++i)
+      if (k->v[i].type == D_OHAT) {
+        k->v[i].amp_mul = t60_mul(0.02, R);
+        if (k->v[i].life > (int64_t)(0.03 * R))
+          k->v[i].life = (int64_t)(0.03 * R);
+      }
+  /* A free voice, else the quietest. */
+  int best = 0;
+  for (int i = 0; i < DRUM_VOICES; ++i) {
+    if (k->v[i].type == D_NONE) {
+      best = i;
+      break;
+    }
+    if (k->v[i].amp < k->v[best].amp)
+      best = i;
+  }
+  drum_voice *v = &k->v[best];
+  memset(v, 0, sizeof *v);
+  v->type = type;
+  v->vel = n->velocity * ((n->flags & SG_NOTE_ACCENT) ? 1.0 : 0.85);
+  if (n->flags & SG_NOTE_GHOST)
+    v->vel *= 0.5;
+  const drum_patch *p = &k->p;
+  switch (type) {
+  case D_KICK:
+    v->f_end = p->kick_tune;
+    v->f = p->kick_tune * (p->style909 ? 4.0 : 3.0);
+    v->f_mul = exp(-1.0 / (p->kick_sweep * R));
+    v->amp = 1.0;
+    v->amp_mul = t60_mul(p->kick_decay, R);
+    v->amp2 = p->kick_click;
+    v->amp2_mul = t60_mul(0.006, R);
+    sg__bq_design(&v->f1, 1, 1200, 0.7, R);
+    v->life = (int64_t)(p->kick_decay * 1.5 * R);
+    break;
+  case D_SNARE:
+    v->f = p->snare_tune;
+    v->amp = 0.8;
+    v->amp_mul = t60_mul(0.12, R);
+    v->amp2 = p->snare_noise;
+    v->amp2_mul = t60_mul(p->snare_decay, R);
+    sg__bq_design(&v->f1, 0, p->style909 ? 5000 : 3500, 0.8, R);
+    sg__bq_design(&v->f2, 1, 1200, 0.7, R);
+    v->life = (int64_t)((p->snare_decay > 0.12 ? p->snare_decay : 0.12) * 1.5 * R);
+    break;
+  case D_RIM:
+    v->amp = 1.0;
+    sg__bq_design(&v->f1, 0, 1700, 12, R);
+    sg__bq_design(&v->f2, 0, 460, 8, R);
+    v->amp_mul = t60_mul(0.03, R);
+    v->life = (int64_t)(0.06 * R);
+    break;
+  case D_CLAP:
+    v->amp = 1.0;
+    v->amp_mul = t60_mul(0.05, R);
+    v->amp2 = 0;
+    v->amp2_mul = t60_mul(0.25, R);
+    sg__bq_design(&v->f1, 0, 1200, 1.6, R);
+    sg__bq_design(&v->f2, 1, 600, 0.7, R);
+    v->life = (int64_t)(0.45 * R);
+    break;
+  case D_CHAT:
+  case D_OHAT: {
+    static const double fr[6] = {205.3, 304.4, 369.6, 522.7, 540.0, 800.0}; /* 808 hat bank */
+    for (int i = 0; i < 6; ++i) {
+      sg_osc_config oc;
+      sg_osc_config_init(&oc);
+      oc.wave = SG_WAVE_SQUARE;
+      oc.freq = fr[i] * (p->style909 ? 1.4 : 1.0);
+      oc.phase = 0.1 * i;
+      sg_osc_init(&v->sq[i], &oc, R);
+    }
+    sg__bq_design(&v->f1, 0, 10000, 1.2, R);
+    sg__bq_design(&v->f2, 1, 7000, 0.7, R);
+    double dec = type == D_CHAT ? p->hat_decay : p->open_hat_decay;
+    v->amp = 1.0;
+    v->amp_mul = t60_mul(dec, R);
+    v->life = (int64_t)(dec * 1.5 * R);
+    break;
+  }
+  case D_SHAKER:
+  default:
+    v->amp = 0;
+    v->amp2 = 1.0;
+    v->amp_mul = t60_mul(0.07, R);
+    sg__bq_design(&v->f1, 0, 6500, 1.4, R);
+    sg__bq_design(&v->f2, 1, 3000, 0.7, R);
+    v->life = (int64_t)(0.15 * R);
+    break;
+  }
+}
+
+static void drums_note_off(void *st, uint32_t id) {
+  (void)st;
+  (void)id;
+}
+
+static double voice_tick(sg__drums *k, drum_voice *v) {
+  const double R = k->rate;
+  double y = 0;
+  switch (v->type) {
+  case D_KICK: {
+    v->f = v->f_end + (v->f - v->f_end) * v->f_mul;
+    v->ph += v->f / R;
+    if (v->ph >= 1.0)
+      v->ph -= 1.0;
+    /* 0.3 ms fade-in keeps the first cycle from stepping. */
+    double fade = v->t < (int64_t)(0.0003 * R) ? (double)v->t / (0.0003 * R) : 1.0;
+    double click = sg__bq_tick(&v->f1, noise(k)) * v->amp2;
+    y = (sin(2 * SG_PI * v->ph) * v->amp * fade + click) * 0.72;
+    v->amp *= v->amp_mul;
+    v->amp2 *= v->amp2_mul;
+    break;
+  }
+  case D_SNARE: {
+    v->ph += v->f / R;
+    v->ph2 += v->f * 1.62 / R;
+    v->ph -= floor(v->ph);
+    v->ph2 -= floor(v->ph2);
+    double tone = 0.6 * sin(2 * SG_PI * v->ph) + 0.4 * sin(2 * SG_PI * v->ph2);
+    double nz = sg__bq_tick(&v->f2, sg__bq_tick(&v->f1, noise(k)));
+    y = (tone * v->amp + 2.2 * nz * v->amp2) * 0.55;
+    v->amp *= v->amp_mul;
+    v->amp2 *= v->amp2_mul;
+    break;
+  }
+  case D_RIM: {
+    double ex = v->t == 0 ? 1.0 : 0.0;
+    ex += 0.05 * noise(k) * v->amp;
+    y = (sg__bq_tick(&v->f1, ex) * 10.0 + sg__bq_tick(&v->f2, ex) * 6.0) * v->amp * 0.45;
+    v->amp *= v->amp_mul;
+    break;
+  }
+  case D_CLAP: {
+    /* Four bursts 10 ms apart (the 808's retriggered envelope), then the tail. */
+    int64_t burst = (int64_t)(0.010 * R);
+    if (v->t < 4 * burst && v->t % burst == 0)
+      v->amp = 1.0;
+    if (v->t == 3 * burst)
+      v->amp2 = 0.45;
+    double nz = sg__bq_tick(&v->f2, sg__bq_tick(&v->f1, noise(k)));
+    double e = (v->t < 4 * burst ? v->amp : 0.0) + v->amp2;
+    y = nz * e * 1.6;
+    v->amp *= v->amp_mul * 0.9992;
+    v->amp2 *= v->amp2_mul;
+    break;
+  }
+  case D_CHAT:
+  case D_OHAT: {
+    double bank = 0;
+    for (int i = 0; i < 6; ++i)
+      bank += sg_osc_tick(&v->sq[i]);
+    y = sg__bq_tick(&v->f2, sg__bq_tick(&v->f1, bank / 6.0)) * v->amp * 1.3;
+    v->amp *= v->amp_mul;
+    break;
+  }
+  case D_SHAKER:
+  default: {
+    /* 12 ms swell (raised cosine) then exponential decay. */
+    double sw = 0.012 * R, e = v->t < sw ? 0.5 - 0.5 * cos(SG_PI * v->t / sw) : v->amp2;
+    if (v->t >= sw)
+      v->amp2 *= v->amp_mul;
+    y = sg__bq_tick(&v->f2, sg__bq_tick(&v->f1, noise(k))) * e * 0.5;
+    break;
+  }
+  }
+  ++v->t;
+  return y * v->vel;
+}
+
+static void drums_render(void *st, float *l, float *r, size_t n) {
+  sg__drums *k = st;
+  memset(l, 0, n * sizeof *l);
+  for (int vi = 0; vi < DRUM_VOICES; ++vi) {
+    drum_voice *v = &k->v[vi];
+    if (v->type == D_NONE)
+      continue;
+    for (size_t i = 0; i < n; ++i)
+      l[i] += (float)(voice_tick(k, v) * k->out_gain);
+    v->life -= (int64_t)n;
+    if (v->life <= 0)
+      v->type = D_NONE;
+  }
+  memcpy(r, l, n * sizeof *r);
+}
+
+static int64_t drums_tail(const void *st) {
+  const sg__drums *k = st;
+  double t = k->p.kick_decay;
+  if (k->p.open_hat_decay > t)
+    t = k->p.open_hat_decay;
+  if (t < 0.45)
+    t = 0.45;
+  return (int64_t)(1.5 * t * k->rate);
+}
+
+static void drums_destroy(void *st) { free(st); }
+
+static const sg__inst_vt drums_vt = {drums_note_on, drums_note_off, drums_render,
+                                     drums_reset,   drums_destroy,  drums_tail};
+
+sg_status sg__drums_create(const char *patch, const sg_param_set *ov, double rate, uint64_t seed,
+                           void **st, const sg__inst_vt **vt, sg_diag *d) {
+  int idx = sg__patch_index(sg__drums_patches, patch, "drums", d);
+  if (idx < 0)
+    return SG_E_NOTFOUND;
+  sg__drums *k = calloc(1, sizeof *k);
+  if (!k)
+    return sg_diag_fail(d, SG_E_NOMEM, "out of memory creating the drums instrument");
+  drum_patch_init(idx, &k->p);
+  sg_status s = sg__apply_overrides(&k->p, drum_params, sizeof drum_params / sizeof drum_params[0],
+                                    ov, "drums", d);
+  if (s != SG_OK) {
+    free(k);
+    return s;
+  }
+  k->rate = rate;
+  k->seed = seed;
+  k->out_gain = pow(10.0, k->p.gain / 20.0);
+  drums_reset(k);
+  *st = k;
+  *vt = &drums_vt;
+  return SG_OK;
+}

@@ -1,0 +1,320 @@
+/* DX7-style 6-operator FM (Chowning, "The synthesis of complex audio spectra by means of
+ * frequency modulation", JAES 21(7), 1973; Yamaha DX7 operator/algorithm architecture).
+ *
+ * Every one of the 32 DX7 algorithms is a table entry: which operators modulate which, which are
+ * carriers, and where the feedback loop runs. On the DX7 every modulation edge goes from a
+ * higher to a lower operator number, so computing operators 6 -> 1 each sample sees every
+ * modulator's current output; only the feedback edge reads the past. Feedback averages the last
+ * two outputs (as the DX7/msfa does) which keeps high feedback from turning to noise.
+ * Operator output a (0..1) modulates the phase of its targets by a cycles (2 pi a rad). */
+#include "synth_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FM_VOICES 16
+#define FM_OPS 6
+
+typedef struct fm_alg {
+  const char *edges;  /* "65 54": op 6 modulates op 5, op 5 modulates op 4 */
+  const char *carriers;
+  int fb_from, fb_to; /* feedback: fb_from's output into fb_to's phase (equal = self) */
+} fm_alg;
+
+static const fm_alg algs[32] = {
+    {"65 54 43 21", "13", 6, 6},       {"65 54 43 21", "13", 2, 2},
+    {"65 54 32 21", "14", 6, 6},       {"65 54 32 21", "14", 4, 6},
+    {"65 43 21", "135", 6, 6},         {"65 43 21", "135", 5, 6},
+    {"65 53 43 21", "13", 6, 6},       {"65 53 43 21", "13", 4, 4},
+    {"65 53 43 21", "13", 2, 2},       {"32 21 64 54", "14", 3, 3},
+    {"32 21 64 54", "14", 6, 6},       {"21 63 53 43", "13", 2, 2},
+    {"21 63 53 43", "13", 6, 6},       {"21 43 54 64", "13", 6, 6},
+    {"21 43 54 64", "13", 2, 2},       {"21 43 31 65 51", "1", 6, 6},
+    {"21 43 31 65 51", "1", 2, 2},     {"21 31 65 54 41", "1", 3, 3},
+    {"32 21 64 65", "145", 6, 6},      {"31 32 54 64", "124", 3, 3},
+    {"31 32 64 65", "1245", 3, 3},     {"21 63 64 65", "1345", 6, 6},
+    {"32 64 65", "1245", 6, 6},        {"63 64 65", "12345", 6, 6},
+    {"64 65", "12345", 6, 6},          {"32 54 64", "124", 6, 6},
+    {"32 54 64", "124", 3, 3},         {"21 54 43", "136", 5, 5},
+    {"43 65", "1235", 6, 6},           {"54 43", "1236", 5, 5},
+    {"65", "12345", 6, 6},             {"", "123456", 6, 6},
+};
+
+typedef struct fm_op_patch {
+  double ratio, fixed_hz, detune, level, vel_sens, rate_scale;
+  int rate[4], lvl[4];
+} fm_op_patch;
+
+typedef struct fm_patch {
+  double algorithm, feedback, gain;
+  fm_op_patch op[FM_OPS];
+} fm_patch;
+
+#define OPP(n)                                                                                 \
+  {"op" #n "_ratio", "", 0.5, 31.99, offsetof(fm_patch, op[n - 1].ratio)},                      \
+      {"op" #n "_fixed_hz", "Hz", 0, 9772, offsetof(fm_patch, op[n - 1].fixed_hz)},             \
+      {"op" #n "_detune", "", -7, 7, offsetof(fm_patch, op[n - 1].detune)},                     \
+      {"op" #n "_level", "", 0, 99, offsetof(fm_patch, op[n - 1].level)},                       \
+      {"op" #n "_vel_sens", "", 0, 7, offsetof(fm_patch, op[n - 1].vel_sens)},                  \
+  {                                                                                            \
+    "op" #n "_rate_scale", "", 0, 7, offsetof(fm_patch, op[n - 1].rate_scale)                 \
+  }
+static const sg__param_def fm_params[] = {
+    {"algorithm", "", 1, 32, offsetof(fm_patch, algorithm)},
+    {"feedback", "", 0, 7, offsetof(fm_patch, feedback)},
+    {"gain", "dB", -24, 12, offsetof(fm_patch, gain)},
+    OPP(1), OPP(2), OPP(3), OPP(4), OPP(5), OPP(6),
+};
+#undef OPP
+
+typedef struct fm_voice {
+  double phase[FM_OPS], inc[FM_OPS];
+  float amp[FM_OPS]; /* level x velocity, linear */
+  sg_dxenv env[FM_OPS];
+  double fb0, fb1;
+  uint32_t id;
+  int held;
+  uint64_t on_order, off_order;
+} fm_voice;
+
+typedef struct sg__fm {
+  fm_patch p;
+  double rate;
+  unsigned mods[FM_OPS]; /* bit j set: operator j modulates operator i (0-based) */
+  unsigned carriers;
+  int fb_from, fb_to;
+  double fb_scale, out_gain;
+  fm_voice v[FM_VOICES];
+  uint64_t clock;
+} sg__fm;
+
+const char *const sg__fm_patches[] = {"epiano", "bell", "fm_bass", NULL};
+
+static void set_op(fm_op_patch *o, double ratio, double detune, double level, double vs,
+                   int r1, int r2, int r3, int r4, int l1, int l2, int l3, int l4) {
+  memset(o, 0, sizeof *o);
+  o->ratio = ratio;
+  o->detune = detune;
+  o->level = level;
+  o->vel_sens = vs;
+  o->rate_scale = 2;
+  o->rate[0] = r1; o->rate[1] = r2; o->rate[2] = r3; o->rate[3] = r4;
+  o->lvl[0] = l1; o->lvl[1] = l2; o->lvl[2] = l3; o->lvl[3] = l4;
+}
+
+static void fm_patch_init(int idx, fm_patch *p) {
+  memset(p, 0, sizeof *p);
+  switch (idx) {
+  case 0: /* E.PIANO 1-like, algorithm 5: tine (2->1 at ratio 14) + two detuned body pairs */
+    p->algorithm = 5; p->feedback = 6; p->gain = 0;
+    set_op(&p->op[0], 1, 3, 99, 2, 96, 25, 25, 67, 99, 75, 0, 0);
+    set_op(&p->op[1], 14, 0, 66, 7, 95, 50, 35, 78, 99, 75, 0, 0);
+    set_op(&p->op[2], 1, 0, 99, 2, 95, 20, 20, 50, 99, 95, 0, 0);
+    set_op(&p->op[3], 1, 0, 82, 6, 95, 29, 20, 50, 99, 95, 0, 0);
+    set_op(&p->op[4], 1, -7, 99, 0, 95, 20, 20, 50, 99, 95, 0, 0);
+    set_op(&p->op[5], 1, 7, 76, 6, 95, 29, 20, 50, 99, 95, 0, 0);
+    break;
+  case 1: /* TUBULAR BELLS-like: inharmonic 3.5 modulators, long exponential decays */
+    p->algorithm = 5; p->feedback = 2; p->gain = 0;
+    set_op(&p->op[0], 1, 2, 99, 2, 95, 33, 20, 32, 99, 80, 0, 0);
+    set_op(&p->op[1], 3.5, 0, 80, 4, 98, 12, 20, 32, 99, 75, 0, 0);
+    set_op(&p->op[2], 2, -2, 90, 2, 95, 30, 20, 30, 99, 75, 0, 0);
+    set_op(&p->op[3], 3.5, 1, 74, 4, 98, 14, 20, 30, 99, 70, 0, 0);
+    set_op(&p->op[4], 0.5, 0, 84, 1, 95, 28, 20, 30, 99, 80, 0, 0);
+    set_op(&p->op[5], 1.41, 0, 68, 3, 98, 20, 20, 30, 99, 60, 0, 0);
+    break;
+  default: /* fm_bass: algorithm 5 pairs, fast-decaying modulation index = plucky attack */
+    p->algorithm = 5; p->feedback = 4; p->gain = 0;
+    set_op(&p->op[0], 1, 0, 99, 1, 99, 40, 30, 70, 99, 85, 80, 0);
+    set_op(&p->op[1], 1, 0, 84, 5, 99, 55, 30, 70, 99, 50, 40, 0);
+    set_op(&p->op[2], 0.5, 0, 90, 1, 99, 35, 30, 70, 99, 85, 80, 0);
+    set_op(&p->op[3], 3, 0, 64, 6, 99, 70, 40, 70, 99, 0, 0, 0);
+    set_op(&p->op[4], 1, 0, 0, 0, 99, 40, 30, 70, 99, 85, 80, 0);
+    set_op(&p->op[5], 1, 0, 0, 0, 99, 40, 30, 70, 99, 85, 80, 0);
+    break;
+  }
+}
+
+static void fm_prepare(sg__fm *f) {
+  const fm_alg *a = &algs[(int)(f->p.algorithm + 0.5) - 1];
+  memset(f->mods, 0, sizeof f->mods);
+  for (const char *e = a->edges; *e;) {
+    if (*e == ' ') {
+      ++e;
+      continue;
+    }
+    int from = e[0] - '1', to = e[1] - '1';
+    f->mods[to] |= 1u << from;
+    e += 2;
+  }
+  f->carriers = 0;
+  int ncar = 0;
+  for (const char *c = a->carriers; *c; ++c, ++ncar)
+    f->carriers |= 1u << (*c - '1');
+  f->fb_from = a->fb_from - 1;
+  f->fb_to = a->fb_to - 1;
+  int fb = (int)(f->p.feedback + 0.5);
+  /* msfa: feedback 7 adds half the averaged output in cycles; each step down halves it. */
+  f->fb_scale = fb > 0 ? 0.5 * exp2(fb - 7) : 0.0;
+  /* Carriers add; divide so several carriers at full level still peak near -6 dBFS. */
+  f->out_gain = 0.5 / sqrt((double)ncar) * pow(10.0, f->p.gain / 20.0);
+}
+
+static void fm_reset(void *st) {
+  sg__fm *f = st;
+  memset(f->v, 0, sizeof f->v);
+  for (int i = 0; i < FM_VOICES; ++i)
+    for (int o = 0; o < FM_OPS; ++o) {
+      sg_dxenv_config c;
+      sg_dxenv_config_init(&c);
+      sg_dxenv_init(&f->v[i].env[o], &c, f->rate);
+    }
+  f->clock = 0;
+}
+
+static int fm_voice_active(const sg__fm *f, const fm_voice *v) {
+  for (int o = 0; o < FM_OPS; ++o)
+    if ((f->carriers >> o & 1u) && sg_dxenv_active(&v->env[o]))
+      return 1;
+  return 0;
+}
+
+static void fm_note_on(void *st, const sg_note *n, uint32_t id) {
+  sg__fm *f = st;
+  int best = -1;
+  for (int i = 0; i < FM_VOICES && best < 0; ++i)
+    if (!fm_voice_active(f, &f->v[i]))
+      best = i;
+  if (best < 0) {
+    for (int i = 0; i < FM_VOICES; ++i)
+      if (!f->v[i].held && (best < 0 || f->v[i].off_order < f->v[best].off_order))
+        best = i;
+  }
+  if (best < 0) {
+    best = 0;
+    for (int i = 1; i < FM_VOICES; ++i)
+      if (f->v[i].on_order < f->v[best].on_order)
+        best = i;
+  }
+  fm_voice *v = &f->v[best];
+  if (!fm_voice_active(f, v)) { /* key sync: an idle voice starts every operator at phase 0 */
+    memset(v->phase, 0, sizeof v->phase);
+    v->fb0 = v->fb1 = 0;
+  }
+  v->id = id;
+  v->held = 1;
+  v->on_order = ++f->clock;
+  double hz = sg_midi_to_hz(n->key);
+  for (int o = 0; o < FM_OPS; ++o) {
+    const fm_op_patch *op = &f->p.op[o];
+    double ofz = op->fixed_hz > 0 ? op->fixed_hz : hz * op->ratio;
+    ofz *= exp2(op->detune * 1.5 / 1200.0); /* ~1.5 cents per detune step */
+    v->inc[o] = ofz / f->rate;
+    if (v->inc[o] > 0.49)
+      v->inc[o] = 0.49;
+    /* Velocity sensitivity: up to 32 dB less output at velocity 0 with sensitivity 7. */
+    double att = op->vel_sens / 7.0 * (1.0 - n->velocity) * 32.0;
+    v->amp[o] = (float)pow(10.0, (sg_dx_level_db(op->level) - att) / 20.0);
+    if (op->level <= 0)
+      v->amp[o] = 0;
+    sg_dxenv_config c;
+    memcpy(c.rate, op->rate, sizeof c.rate);
+    memcpy(c.level, op->lvl, sizeof c.level);
+    /* Keyboard rate scaling (msfa: (note/3 - 7) * scale / 8 in rate quarter-steps). */
+    c.rate_scale_bias = (int)(op->rate_scale * (n->key / 3.0 - 7.0) / 8.0 * 1.5);
+    double db = v->env[o].db; /* retrigger continues from the current level: no click */
+    sg_dxenv_init(&v->env[o], &c, f->rate);
+    v->env[o].db = db;
+    sg_dxenv_gate_on(&v->env[o]);
+  }
+}
+
+static void fm_note_off(void *st, uint32_t id) {
+  sg__fm *f = st;
+  for (int i = 0; i < FM_VOICES; ++i) {
+    fm_voice *v = &f->v[i];
+    if (v->held && v->id == id) {
+      v->held = 0;
+      v->off_order = ++f->clock;
+      for (int o = 0; o < FM_OPS; ++o)
+        sg_dxenv_gate_off(&v->env[o]);
+    }
+  }
+}
+
+static void fm_render(void *st, float *l, float *r, size_t n) {
+  sg__fm *f = st;
+  memset(l, 0, n * sizeof *l);
+  for (int vi = 0; vi < FM_VOICES; ++vi) {
+    fm_voice *v = &f->v[vi];
+    if (!fm_voice_active(f, v))
+      continue;
+    for (size_t i = 0; i < n; ++i) {
+      double out[FM_OPS], mix = 0;
+      for (int o = FM_OPS - 1; o >= 0; --o) {
+        double ph = v->phase[o];
+        unsigned m = f->mods[o];
+        for (int j = o + 1; m && j < FM_OPS; ++j)
+          if (m >> j & 1u)
+            ph += out[j];
+        if (o == f->fb_to)
+          ph += f->fb_scale * 0.5 * (v->fb0 + v->fb1);
+        float e = sg_dxenv_tick(&v->env[o]);
+        out[o] = sin(2.0 * SG_PI * ph) * (double)(e * v->amp[o]);
+        v->phase[o] += v->inc[o];
+        if (v->phase[o] >= 1.0)
+          v->phase[o] -= 1.0;
+        if (f->carriers >> o & 1u)
+          mix += out[o];
+      }
+      v->fb1 = v->fb0;
+      v->fb0 = out[f->fb_from];
+      l[i] += (float)(mix * f->out_gain);
+    }
+  }
+  memcpy(r, l, n * sizeof *r);
+}
+
+static int64_t fm_tail(const void *st) {
+  const sg__fm *f = st;
+  /* Slowest carrier release from its sustain level to -90 dB. */
+  double worst = 0.05;
+  for (int o = 0; o < FM_OPS; ++o) {
+    if (!(f->carriers >> o & 1u))
+      continue;
+    double t = (sg_dx_level_db(f->p.op[o].lvl[0]) + 90.0) / sg_dx_rate_dbps(f->p.op[o].rate[3]);
+    if (t > worst)
+      worst = t;
+  }
+  return (int64_t)(worst * f->rate);
+}
+
+static void fm_destroy(void *st) { free(st); }
+
+static const sg__inst_vt fm_vt = {fm_note_on, fm_note_off, fm_render,
+                                  fm_reset,   fm_destroy,  fm_tail};
+
+sg_status sg__fm_create(const char *patch, const sg_param_set *ov, double rate, uint64_t seed,
+                        void **st, const sg__inst_vt **vt, sg_diag *d) {
+  (void)seed; /* FM voices are fully determined by the notes (phases start at 0, as on a DX7) */
+  int idx = sg__patch_index(sg__fm_patches, patch, "dx7", d);
+  if (idx < 0)
+    return SG_E_NOTFOUND;
+  sg__fm *f = calloc(1, sizeof *f);
+  if (!f)
+    return sg_diag_fail(d, SG_E_NOMEM, "out of memory creating the dx7 instrument");
+  fm_patch_init(idx, &f->p);
+  sg_status s = sg__apply_overrides(&f->p, fm_params, sizeof fm_params / sizeof fm_params[0],
+                                    ov, "dx7", d);
+  if (s != SG_OK) {
+    free(f);
+    return s;
+  }
+  f->rate = rate;
+  fm_prepare(f);
+  fm_reset(f);
+  *st = f;
+  *vt = &fm_vt;
+  return SG_OK;
+}

@@ -1,0 +1,452 @@
+/* Subtractive instruments: the Minimoog-style mono bass and the Prophet-5-style poly synth.
+ *
+ * One voice = 3 PolyBLEP/PolyBLAMP oscillators + noise -> mixer -> ZDF ladder (Zavalishin) with
+ * envelope, key tracking and velocity on the cutoff -> amp ADSR. Cutoff and pitch are control
+ * rate (every SG__CTRL = 16 samples, ~0.33 ms at 48 kHz); the ladder ramps its coefficients
+ * across that block, so sweeps do not zipper. */
+#include "synth_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define P(f, unit, lo, hi) {#f, unit, lo, hi, offsetof(sg__sub_patch, f)}
+const sg__param_def sg__sub_params[] = {
+    P(osc1_wave, "0 saw, 1 square, 2 triangle, 3 sine", 0, 3),
+    P(osc2_wave, "0 saw, 1 square, 2 triangle, 3 sine", 0, 3),
+    P(osc3_wave, "0 saw, 1 square, 2 triangle, 3 sine", 0, 3),
+    P(osc1_level, "", 0, 1), P(osc2_level, "", 0, 1), P(osc3_level, "", 0, 1),
+    P(osc2_detune, "cents", -100, 100), P(osc3_detune, "cents", -100, 100),
+    P(osc1_octave, "octaves", -2, 2), P(osc2_octave, "octaves", -2, 2),
+    P(osc3_octave, "octaves", -2, 2),
+    P(pulse_width, "", 0.05, 0.95), P(noise_level, "", 0, 1),
+    P(cutoff, "Hz", 20, 18000), P(resonance, "", 0, 1), P(drive, "", 0.1, 10),
+    P(key_track, "", 0, 1), P(filter_env, "octaves", -2, 8),
+    P(filter_attack, "s", 0.0005, 20), P(filter_decay, "s", 0.0005, 20),
+    P(filter_sustain, "", 0, 1), P(filter_release, "s", 0.0005, 20),
+    P(amp_attack, "s", 0.0005, 20), P(amp_decay, "s", 0.0005, 20),
+    P(amp_sustain, "", 0, 1), P(amp_release, "s", 0.0005, 20),
+    P(velocity_to_filter, "octaves", 0, 4), P(glide, "s", 0, 2), P(drift, "cents", 0, 20),
+    P(gain, "dB", -24, 12),
+};
+#undef P
+const size_t sg__sub_nparams = sizeof sg__sub_params / sizeof sg__sub_params[0];
+
+#define K_MAX 4.1 /* resonance 1 maps here: just past the k = 4 self-oscillation edge */
+
+static double wave_of(double w) { return (double)(int)(w + 0.5); }
+
+void sg__sub_voice_init(sg__sub_voice *v, const sg__sub_patch *p, double rate, uint64_t seed) {
+  memset(v, 0, sizeof *v);
+  const double waves[3] = {p->osc1_wave, p->osc2_wave, p->osc3_wave};
+  sg_rng_seed(&v->rng, seed, 0x737562u);
+  for (int i = 0; i < 3; ++i) {
+    sg_osc_config oc;
+    sg_osc_config_init(&oc);
+    oc.wave = (sg_wave)wave_of(waves[i]);
+    oc.pulse_width = p->pulse_width;
+    /* Free-running oscillators start at seeded phases, like analog VCOs that never stop. */
+    oc.phase = sg_rng_uniform(&v->rng);
+    sg_osc_init(&v->osc[i], &oc, rate);
+  }
+  sg_osc_config nc;
+  sg_osc_config_init(&nc);
+  nc.wave = SG_WAVE_NOISE;
+  nc.seed = seed ^ 0x9e3779b97f4a7c15ull;
+  sg_osc_init(&v->noise, &nc, rate);
+  sg_ladder_config lc;
+  sg_ladder_config_init(&lc);
+  lc.cutoff = p->cutoff;
+  lc.resonance = p->resonance * K_MAX;
+  lc.drive = p->drive;
+  sg_ladder_init(&v->lad, &lc, rate);
+  sg_adsr_config fc = {p->filter_attack, p->filter_decay, p->filter_sustain, p->filter_release};
+  sg_adsr_config ac = {p->amp_attack, p->amp_decay, p->amp_sustain, p->amp_release};
+  sg_adsr_init(&v->fenv, &fc, rate);
+  sg_adsr_init(&v->aenv, &ac, rate);
+  double lsum = p->osc1_level + p->osc2_level + p->osc3_level + 0.5 * p->noise_level;
+  if (lsum < 1.0)
+    lsum = 1.0;
+  v->lvl[0] = (float)(p->osc1_level / lsum);
+  v->lvl[1] = (float)(p->osc2_level / lsum);
+  v->lvl[2] = (float)(p->osc3_level / lsum);
+  v->noise_lvl = (float)(p->noise_level / lsum);
+  /* Make-up for the saturator and for the ladder's passband loss 1/(1+k) (half compensated,
+   * keeping some of the Moog's bass thinning at high resonance), then the patch trim. */
+  double k = p->resonance * K_MAX, dr = p->drive;
+  v->level = (float)(0.5 * (dr / tanh(dr)) * (1.0 + 0.5 * k) / (1.0 + 0.25 * k) *
+                     pow(10.0, p->gain / 20.0));
+  v->drift_cents = v->drift_target = 0;
+  v->note = v->target_note = 60;
+}
+
+static void voice_control(sg__sub_voice *v, const sg__sub_patch *p, double rate, float fenv) {
+  v->note = v->target_note + (v->note - v->target_note) * v->glide_coef;
+  if (p->drift > 0) {
+    if (fabs(v->drift_target - v->drift_cents) <= fabs(v->drift_step) || v->drift_step == 0) {
+      v->drift_cents = v->drift_target;
+      v->drift_target = sg_rng_range(&v->rng, -p->drift, p->drift);
+      /* Reach the next drift point in 0.5..2 s: a slow wander, not vibrato. */
+      double blocks = sg_rng_range(&v->rng, 0.5, 2.0) * rate / SG__CTRL;
+      v->drift_step = (v->drift_target - v->drift_cents) / blocks;
+    }
+    v->drift_cents += v->drift_step;
+  }
+  const double oct[3] = {p->osc1_octave, p->osc2_octave, p->osc3_octave};
+  const double det[3] = {0, p->osc2_detune, p->osc3_detune};
+  for (int i = 0; i < 3; ++i) {
+    double m = v->note + 12.0 * floor(oct[i] + 0.5) + (det[i] + v->drift_cents) / 100.0;
+    sg_osc_set_freq(&v->osc[i], sg_midi_to_hz(m));
+  }
+  double octs = p->key_track * (v->note - 60.0) / 12.0 + p->filter_env * fenv +
+                p->velocity_to_filter * v->velocity * fenv;
+  double fc = p->cutoff * exp2(octs);
+  if (fc > 0.45 * rate)
+    fc = 0.45 * rate;
+  sg_ladder_set(&v->lad, fc, p->resonance * K_MAX);
+}
+
+void sg__sub_voice_render(sg__sub_voice *v, const sg__sub_patch *p, double rate, float *out,
+                          size_t n) {
+  const float amp = v->level * (float)(0.25 + 0.75 * v->velocity);
+  for (size_t i = 0; i < n; ++i) {
+    float fe = sg_adsr_tick(&v->fenv);
+    if (v->ctrl <= 0) {
+      voice_control(v, p, rate, fe);
+      v->ctrl = SG__CTRL;
+    }
+    --v->ctrl;
+    float x = v->lvl[0] * sg_osc_tick(&v->osc[0]) + v->lvl[1] * sg_osc_tick(&v->osc[1]) +
+              v->lvl[2] * sg_osc_tick(&v->osc[2]);
+    if (v->noise_lvl > 0)
+      x += v->noise_lvl * sg_osc_tick(&v->noise);
+    float y = sg_ladder_tick(&v->lad, x);
+    /* One-pole de-zipper on the amplitude so a steal or velocity change never steps. */
+    v->amp_lp += 0.02f * (amp - v->amp_lp);
+    out[i] += y * sg_adsr_tick(&v->aenv) * v->amp_lp;
+  }
+}
+
+/* ---- patches ---------------------------------------------------------------------------- */
+
+static void sub_defaults(sg__sub_patch *p) {
+  memset(p, 0, sizeof *p);
+  p->osc1_level = 1;
+  p->pulse_width = 0.5;
+  p->cutoff = 1000;
+  p->drive = 1;
+  p->key_track = 0.5;
+  p->filter_attack = 0.002;
+  p->filter_decay = 0.3;
+  p->filter_sustain = 0.2;
+  p->filter_release = 0.2;
+  p->amp_attack = 0.002;
+  p->amp_decay = 0.3;
+  p->amp_sustain = 0.8;
+  p->amp_release = 0.1;
+}
+
+const char *const sg__mono_patches[] = {"moog_bass", "sub", "acid", NULL};
+const char *const sg__poly_patches[] = {"pad", "brass", "arp_pluck", NULL};
+
+static void mono_patch(int idx, sg__sub_patch *p) {
+  sub_defaults(p);
+  switch (idx) {
+  case 0: /* classic: two saws and a square an octave down, punchy filter contour */
+    p->osc1_wave = 0; p->osc2_wave = 0; p->osc3_wave = 1;
+    p->osc1_level = 1; p->osc2_level = 0.8; p->osc3_level = 0.6;
+    p->osc2_detune = 7; p->osc3_octave = -1;
+    p->cutoff = 180; p->resonance = 0.35; p->drive = 1.5; p->key_track = 0.5;
+    p->filter_env = 3.2; p->filter_attack = 0.001; p->filter_decay = 0.22;
+    p->filter_sustain = 0.15; p->filter_release = 0.12;
+    p->amp_attack = 0.0015; p->amp_decay = 0.4; p->amp_sustain = 0.85; p->amp_release = 0.06;
+    p->velocity_to_filter = 0.8; p->glide = 0.04;
+    break;
+  case 1: /* sub: triangle + sine, filter open, almost pure fundamental */
+    p->osc1_wave = 2; p->osc2_wave = 3; p->osc3_wave = 3;
+    p->osc1_level = 0.6; p->osc2_level = 1; p->osc3_level = 0;
+    p->cutoff = 400; p->resonance = 0; p->drive = 1; p->key_track = 1;
+    p->filter_env = 0.5; p->filter_decay = 0.2; p->filter_sustain = 0.5;
+    p->amp_attack = 0.003; p->amp_decay = 0.5; p->amp_sustain = 0.9; p->amp_release = 0.08;
+    p->glide = 0.03;
+    break;
+  default: /* acid: one saw, high resonance, fast decaying envelope, slides */
+    p->osc1_wave = 0; p->osc1_level = 1; p->osc2_level = 0; p->osc3_level = 0;
+    p->cutoff = 260; p->resonance = 0.82; p->drive = 2.5; p->key_track = 0.3;
+    p->filter_env = 4.0; p->filter_attack = 0.0008; p->filter_decay = 0.18;
+    p->filter_sustain = 0.0; p->filter_release = 0.1;
+    p->amp_attack = 0.001; p->amp_decay = 0.5; p->amp_sustain = 0.9; p->amp_release = 0.03;
+    p->velocity_to_filter = 1.5; p->glide = 0.0;
+    break;
+  }
+}
+
+static void poly_patch(int idx, sg__sub_patch *p) {
+  sub_defaults(p);
+  switch (idx) {
+  case 0: /* pad: two detuned saws + sub square, slow contours, drift */
+    p->osc1_wave = 0; p->osc2_wave = 0; p->osc3_wave = 1;
+    p->osc1_level = 1; p->osc2_level = 1; p->osc3_level = 0.35;
+    p->osc2_detune = 9; p->osc3_octave = -1; p->pulse_width = 0.5;
+    p->cutoff = 900; p->resonance = 0.2; p->key_track = 0.4;
+    p->filter_env = 1.2; p->filter_attack = 0.8; p->filter_decay = 1.5;
+    p->filter_sustain = 0.5; p->filter_release = 1.2;
+    p->amp_attack = 0.6; p->amp_decay = 1.0; p->amp_sustain = 0.85; p->amp_release = 1.2;
+    p->drift = 4; p->gain = -3;
+    break;
+  case 1: /* brass: saw + pulse, filter swell with overshoot */
+    p->osc1_wave = 0; p->osc2_wave = 1; p->osc3_wave = 1;
+    p->osc1_level = 1; p->osc2_level = 0.7; p->osc3_level = 0.25;
+    p->osc2_detune = 5; p->osc3_octave = -1; p->pulse_width = 0.4;
+    p->cutoff = 500; p->resonance = 0.15; p->key_track = 0.6;
+    p->filter_env = 2.6; p->filter_attack = 0.08; p->filter_decay = 0.5;
+    p->filter_sustain = 0.55; p->filter_release = 0.25;
+    p->amp_attack = 0.03; p->amp_decay = 0.4; p->amp_sustain = 0.9; p->amp_release = 0.25;
+    p->velocity_to_filter = 0.8; p->drift = 3; p->gain = -3;
+    break;
+  default: /* arp_pluck: short filter blip on a pulse + saw */
+    p->osc1_wave = 1; p->osc2_wave = 0; p->osc3_wave = 1;
+    p->osc1_level = 1; p->osc2_level = 0.6; p->osc3_level = 0.2;
+    p->osc2_detune = 6; p->osc3_octave = -1; p->pulse_width = 0.3;
+    p->cutoff = 350; p->resonance = 0.35; p->key_track = 0.7;
+    p->filter_env = 4.0; p->filter_attack = 0.001; p->filter_decay = 0.16;
+    p->filter_sustain = 0.0; p->filter_release = 0.15;
+    p->amp_attack = 0.001; p->amp_decay = 0.35; p->amp_sustain = 0.0; p->amp_release = 0.2;
+    p->velocity_to_filter = 1.0; p->drift = 2; p->gain = -3;
+    break;
+  }
+}
+
+/* ---- mono (Minimoog-style) -------------------------------------------------------------- */
+
+#define MONO_STACK 32
+
+typedef struct mono_held {
+  uint32_t id;
+  int key;
+  float vel;
+} mono_held;
+
+typedef struct sg__mono {
+  sg__sub_patch p;
+  double rate;
+  uint64_t seed;
+  sg__sub_voice v;
+  mono_held stack[MONO_STACK]; /* held notes, last = sounding (last-note priority) */
+  int nheld;
+  double glide_coef;
+} sg__mono;
+
+static double glide_coef(double tau, double rate) {
+  if (tau <= 0)
+    return 0;
+  return exp(-(double)SG__CTRL / (tau * rate));
+}
+
+static void mono_reset(void *st) {
+  sg__mono *m = st;
+  sg__sub_voice_init(&m->v, &m->p, m->rate, m->seed);
+  m->nheld = 0;
+}
+
+static void mono_note_on(void *st, const sg_note *n, uint32_t id) {
+  sg__mono *m = st;
+  int legato = m->nheld > 0;
+  if (m->nheld == MONO_STACK) { /* forget the oldest held note */
+    memmove(m->stack, m->stack + 1, (MONO_STACK - 1) * sizeof m->stack[0]);
+    --m->nheld;
+  }
+  m->stack[m->nheld++] = (mono_held){id, n->key, n->velocity};
+  int slide = (n->flags & SG_NOTE_SLIDE) != 0;
+  m->v.target_note = n->key;
+  if (slide || (legato && m->p.glide > 0)) {
+    double tau = m->p.glide > 0 ? m->p.glide : 0.05; /* a slide without glide set: 303-ish */
+    m->v.glide_coef = glide_coef(tau, m->rate);
+  } else {
+    m->v.glide_coef = 0;
+    m->v.note = n->key;
+    m->v.ctrl = 0; /* retune now */
+  }
+  m->v.velocity = n->velocity;
+  if (!legato) { /* legato notes do not retrigger the contours, as on the Minimoog */
+    sg_adsr_gate_on(&m->v.fenv);
+    sg_adsr_gate_on(&m->v.aenv);
+  }
+}
+
+static void mono_note_off(void *st, uint32_t id) {
+  sg__mono *m = st;
+  for (int i = 0; i < m->nheld; ++i) {
+    if (m->stack[i].id != id)
+      continue;
+    int was_top = i == m->nheld - 1;
+    memmove(m->stack + i, m->stack + i + 1, (size_t)(m->nheld - i - 1) * sizeof m->stack[0]);
+    --m->nheld;
+    if (m->nheld == 0) {
+      sg_adsr_gate_off(&m->v.fenv);
+      sg_adsr_gate_off(&m->v.aenv);
+    } else if (was_top) { /* fall back to the previous held note */
+      m->v.target_note = m->stack[m->nheld - 1].key;
+      m->v.glide_coef = glide_coef(m->p.glide, m->rate);
+      if (m->v.glide_coef == 0) {
+        m->v.note = m->v.target_note;
+        m->v.ctrl = 0;
+      }
+    }
+    return;
+  }
+}
+
+static void mono_render(void *st, float *l, float *r, size_t n) {
+  sg__mono *m = st;
+  memset(l, 0, n * sizeof *l);
+  if (sg_adsr_active(&m->v.aenv))
+    sg__sub_voice_render(&m->v, &m->p, m->rate, l, n);
+  memcpy(r, l, n * sizeof *r);
+}
+
+static int64_t mono_tail(const void *st) {
+  const sg__mono *m = st;
+  return (int64_t)((m->p.amp_release * 1.2 + 0.05) * m->rate);
+}
+
+static void sub_destroy(void *st) { free(st); }
+
+static const sg__inst_vt mono_vt = {mono_note_on, mono_note_off, mono_render,
+                                    mono_reset,   sub_destroy,   mono_tail};
+
+sg_status sg__mono_create(const char *patch, const sg_param_set *ov, double rate, uint64_t seed,
+                          void **st, const sg__inst_vt **vt, sg_diag *d) {
+  int idx = sg__patch_index(sg__mono_patches, patch, "moog_bass", d);
+  if (idx < 0)
+    return SG_E_NOTFOUND;
+  sg__mono *m = calloc(1, sizeof *m);
+  if (!m)
+    return sg_diag_fail(d, SG_E_NOMEM, "out of memory creating the moog_bass instrument");
+  mono_patch(idx, &m->p);
+  sg_status s = sg__apply_overrides(&m->p, sg__sub_params, sg__sub_nparams, ov, "moog_bass", d);
+  if (s != SG_OK) {
+    free(m);
+    return s;
+  }
+  m->rate = rate;
+  m->seed = seed;
+  mono_reset(m);
+  *st = m;
+  *vt = &mono_vt;
+  return SG_OK;
+}
+
+/* ---- poly (Prophet-5-style) -------------------------------------------------------------- */
+
+#define POLY_VOICES 8
+
+typedef struct poly_slot {
+  uint32_t id;
+  int key;
+  int held;
+  uint64_t on_order, off_order; /* allocation clock at note-on / note-off */
+} poly_slot;
+
+typedef struct sg__poly {
+  sg__sub_patch p;
+  double rate;
+  uint64_t seed;
+  sg__sub_voice v[POLY_VOICES];
+  poly_slot slot[POLY_VOICES];
+  uint64_t clock;
+} sg__poly;
+
+static void poly_reset(void *st) {
+  sg__poly *q = st;
+  for (int i = 0; i < POLY_VOICES; ++i) {
+    sg__sub_voice_init(&q->v[i], &q->p, q->rate, q->seed * 31 + (uint64_t)i + 1);
+    /* Each voice card is slightly out of tune with the others (seeded, +-drift/2 cents). */
+    q->v[i].drift_cents = sg_rng_range(&q->v[i].rng, -0.5, 0.5) * q->p.drift;
+    q->v[i].drift_target = q->v[i].drift_cents;
+    memset(&q->slot[i], 0, sizeof q->slot[i]);
+  }
+  q->clock = 0;
+}
+
+/* A free voice; else the one released longest ago; else the one started longest ago. */
+static int poly_pick(const sg__poly *q) {
+  int best = -1;
+  for (int i = 0; i < POLY_VOICES; ++i)
+    if (!sg_adsr_active(&q->v[i].aenv))
+      return i;
+  for (int i = 0; i < POLY_VOICES; ++i)
+    if (!q->slot[i].held && (best < 0 || q->slot[i].off_order < q->slot[best].off_order))
+      best = i;
+  if (best >= 0)
+    return best;
+  best = 0;
+  for (int i = 1; i < POLY_VOICES; ++i)
+    if (q->slot[i].on_order < q->slot[best].on_order)
+      best = i;
+  return best;
+}
+
+static void poly_note_on(void *st, const sg_note *n, uint32_t id) {
+  sg__poly *q = st;
+  int i = poly_pick(q);
+  sg__sub_voice *v = &q->v[i];
+  q->slot[i] = (poly_slot){id, n->key, 1, ++q->clock, 0};
+  v->target_note = v->note = n->key;
+  v->glide_coef = 0;
+  v->velocity = n->velocity;
+  v->ctrl = 0;
+  sg_adsr_gate_on(&v->fenv);
+  sg_adsr_gate_on(&v->aenv);
+}
+
+static void poly_note_off(void *st, uint32_t id) {
+  sg__poly *q = st;
+  for (int i = 0; i < POLY_VOICES; ++i)
+    if (q->slot[i].held && q->slot[i].id == id) {
+      q->slot[i].held = 0;
+      q->slot[i].off_order = ++q->clock;
+      sg_adsr_gate_off(&q->v[i].fenv);
+      sg_adsr_gate_off(&q->v[i].aenv);
+    }
+}
+
+static void poly_render(void *st, float *l, float *r, size_t n) {
+  sg__poly *q = st;
+  memset(l, 0, n * sizeof *l);
+  for (int i = 0; i < POLY_VOICES; ++i)
+    if (sg_adsr_active(&q->v[i].aenv))
+      sg__sub_voice_render(&q->v[i], &q->p, q->rate, l, n);
+  memcpy(r, l, n * sizeof *r);
+}
+
+static int64_t poly_tail(const void *st) {
+  const sg__poly *q = st;
+  return (int64_t)((q->p.amp_release * 1.2 + 0.05) * q->rate);
+}
+
+static const sg__inst_vt poly_vt = {poly_note_on, poly_note_off, poly_render,
+                                    poly_reset,   sub_destroy,   poly_tail};
+
+sg_status sg__poly_create(const char *patch, const sg_param_set *ov, double rate, uint64_t seed,
+                          void **st, const sg__inst_vt **vt, sg_diag *d) {
+  int idx = sg__patch_index(sg__poly_patches, patch, "prophet_poly", d);
+  if (idx < 0)
+    return SG_E_NOTFOUND;
+  sg__poly *q = calloc(1, sizeof *q);
+  if (!q)
+    return sg_diag_fail(d, SG_E_NOMEM, "out of memory creating the prophet_poly instrument");
+  poly_patch(idx, &q->p);
+  sg_status s =
+      sg__apply_overrides(&q->p, sg__sub_params, sg__sub_nparams, ov, "prophet_poly", d);
+  if (s != SG_OK) {
+    free(q);
+    return s;
+  }
+  q->rate = rate;
+  q->seed = seed;
+  poly_reset(q);
+  *st = q;
+  *vt = &poly_vt;
+  return SG_OK;
+}

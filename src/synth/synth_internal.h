@@ -1,0 +1,128 @@
+/* Internal interface between the renderer (synth.c) and the instrument models. */
+#ifndef SG_SYNTH_INTERNAL_H
+#define SG_SYNTH_INTERNAL_H
+
+#include "stemgate/synth.h"
+
+#include <math.h>
+#include <stddef.h>
+
+/* Biquad in transposed direct form II with RBJ Audio EQ Cookbook designs (R. Bristow-Johnson),
+ * used for the guitar body and the drum filters. */
+typedef struct sg__biquad {
+  double b0, b1, b2, a1, a2, z1, z2;
+} sg__biquad;
+
+static inline double sg__bq_tick(sg__biquad *b, double x) {
+  double y = b->b0 * x + b->z1;
+  b->z1 = b->b1 * x - b->a1 * y + b->z2;
+  b->z2 = b->b2 * x - b->a2 * y;
+  return y;
+}
+
+/* kind: 0 band-pass (0 dB peak), 1 high-pass, 2 low-pass. */
+static inline void sg__bq_design(sg__biquad *b, int kind, double f, double q, double rate) {
+  double w = 2 * SG_PI * f / rate, cw = cos(w), al = sin(w) / (2 * q), a0 = 1 + al;
+  if (kind == 0) {
+    b->b0 = al / a0; b->b1 = 0; b->b2 = -al / a0;
+  } else if (kind == 1) {
+    b->b0 = (1 + cw) / 2 / a0; b->b1 = -(1 + cw) / a0; b->b2 = (1 + cw) / 2 / a0;
+  } else {
+    b->b0 = (1 - cw) / 2 / a0; b->b1 = (1 - cw) / a0; b->b2 = (1 - cw) / 2 / a0;
+  }
+  b->a1 = -2 * cw / a0;
+  b->a2 = (1 - al) / a0;
+  b->z1 = b->z2 = 0;
+}
+
+/* Control-rate block: envelopes that drive filters are read once per this many samples. */
+#define SG__CTRL 16
+
+/* One overridable patch parameter: a double field of the patch struct at `offset`. */
+typedef struct sg__param_def {
+  const char *name;
+  const char *unit;
+  double lo, hi;
+  size_t offset;
+} sg__param_def;
+
+/* Applies overrides to patch using defs; SG_E_SPEC naming the parameter on an unknown name,
+ * a non-number or a value out of range. */
+sg_status sg__apply_overrides(void *patch, const sg__param_def *defs, size_t ndefs,
+                              const sg_param_set *ov, const char *kind, sg_diag *d);
+
+/* An instrument behind the renderer. Every function runs on the audio path except create and
+ * destroy: no allocation there. */
+typedef struct sg__inst_vt {
+  void (*note_on)(void *st, const sg_note *n, uint32_t id);
+  void (*note_off)(void *st, uint32_t id);
+  /* Overwrites l and r with n frames. */
+  void (*render)(void *st, float *l, float *r, size_t n);
+  void (*reset)(void *st);
+  void (*destroy)(void *st);
+  int64_t (*tail)(const void *st);
+} sg__inst_vt;
+
+/* Each instrument's constructor: patch already validated by name lookup inside. */
+sg_status sg__mono_create(const char *patch, const sg_param_set *ov, double rate, uint64_t seed,
+                          void **st, const sg__inst_vt **vt, sg_diag *d);
+sg_status sg__poly_create(const char *patch, const sg_param_set *ov, double rate, uint64_t seed,
+                          void **st, const sg__inst_vt **vt, sg_diag *d);
+sg_status sg__fm_create(const char *patch, const sg_param_set *ov, double rate, uint64_t seed,
+                        void **st, const sg__inst_vt **vt, sg_diag *d);
+sg_status sg__pluck_create(const char *patch, const sg_param_set *ov, double rate, uint64_t seed,
+                           void **st, const sg__inst_vt **vt, sg_diag *d);
+sg_status sg__drums_create(const char *patch, const sg_param_set *ov, double rate, uint64_t seed,
+                           void **st, const sg__inst_vt **vt, sg_diag *d);
+sg_status sg__sf2_create(const char *path, int bank, int program, const sg_param_set *ov,
+                         double rate, void **st, const sg__inst_vt **vt, sg_diag *d);
+
+extern const char *const sg__mono_patches[];
+extern const char *const sg__poly_patches[];
+extern const char *const sg__fm_patches[];
+extern const char *const sg__pluck_patches[];
+extern const char *const sg__drums_patches[];
+
+/* Index of name in a NULL-terminated list (NULL/"" -> 0); -1 when absent, with d naming the
+ * known patches. */
+int sg__patch_index(const char *const *names, const char *name, const char *kind, sg_diag *d);
+
+/* ---- subtractive voice shared by the mono and poly synths ---------------------------------- */
+
+typedef struct sg__sub_patch {
+  double osc1_wave, osc2_wave, osc3_wave;
+  double osc1_level, osc2_level, osc3_level;
+  double osc2_detune, osc3_detune;
+  double osc1_octave, osc2_octave, osc3_octave;
+  double pulse_width, noise_level;
+  double cutoff, resonance, drive, key_track, filter_env;
+  double filter_attack, filter_decay, filter_sustain, filter_release;
+  double amp_attack, amp_decay, amp_sustain, amp_release;
+  double velocity_to_filter, glide, drift, gain;
+} sg__sub_patch;
+
+extern const sg__param_def sg__sub_params[];
+extern const size_t sg__sub_nparams;
+
+typedef struct sg__sub_voice {
+  sg_osc osc[3], noise;
+  sg_ladder lad;
+  sg_adsr fenv, aenv;
+  double note;        /* current (gliding) pitch in MIDI note units */
+  double target_note; /* pitch the glide approaches */
+  double glide_coef;  /* per-sample one-pole coefficient of the glide (0 = jump) */
+  double velocity;
+  double drift_cents, drift_target, drift_step; /* slow seeded random walk (poly) */
+  int ctrl;           /* samples until the next control-rate update */
+  float level;        /* output gain from the patch (linear) */
+  float lvl[3], noise_lvl;
+  float amp_lp;       /* smoothed amplitude (de-zipper of velocity changes) */
+  sg_rng rng;         /* drift */
+} sg__sub_voice;
+
+void sg__sub_voice_init(sg__sub_voice *v, const sg__sub_patch *p, double rate, uint64_t seed);
+/* Control-rate update (pitch, cutoff) then n samples ADDED into out. */
+void sg__sub_voice_render(sg__sub_voice *v, const sg__sub_patch *p, double rate, float *out,
+                          size_t n);
+
+#endif
