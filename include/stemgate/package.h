@@ -250,7 +250,9 @@ typedef struct sg_zip_writer_config {
    * no time zone): default 1980-01-01 00:00:00, the DOS epoch. */
   int year, month, day, hour, minute, second;
   int deflate_level; /* 1..9 for deflated entries; default 6 */
-  size_t io_block;   /* bytes per read/write system call; default 1 MiB */
+  size_t io_block;   /* bytes per read/write system call; default 1 MiB; 0 = libzip's own
+                        stdio file I/O (slower; kept for comparison) */
+  int fsync_on_close; /* 1 (default): the archive is on disk before it is renamed into place */
 } sg_zip_writer_config;
 
 void sg_zip_writer_config_init(sg_zip_writer_config *c);

@@ -51,6 +51,7 @@ typedef struct out_sink {
   int64_t end;       /* file length so far */
   zip_error_t err;
   int committed;
+  int do_fsync;
 } out_sink;
 
 static int sink_flush(out_sink *s) {
@@ -127,7 +128,7 @@ static zip_int64_t sink_cb(void *ud, void *data, zip_uint64_t len, zip_source_cm
   case ZIP_SOURCE_COMMIT_WRITE:
     if (sink_flush(s) < 0)
       return -1;
-    if (fsync(s->fd) != 0 || close(s->fd) != 0) {
+    if ((s->do_fsync && fsync(s->fd) != 0) || close(s->fd) != 0) {
       zip_error_set(&s->err, ZIP_ER_WRITE, errno);
       s->fd = -1;
       return -1;
@@ -277,6 +278,7 @@ void sg_zip_writer_config_init(sg_zip_writer_config *c) {
   c->day = 1;
   c->deflate_level = 6;
   c->io_block = (size_t)1 << 20;
+  c->fsync_on_close = 1;
 }
 
 sg_status sg_zip_writer_open(sg_zip_writer **out, const char *path,
@@ -346,6 +348,7 @@ sg_status sg_zip_writer_open(sg_zip_writer **out, const char *path,
   snprintf(s->path, sizeof s->path, "%s", w->partial);
   s->fd = -1;
   s->cap = c->io_block;
+  s->do_fsync = c->fsync_on_close;
   zip_error_init(&s->err);
   zip_source_t *src = zip_source_function_create(sink_cb, s, &ze);
   if (!src) {
@@ -461,6 +464,15 @@ sg_status sg_zip_writer_add_text(sg_zip_writer *w, const char *archive_name, con
   return sg_zip_writer_add_buffer(w, archive_name, text, strlen(text), 1, d);
 }
 
+static int fsync_path(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  int rc = fsync(fd);
+  close(fd);
+  return rc;
+}
+
 sg_status sg_zip_writer_close(sg_zip_writer *w, sg_diag *d) {
   if (!w)
     return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL");
@@ -475,6 +487,9 @@ sg_status sg_zip_writer_close(sg_zip_writer *w, sg_diag *d) {
   if (zip_close(w->za) != 0) {
     st = sg_diag_fail(d, SG_E_IO, "cannot write '%s': %s", w->path, zip_strerror(w->za));
     zip_discard(w->za);
+    unlink(w->partial);
+  } else if (w->cfg.io_block == 0 && w->cfg.fsync_on_close && fsync_path(w->partial) != 0) {
+    st = sg_diag_fail(d, SG_E_IO, "cannot flush '%s': %s", w->partial, strerror(errno));
     unlink(w->partial);
   } else if (rename(w->partial, w->path) != 0) {
     st = sg_diag_fail(d, SG_E_IO, "cannot rename '%s' to '%s': %s", w->partial, w->path,
