@@ -198,7 +198,7 @@ sg_status sg_note_value_parse(const char *s, int *num, int *den);
 double sg_note_value_frames(int num, int den, double bpm, double rate);
 
 typedef struct sg_delay_config {
-  char time[24];     /* note value ("1/8.") or milliseconds ("250", "250ms"); default "1/8" */
+  char time[128];    /* note value ("1/8.") or milliseconds ("250", "250ms"); default "1/8" */
   double bpm;        /* tempo for note values, default 120, clamped [20, 400] */
   double feedback;   /* 0..0.95 (clamped), default 0.35 */
   double mix;        /* wet fraction 0..1, default 0.25: out = (1-mix) dry + mix wet */
