@@ -1,0 +1,143 @@
+/* FDN reverb: RT60 measured by Schroeder backward integration (T30 fit, -5..-35 dB) within 15%
+ * of the set value, low-band RT60, L/R decorrelation (< 0.5), tail length, denormal safety and
+ * reset determinism. */
+#include "sg_test.h"
+
+#include "fx_test_util.h"
+#include "stemgate/fx.h"
+
+#include <stdio.h>
+
+#define RATE 48000.0
+
+/* Wet impulse response (mix 1) of a reverb config: L and R. */
+static void impulse_response(const sg_reverb_config *c, float *L, float *R, size_t n, int stereo) {
+  sg_reverb st;
+  assert_int_equal(sg_reverb_init(&st, c, RATE), SG_OK);
+  memset(L, 0, n * sizeof(float));
+  memset(R, 0, n * sizeof(float));
+  L[0] = 1.0f;
+  if (stereo)
+    R[0] = 1.0f;
+  sg_reverb_process(&st, L, R, n);
+  sg_reverb_free(&st);
+}
+
+static double t30_of(const float *L, const float *R, size_t n) {
+  double *e = malloc(n * sizeof(double));
+  assert_non_null(e);
+  for (size_t i = 0; i < n; ++i)
+    e[i] = (double)L[i] * L[i] + (double)R[i] * R[i];
+  double t = fxt_t30(e, n, RATE);
+  free(e);
+  return t;
+}
+
+static void rt60_hits_setting(void **state) {
+  (void)state;
+  const double rts[] = {0.5, 1.2, 2.5};
+  const int lines[] = {16, 8, 16};
+  const double sizes[] = {0.6, 1.0, 1.5};
+  for (int k = 0; k < 3; ++k) {
+    sg_reverb_config c;
+    sg_reverb_config_init(&c);
+    c.rt60 = rts[k], c.damping = 0, c.mix = 1, c.predelay_ms = 5, c.lines = lines[k];
+    c.size = sizes[k];
+    size_t n = (size_t)((1.3 * rts[k] + 0.2) * RATE);
+    float *L = fxt_alloc(n), *R = fxt_alloc(n);
+    impulse_response(&c, L, R, n, 0);
+    double t = t30_of(L, R, n);
+    printf("rt60 set %.2f s (%d lines, size %.1f): T30 measured %.3f s (%.1f%%)\n", rts[k],
+           lines[k], sizes[k], t, 100 * (t / rts[k] - 1));
+    assert_true(fabs(t / rts[k] - 1) < 0.15);
+    free(L), free(R);
+  }
+}
+
+static void low_band_rt60(void **state) {
+  (void)state;
+  sg_reverb_config c;
+  sg_reverb_config_init(&c);
+  c.rt60 = 0.8, c.rt60_low = 2.0, c.damping = 0.5, c.mix = 1;
+  size_t n = (size_t)(3.0 * RATE);
+  float *L = fxt_alloc(n), *R = fxt_alloc(n), *l2 = fxt_alloc(n), *r2 = fxt_alloc(n);
+  impulse_response(&c, L, R, n, 0);
+  memcpy(l2, L, n * sizeof(float));
+  memcpy(r2, R, n * sizeof(float));
+  /* Low band: 4th-order Butterworth low-pass at 80 Hz; high band: high-pass at 4 kHz. */
+  sg_eq_config lp;
+  sg_eq_config_init(&lp);
+  lp.type = SG_EQ_LOWPASS, lp.freq_hz = 80, lp.order = 4;
+  sg_eq eq;
+  assert_int_equal(sg_eq_init(&eq, &lp, RATE), SG_OK);
+  sg_eq_process(&eq, L, R, n);
+  double tl = t30_of(L, R, n);
+  lp.type = SG_EQ_BANDPASS, lp.freq_hz = 1000, lp.q = 2, lp.order = 2;
+  assert_int_equal(sg_eq_init(&eq, &lp, RATE), SG_OK);
+  sg_eq_process(&eq, l2, r2, n);
+  double tm = t30_of(l2, r2, n);
+  printf("rt60 0.8 s / low 2.0 s: T30 below 80 Hz %.3f s, around 1 kHz %.3f s\n", tl, tm);
+  assert_true(fabs(tl / 2.0 - 1) < 0.15);
+  assert_true(fabs(tm / 0.8 - 1) < 0.15);
+  free(L), free(R), free(l2), free(r2);
+}
+
+static void stereo_decorrelation_and_tail(void **state) {
+  (void)state;
+  sg_reverb_config c;
+  sg_reverb_config_init(&c);
+  c.rt60 = 1.5, c.mix = 1;
+  size_t n = (size_t)(2.0 * RATE);
+  float *L = fxt_alloc(n), *R = fxt_alloc(n);
+  impulse_response(&c, L, R, n, 1); /* mono impulse into both inputs */
+  double lr = 0, ll = 0, rr = 0;
+  for (size_t i = 0; i < n; ++i)
+    lr += (double)L[i] * R[i], ll += (double)L[i] * L[i], rr += (double)R[i] * R[i];
+  double corr = lr / sqrt(ll * rr);
+  printf("L/R impulse response correlation %.3f (limit 0.5); energy L %.3f R %.3f\n", corr, ll,
+         rr);
+  assert_true(fabs(corr) < 0.5);
+  assert_true(ll > 0.1 && rr > 0.1 && ll / rr < 2 && rr / ll < 2);
+  sg_reverb st;
+  assert_int_equal(sg_reverb_init(&st, &c, RATE), SG_OK);
+  assert_true(sg_reverb_tail_frames(&st) >= 1.5 * RATE);
+  sg_reverb_free(&st);
+  free(L), free(R);
+}
+
+static void silence_after_loud_and_reset(void **state) {
+  (void)state;
+  sg_reverb_config c;
+  sg_reverb_config_init(&c);
+  c.rt60 = 0.3;
+  sg_reverb st;
+  assert_int_equal(sg_reverb_init(&st, &c, RATE), SG_OK);
+  size_t n = (size_t)(3 * RATE);
+  float *L = fxt_alloc(n), *R = fxt_alloc(n), *L2 = fxt_alloc(n), *R2 = fxt_alloc(n);
+  sg_rng rng;
+  sg_rng_seed(&rng, 5, 5);
+  for (size_t i = 0; i < 4800; ++i)
+    L[i] = (float)sg_rng_range(&rng, -1, 1), R[i] = (float)sg_rng_range(&rng, -1, 1);
+  memcpy(L2, L, n * sizeof(float));
+  memcpy(R2, R, n * sizeof(float));
+  sg_reverb_process(&st, L, R, n);
+  assert_true(fxt_all_finite(L, n) && fxt_all_finite(R, n));
+  assert_true(fxt_peak(L + n - 4800, 4800) < 1e-7); /* decayed far below -60 dB */
+  sg_reverb_reset(&st);
+  sg_reverb_process(&st, L2, R2, 1234);
+  sg_reverb_process(&st, L2 + 1234, R2 + 1234, n - 1234);
+  assert_memory_equal(L, L2, n * sizeof(float));
+  assert_memory_equal(R, R2, n * sizeof(float));
+  sg_reverb_free(&st);
+  free(L), free(R), free(L2), free(R2);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(rt60_hits_setting),
+      cmocka_unit_test(low_band_rt60),
+      cmocka_unit_test(stereo_decorrelation_and_tail),
+      cmocka_unit_test(silence_after_loud_and_reset),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
