@@ -1,0 +1,406 @@
+/* stemgate analysis: the measurements behind every gate and `stemgate verify`.
+ *
+ * Nothing here knows how audio was made; everything streams over blocks of interleaved float so
+ * memory grows only with small per-frame feature arrays (a 10-minute stereo file needs a few MB,
+ * never the 10 minutes of full-rate audio). Methods, by name:
+ *
+ *  - Loudness, loudness range and true peak: ITU-R BS.1770-4 / EBU R 128, EBU Tech 3341/3342,
+ *    measured by libebur128 (true peak: 4x polyphase oversampling, EBUR128_MODE_TRUE_PEAK).
+ *  - Onset strength: spectral flux of a log-compressed magnitude STFT (Dixon 2006, "Onset
+ *    detection revisited"; log compression after Klapuri 1999 / Böck et al. 2012), peak picking
+ *    with a local-maximum and local-mean threshold (Böck, Krebs & Schedl 2012).
+ *  - Tempo: autocorrelation of the onset envelope with a harmonic comb and a log-Gaussian tempo
+ *    prior around 120 BPM (Ellis 2007, "Beat tracking by dynamic programming"), refined by
+ *    parabolic interpolation of the comb score and a least-squares fit of onset times to the
+ *    beat grid.
+ *  - Chroma: harmonic/percussive separation by median filtering (Fitzgerald 2010, "Harmonic/
+ *    percussive separation using median filtering", soft Wiener masks), then a semitone-folded
+ *    magnitude spectrum (Fujishima 1999, "Pitch class profile").
+ *  - Key: correlation of a chroma vector with the 24 rotations of a key profile (Krumhansl &
+ *    Kessler 1982 probe-tone ratings, or Temperley's Kostka-Payne profile, Temperley 2007).
+ *  - Alignment: cross-correlation of onset envelopes with parabolic peak interpolation, refined
+ *    by normalised sample-domain cross-correlation in a short window.
+ *  - Decay: Schroeder backward integration (Schroeder 1965, "New method of measuring
+ *    reverberation time") with noise-energy subtraction (Chu 1978) and a T20/T10 line fit
+ *    (ISO 3382-1).
+ *
+ * Conventions: times are seconds from the first frame; levels are dBFS where 0 dBFS is a
+ * full-scale sample value of 1.0; digital silence reports -200 dB (as sg_lin_to_db does) rather
+ * than -inf so every number can be written to JSON. Arrays returned through an out-pointer are
+ * owned by the caller and freed with free() unless a _free function is named. */
+#ifndef STEMGATE_ANALYSIS_H
+#define STEMGATE_ANALYSIS_H
+
+#include "stemgate/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The level reported for digital silence, in dB. */
+#define SG_SILENCE_DB (-200.0)
+
+/* ================================================================================ meter ==== */
+
+/* Streaming meter: feed blocks of interleaved float as they are rendered or read; ask for the
+ * result at any time. Usable directly as an sg_audio_tap_fn through sg_meter_tap. */
+
+#define SG_METER_MAX_CHANNELS 8
+
+enum {
+  SG_METER_TRUE_PEAK = 1u << 0, /* true peak (the expensive part: ~4x oversampling)            */
+  SG_METER_LOUDNESS = 1u << 1,  /* integrated, short-term maximum and loudness range (LRA)      */
+  SG_METER_ALL = SG_METER_TRUE_PEAK | SG_METER_LOUDNESS
+  /* Sample peak, RMS, DC, NaN/Inf, clipping and the activity map are always measured.          */
+};
+
+/* A sample at |x| >= SG_CLIP_LEVEL counts as clipped; SG_CLIP_RUN or more consecutive clipped
+ * samples in one channel count as one clip run (a flat top, not a legitimate full-scale peak). */
+#define SG_CLIP_LEVEL 0.9999f
+#define SG_CLIP_RUN 3
+/* Width of one window of the activity map, seconds. */
+#define SG_METER_WINDOW_S 0.05
+
+typedef struct sg_meter_result {
+  int64_t frames;
+  unsigned rate, channels;
+  unsigned flags;                             /* what was measured (SG_METER_*)            */
+  double sample_peak[SG_METER_MAX_CHANNELS];  /* max |x| per channel, linear               */
+  double sample_peak_dbfs;                    /* max over channels                         */
+  double true_peak[SG_METER_MAX_CHANNELS];    /* linear; 0 when SG_METER_TRUE_PEAK is off  */
+  double true_peak_dbtp;                      /* max over channels; SG_SILENCE_DB when off */
+  double integrated_lufs;                     /* gated (BS.1770-4); SG_SILENCE_DB when under
+                                                 400 ms, silent, or loudness off           */
+  double short_term_max_lufs;                 /* max 3 s loudness, every 100 ms            */
+  double loudness_range_lu;                   /* EBU Tech 3342 LRA; 0 when not available   */
+  double rms[SG_METER_MAX_CHANNELS];          /* linear RMS per channel                    */
+  double rms_dbfs;                            /* RMS over all channels                     */
+  double dc[SG_METER_MAX_CHANNELS];           /* mean per channel                          */
+  uint64_t nan_count, inf_count;              /* non-finite samples (excluded from levels) */
+  uint64_t clipped_samples;                   /* samples at |x| >= SG_CLIP_LEVEL           */
+  uint64_t clip_runs;                         /* runs of >= SG_CLIP_RUN clipped samples    */
+} sg_meter_result;
+
+typedef struct sg_meter sg_meter;
+
+/* Creates a meter. channels 1..SG_METER_MAX_CHANNELS, rate 8000..768000. libebur128's default
+ * channel map applies (L, R, C, LFE unused, Ls, Rs); a mono file is measured as one channel.
+ * Returns SG_E_INVAL for bad arguments, SG_E_NOMEM. *out is freed with sg_meter_free. */
+sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsigned flags,
+                          sg_diag *d);
+/* Adds frames of interleaved float (channels per frame). NaN/Inf are counted and treated as 0
+ * for every level. May grow the activity map (amortised realloc: one float per 50 ms).
+ * Returns SG_E_NOMEM or an error from libebur128 (SG_E_INTERNAL). */
+sg_status sg_meter_add(sg_meter *m, const float *interleaved, size_t frames);
+/* An sg_audio_tap_fn: user is the sg_meter*. */
+sg_status sg_meter_tap(void *user, const float *interleaved, size_t frames);
+/* Fills *r with everything measured so far. The meter can go on taking blocks afterwards. */
+sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r);
+void sg_meter_free(sg_meter *m);
+
+/* Activity map: RMS over all channels per window of sg_meter_window_frames() frames, in dBFS.
+ * The last window may be partial. */
+size_t sg_meter_window_frames(const sg_meter *m);
+size_t sg_meter_window_count(const sg_meter *m);
+/* Level of window i in dBFS (SG_SILENCE_DB past the end). */
+double sg_meter_window_db(const sg_meter *m, size_t i);
+/* 1 if any window overlapping frames [a, b) has a level >= threshold_db, else 0. */
+int sg_meter_active(const sg_meter *m, int64_t a, int64_t b, double threshold_db);
+/* First frame of the first window at or above threshold_db; -1 if none. Resolution: one window. */
+int64_t sg_meter_first_active(const sg_meter *m, double threshold_db);
+/* One past the last frame of the last window at or above threshold_db; -1 if none. */
+int64_t sg_meter_last_active(const sg_meter *m, double threshold_db);
+
+/* Streams a file through a meter (sg_audio_reader, 64 k-frame blocks). Fills *result; when keep
+ * is not NULL the meter is handed over in *keep (for the activity map) and the caller frees it.
+ * Errors: those of sg_audio_reader_open/read (d names the file), SG_E_INVAL for more than
+ * SG_METER_MAX_CHANNELS channels. */
+sg_status sg_meter_file(const char *path, unsigned flags, sg_meter_result *result, sg_meter **keep,
+                        sg_diag *d);
+
+/* ============================================================================= features ==== */
+
+/* One streaming pass that turns audio into the compact feature arrays all later analyses use:
+ *
+ *  - onset envelope: log-magnitude spectral flux, frame size ~43 ms (2048 at 48 kHz, scaled to
+ *    the rate), hop N/8 (~187.5 Hz envelope). Frame m is centred on input frame m * hop.
+ *  - low-band onset envelope: the same flux over bins below low_cut_hz (kick, bass), used to
+ *    choose the downbeat.
+ *  - energy envelope: mean square of the mono downmix per block of round(rate/1000) frames
+ *    (~1 ms), used for precise onset times, decay tails and echo detection.
+ *  - chroma (optional): 12 pitch-class magnitudes per frame of a decimated (~11-12 kHz) STFT
+ *    (4096 at 12 kHz, hop 1024) after Fitzgerald median-filter HPSS, harmonic part only.
+ *
+ * Memory for a 10-minute file at 48 kHz: ~3.5 MB. */
+
+enum {
+  SG_FEAT_ONSET = 1u << 0,  /* onset and low-band envelopes */
+  SG_FEAT_ENERGY = 1u << 1, /* ~1 ms energy envelope        */
+  SG_FEAT_CHROMA = 1u << 2, /* HPSS chroma                  */
+  SG_FEAT_ALL = 7u
+};
+
+typedef struct sg_features_config {
+  unsigned flags;      /* SG_FEAT_*; default SG_FEAT_ALL                                   */
+  double low_cut_hz;   /* upper edge of the low band, Hz; default 150, clamped 40..1000     */
+  double chroma_fmin;  /* lowest frequency folded into chroma, Hz; default 60                */
+  double chroma_fmax;  /* highest, Hz; default 2000 (clamped below the decimated Nyquist)   */
+} sg_features_config;
+
+void sg_features_config_init(sg_features_config *c);
+
+typedef struct sg_features sg_features;
+
+/* channels >= 1, rate 8000..768000. cfg NULL means defaults. Free with sg_features_free. */
+sg_status sg_features_create(sg_features **out, unsigned channels, unsigned rate,
+                             const sg_features_config *cfg, sg_diag *d);
+/* Adds frames of interleaved float (downmixed to mono by mean; non-finite samples read as 0).
+ * Returns SG_E_INVAL after sg_features_finish, SG_E_NOMEM when a feature array cannot grow. */
+sg_status sg_features_add(sg_features *f, const float *interleaved, size_t frames);
+/* Flushes the analysis frames still waiting for input (zero padding). Idempotent. */
+sg_status sg_features_finish(sg_features *f);
+void sg_features_free(sg_features *f);
+
+/* Convenience: a whole mono buffer, finished. */
+sg_status sg_features_from_mono(sg_features **out, const float *x, size_t n, unsigned rate,
+                                const sg_features_config *cfg, sg_diag *d);
+/* Convenience: streams a file (any format sg_audio_reader opens), finished. */
+sg_status sg_features_from_file(sg_features **out, const char *path,
+                                const sg_features_config *cfg, sg_diag *d);
+
+/* Accessors. Pointers stay valid until the next add or free; *n receives the element count
+ * (frames of the envelope, or chroma frames with 12 floats each); *frame_rate in Hz. NULL and
+ * *n = 0 when the feature was not requested. */
+const float *sg_features_onset_env(const sg_features *f, size_t *n, double *frame_rate);
+const float *sg_features_low_env(const sg_features *f, size_t *n, double *frame_rate);
+const float *sg_features_energy(const sg_features *f, size_t *n, double *frame_rate);
+const float *sg_features_chroma(const sg_features *f, size_t *n, double *frame_rate);
+unsigned sg_features_rate(const sg_features *f);
+int64_t sg_features_frames(const sg_features *f); /* input frames seen */
+double sg_features_duration(const sg_features *f);
+
+/* =============================================================================== rhythm ==== */
+
+typedef struct sg_onset_config {
+  double delta;        /* threshold above the local mean, as a fraction of the envelope's
+                          99th percentile; default 0.07                                      */
+  double min_gap_s;    /* minimum distance between onsets, s; default 0.03                    */
+  int refine;          /* 1: refine times on the ~1 ms energy envelope (needs SG_FEAT_ENERGY);
+                          default 1                                                          */
+} sg_onset_config;
+
+void sg_onset_config_init(sg_onset_config *c);
+
+typedef struct sg_onset_list {
+  double *time;     /* s, ascending                                    */
+  float *strength;  /* onset envelope value at the peak                */
+  float *low;       /* low-band envelope value at the peak             */
+  size_t n;
+} sg_onset_list;
+
+/* Picks onsets from the onset envelope. Refined times mark the steepest rise of the energy
+ * envelope within [-35 ms, +10 ms] of the envelope peak, i.e. the start of the attack (~1 ms
+ * resolution). Frees with sg_onset_list_free. SG_E_INVAL without an onset envelope. */
+sg_status sg_onsets_pick(const sg_features *f, const sg_onset_config *cfg, sg_onset_list *out);
+void sg_onset_list_free(sg_onset_list *l);
+
+typedef struct sg_tempo_config {
+  double min_bpm, max_bpm;  /* search range; default 50..220                              */
+  double prior_bpm;         /* centre of the log-Gaussian prior; default 120               */
+  double prior_octaves;     /* its standard deviation in octaves; default 1.0              */
+  double half_ratio;        /* switch to the double tempo when the autocorrelation at half
+                               the period is at least this fraction of that at the period:
+                               onsets then fall as strongly between the beats as on them;
+                               default 0.8                                                */
+} sg_tempo_config;
+
+void sg_tempo_config_init(sg_tempo_config *c);
+
+typedef struct sg_tempo_result {
+  double bpm;          /* final estimate                                                   */
+  double bpm_acf;      /* from the comb-weighted autocorrelation alone                     */
+  double confidence;   /* normalised autocorrelation at the beat period, 0..1              */
+  double phase_s;      /* time of a beat (0 <= phase_s < 60/bpm), from onsets              */
+  size_t onsets_used;  /* onsets in the least-squares grid fit (0: ACF estimate kept)      */
+} sg_tempo_result;
+
+/* Tempo of the whole feature stream. onsets may be NULL (then picked with defaults). Returns
+ * SG_E_NOTFOUND when the material has no periodic onsets (bpm = 0). */
+sg_status sg_tempo_estimate(const sg_features *f, const sg_onset_list *onsets,
+                            const sg_tempo_config *cfg, sg_tempo_result *out);
+
+typedef struct sg_grid_fit {
+  size_t onsets;          /* onsets considered                                             */
+  double mean_abs_dev_s;  /* mean |onset - nearest grid line|                              */
+  double max_abs_dev_s;   /* max of the same                                               */
+  double mean_dev_s;      /* signed mean (onsets late > 0)                                 */
+  double on_grid_frac;    /* fraction within tolerance_s                                    */
+} sg_grid_fit;
+
+/* Deviation of onsets from the grid origin_s + k * 60 / (bpm * subdivision). subdivision >= 1
+ * (1 = beats, 2 = eighths, 4 = sixteenths). tolerance_s for on_grid_frac. */
+sg_status sg_grid_fit_onsets(const sg_onset_list *onsets, double bpm, double origin_s,
+                             int subdivision, double tolerance_s, sg_grid_fit *out);
+
+typedef struct sg_downbeat_result {
+  double first_downbeat_s;  /* first downbeat at or after the first onset (minus half a beat) */
+  double beat_phase_s;      /* 0 <= phase < beat period: any beat time modulo the period       */
+  int bar_position;         /* which beat of the bar (counted from the beat at phase) is 1     */
+  double confidence;        /* (best - second) / best of the bar-position scores, 0..1         */
+} sg_downbeat_result;
+
+/* Beat phase by the strength-weighted circular mean of onset times modulo the period, then the
+ * downbeat as the bar position with the strongest accent: onset strength plus low-band onset
+ * strength, each normalised by its mean. beats_per_bar >= 1. */
+sg_status sg_downbeat_estimate(const sg_onset_list *onsets, double bpm, int beats_per_bar,
+                               sg_downbeat_result *out);
+
+typedef struct sg_drift_result {
+  double period_s;       /* least-squares beat period of onsets against beat numbers        */
+  double tempo_ratio;    /* (60 / bpm) / period_s: > 1 when the material runs faster        */
+  double start_dev_s;    /* fitted line minus nominal grid at the first matched beat        */
+  double end_dev_s;      /* ... at the last matched beat                                     */
+  double drift_s;        /* end_dev_s - start_dev_s                                          */
+  double residual_s;     /* RMS of onsets about the fitted line                              */
+  size_t onsets_used;
+} sg_drift_result;
+
+/* Fits onset times to a line against beat numbers on the nominal grid origin_s + k * 60/bpm
+ * (onsets further than a sixth of a beat from the grid are left out). SG_E_NOTFOUND with fewer
+ * than 4 matched onsets. */
+sg_status sg_drift_estimate(const sg_onset_list *onsets, double bpm, double origin_s,
+                            sg_drift_result *out);
+
+/* Measured beat times for a tempo map: a phase-locked follower steps from the first beat by the
+ * current period, snaps to the strongest onset within +-15% of a beat and corrects phase
+ * (gain 0.5) and period (gain 0.1) by the error; beats with no onset keep the prediction.
+ * *times is malloc'd (free()). */
+sg_status sg_beat_times(const sg_onset_list *onsets, double bpm, double phase_s,
+                        double duration_s, double **times, size_t *n);
+
+/* ================================================================================ pitch ==== */
+
+typedef enum sg_key_profile {
+  SG_KEY_KRUMHANSL = 0, /* Krumhansl & Kessler 1982 probe-tone ratings (default)          */
+  SG_KEY_TEMPERLEY = 1  /* Temperley 2007, Kostka-Payne corpus pitch-class distributions  */
+} sg_key_profile;
+
+typedef struct sg_key {
+  int tonic;          /* pitch class 0 = C .. 11 = B; -1 when no pitched content             */
+  int minor;          /* 0 major, 1 minor                                                     */
+  double r;           /* Pearson correlation with the profile, -1..1                          */
+  double confidence;  /* r(best) - r(second best key), 0..2                                   */
+} sg_key;
+
+/* Conventional spelling: majors C Db D Eb E F F# G Ab A Bb B; minors C C# D Eb E F F# G G# A
+ * Bb B; then " major"/" minor" ("Ab major", "C# minor"). "none" for tonic -1. Static storage. */
+const char *sg_key_name(int tonic, int minor);
+/* Parses the names above and enharmonic spellings ("G#", "Gb", "Ebm", "A minor", "f# min").
+ * SG_E_PARSE when not a key. */
+sg_status sg_key_parse(const char *s, int *tonic, int *minor);
+
+/* Key of a 12-bin chroma vector (index 0 = C). */
+sg_key sg_key_from_chroma(const double chroma[12], sg_key_profile profile);
+/* Key of chroma frames between t0 and t1 seconds (t1 <= 0: to the end). SG_E_INVAL without
+ * chroma; tonic -1 when the range holds no pitched energy. */
+sg_status sg_key_estimate(const sg_features *f, double t0, double t1, sg_key_profile profile,
+                          sg_key *out);
+
+typedef struct sg_key_track_config {
+  double window_s;       /* analysis window, s; default 8                                    */
+  double hop_s;          /* step, s; default 1                                               */
+  double min_segment_s;  /* a key must hold this long to count as a change; default 6        */
+  sg_key_profile profile;
+} sg_key_track_config;
+
+void sg_key_track_config_init(sg_key_track_config *c);
+
+typedef struct sg_key_change {
+  double time_s;  /* estimated boundary                                                     */
+  sg_key from, to;
+} sg_key_change;
+
+typedef struct sg_key_track {
+  double *center_s;       /* window centres                                                */
+  sg_key *key;            /* per window (raw)                                              */
+  size_t n;
+  sg_key_change *change;  /* after merging segments shorter than min_segment_s             */
+  size_t n_changes;
+} sg_key_track;
+
+sg_status sg_key_track_compute(const sg_features *f, const sg_key_track_config *cfg,
+                               sg_key_track *out);
+void sg_key_track_free(sg_key_track *t);
+
+/* ============================================================================ alignment ==== */
+
+typedef struct sg_align_config {
+  double window_s;   /* length of the start and end windows, s; default 20                  */
+  double max_lag_s;  /* largest offset searched, s (either sign); default 1.0               */
+  double refine_s;   /* sample-domain refinement window, s; default 1.0 (0 disables)        */
+} sg_align_config;
+
+void sg_align_config_init(sg_align_config *c);
+
+typedef struct sg_align_result {
+  double offset_s;       /* offset at the start: b(t) = a(t - offset_s), b later when > 0   */
+  double end_offset_s;   /* offset measured in the end window                                */
+  double drift_s;        /* end_offset_s - offset_s                                          */
+  double drift_ratio;    /* drift_s / (end_time_s - start_time_s): 0.002 for 0.2% stretch   */
+  double start_time_s;   /* time in a at which offset_s was measured                         */
+  double end_time_s;     /* time in a at which end_offset_s was measured                     */
+  double similarity;     /* normalised onset-envelope correlation at the peak, mean of both */
+  double fine_similarity;/* normalised sample correlation of the refinement (0 when off)     */
+  int has_end;           /* 0 when a is too short for a separate end window (drift 0)        */
+} sg_align_result;
+
+/* Aligns two mono signals at the same rate. SG_E_INVAL for empty input, SG_E_NOTFOUND when
+ * either signal has no onsets to correlate. */
+sg_status sg_align_signals(const float *a, size_t na, const float *b, size_t nb, unsigned rate,
+                           const sg_align_config *cfg, sg_align_result *out, sg_diag *d);
+/* Aligns two files (streamed; only refinement windows are read at full rate). The files must
+ * share a sample rate (SG_E_UNSUPPORTED otherwise: conform first). */
+sg_status sg_align_files(const char *path_a, const char *path_b, const sg_align_config *cfg,
+                         sg_align_result *out, sg_diag *d);
+
+/* ============================================================================== effects ==== */
+
+typedef struct sg_decay_config {
+  double floor_dbfs;  /* tail ends where the 10 ms level falls below this; default -60       */
+} sg_decay_config;
+
+void sg_decay_config_init(sg_decay_config *c);
+
+typedef struct sg_decay_result {
+  double start_s;          /* energy peak after the final onset                              */
+  double decay_db_per_s;   /* slope of the Schroeder curve over the fit range (negative)    */
+  double rt60_s;           /* -60 / slope                                                     */
+  double fit_top_db, fit_bottom_db; /* fit range on the Schroeder curve (-5..-25 is T20)    */
+  double fit_r2;           /* coefficient of determination of the line fit                   */
+  double tail_s;           /* from start_s to the last 10 ms window above floor_dbfs         */
+  double noise_floor_dbfs; /* estimated from the last tenth of the tail region                */
+} sg_decay_result;
+
+/* Decay after the last onset, from the energy envelope (needs SG_FEAT_ENERGY and
+ * SG_FEAT_ONSET). SG_E_NOTFOUND when there is no onset or under 10 dB of decay to fit. */
+sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_decay_result *out);
+
+typedef struct sg_echo_result {
+  double lag_s;        /* lag of the local autocorrelation maximum within +-3% of the asked */
+  double acf;          /* normalised envelope autocorrelation there                          */
+  double neighbours;   /* median over lags 0.7..1.3 x lag, excluding +-5%                    */
+  double prominence;   /* acf - neighbours                                                   */
+  double gain_estimate;/* echo gain g solving acf = g / (1 + g^2) (single echo model)       */
+  int detected;        /* prominence >= threshold                                           */
+} sg_echo_result;
+
+/* Echo evidence at lag_s (e.g. a tempo-synced delay: 0.75 * 60 / bpm for a dotted eighth):
+ * normalised autocorrelation of the mean-removed ~1 ms amplitude envelope at the lag, against
+ * neighbouring lags. threshold: prominence needed to report detected (0.08 is a good default).
+ * Needs SG_FEAT_ENERGY. */
+sg_status sg_echo_at_lag(const sg_features *f, double lag_s, double threshold, sg_echo_result *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

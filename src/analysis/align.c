@@ -1,0 +1,300 @@
+/* Alignment of two signals: onset-envelope cross-correlation (coarse, robust to level, EQ and
+ * polarity of the mix), then normalised sample-domain cross-correlation in a short window
+ * (fine, sub-sample by parabolic interpolation). Measured at the start and at the end, so a
+ * stretched render shows up as drift. */
+#include "analysis_internal.h"
+#include "stemgate/io.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sg_align_config_init(sg_align_config *c) {
+  c->window_s = 20;
+  c->max_lag_s = 1.0;
+  c->refine_s = 1.0;
+}
+
+/* Full-rate mono access for the refinement windows: memory or a seekable file. */
+typedef struct src {
+  const float *x;
+  size_t n;
+  sg_audio_reader *rd;
+  unsigned ch;
+  int64_t frames;
+  float *buf;
+  size_t buf_cap;
+} src;
+
+/* Mono samples [start, start + len), zero outside the signal. */
+static sg_status src_read(src *s, int64_t start, size_t len, float *out, sg_diag *d) {
+  memset(out, 0, len * sizeof *out);
+  int64_t total = s->rd ? s->frames : (int64_t)s->n;
+  int64_t a = start < 0 ? 0 : start, b = start + (int64_t)len;
+  if (b > total)
+    b = total;
+  if (b <= a)
+    return SG_OK;
+  if (!s->rd) {
+    memcpy(out + (a - start), s->x + a, (size_t)(b - a) * sizeof *out);
+    return SG_OK;
+  }
+  size_t want = (size_t)(b - a);
+  if (s->buf_cap < want * s->ch) {
+    free(s->buf);
+    s->buf = malloc(want * s->ch * sizeof *s->buf);
+    if (!s->buf) {
+      s->buf_cap = 0;
+      return sg_diag_fail(d, SG_E_NOMEM, "align: out of memory");
+    }
+    s->buf_cap = want * s->ch;
+  }
+  sg_status st = sg_audio_reader_seek(s->rd, a, d);
+  size_t got = 0, have = 0;
+  while (st == SG_OK && have < want) {
+    st = sg_audio_reader_read(s->rd, s->buf + have * s->ch, want - have, &got, d);
+    if (got == 0)
+      break;
+    have += got;
+  }
+  if (st != SG_OK)
+    return st;
+  for (size_t i = 0; i < have; ++i) {
+    float m = 0;
+    for (unsigned c = 0; c < s->ch; ++c)
+      m += s->buf[i * s->ch + c];
+    out[(size_t)(a - start) + i] = m / (float)s->ch;
+  }
+  return SG_OK;
+}
+
+typedef struct window_result {
+  double offset_s, time_s, sim, fine_sim;
+} window_result;
+
+/* Normalised cross-correlation of a[i0, i1) against b shifted by lags -L..L. Returns the best
+ * lag (with parabolic fraction) and its correlation. */
+static double xcorr_peak(const float *a, size_t na, const float *b, size_t nb, long i0, long i1,
+                         long L, long base, double *peak) {
+  double ma = 0, mb = 0;
+  for (long i = i0; i < i1; ++i)
+    ma += a[i];
+  ma /= (double)(i1 - i0);
+  long bl = i0 + base - L, bh = i1 + base + L, cnt = 0;
+  for (long i = bl; i < bh; ++i)
+    if (i >= 0 && i < (long)nb) {
+      mb += b[i];
+      cnt++;
+    }
+  mb = cnt ? mb / (double)cnt : 0;
+  double *r = malloc((size_t)(2 * L + 1) * sizeof *r);
+  if (!r) {
+    *peak = 0;
+    return 0;
+  }
+  double saa = 0;
+  for (long i = i0; i < i1; ++i)
+    saa += (a[i] - ma) * (a[i] - ma);
+  long best = 0;
+  double bv = -2;
+  for (long l = -L; l <= L; ++l) {
+    double s = 0, sbb = 0;
+    for (long i = i0; i < i1; ++i) {
+      long j = i + base + l;
+      if (j < 0 || j >= (long)nb)
+        continue;
+      double y = b[j] - mb;
+      s += (a[i] - ma) * y;
+      sbb += y * y;
+    }
+    (void)na;
+    double v = saa > 0 && sbb > 0 ? s / sqrt(saa * sbb) : 0;
+    r[l + L] = v;
+    if (v > bv) {
+      bv = v;
+      best = l;
+    }
+  }
+  double fr = (best > -L && best < L) ? sg__parabolic(r[best + L - 1], r[best + L], r[best + L + 1])
+                                      : 0;
+  free(r);
+  *peak = bv;
+  return (double)best + fr;
+}
+
+static sg_status measure(const float *ea, size_t na, const float *eb, size_t nb, double R,
+                         unsigned rate, src *sa, src *sb, const sg_align_config *c, double t0,
+                         double t1, window_result *w, sg_diag *d) {
+  long i0 = (long)floor(t0 * R), i1 = (long)ceil(t1 * R);
+  if (i1 > (long)na)
+    i1 = (long)na;
+  if (i1 - i0 < 4)
+    return sg_diag_fail(d, SG_E_NOTFOUND, "align: window too short");
+  long L = (long)ceil(c->max_lag_s * R);
+  double sim;
+  double lag = xcorr_peak(ea, na, eb, nb, i0, i1, L, 0, &sim);
+  w->offset_s = lag / R;
+  w->sim = sim;
+  w->time_s = 0.5 * (t0 + t1);
+  w->fine_sim = 0;
+  if (!(sim > 0))
+    return sg_diag_fail(d, SG_E_NOTFOUND, "align: no correlated onsets between the signals");
+  if (!(c->refine_s > 0))
+    return SG_OK;
+  /* Refine in the sub-window of a with the most onset energy. */
+  long wr = (long)ceil(c->refine_s * R);
+  if (wr > i1 - i0)
+    wr = i1 - i0;
+  double s = 0, bs = -1;
+  long bstart = i0;
+  for (long i = i0; i < i1; ++i) {
+    s += (double)ea[i] * ea[i];
+    if (i - wr >= i0)
+      s -= (double)ea[i - wr] * ea[i - wr];
+    if (i - i0 + 1 >= wr && s > bs) {
+      bs = s;
+      bstart = i - wr + 1;
+    }
+  }
+  int64_t a0 = (int64_t)llround((double)bstart / R * rate);
+  size_t nr = (size_t)llround((double)wr / R * rate);
+  long M = (long)ceil(3.0 * rate / R);
+  long base = (long)llround(w->offset_s * rate);
+  float *xa = malloc(nr * sizeof *xa), *xb = malloc((nr + 2 * (size_t)M) * sizeof *xb);
+  sg_status st = SG_OK;
+  if (!xa || !xb) {
+    st = sg_diag_fail(d, SG_E_NOMEM, "align: out of memory");
+    goto done;
+  }
+  st = src_read(sa, a0, nr, xa, d);
+  if (st == SG_OK)
+    st = src_read(sb, a0 + base - M, nr + 2 * (size_t)M, xb, d);
+  if (st != SG_OK)
+    goto done;
+  double fsim;
+  /* xb index j corresponds to b frame a0 + base - M + j; a frame a0 + i pairs with b frame
+   * a0 + i + base + l, i.e. xb index i + M + l. */
+  double fl = xcorr_peak(xa, nr, xb, nr + 2 * (size_t)M, 0, (long)nr, M, M, &fsim);
+  w->fine_sim = fsim;
+  if (fsim > 0.1 && fabs(fl) < (double)M) {
+    w->offset_s = ((double)base + fl) / rate;
+    w->time_s = ((double)a0 + 0.5 * (double)nr) / rate;
+  }
+done:
+  free(xa);
+  free(xb);
+  return st;
+}
+
+static sg_status align_core(const sg_features *fa, const sg_features *fb, src *sa, src *sb,
+                            const sg_align_config *cfg, sg_align_result *out, sg_diag *d) {
+  sg_align_config c;
+  if (cfg)
+    c = *cfg;
+  else
+    sg_align_config_init(&c);
+  if (!(c.window_s > 0) || !(c.max_lag_s > 0))
+    return sg_diag_fail(d, SG_E_INVAL, "align: window and max lag must be positive");
+  size_t na, nb;
+  double R;
+  const float *ea = sg_features_onset_env(fa, &na, &R);
+  const float *eb = sg_features_onset_env(fb, &nb, &R);
+  unsigned rate = sg_features_rate(fa);
+  double dur = sg_features_duration(fa);
+  double W = c.window_s;
+  double s0 = 0, s1, e0 = 0, e1 = 0;
+  int has_end = 1;
+  if (dur >= 2 * W) {
+    s1 = W;
+    e0 = dur - W;
+    e1 = dur;
+  } else if (dur / 2 >= 5.0) {
+    s1 = dur / 2;
+    e0 = dur / 2;
+    e1 = dur;
+  } else {
+    s1 = dur;
+    has_end = 0;
+  }
+  window_result ws, we;
+  sg_status st = measure(ea, na, eb, nb, R, rate, sa, sb, &c, s0, s1, &ws, d);
+  if (st != SG_OK)
+    return st;
+  out->offset_s = ws.offset_s;
+  out->start_time_s = ws.time_s;
+  out->similarity = ws.sim;
+  out->fine_similarity = ws.fine_sim;
+  out->end_offset_s = ws.offset_s;
+  out->end_time_s = ws.time_s;
+  out->has_end = has_end;
+  if (!has_end)
+    return SG_OK;
+  st = measure(ea, na, eb, nb, R, rate, sa, sb, &c, e0, e1, &we, d);
+  if (st != SG_OK)
+    return st;
+  out->end_offset_s = we.offset_s;
+  out->end_time_s = we.time_s;
+  out->drift_s = we.offset_s - ws.offset_s;
+  out->drift_ratio = we.time_s > ws.time_s ? out->drift_s / (we.time_s - ws.time_s) : 0;
+  out->similarity = 0.5 * (ws.sim + we.sim);
+  out->fine_similarity = 0.5 * (ws.fine_sim + we.fine_sim);
+  return SG_OK;
+}
+
+sg_status sg_align_signals(const float *a, size_t na, const float *b, size_t nb, unsigned rate,
+                           const sg_align_config *cfg, sg_align_result *out, sg_diag *d) {
+  if (!a || !b || !out || !na || !nb)
+    return sg_diag_fail(d, SG_E_INVAL, "align: empty or NULL signal");
+  memset(out, 0, sizeof *out);
+  sg_features_config fc;
+  sg_features_config_init(&fc);
+  fc.flags = SG_FEAT_ONSET;
+  sg_features *fa = NULL, *fb = NULL;
+  sg_status st = sg_features_from_mono(&fa, a, na, rate, &fc, d);
+  if (st == SG_OK)
+    st = sg_features_from_mono(&fb, b, nb, rate, &fc, d);
+  if (st == SG_OK) {
+    src sa = {a, na, NULL, 1, 0, NULL, 0}, sb = {b, nb, NULL, 1, 0, NULL, 0};
+    st = align_core(fa, fb, &sa, &sb, cfg, out, d);
+  }
+  sg_features_free(fa);
+  sg_features_free(fb);
+  return st;
+}
+
+sg_status sg_align_files(const char *path_a, const char *path_b, const sg_align_config *cfg,
+                         sg_align_result *out, sg_diag *d) {
+  if (!path_a || !path_b || !out)
+    return sg_diag_fail(d, SG_E_INVAL, "align: NULL argument");
+  memset(out, 0, sizeof *out);
+  sg_features_config fc;
+  sg_features_config_init(&fc);
+  fc.flags = SG_FEAT_ONSET;
+  sg_features *fa = NULL, *fb = NULL;
+  src sa = {0}, sb = {0};
+  sg_audio_info ia, ib;
+  sg_status st = sg_features_from_file(&fa, path_a, &fc, d);
+  if (st == SG_OK)
+    st = sg_features_from_file(&fb, path_b, &fc, d);
+  if (st == SG_OK && sg_features_rate(fa) != sg_features_rate(fb))
+    st = sg_diag_fail(d, SG_E_UNSUPPORTED, "align: '%s' is %u Hz but '%s' is %u Hz; conform first",
+                      path_a, sg_features_rate(fa), path_b, sg_features_rate(fb));
+  if (st == SG_OK)
+    st = sg_audio_reader_open(&sa.rd, path_a, &ia, d);
+  if (st == SG_OK)
+    st = sg_audio_reader_open(&sb.rd, path_b, &ib, d);
+  if (st == SG_OK) {
+    sa.ch = ia.channels;
+    sa.frames = ia.frames;
+    sb.ch = ib.channels;
+    sb.frames = ib.frames;
+    st = align_core(fa, fb, &sa, &sb, cfg, out, d);
+  }
+  sg_audio_reader_close(sa.rd);
+  sg_audio_reader_close(sb.rd);
+  free(sa.buf);
+  free(sb.buf);
+  sg_features_free(fa);
+  sg_features_free(fb);
+  return st;
+}

@@ -1,0 +1,226 @@
+/* Effects evidence: reverberant decay after the last onset (Schroeder backward integration) and
+ * echo at a given lag (envelope autocorrelation against neighbouring lags). */
+#include "analysis_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sg_decay_config_init(sg_decay_config *c) { c->floor_dbfs = -60; }
+
+static double db10(double e) { return e > 0 ? 10.0 * log10(e) : SG_SILENCE_DB; }
+
+sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_decay_result *out) {
+  if (!f || !out)
+    return SG_E_INVAL;
+  memset(out, 0, sizeof *out);
+  sg_decay_config c;
+  if (cfg)
+    c = *cfg;
+  else
+    sg_decay_config_init(&c);
+  size_t ne;
+  double re;
+  const float *e = sg_features_energy(f, &ne, &re);
+  if (!e || !ne)
+    return SG_E_INVAL;
+  sg_onset_list on;
+  sg_status st = sg_onsets_pick(f, NULL, &on);
+  if (st != SG_OK)
+    return st;
+  if (!on.n) {
+    sg_onset_list_free(&on);
+    return SG_E_NOTFOUND;
+  }
+  double tl = on.time[on.n - 1];
+  sg_onset_list_free(&on);
+
+  /* Start: the energy maximum just after the last onset. */
+  long a = (long)floor((tl - 0.01) * re), b = (long)ceil((tl + 0.1) * re);
+  if (a < 0)
+    a = 0;
+  if (b > (long)ne)
+    b = (long)ne;
+  long js = a;
+  for (long j = a; j < b; ++j)
+    if (e[j] > e[js])
+      js = j;
+  out->start_s = (double)js / re;
+  long n = (long)ne - js;
+  if (n < 20)
+    return SG_E_NOTFOUND;
+  /* 10 ms smoothed level (forward window). */
+  const long sw = (long)lround(0.01 * re) > 0 ? (long)lround(0.01 * re) : 1;
+  double *lv = malloc((size_t)n * sizeof *lv), *edc = malloc((size_t)(n + 1) * sizeof *edc);
+  if (!lv || !edc) {
+    free(lv);
+    free(edc);
+    return SG_E_NOMEM;
+  }
+  double acc = 0;
+  for (long j = (long)ne - 1; j >= js; --j) {
+    acc += e[j];
+    if (j + sw < (long)ne)
+      acc -= e[j + sw];
+    long cnt = (long)ne - j < sw ? (long)ne - j : sw;
+    lv[j - js] = acc / (double)cnt;
+  }
+  /* Noise floor: mean energy over the last tenth of the region (Lundeby's late-part estimate). */
+  long nn = n / 10 > 1 ? n / 10 : 1;
+  double noise = 0;
+  for (long j = n - nn; j < n; ++j)
+    noise += e[js + j];
+  noise /= (double)nn;
+  out->noise_floor_dbfs = db10(noise);
+  /* Truncate where the smoothed level meets the floor (+5 dB), or 100 dB under the peak. */
+  double stop = noise > 0 ? noise * 3.1623 : lv[0] * 1e-10;
+  long jt = n;
+  for (long j = 0; j < n; ++j)
+    if (lv[j] <= stop) {
+      jt = j;
+      break;
+    }
+  /* Schroeder integral of noise-subtracted energy (Chu 1978). */
+  edc[jt] = 0;
+  for (long j = jt; j-- > 0;) {
+    double v = e[js + j] - noise;
+    edc[j] = edc[j + 1] + (v > 0 ? v : 0);
+  }
+  st = SG_OK;
+  if (!(edc[0] > 0)) {
+    st = SG_E_NOTFOUND;
+    goto done;
+  }
+  double lo = 0;
+  for (long j = 0; j < jt; ++j) {
+    double v = edc[j] > 0 ? 10.0 * log10(edc[j] / edc[0]) : -300;
+    edc[j] = v;
+    if (v < lo)
+      lo = v;
+  }
+  double top = -5, bottom;
+  if (lo <= -27)
+    bottom = -25; /* T20 */
+  else if (lo <= -17)
+    bottom = -15; /* T10 */
+  else if (lo <= -12)
+    bottom = -10;
+  else {
+    st = SG_E_NOTFOUND;
+    goto done;
+  }
+  double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0, m = 0;
+  for (long j = 0; j < jt; ++j) {
+    if (edc[j] > top || edc[j] < bottom)
+      continue;
+    double x = (double)j / re, y = edc[j];
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+    syy += y * y;
+    m += 1;
+  }
+  double den = m * sxx - sx * sx;
+  if (m < 3 || den <= 0) {
+    st = SG_E_NOTFOUND;
+    goto done;
+  }
+  double slope = (m * sxy - sx * sy) / den;
+  double vy = m * syy - sy * sy;
+  out->decay_db_per_s = slope;
+  out->rt60_s = slope < 0 ? -60.0 / slope : 0;
+  out->fit_top_db = top;
+  out->fit_bottom_db = bottom;
+  out->fit_r2 = vy > 0 ? (m * sxy - sx * sy) * (m * sxy - sx * sy) / (den * vy) : 1;
+  double fl = pow(10.0, c.floor_dbfs / 10.0);
+  out->tail_s = 0;
+  for (long j = n; j-- > 0;)
+    if (lv[j] >= fl) {
+      out->tail_s = (double)(j + sw) / re;
+      break;
+    }
+done:
+  free(lv);
+  free(edc);
+  return st;
+}
+
+static double acf_lag(const double *x, long n, long l, double r0) {
+  if (l <= 0 || l >= n)
+    return 0;
+  double s = 0;
+  for (long i = 0; i + l < n; ++i)
+    s += x[i] * x[i + l];
+  return s / (double)(n - l) / r0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+sg_status sg_echo_at_lag(const sg_features *f, double lag_s, double threshold, sg_echo_result *out) {
+  if (!f || !out || !(lag_s > 0))
+    return SG_E_INVAL;
+  memset(out, 0, sizeof *out);
+  size_t ne;
+  double re;
+  const float *e = sg_features_energy(f, &ne, &re);
+  if (!e)
+    return SG_E_INVAL;
+  long n = (long)ne, L = (long)lround(lag_s * re);
+  if (L < 2 || 2 * L >= n)
+    return SG_E_RANGE;
+  double *x = malloc((size_t)n * sizeof *x);
+  if (!x)
+    return SG_E_NOMEM;
+  double mean = 0, r0 = 0;
+  for (long i = 0; i < n; ++i) {
+    x[i] = sqrt(e[i] > 0 ? (double)e[i] : 0.0);
+    mean += x[i];
+  }
+  mean /= (double)n;
+  for (long i = 0; i < n; ++i) {
+    x[i] -= mean;
+    r0 += x[i] * x[i];
+  }
+  r0 /= (double)n;
+  if (!(r0 > 0)) {
+    free(x);
+    return SG_E_NOTFOUND;
+  }
+  long w = (long)ceil(0.03 * L) > 2 ? (long)ceil(0.03 * L) : 2;
+  double best = -2;
+  long bl = L;
+  for (long l = L - w; l <= L + w; ++l) {
+    double r = acf_lag(x, n, l, r0);
+    if (r > best) {
+      best = r;
+      bl = l;
+    }
+  }
+  long lo = (long)floor(0.7 * L), hi = (long)ceil(1.3 * L), ex = (long)ceil(0.05 * L);
+  if (ex < w + 1)
+    ex = w + 1;
+  double *nb = malloc((size_t)(hi - lo + 1) * sizeof *nb);
+  if (!nb) {
+    free(x);
+    return SG_E_NOMEM;
+  }
+  size_t k = 0;
+  for (long l = lo; l <= hi; ++l)
+    if (labs(l - L) > ex && l < n)
+      nb[k++] = acf_lag(x, n, l, r0);
+  qsort(nb, k, sizeof *nb, cmp_double);
+  out->lag_s = (double)bl / re;
+  out->acf = best;
+  out->neighbours = k ? nb[k / 2] : 0;
+  out->prominence = best - out->neighbours;
+  double r = best;
+  out->gain_estimate = r <= 0 ? 0 : r >= 0.5 ? 1 : (1 - sqrt(1 - 4 * r * r)) / (2 * r);
+  out->detected = out->prominence >= threshold;
+  free(nb);
+  free(x);
+  return SG_OK;
+}

@@ -1,0 +1,322 @@
+/* Streaming meter: levels, loudness (libebur128), clipping, NaN/Inf and the activity map.
+ * See include/stemgate/analysis.h. */
+#include "stemgate/analysis.h"
+#include "stemgate/io.h"
+
+#include <ebur128.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* libebur128 gets blocks of at most this many frames (sanitised copy of the input). */
+#define CHUNK 4096
+
+struct sg_meter {
+  unsigned channels, rate, flags;
+  ebur128_state *ebu;
+  int64_t frames;
+  double peak[SG_METER_MAX_CHANNELS];
+  double sumsq[SG_METER_MAX_CHANNELS];
+  double sum[SG_METER_MAX_CHANNELS];
+  unsigned run[SG_METER_MAX_CHANNELS]; /* current clipped run length per channel */
+  uint64_t nan_count, inf_count, clipped, clip_runs;
+  /* short-term maximum: queried every 100 ms once 3 s have been fed */
+  size_t st_step, st_count;
+  int64_t fed; /* frames given to libebur128 */
+  double st_max;
+  /* activity map */
+  size_t win, win_fill;
+  double win_ss;
+  float *act;
+  size_t act_n, act_cap;
+  float *scratch; /* CHUNK * channels */
+};
+
+sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsigned flags,
+                          sg_diag *d) {
+  if (!out)
+    return sg_diag_fail(d, SG_E_INVAL, "meter: NULL argument");
+  *out = NULL;
+  if (channels < 1 || channels > SG_METER_MAX_CHANNELS)
+    return sg_diag_fail(d, SG_E_INVAL, "meter: %u channels (1..%d supported)", channels,
+                        SG_METER_MAX_CHANNELS);
+  if (rate < 8000 || rate > 768000)
+    return sg_diag_fail(d, SG_E_INVAL, "meter: sample rate %u outside 8000..768000", rate);
+  sg_meter *m = calloc(1, sizeof *m);
+  if (!m)
+    return sg_diag_fail(d, SG_E_NOMEM, "meter: out of memory");
+  m->channels = channels;
+  m->rate = rate;
+  m->flags = flags & SG_METER_ALL;
+  m->st_step = rate / 10;
+  m->st_max = -HUGE_VAL;
+  m->win = (size_t)lround(SG_METER_WINDOW_S * rate);
+  m->scratch = malloc(sizeof(float) * CHUNK * channels);
+  if (!m->scratch)
+    goto nomem;
+  if (m->flags) {
+    int mode = EBUR128_MODE_SAMPLE_PEAK;
+    if (m->flags & SG_METER_TRUE_PEAK)
+      mode |= EBUR128_MODE_TRUE_PEAK;
+    if (m->flags & SG_METER_LOUDNESS)
+      mode |= EBUR128_MODE_I | EBUR128_MODE_S | EBUR128_MODE_LRA;
+    m->ebu = ebur128_init(channels, rate, mode);
+    if (!m->ebu)
+      goto nomem;
+  }
+  *out = m;
+  return SG_OK;
+nomem:
+  sg_meter_free(m);
+  return sg_diag_fail(d, SG_E_NOMEM, "meter: out of memory");
+}
+
+void sg_meter_free(sg_meter *m) {
+  if (!m)
+    return;
+  if (m->ebu)
+    ebur128_destroy(&m->ebu);
+  free(m->act);
+  free(m->scratch);
+  free(m);
+}
+
+static sg_status push_window(sg_meter *m) {
+  if (m->act_n == m->act_cap) {
+    size_t cap = m->act_cap ? m->act_cap * 2 : 256;
+    float *p = realloc(m->act, cap * sizeof *p);
+    if (!p)
+      return SG_E_NOMEM;
+    m->act = p;
+    m->act_cap = cap;
+  }
+  double ms = m->win_ss / ((double)m->win * m->channels);
+  m->act[m->act_n++] = (float)(ms > 0 ? 10.0 * log10(ms) : SG_SILENCE_DB);
+  m->win_ss = 0;
+  m->win_fill = 0;
+  return SG_OK;
+}
+
+static sg_status feed_ebu(sg_meter *m, const float *x, size_t n) {
+  while (n) {
+    /* Split at 100 ms boundaries so the short-term value is read at a fixed cadence. */
+    size_t to_step = m->st_step - m->st_count;
+    size_t k = n < to_step ? n : to_step;
+    if (ebur128_add_frames_float(m->ebu, x, k) != EBUR128_SUCCESS)
+      return SG_E_INTERNAL;
+    x += k * m->channels;
+    n -= k;
+    m->st_count += k;
+    m->fed += (int64_t)k;
+    if (m->st_count == m->st_step) {
+      m->st_count = 0;
+      if ((m->flags & SG_METER_LOUDNESS) && m->fed >= (int64_t)m->rate * 3) {
+        double st;
+        if (ebur128_loudness_shortterm(m->ebu, &st) == EBUR128_SUCCESS && st > m->st_max)
+          m->st_max = st;
+      }
+    }
+  }
+  return SG_OK;
+}
+
+sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
+  if (!m || (!x && frames))
+    return SG_E_INVAL;
+  const unsigned C = m->channels;
+  while (frames) {
+    size_t k = frames < CHUNK ? frames : CHUNK;
+    float *s = m->scratch;
+    for (size_t i = 0; i < k; ++i) {
+      double fss = 0;
+      for (unsigned c = 0; c < C; ++c) {
+        float v = x[i * C + c];
+        if (!isfinite(v)) {
+          if (isnan(v))
+            m->nan_count++;
+          else
+            m->inf_count++;
+          v = 0.0f;
+        }
+        s[i * C + c] = v;
+        double a = fabs((double)v);
+        if (a > m->peak[c])
+          m->peak[c] = a;
+        m->sum[c] += v;
+        m->sumsq[c] += (double)v * v;
+        fss += (double)v * v;
+        if (a >= SG_CLIP_LEVEL) {
+          m->clipped++;
+          if (++m->run[c] == SG_CLIP_RUN)
+            m->clip_runs++;
+        } else {
+          m->run[c] = 0;
+        }
+      }
+      m->win_ss += fss;
+      if (++m->win_fill == m->win && push_window(m) != SG_OK)
+        return SG_E_NOMEM;
+    }
+    if (m->ebu) {
+      sg_status st = feed_ebu(m, s, k);
+      if (st != SG_OK)
+        return st;
+    }
+    m->frames += (int64_t)k;
+    x += k * C;
+    frames -= k;
+  }
+  return SG_OK;
+}
+
+sg_status sg_meter_tap(void *user, const float *interleaved, size_t frames) {
+  return sg_meter_add((sg_meter *)user, interleaved, frames);
+}
+
+static double db_or_silence(double lin) { return lin > 0 ? 20.0 * log10(lin) : SG_SILENCE_DB; }
+
+sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
+  if (!m || !r)
+    return SG_E_INVAL;
+  memset(r, 0, sizeof *r);
+  r->frames = m->frames;
+  r->rate = m->rate;
+  r->channels = m->channels;
+  r->flags = m->flags;
+  double pmax = 0, ss = 0, tpmax = 0;
+  for (unsigned c = 0; c < m->channels; ++c) {
+    r->sample_peak[c] = m->peak[c];
+    if (m->peak[c] > pmax)
+      pmax = m->peak[c];
+    r->rms[c] = m->frames ? sqrt(m->sumsq[c] / (double)m->frames) : 0;
+    r->dc[c] = m->frames ? m->sum[c] / (double)m->frames : 0;
+    ss += m->sumsq[c];
+    if (m->flags & SG_METER_TRUE_PEAK) {
+      double tp = 0;
+      if (ebur128_true_peak(m->ebu, c, &tp) != EBUR128_SUCCESS)
+        return SG_E_INTERNAL;
+      r->true_peak[c] = tp;
+      if (tp > tpmax)
+        tpmax = tp;
+    }
+  }
+  r->sample_peak_dbfs = db_or_silence(pmax);
+  r->rms_dbfs = m->frames ? db_or_silence(sqrt(ss / ((double)m->frames * m->channels)))
+                          : SG_SILENCE_DB;
+  r->true_peak_dbtp = (m->flags & SG_METER_TRUE_PEAK) ? db_or_silence(tpmax) : SG_SILENCE_DB;
+  r->nan_count = m->nan_count;
+  r->inf_count = m->inf_count;
+  r->clipped_samples = m->clipped;
+  r->clip_runs = m->clip_runs;
+  r->integrated_lufs = r->short_term_max_lufs = SG_SILENCE_DB;
+  if (m->flags & SG_METER_LOUDNESS) {
+    double v;
+    if (ebur128_loudness_global(m->ebu, &v) == EBUR128_SUCCESS && isfinite(v))
+      r->integrated_lufs = v;
+    double stmax = m->st_max;
+    /* Material shorter than 3 s has no full short-term window: report the one it has. */
+    if (m->frames < (int64_t)m->rate * 3 &&
+        ebur128_loudness_shortterm(m->ebu, &v) == EBUR128_SUCCESS && v > stmax)
+      stmax = v;
+    if (isfinite(stmax))
+      r->short_term_max_lufs = stmax;
+    if (ebur128_loudness_range(m->ebu, &v) == EBUR128_SUCCESS && isfinite(v))
+      r->loudness_range_lu = v;
+  }
+  return SG_OK;
+}
+
+size_t sg_meter_window_frames(const sg_meter *m) { return m ? m->win : 0; }
+
+size_t sg_meter_window_count(const sg_meter *m) {
+  return m ? m->act_n + (m->win_fill > 0) : 0;
+}
+
+double sg_meter_window_db(const sg_meter *m, size_t i) {
+  if (!m)
+    return SG_SILENCE_DB;
+  if (i < m->act_n)
+    return m->act[i];
+  if (i == m->act_n && m->win_fill) {
+    double ms = m->win_ss / ((double)m->win_fill * m->channels);
+    return ms > 0 ? 10.0 * log10(ms) : SG_SILENCE_DB;
+  }
+  return SG_SILENCE_DB;
+}
+
+int sg_meter_active(const sg_meter *m, int64_t a, int64_t b, double threshold_db) {
+  if (!m || b <= a || a >= m->frames)
+    return 0;
+  if (a < 0)
+    a = 0;
+  size_t i0 = (size_t)(a / (int64_t)m->win);
+  size_t i1 = (size_t)((b - 1) / (int64_t)m->win);
+  size_t n = sg_meter_window_count(m);
+  for (size_t i = i0; i <= i1 && i < n; ++i)
+    if (sg_meter_window_db(m, i) >= threshold_db)
+      return 1;
+  return 0;
+}
+
+int64_t sg_meter_first_active(const sg_meter *m, double threshold_db) {
+  size_t n = sg_meter_window_count(m);
+  for (size_t i = 0; i < n; ++i)
+    if (sg_meter_window_db(m, i) >= threshold_db)
+      return (int64_t)(i * m->win);
+  return -1;
+}
+
+int64_t sg_meter_last_active(const sg_meter *m, double threshold_db) {
+  size_t n = sg_meter_window_count(m);
+  for (size_t i = n; i-- > 0;)
+    if (sg_meter_window_db(m, i) >= threshold_db) {
+      int64_t end = (int64_t)((i + 1) * m->win);
+      return end < m->frames ? end : m->frames;
+    }
+  return -1;
+}
+
+sg_status sg_meter_file(const char *path, unsigned flags, sg_meter_result *result, sg_meter **keep,
+                        sg_diag *d) {
+  if (!path || !result)
+    return sg_diag_fail(d, SG_E_INVAL, "meter: NULL argument");
+  if (keep)
+    *keep = NULL;
+  sg_audio_reader *rd = NULL;
+  sg_audio_info info;
+  sg_status st = sg_audio_reader_open(&rd, path, &info, d);
+  if (st != SG_OK)
+    return st;
+  sg_meter *m = NULL;
+  float *buf = NULL;
+  st = sg_meter_create(&m, info.channels, info.rate, flags, d);
+  if (st != SG_OK)
+    goto done;
+  const size_t B = 65536;
+  buf = malloc(sizeof(float) * B * info.channels);
+  if (!buf) {
+    st = sg_diag_fail(d, SG_E_NOMEM, "meter: out of memory");
+    goto done;
+  }
+  for (;;) {
+    size_t got = 0;
+    st = sg_audio_reader_read(rd, buf, B, &got, d);
+    if (st != SG_OK || got == 0)
+      break;
+    st = sg_meter_add(m, buf, got);
+    if (st != SG_OK) {
+      sg_diag_fail(d, st, "meter: cannot measure '%s'", path);
+      break;
+    }
+  }
+  if (st == SG_OK)
+    st = sg_meter_result_get(m, result);
+done:
+  free(buf);
+  sg_audio_reader_close(rd);
+  if (st == SG_OK && keep)
+    *keep = m;
+  else
+    sg_meter_free(m);
+  return st;
+}

@@ -1,0 +1,75 @@
+/* Small numeric helpers shared inside the analysis module. */
+#include "analysis_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+sg_status sg__farr_push(sg__farr *a, float x) { return sg__farr_pushn(a, &x, 1); }
+
+sg_status sg__farr_pushn(sg__farr *a, const float *x, size_t n) {
+  if (a->n + n > a->cap) {
+    size_t cap = a->cap ? a->cap : 1024;
+    while (cap < a->n + n)
+      cap *= 2;
+    float *p = realloc(a->v, cap * sizeof *p);
+    if (!p)
+      return SG_E_NOMEM;
+    a->v = p;
+    a->cap = cap;
+  }
+  memcpy(a->v + a->n, x, n * sizeof *x);
+  a->n += n;
+  return SG_OK;
+}
+
+void sg__farr_free(sg__farr *a) {
+  free(a->v);
+  a->v = NULL;
+  a->n = a->cap = 0;
+}
+
+static int cmp_float(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+/* k-th smallest: insertion sort for the short vectors of median filters, qsort otherwise. */
+static float select_k(float *v, size_t n, size_t k) {
+  if (n <= 64) {
+    for (size_t i = 1; i < n; ++i) {
+      float x = v[i];
+      size_t j = i;
+      while (j > 0 && v[j - 1] > x) {
+        v[j] = v[j - 1];
+        j--;
+      }
+      v[j] = x;
+    }
+  } else {
+    qsort(v, n, sizeof *v, cmp_float);
+  }
+  return v[k];
+}
+
+float sg__median(float *tmp, size_t n) { return n ? select_k(tmp, n, n / 2) : 0.0f; }
+
+double sg__parabolic(double a, double b, double c) {
+  double den = a - 2 * b + c;
+  if (den >= 0) /* not a maximum */
+    return 0;
+  double p = 0.5 * (a - c) / den;
+  return p > 0.5 ? 0.5 : p < -0.5 ? -0.5 : p;
+}
+
+float sg__quantile(const float *x, size_t n, double q) {
+  if (!n)
+    return 0.0f;
+  float *t = malloc(n * sizeof *t);
+  if (!t)
+    return 0.0f;
+  memcpy(t, x, n * sizeof *t);
+  size_t k = (size_t)(q * (double)(n - 1) + 0.5);
+  float v = select_k(t, n, k);
+  free(t);
+  return v;
+}
