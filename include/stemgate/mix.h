@@ -1,0 +1,94 @@
+/* stemgate mix: the audio between the instruments and the package.
+ *
+ *  - sg_mix_render_dry: an instrument playing a note list, streamed to a WAV of exactly the
+ *    song's length; notes still ringing at the song end are cut with a raised-cosine fade.
+ *  - sg_mix_stem_fx: a dry stem through its effect chain (with an optional sidechain stem),
+ *    then gain (dB) and constant-power pan; processing latency is compensated so the stem stays
+ *    sample-aligned; effect tails that would ring past the song end are measured, reported and
+ *    cut with a fade — never a click.
+ *  - sg_mix_master: every final stem summed with headroom, bus processing, loudness
+ *    normalisation to an integrated target (ITU-R BS.1770-4 / EBU R 128, measured by
+ *    libebur128) and a look-ahead true-peak limiter. Normalisation is iterative and offline:
+ *    pass 1 measures the bus, later passes set the limiter's input gain until the measured
+ *    loudness of the limited output is within a quarter of the tolerance of the target.
+ *
+ * Every writer is metered as it streams (sg_meter as the writer's tap): the gates read the
+ * meter, never the file. Memory is flat: one block per stream. */
+#ifndef STEMGATE_MIX_H
+#define STEMGATE_MIX_H
+
+#include "stemgate/analysis.h"
+#include "stemgate/core.h"
+#include "stemgate/io.h"
+#include "stemgate/notes.h"
+#include "stemgate/spec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SG_MIX_BLOCK 4096     /* frames per processing block */
+#define SG_MIX_END_FADE_MS 20 /* raised-cosine fade at the song end */
+
+typedef struct sg_synth sg_synth;
+
+/* Renders notes with synth into path: exactly `frames` frames, song channels and format.
+ * The meter (created by the caller, may be NULL) sees every block. Reports the peak level of
+ * what rang past the end (dBFS, SG_SILENCE_DB when nothing did) in *cut_db (may be NULL). */
+sg_status sg_mix_render_dry(sg_synth *synth, const sg_note_list *notes, int64_t frames,
+                            const char *path, const sg_audio_writer_config *wcfg, sg_meter *meter,
+                            double *cut_db, sg_diag *d);
+
+typedef struct sg_stem_fx_job {
+  const char *dry_path;        /* input, exactly `frames` long */
+  const char *side_path;       /* sidechain source (dry stem), or NULL */
+  const char *out_path;
+  const sg_effect_spec *fx;    /* chain from the spec */
+  int n_fx;
+  const char *spec_file;       /* for diagnostics */
+  double gain_db, pan;
+  double bpm;
+  int64_t frames;
+  sg_audio_writer_config wcfg; /* rate, channels, format of the output */
+} sg_stem_fx_job;
+
+typedef struct sg_stem_fx_report {
+  size_t latency_frames;       /* compensated */
+  size_t tail_frames;          /* how long the chain rings */
+  double tail_cut_db;          /* peak of what rang past the song end (cut with a fade) */
+  double gain_reduction_max_db;/* largest compressor/limiter gain reduction in the chain */
+  char chain[2048];            /* sg_fx_chain_describe */
+} sg_stem_fx_report;
+
+sg_status sg_mix_stem_fx(const sg_stem_fx_job *job, sg_meter *meter, sg_stem_fx_report *rep,
+                         sg_diag *d);
+
+typedef struct sg_master_job {
+  const char *const *stem_paths; /* final stems, each exactly `frames` long */
+  int n_stems;
+  const char *out_path;
+  const sg_effect_spec *bus_fx;  /* optional bus processing before the limiter */
+  int n_bus_fx;
+  const char *spec_file;
+  double target_lufs, tolerance_lu, ceiling_dbtp, headroom_db;
+  double bpm;
+  int64_t frames;
+  sg_audio_writer_config wcfg;
+} sg_master_job;
+
+typedef struct sg_master_report {
+  double bus_lufs;               /* loudness of the bus before normalisation */
+  double gain_db;                /* normalisation gain into the limiter */
+  double limiter_max_gr_db;      /* largest limiter gain reduction */
+  int passes;                    /* offline passes run */
+  char chain[2048];
+} sg_master_report;
+
+/* meter: created by the caller with SG_METER_ALL; measures the final written master. */
+sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_report *rep,
+                        sg_diag *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

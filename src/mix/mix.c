@@ -1,0 +1,336 @@
+/* Dry renders, per-stem effect chains and the master bus (see include/stemgate/mix.h). */
+#include "mix_internal.h"
+
+#include "stemgate/fx.h"
+#include "stemgate/synth.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How far past the song end tails are rendered to measure what the end fade cuts. */
+#define SG_TAIL_MEASURE_MAX_S 4.0
+
+typedef struct planar {
+  float L[SG_MIX_BLOCK], R[SG_MIX_BLOCK];
+} planar;
+
+sg_status sg_mix_render_dry(sg_synth *synth, const sg_note_list *notes, int64_t frames,
+                            const char *path, const sg_audio_writer_config *wcfg, sg_meter *meter,
+                            double *cut_db, sg_diag *d) {
+  if (!synth || !notes || !path || !wcfg || frames <= 0)
+    return sg_diag_fail(d, SG_E_INVAL, "mix: bad arguments to render_dry");
+  planar *b = malloc(sizeof *b);
+  sg__out *o = malloc(sizeof *o);
+  if (!b || !o) {
+    free(b);
+    free(o);
+    return sg_diag_fail(d, SG_E_NOMEM, "mix: out of memory");
+  }
+  sg_synth_reset(synth);
+  sg_status st = sg__out_open(o, path, wcfg, frames, meter, d);
+  for (int64_t pos = 0; st == SG_OK && pos < frames; pos += SG_MIX_BLOCK) {
+    size_t n = (size_t)(frames - pos < SG_MIX_BLOCK ? frames - pos : SG_MIX_BLOCK);
+    st = sg_synth_render(synth, notes, pos, b->L, b->R, n);
+    if (st == SG_OK)
+      st = sg__out_write(o, b->L, b->R, n, d);
+  }
+  if (st != SG_OK) {
+    sg__out_abort(o);
+    free(b);
+    free(o);
+    return st;
+  }
+  st = sg__out_close(o, d);
+  /* What would have rung on: measured, reported, cut by the end fade. */
+  float peak = 0.0f;
+  int64_t tail = sg_synth_tail_frames(synth);
+  int64_t cap = (int64_t)(SG_TAIL_MEASURE_MAX_S * wcfg->rate);
+  tail = tail < cap ? tail : cap;
+  for (int64_t pos = frames; st == SG_OK && pos < frames + tail; pos += SG_MIX_BLOCK) {
+    size_t n = SG_MIX_BLOCK;
+    if (sg_synth_render(synth, notes, pos, b->L, b->R, n) != SG_OK)
+      break;
+    float p = sg__peak(b->L, b->R, n);
+    peak = p > peak ? p : peak;
+  }
+  if (cut_db)
+    *cut_db = peak > 0 ? sg_lin_to_db(peak) : -200.0;
+  free(b);
+  free(o);
+  return st;
+}
+
+static void apply_gain_pan(float *L, float *R, size_t n, double gain_db, double pan,
+                           unsigned channels) {
+  double gl = 1.0, gr = 1.0;
+  if (channels == 2)
+    sg_pan_gains(pan, &gl, &gr);
+  /* Constant power, -3 dB centre: a centred stem sits 3 dB down, which the master's loudness
+   * normalisation takes back; stems still sum to the bus exactly. */
+  float a = (float)(sg_db_to_lin(gain_db) * gl), c = (float)(sg_db_to_lin(gain_db) * gr);
+  for (size_t i = 0; i < n; ++i) {
+    L[i] *= a;
+    R[i] *= c;
+  }
+}
+
+sg_status sg_mix_stem_fx(const sg_stem_fx_job *job, sg_meter *meter, sg_stem_fx_report *rep,
+                         sg_diag *d) {
+  if (!job || !job->dry_path || !job->out_path || job->frames <= 0)
+    return sg_diag_fail(d, SG_E_INVAL, "mix: bad arguments to stem_fx");
+  sg_stem_fx_report local;
+  rep = rep ? rep : &local;
+  memset(rep, 0, sizeof *rep);
+  rep->tail_cut_db = -200.0;
+  sg_fx_chain *chain = NULL;
+  sg__in *in = calloc(1, sizeof *in), *side = job->side_path ? calloc(1, sizeof *side) : NULL;
+  sg__out *o = calloc(1, sizeof *o);
+  planar *b = malloc(sizeof *b), *sb = job->side_path ? malloc(sizeof *sb) : NULL;
+  sg_status st = SG_OK;
+  if (!in || !o || !b || (job->side_path && (!side || !sb))) {
+    st = sg_diag_fail(d, SG_E_NOMEM, "mix: out of memory");
+    goto done;
+  }
+  if ((st = sg_fx_chain_create(job->fx, job->n_fx, job->wcfg.rate, job->bpm, job->spec_file,
+                               &chain, d)) != SG_OK)
+    goto done;
+  sg_fx_chain_describe(chain, rep->chain, sizeof rep->chain);
+  rep->latency_frames = sg_fx_chain_latency_frames(chain);
+  rep->tail_frames = sg_fx_chain_tail_frames(chain);
+  if ((st = sg__in_open(in, job->dry_path, d)) != SG_OK)
+    goto done;
+  if (side && (st = sg__in_open(side, job->side_path, d)) != SG_OK)
+    goto done;
+  if ((st = sg__out_open(o, job->out_path, &job->wcfg, job->frames, meter, d)) != SG_OK)
+    goto done;
+  const int64_t lat = (int64_t)rep->latency_frames;
+  int64_t tail = (int64_t)rep->tail_frames;
+  int64_t cap = (int64_t)(SG_TAIL_MEASURE_MAX_S * job->wcfg.rate);
+  tail = tail < cap ? tail : cap;
+  float tail_peak = 0.0f;
+  /* Input frame k leaves the chain at k + lat: feed lat extra frames and drop the first lat. */
+  for (int64_t pos = 0; pos < job->frames + lat + tail; pos += SG_MIX_BLOCK) {
+    size_t n = SG_MIX_BLOCK;
+    if ((st = sg__in_read(in, b->L, b->R, n, d)) != SG_OK)
+      goto done;
+    if (side && (st = sg__in_read(side, sb->L, sb->R, n, d)) != SG_OK)
+      goto done;
+    sg_fx_chain_process(chain, b->L, b->R, sb ? sb->L : NULL, sb ? sb->R : NULL, n);
+    apply_gain_pan(b->L, b->R, n, job->gain_db, job->pan, job->wcfg.channels);
+    int64_t out0 = pos - lat; /* song frame of b[0] */
+    size_t skip = out0 < 0 ? (size_t)(-out0 < (int64_t)n ? -out0 : (int64_t)n) : 0;
+    if (skip < n && out0 + (int64_t)skip < job->frames &&
+        (st = sg__out_write(o, b->L + skip, b->R + skip, n - skip, d)) != SG_OK)
+      goto done;
+    /* Past the song end: measure what the fade cuts. */
+    int64_t first_after = job->frames - out0; /* index of the first frame past the end */
+    if (first_after < (int64_t)n) {
+      size_t k = first_after > 0 ? (size_t)first_after : 0;
+      float p = sg__peak(b->L + k, b->R + k, n - k);
+      tail_peak = p > tail_peak ? p : tail_peak;
+    }
+  }
+  if ((st = sg__out_close(o, d)) != SG_OK)
+    goto done;
+  rep->tail_cut_db = tail_peak > 0 ? sg_lin_to_db(tail_peak) : -200.0;
+  for (int i = 0; i < sg_fx_chain_count(chain); ++i) {
+    double gr = 0;
+    if (sg_fx_chain_gain_reduction(chain, i, &gr, NULL) == SG_OK && gr > rep->gain_reduction_max_db)
+      rep->gain_reduction_max_db = gr;
+  }
+done:
+  if (st != SG_OK && o)
+    sg__out_abort(o);
+  if (in)
+    sg__in_close(in);
+  if (side)
+    sg__in_close(side);
+  sg_fx_chain_destroy(chain);
+  free(in);
+  free(side);
+  free(o);
+  free(b);
+  free(sb);
+  return st;
+}
+
+/* ---- master ---------------------------------------------------------------------------------- */
+
+typedef struct master_ctx {
+  const sg_master_job *job;
+  sg__in *in;             /* one per stem */
+  sg_fx_chain *bus;
+  sg_limiter lim;
+  int lim_ready;
+  planar acc, tmp;
+} master_ctx;
+
+/* One pass over the whole song. gain_db < -900: measure the bus only (no limiter). With out,
+ * the limited result is written; with meter, it is measured. */
+static sg_status master_pass(master_ctx *c, double gain_db, sg_meter *meter, sg__out *out,
+                             double *max_gr, sg_diag *d) {
+  const sg_master_job *job = c->job;
+  const int limit = gain_db > -900;
+  sg_status st;
+  for (int i = 0; i < job->n_stems; ++i)
+    if ((st = sg_audio_reader_seek(c->in[i].r, 0, d)) != SG_OK)
+      return st;
+  sg_fx_chain_reset(c->bus);
+  int64_t lat = (int64_t)sg_fx_chain_latency_frames(c->bus);
+  if (limit) {
+    sg_limiter_config lc;
+    sg_limiter_config_init(&lc);
+    lc.ceiling_dbtp = job->ceiling_dbtp;
+    lc.gain_db = gain_db;
+    if (c->lim_ready)
+      sg_limiter_free(&c->lim);
+    if ((st = sg_limiter_init(&c->lim, &lc, job->wcfg.rate)) != SG_OK)
+      return sg_diag_fail(d, st, "master: limiter rejected its settings");
+    c->lim_ready = 1;
+    lat += (int64_t)sg_limiter_latency(&c->lim);
+  }
+  const float headroom = (float)sg_db_to_lin(-job->headroom_db);
+  float interleaved[2 * SG_MIX_BLOCK];
+  for (int64_t pos = 0; pos < job->frames + lat; pos += SG_MIX_BLOCK) {
+    size_t n = SG_MIX_BLOCK;
+    memset(&c->acc, 0, sizeof c->acc);
+    for (int i = 0; i < job->n_stems; ++i) {
+      if ((st = sg__in_read(&c->in[i], c->tmp.L, c->tmp.R, n, d)) != SG_OK)
+        return st;
+      for (size_t k = 0; k < n; ++k) {
+        c->acc.L[k] += c->tmp.L[k];
+        c->acc.R[k] += c->tmp.R[k];
+      }
+    }
+    for (size_t k = 0; k < n; ++k) {
+      c->acc.L[k] *= headroom;
+      c->acc.R[k] *= headroom;
+    }
+    sg_fx_chain_process(c->bus, c->acc.L, c->acc.R, NULL, NULL, n);
+    if (limit)
+      sg_limiter_process(&c->lim, c->acc.L, c->acc.R, n);
+    int64_t out0 = pos - lat;
+    size_t skip = out0 < 0 ? (size_t)(-out0 < (int64_t)n ? -out0 : (int64_t)n) : 0;
+    if (skip >= n || out0 + (int64_t)skip >= job->frames)
+      continue;
+    size_t m = n - skip;
+    if ((int64_t)m > job->frames - (out0 + (int64_t)skip))
+      m = (size_t)(job->frames - (out0 + (int64_t)skip));
+    if (out) {
+      if ((st = sg__out_write(out, c->acc.L + skip, c->acc.R + skip, m, d)) != SG_OK)
+        return st;
+    } else if (meter) {
+      unsigned ch = job->wcfg.channels;
+      for (size_t k = 0; k < m; ++k) {
+        if (ch == 2) {
+          interleaved[2 * k] = c->acc.L[skip + k];
+          interleaved[2 * k + 1] = c->acc.R[skip + k];
+        } else {
+          interleaved[k] = 0.5f * (c->acc.L[skip + k] + c->acc.R[skip + k]);
+        }
+      }
+      if ((st = sg_meter_add(meter, interleaved, m)) != SG_OK)
+        return sg_diag_fail(d, st, "master: metering failed");
+    }
+  }
+  if (limit && max_gr)
+    *max_gr = sg_limiter_max_gain_reduction_db(&c->lim);
+  return SG_OK;
+}
+
+static sg_status measure_pass(master_ctx *c, double gain_db, double *lufs, double *max_gr,
+                              sg_diag *d) {
+  sg_meter *m = NULL;
+  sg_status st = sg_meter_create(&m, c->job->wcfg.channels, c->job->wcfg.rate, SG_METER_LOUDNESS, d);
+  if (st != SG_OK)
+    return st;
+  st = master_pass(c, gain_db, m, NULL, max_gr, d);
+  sg_meter_result r;
+  if (st == SG_OK && (st = sg_meter_result_get(m, &r)) == SG_OK)
+    *lufs = r.integrated_lufs;
+  sg_meter_free(m);
+  return st;
+}
+
+sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_report *rep,
+                        sg_diag *d) {
+  if (!job || !job->out_path || job->n_stems <= 0 || job->frames <= 0)
+    return sg_diag_fail(d, SG_E_INVAL, "mix: bad arguments to master");
+  sg_master_report local;
+  rep = rep ? rep : &local;
+  memset(rep, 0, sizeof *rep);
+  master_ctx *c = calloc(1, sizeof *c);
+  sg__out *o = calloc(1, sizeof *o);
+  sg_status st = SG_OK;
+  int opened = 0;
+  if (!c || !o || !(c->in = calloc((size_t)job->n_stems, sizeof *c->in))) {
+    st = sg_diag_fail(d, SG_E_NOMEM, "mix: out of memory");
+    goto done;
+  }
+  c->job = job;
+  if ((st = sg_fx_chain_create(job->bus_fx, job->n_bus_fx, job->wcfg.rate, job->bpm,
+                               job->spec_file, &c->bus, d)) != SG_OK)
+    goto done;
+  for (; opened < job->n_stems; ++opened)
+    if ((st = sg__in_open(&c->in[opened], job->stem_paths[opened], d)) != SG_OK)
+      goto done;
+
+  /* Pass 1: the bus as it is. */
+  double lufs = 0;
+  if ((st = measure_pass(c, -1000, &lufs, NULL, d)) != SG_OK)
+    goto done;
+  rep->bus_lufs = lufs;
+  rep->passes = 1;
+  if (lufs <= -70.0) {
+    st = sg_diag_fail(d, SG_E_GATE, "master: the mix is silent (%.1f LUFS); nothing to master",
+                      lufs);
+    goto done;
+  }
+  /* Passes 2..: the limiter costs loudness on loud material, so correct the drive until the
+   * limited output lands within a quarter of the tolerance. */
+  double gain = job->target_lufs - lufs, out_lufs = lufs, gr = 0;
+  for (int k = 0; k < 6; ++k) {
+    if ((st = measure_pass(c, gain, &out_lufs, &gr, d)) != SG_OK)
+      goto done;
+    rep->passes++;
+    double err = job->target_lufs - out_lufs;
+    if (fabs(err) <= job->tolerance_lu * 0.25)
+      break;
+    gain += err * (k < 2 ? 1.0 : 1.2); /* deeper limiting: a little more push */
+    if (gain > 36.0)
+      gain = 36.0;
+  }
+  rep->gain_db = gain;
+  /* Final pass: identical processing, written and metered. */
+  if ((st = sg__out_open(o, job->out_path, &job->wcfg, job->frames, meter, d)) != SG_OK)
+    goto done;
+  if ((st = master_pass(c, gain, NULL, o, &gr, d)) != SG_OK) {
+    sg__out_abort(o);
+    goto done;
+  }
+  rep->passes++;
+  rep->limiter_max_gr_db = gr;
+  if ((st = sg__out_close(o, d)) != SG_OK)
+    goto done;
+  {
+    char bus[1800];
+    sg_fx_chain_describe(c->bus, bus, sizeof bus);
+    snprintf(rep->chain, sizeof rep->chain,
+             "%sheadroom %.1f dB, true-peak limiter (ceiling %.1f dBTP, drive %+.2f dB)", bus,
+             job->headroom_db, job->ceiling_dbtp, gain);
+  }
+done:
+  if (c) {
+    for (int i = 0; i < opened; ++i)
+      sg__in_close(&c->in[i]);
+    if (c->lim_ready)
+      sg_limiter_free(&c->lim);
+    sg_fx_chain_destroy(c->bus);
+    free(c->in);
+  }
+  free(c);
+  free(o);
+  return st;
+}

@@ -1,0 +1,38 @@
+/* Internal to the mix module: block buffers and the output stage shared by every writer. */
+#ifndef SG_MIX_INTERNAL_H
+#define SG_MIX_INTERNAL_H
+
+#include "stemgate/mix.h"
+
+/* One output stream of exactly `frames` frames: interleaves planar L/R, applies the
+ * raised-cosine fade over the last SG_MIX_END_FADE_MS, feeds the meter and the writer. */
+typedef struct sg__out {
+  sg_audio_writer *w;
+  sg_meter *meter;
+  unsigned channels;
+  int64_t frames, pos, fade_len;
+  float buf[2 * SG_MIX_BLOCK];
+} sg__out;
+
+sg_status sg__out_open(sg__out *o, const char *path, const sg_audio_writer_config *cfg,
+                       int64_t frames, sg_meter *meter, sg_diag *d);
+/* Emits n frames (planar); frames past `frames` are ignored. */
+sg_status sg__out_write(sg__out *o, const float *L, const float *R, size_t n, sg_diag *d);
+sg_status sg__out_close(sg__out *o, sg_diag *d);
+void sg__out_abort(sg__out *o);
+
+/* Reads n frames of a stem into planar L/R (mono duplicated); zeros past the end. */
+typedef struct sg__in {
+  sg_audio_reader *r;
+  sg_audio_info info;
+  float buf[2 * SG_MIX_BLOCK];
+} sg__in;
+
+sg_status sg__in_open(sg__in *in, const char *path, sg_diag *d);
+sg_status sg__in_read(sg__in *in, float *L, float *R, size_t n, sg_diag *d);
+void sg__in_close(sg__in *in);
+
+/* Peak of |L|,|R| over n frames. */
+float sg__peak(const float *L, const float *R, size_t n);
+
+#endif

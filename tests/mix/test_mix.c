@@ -1,0 +1,241 @@
+/* Mix: latency-compensated chains keep stems sample-aligned, gain and pan are exact, the song
+ * end fades without a click and reports what it cut, the master lands on its loudness target
+ * under its true-peak ceiling. */
+#include "sg_test.h"
+
+#include "stemgate/analysis.h"
+#include "stemgate/mix.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RATE 48000
+
+static sg_audio_writer_config wcfg(unsigned ch) {
+  sg_audio_writer_config c;
+  sg_audio_writer_config_init(&c);
+  c.rate = RATE;
+  c.channels = ch;
+  return c;
+}
+
+static void write_stem(const char *path, const float *x, int64_t frames, unsigned ch) {
+  sg_audio_writer_config c = wcfg(ch);
+  assert_int_equal(sg_audio_write_all(path, x, frames, &c, NULL), SG_OK);
+}
+
+static float *read_stem(const char *path, sg_audio_info *info) {
+  float *y = NULL;
+  assert_int_equal(sg_audio_read_all(path, 1 << 24, &y, info, NULL), SG_OK);
+  return y;
+}
+
+static sg_effect_spec effect(const char *type) {
+  sg_effect_spec e;
+  memset(&e, 0, sizeof e);
+  snprintf(e.type.s, sizeof e.type.s, "%s", type);
+  return e;
+}
+
+static void add_param(sg_effect_spec *e, const char *key, double v) {
+  sg_param *p = &e->params.v[e->params.n++];
+  snprintf(p->key, sizeof p->key, "%s", key);
+  snprintf(p->text, sizeof p->text, "%g", v);
+  p->num = v;
+  p->is_num = 1;
+}
+
+static void latency_is_compensated(void **st) {
+  (void)st;
+  const int64_t n = RATE; /* 1 s */
+  float *x = calloc((size_t)n * 2, sizeof *x);
+  x[2 * 12345] = x[2 * 12345 + 1] = 0.5f; /* an impulse at a known frame */
+  write_stem(sg_test_path("imp.wav"), x, n, 2);
+  sg_effect_spec fx[2] = {effect("saturation"), effect("limiter")};
+  add_param(&fx[0], "drive_db", 0);
+  sg_stem_fx_job job;
+  memset(&job, 0, sizeof job);
+  job.dry_path = sg_test_path("imp.wav");
+  job.out_path = sg_test_path("imp_fx.wav");
+  job.fx = fx;
+  job.n_fx = 2;
+  job.bpm = 120;
+  job.frames = n;
+  job.wcfg = wcfg(2);
+  sg_stem_fx_report rep;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_mix_stem_fx(&job, NULL, &rep, &d), SG_OK);
+  printf("chain latency %zu frames\n", rep.latency_frames);
+  assert_true(rep.latency_frames > 0);
+  sg_audio_info info;
+  float *y = read_stem(job.out_path, &info);
+  assert_int_equal(info.frames, n);
+  int64_t at = 0;
+  float peak = 0;
+  for (int64_t i = 0; i < n; ++i)
+    if (fabsf(y[2 * i]) > peak)
+      peak = fabsf(y[2 * i]), at = i;
+  printf("impulse at %lld (expected 12345)\n", (long long)at);
+  assert_int_equal(at, 12345);
+  free(x);
+  free(y);
+}
+
+static void gain_pan_and_end_fade(void **st) {
+  (void)st;
+  const int64_t n = RATE / 2;
+  float *x = malloc((size_t)n * sizeof *x);
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = 0.5f * (float)sin(2 * SG_PI * 220 * (double)i / RATE);
+  write_stem(sg_test_path("sine.wav"), x, n, 1);
+  sg_stem_fx_job job;
+  memset(&job, 0, sizeof job);
+  job.dry_path = sg_test_path("sine.wav");
+  job.out_path = sg_test_path("sine_out.wav");
+  job.gain_db = -6.0;
+  job.pan = -1.0;
+  job.bpm = 120;
+  job.frames = n;
+  job.wcfg = wcfg(2);
+  assert_int_equal(sg_mix_stem_fx(&job, NULL, NULL, NULL), SG_OK);
+  sg_audio_info info;
+  float *y = read_stem(job.out_path, &info);
+  double g = sg_db_to_lin(-6.0);
+  for (int64_t i = 0; i < n - RATE / 50; ++i) { /* before the end fade */
+    assert_float_equal(y[2 * i], x[i] * g, 1e-6);
+    assert_float_equal(y[2 * i + 1], 0.0, 1e-7);
+  }
+  /* The last sample is faded to silence, and the fade is smooth (no step above the sine's own
+   * slope). */
+  assert_float_equal(y[2 * (n - 1)], 0.0, 1e-6);
+  double max_step = 0;
+  for (int64_t i = n - RATE / 50; i < n; ++i)
+    max_step = fmax(max_step, fabs(y[2 * i] - y[2 * (i - 1)]));
+  assert_true(max_step < 0.5 * g * 2 * SG_PI * 220 / RATE * 1.2);
+  free(x);
+  free(y);
+}
+
+static void reverb_tail_past_the_end_is_reported(void **st) {
+  (void)st;
+  const int64_t n = RATE;
+  float *x = calloc((size_t)n * 2, sizeof *x);
+  for (int64_t i = n - RATE / 10; i < n; ++i) /* a loud burst right at the end */
+    x[2 * i] = x[2 * i + 1] = 0.5f * (float)sin(0.3 * (double)i);
+  write_stem(sg_test_path("burst.wav"), x, n, 2);
+  sg_effect_spec fx[1] = {effect("reverb")};
+  add_param(&fx[0], "rt60", 2.0);
+  add_param(&fx[0], "mix", 0.5);
+  sg_stem_fx_job job;
+  memset(&job, 0, sizeof job);
+  job.dry_path = sg_test_path("burst.wav");
+  job.out_path = sg_test_path("burst_out.wav");
+  job.fx = fx;
+  job.n_fx = 1;
+  job.bpm = 120;
+  job.frames = n;
+  job.wcfg = wcfg(2);
+  sg_stem_fx_report rep;
+  assert_int_equal(sg_mix_stem_fx(&job, NULL, &rep, NULL), SG_OK);
+  printf("tail cut at %.1f dBFS, chain: %s\n", rep.tail_cut_db, rep.chain);
+  assert_true(rep.tail_cut_db > -40.0); /* a 2 s reverb rings well past a 1 s song */
+  assert_true(rep.tail_frames > (size_t)RATE);
+  assert_non_null(strstr(rep.chain, "reverb"));
+  free(x);
+}
+
+static void master_meets_loudness_and_ceiling(void **st) {
+  (void)st;
+  const int64_t n = 6 * RATE;
+  float *a = malloc((size_t)n * 2 * sizeof *a), *b = malloc((size_t)n * 2 * sizeof *b);
+  sg_rng r;
+  sg_rng_seed(&r, 1, 2);
+  for (int64_t i = 0; i < n; ++i) {
+    /* a bass line and a percussive noise layer with hard transients */
+    double t = (double)i / RATE;
+    a[2 * i] = a[2 * i + 1] = (float)(0.3 * sin(2 * SG_PI * 55 * t));
+    double env = exp(-30.0 * fmod(t, 0.25));
+    b[2 * i] = (float)(0.9 * env * (sg_rng_uniform(&r) * 2 - 1));
+    b[2 * i + 1] = (float)(0.9 * env * (sg_rng_uniform(&r) * 2 - 1));
+  }
+  write_stem(sg_test_path("m_a.wav"), a, n, 2);
+  write_stem(sg_test_path("m_b.wav"), b, n, 2);
+  char pa[1024], pb[1024];
+  snprintf(pa, sizeof pa, "%s", sg_test_path("m_a.wav"));
+  snprintf(pb, sizeof pb, "%s", sg_test_path("m_b.wav"));
+  const char *paths[2] = {pa, pb};
+  sg_master_job job;
+  memset(&job, 0, sizeof job);
+  job.stem_paths = paths;
+  job.n_stems = 2;
+  job.out_path = sg_test_path("master.wav");
+  job.target_lufs = -14.0;
+  job.tolerance_lu = 0.5;
+  job.ceiling_dbtp = -1.0;
+  job.headroom_db = 6.0;
+  job.bpm = 120;
+  job.frames = n;
+  job.wcfg = wcfg(2);
+  sg_meter *m;
+  assert_int_equal(sg_meter_create(&m, 2, RATE, SG_METER_ALL, NULL), SG_OK);
+  sg_master_report rep;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_mix_master(&job, m, &rep, &d), SG_OK);
+  sg_meter_result res;
+  assert_int_equal(sg_meter_result_get(m, &res), SG_OK);
+  printf("master: %.2f LUFS, %.2f dBTP, bus %.2f LUFS, drive %+.2f dB, GR %.1f dB, %d passes\n",
+         res.integrated_lufs, res.true_peak_dbtp, rep.bus_lufs, rep.gain_db,
+         rep.limiter_max_gr_db, rep.passes);
+  assert_int_equal(res.frames, n);
+  assert_true(fabs(res.integrated_lufs + 14.0) <= 0.5);
+  assert_true(res.true_peak_dbtp <= -1.0);
+  /* The file as written agrees with the tap. */
+  sg_meter_result again;
+  assert_int_equal(sg_meter_file(job.out_path, SG_METER_ALL, &again, NULL, NULL), SG_OK);
+  assert_float_equal(again.integrated_lufs, res.integrated_lufs, 1e-6);
+  assert_true(again.true_peak_dbtp <= -1.0);
+  sg_meter_free(m);
+  free(a);
+  free(b);
+}
+
+static void silent_mix_is_refused(void **st) {
+  (void)st;
+  const int64_t n = RATE;
+  float *z = calloc((size_t)n * 2, sizeof *z);
+  write_stem(sg_test_path("z.wav"), z, n, 2);
+  char pz[1024];
+  snprintf(pz, sizeof pz, "%s", sg_test_path("z.wav"));
+  const char *paths[1] = {pz};
+  sg_master_job job;
+  memset(&job, 0, sizeof job);
+  job.stem_paths = paths;
+  job.n_stems = 1;
+  job.out_path = sg_test_path("zm.wav");
+  job.target_lufs = -14;
+  job.tolerance_lu = 0.5;
+  job.ceiling_dbtp = -1;
+  job.bpm = 120;
+  job.frames = n;
+  job.wcfg = wcfg(2);
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_mix_master(&job, NULL, NULL, &d), SG_E_GATE);
+  assert_non_null(strstr(d.message, "silent"));
+  free(z);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(latency_is_compensated),
+      cmocka_unit_test(gain_pan_and_end_fade),
+      cmocka_unit_test(reverb_tail_past_the_end_is_reported),
+      cmocka_unit_test(master_meets_loudness_and_ceiling),
+      cmocka_unit_test(silent_mix_is_refused),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
