@@ -285,26 +285,27 @@ typedef enum sg_key_profile {
   SG_KEY_TEMPERLEY = 1  /* Temperley 2007, Kostka-Payne corpus pitch-class distributions  */
 } sg_key_profile;
 
-typedef struct sg_key {
+typedef struct sg_keyfit {
   int tonic;          /* pitch class 0 = C .. 11 = B; -1 when no pitched content             */
   int minor;          /* 0 major, 1 minor                                                     */
   double r;           /* Pearson correlation with the profile, -1..1                          */
   double confidence;  /* r(best) - r(second best key), 0..2                                   */
-} sg_key;
+} sg_keyfit;
 
-/* Conventional spelling: majors C Db D Eb E F F# G Ab A Bb B; minors C C# D Eb E F F# G G# A
+/* (Named sg_keyfit, not sg_key: theory.h owns the musical key type; this is a measurement.)
+ * Conventional spelling: majors C Db D Eb E F F# G Ab A Bb B; minors C C# D Eb E F F# G G# A
  * Bb B; then " major"/" minor" ("Ab major", "C# minor"). "none" for tonic -1. Static storage. */
-const char *sg_key_name(int tonic, int minor);
+const char *sg_keyfit_name(int tonic, int minor);
 /* Parses the names above and enharmonic spellings ("G#", "Gb", "Ebm", "A minor", "f# min").
  * SG_E_PARSE when not a key. */
-sg_status sg_key_parse(const char *s, int *tonic, int *minor);
+sg_status sg_keyfit_parse(const char *s, int *tonic, int *minor);
 
 /* Key of a 12-bin chroma vector (index 0 = C). */
-sg_key sg_key_from_chroma(const double chroma[12], sg_key_profile profile);
+sg_keyfit sg_key_from_chroma(const double chroma[12], sg_key_profile profile);
 /* Key of chroma frames between t0 and t1 seconds (t1 <= 0: to the end). SG_E_INVAL without
  * chroma; tonic -1 when the range holds no pitched energy. */
 sg_status sg_key_estimate(const sg_features *f, double t0, double t1, sg_key_profile profile,
-                          sg_key *out);
+                          sg_keyfit *out);
 
 typedef struct sg_key_track_config {
   double window_s;       /* analysis window, s; default 8                                    */
@@ -317,12 +318,12 @@ void sg_key_track_config_init(sg_key_track_config *c);
 
 typedef struct sg_key_change {
   double time_s;  /* estimated boundary                                                     */
-  sg_key from, to;
+  sg_keyfit from, to;
 } sg_key_change;
 
 typedef struct sg_key_track {
   double *center_s;       /* window centres                                                */
-  sg_key *key;            /* per window (raw)                                              */
+  sg_keyfit *key;            /* per window (raw)                                              */
   size_t n;
   sg_key_change *change;  /* after merging segments shorter than min_segment_s             */
   size_t n_changes;

@@ -25,13 +25,13 @@ static const char *const minor_names[12] = {"C minor",  "C# minor", "D minor",  
                                             "E minor",  "F minor",  "F# minor", "G minor",
                                             "G# minor", "A minor",  "Bb minor", "B minor"};
 
-const char *sg_key_name(int tonic, int minor) {
+const char *sg_keyfit_name(int tonic, int minor) {
   if (tonic < 0 || tonic > 11)
     return "none";
   return minor ? minor_names[tonic] : major_names[tonic];
 }
 
-sg_status sg_key_parse(const char *s, int *tonic, int *minor) {
+sg_status sg_keyfit_parse(const char *s, int *tonic, int *minor) {
   if (!s || !tonic || !minor)
     return SG_E_INVAL;
   while (isspace((unsigned char)*s))
@@ -78,8 +78,8 @@ static double pearson(const double *x, const double *p, int rot) {
   return sxx > 0 && spp > 0 ? sxy / sqrt(sxx * spp) : 0;
 }
 
-sg_key sg_key_from_chroma(const double chroma[12], sg_key_profile profile) {
-  sg_key k = {-1, 0, 0, 0};
+sg_keyfit sg_key_from_chroma(const double chroma[12], sg_key_profile profile) {
+  sg_keyfit k = {-1, 0, 0, 0};
   double tot = 0;
   for (int i = 0; i < 12; ++i)
     tot += chroma[i] > 0 ? chroma[i] : 0;
@@ -114,7 +114,7 @@ static void chroma_sum(const float *c, size_t i0, size_t i1, double out[12]) {
 }
 
 sg_status sg_key_estimate(const sg_features *f, double t0, double t1, sg_key_profile profile,
-                          sg_key *out) {
+                          sg_keyfit *out) {
   if (!f || !out)
     return SG_E_INVAL;
   size_t n;
@@ -152,7 +152,7 @@ void sg_key_track_free(sg_key_track *t) {
   memset(t, 0, sizeof *t);
 }
 
-static int same_key(sg_key a, sg_key b) { return a.tonic == b.tonic && a.minor == b.minor; }
+static int same_key(sg_keyfit a, sg_keyfit b) { return a.tonic == b.tonic && a.minor == b.minor; }
 
 sg_status sg_key_track_compute(const sg_features *f, const sg_key_track_config *cfg,
                                sg_key_track *out) {
@@ -239,8 +239,8 @@ sg_status sg_key_track_compute(const sg_features *f, const sg_key_track_config *
       if (lab[i] != lab[i - 1]) {
         sg_key_change *k = &out->change[out->n_changes++];
         k->time_s = 0.5 * (out->center_s[i - 1] + out->center_s[i]);
-        k->from = (sg_key){lab[i - 1] < 0 ? -1 : lab[i - 1] % 12, lab[i - 1] >= 12, 0, 0};
-        k->to = (sg_key){lab[i] < 0 ? -1 : lab[i] % 12, lab[i] >= 12, 0, 0};
+        k->from = (sg_keyfit){lab[i - 1] < 0 ? -1 : lab[i - 1] % 12, lab[i - 1] >= 12, 0, 0};
+        k->to = (sg_keyfit){lab[i] < 0 ? -1 : lab[i] % 12, lab[i] >= 12, 0, 0};
         for (size_t j = i; j-- > 0 && lab[j] == lab[i - 1];)
           if (same_key(out->key[j], k->from)) {
             k->from = out->key[j];
