@@ -1,7 +1,7 @@
 /* True-peak look-ahead limiter. See include/stemgate/fx.h.
  *
  * Signal flow per frame (indices in "requirement time" k, see the derivation below):
- *   1. Detector: the stereo input is interpolated 8x by a 128-tap polyphase Kaiser-sinc filter
+ *   1. Detector: the stereo input is interpolated 8x by a 512-tap polyphase Kaiser-sinc filter
  *      (the ITU-R BS.1770-4 Annex 2 true-peak method, at twice its oversampling). The largest
  *      |value| of the 8 interpolated points and the two base samples around them gives a
  *      requirement req[k] = min(1, threshold / peak) for base sample k (8 frames back: the
@@ -70,6 +70,16 @@ sg_status sg_limiter_init(sg_limiter *st, const sg_limiter_config *cin, double r
     for (int k = 0; k < SG_TP_TAPS; ++k)
       st->ph[p][k] = (float)(proto[k * SG_TP_OS + p] / s);
   }
+  /* Bound on any interpolated value: max over phases of sum |h| times max |x|. While no
+   * history sample exceeds thresh / l1 no inter-sample peak can reach the threshold and the
+   * interpolation is skipped (quiet passages cost nothing). */
+  double l1 = 0;
+  for (int p = 0; p < SG_TP_OS; ++p) {
+    double s = 0;
+    for (int k = 0; k < SG_TP_TAPS; ++k)
+      s += fabs(st->ph[p][k]);
+    l1 = fmax(l1, s);
+  }
   st->la = (size_t)floor(c->lookahead_ms * 1e-3 * rate + 0.5);
   if (st->la < 1)
     st->la = 1;
@@ -89,6 +99,7 @@ sg_status sg_limiter_init(sg_limiter *st, const sg_limiter_config *cin, double r
   st->a_rel = sg__onepole(c->release_ms * 1e-3, rate);
   st->thresh = pow(10.0, (c->ceiling_dbtp - c->margin_db) / 20.0);
   st->in_gain = sg_db_to_lin(c->gain_db);
+  st->quiet = st->thresh / l1;
   sg_limiter_reset(st);
   return SG_OK;
 }
@@ -96,6 +107,7 @@ sg_status sg_limiter_init(sg_limiter *st, const sg_limiter_config *cin, double r
 void sg_limiter_reset(sg_limiter *st) {
   memset(st->hist, 0, sizeof st->hist);
   st->hpos = 0;
+  st->loud[0] = st->loud[1] = 0;
   if (st->dl[0])
     memset(st->dl[0], 0, 2 * st->delay * sizeof(float));
   st->dpos = 0;
@@ -120,9 +132,13 @@ void sg_limiter_stats_reset(sg_limiter *st) { st->gr_db_max = st->gr_db_now; }
 static double detect(sg_limiter *st, int ch, double x) {
   float *h = st->hist[ch];
   size_t p = st->hpos;
+  st->loud[ch] -= fabs(h[p]) >= st->quiet; /* the oldest sample leaves the history */
   h[p] = h[p + SG_TP_TAPS] = (float)x;
+  st->loud[ch] += fabs(h[p]) >= st->quiet;
   const float *xs = h + p + SG_TP_TAPS; /* xs[-k] = x[n-k] */
   double pk = fmax(fabs(xs[-DETECT_DELAY]), fabs(xs[-(DETECT_DELAY - 1)]));
+  if (!st->loud[ch])
+    return pk;
   for (int q = 0; q < SG_TP_OS; ++q) {
     double acc = 0;
     for (int k = 0; k < SG_TP_TAPS; ++k)
