@@ -1,0 +1,158 @@
+/* Pitch: key names, key of I-IV-V-I cadences in all 24 keys (with drums on top, which HPSS
+ * must keep out of the chroma), and a key track finding G major -> Ab major -> G major. */
+#include "sg_test.h"
+#include "analysis_gen.h"
+
+#include "stemgate/analysis.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RATE 22050u
+
+/* One cadence (4 chords of 1 s) in key (tonic, minor) starting at t0: I-IV-V-I in major,
+ * i-iv-V-i in minor (harmonic minor dominant). Bass on the root an octave down. */
+static void cadence(float *x, size_t n, double t0, int tonic, int minor) {
+  static const int maj[4][3] = {{0, 4, 7}, {5, 9, 0}, {7, 11, 2}, {0, 4, 7}};
+  static const int min[4][3] = {{0, 3, 7}, {5, 8, 0}, {7, 11, 2}, {0, 3, 7}};
+  for (int c = 0; c < 4; ++c) {
+    const int *ch = minor ? min[c] : maj[c];
+    double t = t0 + c;
+    for (int v = 0; v < 3; ++v)
+      gen_tone(x, n, RATE, t, 0.95, 60 + (tonic + ch[v]) % 12, 0.12);
+    gen_tone(x, n, RATE, t, 0.95, 48 + (tonic + ch[0]) % 12, 0.15);
+  }
+}
+
+/* Kick-like and hat-like noise bursts on every half second (drums pollute raw chroma). */
+static void drums(float *x, size_t n, double secs, sg_rng *g) {
+  for (double t = 0; t < secs; t += 0.5) {
+    gen_burst(x, n, RATE, t, 0.4, 0.03, 0.15, g);
+    gen_burst(x, n, RATE, t + 0.25, 0.15, 0.01, 0.05, g);
+  }
+}
+
+static void key_names(void **state) {
+  (void)state;
+  assert_string_equal(sg_keyfit_name(8, 0), "Ab major");
+  assert_string_equal(sg_keyfit_name(8, 1), "G# minor");
+  assert_string_equal(sg_keyfit_name(6, 0), "F# major");
+  assert_string_equal(sg_keyfit_name(1, 0), "Db major");
+  assert_string_equal(sg_keyfit_name(1, 1), "C# minor");
+  assert_string_equal(sg_keyfit_name(3, 1), "Eb minor");
+  assert_string_equal(sg_keyfit_name(10, 0), "Bb major");
+  assert_string_equal(sg_keyfit_name(-1, 0), "none");
+  int t, m;
+  assert_int_equal(sg_keyfit_parse("G#", &t, &m), SG_OK);
+  assert_true(t == 8 && m == 0);
+  assert_int_equal(sg_keyfit_parse("Abm", &t, &m), SG_OK);
+  assert_true(t == 8 && m == 1);
+  assert_int_equal(sg_keyfit_parse("f# minor", &t, &m), SG_OK);
+  assert_true(t == 6 && m == 1);
+  assert_int_equal(sg_keyfit_parse("Cb major", &t, &m), SG_OK);
+  assert_true(t == 11 && m == 0);
+  assert_int_equal(sg_keyfit_parse("A min", &t, &m), SG_OK);
+  assert_true(t == 9 && m == 1);
+  assert_int_equal(sg_keyfit_parse("H", &t, &m), SG_E_PARSE);
+  assert_int_equal(sg_keyfit_parse("C dorian", &t, &m), SG_E_PARSE);
+  /* Every name parses back to itself. */
+  for (int k = 0; k < 24; ++k) {
+    assert_int_equal(sg_keyfit_parse(sg_keyfit_name(k % 12, k / 12), &t, &m), SG_OK);
+    assert_true(t == k % 12 && m == k / 12);
+  }
+}
+
+static void all_24_keys(void **state) {
+  (void)state;
+  const double secs = 8.0;
+  const size_t n = (size_t)(secs * RATE);
+  float *x = malloc(n * sizeof *x);
+  assert_non_null(x);
+  sg_rng g;
+  sg_rng_seed(&g, 2024, 9);
+  printf("drum seed 2024\n");
+  int wrong[2] = {0, 0};
+  for (int k = 0; k < 24; ++k) {
+    int tonic = k % 12, minor = k / 12;
+    memset(x, 0, n * sizeof *x);
+    cadence(x, n, 0, tonic, minor);
+    cadence(x, n, 4, tonic, minor);
+    drums(x, n, secs, &g);
+    sg_features *f = NULL;
+    assert_int_equal(sg_features_from_mono(&f, x, n, RATE, NULL, NULL), SG_OK);
+    for (int prof = 0; prof < 2; ++prof) {
+      sg_keyfit key;
+      assert_int_equal(sg_key_estimate(f, 0, 0, (sg_key_profile)prof, &key), SG_OK);
+      if (key.tonic != tonic || key.minor != minor) {
+        printf("%s: %s estimated %s (r %.3f, conf %.3f)\n", prof ? "Temperley" : "Krumhansl",
+               sg_keyfit_name(tonic, minor), sg_keyfit_name(key.tonic, key.minor), key.r,
+               key.confidence);
+        wrong[prof]++;
+      }
+    }
+    sg_features_free(f);
+  }
+  printf("wrong keys: Krumhansl %d/24, Temperley %d/24\n", wrong[0], wrong[1]);
+  assert_int_equal(wrong[SG_KEY_KRUMHANSL], 0);
+  assert_int_equal(wrong[SG_KEY_TEMPERLEY], 0);
+  free(x);
+}
+
+static void key_track_finds_modulation(void **state) {
+  (void)state;
+  const double secs = 60.0;
+  const size_t n = (size_t)(secs * RATE);
+  float *x = calloc(n, sizeof *x);
+  assert_non_null(x);
+  for (int s = 0; s < 15; ++s)
+    cadence(x, n, 4.0 * s, (s >= 5 && s < 10) ? 8 : 7, 0); /* G, Ab (20..40 s), G */
+  sg_rng g;
+  sg_rng_seed(&g, 77, 9);
+  drums(x, n, secs, &g);
+  sg_features *f = NULL;
+  assert_int_equal(sg_features_from_mono(&f, x, n, RATE, NULL, NULL), SG_OK);
+  sg_key_track tr;
+  assert_int_equal(sg_key_track_compute(f, NULL, &tr), SG_OK);
+  printf("windows %zu, changes %zu\n", tr.n, tr.n_changes);
+  for (size_t i = 0; i < tr.n_changes; ++i)
+    printf("  %.1f s: %s -> %s\n", tr.change[i].time_s,
+           sg_keyfit_name(tr.change[i].from.tonic, tr.change[i].from.minor),
+           sg_keyfit_name(tr.change[i].to.tonic, tr.change[i].to.minor));
+  assert_int_equal(tr.n_changes, 2);
+  assert_true(fabs(tr.change[0].time_s - 20) <= 5 && fabs(tr.change[1].time_s - 40) <= 5);
+  assert_string_equal(sg_keyfit_name(tr.change[0].from.tonic, tr.change[0].from.minor), "G major");
+  assert_string_equal(sg_keyfit_name(tr.change[0].to.tonic, tr.change[0].to.minor), "Ab major");
+  assert_string_equal(sg_keyfit_name(tr.change[1].to.tonic, tr.change[1].to.minor), "G major");
+  /* Whole-file key: G major (40 of 60 s). */
+  sg_keyfit k;
+  assert_int_equal(sg_key_estimate(f, 0, 0, SG_KEY_KRUMHANSL, &k), SG_OK);
+  assert_string_equal(sg_keyfit_name(k.tonic, k.minor), "G major");
+  sg_key_track_free(&tr);
+  sg_features_free(f);
+  free(x);
+}
+
+static void silence_has_no_key(void **state) {
+  (void)state;
+  float *x = calloc(RATE * 3, sizeof *x);
+  assert_non_null(x);
+  sg_features *f = NULL;
+  assert_int_equal(sg_features_from_mono(&f, x, RATE * 3, RATE, NULL, NULL), SG_OK);
+  sg_keyfit k;
+  assert_int_equal(sg_key_estimate(f, 0, 0, SG_KEY_KRUMHANSL, &k), SG_OK);
+  assert_int_equal(k.tonic, -1);
+  sg_features_free(f);
+  free(x);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(key_names),
+      cmocka_unit_test(all_24_keys),
+      cmocka_unit_test(key_track_finds_modulation),
+      cmocka_unit_test(silence_has_no_key),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
