@@ -117,6 +117,7 @@ typedef struct sg_eq {
   sg_eq_config target;   /* parameters being smoothed towards (sg_eq_set) */
   double rate;
   double smooth;         /* per-control-block smoothing coefficient */
+  int ctl_left;          /* samples left in the current control block (counted from reset) */
   int nsec;
   sg_biquad_coefs c[SG_EQ_MAX_SECTIONS];
   double z[2][SG_EQ_MAX_SECTIONS][2]; /* [channel][section][z1,z2] */
@@ -296,6 +297,7 @@ typedef struct sg_chorus {
   size_t cap, pos;          /* power-of-two ring */
   double lfo_c, lfo_s;      /* quadrature LFO phasor (cos, sin) */
   double rot_c, rot_s;      /* per-sample rotation */
+  uint32_t count;           /* samples since reset (phasor renormalisation every 1024) */
   double fb_state[2];
   double mix_cur, mix_target, a_smooth;
 } sg_chorus;
@@ -325,6 +327,8 @@ typedef struct sg_phaser {
   sg_phaser_config cfg;
   double rate;
   double phase;                        /* LFO phase in cycles [0, 1) */
+  double a[2];                         /* allpass coefficients of the current control block */
+  int ctl_left;                        /* samples left in the current control block */
   double x1[2][SG_PHASER_MAX_STAGES], y1[2][SG_PHASER_MAX_STAGES];
   double fb[2];
   double mix_cur, mix_target, a_smooth;

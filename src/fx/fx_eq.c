@@ -210,6 +210,7 @@ sg_status sg_eq_init(sg_eq *st, const sg_eq_config *c, double rate) {
 
 void sg_eq_reset(sg_eq *st) {
   memset(st->z, 0, sizeof st->z);
+  st->ctl_left = 0;
   st->cfg = st->target;
   st->nsec = design_sections(&st->cfg, st->rate, st->c);
 }
@@ -260,9 +261,15 @@ static void run_sections(const sg_biquad_coefs *sec, int nsec, double (*z)[2], f
 void sg_eq_process(sg_eq *st, float *L, float *R, size_t n) {
   size_t done = 0;
   while (done < n) {
-    size_t m = n - done < SG_FX_CONTROL_BLOCK ? n - done : SG_FX_CONTROL_BLOCK;
-    if (smooth_step(st))
-      st->nsec = design_sections(&st->cfg, st->rate, st->c);
+    /* Control blocks are counted from reset, so the caller's block sizes do not change the
+     * output while a parameter glides. */
+    if (st->ctl_left == 0) {
+      if (smooth_step(st))
+        st->nsec = design_sections(&st->cfg, st->rate, st->c);
+      st->ctl_left = SG_FX_CONTROL_BLOCK;
+    }
+    size_t m = n - done < (size_t)st->ctl_left ? n - done : (size_t)st->ctl_left;
+    st->ctl_left -= (int)m;
     run_sections(st->c, st->nsec, st->z[0], L + done, m);
     if (R)
       run_sections(st->c, st->nsec, st->z[1], R + done, m);

@@ -71,6 +71,7 @@ void sg_chorus_reset(sg_chorus *st) {
     memset(st->buf[1], 0, st->cap * sizeof(float));
   st->pos = 0;
   st->lfo_c = 1, st->lfo_s = 0;
+  st->count = 0;
   st->fb_state[0] = st->fb_state[1] = 0;
   st->mix_cur = st->mix_target;
 }
@@ -135,10 +136,14 @@ void sg_chorus_process(sg_chorus *st, float *L, float *R, size_t n) {
     double nc = lc * st->rot_c - ls * st->rot_s;
     ls = lc * st->rot_s + ls * st->rot_c;
     lc = nc;
+    /* Renormalise the phasor every 1024 samples (counted from reset, so the output does not
+     * depend on how the caller splits blocks) so rounding cannot make it grow or shrink. */
+    if ((++st->count & 1023u) == 0) {
+      double m = sqrt(lc * lc + ls * ls);
+      lc /= m, ls /= m;
+    }
   }
-  /* Renormalise the phasor once per block so rounding cannot make it grow or shrink. */
-  double m = sqrt(lc * lc + ls * ls);
-  st->lfo_c = lc / m, st->lfo_s = ls / m;
+  st->lfo_c = lc, st->lfo_s = ls;
   st->pos = pos;
   st->mix_cur = mix;
 }
@@ -181,6 +186,7 @@ void sg_phaser_reset(sg_phaser *st) {
   memset(st->y1, 0, sizeof st->y1);
   st->fb[0] = st->fb[1] = 0;
   st->phase = 0;
+  st->ctl_left = 0;
   st->mix_cur = st->mix_target;
 }
 
@@ -198,14 +204,20 @@ void sg_phaser_process(sg_phaser *st, float *L, float *R, size_t n) {
   double mix = st->mix_cur;
   size_t done = 0;
   while (done < n) {
-    size_t m = n - done < SG_FX_CONTROL_BLOCK ? n - done : SG_FX_CONTROL_BLOCK;
-    /* Control rate: one sweep position (exponential in frequency) per block and channel. */
-    double a[2];
-    for (int ch = 0; ch < 2; ++ch) {
-      double ph = st->phase + (ch ? 0.25 * c->spread : 0.0);
-      double lfo = 0.5 + 0.5 * sin(2 * SG_PI * ph);
-      a[ch] = ap_coef(c->min_hz * pow(ratio, lfo), st->rate);
+    /* Control rate: one sweep position (exponential in frequency) per SG_FX_CONTROL_BLOCK
+     * samples counted from reset, so block splits by the caller do not change the output. */
+    if (st->ctl_left == 0) {
+      for (int ch = 0; ch < 2; ++ch) {
+        double ph = st->phase + (ch ? 0.25 * c->spread : 0.0);
+        double lfo = 0.5 + 0.5 * sin(2 * SG_PI * ph);
+        st->a[ch] = ap_coef(c->min_hz * pow(ratio, lfo), st->rate);
+      }
+      st->ctl_left = SG_FX_CONTROL_BLOCK;
+      st->phase += dphase * SG_FX_CONTROL_BLOCK;
+      st->phase -= floor(st->phase);
     }
+    size_t m = n - done < (size_t)st->ctl_left ? n - done : (size_t)st->ctl_left;
+    const double *a = st->a;
     double mix0 = mix;
     for (int ch = 0; ch < 2; ++ch) {
       if (!io[ch])
@@ -226,8 +238,7 @@ void sg_phaser_process(sg_phaser *st, float *L, float *R, size_t n) {
       }
       st->fb[ch] = sg__flush(fbs);
     }
-    st->phase += dphase * (double)m;
-    st->phase -= floor(st->phase);
+    st->ctl_left -= (int)m;
     done += m;
   }
   st->mix_cur = mix;
