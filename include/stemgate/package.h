@@ -307,7 +307,9 @@ typedef struct sg_zip_entry {
 
 typedef struct sg_zip_reader sg_zip_reader;
 
-/* Opens an archive and validates every entry (names, count, sizes, ratio, method, encryption)
+/* Opens an archive and validates every entry (names as stored, including a NUL byte that
+ * libzip would show as a space, and as libzip decodes them; count, sizes, ratio, method,
+ * encryption)
  * before returning; any violation fails the open with SG_E_LIMIT (counts, sizes, ratio) or
  * SG_E_FORMAT (names, methods, damaged archive) and a message naming the entry. lim may be
  * NULL for defaults. */

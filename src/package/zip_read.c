@@ -106,6 +106,114 @@ sg_status sg_zip_name_check(const char *name, sg_diag *d) {
   return SG_OK;
 }
 
+
+/* ---- raw central directory scan --------------------------------------------------------------- */
+
+static uint32_t rd16(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static uint32_t rd32(const unsigned char *p) { return rd16(p) | rd16(p + 2) << 16; }
+static uint64_t rd64(const unsigned char *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+
+static int pread_all(int fd, void *buf, size_t n, uint64_t off) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t k = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      return -1;
+    done += (size_t)k;
+  }
+  return 0;
+}
+
+/* libzip replaces a NUL byte inside an entry name with a space, so "evil.wav\0.txt" reaches the
+ * caller as "evil.wav .txt". The brief for a hostile-safe reader is to refuse such names, which
+ * needs the stored bytes: this walks the central directory (APPNOTE 4.3.12, 4.3.14-16, with the
+ * Zip64 end record) of an archive libzip has already accepted and rejects NUL in any name. */
+static sg_status scan_names_for_nul(const char *path, sg_diag *d) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return sg_diag_fail(d, SG_E_IO, "cannot open archive '%s': %s", path, strerror(errno));
+  sg_status st = SG_OK;
+  unsigned char *tail = NULL, *cd = NULL;
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || sb.st_size < 22)
+    goto out; /* libzip accepted it; nothing to scan */
+  uint64_t fsize = (uint64_t)sb.st_size;
+  size_t tl = fsize < 22 + 65535 ? (size_t)fsize : 22 + 65535;
+  tail = malloc(tl);
+  if (!tail || pread_all(fd, tail, tl, fsize - tl) != 0) {
+    st = sg_diag_fail(d, SG_E_IO, "cannot read archive '%s'", path);
+    goto out;
+  }
+  size_t eo = (size_t)-1;
+  for (size_t i = tl - 22 + 1; i-- > 0;)
+    if (rd32(tail + i) == 0x06054b50u && i + 22 + rd16(tail + i + 20) <= tl) {
+      eo = i;
+      break;
+    }
+  if (eo == (size_t)-1) {
+    st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': no end of central directory record", path);
+    goto out;
+  }
+  uint64_t n = rd16(tail + eo + 10), size = rd32(tail + eo + 12), off = rd32(tail + eo + 16);
+  if (n == 0xFFFF || size == 0xFFFFFFFFu || off == 0xFFFFFFFFu) {
+    unsigned char z[56];
+    uint64_t eo_abs = fsize - tl + eo;
+    if (eo_abs < 20 || pread_all(fd, z, 20, eo_abs - 20) != 0 || rd32(z) != 0x07064b50u) {
+      st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': damaged Zip64 locator", path);
+      goto out;
+    }
+    uint64_t z64 = rd64(z + 8);
+    if (pread_all(fd, z, 56, z64) != 0 || rd32(z) != 0x06064b50u) {
+      st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': damaged Zip64 end record", path);
+      goto out;
+    }
+    n = rd64(z + 32);
+    size = rd64(z + 40);
+    off = rd64(z + 48);
+  }
+  if (size > ((uint64_t)256 << 20) || off > fsize || size > fsize - off) {
+    st = sg_diag_fail(d, SG_E_LIMIT, "archive '%s': central directory of %llu bytes at %llu is "
+                                     "out of bounds",
+                      path, (unsigned long long)size, (unsigned long long)off);
+    goto out;
+  }
+  cd = malloc(size ? (size_t)size : 1);
+  if (!cd || pread_all(fd, cd, (size_t)size, off) != 0) {
+    st = sg_diag_fail(d, SG_E_IO, "cannot read the central directory of '%s'", path);
+    goto out;
+  }
+  size_t p = 0;
+  for (uint64_t k = 0; k < n; ++k) {
+    if (size - p < 46 || rd32(cd + p) != 0x02014b50u) {
+      st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': damaged central directory entry %llu",
+                        path, (unsigned long long)k);
+      goto out;
+    }
+    size_t nl = rd16(cd + p + 28), xl = rd16(cd + p + 30), cl = rd16(cd + p + 32);
+    if (size - p - 46 < nl + xl + cl) {
+      st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': damaged central directory entry %llu",
+                        path, (unsigned long long)k);
+      goto out;
+    }
+    if (memchr(cd + p + 46, 0, nl)) {
+      st = sg_diag_fail(d, SG_E_FORMAT,
+                        "unsafe archive entry %llu in '%s': NUL byte in its name (shown as "
+                        "'%.*s')",
+                        (unsigned long long)k, path, (int)strnlen((char *)cd + p + 46, nl),
+                        (const char *)cd + p + 46);
+      goto out;
+    }
+    p += 46 + nl + xl + cl;
+  }
+out:
+  free(tail);
+  free(cd);
+  close(fd);
+  return st;
+}
+
 /* ---- open ----------------------------------------------------------------------------------- */
 
 static const char *zip_errtext(int code, char *buf, size_t cap) {
@@ -147,6 +255,9 @@ sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip
     return st;
   }
   zip_int64_t count = zip_get_num_entries(r->za, 0);
+  if (count >= 0 && (uint64_t)count <= r->lim.max_entries &&
+      (st = scan_names_for_nul(path, d)) != SG_OK)
+    goto fail;
   if (count < 0 || (uint64_t)count > r->lim.max_entries) {
     st = sg_diag_fail(d, SG_E_LIMIT, "archive '%s' has %lld entries; at most %zu are allowed",
                       path, (long long)count, r->lim.max_entries);

@@ -249,6 +249,27 @@ static void hostile_names_rejected(void **state) {
   }
 }
 
+static void nul_in_name_rejected(void **state) {
+  (void)state;
+  /* libzip turns a NUL inside a stored name into a space; the reader must still refuse it. */
+  const char *zp = sg_test_path("nul.zip");
+  const char *names[] = {"fine.wav", "evil.wavQ.txt"};
+  raw_zip(zp, names, 2);
+  size_t n = 0;
+  unsigned char *b = fx_slurp(zp, &n);
+  assert_non_null(b);
+  int patched = 0;
+  for (size_t i = 0; i + 13 <= n; ++i)
+    if (memcmp(b + i, "evil.wavQ.txt", 13) == 0) {
+      b[i + 8] = 0;
+      patched++;
+    }
+  assert_int_equal(patched, 2); /* local header and central directory */
+  assert_int_equal(fx_spit(zp, b, n), 0);
+  free(b);
+  expect_reject(zp, NULL, SG_E_FORMAT, "NUL byte");
+}
+
 static void zip_bomb_and_sizes_rejected(void **state) {
   (void)state;
   /* 50 MB of zeros deflates to ~50 KB: a 1000x ratio. */
@@ -423,6 +444,7 @@ int main(void) {
       cmocka_unit_test(writer_refuses_bad_names_and_missing_files),
       cmocka_unit_test(name_check_table),
       cmocka_unit_test(hostile_names_rejected),
+      cmocka_unit_test(nul_in_name_rejected),
       cmocka_unit_test(zip_bomb_and_sizes_rejected),
       cmocka_unit_test(too_many_entries_rejected),
       cmocka_unit_test(truncated_and_garbage_archives),
