@@ -307,10 +307,9 @@ typedef struct sg_zip_entry {
 
 typedef struct sg_zip_reader sg_zip_reader;
 
-/* Opens an archive and validates every entry (names as stored, including a NUL byte that
- * libzip would show as a space, and as libzip decodes them; count, sizes, ratio, method,
- * encryption)
- * before returning; any violation fails the open with SG_E_LIMIT (counts, sizes, ratio) or
+/* Opens an archive and validates every entry before returning: names (as stored, including a
+ * NUL byte libzip would show as a space, and as libzip decodes them), count, sizes, ratio,
+ * method, encryption. Any violation fails the open with SG_E_LIMIT (counts, sizes, ratio) or
  * SG_E_FORMAT (names, methods, damaged archive) and a message naming the entry. lim may be
  * NULL for defaults. */
 sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip_limits *lim,

@@ -340,7 +340,8 @@ static void truncated_and_garbage_archives(void **state) {
   }
   /* Garbage and an empty file. */
   const char *gp = sg_test_path("garbage.zip");
-  assert_int_equal(fx_spit(gp, "PK\x05\x06 this is not a zip at all", 31), 0);
+  static const char garbage[] = "PK\x05\x06 this is not a zip at all";
+  assert_int_equal(fx_spit(gp, garbage, sizeof garbage - 1), 0);
   expect_reject(gp, NULL, SG_E_FORMAT, "not a readable zip");
   assert_int_equal(fx_spit(gp, "", 0), 0);
   sg_zip_reader *r = NULL;
