@@ -389,15 +389,17 @@ sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_dec
 typedef struct sg_echo_result {
   double lag_s;        /* lag of the local autocorrelation maximum within +-3% of the asked */
   double acf;          /* normalised envelope autocorrelation there                          */
-  double neighbours;   /* median over lags 0.7..1.3 x lag, excluding +-5%                    */
+  double neighbours;   /* median over lags 0.7..1.3 x lag, excluding +-8%                    */
   double prominence;   /* acf - neighbours                                                   */
+  double spread;       /* 1.4826 x median absolute deviation of the neighbouring lags        */
   double gain_estimate;/* echo gain g solving acf = g / (1 + g^2) (single echo model)       */
-  int detected;        /* prominence >= threshold                                           */
+  int detected;        /* prominence >= threshold and >= 3 x spread (a peak, not ripple)     */
 } sg_echo_result;
 
 /* Echo evidence at lag_s (e.g. a tempo-synced delay: 0.75 * 60 / bpm for a dotted eighth):
  * normalised autocorrelation of the mean-removed ~1 ms amplitude envelope at the lag, against
- * neighbouring lags. threshold: prominence needed to report detected (0.08 is a good default).
+ * neighbouring lags. threshold: prominence needed to report detected (0.1 is a good default:
+ * a single echo of gain g gives about g / (1 + g^2), so 0.1 finds echoes above ~-20 dB).
  * Needs SG_FEAT_ENERGY. */
 sg_status sg_echo_at_lag(const sg_features *f, double lag_s, double threshold, sg_echo_result *out);
 

@@ -8,7 +8,10 @@
 
 void sg_decay_config_init(sg_decay_config *c) { c->floor_dbfs = -60; }
 
-static double db10(double e) { return e > 0 ? 10.0 * log10(e) : SG_SILENCE_DB; }
+static double db10(double e) {
+  double v = e > 0 ? 10.0 * log10(e) : SG_SILENCE_DB;
+  return v < SG_SILENCE_DB ? SG_SILENCE_DB : v;
+}
 
 sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_decay_result *out) {
   if (!f || !out)
@@ -91,9 +94,9 @@ sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_dec
     st = SG_E_NOTFOUND;
     goto done;
   }
-  double lo = 0;
+  double lo = 0, e0 = edc[0];
   for (long j = 0; j < jt; ++j) {
-    double v = edc[j] > 0 ? 10.0 * log10(edc[j] / edc[0]) : -300;
+    double v = edc[j] > 0 ? 10.0 * log10(edc[j] / e0) : -300;
     edc[j] = v;
     if (v < lo)
       lo = v;
@@ -200,7 +203,7 @@ sg_status sg_echo_at_lag(const sg_features *f, double lag_s, double threshold, s
       bl = l;
     }
   }
-  long lo = (long)floor(0.7 * L), hi = (long)ceil(1.3 * L), ex = (long)ceil(0.05 * L);
+  long lo = (long)floor(0.7 * L), hi = (long)ceil(1.3 * L), ex = (long)ceil(0.08 * L);
   if (ex < w + 1)
     ex = w + 1;
   double *nb = malloc((size_t)(hi - lo + 1) * sizeof *nb);
@@ -217,9 +220,14 @@ sg_status sg_echo_at_lag(const sg_features *f, double lag_s, double threshold, s
   out->acf = best;
   out->neighbours = k ? nb[k / 2] : 0;
   out->prominence = best - out->neighbours;
+  /* Robust spread of the neighbours (1.4826 x median absolute deviation). */
+  for (size_t i = 0; i < k; ++i)
+    nb[i] = fabs(nb[i] - out->neighbours);
+  qsort(nb, k, sizeof *nb, cmp_double);
+  out->spread = k ? 1.4826 * nb[k / 2] : 0;
   double r = best;
   out->gain_estimate = r <= 0 ? 0 : r >= 0.5 ? 1 : (1 - sqrt(1 - 4 * r * r)) / (2 * r);
-  out->detected = out->prominence >= threshold;
+  out->detected = out->prominence >= threshold && out->prominence >= 3.0 * out->spread;
   free(nb);
   free(x);
   return SG_OK;
