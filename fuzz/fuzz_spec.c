@@ -1,12 +1,13 @@
 /* libFuzzer entry point for the song spec parser (not built by default).
  *
- * Build and run (clang, from the repository root, after building sg_spec and sg_core once with
- * -DSG_SANITIZE=ON into build-fuzz):
+ * Build and run (clang, from the repository root):
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude fuzz/fuzz_spec.c \
- *     build-fuzz/libsg_spec.a build-fuzz/libsg_core.a $(pkg-config --libs yaml-0.1 libcrypto) -lm \
- *     -o fuzz_spec
- *   mkdir -p corpus && cp examples/*.yaml corpus/ && ./fuzz_spec -max_len=16384 corpus
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
+ *     -D_POSIX_C_SOURCE=200809L -DSG_VERSION=\"0\" \
+ *     fuzz/fuzz_spec.c src/spec/spec_parse.c src/spec/spec_util.c src/core/diag.c \
+ *     src/core/status.c src/core/rng.c src/core/sha256.c src/core/numeric.c src/core/notes.c \
+ *     $(pkg-config --libs yaml-0.1 libcrypto) -lm -o fuzz_spec
+ *   mkdir -p corpus && cp examples/deja-vu.yaml corpus/ && ./fuzz_spec -max_len=16384 corpus
  *
  * Every input must give SG_OK or SG_E_SPEC with a 1-based position and a message; anything else
  * (a crash, a leak, a position-less error) is a finding. */

@@ -29,20 +29,19 @@ typedef struct ctx {
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-static const char *const TOP_KEYS[] = {"title",     "tempo",    "meter",   "sample_rate", "format",
-                                       "channels",  "key",      "style",   "seed",        "swing",
-                                       "humanize",  "sections", "stems",   "drums",       "master",
+static const char *const TOP_KEYS[] = {"title",       "tempo",    "meter", "sample_rate", "format",
+                                       "channels",    "key",      "style", "seed",        "swing",
+                                       "humanize",    "sections", "stems", "drums",       "master",
                                        "deliverable", "gates"};
 static const char *const HUMANIZE_KEYS[] = {"timing_ms", "velocity"};
-static const char *const SECTION_KEYS[] = {"name", "bars",        "start",  "end",
-                                           "key",  "chords",      "progression", "energy"};
-static const char *const STEM_KEYS[] = {"name",      "instrument", "patch",   "params",
-                                        "style",     "role",       "pattern", "sections",
-                                        "gain_db",   "pan",        "octave",  "midi_file",
-                                        "soundfont", "program",    "sidechain", "effects"};
-static const char *const DRUMS_KEYS[] = {"source",  "reference", "fit",     "align",
-                                         "follow_tempo_map", "tempo_tolerance_bpm",
-                                         "style",   "pattern",   "gain_db", "effects"};
+static const char *const SECTION_KEYS[] = {"name", "bars",   "start",       "end",
+                                           "key",  "chords", "progression", "energy"};
+static const char *const STEM_KEYS[] = {
+    "name",    "instrument", "patch",  "params",    "style",     "role",    "pattern",   "sections",
+    "gain_db", "pan",        "octave", "midi_file", "soundfont", "program", "sidechain", "effects"};
+static const char *const DRUMS_KEYS[] = {
+    "source", "reference", "fit",     "align",  "follow_tempo_map", "tempo_tolerance_bpm",
+    "style",  "pattern",   "gain_db", "effects"};
 static const char *const MASTER_KEYS[] = {"loudness_lufs", "loudness_tolerance", "true_peak_dbtp",
                                           "headroom_db", "effects"};
 static const char *const DELIVERABLE_KEYS[] = {"zip", "naming", "deflate", "midi"};
@@ -59,7 +58,7 @@ static const char *const INSTRUMENTS[] = {"moog_bass", "prophet_poly", "dx7",
 static const char *const INSTRUMENT_ROLES[] = {"bass", "pad", "comp", "comp", "drums", "comp"};
 static const char *const ROLES[] = {"comp", "pad", "arp", "lead", "bass", "drums"};
 static const char *const DRUM_SOURCES[] = {"none", "synth", "reference"}; /* = sg_drums_source */
-static const char *const FITS[] = {"fade", "loop"};                      /* = sg_fit_policy */
+static const char *const FITS[] = {"fade", "loop"};                       /* = sg_fit_policy */
 static const unsigned RATES[] = {44100, 48000, 88200, 96000};
 
 /* ---- diagnostics -------------------------------------------------------------------------- */
@@ -148,14 +147,14 @@ static const char *shown(const yaml_node_t *n, char *buf, size_t cap) {
 
 static yaml_node_t *node(ctx *c, int id) { return yaml_document_get_node(c->doc, id); }
 
-#define FOR_PAIRS(c, map, p, k, v)                                                               \
+#define FOR_PAIRS(c, map, p, k, v)                                                                 \
   for (yaml_node_pair_t *p = (map)->data.mapping.pairs.start; p < (map)->data.mapping.pairs.top;   \
-       ++p)                                                                                      \
+       ++p)                                                                                        \
     for (yaml_node_t *k = node((c), p->key), *v = node((c), p->value); k && v; k = NULL)
 
-#define FOR_ITEMS(c, seq, it, v)                                                                 \
-  for (yaml_node_item_t *it = (seq)->data.sequence.items.start;                                  \
-       it < (seq)->data.sequence.items.top; ++it)                                                \
+#define FOR_ITEMS(c, seq, it, v)                                                                   \
+  for (yaml_node_item_t *it = (seq)->data.sequence.items.start;                                    \
+       it < (seq)->data.sequence.items.top; ++it)                                                  \
     for (yaml_node_t *v = node((c), *it); v; v = NULL)
 
 static int seq_len(const yaml_node_t *seq) {
@@ -263,8 +262,8 @@ static sg_status get_num(ctx *c, yaml_node_t *v, const char *key, double lo, dou
   double x;
   if (!sg__parse_number(t, &x)) {
     char sh[64];
-    return FAIL(c, v, "'%s' must be %s, got %s", key, expect, t[0] ? shown(v, sh, sizeof sh)
-                                                                  : "nothing");
+    return FAIL(c, v, "'%s' must be %s, got %s", key, expect,
+                t[0] ? shown(v, sh, sizeof sh) : "nothing");
   }
   if (x < lo || x > hi)
     return FAIL(c, v, "'%s' is %s%s%s, outside the allowed range %g to %g%s%s", key, t,
@@ -365,8 +364,7 @@ static sg_status parse_params(ctx *c, yaml_node_t *map, sg_param_set *ps, const 
       return FAIL(c, k, "a parameter name in %s is empty", where);
     for (const char *q = key; *q; ++q)
       if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_'))
-        return FAIL(c, k, "parameter name '%.60s' in %s may only use a-z, 0-9 and '_'", key,
-                    where);
+        return FAIL(c, k, "parameter name '%.60s' in %s may only use a-z, 0-9 and '_'", key, where);
     if (strlen(key) >= sizeof ps->v[0].key)
       return FAIL(c, k, "parameter name in %s is too long (%zu bytes; at most %zu)", where,
                   strlen(key), sizeof ps->v[0].key - 1);
@@ -381,8 +379,8 @@ static sg_status parse_params(ctx *c, yaml_node_t *map, sg_param_set *ps, const 
     memcpy(pr->key, key, strlen(key) + 1);
     const char *t;
     if (v->type != YAML_SCALAR_NODE)
-      return FAIL(c, v, "parameter '%s' in %s must be a single value (number or text), got %s",
-                  key, where, kind_of(v));
+      return FAIL(c, v, "parameter '%s' in %s must be a single value (number or text), got %s", key,
+                  where, kind_of(v));
     sg_status st = scalar(c, v, key, "a number or text", &t);
     if (st)
       return st;
@@ -418,8 +416,9 @@ static sg_status parse_effects(ctx *c, yaml_node_t *seq, sg_effect_spec *fx, int
     char where[200];
     snprintf(where, sizeof where, "effect %d of %s", *n_fx + 1, owner);
     if (v->type != YAML_MAPPING_NODE)
-      return FAIL(c, v, "%s must be a mapping with 'type' (eq, compressor, delay, reverb, "
-                        "chorus, ...) and its parameters, got %s",
+      return FAIL(c, v,
+                  "%s must be a mapping with 'type' (eq, compressor, delay, reverb, "
+                  "chorus, ...) and its parameters, got %s",
                   where, kind_of(v));
     yaml_node_t *tv = lookup(c, v, "type");
     yaml_node_t *params_map = v;
@@ -438,9 +437,10 @@ static sg_status parse_effects(ctx *c, yaml_node_t *seq, sg_effect_spec *fx, int
       }
     }
     if (!tv)
-      return FAIL(c, v, "%s has no 'type'; write '- type: reverb' with its parameters, or "
-                        "'- reverb: {rt60: 2}' (types: eq, compressor, delay, reverb, chorus, "
-                        "...)",
+      return FAIL(c, v,
+                  "%s has no 'type'; write '- type: reverb' with its parameters, or "
+                  "'- reverb: {rt60: 2}' (types: eq, compressor, delay, reverb, chorus, "
+                  "...)",
                   where);
     if ((st = get_name(c, tv, "type", &e->type, 1)))
       return st;
@@ -492,8 +492,9 @@ static void item_label(ctx *c, yaml_node_t *item, const char *kind, int i, char 
 static sg_status check_name_chars(ctx *c, const sg_name *n, const char *what) {
   for (const unsigned char *q = (const unsigned char *)n->s; *q; ++q)
     if (*q < 0x20 || *q == 0x7f || *q == '/' || *q == '\\')
-      return fail_pos(c, n->pos, "%s name '%s' may not contain '/', '\\' or control characters "
-                                 "(it becomes part of file names)",
+      return fail_pos(c, n->pos,
+                      "%s name '%s' may not contain '/', '\\' or control characters "
+                      "(it becomes part of file names)",
                       what, n->s);
   if (n->s[0] == '.' || n->s[0] == ' ' || n->s[strlen(n->s) - 1] == ' ')
     return fail_pos(c, n->pos, "%s name '%s' may not start with '.' or start/end with a space",
@@ -519,7 +520,7 @@ static sg_status parse_section(ctx *c, yaml_node_t *map, int i) {
     long long ll;
     int idx;
     if (!strcmp(key, "name")) {
-        st = get_name(c, v, key, &sec->name, 1);
+      st = get_name(c, v, key, &sec->name, 1);
     } else if (!strcmp(key, "bars")) {
       if (!(st = get_int(c, v, key, 1, 4096, &ll))) {
         sec->bars = (int)ll;
@@ -653,8 +654,8 @@ static sg_status parse_stem(ctx *c, yaml_node_t *map, int i, yaml_node_t **secti
                 join(INSTRUMENTS, COUNT(INSTRUMENTS), list, sizeof list));
   }
   if (params_node) {
-    if ((st = expect_map(c, params_node, "'params'", (const char *const[]){"<patch parameter>"},
-                         1)))
+    if ((st =
+             expect_map(c, params_node, "'params'", (const char *const[]){"<patch parameter>"}, 1)))
       return st;
     char pw[SG_MAX_NAME + 32];
     snprintf(pw, sizeof pw, "params of stem '%s'", stem->name.s);
@@ -664,8 +665,9 @@ static sg_status parse_stem(ctx *c, yaml_node_t *map, int i, yaml_node_t **secti
   if (effects_node && (st = parse_effects(c, effects_node, stem->effects, &stem->n_effects, where)))
     return st;
   if (!strcmp(stem->instrument.s, "soundfont") && !stem->soundfont[0])
-    return FAIL(c, instrument_node, "stem '%s' uses instrument soundfont but gives no "
-                                    "'soundfont' file (.sf2)",
+    return FAIL(c, instrument_node,
+                "stem '%s' uses instrument soundfont but gives no "
+                "'soundfont' file (.sf2)",
                 stem->name.s);
   if (stem->soundfont[0] && strcmp(stem->instrument.s, "soundfont") != 0)
     return FAIL(c, lookup(c, map, "soundfont"),
@@ -777,9 +779,11 @@ static sg_status check_naming(ctx *c, yaml_node_t *v, const char *t) {
       ok = strcmp(field, FIELDS[i]) == 0;
     if (!ok) {
       char dym[96];
-      return FAIL(c, v, "'naming' has unknown field '{%s}'%s Allowed: {song}, {stem}, {index}, "
-                        "{rate}, {format}",
-                  field, did_you_mean(field, FIELDS, COUNT(FIELDS), dym, sizeof dym)[0] ? dym : ".");
+      return FAIL(c, v,
+                  "'naming' has unknown field '{%s}'%s Allowed: {song}, {stem}, {index}, "
+                  "{rate}, {format}",
+                  field,
+                  did_you_mean(field, FIELDS, COUNT(FIELDS), dym, sizeof dym)[0] ? dym : ".");
     }
     has_stem |= !strcmp(field, "stem");
     q = e;
@@ -787,8 +791,9 @@ static sg_status check_naming(ctx *c, yaml_node_t *v, const char *t) {
   if (!has_stem)
     return FAIL(c, v, "'naming' must contain {stem} so every stem gets its own file");
   if (t[0] == '/' || strstr(t, "..") || strchr(t, '\\'))
-    return FAIL(c, v, "'naming' must be a relative name inside the archive (no leading '/', "
-                      "'..' or '\\')");
+    return FAIL(c, v,
+                "'naming' must be a relative name inside the archive (no leading '/', "
+                "'..' or '\\')");
   return SG_OK;
 }
 
@@ -860,8 +865,9 @@ static sg_status parse_tempo(ctx *c, yaml_node_t *v) {
   if (r != 0) {
     double x;
     if (r == -3 || sg__parse_number(t, &x))
-      return FAIL(c, v, "'tempo' must be a plain decimal from 20 to 400 BPM (e.g. 140 or 97.3), "
-                        "got %s",
+      return FAIL(c, v,
+                  "'tempo' must be a plain decimal from 20 to 400 BPM (e.g. 140 or 97.3), "
+                  "got %s",
                   shown(v, sh, sizeof sh));
     return FAIL(c, v, "'tempo' must be a number of BPM (e.g. 140 or 97.3) or 'auto', got %s",
                 t[0] ? shown(v, sh, sizeof sh) : "nothing");
@@ -964,8 +970,9 @@ static sg_status check_sidechain(ctx *c, int self, const char *name, sg_pos pos)
       return fail_pos(c, pos, "drums cannot sidechain from itself");
     if (s->drums.source != SG_DRUMS_NONE)
       return SG_OK;
-    return fail_pos(c, pos, "%s sidechains from Drums, but the song has no drums (drums source is "
-                            "none)",
+    return fail_pos(c, pos,
+                    "%s sidechains from Drums, but the song has no drums (drums source is "
+                    "none)",
                     owner);
   }
   const char *cand[SG_MAX_STEMS + 1];
@@ -1014,12 +1021,11 @@ static sg_status finish(ctx *c, yaml_node_t *root) {
       if (sg_song_section_index(s, st->sections[j].s) >= 0)
         continue;
       char dym[96], list[600];
-      return fail_pos(c, st->sections[j].pos, "stem '%s' plays in unknown section '%s'%s Sections: %s",
-                      st->name.s, st->sections[j].s,
-                      did_you_mean(st->sections[j].s, names, s->n_sections, dym, sizeof dym)[0]
-                          ? dym
-                          : ".",
-                      join(names, s->n_sections, list, sizeof list));
+      return fail_pos(
+          c, st->sections[j].pos, "stem '%s' plays in unknown section '%s'%s Sections: %s",
+          st->name.s, st->sections[j].s,
+          did_you_mean(st->sections[j].s, names, s->n_sections, dym, sizeof dym)[0] ? dym : ".",
+          join(names, s->n_sections, list, sizeof list));
     }
     if (!st->style.s[0])
       snprintf(st->style.s, sizeof st->style.s, "%s", s->style.s);
@@ -1053,8 +1059,9 @@ static sg_status finish(ctx *c, yaml_node_t *root) {
         st->sidechain[sizeof st->sidechain - 1] = '\0';
         c->sidechain_pos[i] = sc->pos;
       } else if (!sg__ieq(st->sidechain, sc->text)) {
-        return fail_pos(c, sc->pos, "stem '%s' has sidechain '%s' but its compressor names "
-                                    "'%s'; give one sidechain source",
+        return fail_pos(c, sc->pos,
+                        "stem '%s' has sidechain '%s' but its compressor names "
+                        "'%s'; give one sidechain source",
                         st->name.s, st->sidechain, sc->text);
       }
     }
@@ -1074,11 +1081,13 @@ static sg_status finish(ctx *c, yaml_node_t *root) {
   if (!s->drums.style.s[0])
     snprintf(s->drums.style.s, sizeof s->drums.style.s, "%s", s->style.s);
   if (s->tempo_auto && s->drums.source != SG_DRUMS_REFERENCE)
-    return fail_pos(c, s->tempo.pos, "tempo: auto takes the tempo of a drum reference, but drums "
-                                     "source is not reference; give a BPM number");
+    return fail_pos(c, s->tempo.pos,
+                    "tempo: auto takes the tempo of a drum reference, but drums "
+                    "source is not reference; give a BPM number");
   if (s->n_stems == 0 && s->drums.source == SG_DRUMS_NONE)
-    return FAIL(c, root, "the song has nothing to render: give at least one stem under 'stems' or "
-                         "a 'drums' block");
+    return FAIL(c, root,
+                "the song has nothing to render: give at least one stem under 'stems' or "
+                "a 'drums' block");
   if (!s->deliverable.zip[0])
     snprintf(s->deliverable.zip, sizeof s->deliverable.zip, "%s.zip", s->slug);
   return SG_OK;
@@ -1273,8 +1282,7 @@ static void set_path(sg_song *s, const char *name) {
     snprintf(s->dir, sizeof s->dir, "%.*s", (int)(slash - name), name);
 }
 
-sg_status sg_song_parse(const char *text, size_t len, const char *name, sg_song **out,
-                        sg_diag *d) {
+sg_status sg_song_parse(const char *text, size_t len, const char *name, sg_song **out, sg_diag *d) {
   sg_diag_clear(d);
   if (!out)
     return sg_diag_fail(d, SG_E_INVAL, "sg_song_parse: NULL output");
@@ -1291,8 +1299,9 @@ sg_status sg_song_parse(const char *text, size_t len, const char *name, sg_song 
   c.file = name;
   c.d = d;
   if (len > SPEC_MAX_BYTES)
-    return fail_pos(&c, (sg_pos){1, 1}, "the spec is %zu bytes; a song spec may be at most %u bytes",
-                    len, SPEC_MAX_BYTES);
+    return fail_pos(&c, (sg_pos){1, 1},
+                    "the spec is %zu bytes; a song spec may be at most %u bytes", len,
+                    SPEC_MAX_BYTES);
   sg_song *s = calloc(1, sizeof *s);
   if (!s)
     return sg_diag_fail(d, SG_E_NOMEM, "out of memory for the song (%zu bytes)", sizeof *s);
@@ -1325,15 +1334,17 @@ sg_status sg_song_parse(const char *text, size_t len, const char *name, sg_song 
   c.doc = &doc;
   yaml_node_t *root = yaml_document_get_root_node(&doc);
   if (!root) {
-    st = fail_pos(&c, (sg_pos){1, 1}, "the spec is empty; it needs at least title, tempo and "
-                                      "sections");
+    st = fail_pos(&c, (sg_pos){1, 1},
+                  "the spec is empty; it needs at least title, tempo and "
+                  "sections");
   } else if (!yaml_parser_load(&parser, &extra)) {
     st = yaml_failure(&c, &parser, text, len);
   } else {
     yaml_node_t *r2 = yaml_document_get_root_node(&extra);
     if (r2)
-      st = FAIL(&c, r2, "the spec holds more than one YAML document ('---'); give one song per "
-                        "file");
+      st = FAIL(&c, r2,
+                "the spec holds more than one YAML document ('---'); give one song per "
+                "file");
     yaml_document_delete(&extra);
     if (!st)
       st = parse_root(&c, root);
@@ -1388,12 +1399,13 @@ sg_status sg_song_load(const char *path, sg_song **out, sg_diag *d) {
     free(buf);
     sg_diag_at(d, path, st == SG_E_SPEC ? 1 : 0, st == SG_E_SPEC ? 1 : 0);
     if (st == SG_E_SPEC)
-      return sg_diag_fail(d, st, "the spec is larger than %u bytes; a song spec may be at most "
-                                 "%u bytes",
+      return sg_diag_fail(d, st,
+                          "the spec is larger than %u bytes; a song spec may be at most "
+                          "%u bytes",
                           SPEC_MAX_BYTES, SPEC_MAX_BYTES);
-    return sg_diag_fail(d, st, st == SG_E_IO ? "cannot read the song spec '%s'"
-                                             : "out of memory reading '%s'",
-                        path);
+    return sg_diag_fail(
+        d, st, st == SG_E_IO ? "cannot read the song spec '%s'" : "out of memory reading '%s'",
+        path);
   }
   st = sg_song_parse(buf, n, path, out, d);
   free(buf);

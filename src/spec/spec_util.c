@@ -317,8 +317,8 @@ sg_status sg_params_num(const sg_param_set *ps, const char *key, double def, dou
   }
   if (p->num < lo || p->num > hi) {
     sg_diag_at(d, file, p->pos.line, p->pos.col);
-    return sg_diag_fail(d, SG_E_SPEC, "'%s' is %g, outside the allowed range %g to %g", key,
-                        p->num, lo, hi);
+    return sg_diag_fail(d, SG_E_SPEC, "'%s' is %g, outside the allowed range %g to %g", key, p->num,
+                        lo, hi);
   }
   *out = p->num;
   return SG_OK;

@@ -11,14 +11,14 @@
 #include <string.h>
 
 /* A minimal valid spec the malformed cases below start from. */
-#define MIN_SPEC                                                                                 \
-  "title: T\n"                                                                                   \
-  "tempo: 120\n"                                                                                 \
-  "sections:\n"                                                                                  \
-  "  - name: a\n"                                                                                \
-  "    bars: 4\n"                                                                                \
-  "stems:\n"                                                                                     \
-  "  - name: Bass\n"                                                                             \
+#define MIN_SPEC                                                                                   \
+  "title: T\n"                                                                                     \
+  "tempo: 120\n"                                                                                   \
+  "sections:\n"                                                                                    \
+  "  - name: a\n"                                                                                  \
+  "    bars: 4\n"                                                                                  \
+  "stems:\n"                                                                                       \
+  "  - name: Bass\n"                                                                               \
   "    instrument: moog_bass\n"
 
 static sg_song *parse_ok(const char *yaml) {
@@ -52,7 +52,8 @@ static void expect_fail(const char *yaml, size_t len, int line, int col, const c
   assert_non_null(strstr(d.message, phrase));
 }
 
-#define EXPECT_FAIL(yaml, line, col, phrase) expect_fail((yaml), strlen(yaml), (line), (col), (phrase))
+#define EXPECT_FAIL(yaml, line, col, phrase)                                                       \
+  expect_fail((yaml), strlen(yaml), (line), (col), (phrase))
 
 /* ---- the bundled example ---------------------------------------------------------------- */
 
@@ -186,13 +187,14 @@ static void tempo_decimals_are_exact(void **state) {
   static const struct {
     const char *text;
     int64_t num, den;
-  } cases[] = {{"97.3", 973, 10},        {"140", 140, 1},         {"120.125", 120125, 1000},
-               {"140.0", 140, 1},        {"\"99.50\"", 995, 10},  {"60.000001", 60000001, 1000000},
+  } cases[] = {{"97.3", 973, 10}, {"140", 140, 1},        {"120.125", 120125, 1000},
+               {"140.0", 140, 1}, {"\"99.50\"", 995, 10}, {"60.000001", 60000001, 1000000},
                {"+128", 128, 1}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
     char y[512];
-    snprintf(y, sizeof y, "title: T\ntempo: %s\nsections: [{name: a, bars: 1}]\n"
-                          "drums: {source: synth}\n",
+    snprintf(y, sizeof y,
+             "title: T\ntempo: %s\nsections: [{name: a, bars: 1}]\n"
+             "drums: {source: synth}\n",
              cases[i].text);
     sg_song *s = parse_ok(y);
     assert_int_equal(s->tempo.num, cases[i].num);
@@ -292,6 +294,35 @@ static void times_slugs_and_forms(void **state) {
   sg_song_free(s);
 }
 
+static void anchors_and_key_order(void **state) {
+  (void)state;
+  /* Stems before sections (cross-checks run after the whole file), and a shared effect chain
+   * through a YAML anchor/alias. */
+  sg_song *s = parse_ok("stems:\n"
+                        "  - name: A\n"
+                        "    instrument: dx7\n"
+                        "    sections: [Bridge]\n"
+                        "    effects: &verb\n"
+                        "      - reverb: {rt60: 2.5}\n"
+                        "  - name: B\n"
+                        "    instrument: guitar\n"
+                        "    effects: *verb\n"
+                        "title: T\n"
+                        "tempo: 100\n"
+                        "sections: [{name: intro, bars: 2}, {name: bridge, bars: 2}]\n");
+  assert_int_equal(s->n_stems, 2);
+  assert_int_equal(sg_stem_plays_in(s, &s->stems[0], 1), 1);
+  assert_int_equal(sg_stem_plays_in(s, &s->stems[0], 0), 0);
+  assert_int_equal(s->stems[1].n_effects, 1);
+  const sg_param *p = sg_params_find(&s->stems[1].effects[0].params, "rt60");
+  assert_true(p && p->is_num && p->num == 2.5);
+  assert_int_equal(p->pos.line, 6); /* an alias points at the anchored definition */
+  sg_song_free(s);
+  /* A self-referencing alias is refused by the structure checks, not followed forever. */
+  EXPECT_FAIL("title: T\ntempo: 120\nsections: &a [*a]\n", 3, 11,
+              "section 1 must be a mapping of keys");
+}
+
 static void params_num_checks_range_and_type(void **state) {
   (void)state;
   sg_song *s = parse_ok(MIN_SPEC "    effects:\n"
@@ -336,12 +367,15 @@ static void malformed_top_level(void **state) {
   (void)state;
   EXPECT_FAIL("title: T\ntmepo: 120\nsections: [{name: a, bars: 1}]\n", 2, 1,
               "unknown key 'tmepo' in song; did you mean 'tempo'? Allowed: title, tempo, meter");
-  EXPECT_FAIL("title: T\ntempo: 120\nmeter: 4/5\n" "sections: [{name: a, bars: 1}]\n", 3, 8,
-              "denominator is 5; allowed 1, 2, 4, 8 or 16");
-  EXPECT_FAIL("title: T\ntempo: 120\nmeter: x/4\n" "sections: [{name: a, bars: 1}]\n", 3, 8,
-              "'meter' must be N/D");
-  EXPECT_FAIL("title: T\ntempo: 120\nmeter: 33/4\n" "sections: [{name: a, bars: 1}]\n", 3, 8,
-              "numerator is 33; allowed 1 to 32");
+  EXPECT_FAIL("title: T\ntempo: 120\nmeter: 4/5\n"
+              "sections: [{name: a, bars: 1}]\n",
+              3, 8, "denominator is 5; allowed 1, 2, 4, 8 or 16");
+  EXPECT_FAIL("title: T\ntempo: 120\nmeter: x/4\n"
+              "sections: [{name: a, bars: 1}]\n",
+              3, 8, "'meter' must be N/D");
+  EXPECT_FAIL("title: T\ntempo: 120\nmeter: 33/4\n"
+              "sections: [{name: a, bars: 1}]\n",
+              3, 8, "numerator is 33; allowed 1 to 32");
   EXPECT_FAIL("title: T\ntempo: 0\nsections: [{name: a, bars: 1}]\n", 2, 8,
               "'tempo' is 0 BPM, outside the allowed range 20 to 400 BPM");
   EXPECT_FAIL("title: T\ntempo: -120\nsections: [{name: a, bars: 1}]\n", 2, 8,
@@ -350,10 +384,9 @@ static void malformed_top_level(void **state) {
               "'tempo' must be a number of BPM (e.g. 140 or 97.3) or 'auto', got 'fast'");
   EXPECT_FAIL("title: T\ntempo: 97.1234567\nsections: [{name: a, bars: 1}]\n", 2, 8,
               "more than 6 decimals");
-  EXPECT_FAIL("title: T\ntempo: 1.2e2\nsections: [{name: a, bars: 1}]\n", 2, 8,
-              "plain decimal");
-  EXPECT_FAIL("title: T\ntempo: auto\nsections: [{name: a, bars: 1}]\ndrums: {source: synth}\n",
-              2, 8, "tempo: auto takes the tempo of a drum reference");
+  EXPECT_FAIL("title: T\ntempo: 1.2e2\nsections: [{name: a, bars: 1}]\n", 2, 8, "plain decimal");
+  EXPECT_FAIL("title: T\ntempo: auto\nsections: [{name: a, bars: 1}]\ndrums: {source: synth}\n", 2,
+              8, "tempo: auto takes the tempo of a drum reference");
   EXPECT_FAIL("title: T\ntempo: 120\nsample_rate: 44000\nsections: [{name: a, bars: 1}]\n", 3, 14,
               "'sample_rate' 44000 Hz is not supported; allowed 44100, 48000, 88200 or 96000");
   EXPECT_FAIL("title: T\ntempo: 120\nformat: pcm32\nsections: [{name: a, bars: 1}]\n", 3, 9,
@@ -362,8 +395,7 @@ static void malformed_top_level(void **state) {
               "'channels' is 3, outside the allowed range 1 to 2");
   EXPECT_FAIL("title: T\ntempo: 120\ntitle: U\nsections: [{name: a, bars: 1}]\n", 3, 1,
               "duplicate key 'title' in song (first given at line 1)");
-  EXPECT_FAIL("tempo: 120\nsections: [{name: a, bars: 1}]\n", 1, 1,
-              "missing required key 'title'");
+  EXPECT_FAIL("tempo: 120\nsections: [{name: a, bars: 1}]\n", 1, 1, "missing required key 'title'");
   EXPECT_FAIL("title: \"\"\ntempo: 120\nsections: [{name: a, bars: 1}]\n", 1, 8,
               "'title' must not be empty");
   EXPECT_FAIL("title: T\ntempo: 120\nswing: 0.7\nsections: [{name: a, bars: 1}]\n", 3, 8,
@@ -373,8 +405,7 @@ static void malformed_top_level(void **state) {
               3, 26, "did you mean 'velocity'?");
   EXPECT_FAIL("title: T\ntempo: 120\nseed: -3\nsections: [{name: a, bars: 1}]\n", 3, 7,
               "'seed' must be a whole number");
-  EXPECT_FAIL("title: T\ntempo: 120\nsections: [{name: a, bars: 1}]\n", 1, 1,
-              "nothing to render");
+  EXPECT_FAIL("title: T\ntempo: 120\nsections: [{name: a, bars: 1}]\n", 1, 1, "nothing to render");
   EXPECT_FAIL("- title: T\n", 1, 1, "the song spec must be a mapping of keys (title, tempo");
   EXPECT_FAIL("", 1, 1, "the spec is empty");
   EXPECT_FAIL("# only a comment\n", 1, 1, "the spec is empty");
@@ -441,8 +472,8 @@ static void malformed_sections(void **state) {
               "'bars' must be a whole number from 1 to 4096, got '2.5'");
   EXPECT_FAIL("title: T\ntempo: 120\nsections:\n  - name: a\n    end: \"1:75\"\n", 5, 10,
               "'end' is not a valid time: seconds after ':' must be 00 to 59, got '1:75'");
-  EXPECT_FAIL("title: T\ntempo: 120\nsections:\n  - name: a\n    start: 1:2\n    bars: 1\n", 5,
-              12, "seconds after ':' need two digits");
+  EXPECT_FAIL("title: T\ntempo: 120\nsections:\n  - name: a\n    start: 1:2\n    bars: 1\n", 5, 12,
+              "seconds after ':' need two digits");
   EXPECT_FAIL("title: T\ntempo: 120\nsections:\n  - name: a\n    end: soon\n", 5, 10,
               "expected m:ss, m:ss.sss or seconds");
   EXPECT_FAIL("title: T\ntempo: 120\nsections:\n  - {name: a, start: 20, end: 10}\n", 4, 31,
@@ -453,8 +484,7 @@ static void malformed_sections(void **state) {
   EXPECT_FAIL("title: T\ntempo: 120\nsections:\n  - {name: Verse, bars: 4}\n"
               "  - {name: verse, bars: 4}\n",
               5, 12, "duplicate section name 'verse' (first at line 4)");
-  EXPECT_FAIL("title: T\ntempo: 120\nsections:\n  - {bars: 4}\n", 4, 5,
-              "section 1 has no 'name'");
+  EXPECT_FAIL("title: T\ntempo: 120\nsections:\n  - {bars: 4}\n", 4, 5, "section 1 has no 'name'");
   EXPECT_FAIL("title: T\ntempo: 120\nsections:\n  - {name: a, bars: 4, energy: loud}\n", 4, 32,
               "'energy' must be one of sparse, normal, full, got 'loud'");
   EXPECT_FAIL("title: T\ntempo: 120\nsections:\n  - {name: a, bars: 4, chords: C, "
@@ -517,8 +547,9 @@ static void malformed_stems(void **state) {
               "'bass'?");
   EXPECT_FAIL("title: T\ntempo: 120\nsections: [{name: a, bars: 1}]\nstems:\n"
               "  - name: Keys\n    instrument: piano\n",
-              6, 17, "'instrument' must be one of moog_bass, prophet_poly, dx7, guitar, drums, "
-                     "soundfont, got 'piano'");
+              6, 17,
+              "'instrument' must be one of moog_bass, prophet_poly, dx7, guitar, drums, "
+              "soundfont, got 'piano'");
   EXPECT_FAIL("title: T\ntempo: 120\nsections: [{name: a, bars: 1}]\nstems:\n"
               "  - name: Keys\n",
               5, 5, "stem 'Keys' has no 'instrument'");
@@ -534,8 +565,9 @@ static void malformed_stems(void **state) {
               "stem name 'Gtr/1' may not contain '/'");
   /* 33 stems. */
   static char big[33 * 48 + 128];
-  size_t n = (size_t)snprintf(big, sizeof big, "title: T\ntempo: 120\nsections: [{name: a, "
-                                               "bars: 1}]\nstems:\n");
+  size_t n = (size_t)snprintf(big, sizeof big,
+                              "title: T\ntempo: 120\nsections: [{name: a, "
+                              "bars: 1}]\nstems:\n");
   for (int i = 0; i < 33; ++i)
     n += (size_t)snprintf(big + n, sizeof big - n, "  - {name: s%d, instrument: dx7}\n", i);
   EXPECT_FAIL(big, 4 + 33, 5, "too many stems (at most 32)");
@@ -659,6 +691,7 @@ int main(void) {
       cmocka_unit_test(tempo_decimals_are_exact),
       cmocka_unit_test(defaults_follow_the_header),
       cmocka_unit_test(times_slugs_and_forms),
+      cmocka_unit_test(anchors_and_key_order),
       cmocka_unit_test(params_num_checks_range_and_type),
       cmocka_unit_test(edit_distance),
       cmocka_unit_test(malformed_top_level),
