@@ -36,6 +36,7 @@ static void alias_measure(int os, double *alias_db, double *h3_db) {
   }
   *alias_db = 10 * log10(e + 1e-30);
   *h3_db = 20 * log10(fxt_hann_amp(L + skip, n, 3 * f0, RATE));
+  free(L), free(R);
 }
 
 static void oversampling_reduces_aliasing(void **state) {
