@@ -377,6 +377,20 @@ void sg_package_abort(sg_package *p);
 sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim,
                             sg_gate_report *report, sg_diag *d);
 
+/* Re-measures every audio entry whose manifest row carries loudness, streaming it out of the
+ * archive through the analysis meter (ITU-R BS.1770-4 integrated loudness and true peak, sample
+ * peak), and records per entry (step "package", stem = archive name):
+ *   loudness     |measured - manifest| <= tol_lu              (LUFS)
+ *   true_peak    |measured - manifest| <= tol_db              (dBTP)
+ *   sample_peak  |measured - manifest| <= tol_db              (dBFS)
+ * Values the manifest holds as null are skipped. This proves the manifest's numbers describe
+ * the delivered bytes (not, say, the float signal before quantisation). Costs one decode and a
+ * 4x-oversampled true-peak pass per file. Returns SG_OK, SG_E_GATE, or the error that stopped
+ * it. Typical tolerances: 0.1 LU, 0.1 dB. */
+sg_status sg_package_verify_loudness(const char *zip_path, const sg_zip_limits *lim,
+                                     double tol_lu, double tol_db, sg_gate_report *report,
+                                     sg_diag *d);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,6 +3,9 @@
  * (no extraction), nothing unlisted. One gate result per check, step "package". */
 #include "package_internal.h"
 
+#include "stemgate/analysis.h"
+
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,5 +116,111 @@ sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim,
   }
   sg_manifest_free(&m);
   sg_zip_reader_close(r);
+  return v.failed ? SG_E_GATE : SG_OK;
+}
+
+/* ---- loudness re-measurement ---------------------------------------------------------------- */
+
+static sg_status meter_entry(sg_zip_reader *r, const sg_zip_entry *e, sg_meter_result *res,
+                             sg_diag *d) {
+  sg_zip_audio *za = NULL;
+  sg_audio_info info;
+  sg_status st = sg_zip_audio_open(&za, r, e, &info, d);
+  if (st != SG_OK)
+    return st;
+  sg_meter *m = NULL;
+  float *buf = NULL;
+  const size_t block = 16384;
+  if ((st = sg_meter_create(&m, info.channels, info.rate, SG_METER_ALL, d)) != SG_OK)
+    goto out;
+  buf = malloc(block * info.channels * sizeof *buf);
+  if (!buf) {
+    st = sg_diag_fail(d, SG_E_NOMEM, "verify: out of memory");
+    goto out;
+  }
+  for (;;) {
+    size_t got = 0;
+    if ((st = sg_audio_reader_read(sg_zip_audio_reader(za), buf, block, &got, d)) != SG_OK)
+      goto out;
+    if (got == 0)
+      break;
+    if ((st = sg_meter_add(m, buf, got)) != SG_OK) {
+      sg_diag_fail(d, st, "verify: metering '%s' failed", e->name);
+      goto out;
+    }
+  }
+  st = sg_meter_result_get(m, res);
+out:
+  free(buf);
+  sg_meter_free(m);
+  sg_zip_audio_close(za);
+  return st;
+}
+
+static void value_check(vstate *v, const char *stem, const char *name, double measured,
+                        double expected, double tol, const char *unit) {
+  if (isnan(expected))
+    return; /* not recorded in the manifest */
+  sg_diag tmp;
+  sg_diag_clear(&tmp);
+  sg_status st = sg_gate_check(v->rep, "package", stem, name, measured, SG_CMP_WITHIN, tol,
+                               expected, unit, NULL, 1, &tmp);
+  if (st != SG_OK && !v->failed) {
+    v->failed = 1;
+    if (v->d)
+      *v->d = tmp;
+  }
+}
+
+sg_status sg_package_verify_loudness(const char *zip_path, const sg_zip_limits *lim,
+                                     double tol_lu, double tol_db, sg_gate_report *report,
+                                     sg_diag *d) {
+  if (!zip_path || !report || !(tol_lu >= 0) || !(tol_db >= 0))
+    return sg_diag_fail(d, SG_E_INVAL, "verify: NULL argument or negative tolerance");
+  vstate v = {report, d, 0};
+  sg_zip_reader *r = NULL;
+  sg_status st = sg_zip_reader_open(&r, zip_path, lim, d);
+  if (st != SG_OK)
+    return st;
+  const sg_zip_entry *me = sg_zip_reader_find(r, SG_MANIFEST_NAME);
+  char *text = NULL;
+  size_t len = 0;
+  sg_manifest m;
+  if (!me)
+    st = sg_diag_fail(d, SG_E_NOTFOUND, "'%s' has no %s", zip_path, SG_MANIFEST_NAME);
+  else if ((st = sg_zip_reader_read_all(r, me, MANIFEST_MAX_BYTES, &text, &len, d)) == SG_OK) {
+    st = sg_manifest_parse(text, len, &m, d);
+    free(text);
+  }
+  if (st != SG_OK) {
+    sg_zip_reader_close(r);
+    return st;
+  }
+  for (size_t i = 0; i < m.n_files && st == SG_OK; ++i) {
+    const sg_manifest_file *f = &m.files[i];
+    if (!f->is_audio || !f->loudness.valid)
+      continue;
+    const sg_zip_entry *e = sg_zip_reader_find(r, f->archive_name);
+    if (!e)
+      continue; /* sg_package_verify reports missing entries */
+    sg_meter_result res;
+    sg_diag ld;
+    sg_diag_clear(&ld);
+    sg_status ms = meter_entry(r, e, &res, &ld);
+    if (ms != SG_OK) {
+      check(&v, f->archive_name, "loudness", ld.message, "a decodable WAV", 0);
+      continue;
+    }
+    value_check(&v, f->archive_name, "loudness", res.integrated_lufs,
+                f->loudness.integrated_lufs, tol_lu, "LUFS");
+    value_check(&v, f->archive_name, "true_peak", res.true_peak_dbtp, f->loudness.true_peak_dbtp,
+                tol_db, "dBTP");
+    value_check(&v, f->archive_name, "sample_peak", res.sample_peak_dbfs,
+                f->loudness.sample_peak_dbfs, tol_db, "dBFS");
+  }
+  sg_manifest_free(&m);
+  sg_zip_reader_close(r);
+  if (st != SG_OK)
+    return st;
   return v.failed ? SG_E_GATE : SG_OK;
 }

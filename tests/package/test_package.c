@@ -4,6 +4,7 @@
 #include "sg_test.h"
 
 #include "pkg_fixtures.h"
+#include "stemgate/analysis.h"
 #include "stemgate/package.h"
 
 #include <math.h>
@@ -415,6 +416,50 @@ static void unreadable_packages_report_archive_or_manifest(void **state) {
   sg_gate_report_free(&rep);
 }
 
+static void loudness_is_remeasured_from_the_archive(void **state) {
+  (void)state;
+  sg_meter_result mr, kr;
+  assert_int_equal(sg_meter_file(wav_master, SG_METER_ALL, &mr, NULL, NULL), SG_OK);
+  assert_int_equal(sg_meter_file(wav_keys, SG_METER_ALL, &kr, NULL, NULL), SG_OK);
+  for (int lie = 0; lie < 2; ++lie) {
+    const char *zp = sg_test_path(lie ? "loud_lie.zip" : "loud.zip");
+    sg_package *p = NULL;
+    assert_int_equal(sg_package_begin(&p, zp, NULL, NULL), SG_OK);
+    /* A lying manifest claims the master is 3 LU quieter than it is. */
+    sg_pkg_loudness ml = {1, mr.integrated_lufs - (lie ? 3.0 : 0.0), mr.true_peak_dbtp,
+                          mr.sample_peak_dbfs};
+    sg_pkg_loudness kl = {1, kr.integrated_lufs, kr.true_peak_dbtp, NAN}; /* NaN: skipped */
+    assert_int_equal(sg_package_add_audio(p, wav_master, "master.wav", SG_ROLE_MASTER, "", &ml,
+                                          NULL),
+                     SG_OK);
+    assert_int_equal(sg_package_add_audio(p, wav_keys, "stems/Keys.wav", SG_ROLE_STEM, "Keys", &kl,
+                                          NULL),
+                     SG_OK);
+    assert_int_equal(sg_package_add_audio(p, wav_bass, "stems/Bass.wav", SG_ROLE_STEM, "Bass",
+                                          NULL, NULL),
+                     SG_OK); /* no loudness recorded: not re-measured */
+    assert_int_equal(sg_package_finish(p, NULL), SG_OK);
+    sg_gate_report rep;
+    sg_gate_report_init(&rep);
+    sg_diag d;
+    sg_diag_clear(&d);
+    /* Tolerances 0.1 LU and 0.1 dB: the archive holds the very bytes measured above. */
+    sg_status st = sg_package_verify_loudness(zp, NULL, 0.1, 0.1, &rep, &d);
+    assert_int_equal(rep.n, 3 + 2); /* master: 3 checks; keys: 2 (sample peak skipped) */
+    if (!lie) {
+      assert_int_equal(st, SG_OK);
+      assert_int_equal(count_failed(&rep, NULL, NULL), 0);
+    } else {
+      assert_int_equal(st, SG_E_GATE);
+      assert_int_equal(count_failed(&rep, "loudness", "master.wav"), 1);
+      assert_int_equal(count_failed(&rep, NULL, NULL), 1);
+      assert_string_equal(d.check, "loudness");
+      assert_true(fabs(d.measured - mr.integrated_lufs) < 1e-9);
+    }
+    sg_gate_report_free(&rep);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(manifest_json_round_trip),
@@ -422,6 +467,7 @@ int main(void) {
       cmocka_unit_test(flipped_byte_fails_sha256),
       cmocka_unit_test(missing_lying_and_unlisted_entries_fail),
       cmocka_unit_test(unreadable_packages_report_archive_or_manifest),
+      cmocka_unit_test(loudness_is_remeasured_from_the_archive),
   };
   return cmocka_run_group_tests(tests, setup_files, teardown_files);
 }
