@@ -111,6 +111,7 @@ typedef struct sg_stem_spec {
   sg_effect_spec effects[SG_MAX_EFFECTS];
   int n_effects;
   sg_pos pos;
+  sg_pos sidechain_pos;     /* where the sidechain was given (stem key or compressor param) */
 } sg_stem_spec;
 
 typedef struct sg_drums_spec {
@@ -127,6 +128,7 @@ typedef struct sg_drums_spec {
   sg_effect_spec effects[SG_MAX_EFFECTS];
   int n_effects;
   sg_pos pos;
+  sg_name patch;              /* drum synth patch ("808", "909"); empty: the synth's default */
 } sg_drums_spec;
 
 typedef struct sg_master_spec {
