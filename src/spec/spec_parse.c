@@ -24,7 +24,6 @@ typedef struct ctx {
   const char *file;
   sg_diag *d;
   sg_song *s;
-  sg_pos sidechain_pos[SG_MAX_STEMS]; /* where each stem's 'sidechain' was given */
 } ctx;
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -40,8 +39,8 @@ static const char *const STEM_KEYS[] = {
     "name",    "instrument", "patch",  "params",    "style",     "role",    "pattern",   "sections",
     "gain_db", "pan",        "octave", "midi_file", "soundfont", "program", "sidechain", "effects"};
 static const char *const DRUMS_KEYS[] = {
-    "source", "reference", "fit",     "align",  "follow_tempo_map", "tempo_tolerance_bpm",
-    "style",  "pattern",   "gain_db", "effects"};
+    "source", "reference", "fit",     "align",   "follow_tempo_map", "tempo_tolerance_bpm",
+    "style",  "patch",     "pattern", "gain_db", "effects"};
 static const char *const MASTER_KEYS[] = {"loudness_lufs", "loudness_tolerance", "true_peak_dbtp",
                                           "headroom_db", "effects"};
 static const char *const DELIVERABLE_KEYS[] = {"zip", "naming", "deflate", "midi"};
@@ -566,7 +565,7 @@ static sg_status parse_section(ctx *c, yaml_node_t *map, int i) {
   return SG_OK;
 }
 
-static sg_status parse_stem(ctx *c, yaml_node_t *map, int i, yaml_node_t **sections_node) {
+static sg_status parse_stem(ctx *c, yaml_node_t *map, int i) {
   sg_song *s = c->s;
   char where[SG_MAX_NAME + 32];
   item_label(c, map, "stem", i, where, sizeof where);
@@ -576,7 +575,6 @@ static sg_status parse_stem(ctx *c, yaml_node_t *map, int i, yaml_node_t **secti
   sg_stem_spec *stem = &s->stems[i];
   memset(stem, 0, sizeof *stem);
   stem->pos = pos_of(map);
-  *sections_node = NULL;
   yaml_node_t *params_node = NULL, *effects_node = NULL, *instrument_node = NULL;
   FOR_PAIRS(c, map, p, k, v) {
     const char *key = key_of(k);
@@ -606,8 +604,11 @@ static sg_status parse_stem(ctx *c, yaml_node_t *map, int i, yaml_node_t **secti
       if (!(st = get_text(c, v, key, stem->pattern.s, sizeof stem->pattern.s, 1)))
         stem->pattern.pos = pos_of(v);
     } else if (!strcmp(key, "sections")) {
-      *sections_node = v;
       st = expect_list(c, v, "'sections' of a stem", "section names");
+      if (!st && seq_len(v) == 0)
+        st = FAIL(c, v,
+                  "'sections' of a stem is empty; list the sections it plays in, or omit "
+                  "the key to play in every section");
       if (!st) {
         FOR_ITEMS(c, v, it, sv) {
           if (stem->n_sections >= SG_MAX_SECTIONS)
@@ -637,7 +638,7 @@ static sg_status parse_stem(ctx *c, yaml_node_t *map, int i, yaml_node_t **secti
         stem->program = (int)ll;
     } else if (!strcmp(key, "sidechain")) {
       st = get_text(c, v, key, stem->sidechain, sizeof stem->sidechain, 1);
-      c->sidechain_pos[i] = pos_of(v);
+      stem->sidechain_pos = pos_of(v);
     } else { /* effects */
       effects_node = v;
     }
@@ -711,6 +712,8 @@ static sg_status parse_drums(ctx *c, yaml_node_t *map) {
       st = get_num(c, v, key, 0, 20, "BPM", &dr->tempo_tolerance_bpm);
     } else if (!strcmp(key, "style")) {
       st = get_name(c, v, key, &dr->style, 1);
+    } else if (!strcmp(key, "patch")) {
+      st = get_name(c, v, key, &dr->patch, 1);
     } else if (!strcmp(key, "pattern")) {
       if (!(st = get_text(c, v, key, dr->pattern.s, sizeof dr->pattern.s, 1)))
         dr->pattern.pos = pos_of(v);
@@ -1044,7 +1047,7 @@ static sg_status finish(ctx *c, yaml_node_t *root) {
    * st->sidechain alone. */
   for (int i = 0; i < s->n_stems; ++i) {
     sg_stem_spec *st = &s->stems[i];
-    if (st->sidechain[0] && (r = check_sidechain(c, i, st->sidechain, c->sidechain_pos[i])))
+    if (st->sidechain[0] && (r = check_sidechain(c, i, st->sidechain, st->sidechain_pos)))
       return r;
     for (int e = 0; e < st->n_effects; ++e) {
       const sg_param *sc = sg_params_find(&st->effects[e].params, "sidechain");
@@ -1057,7 +1060,7 @@ static sg_status finish(ctx *c, yaml_node_t *root) {
         size_t n = strlen(sc->text);
         memcpy(st->sidechain, sc->text, n < sizeof st->sidechain ? n + 1 : 0);
         st->sidechain[sizeof st->sidechain - 1] = '\0';
-        c->sidechain_pos[i] = sc->pos;
+        st->sidechain_pos = sc->pos;
       } else if (!sg__ieq(st->sidechain, sc->text)) {
         return fail_pos(c, sc->pos,
                         "stem '%s' has sidechain '%s' but its compressor names "
@@ -1223,8 +1226,7 @@ static sg_status parse_root(ctx *c, yaml_node_t *root) {
     FOR_ITEMS(c, stems_node, it, sv) {
       if (s->n_stems >= SG_MAX_STEMS)
         return FAIL(c, sv, "too many stems (at most %d)", SG_MAX_STEMS);
-      yaml_node_t *secs;
-      if ((st = parse_stem(c, sv, s->n_stems, &secs)))
+      if ((st = parse_stem(c, sv, s->n_stems)))
         return st;
       s->n_stems++;
     }

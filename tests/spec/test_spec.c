@@ -140,6 +140,8 @@ static void example_parses(void **state) {
   /* The bass compressor's sidechain becomes the stem's. */
   const sg_stem_spec *bass = &s->stems[sg_song_stem_index(s, "Bass")];
   assert_string_equal(bass->sidechain, "Drums");
+  assert_true(bass->sidechain_pos.line > 100); /* the compressor parameter's position */
+  assert_string_equal(s->drums.patch.s, "808");
   assert_string_equal(bass->role.s, "bass");
 
   assert_int_equal(s->drums.source, SG_DRUMS_SYNTH);
@@ -513,6 +515,8 @@ static void malformed_stems(void **state) {
   EXPECT_FAIL("title: T\ntempo: 120\nsections:\n  - {name: bridge, bars: 4}\n"
               "stems:\n  - {name: K, instrument: dx7, sections: [brige]}\n",
               6, 43, "stem 'K' plays in unknown section 'brige'; did you mean 'bridge'?");
+  EXPECT_FAIL(MIN_SPEC "    sections: []\n", 9, 15, "'sections' of a stem is empty");
+  EXPECT_FAIL(MIN_SPEC "    sections: [a, A]\n", 9, 19, "section 'A' is listed twice");
   EXPECT_FAIL(MIN_SPEC "    sidechain: Kick\n", 9, 16,
               "stem 'Bass' sidechains from unknown stem 'Kick'. Allowed: (no other stems)");
   EXPECT_FAIL(MIN_SPEC "    sidechain: Drums\n", 9, 16,
@@ -600,6 +604,7 @@ static void malformed_drums(void **state) {
   assert_int_equal(s->drums.fit, SG_FIT_LOOP);
   assert_int_equal(s->drums.align, 0);
   assert_int_equal(s->drums.follow_tempo_map, 1);
+  assert_string_equal(s->drums.patch.s, "");
   sg_song_free(s);
 }
 
