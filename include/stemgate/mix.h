@@ -13,7 +13,8 @@
  *    loudness of the limited output is within a quarter of the tolerance of the target.
  *
  * Every writer is metered as it streams (sg_meter as the writer's tap): the gates read the
- * meter, never the file. Memory is flat: one block per stream. */
+ * meter, never the file. Where a function takes a meter, NULL keeps the writer config's own tap
+ * (so a caller can attach a meter and feature extractor together). Memory is flat: one block per stream. */
 #ifndef STEMGATE_MIX_H
 #define STEMGATE_MIX_H
 

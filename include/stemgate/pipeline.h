@@ -40,8 +40,6 @@ typedef struct sg_render_options {
   const char *out_dir;    /* default "out/<slug>" */
   const char *reference;  /* overrides drums.reference in the spec; NULL: the spec's */
   int force;              /* 1: ignore the cache */
-  int jobs;               /* stems rendered in parallel (results identical for any value) */
-  int keep_work;          /* 1: keep intermediate files (dry stems) */
   sg_log_fn log;          /* optional: one line per step and gate */
   void *log_user;
 } sg_render_options;

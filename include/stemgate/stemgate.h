@@ -11,6 +11,15 @@
 #include "stemgate/timing.h"
 #include "stemgate/notes.h"
 #include "stemgate/gate.h"
+#include "stemgate/analysis.h"
+#include "stemgate/theory.h"
+#include "stemgate/compose.h"
+#include "stemgate/synth.h"
+#include "stemgate/fx.h"
+#include "stemgate/mix.h"
+#include "stemgate/reference.h"
+#include "stemgate/package.h"
+#include "stemgate/verify.h"
 #include "stemgate/pipeline.h"
 
 #endif

@@ -18,8 +18,10 @@ sg_status sg__out_open(sg__out *o, const char *path, const sg_audio_writer_confi
   if (o->fade_len > frames)
     o->fade_len = frames;
   sg_audio_writer_config c = *cfg;
-  c.tap = meter ? sg_meter_tap : NULL;
-  c.tap_user = meter;
+  if (meter) { /* else the caller's own tap, if any, stays */
+    c.tap = sg_meter_tap;
+    c.tap_user = meter;
+  }
   return sg_audio_writer_open(&o->w, path, &c, d);
 }
 

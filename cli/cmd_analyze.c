@@ -1,0 +1,91 @@
+/* stemgate analyze FILE: the analysis library on one file, for a quick look at any audio. */
+#include "cli.h"
+
+#include "stemgate/analysis.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sg_cli_analyze(int argc, char **argv, const sg_cli_command *self) {
+  const char *path = NULL;
+  double bpm_hint = 120;
+  for (int i = 1; i < argc; ++i) {
+    if (!strcmp(argv[i], "--bpm")) {
+      if (++i >= argc)
+        return sg_cli_usage_error(self, "missing value after", "--bpm");
+      bpm_hint = atof(argv[i]);
+      if (bpm_hint < 20 || bpm_hint > 400)
+        return sg_cli_usage_error(self, "--bpm must be 20..400, got", argv[i]);
+    } else if (argv[i][0] == '-') {
+      return sg_cli_usage_error(self, "unknown option", argv[i]);
+    } else if (!path) {
+      path = argv[i];
+    } else {
+      return sg_cli_usage_error(self, "expects one file, got another:", argv[i]);
+    }
+  }
+  if (!path)
+    return sg_cli_usage_error(self, "no file given", NULL);
+  sg_diag d;
+  sg_diag_clear(&d);
+  sg_audio_reader *rd = NULL;
+  sg_audio_info info;
+  sg_status st = sg_audio_reader_open(&rd, path, &info, &d);
+  if (st != SG_OK) {
+    sg_cli_print_diag(&d);
+    return sg_exit_code(st);
+  }
+  sg_audio_reader_close(rd);
+  sg_meter_result m;
+  st = sg_meter_file(path, SG_METER_ALL, &m, NULL, &d);
+  sg_features *f = NULL;
+  if (st == SG_OK)
+    st = sg_features_from_file(&f, path, NULL, &d);
+  if (st != SG_OK) {
+    sg_cli_print_diag(&d);
+    return sg_exit_code(st);
+  }
+  printf("%s\n  %s, %u Hz, %s (%d bit%s), %u ch, %lld frames (%.3f s)\n", path, info.container,
+         info.rate, sg_sample_format_name(info.format), info.bits, info.is_float ? " float" : "",
+         info.channels, (long long)info.frames, (double)info.frames / info.rate);
+  printf("  loudness %.2f LUFS, LRA %.1f LU, short-term max %.2f LUFS\n", m.integrated_lufs,
+         m.loudness_range_lu, m.short_term_max_lufs);
+  printf("  peak %.2f dBFS, true peak %.2f dBTP, RMS %.2f dBFS, DC %.2g, clip runs %llu, "
+         "non-finite %llu\n",
+         m.sample_peak_dbfs, m.true_peak_dbtp, m.rms_dbfs, m.dc[0],
+         (unsigned long long)m.clip_runs, (unsigned long long)(m.nan_count + m.inf_count));
+  sg_tempo_config tc;
+  sg_tempo_config_init(&tc);
+  tc.prior_bpm = bpm_hint;
+  sg_tempo_result tr;
+  if (sg_tempo_estimate(f, NULL, &tc, &tr) == SG_OK) {
+    printf("  tempo %.2f BPM (confidence %.2f)\n", tr.bpm, tr.confidence);
+    sg_onset_list on;
+    memset(&on, 0, sizeof on);
+    sg_downbeat_result db;
+    if (sg_onsets_pick(f, NULL, &on) == SG_OK &&
+        sg_downbeat_estimate(&on, tr.bpm, 4, &db) == SG_OK)
+      printf("  first downbeat %.3f s (4/4 assumed, confidence %.2f)\n", db.first_downbeat_s,
+             db.confidence);
+    sg_onset_list_free(&on);
+  } else {
+    printf("  tempo: no periodic onsets\n");
+  }
+  sg_key_track_config kc;
+  sg_key_track_config_init(&kc);
+  sg_key_track kt;
+  memset(&kt, 0, sizeof kt);
+  sg_keyfit whole;
+  if (sg_key_estimate(f, 0, 0, SG_KEY_KRUMHANSL, &whole) == SG_OK && whole.tonic >= 0) {
+    printf("  key %s (r %.2f)\n", sg_keyfit_name(whole.tonic, whole.minor), whole.r);
+    if (sg_key_track_compute(f, &kc, &kt) == SG_OK)
+      for (size_t i = 0; i < kt.n_changes; ++i)
+        printf("    %.1f s: %s -> %s\n", kt.change[i].time_s,
+               sg_keyfit_name(kt.change[i].from.tonic, kt.change[i].from.minor),
+               sg_keyfit_name(kt.change[i].to.tonic, kt.change[i].to.minor));
+    sg_key_track_free(&kt);
+  }
+  sg_features_free(f);
+  return SG_EXIT_OK;
+}

@@ -1,0 +1,57 @@
+/* stemgate render SPEC: the seven gated steps, one printed line per gate. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void print_line(void *user, const char *line) {
+  (void)user;
+  puts(line);
+  fflush(stdout);
+}
+
+int sg_cli_render(int argc, char **argv, const sg_cli_command *self) {
+  sg_render_options opt;
+  sg_render_options_init(&opt);
+  opt.log = print_line;
+  for (int i = 1; i < argc; ++i) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
+      if (++i >= argc)
+        return sg_cli_usage_error(self, "missing folder after", a);
+      opt.out_dir = argv[i];
+    } else if (!strcmp(a, "--reference")) {
+      if (++i >= argc)
+        return sg_cli_usage_error(self, "missing file after", a);
+      opt.reference = argv[i];
+    } else if (!strcmp(a, "--force")) {
+      opt.force = 1;
+    } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+      opt.log = NULL;
+    } else if (a[0] == '-') {
+      return sg_cli_usage_error(self, "unknown option", a);
+    } else if (!opt.spec_path) {
+      opt.spec_path = a;
+    } else {
+      return sg_cli_usage_error(self, "more than one spec given:", a);
+    }
+  }
+  if (!opt.spec_path)
+    return sg_cli_usage_error(self, "no spec given", NULL);
+  sg_render_result res;
+  sg_diag d;
+  sg_diag_clear(&d);
+  sg_status st = sg_render(&opt, &res, &d);
+  if (st == SG_OK) {
+    printf("done: %s (%.1f s song; %d stems rendered, %d from the cache; %zu checks passed)\n",
+           res.zip_path, res.seconds, res.stems_rendered, res.stems_cached, res.gates.n);
+  } else {
+    sg_cli_print_diag(&d);
+    if (st == SG_E_GATE)
+      fprintf(stderr, "stemgate: stopped at the first failed gate; files written before it are "
+                      "complete and valid\n");
+  }
+  sg_render_result_free(&res);
+  return sg_exit_code(st);
+}
