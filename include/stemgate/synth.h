@@ -70,7 +70,8 @@
  *    gain                              dB output trim                             [-24, 12]
  *  dx7:   algorithm [1, 32], feedback [0, 7], gain dB [-24, 12]; per operator N = 1..6:
  *    opN_ratio [0.5, 31.99], opN_fixed_hz [0, 9772] (0 = ratio mode), opN_detune [-7, 7],
- *    opN_level [0, 99], opN_vel_sens [0, 7], opN_rate_scale [0, 7].
+ *    opN_level [0, 99], opN_vel_sens [0, 7], opN_rate_scale [0, 7], envelope opN_r1..opN_r4
+ *    and opN_l1..opN_l4 [0, 99].
  *  guitar: decay (s, T60 of E2 open string) [0.2, 20], brightness [0, 1], pick_position
  *    (fraction of the string) [0.05, 0.5], body (mix of the body resonator) [0, 1],
  *    release (s, T60 after a note ends) [0.02, 2], mute_decay (s, T60 of muted notes)
@@ -140,7 +141,7 @@ typedef struct sg_adsr_config {
   double attack;  /* s to reach 1, default 0.005 */
   double decay;   /* s, time constant x ~4.6 (to within 1 % of sustain), default 0.2 */
   double sustain; /* level [0, 1], default 0.7 */
-  double release; /* s to fall to -40 dB, default 0.3 */
+  double release; /* s to fall from 1 to 0 (RC curve aimed 1 % below 0), default 0.3 */
 } sg_adsr_config;
 
 typedef enum sg_adsr_stage {

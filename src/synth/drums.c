@@ -47,6 +47,7 @@ typedef struct drum_voice {
   double ph, ph2, f, f_end, f_mul; /* tone oscillators and pitch sweep */
   sg__biquad f1, f2, f3;
   sg_osc sq[6];
+  sg_rng rng; /* per voice, seeded at the hit: noise does not depend on block sizes */
   int64_t life;
 } drum_voice;
 
@@ -69,14 +70,14 @@ static void drum_patch_init(int idx, drum_patch *p) {
   } else {
     p->kick_tune = 55; p->kick_decay = 0.4; p->snare_tune = 200; p->snare_decay = 0.22;
     p->hat_decay = 0.06; p->open_hat_decay = 0.4; p->kick_sweep = 0.025; p->kick_click = 0.6;
-    p->snare_noise = 0.8; p->style909 = 1;
+    p->snare_noise = 0.8; p->style909 = 1; p->gain = -1.5;
   }
 }
 
 /* Per-sample multiplier that decays by 60 dB over t60 seconds. */
 static double t60_mul(double t60, double rate) { return pow(10.0, -3.0 / (t60 * rate)); }
 
-static double noise(sg__drums *k) { return 2.0 * sg_rng_uniform(&k->rng) - 1.0; }
+static double noise(drum_voice *v) { return 2.0 * sg_rng_uniform(&v->rng) - 1.0; }
 
 static void drums_reset(void *st) {
   sg__drums *k = st;
@@ -124,6 +125,7 @@ static void drums_note_on(void *st, const sg_note *n, uint32_t id) {
   drum_voice *v = &k->v[best];
   memset(v, 0, sizeof *v);
   v->type = type;
+  sg_rng_seed(&v->rng, sg_rng_u32(&k->rng), (uint64_t)best);
   v->vel = n->velocity * ((n->flags & SG_NOTE_ACCENT) ? 1.0 : 0.85);
   if (n->flags & SG_NOTE_GHOST)
     v->vel *= 0.5;
@@ -137,7 +139,7 @@ static void drums_note_on(void *st, const sg_note *n, uint32_t id) {
     v->amp_mul = t60_mul(p->kick_decay, R);
     v->amp2 = p->kick_click;
     v->amp2_mul = t60_mul(0.006, R);
-    sg__bq_design(&v->f1, 1, 1200, 0.7, R);
+    sg__bq_design(&v->f1, 0, 2500, 0.6, R);
     v->life = (int64_t)(p->kick_decay * 1.5 * R);
     break;
   case D_SNARE:
@@ -213,7 +215,7 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
       v->ph -= 1.0;
     /* 0.3 ms fade-in keeps the first cycle from stepping. */
     double fade = v->t < (int64_t)(0.0003 * R) ? (double)v->t / (0.0003 * R) : 1.0;
-    double click = sg__bq_tick(&v->f1, noise(k)) * v->amp2;
+    double click = sg__bq_tick(&v->f1, noise(v)) * v->amp2;
     y = (sin(2 * SG_PI * v->ph) * v->amp * fade + click) * 0.72;
     v->amp *= v->amp_mul;
     v->amp2 *= v->amp2_mul;
@@ -225,15 +227,15 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
     v->ph -= floor(v->ph);
     v->ph2 -= floor(v->ph2);
     double tone = 0.6 * sin(2 * SG_PI * v->ph) + 0.4 * sin(2 * SG_PI * v->ph2);
-    double nz = sg__bq_tick(&v->f2, sg__bq_tick(&v->f1, noise(k)));
-    y = (tone * v->amp + 2.2 * nz * v->amp2) * 0.55;
+    double nz = sg__bq_tick(&v->f2, sg__bq_tick(&v->f1, noise(v)));
+    y = (tone * v->amp + 2.2 * nz * v->amp2) * 0.45;
     v->amp *= v->amp_mul;
     v->amp2 *= v->amp2_mul;
     break;
   }
   case D_RIM: {
     double ex = v->t == 0 ? 1.0 : 0.0;
-    ex += 0.05 * noise(k) * v->amp;
+    ex += 0.05 * noise(v) * v->amp;
     y = (sg__bq_tick(&v->f1, ex) * 10.0 + sg__bq_tick(&v->f2, ex) * 6.0) * v->amp * 0.45;
     v->amp *= v->amp_mul;
     break;
@@ -245,7 +247,7 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
       v->amp = 1.0;
     if (v->t == 3 * burst)
       v->amp2 = 0.45;
-    double nz = sg__bq_tick(&v->f2, sg__bq_tick(&v->f1, noise(k)));
+    double nz = sg__bq_tick(&v->f2, sg__bq_tick(&v->f1, noise(v)));
     double e = (v->t < 4 * burst ? v->amp : 0.0) + v->amp2;
     y = nz * e * 1.6;
     v->amp *= v->amp_mul * 0.9992;
@@ -267,7 +269,7 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
     double sw = 0.012 * R, e = v->t < sw ? 0.5 - 0.5 * cos(SG_PI * v->t / sw) : v->amp2;
     if (v->t >= sw)
       v->amp2 *= v->amp_mul;
-    y = sg__bq_tick(&v->f2, sg__bq_tick(&v->f1, noise(k))) * e * 0.5;
+    y = sg__bq_tick(&v->f2, sg__bq_tick(&v->f1, noise(v))) * e * 0.5;
     break;
   }
   }
@@ -282,9 +284,10 @@ static void drums_render(void *st, float *l, float *r, size_t n) {
     drum_voice *v = &k->v[vi];
     if (v->type == D_NONE)
       continue;
-    for (size_t i = 0; i < n; ++i)
+    size_t m = (int64_t)n < v->life ? n : (size_t)(v->life > 0 ? v->life : 0);
+    for (size_t i = 0; i < m; ++i)
       l[i] += (float)(voice_tick(k, v) * k->out_gain);
-    v->life -= (int64_t)n;
+    v->life -= (int64_t)m;
     if (v->life <= 0)
       v->type = D_NONE;
   }

@@ -43,7 +43,7 @@ static const fm_alg algs[32] = {
 
 typedef struct fm_op_patch {
   double ratio, fixed_hz, detune, level, vel_sens, rate_scale;
-  int rate[4], lvl[4];
+  double rate[4], lvl[4]; /* EG R1..R4, L1..L4 (0..99) */
 } fm_op_patch;
 
 typedef struct fm_patch {
@@ -57,8 +57,16 @@ typedef struct fm_patch {
       {"op" #n "_detune", "", -7, 7, offsetof(fm_patch, op[n - 1].detune)},                     \
       {"op" #n "_level", "", 0, 99, offsetof(fm_patch, op[n - 1].level)},                       \
       {"op" #n "_vel_sens", "", 0, 7, offsetof(fm_patch, op[n - 1].vel_sens)},                  \
+      {"op" #n "_rate_scale", "", 0, 7, offsetof(fm_patch, op[n - 1].rate_scale)},             \
+      {"op" #n "_r1", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[0])},                        \
+      {"op" #n "_r2", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[1])},                        \
+      {"op" #n "_r3", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[2])},                        \
+      {"op" #n "_r4", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[3])},                        \
+      {"op" #n "_l1", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[0])},                         \
+      {"op" #n "_l2", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[1])},                         \
+      {"op" #n "_l3", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[2])},                         \
   {                                                                                            \
-    "op" #n "_rate_scale", "", 0, 7, offsetof(fm_patch, op[n - 1].rate_scale)                 \
+    "op" #n "_l4", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[3])                            \
   }
 static const sg__param_def fm_params[] = {
     {"algorithm", "", 1, 32, offsetof(fm_patch, algorithm)},
@@ -107,7 +115,7 @@ static void fm_patch_init(int idx, fm_patch *p) {
   memset(p, 0, sizeof *p);
   switch (idx) {
   case 0: /* E.PIANO 1-like, algorithm 5: tine (2->1 at ratio 14) + two detuned body pairs */
-    p->algorithm = 5; p->feedback = 6; p->gain = 0;
+    p->algorithm = 5; p->feedback = 6; p->gain = -4;
     set_op(&p->op[0], 1, 3, 99, 2, 96, 25, 25, 67, 99, 75, 0, 0);
     set_op(&p->op[1], 14, 0, 66, 7, 95, 50, 35, 78, 99, 75, 0, 0);
     set_op(&p->op[2], 1, 0, 99, 2, 95, 20, 20, 50, 99, 95, 0, 0);
@@ -116,7 +124,7 @@ static void fm_patch_init(int idx, fm_patch *p) {
     set_op(&p->op[5], 1, 7, 76, 6, 95, 29, 20, 50, 99, 95, 0, 0);
     break;
   case 1: /* TUBULAR BELLS-like: inharmonic 3.5 modulators, long exponential decays */
-    p->algorithm = 5; p->feedback = 2; p->gain = 0;
+    p->algorithm = 5; p->feedback = 2; p->gain = 0.5;
     set_op(&p->op[0], 1, 2, 99, 2, 95, 33, 20, 32, 99, 80, 0, 0);
     set_op(&p->op[1], 3.5, 0, 80, 4, 98, 12, 20, 32, 99, 75, 0, 0);
     set_op(&p->op[2], 2, -2, 90, 2, 95, 30, 20, 30, 99, 75, 0, 0);
@@ -125,7 +133,7 @@ static void fm_patch_init(int idx, fm_patch *p) {
     set_op(&p->op[5], 1.41, 0, 68, 3, 98, 20, 20, 30, 99, 60, 0, 0);
     break;
   default: /* fm_bass: algorithm 5 pairs, fast-decaying modulation index = plucky attack */
-    p->algorithm = 5; p->feedback = 4; p->gain = 0;
+    p->algorithm = 5; p->feedback = 4; p->gain = 4;
     set_op(&p->op[0], 1, 0, 99, 1, 99, 40, 30, 70, 99, 85, 80, 0);
     set_op(&p->op[1], 1, 0, 84, 5, 99, 55, 30, 70, 99, 50, 40, 0);
     set_op(&p->op[2], 0.5, 0, 90, 1, 99, 35, 30, 70, 99, 85, 80, 0);
@@ -219,8 +227,10 @@ static void fm_note_on(void *st, const sg_note *n, uint32_t id) {
     if (op->level <= 0)
       v->amp[o] = 0;
     sg_dxenv_config c;
-    memcpy(c.rate, op->rate, sizeof c.rate);
-    memcpy(c.level, op->lvl, sizeof c.level);
+    for (int q = 0; q < 4; ++q) {
+      c.rate[q] = (int)(op->rate[q] + 0.5);
+      c.level[q] = (int)(op->lvl[q] + 0.5);
+    }
     /* Keyboard rate scaling (msfa: (note/3 - 7) * scale / 8 in rate quarter-steps). */
     c.rate_scale_bias = (int)(op->rate_scale * (n->key / 3.0 - 7.0) / 8.0 * 1.5);
     double db = v->env[o].db; /* retrigger continues from the current level: no click */
@@ -271,6 +281,8 @@ static void fm_render(void *st, float *l, float *r, size_t n) {
       v->fb1 = v->fb0;
       v->fb0 = out[f->fb_from];
       l[i] += (float)(mix * f->out_gain);
+      if (!fm_voice_active(f, v)) /* end on this sample: block-size independent */
+        break;
     }
   }
   memcpy(r, l, n * sizeof *r);

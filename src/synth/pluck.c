@@ -81,14 +81,14 @@ static void pluck_patch_init(int idx, pluck_patch *p) {
   memset(p, 0, sizeof *p);
   if (idx == 0) { /* nylon: darker, shorter, finger-soft excitation, warm body */
     p->decay = 3.5; p->brightness = 0.35; p->pick_position = 0.18; p->body = 0.55;
-    p->release = 0.25; p->mute_decay = 0.06; p->gain = 0;
+    p->release = 0.25; p->mute_decay = 0.06; p->gain = 3;
     p->exc_lo = 700; p->exc_hi = 4500;
     const double f[NBODY] = {98, 204, 390, 1100}, q[NBODY] = {6, 9, 5, 2};
     const double gg[NBODY] = {1.0, 0.8, 0.5, 0.25};
     memcpy(p->body_f, f, sizeof f); memcpy(p->body_q, q, sizeof q); memcpy(p->body_g, gg, sizeof gg);
   } else { /* steel: brighter pick, longer sustain, more top-end body */
     p->decay = 6.0; p->brightness = 0.7; p->pick_position = 0.13; p->body = 0.45;
-    p->release = 0.3; p->mute_decay = 0.05; p->gain = 0;
+    p->release = 0.3; p->mute_decay = 0.05; p->gain = 2.5;
     p->exc_lo = 1200; p->exc_hi = 9000;
     const double f[NBODY] = {110, 220, 480, 2500}, q[NBODY] = {7, 10, 5, 1.5};
     const double gg[NBODY] = {0.9, 0.8, 0.5, 0.35};
@@ -284,6 +284,10 @@ static void voice_render(sg__pluck *k, pluck_voice *v, float *out, size_t n) {
   }
   unsigned w = v->w;
   double lp1 = v->lp1, x1 = v->ap_x1, y1 = v->ap_y1;
+  /* Run exactly `life` samples, whatever the block size. */
+  if ((int64_t)(n - i) > v->life)
+    n = i + (size_t)(v->life > 0 ? v->life : 0);
+  v->life -= (int64_t)(n - i);
   for (; i < n; ++i) {
     double x = v->line[(w - (unsigned)v->n_int) & mask];
     lp1 = gl * x + p * lp1;
@@ -298,7 +302,6 @@ static void voice_render(sg__pluck *k, pluck_voice *v, float *out, size_t n) {
   v->lp1 = lp1;
   v->ap_x1 = x1;
   v->ap_y1 = y1;
-  v->life -= (int64_t)n;
 }
 
 static void pluck_render(void *st, float *l, float *r, size_t n) {

@@ -105,7 +105,7 @@ sg_status sg__sf2_create(const char *path, int bank, int program, const sg_param
                          double rate, void **st, const sg__inst_vt **vt, sg_diag *d) {
   for (int lv = 0; lv < LAST_LOG_LEVEL; ++lv)
     fluid_set_log_function(lv, quiet_log, NULL);
-  sf2_params pp = {bank, program, 0};
+  sf2_params pp = {bank, program, 6};
   sg_status stt = sg__apply_overrides(&pp, sf2_defs, sizeof sf2_defs / sizeof sf2_defs[0], ov,
                                       "soundfont", d);
   if (stt != SG_OK)
@@ -131,6 +131,9 @@ sg_status sg__sf2_create(const char *path, int bank, int program, const sg_param
   fluid_settings_setint(s->settings, "synth.cpu-cores", 1);
   fluid_settings_setint(s->settings, "synth.polyphony", 256);
   fluid_settings_setint(s->settings, "synth.threadsafe-api", 0);
+  /* fluidsynth's default master gain (0.2) leaves a GM piano near -28 dBFS; 1.0 plus the +6 dB
+   * default trim brings a single note near -8 dBFS. */
+  fluid_settings_setnum(s->settings, "synth.gain", 1.0);
   s->synth = new_fluid_synth(s->settings);
   if (!s->synth) {
     sf2_destroy(s);

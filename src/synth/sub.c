@@ -124,6 +124,10 @@ void sg__sub_voice_render(sg__sub_voice *v, const sg__sub_patch *p, double rate,
     /* One-pole de-zipper on the amplitude so a steal or velocity change never steps. */
     v->amp_lp += 0.02f * (amp - v->amp_lp);
     out[i] += y * sg_adsr_tick(&v->aenv) * v->amp_lp;
+    /* Stop on the sample the envelope ends, not at the block end, so the voice state (and the
+     * next note's sound) does not depend on how the caller splits blocks. */
+    if (!sg_adsr_active(&v->aenv))
+      break;
   }
 }
 
@@ -160,7 +164,7 @@ static void mono_patch(int idx, sg__sub_patch *p) {
     p->filter_env = 3.2; p->filter_attack = 0.001; p->filter_decay = 0.22;
     p->filter_sustain = 0.15; p->filter_release = 0.12;
     p->amp_attack = 0.0015; p->amp_decay = 0.4; p->amp_sustain = 0.85; p->amp_release = 0.06;
-    p->velocity_to_filter = 0.8; p->glide = 0.04;
+    p->velocity_to_filter = 0.8; p->glide = 0.04; p->gain = 4;
     break;
   case 1: /* sub: triangle + sine, filter open, almost pure fundamental */
     p->osc1_wave = 2; p->osc2_wave = 3; p->osc3_wave = 3;
@@ -168,7 +172,7 @@ static void mono_patch(int idx, sg__sub_patch *p) {
     p->cutoff = 400; p->resonance = 0; p->drive = 1; p->key_track = 1;
     p->filter_env = 0.5; p->filter_decay = 0.2; p->filter_sustain = 0.5;
     p->amp_attack = 0.003; p->amp_decay = 0.5; p->amp_sustain = 0.9; p->amp_release = 0.08;
-    p->glide = 0.03;
+    p->glide = 0.03; p->gain = 5;
     break;
   default: /* acid: one saw, high resonance, fast decaying envelope, slides */
     p->osc1_wave = 0; p->osc1_level = 1; p->osc2_level = 0; p->osc3_level = 0;
@@ -176,7 +180,7 @@ static void mono_patch(int idx, sg__sub_patch *p) {
     p->filter_env = 4.0; p->filter_attack = 0.0008; p->filter_decay = 0.18;
     p->filter_sustain = 0.0; p->filter_release = 0.1;
     p->amp_attack = 0.001; p->amp_decay = 0.5; p->amp_sustain = 0.9; p->amp_release = 0.03;
-    p->velocity_to_filter = 1.5; p->glide = 0.0;
+    p->velocity_to_filter = 1.5; p->glide = 0.0; p->gain = 2;
     break;
   }
 }
@@ -192,7 +196,7 @@ static void poly_patch(int idx, sg__sub_patch *p) {
     p->filter_env = 1.2; p->filter_attack = 0.8; p->filter_decay = 1.5;
     p->filter_sustain = 0.5; p->filter_release = 1.2;
     p->amp_attack = 0.6; p->amp_decay = 1.0; p->amp_sustain = 0.85; p->amp_release = 1.2;
-    p->drift = 4; p->gain = -3;
+    p->drift = 4; p->gain = 3.5;
     break;
   case 1: /* brass: saw + pulse, filter swell with overshoot */
     p->osc1_wave = 0; p->osc2_wave = 1; p->osc3_wave = 1;
@@ -202,7 +206,7 @@ static void poly_patch(int idx, sg__sub_patch *p) {
     p->filter_env = 2.6; p->filter_attack = 0.08; p->filter_decay = 0.5;
     p->filter_sustain = 0.55; p->filter_release = 0.25;
     p->amp_attack = 0.03; p->amp_decay = 0.4; p->amp_sustain = 0.9; p->amp_release = 0.25;
-    p->velocity_to_filter = 0.8; p->drift = 3; p->gain = -3;
+    p->velocity_to_filter = 0.8; p->drift = 3; p->gain = 2;
     break;
   default: /* arp_pluck: short filter blip on a pulse + saw */
     p->osc1_wave = 1; p->osc2_wave = 0; p->osc3_wave = 1;
@@ -212,7 +216,7 @@ static void poly_patch(int idx, sg__sub_patch *p) {
     p->filter_env = 4.0; p->filter_attack = 0.001; p->filter_decay = 0.16;
     p->filter_sustain = 0.0; p->filter_release = 0.15;
     p->amp_attack = 0.001; p->amp_decay = 0.35; p->amp_sustain = 0.0; p->amp_release = 0.2;
-    p->velocity_to_filter = 1.0; p->drift = 2; p->gain = -3;
+    p->velocity_to_filter = 1.0; p->drift = 2; p->gain = 5;
     break;
   }
 }

@@ -25,6 +25,7 @@ struct sg_synth {
   uint32_t next_id;
   pending_off pend[MAX_PENDING];
   size_t npend;
+  float lim_env, lim_rel; /* output limiter state */
 };
 
 static const char *const kind_names[SG_SYNTH_KIND_COUNT_] = {
@@ -148,6 +149,7 @@ static sg_status finish_create(sg_synth_kind kind, double rate, void *st,
   s->st = st;
   s->vt = vt;
   s->rate = rate;
+  s->lim_rel = (float)exp(-1.0 / (0.080 * rate));
   *out = s;
   return SG_OK;
 }
@@ -204,6 +206,7 @@ void sg_synth_reset(sg_synth *s) {
   s->npend = 0;
   s->started = 0;
   s->next_frame = 0;
+  s->lim_env = 0;
 }
 
 void sg_synth_destroy(sg_synth *s) {
@@ -215,18 +218,27 @@ void sg_synth_destroy(sg_synth *s) {
 
 int64_t sg_synth_tail_frames(const sg_synth *s) { return s ? s->vt->tail(s->st) : 0; }
 
-/* Output safety: identity below -3 dBFS, then a tanh knee that approaches 0 dBFS but never
- * reaches it, so a dense chord at full velocity cannot clip a stem. Single notes of every patch
- * peak below the knee and pass untouched. */
-static void soft_clip(float *x, size_t n) {
-  const float knee = 0.7079f, room = 1.0f - 0.7079f;
+/* Output safety: an instant-attack peak limiter at -1 dBFS with an 80 ms release (linked
+ * stereo). Single notes of every patch peak at -6..-3 dBFS and pass untouched; a dense chord at
+ * full velocity is turned down rather than clipped. The envelope follower jumps to every new
+ * peak, so |out| <= threshold holds for every sample (no lookahead needed for that bound; the
+ * price is a little gain-riding distortion on the onset of very dense chords only). */
+#define LIMIT_THRESHOLD 0.8912509f /* -1 dBFS */
+
+static void limit(sg_synth *s, float *l, float *r, size_t n) {
+  float env = s->lim_env, rel = s->lim_rel;
   for (size_t i = 0; i < n; ++i) {
-    float a = fabsf(x[i]);
-    if (a > knee) {
-      float y = knee + room * tanhf((a - knee) / room);
-      x[i] = x[i] < 0 ? -y : y;
+    float a = fabsf(l[i]), b = fabsf(r[i]);
+    if (b > a)
+      a = b;
+    env = a > env ? a : a + (env - a) * rel;
+    if (env > LIMIT_THRESHOLD) {
+      float g = LIMIT_THRESHOLD / env;
+      l[i] *= g;
+      r[i] *= g;
     }
   }
+  s->lim_env = env;
 }
 
 static void fire_off(sg_synth *s, size_t i) {
@@ -239,8 +251,10 @@ sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0
   if (!s || !left || !right)
     return SG_E_INVAL;
   if (!s->started || frame0 != s->next_frame) {
-    if (s->started)
+    if (s->started) {
       s->vt->reset(s->st);
+      s->lim_env = 0;
+    }
     s->npend = 0;
     s->cursor = 0;
     while (notes && s->cursor < notes->n && notes->v[s->cursor].start < frame0)
@@ -287,8 +301,7 @@ sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0
     s->vt->render(s->st, left + off, right + off, len);
     pos = next;
   }
-  soft_clip(left, n);
-  soft_clip(right, n);
+  limit(s, left, right, n);
   s->next_frame = end;
   return SG_OK;
 }

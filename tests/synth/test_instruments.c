@@ -1,0 +1,560 @@
+/* Instruments through the public renderer: tuning over each instrument's range, FM spectra,
+ * voice stealing, sample-accurate starts, determinism, levels, glide, drums, guitar mutes,
+ * overrides and the SoundFont path. Tolerances are stated at each assertion. */
+#include "synth_test_util.h"
+
+#include <sys/stat.h>
+
+#define RATE 48000.0
+
+static sg_synth *make(sg_synth_kind k, const char *patch, const char *const *kv, int nkv,
+                      uint64_t seed) {
+  sg_param_set ps;
+  tu_params(&ps, kv, nkv);
+  sg_synth *s = NULL;
+  sg_diag d;
+  sg_diag_clear(&d);
+  sg_status st = sg_synth_create(k, patch, nkv ? &ps : NULL, RATE, seed, &s, &d);
+  if (st != SG_OK)
+    printf("create %s/%s: %s\n", sg_synth_kind_name(k), patch, d.message);
+  assert_int_equal(st, SG_OK);
+  return s;
+}
+
+/* Renders one note (from frame 0) and returns the measured fundamental near the key's pitch,
+ * from a 16384-frame window starting at `from` frames, zero-padded 4x. */
+static double measure_note(sg_synth *s, int key, double from_s) {
+  enum { N = 16384, PAD = 4 * N };
+  size_t from = (size_t)(from_s * RATE), total = from + N;
+  sg_note_list l;
+  sg_notes_init(&l);
+  sg_note n = tu_note(0, (int64_t)total, key, 0.9f);
+  sg_notes_push(&l, &n);
+  float *x = malloc(total * sizeof *x);
+  sg_synth_reset(s);
+  tu_render(s, &l, x, total, 4096);
+  double *p = tu_power(x + from, N, PAD);
+  double f0 = sg_midi_to_hz(key);
+  double f = tu_peak_hz(p, PAD, RATE, f0 * pow(2, -0.6 / 12), f0 * pow(2, 0.6 / 12));
+  free(p);
+  free(x);
+  sg_notes_free(&l);
+  return f;
+}
+
+static void guitar_a4_within_3_cents(void **state) {
+  (void)state;
+  const char *pat[2] = {"nylon", "steel"};
+  for (int i = 0; i < 2; ++i) {
+    sg_synth *s = make(SG_SYNTH_GUITAR, pat[i], NULL, 0, 1);
+    double f = measure_note(s, 69, 0.15);
+    printf("guitar %s A4: %.3f Hz (%+.2f cents)\n", pat[i], f, tu_cents(f, 440));
+    assert_true(fabs(tu_cents(f, 440)) < 3.0); /* limit 3 cents */
+    sg_synth_destroy(s);
+  }
+}
+
+static void check_range(sg_synth *s, const char *what, int lo, int hi, double from_s) {
+  double worst = 0;
+  int worst_key = lo;
+  for (int k = lo; k <= hi; ++k) {
+    double c = tu_cents(measure_note(s, k, from_s), sg_midi_to_hz(k));
+    if (fabs(c) > fabs(worst)) {
+      worst = c;
+      worst_key = k;
+    }
+  }
+  printf("%s keys %d..%d: worst %+.2f cents at key %d\n", what, lo, hi, worst, worst_key);
+  assert_true(fabs(worst) < 5.0); /* limit 5 cents for every note of the range */
+}
+
+static void every_note_in_range_within_5_cents(void **state) {
+  (void)state;
+  sg_synth *g = make(SG_SYNTH_GUITAR, "steel", NULL, 0, 3);
+  check_range(g, "guitar E2-E6", 40, 88, 0.1);
+  sg_synth_destroy(g);
+  /* Bass: the sub patch (triangle + sine at the played pitch). */
+  sg_synth *b = make(SG_SYNTH_MOOG_BASS, "sub", NULL, 0, 3);
+  check_range(b, "moog_bass E1-G4", 28, 67, 0.1);
+  sg_synth_destroy(b);
+  /* Poly: detune and drift off so the pitch is defined; sub oscillator off. */
+  const char *pk[] = {"osc2_detune=0", "drift=0", "osc3_level=0", "amp_attack=0.01"};
+  sg_synth *p = make(SG_SYNTH_PROPHET_POLY, "pad", pk, 4, 3);
+  check_range(p, "prophet_poly C2-C7", 36, 96, 0.1);
+  sg_synth_destroy(p);
+  const char *fk[] = {"op1_detune=0", "op3_detune=0", "op5_detune=0", "op6_detune=0"};
+  sg_synth *f = make(SG_SYNTH_DX7, "epiano", fk, 4, 3);
+  check_range(f, "dx7 epiano C2-C7", 36, 96, 0.05);
+  sg_synth_destroy(f);
+}
+
+static void fm_two_operator_sidebands(void **state) {
+  (void)state;
+  /* Carrier 1000 Hz, modulator 300 Hz (fixed frequencies), modulation index ~1.9. */
+  const char *kv[] = {"op3_level=0", "op4_level=0", "feedback=0", "op1_fixed_hz=1000",
+                      "op2_fixed_hz=300", "op2_level=85", "op2_l1=99", "op2_l2=99",
+                      "op2_l3=99", "op2_vel_sens=0", "op1_l2=99", "op1_l3=99"};
+  sg_synth *s = make(SG_SYNTH_DX7, "fm_bass", kv, 12, 1);
+  enum { N = 32768 };
+  sg_note_list l;
+  sg_notes_init(&l);
+  sg_note n = tu_note(0, 3 * N, 60, 1.0f);
+  sg_notes_push(&l, &n);
+  float *x = malloc(2 * N * sizeof *x);
+  tu_render(s, &l, x, 2 * N, 1000);
+  double *p = tu_power(x + N, N, N);
+  double maxp = 0;
+  for (size_t k = 1; k < N / 2; ++k)
+    maxp = fmax(maxp, p[k]);
+  const double expect[] = {1000, 700, 1300, 400, 1600, 100, 1900, 2200};
+  for (int i = 0; i < 8; ++i) {
+    size_t k = (size_t)lround(expect[i] / RATE * N);
+    double lvl = 10 * log10(fmax(fmax(p[k - 1], p[k]), p[k + 1]) / maxp);
+    printf("FM partial %.0f Hz: %.1f dB\n", expect[i], lvl);
+    assert_true(lvl > -40.0); /* each expected sideband within 40 dB of the strongest */
+  }
+  /* Between the lines (e.g. 850, 1150, 1450 Hz) nothing: below -70 dB. */
+  const double gaps[] = {850, 1150, 1450, 550, 1750};
+  for (int i = 0; i < 5; ++i) {
+    size_t k = (size_t)lround(gaps[i] / RATE * N);
+    double lvl = 10 * log10(p[k] / maxp);
+    assert_true(lvl < -70.0);
+  }
+  free(p);
+  free(x);
+  sg_notes_free(&l);
+  sg_synth_destroy(s);
+}
+
+static void fm_feedback_gives_saw_like_harmonics(void **state) {
+  (void)state;
+  const char *kv[] = {"algorithm=32", "op1_level=0", "op2_level=0", "op3_level=0",
+                      "op4_level=0",  "op5_level=0", "op6_level=99", "op6_l2=99",
+                      "op6_l3=99",    "feedback=6",  "op6_ratio=1",  "op6_vel_sens=0"};
+  sg_synth *s = make(SG_SYNTH_DX7, "fm_bass", kv, 12, 1);
+  enum { N = 32768 };
+  sg_note_list l;
+  sg_notes_init(&l);
+  sg_note n = tu_note(0, 3 * N, 57, 1.0f); /* 220 Hz */
+  sg_notes_push(&l, &n);
+  float *x = malloc(2 * N * sizeof *x);
+  tu_render(s, &l, x, 2 * N, 1000);
+  double *p = tu_power(x + N, N, N);
+  double a[9];
+  for (int h = 1; h <= 8; ++h) {
+    size_t k = (size_t)lround(220.0 * h / RATE * N);
+    a[h] = 10 * log10(fmax(fmax(p[k - 1], p[k]), p[k + 1]));
+  }
+  for (int h = 2; h <= 8; ++h) {
+    double rel = a[h] - a[1];
+    printf("feedback 6, harmonic %d: %.1f dB (saw: %.1f dB)\n", h, rel, -20 * log10(h));
+    /* A saw's harmonics fall as 1/h; feedback FM approximates it: each harmonic present and
+     * within -20 log10(h) +6/-12 dB. */
+    assert_true(rel < -20 * log10(h) + 6.0 && rel > -20 * log10(h) - 12.0);
+  }
+  free(p);
+  free(x);
+  sg_notes_free(&l);
+  sg_synth_destroy(s);
+}
+
+/* Poly with sine voices, open filter: each note is a clean tone we can find by Goertzel. */
+static sg_synth *sine_poly(void) {
+  const char *kv[] = {"osc1_wave=3", "osc2_level=0", "osc3_level=0", "cutoff=18000",
+                      "drift=0",     "amp_attack=0.001", "amp_release=2", "filter_env=0",
+                      "key_track=0", "resonance=0", "gain=-20"};
+  /* gain -20 dB: ten summed voices stay below the output limiter, which would otherwise
+   * intermodulate them. */
+  return make(SG_SYNTH_PROPHET_POLY, "pad", kv, 11, 5);
+}
+
+static void poly_steals_released_then_oldest(void **state) {
+  (void)state;
+  sg_synth *s = sine_poly();
+  sg_note_list l;
+  sg_notes_init(&l);
+  const int keys[10] = {48, 50, 52, 53, 55, 57, 59, 60, 62, 64};
+  /* Notes 0..7 start 1000 frames apart and hold; note 3 is released at 9000; note 8 starts at
+   * 10000 (must take note 3's voice: released first), note 9 at 11000 (must take note 0's
+   * voice: the oldest). */
+  for (int i = 0; i < 10; ++i) {
+    int64_t st = i < 8 ? i * 1000 : 10000 + (i - 8) * 1000;
+    int64_t len = i == 3 ? 9000 - st : 60000;
+    sg_note n = tu_note(st, len, keys[i], 0.8f);
+    sg_notes_push(&l, &n);
+  }
+  sg_notes_sort(&l);
+  enum { N = 56000 };
+  float *x = malloc(N * sizeof *x);
+  tu_render(s, &l, x, N, 256);
+  const float *w = x + 16000;
+  size_t m = 40000;
+  for (int i = 0; i < 10; ++i) {
+    double a = tu_tone(w, m, sg_midi_to_hz(keys[i]), RATE);
+    printf("key %d: %.4f\n", keys[i], a);
+  }
+  for (int i = 0; i < 10; ++i) {
+    double a = tu_tone(w, m, sg_midi_to_hz(keys[i]), RATE);
+    if (i == 0 || i == 3)
+      assert_true(a < 0.0005); /* stolen: gone (below -66 dBFS) */
+    else
+      assert_true(a > 0.02); /* still sounding (about -25 dBFS) */
+  }
+  free(x);
+  sg_notes_free(&l);
+  sg_synth_destroy(s);
+}
+
+static void starts_are_sample_accurate_and_block_invariant(void **state) {
+  (void)state;
+  const sg_synth_kind kinds[5] = {SG_SYNTH_MOOG_BASS, SG_SYNTH_PROPHET_POLY, SG_SYNTH_DX7,
+                                  SG_SYNTH_GUITAR, SG_SYNTH_DRUMS};
+  enum { N = 40000, F1 = 12345, F2 = 20011 };
+  for (int k = 0; k < 5; ++k) {
+    sg_synth *a = make(kinds[k], NULL, NULL, 0, 9), *b = make(kinds[k], NULL, NULL, 0, 9);
+    sg_note_list l;
+    sg_notes_init(&l);
+    int key1 = kinds[k] == SG_SYNTH_DRUMS ? 36 : 57, key2 = kinds[k] == SG_SYNTH_DRUMS ? 38 : 64;
+    sg_note n1 = tu_note(F1, 3000, key1, 1.0f), n2 = tu_note(F2, 3000, key2, 0.7f);
+    sg_notes_push(&l, &n1);
+    sg_notes_push(&l, &n2);
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
+    tu_render(a, &l, x, N, N);  /* one block */
+    tu_render(b, &l, y, N, 97); /* odd blocks that straddle the note frames */
+    assert_memory_equal(x, y, N * sizeof *x);
+    for (int i = 0; i < F1; ++i)
+      assert_true(x[i] == 0.0f);
+    int first = F1;
+    while (first < N && x[first] == 0.0f)
+      ++first;
+    printf("%s: first non-zero sample at %d (note at %d)\n", sg_synth_kind_name(kinds[k]), first,
+           F1);
+    assert_true(first <= F1 + 2); /* starts on its frame (a sine may start at 0, so +2) */
+    free(x);
+    free(y);
+    sg_notes_free(&l);
+    sg_synth_destroy(a);
+    sg_synth_destroy(b);
+  }
+}
+
+static void same_seed_same_buffers(void **state) {
+  (void)state;
+  const sg_synth_kind kinds[3] = {SG_SYNTH_GUITAR, SG_SYNTH_PROPHET_POLY, SG_SYNTH_DRUMS};
+  enum { N = 24000 };
+  for (int k = 0; k < 3; ++k) {
+    sg_note_list l;
+    sg_notes_init(&l);
+    for (int i = 0; i < 4; ++i) {
+      sg_note n = tu_note(i * 3000, 6000, kinds[k] == SG_SYNTH_DRUMS ? 36 + 2 * i : 50 + 4 * i,
+                          0.8f);
+      sg_notes_push(&l, &n);
+    }
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y), *z = malloc(N * sizeof *z);
+    sg_synth *a = make(kinds[k], NULL, NULL, 0, 1234), *b = make(kinds[k], NULL, NULL, 0, 1234);
+    sg_synth *c = make(kinds[k], NULL, NULL, 0, 4321);
+    tu_render(a, &l, x, N, 512);
+    tu_render(b, &l, y, N, 333);
+    tu_render(c, &l, z, N, 512);
+    assert_memory_equal(x, y, N * sizeof *x);
+    assert_true(memcmp(x, z, N * sizeof *x) != 0); /* the seed matters */
+    /* reset + re-render reproduces the first render */
+    sg_synth_reset(a);
+    tu_render(a, &l, y, N, 4096);
+    assert_memory_equal(x, y, N * sizeof *x);
+    free(x);
+    free(y);
+    free(z);
+    sg_notes_free(&l);
+    sg_synth_destroy(a);
+    sg_synth_destroy(b);
+    sg_synth_destroy(c);
+  }
+}
+
+static double peak_of(const float *x, size_t n) {
+  double p = 0;
+  for (size_t i = 0; i < n; ++i) {
+    assert_true(isfinite(x[i]));
+    p = fmax(p, fabs(x[i]));
+  }
+  return p;
+}
+
+static void levels_single_note_and_dense_chord(void **state) {
+  (void)state;
+  enum { N = 96000 };
+  float *x = malloc(N * sizeof *x);
+  int bad_one = 0, bad_dense = 0;
+  for (int k = 0; k < SG_SYNTH_SOUNDFONT; ++k) {
+    for (const char *const *pn = sg_synth_patch_names((sg_synth_kind)k); *pn; ++pn) {
+      sg_synth *s = make((sg_synth_kind)k, *pn, NULL, 0, 2);
+      int key = k == SG_SYNTH_MOOG_BASS ? 36 : (k == SG_SYNTH_DRUMS ? 36 : 60);
+      sg_note_list l;
+      sg_notes_init(&l);
+      sg_note n = tu_note(100, 48000, key, 1.0f);
+      sg_notes_push(&l, &n);
+      tu_render(s, &l, x, N, 1024);
+      double one = 20 * log10(peak_of(x, N));
+      /* Dense chord: 8 notes over two octaves (drums: every voice at once), velocity 1. */
+      sg_notes_clear(&l);
+      const int chord[8] = {48, 52, 55, 59, 62, 64, 67, 71}, kit[8] = {36, 37, 38, 39, 42, 46, 70, 36};
+      for (int i = 0; i < 8; ++i) {
+        sg_note c = tu_note(100, 48000, k == SG_SYNTH_DRUMS ? kit[i] : chord[i] - (k == 0 ? 12 : 0), 1.0f);
+        sg_notes_push(&l, &c);
+      }
+      sg_notes_sort(&l);
+      sg_synth_reset(s);
+      tu_render(s, &l, x, N, 1024);
+      double dense = 20 * log10(peak_of(x, N));
+      printf("%-13s %-10s single note %.1f dBFS, dense chord %.1f dBFS\n",
+             sg_synth_kind_name((sg_synth_kind)k), *pn, one, dense);
+      bad_one += !(one > -7.5 && one < -2.5); /* target -6..-3 dBFS, +-1.5 dB */
+      bad_dense += !(dense < 0.0);             /* never clips */
+      sg_notes_free(&l);
+      sg_synth_destroy(s);
+    }
+  }
+  free(x);
+  assert_int_equal(bad_one, 0);
+  assert_int_equal(bad_dense, 0);
+}
+
+/* Mean frequency over [a, b) frames from rising zero crossings (linear interpolation). */
+static double zc_freq(const float *x, size_t a, size_t b) {
+  double first = -1, last = -1;
+  int count = 0;
+  for (size_t i = a + 1; i < b; ++i)
+    if (x[i - 1] < 0 && x[i] >= 0) {
+      double t = (double)(i - 1) + x[i - 1] / (x[i - 1] - x[i]);
+      if (first < 0)
+        first = t;
+      else
+        ++count;
+      last = t;
+    }
+  return count > 0 ? count * RATE / (last - first) : 0;
+}
+
+static void mono_glide_and_last_note_priority(void **state) {
+  (void)state;
+  const char *kv[] = {"osc1_level=0", "glide=0.03"};
+  sg_synth *s = make(SG_SYNTH_MOOG_BASS, "sub", kv, 2, 1); /* sine only */
+  sg_note_list l;
+  sg_notes_init(&l);
+  sg_note a = tu_note(0, 24000, 45, 0.9f), b = tu_note(24000, 24000, 57, 0.9f);
+  b.flags = SG_NOTE_SLIDE;
+  sg_notes_push(&l, &a);
+  sg_notes_push(&l, &b);
+  enum { N = 48000 };
+  float *x = malloc(N * sizeof *x);
+  tu_render(s, &l, x, N, 512);
+  double f_a = zc_freq(x, 12000, 23000), f_mid = zc_freq(x, 24200, 25200),
+         f_b = zc_freq(x, 40000, 47000);
+  printf("glide: %.1f Hz -> %.1f Hz (10 ms in) -> %.1f Hz\n", f_a, f_mid, f_b);
+  assert_true(fabs(tu_cents(f_a, 110)) < 10 && fabs(tu_cents(f_b, 220)) < 10);
+  assert_true(f_mid > 110 * 1.06 && f_mid < 220 / 1.06); /* gliding, not jumped */
+  sg_notes_free(&l);
+  sg_synth_destroy(s);
+
+  /* Last-note priority: hold A2, play A3 on top, release A3: back to A2 (no glide set). */
+  const char *kv2[] = {"osc1_level=0", "glide=0"};
+  s = make(SG_SYNTH_MOOG_BASS, "sub", kv2, 2, 1);
+  sg_notes_init(&l);
+  a = tu_note(0, 48000, 45, 0.9f);
+  b = tu_note(12000, 12000, 57, 0.9f);
+  sg_notes_push(&l, &a);
+  sg_notes_push(&l, &b);
+  tu_render(s, &l, x, N, 512);
+  double f1 = zc_freq(x, 14000, 23000), f2 = zc_freq(x, 30000, 46000);
+  printf("last-note priority: %.1f Hz while A3 held, %.1f Hz after\n", f1, f2);
+  assert_true(fabs(tu_cents(f1, 220)) < 10 && fabs(tu_cents(f2, 110)) < 10);
+  free(x);
+  sg_notes_free(&l);
+  sg_synth_destroy(s);
+}
+
+static double rms(const float *x, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; ++i)
+    s += (double)x[i] * x[i];
+  return sqrt(s / (double)n);
+}
+
+static void drums_every_voice_and_hat_choke(void **state) {
+  (void)state;
+  enum { N = 24000 };
+  float *x = malloc(N * sizeof *x);
+  const int keys[7] = {36, 37, 38, 39, 42, 46, 70};
+  for (int i = 0; i < 7; ++i) {
+    sg_synth *s = make(SG_SYNTH_DRUMS, "808", NULL, 0, 1);
+    sg_note_list l;
+    sg_notes_init(&l);
+    sg_note n = tu_note(0, 100, keys[i], 1.0f);
+    sg_notes_push(&l, &n);
+    tu_render(s, &l, x, N, 512);
+    double p = peak_of(x, N);
+    printf("drum key %d: peak %.1f dBFS\n", keys[i], 20 * log10(p));
+    assert_true(p > 0.05); /* every voice sounds (> -26 dBFS) */
+    sg_notes_free(&l);
+    sg_synth_destroy(s);
+  }
+  /* Open hat alone vs open hat choked by a closed hat 50 ms later: energy 100..300 ms. */
+  double e[2];
+  for (int c = 0; c < 2; ++c) {
+    sg_synth *s = make(SG_SYNTH_DRUMS, "808", NULL, 0, 1);
+    sg_note_list l;
+    sg_notes_init(&l);
+    sg_note o = tu_note(0, 100, 46, 1.0f);
+    sg_notes_push(&l, &o);
+    if (c) {
+      sg_note h = tu_note(2400, 100, 42, 0.3f);
+      sg_notes_push(&l, &h);
+    }
+    tu_render(s, &l, x, N, 512);
+    e[c] = rms(x + 4800, 9600);
+    sg_notes_free(&l);
+    sg_synth_destroy(s);
+  }
+  printf("open hat 100-300 ms: alone %.1f dB, choked %.1f dB\n", 20 * log10(e[0]),
+         20 * log10(e[1]));
+  assert_true(20 * log10(e[1] / e[0]) < -20.0); /* the choke removes > 20 dB */
+  free(x);
+}
+
+static void guitar_muted_notes_are_short(void **state) {
+  (void)state;
+  enum { N = 48000 };
+  float *x = malloc(N * sizeof *x);
+  double late[2];
+  for (int m = 0; m < 2; ++m) {
+    sg_synth *s = make(SG_SYNTH_GUITAR, "steel", NULL, 0, 1);
+    sg_note_list l;
+    sg_notes_init(&l);
+    sg_note n = tu_note(0, N, 52, 0.9f);
+    n.flags = m ? SG_NOTE_MUTED : 0;
+    sg_notes_push(&l, &n);
+    tu_render(s, &l, x, N, 512);
+    late[m] = rms(x + 9600, 4800) / rms(x, 2400); /* 200..300 ms vs the first 50 ms */
+    sg_notes_free(&l);
+    sg_synth_destroy(s);
+  }
+  printf("guitar 200-300 ms vs attack: open %.1f dB, muted %.1f dB\n", 20 * log10(late[0]),
+         20 * log10(late[1]));
+  assert_true(20 * log10(late[0]) > -20.0); /* an open string rings */
+  assert_true(20 * log10(late[1]) < -50.0); /* a muted one is gone */
+  free(x);
+}
+
+static void overrides_are_checked_by_name(void **state) {
+  (void)state;
+  sg_param_set ps;
+  sg_synth *s = NULL;
+  sg_diag d;
+  const char *bad_name[] = {"cutof=500"};
+  tu_params(&ps, bad_name, 1);
+  sg_diag_clear(&d);
+  assert_int_equal(sg_synth_create(SG_SYNTH_MOOG_BASS, "acid", &ps, RATE, 1, &s, &d), SG_E_SPEC);
+  assert_null(s);
+  assert_non_null(strstr(d.message, "cutof"));
+  assert_non_null(strstr(d.message, "cutoff")); /* did you mean */
+  assert_int_equal(d.line, 1);
+  const char *bad_val[] = {"gain=0", "cutoff=50000"};
+  tu_params(&ps, bad_val, 2);
+  sg_diag_clear(&d);
+  assert_int_equal(sg_synth_create(SG_SYNTH_MOOG_BASS, NULL, &ps, RATE, 1, &s, &d), SG_E_SPEC);
+  assert_non_null(strstr(d.message, "cutoff"));
+  assert_non_null(strstr(d.message, "20..18000 Hz"));
+  assert_int_equal(d.line, 2);
+  const char *text_val[] = {"decay=long"};
+  tu_params(&ps, text_val, 1);
+  assert_int_equal(sg_synth_create(SG_SYNTH_GUITAR, NULL, &ps, RATE, 1, &s, &d), SG_E_SPEC);
+  assert_non_null(strstr(d.message, "decay"));
+  sg_diag_clear(&d);
+  assert_int_equal(sg_synth_create(SG_SYNTH_DX7, "rhodes", NULL, RATE, 1, &s, &d), SG_E_NOTFOUND);
+  assert_non_null(strstr(d.message, "epiano"));
+  sg_synth_kind k;
+  assert_int_equal(sg_synth_kind_from_name("Guitar", &k), SG_OK);
+  assert_int_equal(k, SG_SYNTH_GUITAR);
+  assert_int_equal(sg_synth_kind_from_name("banjo", &k), SG_E_NOTFOUND);
+  /* A good override changes the sound. */
+  const char *ok[] = {"cutoff=5000"};
+  sg_synth *a = make(SG_SYNTH_MOOG_BASS, NULL, NULL, 0, 1), *b = make(SG_SYNTH_MOOG_BASS, NULL, ok, 1, 1);
+  sg_note_list l;
+  sg_notes_init(&l);
+  sg_note n = tu_note(0, 4800, 40, 1.0f);
+  sg_notes_push(&l, &n);
+  float x[4800], y[4800];
+  tu_render(a, &l, x, 4800, 4800);
+  tu_render(b, &l, y, 4800, 4800);
+  assert_true(memcmp(x, y, sizeof x) != 0);
+  sg_notes_free(&l);
+  sg_synth_destroy(a);
+  sg_synth_destroy(b);
+}
+
+#define SF2 "/usr/share/sounds/sf2/TimGM6mb.sf2"
+
+static void soundfont_renders_deterministically(void **state) {
+  (void)state;
+  struct stat sb;
+  if (stat(SF2, &sb) != 0) {
+    printf("SKIP: %s is not installed (apt-get install timgm6mb-soundfont)\n", SF2);
+    skip();
+  }
+  enum { N = 48000, START = 4800 };
+  float *x[2];
+  for (int r = 0; r < 2; ++r) {
+    sg_synth *s = NULL;
+    sg_diag d;
+    sg_diag_clear(&d);
+    assert_int_equal(sg_synth_create_soundfont(SF2, 0, 0, NULL, RATE, 1, &s, &d), SG_OK);
+    sg_note_list l;
+    sg_notes_init(&l);
+    const int chord[3] = {60, 64, 67};
+    for (int i = 0; i < 3; ++i) {
+      sg_note n = tu_note(START, 24000, chord[i], 0.8f);
+      sg_notes_push(&l, &n);
+    }
+    x[r] = malloc(N * sizeof *x[r]);
+    tu_render(s, &l, x[r], N, 300);
+    sg_notes_free(&l);
+    sg_synth_destroy(s);
+  }
+  assert_memory_equal(x[0], x[1], N * sizeof *x[0]); /* same notes, same bytes */
+  double p = peak_of(x[0], N);
+  int first = 0;
+  while (first < N && fabsf(x[0][first]) < 1e-6f)
+    ++first;
+  printf("soundfont piano: peak %.1f dBFS, first sound at %d (note at %d)\n", 20 * log10(p),
+         first, START);
+  assert_true(p > 0.01);                             /* not silent: > -40 dBFS */
+  assert_true(first >= START && first < START + 64); /* fluidsynth's 64-frame block */
+  free(x[0]);
+  free(x[1]);
+  sg_synth *s = NULL;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_synth_create_soundfont("/nonexistent.sf2", 0, 0, NULL, RATE, 1, &s, &d),
+                   SG_E_IO);
+  assert_non_null(strstr(d.message, "nonexistent.sf2"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(guitar_a4_within_3_cents),
+      cmocka_unit_test(every_note_in_range_within_5_cents),
+      cmocka_unit_test(fm_two_operator_sidebands),
+      cmocka_unit_test(fm_feedback_gives_saw_like_harmonics),
+      cmocka_unit_test(poly_steals_released_then_oldest),
+      cmocka_unit_test(starts_are_sample_accurate_and_block_invariant),
+      cmocka_unit_test(same_seed_same_buffers),
+      cmocka_unit_test(levels_single_note_and_dense_chord),
+      cmocka_unit_test(mono_glide_and_last_note_priority),
+      cmocka_unit_test(drums_every_voice_and_hat_choke),
+      cmocka_unit_test(guitar_muted_notes_are_short),
+      cmocka_unit_test(overrides_are_checked_by_name),
+      cmocka_unit_test(soundfont_renders_deterministically),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
