@@ -343,7 +343,9 @@ sg_status sg_zip_reader_extract(sg_zip_reader *r, const char *dir, sg_diag *d);
 
 /* ==== package builder and verification ======================================================= */
 
-/* Builds a package: zip writer + manifest together. Audio goes in stored, text deflated. */
+/* Builds a package: zip writer + manifest together. Audio goes in stored, text deflated. The
+ * manifest's timestamp is taken from cfg's entry time (the fixed 1980-01-01T00:00:00Z when cfg
+ * is NULL), so one date describes the delivery; the caller may overwrite it. */
 typedef struct sg_package sg_package;
 
 sg_status sg_package_begin(sg_package **out, const char *zip_path,

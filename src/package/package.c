@@ -25,6 +25,9 @@ sg_status sg_package_begin(sg_package **out, const char *zip_path,
     return st;
   }
   sg_manifest_init(&p->m);
+  if (cfg) /* one time for the zip entries and the manifest unless the caller sets another */
+    snprintf(p->m.timestamp, sizeof p->m.timestamp, "%04d-%02d-%02dT%02d:%02d:%02dZ", cfg->year,
+             cfg->month, cfg->day, cfg->hour, cfg->minute, cfg->second);
   *out = p;
   return SG_OK;
 }

@@ -352,6 +352,19 @@ static void missing_lying_and_unlisted_entries_fail(void **state) {
   sg_diag d;
   const char *zp = sg_test_path("custom.zip");
 
+  /* The manifest carries the zip's entry time. */
+  sg_zip_writer_config c;
+  sg_zip_writer_config_init(&c);
+  c.year = 2026;
+  c.month = 11;
+  c.day = 24;
+  c.hour = 3;
+  sg_package *p = NULL;
+  assert_int_equal(sg_package_begin(&p, zp, &c, NULL), SG_OK);
+  assert_string_equal(sg_package_manifest(p)->timestamp, "2026-11-24T03:00:00Z");
+  sg_package_abort(p);
+  assert_int_equal(access(zp, F_OK), -1);
+
   build_custom(zp, 0, 0, 0, 1); /* control: correct, with a deflated WAV read via memory */
   sg_gate_report_init(&rep);
   assert_int_equal(sg_package_verify(zp, NULL, &rep, &d), SG_OK);
