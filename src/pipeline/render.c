@@ -414,10 +414,9 @@ static sg_status create_synth(run *r, const sg_stem_spec *sp, const char *name, 
   const sg_song *s = r->song;
   uint64_t seed = s->seed ^ sg_hash64(name);
   sg_synth_kind kind;
-  const char *inst = sp ? sp->instrument.s : "drums";
+  const char *inst = sp->instrument.s;
   if (sg_synth_kind_from_name(inst, &kind) != SG_OK) {
-    if (sp)
-      sg_diag_at(d, s->path, sp->instrument.pos.line, sp->instrument.pos.col);
+    sg_diag_at(d, s->path, sp->instrument.pos.line, sp->instrument.pos.col);
     return sg_diag_fail(d, SG_E_SPEC,
                         "unknown instrument '%s'; allowed: moog_bass, prophet_poly, dx7, guitar, "
                         "drums, soundfont",
@@ -433,13 +432,30 @@ static sg_status create_synth(run *r, const sg_stem_spec *sp, const char *name, 
     return sg_synth_create_soundfont(sf2, 0, sp->program, &sp->overrides, s->sample_rate, seed,
                                      out, d);
   }
-  const char *patch = sp && sp->patch.s[0] ? sp->patch.s : sg_synth_patch_names(kind)[0];
+  const char *patch = sp->patch.s[0] ? sp->patch.s : sg_synth_patch_names(kind)[0];
   snprintf(desc, cap, "%s, patch %s", sg_synth_kind_name(kind), patch);
-  sg_status st = sg_synth_create(kind, patch, sp ? &sp->overrides : NULL, s->sample_rate, seed, out,
-                                 d);
-  if (st != SG_OK && sp && !d->line)
+  sg_status st = sg_synth_create(kind, patch, &sp->overrides, s->sample_rate, seed, out, d);
+  if (st != SG_OK && !d->line)
     sg_diag_at(d, s->path, sp->pos.line, sp->pos.col);
   return st;
+}
+
+/* The drums block seen as a stem spec (instrument, patch, style, pattern, gain, chain), so the
+ * cache and the synth treat it like any stem. Heap-allocated: the struct is large. */
+static sg_stem_spec *drums_as_stem(const sg_song *s) {
+  sg_stem_spec *ds = calloc(1, sizeof *ds);
+  if (!ds)
+    return NULL;
+  snprintf(ds->name.s, sizeof ds->name.s, "%s", DRUMS_NAME);
+  snprintf(ds->instrument.s, sizeof ds->instrument.s, "drums");
+  ds->patch = s->drums.patch;
+  ds->style = s->drums.style;
+  ds->pattern = s->drums.pattern;
+  ds->gain_db = s->drums.gain_db;
+  ds->n_effects = s->drums.n_effects;
+  memcpy(ds->effects, s->drums.effects, sizeof ds->effects);
+  ds->pos = s->drums.pos;
+  return ds;
 }
 
 /* Composes, renders and verifies one dry stem (spec_index -1: the synthesized drums). */
@@ -485,23 +501,24 @@ static sg_status render_dry_stem(run *r, stem_state *ss, const char *step, sg_di
     if ((st = sg_sha256_file(path, extra, d)) != SG_OK)
       goto out;
   }
-  sg_stem_spec drums_spec;
-  if (!sp) { /* the drums have no stem spec: describe them for the cache key */
-    memset(&drums_spec, 0, sizeof drums_spec);
-    snprintf(drums_spec.name.s, sizeof drums_spec.name.s, "%s", DRUMS_NAME);
-    snprintf(drums_spec.instrument.s, sizeof drums_spec.instrument.s, "drums");
-    snprintf(drums_spec.style.s, sizeof drums_spec.style.s, "%s", s->drums.style.s);
-    snprintf(drums_spec.pattern.s, sizeof drums_spec.pattern.s, "%s", s->drums.pattern.s);
-  }
-  if ((st = sg__cache_key_dry(s, &r->tl, sp ? sp : &drums_spec, extra, ss->dry_key)) != SG_OK)
+  sg_stem_spec *ds = sp ? NULL : drums_as_stem(s);
+  if (!sp && !ds) {
+    st = sg_diag_fail(d, SG_E_NOMEM, "out of memory");
     goto out;
+  }
+  st = sg__cache_key_dry(s, &r->tl, sp ? sp : ds, extra, ss->dry_key);
+  if (st != SG_OK) {
+    free(ds);
+    goto out;
+  }
   probe p;
   if ((st = probe_open(&p, s, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d)) != SG_OK)
     goto out_probe;
   ss->cached_dry = !r->opt->force && sg__cache_hit(ss->dry, ss->dry_key);
   sg_synth *syn = NULL;
-  if ((st = create_synth(r, sp, ss->name, &syn, ss->instrument, sizeof ss->instrument, d)) !=
-      SG_OK)
+  st = create_synth(r, sp ? sp : ds, ss->name, &syn, ss->instrument, sizeof ss->instrument, d);
+  free(ds);
+  if (st != SG_OK)
     goto out_probe;
   if (ss->cached_dry) {
     logf_(r, "  %s: dry render cached", ss->name);
@@ -574,18 +591,35 @@ static sg_status fx_stem(run *r, stem_state *ss, sg_diag *d) {
   job.bpm = r->bpm;
   job.frames = r->tl.total_frames;
   writer_config(r, ss->name, &job.wcfg);
+  /* The sidechain source: the stem's own `sidechain`, else a compressor's `sidechain`. */
+  const char *side_name = sp && sp->sidechain[0] ? sp->sidechain : NULL;
+  for (int i = 0; !side_name && i < n_fx; ++i) {
+    const sg_param *p = sg_params_find(&fx[i].params, "sidechain");
+    if (p && p->text[0])
+      side_name = p->text;
+  }
   const stem_state *side = NULL;
-  if (sp && sp->sidechain[0]) {
-    side = find_stem(r, sp->sidechain);
-    if (!side) {
-      sg_diag_at(d, s->path, sp->pos.line, sp->pos.col);
-      return sg_diag_fail(d, SG_E_SPEC, "stem '%s': sidechain '%s' is not a stem of this song",
-                          ss->name, sp->sidechain);
+  if (side_name) {
+    side = find_stem(r, side_name);
+    if (!side || side == ss) {
+      if (sp)
+        sg_diag_at(d, s->path, sp->pos.line, sp->pos.col);
+      return sg_diag_fail(d, SG_E_SPEC, "stem '%s': sidechain '%s' is not another stem of this "
+                                        "song",
+                          ss->name, side_name);
     }
     job.side_path = side->dry;
   }
-  sg_status st = sg__cache_key_final(ss->dry_key, sp, side ? side->dry_key : NULL, r->bpm,
-                                     ss->final_key);
+  sg_status st;
+  if (sp) {
+    st = sg__cache_key_final(ss->dry_key, sp, side ? side->dry_key : NULL, r->bpm, ss->final_key);
+  } else { /* the drums: their gain and chain live in the drums block */
+    sg_stem_spec *ds = drums_as_stem(s);
+    if (!ds)
+      return sg_diag_fail(d, SG_E_NOMEM, "out of memory");
+    st = sg__cache_key_final(ss->dry_key, ds, side ? side->dry_key : NULL, r->bpm, ss->final_key);
+    free(ds);
+  }
   if (st != SG_OK)
     return st;
   probe p;
@@ -1094,9 +1128,15 @@ static sg_status run_steps(run *r, sg_diag *d) {
       st = sg_reference_write_drums(&r->ref, r->song, &r->tl, &wc, ss->dry, ss->name,
                                     &r->res->gates, d);
       flush_gates(r);
+      sg_stem_spec *ds = drums_as_stem(r->song);
+      if (st == SG_OK && !ds)
+        st = sg_diag_fail(d, SG_E_NOMEM, "out of memory");
+      char extra[SG_MAX_PATH + 80];
+      snprintf(extra, sizeof extra, "reference %s %s", r->ref.source_path,
+               sg_reference_fit_name(r->ref.fit));
       if (st == SG_OK)
-        st = sg__cache_key_dry(r->song, &r->tl, &(sg_stem_spec){.name = {DRUMS_NAME, {0, 0}}},
-                               r->ref.work_path, ss->dry_key);
+        st = sg__cache_key_dry(r->song, &r->tl, ds, extra, ss->dry_key);
+      free(ds);
       r->res->stems_rendered++;
     } else {
       logf_(r, "  %s (synthesized)", ss->name);
