@@ -313,26 +313,34 @@ static sg_status chroma_sample(sg_features *f, float v) {
   return SG_OK;
 }
 
+/* Each feature consumes the block in runs (memcpy up to the next STFT frame), not per sample. */
 static sg_status process_mono(sg_features *f, const float *x, size_t n) {
   sg_status st = SG_OK;
-  for (size_t i = 0; i < n && st == SG_OK; ++i) {
-    float v = x[i];
-    if (f->cfg.flags & SG_FEAT_ONSET) {
-      f->on.buf[f->on.fill++] = v;
+  if (f->cfg.flags & SG_FEAT_ONSET) {
+    for (size_t i = 0; i < n && st == SG_OK;) {
+      size_t k = f->on.n - f->on.fill;
+      if (k > n - i)
+        k = n - i;
+      memcpy(f->on.buf + f->on.fill, x + i, k * sizeof *x);
+      f->on.fill += k;
+      i += k;
       if (f->on.fill == f->on.n)
         st = onset_frame(f);
     }
-    if (f->cfg.flags & SG_FEAT_ENERGY) {
-      f->e_acc += (double)v * v;
+  }
+  if ((f->cfg.flags & SG_FEAT_ENERGY) && st == SG_OK) {
+    for (size_t i = 0; i < n && st == SG_OK; ++i) {
+      f->e_acc += (double)x[i] * x[i];
       if (++f->e_fill == f->e_block) {
         st = sg__farr_push(&f->energy, (float)(f->e_acc / (double)f->e_block));
         f->e_acc = 0;
         f->e_fill = 0;
       }
     }
-    if ((f->cfg.flags & SG_FEAT_CHROMA) && st == SG_OK)
-      st = chroma_sample(f, v);
   }
+  if (f->cfg.flags & SG_FEAT_CHROMA)
+    for (size_t i = 0; i < n && st == SG_OK; ++i)
+      st = chroma_sample(f, x[i]);
   return st;
 }
 

@@ -28,27 +28,32 @@ void sg__farr_free(sg__farr *a) {
   a->n = a->cap = 0;
 }
 
-static int cmp_float(const void *a, const void *b) {
-  float x = *(const float *)a, y = *(const float *)b;
-  return (x > y) - (x < y);
-}
-
-/* k-th smallest: insertion sort for the short vectors of median filters, qsort otherwise. */
+/* k-th smallest of v[0..n), in place: Wirth's selection ("Algorithms + Data Structures =
+ * Programs", 1976), expected O(n), fast on the 17-element vectors of the HPSS median filters. */
 static float select_k(float *v, size_t n, size_t k) {
-  if (n <= 64) {
-    for (size_t i = 1; i < n; ++i) {
-      float x = v[i];
-      size_t j = i;
-      while (j > 0 && v[j - 1] > x) {
-        v[j] = v[j - 1];
+  long l = 0, m = (long)n - 1, kk = (long)k;
+  while (l < m) {
+    float x = v[kk];
+    long i = l, j = m;
+    do {
+      while (v[i] < x)
+        i++;
+      while (x < v[j])
+        j--;
+      if (i <= j) {
+        float t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+        i++;
         j--;
       }
-      v[j] = x;
-    }
-  } else {
-    qsort(v, n, sizeof *v, cmp_float);
+    } while (i <= j);
+    if (j < kk)
+      l = i;
+    if (kk < i)
+      m = j;
   }
-  return v[k];
+  return v[kk];
 }
 
 float sg__median(float *tmp, size_t n) { return n ? select_k(tmp, n, n / 2) : 0.0f; }
