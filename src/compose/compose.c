@@ -1,0 +1,643 @@
+/* Styles and roles -> note events on the exact grid, then humanisation.
+ *
+ * Work happens bar by bar in ticks of 1/48 quarter note. A bar knows its chord segments, the
+ * next bar's first chord (for anticipations and approach notes), whether it ends a section (for
+ * fills and pickups), and the section's energy. Each role writes notes through emit(), which
+ * converts ticks to frames with sg_timeline_frame_at (plus swing on off-16ths). After all bars
+ * are written, notes outside the stem's sections are dropped, clipped to the run of sections
+ * they live in, and humanised inside those bounds. */
+#include "compose_internal.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TPQ SG__TPQ
+
+/* ---- names --------------------------------------------------------------------------------- */
+
+static int ieq(const char *a, const char *b) {
+  for (; *a && *b; ++a, ++b)
+    if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+      return 0;
+  return *a == *b;
+}
+
+static const struct {
+  const char *name;
+  sg_style style;
+} style_names[] = {
+    {"pop", SG_STYLE_POP},        {"rock", SG_STYLE_POP},          {"pop/rock", SG_STYLE_POP},
+    {"bossa", SG_STYLE_BOSSA},    {"bossa nova", SG_STYLE_BOSSA},  {"bossanova", SG_STYLE_BOSSA},
+    {"latin", SG_STYLE_BOSSA},    {"samba", SG_STYLE_SAMBA},       {"partido alto", SG_STYLE_SAMBA},
+    {"house", SG_STYLE_HOUSE},    {"dance", SG_STYLE_HOUSE},       {"edm", SG_STYLE_HOUSE},
+};
+
+sg_status sg_style_from_name(const char *s, sg_style *out) {
+  if (!s || !out)
+    return SG_E_INVAL;
+  for (size_t i = 0; i < sizeof style_names / sizeof style_names[0]; ++i)
+    if (ieq(s, style_names[i].name)) {
+      *out = style_names[i].style;
+      return SG_OK;
+    }
+  return SG_E_NOTFOUND;
+}
+
+const char *sg_style_name(sg_style s) {
+  static const char *n[SG_STYLE_COUNT_] = {"pop", "bossa", "samba", "house"};
+  return (unsigned)s < SG_STYLE_COUNT_ ? n[s] : "?";
+}
+
+static const char *role_names[SG_ROLE_COUNT_] = {"comp", "pad", "arp", "lead", "bass", "drums"};
+
+sg_status sg_role_from_name(const char *s, sg_role *out) {
+  if (!s || !out)
+    return SG_E_INVAL;
+  for (int i = 0; i < SG_ROLE_COUNT_; ++i)
+    if (ieq(s, role_names[i])) {
+      *out = (sg_role)i;
+      return SG_OK;
+    }
+  if (ieq(s, "bell")) {
+    *out = SG_ROLE_LEAD;
+    return SG_OK;
+  }
+  return SG_E_NOTFOUND;
+}
+
+const char *sg_role_name(sg_role r) { return (unsigned)r < SG_ROLE_COUNT_ ? role_names[r] : "?"; }
+
+sg_status sg_energy_from_name(const char *s, sg_energy *out) {
+  if (!s || !out)
+    return SG_E_INVAL;
+  if (!s[0] || ieq(s, "normal"))
+    *out = SG_ENERGY_NORMAL;
+  else if (ieq(s, "sparse"))
+    *out = SG_ENERGY_SPARSE;
+  else if (ieq(s, "full"))
+    *out = SG_ENERGY_FULL;
+  else
+    return SG_E_NOTFOUND;
+  return SG_OK;
+}
+
+/* ---- spec errors ----------------------------------------------------------------------------- */
+
+/* Re-targets a parse diagnostic to the spec: file, the value's line, and its column plus the
+ * offset inside the value. */
+static sg_status to_spec(const sg_song *song, sg_diag *d, sg_pos pos, sg_status st) {
+  if (!d)
+    return st == SG_OK ? st : SG_E_SPEC;
+  if (st == SG_OK)
+    return st;
+  sg_diag_at(d, song->path, pos.line, d->col);
+  d->status = SG_E_SPEC;
+  return SG_E_SPEC;
+}
+
+/* Column offset of a value's text: spec positions point at the scalar's first character; a
+ * quoted scalar's text starts one column later. We cannot see the quotes, so a value is assumed
+ * quoted when it contains characters YAML would otherwise refuse or when it is a chart. */
+static int value_col0(sg_pos pos, int quoted) { return pos.col > 0 ? pos.col - 1 + quoted : 0; }
+
+sg_status sg_section_harmony(const sg_song *song, int si, sg_key *key, sg_progression *prog,
+                             sg_diag *d) {
+  if (!song || !key || !prog || si < 0 || si >= song->n_sections)
+    return SG_E_INVAL;
+  const sg_section_spec *sec = &song->sections[si];
+  const sg_name *kn = sec->key.s[0] ? &sec->key : &song->key;
+  if (kn->s[0]) {
+    sg_status st = sg_key_parse(kn->s, key, d);
+    if (st != SG_OK) {
+      if (d)
+        d->col = value_col0(kn->pos, 0) + d->col;
+      return to_spec(song, d, kn->pos, st);
+    }
+  } else {
+    key->tonic = 0;
+    key->tonic_letter = 0;
+    key->mode = SG_MODE_MAJOR;
+  }
+  if (sec->chords.s[0]) {
+    sg_status st = sg_progression_parse(sec->chords.s, key, value_col0(sec->chords.pos, 1), prog, d);
+    return to_spec(song, d, sec->chords.pos, st);
+  }
+  if (sec->progression.s[0]) {
+    sg_status st = sg_progression_named(sec->progression.s, key,
+                                        value_col0(sec->progression.pos, 0), prog, d);
+    return to_spec(song, d, sec->progression.pos, st);
+  }
+  return sg_progression_default(key, prog);
+}
+
+/* ---- emit ---------------------------------------------------------------------------------- */
+
+int64_t sg__tick_frame(const sg__ctx *c, int64_t tick) {
+  int64_t f = sg_timeline_frame_at(c->tl, tick, TPQ);
+  /* Swing delays the off-16ths ("e" and "a") by a fraction of a 16th, in simple meters. */
+  if (c->swing > 0 && !c->compound && ((tick % 24) + 24) % 24 == 12) {
+    int64_t g = sg_timeline_frame_at(c->tl, tick + 12, TPQ);
+    f += (int64_t)llround(c->swing * (double)(g - f));
+  }
+  return f;
+}
+
+void sg__emit(sg__ctx *c, int64_t bar, int tick, int len, int key, float vel, unsigned flags,
+              int group, int strum_index, double strum_ms) {
+  if (len <= 0 || key < 0 || key > 127)
+    return;
+  if (c->status != SG_OK)
+    return;
+  int64_t t0 = bar * c->bar_ticks + tick;
+  sg_note n;
+  memset(&n, 0, sizeof n);
+  n.start = sg__tick_frame(c, t0);
+  int64_t end = sg_timeline_frame_at(c->tl, t0 + len, TPQ);
+  n.start += (int64_t)llround(strum_ms * 1e-3 * c->tl->rate);
+  n.length = end - n.start;
+  if (n.length < 1)
+    n.length = 1;
+  n.key = key;
+  if (vel > 1.0f)
+    vel = 1.0f;
+  if (vel < 0.02f)
+    vel = 0.02f;
+  n.velocity = vel * c->energy_gain;
+  if (n.velocity > 1.0f)
+    n.velocity = 1.0f;
+  n.flags = flags;
+  n.group = group;
+  n.strum_index = strum_index;
+  c->status = sg_notes_push(c->out, &n);
+}
+
+/* ---- bar loop ------------------------------------------------------------------------------ */
+
+static int64_t gcd64(int64_t a, int64_t b) {
+  while (b) {
+    int64_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a < 0 ? -a : a;
+}
+
+static sg_status setup_grid(sg__ctx *c, const sg_song *song, const sg_timeline *tl, sg_diag *d) {
+  int64_t num = tl->bar_q_num, den = tl->bar_q_den;
+  if (num <= 0 || den <= 0)
+    return sg_diag_fail(d, SG_E_INVAL, "timeline has no bar length");
+  if ((num * TPQ) % den)
+    return sg_diag_fail(d, SG_E_UNSUPPORTED,
+                        "meter %d/%d does not divide into 1/48-quarter ticks (use a denominator "
+                        "of 2, 4, 8 or 16)",
+                        tl->meter_num, tl->meter_den);
+  c->bar_ticks = (int)(num * TPQ / den);
+  (void)gcd64;
+  int mn = tl->meter_num > 0 ? tl->meter_num : song->meter_num;
+  int md = tl->meter_den > 0 ? tl->meter_den : song->meter_den;
+  c->compound = md == 8 && mn % 3 == 0 && mn >= 6;
+  if (c->compound) {
+    c->beat_ticks = 3 * TPQ / 2; /* dotted quarter */
+    c->sub_ticks = TPQ / 2;      /* 8th */
+  } else {
+    c->beat_ticks = md > 0 ? 4 * TPQ / md : TPQ;
+    if (md == 8) /* 5/8, 7/8: count in 8ths, subdivide in 16ths */
+      c->beat_ticks = TPQ / 2;
+    c->sub_ticks = c->beat_ticks / 2;
+  }
+  c->n_beats = c->bar_ticks / c->beat_ticks;
+  if (c->n_beats < 1)
+    c->n_beats = 1;
+  c->steps = c->bar_ticks / 12;
+  c->swing = song->swing;
+  return SG_OK;
+}
+
+/* Chord at a tick of the current bar. */
+const sg_chord *sg__chord_at(const sg__bar *b, int tick) {
+  for (int i = b->nseg - 1; i >= 0; --i)
+    if (tick >= b->seg[i].start)
+      return b->seg[i].chord;
+  return b->seg[0].chord;
+}
+
+static void fill_bar(const sg__ctx *c, const sg_progression *p, int bar_in_sec, sg__bar *b) {
+  int pb = p->bars > 0 ? bar_in_sec % p->bars : 0;
+  b->nseg = 0;
+  for (int i = 0; i < p->n && b->nseg < SG__MAX_SEG; ++i) {
+    if (p->v[i].bar != pb)
+      continue;
+    int ns = p->v[i].n_slots > 0 ? p->v[i].n_slots : 1;
+    int start = (int)((int64_t)c->bar_ticks * p->v[i].slot / ns);
+    /* Merge held slots ('-') into one segment. */
+    if (b->nseg > 0 && b->seg[b->nseg - 1].chord->pcs == p->v[i].chord.pcs &&
+        b->seg[b->nseg - 1].chord->root == p->v[i].chord.root &&
+        b->seg[b->nseg - 1].chord->bass == p->v[i].chord.bass)
+      continue;
+    b->seg[b->nseg].start = start;
+    b->seg[b->nseg].chord = &p->v[i].chord;
+    b->nseg++;
+  }
+  if (b->nseg == 0) { /* defensive: a chart always covers its bars */
+    b->seg[0].start = 0;
+    b->seg[0].chord = &p->v[0].chord;
+    b->nseg = 1;
+  }
+  for (int i = 0; i < b->nseg; ++i)
+    b->seg[i].end = i + 1 < b->nseg ? b->seg[i + 1].start : c->bar_ticks;
+}
+
+static const sg_chord *first_chord_of_bar(const sg_progression *p, int bar_in_sec) {
+  int pb = p->bars > 0 ? bar_in_sec % p->bars : 0;
+  for (int i = 0; i < p->n; ++i)
+    if (p->v[i].bar == pb)
+      return &p->v[i].chord;
+  return &p->v[0].chord;
+}
+
+static int stem_plays(const sg__ctx *c, int si) {
+  if (si < 0 || si >= c->song->n_sections)
+    return 0;
+  if (!c->stem)
+    return 1;
+  return sg_stem_plays_in(c->song, c->stem, si);
+}
+
+static sg_status harmonies(sg__ctx *c, sg_diag *d) {
+  for (int si = 0; si < c->tl->n_sections && si < c->song->n_sections; ++si) {
+    sg_status st = sg_section_harmony(c->song, si, &c->keys[si], &c->progs[si], d);
+    if (st != SG_OK)
+      return st;
+  }
+  return SG_OK;
+}
+
+static sg_status energy_of(const sg__ctx *c, int si, sg_energy *e, sg_diag *d) {
+  const sg_section_spec *sec = &c->song->sections[si];
+  if (sg_energy_from_name(sec->energy.s, e) != SG_OK) {
+    sg_diag_at(d, c->song->path, sec->energy.pos.line, sec->energy.pos.col);
+    return sg_diag_fail(d, SG_E_SPEC, "unknown energy '%s' (allowed: sparse, normal, full)",
+                        sec->energy.s);
+  }
+  return SG_OK;
+}
+
+static sg_status run_bars(sg__ctx *c, sg_diag *d) {
+  const sg_timeline *tl = c->tl;
+  for (int si = 0; si < tl->n_sections && si < c->song->n_sections; ++si) {
+    if (!stem_plays(c, si))
+      continue;
+    sg_energy e;
+    sg_status st = energy_of(c, si, &e, d);
+    if (st != SG_OK)
+      return st;
+    c->energy = e;
+    c->energy_gain = e == SG_ENERGY_SPARSE ? 0.82f : e == SG_ENERGY_FULL ? 1.06f : 1.0f;
+    c->key = &c->keys[si];
+    const sg_section_time *sec = &tl->sections[si];
+    if (si == 0 || !stem_plays(c, si - 1))
+      c->anticipated = 0;
+    for (int64_t b = 0; b < sec->bars; ++b) {
+      sg__bar bar;
+      memset(&bar, 0, sizeof bar);
+      fill_bar(c, &c->progs[si], (int)b, &bar);
+      bar.bar = sec->start_bar + b;
+      bar.bar_in_sec = (int)b;
+      bar.sec_bars = (int)sec->bars;
+      bar.si = si;
+      bar.last_of_section = b == sec->bars - 1;
+      bar.first_of_section = b == 0;
+      if (b + 1 < sec->bars) {
+        bar.next = first_chord_of_bar(&c->progs[si], (int)b + 1);
+        bar.next_plays = 1;
+      } else if (si + 1 < tl->n_sections && si + 1 < c->song->n_sections) {
+        bar.next = first_chord_of_bar(&c->progs[si + 1], 0);
+        bar.next_plays = stem_plays(c, si + 1);
+        bar.section_change = 1;
+      }
+      c->role_fn(c, &bar);
+      if (c->status != SG_OK)
+        return sg_diag_fail(d, c->status, "out of memory while composing");
+    }
+  }
+  return SG_OK;
+}
+
+/* ---- bounds, humanisation, report -------------------------------------------------------- */
+
+/* [start, end) of the run of consecutive played sections containing section si. */
+static void run_bounds(const sg__ctx *c, int si, int64_t *lo, int64_t *hi) {
+  int a = si, b = si;
+  while (a > 0 && stem_plays(c, a - 1))
+    --a;
+  while (b + 1 < c->tl->n_sections && stem_plays(c, b + 1))
+    ++b;
+  *lo = c->tl->sections[a].start_frame;
+  *hi = c->tl->sections[b].end_frame;
+  if (*lo < 0)
+    *lo = 0;
+  if (*hi > c->tl->total_frames)
+    *hi = c->tl->total_frames;
+}
+
+static double clipped_gauss(sg_rng *r, double sigma, double bound) {
+  double g = sg_rng_normal(r) * sigma;
+  if (g > bound)
+    g = bound;
+  if (g < -bound)
+    g = -bound;
+  return g;
+}
+
+static sg_status finish(sg__ctx *c, int humanise, sg_compose_report *rep) {
+  sg_note_list *l = c->out;
+  const sg_timeline *tl = c->tl;
+  double rate = tl->rate;
+  double bound = humanise ? c->song->humanize_ms : 0.0;
+  if (bound < 0)
+    bound = 0;
+  double hv = humanise ? c->song->humanize_velocity : 0.0;
+  sg_rng hr;
+  sg_rng_seed(&hr, c->seed, 0x68756d616eULL); /* "human" stream, separate from composition */
+  double max_off = 0;
+  size_t w = 0;
+  int last_group = -1;
+  double group_off = 0;
+  for (size_t i = 0; i < l->n; ++i) {
+    sg_note n = l->v[i];
+    int si = sg_timeline_section_at(tl, n.start);
+    if (si < 0 || !stem_plays(c, si))
+      continue;
+    int64_t lo, hi;
+    run_bounds(c, si, &lo, &hi);
+    int64_t end = n.start + n.length;
+    if (end > hi)
+      end = hi;
+    /* Timing: one offset per strum/chord group so its internal order survives. */
+    double off_ms;
+    if (n.group > 0 && n.group == last_group) {
+      off_ms = group_off;
+    } else {
+      off_ms = bound > 0 ? clipped_gauss(&hr, bound / 2.5, bound) : 0.0;
+      group_off = off_ms;
+      last_group = n.group;
+    }
+    int64_t shift = (int64_t)llround(off_ms * 1e-3 * rate);
+    int64_t bshift = (int64_t)floor(bound * 1e-3 * rate);
+    if (shift > bshift)
+      shift = bshift;
+    if (shift < -bshift)
+      shift = -bshift;
+    int64_t ns = n.start + shift;
+    if (ns < lo)
+      ns = lo;
+    if (ns > hi - 1)
+      ns = hi - 1;
+    int64_t ne = end + shift;
+    if (ne > hi)
+      ne = hi;
+    if (ne <= ns)
+      ne = ns + 1;
+    if (ne > hi) /* a note squeezed at the very end of a run */
+      continue;
+    double applied = fabs((double)(ns - n.start)) * 1e3 / rate;
+    if (applied > max_off)
+      max_off = applied;
+    n.start = ns;
+    n.length = ne - ns;
+    if (hv > 0) {
+      double g = clipped_gauss(&hr, 1.0, 2.0);
+      double v = n.velocity * (1.0 + hv * g);
+      n.velocity = (float)(v < 0.02 ? 0.02 : v > 1.0 ? 1.0 : v);
+    }
+    l->v[w++] = n;
+  }
+  l->n = w;
+  sg_notes_sort(l);
+  if (rep) {
+    rep->notes = l->n;
+    rep->max_offset_ms = max_off;
+    rep->bound_ms = bound;
+    rep->n_sections = tl->n_sections;
+    for (int s = 0; s < tl->n_sections && s < SG_MAX_SECTIONS; ++s)
+      rep->section_notes[s] = 0;
+    for (size_t i = 0; i < l->n; ++i) {
+      int si = sg_timeline_section_at(tl, l->v[i].start);
+      if (si >= 0 && si < SG_MAX_SECTIONS)
+        rep->section_notes[si]++;
+    }
+    for (int s = 0; s < tl->n_sections && s < c->song->n_sections; ++s) {
+      char *o = rep->section_chords[s];
+      size_t cap = SG_COMPOSE_CHORDS_TEXT, k = 0;
+      o[0] = 0;
+      const sg_progression *p = &c->progs[s];
+      for (int i = 0; i < p->n && k + 1 < cap; ++i) {
+        if (i > 0 && p->v[i].bar != p->v[i - 1].bar)
+          k += (size_t)snprintf(o + k, cap - k, " |");
+        if (k + 1 >= cap)
+          break;
+        k += (size_t)snprintf(o + k, cap - k, "%s%s", k ? " " : "", p->v[i].chord.symbol);
+        if (k >= cap)
+          k = cap - 1;
+      }
+    }
+  }
+  return SG_OK;
+}
+
+/* ---- public entry points ------------------------------------------------------------------- */
+
+static sg_status resolve_style(const sg_song *song, const sg_name *nm, sg_style *out, sg_diag *d) {
+  const sg_name *use = nm->s[0] ? nm : &song->style;
+  if (!use->s[0]) {
+    *out = SG_STYLE_POP;
+    return SG_OK;
+  }
+  if (sg_style_from_name(use->s, out) == SG_OK)
+    return SG_OK;
+  sg_diag_at(d, song->path, use->pos.line, use->pos.col);
+  return sg_diag_fail(d, SG_E_SPEC, "unknown style '%s' (allowed: pop, rock, bossa, samba, house)",
+                      use->s);
+}
+
+static void ctx_free(sg__ctx *c) {
+  if (c) {
+    free(c->progs);
+    free(c);
+  }
+}
+
+static sg__ctx *ctx_new(const sg_song *song, const sg_timeline *tl, sg_note_list *out,
+                        sg_diag *d, sg_status *st) {
+  sg__ctx *c = calloc(1, sizeof *c);
+  if (!c) {
+    *st = sg_diag_fail(d, SG_E_NOMEM, "out of memory");
+    return NULL;
+  }
+  c->song = song;
+  c->tl = tl;
+  c->out = out;
+  c->status = SG_OK;
+  c->bass_prev = -1;
+  c->lead_prev = -1;
+  c->motif_section = -1;
+  c->progs = calloc((size_t)(song->n_sections > 0 ? song->n_sections : 1), sizeof *c->progs);
+  if (!c->progs) {
+    free(c);
+    *st = sg_diag_fail(d, SG_E_NOMEM, "out of memory");
+    return NULL;
+  }
+  *st = setup_grid(c, song, tl, d);
+  if (*st == SG_OK)
+    *st = harmonies(c, d);
+  if (*st != SG_OK) {
+    free(c->progs);
+    free(c);
+    return NULL;
+  }
+  return c;
+}
+
+static sg_status check_args(const sg_song *song, const sg_timeline *tl, sg_note_list *out,
+                            sg_diag *d) {
+  if (!song || !tl || !out)
+    return sg_diag_fail(d, SG_E_INVAL, "compose: song, timeline and output are required");
+  if (tl->n_sections != song->n_sections)
+    return sg_diag_fail(d, SG_E_INVAL, "compose: timeline has %d sections, song %d",
+                        tl->n_sections, song->n_sections);
+  if (tl->rate == 0 || tl->tempo_num <= 0 || tl->tempo_den <= 0)
+    return sg_diag_fail(d, SG_E_INVAL, "compose: timeline has no rate or tempo");
+  return SG_OK;
+}
+
+static sg_status compose_drums_common(sg__ctx *c, sg_style style, const sg_text *pattern,
+                                      const char *seed_name, sg_compose_report *rep, sg_diag *d) {
+  c->style = style;
+  c->seed = c->song->seed + sg_hash64(seed_name);
+  sg_rng_seed(&c->rng, c->seed, 0x636f6d706f7365ULL);
+  c->has_user = 0;
+  if (pattern && pattern->s[0]) {
+    sg_status st = sg_drum_pattern_parse(pattern->s, value_col0(pattern->pos, 1), &c->drum_user, d);
+    if (st != SG_OK)
+      return to_spec(c->song, d, pattern->pos, st);
+    c->has_user = 1;
+  }
+  c->role_fn = sg__role_drums;
+  sg_status st = run_bars(c, d);
+  if (st != SG_OK)
+    return st;
+  if (rep) {
+    rep->style = style;
+    rep->role = SG_ROLE_DRUMS;
+  }
+  return finish(c, 1, rep);
+}
+
+sg_status sg_compose_drums(const sg_song *song, const sg_timeline *tl, sg_note_list *out,
+                           sg_compose_report *rep, sg_diag *d) {
+  sg_status st = check_args(song, tl, out, d);
+  if (st != SG_OK)
+    return st;
+  sg_notes_clear(out);
+  if (rep)
+    memset(rep, 0, sizeof *rep);
+  sg_style style;
+  st = resolve_style(song, &song->drums.style, &style, d);
+  if (st != SG_OK)
+    return st;
+  sg__ctx *c = ctx_new(song, tl, out, d, &st);
+  if (!c)
+    return st;
+  st = compose_drums_common(c, style, &song->drums.pattern, "drums", rep, d);
+  ctx_free(c);
+  return st;
+}
+
+sg_status sg_compose_stem(const sg_song *song, const sg_timeline *tl, int stem_index,
+                          sg_note_list *out, sg_compose_report *rep, sg_diag *d) {
+  sg_status st = check_args(song, tl, out, d);
+  if (st != SG_OK)
+    return st;
+  if (stem_index < 0 || stem_index >= song->n_stems)
+    return sg_diag_fail(d, SG_E_INVAL, "compose: stem index %d out of range", stem_index);
+  const sg_stem_spec *stem = &song->stems[stem_index];
+  sg_diag_where(d, "compose", stem->name.s, NULL);
+  sg_notes_clear(out);
+  if (rep)
+    memset(rep, 0, sizeof *rep);
+  sg_role role = SG_ROLE_COMP;
+  if (stem->role.s[0] && sg_role_from_name(stem->role.s, &role) != SG_OK) {
+    sg_diag_at(d, song->path, stem->role.pos.line, stem->role.pos.col);
+    return sg_diag_fail(d, SG_E_SPEC, "unknown role '%s' (comp, pad, arp, lead, bass, drums)",
+                        stem->role.s);
+  }
+  if (!stem->role.s[0]) {
+    if (ieq(stem->instrument.s, "moog_bass"))
+      role = SG_ROLE_BASS;
+    else if (ieq(stem->instrument.s, "prophet_poly"))
+      role = SG_ROLE_PAD;
+    else if (ieq(stem->instrument.s, "drums"))
+      role = SG_ROLE_DRUMS;
+  }
+  sg_style style;
+  st = resolve_style(song, &stem->style, &style, d);
+  if (st != SG_OK)
+    return st;
+  sg__ctx *c = ctx_new(song, tl, out, d, &st);
+  if (!c)
+    return st;
+  c->stem = stem;
+  c->style = style;
+  c->role = role;
+  c->octave = stem->octave;
+  c->is_guitar = ieq(stem->instrument.s, "guitar");
+  c->seed = song->seed + sg_hash64(stem->name.s);
+  sg_rng_seed(&c->rng, c->seed, 0x636f6d706f7365ULL);
+  if (rep) {
+    rep->style = style;
+    rep->role = role;
+  }
+
+  if (stem->midi_file[0]) {
+    char path[SG_MAX_PATH];
+    sg_song_resolve_path(song, stem->midi_file, path, sizeof path);
+    st = sg_midi_read(path, tl, SG_MIDI_MAP_GRID, out, NULL, d);
+    if (st == SG_OK) {
+      if (rep)
+        rep->from_midi = 1;
+      st = finish(c, 0, rep);
+    }
+    ctx_free(c);
+    return st;
+  }
+  if (role == SG_ROLE_DRUMS) {
+    st = compose_drums_common(c, style, &stem->pattern, stem->name.s, rep, d);
+    ctx_free(c);
+    return st;
+  }
+  if (stem->pattern.s[0]) {
+    st = sg_pattern_parse(stem->pattern.s, value_col0(stem->pattern.pos, 1), &c->user, d);
+    if (st != SG_OK) {
+      st = to_spec(song, d, stem->pattern.pos, st);
+      ctx_free(c);
+      return st;
+    }
+    c->has_user = 1;
+  }
+  switch (role) {
+  case SG_ROLE_PAD: c->role_fn = sg__role_pad; break;
+  case SG_ROLE_ARP: c->role_fn = sg__role_arp; break;
+  case SG_ROLE_LEAD: c->role_fn = sg__role_lead; break;
+  case SG_ROLE_BASS: c->role_fn = sg__role_bass; break;
+  case SG_ROLE_COMP:
+  default: c->role_fn = sg__role_comp; break;
+  }
+  st = run_bars(c, d);
+  if (st == SG_OK)
+    st = finish(c, 1, rep);
+  ctx_free(c);
+  return st;
+}

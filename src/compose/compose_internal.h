@@ -1,0 +1,87 @@
+/* Internal to sg_compose: the bar context handed to each role, and the composer state. */
+#ifndef STEMGATE_COMPOSE_INTERNAL_H
+#define STEMGATE_COMPOSE_INTERNAL_H
+
+#include "stemgate/compose.h"
+
+#define SG__MAX_SEG 16
+#define SG__TPQ 48 /* ticks per quarter note */
+
+typedef struct sg__seg {
+  int start, end; /* ticks within the bar */
+  const sg_chord *chord;
+} sg__seg;
+
+typedef struct sg__bar {
+  int64_t bar;          /* absolute bar index */
+  int bar_in_sec, sec_bars, si;
+  int first_of_section, last_of_section;
+  int section_change;   /* the next bar starts another section */
+  int next_plays;       /* the stem plays in the next bar */
+  const sg_chord *next; /* first chord of the next bar; NULL at the song end */
+  sg__seg seg[SG__MAX_SEG];
+  int nseg;
+} sg__bar;
+
+typedef struct sg__ctx sg__ctx;
+typedef void (*sg__role_fn)(sg__ctx *c, const sg__bar *b);
+
+/* One user-pattern hit inside a bar. */
+typedef struct sg__hit {
+  int tick, len;
+  float vel;
+  unsigned flags;
+} sg__hit;
+
+struct sg__ctx {
+  const sg_song *song;
+  const sg_timeline *tl;
+  const sg_stem_spec *stem; /* NULL for the song's drum kit */
+  sg_note_list *out;
+  sg_status status;
+  /* grid */
+  int bar_ticks, beat_ticks, sub_ticks, n_beats, steps, compound;
+  double swing;
+  /* what to play */
+  sg_style style;
+  sg_role role;
+  sg_energy energy;
+  float energy_gain;
+  int octave, is_guitar;
+  uint64_t seed;
+  sg_rng rng; /* composition choices (not humanisation) */
+  sg__role_fn role_fn;
+  const sg_key *key;
+  sg_key keys[SG_MAX_SECTIONS];
+  sg_progression *progs; /* n_sections charts */
+  int has_user;
+  sg_step_pattern user;
+  sg_drum_pattern drum_user;
+  /* running state */
+  sg_pad_voicing pad_prev;
+  sg_guitar_voicing gtr_prev;
+  int bass_prev, lead_prev;
+  int anticipated; /* the bass/comp already played this bar's downbeat chord early */
+  int group;
+  int motif[2][8]; /* lead rhythm cells (16th steps), per phrase half */
+  int motif_n[2];
+  int motif_section;
+};
+
+int64_t sg__tick_frame(const sg__ctx *c, int64_t tick);
+/* Writes one note: bar + tick (may be negative or past the bar), length in ticks. */
+void sg__emit(sg__ctx *c, int64_t bar, int tick, int len, int key, float vel, unsigned flags,
+              int group, int strum_index, double strum_ms);
+const sg_chord *sg__chord_at(const sg__bar *b, int tick);
+/* Hits of the user pattern that start inside this bar; returns the count (<= cap). */
+int sg__user_hits(const sg__ctx *c, const sg_step_pattern *p, const sg__bar *b, sg__hit *out,
+                  int cap);
+
+void sg__role_comp(sg__ctx *c, const sg__bar *b);
+void sg__role_pad(sg__ctx *c, const sg__bar *b);
+void sg__role_arp(sg__ctx *c, const sg__bar *b);
+void sg__role_lead(sg__ctx *c, const sg__bar *b);
+void sg__role_bass(sg__ctx *c, const sg__bar *b);
+void sg__role_drums(sg__ctx *c, const sg__bar *b);
+
+#endif

@@ -1,0 +1,202 @@
+/* Drum kit patterns per style and energy, user lane patterns, fills into section changes.
+ *
+ * Patterns are built on the bar's beats (beat starts, "and"s, the 16th before a beat), so 3/4,
+ * 6/8 and 12/8 get grooves of their own: a backbeat falls on the odd beats of an even meter;
+ * compound meters group 8ths in threes under dotted-quarter beats. */
+#include "compose_internal.h"
+
+#include <string.h>
+
+#define T16 12
+#define T8 24
+
+enum { KICK = 36, RIM = 37, SNARE = 38, CLAP = 39, CHH = 42, OHH = 46, SHAKER = 70 };
+
+typedef struct dhit {
+  int tick, key, len;
+  float vel;
+  unsigned flags;
+} dhit;
+
+typedef struct dbuf {
+  dhit v[512];
+  int n;
+} dbuf;
+
+static void add(dbuf *b, int tick, int key, float vel, unsigned flags) {
+  if (b->n >= 512 || vel <= 0)
+    return;
+  /* One hit per key and tick: keep the louder. */
+  for (int i = 0; i < b->n; ++i)
+    if (b->v[i].tick == tick && b->v[i].key == key) {
+      if (vel > b->v[i].vel) {
+        b->v[i].vel = vel;
+        b->v[i].flags = flags;
+      }
+      return;
+    }
+  dhit *h = &b->v[b->n++];
+  h->tick = tick;
+  h->key = key;
+  h->vel = vel;
+  h->flags = flags;
+  h->len = key == OHH ? T8 : T16;
+}
+
+static void style_pattern(const sg__ctx *c, dbuf *d) {
+  int bt = c->bar_ticks, beat = c->beat_ticks, nb = c->n_beats;
+  sg_energy e = c->energy;
+  int is44 = !c->compound && beat == 48 && nb == 4;
+  switch (c->style) {
+  case SG_STYLE_HOUSE:
+    for (int k = 0; k < nb; ++k) {
+      int s = k * beat, off = s + beat / 2;
+      add(d, s, KICK, 0.95f, SG_NOTE_ACCENT);
+      int backbeat = nb % 2 == 0 ? (k % 2 == 1) : (k > 0);
+      if (backbeat && e != SG_ENERGY_SPARSE)
+        add(d, s, CLAP, 0.85f, 0);
+      if (e == SG_ENERGY_FULL) {
+        add(d, off, OHH, 0.7f, 0);
+        for (int t = s; t < s + beat; t += T16)
+          if (t != off)
+            add(d, t, CHH, 0.3f, SG_NOTE_GHOST);
+        for (int t = s; t < s + beat; t += T16)
+          add(d, t, SHAKER, t == off ? 0.45f : 0.25f, 0);
+      } else {
+        add(d, off, CHH, e == SG_ENERGY_SPARSE ? 0.5f : 0.68f, 0);
+      }
+    }
+    break;
+  case SG_STYLE_BOSSA:
+  case SG_STYLE_SAMBA: {
+    int samba = c->style == SG_STYLE_SAMBA;
+    /* Surdo-like kick: each beat and the 16th before the next ("x..xx..x" in 4/4). */
+    for (int k = 0; k < nb; ++k) {
+      int s = k * beat;
+      if (e == SG_ENERGY_SPARSE && k % 2)
+        continue;
+      add(d, s, KICK, k % 2 ? 0.62f : 0.78f, 0);
+      if (e != SG_ENERGY_SPARSE)
+        add(d, s + beat - (c->compound ? T8 : T16), KICK, 0.42f, 0);
+    }
+    /* Cross-stick on the bossa clave (4/4), else on beat 1, its "a" and each later "and". */
+    if (is44) {
+      static const int clave[] = {0, 3, 6, 10, 13};
+      for (int i = 0; i < 5; ++i)
+        if (e != SG_ENERGY_SPARSE || i < 3)
+          add(d, clave[i] * T16, RIM, i == 0 ? 0.7f : 0.6f, 0);
+    } else {
+      add(d, 0, RIM, 0.7f, 0);
+      if (!c->compound && 3 * T16 < bt)
+        add(d, 3 * T16, RIM, 0.6f, 0);
+      for (int k = 1; k < nb; ++k)
+        add(d, k * beat + (c->compound ? T8 : c->sub_ticks), RIM, 0.6f, 0);
+    }
+    /* Hats and shaker. */
+    int step = (e == SG_ENERGY_SPARSE) ? beat : (c->compound ? T8 : T8);
+    for (int t = 0; t < bt; t += step)
+      add(d, t, CHH, t % beat == 0 ? 0.45f : 0.35f, 0);
+    if (samba || e == SG_ENERGY_FULL)
+      for (int t = 0; t < bt; t += T16) {
+        int pos = (t % beat) / T16;
+        int last = (t % beat) == beat - T16; /* samba accents the "a" */
+        add(d, t, SHAKER, last ? 0.55f : pos == 0 ? 0.42f : 0.28f, 0);
+      }
+    break;
+  }
+  case SG_STYLE_POP:
+  default: {
+    /* Kick. */
+    add(d, 0, KICK, 0.95f, SG_NOTE_ACCENT);
+    if (c->compound) {
+      if (e != SG_ENERGY_SPARSE && nb >= 2)
+        add(d, beat - T8, KICK, 0.6f, 0);
+      for (int k = 2; k < nb; k += 2)
+        add(d, k * beat, KICK, 0.85f, 0);
+    } else if (nb % 2 == 0 && nb >= 4) {
+      add(d, (nb / 2) * beat, KICK, 0.88f, 0);
+      if (e != SG_ENERGY_SPARSE)
+        add(d, (nb / 2) * beat + c->sub_ticks, KICK, 0.7f, 0);
+      if (e == SG_ENERGY_FULL)
+        add(d, beat + c->sub_ticks + T16, KICK, 0.6f, 0);
+    }
+    /* Snare backbeat. */
+    for (int k = 1; k < nb; ++k) {
+      int back = nb % 2 == 0 ? (k % 2 == 1) : 1;
+      if (!back)
+        continue;
+      if (e == SG_ENERGY_SPARSE && nb % 2 == 0 && k != nb - 1)
+        continue;
+      float v = (nb % 2 == 1 && k > 1) ? 0.62f : 0.9f;
+      add(d, k * beat, SNARE, v, v > 0.8f ? SG_NOTE_ACCENT : 0);
+      if (e == SG_ENERGY_FULL && k * beat - T16 > 0)
+        add(d, k * beat - T16, SNARE, 0.22f, SG_NOTE_GHOST);
+    }
+    /* Hats. */
+    int step = e == SG_ENERGY_SPARSE ? beat : e == SG_ENERGY_FULL && !c->compound ? T16 : T8;
+    for (int t = 0; t < bt; t += step) {
+      int on = t % beat == 0, on8 = t % T8 == 0;
+      add(d, t, CHH, on ? 0.62f : on8 ? 0.48f : 0.3f, 0);
+    }
+    if (e == SG_ENERGY_FULL)
+      add(d, bt - T8, OHH, 0.55f, 0);
+    break;
+  }
+  }
+}
+
+static void user_pattern(const sg__ctx *c, const sg__bar *b, dbuf *d) {
+  for (int l = 0; l < c->drum_user.n_lanes; ++l) {
+    sg__hit h[128];
+    int n = sg__user_hits(c, &c->drum_user.lanes[l].pattern, b, h, 128);
+    for (int i = 0; i < n; ++i) {
+      if (c->energy == SG_ENERGY_SPARSE && (h[i].flags & SG_NOTE_GHOST))
+        continue; /* sparse sections drop ghost notes */
+      add(d, h[i].tick, c->drum_user.lanes[l].key, h[i].vel, h[i].flags);
+    }
+  }
+}
+
+static void fill(const sg__ctx *c, dbuf *d) {
+  int bt = c->bar_ticks, beat = c->beat_ticks;
+  int flen = (c->energy == SG_ENERGY_FULL && c->n_beats >= 3) ? 2 * beat : beat;
+  if (flen > bt)
+    flen = bt;
+  int fs = bt - flen;
+  /* Clear the fill region except the kick that starts it. */
+  int w = 0;
+  for (int i = 0; i < d->n; ++i)
+    if (d->v[i].tick < fs || (d->v[i].key == KICK && d->v[i].tick == fs))
+      d->v[w++] = d->v[i];
+  d->n = w;
+  int step = c->energy == SG_ENERGY_SPARSE ? T8 : T16;
+  int i = 0;
+  for (int t = fs; t < bt; t += step, ++i) {
+    float v = 0.4f + 0.55f * (float)(t - fs) / (float)flen;
+    int key = SNARE;
+    if (c->style == SG_STYLE_HOUSE)
+      key = i % 2 ? SNARE : CLAP;
+    else if (c->style == SG_STYLE_BOSSA || c->style == SG_STYLE_SAMBA)
+      key = i % 3 == 2 ? RIM : SNARE, v *= 0.85f;
+    add(d, t, key, v, t + step >= bt ? SG_NOTE_ACCENT : 0);
+  }
+  add(d, fs, KICK, 0.8f, 0);
+}
+
+void sg__role_drums(sg__ctx *c, const sg__bar *b) {
+  dbuf d;
+  d.n = 0;
+  if (c->has_user)
+    user_pattern(c, b, &d);
+  else
+    style_pattern(c, &d);
+  if (b->section_change && b->next_plays)
+    fill(c, &d);
+  /* After a fill, mark the new section's downbeat (open hat in place of a crash). */
+  if (b->first_of_section && b->si > 0 && c->energy != SG_ENERGY_SPARSE) {
+    add(&d, 0, KICK, 1.0f, SG_NOTE_ACCENT);
+    add(&d, 0, OHH, 0.85f, SG_NOTE_ACCENT);
+  }
+  for (int i = 0; i < d.n; ++i)
+    sg__emit(c, b->bar, d.v[i].tick, d.v[i].len, d.v[i].key, d.v[i].vel, d.v[i].flags, 0, 0, 0.0);
+}

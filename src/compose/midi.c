@@ -1,0 +1,660 @@
+/* Standard MIDI Files (SMF 1.0, MMA 1996): a format-1 writer and a bounds-checked reader.
+ *
+ * Writing: frames -> ticks is the exact inverse of the timeline's rational frame formula,
+ *     tick = round((frame - origin) * PPQ * tempo_num / (60 * rate * tempo_den)),
+ * computed in 128-bit integers, so a note written and read back through the same grid lands on
+ * its original frame to within half a tick. Reading never trusts a length: every chunk, variable
+ * -length quantity and event is checked against the bytes that remain. */
+#include "stemgate/compose.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+__extension__ typedef __int128 sg_i128;
+
+/* ---- byte buffer ----------------------------------------------------------------------------- */
+
+typedef struct bbuf {
+  uint8_t *p;
+  size_t n, cap;
+  int oom;
+} bbuf;
+
+static void put(bbuf *b, const void *src, size_t n) {
+  if (b->oom)
+    return;
+  if (b->n + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->n + n)
+      cap *= 2;
+    uint8_t *q = realloc(b->p, cap);
+    if (!q) {
+      b->oom = 1;
+      return;
+    }
+    b->p = q;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, src, n);
+  b->n += n;
+}
+
+static void put8(bbuf *b, unsigned v) {
+  uint8_t x = (uint8_t)v;
+  put(b, &x, 1);
+}
+
+static void put_be(bbuf *b, uint32_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i)
+    put8(b, (v >> (8 * i)) & 0xff);
+}
+
+static void put_var(bbuf *b, uint32_t v) {
+  uint8_t tmp[5];
+  int n = 0;
+  tmp[n++] = v & 0x7f;
+  while ((v >>= 7) && n < 5)
+    tmp[n++] = (uint8_t)(0x80 | (v & 0x7f));
+  while (n)
+    put8(b, tmp[--n]);
+}
+
+static void put_meta_text(bbuf *b, uint32_t delta, int type, const char *s) {
+  size_t len = s ? strlen(s) : 0;
+  if (len > 127)
+    len = 127;
+  put_var(b, delta);
+  put8(b, 0xFF);
+  put8(b, (unsigned)type);
+  put_var(b, (uint32_t)len);
+  put(b, s, len);
+}
+
+/* ---- frames <-> ticks ------------------------------------------------------------------------ */
+
+static int64_t div_round(sg_i128 num, sg_i128 den) {
+  if (num >= 0)
+    return (int64_t)((num + den / 2) / den);
+  return -(int64_t)((-num + den / 2) / den);
+}
+
+static int64_t frame_to_tick(const sg_timeline *tl, int64_t frame) {
+  if (tl->quarter_frames && tl->n_quarter_frames >= 2) {
+    const int64_t *m = tl->quarter_frames;
+    size_t n = tl->n_quarter_frames, lo = 0, hi = n - 1;
+    if (frame <= m[0])
+      lo = 0;
+    else if (frame >= m[n - 1])
+      lo = n - 2;
+    else {
+      while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (m[mid] <= frame)
+          lo = mid;
+        else
+          hi = mid;
+      }
+    }
+    int64_t span = m[lo + 1] - m[lo];
+    if (span <= 0)
+      span = 1;
+    int64_t t = (int64_t)lo * SG_MIDI_PPQ + div_round((sg_i128)(frame - m[lo]) * SG_MIDI_PPQ, span);
+    return t < 0 ? 0 : t;
+  }
+  sg_i128 num = (sg_i128)(frame - tl->origin_frame) * SG_MIDI_PPQ * tl->tempo_num;
+  sg_i128 den = (sg_i128)60 * tl->rate * tl->tempo_den;
+  int64_t t = div_round(num, den);
+  return t < 0 ? 0 : t;
+}
+
+/* ---- writer ---------------------------------------------------------------------------------- */
+
+typedef struct mev {
+  int64_t tick;
+  int on; /* 1 note on, 0 note off */
+  int key, vel;
+} mev;
+
+static int cmp_mev(const void *a, const void *b) {
+  const mev *x = a, *y = b;
+  if (x->tick != y->tick)
+    return x->tick < y->tick ? -1 : 1;
+  if (x->on != y->on)
+    return x->on - y->on; /* offs first, so a repeated note re-attacks cleanly */
+  return x->key - y->key;
+}
+
+static uint32_t clamp_delta(int64_t d) {
+  if (d < 0)
+    return 0;
+  if (d > 0x0FFFFFFF)
+    return 0x0FFFFFFF;
+  return (uint32_t)d;
+}
+
+sg_status sg_midi_encode(const sg_note_list *notes, const sg_timeline *tl, const char *title,
+                         const char *track_name, int channel, const sg_key *key, uint8_t **buf,
+                         size_t *len, sg_diag *d) {
+  if (!notes || !tl || !buf || !len || channel < 0 || channel > 15 || tl->rate == 0 ||
+      tl->tempo_num <= 0 || tl->tempo_den <= 0)
+    return sg_diag_fail(d, SG_E_INVAL, "midi: bad arguments");
+  *buf = NULL;
+  *len = 0;
+  bbuf b = {0};
+  /* Header. */
+  put(&b, "MThd", 4);
+  put_be(&b, 6, 4);
+  put_be(&b, 1, 2);
+  put_be(&b, 2, 2);
+  put_be(&b, SG_MIDI_PPQ, 2);
+
+  /* Track 0: tempo map and song-wide meta events. */
+  bbuf t0 = {0};
+  put_meta_text(&t0, 0, 0x03, title ? title : "");
+  /* Time signature: nn dd(log2) cc(clocks per metronome click) bb(32nds per quarter). */
+  int dd = 0;
+  for (int den = tl->meter_den > 0 ? tl->meter_den : 4; den > 1; den >>= 1)
+    ++dd;
+  put_var(&t0, 0);
+  put8(&t0, 0xFF);
+  put8(&t0, 0x58);
+  put8(&t0, 4);
+  put8(&t0, (unsigned)(tl->meter_num > 0 ? tl->meter_num : 4));
+  put8(&t0, (unsigned)dd);
+  put8(&t0, 24);
+  put8(&t0, 8);
+  if (key && (key->mode == SG_MODE_MAJOR || key->mode == SG_MODE_MINOR ||
+              key->mode == SG_MODE_HARMONIC_MINOR)) {
+    int sf = sg_key_signature(key);
+    if (sf >= -7 && sf <= 7) {
+      put_var(&t0, 0);
+      put8(&t0, 0xFF);
+      put8(&t0, 0x59);
+      put8(&t0, 2);
+      put8(&t0, (unsigned)(sf & 0xff));
+      put8(&t0, key->mode == SG_MODE_MAJOR ? 0u : 1u);
+    }
+  }
+  if (tl->quarter_frames && tl->n_quarter_frames >= 2) {
+    int64_t last = 0;
+    for (size_t i = 0; i + 1 < tl->n_quarter_frames; ++i) {
+      double us = (double)(tl->quarter_frames[i + 1] - tl->quarter_frames[i]) * 1e6 / tl->rate;
+      uint32_t v = (uint32_t)(us < 1 ? 1 : us > 0xFFFFFF ? 0xFFFFFF : llround(us));
+      int64_t tick = (int64_t)i * SG_MIDI_PPQ;
+      put_var(&t0, clamp_delta(tick - last));
+      last = tick;
+      put8(&t0, 0xFF);
+      put8(&t0, 0x51);
+      put8(&t0, 3);
+      put_be(&t0, v, 3);
+    }
+  } else {
+    double us = 60e6 * (double)tl->tempo_den / (double)tl->tempo_num;
+    uint32_t v = (uint32_t)(us < 1 ? 1 : us > 0xFFFFFF ? 0xFFFFFF : llround(us));
+    put_var(&t0, 0);
+    put8(&t0, 0xFF);
+    put8(&t0, 0x51);
+    put8(&t0, 3);
+    put_be(&t0, v, 3);
+  }
+  put_var(&t0, 0);
+  put8(&t0, 0xFF);
+  put8(&t0, 0x2F);
+  put8(&t0, 0);
+
+  /* Track 1: the notes. */
+  mev *ev = NULL;
+  if (notes->n) {
+    if (notes->n > SIZE_MAX / (2 * sizeof *ev)) {
+      free(t0.p);
+      free(b.p);
+      return sg_diag_fail(d, SG_E_NOMEM, "midi: too many notes");
+    }
+    ev = malloc(2 * notes->n * sizeof *ev);
+    if (!ev) {
+      free(t0.p);
+      free(b.p);
+      return sg_diag_fail(d, SG_E_NOMEM, "midi: out of memory");
+    }
+  }
+  size_t ne = 0;
+  for (size_t i = 0; i < notes->n; ++i) {
+    const sg_note *n = &notes->v[i];
+    if (n->key < 0 || n->key > 127)
+      continue;
+    int64_t on = frame_to_tick(tl, n->start);
+    int64_t off = frame_to_tick(tl, n->start + (n->length > 0 ? n->length : 1));
+    if (off <= on)
+      off = on + 1;
+    int vel = (int)lround(n->velocity * 127.0);
+    vel = vel < 1 ? 1 : vel > 127 ? 127 : vel;
+    ev[ne++] = (mev){on, 1, n->key, vel};
+    ev[ne++] = (mev){off, 0, n->key, 0};
+  }
+  if (ne)
+    qsort(ev, ne, sizeof *ev, cmp_mev);
+  bbuf t1 = {0};
+  put_meta_text(&t1, 0, 0x03, track_name ? track_name : "");
+  int64_t last = 0;
+  for (size_t i = 0; i < ne; ++i) {
+    put_var(&t1, clamp_delta(ev[i].tick - last));
+    last = ev[i].tick;
+    put8(&t1, (unsigned)((ev[i].on ? 0x90 : 0x80) | channel));
+    put8(&t1, (unsigned)ev[i].key);
+    put8(&t1, (unsigned)(ev[i].on ? ev[i].vel : 64));
+  }
+  put_var(&t1, 0);
+  put8(&t1, 0xFF);
+  put8(&t1, 0x2F);
+  put8(&t1, 0);
+  free(ev);
+
+  put(&b, "MTrk", 4);
+  put_be(&b, (uint32_t)t0.n, 4);
+  put(&b, t0.p, t0.n);
+  put(&b, "MTrk", 4);
+  put_be(&b, (uint32_t)t1.n, 4);
+  put(&b, t1.p, t1.n);
+  int oom = b.oom || t0.oom || t1.oom;
+  free(t0.p);
+  free(t1.p);
+  if (oom) {
+    free(b.p);
+    return sg_diag_fail(d, SG_E_NOMEM, "midi: out of memory");
+  }
+  *buf = b.p;
+  *len = b.n;
+  return SG_OK;
+}
+
+sg_status sg_midi_write(const char *path, const sg_note_list *notes, const sg_timeline *tl,
+                        const char *title, const char *track_name, int channel, const sg_key *key,
+                        sg_diag *d) {
+  if (!path)
+    return sg_diag_fail(d, SG_E_INVAL, "midi: no path");
+  uint8_t *buf;
+  size_t len;
+  sg_status st = sg_midi_encode(notes, tl, title, track_name, channel, key, &buf, &len, d);
+  if (st != SG_OK)
+    return st;
+  FILE *f = fopen(path, "wb");
+  if (!f) {
+    free(buf);
+    sg_diag_at(d, path, 0, 0);
+    return sg_diag_fail(d, SG_E_IO, "cannot create MIDI file '%s': %s", path, strerror(errno));
+  }
+  size_t w = fwrite(buf, 1, len, f);
+  int cl = fclose(f);
+  free(buf);
+  if (w != len || cl != 0) {
+    sg_diag_at(d, path, 0, 0);
+    return sg_diag_fail(d, SG_E_IO, "cannot write MIDI file '%s'", path);
+  }
+  return SG_OK;
+}
+
+/* ---- reader ---------------------------------------------------------------------------------- */
+
+typedef struct rd {
+  const uint8_t *p;
+  size_t n, i;
+} rd;
+
+static int rd_u8(rd *r, unsigned *v) {
+  if (r->i >= r->n)
+    return 0;
+  *v = r->p[r->i++];
+  return 1;
+}
+
+static int rd_be(rd *r, int bytes, uint32_t *v) {
+  if (r->n - r->i < (size_t)bytes)
+    return 0;
+  uint32_t x = 0;
+  for (int k = 0; k < bytes; ++k)
+    x = (x << 8) | r->p[r->i++];
+  *v = x;
+  return 1;
+}
+
+/* Variable-length quantity: at most 4 bytes (28 bits) per the standard. */
+static int rd_var(rd *r, uint32_t *v) {
+  uint32_t x = 0;
+  for (int k = 0; k < 4; ++k) {
+    unsigned b;
+    if (!rd_u8(r, &b))
+      return 0;
+    x = (x << 7) | (b & 0x7f);
+    if (!(b & 0x80)) {
+      *v = x;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+typedef struct tnote {
+  int64_t on, off;
+  int key, vel;
+} tnote;
+
+typedef struct ttempo {
+  int64_t tick;
+  uint32_t us;
+} ttempo;
+
+typedef struct parse_state {
+  tnote *notes;
+  size_t n, cap;
+  ttempo *tempos;
+  size_t nt, tcap;
+  /* pending note-ons per channel and key, first-in first-out */
+  int64_t pend_tick[16][128][4];
+  int pend_vel[16][128][4];
+  int pend_n[16][128];
+} parse_state;
+
+static int push_note(parse_state *s, int64_t on, int64_t off, int key, int vel) {
+  if (s->n >= SG_MIDI_MAX_NOTES)
+    return -1;
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 256;
+    tnote *q = realloc(s->notes, cap * sizeof *q);
+    if (!q)
+      return -2;
+    s->notes = q;
+    s->cap = cap;
+  }
+  s->notes[s->n++] = (tnote){on, off > on ? off : on + 1, key, vel};
+  return 0;
+}
+
+static int push_tempo(parse_state *s, int64_t tick, uint32_t us) {
+  if (s->nt >= 100000)
+    return -1;
+  if (s->nt == s->tcap) {
+    size_t cap = s->tcap ? s->tcap * 2 : 16;
+    ttempo *q = realloc(s->tempos, cap * sizeof *q);
+    if (!q)
+      return -2;
+    s->tempos = q;
+    s->tcap = cap;
+  }
+  s->tempos[s->nt++] = (ttempo){tick, us ? us : 1};
+  return 0;
+}
+
+static sg_status bad(sg_diag *d, size_t at, const char *what) {
+  return sg_diag_fail(d, SG_E_FORMAT, "malformed MIDI file: %s at byte %zu", what, at);
+}
+
+static sg_status note_off(parse_state *s, int ch, int key, int64_t tick, sg_diag *d) {
+  int n = s->pend_n[ch][key];
+  if (!n)
+    return SG_OK; /* stray note-off: ignore, as sequencers do */
+  int64_t on = s->pend_tick[ch][key][0];
+  int vel = s->pend_vel[ch][key][0];
+  for (int k = 1; k < n; ++k) {
+    s->pend_tick[ch][key][k - 1] = s->pend_tick[ch][key][k];
+    s->pend_vel[ch][key][k - 1] = s->pend_vel[ch][key][k];
+  }
+  s->pend_n[ch][key] = n - 1;
+  int r = push_note(s, on, tick, key, vel);
+  if (r == -1)
+    return sg_diag_fail(d, SG_E_LIMIT, "MIDI file has more than %d notes", SG_MIDI_MAX_NOTES);
+  if (r == -2)
+    return sg_diag_fail(d, SG_E_NOMEM, "out of memory reading MIDI");
+  return SG_OK;
+}
+
+static sg_status parse_track(parse_state *s, rd *r, size_t base, sg_midi_info *info, sg_diag *d) {
+  int64_t tick = 0;
+  unsigned running = 0;
+  while (r->i < r->n) {
+    uint32_t delta;
+    if (!rd_var(r, &delta))
+      return bad(d, base + r->i, "bad or truncated delta time");
+    tick += delta;
+    if (tick > ((int64_t)1 << 40))
+      return bad(d, base + r->i, "track longer than 2^40 ticks");
+    unsigned st;
+    if (!rd_u8(r, &st))
+      return bad(d, base + r->i, "truncated event");
+    if (st < 0x80) {
+      if (!running)
+        return bad(d, base + r->i - 1, "data byte without a running status");
+      r->i--; /* the byte is data: reuse the running status */
+      st = running;
+    }
+    if (st == 0xFF) {
+      unsigned type;
+      uint32_t len;
+      if (!rd_u8(r, &type) || !rd_var(r, &len))
+        return bad(d, base + r->i, "truncated meta event");
+      if (len > r->n - r->i)
+        return bad(d, base + r->i, "meta event longer than its track");
+      const uint8_t *m = r->p + r->i;
+      if (type == 0x51 && len >= 3) {
+        uint32_t us = ((uint32_t)m[0] << 16) | ((uint32_t)m[1] << 8) | m[2];
+        if (push_tempo(s, tick, us) != 0)
+          return sg_diag_fail(d, SG_E_LIMIT, "too many tempo events in MIDI file");
+        if (info && info->n_tempo_events++ == 0)
+          info->first_bpm = 60e6 / (us ? us : 1);
+      } else if (type == 0x58 && len >= 2 && info && info->meter_num == 0) {
+        info->meter_num = m[0];
+        info->meter_den = m[1] < 8 ? 1 << m[1] : 0;
+      } else if (type == 0x03 && info && !info->track_name[0]) {
+        size_t k = len < sizeof info->track_name - 1 ? len : sizeof info->track_name - 1;
+        memcpy(info->track_name, m, k);
+        info->track_name[k] = 0;
+      }
+      r->i += len;
+      running = 0; /* meta events cancel running status (SMF 1.0) */
+      if (type == 0x2F)
+        break;
+      continue;
+    }
+    if (st == 0xF0 || st == 0xF7) {
+      uint32_t len;
+      if (!rd_var(r, &len) || len > r->n - r->i)
+        return bad(d, base + r->i, "truncated system-exclusive event");
+      r->i += len;
+      running = 0;
+      continue;
+    }
+    if (st >= 0xF1) {
+      return bad(d, base + r->i - 1, "system message not allowed in a MIDI file");
+    }
+    running = st;
+    unsigned kind = st & 0xF0, ch = st & 0x0F, a = 0, b = 0;
+    int two = !(kind == 0xC0 || kind == 0xD0);
+    if (!rd_u8(r, &a) || (two && !rd_u8(r, &b)))
+      return bad(d, base + r->i, "truncated channel event");
+    if (a > 127 || b > 127)
+      return bad(d, base + r->i - 1, "data byte above 127");
+    if (kind == 0x90 && b > 0) {
+      int n = s->pend_n[ch][a];
+      if (n == 4) { /* too many overlapping copies: end the oldest here */
+        sg_status e = note_off(s, (int)ch, (int)a, tick, d);
+        if (e != SG_OK)
+          return e;
+        n = s->pend_n[ch][a];
+      }
+      s->pend_tick[ch][a][n] = tick;
+      s->pend_vel[ch][a][n] = (int)b;
+      s->pend_n[ch][a] = n + 1;
+    } else if (kind == 0x80 || kind == 0x90) {
+      sg_status e = note_off(s, (int)ch, (int)a, tick, d);
+      if (e != SG_OK)
+        return e;
+    }
+  }
+  /* Notes still sounding end with the track. */
+  for (int ch = 0; ch < 16; ++ch)
+    for (int k = 0; k < 128; ++k)
+      while (s->pend_n[ch][k]) {
+        sg_status e = note_off(s, ch, k, tick, d);
+        if (e != SG_OK)
+          return e;
+      }
+  return SG_OK;
+}
+
+static int cmp_tempo(const void *a, const void *b) {
+  const ttempo *x = a, *y = b;
+  return x->tick < y->tick ? -1 : x->tick > y->tick;
+}
+
+/* Seconds at a tick through the file's tempo map (120 BPM before the first event). */
+static double tick_seconds(const parse_state *s, int64_t tick, int division) {
+  double sec = 0;
+  int64_t at = 0;
+  double us = 500000.0;
+  for (size_t i = 0; i < s->nt && s->tempos[i].tick < tick; ++i) {
+    sec += (double)(s->tempos[i].tick - at) * us * 1e-6 / division;
+    at = s->tempos[i].tick;
+    us = s->tempos[i].us;
+  }
+  return sec + (double)(tick - at) * us * 1e-6 / division;
+}
+
+sg_status sg_midi_decode(const uint8_t *buf, size_t len, const sg_timeline *tl, sg_midi_map map,
+                         sg_note_list *out, sg_midi_info *info, sg_diag *d) {
+  if (!buf || !tl || !out)
+    return sg_diag_fail(d, SG_E_INVAL, "midi: bad arguments");
+  if (len > SG_MIDI_MAX_BYTES)
+    return sg_diag_fail(d, SG_E_LIMIT, "MIDI file larger than %u bytes", SG_MIDI_MAX_BYTES);
+  sg_midi_info tmp;
+  if (!info)
+    info = &tmp;
+  memset(info, 0, sizeof *info);
+  rd r = {buf, len, 0};
+  uint32_t hlen = 0, fmt = 0, ntr = 0, div = 0;
+  if (len < 14 || memcmp(buf, "MThd", 4) != 0)
+    return bad(d, 0, "no MThd header");
+  r.i = 4;
+  if (!rd_be(&r, 4, &hlen) || hlen < 6 || hlen > len - 8)
+    return bad(d, 4, "bad header length");
+  rd_be(&r, 2, &fmt);
+  rd_be(&r, 2, &ntr);
+  rd_be(&r, 2, &div);
+  r.i = 8 + hlen;
+  if (fmt > 1)
+    return sg_diag_fail(d, SG_E_UNSUPPORTED, "MIDI format %u is not supported (0 or 1)", fmt);
+  if (div & 0x8000)
+    return sg_diag_fail(d, SG_E_UNSUPPORTED, "SMPTE time division is not supported");
+  if (div == 0)
+    return bad(d, 12, "division of zero ticks per quarter");
+  info->format = (int)fmt;
+  info->division = (int)div;
+  info->first_bpm = 120.0;
+  parse_state *s = calloc(1, sizeof *s);
+  if (!s)
+    return sg_diag_fail(d, SG_E_NOMEM, "out of memory reading MIDI");
+  sg_status st = SG_OK;
+  int tracks = 0;
+  while (r.i < len && st == SG_OK) {
+    if (len - r.i < 8) {
+      st = bad(d, r.i, "truncated chunk header");
+      break;
+    }
+    const uint8_t *id = buf + r.i;
+    r.i += 4;
+    uint32_t clen = 0;
+    rd_be(&r, 4, &clen);
+    if (clen > len - r.i) {
+      st = bad(d, r.i - 4, "chunk longer than the file");
+      break;
+    }
+    if (memcmp(id, "MTrk", 4) == 0) {
+      rd tr = {buf + r.i, clen, 0};
+      st = parse_track(s, &tr, r.i, info, d);
+      ++tracks;
+    }
+    r.i += clen;
+  }
+  if (st == SG_OK && tracks == 0)
+    st = bad(d, 14, "no MTrk chunk");
+  if (st == SG_OK) {
+    info->n_tracks = tracks;
+    if (!info->meter_num) {
+      info->meter_num = 4;
+      info->meter_den = 4;
+    }
+    qsort(s->tempos, s->nt, sizeof *s->tempos, cmp_tempo);
+    for (size_t i = 0; i < s->n && st == SG_OK; ++i) {
+      sg_note n;
+      memset(&n, 0, sizeof n);
+      int64_t f0, f1;
+      if (map == SG_MIDI_MAP_FILE_TEMPO) {
+        f0 = tl->origin_frame + (int64_t)llround(tick_seconds(s, s->notes[i].on, (int)div) * tl->rate);
+        f1 = tl->origin_frame + (int64_t)llround(tick_seconds(s, s->notes[i].off, (int)div) * tl->rate);
+      } else {
+        f0 = sg_timeline_frame_at(tl, s->notes[i].on, div);
+        f1 = sg_timeline_frame_at(tl, s->notes[i].off, div);
+      }
+      n.start = f0;
+      n.length = f1 > f0 ? f1 - f0 : 1;
+      n.key = s->notes[i].key;
+      n.velocity = (float)s->notes[i].vel / 127.0f;
+      st = sg_notes_push(out, &n);
+    }
+    info->n_notes = s->n;
+    sg_notes_sort(out);
+  }
+  free(s->notes);
+  free(s->tempos);
+  free(s);
+  return st;
+}
+
+sg_status sg_midi_read(const char *path, const sg_timeline *tl, sg_midi_map map,
+                       sg_note_list *out, sg_midi_info *info, sg_diag *d) {
+  if (!path)
+    return sg_diag_fail(d, SG_E_INVAL, "midi: no path");
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    sg_diag_at(d, path, 0, 0);
+    return sg_diag_fail(d, SG_E_IO, "cannot open MIDI file '%s': %s", path, strerror(errno));
+  }
+  uint8_t *buf = NULL;
+  size_t n = 0, cap = 0;
+  for (;;) {
+    if (n == cap) {
+      if (cap >= SG_MIDI_MAX_BYTES + 1) {
+        free(buf);
+        fclose(f);
+        sg_diag_at(d, path, 0, 0);
+        return sg_diag_fail(d, SG_E_LIMIT, "MIDI file '%s' is larger than %u bytes", path,
+                            SG_MIDI_MAX_BYTES);
+      }
+      cap = cap ? cap * 2 : 65536;
+      uint8_t *q = realloc(buf, cap);
+      if (!q) {
+        free(buf);
+        fclose(f);
+        return sg_diag_fail(d, SG_E_NOMEM, "out of memory reading '%s'", path);
+      }
+      buf = q;
+    }
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (got == 0)
+      break;
+  }
+  int err = ferror(f);
+  fclose(f);
+  if (err) {
+    free(buf);
+    sg_diag_at(d, path, 0, 0);
+    return sg_diag_fail(d, SG_E_IO, "cannot read MIDI file '%s'", path);
+  }
+  sg_status st = sg_midi_decode(buf, n, tl, map, out, info, d);
+  if (st != SG_OK)
+    sg_diag_at(d, path, 0, 0);
+  free(buf);
+  return st;
+}
