@@ -5,6 +5,7 @@
 
 #include "stemgate/spec.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,43 @@ static void example_parses(void **state) {
   sg_song_resolve_path(s, "/abs/x.wav", got, sizeof got);
   assert_string_equal(got, "/abs/x.wav");
   sg_song_free(s);
+}
+
+/* Every bundled example parses; the waltz keeps its fractional tempo exactly. */
+static void all_examples_parse(void **state) {
+  (void)state;
+  const char *dir = sg_test_source("examples");
+  DIR *dp = opendir(dir);
+  assert_non_null(dp);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(dp)) != NULL) {
+    size_t len = strlen(e->d_name);
+    if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0)
+      continue;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    sg_song *s = NULL;
+    sg_diag d;
+    sg_status st = sg_song_load(path, &s, &d);
+    if (st) {
+      char buf[700];
+      print_error("%s\n", sg_diag_format(&d, buf, sizeof buf));
+    }
+    assert_int_equal(st, SG_OK);
+    if (strcmp(e->d_name, "waltz.yaml") == 0) {
+      assert_int_equal(s->tempo.num, 973);
+      assert_int_equal(s->tempo.den, 10);
+      assert_int_equal(s->meter_num, 3);
+      assert_int_equal(s->format, SG_FMT_PCM24);
+      assert_int_equal(s->sample_rate, 44100);
+      assert_true(s->sections[1].end_sec == 48.0 && s->sections[1].bars == 0);
+    }
+    sg_song_free(s);
+    ++n;
+  }
+  closedir(dp);
+  assert_true(n >= 3);
 }
 
 static void load_missing_file_is_io_error(void **state) {
@@ -692,6 +730,7 @@ static void byte_flips_never_crash(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(example_parses),
+      cmocka_unit_test(all_examples_parse),
       cmocka_unit_test(load_missing_file_is_io_error),
       cmocka_unit_test(tempo_decimals_are_exact),
       cmocka_unit_test(defaults_follow_the_header),
