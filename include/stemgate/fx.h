@@ -361,6 +361,7 @@ typedef struct sg_saturation {
   sg_saturation_config cfg;
   double rate;
   float h[SG_OS_TAPS];                 /* lowpass at the base Nyquist, DC gain 1 */
+  float hp[SG_OS_FACTOR][SG_OS_UPLEN]; /* its polyphase parts, reversed, zero padded */
   float up_hist[2][2 * SG_OS_UPLEN];   /* base-rate input history (doubled ring) */
   float dn_hist[2][2 * SG_OS_TAPS];    /* oversampled shaped history (doubled ring) */
   size_t up_pos, dn_pos;
@@ -411,7 +412,8 @@ typedef struct sg_limiter_config {
 typedef struct sg_limiter {
   sg_limiter_config cfg;
   double rate;
-  float ph[SG_TP_OS][SG_TP_TAPS];  /* polyphase detector interpolator (each phase sums to 1) */
+  float ph[SG_TP_OS][SG_TP_TAPS];  /* polyphase detector interpolator (each phase sums to 1),
+                                      taps reversed so a phase is one contiguous dot product */
   float hist[2][2 * SG_TP_TAPS];   /* detector input history (doubled ring) */
   size_t hpos;
   int loud[2];                     /* history samples that could make an inter-sample peak */

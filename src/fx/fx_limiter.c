@@ -67,8 +67,8 @@ sg_status sg_limiter_init(sg_limiter *st, const sg_limiter_config *cin, double r
     double s = 0;
     for (int k = 0; k < SG_TP_TAPS; ++k)
       s += proto[k * SG_TP_OS + p];
-    for (int k = 0; k < SG_TP_TAPS; ++k)
-      st->ph[p][k] = (float)(proto[k * SG_TP_OS + p] / s);
+    for (int k = 0; k < SG_TP_TAPS; ++k) /* reversed: ph[p][T-1-k] multiplies x[n-k] */
+      st->ph[p][SG_TP_TAPS - 1 - k] = (float)(proto[k * SG_TP_OS + p] / s);
   }
   /* Bound on any interpolated value: max over phases of sum |h| times max |x|. While no
    * history sample exceeds thresh / l1 no inter-sample peak can reach the threshold and the
@@ -140,9 +140,7 @@ static double detect(sg_limiter *st, int ch, double x) {
   if (!st->loud[ch])
     return pk;
   for (int q = 0; q < SG_TP_OS; ++q) {
-    double acc = 0;
-    for (int k = 0; k < SG_TP_TAPS; ++k)
-      acc += st->ph[q][k] * xs[-k];
+    double acc = sg__dot(st->ph[q], xs - (SG_TP_TAPS - 1), SG_TP_TAPS);
     if (fabs(acc) > pk)
       pk = fabs(acc);
   }

@@ -31,6 +31,14 @@ sg_status sg_saturation_init(sg_saturation *st, const sg_saturation_config *c, d
   st->rate = rate;
   /* Cutoff 0.875 of the base Nyquist, as a fraction of the oversampled rate. */
   sg__kaiser_sinc(st->h, SG_OS_TAPS, 0.875 * 0.5 / SG_OS_FACTOR, 7.0, 1.0);
+  /* hp[p][i] = SG_OS_FACTOR * h[4 (UPLEN-1-i) + p]: phase p reversed, so that it lines up with
+   * the history x[n-UPLEN+1 .. n] stored contiguously; the gain restores the level lost to
+   * zero-stuffing. */
+  for (int p = 0; p < SG_OS_FACTOR; ++p)
+    for (int i = 0; i < SG_OS_UPLEN; ++i) {
+      int j = SG_OS_FACTOR * (SG_OS_UPLEN - 1 - i) + p;
+      st->hp[p][i] = j < SG_OS_TAPS ? SG_OS_FACTOR * st->h[j] : 0.0f;
+    }
   st->dc_r = exp(-2 * SG_PI * 5.0 / rate);
   st->a_smooth = sg__onepole(SG__SMOOTH_SEC, rate);
   sg_saturation_set(st, &st->cfg);
@@ -79,20 +87,15 @@ static double os_sample(sg_saturation *st, int ch, double x, double g, double b)
   size_t dp = st->dn_pos;
   double y = 0;
   for (int p = 0; p < SG_OS_FACTOR; ++p) {
-    /* v[4n+p] = 4 * sum_k h[4k+p] x[n-k]  (gain 4 restores the level lost to zero-stuffing) */
-    double acc = 0;
-    const float *xs = uh + up + SG_OS_UPLEN; /* xs[-k] = x[n-k] */
-    for (int k = 0, j = p; j < SG_OS_TAPS; ++k, j += SG_OS_FACTOR)
-      acc += st->h[j] * xs[-k];
-    double w = shape(SG_OS_FACTOR * acc, g, b);
+    /* v[4n+p] = 4 sum_k h[4k+p] x[n-k], as one contiguous dot product. */
+    double acc = sg__dot(st->hp[p], uh + up + 1, SG_OS_UPLEN);
+    double w = shape(acc, g, b);
     dp = dp == 0 ? SG_OS_TAPS - 1 : dp - 1;
     dh[dp] = dh[dp + SG_OS_TAPS] = (float)w;
     if (p == 0) {
       /* Decimate at phase 0: y[n] = sum_j h[j] w[4n-j], so the total delay is exactly
        * (96 + 96) / 4 = 48 base-rate frames (no fractional offset). */
-      const float *ws = dh + dp;
-      for (int j = 0; j < SG_OS_TAPS; ++j)
-        y += st->h[j] * ws[j];
+      y = sg__dot(st->h, dh + dp, SG_OS_TAPS);
     }
   }
   st->dn_pos = dp;

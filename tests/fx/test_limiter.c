@@ -48,10 +48,12 @@ static void gen_clipped_noise(float *L, float *R, size_t n, sg_rng *rng) {
   }
 }
 
+static double g_rate = RATE; /* rate of the material being generated */
+
 static void gen_hf_tone(float *L, float *R, size_t n, sg_rng *rng) {
   (void)rng;
-  fxt_sine(L, n, 1.0, 18000, RATE, 0.3);
-  fxt_sine(R, n, 1.0, 19500, RATE, 1.1);
+  fxt_sine(L, n, 1.0, 18000, g_rate, 0.3);
+  fxt_sine(R, n, 1.0, 19500, g_rate, 1.1);
 }
 
 static void hard_material_stays_under_ceiling(void **state) {
@@ -63,18 +65,20 @@ static void hard_material_stays_under_ceiling(void **state) {
   } mats[] = {{"square", gen_square, 6},         {"fs/4 at 45 deg", gen_fs4, 3},
               {"transients", gen_transients, 12}, {"clipped noise", gen_clipped_noise, 0},
               {"18/19.5 kHz tones", gen_hf_tone, 6}};
-  const double ceilings[] = {-1.0, -0.3};
+  /* (ceiling, rate): both ceilings at 48 kHz, the usual one at 44.1 kHz. */
+  const double ceilings[] = {-1.0, -0.3, -1.0}, rates[] = {48000, 48000, 44100};
   for (size_t m = 0; m < sizeof mats / sizeof *mats; ++m)
-    for (int ci = 0; ci < 2; ++ci) {
+    for (int ci = 0; ci < 3; ++ci) {
       sg_limiter_config c;
       sg_limiter_config_init(&c);
       c.ceiling_dbtp = ceilings[ci], c.gain_db = mats[m].gain_db;
       sg_limiter st;
-      assert_int_equal(sg_limiter_init(&st, &c, RATE), SG_OK);
+      assert_int_equal(sg_limiter_init(&st, &c, rates[ci]), SG_OK);
       size_t n = 24000, lat = sg_limiter_latency(&st);
       float *L = fxt_alloc(n + lat), *R = fxt_alloc(n + lat);
       sg_rng rng;
       sg_rng_seed(&rng, 1234 + m, 9);
+      g_rate = rates[ci];
       mats[m].gen(L, R, n, &rng);
       sg_limiter_process(&st, L, R, n + lat);
       double tp = fmax(fxt_true_peak(L, n + lat), fxt_true_peak(R, n + lat));
@@ -83,9 +87,9 @@ static void hard_material_stays_under_ceiling(void **state) {
       sg_dither_quantize(&rng, L, L, n + lat, 16);
       sg_dither_quantize(&rng, R, R, n + lat, 16);
       double tpq = fmax(fxt_true_peak(L, n + lat), fxt_true_peak(R, n + lat));
-      printf("%-18s ceiling %5.1f: true peak out %7.3f dBTP, after 16-bit %7.3f dBTP, max GR "
+      printf("%-18s %5.1f kHz ceiling %5.1f: true peak out %7.3f dBTP, after 16-bit %7.3f dBTP, max GR "
              "%.2f dB\n",
-             mats[m].name, c.ceiling_dbtp, 20 * log10(tp), 20 * log10(tpq),
+             mats[m].name, rates[ci] / 1000, c.ceiling_dbtp, 20 * log10(tp), 20 * log10(tpq),
              sg_limiter_max_gain_reduction_db(&st));
       assert_true(20 * log10(tp) <= c.ceiling_dbtp);
       assert_true(20 * log10(tpq) <= c.ceiling_dbtp);
