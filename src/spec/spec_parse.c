@@ -135,9 +135,12 @@ static const char *shown(const yaml_node_t *n, char *buf, size_t cap) {
   }
   const char *v = (const char *)n->data.scalar.value;
   size_t len = n->data.scalar.length;
-  if (len > 40)
-    snprintf(buf, cap, "'%.37s...'", v);
-  else
+  if (len > 40) {
+    int cut = 37; /* cut at a UTF-8 character boundary */
+    while (cut > 0 && ((unsigned char)v[cut] & 0xC0) == 0x80)
+      --cut;
+    snprintf(buf, cap, "'%.*s...'", cut, v);
+  } else
     snprintf(buf, cap, "'%s'", v);
   return buf;
 }
@@ -655,9 +658,11 @@ static sg_status parse_stem(ctx *c, yaml_node_t *map, int i) {
                 join(INSTRUMENTS, COUNT(INSTRUMENTS), list, sizeof list));
   }
   if (params_node) {
-    if ((st =
-             expect_map(c, params_node, "'params'", (const char *const[]){"<patch parameter>"}, 1)))
-      return st;
+    if (params_node->type != YAML_MAPPING_NODE)
+      return FAIL(c, params_node,
+                  "'params' of stem '%s' must be a mapping of patch parameters (name: value), "
+                  "got %s",
+                  stem->name.s, kind_of(params_node));
     char pw[SG_MAX_NAME + 32];
     snprintf(pw, sizeof pw, "params of stem '%s'", stem->name.s);
     if ((st = parse_params(c, params_node, &stem->overrides, pw, NULL)))
@@ -1192,19 +1197,16 @@ static sg_status parse_root(ctx *c, yaml_node_t *root) {
     } else if (!strcmp(key, "humanize")) {
       st = parse_humanize(c, v);
     } else if (!strcmp(key, "sections")) {
-      if (!(st = expect_list(c, v, "'sections'", "sections (mappings with name, bars, ...)"))) {
-        if (seq_len(v) == 0)
-          st = FAIL(c, v, "'sections' is empty; give at least one section");
-        FOR_ITEMS(c, v, it, sv) {
-          if (st)
-            break;
-          if (s->n_sections >= SG_MAX_SECTIONS) {
-            st = FAIL(c, sv, "too many sections (at most %d)", SG_MAX_SECTIONS);
-            break;
-          }
-          if (!(st = parse_section(c, sv, s->n_sections)))
-            s->n_sections++;
-        }
+      if ((st = expect_list(c, v, "'sections'", "sections (mappings with name, bars, ...)")))
+        return st;
+      if (seq_len(v) == 0)
+        return FAIL(c, v, "'sections' is empty; give at least one section");
+      FOR_ITEMS(c, v, it, sv) {
+        if (s->n_sections >= SG_MAX_SECTIONS)
+          return FAIL(c, sv, "too many sections (at most %d)", SG_MAX_SECTIONS);
+        if ((st = parse_section(c, sv, s->n_sections)))
+          return st;
+        s->n_sections++;
       }
     } else if (!strcmp(key, "stems")) {
       stems_node = v;

@@ -583,7 +583,8 @@ static void malformed_stems(void **state) {
               "parameter 'mix' in effect 'reverb' of stem 'Bass' must be a single value");
   EXPECT_FAIL(MIN_SPEC "    effects:\n      - {type: reverb, mix: 0.1, mix: 0.2}\n", 10, 34,
               "duplicate parameter 'mix' in effect 'reverb'");
-  EXPECT_FAIL(MIN_SPEC "    params: [cutoff]\n", 9, 13, "'params' must be a mapping");
+  EXPECT_FAIL(MIN_SPEC "    params: [cutoff]\n", 9, 13,
+              "'params' of stem 'Bass' must be a mapping of patch parameters");
   EXPECT_FAIL(MIN_SPEC "    role: bas\n", 9, 11,
               "'role' must be one of comp, pad, arp, lead, bass, drums, got 'bas'; did you mean "
               "'bass'?");
