@@ -297,6 +297,45 @@ static void zip_bomb_and_sizes_rejected(void **state) {
   expect_reject(zp, &lim, SG_E_LIMIT, "in total");
 }
 
+static void forged_huge_declared_size_rejected(void **state) {
+  (void)state;
+  /* A small deflated entry whose headers (local and central) claim 4 GiB - 16 bytes. */
+  const char *zp = sg_test_path("forged.zip");
+  int err = 0;
+  zip_t *za = zip_open(zp, ZIP_CREATE | ZIP_TRUNCATE, &err);
+  static const char text[] = "hello hello hello hello hello hello hello hello";
+  zip_int64_t idx = zip_file_add(za, "big.wav", zip_source_buffer(za, text, sizeof text - 1, 0), 0);
+  assert_true(idx >= 0);
+  zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_DEFLATE, 9);
+  assert_int_equal(zip_close(za), 0);
+  size_t n = 0;
+  unsigned char *b = fx_slurp(zp, &n);
+  assert_non_null(b);
+  long lh = fx_find(b, n, "PK\x03\x04", 4), ch = fx_find(b, n, "PK\x01\x02", 4);
+  assert_true(lh >= 0 && ch > lh);
+  const unsigned char huge[4] = {0xF0, 0xFF, 0xFF, 0xFF};
+  memcpy(b + lh + 22, huge, 4);
+  memcpy(b + ch + 24, huge, 4);
+  assert_int_equal(fx_spit(zp, b, n), 0);
+  free(b);
+  expect_reject(zp, NULL, SG_E_LIMIT, "zip bomb");
+  /* And if the ratio limit is lifted, streaming stops at the real end with a clear error. */
+  sg_zip_limits lim;
+  sg_zip_limits_init(&lim);
+  lim.max_ratio = 1e12;
+  sg_zip_reader *r = NULL;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_zip_reader_open(&r, zp, &lim, &d), SG_OK);
+  char hex[65];
+  assert_int_equal(sg_zip_reader_sha256(r, sg_zip_reader_entry(r, 0), hex, NULL, &d), SG_E_FORMAT);
+  assert_non_null(strstr(d.message, "big.wav"));
+  char *data = NULL;
+  assert_int_equal(sg_zip_reader_read_all(r, sg_zip_reader_entry(r, 0), 1 << 20, &data, NULL, &d),
+                   SG_E_LIMIT);
+  sg_zip_reader_close(r);
+}
+
 static void too_many_entries_rejected(void **state) {
   (void)state;
   const char *zp = sg_test_path("many.zip");
@@ -447,6 +486,7 @@ int main(void) {
       cmocka_unit_test(hostile_names_rejected),
       cmocka_unit_test(nul_in_name_rejected),
       cmocka_unit_test(zip_bomb_and_sizes_rejected),
+      cmocka_unit_test(forged_huge_declared_size_rejected),
       cmocka_unit_test(too_many_entries_rejected),
       cmocka_unit_test(truncated_and_garbage_archives),
       cmocka_unit_test(audio_read_in_place),
