@@ -1,5 +1,6 @@
 /* Throughput of each fx unit on 10 s of stereo noise at 48 kHz, in multiples of real time.
- * Not part of the test suite (no timing assertions there). Build and run: see bench/fx_README.md. */
+ * Not part of the test suite (no timing assertions there). Build and run: see bench/fx_README.md.
+ */
 #include "stemgate/fx.h"
 
 #include <stdio.h>

@@ -30,10 +30,11 @@
  *   - Width (mid/side) and a -3 dB constant-power pan law.
  *   - True-peak limiter: look-ahead brickwall limiter whose gain is computed from an 8x
  *     polyphase-interpolated peak estimate (ITU-R BS.1770-4 Annex 2 style, but 8x with 64 taps
- *     per phase: the standard's 4x/12-tap filter under-reads by up to 0.5 dB near 20 kHz and
- *     short filters miss the Gibbs overshoot of near-Nyquist content such as naive squares), a sliding minimum over the
- *     look-ahead plus a hold around each peak, a linear attack ramp over the look-ahead (box
- *     filter) and an exponential release. Reports its latency for sample-exact compensation.
+ *     per phase: the standard's 4x/12-tap filter under-reads by up to 0.5 dB near 20 kHz, and
+ *     short filters miss the Gibbs overshoot of near-Nyquist content such as naive squares), a
+ *     sliding minimum over the look-ahead plus a hold around each peak, a linear attack ramp
+ *     over the look-ahead (box filter) and an exponential release. Reports its latency for
+ *     sample-exact compensation.
  *   - TPDF dither and quantisation to integer PCM.
  *   - A chain built from the song spec's effect list with strict validation.
  *
@@ -65,10 +66,10 @@ extern "C" {
 typedef enum sg_eq_type {
   SG_EQ_LOWPASS = 0,
   SG_EQ_HIGHPASS,
-  SG_EQ_BANDPASS,  /* constant 0 dB peak gain (cookbook "BPF, constant 0 dB peak gain") */
+  SG_EQ_BANDPASS, /* constant 0 dB peak gain (cookbook "BPF, constant 0 dB peak gain") */
   SG_EQ_NOTCH,
-  SG_EQ_PEAK,      /* peaking EQ, gain_db at freq */
-  SG_EQ_LOWSHELF,  /* shelf midpoint (gain_db/2) at freq, slope set by q */
+  SG_EQ_PEAK,     /* peaking EQ, gain_db at freq */
+  SG_EQ_LOWSHELF, /* shelf midpoint (gain_db/2) at freq, slope set by q */
   SG_EQ_HIGHSHELF,
   SG_EQ_TYPE_COUNT_
 } sg_eq_type;
@@ -113,11 +114,11 @@ typedef struct sg_eq_config {
 } sg_eq_config;
 
 typedef struct sg_eq {
-  sg_eq_config cfg;      /* parameters the coefficients currently realise */
-  sg_eq_config target;   /* parameters being smoothed towards (sg_eq_set) */
+  sg_eq_config cfg;    /* parameters the coefficients currently realise */
+  sg_eq_config target; /* parameters being smoothed towards (sg_eq_set) */
   double rate;
-  double smooth;         /* per-control-block smoothing coefficient */
-  int ctl_left;          /* samples left in the current control block (counted from reset) */
+  double smooth; /* per-control-block smoothing coefficient */
+  int ctl_left;  /* samples left in the current control block (counted from reset) */
   int nsec;
   sg_biquad_coefs c[SG_EQ_MAX_SECTIONS];
   double z[2][SG_EQ_MAX_SECTIONS][2]; /* [channel][section][z1,z2] */
@@ -147,14 +148,14 @@ sg_status sg_eq_filtfilt(const sg_eq_config *c, double rate, float *x, size_t n)
 typedef enum sg_detector { SG_DETECT_PEAK = 0, SG_DETECT_RMS = 1 } sg_detector;
 
 typedef struct sg_compressor_config {
-  double threshold_db; /* dBFS, default -18, clamped [-80, 0] */
-  double ratio;        /* default 4, clamped [1, 100] (100 ~ limiting) */
-  double knee_db;      /* soft knee width W, dB, default 6, clamped [0, 24] */
-  double attack_ms;    /* detector attack time constant, default 10, clamped [0.01, 500] */
-  double release_ms;   /* detector release time constant, default 100, clamped [1, 5000] */
-  double makeup_db;    /* default 0, clamped [-24, 48] */
-  sg_detector detector;/* default SG_DETECT_PEAK */
-  double rms_ms;       /* RMS averaging time constant (detector rms), default 10, [0.1, 300] */
+  double threshold_db;  /* dBFS, default -18, clamped [-80, 0] */
+  double ratio;         /* default 4, clamped [1, 100] (100 ~ limiting) */
+  double knee_db;       /* soft knee width W, dB, default 6, clamped [0, 24] */
+  double attack_ms;     /* detector attack time constant, default 10, clamped [0.01, 500] */
+  double release_ms;    /* detector release time constant, default 100, clamped [1, 5000] */
+  double makeup_db;     /* default 0, clamped [-24, 48] */
+  sg_detector detector; /* default SG_DETECT_PEAK */
+  double rms_ms;        /* RMS averaging time constant (detector rms), default 10, [0.1, 300] */
 } sg_compressor_config;
 
 typedef struct sg_compressor {
@@ -164,7 +165,7 @@ typedef struct sg_compressor {
   double y_l;                 /* detector state: smoothed gain reduction in dB (>= 0) */
   double ms;                  /* mean-square state (rms detector) */
   double makeup_cur, makeup_target, a_smooth; /* smoothed linear make-up gain */
-  double gr_max_db, gr_sum_db; /* statistics since reset/stats reset */
+  double gr_max_db, gr_sum_db;                /* statistics since reset/stats reset */
   uint64_t gr_count;
 } sg_compressor;
 
@@ -213,11 +214,11 @@ typedef struct sg_delay_config {
 typedef struct sg_delay {
   sg_delay_config cfg;
   double rate;
-  size_t lag;         /* frames: round-half-up of the exact note length (documented rounding) */
-  double lag_exact;   /* frames before rounding */
-  float *buf[2];      /* ring buffers (allocated in init) */
+  size_t lag;       /* frames: round-half-up of the exact note length (documented rounding) */
+  double lag_exact; /* frames before rounding */
+  float *buf[2];    /* ring buffers (allocated in init) */
   size_t cap, pos;
-  double hp_a, lp_a;  /* one-pole coefficients */
+  double hp_a, lp_a; /* one-pole coefficients */
   double hp_x[2], hp_y[2], lp_y[2];
   double fb_cur, fb_target, mix_cur, mix_target, a_smooth;
 } sg_delay;
@@ -254,15 +255,15 @@ typedef struct sg_reverb {
   sg_reverb_config cfg;
   double rate;
   int n;
-  float *mem;                          /* one allocation for every line (init) */
+  float *mem; /* one allocation for every line (init) */
   float *line[SG_REVERB_MAX_LINES];
   size_t len[SG_REVERB_MAX_LINES], pos[SG_REVERB_MAX_LINES];
   double g_mid[SG_REVERB_MAX_LINES], g_low[SG_REVERB_MAX_LINES];
-  double lp_a, lp_s[SG_REVERB_MAX_LINES];   /* low-band split (one-pole, ~250 Hz) */
+  double lp_a, lp_s[SG_REVERB_MAX_LINES]; /* low-band split (one-pole, ~250 Hz) */
   double hf_b[SG_REVERB_MAX_LINES], hf_s[SG_REVERB_MAX_LINES]; /* high-band damping pole */
-  float *pre;                          /* pre-delay ring (stereo interleaved) */
+  float *pre; /* pre-delay ring (stereo interleaved) */
   size_t pre_len, pre_pos;
-  float *ap[2][SG_REVERB_DIFFUSERS];   /* input diffusers per channel */
+  float *ap[2][SG_REVERB_DIFFUSERS]; /* input diffusers per channel */
   size_t ap_len[SG_REVERB_DIFFUSERS], ap_pos[SG_REVERB_DIFFUSERS];
   double mix_cur, mix_target, a_smooth;
 } sg_reverb;
@@ -281,23 +282,23 @@ double sg_reverb_tail_frames(const sg_reverb *st);
 #define SG_CHORUS_MAX_VOICES 4
 
 typedef struct sg_chorus_config {
-  double rate_hz;   /* LFO rate, default 0.8, clamped [0.01, 10] */
-  double depth_ms;  /* delay swing (peak), default 2.5, clamped [0, 10] */
-  double delay_ms;  /* centre delay, default 12, clamped [0.1, 40]; >= depth_ms + 0.05 */
-  int voices;       /* 1..4, default 2; voice v has LFO phase v/voices */
-  double feedback;  /* -0.95..0.95, default 0 (a flanger uses feedback) */
-  double spread;    /* stereo: R LFO phase offset = spread * 90 degrees, default 1 */
-  double mix;       /* wet fraction, default 0.5 */
+  double rate_hz;  /* LFO rate, default 0.8, clamped [0.01, 10] */
+  double depth_ms; /* delay swing (peak), default 2.5, clamped [0, 10] */
+  double delay_ms; /* centre delay, default 12, clamped [0.1, 40]; >= depth_ms + 0.05 */
+  int voices;      /* 1..4, default 2; voice v has LFO phase v/voices */
+  double feedback; /* -0.95..0.95, default 0 (a flanger uses feedback) */
+  double spread;   /* stereo: R LFO phase offset = spread * 90 degrees, default 1 */
+  double mix;      /* wet fraction, default 0.5 */
 } sg_chorus_config;
 
 typedef struct sg_chorus {
   sg_chorus_config cfg;
   double rate;
   float *buf[2];
-  size_t cap, pos;          /* power-of-two ring */
-  double lfo_c, lfo_s;      /* quadrature LFO phasor (cos, sin) */
-  double rot_c, rot_s;      /* per-sample rotation */
-  uint32_t count;           /* samples since reset (phasor renormalisation every 1024) */
+  size_t cap, pos;     /* power-of-two ring */
+  double lfo_c, lfo_s; /* quadrature LFO phasor (cos, sin) */
+  double rot_c, rot_s; /* per-sample rotation */
+  uint32_t count;      /* samples since reset (phasor renormalisation every 1024) */
   double fb_state[2];
   double mix_cur, mix_target, a_smooth;
 } sg_chorus;
@@ -326,9 +327,9 @@ typedef struct sg_phaser_config {
 typedef struct sg_phaser {
   sg_phaser_config cfg;
   double rate;
-  double phase;                        /* LFO phase in cycles [0, 1) */
-  double a[2];                         /* allpass coefficients of the current control block */
-  int ctl_left;                        /* samples left in the current control block */
+  double phase; /* LFO phase in cycles [0, 1) */
+  double a[2];  /* allpass coefficients of the current control block */
+  int ctl_left; /* samples left in the current control block */
   double x1[2][SG_PHASER_MAX_STAGES], y1[2][SG_PHASER_MAX_STAGES];
   double fb[2];
   double mix_cur, mix_target, a_smooth;
@@ -365,9 +366,9 @@ typedef struct sg_saturation {
   float up_hist[2][2 * SG_OS_UPLEN];   /* base-rate input history (doubled ring) */
   float dn_hist[2][2 * SG_OS_TAPS];    /* oversampled shaped history (doubled ring) */
   size_t up_pos, dn_pos;
-  float dry[2][SG_OS_LATENCY];         /* dry path delayed to match the latency */
+  float dry[2][SG_OS_LATENCY]; /* dry path delayed to match the latency */
   size_t dry_pos;
-  double dc_x[2], dc_y[2], dc_r;       /* DC blocker (one pole at ~5 Hz) */
+  double dc_x[2], dc_y[2], dc_r; /* DC blocker (one pole at ~5 Hz) */
   double drive_cur, drive_target, bias, out_cur, out_target, mix_cur, mix_target, a_smooth;
 } sg_saturation;
 
@@ -398,8 +399,8 @@ void sg_pan_gains(double pan, double *gl, double *gr);
 
 /* ================================ true-peak limiter ================================= */
 
-#define SG_TP_OS 8      /* detector oversampling factor */
-#define SG_TP_TAPS 64   /* taps per phase of the detector interpolator (512-tap prototype) */
+#define SG_TP_OS 8    /* detector oversampling factor */
+#define SG_TP_TAPS 64 /* taps per phase of the detector interpolator (512-tap prototype) */
 
 typedef struct sg_limiter_config {
   double ceiling_dbtp; /* output true-peak ceiling, default -1, clamped [-30, 0] */
@@ -412,24 +413,24 @@ typedef struct sg_limiter_config {
 typedef struct sg_limiter {
   sg_limiter_config cfg;
   double rate;
-  float ph[SG_TP_OS][SG_TP_TAPS];  /* polyphase detector interpolator (each phase sums to 1),
-                                      taps reversed so a phase is one contiguous dot product */
-  float hist[2][2 * SG_TP_TAPS];   /* detector input history (doubled ring) */
+  float ph[SG_TP_OS][SG_TP_TAPS]; /* polyphase detector interpolator (each phase sums to 1),
+                                     taps reversed so a phase is one contiguous dot product */
+  float hist[2][2 * SG_TP_TAPS];  /* detector input history (doubled ring) */
   size_t hpos;
-  int loud[2];                     /* history samples that could make an inter-sample peak */
-  double quiet;                    /* |x| below this everywhere in the history: no peak */
-  size_t la, hold, win, delay;     /* look-ahead L, hold H, min window L+2H, signal delay */
-  float *dl[2];                    /* signal delay lines (allocated in init, length delay) */
+  int loud[2];                 /* history samples that could make an inter-sample peak */
+  double quiet;                /* |x| below this everywhere in the history: no peak */
+  size_t la, hold, win, delay; /* look-ahead L, hold H, min window L+2H, signal delay */
+  float *dl[2];                /* signal delay lines (allocated in init, length delay) */
   size_t dpos;
-  float *mq_val;                   /* monotonic deque for the sliding minimum (win+1) */
+  float *mq_val; /* monotonic deque for the sliding minimum (win+1) */
   uint64_t *mq_idx;
   size_t mq_head, mq_tail, mq_cap;
-  uint64_t t;                      /* requirement counter (deque expiry) */
-  float *box;                      /* box filter ring of length L */
+  uint64_t t; /* requirement counter (deque expiry) */
+  float *box; /* box filter ring of length L */
   size_t box_pos, box_refresh;
   double box_sum;
-  double rel_c, a_rel;             /* release follower state and coefficient */
-  double thresh;                   /* linear ceiling - margin */
+  double rel_c, a_rel; /* release follower state and coefficient */
+  double thresh;       /* linear ceiling - margin */
   double in_gain;
   double gr_db_now, gr_db_max;
 } sg_limiter;
@@ -504,8 +505,8 @@ sg_status sg_fx_chain_create(const sg_effect_spec *fx, int n, double rate, doubl
                              const char *spec_file, sg_fx_chain **out, sg_diag *d);
 /* Processes a block in place. sideL/sideR (optional, may be NULL) feed the detector of any
  * compressor that names a sidechain; without them such a compressor listens to its input. */
-void sg_fx_chain_process(sg_fx_chain *c, float *L, float *R, const float *sideL,
-                         const float *sideR, size_t n);
+void sg_fx_chain_process(sg_fx_chain *c, float *L, float *R, const float *sideL, const float *sideR,
+                         size_t n);
 /* Back to silence (identical output for identical input after a reset). */
 void sg_fx_chain_reset(sg_fx_chain *c);
 /* Frames the effects keep ringing after the input stops (reverb RT60 of the slowest band plus
@@ -523,8 +524,7 @@ const char *sg_fx_chain_type(const sg_fx_chain *c, int i);
 const char *sg_fx_chain_sidechain(const sg_fx_chain *c);
 /* Gain reduction statistics (dB, >= 0) of effect i when it is a compressor or limiter
  * (SG_E_UNSUPPORTED otherwise, SG_E_RANGE for a bad index). mean_db may be NULL. */
-sg_status sg_fx_chain_gain_reduction(const sg_fx_chain *c, int i, double *max_db,
-                                     double *mean_db);
+sg_status sg_fx_chain_gain_reduction(const sg_fx_chain *c, int i, double *max_db, double *mean_db);
 void sg_fx_chain_destroy(sg_fx_chain *c);
 
 #ifdef __cplusplus

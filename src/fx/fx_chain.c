@@ -28,8 +28,19 @@ typedef struct pdef {
 } pdef;
 
 typedef enum fxkind {
-  FX_EQ, FX_COMP, FX_DELAY, FX_REVERB, FX_CHORUS, FX_FLANGER, FX_PHASER, FX_SAT, FX_WIDTH,
-  FX_PAN, FX_GAIN, FX_LIMITER, FX_KIND_COUNT
+  FX_EQ,
+  FX_COMP,
+  FX_DELAY,
+  FX_REVERB,
+  FX_CHORUS,
+  FX_FLANGER,
+  FX_PHASER,
+  FX_SAT,
+  FX_WIDTH,
+  FX_PAN,
+  FX_GAIN,
+  FX_LIMITER,
+  FX_KIND_COUNT
 } fxkind;
 
 #define MAXP 12
@@ -41,7 +52,8 @@ typedef struct tdef {
 
 static const tdef k_types[FX_KIND_COUNT] = {
     [FX_EQ] = {"eq",
-               {{"type", P_ENUM, 0, 0, 4, "", "lowpass|highpass|bandpass|notch|peak|lowshelf|highshelf"},
+               {{"type", P_ENUM, 0, 0, 4, "",
+                 "lowpass|highpass|bandpass|notch|peak|lowshelf|highshelf"},
                 {"freq", P_NUM, 10, 20000, 1000, "Hz", NULL},
                 {"q", P_NUM, 0.05, 100, 0.7071, "", NULL},
                 {"gain_db", P_NUM, -48, 48, 0, "dB", NULL},
@@ -253,8 +265,8 @@ static sg_status read_params(const sg_effect_spec *fx, int idx, const tdef *t, n
     }
     for (int j = 0; j < i; ++j)
       if (ieq(fx->params.v[j].key, p->key)) {
-        snprintf(msg, sizeof msg, "effect %d (%s): parameter '%s' is given twice", idx + 1,
-                 t->name, p->key);
+        snprintf(msg, sizeof msg, "effect %d (%s): parameter '%s' is given twice", idx + 1, t->name,
+                 p->key);
         return fail_at(d, file, p->pos, msg);
       }
   }
@@ -273,7 +285,7 @@ static sg_status read_params(const sg_effect_spec *fx, int idx, const tdef *t, n
       break;
     case P_BOOL: {
       static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
-                                                                                   "off", "0"};
+                                                                                  "off", "0"};
       int v = -1;
       for (int j = 0; j < 4; ++j) {
         if (ieq(p->text, yes[j]))
@@ -327,8 +339,8 @@ static sg_status read_params(const sg_effect_spec *fx, int idx, const tdef *t, n
         for (int j = 0; j < nc; ++j)
           ok |= atof(ch[j]) == p->num;
         if (!ok) {
-          snprintf(msg, sizeof msg, "effect %d (%s): %s = %g is not one of %s", idx + 1,
-                   t->name, pd->name, p->num, pd->choices);
+          snprintf(msg, sizeof msg, "effect %d (%s): %s = %g is not one of %s", idx + 1, t->name,
+                   pd->name, p->num, pd->choices);
           return fail_at(d, file, p->pos, msg);
         }
       }
@@ -369,8 +381,8 @@ static sg_status read_params(const sg_effect_spec *fx, int idx, const tdef *t, n
     const sg_param *p = find_param(&fx->params, "max_hz");
     if (!p)
       p = find_param(&fx->params, "min_hz");
-    snprintf(msg, sizeof msg, "effect %d (phaser): min_hz (%g) must be below max_hz (%g)",
-             idx + 1, nd->v[2], nd->v[3]);
+    snprintf(msg, sizeof msg, "effect %d (phaser): min_hz (%g) must be below max_hz (%g)", idx + 1,
+             nd->v[2], nd->v[3]);
     return fail_at(d, file, p ? p->pos : fx->pos, msg);
   }
   return SG_OK;
@@ -465,12 +477,21 @@ static sg_status build_node(node *nd, double rate, double bpm) {
 
 static void free_node(node *nd) {
   switch (nd->kind) {
-  case FX_DELAY: sg_delay_free(&nd->u.delay); break;
-  case FX_REVERB: sg_reverb_free(&nd->u.reverb); break;
+  case FX_DELAY:
+    sg_delay_free(&nd->u.delay);
+    break;
+  case FX_REVERB:
+    sg_reverb_free(&nd->u.reverb);
+    break;
   case FX_CHORUS:
-  case FX_FLANGER: sg_chorus_free(&nd->u.chorus); break;
-  case FX_LIMITER: sg_limiter_free(&nd->u.lim); break;
-  default: break;
+  case FX_FLANGER:
+    sg_chorus_free(&nd->u.chorus);
+    break;
+  case FX_LIMITER:
+    sg_limiter_free(&nd->u.lim);
+    break;
+  default:
+    break;
   }
 }
 
@@ -503,9 +524,8 @@ sg_status sg_fx_chain_create(const sg_effect_spec *fx, int n, double rate, doubl
         kind = k;
     if (kind < 0) {
       char msg[SG_DIAG_TEXT];
-      size_t l = (size_t)snprintf(msg, sizeof msg,
-                                  "effect %d: unknown effect type '%s'; allowed: ", i + 1,
-                                  e->type.s);
+      size_t l = (size_t)snprintf(
+          msg, sizeof msg, "effect %d: unknown effect type '%s'; allowed: ", i + 1, e->type.s);
       for (int k = 0; k < FX_KIND_COUNT && l < sizeof msg; ++k)
         l += (size_t)snprintf(msg + l, sizeof msg - l, "%s%s", k ? ", " : "", tnames[k]);
       did_you_mean(msg, sizeof msg, e->type.s, tnames, FX_KIND_COUNT);
@@ -543,23 +563,37 @@ void sg_fx_chain_destroy(sg_fx_chain *c) {
   free(c);
 }
 
-void sg_fx_chain_process(sg_fx_chain *c, float *L, float *R, const float *sideL,
-                         const float *sideR, size_t n) {
+void sg_fx_chain_process(sg_fx_chain *c, float *L, float *R, const float *sideL, const float *sideR,
+                         size_t n) {
   for (int i = 0; i < c->n; ++i) {
     node *nd = &c->nodes[i];
     switch (nd->kind) {
-    case FX_EQ: sg_eq_process(&nd->u.eq, L, R, n); break;
-    case FX_COMP:
-      sg_compressor_process(&nd->u.comp, L, R, nd->keyed ? sideL : NULL,
-                            nd->keyed ? sideR : NULL, n);
+    case FX_EQ:
+      sg_eq_process(&nd->u.eq, L, R, n);
       break;
-    case FX_DELAY: sg_delay_process(&nd->u.delay, L, R, n); break;
-    case FX_REVERB: sg_reverb_process(&nd->u.reverb, L, R, n); break;
+    case FX_COMP:
+      sg_compressor_process(&nd->u.comp, L, R, nd->keyed ? sideL : NULL, nd->keyed ? sideR : NULL,
+                            n);
+      break;
+    case FX_DELAY:
+      sg_delay_process(&nd->u.delay, L, R, n);
+      break;
+    case FX_REVERB:
+      sg_reverb_process(&nd->u.reverb, L, R, n);
+      break;
     case FX_CHORUS:
-    case FX_FLANGER: sg_chorus_process(&nd->u.chorus, L, R, n); break;
-    case FX_PHASER: sg_phaser_process(&nd->u.phaser, L, R, n); break;
-    case FX_SAT: sg_saturation_process(&nd->u.sat, L, R, n); break;
-    case FX_WIDTH: sg_width_process(&nd->u.width, L, R, n); break;
+    case FX_FLANGER:
+      sg_chorus_process(&nd->u.chorus, L, R, n);
+      break;
+    case FX_PHASER:
+      sg_phaser_process(&nd->u.phaser, L, R, n);
+      break;
+    case FX_SAT:
+      sg_saturation_process(&nd->u.sat, L, R, n);
+      break;
+    case FX_WIDTH:
+      sg_width_process(&nd->u.width, L, R, n);
+      break;
     case FX_PAN:
     case FX_GAIN:
       for (size_t k = 0; k < n; ++k) {
@@ -567,8 +601,11 @@ void sg_fx_chain_process(sg_fx_chain *c, float *L, float *R, const float *sideL,
         R[k] = (float)(R[k] * nd->gr);
       }
       break;
-    case FX_LIMITER: sg_limiter_process(&nd->u.lim, L, R, n); break;
-    default: break;
+    case FX_LIMITER:
+      sg_limiter_process(&nd->u.lim, L, R, n);
+      break;
+    default:
+      break;
     }
   }
 }
@@ -577,17 +614,36 @@ void sg_fx_chain_reset(sg_fx_chain *c) {
   for (int i = 0; i < c->n; ++i) {
     node *nd = &c->nodes[i];
     switch (nd->kind) {
-    case FX_EQ: sg_eq_reset(&nd->u.eq); break;
-    case FX_COMP: sg_compressor_reset(&nd->u.comp); break;
-    case FX_DELAY: sg_delay_reset(&nd->u.delay); break;
-    case FX_REVERB: sg_reverb_reset(&nd->u.reverb); break;
+    case FX_EQ:
+      sg_eq_reset(&nd->u.eq);
+      break;
+    case FX_COMP:
+      sg_compressor_reset(&nd->u.comp);
+      break;
+    case FX_DELAY:
+      sg_delay_reset(&nd->u.delay);
+      break;
+    case FX_REVERB:
+      sg_reverb_reset(&nd->u.reverb);
+      break;
     case FX_CHORUS:
-    case FX_FLANGER: sg_chorus_reset(&nd->u.chorus); break;
-    case FX_PHASER: sg_phaser_reset(&nd->u.phaser); break;
-    case FX_SAT: sg_saturation_reset(&nd->u.sat); break;
-    case FX_WIDTH: nd->u.width.cur = nd->u.width.target; break;
-    case FX_LIMITER: sg_limiter_reset(&nd->u.lim); break;
-    default: break;
+    case FX_FLANGER:
+      sg_chorus_reset(&nd->u.chorus);
+      break;
+    case FX_PHASER:
+      sg_phaser_reset(&nd->u.phaser);
+      break;
+    case FX_SAT:
+      sg_saturation_reset(&nd->u.sat);
+      break;
+    case FX_WIDTH:
+      nd->u.width.cur = nd->u.width.target;
+      break;
+    case FX_LIMITER:
+      sg_limiter_reset(&nd->u.lim);
+      break;
+    default:
+      break;
     }
   }
 }
@@ -612,8 +668,12 @@ size_t sg_fx_chain_tail_frames(const sg_fx_chain *c) {
       t = ring_frames(q < 0.5 ? 0.5 : q, v[1], rate);
       break;
     }
-    case FX_DELAY: t = sg_delay_tail_frames(&nd->u.delay); break;
-    case FX_REVERB: t = sg_reverb_tail_frames(&nd->u.reverb); break;
+    case FX_DELAY:
+      t = sg_delay_tail_frames(&nd->u.delay);
+      break;
+    case FX_REVERB:
+      t = sg_reverb_tail_frames(&nd->u.reverb);
+      break;
     case FX_CHORUS:
     case FX_FLANGER: {
       const sg_chorus_config *k = &nd->u.chorus.cfg;
@@ -627,7 +687,8 @@ size_t sg_fx_chain_tail_frames(const sg_fx_chain *c) {
       t = ring_frames(0.5 * k->stages, k->min_hz, rate) / (1 - fb);
       break;
     }
-    default: break;
+    default:
+      break;
     }
     total += t;
   }
@@ -681,8 +742,8 @@ char *sg_fx_chain_describe(const sg_fx_chain *c, char *out, size_t cap) {
       l += (size_t)snprintf(out + l, cap - l, " %s=%s", pd->name, val);
     }
     if (nd->kind == FX_DELAY && l + 1 < cap)
-      l += (size_t)snprintf(out + l, cap - l, " (lag %zu frames, exact %.3f)",
-                            nd->u.delay.lag, nd->u.delay.lag_exact);
+      l += (size_t)snprintf(out + l, cap - l, " (lag %zu frames, exact %.3f)", nd->u.delay.lag,
+                            nd->u.delay.lag_exact);
     if (l + 1 < cap)
       l += (size_t)snprintf(out + l, cap - l, "\n");
   }
@@ -706,8 +767,7 @@ const char *sg_fx_chain_sidechain(const sg_fx_chain *c) {
   return NULL;
 }
 
-sg_status sg_fx_chain_gain_reduction(const sg_fx_chain *c, int i, double *max_db,
-                                     double *mean_db) {
+sg_status sg_fx_chain_gain_reduction(const sg_fx_chain *c, int i, double *max_db, double *mean_db) {
   if (!c || i < 0 || i >= c->n)
     return SG_E_RANGE;
   const node *nd = &c->nodes[i];

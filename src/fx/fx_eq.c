@@ -185,12 +185,11 @@ static int design_sections(const sg_eq_config *c, double rate, sg_biquad_coefs *
   if (N % 2 == 1) {
     design_first_order(c->type == SG_EQ_HIGHPASS, c->freq_hz, rate, &sec[k++]);
     for (int i = 1; i <= (N - 1) / 2; ++i)
-      sg_biquad_design(c->type, c->freq_hz, 1.0 / (2.0 * cos(i * SG_PI / N)), 0, rate,
-                       &sec[k++]);
+      sg_biquad_design(c->type, c->freq_hz, 1.0 / (2.0 * cos(i * SG_PI / N)), 0, rate, &sec[k++]);
   } else {
     for (int i = 1; i <= N / 2; ++i)
-      sg_biquad_design(c->type, c->freq_hz, 1.0 / (2.0 * cos((2 * i - 1) * SG_PI / (2.0 * N))),
-                       0, rate, &sec[k++]);
+      sg_biquad_design(c->type, c->freq_hz, 1.0 / (2.0 * cos((2 * i - 1) * SG_PI / (2.0 * N))), 0,
+                       rate, &sec[k++]);
   }
   return k;
 }
@@ -243,8 +242,7 @@ static int smooth_step(sg_eq *st) {
   return 1;
 }
 
-static void run_sections(const sg_biquad_coefs *sec, int nsec, double (*z)[2], float *x,
-                         size_t n) {
+static void run_sections(const sg_biquad_coefs *sec, int nsec, double (*z)[2], float *x, size_t n) {
   for (int s = 0; s < nsec; ++s) {
     const sg_biquad_coefs c = sec[s];
     double z1 = z[s][0], z2 = z[s][1];
@@ -302,14 +300,28 @@ double sg_eq_magnitude_db(const sg_eq_config *cin, double rate, double f) {
     m2 = c->type == SG_EQ_LOWPASS ? 1.0 / (1.0 + r) : r / (1.0 + r);
   } else {
     switch (c->type) {
-    case SG_EQ_LOWPASS: m2 = proto_mag2(0, 0, 1, 1, 1 / Q, 1, W); break;
-    case SG_EQ_HIGHPASS: m2 = proto_mag2(1, 0, 0, 1, 1 / Q, 1, W); break;
-    case SG_EQ_BANDPASS: m2 = proto_mag2(0, 1 / Q, 0, 1, 1 / Q, 1, W); break;
-    case SG_EQ_NOTCH: m2 = proto_mag2(1, 0, 1, 1, 1 / Q, 1, W); break;
-    case SG_EQ_PEAK: m2 = proto_mag2(1, A / Q, 1, 1, 1 / (A * Q), 1, W); break;
-    case SG_EQ_LOWSHELF: m2 = A * A * proto_mag2(1, sA / Q, A, A, sA / Q, 1, W); break;
+    case SG_EQ_LOWPASS:
+      m2 = proto_mag2(0, 0, 1, 1, 1 / Q, 1, W);
+      break;
+    case SG_EQ_HIGHPASS:
+      m2 = proto_mag2(1, 0, 0, 1, 1 / Q, 1, W);
+      break;
+    case SG_EQ_BANDPASS:
+      m2 = proto_mag2(0, 1 / Q, 0, 1, 1 / Q, 1, W);
+      break;
+    case SG_EQ_NOTCH:
+      m2 = proto_mag2(1, 0, 1, 1, 1 / Q, 1, W);
+      break;
+    case SG_EQ_PEAK:
+      m2 = proto_mag2(1, A / Q, 1, 1, 1 / (A * Q), 1, W);
+      break;
+    case SG_EQ_LOWSHELF:
+      m2 = A * A * proto_mag2(1, sA / Q, A, A, sA / Q, 1, W);
+      break;
     case SG_EQ_HIGHSHELF:
-    default: m2 = A * A * proto_mag2(A, sA / Q, 1, 1, sA / Q, A, W); break;
+    default:
+      m2 = A * A * proto_mag2(A, sA / Q, 1, 1, sA / Q, A, W);
+      break;
     }
   }
   return 10 * log10(m2 > 1e-30 ? m2 : 1e-30);

@@ -21,9 +21,7 @@ static inline double sg__onepole(double tau_sec, double rate) {
 }
 
 /* Flush values that would decay into denormals (state of recursive filters). */
-static inline double sg__flush(double x) {
-  return fabs(x) < 1e-25 ? 0.0 : x;
-}
+static inline double sg__flush(double x) { return fabs(x) < 1e-25 ? 0.0 : x; }
 
 /* Dot product of two float arrays with eight independent partial sums: lets the compiler keep
  * several multiply-adds in flight (and use SIMD) without reassociation flags. The float

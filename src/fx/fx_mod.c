@@ -40,8 +40,8 @@ sg_status sg_chorus_init(sg_chorus *st, const sg_chorus_config *cin, double rate
   c->delay_ms = sg__clamp(c->delay_ms, 0.1, 40);
   if (c->delay_ms < c->depth_ms + 0.05)
     c->delay_ms = c->depth_ms + 0.05;
-  c->voices = c->voices < 1 ? 1 : (c->voices > SG_CHORUS_MAX_VOICES ? SG_CHORUS_MAX_VOICES
-                                                                    : c->voices);
+  c->voices =
+      c->voices < 1 ? 1 : (c->voices > SG_CHORUS_MAX_VOICES ? SG_CHORUS_MAX_VOICES : c->voices);
   c->feedback = sg__clamp(c->feedback, -0.95, 0.95);
   c->spread = sg__clamp(c->spread, 0, 1);
   c->mix = sg__clamp(c->mix, 0, 1);
@@ -167,8 +167,8 @@ sg_status sg_phaser_init(sg_phaser *st, const sg_phaser_config *cin, double rate
   sg_phaser_config *c = &st->cfg;
   *c = *cin;
   c->rate_hz = sg__clamp(c->rate_hz, 0.01, 10);
-  c->stages = c->stages < 2 ? 2 : (c->stages > SG_PHASER_MAX_STAGES ? SG_PHASER_MAX_STAGES
-                                                                     : c->stages);
+  c->stages =
+      c->stages < 2 ? 2 : (c->stages > SG_PHASER_MAX_STAGES ? SG_PHASER_MAX_STAGES : c->stages);
   c->stages &= ~1;
   c->min_hz = sg__clamp(c->min_hz, 20, 5000);
   c->max_hz = sg__clamp(c->max_hz, c->min_hz, 0.45 * rate);

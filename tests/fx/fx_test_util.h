@@ -22,8 +22,7 @@ static inline void fxt_sine(float *x, size_t n, double amp, double f, double rat
 
 /* Amplitude of the f component of x[0..n) by projection on sin and cos (exact for an integer
  * number of periods in n). Optional phase out (radians, of a sin reference). */
-static inline double fxt_tone_amp(const float *x, size_t n, double f, double rate,
-                                  double *phase) {
+static inline double fxt_tone_amp(const float *x, size_t n, double f, double rate, double *phase) {
   double s = 0, c = 0;
   for (size_t i = 0; i < n; ++i) {
     double w = 2 * SG_PI * f * (double)i / rate;

@@ -75,7 +75,8 @@ static void errors_point_into_the_spec(void **state) {
 
   set_type(&fx[1], "eq", 12);
   add_text(&fx[1], "type", "lowpas", 16, 13);
-  expect_error(fx, 2, 16, 13, "type 'lowpas' is not one of lowpass|highpass", "did you mean 'lowpass'?");
+  expect_error(fx, 2, 16, 13, "type 'lowpas' is not one of lowpass|highpass",
+               "did you mean 'lowpass'?");
 
   set_type(&fx[1], "delay", 12);
   add_text(&fx[1], "time", "1/7x", 17, 13);

@@ -12,16 +12,16 @@ static void note_values(void **state) {
   struct {
     const char *s;
     int n, d;
-  } ok[] = {{"1/4", 1, 4},  {"1/8.", 3, 16}, {"1/4T", 1, 6},  {"1/16", 1, 16}, {"3/16", 3, 16},
-            {"1/8..", 7, 32}, {"1/2t", 1, 3}, {" 1/1 ", 1, 1}, {"2/4", 1, 2}};
+  } ok[] = {{"1/4", 1, 4},    {"1/8.", 3, 16}, {"1/4T", 1, 6},  {"1/16", 1, 16}, {"3/16", 3, 16},
+            {"1/8..", 7, 32}, {"1/2t", 1, 3},  {" 1/1 ", 1, 1}, {"2/4", 1, 2}};
   for (size_t i = 0; i < sizeof ok / sizeof *ok; ++i) {
     int n = 0, d = 0;
     assert_int_equal(sg_note_value_parse(ok[i].s, &n, &d), SG_OK);
     assert_int_equal(n, ok[i].n);
     assert_int_equal(d, ok[i].d);
   }
-  const char *bad[] = {"", "1/", "/4", "1/0", "0/4", "1/4TT", "1/4.T", "1/8...", "quarter",
-                       "1/512", "1/4x"};
+  const char *bad[] = {"",      "1/",     "/4",      "1/0",   "0/4", "1/4TT",
+                       "1/4.T", "1/8...", "quarter", "1/512", "1/4x"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; ++i) {
     int n, d;
     assert_int_equal(sg_note_value_parse(bad[i], &n, &d), SG_E_PARSE);
@@ -39,11 +39,9 @@ static void echo_at_exact_lag(void **state) {
     double bpm, rate;
     size_t lag;
   } cases[] = {{"1/8.", 140, 48000, 15429}, /* 15428.571 rounds to nearest: 15429 */
-               {"1/4", 120, 44100, 22050},
-               {"1/4T", 90, 48000, 21333}, /* 21333.333 -> 21333 */
-               {"1/16", 174, 48000, 4138}, /* 4137.93 -> 4138 */
-               {"3/16", 100, 96000, 43200},
-               {"250ms", 120, 48000, 12000}};
+               {"1/4", 120, 44100, 22050},  {"1/4T", 90, 48000, 21333}, /* 21333.333 -> 21333 */
+               {"1/16", 174, 48000, 4138},                              /* 4137.93 -> 4138 */
+               {"3/16", 100, 96000, 43200}, {"250ms", 120, 48000, 12000}};
   for (size_t c = 0; c < sizeof cases / sizeof *cases; ++c) {
     sg_delay_config cfg;
     sg_delay_config_init(&cfg);

@@ -77,8 +77,7 @@ static void static_curve_from_steady_sines(void **state) {
     double got = steady_gain_db(&c, amp, 1);
     worst = fmax(worst, fabs(got - want));
     if (fabs(got - want) > 0.25)
-      fail_msg("rms: level %g dB: gain %.3f dB, static curve %.3f dB (limit 0.25)", lvl, got,
-               want);
+      fail_msg("rms: level %g dB: gain %.3f dB, static curve %.3f dB (limit 0.25)", lvl, got, want);
   }
   printf("rms detector: worst static-curve error %.3f dB (limit 0.25)\n", worst);
 }

@@ -75,9 +75,9 @@ static void measured_sine_response(void **state) {
     sg_eq_type t;
     double f0, q, g;
     int order;
-  } cases[] = {{SG_EQ_LOWPASS, 1000, 0.7071, 0, 2},  {SG_EQ_HIGHPASS, 300, 2.0, 0, 2},
-               {SG_EQ_BANDPASS, 2000, 4.0, 0, 2},    {SG_EQ_NOTCH, 700, 1.0, 0, 2},
-               {SG_EQ_PEAK, 500, 1.5, 9, 2},         {SG_EQ_LOWSHELF, 200, 0.7071, -6, 2},
+  } cases[] = {{SG_EQ_LOWPASS, 1000, 0.7071, 0, 2},   {SG_EQ_HIGHPASS, 300, 2.0, 0, 2},
+               {SG_EQ_BANDPASS, 2000, 4.0, 0, 2},     {SG_EQ_NOTCH, 700, 1.0, 0, 2},
+               {SG_EQ_PEAK, 500, 1.5, 9, 2},          {SG_EQ_LOWSHELF, 200, 0.7071, -6, 2},
                {SG_EQ_HIGHSHELF, 5000, 0.7071, 4, 2}, {SG_EQ_LOWPASS, 2000, 0.7071, 0, 6}};
   const double probe[] = {100, 500, 1000, 2000, 5000};
   for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
@@ -194,8 +194,10 @@ static void silence_after_loud_and_reset(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(realised_matches_analytic), cmocka_unit_test(measured_sine_response),
-      cmocka_unit_test(butterworth_cascades),      cmocka_unit_test(zero_phase_mode),
+      cmocka_unit_test(realised_matches_analytic),
+      cmocka_unit_test(measured_sine_response),
+      cmocka_unit_test(butterworth_cascades),
+      cmocka_unit_test(zero_phase_mode),
       cmocka_unit_test(smoothing_glides_without_jumps),
       cmocka_unit_test(silence_after_loud_and_reset),
   };

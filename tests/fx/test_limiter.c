@@ -62,8 +62,10 @@ static void hard_material_stays_under_ceiling(void **state) {
     const char *name;
     gen_fn gen;
     double gain_db;
-  } mats[] = {{"square", gen_square, 6},         {"fs/4 at 45 deg", gen_fs4, 3},
-              {"transients", gen_transients, 12}, {"clipped noise", gen_clipped_noise, 0},
+  } mats[] = {{"square", gen_square, 6},
+              {"fs/4 at 45 deg", gen_fs4, 3},
+              {"transients", gen_transients, 12},
+              {"clipped noise", gen_clipped_noise, 0},
               {"18/19.5 kHz tones", gen_hf_tone, 6}};
   /* (ceiling, rate): both ceilings at 48 kHz, the usual one at 44.1 kHz. */
   const double ceilings[] = {-1.0, -0.3, -1.0}, rates[] = {48000, 48000, 44100};
@@ -87,7 +89,8 @@ static void hard_material_stays_under_ceiling(void **state) {
       sg_dither_quantize(&rng, L, L, n + lat, 16);
       sg_dither_quantize(&rng, R, R, n + lat, 16);
       double tpq = fmax(fxt_true_peak(L, n + lat), fxt_true_peak(R, n + lat));
-      printf("%-18s %5.1f kHz ceiling %5.1f: true peak out %7.3f dBTP, after 16-bit %7.3f dBTP, max GR "
+      printf("%-18s %5.1f kHz ceiling %5.1f: true peak out %7.3f dBTP, after 16-bit %7.3f dBTP, "
+             "max GR "
              "%.2f dB\n",
              mats[m].name, rates[ci] / 1000, c.ceiling_dbtp, 20 * log10(tp), 20 * log10(tpq),
              sg_limiter_max_gain_reduction_db(&st));

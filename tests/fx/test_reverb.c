@@ -94,8 +94,7 @@ static void stereo_decorrelation_and_tail(void **state) {
   for (size_t i = 0; i < n; ++i)
     lr += (double)L[i] * R[i], ll += (double)L[i] * L[i], rr += (double)R[i] * R[i];
   double corr = lr / sqrt(ll * rr);
-  printf("L/R impulse response correlation %.3f (limit 0.5); energy L %.3f R %.3f\n", corr, ll,
-         rr);
+  printf("L/R impulse response correlation %.3f (limit 0.5); energy L %.3f R %.3f\n", corr, ll, rr);
   assert_true(fabs(corr) < 0.5);
   assert_true(ll > 0.1 && rr > 0.1 && ll / rr < 2 && rr / ll < 2);
   sg_reverb st;
