@@ -53,7 +53,9 @@ extern "C" {
  * @4 quarters, @8 eighths, @12 eighth triplets, @16 sixteenths (default), @24 sixteenth
  * triplets, @32 thirty-seconds. Example (bossa clave, 4/4): "X..x..x...x..x..".
  * The pattern loops from the start of every section the stem plays in; write one bar's worth
- * (12 sixteenths in 3/4 and 6/8) to keep it locked to the bar.
+ * (12 sixteenths in 3/4 and 6/8) to keep it locked to the bar. A user pattern replaces the
+ * style's rhythm: comp and pad strike the current chord on each hit, bass plays the chord's bass
+ * note, arp steps through the voicing, lead places its melody on the hits.
  *
  * Drum patterns name a lane before its steps:
  *     kick: x...x...x...x...  snare: ....X.......X...  hat: x.x.x.x.x.x.x.x.

@@ -590,7 +590,7 @@ void sg__role_bass(sg__ctx *c, const sg__bar *b) {
     int nu = sg__user_hits(c, &c->user, b, u, 96);
     for (int i = 0; i < nu; ++i) {
       const sg_chord *ch = sg__chord_at(b, u[i].tick);
-      int k = bass_note(c, i % 2 && c->style != SG_STYLE_HOUSE ? fifth_of(ch) : ch->bass);
+      int k = bass_note(c, ch->bass); /* the pattern is the rhythm; the chord gives the note */
       c->bass_prev = k;
       sg__emit(c, b->bar, u[i].tick, u[i].len, k + o, u[i].vel, u[i].flags, 0, 0, 0.0);
     }

@@ -79,8 +79,7 @@ sg_status sg_roman_parse(const char *s, size_t len, const sg_key *key, int col0,
     sg_diag_at(d, NULL, d ? d->line : 0, col);
     return sg_diag_fail(d, SG_E_PARSE, "'%.*s': bad chord suffix at column %d", (int)len, s, col);
   }
-  snprintf(c->symbol, sizeof c->symbol, "%.*s", (int)len, s);
-  return SG_OK;
+  return SG_OK; /* c->symbol holds the chord as a symbol ("Fm7" for ii7 in Eb) */
 }
 
 static sg_status push(sg_progression *p, const sg_chord *c, int bar, int col, sg_diag *d) {
