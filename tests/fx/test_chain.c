@@ -209,11 +209,97 @@ static void empty_chain_passes_through(void **state) {
   assert_int_equal(sg_fx_chain_create(NULL, 1, RATE, 120, "x.yaml", &c, NULL), SG_E_INVAL);
 }
 
+/* Random chains from the documented parameter names with values inside and outside their
+ * ranges: the builder either succeeds (and then the chain processes noise to finite output) or
+ * fails with SG_E_SPEC at a position. Seed printed. */
+static void random_chains_are_safe(void **state) {
+  (void)state;
+  static const struct {
+    const char *type;
+    const char *params[9];
+  } table[] = {
+      {"eq", {"type", "freq", "q", "gain_db", "order"}},
+      {"compressor",
+       {"threshold_db", "ratio", "knee_db", "attack_ms", "release_ms", "makeup_db", "detector",
+        "rms_ms", "sidechain"}},
+      {"delay", {"time", "feedback", "mix", "lowcut", "highcut", "pingpong"}},
+      {"reverb",
+       {"rt60", "rt60_low", "predelay_ms", "size", "mix", "damping", "diffusion", "lines"}},
+      {"chorus", {"rate_hz", "depth_ms", "delay_ms", "voices", "spread", "mix"}},
+      {"flanger", {"rate_hz", "depth_ms", "delay_ms", "feedback", "spread", "mix"}},
+      {"phaser", {"rate_hz", "stages", "min_hz", "max_hz", "feedback", "spread", "mix"}},
+      {"saturation", {"drive_db", "asym", "output_db", "mix", "oversample"}},
+      {"width", {"width"}},
+      {"pan", {"pan"}},
+      {"gain", {"gain_db"}},
+      {"limiter", {"ceiling_dbtp", "lookahead_ms", "release_ms", "gain_db", "margin_db"}},
+  };
+  static const char *texts[] = {"1/8.",  "1/4T",    "3/16",  "250ms", "peak",  "rms", "true",
+                                "false", "lowpass", "notch", "Kick",  "bogus", "1/0", "-3"};
+  const uint64_t seed = 20261124;
+  printf("random chains: seed %llu\n", (unsigned long long)seed);
+  sg_rng rng;
+  sg_rng_seed(&rng, seed, 3);
+  static sg_effect_spec fx[4];
+  float L[256], R[256];
+  int ok = 0, bad = 0;
+  for (int iter = 0; iter < 300; ++iter) {
+    int n = 1 + (int)(sg_rng_u32(&rng) % 4);
+    for (int i = 0; i < n; ++i) {
+      int t = (int)(sg_rng_u32(&rng) % (sizeof table / sizeof *table));
+      set_type(&fx[i], table[t].type, 10 + i);
+      int np = 0;
+      while (np < 9 && table[t].params[np])
+        ++np;
+      int k = (int)(sg_rng_u32(&rng) % 4);
+      for (int j = 0; j < k; ++j) {
+        const char *key = table[t].params[sg_rng_u32(&rng) % (uint32_t)np];
+        int dup = 0;
+        for (int q = 0; q < fx[i].params.n; ++q)
+          dup |= !strcmp(fx[i].params.v[q].key, key);
+        if (dup)
+          continue;
+        if (sg_rng_u32(&rng) % 3 == 0)
+          add_text(&fx[i], key, texts[sg_rng_u32(&rng) % (sizeof texts / sizeof *texts)], 20 + j,
+                   3);
+        else
+          add_num(&fx[i], key,
+                  sg_rng_range(&rng, -100, 20000) * (sg_rng_uniform(&rng) < 0.7 ? 1e-3 : 1), 20 + j,
+                  3);
+      }
+    }
+    sg_fx_chain *c = NULL;
+    sg_diag d;
+    sg_diag_clear(&d);
+    sg_status st = sg_fx_chain_create(fx, n, 44100, 128, "r.yaml", &c, &d);
+    if (st == SG_OK) {
+      ++ok;
+      for (int i = 0; i < 256; ++i)
+        L[i] = (float)sg_rng_range(&rng, -1, 1), R[i] = (float)sg_rng_range(&rng, -1, 1);
+      sg_fx_chain_process(c, L, R, L, NULL, 256);
+      assert_true(fxt_all_finite(L, 256) && fxt_all_finite(R, 256));
+      char desc[4096];
+      sg_fx_chain_describe(c, desc, sizeof desc);
+      assert_true(strlen(desc) > 3);
+      sg_fx_chain_destroy(c);
+    } else {
+      ++bad;
+      assert_int_equal(st, SG_E_SPEC);
+      assert_null(c);
+      assert_true(d.line >= 10);
+      assert_string_equal(d.file, "r.yaml");
+    }
+  }
+  printf("random chains: %d built, %d rejected\n", ok, bad);
+  assert_true(ok > 20 && bad > 20);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(errors_point_into_the_spec),
       cmocka_unit_test(valid_chain_processes_and_reports),
       cmocka_unit_test(empty_chain_passes_through),
+      cmocka_unit_test(random_chains_are_safe),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
