@@ -432,7 +432,8 @@ typedef struct sg_limiter {
   double rel_c, a_rel; /* release follower state and coefficient */
   double thresh;       /* linear ceiling - margin */
   double in_gain;
-  double gr_db_now, gr_db_max;
+  double gr_db_now, gr_db_max, gr_db_sum;
+  uint64_t gr_count;
 } sg_limiter;
 
 void sg_limiter_config_init(sg_limiter_config *c);
@@ -448,6 +449,8 @@ size_t sg_limiter_latency(const sg_limiter *st);
  * init/reset/sg_limiter_stats_reset. */
 double sg_limiter_gain_reduction_db(const sg_limiter *st);
 double sg_limiter_max_gain_reduction_db(const sg_limiter *st);
+/* Mean gain reduction in dB over the frames since init/reset/sg_limiter_stats_reset. */
+double sg_limiter_mean_gain_reduction_db(const sg_limiter *st);
 void sg_limiter_stats_reset(sg_limiter *st);
 
 /* ================================ dither ================================= */

@@ -784,7 +784,7 @@ sg_status sg_fx_chain_gain_reduction(const sg_fx_chain *c, int i, double *max_db
     if (max_db)
       *max_db = sg_limiter_max_gain_reduction_db(&nd->u.lim);
     if (mean_db)
-      *mean_db = sg_limiter_gain_reduction_db(&nd->u.lim);
+      *mean_db = sg_limiter_mean_gain_reduction_db(&nd->u.lim);
     return SG_OK;
   }
   return SG_E_UNSUPPORTED;

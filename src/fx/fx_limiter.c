@@ -119,13 +119,21 @@ void sg_limiter_reset(sg_limiter *st) {
   st->box_sum = (double)st->la;
   st->box_refresh = 0;
   st->rel_c = 1.0;
-  st->gr_db_now = st->gr_db_max = 0;
+  st->gr_db_now = st->gr_db_max = st->gr_db_sum = 0;
+  st->gr_count = 0;
 }
 
 size_t sg_limiter_latency(const sg_limiter *st) { return st->delay; }
 double sg_limiter_gain_reduction_db(const sg_limiter *st) { return st->gr_db_now; }
 double sg_limiter_max_gain_reduction_db(const sg_limiter *st) { return st->gr_db_max; }
-void sg_limiter_stats_reset(sg_limiter *st) { st->gr_db_max = st->gr_db_now; }
+double sg_limiter_mean_gain_reduction_db(const sg_limiter *st) {
+  return st->gr_count ? st->gr_db_sum / (double)st->gr_count : 0.0;
+}
+void sg_limiter_stats_reset(sg_limiter *st) {
+  st->gr_db_max = st->gr_db_now;
+  st->gr_db_sum = 0;
+  st->gr_count = 0;
+}
 
 /* Largest |value| among the 8 interpolated points between the two base samples that sit
  * DETECT_DELAY frames back, and those two samples. */
@@ -206,5 +214,7 @@ void sg_limiter_process(sg_limiter *st, float *L, float *R, size_t n) {
     st->gr_db_now = gr;
     if (gr > st->gr_db_max)
       st->gr_db_max = gr;
+    st->gr_db_sum += gr;
+    st->gr_count++;
   }
 }
