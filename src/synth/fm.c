@@ -125,12 +125,12 @@ static void fm_patch_init(int idx, fm_patch *p) {
     break;
   case 1: /* TUBULAR BELLS-like: inharmonic 3.5 modulators, long exponential decays */
     p->algorithm = 5; p->feedback = 2; p->gain = 0.5;
-    set_op(&p->op[0], 1, 2, 99, 2, 95, 33, 20, 32, 99, 80, 0, 0);
-    set_op(&p->op[1], 3.5, 0, 80, 4, 98, 12, 20, 32, 99, 75, 0, 0);
-    set_op(&p->op[2], 2, -2, 90, 2, 95, 30, 20, 30, 99, 75, 0, 0);
-    set_op(&p->op[3], 3.5, 1, 74, 4, 98, 14, 20, 30, 99, 70, 0, 0);
-    set_op(&p->op[4], 0.5, 0, 84, 1, 95, 28, 20, 30, 99, 80, 0, 0);
-    set_op(&p->op[5], 1.41, 0, 68, 3, 98, 20, 20, 30, 99, 60, 0, 0);
+    set_op(&p->op[0], 1, 2, 99, 2, 95, 33, 20, 22, 99, 80, 0, 0);
+    set_op(&p->op[1], 3.5, 0, 80, 4, 98, 12, 20, 22, 99, 75, 0, 0);
+    set_op(&p->op[2], 2, -2, 90, 2, 95, 30, 20, 20, 99, 75, 0, 0);
+    set_op(&p->op[3], 3.5, 1, 74, 4, 98, 14, 20, 20, 99, 70, 0, 0);
+    set_op(&p->op[4], 0.5, 0, 84, 1, 95, 28, 20, 20, 99, 80, 0, 0);
+    set_op(&p->op[5], 1.41, 0, 68, 3, 98, 20, 20, 20, 99, 60, 0, 0);
     break;
   default: /* fm_bass: algorithm 5 pairs, fast-decaying modulation index = plucky attack */
     p->algorithm = 5; p->feedback = 4; p->gain = 4;

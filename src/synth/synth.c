@@ -8,6 +8,8 @@
 #include <string.h>
 
 #define MAX_PENDING 1024 /* sounding notes awaiting their note-off */
+#define LOOKAHEAD 64     /* output limiter look-ahead, frames */
+#define DQ (LOOKAHEAD + 2)
 
 typedef struct pending_off {
   int64_t frame;
@@ -25,7 +27,13 @@ struct sg_synth {
   uint32_t next_id;
   pending_off pend[MAX_PENDING];
   size_t npend;
-  float lim_env, lim_rel; /* output limiter state */
+  float lim_gain, lim_rel, lim_att; /* output limiter state */
+  float la_l[LOOKAHEAD], la_r[LOOKAHEAD];  /* limiter look-ahead delay line */
+  int la_pos;
+  float dq_v[LOOKAHEAD + 2];               /* sliding-maximum deque: values, sample indices */
+  uint64_t dq_i[LOOKAHEAD + 2], dq_t;
+  int dq_h, dq_n;
+  double dc_r, dc_x[2], dc_y[2]; /* output DC blocker */
 };
 
 static const char *const kind_names[SG_SYNTH_KIND_COUNT_] = {
@@ -150,6 +158,9 @@ static sg_status finish_create(sg_synth_kind kind, double rate, void *st,
   s->vt = vt;
   s->rate = rate;
   s->lim_rel = (float)exp(-1.0 / (0.080 * rate));
+  s->lim_att = (float)exp(-8.0 / LOOKAHEAD); /* 99.97 % of the way down within the look-ahead */
+  s->lim_gain = 1.0f;
+  s->dc_r = 1.0 - 2.0 * SG_PI * 5.0 / rate;
   *out = s;
   return SG_OK;
 }
@@ -206,7 +217,7 @@ void sg_synth_reset(sg_synth *s) {
   s->npend = 0;
   s->started = 0;
   s->next_frame = 0;
-  s->lim_env = 0;
+  s->lim_gain = 1.0f;
 }
 
 void sg_synth_destroy(sg_synth *s) {
@@ -218,27 +229,68 @@ void sg_synth_destroy(sg_synth *s) {
 
 int64_t sg_synth_tail_frames(const sg_synth *s) { return s ? s->vt->tail(s->st) : 0; }
 
-/* Output safety: an instant-attack peak limiter at -1 dBFS with an 80 ms release (linked
- * stereo). Single notes of every patch peak at -6..-3 dBFS and pass untouched; a dense chord at
- * full velocity is turned down rather than clipped. The envelope follower jumps to every new
- * peak, so |out| <= threshold holds for every sample (no lookahead needed for that bound; the
- * price is a little gain-riding distortion on the onset of very dense chords only). */
+/* Output safety: a look-ahead peak limiter at -1 dBFS (linked stereo). The instrument runs
+ * LOOKAHEAD frames (1.3 ms at 48 kHz) ahead of the output through a delay line; the gain follows
+ * the peak of everything in the delay line, ramping down over the look-ahead (so it reaches the
+ * needed reduction when the peak arrives, without a step) and recovering with an 80 ms release.
+ * A tanh knee from -1 dBFS that approaches but never reaches 0 dBFS catches any remainder.
+ * Single notes of every patch peak at -6..-3 dBFS and pass untouched; a dense chord at full
+ * velocity is turned down instead of clipped. */
 #define LIMIT_THRESHOLD 0.8912509f /* -1 dBFS */
 
+static float knee(float x) {
+  const float room = 0.999f - LIMIT_THRESHOLD;
+  float a = fabsf(x);
+  if (a <= LIMIT_THRESHOLD)
+    return x;
+  float y = LIMIT_THRESHOLD + room * tanhf((a - LIMIT_THRESHOLD) / room);
+  return x < 0 ? -y : y;
+}
+
+/* in: the instrument's samples LOOKAHEAD frames ahead; out (in place): the delayed, limited
+ * output. */
 static void limit(sg_synth *s, float *l, float *r, size_t n) {
-  float env = s->lim_env, rel = s->lim_rel;
+  float g = s->lim_gain;
   for (size_t i = 0; i < n; ++i) {
-    float a = fabsf(l[i]), b = fabsf(r[i]);
-    if (b > a)
-      a = b;
-    env = a > env ? a : a + (env - a) * rel;
-    if (env > LIMIT_THRESHOLD) {
-      float g = LIMIT_THRESHOLD / env;
-      l[i] *= g;
-      r[i] *= g;
+    float ol = s->la_l[s->la_pos], orr = s->la_r[s->la_pos];
+    s->la_l[s->la_pos] = l[i];
+    s->la_r[s->la_pos] = r[i];
+    s->la_pos = (s->la_pos + 1) % LOOKAHEAD;
+    /* Sliding maximum over the last LOOKAHEAD + 1 input peaks (monotonic deque, O(1)). */
+    float a = fmaxf(fabsf(l[i]), fabsf(r[i]));
+    uint64_t t = s->dq_t++;
+    while (s->dq_n > 0 && s->dq_v[(s->dq_h + s->dq_n - 1) % DQ] <= a)
+      --s->dq_n;
+    s->dq_v[(s->dq_h + s->dq_n) % DQ] = a;
+    s->dq_i[(s->dq_h + s->dq_n) % DQ] = t;
+    ++s->dq_n;
+    while (s->dq_i[s->dq_h] + LOOKAHEAD < t) {
+      s->dq_h = (s->dq_h + 1) % DQ;
+      --s->dq_n;
     }
+    float peak = s->dq_v[s->dq_h];
+    float target = peak > LIMIT_THRESHOLD ? LIMIT_THRESHOLD / peak : 1.0f;
+    g = target < g ? target + (g - target) * s->lim_att : target + (g - target) * s->lim_rel;
+    l[i] = knee(ol * g);
+    r[i] = knee(orr * g);
   }
-  s->lim_env = env;
+  s->lim_gain = g;
+}
+
+/* AC coupling, as on the analog outputs these instruments imitate: a one-pole/one-zero DC
+ * blocker y = x - x[-1] + R y[-1] with its -3 dB point at 5 Hz (-0.3 dB at 20 Hz). Short
+ * low notes (partial cycles under an envelope) and asymmetric saturation otherwise leave a DC
+ * offset that the stem gates would flag. */
+static void dc_block(sg_synth *s, float *x, size_t n, int ch) {
+  double x1 = s->dc_x[ch], y1 = s->dc_y[ch], r = s->dc_r;
+  for (size_t i = 0; i < n; ++i) {
+    double y = x[i] - x1 + r * y1;
+    x1 = x[i];
+    y1 = y;
+    x[i] = (float)y;
+  }
+  s->dc_x[ch] = x1;
+  s->dc_y[ch] = y1;
 }
 
 static void fire_off(sg_synth *s, size_t i) {
@@ -246,21 +298,10 @@ static void fire_off(sg_synth *s, size_t i) {
   s->pend[i] = s->pend[--s->npend];
 }
 
-sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0, float *left,
-                          float *right, size_t n) {
-  if (!s || !left || !right)
-    return SG_E_INVAL;
-  if (!s->started || frame0 != s->next_frame) {
-    if (s->started) {
-      s->vt->reset(s->st);
-      s->lim_env = 0;
-    }
-    s->npend = 0;
-    s->cursor = 0;
-    while (notes && s->cursor < notes->n && notes->v[s->cursor].start < frame0)
-      ++s->cursor;
-    s->started = 1;
-  }
+/* Renders the instrument's own timeline [frame0, frame0 + n), splitting at every event, then
+ * AC-couples it. */
+static void render_internal(sg_synth *s, const sg_note_list *notes, int64_t frame0, float *left,
+                            float *right, size_t n) {
   int64_t pos = frame0, end = frame0 + (int64_t)n;
   while (pos < end) {
     /* Events at pos: note-offs first, so a note restarting on the same frame is not cut. */
@@ -301,7 +342,43 @@ sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0
     s->vt->render(s->st, left + off, right + off, len);
     pos = next;
   }
+  dc_block(s, left, n, 0);
+  dc_block(s, right, n, 1);
+}
+
+sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0, float *left,
+                          float *right, size_t n) {
+  if (!s || !left || !right)
+    return SG_E_INVAL;
+  if (!s->started || frame0 != s->next_frame) {
+    if (s->started)
+      s->vt->reset(s->st);
+    s->lim_gain = 1.0f;
+    s->la_pos = 0;
+    s->dq_h = s->dq_n = 0;
+    s->dq_t = 0;
+    memset(s->dc_x, 0, sizeof s->dc_x);
+    memset(s->dc_y, 0, sizeof s->dc_y);
+    s->npend = 0;
+    s->cursor = 0;
+    while (notes && s->cursor < notes->n && notes->v[s->cursor].start < frame0)
+      ++s->cursor;
+    s->started = 1;
+    /* Prime the limiter's look-ahead with the first LOOKAHEAD frames. */
+    render_internal(s, notes, frame0, s->la_l, s->la_r, LOOKAHEAD);
+    for (int j = 0; j < LOOKAHEAD; ++j) {
+      float a = fmaxf(fabsf(s->la_l[j]), fabsf(s->la_r[j]));
+      while (s->dq_n > 0 && s->dq_v[(s->dq_h + s->dq_n - 1) % DQ] <= a)
+        --s->dq_n;
+      s->dq_v[(s->dq_h + s->dq_n) % DQ] = a;
+      s->dq_i[(s->dq_h + s->dq_n) % DQ] = s->dq_t++;
+      ++s->dq_n;
+    }
+  }
+  /* The instrument runs LOOKAHEAD frames ahead of the output: notes still start on their own
+   * frames in the output, the limiter just sees them coming. */
+  render_internal(s, notes, frame0 + LOOKAHEAD, left, right, n);
   limit(s, left, right, n);
-  s->next_frame = end;
+  s->next_frame = frame0 + (int64_t)n;
   return SG_OK;
 }
