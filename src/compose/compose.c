@@ -352,6 +352,37 @@ static double clipped_gauss(sg_rng *r, double sigma, double bound) {
   return g;
 }
 
+/* One sounding note per key: a key struck again cuts the previous note (a string re-plucked,
+ * a key re-pressed), which also keeps MIDI note-on/off pairing unambiguous. With drop_dupes,
+ * a second strike at the very same frame is merged into the first (louder velocity wins).
+ * The list must be sorted. */
+static void one_note_per_key(sg_note_list *l, int drop_dupes) {
+  size_t last[128];
+  int have[128] = {0};
+  size_t w = 0;
+  for (size_t i = 0; i < l->n; ++i) {
+    sg_note n = l->v[i];
+    int k = n.key & 127;
+    if (have[k]) {
+      sg_note *p = &l->v[last[k]];
+      if (drop_dupes && p->start == n.start) {
+        if (n.velocity > p->velocity)
+          p->velocity = n.velocity;
+        if (n.length > p->length)
+          p->length = n.length;
+        continue;
+      }
+      if (p->start + p->length > n.start)
+        p->length = n.start - p->start > 0 ? n.start - p->start : 1;
+    }
+    l->v[w] = n;
+    last[k] = w;
+    have[k] = 1;
+    ++w;
+  }
+  l->n = w;
+}
+
 static sg_status finish(sg__ctx *c, int humanise, sg_compose_report *rep) {
   sg_note_list *l = c->out;
   const sg_timeline *tl = c->tl;
@@ -360,12 +391,8 @@ static sg_status finish(sg__ctx *c, int humanise, sg_compose_report *rep) {
   if (bound < 0)
     bound = 0;
   double hv = humanise ? c->song->humanize_velocity : 0.0;
-  sg_rng hr;
-  sg_rng_seed(&hr, c->seed, 0x68756d616eULL); /* "human" stream, separate from composition */
-  double max_off = 0;
+  /* 1. Keep notes inside the stem's sections, ending inside their run of sections. */
   size_t w = 0;
-  int last_group = -1;
-  double group_off = 0;
   for (size_t i = 0; i < l->n; ++i) {
     sg_note n = l->v[i];
     int si = sg_timeline_section_at(tl, n.start);
@@ -373,36 +400,51 @@ static sg_status finish(sg__ctx *c, int humanise, sg_compose_report *rep) {
       continue;
     int64_t lo, hi;
     run_bounds(c, si, &lo, &hi);
-    int64_t end = n.start + n.length;
-    if (end > hi)
-      end = hi;
-    /* Timing: one offset per strum/chord group so its internal order survives. */
-    double off_ms;
-    if (n.group > 0 && n.group == last_group) {
-      off_ms = group_off;
-    } else {
-      off_ms = bound > 0 ? clipped_gauss(&hr, bound / 2.5, bound) : 0.0;
-      group_off = off_ms;
-      last_group = n.group;
+    if (n.start + n.length > hi)
+      n.length = hi - n.start;
+    if (n.length < 1)
+      continue;
+    l->v[w++] = n;
+  }
+  l->n = w;
+  sg_notes_sort(l);
+  one_note_per_key(l, 1);
+  /* 2. Humanise. A chord or strum (one group) moves as one, with an offset drawn from its own
+   * stream so the result does not depend on note order; single notes draw in time order. */
+  sg_rng hr;
+  sg_rng_seed(&hr, c->seed, 0x68756d616eULL); /* "human" stream, separate from composition */
+  int64_t bshift = (int64_t)floor(bound * 1e-3 * rate);
+  double max_off = 0;
+  w = 0;
+  for (size_t i = 0; i < l->n; ++i) {
+    sg_note n = l->v[i];
+    int si = sg_timeline_section_at(tl, n.start);
+    int64_t lo, hi;
+    run_bounds(c, si, &lo, &hi);
+    double off_ms = 0;
+    if (bound > 0) {
+      if (n.group > 0) {
+        sg_rng gr;
+        sg_rng_seed(&gr, c->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)n.group), 0x67726f7570ULL);
+        off_ms = clipped_gauss(&gr, bound / 2.5, bound);
+      } else {
+        off_ms = clipped_gauss(&hr, bound / 2.5, bound);
+      }
     }
     int64_t shift = (int64_t)llround(off_ms * 1e-3 * rate);
-    int64_t bshift = (int64_t)floor(bound * 1e-3 * rate);
     if (shift > bshift)
       shift = bshift;
     if (shift < -bshift)
       shift = -bshift;
-    int64_t ns = n.start + shift;
+    int64_t ns = n.start + shift, ne = n.start + n.length + shift;
     if (ns < lo)
       ns = lo;
     if (ns > hi - 1)
       ns = hi - 1;
-    int64_t ne = end + shift;
     if (ne > hi)
       ne = hi;
     if (ne <= ns)
       ne = ns + 1;
-    if (ne > hi) /* a note squeezed at the very end of a run */
-      continue;
     double applied = fabs((double)(ns - n.start)) * 1e3 / rate;
     if (applied > max_off)
       max_off = applied;
@@ -417,6 +459,7 @@ static sg_status finish(sg__ctx *c, int humanise, sg_compose_report *rep) {
   }
   l->n = w;
   sg_notes_sort(l);
+  one_note_per_key(l, 0);
   if (rep) {
     rep->notes = l->n;
     rep->max_offset_ms = max_off;

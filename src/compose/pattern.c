@@ -214,7 +214,7 @@ sg_status sg_drum_pattern_parse(const char *s, int col0, sg_drum_pattern *p, sg_
     if (st != SG_OK)
       return st;
     if (lane->pattern.n_steps == 0)
-      return perr(d, col0, colon, "drum lane '%s' has no steps (column %d)", lane->name);
+      return perr(d, col0, ws, "drum lane '%s' has no steps (column %d)", lane->name);
     p->n_lanes++;
     ws = nws;
     colon = ncolon;

@@ -51,6 +51,10 @@ static void score_shape(gsearch *g) {
     return;
   if (pc_of(keys[0]) != c->bass)
     return;
+  for (int i = 0; i < n; ++i) /* unisons on two strings add nothing */
+    for (int j = i + 1; j < n; ++j)
+      if (keys[i] == keys[j])
+        return;
   /* Pitch-class coverage. */
   uint16_t have = 0;
   for (int i = 0; i < n; ++i)
