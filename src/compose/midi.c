@@ -584,7 +584,8 @@ sg_status sg_midi_decode(const uint8_t *buf, size_t len, const sg_timeline *tl, 
       info->meter_num = 4;
       info->meter_den = 4;
     }
-    qsort(s->tempos, s->nt, sizeof *s->tempos, cmp_tempo);
+    if (s->nt > 1)
+      qsort(s->tempos, s->nt, sizeof *s->tempos, cmp_tempo);
     for (size_t i = 0; i < s->n && st == SG_OK; ++i) {
       sg_note n;
       memset(&n, 0, sizeof n);
