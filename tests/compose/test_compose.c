@@ -239,6 +239,24 @@ static void meters_land_on_the_grid(void **state) {
   assert_true(found);
   sg_notes_free(&dr);
   fixture_free(&f);
+  /* 3/4 pop: kick on 1, snare on 2 (one quarter into the bar), nothing past the bar's 3 beats
+   * repeats a 4/4 figure: the next bar's kick is 3 quarters later. */
+  fixture_load(&f, "3/4", "pop");
+  f.song->humanize_ms = 0;
+  sg_notes_init(&dr);
+  compose_or_fail(&f, -1, &dr, &rep);
+  int kick = 0, snare = 0, next_kick = 0;
+  for (size_t k = 0; k < dr.n; ++k) {
+    if (dr.v[k].key == 36 && dr.v[k].start == sg_timeline_frame_at(&f.tl, 9, 1))
+      kick = 1;
+    if (dr.v[k].key == 38 && dr.v[k].start == sg_timeline_frame_at(&f.tl, 10, 1))
+      snare = 1;
+    if (dr.v[k].key == 36 && dr.v[k].start == sg_timeline_frame_at(&f.tl, 12, 1))
+      next_kick = 1;
+  }
+  assert_true(kick && snare && next_kick);
+  sg_notes_free(&dr);
+  fixture_free(&f);
 }
 
 static void energy_and_fills(void **state) {
@@ -279,6 +297,7 @@ static void energy_and_fills(void **state) {
   /* Section chords in the report. */
   assert_string_equal(rep.section_chords[0], "Cmaj7 | A7");
   assert_string_equal(rep.section_chords[2], "Fm7 | Bb7 | Ebmaj7 | Ebmaj7");
+  assert_string_equal(rep.section_chords[3], "C | Am | F | G"); /* the key's default */
   sg_notes_free(&dr);
   fixture_free(&f);
 }
