@@ -101,8 +101,22 @@ sg_status sg_drum_pattern_parse(const char *s, int col0, sg_drum_pattern *p, sg_
 
 /* ---- styles and roles ------------------------------------------------------------------- */
 
-typedef enum sg_style { SG_STYLE_POP = 0, SG_STYLE_BOSSA, SG_STYLE_SAMBA, SG_STYLE_HOUSE, SG_STYLE_COUNT_ } sg_style;
-typedef enum sg_role { SG_ROLE_COMP = 0, SG_ROLE_PAD, SG_ROLE_ARP, SG_ROLE_LEAD, SG_ROLE_BASS, SG_ROLE_DRUMS, SG_ROLE_COUNT_ } sg_role;
+typedef enum sg_style {
+  SG_STYLE_POP = 0,
+  SG_STYLE_BOSSA,
+  SG_STYLE_SAMBA,
+  SG_STYLE_HOUSE,
+  SG_STYLE_COUNT_
+} sg_style;
+typedef enum sg_role {
+  SG_ROLE_COMP = 0,
+  SG_ROLE_PAD,
+  SG_ROLE_ARP,
+  SG_ROLE_LEAD,
+  SG_ROLE_BASS,
+  SG_ROLE_DRUMS,
+  SG_ROLE_COUNT_
+} sg_role;
 typedef enum sg_energy { SG_ENERGY_SPARSE = 0, SG_ENERGY_NORMAL, SG_ENERGY_FULL } sg_energy;
 
 /* Names: style "pop" (also "rock", "pop/rock"), "bossa" ("bossa nova", "latin"), "samba"
@@ -127,14 +141,14 @@ sg_status sg_section_harmony(const sg_song *song, int si, sg_key *key, sg_progre
 #define SG_COMPOSE_CHORDS_TEXT 160
 
 typedef struct sg_compose_report {
-  size_t notes;                  /* notes in the output list */
-  double max_offset_ms;          /* largest |timing humanisation| actually applied */
-  double bound_ms;               /* the bound it had to respect (song.humanize_ms) */
+  size_t notes;         /* notes in the output list */
+  double max_offset_ms; /* largest |timing humanisation| actually applied */
+  double bound_ms;      /* the bound it had to respect (song.humanize_ms) */
   sg_style style;
   sg_role role;
-  int from_midi;                 /* 1: notes came from the stem's MIDI file */
+  int from_midi; /* 1: notes came from the stem's MIDI file */
   int n_sections;
-  size_t section_notes[SG_MAX_SECTIONS];   /* notes starting in each section */
+  size_t section_notes[SG_MAX_SECTIONS];                        /* notes starting in each section */
   char section_chords[SG_MAX_SECTIONS][SG_COMPOSE_CHORDS_TEXT]; /* the chart used, one line */
 } sg_compose_report;
 
@@ -164,13 +178,13 @@ sg_status sg_compose_drums(const sg_song *song, const sg_timeline *tl, sg_note_l
 #define SG_MIDI_MAX_NOTES 1000000
 
 typedef struct sg_midi_info {
-  int format;          /* 0, 1 */
+  int format; /* 0, 1 */
   int n_tracks;
-  int division;        /* ticks per quarter */
-  double first_bpm;    /* tempo of the first set-tempo event (120 when none) */
+  int division;     /* ticks per quarter */
+  double first_bpm; /* tempo of the first set-tempo event (120 when none) */
   int n_tempo_events;
   int meter_num, meter_den; /* first time signature (4/4 when none) */
-  char track_name[64]; /* first track name found */
+  char track_name[64];      /* first track name found */
   size_t n_notes;
 } sg_midi_info;
 
@@ -203,8 +217,8 @@ typedef enum sg_midi_map {
  * first-out; notes still sounding at the end of a track end there. info is optional. */
 sg_status sg_midi_decode(const uint8_t *buf, size_t len, const sg_timeline *tl, sg_midi_map map,
                          sg_note_list *out, sg_midi_info *info, sg_diag *d);
-sg_status sg_midi_read(const char *path, const sg_timeline *tl, sg_midi_map map,
-                       sg_note_list *out, sg_midi_info *info, sg_diag *d);
+sg_status sg_midi_read(const char *path, const sg_timeline *tl, sg_midi_map map, sg_note_list *out,
+                       sg_midi_info *info, sg_diag *d);
 
 #ifdef __cplusplus
 }

@@ -52,12 +52,12 @@ char *sg_spell(int letter, int pc, char out[8]);
 /* ---- keys and modes ----------------------------------------------------------------------- */
 
 typedef enum sg_mode {
-  SG_MODE_MAJOR = 0,   /* ionian */
+  SG_MODE_MAJOR = 0, /* ionian */
   SG_MODE_DORIAN,
   SG_MODE_PHRYGIAN,
   SG_MODE_LYDIAN,
   SG_MODE_MIXOLYDIAN,
-  SG_MODE_MINOR,       /* natural minor = aeolian */
+  SG_MODE_MINOR, /* natural minor = aeolian */
   SG_MODE_LOCRIAN,
   SG_MODE_HARMONIC_MINOR,
   SG_MODE_COUNT_
@@ -124,16 +124,16 @@ typedef struct sg_chord {
   int bass, bass_letter; /* slash bass, or the root when there is none */
   int has_slash;
   sg_chord_quality quality;
-  int third;             /* semitones of the third (3, 4), sus tone (2, 5) or -1 (power) */
-  int fifth;             /* 6, 7, 8 or -1 when omitted */
-  int seventh;           /* 9 (dim7), 10, 11, or -1 (none). A sixth chord has seventh -1 */
-  int sixth;             /* 1 when the chord has an added 6 (C6, Cm6, C6/9) */
-  int ext;               /* highest natural extension 9, 11, 13 or 0 */
-  unsigned alt;          /* SG_ALT_* */
+  int third;    /* semitones of the third (3, 4), sus tone (2, 5) or -1 (power) */
+  int fifth;    /* 6, 7, 8 or -1 when omitted */
+  int seventh;  /* 9 (dim7), 10, 11, or -1 (none). A sixth chord has seventh -1 */
+  int sixth;    /* 1 when the chord has an added 6 (C6, Cm6, C6/9) */
+  int ext;      /* highest natural extension 9, 11, 13 or 0 */
+  unsigned alt; /* SG_ALT_* */
   int tones[SG_CHORD_MAX_TONES];
   int n_tones;
-  uint16_t pcs;          /* absolute pitch classes sounding (bit pc), including the bass */
-  char symbol[40];       /* the symbol as written (trimmed) */
+  uint16_t pcs;    /* absolute pitch classes sounding (bit pc), including the bass */
+  char symbol[40]; /* the symbol as written (trimmed) */
 } sg_chord;
 
 /* Parses one chord symbol, the whole string (surrounding spaces allowed). On error returns
@@ -154,9 +154,9 @@ int sg_chord_priority(const sg_chord *c, int pcs[SG_CHORD_MAX_TONES + 1]);
 
 typedef struct sg_prog_chord {
   sg_chord chord;
-  int bar;       /* 0-based bar within the progression */
+  int bar;           /* 0-based bar within the progression */
   int slot, n_slots; /* the chord fills [slot, slot+1) / n_slots of its bar */
-  int col;       /* 1-based column in the source text (plus col0) */
+  int col;           /* 1-based column in the source text (plus col0) */
 } sg_prog_chord;
 
 typedef struct sg_progression {
@@ -195,11 +195,11 @@ sg_status sg_roman_parse(const char *s, size_t len, const sg_key *key, int col0,
 extern const int sg_guitar_tuning[SG_GUITAR_STRINGS];
 
 typedef struct sg_guitar_voicing {
-  int n;                          /* 4..6 notes */
-  int key[SG_GUITAR_STRINGS];     /* MIDI notes, low to high */
-  int string[SG_GUITAR_STRINGS];  /* string index of each note (0 = low E) */
-  int fret[SG_GUITAR_STRINGS];    /* fret of each note (0 = open) */
-  int min_fret, max_fret;         /* over fretted (non-open) notes; 0 when all open */
+  int n;                         /* 4..6 notes */
+  int key[SG_GUITAR_STRINGS];    /* MIDI notes, low to high */
+  int string[SG_GUITAR_STRINGS]; /* string index of each note (0 = low E) */
+  int fret[SG_GUITAR_STRINGS];   /* fret of each note (0 = open) */
+  int min_fret, max_fret;        /* over fretted (non-open) notes; 0 when all open */
 } sg_guitar_voicing;
 
 /* Finds a playable shape: 4-6 notes, no two on one string, fretted notes within a four-fret
@@ -226,7 +226,8 @@ sg_status sg_voice_pad(const sg_chord *c, const sg_pad_voicing *prev, int voices
 /* Total semitone movement between two voicings as used by sg_voice_pad. */
 int sg_voice_movement(const sg_pad_voicing *a, const sg_pad_voicing *b);
 
-/* The MIDI note of pitch class pc in [lo, hi] closest to `near` (or to the middle when near < 0). */
+/* The MIDI note of pitch class pc in [lo, hi] closest to `near` (or to the middle when near < 0).
+ */
 int sg_note_in_range(int pc, int lo, int hi, int near);
 
 typedef enum sg_approach {

@@ -29,10 +29,10 @@ static const struct {
   const char *name;
   sg_style style;
 } style_names[] = {
-    {"pop", SG_STYLE_POP},        {"rock", SG_STYLE_POP},          {"pop/rock", SG_STYLE_POP},
-    {"bossa", SG_STYLE_BOSSA},    {"bossa nova", SG_STYLE_BOSSA},  {"bossanova", SG_STYLE_BOSSA},
-    {"latin", SG_STYLE_BOSSA},    {"samba", SG_STYLE_SAMBA},       {"partido alto", SG_STYLE_SAMBA},
-    {"house", SG_STYLE_HOUSE},    {"dance", SG_STYLE_HOUSE},       {"edm", SG_STYLE_HOUSE},
+    {"pop", SG_STYLE_POP},     {"rock", SG_STYLE_POP},         {"pop/rock", SG_STYLE_POP},
+    {"bossa", SG_STYLE_BOSSA}, {"bossa nova", SG_STYLE_BOSSA}, {"bossanova", SG_STYLE_BOSSA},
+    {"latin", SG_STYLE_BOSSA}, {"samba", SG_STYLE_SAMBA},      {"partido alto", SG_STYLE_SAMBA},
+    {"house", SG_STYLE_HOUSE}, {"dance", SG_STYLE_HOUSE},      {"edm", SG_STYLE_HOUSE},
 };
 
 sg_status sg_style_from_name(const char *s, sg_style *out) {
@@ -122,12 +122,13 @@ sg_status sg_section_harmony(const sg_song *song, int si, sg_key *key, sg_progre
     key->mode = SG_MODE_MAJOR;
   }
   if (sec->chords.s[0]) {
-    sg_status st = sg_progression_parse(sec->chords.s, key, value_col0(sec->chords.pos, 1), prog, d);
+    sg_status st =
+        sg_progression_parse(sec->chords.s, key, value_col0(sec->chords.pos, 1), prog, d);
     return to_spec(song, d, sec->chords.pos, st);
   }
   if (sec->progression.s[0]) {
-    sg_status st = sg_progression_named(sec->progression.s, key,
-                                        value_col0(sec->progression.pos, 0), prog, d);
+    sg_status st =
+        sg_progression_named(sec->progression.s, key, value_col0(sec->progression.pos, 0), prog, d);
     return to_spec(song, d, sec->progression.pos, st);
   }
   return sg_progression_default(key, prog);
@@ -513,8 +514,8 @@ static void ctx_free(sg__ctx *c) {
   }
 }
 
-static sg__ctx *ctx_new(const sg_song *song, const sg_timeline *tl, sg_note_list *out,
-                        sg_diag *d, sg_status *st) {
+static sg__ctx *ctx_new(const sg_song *song, const sg_timeline *tl, sg_note_list *out, sg_diag *d,
+                        sg_status *st) {
   sg__ctx *c = calloc(1, sizeof *c);
   if (!c) {
     *st = sg_diag_fail(d, SG_E_NOMEM, "out of memory");
@@ -549,8 +550,8 @@ static sg_status check_args(const sg_song *song, const sg_timeline *tl, sg_note_
   if (!song || !tl || !out)
     return sg_diag_fail(d, SG_E_INVAL, "compose: song, timeline and output are required");
   if (tl->n_sections != song->n_sections)
-    return sg_diag_fail(d, SG_E_INVAL, "compose: timeline has %d sections, song %d",
-                        tl->n_sections, song->n_sections);
+    return sg_diag_fail(d, SG_E_INVAL, "compose: timeline has %d sections, song %d", tl->n_sections,
+                        song->n_sections);
   if (tl->rate == 0 || tl->tempo_num <= 0 || tl->tempo_den <= 0)
     return sg_diag_fail(d, SG_E_INVAL, "compose: timeline has no rate or tempo");
   return SG_OK;
@@ -671,12 +672,22 @@ sg_status sg_compose_stem(const sg_song *song, const sg_timeline *tl, int stem_i
     c->has_user = 1;
   }
   switch (role) {
-  case SG_ROLE_PAD: c->role_fn = sg__role_pad; break;
-  case SG_ROLE_ARP: c->role_fn = sg__role_arp; break;
-  case SG_ROLE_LEAD: c->role_fn = sg__role_lead; break;
-  case SG_ROLE_BASS: c->role_fn = sg__role_bass; break;
+  case SG_ROLE_PAD:
+    c->role_fn = sg__role_pad;
+    break;
+  case SG_ROLE_ARP:
+    c->role_fn = sg__role_arp;
+    break;
+  case SG_ROLE_LEAD:
+    c->role_fn = sg__role_lead;
+    break;
+  case SG_ROLE_BASS:
+    c->role_fn = sg__role_bass;
+    break;
   case SG_ROLE_COMP:
-  default: c->role_fn = sg__role_comp; break;
+  default:
+    c->role_fn = sg__role_comp;
+    break;
   }
   st = run_bars(c, d);
   if (st == SG_OK)

@@ -13,7 +13,7 @@ typedef struct sg__seg {
 } sg__seg;
 
 typedef struct sg__bar {
-  int64_t bar;          /* absolute bar index */
+  int64_t bar; /* absolute bar index */
   int bar_in_sec, sec_bars, si;
   int first_of_section, last_of_section;
   int section_change;   /* the next bar starts another section */

@@ -591,8 +591,10 @@ sg_status sg_midi_decode(const uint8_t *buf, size_t len, const sg_timeline *tl, 
       memset(&n, 0, sizeof n);
       int64_t f0, f1;
       if (map == SG_MIDI_MAP_FILE_TEMPO) {
-        f0 = tl->origin_frame + (int64_t)llround(tick_seconds(s, s->notes[i].on, (int)div) * tl->rate);
-        f1 = tl->origin_frame + (int64_t)llround(tick_seconds(s, s->notes[i].off, (int)div) * tl->rate);
+        f0 = tl->origin_frame +
+             (int64_t)llround(tick_seconds(s, s->notes[i].on, (int)div) * tl->rate);
+        f1 = tl->origin_frame +
+             (int64_t)llround(tick_seconds(s, s->notes[i].off, (int)div) * tl->rate);
       } else {
         f0 = sg_timeline_frame_at(tl, s->notes[i].on, div);
         f1 = sg_timeline_frame_at(tl, s->notes[i].off, div);
@@ -612,8 +614,8 @@ sg_status sg_midi_decode(const uint8_t *buf, size_t len, const sg_timeline *tl, 
   return st;
 }
 
-sg_status sg_midi_read(const char *path, const sg_timeline *tl, sg_midi_map map,
-                       sg_note_list *out, sg_midi_info *info, sg_diag *d) {
+sg_status sg_midi_read(const char *path, const sg_timeline *tl, sg_midi_map map, sg_note_list *out,
+                       sg_midi_info *info, sg_diag *d) {
   if (!path)
     return sg_diag_fail(d, SG_E_INVAL, "midi: no path");
   FILE *f = fopen(path, "rb");

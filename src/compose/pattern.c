@@ -30,10 +30,19 @@ static sg_status parse_steps(const char *s, size_t from, size_t to, int col0, sg
     float vel = -1.0f;
     unsigned flags = 0;
     switch (ch) {
-    case 'X': vel = 1.0f; flags = SG_NOTE_ACCENT; break;
-    case 'x': vel = 0.78f; break;
-    case 'o': vel = 0.35f; flags = SG_NOTE_GHOST; break;
-    case '.': break;
+    case 'X':
+      vel = 1.0f;
+      flags = SG_NOTE_ACCENT;
+      break;
+    case 'x':
+      vel = 0.78f;
+      break;
+    case 'o':
+      vel = 0.35f;
+      flags = SG_NOTE_GHOST;
+      break;
+    case '.':
+      break;
     case '-':
       if (last < 0 || !held) {
         char w[2] = {ch, 0};
@@ -119,10 +128,10 @@ static const struct {
   const char *name;
   int key;
 } lane_names[] = {
-    {"kick", 36},  {"bd", 36},     {"bass", 36},    {"rim", 37},     {"rimshot", 37},
-    {"sidestick", 37}, {"snare", 38}, {"sd", 38},   {"clap", 39},    {"cp", 39},
-    {"hat", 42},   {"hh", 42},     {"chh", 42},     {"closed", 42},  {"hihat", 42},
-    {"ohat", 46},  {"oh", 46},     {"open", 46},    {"shaker", 70},  {"maracas", 70},
+    {"kick", 36},      {"bd", 36},    {"bass", 36}, {"rim", 37},    {"rimshot", 37},
+    {"sidestick", 37}, {"snare", 38}, {"sd", 38},   {"clap", 39},   {"cp", 39},
+    {"hat", 42},       {"hh", 42},    {"chh", 42},  {"closed", 42}, {"hihat", 42},
+    {"ohat", 46},      {"oh", 46},    {"open", 46}, {"shaker", 70}, {"maracas", 70},
 };
 
 static int lane_key(const char *w, size_t n) {

@@ -12,7 +12,9 @@
 #define T16 12 /* ticks of a 16th */
 #define T8 24  /* ticks of an 8th */
 
-static int is_44(const sg__ctx *c) { return !c->compound && c->beat_ticks == 48 && c->n_beats == 4; }
+static int is_44(const sg__ctx *c) {
+  return !c->compound && c->beat_ticks == 48 && c->n_beats == 4;
+}
 
 static int same_chord(const sg_chord *a, const sg_chord *b) {
   return a && b && a->root == b->root && a->pcs == b->pcs && a->bass == b->bass;
@@ -396,7 +398,8 @@ void sg__role_pad(sg__ctx *c, const sg__bar *b) {
 void sg__role_arp(sg__ctx *c, const sg__bar *b) {
   int o = 12 * c->octave;
   int step = c->compound ? T8 : T16;
-  if (c->energy == SG_ENERGY_SPARSE || (c->style == SG_STYLE_BOSSA && c->energy == SG_ENERGY_NORMAL))
+  if (c->energy == SG_ENERGY_SPARSE ||
+      (c->style == SG_STYLE_BOSSA && c->energy == SG_ENERGY_NORMAL))
     step *= 2;
   if (c->compound && c->energy == SG_ENERGY_FULL)
     step = T16;
@@ -448,8 +451,11 @@ void sg__role_arp(sg__ctx *c, const sg__bar *b) {
 
 /* ---- lead ---------------------------------------------------------------------------------- */
 
-static const int lead_cells_pop[][6] = {
-    {0, 4, 6, 8, 12, -1}, {0, 6, 10, -1}, {2, 4, 8, 14, -1}, {0, 3, 6, 8, -1}, {4, 6, 8, 10, 12, -1}};
+static const int lead_cells_pop[][6] = {{0, 4, 6, 8, 12, -1},
+                                        {0, 6, 10, -1},
+                                        {2, 4, 8, 14, -1},
+                                        {0, 3, 6, 8, -1},
+                                        {4, 6, 8, 10, 12, -1}};
 static const int lead_cells_bossa[][6] = {
     {0, 3, 6, 10, -1}, {2, 6, 8, 11, 14, -1}, {0, 6, 8, -1}, {3, 6, 10, 12, -1}};
 static const int lead_cells_house[][6] = {
@@ -549,7 +555,8 @@ void sg__role_lead(sg__ctx *c, const sg__bar *b) {
     int note;
     if (strong) {
       int avoid = (sg_rng_u32(&c->rng) % 3 == 0) ? -1 : c->lead_prev; /* some repeated notes */
-      note = nearest_chord_tone(ch, c->lead_prev + (int)(sg_rng_u32(&c->rng) % 5) - 2, lo, hi, avoid);
+      note =
+          nearest_chord_tone(ch, c->lead_prev + (int)(sg_rng_u32(&c->rng) % 5) - 2, lo, hi, avoid);
     } else {
       int dir = (sg_rng_u32(&c->rng) & 1) ? 1 : -1;
       if (c->lead_prev > hi - 4)
@@ -612,8 +619,9 @@ void sg__role_bass(sg__ctx *c, const sg__bar *b) {
     }
     if (b->section_change && into_next && c->energy != SG_ENERGY_SPARSE) {
       int target = bass_note(c, b->next->bass);
-      sg__emit(c, b->bar, bt - T16, T16 - 2, sg_bass_approach(target, SG_APPROACH_CHROMATIC_BELOW, c->key) + o,
-               0.7f, SG_NOTE_SLIDE, 0, 0, 0.0);
+      sg__emit(c, b->bar, bt - T16, T16 - 2,
+               sg_bass_approach(target, SG_APPROACH_CHROMATIC_BELOW, c->key) + o, 0.7f,
+               SG_NOTE_SLIDE, 0, 0, 0.0);
     }
     return;
   }

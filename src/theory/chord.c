@@ -57,10 +57,17 @@ static unsigned alteration_flag(int sign, int deg) {
 
 static int degree_semitones(int deg) {
   switch (deg) {
-  case 2: case 9: return 14;
-  case 4: case 11: return 17;
-  case 6: case 13: return 21;
-  default: return -1;
+  case 2:
+  case 9:
+    return 14;
+  case 4:
+  case 11:
+    return 17;
+  case 6:
+  case 13:
+    return 21;
+  default:
+    return -1;
   }
 }
 
@@ -140,8 +147,8 @@ sg_status sg_chord_parse_n(const char *s, size_t n, int col0, sg_chord *c, sg_di
       break;
     }
     /* Quality words, longest first. */
-    if (starts(s, n, i, "maj") || starts(s, n, i, "Maj") || starts(s, n, i, "MA") ||
-        ch == 'M' || ch == '^' || starts(s, n, i, "\xCE\x94") || starts(s, n, i, "\xE2\x88\x86")) {
+    if (starts(s, n, i, "maj") || starts(s, n, i, "Maj") || starts(s, n, i, "MA") || ch == 'M' ||
+        ch == '^' || starts(s, n, i, "\xCE\x94") || starts(s, n, i, "\xE2\x88\x86")) {
       int triangle = ch == '^' || ch == 0xCE || ch == 0xE2;
       if (starts(s, n, i, "maj") || starts(s, n, i, "Maj"))
         i += 3;
@@ -168,8 +175,8 @@ sg_status sg_chord_parse_n(const char *s, size_t n, int col0, sg_chord *c, sg_di
       continue;
     }
     if (starts(s, n, i, "min") || starts(s, n, i, "mi") || ch == 'm' ||
-        (ch == '-' && !f.quality_seen && !(i + 1 < n && isdigit((unsigned char)s[i + 1]) &&
-                                           s[i + 1] != '7' && s[i + 1] != '6'))) {
+        (ch == '-' && !f.quality_seen &&
+         !(i + 1 < n && isdigit((unsigned char)s[i + 1]) && s[i + 1] != '7' && s[i + 1] != '6'))) {
       if (f.minor || f.dim || f.halfdim || f.aug)
         return fail_at(d, col0, i, s, n, "a second triad quality");
       i += starts(s, n, i, "min") ? 3 : starts(s, n, i, "mi") ? 2 : 1;
@@ -194,8 +201,8 @@ sg_status sg_chord_parse_n(const char *s, size_t n, int col0, sg_chord *c, sg_di
       f.quality_seen = 1;
       continue;
     }
-    if (starts(s, n, i, "aug") || (ch == '+' && !(i + 1 < n && isdigit((unsigned char)s[i + 1]) &&
-                                                  f.ext > 0))) {
+    if (starts(s, n, i, "aug") ||
+        (ch == '+' && !(i + 1 < n && isdigit((unsigned char)s[i + 1]) && f.ext > 0))) {
       if (f.minor || f.dim || f.halfdim || f.aug)
         return fail_at(d, col0, i, s, n, "a second triad quality");
       i += ch == '+' ? 1 : 3;
@@ -256,8 +263,8 @@ sg_status sg_chord_parse_n(const char *s, size_t n, int col0, sg_chord *c, sg_di
         return fail_at(d, col0, at, s, n, "expected omit3 or omit5");
       continue;
     }
-    if (ch == 'b' || ch == '#' || ch == '-' || ch == '+' ||
-        starts(s, n, i, "\xE2\x99\xAD") || starts(s, n, i, "\xE2\x99\xAF")) {
+    if (ch == 'b' || ch == '#' || ch == '-' || ch == '+' || starts(s, n, i, "\xE2\x99\xAD") ||
+        starts(s, n, i, "\xE2\x99\xAF")) {
       int sign = (ch == 'b' || ch == '-' || starts(s, n, i, "\xE2\x99\xAD")) ? -1 : 1;
       i += ch == 0xE2 ? 3 : 1;
       size_t at = i;

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const int natural_pc[7] = {0, 2, 4, 5, 7, 9, 11};      /* C D E F G A B */
-static const int letter_fifths[7] = {0, 2, 4, -1, 1, 3, 5};    /* position on circle of fifths */
+static const int natural_pc[7] = {0, 2, 4, 5, 7, 9, 11};    /* C D E F G A B */
+static const int letter_fifths[7] = {0, 2, 4, -1, 1, 3, 5}; /* position on circle of fifths */
 static const char letter_name[7] = {'C', 'D', 'E', 'F', 'G', 'A', 'B'};
 
 /* Interval pattern of each mode (semitones above the tonic). */
@@ -32,14 +32,22 @@ static int mod12(int x) { return ((x % 12) + 12) % 12; }
 
 static int letter_index(char c) {
   switch (toupper((unsigned char)c)) {
-  case 'C': return 0;
-  case 'D': return 1;
-  case 'E': return 2;
-  case 'F': return 3;
-  case 'G': return 4;
-  case 'A': return 5;
-  case 'B': return 6;
-  default: return -1;
+  case 'C':
+    return 0;
+  case 'D':
+    return 1;
+  case 'E':
+    return 2;
+  case 'F':
+    return 3;
+  case 'G':
+    return 4;
+  case 'A':
+    return 5;
+  case 'B':
+    return 6;
+  default:
+    return -1;
   }
 }
 
@@ -109,20 +117,25 @@ static const struct {
   const char *word;
   sg_mode mode;
 } mode_words[] = {
-    {"major", SG_MODE_MAJOR},       {"maj", SG_MODE_MAJOR},
-    {"ionian", SG_MODE_MAJOR},      {"minor", SG_MODE_MINOR},
-    {"min", SG_MODE_MINOR},         {"m", SG_MODE_MINOR},
-    {"aeolian", SG_MODE_MINOR},     {"natural minor", SG_MODE_MINOR},
+    {"major", SG_MODE_MAJOR},
+    {"maj", SG_MODE_MAJOR},
+    {"ionian", SG_MODE_MAJOR},
+    {"minor", SG_MODE_MINOR},
+    {"min", SG_MODE_MINOR},
+    {"m", SG_MODE_MINOR},
+    {"aeolian", SG_MODE_MINOR},
+    {"natural minor", SG_MODE_MINOR},
     {"harmonic minor", SG_MODE_HARMONIC_MINOR},
-    {"dorian", SG_MODE_DORIAN},     {"phrygian", SG_MODE_PHRYGIAN},
-    {"lydian", SG_MODE_LYDIAN},     {"mixolydian", SG_MODE_MIXOLYDIAN},
+    {"dorian", SG_MODE_DORIAN},
+    {"phrygian", SG_MODE_PHRYGIAN},
+    {"lydian", SG_MODE_LYDIAN},
+    {"mixolydian", SG_MODE_MIXOLYDIAN},
     {"locrian", SG_MODE_LOCRIAN},
 };
 
 const char *sg_mode_name(sg_mode m) {
   static const char *names[SG_MODE_COUNT_] = {"major",      "dorian", "phrygian", "lydian",
-                                              "mixolydian", "minor",  "locrian",
-                                              "harmonic minor"};
+                                              "mixolydian", "minor",  "locrian",  "harmonic minor"};
   return (unsigned)m < SG_MODE_COUNT_ ? names[m] : "?";
 }
 

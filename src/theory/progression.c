@@ -177,8 +177,10 @@ sg_status sg_progression_parse(const char *s, const sg_key *key, int col0, sg_pr
         if (tl == 1 && (tok[0] == '-' || tok[0] == '%')) {
           if (p->n == 0) {
             sg_diag_at(d, NULL, d ? d->line : 0, col);
-            return sg_diag_fail(d, SG_E_PARSE, "'%c' at column %d repeats a chord, but there is "
-                                "none before it", tok[0], col);
+            return sg_diag_fail(d, SG_E_PARSE,
+                                "'%c' at column %d repeats a chord, but there is "
+                                "none before it",
+                                tok[0], col);
           }
           c = p->v[p->n - 1].chord;
         } else if (tok[0] >= 'A' && tok[0] <= 'G') {
@@ -294,14 +296,14 @@ sg_status sg_progression_named(const char *name, const sg_key *key, int col0, sg
 
 sg_status sg_progression_default(const sg_key *key, sg_progression *p) {
   static const char *by_mode[SG_MODE_COUNT_] = {
-      "I vi IV V",         /* major */
-      "i7 IV7 i7 IV7",     /* dorian: the raised sixth lives in IV7 */
-      "i II i vii",        /* phrygian: II is the flat second */
-      "I II I II",         /* lydian: II major carries the #4 */
-      "I VII IV I",        /* mixolydian: VII is the flat seventh */
-      "i VI III VII",      /* minor */
+      "I vi IV V",           /* major */
+      "i7 IV7 i7 IV7",       /* dorian: the raised sixth lives in IV7 */
+      "i II i vii",          /* phrygian: II is the flat second */
+      "I II I II",           /* lydian: II major carries the #4 */
+      "I VII IV I",          /* mixolydian: VII is the flat seventh */
+      "i VI III VII",        /* minor */
       "i\xC2\xB0 II iii II", /* locrian */
-      "i iv V7 i",         /* harmonic minor */
+      "i iv V7 i",           /* harmonic minor */
   };
   if (!key || !p)
     return SG_E_INVAL;

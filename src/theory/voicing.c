@@ -22,12 +22,12 @@ const int sg_guitar_tuning[SG_GUITAR_STRINGS] = {40, 45, 50, 55, 59, 64};
 typedef struct gsearch {
   const sg_chord *c;
   const sg_guitar_voicing *prev;
-  int base; /* lowest fret of the window (>= 1) */
+  int base;                    /* lowest fret of the window (>= 1) */
   int fret[SG_GUITAR_STRINGS]; /* -1 muted */
   sg_guitar_voicing best;
   double best_score;
   int found;
-  int need_third, need_seventh; /* pitch classes that must sound, or -1 */
+  int need_third, need_seventh;  /* pitch classes that must sound, or -1 */
   int color[SG_CHORD_MAX_TONES]; /* colour tones (extensions/alterations) */
   int n_color;
 } gsearch;
@@ -178,7 +178,8 @@ static void dfs(gsearch *g, int s, int any_played) {
   g->fret[s] = -1;
 }
 
-sg_status sg_voice_guitar(const sg_chord *c, const sg_guitar_voicing *prev, sg_guitar_voicing *out) {
+sg_status sg_voice_guitar(const sg_chord *c, const sg_guitar_voicing *prev,
+                          sg_guitar_voicing *out) {
   if (!c || !out)
     return SG_E_INVAL;
   gsearch g;
@@ -186,7 +187,9 @@ sg_status sg_voice_guitar(const sg_chord *c, const sg_guitar_voicing *prev, sg_g
   g.c = c;
   g.prev = prev;
   g.need_third = c->third >= 0 ? (c->root + c->third) % 12 : -1;
-  g.need_seventh = c->seventh >= 0 ? (c->root + c->seventh) % 12 : c->sixth ? (c->root + 9) % 12 : -1;
+  g.need_seventh = c->seventh >= 0 ? (c->root + c->seventh) % 12
+                   : c->sixth      ? (c->root + 9) % 12
+                                   : -1;
   /* Colour tones: extensions and alterations, and the fifth when it defines the quality. */
   for (int t = 0; t < c->n_tones; ++t)
     if (c->tones[t] > 12 && g.n_color < SG_CHORD_MAX_TONES)
@@ -250,7 +253,7 @@ sg_status sg_voice_pad(const sg_chord *c, const sg_pad_voicing *prev, int voices
    * the classic thick-sounding doubling); the search picks the doubling that moves least. */
   uint16_t dbl = c->pcs;
   if (c->third >= 0)
-    dbl &= (uint16_t)~(1u << ((c->root + c->third) % 12));
+    dbl &= (uint16_t) ~(1u << ((c->root + c->third) % 12));
   if (!dbl)
     dbl = c->pcs;
   while (nw < voices)
@@ -351,8 +354,10 @@ int sg_bass_approach(int target, sg_approach kind, const sg_key *key) {
     k.mode = SG_MODE_MAJOR;
   }
   switch (kind) {
-  case SG_APPROACH_CHROMATIC_BELOW: return target - 1;
-  case SG_APPROACH_CHROMATIC_ABOVE: return target + 1;
+  case SG_APPROACH_CHROMATIC_BELOW:
+    return target - 1;
+  case SG_APPROACH_CHROMATIC_ABOVE:
+    return target + 1;
   case SG_APPROACH_DIATONIC_BELOW:
     for (int d = 1; d <= 2; ++d)
       if (sg_key_contains(&k, target - d))
@@ -364,6 +369,7 @@ int sg_bass_approach(int target, sg_approach kind, const sg_key *key) {
         return target + d;
     return target + 2;
   case SG_APPROACH_FIFTH:
-  default: return target - 5;
+  default:
+    return target - 5;
   }
 }

@@ -76,7 +76,8 @@ static inline void fixture_free(fixture *f) {
 }
 
 /* Composes stem i (or the drums when i < 0); fails the test on error. */
-static inline void compose_or_fail(const fixture *f, int i, sg_note_list *l, sg_compose_report *rep) {
+static inline void compose_or_fail(const fixture *f, int i, sg_note_list *l,
+                                   sg_compose_report *rep) {
   sg_diag d;
   sg_diag_clear(&d);
   sg_status st = i < 0 ? sg_compose_drums(f->song, &f->tl, l, rep, &d)

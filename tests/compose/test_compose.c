@@ -277,8 +277,8 @@ static void energy_and_fills(void **state) {
    * of a bar inside a section carries at most one snare. */
   for (int s = 0; s + 1 < f.tl.n_sections; ++s) {
     int64_t end = f.tl.sections[s].end_frame;
-    int64_t beat = sg_timeline_frame_at(&f.tl, f.tl.sections[s].start_quarter +
-                                                   f.tl.sections[s].bars * 4 - 1, 1);
+    int64_t beat = sg_timeline_frame_at(
+        &f.tl, f.tl.sections[s].start_quarter + f.tl.sections[s].bars * 4 - 1, 1);
     int64_t tol = (int64_t)(f.song->humanize_ms * 1e-3 * f.tl.rate) + 1;
     int snares = 0;
     for (size_t k = 0; k < dr.n; ++k)
@@ -302,27 +302,26 @@ static void energy_and_fills(void **state) {
   fixture_free(&f);
 }
 
-static const char *const PATTERN_YAML =
-    "title: Pattern\n"
-    "tempo: 100\n"
-    "meter: 4/4\n"
-    "sample_rate: 48000\n"
-    "key: G major\n"
-    "style: pop\n"
-    "seed: 7\n"
-    "humanize: {timing_ms: 0, velocity: 0}\n"
-    "sections:\n"
-    "  - name: a\n"
-    "    bars: 2\n"
-    "    chords: \"G | Em\"\n"
-    "stems:\n"
-    "  - name: Bass\n"
-    "    instrument: moog_bass\n"
-    "    role: bass\n"
-    "    pattern: \"%s\"\n"
-    "drums:\n"
-    "  source: synth\n"
-    "  pattern: \"%s\"\n";
+static const char *const PATTERN_YAML = "title: Pattern\n"
+                                        "tempo: 100\n"
+                                        "meter: 4/4\n"
+                                        "sample_rate: 48000\n"
+                                        "key: G major\n"
+                                        "style: pop\n"
+                                        "seed: 7\n"
+                                        "humanize: {timing_ms: 0, velocity: 0}\n"
+                                        "sections:\n"
+                                        "  - name: a\n"
+                                        "    bars: 2\n"
+                                        "    chords: \"G | Em\"\n"
+                                        "stems:\n"
+                                        "  - name: Bass\n"
+                                        "    instrument: moog_bass\n"
+                                        "    role: bass\n"
+                                        "    pattern: \"%s\"\n"
+                                        "drums:\n"
+                                        "  source: synth\n"
+                                        "  pattern: \"%s\"\n";
 
 static void user_patterns_drive_the_stem(void **state) {
   (void)state;
@@ -343,7 +342,7 @@ static void user_patterns_drive_the_stem(void **state) {
       const sg_note *n = &l.v[bar * 5 + k];
       assert_int_equal(n->start, grid16(&f.tl, bar * 16 + steps[k]));
       assert_int_equal(n->key % 12, bar == 0 ? 7 : 4); /* G then E */
-      if (k == 4) /* 'x-' holds two 16ths */
+      if (k == 4)                                      /* 'x-' holds two 16ths */
         assert_int_equal(n->start + n->length, grid16(&f.tl, bar * 16 + 14));
     }
   assert_true(l.v[0].flags & SG_NOTE_ACCENT);

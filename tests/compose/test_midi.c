@@ -52,9 +52,9 @@ static void round_trip_through_the_grid(void **state) {
       size_t len;
       sg_diag d;
       sg_diag_clear(&d);
-      assert_int_equal(sg_midi_encode(&l, &f.tl, f.song->title, "stem", i < 0 ? 9 : 0, &key, &buf,
-                                      &len, &d),
-                       SG_OK);
+      assert_int_equal(
+          sg_midi_encode(&l, &f.tl, f.song->title, "stem", i < 0 ? 9 : 0, &key, &buf, &len, &d),
+          SG_OK);
       assert_memory_equal(buf, "MThd", 4);
       sg_midi_info info;
       assert_int_equal(sg_midi_decode(buf, len, &f.tl, SG_MIDI_MAP_GRID, &back, &info, &d), SG_OK);
@@ -81,14 +81,13 @@ static void round_trip_through_the_grid(void **state) {
 
 /* A hand-made format-0 file: running status, note-on velocity 0 as note-off, a tempo change. */
 static const uint8_t FORMAT0[] = {
-    'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 0, 0, 1, 0, 96,
-    'M', 'T', 'r', 'k', 0, 0, 0, 28,
-    0x00, 0xFF, 0x51, 0x03, 0x0F, 0x42, 0x40, /* 60 BPM */
-    0x00, 0x90, 60, 100,                      /* C4 on at 0 */
-    0x00, 64, 90,                             /* E4 on (running status) */
-    0x60, 60, 0,                              /* C4 off at 96 (vel 0) */
-    0x00, 64, 0,                              /* E4 off */
-    0x30, 0x80, 67, 64,                       /* G4 off without an on: ignored */
+    'M',  'T',  'h',  'd',  0, 0, 0,  6,    0,    0,    0,    1,    0,    96,   'M',
+    'T',  'r',  'k',  0,    0, 0, 28, 0x00, 0xFF, 0x51, 0x03, 0x0F, 0x42, 0x40, /* 60 BPM */
+    0x00, 0x90, 60,   100,                                                      /* C4 on at 0 */
+    0x00, 64,   90,       /* E4 on (running status) */
+    0x60, 60,   0,        /* C4 off at 96 (vel 0) */
+    0x00, 64,   0,        /* E4 off */
+    0x30, 0x80, 67,   64, /* G4 off without an on: ignored */
     0x00, 0xFF, 0x2F, 0x00,
 };
 
@@ -115,8 +114,8 @@ static void format0_running_status_and_tempo(void **state) {
   assert_float_equal(l.v[0].velocity, 100.0 / 127.0, 1e-6);
   /* File tempo mapping: at 60 BPM the quarter lasts one second. */
   sg_notes_clear(&l);
-  assert_int_equal(sg_midi_decode(FORMAT0, sizeof FORMAT0, &f.tl, SG_MIDI_MAP_FILE_TEMPO, &l, NULL, &d),
-                   SG_OK);
+  assert_int_equal(
+      sg_midi_decode(FORMAT0, sizeof FORMAT0, &f.tl, SG_MIDI_MAP_FILE_TEMPO, &l, NULL, &d), SG_OK);
   assert_int_equal(l.v[0].length, 48000);
   sg_notes_free(&l);
   fixture_free(&f);
@@ -220,8 +219,10 @@ static void stem_driven_by_a_midi_file(void **state) {
   snprintf(yaml, sizeof yaml, FIXTURE_YAML, "4/4", "pop");
   char *stems = strstr(yaml, "stems:\n");
   char extra[1200];
-  snprintf(extra, sizeof extra, "stems:\n  - {name: Keys, instrument: dx7, midi_file: \"%s\", "
-           "sections: [verse]}\n", path);
+  snprintf(extra, sizeof extra,
+           "stems:\n  - {name: Keys, instrument: dx7, midi_file: \"%s\", "
+           "sections: [verse]}\n",
+           path);
   char tail[4096];
   snprintf(tail, sizeof tail, "%s", stems + strlen("stems:\n"));
   snprintf(stems, sizeof yaml - (size_t)(stems - yaml), "%s%s", extra, tail);

@@ -44,13 +44,13 @@ typedef struct bad {
 static void pattern_errors_have_columns(void **state) {
   (void)state;
   static const bad cases[] = {
-      {"x..q", 4},        /* unknown character */
-      {"-x..", 1},        /* hold with nothing to hold */
-      {"x.-.", 3},        /* hold after a rest */
-      {"@7 x...", 1},     /* bad resolution */
-      {"", 1},            /* empty */
-      {"  | |", 1},       /* only separators */
-      {"x..\x01", 4},     /* control character */
+      {"x..q", 4},    /* unknown character */
+      {"-x..", 1},    /* hold with nothing to hold */
+      {"x.-.", 3},    /* hold after a rest */
+      {"@7 x...", 1}, /* bad resolution */
+      {"", 1},        /* empty */
+      {"  | |", 1},   /* only separators */
+      {"x..\x01", 4}, /* control character */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
     sg_step_pattern p;
@@ -96,13 +96,13 @@ static void drum_lanes(void **state) {
   assert_int_equal(p.lanes[4].key, 46);
   assert_int_equal(p.lanes[4].pattern.hits[0].pos, 2);
   static const bad cases[] = {
-      {"cowbell: x...", 1},           /* unknown lane */
-      {"kick: x... kick: x...", 12},  /* twice */
-      {"x... kick: x...", 1},         /* steps before a lane name */
-      {"kick: x..z", 10},             /* bad step */
-      {"kick: x... snare:", 12},      /* lane without steps */
-      {"", 1},                        /* nothing */
-      {"200: x...", 1},               /* not a MIDI note */
+      {"cowbell: x...", 1},          /* unknown lane */
+      {"kick: x... kick: x...", 12}, /* twice */
+      {"x... kick: x...", 1},        /* steps before a lane name */
+      {"kick: x..z", 10},            /* bad step */
+      {"kick: x... snare:", 12},     /* lane without steps */
+      {"", 1},                       /* nothing */
+      {"200: x...", 1},              /* not a MIDI note */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
     sg_diag_clear(&d);

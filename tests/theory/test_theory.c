@@ -44,7 +44,9 @@ static const chord_case chords[] = {
     {"Cmaj7", 0, "0 4 7 11", 0},
     {"CM7", 0, "0 4 7 11", 0},
     {"C\xCE\x94", 0, "0 4 7 11", 0},
-    {"C\xCE\x94" "7", 0, "0 4 7 11", 0},
+    {"C\xCE\x94"
+     "7",
+     0, "0 4 7 11", 0},
     {"C^7", 0, "0 4 7 11", 0},
     {"B7(b9)", 11, "0 4 7 10 13", 11},
     {"B7b9", 11, "0 4 7 10 13", 11},
@@ -64,7 +66,9 @@ static const chord_case chords[] = {
     {"CmMaj7", 0, "0 3 7 11", 0},
     {"CmM7", 0, "0 3 7 11", 0},
     {"Cdim7", 0, "0 3 6 9", 0},
-    {"C\xC2\xB0" "7", 0, "0 3 6 9", 0},
+    {"C\xC2\xB0"
+     "7",
+     0, "0 3 6 9", 0},
     {"Cdim", 0, "0 3 6", 0},
     {"C\xC2\xB0", 0, "0 3 6", 0},
     {"Co", 0, "0 3 6", 0},
@@ -74,7 +78,9 @@ static const chord_case chords[] = {
     {"C7#5", 0, "0 4 8 10", 0},
     {"C7+5", 0, "0 4 8 10", 0},
     {"C\xC3\xB8", 0, "0 3 6 10", 0},
-    {"C\xC3\xB8" "7", 0, "0 3 6 10", 0},
+    {"C\xC3\xB8"
+     "7",
+     0, "0 3 6 10", 0},
     {"C7alt", 0, "0 4 10 13 15 18 20", 0},
     {"G13#11", 7, "0 4 7 10 14 18 21", 7},
     {"Fmaj9", 5, "0 4 7 11 14", 5},
@@ -167,20 +173,20 @@ typedef struct bad_case {
 static void chord_errors_have_columns(void **state) {
   (void)state;
   static const bad_case bad[] = {
-      {"H7", 1},        /* not a note */
-      {"Cq7", 2},       /* unknown quality */
-      {"Cmaj8", 5},     /* maj needs 7/9/11/13 */
-      {"C7(b9", 3},     /* unclosed parenthesis points at '(' */
-      {"C7b10", 4},     /* alteration needs 5/9/11/13 */
-      {"C/H", 3},       /* bad slash bass */
-      {"C/E7", 4},      /* text after the bass */
-      {"Cadd8", 5},     /* add needs 2/4/6/9/11/13 */
-      {"Cmm7", 3},      /* second quality */
-      {"C7)", 3},       /* ')' without '(' */
-      {"", 1},          /* empty */
-      {"c7", 1},        /* lower-case root */
-      {"Csus3", 5},     /* sus needs 2/4 */
-      {"C8", 2},        /* number */
+      {"H7", 1},    /* not a note */
+      {"Cq7", 2},   /* unknown quality */
+      {"Cmaj8", 5}, /* maj needs 7/9/11/13 */
+      {"C7(b9", 3}, /* unclosed parenthesis points at '(' */
+      {"C7b10", 4}, /* alteration needs 5/9/11/13 */
+      {"C/H", 3},   /* bad slash bass */
+      {"C/E7", 4},  /* text after the bass */
+      {"Cadd8", 5}, /* add needs 2/4/6/9/11/13 */
+      {"Cmm7", 3},  /* second quality */
+      {"C7)", 3},   /* ')' without '(' */
+      {"", 1},      /* empty */
+      {"c7", 1},    /* lower-case root */
+      {"Csus3", 5}, /* sus needs 2/4 */
+      {"C8", 2},    /* number */
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
     sg_chord c;
@@ -241,9 +247,9 @@ static void all_24_keys_and_modes(void **state) {
     const char *major, *minor;
     int sig;
   } keys[] = {
-      {"C", "Am", 0},       {"G", "Em", 1},        {"D", "Bm", 2},     {"A", "F#m", 3},
-      {"E", "C#m", 4},      {"B", "G#m", 5},       {"F#", "D#m", 6},   {"Db", "Bbm", -5},
-      {"Ab", "Fm", -4},     {"Eb", "Cm", -3},      {"Bb", "Gm", -2},   {"F", "Dm", -1},
+      {"C", "Am", 0},   {"G", "Em", 1},   {"D", "Bm", 2},   {"A", "F#m", 3},
+      {"E", "C#m", 4},  {"B", "G#m", 5},  {"F#", "D#m", 6}, {"Db", "Bbm", -5},
+      {"Ab", "Fm", -4}, {"Eb", "Cm", -3}, {"Bb", "Gm", -2}, {"F", "Dm", -1},
   };
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; ++i) {
     sg_key maj, min;
@@ -282,13 +288,13 @@ static void all_24_keys_and_modes(void **state) {
     int sig;
     int third; /* semitones of the scale's third */
   } modes[] = {
-      {"D dorian", SG_MODE_DORIAN, 0, 3},         {"E phrygian", SG_MODE_PHRYGIAN, 0, 3},
-      {"F lydian", SG_MODE_LYDIAN, 0, 4},         {"G mixolydian", SG_MODE_MIXOLYDIAN, 0, 4},
-      {"A aeolian", SG_MODE_MINOR, 0, 3},         {"B locrian", SG_MODE_LOCRIAN, 0, 3},
-      {"C ionian", SG_MODE_MAJOR, 0, 4},          {"Bb Mixolydian", SG_MODE_MIXOLYDIAN, -3, 4},
-      {"F# Dorian", SG_MODE_DORIAN, 4, 3},        {"A harmonic minor", SG_MODE_HARMONIC_MINOR, 0, 3},
-      {"Em", SG_MODE_MINOR, 1, 3},                {"G", SG_MODE_MAJOR, 1, 4},
-      {"Ab", SG_MODE_MAJOR, -4, 4},               {"F# minor", SG_MODE_MINOR, 3, 3},
+      {"D dorian", SG_MODE_DORIAN, 0, 3},  {"E phrygian", SG_MODE_PHRYGIAN, 0, 3},
+      {"F lydian", SG_MODE_LYDIAN, 0, 4},  {"G mixolydian", SG_MODE_MIXOLYDIAN, 0, 4},
+      {"A aeolian", SG_MODE_MINOR, 0, 3},  {"B locrian", SG_MODE_LOCRIAN, 0, 3},
+      {"C ionian", SG_MODE_MAJOR, 0, 4},   {"Bb Mixolydian", SG_MODE_MIXOLYDIAN, -3, 4},
+      {"F# Dorian", SG_MODE_DORIAN, 4, 3}, {"A harmonic minor", SG_MODE_HARMONIC_MINOR, 0, 3},
+      {"Em", SG_MODE_MINOR, 1, 3},         {"G", SG_MODE_MAJOR, 1, 4},
+      {"Ab", SG_MODE_MAJOR, -4, 4},        {"F# minor", SG_MODE_MINOR, 3, 3},
   };
   for (size_t i = 0; i < sizeof modes / sizeof modes[0]; ++i) {
     sg_key k;
@@ -360,7 +366,10 @@ static void progressions(void **state) {
   assert_int_equal(sg_progression_named("blues", &key, 0, &p, &d), SG_OK);
   assert_int_equal(p.bars, 12);
   assert_int_equal(p.v[1].chord.root, 5);
-  assert_int_equal(sg_progression_named("I-V7(b9)-vii\xC3\xB8" "7", &key, 0, &p, &d), SG_OK);
+  assert_int_equal(sg_progression_named("I-V7(b9)-vii\xC3\xB8"
+                                        "7",
+                                        &key, 0, &p, &d),
+                   SG_OK);
   assert_true(p.v[1].chord.alt & SG_ALT_B9);
   assert_int_equal(p.v[2].chord.quality, SG_CHORD_HALF_DIM);
   assert_int_equal(sg_progression_parse("I vi | ii V", &key, 0, &p, &d), SG_OK);
@@ -440,7 +449,8 @@ static void pad_voice_leading(void **state) {
     }
   }
   /* A voicing never leaves its register even over a long cycle of fifths. */
-  const char *cycle[] = {"C7", "F7", "Bb7", "Eb7", "Ab7", "Db7", "Gb7", "B7", "E7", "A7", "D7", "G7"};
+  const char *cycle[] = {"C7",  "F7", "Bb7", "Eb7", "Ab7", "Db7",
+                         "Gb7", "B7", "E7",  "A7",  "D7",  "G7"};
   memset(&prev, 0, sizeof prev);
   for (int r = 0; r < 3; ++r)
     for (int i = 0; i < 12; ++i) {
