@@ -247,12 +247,66 @@ static void stem_driven_by_a_midi_file(void **state) {
   fixture_free(&f);
 }
 
+static void tempo_map_round_trip(void **state) {
+  (void)state;
+  /* A measured tempo map (an accelerando from 120 BPM) filled by hand: the writer emits one
+   * set-tempo per quarter, and both mappings bring every note back. */
+  enum { NQ = 17 };
+  int64_t m[NQ];
+  m[0] = 1000; /* the grid starts 1000 frames in (reference alignment) */
+  for (int i = 1; i < NQ; ++i)
+    m[i] = m[i - 1] + 24000 - 300 * i;
+  sg_timeline tl;
+  memset(&tl, 0, sizeof tl);
+  tl.rate = 48000;
+  tl.tempo_num = 120;
+  tl.tempo_den = 1;
+  tl.meter_num = 4;
+  tl.meter_den = 4;
+  tl.bar_q_num = 4;
+  tl.bar_q_den = 1;
+  tl.origin_frame = 1000;
+  tl.total_bars = 4;
+  tl.total_frames = m[NQ - 1];
+  tl.n_sections = 1;
+  tl.sections[0].bars = 4;
+  tl.sections[0].start_frame = 1000;
+  tl.sections[0].end_frame = m[NQ - 1];
+  tl.quarter_frames = m;
+  tl.n_quarter_frames = NQ;
+  sg_note_list l, back;
+  sg_notes_init(&l);
+  sg_notes_init(&back);
+  for (int i = 0; i + 1 < NQ; ++i) {
+    sg_note n = {m[i], (m[i + 1] - m[i]) / 2, 48 + i, 0.5f, 0, 0, 0};
+    assert_int_equal(sg_notes_push(&l, &n), SG_OK);
+  }
+  uint8_t *buf;
+  size_t len;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_midi_encode(&l, &tl, "map", "notes", 0, NULL, &buf, &len, &d), SG_OK);
+  sg_midi_info info;
+  assert_int_equal(sg_midi_decode(buf, len, &tl, SG_MIDI_MAP_GRID, &back, &info, &d), SG_OK);
+  assert_int_equal(info.n_tempo_events, NQ - 1);
+  assert_notes_match(&l, &back, 1);
+  for (size_t i = 0; i < back.n; ++i)
+    assert_int_equal(back.v[i].start, m[i]); /* quarter starts are exact */
+  sg_notes_clear(&back);
+  assert_int_equal(sg_midi_decode(buf, len, &tl, SG_MIDI_MAP_FILE_TEMPO, &back, NULL, &d), SG_OK);
+  assert_notes_match(&l, &back, 2); /* microsecond tempo rounding: < 2 frames over 16 quarters */
+  free(buf);
+  sg_notes_free(&l);
+  sg_notes_free(&back);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(round_trip_through_the_grid),
       cmocka_unit_test(format0_running_status_and_tempo),
       cmocka_unit_test(hostile_files_fail_cleanly),
       cmocka_unit_test(stem_driven_by_a_midi_file),
+      cmocka_unit_test(tempo_map_round_trip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -414,6 +414,25 @@ static void guitar_voicings_are_playable(void **state) {
     }
     if (fmax > 0 && fmax - fmin > 3)
       fail_msg("%s: fret span %d-%d", chords[i].sym, fmin, fmax);
+    /* Fingers: fretted notes, where notes on the lowest fret may share one barre finger when
+     * no open string sounds under the barre. */
+    int fretted = 0, at_min = 0, first = -1, last = -1, open_under = 0;
+    for (int k = 0; k < v.n; ++k)
+      if (v.fret[k] > 0) {
+        ++fretted;
+        if (v.fret[k] == fmin) {
+          ++at_min;
+          if (first < 0)
+            first = v.string[k];
+          last = v.string[k];
+        }
+      }
+    for (int k = 0; k < v.n; ++k)
+      if (v.fret[k] == 0 && v.string[k] > first && v.string[k] < last)
+        open_under = 1;
+    int fingers = (at_min >= 2 && !open_under) ? 1 + fretted - at_min : fretted;
+    if (fingers > 4)
+      fail_msg("%s needs %d fingers", chords[i].sym, fingers);
     /* Lowest note is the root or the slash bass. */
     assert_int_equal(v.key[0] % 12, c.bass);
     if (c.third >= 0)
