@@ -122,9 +122,11 @@ sg_status sg_meter_file(const char *path, unsigned flags, sg_meter_result *resul
 
 /* One streaming pass that turns audio into the compact feature arrays all later analyses use:
  *
- *  - onset envelope: log-magnitude spectral flux, frame size ~43 ms (2048 at 48 kHz, scaled to
- *    the rate), hop N/8 (~187.5 Hz envelope). Frame m is centred on input frame m * hop.
- *  - low-band onset envelope: the same flux over bins below low_cut_hz (kick, bass), used to
+ *  - onset envelope: spectral flux of log magnitudes in log-frequency bands (6 per octave from
+ *    30 Hz, so kick, snare and hats weigh by octaves rather than by bin counts), frame size
+ *    ~43 ms (2048 at 48 kHz, scaled to the rate), hop N/8 (~187.5 Hz envelope). Frame m is
+ *    centred on input frame m * hop.
+ *  - low-band onset envelope: the rise of linear energy below low_cut_hz (kick, bass), used to
  *    choose the downbeat.
  *  - energy envelope: mean square of the mono downmix per block of round(rate/1000) frames
  *    (~1 ms), used for precise onset times, decay tails and echo detection.
@@ -212,6 +214,11 @@ typedef struct sg_tempo_config {
                                the period is at least this fraction of that at the period:
                                onsets then fall as strongly between the beats as on them;
                                default 0.8                                                */
+  double hint_bpm;          /* expected tempo (from a spec), 0 for none: the estimate moves by
+                               whole octaves (x2, /2) to the one nearest the hint, then is
+                               refined on the material. Octave ambiguity (70 vs 140 with
+                               eighth-note hats, 87 vs 174 for drum and bass) is real, and
+                               only the expectation can settle it; default 0              */
 } sg_tempo_config;
 
 void sg_tempo_config_init(sg_tempo_config *c);
@@ -251,7 +258,9 @@ typedef struct sg_downbeat_result {
 
 /* Beat phase by the strength-weighted circular mean of onset times modulo the period, then the
  * downbeat as the bar position with the strongest accent: onset strength plus low-band onset
- * strength, each normalised by its mean. beats_per_bar >= 1. */
+ * strength, each normalised by its mean, averaged per position. When the two best positions
+ * score within 10% (kick on 1 and 3), the one holding the first onset wins: material usually
+ * starts on a downbeat. beats_per_bar 1..32. */
 sg_status sg_downbeat_estimate(const sg_onset_list *onsets, double bpm, int beats_per_bar,
                                sg_downbeat_result *out);
 
@@ -266,7 +275,7 @@ typedef struct sg_drift_result {
 } sg_drift_result;
 
 /* Fits onset times to a line against beat numbers on the nominal grid origin_s + k * 60/bpm
- * (onsets further than a sixth of a beat from the grid are left out). SG_E_NOTFOUND with fewer
+ * (onsets further than an eighth of a beat from the grid are left out). SG_E_NOTFOUND with fewer
  * than 4 matched onsets. */
 sg_status sg_drift_estimate(const sg_onset_list *onsets, double bpm, double origin_s,
                             sg_drift_result *out);
@@ -338,7 +347,8 @@ void sg_key_track_free(sg_key_track *t);
 typedef struct sg_align_config {
   double window_s;   /* length of the start and end windows, s; default 20                  */
   double max_lag_s;  /* largest offset searched, s (either sign); default 1.0               */
-  double refine_s;   /* sample-domain refinement window, s; default 1.0 (0 disables)        */
+  double refine_s;   /* sample-domain refinement window, s; default 1.0 (0 disables). Under
+                        drift it is shortened so the offset moves <= 0.25 ms inside it      */
 } sg_align_config;
 
 void sg_align_config_init(sg_align_config *c);
@@ -348,7 +358,8 @@ typedef struct sg_align_result {
   double end_offset_s;   /* offset measured in the end window                                */
   double drift_s;        /* end_offset_s - offset_s                                          */
   double drift_ratio;    /* drift_s / (end_time_s - start_time_s): 0.002 for 0.2% stretch   */
-  double start_time_s;   /* time in a at which offset_s was measured                         */
+  double start_time_s;   /* time in a at which offset_s was measured (energy centroid of the
+                            refinement window, or the middle of the envelope window)         */
   double end_time_s;     /* time in a at which end_offset_s was measured                     */
   double similarity;     /* normalised onset-envelope correlation at the peak, mean of both */
   double fine_similarity;/* normalised sample correlation of the refinement (0 when off)     */
@@ -382,8 +393,11 @@ typedef struct sg_decay_result {
   double noise_floor_dbfs; /* estimated from the last tenth of the tail region                */
 } sg_decay_result;
 
-/* Decay after the last onset, from the energy envelope (needs SG_FEAT_ENERGY and
- * SG_FEAT_ONSET). SG_E_NOTFOUND when there is no onset or under 10 dB of decay to fit. */
+/* Decay after the last onset that starts a new event (its 10 ms level rises 6 dB over the level
+ * 10-30 ms before it, so ripples inside a tail are not taken for onsets), from the energy
+ * envelope (needs SG_FEAT_ENERGY and SG_FEAT_ONSET). The fit uses T20 (-5..-25 dB) when the
+ * curve spans 27 dB, else T10 (-5..-15) or -5..-10. SG_E_NOTFOUND when there is no onset or
+ * under 12 dB of decay to fit. */
 sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_decay_result *out);
 
 typedef struct sg_echo_result {

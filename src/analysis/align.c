@@ -178,7 +178,15 @@ static sg_status measure(const float *ea, size_t na, const float *eb, size_t nb,
   w->fine_sim = fsim;
   if (fsim > 0.1 && fabs(fl) < (double)M) {
     w->offset_s = ((double)base + fl) / rate;
-    w->time_s = ((double)a0 + 0.5 * (double)nr) / rate;
+    /* The correlation weighs each part of the window by its energy, so under drift the
+     * measured offset belongs to the energy centroid of the window, not its middle. */
+    double se = 0, sie = 0;
+    for (size_t i = 0; i < nr; ++i) {
+      double e2 = (double)xa[i] * xa[i];
+      se += e2;
+      sie += (double)i * e2;
+    }
+    w->time_s = ((double)a0 + (se > 0 ? sie / se : 0.5 * (double)nr)) / rate;
   }
 done:
   free(xa);
@@ -217,7 +225,24 @@ static sg_status align_core(const sg_features *fa, const sg_features *fb, src *s
     has_end = 0;
   }
   window_result ws, we;
-  sg_status st = measure(ea, na, eb, nb, R, rate, sa, sb, &c, s0, s1, &ws, d);
+  sg_status st;
+  /* Under drift the offset changes across the refinement window and wideband material gives
+   * one sharp correlation peak per event, so a long window would pick a single event's offset
+   * anywhere inside it. A coarse pass estimates the drift; the refinement window is then cut
+   * so the offset moves by at most 0.25 ms within it (never under 0.1 s). */
+  if (has_end && c.refine_s > 0) {
+    sg_align_config cc = c;
+    cc.refine_s = 0;
+    st = measure(ea, na, eb, nb, R, rate, sa, sb, &cc, s0, s1, &ws, d);
+    if (st == SG_OK)
+      st = measure(ea, na, eb, nb, R, rate, sa, sb, &cc, e0, e1, &we, d);
+    if (st != SG_OK)
+      return st;
+    double ratio = fabs(we.offset_s - ws.offset_s) / (we.time_s - ws.time_s);
+    if (ratio > 0 && 0.00025 / ratio < c.refine_s)
+      c.refine_s = 0.00025 / ratio > 0.1 ? 0.00025 / ratio : 0.1;
+  }
+  st = measure(ea, na, eb, nb, R, rate, sa, sb, &c, s0, s1, &ws, d);
   if (st != SG_OK)
     return st;
   out->offset_s = ws.offset_s;

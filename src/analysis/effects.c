@@ -35,7 +35,35 @@ sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_dec
     sg_onset_list_free(&on);
     return SG_E_NOTFOUND;
   }
-  double tl = on.time[on.n - 1];
+  /* The last onset that is a new event: its 10 ms level rises 6 dB over the level just before
+   * it (a fluctuation inside a decaying tail does not). */
+  double tl = on.time[0];
+  for (size_t i = on.n; i-- > 0;) {
+    long j = (long)lround(on.time[i] * re), w = (long)lround(0.01 * re);
+    double before = 0, after = 0;
+    long nb = 0;
+    for (long q = j - 3 * w; q < j - w; ++q)
+      if (q >= 0 && q < (long)ne) {
+        before += e[q];
+        nb++;
+      }
+    before = nb ? before / (double)nb : 0;
+    for (long q0 = j; q0 < j + 5 * w; q0 += w / 2 > 0 ? w / 2 : 1) {
+      double m = 0;
+      long na = 0;
+      for (long q = q0; q < q0 + w && q < (long)ne; ++q) {
+        m += e[q];
+        na++;
+      }
+      m = na ? m / (double)na : 0;
+      if (m > after)
+        after = m;
+    }
+    if (after > 4.0 * before) {
+      tl = on.time[i];
+      break;
+    }
+  }
   sg_onset_list_free(&on);
 
   /* Start: the energy maximum just after the last onset. */

@@ -71,7 +71,10 @@ struct sg_features {
   /* onsets */
   stft on;
   size_t on_bins, low_bins;
-  float *on_mag, *on_prev;
+  size_t n_bands;         /* log-spaced bands, 6 per octave from 30 Hz */
+  size_t *band_lo;        /* first bin of band b; band b spans [band_lo[b], band_lo[b + 1]) */
+  float *on_mag, *on_prev, *band;
+  float low_prev;         /* low-band energy of the previous frame */
   int on_have_prev;
   sg__farr env, low;
   double env_rate;
@@ -115,6 +118,8 @@ void sg_features_free(sg_features *f) {
   stft_free(&f->on);
   free(f->on_mag);
   free(f->on_prev);
+  free(f->band);
+  free(f->band_lo);
   sg__farr_free(&f->env);
   sg__farr_free(&f->low);
   sg__farr_free(&f->energy);
@@ -221,8 +226,25 @@ sg_status sg_features_create(sg_features **out, unsigned channels, unsigned rate
     f->on_bins = n / 2 + 1;
     f->low_bins = (size_t)ceil(f->cfg.low_cut_hz * (double)n / rate);
     f->on_mag = malloc(f->on_bins * sizeof *f->on_mag);
-    f->on_prev = malloc(f->on_bins * sizeof *f->on_prev);
-    if (!f->on_mag || !f->on_prev)
+    f->band_lo = malloc((f->on_bins + 1) * sizeof *f->band_lo);
+    if (!f->on_mag || !f->band_lo)
+      goto nomem;
+    /* Log-frequency bands (6 per octave, 30 Hz up to 0.95 Nyquist), each at least one bin
+     * wide: kick, snare and hats then weigh by octaves, not by bin counts (after the
+     * logarithmic filterbank of Boeck et al. 2012). */
+    double bin_hz = (double)rate / (double)n, edge = 30.0;
+    size_t k = (size_t)ceil(edge / bin_hz), kend = (size_t)floor(0.95 * rate / 2 / bin_hz);
+    f->n_bands = 0;
+    while (k < kend) {
+      f->band_lo[f->n_bands++] = k;
+      edge *= pow(2.0, 1.0 / 6.0);
+      size_t next = (size_t)ceil(edge / bin_hz);
+      k = next > k ? next : k + 1;
+    }
+    f->band_lo[f->n_bands] = kend;
+    f->band = malloc(f->n_bands * sizeof *f->band);
+    f->on_prev = malloc(f->n_bands * sizeof *f->on_prev);
+    if (!f->band || !f->on_prev || !f->n_bands)
       goto nomem;
     f->env_rate = (double)rate / (double)(n / 8);
   }
@@ -241,21 +263,29 @@ nomem:
 
 static sg_status onset_frame(sg_features *f) {
   stft_frame(&f->on, f->on_mag, f->on_bins);
-  double flux = 0, lflux = 0;
-  for (size_t k = 0; k < f->on_bins; ++k) {
-    float l = logf(1.0f + LOG_GAMMA * f->on_mag[k]);
-    float dlt = f->on_have_prev ? l - f->on_prev[k] : 0.0f;
-    if (dlt > 0) {
+  /* Full band: half-wave rectified rise of log band magnitudes (spectral flux). */
+  double flux = 0;
+  for (size_t b = 0; b < f->n_bands; ++b) {
+    size_t k0 = f->band_lo[b], k1 = f->band_lo[b + 1];
+    float m = 0;
+    for (size_t k = k0; k < k1; ++k)
+      m += f->on_mag[k];
+    float l = logf(1.0f + LOG_GAMMA * m / (float)(k1 - k0));
+    float dlt = f->on_have_prev ? l - f->on_prev[b] : 0.0f;
+    if (dlt > 0)
       flux += dlt;
-      if (k < f->low_bins)
-        lflux += dlt;
-    }
-    f->on_prev[k] = l;
+    f->on_prev[b] = l;
   }
+  /* Low band: rise of linear energy, so a kick outweighs the low tail of a snare. */
+  float le = 0;
+  for (size_t k = 1; k < f->low_bins && k < f->on_bins; ++k)
+    le += f->on_mag[k] * f->on_mag[k];
+  float lflux = f->on_have_prev && le > f->low_prev ? le - f->low_prev : 0.0f;
+  f->low_prev = le;
   f->on_have_prev = 1;
-  sg_status st = sg__farr_push(&f->env, (float)(flux / (double)f->on_bins));
+  sg_status st = sg__farr_push(&f->env, (float)(flux / (double)f->n_bands));
   if (st == SG_OK)
-    st = sg__farr_push(&f->low, (float)(lflux / (double)(f->low_bins ? f->low_bins : 1)));
+    st = sg__farr_push(&f->low, lflux);
   return st;
 }
 

@@ -102,6 +102,83 @@ static void tempo_resolves_tenths_on_long_material(void **state) {
   free(x);
 }
 
+/* A drum kit pattern: kick, snare (noise), closed hats on every eighth. dnb = 1: kick on 1 and
+ * the "and" of 3 (drum and bass). Seeded. */
+static void kick(float *x, size_t n, unsigned rate, double t) {
+  long s0 = lround(t * rate);
+  for (long i = 0; i < (long)(0.25 * rate) && s0 + i < (long)n; ++i) {
+    double u = (double)i / rate;
+    x[s0 + i] += (float)(0.8 * exp(-u / 0.08) *
+                         sin(2 * SG_PI * (50 * u + 1.6 * (1 - exp(-u / 0.02)))));
+  }
+}
+
+static float *drum_pattern(unsigned rate, double secs, double bpm, double lead, int dnb,
+                           uint64_t seed, size_t *n_out) {
+  size_t n = (size_t)(secs * rate);
+  float *x = calloc(n, sizeof *x);
+  assert_non_null(x);
+  sg_rng g;
+  sg_rng_seed(&g, seed, 8);
+  double P = 60 / bpm;
+  for (int k = 0; lead + k * P < secs - 1; ++k) {
+    double t = lead + k * P;
+    int pos = k % 4;
+    if (pos == 0 || (pos == 2 && !dnb))
+      kick(x, n, rate, t);
+    if (pos == 2 && dnb)
+      kick(x, n, rate, t + P / 2);
+    if (pos == 1 || pos == 3)
+      gen_burst(x, n, rate, t, 0.4, 0.05, 0.2, &g);
+    gen_burst(x, n, rate, t, 0.08, 0.01, 0.05, &g);
+    gen_burst(x, n, rate, t + P / 2, 0.06, 0.01, 0.05, &g);
+  }
+  *n_out = n;
+  return x;
+}
+
+static void tempo_and_downbeat_of_drum_patterns(void **state) {
+  (void)state;
+  /* Kick on 1 and 3, snare on 2 and 4, eighth hats: tempo within 0.5 BPM, downbeat on the
+   * first kick (0.1 s) within 5 ms. */
+  static const double bpms[] = {85, 96, 128, 140};
+  for (size_t i = 0; i < 4; ++i) {
+    size_t n;
+    float *x = drum_pattern(44100, 20, bpms[i], 0.1, 0, 20 + i, &n);
+    sg_features *f = features_of(x, n, 44100);
+    sg_onset_list on;
+    assert_int_equal(sg_onsets_pick(f, NULL, &on), SG_OK);
+    sg_tempo_result t;
+    assert_int_equal(sg_tempo_estimate(f, &on, NULL, &t), SG_OK);
+    sg_downbeat_result db;
+    assert_int_equal(sg_downbeat_estimate(&on, t.bpm, 4, &db), SG_OK);
+    printf("kit %.0f BPM (seed %zu): %.3f BPM, downbeat %.4f s (conf %.2f)\n", bpms[i], 20 + i,
+           t.bpm, db.first_downbeat_s, db.confidence);
+    assert_true(fabs(t.bpm - bpms[i]) < 0.5);
+    assert_true(fabs(db.first_downbeat_s - 0.1) < 0.005);
+    sg_onset_list_free(&on);
+    sg_features_free(f);
+    free(x);
+  }
+  /* Drum and bass at 174: the kick/snare cycle alone says 87, an octave the hint settles. */
+  size_t n;
+  float *x = drum_pattern(44100, 20, 174, 0.1, 1, 30, &n);
+  sg_features *f = features_of(x, n, 44100);
+  sg_tempo_config tc;
+  sg_tempo_config_init(&tc);
+  sg_tempo_result t;
+  assert_int_equal(sg_tempo_estimate(f, NULL, &tc, &t), SG_OK);
+  double free_bpm = t.bpm;
+  printf("  unhinted: acf %.3f, %zu onsets used\n", t.bpm_acf, t.onsets_used);
+  tc.hint_bpm = 170;
+  assert_int_equal(sg_tempo_estimate(f, NULL, &tc, &t), SG_OK);
+  printf("dnb 174 (seed 30): %.3f BPM unhinted, %.3f BPM with hint 170\n", free_bpm, t.bpm);
+  assert_true(fabs(free_bpm - 174) < 0.5 || fabs(free_bpm - 87) < 0.25); /* 174 or its half */
+  assert_true(fabs(t.bpm - 174) < 0.5);
+  sg_features_free(f);
+  free(x);
+}
+
 static void no_tempo_in_silence(void **state) {
   (void)state;
   float *x = calloc(48000 * 5, sizeof *x);
@@ -227,6 +304,7 @@ int main(void) {
       cmocka_unit_test(onsets_at_clicks),
       cmocka_unit_test(tempo_of_click_tracks),
       cmocka_unit_test(tempo_resolves_tenths_on_long_material),
+      cmocka_unit_test(tempo_and_downbeat_of_drum_patterns),
       cmocka_unit_test(no_tempo_in_silence),
       cmocka_unit_test(first_downbeat_offset),
       cmocka_unit_test(grid_fit_and_drift),
