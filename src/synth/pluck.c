@@ -82,14 +82,14 @@ static void pluck_patch_init(int idx, pluck_patch *p) {
   if (idx == 0) { /* nylon: darker, shorter, finger-soft excitation, warm body */
     p->decay = 3.5; p->brightness = 0.35; p->pick_position = 0.18; p->body = 0.55;
     p->release = 0.25; p->mute_decay = 0.06; p->gain = 3;
-    p->exc_lo = 700; p->exc_hi = 4500;
+    p->exc_lo = 600; p->exc_hi = 3500;
     const double f[NBODY] = {98, 204, 390, 1100}, q[NBODY] = {6, 9, 5, 2};
     const double gg[NBODY] = {1.0, 0.8, 0.5, 0.25};
     memcpy(p->body_f, f, sizeof f); memcpy(p->body_q, q, sizeof q); memcpy(p->body_g, gg, sizeof gg);
   } else { /* steel: brighter pick, longer sustain, more top-end body */
     p->decay = 6.0; p->brightness = 0.7; p->pick_position = 0.13; p->body = 0.45;
     p->release = 0.3; p->mute_decay = 0.05; p->gain = 2.5;
-    p->exc_lo = 1200; p->exc_hi = 9000;
+    p->exc_lo = 1000; p->exc_hi = 6000;
     const double f[NBODY] = {110, 220, 480, 2500}, q[NBODY] = {7, 10, 5, 1.5};
     const double gg[NBODY] = {0.9, 0.8, 0.5, 0.35};
     memcpy(p->body_f, f, sizeof f); memcpy(p->body_q, q, sizeof q); memcpy(p->body_g, gg, sizeof gg);
@@ -168,14 +168,17 @@ static void excite(sg__pluck *k, pluck_voice *v) {
   if (v->muted)
     fc *= 0.5;
   double c = exp(-2 * SG_PI * fc / k->rate), y = 0, mean = 0;
-  /* Two passes of the low-pass (12 dB/oct) so soft plucks are really soft. */
-  double y2 = 0;
+  /* Two passes of the low-pass (12 dB/oct) so soft plucks are really soft, then a two-point
+   * average that puts a zero at Nyquist (a pick or finger has no energy up there). */
+  double y2 = 0, y2p = 0;
   for (int i = 0; i < n; ++i) {
     double r = 2.0 * sg_rng_uniform(&k->rng) - 1.0;
     y = (1 - c) * r + c * y;
     y2 = (1 - c) * y + c * y2;
-    x[i] = (float)y2;
-    mean += y2;
+    double y3 = 0.5 * (y2 + y2p);
+    y2p = y2;
+    x[i] = (float)y3;
+    mean += y3;
   }
   mean /= n;
   int m = (int)lround(k->p.pick_position * n);
@@ -190,6 +193,14 @@ static void excite(sg__pluck *k, pluck_voice *v) {
   for (int i = 0; i < n; ++i)
     if (fabs(x[i]) > peak)
       peak = fabs(x[i]);
+  /* Taper both ends (half-Hann over up to 24 samples): the string starts from rest, and the
+   * period joins itself without a step, so the onset does not click. */
+  int taper = n / 8 < 24 ? n / 8 : 24;
+  for (int i = 0; i < taper; ++i) {
+    float w = (float)(0.5 - 0.5 * cos(SG_PI * (i + 0.5) / taper));
+    x[i] *= w;
+    x[n - 1 - i] *= w;
+  }
   double amp = (0.15 + 0.85 * v->vel) / peak;
   for (int i = 0; i < n; ++i)
     x[i] = (float)(x[i] * amp);
