@@ -20,7 +20,8 @@
  *     prime delay lines, a normalised Hadamard feedback matrix (lossless, fast Walsh-Hadamard),
  *     per-line absorption gains g_i = 10^(-3 m_i / (T60 fs)) with a low-band and a high-band
  *     correction, pre-delay, Schroeder allpass input diffusion, two orthogonal output taps for
- *     decorrelated L/R. No modulation (keeps the decay exactly exponential for the RT60 gate).
+ *     decorrelated L/R; optional slow delay modulation of the four longest lines (cubic Hermite
+ *     reads), off by default so the decay stays exactly exponential.
  *   - Chorus / flanger: modulated fractional delays (4-point cubic Hermite interpolation),
  *     one quadrature LFO per voice, stereo phase offset; a flanger is one short voice with
  *     feedback. Phaser: cascaded first-order allpasses swept exponentially by an LFO, with
@@ -241,14 +242,17 @@ double sg_delay_tail_frames(const sg_delay *st);
 #define SG_REVERB_DIFFUSERS 4
 
 typedef struct sg_reverb_config {
-  double rt60;        /* s, mid-band decay time, default 2.0, clamped [0.1, 30] */
-  double rt60_low;    /* s, below ~250 Hz; 0 = same as rt60 (default), clamped [0.1, 30] */
-  double damping;     /* 0..0.9: high-band (Nyquist) RT60 = rt60 * (1 - damping), default 0.3 */
-  double predelay_ms; /* default 10, clamped [0, 250] */
-  double size;        /* scales the delay lengths (room size), default 1, clamped [0.25, 2] */
-  double diffusion;   /* input allpass gain, default 0.6, clamped [0, 0.8] */
-  double mix;         /* wet fraction, default 0.25 */
-  int lines;          /* 8 or 16, default 16 */
+  double rt60;         /* s, mid-band decay time, default 2.0, clamped [0.1, 30] */
+  double rt60_low;     /* s, below ~250 Hz; 0 = same as rt60 (default), clamped [0.1, 30] */
+  double damping;      /* 0..0.9: high-band (Nyquist) RT60 = rt60 * (1 - damping), default 0.3 */
+  double predelay_ms;  /* default 10, clamped [0, 250] */
+  double size;         /* scales the delay lengths (room size), default 1, clamped [0.25, 2] */
+  double diffusion;    /* input allpass gain, default 0.6, clamped [0, 0.8] */
+  double mix;          /* wet fraction, default 0.25 */
+  int lines;           /* 8 or 16, default 16 */
+  double mod_depth_ms; /* delay modulation of the 4 longest lines (peak-to-peak), default 0
+                          (off: the decay stays exactly exponential), clamped [0, 2] */
+  double mod_rate_hz;  /* modulation rate, default 0.7, clamped [0.05, 5]; lines 90 deg apart */
 } sg_reverb_config;
 
 typedef struct sg_reverb {
@@ -257,7 +261,12 @@ typedef struct sg_reverb {
   int n;
   float *mem; /* one allocation for every line (init) */
   float *line[SG_REVERB_MAX_LINES];
-  size_t len[SG_REVERB_MAX_LINES], pos[SG_REVERB_MAX_LINES];
+  size_t len[SG_REVERB_MAX_LINES];   /* nominal delay of each line, frames (distinct primes) */
+  size_t cap[SG_REVERB_MAX_LINES];   /* ring length: len + room for the modulation swing */
+  size_t pos[SG_REVERB_MAX_LINES];   /* write index */
+  double mod_d;                      /* modulation swing in frames (0: off) */
+  double mod_c, mod_s, rot_c, rot_s; /* modulation LFO phasor and its per-sample rotation */
+  uint32_t mod_count;
   double g_mid[SG_REVERB_MAX_LINES], g_low[SG_REVERB_MAX_LINES];
   double lp_a, lp_s[SG_REVERB_MAX_LINES]; /* low-band split (one-pole, ~250 Hz) */
   double hf_b[SG_REVERB_MAX_LINES], hf_s[SG_REVERB_MAX_LINES]; /* high-band damping pole */
@@ -482,7 +491,8 @@ size_t sg_dither_quantize(sg_rng *rng, const float *in, float *out, size_t n, in
  *               pingpong (true|false, false)
  *   reverb:     rt60 (s, 0.1..30, 2), rt60_low (s, 0.1..30, = rt60), predelay_ms (0..250, 10),
  *               size (0.25..2, 1), mix (0..1, 0.25), damping (0..0.9, 0.3),
- *               diffusion (0..0.8, 0.6), lines (8|16, 16)
+ *               diffusion (0..0.8, 0.6), lines (8|16, 16), mod_depth_ms (0..2, 0 = off),
+ *               mod_rate_hz (0.05..5, 0.7)
  *   chorus:     rate_hz (0.01..10, 0.8), depth_ms (0..10, 2.5), delay_ms (0.1..40, 12),
  *               voices (1..4, 2), spread (0..1, 1), mix (0..1, 0.5)
  *   flanger:    rate_hz (0.25), depth_ms (1.5), delay_ms (2), feedback (-0.95..0.95, 0.5),

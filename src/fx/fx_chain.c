@@ -83,7 +83,9 @@ static const tdef k_types[FX_KIND_COUNT] = {
                     {"mix", P_NUM, 0, 1, 0.25, "", NULL},
                     {"damping", P_NUM, 0, 0.9, 0.3, "", NULL},
                     {"diffusion", P_NUM, 0, 0.8, 0.6, "", NULL},
-                    {"lines", P_NUM, 8, 16, 16, "", "8|16"}}},
+                    {"lines", P_NUM, 8, 16, 16, "", "8|16"},
+                    {"mod_depth_ms", P_NUM, 0, 2, 0, "ms", NULL},
+                    {"mod_rate_hz", P_NUM, 0.05, 5, 0.7, "Hz", NULL}}},
     [FX_CHORUS] = {"chorus",
                    {{"rate_hz", P_NUM, 0.01, 10, 0.8, "Hz", NULL},
                     {"depth_ms", P_NUM, 0, 10, 2.5, "ms", NULL},
@@ -425,6 +427,7 @@ static sg_status build_node(node *nd, double rate, double bpm) {
     sg_reverb_config_init(&c);
     c.rt60 = v[0], c.rt60_low = v[1], c.predelay_ms = v[2], c.size = v[3], c.mix = v[4];
     c.damping = v[5], c.diffusion = v[6], c.lines = (int)v[7];
+    c.mod_depth_ms = v[8], c.mod_rate_hz = v[9];
     return sg_reverb_init(&nd->u.reverb, &c, rate);
   }
   case FX_CHORUS: {

@@ -26,6 +26,8 @@ void sg_reverb_config_init(sg_reverb_config *c) {
   c->diffusion = 0.6;
   c->mix = 0.25;
   c->lines = 16;
+  c->mod_depth_ms = 0;
+  c->mod_rate_hz = 0.7;
 }
 
 static int is_prime(size_t v) {
@@ -66,7 +68,8 @@ static void set_gains(sg_reverb *st) {
   double fs = st->rate, t_low = c->rt60_low > 0 ? c->rt60_low : c->rt60;
   double t_high = c->rt60 * (1 - c->damping);
   for (int i = 0; i < st->n; ++i) {
-    double m = (double)st->len[i];
+    /* A modulated line's mean delay is len + swing/2. */
+    double m = (double)st->len[i] + (i >= st->n - 4 ? 0.5 * st->mod_d : 0.0);
     st->g_mid[i] = pow(10.0, -3.0 * m / (c->rt60 * fs));
     st->g_low[i] = pow(10.0, -3.0 * m / (t_low * fs));
     double g_hi = pow(10.0, -3.0 * m / (t_high * fs));
@@ -90,7 +93,13 @@ sg_status sg_reverb_init(sg_reverb *st, const sg_reverb_config *cin, double rate
   c->diffusion = sg__clamp(c->diffusion, 0, 0.8);
   c->mix = sg__clamp(c->mix, 0, 1);
   c->lines = c->lines <= 8 ? 8 : 16;
+  c->mod_depth_ms = sg__clamp(c->mod_depth_ms, 0, 2);
+  c->mod_rate_hz = sg__clamp(c->mod_rate_hz, 0.05, 5);
   st->rate = rate;
+  st->mod_d = c->mod_depth_ms * 1e-3 * rate;
+  double w = 2 * SG_PI * c->mod_rate_hz / rate;
+  st->rot_c = cos(w), st->rot_s = sin(w);
+  st->mod_c = 1, st->mod_s = 0;
   st->n = c->lines;
   /* Line lengths spread geometrically over 22..78 ms (times size), moved to distinct primes so
    * that no two lines share a common period (mode density, no flutter). */
@@ -103,7 +112,9 @@ sg_status sg_reverb_init(sg_reverb *st, const sg_reverb_config *cin, double rate
     while (!is_prime(m) || (i > 0 && m <= st->len[i - 1]))
       ++m;
     st->len[i] = m;
-    total += m;
+    /* Modulated lines read up to mod_d further back, plus 3 frames for the interpolator. */
+    st->cap[i] = m + (st->mod_d > 0 && i >= st->n - 4 ? (size_t)ceil(st->mod_d) + 3 : 0);
+    total += st->cap[i];
   }
   st->pre_len = (size_t)floor(c->predelay_ms * 1e-3 * rate + 0.5);
   size_t ap_total = 0;
@@ -118,7 +129,7 @@ sg_status sg_reverb_init(sg_reverb *st, const sg_reverb_config *cin, double rate
   float *p = st->mem;
   for (int i = 0; i < st->n; ++i) {
     st->line[i] = p;
-    p += st->len[i];
+    p += st->cap[i];
   }
   st->pre = p;
   p += 2 * (st->pre_len + 1);
@@ -138,9 +149,11 @@ void sg_reverb_reset(sg_reverb *st) {
     return;
   size_t total = 0, ap_total = 0;
   for (int i = 0; i < st->n; ++i)
-    total += st->len[i];
+    total += st->cap[i];
   for (int k = 0; k < SG_REVERB_DIFFUSERS; ++k)
     ap_total += st->ap_len[k];
+  st->mod_c = 1, st->mod_s = 0;
+  st->mod_count = 0;
   memset(st->mem, 0, (total + 2 * (st->pre_len + 1) + 2 * ap_total) * sizeof(float));
   memset(st->pos, 0, sizeof st->pos);
   memset(st->lp_s, 0, sizeof st->lp_s);
@@ -155,6 +168,19 @@ void sg_reverb_free(sg_reverb *st) {
     return;
   free(st->mem);
   st->mem = NULL;
+}
+
+/* Value d frames before the write index w (d in [1, cap - 3]), 4-point cubic Hermite. */
+static double read_line(const float *b, size_t cap, size_t w, double d) {
+  double fi = floor(d), t = d - fi;
+  size_t i = (size_t)fi;
+  size_t i1 = (w + cap - i) % cap; /* d = i exactly */
+  size_t i0 = i1 + 1 == cap ? 0 : i1 + 1, i2 = i1 == 0 ? cap - 1 : i1 - 1;
+  size_t i3 = i2 == 0 ? cap - 1 : i2 - 1;
+  double p0 = b[i0], p1 = b[i1], p2 = b[i2], p3 = b[i3];
+  double c1 = 0.5 * (p2 - p0), c2 = p0 - 2.5 * p1 + 2 * p2 - 0.5 * p3;
+  double c3 = 0.5 * (p3 - p0) + 1.5 * (p1 - p2);
+  return ((c3 * t + c2) * t + c1) * t + p1;
 }
 
 void sg_reverb_set_mix(sg_reverb *st, double mix) { st->mix_target = sg__clamp(mix, 0, 1); }
@@ -192,7 +218,17 @@ void sg_reverb_process(sg_reverb *st, float *L, float *R, size_t n) {
     /* Read the lines, absorb, mix through the Hadamard matrix, inject, write back. */
     double ol = 0, orr = 0;
     for (int i = 0; i < N; ++i) {
-      y[i] = st->line[i][st->pos[i]];
+      if (st->mod_d > 0 && i >= N - 4) {
+        /* Delay len + swing (1 + sin(theta + k 90 deg)) / 2, read by cubic Hermite. */
+        int k = i - (N - 4);
+        double sn = k == 0 ? st->mod_s : k == 1 ? st->mod_c : k == 2 ? -st->mod_s : -st->mod_c;
+        y[i] = read_line(st->line[i], st->cap[i], st->pos[i],
+                         (double)st->len[i] + 0.5 * st->mod_d * (1 + sn));
+      } else {
+        /* Ring of exactly len (unmodulated): the oldest frame, at the write index. */
+        size_t r = st->pos[i] + st->cap[i] - st->len[i];
+        y[i] = st->line[i][r >= st->cap[i] ? r - st->cap[i] : r];
+      }
       st->lp_s[i] = sg__flush((1 - lpa) * y[i] + lpa * st->lp_s[i]);
       double v = st->g_mid[i] * y[i] + (st->g_low[i] - st->g_mid[i]) * st->lp_s[i];
       double b = st->hf_b[i];
@@ -207,8 +243,17 @@ void sg_reverb_process(sg_reverb *st, float *L, float *R, size_t n) {
     for (int i = 0; i < N; ++i) {
       double inj = (i & 1 ? u[1] : u[0]) * hsign(3, i) * in_scale;
       st->line[i][st->pos[i]] = (float)(a[i] + inj);
-      if (++st->pos[i] == st->len[i])
+      if (++st->pos[i] == st->cap[i])
         st->pos[i] = 0;
+    }
+    if (st->mod_d > 0) {
+      double nc = st->mod_c * st->rot_c - st->mod_s * st->rot_s;
+      st->mod_s = st->mod_c * st->rot_s + st->mod_s * st->rot_c;
+      st->mod_c = nc;
+      if ((++st->mod_count & 1023u) == 0) { /* renormalise, counted from reset */
+        double m = sqrt(st->mod_c * st->mod_c + st->mod_s * st->mod_s);
+        st->mod_c /= m, st->mod_s /= m;
+      }
     }
     mix = mt + aS * (mix - mt);
     L[t] = (float)((1 - mix) * xl + mix * ol * out_scale);
