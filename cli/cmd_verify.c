@@ -1,0 +1,104 @@
+/* stemgate verify PACKAGE --spec SPEC: independent QC of a delivery package. */
+#include "cli.h"
+
+#include "stemgate/verify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int write_report(const char *path, sg_status (*render)(const sg_verify_result *, char **),
+                        const sg_verify_result *res) {
+  char *text = NULL;
+  sg_diag d;
+  sg_diag_clear(&d);
+  sg_status st = render(res, &text);
+  if (st == SG_OK)
+    st = sg_verify_write_text(path, text, &d);
+  else
+    sg_diag_fail(&d, st, "cannot render the report for '%s'", path);
+  free(text);
+  if (st != SG_OK) {
+    sg_cli_print_diag(&d);
+    return 0;
+  }
+  return 1;
+}
+
+int sg_cli_verify(int argc, char **argv, const sg_cli_command *self) {
+  const char *package = NULL, *spec = NULL, *reference = NULL, *json = NULL, *junit = NULL;
+  for (int i = 1; i < argc; ++i) {
+    const char *a = argv[i];
+    const char **slot = !strcmp(a, "--spec")        ? &spec
+                        : !strcmp(a, "--reference") ? &reference
+                        : !strcmp(a, "--json")      ? &json
+                        : !strcmp(a, "--junit")     ? &junit
+                                                    : NULL;
+    if (slot) {
+      if (i + 1 >= argc)
+        return sg_cli_usage_error(self, "missing value after", a);
+      *slot = argv[++i];
+    } else if (a[0] == '-' && a[1]) {
+      return sg_cli_usage_error(self, "unknown option", a);
+    } else if (package) {
+      return sg_cli_usage_error(self, "give exactly one package; also got", a);
+    } else {
+      package = a;
+    }
+  }
+  if (!package)
+    return sg_cli_usage_error(self, "no package given", NULL);
+  if (!spec)
+    return sg_cli_usage_error(self, "--spec SPEC is required", NULL);
+
+  sg_diag d;
+  sg_diag_clear(&d);
+  sg_song *song = NULL;
+  sg_status st = sg_song_load(spec, &song, &d);
+  if (st != SG_OK) {
+    sg_cli_print_diag(&d);
+    return SG_EXIT_USAGE; /* a spec that cannot be used is a usage error, whatever the cause */
+  }
+  sg_verify_options opt;
+  sg_verify_options_init(&opt);
+  opt.package = package;
+  opt.reference = reference;
+  sg_verify_result res;
+  sg_diag_clear(&d);
+  st = sg_verify_package(song, &opt, &res, &d);
+  sg_song_free(song);
+
+  char *table = NULL;
+  if (sg_verify_to_table(&res, &table) == SG_OK)
+    fputs(table, stdout);
+  free(table);
+  fflush(stdout);
+  int ok_reports = 1;
+  if (json)
+    ok_reports &= write_report(json, sg_verify_to_json, &res);
+  if (junit)
+    ok_reports &= write_report(junit, sg_verify_to_junit, &res);
+  int code;
+  switch (st) {
+  case SG_OK:
+    code = SG_EXIT_OK;
+    break;
+  case SG_E_GATE:
+    code = SG_EXIT_GATE;
+    break;
+  case SG_E_IO:
+  case SG_E_FORMAT:
+  case SG_E_LIMIT:
+  case SG_E_NOMEM:
+    code = SG_EXIT_IO;
+    break;
+  default:
+    code = sg_exit_code(st);
+  }
+  if (st != SG_OK)
+    sg_cli_print_diag(&d);
+  sg_verify_result_free(&res);
+  if (!ok_reports && code == SG_EXIT_OK)
+    code = SG_EXIT_IO;
+  return code;
+}

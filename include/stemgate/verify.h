@@ -1,0 +1,139 @@
+/* stemgate verify: independent QC of any delivery package (zip or folder) against a song spec.
+ *
+ * An engineer who receives stems from someone else runs one command before the session; the
+ * same measurements that gate stemgate's own renders (include/stemgate/analysis.h) decide here,
+ * so "passes verify" means what "passed the render gates" means. Nothing here links render code.
+ *
+ * Method:
+ *  1. Package: a zip opened with the hostile-safe reader (include/stemgate/package.h; path
+ *     traversal, absolute names, bombs and counts are refused before anything is read), or a
+ *     folder of files (regular files only, symbolic links refused, counts bounded). WAV entries
+ *     are read in place through virtual I/O, never extracted.
+ *  2. Files are matched to the spec: first by the spec's deliverable.naming template ("{song}_
+ *     {stem}.wav" with song = slug), then by common names (master/mix/main, guitar(s), bass,
+ *     synth(s), drums/drum, keys, pad, ... compared case-insensitively with separators ignored).
+ *     Every match records which way it was found.
+ *  3. Each file is streamed exactly once through one sg_meter (peaks, RMS, clipping, activity map;
+ *     true peak and loudness on the master only: true peak is the expensive part) and, for the
+ *     master, one sg_features pass (onset envelopes and HPSS chroma).
+ *  4. Checks (each one sg_gate_result row, step "verify"; check names are stable):
+ *       package          exactly one package was given and could be read
+ *       present          each required file (master, every spec stem, Drums unless there are
+ *                        none); detail says how it was found ("naming" or "common name")
+ *       readable         the WAV header and data could be decoded
+ *       sample_rate, format, channels      per file, against the spec
+ *       duration         master length within the timeline's song length +- duration tolerance
+ *       length           each stem's length equals the master's (limits.length_tolerance_ms)
+ *       sync_offset, sync_drift   master against the drum reference (--reference or
+ *                        drums.reference): onset-envelope cross-correlation (limits.sync_ms)
+ *       drum_similarity  normalised onset-envelope correlation master/reference >= threshold
+ *       tempo            master tempo estimate vs the spec BPM (+-drums.tempo_tolerance_bpm);
+ *                        a half- or double-time estimate is folded and said so in the detail
+ *       key              per section (stem = section name): key of the master's HPSS chroma
+ *                        over the section's interior (Krumhansl-Kessler profile) vs the spec
+ *       key_change       per section boundary where the spec changes key: the key track's
+ *                        nearest change within limits.key_window_sec of the boundary
+ *       section_presence per section: the master is active (>= limits.silence_dbfs)
+ *       loudness         master integrated loudness (BS.1770-4) within target +- tolerance
+ *       true_peak        master true peak <= ceiling
+ *       clipping         per file: runs of >= SG_CLIP_RUN full-scale samples == 0
+ *       silence          per file: loudest 50 ms window >= limits.silence_dbfs
+ *       active_in_sections      a stem that lists sections: quietest listed section's loudest
+ *                               window >= limits.silence_dbfs
+ *       silent_outside_sections the same stem's loudest window outside its sections (allowing
+ *                               a tail of tail_allowance_s after each) < limits.silence_dbfs
+ *
+ * Reports: a terminal table, JSON (package module's writer) and JUnit XML for CI.
+ *
+ * Ownership: sg_verify_result owns its report; free with sg_verify_result_free. Text returned by
+ * the sg_verify_to_* functions is malloc'd and freed by the caller. */
+#ifndef STEMGATE_VERIFY_H
+#define STEMGATE_VERIFY_H
+
+#include "stemgate/core.h"
+#include "stemgate/gate.h"
+#include "stemgate/spec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SG_VERIFY_STEP "verify"
+#define SG_VERIFY_MAX_FILES (SG_MAX_STEMS + 2)
+/* A folder package may hold at most this many entries (hostile input bound). */
+#define SG_VERIFY_MAX_DIR_ENTRIES 1000
+
+typedef struct sg_verify_options {
+  const char *package;         /* zip file or folder                                          */
+  const char *reference;       /* drum reference; NULL: the spec's drums.reference, if any     */
+  double duration_tolerance_s; /* master length vs song length, s; default 1.0                 */
+  double drum_similarity_min;  /* onset-envelope correlation master/reference; default 0.3     */
+  double tail_allowance_s;     /* reverb tail allowed after a stem's last section; default 2.0 */
+  double max_seconds;          /* longest file analysed, s; default 3600 (hostile input bound) */
+} sg_verify_options;
+
+/* Defaults above; package and reference NULL. */
+void sg_verify_options_init(sg_verify_options *o);
+
+/* How a required file was found. */
+typedef enum sg_verify_match {
+  SG_MATCH_NONE = 0,  /* not found                                  */
+  SG_MATCH_NAMING,    /* by the spec's deliverable.naming template  */
+  SG_MATCH_COMMON     /* by a common name (case/separators ignored) */
+} sg_verify_match;
+
+/* "missing", "naming", "common name". */
+const char *sg_verify_match_name(sg_verify_match m);
+
+typedef struct sg_verify_file {
+  char stem[SG_MAX_NAME];   /* "Master", a spec stem name, or "Drums"                   */
+  char entry[256];          /* archive entry or file name inside the folder; "" missing */
+  sg_verify_match match;
+  int is_master;
+  int readable;             /* 1: decoded completely                                    */
+  unsigned rate, channels;
+  int bits, is_float;
+  int64_t frames;
+} sg_verify_file;
+
+typedef struct sg_verify_result {
+  sg_gate_report report;    /* every row, in order                                     */
+  sg_verify_file files[SG_VERIFY_MAX_FILES];
+  int n_files;
+  char package[SG_MAX_PATH];
+  int package_readable;     /* 0: the package itself could not be opened (exit 3)      */
+  int file_unreadable;      /* a required file was present but could not be decoded   */
+  double seconds;           /* master duration, s (0 when missing)                     */
+} sg_verify_result;
+
+void sg_verify_result_init(sg_verify_result *r);
+void sg_verify_result_free(sg_verify_result *r);
+
+/* Verifies opt->package against song. Fills res (initialised here) with every row. Returns
+ *   SG_OK          every required check holds
+ *   SG_E_GATE      a required check failed (d names the first failure)
+ *   SG_E_FORMAT, SG_E_LIMIT, SG_E_IO   the package (or a required file in it) cannot be read:
+ *                  res still holds a failed "package" or "readable" row saying why
+ *   SG_E_INVAL     bad arguments; SG_E_SPEC when the song's timeline cannot be built;
+ *   SG_E_NOMEM.
+ * The reference (when used) must be readable (SG_E_IO otherwise, with a "reference" row). */
+sg_status sg_verify_package(const sg_song *song, const sg_verify_options *opt,
+                            sg_verify_result *res, sg_diag *d);
+
+/* Renders the result as a table for a terminal (one row per check: verdict, file/stem,
+ * check, measured, limit) followed by how each file was found and a summary line. */
+sg_status sg_verify_to_table(const sg_verify_result *r, char **text);
+/* JSON (schema "stemgate.verify/1"): package, ok, failed, files[], checks[]. Pretty-printed. */
+sg_status sg_verify_to_json(const sg_verify_result *r, char **text);
+/* JUnit XML: one <testsuite name="stemgate verify"> with one <testcase> per check (classname
+ * = file/stem, name = check), a <failure message=...> for failed required checks and
+ * <skipped/> for advisory failures. Text is XML-escaped; invalid UTF-8 bytes become '?'. */
+sg_status sg_verify_to_junit(const sg_verify_result *r, char **text);
+
+/* Writes text to path through a temporary file renamed into place. */
+sg_status sg_verify_write_text(const char *path, const char *text, sg_diag *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,50 @@
+/* Internal to the verify module: package access (zip or folder) and file matching. */
+#ifndef SG_VERIFY_INTERNAL_H
+#define SG_VERIFY_INTERNAL_H
+
+#include "stemgate/io.h"
+#include "stemgate/package.h"
+#include "stemgate/spec.h"
+#include "stemgate/verify.h"
+
+/* A package seen as a flat list of entry names, whatever holds it. */
+typedef struct sg__vpkg {
+  int is_zip;
+  sg_zip_reader *zip;
+  char dir[SG_MAX_PATH];  /* folder package: its path */
+  char path[SG_MAX_PATH]; /* what was opened (the zip inside a folder when that was used) */
+  char **names;           /* entry names ('/'-separated, relative) */
+  size_t n, cap;
+  char note[256];         /* how the package was resolved, for the "package" row */
+} sg__vpkg;
+
+/* Opens a zip or a folder. A folder holding no WAV and exactly one .zip opens that zip; one
+ * holding several zips and no WAV is ambiguous (SG_E_INVAL with a message). Folders are read
+ * one level deep, regular files only (symbolic links are refused), at most
+ * SG_VERIFY_MAX_DIR_ENTRIES entries (SG_E_LIMIT). Zip errors are the zip reader's. */
+sg_status sg__vpkg_open(sg__vpkg *p, const char *path, sg_diag *d);
+void sg__vpkg_close(sg__vpkg *p);
+
+/* One opened audio entry. */
+typedef struct sg__vaudio {
+  sg_zip_audio *za;
+  sg_audio_reader *ar; /* folder file; for zip entries the reader owned by za */
+} sg__vaudio;
+
+sg_status sg__vpkg_open_audio(sg__vpkg *p, size_t i, sg__vaudio *a, sg_audio_info *info,
+                              sg_diag *d);
+sg_audio_reader *sg__vaudio_reader(sg__vaudio *a);
+void sg__vaudio_close(sg__vaudio *a);
+
+/* Expands the naming template for one stem (fields {song} {stem} {rate} {format}; {index} is
+ * left as the byte 0x01, which matches one or more digits in sg__name_match). */
+void sg__naming_expand(const sg_song *s, const char *stem, char *out, size_t cap);
+/* Case-insensitive match of name against an expanded template; also matches when the name has
+ * extra leading folders ("pkg/deja-vu_Bass.wav" matches "deja-vu_Bass.wav"). */
+int sg__name_match(const char *pattern, const char *name);
+/* 1 when the entry name is a common name of stem (see verify.h), given the song slug. */
+int sg__common_match(const char *stem, int is_master, const char *slug, const char *name);
+/* 1 for names ending in .wav/.wave/.bwf/.rf64 (any case). */
+int sg__is_audio_name(const char *name);
+
+#endif

@@ -1,0 +1,690 @@
+/* stemgate verify on packages built here: a 25.7 s song (140 BPM 4/4, 48 kHz float stereo;
+ * sections A in G major, B in Ab major, A2 in G major; stems Keys, Bass, Bridge (B only) and
+ * Drums from a reference). The stems are additive-harmonic chord tones in the right keys and a
+ * kick/snare/hat pattern on the grid; the master is their sum normalised to -14 LUFS.
+ *
+ * The good package passes every check; each broken variant fails exactly the checks named in
+ * the test, no others. Tolerances are the spec's (sync 10 ms, length 50 ms, loudness +-0.5 LU,
+ * true peak -1 dBTP, silence -60 dBFS, key window 10 s, tempo +-1 BPM). */
+#include "sg_test.h"
+
+#include "stemgate/analysis.h"
+#include "stemgate/package.h"
+#include "stemgate/spec.h"
+#include "stemgate/timing.h"
+#include "stemgate/verify.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+#define RATE 48000
+#define CH 2
+
+static const char *SPEC =
+    "title: Verify Test\n"
+    "tempo: 140\n"
+    "meter: 4/4\n"
+    "sample_rate: 48000\n"
+    "format: float32\n"
+    "channels: 2\n"
+    "key: G major\n"
+    "sections:\n"
+    "  - {name: A, bars: 5}\n"
+    "  - {name: B, bars: 5, key: Ab major}\n"
+    "  - {name: A2, bars: 5}\n"
+    "stems:\n"
+    "  - {name: Keys, instrument: prophet_poly}\n"
+    "  - {name: Bass, instrument: moog_bass}\n"
+    "  - {name: Bridge, instrument: dx7, sections: [B]}\n"
+    "drums:\n"
+    "  source: reference\n"
+    "  reference: ref.wav\n"
+    "master: {loudness_lufs: -14, loudness_tolerance: 0.5, true_peak_dbtp: -1.0}\n";
+
+enum { KEYS = 0, BASS, BRIDGE, DRUMS, MASTER, NPARTS };
+static const char *part_name[NPARTS] = {"Keys", "Bass", "Bridge", "Drums", "Master"};
+
+typedef struct song_audio {
+  unsigned rate;
+  size_t frames;
+  float *part[NPARTS]; /* interleaved stereo */
+} song_audio;
+
+static sg_song *song;
+static sg_timeline tl;
+static song_audio good;
+
+/* ---- synthesis ------------------------------------------------------------------------------ */
+
+/* Diatonic triads I, IV, V, vi of a major key, one per bar, as semitones above the tonic. */
+static const int triads[4][3] = {{0, 4, 7}, {5, 9, 12}, {7, 11, 14}, {9, 12, 16}};
+
+/* A tone of 6 harmonics (amplitudes 1/k) with a 10 ms attack and 30 ms release inside [t0, t1). */
+static void add_tone(float *x, size_t frames, unsigned rate, double midi, double t0, double t1,
+                     double amp, double pan) {
+  double f0 = 440.0 * pow(2.0, (midi - 69.0) / 12.0);
+  size_t a = (size_t)(t0 * rate), b = (size_t)(t1 * rate);
+  if (b > frames)
+    b = frames;
+  double gl = amp * sqrt(0.5 * (1 - pan)), gr = amp * sqrt(0.5 * (1 + pan));
+  for (size_t i = a; i < b; ++i) {
+    double t = (double)(i - a) / rate, rem = (double)(b - i) / rate;
+    double env = fmin(1.0, t / 0.01) * fmin(1.0, rem / 0.03) * exp(-0.6 * t);
+    double s = 0;
+    for (int k = 1; k <= 6; ++k)
+      if (k * f0 < 0.45 * rate)
+        s += sin(2 * SG_PI * k * f0 * t) / k;
+    s *= env;
+    x[2 * i] += (float)(gl * s);
+    x[2 * i + 1] += (float)(gr * s);
+  }
+}
+
+static void add_drum(float *x, size_t frames, unsigned rate, int kind, double t0, sg_rng *rng,
+                     double amp) {
+  size_t a = (size_t)(t0 * rate);
+  size_t len = (size_t)((kind == 0 ? 0.18 : kind == 1 ? 0.14 : 0.04) * rate);
+  double ph = 0, prev = 0;
+  for (size_t i = 0; i < len && a + i < frames; ++i) {
+    double t = (double)i / rate, s;
+    if (kind == 0) { /* kick: 110 -> 50 Hz sweep */
+      double f = 50 + 60 * exp(-t / 0.03);
+      ph += 2 * SG_PI * f / rate;
+      s = sin(ph) * exp(-t / 0.06);
+    } else if (kind == 1) { /* snare: noise + 190 Hz body */
+      s = (0.7 * sg_rng_normal(rng) * 0.5 + 0.5 * sin(2 * SG_PI * 190 * t)) * exp(-t / 0.035);
+    } else { /* hat: differentiated noise */
+      double n = sg_rng_normal(rng);
+      s = 0.5 * (n - prev) * exp(-t / 0.008);
+      prev = n;
+    }
+    x[2 * (a + i)] += (float)(amp * s);
+    x[2 * (a + i) + 1] += (float)(amp * s);
+  }
+}
+
+/* Renders every part at rate. bridge_tonic: the B section's tonic (8 = Ab; 9 = A for the broken
+ * variant); the keys follow it in B. */
+static void render(song_audio *sa, unsigned rate, int bridge_tonic) {
+  memset(sa, 0, sizeof *sa);
+  sa->rate = rate;
+  double song_s = (double)tl.total_frames / tl.rate;
+  sa->frames = (size_t)llround(song_s * rate);
+  for (int p = 0; p < NPARTS; ++p)
+    sa->part[p] = calloc(sa->frames * CH, sizeof(float));
+  double bar = 4 * 60.0 / 140.0, beat = 60.0 / 140.0;
+  for (int s = 0; s < tl.n_sections; ++s) {
+    int tonic = s == 1 ? bridge_tonic : 7; /* G = 7 */
+    for (int64_t b = 0; b < tl.sections[s].bars; ++b) {
+      double t0 = tl.sections[s].start_sec + (double)b * bar, t1 = t0 + bar;
+      const int *tr = triads[b % 4];
+      for (int k = 0; k < 3; ++k) /* keys: triad around middle C, two hits per bar */
+        for (int h = 0; h < 2; ++h)
+          add_tone(sa->part[KEYS], sa->frames, rate, 60 + tonic + tr[k] - (tonic > 5 ? 12 : 0),
+                   t0 + h * bar / 2, t0 + (h + 1) * bar / 2, 0.12, -0.2);
+      for (int q = 0; q < 4; ++q) /* bass: root on every beat */
+        add_tone(sa->part[BASS], sa->frames, rate, 36 + tonic + tr[0], t0 + q * beat,
+                 t0 + (q + 1) * beat, 0.25, 0.0);
+      if (s == 1) /* bridge: broken-chord eighths an octave up, B only */
+        for (int e = 0; e < 8; ++e)
+          add_tone(sa->part[BRIDGE], sa->frames, rate, 72 + tonic + tr[e % 3] - 12,
+                   t0 + e * beat / 2, t0 + (e + 1) * beat / 2, 0.08, 0.3);
+      (void)t1;
+    }
+  }
+  /* Drums: kick 1 and 3 and the "and" of 3, snare 2 and 4, hats on eighths. */
+  sg_rng rng;
+  sg_rng_seed(&rng, 42, 7);
+  int64_t beats = tl.total_bars * 4;
+  for (int64_t q = 0; q < beats; ++q) {
+    double t = (double)q * beat;
+    if (q % 4 == 0 || q % 4 == 2)
+      add_drum(sa->part[DRUMS], sa->frames, rate, 0, t, &rng, 0.5);
+    if (q % 4 == 2)
+      add_drum(sa->part[DRUMS], sa->frames, rate, 0, t + beat / 2, &rng, 0.35);
+    if (q % 4 == 1 || q % 4 == 3)
+      add_drum(sa->part[DRUMS], sa->frames, rate, 1, t, &rng, 0.4);
+    add_drum(sa->part[DRUMS], sa->frames, rate, 2, t, &rng, 0.25);
+    add_drum(sa->part[DRUMS], sa->frames, rate, 2, t + beat / 2, &rng, 0.15);
+  }
+  for (size_t i = 0; i < sa->frames * CH; ++i)
+    for (int p = 0; p < MASTER; ++p)
+      sa->part[MASTER][i] += sa->part[p][i];
+  /* Normalise everything by the gain that puts the master at -14 LUFS (stems keep summing to
+   * the master). */
+  sg_meter *m = NULL;
+  assert_int_equal(sg_meter_create(&m, CH, rate, SG_METER_ALL, NULL), SG_OK);
+  assert_int_equal(sg_meter_add(m, sa->part[MASTER], sa->frames), SG_OK);
+  sg_meter_result r;
+  sg_meter_result_get(m, &r);
+  sg_meter_free(m);
+  double g = pow(10.0, (-14.0 - r.integrated_lufs) / 20.0);
+  for (int p = 0; p < NPARTS; ++p)
+    for (size_t i = 0; i < sa->frames * CH; ++i)
+      sa->part[p][i] *= (float)g;
+}
+
+static void audio_free(song_audio *sa) {
+  for (int p = 0; p < NPARTS; ++p)
+    free(sa->part[p]);
+  memset(sa, 0, sizeof *sa);
+}
+
+static void write_wav(const char *path, const float *x, size_t frames, unsigned rate,
+                      sg_sample_format fmt) {
+  sg_audio_writer_config c;
+  sg_audio_writer_config_init(&c);
+  c.rate = rate;
+  c.channels = CH;
+  c.format = fmt;
+  sg_diag d;
+  sg_diag_clear(&d);
+  sg_status st = sg_audio_write_all(path, x, (int64_t)frames, &c, &d);
+  if (st != SG_OK)
+    fprintf(stderr, "write %s: %s\n", path, d.message);
+  assert_int_equal(st, SG_OK);
+}
+
+/* What a variant changes: a replaced part (NULL keeps good's), its rate/format, a missing part. */
+typedef struct variant {
+  const float *part[NPARTS];
+  size_t frames[NPARTS];
+  unsigned rate[NPARTS];
+  sg_sample_format fmt[NPARTS];
+  int missing[NPARTS];
+} variant;
+
+static void variant_init(variant *v) {
+  memset(v, 0, sizeof *v);
+  for (int p = 0; p < NPARTS; ++p) {
+    v->part[p] = good.part[p];
+    v->frames[p] = good.frames;
+    v->rate[p] = RATE;
+    v->fmt[p] = SG_FMT_FLOAT32;
+  }
+}
+
+/* Writes the variant's WAVs under name/ and zips them (package writer) into name.zip. */
+static const char *make_zip(const char *name, const variant *v) {
+  static char zip[1024];
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s", sg_test_path(name));
+  mkdir(dir, 0700);
+  snprintf(zip, sizeof zip, "%s.zip", dir);
+  sg_package *pk = NULL;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_package_begin(&pk, zip, NULL, &d), SG_OK);
+  for (int p = 0; p < NPARTS; ++p) {
+    if (v->missing[p])
+      continue;
+    char wav[1200], entry[128];
+    snprintf(entry, sizeof entry, "verify-test_%s.wav", part_name[p]);
+    snprintf(wav, sizeof wav, "%s/%s", dir, entry);
+    write_wav(wav, v->part[p], v->frames[p], v->rate[p], v->fmt[p]);
+    sg_status st = sg_package_add_audio(pk, wav, entry, p == MASTER ? SG_ROLE_MASTER : SG_ROLE_STEM,
+                                        part_name[p], NULL, &d);
+    assert_int_equal(st, SG_OK);
+  }
+  assert_int_equal(sg_package_finish(pk, &d), SG_OK);
+  return zip;
+}
+
+/* ---- checking verdicts ------------------------------------------------------------------------ */
+
+static void dump(const sg_verify_result *r) {
+  char *t = NULL;
+  if (sg_verify_to_table(r, &t) == SG_OK)
+    fputs(t, stderr);
+  free(t);
+}
+
+/* Runs verify and asserts that the failed required checks are exactly "stem/check" in want
+ * (NULL-terminated), in any order. */
+static sg_status verify_expect(const char *pkg, const char *const *want, sg_verify_result *keep) {
+  sg_verify_options o;
+  sg_verify_options_init(&o);
+  o.package = pkg;
+  sg_verify_result r;
+  sg_diag d;
+  sg_diag_clear(&d);
+  sg_status st = sg_verify_package(song, &o, &r, &d);
+  int nwant = 0;
+  while (want[nwant])
+    ++nwant;
+  int ok = 1, *seen = calloc((size_t)nwant + 1, sizeof *seen);
+  for (size_t i = 0; i < r.report.n; ++i) {
+    const sg_gate_result *g = &r.report.v[i];
+    if (g->pass || !g->required)
+      continue;
+    char key[160];
+    snprintf(key, sizeof key, "%s/%s", g->stem, g->check);
+    int found = 0;
+    for (int k = 0; k < nwant; ++k)
+      if (!strcmp(key, want[k])) {
+        seen[k] = found = 1;
+      }
+    if (!found) {
+      fprintf(stderr, "unexpected failure: %s\n", key);
+      ok = 0;
+    }
+  }
+  for (int k = 0; k < nwant; ++k)
+    if (!seen[k]) {
+      fprintf(stderr, "expected failure did not happen: %s\n", want[k]);
+      ok = 0;
+    }
+  free(seen);
+  if (!ok || getenv("SG_VERIFY_DUMP"))
+    dump(&r);
+  if (keep)
+    *keep = r;
+  else
+    sg_verify_result_free(&r);
+  assert_true(ok);
+  return st;
+}
+
+/* ---- fixtures ---------------------------------------------------------------------------------- */
+
+static int setup(void **state) {
+  (void)state;
+  sg_diag d;
+  sg_diag_clear(&d);
+  const char *spec = sg_test_path("song.yaml");
+  if (sg_test_write_text(spec, SPEC) != 0)
+    return -1;
+  if (sg_song_load(spec, &song, &d) != SG_OK) {
+    fprintf(stderr, "spec: %s\n", d.message);
+    return -1;
+  }
+  if (sg_timeline_build(song, &tl, &d) != SG_OK)
+    return -1;
+  render(&good, RATE, 8);
+  /* The reference is the drum part as delivered: the master must line up with it. */
+  write_wav(sg_test_path("ref.wav"), good.part[DRUMS], good.frames, RATE, SG_FMT_FLOAT32);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  audio_free(&good);
+  sg_song_free(song);
+  return 0;
+}
+
+/* ---- tests ------------------------------------------------------------------------------------- */
+
+static const char *const none[] = {NULL};
+
+static void good_package_passes(void **state) {
+  (void)state;
+  variant v;
+  variant_init(&v);
+  sg_verify_result r;
+  sg_status st = verify_expect(make_zip("good", &v), none, &r);
+  assert_int_equal(st, SG_OK);
+  /* Every kind of check ran: the table is complete, not vacuously green. */
+  const char *checks[] = {"package", "present", "readable", "sample_rate", "format", "channels",
+                          "clipping", "silence", "duration", "loudness", "true_peak",
+                          "section_presence", "tempo", "key", "key_change", "sync_offset",
+                          "sync_drift", "drum_similarity", "length", "active_in_sections",
+                          "silent_outside_sections"};
+  for (size_t c = 0; c < sizeof checks / sizeof checks[0]; ++c) {
+    int n = 0;
+    for (size_t i = 0; i < r.report.n; ++i)
+      n += !strcmp(r.report.v[i].check, checks[c]);
+    if (!n)
+      fprintf(stderr, "no row for %s\n", checks[c]);
+    assert_true(n > 0);
+  }
+  for (int f = 0; f < r.n_files; ++f)
+    assert_int_equal(r.files[f].match, SG_MATCH_NAMING);
+  assert_int_equal(r.n_files, 5);
+  sg_verify_result_free(&r);
+}
+
+static void stem_at_44k_fails_sample_rate(void **state) {
+  (void)state;
+  song_audio lo;
+  render(&lo, 44100, 8);
+  variant v;
+  variant_init(&v);
+  v.part[BASS] = lo.part[BASS];
+  v.frames[BASS] = lo.frames;
+  v.rate[BASS] = 44100;
+  const char *want[] = {"Bass/sample_rate", NULL};
+  assert_int_equal(verify_expect(make_zip("rate", &v), want, NULL), SG_E_GATE);
+  audio_free(&lo);
+}
+
+static void pcm16_stem_fails_format(void **state) {
+  (void)state;
+  variant v;
+  variant_init(&v);
+  v.fmt[KEYS] = SG_FMT_PCM16;
+  const char *want[] = {"Keys/format", NULL};
+  assert_int_equal(verify_expect(make_zip("pcm16", &v), want, NULL), SG_E_GATE);
+}
+
+static void master_shifted_30ms_fails_sync_offset(void **state) {
+  (void)state;
+  size_t sh = (size_t)(0.030 * RATE);
+  float *x = calloc(good.frames * CH, sizeof *x);
+  memcpy(x + sh * CH, good.part[MASTER], (good.frames - sh) * CH * sizeof *x);
+  variant v;
+  variant_init(&v);
+  v.part[MASTER] = x;
+  const char *want[] = {"Master/sync_offset", NULL};
+  assert_int_equal(verify_expect(make_zip("shift", &v), want, NULL), SG_E_GATE);
+  free(x);
+}
+
+static void master_stretched_fails_sync_drift(void **state) {
+  (void)state;
+  /* 0.2 % slower about 3.2 s (so the first bars still sit within the 10 ms sync limit: the
+   * offset in the first quarter of the song stays under 7 ms while the end is ~37 ms late), then
+   * conformed back to the same frame count. */
+  float *x = calloc(good.frames * CH, sizeof *x);
+  const double c0 = 3.2 * RATE;
+  for (size_t i = 0; i < good.frames; ++i) {
+    double src = c0 + ((double)i - c0) / 1.002;
+    if (src < 0)
+      continue;
+    size_t k = (size_t)src;
+    double fr = src - (double)k;
+    for (int c = 0; c < CH; ++c) {
+      float a = good.part[MASTER][k * CH + c];
+      float b = k + 1 < good.frames ? good.part[MASTER][(k + 1) * CH + c] : 0.0f;
+      x[i * CH + c] = (float)(a + fr * (b - a));
+    }
+  }
+  variant v;
+  variant_init(&v);
+  v.part[MASTER] = x;
+  const char *want[] = {"Master/sync_drift", NULL};
+  assert_int_equal(verify_expect(make_zip("stretch", &v), want, NULL), SG_E_GATE);
+  free(x);
+}
+
+static void bridge_in_a_major_fails_key(void **state) {
+  (void)state;
+  song_audio a;
+  render(&a, RATE, 9);
+  variant v;
+  variant_init(&v);
+  for (int p = 0; p < NPARTS; ++p)
+    v.part[p] = a.part[p];
+  const char *want[] = {"B/key", NULL};
+  assert_int_equal(verify_expect(make_zip("akey", &v), want, NULL), SG_E_GATE);
+  audio_free(&a);
+}
+
+static void clipped_master_fails_clipping_and_true_peak(void **state) {
+  (void)state;
+  float *x = malloc(good.frames * CH * sizeof *x);
+  memcpy(x, good.part[MASTER], good.frames * CH * sizeof *x);
+  for (int k = 0; k < 8; ++k) { /* eight flat tops of 4 samples in the left channel */
+    size_t at = good.frames / 10 * (size_t)(k + 1);
+    for (size_t i = 0; i < 4; ++i)
+      x[(at + i) * CH] = k & 1 ? -1.0f : 1.0f;
+  }
+  variant v;
+  variant_init(&v);
+  v.part[MASTER] = x;
+  const char *want[] = {"Master/clipping", "Master/true_peak", NULL};
+  assert_int_equal(verify_expect(make_zip("clip", &v), want, NULL), SG_E_GATE);
+  free(x);
+}
+
+static void missing_stem_fails_present(void **state) {
+  (void)state;
+  variant v;
+  variant_init(&v);
+  v.missing[BASS] = 1;
+  const char *want[] = {"Bass/present", NULL};
+  assert_int_equal(verify_expect(make_zip("missing", &v), want, NULL), SG_E_GATE);
+}
+
+static void silent_stem_fails_silence(void **state) {
+  (void)state;
+  float *x = calloc(good.frames * CH, sizeof *x);
+  variant v;
+  variant_init(&v);
+  v.part[KEYS] = x;
+  const char *want[] = {"Keys/silence", NULL};
+  assert_int_equal(verify_expect(make_zip("silent", &v), want, NULL), SG_E_GATE);
+  free(x);
+}
+
+static void bridge_playing_everywhere_fails_silent_outside(void **state) {
+  (void)state;
+  /* The bridge part copied into A2 as well. */
+  float *x = malloc(good.frames * CH * sizeof *x);
+  memcpy(x, good.part[BRIDGE], good.frames * CH * sizeof *x);
+  size_t b0 = (size_t)tl.sections[1].start_frame, a2 = (size_t)tl.sections[2].start_frame;
+  size_t len = a2 - b0;
+  for (size_t i = 0; i < len && a2 + i < good.frames; ++i)
+    for (int c = 0; c < CH; ++c)
+      x[(a2 + i) * CH + c] = good.part[BRIDGE][(b0 + i) * CH + c];
+  variant v;
+  variant_init(&v);
+  v.part[BRIDGE] = x;
+  const char *want[] = {"Bridge/silent_outside_sections", NULL};
+  assert_int_equal(verify_expect(make_zip("bridge_everywhere", &v), want, NULL), SG_E_GATE);
+  free(x);
+}
+
+static void traversal_entry_is_unreadable_package(void **state) {
+  (void)state;
+  const char *zp = sg_test_path("evil.zip");
+  int err = 0;
+  zip_t *za = zip_open(zp, ZIP_CREATE | ZIP_TRUNCATE, &err);
+  assert_non_null(za);
+  zip_source_t *s = zip_source_buffer(za, "RIFF", 4, 0);
+  assert_true(zip_file_add(za, "../verify-test_Master.wav", s, ZIP_FL_ENC_UTF_8) >= 0);
+  assert_int_equal(zip_close(za), 0);
+  sg_verify_options o;
+  sg_verify_options_init(&o);
+  o.package = zp;
+  sg_verify_result r;
+  sg_diag d;
+  sg_diag_clear(&d);
+  sg_status st = sg_verify_package(song, &o, &r, &d);
+  assert_int_equal(st, SG_E_FORMAT); /* the CLI maps it to exit 3 */
+  assert_int_equal(r.package_readable, 0);
+  assert_int_equal(r.report.n, 1);
+  assert_string_equal(r.report.v[0].check, "package");
+  assert_false(r.report.v[0].pass);
+  assert_non_null(strstr(r.report.v[0].detail, ".."));
+  sg_verify_result_free(&r);
+}
+
+/* A folder package with the good files, then fn applied to the Bass. */
+static const char *folder_with_bad_bass(const char *name, void (*fn)(const char *wav)) {
+  const char *dir = sg_test_path(name);
+  mkdir(dir, 0700);
+  for (int p = 0; p < NPARTS; ++p) {
+    char wav[1200];
+    snprintf(wav, sizeof wav, "%s/verify-test_%s.wav", dir, part_name[p]);
+    write_wav(wav, good.part[p], good.frames, RATE, SG_FMT_FLOAT32);
+    if (p == BASS)
+      fn(wav);
+  }
+  return dir;
+}
+
+static void cut_file(const char *wav) { assert_int_equal(truncate(wav, 100000), 0); }
+
+static void truncated_wav_fails_length(void **state) {
+  (void)state;
+  /* libsndfile reads what is there (the header's larger data size is clamped to the file), so
+   * the damage shows as a stem far shorter than the master, not as a crash. */
+  const char *want[] = {"Bass/length", NULL};
+  sg_verify_result r;
+  sg_status st = verify_expect(folder_with_bad_bass("trunc", cut_file), want, &r);
+  assert_int_equal(st, SG_E_GATE);
+  for (size_t i = 0; i < r.report.n; ++i)
+    if (!strcmp(r.report.v[i].check, "length") && !strcmp(r.report.v[i].stem, "Bass"))
+      assert_true(r.report.v[i].measured < -25000.0); /* ~0.5 s of 25.7 s left */
+  sg_verify_result_free(&r);
+}
+
+/* The fmt chunk's format tag (bytes 20-21 of a canonical header) set to an unknown codec. */
+static void lie_in_header(const char *wav) {
+  FILE *f = fopen(wav, "r+b");
+  assert_non_null(f);
+  unsigned char hdr[64];
+  assert_int_equal(fread(hdr, 1, sizeof hdr, f), sizeof hdr);
+  long fmt = -1;
+  for (long i = 12; i + 4 <= (long)sizeof hdr; ++i)
+    if (!memcmp(hdr + i, "fmt ", 4)) {
+      fmt = i;
+      break;
+    }
+  assert_true(fmt > 0);
+  fseek(f, fmt + 8, SEEK_SET);
+  const unsigned char bogus[2] = {0x99, 0x79};
+  assert_int_equal(fwrite(bogus, 1, 2, f), 2);
+  fclose(f);
+}
+
+static void lying_header_is_unreadable(void **state) {
+  (void)state;
+  const char *want[] = {"Bass/readable", NULL};
+  sg_verify_result r;
+  sg_status st = verify_expect(folder_with_bad_bass("lie", lie_in_header), want, &r);
+  assert_int_equal(st, SG_E_FORMAT); /* the CLI maps it to exit 3 */
+  assert_true(r.file_unreadable);
+  for (size_t i = 0; i < r.report.n; ++i)
+    if (!strcmp(r.report.v[i].check, "readable") && !strcmp(r.report.v[i].stem, "Bass"))
+      assert_true(strlen(r.report.v[i].detail) > 10); /* says why */
+  sg_verify_result_free(&r);
+}
+
+static void folder_with_common_names_passes(void **state) {
+  (void)state;
+  const char *dir = sg_test_path("common");
+  mkdir(dir, 0700);
+  const char *names[NPARTS] = {"01 KEYS.wav", "bass-stem.wav", "Bridge.WAV", "drum.wav",
+                               "Verify Test - MIX.wav"};
+  for (int p = 0; p < NPARTS; ++p) {
+    char wav[1200];
+    snprintf(wav, sizeof wav, "%s/%s", dir, names[p]);
+    write_wav(wav, good.part[p], good.frames, RATE, SG_FMT_FLOAT32);
+  }
+  sg_verify_result r;
+  assert_int_equal(verify_expect(dir, none, &r), SG_OK);
+  for (int f = 0; f < r.n_files; ++f)
+    assert_int_equal(r.files[f].match, SG_MATCH_COMMON);
+  sg_verify_result_free(&r);
+}
+
+static void json_and_junit_hold_every_row(void **state) {
+  (void)state;
+  variant v;
+  variant_init(&v);
+  v.fmt[KEYS] = SG_FMT_PCM16;
+  sg_verify_result r;
+  const char *want[] = {"Keys/format", NULL};
+  verify_expect(make_zip("reports", &v), want, &r);
+
+  char *js = NULL;
+  assert_int_equal(sg_verify_to_json(&r, &js), SG_OK);
+  sg_json_doc *doc = NULL;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_json_parse(js, strlen(js), &doc, &d), SG_OK);
+  const sg_json_value *root = sg_json_root(doc);
+  assert_string_equal(sg_json_get_str(root, "schema", ""), "stemgate.verify/1");
+  assert_int_equal(sg_json_get_bool(root, "ok", 1), 0);
+  const sg_json_value *checks = sg_json_get(root, "checks");
+  assert_non_null(checks);
+  assert_int_equal(checks->n, r.report.n);
+  size_t fails = 0;
+  for (size_t i = 0; i < checks->n; ++i) {
+    const sg_json_value *c = sg_json_at(checks, i);
+    if (!strcmp(sg_json_get_str(c, "verdict", ""), "fail")) {
+      ++fails;
+      assert_string_equal(sg_json_get_str(c, "stem", ""), "Keys");
+      assert_string_equal(sg_json_get_str(c, "check", ""), "format");
+      assert_non_null(strstr(sg_json_get_str(c, "detail", ""), "pcm16"));
+    }
+  }
+  assert_int_equal(fails, 1);
+  assert_int_equal(sg_json_get(root, "files")->n, 5);
+  sg_json_doc_free(doc);
+  free(js);
+
+  char *x = NULL;
+  assert_int_equal(sg_verify_to_junit(&r, &x), SG_OK);
+  size_t cases = 0, failures = 0;
+  for (const char *p = x; (p = strstr(p, "<testcase ")) != NULL; ++p)
+    ++cases;
+  for (const char *p = x; (p = strstr(p, "<failure ")) != NULL; ++p)
+    ++failures;
+  assert_int_equal(cases, r.report.n);
+  assert_int_equal(failures, 1);
+  assert_non_null(strstr(x, "classname=\"verify.Keys\" name=\"format\">"));
+  assert_non_null(strstr(x, "failures=\"1\""));
+  assert_null(strstr(x, "< ")); /* the "<=" of limits is escaped */
+  char line[64];
+  snprintf(line, sizeof line, "tests=\"%zu\"", r.report.n);
+  assert_non_null(strstr(x, line));
+  free(x);
+
+  /* Written through a temp name; the file holds the same text. */
+  const char *jp = sg_test_path("report.json");
+  assert_int_equal(sg_verify_to_json(&r, &js), SG_OK);
+  assert_int_equal(sg_verify_write_text(jp, js, NULL), SG_OK);
+  FILE *f = fopen(jp, "rb");
+  assert_non_null(f);
+  char head[32] = "";
+  assert_true(fread(head, 1, 1, f) == 1);
+  fclose(f);
+  assert_int_equal(head[0], '{');
+  free(js);
+  sg_verify_result_free(&r);
+}
+
+static void xml_escaping(void **state) {
+  (void)state;
+  sg_verify_result r;
+  sg_verify_result_init(&r);
+  snprintf(r.package, sizeof r.package, "a&b<\"c\">\x01\xff.zip");
+  sg_gate_check_text(&r.report, "verify", "K<&>", "format", "x\"y'", "z", 0, 1, NULL);
+  char *x = NULL;
+  assert_int_equal(sg_verify_to_junit(&r, &x), SG_OK);
+  assert_non_null(strstr(x, "package=\"a&amp;b&lt;&quot;c&quot;&gt;??.zip\""));
+  assert_non_null(strstr(x, "classname=\"verify.K&lt;&amp;&gt;\""));
+  assert_non_null(strstr(x, "x&quot;y&apos;"));
+  free(x);
+  sg_verify_result_free(&r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(good_package_passes),
+      cmocka_unit_test(stem_at_44k_fails_sample_rate),
+      cmocka_unit_test(pcm16_stem_fails_format),
+      cmocka_unit_test(master_shifted_30ms_fails_sync_offset),
+      cmocka_unit_test(master_stretched_fails_sync_drift),
+      cmocka_unit_test(bridge_in_a_major_fails_key),
+      cmocka_unit_test(clipped_master_fails_clipping_and_true_peak),
+      cmocka_unit_test(missing_stem_fails_present),
+      cmocka_unit_test(silent_stem_fails_silence),
+      cmocka_unit_test(bridge_playing_everywhere_fails_silent_outside),
+      cmocka_unit_test(traversal_entry_is_unreadable_package),
+      cmocka_unit_test(truncated_wav_fails_length),
+      cmocka_unit_test(lying_header_is_unreadable),
+      cmocka_unit_test(folder_with_common_names_passes),
+      cmocka_unit_test(json_and_junit_hold_every_row),
+      cmocka_unit_test(xml_escaping),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
