@@ -1,0 +1,541 @@
+/* Reference tracks, step 2: read, conform, measure (tempo, first downbeat, drift, tempo map) and
+ * lock the song's grid to the reference. The measurements are the analysis module's; this file
+ * holds the policy around them. See include/stemgate/reference.h. */
+#include "reference_internal.h"
+
+#include "stemgate/analysis.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------------ helpers --- */
+
+void sg_reference_config_init(sg_reference_config *c) {
+  if (!c)
+    return;
+  c->trim_fade_ms = 20;
+  c->pad_fade_ms = 20;
+  c->loop_xfade_ms = 10;
+  c->loop_bars = 0;
+  c->tempo_prior_octaves = 0.5;
+  c->sync_max_lag_beats = 0.2;
+  c->sync_min_onsets = 8;
+  c->sync_min_similarity = 0.2;
+}
+
+static double clampd(double x, double lo, double hi, double def) {
+  if (!isfinite(x))
+    return def;
+  return x < lo ? lo : x > hi ? hi : x;
+}
+
+void sg__ref_config_resolve(const sg_reference_config *in, sg_reference_config *out) {
+  sg_reference_config def;
+  sg_reference_config_init(&def);
+  *out = in ? *in : def;
+  out->trim_fade_ms = clampd(out->trim_fade_ms, 1, 500, def.trim_fade_ms);
+  out->pad_fade_ms = clampd(out->pad_fade_ms, 1, 500, def.pad_fade_ms);
+  out->loop_xfade_ms = clampd(out->loop_xfade_ms, 1, 100, def.loop_xfade_ms);
+  if (out->loop_bars < 0 || out->loop_bars > 64)
+    out->loop_bars = 0;
+  out->tempo_prior_octaves = clampd(out->tempo_prior_octaves, 0.05, 4, def.tempo_prior_octaves);
+  out->sync_max_lag_beats = clampd(out->sync_max_lag_beats, 0.02, 0.49, def.sync_max_lag_beats);
+  if (out->sync_min_onsets < 4)
+    out->sync_min_onsets = 4;
+  out->sync_min_similarity = clampd(out->sync_min_similarity, 0, 1, def.sync_min_similarity);
+}
+
+double sg__ref_sync_limit_ms(const sg_song *song) {
+  return song && song->limits.sync_ms > 0 ? song->limits.sync_ms : 10.0;
+}
+
+double sg__ref_tempo_tolerance(const sg_song *song) {
+  return song && song->drums.tempo_tolerance_bpm > 0 ? song->drums.tempo_tolerance_bpm : 1.0;
+}
+
+sg_status sg__ref_check(sg_gate_report *r, const char *step, const char *stem, const char *check,
+                        double measured, sg_cmp cmp, double limit, double target, const char *unit,
+                        const char *detail, int required, sg_diag *d) {
+  sg_status st =
+      sg_gate_check(r, step, stem, check, measured, cmp, limit, target, unit, detail, required, d);
+  if (st == SG_E_GATE && d)
+    sg_diag_value(d, measured, limit, unit);
+  return st;
+}
+
+const char *sg__ref_name(const char *stem) { return stem && stem[0] ? stem : "reference"; }
+
+const char *sg_reference_fit_name(sg_reference_fit f) {
+  switch (f) {
+  case SG_REF_FIT_EXACT:
+    return "exact";
+  case SG_REF_FIT_TRIM:
+    return "trim";
+  case SG_REF_FIT_FADE:
+    return "fade";
+  case SG_REF_FIT_LOOP:
+    return "loop";
+  default:
+    return "none";
+  }
+}
+
+void sg_reference_free(sg_reference *ref) {
+  if (!ref)
+    return;
+  free(ref->tempo_map);
+  ref->tempo_map = NULL;
+  free(ref->onset_times);
+  ref->onset_times = NULL;
+  ref->n_onset_times = 0;
+  ref->n_tempo_map = 0;
+  ref->follows_tempo_map = 0;
+}
+
+/* "44100 Hz pcm16 mono". */
+static void format_desc(const sg_audio_info *i, char *out, size_t cap) {
+  char fmt[24], ch[16];
+  if (i->is_float)
+    snprintf(fmt, sizeof fmt, "float%d", i->bits ? i->bits : 32);
+  else if (i->bits)
+    snprintf(fmt, sizeof fmt, "pcm%d", i->bits);
+  else
+    snprintf(fmt, sizeof fmt, "compressed");
+  if (i->channels == 1)
+    snprintf(ch, sizeof ch, "mono");
+  else if (i->channels == 2)
+    snprintf(ch, sizeof ch, "stereo");
+  else
+    snprintf(ch, sizeof ch, "%u ch", i->channels);
+  snprintf(out, cap, "%u Hz %s %s", i->rate, fmt, ch);
+}
+
+/* The tempo as an exact decimal with two decimals (132.004 -> 13200/100). */
+static sg_decimal tempo_decimal(double bpm) {
+  sg_decimal t;
+  memset(&t, 0, sizeof t);
+  t.num = (int64_t)llround(bpm * 100.0);
+  t.den = 100;
+  return t;
+}
+
+/* Beats per bar for the downbeat search: the bar in quarter notes when whole (4/4 -> 4, 6/8 ->
+ * 3), else the meter's numerator (5/8 -> 5). */
+static int beats_per_bar(const sg_song *song) {
+  int q4 = song->meter_num * 4, den = song->meter_den > 0 ? song->meter_den : 4;
+  int b = q4 % den == 0 ? q4 / den : song->meter_num;
+  return b < 1 ? 4 : b > 32 ? 32 : b;
+}
+
+/* Directory part of path into out ("" when none). */
+static void dir_of(const char *path, char *out, size_t cap) {
+  snprintf(out, cap, "%s", path);
+  char *s = strrchr(out, '/');
+  if (s && s != out)
+    *s = '\0';
+  else if (s)
+    s[1] = '\0';
+  else
+    out[0] = '\0';
+}
+
+/* ------------------------------------------------------------------------------ prepare --- */
+
+/* Measures tempo, downbeat, drift and the tempo map on the conformed file. Appends the tempo
+ * gate. Returns SG_OK, SG_E_GATE, SG_E_NOMEM or an analysis error. */
+static sg_status measure(const sg_song *song, const sg_reference_config *cfg, sg_reference *ref,
+                         sg_gate_report *gates, sg_diag *d) {
+  const char *step = SG_REFERENCE_STEP, *stem = "reference";
+  sg_features_config fc;
+  sg_features_config_init(&fc);
+  fc.flags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
+  sg_features *f = NULL;
+  sg_onset_list on;
+  memset(&on, 0, sizeof on);
+  double *beats = NULL;
+  sg_status st = sg_features_from_file(&f, ref->work_path, &fc, d);
+  if (st != SG_OK)
+    return st;
+  if ((st = sg_onsets_pick(f, NULL, &on)) != SG_OK)
+    goto done;
+  ref->onsets = on.n;
+  if (on.n) {
+    ref->onset_times = malloc(on.n * sizeof *ref->onset_times);
+    if (!ref->onset_times) {
+      st = sg_diag_fail(d, SG_E_NOMEM, "reference: out of memory for %zu onsets", on.n);
+      goto done;
+    }
+    memcpy(ref->onset_times, on.time, on.n * sizeof *on.time);
+    ref->n_onset_times = on.n;
+  }
+
+  /* Tempo: the spec's tempo is prior knowledge, so the estimator's prior is centred on it (the
+   * octave follows the spec) but kept wide enough that a real difference shows in full. */
+  double spec_bpm = song->tempo.den > 0 ? (double)song->tempo.num / (double)song->tempo.den : 0;
+  sg_tempo_config tc;
+  sg_tempo_config_init(&tc);
+  if (!song->tempo_auto && spec_bpm > 0) {
+    tc.prior_bpm = spec_bpm;
+    tc.prior_octaves = cfg->tempo_prior_octaves;
+    /* Widen the default search range only as far as needed to reach 0.7-1.4x the spec: twice
+     * the tempo must stay out of reach, or hats on the eighths win the octave decision. */
+    if (tc.min_bpm > spec_bpm * 0.7)
+      tc.min_bpm = spec_bpm * 0.7;
+    if (tc.max_bpm < spec_bpm * 1.4)
+      tc.max_bpm = spec_bpm * 1.4;
+  }
+  sg_tempo_result tr;
+  sg_status tst = sg_tempo_estimate(f, &on, &tc, &tr);
+  if (tst == SG_E_NOMEM) {
+    st = sg_diag_fail(d, SG_E_NOMEM, "reference: out of memory estimating the tempo");
+    goto done;
+  }
+  if (tst != SG_OK || !(tr.bpm > 0)) {
+    char det[160];
+    snprintf(det, sizeof det, "no periodic onsets found (%zu onsets): not a rhythmic reference",
+             on.n);
+    /* NaN never passes: a failed measurement is a failed gate, with or without tempo: auto. */
+    st = sg__ref_check(gates, step, stem, "tempo", NAN, SG_CMP_WITHIN,
+                       sg__ref_tempo_tolerance(song), spec_bpm, "BPM", det, 1, d);
+    sg_diag_fail(d, SG_E_GATE, "reference '%s': %s", ref->source_path, det);
+    goto done;
+  }
+  ref->tempo_bpm = tr.bpm;
+  ref->tempo_bpm_acf = tr.bpm_acf;
+  ref->tempo_confidence = tr.confidence;
+  ref->tempo_measured = tempo_decimal(tr.bpm);
+  if (song->tempo_auto || !(spec_bpm > 0))
+    ref->tempo_grid = ref->tempo_measured;
+  else
+    ref->tempo_grid = song->tempo;
+  ref->tempo_grid_bpm = (double)ref->tempo_grid.num / (double)ref->tempo_grid.den;
+  char det[256];
+  if (song->tempo_auto) {
+    snprintf(det, sizeof det, "tempo: auto -> %.2f BPM (measured %.4f, %zu onsets on the grid fit)",
+             (double)ref->tempo_measured.num / 100.0, tr.bpm, tr.onsets_used);
+    st = sg__ref_check(gates, step, stem, "tempo", tr.bpm, SG_CMP_INFO, 0, 0, "BPM", det, 1, d);
+  } else {
+    snprintf(det, sizeof det, "measured %.2f BPM against the spec's %.2f BPM (tolerance %.2f)",
+             tr.bpm, spec_bpm, sg__ref_tempo_tolerance(song));
+    st = sg__ref_check(gates, step, stem, "tempo", tr.bpm, SG_CMP_WITHIN,
+                       sg__ref_tempo_tolerance(song), spec_bpm, "BPM", det, 1, d);
+    if (st != SG_OK)
+      sg_diag_fail(d, SG_E_GATE,
+               "the reference '%s' plays at %.2f BPM but the spec says %.2f BPM (allowed "
+               "difference %.2f BPM): fix the spec's tempo or set tempo: auto",
+               ref->source_path, tr.bpm, spec_bpm, sg__ref_tempo_tolerance(song));
+  }
+  if (st != SG_OK)
+    goto done;
+  sg_gate_check(gates, step, stem, "tempo_confidence", tr.confidence, SG_CMP_INFO, 0, 0, "", NULL,
+                0, NULL);
+
+  /* First downbeat, from the measured beat period (the grid's own period may drift from it). */
+  sg_downbeat_result db;
+  if (sg_downbeat_estimate(&on, tr.bpm, beats_per_bar(song), &db) != SG_OK) {
+    st = sg__ref_check(gates, step, stem, "first_downbeat", NAN, SG_CMP_GE, 0, 0, "ms",
+                       "no downbeat found", 1, d);
+    goto done;
+  }
+  unsigned rate = ref->work.rate;
+  ref->first_downbeat_s = db.first_downbeat_s;
+  ref->downbeat_confidence = db.confidence;
+  int64_t origin = (int64_t)llround(db.first_downbeat_s * rate);
+  if (origin < 0) /* a downbeat a hair before the file's first sample: start the grid at 0 */
+    origin = 0;
+  ref->origin_frame = song->drums.align ? origin : 0;
+  ref->offset_ms = 1000.0 * (double)ref->origin_frame / rate;
+
+  /* Drift of the reference's beats against the grid it will be given, from the downbeat. */
+  sg_drift_result dr;
+  if (sg_drift_estimate(&on, ref->tempo_grid_bpm, db.first_downbeat_s, &dr) == SG_OK) {
+    ref->drift_ms = 1000.0 * dr.drift_s;
+    ref->tempo_ratio = dr.tempo_ratio;
+    ref->beat_residual_ms = 1000.0 * dr.residual_s;
+    /* The span between the first and last matched beats, from the fitted line's slope. */
+    /* drift = (period - grid period) * beats = span * (1 - ratio). */
+    ref->drift_span_s = fabs(dr.tempo_ratio - 1) > 1e-9 ? fabs(dr.drift_s / (1.0 - dr.tempo_ratio))
+                                                         : sg_features_duration(f);
+  } else {
+    ref->tempo_ratio = 1;
+  }
+
+  /* Tempo map: measured quarter notes from the first downbeat through the end of the file. */
+  size_t nb = 0;
+  double dur = sg_features_duration(f);
+  if (sg_beat_times(&on, tr.bpm, db.first_downbeat_s, dur, &beats, &nb) == SG_OK && nb >= 2) {
+    size_t i0 = 0;
+    double best = 1e300;
+    for (size_t i = 0; i < nb; ++i)
+      if (fabs(beats[i] - db.first_downbeat_s) < best) {
+        best = fabs(beats[i] - db.first_downbeat_s);
+        i0 = i;
+      }
+    if (nb - i0 >= 2) {
+      ref->tempo_map = malloc((nb - i0) * sizeof *ref->tempo_map);
+      if (!ref->tempo_map) {
+        st = sg_diag_fail(d, SG_E_NOMEM, "reference: out of memory for the tempo map");
+        goto done;
+      }
+      for (size_t i = i0; i < nb; ++i) {
+        int64_t fr = (int64_t)llround(beats[i] * rate);
+        /* Strictly increasing, whatever the follower did between two onsets. */
+        if (ref->n_tempo_map && fr <= ref->tempo_map[ref->n_tempo_map - 1])
+          fr = ref->tempo_map[ref->n_tempo_map - 1] + 1;
+        ref->tempo_map[ref->n_tempo_map++] = fr;
+      }
+    }
+  }
+
+  snprintf(det, sizeof det, "first downbeat at %.2f ms (confidence %.2f); grid origin frame %lld",
+           1000.0 * db.first_downbeat_s, db.confidence, (long long)ref->origin_frame);
+  sg_gate_check(gates, step, stem, "first_downbeat", 1000.0 * db.first_downbeat_s, SG_CMP_INFO, 0,
+                0, "ms", det, 0, NULL);
+  snprintf(det, sizeof det,
+           "beats %s by %.2f ms over %.1f s against %.2f BPM (tempo ratio %.6f, residual %.2f ms)",
+           ref->drift_ms >= 0 ? "late" : "early", fabs(ref->drift_ms), ref->drift_span_s,
+           ref->tempo_grid_bpm, ref->tempo_ratio, ref->beat_residual_ms);
+  sg_gate_check(gates, step, stem, "drift", ref->drift_ms, SG_CMP_INFO, 0, 0, "ms", det, 0, NULL);
+  st = SG_OK;
+done:
+  free(beats);
+  sg_onset_list_free(&on);
+  sg_features_free(f);
+  return st;
+}
+
+sg_status sg_reference_prepare(const sg_song *song, const char *source_path,
+                               const sg_reference_config *cfg_in, const char *work_path,
+                               sg_reference *ref, sg_gate_report *gates, sg_diag *d) {
+  if (!ref)
+    return sg_diag_fail(d, SG_E_INVAL, "reference: NULL result");
+  memset(ref, 0, sizeof *ref);
+  if (!song || !work_path || !gates)
+    return sg_diag_fail(d, SG_E_INVAL, "reference: song, work path and gate report are required");
+  if (song->sample_rate == 0 || song->channels < 1 || song->channels > 2)
+    return sg_diag_fail(d, SG_E_INVAL,
+                        "reference: the song needs a sample rate and 1 or 2 channels (got %u Hz, "
+                        "%u channels)",
+                        song->sample_rate, song->channels);
+  sg_reference_config cfg;
+  sg__ref_config_resolve(cfg_in, &cfg);
+  const char *step = SG_REFERENCE_STEP, *stem = "reference";
+  if (source_path && source_path[0])
+    snprintf(ref->source_path, sizeof ref->source_path, "%s", source_path);
+  else if (song->drums.reference[0])
+    sg_song_resolve_path(song, song->drums.reference, ref->source_path, sizeof ref->source_path);
+  else
+    return sg_diag_fail(d, SG_E_INVAL, "reference: no reference file (drums.reference is empty)");
+  snprintf(ref->work_path, sizeof ref->work_path, "%s", work_path);
+
+  /* Readable: open, describe, refuse an empty file. */
+  sg_audio_reader *rd = NULL;
+  sg_diag rdiag;
+  sg_diag_clear(&rdiag);
+  sg_status st = sg_audio_reader_open(&rd, ref->source_path, &ref->input, &rdiag);
+  if (st == SG_OK && ref->input.frames <= 0) {
+    st = sg_diag_fail(&rdiag, SG_E_FORMAT, "reference '%s' holds no audio frames",
+                      ref->source_path);
+  }
+  sg_audio_reader_close(rd);
+  if (st != SG_OK) {
+    sg_gate_check_text(gates, step, stem, "readable", rdiag.message, "a file libsndfile decodes",
+                       0, 1, NULL);
+    if (d) {
+      *d = rdiag;
+      sg_diag_where(d, step, stem, "readable");
+    }
+    return st;
+  }
+  char fmt_in[64], fmt_out[64];
+  format_desc(&ref->input, fmt_in, sizeof fmt_in);
+  snprintf(ref->input_desc, sizeof ref->input_desc, "%s %s, %.3f s", ref->input.container, fmt_in,
+           (double)ref->input.frames / ref->input.rate);
+  sg_gate_check_text(gates, step, stem, "readable", ref->input_desc, "a file libsndfile decodes", 1,
+                     1, NULL);
+
+  /* Conform: rate and channels of the project, float32, by libsamplerate SINC_BEST. */
+  char dir[SG_MAX_PATH];
+  dir_of(work_path, dir, sizeof dir);
+  if (dir[0] && (st = sg_mkdirs(dir, d)) != SG_OK)
+    return st;
+  if ((st = sg_audio_convert_file(ref->source_path, work_path, song->sample_rate, song->channels,
+                                  d)) != SG_OK) {
+    sg_gate_check_text(gates, step, stem, "conform", d ? d->message : "conversion failed",
+                       "conformed work file", 0, 1, NULL);
+    return st;
+  }
+  if ((st = sg_audio_reader_open(&rd, work_path, &ref->work, d)) != SG_OK)
+    return st;
+  sg_audio_reader_close(rd);
+  format_desc(&ref->work, fmt_out, sizeof fmt_out);
+  const char *how;
+  if (ref->input.rate != ref->work.rate)
+    how = "libsamplerate SINC_BEST";
+  else if (ref->input.channels != ref->work.channels)
+    how = "same rate, channels mapped, no resampling";
+  else
+    how = "same rate and channels, copied as float32";
+  snprintf(ref->conversion, sizeof ref->conversion, "%s -> %s, %s", fmt_in, fmt_out, how);
+  sg_gate_check_text(gates, step, stem, "conform", ref->conversion, "song rate and channels", 1, 0,
+                     NULL);
+
+  return measure(song, &cfg, ref, gates, d);
+}
+
+/* -------------------------------------------------------------------------------- align --- */
+
+sg_status sg_reference_align(sg_reference *ref, const sg_song *song, sg_timeline *tl,
+                             const sg_reference_config *cfg_in, sg_gate_report *gates,
+                             sg_diag *d) {
+  if (!ref || !song || !tl || !gates)
+    return sg_diag_fail(d, SG_E_INVAL, "reference align: NULL argument");
+  if (tl->rate != ref->work.rate || ref->work.frames <= 0)
+    return sg_diag_fail(d, SG_E_INVAL,
+                        "reference align: the timeline runs at %u Hz but the conformed reference "
+                        "at %u Hz (prepare it first)",
+                        tl->rate, ref->work.rate);
+  sg_reference_config cfg;
+  sg__ref_config_resolve(cfg_in, &cfg);
+  const char *step = SG_REFERENCE_STEP, *stem = "reference";
+  char det[256];
+  double limit = sg__ref_sync_limit_ms(song);
+  unsigned rate = tl->rate;
+
+  sg_timeline_set_origin(tl, ref->origin_frame);
+  ref->follows_tempo_map = 0;
+  if (song->drums.follow_tempo_map && ref->n_tempo_map >= 2) {
+    /* The map's quarter 0 is the measured first beat: the grid starts there. */
+    ref->origin_frame = ref->tempo_map[0];
+    ref->offset_ms = 1000.0 * (double)ref->origin_frame / rate;
+    sg_timeline_set_origin(tl, ref->origin_frame);
+    sg_timeline_set_tempo_map(tl, ref->tempo_map, ref->n_tempo_map);
+    ref->follows_tempo_map = 1;
+  }
+  snprintf(det, sizeof det, "grid origin at frame %lld (%.2f ms)%s", (long long)ref->origin_frame,
+           ref->offset_ms, ref->follows_tempo_map ? ", following the measured tempo map" : "");
+  sg_gate_check(gates, step, stem, "origin", ref->offset_ms, SG_CMP_INFO, 0, 0, "ms", det, 0, NULL);
+
+  /* Length and fit policy. */
+  int64_t ref_frames = ref->work.frames, total = tl->total_frames;
+  ref->song_frames = total;
+  sg_status st = SG_OK;
+  if (ref_frames == total) {
+    ref->fit = SG_REF_FIT_EXACT;
+    snprintf(ref->fit_desc, sizeof ref->fit_desc, "exact: the reference is the song's length");
+  } else if (ref_frames > total) {
+    ref->fit = SG_REF_FIT_TRIM;
+    ref->fit_fade_ms = cfg.trim_fade_ms;
+    ref->fit_cut_frame = total;
+    snprintf(ref->fit_desc, sizeof ref->fit_desc,
+             "trim: %.3f s longer than the song; cut at the song end (%.3f s) after a %.0f ms "
+             "raised-cosine fade",
+             (double)(ref_frames - total) / rate, (double)total / rate, ref->fit_fade_ms);
+  } else {
+    /* Whole bars of the reference after the first downbeat. */
+    int64_t whole = 0;
+    while (whole < tl->total_bars && sg_timeline_bar_frame(tl, whole + 1) <= ref_frames)
+      whole++;
+    if (song->drums.fit == SG_FIT_LOOP) {
+      int k = cfg.loop_bars;
+      if (k <= 0)
+        k = whole >= 4 ? 4 : whole >= 2 ? 2 : 1;
+      if (k > whole)
+        k = (int)whole;
+      ref->fit = SG_REF_FIT_LOOP;
+      ref->loop_bars = k;
+      ref->loop_xfade_ms = cfg.loop_xfade_ms;
+      ref->fit_fade_ms = cfg.trim_fade_ms;
+      ref->fit_cut_frame = sg_timeline_bar_frame(tl, whole);
+      ref->loop_src_frame = sg_timeline_bar_frame(tl, whole - k);
+      char tbuf[32];
+      snprintf(ref->fit_desc, sizeof ref->fit_desc,
+               "loop: %.3f s short; bars %lld-%lld of the reference repeated from bar %lld (%s) "
+               "with %.0f ms equal-power crossfades ending on each loop's bar line",
+               (double)(total - ref_frames) / rate, (long long)(whole - k + 1), (long long)whole,
+               (long long)whole + 1, sg_format_time((double)ref->fit_cut_frame / rate, tbuf, sizeof tbuf),
+               ref->loop_xfade_ms);
+    } else {
+      int64_t b = whole; /* the last bar line inside the reference */
+      ref->fit = SG_REF_FIT_FADE;
+      ref->fit_fade_ms = cfg.pad_fade_ms;
+      ref->fit_cut_frame = sg_timeline_bar_frame(tl, b);
+      snprintf(ref->fit_desc, sizeof ref->fit_desc,
+               "fade: %.3f s short; %.0f ms raised-cosine fade ending on bar line %lld (%.3f s), "
+               "silence to the song end",
+               (double)(total - ref_frames) / rate, ref->fit_fade_ms, (long long)b + 1,
+               (double)ref->fit_cut_frame / rate);
+    }
+  }
+  if (ref->fit == SG_REF_FIT_LOOP) {
+    snprintf(det, sizeof det, "%s", ref->fit_desc);
+    st = sg__ref_check(gates, step, stem, "length", (double)ref->loop_bars, SG_CMP_GE, 1, 0, "bars",
+                       det, 1, d);
+    if (st != SG_OK && d)
+      snprintf(d->message, sizeof d->message,
+               "the reference is shorter than the song and holds no whole bar after its first "
+               "downbeat to loop; use fit: fade or a longer reference");
+  } else {
+    snprintf(det, sizeof det, "%s", ref->fit_desc);
+    st = sg__ref_check(gates, step, stem, "length", (double)ref_frames,
+                       ref->fit == SG_REF_FIT_FADE ? SG_CMP_INFO : SG_CMP_GE, (double)total, 0,
+                       "frames", det, 1, d);
+  }
+  if (st != SG_OK)
+    return st;
+
+  /* Drift over the part of the song the reference plays (looped bars are re-anchored to the
+   * grid at every loop, so only the reference's own span counts). */
+  int64_t played = (ref_frames < total ? ref_frames : total) - ref->origin_frame;
+  if (played < 0)
+    played = 0;
+  double ratio = ref->tempo_ratio > 0 ? ref->tempo_ratio : 1;
+  ref->projected_drift_ms = 1000.0 * (1.0 / ratio - 1.0) * (double)played / rate;
+  if (ref->follows_tempo_map) {
+    snprintf(det, sizeof det,
+             "the grid follows the measured beats (%zu quarter notes); unfollowed the drift would "
+             "be %.2f ms",
+             ref->n_tempo_map, ref->projected_drift_ms);
+    sg_gate_check(gates, step, stem, "drift_over_song", ref->projected_drift_ms, SG_CMP_INFO, 0, 0,
+                  "ms", det, 0, NULL);
+  } else {
+    snprintf(det, sizeof det,
+             "reference beats drift %.2f ms against the %.2f BPM grid over %.1f s (tempo ratio "
+             "%.6f)",
+             ref->projected_drift_ms, ref->tempo_grid_bpm, (double)played / rate, ratio);
+    st = sg__ref_check(gates, step, stem, "drift_over_song", ref->projected_drift_ms,
+                       SG_CMP_ABS_LE, limit, 0, "ms", det, 1, d);
+    if (st != SG_OK && d)
+      snprintf(d->message, sizeof d->message,
+               "the reference's beats drift %.2f ms against the %.2f BPM grid over the song "
+               "(limit %.2f ms): set drums.follow_tempo_map: true, or tempo: auto",
+               ref->projected_drift_ms, ref->tempo_grid_bpm, limit);
+  }
+  return st;
+}
+
+/* ----------------------------------------------------------------------------- describe --- */
+
+char *sg_reference_describe(const sg_reference *ref, char *out, size_t cap) {
+  if (!out || !cap)
+    return out;
+  out[0] = '\0';
+  if (!ref)
+    return out;
+  snprintf(out, cap,
+           "Reference: %s (%s)\n"
+           "Conformed: %s\n"
+           "Tempo: measured %.2f BPM (confidence %.2f, %zu onsets); grid %.2f BPM\n"
+           "First downbeat: %.2f ms (confidence %.2f); grid offset %.2f ms%s\n"
+           "Drift: %.2f ms over %.1f s (tempo ratio %.6f); over the song %.2f ms\n"
+           "Length: %s\n",
+           ref->source_path, ref->input_desc, ref->conversion, ref->tempo_bpm,
+           ref->tempo_confidence, ref->onsets, ref->tempo_grid_bpm, 1000.0 * ref->first_downbeat_s,
+           ref->downbeat_confidence, ref->offset_ms,
+           ref->follows_tempo_map ? ", following the measured tempo map" : "", ref->drift_ms,
+           ref->drift_span_s, ref->tempo_ratio, ref->projected_drift_ms,
+           ref->fit_desc[0] ? ref->fit_desc : sg_reference_fit_name(ref->fit));
+  return out;
+}
