@@ -86,22 +86,53 @@ sg_status sg_energy_from_name(const char *s, sg_energy *out) {
 
 /* ---- spec errors ----------------------------------------------------------------------------- */
 
+/* Whether the scalar at pos in the spec file starts with a quote, read back from the file
+ * (errors only). -1 when the file cannot be read (a spec parsed from memory). */
+static int scalar_quoted(const sg_song *song, sg_pos pos) {
+  if (!song->path[0] || pos.line <= 0 || pos.col <= 0)
+    return -1;
+  FILE *f = fopen(song->path, "rb");
+  if (!f)
+    return -1;
+  int line = 1, col = 1, ch, q = -1;
+  while ((ch = fgetc(f)) != EOF) {
+    if (line == pos.line && col == pos.col) {
+      q = ch == '"' || ch == '\'';
+      break;
+    }
+    if (ch == '\n') {
+      if (++line > pos.line)
+        break;
+      col = 1;
+    } else if ((ch & 0xC0) != 0x80) { /* count UTF-8 characters, as libyaml marks do */
+      ++col;
+    }
+  }
+  fclose(f);
+  return q;
+}
+
+/* Column offset of a value's text: spec positions point at the scalar's first character, and a
+ * quoted scalar's text starts one column later. Parsing assumes `quoted`; on error the spec file
+ * is read back to correct the column when the assumption was wrong. */
+static int value_col0(sg_pos pos, int quoted) { return pos.col > 0 ? pos.col - 1 + quoted : 0; }
+
 /* Re-targets a parse diagnostic to the spec: file, the value's line, and its column plus the
  * offset inside the value. */
-static sg_status to_spec(const sg_song *song, sg_diag *d, sg_pos pos, sg_status st) {
-  if (!d)
-    return st == SG_OK ? st : SG_E_SPEC;
+static sg_status to_spec(const sg_song *song, sg_diag *d, sg_pos pos, int assumed_quoted,
+                         sg_status st) {
   if (st == SG_OK)
     return st;
-  sg_diag_at(d, song->path, pos.line, d->col);
+  if (!d)
+    return SG_E_SPEC;
+  int q = scalar_quoted(song, pos);
+  int col = d->col;
+  if (q >= 0 && pos.col > 0)
+    col += q - assumed_quoted;
+  sg_diag_at(d, song->path, pos.line, col);
   d->status = SG_E_SPEC;
   return SG_E_SPEC;
 }
-
-/* Column offset of a value's text: spec positions point at the scalar's first character; a
- * quoted scalar's text starts one column later. We cannot see the quotes, so a value is assumed
- * quoted when it contains characters YAML would otherwise refuse or when it is a chart. */
-static int value_col0(sg_pos pos, int quoted) { return pos.col > 0 ? pos.col - 1 + quoted : 0; }
 
 sg_status sg_section_harmony(const sg_song *song, int si, sg_key *key, sg_progression *prog,
                              sg_diag *d) {
@@ -114,7 +145,7 @@ sg_status sg_section_harmony(const sg_song *song, int si, sg_key *key, sg_progre
     if (st != SG_OK) {
       if (d)
         d->col = value_col0(kn->pos, 0) + d->col;
-      return to_spec(song, d, kn->pos, st);
+      return to_spec(song, d, kn->pos, 0, st);
     }
   } else {
     key->tonic = 0;
@@ -124,12 +155,12 @@ sg_status sg_section_harmony(const sg_song *song, int si, sg_key *key, sg_progre
   if (sec->chords.s[0]) {
     sg_status st =
         sg_progression_parse(sec->chords.s, key, value_col0(sec->chords.pos, 1), prog, d);
-    return to_spec(song, d, sec->chords.pos, st);
+    return to_spec(song, d, sec->chords.pos, 1, st);
   }
   if (sec->progression.s[0]) {
     sg_status st =
         sg_progression_named(sec->progression.s, key, value_col0(sec->progression.pos, 0), prog, d);
-    return to_spec(song, d, sec->progression.pos, st);
+    return to_spec(song, d, sec->progression.pos, 0, st);
   }
   return sg_progression_default(key, prog);
 }
@@ -566,7 +597,7 @@ static sg_status compose_drums_common(sg__ctx *c, sg_style style, const sg_text 
   if (pattern && pattern->s[0]) {
     sg_status st = sg_drum_pattern_parse(pattern->s, value_col0(pattern->pos, 1), &c->drum_user, d);
     if (st != SG_OK)
-      return to_spec(c->song, d, pattern->pos, st);
+      return to_spec(c->song, d, pattern->pos, 1, st);
     c->has_user = 1;
   }
   c->role_fn = sg__role_drums;
@@ -665,7 +696,7 @@ sg_status sg_compose_stem(const sg_song *song, const sg_timeline *tl, int stem_i
   if (stem->pattern.s[0]) {
     st = sg_pattern_parse(stem->pattern.s, value_col0(stem->pattern.pos, 1), &c->user, d);
     if (st != SG_OK) {
-      st = to_spec(song, d, stem->pattern.pos, st);
+      st = to_spec(song, d, stem->pattern.pos, 1, st);
       ctx_free(c);
       return st;
     }

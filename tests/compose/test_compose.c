@@ -400,6 +400,23 @@ static void spec_errors_point_at_the_character(void **state) {
   assert_int_equal(d.line, ch->pos.line);
   assert_int_equal(d.col, ch->pos.col + 1 + (int)(strstr(ch->s, "b8") - ch->s) + 1);
   fixture_free(&f);
+  /* From a file with a plain (unquoted) value: the column is read back from the file. */
+  snprintf(text, sizeof text, PATTERN_YAML, "x...", "kick: x...");
+  char *pp = strstr(text, "pattern: \"x...\"");
+  assert_non_null(pp);
+  memcpy(pp, "pattern:  x..q ", 15); /* same length, plain scalar one column to the right */
+  const char *path = sg_test_path("plain.yaml");
+  assert_int_equal(sg_test_write_text(path, text), 0);
+  sg_song *song;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_song_load(path, &song, &d), SG_OK);
+  sg_timeline tl;
+  assert_int_equal(sg_timeline_build(song, &tl, &d), SG_OK);
+  sg_diag_clear(&d);
+  assert_int_equal(sg_compose_stem(song, &tl, 0, &l, NULL, &d), SG_E_SPEC);
+  assert_int_equal(d.col, song->stems[0].pattern.pos.col + 3);
+  assert_string_equal(d.file, path);
+  sg_song_free(song);
   /* An unknown style names itself. */
   fixture_load(&f, "4/4", "polka");
   sg_diag_clear(&d);
