@@ -34,8 +34,10 @@
  *     sg_reference_write_drums(&ref, song, &tl, NULL, "work/stems/Drums.wav", "Drums",
  *                              &gates, &d);
  *     ... render each stem on tl ...
- *     sg_reference_sync_check(&ref, song, "stems/Bass.wav", "Bass", 0, NULL, &res, &gates, &d);
- *     sg_reference_sync_check(&ref, song, "master.wav", "master", 1, NULL, &res, &gates, &d);
+ *     sg_reference_sync_check(&ref, song, "stems/Bass.wav", "Bass", 0, NULL, &res, &gates,
+ *                             "stems", &d);
+ *     sg_reference_sync_check(&ref, song, "master.wav", "master", 1, NULL, &res, &gates,
+ *                             "master", &d);
  *
  * Every function appends its checks to the gate report (step "reference" unless told
  * otherwise) and returns SG_E_GATE when a required check fails, with d naming step, stem,
@@ -68,6 +70,8 @@ typedef struct sg_reference_config {
                               the largest of 4, 2, 1 the reference holds; default 0           */
   double tempo_prior_octaves; /* width of the tempo prior around the spec's tempo, octaves;
                               default 0.5 (tempo: auto uses the estimator's default prior)    */
+  double min_downbeat_confidence; /* below this the advisory "downbeat_confidence" row warns
+                              that the bar accent is weak; default 0.1, clamped 0..1          */
   double sync_max_lag_beats; /* sync search range in beats either side; default 0.2 (86 ms at
                               140 BPM). Drums repeat every eighth note, so a search reaching
                               the neighbouring eighth (0.5 beat) finds its peak about as high
@@ -160,10 +164,13 @@ typedef struct sg_reference {
  * Checks appended to gates (step "reference", stem "reference"):
  *   readable (text; required)       the file opens and decodes; measured: its description
  *   conform (text; advisory)        the conversion applied
- *   tempo (required)                |measured - spec| <= drums.tempo_tolerance_bpm, BPM;
- *                                   with tempo: auto an info row with the measured tempo
+ *   tempo (required)                |measured - spec| <= drums.tempo_tolerance_bpm, BPM
+ *                                   (the spec's tempo settles the octave: 70 vs 140); with
+ *                                   tempo: auto an info row with the measured tempo; no
+ *                                   periodic onsets at all fails either way
  *   tempo_confidence (info)
  *   first_downbeat (info, ms)       and the offset the grid will start at
+ *   downbeat_confidence (advisory)  >= cfg->min_downbeat_confidence: a clear bar accent
  *   drift (info, ms)                over the measured span of the file, and the tempo ratio
  *
  * Returns SG_OK, SG_E_GATE (a required check failed: d names it), SG_E_INVAL, SG_E_NOMEM, or

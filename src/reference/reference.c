@@ -20,6 +20,7 @@ void sg_reference_config_init(sg_reference_config *c) {
   c->loop_xfade_ms = 10;
   c->loop_bars = 0;
   c->tempo_prior_octaves = 0.5;
+  c->min_downbeat_confidence = 0.1;
   c->sync_max_lag_beats = 0.2;
   c->sync_min_onsets = 8;
   c->sync_min_similarity = 0.2;
@@ -40,6 +41,7 @@ void sg__ref_config_resolve(const sg_reference_config *in, sg_reference_config *
   out->loop_xfade_ms = clampd(out->loop_xfade_ms, 1, 100, def.loop_xfade_ms);
   if (out->loop_bars < 0 || out->loop_bars > 64)
     out->loop_bars = 0;
+  out->min_downbeat_confidence = clampd(out->min_downbeat_confidence, 0, 1, def.min_downbeat_confidence);
   out->tempo_prior_octaves = clampd(out->tempo_prior_octaves, 0.05, 4, def.tempo_prior_octaves);
   out->sync_max_lag_beats = clampd(out->sync_max_lag_beats, 0.02, 0.49, def.sync_max_lag_beats);
   if (out->sync_min_onsets < 4)
@@ -171,17 +173,18 @@ static sg_status measure(const sg_song *song, const sg_reference_config *cfg, sg
     ref->n_onset_times = on.n;
   }
 
-  /* Tempo: the spec's tempo is prior knowledge, so the estimator's prior is centred on it (the
-   * octave follows the spec) but kept wide enough that a real difference shows in full. */
+  /* Tempo: the spec's tempo is prior knowledge. It settles the octave (70 vs 140 BPM with hats
+   * on the eighths is genuinely ambiguous: sg_tempo_config.hint_bpm) and centres the prior,
+   * which stays wide enough that a real difference (132 vs 140 BPM, a tenth of an octave)
+   * shows in full. */
   double spec_bpm = song->tempo.den > 0 ? (double)song->tempo.num / (double)song->tempo.den : 0;
   sg_tempo_config tc;
   sg_tempo_config_init(&tc);
   if (!song->tempo_auto && spec_bpm > 0) {
+    tc.hint_bpm = spec_bpm;
     tc.prior_bpm = spec_bpm;
     tc.prior_octaves = cfg->tempo_prior_octaves;
-    /* Widen the default search range only as far as needed to reach 0.7-1.4x the spec: twice
-     * the tempo must stay out of reach, or hats on the eighths win the octave decision. */
-    if (tc.min_bpm > spec_bpm * 0.7)
+    if (tc.min_bpm > spec_bpm * 0.7) /* a spec outside the default range stays reachable */
       tc.min_bpm = spec_bpm * 0.7;
     if (tc.max_bpm < spec_bpm * 1.4)
       tc.max_bpm = spec_bpm * 1.4;
@@ -293,6 +296,14 @@ static sg_status measure(const sg_song *song, const sg_reference_config *cfg, sg
            1000.0 * db.first_downbeat_s, db.confidence, (long long)ref->origin_frame);
   sg_gate_check(gates, step, stem, "first_downbeat", 1000.0 * db.first_downbeat_s, SG_CMP_INFO, 0,
                 0, "ms", det, 0, NULL);
+  /* Advisory: a weak bar accent means the grid may start a beat or two off the client's bar
+   * line (kick and snare alike); the producer should listen to the first bar. */
+  sg_gate_check(gates, step, stem, "downbeat_confidence", db.confidence, SG_CMP_GE,
+                cfg->min_downbeat_confidence, 0, "",
+                db.confidence >= cfg->min_downbeat_confidence
+                    ? "bar accent clear"
+                    : "weak bar accent: check that the grid starts on the client's bar line",
+                0, NULL);
   snprintf(det, sizeof det,
            "beats %s by %.2f ms over %.1f s against %.2f BPM (tempo ratio %.6f, residual %.2f ms)",
            ref->drift_ms >= 0 ? "late" : "early", fabs(ref->drift_ms), ref->drift_span_s,
