@@ -117,9 +117,9 @@ static void fm_patch_init(int idx, fm_patch *p) {
   case 0: /* E.PIANO 1-like, algorithm 5: tine (2->1 at ratio 14) + two detuned body pairs */
     p->algorithm = 5; p->feedback = 6; p->gain = -4;
     set_op(&p->op[0], 1, 3, 99, 2, 96, 25, 25, 67, 99, 75, 0, 0);
-    set_op(&p->op[1], 14, 0, 66, 7, 95, 50, 35, 78, 99, 75, 0, 0);
+    set_op(&p->op[1], 14, 0, 76, 7, 95, 50, 35, 78, 99, 75, 0, 0);
     set_op(&p->op[2], 1, 0, 99, 2, 95, 20, 20, 50, 99, 95, 0, 0);
-    set_op(&p->op[3], 1, 0, 82, 6, 95, 29, 20, 50, 99, 95, 0, 0);
+    set_op(&p->op[3], 1, 0, 86, 6, 95, 29, 20, 50, 99, 95, 0, 0);
     set_op(&p->op[4], 1, -7, 99, 0, 95, 20, 20, 50, 99, 95, 0, 0);
     set_op(&p->op[5], 1, 7, 76, 6, 95, 29, 20, 50, 99, 95, 0, 0);
     break;

@@ -164,7 +164,7 @@ static void mono_patch(int idx, sg__sub_patch *p) {
     p->filter_env = 3.2; p->filter_attack = 0.001; p->filter_decay = 0.22;
     p->filter_sustain = 0.15; p->filter_release = 0.12;
     p->amp_attack = 0.0015; p->amp_decay = 0.4; p->amp_sustain = 0.85; p->amp_release = 0.06;
-    p->velocity_to_filter = 0.8; p->glide = 0.04; p->gain = 4;
+    p->velocity_to_filter = 1.5; p->glide = 0.04; p->gain = 4;
     break;
   case 1: /* sub: triangle + sine, filter open, almost pure fundamental */
     p->osc1_wave = 2; p->osc2_wave = 3; p->osc3_wave = 3;

@@ -493,6 +493,114 @@ static void overrides_are_checked_by_name(void **state) {
   sg_synth_destroy(b);
 }
 
+
+static void guitar_strum_uses_six_strings_and_restrike_chokes(void **state) {
+  (void)state;
+  /* An E major strum (6 strings, one group, 15 ms apart): every note keeps ringing. */
+  const int chord[6] = {40, 47, 52, 56, 59, 64};
+  enum { N = 48000 };
+  float *x = malloc(N * sizeof *x);
+  const char *kv[] = {"body=0"}; /* pure strings for clean tone measurements */
+  sg_synth *s = make(SG_SYNTH_GUITAR, "steel", kv, 1, 1);
+  sg_note_list l;
+  sg_notes_init(&l);
+  for (int i = 0; i < 6; ++i) {
+    sg_note n = tu_note(i * 720, N, chord[i], 0.9f);
+    n.group = 1;
+    n.strum_index = i;
+    sg_notes_push(&l, &n);
+  }
+  tu_render(s, &l, x, N, 512);
+  for (int i = 0; i < 6; ++i) {
+    double a = tu_tone(x + 9600, 16384, sg_midi_to_hz(chord[i]), RATE);
+    printf("strum string %d (key %d): %.4f\n", i, chord[i], a);
+    assert_true(a > 0.005); /* each of the six still rings 200 ms later (> -46 dBFS) */
+  }
+  sg_notes_free(&l);
+  sg_synth_destroy(s);
+  /* The same pitch struck again without a group is the same string: a loud pluck followed by
+   * a soft one 250 ms later must sound like the soft one alone (within 3 dB) 250 ms after it,
+   * because the loud vibration was choked; two free voices would be ~10 dB louder. */
+  double lv[2];
+  for (int twice = 0; twice < 2; ++twice) {
+    s = make(SG_SYNTH_GUITAR, "steel", kv, 1, 1);
+    sg_notes_init(&l);
+    sg_note a = tu_note(0, N, 57, 1.0f);
+    sg_note b = tu_note(12000, N, 57, 0.2f);
+    if (twice)
+      sg_notes_push(&l, &a);
+    sg_notes_push(&l, &b);
+    tu_render(s, &l, x, N, 512);
+    lv[twice] = rms(x + 24000, 12000);
+    sg_notes_free(&l);
+    sg_synth_destroy(s);
+  }
+  printf("re-struck string: %.1f dB vs single pluck\n", 20 * log10(lv[1] / lv[0]));
+  assert_true(fabs(20 * log10(lv[1] / lv[0])) < 3.0);
+  free(x);
+}
+
+static void sound_ends_within_tail_frames(void **state) {
+  (void)state;
+  for (int k = 0; k < SG_SYNTH_SOUNDFONT; ++k) {
+    sg_synth *s = make((sg_synth_kind)k, NULL, NULL, 0, 4);
+    int64_t tail = sg_synth_tail_frames(s);
+    const int64_t len = 24000;
+    size_t n = (size_t)(len + tail + 4800);
+    float *x = malloc(n * sizeof *x);
+    sg_note_list l;
+    sg_notes_init(&l);
+    sg_note a = tu_note(0, len, k == SG_SYNTH_DRUMS ? 36 : 52, 1.0f);
+    sg_notes_push(&l, &a);
+    tu_render(s, &l, x, n, 1024);
+    double p_all = peak_of(x, (size_t)len), p_after = peak_of(x + len + tail, 4800);
+    printf("%s: tail %.2f s, level after it %.1f dB re peak\n", sg_synth_kind_name((sg_synth_kind)k),
+           (double)tail / RATE, 20 * log10(p_after / p_all + 1e-12));
+    assert_true(p_after < p_all * 0.001); /* below -60 dB after the declared tail */
+    free(x);
+    sg_notes_free(&l);
+    sg_synth_destroy(s);
+  }
+}
+
+/* Share of the energy above `hz`, in dB. */
+static double high_share_db(const float *x, size_t m, double hz) {
+  double *p = tu_power(x, m, m), hi = 0, all = 0;
+  for (size_t k = 1; k < m / 2; ++k) {
+    all += p[k];
+    if ((double)k * RATE / (double)m >= hz)
+      hi += p[k];
+  }
+  free(p);
+  return 10 * log10(hi / all + 1e-30);
+}
+
+static void velocity_brightens_fm_and_filter(void **state) {
+  (void)state;
+  const sg_synth_kind kinds[3] = {SG_SYNTH_DX7, SG_SYNTH_MOOG_BASS, SG_SYNTH_GUITAR};
+  enum { N = 8192 };
+  float *x = malloc(N * sizeof *x);
+  for (int k = 0; k < 3; ++k) {
+    double c[2];
+    for (int v = 0; v < 2; ++v) {
+      sg_synth *s = make(kinds[k], NULL, NULL, 0, 1);
+      sg_note_list l;
+      sg_notes_init(&l);
+      int key = k == 1 ? 40 : 60;
+      sg_note a = tu_note(0, N, key, v ? 1.0f : 0.3f);
+      sg_notes_push(&l, &a);
+      tu_render(s, &l, x, N, 512);
+      c[v] = high_share_db(x, N, 5.5 * sg_midi_to_hz(key));
+      sg_notes_free(&l);
+      sg_synth_destroy(s);
+    }
+    printf("%s: energy above the 5th harmonic %.1f dB at velocity 0.3, %.1f dB at 1\n",
+           sg_synth_kind_name(kinds[k]), c[0], c[1]);
+    assert_true(c[1] > c[0] + 4.0); /* harder playing is brighter: > 4 dB more upper partials */
+  }
+  free(x);
+}
+
 #define SF2 "/usr/share/sounds/sf2/TimGM6mb.sf2"
 
 static void soundfont_renders_deterministically(void **state) {
@@ -538,6 +646,17 @@ static void soundfont_renders_deterministically(void **state) {
   assert_int_equal(sg_synth_create_soundfont("/nonexistent.sf2", 0, 0, NULL, RATE, 1, &s, &d),
                    SG_E_IO);
   assert_non_null(strstr(d.message, "nonexistent.sf2"));
+  /* program override: a nylon guitar (GM 25) sounds different from the piano. */
+  const char *kv[] = {"program=24"};
+  sg_param_set ps;
+  tu_params(&ps, kv, 1);
+  sg_diag_clear(&d);
+  assert_int_equal(sg_synth_create_soundfont(SF2, 0, 0, &ps, RATE, 1, &s, &d), SG_OK);
+  sg_synth_destroy(s);
+  const char *bad[] = {"program=200"};
+  tu_params(&ps, bad, 1);
+  assert_int_equal(sg_synth_create_soundfont(SF2, 0, 0, &ps, RATE, 1, &s, &d), SG_E_SPEC);
+  assert_non_null(strstr(d.message, "program"));
 }
 
 int main(void) {
@@ -554,6 +673,9 @@ int main(void) {
       cmocka_unit_test(drums_every_voice_and_hat_choke),
       cmocka_unit_test(guitar_muted_notes_are_short),
       cmocka_unit_test(overrides_are_checked_by_name),
+      cmocka_unit_test(guitar_strum_uses_six_strings_and_restrike_chokes),
+      cmocka_unit_test(sound_ends_within_tail_frames),
+      cmocka_unit_test(velocity_brightens_fm_and_filter),
       cmocka_unit_test(soundfont_renders_deterministically),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
