@@ -200,9 +200,12 @@ typedef struct sg_onset_list {
   size_t n;
 } sg_onset_list;
 
-/* Picks onsets from the onset envelope. Refined times mark the steepest rise of the energy
- * envelope within [-35 ms, +10 ms] of the envelope peak, i.e. the start of the attack (~1 ms
- * resolution). Frees with sg_onset_list_free. SG_E_INVAL without an onset envelope. */
+/* Picks onsets from the onset envelope: local maxima over +-20 ms that exceed the mean over
+ * [-100 ms, +70 ms] by delta, at least min_gap_s apart. Refined times mark the 1 ms block
+ * within [-35 ms, +20 ms] of the envelope peak that rises most above the loudest block of the
+ * 10 ms before it, i.e. the start of the attack (~1 ms resolution). *out owns its arrays: free
+ * with sg_onset_list_free (also after an error). Returns SG_E_INVAL without an onset envelope,
+ * SG_E_NOMEM. Silence gives an empty list and SG_OK. */
 sg_status sg_onsets_pick(const sg_features *f, const sg_onset_config *cfg, sg_onset_list *out);
 void sg_onset_list_free(sg_onset_list *l);
 
@@ -231,8 +234,10 @@ typedef struct sg_tempo_result {
   size_t onsets_used;  /* onsets in the least-squares grid fit (0: ACF estimate kept)      */
 } sg_tempo_result;
 
-/* Tempo of the whole feature stream. onsets may be NULL (then picked with defaults). Returns
- * SG_E_NOTFOUND when the material has no periodic onsets (bpm = 0). */
+/* Tempo of the whole feature stream. onsets (optional, borrowed) are those of f; NULL picks
+ * them with defaults. The ACF estimate is replaced by the grid regression when at least 8
+ * onsets match and the two agree within 0.5%. Returns SG_E_NOTFOUND when the material has no
+ * periodic onsets (bpm = 0), SG_E_INVAL for a bad config or missing onset envelope. */
 sg_status sg_tempo_estimate(const sg_features *f, const sg_onset_list *onsets,
                             const sg_tempo_config *cfg, sg_tempo_result *out);
 
@@ -245,7 +250,8 @@ typedef struct sg_grid_fit {
 } sg_grid_fit;
 
 /* Deviation of onsets from the grid origin_s + k * 60 / (bpm * subdivision). subdivision >= 1
- * (1 = beats, 2 = eighths, 4 = sixteenths). tolerance_s for on_grid_frac. */
+ * (1 = beats, 2 = eighths, 4 = sixteenths). tolerance_s for on_grid_frac. Every onset counts,
+ * so a fill or a flam shows; SG_E_INVAL for bpm <= 0 or subdivision < 1. */
 sg_status sg_grid_fit_onsets(const sg_onset_list *onsets, double bpm, double origin_s,
                              int subdivision, double tolerance_s, sg_grid_fit *out);
 
@@ -256,7 +262,9 @@ typedef struct sg_downbeat_result {
   double confidence;        /* (best - second) / best of the bar-position scores, 0..1         */
 } sg_downbeat_result;
 
-/* Beat phase by the strength-weighted circular mean of onset times modulo the period, then the
+/* Beat phase: the onset whose beat grid gathers the most onset strength (Gaussian window,
+ * sigma = beat / 24), refined by the weighted mean residual of onsets within an eighth of a
+ * beat (so two strong streams, kick on the beat and snare off it, cannot average out); then the
  * downbeat as the bar position with the strongest accent: onset strength plus low-band onset
  * strength, each normalised by its mean, averaged per position. When the two best positions
  * score within 10% (kick on 1 and 3), the one holding the first onset wins: material usually

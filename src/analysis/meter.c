@@ -55,7 +55,7 @@ sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsi
   if (!m->scratch)
     goto nomem;
   if (m->flags) {
-    int mode = EBUR128_MODE_SAMPLE_PEAK;
+    int mode = 0;
     if (m->flags & SG_METER_TRUE_PEAK)
       mode |= EBUR128_MODE_TRUE_PEAK;
     if (m->flags & SG_METER_LOUDNESS)
