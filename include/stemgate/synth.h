@@ -70,7 +70,11 @@
  *    glide                             s, portamento time constant (mono only)    [0, 2]
  *    drift                             cents of per-voice slow drift (poly only)  [0, 20]
  *    gain                              dB output trim                             [-24, 12]
- *  dx7:   algorithm [1, 32], feedback [0, 7], gain dB [-24, 12]; per operator N = 1..6:
+ *  dx7:   algorithm [1, 32], feedback [0, 7], gain dB [-24, 12]; per operator N = 1..6
+ *    (level: 0.75 dB per step, 99 = full; a modulator at amplitude a shifts its target's phase
+ *    by 2 pi a rad, as in msfa; feedback 7 adds half the averaged output in cycles, each step
+ *    below halves it; detune ~1.5 cents per step; velocity sensitivity 7 = 32 dB less output at
+ *    velocity 0):
  *    opN_ratio [0.5, 31.99], opN_fixed_hz [0, 9772] (0 = ratio mode), opN_detune [-7, 7],
  *    opN_level [0, 99], opN_vel_sens [0, 7], opN_rate_scale [0, 7], envelope opN_r1..opN_r4
  *    and opN_l1..opN_l4 [0, 99].
@@ -85,7 +89,12 @@
  *
  * Output level: every patch peaks around -6..-3 dBFS for one note at velocity 1, so stems keep
  * headroom. Output is stereo (instruments are mono inside and identical on both channels; pan
- * belongs to the mixer). */
+ * belongs to the mixer). Every instrument goes through the same output stage: AC coupling (a
+ * DC blocker with its corner at 5 Hz, as on the analog outputs imitated) and a look-ahead peak
+ * limiter at -1 dBFS (64 frames of look-ahead, 80 ms release, then a tanh knee that never
+ * reaches 0 dBFS). The limiter is idle for single notes and only turns dense chords at high
+ * velocity down, so no stem clips. The look-ahead is internal: notes still start on their own
+ * frames in the output. */
 #ifndef STEMGATE_SYNTH_H
 #define STEMGATE_SYNTH_H
 

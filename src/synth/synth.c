@@ -1,5 +1,6 @@
 /* The renderer over every instrument: note cursor, pending note-offs, sample-accurate block
- * splitting, patch overrides by name, and a safety soft clip on the output. */
+ * splitting, patch overrides by name, and the shared output stage (5 Hz DC blocker, look-ahead
+ * peak limiter at -1 dBFS). */
 #include "synth_internal.h"
 
 #include <ctype.h>
@@ -113,8 +114,8 @@ sg_status sg__apply_overrides(void *patch, const sg__param_def *defs, size_t nde
         break;
       }
     if (!def) {
-      /* "program"/"bank" belong to the soundfont front end; accept them silently elsewhere? No:
-       * an unknown name is a spec error, with the closest known name as a hint. */
+      /* An unknown name is a spec error, with the known name sharing the longest prefix as a
+       * hint (a typo usually keeps the start of the word). */
       const char *best = NULL;
       size_t bestlen = 0;
       for (size_t j = 0; j < ndefs; ++j) {
