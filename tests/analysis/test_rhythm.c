@@ -179,6 +179,28 @@ static void tempo_and_downbeat_of_drum_patterns(void **state) {
   free(x);
 }
 
+static void other_sample_rates(void **state) {
+  (void)state;
+  /* Frame sizes scale with the rate: the same answers at 8, 22.05 and 96 kHz. */
+  static const unsigned rates[] = {8000, 22050, 96000};
+  for (size_t i = 0; i < 3; ++i) {
+    size_t n;
+    float *x = click_track(rates[i], 10.0, 120, 0.0413, 0, 0, 9, &n);
+    sg_features *f = features_of(x, n, rates[i]);
+    sg_onset_list on;
+    assert_int_equal(sg_onsets_pick(f, NULL, &on), SG_OK);
+    sg_tempo_result t;
+    assert_int_equal(sg_tempo_estimate(f, &on, NULL, &t), SG_OK);
+    printf("%u Hz: %.3f BPM, first onset %.4f s, %zu onsets\n", rates[i], t.bpm, on.time[0], on.n);
+    assert_true(fabs(t.bpm - 120) < 0.5);
+    assert_true(fabs(on.time[0] - 0.0413) < 0.002);
+    assert_int_equal(on.n, 20);
+    sg_onset_list_free(&on);
+    sg_features_free(f);
+    free(x);
+  }
+}
+
 static void no_tempo_in_silence(void **state) {
   (void)state;
   float *x = calloc(48000 * 5, sizeof *x);
@@ -305,6 +327,7 @@ int main(void) {
       cmocka_unit_test(tempo_of_click_tracks),
       cmocka_unit_test(tempo_resolves_tenths_on_long_material),
       cmocka_unit_test(tempo_and_downbeat_of_drum_patterns),
+      cmocka_unit_test(other_sample_rates),
       cmocka_unit_test(no_tempo_in_silence),
       cmocka_unit_test(first_downbeat_offset),
       cmocka_unit_test(grid_fit_and_drift),
