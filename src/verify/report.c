@@ -69,6 +69,14 @@ static const char *verdict(const sg_gate_result *g) {
   return g->pass ? "PASS" : g->required ? "FAIL" : "WARN";
 }
 
+/* Whole numbers (rates, channels, counts) in full; others to 4 significant digits. */
+static void num(double v, char *out, size_t cap) {
+  if (v == floor(v) && fabs(v) < 1e12)
+    snprintf(out, cap, "%.0f", v);
+  else
+    snprintf(out, cap, "%.4g", v);
+}
+
 /* Measured value as text: the number with its unit, or the detail for text checks. */
 static void measured_text(const sg_gate_result *g, char *out, size_t cap) {
   if (isnan(g->measured)) {
@@ -79,7 +87,9 @@ static void measured_text(const sg_gate_result *g, char *out, size_t cap) {
     else
       snprintf(out, cap, "n/a");
   } else {
-    snprintf(out, cap, "%.4g%s%s", g->measured, g->unit[0] ? " " : "", g->unit);
+    num(g->measured, out, cap);
+    if (g->unit[0])
+      snprintf(out + strlen(out), cap - strlen(out), " %s", g->unit);
   }
 }
 
@@ -93,10 +103,14 @@ static void limit_text(const sg_gate_result *g, char *out, size_t cap) {
     else
       snprintf(out, cap, "-");
   } else if (g->cmp == SG_CMP_WITHIN) {
-    snprintf(out, cap, "%.4g +- %.4g%s%s", g->target, g->limit, g->unit[0] ? " " : "", g->unit);
+    char t[48], l[48];
+    num(g->target, t, sizeof t);
+    num(g->limit, l, sizeof l);
+    snprintf(out, cap, "%s +- %s%s%s", t, l, g->unit[0] ? " " : "", g->unit);
   } else {
-    snprintf(out, cap, "%s %.4g%s%s", sg_cmp_symbol(g->cmp), g->limit, g->unit[0] ? " " : "",
-             g->unit);
+    char l[48];
+    num(g->limit, l, sizeof l);
+    snprintf(out, cap, "%s %s%s%s", sg_cmp_symbol(g->cmp), l, g->unit[0] ? " " : "", g->unit);
   }
 }
 
@@ -105,6 +119,12 @@ static const char *extra_detail(const sg_gate_result *g) {
   if (isnan(g->measured) && g->cmp == SG_CMP_EQ && strstr(g->detail, " (expected "))
     return "";
   return g->detail;
+}
+
+/* Shortens text to width columns with a trailing ".." (table only; JSON and JUnit keep all). */
+static void clip_text(char *s, size_t width) {
+  if (strlen(s) > width && width > 2)
+    memcpy(s + width - 2, "..", 3);
 }
 
 sg_status sg_verify_to_table(const sg_verify_result *r, char **text) {
@@ -119,8 +139,10 @@ sg_status sg_verify_to_table(const sg_verify_result *r, char **text) {
     char m[128], l[128];
     measured_text(g, m, sizeof m);
     limit_text(g, l, sizeof l);
-    tb_printf(&b, "%-4s  %-14s %-24s %-30s %-22s %s\n", verdict(g), g->stem, g->check, m, l,
-              extra_detail(g));
+    clip_text(m, 30);
+    clip_text(l, 22);
+    tb_printf(&b, "%-4s  %-14s %-24s %-30s %-22s %s\n", verdict(g), g->stem[0] ? g->stem : g->step,
+              g->check, m, l, extra_detail(g));
   }
   if (r->n_files) {
     tb_printf(&b, "\nfiles:\n");

@@ -567,6 +567,40 @@ static void lying_header_is_unreadable(void **state) {
   sg_verify_result_free(&r);
 }
 
+static void tampered_entry_fails_integrity(void **state) {
+  (void)state;
+  /* One byte of the Keys audio flipped inside the zip after packaging. */
+  variant v;
+  variant_init(&v);
+  const char *zp = make_zip("tamper", &v);
+  FILE *f = fopen(zp, "r+b");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  unsigned char *b = malloc((size_t)n);
+  fseek(f, 0, SEEK_SET);
+  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+  const char *name = "verify-test_Keys.wav";
+  long at = -1;
+  for (long i = 0; i + 30 + 20 < n && at < 0; ++i)
+    if (!memcmp(b + i, "PK\x03\x04", 4) && !memcmp(b + i + 30, name, strlen(name)))
+      at = i + 30 + (b[i + 26] | b[i + 27] << 8) + (b[i + 28] | b[i + 29] << 8);
+  assert_true(at > 0);
+  at += 200000; /* well inside the sample data */
+  b[at] ^= 0x01;
+  fseek(f, at, SEEK_SET);
+  assert_int_equal(fwrite(b + at, 1, 1, f), 1);
+  fclose(f);
+  free(b);
+  /* The manifest's SHA-256 no longer matches. (The audio itself still decodes: a stored entry
+   * is read with seeking, where libzip does not check the CRC, and one changed sample breaks no
+   * audio check.) */
+  const char *want[] = {"verify-test_Keys.wav/sha256", NULL};
+  sg_verify_result r;
+  assert_int_equal(verify_expect(zp, want, &r), SG_E_GATE);
+  sg_verify_result_free(&r);
+}
+
 static void folder_with_common_names_passes(void **state) {
   (void)state;
   const char *dir = sg_test_path("common");
@@ -682,6 +716,7 @@ int main(void) {
       cmocka_unit_test(traversal_entry_is_unreadable_package),
       cmocka_unit_test(truncated_wav_fails_length),
       cmocka_unit_test(lying_header_is_unreadable),
+      cmocka_unit_test(tampered_entry_fails_integrity),
       cmocka_unit_test(folder_with_common_names_passes),
       cmocka_unit_test(json_and_junit_hold_every_row),
       cmocka_unit_test(xml_escaping),
