@@ -290,7 +290,7 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
   }
   /* Passes 2..: the limiter costs loudness on loud material, so correct the drive until the
    * limited output lands within a quarter of the tolerance. */
-  double gain = job->target_lufs - lufs, out_lufs = lufs, gr = 0;
+  double gain = job->target_lufs - lufs, out_lufs = lufs, gr = 0, prev = -1000;
   for (int k = 0; k < 6; ++k) {
     if ((st = measure_pass(c, gain, &out_lufs, &gr, d)) != SG_OK)
       goto done;
@@ -298,6 +298,11 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     double err = job->target_lufs - out_lufs;
     if (fabs(err) <= job->tolerance_lu * 0.25)
       break;
+    /* More drive no longer makes it louder: the ceiling caps the loudness. The master gate
+     * will report the target as out of reach. */
+    if (err > 0 && out_lufs - prev < 0.05)
+      break;
+    prev = out_lufs;
     gain += err * (k < 2 ? 1.0 : 1.2); /* deeper limiting: a little more push */
     if (gain > 36.0)
       gain = 36.0;

@@ -97,18 +97,22 @@ sg_status sg__cache_key_final(const char dry_key[65], const sg_stem_spec *st,
   return sg_sha256_final(&h, hex);
 }
 
-/* The cache record beside each output: "<key>\n<sha256 of the file>\n". */
+/* The cache record beside each output: "<key>\n<sha256 of the file>\n<value>\n", where value
+ * is the one measurement that cannot be taken from the file again (what the end fade cut). */
 static void record_path(const char *file, char *out, size_t cap) {
   snprintf(out, cap, "%s.sgcache", file);
 }
 
-int sg__cache_hit(const char *file, const char key[65]) {
+int sg__cache_hit(const char *file, const char key[65], double *value) {
   char rec[1100], k[80] = "", sha[80] = "", now[65];
   record_path(file, rec, sizeof rec);
   FILE *f = fopen(rec, "r");
   if (!f)
     return 0;
-  int ok = fscanf(f, "%70s %70s", k, sha) == 2;
+  double v = 0;
+  int ok = fscanf(f, "%70s %70s %lf", k, sha, &v) == 3;
+  if (ok && value)
+    *value = v;
   fclose(f);
   if (!ok || strcmp(k, key) != 0)
     return 0;
@@ -116,7 +120,7 @@ int sg__cache_hit(const char *file, const char key[65]) {
   return sg_sha256_file(file, now, NULL) == SG_OK && strcmp(now, sha) == 0;
 }
 
-sg_status sg__cache_store(const char *file, const char key[65], sg_diag *d) {
+sg_status sg__cache_store(const char *file, const char key[65], double value, sg_diag *d) {
   char rec[1100], tmp[1120], sha[65];
   sg_status st = sg_sha256_file(file, sha, d);
   if (st != SG_OK)
@@ -126,7 +130,7 @@ sg_status sg__cache_store(const char *file, const char key[65], sg_diag *d) {
   FILE *f = fopen(tmp, "w");
   if (!f)
     return sg_diag_fail(d, SG_E_IO, "cannot write cache record '%s'", tmp);
-  int ok = fprintf(f, "%s\n%s\n", key, sha) > 0;
+  int ok = fprintf(f, "%s\n%s\n%.17g\n", key, sha, value) > 0;
   ok &= fclose(f) == 0;
   if (!ok || rename(tmp, rec) != 0) {
     remove(tmp);

@@ -540,7 +540,7 @@ static sg_status render_dry_stem(run *r, stem_state *ss, const char *step, sg_di
   probe p;
   if ((st = probe_open(&p, s, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d)) != SG_OK)
     goto out_probe;
-  ss->cached_dry = !r->opt->force && sg__cache_hit(ss->dry, ss->dry_key);
+  ss->cached_dry = !r->opt->force && sg__cache_hit(ss->dry, ss->dry_key, &ss->dry_cut_db);
   sg_synth *syn = NULL;
   st = create_synth(r, sp ? sp : ds, ss->name, &syn, ss->instrument, sizeof ss->instrument, d);
   free(ds);
@@ -549,7 +549,6 @@ static sg_status render_dry_stem(run *r, stem_state *ss, const char *step, sg_di
   if (ss->cached_dry) {
     logf_(r, "  %s: dry render cached", ss->name);
     st = probe_file(&p, ss->dry, d);
-    ss->dry_cut_db = -200;
   } else {
     sg_audio_writer_config wc;
     writer_config(r, ss->name, &wc);
@@ -559,7 +558,7 @@ static sg_status render_dry_stem(run *r, stem_state *ss, const char *step, sg_di
     wc.tap_user = &p;
     st = sg_mix_render_dry(syn, &notes, r->tl.total_frames, ss->dry, &wc, NULL, &ss->dry_cut_db, d);
     if (st == SG_OK)
-      st = sg__cache_store(ss->dry, ss->dry_key, d);
+      st = sg__cache_store(ss->dry, ss->dry_key, ss->dry_cut_db, d);
   }
   sg_synth_destroy(syn);
   if (st != SG_OK)
@@ -654,7 +653,7 @@ static sg_status fx_stem(run *r, stem_state *ss, sg_diag *d) {
     probe_close(&p);
     return st;
   }
-  ss->cached_final = !r->opt->force && sg__cache_hit(ss->final, ss->final_key);
+  ss->cached_final = !r->opt->force && sg__cache_hit(ss->final, ss->final_key, &ss->fx.tail_cut_db);
   if (ss->cached_final) {
     logf_(r, "  %s: effects cached", ss->name);
     st = probe_file(&p, ss->final, d);
@@ -664,13 +663,12 @@ static sg_status fx_stem(run *r, stem_state *ss, sg_diag *d) {
                            SG_OK)
       sg_fx_chain_describe(c, ss->fx.chain, sizeof ss->fx.chain);
     sg_fx_chain_destroy(c);
-    ss->fx.tail_cut_db = -200;
   } else {
     job.wcfg.tap = probe_tap;
     job.wcfg.tap_user = &p;
     st = sg_mix_stem_fx(&job, NULL, &ss->fx, d);
     if (st == SG_OK)
-      st = sg__cache_store(ss->final, ss->final_key, d);
+      st = sg__cache_store(ss->final, ss->final_key, ss->fx.tail_cut_db, d);
   }
   if (st == SG_OK) {
     sg_features_finish(p.feat);
@@ -814,7 +812,7 @@ static sg_status step_master(run *r, sg_diag *d) {
                r->tl.sections[sj - 1].name);
     si = sj;
     sg_keyfit k;
-    if (len < 8.0 ||
+    if (len < 6.0 ||
         sg_key_estimate(p.feat, a + 0.05 * len + 1.0, b - 0.02 * len, SG_KEY_TEMPERLEY, &k) !=
             SG_OK)
       continue; /* too short for a key estimate to mean anything */
