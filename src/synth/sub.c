@@ -33,6 +33,9 @@ const sg__param_def sg__sub_params[] = {
 const size_t sg__sub_nparams = sizeof sg__sub_params / sizeof sg__sub_params[0];
 
 #define K_MAX 4.1 /* resonance 1 maps here: just past the k = 4 self-oscillation edge */
+/* The mixer feeds the ladder at half scale: drive 1 then saturates gently (third harmonic of a
+ * full-scale sine about -35 dB) and higher drive settings push into the tanh audibly. */
+#define LADDER_IN 0.5f
 
 static double wave_of(double w) { return (double)(int)(w + 0.5); }
 
@@ -74,7 +77,7 @@ void sg__sub_voice_init(sg__sub_voice *v, const sg__sub_patch *p, double rate, u
   /* Make-up for the saturator and for the ladder's passband loss 1/(1+k) (half compensated,
    * keeping some of the Moog's bass thinning at high resonance), then the patch trim. */
   double k = p->resonance * K_MAX, dr = p->drive;
-  v->level = (float)(0.5 * (dr / tanh(dr)) * (1.0 + 0.5 * k) / (1.0 + 0.25 * k) *
+  v->level = (float)(0.5 * (dr / tanh(LADDER_IN * dr)) * (1.0 + 0.5 * k) / (1.0 + 0.25 * k) *
                      pow(10.0, p->gain / 20.0));
   v->drift_cents = v->drift_target = 0;
   v->note = v->target_note = 60;
@@ -120,7 +123,7 @@ void sg__sub_voice_render(sg__sub_voice *v, const sg__sub_patch *p, double rate,
               v->lvl[2] * sg_osc_tick(&v->osc[2]);
     if (v->noise_lvl > 0)
       x += v->noise_lvl * sg_osc_tick(&v->noise);
-    float y = sg_ladder_tick(&v->lad, x);
+    float y = sg_ladder_tick(&v->lad, LADDER_IN * x);
     /* One-pole de-zipper on the amplitude so a steal or velocity change never steps. */
     v->amp_lp += 0.02f * (amp - v->amp_lp);
     out[i] += y * sg_adsr_tick(&v->aenv) * v->amp_lp;
@@ -164,7 +167,7 @@ static void mono_patch(int idx, sg__sub_patch *p) {
     p->filter_env = 3.2; p->filter_attack = 0.001; p->filter_decay = 0.22;
     p->filter_sustain = 0.15; p->filter_release = 0.12;
     p->amp_attack = 0.0015; p->amp_decay = 0.4; p->amp_sustain = 0.85; p->amp_release = 0.06;
-    p->velocity_to_filter = 1.5; p->glide = 0.04; p->gain = 4;
+    p->velocity_to_filter = 1.5; p->glide = 0.04; p->gain = 5.5;
     break;
   case 1: /* sub: triangle + sine, filter open, almost pure fundamental */
     p->osc1_wave = 2; p->osc2_wave = 3; p->osc3_wave = 3;
@@ -172,7 +175,7 @@ static void mono_patch(int idx, sg__sub_patch *p) {
     p->cutoff = 400; p->resonance = 0; p->drive = 1; p->key_track = 1;
     p->filter_env = 0.5; p->filter_decay = 0.2; p->filter_sustain = 0.5;
     p->amp_attack = 0.003; p->amp_decay = 0.5; p->amp_sustain = 0.9; p->amp_release = 0.08;
-    p->glide = 0.03; p->gain = 5;
+    p->glide = 0.03; p->gain = 5.5;
     break;
   default: /* acid: one saw, high resonance, fast decaying envelope, slides */
     p->osc1_wave = 0; p->osc1_level = 1; p->osc2_level = 0; p->osc3_level = 0;
@@ -180,7 +183,7 @@ static void mono_patch(int idx, sg__sub_patch *p) {
     p->filter_env = 4.0; p->filter_attack = 0.0008; p->filter_decay = 0.18;
     p->filter_sustain = 0.0; p->filter_release = 0.1;
     p->amp_attack = 0.001; p->amp_decay = 0.5; p->amp_sustain = 0.9; p->amp_release = 0.03;
-    p->velocity_to_filter = 1.5; p->glide = 0.0; p->gain = 2;
+    p->velocity_to_filter = 1.5; p->glide = 0.0; p->gain = 3.5;
     break;
   }
 }
@@ -196,7 +199,7 @@ static void poly_patch(int idx, sg__sub_patch *p) {
     p->filter_env = 1.2; p->filter_attack = 0.8; p->filter_decay = 1.5;
     p->filter_sustain = 0.5; p->filter_release = 1.2;
     p->amp_attack = 0.6; p->amp_decay = 1.0; p->amp_sustain = 0.85; p->amp_release = 1.2;
-    p->drift = 4; p->gain = 3.5;
+    p->drift = 4; p->gain = 4.5;
     break;
   case 1: /* brass: saw + pulse, filter swell with overshoot */
     p->osc1_wave = 0; p->osc2_wave = 1; p->osc3_wave = 1;
@@ -206,7 +209,7 @@ static void poly_patch(int idx, sg__sub_patch *p) {
     p->filter_env = 2.6; p->filter_attack = 0.08; p->filter_decay = 0.5;
     p->filter_sustain = 0.55; p->filter_release = 0.25;
     p->amp_attack = 0.03; p->amp_decay = 0.4; p->amp_sustain = 0.9; p->amp_release = 0.25;
-    p->velocity_to_filter = 0.8; p->drift = 3; p->gain = 2;
+    p->velocity_to_filter = 0.8; p->drift = 3; p->gain = 3.5;
     break;
   default: /* arp_pluck: short filter blip on a pulse + saw */
     p->osc1_wave = 1; p->osc2_wave = 0; p->osc3_wave = 1;
@@ -216,7 +219,7 @@ static void poly_patch(int idx, sg__sub_patch *p) {
     p->filter_env = 4.0; p->filter_attack = 0.001; p->filter_decay = 0.16;
     p->filter_sustain = 0.0; p->filter_release = 0.15;
     p->amp_attack = 0.001; p->amp_decay = 0.35; p->amp_sustain = 0.0; p->amp_release = 0.2;
-    p->velocity_to_filter = 1.0; p->drift = 2; p->gain = 5;
+    p->velocity_to_filter = 1.0; p->drift = 2; p->gain = 6.5;
     break;
   }
 }

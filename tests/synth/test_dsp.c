@@ -165,6 +165,36 @@ static void ladder_self_oscillates_at_cutoff(void **state) {
   free(x);
 }
 
+static void ladder_drive_saturates(void **state) {
+  (void)state;
+  /* A full-scale 100 Hz sine, cutoff far above: with drive 1 the tanh stage adds some odd
+   * harmonics; with drive 6 it clips hard (third harmonic far stronger); the linear model adds
+   * none. Third-harmonic level relative to the fundamental: */
+  double h3[3];
+  const double drive[3] = {1, 6, 1};
+  for (int i = 0; i < 3; ++i) {
+    sg_ladder lf;
+    sg_ladder_config c;
+    sg_ladder_config_init(&c);
+    c.cutoff = 15000;
+    c.drive = drive[i];
+    c.linear = i == 2;
+    sg_ladder_init(&lf, &c, RATE);
+    enum { N = 48000 };
+    float *x = malloc(N * sizeof *x);
+    for (int j = 0; j < N; ++j)
+      x[j] = (float)sin(2 * SG_PI * 100 * j / RATE);
+    sg_ladder_process(&lf, x, x, N);
+    h3[i] = 20 * log10(tu_tone(x + N / 2, N / 2, 300, RATE) / tu_tone(x + N / 2, N / 2, 100, RATE));
+    free(x);
+  }
+  printf("ladder third harmonic: drive 1 %.1f dB, drive 6 %.1f dB, linear %.1f dB\n", h3[0], h3[1],
+         h3[2]);
+  assert_true(h3[2] < -100.0);          /* linear: nothing */
+  assert_true(h3[0] > -40.0);           /* drive 1: audible colour */
+  assert_true(h3[1] > h3[0] + 6.0);     /* more drive, more distortion */
+}
+
 static void adsr_timing(void **state) {
   (void)state;
   sg_adsr e;
@@ -238,6 +268,7 @@ int main(void) {
       cmocka_unit_test(ladder_slope_is_24db_per_octave),
       cmocka_unit_test(ladder_resonance_peaks_near_cutoff),
       cmocka_unit_test(ladder_self_oscillates_at_cutoff),
+      cmocka_unit_test(ladder_drive_saturates),
       cmocka_unit_test(adsr_timing),
       cmocka_unit_test(dx_envelope_levels_and_rates),
   };

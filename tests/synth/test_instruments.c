@@ -601,6 +601,45 @@ static void velocity_brightens_fm_and_filter(void **state) {
   free(x);
 }
 
+static void dx7_algorithms_have_the_right_carriers(void **state) {
+  (void)state;
+  /* Number of carriers (operators heard directly) of each DX7 algorithm, from Yamaha's chart. */
+  static const int ncar[32] = {2, 2, 2, 2, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1,
+                               1, 1, 3, 3, 4, 4, 4, 5, 5, 3, 3, 3, 4, 4, 5, 6};
+  enum { N = 2400 };
+  float x[N];
+  for (int a = 1; a <= 32; ++a) {
+    int heard = 0;
+    for (int op = 1; op <= 6; ++op) {
+      /* Only operator `op` has output level; feedback off. */
+      char kv[8][32];
+      const char *kvp[8];
+      snprintf(kv[0], sizeof kv[0], "algorithm=%d", a);
+      snprintf(kv[1], sizeof kv[1], "feedback=0");
+      int n = 2;
+      for (int o = 1; o <= 6; ++o) {
+        snprintf(kv[n], sizeof kv[n], "op%d_level=%d", o, o == op ? 99 : 0);
+        ++n;
+      }
+      for (int i = 0; i < n; ++i)
+        kvp[i] = kv[i];
+      sg_synth *s = make(SG_SYNTH_DX7, "epiano", kvp, n, 1);
+      sg_note_list l;
+      sg_notes_init(&l);
+      sg_note nt = tu_note(0, N, 60, 1.0f);
+      sg_notes_push(&l, &nt);
+      tu_render(s, &l, x, N, N);
+      heard += peak_of(x, N) > 1e-3;
+      sg_notes_free(&l);
+      sg_synth_destroy(s);
+    }
+    if (heard != ncar[a - 1])
+      printf("algorithm %d: %d operators heard alone, expected %d carriers\n", a, heard,
+             ncar[a - 1]);
+    assert_int_equal(heard, ncar[a - 1]);
+  }
+}
+
 #define SF2 "/usr/share/sounds/sf2/TimGM6mb.sf2"
 
 static void soundfont_renders_deterministically(void **state) {
@@ -665,6 +704,7 @@ int main(void) {
       cmocka_unit_test(every_note_in_range_within_5_cents),
       cmocka_unit_test(fm_two_operator_sidebands),
       cmocka_unit_test(fm_feedback_gives_saw_like_harmonics),
+      cmocka_unit_test(dx7_algorithms_have_the_right_carriers),
       cmocka_unit_test(poly_steals_released_then_oldest),
       cmocka_unit_test(starts_are_sample_accurate_and_block_invariant),
       cmocka_unit_test(same_seed_same_buffers),
