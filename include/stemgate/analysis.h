@@ -156,7 +156,8 @@ typedef struct sg_features sg_features;
 /* channels >= 1, rate 8000..768000. cfg NULL means defaults. Free with sg_features_free. */
 sg_status sg_features_create(sg_features **out, unsigned channels, unsigned rate,
                              const sg_features_config *cfg, sg_diag *d);
-/* Adds frames of interleaved float (downmixed to mono by mean; non-finite samples read as 0).
+/* Adds frames of interleaved float (downmixed to mono by mean; non-finite samples read as 0,
+ * samples beyond +-1e4 are clamped there).
  * Returns SG_E_INVAL after sg_features_finish, SG_E_NOMEM when a feature array cannot grow. */
 sg_status sg_features_add(sg_features *f, const float *interleaved, size_t frames);
 /* Flushes the analysis frames still waiting for input (zero padding). Idempotent. */

@@ -391,7 +391,8 @@ sg_status sg_features_add(sg_features *f, const float *x, size_t frames) {
       float s = 0;
       for (unsigned c = 0; c < C; ++c) {
         float v = x[i * C + c];
-        s += isfinite(v) ? v : 0.0f;
+        /* Non-finite samples read as 0 and absurd ones are clamped, so no feature overflows. */
+        s += isfinite(v) ? (v > 1e4f ? 1e4f : v < -1e4f ? -1e4f : v) : 0.0f;
       }
       f->mono[i] = s / (float)C;
     }
