@@ -202,7 +202,8 @@ sg_status sg_reference_sync_check(const sg_reference *ref, const sg_song *song,
                                           w, ar.offset_s, tol, scratch, &ms);
         res->matched_end = match_onsets(ref->onset_times, ref->n_onset_times, on.time, on.n,
                                         span - w, span, ar.end_offset_s, tol, scratch, &me);
-        if (res->matched_start >= need_end && res->matched_end >= need_end) {
+        size_t need_match = need_end > 4 ? need_end : 4;
+        if (res->matched_start >= need_match && res->matched_end >= need_match) {
           res->offset_ms = 1000.0 * ms;
           res->end_offset_ms = 1000.0 * me;
           snprintf(res->method, sizeof res->method, "onset match");

@@ -83,6 +83,8 @@ static float *drums(const drum_spec *s, size_t *n_out) {
     else
       add_snare(x, n, at, 0.5, s->rate, &r);
   }
+  for (size_t i = 0; i < n; ++i) /* peaks stay under full scale (~-2 dBFS) in every format */
+    x[i] *= 0.65f;
   *n_out = n;
   return x;
 }
@@ -675,6 +677,70 @@ static void unreadable_reference(void **state) {
   free(song);
 }
 
+/* align: false starts the grid at frame 0; a reference of exactly the song's length is used as
+ * it is; the notes name every measurement; a render at another rate is refused, not guessed. */
+static void exact_length_no_align_and_rate_mismatch(void **state) {
+  (void)state;
+  drum_spec ds = {48000, 140, 0.0, 1316571.0 / 48000}; /* 16 bars at 140 BPM, to the frame */
+  size_t n;
+  float *x = drums(&ds, &n);
+  assert_int_equal(n, 1316571);
+  char p[1024];
+  snprintf(p, sizeof p, "%s", sg_test_path("ref_exact.wav"));
+  write_wav(p, x, n, 48000, 1, SG_FMT_PCM24);
+  sg_song *song = song_new(8, 8, SG_FIT_LOOP);
+  song->drums.align = 0;
+  sg_reference ref;
+  sg_gate_report gates;
+  sg_gate_report_init(&gates);
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(
+      sg_reference_prepare(song, p, NULL, sg_test_path("exact/ref.wav"), &ref, &gates, &d), SG_OK);
+  assert_int_equal(ref.origin_frame, 0);
+  sg_timeline tl;
+  assert_int_equal(sg_timeline_build(song, &tl, &d), SG_OK);
+  assert_int_equal(sg_reference_align(&ref, song, &tl, NULL, &gates, &d), SG_OK);
+  assert_int_equal(tl.origin_frame, 0);
+  assert_int_equal(ref.fit, SG_REF_FIT_EXACT);
+  char out[1024];
+  snprintf(out, sizeof out, "%s", sg_test_path("exact_drums.wav"));
+  assert_int_equal(
+      sg_reference_write_drums(&ref, song, &tl, NULL, out, "Drums", &gates, &d), SG_OK);
+  sg_audio_info di;
+  float *dm = read_mono(out, &di);
+  assert_int_equal(di.frames, 1316571);
+  size_t diff = 0;
+  float peak = 0;
+  for (size_t i = 0; i < n; ++i) { /* pcm24 round trip: within 2 LSB */
+    diff += fabs(dm[i] - x[i]) > 2.0 / 8388608;
+    peak = fmaxf(peak, fabsf(x[i]));
+  }
+  assert_true(peak < 1.0f);
+  assert_int_equal(diff, 0);
+  char notes[2048];
+  sg_reference_describe(&ref, notes, sizeof notes);
+  printf("%s", notes);
+  assert_non_null(strstr(notes, "Tempo: measured 140.00 BPM"));
+  assert_non_null(strstr(notes, "Length: exact"));
+  assert_non_null(strstr(notes, "48000 Hz pcm24 mono -> 48000 Hz float32 stereo"));
+
+  /* A render at 44.1 kHz: SG_E_UNSUPPORTED, no gate row invented. */
+  snprintf(out, sizeof out, "%s", sg_test_path("render_44k.wav"));
+  write_wav(out, x, 44100 * 10, 44100, 2, SG_FMT_FLOAT32);
+  size_t rows = gates.n;
+  sg_reference_sync rs;
+  assert_int_equal(sg_reference_sync_check(&ref, song, out, "Bass", 0, NULL, &rs, &gates, NULL, &d),
+                   SG_E_UNSUPPORTED);
+  assert_int_equal(gates.n, rows);
+  free(dm);
+  free(x);
+  sg_reference_free(&ref);
+  sg_reference_free(&ref); /* twice is safe */
+  sg_gate_report_free(&gates);
+  free(song);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(wav_44k_pcm16_lead_37ms),
@@ -685,6 +751,7 @@ int main(void) {
       cmocka_unit_test(wrong_tempo_and_auto),
       cmocka_unit_test(sync_gates_fail_and_skip_honestly),
       cmocka_unit_test(unreadable_reference),
+      cmocka_unit_test(exact_length_no_align_and_rate_mismatch),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
