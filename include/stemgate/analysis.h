@@ -204,7 +204,8 @@ typedef struct sg_onset_list {
 /* Picks onsets from the onset envelope: local maxima over +-20 ms that exceed the mean over
  * [-100 ms, +70 ms] by delta, at least min_gap_s apart. Refined times mark the 1 ms block
  * within [-35 ms, +20 ms] of the envelope peak that rises most above the loudest block of the
- * 10 ms before it, i.e. the start of the attack (~1 ms resolution). *out owns its arrays: free
+ * 10 ms before it, i.e. the start of the attack, placed inside that block by how much of it
+ * the step fills (sub-millisecond for sharp attacks). *out owns its arrays: free
  * with sg_onset_list_free (also after an error). Returns SG_E_INVAL without an onset envelope,
  * SG_E_NOMEM. Silence gives an empty list and SG_OK. */
 sg_status sg_onsets_pick(const sg_features *f, const sg_onset_config *cfg, sg_onset_list *out);

@@ -42,7 +42,7 @@ static double refine_onset(const float *e, size_t ne, double re, double t) {
       emax = e[j];
   if (emax <= 0)
     return t;
-  double floor_e = 1e-10 * emax, best = -1e300;
+  double floor_e = 1e-10 * emax, best = -1e300, bprev = 0;
   long bj = -1;
   for (long j = j0; j <= j1; ++j) {
     float prev = 0;
@@ -52,9 +52,19 @@ static double refine_onset(const float *e, size_t ne, double re, double t) {
     if (rise > best) {
       best = rise;
       bj = j;
+      bprev = prev;
     }
   }
-  return bj >= 0 && best > 3.0 ? (double)bj / re : t;
+  if (bj < 0 || best <= 3.0)
+    return t;
+  /* Where inside block bj the attack began: a step from the background level to the level of
+   * the next block fills the block in proportion to the part after the step. */
+  double frac = 0;
+  if (bj + 1 < (long)ne && e[bj + 1] > bprev) {
+    frac = (e[bj + 1] - e[bj]) / (e[bj + 1] - bprev);
+    frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
+  }
+  return ((double)bj + frac) / re;
 }
 
 sg_status sg_onsets_pick(const sg_features *f, const sg_onset_config *cfg, sg_onset_list *out) {

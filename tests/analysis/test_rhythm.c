@@ -52,7 +52,7 @@ static void onsets_at_clicks(void **state) {
   sg_features *f = features_of(x, n, 48000);
   sg_onset_list on;
   assert_int_equal(sg_onsets_pick(f, NULL, &on), SG_OK);
-  /* Clicks at 0.2537 + 0.6 k up to 5.95 s: 10 clicks. Refined times within 2 ms. */
+  /* Clicks at 0.2537 + 0.6 k up to 5.95 s: 10 clicks. Refined times within 0.5 ms. */
   printf("onsets: %zu\n", on.n);
   assert_int_equal(on.n, 10);
   double worst = 0;
@@ -61,7 +61,7 @@ static void onsets_at_clicks(void **state) {
     worst = e > worst ? e : worst;
   }
   printf("worst onset error %.2f ms\n", worst * 1e3);
-  assert_true(worst < 0.002);
+  assert_true(worst < 0.0005); /* 0.5 ms */
   sg_onset_list_free(&on);
   sg_features_free(f);
   free(x);
@@ -193,7 +193,7 @@ static void other_sample_rates(void **state) {
     assert_int_equal(sg_tempo_estimate(f, &on, NULL, &t), SG_OK);
     printf("%u Hz: %.3f BPM, first onset %.4f s, %zu onsets\n", rates[i], t.bpm, on.time[0], on.n);
     assert_true(fabs(t.bpm - 120) < 0.5);
-    assert_true(fabs(on.time[0] - 0.0413) < 0.002);
+    assert_true(fabs(on.time[0] - 0.0413) < 0.001);
     assert_int_equal(on.n, 20);
     sg_onset_list_free(&on);
     sg_features_free(f);
