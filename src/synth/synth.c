@@ -375,6 +375,9 @@ sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0
       s->dq_i[(s->dq_h + s->dq_n) % DQ] = s->dq_t++;
       ++s->dq_n;
     }
+    /* A note right at the start leaves no time to ramp: start at the gain it needs. */
+    float pk = s->dq_v[s->dq_h];
+    s->lim_gain = pk > LIMIT_THRESHOLD ? LIMIT_THRESHOLD / pk : 1.0f;
   }
   /* The instrument runs LOOKAHEAD frames ahead of the output: notes still start on their own
    * frames in the output, the limiter just sees them coming. */

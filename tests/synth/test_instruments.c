@@ -300,7 +300,8 @@ static void levels_single_note_and_dense_chord(void **state) {
       sg_notes_clear(&l);
       const int chord[8] = {48, 52, 55, 59, 62, 64, 67, 71}, kit[8] = {36, 37, 38, 39, 42, 46, 70, 36};
       for (int i = 0; i < 8; ++i) {
-        sg_note c = tu_note(100, 48000, k == SG_SYNTH_DRUMS ? kit[i] : chord[i] - (k == 0 ? 12 : 0), 1.0f);
+        /* Starting on frame 0 also checks the limiter's look-ahead priming. */
+        sg_note c = tu_note(0, 48000, k == SG_SYNTH_DRUMS ? kit[i] : chord[i] - (k == 0 ? 12 : 0), 1.0f);
         sg_notes_push(&l, &c);
       }
       sg_notes_sort(&l);
@@ -310,7 +311,8 @@ static void levels_single_note_and_dense_chord(void **state) {
       printf("%-13s %-10s single note %.1f dBFS, dense chord %.1f dBFS\n",
              sg_synth_kind_name((sg_synth_kind)k), *pn, one, dense);
       bad_one += !(one > -7.5 && one < -2.5); /* target -6..-3 dBFS, +-1.5 dB */
-      bad_dense += !(dense < 0.0);             /* never clips */
+      /* Never clips: the output limiter holds -1 dBFS (0.05 dB tolerance). */
+      bad_dense += !(dense < -0.95);
       sg_notes_free(&l);
       sg_synth_destroy(s);
     }
