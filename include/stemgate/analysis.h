@@ -129,11 +129,16 @@ sg_status sg_meter_file(const char *path, unsigned flags, sg_meter_result *resul
  *  - low-band onset envelope: the rise of linear energy below low_cut_hz (kick, bass), used to
  *    choose the downbeat.
  *  - energy envelope: mean square of the mono downmix per block of round(rate/1000) frames
- *    (~1 ms), used for precise onset times, decay tails and echo detection.
- *  - chroma (optional): 12 pitch-class magnitudes per frame of a decimated (~11-12 kHz) STFT
- *    (4096 at 12 kHz, hop 1024) after Fitzgerald median-filter HPSS, harmonic part only.
+ *    (~1 ms); block j covers input frames [j * block, (j + 1) * block). Used for precise onset
+ *    times, decay tails and echo detection.
+ *  - chroma: 12 pitch-class magnitudes (index 0 = C, A4 = 440 Hz, nearest semitone) per frame
+ *    of a decimated STFT (decimation round(rate / 12000) with a windowed-sinc anti-alias FIR;
+ *    4096 points at ~12 kHz, hop 1024, ~85 ms), after Fitzgerald median-filter HPSS (17 frames
+ *    by 17 bins, Wiener masks): harmonic part only, so drums do not pollute it. Frame j is
+ *    centred on decimated frame j * hop; the HPSS look-ahead of 8 frames is flushed by finish.
  *
- * Memory for a 10-minute file at 48 kHz: ~3.5 MB. */
+ * Memory for a 10-minute file at 48 kHz: ~3.5 MB. Nothing in add is proportional to the file
+ * length except the feature arrays themselves (amortised growth). */
 
 enum {
   SG_FEAT_ONSET = 1u << 0,  /* onset and low-band envelopes */
@@ -164,10 +169,11 @@ sg_status sg_features_add(sg_features *f, const float *interleaved, size_t frame
 sg_status sg_features_finish(sg_features *f);
 void sg_features_free(sg_features *f);
 
-/* Convenience: a whole mono buffer, finished. */
+/* Convenience: a whole mono buffer, finished. *out owned by the caller (sg_features_free). */
 sg_status sg_features_from_mono(sg_features **out, const float *x, size_t n, unsigned rate,
                                 const sg_features_config *cfg, sg_diag *d);
-/* Convenience: streams a file (any format sg_audio_reader opens), finished. */
+/* Convenience: streams a file (any format sg_audio_reader opens) in 32 k-frame blocks,
+ * finished. Errors of the reader come with d naming the file. */
 sg_status sg_features_from_file(sg_features **out, const char *path,
                                 const sg_features_config *cfg, sg_diag *d);
 
