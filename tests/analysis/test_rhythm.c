@@ -201,6 +201,39 @@ static void other_sample_rates(void **state) {
   }
 }
 
+static void beat_times_follow_a_tempo_change(void **state) {
+  (void)state;
+  /* 120 BPM for 16 beats, then 127 BPM: a tempo map must follow the clicks (within 1 ms). */
+  const unsigned rate = 48000;
+  const double secs = 16;
+  size_t n = (size_t)(secs * rate);
+  float *x = calloc(n, sizeof *x);
+  assert_non_null(x);
+  double clicks[64];
+  size_t nc = 0;
+  for (double t = 0.25; t < secs - 0.1 && nc < 64; t += nc < 16 ? 0.5 : 60.0 / 127) {
+    gen_click(x, n, rate, t, nc % 4 ? 0.4 : 0.9, 1000);
+    clicks[nc++] = t;
+  }
+  sg_features *f = features_of(x, n, rate);
+  sg_onset_list on;
+  assert_int_equal(sg_onsets_pick(f, NULL, &on), SG_OK);
+  double *bt;
+  size_t nb;
+  assert_int_equal(sg_beat_times(&on, 120, 0.25, secs, &bt, &nb), SG_OK);
+  printf("tempo change: %zu beats for %zu clicks\n", nb, nc);
+  assert_true(nb >= nc);
+  double worst = 0;
+  for (size_t i = 0; i < nc; ++i)
+    worst = fmax(worst, fabs(bt[i] - clicks[i]));
+  printf("  worst beat error %.3f ms\n", worst * 1e3);
+  assert_true(worst < 0.001);
+  free(bt);
+  sg_onset_list_free(&on);
+  sg_features_free(f);
+  free(x);
+}
+
 static void no_tempo_in_silence(void **state) {
   (void)state;
   float *x = calloc(48000 * 5, sizeof *x);
@@ -328,6 +361,7 @@ int main(void) {
       cmocka_unit_test(tempo_resolves_tenths_on_long_material),
       cmocka_unit_test(tempo_and_downbeat_of_drum_patterns),
       cmocka_unit_test(other_sample_rates),
+      cmocka_unit_test(beat_times_follow_a_tempo_change),
       cmocka_unit_test(no_tempo_in_silence),
       cmocka_unit_test(first_downbeat_offset),
       cmocka_unit_test(grid_fit_and_drift),
