@@ -28,6 +28,7 @@ typedef struct drum_spec {
   double bpm;       /* actual tempo of the material                     */
   double lead_s;    /* silence before the first downbeat                */
   double dur_s;     /* file length                                      */
+  int pickup;       /* beats of snare pickup before the first downbeat (inside lead_s) */
 } drum_spec;
 
 static void add_kick(float *x, size_t n, size_t at, double amp, unsigned rate) {
@@ -67,11 +68,17 @@ static float *drums(const drum_spec *s, size_t *n_out) {
   sg_rng r;
   sg_rng_seed(&r, 140, 1);
   double P = 60.0 / s->bpm;
-  for (long e = 0;; ++e) { /* eighths */
+  for (long e = -2L * s->pickup;; ++e) { /* eighths */
     double t = s->lead_s + e * P / 2;
     size_t at = (size_t)llround(t * s->rate);
     if (at >= n)
       break;
+    if (e < 0) { /* pickup: a snare on each beat, hats on the eighths */
+      add_hat(x, n, at, 0.12, s->rate, &r);
+      if (e % 2 == 0)
+        add_snare(x, n, at, 0.5, s->rate, &r);
+      continue;
+    }
     add_hat(x, n, at, e % 2 ? 0.12 : 0.18, s->rate, &r);
     if (e % 2)
       continue;
@@ -310,7 +317,7 @@ static void case_free(case_result *cr) {
  * the song, so trimmed with a fade. */
 static void wav_44k_pcm16_lead_37ms(void **state) {
   (void)state;
-  drum_spec ds = {44100, 140, 0.037, 30.0};
+  drum_spec ds = {44100, 140, 0.037, 30.0, 0};
   size_t n;
   float *x = drums(&ds, &n);
   char p[1024]; /* sg_test_path rotates static slots: keep a copy */
@@ -359,7 +366,7 @@ static void wav_44k_pcm16_lead_37ms(void **state) {
 /* 48 kHz float, no leading silence: no conversion of the rate, the grid starts at frame ~0. */
 static void wav_48k_float_no_lead(void **state) {
   (void)state;
-  drum_spec ds = {48000, 140, 0.0, 29.0};
+  drum_spec ds = {48000, 140, 0.0, 29.0, 0};
   size_t n;
   float *x = drums(&ds, &n);
   char p[1024]; /* sg_test_path rotates static slots: keep a copy */
@@ -381,7 +388,7 @@ static void wav_48k_float_no_lead(void **state) {
 /* A mono FLAC at 44.1 kHz: conformed to 48 kHz stereo. */
 static void flac_mono(void **state) {
   (void)state;
-  drum_spec ds = {44100, 140, 0.120, 30.0};
+  drum_spec ds = {44100, 140, 0.120, 30.0, 0};
   size_t n;
   float *x = drums(&ds, &n);
   char p[1024]; /* sg_test_path rotates static slots: keep a copy */
@@ -405,7 +412,7 @@ static void flac_mono(void **state) {
  * follow_tempo_map the grid follows the measured beats and renders are in sync. */
 static void slow_by_0_1_percent(void **state) {
   (void)state;
-  drum_spec ds = {48000, 140 * 0.999, 0.050, 30.0};
+  drum_spec ds = {48000, 140 * 0.999, 0.050, 30.0, 0};
   size_t n;
   float *x = drums(&ds, &n);
   char p[1024]; /* sg_test_path rotates static slots: keep a copy */
@@ -460,7 +467,7 @@ static void slow_by_0_1_percent(void **state) {
  * silence after the last bar line; loop continues the groove on the grid. */
 static void too_short_fade_and_loop(void **state) {
   (void)state;
-  drum_spec ds = {48000, 140, 0.037, 10.5 * 240.0 / 140 + 0.037};
+  drum_spec ds = {48000, 140, 0.037, 10.5 * 240.0 / 140 + 0.037, 0};
   size_t n;
   float *x = drums(&ds, &n);
   char p[1024]; /* sg_test_path rotates static slots: keep a copy */
@@ -539,7 +546,7 @@ static void too_short_fade_and_loop(void **state) {
  * limit; with tempo: auto the measured ~132.00 builds the grid and everything is in sync. */
 static void wrong_tempo_and_auto(void **state) {
   (void)state;
-  drum_spec ds = {48000, 132, 0.080, 32.0};
+  drum_spec ds = {48000, 132, 0.080, 32.0, 0};
   size_t n;
   float *x = drums(&ds, &n);
   char p[1024]; /* sg_test_path rotates static slots: keep a copy */
@@ -587,7 +594,7 @@ static void wrong_tempo_and_auto(void **state) {
  * is reported as not measurable (advisory), but the master must always be measurable. */
 static void sync_gates_fail_and_skip_honestly(void **state) {
   (void)state;
-  drum_spec ds = {48000, 140, 0.037, 30.0};
+  drum_spec ds = {48000, 140, 0.037, 30.0, 0};
   size_t n;
   float *x = drums(&ds, &n);
   char p[1024]; /* sg_test_path rotates static slots: keep a copy */
@@ -681,7 +688,7 @@ static void unreadable_reference(void **state) {
  * it is; the notes name every measurement; a render at another rate is refused, not guessed. */
 static void exact_length_no_align_and_rate_mismatch(void **state) {
   (void)state;
-  drum_spec ds = {48000, 140, 0.0, 1316571.0 / 48000}; /* 16 bars at 140 BPM, to the frame */
+  drum_spec ds = {48000, 140, 0.0, 1316571.0 / 48000, 0}; /* 16 bars at 140 BPM, to the frame */
   size_t n;
   float *x = drums(&ds, &n);
   assert_int_equal(n, 1316571);
@@ -741,6 +748,35 @@ static void exact_length_no_align_and_rate_mismatch(void **state) {
   free(song);
 }
 
+/* A one-beat snare pickup before bar 1: the grid starts at the downbeat after it, and the
+ * Drums stem keeps the pickup before the grid's origin. */
+static void pickup_before_first_downbeat(void **state) {
+  (void)state;
+  double P = 60.0 / 140;
+  drum_spec ds = {48000, 140, 0.037 + P, 30.0, 1};
+  size_t n;
+  float *x = drums(&ds, &n);
+  char p[1024];
+  snprintf(p, sizeof p, "%s", sg_test_path("ref_pickup.wav"));
+  write_wav(p, x, n, 48000, 2, SG_FMT_FLOAT32);
+  sg_song *song = song_new(8, 8, SG_FIT_FADE);
+  case_result cr;
+  run_case(song, p, "pickup", &cr);
+  assert_true(fabs(cr.ref.first_downbeat_s - (0.037 + P)) <= 0.001);
+  /* The pickup is in the stem, before the origin. */
+  sg_audio_info di;
+  float *dm = read_mono(sg_test_path("pickup_drums.wav"), &di);
+  double pk = 0;
+  for (int64_t i = 1776; i < 1776 + 2400; ++i)
+    pk = fmax(pk, fabs(dm[i]));
+  assert_true(pk > 0.05);
+  assert_true(cr.tl.origin_frame > 1776 + 20000);
+  free(dm);
+  free(x);
+  case_free(&cr);
+  free(song);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(wav_44k_pcm16_lead_37ms),
@@ -752,6 +788,7 @@ int main(void) {
       cmocka_unit_test(sync_gates_fail_and_skip_honestly),
       cmocka_unit_test(unreadable_reference),
       cmocka_unit_test(exact_length_no_align_and_rate_mismatch),
+      cmocka_unit_test(pickup_before_first_downbeat),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
