@@ -10,7 +10,8 @@
  *    normalisation to an integrated target (ITU-R BS.1770-4 / EBU R 128, measured by
  *    libebur128) and a look-ahead true-peak limiter. Normalisation is iterative and offline:
  *    pass 1 measures the bus, later passes set the limiter's input gain until the measured
- *    loudness of the limited output is within a quarter of the tolerance of the target.
+ *    loudness of the limited output is within a quarter of the tolerance of the target, and
+ *    lower the limiter's ceiling should the gate's true-peak meter read above it.
  *
  * Every writer is metered as it streams (sg_meter as the writer's tap): the gates read the
  * meter, never the file. Where a function takes a meter, NULL keeps the writer config's own tap
@@ -81,6 +82,8 @@ typedef struct sg_master_report {
   double bus_lufs;               /* loudness of the bus before normalisation */
   double gain_db;                /* normalisation gain into the limiter */
   double limiter_max_gr_db;      /* largest limiter gain reduction */
+  double ceiling_dbtp;           /* limiter ceiling used (below the target where the meter's
+                                    true-peak interpolator read higher than the limiter's) */
   int passes;                    /* offline passes run */
   char chain[2048];
 } sg_master_report;

@@ -164,6 +164,7 @@ typedef struct master_ctx {
   sg_fx_chain *bus;
   sg_limiter lim;
   int lim_ready;
+  double ceiling;         /* the limiter's ceiling: the job's, lowered if a meter disagrees */
   planar acc, tmp;
 } master_ctx;
 
@@ -182,7 +183,7 @@ static sg_status master_pass(master_ctx *c, double gain_db, sg_meter *meter, sg_
   if (limit) {
     sg_limiter_config lc;
     sg_limiter_config_init(&lc);
-    lc.ceiling_dbtp = job->ceiling_dbtp;
+    lc.ceiling_dbtp = c->ceiling;
     lc.gain_db = gain_db;
     if (c->lim_ready)
       sg_limiter_free(&c->lim);
@@ -240,16 +241,20 @@ static sg_status master_pass(master_ctx *c, double gain_db, sg_meter *meter, sg_
   return SG_OK;
 }
 
-static sg_status measure_pass(master_ctx *c, double gain_db, double *lufs, double *max_gr,
-                              sg_diag *d) {
+static sg_status measure_pass(master_ctx *c, double gain_db, double *lufs, double *tp,
+                              double *max_gr, sg_diag *d) {
   sg_meter *m = NULL;
-  sg_status st = sg_meter_create(&m, c->job->wcfg.channels, c->job->wcfg.rate, SG_METER_LOUDNESS, d);
+  unsigned flags = SG_METER_LOUDNESS | (tp ? SG_METER_TRUE_PEAK : 0);
+  sg_status st = sg_meter_create(&m, c->job->wcfg.channels, c->job->wcfg.rate, flags, d);
   if (st != SG_OK)
     return st;
   st = master_pass(c, gain_db, m, NULL, max_gr, d);
   sg_meter_result r;
-  if (st == SG_OK && (st = sg_meter_result_get(m, &r)) == SG_OK)
+  if (st == SG_OK && (st = sg_meter_result_get(m, &r)) == SG_OK) {
     *lufs = r.integrated_lufs;
+    if (tp)
+      *tp = r.true_peak_dbtp;
+  }
   sg_meter_free(m);
   return st;
 }
@@ -279,7 +284,8 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
 
   /* Pass 1: the bus as it is. */
   double lufs = 0;
-  if ((st = measure_pass(c, -1000, &lufs, NULL, d)) != SG_OK)
+  c->ceiling = job->ceiling_dbtp;
+  if ((st = measure_pass(c, -1000, &lufs, NULL, NULL, d)) != SG_OK)
     goto done;
   rep->bus_lufs = lufs;
   rep->passes = 1;
@@ -289,13 +295,22 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     goto done;
   }
   /* Passes 2..: the limiter costs loudness on loud material, so correct the drive until the
-   * limited output lands within a quarter of the tolerance. */
-  double gain = job->target_lufs - lufs, out_lufs = lufs, gr = 0, prev = -1000;
-  for (int k = 0; k < 6; ++k) {
-    if ((st = measure_pass(c, gain, &out_lufs, &gr, d)) != SG_OK)
+   * limited output lands within a quarter of the tolerance. The true peak is measured with the
+   * same meter the master gate uses (BS.1770-4 Annex 2 via libebur128); where its interpolator
+   * reads an inter-sample peak above the limiter's own (full-band noise near Nyquist), the
+   * limiter's ceiling is lowered by the difference and the pass repeated. */
+  double gain = job->target_lufs - lufs, out_lufs = lufs, tp = 0, gr = 0, prev = -1000;
+  const double tp_margin = 0.02;
+  for (int k = 0; k < 8; ++k) {
+    if ((st = measure_pass(c, gain, &out_lufs, &tp, &gr, d)) != SG_OK)
       goto done;
     rep->passes++;
     double err = job->target_lufs - out_lufs;
+    int tp_ok = tp <= job->ceiling_dbtp - tp_margin;
+    if (!tp_ok) {
+      c->ceiling -= tp - (job->ceiling_dbtp - tp_margin) + 0.03;
+      continue;
+    }
     if (fabs(err) <= job->tolerance_lu * 0.25)
       break;
     /* More drive no longer makes it louder: the ceiling caps the loudness. The master gate
@@ -307,6 +322,7 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     if (gain > 36.0)
       gain = 36.0;
   }
+  rep->ceiling_dbtp = c->ceiling;
   rep->gain_db = gain;
   /* Final pass: identical processing, written and metered. */
   if ((st = sg__out_open(o, job->out_path, &job->wcfg, job->frames, meter, d)) != SG_OK)
@@ -323,8 +339,8 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     char bus[1800];
     sg_fx_chain_describe(c->bus, bus, sizeof bus);
     snprintf(rep->chain, sizeof rep->chain,
-             "%sheadroom %.1f dB, true-peak limiter (ceiling %.1f dBTP, drive %+.2f dB)", bus,
-             job->headroom_db, job->ceiling_dbtp, gain);
+             "%sheadroom %.1f dB, true-peak limiter (ceiling %.2f dBTP, drive %+.2f dB)", bus,
+             job->headroom_db, c->ceiling, gain);
   }
 done:
   if (c) {

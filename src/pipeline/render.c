@@ -767,6 +767,8 @@ static sg_status step_master(run *r, sg_diag *d) {
        0, NULL);
   gate(r, "master", MASTER_NAME, "limiter_gain_reduction", r->master_rep.limiter_max_gr_db,
        SG_CMP_INFO, 0, 0, "dB", 0, NULL);
+  gate(r, "master", MASTER_NAME, "limiter_ceiling", r->master_rep.ceiling_dbtp, SG_CMP_INFO, 0, 0,
+       "dBTP", 0, NULL);
   if ((st = audio_gates(r, "master", MASTER_NAME, r->master_path, m, d)) != SG_OK)
     goto out;
   if ((st = gate(r, "master", MASTER_NAME, "loudness", m->integrated_lufs, SG_CMP_WITHIN,
