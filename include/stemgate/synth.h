@@ -191,6 +191,8 @@ typedef struct sg_dxenv {
   double target;  /* dB target of the current segment */
   double step;    /* dB per sample of the current segment (>= 0) */
   int seg;        /* 0..2 running, 3 sustain (holds L3), 4 release, 5 done */
+  double last_db; /* amplitude cache: holds need no exp() */
+  float last_amp;
 } sg_dxenv;
 
 void sg_dxenv_config_init(sg_dxenv_config *c);

@@ -308,6 +308,8 @@ sg_status sg_dxenv_init(sg_dxenv *e, const sg_dxenv_config *c, double rate) {
 }
 
 void sg_dxenv_reset(sg_dxenv *e) {
+  e->last_db = 1.0; /* never a real level: forces the first computation */
+  e->last_amp = 0.0f;
   e->db = DX_FLOOR_DB;
   e->target = DX_FLOOR_DB;
   e->step = 0;
@@ -364,7 +366,11 @@ float sg_dxenv_tick(sg_dxenv *e) {
   }
   if (e->db <= DX_FLOOR_DB)
     return 0.0f;
-  return (float)exp(e->db * (0.11512925464970229)); /* 10^(dB/20) */
+  if (e->db != e->last_db) {
+    e->last_db = e->db;
+    e->last_amp = (float)exp(e->db * (0.11512925464970229)); /* 10^(dB/20) */
+  }
+  return e->last_amp;
 }
 
 /* Inactive once released and below -90 dB (a release to a non-zero L4 rings on). */

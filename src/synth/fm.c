@@ -86,8 +86,12 @@ typedef struct fm_voice {
   uint64_t on_order, off_order;
 } fm_voice;
 
+#define SINE_BITS 12
+#define SINE_N (1 << SINE_BITS)
+
 typedef struct sg__fm {
   fm_patch p;
+  float sine[SINE_N + 1]; /* one cycle + guard point; linear interpolation: error < 3e-7 */
   double rate;
   unsigned mods[FM_OPS]; /* bit j set: operator j modulates operator i (0-based) */
   unsigned carriers;
@@ -253,6 +257,15 @@ static void fm_note_off(void *st, uint32_t id) {
   }
 }
 
+/* sin(2 pi ph) for any real ph, from the table. */
+static inline double fm_sin(const sg__fm *f, double ph) {
+  ph -= floor(ph);
+  double x = ph * SINE_N;
+  int i = (int)x;
+  double fr = x - i;
+  return f->sine[i] + fr * (f->sine[i + 1] - f->sine[i]);
+}
+
 static void fm_render(void *st, float *l, float *r, size_t n) {
   sg__fm *f = st;
   memset(l, 0, n * sizeof *l);
@@ -271,7 +284,7 @@ static void fm_render(void *st, float *l, float *r, size_t n) {
         if (o == f->fb_to)
           ph += f->fb_scale * 0.5 * (v->fb0 + v->fb1);
         float e = sg_dxenv_tick(&v->env[o]);
-        out[o] = sin(2.0 * SG_PI * ph) * (double)(e * v->amp[o]);
+        out[o] = fm_sin(f, ph) * (double)(e * v->amp[o]);
         v->phase[o] += v->inc[o];
         if (v->phase[o] >= 1.0)
           v->phase[o] -= 1.0;
@@ -324,6 +337,8 @@ sg_status sg__fm_create(const char *patch, const sg_param_set *ov, double rate, 
     return s;
   }
   f->rate = rate;
+  for (int i = 0; i <= SINE_N; ++i)
+    f->sine[i] = (float)sin(2.0 * SG_PI * i / SINE_N);
   fm_prepare(f);
   fm_reset(f);
   *st = f;
