@@ -382,8 +382,11 @@ typedef struct sg_align_result {
   int has_end;           /* 0 when a is too short for a separate end window (drift 0)        */
 } sg_align_result;
 
-/* Aligns two mono signals at the same rate. SG_E_INVAL for empty input, SG_E_NOTFOUND when
- * either signal has no onsets to correlate. */
+/* Aligns two mono signals at the same rate. The start and end windows lie inside the active
+ * part of a (its first to last onsets), so a stem that enters late or stops early is measured
+ * where it plays; when a's active part is under 10 s, or the end window finds nothing to
+ * correlate, one window is measured and has_end = 0. SG_E_INVAL for empty input,
+ * SG_E_NOTFOUND when either signal has no onsets to correlate. */
 sg_status sg_align_signals(const float *a, size_t na, const float *b, size_t nb, unsigned rate,
                            const sg_align_config *cfg, sg_align_result *out, sg_diag *d);
 /* Aligns two files (streamed; only refinement windows are read at full rate). The files must

@@ -245,20 +245,32 @@ static sg_status align_core(const sg_features *fa, const sg_features *fb, src *s
   const float *ea = sg_features_onset_env(fa, &na, &R);
   const float *eb = sg_features_onset_env(fb, &nb, &R);
   unsigned rate = sg_features_rate(fa);
-  double dur = sg_features_duration(fa);
-  double W = c.window_s;
-  double s0 = 0, s1, e0 = 0, e1 = 0;
+  /* Windows lie inside the active part of a (first to last onset-envelope frame above 5% of its
+   * 99th percentile): a stem that enters at bar 17 or stops early is measured where it plays. */
+  double p99 = sg__quantile(ea, na, 0.99);
+  size_t ia = 0, ib = na;
+  while (ia < na && !(ea[ia] > 0.05 * p99))
+    ia++;
+  while (ib > ia && !(ea[ib - 1] > 0.05 * p99))
+    ib--;
+  if (ia >= ib)
+    return sg_diag_fail(d, SG_E_NOTFOUND, "align: the first signal has no onsets to align on");
+  double ta = (double)ia / R - 0.5, tb = (double)ib / R + 0.5;
+  ta = ta < 0 ? 0 : ta;
+  tb = tb > (double)na / R ? (double)na / R : tb;
+  double dur = tb - ta, W = c.window_s;
+  double s0 = ta, s1, e0 = 0, e1 = 0;
   int has_end = 1;
   if (dur >= 2 * W) {
-    s1 = W;
-    e0 = dur - W;
-    e1 = dur;
+    s1 = ta + W;
+    e0 = tb - W;
+    e1 = tb;
   } else if (dur / 2 >= 5.0) {
-    s1 = dur / 2;
-    e0 = dur / 2;
-    e1 = dur;
+    s1 = ta + dur / 2;
+    e0 = s1;
+    e1 = tb;
   } else {
-    s1 = dur;
+    s1 = tb;
     has_end = 0;
   }
   window_result ws, we;
@@ -266,22 +278,26 @@ static sg_status align_core(const sg_features *fa, const sg_features *fb, src *s
   /* Under drift the offset changes across the refinement window and wideband material gives
    * one sharp correlation peak per event, so a long window would pick a single event's offset
    * anywhere inside it. A coarse pass estimates the drift; the refinement window is then cut
-   * so the offset moves by at most 0.25 ms within it (never under 0.1 s). */
+   * so the offset moves by at most 0.25 ms within it (never under 0.1 s). An end window that
+   * finds nothing to correlate leaves a start-only result (has_end = 0). */
+  st = measure(ea, na, eb, nb, R, rate, sa, sb, &(sg_align_config){c.window_s, c.max_lag_s, 0},
+               s0, s1, &ws, d);
+  if (st != SG_OK)
+    return st;
+  if (has_end && measure(ea, na, eb, nb, R, rate, sa, sb,
+                         &(sg_align_config){c.window_s, c.max_lag_s, 0}, e0, e1, &we,
+                         NULL) != SG_OK)
+    has_end = 0;
   if (has_end && c.refine_s > 0) {
-    sg_align_config cc = c;
-    cc.refine_s = 0;
-    st = measure(ea, na, eb, nb, R, rate, sa, sb, &cc, s0, s1, &ws, d);
-    if (st == SG_OK)
-      st = measure(ea, na, eb, nb, R, rate, sa, sb, &cc, e0, e1, &we, d);
-    if (st != SG_OK)
-      return st;
     double ratio = fabs(we.offset_s - ws.offset_s) / (we.time_s - ws.time_s);
     if (ratio > 0 && 0.00025 / ratio < c.refine_s)
       c.refine_s = 0.00025 / ratio > 0.1 ? 0.00025 / ratio : 0.1;
   }
-  st = measure(ea, na, eb, nb, R, rate, sa, sb, &c, s0, s1, &ws, d);
-  if (st != SG_OK)
-    return st;
+  if (c.refine_s > 0) {
+    st = measure(ea, na, eb, nb, R, rate, sa, sb, &c, s0, s1, &ws, d);
+    if (st != SG_OK)
+      return st;
+  }
   out->offset_s = ws.offset_s;
   out->start_time_s = ws.time_s;
   out->similarity = ws.sim;
@@ -291,9 +307,11 @@ static sg_status align_core(const sg_features *fa, const sg_features *fb, src *s
   out->has_end = has_end;
   if (!has_end)
     return SG_OK;
-  st = measure(ea, na, eb, nb, R, rate, sa, sb, &c, e0, e1, &we, d);
-  if (st != SG_OK)
-    return st;
+  if (c.refine_s > 0) {
+    st = measure(ea, na, eb, nb, R, rate, sa, sb, &c, e0, e1, &we, d);
+    if (st != SG_OK)
+      return st;
+  }
   out->end_offset_s = we.offset_s;
   out->end_time_s = we.time_s;
   out->drift_s = we.offset_s - ws.offset_s;

@@ -217,6 +217,41 @@ static void stem_inside_a_mix(void **state) {
   free(b);
 }
 
+static void stem_entering_late(void **state) {
+  (void)state;
+  /* A stem silent for 25 s, playing 25..45 s, silent again to 60 s: the windows must sit where
+   * it plays. Then a stem with only 3 s of material: one window, no drift. */
+  const double secs = 60;
+  size_t n = (size_t)(secs * RATE);
+  double t[400];
+  size_t k = event_times(20, 12, t, 400);
+  for (size_t i = 0; i < k; ++i)
+    t[i] += 25;
+  float *a = render(t, k, secs, 1.0, 0);
+  float *b = delayed(a, n, 0.012);
+  sg_align_config c;
+  sg_align_config_init(&c);
+  c.window_s = 8;
+  sg_align_result r;
+  assert_int_equal(sg_align_signals(a, n, b, n, RATE, &c, &r, NULL), SG_OK);
+  printf("late stem: %+.4f ms @ %.1f s, end %+.4f ms @ %.1f s\n", r.offset_s * 1e3,
+         r.start_time_s, r.end_offset_s * 1e3, r.end_time_s);
+  assert_true(fabs(r.offset_s - 0.012) < 0.001 && fabs(r.end_offset_s - 0.012) < 0.001);
+  assert_true(r.has_end && r.start_time_s > 24 && r.end_time_s < 46);
+  free(a);
+  free(b);
+  k = event_times(3.5, 13, t, 400);
+  a = render(t, k, 10, 1.0, 0);
+  n = 10 * RATE;
+  b = delayed(a, n, -0.004);
+  assert_int_equal(sg_align_signals(a, n, b, n, RATE, NULL, &r, NULL), SG_OK);
+  assert_true(fabs(r.offset_s + 0.004) < 0.001);
+  assert_false(r.has_end);
+  assert_true(r.drift_s == 0);
+  free(a);
+  free(b);
+}
+
 static void silence_does_not_align(void **state) {
   (void)state;
   size_t n = RATE * 3;
@@ -235,6 +270,7 @@ int main(void) {
       cmocka_unit_test(files_match_memory),
       cmocka_unit_test(tonal_material),
       cmocka_unit_test(stem_inside_a_mix),
+      cmocka_unit_test(stem_entering_late),
       cmocka_unit_test(silence_does_not_align),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
