@@ -150,7 +150,7 @@ void sg_osc_process(sg_osc *o, float *out, size_t n);
 
 typedef struct sg_adsr_config {
   double attack;  /* s to reach 1, default 0.005 */
-  double decay;   /* s, time constant x ~4.6 (to within 1 % of sustain), default 0.2 */
+  double decay;   /* s to reach the sustain level (RC curve aimed just below it), default 0.2 */
   double sustain; /* level [0, 1], default 0.7 */
   double release; /* s to fall from 1 to 0 (RC curve aimed 1 % below 0), default 0.3 */
 } sg_adsr_config;
@@ -202,6 +202,7 @@ void sg_dxenv_gate_on(sg_dxenv *e);
 void sg_dxenv_gate_off(sg_dxenv *e);
 /* Linear amplitude in [0, 1]. */
 float sg_dxenv_tick(sg_dxenv *e);
+void sg_dxenv_process(sg_dxenv *e, float *out, size_t n);
 int sg_dxenv_active(const sg_dxenv *e);
 /* DX7 level 0..99 to dB (99 = 0 dB, 0.75 dB per step, 0 -> -96 dB). */
 double sg_dx_level_db(double level);

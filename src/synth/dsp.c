@@ -373,6 +373,11 @@ float sg_dxenv_tick(sg_dxenv *e) {
   return e->last_amp;
 }
 
+void sg_dxenv_process(sg_dxenv *e, float *out, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    out[i] = sg_dxenv_tick(e);
+}
+
 /* Inactive once released and below -90 dB (a release to a non-zero L4 rings on). */
 int sg_dxenv_active(const sg_dxenv *e) { return !(e->seg >= 4 && e->db <= -90.0); }
 
