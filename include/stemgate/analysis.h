@@ -188,6 +188,17 @@ unsigned sg_features_rate(const sg_features *f);
 int64_t sg_features_frames(const sg_features *f); /* input frames seen */
 double sg_features_duration(const sg_features *f);
 
+/* One decode of a file feeding a meter and the features together (what `stemgate analyze` and
+ * verify need), instead of reading it once per analysis. meter_result (filled), meter_out (the
+ * meter handed over, for the activity map) and features_out (finished features) are each
+ * optional; at least one must be given. Outputs are owned by the caller (sg_meter_free,
+ * sg_features_free) and set to NULL on error. Errors: the reader's (d names the file),
+ * SG_E_INVAL, SG_E_NOMEM. */
+sg_status sg_analysis_file_pass(const char *path, unsigned meter_flags,
+                                sg_meter_result *meter_result, sg_meter **meter_out,
+                                const sg_features_config *fc, sg_features **features_out,
+                                sg_diag *d);
+
 /* =============================================================================== rhythm ==== */
 
 typedef struct sg_onset_config {

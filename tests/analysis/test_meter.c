@@ -203,6 +203,15 @@ static void file_matches_memory(void **state) {
   assert_true(fabs(a.true_peak_dbtp - b.true_peak_dbtp) < 1e-6);
   assert_int_equal(sg_meter_first_active(keep, -60), 0);
   sg_meter_free(keep);
+  /* One pass for meter and features gives the same meter result. */
+  sg_meter_result c;
+  sg_features *f = NULL;
+  assert_int_equal(sg_analysis_file_pass(p, SG_METER_ALL, &c, NULL, NULL, &f, NULL), SG_OK);
+  assert_non_null(f);
+  assert_true(c.integrated_lufs == b.integrated_lufs && c.true_peak_dbtp == b.true_peak_dbtp);
+  assert_int_equal(sg_features_frames(f), (int64_t)n);
+  sg_features_free(f);
+  assert_int_equal(sg_analysis_file_pass(p, 0, NULL, NULL, NULL, NULL, NULL), SG_E_INVAL);
   sg_diag d;
   sg_diag_clear(&d);
   assert_int_not_equal(sg_meter_file(sg_test_path("missing.wav"), 0, &b, NULL, &d), SG_OK);
