@@ -24,6 +24,9 @@
  *    reverberation time") with noise-energy subtraction (Chu 1978) and a T20/T10 line fit
  *    (ISO 3382-1).
  *
+ * No global state: distinct objects may be used from different threads at once; one object is
+ * not to be shared between threads without a lock.
+ *
  * Conventions: times are seconds from the first frame; levels are dBFS where 0 dBFS is a
  * full-scale sample value of 1.0; digital silence reports -200 dB (as sg_lin_to_db does) rather
  * than -inf so every number can be written to JSON. Arrays returned through an out-pointer are
@@ -336,7 +339,9 @@ const char *sg_keyfit_name(int tonic, int minor);
  * SG_E_PARSE when not a key. */
 sg_status sg_keyfit_parse(const char *s, int *tonic, int *minor);
 
-/* Key of a 12-bin chroma vector (index 0 = C). */
+/* Key of a 12-bin chroma vector (index 0 = C). Profile correlation weighs pitch classes, not
+ * order: the usual error is the relative key (an Aeolian i-VI-III-VII loop has the pitch
+ * content of its relative major and reads as such); confidence is then small. */
 sg_keyfit sg_key_from_chroma(const double chroma[12], sg_key_profile profile);
 /* Key of chroma frames between t0 and t1 seconds (t1 <= 0: to the end). SG_E_INVAL without
  * chroma; tonic -1 when the range holds no pitched energy. */
