@@ -135,7 +135,9 @@ typedef struct sg_reference {
   double beat_residual_ms;       /* RMS of onsets about the fitted line, ms                     */
   /* ---- tempo map (sg_reference_prepare; used by sg_reference_align when following) ---- */
   int64_t *tempo_map;            /* frame of quarter note 0.. (quarter 0 = the first downbeat),
-                                    measured through the end of the reference; owned           */
+                                    measured through the end of the reference, then (by
+                                    sg_reference_align, when following) extended to the song
+                                    end at the least-squares period of its last 16 beats; owned */
   size_t n_tempo_map;
   int follows_tempo_map;         /* 1 once sg_reference_align gave it to the timeline          */
   double *onset_times;           /* refined onset times of the conformed reference, s; owned;
@@ -182,8 +184,9 @@ sg_status sg_reference_prepare(const sg_song *song, const char *source_path,
 
 /* After the pipeline built the timeline (with ref->tempo_grid when tempo: auto): sets the grid
  * origin to the first downbeat (drums.align), hands the tempo map to the timeline when
- * drums.follow_tempo_map (tl keeps a pointer into ref: ref must outlive tl's use), records the
- * song length and decides the fit policy.
+ * drums.follow_tempo_map (tl keeps a pointer into ref: ref must outlive tl's use; following
+ * implies alignment: quarter 0 is the measured first downbeat), records the song length and
+ * decides the fit policy.
  *
  * Checks (step "reference", stem "reference"):
  *   origin (info, ms)               the offset applied

@@ -418,6 +418,32 @@ sg_status sg_reference_align(sg_reference *ref, const sg_song *song, sg_timeline
   sg_timeline_set_origin(tl, ref->origin_frame);
   ref->follows_tempo_map = 0;
   if (song->drums.follow_tempo_map && ref->n_tempo_map >= 2) {
+    /* The timeline extrapolates past the map with its last interval alone, whose ~1 ms onset
+     * jitter would grow by that much per beat over a long extension. Extend the map to the song
+     * end here with the least-squares period of its last 16 beats instead. */
+    double qpb = sg_timeline_quarters_per_bar(tl);
+    size_t need = (size_t)ceil((double)tl->total_bars * qpb) + 2;
+    if (ref->n_tempo_map < need) {
+      int64_t *m = realloc(ref->tempo_map, need * sizeof *m);
+      if (!m)
+        return sg_diag_fail(d, SG_E_NOMEM, "reference align: out of memory for the tempo map");
+      ref->tempo_map = m;
+      size_t n = ref->n_tempo_map, k = n < 16 ? n : 16;
+      double sx = 0, sy = 0, sxx = 0, sxy = 0;
+      for (size_t i = n - k; i < n; ++i) {
+        double x = (double)(i - (n - k)), y = (double)(m[i] - m[n - k]);
+        sx += x;
+        sy += y;
+        sxx += x * x;
+        sxy += x * y;
+      }
+      double den = (double)k * sxx - sx * sx;
+      double period = den > 0 ? ((double)k * sxy - sx * sy) / den
+                              : (double)(m[n - 1] - m[n - 2]);
+      for (size_t i = n; i < need; ++i)
+        m[i] = m[n - 1] + (int64_t)llround(period * (double)(i - (n - 1)));
+      ref->n_tempo_map = need;
+    }
     /* The map's quarter 0 is the measured first beat: the grid starts there. */
     ref->origin_frame = ref->tempo_map[0];
     ref->offset_ms = 1000.0 * (double)ref->origin_frame / rate;

@@ -853,6 +853,33 @@ static void aiff_96k_and_ogg_vorbis(void **state) {
   }
 }
 
+/* The slow reference, too short for the song, following its tempo map and looping: the map is
+ * extended past the reference at the measured period, so the looped bars land where the
+ * material's own tempo puts them (bar 16, 6 bars past the end of the reference, within 2 ms). */
+static void slow_short_follow_and_loop(void **state) {
+  (void)state;
+  double P = 60.0 / (140 * 0.999);
+  drum_spec ds = {48000, 140 * 0.999, 0.050, 0.050 + 10.5 * 4 * P, 0};
+  size_t n;
+  float *x = drums(&ds, &n);
+  char p[1024];
+  snprintf(p, sizeof p, "%s", sg_test_path("ref_slow_short.wav"));
+  write_wav(p, x, n, 48000, 2, SG_FMT_FLOAT32);
+  free(x);
+  sg_song *song = song_new(8, 8, SG_FIT_LOOP);
+  song->drums.follow_tempo_map = 1;
+  case_result cr;
+  run_case(song, p, "slow_loop", &cr);
+  assert_int_equal(cr.ref.fit, SG_REF_FIT_LOOP);
+  assert_true(cr.ref.n_tempo_map >= 16 * 4 + 1);
+  double truth = (0.050 + 64 * P) * 48000;
+  printf("slow loop: bar 16 at %lld, material's tempo puts it at %.1f\n",
+         (long long)sg_timeline_bar_frame(&cr.tl, 16), truth);
+  assert_true(fabs((double)sg_timeline_bar_frame(&cr.tl, 16) - truth) <= 96);
+  case_free(&cr);
+  free(song);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(wav_44k_pcm16_lead_37ms),
@@ -866,6 +893,7 @@ int main(void) {
       cmocka_unit_test(exact_length_no_align_and_rate_mismatch),
       cmocka_unit_test(pickup_before_first_downbeat),
       cmocka_unit_test(aiff_96k_and_ogg_vorbis),
+      cmocka_unit_test(slow_short_follow_and_loop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
