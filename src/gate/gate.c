@@ -133,23 +133,35 @@ sg_status sg_gate_check_text(sg_gate_report *r, const char *step, const char *st
   return verdict(r, g, d);
 }
 
+/* A number as a person reads it: whole values (frames, rates, counts) in full, others with
+ * six significant digits. */
+static const char *num(double x, char *buf, size_t cap) {
+  if (isfinite(x) && fabs(x) < 1e15 && x == floor(x))
+    snprintf(buf, cap, "%.0f", x);
+  else
+    snprintf(buf, cap, "%.6g", x);
+  return buf;
+}
+
 char *sg_gate_result_format(const sg_gate_result *g, char *out, size_t cap) {
   if (!out || !cap)
     return out;
   const char *v = g->pass ? "PASS" : (g->required ? "FAIL" : "WARN");
+  char m[40], l[40], t[40];
+  const char *sp = g->unit[0] ? " " : "";
   if (isnan(g->measured)) {
-    snprintf(out, cap, "%-4s  %-9s %-14s %-22s %s", v, g->step, g->stem, g->check, g->detail);
+    snprintf(out, cap, "%-4s  %-7s %-14s %-24s %s", v, g->step, g->stem, g->check, g->detail);
   } else if (g->cmp == SG_CMP_INFO) {
-    snprintf(out, cap, "%-4s  %-9s %-14s %-22s %.6g %s%s%s", v, g->step, g->stem, g->check,
-             g->measured, g->unit, g->detail[0] ? "  " : "", g->detail);
+    snprintf(out, cap, "%-4s  %-7s %-14s %-24s %s%s%s%s%s", v, g->step, g->stem, g->check,
+             num(g->measured, m, sizeof m), sp, g->unit, g->detail[0] ? "  " : "", g->detail);
   } else if (g->cmp == SG_CMP_WITHIN) {
-    snprintf(out, cap, "%-4s  %-9s %-14s %-22s %.6g %s  (target %.6g +- %.6g)%s%s", v, g->step,
-             g->stem, g->check, g->measured, g->unit, g->target, g->limit,
-             g->detail[0] ? "  " : "", g->detail);
+    snprintf(out, cap, "%-4s  %-7s %-14s %-24s %s%s%s  (%s +- %s)%s%s", v, g->step, g->stem,
+             g->check, num(g->measured, m, sizeof m), sp, g->unit, num(g->target, t, sizeof t),
+             num(g->limit, l, sizeof l), g->detail[0] ? "  " : "", g->detail);
   } else {
-    snprintf(out, cap, "%-4s  %-9s %-14s %-22s %.6g %s  (%s %.6g)%s%s", v, g->step, g->stem,
-             g->check, g->measured, g->unit, sg_cmp_symbol(g->cmp), g->limit,
-             g->detail[0] ? "  " : "", g->detail);
+    snprintf(out, cap, "%-4s  %-7s %-14s %-24s %s%s%s  (%s %s)%s%s", v, g->step, g->stem, g->check,
+             num(g->measured, m, sizeof m), sp, g->unit, sg_cmp_symbol(g->cmp),
+             num(g->limit, l, sizeof l), g->detail[0] ? "  " : "", g->detail);
   }
   return out;
 }

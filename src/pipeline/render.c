@@ -296,7 +296,7 @@ static sg_status activity_gates(run *r, const char *step, const stem_state *ss, 
   if (st != SG_OK)
     return st;
   return gate(r, step, ss->name, "silent_sections", inside_silent, SG_CMP_EQ, 0, 0,
-              n_inside == 1 ? "of 1" : "sections", 1, d);
+              "sections", 1, d);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -784,10 +784,22 @@ static sg_status step_master(run *r, sg_diag *d) {
   sg_tempo_config_init(&tc);
   tc.prior_bpm = r->bpm;
   sg_tempo_result tr;
-  if (sg_tempo_estimate(p.feat, NULL, &tc, &tr) == SG_OK)
-    st = gate(r, "master", MASTER_NAME, "tempo", tr.bpm, SG_CMP_WITHIN, 1.0, r->bpm, "BPM", 1, d);
-  else
-    st = gate(r, "master", MASTER_NAME, "tempo", 0, SG_CMP_WITHIN, 1.0, r->bpm, "BPM", 1, d);
+  if (sg_tempo_estimate(p.feat, NULL, &tc, &tr) != SG_OK)
+    tr.bpm = 0;
+  /* A beat tracker may lock to another metrical level (double time in a waltz with running
+   * eighths, half time in a slow groove): those are the same tempo; 5 % off is not. */
+  static const double level[] = {1.0, 2.0, 0.5, 1.5, 2.0 / 3.0};
+  static const char *const level_name[] = {"", " (heard at double time)", " (heard at half time)",
+                                           " (heard in dotted beats)", " (heard in triplets)"};
+  int li = 0;
+  for (int i = 1; i < 5; ++i)
+    if (fabs(tr.bpm / level[i] - r->bpm) < fabs(tr.bpm / level[li] - r->bpm))
+      li = i;
+  char detail[96];
+  snprintf(detail, sizeof detail, "measured %.2f BPM%s", tr.bpm, level_name[li]);
+  st = sg_gate_check(&r->res->gates, "master", MASTER_NAME, "tempo", tr.bpm / level[li],
+                     SG_CMP_WITHIN, 1.0, r->bpm, "BPM", li ? detail : NULL, 1, d);
+  flush_gates(r);
   if (st != SG_OK)
     goto out;
   /* Key per key region (consecutive sections in one key), estimated from the master's chroma
