@@ -676,6 +676,44 @@ static void dx7_algorithms_have_the_right_carriers(void **state) {
   }
 }
 
+static void render_contract_edges(void **state) {
+  (void)state;
+  sg_synth *s = make(SG_SYNTH_PROPHET_POLY, "arp_pluck", NULL, 0, 1);
+  float l[4800], r[4800];
+  assert_int_equal(sg_synth_render(NULL, NULL, 0, l, r, 10), SG_E_INVAL);
+  assert_int_equal(sg_synth_render(s, NULL, 0, NULL, r, 10), SG_E_INVAL);
+  /* No notes: silence. */
+  assert_int_equal(sg_synth_render(s, NULL, 0, l, r, 4800), SG_OK);
+  assert_true(peak_of(l, 4800) == 0.0);
+  /* A jump forward resets and skips notes that started before the new frame0: a note at 1000
+   * is not heard when rendering starts at 2000, one at 3000 is. */
+  sg_note_list nl;
+  sg_notes_init(&nl);
+  sg_note a = tu_note(1000, 500, 60, 1.0f), b = tu_note(3000, 500, 64, 1.0f);
+  sg_notes_push(&nl, &a);
+  sg_notes_push(&nl, &b);
+  assert_int_equal(sg_synth_render(s, &nl, 2000, l, r, 1000), SG_OK);
+  assert_true(peak_of(l, 1000) == 0.0);
+  assert_int_equal(sg_synth_render(s, &nl, 3000, l, r, 100), SG_OK);
+  assert_true(peak_of(l, 100) > 0.01);
+  /* Left and right are identical for the built-in (mono inside) instruments. */
+  assert_memory_equal(l, r, 100 * sizeof *l);
+  sg_notes_free(&nl);
+  sg_synth_destroy(s);
+  sg_synth_destroy(NULL); /* safe */
+  assert_int_equal(sg_synth_tail_frames(NULL), 0);
+  /* Every kind has a default patch and a name round trip. */
+  for (int k = 0; k < SG_SYNTH_SOUNDFONT; ++k) {
+    sg_synth_kind back;
+    assert_int_equal(sg_synth_kind_from_name(sg_synth_kind_name((sg_synth_kind)k), &back), SG_OK);
+    assert_int_equal(back, k);
+    assert_non_null(sg_synth_patch_names((sg_synth_kind)k)[0]);
+  }
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_synth_create(SG_SYNTH_GUITAR, NULL, NULL, 1000, 1, &s, &d), SG_E_RANGE);
+}
+
 #define SF2 "/usr/share/sounds/sf2/TimGM6mb.sf2"
 
 static void soundfont_renders_deterministically(void **state) {
@@ -749,6 +787,7 @@ int main(void) {
       cmocka_unit_test(drums_every_voice_and_hat_choke),
       cmocka_unit_test(guitar_muted_notes_are_short),
       cmocka_unit_test(overrides_are_checked_by_name),
+      cmocka_unit_test(render_contract_edges),
       cmocka_unit_test(guitar_strum_uses_six_strings_and_restrike_chokes),
       cmocka_unit_test(sound_ends_within_tail_frames),
       cmocka_unit_test(velocity_brightens_fm_and_filter),
