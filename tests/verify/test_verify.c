@@ -412,6 +412,34 @@ static void master_stretched_fails_sync_drift(void **state) {
   free(x);
 }
 
+static void master_without_drums_fails_drum_similarity(void **state) {
+  (void)state;
+  /* Keys + Bass + Bridge only, brought back to -14 LUFS. */
+  float *x = calloc(good.frames * CH, sizeof *x);
+  for (size_t i = 0; i < good.frames * CH; ++i)
+    x[i] = good.part[KEYS][i] + good.part[BASS][i] + good.part[BRIDGE][i];
+  sg_meter *m = NULL;
+  assert_int_equal(sg_meter_create(&m, CH, RATE, SG_METER_LOUDNESS, NULL), SG_OK);
+  assert_int_equal(sg_meter_add(m, x, good.frames), SG_OK);
+  sg_meter_result mr;
+  sg_meter_result_get(m, &mr);
+  sg_meter_free(m);
+  float g = (float)pow(10.0, (-14.0 - mr.integrated_lufs) / 20.0);
+  for (size_t i = 0; i < good.frames * CH; ++i)
+    x[i] *= g;
+  variant v;
+  variant_init(&v);
+  v.part[MASTER] = x;
+  const char *want[] = {"Master/drum_similarity", NULL};
+  sg_verify_result r;
+  assert_int_equal(verify_expect(make_zip("nodrums", &v), want, &r), SG_E_GATE);
+  for (size_t i = 0; i < r.report.n; ++i)
+    if (!strcmp(r.report.v[i].check, "drum_similarity"))
+      fprintf(stderr, "drum similarity without drums: %.3f\n", r.report.v[i].measured);
+  sg_verify_result_free(&r);
+  free(x);
+}
+
 static void bridge_in_a_major_fails_key(void **state) {
   (void)state;
   song_audio a;
@@ -708,6 +736,7 @@ int main(void) {
       cmocka_unit_test(pcm16_stem_fails_format),
       cmocka_unit_test(master_shifted_30ms_fails_sync_offset),
       cmocka_unit_test(master_stretched_fails_sync_drift),
+      cmocka_unit_test(master_without_drums_fails_drum_similarity),
       cmocka_unit_test(bridge_in_a_major_fails_key),
       cmocka_unit_test(clipped_master_fails_clipping_and_true_peak),
       cmocka_unit_test(missing_stem_fails_present),
