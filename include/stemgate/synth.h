@@ -40,13 +40,20 @@
  *                     Thiran allpass fractional delay, pick-position comb, one-pole loop filter
  *                     set from a per-note T60, velocity-dependent excitation low-pass, body
  *                     resonances as parallel RBJ band-pass biquads (commuted to the output),
- *                     choke per string. Patches: "nylon" (default), "steel".
+ *                     choke per string. A note's string is the highest whose open pitch is not
+ *                     above it (E2 A2 D3 G3 B3 E4); notes of one strum group take distinct
+ *                     strings, so a chord rings while a repeated note re-strikes (chokes) its
+ *                     string. SG_NOTE_MUTED: short, dark decay; SG_NOTE_ACCENT: longer ring.
+ *                     Patches: "nylon" (default), "steel".
  *  kind "drums"       808/909-style synthesis on GM keys 36 kick, 37 rim, 38 snare, 39 clap,
  *                     42 closed hat (chokes 46), 46 open hat, 70 shaker. Patch: "808" (default),
  *                     "909".
  *  kind "soundfont"   libfluidsynth, offline (no audio driver), reverb and chorus off, so the
  *                     same notes give the same bytes. Created with sg_synth_create_soundfont.
- *                     Note starts are quantised to fluidsynth's internal 64-frame block.
+ *                     Note starts are quantised to fluidsynth's internal 64-frame block
+ *                     (up to 63 frames late, 1.3 ms at 48 kHz). Creating one silences
+ *                     fluidsynth's global log (the library never prints): create SoundFont
+ *                     instruments from one thread.
  *
  * Patch parameters (override by name; each is range-checked, errors name the parameter):
  *
