@@ -329,6 +329,8 @@ typedef struct sg_keyfit {
   int minor;          /* 0 major, 1 minor                                                     */
   double r;           /* Pearson correlation with the profile, -1..1                          */
   double confidence;  /* r(best) - r(second best key), 0..2                                   */
+  double r_relative;  /* r of the relative key (same pitch set, other mode: A minor for C
+                         major); r - r_relative near 0 means the mode is a guess              */
 } sg_keyfit;
 
 /* (Named sg_keyfit, not sg_key: theory.h owns the musical key type; this is a measurement.)
@@ -341,7 +343,7 @@ sg_status sg_keyfit_parse(const char *s, int *tonic, int *minor);
 
 /* Key of a 12-bin chroma vector (index 0 = C). Profile correlation weighs pitch classes, not
  * order: the usual error is the relative key (an Aeolian i-VI-III-VII loop has the pitch
- * content of its relative major and reads as such); confidence is then small. */
+ * content of its relative major and reads as such). r_relative shows how close that was. */
 sg_keyfit sg_key_from_chroma(const double chroma[12], sg_key_profile profile);
 /* Key of chroma frames between t0 and t1 seconds (t1 <= 0: to the end). SG_E_INVAL without
  * chroma; tonic -1 when the range holds no pitched energy. */

@@ -79,7 +79,7 @@ static double pearson(const double *x, const double *p, int rot) {
 }
 
 sg_keyfit sg_key_from_chroma(const double chroma[12], sg_key_profile profile) {
-  sg_keyfit k = {-1, 0, 0, 0};
+  sg_keyfit k = {-1, 0, 0, 0, 0};
   double tot = 0;
   for (int i = 0; i < 12; ++i)
     tot += chroma[i] > 0 ? chroma[i] : 0;
@@ -102,6 +102,8 @@ sg_keyfit sg_key_from_chroma(const double chroma[12], sg_key_profile profile) {
     }
   k.r = b1;
   k.confidence = b1 - b2;
+  k.r_relative = k.minor ? pearson(chroma, maj, (k.tonic + 3) % 12)
+                         : pearson(chroma, min, (k.tonic + 9) % 12);
   return k;
 }
 
@@ -239,8 +241,8 @@ sg_status sg_key_track_compute(const sg_features *f, const sg_key_track_config *
       if (lab[i] != lab[i - 1]) {
         sg_key_change *k = &out->change[out->n_changes++];
         k->time_s = 0.5 * (out->center_s[i - 1] + out->center_s[i]);
-        k->from = (sg_keyfit){lab[i - 1] < 0 ? -1 : lab[i - 1] % 12, lab[i - 1] >= 12, 0, 0};
-        k->to = (sg_keyfit){lab[i] < 0 ? -1 : lab[i] % 12, lab[i] >= 12, 0, 0};
+        k->from = (sg_keyfit){lab[i - 1] < 0 ? -1 : lab[i - 1] % 12, lab[i - 1] >= 12, 0, 0, 0};
+        k->to = (sg_keyfit){lab[i] < 0 ? -1 : lab[i] % 12, lab[i] >= 12, 0, 0, 0};
         for (size_t j = i; j-- > 0 && lab[j] == lab[i - 1];)
           if (same_key(out->key[j], k->from)) {
             k->from = out->key[j];

@@ -129,6 +129,7 @@ static void key_track_finds_modulation(void **state) {
   sg_keyfit k;
   assert_int_equal(sg_key_estimate(f, 0, 0, SG_KEY_KRUMHANSL, &k), SG_OK);
   assert_string_equal(sg_keyfit_name(k.tonic, k.minor), "G major");
+  assert_true(k.r > k.r_relative); /* E minor, the relative key, correlates less */
   sg_key_track_free(&tr);
   sg_features_free(f);
   free(x);
