@@ -6,9 +6,10 @@
  * J. O. Smith, "Digital Audio Resampling"), measured, and the song's grid is locked to it:
  *
  *   tempo         sg_tempo_estimate (Ellis 2007 onset-autocorrelation comb, refined by a
- *                 least-squares fit of onset times to beat numbers) with its log-Gaussian prior
- *                 centred on the spec's tempo, so the estimator's octave follows the spec while a
- *                 132-vs-140 BPM difference (6 %, a tenth of an octave) is still seen in full.
+ *                 least-squares fit of onset times to beat numbers) with the spec's tempo as
+ *                 its octave hint and the centre of its log-Gaussian prior, so the octave
+ *                 follows the spec (70 vs 140 with hats on the eighths is genuinely ambiguous)
+ *                 while a 132-vs-140 BPM difference (6 %, a tenth of an octave) is seen in full.
  *   first downbeat sg_downbeat_estimate (beat phase by circular mean of onset times, the bar
  *                 position with the strongest low-band accent).
  *   drift         sg_drift_estimate: a least-squares line through onset times against beat
@@ -17,7 +18,12 @@
  *   tempo map     sg_beat_times (phase-locked beat follower) from the first downbeat: one frame
  *                 per quarter note, for sg_timeline_set_tempo_map (drums.follow_tempo_map).
  *   sync          sg_align_files: cross-correlation of onset envelopes at the start and the end
- *                 of a rendered file against the conformed reference (offset and drift).
+ *                 of a rendered file against the conformed reference, searched within 0.2 beat
+ *                 (drums repeat every eighth note: a wider search aliases); then the median-
+ *                 guarded mean difference of matched attack times (sg_onsets_pick, ~1 ms),
+ *                 because the envelope peak sits a few ms differently for a pluck and a kick
+ *                 that start on the same sample. A file containing the reference (the master)
+ *                 keeps sg_align's sample-domain refinement instead.
  *
  * Every measurement lives in the analysis module; this module holds only the reference-specific
  * policy: which tempo builds the grid, where the grid starts, how a short or long reference is
@@ -30,7 +36,7 @@
  *     sg_reference_prepare(song, NULL, cfg, "work/reference.wav", &ref, &gates, &d);
  *     if (song->tempo_auto) song->tempo = ref.tempo_grid;   // == tempo_measured then
  *     sg_timeline_build(song, &tl, &d);
- *     sg_reference_align(&ref, song, &tl, &gates, &d);     // origin, tempo map, length, drift
+ *     sg_reference_align(&ref, song, &tl, cfg, &gates, &d); // origin, tempo map, length, drift
  *     sg_reference_write_drums(&ref, song, &tl, NULL, "work/stems/Drums.wav", "Drums",
  *                              &gates, &d);
  *     ... render each stem on tl ...
@@ -158,7 +164,7 @@ typedef struct sg_reference {
   int64_t drums_frames;          /* frames written by sg_reference_write_drums                   */
 } sg_reference;
 
-/* Step 2. Reads the reference (source_path, or song->drums.reference resolved against the
+/* Step 2. Overwrites *ref (call sg_reference_free first when reusing one). Reads the reference (source_path, or song->drums.reference resolved against the
  * spec's folder when NULL), describes its format, conforms it into work_path (float32 at
  * song->sample_rate and song->channels; directories are created), and measures tempo, first
  * downbeat, drift against the grid tempo and a tempo map. cfg may be NULL (defaults).
