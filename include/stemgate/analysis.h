@@ -398,6 +398,7 @@ typedef struct sg_align_result {
   double similarity;     /* normalised onset-envelope correlation at the peak, mean of both */
   double fine_similarity;/* normalised sample correlation of the refinement (0 when off)     */
   int has_end;           /* 0 when a is too short for a separate end window (drift 0)        */
+  int inverted;          /* 1 when b correlates with a only with its polarity flipped       */
 } sg_align_result;
 
 /* Aligns two mono signals at the same rate. The start and end windows lie inside the active

@@ -70,6 +70,7 @@ static sg_status src_read(src *s, int64_t start, size_t len, float *out, sg_diag
 
 typedef struct window_result {
   double offset_s, time_s, sim, fine_sim;
+  int inverted;
 } window_result;
 
 /* Normalised cross-correlation of a[i0, i1) against b shifted by lags -L..L. Returns the best
@@ -137,6 +138,7 @@ static sg_status measure(const float *ea, size_t na, const float *eb, size_t nb,
   w->sim = sim;
   w->time_s = 0.5 * (t0 + t1);
   w->fine_sim = 0;
+  w->inverted = 0;
   if (!(sim > 0))
     return sg_diag_fail(d, SG_E_NOTFOUND, "align: no correlated onsets between the signals");
   if (!(c->refine_s > 0))
@@ -212,9 +214,23 @@ static sg_status measure(const float *ea, size_t na, const float *eb, size_t nb,
   double fsim;
   double fl = (double)cm + xcorr_peak(xa, nr, xb, nr + 2 * (size_t)M, 0, (long)nr, W, M + cm,
                                       &fsim);
+  if (!(fsim > 0.1)) {
+    /* Perhaps b is a with its polarity inverted: correlate against -b. */
+    for (size_t i = 0; i < nr + 2 * (size_t)M; ++i)
+      xb[i] = -xb[i];
+    double nsim, nfl = (double)cm + xcorr_peak(xa, nr, xb, nr + 2 * (size_t)M, 0, (long)nr, W,
+                                               M + cm, &nsim);
+    if (nsim > 0.1) {
+      fsim = nsim;
+      fl = nfl;
+      w->inverted = 1;
+    }
+  }
   w->fine_sim = fsim;
-  if (fsim > 0.1 && fabs(fl) < (double)M) {
-    w->offset_s = ((double)base + fl) / rate;
+  int use_fine = fsim > 0.1 && fabs(fl) < (double)M;
+  int use_mid = !use_fine && ma > 8 && msim > 0.3; /* polarity-free envelope estimate */
+  if (use_fine || use_mid) {
+    w->offset_s = ((double)base + (use_fine ? fl : mid)) / rate;
     /* The correlation weighs each part of the window by its energy, so under drift the
      * measured offset belongs to the energy centroid of the window, not its middle. */
     double se = 0, sie = 0;
@@ -302,6 +318,7 @@ static sg_status align_core(const sg_features *fa, const sg_features *fb, src *s
   out->start_time_s = ws.time_s;
   out->similarity = ws.sim;
   out->fine_similarity = ws.fine_sim;
+  out->inverted = ws.inverted;
   out->end_offset_s = ws.offset_s;
   out->end_time_s = ws.time_s;
   out->has_end = has_end;

@@ -78,6 +78,19 @@ static void known_offsets(void **state) {
     assert_true(fabs(r.end_offset_s - offs[i]) < 0.001);
     assert_true(fabs(r.drift_s) < 0.0005);
     assert_true(r.similarity > 0.5);
+    assert_int_equal(r.inverted, 0);
+    free(b);
+  }
+  /* Polarity inverted: same offset, flagged. */
+  {
+    float *b = delayed(a, n, 0.0217);
+    for (size_t i = 0; i < n; ++i)
+      b[i] = -b[i];
+    sg_align_result r;
+    assert_int_equal(sg_align_signals(a, n, b, n, RATE, NULL, &r, NULL), SG_OK);
+    printf("inverted: %+.4f ms, inverted %d\n", r.offset_s * 1e3, r.inverted);
+    assert_true(fabs(r.offset_s - 0.0217) < 0.001);
+    assert_int_equal(r.inverted, 1);
     free(b);
   }
   /* Without refinement the envelope peak alone is within one hop (5.3 ms). */
