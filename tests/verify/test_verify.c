@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zip.h>
 
@@ -508,15 +509,25 @@ static void bridge_playing_everywhere_fails_silent_outside(void **state) {
   free(x);
 }
 
+/* A zip whose one entry climbs out of the folder: "../verify-test_Master.wav". */
+static int traversal_zip(void) {
+  int err = 0;
+  zip_t *za = zip_open(sg_test_path("evil.zip"), ZIP_CREATE | ZIP_TRUNCATE, &err);
+  if (!za)
+    return 0;
+  zip_source_t *s = zip_source_buffer(za, "RIFF", 4, 0);
+  if (zip_file_add(za, "../verify-test_Master.wav", s, ZIP_FL_ENC_UTF_8) < 0) {
+    zip_source_free(s);
+    zip_discard(za);
+    return 0;
+  }
+  return zip_close(za) == 0;
+}
+
 static void traversal_entry_is_unreadable_package(void **state) {
   (void)state;
+  assert_true(traversal_zip());
   const char *zp = sg_test_path("evil.zip");
-  int err = 0;
-  zip_t *za = zip_open(zp, ZIP_CREATE | ZIP_TRUNCATE, &err);
-  assert_non_null(za);
-  zip_source_t *s = zip_source_buffer(za, "RIFF", 4, 0);
-  assert_true(zip_file_add(za, "../verify-test_Master.wav", s, ZIP_FL_ENC_UTF_8) >= 0);
-  assert_int_equal(zip_close(za), 0);
   sg_verify_options o;
   sg_verify_options_init(&o);
   o.package = zp;
@@ -714,6 +725,47 @@ static void json_and_junit_hold_every_row(void **state) {
   sg_verify_result_free(&r);
 }
 
+/* The stemgate command's exit codes (when the binary was built: $SG_STEMGATE, set by CTest). */
+static int run_cli(const char *args) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "'%s' verify %s >/dev/null 2>&1", getenv("SG_STEMGATE"), args);
+  int rc = system(cmd);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void cli_exit_codes(void **state) {
+  (void)state;
+  const char *exe = getenv("SG_STEMGATE");
+  struct stat sb;
+  if (!exe || stat(exe, &sb) != 0) {
+    fprintf(stderr, "stemgate binary not built; skipping the command-line test\n");
+    skip();
+  }
+  char a[3000];
+  variant v;
+  variant_init(&v);
+  const char *spec = sg_test_path("song.yaml");
+  const char *jp = sg_test_path("cli.json"), *xp = sg_test_path("cli.xml");
+  snprintf(a, sizeof a, "'%s' --spec '%s' --json '%s' --junit '%s'", make_zip("cli_good", &v),
+           spec, jp, xp);
+  assert_int_equal(run_cli(a), 0);
+  struct stat js, xs;
+  assert_int_equal(stat(jp, &js), 0);
+  assert_int_equal(stat(xp, &xs), 0);
+  assert_true(js.st_size > 1000 && xs.st_size > 1000);
+  v.missing[BASS] = 1;
+  snprintf(a, sizeof a, "'%s' --spec '%s'", make_zip("cli_missing", &v), spec);
+  assert_int_equal(run_cli(a), 1);
+  snprintf(a, sizeof a, "'%s' --spec '%s'", sg_test_path("evil.zip"), spec);
+  assert_int_equal(run_cli(a), traversal_zip() ? 3 : -1);
+  snprintf(a, sizeof a, "'%s'", sg_test_path("cli_good.zip"));
+  assert_int_equal(run_cli(a), 2); /* no --spec */
+  snprintf(a, sizeof a, "a.zip b.zip --spec '%s'", spec);
+  assert_int_equal(run_cli(a), 2); /* two packages */
+  snprintf(a, sizeof a, "'%s' --spec '%s' --frobnicate", sg_test_path("cli_good.zip"), spec);
+  assert_int_equal(run_cli(a), 2);
+}
+
 static void xml_escaping(void **state) {
   (void)state;
   sg_verify_result r;
@@ -749,6 +801,7 @@ int main(void) {
       cmocka_unit_test(folder_with_common_names_passes),
       cmocka_unit_test(json_and_junit_hold_every_row),
       cmocka_unit_test(xml_escaping),
+      cmocka_unit_test(cli_exit_codes),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
