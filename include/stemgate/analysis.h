@@ -61,6 +61,9 @@ enum {
  * samples in one channel count as one clip run (a flat top, not a legitimate full-scale peak). */
 #define SG_CLIP_LEVEL 0.9999f
 #define SG_CLIP_RUN 3
+/* A sample at |x| >= SG_SIGNAL_LEVEL (-80 dBFS) is signal for first/last_signal_frame: above
+ * 24-bit dither, below anything audible in a mix. */
+#define SG_SIGNAL_LEVEL 1e-4f
 /* Width of one window of the activity map, seconds. */
 #define SG_METER_WINDOW_S 0.05
 
@@ -82,6 +85,9 @@ typedef struct sg_meter_result {
   uint64_t nan_count, inf_count;              /* non-finite samples (excluded from levels) */
   uint64_t clipped_samples;                   /* samples at |x| >= SG_CLIP_LEVEL           */
   uint64_t clip_runs;                         /* runs of >= SG_CLIP_RUN clipped samples    */
+  int64_t first_signal_frame;                 /* first frame with any |x| >= SG_SIGNAL_LEVEL,
+                                                 sample-exact; -1 when none                */
+  int64_t last_signal_frame;                  /* last such frame; -1 when none             */
 } sg_meter_result;
 
 typedef struct sg_meter sg_meter;

@@ -20,6 +20,7 @@ struct sg_meter {
   double sum[SG_METER_MAX_CHANNELS];
   unsigned run[SG_METER_MAX_CHANNELS]; /* current clipped run length per channel */
   uint64_t nan_count, inf_count, clipped, clip_runs;
+  int64_t first_sig, last_sig;
   /* short-term maximum: queried every 100 ms once 3 s have been fed */
   size_t st_step, st_count;
   int64_t fed; /* frames given to libebur128 */
@@ -50,6 +51,7 @@ sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsi
   m->flags = flags & SG_METER_ALL;
   m->st_step = rate / 10;
   m->st_max = -HUGE_VAL;
+  m->first_sig = m->last_sig = -1;
   m->win = (size_t)lround(SG_METER_WINDOW_S * rate);
   m->scratch = malloc(sizeof(float) * CHUNK * channels);
   if (!m->scratch)
@@ -145,6 +147,11 @@ sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
         m->sum[c] += v;
         m->sumsq[c] += (double)v * v;
         fss += (double)v * v;
+        if (a >= SG_SIGNAL_LEVEL) {
+          m->last_sig = m->frames + (int64_t)i;
+          if (m->first_sig < 0)
+            m->first_sig = m->last_sig;
+        }
         if (a >= SG_CLIP_LEVEL) {
           m->clipped++;
           if (++m->run[c] == SG_CLIP_RUN)
@@ -208,6 +215,8 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
   r->inf_count = m->inf_count;
   r->clipped_samples = m->clipped;
   r->clip_runs = m->clip_runs;
+  r->first_signal_frame = m->first_sig;
+  r->last_signal_frame = m->last_sig;
   r->integrated_lufs = r->short_term_max_lufs = SG_SILENCE_DB;
   if (m->flags & SG_METER_LOUDNESS) {
     double v;

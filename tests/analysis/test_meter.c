@@ -144,6 +144,8 @@ static void clip_runs_counted(void **state) {
   assert_int_equal(sg_meter_result_get(m, &r), SG_OK);
   assert_int_equal(r.clipped_samples, 11);
   assert_int_equal(r.clip_runs, 2);
+  assert_int_equal(r.first_signal_frame, 1000); /* sample-exact, across the block cut */
+  assert_int_equal(r.last_signal_frame, 3002);
   sg_meter_free(m);
   free(x);
 }
@@ -173,6 +175,13 @@ static void activity_map(void **state) {
   assert_int_equal(sg_meter_active(m, rate - 100, rate + 1, -60), 1);
   assert_int_equal(sg_meter_active(m, 2 * rate, 3 * rate, -60), 0);
   assert_int_equal(sg_meter_first_active(m, -10), -1);
+  sg_meter_result r;
+  assert_int_equal(sg_meter_result_get(m, &r), SG_OK);
+  /* Sample-exact signal bounds: noise occupies [rate, 2 rate) (a normal sample under 1e-4 at
+   * either edge is possible, so within 3 frames). */
+  assert_true(r.first_signal_frame >= (int64_t)rate && r.first_signal_frame < (int64_t)rate + 3);
+  assert_true(r.last_signal_frame < 2 * (int64_t)rate &&
+              r.last_signal_frame > 2 * (int64_t)rate - 4);
   /* A partial last window counts. */
   float tail[100];
   for (int i = 0; i < 100; ++i)
@@ -231,6 +240,7 @@ static void invalid_arguments(void **state) {
   sg_meter_result r;
   assert_int_equal(sg_meter_result_get(m, &r), SG_OK);
   assert_true(r.integrated_lufs == SG_SILENCE_DB && r.rms_dbfs == SG_SILENCE_DB);
+  assert_true(r.first_signal_frame == -1 && r.last_signal_frame == -1);
   assert_int_equal(sg_meter_first_active(m, -100), -1);
   sg_meter_free(m);
 }
