@@ -341,14 +341,39 @@ sg_status sg_reference_prepare(const sg_song *song, const char *source_path,
     return sg_diag_fail(d, SG_E_INVAL, "reference: no reference file (drums.reference is empty)");
   snprintf(ref->work_path, sizeof ref->work_path, "%s", work_path);
 
-  /* Readable: open, describe, refuse an empty file. */
+  /* Readable: the whole file decodes (a truncated or corrupt file fails here, not halfway
+   * through the conversion), holds only finite samples and is not digital silence. */
   sg_audio_reader *rd = NULL;
   sg_diag rdiag;
   sg_diag_clear(&rdiag);
   sg_status st = sg_audio_reader_open(&rd, ref->source_path, &ref->input, &rdiag);
-  if (st == SG_OK && ref->input.frames <= 0) {
+  if (st == SG_OK && ref->input.frames <= 0)
     st = sg_diag_fail(&rdiag, SG_E_FORMAT, "reference '%s' holds no audio frames",
                       ref->source_path);
+  if (st == SG_OK) {
+    enum { BLK = 8192 };
+    float *buf = malloc((size_t)BLK * ref->input.channels * sizeof *buf);
+    uint64_t bad = 0;
+    float peak = 0;
+    if (!buf)
+      st = sg_diag_fail(&rdiag, SG_E_NOMEM, "reference: out of memory");
+    for (size_t got = 1; st == SG_OK && got;) {
+      st = sg_audio_reader_read(rd, buf, BLK, &got, &rdiag);
+      for (size_t i = 0; st == SG_OK && i < got * ref->input.channels; ++i) {
+        if (!isfinite(buf[i]))
+          bad++;
+        else if (fabsf(buf[i]) > peak)
+          peak = fabsf(buf[i]);
+      }
+    }
+    free(buf);
+    if (st == SG_OK && bad)
+      st = sg_diag_fail(&rdiag, SG_E_FORMAT,
+                        "reference '%s' holds %llu non-finite samples (NaN or Inf)",
+                        ref->source_path, (unsigned long long)bad);
+    else if (st == SG_OK && peak == 0)
+      st = sg_diag_fail(&rdiag, SG_E_FORMAT, "reference '%s' is digital silence",
+                        ref->source_path);
   }
   sg_audio_reader_close(rd);
   if (st != SG_OK) {

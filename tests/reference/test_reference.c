@@ -684,7 +684,8 @@ static void sync_gates_fail_and_skip_honestly(void **state) {
   free(song);
 }
 
-/* Not audio: the readable gate fails with the reader's reason; nothing is conformed. */
+/* Not audio, digital silence, a NaN: the readable gate fails with the reason; nothing is
+ * conformed. */
 static void unreadable_reference(void **state) {
   (void)state;
   char p[1024]; /* sg_test_path rotates static slots: keep a copy */
@@ -703,6 +704,29 @@ static void unreadable_reference(void **state) {
   assert_non_null(g);
   assert_false(g->pass);
   assert_int_equal(gates.failed, 1);
+  sg_reference_free(&ref);
+
+  /* A float WAV holding a NaN, and one of digital silence: both refused as unreadable. */
+  float *y = calloc(48000, sizeof *y);
+  snprintf(p, sizeof p, "%s", sg_test_path("silent.wav"));
+  write_wav(p, y, 48000, 48000, 1, SG_FMT_FLOAT32);
+  sg_diag_clear(&d);
+  assert_int_equal(sg_reference_prepare(song, p, NULL, sg_test_path("bad2/ref.wav"), &ref, &gates,
+                                        &d),
+                   SG_E_FORMAT);
+  assert_non_null(strstr(d.message, "digital silence"));
+  sg_reference_free(&ref);
+  y[100] = NAN;
+  y[200] = 0.5f;
+  snprintf(p, sizeof p, "%s", sg_test_path("nan.wav"));
+  write_wav(p, y, 48000, 48000, 1, SG_FMT_FLOAT32);
+  sg_diag_clear(&d);
+  sg_status st2 = sg_reference_prepare(song, p, NULL, sg_test_path("bad3/ref.wav"), &ref, &gates, &d);
+  printf("nan: %s\n", d.message);
+  assert_int_equal(st2, SG_E_FORMAT);
+  assert_non_null(strstr(d.message, "non-finite"));
+  assert_int_equal(gates.failed, 3);
+  free(y);
   sg_reference_free(&ref);
   sg_gate_report_free(&gates);
   free(song);
