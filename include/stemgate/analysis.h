@@ -70,24 +70,24 @@ enum {
 typedef struct sg_meter_result {
   int64_t frames;
   unsigned rate, channels;
-  unsigned flags;                             /* what was measured (SG_METER_*)            */
-  double sample_peak[SG_METER_MAX_CHANNELS];  /* max |x| per channel, linear               */
-  double sample_peak_dbfs;                    /* max over channels                         */
-  double true_peak[SG_METER_MAX_CHANNELS];    /* linear; 0 when SG_METER_TRUE_PEAK is off  */
-  double true_peak_dbtp;                      /* max over channels; SG_SILENCE_DB when off */
-  double integrated_lufs;                     /* gated (BS.1770-4); SG_SILENCE_DB when under
-                                                 400 ms, silent, or loudness off           */
-  double short_term_max_lufs;                 /* max 3 s loudness, every 100 ms            */
-  double loudness_range_lu;                   /* EBU Tech 3342 LRA; 0 when not available   */
-  double rms[SG_METER_MAX_CHANNELS];          /* linear RMS per channel                    */
-  double rms_dbfs;                            /* RMS over all channels                     */
-  double dc[SG_METER_MAX_CHANNELS];           /* mean per channel                          */
-  uint64_t nan_count, inf_count;              /* non-finite samples (excluded from levels) */
-  uint64_t clipped_samples;                   /* samples at |x| >= SG_CLIP_LEVEL           */
-  uint64_t clip_runs;                         /* runs of >= SG_CLIP_RUN clipped samples    */
-  int64_t first_signal_frame;                 /* first frame with any |x| >= SG_SIGNAL_LEVEL,
-                                                 sample-exact; -1 when none                */
-  int64_t last_signal_frame;                  /* last such frame; -1 when none             */
+  unsigned flags;                            /* what was measured (SG_METER_*)            */
+  double sample_peak[SG_METER_MAX_CHANNELS]; /* max |x| per channel, linear               */
+  double sample_peak_dbfs;                   /* max over channels                         */
+  double true_peak[SG_METER_MAX_CHANNELS];   /* linear; 0 when SG_METER_TRUE_PEAK is off  */
+  double true_peak_dbtp;                     /* max over channels; SG_SILENCE_DB when off */
+  double integrated_lufs;                    /* gated (BS.1770-4); SG_SILENCE_DB when under
+                                                400 ms, silent, or loudness off           */
+  double short_term_max_lufs;                /* max 3 s loudness, every 100 ms            */
+  double loudness_range_lu;                  /* EBU Tech 3342 LRA; 0 when not available   */
+  double rms[SG_METER_MAX_CHANNELS];         /* linear RMS per channel                    */
+  double rms_dbfs;                           /* RMS over all channels                     */
+  double dc[SG_METER_MAX_CHANNELS];          /* mean per channel                          */
+  uint64_t nan_count, inf_count;             /* non-finite samples (excluded from levels) */
+  uint64_t clipped_samples;                  /* samples at |x| >= SG_CLIP_LEVEL           */
+  uint64_t clip_runs;                        /* runs of >= SG_CLIP_RUN clipped samples    */
+  int64_t first_signal_frame;                /* first frame with any |x| >= SG_SIGNAL_LEVEL,
+                                                sample-exact; -1 when none                */
+  int64_t last_signal_frame;                 /* last such frame; -1 when none             */
 } sg_meter_result;
 
 typedef struct sg_meter sg_meter;
@@ -157,10 +157,10 @@ enum {
 };
 
 typedef struct sg_features_config {
-  unsigned flags;      /* SG_FEAT_*; default SG_FEAT_ALL                                   */
-  double low_cut_hz;   /* upper edge of the low band, Hz; default 150, clamped 40..1000     */
-  double chroma_fmin;  /* lowest frequency folded into chroma, Hz; default 60                */
-  double chroma_fmax;  /* highest, Hz; default 2000 (clamped below the decimated Nyquist)   */
+  unsigned flags;     /* SG_FEAT_*; default SG_FEAT_ALL                                   */
+  double low_cut_hz;  /* upper edge of the low band, Hz; default 150, clamped 40..1000     */
+  double chroma_fmin; /* lowest frequency folded into chroma, Hz; default 60                */
+  double chroma_fmax; /* highest, Hz; default 2000 (clamped below the decimated Nyquist)   */
 } sg_features_config;
 
 void sg_features_config_init(sg_features_config *c);
@@ -183,8 +183,8 @@ sg_status sg_features_from_mono(sg_features **out, const float *x, size_t n, uns
                                 const sg_features_config *cfg, sg_diag *d);
 /* Convenience: streams a file (any format sg_audio_reader opens) in 32 k-frame blocks,
  * finished. Errors of the reader come with d naming the file. */
-sg_status sg_features_from_file(sg_features **out, const char *path,
-                                const sg_features_config *cfg, sg_diag *d);
+sg_status sg_features_from_file(sg_features **out, const char *path, const sg_features_config *cfg,
+                                sg_diag *d);
 
 /* Accessors. Pointers stay valid until the next add or free; *n receives the element count
  * (frames of the envelope, or chroma frames with 12 floats each); *frame_rate in Hz. NULL and
@@ -211,19 +211,19 @@ sg_status sg_analysis_file_pass(const char *path, unsigned meter_flags,
 /* =============================================================================== rhythm ==== */
 
 typedef struct sg_onset_config {
-  double delta;        /* threshold above the local mean, as a fraction of the envelope's
-                          99th percentile; default 0.07                                      */
-  double min_gap_s;    /* minimum distance between onsets, s; default 0.03                    */
-  int refine;          /* 1: refine times on the ~1 ms energy envelope (needs SG_FEAT_ENERGY);
-                          default 1                                                          */
+  double delta;     /* threshold above the local mean, as a fraction of the envelope's
+                       99th percentile; default 0.07                                      */
+  double min_gap_s; /* minimum distance between onsets, s; default 0.03                    */
+  int refine;       /* 1: refine times on the ~1 ms energy envelope (needs SG_FEAT_ENERGY);
+                       default 1                                                          */
 } sg_onset_config;
 
 void sg_onset_config_init(sg_onset_config *c);
 
 typedef struct sg_onset_list {
-  double *time;     /* s, ascending                                    */
-  float *strength;  /* onset envelope value at the peak                */
-  float *low;       /* low-band envelope value at the peak             */
+  double *time;    /* s, ascending                                    */
+  float *strength; /* onset envelope value at the peak                */
+  float *low;      /* low-band envelope value at the peak             */
   size_t n;
 } sg_onset_list;
 
@@ -238,28 +238,28 @@ sg_status sg_onsets_pick(const sg_features *f, const sg_onset_config *cfg, sg_on
 void sg_onset_list_free(sg_onset_list *l);
 
 typedef struct sg_tempo_config {
-  double min_bpm, max_bpm;  /* search range; default 50..220                              */
-  double prior_bpm;         /* centre of the log-Gaussian prior; default 120               */
-  double prior_octaves;     /* its standard deviation in octaves; default 1.0              */
-  double half_ratio;        /* switch to the double tempo when the autocorrelation at half
-                               the period is at least this fraction of that at the period:
-                               onsets then fall as strongly between the beats as on them;
-                               default 0.8                                                */
-  double hint_bpm;          /* expected tempo (from a spec), 0 for none: the estimate moves by
-                               whole octaves (x2, /2) to the one nearest the hint, then is
-                               refined on the material. Octave ambiguity (70 vs 140 with
-                               eighth-note hats, 87 vs 174 for drum and bass) is real, and
-                               only the expectation can settle it; default 0              */
+  double min_bpm, max_bpm; /* search range; default 50..220                              */
+  double prior_bpm;        /* centre of the log-Gaussian prior; default 120               */
+  double prior_octaves;    /* its standard deviation in octaves; default 1.0              */
+  double half_ratio;       /* switch to the double tempo when the autocorrelation at half
+                              the period is at least this fraction of that at the period:
+                              onsets then fall as strongly between the beats as on them;
+                              default 0.8                                                */
+  double hint_bpm;         /* expected tempo (from a spec), 0 for none: the estimate moves by
+                              whole octaves (x2, /2) to the one nearest the hint, then is
+                              refined on the material. Octave ambiguity (70 vs 140 with
+                              eighth-note hats, 87 vs 174 for drum and bass) is real, and
+                              only the expectation can settle it; default 0              */
 } sg_tempo_config;
 
 void sg_tempo_config_init(sg_tempo_config *c);
 
 typedef struct sg_tempo_result {
-  double bpm;          /* final estimate                                                   */
-  double bpm_acf;      /* from the comb-weighted autocorrelation alone                     */
-  double confidence;   /* normalised autocorrelation at the beat period, 0..1              */
-  double phase_s;      /* time of a beat (0 <= phase_s < 60/bpm), from onsets              */
-  size_t onsets_used;  /* onsets in the least-squares grid fit (0: ACF estimate kept)      */
+  double bpm;         /* final estimate                                                   */
+  double bpm_acf;     /* from the comb-weighted autocorrelation alone                     */
+  double confidence;  /* normalised autocorrelation at the beat period, 0..1              */
+  double phase_s;     /* time of a beat (0 <= phase_s < 60/bpm), from onsets              */
+  size_t onsets_used; /* onsets in the least-squares grid fit (0: ACF estimate kept)      */
 } sg_tempo_result;
 
 /* Tempo of the whole feature stream. onsets (optional, borrowed) are those of f; NULL picks
@@ -270,11 +270,11 @@ sg_status sg_tempo_estimate(const sg_features *f, const sg_onset_list *onsets,
                             const sg_tempo_config *cfg, sg_tempo_result *out);
 
 typedef struct sg_grid_fit {
-  size_t onsets;          /* onsets considered                                             */
-  double mean_abs_dev_s;  /* mean |onset - nearest grid line|                              */
-  double max_abs_dev_s;   /* max of the same                                               */
-  double mean_dev_s;      /* signed mean (onsets late > 0)                                 */
-  double on_grid_frac;    /* fraction within tolerance_s                                    */
+  size_t onsets;         /* onsets considered                                             */
+  double mean_abs_dev_s; /* mean |onset - nearest grid line|                              */
+  double max_abs_dev_s;  /* max of the same                                               */
+  double mean_dev_s;     /* signed mean (onsets late > 0)                                 */
+  double on_grid_frac;   /* fraction within tolerance_s                                    */
 } sg_grid_fit;
 
 /* Deviation of onsets from the grid origin_s + k * 60 / (bpm * subdivision). subdivision >= 1
@@ -284,10 +284,10 @@ sg_status sg_grid_fit_onsets(const sg_onset_list *onsets, double bpm, double ori
                              int subdivision, double tolerance_s, sg_grid_fit *out);
 
 typedef struct sg_downbeat_result {
-  double first_downbeat_s;  /* first downbeat at or after the first onset (minus half a beat) */
-  double beat_phase_s;      /* 0 <= phase < beat period: any beat time modulo the period       */
-  int bar_position;         /* which beat of the bar (counted from the beat at phase) is 1     */
-  double confidence;        /* (best - second) / best of the bar-position scores, 0..1         */
+  double first_downbeat_s; /* first downbeat at or after the first onset (minus half a beat) */
+  double beat_phase_s;     /* 0 <= phase < beat period: any beat time modulo the period       */
+  int bar_position;        /* which beat of the bar (counted from the beat at phase) is 1     */
+  double confidence;       /* (best - second) / best of the bar-position scores, 0..1         */
 } sg_downbeat_result;
 
 /* Beat phase: the onset whose beat grid gathers the most onset strength (Gaussian window,
@@ -301,12 +301,12 @@ sg_status sg_downbeat_estimate(const sg_onset_list *onsets, double bpm, int beat
                                sg_downbeat_result *out);
 
 typedef struct sg_drift_result {
-  double period_s;       /* least-squares beat period of onsets against beat numbers        */
-  double tempo_ratio;    /* (60 / bpm) / period_s: > 1 when the material runs faster        */
-  double start_dev_s;    /* fitted line minus nominal grid at the first matched beat        */
-  double end_dev_s;      /* ... at the last matched beat                                     */
-  double drift_s;        /* end_dev_s - start_dev_s                                          */
-  double residual_s;     /* RMS of onsets about the fitted line                              */
+  double period_s;    /* least-squares beat period of onsets against beat numbers        */
+  double tempo_ratio; /* (60 / bpm) / period_s: > 1 when the material runs faster        */
+  double start_dev_s; /* fitted line minus nominal grid at the first matched beat        */
+  double end_dev_s;   /* ... at the last matched beat                                     */
+  double drift_s;     /* end_dev_s - start_dev_s                                          */
+  double residual_s;  /* RMS of onsets about the fitted line                              */
   size_t onsets_used;
 } sg_drift_result;
 
@@ -320,8 +320,8 @@ sg_status sg_drift_estimate(const sg_onset_list *onsets, double bpm, double orig
  * current period, snaps to the strongest onset within +-15% of a beat and corrects phase
  * (gain 0.5) and period (gain 0.1) by the error; beats with no onset keep the prediction.
  * *times is malloc'd (free()). */
-sg_status sg_beat_times(const sg_onset_list *onsets, double bpm, double phase_s,
-                        double duration_s, double **times, size_t *n);
+sg_status sg_beat_times(const sg_onset_list *onsets, double bpm, double phase_s, double duration_s,
+                        double **times, size_t *n);
 
 /* ================================================================================ pitch ==== */
 
@@ -331,12 +331,12 @@ typedef enum sg_key_profile {
 } sg_key_profile;
 
 typedef struct sg_keyfit {
-  int tonic;          /* pitch class 0 = C .. 11 = B; -1 when no pitched content             */
-  int minor;          /* 0 major, 1 minor                                                     */
-  double r;           /* Pearson correlation with the profile, -1..1                          */
-  double confidence;  /* r(best) - r(second best key), 0..2                                   */
-  double r_relative;  /* r of the relative key (same pitch set, other mode: A minor for C
-                         major); r - r_relative near 0 means the mode is a guess              */
+  int tonic;         /* pitch class 0 = C .. 11 = B; -1 when no pitched content             */
+  int minor;         /* 0 major, 1 minor                                                     */
+  double r;          /* Pearson correlation with the profile, -1..1                          */
+  double confidence; /* r(best) - r(second best key), 0..2                                   */
+  double r_relative; /* r of the relative key (same pitch set, other mode: A minor for C
+                        major); r - r_relative near 0 means the mode is a guess              */
 } sg_keyfit;
 
 /* (Named sg_keyfit, not sg_key: theory.h owns the musical key type; this is a measurement.)
@@ -357,24 +357,24 @@ sg_status sg_key_estimate(const sg_features *f, double t0, double t1, sg_key_pro
                           sg_keyfit *out);
 
 typedef struct sg_key_track_config {
-  double window_s;       /* analysis window, s; default 8                                    */
-  double hop_s;          /* step, s; default 1                                               */
-  double min_segment_s;  /* a key must hold this long to count as a change; default 6        */
+  double window_s;      /* analysis window, s; default 8                                    */
+  double hop_s;         /* step, s; default 1                                               */
+  double min_segment_s; /* a key must hold this long to count as a change; default 6        */
   sg_key_profile profile;
 } sg_key_track_config;
 
 void sg_key_track_config_init(sg_key_track_config *c);
 
 typedef struct sg_key_change {
-  double time_s;  /* estimated boundary                                                     */
+  double time_s; /* estimated boundary                                                     */
   sg_keyfit from, to;
 } sg_key_change;
 
 typedef struct sg_key_track {
-  double *center_s;       /* window centres                                                */
-  sg_keyfit *key;            /* per window (raw)                                              */
+  double *center_s; /* window centres                                                */
+  sg_keyfit *key;   /* per window (raw)                                              */
   size_t n;
-  sg_key_change *change;  /* after merging segments shorter than min_segment_s             */
+  sg_key_change *change; /* after merging segments shorter than min_segment_s             */
   size_t n_changes;
 } sg_key_track;
 
@@ -385,26 +385,26 @@ void sg_key_track_free(sg_key_track *t);
 /* ============================================================================ alignment ==== */
 
 typedef struct sg_align_config {
-  double window_s;   /* length of the start and end windows, s; default 20                  */
-  double max_lag_s;  /* largest offset searched, s (either sign); default 1.0               */
-  double refine_s;   /* sample-domain refinement window, s; default 1.0 (0 disables). Under
-                        drift it is shortened so the offset moves <= 0.25 ms inside it      */
+  double window_s;  /* length of the start and end windows, s; default 20                  */
+  double max_lag_s; /* largest offset searched, s (either sign); default 1.0               */
+  double refine_s;  /* sample-domain refinement window, s; default 1.0 (0 disables). Under
+                       drift it is shortened so the offset moves <= 0.25 ms inside it      */
 } sg_align_config;
 
 void sg_align_config_init(sg_align_config *c);
 
 typedef struct sg_align_result {
-  double offset_s;       /* offset at the start: b(t) = a(t - offset_s), b later when > 0   */
-  double end_offset_s;   /* offset measured in the end window                                */
-  double drift_s;        /* end_offset_s - offset_s                                          */
-  double drift_ratio;    /* drift_s / (end_time_s - start_time_s): 0.002 for 0.2% stretch   */
-  double start_time_s;   /* time in a at which offset_s was measured (energy centroid of the
-                            refinement window, or the middle of the envelope window)         */
-  double end_time_s;     /* time in a at which end_offset_s was measured                     */
-  double similarity;     /* normalised onset-envelope correlation at the peak, mean of both */
-  double fine_similarity;/* normalised sample correlation of the refinement (0 when off)     */
-  int has_end;           /* 0 when a is too short for a separate end window (drift 0)        */
-  int inverted;          /* 1 when b correlates with a only with its polarity flipped       */
+  double offset_s;        /* offset at the start: b(t) = a(t - offset_s), b later when > 0   */
+  double end_offset_s;    /* offset measured in the end window                                */
+  double drift_s;         /* end_offset_s - offset_s                                          */
+  double drift_ratio;     /* drift_s / (end_time_s - start_time_s): 0.002 for 0.2% stretch   */
+  double start_time_s;    /* time in a at which offset_s was measured (energy centroid of the
+                             refinement window, or the middle of the envelope window)         */
+  double end_time_s;      /* time in a at which end_offset_s was measured                     */
+  double similarity;      /* normalised onset-envelope correlation at the peak, mean of both */
+  double fine_similarity; /* normalised sample correlation of the refinement (0 when off)     */
+  int has_end;            /* 0 when a is too short for a separate end window (drift 0)        */
+  int inverted;           /* 1 when b correlates with a only with its polarity flipped       */
 } sg_align_result;
 
 /* Aligns two mono signals at the same rate. The start and end windows lie inside the active
@@ -422,15 +422,15 @@ sg_status sg_align_files(const char *path_a, const char *path_b, const sg_align_
 /* ============================================================================== effects ==== */
 
 typedef struct sg_decay_config {
-  double floor_dbfs;  /* tail ends where the 10 ms level falls below this; default -60       */
+  double floor_dbfs; /* tail ends where the 10 ms level falls below this; default -60       */
 } sg_decay_config;
 
 void sg_decay_config_init(sg_decay_config *c);
 
 typedef struct sg_decay_result {
-  double start_s;          /* energy peak after the final onset                              */
-  double decay_db_per_s;   /* slope of the Schroeder curve over the fit range (negative)    */
-  double rt60_s;           /* -60 / slope                                                     */
+  double start_s;        /* energy peak after the final onset                              */
+  double decay_db_per_s; /* slope of the Schroeder curve over the fit range (negative)    */
+  double rt60_s;         /* -60 / slope                                                     */
   double fit_top_db, fit_bottom_db; /* fit range on the Schroeder curve (-5..-25 is T20)    */
   double fit_r2;           /* coefficient of determination of the line fit                   */
   double tail_s;           /* from start_s to the last 10 ms window above floor_dbfs         */
@@ -445,13 +445,13 @@ typedef struct sg_decay_result {
 sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_decay_result *out);
 
 typedef struct sg_echo_result {
-  double lag_s;        /* lag of the local autocorrelation maximum within +-3% of the asked */
-  double acf;          /* normalised envelope autocorrelation there                          */
-  double neighbours;   /* median over lags 0.7..1.3 x lag, excluding +-8%                    */
-  double prominence;   /* acf - neighbours                                                   */
-  double spread;       /* 1.4826 x median absolute deviation of the neighbouring lags        */
-  double gain_estimate;/* echo gain g solving acf = g / (1 + g^2) (single echo model)       */
-  int detected;        /* prominence >= threshold and >= 3 x spread (a peak, not ripple)     */
+  double lag_s;         /* lag of the local autocorrelation maximum within +-3% of the asked */
+  double acf;           /* normalised envelope autocorrelation there                          */
+  double neighbours;    /* median over lags 0.7..1.3 x lag, excluding +-8%                    */
+  double prominence;    /* acf - neighbours                                                   */
+  double spread;        /* 1.4826 x median absolute deviation of the neighbouring lags        */
+  double gain_estimate; /* echo gain g solving acf = g / (1 + g^2) (single echo model)       */
+  int detected;         /* prominence >= threshold and >= 3 x spread (a peak, not ripple)     */
 } sg_echo_result;
 
 /* Echo evidence at lag_s (e.g. a tempo-synced delay: 0.75 * 60 / bpm for a dotted eighth):

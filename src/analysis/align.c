@@ -116,8 +116,8 @@ static double xcorr_peak(const float *a, size_t na, const float *b, size_t nb, l
       best = l;
     }
   }
-  double fr = (best > -L && best < L) ? sg__parabolic(r[best + L - 1], r[best + L], r[best + L + 1])
-                                      : 0;
+  double fr =
+      (best > -L && best < L) ? sg__parabolic(r[best + L - 1], r[best + L], r[best + L + 1]) : 0;
   free(r);
   *peak = bv;
   return (double)best + fr;
@@ -212,14 +212,14 @@ static sg_status measure(const float *ea, size_t na, const float *eb, size_t nb,
   if (cm < -(M - W))
     cm = -(M - W);
   double fsim;
-  double fl = (double)cm + xcorr_peak(xa, nr, xb, nr + 2 * (size_t)M, 0, (long)nr, W, M + cm,
-                                      &fsim);
+  double fl =
+      (double)cm + xcorr_peak(xa, nr, xb, nr + 2 * (size_t)M, 0, (long)nr, W, M + cm, &fsim);
   if (!(fsim > 0.1)) {
     /* Perhaps b is a with its polarity inverted: correlate against -b. */
     for (size_t i = 0; i < nr + 2 * (size_t)M; ++i)
       xb[i] = -xb[i];
-    double nsim, nfl = (double)cm + xcorr_peak(xa, nr, xb, nr + 2 * (size_t)M, 0, (long)nr, W,
-                                               M + cm, &nsim);
+    double nsim, nfl = (double)cm +
+                       xcorr_peak(xa, nr, xb, nr + 2 * (size_t)M, 0, (long)nr, W, M + cm, &nsim);
     if (nsim > 0.1) {
       fsim = nsim;
       fl = nfl;
@@ -296,13 +296,13 @@ static sg_status align_core(const sg_features *fa, const sg_features *fb, src *s
    * anywhere inside it. A coarse pass estimates the drift; the refinement window is then cut
    * so the offset moves by at most 0.25 ms within it (never under 0.1 s). An end window that
    * finds nothing to correlate leaves a start-only result (has_end = 0). */
-  st = measure(ea, na, eb, nb, R, rate, sa, sb, &(sg_align_config){c.window_s, c.max_lag_s, 0},
-               s0, s1, &ws, d);
+  st = measure(ea, na, eb, nb, R, rate, sa, sb, &(sg_align_config){c.window_s, c.max_lag_s, 0}, s0,
+               s1, &ws, d);
   if (st != SG_OK)
     return st;
-  if (has_end && measure(ea, na, eb, nb, R, rate, sa, sb,
-                         &(sg_align_config){c.window_s, c.max_lag_s, 0}, e0, e1, &we,
-                         NULL) != SG_OK)
+  if (has_end &&
+      measure(ea, na, eb, nb, R, rate, sa, sb, &(sg_align_config){c.window_s, c.max_lag_s, 0}, e0,
+              e1, &we, NULL) != SG_OK)
     has_end = 0;
   if (has_end && c.refine_s > 0) {
     double ratio = fabs(we.offset_s - ws.offset_s) / (we.time_s - ws.time_s);

@@ -48,7 +48,7 @@ sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_dec
         nb++;
       }
     before = nb ? before / (double)nb : 0;
-    for (long q0 = j; q0 < j + 5 * w; q0 += w / 2 > 0 ? w / 2 : 1) {
+    for (long q0 = j; q0<j + 5 * w; q0 += w / 2> 0 ? w / 2 : 1) {
       double m = 0;
       long na = 0;
       for (long q = q0; q < q0 + w && q < (long)ne; ++q) {
@@ -191,7 +191,8 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-sg_status sg_echo_at_lag(const sg_features *f, double lag_s, double threshold, sg_echo_result *out) {
+sg_status sg_echo_at_lag(const sg_features *f, double lag_s, double threshold,
+                         sg_echo_result *out) {
   if (!f || !out || !(lag_s > 0))
     return SG_E_INVAL;
   memset(out, 0, sizeof *out);

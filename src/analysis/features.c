@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HPSS_LEN 17 /* median filter length (frames in time, bins in frequency), Fitzgerald 2010 */
+#define HPSS_LEN 17 /* median filter length (frames in time, bins in frequency), Fitzgerald 2010   \
+                     */
 #define HPSS_HALF (HPSS_LEN / 2)
 #define LOG_GAMMA 1000.0f /* log(1 + gamma * |X|): compresses ~60 dB into a useful range */
 
@@ -71,10 +72,10 @@ struct sg_features {
   /* onsets */
   stft on;
   size_t on_bins, low_bins;
-  size_t n_bands;         /* log-spaced bands, 6 per octave from 30 Hz */
-  size_t *band_lo;        /* first bin of band b; band b spans [band_lo[b], band_lo[b + 1]) */
+  size_t n_bands;  /* log-spaced bands, 6 per octave from 30 Hz */
+  size_t *band_lo; /* first bin of band b; band b spans [band_lo[b], band_lo[b + 1]) */
   float *on_mag, *on_prev, *band;
-  float low_prev;         /* low-band energy of the previous frame */
+  float low_prev; /* low-band energy of the previous frame */
   int on_have_prev;
   sg__farr env, low;
   double env_rate;
@@ -84,9 +85,9 @@ struct sg_features {
   sg__farr energy;
   double e_rate;
   /* chroma: decimator then STFT then HPSS */
-  unsigned dec;           /* decimation factor */
+  unsigned dec; /* decimation factor */
   size_t fir_len, dec_phase, hist_pos;
-  float *fir, *hist;      /* hist holds 2 * fir_len for a contiguous window */
+  float *fir, *hist; /* hist holds 2 * fir_len for a contiguous window */
   stft ch;
   size_t ch_bins, k0, k1; /* magnitudes kept for bins [0, ch_bins); chroma from [k0, k1] */
   float *ring;            /* HPSS_LEN frames of ch_bins */
@@ -460,8 +461,8 @@ sg_status sg_features_from_mono(sg_features **out, const float *x, size_t n, uns
   return SG_OK;
 }
 
-sg_status sg_features_from_file(sg_features **out, const char *path,
-                                const sg_features_config *cfg, sg_diag *d) {
+sg_status sg_features_from_file(sg_features **out, const char *path, const sg_features_config *cfg,
+                                sg_diag *d) {
   if (!out || !path)
     return sg_diag_fail(d, SG_E_INVAL, "features: NULL argument");
   *out = NULL;

@@ -102,8 +102,8 @@ sg_keyfit sg_key_from_chroma(const double chroma[12], sg_key_profile profile) {
     }
   k.r = b1;
   k.confidence = b1 - b2;
-  k.r_relative = k.minor ? pearson(chroma, maj, (k.tonic + 3) % 12)
-                         : pearson(chroma, min, (k.tonic + 9) % 12);
+  k.r_relative =
+      k.minor ? pearson(chroma, maj, (k.tonic + 3) % 12) : pearson(chroma, min, (k.tonic + 9) % 12);
   return k;
 }
 

@@ -208,8 +208,8 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
     }
   }
   r->sample_peak_dbfs = db_or_silence(pmax);
-  r->rms_dbfs = m->frames ? db_or_silence(sqrt(ss / ((double)m->frames * m->channels)))
-                          : SG_SILENCE_DB;
+  r->rms_dbfs =
+      m->frames ? db_or_silence(sqrt(ss / ((double)m->frames * m->channels))) : SG_SILENCE_DB;
   r->true_peak_dbtp = (m->flags & SG_METER_TRUE_PEAK) ? db_or_silence(tpmax) : SG_SILENCE_DB;
   r->nan_count = m->nan_count;
   r->inf_count = m->inf_count;
@@ -237,9 +237,7 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
 
 size_t sg_meter_window_frames(const sg_meter *m) { return m ? m->win : 0; }
 
-size_t sg_meter_window_count(const sg_meter *m) {
-  return m ? m->act_n + (m->win_fill > 0) : 0;
-}
+size_t sg_meter_window_count(const sg_meter *m) { return m ? m->act_n + (m->win_fill > 0) : 0; }
 
 double sg_meter_window_db(const sg_meter *m, size_t i) {
   if (!m)

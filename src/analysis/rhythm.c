@@ -230,8 +230,8 @@ static double beat_phase(const sg_onset_list *on, double period) {
 /* Strength-weighted least-squares line t = a + b k over onsets within an eighth of a beat of
  * the grid (a, b); staged over growing prefixes of the material so slow drift cannot push late
  * onsets off their beat numbers. Returns the number of onsets in the final fit. */
-static size_t grid_line(const sg_onset_list *on, double *a, double *b, double *resid,
-                        double *kmin, double *kmax) {
+static size_t grid_line(const sg_onset_list *on, double *a, double *b, double *resid, double *kmin,
+                        double *kmax) {
   if (!on->n)
     return 0;
   double t0 = on->time[0], span = on->time[on->n - 1] - t0;

@@ -1,7 +1,7 @@
 /* Alignment: known offsets recovered within 1 ms (sample-exact and fractional), a 0.2% stretch
  * measured as drift, file alignment equal to memory alignment. */
-#include "sg_test.h"
 #include "analysis_gen.h"
+#include "sg_test.h"
 
 #include "stemgate/analysis.h"
 #include "stemgate/io.h"
@@ -222,8 +222,7 @@ static void stem_inside_a_mix(void **state) {
   }
   sg_align_result r;
   assert_int_equal(sg_align_signals(a, n, b, n, RATE, NULL, &r, NULL), SG_OK);
-  printf("mix: %+.4f ms (sim %.3f fine %.3f)\n", r.offset_s * 1e3, r.similarity,
-         r.fine_similarity);
+  printf("mix: %+.4f ms (sim %.3f fine %.3f)\n", r.offset_s * 1e3, r.similarity, r.fine_similarity);
   assert_true(fabs(r.offset_s - 0.0182) < 0.001);
   assert_true(fabs(r.end_offset_s - 0.0182) < 0.001);
   free(a);
@@ -247,8 +246,8 @@ static void stem_entering_late(void **state) {
   c.window_s = 8;
   sg_align_result r;
   assert_int_equal(sg_align_signals(a, n, b, n, RATE, &c, &r, NULL), SG_OK);
-  printf("late stem: %+.4f ms @ %.1f s, end %+.4f ms @ %.1f s\n", r.offset_s * 1e3,
-         r.start_time_s, r.end_offset_s * 1e3, r.end_time_s);
+  printf("late stem: %+.4f ms @ %.1f s, end %+.4f ms @ %.1f s\n", r.offset_s * 1e3, r.start_time_s,
+         r.end_offset_s * 1e3, r.end_time_s);
   assert_true(fabs(r.offset_s - 0.012) < 0.001 && fabs(r.end_offset_s - 0.012) < 0.001);
   assert_true(r.has_end && r.start_time_s > 24 && r.end_time_s < 46);
   free(a);
@@ -278,12 +277,9 @@ static void silence_does_not_align(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(known_offsets),
-      cmocka_unit_test(stretch_is_drift),
-      cmocka_unit_test(files_match_memory),
-      cmocka_unit_test(tonal_material),
-      cmocka_unit_test(stem_inside_a_mix),
-      cmocka_unit_test(stem_entering_late),
+      cmocka_unit_test(known_offsets),          cmocka_unit_test(stretch_is_drift),
+      cmocka_unit_test(files_match_memory),     cmocka_unit_test(tonal_material),
+      cmocka_unit_test(stem_inside_a_mix),      cmocka_unit_test(stem_entering_late),
       cmocka_unit_test(silence_does_not_align),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /* Effects evidence: RT60 of exponentially decaying noise (with and without a noise floor), tail
  * length, and echo detection at a known lag (present with an echo, absent without). */
-#include "sg_test.h"
 #include "analysis_gen.h"
+#include "sg_test.h"
 
 #include "stemgate/analysis.h"
 

@@ -1,7 +1,7 @@
 /* Pitch: key names, key of I-IV-V-I cadences in all 24 keys (with drums on top, which HPSS
  * must keep out of the chroma), and a key track finding G major -> Ab major -> G major. */
-#include "sg_test.h"
 #include "analysis_gen.h"
+#include "sg_test.h"
 
 #include "stemgate/analysis.h"
 

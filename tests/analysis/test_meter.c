@@ -46,13 +46,13 @@ static void full_scale_sine_levels(void **state) {
   sg_meter_result r;
   measure(x, n, 2, 48000, 0, &r);
   printf("sine: peak %.5f dBFS rms %.4f dBFS dc %.2e\n", r.sample_peak_dbfs, r.rms_dbfs, r.dc[0]);
-  assert_true(fabs(r.sample_peak_dbfs) < 0.01);        /* 0 dBFS +- 0.01 dB      */
-  assert_true(fabs(r.rms_dbfs + 3.0103) < 0.01);       /* -3.01 dBFS +- 0.01 dB   */
+  assert_true(fabs(r.sample_peak_dbfs) < 0.01);  /* 0 dBFS +- 0.01 dB      */
+  assert_true(fabs(r.rms_dbfs + 3.0103) < 0.01); /* -3.01 dBFS +- 0.01 dB   */
   assert_true(fabs(r.dc[0]) < 1e-4 && fabs(r.dc[1]) < 1e-4);
-  assert_int_equal(r.clip_runs, 0);                    /* isolated tops are not runs */
+  assert_int_equal(r.clip_runs, 0); /* isolated tops are not runs */
   assert_int_equal(r.nan_count + r.inf_count, 0);
   assert_int_equal(r.frames, (int64_t)n);
-  assert_true(r.true_peak_dbtp == SG_SILENCE_DB);      /* not measured */
+  assert_true(r.true_peak_dbtp == SG_SILENCE_DB); /* not measured */
   free(x);
   /* DC offset: 0.1 under a 0.5 sine. */
   x = stereo_sine(48000, 1.0, 100, 0.5, 0, 0.1, &n);
@@ -134,7 +134,7 @@ static void clip_runs_counted(void **state) {
     x[2 * (2000 + i)] = 1.0f;
   for (size_t i = 0; i < 3; ++i) /* run of 3 in channel 1, negative */
     x[2 * (3000 + i) + 1] = -1.0f;
-  x[2 * 3001] = -1.0f;           /* a lone clipped sample in channel 0 during it */
+  x[2 * 3001] = -1.0f; /* a lone clipped sample in channel 0 during it */
   sg_meter *m = NULL;
   assert_int_equal(sg_meter_create(&m, 2, 48000, 0, NULL), SG_OK);
   /* Cut the stream inside the channel-0 run: runs carry across blocks. */
@@ -242,9 +242,8 @@ static void meter_as_writer_tap(void **state) {
   const char *p = sg_test_path("tap.wav");
   assert_int_equal(sg_audio_writer_open(&w, p, &wc, NULL), SG_OK);
   for (size_t done = 0; done < n; done += 4800)
-    assert_int_equal(sg_audio_writer_write(w, x + 2 * done, n - done < 4800 ? n - done : 4800,
-                                           NULL),
-                     SG_OK);
+    assert_int_equal(
+        sg_audio_writer_write(w, x + 2 * done, n - done < 4800 ? n - done : 4800, NULL), SG_OK);
   assert_int_equal(sg_audio_writer_close(w, NULL), SG_OK);
   sg_meter_result a, b;
   assert_int_equal(sg_meter_result_get(m, &a), SG_OK);
@@ -277,10 +276,10 @@ static void invalid_arguments(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(full_scale_sine_levels), cmocka_unit_test(ebu_tech_3341_sine),
+      cmocka_unit_test(full_scale_sine_levels),      cmocka_unit_test(ebu_tech_3341_sine),
       cmocka_unit_test(true_peak_above_sample_peak), cmocka_unit_test(nan_inf_counted_and_excluded),
-      cmocka_unit_test(clip_runs_counted), cmocka_unit_test(activity_map),
-      cmocka_unit_test(file_matches_memory), cmocka_unit_test(meter_as_writer_tap),
+      cmocka_unit_test(clip_runs_counted),           cmocka_unit_test(activity_map),
+      cmocka_unit_test(file_matches_memory),         cmocka_unit_test(meter_as_writer_tap),
       cmocka_unit_test(invalid_arguments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

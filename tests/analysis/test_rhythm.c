@@ -1,7 +1,7 @@
 /* Rhythm: onsets, tempo of click tracks (no octave errors), first downbeat, grid fit, drift and
  * beat times, on synthesised click tracks with known answers. */
-#include "sg_test.h"
 #include "analysis_gen.h"
+#include "sg_test.h"
 
 #include "stemgate/analysis.h"
 #include "stemgate/io.h"
@@ -24,12 +24,10 @@ static float *click_track(unsigned rate, double secs, double bpm, double lead, i
   for (int k = 0; lead + k * P < secs - 0.05; ++k) {
     double t = lead + k * P + (jitter_s > 0 ? sg_rng_range(&g, -jitter_s, jitter_s) : 0);
     int pos = (first_pos + k) % 4;
-    if (pos == 0)
-      {
+    if (pos == 0) {
       gen_click(x, n, rate, t, 0.9, 800);
       gen_click(x, n, rate, t, 0.6, 90);
-    }
-    else
+    } else
       gen_click(x, n, rate, t, 0.35, 1600);
   }
   *n_out = n;
@@ -108,8 +106,8 @@ static void kick(float *x, size_t n, unsigned rate, double t) {
   long s0 = lround(t * rate);
   for (long i = 0; i < (long)(0.25 * rate) && s0 + i < (long)n; ++i) {
     double u = (double)i / rate;
-    x[s0 + i] += (float)(0.8 * exp(-u / 0.08) *
-                         sin(2 * SG_PI * (50 * u + 1.6 * (1 - exp(-u / 0.02)))));
+    x[s0 + i] +=
+        (float)(0.8 * exp(-u / 0.08) * sin(2 * SG_PI * (50 * u + 1.6 * (1 - exp(-u / 0.02)))));
   }
 }
 

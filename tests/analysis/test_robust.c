@@ -94,8 +94,8 @@ static void hostile_streams(void **state) {
     sg_meter_result r;
     assert_int_equal(sg_meter_result_get(m, &r), SG_OK);
     assert_true(r.nan_count > 0 && r.inf_count > 0);
-    assert_true(isfinite(r.rms_dbfs) && isfinite(r.integrated_lufs) &&
-                isfinite(r.true_peak_dbtp) && isfinite(r.short_term_max_lufs));
+    assert_true(isfinite(r.rms_dbfs) && isfinite(r.integrated_lufs) && isfinite(r.true_peak_dbtp) &&
+                isfinite(r.short_term_max_lufs));
     run_everything(f);
     sg_meter_free(m);
     sg_features_free(f);
