@@ -173,6 +173,7 @@ typedef struct sg_reference {
  *   readable (text; required)       the file opens and decodes; measured: its description
  *   conform (text; advisory)        the conversion applied
  *   tempo (required)                |measured - spec| <= drums.tempo_tolerance_bpm, BPM
+ *                                   (0, the value of a zeroed struct, means the default 1)
  *                                   (the spec's tempo settles the octave: 70 vs 140); with
  *                                   tempo: auto an info row with the measured tempo; no
  *                                   periodic onsets at all fails either way
