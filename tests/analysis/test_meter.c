@@ -87,6 +87,25 @@ static void ebu_tech_3341_sine(void **state) {
   free(x);
 }
 
+static void ebu_tech_3341_3342_levels(void **state) {
+  (void)state;
+  /* Tech 3341 test 2: 1 kHz at -33 dBFS reads -33.0 LUFS (+-0.1). */
+  size_t n;
+  float *x = stereo_sine(48000, 10.0, 1000, pow(10, -33.0 / 20), 0, 0, &n);
+  sg_meter_result r;
+  measure(x, n, 2, 48000, SG_METER_LOUDNESS, &r);
+  assert_true(fabs(r.integrated_lufs + 33.0) <= 0.1);
+  free(x);
+  /* Tech 3342 test 1: 20 s at -20 dBFS then 20 s at -30 dBFS: LRA 10 LU (+-1). */
+  float *lo = stereo_sine(48000, 40.0, 1000, pow(10, -20.0 / 20), 0, 0, &n);
+  for (size_t i = n / 2; i < n; ++i)
+    lo[2 * i] = lo[2 * i + 1] = lo[2 * i] * (float)pow(10, -10.0 / 20);
+  measure(lo, n, 2, 48000, SG_METER_LOUDNESS, &r);
+  printf("3342 #1: LRA %.3f LU\n", r.loudness_range_lu);
+  assert_true(fabs(r.loudness_range_lu - 10.0) <= 1.0);
+  free(lo);
+}
+
 static void true_peak_above_sample_peak(void **state) {
   (void)state;
   /* fs/4 at 45 degrees: every sample sits at +-0.707 A, the waveform peaks at A between them. */
@@ -276,10 +295,15 @@ static void invalid_arguments(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(full_scale_sine_levels),      cmocka_unit_test(ebu_tech_3341_sine),
-      cmocka_unit_test(true_peak_above_sample_peak), cmocka_unit_test(nan_inf_counted_and_excluded),
-      cmocka_unit_test(clip_runs_counted),           cmocka_unit_test(activity_map),
-      cmocka_unit_test(file_matches_memory),         cmocka_unit_test(meter_as_writer_tap),
+      cmocka_unit_test(full_scale_sine_levels),
+      cmocka_unit_test(ebu_tech_3341_sine),
+      cmocka_unit_test(ebu_tech_3341_3342_levels),
+      cmocka_unit_test(true_peak_above_sample_peak),
+      cmocka_unit_test(nan_inf_counted_and_excluded),
+      cmocka_unit_test(clip_runs_counted),
+      cmocka_unit_test(activity_map),
+      cmocka_unit_test(file_matches_memory),
+      cmocka_unit_test(meter_as_writer_tap),
       cmocka_unit_test(invalid_arguments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
