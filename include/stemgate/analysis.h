@@ -140,10 +140,12 @@ sg_status sg_meter_file(const char *path, unsigned flags, sg_meter_result *resul
  *  - energy envelope: mean square of the mono downmix per block of round(rate/1000) frames
  *    (~1 ms); block j covers input frames [j * block, (j + 1) * block). Used for precise onset
  *    times, decay tails and echo detection.
- *  - chroma: 12 pitch-class magnitudes (index 0 = C, A4 = 440 Hz, nearest semitone) per frame
+ *  - chroma (available after finish): 12 pitch-class magnitudes (index 0 = C) per frame
  *    of a decimated STFT (decimation round(rate / 12000) with a windowed-sinc anti-alias FIR;
  *    4096 points at ~12 kHz, hop 1024, ~85 ms), after Fitzgerald median-filter HPSS (17 frames
- *    by 17 bins, Wiener masks): harmonic part only, so drums do not pollute it. Frame j is
+ *    by 17 bins, Wiener masks): harmonic part only, so drums do not pollute it. Magnitudes are
+ *    gathered in 1/5-semitone bins and folded into pitch classes around the tuning measured
+ *    from the spectral peaks (sg_features_tuning_cents), not around 440 Hz. Frame j is
  *    centred on decimated frame j * hop; the HPSS look-ahead of 8 frames is flushed by finish.
  *
  * Memory for a 10-minute file at 48 kHz: ~3.5 MB. Nothing in add is proportional to the file
@@ -193,6 +195,10 @@ const float *sg_features_onset_env(const sg_features *f, size_t *n, double *fram
 const float *sg_features_low_env(const sg_features *f, size_t *n, double *frame_rate);
 const float *sg_features_energy(const sg_features *f, size_t *n, double *frame_rate);
 const float *sg_features_chroma(const sg_features *f, size_t *n, double *frame_rate);
+/* Tuning of the pitched content against A4 = 440 Hz equal temperament, in cents (-50..50),
+ * from the harmonic spectral peaks: a 432 Hz recording reads about -32. Chroma is folded around
+ * it, so detuned material keeps its pitch classes. 0 before finish or without pitched content. */
+double sg_features_tuning_cents(const sg_features *f);
 unsigned sg_features_rate(const sg_features *f);
 int64_t sg_features_frames(const sg_features *f); /* input frames seen */
 double sg_features_duration(const sg_features *f);

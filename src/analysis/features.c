@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HPSS_LEN 17 /* median filter length (frames in time, bins in frequency), Fitzgerald 2010   \
-                     */
+#define HPSS_LEN                                                                                   \
+  17 /* median filter length (frames in time, bins in frequency), Fitzgerald 2010                  \
+      */
 #define HPSS_HALF (HPSS_LEN / 2)
 #define LOG_GAMMA 1000.0f /* log(1 + gamma * |X|): compresses ~60 dB into a useful range */
 
@@ -92,7 +93,11 @@ struct sg_features {
   size_t ch_bins, k0, k1; /* magnitudes kept for bins [0, ch_bins); chroma from [k0, k1] */
   float *ring;            /* HPSS_LEN frames of ch_bins */
   size_t ring_count;      /* frames pushed */
-  signed char *pc;        /* pitch class per bin */
+  short *fine_bin;        /* 1/5-semitone pitch bin (0..59 from C) per STFT bin, -1 outside */
+  float *hm;              /* harmonic magnitudes of the current frame */
+  sg__farr fine;          /* 60 bins per frame until finish folds them with the tuning */
+  double tune_s, tune_c;  /* circular sums of the spectral peaks' deviation from 440 Hz ET */
+  double tuning;          /* semitones, -0.5..0.5, set by finish */
   float *med;             /* median scratch */
   sg__farr chroma;
   double ch_rate;
@@ -128,7 +133,9 @@ void sg_features_free(sg_features *f) {
   free(f->hist);
   stft_free(&f->ch);
   free(f->ring);
-  free(f->pc);
+  free(f->fine_bin);
+  free(f->hm);
+  sg__farr_free(&f->fine);
   free(f->med);
   sg__farr_free(&f->chroma);
   free(f);
@@ -179,18 +186,18 @@ static int chroma_init(sg_features *f) {
   f->k1 = (size_t)floor(fmax / bin_hz);
   f->ch_bins = f->k1 + HPSS_HALF + 1;
   f->ring = calloc(HPSS_LEN * f->ch_bins, sizeof *f->ring);
-  f->pc = malloc(f->ch_bins);
+  f->fine_bin = malloc(f->ch_bins * sizeof *f->fine_bin);
+  f->hm = calloc(f->ch_bins, sizeof *f->hm);
   f->med = malloc(HPSS_LEN * sizeof *f->med);
-  if (!f->ring || !f->pc || !f->med)
+  if (!f->ring || !f->fine_bin || !f->hm || !f->med)
     return -1;
   for (size_t k = 0; k < f->ch_bins; ++k) {
-    double hz = (double)k * bin_hz;
-    int p = -1;
+    int b = -1;
     if (k >= f->k0 && k <= f->k1) {
-      long midi = lround(sg_hz_to_midi(hz));
-      p = (int)(((midi % 12) + 12) % 12);
+      long q = lround(5.0 * sg_hz_to_midi((double)k * bin_hz));
+      b = (int)(((q % 60) + 60) % 60);
     }
-    f->pc[k] = (signed char)p;
+    f->fine_bin[k] = (short)b;
   }
   return 0;
 }
@@ -295,7 +302,7 @@ static sg_status chroma_emit(sg_features *f) {
   const size_t nb = f->ch_bins;
   size_t centre = (f->ring_count - 1 - HPSS_HALF) % HPSS_LEN;
   const float *x = f->ring + centre * nb;
-  float c[12] = {0};
+  float c[60] = {0};
   float tmp[HPSS_LEN];
   for (size_t k = f->k0; k <= f->k1; ++k) {
     for (size_t j = 0; j < HPSS_LEN; ++j)
@@ -308,10 +315,25 @@ static sg_status chroma_emit(sg_features *f) {
     float p = sg__median(f->med, cnt);
     float h2 = h * h, p2 = p * p;
     float mask = h2 + p2 > 0 ? h2 / (h2 + p2) : 0.0f; /* soft Wiener mask, p = 2 */
-    if (f->pc[k] >= 0)
-      c[f->pc[k]] += mask * x[k];
+    f->hm[k] = mask * x[k];
+    if (f->fine_bin[k] >= 0)
+      c[f->fine_bin[k]] += f->hm[k];
   }
-  return sg__farr_pushn(&f->chroma, c, 12);
+  /* Tuning evidence: each harmonic spectral peak above 150 Hz (where a bin is under a quarter
+   * of a semitone), its frequency by parabolic interpolation, its deviation from the nearest
+   * equal-tempered pitch as an angle on the semitone circle, weighted by its magnitude. */
+  const double bin_hz = f->rate / (double)f->dec / (double)f->ch.n;
+  for (size_t k = f->k0 + 1; k < f->k1; ++k) {
+    float v = f->hm[k];
+    if (!(v > f->hm[k - 1] && v >= f->hm[k + 1]) || (double)k * bin_hz < 150)
+      continue;
+    double hz = ((double)k + sg__parabolic(f->hm[k - 1], v, f->hm[k + 1])) * bin_hz;
+    double dev = sg_hz_to_midi(hz);
+    dev -= floor(dev + 0.5);
+    f->tune_s += v * sin(2 * SG_PI * dev);
+    f->tune_c += v * cos(2 * SG_PI * dev);
+  }
+  return sg__farr_pushn(&f->fine, c, 60);
 }
 
 static sg_status chroma_frame(sg_features *f) {
@@ -438,8 +460,21 @@ sg_status sg_features_finish(sg_features *f) {
       f->ring_count++;
       st = chroma_emit(f);
     }
-    if (st == SG_OK && (int64_t)(f->chroma.n / 12) > want)
-      f->chroma.n = (size_t)want * 12;
+    if (st == SG_OK && (int64_t)(f->fine.n / 60) > want)
+      f->fine.n = (size_t)want * 60;
+    /* Fold the 1/5-semitone bins into pitch classes around the measured tuning. */
+    f->tuning = (f->tune_s != 0 || f->tune_c != 0) ? atan2(f->tune_s, f->tune_c) / (2 * SG_PI) : 0;
+    int pc_of[60];
+    for (int b = 0; b < 60; ++b)
+      pc_of[b] = (((int)floor(b / 5.0 - f->tuning + 0.5)) % 12 + 12) % 12;
+    size_t nf = f->fine.n / 60;
+    for (size_t j = 0; j < nf && st == SG_OK; ++j) {
+      float c[12] = {0};
+      for (int b = 0; b < 60; ++b)
+        c[pc_of[b]] += f->fine.v[j * 60 + (size_t)b];
+      st = sg__farr_pushn(&f->chroma, c, 12);
+    }
+    sg__farr_free(&f->fine);
   }
   f->finished = 1;
   return st;
@@ -536,6 +571,8 @@ const float *sg_features_chroma(const sg_features *f, size_t *n, double *frame_r
     *frame_rate = f ? f->ch_rate : 0;
   return f ? f->chroma.v : NULL;
 }
+
+double sg_features_tuning_cents(const sg_features *f) { return f ? 100.0 * f->tuning : 0; }
 
 unsigned sg_features_rate(const sg_features *f) { return f ? f->rate : 0; }
 int64_t sg_features_frames(const sg_features *f) { return f ? f->frames : 0; }
