@@ -18,6 +18,9 @@
  *     master, one sg_features pass (onset envelopes and HPSS chroma).
  *  4. Checks (each one sg_gate_result row, step "verify"; check names are stable):
  *       package          exactly one package was given and could be read
+ *       archive, manifest, entry_present, sha256, wav_header, entry_listed   (step "package")
+ *                        a zip holding manifest.json is also proved against it with
+ *                        sg_package_verify; without one an advisory "manifest" row says so
  *       present          each required file (master, every spec stem, Drums unless there are
  *                        none); detail says how it was found ("naming" or "common name")
  *       readable         the WAV header and data could be decoded
@@ -25,10 +28,17 @@
  *       duration         master length within the timeline's song length +- duration tolerance
  *       length           each stem's length equals the master's (limits.length_tolerance_ms)
  *       sync_offset, sync_drift   master against the drum reference (--reference or
- *                        drums.reference): onset-envelope cross-correlation (limits.sync_ms)
+ *                        drums.reference): sg_align_signals (onset-envelope cross-correlation,
+ *                        sample-domain refinement) over start and end windows of a quarter of
+ *                        the song (at most 20 s), lags searched up to 0.45 beat (a steady groove
+ *                        correlates nearly as well one beat off: whole-beat offsets are outside
+ *                        what this row sees); limit limits.sync_ms. Advisory when
+ *                        drum_similarity fails (an offset to other content means nothing).
  *       drum_similarity  normalised onset-envelope correlation master/reference >= threshold
  *       tempo            master tempo estimate vs the spec BPM (+-drums.tempo_tolerance_bpm);
- *                        a half- or double-time estimate is folded and said so in the detail
+ *                        a half- or double-time estimate is folded and said so in the detail.
+ *                        "tempo: auto" takes the reference's measured tempo (to 0.01 BPM) for
+ *                        this row and the timeline; without a reference that is SG_E_SPEC.
  *       key              per section (stem = section name): key of the master's HPSS chroma
  *                        over the section's interior (Krumhansl-Kessler profile) vs the spec
  *       key_change       per section boundary where the spec changes key: the key track's

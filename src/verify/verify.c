@@ -516,8 +516,8 @@ static void check_tempo(rows *w, const sg_song *s, const analysed *m) {
     }
   }
   char detail[160];
-  snprintf(detail, sizeof detail, "estimate %.2f BPM, confidence %.2f%s", t.bpm, t.confidence,
-           fold);
+  snprintf(detail, sizeof detail, "estimate %.2f BPM, confidence %.2f%s%s", t.bpm, t.confidence,
+           fold, s->tempo_auto ? "; spec tempo auto: the reference's measured tempo" : "");
   row(w, "Master", "tempo", bpm, SG_CMP_WITHIN, tol, want, "BPM", detail, 1);
 }
 
@@ -545,7 +545,7 @@ static void check_reference(rows *w, const sg_song *s, const sg_verify_options *
    * Onset envelopes of a steady groove correlate almost as well one beat off as on time, so a
    * wider search can lock to the wrong beat; an offset of whole beats is therefore outside what
    * this check can see (drum_similarity and the section checks still look at the content). */
-  if (!s->tempo_auto && s->tempo.num > 0)
+  if (s->tempo.num > 0 && s->tempo.den > 0)
     ac.max_lag_s = fmin(ac.max_lag_s, 0.45 * 60.0 * (double)s->tempo.den / (double)s->tempo.num);
   sg_align_result al;
   sg_diag_clear(&d);
@@ -599,8 +599,7 @@ static void check_master(rows *w, const sg_song *s, const sg_timeline *tl,
           "loudest 50 ms window of the master in the section", 1);
     }
   }
-  if (!s->tempo_auto)
-    check_tempo(w, s, m);
+  check_tempo(w, s, m);
   check_keys(w, s, tl, m);
   if (ref)
     check_reference(w, s, o, ref, m, fatal);
@@ -666,12 +665,8 @@ static void check_stem(rows *w, const sg_song *s, const sg_timeline *tl,
       "dBFS", detail, 1);
 }
 
-sg_status sg_verify_package(const sg_song *song, const sg_verify_options *opt,
-                            sg_verify_result *res, sg_diag *d) {
-  if (!song || !opt || !res)
-    return sg_diag_fail(d, SG_E_INVAL, "verify: NULL argument");
-  sg_verify_result_init(res);
-  snprintf(res->package, sizeof res->package, "%s", opt->package ? opt->package : "");
+static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, const char *ref,
+                             sg_verify_result *res, sg_diag *d) {
   sg_timeline tl;
   sg_status st = sg_timeline_build(song, &tl, d);
   if (st != SG_OK)
@@ -729,11 +724,6 @@ sg_status sg_verify_package(const sg_song *song, const sg_verify_options *opt,
         "no manifest.json: integrity (SHA-256 per entry) not checked", 0);
   }
 
-  char ref[SG_MAX_PATH] = "";
-  if (opt->reference && opt->reference[0])
-    snprintf(ref, sizeof ref, "%s", opt->reference);
-  else if (song->drums.source == SG_DRUMS_REFERENCE && song->drums.reference[0])
-    sg_song_resolve_path(song, song->drums.reference, ref, sizeof ref);
 
   /* The master first (stems compare to it); each file is analysed once and freed right after
    * its rows, so memory holds one stem's activity map at a time plus the master. */
@@ -745,7 +735,7 @@ sg_status sg_verify_package(const sg_song *song, const sg_verify_options *opt,
       continue;
     sg_verify_file *vf = &res->files[f];
     analysed local, *a = vf->is_master ? &master : &local;
-    analyse(&p, idx[f], vf->is_master, vf->is_master && ref[0], opt->max_seconds, a);
+    analyse(&p, idx[f], vf->is_master, vf->is_master && ref, opt->max_seconds, a);
     vf->readable = a->ok;
     vf->rate = a->info.rate;
     vf->channels = a->info.channels;
@@ -766,7 +756,7 @@ sg_status sg_verify_package(const sg_song *song, const sg_verify_options *opt,
     check_file_basics(&w, song, vf, a);
     if (vf->is_master) {
       res->seconds = (double)a->info.frames / a->info.rate;
-      check_master(&w, song, &tl, opt, ref[0] ? ref : NULL, a, &fatal);
+      check_master(&w, song, &tl, opt, ref, a, &fatal);
       free(a->mono); /* the alignment copy is the biggest buffer: not needed any more */
       a->mono = NULL;
     } else {
@@ -792,4 +782,61 @@ sg_status sg_verify_package(const sg_song *song, const sg_verify_options *opt,
     return SG_E_GATE;
   }
   return SG_OK;
+}
+
+/* tempo: auto means "the reference's tempo": measure it (Ellis 2007 via sg_tempo_estimate, the
+ * same estimate the render's reference step uses) and verify against a copy of the song with
+ * that tempo, to 0.01 BPM. */
+static sg_status resolve_auto_tempo(const sg_song *song, const char *ref, sg_song **copy,
+                                    sg_diag *d) {
+  *copy = NULL;
+  if (!ref)
+    return sg_diag_fail(d, SG_E_SPEC,
+                        "%s: tempo is 'auto' but there is no drum reference to take it from; "
+                        "give --reference FILE",
+                        song->path);
+  sg_features_config fc;
+  sg_features_config_init(&fc);
+  fc.flags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
+  sg_features *f = NULL;
+  sg_status st = sg_features_from_file(&f, ref, &fc, d);
+  if (st != SG_OK)
+    return st == SG_E_NOMEM ? st : SG_E_IO;
+  sg_tempo_result t;
+  st = sg_tempo_estimate(f, NULL, NULL, &t);
+  sg_features_free(f);
+  if (st != SG_OK || !(t.bpm > 0))
+    return sg_diag_fail(d, SG_E_NOTFOUND,
+                        "tempo is 'auto' but no tempo could be measured in the reference '%s'",
+                        ref);
+  sg_song *c = malloc(sizeof *c);
+  if (!c)
+    return sg_diag_fail(d, SG_E_NOMEM, "verify: out of memory");
+  memcpy(c, song, sizeof *c);
+  c->tempo.num = llround(t.bpm * 100.0);
+  c->tempo.den = 100;
+  *copy = c;
+  return SG_OK;
+}
+
+sg_status sg_verify_package(const sg_song *song, const sg_verify_options *opt,
+                            sg_verify_result *res, sg_diag *d) {
+  if (!song || !opt || !res)
+    return sg_diag_fail(d, SG_E_INVAL, "verify: NULL argument");
+  sg_verify_result_init(res);
+  snprintf(res->package, sizeof res->package, "%s", opt->package ? opt->package : "");
+  char ref[SG_MAX_PATH] = "";
+  if (opt->reference && opt->reference[0])
+    snprintf(ref, sizeof ref, "%s", opt->reference);
+  else if (song->drums.source == SG_DRUMS_REFERENCE && song->drums.reference[0])
+    sg_song_resolve_path(song, song->drums.reference, ref, sizeof ref);
+  sg_song *copy = NULL;
+  if (song->tempo_auto) {
+    sg_status st = resolve_auto_tempo(song, ref[0] ? ref : NULL, &copy, d);
+    if (st != SG_OK)
+      return st;
+  }
+  sg_status st = verify_song(copy ? copy : song, opt, ref[0] ? ref : NULL, res, d);
+  free(copy);
+  return st;
 }

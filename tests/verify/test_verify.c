@@ -350,6 +350,49 @@ static void good_package_passes(void **state) {
   sg_verify_result_free(&r);
 }
 
+static void auto_tempo_takes_the_reference_tempo(void **state) {
+  (void)state;
+  /* The same song with "tempo: auto": verify measures the reference (140 BPM) and checks the
+   * master against that. */
+  char text[2048];
+  const char *t = strstr(SPEC, "tempo: 140\n");
+  assert_non_null(t);
+  snprintf(text, sizeof text, "%.*stempo: auto%s", (int)(t - SPEC), SPEC, t + 10);
+  const char *path = sg_test_path("song_auto.yaml");
+  assert_int_equal(sg_test_write_text(path, text), 0);
+  sg_song *s2 = NULL;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_song_load(path, &s2, &d), SG_OK);
+  assert_true(s2->tempo_auto);
+  variant v;
+  variant_init(&v);
+  sg_verify_options o;
+  sg_verify_options_init(&o);
+  o.package = make_zip("auto", &v);
+  sg_verify_result r;
+  sg_status st = sg_verify_package(s2, &o, &r, &d);
+  if (st != SG_OK)
+    dump(&r);
+  assert_int_equal(st, SG_OK);
+  int seen = 0;
+  for (size_t i = 0; i < r.report.n; ++i)
+    if (!strcmp(r.report.v[i].check, "tempo")) {
+      seen = 1;
+      assert_true(fabs(r.report.v[i].target - 140.0) < 0.5); /* the measured reference tempo */
+      assert_non_null(strstr(r.report.v[i].detail, "auto"));
+    }
+  assert_true(seen);
+  sg_verify_result_free(&r);
+  /* Without a reference there is nothing to take the tempo from: a spec error. */
+  s2->drums.source = SG_DRUMS_NONE;
+  s2->drums.reference[0] = 0;
+  assert_int_equal(sg_verify_package(s2, &o, &r, &d), SG_E_SPEC);
+  assert_non_null(strstr(d.message, "auto"));
+  sg_verify_result_free(&r);
+  sg_song_free(s2);
+}
+
 static void stem_at_44k_fails_sample_rate(void **state) {
   (void)state;
   song_audio lo;
@@ -784,6 +827,7 @@ static void xml_escaping(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(good_package_passes),
+      cmocka_unit_test(auto_tempo_takes_the_reference_tempo),
       cmocka_unit_test(stem_at_44k_fails_sample_rate),
       cmocka_unit_test(pcm16_stem_fails_format),
       cmocka_unit_test(master_shifted_30ms_fails_sync_offset),
