@@ -148,8 +148,9 @@ sg_status sg_meter_file(const char *path, unsigned flags, sg_meter_result *resul
  *    from the spectral peaks (sg_features_tuning_cents), not around 440 Hz. Frame j is
  *    centred on decimated frame j * hop; the HPSS look-ahead of 8 frames is flushed by finish.
  *
- * Memory for a 10-minute file at 48 kHz: ~3.5 MB. Nothing in add is proportional to the file
- * length except the feature arrays themselves (amortised growth). */
+ * Memory for a 10-minute file at 48 kHz: ~3.7 MB kept (onset 0.9, energy 2.4, chroma 0.35
+ * MB), ~5.4 MB at the peak while the 1/5-semitone chroma waits for finish. Nothing in add is
+ * proportional to the file length except the feature arrays themselves (amortised growth). */
 
 enum {
   SG_FEAT_ONSET = 1u << 0,  /* onset and low-band envelopes */
