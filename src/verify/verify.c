@@ -13,6 +13,9 @@
 #define BLOCK_FRAMES 65536
 /* Sound allowed just before a section a stem plays in (pickup notes, early attacks), s. */
 #define SG_VERIFY_LEAD_IN_S 0.1
+/* More channels than this in one file is refused (the meter measures up to 8; a channel
+ * count is also what sizes the read buffer). */
+#define SG_VERIFY_MAX_CHANNELS 64
 
 void sg_verify_options_init(sg_verify_options *o) {
   memset(o, 0, sizeof *o);
@@ -128,6 +131,13 @@ static void analyse(sg__vpkg *p, size_t i, int master, int want_mono, double max
   float *buf = NULL;
   if (in->channels == 0 || in->rate == 0) {
     fail_read(a, SG_E_FORMAT, NULL, "header declares no channels or no sample rate");
+    goto done;
+  }
+  if (in->channels > SG_VERIFY_MAX_CHANNELS) { /* bounds the read buffer of a lying header */
+    char msg[160];
+    snprintf(msg, sizeof msg, "header declares %u channels; at most %d are analysed",
+             in->channels, SG_VERIFY_MAX_CHANNELS);
+    fail_read(a, SG_E_LIMIT, NULL, msg);
     goto done;
   }
   if ((double)in->frames > max_seconds * (double)in->rate) {

@@ -683,6 +683,45 @@ static void tampered_entry_fails_integrity(void **state) {
   sg_verify_result_free(&r);
 }
 
+static void empty_master_and_symlinked_stem(void **state) {
+  (void)state;
+  /* A folder whose master has no frames and whose Keys is a symbolic link (to a good file
+   * elsewhere): no crash, the link is not followed, the empty master fails its own checks. */
+  const char *dir = sg_test_path("odd");
+  mkdir(dir, 0700);
+  for (int p = 0; p < NPARTS; ++p) {
+    char wav[1200];
+    snprintf(wav, sizeof wav, "%s/verify-test_%s.wav", dir, part_name[p]);
+    if (p == KEYS) {
+      char target[1200];
+      snprintf(target, sizeof target, "%s/good/verify-test_Keys.wav", sg_test_tmpdir());
+      assert_int_equal(symlink(target, wav), 0);
+      continue;
+    }
+    write_wav(wav, good.part[p], p == MASTER ? 0 : good.frames, RATE, SG_FMT_FLOAT32);
+  }
+  sg_verify_options o;
+  sg_verify_options_init(&o);
+  o.package = dir;
+  sg_verify_result r;
+  sg_status st = sg_verify_package(song, &o, &r, NULL);
+  assert_int_equal(st, SG_E_GATE);
+  int keys_missing = 0, master_short = 0, note = 0;
+  for (size_t i = 0; i < r.report.n; ++i) {
+    const sg_gate_result *g = &r.report.v[i];
+    if (!strcmp(g->check, "present") && !strcmp(g->stem, "Keys"))
+      keys_missing = !g->pass;
+    if (!strcmp(g->check, "duration") && !strcmp(g->stem, "Master"))
+      master_short = !g->pass && g->measured == 0.0;
+    if (!strcmp(g->check, "package"))
+      note = strstr(g->detail, "symbolic links ignored") != NULL;
+  }
+  assert_true(keys_missing);
+  assert_true(master_short);
+  assert_true(note);
+  sg_verify_result_free(&r);
+}
+
 static void folder_with_common_names_passes(void **state) {
   (void)state;
   const char *dir = sg_test_path("common");
@@ -842,6 +881,7 @@ int main(void) {
       cmocka_unit_test(truncated_wav_fails_length),
       cmocka_unit_test(lying_header_is_unreadable),
       cmocka_unit_test(tampered_entry_fails_integrity),
+      cmocka_unit_test(empty_master_and_symlinked_stem),
       cmocka_unit_test(folder_with_common_names_passes),
       cmocka_unit_test(json_and_junit_hold_every_row),
       cmocka_unit_test(xml_escaping),
