@@ -1243,6 +1243,8 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
   r->opt = opt;
   r->res = res;
   sg_status st = sg_song_load(opt->spec_path, &r->song, d);
+  if (st == SG_OK && opt->reference) /* --reference: the client's drums replace any others */
+    r->song->drums.source = SG_DRUMS_REFERENCE;
   if (st == SG_OK) {
     logf_(r, "stemgate %s: %s (%s)", sg_version(), r->song->title, opt->spec_path);
     st = run_steps(r, d);

@@ -6,6 +6,7 @@
 #include "stemgate/package.h"
 #include "stemgate/pipeline.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,12 +179,99 @@ static void spec_errors_are_usage_errors(void **st) {
   sg_render_result_free(&res);
 }
 
+/* Makes a client-style reference from a rendered drum stem: 37 ms of leading silence, 44.1 kHz,
+ * 16-bit. */
+static void make_reference(const char *drums_wav, const char *ref_path) {
+  float *x = NULL;
+  sg_audio_info info;
+  assert_int_equal(sg_audio_read_all(drums_wav, 1 << 24, &x, &info, NULL), SG_OK);
+  const int64_t pad = 1776; /* 37 ms at 48 kHz */
+  float *y = calloc((size_t)(info.frames + pad) * info.channels, sizeof *y);
+  memcpy(y + pad * info.channels, x, (size_t)info.frames * info.channels * sizeof *x);
+  sg_audio_writer_config c;
+  sg_audio_writer_config_init(&c);
+  c.rate = info.rate;
+  c.channels = info.channels;
+  const char *tmp = sg_test_path("ref48.wav");
+  assert_int_equal(sg_audio_write_all(tmp, y, info.frames + pad, &c, NULL), SG_OK);
+  const char *tmp44 = sg_test_path("ref44f.wav");
+  assert_int_equal(sg_audio_convert_file(tmp, tmp44, 44100, 2, NULL), SG_OK);
+  float *z = NULL;
+  sg_audio_info zi;
+  assert_int_equal(sg_audio_read_all(tmp44, 1 << 24, &z, &zi, NULL), SG_OK);
+  c.rate = 44100;
+  c.format = SG_FMT_PCM16;
+  assert_int_equal(sg_audio_write_all(ref_path, z, zi.frames, &c, NULL), SG_OK);
+  free(x);
+  free(y);
+  free(z);
+}
+
+static void reference_track_locks_the_grid(void **st) {
+  (void)st;
+  /* 1. A song with synthesized drums, played without timing humanisation so its first
+   * downbeat is exactly on bar 1, gives the "client's" drum track. */
+  const char *spec = sg_test_path("for_ref.yaml");
+  char *tight = malloc(strlen(SONG) + 64);
+  strcpy(tight, SONG);
+  char *seed = strstr(tight, "seed: 7\n");
+  assert_non_null(seed);
+  const char *ins = "seed: 7\nhumanize: {timing_ms: 0}\n";
+  size_t k = strlen(ins);
+  memmove(seed + k, seed + 8, strlen(seed + 8) + 1);
+  memcpy(seed, ins, k);
+  assert_int_equal(sg_test_write_text(spec, tight), 0);
+  free(tight);
+  sg_render_result res;
+  sg_diag d;
+  assert_int_equal(render(spec, sg_test_path("outR0"), &res, &d), SG_OK);
+  sg_render_result_free(&res);
+  char drums[1200];
+  snprintf(drums, sizeof drums, "%s/test-song_Drums.wav", sg_test_path("outR0"));
+  const char *ref = sg_test_path("client_drums.wav");
+  make_reference(drums, ref);
+  /* 2. The same spec built on that reference, given on the command line (--reference): the
+   * reference replaces the synthesized drums. */
+  const char *spec2 = spec;
+  sg_render_options o;
+  sg_render_options_init(&o);
+  o.spec_path = spec2;
+  o.out_dir = sg_test_path("outR1");
+  o.reference = ref;
+  o.log = getenv("SG_TEST_VERBOSE") ? NULL : quiet;
+  sg_diag_clear(&d);
+  sg_status s = sg_render(&o, &res, &d);
+  char msg[1200];
+  if (s != SG_OK)
+    printf("render failed: %s\n", sg_diag_format(&d, msg, sizeof msg));
+  assert_int_equal(s, SG_OK);
+  /* The grid starts at the reference's first downbeat: 37 ms in. */
+  const sg_gate_result *g = find_gate(&res, "reference", "origin");
+  assert_non_null(g);
+  printf("origin %.2f ms\n", g->measured);
+  assert_true(fabs(g->measured - 37.0) < 2.0);
+  /* The master is in sync with the reference within stemgate's own 2 ms. */
+  int seen = 0;
+  for (size_t i = 0; i < res.gates.n; ++i) {
+    const sg_gate_result *x = &res.gates.v[i];
+    if (!strcmp(x->stem, "Master") && !strncmp(x->check, "sync_", 5)) {
+      printf("%s %s %.3f %s\n", x->stem, x->check, x->measured, x->unit);
+      assert_true(x->pass);
+      assert_true(fabs(x->measured) <= 2.0);
+      ++seen;
+    }
+  }
+  assert_true(seen >= 2);
+  sg_render_result_free(&res);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(good_song_passes_every_gate),
       cmocka_unit_test(renders_are_bit_identical_and_cached),
       cmocka_unit_test(failing_gate_stops_the_run),
       cmocka_unit_test(spec_errors_are_usage_errors),
+      cmocka_unit_test(reference_track_locks_the_grid),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
