@@ -272,7 +272,8 @@ typedef struct sg_tempo_result {
 /* Tempo of the whole feature stream. onsets (optional, borrowed) are those of f; NULL picks
  * them with defaults. The ACF estimate is replaced by the grid regression when at least 8
  * onsets match and the two agree within 0.5%. Returns SG_E_NOTFOUND when the material has no
- * periodic onsets (bpm = 0), SG_E_INVAL for a bad config or missing onset envelope. */
+ * periodic onsets (confidence under 0.1) or fewer than 4 onsets (bpm = 0; out zeroed),
+ * SG_E_INVAL for a bad config or a missing onset envelope. */
 sg_status sg_tempo_estimate(const sg_features *f, const sg_onset_list *onsets,
                             const sg_tempo_config *cfg, sg_tempo_result *out);
 

@@ -423,7 +423,12 @@ sg_status sg_tempo_estimate(const sg_features *f, const sg_onset_list *onsets,
       goto done;
     on = &own;
   }
-  if (on->n >= 4) {
+  if (on->n < 4 || out->confidence < 0.1) {
+    /* A periodicity needs repeated events: a single hit and the ripples of its reverb tail are
+     * not a tempo (their envelope autocorrelates under 0.1 at any candidate period). */
+    memset(out, 0, sizeof *out);
+    st = SG_E_NOTFOUND;
+  } else {
     double period = bp / R, a = beat_phase(on, period), b = period, kmin = 0, kmax = 0;
     out->phase_s = a;
     size_t used = grid_line(on, &a, &b, NULL, &kmin, &kmax);

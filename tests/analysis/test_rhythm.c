@@ -232,6 +232,25 @@ static void beat_times_follow_a_tempo_change(void **state) {
   free(x);
 }
 
+static void no_tempo_in_a_single_hit(void **state) {
+  (void)state;
+  /* One noise burst and a 2 s reverberant tail: its ripples are onsets of a sort, but not a
+   * tempo. */
+  const unsigned rate = 48000;
+  size_t n = 5 * rate;
+  float *x = calloc(n, sizeof *x);
+  assert_non_null(x);
+  sg_rng g;
+  sg_rng_seed(&g, 17, 2);
+  gen_burst(x, n, rate, 0.5, 0.3, 2.0 / log(1000.0), 4.0, &g);
+  sg_features *f = features_of(x, n, rate);
+  sg_tempo_result t;
+  assert_int_equal(sg_tempo_estimate(f, NULL, NULL, &t), SG_E_NOTFOUND);
+  assert_true(t.bpm == 0);
+  sg_features_free(f);
+  free(x);
+}
+
 static void no_tempo_in_silence(void **state) {
   (void)state;
   float *x = calloc(48000 * 5, sizeof *x);
@@ -360,6 +379,7 @@ int main(void) {
       cmocka_unit_test(tempo_and_downbeat_of_drum_patterns),
       cmocka_unit_test(other_sample_rates),
       cmocka_unit_test(beat_times_follow_a_tempo_change),
+      cmocka_unit_test(no_tempo_in_a_single_hit),
       cmocka_unit_test(no_tempo_in_silence),
       cmocka_unit_test(first_downbeat_offset),
       cmocka_unit_test(grid_fit_and_drift),
