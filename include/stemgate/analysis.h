@@ -6,23 +6,28 @@
  *
  *  - Loudness, loudness range and true peak: ITU-R BS.1770-4 / EBU R 128, EBU Tech 3341/3342,
  *    measured by libebur128 (true peak: 4x polyphase oversampling, EBUR128_MODE_TRUE_PEAK).
- *  - Onset strength: spectral flux of a log-compressed magnitude STFT (Dixon 2006, "Onset
- *    detection revisited"; log compression after Klapuri 1999 / Böck et al. 2012), peak picking
- *    with a local-maximum and local-mean threshold (Böck, Krebs & Schedl 2012).
+ *  - Onset strength: spectral flux of log-compressed magnitudes in log-frequency bands (Dixon
+ *    2006, "Onset detection revisited"; log compression and the logarithmic filterbank after
+ *    Klapuri 1999 / Böck, Krebs & Schedl 2012), peak picking with a local-maximum and local-mean
+ *    threshold (Böck et al. 2012); attack times refined on a ~1 ms energy envelope.
+ *  - Beat phase and downbeat: the onset grid gathering the most onset strength; the downbeat as
+ *    the bar position with the strongest accent (onset plus low-band energy rise).
  *  - Tempo: autocorrelation of the onset envelope with a harmonic comb and a log-Gaussian tempo
  *    prior around 120 BPM (Ellis 2007, "Beat tracking by dynamic programming"), refined by
- *    parabolic interpolation of the comb score and a least-squares fit of onset times to the
- *    beat grid.
+ *    parabolic interpolation of the comb score and a strength-weighted least-squares fit of
+ *    onset times to beat numbers (which also gives drift).
  *  - Chroma: harmonic/percussive separation by median filtering (Fitzgerald 2010, "Harmonic/
  *    percussive separation using median filtering", soft Wiener masks), then a semitone-folded
- *    magnitude spectrum (Fujishima 1999, "Pitch class profile").
+ *    magnitude spectrum (Fujishima 1999, "Pitch class profile") around the tuning measured from
+ *    the spectral peaks.
  *  - Key: correlation of a chroma vector with the 24 rotations of a key profile (Krumhansl &
  *    Kessler 1982 probe-tone ratings, or Temperley's Kostka-Payne profile, Temperley 2007).
- *  - Alignment: cross-correlation of onset envelopes with parabolic peak interpolation, refined
- *    by normalised sample-domain cross-correlation in a short window.
+ *  - Alignment: normalised cross-correlation of onset envelopes (direct, O(window x lags), cheap
+ *    at ~190 Hz), then of amplitude envelopes (6 kHz), then of the waveform in a short window,
+ *    each stage searching around the last with parabolic peak interpolation (sub-sample).
  *  - Decay: Schroeder backward integration (Schroeder 1965, "New method of measuring
  *    reverberation time") with noise-energy subtraction (Chu 1978) and a T20/T10 line fit
- *    (ISO 3382-1).
+ *    (ISO 3382-1); echo as an envelope-autocorrelation peak against neighbouring lags.
  *
  * No global state: distinct objects may be used from different threads at once; one object is
  * not to be shared between threads without a lock.
