@@ -85,9 +85,10 @@ static void run(const char *label, const sg_song *song, const char *pkg, const c
   double dt = now() - t0;
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  printf("%-28s %7.2f s  %6.0fx real time (5 files)  %zu checks, %zu failed (%s)  peak RSS %ld MB\n",
-         label, dt, 5 * seconds / dt, r.report.n, r.report.failed, sg_status_name(st),
-         ru.ru_maxrss / 1024);
+  printf(
+      "%-28s %7.2f s  %6.0fx real time (5 files)  %zu checks, %zu failed (%s)  peak RSS %ld MB\n",
+      label, dt, 5 * seconds / dt, r.report.n, r.report.failed, sg_status_name(st),
+      ru.ru_maxrss / 1024);
   sg_verify_result_free(&r);
 }
 

@@ -47,6 +47,8 @@
  *       loudness         master integrated loudness (BS.1770-4) within target +- tolerance
  *       true_peak        master true peak <= ceiling
  *       clipping         per file: runs of >= SG_CLIP_RUN full-scale samples == 0
+ *       non_finite       per file: NaN and infinite samples == 0
+ *       dc_offset        per file: largest |mean| of a channel <= limits.dc_offset
  *       silence          per file: loudest 50 ms window >= limits.silence_dbfs
  *       active_in_sections      a stem that lists sections: quietest listed section's loudest
  *                               window >= limits.silence_dbfs
@@ -89,33 +91,33 @@ void sg_verify_options_init(sg_verify_options *o);
 
 /* How a required file was found. */
 typedef enum sg_verify_match {
-  SG_MATCH_NONE = 0,  /* not found                                  */
-  SG_MATCH_NAMING,    /* by the spec's deliverable.naming template  */
-  SG_MATCH_COMMON     /* by a common name (case/separators ignored) */
+  SG_MATCH_NONE = 0, /* not found                                  */
+  SG_MATCH_NAMING,   /* by the spec's deliverable.naming template  */
+  SG_MATCH_COMMON    /* by a common name (case/separators ignored) */
 } sg_verify_match;
 
 /* "missing", "naming", "common name". */
 const char *sg_verify_match_name(sg_verify_match m);
 
 typedef struct sg_verify_file {
-  char stem[SG_MAX_NAME];   /* "Master", a spec stem name, or "Drums"                   */
-  char entry[256];          /* archive entry or file name inside the folder; "" missing */
+  char stem[SG_MAX_NAME]; /* "Master", a spec stem name, or "Drums"                   */
+  char entry[256];        /* archive entry or file name inside the folder; "" missing */
   sg_verify_match match;
   int is_master;
-  int readable;             /* 1: decoded completely                                    */
+  int readable; /* 1: decoded completely                                    */
   unsigned rate, channels;
   int bits, is_float;
   int64_t frames;
 } sg_verify_file;
 
 typedef struct sg_verify_result {
-  sg_gate_report report;    /* every row, in order                                     */
+  sg_gate_report report; /* every row, in order                                     */
   sg_verify_file files[SG_VERIFY_MAX_FILES];
   int n_files;
   char package[SG_MAX_PATH];
-  int package_readable;     /* 0: the package itself could not be opened (exit 3)      */
-  int file_unreadable;      /* a required file was present but could not be decoded   */
-  double seconds;           /* master duration, s (0 when missing)                     */
+  int package_readable; /* 0: the package itself could not be opened (exit 3)      */
+  int file_unreadable;  /* a required file was present but could not be decoded   */
+  double seconds;       /* master duration, s (0 when missing)                     */
 } sg_verify_result;
 
 void sg_verify_result_init(sg_verify_result *r);

@@ -132,8 +132,8 @@ sg_status sg_verify_to_table(const sg_verify_result *r, char **text) {
     return SG_E_INVAL;
   tbuf b = {0};
   tb_printf(&b, "stemgate verify %s\n\n", r->package);
-  tb_printf(&b, "%-4s  %-14s %-24s %-30s %-22s %s\n", "", "file/stem", "check", "measured",
-            "limit", "detail");
+  tb_printf(&b, "%-4s  %-14s %-24s %-30s %-22s %s\n", "", "file/stem", "check", "measured", "limit",
+            "detail");
   for (size_t i = 0; i < r->report.n; ++i) {
     const sg_gate_result *g = &r->report.v[i];
     char m[128], l[128];
@@ -236,7 +236,11 @@ sg_status sg_verify_to_json(const sg_verify_result *r, char **text) {
 /* Length of a valid UTF-8 sequence at s (at most n bytes), 0 when invalid. */
 static size_t utf8_len(const unsigned char *s, size_t n) {
   unsigned c = s[0];
-  size_t k = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+  size_t k = c < 0x80             ? 1
+             : (c & 0xE0) == 0xC0 ? 2
+             : (c & 0xF0) == 0xE0 ? 3
+             : (c & 0xF8) == 0xF0 ? 4
+                                  : 0;
   if (!k || k > n || (k == 2 && c < 0xC2) || (k == 4 && c > 0xF4))
     return 0;
   for (size_t i = 1; i < k; ++i)
@@ -257,14 +261,30 @@ static void xml_escape(tbuf *b, const char *s) {
   while (n) {
     unsigned c = *p;
     switch (c) {
-    case '&': tb_putn(b, "&amp;", 5); break;
-    case '<': tb_putn(b, "&lt;", 4); break;
-    case '>': tb_putn(b, "&gt;", 4); break;
-    case '"': tb_putn(b, "&quot;", 6); break;
-    case '\'': tb_putn(b, "&apos;", 6); break;
-    case '\n': tb_putn(b, "&#10;", 5); break;
-    case '\t': tb_putn(b, "&#9;", 4); break;
-    case '\r': tb_putn(b, "&#13;", 5); break;
+    case '&':
+      tb_putn(b, "&amp;", 5);
+      break;
+    case '<':
+      tb_putn(b, "&lt;", 4);
+      break;
+    case '>':
+      tb_putn(b, "&gt;", 4);
+      break;
+    case '"':
+      tb_putn(b, "&quot;", 6);
+      break;
+    case '\'':
+      tb_putn(b, "&apos;", 6);
+      break;
+    case '\n':
+      tb_putn(b, "&#10;", 5);
+      break;
+    case '\t':
+      tb_putn(b, "&#9;", 4);
+      break;
+    case '\r':
+      tb_putn(b, "&#13;", 5);
+      break;
     default:
       if (c < 0x20 || c == 0x7F) {
         tb_putn(b, "?", 1);
@@ -295,8 +315,9 @@ sg_status sg_verify_to_junit(const sg_verify_result *r, char **text) {
   tb_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
   tb_printf(&b, "<testsuites name=\"stemgate verify\" tests=\"%zu\" failures=\"%zu\">\n",
             r->report.n, r->report.failed);
-  tb_printf(&b, "  <testsuite name=\"stemgate verify\" tests=\"%zu\" failures=\"%zu\" "
-                "errors=\"0\" skipped=\"%zu\" package=\"",
+  tb_printf(&b,
+            "  <testsuite name=\"stemgate verify\" tests=\"%zu\" failures=\"%zu\" "
+            "errors=\"0\" skipped=\"%zu\" package=\"",
             r->report.n, r->report.failed, skipped);
   xml_escape(&b, r->package);
   tb_printf(&b, "\">\n");

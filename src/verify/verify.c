@@ -76,8 +76,8 @@ static void row_text(rows *w, const char *stem, const char *check, const char *m
                      const char *expected, int pass, int required) {
   sg_diag d;
   sg_diag_clear(&d);
-  sg_status st = sg_gate_check_text(w->rep, SG_VERIFY_STEP, stem, check, measured, expected,
-                                    pass, required, &d);
+  sg_status st = sg_gate_check_text(w->rep, SG_VERIFY_STEP, stem, check, measured, expected, pass,
+                                    required, &d);
   if (st == SG_E_GATE && !w->have_first) {
     w->first = d;
     w->have_first = 1;
@@ -89,14 +89,14 @@ static void row_text(rows *w, const char *stem, const char *check, const char *m
 /* ---- one streaming pass per file ------------------------------------------------------------- */
 
 typedef struct analysed {
-  int ok;               /* decoded completely */
-  sg_status err;        /* why not            */
+  int ok;        /* decoded completely */
+  sg_status err; /* why not            */
   char why[SG_DIAG_TEXT];
   sg_audio_info info;
-  sg_meter *meter;      /* NULL when the channel count is beyond the meter                  */
+  sg_meter *meter; /* NULL when the channel count is beyond the meter                  */
   sg_meter_result mr;
-  sg_features *feat;    /* master only                                                       */
-  float *mono;          /* master only, when a reference is compared: mean of the channels  */
+  sg_features *feat; /* master only                                                       */
+  float *mono;       /* master only, when a reference is compared: mean of the channels  */
   size_t n_mono;
 } analysed;
 
@@ -135,8 +135,8 @@ static void analyse(sg__vpkg *p, size_t i, int master, int want_mono, double max
   }
   if (in->channels > SG_VERIFY_MAX_CHANNELS) { /* bounds the read buffer of a lying header */
     char msg[160];
-    snprintf(msg, sizeof msg, "header declares %u channels; at most %d are analysed",
-             in->channels, SG_VERIFY_MAX_CHANNELS);
+    snprintf(msg, sizeof msg, "header declares %u channels; at most %d are analysed", in->channels,
+             SG_VERIFY_MAX_CHANNELS);
     fail_read(a, SG_E_LIMIT, NULL, msg);
     goto done;
   }
@@ -251,7 +251,8 @@ static double loudest(const sg_meter *m, int64_t f0, int64_t f1, int whole) {
   return best;
 }
 
-/* ---- the reference ----------------------------------------------------------------------------- */
+/* ---- the reference -----------------------------------------------------------------------------
+ */
 
 /* Reads the reference as mono at rate (resampled when it differs). */
 static sg_status read_reference(const char *path, unsigned rate, double max_seconds, float **out,
@@ -304,8 +305,8 @@ static sg_status read_reference(const char *path, unsigned rate, double max_seco
       size_t off = 0;
       while (len < cap) {
         size_t used = 0, produced = 0;
-        if ((st = sg_resampler_process(rs, m1 + off, got - off, mono + len, cap - len, last,
-                                       &used, &produced, d)) != SG_OK)
+        if ((st = sg_resampler_process(rs, m1 + off, got - off, mono + len, cap - len, last, &used,
+                                       &produced, d)) != SG_OK)
           goto done;
         off += used;
         len += produced;
@@ -328,7 +329,8 @@ done:
   return st;
 }
 
-/* ---- file matching ----------------------------------------------------------------------------- */
+/* ---- file matching -----------------------------------------------------------------------------
+ */
 
 static void add_required(sg_verify_result *res, const char *stem, int master) {
   if (res->n_files >= SG_VERIFY_MAX_FILES)
@@ -385,7 +387,8 @@ static void match_files(const sg_song *s, const sg__vpkg *p, sg_verify_result *r
   free(used);
 }
 
-/* ---- checks ------------------------------------------------------------------------------------ */
+/* ---- checks ------------------------------------------------------------------------------------
+ */
 
 static const sg_stem_spec *stem_spec(const sg_song *s, const char *name) {
   int i = sg_song_stem_index(s, name);
@@ -405,6 +408,14 @@ static void check_file_basics(rows *w, const sg_song *s, const sg_verify_file *f
   if (!a->meter)
     return;
   row(w, f->stem, "clipping", (double)a->mr.clip_runs, SG_CMP_LE, 0, 0, "runs", NULL, 1);
+  /* A float file can carry NaN or infinity, which a DAW turns into a full-scale burst. */
+  row(w, f->stem, "non_finite", (double)(a->mr.nan_count + a->mr.inf_count), SG_CMP_LE, 0, 0,
+      "samples", NULL, 1);
+  double dc = 0;
+  for (unsigned c = 0; c < a->mr.channels && c < SG_METER_MAX_CHANNELS; ++c)
+    dc = fmax(dc, fabs(a->mr.dc[c]));
+  row(w, f->stem, "dc_offset", dc, SG_CMP_LE, s->limits.dc_offset, 0, "",
+      "largest |mean| of a channel", 1);
   double peak_win = loudest(a->meter, 0, a->info.frames, 0);
   row(w, f->stem, "silence", peak_win, SG_CMP_GE, s->limits.silence_dbfs, 0, "dBFS",
       "loudest 50 ms window", 1);
@@ -531,8 +542,8 @@ static void check_tempo(rows *w, const sg_song *s, const analysed *m) {
   row(w, "Master", "tempo", bpm, SG_CMP_WITHIN, tol, want, "BPM", detail, 1);
 }
 
-static void check_reference(rows *w, const sg_song *s, const sg_verify_options *o,
-                            const char *ref, const analysed *m, sg_status *fatal) {
+static void check_reference(rows *w, const sg_song *s, const sg_verify_options *o, const char *ref,
+                            const analysed *m, sg_status *fatal) {
   float *r = NULL;
   size_t nr = 0;
   sg_diag d;
@@ -576,8 +587,7 @@ static void check_reference(rows *w, const sg_song *s, const sg_verify_options *
   const char *why = same ? "" : "; not meaningful: the master does not match the reference";
   char detail[300];
   snprintf(detail, sizeof detail, "at %.1f s; master later when > 0%s", al.start_time_s, why);
-  row(w, "Master", "sync_offset", al.offset_s * 1000.0, SG_CMP_ABS_LE, lim, 0, "ms", detail,
-      same);
+  row(w, "Master", "sync_offset", al.offset_s * 1000.0, SG_CMP_ABS_LE, lim, 0, "ms", detail, same);
   if (al.has_end)
     snprintf(detail, sizeof detail, "%.1f s -> %.1f s, ratio %.5f%%%s", al.start_time_s,
              al.end_time_s, al.drift_ratio * 100.0, why);
@@ -597,14 +607,15 @@ static void check_master(rows *w, const sg_song *s, const sg_timeline *tl,
   row(w, "Master", "duration", dur, SG_CMP_WITHIN, o->duration_tolerance_s, song_s, "s",
       "song length from the timeline", 1);
   if (m->meter) {
-    row(w, "Master", "loudness", m->mr.integrated_lufs, SG_CMP_WITHIN,
-        s->master.loudness_tolerance, s->master.loudness_lufs, "LUFS", NULL, 1);
+    row(w, "Master", "loudness", m->mr.integrated_lufs, SG_CMP_WITHIN, s->master.loudness_tolerance,
+        s->master.loudness_lufs, "LUFS", NULL, 1);
     row(w, "Master", "true_peak", m->mr.true_peak_dbtp, SG_CMP_LE, s->master.true_peak_dbtp, 0,
         "dBTP", NULL, 1);
     for (int i = 0; i < tl->n_sections; ++i) {
       const sg_section_time *sec = &tl->sections[i];
       double r = (double)m->info.rate / tl->rate;
-      double lv = loudest(m->meter, (int64_t)(sec->start_frame * r), (int64_t)(sec->end_frame * r), 0);
+      double lv =
+          loudest(m->meter, (int64_t)(sec->start_frame * r), (int64_t)(sec->end_frame * r), 0);
       row(w, sec->name, "section_presence", lv, SG_CMP_GE, s->limits.silence_dbfs, 0, "dBFS",
           "loudest 50 ms window of the master in the section", 1);
     }
@@ -616,14 +627,13 @@ static void check_master(rows *w, const sg_song *s, const sg_timeline *tl,
 }
 
 /* Stem rows that need the master or the timeline. */
-static void check_stem(rows *w, const sg_song *s, const sg_timeline *tl,
-                       const sg_verify_options *o, const sg_verify_file *f, const analysed *a,
-                       const analysed *m) {
+static void check_stem(rows *w, const sg_song *s, const sg_timeline *tl, const sg_verify_options *o,
+                       const sg_verify_file *f, const analysed *a, const analysed *m) {
   double dur = (double)a->info.frames / a->info.rate;
   if (m && m->ok) {
     double md = (double)m->info.frames / m->info.rate;
-    row(w, f->stem, "length", (dur - md) * 1000.0, SG_CMP_ABS_LE, s->limits.length_tolerance_ms,
-        0, "ms", "stem minus master", 1);
+    row(w, f->stem, "length", (dur - md) * 1000.0, SG_CMP_ABS_LE, s->limits.length_tolerance_ms, 0,
+        "ms", "stem minus master", 1);
   }
   const sg_stem_spec *ss = stem_spec(s, f->stem);
   if (!ss || ss->n_sections == 0 || !a->meter)
@@ -671,8 +681,8 @@ static void check_stem(rows *w, const sg_song *s, const sg_timeline *tl,
       detail, 1);
   snprintf(detail, sizeof detail, "%s (tails of %.1f s allowed)",
            loud_at[0] ? loud_at : "nothing outside", o->tail_allowance_s);
-  row(w, f->stem, "silent_outside_sections", loud_out, SG_CMP_LE, s->limits.silence_dbfs, 0,
-      "dBFS", detail, 1);
+  row(w, f->stem, "silent_outside_sections", loud_out, SG_CMP_LE, s->limits.silence_dbfs, 0, "dBFS",
+      detail, 1);
 }
 
 static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, const char *ref,
@@ -733,7 +743,6 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
     row(&w, "package", "manifest", NAN, SG_CMP_INFO, 0, 0, "",
         "no manifest.json: integrity (SHA-256 per entry) not checked", 0);
   }
-
 
   /* The master first (stems compare to it); each file is analysed once and freed right after
    * its rows, so memory holds one stem's activity map at a time plus the master. */

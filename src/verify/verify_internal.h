@@ -15,7 +15,7 @@ typedef struct sg__vpkg {
   char path[SG_MAX_PATH]; /* what was opened (the zip inside a folder when that was used) */
   char **names;           /* entry names ('/'-separated, relative) */
   size_t n, cap;
-  char note[256];         /* how the package was resolved, for the "package" row */
+  char note[256]; /* how the package was resolved, for the "package" row */
 } sg__vpkg;
 
 /* Opens a zip or a folder. A folder holding no WAV and exactly one .zip opens that zip; one

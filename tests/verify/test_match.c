@@ -32,7 +32,7 @@ static void default_template(void **state) {
   sg__naming_expand(s, "Bass", pat, sizeof pat);
   assert_string_equal(pat, "deja-vu_Bass.wav");
   assert_true(sg__name_match(pat, "deja-vu_Bass.wav"));
-  assert_true(sg__name_match(pat, "DEJA-VU_bass.WAV")); /* case-insensitive */
+  assert_true(sg__name_match(pat, "DEJA-VU_bass.WAV"));         /* case-insensitive */
   assert_true(sg__name_match(pat, "deja-vu/deja-vu_Bass.wav")); /* a top folder */
   assert_false(sg__name_match(pat, "deja-vu_Bass.wav.bak"));
   assert_false(sg__name_match(pat, "xdeja-vu_Bass.wav"));
@@ -61,14 +61,22 @@ static void common_names(void **state) {
     const char *name;
     int want;
   } cases[] = {
-      {"Master", 1, "master.wav", 1},          {"Master", 1, "Deja Vu MIX.wav", 1},
-      {"Master", 1, "deja-vu_main.WAV", 1},     {"Master", 1, "pkg/Mixdown.wav", 1},
-      {"Guitars", 0, "guitar.wav", 1},          {"Guitars", 0, "GTR_stem.wav", 1},
-      {"Guitar", 0, "Guitars.wav", 1},          {"Synths", 0, "03 synth.wav", 1},
-      {"Drums", 0, "drum.wav", 1},              {"Drums", 0, "Drum Kit.wav", 1},
-      {"Bridge", 0, "deja_vu-bridge.wav", 1},   {"Bass", 0, "bass.wav", 1},
-      {"Bass", 0, "synth bass.wav", 0},         {"Bass", 0, "bass.txt", 0},
-      {"Master", 1, "guitar.wav", 0},           {"Drums", 0, "master.wav", 0},
+      {"Master", 1, "master.wav", 1},
+      {"Master", 1, "Deja Vu MIX.wav", 1},
+      {"Master", 1, "deja-vu_main.WAV", 1},
+      {"Master", 1, "pkg/Mixdown.wav", 1},
+      {"Guitars", 0, "guitar.wav", 1},
+      {"Guitars", 0, "GTR_stem.wav", 1},
+      {"Guitar", 0, "Guitars.wav", 1},
+      {"Synths", 0, "03 synth.wav", 1},
+      {"Drums", 0, "drum.wav", 1},
+      {"Drums", 0, "Drum Kit.wav", 1},
+      {"Bridge", 0, "deja_vu-bridge.wav", 1},
+      {"Bass", 0, "bass.wav", 1},
+      {"Bass", 0, "synth bass.wav", 0},
+      {"Bass", 0, "bass.txt", 0},
+      {"Master", 1, "guitar.wav", 0},
+      {"Drums", 0, "master.wav", 0},
       {"Bass", 0, "deja-vu.wav", 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {

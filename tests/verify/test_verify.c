@@ -153,6 +153,16 @@ static void render(song_audio *sa, unsigned rate, int bridge_tonic) {
     add_drum(sa->part[DRUMS], sa->frames, rate, 2, t, &rng, 0.25);
     add_drum(sa->part[DRUMS], sa->frames, rate, 2, t + beat / 2, &rng, 0.15);
   }
+  /* A decaying sine kick starting at phase 0 has a positive mean; remove it (the dc_offset
+   * check allows |mean| <= 0.001). */
+  for (int c = 0; c < CH; ++c) {
+    double mean = 0;
+    for (size_t i = 0; i < sa->frames; ++i)
+      mean += sa->part[DRUMS][i * CH + c];
+    mean /= (double)sa->frames;
+    for (size_t i = 0; i < sa->frames; ++i)
+      sa->part[DRUMS][i * CH + c] -= (float)mean;
+  }
   for (size_t i = 0; i < sa->frames * CH; ++i)
     for (int p = 0; p < MASTER; ++p)
       sa->part[MASTER][i] += sa->part[p][i];
@@ -236,7 +246,8 @@ static const char *make_zip(const char *name, const variant *v) {
   return zip;
 }
 
-/* ---- checking verdicts ------------------------------------------------------------------------ */
+/* ---- checking verdicts ------------------------------------------------------------------------
+ */
 
 static void dump(const sg_verify_result *r) {
   char *t = NULL;
@@ -291,7 +302,8 @@ static sg_status verify_expect(const char *pkg, const char *const *want, sg_veri
   return st;
 }
 
-/* ---- fixtures ---------------------------------------------------------------------------------- */
+/* ---- fixtures ----------------------------------------------------------------------------------
+ */
 
 static int setup(void **state) {
   (void)state;
@@ -319,7 +331,8 @@ static int teardown(void **state) {
   return 0;
 }
 
-/* ---- tests ------------------------------------------------------------------------------------- */
+/* ---- tests -------------------------------------------------------------------------------------
+ */
 
 static const char *const none[] = {NULL};
 
@@ -331,10 +344,28 @@ static void good_package_passes(void **state) {
   sg_status st = verify_expect(make_zip("good", &v), none, &r);
   assert_int_equal(st, SG_OK);
   /* Every kind of check ran: the table is complete, not vacuously green. */
-  const char *checks[] = {"package", "present", "readable", "sample_rate", "format", "channels",
-                          "clipping", "silence", "duration", "loudness", "true_peak",
-                          "section_presence", "tempo", "key", "key_change", "sync_offset",
-                          "sync_drift", "drum_similarity", "length", "active_in_sections",
+  const char *checks[] = {"package",
+                          "present",
+                          "readable",
+                          "sample_rate",
+                          "format",
+                          "channels",
+                          "clipping",
+                          "non_finite",
+                          "dc_offset",
+                          "silence",
+                          "duration",
+                          "loudness",
+                          "true_peak",
+                          "section_presence",
+                          "tempo",
+                          "key",
+                          "key_change",
+                          "sync_offset",
+                          "sync_drift",
+                          "drum_similarity",
+                          "length",
+                          "active_in_sections",
                           "silent_outside_sections"};
   for (size_t c = 0; c < sizeof checks / sizeof checks[0]; ++c) {
     int n = 0;
@@ -512,6 +543,30 @@ static void clipped_master_fails_clipping_and_true_peak(void **state) {
   const char *want[] = {"Master/clipping", "Master/true_peak", NULL};
   assert_int_equal(verify_expect(make_zip("clip", &v), want, NULL), SG_E_GATE);
   free(x);
+}
+
+static void nan_and_dc_fail_their_checks(void **state) {
+  (void)state;
+  float *x = malloc(good.frames * CH * sizeof *x);
+  memcpy(x, good.part[BASS], good.frames * CH * sizeof *x);
+  x[1000] = NAN;
+  x[2001] = INFINITY;
+  x[3000] = NAN;
+  variant v;
+  variant_init(&v);
+  v.part[BASS] = x;
+  const char *want[] = {"Bass/non_finite", NULL};
+  assert_int_equal(verify_expect(make_zip("nan", &v), want, NULL), SG_E_GATE);
+  /* +0.005 DC on the keys (limit 0.001). */
+  float *y = malloc(good.frames * CH * sizeof *y);
+  for (size_t i = 0; i < good.frames * CH; ++i)
+    y[i] = good.part[KEYS][i] + 0.005f;
+  variant_init(&v);
+  v.part[KEYS] = y;
+  const char *want2[] = {"Keys/dc_offset", NULL};
+  assert_int_equal(verify_expect(make_zip("dc", &v), want2, NULL), SG_E_GATE);
+  free(x);
+  free(y);
 }
 
 static void missing_stem_fails_present(void **state) {
@@ -828,8 +883,8 @@ static void cli_exit_codes(void **state) {
   variant_init(&v);
   const char *spec = sg_test_path("song.yaml");
   const char *jp = sg_test_path("cli.json"), *xp = sg_test_path("cli.xml");
-  snprintf(a, sizeof a, "'%s' --spec '%s' --json '%s' --junit '%s'", make_zip("cli_good", &v),
-           spec, jp, xp);
+  snprintf(a, sizeof a, "'%s' --spec '%s' --json '%s' --junit '%s'", make_zip("cli_good", &v), spec,
+           jp, xp);
   assert_int_equal(run_cli(a), 0);
   struct stat js, xs;
   assert_int_equal(stat(jp, &js), 0);
@@ -874,6 +929,7 @@ int main(void) {
       cmocka_unit_test(master_without_drums_fails_drum_similarity),
       cmocka_unit_test(bridge_in_a_major_fails_key),
       cmocka_unit_test(clipped_master_fails_clipping_and_true_peak),
+      cmocka_unit_test(nan_and_dc_fail_their_checks),
       cmocka_unit_test(missing_stem_fails_present),
       cmocka_unit_test(silent_stem_fails_silence),
       cmocka_unit_test(bridge_playing_everywhere_fails_silent_outside),
