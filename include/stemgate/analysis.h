@@ -23,7 +23,7 @@
  *  - Key: correlation of a chroma vector with the 24 rotations of a key profile (Krumhansl &
  *    Kessler 1982 probe-tone ratings, or Temperley's Kostka-Payne profile, Temperley 2007).
  *  - Alignment: normalised cross-correlation of onset envelopes (direct, O(window x lags), cheap
- *    at ~190 Hz), then of amplitude envelopes (6 kHz), then of the waveform in a short window,
+ *    at ~190 Hz), then of amplitude envelopes (rate / 8), then of the waveform in a short window,
  *    each stage searching around the last with parabolic peak interpolation (sub-sample).
  *  - Decay: Schroeder backward integration (Schroeder 1965, "New method of measuring
  *    reverberation time") with noise-energy subtraction (Chu 1978) and a T20/T10 line fit
