@@ -701,13 +701,16 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
   st = sg__vpkg_open(&p, opt->package, &pd);
   if (st != SG_OK) {
     char msg[SG_DIAG_TEXT + 32];
-    snprintf(msg, sizeof msg, "unreadable: %s", pd.message);
-    row(&w, "package", "package", 0, SG_CMP_EQ, 1, 0, "packages", msg, 1);
+    size_t n = p.n_packages;
+    snprintf(msg, sizeof msg, "%s%s", n ? "" : "unreadable: ", pd.message);
+    row(&w, "package", "package", (double)n, SG_CMP_EQ, 1, 0, "packages", msg, 1);
     sg__vpkg_close(&p);
     if (d) {
       *d = pd;
       sg_diag_where(d, SG_VERIFY_STEP, "package", "package");
     }
+    if (n) /* several packages: the check failed, nothing was unreadable */
+      return SG_E_GATE;
     return st == SG_E_NOMEM || st == SG_E_LIMIT || st == SG_E_FORMAT ? st : SG_E_IO;
   }
   res->package_readable = 1;

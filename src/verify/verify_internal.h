@@ -15,7 +15,8 @@ typedef struct sg__vpkg {
   char path[SG_MAX_PATH]; /* what was opened (the zip inside a folder when that was used) */
   char **names;           /* entry names ('/'-separated, relative) */
   size_t n, cap;
-  char note[256]; /* how the package was resolved, for the "package" row */
+  char note[256];    /* how the package was resolved, for the "package" row */
+  size_t n_packages; /* set when a folder holds several zips and no audio (ambiguous) */
 } sg__vpkg;
 
 /* Opens a zip or a folder. A folder holding no WAV and exactly one .zip opens that zip; one

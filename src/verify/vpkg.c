@@ -117,10 +117,12 @@ sg_status sg__vpkg_open(sg__vpkg *p, const char *path, sg_diag *d) {
     snprintf(p->note, sizeof p->note, "the one zip in the folder");
     return open_zip(p, zip_name, d);
   }
-  if (n_audio == 0 && n_zip > 1)
+  if (n_audio == 0 && n_zip > 1) {
+    p->n_packages = n_zip;
     return sg_diag_fail(d, SG_E_INVAL,
                         "folder '%s' holds %zu zip files and no audio: give exactly one package",
                         path, n_zip);
+  }
   /* Sorted names: the same folder gives the same report on every file system. */
   for (size_t i = 1; i < p->n; ++i)
     for (size_t j = i; j > 0 && strcmp(p->names[j - 1], p->names[j]) > 0; --j) {

@@ -777,6 +777,46 @@ static void empty_master_and_symlinked_stem(void **state) {
   sg_verify_result_free(&r);
 }
 
+static void one_package_per_folder(void **state) {
+  (void)state;
+  variant v;
+  variant_init(&v);
+  const char *zp = make_zip("single", &v);
+  char dir[1200], cmd[4096];
+  sg_verify_options o;
+  sg_verify_options_init(&o);
+  sg_verify_result r;
+  /* A folder holding just the zip: verified as that zip. */
+  snprintf(dir, sizeof dir, "%s", sg_test_path("one_zip"));
+  mkdir(dir, 0700);
+  snprintf(cmd, sizeof cmd, "cp '%s' '%s/a.zip'", zp, dir);
+  assert_int_equal(system(cmd), 0);
+  o.package = dir;
+  assert_int_equal(sg_verify_package(song, &o, &r, NULL), SG_OK);
+  assert_non_null(strstr(r.report.v[0].detail, "the one zip in the folder"));
+  sg_verify_result_free(&r);
+  /* Two zips and no audio: which one? The "package" check fails (2 packages), nothing else. */
+  snprintf(cmd, sizeof cmd, "cp '%s' '%s/b.zip'", zp, dir);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(sg_verify_package(song, &o, &r, NULL), SG_E_GATE);
+  assert_int_equal(r.report.n, 1);
+  assert_string_equal(r.report.v[0].check, "package");
+  assert_true(r.report.v[0].measured == 2.0);
+  sg_verify_result_free(&r);
+  /* More entries than a delivery has any reason to hold: refused before reading. */
+  snprintf(dir, sizeof dir, "%s", sg_test_path("crowd"));
+  mkdir(dir, 0700);
+  for (int i = 0; i <= SG_VERIFY_MAX_DIR_ENTRIES; ++i) {
+    char f[1300];
+    snprintf(f, sizeof f, "%s/f%04d.txt", dir, i);
+    assert_int_equal(sg_test_write_text(f, ""), 0);
+  }
+  o.package = dir;
+  assert_int_equal(sg_verify_package(song, &o, &r, NULL), SG_E_LIMIT);
+  assert_false(r.package_readable);
+  sg_verify_result_free(&r);
+}
+
 static void folder_with_common_names_passes(void **state) {
   (void)state;
   const char *dir = sg_test_path("common");
@@ -938,6 +978,7 @@ int main(void) {
       cmocka_unit_test(lying_header_is_unreadable),
       cmocka_unit_test(tampered_entry_fails_integrity),
       cmocka_unit_test(empty_master_and_symlinked_stem),
+      cmocka_unit_test(one_package_per_folder),
       cmocka_unit_test(folder_with_common_names_passes),
       cmocka_unit_test(json_and_junit_hold_every_row),
       cmocka_unit_test(xml_escaping),
