@@ -165,8 +165,25 @@ typedef struct master_ctx {
   sg_limiter lim;
   int lim_ready;
   double ceiling;         /* the limiter's ceiling: the job's, lowered if a meter disagrees */
+  double dc_r;            /* DC blocker pole */
+  double dc_x[2], dc_y[2];
   planar acc, tmp;
 } master_ctx;
+
+/* DC blocker, y[n] = x[n] - x[n-1] + R y[n-1] (J. O. Smith, "Introduction to Digital Filters",
+ * DC Blocker), corner ~5 Hz. Any level-dependent gain (bus compressor, limiter) riding on
+ * asymmetric waveforms such as kick drums leaves a DC offset; this takes it out last. */
+static void dc_block(master_ctx *c, float *x, size_t n, int ch) {
+  double x1 = c->dc_x[ch], y1 = c->dc_y[ch];
+  for (size_t i = 0; i < n; ++i) {
+    double y = x[i] - x1 + c->dc_r * y1;
+    x1 = x[i];
+    y1 = y;
+    x[i] = (float)y;
+  }
+  c->dc_x[ch] = x1;
+  c->dc_y[ch] = y1;
+}
 
 /* One pass over the whole song. gain_db < -900: measure the bus only (no limiter). With out,
  * the limited result is written; with meter, it is measured. */
@@ -193,6 +210,9 @@ static sg_status master_pass(master_ctx *c, double gain_db, sg_meter *meter, sg_
     lat += (int64_t)sg_limiter_latency(&c->lim);
   }
   const float headroom = (float)sg_db_to_lin(-job->headroom_db);
+  c->dc_r = 1.0 - 2.0 * SG_PI * 5.0 / job->wcfg.rate;
+  memset(c->dc_x, 0, sizeof c->dc_x);
+  memset(c->dc_y, 0, sizeof c->dc_y);
   float interleaved[2 * SG_MIX_BLOCK];
   for (int64_t pos = 0; pos < job->frames + lat; pos += SG_MIX_BLOCK) {
     size_t n = SG_MIX_BLOCK;
@@ -210,8 +230,11 @@ static sg_status master_pass(master_ctx *c, double gain_db, sg_meter *meter, sg_
       c->acc.R[k] *= headroom;
     }
     sg_fx_chain_process(c->bus, c->acc.L, c->acc.R, NULL, NULL, n);
-    if (limit)
+    if (limit) {
       sg_limiter_process(&c->lim, c->acc.L, c->acc.R, n);
+      dc_block(c, c->acc.L, n, 0);
+      dc_block(c, c->acc.R, n, 1);
+    }
     int64_t out0 = pos - lat;
     size_t skip = out0 < 0 ? (size_t)(-out0 < (int64_t)n ? -out0 : (int64_t)n) : 0;
     if (skip >= n || out0 + (int64_t)skip >= job->frames)
@@ -339,7 +362,9 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     char bus[1800];
     sg_fx_chain_describe(c->bus, bus, sizeof bus);
     snprintf(rep->chain, sizeof rep->chain,
-             "%sheadroom %.1f dB, true-peak limiter (ceiling %.2f dBTP, drive %+.2f dB)", bus,
+             "%sheadroom %.1f dB, true-peak limiter (ceiling %.2f dBTP, drive %+.2f dB), DC "
+             "blocker (5 Hz)",
+             bus,
              job->headroom_db, c->ceiling, gain);
   }
 done:

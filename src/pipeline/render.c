@@ -38,6 +38,7 @@ typedef struct stem_state {
   int cached_dry, cached_final;
   sg_compose_report comp;
   double dry_cut_db;
+  sg_features *dry_feat;   /* the dry stem's features, kept for the effect-evidence gates */
   sg_stem_fx_report fx;
   sg_meter_result final_meter;
   char instrument[160];
@@ -583,6 +584,10 @@ static sg_status render_dry_stem(run *r, stem_state *ss, const char *step, sg_di
   if ((st = activity_gates(r, step, ss, p.meter, d)) != SG_OK)
     goto out_probe;
   st = timing_gates(r, step, ss, p.feat, &notes, d);
+  if (st == SG_OK) { /* keep the features: the fx step compares the wet stem with them */
+    ss->dry_feat = p.feat;
+    p.feat = NULL;
+  }
 out_probe:
   probe_close(&p);
 out:
@@ -683,7 +688,9 @@ static sg_status fx_stem(run *r, stem_state *ss, sg_diag *d) {
          0, NULL);
   if (st == SG_OK)
     st = activity_gates(r, "fx", ss, p.meter, d);
-  /* A tempo-synced delay must be heard: an echo at its lag in the stem's envelope. */
+  /* A tempo-synced delay must be heard: the effect adds self-similarity to the stem's
+   * envelope at the delay's lag. Measured as the rise of the echo prominence from the dry stem
+   * to the wet one, so the song's own rhythm (which also repeats at note-value lags) cancels. */
   for (int i = 0; st == SG_OK && i < n_fx; ++i) {
     if (strcmp(fx[i].type.s, "delay") != 0)
       continue;
@@ -697,11 +704,17 @@ static sg_status fx_stem(run *r, stem_state *ss, sg_diag *d) {
       lag_s = t->num / 1000.0;
     else
       lag_s = sg_note_value_frames(1, 8, r->bpm, s->sample_rate) / s->sample_rate;
-    sg_echo_result e;
-    if (sg_echo_at_lag(p.feat, lag_s, 0.02, &e) == SG_OK) {
+    sg_echo_result wet, dry;
+    if (ss->dry_feat && sg_echo_at_lag(p.feat, lag_s, 0.02, &wet) == SG_OK &&
+        sg_echo_at_lag(ss->dry_feat, lag_s, 0.02, &dry) == SG_OK) {
       int audible = !mx || mx->num >= 0.15;
-      st = gate(r, "fx", ss->name, "delay_echo", e.prominence, audible ? SG_CMP_GE : SG_CMP_INFO,
-                0.02, 0, "prominence", audible, d);
+      char detail[96];
+      snprintf(detail, sizeof detail, "lag %.1f ms: dry %.3f -> wet %.3f", lag_s * 1000,
+               dry.prominence, wet.prominence);
+      st = sg_gate_check(&r->res->gates, "fx", ss->name, "delay_echo",
+                         wet.prominence - dry.prominence, audible ? SG_CMP_GE : SG_CMP_INFO, 0.01,
+                         0, "prominence", detail, audible, d);
+      flush_gates(r);
     }
   }
   probe_close(&p);
@@ -1250,6 +1263,8 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
     st = run_steps(r, d);
   }
   flush_gates(r);
+  for (int k = 0; k < r->n_stems; ++k)
+    sg_features_free(r->stems[k].dry_feat);
   if (r->has_ref)
     sg_reference_free(&r->ref);
   sg_song_free(r->song);
