@@ -723,9 +723,10 @@ static sg_status fx_stem(run *r, stem_state *ss, sg_diag *d) {
 
 /* ---- step 6: master ------------------------------------------------------------------------- */
 
-/* Does an estimated major/minor key agree with the key the spec asks for? Modes share their
- * pitch set with a parent major scale, so for them the parent major (or its relative minor) is
- * as right as the modal tonic with the mode's third. */
+/* Does an estimated major/minor key agree with the key the spec asks for? Key profiles know
+ * only major and minor. A mode shares its pitch set with a parent major scale, so the parent
+ * major (or its relative minor) is right; and a modal vamp (i-IV in dorian) often never sounds
+ * the notes that tell the mode from major or minor, so for modes the tonic alone is checked. */
 static int key_matches(const sg_keyfit *k, const sg_key *want) {
   if (k->tonic < 0)
     return 0;
@@ -737,6 +738,8 @@ static int key_matches(const sg_keyfit *k, const sg_key *want) {
     return 1;
   if (m == SG_MODE_MAJOR || m == SG_MODE_MINOR || m == SG_MODE_HARMONIC_MINOR)
     return 0;
+  if (k->tonic == want->tonic)
+    return 1;
   int parent = (want->tonic - parent_offset[m] + 12) % 12;
   return (!k->minor && k->tonic == parent) || (k->minor && k->tonic == (parent + 9) % 12);
 }
