@@ -369,6 +369,29 @@ sg_keyfit sg_key_from_chroma(const double chroma[12], sg_key_profile profile);
 sg_status sg_key_estimate(const sg_features *f, double t0, double t1, sg_key_profile profile,
                           sg_keyfit *out);
 
+/* The key check shared by the render gates and `stemgate verify`: the key of the region
+ * [t0, t1) s, estimated over its interior (the first 5 % + 1 s and the last 2 % left out, so a
+ * modulation or a reverb tail at the boundary does not smear it) with the Temperley profile,
+ * judged against an expected key given as tonic (0..11) and mode numbered as theory.h's
+ * sg_mode (0 major, 1 dorian, 2 phrygian, 3 lydian, 4 mixolydian, 5 minor, 6 locrian,
+ * 7 harmonic minor).
+ *  - major/minor: the same key passes; its relative key passes too (same pitch set: profiles
+ *    tell them apart only by emphasis, and i-VI-III-VII is heard either way), marked relative.
+ *  - modes: profiles know only major and minor, so the parent major scale or its relative minor
+ *    passes, and so does any key on the modal tonic (a dorian i-IV vamp never sounds the notes
+ *    that separate dorian from major), marked tonic_only.
+ * A region shorter than 6 s is not judged (SG_E_RANGE). */
+typedef struct sg_key_check {
+  sg_keyfit est;   /* the estimate                                           */
+  int pass;        /* agrees with the expected key by the rules above        */
+  int relative;    /* passed as the relative major/minor                     */
+  int tonic_only;  /* a mode, passed on its tonic or parent scale            */
+  char text[96];   /* "G major (r 0.86)", ", its relative key" when relative */
+} sg_key_check;
+
+sg_status sg_key_check_region(const sg_features *f, double t0, double t1, int tonic, int mode,
+                              sg_key_check *out);
+
 typedef struct sg_key_track_config {
   double window_s;      /* analysis window, s; default 8                                    */
   double hop_s;         /* step, s; default 1                                               */

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,6 +136,49 @@ sg_status sg_key_estimate(const sg_features *f, double t0, double t1, sg_key_pro
   if (i1 > i0)
     chroma_sum(c, (size_t)i0, (size_t)i1, v);
   *out = sg_key_from_chroma(v, profile);
+  return SG_OK;
+}
+
+/* Pitch-class offset of each mode's tonic above its parent major scale's tonic. */
+static const int parent_offset[8] = {0, 2, 4, 5, 7, 9, 11, 9};
+
+static int keyfit_agrees(int et, int em, int tonic, int mode, int *tonic_only) {
+  const int minor_third = mode == 1 || mode == 2 || mode == 5 || mode == 6 || mode == 7;
+  if (et == tonic && em == minor_third)
+    return 1;
+  if (mode == 0 || mode == 5 || mode == 7)
+    return 0;
+  int parent = (tonic - parent_offset[mode] + 12) % 12;
+  if (et == tonic || (!em && et == parent) || (em && et == (parent + 9) % 12)) {
+    *tonic_only = 1;
+    return 1;
+  }
+  return 0;
+}
+
+sg_status sg_key_check_region(const sg_features *f, double t0, double t1, int tonic, int mode,
+                              sg_key_check *out) {
+  if (!f || !out || tonic < 0 || tonic > 11 || mode < 0 || mode > 7)
+    return SG_E_INVAL;
+  memset(out, 0, sizeof *out);
+  out->est.tonic = -1;
+  double len = t1 - t0;
+  if (len < 6.0)
+    return SG_E_RANGE;
+  sg_status st = sg_key_estimate(f, t0 + 0.05 * len + 1.0, t1 - 0.02 * len, SG_KEY_TEMPERLEY,
+                                 &out->est);
+  if (st != SG_OK)
+    return st;
+  const sg_keyfit *k = &out->est;
+  if (k->tonic >= 0) {
+    out->pass = keyfit_agrees(k->tonic, k->minor, tonic, mode, &out->tonic_only);
+    if (!out->pass) { /* the relative key: same pitches, other emphasis */
+      int rt = (k->tonic + (k->minor ? 3 : 9)) % 12;
+      out->relative = out->pass = keyfit_agrees(rt, !k->minor, tonic, mode, &out->tonic_only);
+    }
+  }
+  snprintf(out->text, sizeof out->text, "%s (r %.2f)%s", sg_keyfit_name(k->tonic, k->minor), k->r,
+           out->relative ? ", its relative key" : "");
   return SG_OK;
 }
 

@@ -3,6 +3,7 @@
 #include "verify_internal.h"
 
 #include "stemgate/analysis.h"
+#include "stemgate/theory.h"
 #include "stemgate/timing.h"
 
 #include <math.h>
@@ -421,32 +422,46 @@ static void check_file_basics(rows *w, const sg_song *s, const sg_verify_file *f
       "loudest 50 ms window", 1);
 }
 
-/* Key rows: one per section over its interior, then the location of each key change. */
+/* The key a section asks for: its own, else the song's (theory's parser: modes included). */
+static int section_key(const sg_song *s, int i, sg_key *k) {
+  const char *want = s->sections[i].key.s[0] ? s->sections[i].key.s : s->key.s;
+  return want[0] && sg_key_parse(want, k, NULL) == SG_OK;
+}
+
+/* Key rows: one per key region (consecutive sections in one key), judged by the same check the
+ * render gates use (sg_key_check_region), then the location of each key change. */
 static void check_keys(rows *w, const sg_song *s, const sg_timeline *tl, const analysed *m) {
-  for (int i = 0; i < tl->n_sections; ++i) {
-    const sg_section_time *sec = &tl->sections[i];
-    const char *want = s->sections[i].key.s[0] ? s->sections[i].key.s : s->key.s;
-    int wt, wm;
-    if (sg_keyfit_parse(want, &wt, &wm) != SG_OK) {
+  for (int i = 0; i < tl->n_sections;) {
+    sg_key want, next;
+    if (!section_key(s, i, &want)) {
       char msg[160];
-      snprintf(msg, sizeof msg, "spec key '%s' is not a major or minor key: not checked", want);
-      row(w, sec->name, "key", NAN, SG_CMP_INFO, 0, 0, "", msg, 0);
+      snprintf(msg, sizeof msg, "spec key '%s' is not a key: not checked",
+               s->sections[i].key.s[0] ? s->sections[i].key.s : s->key.s);
+      row(w, tl->sections[i].name, "key", NAN, SG_CMP_INFO, 0, 0, "", msg, 0);
+      ++i;
       continue;
     }
-    double len = sec->end_sec - sec->start_sec;
-    double margin = fmin(1.0, 0.15 * len); /* keep the neighbours' chords out */
-    sg_keyfit k;
-    sg_status st = sg_key_estimate(m->feat, sec->start_sec + margin, sec->end_sec - margin,
-                                   SG_KEY_KRUMHANSL, &k);
-    char got[96];
-    if (st != SG_OK)
-      snprintf(got, sizeof got, "not measured (%s)", sg_status_name(st));
+    int j = i + 1;
+    while (j < tl->n_sections && section_key(s, j, &next) && next.tonic == want.tonic &&
+           next.mode == want.mode)
+      ++j;
+    char region[160];
+    if (j - i == 1)
+      snprintf(region, sizeof region, "%s", tl->sections[i].name);
     else
-      snprintf(got, sizeof got, "%s, confidence %.2f, r %.2f", sg_keyfit_name(k.tonic, k.minor),
-               k.confidence, k.r);
-    char exp[96];
-    snprintf(exp, sizeof exp, "%s", sg_keyfit_name(wt, wm));
-    row_text(w, sec->name, "key", got, exp, st == SG_OK && k.tonic == wt && k.minor == wm, 1);
+      snprintf(region, sizeof region, "%s..%s", tl->sections[i].name, tl->sections[j - 1].name);
+    char exp[48];
+    sg_key_name(&want, exp, sizeof exp);
+    sg_key_check kc;
+    sg_status st = sg_key_check_region(m->feat, tl->sections[i].start_sec,
+                                       tl->sections[j - 1].end_sec, want.tonic, (int)want.mode, &kc);
+    if (st == SG_E_RANGE)
+      row(w, region, "key", NAN, SG_CMP_INFO, 0, 0, "", "shorter than 6 s: not judged", 0);
+    else if (st != SG_OK)
+      row_text(w, region, "key", sg_status_name(st), exp, 0, 1);
+    else
+      row_text(w, region, "key", kc.text, exp, kc.pass, 1);
+    i = j;
   }
   /* Key changes: where the spec changes key, the key track must change near the boundary. */
   int any = 0;
@@ -465,6 +480,7 @@ static void check_keys(rows *w, const sg_song *s, const sg_timeline *tl, const a
     return;
   sg_key_track_config kc;
   sg_key_track_config_init(&kc);
+  kc.profile = SG_KEY_TEMPERLEY; /* as the key rows: closer to pop harmony than Krumhansl's */
   /* Windows short enough to see the shortest section on its own, segments shorter still so a
    * last section is not merged away (the track's windows stop half a window before the end). */
   kc.window_s = fmin(kc.window_s, fmax(2.0, shortest * 0.5));

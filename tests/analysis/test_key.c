@@ -190,11 +190,45 @@ static void silence_has_no_key(void **state) {
   free(x);
 }
 
+/* The shared key check: the key itself passes, the relative key passes marked relative,
+ * neighbouring keys fail, modes pass on their tonic or parent scale only, a short region is not
+ * judged. */
+static void key_check_region_rules(void **state) {
+  (void)state;
+  const size_t n = (size_t)(16.0 * RATE);
+  float *x = calloc(n, sizeof *x);
+  for (double t = 0; t < 16.0; t += 4.0)
+    cadence(x, n, t, 7, 0); /* G major I-IV-V-I */
+  sg_features *f;
+  assert_int_equal(sg_features_from_mono(&f, x, n, RATE, NULL, NULL), SG_OK);
+  sg_key_check k;
+  assert_int_equal(sg_key_check_region(f, 0, 16, 7, 0, &k), SG_OK); /* G major */
+  assert_true(k.pass && !k.relative);
+  assert_int_equal(sg_key_check_region(f, 0, 16, 4, 5, &k), SG_OK); /* E minor: relative */
+  assert_true(k.pass && k.relative);
+  assert_non_null(strstr(k.text, "relative"));
+  assert_int_equal(sg_key_check_region(f, 0, 16, 8, 0, &k), SG_OK); /* Ab major: wrong */
+  assert_false(k.pass);
+  assert_int_equal(sg_key_check_region(f, 0, 16, 9, 0, &k), SG_OK); /* A major: wrong */
+  assert_false(k.pass);
+  assert_int_equal(sg_key_check_region(f, 0, 5, 7, 0, &k), SG_E_RANGE);
+  /* Modes: a G major reading passes G mixolydian (its tonic) and C lydian (its parent scale);
+   * D dorian (parent C major) does not pass. */
+  assert_int_equal(sg_key_check_region(f, 0, 16, 7, 4, &k), SG_OK); /* G mixolydian */
+  assert_true(k.pass); /* tonic and third agree */
+  assert_int_equal(sg_key_check_region(f, 0, 16, 0, 3, &k), SG_OK); /* C lydian */
+  assert_true(k.pass && k.tonic_only);
+  assert_int_equal(sg_key_check_region(f, 0, 16, 2, 1, &k), SG_OK); /* D dorian */
+  assert_false(k.pass);
+  sg_features_free(f);
+  free(x);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(key_names),          cmocka_unit_test(all_24_keys),
       cmocka_unit_test(detuned_material),   cmocka_unit_test(key_track_finds_modulation),
-      cmocka_unit_test(silence_has_no_key),
+      cmocka_unit_test(silence_has_no_key),  cmocka_unit_test(key_check_region_rules),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
