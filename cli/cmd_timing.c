@@ -5,18 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-void sg_cli_print_diag(const sg_diag *d) {
-  char buf[1200];
-  fprintf(stderr, "stemgate: %s\n", sg_diag_format(d, buf, sizeof buf));
-}
-
-int sg_cli_usage_error(const sg_cli_command *self, const char *msg, const char *arg) {
-  fprintf(stderr, "stemgate %s: %s%s%s\n", self->name, msg, arg ? " " : "", arg ? arg : "");
-  const char *nl = strchr(self->help, '\n');
-  fprintf(stderr, "%.*s\n", nl ? (int)(nl - self->help) : (int)strlen(self->help), self->help);
-  return SG_EXIT_USAGE;
-}
-
 int sg_cli_timing(int argc, char **argv, const sg_cli_command *self) {
   if (argc != 2)
     return sg_cli_usage_error(self, "expects exactly one spec file", NULL);
