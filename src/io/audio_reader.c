@@ -69,6 +69,32 @@ static sg_status check_info(const SF_INFO *si, const char *name, sg_diag *d) {
   return SG_OK;
 }
 
+static uint32_t le32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* libsndfile quietly shortens a WAV whose data chunk runs past the end of the file, so a
+ * truncated delivery would read as a shorter, valid one. Walk the RIFF chunks and compare the
+ * data chunk's declared size with the bytes really there. Returns the declared data bytes, or 0
+ * when the file is not a plain RIFF/WAVE (RF64, AIFF, ... are left to libsndfile). */
+static uint64_t wav_declared_data(FILE *f, uint64_t file_size, uint64_t *data_at) {
+  unsigned char h[12];
+  if (fread(h, 1, 12, f) != 12 || memcmp(h, "RIFF", 4) || memcmp(h + 8, "WAVE", 4))
+    return 0;
+  uint64_t pos = 12;
+  for (int guard = 0; guard < 64 && pos + 8 <= file_size; ++guard) {
+    if (fseek(f, (long)pos, SEEK_SET) != 0 || fread(h, 1, 8, f) != 8)
+      return 0;
+    uint64_t size = le32(h + 4);
+    if (!memcmp(h, "data", 4)) {
+      *data_at = pos + 8;
+      return size;
+    }
+    pos += 8 + size + (size & 1);
+  }
+  return 0;
+}
+
 sg_status sg_audio_reader_open(sg_audio_reader **out, const char *path, sg_audio_info *info,
                                sg_diag *d) {
   if (!out || !path)
@@ -83,6 +109,18 @@ sg_status sg_audio_reader_open(sg_audio_reader **out, const char *path, sg_audio
   if (!sf)
     return sg_diag_fail(d, SG_E_FORMAT, "cannot read '%s' as audio: %s", path, sf_strerror(NULL));
   sg_status st = check_info(&si, path, d);
+  if (st == SG_OK && (si.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV) {
+    FILE *fp = fopen(path, "rb");
+    uint64_t at = 0, declared = fp ? wav_declared_data(fp, (uint64_t)sb.st_size, &at) : 0;
+    if (fp)
+      fclose(fp);
+    if (declared && at + declared > (uint64_t)sb.st_size)
+      st = sg_diag_fail(d, SG_E_FORMAT,
+                        "'%s' is truncated: its data chunk declares %llu bytes but the file "
+                        "holds %llu",
+                        path, (unsigned long long)declared,
+                        (unsigned long long)((uint64_t)sb.st_size - at));
+  }
   if (st != SG_OK) {
     sf_close(sf);
     return st;
