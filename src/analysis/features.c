@@ -496,48 +496,11 @@ sg_status sg_features_from_mono(sg_features **out, const float *x, size_t n, uns
   return SG_OK;
 }
 
-sg_status sg_features_from_file(sg_features **out, const char *path, const sg_features_config *cfg,
-                                sg_diag *d) {
+sg_status sg_features_from_file(sg_features **out, const char *path,
+                                const sg_features_config *cfg, sg_diag *d) {
   if (!out || !path)
     return sg_diag_fail(d, SG_E_INVAL, "features: NULL argument");
-  *out = NULL;
-  sg_audio_reader *rd = NULL;
-  sg_audio_info info;
-  sg_status st = sg_audio_reader_open(&rd, path, &info, d);
-  if (st != SG_OK)
-    return st;
-  sg_features *f = NULL;
-  float *buf = NULL;
-  st = sg_features_create(&f, info.channels, info.rate, cfg, d);
-  if (st != SG_OK)
-    goto done;
-  const size_t B = 32768;
-  buf = malloc(sizeof(float) * B * info.channels);
-  if (!buf) {
-    st = sg_diag_fail(d, SG_E_NOMEM, "features: out of memory");
-    goto done;
-  }
-  for (;;) {
-    size_t got = 0;
-    st = sg_audio_reader_read(rd, buf, B, &got, d);
-    if (st != SG_OK || got == 0)
-      break;
-    st = sg_features_add(f, buf, got);
-    if (st != SG_OK) {
-      sg_diag_fail(d, st, "features: cannot analyse '%s'", path);
-      break;
-    }
-  }
-  if (st == SG_OK)
-    st = sg_features_finish(f);
-done:
-  free(buf);
-  sg_audio_reader_close(rd);
-  if (st == SG_OK)
-    *out = f;
-  else
-    sg_features_free(f);
-  return st;
+  return sg_analysis_file_pass(path, 0, NULL, NULL, cfg, out, d);
 }
 
 const float *sg_features_onset_env(const sg_features *f, size_t *n, double *frame_rate) {

@@ -287,43 +287,5 @@ sg_status sg_meter_file(const char *path, unsigned flags, sg_meter_result *resul
                         sg_diag *d) {
   if (!path || !result)
     return sg_diag_fail(d, SG_E_INVAL, "meter: NULL argument");
-  if (keep)
-    *keep = NULL;
-  sg_audio_reader *rd = NULL;
-  sg_audio_info info;
-  sg_status st = sg_audio_reader_open(&rd, path, &info, d);
-  if (st != SG_OK)
-    return st;
-  sg_meter *m = NULL;
-  float *buf = NULL;
-  st = sg_meter_create(&m, info.channels, info.rate, flags, d);
-  if (st != SG_OK)
-    goto done;
-  const size_t B = 65536;
-  buf = malloc(sizeof(float) * B * info.channels);
-  if (!buf) {
-    st = sg_diag_fail(d, SG_E_NOMEM, "meter: out of memory");
-    goto done;
-  }
-  for (;;) {
-    size_t got = 0;
-    st = sg_audio_reader_read(rd, buf, B, &got, d);
-    if (st != SG_OK || got == 0)
-      break;
-    st = sg_meter_add(m, buf, got);
-    if (st != SG_OK) {
-      sg_diag_fail(d, st, "meter: cannot measure '%s'", path);
-      break;
-    }
-  }
-  if (st == SG_OK)
-    st = sg_meter_result_get(m, result);
-done:
-  free(buf);
-  sg_audio_reader_close(rd);
-  if (st == SG_OK && keep)
-    *keep = m;
-  else
-    sg_meter_free(m);
-  return st;
+  return sg_analysis_file_pass(path, flags, result, keep, NULL, NULL, d);
 }

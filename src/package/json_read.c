@@ -5,6 +5,7 @@
  * multiple of the input length (each value consumes at least one input byte, each decoded
  * string is no longer than its escaped form), so memory is bounded too. Input must be UTF-8;
  * \u escapes are decoded with surrogate pairs combined and lone surrogates rejected. */
+#include "package_internal.h"
 #include "stemgate/package.h"
 
 #include <errno.h>
@@ -135,7 +136,7 @@ static size_t put_utf8(char *o, unsigned cp) {
 }
 
 /* Valid UTF-8 sequence length at s (RFC 3629), 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
+size_t sg__utf8_seq(const unsigned char *s, size_t n) {
   unsigned c = s[0];
   size_t need;
   unsigned lo = 0x80, hi = 0xBF;
@@ -228,7 +229,7 @@ static int parse_string(parser *p, const char **out, size_t *out_len) {
       }
       continue;
     }
-    size_t L = utf8_seq(p->s + p->i, p->n - p->i);
+    size_t L = sg__utf8_seq(p->s + p->i, p->n - p->i);
     if (L == 0)
       return fail(p, SG_E_PARSE, "invalid UTF-8 in string");
     memcpy(o + w, p->s + p->i, L);

@@ -6,4 +6,9 @@
 
 #define SG__PATH_MAX 4096
 
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates, at most
+ * U+10FFFF), 0 when invalid. n > 0 bytes are available. Shared by the JSON reader and the zip
+ * name checks. */
+size_t sg__utf8_seq(const unsigned char *s, size_t n);
+
 #endif

@@ -38,31 +38,6 @@ void sg_zip_limits_init(sg_zip_limits *l) {
 
 /* ---- names ---------------------------------------------------------------------------------- */
 
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-  unsigned c = s[0];
-  size_t need;
-  unsigned lo = 0x80, hi = 0xBF;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xC2 && c <= 0xDF)
-    need = 2;
-  else if (c >= 0xE0 && c <= 0xEF) {
-    need = 3;
-    lo = c == 0xE0 ? 0xA0 : 0x80;
-    hi = c == 0xED ? 0x9F : 0xBF;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    need = 4;
-    lo = c == 0xF0 ? 0x90 : 0x80;
-    hi = c == 0xF4 ? 0x8F : 0xBF;
-  } else
-    return 0;
-  if (n < need || s[1] < lo || s[1] > hi)
-    return 0;
-  for (size_t k = 2; k < need; ++k)
-    if (s[k] < 0x80 || s[k] > 0xBF)
-      return 0;
-  return need;
-}
 
 sg_status sg_zip_name_check(const char *name, sg_diag *d) {
   if (!name || !name[0])
@@ -83,7 +58,7 @@ sg_status sg_zip_name_check(const char *name, sg_diag *d) {
     if (s[i] < 0x20 || s[i] == 0x7F)
       return sg_diag_fail(d, SG_E_FORMAT,
                           "unsafe archive entry: control character 0x%02x in name", s[i]);
-    size_t L = utf8_seq(s + i, n - i);
+    size_t L = sg__utf8_seq(s + i, n - i);
     if (!L)
       return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry: name is not valid UTF-8");
     i += L;

@@ -192,28 +192,15 @@ static void probe_close(probe *p) {
 }
 
 /* A cached file is not re-rendered but is measured again (reading is cheap, and a gate must
- * measure what is there now). */
-static sg_status probe_file(probe *p, const char *path, sg_diag *d) {
-  sg_audio_reader *rd = NULL;
-  sg_audio_info info;
-  sg_status st = sg_audio_reader_open(&rd, path, &info, d);
-  if (st != SG_OK)
-    return st;
-  float *buf = malloc((size_t)SG_MIX_BLOCK * info.channels * sizeof *buf);
-  if (!buf) {
-    sg_audio_reader_close(rd);
-    return sg_diag_fail(d, SG_E_NOMEM, "out of memory measuring '%s'", path);
-  }
-  for (;;) {
-    size_t got = 0;
-    if ((st = sg_audio_reader_read(rd, buf, SG_MIX_BLOCK, &got, d)) != SG_OK || got == 0)
-      break;
-    if ((st = probe_tap(p, buf, got)) != SG_OK)
-      break;
-  }
-  free(buf);
-  sg_audio_reader_close(rd);
-  return st;
+ * measure what is there now): one decode feeds a fresh meter and feature set. */
+static sg_status probe_file(probe *p, const char *path, unsigned meter_flags, unsigned feat_flags,
+                            sg_diag *d) {
+  probe_close(p);
+  sg_features_config fc;
+  sg_features_config_init(&fc);
+  fc.flags = feat_flags;
+  return sg_analysis_file_pass(path, meter_flags, NULL, &p->meter, &fc,
+                               feat_flags ? &p->feat : NULL, d);
 }
 
 /* ---- the audio gates shared by every stem and the master ------------------------------------ */
@@ -549,7 +536,7 @@ static sg_status render_dry_stem(run *r, stem_state *ss, const char *step, sg_di
     goto out_probe;
   if (ss->cached_dry) {
     logf_(r, "  %s: dry render cached", ss->name);
-    st = probe_file(&p, ss->dry, d);
+    st = probe_file(&p, ss->dry, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d);
   } else {
     sg_audio_writer_config wc;
     writer_config(r, ss->name, &wc);
@@ -661,7 +648,8 @@ static sg_status fx_stem(run *r, stem_state *ss, sg_diag *d) {
   ss->cached_final = !r->opt->force && sg__cache_hit(ss->final, ss->final_key, &ss->fx.tail_cut_db);
   if (ss->cached_final) {
     logf_(r, "  %s: effects cached", ss->name);
-    st = probe_file(&p, ss->final, d);
+    st = probe_file(&p, ss->final, SG_METER_LOUDNESS | SG_METER_TRUE_PEAK,
+                    SG_FEAT_ONSET | SG_FEAT_ENERGY, d);
     /* The chain's description is still wanted for the notes: build it without running. */
     sg_fx_chain *c = NULL;
     if (st == SG_OK && (st = sg_fx_chain_create(fx, n_fx, s->sample_rate, r->bpm, s->path, &c, d)) ==
