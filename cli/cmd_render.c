@@ -44,8 +44,12 @@ int sg_cli_render(int argc, char **argv, const sg_cli_command *self) {
   sg_diag_clear(&d);
   sg_status st = sg_render(&opt, &res, &d);
   if (st == SG_OK) {
-    printf("done: %s (%.1f s song; %d stems rendered, %d from the cache; %zu checks passed)\n",
-           res.zip_path, res.seconds, res.stems_rendered, res.stems_cached, res.gates.n);
+    size_t warn = 0;
+    for (size_t i = 0; i < res.gates.n; ++i)
+      warn += !res.gates.v[i].pass;
+    printf("done: %s (%.1f s song; %d stems rendered, %d from the cache; %zu checks, %zu "
+           "warnings)\n",
+           res.zip_path, res.seconds, res.stems_rendered, res.stems_cached, res.gates.n, warn);
   } else {
     sg_cli_print_diag(&d);
     if (st == SG_E_GATE)

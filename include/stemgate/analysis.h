@@ -380,13 +380,18 @@ sg_status sg_key_estimate(const sg_features *f, double t0, double t1, sg_key_pro
  *  - modes: profiles know only major and minor, so the parent major scale or its relative minor
  *    passes, and so does any key on the modal tonic (a dorian i-IV vamp never sounds the notes
  *    that separate dorian from major), marked tonic_only.
+ *  - a key a fifth away (the dominant or subdominant key, or their relatives) does not pass but
+ *    is marked fifth: profile estimators make this error on bass-heavy mixes (the partials of a
+ *    low note fold onto the fifth and the third), so callers report it as a warning, while a
+ *    semitone or tone away (A major for Ab major) fails.
  * A region shorter than 6 s is not judged (SG_E_RANGE). */
 typedef struct sg_key_check {
   sg_keyfit est;   /* the estimate                                           */
   int pass;        /* agrees with the expected key by the rules above        */
   int relative;    /* passed as the relative major/minor                     */
   int tonic_only;  /* a mode, passed on its tonic or parent scale            */
-  char text[96];   /* "G major (r 0.86)", ", its relative key" when relative */
+  int fifth;       /* did not pass, but is a fifth away: a likely estimator error */
+  char text[112];  /* "G major (r 0.86)", ", its relative key" when relative */
 } sg_key_check;
 
 sg_status sg_key_check_region(const sg_features *f, double t0, double t1, int tonic, int mode,

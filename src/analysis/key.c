@@ -177,8 +177,18 @@ sg_status sg_key_check_region(const sg_features *f, double t0, double t1, int to
       out->relative = out->pass = keyfit_agrees(rt, !k->minor, tonic, mode, &out->tonic_only);
     }
   }
+  if (!out->pass && k->tonic >= 0) { /* a fifth up or down, directly or through the relative */
+    int unused = 0;
+    for (int up = 0; up < 2 && !out->fifth; ++up) {
+      int t = (k->tonic + (up ? 7 : 5)) % 12;
+      int rt = (t + (k->minor ? 3 : 9)) % 12;
+      out->fifth = keyfit_agrees(t, k->minor, tonic, mode, &unused) ||
+                   keyfit_agrees(rt, !k->minor, tonic, mode, &unused);
+    }
+  }
   snprintf(out->text, sizeof out->text, "%s (r %.2f)%s", sg_keyfit_name(k->tonic, k->minor), k->r,
-           out->relative ? ", its relative key" : "");
+           out->relative ? ", its relative key"
+                         : (out->fifth ? ", a fifth away: likely an estimator error" : ""));
   return SG_OK;
 }
 

@@ -460,7 +460,7 @@ static void check_keys(rows *w, const sg_song *s, const sg_timeline *tl, const a
     else if (st != SG_OK)
       row_text(w, region, "key", sg_status_name(st), exp, 0, 1);
     else
-      row_text(w, region, "key", kc.text, exp, kc.pass, 1);
+      row_text(w, region, "key", kc.text, exp, kc.pass, !kc.fifth);
     i = j;
   }
   /* Key changes: where the spec changes key, the key track must change near the boundary. */

@@ -209,8 +209,15 @@ static void key_check_region_rules(void **state) {
   assert_non_null(strstr(k.text, "relative"));
   assert_int_equal(sg_key_check_region(f, 0, 16, 8, 0, &k), SG_OK); /* Ab major: wrong */
   assert_false(k.pass);
+  assert_false(k.fifth);
+  assert_int_equal(sg_key_check_region(f, 0, 16, 2, 0, &k), SG_OK); /* D major: a fifth away */
+  assert_false(k.pass);
+  assert_true(k.fifth);
+  assert_int_equal(sg_key_check_region(f, 0, 16, 0, 0, &k), SG_OK); /* C major: a fifth away */
+  assert_true(!k.pass && k.fifth);
   assert_int_equal(sg_key_check_region(f, 0, 16, 9, 0, &k), SG_OK); /* A major: wrong */
   assert_false(k.pass);
+  assert_false(k.fifth);
   assert_int_equal(sg_key_check_region(f, 0, 5, 7, 0, &k), SG_E_RANGE);
   /* Modes: a G major reading passes G mixolydian (its tonic) and C lydian (its parent scale);
    * D dorian (parent C major) does not pass. */
