@@ -8,7 +8,7 @@ ASAN_BUILD ?= build-asan
 SONG ?= examples/deja-vu.yaml
 OUT ?= out/deja-vu
 
-.PHONY: all deps deps-demo build demo check test asan clean bench
+.PHONY: all deps deps-demo build demo examples check test asan clean bench
 
 all: build
 
@@ -26,6 +26,16 @@ demo: deps-demo build
 	./$(BUILD)/stemgate render $(SONG) -o $(OUT)
 	./$(BUILD)/stemgate verify $(OUT)/$$(ls $(OUT) | grep '\.zip$$' | head -n 1) --spec $(SONG)
 
+# Every bundled song rendered and verified (a few minutes; not part of make check).
+examples: deps-demo build
+	@set -e; for f in examples/*.yaml; do \
+	  n=$$(basename $$f .yaml); \
+	  ./$(BUILD)/stemgate render $$f -o out/$$n --quiet; \
+	  ./$(BUILD)/stemgate verify $$(ls out/$$n/*.zip | head -n 1) --spec $$f > out/$$n.verify.txt || \
+	    { tail -n 3 out/$$n.verify.txt; exit 1; }; \
+	  tail -n 1 out/$$n.verify.txt; \
+	done
+
 test: build
 	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure
 
@@ -38,7 +48,7 @@ asan: deps
 check: test asan
 
 bench: build
-	@echo "see bench/README.md"
+	sh bench/peers.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) out
