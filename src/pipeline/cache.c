@@ -41,7 +41,8 @@ static void put_effects(sg_sha256 *h, const sg_effect_spec *fx, int n) {
 
 /* Song-wide inputs every stem depends on: grid, harmony, randomness, format. */
 static void put_song(sg_sha256 *h, const sg_song *s, const sg_timeline *tl) {
-  put(h, "tool", "stemgate %s", sg_version());
+  put(h, "tool", "stemgate %s cache 2", sg_version()); /* bump on any change to file bytes */
+  put(h, "title", "%s|%s", s->title, s->slug);
   put(h, "tempo", "%lld/%lld", (long long)tl->tempo_num, (long long)tl->tempo_den);
   put(h, "meter", "%d/%d", s->meter_num, s->meter_den);
   put(h, "rate", "%u", s->sample_rate);

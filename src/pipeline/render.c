@@ -415,12 +415,28 @@ static sg_status step_reference(run *r, sg_diag *d) {
 
 /* ---- step 3 and 4: stems and drums, rendered dry and verified ------------------------------ */
 
-static void writer_config(const run *r, const char *stem, sg_audio_writer_config *c) {
+/* Broadcast Wave metadata (EBU Tech 3285) for every delivered file: what it is and who made it.
+ * No wall-clock date and nothing from unrelated parts of the spec, so renders stay bit-identical
+ * and the cache keys (which hash title, tempo and meter) cover every byte. */
+static void bext_for(const run *r, const char *stem, sg_bext *b) {
+  memset(b, 0, sizeof *b);
+  snprintf(b->description, sizeof b->description, "%s - %s (%.6g BPM, %d/%d)", r->song->title,
+           stem, r->bpm, r->song->meter_num, r->song->meter_den);
+  snprintf(b->originator, sizeof b->originator, "stemgate %s", sg_version());
+  snprintf(b->originator_ref, sizeof b->originator_ref, "%.31s", r->song->slug);
+}
+
+static void writer_config(const run *r, const char *stem, sg_audio_writer_config *c,
+                          sg_bext *bext) {
   sg_audio_writer_config_init(c);
   c->rate = r->song->sample_rate;
   c->channels = r->song->channels;
   c->format = r->song->format;
   c->dither_seed = r->song->seed ^ sg_hash64(stem);
+  if (bext) {
+    bext_for(r, stem, bext);
+    c->bext = bext;
+  }
 }
 
 static sg_status create_synth(run *r, const sg_stem_spec *sp, const char *name, sg_synth **out,
@@ -539,7 +555,7 @@ static sg_status render_dry_stem(run *r, stem_state *ss, const char *step, sg_di
     st = probe_file(&p, ss->dry, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d);
   } else {
     sg_audio_writer_config wc;
-    writer_config(r, ss->name, &wc);
+    writer_config(r, ss->name, &wc, NULL);
     /* Dry stems stay float: they are intermediate, quantisation happens once, at the end. */
     wc.format = SG_FMT_FLOAT32;
     wc.tap = probe_tap;
@@ -607,7 +623,8 @@ static sg_status fx_stem(run *r, stem_state *ss, sg_diag *d) {
   job.pan = sp ? sp->pan : 0.0;
   job.bpm = r->bpm;
   job.frames = r->tl.total_frames;
-  writer_config(r, ss->name, &job.wcfg);
+  sg_bext bext;
+  writer_config(r, ss->name, &job.wcfg, &bext);
   /* The sidechain source: the stem's own `sidechain`, else a compressor's `sidechain`. */
   const char *side_name = sp && sp->sidechain[0] ? sp->sidechain : NULL;
   for (int i = 0; !side_name && i < n_fx; ++i) {
@@ -736,7 +753,8 @@ static sg_status step_master(run *r, sg_diag *d) {
   job.headroom_db = s->master.headroom_db;
   job.bpm = r->bpm;
   job.frames = r->tl.total_frames;
-  writer_config(r, MASTER_NAME, &job.wcfg);
+  sg_bext bext;
+  writer_config(r, MASTER_NAME, &job.wcfg, &bext);
   probe p;
   sg_status st = probe_open(&p, s, SG_METER_ALL, SG_FEAT_ALL, d);
   if (st == SG_OK) {
@@ -1063,9 +1081,22 @@ static sg_status step_package(run *r, sg_diag *d) {
   if ((st = sg_package_finish(pk, d)) != SG_OK)
     return st;
   snprintf(r->res->zip_path, sizeof r->res->zip_path, "%s", zip);
-  /* Final verification: re-open the archive, hash every entry, re-read every WAV header. */
+  /* Final verification: re-open the archive, hash every entry, re-read every WAV header, and
+   * measure loudness and true peak again on the bytes as delivered (after quantisation and
+   * dither), against the manifest and, for the master, against the ceiling. */
   st = sg_package_verify(zip, NULL, &r->res->gates, d);
+  if (st == SG_OK)
+    st = sg_package_verify_loudness(zip, NULL, 0.1, 0.1, &r->res->gates, d);
   flush_gates(r);
+  for (size_t i = 0; st == SG_OK && i < r->res->gates.n; ++i) {
+    const sg_gate_result *g = &r->res->gates.v[i];
+    if (!strcmp(g->step, "package") && !strcmp(g->stem, r->master_archive) &&
+        !strcmp(g->check, "true_peak")) {
+      st = gate(r, "package", MASTER_NAME, "true_peak_as_written", g->measured, SG_CMP_LE,
+                s->master.true_peak_dbtp, 0, "dBTP", 1, d);
+      break;
+    }
+  }
   return st;
 }
 
@@ -1159,7 +1190,7 @@ static sg_status run_steps(run *r, sg_diag *d) {
     if (r->has_ref && r->song->drums.source == SG_DRUMS_REFERENCE) {
       snprintf(ss->instrument, sizeof ss->instrument, "reference track");
       sg_audio_writer_config wc;
-      writer_config(r, ss->name, &wc);
+      writer_config(r, ss->name, &wc, NULL);
       wc.format = SG_FMT_FLOAT32;
       st = sg_reference_write_drums(&r->ref, r->song, &r->tl, &wc, ss->dry, ss->name,
                                     &r->res->gates, d);
