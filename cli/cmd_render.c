@@ -25,6 +25,12 @@ int sg_cli_render(int argc, char **argv, const sg_cli_command *self) {
       if (++i >= argc)
         return sg_cli_usage_error(self, "missing file after", a);
       opt.reference = argv[i];
+    } else if (!strcmp(a, "--jobs") || !strcmp(a, "-j")) {
+      char *end = NULL;
+      if (++i >= argc || (opt.jobs = (int)strtol(argv[i], &end, 10), *end) || opt.jobs < 1 ||
+          opt.jobs > 64)
+        return sg_cli_usage_error(self, "--jobs takes a number of threads 1..64, got",
+                                  i < argc ? argv[i] : "nothing");
     } else if (!strcmp(a, "--force")) {
       opt.force = 1;
     } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {

@@ -7,7 +7,7 @@
 
 static const sg_cli_command commands[] = {
     {"render", "render a song spec into a verified delivery package", sg_cli_render,
-     "usage: stemgate render SPEC [-o DIR] [--reference FILE] [--force] [--quiet]\n"
+     "usage: stemgate render SPEC [-o DIR] [--reference FILE] [--force] [--jobs N] [--quiet]\n"
      "\n"
      "Runs the seven gated steps (timing, reference, stems, drums, fx, master, package) and\n"
      "prints one line per gate: verdict, step, stem, check, measured value and limit. Stops at\n"
@@ -16,6 +16,8 @@ static const sg_cli_command commands[] = {
      "  -o DIR            output folder (default out/<song-slug>)\n"
      "  --reference FILE  reference drum track (overrides drums.reference in the spec)\n"
      "  --force           ignore the incremental cache and render everything\n"
+     "  --jobs N          render N stems at once (default: one per core); the files are\n"
+     "                    identical for any N\n"
      "  --quiet           print only the result or the failure\n"
      "\n"
      "DIR/work keeps the dry stems, MIDI files and cache records: a second render\n"

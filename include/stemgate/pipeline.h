@@ -40,6 +40,8 @@ typedef struct sg_render_options {
   const char *out_dir;    /* default "out/<slug>" */
   const char *reference;  /* overrides drums.reference in the spec; NULL: the spec's */
   int force;              /* 1: ignore the cache */
+  int jobs;               /* stems produced at once; 0: one per core (at most 8). The files
+                             and the report are identical for any value. */
   sg_log_fn log;          /* optional: one line per step and gate */
   void *log_user;
 } sg_render_options;

@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DRUMS_NAME "Drums"
 #define MASTER_NAME "Master"
@@ -39,6 +41,13 @@ typedef struct stem_state {
   sg_compose_report comp;
   double dry_cut_db;
   sg_features *dry_feat;   /* the dry stem's features, kept for the effect-evidence gates */
+  /* Results of the produce phase (run on worker threads), judged in order afterwards. */
+  sg_note_list notes;
+  int composed;            /* compose succeeded: the note gates can be judged */
+  sg_meter *meter;         /* what the writer's tap (or a re-read of a cached file) measured */
+  sg_features *feat;
+  sg_status produced;      /* status of the produce phase */
+  sg_diag produce_diag;
   sg_stem_fx_report fx;
   sg_meter_result final_meter;
   char instrument[160];
@@ -445,8 +454,23 @@ static void writer_config(const run *r, const char *stem, sg_audio_writer_config
   }
 }
 
+/* Creating a SoundFont instrument sets libfluidsynth's process-wide log handlers, so instrument
+ * creation is serialised; rendering runs in parallel. */
+static pthread_mutex_t synth_create_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static sg_status create_synth_locked(run *r, const sg_stem_spec *sp, const char *name,
+                                     sg_synth **out, char *desc, size_t cap, sg_diag *d);
+
 static sg_status create_synth(run *r, const sg_stem_spec *sp, const char *name, sg_synth **out,
                               char *desc, size_t cap, sg_diag *d) {
+  pthread_mutex_lock(&synth_create_lock);
+  sg_status st = create_synth_locked(r, sp, name, out, desc, cap, d);
+  pthread_mutex_unlock(&synth_create_lock);
+  return st;
+}
+
+static sg_status create_synth_locked(run *r, const sg_stem_spec *sp, const char *name,
+                                     sg_synth **out, char *desc, size_t cap, sg_diag *d) {
   const sg_song *s = r->song;
   uint64_t seed = s->seed ^ sg_hash64(name);
   sg_synth_kind kind;
@@ -494,27 +518,19 @@ static sg_stem_spec *drums_as_stem(const sg_song *s) {
   return ds;
 }
 
-/* Composes, renders and verifies one dry stem (spec_index -1: the synthesized drums). */
-static sg_status render_dry_stem(run *r, stem_state *ss, const char *step, sg_diag *d) {
+/* Produce phase of a dry stem (any thread): compose, write MIDI, render or take from the cache,
+ * measuring as it writes. Touches only ss and files of its own; never logs or gates. */
+static void produce_dry(run *r, stem_state *ss) {
   const sg_song *s = r->song;
   const sg_stem_spec *sp = ss->spec_index >= 0 ? &s->stems[ss->spec_index] : NULL;
-  sg_note_list notes;
-  sg_notes_init(&notes);
-  sg_status st = sp ? sg_compose_stem(s, &r->tl, ss->spec_index, &notes, &ss->comp, d)
-                    : sg_compose_drums(s, &r->tl, &notes, &ss->comp, d);
-  if (st != SG_OK) {
-    sg_notes_free(&notes);
-    return st;
-  }
-  gate(r, step, ss->name, "notes", (double)notes.n, SG_CMP_GE, 1, 0, "", 1, NULL);
-  if (notes.n == 0) {
-    sg_notes_free(&notes);
-    return sg_gate_check(&r->res->gates, step, ss->name, "notes", 0, SG_CMP_GE, 1, 0, "", NULL, 1,
-                         d);
-  }
-  if ((st = gate(r, step, ss->name, "humanize_offset", ss->comp.max_offset_ms, SG_CMP_LE,
-                 ss->comp.bound_ms + 1e-9, 0, "ms", 1, d)) != SG_OK)
-    goto out;
+  sg_diag *d = &ss->produce_diag;
+  sg_diag_clear(d);
+  sg_notes_init(&ss->notes);
+  sg_status st = sp ? sg_compose_stem(s, &r->tl, ss->spec_index, &ss->notes, &ss->comp, d)
+                    : sg_compose_drums(s, &r->tl, &ss->notes, &ss->comp, d);
+  ss->composed = st == SG_OK;
+  if (st != SG_OK || ss->notes.n == 0)
+    goto done;
   /* MIDI beside the audio, for the package. */
   if (s->deliverable.midi) {
     char file[SG_MAX_NAME + 8], safe[SG_MAX_NAME];
@@ -522,86 +538,108 @@ static sg_status render_dry_stem(run *r, stem_state *ss, const char *step, sg_di
     snprintf(file, sizeof file, "midi/%s.mid", safe);
     join(ss->midi, sizeof ss->midi, r->work, file);
     sg_key key;
-    int have_key = 0;
     sg_progression prog;
-    if (sg_section_harmony(s, 0, &key, &prog, NULL) == SG_OK)
-      have_key = 1;
-    if ((st = sg_midi_write(ss->midi, &notes, &r->tl, s->title, ss->name, sp ? 0 : 9,
+    int have_key = sg_section_harmony(s, 0, &key, &prog, NULL) == SG_OK;
+    if ((st = sg_midi_write(ss->midi, &ss->notes, &r->tl, s->title, ss->name, sp ? 0 : 9,
                             have_key ? &key : NULL, d)) != SG_OK)
-      goto out;
+      goto done;
   }
   char extra[200] = "";
   if (sp && sp->midi_file[0]) {
     char path[SG_MAX_PATH];
     sg_song_resolve_path(s, sp->midi_file, path, sizeof path);
     if ((st = sg_sha256_file(path, extra, d)) != SG_OK)
-      goto out;
+      goto done;
   }
   sg_stem_spec *ds = sp ? NULL : drums_as_stem(s);
   if (!sp && !ds) {
     st = sg_diag_fail(d, SG_E_NOMEM, "out of memory");
-    goto out;
-  }
-  st = sg__cache_key_dry(s, &r->tl, sp ? sp : ds, extra, ss->dry_key);
-  if (st != SG_OK) {
-    free(ds);
-    goto out;
+    goto done;
   }
   probe p;
-  if ((st = probe_open(&p, s, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d)) != SG_OK)
-    goto out_probe;
-  ss->cached_dry = !r->opt->force && sg__cache_hit(ss->dry, ss->dry_key, &ss->dry_cut_db);
+  memset(&p, 0, sizeof p);
   sg_synth *syn = NULL;
-  st = create_synth(r, sp ? sp : ds, ss->name, &syn, ss->instrument, sizeof ss->instrument, d);
+  st = sg__cache_key_dry(s, &r->tl, sp ? sp : ds, extra, ss->dry_key);
+  if (st == SG_OK)
+    st = create_synth(r, sp ? sp : ds, ss->name, &syn, ss->instrument, sizeof ss->instrument, d);
   free(ds);
-  if (st != SG_OK)
-    goto out_probe;
-  if (ss->cached_dry) {
-    logf_(r, "  %s: dry render cached", ss->name);
-    st = probe_file(&p, ss->dry, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d);
-  } else {
-    sg_audio_writer_config wc;
-    writer_config(r, ss->name, &wc, NULL);
-    /* Dry stems stay float: they are intermediate, quantisation happens once, at the end. */
-    wc.format = SG_FMT_FLOAT32;
-    wc.tap = probe_tap;
-    wc.tap_user = &p;
-    st = sg_mix_render_dry(syn, &notes, r->tl.total_frames, ss->dry, &wc, NULL, &ss->dry_cut_db, d);
-    if (st == SG_OK)
-      st = sg__cache_store(ss->dry, ss->dry_key, ss->dry_cut_db, d);
+  if (st == SG_OK) {
+    ss->cached_dry = !r->opt->force && sg__cache_hit(ss->dry, ss->dry_key, &ss->dry_cut_db);
+    if (ss->cached_dry) {
+      st = probe_file(&p, ss->dry, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d);
+    } else if ((st = probe_open(&p, s, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d)) == SG_OK) {
+      sg_audio_writer_config wc;
+      writer_config(r, ss->name, &wc, NULL);
+      /* Dry stems stay float: they are intermediate, quantisation happens once, at the end. */
+      wc.format = SG_FMT_FLOAT32;
+      wc.tap = probe_tap;
+      wc.tap_user = &p;
+      st = sg_mix_render_dry(syn, &ss->notes, r->tl.total_frames, ss->dry, &wc, NULL,
+                             &ss->dry_cut_db, d);
+      if (st == SG_OK)
+        st = sg__cache_store(ss->dry, ss->dry_key, ss->dry_cut_db, d);
+    }
   }
   sg_synth_destroy(syn);
-  if (st != SG_OK)
-    goto out_probe;
-  sg_features_finish(p.feat);
+  if (st == SG_OK)
+    st = sg_features_finish(p.feat);
+  if (st == SG_OK) {
+    ss->meter = p.meter;
+    ss->feat = p.feat;
+  } else {
+    probe_close(&p);
+  }
+done:
+  ss->produced = st;
+}
+
+/* Judge phase of a dry stem (in stem order, on the main thread): every gate of the stem. */
+static sg_status judge_dry(run *r, stem_state *ss, const char *step, sg_diag *d) {
+  const sg_song *s = r->song;
+  const sg_stem_spec *sp = ss->spec_index >= 0 ? &s->stems[ss->spec_index] : NULL;
+  sg_status st;
+  if (!ss->composed) {
+    *d = ss->produce_diag;
+    return ss->produced;
+  }
+  if ((st = gate(r, step, ss->name, "notes", (double)ss->notes.n, SG_CMP_GE, 1, 0, "", 1, d)) !=
+      SG_OK)
+    return st;
+  if ((st = gate(r, step, ss->name, "humanize_offset", ss->comp.max_offset_ms, SG_CMP_LE,
+                 ss->comp.bound_ms + 1e-9, 0, "ms", 1, d)) != SG_OK)
+    return st;
+  if (ss->produced != SG_OK) {
+    *d = ss->produce_diag;
+    return ss->produced;
+  }
+  if (ss->cached_dry)
+    logf_(r, "  %s: dry render cached", ss->name);
   sg_meter_result m;
-  sg_meter_result_get(p.meter, &m);
+  sg_meter_result_get(ss->meter, &m);
   if ((st = gate(r, step, ss->name, "length_frames", (double)m.frames, SG_CMP_EQ,
                  (double)r->tl.total_frames, 0, "frames", 1, d)) != SG_OK)
-    goto out_probe;
+    return st;
   if ((st = gate(r, step, ss->name, "non_finite", (double)(m.nan_count + m.inf_count), SG_CMP_EQ,
                  0, 0, "samples", 1, d)) != SG_OK)
-    goto out_probe;
+    return st;
   if ((st = gate(r, step, ss->name, "sample_peak", m.sample_peak_dbfs, SG_CMP_LE, -0.001, 0,
                  "dBFS", 1, d)) != SG_OK)
-    goto out_probe;
+    return st;
   if ((st = gate(r, step, ss->name, "not_silent", m.rms_dbfs, SG_CMP_GE,
                  s->limits.silence_dbfs - 20, 0, "dBFS RMS", 1, d)) != SG_OK)
-    goto out_probe;
+    return st;
   if (ss->dry_cut_db > -200)
     gate(r, step, ss->name, "tail_cut", ss->dry_cut_db, SG_CMP_INFO, 0, 0, "dBFS", 0, NULL);
-  if ((st = activity_gates(r, step, ss, p.meter, d)) != SG_OK)
-    goto out_probe;
-  st = timing_gates(r, step, ss, p.feat, &notes,
+  if ((st = activity_gates(r, step, ss, ss->meter, d)) != SG_OK)
+    return st;
+  st = timing_gates(r, step, ss, ss->feat, &ss->notes,
                     sp && !strcmp(sp->instrument.s, "soundfont"), d);
-  if (st == SG_OK) { /* keep the features: the fx step compares the wet stem with them */
-    ss->dry_feat = p.feat;
-    p.feat = NULL;
-  }
-out_probe:
-  probe_close(&p);
-out:
-  sg_notes_free(&notes);
+  /* The meter is done with; the features stay for the fx step's effect-evidence gates. */
+  sg_meter_free(ss->meter);
+  ss->meter = NULL;
+  ss->dry_feat = ss->feat;
+  ss->feat = NULL;
+  sg_notes_free(&ss->notes);
   return st;
 }
 
@@ -614,11 +652,30 @@ static const stem_state *find_stem(const run *r, const char *name) {
   return NULL;
 }
 
-static sg_status fx_stem(run *r, stem_state *ss, sg_diag *d) {
+/* The sidechain source of a stem: its own `sidechain`, else a compressor's `sidechain`. */
+static const char *sidechain_of(const sg_song *s, const stem_state *ss) {
+  const sg_stem_spec *sp = ss->spec_index >= 0 ? &s->stems[ss->spec_index] : NULL;
+  const sg_effect_spec *fx = sp ? sp->effects : s->drums.effects;
+  int n_fx = sp ? sp->n_effects : s->drums.n_effects;
+  if (sp && sp->sidechain[0])
+    return sp->sidechain;
+  for (int i = 0; i < n_fx; ++i) {
+    const sg_param *p = sg_params_find(&fx[i].params, "sidechain");
+    if (p && p->text[0])
+      return p->text;
+  }
+  return NULL;
+}
+
+/* Produce phase of a stem's effects (any thread): chain, gain and pan, or the cached file,
+ * measured as it is written. */
+static void produce_fx(run *r, stem_state *ss) {
   const sg_song *s = r->song;
   const sg_stem_spec *sp = ss->spec_index >= 0 ? &s->stems[ss->spec_index] : NULL;
   const sg_effect_spec *fx = sp ? sp->effects : s->drums.effects;
   int n_fx = sp ? sp->n_effects : s->drums.n_effects;
+  sg_diag *d = &ss->produce_diag;
+  sg_diag_clear(d);
   sg_stem_fx_job job;
   memset(&job, 0, sizeof job);
   job.dry_path = ss->dry;
@@ -632,66 +689,74 @@ static sg_status fx_stem(run *r, stem_state *ss, sg_diag *d) {
   job.frames = r->tl.total_frames;
   sg_bext bext;
   writer_config(r, ss->name, &job.wcfg, &bext);
-  /* The sidechain source: the stem's own `sidechain`, else a compressor's `sidechain`. */
-  const char *side_name = sp && sp->sidechain[0] ? sp->sidechain : NULL;
-  for (int i = 0; !side_name && i < n_fx; ++i) {
-    const sg_param *p = sg_params_find(&fx[i].params, "sidechain");
-    if (p && p->text[0])
-      side_name = p->text;
+  sg_status st = SG_OK;
+  const char *side_name = sidechain_of(s, ss);
+  const stem_state *side = side_name ? find_stem(r, side_name) : NULL;
+  if (side_name && (!side || side == ss)) {
+    if (sp)
+      sg_diag_at(d, s->path, sp->pos.line, sp->pos.col);
+    ss->produced = sg_diag_fail(d, SG_E_SPEC,
+                                "stem '%s': sidechain '%s' is not another stem of this song",
+                                ss->name, side_name);
+    return;
   }
-  const stem_state *side = NULL;
-  if (side_name) {
-    side = find_stem(r, side_name);
-    if (!side || side == ss) {
-      if (sp)
-        sg_diag_at(d, s->path, sp->pos.line, sp->pos.col);
-      return sg_diag_fail(d, SG_E_SPEC, "stem '%s': sidechain '%s' is not another stem of this "
-                                        "song",
-                          ss->name, side_name);
-    }
-    job.side_path = side->dry;
+  job.side_path = side ? side->dry : NULL;
+  sg_stem_spec *ds = sp ? NULL : drums_as_stem(s); /* the drums: gain and chain in drums: */
+  if (!sp && !ds) {
+    ss->produced = sg_diag_fail(d, SG_E_NOMEM, "out of memory");
+    return;
   }
-  sg_status st;
-  if (sp) {
-    st = sg__cache_key_final(ss->dry_key, sp, side ? side->dry_key : NULL, r->bpm, ss->final_key);
-  } else { /* the drums: their gain and chain live in the drums block */
-    sg_stem_spec *ds = drums_as_stem(s);
-    if (!ds)
-      return sg_diag_fail(d, SG_E_NOMEM, "out of memory");
-    st = sg__cache_key_final(ss->dry_key, ds, side ? side->dry_key : NULL, r->bpm, ss->final_key);
-    free(ds);
-  }
-  if (st != SG_OK)
-    return st;
+  st = sg__cache_key_final(ss->dry_key, sp ? sp : ds, side ? side->dry_key : NULL, r->bpm,
+                           ss->final_key);
+  free(ds);
   probe p;
-  if ((st = probe_open(&p, s, SG_METER_LOUDNESS | SG_METER_TRUE_PEAK,
-                       SG_FEAT_ONSET | SG_FEAT_ENERGY, d)) != SG_OK) {
-    probe_close(&p);
-    return st;
-  }
-  ss->cached_final = !r->opt->force && sg__cache_hit(ss->final, ss->final_key, &ss->fx.tail_cut_db);
-  if (ss->cached_final) {
-    logf_(r, "  %s: effects cached", ss->name);
-    st = probe_file(&p, ss->final, SG_METER_LOUDNESS | SG_METER_TRUE_PEAK,
-                    SG_FEAT_ONSET | SG_FEAT_ENERGY, d);
-    /* The chain's description is still wanted for the notes: build it without running. */
-    sg_fx_chain *c = NULL;
-    if (st == SG_OK && (st = sg_fx_chain_create(fx, n_fx, s->sample_rate, r->bpm, s->path, &c, d)) ==
-                           SG_OK)
-      sg_fx_chain_describe(c, ss->fx.chain, sizeof ss->fx.chain);
-    sg_fx_chain_destroy(c);
-  } else {
-    job.wcfg.tap = probe_tap;
-    job.wcfg.tap_user = &p;
-    st = sg_mix_stem_fx(&job, NULL, &ss->fx, d);
-    if (st == SG_OK)
-      st = sg__cache_store(ss->final, ss->final_key, ss->fx.tail_cut_db, d);
-  }
+  memset(&p, 0, sizeof p);
+  const unsigned mflags = SG_METER_LOUDNESS | SG_METER_TRUE_PEAK;
+  const unsigned fflags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
   if (st == SG_OK) {
-    sg_features_finish(p.feat);
-    sg_meter_result_get(p.meter, &ss->final_meter);
-    st = audio_gates(r, "fx", ss->name, ss->final, &ss->final_meter, d);
+    ss->cached_final =
+        !r->opt->force && sg__cache_hit(ss->final, ss->final_key, &ss->fx.tail_cut_db);
+    if (ss->cached_final) {
+      st = probe_file(&p, ss->final, mflags, fflags, d);
+      /* The chain's description is still wanted for the notes: build it without running. */
+      sg_fx_chain *c = NULL;
+      if (st == SG_OK &&
+          (st = sg_fx_chain_create(fx, n_fx, s->sample_rate, r->bpm, s->path, &c, d)) == SG_OK)
+        sg_fx_chain_describe(c, ss->fx.chain, sizeof ss->fx.chain);
+      sg_fx_chain_destroy(c);
+    } else if ((st = probe_open(&p, s, mflags, fflags, d)) == SG_OK) {
+      job.wcfg.tap = probe_tap;
+      job.wcfg.tap_user = &p;
+      st = sg_mix_stem_fx(&job, NULL, &ss->fx, d);
+      if (st == SG_OK)
+        st = sg__cache_store(ss->final, ss->final_key, ss->fx.tail_cut_db, d);
+    }
   }
+  if (st == SG_OK)
+    st = sg_features_finish(p.feat);
+  if (st == SG_OK) {
+    ss->meter = p.meter;
+    ss->feat = p.feat;
+  } else {
+    probe_close(&p);
+  }
+  ss->produced = st;
+}
+
+/* Judge phase of a stem's effects (in stem order): the delivered stem's gates. */
+static sg_status judge_fx(run *r, stem_state *ss, sg_diag *d) {
+  const sg_song *s = r->song;
+  const sg_stem_spec *sp = ss->spec_index >= 0 ? &s->stems[ss->spec_index] : NULL;
+  const sg_effect_spec *fx = sp ? sp->effects : s->drums.effects;
+  int n_fx = sp ? sp->n_effects : s->drums.n_effects;
+  if (ss->produced != SG_OK) {
+    *d = ss->produce_diag;
+    return ss->produced;
+  }
+  if (ss->cached_final)
+    logf_(r, "  %s: effects cached", ss->name);
+  sg_meter_result_get(ss->meter, &ss->final_meter);
+  sg_status st = audio_gates(r, "fx", ss->name, ss->final, &ss->final_meter, d);
   if (st == SG_OK && ss->fx.tail_cut_db > -200)
     gate(r, "fx", ss->name, "tail_cut", ss->fx.tail_cut_db, SG_CMP_INFO, 0, 0,
          "dBFS, faded at the song end", 0, NULL);
@@ -699,7 +764,7 @@ static sg_status fx_stem(run *r, stem_state *ss, sg_diag *d) {
     gate(r, "fx", ss->name, "loudness", ss->final_meter.integrated_lufs, SG_CMP_INFO, 0, 0, "LUFS",
          0, NULL);
   if (st == SG_OK)
-    st = activity_gates(r, "fx", ss, p.meter, d);
+    st = activity_gates(r, "fx", ss, ss->meter, d);
   /* A tempo-synced delay must be heard: the effect adds self-similarity to the stem's
    * envelope at the delay's lag. Measured as the rise of the echo prominence from the dry stem
    * to the wet one, so the song's own rhythm (which also repeats at note-value lags) cancels. */
@@ -717,7 +782,7 @@ static sg_status fx_stem(run *r, stem_state *ss, sg_diag *d) {
     else
       lag_s = sg_note_value_frames(1, 8, r->bpm, s->sample_rate) / s->sample_rate;
     sg_echo_result wet, dry;
-    if (ss->dry_feat && sg_echo_at_lag(p.feat, lag_s, 0.02, &wet) == SG_OK &&
+    if (ss->dry_feat && sg_echo_at_lag(ss->feat, lag_s, 0.02, &wet) == SG_OK &&
         sg_echo_at_lag(ss->dry_feat, lag_s, 0.02, &dry) == SG_OK) {
       int audible = !mx || mx->num >= 0.15;
       char detail[96];
@@ -729,7 +794,10 @@ static sg_status fx_stem(run *r, stem_state *ss, sg_diag *d) {
       flush_gates(r);
     }
   }
-  probe_close(&p);
+  sg_meter_free(ss->meter);
+  sg_features_free(ss->feat);
+  ss->meter = NULL;
+  ss->feat = NULL;
   return st;
 }
 
@@ -1167,6 +1235,56 @@ static void plan_stems(run *r) {
   join(r->master_path, sizeof r->master_path, r->res->out_dir, r->master_archive);
 }
 
+/* ---- parallel produce phases -------------------------------------------------------------- */
+
+/* A pool of worker threads runs the produce phase of independent stems; the judge phase then
+ * walks the stems in order on the calling thread. Every random stream is seeded from the spec
+ * and the stem's name and every stem writes only its own files, so the output is the same
+ * bytes for any number of threads. */
+typedef struct pool {
+  run *r;
+  void (*work)(run *, stem_state *);
+  int todo[SG_MAX_STEMS + 1];
+  int n, next;
+  pthread_mutex_t lock;
+} pool;
+
+static void *pool_worker(void *arg) {
+  pool *p = arg;
+  for (;;) {
+    pthread_mutex_lock(&p->lock);
+    int i = p->next < p->n ? p->todo[p->next++] : -1;
+    pthread_mutex_unlock(&p->lock);
+    if (i < 0)
+      return NULL;
+    p->work(p->r, &p->r->stems[i]);
+  }
+}
+
+static int default_jobs(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : (n > 8 ? 8 : (int)n);
+}
+
+/* Runs work on the stems listed in todo[0..n), on up to jobs threads. */
+static void run_pool(run *r, void (*work)(run *, stem_state *), const int *todo, int n) {
+  pool p = {.r = r, .work = work, .n = n, .next = 0};
+  memcpy(p.todo, todo, (size_t)n * sizeof *todo);
+  pthread_mutex_init(&p.lock, NULL);
+  int jobs = r->opt->jobs > 0 ? r->opt->jobs : default_jobs();
+  if (jobs > n)
+    jobs = n;
+  pthread_t th[SG_MAX_STEMS + 1];
+  int started = 0;
+  for (; started < jobs - 1; ++started) /* the calling thread is a worker too */
+    if (pthread_create(&th[started], NULL, pool_worker, &p) != 0)
+      break;
+  pool_worker(&p);
+  for (int i = 0; i < started; ++i)
+    pthread_join(th[i], NULL);
+  pthread_mutex_destroy(&p.lock);
+}
+
 static sg_status run_steps(run *r, sg_diag *d) {
   sg_status st;
   if ((st = step_timing(r, d)) != SG_OK)
@@ -1176,13 +1294,20 @@ static sg_status run_steps(run *r, sg_diag *d) {
   if ((st = step_reference(r, d)) != SG_OK)
     return st;
   plan_stems(r);
+  const int ref_drums = r->has_ref && r->song->drums.source == SG_DRUMS_REFERENCE;
+  /* Steps 3 and 4 produce together: every stem and synthesized drums are independent. */
+  int todo[SG_MAX_STEMS + 1], n = 0;
+  for (int k = 0; k < r->n_stems; ++k)
+    if (r->stems[k].spec_index >= 0 || !ref_drums)
+      todo[n++] = k;
+  run_pool(r, produce_dry, todo, n);
   logf_(r, "[3/7] stems");
   for (int k = 0; k < r->n_stems; ++k) {
     stem_state *ss = &r->stems[k];
     if (ss->spec_index < 0)
       continue;
     logf_(r, "  %s", ss->name);
-    if ((st = render_dry_stem(r, ss, "stem", d)) != SG_OK)
+    if ((st = judge_dry(r, ss, "stem", d)) != SG_OK)
       return st;
     if (ss->cached_dry)
       r->res->stems_cached++;
@@ -1194,7 +1319,7 @@ static sg_status run_steps(run *r, sg_diag *d) {
     stem_state *ss = &r->stems[k];
     if (ss->spec_index >= 0)
       continue;
-    if (r->has_ref && r->song->drums.source == SG_DRUMS_REFERENCE) {
+    if (ref_drums) {
       snprintf(ss->instrument, sizeof ss->instrument, "reference track");
       sg_audio_writer_config wc;
       writer_config(r, ss->name, &wc, NULL);
@@ -1214,7 +1339,7 @@ static sg_status run_steps(run *r, sg_diag *d) {
       r->res->stems_rendered++;
     } else {
       logf_(r, "  %s (synthesized)", ss->name);
-      st = render_dry_stem(r, ss, "drums", d);
+      st = judge_dry(r, ss, "drums", d);
       if (ss->cached_dry)
         r->res->stems_cached++;
       else
@@ -1223,10 +1348,14 @@ static sg_status run_steps(run *r, sg_diag *d) {
     if (st != SG_OK)
       return st;
   }
+  /* Step 5: every dry stem (sidechain sources included) exists; the chains are independent. */
+  for (int k = 0; k < r->n_stems; ++k)
+    todo[k] = k;
+  run_pool(r, produce_fx, todo, r->n_stems);
   logf_(r, "[5/7] effects");
   for (int k = 0; k < r->n_stems; ++k) {
     logf_(r, "  %s", r->stems[k].name);
-    if ((st = fx_stem(r, &r->stems[k], d)) != SG_OK)
+    if ((st = judge_fx(r, &r->stems[k], d)) != SG_OK)
       return st;
     if (r->has_ref) {
       sg_reference_sync sync;
@@ -1268,8 +1397,13 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
     st = run_steps(r, d);
   }
   flush_gates(r);
-  for (int k = 0; k < r->n_stems; ++k)
-    sg_features_free(r->stems[k].dry_feat);
+  for (int k = 0; k < r->n_stems; ++k) {
+    stem_state *ss = &r->stems[k];
+    sg_features_free(ss->dry_feat);
+    sg_features_free(ss->feat);
+    sg_meter_free(ss->meter);
+    sg_notes_free(&ss->notes);
+  }
   if (r->has_ref)
     sg_reference_free(&r->ref);
   sg_song_free(r->song);
