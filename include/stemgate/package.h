@@ -241,6 +241,12 @@ sg_status sg_manifest_file_describe(sg_manifest_file *f, const char *path,
                                     const char *archive_name, sg_pkg_role role,
                                     const char *stem, sg_diag *d);
 
+/* One gate row as a JSON object — step, stem, check, verdict ("pass", "fail", "warn"), pass,
+ * required, measured (null for text checks), cmp ("le", "ge", "eq", "abs_le", "within",
+ * "info"), limit, target (for "within"), unit, detail — the form manifest.json and
+ * `stemgate verify --json` share. */
+void sg_json_gate_row(sg_json_writer *w, const sg_gate_result *g);
+
 /* ==== zip writer ============================================================================= */
 
 typedef struct sg_zip_writer sg_zip_writer;

@@ -10,6 +10,24 @@
 static const char *const role_names[] = {"master", "stem", "midi", "notes", "other"};
 static const char *const cmp_names[] = {"le", "ge", "eq", "abs_le", "within", "info"};
 
+void sg_json_gate_row(sg_json_writer *w, const sg_gate_result *g) {
+  sg_json_begin_object(w);
+  sg_json_kv_string(w, "step", g->step);
+  sg_json_kv_string(w, "stem", g->stem);
+  sg_json_kv_string(w, "check", g->check);
+  sg_json_kv_string(w, "verdict", g->pass ? "pass" : g->required ? "fail" : "warn");
+  sg_json_kv_bool(w, "pass", g->pass);
+  sg_json_kv_bool(w, "required", g->required);
+  sg_json_kv_number(w, "measured", g->measured); /* NaN (text checks) becomes null */
+  sg_json_kv_string(w, "cmp", (unsigned)g->cmp < 6 ? cmp_names[g->cmp] : "info");
+  sg_json_kv_number(w, "limit", g->limit);
+  if (g->cmp == SG_CMP_WITHIN)
+    sg_json_kv_number(w, "target", g->target);
+  sg_json_kv_string(w, "unit", g->unit);
+  sg_json_kv_string(w, "detail", g->detail);
+  sg_json_end_object(w);
+}
+
 const char *sg_pkg_role_name(sg_pkg_role r) {
   return (unsigned)r < sizeof role_names / sizeof *role_names ? role_names[r] : "other";
 }
@@ -224,21 +242,7 @@ sg_status sg_manifest_to_json(const sg_manifest *m, char **text, size_t *len, sg
   sg_json_key(&w, "gates");
   sg_json_begin_array(&w);
   for (size_t i = 0; i < m->n_gates; ++i) {
-    const sg_gate_result *g = &m->gates[i];
-    sg_json_begin_object(&w);
-    sg_json_kv_string(&w, "step", g->step);
-    sg_json_kv_string(&w, "stem", g->stem);
-    sg_json_kv_string(&w, "check", g->check);
-    sg_json_kv_number(&w, "measured", g->measured);
-    sg_json_kv_string(&w, "cmp", (unsigned)g->cmp < 6 ? cmp_names[g->cmp] : "info");
-    sg_json_kv_number(&w, "limit", g->limit);
-    if (g->cmp == SG_CMP_WITHIN)
-      sg_json_kv_number(&w, "target", g->target);
-    sg_json_kv_string(&w, "unit", g->unit);
-    sg_json_kv_bool(&w, "pass", g->pass);
-    sg_json_kv_bool(&w, "required", g->required);
-    sg_json_kv_string(&w, "detail", g->detail);
-    sg_json_end_object(&w);
+    sg_json_gate_row(&w, &m->gates[i]);
   }
   sg_json_end_array(&w);
   sg_json_end_object(&w);

@@ -203,22 +203,7 @@ sg_status sg_verify_to_json(const sg_verify_result *r, char **text) {
   sg_json_key(&w, "checks");
   sg_json_begin_array(&w);
   for (size_t i = 0; i < r->report.n; ++i) {
-    const sg_gate_result *g = &r->report.v[i];
-    sg_json_begin_object(&w);
-    sg_json_kv_string(&w, "step", g->step);
-    sg_json_kv_string(&w, "stem", g->stem);
-    sg_json_kv_string(&w, "check", g->check);
-    sg_json_kv_string(&w, "verdict", g->pass ? "pass" : g->required ? "fail" : "warn");
-    sg_json_kv_bool(&w, "pass", g->pass);
-    sg_json_kv_bool(&w, "required", g->required);
-    sg_json_kv_number(&w, "measured", g->measured); /* NaN (text checks) becomes null */
-    sg_json_kv_string(&w, "cmp", sg_cmp_symbol(g->cmp));
-    sg_json_kv_number(&w, "limit", g->limit);
-    if (g->cmp == SG_CMP_WITHIN)
-      sg_json_kv_number(&w, "target", g->target);
-    sg_json_kv_string(&w, "unit", g->unit);
-    sg_json_kv_string(&w, "detail", g->detail);
-    sg_json_end_object(&w);
+    sg_json_gate_row(&w, &r->report.v[i]);
   }
   sg_json_end_array(&w);
   sg_json_end_object(&w);
