@@ -12,6 +12,19 @@
   17 /* median filter length (frames in time, bins in frequency), Fitzgerald 2010                  \
       */
 #define HPSS_HALF (HPSS_LEN / 2)
+/* Pitch salience (Klapuri 2006): f0 candidates from SAL_FMIN on a 1/5-semitone grid, at most
+ * SAL_HMAX harmonics each within +-SAL_TOL semitones, weights g = (f0 + SAL_ALPHA) /
+ * (h f0 + SAL_BETA) (the paper's values for ~93 ms frames), at most SAL_ITER notes per frame,
+ * down to SAL_STOP of the first note's salience. */
+#define SAL_FMIN 27.5
+#define SAL_HMAX 40
+#define SAL_F0MAX 180.0
+#define SAL_TOL 0.12
+#define SAL_ALPHA 27.0
+#define SAL_BETA 320.0
+#define SAL_ITER 4
+#define SAL_STOP 0.05f
+#define SAL_KAPPA 2.0f
 #define LOG_GAMMA 1000.0f /* log(1 + gamma * |X|): compresses ~60 dB into a useful range */
 
 /* One STFT front end: a linear buffer holding the current frame, filled hop samples at a time. */
@@ -99,6 +112,15 @@ struct sg_features {
   double tune_s, tune_c;  /* circular sums of the spectral peaks' deviation from 440 Hz ET */
   double tuning;          /* semitones, -0.5..0.5, set by finish */
   float *med;             /* median scratch */
+  /* pitch salience (harmonic summation with iterative cancellation, Klapuri 2006) */
+  size_t kb;              /* lowest bin analysed (fundamentals down to SAL_FMIN) */
+  size_t ncand;           /* f0 candidates on a 1/5-semitone grid */
+  short *cand_fine;       /* their 1/5-semitone bin (0..59 from C) */
+  unsigned char *cand_h;  /* harmonics below fmax, at most SAL_HMAX */
+  unsigned short *h_lo, *h_hi; /* bin range of harmonic h of candidate c: [c * SAL_HMAX + h-1] */
+  float *h_w;             /* its weight g(f0, h) */
+  float *res, *sal;       /* residual spectrum; salience per candidate */
+  unsigned char *taken;   /* candidates already explained in this frame */
   sg__farr chroma;
   double ch_rate;
 };
@@ -137,6 +159,14 @@ void sg_features_free(sg_features *f) {
   free(f->hm);
   sg__farr_free(&f->fine);
   free(f->med);
+  free(f->cand_fine);
+  free(f->cand_h);
+  free(f->h_lo);
+  free(f->h_hi);
+  free(f->h_w);
+  free(f->res);
+  free(f->sal);
+  free(f->taken);
   sg__farr_free(&f->chroma);
   free(f);
 }
@@ -191,6 +221,49 @@ static int chroma_init(sg_features *f) {
   f->med = malloc(HPSS_LEN * sizeof *f->med);
   if (!f->ring || !f->fine_bin || !f->hm || !f->med)
     return -1;
+  /* Salience front end: bins from just under SAL_FMIN (minus 40 cents of tuning) so the
+   * fundamentals of low bass notes take part; candidates up to fmax. */
+  const double fgrid0 = SAL_FMIN * pow(2.0, -0.4 / 12);
+  f->kb = (size_t)floor(0.9 * fgrid0 / bin_hz);
+  if (f->kb < 1)
+    f->kb = 1;
+  if (f->kb > f->k0)
+    f->kb = f->k0;
+  long q0 = (long)ceil(5.0 * sg_hz_to_midi(fgrid0)), q1 = (long)floor(5.0 * sg_hz_to_midi(SAL_F0MAX < fmax ? SAL_F0MAX : fmax));
+  f->ncand = q1 >= q0 ? (size_t)(q1 - q0 + 1) : 0;
+  f->cand_fine = malloc((f->ncand + 1) * sizeof *f->cand_fine);
+  f->cand_h = malloc((f->ncand + 1) * sizeof *f->cand_h);
+  f->h_lo = malloc((f->ncand * SAL_HMAX + 1) * sizeof *f->h_lo);
+  f->h_hi = malloc((f->ncand * SAL_HMAX + 1) * sizeof *f->h_hi);
+  f->h_w = malloc((f->ncand * SAL_HMAX + 1) * sizeof *f->h_w);
+  f->res = calloc(f->ch_bins, sizeof *f->res);
+  f->sal = calloc(f->ncand + 1, sizeof *f->sal);
+  f->taken = calloc(f->ncand + 1, 1);
+  if (!f->cand_fine || !f->cand_h || !f->h_lo || !f->h_hi || !f->h_w || !f->res || !f->sal ||
+      !f->taken)
+    return -1;
+  const double tol = pow(2.0, SAL_TOL / 12);
+  for (size_t c = 0; c < f->ncand; ++c) {
+    long q = q0 + (long)c;
+    double f0 = sg_midi_to_hz(q / 5.0);
+    f->cand_fine[c] = (short)(((q % 60) + 60) % 60);
+    unsigned H = 0;
+    for (unsigned h = 1; h <= SAL_HMAX; ++h) {
+      double lo = h * f0 / tol / bin_hz, hi = h * f0 * tol / bin_hz;
+      if (hi > (double)f->k1)
+        break;
+      size_t a = (size_t)floor(lo + 0.5), b = (size_t)floor(hi + 0.5);
+      if (a < f->kb)
+        a = f->kb;
+      if (b < a)
+        b = a;
+      f->h_lo[c * SAL_HMAX + h - 1] = (unsigned short)a;
+      f->h_hi[c * SAL_HMAX + h - 1] = (unsigned short)b;
+      f->h_w[c * SAL_HMAX + h - 1] = (float)((f0 + SAL_ALPHA) / (h * f0 + SAL_BETA));
+      H = h;
+    }
+    f->cand_h[c] = (unsigned char)H;
+  }
   for (size_t k = 0; k < f->ch_bins; ++k) {
     int b = -1;
     if (k >= f->k0 && k <= f->k1) {
@@ -297,6 +370,104 @@ static sg_status onset_frame(sg_features *f) {
   return st;
 }
 
+/* Max of the residual over harmonic h (1-based) of candidate c; *at receives the bin. */
+static inline float harm_peak(const sg_features *f, size_t c, unsigned h, size_t *at) {
+  size_t i = c * SAL_HMAX + h - 1, a = f->h_lo[i], b = f->h_hi[i];
+  float m = f->res[a];
+  *at = a;
+  for (size_t k = a + 1; k <= b; ++k)
+    if (f->res[k] > m) {
+      m = f->res[k];
+      *at = k;
+    }
+  return m;
+}
+
+/* Folds the harmonic spectrum hm into 1/5-semitone bins c[60] by fundamentals: pick the
+ * candidate with the largest salience (weighted harmonic sum), give its fine bin the
+ * magnitudes of its partials, cancel them from the residual, repeat (Klapuri 2006). Partial
+ * amplitudes are limited by their neighbours' (spectral smoothness, Klapuri 2003), so a partial
+ * shared with another note is only partly taken. What no note explains is folded at SAL_RESID. */
+static void salience_fold(sg_features *f, float c[60]) {
+  const size_t nc = f->ncand;
+  memcpy(f->res + f->kb, f->hm + f->kb, (f->k1 + 1 - f->kb) * sizeof *f->res);
+  memset(f->taken, 0, nc);
+  float first = 0;
+  for (int it = 0; it < SAL_ITER; ++it) {
+    size_t best = nc;
+    float bs = 0;
+    for (size_t ci = 0; ci < nc; ++ci) {
+      if (f->taken[ci])
+        continue;
+      const float *w = f->h_w + ci * SAL_HMAX;
+      float sum = 0, env = 0;
+      size_t at;
+      for (unsigned h = 1; h <= f->cand_h[ci]; ++h) {
+        float a = harm_peak(f, ci, h, &at);
+        if (h > 1 && a > SAL_KAPPA * env)
+          a = SAL_KAPPA * env;
+        if (a > env)
+          env = a;
+        sum += w[h - 1] * a;
+      }
+      if (sum > bs) {
+        bs = sum;
+        best = ci;
+      }
+    }
+    if (best == nc || !(bs > 1e-9f) || bs < SAL_STOP * first)
+      break;
+    if (it == 0)
+      first = bs;
+    for (size_t j = best >= 1 ? best - 1 : 0; j <= best + 1 && j < nc; ++j)
+      f->taken[j] = 1;
+    const unsigned H = f->cand_h[best];
+    float amp[SAL_HMAX + 2];
+    size_t pos[SAL_HMAX + 2];
+    float env = 0, raw[SAL_HMAX + 2];
+    for (unsigned h = 1; h <= H; ++h) {
+      amp[h] = raw[h] = harm_peak(f, best, h, &pos[h]);
+      if (h > 1 && amp[h] > SAL_KAPPA * env)
+        amp[h] = SAL_KAPPA * env;
+      if (amp[h] > env)
+        env = amp[h];
+    }
+    amp[0] = 0;
+    amp[H + 1] = 0;
+    float got = 0;
+    for (unsigned h = 1; h <= H; ++h) {
+      float a = amp[h];
+      if (h > 1) {
+        /* Spectral smoothness: at most the mean of the adjacent harmonics, or the smaller of
+         * those two away (odd-harmonic spectra); past the last harmonic, mirrored. */
+        float up1 = h + 1 <= H ? amp[h + 1] : amp[h - 1];
+        float nb = sqrtf(amp[h - 1] * up1);
+        if (h >= 3) {
+          float up2 = h + 2 <= H ? amp[h + 2] : amp[h - 2];
+          float m2 = amp[h - 2] < up2 ? amp[h - 2] : up2;
+          if (m2 > nb)
+            nb = m2;
+        }
+        if (a > nb)
+          a = nb;
+      }
+      if (!(raw[h] > 0) || !(a > 0))
+        continue;
+      got += a;
+      /* Cancel the partial's main lobe (Hann: +-2 bins) in proportion. */
+      float keep = 1.0f - a / raw[h];
+      size_t k = pos[h];
+      for (size_t j = k >= f->kb + 2 ? k - 2 : f->kb; j <= k + 2 && j <= f->k1; ++j)
+        f->res[j] *= keep;
+    }
+    c[f->cand_fine[best]] += got;
+  }
+  for (size_t k = f->k0; k <= f->k1; ++k)
+    if (f->fine_bin[k] >= 0)
+      c[f->fine_bin[k]] += f->res[k];
+
+}
+
 /* HPSS on the centre frame of the ring, then fold the harmonic magnitudes into chroma. */
 static sg_status chroma_emit(sg_features *f) {
   const size_t nb = f->ch_bins;
@@ -304,7 +475,7 @@ static sg_status chroma_emit(sg_features *f) {
   const float *x = f->ring + centre * nb;
   float c[60] = {0};
   float tmp[HPSS_LEN];
-  for (size_t k = f->k0; k <= f->k1; ++k) {
+  for (size_t k = f->kb; k <= f->k1; ++k) {
     for (size_t j = 0; j < HPSS_LEN; ++j)
       tmp[j] = f->ring[j * nb + k];
     float h = sg__median(tmp, HPSS_LEN);
@@ -316,9 +487,8 @@ static sg_status chroma_emit(sg_features *f) {
     float h2 = h * h, p2 = p * p;
     float mask = h2 + p2 > 0 ? h2 / (h2 + p2) : 0.0f; /* soft Wiener mask, p = 2 */
     f->hm[k] = mask * x[k];
-    if (f->fine_bin[k] >= 0)
-      c[f->fine_bin[k]] += f->hm[k];
   }
+  salience_fold(f, c);
   /* Tuning evidence: each harmonic spectral peak above 150 Hz (where a bin is under a quarter
    * of a semitone), its frequency by parabolic interpolation, its deviation from the nearest
    * equal-tempered pitch as an angle on the semitone circle, weighted by its magnitude. */
