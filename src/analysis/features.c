@@ -1,5 +1,28 @@
 /* Streaming feature extraction: onset envelopes (log spectral flux), ~1 ms energy envelope and
- * HPSS chroma. See include/stemgate/analysis.h for the methods and their references. */
+ * HPSS chroma. See include/stemgate/analysis.h for the methods and their references.
+ *
+ * Chroma and upper partials: folding every spectral partial into pitch classes puts the 3rd and
+ * 6th partials of a note on its fifth, the 5th on its major third and the 7th near its minor
+ * seventh; a loud bass (a sawtooth whose partials reach 2 kHz) then pulls the key a fifth away.
+ * Before folding, each harmonic HPSS frame therefore goes through a pitch-salience front end
+ * for the bass register: harmonic summation with iterative estimation and cancellation
+ * (A. Klapuri, "Multiple fundamental frequency estimation by summing harmonic amplitudes",
+ * ISMIR 2006). f0 candidates lie on a 1/5-semitone grid from 27.5 Hz (minus 40 cents of tuning)
+ * to SAL_F0MAX; the salience of a candidate is sum_h g(f0, h) * max |Y| within +-SAL_TOL
+ * semitones of h * f0, with Klapuri's weights g = (f0 + alpha) / (h f0 + beta). Up to SAL_ITER
+ * times per frame the most salient candidate is taken as a note: its partial amplitudes are
+ * limited by spectral smoothness (Klapuri 2003, "Multiple fundamental frequency estimation
+ * based on harmonicity and spectral smoothness": at most the geometric mean of the adjacent
+ * partials, or the smaller of those two away, so a chord tone that coincides with a bass
+ * partial is only partly taken), and by a harmonic envelope (no partial above SAL_KAPPA times
+ * the strongest lower one, so a subharmonic of a chord cannot collect the chord). Their sum goes
+ * to the note's fundamental bin and they are removed from the residual (main lobe, in
+ * proportion). The residual is folded as before (Fujishima 1999), so treble notes keep their
+ * partials as they always did. Candidates stop at the bass register because there the problem
+ * lies (fundamentals at or below the old 60 Hz edge, dozens of partials in band); above it, a
+ * chord's notes are mostly each other's partials and attributing them is ambiguous. Cost:
+ * ~170 candidates x <= 40 harmonics x 4 iterations per ~85 ms frame (~10 % of the features
+ * pass); memory: ~55 KB of tables. */
 #include "analysis_internal.h"
 #include "stemgate/io.h"
 
@@ -15,7 +38,8 @@
 /* Pitch salience (Klapuri 2006): f0 candidates from SAL_FMIN on a 1/5-semitone grid, at most
  * SAL_HMAX harmonics each within +-SAL_TOL semitones, weights g = (f0 + SAL_ALPHA) /
  * (h f0 + SAL_BETA) (the paper's values for ~93 ms frames), at most SAL_ITER notes per frame,
- * down to SAL_STOP of the first note's salience. */
+ * down to SAL_STOP of the first note's salience; candidates up to SAL_F0MAX (F#3, the bass
+ * register); a partial at most SAL_KAPPA times the strongest lower one of its note. */
 #define SAL_FMIN 27.5
 #define SAL_HMAX 40
 #define SAL_F0MAX 180.0
