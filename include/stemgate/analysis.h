@@ -282,6 +282,22 @@ typedef struct sg_tempo_result {
 sg_status sg_tempo_estimate(const sg_features *f, const sg_onset_list *onsets,
                             const sg_tempo_config *cfg, sg_tempo_result *out);
 
+/* The tempo check shared by the render gates and `stemgate verify`: the tempo of the whole
+ * stream estimated with the expected tempo as prior, then read at the metrical level nearest
+ * the expectation. A beat tracker may lock to another level of the same pulse — double or half
+ * time, dotted beats (x3/2), triplets (x2/3), and their octaves (x3/4, x4/3, x3, x1/3) — and no
+ * onset-based estimator can tell them apart reliably (Ellis 2007, sec. 4); those are the same
+ * tempo, 5 % off is not. The caller compares folded_bpm with the expectation. SG_E_NOTFOUND when
+ * nothing periodic is found. */
+typedef struct sg_tempo_check {
+  sg_tempo_result est;    /* the estimate as measured                                   */
+  double folded_bpm;      /* est.bpm divided by the chosen level                          */
+  double level;           /* est.bpm / folded_bpm: 1, 2, 1/2, 3/2, 2/3, 3/4, 4/3, 3, 1/3  */
+  const char *level_name; /* "" for 1, else "double time", "half time", "dotted beats", ... */
+} sg_tempo_check;
+
+sg_status sg_tempo_check_against(const sg_features *f, double expected_bpm, sg_tempo_check *out);
+
 typedef struct sg_grid_fit {
   size_t onsets;         /* onsets considered                                             */
   double mean_abs_dev_s; /* mean |onset - nearest grid line|                              */

@@ -860,26 +860,15 @@ static sg_status step_master(run *r, sg_diag *d) {
     goto out;
   gate(r, "master", MASTER_NAME, "loudness_range", m->loudness_range_lu, SG_CMP_INFO, 0, 0, "LU",
        0, NULL);
-  /* Tempo, as a listener's beat tracker hears it. */
-  sg_tempo_config tc;
-  sg_tempo_config_init(&tc);
-  tc.prior_bpm = r->bpm;
-  sg_tempo_result tr;
-  if (sg_tempo_estimate(p.feat, NULL, &tc, &tr) != SG_OK)
-    tr.bpm = 0;
-  /* A beat tracker may lock to another metrical level (double time in a waltz with running
-   * eighths, half time in a slow groove): those are the same tempo; 5 % off is not. */
-  static const double level[] = {1.0, 2.0, 0.5, 1.5, 2.0 / 3.0};
-  static const char *const level_name[] = {"", " (heard at double time)", " (heard at half time)",
-                                           " (heard in dotted beats)", " (heard in triplets)"};
-  int li = 0;
-  for (int i = 1; i < 5; ++i)
-    if (fabs(tr.bpm / level[i] - r->bpm) < fabs(tr.bpm / level[li] - r->bpm))
-      li = i;
-  char detail[96];
-  snprintf(detail, sizeof detail, "measured %.2f BPM%s", tr.bpm, level_name[li]);
-  st = sg_gate_check(&r->res->gates, "master", MASTER_NAME, "tempo", tr.bpm / level[li],
-                     SG_CMP_WITHIN, 1.0, r->bpm, "BPM", li ? detail : NULL, 1, d);
+  /* Tempo, as a listener's beat tracker hears it (the check verify runs too). */
+  sg_tempo_check tk;
+  char detail[96] = "";
+  if (sg_tempo_check_against(p.feat, r->bpm, &tk) != SG_OK)
+    tk.folded_bpm = 0;
+  else if (tk.level != 1.0)
+    snprintf(detail, sizeof detail, "measured %.2f BPM (heard at %s)", tk.est.bpm, tk.level_name);
+  st = sg_gate_check(&r->res->gates, "master", MASTER_NAME, "tempo", tk.folded_bpm, SG_CMP_WITHIN,
+                     1.0, r->bpm, "BPM", detail[0] ? detail : NULL, 1, d);
   flush_gates(r);
   if (st != SG_OK)
     goto out;

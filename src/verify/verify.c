@@ -532,30 +532,17 @@ static void check_keys(rows *w, const sg_song *s, const sg_timeline *tl, const a
 static void check_tempo(rows *w, const sg_song *s, const analysed *m) {
   double want = (double)s->tempo.num / (double)s->tempo.den;
   double tol = s->drums.tempo_tolerance_bpm > 0 ? s->drums.tempo_tolerance_bpm : 1.0;
-  sg_tempo_result t;
-  sg_status st = sg_tempo_estimate(m->feat, NULL, NULL, &t);
-  if (st != SG_OK || !(t.bpm > 0)) {
+  sg_tempo_check t;
+  if (sg_tempo_check_against(m->feat, want, &t) != SG_OK) {
     row(w, "Master", "tempo", NAN, SG_CMP_WITHIN, tol, want, "BPM",
         "no periodic onsets to estimate a tempo from", 1);
     return;
   }
-  /* An estimate an octave off is the same pulse felt at half or double time; fold it and say
-   * so, since no onset-based estimator can tell the two apart reliably (Ellis 2007, sec. 4). */
-  double bpm = t.bpm;
-  const char *fold = "";
-  if (fabs(bpm - want) > tol) {
-    if (fabs(2 * bpm - want) <= tol) {
-      bpm *= 2;
-      fold = ", half-time estimate folded x2";
-    } else if (fabs(0.5 * bpm - want) <= tol) {
-      bpm *= 0.5;
-      fold = ", double-time estimate folded /2";
-    }
-  }
   char detail[160];
-  snprintf(detail, sizeof detail, "estimate %.2f BPM, confidence %.2f%s%s", t.bpm, t.confidence,
-           fold, s->tempo_auto ? "; spec tempo auto: the reference's measured tempo" : "");
-  row(w, "Master", "tempo", bpm, SG_CMP_WITHIN, tol, want, "BPM", detail, 1);
+  snprintf(detail, sizeof detail, "estimate %.2f BPM, confidence %.2f%s%s%s", t.est.bpm,
+           t.est.confidence, t.level != 1.0 ? ", heard at " : "", t.level_name,
+           s->tempo_auto ? "; spec tempo auto: the reference's measured tempo" : "");
+  row(w, "Master", "tempo", t.folded_bpm, SG_CMP_WITHIN, tol, want, "BPM", detail, 1);
 }
 
 static void check_reference(rows *w, const sg_song *s, const sg_verify_options *o, const char *ref,

@@ -85,6 +85,29 @@ static void tempo_of_click_tracks(void **state) {
   }
 }
 
+/* The shared tempo check: other metrical levels of the same pulse fold to the expected tempo and
+ * say which; a tempo 6 % off stays off. */
+static void tempo_check_folds_metrical_levels(void **state) {
+  (void)state;
+  size_t n;
+  float *x = click_track(48000, 20.0, 140, 0.1, 0, 0, 5, &n);
+  sg_features *f = features_of(x, n, 48000);
+  sg_tempo_check t;
+  assert_int_equal(sg_tempo_check_against(f, 140, &t), SG_OK);
+  assert_true(fabs(t.folded_bpm - 140) < 0.5 && t.level == 1.0);
+  assert_int_equal(sg_tempo_check_against(f, 70, &t), SG_OK); /* a 70 BPM song, hats at 140 */
+  assert_true(fabs(t.folded_bpm - 70) < 0.5);
+  assert_int_equal(sg_tempo_check_against(f, 93.333, &t), SG_OK); /* 140 = dotted 93.3 */
+  printf("140 against 93.33: %.2f (%s)\n", t.folded_bpm, t.level_name);
+  assert_true(fabs(t.folded_bpm - 93.333) < 0.5);
+  assert_int_equal(sg_tempo_check_against(f, 132, &t), SG_OK); /* wrong tempo: stays wrong */
+  printf("140 against 132: %.2f\n", t.folded_bpm);
+  assert_true(fabs(t.folded_bpm - 132) > 5.0);
+  assert_int_equal(sg_tempo_check_against(f, 0, &t), SG_E_INVAL);
+  sg_features_free(f);
+  free(x);
+}
+
 static void tempo_resolves_tenths_on_long_material(void **state) {
   (void)state;
   /* 60 s with +-4 ms jitter: 97.3 must not read as 97.0 (tolerance 0.05 BPM). */
@@ -376,6 +399,7 @@ int main(void) {
       cmocka_unit_test(onsets_at_clicks),
       cmocka_unit_test(tempo_of_click_tracks),
       cmocka_unit_test(tempo_resolves_tenths_on_long_material),
+      cmocka_unit_test(tempo_check_folds_metrical_levels),
       cmocka_unit_test(tempo_and_downbeat_of_drum_patterns),
       cmocka_unit_test(other_sample_rates),
       cmocka_unit_test(beat_times_follow_a_tempo_change),
