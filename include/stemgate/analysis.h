@@ -17,9 +17,12 @@
  *    parabolic interpolation of the comb score and a strength-weighted least-squares fit of
  *    onset times to beat numbers (which also gives drift).
  *  - Chroma: harmonic/percussive separation by median filtering (Fitzgerald 2010, "Harmonic/
- *    percussive separation using median filtering", soft Wiener masks), then a semitone-folded
- *    magnitude spectrum (Fujishima 1999, "Pitch class profile") around the tuning measured from
- *    the spectral peaks.
+ *    percussive separation using median filtering", soft Wiener masks); in the bass register
+ *    (fundamentals 27.5-180 Hz, spectrum from ~24 Hz) a pitch-salience step — harmonic summation
+ *    with iterative estimation and cancellation (Klapuri 2006) and a spectral-smoothness limit on
+ *    the partials (Klapuri 2003) — credits the partials of low notes to their fundamentals; the
+ *    rest is a semitone-folded magnitude spectrum (Fujishima 1999, "Pitch class profile") around
+ *    the tuning measured from the spectral peaks.
  *  - Key: correlation of a chroma vector with the 24 rotations of a key profile (Krumhansl &
  *    Kessler 1982 probe-tone ratings, or Temperley's Kostka-Payne profile, Temperley 2007).
  *  - Alignment: normalised cross-correlation of onset envelopes (direct, O(window x lags), cheap
