@@ -259,6 +259,8 @@ typedef struct sg_zip_writer_config {
   size_t io_block;   /* bytes per read/write system call; default 1 MiB; 0 = libzip's own
                         stdio file I/O (slower; kept for comparison) */
   int fsync_on_close; /* 1 (default): the archive is on disk before it is renamed into place */
+  int deflate_audio;  /* 1: the package deflates audio entries too (~8 % smaller at ~25 MB/s);
+                         default 0: audio stored */
 } sg_zip_writer_config;
 
 void sg_zip_writer_config_init(sg_zip_writer_config *c);
@@ -358,7 +360,7 @@ sg_status sg_package_begin(sg_package **out, const char *zip_path,
                            const sg_zip_writer_config *cfg, sg_diag *d);
 /* The manifest to fill (title, sections, reference, gates...). Owned by p. */
 sg_manifest *sg_package_manifest(sg_package *p);
-/* Adds an audio file (stored) and its manifest row (header fields and SHA-256 read from the
+/* Adds an audio file (stored, or deflated when the package's config asks) and its manifest row (header fields and SHA-256 read from the
  * file; loudness optional). */
 sg_status sg_package_add_audio(sg_package *p, const char *src_path, const char *archive_name,
                                sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,

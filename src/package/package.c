@@ -9,6 +9,7 @@
 struct sg_package {
   sg_zip_writer *zw;
   sg_manifest m;
+  int deflate_audio;
 };
 
 sg_status sg_package_begin(sg_package **out, const char *zip_path,
@@ -25,6 +26,7 @@ sg_status sg_package_begin(sg_package **out, const char *zip_path,
     return st;
   }
   sg_manifest_init(&p->m);
+  p->deflate_audio = cfg ? cfg->deflate_audio : 0;
   if (cfg) /* one time for the zip entries and the manifest unless the caller sets another */
     snprintf(p->m.timestamp, sizeof p->m.timestamp, "%04d-%02d-%02dT%02d:%02d:%02dZ", cfg->year,
              cfg->month, cfg->day, cfg->hour, cfg->minute, cfg->second);
@@ -68,7 +70,7 @@ static sg_status add_disk_file(sg_package *p, const char *src_path, const char *
 sg_status sg_package_add_audio(sg_package *p, const char *src_path, const char *archive_name,
                                sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
                                sg_diag *d) {
-  return add_disk_file(p, src_path, archive_name, role, stem, 0, ld, 1, d);
+  return add_disk_file(p, src_path, archive_name, role, stem, p ? p->deflate_audio : 0, ld, 1, d);
 }
 
 sg_status sg_package_add_file(sg_package *p, const char *src_path, const char *archive_name,

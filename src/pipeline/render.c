@@ -1076,6 +1076,7 @@ static sg_status step_package(run *r, sg_diag *d) {
   join(zip, sizeof zip, r->res->out_dir, name);
   sg_zip_writer_config zc;
   sg_zip_writer_config_init(&zc);
+  zc.deflate_audio = s->deliverable.deflate; /* stored unless the spec asks */
   sg_package *pk = NULL;
   sg_status st = sg_package_begin(&pk, zip, &zc, d);
   if (st != SG_OK)

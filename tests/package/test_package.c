@@ -429,6 +429,35 @@ static void unreadable_packages_report_archive_or_manifest(void **state) {
   sg_gate_report_free(&rep);
 }
 
+/* deflate_audio: audio entries deflated (the spec's deliverable.deflate), still verifiable and
+ * readable as audio from inside the archive. */
+static void deflated_audio_verifies(void **state) {
+  (void)state;
+  const char *zp = sg_test_path("deflated.zip");
+  sg_zip_writer_config zc;
+  sg_zip_writer_config_init(&zc);
+  zc.deflate_audio = 1;
+  sg_package *p = NULL;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_package_begin(&p, zp, &zc, &d), SG_OK);
+  fill_manifest(sg_package_manifest(p));
+  assert_int_equal(sg_package_add_audio(p, wav_master, "master.wav", SG_ROLE_MASTER, "", NULL, &d),
+                   SG_OK);
+  assert_int_equal(sg_package_finish(p, &d), SG_OK);
+  sg_zip_reader *r = NULL;
+  assert_int_equal(sg_zip_reader_open(&r, zp, NULL, &d), SG_OK);
+  const sg_zip_entry *e = sg_zip_reader_find(r, "master.wav");
+  assert_non_null(e);
+  assert_int_equal(e->deflated, 1);
+  sg_zip_reader_close(r);
+  sg_gate_report rep;
+  sg_gate_report_init(&rep);
+  assert_int_equal(sg_package_verify(zp, NULL, &rep, &d), SG_OK);
+  assert_int_equal(rep.failed, 0);
+  sg_gate_report_free(&rep);
+}
+
 static void loudness_is_remeasured_from_the_archive(void **state) {
   (void)state;
   sg_meter_result mr, kr;
@@ -481,6 +510,7 @@ int main(void) {
       cmocka_unit_test(missing_lying_and_unlisted_entries_fail),
       cmocka_unit_test(unreadable_packages_report_archive_or_manifest),
       cmocka_unit_test(loudness_is_remeasured_from_the_archive),
+      cmocka_unit_test(deflated_audio_verifies),
   };
   return cmocka_run_group_tests(tests, setup_files, teardown_files);
 }
