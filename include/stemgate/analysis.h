@@ -478,6 +478,21 @@ sg_status sg_align_signals(const float *a, size_t na, const float *b, size_t nb,
  * share a sample rate (SG_E_UNSUPPORTED otherwise: conform first). */
 sg_status sg_align_files(const char *path_a, const char *path_b, const sg_align_config *cfg,
                          sg_align_result *out, sg_diag *d);
+/* Fine offset of b's onsets against a's around a coarse lag (same convention as
+ * sg_align_result: b(t) = a(t - offset), b later when > 0), for two files that play the same
+ * attacks. a_time[0..na) and b_time[0..nb) are onset times in s, each ascending (e.g.
+ * sg_onset_list.time, refined). Every b onset t in [t0, t1) is paired with the a onset nearest
+ * to t - coarse_s, and kept when that distance is <= tol_s; the offset is the median of the
+ * kept differences t - a, then the mean of those within 2 ms of the median (refined onsets are
+ * quantised to ~1 ms blocks, and the mean over attacks at every phase resolves below that; a
+ * median of two values more than 2 ms from it stands). *matched (optional) receives the number
+ * of kept pairs, also with SG_E_NOTFOUND (0 after SG_E_INVAL or SG_E_NOMEM); *offset_s is
+ * written only on SG_OK. SG_E_INVAL for an empty list, NULL times or offset_s, t1 < t0, a
+ * negative or non-finite tolerance or a non-finite lag; SG_E_NOTFOUND when fewer than
+ * max(min_matched, 1) pairs are kept; SG_E_NOMEM. */
+sg_status sg_align_onsets(const double *a_time, size_t na, const double *b_time, size_t nb,
+                          double coarse_s, double t0, double t1, double tol_s,
+                          size_t min_matched, double *offset_s, size_t *matched, sg_diag *d);
 
 /* ============================================================================== effects ==== */
 

@@ -8,9 +8,10 @@
  *
  * Fine: the rendered file's onsets (sg_onsets_pick, refined to the start of the attack on the
  * ~1 ms energy envelope) are matched to the reference's within +-min(30 ms, 0.2 beat) of the
- * coarse lag, and the median of the differences is the offset, in the start window and in the
- * end window; their difference is the drift. When the file contains the reference itself (the
- * master, the Drums stem), sg_align's sample-domain refinement is exact and is kept.
+ * coarse lag by sg_align_onsets (robust mean of the differences around their median), in the
+ * start window and in the end window; their difference is the drift. When the file contains
+ * the reference itself (the master, the Drums stem), sg_align's sample-domain refinement is
+ * exact and is kept.
  *
  * Honesty around the measurement:
  *  - The search range is under half a beat of the grid tempo. Drum material is periodic, so a
@@ -26,7 +27,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Alignment windows: 20 s (the analysis default) on long material; on short material a quarter
@@ -34,49 +34,6 @@
 static double window_for(double dur) {
   double w = dur / 4;
   return w > 20 ? 20 : w < 4 ? 4 : w;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Robust mean (see below) over rendered onsets t[i] in [t0, t1) of t[i] - (nearest reference onset to
- * t[i] - coarse), counting only pairs within tol of the coarse lag. Returns the matches. */
-static size_t match_onsets(const double *rt, size_t nr, const double *t, size_t n, double t0,
-                           double t1, double coarse, double tol, double *scratch,
-                           double *median) {
-  size_t m = 0, j = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (t[i] < t0 || t[i] >= t1)
-      continue;
-    double want = t[i] - coarse;
-    while (j + 1 < nr && rt[j + 1] <= want) /* both lists ascend */
-      j++;
-    double best = 1e300, diff = 0;
-    for (size_t k = j; k < nr && k <= j + 1; ++k)
-      if (fabs(rt[k] - want) < best) {
-        best = fabs(rt[k] - want);
-        diff = t[i] - rt[k];
-      }
-    if (best <= tol)
-      scratch[m++] = diff;
-  }
-  if (m) {
-    /* Median for robustness, then the mean of the differences within 2 ms of it: each refined
-     * onset time is quantised to the ~1 ms energy block, and the attacks fall at every phase of
-     * that block, so the mean resolves what one median value cannot. */
-    qsort(scratch, m, sizeof *scratch, cmp_double);
-    double med = m % 2 ? scratch[m / 2] : 0.5 * (scratch[m / 2 - 1] + scratch[m / 2]), s = 0;
-    size_t k = 0;
-    for (size_t i = 0; i < m; ++i)
-      if (fabs(scratch[i] - med) <= 0.002) {
-        s += scratch[i];
-        k++;
-      }
-    *median = k ? s / (double)k : med;
-  }
-  return m;
 }
 
 sg_status sg_reference_sync_check(const sg_reference *ref, const sg_song *song,
@@ -121,11 +78,6 @@ sg_status sg_reference_sync_check(const sg_reference *ref, const sg_song *song,
   sg_features_free(f);
   if (st != SG_OK)
     return sg_diag_fail(d, st, "sync: onset picking failed on '%s'", rendered_path);
-  double *scratch = malloc((on.n ? on.n : 1) * sizeof *scratch);
-  if (!scratch) {
-    sg_onset_list_free(&on);
-    return sg_diag_fail(d, SG_E_NOMEM, "sync: out of memory");
-  }
   res->onsets = on.n;
   for (size_t i = 0; i < on.n; ++i) {
     if (on.time[i] < w)
@@ -198,12 +150,20 @@ sg_status sg_reference_sync_check(const sg_reference *ref, const sg_song *song,
       } else {
         /* Fine: matched attacks, start and end windows. */
         double tol = 0.2 * beat_s < 0.030 ? 0.2 * beat_s : 0.030, ms = 0, me = 0;
-        res->matched_start = match_onsets(ref->onset_times, ref->n_onset_times, on.time, on.n, 0,
-                                          w, ar.offset_s, tol, scratch, &ms);
-        res->matched_end = match_onsets(ref->onset_times, ref->n_onset_times, on.time, on.n,
-                                        span - w, span, ar.end_offset_s, tol, scratch, &me);
         size_t need_match = need_end > 4 ? need_end : 4;
-        if (res->matched_start >= need_match && res->matched_end >= need_match) {
+        sg_status m1 = SG_E_NOTFOUND, m2 = SG_E_NOTFOUND; /* no onsets: nothing matches */
+        if (ref->n_onset_times && on.n) {
+          m1 = sg_align_onsets(ref->onset_times, ref->n_onset_times, on.time, on.n, ar.offset_s, 0,
+                               w, tol, need_match, &ms, &res->matched_start, NULL);
+          m2 = sg_align_onsets(ref->onset_times, ref->n_onset_times, on.time, on.n, ar.end_offset_s,
+                               span - w, span, tol, need_match, &me, &res->matched_end, NULL);
+        }
+        if ((m1 != SG_OK && m1 != SG_E_NOTFOUND) || (m2 != SG_OK && m2 != SG_E_NOTFOUND)) {
+          st = sg_diag_fail(d, m1 != SG_OK && m1 != SG_E_NOTFOUND ? m1 : m2,
+                            "sync: onset matching failed on '%s'", rendered_path);
+          goto done;
+        }
+        if (m1 == SG_OK && m2 == SG_OK) { /* both windows hold >= need_match pairs */
           res->offset_ms = 1000.0 * ms;
           res->end_offset_ms = 1000.0 * me;
           snprintf(res->method, sizeof res->method, "onset match");
@@ -233,7 +193,6 @@ sg_status sg_reference_sync_check(const sg_reference *ref, const sg_song *song,
                                0, "ms", det, 1, s1 == SG_OK ? d : NULL);
   st = s1 != SG_OK ? s1 : s2;
 done:
-  free(scratch);
   sg_onset_list_free(&on);
   return st;
 }
