@@ -8,26 +8,24 @@ ASAN_BUILD ?= build-asan
 SONG ?= examples/deja-vu.yaml
 OUT ?= out/deja-vu
 
-.PHONY: all deps deps-demo build demo examples check test asan clean bench
+.PHONY: all deps build demo examples check test asan clean bench
 
 all: build
 
 deps:
 	@sh scripts/deps.sh
 
-deps-demo:
-	@sh scripts/deps.sh --demo
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSG_WERROR=ON >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
-demo: deps-demo build
+demo: build
 	./$(BUILD)/stemgate render $(SONG) -o $(OUT)
 	./$(BUILD)/stemgate verify $(OUT)/$$(ls $(OUT) | grep '\.zip$$' | head -n 1) --spec $(SONG)
 
 # Every bundled song rendered and verified (a few minutes; not part of make check).
-examples: deps-demo build
+examples: build
 	@set -e; for f in examples/*.yaml; do \
 	  n=$$(basename $$f .yaml); \
 	  ./$(BUILD)/stemgate render $$f -o out/$$n --quiet; \

@@ -3,9 +3,10 @@
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -e
 PKGS="build-essential cmake pkgconf libsndfile1-dev libebur128-dev libzip-dev libsamplerate0-dev
-libsoxr-dev libyaml-dev libssl-dev libcmocka-dev libfluidsynth-dev libkissfft-dev
-timgm6mb-soundfont sox"
-[ "${1:-}" = "--demo" ] && PKGS="$PKGS ffmpeg"
+libyaml-dev libssl-dev libcmocka-dev libfluidsynth-dev libkissfft-dev
+timgm6mb-soundfont sox ffmpeg"
+# sox and ffmpeg (ffprobe) are the strict readers the I/O tests check our WAVs against, and the
+# meters an engineer uses to look at a render.
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
