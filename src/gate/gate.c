@@ -54,7 +54,11 @@ static int holds(double m, sg_cmp cmp, double limit, double target) {
   }
 }
 
-static sg_gate_result *push(sg_gate_report *r) {
+/* Appends a zeroed row named step/stem/check; NULL when r is NULL or memory runs out. */
+static sg_gate_result *push(sg_gate_report *r, const char *step, const char *stem,
+                            const char *check) {
+  if (!r)
+    return NULL;
   if (r->n == r->cap) {
     size_t cap = r->cap ? r->cap * 2 : 64;
     sg_gate_result *v = realloc(r->v, cap * sizeof *v);
@@ -65,13 +69,10 @@ static sg_gate_result *push(sg_gate_report *r) {
   }
   sg_gate_result *g = &r->v[r->n++];
   memset(g, 0, sizeof *g);
-  return g;
-}
-
-static void fill_names(sg_gate_result *g, const char *step, const char *stem, const char *check) {
   snprintf(g->step, sizeof g->step, "%s", step ? step : "");
   snprintf(g->stem, sizeof g->stem, "%s", stem ? stem : "");
   snprintf(g->check, sizeof g->check, "%s", check ? check : "");
+  return g;
 }
 
 static sg_status verdict(sg_gate_report *r, const sg_gate_result *g, sg_diag *d) {
@@ -97,12 +98,9 @@ static sg_status verdict(sg_gate_report *r, const sg_gate_result *g, sg_diag *d)
 sg_status sg_gate_check(sg_gate_report *r, const char *step, const char *stem, const char *check,
                         double measured, sg_cmp cmp, double limit, double target, const char *unit,
                         const char *detail, int required, sg_diag *d) {
-  if (!r)
-    return SG_E_INVAL;
-  sg_gate_result *g = push(r);
+  sg_gate_result *g = push(r, step, stem, check);
   if (!g)
-    return SG_E_NOMEM;
-  fill_names(g, step, stem, check);
+    return r ? SG_E_NOMEM : SG_E_INVAL;
   g->measured = measured;
   g->limit = limit;
   g->target = target;
@@ -117,12 +115,9 @@ sg_status sg_gate_check(sg_gate_report *r, const char *step, const char *stem, c
 sg_status sg_gate_check_text(sg_gate_report *r, const char *step, const char *stem,
                              const char *check, const char *measured, const char *expected,
                              int pass, int required, sg_diag *d) {
-  if (!r)
-    return SG_E_INVAL;
-  sg_gate_result *g = push(r);
+  sg_gate_result *g = push(r, step, stem, check);
   if (!g)
-    return SG_E_NOMEM;
-  fill_names(g, step, stem, check);
+    return r ? SG_E_NOMEM : SG_E_INVAL;
   g->cmp = SG_CMP_EQ;
   g->measured = NAN;
   g->limit = NAN;

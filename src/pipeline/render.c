@@ -99,19 +99,27 @@ static void flush_gates(run *r) {
   }
 }
 
-static sg_status gate(run *r, const char *step, const char *stem, const char *check, double m,
-                      sg_cmp cmp, double limit, double target, const char *unit, int required,
-                      sg_diag *d) {
+/* A gate row with a detail text, printed as soon as it is judged. */
+static sg_status gate_detail(run *r, const char *step, const char *stem, const char *check,
+                             double m, sg_cmp cmp, double limit, double target, const char *unit,
+                             const char *detail, int required, sg_diag *d) {
   sg_status st = sg_gate_check(&r->res->gates, step, stem, check, m, cmp, limit, target, unit,
-                               NULL, required, d);
+                               detail, required, d);
   flush_gates(r);
   return st;
 }
 
+static sg_status gate(run *r, const char *step, const char *stem, const char *check, double m,
+                      sg_cmp cmp, double limit, double target, const char *unit, int required,
+                      sg_diag *d) {
+  return gate_detail(r, step, stem, check, m, cmp, limit, target, unit, NULL, required, d);
+}
+
 static sg_status gate_text(run *r, const char *step, const char *stem, const char *check,
-                           const char *measured, const char *expected, int pass, sg_diag *d) {
-  sg_status st =
-      sg_gate_check_text(&r->res->gates, step, stem, check, measured, expected, pass, 1, d);
+                           const char *measured, const char *expected, int pass, int required,
+                           sg_diag *d) {
+  sg_status st = sg_gate_check_text(&r->res->gates, step, stem, check, measured, expected, pass,
+                                    required, d);
   flush_gates(r);
   return st;
 }
@@ -228,7 +236,7 @@ static sg_status audio_gates(run *r, const char *step, const char *stem, const c
                  d)) != SG_OK)
     return st;
   if ((st = gate_text(r, step, stem, "sample_format", sg_sample_format_name(info.format),
-                      sg_sample_format_name(s->format), info.format == s->format, d)) != SG_OK)
+                      sg_sample_format_name(s->format), info.format == s->format, 1, d)) != SG_OK)
     return st;
   if ((st = gate(r, step, stem, "channels", info.channels, SG_CMP_EQ, s->channels, 0, "", 1, d)) !=
       SG_OK)
@@ -360,11 +368,9 @@ static sg_status timing_gates(run *r, const char *step, const stem_state *ss,
   snprintf(detail, sizeof detail, "%zu events, peak prominence %.2f%s%s", events, prominence,
            prominence < 0.5 ? " (soft attacks: not judged)" : "",
            sampled ? "; sampled instrument: its own attack times" : "");
-  sg_status st = sg_gate_check(&r->res->gates, step, ss->name, "note_timing", off * 1000.0 / fr,
-                               prominence < 0.5 ? SG_CMP_INFO : SG_CMP_ABS_LE, limit, 0, "ms",
-                               detail, prominence >= 0.5, d);
-  flush_gates(r);
-  return st;
+  return gate_detail(r, step, ss->name, "note_timing", off * 1000.0 / fr,
+                     prominence < 0.5 ? SG_CMP_INFO : SG_CMP_ABS_LE, limit, 0, "ms", detail,
+                     prominence >= 0.5, d);
 }
 
 /* ---- step 1: timing ------------------------------------------------------------------------- */
@@ -788,10 +794,9 @@ static sg_status judge_fx(run *r, stem_state *ss, sg_diag *d) {
       char detail[96];
       snprintf(detail, sizeof detail, "lag %.1f ms: dry %.3f -> wet %.3f", lag_s * 1000,
                dry.prominence, wet.prominence);
-      st = sg_gate_check(&r->res->gates, "fx", ss->name, "delay_echo",
-                         wet.prominence - dry.prominence, audible ? SG_CMP_GE : SG_CMP_INFO, 0.01,
-                         0, "prominence", detail, audible, d);
-      flush_gates(r);
+      st = gate_detail(r, "fx", ss->name, "delay_echo", wet.prominence - dry.prominence,
+                       audible ? SG_CMP_GE : SG_CMP_INFO, 0.01, 0, "prominence", detail, audible,
+                       d);
     }
   }
   sg_meter_free(ss->meter);
@@ -867,9 +872,8 @@ static sg_status step_master(run *r, sg_diag *d) {
     tk.folded_bpm = 0;
   else if (tk.level != 1.0)
     snprintf(detail, sizeof detail, "measured %.2f BPM (heard at %s)", tk.est.bpm, tk.level_name);
-  st = sg_gate_check(&r->res->gates, "master", MASTER_NAME, "tempo", tk.folded_bpm, SG_CMP_WITHIN,
-                     1.0, r->bpm, "BPM", detail[0] ? detail : NULL, 1, d);
-  flush_gates(r);
+  st = gate_detail(r, "master", MASTER_NAME, "tempo", tk.folded_bpm, SG_CMP_WITHIN, 1.0, r->bpm,
+                   "BPM", detail[0] ? detail : NULL, 1, d);
   if (st != SG_OK)
     goto out;
   /* Key per key region (consecutive sections in one key), estimated from the master's chroma
@@ -900,9 +904,7 @@ static sg_status step_master(run *r, sg_diag *d) {
       continue; /* too short for a key estimate to mean anything */
     char want_name[48];
     sg_key_name(&want, want_name, sizeof want_name);
-    st = sg_gate_check_text(&r->res->gates, "master", MASTER_NAME, check, kc.text, want_name,
-                            kc.pass, !kc.fifth, d);
-    flush_gates(r);
+    st = gate_text(r, "master", MASTER_NAME, check, kc.text, want_name, kc.pass, !kc.fifth, d);
     if (st != SG_OK)
       goto out;
   }
