@@ -8,7 +8,7 @@ ASAN_BUILD ?= build-asan
 SONG ?= examples/deja-vu.yaml
 OUT ?= out/deja-vu
 
-.PHONY: all deps build demo examples check test asan clean bench
+.PHONY: all deps build demo examples check test asan clean bench format format-check
 
 all: build
 
@@ -43,7 +43,16 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) -j $(JOBS) --output-on-failure
 
-check: test asan
+# Formatting is part of the check: every tracked C file as the committed .clang-format says.
+SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src include cli tests bench fuzz -name '*.[ch]')
+
+format-check: deps
+	@clang-format --dry-run --Werror $(SOURCES) && echo "format: $(words $(SOURCES)) files clean"
+
+format: deps
+	clang-format -i $(SOURCES)
+
+check: format-check test asan
 
 bench: build
 	sh bench/peers.sh $(BUILD)

@@ -53,8 +53,8 @@ int sg_cli_analyze(int argc, char **argv, const sg_cli_command *self) {
          m.loudness_range_lu, m.short_term_max_lufs);
   printf("  peak %.2f dBFS, true peak %.2f dBTP, RMS %.2f dBFS, DC %.2g, clip runs %llu, "
          "non-finite %llu\n",
-         m.sample_peak_dbfs, m.true_peak_dbtp, m.rms_dbfs, m.dc[0],
-         (unsigned long long)m.clip_runs, (unsigned long long)(m.nan_count + m.inf_count));
+         m.sample_peak_dbfs, m.true_peak_dbtp, m.rms_dbfs, m.dc[0], (unsigned long long)m.clip_runs,
+         (unsigned long long)(m.nan_count + m.inf_count));
   sg_tempo_config tc;
   sg_tempo_config_init(&tc);
   tc.prior_bpm = bpm_hint;
@@ -64,8 +64,7 @@ int sg_cli_analyze(int argc, char **argv, const sg_cli_command *self) {
     sg_onset_list on;
     memset(&on, 0, sizeof on);
     sg_downbeat_result db;
-    if (sg_onsets_pick(f, NULL, &on) == SG_OK &&
-        sg_downbeat_estimate(&on, tr.bpm, 4, &db) == SG_OK)
+    if (sg_onsets_pick(f, NULL, &on) == SG_OK && sg_downbeat_estimate(&on, tr.bpm, 4, &db) == SG_OK)
       printf("  first downbeat %.3f s (4/4 assumed, confidence %.2f)\n", db.first_downbeat_s,
              db.confidence);
     sg_onset_list_free(&on);

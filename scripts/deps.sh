@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential cmake pkgconf libsndfile1-dev libebur128-dev libzip-dev libsamplerate0-dev
 libyaml-dev libssl-dev libcmocka-dev libfluidsynth-dev libkissfft-dev
-timgm6mb-soundfont sox ffmpeg"
+timgm6mb-soundfont sox ffmpeg clang-format"
 # sox and ffmpeg (ffprobe) are the strict readers the I/O tests check our WAVs against, and the
 # meters an engineer uses to look at a render.
 missing=""

@@ -405,12 +405,12 @@ sg_status sg_key_estimate(const sg_features *f, double t0, double t1, sg_key_pro
  *    semitone or tone away (A major for Ab major) fails.
  * A region shorter than 6 s is not judged (SG_E_RANGE). */
 typedef struct sg_key_check {
-  sg_keyfit est;   /* the estimate                                           */
-  int pass;        /* agrees with the expected key by the rules above        */
-  int relative;    /* passed as the relative major/minor                     */
-  int tonic_only;  /* a mode, passed on its tonic or parent scale            */
-  int fifth;       /* did not pass, but is a fifth away: a likely estimator error */
-  char text[112];  /* "G major (r 0.86)", ", its relative key" when relative */
+  sg_keyfit est;  /* the estimate                                           */
+  int pass;       /* agrees with the expected key by the rules above        */
+  int relative;   /* passed as the relative major/minor                     */
+  int tonic_only; /* a mode, passed on its tonic or parent scale            */
+  int fifth;      /* did not pass, but is a fifth away: a likely estimator error */
+  char text[112]; /* "G major (r 0.86)", ", its relative key" when relative */
 } sg_key_check;
 
 sg_status sg_key_check_region(const sg_features *f, double t0, double t1, int tonic, int mode,
@@ -491,8 +491,8 @@ sg_status sg_align_files(const char *path_a, const char *path_b, const sg_align_
  * negative or non-finite tolerance or a non-finite lag; SG_E_NOTFOUND when fewer than
  * max(min_matched, 1) pairs are kept; SG_E_NOMEM. */
 sg_status sg_align_onsets(const double *a_time, size_t na, const double *b_time, size_t nb,
-                          double coarse_s, double t0, double t1, double tol_s,
-                          size_t min_matched, double *offset_s, size_t *matched, sg_diag *d);
+                          double coarse_s, double t0, double t1, double tol_s, size_t min_matched,
+                          double *offset_s, size_t *matched, sg_diag *d);
 
 /* ============================================================================== effects ==== */
 

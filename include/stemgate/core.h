@@ -10,35 +10,35 @@
 #ifndef STEMGATE_CORE_H
 #define STEMGATE_CORE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdarg.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* X(name, value, message) */
-#define SG_STATUS_LIST(X)                                                              \
-  X(SG_OK,           0, "success")                                                    \
-  X(SG_E_INVAL,      1, "invalid argument")                                           \
-  X(SG_E_NOMEM,      2, "out of memory")                                              \
-  X(SG_E_IO,         3, "input/output error (see the diagnostic for file and reason)")\
-  X(SG_E_FORMAT,     4, "unsupported or malformed file format")                       \
-  X(SG_E_SPEC,       5, "the song spec is invalid (see file:line:col)")              \
-  X(SG_E_GATE,       6, "a verification gate failed (see step, check, value, limit)")\
-  X(SG_E_RANGE,      7, "a value is outside its allowed range")                       \
-  X(SG_E_PARSE,      8, "text could not be parsed (see the position)")               \
-  X(SG_E_NOTFOUND,   9, "a required item was not found")                             \
-  X(SG_E_UNSUPPORTED,10, "not supported by this build or this input")                \
-  X(SG_E_LIMIT,     11, "a safety limit was exceeded (size, count or length)")       \
-  X(SG_E_INTERNAL,  12, "internal error: an invariant did not hold; please report it")
+#define SG_STATUS_LIST(X)                                                                          \
+  X(SG_OK, 0, "success")                                                                           \
+  X(SG_E_INVAL, 1, "invalid argument")                                                             \
+  X(SG_E_NOMEM, 2, "out of memory")                                                                \
+  X(SG_E_IO, 3, "input/output error (see the diagnostic for file and reason)")                     \
+  X(SG_E_FORMAT, 4, "unsupported or malformed file format")                                        \
+  X(SG_E_SPEC, 5, "the song spec is invalid (see file:line:col)")                                  \
+  X(SG_E_GATE, 6, "a verification gate failed (see step, check, value, limit)")                    \
+  X(SG_E_RANGE, 7, "a value is outside its allowed range")                                         \
+  X(SG_E_PARSE, 8, "text could not be parsed (see the position)")                                  \
+  X(SG_E_NOTFOUND, 9, "a required item was not found")                                             \
+  X(SG_E_UNSUPPORTED, 10, "not supported by this build or this input")                             \
+  X(SG_E_LIMIT, 11, "a safety limit was exceeded (size, count or length)")                         \
+  X(SG_E_INTERNAL, 12, "internal error: an invariant did not hold; please report it")
 
 typedef enum sg_status {
 #define SG__ENUM(name, val, msg) name = val,
   SG_STATUS_LIST(SG__ENUM)
 #undef SG__ENUM
-  SG_STATUS_COUNT_
+      SG_STATUS_COUNT_
 } sg_status;
 
 /* Symbolic name ("SG_E_IO") and human message for a status. Never NULL. */
@@ -64,8 +64,8 @@ typedef struct sg_diag {
   char check[64];              /* gate check: "sample_rate", "true_peak", ...            */
   int has_value;
   double measured, limit;
-  char unit[16];               /* unit of measured/limit: "dBTP", "LUFS", "frames", ...   */
-  char message[SG_DIAG_TEXT];  /* whole sentence: what is wrong and what is allowed       */
+  char unit[16];              /* unit of measured/limit: "dBTP", "LUFS", "frames", ...   */
+  char message[SG_DIAG_TEXT]; /* whole sentence: what is wrong and what is allowed       */
 } sg_diag;
 
 /* Reset every field. Safe with NULL. */

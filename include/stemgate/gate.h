@@ -14,12 +14,12 @@ extern "C" {
 #endif
 
 typedef enum sg_cmp {
-  SG_CMP_LE = 0,  /* measured <= limit      */
-  SG_CMP_GE,      /* measured >= limit      */
-  SG_CMP_EQ,      /* measured == limit      */
-  SG_CMP_ABS_LE,  /* |measured| <= limit    */
-  SG_CMP_WITHIN,  /* |measured - target| <= limit (target in .target) */
-  SG_CMP_INFO     /* reported, never fails  */
+  SG_CMP_LE = 0, /* measured <= limit      */
+  SG_CMP_GE,     /* measured >= limit      */
+  SG_CMP_EQ,     /* measured == limit      */
+  SG_CMP_ABS_LE, /* |measured| <= limit    */
+  SG_CMP_WITHIN, /* |measured - target| <= limit (target in .target) */
+  SG_CMP_INFO    /* reported, never fails  */
 } sg_cmp;
 
 typedef struct sg_gate_result {
@@ -28,18 +28,18 @@ typedef struct sg_gate_result {
   char check[64];
   double measured;
   double limit;
-  double target;     /* for SG_CMP_WITHIN */
+  double target; /* for SG_CMP_WITHIN */
   sg_cmp cmp;
   char unit[16];
-  int pass;          /* verdict */
-  int required;      /* 0: advisory (reported, does not fail the run) */
-  char detail[256];  /* measured value as text when it is not a number ("float32", "G major") */
+  int pass;         /* verdict */
+  int required;     /* 0: advisory (reported, does not fail the run) */
+  char detail[256]; /* measured value as text when it is not a number ("float32", "G major") */
 } sg_gate_result;
 
 typedef struct sg_gate_report {
   sg_gate_result *v;
   size_t n, cap;
-  size_t failed;     /* required checks that failed */
+  size_t failed; /* required checks that failed */
 } sg_gate_report;
 
 void sg_gate_report_init(sg_gate_report *r);

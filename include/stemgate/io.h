@@ -31,9 +31,9 @@ typedef struct sg_audio_info {
   unsigned rate;
   unsigned channels;
   sg_sample_format format;
-  int bits;               /* bits per sample as stored (16, 24, 32, 64; 0 for compressed) */
+  int bits; /* bits per sample as stored (16, 24, 32, 64; 0 for compressed) */
   int is_float;
-  char container[16];     /* "wav", "aiff", "flac", "ogg", "rf64", ... */
+  char container[16]; /* "wav", "aiff", "flac", "ogg", "rf64", ... */
 } sg_audio_info;
 
 /* Called with each block the writer accepts, after clamping/dither are decided but with the
@@ -44,8 +44,8 @@ typedef struct sg_bext {
   char description[256];
   char originator[32];
   char originator_ref[32];
-  char date[11];          /* yyyy-mm-dd; empty: a fixed date keeps renders reproducible */
-  char time[9];           /* hh:mm:ss */
+  char date[11];           /* yyyy-mm-dd; empty: a fixed date keeps renders reproducible */
+  char time[9];            /* hh:mm:ss */
   uint64_t time_reference; /* first sample's position since midnight, in frames */
 } sg_bext;
 
@@ -54,10 +54,10 @@ typedef struct sg_audio_writer sg_audio_writer;
 typedef struct sg_audio_writer_config {
   unsigned rate;
   unsigned channels;
-  sg_sample_format format;   /* FLOAT32, PCM24 or PCM16 */
-  uint64_t dither_seed;      /* PCM16: TPDF dither stream seed (deterministic) */
-  const sg_bext *bext;       /* optional BWF metadata; NULL for none */
-  sg_audio_tap_fn tap;       /* optional */
+  sg_sample_format format; /* FLOAT32, PCM24 or PCM16 */
+  uint64_t dither_seed;    /* PCM16: TPDF dither stream seed (deterministic) */
+  const sg_bext *bext;     /* optional BWF metadata; NULL for none */
+  sg_audio_tap_fn tap;     /* optional */
   void *tap_user;
 } sg_audio_writer_config;
 
@@ -91,15 +91,15 @@ sg_status sg_audio_reader_open(sg_audio_reader **out, const char *path, sg_audio
 sg_status sg_audio_reader_open_vio(sg_audio_reader **out, const sg_vio *vio, const char *name,
                                    sg_audio_info *info, sg_diag *d);
 /* Reads up to frames frames into interleaved float; *got is 0 at the end. */
-sg_status sg_audio_reader_read(sg_audio_reader *r, float *interleaved, size_t frames,
-                               size_t *got, sg_diag *d);
+sg_status sg_audio_reader_read(sg_audio_reader *r, float *interleaved, size_t frames, size_t *got,
+                               sg_diag *d);
 sg_status sg_audio_reader_seek(sg_audio_reader *r, int64_t frame, sg_diag *d);
 void sg_audio_reader_close(sg_audio_reader *r);
 
 /* Reads a whole file into a newly allocated interleaved float buffer (analysis of bounded
  * material, tests). Refuses files longer than max_frames (SG_E_LIMIT). Free with free(). */
-sg_status sg_audio_read_all(const char *path, int64_t max_frames, float **out,
-                            sg_audio_info *info, sg_diag *d);
+sg_status sg_audio_read_all(const char *path, int64_t max_frames, float **out, sg_audio_info *info,
+                            sg_diag *d);
 /* Writes a whole buffer (tests, small files). */
 sg_status sg_audio_write_all(const char *path, const float *interleaved, int64_t frames,
                              const sg_audio_writer_config *cfg, sg_diag *d);

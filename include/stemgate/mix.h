@@ -15,7 +15,8 @@
  *
  * Every writer is metered as it streams (sg_meter as the writer's tap): the gates read the
  * meter, never the file. Where a function takes a meter, NULL keeps the writer config's own tap
- * (so a caller can attach a meter and feature extractor together). Memory is flat: one block per stream. */
+ * (so a caller can attach a meter and feature extractor together). Memory is flat: one block per
+ * stream. */
 #ifndef STEMGATE_MIX_H
 #define STEMGATE_MIX_H
 
@@ -42,12 +43,12 @@ sg_status sg_mix_render_dry(sg_synth *synth, const sg_note_list *notes, int64_t 
                             double *cut_db, sg_diag *d);
 
 typedef struct sg_stem_fx_job {
-  const char *dry_path;        /* input, exactly `frames` long */
-  const char *side_path;       /* sidechain source (dry stem), or NULL */
+  const char *dry_path;  /* input, exactly `frames` long */
+  const char *side_path; /* sidechain source (dry stem), or NULL */
   const char *out_path;
-  const sg_effect_spec *fx;    /* chain from the spec */
+  const sg_effect_spec *fx; /* chain from the spec */
   int n_fx;
-  const char *spec_file;       /* for diagnostics */
+  const char *spec_file; /* for diagnostics */
   double gain_db, pan;
   double bpm;
   int64_t frames;
@@ -55,11 +56,11 @@ typedef struct sg_stem_fx_job {
 } sg_stem_fx_job;
 
 typedef struct sg_stem_fx_report {
-  size_t latency_frames;       /* compensated */
-  size_t tail_frames;          /* how long the chain rings */
-  double tail_cut_db;          /* peak of what rang past the song end (cut with a fade) */
-  double gain_reduction_max_db;/* largest compressor/limiter gain reduction in the chain */
-  char chain[2048];            /* sg_fx_chain_describe */
+  size_t latency_frames;        /* compensated */
+  size_t tail_frames;           /* how long the chain rings */
+  double tail_cut_db;           /* peak of what rang past the song end (cut with a fade) */
+  double gain_reduction_max_db; /* largest compressor/limiter gain reduction in the chain */
+  char chain[2048];             /* sg_fx_chain_describe */
 } sg_stem_fx_report;
 
 sg_status sg_mix_stem_fx(const sg_stem_fx_job *job, sg_meter *meter, sg_stem_fx_report *rep,
@@ -69,7 +70,7 @@ typedef struct sg_master_job {
   const char *const *stem_paths; /* final stems, each exactly `frames` long */
   int n_stems;
   const char *out_path;
-  const sg_effect_spec *bus_fx;  /* optional bus processing before the limiter */
+  const sg_effect_spec *bus_fx; /* optional bus processing before the limiter */
   int n_bus_fx;
   const char *spec_file;
   double target_lufs, tolerance_lu, ceiling_dbtp, headroom_db;
@@ -79,12 +80,12 @@ typedef struct sg_master_job {
 } sg_master_job;
 
 typedef struct sg_master_report {
-  double bus_lufs;               /* loudness of the bus before normalisation */
-  double gain_db;                /* normalisation gain into the limiter */
-  double limiter_max_gr_db;      /* largest limiter gain reduction */
-  double ceiling_dbtp;           /* limiter ceiling used (below the target where the meter's
-                                    true-peak interpolator read higher than the limiter's) */
-  int passes;                    /* offline passes run */
+  double bus_lufs;          /* loudness of the bus before normalisation */
+  double gain_db;           /* normalisation gain into the limiter */
+  double limiter_max_gr_db; /* largest limiter gain reduction */
+  double ceiling_dbtp;      /* limiter ceiling used (below the target where the meter's
+                               true-peak interpolator read higher than the limiter's) */
+  int passes;               /* offline passes run */
   char chain[2048];
 } sg_master_report;
 

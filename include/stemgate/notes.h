@@ -14,21 +14,21 @@ extern "C" {
 #endif
 
 enum {
-  SG_NOTE_ACCENT = 1u << 0, /* accented hit / strum */
-  SG_NOTE_GHOST = 1u << 1,  /* ghost note */
-  SG_NOTE_SLIDE = 1u << 2,  /* glide into this note (mono synths) */
+  SG_NOTE_ACCENT = 1u << 0,   /* accented hit / strum */
+  SG_NOTE_GHOST = 1u << 1,    /* ghost note */
+  SG_NOTE_SLIDE = 1u << 2,    /* glide into this note (mono synths) */
   SG_NOTE_STRUM_UP = 1u << 3, /* guitar: upstroke (strum order high to low) */
-  SG_NOTE_MUTED = 1u << 4   /* guitar: palm-muted / dead note */
+  SG_NOTE_MUTED = 1u << 4     /* guitar: palm-muted / dead note */
 };
 
 typedef struct sg_note {
-  int64_t start;    /* first frame, absolute in the song */
-  int64_t length;   /* frames until release (> 0) */
-  int key;          /* MIDI note number 0..127 */
-  float velocity;   /* 0..1 */
-  unsigned flags;   /* SG_NOTE_* */
-  int group;        /* notes of one chord/strum share a group id (guitar strums, voicings) */
-  int strum_index;  /* position inside the strum, 0 = first string struck */
+  int64_t start;   /* first frame, absolute in the song */
+  int64_t length;  /* frames until release (> 0) */
+  int key;         /* MIDI note number 0..127 */
+  float velocity;  /* 0..1 */
+  unsigned flags;  /* SG_NOTE_* */
+  int group;       /* notes of one chord/strum share a group id (guitar strums, voicings) */
+  int strum_index; /* position inside the strum, 0 = first string struck */
 } sg_note;
 
 /* A growable list of notes. Owned by whoever created it; sg_notes_free releases it. */

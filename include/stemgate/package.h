@@ -134,7 +134,7 @@ int sg_json_get_bool(const sg_json_value *obj, const char *key, int def);
 
 /* ==== manifest =============================================================================== */
 
-#define SG_PKG_NAME 256   /* archive entry names, titles */
+#define SG_PKG_NAME 256 /* archive entry names, titles */
 #define SG_PKG_SHORT 64
 
 typedef enum sg_pkg_role {
@@ -160,16 +160,16 @@ typedef struct sg_pkg_loudness {
 typedef struct sg_manifest_file {
   char archive_name[SG_PKG_NAME]; /* path inside the zip, '/'-separated */
   sg_pkg_role role;
-  char stem[SG_PKG_SHORT];        /* stem name for role stem/midi; "" otherwise */
-  int is_audio;                   /* 1: the fields below describe a WAV         */
+  char stem[SG_PKG_SHORT]; /* stem name for role stem/midi; "" otherwise */
+  int is_audio;            /* 1: the fields below describe a WAV         */
   sg_sample_format format;
   unsigned rate, channels;
   int bits;
   int64_t frames;
   double duration_sec;
-  uint64_t bytes;                 /* size of the entry's data */
-  char sha256[65];                /* lowercase hex of the entry's bytes */
-  int compressed;                 /* 1: stored deflated in the zip */
+  uint64_t bytes;  /* size of the entry's data */
+  char sha256[65]; /* lowercase hex of the entry's bytes */
+  int compressed;  /* 1: stored deflated in the zip */
   sg_pkg_loudness loudness;
 } sg_manifest_file;
 
@@ -185,17 +185,17 @@ typedef struct sg_manifest_reference {
   int present;
   char path[1024];
   double measured_tempo_bpm;
-  double offset_ms;               /* reference start relative to bar 1, ms */
-  double drift_ms;                /* worst alignment drift over the song, ms */
-  char conversion[SG_PKG_NAME];   /* e.g. "44100 Hz stereo -> 48000 Hz stereo (SRC sinc best)" */
+  double offset_ms;             /* reference start relative to bar 1, ms */
+  double drift_ms;              /* worst alignment drift over the song, ms */
+  char conversion[SG_PKG_NAME]; /* e.g. "44100 Hz stereo -> 48000 Hz stereo (SRC sinc best)" */
 } sg_manifest_reference;
 
 typedef struct sg_manifest {
   char title[SG_PKG_NAME];
   char slug[SG_PKG_SHORT];
-  char tool[SG_PKG_SHORT];          /* "stemgate" (set by init)      */
-  char tool_version[SG_PKG_SHORT];  /* sg_version() (set by init)    */
-  char created_by[SG_PKG_NAME];     /* "stemgate 0.1.0" by default   */
+  char tool[SG_PKG_SHORT];         /* "stemgate" (set by init)      */
+  char tool_version[SG_PKG_SHORT]; /* sg_version() (set by init)    */
+  char created_by[SG_PKG_NAME];    /* "stemgate 0.1.0" by default   */
   /* ISO 8601 UTC. Fixed ("1980-01-01T00:00:00Z") by default so output is reproducible; the
    * pipeline may derive it from the spec. Never wall-clock time unless a caller puts it here. */
   char timestamp[32];
@@ -210,7 +210,7 @@ typedef struct sg_manifest {
   size_t n_sections, cap_sections;
   sg_manifest_file *files;
   size_t n_files, cap_files;
-  sg_gate_result *gates;            /* copied rows */
+  sg_gate_result *gates; /* copied rows */
   size_t n_gates;
 } sg_manifest;
 
@@ -237,9 +237,8 @@ sg_status sg_manifest_parse(const char *text, size_t len, sg_manifest *m, sg_dia
 /* Fills f from a file on disk: SHA-256 and size always; for a readable audio file also format,
  * rate, channels, bits, frames and duration (is_audio = 1). archive_name/role/stem are set from
  * the arguments; loudness is left invalid. */
-sg_status sg_manifest_file_describe(sg_manifest_file *f, const char *path,
-                                    const char *archive_name, sg_pkg_role role,
-                                    const char *stem, sg_diag *d);
+sg_status sg_manifest_file_describe(sg_manifest_file *f, const char *path, const char *archive_name,
+                                    sg_pkg_role role, const char *stem, sg_diag *d);
 
 /* One gate row as a JSON object — step, stem, check, verdict ("pass", "fail", "warn"), pass,
  * required, measured (null for text checks), cmp ("le", "ge", "eq", "abs_le", "within",
@@ -255,9 +254,9 @@ typedef struct sg_zip_writer_config {
   /* Modification time written to every entry, as local broken-down DOS time fields (zip stores
    * no time zone): default 1980-01-01 00:00:00, the DOS epoch. */
   int year, month, day, hour, minute, second;
-  int deflate_level; /* 1..9 for deflated entries; default 6 */
-  size_t io_block;   /* bytes per read/write system call; default 1 MiB; 0 = libzip's own
-                        stdio file I/O (slower; kept for comparison) */
+  int deflate_level;  /* 1..9 for deflated entries; default 6 */
+  size_t io_block;    /* bytes per read/write system call; default 1 MiB; 0 = libzip's own
+                         stdio file I/O (slower; kept for comparison) */
   int fsync_on_close; /* 1 (default): the archive is on disk before it is renamed into place */
   int deflate_audio;  /* 1: the package deflates audio entries too (~8 % smaller at ~25 MB/s);
                          default 0: audio stored */
@@ -266,8 +265,8 @@ typedef struct sg_zip_writer_config {
 void sg_zip_writer_config_init(sg_zip_writer_config *c);
 /* Starts a zip at path; nothing is visible at path until sg_zip_writer_close succeeds (data goes
  * to "<path>.partial"). cfg may be NULL for defaults. */
-sg_status sg_zip_writer_open(sg_zip_writer **out, const char *path,
-                             const sg_zip_writer_config *cfg, sg_diag *d);
+sg_status sg_zip_writer_open(sg_zip_writer **out, const char *path, const sg_zip_writer_config *cfg,
+                             sg_diag *d);
 /* Adds a file from disk (read at close time, so it must stay until then). compress: 0 stored,
  * 1 deflated. Names are checked with sg_zip_name_check. */
 sg_status sg_zip_writer_add_file(sg_zip_writer *w, const char *archive_name, const char *src_path,
@@ -286,13 +285,13 @@ void sg_zip_writer_abort(sg_zip_writer *w);
 /* ==== zip reader ============================================================================= */
 
 typedef struct sg_zip_limits {
-  size_t max_entries;        /* default 1000                                             */
-  uint64_t max_entry_bytes;  /* declared uncompressed size of one entry; default 4 GiB    */
-  uint64_t max_total_bytes;  /* sum of declared sizes; default 16 GiB                     */
-  double max_ratio;          /* uncompressed/compressed above this is a bomb; default 200 */
-  uint64_t ratio_min_bytes;  /* the ratio applies to entries at least this big; 1 MiB     */
-  size_t max_memory_entry;   /* deflated WAV opened as audio is inflated into memory up to
-                                this many bytes; default 256 MiB                          */
+  size_t max_entries;       /* default 1000                                             */
+  uint64_t max_entry_bytes; /* declared uncompressed size of one entry; default 4 GiB    */
+  uint64_t max_total_bytes; /* sum of declared sizes; default 16 GiB                     */
+  double max_ratio;         /* uncompressed/compressed above this is a bomb; default 200 */
+  uint64_t ratio_min_bytes; /* the ratio applies to entries at least this big; 1 MiB     */
+  size_t max_memory_entry;  /* deflated WAV opened as audio is inflated into memory up to
+                               this many bytes; default 256 MiB                          */
 } sg_zip_limits;
 
 void sg_zip_limits_init(sg_zip_limits *l);
@@ -305,10 +304,10 @@ sg_status sg_zip_name_check(const char *name, sg_diag *d);
 
 typedef struct sg_zip_entry {
   char name[SG_PKG_NAME];
-  uint64_t index;      /* libzip index */
-  uint64_t size;       /* declared uncompressed size */
-  uint64_t comp_size;  /* declared compressed size */
-  int deflated;        /* 0 stored, 1 deflated */
+  uint64_t index;     /* libzip index */
+  uint64_t size;      /* declared uncompressed size */
+  uint64_t comp_size; /* declared compressed size */
+  int deflated;       /* 0 stored, 1 deflated */
   int is_dir;
   uint32_t crc;
 } sg_zip_entry;
@@ -356,12 +355,12 @@ sg_status sg_zip_reader_extract(sg_zip_reader *r, const char *dir, sg_diag *d);
  * is NULL), so one date describes the delivery; the caller may overwrite it. */
 typedef struct sg_package sg_package;
 
-sg_status sg_package_begin(sg_package **out, const char *zip_path,
-                           const sg_zip_writer_config *cfg, sg_diag *d);
+sg_status sg_package_begin(sg_package **out, const char *zip_path, const sg_zip_writer_config *cfg,
+                           sg_diag *d);
 /* The manifest to fill (title, sections, reference, gates...). Owned by p. */
 sg_manifest *sg_package_manifest(sg_package *p);
-/* Adds an audio file (stored, or deflated when the package's config asks) and its manifest row (header fields and SHA-256 read from the
- * file; loudness optional). */
+/* Adds an audio file (stored, or deflated when the package's config asks) and its manifest row
+ * (header fields and SHA-256 read from the file; loudness optional). */
 sg_status sg_package_add_audio(sg_package *p, const char *src_path, const char *archive_name,
                                sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
                                sg_diag *d);
@@ -384,8 +383,8 @@ void sg_package_abort(sg_package *p);
  * Also "archive" and "manifest" checks when the zip or its manifest cannot be read. Every
  * result is appended to report (step "package"). Returns SG_OK when all hold, SG_E_GATE when a
  * check failed (d names the first), or the error that stopped verification. lim may be NULL. */
-sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim,
-                            sg_gate_report *report, sg_diag *d);
+sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim, sg_gate_report *report,
+                            sg_diag *d);
 
 /* Re-measures every audio entry whose manifest row carries loudness, streaming it out of the
  * archive through the analysis meter (ITU-R BS.1770-4 integrated loudness and true peak, sample
@@ -397,9 +396,8 @@ sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim,
  * the delivered bytes (not, say, the float signal before quantisation). Costs one decode and a
  * 4x-oversampled true-peak pass per file. Returns SG_OK, SG_E_GATE, or the error that stopped
  * it. Typical tolerances: 0.1 LU, 0.1 dB. */
-sg_status sg_package_verify_loudness(const char *zip_path, const sg_zip_limits *lim,
-                                     double tol_lu, double tol_db, sg_gate_report *report,
-                                     sg_diag *d);
+sg_status sg_package_verify_loudness(const char *zip_path, const sg_zip_limits *lim, double tol_lu,
+                                     double tol_db, sg_gate_report *report, sg_diag *d);
 
 #ifdef __cplusplus
 }

@@ -25,10 +25,10 @@ extern "C" {
 
 /* Exit codes of the stemgate command, shared by render and verify. */
 enum {
-  SG_EXIT_OK = 0,     /* done, every required gate holds     */
-  SG_EXIT_GATE = 1,   /* a gate failed                       */
-  SG_EXIT_USAGE = 2,  /* usage or spec error                 */
-  SG_EXIT_IO = 3      /* input/output error, unreadable file */
+  SG_EXIT_OK = 0,    /* done, every required gate holds     */
+  SG_EXIT_GATE = 1,  /* a gate failed                       */
+  SG_EXIT_USAGE = 2, /* usage or spec error                 */
+  SG_EXIT_IO = 3     /* input/output error, unreadable file */
 };
 /* Maps a status to the exit code above. */
 int sg_exit_code(sg_status st);
@@ -37,24 +37,24 @@ typedef void (*sg_log_fn)(void *user, const char *line);
 
 typedef struct sg_render_options {
   const char *spec_path;
-  const char *out_dir;    /* default "out/<slug>" */
-  const char *reference;  /* overrides drums.reference in the spec; NULL: the spec's */
-  int force;              /* 1: ignore the cache */
-  int jobs;               /* stems produced at once; 0: one per core (at most 8). The files
-                             and the report are identical for any value. */
-  sg_log_fn log;          /* optional: one line per step and gate */
+  const char *out_dir;   /* default "out/<slug>" */
+  const char *reference; /* overrides drums.reference in the spec; NULL: the spec's */
+  int force;             /* 1: ignore the cache */
+  int jobs;              /* stems produced at once; 0: one per core (at most 8). The files
+                            and the report are identical for any value. */
+  sg_log_fn log;         /* optional: one line per step and gate */
   void *log_user;
 } sg_render_options;
 
 void sg_render_options_init(sg_render_options *o);
 
 typedef struct sg_render_result {
-  sg_gate_report gates;   /* every gate verdict, in order */
+  sg_gate_report gates; /* every gate verdict, in order */
   char zip_path[1024];
   char out_dir[1024];
-  int stems_rendered;     /* rendered this run */
-  int stems_cached;       /* taken from the cache */
-  double seconds;         /* song length */
+  int stems_rendered; /* rendered this run */
+  int stems_cached;   /* taken from the cache */
+  double seconds;     /* song length */
 } sg_render_result;
 
 /* Runs the pipeline. Returns SG_OK, SG_E_GATE (a gate failed: d names step, stem, check, value,

@@ -66,27 +66,27 @@ extern "C" {
 #define SG_REFERENCE_STEP "reference"
 
 typedef struct sg_reference_config {
-  double trim_fade_ms;     /* fade-out ending at the song end when the reference is longer;
-                              default 20, clamped 1..500                                      */
-  double pad_fade_ms;      /* fit: fade — fade-out ending at the last whole bar line inside the
-                              reference, then silence; default 20, clamped 1..500            */
-  double loop_xfade_ms;    /* fit: loop — equal-power crossfade ending at each looped bar line,
-                              so the incoming downbeat is never smeared; default 10, 1..100  */
-  int loop_bars;           /* bars in the loop (the last whole bars of the reference); 0 picks
-                              the largest of 4, 2, 1 the reference holds; default 0           */
+  double trim_fade_ms;        /* fade-out ending at the song end when the reference is longer;
+                                 default 20, clamped 1..500                                      */
+  double pad_fade_ms;         /* fit: fade — fade-out ending at the last whole bar line inside the
+                                 reference, then silence; default 20, clamped 1..500            */
+  double loop_xfade_ms;       /* fit: loop — equal-power crossfade ending at each looped bar line,
+                                 so the incoming downbeat is never smeared; default 10, 1..100  */
+  int loop_bars;              /* bars in the loop (the last whole bars of the reference); 0 picks
+                                 the largest of 4, 2, 1 the reference holds; default 0           */
   double tempo_prior_octaves; /* width of the tempo prior around the spec's tempo, octaves;
                               default 0.5 (tempo: auto uses the estimator's default prior)    */
   double min_downbeat_confidence; /* below this the advisory "downbeat_confidence" row warns
                               that the bar accent is weak; default 0.1, clamped 0..1          */
-  double sync_max_lag_beats; /* sync search range in beats either side; default 0.2 (86 ms at
-                              140 BPM). Drums repeat every eighth note, so a search reaching
-                              the neighbouring eighth (0.5 beat) finds its peak about as high
-                              as the true one; offsets beyond this range alias and are out of
-                              this gate's reach (a peak at the edge is reported as not
-                              measurable). Clamped 0.02..0.49                               */
-  int sync_min_onsets;     /* a rendered file needs this many onsets (over the whole file, and
-                              at least a quarter of them in each of the start and end windows)
-                              for its sync to be measurable; default 8                        */
+  double sync_max_lag_beats;      /* sync search range in beats either side; default 0.2 (86 ms at
+                                   140 BPM). Drums repeat every eighth note, so a search reaching
+                                   the neighbouring eighth (0.5 beat) finds its peak about as high
+                                   as the true one; offsets beyond this range alias and are out of
+                                   this gate's reach (a peak at the edge is reported as not
+                                   measurable). Clamped 0.02..0.49                               */
+  int sync_min_onsets;        /* a rendered file needs this many onsets (over the whole file, and
+                                 at least a quarter of them in each of the start and end windows)
+                                 for its sync to be measurable; default 8                        */
   double sync_min_similarity; /* and this normalised onset-envelope correlation at the peak;
                               default 0.2                                                      */
 } sg_reference_config;
@@ -119,55 +119,56 @@ typedef struct sg_reference {
   char conversion[192];          /* "44100 Hz pcm16 mono -> 48000 Hz float32 stereo,
                                     libsamplerate SINC_BEST"                                  */
   /* ---- tempo (sg_reference_prepare) ---- */
-  double tempo_bpm;              /* measured, full precision                                   */
-  double tempo_bpm_acf;          /* the autocorrelation estimate before the grid fit           */
-  double tempo_confidence;       /* normalised onset autocorrelation at the beat period, 0..1  */
-  size_t onsets;                 /* onsets found in the reference                               */
-  sg_decimal tempo_measured;     /* measured tempo as an exact 2-decimal value (13200/100)      */
-  sg_decimal tempo_grid;         /* the tempo the grid must be built with: the spec's tempo, or
-                                    tempo_measured with tempo: auto                            */
-  double tempo_grid_bpm;         /* tempo_grid as a double                                      */
+  double tempo_bpm;          /* measured, full precision                                   */
+  double tempo_bpm_acf;      /* the autocorrelation estimate before the grid fit           */
+  double tempo_confidence;   /* normalised onset autocorrelation at the beat period, 0..1  */
+  size_t onsets;             /* onsets found in the reference                               */
+  sg_decimal tempo_measured; /* measured tempo as an exact 2-decimal value (13200/100)      */
+  sg_decimal tempo_grid;     /* the tempo the grid must be built with: the spec's tempo, or
+                                tempo_measured with tempo: auto                            */
+  double tempo_grid_bpm;     /* tempo_grid as a double                                      */
   /* ---- first downbeat (sg_reference_prepare) ---- */
-  double first_downbeat_s;       /* measured, seconds from the start of the conformed file     */
-  double downbeat_confidence;    /* 0..1 (sg_downbeat_result.confidence)                        */
-  int64_t origin_frame;          /* frame for sg_timeline_set_origin: the first downbeat (0 when
-                                    drums.align is off)                                        */
-  double offset_ms;              /* the offset applied to the grid, origin_frame in ms          */
+  double first_downbeat_s;    /* measured, seconds from the start of the conformed file     */
+  double downbeat_confidence; /* 0..1 (sg_downbeat_result.confidence)                        */
+  int64_t origin_frame;       /* frame for sg_timeline_set_origin: the first downbeat (0 when
+                                 drums.align is off)                                        */
+  double offset_ms;           /* the offset applied to the grid, origin_frame in ms          */
   /* ---- drift against the grid tempo (sg_reference_prepare) ---- */
-  double drift_ms;               /* fitted beat line minus the grid, last minus first matched
-                                    beat, ms (> 0: the reference is late = slower)             */
-  double drift_span_s;           /* between those beats, s                                       */
-  double tempo_ratio;            /* grid beat period / measured period (0.999: 0.1 % slower)    */
-  double beat_residual_ms;       /* RMS of onsets about the fitted line, ms                     */
+  double drift_ms;         /* fitted beat line minus the grid, last minus first matched
+                              beat, ms (> 0: the reference is late = slower)             */
+  double drift_span_s;     /* between those beats, s                                       */
+  double tempo_ratio;      /* grid beat period / measured period (0.999: 0.1 % slower)    */
+  double beat_residual_ms; /* RMS of onsets about the fitted line, ms                     */
   /* ---- tempo map (sg_reference_prepare; used by sg_reference_align when following) ---- */
-  int64_t *tempo_map;            /* frame of quarter note 0.. (quarter 0 = the first downbeat),
-                                    measured through the end of the reference, then (by
-                                    sg_reference_align, when following) extended to the song
-                                    end at the least-squares period of its last 16 beats; owned */
+  int64_t *tempo_map; /* frame of quarter note 0.. (quarter 0 = the first downbeat),
+                         measured through the end of the reference, then (by
+                         sg_reference_align, when following) extended to the song
+                         end at the least-squares period of its last 16 beats; owned */
   size_t n_tempo_map;
-  int follows_tempo_map;         /* 1 once sg_reference_align gave it to the timeline          */
-  double *onset_times;           /* refined onset times of the conformed reference, s; owned;
-                                    the sync gates match rendered onsets against them         */
+  int follows_tempo_map; /* 1 once sg_reference_align gave it to the timeline          */
+  double *onset_times;   /* refined onset times of the conformed reference, s; owned;
+                            the sync gates match rendered onsets against them         */
   size_t n_onset_times;
   /* ---- fit to the song (sg_reference_align, sg_reference_write_drums) ---- */
-  int64_t song_frames;           /* timeline total_frames (origin included)                     */
-  double projected_drift_ms;     /* drift over the part of the song the reference plays          */
+  int64_t song_frames;       /* timeline total_frames (origin included)                     */
+  double projected_drift_ms; /* drift over the part of the song the reference plays          */
   sg_reference_fit fit;
-  double fit_fade_ms;            /* trim or pad fade length, ms                                  */
-  int64_t fit_cut_frame;         /* trim: song end; fade: the bar line where the fade ends;
-                                    loop: the bar line where looping starts                    */
-  int loop_bars;                 /* loop: bars repeated                                          */
-  int64_t loop_src_frame;        /* loop: first frame of the looped bars in the reference        */
+  double fit_fade_ms;     /* trim or pad fade length, ms                                  */
+  int64_t fit_cut_frame;  /* trim: song end; fade: the bar line where the fade ends;
+                             loop: the bar line where looping starts                    */
+  int loop_bars;          /* loop: bars repeated                                          */
+  int64_t loop_src_frame; /* loop: first frame of the looped bars in the reference        */
   double loop_xfade_ms;
-  char fit_desc[192];            /* "loop: last 4 bars from bar 7 repeated from 0:16.037 with
-                                    10 ms equal-power crossfades"                              */
-  int64_t drums_frames;          /* frames written by sg_reference_write_drums                   */
+  char fit_desc[192];   /* "loop: last 4 bars from bar 7 repeated from 0:16.037 with
+                           10 ms equal-power crossfades"                              */
+  int64_t drums_frames; /* frames written by sg_reference_write_drums                   */
 } sg_reference;
 
-/* Step 2. Overwrites *ref (call sg_reference_free first when reusing one). Reads the reference (source_path, or song->drums.reference resolved against the
- * spec's folder when NULL), describes its format, conforms it into work_path (float32 at
- * song->sample_rate and song->channels; directories are created), and measures tempo, first
- * downbeat, drift against the grid tempo and a tempo map. cfg may be NULL (defaults).
+/* Step 2. Overwrites *ref (call sg_reference_free first when reusing one). Reads the reference
+ * (source_path, or song->drums.reference resolved against the spec's folder when NULL), describes
+ * its format, conforms it into work_path (float32 at song->sample_rate and song->channels;
+ * directories are created), and measures tempo, first downbeat, drift against the grid tempo and a
+ * tempo map. cfg may be NULL (defaults).
  *
  * Checks appended to gates (step "reference", stem "reference"):
  *   readable (text; required)       the file opens and decodes; measured: its description
@@ -222,20 +223,20 @@ sg_status sg_reference_write_drums(sg_reference *ref, const sg_song *song, const
 
 /* Result of one sync measurement. */
 typedef struct sg_reference_sync {
-  int measurable;        /* 0: not enough rhythmic content; see reason                        */
-  double offset_ms;      /* rendered minus reference at the start, ms (> 0: rendered late)     */
-  double end_offset_ms;  /* the same in the end window                                          */
-  double drift_ms;       /* end minus start, ms                                                 */
-  double drift_ratio;    /* drift per second of material (0.001 = 0.1 %)                        */
-  double similarity;     /* onset-envelope correlation at the peak, 0..1                        */
-  size_t onsets;         /* onsets found in the rendered file                                   */
-  size_t onsets_start, onsets_end; /* ... in the start and end alignment windows                */
+  int measurable;       /* 0: not enough rhythmic content; see reason                        */
+  double offset_ms;     /* rendered minus reference at the start, ms (> 0: rendered late)     */
+  double end_offset_ms; /* the same in the end window                                          */
+  double drift_ms;      /* end minus start, ms                                                 */
+  double drift_ratio;   /* drift per second of material (0.001 = 0.1 %)                        */
+  double similarity;    /* onset-envelope correlation at the peak, 0..1                        */
+  size_t onsets;        /* onsets found in the rendered file                                   */
+  size_t onsets_start, onsets_end;   /* ... in the start and end alignment windows                */
   size_t matched_start, matched_end; /* onsets matched to reference onsets in each window       */
-  char method[32];       /* how the offsets were measured: "onset match" (median difference of
-                            matched refined onset times, ~1 ms), "waveform" (sample-domain
-                            cross-correlation, the file contains the reference) or "envelope"
-                            (onset-envelope correlation only, a few ms)                         */
-  char reason[192];      /* why it is not measurable (empty when it is)                         */
+  char method[32];  /* how the offsets were measured: "onset match" (median difference of
+                       matched refined onset times, ~1 ms), "waveform" (sample-domain
+                       cross-correlation, the file contains the reference) or "envelope"
+                       (onset-envelope correlation only, a few ms)                         */
+  char reason[192]; /* why it is not measurable (empty when it is)                         */
 } sg_reference_sync;
 
 /* Sync gate for a rendered file (a stem or the master) against the conformed reference: the
@@ -259,7 +260,8 @@ sg_status sg_reference_sync_check(const sg_reference *ref, const sg_song *song,
  * out. */
 char *sg_reference_describe(const sg_reference *ref, char *out, size_t cap);
 
-/* Frees the tempo map and onset times. Safe with NULL and on a zeroed struct; safe to call twice. */
+/* Frees the tempo map and onset times. Safe with NULL and on a zeroed struct; safe to call twice.
+ */
 void sg_reference_free(sg_reference *ref);
 
 #ifdef __cplusplus

@@ -76,42 +76,46 @@ typedef struct sg_effect_spec {
 
 typedef struct sg_section_spec {
   sg_name name;
-  int bars;          /* > 0 when given; 0 when derived from start/end */
+  int bars; /* > 0 when given; 0 when derived from start/end */
   sg_pos bars_pos;
   /* Target times in seconds ("1:22" = 82 s) or -1 when not given; snapped to the nearest bar. */
   double start_sec, end_sec;
   sg_pos start_pos, end_pos;
-  sg_name key;       /* "G major", "Ab", "F# minor", "D dorian"; empty: the song's key */
-  sg_text chords;    /* "Gmaj7 Em7 | Am7 D7 | ..." one bar per '|' group; empty: key default */
+  sg_name key;         /* "G major", "Ab", "F# minor", "D dorian"; empty: the song's key */
+  sg_text chords;      /* "Gmaj7 Em7 | Am7 D7 | ..." one bar per '|' group; empty: key default */
   sg_name progression; /* named progression when chords are not given ("I-vi-IV-V", ...) */
-  sg_name energy;    /* "sparse", "normal", "full": per-section arrangement density */
+  sg_name energy;      /* "sparse", "normal", "full": per-section arrangement density */
   sg_pos pos;
 } sg_section_spec;
 
-typedef enum sg_drums_source { SG_DRUMS_NONE = 0, SG_DRUMS_SYNTH, SG_DRUMS_REFERENCE } sg_drums_source;
+typedef enum sg_drums_source {
+  SG_DRUMS_NONE = 0,
+  SG_DRUMS_SYNTH,
+  SG_DRUMS_REFERENCE
+} sg_drums_source;
 typedef enum sg_fit_policy { SG_FIT_FADE = 0, SG_FIT_LOOP } sg_fit_policy;
 
 typedef struct sg_stem_spec {
-  sg_name name;             /* "Guitars" */
-  sg_name instrument;       /* moog_bass, prophet_poly, dx7, guitar, drums, soundfont, reference */
-  sg_name patch;            /* named patch of the instrument: "nylon", "epiano", ... */
-  sg_param_set overrides;   /* patch parameter overrides */
-  sg_name style;            /* bossa, pop, house, ... (defaults to the song's style) */
-  sg_name role;             /* comp, pad, arp, bass, lead, drums (defaults from instrument) */
-  sg_text pattern;          /* user step pattern "x..x..x...x.x..." (optional) */
+  sg_name name;           /* "Guitars" */
+  sg_name instrument;     /* moog_bass, prophet_poly, dx7, guitar, drums, soundfont, reference */
+  sg_name patch;          /* named patch of the instrument: "nylon", "epiano", ... */
+  sg_param_set overrides; /* patch parameter overrides */
+  sg_name style;          /* bossa, pop, house, ... (defaults to the song's style) */
+  sg_name role;           /* comp, pad, arp, bass, lead, drums (defaults from instrument) */
+  sg_text pattern;        /* user step pattern "x..x..x...x.x..." (optional) */
   sg_name sections[SG_MAX_SECTIONS]; /* sections it plays in; n_sections == 0: all */
   int n_sections;
-  double gain_db;           /* default 0 */
-  double pan;               /* -1 (left) .. +1 (right), default 0 */
-  int octave;               /* transposition in octaves, default 0 */
+  double gain_db;              /* default 0 */
+  double pan;                  /* -1 (left) .. +1 (right), default 0 */
+  int octave;                  /* transposition in octaves, default 0 */
   char midi_file[SG_MAX_PATH]; /* drive the stem from a user's Standard MIDI File */
   char soundfont[SG_MAX_PATH]; /* .sf2 for instrument: soundfont */
-  int program;              /* GM program for soundfont (0-127), bank 0 */
+  int program;                 /* GM program for soundfont (0-127), bank 0 */
   char sidechain[SG_MAX_NAME]; /* stem whose signal keys this stem's compressor */
   sg_effect_spec effects[SG_MAX_EFFECTS];
   int n_effects;
   sg_pos pos;
-  sg_pos sidechain_pos;     /* where the sidechain was given (stem key or compressor param) */
+  sg_pos sidechain_pos; /* where the sidechain was given (stem key or compressor param) */
 } sg_stem_spec;
 
 typedef struct sg_drums_spec {
@@ -128,25 +132,25 @@ typedef struct sg_drums_spec {
   sg_effect_spec effects[SG_MAX_EFFECTS];
   int n_effects;
   sg_pos pos;
-  sg_name patch;              /* drum synth patch ("808", "909"); empty: the synth's default */
+  sg_name patch; /* drum synth patch ("808", "909"); empty: the synth's default */
 } sg_drums_spec;
 
 typedef struct sg_master_spec {
-  double loudness_lufs;       /* integrated target, default -14 */
-  double loudness_tolerance;  /* LU, default 0.5 */
-  double true_peak_dbtp;      /* ceiling, default -1.0 */
-  double headroom_db;         /* mix bus headroom before the master chain, default 6 */
+  double loudness_lufs;                   /* integrated target, default -14 */
+  double loudness_tolerance;              /* LU, default 0.5 */
+  double true_peak_dbtp;                  /* ceiling, default -1.0 */
+  double headroom_db;                     /* mix bus headroom before the master chain, default 6 */
   sg_effect_spec effects[SG_MAX_EFFECTS]; /* bus processing before the limiter */
   int n_effects;
   sg_pos pos;
 } sg_master_spec;
 
 typedef struct sg_deliverable_spec {
-  char zip[SG_MAX_PATH];      /* archive name; default "<slug>.zip" */
-  char naming[SG_MAX_PATH];   /* file template; {song} {stem} {index} {rate} {format}; default
-                                 "{song}_{stem}.wav" */
-  int deflate;                /* 1: deflate audio too (default 0: stored) */
-  int midi;                   /* 1: include each stem's MIDI file (default 1) */
+  char zip[SG_MAX_PATH];    /* archive name; default "<slug>.zip" */
+  char naming[SG_MAX_PATH]; /* file template; {song} {stem} {index} {rate} {format}; default
+                               "{song}_{stem}.wav" */
+  int deflate;              /* 1: deflate audio too (default 0: stored) */
+  int midi;                 /* 1: include each stem's MIDI file (default 1) */
 } sg_deliverable_spec;
 
 typedef struct sg_gate_limits {
@@ -158,22 +162,22 @@ typedef struct sg_gate_limits {
 } sg_gate_limits;
 
 typedef struct sg_song {
-  char path[SG_MAX_PATH];     /* spec file as given; errors point here */
-  char dir[SG_MAX_PATH];      /* its folder; relative paths in the spec resolve against it */
+  char path[SG_MAX_PATH]; /* spec file as given; errors point here */
+  char dir[SG_MAX_PATH];  /* its folder; relative paths in the spec resolve against it */
   char title[SG_MAX_NAME * 2];
-  char slug[SG_MAX_NAME];     /* file-safe title: "deja-vu" */
-  sg_decimal tempo;           /* quarter notes per minute */
-  int tempo_auto;             /* tempo: auto — take the reference's measured tempo */
-  int meter_num, meter_den;   /* 4/4, 3/4, 6/8: bar = meter_num * 4 / meter_den quarters */
+  char slug[SG_MAX_NAME];   /* file-safe title: "deja-vu" */
+  sg_decimal tempo;         /* quarter notes per minute */
+  int tempo_auto;           /* tempo: auto — take the reference's measured tempo */
+  int meter_num, meter_den; /* 4/4, 3/4, 6/8: bar = meter_num * 4 / meter_den quarters */
   unsigned sample_rate;
   sg_sample_format format;
   unsigned channels;
-  sg_name key;                /* song key, default for sections */
-  sg_name style;              /* default style for stems */
+  sg_name key;   /* song key, default for sections */
+  sg_name style; /* default style for stems */
   uint64_t seed;
-  double swing;               /* 0..0.5 (fraction of a 16th), default 0 */
-  double humanize_ms;         /* timing humanisation bound, default 8 */
-  double humanize_velocity;   /* velocity humanisation (0..1 fraction), default 0.08 */
+  double swing;             /* 0..0.5 (fraction of a 16th), default 0 */
+  double humanize_ms;       /* timing humanisation bound, default 8 */
+  double humanize_velocity; /* velocity humanisation (0..1 fraction), default 0.08 */
   sg_section_spec sections[SG_MAX_SECTIONS];
   int n_sections;
   sg_stem_spec stems[SG_MAX_STEMS];
@@ -182,7 +186,7 @@ typedef struct sg_song {
   sg_master_spec master;
   sg_deliverable_spec deliverable;
   sg_gate_limits limits;
-  char spec_sha256[65];       /* hash of the spec file's bytes */
+  char spec_sha256[65]; /* hash of the spec file's bytes */
 } sg_song;
 
 /* Parses a spec file. On success *out is a new song (free with sg_song_free). On failure

@@ -5,21 +5,21 @@
 #ifndef STEMGATE_H
 #define STEMGATE_H
 
-#include "stemgate/core.h"
-#include "stemgate/io.h"
-#include "stemgate/spec.h"
-#include "stemgate/timing.h"
-#include "stemgate/notes.h"
-#include "stemgate/gate.h"
 #include "stemgate/analysis.h"
-#include "stemgate/theory.h"
 #include "stemgate/compose.h"
-#include "stemgate/synth.h"
+#include "stemgate/core.h"
 #include "stemgate/fx.h"
+#include "stemgate/gate.h"
+#include "stemgate/io.h"
 #include "stemgate/mix.h"
-#include "stemgate/reference.h"
+#include "stemgate/notes.h"
 #include "stemgate/package.h"
-#include "stemgate/verify.h"
 #include "stemgate/pipeline.h"
+#include "stemgate/reference.h"
+#include "stemgate/spec.h"
+#include "stemgate/synth.h"
+#include "stemgate/theory.h"
+#include "stemgate/timing.h"
+#include "stemgate/verify.h"
 
 #endif

@@ -123,7 +123,7 @@ typedef enum sg_wave {
   SG_WAVE_SQUARE = 1, /* pulse with duty cycle pulse_width */
   SG_WAVE_TRIANGLE = 2,
   SG_WAVE_SINE = 3,
-  SG_WAVE_NOISE = 4,  /* white, uniform in [-1, 1) */
+  SG_WAVE_NOISE = 4,    /* white, uniform in [-1, 1) */
   SG_WAVE_NAIVE_SAW = 5 /* trivial (aliasing) saw, only for comparison in tests */
 } sg_wave;
 
@@ -163,7 +163,11 @@ typedef struct sg_adsr_config {
 } sg_adsr_config;
 
 typedef enum sg_adsr_stage {
-  SG_ADSR_IDLE = 0, SG_ADSR_ATTACK, SG_ADSR_DECAY, SG_ADSR_SUSTAIN, SG_ADSR_RELEASE
+  SG_ADSR_IDLE = 0,
+  SG_ADSR_ATTACK,
+  SG_ADSR_DECAY,
+  SG_ADSR_SUSTAIN,
+  SG_ADSR_RELEASE
 } sg_adsr_stage;
 
 typedef struct sg_adsr {
@@ -186,8 +190,8 @@ int sg_adsr_active(const sg_adsr *e);
 /* ---- DX7 envelope ------------------------------------------------------------------------- */
 
 typedef struct sg_dxenv_config {
-  int rate[4];  /* 0..99: R1 attack, R2, R3 decays, R4 release */
-  int level[4]; /* 0..99: L1..L3 reached by R1..R3, L4 after release */
+  int rate[4];         /* 0..99: R1 attack, R2, R3 decays, R4 release */
+  int level[4];        /* 0..99: L1..L3 reached by R1..R3, L4 after release */
   int rate_scale_bias; /* added to every rate (keyboard rate scaling, computed by the caller) */
 } sg_dxenv_config;
 
@@ -228,8 +232,8 @@ typedef struct sg_ladder_config {
 typedef struct sg_ladder {
   sg_ladder_config c;
   double rate;
-  double s[4];      /* TPT integrator states */
-  double g, G, k;   /* per-block coefficients */
+  double s[4];                               /* TPT integrator states */
+  double g, G, k;                            /* per-block coefficients */
   double k_target, g_target, k_step, g_step; /* per-block linear ramps (smoothing) */
 } sg_ladder;
 

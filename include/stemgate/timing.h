@@ -22,23 +22,23 @@ extern "C" {
 typedef struct sg_section_time {
   char name[SG_MAX_NAME];
   int index;
-  int64_t start_bar, bars;     /* 0-based start bar, length in bars */
-  int64_t start_quarter;       /* in quarter notes (bars * quarters_per_bar) */
+  int64_t start_bar, bars;        /* 0-based start bar, length in bars */
+  int64_t start_quarter;          /* in quarter notes (bars * quarters_per_bar) */
   int64_t start_frame, end_frame; /* [start, end) */
   double start_sec, end_sec;
-  int snapped_start, snapped_end; /* 1 when the boundary came from a target time */
-  double target_start_sec, target_end_sec; /* the targets, -1 when none */
+  int snapped_start, snapped_end;                  /* 1 when the boundary came from a target time */
+  double target_start_sec, target_end_sec;         /* the targets, -1 when none */
   double snap_error_start_sec, snap_error_end_sec; /* snapped minus target */
 } sg_section_time;
 
 typedef struct sg_timeline {
   unsigned rate;
-  int64_t tempo_num, tempo_den;  /* quarter notes per minute = num / den */
+  int64_t tempo_num, tempo_den; /* quarter notes per minute = num / den */
   int meter_num, meter_den;
-  int64_t bar_q_num, bar_q_den;  /* quarters per bar = meter_num * 4 / meter_den, reduced */
-  int64_t origin_frame;          /* frame of bar 0 beat 0 (reference alignment offset) */
+  int64_t bar_q_num, bar_q_den; /* quarters per bar = meter_num * 4 / meter_den, reduced */
+  int64_t origin_frame;         /* frame of bar 0 beat 0 (reference alignment offset) */
   int64_t total_bars;
-  int64_t total_frames;          /* song length: end of the last section */
+  int64_t total_frames; /* song length: end of the last section */
   int n_sections;
   sg_section_time sections[SG_MAX_SECTIONS];
   /* Optional tempo map: frame of each quarter note 0..n_map-1 (owned by the caller, must

@@ -137,14 +137,14 @@ struct sg_features {
   double tuning;          /* semitones, -0.5..0.5, set by finish */
   float *med;             /* median scratch */
   /* pitch salience (harmonic summation with iterative cancellation, Klapuri 2006) */
-  size_t kb;              /* lowest bin analysed (fundamentals down to SAL_FMIN) */
-  size_t ncand;           /* f0 candidates on a 1/5-semitone grid */
-  short *cand_fine;       /* their 1/5-semitone bin (0..59 from C) */
-  unsigned char *cand_h;  /* harmonics below fmax, at most SAL_HMAX */
+  size_t kb;                   /* lowest bin analysed (fundamentals down to SAL_FMIN) */
+  size_t ncand;                /* f0 candidates on a 1/5-semitone grid */
+  short *cand_fine;            /* their 1/5-semitone bin (0..59 from C) */
+  unsigned char *cand_h;       /* harmonics below fmax, at most SAL_HMAX */
   unsigned short *h_lo, *h_hi; /* bin range of harmonic h of candidate c: [c * SAL_HMAX + h-1] */
-  float *h_w;             /* its weight g(f0, h) */
-  float *res, *sal;       /* residual spectrum; salience per candidate */
-  unsigned char *taken;   /* candidates already explained in this frame */
+  float *h_w;                  /* its weight g(f0, h) */
+  float *res, *sal;            /* residual spectrum; salience per candidate */
+  unsigned char *taken;        /* candidates already explained in this frame */
   sg__farr chroma;
   double ch_rate;
 };
@@ -253,7 +253,8 @@ static int chroma_init(sg_features *f) {
     f->kb = 1;
   if (f->kb > f->k0)
     f->kb = f->k0;
-  long q0 = (long)ceil(5.0 * sg_hz_to_midi(fgrid0)), q1 = (long)floor(5.0 * sg_hz_to_midi(SAL_F0MAX < fmax ? SAL_F0MAX : fmax));
+  long q0 = (long)ceil(5.0 * sg_hz_to_midi(fgrid0)),
+       q1 = (long)floor(5.0 * sg_hz_to_midi(SAL_F0MAX < fmax ? SAL_F0MAX : fmax));
   f->ncand = q1 >= q0 ? (size_t)(q1 - q0 + 1) : 0;
   f->cand_fine = malloc((f->ncand + 1) * sizeof *f->cand_fine);
   f->cand_h = malloc((f->ncand + 1) * sizeof *f->cand_h);
@@ -489,7 +490,6 @@ static void salience_fold(sg_features *f, float c[60]) {
   for (size_t k = f->k0; k <= f->k1; ++k)
     if (f->fine_bin[k] >= 0)
       c[f->fine_bin[k]] += f->res[k];
-
 }
 
 /* HPSS on the centre frame of the ring, then fold the harmonic magnitudes into chroma. */
@@ -690,8 +690,8 @@ sg_status sg_features_from_mono(sg_features **out, const float *x, size_t n, uns
   return SG_OK;
 }
 
-sg_status sg_features_from_file(sg_features **out, const char *path,
-                                const sg_features_config *cfg, sg_diag *d) {
+sg_status sg_features_from_file(sg_features **out, const char *path, const sg_features_config *cfg,
+                                sg_diag *d) {
   if (!out || !path)
     return sg_diag_fail(d, SG_E_INVAL, "features: NULL argument");
   return sg_analysis_file_pass(path, 0, NULL, NULL, cfg, out, d);

@@ -165,8 +165,8 @@ sg_status sg_key_check_region(const sg_features *f, double t0, double t1, int to
   double len = t1 - t0;
   if (len < 6.0)
     return SG_E_RANGE;
-  sg_status st = sg_key_estimate(f, t0 + 0.05 * len + 1.0, t1 - 0.02 * len, SG_KEY_TEMPERLEY,
-                                 &out->est);
+  sg_status st =
+      sg_key_estimate(f, t0 + 0.05 * len + 1.0, t1 - 0.02 * len, SG_KEY_TEMPERLEY, &out->est);
   if (st != SG_OK)
     return st;
   const sg_keyfit *k = &out->est;

@@ -17,9 +17,15 @@ sg_status sg_tempo_check_against(const sg_features *f, double expected_bpm, sg_t
   if (st != SG_OK || !(out->est.bpm > 0))
     return st != SG_OK ? st : SG_E_NOTFOUND;
   static const double level[] = {1.0, 2.0, 0.5, 1.5, 2.0 / 3.0, 0.75, 4.0 / 3.0, 3.0, 1.0 / 3.0};
-  static const char *const name[] = {"",          "double time",   "half time",
-                                     "dotted beats", "triplets",   "dotted half time",
-                                     "triplet half time", "triple time", "a third of the tempo"};
+  static const char *const name[] = {"",
+                                     "double time",
+                                     "half time",
+                                     "dotted beats",
+                                     "triplets",
+                                     "dotted half time",
+                                     "triplet half time",
+                                     "triple time",
+                                     "a third of the tempo"};
   int best = 0;
   for (int i = 1; i < 9; ++i)
     if (fabs(out->est.bpm / level[i] - expected_bpm) <

@@ -87,8 +87,8 @@ char *sg_diag_format(const sg_diag *d, char *out, size_t cap) {
   append(out, cap, &n, "%s", d->message[0] ? d->message : sg_status_message(d->status));
   if (d->has_value) {
     const char *sp = d->unit[0] ? " " : "";
-    append(out, cap, &n, " (measured %.6g%s%s, limit %.6g%s%s)", d->measured, sp, d->unit,
-           d->limit, sp, d->unit);
+    append(out, cap, &n, " (measured %.6g%s%s, limit %.6g%s%s)", d->measured, sp, d->unit, d->limit,
+           sp, d->unit);
   }
   return out;
 }

@@ -3,8 +3,8 @@
 
 const char *sg_status_name(sg_status st) {
   switch (st) {
-#define SG__NAME(name, val, msg) \
-  case name:                     \
+#define SG__NAME(name, val, msg)                                                                   \
+  case name:                                                                                       \
     return #name;
     SG_STATUS_LIST(SG__NAME)
 #undef SG__NAME
@@ -15,8 +15,8 @@ const char *sg_status_name(sg_status st) {
 
 const char *sg_status_message(sg_status st) {
   switch (st) {
-#define SG__MSG(name, val, msg) \
-  case name:                    \
+#define SG__MSG(name, val, msg)                                                                    \
+  case name:                                                                                       \
     return msg;
     SG_STATUS_LIST(SG__MSG)
 #undef SG__MSG

@@ -89,8 +89,8 @@ static sg_status verdict(sg_gate_report *r, const sg_gate_result *g, sg_diag *d)
     else if (g->detail[0])
       sg_diag_fail(d, SG_E_GATE, "%s failed: %s", g->check, g->detail);
     else
-      sg_diag_fail(d, SG_E_GATE, "%s must be %s %.6g %s", g->check, sg_cmp_symbol(g->cmp),
-                   g->limit, g->unit);
+      sg_diag_fail(d, SG_E_GATE, "%s must be %s %.6g %s", g->check, sg_cmp_symbol(g->cmp), g->limit,
+                   g->unit);
   }
   return SG_E_GATE;
 }

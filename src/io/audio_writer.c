@@ -154,7 +154,8 @@ sg_status sg_audio_writer_open(sg_audio_writer **out, const char *path,
     return sg_diag_fail(d, SG_E_RANGE, "audio writer: sample rate %u Hz (allowed 8000..384000)",
                         cfg->rate);
   if (cfg->format != SG_FMT_FLOAT32 && cfg->format != SG_FMT_PCM24 && cfg->format != SG_FMT_PCM16)
-    return sg_diag_fail(d, SG_E_UNSUPPORTED, "audio writer: format must be float32, pcm24 or pcm16");
+    return sg_diag_fail(d, SG_E_UNSUPPORTED,
+                        "audio writer: format must be float32, pcm24 or pcm16");
   if (strlen(path) + 9 >= sizeof((sg_audio_writer *)0)->tmp)
     return sg_diag_fail(d, SG_E_RANGE, "audio writer: path too long: %s", path);
 

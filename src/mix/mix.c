@@ -93,8 +93,8 @@ sg_status sg_mix_stem_fx(const sg_stem_fx_job *job, sg_meter *meter, sg_stem_fx_
     st = sg_diag_fail(d, SG_E_NOMEM, "mix: out of memory");
     goto done;
   }
-  if ((st = sg_fx_chain_create(job->fx, job->n_fx, job->wcfg.rate, job->bpm, job->spec_file,
-                               &chain, d)) != SG_OK)
+  if ((st = sg_fx_chain_create(job->fx, job->n_fx, job->wcfg.rate, job->bpm, job->spec_file, &chain,
+                               d)) != SG_OK)
     goto done;
   sg_fx_chain_describe(chain, rep->chain, sizeof rep->chain);
   rep->latency_frames = sg_fx_chain_latency_frames(chain);
@@ -160,12 +160,12 @@ done:
 
 typedef struct master_ctx {
   const sg_master_job *job;
-  sg__in *in;             /* one per stem */
+  sg__in *in; /* one per stem */
   sg_fx_chain *bus;
   sg_limiter lim;
   int lim_ready;
-  double ceiling;         /* the limiter's ceiling: the job's, lowered if a meter disagrees */
-  double dc_r;            /* DC blocker pole */
+  double ceiling; /* the limiter's ceiling: the job's, lowered if a meter disagrees */
+  double dc_r;    /* DC blocker pole */
   double dc_x[2], dc_y[2];
   planar acc, tmp;
 } master_ctx;
@@ -298,8 +298,8 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     goto done;
   }
   c->job = job;
-  if ((st = sg_fx_chain_create(job->bus_fx, job->n_bus_fx, job->wcfg.rate, job->bpm,
-                               job->spec_file, &c->bus, d)) != SG_OK)
+  if ((st = sg_fx_chain_create(job->bus_fx, job->n_bus_fx, job->wcfg.rate, job->bpm, job->spec_file,
+                               &c->bus, d)) != SG_OK)
     goto done;
   for (; opened < job->n_stems; ++opened)
     if ((st = sg__in_open(&c->in[opened], job->stem_paths[opened], d)) != SG_OK)
@@ -364,8 +364,7 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     snprintf(rep->chain, sizeof rep->chain,
              "%sheadroom %.1f dB, true-peak limiter (ceiling %.2f dBTP, drive %+.2f dB), DC "
              "blocker (5 Hz)",
-             bus,
-             job->headroom_db, c->ceiling, gain);
+             bus, job->headroom_db, c->ceiling, gain);
   }
 done:
   if (c) {

@@ -195,14 +195,30 @@ static int parse_string(parser *p, const char **out, size_t *out_len) {
         return fail(p, SG_E_PARSE, "unterminated escape");
       unsigned char e = p->s[p->i++];
       switch (e) {
-      case '"': o[w++] = '"'; break;
-      case '\\': o[w++] = '\\'; break;
-      case '/': o[w++] = '/'; break;
-      case 'b': o[w++] = '\b'; break;
-      case 'f': o[w++] = '\f'; break;
-      case 'n': o[w++] = '\n'; break;
-      case 'r': o[w++] = '\r'; break;
-      case 't': o[w++] = '\t'; break;
+      case '"':
+        o[w++] = '"';
+        break;
+      case '\\':
+        o[w++] = '\\';
+        break;
+      case '/':
+        o[w++] = '/';
+        break;
+      case 'b':
+        o[w++] = '\b';
+        break;
+      case 'f':
+        o[w++] = '\f';
+        break;
+      case 'n':
+        o[w++] = '\n';
+        break;
+      case 'r':
+        o[w++] = '\r';
+        break;
+      case 't':
+        o[w++] = '\t';
+        break;
       case 'u': {
         unsigned cp;
         if (!hex4(p, &cp))

@@ -458,15 +458,13 @@ done:
 
 /* ---- describing a file on disk ------------------------------------------------------------- */
 
-sg_status sg_manifest_file_describe(sg_manifest_file *f, const char *path,
-                                    const char *archive_name, sg_pkg_role role,
-                                    const char *stem, sg_diag *d) {
+sg_status sg_manifest_file_describe(sg_manifest_file *f, const char *path, const char *archive_name,
+                                    sg_pkg_role role, const char *stem, sg_diag *d) {
   if (!f || !path || !archive_name)
     return sg_diag_fail(d, SG_E_INVAL, "manifest: NULL argument");
   memset(f, 0, sizeof *f);
   if (strlen(archive_name) >= sizeof f->archive_name)
-    return sg_diag_fail(d, SG_E_RANGE, "archive name '%s' is longer than 255 bytes",
-                        archive_name);
+    return sg_diag_fail(d, SG_E_RANGE, "archive name '%s' is longer than 255 bytes", archive_name);
   copy(f->archive_name, sizeof f->archive_name, archive_name);
   f->role = role;
   copy(f->stem, sizeof f->stem, stem);

@@ -12,8 +12,8 @@ struct sg_package {
   int deflate_audio;
 };
 
-sg_status sg_package_begin(sg_package **out, const char *zip_path,
-                           const sg_zip_writer_config *cfg, sg_diag *d) {
+sg_status sg_package_begin(sg_package **out, const char *zip_path, const sg_zip_writer_config *cfg,
+                           sg_diag *d) {
   if (!out)
     return sg_diag_fail(d, SG_E_INVAL, "package: NULL argument");
   *out = NULL;

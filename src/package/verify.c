@@ -23,8 +23,8 @@ static void check(vstate *v, const char *stem, const char *name, const char *mea
                   const char *expected, int pass) {
   sg_diag tmp;
   sg_diag_clear(&tmp);
-  sg_status st = sg_gate_check_text(v->rep, "package", stem, name, measured, expected, pass, 1,
-                                    &tmp);
+  sg_status st =
+      sg_gate_check_text(v->rep, "package", stem, name, measured, expected, pass, 1, &tmp);
   if (st != SG_OK && !v->failed) {
     v->failed = 1;
     if (v->d)
@@ -32,14 +32,14 @@ static void check(vstate *v, const char *stem, const char *name, const char *mea
   }
 }
 
-static void describe_audio(char *out, size_t cap, unsigned rate, unsigned ch,
-                           sg_sample_format fmt, int64_t frames) {
+static void describe_audio(char *out, size_t cap, unsigned rate, unsigned ch, sg_sample_format fmt,
+                           int64_t frames) {
   snprintf(out, cap, "%u Hz, %u ch, %s, %lld frames", rate, ch, sg_sample_format_name(fmt),
            (long long)frames);
 }
 
-sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim,
-                            sg_gate_report *report, sg_diag *d) {
+sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim, sg_gate_report *report,
+                            sg_diag *d) {
   if (!zip_path || !report)
     return sg_diag_fail(d, SG_E_INVAL, "verify: NULL argument");
   vstate v = {report, d, 0};
@@ -61,8 +61,7 @@ sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim,
   sg_manifest m;
   if (!me) {
     st = sg_diag_fail(&ld, SG_E_NOTFOUND, "'%s' has no %s", zip_path, SG_MANIFEST_NAME);
-  } else if ((st = sg_zip_reader_read_all(r, me, MANIFEST_MAX_BYTES, &text, &len, &ld)) ==
-             SG_OK) {
+  } else if ((st = sg_zip_reader_read_all(r, me, MANIFEST_MAX_BYTES, &text, &len, &ld)) == SG_OK) {
     st = sg_manifest_parse(text, len, &m, &ld);
     free(text);
   }
@@ -172,9 +171,8 @@ static void value_check(vstate *v, const char *stem, const char *name, double me
   }
 }
 
-sg_status sg_package_verify_loudness(const char *zip_path, const sg_zip_limits *lim,
-                                     double tol_lu, double tol_db, sg_gate_report *report,
-                                     sg_diag *d) {
+sg_status sg_package_verify_loudness(const char *zip_path, const sg_zip_limits *lim, double tol_lu,
+                                     double tol_db, sg_gate_report *report, sg_diag *d) {
   if (!zip_path || !report || !(tol_lu >= 0) || !(tol_db >= 0))
     return sg_diag_fail(d, SG_E_INVAL, "verify: NULL argument or negative tolerance");
   vstate v = {report, d, 0};
@@ -211,8 +209,8 @@ sg_status sg_package_verify_loudness(const char *zip_path, const sg_zip_limits *
       check(&v, f->archive_name, "loudness", ld.message, "a decodable WAV", 0);
       continue;
     }
-    value_check(&v, f->archive_name, "loudness", res.integrated_lufs,
-                f->loudness.integrated_lufs, tol_lu, "LUFS");
+    value_check(&v, f->archive_name, "loudness", res.integrated_lufs, f->loudness.integrated_lufs,
+                tol_lu, "LUFS");
     value_check(&v, f->archive_name, "true_peak", res.true_peak_dbtp, f->loudness.true_peak_dbtp,
                 tol_db, "dBTP");
     value_check(&v, f->archive_name, "sample_peak", res.sample_peak_dbfs,

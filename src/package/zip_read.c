@@ -38,14 +38,15 @@ void sg_zip_limits_init(sg_zip_limits *l) {
 
 /* ---- names ---------------------------------------------------------------------------------- */
 
-
 sg_status sg_zip_name_check(const char *name, sg_diag *d) {
   if (!name || !name[0])
     return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry: empty name");
   size_t n = strlen(name);
   if (n > 255)
-    return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry '%.64s...': name longer than 255 "
-                                        "bytes", name);
+    return sg_diag_fail(d, SG_E_FORMAT,
+                        "unsafe archive entry '%.64s...': name longer than 255 "
+                        "bytes",
+                        name);
   if (name[0] == '/')
     return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry '%s': absolute path", name);
   if (n >= 2 && name[1] == ':' &&
@@ -56,8 +57,8 @@ sg_status sg_zip_name_check(const char *name, sg_diag *d) {
     if (s[i] == '\\')
       return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry '%s': backslash in name", name);
     if (s[i] < 0x20 || s[i] == 0x7F)
-      return sg_diag_fail(d, SG_E_FORMAT,
-                          "unsafe archive entry: control character 0x%02x in name", s[i]);
+      return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry: control character 0x%02x in name",
+                          s[i]);
     size_t L = sg__utf8_seq(s + i, n - i);
     if (!L)
       return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry: name is not valid UTF-8");
@@ -69,11 +70,10 @@ sg_status sg_zip_name_check(const char *name, sg_diag *d) {
     const char *q = strchr(p, '/');
     size_t len = q ? (size_t)(q - p) : strlen(p);
     if (len == 0)
-      return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry '%s': empty path component",
-                          name);
+      return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry '%s': empty path component", name);
     if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-      return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry '%s': '%.*s' path component",
-                          name, (int)len, p);
+      return sg_diag_fail(d, SG_E_FORMAT, "unsafe archive entry '%s': '%.*s' path component", name,
+                          (int)len, p);
     if (!q)
       break;
     p = q + 1;
@@ -81,8 +81,8 @@ sg_status sg_zip_name_check(const char *name, sg_diag *d) {
   return SG_OK;
 }
 
-
-/* ---- raw central directory scan --------------------------------------------------------------- */
+/* ---- raw central directory scan ---------------------------------------------------------------
+ */
 
 static uint32_t rd16(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
 static uint32_t rd32(const unsigned char *p) { return rd16(p) | rd16(p + 2) << 16; }
@@ -149,8 +149,9 @@ static sg_status scan_names_for_nul(const char *path, sg_diag *d) {
     off = rd64(z + 48);
   }
   if (size > ((uint64_t)256 << 20) || off > fsize || size > fsize - off) {
-    st = sg_diag_fail(d, SG_E_LIMIT, "archive '%s': central directory of %llu bytes at %llu is "
-                                     "out of bounds",
+    st = sg_diag_fail(d, SG_E_LIMIT,
+                      "archive '%s': central directory of %llu bytes at %llu is "
+                      "out of bounds",
                       path, (unsigned long long)size, (unsigned long long)off);
     goto out;
   }
@@ -162,14 +163,14 @@ static sg_status scan_names_for_nul(const char *path, sg_diag *d) {
   size_t p = 0;
   for (uint64_t k = 0; k < n; ++k) {
     if (size - p < 46 || rd32(cd + p) != 0x02014b50u) {
-      st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': damaged central directory entry %llu",
-                        path, (unsigned long long)k);
+      st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': damaged central directory entry %llu", path,
+                        (unsigned long long)k);
       goto out;
     }
     size_t nl = rd16(cd + p + 28), xl = rd16(cd + p + 30), cl = rd16(cd + p + 32);
     if (size - p - 46 < nl + xl + cl) {
-      st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': damaged central directory entry %llu",
-                        path, (unsigned long long)k);
+      st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': damaged central directory entry %llu", path,
+                        (unsigned long long)k);
       goto out;
     }
     if (memchr(cd + p + 46, 0, nl)) {
@@ -234,8 +235,8 @@ sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip
       (st = scan_names_for_nul(path, d)) != SG_OK)
     goto fail;
   if (count < 0 || (uint64_t)count > r->lim.max_entries) {
-    st = sg_diag_fail(d, SG_E_LIMIT, "archive '%s' has %lld entries; at most %zu are allowed",
-                      path, (long long)count, r->lim.max_entries);
+    st = sg_diag_fail(d, SG_E_LIMIT, "archive '%s' has %lld entries; at most %zu are allowed", path,
+                      (long long)count, r->lim.max_entries);
     sg_diag_value(d, (double)count, (double)r->lim.max_entries, "entries");
     goto fail;
   }
@@ -264,13 +265,12 @@ sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip
     }
     for (size_t k = 0; k < r->n; ++k)
       if (strcmp(r->e[k].name, zs.name) == 0) {
-        st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': entry '%s' appears twice", path,
-                          zs.name);
+        st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': entry '%s' appears twice", path, zs.name);
         goto fail;
       }
     if ((zs.valid & ZIP_STAT_ENCRYPTION_METHOD) && zs.encryption_method != ZIP_EM_NONE) {
-      st = sg_diag_fail(d, SG_E_UNSUPPORTED, "archive '%s': entry '%s' is encrypted", path,
-                        zs.name);
+      st =
+          sg_diag_fail(d, SG_E_UNSUPPORTED, "archive '%s': entry '%s' is encrypted", path, zs.name);
       goto fail;
     }
     if (!(zs.valid & ZIP_STAT_COMP_METHOD) ||
@@ -282,18 +282,16 @@ sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip
       goto fail;
     }
     if (zs.size > r->lim.max_entry_bytes) {
-      st = sg_diag_fail(d, SG_E_LIMIT,
-                        "archive '%s': entry '%s' declares %llu bytes; at most %llu are allowed",
-                        path, zs.name, (unsigned long long)zs.size,
-                        (unsigned long long)r->lim.max_entry_bytes);
+      st = sg_diag_fail(
+          d, SG_E_LIMIT, "archive '%s': entry '%s' declares %llu bytes; at most %llu are allowed",
+          path, zs.name, (unsigned long long)zs.size, (unsigned long long)r->lim.max_entry_bytes);
       sg_diag_value(d, (double)zs.size, (double)r->lim.max_entry_bytes, "bytes");
       goto fail;
     }
     if (zs.comp_method == ZIP_CM_STORE && zs.comp_size != zs.size) {
-      st = sg_diag_fail(d, SG_E_FORMAT,
-                        "archive '%s': stored entry '%s' declares %llu bytes but occupies %llu",
-                        path, zs.name, (unsigned long long)zs.size,
-                        (unsigned long long)zs.comp_size);
+      st = sg_diag_fail(
+          d, SG_E_FORMAT, "archive '%s': stored entry '%s' declares %llu bytes but occupies %llu",
+          path, zs.name, (unsigned long long)zs.size, (unsigned long long)zs.comp_size);
       goto fail;
     }
     if (zs.size >= r->lim.ratio_min_bytes) {
@@ -310,9 +308,9 @@ sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip
     }
     total += zs.size;
     if (total > r->lim.max_total_bytes) {
-      st = sg_diag_fail(d, SG_E_LIMIT,
-                        "archive '%s': entries declare more than %llu bytes in total", path,
-                        (unsigned long long)r->lim.max_total_bytes);
+      st =
+          sg_diag_fail(d, SG_E_LIMIT, "archive '%s': entries declare more than %llu bytes in total",
+                       path, (unsigned long long)r->lim.max_total_bytes);
       goto fail;
     }
     sg_zip_entry *e = &r->e[r->n++];
@@ -381,16 +379,17 @@ static sg_status stream_entry(sg_zip_reader *r, const sg_zip_entry *e, chunk_fn 
     uint64_t left = e->size - total + 1;
     zip_int64_t n = zip_fread(zf, buf, left < cap ? left : cap);
     if (n < 0) {
-      st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': entry '%s' is damaged: %s", r->path,
-                        e->name, zip_file_strerror(zf));
+      st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': entry '%s' is damaged: %s", r->path, e->name,
+                        zip_file_strerror(zf));
       break;
     }
     if (n == 0)
       break;
     total += (uint64_t)n;
     if (total > e->size) {
-      st = sg_diag_fail(d, SG_E_FORMAT, "archive '%s': entry '%s' holds more than its "
-                                        "declared %llu bytes",
+      st = sg_diag_fail(d, SG_E_FORMAT,
+                        "archive '%s': entry '%s' holds more than its "
+                        "declared %llu bytes",
                         r->path, e->name, (unsigned long long)e->size);
       break;
     }
@@ -447,8 +446,9 @@ sg_status sg_zip_reader_read_all(sg_zip_reader *r, const sg_zip_entry *e, size_t
     return sg_diag_fail(d, SG_E_INVAL, "zip reader: NULL argument");
   *data = NULL;
   if (e->size > max_bytes)
-    return sg_diag_fail(d, SG_E_LIMIT, "archive '%s': entry '%s' is %llu bytes; at most %zu "
-                                       "are read into memory",
+    return sg_diag_fail(d, SG_E_LIMIT,
+                        "archive '%s': entry '%s' is %llu bytes; at most %zu "
+                        "are read into memory",
                         r->path, e->name, (unsigned long long)e->size, max_bytes);
   mem_sink m = {malloc((size_t)e->size + 1), 0, (size_t)e->size};
   if (!m.p)
@@ -468,8 +468,8 @@ sg_status sg_zip_reader_read_all(sg_zip_reader *r, const sg_zip_entry *e, size_t
 /* ---- audio entries through io's virtual I/O -------------------------------------------------- */
 
 struct sg_zip_audio {
-  zip_file_t *zf;      /* stored: seekable libzip stream */
-  char *mem;           /* deflated: inflated copy */
+  zip_file_t *zf; /* stored: seekable libzip stream */
+  char *mem;      /* deflated: inflated copy */
   int64_t size, pos;
   sg_audio_reader *ar;
 };
@@ -589,8 +589,7 @@ static sg_status make_parents(const char *root, const char *rel, int last_is_dir
     struct stat sb;
     if (lstat(path, &sb) == 0) {
       if (S_ISLNK(sb.st_mode) || !S_ISDIR(sb.st_mode))
-        return sg_diag_fail(d, SG_E_IO, "extract: '%s' exists and is not a plain directory",
-                            path);
+        return sg_diag_fail(d, SG_E_IO, "extract: '%s' exists and is not a plain directory", path);
     } else if (mkdir(path, 0755) != 0 && errno != EEXIST)
       return sg_diag_fail(d, SG_E_IO, "extract: cannot create '%s': %s", path, strerror(errno));
     if (!q)
@@ -656,8 +655,8 @@ sg_status sg_zip_reader_extract(sg_zip_reader *r, const char *dir, sg_diag *d) {
       if (lstat(dest, &sb) == 0 && S_ISDIR(sb.st_mode))
         st = sg_diag_fail(d, SG_E_IO, "extract: '%s' is a directory", dest);
       else if (rename(tmp, dest) != 0)
-        st = sg_diag_fail(d, SG_E_IO, "extract: cannot rename into '%s': %s", dest,
-                          strerror(errno));
+        st =
+            sg_diag_fail(d, SG_E_IO, "extract: cannot rename into '%s': %s", dest, strerror(errno));
     }
     if (st != SG_OK) {
       unlink(tmp);

@@ -45,10 +45,10 @@ typedef struct out_sink {
   char path[SG__PATH_MAX + 16]; /* the .partial file */
   int fd;
   unsigned char *buf;
-  size_t cap, len;   /* gathered bytes start at file offset buf_off */
+  size_t cap, len; /* gathered bytes start at file offset buf_off */
   int64_t buf_off;
-  int64_t pos;       /* current write position */
-  int64_t end;       /* file length so far */
+  int64_t pos; /* current write position */
+  int64_t end; /* file length so far */
   zip_error_t err;
   int committed;
   int do_fsync;
@@ -281,8 +281,8 @@ void sg_zip_writer_config_init(sg_zip_writer_config *c) {
   c->fsync_on_close = 1;
 }
 
-sg_status sg_zip_writer_open(sg_zip_writer **out, const char *path,
-                             const sg_zip_writer_config *cfg, sg_diag *d) {
+sg_status sg_zip_writer_open(sg_zip_writer **out, const char *path, const sg_zip_writer_config *cfg,
+                             sg_diag *d) {
   if (!out || !path || !path[0])
     return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL or empty path");
   *out = NULL;

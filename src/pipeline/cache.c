@@ -84,8 +84,8 @@ sg_status sg__cache_key_dry(const sg_song *s, const sg_timeline *tl, const sg_st
   return sg_sha256_final(&h, hex);
 }
 
-sg_status sg__cache_key_final(const char dry_key[65], const sg_stem_spec *st,
-                              const char *side_key, double bpm, char hex[65]) {
+sg_status sg__cache_key_final(const char dry_key[65], const sg_stem_spec *st, const char *side_key,
+                              double bpm, char hex[65]) {
   sg_sha256 h;
   sg_status rc = sg_sha256_init(&h);
   if (rc != SG_OK)

@@ -16,11 +16,11 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,18 +35,18 @@ typedef struct stem_state {
   char dry[SG_MAX_PATH];   /* work/dry/<name>.wav */
   char final[SG_MAX_PATH]; /* <out>/<naming> */
   char archive[SG_MAX_PATH];
-  char midi[SG_MAX_PATH];  /* work/midi/<name>.mid ("" when none) */
+  char midi[SG_MAX_PATH]; /* work/midi/<name>.mid ("" when none) */
   char dry_key[65], final_key[65];
   int cached_dry, cached_final;
   sg_compose_report comp;
   double dry_cut_db;
-  sg_features *dry_feat;   /* the dry stem's features, kept for the effect-evidence gates */
+  sg_features *dry_feat; /* the dry stem's features, kept for the effect-evidence gates */
   /* Results of the produce phase (run on worker threads), judged in order afterwards. */
   sg_note_list notes;
-  int composed;            /* compose succeeded: the note gates can be judged */
-  sg_meter *meter;         /* what the writer's tap (or a re-read of a cached file) measured */
+  int composed;    /* compose succeeded: the note gates can be judged */
+  sg_meter *meter; /* what the writer's tap (or a re-read of a cached file) measured */
   sg_features *feat;
-  sg_status produced;      /* status of the produce phase */
+  sg_status produced; /* status of the produce phase */
   sg_diag produce_diag;
   sg_stem_fx_report fx;
   sg_meter_result final_meter;
@@ -118,8 +118,8 @@ static sg_status gate(run *r, const char *step, const char *stem, const char *ch
 static sg_status gate_text(run *r, const char *step, const char *stem, const char *check,
                            const char *measured, const char *expected, int pass, int required,
                            sg_diag *d) {
-  sg_status st = sg_gate_check_text(&r->res->gates, step, stem, check, measured, expected, pass,
-                                    required, d);
+  sg_status st =
+      sg_gate_check_text(&r->res->gates, step, stem, check, measured, expected, pass, required, d);
   flush_gates(r);
   return st;
 }
@@ -251,8 +251,8 @@ static sg_status audio_gates(run *r, const char *step, const char *stem, const c
   if ((st = gate(r, step, stem, "non_finite", (double)(m->nan_count + m->inf_count), SG_CMP_EQ, 0,
                  0, "samples", 1, d)) != SG_OK)
     return st;
-  if ((st = gate(r, step, stem, "sample_peak", m->sample_peak_dbfs, SG_CMP_LE, -0.001, 0, "dBFS",
-                 1, d)) != SG_OK)
+  if ((st = gate(r, step, stem, "sample_peak", m->sample_peak_dbfs, SG_CMP_LE, -0.001, 0, "dBFS", 1,
+                 d)) != SG_OK)
     return st;
   if ((st = gate(r, step, stem, "clip_runs", (double)m->clip_runs, SG_CMP_EQ, 0, 0, "", 1, d)) !=
       SG_OK)
@@ -296,12 +296,12 @@ static sg_status activity_gates(run *r, const char *step, const stem_state *ss, 
     if (!sg_meter_active(m, r->tl.sections[si].start_frame, r->tl.sections[si].end_frame, thr))
       ++inside_silent;
   }
-  sg_status st = gate(r, step, ss->name, "silent_outside_sections", loudest_outside, SG_CMP_LE,
-                      thr, 0, "dBFS", 1, d);
+  sg_status st = gate(r, step, ss->name, "silent_outside_sections", loudest_outside, SG_CMP_LE, thr,
+                      0, "dBFS", 1, d);
   if (st != SG_OK)
     return st;
-  return gate(r, step, ss->name, "silent_sections", inside_silent, SG_CMP_EQ, 0, 0,
-              "sections", 1, d);
+  return gate(r, step, ss->name, "silent_sections", inside_silent, SG_CMP_EQ, 0, 0, "sections", 1,
+              d);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -313,9 +313,8 @@ static int cmp_double(const void *a, const void *b) {
  * ~1 ms log-energy envelope is correlated with the note-event starts over lags of +-50 ms; the
  * lag of the peak is the stem's offset from its own notes (a synth or chain latency would show
  * here). Notes within 30 ms of each other (a strum, a chord) count as one event. */
-static sg_status timing_gates(run *r, const char *step, const stem_state *ss,
-                              const sg_features *f, const sg_note_list *notes, int sampled,
-                              sg_diag *d) {
+static sg_status timing_gates(run *r, const char *step, const stem_state *ss, const sg_features *f,
+                              const sg_note_list *notes, int sampled, sg_diag *d) {
   enum { MAXLAG = 50 };
   size_t n = 0;
   double fr = 0;
@@ -382,7 +381,8 @@ static sg_status step_timing(run *r, sg_diag *d) {
     return st;
   r->bpm = (double)r->tl.tempo_num / (double)r->tl.tempo_den;
   /* Re-derive every boundary independently in extended precision: the grid must be exact. */
-  long double fpq = 60.0L * r->tl.rate * (long double)r->tl.tempo_den / (long double)r->tl.tempo_num;
+  long double fpq =
+      60.0L * r->tl.rate * (long double)r->tl.tempo_den / (long double)r->tl.tempo_num;
   long double qpb = (long double)r->tl.bar_q_num / (long double)r->tl.bar_q_den;
   double worst = 0;
   for (int i = 0; i < r->tl.n_sections; ++i) {
@@ -395,8 +395,8 @@ static sg_status step_timing(run *r, sg_diag *d) {
       gate(r, "timing", t->name, "snap_start", t->snap_error_start_sec * 1000, SG_CMP_INFO, 0, 0,
            "ms", 0, NULL);
     if (t->snapped_end)
-      gate(r, "timing", t->name, "snap_end", t->snap_error_end_sec * 1000, SG_CMP_INFO, 0, 0,
-           "ms", 0, NULL);
+      gate(r, "timing", t->name, "snap_end", t->snap_error_end_sec * 1000, SG_CMP_INFO, 0, 0, "ms",
+           0, NULL);
   }
   if ((st = gate(r, "timing", "song", "grid_error", worst, SG_CMP_EQ, 0, 0, "frames", 1, d)) !=
       SG_OK)
@@ -441,8 +441,8 @@ static sg_status step_reference(run *r, sg_diag *d) {
  * and the cache keys (which hash title, tempo and meter) cover every byte. */
 static void bext_for(const run *r, const char *stem, sg_bext *b) {
   memset(b, 0, sizeof *b);
-  snprintf(b->description, sizeof b->description, "%s - %s (%.6g BPM, %d/%d)", r->song->title,
-           stem, r->bpm, r->song->meter_num, r->song->meter_den);
+  snprintf(b->description, sizeof b->description, "%s - %s (%.6g BPM, %d/%d)", r->song->title, stem,
+           r->bpm, r->song->meter_num, r->song->meter_den);
   snprintf(b->originator, sizeof b->originator, "stemgate %s", sg_version());
   snprintf(b->originator_ref, sizeof b->originator_ref, "%.31s", r->song->slug);
 }
@@ -495,8 +495,8 @@ static sg_status create_synth_locked(run *r, const sg_stem_spec *sp, const char 
     else
       snprintf(sf2, sizeof sf2, "/usr/share/sounds/sf2/default-GM.sf2");
     snprintf(desc, cap, "soundfont %s, program %d", sf2, sp->program);
-    return sg_synth_create_soundfont(sf2, 0, sp->program, &sp->overrides, s->sample_rate, seed,
-                                     out, d);
+    return sg_synth_create_soundfont(sf2, 0, sp->program, &sp->overrides, s->sample_rate, seed, out,
+                                     d);
   }
   const char *patch = sp->patch.s[0] ? sp->patch.s : sg_synth_patch_names(kind)[0];
   snprintf(desc, cap, "%s, patch %s", sg_synth_kind_name(kind), patch);
@@ -625,11 +625,11 @@ static sg_status judge_dry(run *r, stem_state *ss, const char *step, sg_diag *d)
   if ((st = gate(r, step, ss->name, "length_frames", (double)m.frames, SG_CMP_EQ,
                  (double)r->tl.total_frames, 0, "frames", 1, d)) != SG_OK)
     return st;
-  if ((st = gate(r, step, ss->name, "non_finite", (double)(m.nan_count + m.inf_count), SG_CMP_EQ,
-                 0, 0, "samples", 1, d)) != SG_OK)
+  if ((st = gate(r, step, ss->name, "non_finite", (double)(m.nan_count + m.inf_count), SG_CMP_EQ, 0,
+                 0, "samples", 1, d)) != SG_OK)
     return st;
-  if ((st = gate(r, step, ss->name, "sample_peak", m.sample_peak_dbfs, SG_CMP_LE, -0.001, 0,
-                 "dBFS", 1, d)) != SG_OK)
+  if ((st = gate(r, step, ss->name, "sample_peak", m.sample_peak_dbfs, SG_CMP_LE, -0.001, 0, "dBFS",
+                 1, d)) != SG_OK)
     return st;
   if ((st = gate(r, step, ss->name, "not_silent", m.rms_dbfs, SG_CMP_GE,
                  s->limits.silence_dbfs - 20, 0, "dBFS RMS", 1, d)) != SG_OK)
@@ -638,8 +638,8 @@ static sg_status judge_dry(run *r, stem_state *ss, const char *step, sg_diag *d)
     gate(r, step, ss->name, "tail_cut", ss->dry_cut_db, SG_CMP_INFO, 0, 0, "dBFS", 0, NULL);
   if ((st = activity_gates(r, step, ss, ss->meter, d)) != SG_OK)
     return st;
-  st = timing_gates(r, step, ss, ss->feat, &ss->notes,
-                    sp && !strcmp(sp->instrument.s, "soundfont"), d);
+  st = timing_gates(r, step, ss, ss->feat, &ss->notes, sp && !strcmp(sp->instrument.s, "soundfont"),
+                    d);
   /* The meter is done with; the features stay for the fx step's effect-evidence gates. */
   sg_meter_free(ss->meter);
   ss->meter = NULL;
@@ -701,9 +701,9 @@ static void produce_fx(run *r, stem_state *ss) {
   if (side_name && (!side || side == ss)) {
     if (sp)
       sg_diag_at(d, s->path, sp->pos.line, sp->pos.col);
-    ss->produced = sg_diag_fail(d, SG_E_SPEC,
-                                "stem '%s': sidechain '%s' is not another stem of this song",
-                                ss->name, side_name);
+    ss->produced =
+        sg_diag_fail(d, SG_E_SPEC, "stem '%s': sidechain '%s' is not another stem of this song",
+                     ss->name, side_name);
     return;
   }
   job.side_path = side ? side->dry : NULL;
@@ -794,9 +794,9 @@ static sg_status judge_fx(run *r, stem_state *ss, sg_diag *d) {
       char detail[96];
       snprintf(detail, sizeof detail, "lag %.1f ms: dry %.3f -> wet %.3f", lag_s * 1000,
                dry.prominence, wet.prominence);
-      st = gate_detail(r, "fx", ss->name, "delay_echo", wet.prominence - dry.prominence,
-                       audible ? SG_CMP_GE : SG_CMP_INFO, 0.01, 0, "prominence", detail, audible,
-                       d);
+      st =
+          gate_detail(r, "fx", ss->name, "delay_echo", wet.prominence - dry.prominence,
+                      audible ? SG_CMP_GE : SG_CMP_INFO, 0.01, 0, "prominence", detail, audible, d);
     }
   }
   sg_meter_free(ss->meter);
@@ -863,8 +863,8 @@ static sg_status step_master(run *r, sg_diag *d) {
   if ((st = gate(r, "master", MASTER_NAME, "true_peak", m->true_peak_dbtp, SG_CMP_LE,
                  s->master.true_peak_dbtp, 0, "dBTP", 1, d)) != SG_OK)
     goto out;
-  gate(r, "master", MASTER_NAME, "loudness_range", m->loudness_range_lu, SG_CMP_INFO, 0, 0, "LU",
-       0, NULL);
+  gate(r, "master", MASTER_NAME, "loudness_range", m->loudness_range_lu, SG_CMP_INFO, 0, 0, "LU", 0,
+       NULL);
   /* Tempo, as a listener's beat tracker hears it (the check verify runs too). */
   sg_tempo_check tk;
   char detail[96] = "";
@@ -978,8 +978,8 @@ static char *build_notes(run *r) {
   tprintf(&t, "Rendered by stemgate %s from a spec with SHA-256 %s\n\n", sg_version(),
           s->spec_sha256);
   tprintf(&t, "Tempo %.6g BPM, meter %d/%d, %u Hz, %s, %u channel%s, %s (%lld frames)\n\n", r->bpm,
-          s->meter_num, s->meter_den, s->sample_rate, sg_sample_format_name(s->format),
-          s->channels, s->channels == 1 ? "" : "s",
+          s->meter_num, s->meter_den, s->sample_rate, sg_sample_format_name(s->format), s->channels,
+          s->channels == 1 ? "" : "s",
           sg_format_time((double)r->tl.total_frames / s->sample_rate, t0, sizeof t0),
           (long long)r->tl.total_frames);
   tprintf(&t, "SECTIONS\n");
@@ -1039,12 +1039,14 @@ static char *build_notes(run *r) {
       tprintf(&t, "    effect tail at the song end (peak %.1f dBFS) faded over %d ms\n",
               ss->fx.tail_cut_db, SG_MIX_END_FADE_MS);
     if (ss->midi[0])
-      tprintf(&t, "    MIDI: midi/%s\n", strrchr(ss->midi, '/') ? strrchr(ss->midi, '/') + 1 : ss->midi);
+      tprintf(&t, "    MIDI: midi/%s\n",
+              strrchr(ss->midi, '/') ? strrchr(ss->midi, '/') + 1 : ss->midi);
   }
   tprintf(&t, "\nMASTER  (%s)\n", r->master_archive);
   tprintf(&t, "    %s\n", r->master_rep.chain);
-  tprintf(&t, "    loudness %.2f LUFS (target %.1f +- %.1f), true peak %.2f dBTP (ceiling %.1f), "
-              "LRA %.1f LU\n",
+  tprintf(&t,
+          "    loudness %.2f LUFS (target %.1f +- %.1f), true peak %.2f dBTP (ceiling %.1f), "
+          "LRA %.1f LU\n",
           r->master_meter.integrated_lufs, s->master.loudness_lufs, s->master.loudness_tolerance,
           r->master_meter.true_peak_dbtp, s->master.true_peak_dbtp,
           r->master_meter.loudness_range_lu);
@@ -1169,9 +1171,7 @@ static sg_status step_package(run *r, sg_diag *d) {
 
 /* ---- the driver ----------------------------------------------------------------------------- */
 
-void sg_render_options_init(sg_render_options *o) {
-  memset(o, 0, sizeof *o);
-}
+void sg_render_options_init(sg_render_options *o) { memset(o, 0, sizeof *o); }
 
 void sg_render_result_free(sg_render_result *res) {
   if (res)

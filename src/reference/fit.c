@@ -33,9 +33,9 @@ static float fade_out(double u) {
 }
 
 typedef struct loop_src {
-  float *buf;     /* ref[src0 - pre, src0 + len), channels interleaved; zeros before frame 0 */
-  int64_t pre;    /* pre-roll frames (the crossfade length) */
-  int64_t len;    /* frames of the looped bars */
+  float *buf;  /* ref[src0 - pre, src0 + len), channels interleaved; zeros before frame 0 */
+  int64_t pre; /* pre-roll frames (the crossfade length) */
+  int64_t len; /* frames of the looped bars */
 } loop_src;
 
 /* Reads ref frames [a, a + n) into buf (interleaved), zero outside [0, frames). */
@@ -104,9 +104,9 @@ sg_status sg_reference_write_drums(sg_reference *ref, const sg_song *song, const
   }
 
   /* Where the reference is played straight through, and the fades. */
-  int64_t direct_end = T < R ? T : R;     /* frames copied as they are            */
-  int64_t fade_len = 0, fade_end = T;      /* a fade-out over [fade_end - len, fade_end) */
-  int64_t xf = 0;                          /* loop crossfade, frames              */
+  int64_t direct_end = T < R ? T : R; /* frames copied as they are            */
+  int64_t fade_len = 0, fade_end = T; /* a fade-out over [fade_end - len, fade_end) */
+  int64_t xf = 0;                     /* loop crossfade, frames              */
   switch (ref->fit) {
   case SG_REF_FIT_TRIM:
     fade_len = (int64_t)llround(ref->fit_fade_ms * 1e-3 * rate);
@@ -229,8 +229,8 @@ sg_status sg_reference_write_drums(sg_reference *ref, const sg_song *song, const
   sg_gate_check(gates, step, stem, "fit", (double)ref->song_frames, SG_CMP_INFO, 0, 0, "frames",
                 ref->fit_desc, 0, NULL);
   char det[128];
-  snprintf(det, sizeof det, "%lld frames written, song %lld frames",
-           (long long)ref->drums_frames, (long long)T);
+  snprintf(det, sizeof det, "%lld frames written, song %lld frames", (long long)ref->drums_frames,
+           (long long)T);
   st = sg__ref_check(gates, step, stem, "length", (double)ref->drums_frames, SG_CMP_EQ, (double)T,
                      0, "frames", det, 1, d);
 done:

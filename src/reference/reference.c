@@ -41,7 +41,8 @@ void sg__ref_config_resolve(const sg_reference_config *in, sg_reference_config *
   out->loop_xfade_ms = clampd(out->loop_xfade_ms, 1, 100, def.loop_xfade_ms);
   if (out->loop_bars < 0 || out->loop_bars > 64)
     out->loop_bars = 0;
-  out->min_downbeat_confidence = clampd(out->min_downbeat_confidence, 0, 1, def.min_downbeat_confidence);
+  out->min_downbeat_confidence =
+      clampd(out->min_downbeat_confidence, 0, 1, def.min_downbeat_confidence);
   out->tempo_prior_octaves = clampd(out->tempo_prior_octaves, 0.05, 4, def.tempo_prior_octaves);
   out->sync_max_lag_beats = clampd(out->sync_max_lag_beats, 0.02, 0.49, def.sync_max_lag_beats);
   if (out->sync_min_onsets < 4)
@@ -226,9 +227,9 @@ static sg_status measure(const sg_song *song, const sg_reference_config *cfg, sg
                        sg__ref_tempo_tolerance(song), spec_bpm, "BPM", det, 1, d);
     if (st != SG_OK)
       sg_diag_fail(d, SG_E_GATE,
-               "the reference '%s' plays at %.2f BPM but the spec says %.2f BPM (allowed "
-               "difference %.2f BPM): fix the spec's tempo or set tempo: auto",
-               ref->source_path, tr.bpm, spec_bpm, sg__ref_tempo_tolerance(song));
+                   "the reference '%s' plays at %.2f BPM but the spec says %.2f BPM (allowed "
+                   "difference %.2f BPM): fix the spec's tempo or set tempo: auto",
+                   ref->source_path, tr.bpm, spec_bpm, sg__ref_tempo_tolerance(song));
   }
   if (st != SG_OK)
     goto done;
@@ -260,7 +261,7 @@ static sg_status measure(const sg_song *song, const sg_reference_config *cfg, sg
     /* The span between the first and last matched beats, from the fitted line's slope. */
     /* drift = (period - grid period) * beats = span * (1 - ratio). */
     ref->drift_span_s = fabs(dr.tempo_ratio - 1) > 1e-9 ? fabs(dr.drift_s / (1.0 - dr.tempo_ratio))
-                                                         : sg_features_duration(f);
+                                                        : sg_features_duration(f);
   } else {
     ref->tempo_ratio = 1;
   }
@@ -348,8 +349,8 @@ sg_status sg_reference_prepare(const sg_song *song, const char *source_path,
   sg_diag_clear(&rdiag);
   sg_status st = sg_audio_reader_open(&rd, ref->source_path, &ref->input, &rdiag);
   if (st == SG_OK && ref->input.frames <= 0)
-    st = sg_diag_fail(&rdiag, SG_E_FORMAT, "reference '%s' holds no audio frames",
-                      ref->source_path);
+    st =
+        sg_diag_fail(&rdiag, SG_E_FORMAT, "reference '%s' holds no audio frames", ref->source_path);
   if (st == SG_OK) {
     enum { BLK = 8192 };
     float *buf = malloc((size_t)BLK * ref->input.channels * sizeof *buf);
@@ -372,13 +373,12 @@ sg_status sg_reference_prepare(const sg_song *song, const char *source_path,
                         "reference '%s' holds %llu non-finite samples (NaN or Inf)",
                         ref->source_path, (unsigned long long)bad);
     else if (st == SG_OK && peak == 0)
-      st = sg_diag_fail(&rdiag, SG_E_FORMAT, "reference '%s' is digital silence",
-                        ref->source_path);
+      st = sg_diag_fail(&rdiag, SG_E_FORMAT, "reference '%s' is digital silence", ref->source_path);
   }
   sg_audio_reader_close(rd);
   if (st != SG_OK) {
-    sg_gate_check_text(gates, step, stem, "readable", rdiag.message, "a file libsndfile decodes",
-                       0, 1, NULL);
+    sg_gate_check_text(gates, step, stem, "readable", rdiag.message, "a file libsndfile decodes", 0,
+                       1, NULL);
     if (d) {
       *d = rdiag;
       sg_diag_where(d, step, stem, "readable");
@@ -424,8 +424,7 @@ sg_status sg_reference_prepare(const sg_song *song, const char *source_path,
 /* -------------------------------------------------------------------------------- align --- */
 
 sg_status sg_reference_align(sg_reference *ref, const sg_song *song, sg_timeline *tl,
-                             const sg_reference_config *cfg_in, sg_gate_report *gates,
-                             sg_diag *d) {
+                             const sg_reference_config *cfg_in, sg_gate_report *gates, sg_diag *d) {
   if (!ref || !song || !tl || !gates)
     return sg_diag_fail(d, SG_E_INVAL, "reference align: NULL argument");
   if (tl->rate != ref->work.rate || ref->work.frames <= 0)
@@ -463,8 +462,7 @@ sg_status sg_reference_align(sg_reference *ref, const sg_song *song, sg_timeline
         sxy += x * y;
       }
       double den = (double)k * sxx - sx * sx;
-      double period = den > 0 ? ((double)k * sxy - sx * sy) / den
-                              : (double)(m[n - 1] - m[n - 2]);
+      double period = den > 0 ? ((double)k * sxy - sx * sy) / den : (double)(m[n - 1] - m[n - 2]);
       for (size_t i = n; i < need; ++i)
         m[i] = m[n - 1] + (int64_t)llround(period * (double)(i - (n - 1)));
       ref->n_tempo_map = need;
@@ -517,7 +515,8 @@ sg_status sg_reference_align(sg_reference *ref, const sg_song *song, sg_timeline
                "loop: %.3f s short; bars %lld-%lld of the reference repeated from bar %lld (%s) "
                "with %.0f ms equal-power crossfades ending on each loop's bar line",
                (double)(total - ref_frames) / rate, (long long)(whole - k + 1), (long long)whole,
-               (long long)whole + 1, sg_format_time((double)ref->fit_cut_frame / rate, tbuf, sizeof tbuf),
+               (long long)whole + 1,
+               sg_format_time((double)ref->fit_cut_frame / rate, tbuf, sizeof tbuf),
                ref->loop_xfade_ms);
     } else {
       int64_t b = whole; /* the last bar line inside the reference */
@@ -567,8 +566,8 @@ sg_status sg_reference_align(sg_reference *ref, const sg_song *song, sg_timeline
              "reference beats drift %.2f ms against the %.2f BPM grid over %.1f s (tempo ratio "
              "%.6f)",
              ref->projected_drift_ms, ref->tempo_grid_bpm, (double)played / rate, ratio);
-    st = sg__ref_check(gates, step, stem, "drift_over_song", ref->projected_drift_ms,
-                       SG_CMP_ABS_LE, limit, 0, "ms", det, 1, d);
+    st = sg__ref_check(gates, step, stem, "drift_over_song", ref->projected_drift_ms, SG_CMP_ABS_LE,
+                       limit, 0, "ms", det, 1, d);
     if (st != SG_OK && d)
       snprintf(d->message, sizeof d->message,
                "the reference's beats drift %.2f ms against the %.2f BPM grid over the song "

@@ -88,8 +88,8 @@ sg_status sg_reference_sync_check(const sg_reference *ref, const sg_song *song,
   size_t need_end = (size_t)(cfg.sync_min_onsets + 3) / 4;
   if (res->onsets < (size_t)cfg.sync_min_onsets)
     snprintf(res->reason, sizeof res->reason,
-             "not enough rhythmic content to measure: %zu onsets in %.1f s (needs %d)",
-             res->onsets, dur, cfg.sync_min_onsets);
+             "not enough rhythmic content to measure: %zu onsets in %.1f s (needs %d)", res->onsets,
+             dur, cfg.sync_min_onsets);
   else if (res->onsets_start < need_end || res->onsets_end < need_end)
     snprintf(res->reason, sizeof res->reason,
              "not enough rhythmic content at both ends: %zu onsets in the first %.1f s, %zu in "
@@ -187,8 +187,8 @@ sg_status sg_reference_sync_check(const sg_reference *ref, const sg_song *song,
            res->offset_ms, res->method, res->matched_start, res->similarity);
   sg_status s1 = sg__ref_check(gates, step, stem, "sync_offset", res->offset_ms, SG_CMP_ABS_LE,
                                limit, 0, "ms", det, 1, d);
-  snprintf(det, sizeof det, "end offset %.2f ms, drift %.2f ms (%.4f %%) by %s",
-           res->end_offset_ms, res->drift_ms, 100.0 * res->drift_ratio, res->method);
+  snprintf(det, sizeof det, "end offset %.2f ms, drift %.2f ms (%.4f %%) by %s", res->end_offset_ms,
+           res->drift_ms, 100.0 * res->drift_ratio, res->method);
   sg_status s2 = sg__ref_check(gates, step, stem, "sync_drift", res->drift_ms, SG_CMP_ABS_LE, limit,
                                0, "ms", det, 1, s1 == SG_OK ? d : NULL);
   st = s1 != SG_OK ? s1 : s2;

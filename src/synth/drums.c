@@ -40,7 +40,7 @@ static const sg__param_def drum_params[] = {
 
 typedef struct drum_voice {
   int type;
-  int64_t t;           /* samples since the hit */
+  int64_t t; /* samples since the hit */
   double vel;
   double amp, amp_mul; /* main exponential envelope */
   double amp2, amp2_mul;
@@ -64,13 +64,27 @@ const char *const sg__drums_patches[] = {"808", "909", NULL};
 static void drum_patch_init(int idx, drum_patch *p) {
   memset(p, 0, sizeof *p);
   if (idx == 0) {
-    p->kick_tune = 50; p->kick_decay = 0.7; p->snare_tune = 180; p->snare_decay = 0.18;
-    p->hat_decay = 0.05; p->open_hat_decay = 0.45; p->kick_sweep = 0.045; p->kick_click = 0.3;
+    p->kick_tune = 50;
+    p->kick_decay = 0.7;
+    p->snare_tune = 180;
+    p->snare_decay = 0.18;
+    p->hat_decay = 0.05;
+    p->open_hat_decay = 0.45;
+    p->kick_sweep = 0.045;
+    p->kick_click = 0.3;
     p->snare_noise = 0.6;
   } else {
-    p->kick_tune = 55; p->kick_decay = 0.4; p->snare_tune = 200; p->snare_decay = 0.22;
-    p->hat_decay = 0.06; p->open_hat_decay = 0.4; p->kick_sweep = 0.025; p->kick_click = 0.6;
-    p->snare_noise = 0.8; p->style909 = 1; p->gain = -1.5;
+    p->kick_tune = 55;
+    p->kick_decay = 0.4;
+    p->snare_tune = 200;
+    p->snare_decay = 0.22;
+    p->hat_decay = 0.06;
+    p->open_hat_decay = 0.4;
+    p->kick_sweep = 0.025;
+    p->kick_click = 0.6;
+    p->snare_noise = 0.8;
+    p->style909 = 1;
+    p->gain = -1.5;
   }
 }
 
@@ -87,14 +101,25 @@ static void drums_reset(void *st) {
 
 static int map_key(int key) {
   switch (key) {
-  case 35: case 36: return D_KICK;
-  case 37: return D_RIM;
-  case 38: case 40: return D_SNARE;
-  case 39: return D_CLAP;
-  case 42: case 44: return D_CHAT;
-  case 46: return D_OHAT;
-  case 70: return D_SHAKER;
-  default: return D_NONE;
+  case 35:
+  case 36:
+    return D_KICK;
+  case 37:
+    return D_RIM;
+  case 38:
+  case 40:
+    return D_SNARE;
+  case 39:
+    return D_CLAP;
+  case 42:
+  case 44:
+    return D_CHAT;
+  case 46:
+    return D_OHAT;
+  case 70:
+    return D_SHAKER;
+  default:
+    return D_NONE;
   }
 }
 

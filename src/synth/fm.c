@@ -17,28 +17,23 @@
 #define FM_OPS 6
 
 typedef struct fm_alg {
-  const char *edges;  /* "65 54": op 6 modulates op 5, op 5 modulates op 4 */
+  const char *edges; /* "65 54": op 6 modulates op 5, op 5 modulates op 4 */
   const char *carriers;
   int fb_from, fb_to; /* feedback: fb_from's output into fb_to's phase (equal = self) */
 } fm_alg;
 
 static const fm_alg algs[32] = {
-    {"65 54 43 21", "13", 6, 6},       {"65 54 43 21", "13", 2, 2},
-    {"65 54 32 21", "14", 6, 6},       {"65 54 32 21", "14", 4, 6},
-    {"65 43 21", "135", 6, 6},         {"65 43 21", "135", 5, 6},
-    {"65 53 43 21", "13", 6, 6},       {"65 53 43 21", "13", 4, 4},
-    {"65 53 43 21", "13", 2, 2},       {"32 21 64 54", "14", 3, 3},
-    {"32 21 64 54", "14", 6, 6},       {"21 63 53 43", "13", 2, 2},
-    {"21 63 53 43", "13", 6, 6},       {"21 43 54 64", "13", 6, 6},
-    {"21 43 54 64", "13", 2, 2},       {"21 43 31 65 51", "1", 6, 6},
-    {"21 43 31 65 51", "1", 2, 2},     {"21 31 65 54 41", "1", 3, 3},
-    {"32 21 64 65", "145", 6, 6},      {"31 32 54 64", "124", 3, 3},
-    {"31 32 64 65", "1245", 3, 3},     {"21 63 64 65", "1345", 6, 6},
-    {"32 64 65", "1245", 6, 6},        {"63 64 65", "12345", 6, 6},
-    {"64 65", "12345", 6, 6},          {"32 54 64", "124", 6, 6},
-    {"32 54 64", "124", 3, 3},         {"21 54 43", "136", 5, 5},
-    {"43 65", "1235", 6, 6},           {"54 43", "1236", 5, 5},
-    {"65", "12345", 6, 6},             {"", "123456", 6, 6},
+    {"65 54 43 21", "13", 6, 6},   {"65 54 43 21", "13", 2, 2},   {"65 54 32 21", "14", 6, 6},
+    {"65 54 32 21", "14", 4, 6},   {"65 43 21", "135", 6, 6},     {"65 43 21", "135", 5, 6},
+    {"65 53 43 21", "13", 6, 6},   {"65 53 43 21", "13", 4, 4},   {"65 53 43 21", "13", 2, 2},
+    {"32 21 64 54", "14", 3, 3},   {"32 21 64 54", "14", 6, 6},   {"21 63 53 43", "13", 2, 2},
+    {"21 63 53 43", "13", 6, 6},   {"21 43 54 64", "13", 6, 6},   {"21 43 54 64", "13", 2, 2},
+    {"21 43 31 65 51", "1", 6, 6}, {"21 43 31 65 51", "1", 2, 2}, {"21 31 65 54 41", "1", 3, 3},
+    {"32 21 64 65", "145", 6, 6},  {"31 32 54 64", "124", 3, 3},  {"31 32 64 65", "1245", 3, 3},
+    {"21 63 64 65", "1345", 6, 6}, {"32 64 65", "1245", 6, 6},    {"63 64 65", "12345", 6, 6},
+    {"64 65", "12345", 6, 6},      {"32 54 64", "124", 6, 6},     {"32 54 64", "124", 3, 3},
+    {"21 54 43", "136", 5, 5},     {"43 65", "1235", 6, 6},       {"54 43", "1236", 5, 5},
+    {"65", "12345", 6, 6},         {"", "123456", 6, 6},
 };
 
 typedef struct fm_op_patch {
@@ -51,28 +46,32 @@ typedef struct fm_patch {
   fm_op_patch op[FM_OPS];
 } fm_patch;
 
-#define OPP(n)                                                                                 \
-  {"op" #n "_ratio", "", 0.5, 31.99, offsetof(fm_patch, op[n - 1].ratio)},                      \
-      {"op" #n "_fixed_hz", "Hz", 0, 9772, offsetof(fm_patch, op[n - 1].fixed_hz)},             \
-      {"op" #n "_detune", "", -7, 7, offsetof(fm_patch, op[n - 1].detune)},                     \
-      {"op" #n "_level", "", 0, 99, offsetof(fm_patch, op[n - 1].level)},                       \
-      {"op" #n "_vel_sens", "", 0, 7, offsetof(fm_patch, op[n - 1].vel_sens)},                  \
-      {"op" #n "_rate_scale", "", 0, 7, offsetof(fm_patch, op[n - 1].rate_scale)},             \
-      {"op" #n "_r1", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[0])},                        \
-      {"op" #n "_r2", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[1])},                        \
-      {"op" #n "_r3", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[2])},                        \
-      {"op" #n "_r4", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[3])},                        \
-      {"op" #n "_l1", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[0])},                         \
-      {"op" #n "_l2", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[1])},                         \
-      {"op" #n "_l3", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[2])},                         \
-  {                                                                                            \
-    "op" #n "_l4", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[3])                            \
+#define OPP(n)                                                                                     \
+  {"op" #n "_ratio", "", 0.5, 31.99, offsetof(fm_patch, op[n - 1].ratio)},                         \
+      {"op" #n "_fixed_hz", "Hz", 0, 9772, offsetof(fm_patch, op[n - 1].fixed_hz)},                \
+      {"op" #n "_detune", "", -7, 7, offsetof(fm_patch, op[n - 1].detune)},                        \
+      {"op" #n "_level", "", 0, 99, offsetof(fm_patch, op[n - 1].level)},                          \
+      {"op" #n "_vel_sens", "", 0, 7, offsetof(fm_patch, op[n - 1].vel_sens)},                     \
+      {"op" #n "_rate_scale", "", 0, 7, offsetof(fm_patch, op[n - 1].rate_scale)},                 \
+      {"op" #n "_r1", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[0])},                           \
+      {"op" #n "_r2", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[1])},                           \
+      {"op" #n "_r3", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[2])},                           \
+      {"op" #n "_r4", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[3])},                           \
+      {"op" #n "_l1", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[0])},                            \
+      {"op" #n "_l2", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[1])},                            \
+      {"op" #n "_l3", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[2])}, {                          \
+    "op" #n "_l4", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[3])                                 \
   }
 static const sg__param_def fm_params[] = {
     {"algorithm", "", 1, 32, offsetof(fm_patch, algorithm)},
     {"feedback", "", 0, 7, offsetof(fm_patch, feedback)},
     {"gain", "dB", -24, 12, offsetof(fm_patch, gain)},
-    OPP(1), OPP(2), OPP(3), OPP(4), OPP(5), OPP(6),
+    OPP(1),
+    OPP(2),
+    OPP(3),
+    OPP(4),
+    OPP(5),
+    OPP(6),
 };
 #undef OPP
 
@@ -103,23 +102,31 @@ typedef struct sg__fm {
 
 const char *const sg__fm_patches[] = {"epiano", "bell", "fm_bass", NULL};
 
-static void set_op(fm_op_patch *o, double ratio, double detune, double level, double vs,
-                   int r1, int r2, int r3, int r4, int l1, int l2, int l3, int l4) {
+static void set_op(fm_op_patch *o, double ratio, double detune, double level, double vs, int r1,
+                   int r2, int r3, int r4, int l1, int l2, int l3, int l4) {
   memset(o, 0, sizeof *o);
   o->ratio = ratio;
   o->detune = detune;
   o->level = level;
   o->vel_sens = vs;
   o->rate_scale = 2;
-  o->rate[0] = r1; o->rate[1] = r2; o->rate[2] = r3; o->rate[3] = r4;
-  o->lvl[0] = l1; o->lvl[1] = l2; o->lvl[2] = l3; o->lvl[3] = l4;
+  o->rate[0] = r1;
+  o->rate[1] = r2;
+  o->rate[2] = r3;
+  o->rate[3] = r4;
+  o->lvl[0] = l1;
+  o->lvl[1] = l2;
+  o->lvl[2] = l3;
+  o->lvl[3] = l4;
 }
 
 static void fm_patch_init(int idx, fm_patch *p) {
   memset(p, 0, sizeof *p);
   switch (idx) {
   case 0: /* E.PIANO 1-like, algorithm 5: tine (2->1 at ratio 14) + two detuned body pairs */
-    p->algorithm = 5; p->feedback = 6; p->gain = -4;
+    p->algorithm = 5;
+    p->feedback = 6;
+    p->gain = -4;
     set_op(&p->op[0], 1, 3, 99, 2, 96, 25, 25, 67, 99, 75, 0, 0);
     set_op(&p->op[1], 14, 0, 76, 7, 95, 50, 35, 78, 99, 75, 0, 0);
     set_op(&p->op[2], 1, 0, 99, 2, 95, 20, 20, 50, 99, 95, 0, 0);
@@ -128,7 +135,9 @@ static void fm_patch_init(int idx, fm_patch *p) {
     set_op(&p->op[5], 1, 7, 76, 6, 95, 29, 20, 50, 99, 95, 0, 0);
     break;
   case 1: /* TUBULAR BELLS-like: inharmonic 3.5 modulators, long exponential decays */
-    p->algorithm = 5; p->feedback = 2; p->gain = 0.5;
+    p->algorithm = 5;
+    p->feedback = 2;
+    p->gain = 0.5;
     set_op(&p->op[0], 1, 2, 99, 2, 95, 33, 20, 22, 99, 80, 0, 0);
     set_op(&p->op[1], 3.5, 0, 80, 4, 98, 12, 20, 22, 99, 75, 0, 0);
     set_op(&p->op[2], 2, -2, 90, 2, 95, 30, 20, 20, 99, 75, 0, 0);
@@ -137,7 +146,9 @@ static void fm_patch_init(int idx, fm_patch *p) {
     set_op(&p->op[5], 1.41, 0, 68, 3, 98, 20, 20, 20, 99, 60, 0, 0);
     break;
   default: /* fm_bass: algorithm 5 pairs, fast-decaying modulation index = plucky attack */
-    p->algorithm = 5; p->feedback = 4; p->gain = 4;
+    p->algorithm = 5;
+    p->feedback = 4;
+    p->gain = 4;
     set_op(&p->op[0], 1, 0, 99, 1, 99, 40, 30, 70, 99, 85, 80, 0);
     set_op(&p->op[1], 1, 0, 84, 5, 99, 55, 30, 70, 99, 50, 40, 0);
     set_op(&p->op[2], 0.5, 0, 90, 1, 99, 35, 30, 70, 99, 85, 80, 0);
@@ -330,8 +341,8 @@ sg_status sg__fm_create(const char *patch, const sg_param_set *ov, double rate, 
   if (!f)
     return sg_diag_fail(d, SG_E_NOMEM, "out of memory creating the dx7 instrument");
   fm_patch_init(idx, &f->p);
-  sg_status s = sg__apply_overrides(&f->p, fm_params, sizeof fm_params / sizeof fm_params[0],
-                                    ov, "dx7", d);
+  sg_status s =
+      sg__apply_overrides(&f->p, fm_params, sizeof fm_params / sizeof fm_params[0], ov, "dx7", d);
   if (s != SG_OK) {
     free(f);
     return s;

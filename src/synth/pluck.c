@@ -31,7 +31,7 @@
 
 typedef struct pluck_patch {
   double decay, brightness, pick_position, body, release, mute_decay, strum_spread, gain;
-  double exc_lo, exc_hi;      /* excitation low-pass cutoff at velocity 0 / 1, Hz */
+  double exc_lo, exc_hi; /* excitation low-pass cutoff at velocity 0 / 1, Hz */
   double body_f[NBODY], body_q[NBODY], body_g[NBODY];
 } pluck_patch;
 
@@ -50,17 +50,16 @@ typedef struct pluck_voice {
   float line[LINE];
   unsigned w;
   int n_int;
-  double p, g, a_ap;   /* loss pole, loss gain, Thiran coefficient */
+  double p, g, a_ap; /* loss pole, loss gain, Thiran coefficient */
   double lp1, ap_x1, ap_y1;
   double f0;
-  int64_t life;       /* samples until below -90 dB at the current decay */
-  int64_t wait;       /* samples until the pluck (per-string strum delay) */
-  int pending;        /* excitation still to be written */
+  int64_t life; /* samples until below -90 dB at the current decay */
+  int64_t wait; /* samples until the pluck (per-string strum delay) */
+  int pending;  /* excitation still to be written */
   float vel;
   int muted, held, group;
   uint32_t id;
 } pluck_voice;
-
 
 typedef struct sg__pluck {
   pluck_patch p;
@@ -80,26 +79,40 @@ static const int open_key[STRINGS] = {40, 45, 50, 55, 59, 64}; /* E2 A2 D3 G3 B3
 static void pluck_patch_init(int idx, pluck_patch *p) {
   memset(p, 0, sizeof *p);
   if (idx == 0) { /* nylon: darker, shorter, finger-soft excitation, warm body */
-    p->decay = 3.5; p->brightness = 0.35; p->pick_position = 0.18; p->body = 0.55;
-    p->release = 0.25; p->mute_decay = 0.06; p->gain = 3;
-    p->exc_lo = 600; p->exc_hi = 3500;
+    p->decay = 3.5;
+    p->brightness = 0.35;
+    p->pick_position = 0.18;
+    p->body = 0.55;
+    p->release = 0.25;
+    p->mute_decay = 0.06;
+    p->gain = 3;
+    p->exc_lo = 600;
+    p->exc_hi = 3500;
     const double f[NBODY] = {98, 204, 390, 1100}, q[NBODY] = {6, 9, 5, 2};
     const double gg[NBODY] = {1.0, 0.8, 0.5, 0.25};
-    memcpy(p->body_f, f, sizeof f); memcpy(p->body_q, q, sizeof q); memcpy(p->body_g, gg, sizeof gg);
+    memcpy(p->body_f, f, sizeof f);
+    memcpy(p->body_q, q, sizeof q);
+    memcpy(p->body_g, gg, sizeof gg);
   } else { /* steel: brighter pick, longer sustain, more top-end body */
-    p->decay = 6.0; p->brightness = 0.7; p->pick_position = 0.13; p->body = 0.45;
-    p->release = 0.3; p->mute_decay = 0.05; p->gain = 2.5;
-    p->exc_lo = 1000; p->exc_hi = 6000;
+    p->decay = 6.0;
+    p->brightness = 0.7;
+    p->pick_position = 0.13;
+    p->body = 0.45;
+    p->release = 0.3;
+    p->mute_decay = 0.05;
+    p->gain = 2.5;
+    p->exc_lo = 1000;
+    p->exc_hi = 6000;
     const double f[NBODY] = {110, 220, 480, 2500}, q[NBODY] = {7, 10, 5, 1.5};
     const double gg[NBODY] = {0.9, 0.8, 0.5, 0.35};
-    memcpy(p->body_f, f, sizeof f); memcpy(p->body_q, q, sizeof q); memcpy(p->body_g, gg, sizeof gg);
+    memcpy(p->body_f, f, sizeof f);
+    memcpy(p->body_q, q, sizeof q);
+    memcpy(p->body_g, gg, sizeof gg);
   }
 }
 
 /* Phase delay in samples of the one-pole loss filter at w (rad/sample). */
-static double lp_phase_delay(double p, double w) {
-  return atan2(p * sin(w), 1.0 - p * cos(w)) / w;
-}
+static double lp_phase_delay(double p, double w) { return atan2(p * sin(w), 1.0 - p * cos(w)) / w; }
 
 /* Phase delay of the first-order allpass (a + z^-1) / (1 + a z^-1) at w. */
 static double ap_phase_delay(double a, double w) {
@@ -261,7 +274,8 @@ static void pluck_note_on(void *st, const sg_note *n, uint32_t id) {
   if ((n->flags & SG_NOTE_ACCENT) && !v->muted)
     t60 *= 1.2;
   set_decay(v, t60, k->rate);
-  v->wait = (int64_t)(k->p.strum_spread * 1e-3 * k->rate * (n->strum_index > 0 ? n->strum_index : 0));
+  v->wait =
+      (int64_t)(k->p.strum_spread * 1e-3 * k->rate * (n->strum_index > 0 ? n->strum_index : 0));
   v->pending = 1;
   if (v->wait == 0)
     excite(k, v);

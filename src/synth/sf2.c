@@ -106,8 +106,8 @@ sg_status sg__sf2_create(const char *path, int bank, int program, const sg_param
   for (int lv = 0; lv < LAST_LOG_LEVEL; ++lv)
     fluid_set_log_function(lv, quiet_log, NULL);
   sf2_params pp = {bank, program, 6};
-  sg_status stt = sg__apply_overrides(&pp, sf2_defs, sizeof sf2_defs / sizeof sf2_defs[0], ov,
-                                      "soundfont", d);
+  sg_status stt =
+      sg__apply_overrides(&pp, sf2_defs, sizeof sf2_defs / sizeof sf2_defs[0], ov, "soundfont", d);
   if (stt != SG_OK)
     return stt;
   if (pp.bank < 0 || pp.bank > 128 || pp.program < 0 || pp.program > 127)

@@ -10,23 +10,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define P(f, unit, lo, hi) {#f, unit, lo, hi, offsetof(sg__sub_patch, f)}
+#define P(f, unit, lo, hi)                                                                         \
+  { #f, unit, lo, hi, offsetof(sg__sub_patch, f) }
 const sg__param_def sg__sub_params[] = {
     P(osc1_wave, "0 saw, 1 square, 2 triangle, 3 sine", 0, 3),
     P(osc2_wave, "0 saw, 1 square, 2 triangle, 3 sine", 0, 3),
     P(osc3_wave, "0 saw, 1 square, 2 triangle, 3 sine", 0, 3),
-    P(osc1_level, "", 0, 1), P(osc2_level, "", 0, 1), P(osc3_level, "", 0, 1),
-    P(osc2_detune, "cents", -100, 100), P(osc3_detune, "cents", -100, 100),
-    P(osc1_octave, "octaves", -2, 2), P(osc2_octave, "octaves", -2, 2),
+    P(osc1_level, "", 0, 1),
+    P(osc2_level, "", 0, 1),
+    P(osc3_level, "", 0, 1),
+    P(osc2_detune, "cents", -100, 100),
+    P(osc3_detune, "cents", -100, 100),
+    P(osc1_octave, "octaves", -2, 2),
+    P(osc2_octave, "octaves", -2, 2),
     P(osc3_octave, "octaves", -2, 2),
-    P(pulse_width, "", 0.05, 0.95), P(noise_level, "", 0, 1),
-    P(cutoff, "Hz", 20, 18000), P(resonance, "", 0, 1), P(drive, "", 0.1, 10),
-    P(key_track, "", 0, 1), P(filter_env, "octaves", -2, 8),
-    P(filter_attack, "s", 0.0005, 20), P(filter_decay, "s", 0.0005, 20),
-    P(filter_sustain, "", 0, 1), P(filter_release, "s", 0.0005, 20),
-    P(amp_attack, "s", 0.0005, 20), P(amp_decay, "s", 0.0005, 20),
-    P(amp_sustain, "", 0, 1), P(amp_release, "s", 0.0005, 20),
-    P(velocity_to_filter, "octaves", 0, 4), P(glide, "s", 0, 2), P(drift, "cents", 0, 20),
+    P(pulse_width, "", 0.05, 0.95),
+    P(noise_level, "", 0, 1),
+    P(cutoff, "Hz", 20, 18000),
+    P(resonance, "", 0, 1),
+    P(drive, "", 0.1, 10),
+    P(key_track, "", 0, 1),
+    P(filter_env, "octaves", -2, 8),
+    P(filter_attack, "s", 0.0005, 20),
+    P(filter_decay, "s", 0.0005, 20),
+    P(filter_sustain, "", 0, 1),
+    P(filter_release, "s", 0.0005, 20),
+    P(amp_attack, "s", 0.0005, 20),
+    P(amp_decay, "s", 0.0005, 20),
+    P(amp_sustain, "", 0, 1),
+    P(amp_release, "s", 0.0005, 20),
+    P(velocity_to_filter, "octaves", 0, 4),
+    P(glide, "s", 0, 2),
+    P(drift, "cents", 0, 20),
     P(gain, "dB", -24, 12),
 };
 #undef P
@@ -160,30 +175,73 @@ static void mono_patch(int idx, sg__sub_patch *p) {
   sub_defaults(p);
   switch (idx) {
   case 0: /* classic: two saws and a square an octave down, punchy filter contour */
-    p->osc1_wave = 0; p->osc2_wave = 0; p->osc3_wave = 1;
-    p->osc1_level = 1; p->osc2_level = 0.8; p->osc3_level = 0.6;
-    p->osc2_detune = 7; p->osc3_octave = -1;
-    p->cutoff = 180; p->resonance = 0.35; p->drive = 1.5; p->key_track = 0.5;
-    p->filter_env = 3.2; p->filter_attack = 0.001; p->filter_decay = 0.22;
-    p->filter_sustain = 0.15; p->filter_release = 0.12;
-    p->amp_attack = 0.0015; p->amp_decay = 0.4; p->amp_sustain = 0.85; p->amp_release = 0.06;
-    p->velocity_to_filter = 1.5; p->glide = 0.04; p->gain = 5.5;
+    p->osc1_wave = 0;
+    p->osc2_wave = 0;
+    p->osc3_wave = 1;
+    p->osc1_level = 1;
+    p->osc2_level = 0.8;
+    p->osc3_level = 0.6;
+    p->osc2_detune = 7;
+    p->osc3_octave = -1;
+    p->cutoff = 180;
+    p->resonance = 0.35;
+    p->drive = 1.5;
+    p->key_track = 0.5;
+    p->filter_env = 3.2;
+    p->filter_attack = 0.001;
+    p->filter_decay = 0.22;
+    p->filter_sustain = 0.15;
+    p->filter_release = 0.12;
+    p->amp_attack = 0.0015;
+    p->amp_decay = 0.4;
+    p->amp_sustain = 0.85;
+    p->amp_release = 0.06;
+    p->velocity_to_filter = 1.5;
+    p->glide = 0.04;
+    p->gain = 5.5;
     break;
   case 1: /* sub: triangle + sine, filter open, almost pure fundamental */
-    p->osc1_wave = 2; p->osc2_wave = 3; p->osc3_wave = 3;
-    p->osc1_level = 0.6; p->osc2_level = 1; p->osc3_level = 0;
-    p->cutoff = 400; p->resonance = 0; p->drive = 1; p->key_track = 1;
-    p->filter_env = 0.5; p->filter_decay = 0.2; p->filter_sustain = 0.5;
-    p->amp_attack = 0.003; p->amp_decay = 0.5; p->amp_sustain = 0.9; p->amp_release = 0.08;
-    p->glide = 0.03; p->gain = 5.5;
+    p->osc1_wave = 2;
+    p->osc2_wave = 3;
+    p->osc3_wave = 3;
+    p->osc1_level = 0.6;
+    p->osc2_level = 1;
+    p->osc3_level = 0;
+    p->cutoff = 400;
+    p->resonance = 0;
+    p->drive = 1;
+    p->key_track = 1;
+    p->filter_env = 0.5;
+    p->filter_decay = 0.2;
+    p->filter_sustain = 0.5;
+    p->amp_attack = 0.003;
+    p->amp_decay = 0.5;
+    p->amp_sustain = 0.9;
+    p->amp_release = 0.08;
+    p->glide = 0.03;
+    p->gain = 5.5;
     break;
   default: /* acid: one saw, high resonance, fast decaying envelope, slides */
-    p->osc1_wave = 0; p->osc1_level = 1; p->osc2_level = 0; p->osc3_level = 0;
-    p->cutoff = 260; p->resonance = 0.82; p->drive = 2.5; p->key_track = 0.3;
-    p->filter_env = 4.0; p->filter_attack = 0.0008; p->filter_decay = 0.18;
-    p->filter_sustain = 0.0; p->filter_release = 0.1;
-    p->amp_attack = 0.001; p->amp_decay = 0.5; p->amp_sustain = 0.9; p->amp_release = 0.03;
-    p->velocity_to_filter = 1.5; p->glide = 0.0; p->gain = 3.5;
+    p->osc1_wave = 0;
+    p->osc1_level = 1;
+    p->osc2_level = 0;
+    p->osc3_level = 0;
+    p->cutoff = 260;
+    p->resonance = 0.82;
+    p->drive = 2.5;
+    p->key_track = 0.3;
+    p->filter_env = 4.0;
+    p->filter_attack = 0.0008;
+    p->filter_decay = 0.18;
+    p->filter_sustain = 0.0;
+    p->filter_release = 0.1;
+    p->amp_attack = 0.001;
+    p->amp_decay = 0.5;
+    p->amp_sustain = 0.9;
+    p->amp_release = 0.03;
+    p->velocity_to_filter = 1.5;
+    p->glide = 0.0;
+    p->gain = 3.5;
     break;
   }
 }
@@ -192,34 +250,81 @@ static void poly_patch(int idx, sg__sub_patch *p) {
   sub_defaults(p);
   switch (idx) {
   case 0: /* pad: two detuned saws + sub square, slow contours, drift */
-    p->osc1_wave = 0; p->osc2_wave = 0; p->osc3_wave = 1;
-    p->osc1_level = 1; p->osc2_level = 1; p->osc3_level = 0.35;
-    p->osc2_detune = 9; p->osc3_octave = -1; p->pulse_width = 0.5;
-    p->cutoff = 900; p->resonance = 0.2; p->key_track = 0.4;
-    p->filter_env = 1.2; p->filter_attack = 0.8; p->filter_decay = 1.5;
-    p->filter_sustain = 0.5; p->filter_release = 1.2;
-    p->amp_attack = 0.6; p->amp_decay = 1.0; p->amp_sustain = 0.85; p->amp_release = 1.2;
-    p->drift = 4; p->gain = 4.5;
+    p->osc1_wave = 0;
+    p->osc2_wave = 0;
+    p->osc3_wave = 1;
+    p->osc1_level = 1;
+    p->osc2_level = 1;
+    p->osc3_level = 0.35;
+    p->osc2_detune = 9;
+    p->osc3_octave = -1;
+    p->pulse_width = 0.5;
+    p->cutoff = 900;
+    p->resonance = 0.2;
+    p->key_track = 0.4;
+    p->filter_env = 1.2;
+    p->filter_attack = 0.8;
+    p->filter_decay = 1.5;
+    p->filter_sustain = 0.5;
+    p->filter_release = 1.2;
+    p->amp_attack = 0.6;
+    p->amp_decay = 1.0;
+    p->amp_sustain = 0.85;
+    p->amp_release = 1.2;
+    p->drift = 4;
+    p->gain = 4.5;
     break;
   case 1: /* brass: saw + pulse, filter swell with overshoot */
-    p->osc1_wave = 0; p->osc2_wave = 1; p->osc3_wave = 1;
-    p->osc1_level = 1; p->osc2_level = 0.7; p->osc3_level = 0.25;
-    p->osc2_detune = 5; p->osc3_octave = -1; p->pulse_width = 0.4;
-    p->cutoff = 500; p->resonance = 0.15; p->key_track = 0.6;
-    p->filter_env = 2.6; p->filter_attack = 0.08; p->filter_decay = 0.5;
-    p->filter_sustain = 0.55; p->filter_release = 0.25;
-    p->amp_attack = 0.03; p->amp_decay = 0.4; p->amp_sustain = 0.9; p->amp_release = 0.25;
-    p->velocity_to_filter = 0.8; p->drift = 3; p->gain = 3.5;
+    p->osc1_wave = 0;
+    p->osc2_wave = 1;
+    p->osc3_wave = 1;
+    p->osc1_level = 1;
+    p->osc2_level = 0.7;
+    p->osc3_level = 0.25;
+    p->osc2_detune = 5;
+    p->osc3_octave = -1;
+    p->pulse_width = 0.4;
+    p->cutoff = 500;
+    p->resonance = 0.15;
+    p->key_track = 0.6;
+    p->filter_env = 2.6;
+    p->filter_attack = 0.08;
+    p->filter_decay = 0.5;
+    p->filter_sustain = 0.55;
+    p->filter_release = 0.25;
+    p->amp_attack = 0.03;
+    p->amp_decay = 0.4;
+    p->amp_sustain = 0.9;
+    p->amp_release = 0.25;
+    p->velocity_to_filter = 0.8;
+    p->drift = 3;
+    p->gain = 3.5;
     break;
   default: /* arp_pluck: short filter blip on a pulse + saw */
-    p->osc1_wave = 1; p->osc2_wave = 0; p->osc3_wave = 1;
-    p->osc1_level = 1; p->osc2_level = 0.6; p->osc3_level = 0.2;
-    p->osc2_detune = 6; p->osc3_octave = -1; p->pulse_width = 0.3;
-    p->cutoff = 350; p->resonance = 0.35; p->key_track = 0.7;
-    p->filter_env = 4.0; p->filter_attack = 0.001; p->filter_decay = 0.16;
-    p->filter_sustain = 0.0; p->filter_release = 0.15;
-    p->amp_attack = 0.001; p->amp_decay = 0.35; p->amp_sustain = 0.0; p->amp_release = 0.2;
-    p->velocity_to_filter = 1.0; p->drift = 2; p->gain = 6.5;
+    p->osc1_wave = 1;
+    p->osc2_wave = 0;
+    p->osc3_wave = 1;
+    p->osc1_level = 1;
+    p->osc2_level = 0.6;
+    p->osc3_level = 0.2;
+    p->osc2_detune = 6;
+    p->osc3_octave = -1;
+    p->pulse_width = 0.3;
+    p->cutoff = 350;
+    p->resonance = 0.35;
+    p->key_track = 0.7;
+    p->filter_env = 4.0;
+    p->filter_attack = 0.001;
+    p->filter_decay = 0.16;
+    p->filter_sustain = 0.0;
+    p->filter_release = 0.15;
+    p->amp_attack = 0.001;
+    p->amp_decay = 0.35;
+    p->amp_sustain = 0.0;
+    p->amp_release = 0.2;
+    p->velocity_to_filter = 1.0;
+    p->drift = 2;
+    p->gain = 6.5;
     break;
   }
 }
@@ -444,8 +549,7 @@ sg_status sg__poly_create(const char *patch, const sg_param_set *ov, double rate
   if (!q)
     return sg_diag_fail(d, SG_E_NOMEM, "out of memory creating the prophet_poly instrument");
   poly_patch(idx, &q->p);
-  sg_status s =
-      sg__apply_overrides(&q->p, sg__sub_params, sg__sub_nparams, ov, "prophet_poly", d);
+  sg_status s = sg__apply_overrides(&q->p, sg__sub_params, sg__sub_nparams, ov, "prophet_poly", d);
   if (s != SG_OK) {
     free(q);
     return s;

@@ -22,16 +22,16 @@ struct sg_synth {
   void *st;
   const sg__inst_vt *vt;
   double rate;
-  size_t cursor;     /* next note of the list to start */
+  size_t cursor;      /* next note of the list to start */
   int64_t next_frame; /* frame the next contiguous render starts at */
   int started;
   uint32_t next_id;
   pending_off pend[MAX_PENDING];
   size_t npend;
-  float lim_gain, lim_rel, lim_att; /* output limiter state */
-  float la_l[LOOKAHEAD], la_r[LOOKAHEAD];  /* limiter look-ahead delay line */
+  float lim_gain, lim_rel, lim_att;       /* output limiter state */
+  float la_l[LOOKAHEAD], la_r[LOOKAHEAD]; /* limiter look-ahead delay line */
   int la_pos;
-  float dq_v[LOOKAHEAD + 2];               /* sliding-maximum deque: values, sample indices */
+  float dq_v[LOOKAHEAD + 2]; /* sliding-maximum deque: values, sample indices */
   uint64_t dq_i[LOOKAHEAD + 2], dq_t;
   int dq_h, dq_n;
   double dc_r, dc_x[2], dc_y[2]; /* output DC blocker */
@@ -51,8 +51,10 @@ sg_status sg_synth_kind_from_name(const char *name, sg_synth_kind *out) {
   static const struct {
     const char *n;
     sg_synth_kind k;
-  } alias[] = {{"bass", SG_SYNTH_MOOG_BASS}, {"poly", SG_SYNTH_PROPHET_POLY},
-               {"fm", SG_SYNTH_DX7},         {"sf2", SG_SYNTH_SOUNDFONT}};
+  } alias[] = {{"bass", SG_SYNTH_MOOG_BASS},
+               {"poly", SG_SYNTH_PROPHET_POLY},
+               {"fm", SG_SYNTH_DX7},
+               {"sf2", SG_SYNTH_SOUNDFONT}};
   if (!name || !out)
     return SG_E_INVAL;
   for (int k = 0; k < SG_SYNTH_KIND_COUNT_; ++k)
@@ -75,12 +77,18 @@ const char *sg_synth_kind_name(sg_synth_kind k) {
 const char *const *sg_synth_patch_names(sg_synth_kind k) {
   static const char *const none[] = {NULL};
   switch (k) {
-  case SG_SYNTH_MOOG_BASS: return sg__mono_patches;
-  case SG_SYNTH_PROPHET_POLY: return sg__poly_patches;
-  case SG_SYNTH_DX7: return sg__fm_patches;
-  case SG_SYNTH_GUITAR: return sg__pluck_patches;
-  case SG_SYNTH_DRUMS: return sg__drums_patches;
-  default: return none;
+  case SG_SYNTH_MOOG_BASS:
+    return sg__mono_patches;
+  case SG_SYNTH_PROPHET_POLY:
+    return sg__poly_patches;
+  case SG_SYNTH_DX7:
+    return sg__fm_patches;
+  case SG_SYNTH_GUITAR:
+    return sg__pluck_patches;
+  case SG_SYNTH_DRUMS:
+    return sg__drums_patches;
+  default:
+    return none;
   }
 }
 
@@ -129,8 +137,8 @@ sg_status sg__apply_overrides(void *patch, const sg__param_def *defs, size_t nde
         }
       }
       sg_diag_at(d, NULL, pa->pos.line, pa->pos.col);
-      return sg_diag_fail(d, SG_E_SPEC, "unknown parameter '%s' for instrument %s%s%s%s",
-                          pa->key, kind, best ? " (did you mean '" : "", best ? best : "",
+      return sg_diag_fail(d, SG_E_SPEC, "unknown parameter '%s' for instrument %s%s%s%s", pa->key,
+                          kind, best ? " (did you mean '" : "", best ? best : "",
                           best ? "'?)" : "");
     }
     if (!pa->is_num || !isfinite(pa->num) || pa->num < def->lo || pa->num > def->hi) {
@@ -147,8 +155,8 @@ sg_status sg__apply_overrides(void *patch, const sg__param_def *defs, size_t nde
   return SG_OK;
 }
 
-static sg_status finish_create(sg_synth_kind kind, double rate, void *st,
-                               const sg__inst_vt *vt, sg_synth **out, sg_diag *d) {
+static sg_status finish_create(sg_synth_kind kind, double rate, void *st, const sg__inst_vt *vt,
+                               sg_synth **out, sg_diag *d) {
   sg_synth *s = calloc(1, sizeof *s);
   if (!s) {
     vt->destroy(st);
@@ -177,11 +185,21 @@ sg_status sg_synth_create(sg_synth_kind kind, const char *patch, const sg_param_
   const sg__inst_vt *vt = NULL;
   sg_status s;
   switch (kind) {
-  case SG_SYNTH_MOOG_BASS: s = sg__mono_create(patch, overrides, rate, seed, &st, &vt, d); break;
-  case SG_SYNTH_PROPHET_POLY: s = sg__poly_create(patch, overrides, rate, seed, &st, &vt, d); break;
-  case SG_SYNTH_DX7: s = sg__fm_create(patch, overrides, rate, seed, &st, &vt, d); break;
-  case SG_SYNTH_GUITAR: s = sg__pluck_create(patch, overrides, rate, seed, &st, &vt, d); break;
-  case SG_SYNTH_DRUMS: s = sg__drums_create(patch, overrides, rate, seed, &st, &vt, d); break;
+  case SG_SYNTH_MOOG_BASS:
+    s = sg__mono_create(patch, overrides, rate, seed, &st, &vt, d);
+    break;
+  case SG_SYNTH_PROPHET_POLY:
+    s = sg__poly_create(patch, overrides, rate, seed, &st, &vt, d);
+    break;
+  case SG_SYNTH_DX7:
+    s = sg__fm_create(patch, overrides, rate, seed, &st, &vt, d);
+    break;
+  case SG_SYNTH_GUITAR:
+    s = sg__pluck_create(patch, overrides, rate, seed, &st, &vt, d);
+    break;
+  case SG_SYNTH_DRUMS:
+    s = sg__drums_create(patch, overrides, rate, seed, &st, &vt, d);
+    break;
   case SG_SYNTH_SOUNDFONT:
     return sg_diag_fail(d, SG_E_INVAL,
                         "a soundfont instrument needs a .sf2 file: use sg_synth_create_soundfont");

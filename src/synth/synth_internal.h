@@ -24,11 +24,17 @@ static inline double sg__bq_tick(sg__biquad *b, double x) {
 static inline void sg__bq_design(sg__biquad *b, int kind, double f, double q, double rate) {
   double w = 2 * SG_PI * f / rate, cw = cos(w), al = sin(w) / (2 * q), a0 = 1 + al;
   if (kind == 0) {
-    b->b0 = al / a0; b->b1 = 0; b->b2 = -al / a0;
+    b->b0 = al / a0;
+    b->b1 = 0;
+    b->b2 = -al / a0;
   } else if (kind == 1) {
-    b->b0 = (1 + cw) / 2 / a0; b->b1 = -(1 + cw) / a0; b->b2 = (1 + cw) / 2 / a0;
+    b->b0 = (1 + cw) / 2 / a0;
+    b->b1 = -(1 + cw) / a0;
+    b->b2 = (1 + cw) / 2 / a0;
   } else {
-    b->b0 = (1 - cw) / 2 / a0; b->b1 = (1 - cw) / a0; b->b2 = (1 - cw) / 2 / a0;
+    b->b0 = (1 - cw) / 2 / a0;
+    b->b1 = (1 - cw) / a0;
+    b->b2 = (1 - cw) / 2 / a0;
   }
   b->a1 = -2 * cw / a0;
   b->a2 = (1 - al) / a0;
@@ -113,11 +119,11 @@ typedef struct sg__sub_voice {
   double glide_coef;  /* per-sample one-pole coefficient of the glide (0 = jump) */
   double velocity;
   double drift_cents, drift_target, drift_step; /* slow seeded random walk (poly) */
-  int ctrl;           /* samples until the next control-rate update */
-  float level;        /* output gain from the patch (linear) */
+  int ctrl;                                     /* samples until the next control-rate update */
+  float level;                                  /* output gain from the patch (linear) */
   float lvl[3], noise_lvl;
-  float amp_lp;       /* smoothed amplitude (de-zipper of velocity changes) */
-  sg_rng rng;         /* drift */
+  float amp_lp; /* smoothed amplitude (de-zipper of velocity changes) */
+  sg_rng rng;   /* drift */
 } sg__sub_voice;
 
 void sg__sub_voice_init(sg__sub_voice *v, const sg__sub_patch *p, double rate, uint64_t seed);

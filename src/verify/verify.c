@@ -453,8 +453,9 @@ static void check_keys(rows *w, const sg_song *s, const sg_timeline *tl, const a
     char exp[48];
     sg_key_name(&want, exp, sizeof exp);
     sg_key_check kc;
-    sg_status st = sg_key_check_region(m->feat, tl->sections[i].start_sec,
-                                       tl->sections[j - 1].end_sec, want.tonic, (int)want.mode, &kc);
+    sg_status st =
+        sg_key_check_region(m->feat, tl->sections[i].start_sec, tl->sections[j - 1].end_sec,
+                            want.tonic, (int)want.mode, &kc);
     if (st == SG_E_RANGE)
       row(w, region, "key", NAN, SG_CMP_INFO, 0, 0, "", "shorter than 6 s: not judged", 0);
     else if (st != SG_OK)

@@ -225,7 +225,7 @@ static void key_check_region_rules(void **state) {
   /* Modes: a G major reading passes G mixolydian (its tonic) and C lydian (its parent scale);
    * D dorian (parent C major) does not pass. */
   assert_int_equal(sg_key_check_region(f, 0, 16, 7, 4, &k), SG_OK); /* G mixolydian */
-  assert_true(k.pass); /* tonic and third agree */
+  assert_true(k.pass);                                              /* tonic and third agree */
   assert_int_equal(sg_key_check_region(f, 0, 16, 0, 3, &k), SG_OK); /* C lydian */
   assert_true(k.pass && k.tonic_only);
   assert_int_equal(sg_key_check_region(f, 0, 16, 2, 1, &k), SG_OK); /* D dorian */
@@ -304,7 +304,8 @@ static void saw_bass_keys(void **state) {
       assert_int_equal(sg_key_estimate(f, 0, 0, (sg_key_profile)prof, &key), SG_OK);
       if (key.tonic != tonic || key.minor) {
         printf("saw bass %d, %s: %s estimated %s (r %.3f)\n", prog,
-               prof ? "Temperley" : "Krumhansl", sg_keyfit_name(tonic, 0), sg_keyfit_name(key.tonic, key.minor), key.r);
+               prof ? "Temperley" : "Krumhansl", sg_keyfit_name(tonic, 0),
+               sg_keyfit_name(key.tonic, key.minor), key.r);
         wrong[prof]++;
       }
     }
@@ -320,7 +321,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(key_names),          cmocka_unit_test(all_24_keys),
       cmocka_unit_test(detuned_material),   cmocka_unit_test(key_track_finds_modulation),
-      cmocka_unit_test(silence_has_no_key),  cmocka_unit_test(key_check_region_rules),
+      cmocka_unit_test(silence_has_no_key), cmocka_unit_test(key_check_region_rules),
       cmocka_unit_test(saw_bass_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -103,9 +103,12 @@ static void levels_and_pitch(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(status_names_and_messages), cmocka_unit_test(diag_formats_position_and_values),
-      cmocka_unit_test(rng_is_deterministic),      cmocka_unit_test(sha256_known_answer),
-      cmocka_unit_test(notes_sort_is_stable),      cmocka_unit_test(levels_and_pitch),
+      cmocka_unit_test(status_names_and_messages),
+      cmocka_unit_test(diag_formats_position_and_values),
+      cmocka_unit_test(rng_is_deterministic),
+      cmocka_unit_test(sha256_known_answer),
+      cmocka_unit_test(notes_sort_is_stable),
+      cmocka_unit_test(levels_and_pitch),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,9 +17,10 @@ static void comparisons_pass_and_fail(void **st) {
     double lim, tgt;
     int pass;
   } t[] = {
-      {-1.2, SG_CMP_LE, -1.0, 0, 1},  {-0.9, SG_CMP_LE, -1.0, 0, 0},  {-1.0, SG_CMP_LE, -1.0, 0, 1},
-      {5, SG_CMP_GE, 5, 0, 1},         {4.99, SG_CMP_GE, 5, 0, 0},     {48000, SG_CMP_EQ, 48000, 0, 1},
-      {44100, SG_CMP_EQ, 48000, 0, 0}, {-0.002, SG_CMP_ABS_LE, 0.001, 0, 0},
+      {-1.2, SG_CMP_LE, -1.0, 0, 1},        {-0.9, SG_CMP_LE, -1.0, 0, 0},
+      {-1.0, SG_CMP_LE, -1.0, 0, 1},        {5, SG_CMP_GE, 5, 0, 1},
+      {4.99, SG_CMP_GE, 5, 0, 0},           {48000, SG_CMP_EQ, 48000, 0, 1},
+      {44100, SG_CMP_EQ, 48000, 0, 0},      {-0.002, SG_CMP_ABS_LE, 0.001, 0, 0},
       {0.0009, SG_CMP_ABS_LE, 0.001, 0, 1}, {-14.4, SG_CMP_WITHIN, 0.5, -14, 1},
       {-13.4, SG_CMP_WITHIN, 0.5, -14, 0},  {NAN, SG_CMP_LE, 0, 0, 0},
       {123, SG_CMP_INFO, 0, 0, 1},
@@ -65,8 +66,8 @@ static void failure_names_everything(void **st) {
                    SG_E_GATE);
   assert_non_null(strstr(d.message, "pcm16 (expected float32)"));
   assert_string_equal(d.stem, "Bass");
-  assert_int_equal(sg_gate_check_text(&r, "stem", "Bass", "format", "float32", "float32", 1, 1, NULL),
-                   SG_OK);
+  assert_int_equal(
+      sg_gate_check_text(&r, "stem", "Bass", "format", "float32", "float32", 1, 1, NULL), SG_OK);
   assert_int_equal(r.n, 4);
   sg_gate_report_free(&r);
 }
@@ -76,8 +77,8 @@ static void report_grows(void **st) {
   sg_gate_report r;
   sg_gate_report_init(&r);
   for (int i = 0; i < 1000; ++i)
-    assert_int_equal(
-        sg_gate_check(&r, "s", "x", "c", i, SG_CMP_LE, 1e9, 0, "", NULL, 1, NULL), SG_OK);
+    assert_int_equal(sg_gate_check(&r, "s", "x", "c", i, SG_CMP_LE, 1e9, 0, "", NULL, 1, NULL),
+                     SG_OK);
   assert_int_equal(r.n, 1000);
   assert_float_equal(r.v[999].measured, 999, 0);
   sg_gate_report_free(&r);

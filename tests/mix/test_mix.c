@@ -188,8 +188,8 @@ static void master_meets_loudness_and_ceiling(void **st) {
   sg_meter_result res;
   assert_int_equal(sg_meter_result_get(m, &res), SG_OK);
   printf("master: %.2f LUFS, %.2f dBTP, bus %.2f LUFS, drive %+.2f dB, GR %.1f dB, %d passes\n",
-         res.integrated_lufs, res.true_peak_dbtp, rep.bus_lufs, rep.gain_db,
-         rep.limiter_max_gr_db, rep.passes);
+         res.integrated_lufs, res.true_peak_dbtp, rep.bus_lufs, rep.gain_db, rep.limiter_max_gr_db,
+         rep.passes);
   assert_int_equal(res.frames, n);
   assert_true(fabs(res.integrated_lufs + 14.0) <= 0.5);
   assert_true(res.true_peak_dbtp <= -1.0);

@@ -11,7 +11,7 @@
 
 /* A sine of freq Hz at amp, frames long; sf_format e.g. SF_FORMAT_WAV | SF_FORMAT_FLOAT. */
 static inline int fx_write_wav(const char *path, int rate, int ch, int sf_format, long frames,
-                        double freq, double amp) {
+                               double freq, double amp) {
   SF_INFO si;
   memset(&si, 0, sizeof si);
   si.samplerate = rate;
@@ -27,8 +27,8 @@ static inline int fx_write_wav(const char *path, int rate, int ch, int sf_format
   }
   for (long i = 0; i < frames; ++i)
     for (int c = 0; c < ch; ++c)
-      buf[i * ch + c] = (float)(amp * sin(2 * 3.14159265358979323846 * freq * (double)i / rate +
-                                          0.5 * c));
+      buf[i * ch + c] =
+          (float)(amp * sin(2 * 3.14159265358979323846 * freq * (double)i / rate + 0.5 * c));
   sf_count_t n = sf_writef_float(f, buf, frames);
   free(buf);
   sf_close(f);

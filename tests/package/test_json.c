@@ -56,8 +56,8 @@ static void utf8_passes_and_invalid_is_replaced(void **state) {
 
 static void numbers_round_trip_and_nonfinite_is_null(void **state) {
   (void)state;
-  const double xs[] = {0.1, 1.0 / 3.0, -23.000000000000004, 1e-300, 6.02214076e23, 48000,
-                       -0.0, 2.5e-7, 9007199254740993.0, 5e-324};
+  const double xs[] = {0.1,  1.0 / 3.0, -23.000000000000004, 1e-300, 6.02214076e23, 48000,
+                       -0.0, 2.5e-7,    9007199254740993.0,  5e-324};
   sg_json_writer w;
   sg_json_writer_init(&w, 0);
   sg_json_begin_array(&w);
@@ -130,8 +130,9 @@ static void writer_structure_and_misuse(void **state) {
 
 static void reader_parses_escapes_and_objects(void **state) {
   (void)state;
-  const char *t = " {\"a\": [1, -2.5e3, true, false, null], \"s\": \"x\\u00e9\\ud834\\udd1e\\n\\/\","
-                  " \"o\": {}, \"a\": 7} ";
+  const char *t =
+      " {\"a\": [1, -2.5e3, true, false, null], \"s\": \"x\\u00e9\\ud834\\udd1e\\n\\/\","
+      " \"o\": {}, \"a\": 7} ";
   sg_json_doc *doc = NULL;
   assert_int_equal(sg_json_parse(t, strlen(t), &doc, NULL), SG_OK);
   const sg_json_value *r = sg_json_root(doc);
@@ -153,11 +154,31 @@ static void reader_parses_escapes_and_objects(void **state) {
 
 static void reader_rejects_hostile_input(void **state) {
   (void)state;
-  const char *bad[] = {"",           "{",          "[1,]",         "{\"a\":1,}",   "01",
-                       "1.",         "-",          "1e",           "\"abc",        "\"\\x\"",
-                       "\"\\u12\"",  "\"\\ud800\"", "\"\\udc00x\"", "\"a\nb\"",     "tru",
-                       "nul",        "[1] [2]",    "{\"a\" 1}",    "{1:2}",        "\"\xC0\xAF\"",
-                       "\xEF\xBB\xBF{}", "1e999",  "NaN",          "[-Infinity]", "'a'"};
+  const char *bad[] = {"",
+                       "{",
+                       "[1,]",
+                       "{\"a\":1,}",
+                       "01",
+                       "1.",
+                       "-",
+                       "1e",
+                       "\"abc",
+                       "\"\\x\"",
+                       "\"\\u12\"",
+                       "\"\\ud800\"",
+                       "\"\\udc00x\"",
+                       "\"a\nb\"",
+                       "tru",
+                       "nul",
+                       "[1] [2]",
+                       "{\"a\" 1}",
+                       "{1:2}",
+                       "\"\xC0\xAF\"",
+                       "\xEF\xBB\xBF{}",
+                       "1e999",
+                       "NaN",
+                       "[-Infinity]",
+                       "'a'"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; ++i) {
     sg_json_doc *doc = (sg_json_doc *)1;
     sg_diag d;
@@ -193,8 +214,9 @@ static void reader_rejects_hostile_input(void **state) {
 
 static void reader_survives_random_mutations(void **state) {
   (void)state;
-  const char *base = "{\"files\": [{\"archive_name\": \"stems/Bass.wav\", \"sha256\": \"ab\", "
-                     "\"audio\": {\"frames\": 96000, \"x\": [1.5e-3, true, null]}}], \"t\": \"\\u00e9\"}";
+  const char *base =
+      "{\"files\": [{\"archive_name\": \"stems/Bass.wav\", \"sha256\": \"ab\", "
+      "\"audio\": {\"frames\": 96000, \"x\": [1.5e-3, true, null]}}], \"t\": \"\\u00e9\"}";
   size_t n = strlen(base);
   char *buf = malloc(n + 1);
   sg_rng rng;

@@ -149,7 +149,8 @@ static void manifest_json_round_trip(void **state) {
   const char *bad1 = "{\"schema\": \"other/1\", \"files\": []}";
   assert_int_equal(sg_manifest_parse(bad1, strlen(bad1), &p, &d), SG_E_FORMAT);
   assert_non_null(strstr(d.message, "schema"));
-  const char *bad2 = "{\"schema\": \"stemgate.manifest/1\", \"files\": [{\"archive_name\": \"a\"}]}";
+  const char *bad2 =
+      "{\"schema\": \"stemgate.manifest/1\", \"files\": [{\"archive_name\": \"a\"}]}";
   assert_int_equal(sg_manifest_parse(bad2, strlen(bad2), &p, &d), SG_E_FORMAT);
   assert_non_null(strstr(d.message, "files[0]"));
   free(json);
@@ -171,8 +172,8 @@ static int setup_files(void **state) {
       fx_write_wav(wav_keys, 48000, 1, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 24000, 440, 0.3))
     return -1;
   /* A minimal Standard MIDI File: header + one empty track. */
-  static const unsigned char mid[] = {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 0, 0, 1, 1, 0xE0,
-                                      'M', 'T', 'r', 'k', 0, 0, 0, 4, 0, 0xFF, 0x2F, 0};
+  static const unsigned char mid[] = {'M',  'T', 'h', 'd', 0,   0, 0, 6, 0, 0, 0,    1,    1,
+                                      0xE0, 'M', 'T', 'r', 'k', 0, 0, 0, 4, 0, 0xFF, 0x2F, 0};
   return fx_spit(midi_path, mid, sizeof mid);
 }
 
@@ -192,20 +193,17 @@ static void build_good(const char *zp) {
   assert_int_equal(sg_package_begin(&p, zp, NULL, &d), SG_OK);
   fill_manifest(sg_package_manifest(p));
   sg_pkg_loudness ld = {1, -14.2, -1.1, -1.9};
-  assert_int_equal(sg_package_add_audio(p, wav_master, "deja-vu_master.wav", SG_ROLE_MASTER, "",
-                                        &ld, &d),
-                   SG_OK);
-  assert_int_equal(sg_package_add_audio(p, wav_bass, "stems/Bass.wav", SG_ROLE_STEM, "Bass", NULL,
-                                        &d),
-                   SG_OK);
-  assert_int_equal(sg_package_add_audio(p, wav_keys, "stems/Keys.wav", SG_ROLE_STEM, "Keys", NULL,
-                                        &d),
-                   SG_OK);
+  assert_int_equal(
+      sg_package_add_audio(p, wav_master, "deja-vu_master.wav", SG_ROLE_MASTER, "", &ld, &d),
+      SG_OK);
+  assert_int_equal(
+      sg_package_add_audio(p, wav_bass, "stems/Bass.wav", SG_ROLE_STEM, "Bass", NULL, &d), SG_OK);
+  assert_int_equal(
+      sg_package_add_audio(p, wav_keys, "stems/Keys.wav", SG_ROLE_STEM, "Keys", NULL, &d), SG_OK);
   assert_int_equal(sg_package_add_file(p, midi_path, "midi/Bass.mid", SG_ROLE_MIDI, "Bass", 0, &d),
                    SG_OK);
-  assert_int_equal(sg_package_add_text(p, "NOTES.txt", "Deja Vu\n97.3 BPM, 6/8\n",
-                                       SG_ROLE_NOTES, &d),
-                   SG_OK);
+  assert_int_equal(
+      sg_package_add_text(p, "NOTES.txt", "Deja Vu\n97.3 BPM, 6/8\n", SG_ROLE_NOTES, &d), SG_OK);
   /* Misuse is refused without spoiling the package. */
   assert_int_equal(sg_package_add_text(p, "NOTES.txt", "again", SG_ROLE_NOTES, &d), SG_E_INVAL);
   assert_int_equal(sg_package_add_audio(p, midi_path, "x.wav", SG_ROLE_STEM, "X", NULL, &d),
@@ -250,9 +248,9 @@ static void good_package_verifies(void **state) {
   assert_int_equal(sg_zip_reader_open(&r, zp, NULL, NULL), SG_OK);
   char *text = NULL;
   size_t n = 0;
-  assert_int_equal(sg_zip_reader_read_all(r, sg_zip_reader_find(r, SG_MANIFEST_NAME), 1 << 20,
-                                          &text, &n, NULL),
-                   SG_OK);
+  assert_int_equal(
+      sg_zip_reader_read_all(r, sg_zip_reader_find(r, SG_MANIFEST_NAME), 1 << 20, &text, &n, NULL),
+      SG_OK);
   sg_manifest m;
   assert_int_equal(sg_manifest_parse(text, n, &m, NULL), SG_OK);
   sg_manifest_file *keys = sg_manifest_find_file(&m, "stems/Keys.wav");
@@ -322,17 +320,15 @@ static void build_custom(const char *zp, int drop_keys, int lie_frames, int extr
   sg_diag_clear(&d);
   sg_zip_writer *w = NULL;
   assert_int_equal(sg_zip_writer_open(&w, zp, NULL, &d), SG_OK);
-  assert_int_equal(sg_manifest_file_describe(&f, wav_bass, "stems/Bass.wav", SG_ROLE_STEM, "Bass",
-                                             &d),
-                   SG_OK);
+  assert_int_equal(
+      sg_manifest_file_describe(&f, wav_bass, "stems/Bass.wav", SG_ROLE_STEM, "Bass", &d), SG_OK);
   if (lie_frames)
     f.frames += 1;
   f.compressed = deflate_bass;
   assert_int_equal(sg_manifest_add_file(&m, &f), SG_OK);
   assert_int_equal(sg_zip_writer_add_file(w, "stems/Bass.wav", wav_bass, deflate_bass, &d), SG_OK);
-  assert_int_equal(sg_manifest_file_describe(&f, wav_keys, "stems/Keys.wav", SG_ROLE_STEM, "Keys",
-                                             &d),
-                   SG_OK);
+  assert_int_equal(
+      sg_manifest_file_describe(&f, wav_keys, "stems/Keys.wav", SG_ROLE_STEM, "Keys", &d), SG_OK);
   assert_int_equal(sg_manifest_add_file(&m, &f), SG_OK);
   if (!drop_keys)
     assert_int_equal(sg_zip_writer_add_file(w, "stems/Keys.wav", wav_keys, 0, &d), SG_OK);
@@ -471,15 +467,14 @@ static void loudness_is_remeasured_from_the_archive(void **state) {
     sg_pkg_loudness ml = {1, mr.integrated_lufs - (lie ? 3.0 : 0.0), mr.true_peak_dbtp,
                           mr.sample_peak_dbfs};
     sg_pkg_loudness kl = {1, kr.integrated_lufs, kr.true_peak_dbtp, NAN}; /* NaN: skipped */
-    assert_int_equal(sg_package_add_audio(p, wav_master, "master.wav", SG_ROLE_MASTER, "", &ml,
-                                          NULL),
-                     SG_OK);
-    assert_int_equal(sg_package_add_audio(p, wav_keys, "stems/Keys.wav", SG_ROLE_STEM, "Keys", &kl,
-                                          NULL),
-                     SG_OK);
-    assert_int_equal(sg_package_add_audio(p, wav_bass, "stems/Bass.wav", SG_ROLE_STEM, "Bass",
-                                          NULL, NULL),
-                     SG_OK); /* no loudness recorded: not re-measured */
+    assert_int_equal(
+        sg_package_add_audio(p, wav_master, "master.wav", SG_ROLE_MASTER, "", &ml, NULL), SG_OK);
+    assert_int_equal(
+        sg_package_add_audio(p, wav_keys, "stems/Keys.wav", SG_ROLE_STEM, "Keys", &kl, NULL),
+        SG_OK);
+    assert_int_equal(
+        sg_package_add_audio(p, wav_bass, "stems/Bass.wav", SG_ROLE_STEM, "Bass", NULL, NULL),
+        SG_OK); /* no loudness recorded: not re-measured */
     assert_int_equal(sg_package_finish(p, NULL), SG_OK);
     sg_gate_report rep;
     sg_gate_report_init(&rep);

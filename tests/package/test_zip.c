@@ -34,8 +34,7 @@ static void build(const char *zip_path, const char *wav, const sg_zip_writer_con
 
 static const char *make_wav(const char *name, long frames) {
   const char *p = sg_test_path(name);
-  assert_int_equal(fx_write_wav(p, 48000, 2, SF_FORMAT_WAV | SF_FORMAT_FLOAT, frames, 440, 0.5),
-                   0);
+  assert_int_equal(fx_write_wav(p, 48000, 2, SF_FORMAT_WAV | SF_FORMAT_FLOAT, frames, 440, 0.5), 0);
   return p;
 }
 
@@ -144,13 +143,12 @@ static void small_io_blocks_still_correct(void **state) {
     build(zp, wav, &c);
     sg_zip_reader *r = NULL;
     assert_int_equal(sg_zip_reader_open(&r, zp, NULL, NULL), SG_OK);
-    assert_int_equal(sg_zip_reader_sha256(r, sg_zip_reader_find(r, "stems/Bass.wav"), got, NULL,
-                                          NULL),
-                     SG_OK);
+    assert_int_equal(
+        sg_zip_reader_sha256(r, sg_zip_reader_find(r, "stems/Bass.wav"), got, NULL, NULL), SG_OK);
     assert_string_equal(got, want);
-    assert_int_equal(sg_zip_reader_sha256(r, sg_zip_reader_find(r, "stems/Keys deflated.wav"),
-                                          got, NULL, NULL),
-                     SG_OK);
+    assert_int_equal(
+        sg_zip_reader_sha256(r, sg_zip_reader_find(r, "stems/Keys deflated.wav"), got, NULL, NULL),
+        SG_OK);
     assert_string_equal(got, want);
     sg_zip_reader_close(r);
   }
@@ -186,11 +184,13 @@ static void writer_refuses_bad_names_and_missing_files(void **state) {
 
 static void name_check_table(void **state) {
   (void)state;
-  const char *good[] = {"master.wav", "stems/Bass.wav", "midi/Keys.mid", "a/b/c/",
-                        "D\xC3\xA9j\xC3\xA0 vu.wav", "..a", "a..", ".hidden"};
-  const char *bad[] = {"", "../evil.wav", "/abs.wav", "a/../../b", "a\\b.wav", "C:evil.wav",
-                       "c:/x", "a//b", "./a", "a/./b", "a/..", "..", "tab\tname",
-                       "del\x7f", "\xC0\xAF.wav", "\xFF"};
+  const char *good[] = {
+      "master.wav", "stems/Bass.wav", "midi/Keys.mid", "a/b/c/", "D\xC3\xA9j\xC3\xA0 vu.wav", "..a",
+      "a..",        ".hidden"};
+  const char *bad[] = {"",          "../evil.wav", "/abs.wav",     "a/../../b",
+                       "a\\b.wav",  "C:evil.wav",  "c:/x",         "a//b",
+                       "./a",       "a/./b",       "a/..",         "..",
+                       "tab\tname", "del\x7f",     "\xC0\xAF.wav", "\xFF"};
   for (size_t i = 0; i < sizeof good / sizeof *good; ++i)
     if (sg_zip_name_check(good[i], NULL) != SG_OK)
       fail_msg("refused a safe name: '%s'", good[i]);
@@ -236,8 +236,8 @@ static void expect_reject(const char *path, const sg_zip_limits *lim, sg_status 
 
 static void hostile_names_rejected(void **state) {
   (void)state;
-  const char *cases[][2] = {{"../evil.wav", "'..'"},   {"/abs.wav", "absolute"},
-                            {"a/../../b", "'..'"},     {"C:evil.wav", "drive letter"},
+  const char *cases[][2] = {{"../evil.wav", "'..'"},       {"/abs.wav", "absolute"},
+                            {"a/../../b", "'..'"},         {"C:evil.wav", "drive letter"},
                             {"a\\..\\b.wav", "backslash"}, {"ok/\x01.wav", "control"}};
   for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
     char name[64];
@@ -415,11 +415,11 @@ static void audio_read_in_place(void **state) {
     sg_audio_reader *ar = sg_zip_audio_reader(a);
     size_t total = 0, g = 0;
     do {
-      assert_int_equal(sg_audio_reader_read(ar, got + total * 2, 4096 < frames - (long)total
-                                                                     ? 4096
-                                                                     : (size_t)(frames - (long)total),
-                                            &g, &d),
-                       SG_OK);
+      assert_int_equal(
+          sg_audio_reader_read(ar, got + total * 2,
+                               4096 < frames - (long)total ? 4096 : (size_t)(frames - (long)total),
+                               &g, &d),
+          SG_OK);
       total += g;
     } while (g > 0 && total < (size_t)frames);
     assert_int_equal(total, frames);

@@ -25,10 +25,10 @@
 
 typedef struct drum_spec {
   unsigned rate;
-  double bpm;       /* actual tempo of the material                     */
-  double lead_s;    /* silence before the first downbeat                */
-  double dur_s;     /* file length                                      */
-  int pickup;       /* beats of snare pickup before the first downbeat (inside lead_s) */
+  double bpm;    /* actual tempo of the material                     */
+  double lead_s; /* silence before the first downbeat                */
+  double dur_s;  /* file length                                      */
+  int pickup;    /* beats of snare pickup before the first downbeat (inside lead_s) */
 } drum_spec;
 
 static void add_kick(float *x, size_t n, size_t at, double amp, unsigned rate) {
@@ -46,7 +46,8 @@ static void add_snare(float *x, size_t n, size_t at, double amp, unsigned rate, 
   for (size_t i = 0; at + i < n && i < (size_t)(0.25 * rate); ++i) {
     double t = (double)i / rate, w = sg_rng_uniform(r) * 2 - 1;
     /* Wires: differentiated (bright) noise; body: a 190 Hz tone. */
-    double v = 0.45 * (w - prev) * exp(-t / 0.06) + 0.35 * sin(2 * SG_PI * 190 * t) * exp(-t / 0.08);
+    double v =
+        0.45 * (w - prev) * exp(-t / 0.06) + 0.35 * sin(2 * SG_PI * 190 * t) * exp(-t / 0.08);
     prev = w;
     x[at + i] += (float)(amp * v);
   }
@@ -290,9 +291,9 @@ static void run_case(sg_song *song, const char *ref_path, const char *tag, case_
   if (st != SG_OK)
     printf("%s: %s\n", tag, sg_diag_format(&d, msg, sizeof msg));
   assert_int_equal(st, SG_OK);
-  assert_int_equal(sg_reference_write_drums(&cr->ref, song, &cr->tl, NULL, drums_p, "Drums",
-                                            &cr->gates, &d),
-                   SG_OK);
+  assert_int_equal(
+      sg_reference_write_drums(&cr->ref, song, &cr->tl, NULL, drums_p, "Drums", &cr->gates, &d),
+      SG_OK);
   /* Exact length, read back. */
   sg_audio_info di;
   float *dm = read_mono(drums_p, &di);
@@ -309,8 +310,8 @@ static void run_case(sg_song *song, const char *ref_path, const char *tag, case_
   free(keys);
   free(dm);
 
-  st = sg_reference_sync_check(&cr->ref, song, stem_p, "Keys", 0, NULL, &cr->stem_sync,
-                               &cr->gates, NULL, &d);
+  st = sg_reference_sync_check(&cr->ref, song, stem_p, "Keys", 0, NULL, &cr->stem_sync, &cr->gates,
+                               NULL, &d);
   assert_int_equal(st, SG_OK);
   st = sg_reference_sync_check(&cr->ref, song, master_p, "master", 1, NULL, &cr->master_sync,
                                &cr->gates, NULL, &d);
@@ -451,9 +452,9 @@ static void slow_by_0_1_percent(void **state) {
   sg_gate_report_init(&gates);
   sg_diag d;
   sg_diag_clear(&d);
-  assert_int_equal(sg_reference_prepare(song, p, NULL, sg_test_path("slow_fixed/ref.wav"),
-                                        &ref, &gates, &d),
-                   SG_OK);
+  assert_int_equal(
+      sg_reference_prepare(song, p, NULL, sg_test_path("slow_fixed/ref.wav"), &ref, &gates, &d),
+      SG_OK);
   printf("slow: tempo %.4f, drift %.3f ms over %.2f s, ratio %.6f\n", ref.tempo_bpm, ref.drift_ms,
          ref.drift_span_s, ref.tempo_ratio);
   assert_true(fabs(ref.tempo_bpm - 139.86) <= 0.05);
@@ -674,8 +675,7 @@ static void sync_gates_fail_and_skip_honestly(void **state) {
   assert_int_equal(gates.failed, failed);
   /* The same file as a master: it must be measurable, so this is a failure. */
   assert_int_equal(
-      sg_reference_sync_check(&ref, song, pp, "master", 1, NULL, &rs, &gates, NULL, &d),
-      SG_E_GATE);
+      sg_reference_sync_check(&ref, song, pp, "master", 1, NULL, &rs, &gates, NULL, &d), SG_E_GATE);
   assert_string_equal(d.check, "sync");
   assert_int_equal(gates.failed, failed + 1);
   free(pad);
@@ -711,9 +711,9 @@ static void unreadable_reference(void **state) {
   snprintf(p, sizeof p, "%s", sg_test_path("silent.wav"));
   write_wav(p, y, 48000, 48000, 1, SG_FMT_FLOAT32);
   sg_diag_clear(&d);
-  assert_int_equal(sg_reference_prepare(song, p, NULL, sg_test_path("bad2/ref.wav"), &ref, &gates,
-                                        &d),
-                   SG_E_FORMAT);
+  assert_int_equal(
+      sg_reference_prepare(song, p, NULL, sg_test_path("bad2/ref.wav"), &ref, &gates, &d),
+      SG_E_FORMAT);
   assert_non_null(strstr(d.message, "digital silence"));
   sg_reference_free(&ref);
   y[100] = NAN;
@@ -721,7 +721,8 @@ static void unreadable_reference(void **state) {
   snprintf(p, sizeof p, "%s", sg_test_path("nan.wav"));
   write_wav(p, y, 48000, 48000, 1, SG_FMT_FLOAT32);
   sg_diag_clear(&d);
-  sg_status st2 = sg_reference_prepare(song, p, NULL, sg_test_path("bad3/ref.wav"), &ref, &gates, &d);
+  sg_status st2 =
+      sg_reference_prepare(song, p, NULL, sg_test_path("bad3/ref.wav"), &ref, &gates, &d);
   printf("nan: %s\n", d.message);
   assert_int_equal(st2, SG_E_FORMAT);
   assert_non_null(strstr(d.message, "non-finite"));
@@ -760,8 +761,8 @@ static void exact_length_no_align_and_rate_mismatch(void **state) {
   assert_int_equal(ref.fit, SG_REF_FIT_EXACT);
   char out[1024];
   snprintf(out, sizeof out, "%s", sg_test_path("exact_drums.wav"));
-  assert_int_equal(
-      sg_reference_write_drums(&ref, song, &tl, NULL, out, "Drums", &gates, &d), SG_OK);
+  assert_int_equal(sg_reference_write_drums(&ref, song, &tl, NULL, out, "Drums", &gates, &d),
+                   SG_OK);
   sg_audio_info di;
   float *dm = read_mono(out, &di);
   assert_int_equal(di.frames, 1316571);

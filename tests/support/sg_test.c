@@ -1,10 +1,10 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "sg_test.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 
 static char dir[512];
 

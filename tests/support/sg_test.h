@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
 #include <cmocka.h>
 
 #include "stemgate/core.h"

@@ -19,8 +19,12 @@ static inline void tu_fft(double *re, double *im, size_t n) {
       j ^= bit;
     j ^= bit;
     if (i < j) {
-      double t = re[i]; re[i] = re[j]; re[j] = t;
-      t = im[i]; im[i] = im[j]; im[j] = t;
+      double t = re[i];
+      re[i] = re[j];
+      re[j] = t;
+      t = im[i];
+      im[i] = im[j];
+      im[j] = t;
     }
   }
   for (size_t len = 2; len <= n; len <<= 1) {

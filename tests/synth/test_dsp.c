@@ -107,7 +107,8 @@ static void ladder_slope_is_24db_per_octave(void **state) {
   double g1 = ladder_gain_db(500, 0, 1000, 0);
   double dc = ladder_gain_db(500, 0, 50, 0), at_fc = ladder_gain_db(500, 0, 500, 0);
   printf("ladder fc 500 Hz, k 0: 50 Hz %.2f dB, 500 Hz %.2f dB, 1k %.2f, 2k %.2f, 4k %.2f dB; "
-         "slope 2k->4k %.2f dB/oct\n", dc, at_fc, g1, g2, g4, g4 - g2);
+         "slope 2k->4k %.2f dB/oct\n",
+         dc, at_fc, g1, g2, g4, g4 - g2);
   assert_true(fabs(dc) < 0.2);               /* passband 0 dB within 0.2 dB */
   assert_true(fabs(at_fc - (-12.04)) < 0.5); /* four poles each -3.01 dB at fc, within 0.5 dB */
   /* Asymptotic -24 dB/oct; bilinear warping steepens it slightly near Nyquist: allow
@@ -159,8 +160,8 @@ static void ladder_self_oscillates_at_cutoff(void **state) {
   double *p = tu_power(x + N - M, M, 4 * M);
   double f = tu_peak_hz(p, 4 * M, RATE, 100, 5000);
   printf("self-oscillation: %.2f Hz (cutoff 880), amplitude %.3f\n", f, peak);
-  assert_true(peak > 0.05 && peak < 2.0);      /* sustained, bounded by the tanh */
-  assert_true(fabs(tu_cents(f, 880)) < 25.0);   /* at the cutoff within 25 cents */
+  assert_true(peak > 0.05 && peak < 2.0);     /* sustained, bounded by the tanh */
+  assert_true(fabs(tu_cents(f, 880)) < 25.0); /* at the cutoff within 25 cents */
   free(p);
   free(x);
 }
@@ -190,9 +191,9 @@ static void ladder_drive_saturates(void **state) {
   }
   printf("ladder third harmonic: drive 1 %.1f dB, drive 6 %.1f dB, linear %.1f dB\n", h3[0], h3[1],
          h3[2]);
-  assert_true(h3[2] < -100.0);          /* linear: nothing */
-  assert_true(h3[0] > -40.0);           /* drive 1: audible colour */
-  assert_true(h3[1] > h3[0] + 6.0);     /* more drive, more distortion */
+  assert_true(h3[2] < -100.0);      /* linear: nothing */
+  assert_true(h3[0] > -40.0);       /* drive 1: audible colour */
+  assert_true(h3[1] > h3[0] + 6.0); /* more drive, more distortion */
 }
 
 static void adsr_timing(void **state) {
@@ -241,8 +242,14 @@ static void dx_envelope_levels_and_rates(void **state) {
   sg_dxenv e;
   sg_dxenv_config c;
   sg_dxenv_config_init(&c);
-  c.rate[0] = 99; c.rate[1] = 60; c.rate[2] = 40; c.rate[3] = 70;
-  c.level[0] = 99; c.level[1] = 91; c.level[2] = 83; c.level[3] = 0;
+  c.rate[0] = 99;
+  c.rate[1] = 60;
+  c.rate[2] = 40;
+  c.rate[3] = 70;
+  c.level[0] = 99;
+  c.level[1] = 91;
+  c.level[2] = 83;
+  c.level[3] = 0;
   sg_dxenv_init(&e, &c, RATE);
   sg_dxenv_gate_on(&e);
   float *buf = malloc(48000 * sizeof *buf);

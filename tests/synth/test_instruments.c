@@ -125,9 +125,9 @@ static void every_note_in_range_within_5_cents(void **state) {
 static void fm_two_operator_sidebands(void **state) {
   (void)state;
   /* Carrier 1000 Hz, modulator 300 Hz (fixed frequencies), modulation index ~1.9. */
-  const char *kv[] = {"op3_level=0", "op4_level=0", "feedback=0", "op1_fixed_hz=1000",
-                      "op2_fixed_hz=300", "op2_level=85", "op2_l1=99", "op2_l2=99",
-                      "op2_l3=99", "op2_vel_sens=0", "op1_l2=99", "op1_l3=99"};
+  const char *kv[] = {"op3_level=0",      "op4_level=0",    "feedback=0", "op1_fixed_hz=1000",
+                      "op2_fixed_hz=300", "op2_level=85",   "op2_l1=99",  "op2_l2=99",
+                      "op2_l3=99",        "op2_vel_sens=0", "op1_l2=99",  "op1_l3=99"};
   sg_synth *s = make(SG_SYNTH_DX7, "fm_bass", kv, 12, 1);
   enum { N = 32768 };
   sg_note_list l;
@@ -162,7 +162,7 @@ static void fm_two_operator_sidebands(void **state) {
 
 static void fm_feedback_gives_saw_like_harmonics(void **state) {
   (void)state;
-  const char *kv[] = {"algorithm=32", "op1_level=0", "op2_level=0", "op3_level=0",
+  const char *kv[] = {"algorithm=32", "op1_level=0", "op2_level=0",  "op3_level=0",
                       "op4_level=0",  "op5_level=0", "op6_level=99", "op6_l2=99",
                       "op6_l3=99",    "feedback=6",  "op6_ratio=1",  "op6_vel_sens=0"};
   sg_synth *s = make(SG_SYNTH_DX7, "fm_bass", kv, 12, 1);
@@ -194,9 +194,9 @@ static void fm_feedback_gives_saw_like_harmonics(void **state) {
 
 /* Poly with sine voices, open filter: each note is a clean tone we can find by Goertzel. */
 static sg_synth *sine_poly(void) {
-  const char *kv[] = {"osc1_wave=3", "osc2_level=0", "osc3_level=0", "cutoff=18000",
+  const char *kv[] = {"osc1_wave=3", "osc2_level=0",     "osc3_level=0",  "cutoff=18000",
                       "drift=0",     "amp_attack=0.001", "amp_release=2", "filter_env=0",
-                      "key_track=0", "resonance=0", "gain=-20"};
+                      "key_track=0", "resonance=0",      "gain=-20"};
   /* gain -20 dB: ten summed voices stay below the output limiter, which would otherwise
    * intermodulate them. */
   return make(SG_SYNTH_PROPHET_POLY, "pad", kv, 11, 5);
@@ -280,8 +280,8 @@ static void same_seed_same_buffers(void **state) {
     sg_note_list l;
     sg_notes_init(&l);
     for (int i = 0; i < 4; ++i) {
-      sg_note n = tu_note(i * 3000, 6000, kinds[k] == SG_SYNTH_DRUMS ? 36 + 2 * i : 50 + 4 * i,
-                          0.8f);
+      sg_note n =
+          tu_note(i * 3000, 6000, kinds[k] == SG_SYNTH_DRUMS ? 36 + 2 * i : 50 + 4 * i, 0.8f);
       sg_notes_push(&l, &n);
     }
     float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y), *z = malloc(N * sizeof *z);
@@ -332,10 +332,12 @@ static void levels_single_note_and_dense_chord(void **state) {
       double one = 20 * log10(peak_of(x, N));
       /* Dense chord: 8 notes over two octaves (drums: every voice at once), velocity 1. */
       sg_notes_clear(&l);
-      const int chord[8] = {48, 52, 55, 59, 62, 64, 67, 71}, kit[8] = {36, 37, 38, 39, 42, 46, 70, 36};
+      const int chord[8] = {48, 52, 55, 59, 62, 64, 67, 71},
+                kit[8] = {36, 37, 38, 39, 42, 46, 70, 36};
       for (int i = 0; i < 8; ++i) {
         /* Starting on frame 0 also checks the limiter's look-ahead priming. */
-        sg_note c = tu_note(0, 48000, k == SG_SYNTH_DRUMS ? kit[i] : chord[i] - (k == 0 ? 12 : 0), 1.0f);
+        sg_note c =
+            tu_note(0, 48000, k == SG_SYNTH_DRUMS ? kit[i] : chord[i] - (k == 0 ? 12 : 0), 1.0f);
         sg_notes_push(&l, &c);
       }
       sg_notes_sort(&l);
@@ -515,7 +517,8 @@ static void overrides_are_checked_by_name(void **state) {
   assert_int_equal(sg_synth_kind_from_name("banjo", &k), SG_E_NOTFOUND);
   /* A good override changes the sound. */
   const char *ok[] = {"cutoff=5000"};
-  sg_synth *a = make(SG_SYNTH_MOOG_BASS, NULL, NULL, 0, 1), *b = make(SG_SYNTH_MOOG_BASS, NULL, ok, 1, 1);
+  sg_synth *a = make(SG_SYNTH_MOOG_BASS, NULL, NULL, 0, 1),
+           *b = make(SG_SYNTH_MOOG_BASS, NULL, ok, 1, 1);
   sg_note_list l;
   sg_notes_init(&l);
   sg_note n = tu_note(0, 4800, 40, 1.0f);
@@ -528,7 +531,6 @@ static void overrides_are_checked_by_name(void **state) {
   sg_synth_destroy(a);
   sg_synth_destroy(b);
 }
-
 
 static void guitar_strum_uses_six_strings_and_restrike_chokes(void **state) {
   (void)state;
@@ -590,8 +592,9 @@ static void sound_ends_within_tail_frames(void **state) {
     sg_notes_push(&l, &a);
     tu_render(s, &l, x, n, 1024);
     double p_all = peak_of(x, (size_t)len), p_after = peak_of(x + len + tail, 4800);
-    printf("%s: tail %.2f s, level after it %.1f dB re peak\n", sg_synth_kind_name((sg_synth_kind)k),
-           (double)tail / RATE, 20 * log10(p_after / p_all + 1e-12));
+    printf("%s: tail %.2f s, level after it %.1f dB re peak\n",
+           sg_synth_kind_name((sg_synth_kind)k), (double)tail / RATE,
+           20 * log10(p_after / p_all + 1e-12));
     assert_true(p_after < p_all * 0.001); /* below -60 dB after the declared tail */
     free(x);
     sg_notes_free(&l);
@@ -737,7 +740,8 @@ static void random_notes_random_blocks(void **state) {
       sg_notes_push(&l, &n);
     }
     sg_notes_sort(&l);
-    sg_synth *a = make((sg_synth_kind)k, NULL, NULL, 0, seed), *b = make((sg_synth_kind)k, NULL, NULL, 0, seed);
+    sg_synth *a = make((sg_synth_kind)k, NULL, NULL, 0, seed),
+             *b = make((sg_synth_kind)k, NULL, NULL, 0, seed);
     tu_render(a, &l, x, N, 4096);
     for (size_t off = 0; off < N;) {
       size_t m = 1 + sg_rng_u32(&rng) % 700;
@@ -793,8 +797,8 @@ static void soundfont_renders_deterministically(void **state) {
   int first = 0;
   while (first < N && fabsf(x[0][first]) < 1e-6f)
     ++first;
-  printf("soundfont piano: peak %.1f dBFS, first sound at %d (note at %d)\n", 20 * log10(p),
-         first, START);
+  printf("soundfont piano: peak %.1f dBFS, first sound at %d (note at %d)\n", 20 * log10(p), first,
+         START);
   assert_true(p > 0.01);                             /* not silent: > -40 dBFS */
   assert_true(first >= START && first < START + 64); /* fluidsynth's 64-frame block */
   free(x[0]);

@@ -221,9 +221,9 @@ static void tempo_map_interpolates(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(deja_vu_grid),     cmocka_unit_test(fractional_tempo_has_no_drift),
-      cmocka_unit_test(odd_meters),       cmocka_unit_test(placement_errors_name_the_section),
-      cmocka_unit_test(time_strings),     cmocka_unit_test(tempo_map_interpolates),
+      cmocka_unit_test(deja_vu_grid), cmocka_unit_test(fractional_tempo_has_no_drift),
+      cmocka_unit_test(odd_meters),   cmocka_unit_test(placement_errors_name_the_section),
+      cmocka_unit_test(time_strings), cmocka_unit_test(tempo_map_interpolates),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
