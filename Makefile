@@ -8,7 +8,7 @@ ASAN_BUILD ?= build-asan
 SONG ?= examples/deja-vu.yaml
 OUT ?= out/deja-vu
 
-.PHONY: all deps build demo examples check test asan clean bench format format-check
+.PHONY: all deps build demo examples check test asan clean bench format format-check docs
 
 all: build
 
@@ -33,6 +33,10 @@ examples: build
 	    { tail -n 3 out/$$n.verify.txt; exit 1; }; \
 	  tail -n 1 out/$$n.verify.txt; \
 	done
+
+# docs/gates.md is generated from the check table (a test fails when it is stale).
+docs: build
+	./$(BUILD)/stemgate checks --markdown > docs/gates.md
 
 test: build
 	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure

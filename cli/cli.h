@@ -16,6 +16,7 @@ int sg_cli_render(int argc, char **argv, const sg_cli_command *self);
 int sg_cli_verify(int argc, char **argv, const sg_cli_command *self);
 int sg_cli_timing(int argc, char **argv, const sg_cli_command *self);
 int sg_cli_analyze(int argc, char **argv, const sg_cli_command *self);
+int sg_cli_checks(int argc, char **argv, const sg_cli_command *self);
 
 /* Prints a diagnostic to stderr as "stemgate: <formatted diag>". */
 void sg_cli_print_diag(const sg_diag *d);

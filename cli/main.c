@@ -44,6 +44,11 @@ static const sg_cli_command commands[] = {
      "\n"
      "Prints format, length, sample and true peak, loudness, DC, clipping, tempo estimate,\n"
      "first downbeat and the key track of any file libsndfile reads.\n"},
+    {"checks", "list every check render and verify report (name, step, severity)", sg_cli_checks,
+     "usage: stemgate checks [--markdown]\n"
+     "\n"
+     "Lists the one table of checks: name, step, severity and what each measures. --markdown\n"
+     "prints the full table (limits, spec keys, how to fix) as docs/gates.md.\n"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 

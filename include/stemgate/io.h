@@ -37,7 +37,9 @@ typedef struct sg_audio_info {
 } sg_audio_info;
 
 /* Called with each block the writer accepts, after clamping/dither are decided but with the
- * float values the caller gave (the tap meters what was asked to be written). */
+ * samples as the file holds them: the caller's floats for float32, the quantised (and, for
+ * pcm16, dithered) values scaled back to [-1, 1) for PCM, so a gate that meters through the tap
+ * sees exactly what a later read of the file decodes. */
 typedef sg_status (*sg_audio_tap_fn)(void *user, const float *interleaved, size_t frames);
 
 typedef struct sg_bext {

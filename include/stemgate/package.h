@@ -32,6 +32,7 @@
 #include "stemgate/core.h"
 #include "stemgate/gate.h"
 #include "stemgate/io.h"
+#include "stemgate/spec.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -398,6 +399,18 @@ sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim, sg_g
  * it. Typical tolerances: 0.1 LU, 0.1 dB. */
 sg_status sg_package_verify_loudness(const char *zip_path, const sg_zip_limits *lim, double tol_lu,
                                      double tol_db, sg_gate_report *report, sg_diag *d);
+
+/* ---- naming ----------------------------------------------------------------------------- */
+
+/* The default deliverable.naming template. */
+#define SG_NAMING_DEFAULT "{song}_{stem}.wav"
+
+/* File-safe form of a name: letters, digits, '-' and '_' kept, anything else '_'. */
+void sg_package_safe_name(const char *in, char *out, size_t cap);
+/* The archive name of a stem's (or "Master"'s) file by the spec's deliverable.naming: {song}
+ * the slug, {stem} the file-safe stem name, {index} two digits (index < 0: the byte 0x01, which
+ * verify's matcher reads as "one or more digits"), {rate}, {format}. */
+void sg_package_file_name(const sg_song *s, const char *stem, int index, char *out, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -147,11 +147,15 @@ typedef struct sg_master_spec {
 
 typedef struct sg_deliverable_spec {
   char zip[SG_MAX_PATH];    /* archive name; default "<slug>.zip" */
-  char naming[SG_MAX_PATH]; /* file template; {song} {stem} {index} {rate} {format}; default
-                               "{song}_{stem}.wav" */
+  char naming[SG_MAX_PATH]; /* file template; {song} {stem} {index} {rate} {format}; empty:
+                               SG_NAMING_DEFAULT (include/stemgate/package.h) */
   int deflate;              /* 1: deflate audio too (default 0: stored) */
   int midi;                 /* 1: include each stem's MIDI file (default 1) */
 } sg_deliverable_spec;
+
+/* Release and effect tails allowed after a stem's sections before silent_outside_sections
+ * judges, s (gates.tail_s). */
+#define SG_TAIL_S_DEFAULT 2.5
 
 typedef struct sg_gate_limits {
   double sync_ms;             /* stem/master vs reference offset and drift, default 10 */
@@ -159,6 +163,7 @@ typedef struct sg_gate_limits {
   double dc_offset;           /* |mean| limit, default 0.001 (-60 dBFS) */
   double silence_dbfs;        /* a stem quieter than this is "silent", default -60 */
   double key_window_sec;      /* key change location tolerance, default 10 */
+  double tail_s;              /* release/effect tail allowed after a stem's last section */
 } sg_gate_limits;
 
 typedef struct sg_song {

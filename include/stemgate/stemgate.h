@@ -6,6 +6,7 @@
 #define STEMGATE_H
 
 #include "stemgate/analysis.h"
+#include "stemgate/check.h"
 #include "stemgate/compose.h"
 #include "stemgate/core.h"
 #include "stemgate/fx.h"

@@ -82,7 +82,6 @@ typedef struct sg_verify_options {
   double drum_similarity_min;  /* onset-envelope correlation master/reference; default 0.8:
                                   the tests measure 0.999 for a master holding the reference's
                                   drums and 0.71 for one on the same grid without them       */
-  double tail_allowance_s;     /* reverb tail allowed after a stem's last section; default 2.0 */
   double max_seconds;          /* longest file analysed, s; default 3600 (hostile input bound) */
 } sg_verify_options;
 

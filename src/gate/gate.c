@@ -16,21 +16,22 @@ void sg_gate_report_free(sg_gate_report *r) {
   memset(r, 0, sizeof *r);
 }
 
-const char *sg_cmp_symbol(sg_cmp c) {
-  switch (c) {
-  case SG_CMP_LE:
-    return "<=";
-  case SG_CMP_GE:
-    return ">=";
-  case SG_CMP_EQ:
-    return "==";
-  case SG_CMP_ABS_LE:
-    return "|x|<=";
-  case SG_CMP_WITHIN:
-    return "within";
-  default:
-    return "info";
+sg_status sg_gate_report_append(sg_gate_report *dst, const sg_gate_report *src) {
+  if (!dst || !src)
+    return SG_E_INVAL;
+  if (dst->n + src->n > dst->cap) {
+    size_t cap = dst->n + src->n + 64;
+    sg_gate_result *v = realloc(dst->v, cap * sizeof *v);
+    if (!v)
+      return SG_E_NOMEM;
+    dst->v = v;
+    dst->cap = cap;
   }
+  if (src->n)
+    memcpy(dst->v + dst->n, src->v, src->n * sizeof *src->v);
+  dst->n += src->n;
+  dst->failed += src->failed;
+  return SG_OK;
 }
 
 static int holds(double m, sg_cmp cmp, double limit, double target) {
@@ -81,7 +82,7 @@ static sg_status verdict(sg_gate_report *r, const sg_gate_result *g, sg_diag *d)
   r->failed++;
   if (d) {
     sg_diag_where(d, g->step, g->stem, g->check);
-    if (g->cmp != SG_CMP_INFO && !g->detail[0])
+    if (g->cmp != SG_CMP_INFO && g->cmp != SG_CMP_TEXT && !g->detail[0])
       sg_diag_value(d, g->measured, g->cmp == SG_CMP_WITHIN ? g->target : g->limit, g->unit);
     if (g->cmp == SG_CMP_WITHIN)
       sg_diag_fail(d, SG_E_GATE, "%s is %.6g %s, outside %.6g +- %.6g %s", g->check, g->measured,
@@ -95,37 +96,58 @@ static sg_status verdict(sg_gate_report *r, const sg_gate_result *g, sg_diag *d)
   return SG_E_GATE;
 }
 
-sg_status sg_gate_check(sg_gate_report *r, const char *step, const char *stem, const char *check,
-                        double measured, sg_cmp cmp, double limit, double target, const char *unit,
-                        const char *detail, int required, sg_diag *d) {
-  sg_gate_result *g = push(r, step, stem, check);
+static sg_severity effective(const sg_check_def *c, sg_severity sev) {
+  return sev > c->severity ? sev : c->severity;
+}
+
+sg_status sg_gate_row(sg_gate_report *r, sg_check_id id, const char *step, const char *stem,
+                      double measured, double limit, double target, const char *detail,
+                      sg_severity sev, sg_diag *d) {
+  const sg_check_def *c = sg_check_get(id);
+  if (!c || c->cmp == SG_CMP_TEXT)
+    return SG_E_INVAL;
+  sg_gate_result *g = push(r, step, stem, c->name);
   if (!g)
     return r ? SG_E_NOMEM : SG_E_INVAL;
+  g->id = id;
+  g->severity = effective(c, sev);
   g->measured = measured;
-  g->limit = limit;
+  g->limit = isnan(limit) ? c->limit : limit;
   g->target = target;
-  g->cmp = cmp;
-  snprintf(g->unit, sizeof g->unit, "%s", unit ? unit : "");
+  g->cmp = g->severity == SG_SEV_INFO ? SG_CMP_INFO : c->cmp;
+  snprintf(g->unit, sizeof g->unit, "%s", c->unit);
   snprintf(g->detail, sizeof g->detail, "%s", detail ? detail : "");
-  g->required = required;
-  g->pass = holds(measured, cmp, limit, target);
+  g->required = g->severity == SG_SEV_FAIL;
+  g->pass = holds(measured, g->cmp, g->limit, target);
   return verdict(r, g, d);
 }
 
-sg_status sg_gate_check_text(sg_gate_report *r, const char *step, const char *stem,
-                             const char *check, const char *measured, const char *expected,
-                             int pass, int required, sg_diag *d) {
-  sg_gate_result *g = push(r, step, stem, check);
+sg_status sg_gate_row_text(sg_gate_report *r, sg_check_id id, const char *step, const char *stem,
+                           const char *measured, const char *expected, int pass, sg_severity sev,
+                           sg_diag *d) {
+  const sg_check_def *c = sg_check_get(id);
+  if (!c)
+    return SG_E_INVAL;
+  sg_gate_result *g = push(r, step, stem, c->name);
   if (!g)
     return r ? SG_E_NOMEM : SG_E_INVAL;
-  g->cmp = SG_CMP_EQ;
+  g->id = id;
+  g->severity = effective(c, sev);
+  g->cmp = SG_CMP_TEXT;
   g->measured = NAN;
   g->limit = NAN;
-  g->required = required;
-  g->pass = pass;
+  g->required = g->severity == SG_SEV_FAIL;
+  g->pass = g->severity == SG_SEV_INFO ? 1 : pass;
   snprintf(g->detail, sizeof g->detail, "%s (expected %s)", measured ? measured : "?",
            expected ? expected : "?");
   return verdict(r, g, d);
+}
+
+const sg_gate_result *sg_gate_first_failure(const sg_gate_report *r, size_t from) {
+  for (size_t i = from; r && i < r->n; ++i)
+    if (!r->v[i].pass && r->v[i].required)
+      return &r->v[i];
+  return NULL;
 }
 
 /* A number as a person reads it: whole values (frames, rates, counts) in full, others with

@@ -38,6 +38,7 @@ struct sg_audio_writer {
   long fact_pos, data_pos; /* offsets of the fact value and the data chunk's size field */
   sg_rng dither;
   unsigned char *buf;
+  float *quantised; /* PCM formats: the samples as the file will hold them, for the tap */
 };
 
 void sg_audio_writer_config_init(sg_audio_writer_config *c) {
@@ -160,7 +161,12 @@ sg_status sg_audio_writer_open(sg_audio_writer **out, const char *path,
     return sg_diag_fail(d, SG_E_RANGE, "audio writer: path too long: %s", path);
 
   sg_audio_writer *w = calloc(1, sizeof *w);
-  if (!w || !(w->buf = malloc(SG_WRITER_BYTES))) {
+  if (!w || !(w->buf = malloc(SG_WRITER_BYTES)) ||
+      (cfg->format != SG_FMT_FLOAT32 && cfg->tap &&
+       !(w->quantised = malloc(SG_WRITER_BYTES / 2 * sizeof(float))))) {
+    if (w)
+      free(w->buf);
+    free(w->quantised);
     free(w);
     return sg_diag_fail(d, SG_E_NOMEM, "audio writer: out of memory");
   }
@@ -179,6 +185,7 @@ sg_status sg_audio_writer_open(sg_audio_writer **out, const char *path,
       remove(w->tmp);
     }
     free(w->buf);
+    free(w->quantised);
     free(w);
     return st;
   }
@@ -202,7 +209,10 @@ static size_t convert(sg_audio_writer *w, const float *in, size_t samples) {
       double v = (double)in[i] * 8388608.0;
       v = v != v ? 0.0 : v;
       v = v > 8388607.0 ? 8388607.0 : (v < -8388608.0 ? -8388608.0 : v);
-      uint32_t u = (uint32_t)(int32_t)lrint(v);
+      int32_t q = (int32_t)lrint(v);
+      uint32_t u = (uint32_t)q;
+      if (w->quantised)
+        w->quantised[i] = (float)((double)q / 8388608.0);
       o[3 * i] = (unsigned char)(u & 0xff);
       o[3 * i + 1] = (unsigned char)((u >> 8) & 0xff);
       o[3 * i + 2] = (unsigned char)((u >> 16) & 0xff);
@@ -213,7 +223,10 @@ static size_t convert(sg_audio_writer *w, const float *in, size_t samples) {
       double v = (double)in[i] * 32768.0 + (double)sg_rng_tpdf(&w->dither);
       v = v != v ? 0.0 : v;
       v = v > 32767.0 ? 32767.0 : (v < -32768.0 ? -32768.0 : v);
-      put_u16(o + 2 * i, (unsigned)(uint16_t)(int16_t)lrint(v));
+      int16_t q = (int16_t)lrint(v);
+      if (w->quantised)
+        w->quantised[i] = (float)((double)q / 32768.0);
+      put_u16(o + 2 * i, (unsigned)(uint16_t)q);
     }
     return samples * 2;
   }
@@ -222,7 +235,9 @@ static size_t convert(sg_audio_writer *w, const float *in, size_t samples) {
 sg_status sg_audio_writer_write(sg_audio_writer *w, const float *x, size_t frames, sg_diag *d) {
   if (!w || (!x && frames))
     return sg_diag_fail(d, SG_E_INVAL, "audio writer: NULL argument");
-  if (w->cfg.tap) {
+  /* The tap meters what the file holds: the input for float, the quantised (and dithered)
+   * values for PCM, so a gate and a later read of the file see the same samples. */
+  if (w->cfg.tap && !w->quantised) {
     sg_status st = w->cfg.tap(w->cfg.tap_user, x, frames);
     if (st != SG_OK)
       return st;
@@ -234,6 +249,11 @@ sg_status sg_audio_writer_write(sg_audio_writer *w, const float *x, size_t frame
     size_t bytes = convert(w, x + done * ch, n * ch);
     if (fwrite(w->buf, 1, bytes, w->f) != bytes)
       return sg_diag_fail(d, SG_E_IO, "write to '%s' failed: %s", w->tmp, strerror(errno));
+    if (w->quantised) {
+      sg_status st = w->cfg.tap(w->cfg.tap_user, w->quantised, n);
+      if (st != SG_OK)
+        return st;
+    }
     done += n;
   }
   w->frames += (int64_t)frames;
@@ -296,6 +316,7 @@ sg_status sg_audio_writer_close(sg_audio_writer *w, sg_diag *d) {
   if (st != SG_OK)
     remove(w->tmp);
   free(w->buf);
+  free(w->quantised);
   free(w);
   return st;
 }
@@ -306,6 +327,7 @@ void sg_audio_writer_abort(sg_audio_writer *w) {
   fclose(w->f);
   remove(w->tmp);
   free(w->buf);
+  free(w->quantised);
   free(w);
 }
 

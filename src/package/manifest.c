@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 
 static const char *const role_names[] = {"master", "stem", "midi", "notes", "other"};
-static const char *const cmp_names[] = {"le", "ge", "eq", "abs_le", "within", "info"};
+/* In sg_cmp order (include/stemgate/check.h). */
+static const char *const cmp_names[] = {"le", "ge", "eq", "abs_le", "within", "info", "text"};
+#define N_CMP ((int)(sizeof cmp_names / sizeof *cmp_names))
 
 void sg_json_gate_row(sg_json_writer *w, const sg_gate_result *g) {
   sg_json_begin_object(w);
@@ -18,8 +20,9 @@ void sg_json_gate_row(sg_json_writer *w, const sg_gate_result *g) {
   sg_json_kv_string(w, "verdict", g->pass ? "pass" : g->required ? "fail" : "warn");
   sg_json_kv_bool(w, "pass", g->pass);
   sg_json_kv_bool(w, "required", g->required);
+  sg_json_kv_string(w, "severity", sg_severity_name(g->severity));
   sg_json_kv_number(w, "measured", g->measured); /* NaN (text checks) becomes null */
-  sg_json_kv_string(w, "cmp", (unsigned)g->cmp < 6 ? cmp_names[g->cmp] : "info");
+  sg_json_kv_string(w, "cmp", (int)g->cmp < N_CMP ? cmp_names[g->cmp] : "info");
   sg_json_kv_number(w, "limit", g->limit);
   if (g->cmp == SG_CMP_WITHIN)
     sg_json_kv_number(w, "target", g->target);
@@ -441,11 +444,17 @@ sg_status sg_manifest_parse(const char *text, size_t len, sg_manifest *m, sg_dia
       r->target = sg_json_get_num(g, "target", NAN);
       r->cmp = SG_CMP_INFO;
       const char *c = sg_json_get_str(g, "cmp", "info");
-      for (int k = 0; k < 6; ++k)
+      for (int k = 0; k < N_CMP; ++k)
         if (strcmp(c, cmp_names[k]) == 0)
           r->cmp = (sg_cmp)k;
       r->pass = sg_json_get_bool(g, "pass", 0);
       r->required = sg_json_get_bool(g, "required", 0);
+      const char *sev = sg_json_get_str(g, "severity", r->required ? "fail" : "warn");
+      r->severity = !strcmp(sev, "fail")   ? SG_SEV_FAIL
+                    : !strcmp(sev, "info") ? SG_SEV_INFO
+                                           : SG_SEV_WARN;
+      const sg_check_def *def = sg_check_find(r->check);
+      r->id = def ? def->id : SG_CHECK_COUNT; /* a check this version does not know */
     }
   }
 

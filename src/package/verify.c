@@ -19,12 +19,12 @@ typedef struct vstate {
 } vstate;
 
 /* Records a text check; keeps the first failure in v->d. */
-static void check(vstate *v, const char *stem, const char *name, const char *measured,
+static void check(vstate *v, const char *stem, sg_check_id id, const char *measured,
                   const char *expected, int pass) {
   sg_diag tmp;
   sg_diag_clear(&tmp);
   sg_status st =
-      sg_gate_check_text(v->rep, "package", stem, name, measured, expected, pass, 1, &tmp);
+      sg_gate_row_text(v->rep, id, "package", stem, measured, expected, pass, SG_SEV_FAIL, &tmp);
   if (st != SG_OK && !v->failed) {
     v->failed = 1;
     if (v->d)
@@ -48,12 +48,12 @@ sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim, sg_g
   sg_zip_reader *r = NULL;
   sg_status st = sg_zip_reader_open(&r, zip_path, lim, &ld);
   if (st != SG_OK) {
-    check(&v, "", "archive", ld.message, "a readable zip within the safety limits", 0);
+    check(&v, "", SG_CHECK_ARCHIVE, ld.message, "a readable zip within the safety limits", 0);
     if (d)
       *d = ld;
     return st;
   }
-  check(&v, "", "archive", "readable", "a readable zip within the safety limits", 1);
+  check(&v, "", SG_CHECK_ARCHIVE, "readable", "a readable zip within the safety limits", 1);
 
   const sg_zip_entry *me = sg_zip_reader_find(r, SG_MANIFEST_NAME);
   char *text = NULL;
@@ -66,7 +66,7 @@ sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim, sg_g
     free(text);
   }
   if (st != SG_OK) {
-    check(&v, "", "manifest", ld.message, "a valid " SG_MANIFEST_SCHEMA, 0);
+    check(&v, "", SG_CHECK_MANIFEST, ld.message, "a valid " SG_MANIFEST_SCHEMA, 0);
     if (d)
       *d = ld;
     sg_zip_reader_close(r);
@@ -74,21 +74,22 @@ sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim, sg_g
   }
   char buf[160], exp[160];
   snprintf(buf, sizeof buf, "%zu files listed", m.n_files);
-  check(&v, "", "manifest", buf, "a valid " SG_MANIFEST_SCHEMA, 1);
+  check(&v, "", SG_CHECK_MANIFEST, buf, "a valid " SG_MANIFEST_SCHEMA, 1);
 
   for (size_t i = 0; i < m.n_files; ++i) {
     const sg_manifest_file *f = &m.files[i];
     const sg_zip_entry *e = sg_zip_reader_find(r, f->archive_name);
-    check(&v, f->archive_name, "entry_present", e ? "present" : "missing", "present", e != NULL);
+    check(&v, f->archive_name, SG_CHECK_ENTRY_PRESENT, e ? "present" : "missing", "present",
+          e != NULL);
     if (!e)
       continue;
     char hex[65];
     sg_diag_clear(&ld);
     st = sg_zip_reader_sha256(r, e, hex, NULL, &ld);
     if (st != SG_OK)
-      check(&v, f->archive_name, "sha256", ld.message, f->sha256, 0);
+      check(&v, f->archive_name, SG_CHECK_SHA256, ld.message, f->sha256, 0);
     else
-      check(&v, f->archive_name, "sha256", hex, f->sha256, strcmp(hex, f->sha256) == 0);
+      check(&v, f->archive_name, SG_CHECK_SHA256, hex, f->sha256, strcmp(hex, f->sha256) == 0);
     if (!f->is_audio)
       continue;
     describe_audio(exp, sizeof exp, f->rate, f->channels, f->format, f->frames);
@@ -97,12 +98,12 @@ sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim, sg_g
     sg_diag_clear(&ld);
     st = sg_zip_audio_open(&za, r, e, &info, &ld);
     if (st != SG_OK) {
-      check(&v, f->archive_name, "wav_header", ld.message, exp, 0);
+      check(&v, f->archive_name, SG_CHECK_WAV_HEADER, ld.message, exp, 0);
       continue;
     }
     sg_zip_audio_close(za);
     describe_audio(buf, sizeof buf, info.rate, info.channels, info.format, info.frames);
-    check(&v, f->archive_name, "wav_header", buf, exp, strcmp(buf, exp) == 0);
+    check(&v, f->archive_name, SG_CHECK_WAV_HEADER, buf, exp, strcmp(buf, exp) == 0);
   }
 
   for (size_t i = 0; i < sg_zip_reader_count(r); ++i) {
@@ -110,7 +111,7 @@ sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim, sg_g
     if (e->is_dir || strcmp(e->name, SG_MANIFEST_NAME) == 0)
       continue;
     int listed = sg_manifest_find_file(&m, e->name) != NULL;
-    check(&v, e->name, "entry_listed", listed ? "listed" : "not in the manifest",
+    check(&v, e->name, SG_CHECK_ENTRY_LISTED, listed ? "listed" : "not in the manifest",
           "listed in the manifest", listed);
   }
   sg_manifest_free(&m);
@@ -156,14 +157,14 @@ out:
   return st;
 }
 
-static void value_check(vstate *v, const char *stem, const char *name, double measured,
-                        double expected, double tol, const char *unit) {
+static void value_check(vstate *v, const char *stem, sg_check_id id, double measured,
+                        double expected, double tol) {
   if (isnan(expected))
     return; /* not recorded in the manifest */
   sg_diag tmp;
   sg_diag_clear(&tmp);
-  sg_status st = sg_gate_check(v->rep, "package", stem, name, measured, SG_CMP_WITHIN, tol,
-                               expected, unit, NULL, 1, &tmp);
+  sg_status st =
+      sg_gate_row(v->rep, id, "package", stem, measured, tol, expected, NULL, SG_SEV_FAIL, &tmp);
   if (st != SG_OK && !v->failed) {
     v->failed = 1;
     if (v->d)
@@ -206,15 +207,15 @@ sg_status sg_package_verify_loudness(const char *zip_path, const sg_zip_limits *
     sg_diag_clear(&ld);
     sg_status ms = meter_entry(r, e, &res, &ld);
     if (ms != SG_OK) {
-      check(&v, f->archive_name, "loudness", ld.message, "a decodable WAV", 0);
+      check(&v, f->archive_name, SG_CHECK_MANIFEST_LOUDNESS, ld.message, "a decodable WAV", 0);
       continue;
     }
-    value_check(&v, f->archive_name, "loudness", res.integrated_lufs, f->loudness.integrated_lufs,
-                tol_lu, "LUFS");
-    value_check(&v, f->archive_name, "true_peak", res.true_peak_dbtp, f->loudness.true_peak_dbtp,
-                tol_db, "dBTP");
-    value_check(&v, f->archive_name, "sample_peak", res.sample_peak_dbfs,
-                f->loudness.sample_peak_dbfs, tol_db, "dBFS");
+    value_check(&v, f->archive_name, SG_CHECK_MANIFEST_LOUDNESS, res.integrated_lufs,
+                f->loudness.integrated_lufs, tol_lu);
+    value_check(&v, f->archive_name, SG_CHECK_MANIFEST_TRUE_PEAK, res.true_peak_dbtp,
+                f->loudness.true_peak_dbtp, tol_db);
+    value_check(&v, f->archive_name, SG_CHECK_MANIFEST_SAMPLE_PEAK, res.sample_peak_dbfs,
+                f->loudness.sample_peak_dbfs, tol_db);
   }
   sg_manifest_free(&m);
   sg_zip_reader_close(r);

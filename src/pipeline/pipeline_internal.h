@@ -1,11 +1,120 @@
-/* Internal to the pipeline module. */
+/* Internal to the pipeline module: the per-run state every step reads and writes, and the small
+ * helpers the step files share. The parsed song is never written: what a run decides (the
+ * tempo taken from a reference, the drums' source) lives here. */
 #ifndef SG_PIPELINE_INTERNAL_H
 #define SG_PIPELINE_INTERNAL_H
 
+#include "stemgate/analysis.h"
+#include "stemgate/compose.h"
+#include "stemgate/gate.h"
+#include "stemgate/mix.h"
 #include "stemgate/pipeline.h"
+#include "stemgate/reference.h"
 #include "stemgate/spec.h"
 #include "stemgate/timing.h"
 
+#define SG__DRUMS_NAME "Drums"
+#define SG__MASTER_NAME "Master"
+
+/* Where a stem's dry audio comes from. */
+typedef enum sg__source {
+  SG__SRC_SPEC = 0, /* composed and synthesized from its spec (the drums included)  */
+  SG__SRC_REFERENCE /* the drums: the client's reference track, fitted to the song  */
+} sg__source;
+
+/* What the pipeline knows about one stem as it moves through the steps. */
+typedef struct sg__stem {
+  char name[SG_MAX_NAME];
+  const sg_stem_spec *spec; /* the song's stem, or the run's drums spec: never NULL */
+  int is_drums;             /* composed by the drum composer, synthesized by the drum kit */
+  sg__source source;
+  char dry[SG_MAX_PATH];   /* work/dry/<name>.wav */
+  char final[SG_MAX_PATH]; /* <out>/<naming> */
+  char archive[SG_MAX_PATH];
+  char midi[SG_MAX_PATH]; /* work/midi/<name>.mid ("" when none) */
+  char dry_key[65], final_key[65];
+  int cached_dry, cached_final;
+  sg_compose_report comp;
+  double dry_cut_db;
+  sg_features *dry_feat; /* the dry stem's features, kept for the effect-evidence gates */
+  /* Results of a produce phase (run on worker threads), judged in order afterwards. */
+  sg_note_list notes;
+  int composed;    /* compose succeeded: the note gates can be judged */
+  sg_meter *meter; /* what the writer's tap (or a re-read of a cached file) measured */
+  sg_features *feat;
+  sg_status produced; /* status of the produce phase */
+  sg_diag produce_diag;
+  sg_stem_fx_report fx;
+  sg_meter_result final_meter;
+  sg_audio_info final_info;
+  char instrument[160];
+} sg__stem;
+
+typedef struct sg__run {
+  const sg_render_options *opt;
+  sg_render_result *res;
+  const sg_song *song; /* the song as the run sees it (song_copy when the run decided a tempo) */
+  sg_song *loaded;     /* as parsed */
+  sg_song *song_copy;  /* tempo: auto: the loaded song with the reference's tempo */
+  sg_stem_spec drums;  /* the song's drums block as a stem spec */
+  sg_timeline tl;
+  sg_reference ref;
+  int has_ref;
+  char work[SG_MAX_PATH];
+  sg__stem stems[SG_MAX_STEMS + 1];
+  int n_stems;
+  char master_path[SG_MAX_PATH];
+  char master_archive[SG_MAX_PATH];
+  sg_meter_result master_meter;
+  sg_master_report master_rep;
+  double bpm;
+  size_t logged; /* gate rows already printed */
+} sg__run;
+
+/* ---- helpers (run.c) ---- */
+void sg__log(sg__run *r, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Prints the gate rows added since the last call. */
+void sg__flush(sg__run *r);
+/* A row of the check table, printed at once. */
+sg_status sg__gate(sg__run *r, sg_check_id id, const char *step, const char *stem, double m,
+                   double limit, double target, const char *detail, sg_severity sev, sg_diag *d);
+sg_status sg__gate_text(sg__run *r, sg_check_id id, const char *step, const char *stem,
+                        const char *measured, const char *expected, int pass, sg_diag *d);
+/* Runs work on the stems listed in todo[0..n) on up to opt->jobs threads. */
+void sg__run_pool(sg__run *r, void (*work)(sg__run *, sg__stem *), const int *todo, int n);
+void sg__join(char *out, size_t cap, const char *a, const char *b);
+/* Writer settings for a delivered or intermediate file of a stem (bext: optional BWF). */
+void sg__writer_config(const sg__run *r, const char *stem, sg_audio_writer_config *c,
+                       sg_bext *bext);
+
+/* Meter and features together, fed by a writer's tap. */
+typedef struct sg__probe {
+  sg_meter *meter;
+  sg_features *feat;
+} sg__probe;
+sg_status sg__probe_tap(void *user, const float *x, size_t n);
+sg_status sg__probe_open(sg__probe *p, const sg_song *s, unsigned meter_flags, unsigned feat_flags,
+                         sg_diag *d);
+/* A cached file is not re-rendered but is measured again (a gate measures what is there now). */
+sg_status sg__probe_file(sg__probe *p, const char *path, unsigned meter_flags, unsigned feat_flags,
+                         sg_diag *d);
+void sg__probe_close(sg__probe *p);
+
+/* ---- the steps, one file each ---- */
+sg_status sg__step_timing(sg__run *r, sg_diag *d);    /* step_timing.c    */
+sg_status sg__step_reference(sg__run *r, sg_diag *d); /* step_reference.c */
+sg_status sg__step_stems(sg__run *r, sg_diag *d);     /* step_stems.c: stems and drums, dry */
+sg_status sg__step_fx(sg__run *r, sg_diag *d);        /* step_fx.c        */
+sg_status sg__step_master(sg__run *r, sg_diag *d);    /* step_master.c    */
+sg_status sg__step_package(sg__run *r, sg_diag *d);   /* step_package.c   */
+/* NOTES.txt (notes.c); NULL when out of memory. */
+char *sg__notes_text(const sg__run *r);
+
+/* ---- cache.c ---- */
 /* Cache key of a stem's dry render; extra carries hashes of input files it reads. */
 sg_status sg__cache_key_dry(const sg_song *s, const sg_timeline *tl, const sg_stem_spec *st,
                             const char *extra, char hex[65]);

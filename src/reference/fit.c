@@ -226,13 +226,13 @@ sg_status sg_reference_write_drums(sg_reference *ref, const sg_song *song, const
   if (st != SG_OK)
     goto done;
 
-  sg_gate_check(gates, step, stem, "fit", (double)ref->song_frames, SG_CMP_INFO, 0, 0, "frames",
-                ref->fit_desc, 0, NULL);
+  sg_gate_row(gates, SG_CHECK_REFERENCE_FIT, step, stem, (double)ref->song_frames, 0, 0,
+              ref->fit_desc, SG_SEV_INFO, NULL);
   char det[128];
   snprintf(det, sizeof det, "%lld frames written, song %lld frames", (long long)ref->drums_frames,
            (long long)T);
-  st = sg__ref_check(gates, step, stem, "length", (double)ref->drums_frames, SG_CMP_EQ, (double)T,
-                     0, "frames", det, 1, d);
+  st = sg__ref_check(gates, SG_CHECK_LENGTH_FRAMES, step, stem, (double)ref->drums_frames,
+                     (double)T, 0, det, SG_SEV_FAIL, d);
 done:
   sg_audio_writer_abort(wr);
   sg_audio_reader_close(rd);

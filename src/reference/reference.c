@@ -20,7 +20,7 @@ void sg_reference_config_init(sg_reference_config *c) {
   c->loop_xfade_ms = 10;
   c->loop_bars = 0;
   c->tempo_prior_octaves = 0.5;
-  c->min_downbeat_confidence = 0.1;
+  c->min_downbeat_confidence = sg_check_get(SG_CHECK_DOWNBEAT_CONFIDENCE)->limit;
   c->sync_max_lag_beats = 0.2;
   c->sync_min_onsets = 8;
   c->sync_min_similarity = 0.2;
@@ -58,13 +58,13 @@ double sg__ref_tempo_tolerance(const sg_song *song) {
   return song && song->drums.tempo_tolerance_bpm > 0 ? song->drums.tempo_tolerance_bpm : 1.0;
 }
 
-sg_status sg__ref_check(sg_gate_report *r, const char *step, const char *stem, const char *check,
-                        double measured, sg_cmp cmp, double limit, double target, const char *unit,
-                        const char *detail, int required, sg_diag *d) {
-  sg_status st =
-      sg_gate_check(r, step, stem, check, measured, cmp, limit, target, unit, detail, required, d);
+sg_status sg__ref_check(sg_gate_report *r, sg_check_id id, const char *step, const char *stem,
+                        double measured, double limit, double target, const char *detail,
+                        sg_severity sev, sg_diag *d) {
+  sg_status st = sg_gate_row(r, id, step, stem, measured, limit, target, detail, sev, d);
   if (st == SG_E_GATE && d)
-    sg_diag_value(d, measured, limit, unit);
+    sg_diag_value(d, measured, isnan(limit) ? sg_check_get(id)->limit : limit,
+                  sg_check_get(id)->unit);
   return st;
 }
 
@@ -201,8 +201,8 @@ static sg_status measure(const sg_song *song, const sg_reference_config *cfg, sg
     snprintf(det, sizeof det, "no periodic onsets found (%zu onsets): not a rhythmic reference",
              on.n);
     /* NaN never passes: a failed measurement is a failed gate, with or without tempo: auto. */
-    st = sg__ref_check(gates, step, stem, "tempo", NAN, SG_CMP_WITHIN,
-                       sg__ref_tempo_tolerance(song), spec_bpm, "BPM", det, 1, d);
+    st = sg__ref_check(gates, SG_CHECK_REFERENCE_TEMPO, step, stem, NAN,
+                       sg__ref_tempo_tolerance(song), spec_bpm, det, SG_SEV_FAIL, d);
     sg_diag_fail(d, SG_E_GATE, "reference '%s': %s", ref->source_path, det);
     goto done;
   }
@@ -219,12 +219,13 @@ static sg_status measure(const sg_song *song, const sg_reference_config *cfg, sg
   if (song->tempo_auto) {
     snprintf(det, sizeof det, "tempo: auto -> %.2f BPM (measured %.4f, %zu onsets on the grid fit)",
              (double)ref->tempo_measured.num / 100.0, tr.bpm, tr.onsets_used);
-    st = sg__ref_check(gates, step, stem, "tempo", tr.bpm, SG_CMP_INFO, 0, 0, "BPM", det, 1, d);
+    st = sg__ref_check(gates, SG_CHECK_REFERENCE_TEMPO, step, stem, tr.bpm, 0, 0, det, SG_SEV_INFO,
+                       d);
   } else {
     snprintf(det, sizeof det, "measured %.2f BPM against the spec's %.2f BPM (tolerance %.2f)",
              tr.bpm, spec_bpm, sg__ref_tempo_tolerance(song));
-    st = sg__ref_check(gates, step, stem, "tempo", tr.bpm, SG_CMP_WITHIN,
-                       sg__ref_tempo_tolerance(song), spec_bpm, "BPM", det, 1, d);
+    st = sg__ref_check(gates, SG_CHECK_REFERENCE_TEMPO, step, stem, tr.bpm,
+                       sg__ref_tempo_tolerance(song), spec_bpm, det, SG_SEV_FAIL, d);
     if (st != SG_OK)
       sg_diag_fail(d, SG_E_GATE,
                    "the reference '%s' plays at %.2f BPM but the spec says %.2f BPM (allowed "
@@ -233,14 +234,14 @@ static sg_status measure(const sg_song *song, const sg_reference_config *cfg, sg
   }
   if (st != SG_OK)
     goto done;
-  sg_gate_check(gates, step, stem, "tempo_confidence", tr.confidence, SG_CMP_INFO, 0, 0, "", NULL,
-                0, NULL);
+  sg_gate_row(gates, SG_CHECK_REFERENCE_TEMPO_CONFIDENCE, step, stem, tr.confidence, 0, 0, NULL,
+              SG_SEV_INFO, NULL);
 
   /* First downbeat, from the measured beat period (the grid's own period may drift from it). */
   sg_downbeat_result db;
   if (sg_downbeat_estimate(&on, tr.bpm, beats_per_bar(song), &db) != SG_OK) {
-    st = sg__ref_check(gates, step, stem, "first_downbeat", NAN, SG_CMP_GE, 0, 0, "ms",
-                       "no downbeat found", 1, d);
+    st = sg__ref_check(gates, SG_CHECK_FIRST_DOWNBEAT, step, stem, NAN, 0, 0, "no downbeat found",
+                       SG_SEV_FAIL, d);
     goto done;
   }
   unsigned rate = ref->work.rate;
@@ -295,21 +296,22 @@ static sg_status measure(const sg_song *song, const sg_reference_config *cfg, sg
 
   snprintf(det, sizeof det, "first downbeat at %.2f ms (confidence %.2f); grid origin frame %lld",
            1000.0 * db.first_downbeat_s, db.confidence, (long long)ref->origin_frame);
-  sg_gate_check(gates, step, stem, "first_downbeat", 1000.0 * db.first_downbeat_s, SG_CMP_INFO, 0,
-                0, "ms", det, 0, NULL);
+  sg_gate_row(gates, SG_CHECK_FIRST_DOWNBEAT, step, stem, 1000.0 * db.first_downbeat_s, 0, 0, det,
+              SG_SEV_INFO, NULL);
   /* Advisory: a weak bar accent means the grid may start a beat or two off the client's bar
    * line (kick and snare alike); the producer should listen to the first bar. */
-  sg_gate_check(gates, step, stem, "downbeat_confidence", db.confidence, SG_CMP_GE,
-                cfg->min_downbeat_confidence, 0, "",
-                db.confidence >= cfg->min_downbeat_confidence
-                    ? "bar accent clear"
-                    : "weak bar accent: check that the grid starts on the client's bar line",
-                0, NULL);
+  sg_gate_row(gates, SG_CHECK_DOWNBEAT_CONFIDENCE, step, stem, db.confidence,
+              cfg->min_downbeat_confidence, 0,
+              db.confidence >= cfg->min_downbeat_confidence
+                  ? "bar accent clear"
+                  : "weak bar accent: check that the grid starts on the client's bar line",
+              SG_SEV_WARN, NULL);
   snprintf(det, sizeof det,
            "beats %s by %.2f ms over %.1f s against %.2f BPM (tempo ratio %.6f, residual %.2f ms)",
            ref->drift_ms >= 0 ? "late" : "early", fabs(ref->drift_ms), ref->drift_span_s,
            ref->tempo_grid_bpm, ref->tempo_ratio, ref->beat_residual_ms);
-  sg_gate_check(gates, step, stem, "drift", ref->drift_ms, SG_CMP_INFO, 0, 0, "ms", det, 0, NULL);
+  sg_gate_row(gates, SG_CHECK_REFERENCE_DRIFT, step, stem, ref->drift_ms, 0, 0, det, SG_SEV_INFO,
+              NULL);
   st = SG_OK;
 done:
   free(beats);
@@ -377,11 +379,11 @@ sg_status sg_reference_prepare(const sg_song *song, const char *source_path,
   }
   sg_audio_reader_close(rd);
   if (st != SG_OK) {
-    sg_gate_check_text(gates, step, stem, "readable", rdiag.message, "a file libsndfile decodes", 0,
-                       1, NULL);
+    sg_gate_row_text(gates, SG_CHECK_REFERENCE_READABLE, step, stem, rdiag.message,
+                     "a file libsndfile decodes", 0, SG_SEV_FAIL, NULL);
     if (d) {
       *d = rdiag;
-      sg_diag_where(d, step, stem, "readable");
+      sg_diag_where(d, step, stem, sg_check_get(SG_CHECK_REFERENCE_READABLE)->name);
     }
     return st;
   }
@@ -389,8 +391,8 @@ sg_status sg_reference_prepare(const sg_song *song, const char *source_path,
   format_desc(&ref->input, fmt_in, sizeof fmt_in);
   snprintf(ref->input_desc, sizeof ref->input_desc, "%s %s, %.3f s", ref->input.container, fmt_in,
            (double)ref->input.frames / ref->input.rate);
-  sg_gate_check_text(gates, step, stem, "readable", ref->input_desc, "a file libsndfile decodes", 1,
-                     1, NULL);
+  sg_gate_row_text(gates, SG_CHECK_REFERENCE_READABLE, step, stem, ref->input_desc,
+                   "a file libsndfile decodes", 1, SG_SEV_FAIL, NULL);
 
   /* Conform: rate and channels of the project, float32, by libsamplerate SINC_BEST. */
   char dir[SG_MAX_PATH];
@@ -399,8 +401,9 @@ sg_status sg_reference_prepare(const sg_song *song, const char *source_path,
     return st;
   if ((st = sg_audio_convert_file(ref->source_path, work_path, song->sample_rate, song->channels,
                                   d)) != SG_OK) {
-    sg_gate_check_text(gates, step, stem, "conform", d ? d->message : "conversion failed",
-                       "conformed work file", 0, 1, NULL);
+    sg_gate_row_text(gates, SG_CHECK_REFERENCE_CONFORM, step, stem,
+                     d ? d->message : "conversion failed", "conformed work file", 0, SG_SEV_FAIL,
+                     NULL);
     return st;
   }
   if ((st = sg_audio_reader_open(&rd, work_path, &ref->work, d)) != SG_OK)
@@ -415,8 +418,8 @@ sg_status sg_reference_prepare(const sg_song *song, const char *source_path,
   else
     how = "same rate and channels, copied as float32";
   snprintf(ref->conversion, sizeof ref->conversion, "%s -> %s, %s", fmt_in, fmt_out, how);
-  sg_gate_check_text(gates, step, stem, "conform", ref->conversion, "song rate and channels", 1, 0,
-                     NULL);
+  sg_gate_row_text(gates, SG_CHECK_REFERENCE_CONFORM, step, stem, ref->conversion,
+                   "song rate and channels", 1, SG_SEV_FAIL, NULL);
 
   return measure(song, &cfg, ref, gates, d);
 }
@@ -476,7 +479,8 @@ sg_status sg_reference_align(sg_reference *ref, const sg_song *song, sg_timeline
   }
   snprintf(det, sizeof det, "grid origin at frame %lld (%.2f ms)%s", (long long)ref->origin_frame,
            ref->offset_ms, ref->follows_tempo_map ? ", following the measured tempo map" : "");
-  sg_gate_check(gates, step, stem, "origin", ref->offset_ms, SG_CMP_INFO, 0, 0, "ms", det, 0, NULL);
+  sg_gate_row(gates, SG_CHECK_REFERENCE_ORIGIN, step, stem, ref->offset_ms, 0, 0, det, SG_SEV_INFO,
+              NULL);
 
   /* Length and fit policy. */
   int64_t ref_frames = ref->work.frames, total = tl->total_frames;
@@ -532,17 +536,17 @@ sg_status sg_reference_align(sg_reference *ref, const sg_song *song, sg_timeline
   }
   if (ref->fit == SG_REF_FIT_LOOP) {
     snprintf(det, sizeof det, "%s", ref->fit_desc);
-    st = sg__ref_check(gates, step, stem, "length", (double)ref->loop_bars, SG_CMP_GE, 1, 0, "bars",
-                       det, 1, d);
+    st = sg__ref_check(gates, SG_CHECK_REFERENCE_LOOP_BARS, step, stem, (double)ref->loop_bars, 1,
+                       0, det, SG_SEV_FAIL, d);
     if (st != SG_OK && d)
       snprintf(d->message, sizeof d->message,
                "the reference is shorter than the song and holds no whole bar after its first "
                "downbeat to loop; use fit: fade or a longer reference");
   } else {
     snprintf(det, sizeof det, "%s", ref->fit_desc);
-    st = sg__ref_check(gates, step, stem, "length", (double)ref_frames,
-                       ref->fit == SG_REF_FIT_FADE ? SG_CMP_INFO : SG_CMP_GE, (double)total, 0,
-                       "frames", det, 1, d);
+    st = sg__ref_check(gates, SG_CHECK_REFERENCE_LENGTH, step, stem, (double)ref_frames,
+                       (double)total, 0, det,
+                       ref->fit == SG_REF_FIT_FADE ? SG_SEV_INFO : SG_SEV_FAIL, d);
   }
   if (st != SG_OK)
     return st;
@@ -559,15 +563,15 @@ sg_status sg_reference_align(sg_reference *ref, const sg_song *song, sg_timeline
              "the grid follows the measured beats (%zu quarter notes); unfollowed the drift would "
              "be %.2f ms",
              ref->n_tempo_map, ref->projected_drift_ms);
-    sg_gate_check(gates, step, stem, "drift_over_song", ref->projected_drift_ms, SG_CMP_INFO, 0, 0,
-                  "ms", det, 0, NULL);
+    sg_gate_row(gates, SG_CHECK_DRIFT_OVER_SONG, step, stem, ref->projected_drift_ms, 0, 0, det,
+                SG_SEV_INFO, NULL);
   } else {
     snprintf(det, sizeof det,
              "reference beats drift %.2f ms against the %.2f BPM grid over %.1f s (tempo ratio "
              "%.6f)",
              ref->projected_drift_ms, ref->tempo_grid_bpm, (double)played / rate, ratio);
-    st = sg__ref_check(gates, step, stem, "drift_over_song", ref->projected_drift_ms, SG_CMP_ABS_LE,
-                       limit, 0, "ms", det, 1, d);
+    st = sg__ref_check(gates, SG_CHECK_DRIFT_OVER_SONG, step, stem, ref->projected_drift_ms, limit,
+                       0, det, SG_SEV_FAIL, d);
     if (st != SG_OK && d)
       snprintf(d->message, sizeof d->message,
                "the reference's beats drift %.2f ms against the %.2f BPM grid over the song "

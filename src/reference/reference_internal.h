@@ -15,8 +15,8 @@ void sg__ref_config_resolve(const sg_reference_config *in, sg_reference_config *
 
 /* sg_gate_check, and on a failed required check also the measured value and limit in d (the
  * gate module records them in d only for rows without a detail text). */
-sg_status sg__ref_check(sg_gate_report *r, const char *step, const char *stem, const char *check,
-                        double measured, sg_cmp cmp, double limit, double target, const char *unit,
-                        const char *detail, int required, sg_diag *d);
+sg_status sg__ref_check(sg_gate_report *r, sg_check_id id, const char *step, const char *stem,
+                        double measured, double limit, double target, const char *detail,
+                        sg_severity sev, sg_diag *d);
 
 #endif

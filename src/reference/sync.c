@@ -178,19 +178,19 @@ sg_status sg_reference_sync_check(const sg_reference *ref, const sg_song *song,
   if (res->reason[0]) {
     /* The master (it contains the drums) must always be measurable: then this fails. */
     res->measurable = 0;
-    st = sg_gate_check_text(gates, step, stem, "sync", res->reason, "measurable rhythm", 0,
-                            must_measure ? 1 : 0, d);
+    st = sg_gate_row_text(gates, SG_CHECK_SYNC, step, stem, res->reason, "measurable rhythm", 0,
+                          (must_measure) ? SG_SEV_FAIL : SG_SEV_WARN, d);
     goto done;
   }
   res->measurable = 1;
   snprintf(det, sizeof det, "start offset %.2f ms by %s (%zu matched onsets, correlation %.2f)",
            res->offset_ms, res->method, res->matched_start, res->similarity);
-  sg_status s1 = sg__ref_check(gates, step, stem, "sync_offset", res->offset_ms, SG_CMP_ABS_LE,
-                               limit, 0, "ms", det, 1, d);
+  sg_status s1 = sg__ref_check(gates, SG_CHECK_SYNC_OFFSET, step, stem, res->offset_ms, limit, 0,
+                               det, SG_SEV_FAIL, d);
   snprintf(det, sizeof det, "end offset %.2f ms, drift %.2f ms (%.4f %%) by %s", res->end_offset_ms,
            res->drift_ms, 100.0 * res->drift_ratio, res->method);
-  sg_status s2 = sg__ref_check(gates, step, stem, "sync_drift", res->drift_ms, SG_CMP_ABS_LE, limit,
-                               0, "ms", det, 1, s1 == SG_OK ? d : NULL);
+  sg_status s2 = sg__ref_check(gates, SG_CHECK_SYNC_DRIFT, step, stem, res->drift_ms, limit, 0, det,
+                               SG_SEV_FAIL, s1 == SG_OK ? d : NULL);
   st = s1 != SG_OK ? s1 : s2;
 done:
   sg_onset_list_free(&on);

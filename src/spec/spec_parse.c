@@ -10,6 +10,8 @@
  * may come in any order. docs/spec.md is the reference of every key. */
 #include "spec_internal.h"
 
+#include "stemgate/check.h"
+
 #include <yaml.h>
 
 #include <stdarg.h>
@@ -44,8 +46,8 @@ static const char *const DRUMS_KEYS[] = {
 static const char *const MASTER_KEYS[] = {"loudness_lufs", "loudness_tolerance", "true_peak_dbtp",
                                           "headroom_db", "effects"};
 static const char *const DELIVERABLE_KEYS[] = {"zip", "naming", "deflate", "midi"};
-static const char *const GATES_KEYS[] = {"sync_ms", "length_tolerance_ms", "dc_offset",
-                                         "silence_dbfs", "key_window_sec"};
+static const char *const GATES_KEYS[] = {"sync_ms",      "length_tolerance_ms", "dc_offset",
+                                         "silence_dbfs", "key_window_sec",      "tail_s"};
 
 static const char *const FORMATS[] = {"float32", "pcm24", "pcm16"};
 /* spec links only core, so map names to sg_sample_format here rather than via io. */
@@ -843,6 +845,8 @@ static sg_status parse_gates(ctx *c, yaml_node_t *map) {
       st = get_num(c, v, key, 0, 0.1, "", &g->dc_offset);
     else if (!strcmp(key, "silence_dbfs"))
       st = get_num(c, v, key, -144, -20, "dBFS", &g->silence_dbfs);
+    else if (!strcmp(key, "tail_s"))
+      st = get_num(c, v, key, 0, 60, "s", &g->tail_s);
     else
       st = get_num(c, v, key, 0, 120, "s", &g->key_window_sec);
     if (st)
@@ -1140,19 +1144,21 @@ static void set_defaults(sg_song *s) {
   s->drums.fit = SG_FIT_FADE;
   s->drums.align = 1;
   s->drums.follow_tempo_map = 0;
-  s->drums.tempo_tolerance_bpm = 1.0;
+  /* Default limits are the check table's (include/stemgate/check.h): one place for each. */
+  s->drums.tempo_tolerance_bpm = sg_check_get(SG_CHECK_TEMPO)->limit;
   s->master.loudness_lufs = -14;
-  s->master.loudness_tolerance = 0.5;
-  s->master.true_peak_dbtp = -1.0;
+  s->master.loudness_tolerance = sg_check_get(SG_CHECK_LOUDNESS)->limit;
+  s->master.true_peak_dbtp = sg_check_get(SG_CHECK_TRUE_PEAK)->limit;
   s->master.headroom_db = 6;
-  snprintf(s->deliverable.naming, sizeof s->deliverable.naming, "{song}_{stem}.wav");
+  s->deliverable.naming[0] = '\0'; /* empty: the package module's default template */
   s->deliverable.deflate = 0;
   s->deliverable.midi = 1;
-  s->limits.sync_ms = 10;
-  s->limits.length_tolerance_ms = 50;
-  s->limits.dc_offset = 0.001;
-  s->limits.silence_dbfs = -60;
-  s->limits.key_window_sec = 10;
+  s->limits.sync_ms = sg_check_get(SG_CHECK_SYNC_OFFSET)->limit;
+  s->limits.length_tolerance_ms = sg_check_get(SG_CHECK_LENGTH)->limit;
+  s->limits.dc_offset = sg_check_get(SG_CHECK_DC_OFFSET)->limit;
+  s->limits.silence_dbfs = sg_check_get(SG_CHECK_SILENCE)->limit;
+  s->limits.key_window_sec = sg_check_get(SG_CHECK_KEY_CHANGE)->limit;
+  s->limits.tail_s = SG_TAIL_S_DEFAULT;
 }
 
 static sg_status parse_root(ctx *c, yaml_node_t *root) {

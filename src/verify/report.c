@@ -82,7 +82,7 @@ static void measured_text(const sg_gate_result *g, char *out, size_t cap) {
   if (isnan(g->measured)) {
     /* Text checks keep "value (expected X)"; show the value part. */
     const char *e = strstr(g->detail, " (expected ");
-    if (g->cmp == SG_CMP_EQ && e)
+    if (g->cmp == SG_CMP_TEXT && e)
       snprintf(out, cap, "%.*s", (int)(e - g->detail), g->detail);
     else
       snprintf(out, cap, "n/a");
@@ -116,7 +116,7 @@ static void limit_text(const sg_gate_result *g, char *out, size_t cap) {
 
 /* The detail when it adds something beyond the measured value (text checks already show it). */
 static const char *extra_detail(const sg_gate_result *g) {
-  if (isnan(g->measured) && g->cmp == SG_CMP_EQ && strstr(g->detail, " (expected "))
+  if (isnan(g->measured) && g->cmp == SG_CMP_TEXT && strstr(g->detail, " (expected "))
     return "";
   return g->detail;
 }

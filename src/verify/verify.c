@@ -12,17 +12,14 @@
 #include <string.h>
 
 #define BLOCK_FRAMES 65536
-/* Sound allowed just before a section a stem plays in (pickup notes, early attacks), s. */
-#define SG_VERIFY_LEAD_IN_S 0.1
 /* More channels than this in one file is refused (the meter measures up to 8; a channel
  * count is also what sizes the read buffer). */
 #define SG_VERIFY_MAX_CHANNELS 64
 
 void sg_verify_options_init(sg_verify_options *o) {
   memset(o, 0, sizeof *o);
-  o->duration_tolerance_s = 1.0;
-  o->drum_similarity_min = 0.8;
-  o->tail_allowance_s = 2.0;
+  o->duration_tolerance_s = sg_check_get(SG_CHECK_DURATION)->limit;
+  o->drum_similarity_min = sg_check_get(SG_CHECK_DRUM_SIMILARITY)->limit;
   o->max_seconds = 3600.0;
 }
 
@@ -59,33 +56,32 @@ typedef struct rows {
   sg_status err; /* first allocation failure */
 } rows;
 
-static void row(rows *w, const char *stem, const char *check, double measured, sg_cmp cmp,
-                double limit, double target, const char *unit, const char *detail, int required) {
-  sg_diag d;
-  sg_diag_clear(&d);
-  sg_status st = sg_gate_check(w->rep, SG_VERIFY_STEP, stem, check, measured, cmp, limit, target,
-                               unit, detail, required, &d);
+/* Keeps the first failure for the caller's diagnostic and the first allocation failure. */
+static void note(rows *w, sg_status st, const sg_diag *d) {
   if (st == SG_E_GATE && !w->have_first) {
-    w->first = d;
+    w->first = *d;
     w->have_first = 1;
   } else if (st != SG_OK && st != SG_E_GATE && w->err == SG_OK) {
     w->err = st;
   }
 }
 
-static void row_text(rows *w, const char *stem, const char *check, const char *measured,
-                     const char *expected, int pass, int required) {
+static void row(rows *w, sg_check_id id, const char *stem, double measured, double limit,
+                double target, const char *detail, sg_severity sev) {
   sg_diag d;
   sg_diag_clear(&d);
-  sg_status st = sg_gate_check_text(w->rep, SG_VERIFY_STEP, stem, check, measured, expected, pass,
-                                    required, &d);
-  if (st == SG_E_GATE && !w->have_first) {
-    w->first = d;
-    w->have_first = 1;
-  } else if (st != SG_OK && st != SG_E_GATE && w->err == SG_OK) {
-    w->err = st;
-  }
+  note(w, sg_gate_row(w->rep, id, SG_VERIFY_STEP, stem, measured, limit, target, detail, sev, &d),
+       &d);
 }
+
+/* A group of shared checks (include/stemgate/gate.h) is called through this. */
+#define SHARED(w, call)                                                                            \
+  do {                                                                                             \
+    sg_diag d_;                                                                                    \
+    sg_diag_clear(&d_);                                                                            \
+    sg_status st_ = call;                                                                          \
+    note(w, st_, &d_);                                                                             \
+  } while (0)
 
 /* ---- one streaming pass per file ------------------------------------------------------------- */
 
@@ -162,12 +158,12 @@ static void analyse(sg__vpkg *p, size_t i, int master, int want_mono, double max
       fail_read(a, st, &d, "cannot create feature extractor");
       goto done;
     }
-    if (want_mono && in->frames > 0) {
-      a->mono = malloc((size_t)in->frames * sizeof *a->mono);
-      if (!a->mono) {
-        fail_read(a, SG_E_NOMEM, NULL, "out of memory for the alignment copy");
-        goto done;
-      }
+  }
+  if (want_mono && in->frames > 0) {
+    a->mono = malloc((size_t)in->frames * sizeof *a->mono);
+    if (!a->mono) {
+      fail_read(a, SG_E_NOMEM, NULL, "out of memory for the alignment copy");
+      goto done;
     }
   }
   buf = malloc((size_t)BLOCK_FRAMES * in->channels * sizeof *buf);
@@ -227,29 +223,6 @@ static void analyse(sg__vpkg *p, size_t i, int master, int want_mono, double max
 done:
   free(buf);
   sg__vaudio_close(&va);
-}
-
-/* Loudest activity window over frames [f0, f1), dB; SG_SILENCE_DB when none. whole = 0: every
- * window that overlaps the range (is anything playing?); whole = 1: only windows entirely inside
- * it (is it quiet here?), so a neighbouring section's first or last 50 ms cannot leak in. */
-static double loudest(const sg_meter *m, int64_t f0, int64_t f1, int whole) {
-  size_t wf = sg_meter_window_frames(m), nw = sg_meter_window_count(m);
-  if (f0 < 0)
-    f0 = 0;
-  if (!wf || f1 <= f0)
-    return SG_SILENCE_DB;
-  size_t w0 = (size_t)f0 / wf;
-  if (whole && (int64_t)(w0 * wf) < f0)
-    ++w0;
-  double best = SG_SILENCE_DB;
-  for (size_t w = w0; w < nw && (int64_t)(w * wf) < f1; ++w) {
-    if (whole && (int64_t)((w + 1) * wf) > f1)
-      break;
-    double v = sg_meter_window_db(m, w);
-    if (v > best)
-      best = v;
-  }
-  return best;
 }
 
 /* ---- the reference -----------------------------------------------------------------------------
@@ -358,7 +331,7 @@ static void match_files(const sg_song *s, const sg__vpkg *p, sg_verify_result *r
   /* Pass 1: the spec's naming template. */
   for (int f = 0; f < res->n_files; ++f) {
     char pat[SG_MAX_PATH];
-    sg__naming_expand(s, res->files[f].stem, pat, sizeof pat);
+    sg_package_file_name(s, res->files[f].stem, -1, pat, sizeof pat);
     for (size_t e = 0; e < p->n; ++e)
       if (p->names[e][0] && !(used && used[e]) && sg__name_match(pat, p->names[e])) {
         idx[f] = e;
@@ -398,156 +371,29 @@ static const sg_stem_spec *stem_spec(const sg_song *s, const char *name) {
 
 static void check_file_basics(rows *w, const sg_song *s, const sg_verify_file *f,
                               const analysed *a) {
-  char m[64], e[64];
-  snprintf(m, sizeof m, "%u Hz", a->info.rate);
-  row(w, f->stem, "sample_rate", a->info.rate, SG_CMP_EQ, s->sample_rate, 0, "Hz", NULL, 1);
-  snprintf(m, sizeof m, "%s (%d-bit%s)", sg_sample_format_name(a->info.format), a->info.bits,
-           a->info.is_float ? " float" : "");
-  snprintf(e, sizeof e, "%s", sg_sample_format_name(s->format));
-  row_text(w, f->stem, "format", m, e, a->info.format == s->format, 1);
-  row(w, f->stem, "channels", a->info.channels, SG_CMP_EQ, s->channels, 0, "ch", NULL, 1);
-  if (!a->meter)
-    return;
-  row(w, f->stem, "clipping", (double)a->mr.clip_runs, SG_CMP_LE, 0, 0, "runs", NULL, 1);
-  /* A float file can carry NaN or infinity, which a DAW turns into a full-scale burst. */
-  row(w, f->stem, "non_finite", (double)(a->mr.nan_count + a->mr.inf_count), SG_CMP_LE, 0, 0,
-      "samples", NULL, 1);
-  double dc = 0;
-  for (unsigned c = 0; c < a->mr.channels && c < SG_METER_MAX_CHANNELS; ++c)
-    dc = fmax(dc, fabs(a->mr.dc[c]));
-  row(w, f->stem, "dc_offset", dc, SG_CMP_LE, s->limits.dc_offset, 0, "",
-      "largest |mean| of a channel", 1);
-  double peak_win = loudest(a->meter, 0, a->info.frames, 0);
-  row(w, f->stem, "silence", peak_win, SG_CMP_GE, s->limits.silence_dbfs, 0, "dBFS",
-      "loudest 50 ms window", 1);
+  SHARED(w, sg_check_file_format(w->rep, SG_VERIFY_STEP, f->stem, s, &a->info, &d_));
+  if (a->meter)
+    SHARED(w, sg_check_file_content(w->rep, SG_VERIFY_STEP, f->stem, s, a->meter, 0, &d_));
 }
 
-/* The key a section asks for: its own, else the song's (theory's parser: modes included). */
-static int section_key(const sg_song *s, int i, sg_key *k) {
-  const char *want = s->sections[i].key.s[0] ? s->sections[i].key.s : s->key.s;
-  return want[0] && sg_key_parse(want, k, NULL) == SG_OK;
+/* Onset-envelope similarity of a file with the reference (NAN when it cannot be aligned). */
+static double similarity_with(const sg_song *s, const float *r, size_t nr, const analysed *a) {
+  sg_align_config ac;
+  sg_align_config_init(&ac);
+  ac.window_s = fmin(ac.window_s, fmax(2.0, (double)a->n_mono / a->info.rate / 4.0));
+  if (s->tempo.num > 0 && s->tempo.den > 0)
+    ac.max_lag_s = fmin(ac.max_lag_s, 0.45 * 60.0 * (double)s->tempo.den / (double)s->tempo.num);
+  sg_align_result al;
+  return sg_align_signals(r, nr, a->mono, a->n_mono, a->info.rate, &ac, &al, NULL) == SG_OK
+             ? al.similarity
+             : NAN;
 }
 
-/* Key rows: one per key region (consecutive sections in one key), judged by the same check the
- * render gates use (sg_key_check_region), then the location of each key change. */
-static void check_keys(rows *w, const sg_song *s, const sg_timeline *tl, const analysed *m) {
-  for (int i = 0; i < tl->n_sections;) {
-    sg_key want, next;
-    if (!section_key(s, i, &want)) {
-      char msg[160];
-      snprintf(msg, sizeof msg, "spec key '%s' is not a key: not checked",
-               s->sections[i].key.s[0] ? s->sections[i].key.s : s->key.s);
-      row(w, tl->sections[i].name, "key", NAN, SG_CMP_INFO, 0, 0, "", msg, 0);
-      ++i;
-      continue;
-    }
-    int j = i + 1;
-    while (j < tl->n_sections && section_key(s, j, &next) && next.tonic == want.tonic &&
-           next.mode == want.mode)
-      ++j;
-    char region[160];
-    if (j - i == 1)
-      snprintf(region, sizeof region, "%s", tl->sections[i].name);
-    else
-      snprintf(region, sizeof region, "%s..%s", tl->sections[i].name, tl->sections[j - 1].name);
-    char exp[48];
-    sg_key_name(&want, exp, sizeof exp);
-    sg_key_check kc;
-    sg_status st =
-        sg_key_check_region(m->feat, tl->sections[i].start_sec, tl->sections[j - 1].end_sec,
-                            want.tonic, (int)want.mode, &kc);
-    if (st == SG_E_RANGE)
-      row(w, region, "key", NAN, SG_CMP_INFO, 0, 0, "", "shorter than 6 s: not judged", 0);
-    else if (st != SG_OK)
-      row_text(w, region, "key", sg_status_name(st), exp, 0, 1);
-    else
-      row_text(w, region, "key", kc.text, exp, kc.pass, !kc.fifth);
-    i = j;
-  }
-  /* Key changes: where the spec changes key, the key track must change near the boundary. */
-  int any = 0;
-  double shortest = 1e9;
-  for (int i = 0; i < tl->n_sections; ++i)
-    shortest = fmin(shortest, tl->sections[i].end_sec - tl->sections[i].start_sec);
-  for (int i = 1; i < tl->n_sections; ++i) {
-    const char *a = s->sections[i - 1].key.s[0] ? s->sections[i - 1].key.s : s->key.s;
-    const char *b = s->sections[i].key.s[0] ? s->sections[i].key.s : s->key.s;
-    int at, am, bt, bm;
-    if (sg_keyfit_parse(a, &at, &am) == SG_OK && sg_keyfit_parse(b, &bt, &bm) == SG_OK &&
-        (at != bt || am != bm))
-      any = 1;
-  }
-  if (!any)
-    return;
-  sg_key_track_config kc;
-  sg_key_track_config_init(&kc);
-  kc.profile = SG_KEY_TEMPERLEY; /* as the key rows: closer to pop harmony than Krumhansl's */
-  /* Windows short enough to see the shortest section on its own, segments shorter still so a
-   * last section is not merged away (the track's windows stop half a window before the end). */
-  kc.window_s = fmin(kc.window_s, fmax(2.0, shortest * 0.5));
-  kc.hop_s = fmin(kc.hop_s, 0.5);
-  kc.min_segment_s = fmin(kc.min_segment_s, fmax(1.0, shortest * 0.35));
-  sg_key_track tr;
-  memset(&tr, 0, sizeof tr);
-  sg_status tst = sg_key_track_compute(m->feat, &kc, &tr);
-  unsigned char used_change[64] = {0};
-  for (int i = 1; i < tl->n_sections; ++i) {
-    const char *a = s->sections[i - 1].key.s[0] ? s->sections[i - 1].key.s : s->key.s;
-    const char *b = s->sections[i].key.s[0] ? s->sections[i].key.s : s->key.s;
-    int at, am, bt, bm;
-    if (sg_keyfit_parse(a, &at, &am) != SG_OK || sg_keyfit_parse(b, &bt, &bm) != SG_OK ||
-        (at == bt && am == bm))
-      continue;
-    double boundary = tl->sections[i].start_sec, best = NAN;
-    size_t pick = SIZE_MAX;
-    char detail[200];
-    snprintf(detail, sizeof detail, "no change from %s or to %s found near %.2f s",
-             sg_keyfit_name(at, am), sg_keyfit_name(bt, bm), boundary);
-    /* The nearest change not used by an earlier boundary that leaves the earlier section's key
-     * or reaches the later one's (a wrong key in between is the "key" row's business; a
-     * passing-through key such as a relative minor during the modulation is allowed). */
-    if (tst == SG_OK)
-      for (size_t c = 0; c < tr.n_changes && c < 64; ++c) {
-        const sg_key_change *ch = &tr.change[c];
-        if (used_change[c])
-          continue;
-        int from_ok = ch->from.tonic == at && ch->from.minor == am;
-        int to_ok = ch->to.tonic == bt && ch->to.minor == bm;
-        double dt = ch->time_s - boundary;
-        if ((from_ok || to_ok) && (isnan(best) || fabs(dt) < fabs(best))) {
-          best = dt;
-          pick = c;
-          snprintf(detail, sizeof detail, "%s -> %s at %.2f s (section boundary %.2f s)",
-                   sg_keyfit_name(ch->from.tonic, ch->from.minor),
-                   sg_keyfit_name(ch->to.tonic, ch->to.minor), ch->time_s, boundary);
-        }
-      }
-    if (pick != SIZE_MAX && fabs(best) <= s->limits.key_window_sec)
-      used_change[pick] = 1;
-    row(w, tl->sections[i].name, "key_change", best, SG_CMP_ABS_LE, s->limits.key_window_sec, 0,
-        "s", detail, 1);
-  }
-  sg_key_track_free(&tr);
-}
-
-static void check_tempo(rows *w, const sg_song *s, const analysed *m) {
-  double want = (double)s->tempo.num / (double)s->tempo.den;
-  double tol = s->drums.tempo_tolerance_bpm > 0 ? s->drums.tempo_tolerance_bpm : 1.0;
-  sg_tempo_check t;
-  if (sg_tempo_check_against(m->feat, want, &t) != SG_OK) {
-    row(w, "Master", "tempo", NAN, SG_CMP_WITHIN, tol, want, "BPM",
-        "no periodic onsets to estimate a tempo from", 1);
-    return;
-  }
-  char detail[160];
-  snprintf(detail, sizeof detail, "estimate %.2f BPM, confidence %.2f%s%s%s", t.est.bpm,
-           t.est.confidence, t.level != 1.0 ? ", heard at " : "", t.level_name,
-           s->tempo_auto ? "; spec tempo auto: the reference's measured tempo" : "");
-  row(w, "Master", "tempo", t.folded_bpm, SG_CMP_WITHIN, tol, want, "BPM", detail, 1);
-}
-
+/* drums: the package's Drums stem decoded with a mono copy, or NULL. When there is one, the
+ * drums' own similarity with the reference decides drum_similarity: the master also holds
+ * every other stem, which lowers its correlation with the drums alone. */
 static void check_reference(rows *w, const sg_song *s, const sg_verify_options *o, const char *ref,
-                            const analysed *m, sg_status *fatal) {
+                            const analysed *m, const analysed *drums, sg_status *fatal) {
   float *r = NULL;
   size_t nr = 0;
   sg_diag d;
@@ -556,7 +402,7 @@ static void check_reference(rows *w, const sg_song *s, const sg_verify_options *
   if (st != SG_OK) {
     char msg[SG_DIAG_TEXT + 64];
     snprintf(msg, sizeof msg, "cannot read the reference: %s", d.message);
-    row(w, "reference", "reference", NAN, SG_CMP_EQ, 1, 0, "", msg, 1);
+    row(w, SG_CHECK_REFERENCE, "reference", NAN, SG_LIMIT_DEFAULT, 0, msg, SG_SEV_FAIL);
     if (*fatal == SG_OK)
       *fatal = st == SG_E_NOMEM ? st : SG_E_IO;
     return;
@@ -575,14 +421,17 @@ static void check_reference(rows *w, const sg_song *s, const sg_verify_options *
   sg_align_result al;
   sg_diag_clear(&d);
   st = sg_align_signals(r, nr, m->mono, m->n_mono, m->info.rate, &ac, &al, &d);
+  double drum_sim = drums && drums->ok && drums->mono && drums->info.rate == m->info.rate
+                        ? similarity_with(s, r, nr, drums)
+                        : NAN;
   free(r);
   double lim = s->limits.sync_ms;
   if (st != SG_OK) {
     char msg[SG_DIAG_TEXT + 64];
     snprintf(msg, sizeof msg, "no alignment: %s", d.message[0] ? d.message : sg_status_name(st));
-    row(w, "Master", "sync_offset", NAN, SG_CMP_ABS_LE, lim, 0, "ms", msg, 1);
-    row(w, "Master", "sync_drift", NAN, SG_CMP_ABS_LE, lim, 0, "ms", msg, 1);
-    row(w, "Master", "drum_similarity", NAN, SG_CMP_GE, o->drum_similarity_min, 0, "", msg, 1);
+    row(w, SG_CHECK_SYNC_OFFSET, "Master", NAN, lim, 0, msg, SG_SEV_FAIL);
+    row(w, SG_CHECK_SYNC_DRIFT, "Master", NAN, lim, 0, msg, SG_SEV_FAIL);
+    row(w, SG_CHECK_DRUM_SIMILARITY, "Master", NAN, o->drum_similarity_min, 0, msg, SG_SEV_FAIL);
     return;
   }
   /* When the master does not hold the reference's drums, an offset is not meaningful: the
@@ -591,102 +440,51 @@ static void check_reference(rows *w, const sg_song *s, const sg_verify_options *
   const char *why = same ? "" : "; not meaningful: the master does not match the reference";
   char detail[300];
   snprintf(detail, sizeof detail, "at %.1f s; master later when > 0%s", al.start_time_s, why);
-  row(w, "Master", "sync_offset", al.offset_s * 1000.0, SG_CMP_ABS_LE, lim, 0, "ms", detail, same);
+  const sg_severity sev = same ? SG_SEV_FAIL : SG_SEV_WARN;
+  row(w, SG_CHECK_SYNC_OFFSET, "Master", al.offset_s * 1000.0, lim, 0, detail, sev);
   if (al.has_end)
     snprintf(detail, sizeof detail, "%.1f s -> %.1f s, ratio %.5f%%%s", al.start_time_s,
              al.end_time_s, al.drift_ratio * 100.0, why);
   else
     snprintf(detail, sizeof detail, "too short for a separate end window%s", why);
-  row(w, "Master", "sync_drift", al.drift_s * 1000.0, SG_CMP_ABS_LE, lim, 0, "ms", detail, same);
-  snprintf(detail, sizeof detail, "onset-envelope correlation with the reference");
-  row(w, "Master", "drum_similarity", al.similarity, SG_CMP_GE, o->drum_similarity_min, 0, "",
-      detail, 1);
+  row(w, SG_CHECK_SYNC_DRIFT, "Master", al.drift_s * 1000.0, lim, 0, detail, sev);
+  if (!isnan(drum_sim)) {
+    snprintf(detail, sizeof detail,
+             "the Drums stem's onset-envelope correlation with the reference");
+    row(w, SG_CHECK_DRUM_SIMILARITY, "Drums", drum_sim, o->drum_similarity_min, 0, detail,
+        SG_SEV_FAIL);
+    snprintf(detail, sizeof detail, "the whole mix (advisory: the other stems lower it)");
+    row(w, SG_CHECK_DRUM_SIMILARITY, "Master", al.similarity, o->drum_similarity_min, 0, detail,
+        SG_SEV_WARN);
+  } else {
+    snprintf(detail, sizeof detail, "onset-envelope correlation with the reference");
+    row(w, SG_CHECK_DRUM_SIMILARITY, "Master", al.similarity, o->drum_similarity_min, 0, detail,
+        SG_SEV_FAIL);
+  }
 }
 
 static void check_master(rows *w, const sg_song *s, const sg_timeline *tl,
                          const sg_verify_options *o, const char *ref, analysed *m,
-                         sg_status *fatal) {
-  double song_s = (double)tl->total_frames / tl->rate;
-  double dur = (double)m->info.frames / m->info.rate;
-  row(w, "Master", "duration", dur, SG_CMP_WITHIN, o->duration_tolerance_s, song_s, "s",
-      "song length from the timeline", 1);
-  if (m->meter) {
-    row(w, "Master", "loudness", m->mr.integrated_lufs, SG_CMP_WITHIN, s->master.loudness_tolerance,
-        s->master.loudness_lufs, "LUFS", NULL, 1);
-    row(w, "Master", "true_peak", m->mr.true_peak_dbtp, SG_CMP_LE, s->master.true_peak_dbtp, 0,
-        "dBTP", NULL, 1);
-    for (int i = 0; i < tl->n_sections; ++i) {
-      const sg_section_time *sec = &tl->sections[i];
-      double r = (double)m->info.rate / tl->rate;
-      double lv =
-          loudest(m->meter, (int64_t)(sec->start_frame * r), (int64_t)(sec->end_frame * r), 0);
-      row(w, sec->name, "section_presence", lv, SG_CMP_GE, s->limits.silence_dbfs, 0, "dBFS",
-          "loudest 50 ms window of the master in the section", 1);
-    }
-  }
-  check_tempo(w, s, m);
-  check_keys(w, s, tl, m);
+                         const analysed *drums, sg_status *fatal) {
+  SHARED(w, sg_check_master_duration(w->rep, SG_VERIFY_STEP, tl, m->info.frames, m->info.rate,
+                                     o->duration_tolerance_s, &d_));
+  if (m->meter)
+    SHARED(w, sg_check_master_level(w->rep, SG_VERIFY_STEP, s, tl, m->meter, m->info.rate, &d_));
+  double bpm = (double)s->tempo.num / (double)s->tempo.den;
+  SHARED(w, sg_check_master_tempo(w->rep, SG_VERIFY_STEP, s, m->feat, bpm, &d_));
+  SHARED(w, sg_check_master_keys(w->rep, SG_VERIFY_STEP, s, tl, m->feat, &d_));
   if (ref)
-    check_reference(w, s, o, ref, m, fatal);
+    check_reference(w, s, o, ref, m, drums, fatal);
 }
 
 /* Stem rows that need the master or the timeline. */
-static void check_stem(rows *w, const sg_song *s, const sg_timeline *tl, const sg_verify_options *o,
-                       const sg_verify_file *f, const analysed *a, const analysed *m) {
-  double dur = (double)a->info.frames / a->info.rate;
-  if (m && m->ok) {
-    double md = (double)m->info.frames / m->info.rate;
-    row(w, f->stem, "length", (dur - md) * 1000.0, SG_CMP_ABS_LE, s->limits.length_tolerance_ms, 0,
-        "ms", "stem minus master", 1);
-  }
-  const sg_stem_spec *ss = stem_spec(s, f->stem);
-  if (!ss || ss->n_sections == 0 || !a->meter)
-    return;
-  double r = (double)a->info.rate / tl->rate;
-  double tail = o->tail_allowance_s * a->info.rate;
-  double quiet_in = 1e9, loud_out = SG_SILENCE_DB;
-  char quiet_name[SG_MAX_NAME] = "", loud_at[96] = "";
-  for (int i = 0; i < tl->n_sections; ++i) {
-    const sg_section_time *sec = &tl->sections[i];
-    int64_t a0 = (int64_t)(sec->start_frame * r), a1 = (int64_t)(sec->end_frame * r);
-    if (sg_stem_plays_in(s, ss, i)) {
-      double lv = loudest(a->meter, a0, a1, 0);
-      if (lv < quiet_in) {
-        quiet_in = lv;
-        snprintf(quiet_name, sizeof quiet_name, "%s", sec->name);
-      }
-    } else {
-      /* Outside: skip the tail after a section the stem played in just before. */
-      if (i > 0 && sg_stem_plays_in(s, ss, i - 1))
-        a0 += (int64_t)tail;
-      /* ... and a short lead-in before one it plays in next (pickups, early attacks). */
-      if (i + 1 < tl->n_sections && sg_stem_plays_in(s, ss, i + 1))
-        a1 -= (int64_t)(SG_VERIFY_LEAD_IN_S * a->info.rate);
-      double lv = loudest(a->meter, a0, a1, 1);
-      if (lv > loud_out) {
-        loud_out = lv;
-        snprintf(loud_at, sizeof loud_at, "loudest outside: section %s", sec->name);
-      }
-    }
-  }
-  /* After the song end (a long file): also outside, after the tail of the last section. */
-  int64_t end = (int64_t)(tl->total_frames * r);
-  if (a->info.frames > end) {
-    int64_t a0 = end + (sg_stem_plays_in(s, ss, tl->n_sections - 1) ? (int64_t)tail : 0);
-    double lv = loudest(a->meter, a0, a->info.frames, 1);
-    if (lv > loud_out) {
-      loud_out = lv;
-      snprintf(loud_at, sizeof loud_at, "loudest outside: after the song end");
-    }
-  }
-  char detail[160];
-  snprintf(detail, sizeof detail, "quietest listed section: %s", quiet_name);
-  row(w, f->stem, "active_in_sections", quiet_in, SG_CMP_GE, s->limits.silence_dbfs, 0, "dBFS",
-      detail, 1);
-  snprintf(detail, sizeof detail, "%s (tails of %.1f s allowed)",
-           loud_at[0] ? loud_at : "nothing outside", o->tail_allowance_s);
-  row(w, f->stem, "silent_outside_sections", loud_out, SG_CMP_LE, s->limits.silence_dbfs, 0, "dBFS",
-      detail, 1);
+static void check_stem(rows *w, const sg_song *s, const sg_timeline *tl, const sg_verify_file *f,
+                       const analysed *a, const analysed *m) {
+  if (m && m->ok)
+    SHARED(w, sg_check_stem_length(w->rep, SG_VERIFY_STEP, f->stem, s, a->info.frames, a->info.rate,
+                                   m->info.frames, m->info.rate, &d_));
+  SHARED(w, sg_check_stem_activity(w->rep, SG_VERIFY_STEP, f->stem, s, tl, stem_spec(s, f->stem),
+                                   a->meter, a->info.rate, a->info.frames, &d_));
 }
 
 static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, const char *ref,
@@ -707,7 +505,7 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
     char msg[SG_DIAG_TEXT + 32];
     size_t n = p.n_packages;
     snprintf(msg, sizeof msg, "%s%s", n ? "" : "unreadable: ", pd.message);
-    row(&w, "package", "package", (double)n, SG_CMP_EQ, 1, 0, "packages", msg, 1);
+    row(&w, SG_CHECK_PACKAGE, "package", (double)n, SG_LIMIT_DEFAULT, 0, msg, SG_SEV_FAIL);
     sg__vpkg_close(&p);
     if (d) {
       *d = pd;
@@ -721,7 +519,7 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
   {
     char msg[300];
     snprintf(msg, sizeof msg, "%s, %zu entries", p.note, p.n);
-    row(&w, "package", "package", 1, SG_CMP_EQ, 1, 0, "packages", msg, 1);
+    row(&w, SG_CHECK_PACKAGE, "package", 1, SG_LIMIT_DEFAULT, 0, msg, SG_SEV_FAIL);
   }
 
   size_t idx[SG_VERIFY_MAX_FILES];
@@ -733,7 +531,8 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
     else
       snprintf(detail, sizeof detail, "%s (found by %s)", res->files[f].entry,
                sg_verify_match_name(res->files[f].match));
-    row(&w, res->files[f].stem, "present", idx[f] != SIZE_MAX, SG_CMP_EQ, 1, 0, "", detail, 1);
+    row(&w, SG_CHECK_PRESENT, res->files[f].stem, idx[f] != SIZE_MAX, SG_LIMIT_DEFAULT, 0, detail,
+        SG_SEV_FAIL);
   }
 
   /* A stemgate package carries its own proof: every entry's SHA-256 and header in
@@ -747,15 +546,25 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
       w.have_first = 1;
     }
   } else {
-    row(&w, "package", "manifest", NAN, SG_CMP_INFO, 0, 0, "",
-        "no manifest.json: integrity (SHA-256 per entry) not checked", 0);
+    sg_diag md;
+    sg_diag_clear(&md);
+    note(&w,
+         sg_gate_row_text(w.rep, SG_CHECK_MANIFEST, "package", "package", "no manifest.json",
+                          "a manifest: integrity (SHA-256 per entry) not checked", 0, SG_SEV_WARN,
+                          &md),
+         &md);
   }
 
   /* The master first (stems compare to it); each file is analysed once and freed right after
    * its rows, so memory holds one stem's activity map at a time plus the master. */
-  analysed master;
+  analysed master, drums;
   memset(&master, 0, sizeof master);
+  memset(&drums, 0, sizeof drums);
   sg_status fatal = SG_OK;
+  /* With a reference, the Drums stem (when delivered) is what should match it. */
+  for (int f = 0; ref && f < res->n_files; ++f)
+    if (idx[f] != SIZE_MAX && !strcmp(res->files[f].stem, "Drums"))
+      analyse(&p, idx[f], 0, 1, opt->max_seconds, &drums);
   for (int f = 0; f < res->n_files; ++f) {
     if (idx[f] == SIZE_MAX)
       continue;
@@ -770,7 +579,7 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
     vf->frames = a->info.frames;
     char msg[SG_DIAG_TEXT + 32];
     snprintf(msg, sizeof msg, "%s", a->ok ? "decoded completely" : a->why);
-    row(&w, vf->stem, "readable", a->ok, SG_CMP_EQ, 1, 0, "", msg, 1);
+    row(&w, SG_CHECK_READABLE, vf->stem, a->ok, SG_LIMIT_DEFAULT, 0, msg, SG_SEV_FAIL);
     if (!a->ok) {
       res->file_unreadable = 1;
       if (fatal == SG_OK)
@@ -782,15 +591,16 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
     check_file_basics(&w, song, vf, a);
     if (vf->is_master) {
       res->seconds = (double)a->info.frames / a->info.rate;
-      check_master(&w, song, &tl, opt, ref, a, &fatal);
+      check_master(&w, song, &tl, opt, ref, a, drums.ok ? &drums : NULL, &fatal);
       free(a->mono); /* the alignment copy is the biggest buffer: not needed any more */
       a->mono = NULL;
     } else {
-      check_stem(&w, song, &tl, opt, vf, a, master.ok ? &master : NULL);
+      check_stem(&w, song, &tl, vf, a, master.ok ? &master : NULL);
       analysed_free(a);
     }
   }
   analysed_free(&master);
+  analysed_free(&drums);
   sg__vpkg_close(&p);
 
   if (w.err != SG_OK)

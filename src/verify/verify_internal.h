@@ -37,9 +37,6 @@ sg_status sg__vpkg_open_audio(sg__vpkg *p, size_t i, sg__vaudio *a, sg_audio_inf
 sg_audio_reader *sg__vaudio_reader(sg__vaudio *a);
 void sg__vaudio_close(sg__vaudio *a);
 
-/* Expands the naming template for one stem (fields {song} {stem} {rate} {format}; {index} is
- * left as the byte 0x01, which matches one or more digits in sg__name_match). */
-void sg__naming_expand(const sg_song *s, const char *stem, char *out, size_t cap);
 /* Case-insensitive match of name against an expanded template; also matches when the name has
  * extra leading folders ("pkg/deja-vu_Bass.wav" matches "deja-vu_Bass.wav"). */
 int sg__name_match(const char *pattern, const char *name);

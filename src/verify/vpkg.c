@@ -175,46 +175,6 @@ void sg__vaudio_close(sg__vaudio *a) {
 
 /* ---- matching -------------------------------------------------------------------------------- */
 
-static void append(char *out, size_t cap, size_t *len, const char *s) {
-  while (*s && *len + 1 < cap)
-    out[(*len)++] = *s++;
-  out[*len] = 0;
-}
-
-void sg__naming_expand(const sg_song *s, const char *stem, char *out, size_t cap) {
-  const char *t = s->deliverable.naming[0] ? s->deliverable.naming : "{song}_{stem}.wav";
-  size_t len = 0;
-  out[0] = 0;
-  char num[32];
-  while (*t && len + 1 < cap) {
-    if (*t == '{') {
-      const char *e = strchr(t, '}');
-      if (e) {
-        size_t k = (size_t)(e - t - 1);
-        if (k == 4 && !strncmp(t + 1, "song", 4)) {
-          append(out, cap, &len, s->slug);
-        } else if (k == 4 && !strncmp(t + 1, "stem", 4)) {
-          append(out, cap, &len, stem);
-        } else if (k == 5 && !strncmp(t + 1, "index", 5)) {
-          append(out, cap, &len, "\x01");
-        } else if (k == 4 && !strncmp(t + 1, "rate", 4)) {
-          snprintf(num, sizeof num, "%u", s->sample_rate);
-          append(out, cap, &len, num);
-        } else if (k == 6 && !strncmp(t + 1, "format", 6)) {
-          append(out, cap, &len, sg_sample_format_name(s->format));
-        } else {
-          goto literal;
-        }
-        t = e + 1;
-        continue;
-      }
-    }
-  literal:
-    out[len++] = *t++;
-    out[len] = 0;
-  }
-}
-
 /* Matches pattern (0x01 = one or more digits) at name, case-insensitively, to the end. */
 static int match_here(const char *p, const char *n) {
   for (;;) {

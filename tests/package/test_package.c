@@ -79,11 +79,10 @@ static void manifest_json_round_trip(void **state) {
 
   sg_gate_report rep;
   sg_gate_report_init(&rep);
-  sg_gate_check(&rep, "master", "master", "true_peak", -1.2, SG_CMP_LE, -1.0, 0, "dBTP", NULL, 1,
-                NULL);
-  sg_gate_check(&rep, "master", "master", "loudness", -23.04, SG_CMP_WITHIN, 0.5, -23.0, "LUFS",
-                NULL, 1, NULL);
-  sg_gate_check_text(&rep, "stem", "Bass", "format", "pcm24", "pcm24", 1, 1, NULL);
+  sg_gate_row(&rep, SG_CHECK_TRUE_PEAK, "master", "master", -1.2, -1.0, 0, NULL, SG_SEV_FAIL, NULL);
+  sg_gate_row(&rep, SG_CHECK_LOUDNESS, "master", "master", -23.04, 0.5, -23.0, NULL, SG_SEV_FAIL,
+              NULL);
+  sg_gate_row_text(&rep, SG_CHECK_FORMAT, "stem", "Bass", "pcm24", "pcm24", 1, SG_SEV_FAIL, NULL);
   assert_int_equal(sg_manifest_attach_gates(&m, &rep), SG_OK);
   sg_gate_report_free(&rep);
 
@@ -210,8 +209,7 @@ static void build_good(const char *zp) {
                    SG_E_FORMAT);
   sg_gate_report rep;
   sg_gate_report_init(&rep);
-  sg_gate_check(&rep, "master", "master", "true_peak", -1.1, SG_CMP_LE, -1.0, 0, "dBTP", NULL, 1,
-                NULL);
+  sg_gate_row(&rep, SG_CHECK_TRUE_PEAK, "master", "master", -1.1, -1.0, 0, NULL, SG_SEV_FAIL, NULL);
   assert_int_equal(sg_manifest_attach_gates(sg_package_manifest(p), &rep), SG_OK);
   sg_gate_report_free(&rep);
   assert_int_equal(sg_package_finish(p, &d), SG_OK);
@@ -488,9 +486,9 @@ static void loudness_is_remeasured_from_the_archive(void **state) {
       assert_int_equal(count_failed(&rep, NULL, NULL), 0);
     } else {
       assert_int_equal(st, SG_E_GATE);
-      assert_int_equal(count_failed(&rep, "loudness", "master.wav"), 1);
+      assert_int_equal(count_failed(&rep, "manifest_loudness", "master.wav"), 1);
       assert_int_equal(count_failed(&rep, NULL, NULL), 1);
-      assert_string_equal(d.check, "loudness");
+      assert_string_equal(d.check, "manifest_loudness");
       assert_true(fabs(d.measured - mr.integrated_lufs) < 1e-9);
     }
     sg_gate_report_free(&rep);

@@ -365,7 +365,7 @@ static void wav_44k_pcm16_lead_37ms(void **state) {
   assert_int_equal(cr.ref.fit, SG_REF_FIT_TRIM);
   assert_true(fabs(cr.ref.drift_ms) <= 1.0);
   assert_true(fabs(cr.ref.tempo_ratio - 1) <= 1e-4);
-  const sg_gate_result *g = find_row(&cr.gates, "Drums", "length");
+  const sg_gate_result *g = find_row(&cr.gates, "Drums", "length_frames");
   assert_non_null(g);
   assert_true(g->pass && g->required && g->cmp == SG_CMP_EQ);
   /* Trimmed at the song end after a 20 ms raised-cosine fade: the stem equals the conformed
@@ -590,12 +590,12 @@ static void wrong_tempo_and_auto(void **state) {
   char msg[1024];
   printf("%s\n", sg_diag_format(&d, msg, sizeof msg));
   assert_string_equal(d.step, "reference");
-  assert_string_equal(d.check, "tempo");
+  assert_string_equal(d.check, "reference_tempo");
   assert_true(d.has_value);
   assert_true(fabs(d.measured - 132) <= 0.05);
   assert_true(d.limit == 1.0);
   assert_true(strstr(d.message, "tempo: auto") != NULL);
-  const sg_gate_result *g = find_row(&gates, "reference", "tempo");
+  const sg_gate_result *g = find_row(&gates, "reference", "reference_tempo");
   assert_non_null(g);
   assert_false(g->pass);
   assert_true(g->required);
@@ -699,8 +699,8 @@ static void unreadable_reference(void **state) {
   sg_diag_clear(&d);
   sg_status st = sg_reference_prepare(song, p, NULL, sg_test_path("bad/ref.wav"), &ref, &gates, &d);
   assert_true(st == SG_E_FORMAT || st == SG_E_IO);
-  assert_string_equal(d.check, "readable");
-  const sg_gate_result *g = find_row(&gates, "reference", "readable");
+  assert_string_equal(d.check, "reference_readable");
+  const sg_gate_result *g = find_row(&gates, "reference", "reference_readable");
   assert_non_null(g);
   assert_false(g->pass);
   assert_int_equal(gates.failed, 1);

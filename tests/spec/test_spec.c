@@ -264,7 +264,8 @@ static void defaults_follow_the_header(void **state) {
   assert_true(s->master.true_peak_dbtp == -1.0);
   assert_true(s->master.headroom_db == 6.0);
   assert_string_equal(s->deliverable.zip, "t.zip");
-  assert_string_equal(s->deliverable.naming, "{song}_{stem}.wav");
+  assert_string_equal(s->deliverable.naming, ""); /* the package default, SG_NAMING_DEFAULT */
+  assert_true(s->limits.tail_s == SG_TAIL_S_DEFAULT);
   assert_int_equal(s->deliverable.deflate, 0);
   assert_int_equal(s->deliverable.midi, 1);
   assert_true(s->limits.sync_ms == 10.0);

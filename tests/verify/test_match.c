@@ -3,6 +3,8 @@
  * families such as master/mix/main, drums/drum/kit). */
 #include "sg_test.h"
 
+#include "stemgate/package.h"
+
 #include "stemgate/spec.h"
 #include "verify/verify_internal.h"
 
@@ -29,7 +31,7 @@ static void default_template(void **state) {
   (void)state;
   sg_song *s = load(NULL);
   char pat[256];
-  sg__naming_expand(s, "Bass", pat, sizeof pat);
+  sg_package_file_name(s, "Bass", -1, pat, sizeof pat);
   assert_string_equal(pat, "deja-vu_Bass.wav");
   assert_true(sg__name_match(pat, "deja-vu_Bass.wav"));
   assert_true(sg__name_match(pat, "DEJA-VU_bass.WAV"));         /* case-insensitive */
@@ -37,6 +39,13 @@ static void default_template(void **state) {
   assert_false(sg__name_match(pat, "deja-vu_Bass.wav.bak"));
   assert_false(sg__name_match(pat, "xdeja-vu_Bass.wav"));
   assert_false(sg__name_match(pat, "deja-vu_Bass2.wav"));
+  /* One rule for render and verify: a stem name with a space is found under the file-safe name
+   * render gives it. */
+  sg_package_file_name(s, "Lead Keys", -1, pat, sizeof pat);
+  assert_string_equal(pat, "deja-vu_Lead_Keys.wav");
+  char rendered[256];
+  sg_package_file_name(s, "Lead Keys", 2, rendered, sizeof rendered);
+  assert_true(sg__name_match(pat, rendered));
   sg_song_free(s);
 }
 
@@ -44,7 +53,7 @@ static void template_fields(void **state) {
   (void)state;
   sg_song *s = load("stems/{index}-{song}-{stem}-{rate}-{format}.wav");
   char pat[256];
-  sg__naming_expand(s, "Bass", pat, sizeof pat);
+  sg_package_file_name(s, "Bass", -1, pat, sizeof pat);
   assert_true(sg__name_match(pat, "stems/03-deja-vu-Bass-48000-float32.wav"));
   assert_true(sg__name_match(pat, "stems/123-deja-vu-Bass-48000-float32.wav"));
   assert_false(sg__name_match(pat, "stems/-deja-vu-Bass-48000-float32.wav")); /* no digits */

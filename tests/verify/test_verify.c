@@ -502,10 +502,13 @@ static void master_without_drums_fails_drum_similarity(void **state) {
   float g = (float)pow(10.0, (-14.0 - mr.integrated_lufs) / 20.0);
   for (size_t i = 0; i < good.frames * CH; ++i)
     x[i] *= g;
+  /* The Drums stem, when delivered, is what must match the reference (the master's own
+   * correlation is lowered by every other stem and is advisory): here it lacks them too. */
   variant v;
   variant_init(&v);
   v.part[MASTER] = x;
-  const char *want[] = {"Master/drum_similarity", NULL};
+  v.part[DRUMS] = x;
+  const char *want[] = {"Drums/drum_similarity", NULL};
   sg_verify_result r;
   assert_int_equal(verify_expect(make_zip("nodrums", &v), want, &r), SG_E_GATE);
   for (size_t i = 0; i < r.report.n; ++i)
@@ -540,7 +543,7 @@ static void clipped_master_fails_clipping_and_true_peak(void **state) {
   variant v;
   variant_init(&v);
   v.part[MASTER] = x;
-  const char *want[] = {"Master/clipping", "Master/true_peak", NULL};
+  const char *want[] = {"Master/clipping", "Master/sample_peak", "Master/true_peak", NULL};
   assert_int_equal(verify_expect(make_zip("clip", &v), want, NULL), SG_E_GATE);
   free(x);
 }
@@ -950,7 +953,8 @@ static void xml_escaping(void **state) {
   sg_verify_result r;
   sg_verify_result_init(&r);
   snprintf(r.package, sizeof r.package, "a&b<\"c\">\x01\xff.zip");
-  sg_gate_check_text(&r.report, "verify", "K<&>", "format", "x\"y'", "z", 0, 1, NULL);
+  sg_gate_row_text(&r.report, SG_CHECK_FORMAT, "verify", "K<&>", "x\"y'", "z", 0, SG_SEV_FAIL,
+                   NULL);
   char *x = NULL;
   assert_int_equal(sg_verify_to_junit(&r, &x), SG_OK);
   assert_non_null(strstr(x, "package=\"a&amp;b&lt;&quot;c&quot;&gt;??.zip\""));

@@ -1,0 +1,319 @@
+/* The checks render and verify share (include/stemgate/gate.h): pure functions from
+ * measurements (a file's header, its sg_meter, the master's sg_features) to rows of the check
+ * table. Render calls them on what its writers' taps measured on the way to disk, verify on
+ * what it reads back from a package, so one file gets one set of numbers and verdicts. */
+#include "stemgate/gate.h"
+#include "stemgate/theory.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Sound allowed just before a section a stem plays in (pickup notes, early attacks), s. */
+#define LEAD_IN_S 0.1
+
+/* Collects the status of a group of rows: the first required failure wins d. */
+typedef struct group {
+  sg_status st;
+  sg_diag *d;
+} group;
+
+static void take(group *g, sg_status st, const sg_diag *one) {
+  if (st == SG_OK || g->st == SG_E_NOMEM)
+    return;
+  if (st == SG_E_GATE && g->st == SG_OK && g->d && one)
+    *g->d = *one;
+  if (st == SG_E_NOMEM || g->st == SG_OK)
+    g->st = st;
+}
+
+static void row(group *g, sg_gate_report *r, sg_check_id id, const char *step, const char *stem,
+                double m, double limit, double target, const char *detail, sg_severity sev) {
+  sg_diag one;
+  sg_diag_clear(&one);
+  take(g, sg_gate_row(r, id, step, stem, m, limit, target, detail, sev, &one), &one);
+}
+
+static void row_text(group *g, sg_gate_report *r, sg_check_id id, const char *step,
+                     const char *stem, const char *m, const char *want, int pass, sg_severity sev) {
+  sg_diag one;
+  sg_diag_clear(&one);
+  take(g, sg_gate_row_text(r, id, step, stem, m, want, pass, sev, &one), &one);
+}
+
+double sg_meter_loudest(const sg_meter *m, int64_t f0, int64_t f1, int whole) {
+  size_t wf = m ? sg_meter_window_frames(m) : 0, nw = m ? sg_meter_window_count(m) : 0;
+  if (f0 < 0)
+    f0 = 0;
+  if (!wf || f1 <= f0)
+    return SG_SILENCE_DB;
+  size_t w0 = (size_t)f0 / wf;
+  if (whole && (int64_t)(w0 * wf) < f0)
+    ++w0;
+  double best = SG_SILENCE_DB;
+  for (size_t w = w0; w < nw && (int64_t)(w * wf) < f1; ++w) {
+    if (whole && (int64_t)((w + 1) * wf) > f1)
+      break;
+    double v = sg_meter_window_db(m, w);
+    if (v > best)
+      best = v;
+  }
+  return best;
+}
+
+sg_status sg_check_file_format(sg_gate_report *r, const char *step, const char *stem,
+                               const sg_song *s, const sg_audio_info *info, sg_diag *d) {
+  group g = {SG_OK, d};
+  char m[64];
+  row(&g, r, SG_CHECK_SAMPLE_RATE, step, stem, info->rate, s->sample_rate, 0, NULL, SG_SEV_FAIL);
+  snprintf(m, sizeof m, "%s (%d-bit%s)", sg_sample_format_name(info->format), info->bits,
+           info->is_float ? " float" : "");
+  row_text(&g, r, SG_CHECK_FORMAT, step, stem, m, sg_sample_format_name(s->format),
+           info->format == s->format, SG_SEV_FAIL);
+  row(&g, r, SG_CHECK_CHANNELS, step, stem, info->channels, s->channels, 0, NULL, SG_SEV_FAIL);
+  return g.st;
+}
+
+sg_status sg_check_file_content(sg_gate_report *r, const char *step, const char *stem,
+                                const sg_song *s, const sg_meter *m, int intermediate, sg_diag *d) {
+  group g = {SG_OK, d};
+  sg_meter_result mr;
+  sg_meter_result_get(m, &mr);
+  row(&g, r, SG_CHECK_NON_FINITE, step, stem, (double)(mr.nan_count + mr.inf_count),
+      SG_LIMIT_DEFAULT, 0, NULL, SG_SEV_FAIL);
+  row(&g, r, SG_CHECK_SAMPLE_PEAK, step, stem, mr.sample_peak_dbfs, SG_LIMIT_DEFAULT, 0, NULL,
+      SG_SEV_FAIL);
+  if (!intermediate) {
+    row(&g, r, SG_CHECK_CLIPPING, step, stem, (double)mr.clip_runs, SG_LIMIT_DEFAULT, 0, NULL,
+        SG_SEV_FAIL);
+    double dc = 0;
+    for (unsigned c = 0; c < mr.channels && c < SG_METER_MAX_CHANNELS; ++c)
+      dc = fmax(dc, fabs(mr.dc[c]));
+    row(&g, r, SG_CHECK_DC_OFFSET, step, stem, dc, s->limits.dc_offset, 0, NULL, SG_SEV_FAIL);
+  }
+  row(&g, r, SG_CHECK_SILENCE, step, stem, sg_meter_loudest(m, 0, mr.frames, 0),
+      s->limits.silence_dbfs, 0, NULL, SG_SEV_FAIL);
+  return g.st;
+}
+
+sg_status sg_check_stem_activity(sg_gate_report *r, const char *step, const char *stem,
+                                 const sg_song *s, const sg_timeline *tl, const sg_stem_spec *sp,
+                                 const sg_meter *m, unsigned rate, int64_t frames, sg_diag *d) {
+  group g = {SG_OK, d};
+  if (!sp || sp->n_sections == 0 || !m || !rate)
+    return SG_OK;
+  const double k = (double)rate / tl->rate;
+  const int64_t tail = (int64_t)(s->limits.tail_s * rate);
+  double quiet_in = 1e9, loud_out = SG_SILENCE_DB;
+  char quiet_name[SG_MAX_NAME] = "", loud_at[96] = "";
+  for (int i = 0; i < tl->n_sections; ++i) {
+    const sg_section_time *sec = &tl->sections[i];
+    int64_t a0 = (int64_t)(sec->start_frame * k), a1 = (int64_t)(sec->end_frame * k);
+    if (sg_stem_plays_in(s, sp, i)) {
+      double lv = sg_meter_loudest(m, a0, a1, 0);
+      if (lv < quiet_in) {
+        quiet_in = lv;
+        snprintf(quiet_name, sizeof quiet_name, "%s", sec->name);
+      }
+      continue;
+    }
+    /* Outside: skip the tail after a section the stem played in just before, and a short
+     * lead-in before one it plays in next (pickups, early attacks). */
+    if (i > 0 && sg_stem_plays_in(s, sp, i - 1))
+      a0 += tail;
+    if (i + 1 < tl->n_sections && sg_stem_plays_in(s, sp, i + 1))
+      a1 -= (int64_t)(LEAD_IN_S * rate);
+    double lv = sg_meter_loudest(m, a0, a1, 1);
+    if (lv > loud_out) {
+      loud_out = lv;
+      snprintf(loud_at, sizeof loud_at, "loudest outside: section %s", sec->name);
+    }
+  }
+  /* After the song end (a long file): also outside, after the last section's tail. */
+  int64_t end = (int64_t)(tl->total_frames * k);
+  if (frames > end) {
+    int64_t a0 = end + (sg_stem_plays_in(s, sp, tl->n_sections - 1) ? tail : 0);
+    double lv = sg_meter_loudest(m, a0, frames, 1);
+    if (lv > loud_out) {
+      loud_out = lv;
+      snprintf(loud_at, sizeof loud_at, "loudest outside: after the song end");
+    }
+  }
+  char detail[160];
+  snprintf(detail, sizeof detail, "quietest listed section: %s", quiet_name);
+  row(&g, r, SG_CHECK_ACTIVE_IN_SECTIONS, step, stem, quiet_in, s->limits.silence_dbfs, 0, detail,
+      SG_SEV_FAIL);
+  snprintf(detail, sizeof detail, "%s (tails of %.1f s allowed)",
+           loud_at[0] ? loud_at : "nothing outside", s->limits.tail_s);
+  row(&g, r, SG_CHECK_SILENT_OUTSIDE_SECTIONS, step, stem, loud_out, s->limits.silence_dbfs, 0,
+      detail, SG_SEV_FAIL);
+  return g.st;
+}
+
+sg_status sg_check_master_level(sg_gate_report *r, const char *step, const sg_song *s,
+                                const sg_timeline *tl, const sg_meter *m, unsigned rate,
+                                sg_diag *d) {
+  group g = {SG_OK, d};
+  sg_meter_result mr;
+  sg_meter_result_get(m, &mr);
+  row(&g, r, SG_CHECK_LOUDNESS, step, "Master", mr.integrated_lufs, s->master.loudness_tolerance,
+      s->master.loudness_lufs, NULL, SG_SEV_FAIL);
+  row(&g, r, SG_CHECK_TRUE_PEAK, step, "Master", mr.true_peak_dbtp, s->master.true_peak_dbtp, 0,
+      NULL, SG_SEV_FAIL);
+  const double k = (double)rate / tl->rate;
+  for (int i = 0; i < tl->n_sections; ++i) {
+    const sg_section_time *sec = &tl->sections[i];
+    double lv =
+        sg_meter_loudest(m, (int64_t)(sec->start_frame * k), (int64_t)(sec->end_frame * k), 0);
+    row(&g, r, SG_CHECK_SECTION_PRESENCE, step, sec->name, lv, s->limits.silence_dbfs, 0,
+        "loudest 50 ms window of the master in the section", SG_SEV_FAIL);
+  }
+  return g.st;
+}
+
+sg_status sg_check_master_tempo(sg_gate_report *r, const char *step, const sg_song *s,
+                                const sg_features *f, double bpm, sg_diag *d) {
+  group g = {SG_OK, d};
+  double tol = s->drums.tempo_tolerance_bpm > 0 ? s->drums.tempo_tolerance_bpm : 1.0;
+  sg_tempo_check t;
+  if (sg_tempo_check_against(f, bpm, &t) != SG_OK) {
+    row(&g, r, SG_CHECK_TEMPO, step, "Master", NAN, tol, bpm,
+        "no periodic onsets to estimate a tempo from", SG_SEV_FAIL);
+    return g.st;
+  }
+  char detail[160];
+  snprintf(detail, sizeof detail, "estimate %.2f BPM, confidence %.2f%s%s%s", t.est.bpm,
+           t.est.confidence, t.level != 1.0 ? ", heard at " : "",
+           t.level != 1.0 ? t.level_name : "",
+           s->tempo_auto ? "; spec tempo auto: the reference's measured tempo" : "");
+  row(&g, r, SG_CHECK_TEMPO, step, "Master", t.folded_bpm, tol, bpm, detail, SG_SEV_FAIL);
+  return g.st;
+}
+
+/* The key a section asks for: its own, else the song's (theory's parser: modes included). */
+static int section_key(const sg_song *s, int i, sg_key *k) {
+  const char *want = s->sections[i].key.s[0] ? s->sections[i].key.s : s->key.s;
+  return want[0] && sg_key_parse(want, k, NULL) == SG_OK;
+}
+
+sg_status sg_check_master_keys(sg_gate_report *r, const char *step, const sg_song *s,
+                               const sg_timeline *tl, const sg_features *f, sg_diag *d) {
+  group g = {SG_OK, d};
+  for (int i = 0; i < tl->n_sections;) {
+    sg_key want, next;
+    if (!section_key(s, i, &want)) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "spec key '%s' is not a key: not checked",
+               s->sections[i].key.s[0] ? s->sections[i].key.s : s->key.s);
+      row_text(&g, r, SG_CHECK_KEY, step, tl->sections[i].name, msg, "a key", 1, SG_SEV_INFO);
+      ++i;
+      continue;
+    }
+    int j = i + 1;
+    while (j < tl->n_sections && section_key(s, j, &next) && next.tonic == want.tonic &&
+           next.mode == want.mode)
+      ++j;
+    char region[160];
+    if (j - i == 1)
+      snprintf(region, sizeof region, "%s", tl->sections[i].name);
+    else
+      snprintf(region, sizeof region, "%s..%s", tl->sections[i].name, tl->sections[j - 1].name);
+    char exp[48];
+    sg_key_name(&want, exp, sizeof exp);
+    sg_key_check kc;
+    sg_status st = sg_key_check_region(f, tl->sections[i].start_sec, tl->sections[j - 1].end_sec,
+                                       want.tonic, (int)want.mode, &kc);
+    if (st == SG_E_RANGE)
+      row_text(&g, r, SG_CHECK_KEY, step, region, "shorter than 6 s: not judged", exp, 1,
+               SG_SEV_INFO);
+    else if (st != SG_OK)
+      row_text(&g, r, SG_CHECK_KEY, step, region, sg_status_name(st), exp, 0, SG_SEV_FAIL);
+    else
+      row_text(&g, r, SG_CHECK_KEY, step, region, kc.text, exp, kc.pass,
+               kc.fifth ? SG_SEV_WARN : SG_SEV_FAIL);
+    i = j;
+  }
+  /* Key changes: where the spec changes key, the key track must change near the boundary. */
+  int any = 0;
+  double shortest = 1e9;
+  for (int i = 0; i < tl->n_sections; ++i)
+    shortest = fmin(shortest, tl->sections[i].end_sec - tl->sections[i].start_sec);
+  for (int i = 1; i < tl->n_sections; ++i) {
+    const char *a = s->sections[i - 1].key.s[0] ? s->sections[i - 1].key.s : s->key.s;
+    const char *b = s->sections[i].key.s[0] ? s->sections[i].key.s : s->key.s;
+    int at, am, bt, bm;
+    if (sg_keyfit_parse(a, &at, &am) == SG_OK && sg_keyfit_parse(b, &bt, &bm) == SG_OK &&
+        (at != bt || am != bm))
+      any = 1;
+  }
+  if (!any)
+    return g.st;
+  sg_key_track_config kc;
+  sg_key_track_config_init(&kc);
+  kc.profile = SG_KEY_TEMPERLEY; /* as the key rows: closer to pop harmony than Krumhansl's */
+  /* Windows short enough to see the shortest section on its own, segments shorter still so a
+   * last section is not merged away (the track's windows stop half a window before the end). */
+  kc.window_s = fmin(kc.window_s, fmax(2.0, shortest * 0.5));
+  kc.hop_s = fmin(kc.hop_s, 0.5);
+  kc.min_segment_s = fmin(kc.min_segment_s, fmax(1.0, shortest * 0.35));
+  sg_key_track tr;
+  memset(&tr, 0, sizeof tr);
+  sg_status tst = sg_key_track_compute(f, &kc, &tr);
+  unsigned char used_change[64] = {0};
+  for (int i = 1; i < tl->n_sections; ++i) {
+    const char *a = s->sections[i - 1].key.s[0] ? s->sections[i - 1].key.s : s->key.s;
+    const char *b = s->sections[i].key.s[0] ? s->sections[i].key.s : s->key.s;
+    int at, am, bt, bm;
+    if (sg_keyfit_parse(a, &at, &am) != SG_OK || sg_keyfit_parse(b, &bt, &bm) != SG_OK ||
+        (at == bt && am == bm))
+      continue;
+    double boundary = tl->sections[i].start_sec, best = NAN;
+    size_t pick = SIZE_MAX;
+    char detail[200];
+    snprintf(detail, sizeof detail, "no change from %s or to %s found near %.2f s",
+             sg_keyfit_name(at, am), sg_keyfit_name(bt, bm), boundary);
+    /* The nearest change not used by an earlier boundary that leaves the earlier section's key
+     * or reaches the later one's (a wrong key in between is the key row's business; a key
+     * passed through during the modulation, such as a relative minor, is allowed). */
+    if (tst == SG_OK)
+      for (size_t c = 0; c < tr.n_changes && c < 64; ++c) {
+        const sg_key_change *ch = &tr.change[c];
+        if (used_change[c])
+          continue;
+        int from_ok = ch->from.tonic == at && ch->from.minor == am;
+        int to_ok = ch->to.tonic == bt && ch->to.minor == bm;
+        double dt = ch->time_s - boundary;
+        if ((from_ok || to_ok) && (isnan(best) || fabs(dt) < fabs(best))) {
+          best = dt;
+          pick = c;
+          snprintf(detail, sizeof detail, "%s -> %s at %.2f s (section boundary %.2f s)",
+                   sg_keyfit_name(ch->from.tonic, ch->from.minor),
+                   sg_keyfit_name(ch->to.tonic, ch->to.minor), ch->time_s, boundary);
+        }
+      }
+    if (pick != SIZE_MAX && fabs(best) <= s->limits.key_window_sec)
+      used_change[pick] = 1;
+    row(&g, r, SG_CHECK_KEY_CHANGE, step, tl->sections[i].name, best, s->limits.key_window_sec, 0,
+        detail, SG_SEV_FAIL);
+  }
+  sg_key_track_free(&tr);
+  return g.st;
+}
+
+sg_status sg_check_stem_length(sg_gate_report *r, const char *step, const char *stem,
+                               const sg_song *s, int64_t stem_frames, unsigned stem_rate,
+                               int64_t master_frames, unsigned master_rate, sg_diag *d) {
+  group g = {SG_OK, d};
+  double ms = ((double)stem_frames / stem_rate - (double)master_frames / master_rate) * 1000.0;
+  row(&g, r, SG_CHECK_LENGTH, step, stem, ms, s->limits.length_tolerance_ms, 0, "stem minus master",
+      SG_SEV_FAIL);
+  return g.st;
+}
+
+sg_status sg_check_master_duration(sg_gate_report *r, const char *step, const sg_timeline *tl,
+                                   int64_t frames, unsigned rate, double tolerance_s, sg_diag *d) {
+  group g = {SG_OK, d};
+  row(&g, r, SG_CHECK_DURATION, step, "Master", (double)frames / rate, tolerance_s,
+      (double)tl->total_frames / tl->rate, "song length from the timeline", SG_SEV_FAIL);
+  return g.st;
+}

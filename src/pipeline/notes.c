@@ -1,0 +1,153 @@
+/* NOTES.txt: what a producer opening the package wants to know first (tempo, sections with
+ * their keys and chords, the reference, each stem's instrument and chain, the master). */
+#include "pipeline_internal.h"
+
+#include "stemgate/theory.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Appends printf output to a growable string. */
+typedef struct text {
+  char *s;
+  size_t n, cap;
+  int oom;
+} text;
+
+static void tprintf(text *t, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void tprintf(text *t, const char *fmt, ...) {
+  if (t->oom)
+    return;
+  va_list ap;
+  for (;;) {
+    va_start(ap, fmt);
+    int k = vsnprintf(t->s ? t->s + t->n : NULL, t->s ? t->cap - t->n : 0, fmt, ap);
+    va_end(ap);
+    if (k < 0) {
+      t->oom = 1;
+      return;
+    }
+    if (t->s && t->n + (size_t)k < t->cap) {
+      t->n += (size_t)k;
+      return;
+    }
+    size_t cap = (t->cap + (size_t)k + 1) * 2;
+    char *p = realloc(t->s, cap);
+    if (!p) {
+      t->oom = 1;
+      return;
+    }
+    t->s = p;
+    t->cap = cap;
+  }
+}
+
+static void section_key(const sg_song *s, int si, char *out, size_t cap) {
+  sg_key k;
+  sg_progression prog;
+  if (sg_section_harmony(s, si, &k, &prog, NULL) == SG_OK)
+    sg_key_name(&k, out, cap);
+  else
+    snprintf(out, cap, "%s", s->sections[si].key.s[0] ? s->sections[si].key.s : s->key.s);
+}
+
+/* NOTES.txt: what a producer opening the package wants to know first. */
+char *sg__notes_text(const sg__run *r) {
+  const sg_song *s = r->song;
+  text t = {0};
+  char t0[32], t1[32], key[48];
+  tprintf(&t, "%s\n", s->title);
+  tprintf(&t, "Rendered by stemgate %s from a spec with SHA-256 %s\n\n", sg_version(),
+          s->spec_sha256);
+  tprintf(&t, "Tempo %.6g BPM, meter %d/%d, %u Hz, %s, %u channel%s, %s (%lld frames)\n\n", r->bpm,
+          s->meter_num, s->meter_den, s->sample_rate, sg_sample_format_name(s->format), s->channels,
+          s->channels == 1 ? "" : "s",
+          sg_format_time((double)r->tl.total_frames / s->sample_rate, t0, sizeof t0),
+          (long long)r->tl.total_frames);
+  tprintf(&t, "SECTIONS\n");
+  for (int i = 0; i < r->tl.n_sections; ++i) {
+    const sg_section_time *st = &r->tl.sections[i];
+    section_key(s, i, key, sizeof key);
+    tprintf(&t, "  %-12s bars %3lld-%-3lld  %s - %s  %s\n", st->name, (long long)st->start_bar + 1,
+            (long long)(st->start_bar + st->bars), sg_format_time(st->start_sec, t0, sizeof t0),
+            sg_format_time(st->end_sec, t1, sizeof t1), key);
+    for (int k = 0; k < r->n_stems; ++k)
+      if (!r->stems[k].is_drums && r->stems[k].comp.section_chords[i][0]) {
+        tprintf(&t, "               chords: %s\n", r->stems[k].comp.section_chords[i]);
+        break;
+      }
+    if (st->snapped_start || st->snapped_end)
+      tprintf(&t, "               snapped to bars: start %+.3f s, end %+.3f s\n",
+              st->snap_error_start_sec, st->snap_error_end_sec);
+  }
+  if (r->has_ref) {
+    char desc[1024];
+    tprintf(&t, "\nREFERENCE\n%s\n", sg_reference_describe(&r->ref, desc, sizeof desc));
+  }
+  tprintf(&t, "\nSTEMS\n");
+  for (int k = 0; k < r->n_stems; ++k) {
+    const sg__stem *ss = &r->stems[k];
+    const sg_stem_spec *sp = ss->is_drums ? NULL : ss->spec;
+    tprintf(&t, "  %s  (%s)\n", ss->name, ss->archive);
+    if (ss->source == SG__SRC_REFERENCE)
+      tprintf(&t, "    source: the reference track (%s)\n", r->ref.fit_desc);
+    else
+      tprintf(&t, "    instrument: %s; style %s, role %s, %zu notes%s\n", ss->instrument,
+              sg_style_name(ss->comp.style), sg_role_name(ss->comp.role), ss->comp.notes,
+              ss->comp.from_midi ? " (from the stem's MIDI file)" : "");
+    if (sp && sp->n_sections) {
+      tprintf(&t, "    plays in:");
+      for (int i = 0; i < sp->n_sections; ++i)
+        tprintf(&t, " %s", sp->sections[i].s);
+      tprintf(&t, "\n");
+    }
+    tprintf(&t, "    gain %+.1f dB, pan %+.2f; loudness %.1f LUFS, true peak %.1f dBTP\n",
+            ss->spec->gain_db, ss->spec->pan, ss->final_meter.integrated_lufs,
+            ss->final_meter.true_peak_dbtp);
+    if (ss->fx.chain[0]) {
+      tprintf(&t, "    effects:\n");
+      const char *line = ss->fx.chain;
+      while (*line) {
+        const char *nl = strchr(line, '\n');
+        int len = nl ? (int)(nl - line) : (int)strlen(line);
+        if (len)
+          tprintf(&t, "      %.*s\n", len, line);
+        line += len + (nl ? 1 : 0);
+      }
+    } else {
+      tprintf(&t, "    effects: none\n");
+    }
+    if (ss->fx.tail_cut_db > -200)
+      tprintf(&t, "    effect tail at the song end (peak %.1f dBFS) faded over %d ms\n",
+              ss->fx.tail_cut_db, SG_MIX_END_FADE_MS);
+    if (ss->midi[0])
+      tprintf(&t, "    MIDI: midi/%s\n",
+              strrchr(ss->midi, '/') ? strrchr(ss->midi, '/') + 1 : ss->midi);
+  }
+  tprintf(&t, "\nMASTER  (%s)\n", r->master_archive);
+  tprintf(&t, "    %s\n", r->master_rep.chain);
+  tprintf(&t,
+          "    loudness %.2f LUFS (target %.1f +- %.1f), true peak %.2f dBTP (ceiling %.1f), "
+          "LRA %.1f LU\n",
+          r->master_meter.integrated_lufs, s->master.loudness_lufs, s->master.loudness_tolerance,
+          r->master_meter.true_peak_dbtp, s->master.true_peak_dbtp,
+          r->master_meter.loudness_range_lu);
+  tprintf(&t, "    stems sum to the master's input; the master adds bus processing, loudness\n"
+              "    normalisation and true-peak limiting.\n");
+  size_t fails = 0;
+  for (size_t i = 0; i < r->res->gates.n; ++i)
+    fails += !r->res->gates.v[i].pass && r->res->gates.v[i].required;
+  tprintf(&t, "\nGATES\n    %zu checks, %zu failed; every row is in manifest.json.\n",
+          r->res->gates.n, fails);
+  if (t.oom) {
+    free(t.s);
+    return NULL;
+  }
+  return t.s;
+}

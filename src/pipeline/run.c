@@ -1,0 +1,303 @@
+/* The render runner (include/stemgate/pipeline.h): loads the spec, plans the stems, runs the
+ * seven steps in order and stops at the first required gate that fails. One file per step
+ * (step_*.c); this file holds what they share: logging, gate rows, measuring taps, the worker
+ * pool and the per-run state.
+ *
+ * Every audio file is metered by a tap while it streams to disk (sg_meter + sg_features), so
+ * gates read measurements taken on the way out, not files read back. Files go to temporary
+ * names and are renamed when complete. */
+#include "pipeline_internal.h"
+
+#include "stemgate/package.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- logging and rows ---------------------------------------------------------------------- */
+
+void sg__log(sg__run *r, const char *fmt, ...) {
+  if (!r->opt->log)
+    return;
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  r->opt->log(r->opt->log_user, line);
+}
+
+void sg__flush(sg__run *r) {
+  const sg_gate_report *g = &r->res->gates;
+  for (; r->logged < g->n; ++r->logged) {
+    char line[512];
+    sg_gate_result_format(&g->v[r->logged], line, sizeof line);
+    sg__log(r, "  %s", line);
+  }
+}
+
+sg_status sg__gate(sg__run *r, sg_check_id id, const char *step, const char *stem, double m,
+                   double limit, double target, const char *detail, sg_severity sev, sg_diag *d) {
+  sg_status st = sg_gate_row(&r->res->gates, id, step, stem, m, limit, target, detail, sev, d);
+  sg__flush(r);
+  return st;
+}
+
+sg_status sg__gate_text(sg__run *r, sg_check_id id, const char *step, const char *stem,
+                        const char *measured, const char *expected, int pass, sg_diag *d) {
+  sg_status st =
+      sg_gate_row_text(&r->res->gates, id, step, stem, measured, expected, pass, SG_SEV_FAIL, d);
+  sg__flush(r);
+  return st;
+}
+
+void sg__join(char *out, size_t cap, const char *a, const char *b) {
+  snprintf(out, cap, "%s/%s", a, b);
+}
+
+/* ---- measuring taps ---------------------------------------------------------------------------
+ */
+
+sg_status sg__probe_tap(void *user, const float *x, size_t n) {
+  sg__probe *p = user;
+  sg_status st = sg_meter_add(p->meter, x, n);
+  if (st == SG_OK && p->feat)
+    st = sg_features_add(p->feat, x, n);
+  return st;
+}
+
+sg_status sg__probe_open(sg__probe *p, const sg_song *s, unsigned meter_flags, unsigned feat_flags,
+                         sg_diag *d) {
+  memset(p, 0, sizeof *p);
+  sg_status st = sg_meter_create(&p->meter, s->channels, s->sample_rate, meter_flags, d);
+  if (st == SG_OK && feat_flags) {
+    sg_features_config fc;
+    sg_features_config_init(&fc);
+    fc.flags = feat_flags;
+    st = sg_features_create(&p->feat, s->channels, s->sample_rate, &fc, d);
+  }
+  return st;
+}
+
+void sg__probe_close(sg__probe *p) {
+  sg_meter_free(p->meter);
+  sg_features_free(p->feat);
+  memset(p, 0, sizeof *p);
+}
+
+sg_status sg__probe_file(sg__probe *p, const char *path, unsigned meter_flags, unsigned feat_flags,
+                         sg_diag *d) {
+  sg__probe_close(p);
+  sg_features_config fc;
+  sg_features_config_init(&fc);
+  fc.flags = feat_flags;
+  return sg_analysis_file_pass(path, meter_flags, NULL, &p->meter, &fc,
+                               feat_flags ? &p->feat : NULL, d);
+}
+
+/* ---- writer settings ------------------------------------------------------------------------- */
+
+/* Broadcast Wave metadata (EBU Tech 3285) for every delivered file: what it is and who made it.
+ * No wall-clock date and nothing from unrelated parts of the spec, so renders stay bit-identical
+ * and the cache keys (which hash title, tempo and meter) cover every byte. */
+static void bext_for(const sg__run *r, const char *stem, sg_bext *b) {
+  memset(b, 0, sizeof *b);
+  snprintf(b->description, sizeof b->description, "%s - %s (%.6g BPM, %d/%d)", r->song->title, stem,
+           r->bpm, r->song->meter_num, r->song->meter_den);
+  snprintf(b->originator, sizeof b->originator, "stemgate %s", sg_version());
+  snprintf(b->originator_ref, sizeof b->originator_ref, "%.31s", r->song->slug);
+}
+
+void sg__writer_config(const sg__run *r, const char *stem, sg_audio_writer_config *c,
+                       sg_bext *bext) {
+  sg_audio_writer_config_init(c);
+  c->rate = r->song->sample_rate;
+  c->channels = r->song->channels;
+  c->format = r->song->format;
+  c->dither_seed = r->song->seed ^ sg_hash64(stem);
+  if (bext) {
+    bext_for(r, stem, bext);
+    c->bext = bext;
+  }
+}
+
+/* ---- the worker pool ---------------------------------------------------------------------------
+ */
+
+/* Worker threads run the produce phase of independent stems; the judge phase then walks the
+ * stems in order on the calling thread. Every random stream is seeded from the spec and the
+ * stem's name and every stem writes only its own files, so the output is the same bytes for any
+ * number of threads. */
+typedef struct pool {
+  sg__run *r;
+  void (*work)(sg__run *, sg__stem *);
+  int todo[SG_MAX_STEMS + 1];
+  int n, next;
+  pthread_mutex_t lock;
+} pool;
+
+static void *pool_worker(void *arg) {
+  pool *p = arg;
+  for (;;) {
+    pthread_mutex_lock(&p->lock);
+    int i = p->next < p->n ? p->todo[p->next++] : -1;
+    pthread_mutex_unlock(&p->lock);
+    if (i < 0)
+      return NULL;
+    p->work(p->r, &p->r->stems[i]);
+  }
+}
+
+static int default_jobs(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : (n > 8 ? 8 : (int)n);
+}
+
+void sg__run_pool(sg__run *r, void (*work)(sg__run *, sg__stem *), const int *todo, int n) {
+  pool p = {.r = r, .work = work, .n = n, .next = 0};
+  memcpy(p.todo, todo, (size_t)n * sizeof *todo);
+  pthread_mutex_init(&p.lock, NULL);
+  int jobs = r->opt->jobs > 0 ? r->opt->jobs : default_jobs();
+  if (jobs > n)
+    jobs = n;
+  pthread_t th[SG_MAX_STEMS + 1];
+  int started = 0;
+  for (; started < jobs - 1; ++started) /* the calling thread is a worker too */
+    if (pthread_create(&th[started], NULL, pool_worker, &p) != 0)
+      break;
+  pool_worker(&p);
+  for (int i = 0; i < started; ++i)
+    pthread_join(th[i], NULL);
+  pthread_mutex_destroy(&p.lock);
+}
+
+/* ---- plan ------------------------------------------------------------------------------------ */
+
+static sg_status setup_dirs(sg__run *r, sg_diag *d) {
+  if (r->opt->out_dir)
+    snprintf(r->res->out_dir, sizeof r->res->out_dir, "%s", r->opt->out_dir);
+  else
+    snprintf(r->res->out_dir, sizeof r->res->out_dir, "out/%s", r->song->slug);
+  sg__join(r->work, sizeof r->work, r->res->out_dir, "work");
+  char p[SG_MAX_PATH + 16];
+  sg_status st = sg_mkdirs(r->res->out_dir, d);
+  if (st == SG_OK)
+    st = sg_mkdirs(r->work, d);
+  sg__join(p, sizeof p, r->work, "dry");
+  if (st == SG_OK)
+    st = sg_mkdirs(p, d);
+  sg__join(p, sizeof p, r->work, "midi");
+  if (st == SG_OK)
+    st = sg_mkdirs(p, d);
+  return st;
+}
+
+/* The drums block seen as a stem spec (instrument, patch, style, pattern, gain, chain): from
+ * here on the drums are a stem like any other. */
+static void drums_as_stem(const sg_song *s, sg_stem_spec *ds) {
+  memset(ds, 0, sizeof *ds);
+  snprintf(ds->name.s, sizeof ds->name.s, "%s", SG__DRUMS_NAME);
+  snprintf(ds->instrument.s, sizeof ds->instrument.s, "drums");
+  ds->patch = s->drums.patch;
+  ds->style = s->drums.style;
+  ds->pattern = s->drums.pattern;
+  ds->gain_db = s->drums.gain_db;
+  ds->n_effects = s->drums.n_effects;
+  memcpy(ds->effects, s->drums.effects, sizeof ds->effects);
+  ds->pos = s->drums.pos;
+}
+
+static void plan_stems(sg__run *r) {
+  const sg_song *s = r->song;
+  int n = 0;
+  for (int i = 0; i < s->n_stems; ++i) {
+    sg__stem *ss = &r->stems[n++];
+    memset(ss, 0, sizeof *ss);
+    snprintf(ss->name, sizeof ss->name, "%s", s->stems[i].name.s);
+    ss->spec = &s->stems[i];
+  }
+  const int ref_drums = r->opt->reference || s->drums.source == SG_DRUMS_REFERENCE;
+  if (ref_drums || s->drums.source != SG_DRUMS_NONE) {
+    drums_as_stem(s, &r->drums);
+    sg__stem *ss = &r->stems[n++];
+    memset(ss, 0, sizeof *ss);
+    snprintf(ss->name, sizeof ss->name, "%s", SG__DRUMS_NAME);
+    ss->spec = &r->drums;
+    ss->is_drums = 1;
+    ss->source = ref_drums ? SG__SRC_REFERENCE : SG__SRC_SPEC;
+  }
+  r->n_stems = n;
+  for (int k = 0; k < n; ++k) {
+    sg__stem *ss = &r->stems[k];
+    char safe[SG_MAX_NAME], file[SG_MAX_NAME + 16];
+    sg_package_safe_name(ss->name, safe, sizeof safe);
+    snprintf(file, sizeof file, "dry/%s.wav", safe);
+    sg__join(ss->dry, sizeof ss->dry, r->work, file);
+    sg_package_file_name(s, ss->name, k + 1, ss->archive, sizeof ss->archive);
+    sg__join(ss->final, sizeof ss->final, r->res->out_dir, ss->archive);
+  }
+  sg_package_file_name(s, SG__MASTER_NAME, 0, r->master_archive, sizeof r->master_archive);
+  sg__join(r->master_path, sizeof r->master_path, r->res->out_dir, r->master_archive);
+}
+
+static sg_status run_steps(sg__run *r, sg_diag *d) {
+  sg_status st;
+  if ((st = sg__step_timing(r, d)) != SG_OK)
+    return st;
+  if ((st = setup_dirs(r, d)) != SG_OK)
+    return st;
+  if ((st = sg__step_reference(r, d)) != SG_OK)
+    return st;
+  plan_stems(r);
+  if ((st = sg__step_stems(r, d)) != SG_OK)
+    return st;
+  if ((st = sg__step_fx(r, d)) != SG_OK)
+    return st;
+  if ((st = sg__step_master(r, d)) != SG_OK)
+    return st;
+  return sg__step_package(r, d);
+}
+
+/* ---- the entry point ------------------------------------------------------------------------- */
+
+void sg_render_options_init(sg_render_options *o) { memset(o, 0, sizeof *o); }
+
+void sg_render_result_free(sg_render_result *res) {
+  if (res)
+    sg_gate_report_free(&res->gates);
+}
+
+sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag *d) {
+  if (!opt || !res || !opt->spec_path)
+    return sg_diag_fail(d, SG_E_INVAL, "render: spec path missing");
+  memset(res, 0, sizeof *res);
+  sg_gate_report_init(&res->gates);
+  sg__run *r = calloc(1, sizeof *r);
+  if (!r)
+    return sg_diag_fail(d, SG_E_NOMEM, "render: out of memory");
+  r->opt = opt;
+  r->res = res;
+  sg_status st = sg_song_load(opt->spec_path, &r->loaded, d);
+  r->song = r->loaded;
+  if (st == SG_OK) {
+    sg__log(r, "stemgate %s: %s (%s)", sg_version(), r->song->title, opt->spec_path);
+    st = run_steps(r, d);
+  }
+  sg__flush(r);
+  for (int k = 0; k < r->n_stems; ++k) {
+    sg__stem *ss = &r->stems[k];
+    sg_features_free(ss->dry_feat);
+    sg_features_free(ss->feat);
+    sg_meter_free(ss->meter);
+    sg_notes_free(&ss->notes);
+  }
+  if (r->has_ref)
+    sg_reference_free(&r->ref);
+  sg_song_free(r->loaded);
+  free(r->song_copy);
+  free(r);
+  return st;
+}

@@ -1,0 +1,158 @@
+/* Step 7, package: the zip (audio stored unless deliverable.deflate), manifest.json with every
+ * gate row, NOTES.txt and MIDI; then the package is verified as a client would: the archive is
+ * re-read against its manifest (hashes, headers, loudness and true peak as delivered) and
+ * `stemgate verify`'s own code runs on the zip against the spec. A package verify would fail is
+ * removed, so nothing that looks complete is left behind. */
+#include "pipeline_internal.h"
+
+#include "stemgate/package.h"
+#include "stemgate/verify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void section_key(const sg_song *s, int si, char *out, size_t cap) {
+  sg_key k;
+  sg_progression prog;
+  if (sg_section_harmony(s, si, &k, &prog, NULL) == SG_OK)
+    sg_key_name(&k, out, cap);
+  else
+    snprintf(out, cap, "%s", s->sections[si].key.s[0] ? s->sections[si].key.s : s->key.s);
+}
+
+static sg_pkg_loudness loudness_of(const sg_meter_result *m) {
+  sg_pkg_loudness l = {1, m->integrated_lufs, m->true_peak_dbtp, m->sample_peak_dbfs};
+  return l;
+}
+
+static sg_status write_zip(sg__run *r, const char *zip, sg_diag *d) {
+  const sg_song *s = r->song;
+  sg_zip_writer_config zc;
+  sg_zip_writer_config_init(&zc);
+  zc.deflate_audio = s->deliverable.deflate; /* stored unless the spec asks */
+  sg_package *pk = NULL;
+  sg_status st = sg_package_begin(&pk, zip, &zc, d);
+  if (st != SG_OK)
+    return st;
+  sg_manifest *m = sg_package_manifest(pk);
+  snprintf(m->title, sizeof m->title, "%s", s->title);
+  snprintf(m->slug, sizeof m->slug, "%s", s->slug);
+  snprintf(m->spec_sha256, sizeof m->spec_sha256, "%s", s->spec_sha256);
+  m->rate = s->sample_rate;
+  m->channels = s->channels;
+  m->format = s->format;
+  m->tempo_bpm = r->bpm;
+  m->meter_num = s->meter_num;
+  m->meter_den = s->meter_den;
+  snprintf(m->key, sizeof m->key, "%s", s->key.s);
+  for (int i = 0; i < r->tl.n_sections && st == SG_OK; ++i) {
+    const sg_section_time *t = &r->tl.sections[i];
+    sg_manifest_section ms;
+    memset(&ms, 0, sizeof ms);
+    snprintf(ms.name, sizeof ms.name, "%s", t->name);
+    section_key(s, i, ms.key, sizeof ms.key);
+    ms.start_bar = (int)t->start_bar + 1;
+    ms.end_bar = (int)(t->start_bar + t->bars) + 1;
+    ms.start_frame = t->start_frame;
+    ms.end_frame = t->end_frame;
+    ms.start_sec = t->start_sec;
+    ms.end_sec = t->end_sec;
+    st = sg_manifest_add_section(m, &ms);
+  }
+  if (r->has_ref) {
+    sg_manifest_reference mr;
+    memset(&mr, 0, sizeof mr);
+    mr.present = 1;
+    snprintf(mr.path, sizeof mr.path, "%s", r->ref.source_path);
+    mr.measured_tempo_bpm = r->ref.tempo_bpm;
+    mr.offset_ms = r->ref.offset_ms;
+    mr.drift_ms = r->ref.drift_ms;
+    snprintf(mr.conversion, sizeof mr.conversion, "%s", r->ref.conversion);
+    sg_manifest_set_reference(m, &mr);
+  }
+  sg_pkg_loudness ml = loudness_of(&r->master_meter);
+  if (st == SG_OK)
+    st = sg_package_add_audio(pk, r->master_path, r->master_archive, SG_ROLE_MASTER,
+                              SG__MASTER_NAME, &ml, d);
+  for (int k = 0; k < r->n_stems && st == SG_OK; ++k) {
+    sg__stem *ss = &r->stems[k];
+    sg_pkg_loudness l = loudness_of(&ss->final_meter);
+    st = sg_package_add_audio(pk, ss->final, ss->archive, SG_ROLE_STEM, ss->name, &l, d);
+    if (st == SG_OK && ss->midi[0]) {
+      char an[SG_MAX_PATH + 8];
+      snprintf(an, sizeof an, "midi/%s", strrchr(ss->midi, '/') + 1);
+      st = sg_package_add_file(pk, ss->midi, an, SG_ROLE_MIDI, ss->name, 0, d);
+    }
+  }
+  char *notes = st == SG_OK ? sg__notes_text(r) : NULL;
+  if (st == SG_OK && !notes)
+    st = sg_diag_fail(d, SG_E_NOMEM, "out of memory writing NOTES.txt");
+  if (st == SG_OK)
+    st = sg_package_add_text(pk, "NOTES.txt", notes, SG_ROLE_NOTES, d);
+  free(notes);
+  if (st == SG_OK)
+    st = sg_manifest_attach_gates(m, &r->res->gates);
+  if (st != SG_OK) {
+    sg_package_abort(pk);
+    return st;
+  }
+  return sg_package_finish(pk, d);
+}
+
+/* Runs verify's code on the finished zip against the spec, as a client would, and appends its
+ * rows: the rows of both are made by the same check functions, so a package that passed the
+ * render's gates and fails here means the delivered bytes differ from what was measured. */
+static sg_status verify_as_client(sg__run *r, const char *zip, sg_diag *d) {
+  sg_verify_options vo;
+  sg_verify_options_init(&vo);
+  vo.package = zip;
+  vo.reference = r->has_ref ? r->ref.source_path : NULL;
+  sg_verify_result vr;
+  sg_status st = sg_verify_package(r->song, &vo, &vr, d);
+  if (sg_gate_report_append(&r->res->gates, &vr.report) != SG_OK)
+    st = sg_diag_fail(d, SG_E_NOMEM, "render: out of memory");
+  sg_verify_result_free(&vr);
+  sg__flush(r);
+  return st;
+}
+
+sg_status sg__step_package(sg__run *r, sg_diag *d) {
+  const sg_song *s = r->song;
+  sg__log(r, "[7/7] package");
+  char zip[SG_MAX_PATH + 64], name[SG_MAX_PATH];
+  if (s->deliverable.zip[0])
+    snprintf(name, sizeof name, "%s", s->deliverable.zip);
+  else
+    snprintf(name, sizeof name, "%s.zip", s->slug);
+  sg__join(zip, sizeof zip, r->res->out_dir, name);
+  sg_status st = write_zip(r, zip, d);
+  if (st != SG_OK)
+    return st;
+  /* Final verification: re-open the archive, hash every entry, re-read every WAV header, and
+   * measure loudness and true peak again on the bytes as delivered (after quantisation and
+   * dither), against the manifest and, for the master, against the ceiling. */
+  st = sg_package_verify(zip, NULL, &r->res->gates, d);
+  if (st == SG_OK)
+    st = sg_package_verify_loudness(zip, NULL, 0.1, 0.1, &r->res->gates, d);
+  sg__flush(r);
+  for (size_t i = 0; st == SG_OK && i < r->res->gates.n; ++i) {
+    const sg_gate_result *g = &r->res->gates.v[i];
+    if (!strcmp(g->step, "package") && !strcmp(g->stem, r->master_archive) &&
+        g->id == SG_CHECK_MANIFEST_TRUE_PEAK) {
+      st = sg__gate(r, SG_CHECK_TRUE_PEAK_AS_WRITTEN, "package", SG__MASTER_NAME, g->measured,
+                    s->master.true_peak_dbtp, 0, NULL, SG_SEV_FAIL, d);
+      break;
+    }
+  }
+  if (st == SG_OK) {
+    sg__log(r, "[7/7] verify the package as a client would");
+    st = verify_as_client(r, zip, d);
+  }
+  if (st != SG_OK) {
+    remove(zip); /* never leave a package that looks complete but did not pass */
+    return st;
+  }
+  snprintf(r->res->zip_path, sizeof r->res->zip_path, "%s", zip);
+  return SG_OK;
+}

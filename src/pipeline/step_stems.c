@@ -1,0 +1,295 @@
+/* Steps 3 and 4, stems and drums, dry: each stem composed from its spec (or read from its MIDI
+ * file), rendered by its instrument model, measured while it streams to disk, and judged at
+ * once. The drums are a stem like any other here; only their source differs when the client's
+ * reference supplies them. Produce phases run on the worker pool; judging walks the stems in
+ * order, so the report and the files are the same for any number of threads. */
+#include "pipeline_internal.h"
+
+#include "stemgate/package.h"
+#include "stemgate/synth.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Creating a SoundFont instrument sets libfluidsynth's process-wide log handlers, so instrument
+ * creation is serialised; rendering runs in parallel. */
+static pthread_mutex_t synth_create_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static sg_status create_synth_locked(const sg__run *r, const sg__stem *ss, sg_synth **out,
+                                     char *desc, size_t cap, sg_diag *d) {
+  const sg_song *s = r->song;
+  const sg_stem_spec *sp = ss->spec;
+  uint64_t seed = s->seed ^ sg_hash64(ss->name);
+  sg_synth_kind kind;
+  const char *inst = sp->instrument.s;
+  if (sg_synth_kind_from_name(inst, &kind) != SG_OK) {
+    sg_diag_at(d, s->path, sp->instrument.pos.line, sp->instrument.pos.col);
+    return sg_diag_fail(d, SG_E_SPEC,
+                        "unknown instrument '%s'; allowed: moog_bass, prophet_poly, dx7, guitar, "
+                        "drums, soundfont",
+                        inst);
+  }
+  if (kind == SG_SYNTH_SOUNDFONT) {
+    char sf2[SG_MAX_PATH];
+    if (sp->soundfont[0])
+      sg_song_resolve_path(s, sp->soundfont, sf2, sizeof sf2);
+    else
+      snprintf(sf2, sizeof sf2, "/usr/share/sounds/sf2/default-GM.sf2");
+    snprintf(desc, cap, "soundfont %s, program %d", sf2, sp->program);
+    return sg_synth_create_soundfont(sf2, 0, sp->program, &sp->overrides, s->sample_rate, seed, out,
+                                     d);
+  }
+  const char *patch = sp->patch.s[0] ? sp->patch.s : sg_synth_patch_names(kind)[0];
+  snprintf(desc, cap, "%s, patch %s", sg_synth_kind_name(kind), patch);
+  sg_status st = sg_synth_create(kind, patch, &sp->overrides, s->sample_rate, seed, out, d);
+  if (st != SG_OK && d && !d->line)
+    sg_diag_at(d, s->path, sp->pos.line, sp->pos.col);
+  return st;
+}
+
+static sg_status create_synth(const sg__run *r, const sg__stem *ss, sg_synth **out, char *desc,
+                              size_t cap, sg_diag *d) {
+  pthread_mutex_lock(&synth_create_lock);
+  sg_status st = create_synth_locked(r, ss, out, desc, cap, d);
+  pthread_mutex_unlock(&synth_create_lock);
+  return st;
+}
+
+/* Produce phase of a dry stem (any thread): compose, write MIDI, render or take from the cache,
+ * measuring as it writes. Touches only ss and files of its own; never logs or gates. */
+static void produce_dry(sg__run *r, sg__stem *ss) {
+  const sg_song *s = r->song;
+  const sg_stem_spec *sp = ss->spec;
+  sg_diag *d = &ss->produce_diag;
+  sg_diag_clear(d);
+  sg_notes_init(&ss->notes);
+  sg_status st = ss->is_drums
+                     ? sg_compose_drums(s, &r->tl, &ss->notes, &ss->comp, d)
+                     : sg_compose_stem(s, &r->tl, (int)(sp - s->stems), &ss->notes, &ss->comp, d);
+  ss->composed = st == SG_OK;
+  if (st != SG_OK || ss->notes.n == 0)
+    goto done;
+  /* MIDI beside the audio, for the package. */
+  if (s->deliverable.midi) {
+    char file[SG_MAX_NAME + 8], safe[SG_MAX_NAME];
+    sg_package_safe_name(ss->name, safe, sizeof safe);
+    snprintf(file, sizeof file, "midi/%s.mid", safe);
+    sg__join(ss->midi, sizeof ss->midi, r->work, file);
+    sg_key key;
+    sg_progression prog;
+    int have_key = sg_section_harmony(s, 0, &key, &prog, NULL) == SG_OK;
+    if ((st = sg_midi_write(ss->midi, &ss->notes, &r->tl, s->title, ss->name, ss->is_drums ? 9 : 0,
+                            have_key ? &key : NULL, d)) != SG_OK)
+      goto done;
+  }
+  char extra[200] = "";
+  if (sp->midi_file[0]) {
+    char path[SG_MAX_PATH];
+    sg_song_resolve_path(s, sp->midi_file, path, sizeof path);
+    if ((st = sg_sha256_file(path, extra, d)) != SG_OK)
+      goto done;
+  }
+  sg__probe p;
+  memset(&p, 0, sizeof p);
+  sg_synth *syn = NULL;
+  st = sg__cache_key_dry(s, &r->tl, sp, extra, ss->dry_key);
+  if (st == SG_OK)
+    st = create_synth(r, ss, &syn, ss->instrument, sizeof ss->instrument, d);
+  if (st == SG_OK) {
+    ss->cached_dry = !r->opt->force && sg__cache_hit(ss->dry, ss->dry_key, &ss->dry_cut_db);
+    if (ss->cached_dry) {
+      st = sg__probe_file(&p, ss->dry, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d);
+    } else if ((st = sg__probe_open(&p, s, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d)) == SG_OK) {
+      sg_audio_writer_config wc;
+      sg__writer_config(r, ss->name, &wc, NULL);
+      /* Dry stems stay float: they are intermediate, quantisation happens once, at the end. */
+      wc.format = SG_FMT_FLOAT32;
+      wc.tap = sg__probe_tap;
+      wc.tap_user = &p;
+      st = sg_mix_render_dry(syn, &ss->notes, r->tl.total_frames, ss->dry, &wc, NULL,
+                             &ss->dry_cut_db, d);
+      if (st == SG_OK)
+        st = sg__cache_store(ss->dry, ss->dry_key, ss->dry_cut_db, d);
+    }
+  }
+  sg_synth_destroy(syn);
+  if (st == SG_OK)
+    st = sg_features_finish(p.feat);
+  if (st == SG_OK) {
+    ss->meter = p.meter;
+    ss->feat = p.feat;
+  } else {
+    sg__probe_close(&p);
+  }
+done:
+  ss->produced = st;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* note_timing: does the audio start its notes where the composer put them? The rise of the
+ * stem's ~1 ms log-energy envelope is correlated with the note-event starts over lags of +-50
+ * ms; the lag of the peak is the stem's offset from its own notes (a synth or chain latency
+ * would show here). Notes within 30 ms of each other (a strum, a chord) count as one event. */
+static sg_status timing_gate(sg__run *r, const char *step, const sg__stem *ss, sg_diag *d) {
+  enum { MAXLAG = 50 };
+  size_t n = 0;
+  double fr = 0;
+  const float *e = sg_features_energy(ss->feat, &n, &fr);
+  const double rate = r->song->sample_rate;
+  const int sampled = !strcmp(ss->spec->instrument.s, "soundfont");
+  double score[2 * MAXLAG + 1] = {0};
+  size_t events = 0;
+  int64_t last = INT64_MIN;
+  for (size_t k = 0; e && k < ss->notes.n; ++k) {
+    int64_t s0 = ss->notes.v[k].start;
+    if (last != INT64_MIN && (double)(s0 - last) < 0.030 * rate)
+      continue;
+    last = s0;
+    long idx = lround((double)s0 / rate * fr);
+    if (idx - MAXLAG < 1 || idx + MAXLAG >= (long)n)
+      continue;
+    ++events;
+    for (int lag = -MAXLAG; lag <= MAXLAG; ++lag) {
+      long i = idx + lag;
+      double rise = log10(e[i] + 1e-12) - log10(e[i - 1] + 1e-12);
+      score[lag + MAXLAG] += rise > 0 ? rise : 0;
+    }
+  }
+  if (events < 4) {
+    char detail[96];
+    snprintf(detail, sizeof detail, "%zu events: too few to measure timing", events);
+    return sg__gate(r, SG_CHECK_NOTE_TIMING, step, ss->name, NAN, SG_LIMIT_DEFAULT, 0, detail,
+                    SG_SEV_INFO, d);
+  }
+  int best = 0;
+  for (int i = 1; i < 2 * MAXLAG + 1; ++i)
+    if (score[i] > score[best])
+      best = i;
+  double off = best - MAXLAG;
+  if (best > 0 && best < 2 * MAXLAG) { /* parabolic interpolation of the peak */
+    double ym = score[best - 1], y0 = score[best], yp = score[best + 1];
+    double den = ym - 2 * y0 + yp;
+    if (den < 0)
+      off += 0.5 * (ym - yp) / den;
+  }
+  /* A soft attack (pads, swells) spreads the rise over hundreds of ms: the correlation has no
+   * clear peak and the lag means nothing. Judge only a peak that stands out. */
+  double sorted[2 * MAXLAG + 1];
+  memcpy(sorted, score, sizeof sorted);
+  qsort(sorted, 2 * MAXLAG + 1, sizeof sorted[0], cmp_double);
+  double median = sorted[MAXLAG];
+  double prominence = score[best] > 0 ? (score[best] - median) / score[best] : 0;
+  /* Our instrument models sound at the note frame; a sampled (SoundFont) instrument brings the
+   * attack of its recording (a flute speaks ~40 ms late), so it is held only to a coarse limit
+   * that still catches a misplaced part. */
+  double limit = sampled ? fmax(r->song->limits.sync_ms, 60.0) : r->song->limits.sync_ms;
+  char detail[128];
+  snprintf(detail, sizeof detail, "%zu events, peak prominence %.2f%s%s", events, prominence,
+           prominence < 0.5 ? " (soft attacks: not judged)" : "",
+           sampled ? "; sampled instrument: its own attack times" : "");
+  return sg__gate(r, SG_CHECK_NOTE_TIMING, step, ss->name, off * 1000.0 / fr, limit, 0, detail,
+                  prominence < 0.5 ? SG_SEV_INFO : SG_SEV_FAIL, d);
+}
+
+/* Judge phase of a dry stem (in stem order, on the main thread): every gate of the stem. */
+static sg_status judge_dry(sg__run *r, sg__stem *ss, const char *step, sg_diag *d) {
+  const sg_song *s = r->song;
+  sg_status st;
+  if (!ss->composed) {
+    *d = ss->produce_diag;
+    return ss->produced;
+  }
+  if ((st = sg__gate(r, SG_CHECK_NOTES, step, ss->name, (double)ss->notes.n, SG_LIMIT_DEFAULT, 0,
+                     NULL, SG_SEV_FAIL, d)) != SG_OK)
+    return st;
+  if ((st = sg__gate(r, SG_CHECK_HUMANIZE_OFFSET, step, ss->name, ss->comp.max_offset_ms,
+                     ss->comp.bound_ms + 1e-9, 0, NULL, SG_SEV_FAIL, d)) != SG_OK)
+    return st;
+  if (ss->produced != SG_OK) {
+    *d = ss->produce_diag;
+    return ss->produced;
+  }
+  if (ss->cached_dry)
+    sg__log(r, "  %s: dry render cached", ss->name);
+  sg_meter_result m;
+  sg_meter_result_get(ss->meter, &m);
+  if ((st = sg__gate(r, SG_CHECK_LENGTH_FRAMES, step, ss->name, (double)m.frames,
+                     (double)r->tl.total_frames, 0, NULL, SG_SEV_FAIL, d)) != SG_OK)
+    return st;
+  st = sg_check_file_content(&r->res->gates, step, ss->name, s, ss->meter, 1, d);
+  sg__flush(r);
+  if (st != SG_OK)
+    return st;
+  if (ss->dry_cut_db > -200)
+    sg__gate(r, SG_CHECK_TAIL_CUT, step, ss->name, ss->dry_cut_db, 0, 0, NULL, SG_SEV_INFO, NULL);
+  st = sg_check_stem_activity(&r->res->gates, step, ss->name, s, &r->tl,
+                              ss->is_drums ? NULL : ss->spec, ss->meter, s->sample_rate, m.frames,
+                              d);
+  sg__flush(r);
+  if (st != SG_OK)
+    return st;
+  st = timing_gate(r, step, ss, d);
+  /* The meter is done with; the features stay for the fx step's effect-evidence gates. */
+  sg_meter_free(ss->meter);
+  ss->meter = NULL;
+  ss->dry_feat = ss->feat;
+  ss->feat = NULL;
+  sg_notes_free(&ss->notes);
+  return st;
+}
+
+/* The drums from the client's reference: fitted to the song and written as the dry stem. */
+static sg_status reference_drums(sg__run *r, sg__stem *ss, sg_diag *d) {
+  snprintf(ss->instrument, sizeof ss->instrument, "reference track");
+  sg_audio_writer_config wc;
+  sg__writer_config(r, ss->name, &wc, NULL);
+  wc.format = SG_FMT_FLOAT32;
+  sg_status st =
+      sg_reference_write_drums(&r->ref, r->song, &r->tl, &wc, ss->dry, ss->name, &r->res->gates, d);
+  sg__flush(r);
+  char extra[SG_MAX_PATH + 80];
+  snprintf(extra, sizeof extra, "reference %s %s", r->ref.source_path,
+           sg_reference_fit_name(r->ref.fit));
+  if (st == SG_OK)
+    st = sg__cache_key_dry(r->song, &r->tl, ss->spec, extra, ss->dry_key);
+  return st;
+}
+
+sg_status sg__step_stems(sg__run *r, sg_diag *d) {
+  int todo[SG_MAX_STEMS + 1], n = 0;
+  for (int k = 0; k < r->n_stems; ++k)
+    if (r->stems[k].source == SG__SRC_SPEC)
+      todo[n++] = k;
+  /* Steps 3 and 4 produce together: every stem and synthesized drums are independent. */
+  sg__run_pool(r, produce_dry, todo, n);
+  sg_status st = SG_OK;
+  for (int pass = 0; pass < 2; ++pass) { /* the stems, then the drums */
+    sg__log(r, pass == 0 ? "[3/7] stems" : "[4/7] drums");
+    for (int k = 0; k < r->n_stems; ++k) {
+      sg__stem *ss = &r->stems[k];
+      if (ss->is_drums != pass)
+        continue;
+      if (ss->source == SG__SRC_REFERENCE) {
+        st = reference_drums(r, ss, d);
+        r->res->stems_rendered++;
+      } else {
+        sg__log(r, "  %s%s", ss->name, ss->is_drums ? " (synthesized)" : "");
+        st = judge_dry(r, ss, ss->is_drums ? "drums" : "stem", d);
+        if (ss->cached_dry)
+          r->res->stems_cached++;
+        else
+          r->res->stems_rendered++;
+      }
+      if (st != SG_OK)
+        return st;
+    }
+  }
+  return SG_OK;
+}
