@@ -516,6 +516,18 @@ typedef struct sg_fx_chain sg_fx_chain;
  * SG_E_SPEC with d at the offending value's file:line:col; SG_E_NOMEM. */
 sg_status sg_fx_chain_create(const sg_effect_spec *fx, int n, double rate, double bpm,
                              const char *spec_file, sg_fx_chain **out, sg_diag *d);
+/* Validates an effect list exactly as sg_fx_chain_create does (types, every parameter against
+ * the effect's table, delay times at bpm, phaser min/max) without setting anything up: no
+ * memory beyond one scratch record, no audio. owner (optional, "stem 'Bass'") names the chain in
+ * messages. The spec loader calls it so a typo fails before any stem is rendered.
+ * SG_E_SPEC with d at the offending value's file:line:col. */
+sg_status sg_fx_check(const sg_effect_spec *fx, int n, double rate, double bpm, const char *owner,
+                      const char *spec_file, sg_diag *d);
+/* The parameter schema of effect type i (0 <= i < sg_fx_type_count()): its name, a one-line
+ * doc and its table (static; never freed). SG_E_RANGE for a bad index. */
+int sg_fx_type_count(void);
+sg_status sg_fx_type_schema(int i, const char **name, const char **doc, const sg_param_def **params,
+                            int *n_params);
 /* Processes a block in place. sideL/sideR (optional, may be NULL) feed the detector of any
  * compressor that names a sidechain; without them such a compressor listens to its input. */
 void sg_fx_chain_process(sg_fx_chain *c, float *L, float *R, const float *sideL, const float *sideR,

@@ -280,6 +280,18 @@ sg_status sg_synth_create_soundfont(const char *sf2_path, int bank, int program,
                                     const sg_param_set *overrides, double rate, uint64_t seed,
                                     sg_synth **out, sg_diag *d);
 
+/* Validates an instrument before anything is created or loaded: the patch name (NULL or "": the
+ * default; did-you-mean at patch_pos) and the overrides against the instrument's parameter
+ * table, the one sg_synth_create reads. owner ("stem 'Bass'") names it in messages. SoundFont
+ * patches are not names (no check); the .sf2 file itself is the spec loader's to check.
+ * SG_E_SPEC with d at spec_file:line:col of the offending value. */
+sg_status sg_synth_check(sg_synth_kind kind, const char *patch, sg_pos patch_pos,
+                         const sg_param_set *overrides, const char *owner, const char *spec_file,
+                         sg_diag *d);
+/* The parameter table of an instrument kind (static, never freed): names, units, ranges, docs;
+ * defaults are NAN because they come from the selected patch. SG_E_RANGE for a bad kind. */
+sg_status sg_synth_param_schema(sg_synth_kind kind, const sg_param_def **params, int *n);
+
 /* Renders frames [frame0, frame0 + n) of the notes (sorted with sg_notes_sort) into left and
  * right (both n long; they are overwritten). Voices start and stop exactly at their frames; the
  * block is split at every event. Rendering is meant to be contiguous (frame0 = end of the
