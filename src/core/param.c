@@ -276,8 +276,6 @@ static sg_status check_number(const sg_param *p, const sg_param_def *pd, const c
                    un(pd->unit), p->text);
   }
   if (!(p->num >= pd->lo && p->num <= pd->hi)) {
-    if (d)
-      sg_diag_value(d, p->num, p->num < pd->lo ? pd->lo : pd->hi, un(pd->unit));
     return fail_at(d, file, p->pos, "%s: '%s' is %g%s%s, outside the allowed range %g to %g%s%s",
                    label, pd->name, p->num, sp(pd->unit), un(pd->unit), pd->lo, pd->hi,
                    sp(pd->unit), un(pd->unit));
