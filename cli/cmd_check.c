@@ -5,8 +5,20 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 int sg_cli_check(int argc, char **argv, const sg_cli_command *self) {
+  if (argc == 2 && !strcmp(argv[1], "--schema")) {
+    /* The generated parameter reference (docs/spec.md embeds it). */
+    char *md = NULL;
+    sg_status st = sg_spec_reference_markdown(&md);
+    if (st != SG_OK)
+      return sg_exit_code(st);
+    fputs(md, stdout);
+    free(md);
+    return SG_EXIT_OK;
+  }
   if (argc != 2)
     return sg_cli_usage_error(self, "expects exactly one spec file", NULL);
   sg_song *song = NULL;

@@ -38,11 +38,12 @@ static const sg_cli_command commands[] = {
      "exit codes: 0 every required check holds, 1 a check failed, 2 usage error,\n"
      "            3 the package cannot be read\n"},
     {"check", "validate a spec completely and print its timing table (no audio)", sg_cli_check,
-     "usage: stemgate check SPEC\n"
+     "usage: stemgate check SPEC | --schema\n"
      "\n"
      "Loads the spec with every check a render would meet (keys, effects and their parameters,\n"
      "instruments, patches and params, styles, patterns, sidechains, MIDI and SoundFont files)\n"
-     "and prints the section table. Writes nothing; takes milliseconds.\n"
+     "and prints the section table. Writes nothing; takes milliseconds. --schema prints the\n"
+     "parameter reference generated from the tables (docs/spec.md embeds it).\n"
      "\n"
      "exit codes: 0 valid, 2 usage or spec error (file:line:col: message), 3 I/O error\n"},
     {"timing", "print the section table of a spec (bars, beats, seconds, frames)", sg_cli_timing,

@@ -189,6 +189,12 @@ int sg_song_stem_index(const sg_song *s, const char *name);
 /* 1 when the stem plays in section index si. */
 int sg_stem_plays_in(const sg_song *s, const sg_stem_spec *st, int si);
 
+/* The parameter reference of docs/spec.md, generated from the tables the loader checks against
+ * (every effect's, every instrument's, the styles): Markdown in a new heap string (*out, free()
+ * it). `stemgate check --schema` prints it; tests/spec/test_schema.c compares it with the
+ * committed docs. SG_E_NOMEM. */
+sg_status sg_spec_reference_markdown(char **out);
+
 /* Resolves a path from the spec against the spec's folder into out. */
 void sg_song_resolve_path(const sg_song *s, const char *rel, char *out, size_t cap);
 

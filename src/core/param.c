@@ -203,8 +203,7 @@ char *sg_param_describe(const sg_param_def *p, char *out, size_t cap) {
       choices_list(p->choices, list, sizeof list);
       snprintf(out, cap, "%s%s%s%s", list, sp(p->unit), un(p->unit), dflt);
     } else {
-      snprintf(out, cap, "%s%g to %g%s%s%s", p->kind == SG_PARAM_INTEGER ? "whole number " : "",
-               p->lo, p->hi, sp(p->unit), un(p->unit), dflt);
+      snprintf(out, cap, "%g to %g%s%s%s", p->lo, p->hi, sp(p->unit), un(p->unit), dflt);
     }
     break;
   }

@@ -168,3 +168,121 @@ sg_status sg__song_check_files(const sg_song *s, sg_diag *d) {
   }
   return SG_OK;
 }
+
+/* ---- the generated reference ---------------------------------------------------------------- */
+
+typedef struct mdbuf {
+  char *s;
+  size_t n, cap;
+  int oom;
+} mdbuf;
+
+static void md(mdbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void md(mdbuf *b, const char *fmt, ...) {
+  if (b->oom)
+    return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
+    va_end(ap);
+    if (w < 0) {
+      b->oom = 1;
+      return;
+    }
+    if ((size_t)w < b->cap - b->n) {
+      b->n += (size_t)w;
+      return;
+    }
+    size_t cap = (b->cap + (size_t)w + 1) * 2;
+    char *ns = realloc(b->s, cap);
+    if (!ns) {
+      b->oom = 1;
+      return;
+    }
+    b->s = ns;
+    b->cap = cap;
+  }
+}
+
+static const char *kind_word(sg_param_kind k) {
+  switch (k) {
+  case SG_PARAM_NUMBER:
+    return "number";
+  case SG_PARAM_INTEGER:
+    return "whole number";
+  case SG_PARAM_ENUM:
+    return "name";
+  case SG_PARAM_BOOL:
+    return "bool";
+  case SG_PARAM_NOTE_TIME:
+    return "note value or ms";
+  case SG_PARAM_STEM:
+    return "stem name";
+  case SG_PARAM_PATH:
+  default:
+    return "path";
+  }
+}
+
+static void md_table(mdbuf *b, const sg_param_def *p, int n) {
+  md(b, "| parameter | kind | allowed (default) | what |\n|---|---|---|---|\n");
+  for (int k = 0; k < n; ++k) {
+    char allowed[320];
+    sg_param_describe(&p[k], allowed, sizeof allowed);
+    md(b, "| `%s` | %s | %s | %s |\n", p[k].name, kind_word(p[k].kind), allowed,
+       p[k].doc ? p[k].doc : "");
+  }
+}
+
+sg_status sg_spec_reference_markdown(char **out) {
+  if (!out)
+    return SG_E_INVAL;
+  *out = NULL;
+  mdbuf b = {malloc(16384), 0, 16384, 0};
+  if (!b.s)
+    return SG_E_NOMEM;
+  b.s[0] = '\0';
+  md(&b, "### Effect parameters\n\n");
+  for (int t = 0; t < sg_fx_type_count(); ++t) {
+    const char *name, *doc;
+    const sg_param_def *p;
+    int n;
+    sg_fx_type_schema(t, &name, &doc, &p, &n);
+    md(&b, "#### `%s`: %s\n\n", name, doc);
+    md_table(&b, p, n);
+    md(&b, "\n");
+  }
+  md(&b, "### Instrument parameters (`params`)\n\n"
+         "Defaults come from the selected patch (the first patch listed is the instrument's "
+         "default).\n\n");
+  for (int k = 0; k < SG_SYNTH_KIND_COUNT_; ++k) {
+    const sg_param_def *p;
+    int n;
+    sg_synth_param_schema((sg_synth_kind)k, &p, &n);
+    const char *const *patches = sg_synth_patch_names((sg_synth_kind)k);
+    md(&b, "#### `%s`", sg_synth_kind_name((sg_synth_kind)k));
+    if (patches[0]) {
+      md(&b, " (patches:");
+      for (int i = 0; patches[i]; ++i)
+        md(&b, "%s `%s`", i ? "," : "", patches[i]);
+      md(&b, ")");
+    }
+    md(&b, "\n\n");
+    md_table(&b, p, n);
+    md(&b, "\n");
+  }
+  md(&b, "### Styles\n\n| style | what |\n|---|---|\n");
+  for (int s = 0; s < SG_STYLE_COUNT_; ++s)
+    md(&b, "| `%s` | %s |\n", sg_style_name((sg_style)s), sg_style_doc((sg_style)s));
+  if (b.oom) {
+    free(b.s);
+    return SG_E_NOMEM;
+  }
+  *out = b.s;
+  return SG_OK;
+}
