@@ -17,6 +17,13 @@ int sg_cli_verify(int argc, char **argv, const sg_cli_command *self);
 int sg_cli_timing(int argc, char **argv, const sg_cli_command *self);
 int sg_cli_analyze(int argc, char **argv, const sg_cli_command *self);
 int sg_cli_checks(int argc, char **argv, const sg_cli_command *self);
+int sg_cli_check(int argc, char **argv, const sg_cli_command *self);
+
+/* Loads and validates spec and builds its grid; on failure prints the located diagnostic and
+ * returns the exit code (2 for a spec error), with *song NULL. Nothing is written. */
+int sg_cli_load_and_time(const char *spec, sg_song **song, sg_timeline *tl);
+/* The section table of `stemgate timing` (also printed by check and render --dry-run). */
+void sg_cli_print_timing(const sg_song *song, const sg_timeline *tl);
 
 /* Prints a diagnostic to stderr as "stemgate: <formatted diag>". */
 void sg_cli_print_diag(const sg_diag *d);

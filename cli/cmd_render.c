@@ -15,6 +15,7 @@ int sg_cli_render(int argc, char **argv, const sg_cli_command *self) {
   sg_render_options opt;
   sg_render_options_init(&opt);
   opt.log = print_line;
+  int dry_run = 0;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
     if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
@@ -33,6 +34,8 @@ int sg_cli_render(int argc, char **argv, const sg_cli_command *self) {
                                   i < argc ? argv[i] : "nothing");
     } else if (!strcmp(a, "--force")) {
       opt.force = 1;
+    } else if (!strcmp(a, "--dry-run") || !strcmp(a, "-n")) {
+      dry_run = 1;
     } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
       opt.log = NULL;
     } else if (a[0] == '-') {
@@ -45,6 +48,19 @@ int sg_cli_render(int argc, char **argv, const sg_cli_command *self) {
   }
   if (!opt.spec_path)
     return sg_cli_usage_error(self, "no spec given", NULL);
+  if (dry_run) {
+    /* The library's load (every check) and grid, as `stemgate timing`; the render itself, which
+     * creates the output folder, never starts. */
+    sg_song *song = NULL;
+    sg_timeline tl;
+    int rc = sg_cli_load_and_time(opt.spec_path, &song, &tl);
+    if (rc != SG_EXIT_OK)
+      return rc;
+    sg_cli_print_timing(song, &tl);
+    printf("dry run: %s is valid; nothing rendered or written\n", opt.spec_path);
+    sg_song_free(song);
+    return SG_EXIT_OK;
+  }
   sg_render_result res;
   sg_diag d;
   sg_diag_clear(&d);

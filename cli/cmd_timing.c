@@ -1,35 +1,38 @@
-/* stemgate timing SPEC: the section table, exact to the sample. */
+/* stemgate timing SPEC: the section table, exact to the sample. The table printer is shared with
+ * `stemgate check` and `stemgate render --dry-run`, so the three show the same thing. */
 #include "cli.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-int sg_cli_timing(int argc, char **argv, const sg_cli_command *self) {
-  if (argc != 2)
-    return sg_cli_usage_error(self, "expects exactly one spec file", NULL);
+int sg_cli_load_and_time(const char *spec, sg_song **song, sg_timeline *tl) {
   sg_diag d;
   sg_diag_clear(&d);
-  sg_song *song = NULL;
-  sg_status st = sg_song_load(argv[1], &song, &d);
-  sg_timeline tl;
+  *song = NULL;
+  /* sg_song_load validates the whole spec (effects, instruments, styles, patterns, files). */
+  sg_status st = sg_song_load(spec, song, &d);
   if (st == SG_OK)
-    st = sg_timeline_build(song, &tl, &d);
+    st = sg_timeline_build(*song, tl, &d);
   if (st != SG_OK) {
     sg_cli_print_diag(&d);
-    sg_song_free(song);
-    return sg_exit_code(st);
+    sg_song_free(*song);
+    *song = NULL;
   }
+  return sg_exit_code(st);
+}
+
+void sg_cli_print_timing(const sg_song *song, const sg_timeline *tl) {
   char t0[32], t1[32];
   printf("%s: %.6g BPM (%lld/%lld), %d/%d, %u Hz, %s, %u ch\n", song->title,
-         (double)tl.tempo_num / (double)tl.tempo_den, (long long)tl.tempo_num,
-         (long long)tl.tempo_den, tl.meter_num, tl.meter_den, tl.rate,
+         (double)tl->tempo_num / (double)tl->tempo_den, (long long)tl->tempo_num,
+         (long long)tl->tempo_den, tl->meter_num, tl->meter_den, tl->rate,
          sg_sample_format_name(song->format), song->channels);
   printf("%-12s %-9s %5s %9s %-10s %-10s %10s %10s %-12s %s\n", "section", "bars", "n", "beats",
          "start", "end", "frame", "end frame", "key", "snap");
-  double beats_per_bar = (double)tl.meter_num; /* beats in the meter's own unit */
-  for (int i = 0; i < tl.n_sections; ++i) {
-    const sg_section_time *s = &tl.sections[i];
+  double beats_per_bar = (double)tl->meter_num; /* beats in the meter's own unit */
+  for (int i = 0; i < tl->n_sections; ++i) {
+    const sg_section_time *s = &tl->sections[i];
     char bars[24], snap[96] = "";
     snprintf(bars, sizeof bars, "%lld-%lld", (long long)s->start_bar + 1,
              (long long)(s->start_bar + s->bars));
@@ -45,9 +48,20 @@ int sg_cli_timing(int argc, char **argv, const sg_cli_command *self) {
            sg_format_time(s->start_sec, t0, sizeof t0), sg_format_time(s->end_sec, t1, sizeof t1),
            (long long)s->start_frame, (long long)s->end_frame, key, snap);
   }
-  printf("total: %lld bars, %s, %lld frames\n", (long long)tl.total_bars,
-         sg_format_time((double)tl.total_frames / tl.rate, t0, sizeof t0),
-         (long long)tl.total_frames);
+  printf("total: %lld bars, %s, %lld frames\n", (long long)tl->total_bars,
+         sg_format_time((double)tl->total_frames / tl->rate, t0, sizeof t0),
+         (long long)tl->total_frames);
+}
+
+int sg_cli_timing(int argc, char **argv, const sg_cli_command *self) {
+  if (argc != 2)
+    return sg_cli_usage_error(self, "expects exactly one spec file", NULL);
+  sg_song *song = NULL;
+  sg_timeline tl;
+  int rc = sg_cli_load_and_time(argv[1], &song, &tl);
+  if (rc != SG_EXIT_OK)
+    return rc;
+  sg_cli_print_timing(song, &tl);
   sg_song_free(song);
   return SG_EXIT_OK;
 }

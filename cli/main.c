@@ -8,6 +8,7 @@
 static const sg_cli_command commands[] = {
     {"render", "render a song spec into a verified delivery package", sg_cli_render,
      "usage: stemgate render SPEC [-o DIR] [--reference FILE] [--force] [--jobs N] [--quiet]\n"
+     "                            [--dry-run]\n"
      "\n"
      "Runs the seven gated steps (timing, reference, stems, drums, fx, master, package) and\n"
      "prints one line per gate: verdict, step, stem, check, measured value and limit. Stops at\n"
@@ -19,6 +20,8 @@ static const sg_cli_command commands[] = {
      "  --jobs N          render N stems at once (default: one per core); the files are\n"
      "                    identical for any N\n"
      "  --quiet           print only the result or the failure\n"
+     "  --dry-run         validate the spec and print the timing table, then stop: no audio,\n"
+     "                    no folder, no file is written\n"
      "\n"
      "DIR/work keeps the dry stems, MIDI files and cache records: a second render\n"
      "re-renders only the stems whose inputs changed.\n"
@@ -34,6 +37,15 @@ static const sg_cli_command commands[] = {
      "\n"
      "exit codes: 0 every required check holds, 1 a check failed, 2 usage error,\n"
      "            3 the package cannot be read\n"},
+    {"check", "validate a spec completely and print its timing table (no audio)", sg_cli_check,
+     "usage: stemgate check SPEC | --schema\n"
+     "\n"
+     "Loads the spec with every check a render would meet (keys, effects and their parameters,\n"
+     "instruments, patches and params, styles, patterns, sidechains, MIDI and SoundFont files)\n"
+     "and prints the section table. Writes nothing; takes milliseconds. --schema prints the\n"
+     "parameter reference generated from the tables (docs/spec.md embeds it).\n"
+     "\n"
+     "exit codes: 0 valid, 2 usage or spec error (file:line:col: message), 3 I/O error\n"},
     {"timing", "print the section table of a spec (bars, beats, seconds, frames)", sg_cli_timing,
      "usage: stemgate timing SPEC\n"
      "\n"

@@ -39,94 +39,9 @@
 extern "C" {
 #endif
 
-/* ---- step patterns ------------------------------------------------------------------------
- *
- * A user pattern is one character per step:
- *     X   accented hit (velocity 1.0, SG_NOTE_ACCENT)
- *     x   normal hit (velocity 0.78)
- *     o   ghost note (velocity 0.35, SG_NOTE_GHOST)
- *     1-9 hit with velocity n/9
- *     -   hold: the previous hit lasts one more step
- *     .   rest
- *     spaces and '|' are ignored (use them to mark beats and bars).
- * Steps are 16ths unless the pattern starts with a resolution "@N" = N steps per whole note:
- * @4 quarters, @8 eighths, @12 eighth triplets, @16 sixteenths (default), @24 sixteenth
- * triplets, @32 thirty-seconds. Example (bossa clave, 4/4): "X..x..x...x..x..".
- * The pattern loops from the start of every section the stem plays in; write one bar's worth
- * (12 sixteenths in 3/4 and 6/8) to keep it locked to the bar. A user pattern replaces the
- * style's rhythm: comp and pad strike the current chord on each hit, bass plays the chord's bass
- * note, arp steps through the voicing, lead places its melody on the hits.
- *
- * Drum patterns name a lane before its steps:
- *     kick: x...x...x...x...  snare: ....X.......X...  hat: x.x.x.x.x.x.x.x.
- * Lane names: kick/bd (36), rim/rimshot/sidestick (37), snare/sd (38), clap/cp (39),
- * hat/hh/chh/closed (42), ohat/oh/open (46), shaker/maracas (70), or a GM note number
- * ("44:"). Whitespace or newlines separate lanes; each lane may carry its own "@N". A name may
- * appear once. */
-
-#define SG_PATTERN_MAX_STEPS 256
-
-typedef struct sg_step {
-  int pos;        /* step index within the pattern */
-  int len;        /* length in steps (>= 1; '-' extends it) */
-  float velocity; /* 0..1 */
-  unsigned flags; /* SG_NOTE_ACCENT / SG_NOTE_GHOST */
-} sg_step;
-
-typedef struct sg_step_pattern {
-  int steps_per_whole; /* 4, 8, 12, 16, 24, 32 */
-  int n_steps;         /* pattern length in steps */
-  sg_step hits[SG_PATTERN_MAX_STEPS];
-  int n_hits;
-} sg_step_pattern;
-
-/* Parses a step pattern. On error SG_E_PARSE with d->col = col0 + 1-based column. */
-sg_status sg_pattern_parse(const char *s, int col0, sg_step_pattern *p, sg_diag *d);
-
-#define SG_DRUM_MAX_LANES 12
-
-typedef struct sg_drum_lane {
-  int key; /* GM percussion note */
-  char name[16];
-  sg_step_pattern pattern;
-} sg_drum_lane;
-
-typedef struct sg_drum_pattern {
-  sg_drum_lane lanes[SG_DRUM_MAX_LANES];
-  int n_lanes;
-} sg_drum_pattern;
-
-/* Parses "kick: x... snare: ....x..." (see above). SG_E_PARSE with d->col on error. */
-sg_status sg_drum_pattern_parse(const char *s, int col0, sg_drum_pattern *p, sg_diag *d);
-
-/* ---- styles and roles ------------------------------------------------------------------- */
-
-typedef enum sg_style {
-  SG_STYLE_POP = 0,
-  SG_STYLE_BOSSA,
-  SG_STYLE_SAMBA,
-  SG_STYLE_HOUSE,
-  SG_STYLE_COUNT_
-} sg_style;
-typedef enum sg_role {
-  SG_ROLE_COMP = 0,
-  SG_ROLE_PAD,
-  SG_ROLE_ARP,
-  SG_ROLE_LEAD,
-  SG_ROLE_BASS,
-  SG_ROLE_DRUMS,
-  SG_ROLE_COUNT_
-} sg_role;
-typedef enum sg_energy { SG_ENERGY_SPARSE = 0, SG_ENERGY_NORMAL, SG_ENERGY_FULL } sg_energy;
-
-/* Names: style "pop" (also "rock", "pop/rock"), "bossa" ("bossa nova", "latin"), "samba"
- * ("partido alto"), "house" ("dance", "edm"); role as in the spec; energy "sparse", "normal",
- * "full". Case-insensitive. SG_E_NOTFOUND when unknown. */
-sg_status sg_style_from_name(const char *s, sg_style *out);
-sg_status sg_role_from_name(const char *s, sg_role *out);
-sg_status sg_energy_from_name(const char *s, sg_energy *out);
-const char *sg_style_name(sg_style s);
-const char *sg_role_name(sg_role r);
+/* Step patterns (sg_pattern_parse, sg_drum_pattern_parse) and the style, role and energy names
+ * are declared in theory.h: the spec loader checks them before any audio, and spec sits below
+ * compose in the module order, so they live in theory (which depends only on core). */
 
 /* ---- harmony of a section ----------------------------------------------------------------- */
 

@@ -87,6 +87,94 @@ void sg_diag_value(sg_diag *d, double measured, double limit, const char *unit);
  * unit, limit Y unit)". Writes at most cap bytes, always NUL-terminated; returns out. */
 char *sg_diag_format(const sg_diag *d, char *out, size_t cap);
 
+/* ---- parameter schema --------------------------------------------------------------------
+ *
+ * Every user-settable parameter (effect parameters, instrument patch parameters) is described
+ * once, in a table of sg_param_def next to the code that uses it (src/fx/fx_chain.c,
+ * src/synth/). The same table validates a spec (sg_params_check, called by the spec loader
+ * before any audio) and supplies the defaults and ranges the code builds with, so a name, range
+ * or default is never restated. The validator lives in core because core is the one module both
+ * the spec loader and the DSP modules depend on. */
+
+#define SG_MAX_NAME 64
+#define SG_MAX_PARAMS 24
+
+typedef struct sg_pos {
+  int line, col; /* 1-based; 0 when the value was not given (a default) */
+} sg_pos;
+
+/* One key: value pair of a generic parameter block (effects, instrument overrides). The value
+ * is kept as text and as a number when it parses as one ("1/8." stays text). */
+typedef struct sg_param {
+  char key[SG_MAX_NAME];
+  char text[SG_MAX_NAME * 2];
+  double num;
+  int is_num;
+  sg_pos pos;     /* the value */
+  sg_pos key_pos; /* the key (0 when built by hand: then pos is used) */
+} sg_param;
+
+typedef struct sg_param_set {
+  sg_param v[SG_MAX_PARAMS];
+  int n;
+} sg_param_set;
+
+typedef enum sg_param_kind {
+  SG_PARAM_NUMBER = 0, /* a real number in [lo, hi] (unit in `unit`) */
+  SG_PARAM_INTEGER,    /* a whole number in [lo, hi]; `choices` may list the allowed values */
+  SG_PARAM_ENUM,       /* one of `choices` ("a|b|c", case-insensitive); value = its index */
+  SG_PARAM_BOOL,       /* true/false, yes/no, on/off, 1/0; value 1 or 0 */
+  SG_PARAM_NOTE_TIME,  /* note value ("1/8.", "1/4T") or milliseconds; checked by its owner */
+  SG_PARAM_STEM,       /* name of another stem or Drums; checked by the spec against the song */
+  SG_PARAM_PATH        /* a file relative to the spec's folder; checked by the spec */
+} sg_param_kind;
+
+/* One parameter. Tables are static const arrays; the strings are literals. */
+typedef struct sg_param_def {
+  const char *name; /* a-z, 0-9, '_' */
+  sg_param_kind kind;
+  const char *unit; /* "Hz", "dB", "ms", "s", ...; "" when unitless */
+  double lo, hi;    /* NUMBER/INTEGER range (inclusive) */
+  /* NUMBER/INTEGER/BOOL: the default value; ENUM: index of the default choice; NAN: set by the
+   * selected patch (instrument parameters, whose defaults are the patch presets). */
+  double def;
+  /* ENUM: "a|b|c". INTEGER: optional set of allowed values ("8|16"). Text kinds: default text. */
+  const char *choices;
+  const char *doc; /* one line: what the parameter does */
+  /* Tables that fill a struct of doubles (synth patches): offset of the double it sets. */
+  size_t offset;
+} sg_param_def;
+
+/* Looks a parameter up by key; NULL when absent (also with ps or key NULL). */
+const sg_param *sg_params_find(const sg_param_set *ps, const char *key);
+/* Index of name in defs[0..n), case-insensitive; -1 when absent. */
+int sg_param_def_find(const sg_param_def *defs, int n, const char *name);
+
+/* Validates ps against defs[0..n): unknown names (with a did-you-mean and the allowed names),
+ * duplicates, kinds, ranges, allowed values. label names the owner in messages ("effect 2
+ * (reverb) of stem 'Guitars'"); file is the spec file for the position. On success, values
+ * (optional, n long) receives every parameter's value in table order: the given one or the
+ * default (ENUM: choice index; BOOL: 0/1; text kinds: 0, read the text with sg_params_find).
+ * SG_E_SPEC with d at the offending value (the key for unknown names). */
+sg_status sg_params_check(const sg_param_set *ps, const sg_param_def *defs, int n,
+                          const char *label, const char *file, double *values, sg_diag *d);
+
+/* Choice i of "a|b|c" into out (""; returns 0 when there is no such choice), and the count. */
+int sg_param_choice(const char *choices, int i, char *out, size_t cap);
+int sg_param_choice_count(const char *choices);
+
+/* Allowed values and default in words, for messages and the generated reference:
+ * "0 to 1 s (default 2)", "lowpass, highpass, ... (default peak)". Returns out. */
+char *sg_param_describe(const sg_param_def *p, char *out, size_t cap);
+
+/* Levenshtein distance (Wagner-Fischer, two rows), case-sensitive; NULL is "". The one edit
+ * distance of the tree: every did-you-mean goes through sg_suggest below. */
+int sg_edit_distance(const char *a, const char *b);
+/* Index of the candidate nearest to word (case-insensitive) when it is a plausible typo
+ * (distance at most 1 for words up to 3 letters, 2 up to 6, 3 beyond; a clipped prefix of a
+ * candidate also counts), else -1. NULL candidates are skipped. */
+int sg_suggest(const char *word, const char *const *cands, int n);
+
 /* ---- deterministic randomness ------------------------------------------------------------ */
 
 /* PCG32 (O'Neill 2014, "PCG: A Family of Simple Fast Space-Efficient Statistically Good

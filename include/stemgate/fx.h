@@ -475,39 +475,11 @@ size_t sg_dither_quantize(sg_rng *rng, const float *in, float *out, size_t n, in
 
 /* ================================ chain from the spec ================================= */
 
-/* Effect types and parameters accepted in the spec (all numbers; ranges enforced, an unknown
- * type/parameter, a non-number or an out-of-range value is an SG_E_SPEC error at the spec
- * position of the value, with the allowed values and a did-you-mean):
- *
- *   eq:         type = lowpass|highpass|bandpass|notch|peak|lowshelf|highshelf (peak),
- *               freq (Hz, 10..20000, 1000), q (0.05..100, 0.7071), gain_db (-48..48, 0),
- *               order (1..8, 2; lowpass/highpass)
- *   compressor: threshold_db (-80..0, -18), ratio (1..100, 4), knee_db (0..24, 6),
- *               attack_ms (0.01..500, 10), release_ms (1..5000, 100), makeup_db (-24..48, 0),
- *               detector = peak|rms (peak), rms_ms (0.1..300, 10),
- *               sidechain (a stem name; the mixer passes that stem as sideL/sideR)
- *   delay:      time (note value "1/8." "1/4T" "3/16", or ms, "1/8"), feedback (0..0.95, 0.35),
- *               mix (0..1, 0.25), lowcut (Hz, 10..5000, 100), highcut (Hz, 500..20000, 8000),
- *               pingpong (true|false, false)
- *   reverb:     rt60 (s, 0.1..30, 2), rt60_low (s, 0.1..30, = rt60), predelay_ms (0..250, 10),
- *               size (0.25..2, 1), mix (0..1, 0.25), damping (0..0.9, 0.3),
- *               diffusion (0..0.8, 0.6), lines (8|16, 16), mod_depth_ms (0..2, 0 = off),
- *               mod_rate_hz (0.05..5, 0.7)
- *   chorus:     rate_hz (0.01..10, 0.8), depth_ms (0..10, 2.5), delay_ms (0.1..40, 12),
- *               voices (1..4, 2), spread (0..1, 1), mix (0..1, 0.5)
- *   flanger:    rate_hz (0.25), depth_ms (1.5), delay_ms (2), feedback (-0.95..0.95, 0.5),
- *               spread (1), mix (0.5)
- *   phaser:     rate_hz (0.01..10, 0.5), stages (2..12, 6), min_hz (20..5000, 200),
- *               max_hz (100..20000, 3000), feedback (-0.95..0.95, 0.4), spread (0..1, 1),
- *               mix (0..1, 0.5)
- *   saturation: drive_db (0..48, 12), asym (0..1, 0), output_db (-48..12, 0), mix (0..1, 1),
- *               oversample (1|4, 4)
- *   width:      width (0..2, 1)
- *   pan:        pan (-1..1, 0; constant power, -3 dB centre)
- *   gain:       gain_db (-60..24, 0)
- *   limiter:    ceiling_dbtp (-30..0, -1), lookahead_ms (0.5..10, 2), release_ms (1..2000, 80),
- *               gain_db (-24..36, 0), margin_db (0..1, 0.1)
- */
+/* Effect types and parameters accepted in the spec: the table in src/fx/fx_chain.c is the one
+ * description (name, kind, unit, range, default, doc); sg_fx_type_schema exposes it and
+ * docs/spec.md embeds the reference generated from it. An unknown type or parameter, a wrong kind
+ * or an out-of-range value is an SG_E_SPEC error at the spec position of the value, with the
+ * allowed values and a did-you-mean. */
 typedef struct sg_effect_spec sg_effect_spec; /* include/stemgate/spec.h */
 typedef struct sg_fx_chain sg_fx_chain;
 
@@ -516,6 +488,18 @@ typedef struct sg_fx_chain sg_fx_chain;
  * SG_E_SPEC with d at the offending value's file:line:col; SG_E_NOMEM. */
 sg_status sg_fx_chain_create(const sg_effect_spec *fx, int n, double rate, double bpm,
                              const char *spec_file, sg_fx_chain **out, sg_diag *d);
+/* Validates an effect list exactly as sg_fx_chain_create does (types, every parameter against
+ * the effect's table, delay times at bpm, phaser min/max) without setting anything up: no
+ * memory beyond one scratch record, no audio. owner (optional, "stem 'Bass'") names the chain in
+ * messages. The spec loader calls it so a typo fails before any stem is rendered.
+ * SG_E_SPEC with d at the offending value's file:line:col. */
+sg_status sg_fx_check(const sg_effect_spec *fx, int n, double rate, double bpm, const char *owner,
+                      const char *spec_file, sg_diag *d);
+/* The parameter schema of effect type i (0 <= i < sg_fx_type_count()): its name, a one-line
+ * doc and its table (static; never freed). SG_E_RANGE for a bad index. */
+int sg_fx_type_count(void);
+sg_status sg_fx_type_schema(int i, const char **name, const char **doc, const sg_param_def **params,
+                            int *n_params);
 /* Processes a block in place. sideL/sideR (optional, may be NULL) feed the detector of any
  * compressor that names a sidechain; without them such a compressor listens to its input. */
 void sg_fx_chain_process(sg_fx_chain *c, float *L, float *R, const float *sideL, const float *sideR,

@@ -20,19 +20,17 @@ extern "C" {
 #define SG_MAX_SECTIONS 128
 #define SG_MAX_STEMS 32
 #define SG_MAX_EFFECTS 16
-#define SG_MAX_PARAMS 24
-#define SG_MAX_NAME 64
 #define SG_MAX_TEXT 2048
 #define SG_MAX_PATH 1024
 
-typedef struct sg_pos {
-  int line, col; /* 1-based; 0 when the value was not given (a default) */
-} sg_pos;
+/* sg_pos, sg_param, sg_param_set and sg_params_find live in core.h (the parameter schema). */
 
 /* A string value with the position it came from. */
 typedef struct sg_text {
   char s[SG_MAX_TEXT];
   sg_pos pos;
+  int quoted;    /* 1: the scalar was quoted, its text starts at pos.col + 1 (patterns only) */
+  int multiline; /* 1: it spans lines; positions inside it are not kept (patterns only) */
 } sg_text;
 
 typedef struct sg_name {
@@ -46,23 +44,6 @@ typedef struct sg_decimal {
   sg_pos pos;
 } sg_decimal;
 
-/* One key: value pair of a generic parameter block (effects, instrument overrides). The value
- * is kept as text and as a number when it parses as one ("1/8." stays text). */
-typedef struct sg_param {
-  char key[SG_MAX_NAME];
-  char text[SG_MAX_NAME * 2];
-  double num;
-  int is_num;
-  sg_pos pos;
-} sg_param;
-
-typedef struct sg_param_set {
-  sg_param v[SG_MAX_PARAMS];
-  int n;
-} sg_param_set;
-
-/* Looks a parameter up by key; NULL when absent. */
-const sg_param *sg_params_find(const sg_param_set *ps, const char *key);
 /* Number value of key, or def when absent. SG_E_SPEC (with the position) when present but not a
  * number or outside [lo, hi]. */
 sg_status sg_params_num(const sg_param_set *ps, const char *key, double def, double lo, double hi,
@@ -116,6 +97,7 @@ typedef struct sg_stem_spec {
   int n_effects;
   sg_pos pos;
   sg_pos sidechain_pos; /* where the sidechain was given (stem key or compressor param) */
+  sg_pos midi_file_pos, soundfont_pos; /* where those paths were given */
 } sg_stem_spec;
 
 typedef struct sg_drums_spec {
@@ -194,10 +176,15 @@ typedef struct sg_song {
   char spec_sha256[65]; /* hash of the spec file's bytes */
 } sg_song;
 
-/* Parses a spec file. On success *out is a new song (free with sg_song_free). On failure
- * returns SG_E_SPEC (or SG_E_IO / SG_E_NOMEM) with d holding file:line:col and a message. */
+/* Parses a spec file and validates everything a render would meet later, before any audio:
+ * effect types and parameters (the fx module's table), instruments, patches and params overrides
+ * (the synth's tables), styles, step and drum patterns, sidechains, and that every midi_file and
+ * soundfont exists and is readable with the right header. On success *out is a new song (free
+ * with sg_song_free). On failure returns SG_E_SPEC (or SG_E_IO / SG_E_NOMEM) with d holding
+ * file:line:col of the offending value and a message naming what is allowed. */
 sg_status sg_song_load(const char *path, sg_song **out, sg_diag *d);
-/* Same from a string (tests); name is used as the file name in diagnostics. */
+/* Same from a string (tests); name is used as the file name in diagnostics. Everything but the
+ * files is checked (a string has no folder to resolve midi_file / soundfont against). */
 sg_status sg_song_parse(const char *text, size_t len, const char *name, sg_song **out, sg_diag *d);
 void sg_song_free(sg_song *s);
 
@@ -207,11 +194,16 @@ int sg_song_stem_index(const sg_song *s, const char *name);
 /* 1 when the stem plays in section index si. */
 int sg_stem_plays_in(const sg_song *s, const sg_stem_spec *st, int si);
 
+/* The parameter reference of docs/spec.md, generated from the tables the loader checks against
+ * (every effect's, every instrument's, the styles): Markdown in a new heap string (*out, free()
+ * it). `stemgate check --schema` prints it; tests/spec/test_schema.c compares it with the
+ * committed docs. SG_E_NOMEM. */
+sg_status sg_spec_reference_markdown(char **out);
+
 /* Resolves a path from the spec against the spec's folder into out. */
 void sg_song_resolve_path(const sg_song *s, const char *rel, char *out, size_t cap);
 
-/* Levenshtein distance, for did-you-mean suggestions (shared by every name lookup). */
-int sg_edit_distance(const char *a, const char *b);
+/* sg_edit_distance (Levenshtein, for did-you-mean) is declared in core.h. */
 
 #ifdef __cplusplus
 }

@@ -55,44 +55,14 @@
  *                     fluidsynth's global log (the library never prints): create SoundFont
  *                     instruments from one thread.
  *
- * Patch parameters (override by name; each is range-checked, errors name the parameter):
- *
- *  moog_bass / prophet_poly (subtractive):
- *    osc1_wave, osc2_wave, osc3_wave   0 saw, 1 square, 2 triangle, 3 sine        [0, 3]
- *    osc1_level, osc2_level, osc3_level mixer level                               [0, 1]
- *    osc2_detune, osc3_detune          cents                                      [-100, 100]
- *    osc1_octave, osc2_octave, osc3_octave octaves                                [-2, 2]
- *    pulse_width                       square duty cycle                          [0.05, 0.95]
- *    noise_level                                                                  [0, 1]
- *    cutoff                            Hz, ladder cutoff before envelope          [20, 18000]
- *    resonance                         0..1 (1 = self-oscillation, k = 4.1)       [0, 1]
- *    drive                             input gain into the ladder's tanh          [0.1, 10]
- *    key_track                         cutoff follows pitch, 1 = 1 oct/oct        [0, 1]
- *    filter_env                        envelope depth in octaves                  [-2, 8]
- *    filter_attack, filter_decay, filter_release   s                              [0.0005, 20]
- *    filter_sustain                                                               [0, 1]
- *    amp_attack, amp_decay, amp_release s                                         [0.0005, 20]
- *    amp_sustain                                                                  [0, 1]
- *    velocity_to_filter                octaves of extra cutoff at velocity 1      [0, 4]
- *    glide                             s, portamento time constant (mono only)    [0, 2]
- *    drift                             cents of per-voice slow drift (poly only)  [0, 20]
- *    gain                              dB output trim                             [-24, 12]
- *  dx7:   algorithm [1, 32], feedback [0, 7], gain dB [-24, 12]; per operator N = 1..6
- *    (level: 0.75 dB per step, 99 = full; a modulator at amplitude a shifts its target's phase
- *    by 2 pi a rad, as in msfa; feedback 7 adds half the averaged output in cycles, each step
- *    below halves it; detune ~1.5 cents per step; velocity sensitivity 7 = 32 dB less output at
- *    velocity 0):
- *    opN_ratio [0.5, 31.99], opN_fixed_hz [0, 9772] (0 = ratio mode), opN_detune [-7, 7],
- *    opN_level [0, 99], opN_vel_sens [0, 7], opN_rate_scale [0, 7], envelope opN_r1..opN_r4
- *    and opN_l1..opN_l4 [0, 99].
- *  guitar: decay (s, T60 of E2 open string) [0.2, 20], brightness [0, 1], pick_position
- *    (fraction of the string) [0.05, 0.5], body (mix of the body resonator) [0, 1],
- *    release (s, T60 after a note ends) [0.02, 2], mute_decay (s, T60 of muted notes)
- *    [0.01, 0.5], strum_spread (ms extra delay per strum step) [0, 30], gain dB [-24, 12].
- *  drums: kick_tune (Hz) [30, 120], kick_decay (s) [0.05, 2], snare_tune (Hz) [100, 400],
- *    snare_decay (s) [0.05, 1], hat_decay (s, closed) [0.01, 0.3], open_hat_decay (s)
- *    [0.05, 2], gain dB [-24, 12].
- *  soundfont: bank [0, 128], program [0, 127], gain dB [-24, 12].
+ * Patch parameters (override by name; each is range-checked, errors name the parameter): one
+ * table per instrument next to its model (src/synth/sub.c, fm.c, pluck.c, drums.c, sf2.c) gives
+ * name, unit, range and doc; defaults are the patch presets. sg_synth_param_schema exposes the
+ * tables, sg_synth_check validates against them (the spec loader calls it), and docs/spec.md
+ * embeds the reference generated from them. dx7 notes: level 0.75 dB per step, 99 = full; a
+ * modulator at amplitude a shifts its target's phase by 2 pi a rad, as in msfa; feedback 7 adds
+ * half the averaged output in cycles, each step below halves it; detune ~1.5 cents per step;
+ * velocity sensitivity 7 = 32 dB less output at velocity 0.
  *
  * Output level: every patch peaks around -6..-3 dBFS for one note at velocity 1, so stems keep
  * headroom. Output is stereo (instruments are mono inside and identical on both channels; pan
@@ -279,6 +249,18 @@ sg_status sg_synth_create(sg_synth_kind kind, const char *patch, const sg_param_
 sg_status sg_synth_create_soundfont(const char *sf2_path, int bank, int program,
                                     const sg_param_set *overrides, double rate, uint64_t seed,
                                     sg_synth **out, sg_diag *d);
+
+/* Validates an instrument before anything is created or loaded: the patch name (NULL or "": the
+ * default; did-you-mean at patch_pos) and the overrides against the instrument's parameter
+ * table, the one sg_synth_create reads. owner ("stem 'Bass'") names it in messages. SoundFont
+ * patches are not names (no check); the .sf2 file itself is the spec loader's to check.
+ * SG_E_SPEC with d at spec_file:line:col of the offending value. */
+sg_status sg_synth_check(sg_synth_kind kind, const char *patch, sg_pos patch_pos,
+                         const sg_param_set *overrides, const char *owner, const char *spec_file,
+                         sg_diag *d);
+/* The parameter table of an instrument kind (static, never freed): names, units, ranges, docs;
+ * defaults are NAN because they come from the selected patch. SG_E_RANGE for a bad kind. */
+sg_status sg_synth_param_schema(sg_synth_kind kind, const sg_param_def **params, int *n);
 
 /* Renders frames [frame0, frame0 + n) of the notes (sorted with sg_notes_sort) into left and
  * right (both n long; they are overwritten). Voices start and stop exactly at their frames; the

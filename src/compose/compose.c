@@ -25,64 +25,7 @@ static int ieq(const char *a, const char *b) {
   return *a == *b;
 }
 
-static const struct {
-  const char *name;
-  sg_style style;
-} style_names[] = {
-    {"pop", SG_STYLE_POP},     {"rock", SG_STYLE_POP},         {"pop/rock", SG_STYLE_POP},
-    {"bossa", SG_STYLE_BOSSA}, {"bossa nova", SG_STYLE_BOSSA}, {"bossanova", SG_STYLE_BOSSA},
-    {"latin", SG_STYLE_BOSSA}, {"samba", SG_STYLE_SAMBA},      {"partido alto", SG_STYLE_SAMBA},
-    {"house", SG_STYLE_HOUSE}, {"dance", SG_STYLE_HOUSE},      {"edm", SG_STYLE_HOUSE},
-};
-
-sg_status sg_style_from_name(const char *s, sg_style *out) {
-  if (!s || !out)
-    return SG_E_INVAL;
-  for (size_t i = 0; i < sizeof style_names / sizeof style_names[0]; ++i)
-    if (ieq(s, style_names[i].name)) {
-      *out = style_names[i].style;
-      return SG_OK;
-    }
-  return SG_E_NOTFOUND;
-}
-
-const char *sg_style_name(sg_style s) {
-  static const char *n[SG_STYLE_COUNT_] = {"pop", "bossa", "samba", "house"};
-  return (unsigned)s < SG_STYLE_COUNT_ ? n[s] : "?";
-}
-
-static const char *role_names[SG_ROLE_COUNT_] = {"comp", "pad", "arp", "lead", "bass", "drums"};
-
-sg_status sg_role_from_name(const char *s, sg_role *out) {
-  if (!s || !out)
-    return SG_E_INVAL;
-  for (int i = 0; i < SG_ROLE_COUNT_; ++i)
-    if (ieq(s, role_names[i])) {
-      *out = (sg_role)i;
-      return SG_OK;
-    }
-  if (ieq(s, "bell")) {
-    *out = SG_ROLE_LEAD;
-    return SG_OK;
-  }
-  return SG_E_NOTFOUND;
-}
-
-const char *sg_role_name(sg_role r) { return (unsigned)r < SG_ROLE_COUNT_ ? role_names[r] : "?"; }
-
-sg_status sg_energy_from_name(const char *s, sg_energy *out) {
-  if (!s || !out)
-    return SG_E_INVAL;
-  if (!s[0] || ieq(s, "normal"))
-    *out = SG_ENERGY_NORMAL;
-  else if (ieq(s, "sparse"))
-    *out = SG_ENERGY_SPARSE;
-  else if (ieq(s, "full"))
-    *out = SG_ENERGY_FULL;
-  else
-    return SG_E_NOTFOUND;
-  return SG_OK;
-}
+/* The style, role and energy names live in src/theory/style.c (the spec loader checks them). */
 
 /* ---- spec errors ----------------------------------------------------------------------------- */
 

@@ -2,8 +2,9 @@
  * the spec's file:line:col with the allowed values and a did-you-mean), then one unit per
  * effect, processed in order in place. See include/stemgate/fx.h for the parameter list.
  *
- * sg_fx links only sg_core: the sg_effect_spec / sg_param_set types come from spec.h as plain
- * data, and the parameter lookup and edit distance are local (no call into sg_spec). */
+ * sg_fx links only sg_core: the sg_effect_spec type comes from spec.h as plain data, and the
+ * parameter validation and did-you-mean are core's (sg_params_check, sg_suggest), so the spec
+ * loader can call sg_fx_check without a dependency cycle. */
 #include "stemgate/fx.h"
 #include "stemgate/spec.h"
 
@@ -14,18 +15,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- parameter tables ---------------------------------------------------------------------- */
+/* ---- parameter tables ----------------------------------------------------------------------
+ *
+ * The one description of every effect parameter (name, kind, unit, range, default, doc). The spec
+ * loader validates a song against it through sg_fx_check before any audio, the chain below reads
+ * its values and defaults from it (v[k] is parameter k of the type), and docs/spec.md's effect
+ * table is generated from it (tests/spec/test_schema_doc.c keeps the two equal). */
 
-typedef enum pkind { P_NUM, P_ENUM, P_BOOL, P_TEXT } pkind;
-
-typedef struct pdef {
-  const char *name;
-  pkind kind;
-  double lo, hi, def;
-  const char *unit;    /* for numbers; "" when unitless */
-  const char *choices; /* P_ENUM: "a|b|c" (default = index def); P_NUM: allowed values or NULL;
-                          P_TEXT: default text */
-} pdef;
+#define NUM(n, u, lo, hi, def, doc)                                                                \
+  { n, SG_PARAM_NUMBER, u, lo, hi, def, NULL, doc, 0 }
+#define INT(n, lo, hi, def, ch, doc)                                                               \
+  { n, SG_PARAM_INTEGER, "", lo, hi, def, ch, doc, 0 }
+#define ENUM(n, def, ch, doc)                                                                      \
+  { n, SG_PARAM_ENUM, "", 0, 0, def, ch, doc, 0 }
+#define BOOL(n, def, doc)                                                                          \
+  { n, SG_PARAM_BOOL, "", 0, 1, def, NULL, doc, 0 }
+#define TEXT(n, kind, dflt, doc)                                                                   \
+  { n, kind, "", 0, 0, 0, dflt, doc, 0 }
 
 typedef enum fxkind {
   FX_EQ,
@@ -47,83 +53,104 @@ typedef enum fxkind {
 
 typedef struct tdef {
   const char *name;
-  pdef p[MAXP];
+  const char *doc;
+  sg_param_def p[MAXP];
 } tdef;
 
 static const tdef k_types[FX_KIND_COUNT] = {
     [FX_EQ] = {"eq",
-               {{"type", P_ENUM, 0, 0, 4, "",
-                 "lowpass|highpass|bandpass|notch|peak|lowshelf|highshelf"},
-                {"freq", P_NUM, 10, 20000, 1000, "Hz", NULL},
-                {"q", P_NUM, 0.05, 100, 0.7071, "", NULL},
-                {"gain_db", P_NUM, -48, 48, 0, "dB", NULL},
-                {"order", P_NUM, 1, 8, 2, "", "1|2|3|4|5|6|7|8"}}},
+               "RBJ cookbook filter; Butterworth cascade for low/high-pass orders above 2",
+               {ENUM("type", 4, "lowpass|highpass|bandpass|notch|peak|lowshelf|highshelf",
+                     "filter shape"),
+                NUM("freq", "Hz", 10, 20000, 1000, "corner or centre frequency"),
+                NUM("q", "", 0.05, 100, 0.7071, "quality (bandwidth) of peak/notch/band/shelf"),
+                NUM("gain_db", "dB", -48, 48, 0, "gain of peak and shelf filters"),
+                INT("order", 1, 8, 2, NULL, "low/high-pass order (12 dB/oct per 2)")}},
     [FX_COMP] = {"compressor",
-                 {{"threshold_db", P_NUM, -80, 0, -18, "dB", NULL},
-                  {"ratio", P_NUM, 1, 100, 4, "", NULL},
-                  {"knee_db", P_NUM, 0, 24, 6, "dB", NULL},
-                  {"attack_ms", P_NUM, 0.01, 500, 10, "ms", NULL},
-                  {"release_ms", P_NUM, 1, 5000, 100, "ms", NULL},
-                  {"makeup_db", P_NUM, -24, 48, 0, "dB", NULL},
-                  {"detector", P_ENUM, 0, 0, 0, "", "peak|rms"},
-                  {"rms_ms", P_NUM, 0.1, 300, 10, "ms", NULL},
-                  {"sidechain", P_TEXT, 0, 0, 0, "", ""}}},
+                 "feed-forward log-domain compressor (Giannoulis, Massberg & Reiss 2012)",
+                 {NUM("threshold_db", "dB", -80, 0, -18, "level where compression starts"),
+                  NUM("ratio", "", 1, 100, 4, "input dB per output dB above the threshold"),
+                  NUM("knee_db", "dB", 0, 24, 6, "width of the soft knee"),
+                  NUM("attack_ms", "ms", 0.01, 500, 10, "attack time constant"),
+                  NUM("release_ms", "ms", 1, 5000, 100, "release time constant"),
+                  NUM("makeup_db", "dB", -24, 48, 0, "gain after compression"),
+                  ENUM("detector", 0, "peak|rms", "level detector"),
+                  NUM("rms_ms", "ms", 0.1, 300, 10, "RMS window of the rms detector"),
+                  TEXT("sidechain", SG_PARAM_STEM, "",
+                       "stem whose signal keys the detector (checked by the spec)")}},
     [FX_DELAY] = {"delay",
-                  {{"time", P_TEXT, 0, 0, 0, "", "1/8"},
-                   {"feedback", P_NUM, 0, 0.95, 0.35, "", NULL},
-                   {"mix", P_NUM, 0, 1, 0.25, "", NULL},
-                   {"lowcut", P_NUM, 10, 5000, 100, "Hz", NULL},
-                   {"highcut", P_NUM, 500, 20000, 8000, "Hz", NULL},
-                   {"pingpong", P_BOOL, 0, 1, 0, "", NULL}}},
+                  "tempo-synced delay with filtered feedback",
+                  {TEXT("time", SG_PARAM_NOTE_TIME, "1/8", "delay time at the song's tempo"),
+                   NUM("feedback", "", 0, 0.95, 0.35, "feedback gain"),
+                   NUM("mix", "", 0, 1, 0.25, "wet share"),
+                   NUM("lowcut", "Hz", 10, 5000, 100, "high-pass in the feedback loop"),
+                   NUM("highcut", "Hz", 500, 20000, 8000, "low-pass in the feedback loop"),
+                   BOOL("pingpong", 0, "alternate the repeats left and right")}},
     [FX_REVERB] = {"reverb",
-                   {{"rt60", P_NUM, 0.1, 30, 2, "s", NULL},
-                    {"rt60_low", P_NUM, 0.1, 30, 0, "s", NULL},
-                    {"predelay_ms", P_NUM, 0, 250, 10, "ms", NULL},
-                    {"size", P_NUM, 0.25, 2, 1, "", NULL},
-                    {"mix", P_NUM, 0, 1, 0.25, "", NULL},
-                    {"damping", P_NUM, 0, 0.9, 0.3, "", NULL},
-                    {"diffusion", P_NUM, 0, 0.8, 0.6, "", NULL},
-                    {"lines", P_NUM, 8, 16, 16, "", "8|16"},
-                    {"mod_depth_ms", P_NUM, 0, 2, 0, "ms", NULL},
-                    {"mod_rate_hz", P_NUM, 0.05, 5, 0.7, "Hz", NULL}}},
+                   "feedback delay network (Jot & Chaigne 1991)",
+                   {NUM("rt60", "s", 0.1, 30, 2, "decay time to -60 dB"),
+                    NUM("rt60_low", "s", 0.1, 30, 0, "low-band decay time (0 or absent: rt60)"),
+                    NUM("predelay_ms", "ms", 0, 250, 10, "delay before the reverb"),
+                    NUM("size", "", 0.25, 2, 1, "scale of the delay lines"),
+                    NUM("mix", "", 0, 1, 0.25, "wet share"),
+                    NUM("damping", "", 0, 0.9, 0.3, "high-frequency damping"),
+                    NUM("diffusion", "", 0, 0.8, 0.6, "input allpass diffusion"),
+                    INT("lines", 8, 16, 16, "8|16", "delay lines of the network"),
+                    NUM("mod_depth_ms", "ms", 0, 2, 0, "delay modulation depth (0: off)"),
+                    NUM("mod_rate_hz", "Hz", 0.05, 5, 0.7, "delay modulation rate")}},
     [FX_CHORUS] = {"chorus",
-                   {{"rate_hz", P_NUM, 0.01, 10, 0.8, "Hz", NULL},
-                    {"depth_ms", P_NUM, 0, 10, 2.5, "ms", NULL},
-                    {"delay_ms", P_NUM, 0.1, 40, 12, "ms", NULL},
-                    {"voices", P_NUM, 1, 4, 2, "", "1|2|3|4"},
-                    {"spread", P_NUM, 0, 1, 1, "", NULL},
-                    {"mix", P_NUM, 0, 1, 0.5, "", NULL}}},
+                   "modulated fractional delays, one LFO per voice",
+                   {NUM("rate_hz", "Hz", 0.01, 10, 0.8, "LFO rate"),
+                    NUM("depth_ms", "ms", 0, 10, 2.5, "modulation depth"),
+                    NUM("delay_ms", "ms", 0.1, 40, 12, "centre delay"),
+                    INT("voices", 1, 4, 2, NULL, "delayed voices"),
+                    NUM("spread", "", 0, 1, 1, "stereo phase offset of the LFOs"),
+                    NUM("mix", "", 0, 1, 0.5, "wet share")}},
     [FX_FLANGER] = {"flanger",
-                    {{"rate_hz", P_NUM, 0.01, 10, 0.25, "Hz", NULL},
-                     {"depth_ms", P_NUM, 0, 10, 1.5, "ms", NULL},
-                     {"delay_ms", P_NUM, 0.1, 40, 2, "ms", NULL},
-                     {"feedback", P_NUM, -0.95, 0.95, 0.5, "", NULL},
-                     {"spread", P_NUM, 0, 1, 1, "", NULL},
-                     {"mix", P_NUM, 0, 1, 0.5, "", NULL}}},
+                    "one short modulated delay with feedback",
+                    {NUM("rate_hz", "Hz", 0.01, 10, 0.25, "LFO rate"),
+                     NUM("depth_ms", "ms", 0, 10, 1.5, "modulation depth"),
+                     NUM("delay_ms", "ms", 0.1, 40, 2, "centre delay"),
+                     NUM("feedback", "", -0.95, 0.95, 0.5, "feedback gain"),
+                     NUM("spread", "", 0, 1, 1, "stereo phase offset of the LFO"),
+                     NUM("mix", "", 0, 1, 0.5, "wet share")}},
     [FX_PHASER] = {"phaser",
-                   {{"rate_hz", P_NUM, 0.01, 10, 0.5, "Hz", NULL},
-                    {"stages", P_NUM, 2, 12, 6, "", "2|4|6|8|10|12"},
-                    {"min_hz", P_NUM, 20, 5000, 200, "Hz", NULL},
-                    {"max_hz", P_NUM, 100, 20000, 3000, "Hz", NULL},
-                    {"feedback", P_NUM, -0.95, 0.95, 0.4, "", NULL},
-                    {"spread", P_NUM, 0, 1, 1, "", NULL},
-                    {"mix", P_NUM, 0, 1, 0.5, "", NULL}}},
+                   "swept first-order allpass cascade with feedback",
+                   {NUM("rate_hz", "Hz", 0.01, 10, 0.5, "LFO rate"),
+                    INT("stages", 2, 12, 6, "2|4|6|8|10|12", "allpass stages"),
+                    NUM("min_hz", "Hz", 20, 5000, 200, "lowest notch sweep frequency"),
+                    NUM("max_hz", "Hz", 100, 20000, 3000, "highest sweep frequency (> min_hz)"),
+                    NUM("feedback", "", -0.95, 0.95, 0.4, "feedback gain"),
+                    NUM("spread", "", 0, 1, 1, "stereo phase offset of the LFO"),
+                    NUM("mix", "", 0, 1, 0.5, "wet share")}},
     [FX_SAT] = {"saturation",
-                {{"drive_db", P_NUM, 0, 48, 12, "dB", NULL},
-                 {"asym", P_NUM, 0, 1, 0, "", NULL},
-                 {"output_db", P_NUM, -48, 12, 0, "dB", NULL},
-                 {"mix", P_NUM, 0, 1, 1, "", NULL},
-                 {"oversample", P_NUM, 1, 4, 4, "", "1|4"}}},
-    [FX_WIDTH] = {"width", {{"width", P_NUM, 0, 2, 1, "", NULL}}},
-    [FX_PAN] = {"pan", {{"pan", P_NUM, -1, 1, 0, "", NULL}}},
-    [FX_GAIN] = {"gain", {{"gain_db", P_NUM, -60, 24, 0, "dB", NULL}}},
+                "oversampled tanh waveshaper",
+                {NUM("drive_db", "dB", 0, 48, 12, "gain into the shaper"),
+                 NUM("asym", "", 0, 1, 0, "asymmetry (even harmonics)"),
+                 NUM("output_db", "dB", -48, 12, 0, "gain after the shaper"),
+                 NUM("mix", "", 0, 1, 1, "wet share"),
+                 INT("oversample", 1, 4, 4, "1|4", "oversampling factor")}},
+    [FX_WIDTH] = {"width",
+                  "mid/side width",
+                  {NUM("width", "", 0, 2, 1, "0 mono, 1 as is, 2 wide")}},
+    [FX_PAN] = {"pan",
+                "constant-power pan (-3 dB centre)",
+                {NUM("pan", "", -1, 1, 0, "-1 left, +1 right")}},
+    [FX_GAIN] = {"gain", "static gain", {NUM("gain_db", "dB", -60, 24, 0, "gain")}},
     [FX_LIMITER] = {"limiter",
-                    {{"ceiling_dbtp", P_NUM, -30, 0, -1, "dBTP", NULL},
-                     {"lookahead_ms", P_NUM, 0.5, 10, 2, "ms", NULL},
-                     {"release_ms", P_NUM, 1, 2000, 80, "ms", NULL},
-                     {"gain_db", P_NUM, -24, 36, 0, "dB", NULL},
-                     {"margin_db", P_NUM, 0, 1, 0.1, "dB", NULL}}},
+                    "look-ahead true-peak limiter",
+                    {NUM("ceiling_dbtp", "dBTP", -30, 0, -1, "true-peak ceiling"),
+                     NUM("lookahead_ms", "ms", 0.5, 10, 2, "look-ahead"),
+                     NUM("release_ms", "ms", 1, 2000, 80, "release time"),
+                     NUM("gain_db", "dB", -24, 36, 0, "gain into the limiter"),
+                     NUM("margin_db", "dB", 0, 1, 0.1, "safety margin below the ceiling")}},
 };
+
+#undef NUM
+#undef INT
+#undef ENUM
+#undef BOOL
+#undef TEXT
 
 static int nparams(const tdef *t) {
   int n = 0;
@@ -168,66 +195,6 @@ static int ieq(const char *a, const char *b) {
   return *a == *b;
 }
 
-/* Levenshtein distance (case-insensitive), two rows; names are short (< 128). */
-static int edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 127 || lb > 127)
-    return 1000;
-  int row0[128], row1[128];
-  for (size_t j = 0; j <= lb; ++j)
-    row0[j] = (int)j;
-  for (size_t i = 1; i <= la; ++i) {
-    row1[0] = (int)i;
-    for (size_t j = 1; j <= lb; ++j) {
-      int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-      int v = row0[j - 1] + cost;
-      if (row0[j] + 1 < v)
-        v = row0[j] + 1;
-      if (row1[j - 1] + 1 < v)
-        v = row1[j - 1] + 1;
-      row1[j] = v;
-    }
-    memcpy(row0, row1, (lb + 1) * sizeof(int));
-  }
-  return row0[lb];
-}
-
-/* Appends "; did you mean 'x'?" to buf when a candidate is close enough. */
-static void did_you_mean(char *buf, size_t cap, const char *given, const char *const *cands,
-                         int n) {
-  int best = 1000, bi = -1;
-  for (int i = 0; i < n; ++i) {
-    int d = edit_distance(given, cands[i]);
-    if (d < best)
-      best = d, bi = i;
-  }
-  int lim = (int)strlen(given) / 3;
-  if (lim < 2)
-    lim = 2;
-  if (bi >= 0 && best <= lim) {
-    size_t l = strlen(buf);
-    snprintf(buf + l, cap - l, "; did you mean '%s'?", cands[bi]);
-  }
-}
-
-/* Splits "a|b|c" into pointers into store. Returns the count. */
-static int split_choices(const char *choices, char store[16][32], const char *out[16]) {
-  int n = 0;
-  const char *s = choices;
-  while (s && *s && n < 16) {
-    const char *e = strchr(s, '|');
-    size_t l = e ? (size_t)(e - s) : strlen(s);
-    if (l > 31)
-      l = 31;
-    memcpy(store[n], s, l);
-    store[n][l] = 0;
-    out[n] = store[n];
-    ++n;
-    s = e ? e + 1 : NULL;
-  }
-  return n;
-}
-
 static sg_status fail_at(sg_diag *d, const char *file, sg_pos pos, const char *msg) {
   sg_diag_at(d, file, pos.line, pos.col);
   return sg_diag_fail(d, SG_E_SPEC, "%s", msg);
@@ -242,114 +209,22 @@ static const sg_param *find_param(const sg_param_set *ps, const char *key) {
 
 static void fmt_num(char *out, size_t cap, double v) { snprintf(out, cap, "%.6g", v); }
 
-/* Reads and validates every parameter of one effect into nd->v / nd->txt. */
-static sg_status read_params(const sg_effect_spec *fx, int idx, const tdef *t, node *nd,
+/* Reads and validates every parameter of one effect into nd->v / nd->txt: the table does the
+ * names, kinds and ranges; the checks that need more than one value or the tempo follow. */
+static sg_status read_params(const sg_effect_spec *fx, const char *label, const tdef *t, node *nd,
                              double rate, double bpm, const char *file, sg_diag *d) {
   char msg[SG_DIAG_TEXT];
   const int np = nparams(t);
-  const char *names[MAXP];
-  for (int i = 0; i < np; ++i)
-    names[i] = t->p[i].name;
-  /* Unknown keys first: a typo must not silently fall back to a default. */
-  for (int i = 0; i < fx->params.n && i < SG_MAX_PARAMS; ++i) {
-    const sg_param *p = &fx->params.v[i];
-    int known = 0;
-    for (int k = 0; k < np; ++k)
-      known |= ieq(p->key, names[k]);
-    if (!known) {
-      size_t l = (size_t)snprintf(msg, sizeof msg,
-                                  "effect %d (%s): unknown parameter '%s'; allowed: ", idx + 1,
-                                  t->name, p->key);
-      for (int k = 0; k < np && l < sizeof msg; ++k)
-        l += (size_t)snprintf(msg + l, sizeof msg - l, "%s%s", k ? ", " : "", names[k]);
-      did_you_mean(msg, sizeof msg, p->key, names, np);
-      return fail_at(d, file, p->pos, msg);
-    }
-    for (int j = 0; j < i; ++j)
-      if (ieq(fx->params.v[j].key, p->key)) {
-        snprintf(msg, sizeof msg, "effect %d (%s): parameter '%s' is given twice", idx + 1, t->name,
-                 p->key);
-        return fail_at(d, file, p->pos, msg);
-      }
-  }
+  sg_status st = sg_params_check(&fx->params, t->p, np, label, file, nd->v, d);
+  if (st != SG_OK)
+    return st;
   for (int k = 0; k < np; ++k) {
-    const pdef *pd = &t->p[k];
-    const sg_param *p = find_param(&fx->params, pd->name);
-    nd->v[k] = pd->def;
     nd->txt[k][0] = 0;
-    if (pd->kind == P_TEXT)
-      snprintf(nd->txt[k], sizeof nd->txt[k], "%s", pd->choices ? pd->choices : "");
-    if (!p)
+    if (t->p[k].kind < SG_PARAM_NOTE_TIME)
       continue;
-    switch (pd->kind) {
-    case P_TEXT:
-      snprintf(nd->txt[k], sizeof nd->txt[k], "%s", p->text);
-      break;
-    case P_BOOL: {
-      static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
-                                                                                  "off", "0"};
-      int v = -1;
-      for (int j = 0; j < 4; ++j) {
-        if (ieq(p->text, yes[j]))
-          v = 1;
-        if (ieq(p->text, no[j]))
-          v = 0;
-      }
-      if (v < 0 && p->is_num && (p->num == 0 || p->num == 1))
-        v = (int)p->num;
-      if (v < 0) {
-        snprintf(msg, sizeof msg, "effect %d (%s): %s expects true or false, got '%s'", idx + 1,
-                 t->name, pd->name, p->text);
-        return fail_at(d, file, p->pos, msg);
-      }
-      nd->v[k] = v;
-      break;
-    }
-    case P_ENUM: {
-      char store[16][32];
-      const char *ch[16];
-      int nc = split_choices(pd->choices, store, ch), hit = -1;
-      for (int j = 0; j < nc; ++j)
-        if (ieq(p->text, ch[j]))
-          hit = j;
-      if (hit < 0) {
-        snprintf(msg, sizeof msg, "effect %d (%s): %s '%s' is not one of %s", idx + 1, t->name,
-                 pd->name, p->text, pd->choices);
-        did_you_mean(msg, sizeof msg, p->text, ch, nc);
-        return fail_at(d, file, p->pos, msg);
-      }
-      nd->v[k] = hit;
-      break;
-    }
-    case P_NUM:
-    default: {
-      if (!p->is_num) {
-        snprintf(msg, sizeof msg, "effect %d (%s): %s expects a number in [%g, %g]%s%s, got '%s'",
-                 idx + 1, t->name, pd->name, pd->lo, pd->hi, *pd->unit ? " " : "", pd->unit,
-                 p->text);
-        return fail_at(d, file, p->pos, msg);
-      }
-      if (!(p->num >= pd->lo && p->num <= pd->hi)) {
-        snprintf(msg, sizeof msg, "effect %d (%s): %s = %g is outside [%g, %g]%s%s", idx + 1,
-                 t->name, pd->name, p->num, pd->lo, pd->hi, *pd->unit ? " " : "", pd->unit);
-        return fail_at(d, file, p->pos, msg);
-      }
-      if (pd->choices) {
-        char store[16][32];
-        const char *ch[16];
-        int nc = split_choices(pd->choices, store, ch), ok = 0;
-        for (int j = 0; j < nc; ++j)
-          ok |= atof(ch[j]) == p->num;
-        if (!ok) {
-          snprintf(msg, sizeof msg, "effect %d (%s): %s = %g is not one of %s", idx + 1, t->name,
-                   pd->name, p->num, pd->choices);
-          return fail_at(d, file, p->pos, msg);
-        }
-      }
-      nd->v[k] = p->num;
-      break;
-    }
-    }
+    const sg_param *p = find_param(&fx->params, t->p[k].name);
+    snprintf(nd->txt[k], sizeof nd->txt[k], "%s",
+             p ? p->text : (t->p[k].choices ? t->p[k].choices : ""));
   }
   /* Cross-parameter checks. */
   if (nd->kind == FX_DELAY) {
@@ -364,9 +239,9 @@ static sg_status read_params(const sg_effect_spec *fx, int idx, const tdef *t, n
     if (!ok || strlen(nd->txt[0]) >= sizeof dc.time) {
       const sg_param *p = find_param(&fx->params, "time");
       snprintf(msg, sizeof msg,
-               "effect %d (delay): time '%s' is neither a note value (1/4, 1/8., 1/4T, 3/16) "
-               "nor milliseconds (250, 250ms)",
-               idx + 1, nd->txt[0]);
+               "%s: 'time' is '%s', neither a note value (1/4, 1/8., 1/4T, 3/16) nor "
+               "milliseconds (250, 250ms)",
+               label, nd->txt[0]);
       return fail_at(d, file, p ? p->pos : fx->pos, msg);
     }
     double frames = ok && sg_note_value_parse(dc.time, &num, &den) == SG_OK
@@ -374,8 +249,8 @@ static sg_status read_params(const sg_effect_spec *fx, int idx, const tdef *t, n
                         : ms * 1e-3 * rate;
     if (frames > 8.0 * rate) {
       const sg_param *p = find_param(&fx->params, "time");
-      snprintf(msg, sizeof msg, "effect %d (delay): time '%s' is %.2f s at %g BPM; at most 8 s",
-               idx + 1, nd->txt[0], frames / rate, bpm);
+      snprintf(msg, sizeof msg, "%s: 'time' '%s' is %.2f s at %g BPM; at most 8 s", label,
+               nd->txt[0], frames / rate, bpm > 0 ? bpm : 120);
       return fail_at(d, file, p ? p->pos : fx->pos, msg);
     }
   }
@@ -383,8 +258,8 @@ static sg_status read_params(const sg_effect_spec *fx, int idx, const tdef *t, n
     const sg_param *p = find_param(&fx->params, "max_hz");
     if (!p)
       p = find_param(&fx->params, "min_hz");
-    snprintf(msg, sizeof msg, "effect %d (phaser): min_hz (%g) must be below max_hz (%g)", idx + 1,
-             nd->v[2], nd->v[3]);
+    snprintf(msg, sizeof msg, "%s: min_hz (%g) must be below max_hz (%g)", label, nd->v[2],
+             nd->v[3]);
     return fail_at(d, file, p ? p->pos : fx->pos, msg);
   }
   return SG_OK;
@@ -498,6 +373,56 @@ static void free_node(node *nd) {
   }
 }
 
+/* Looks up effect i's type and reads its parameters into nd (no DSP set up). owner (optional)
+ * names the chain in messages ("stem 'Bass'"). */
+static sg_status check_one(const sg_effect_spec *e, int i, const char *owner, double rate,
+                           double bpm, const char *file, node *nd, sg_diag *d) {
+  const char *tnames[FX_KIND_COUNT];
+  int kind = -1;
+  for (int k = 0; k < FX_KIND_COUNT; ++k) {
+    tnames[k] = k_types[k].name;
+    if (ieq(e->type.s, k_types[k].name))
+      kind = k;
+  }
+  char label[SG_MAX_NAME * 3];
+  if (kind < 0) {
+    char msg[SG_DIAG_TEXT];
+    int hint = sg_suggest(e->type.s, tnames, FX_KIND_COUNT);
+    size_t l;
+    if (hint >= 0)
+      l = (size_t)snprintf(msg, sizeof msg,
+                           "effect %d%s%s: unknown effect type '%s'; did you mean '%s'? Allowed: ",
+                           i + 1, owner ? " of " : "", owner ? owner : "", e->type.s, tnames[hint]);
+    else
+      l = (size_t)snprintf(msg, sizeof msg,
+                           "effect %d%s%s: unknown effect type '%s'. Allowed: ", i + 1,
+                           owner ? " of " : "", owner ? owner : "", e->type.s);
+    for (int k = 0; k < FX_KIND_COUNT && l < sizeof msg; ++k)
+      l += (size_t)snprintf(msg + l, sizeof msg - l, "%s%s", k ? ", " : "", tnames[k]);
+    return fail_at(d, file, e->type.pos.line ? e->type.pos : e->pos, msg);
+  }
+  snprintf(label, sizeof label, "effect %d (%s)%s%s", i + 1, k_types[kind].name,
+           owner ? " of " : "", owner ? owner : "");
+  nd->kind = (fxkind)kind;
+  return read_params(e, label, &k_types[kind], nd, rate, bpm, file, d);
+}
+
+sg_status sg_fx_check(const sg_effect_spec *fx, int n, double rate, double bpm, const char *owner,
+                      const char *spec_file, sg_diag *d) {
+  if (n < 0 || (n > 0 && !fx) || !(rate >= 8000.0 && rate <= 384000.0))
+    return sg_diag_fail(d, SG_E_INVAL, "fx check: invalid arguments (n=%d, rate=%g)", n, rate);
+  if (n == 0)
+    return SG_OK;
+  node *nd = calloc(1, sizeof *nd); /* large (text values); the values are thrown away */
+  if (!nd)
+    return sg_diag_fail(d, SG_E_NOMEM, "fx check: out of memory");
+  sg_status st = SG_OK;
+  for (int i = 0; i < n && st == SG_OK; ++i)
+    st = check_one(&fx[i], i, owner, rate, bpm, spec_file ? spec_file : "", nd, d);
+  free(nd);
+  return st;
+}
+
 sg_status sg_fx_chain_create(const sg_effect_spec *fx, int n, double rate, double bpm,
                              const char *spec_file, sg_fx_chain **out, sg_diag *d) {
   if (!out || n < 0 || (n > 0 && !fx) || !(rate >= 8000.0 && rate <= 384000.0))
@@ -515,35 +440,17 @@ sg_status sg_fx_chain_create(const sg_effect_spec *fx, int n, double rate, doubl
       return sg_diag_fail(d, SG_E_NOMEM, "fx chain: out of memory");
     }
   }
-  const char *tnames[FX_KIND_COUNT];
-  for (int k = 0; k < FX_KIND_COUNT; ++k)
-    tnames[k] = k_types[k].name;
   sg_status st = SG_OK;
   for (int i = 0; i < n; ++i) {
     const sg_effect_spec *e = &fx[i];
-    int kind = -1;
-    for (int k = 0; k < FX_KIND_COUNT; ++k)
-      if (ieq(e->type.s, k_types[k].name))
-        kind = k;
-    if (kind < 0) {
-      char msg[SG_DIAG_TEXT];
-      size_t l = (size_t)snprintf(
-          msg, sizeof msg, "effect %d: unknown effect type '%s'; allowed: ", i + 1, e->type.s);
-      for (int k = 0; k < FX_KIND_COUNT && l < sizeof msg; ++k)
-        l += (size_t)snprintf(msg + l, sizeof msg - l, "%s%s", k ? ", " : "", tnames[k]);
-      did_you_mean(msg, sizeof msg, e->type.s, tnames, FX_KIND_COUNT);
-      st = fail_at(d, file, e->type.pos.line ? e->type.pos : e->pos, msg);
-      break;
-    }
     node *nd = &c->nodes[i];
-    nd->kind = (fxkind)kind;
-    st = read_params(e, i, &k_types[kind], nd, rate, bpm, file, d);
+    st = check_one(e, i, NULL, rate, bpm, file, nd, d);
     if (st != SG_OK)
       break;
     st = build_node(nd, rate, bpm);
     if (st != SG_OK) {
       sg_diag_at(d, file, e->pos.line, e->pos.col);
-      sg_diag_fail(d, st, "effect %d (%s): could not be set up: %s", i + 1, k_types[kind].name,
+      sg_diag_fail(d, st, "effect %d (%s): could not be set up: %s", i + 1, k_types[nd->kind].name,
                    sg_status_message(st));
       break;
     }
@@ -554,6 +461,23 @@ sg_status sg_fx_chain_create(const sg_effect_spec *fx, int n, double rate, doubl
     return st;
   }
   *out = c;
+  return SG_OK;
+}
+
+int sg_fx_type_count(void) { return FX_KIND_COUNT; }
+
+sg_status sg_fx_type_schema(int i, const char **name, const char **doc, const sg_param_def **params,
+                            int *n_params) {
+  if (i < 0 || i >= FX_KIND_COUNT)
+    return SG_E_RANGE;
+  if (name)
+    *name = k_types[i].name;
+  if (doc)
+    *doc = k_types[i].doc;
+  if (params)
+    *params = k_types[i].p;
+  if (n_params)
+    *n_params = nparams(&k_types[i]);
   return SG_OK;
 }
 
@@ -719,18 +643,16 @@ char *sg_fx_chain_describe(const sg_fx_chain *c, char *out, size_t cap) {
     const tdef *t = &k_types[nd->kind];
     l += (size_t)snprintf(out + l, cap - l, "%s:", t->name);
     for (int k = 0; k < nparams(t) && l + 1 < cap; ++k) {
-      const pdef *pd = &t->p[k];
+      const sg_param_def *pd = &t->p[k];
       char val[SG_MAX_NAME * 2 + 8];
-      if (pd->kind == P_TEXT) {
+      if (pd->kind >= SG_PARAM_NOTE_TIME) {
         if (!nd->txt[k][0])
           continue;
         snprintf(val, sizeof val, "%s", nd->txt[k]);
-      } else if (pd->kind == P_ENUM) {
-        char store[16][32];
-        const char *ch[16];
-        int nc = split_choices(pd->choices, store, ch), idx = (int)nd->v[k];
-        snprintf(val, sizeof val, "%s", idx >= 0 && idx < nc ? ch[idx] : "?");
-      } else if (pd->kind == P_BOOL) {
+      } else if (pd->kind == SG_PARAM_ENUM) {
+        if (!sg_param_choice(pd->choices, (int)nd->v[k], val, sizeof val))
+          snprintf(val, sizeof val, "?");
+      } else if (pd->kind == SG_PARAM_BOOL) {
         snprintf(val, sizeof val, "%s", nd->v[k] > 0 ? "true" : "false");
       } else if (nd->kind == FX_REVERB && !strcmp(pd->name, "rt60_low") && nd->v[k] <= 0) {
         fmt_num(val, sizeof val, nd->v[0]); /* default: same as rt60 */

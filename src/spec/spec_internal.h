@@ -25,10 +25,12 @@ int sg__parse_decimal(const char *s, int max_decimals, int64_t *num, int64_t *de
  * on failure returns 0 and points *why at a short explanation. */
 int sg__parse_time(const char *s, double *sec, const char **why);
 
-/* Index of the candidate nearest to word by edit distance when it is a plausible typo (distance
- * at most 1 for words up to 3 letters, 2 up to 6, 3 beyond), else -1. Candidates may be NULL
- * entries (skipped). */
-int sg__suggest(const char *word, const char *const *cands, int n);
+/* Checks of a parsed song against the fx, synth and theory tables (spec_check.c): effects,
+ * instruments, patches, params, styles, patterns. SG_E_SPEC at the offending value. */
+sg_status sg__song_check(const sg_song *s, sg_diag *d);
+/* Checks that every midi_file and soundfont exists, is readable and has its format's header
+ * (sg_song_load only: a spec parsed from a string has no folder). */
+sg_status sg__song_check_files(const sg_song *s, sg_diag *d);
 
 /* ASCII case-insensitive equality. */
 int sg__ieq(const char *a, const char *b);

@@ -108,7 +108,7 @@ static const char *join(const char *const *names, int n, char *out, size_t cap) 
 /* " did you mean 'x'?" or "" */
 static const char *did_you_mean(const char *word, const char *const *cands, int n, char *out,
                                 size_t cap) {
-  int i = sg__suggest(word, cands, n);
+  int i = sg_suggest(word, cands, n);
   if (i < 0)
     out[0] = '\0';
   else
@@ -255,6 +255,18 @@ static sg_status get_name(ctx *c, yaml_node_t *v, const char *key, sg_name *dst,
   return st;
 }
 
+/* Position and layout of a text value whose characters later checks point into (patterns): a
+ * quoted scalar's text starts one column after its mark, and one spanning several lines cannot
+ * be mapped character by character (folding and escapes), so errors then point at its start. */
+static void text_layout(const yaml_node_t *v, sg_text *t) {
+  t->pos = pos_of(v);
+  t->quoted = v->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+              v->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+  t->multiline = v->end_mark.line != v->start_mark.line ||
+                 v->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+                 v->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
+}
+
 static sg_status get_num(ctx *c, yaml_node_t *v, const char *key, double lo, double hi,
                          const char *unit, double *out) {
   const char *t;
@@ -398,6 +410,7 @@ static sg_status parse_params(ctx *c, yaml_node_t *map, sg_param_set *ps, const 
     if (!pr->is_num)
       pr->num = 0;
     pr->pos = pos_of(v);
+    pr->key_pos = pos_of(k);
     ps->n++;
   }
   return SG_OK;
@@ -607,7 +620,7 @@ static sg_status parse_stem(ctx *c, yaml_node_t *map, int i) {
       }
     } else if (!strcmp(key, "pattern")) {
       if (!(st = get_text(c, v, key, stem->pattern.s, sizeof stem->pattern.s, 1)))
-        stem->pattern.pos = pos_of(v);
+        text_layout(v, &stem->pattern);
     } else if (!strcmp(key, "sections")) {
       st = expect_list(c, v, "'sections' of a stem", "section names");
       if (!st && seq_len(v) == 0)
@@ -636,8 +649,10 @@ static sg_status parse_stem(ctx *c, yaml_node_t *map, int i) {
         stem->octave = (int)ll;
     } else if (!strcmp(key, "midi_file")) {
       st = get_text(c, v, key, stem->midi_file, sizeof stem->midi_file, 1);
+      stem->midi_file_pos = pos_of(v);
     } else if (!strcmp(key, "soundfont")) {
       st = get_text(c, v, key, stem->soundfont, sizeof stem->soundfont, 1);
+      stem->soundfont_pos = pos_of(v);
     } else if (!strcmp(key, "program")) {
       if (!(st = get_int(c, v, key, 0, 127, &ll)))
         stem->program = (int)ll;
@@ -723,7 +738,7 @@ static sg_status parse_drums(ctx *c, yaml_node_t *map) {
       st = get_name(c, v, key, &dr->patch, 1);
     } else if (!strcmp(key, "pattern")) {
       if (!(st = get_text(c, v, key, dr->pattern.s, sizeof dr->pattern.s, 1)))
-        dr->pattern.pos = pos_of(v);
+        text_layout(v, &dr->pattern);
     } else if (!strcmp(key, "gain_db")) {
       st = get_num(c, v, key, -60, 24, "dB", &dr->gain_db);
     } else { /* effects */
@@ -1358,6 +1373,8 @@ sg_status sg_song_parse(const char *text, size_t len, const char *name, sg_song 
     yaml_document_delete(&extra);
     if (!st)
       st = parse_root(&c, root);
+    if (!st) /* effects, instruments, styles, patterns: before any audio */
+      st = sg__song_check(s, d);
   }
   yaml_document_delete(&doc);
   yaml_parser_delete(&parser);
@@ -1419,6 +1436,10 @@ sg_status sg_song_load(const char *path, sg_song **out, sg_diag *d) {
   }
   st = sg_song_parse(buf, n, path, out, d);
   free(buf);
+  if (st == SG_OK && (st = sg__song_check_files(*out, d)) != SG_OK) {
+    sg_song_free(*out);
+    *out = NULL;
+  }
   return st;
 }
 

@@ -1,5 +1,5 @@
 /* Spec module: lookups over a parsed song, parameter access with positions, the strict scalar
- * grammars (numbers, exact decimals, song times) and Levenshtein distance for did-you-mean. */
+ * grammars (numbers, exact decimals, song times). Did-you-mean uses core's sg_suggest. */
 #include "spec_internal.h"
 
 #include <math.h>
@@ -208,98 +208,7 @@ int sg__parse_time(const char *s, double *sec, const char **why) {
   return 1;
 }
 
-/* ---- edit distance and suggestions -------------------------------------------------------- */
-
-int sg_edit_distance(const char *a, const char *b) {
-  if (!a)
-    a = "";
-  if (!b)
-    b = "";
-  size_t la = strlen(a), lb = strlen(b);
-  if (la == 0 || lb == 0)
-    return (int)(la + lb > (size_t)INT32_MAX ? INT32_MAX : la + lb);
-  /* Two rows of the Wagner-Fischer table; the shorter string indexes the row. */
-  if (lb > la) {
-    const char *t = a;
-    a = b;
-    b = t;
-    size_t tl = la;
-    la = lb;
-    lb = tl;
-  }
-  int stack_row[2][256];
-  int *prev = stack_row[0], *cur = stack_row[1], *heap = NULL;
-  if (lb + 1 > 256) {
-    heap = malloc(2 * (lb + 1) * sizeof *heap);
-    if (!heap)
-      return INT32_MAX;
-    prev = heap;
-    cur = heap + lb + 1;
-  }
-  for (size_t j = 0; j <= lb; ++j)
-    prev[j] = (int)j;
-  for (size_t i = 1; i <= la; ++i) {
-    cur[0] = (int)i;
-    for (size_t j = 1; j <= lb; ++j) {
-      int cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      int v = prev[j - 1] + cost;
-      if (prev[j] + 1 < v)
-        v = prev[j] + 1;
-      if (cur[j - 1] + 1 < v)
-        v = cur[j - 1] + 1;
-      cur[j] = v;
-    }
-    int *t = prev;
-    prev = cur;
-    cur = t;
-  }
-  int r = prev[lb];
-  free(heap);
-  return r;
-}
-
-int sg__suggest(const char *word, const char *const *cands, int n) {
-  if (!word || !*word)
-    return -1;
-  size_t len = strlen(word);
-  if (len > 128)
-    return -1;
-  char lw[129];
-  for (size_t i = 0; i <= len; ++i)
-    lw[i] = (char)lower((unsigned char)word[i]);
-  int best = -1, best_d = 1 << 30;
-  for (int i = 0; i < n; ++i) {
-    if (!cands[i] || !cands[i][0] || strlen(cands[i]) > 128)
-      continue;
-    char lc[129];
-    size_t k = 0;
-    for (; cands[i][k]; ++k)
-      lc[k] = (char)lower((unsigned char)cands[i][k]);
-    lc[k] = '\0';
-    int dist = sg_edit_distance(lw, lc);
-    /* A word that is a clipped form of a candidate ("tempo_tolerance" for
-     * "tempo_tolerance_bpm") is a near miss however many letters are missing. */
-    if (len >= 4 && k > len && strncmp(lc, lw, len) == 0 && dist > 1)
-      dist = 1;
-    if (dist < best_d) {
-      best_d = dist;
-      best = i;
-    }
-  }
-  int limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
-  return best_d <= limit ? best : -1;
-}
-
 /* ---- parameters --------------------------------------------------------------------------- */
-
-const sg_param *sg_params_find(const sg_param_set *ps, const char *key) {
-  if (!ps || !key)
-    return NULL;
-  for (int i = 0; i < ps->n && i < SG_MAX_PARAMS; ++i)
-    if (strcmp(ps->v[i].key, key) == 0)
-      return &ps->v[i];
-  return NULL;
-}
 
 sg_status sg_params_num(const sg_param_set *ps, const char *key, double def, double lo, double hi,
                         double *out, const char *file, sg_diag *d) {

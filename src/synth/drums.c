@@ -28,15 +28,17 @@ typedef struct drum_patch {
   double kick_sweep, kick_click, snare_noise, style909;
 } drum_patch;
 
-static const sg__param_def drum_params[] = {
-    {"kick_tune", "Hz", 30, 120, offsetof(drum_patch, kick_tune)},
-    {"kick_decay", "s", 0.05, 2, offsetof(drum_patch, kick_decay)},
-    {"snare_tune", "Hz", 100, 400, offsetof(drum_patch, snare_tune)},
-    {"snare_decay", "s", 0.05, 1, offsetof(drum_patch, snare_decay)},
-    {"hat_decay", "s", 0.01, 0.3, offsetof(drum_patch, hat_decay)},
-    {"open_hat_decay", "s", 0.05, 2, offsetof(drum_patch, open_hat_decay)},
-    {"gain", "dB", -24, 12, offsetof(drum_patch, gain)},
+const sg_param_def sg__drum_params[] = {
+    SG__PARAM("kick_tune", "Hz", 30, 120, "kick pitch", offsetof(drum_patch, kick_tune)),
+    SG__PARAM("kick_decay", "s", 0.05, 2, "kick decay", offsetof(drum_patch, kick_decay)),
+    SG__PARAM("snare_tune", "Hz", 100, 400, "snare head pitch", offsetof(drum_patch, snare_tune)),
+    SG__PARAM("snare_decay", "s", 0.05, 1, "snare decay", offsetof(drum_patch, snare_decay)),
+    SG__PARAM("hat_decay", "s", 0.01, 0.3, "closed hat decay", offsetof(drum_patch, hat_decay)),
+    SG__PARAM("open_hat_decay", "s", 0.05, 2, "open hat decay",
+              offsetof(drum_patch, open_hat_decay)),
+    SG__PARAM("gain", "dB", -24, 12, "output trim", offsetof(drum_patch, gain)),
 };
+const size_t sg__drum_nparams = sizeof sg__drum_params / sizeof sg__drum_params[0];
 
 typedef struct drum_voice {
   int type;
@@ -343,8 +345,7 @@ sg_status sg__drums_create(const char *patch, const sg_param_set *ov, double rat
   if (!k)
     return sg_diag_fail(d, SG_E_NOMEM, "out of memory creating the drums instrument");
   drum_patch_init(idx, &k->p);
-  sg_status s = sg__apply_overrides(&k->p, drum_params, sizeof drum_params / sizeof drum_params[0],
-                                    ov, "drums", d);
+  sg_status s = sg__apply_overrides(&k->p, sg__drum_params, sg__drum_nparams, ov, "drums", d);
   if (s != SG_OK) {
     free(k);
     return s;

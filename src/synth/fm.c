@@ -46,26 +46,27 @@ typedef struct fm_patch {
   fm_op_patch op[FM_OPS];
 } fm_patch;
 
+#define OP(n, suffix, unit, lo, hi, doc, field)                                                    \
+  SG__PARAM("op" #n "_" suffix, unit, lo, hi, doc, offsetof(fm_patch, op[n - 1].field))
 #define OPP(n)                                                                                     \
-  {"op" #n "_ratio", "", 0.5, 31.99, offsetof(fm_patch, op[n - 1].ratio)},                         \
-      {"op" #n "_fixed_hz", "Hz", 0, 9772, offsetof(fm_patch, op[n - 1].fixed_hz)},                \
-      {"op" #n "_detune", "", -7, 7, offsetof(fm_patch, op[n - 1].detune)},                        \
-      {"op" #n "_level", "", 0, 99, offsetof(fm_patch, op[n - 1].level)},                          \
-      {"op" #n "_vel_sens", "", 0, 7, offsetof(fm_patch, op[n - 1].vel_sens)},                     \
-      {"op" #n "_rate_scale", "", 0, 7, offsetof(fm_patch, op[n - 1].rate_scale)},                 \
-      {"op" #n "_r1", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[0])},                           \
-      {"op" #n "_r2", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[1])},                           \
-      {"op" #n "_r3", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[2])},                           \
-      {"op" #n "_r4", "", 0, 99, offsetof(fm_patch, op[n - 1].rate[3])},                           \
-      {"op" #n "_l1", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[0])},                            \
-      {"op" #n "_l2", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[1])},                            \
-      {"op" #n "_l3", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[2])}, {                          \
-    "op" #n "_l4", "", 0, 99, offsetof(fm_patch, op[n - 1].lvl[3])                                 \
-  }
-static const sg__param_def fm_params[] = {
-    {"algorithm", "", 1, 32, offsetof(fm_patch, algorithm)},
-    {"feedback", "", 0, 7, offsetof(fm_patch, feedback)},
-    {"gain", "dB", -24, 12, offsetof(fm_patch, gain)},
+  OP(n, "ratio", "", 0.5, 31.99, "frequency ratio to the note", ratio),                            \
+      OP(n, "fixed_hz", "Hz", 0, 9772, "fixed frequency (0: ratio mode)", fixed_hz),               \
+      OP(n, "detune", "", -7, 7, "detune, about 1.5 cents per step", detune),                      \
+      OP(n, "level", "", 0, 99, "output level, 0.75 dB per step", level),                          \
+      OP(n, "vel_sens", "", 0, 7, "velocity sensitivity", vel_sens),                               \
+      OP(n, "rate_scale", "", 0, 7, "keyboard rate scaling", rate_scale),                          \
+      OP(n, "r1", "", 0, 99, "envelope rate 1", rate[0]),                                          \
+      OP(n, "r2", "", 0, 99, "envelope rate 2", rate[1]),                                          \
+      OP(n, "r3", "", 0, 99, "envelope rate 3", rate[2]),                                          \
+      OP(n, "r4", "", 0, 99, "envelope rate 4", rate[3]),                                          \
+      OP(n, "l1", "", 0, 99, "envelope level 1", lvl[0]),                                          \
+      OP(n, "l2", "", 0, 99, "envelope level 2", lvl[1]),                                          \
+      OP(n, "l3", "", 0, 99, "envelope level 3", lvl[2]),                                          \
+      OP(n, "l4", "", 0, 99, "envelope level 4", lvl[3])
+const sg_param_def sg__fm_params[] = {
+    SG__PARAM("algorithm", "", 1, 32, "DX7 algorithm", offsetof(fm_patch, algorithm)),
+    SG__PARAM("feedback", "", 0, 7, "operator feedback", offsetof(fm_patch, feedback)),
+    SG__PARAM("gain", "dB", -24, 12, "output trim", offsetof(fm_patch, gain)),
     OPP(1),
     OPP(2),
     OPP(3),
@@ -73,6 +74,8 @@ static const sg__param_def fm_params[] = {
     OPP(5),
     OPP(6),
 };
+const size_t sg__fm_nparams = sizeof sg__fm_params / sizeof sg__fm_params[0];
+#undef OP
 #undef OPP
 
 typedef struct fm_voice {
@@ -341,8 +344,7 @@ sg_status sg__fm_create(const char *patch, const sg_param_set *ov, double rate, 
   if (!f)
     return sg_diag_fail(d, SG_E_NOMEM, "out of memory creating the dx7 instrument");
   fm_patch_init(idx, &f->p);
-  sg_status s =
-      sg__apply_overrides(&f->p, fm_params, sizeof fm_params / sizeof fm_params[0], ov, "dx7", d);
+  sg_status s = sg__apply_overrides(&f->p, sg__fm_params, sg__fm_nparams, ov, "dx7", d);
   if (s != SG_OK) {
     free(f);
     return s;

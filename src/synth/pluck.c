@@ -35,16 +35,21 @@ typedef struct pluck_patch {
   double body_f[NBODY], body_q[NBODY], body_g[NBODY];
 } pluck_patch;
 
-static const sg__param_def pluck_params[] = {
-    {"decay", "s", 0.2, 20, offsetof(pluck_patch, decay)},
-    {"brightness", "", 0, 1, offsetof(pluck_patch, brightness)},
-    {"pick_position", "", 0.05, 0.5, offsetof(pluck_patch, pick_position)},
-    {"body", "", 0, 1, offsetof(pluck_patch, body)},
-    {"release", "s", 0.02, 2, offsetof(pluck_patch, release)},
-    {"mute_decay", "s", 0.01, 0.5, offsetof(pluck_patch, mute_decay)},
-    {"strum_spread", "ms", 0, 30, offsetof(pluck_patch, strum_spread)},
-    {"gain", "dB", -24, 12, offsetof(pluck_patch, gain)},
+const sg_param_def sg__pluck_params[] = {
+    SG__PARAM("decay", "s", 0.2, 20, "T60 of the open E2 string", offsetof(pluck_patch, decay)),
+    SG__PARAM("brightness", "", 0, 1, "excitation and loop brightness",
+              offsetof(pluck_patch, brightness)),
+    SG__PARAM("pick_position", "", 0.05, 0.5, "pick position as a fraction of the string",
+              offsetof(pluck_patch, pick_position)),
+    SG__PARAM("body", "", 0, 1, "mix of the body resonator", offsetof(pluck_patch, body)),
+    SG__PARAM("release", "s", 0.02, 2, "T60 after a note ends", offsetof(pluck_patch, release)),
+    SG__PARAM("mute_decay", "s", 0.01, 0.5, "T60 of muted notes",
+              offsetof(pluck_patch, mute_decay)),
+    SG__PARAM("strum_spread", "ms", 0, 30, "extra delay per strum step",
+              offsetof(pluck_patch, strum_spread)),
+    SG__PARAM("gain", "dB", -24, 12, "output trim", offsetof(pluck_patch, gain)),
 };
+const size_t sg__pluck_nparams = sizeof sg__pluck_params / sizeof sg__pluck_params[0];
 
 typedef struct pluck_voice {
   float line[LINE];
@@ -364,8 +369,7 @@ sg_status sg__pluck_create(const char *patch, const sg_param_set *ov, double rat
   if (!k)
     return sg_diag_fail(d, SG_E_NOMEM, "out of memory creating the guitar instrument");
   pluck_patch_init(idx, &k->p);
-  sg_status s = sg__apply_overrides(&k->p, pluck_params,
-                                    sizeof pluck_params / sizeof pluck_params[0], ov, "guitar", d);
+  sg_status s = sg__apply_overrides(&k->p, sg__pluck_params, sg__pluck_nparams, ov, "guitar", d);
   if (s != SG_OK) {
     free(k);
     return s;

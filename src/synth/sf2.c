@@ -20,11 +20,12 @@ typedef struct sf2_params {
   double bank, program, gain;
 } sf2_params;
 
-static const sg__param_def sf2_defs[] = {
-    {"bank", "", 0, 128, offsetof(sf2_params, bank)},
-    {"program", "", 0, 127, offsetof(sf2_params, program)},
-    {"gain", "dB", -24, 12, offsetof(sf2_params, gain)},
+const sg_param_def sg__sf2_params[] = {
+    SG__PARAM("bank", "", 0, 128, "SoundFont bank", offsetof(sf2_params, bank)),
+    SG__PARAM("program", "", 0, 127, "General MIDI program", offsetof(sf2_params, program)),
+    SG__PARAM("gain", "dB", -24, 12, "output trim", offsetof(sf2_params, gain)),
 };
+const size_t sg__sf2_nparams = sizeof sg__sf2_params / sizeof sg__sf2_params[0];
 
 typedef struct sg__sf2 {
   fluid_settings_t *settings;
@@ -106,8 +107,7 @@ sg_status sg__sf2_create(const char *path, int bank, int program, const sg_param
   for (int lv = 0; lv < LAST_LOG_LEVEL; ++lv)
     fluid_set_log_function(lv, quiet_log, NULL);
   sf2_params pp = {bank, program, 6};
-  sg_status stt =
-      sg__apply_overrides(&pp, sf2_defs, sizeof sf2_defs / sizeof sf2_defs[0], ov, "soundfont", d);
+  sg_status stt = sg__apply_overrides(&pp, sg__sf2_params, sg__sf2_nparams, ov, "soundfont", d);
   if (stt != SG_OK)
     return stt;
   if (pp.bank < 0 || pp.bank > 128 || pp.program < 0 || pp.program > 127)

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,50 +110,86 @@ int sg__patch_index(const char *const *names, const char *name, const char *kind
   return -1;
 }
 
-sg_status sg__apply_overrides(void *patch, const sg__param_def *defs, size_t ndefs,
+sg_status sg__apply_overrides(void *patch, const sg_param_def *defs, size_t ndefs,
                               const sg_param_set *ov, const char *kind, sg_diag *d) {
   if (!ov)
     return SG_OK;
+  char label[SG_MAX_NAME + 16];
+  snprintf(label, sizeof label, "instrument %s", kind);
+  /* Names, kinds and ranges come from the table, through the same check the spec loader runs. */
+  sg_status st = sg_params_check(ov, defs, (int)ndefs, label, NULL, NULL, d);
+  if (st != SG_OK)
+    return st;
   for (int i = 0; i < ov->n && i < SG_MAX_PARAMS; ++i) {
-    const sg_param *pa = &ov->v[i];
-    const sg__param_def *def = NULL;
-    for (size_t j = 0; j < ndefs; ++j)
-      if (name_eq(defs[j].name, pa->key)) {
-        def = &defs[j];
-        break;
-      }
-    if (!def) {
-      /* An unknown name is a spec error, with the known name sharing the longest prefix as a
-       * hint (a typo usually keeps the start of the word). */
-      const char *best = NULL;
-      size_t bestlen = 0;
-      for (size_t j = 0; j < ndefs; ++j) {
-        size_t m = 0;
-        while (defs[j].name[m] && pa->key[m] &&
-               tolower((unsigned char)defs[j].name[m]) == tolower((unsigned char)pa->key[m]))
-          ++m;
-        if (m > bestlen) {
-          bestlen = m;
-          best = defs[j].name;
-        }
-      }
-      sg_diag_at(d, NULL, pa->pos.line, pa->pos.col);
-      return sg_diag_fail(d, SG_E_SPEC, "unknown parameter '%s' for instrument %s%s%s%s", pa->key,
-                          kind, best ? " (did you mean '" : "", best ? best : "",
-                          best ? "'?)" : "");
-    }
-    if (!pa->is_num || !isfinite(pa->num) || pa->num < def->lo || pa->num > def->hi) {
-      sg_diag_at(d, NULL, pa->pos.line, pa->pos.col);
-      if (d)
-        sg_diag_value(d, pa->is_num ? pa->num : NAN, pa->num < def->lo ? def->lo : def->hi,
-                      def->unit);
-      return sg_diag_fail(d, SG_E_SPEC, "parameter '%s' of %s is '%s'; allowed %g..%g%s%s",
-                          def->name, kind, pa->text, def->lo, def->hi, *def->unit ? " " : "",
-                          def->unit);
-    }
-    *(double *)((char *)patch + def->offset) = pa->num;
+    int k = sg_param_def_find(defs, (int)ndefs, ov->v[i].key);
+    if (k >= 0)
+      *(double *)((char *)patch + defs[k].offset) = ov->v[i].num;
   }
   return SG_OK;
+}
+
+sg_status sg_synth_param_schema(sg_synth_kind kind, const sg_param_def **params, int *n) {
+  const sg_param_def *p = NULL;
+  size_t c = 0;
+  switch (kind) {
+  case SG_SYNTH_MOOG_BASS:
+  case SG_SYNTH_PROPHET_POLY:
+    p = sg__sub_params, c = sg__sub_nparams;
+    break;
+  case SG_SYNTH_DX7:
+    p = sg__fm_params, c = sg__fm_nparams;
+    break;
+  case SG_SYNTH_GUITAR:
+    p = sg__pluck_params, c = sg__pluck_nparams;
+    break;
+  case SG_SYNTH_DRUMS:
+    p = sg__drum_params, c = sg__drum_nparams;
+    break;
+  case SG_SYNTH_SOUNDFONT:
+    p = sg__sf2_params, c = sg__sf2_nparams;
+    break;
+  default:
+    return SG_E_RANGE;
+  }
+  if (params)
+    *params = p;
+  if (n)
+    *n = (int)c;
+  return SG_OK;
+}
+
+sg_status sg_synth_check(sg_synth_kind kind, const char *patch, sg_pos patch_pos,
+                         const sg_param_set *overrides, const char *owner, const char *spec_file,
+                         sg_diag *d) {
+  const sg_param_def *defs;
+  int n;
+  if (sg_synth_param_schema(kind, &defs, &n) != SG_OK)
+    return sg_diag_fail(d, SG_E_INVAL, "unknown instrument kind %d", (int)kind);
+  const char *kname = sg_synth_kind_name(kind);
+  if (!owner)
+    owner = "instrument";
+  const char *const *names = sg_synth_patch_names(kind);
+  if (patch && *patch && names[0]) {
+    int hit = -1, nn = 0;
+    for (; names[nn]; ++nn)
+      if (name_eq(names[nn], patch))
+        hit = nn;
+    if (hit < 0) {
+      char known[256] = "", hint[96] = "";
+      for (int i = 0; names[i]; ++i)
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "",
+                 names[i]);
+      int h = sg_suggest(patch, names, nn);
+      if (h >= 0)
+        snprintf(hint, sizeof hint, "; did you mean '%s'?", names[h]);
+      sg_diag_at(d, spec_file, patch_pos.line, patch_pos.col);
+      return sg_diag_fail(d, SG_E_SPEC, "%s: unknown patch '%s' for %s%s Allowed: %s", owner, patch,
+                          kname, hint[0] ? hint : ".", known);
+    }
+  }
+  char label[SG_MAX_NAME * 2 + 32];
+  snprintf(label, sizeof label, "params of %s (%s)", owner, kname);
+  return sg_params_check(overrides, defs, n, label, spec_file, NULL, d);
 }
 
 static sg_status finish_create(sg_synth_kind kind, double rate, void *st, const sg__inst_vt *vt,

@@ -44,18 +44,26 @@ static inline void sg__bq_design(sg__biquad *b, int kind, double f, double q, do
 /* Control-rate block: envelopes that drive filters are read once per this many samples. */
 #define SG__CTRL 16
 
-/* One overridable patch parameter: a double field of the patch struct at `offset`. */
-typedef struct sg__param_def {
-  const char *name;
-  const char *unit;
-  double lo, hi;
-  size_t offset;
-} sg__param_def;
+/* One overridable patch parameter: a double field of the patch struct at `offset`. Its default
+ * is the selected patch's preset (def = NAN in the table), its range is checked by core's
+ * sg_params_check; the same tables are read by sg_synth_check (the spec loader). */
+#define SG__PARAM(name, unit, lo, hi, doc, off)                                                    \
+  { name, SG_PARAM_NUMBER, unit, lo, hi, NAN, NULL, doc, off }
 
 /* Applies overrides to patch using defs; SG_E_SPEC naming the parameter on an unknown name,
  * a non-number or a value out of range. */
-sg_status sg__apply_overrides(void *patch, const sg__param_def *defs, size_t ndefs,
+sg_status sg__apply_overrides(void *patch, const sg_param_def *defs, size_t ndefs,
                               const sg_param_set *ov, const char *kind, sg_diag *d);
+
+/* Each instrument's parameter table (defined next to the instrument). */
+extern const sg_param_def sg__drum_params[];
+extern const size_t sg__drum_nparams;
+extern const sg_param_def sg__fm_params[];
+extern const size_t sg__fm_nparams;
+extern const sg_param_def sg__pluck_params[];
+extern const size_t sg__pluck_nparams;
+extern const sg_param_def sg__sf2_params[];
+extern const size_t sg__sf2_nparams;
 
 /* An instrument behind the renderer. Every function runs on the audio path except create and
  * destroy: no allocation there. */
@@ -107,7 +115,7 @@ typedef struct sg__sub_patch {
   double velocity_to_filter, glide, drift, gain;
 } sg__sub_patch;
 
-extern const sg__param_def sg__sub_params[];
+extern const sg_param_def sg__sub_params[];
 extern const size_t sg__sub_nparams;
 
 typedef struct sg__sub_voice {

@@ -2,8 +2,10 @@
  * 3 I/O error), diagnostics with file:line:col, the timing table. Runs the built binary. */
 #include "sg_test.h"
 
+#include "schema_cases.h"
 #include "stemgate/io.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,12 +103,134 @@ static void analyze_a_file(void **st) {
   assert_int_equal(run(args), 3);
 }
 
+/* .wav files under dir and its subfolders (0 when dir does not exist). */
+static int count_wavs(const char *dir) {
+  DIR *dp = opendir(dir);
+  if (!dp)
+    return 0;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(dp)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    char sub[1200];
+    snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+    size_t len = strlen(e->d_name);
+    if (len > 4 && strcmp(e->d_name + len - 4, ".wav") == 0)
+      ++n;
+    else
+      n += count_wavs(sub);
+  }
+  closedir(dp);
+  return n;
+}
+
+static void write_bytes(const char *path, const char *b, size_t n) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(b, 1, n, f), n);
+  fclose(f);
+}
+
+/* Every schema case: check, timing, render and render --dry-run exit 2 with the located
+ * diagnostic, and no audio is written. */
+static void schema_errors_stop_every_command(void **st) {
+  (void)st;
+  write_bytes(sg_test_path("ok.mid"), SCHEMA_OK_MID, sizeof SCHEMA_OK_MID - 1);
+  write_bytes(sg_test_path("ok.sf2"), SCHEMA_OK_SF2, sizeof SCHEMA_OK_SF2 - 1);
+  char spec[1200], outdir[1200], args[2600], where[64];
+  snprintf(spec, sizeof spec, "%s", sg_test_path("case.yaml"));
+  snprintf(outdir, sizeof outdir, "%s", sg_test_path("case-out"));
+  static const char *const cmds[] = {"check '%s'", "timing '%s'", "render '%s' -o '%s' --jobs 1",
+                                     "render '%s' -o '%s' --dry-run"};
+  for (int i = 0; i < N_SCHEMA_CASES; ++i) {
+    const schema_case *c = &k_schema_cases[i];
+    assert_int_equal(sg_test_write_text(spec, c->yaml), 0);
+    snprintf(where, sizeof where, "case.yaml:%d:%d: ", c->line, c->col);
+    for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; ++k) {
+      snprintf(args, sizeof args, cmds[k], spec, outdir);
+      int rc = run(args);
+      if (rc != 2 || !strstr(out, where) || !strstr(out, c->phrase))
+        print_error("case '%s', stemgate %s: exit %d, want 2 and %s...%s...\n%s", c->name, args, rc,
+                    where, c->phrase, out);
+      assert_int_equal(rc, 2);
+      assert_non_null(strstr(out, where));
+      assert_non_null(strstr(out, c->phrase));
+      assert_int_equal(count_wavs(outdir), 0);
+    }
+  }
+}
+
+/* The case: a typo in an effect of the bundled song fails in the first step. */
+static void deja_vu_typo_fails_before_any_audio(void **st) {
+  (void)st;
+  FILE *f = fopen(sg_test_source("examples/deja-vu.yaml"), "rb");
+  assert_non_null(f);
+  static char text[1 << 16];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  char *p = strstr(text, "mix: 0.18}");
+  assert_non_null(p);
+  memmove(p + 1, p + 2, strlen(p + 2) + 1); /* "mix" -> "mx" */
+  const char *spec = sg_test_path("deja-typo.yaml");
+  assert_int_equal(sg_test_write_text(spec, text), 0);
+  char outdir[1200], args[2600];
+  snprintf(outdir, sizeof outdir, "%s", sg_test_path("deja-out"));
+  snprintf(args, sizeof args, "render '%s' -o '%s' --jobs 1", spec, outdir);
+  assert_int_equal(run(args), 2);
+  assert_non_null(strstr(out, "deja-typo.yaml:70:46: effect 4 (reverb) of stem 'Guitars': "
+                              "unknown parameter 'mx'; did you mean 'mix'?"));
+  assert_int_equal(count_wavs(outdir), 0);
+  snprintf(args, sizeof args, "check '%s'", spec);
+  assert_int_equal(run(args), 2);
+}
+
+static void examples_pass_check_and_dry_run(void **st) {
+  (void)st;
+  static const char *const ex[] = {"deja-vu", "minimal", "night-drive", "waltz"};
+  char args[2600], outdir[1200];
+  snprintf(outdir, sizeof outdir, "%s", sg_test_path("dry-out"));
+  for (size_t i = 0; i < sizeof ex / sizeof ex[0]; ++i) {
+    char rel[64];
+    snprintf(rel, sizeof rel, "examples/%s.yaml", ex[i]);
+    snprintf(args, sizeof args, "check '%s'", sg_test_source(rel));
+    int rc = run(args);
+    if (rc != 0)
+      print_error("%s\n", out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "is valid"));
+    assert_non_null(strstr(out, "total: "));
+    snprintf(args, sizeof args, "render '%s' -o '%s' --dry-run", sg_test_source(rel), outdir);
+    assert_int_equal(run(args), 0);
+    assert_non_null(strstr(out, "total: "));
+    assert_non_null(strstr(out, "nothing rendered or written"));
+    /* Not even the folder. */
+    DIR *dp = opendir(outdir);
+    assert_null(dp);
+  }
+  /* The dry run prints exactly the timing table. */
+  snprintf(args, sizeof args, "timing '%s'", sg_test_source("examples/deja-vu.yaml"));
+  assert_int_equal(run(args), 0);
+  static char timing[1 << 16];
+  snprintf(timing, sizeof timing, "%s", out);
+  snprintf(args, sizeof args, "render '%s' --dry-run", sg_test_source("examples/deja-vu.yaml"));
+  assert_int_equal(run(args), 0);
+  assert_memory_equal(out, timing, strlen(timing));
+  assert_int_equal(run("check"), 2);
+  assert_int_equal(run("help check"), 0);
+  assert_non_null(strstr(out, "usage: stemgate check SPEC"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(help_and_usage),
       cmocka_unit_test(spec_errors_point_into_the_file),
       cmocka_unit_test(timing_table),
       cmocka_unit_test(analyze_a_file),
+      cmocka_unit_test(schema_errors_stop_every_command),
+      cmocka_unit_test(deja_vu_typo_fails_before_any_audio),
+      cmocka_unit_test(examples_pass_check_and_dry_run),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,28 +67,27 @@ static void errors_point_into_the_spec(void **state) {
 
   set_type(&fx[1], "reverb", 12);
   add_num(&fx[1], "mix", 2.0, 14, 12);
-  expect_error(fx, 2, 14, 12, "mix = 2 is outside [0, 1]", NULL);
+  expect_error(fx, 2, 14, 12, "'mix' is 2, outside the allowed range 0 to 1", NULL);
 
   set_type(&fx[1], "compressor", 12);
   add_text(&fx[1], "ratio", "lots", 15, 14);
-  expect_error(fx, 2, 15, 14, "ratio expects a number in [1, 100]", "'lots'");
+  expect_error(fx, 2, 15, 14, "'ratio' must be a number from 1 to 100", "'lots'");
 
   set_type(&fx[1], "eq", 12);
   add_text(&fx[1], "type", "lowpas", 16, 13);
-  expect_error(fx, 2, 16, 13, "type 'lowpas' is not one of lowpass|highpass",
-               "did you mean 'lowpass'?");
+  expect_error(fx, 2, 16, 13, "'type' must be one of lowpass, highpass", "did you mean 'lowpass'?");
 
   set_type(&fx[1], "delay", 12);
   add_text(&fx[1], "time", "1/7x", 17, 13);
-  expect_error(fx, 2, 17, 13, "time '1/7x' is neither a note value", NULL);
+  expect_error(fx, 2, 17, 13, "'time' is '1/7x', neither a note value", NULL);
 
   set_type(&fx[1], "delay", 12);
   add_text(&fx[1], "pingpong", "maybe", 18, 17);
-  expect_error(fx, 2, 18, 17, "pingpong expects true or false", NULL);
+  expect_error(fx, 2, 18, 17, "'pingpong' must be true or false", NULL);
 
   set_type(&fx[1], "reverb", 12);
   add_num(&fx[1], "lines", 12, 19, 14);
-  expect_error(fx, 2, 19, 14, "lines = 12 is not one of 8|16", NULL);
+  expect_error(fx, 2, 19, 14, "'lines' is 12; allowed values: 8, 16", NULL);
 
   set_type(&fx[1], "phaser", 12);
   add_num(&fx[1], "min_hz", 2000, 20, 5);

@@ -367,7 +367,7 @@ static void anchors_and_key_order(void **state) {
 static void params_num_checks_range_and_type(void **state) {
   (void)state;
   sg_song *s = parse_ok(MIN_SPEC "    effects:\n"
-                                 "      - delay: {time: \"1/8.\", mix: 1.5, feedback: 0.3}\n");
+                                 "      - delay: {time: \"1/8.\", mix: 0.5, feedback: 0.3}\n");
   const sg_param_set *ps = &s->stems[0].effects[0].params;
   sg_diag d;
   double v = -1;
@@ -376,10 +376,10 @@ static void params_num_checks_range_and_type(void **state) {
   assert_true(v == 0.3);
   assert_int_equal(sg_params_num(ps, "lowcut", 100, 10, 5000, &v, s->path, &d), SG_OK);
   assert_true(v == 100.0);
-  assert_int_equal(sg_params_num(ps, "mix", 0.25, 0, 1, &v, s->path, &d), SG_E_SPEC);
+  assert_int_equal(sg_params_num(ps, "mix", 0.25, 0, 0.4, &v, s->path, &d), SG_E_SPEC);
   assert_int_equal(d.line, 10);
   assert_int_equal(d.col, 36);
-  assert_non_null(strstr(d.message, "outside the allowed range 0 to 1"));
+  assert_non_null(strstr(d.message, "outside the allowed range 0 to 0.4"));
   assert_int_equal(sg_params_num(ps, "time", 250, 0, 4000, &v, s->path, &d), SG_E_SPEC);
   assert_int_equal(d.col, 23);
   assert_non_null(strstr(d.message, "must be a number"));

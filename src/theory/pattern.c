@@ -1,6 +1,7 @@
 /* Step patterns typed by producers ("x..x..x...x.x...") and per-lane drum patterns. The
  * syntax is documented in compose.h; every error names the character and its column. */
-#include "stemgate/compose.h"
+#include "stemgate/notes.h"
+#include "stemgate/theory.h"
 
 #include <ctype.h>
 #include <stdio.h>
