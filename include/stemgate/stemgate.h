@@ -8,6 +8,7 @@
 #include "stemgate/analysis.h"
 #include "stemgate/compose.h"
 #include "stemgate/core.h"
+#include "stemgate/dsp.h"
 #include "stemgate/fx.h"
 #include "stemgate/gate.h"
 #include "stemgate/io.h"

@@ -1,0 +1,149 @@
+/* Oversampled (true) peak detector after ITU-R BS.1770-4 Annex 2. See include/stemgate/dsp.h.
+ *
+ * BS.1770-4 specifies 4x oversampling (at 48 kHz) by a polyphase interpolating FIR and the
+ * largest absolute value of the oversampled signal. The Annex's example filter has 12 taps per
+ * phase; here the prototype is a Kaiser-windowed sinc with more taps per phase (48 by default),
+ * which keeps the passband flat within ~0.01 dB to 0.45 fs instead of under-reading near 20 kHz.
+ * Like libebur128 the factor falls to 2x from 96 kHz and 1x from 192 kHz, where the base rate
+ * alone already resolves the peak of all audible content.
+ *
+ * Block mode is written for auto-vectorisation: the polyphase FIR runs tap-outer, sample-inner
+ * over a fixed block (acc[i] += h[k] x[i + k], independent lanes, no reduction), and the peak
+ * is a maximum over the bit patterns of |acc| (for non-negative IEEE floats the integer order
+ * is the numeric order), a branch-free integer max that SSE2 already vectorises. */
+#include "stemgate/dsp.h"
+
+#include <string.h>
+
+void sg_truepeak_config_init(sg_truepeak_config *c) {
+  c->oversample = 0;
+  c->taps = 48;
+  c->beta = 8.0;
+}
+
+sg_status sg_truepeak_init(sg_truepeak *st, const sg_truepeak_config *c, double rate) {
+  if (!st || !c || !(rate >= 8000.0 && rate <= 768000.0))
+    return SG_E_INVAL;
+  int os = c->oversample;
+  if (os == 0)
+    os = rate < 96000.0 ? 4 : (rate < 192000.0 ? 2 : 1);
+  if (os != 1 && os != 2 && os != 4 && os != 8)
+    return SG_E_INVAL;
+  int taps = c->taps < 4 ? 4 : (c->taps > SG_TPD_MAX_TAPS ? SG_TPD_MAX_TAPS : c->taps);
+  taps += taps & 1;
+  memset(st, 0, sizeof *st);
+  st->os = os;
+  st->taps = taps;
+  /* Prototype low-pass at the base Nyquist (os * taps - 1 taps, symmetric about a tap of
+   * phase 0), split into os phases, each normalised to unity DC gain. */
+  float proto[SG_TPD_MAX_OS * SG_TPD_MAX_TAPS];
+  int len = os * taps;
+  sg_dsp_kaiser_sinc(proto, len - 1, 0.5 / os, c->beta, os);
+  proto[len - 1] = 0;
+  for (int p = 0; p < os; ++p) {
+    double s = 0;
+    for (int k = 0; k < taps; ++k)
+      s += proto[k * os + p];
+    for (int k = 0; k < taps; ++k) /* reversed: ph[p][T-1-k] multiplies x[n-k] */
+      st->ph[p][taps - 1 - k] = (float)(proto[k * os + p] / s);
+  }
+  double l1 = 0;
+  for (int p = 0; p < os; ++p) {
+    double s = 0;
+    for (int k = 0; k < taps; ++k)
+      s += fabs(st->ph[p][k]);
+    l1 = fmax(l1, s);
+  }
+  st->l1 = l1;
+  return SG_OK;
+}
+
+void sg_truepeak_reset(sg_truepeak *st) {
+  memset(st->hist, 0, sizeof st->hist);
+  memset(st->buf, 0, sizeof st->buf);
+  st->hpos = 0;
+  st->loud = 0.0 >= st->quiet ? st->taps : 0; /* the history is silence */
+  st->peak = 0;
+}
+
+size_t sg_truepeak_latency(const sg_truepeak *st) { return (size_t)st->taps / 2; }
+
+void sg_truepeak_set_quiet(sg_truepeak *st, double quiet_thresh) {
+  st->quiet = quiet_thresh / st->l1;
+  /* Recount: the history may already hold samples. */
+  st->loud = 0;
+  for (int k = 0; k < st->taps; ++k)
+    st->loud += fabs(st->hist[k]) >= st->quiet;
+}
+
+double sg_truepeak_push(sg_truepeak *st, double x) {
+  const int T = st->taps, D = T / 2;
+  float *h = st->hist;
+  size_t p = st->hpos;
+  st->loud -= fabs(h[p]) >= st->quiet; /* the oldest sample leaves the history */
+  h[p] = h[p + (size_t)T] = (float)x;
+  st->loud += fabs(h[p]) >= st->quiet;
+  const float *xs = h + p + T; /* xs[-k] = x[n-k] */
+  st->hpos = p + 1 == (size_t)T ? 0 : p + 1;
+  double pk = fmax(fabs(xs[-D]), fabs(xs[-(D - 1)]));
+  if (!st->loud)
+    return pk;
+  for (int q = 0; q < st->os; ++q) {
+    double acc = sg_dsp_dot(st->ph[q], xs - (T - 1), T);
+    if (fabs(acc) > pk)
+      pk = fabs(acc);
+  }
+  return pk;
+}
+
+/* Largest |v| of a block as the integer maximum of the magnitude bit patterns. */
+static uint32_t absmax_bits(const float *v, uint32_t m) {
+  uint32_t u[SG_TPD_BLOCK];
+  memcpy(u, v, sizeof u);
+  for (int i = 0; i < SG_TPD_BLOCK; ++i) {
+    uint32_t a = u[i] & 0x7fffffffu;
+    m = a > m ? a : m;
+  }
+  return m;
+}
+
+float sg_truepeak_process(sg_truepeak *st, const float *x, size_t stride, size_t n) {
+  const int T = st->taps, os = st->os;
+  float *buf = st->buf;
+  uint32_t m;
+  memcpy(&m, &st->peak, sizeof m);
+  while (n) {
+    size_t k = n < SG_TPD_BLOCK ? n : SG_TPD_BLOCK;
+    float *in = buf + T - 1;
+    for (size_t i = 0; i < k; ++i)
+      in[i] = x[i * stride];
+    /* A partial block: zeros after the data, and only the first k outputs count. */
+    for (size_t i = k; i < SG_TPD_BLOCK; ++i)
+      in[i] = 0.0f;
+    float acc[SG_TPD_BLOCK];
+    /* Sample peak: the base samples themselves (phase 0 of an ideal interpolator). */
+    memcpy(acc, in, sizeof acc);
+    m = absmax_bits(acc, m);
+    if (os > 1) {
+      for (int p = 0; p < os; ++p) {
+        const float *h = st->ph[p];
+        for (int i = 0; i < SG_TPD_BLOCK; ++i)
+          acc[i] = 0.0f;
+        for (int t = 0; t < T; ++t) {
+          const float ht = h[t], *xt = buf + t;
+          for (int i = 0; i < SG_TPD_BLOCK; ++i)
+            acc[i] += ht * xt[i];
+        }
+        for (size_t i = k; i < SG_TPD_BLOCK; ++i)
+          acc[i] = 0.0f;
+        m = absmax_bits(acc, m);
+      }
+    }
+    /* Keep the last T - 1 input frames as the next block's history. */
+    memmove(buf, buf + k, (size_t)(T - 1) * sizeof *buf);
+    x += k * stride;
+    n -= k;
+  }
+  memcpy(&st->peak, &m, sizeof m);
+  return st->peak;
+}
