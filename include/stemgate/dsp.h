@@ -200,11 +200,22 @@ static inline double sg_smoother_tick(sg_smoother *s) {
 #define SG_TPD_MAX_TAPS 64 /* largest number of taps per phase */
 #define SG_TPD_BLOCK 256   /* frames per inner block of sg_truepeak_process */
 
+typedef enum sg_truepeak_design {
+  /* BS.1770-4 Annex 2 class filter, as libebur128 builds it: a 49-tap Hann-windowed sinc at
+   * the oversampled rate (~12 taps per phase), phases not normalised. The meters use it, so
+   * that readings stay those of the reference implementation (within ~0.01 dB). */
+  SG_TPD_BS1770 = 0,
+  /* Kaiser-windowed sinc with `taps` per phase, each phase normalised to unity DC gain: reads
+   * closer to the ideal reconstruction near Nyquist (a limiter's detector: 8x, 64 taps). */
+  SG_TPD_KAISER = 1
+} sg_truepeak_design;
+
 typedef struct sg_truepeak_config {
+  sg_truepeak_design design; /* default SG_TPD_BS1770 */
   int oversample; /* 1, 2, 4 or 8; 0 (default) = by rate as BS.1770-4: 4x below 96 kHz, 2x
                      below 192 kHz, 1x above */
-  int taps;       /* taps per phase, 4..64 (even), default 48 */
-  double beta;    /* Kaiser window parameter, default 8 (~80 dB stopband) */
+  int taps;       /* Kaiser: taps per phase, 4..64 (even), default 48 */
+  double beta;    /* Kaiser: window parameter, default 8 (~80 dB stopband) */
 } sg_truepeak_config;
 
 /* One channel. The interpolator is a Kaiser-windowed sinc cut off at the base Nyquist, split
@@ -215,6 +226,9 @@ typedef struct sg_truepeak {
   int os, taps;
   float ph[SG_TPD_MAX_OS][SG_TPD_MAX_TAPS]; /* phases, taps reversed (one contiguous dot) */
   double l1;                                /* max over phases of sum |h| */
+  /* block mode work list: phases that are not a plain unit tap (a unit tap reproduces a base
+   * sample, which the sample peak already covers), and the tap range where any is non-zero */
+  int nact, act[SG_TPD_MAX_OS], t0, tn;
   /* streaming (per sample) */
   float hist[2 * SG_TPD_MAX_TAPS]; /* input history (doubled ring) */
   size_t hpos;

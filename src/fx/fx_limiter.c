@@ -51,6 +51,7 @@ sg_status sg_limiter_init(sg_limiter *st, const sg_limiter_config *cin, double r
   st->rate = rate;
   sg_truepeak_config tc;
   sg_truepeak_config_init(&tc);
+  tc.design = SG_TPD_KAISER;
   tc.oversample = SG_TP_OS;
   tc.taps = SG_TP_TAPS;
   tc.beta = 8.0;

@@ -225,6 +225,7 @@ static void truepeak_reads_known_intersample_peak(void **state) {
    * A (+3.01 dB over the sample peak); 4x points land on the crest. */
   sg_truepeak_config c;
   sg_truepeak_config_init(&c);
+  c.design = SG_TPD_KAISER;
   sg_truepeak tp;
   assert_int_equal(sg_truepeak_init(&tp, &c, RATE), SG_OK);
   sg_truepeak_reset(&tp);
