@@ -15,9 +15,9 @@
  *   - Parameter smoother: one-pole exponential approach cur = target + a (cur - target) with
  *     a = exp(-1 / (tau fs)) (63 % of a step after tau seconds).
  *   - Oversampled (true) peak detector after ITU-R BS.1770-4 Annex 2: polyphase interpolation
- *     by a Kaiser-windowed-sinc FIR (4x below 96 kHz, 2x below 192 kHz as BS.1770 and
- *     libebur128 do, or 8x with long phases for a limiter's detector), block processing written
- *     to vectorise.
+ *     (4x below 96 kHz, 2x below 192 kHz, as BS.1770 and libebur128) by libebur128's 49-tap
+ *     Hann-windowed sinc for meters, or by a Kaiser-windowed sinc with long phases at 8x for a
+ *     limiter's detector; block processing without per-sample branches.
  *   - Look-ahead limiter core: sliding maximum of a detector over a window (monotonic wedge,
  *     D. Lemire, "Streaming maximum-minimum filter using no more than three comparisons per
  *     element", 2006), gain requirement, exponential release and a linear attack ramp over the

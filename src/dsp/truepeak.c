@@ -1,16 +1,17 @@
 /* Oversampled (true) peak detector after ITU-R BS.1770-4 Annex 2. See include/stemgate/dsp.h.
  *
  * BS.1770-4 specifies 4x oversampling (at 48 kHz) by a polyphase interpolating FIR and the
- * largest absolute value of the oversampled signal. The Annex's example filter has 12 taps per
- * phase; here the prototype is a Kaiser-windowed sinc with more taps per phase (48 by default),
- * which keeps the passband flat within ~0.01 dB to 0.45 fs instead of under-reading near 20 kHz.
- * Like libebur128 the factor falls to 2x from 96 kHz and 1x from 192 kHz, where the base rate
- * alone already resolves the peak of all audible content.
+ * largest absolute value of the oversampled signal. The meters use the filter libebur128 builds
+ * for this (a 49-tap Hann-windowed sinc, ~12 taps per phase, the Annex's filter class), so that
+ * readings match the reference implementation; the limiter's detector uses a longer Kaiser
+ * design at 8x, which reads closer to the ideal reconstruction near Nyquist (so the limiter
+ * errs on the safe side of the meter). Like libebur128 the factor falls to 2x from 96 kHz and
+ * 1x from 192 kHz.
  *
- * Block mode is written for auto-vectorisation: the polyphase FIR runs tap-outer, sample-inner
- * over a fixed block (acc[i] += h[k] x[i + k], independent lanes, no reduction), and the peak
- * is a maximum over the bit patterns of |acc| (for non-negative IEEE floats the integer order
- * is the numeric order), a branch-free integer max that SSE2 already vectorises. */
+ * Block mode has no per-sample branches: the polyphase FIR runs over fixed blocks of 256 frames,
+ * 16 outputs at a time with the sums held in registers, and the peak is a maximum over the bit
+ * patterns of |acc| (for non-negative IEEE floats the integer order is the numeric order), a
+ * branch-free integer max that SSE2 vectorises. */
 #include "stemgate/dsp.h"
 
 #include <string.h>
