@@ -54,6 +54,7 @@
 #include <stdint.h>
 
 #include "stemgate/core.h"
+#include "stemgate/dsp.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,44 +65,25 @@ extern "C" {
 
 /* ================================ EQ (biquads) ================================= */
 
-typedef enum sg_eq_type {
-  SG_EQ_LOWPASS = 0,
-  SG_EQ_HIGHPASS,
-  SG_EQ_BANDPASS, /* constant 0 dB peak gain (cookbook "BPF, constant 0 dB peak gain") */
-  SG_EQ_NOTCH,
-  SG_EQ_PEAK,     /* peaking EQ, gain_db at freq */
-  SG_EQ_LOWSHELF, /* shelf midpoint (gain_db/2) at freq, slope set by q */
-  SG_EQ_HIGHSHELF,
-  SG_EQ_TYPE_COUNT_
-} sg_eq_type;
+/* EQ types are the biquad designs of stemgate/dsp.h under their EQ names (macros, so that the
+ * names and the type stay interchangeable without enum-conversion warnings). */
+typedef sg_biquad_type sg_eq_type;
+#define SG_EQ_LOWPASS SG_BIQUAD_LOWPASS
+#define SG_EQ_HIGHPASS SG_BIQUAD_HIGHPASS
+#define SG_EQ_BANDPASS SG_BIQUAD_BANDPASS
+#define SG_EQ_NOTCH SG_BIQUAD_NOTCH
+#define SG_EQ_PEAK SG_BIQUAD_PEAK
+#define SG_EQ_LOWSHELF SG_BIQUAD_LOWSHELF
+#define SG_EQ_HIGHSHELF SG_BIQUAD_HIGHSHELF
+#define SG_EQ_TYPE_COUNT_ SG_BIQUAD_TYPE_COUNT_
 
 /* "lowpass", "highpass", "bandpass", "notch", "peak", "lowshelf", "highshelf". */
 const char *sg_eq_type_name(sg_eq_type t);
 /* Case-insensitive parse of the names above; SG_E_PARSE when unknown. */
 sg_status sg_eq_type_parse(const char *s, sg_eq_type *out);
 
-/* One normalised second-order section (a0 = 1). A first-order section has b2 = a2 = 0. */
-typedef struct sg_biquad_coefs {
-  double b0, b1, b2, a1, a2;
-} sg_biquad_coefs;
-
-/* Cookbook design of one section. freq in Hz (clamped to [1, 0.49 rate]), q > 0 (clamped to
- * [0.05, 100]), gain_db for peak/shelves (clamped to +-48). SG_E_INVAL for a bad type/rate. */
-sg_status sg_biquad_design(sg_eq_type t, double freq, double q, double gain_db, double rate,
-                           sg_biquad_coefs *c);
-/* Magnitude in dB of the realised section at frequency f (evaluates H(e^jw) of the coefs). */
-double sg_biquad_coefs_mag_db(const sg_biquad_coefs *c, double f, double rate);
-
-/* A single section with its transposed-direct-form-II state (mono). */
-typedef struct sg_biquad {
-  sg_biquad_coefs c;
-  double z1, z2;
-} sg_biquad;
-
-void sg_biquad_init(sg_biquad *b, const sg_biquad_coefs *c);
-void sg_biquad_reset(sg_biquad *b);
-/* in == out allowed. */
-void sg_biquad_process(sg_biquad *b, const float *in, float *out, size_t n);
+/* The single sections (sg_biquad_coefs, sg_biquad_design, sg_biquad, ...) are in
+ * stemgate/dsp.h. */
 
 #define SG_EQ_MAX_SECTIONS 4
 
@@ -377,7 +359,7 @@ typedef struct sg_saturation {
   size_t up_pos, dn_pos;
   float dry[2][SG_OS_LATENCY]; /* dry path delayed to match the latency */
   size_t dry_pos;
-  double dc_x[2], dc_y[2], dc_r; /* DC blocker (one pole at ~5 Hz) */
+  sg_dc_blocker dc[2]; /* DC blocker (pole at ~5 Hz) */
   double drive_cur, drive_target, bias, out_cur, out_target, mix_cur, mix_target, a_smooth;
 } sg_saturation;
 
@@ -422,24 +404,11 @@ typedef struct sg_limiter_config {
 typedef struct sg_limiter {
   sg_limiter_config cfg;
   double rate;
-  float ph[SG_TP_OS][SG_TP_TAPS]; /* polyphase detector interpolator (each phase sums to 1),
-                                     taps reversed so a phase is one contiguous dot product */
-  float hist[2][2 * SG_TP_TAPS];  /* detector input history (doubled ring) */
-  size_t hpos;
-  int loud[2];                 /* history samples that could make an inter-sample peak */
-  double quiet;                /* |x| below this everywhere in the history: no peak */
-  size_t la, hold, win, delay; /* look-ahead L, hold H, min window L+2H, signal delay */
-  float *dl[2];                /* signal delay lines (allocated in init, length delay) */
+  sg_truepeak det[2];   /* 8x / 64-tap true-peak detectors (stemgate/dsp.h), one per channel */
+  sg_limiter_core core; /* sliding maximum, release, attack ramp (stemgate/dsp.h) */
+  size_t delay;         /* signal delay: detector latency + core delay */
+  float *dl[2];         /* signal delay lines (allocated in init, length delay) */
   size_t dpos;
-  float *mq_val; /* monotonic deque for the sliding minimum (win+1) */
-  uint64_t *mq_idx;
-  size_t mq_head, mq_tail, mq_cap;
-  uint64_t t; /* requirement counter (deque expiry) */
-  float *box; /* box filter ring of length L */
-  size_t box_pos, box_refresh;
-  double box_sum;
-  double rel_c, a_rel; /* release follower state and coefficient */
-  double thresh;       /* linear ceiling - margin */
   double in_gain;
   double gr_db_now, gr_db_max, gr_db_sum;
   uint64_t gr_count;

@@ -9,6 +9,7 @@
 #include "stemgate/check.h"
 #include "stemgate/compose.h"
 #include "stemgate/core.h"
+#include "stemgate/dsp.h"
 #include "stemgate/fx.h"
 #include "stemgate/gate.h"
 #include "stemgate/io.h"

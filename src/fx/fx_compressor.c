@@ -50,9 +50,9 @@ double sg_compressor_static_db(const sg_compressor_config *cin, double in_db) {
 
 static void apply_cfg(sg_compressor *st) {
   /* Time constants as in the paper: alpha = exp(-1 / (tau fs)). */
-  st->a_att = sg__onepole(st->cfg.attack_ms * 1e-3, st->rate);
-  st->a_rel = sg__onepole(st->cfg.release_ms * 1e-3, st->rate);
-  st->a_rms = sg__onepole(st->cfg.rms_ms * 1e-3, st->rate);
+  st->a_att = sg_onepole_coef_tau(st->cfg.attack_ms * 1e-3, st->rate);
+  st->a_rel = sg_onepole_coef_tau(st->cfg.release_ms * 1e-3, st->rate);
+  st->a_rms = sg_onepole_coef_tau(st->cfg.rms_ms * 1e-3, st->rate);
   st->makeup_target = sg_db_to_lin(st->cfg.makeup_db);
 }
 
@@ -63,7 +63,7 @@ sg_status sg_compressor_init(sg_compressor *st, const sg_compressor_config *c, d
   st->cfg = *c;
   clamp_cfg(&st->cfg);
   st->rate = rate;
-  st->a_smooth = sg__onepole(SG__SMOOTH_SEC, rate);
+  st->a_smooth = sg_onepole_coef_tau(SG__SMOOTH_SEC, rate);
   apply_cfg(st);
   st->makeup_cur = st->makeup_target;
   return SG_OK;
@@ -104,7 +104,7 @@ void sg_compressor_process(sg_compressor *st, float *L, float *R, const float *s
     yl = xl > yl ? aA * yl + (1 - aA) * xl : aR * yl + (1 - aR) * xl;
     if (yl < 1e-12)
       yl = 0;
-    mk = mt + aS * (mk - mt);
+    mk = sg_smooth_step(mk, mt, aS);
     double g = pow(10.0, -yl / 20.0) * mk;
     L[i] = (float)(L[i] * g);
     if (R)
@@ -113,7 +113,7 @@ void sg_compressor_process(sg_compressor *st, float *L, float *R, const float *s
       gmax = yl;
     gsum += yl;
   }
-  st->y_l = yl, st->ms = sg__flush(ms), st->makeup_cur = mk;
+  st->y_l = yl, st->ms = sg_dsp_flush(ms), st->makeup_cur = mk;
   st->gr_max_db = gmax;
   st->gr_sum_db += gsum;
   st->gr_count += n;

@@ -144,9 +144,9 @@ sg_status sg_delay_init(sg_delay *st, const sg_delay_config *c, double rate) {
     sg_delay_free(st);
     return SG_E_NOMEM;
   }
-  st->hp_a = exp(-2 * SG_PI * k->lowcut_hz / rate);
-  st->lp_a = exp(-2 * SG_PI * k->highcut_hz / rate);
-  st->a_smooth = sg__onepole(SG__SMOOTH_SEC, rate);
+  st->hp_a = sg_onepole_coef_hz(k->lowcut_hz, rate);
+  st->lp_a = sg_onepole_coef_hz(k->highcut_hz, rate);
+  st->a_smooth = sg_onepole_coef_tau(SG__SMOOTH_SEC, rate);
   st->fb_cur = st->fb_target = k->feedback;
   st->mix_cur = st->mix_target = k->mix;
   return SG_OK;
@@ -180,12 +180,8 @@ void sg_delay_set_mix(sg_delay *st, double feedback, double mix) {
 
 /* Loop filter: one-pole high-pass (low cut) then one-pole low-pass (high cut). */
 static double loop_filter(sg_delay *st, int ch, double x) {
-  double hp = st->hp_a * (st->hp_y[ch] + x - st->hp_x[ch]);
-  st->hp_x[ch] = x;
-  st->hp_y[ch] = sg__flush(hp);
-  double lp = (1 - st->lp_a) * hp + st->lp_a * st->lp_y[ch];
-  st->lp_y[ch] = sg__flush(lp);
-  return lp;
+  double hp = sg_onepole_hp_tick(&st->hp_x[ch], &st->hp_y[ch], st->hp_a, x);
+  return sg_onepole_lp_tick(&st->lp_y[ch], st->lp_a, hp);
 }
 
 void sg_delay_process(sg_delay *st, float *L, float *R, size_t n) {
@@ -195,8 +191,8 @@ void sg_delay_process(sg_delay *st, float *L, float *R, size_t n) {
   size_t pos = st->pos;
   float *bl = st->buf[0], *br = st->buf[1];
   for (size_t i = 0; i < n; ++i) {
-    fb = fbt + aS * (fb - fbt);
-    mix = mxt + aS * (mix - mxt);
+    fb = sg_smooth_step(fb, fbt, aS);
+    mix = sg_smooth_step(mix, mxt, aS);
     /* The ring holds cap = lag frames: the one at pos was written exactly lag frames ago and is
      read before it is overwritten. */
     double dL = bl[pos], dR = br[pos];

@@ -1,5 +1,6 @@
-/* EQ: Audio-EQ-Cookbook biquads (R. Bristow-Johnson) in transposed direct form II, Butterworth
- * cascades, zero-phase offline mode, analytic magnitude. See include/stemgate/fx.h. */
+/* EQ: Butterworth cascades of Audio-EQ-Cookbook biquads (R. Bristow-Johnson; the sections and
+ * their TDF-II kernel are in src/dsp/biquad.c), parameter glides, zero-phase offline mode,
+ * analytic magnitude. See include/stemgate/fx.h. */
 #include "stemgate/fx.h"
 
 #include "fx/fx_internal.h"
@@ -30,125 +31,6 @@ sg_status sg_eq_type_parse(const char *s, sg_eq_type *out) {
       return SG_OK;
     }
   return SG_E_PARSE;
-}
-
-double sg__bessel_i0(double x) {
-  double sum = 1.0, term = 1.0, q = x * x / 4.0;
-  for (int k = 1; k < 64; ++k) {
-    term *= q / ((double)k * k);
-    sum += term;
-    if (term < 1e-14 * sum)
-      break;
-  }
-  return sum;
-}
-
-void sg__kaiser_sinc(float *h, int n, double fc, double beta, double gain) {
-  double mid = (n - 1) / 2.0, sum = 0.0, i0b = sg__bessel_i0(beta);
-  double tmp[1024];
-  for (int i = 0; i < n && i < 1024; ++i) {
-    double t = i - mid;
-    double sinc = t == 0 ? 2.0 * fc : sin(2.0 * SG_PI * fc * t) / (SG_PI * t);
-    double r = t / mid;
-    double w = sg__bessel_i0(beta * sqrt(fmax(0.0, 1.0 - r * r))) / i0b;
-    tmp[i] = sinc * w;
-    sum += tmp[i];
-  }
-  for (int i = 0; i < n && i < 1024; ++i)
-    h[i] = (float)(tmp[i] * gain / sum);
-}
-
-/* ---- section design --------------------------------------------------------------------- */
-
-sg_status sg_biquad_design(sg_eq_type t, double freq, double q, double gain_db, double rate,
-                           sg_biquad_coefs *c) {
-  if (!c || !(rate >= 1000.0) || t < 0 || t >= SG_EQ_TYPE_COUNT_)
-    return SG_E_INVAL;
-  freq = sg__clamp(freq, 1.0, 0.49 * rate);
-  q = sg__clamp(q, 0.05, 100.0);
-  gain_db = sg__clamp(gain_db, -48.0, 48.0);
-  double w0 = 2.0 * SG_PI * freq / rate, cw = cos(w0), sw = sin(w0);
-  double alpha = sw / (2.0 * q), A = pow(10.0, gain_db / 40.0), sA = sqrt(A);
-  double b0, b1, b2, a0, a1, a2;
-  switch (t) {
-  case SG_EQ_LOWPASS:
-    b0 = (1 - cw) / 2, b1 = 1 - cw, b2 = (1 - cw) / 2;
-    a0 = 1 + alpha, a1 = -2 * cw, a2 = 1 - alpha;
-    break;
-  case SG_EQ_HIGHPASS:
-    b0 = (1 + cw) / 2, b1 = -(1 + cw), b2 = (1 + cw) / 2;
-    a0 = 1 + alpha, a1 = -2 * cw, a2 = 1 - alpha;
-    break;
-  case SG_EQ_BANDPASS:
-    b0 = alpha, b1 = 0, b2 = -alpha;
-    a0 = 1 + alpha, a1 = -2 * cw, a2 = 1 - alpha;
-    break;
-  case SG_EQ_NOTCH:
-    b0 = 1, b1 = -2 * cw, b2 = 1;
-    a0 = 1 + alpha, a1 = -2 * cw, a2 = 1 - alpha;
-    break;
-  case SG_EQ_PEAK:
-    b0 = 1 + alpha * A, b1 = -2 * cw, b2 = 1 - alpha * A;
-    a0 = 1 + alpha / A, a1 = -2 * cw, a2 = 1 - alpha / A;
-    break;
-  case SG_EQ_LOWSHELF:
-    b0 = A * ((A + 1) - (A - 1) * cw + 2 * sA * alpha);
-    b1 = 2 * A * ((A - 1) - (A + 1) * cw);
-    b2 = A * ((A + 1) - (A - 1) * cw - 2 * sA * alpha);
-    a0 = (A + 1) + (A - 1) * cw + 2 * sA * alpha;
-    a1 = -2 * ((A - 1) + (A + 1) * cw);
-    a2 = (A + 1) + (A - 1) * cw - 2 * sA * alpha;
-    break;
-  case SG_EQ_HIGHSHELF:
-  default:
-    b0 = A * ((A + 1) + (A - 1) * cw + 2 * sA * alpha);
-    b1 = -2 * A * ((A - 1) + (A + 1) * cw);
-    b2 = A * ((A + 1) + (A - 1) * cw - 2 * sA * alpha);
-    a0 = (A + 1) - (A - 1) * cw + 2 * sA * alpha;
-    a1 = 2 * ((A - 1) - (A + 1) * cw);
-    a2 = (A + 1) - (A - 1) * cw - 2 * sA * alpha;
-    break;
-  }
-  c->b0 = b0 / a0, c->b1 = b1 / a0, c->b2 = b2 / a0, c->a1 = a1 / a0, c->a2 = a2 / a0;
-  return SG_OK;
-}
-
-/* First-order low/high-pass by the bilinear transform with pre-warping at freq. */
-static void design_first_order(int highpass, double freq, double rate, sg_biquad_coefs *c) {
-  double K = tan(SG_PI * sg__clamp(freq, 1.0, 0.49 * rate) / rate);
-  c->a1 = (K - 1) / (K + 1);
-  c->a2 = c->b2 = 0;
-  if (highpass)
-    c->b0 = 1 / (1 + K), c->b1 = -1 / (1 + K);
-  else
-    c->b0 = K / (1 + K), c->b1 = K / (1 + K);
-}
-
-double sg_biquad_coefs_mag_db(const sg_biquad_coefs *c, double f, double rate) {
-  double w = 2 * SG_PI * f / rate, c1 = cos(w), s1 = sin(w), c2 = cos(2 * w), s2 = sin(2 * w);
-  double nr = c->b0 + c->b1 * c1 + c->b2 * c2, ni = -(c->b1 * s1 + c->b2 * s2);
-  double dr = 1 + c->a1 * c1 + c->a2 * c2, di = -(c->a1 * s1 + c->a2 * s2);
-  double m2 = (nr * nr + ni * ni) / (dr * dr + di * di);
-  return 10 * log10(m2 > 1e-30 ? m2 : 1e-30);
-}
-
-void sg_biquad_init(sg_biquad *b, const sg_biquad_coefs *c) {
-  b->c = *c;
-  b->z1 = b->z2 = 0;
-}
-
-void sg_biquad_reset(sg_biquad *b) { b->z1 = b->z2 = 0; }
-
-void sg_biquad_process(sg_biquad *b, const float *in, float *out, size_t n) {
-  const sg_biquad_coefs c = b->c;
-  double z1 = b->z1, z2 = b->z2;
-  for (size_t i = 0; i < n; ++i) {
-    double x = in[i], y = c.b0 * x + z1;
-    z1 = c.b1 * x - c.a1 * y + z2;
-    z2 = c.b2 * x - c.a2 * y;
-    out[i] = (float)y;
-  }
-  b->z1 = sg__flush(z1), b->z2 = sg__flush(z2);
 }
 
 /* ---- EQ unit ------------------------------------------------------------------------------ */
@@ -183,7 +65,7 @@ static int design_sections(const sg_eq_config *c, double rate, sg_biquad_coefs *
   }
   int N = c->order, k = 0;
   if (N % 2 == 1) {
-    design_first_order(c->type == SG_EQ_HIGHPASS, c->freq_hz, rate, &sec[k++]);
+    sg_biquad_design_first_order(c->type == SG_EQ_HIGHPASS, c->freq_hz, rate, &sec[k++]);
     for (int i = 1; i <= (N - 1) / 2; ++i)
       sg_biquad_design(c->type, c->freq_hz, 1.0 / (2.0 * cos(i * SG_PI / N)), 0, rate, &sec[k++]);
   } else {
@@ -202,7 +84,7 @@ sg_status sg_eq_init(sg_eq *st, const sg_eq_config *c, double rate) {
   st->cfg = *c;
   clamp_cfg(&st->cfg, rate);
   st->target = st->cfg;
-  st->smooth = sg__onepole(SG__SMOOTH_SEC, rate / SG_FX_CONTROL_BLOCK);
+  st->smooth = sg_onepole_coef_tau(SG__SMOOTH_SEC, rate / SG_FX_CONTROL_BLOCK);
   st->nsec = design_sections(&st->cfg, rate, st->c);
   return SG_OK;
 }
@@ -234,26 +116,17 @@ static int smooth_step(sg_eq *st) {
     return 0;
   double a = st->smooth;
   double lf = log(c->freq_hz), lt = log(t->freq_hz);
-  lf = lt + a * (lf - lt);
+  lf = sg_smooth_step(lf, lt, a);
   c->freq_hz = fabs(lf - lt) < 1e-5 ? t->freq_hz : exp(lf);
-  c->q = fabs(c->q - t->q) < 1e-5 ? t->q : t->q + a * (c->q - t->q);
-  c->gain_db = fabs(c->gain_db - t->gain_db) < 1e-4 ? t->gain_db
-                                                    : t->gain_db + a * (c->gain_db - t->gain_db);
+  c->q = fabs(c->q - t->q) < 1e-5 ? t->q : sg_smooth_step(c->q, t->q, a);
+  c->gain_db =
+      fabs(c->gain_db - t->gain_db) < 1e-4 ? t->gain_db : sg_smooth_step(c->gain_db, t->gain_db, a);
   return 1;
 }
 
 static void run_sections(const sg_biquad_coefs *sec, int nsec, double (*z)[2], float *x, size_t n) {
-  for (int s = 0; s < nsec; ++s) {
-    const sg_biquad_coefs c = sec[s];
-    double z1 = z[s][0], z2 = z[s][1];
-    for (size_t i = 0; i < n; ++i) {
-      double in = x[i], y = c.b0 * in + z1;
-      z1 = c.b1 * in - c.a1 * y + z2;
-      z2 = c.b2 * in - c.a2 * y;
-      x[i] = (float)y;
-    }
-    z[s][0] = sg__flush(z1), z[s][1] = sg__flush(z2);
-  }
+  for (int s = 0; s < nsec; ++s)
+    sg_biquad_run(&sec[s], z[s], x, x, n);
 }
 
 void sg_eq_process(sg_eq *st, float *L, float *R, size_t n) {

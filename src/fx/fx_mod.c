@@ -59,7 +59,7 @@ sg_status sg_chorus_init(sg_chorus *st, const sg_chorus_config *cin, double rate
   double w = 2 * SG_PI * c->rate_hz / rate;
   st->rot_c = cos(w), st->rot_s = sin(w);
   st->lfo_c = 1, st->lfo_s = 0;
-  st->a_smooth = sg__onepole(SG__SMOOTH_SEC, rate);
+  st->a_smooth = sg_onepole_coef_tau(SG__SMOOTH_SEC, rate);
   st->mix_cur = st->mix_target = c->mix;
   return SG_OK;
 }
@@ -113,7 +113,7 @@ void sg_chorus_process(sg_chorus *st, float *L, float *R, size_t n) {
   size_t pos = st->pos;
   float *io[2] = {L, R};
   for (size_t t = 0; t < n; ++t) {
-    mix = mt + aS * (mix - mt);
+    mix = sg_smooth_step(mix, mt, aS);
     for (int ch = 0; ch < 2; ++ch) {
       if (!io[ch])
         continue;
@@ -126,7 +126,7 @@ void sg_chorus_process(sg_chorus *st, float *L, float *R, size_t n) {
         double d = base + depth * lfo;
         double y = read_frac(b, mask, pos, d < 1.0 ? 1.0 : d);
         if (v == 0)
-          st->fb_state[ch] = sg__flush(y);
+          st->fb_state[ch] = sg_dsp_flush(y);
         wet += y;
       }
       wet /= V;
@@ -176,7 +176,7 @@ sg_status sg_phaser_init(sg_phaser *st, const sg_phaser_config *cin, double rate
   c->spread = sg__clamp(c->spread, 0, 1);
   c->mix = sg__clamp(c->mix, 0, 1);
   st->rate = rate;
-  st->a_smooth = sg__onepole(SG__SMOOTH_SEC, rate);
+  st->a_smooth = sg_onepole_coef_tau(SG__SMOOTH_SEC, rate);
   st->mix_cur = st->mix_target = c->mix;
   return SG_OK;
 }
@@ -225,18 +225,18 @@ void sg_phaser_process(sg_phaser *st, float *L, float *R, size_t n) {
       double *x1 = st->x1[ch], *y1 = st->y1[ch], fbs = st->fb[ch], ac = a[ch];
       mix = mix0;
       for (size_t t = done; t < done + m; ++t) {
-        mix = mt + aS * (mix - mt);
+        mix = sg_smooth_step(mix, mt, aS);
         double x = io[ch][t], v = x + c->feedback * fbs;
         for (int s = 0; s < c->stages; ++s) {
           double y = ac * v + x1[s] - ac * y1[s];
           x1[s] = v;
-          y1[s] = sg__flush(y);
+          y1[s] = sg_dsp_flush(y);
           v = y;
         }
         fbs = v;
         io[ch][t] = (float)((1 - mix) * x + mix * v);
       }
-      st->fb[ch] = sg__flush(fbs);
+      st->fb[ch] = sg_dsp_flush(fbs);
     }
     st->ctl_left -= (int)m;
     done += m;

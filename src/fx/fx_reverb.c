@@ -76,7 +76,7 @@ static void set_gains(sg_reverb *st) {
     double r = g_hi / st->g_mid[i]; /* wanted Nyquist gain of the damping low-pass */
     st->hf_b[i] = (1 - r) / (1 + r);
   }
-  st->lp_a = exp(-2 * SG_PI * 250.0 / fs);
+  st->lp_a = sg_onepole_coef_hz(250.0, fs);
 }
 
 sg_status sg_reverb_init(sg_reverb *st, const sg_reverb_config *cin, double rate) {
@@ -139,7 +139,7 @@ sg_status sg_reverb_init(sg_reverb *st, const sg_reverb_config *cin, double rate
       p += st->ap_len[k];
     }
   set_gains(st);
-  st->a_smooth = sg__onepole(SG__SMOOTH_SEC, rate);
+  st->a_smooth = sg_onepole_coef_tau(SG__SMOOTH_SEC, rate);
   st->mix_cur = st->mix_target = c->mix;
   return SG_OK;
 }
@@ -229,10 +229,10 @@ void sg_reverb_process(sg_reverb *st, float *L, float *R, size_t n) {
         size_t r = st->pos[i] + st->cap[i] - st->len[i];
         y[i] = st->line[i][r >= st->cap[i] ? r - st->cap[i] : r];
       }
-      st->lp_s[i] = sg__flush((1 - lpa) * y[i] + lpa * st->lp_s[i]);
+      sg_onepole_lp_tick(&st->lp_s[i], lpa, y[i]);
       double v = st->g_mid[i] * y[i] + (st->g_low[i] - st->g_mid[i]) * st->lp_s[i];
       double b = st->hf_b[i];
-      st->hf_s[i] = sg__flush((1 - b) * v + b * st->hf_s[i]);
+      sg_onepole_lp_tick(&st->hf_s[i], b, v);
       a[i] = st->hf_s[i];
       /* Two different Hadamard rows (1 and 2) as output taps: orthogonal, so L and R are
        * decorrelated while carrying the same energy. */
@@ -255,7 +255,7 @@ void sg_reverb_process(sg_reverb *st, float *L, float *R, size_t n) {
         st->mod_c /= m, st->mod_s /= m;
       }
     }
-    mix = mt + aS * (mix - mt);
+    mix = sg_smooth_step(mix, mt, aS);
     L[t] = (float)((1 - mix) * xl + mix * ol * out_scale);
     if (R)
       R[t] = (float)((1 - mix) * xr + mix * orr * out_scale);

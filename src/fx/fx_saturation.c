@@ -30,7 +30,7 @@ sg_status sg_saturation_init(sg_saturation *st, const sg_saturation_config *c, d
   clamp_cfg(&st->cfg);
   st->rate = rate;
   /* Cutoff 0.875 of the base Nyquist, as a fraction of the oversampled rate. */
-  sg__kaiser_sinc(st->h, SG_OS_TAPS, 0.875 * 0.5 / SG_OS_FACTOR, 7.0, 1.0);
+  sg_dsp_kaiser_sinc(st->h, SG_OS_TAPS, 0.875 * 0.5 / SG_OS_FACTOR, 7.0, 1.0);
   /* hp[p][i] = SG_OS_FACTOR * h[4 (UPLEN-1-i) + p]: phase p reversed, so that it lines up with
    * the history x[n-UPLEN+1 .. n] stored contiguously; the gain restores the level lost to
    * zero-stuffing. */
@@ -39,8 +39,9 @@ sg_status sg_saturation_init(sg_saturation *st, const sg_saturation_config *c, d
       int j = SG_OS_FACTOR * (SG_OS_UPLEN - 1 - i) + p;
       st->hp[p][i] = j < SG_OS_TAPS ? SG_OS_FACTOR * st->h[j] : 0.0f;
     }
-  st->dc_r = exp(-2 * SG_PI * 5.0 / rate);
-  st->a_smooth = sg__onepole(SG__SMOOTH_SEC, rate);
+  for (int ch = 0; ch < 2; ++ch)
+    sg_dc_blocker_init(&st->dc[ch], sg_dc_blocker_pole(5.0, rate));
+  st->a_smooth = sg_onepole_coef_tau(SG__SMOOTH_SEC, rate);
   sg_saturation_set(st, &st->cfg);
   st->drive_cur = st->drive_target;
   st->out_cur = st->out_target;
@@ -64,8 +65,8 @@ void sg_saturation_reset(sg_saturation *st) {
   memset(st->dn_hist, 0, sizeof st->dn_hist);
   memset(st->dry, 0, sizeof st->dry);
   st->up_pos = st->dn_pos = st->dry_pos = 0;
-  memset(st->dc_x, 0, sizeof st->dc_x);
-  memset(st->dc_y, 0, sizeof st->dc_y);
+  sg_dc_blocker_reset(&st->dc[0]);
+  sg_dc_blocker_reset(&st->dc[1]);
   st->drive_cur = st->drive_target;
   st->out_cur = st->out_target;
   st->mix_cur = st->mix_target;
@@ -88,14 +89,14 @@ static double os_sample(sg_saturation *st, int ch, double x, double g, double b)
   double y = 0;
   for (int p = 0; p < SG_OS_FACTOR; ++p) {
     /* v[4n+p] = 4 sum_k h[4k+p] x[n-k], as one contiguous dot product. */
-    double acc = sg__dot(st->hp[p], uh + up + 1, SG_OS_UPLEN);
+    double acc = sg_dsp_dot(st->hp[p], uh + up + 1, SG_OS_UPLEN);
     double w = shape(acc, g, b);
     dp = dp == 0 ? SG_OS_TAPS - 1 : dp - 1;
     dh[dp] = dh[dp + SG_OS_TAPS] = (float)w;
     if (p == 0) {
       /* Decimate at phase 0: y[n] = sum_j h[j] w[4n-j], so the total delay is exactly
        * (96 + 96) / 4 = 48 base-rate frames (no fractional offset). */
-      y = sg__dot(st->h, dh + dp, SG_OS_TAPS);
+      y = sg_dsp_dot(st->h, dh + dp, SG_OS_TAPS);
     }
   }
   st->dn_pos = dp;
@@ -108,9 +109,9 @@ void sg_saturation_process(sg_saturation *st, float *L, float *R, size_t n) {
   const int os = st->cfg.oversample;
   float *io[2] = {L, R};
   for (size_t t = 0; t < n; ++t) {
-    st->drive_cur = st->drive_target + aS * (st->drive_cur - st->drive_target);
-    st->out_cur = st->out_target + aS * (st->out_cur - st->out_target);
-    st->mix_cur = st->mix_target + aS * (st->mix_cur - st->mix_target);
+    st->drive_cur = sg_smooth_step(st->drive_cur, st->drive_target, aS);
+    st->out_cur = sg_smooth_step(st->out_cur, st->out_target, aS);
+    st->mix_cur = sg_smooth_step(st->mix_cur, st->mix_target, aS);
     size_t dn_save = st->dn_pos;
     size_t dn_next = dn_save;
     for (int ch = 0; ch < 2; ++ch) {
@@ -128,9 +129,7 @@ void sg_saturation_process(sg_saturation *st, float *L, float *R, size_t n) {
         st->dry[ch][st->dry_pos] = (float)x;
       }
       /* DC blocker: y = x - x1 + r y1 (removes the offset the asymmetric curve creates). */
-      double dc = wet - st->dc_x[ch] + st->dc_r * st->dc_y[ch];
-      st->dc_x[ch] = wet;
-      st->dc_y[ch] = sg__flush(dc);
+      double dc = sg_dc_blocker_tick(&st->dc[ch], wet);
       io[ch][t] = (float)((1 - st->mix_cur) * dry + st->mix_cur * st->out_cur * dc);
     }
     if (os != 1) {
@@ -146,7 +145,7 @@ void sg_saturation_process(sg_saturation *st, float *L, float *R, size_t n) {
 sg_status sg_width_init(sg_width *st, double width, double rate) {
   if (!st || !(rate >= 8000.0 && rate <= 384000.0))
     return SG_E_INVAL;
-  st->a_smooth = sg__onepole(SG__SMOOTH_SEC, rate);
+  st->a_smooth = sg_onepole_coef_tau(SG__SMOOTH_SEC, rate);
   st->cur = st->target = sg__clamp(width, 0, 2);
   return SG_OK;
 }
@@ -157,7 +156,7 @@ void sg_width_process(sg_width *st, float *L, float *R, size_t n) {
   double w = st->cur;
   const double wt = st->target, a = st->a_smooth;
   for (size_t i = 0; i < n; ++i) {
-    w = wt + a * (w - wt);
+    w = sg_smooth_step(w, wt, a);
     double m = 0.5 * (L[i] + R[i]), s = 0.5 * (L[i] - R[i]) * w;
     L[i] = (float)(m + s);
     R[i] = (float)(m - s);

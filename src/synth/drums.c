@@ -47,7 +47,7 @@ typedef struct drum_voice {
   double amp, amp_mul; /* main exponential envelope */
   double amp2, amp2_mul;
   double ph, ph2, f, f_end, f_mul; /* tone oscillators and pitch sweep */
-  sg__biquad f1, f2, f3;
+  sg_biquad f1, f2, f3;
   sg_osc sq[6];
   sg_rng rng; /* per voice, seeded at the hit: noise does not depend on block sizes */
   int64_t life;
@@ -166,7 +166,7 @@ static void drums_note_on(void *st, const sg_note *n, uint32_t id) {
     v->amp_mul = t60_mul(p->kick_decay, R);
     v->amp2 = p->kick_click;
     v->amp2_mul = t60_mul(0.006, R);
-    sg__bq_design(&v->f1, 0, 2500, 0.6, R);
+    sg__bq_set(&v->f1, SG_BIQUAD_BANDPASS, 2500, 0.6, R);
     v->life = (int64_t)(p->kick_decay * 1.5 * R);
     break;
   case D_SNARE:
@@ -175,14 +175,14 @@ static void drums_note_on(void *st, const sg_note *n, uint32_t id) {
     v->amp_mul = t60_mul(0.12, R);
     v->amp2 = p->snare_noise;
     v->amp2_mul = t60_mul(p->snare_decay, R);
-    sg__bq_design(&v->f1, 0, p->style909 ? 5000 : 3500, 0.8, R);
-    sg__bq_design(&v->f2, 1, 1200, 0.7, R);
+    sg__bq_set(&v->f1, SG_BIQUAD_BANDPASS, p->style909 ? 5000 : 3500, 0.8, R);
+    sg__bq_set(&v->f2, SG_BIQUAD_HIGHPASS, 1200, 0.7, R);
     v->life = (int64_t)((p->snare_decay > 0.12 ? p->snare_decay : 0.12) * 1.5 * R);
     break;
   case D_RIM:
     v->amp = 1.0;
-    sg__bq_design(&v->f1, 0, 1700, 12, R);
-    sg__bq_design(&v->f2, 0, 460, 8, R);
+    sg__bq_set(&v->f1, SG_BIQUAD_BANDPASS, 1700, 12, R);
+    sg__bq_set(&v->f2, SG_BIQUAD_BANDPASS, 460, 8, R);
     v->amp_mul = t60_mul(0.03, R);
     v->life = (int64_t)(0.06 * R);
     break;
@@ -191,8 +191,8 @@ static void drums_note_on(void *st, const sg_note *n, uint32_t id) {
     v->amp_mul = t60_mul(0.05, R);
     v->amp2 = 0;
     v->amp2_mul = t60_mul(0.25, R);
-    sg__bq_design(&v->f1, 0, 1200, 1.6, R);
-    sg__bq_design(&v->f2, 1, 600, 0.7, R);
+    sg__bq_set(&v->f1, SG_BIQUAD_BANDPASS, 1200, 1.6, R);
+    sg__bq_set(&v->f2, SG_BIQUAD_HIGHPASS, 600, 0.7, R);
     v->life = (int64_t)(0.45 * R);
     break;
   case D_CHAT:
@@ -206,8 +206,8 @@ static void drums_note_on(void *st, const sg_note *n, uint32_t id) {
       oc.phase = 0.1 * i;
       sg_osc_init(&v->sq[i], &oc, R);
     }
-    sg__bq_design(&v->f1, 0, 10000, 1.2, R);
-    sg__bq_design(&v->f2, 1, 7000, 0.7, R);
+    sg__bq_set(&v->f1, SG_BIQUAD_BANDPASS, 10000, 1.2, R);
+    sg__bq_set(&v->f2, SG_BIQUAD_HIGHPASS, 7000, 0.7, R);
     double dec = type == D_CHAT ? p->hat_decay : p->open_hat_decay;
     v->amp = 1.0;
     v->amp_mul = t60_mul(dec, R);
@@ -219,8 +219,8 @@ static void drums_note_on(void *st, const sg_note *n, uint32_t id) {
     v->amp = 0;
     v->amp2 = 1.0;
     v->amp_mul = t60_mul(0.07, R);
-    sg__bq_design(&v->f1, 0, 6500, 1.4, R);
-    sg__bq_design(&v->f2, 1, 3000, 0.7, R);
+    sg__bq_set(&v->f1, SG_BIQUAD_BANDPASS, 6500, 1.4, R);
+    sg__bq_set(&v->f2, SG_BIQUAD_HIGHPASS, 3000, 0.7, R);
     v->life = (int64_t)(0.15 * R);
     break;
   }
@@ -242,7 +242,7 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
       v->ph -= 1.0;
     /* 0.3 ms fade-in keeps the first cycle from stepping. */
     double fade = v->t < (int64_t)(0.0003 * R) ? (double)v->t / (0.0003 * R) : 1.0;
-    double click = sg__bq_tick(&v->f1, noise(v)) * v->amp2;
+    double click = sg_biquad_tick(&v->f1, noise(v)) * v->amp2;
     y = (sin(2 * SG_PI * v->ph) * v->amp * fade + click) * 0.72;
     v->amp *= v->amp_mul;
     v->amp2 *= v->amp2_mul;
@@ -254,7 +254,7 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
     v->ph -= floor(v->ph);
     v->ph2 -= floor(v->ph2);
     double tone = 0.6 * sin(2 * SG_PI * v->ph) + 0.4 * sin(2 * SG_PI * v->ph2);
-    double nz = sg__bq_tick(&v->f2, sg__bq_tick(&v->f1, noise(v)));
+    double nz = sg_biquad_tick(&v->f2, sg_biquad_tick(&v->f1, noise(v)));
     y = (tone * v->amp + 2.2 * nz * v->amp2) * 0.45;
     v->amp *= v->amp_mul;
     v->amp2 *= v->amp2_mul;
@@ -263,7 +263,7 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
   case D_RIM: {
     double ex = v->t == 0 ? 1.0 : 0.0;
     ex += 0.05 * noise(v) * v->amp;
-    y = (sg__bq_tick(&v->f1, ex) * 10.0 + sg__bq_tick(&v->f2, ex) * 6.0) * v->amp * 0.45;
+    y = (sg_biquad_tick(&v->f1, ex) * 10.0 + sg_biquad_tick(&v->f2, ex) * 6.0) * v->amp * 0.45;
     v->amp *= v->amp_mul;
     break;
   }
@@ -274,7 +274,7 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
       v->amp = 1.0;
     if (v->t == 3 * burst)
       v->amp2 = 0.45;
-    double nz = sg__bq_tick(&v->f2, sg__bq_tick(&v->f1, noise(v)));
+    double nz = sg_biquad_tick(&v->f2, sg_biquad_tick(&v->f1, noise(v)));
     double e = (v->t < 4 * burst ? v->amp : 0.0) + v->amp2;
     y = nz * e * 1.6;
     v->amp *= v->amp_mul * 0.9992;
@@ -286,7 +286,7 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
     double bank = 0;
     for (int i = 0; i < 6; ++i)
       bank += sg_osc_tick(&v->sq[i]);
-    y = sg__bq_tick(&v->f2, sg__bq_tick(&v->f1, bank / 6.0)) * v->amp * 1.3;
+    y = sg_biquad_tick(&v->f2, sg_biquad_tick(&v->f1, bank / 6.0)) * v->amp * 1.3;
     v->amp *= v->amp_mul;
     break;
   }
@@ -296,7 +296,7 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
     double sw = 0.012 * R, e = v->t < sw ? 0.5 - 0.5 * cos(SG_PI * v->t / sw) : v->amp2;
     if (v->t >= sw)
       v->amp2 *= v->amp_mul;
-    y = sg__bq_tick(&v->f2, sg__bq_tick(&v->f1, noise(v))) * e * 0.5;
+    y = sg_biquad_tick(&v->f2, sg_biquad_tick(&v->f1, noise(v))) * e * 0.5;
     break;
   }
   }

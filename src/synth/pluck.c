@@ -73,7 +73,7 @@ typedef struct sg__pluck {
   sg_rng rng;
   pluck_voice v[STRINGS][SLOTS];
   int cur[STRINGS]; /* sounding slot of each string */
-  sg__biquad body[NBODY];
+  sg_biquad body[NBODY];
   double dry, wet, out_gain;
 } sg__pluck;
 
@@ -173,7 +173,7 @@ static void pluck_reset(void *st) {
     k->cur[s] = 0;
   }
   for (int b = 0; b < NBODY; ++b)
-    sg__bq_design(&k->body[b], 0, k->p.body_f[b], k->p.body_q[b], k->rate);
+    sg__bq_set(&k->body[b], SG_BIQUAD_BANDPASS, k->p.body_f[b], k->p.body_q[b], k->rate);
   sg_rng_seed(&k->rng, k->seed, 0x706c75636bu);
 }
 
@@ -344,7 +344,7 @@ static void pluck_render(void *st, float *l, float *r, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     double x = l[i], b = 0;
     for (int q = 0; q < NBODY; ++q)
-      b += k->p.body_g[q] * sg__bq_tick(&k->body[q], x);
+      b += k->p.body_g[q] * sg_biquad_tick(&k->body[q], x);
     l[i] = (float)((k->dry * x + k->wet * b) * k->out_gain);
   }
   memcpy(r, l, n * sizeof *r);

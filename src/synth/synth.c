@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PENDING 1024 /* sounding notes awaiting their note-off */
-#define LOOKAHEAD 64     /* output limiter look-ahead, frames */
-#define DQ (LOOKAHEAD + 2)
+#define MAX_PENDING 1024   /* sounding notes awaiting their note-off */
+#define LOOKAHEAD 64       /* output limiter look-ahead, frames */
+#define DQ (LOOKAHEAD + 2) /* sliding-maximum wedge capacity (window LOOKAHEAD + 1) */
 
 typedef struct pending_off {
   int64_t frame;
@@ -32,10 +32,10 @@ struct sg_synth {
   float lim_gain, lim_rel, lim_att;       /* output limiter state */
   float la_l[LOOKAHEAD], la_r[LOOKAHEAD]; /* limiter look-ahead delay line */
   int la_pos;
-  float dq_v[LOOKAHEAD + 2]; /* sliding-maximum deque: values, sample indices */
-  uint64_t dq_i[LOOKAHEAD + 2], dq_t;
-  int dq_h, dq_n;
-  double dc_r, dc_x[2], dc_y[2]; /* output DC blocker */
+  float dq_v[DQ]; /* sliding-maximum wedge memory: values, sample indices */
+  uint64_t dq_i[DQ];
+  sg_slidemax peak;    /* maximum of the last LOOKAHEAD + 1 input peaks */
+  sg_dc_blocker dc[2]; /* output DC blocker */
 };
 
 static const char *const kind_names[SG_SYNTH_KIND_COUNT_] = {
@@ -206,7 +206,12 @@ static sg_status finish_create(sg_synth_kind kind, double rate, void *st, const 
   s->lim_rel = (float)exp(-1.0 / (0.080 * rate));
   s->lim_att = (float)exp(-8.0 / LOOKAHEAD); /* 99.97 % of the way down within the look-ahead */
   s->lim_gain = 1.0f;
-  s->dc_r = 1.0 - 2.0 * SG_PI * 5.0 / rate;
+  /* Pole 1 - 2 pi fc / rate: the first-order approximation of exp(-2 pi fc / rate) (a pole
+   * radius 2e-7 larger at 48 kHz, a -3 dB point under 0.01 Hz lower), kept so that every
+   * rendered stem stays bit-identical to the ones rendered before this blocker moved to dsp. */
+  for (int ch = 0; ch < 2; ++ch)
+    sg_dc_blocker_init(&s->dc[ch], 1.0 - 2.0 * SG_PI * 5.0 / rate);
+  sg_slidemax_init(&s->peak, s->dq_v, s->dq_i, DQ, LOOKAHEAD + 1);
   *out = s;
   return SG_OK;
 }
@@ -312,19 +317,7 @@ static void limit(sg_synth *s, float *l, float *r, size_t n) {
     s->la_l[s->la_pos] = l[i];
     s->la_r[s->la_pos] = r[i];
     s->la_pos = (s->la_pos + 1) % LOOKAHEAD;
-    /* Sliding maximum over the last LOOKAHEAD + 1 input peaks (monotonic deque, O(1)). */
-    float a = fmaxf(fabsf(l[i]), fabsf(r[i]));
-    uint64_t t = s->dq_t++;
-    while (s->dq_n > 0 && s->dq_v[(s->dq_h + s->dq_n - 1) % DQ] <= a)
-      --s->dq_n;
-    s->dq_v[(s->dq_h + s->dq_n) % DQ] = a;
-    s->dq_i[(s->dq_h + s->dq_n) % DQ] = t;
-    ++s->dq_n;
-    while (s->dq_i[s->dq_h] + LOOKAHEAD < t) {
-      s->dq_h = (s->dq_h + 1) % DQ;
-      --s->dq_n;
-    }
-    float peak = s->dq_v[s->dq_h];
+    float peak = sg_slidemax_push(&s->peak, fmaxf(fabsf(l[i]), fabsf(r[i])));
     float target = peak > LIMIT_THRESHOLD ? LIMIT_THRESHOLD / peak : 1.0f;
     g = target < g ? target + (g - target) * s->lim_att : target + (g - target) * s->lim_rel;
     l[i] = knee(ol * g);
@@ -333,29 +326,16 @@ static void limit(sg_synth *s, float *l, float *r, size_t n) {
   s->lim_gain = g;
 }
 
-/* AC coupling, as on the analog outputs these instruments imitate: a one-pole/one-zero DC
- * blocker y = x - x[-1] + R y[-1] with its -3 dB point at 5 Hz (-0.3 dB at 20 Hz). Short
- * low notes (partial cycles under an envelope) and asymmetric saturation otherwise leave a DC
- * offset that the stem gates would flag. */
-static void dc_block(sg_synth *s, float *x, size_t n, int ch) {
-  double x1 = s->dc_x[ch], y1 = s->dc_y[ch], r = s->dc_r;
-  for (size_t i = 0; i < n; ++i) {
-    double y = x[i] - x1 + r * y1;
-    x1 = x[i];
-    y1 = y;
-    x[i] = (float)y;
-  }
-  s->dc_x[ch] = x1;
-  s->dc_y[ch] = y1;
-}
-
 static void fire_off(sg_synth *s, size_t i) {
   s->vt->note_off(s->st, s->pend[i].id);
   s->pend[i] = s->pend[--s->npend];
 }
 
 /* Renders the instrument's own timeline [frame0, frame0 + n), splitting at every event, then
- * AC-couples it. */
+ * AC-couples it, as on the analog outputs these instruments imitate: a DC blocker (stemgate/dsp.h)
+ * with its -3 dB point at 5 Hz (-0.3 dB at 20 Hz). Short low notes (partial cycles under an
+ * envelope) and asymmetric saturation otherwise leave a DC offset that the stem gates would
+ * flag. */
 static void render_internal(sg_synth *s, const sg_note_list *notes, int64_t frame0, float *left,
                             float *right, size_t n) {
   int64_t pos = frame0, end = frame0 + (int64_t)n;
@@ -398,8 +378,8 @@ static void render_internal(sg_synth *s, const sg_note_list *notes, int64_t fram
     s->vt->render(s->st, left + off, right + off, len);
     pos = next;
   }
-  dc_block(s, left, n, 0);
-  dc_block(s, right, n, 1);
+  sg_dc_blocker_process(&s->dc[0], left, left, n);
+  sg_dc_blocker_process(&s->dc[1], right, right, n);
 }
 
 sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0, float *left,
@@ -411,10 +391,9 @@ sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0
       s->vt->reset(s->st);
     s->lim_gain = 1.0f;
     s->la_pos = 0;
-    s->dq_h = s->dq_n = 0;
-    s->dq_t = 0;
-    memset(s->dc_x, 0, sizeof s->dc_x);
-    memset(s->dc_y, 0, sizeof s->dc_y);
+    sg_slidemax_reset(&s->peak);
+    sg_dc_blocker_reset(&s->dc[0]);
+    sg_dc_blocker_reset(&s->dc[1]);
     s->npend = 0;
     s->cursor = 0;
     while (notes && s->cursor < notes->n && notes->v[s->cursor].start < frame0)
@@ -422,16 +401,10 @@ sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0
     s->started = 1;
     /* Prime the limiter's look-ahead with the first LOOKAHEAD frames. */
     render_internal(s, notes, frame0, s->la_l, s->la_r, LOOKAHEAD);
-    for (int j = 0; j < LOOKAHEAD; ++j) {
-      float a = fmaxf(fabsf(s->la_l[j]), fabsf(s->la_r[j]));
-      while (s->dq_n > 0 && s->dq_v[(s->dq_h + s->dq_n - 1) % DQ] <= a)
-        --s->dq_n;
-      s->dq_v[(s->dq_h + s->dq_n) % DQ] = a;
-      s->dq_i[(s->dq_h + s->dq_n) % DQ] = s->dq_t++;
-      ++s->dq_n;
-    }
+    for (int j = 0; j < LOOKAHEAD; ++j)
+      sg_slidemax_push(&s->peak, fmaxf(fabsf(s->la_l[j]), fabsf(s->la_r[j])));
     /* A note right at the start leaves no time to ramp: start at the gain it needs. */
-    float pk = s->dq_v[s->dq_h];
+    float pk = sg_slidemax_max(&s->peak);
     s->lim_gain = pk > LIMIT_THRESHOLD ? LIMIT_THRESHOLD / pk : 1.0f;
   }
   /* The instrument runs LOOKAHEAD frames ahead of the output: notes still start on their own

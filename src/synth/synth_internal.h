@@ -2,43 +2,18 @@
 #ifndef SG_SYNTH_INTERNAL_H
 #define SG_SYNTH_INTERNAL_H
 
+#include "stemgate/dsp.h"
 #include "stemgate/synth.h"
 
 #include <math.h>
 #include <stddef.h>
 
-/* Biquad in transposed direct form II with RBJ Audio EQ Cookbook designs (R. Bristow-Johnson),
- * used for the guitar body and the drum filters. */
-typedef struct sg__biquad {
-  double b0, b1, b2, a1, a2, z1, z2;
-} sg__biquad;
-
-static inline double sg__bq_tick(sg__biquad *b, double x) {
-  double y = b->b0 * x + b->z1;
-  b->z1 = b->b1 * x - b->a1 * y + b->z2;
-  b->z2 = b->b2 * x - b->a2 * y;
-  return y;
-}
-
-/* kind: 0 band-pass (0 dB peak), 1 high-pass, 2 low-pass. */
-static inline void sg__bq_design(sg__biquad *b, int kind, double f, double q, double rate) {
-  double w = 2 * SG_PI * f / rate, cw = cos(w), al = sin(w) / (2 * q), a0 = 1 + al;
-  if (kind == 0) {
-    b->b0 = al / a0;
-    b->b1 = 0;
-    b->b2 = -al / a0;
-  } else if (kind == 1) {
-    b->b0 = (1 + cw) / 2 / a0;
-    b->b1 = -(1 + cw) / a0;
-    b->b2 = (1 + cw) / 2 / a0;
-  } else {
-    b->b0 = (1 - cw) / 2 / a0;
-    b->b1 = (1 - cw) / a0;
-    b->b2 = (1 - cw) / 2 / a0;
-  }
-  b->a1 = -2 * cw / a0;
-  b->a2 = (1 - al) / a0;
-  b->z1 = b->z2 = 0;
+/* Biquads (guitar body, drum filters) are the RBJ cookbook sections of stemgate/dsp.h, ticked
+ * per sample inside the voices' loops. Designs a section and clears its state. */
+static inline void sg__bq_set(sg_biquad *b, sg_biquad_type t, double f, double q, double rate) {
+  sg_biquad_coefs c;
+  sg_biquad_design(t, f, q, 0, rate, &c);
+  sg_biquad_init(b, &c);
 }
 
 /* Control-rate block: envelopes that drive filters are read once per this many samples. */

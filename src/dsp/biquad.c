@@ -1,0 +1,103 @@
+/* Biquad sections: Audio-EQ-Cookbook designs (R. Bristow-Johnson), bilinear first-order
+ * sections, transposed direct form II. See include/stemgate/dsp.h. */
+#include "stemgate/dsp.h"
+
+static double clampd(double x, double lo, double hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+sg_status sg_biquad_design(sg_biquad_type t, double freq, double q, double gain_db, double rate,
+                           sg_biquad_coefs *c) {
+  if (!c || !(rate >= 1000.0) || t < 0 || t >= SG_BIQUAD_TYPE_COUNT_)
+    return SG_E_INVAL;
+  freq = clampd(freq, 1.0, 0.49 * rate);
+  q = clampd(q, 0.05, 100.0);
+  gain_db = clampd(gain_db, -48.0, 48.0);
+  double w0 = 2.0 * SG_PI * freq / rate, cw = cos(w0), sw = sin(w0);
+  double alpha = sw / (2.0 * q), A = pow(10.0, gain_db / 40.0), sA = sqrt(A);
+  double b0, b1, b2, a0, a1, a2;
+  switch (t) {
+  case SG_BIQUAD_LOWPASS:
+    b0 = (1 - cw) / 2, b1 = 1 - cw, b2 = (1 - cw) / 2;
+    a0 = 1 + alpha, a1 = -2 * cw, a2 = 1 - alpha;
+    break;
+  case SG_BIQUAD_HIGHPASS:
+    b0 = (1 + cw) / 2, b1 = -(1 + cw), b2 = (1 + cw) / 2;
+    a0 = 1 + alpha, a1 = -2 * cw, a2 = 1 - alpha;
+    break;
+  case SG_BIQUAD_BANDPASS:
+    b0 = alpha, b1 = 0, b2 = -alpha;
+    a0 = 1 + alpha, a1 = -2 * cw, a2 = 1 - alpha;
+    break;
+  case SG_BIQUAD_NOTCH:
+    b0 = 1, b1 = -2 * cw, b2 = 1;
+    a0 = 1 + alpha, a1 = -2 * cw, a2 = 1 - alpha;
+    break;
+  case SG_BIQUAD_PEAK:
+    b0 = 1 + alpha * A, b1 = -2 * cw, b2 = 1 - alpha * A;
+    a0 = 1 + alpha / A, a1 = -2 * cw, a2 = 1 - alpha / A;
+    break;
+  case SG_BIQUAD_LOWSHELF:
+    b0 = A * ((A + 1) - (A - 1) * cw + 2 * sA * alpha);
+    b1 = 2 * A * ((A - 1) - (A + 1) * cw);
+    b2 = A * ((A + 1) - (A - 1) * cw - 2 * sA * alpha);
+    a0 = (A + 1) + (A - 1) * cw + 2 * sA * alpha;
+    a1 = -2 * ((A - 1) + (A + 1) * cw);
+    a2 = (A + 1) + (A - 1) * cw - 2 * sA * alpha;
+    break;
+  case SG_BIQUAD_HIGHSHELF:
+  default:
+    b0 = A * ((A + 1) + (A - 1) * cw + 2 * sA * alpha);
+    b1 = -2 * A * ((A - 1) + (A + 1) * cw);
+    b2 = A * ((A + 1) + (A - 1) * cw - 2 * sA * alpha);
+    a0 = (A + 1) - (A - 1) * cw + 2 * sA * alpha;
+    a1 = 2 * ((A - 1) - (A + 1) * cw);
+    a2 = (A + 1) - (A - 1) * cw - 2 * sA * alpha;
+    break;
+  }
+  c->b0 = b0 / a0, c->b1 = b1 / a0, c->b2 = b2 / a0, c->a1 = a1 / a0, c->a2 = a2 / a0;
+  return SG_OK;
+}
+
+void sg_biquad_design_first_order(int highpass, double freq, double rate, sg_biquad_coefs *c) {
+  double K = tan(SG_PI * clampd(freq, 1.0, 0.49 * rate) / rate);
+  c->a1 = (K - 1) / (K + 1);
+  c->a2 = c->b2 = 0;
+  if (highpass)
+    c->b0 = 1 / (1 + K), c->b1 = -1 / (1 + K);
+  else
+    c->b0 = K / (1 + K), c->b1 = K / (1 + K);
+}
+
+double sg_biquad_coefs_mag_db(const sg_biquad_coefs *c, double f, double rate) {
+  double w = 2 * SG_PI * f / rate, c1 = cos(w), s1 = sin(w), c2 = cos(2 * w), s2 = sin(2 * w);
+  double nr = c->b0 + c->b1 * c1 + c->b2 * c2, ni = -(c->b1 * s1 + c->b2 * s2);
+  double dr = 1 + c->a1 * c1 + c->a2 * c2, di = -(c->a1 * s1 + c->a2 * s2);
+  double m2 = (nr * nr + ni * ni) / (dr * dr + di * di);
+  return 10 * log10(m2 > 1e-30 ? m2 : 1e-30);
+}
+
+void sg_biquad_init(sg_biquad *b, const sg_biquad_coefs *c) {
+  b->c = *c;
+  b->z1 = b->z2 = 0;
+}
+
+void sg_biquad_reset(sg_biquad *b) { b->z1 = b->z2 = 0; }
+
+void sg_biquad_run(const sg_biquad_coefs *cp, double *z, const float *in, float *out, size_t n) {
+  /* Coefficients and state in locals: the compiler keeps them in registers across the loop
+   * (out may alias in, so it could not otherwise assume they are unchanged). */
+  const sg_biquad_coefs c = *cp;
+  double z1 = z[0], z2 = z[1];
+  for (size_t i = 0; i < n; ++i) {
+    double x = in[i], y = c.b0 * x + z1;
+    z1 = c.b1 * x - c.a1 * y + z2;
+    z2 = c.b2 * x - c.a2 * y;
+    out[i] = (float)y;
+  }
+  z[0] = sg_dsp_flush(z1), z[1] = sg_dsp_flush(z2);
+}
+
+void sg_biquad_process(sg_biquad *b, const float *in, float *out, size_t n) {
+  double z[2] = {b->z1, b->z2};
+  sg_biquad_run(&b->c, z, in, out, n);
+  b->z1 = z[0], b->z2 = z[1];
+}
