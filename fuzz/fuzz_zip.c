@@ -17,6 +17,7 @@
  * Without libFuzzer, compile with -DSG_FUZZ_MAIN to get a main() that runs the files named on
  * the command line through the same function (corpus replay under gcc). Any crash, leak,
  * sanitizer report or abort() is a finding; every rejection must carry a message. */
+#include "package/json.h"
 #include "stemgate/package.h"
 
 #include <stdint.h>

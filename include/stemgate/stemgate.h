@@ -13,6 +13,7 @@
 #include "stemgate/fx.h"
 #include "stemgate/gate.h"
 #include "stemgate/io.h"
+#include "stemgate/manifest.h"
 #include "stemgate/mix.h"
 #include "stemgate/notes.h"
 #include "stemgate/package.h"
@@ -23,5 +24,6 @@
 #include "stemgate/theory.h"
 #include "stemgate/timing.h"
 #include "stemgate/verify.h"
+#include "stemgate/zip.h"
 
 #endif

@@ -5,6 +5,7 @@
  * multiple of the input length (each value consumes at least one input byte, each decoded
  * string is no longer than its escaped form), so memory is bounded too. Input must be UTF-8;
  * \u escapes are decoded with surrogate pairs combined and lone surrogates rejected. */
+#include "json.h"
 #include "package_internal.h"
 #include "stemgate/package.h"
 

@@ -5,6 +5,7 @@
  * invalid sequence (overlong forms, surrogates, code points above U+10FFFF, truncated
  * sequences) becomes U+FFFD, so the output is always valid JSON. Numbers are the shortest of
  * %.15g/%.16g/%.17g that strtod reads back bit-exactly; NaN and infinities become null. */
+#include "json.h"
 #include "stemgate/package.h"
 
 #include <math.h>

@@ -1,4 +1,5 @@
 /* Manifest model, deterministic JSON rendering and parsing back (for verification). */
+#include "json.h"
 #include "stemgate/package.h"
 
 #include <math.h>

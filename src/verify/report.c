@@ -2,6 +2,8 @@
  * for CI systems (the de-facto schema of Ant's JUnit report: testsuite/testcase/failure). */
 #include "verify_internal.h"
 
+#include "package/json.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

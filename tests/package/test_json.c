@@ -1,6 +1,7 @@
 /* JSON writer and reader: escaping, UTF-8 handling, number round trips, hostile input. */
 #include "sg_test.h"
 
+#include "package/json.h"
 #include "stemgate/package.h"
 
 #include <math.h>

@@ -8,6 +8,7 @@
  * true peak -1 dBTP, silence -60 dBFS, key window 10 s, tempo +-1 BPM). */
 #include "sg_test.h"
 
+#include "package/json.h"
 #include "stemgate/analysis.h"
 #include "stemgate/package.h"
 #include "stemgate/spec.h"
