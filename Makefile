@@ -8,7 +8,7 @@ ASAN_BUILD ?= build-asan
 SONG ?= examples/deja-vu.yaml
 OUT ?= out/deja-vu
 
-.PHONY: all deps build demo examples check test asan clean bench format format-check docs
+.PHONY: all deps build demo examples check test asan clean bench format format-check docs install
 
 all: build
 
@@ -33,6 +33,12 @@ examples: build
 	    { tail -n 3 out/$$n.verify.txt; exit 1; }; \
 	  tail -n 1 out/$$n.verify.txt; \
 	done
+
+# The binary, libstemgate.so, the public headers, stemgate.pc and the man pages:
+#   make install PREFIX=/usr/local DESTDIR=/tmp/stage
+PREFIX ?= /usr/local
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 # docs/gates.md is generated from the check table (a test fails when it is stale).
 docs: build
