@@ -17,6 +17,7 @@ int sg_cli_verify(int argc, char **argv, const sg_cli_command *self);
 int sg_cli_timing(int argc, char **argv, const sg_cli_command *self);
 int sg_cli_analyze(int argc, char **argv, const sg_cli_command *self);
 int sg_cli_checks(int argc, char **argv, const sg_cli_command *self);
+int sg_cli_list(int argc, char **argv, const sg_cli_command *self);
 int sg_cli_check(int argc, char **argv, const sg_cli_command *self);
 
 /* Loads and validates spec and builds its grid; on failure prints the located diagnostic and

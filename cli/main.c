@@ -56,6 +56,12 @@ static const sg_cli_command commands[] = {
      "\n"
      "Prints format, length, sample and true peak, loudness, DC, clipping, tempo estimate,\n"
      "first downbeat and the key track of any file libsndfile reads.\n"},
+    {"list", "list instruments, patches, styles or effects with every parameter", sg_cli_list,
+     "usage: stemgate list instruments|patches|styles|effects [NAME] [--json]\n"
+     "\n"
+     "What a spec may name, read from the tables the code uses: each instrument's patches and\n"
+     "parameters, each effect's parameters (unit, range, default, what it does), the styles.\n"
+     "NAME shows one; --json prints the same as JSON.\n"},
     {"checks", "list every check render and verify report (name, step, severity)", sg_cli_checks,
      "usage: stemgate checks [--markdown]\n"
      "\n"
@@ -90,7 +96,8 @@ int main(int argc, char **argv) {
     usage(stdout);
     return SG_EXIT_OK;
   }
-  if (!strcmp(cmd, "--version")) {
+  if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "-v") ||
+      !strcmp(cmd, "version")) {
     printf("stemgate %s\n", sg_version());
     return SG_EXIT_OK;
   }

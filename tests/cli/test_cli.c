@@ -2,7 +2,11 @@
  * 3 I/O error), diagnostics with file:line:col, the timing table. Runs the built binary. */
 #include "sg_test.h"
 
+#include "package/json.h"
+
 #include "schema_cases.h"
+#include "stemgate/check.h"
+#include "stemgate/fx.h"
 #include "stemgate/io.h"
 
 #include <dirent.h>
@@ -222,8 +226,58 @@ static void examples_pass_check_and_dry_run(void **st) {
   assert_non_null(strstr(out, "usage: stemgate check SPEC"));
 }
 
+/* The everyday listing commands read the tables the code uses: every parameter of every effect
+ * and instrument is shown with its range and default, JSON parses as JSON, and the check table
+ * lists every check. */
+static void list_commands(void **st) {
+  (void)st;
+  assert_int_equal(run("list effects reverb"), 0);
+  assert_non_null(strstr(out, "rt60"));
+  assert_non_null(strstr(out, "0.1..30 s"));
+  assert_non_null(strstr(out, "default 2 "));
+  assert_int_equal(run("list effects"), 0);
+  for (int i = 0; i < sg_fx_type_count(); ++i) {
+    const char *name = NULL, *doc = NULL;
+    const sg_param_def *defs = NULL;
+    int n = 0;
+    assert_int_equal(sg_fx_type_schema(i, &name, &doc, &defs, &n), SG_OK);
+    char head[64];
+    snprintf(head, sizeof head, "%s:", name);
+    assert_non_null(strstr(out, head));
+    for (int k = 0; k < n; ++k)
+      assert_non_null(strstr(out, defs[k].name));
+  }
+  assert_int_equal(run("list patches"), 0);
+  assert_non_null(strstr(out, "epiano (default)"));
+  assert_int_equal(run("list instruments moog_bass"), 0);
+  assert_non_null(strstr(out, "cutoff"));
+  assert_null(strstr(out, "dx7"));
+  assert_int_equal(run("list styles --json"), 0);
+  sg_json_doc *doc = NULL;
+  assert_int_equal(sg_json_parse(out, strlen(out), &doc, NULL), SG_OK);
+  assert_int_equal(sg_json_root(doc)->type, SG_JSON_ARRAY);
+  assert_non_null(strstr(out, "\"bossa\""));
+  sg_json_doc_free(doc);
+  assert_int_equal(run("list effects eq --json"), 0);
+  assert_int_equal(sg_json_parse(out, strlen(out), &doc, NULL), SG_OK);
+  sg_json_doc_free(doc);
+  assert_int_equal(run("list effects nosuch"), 2);
+  assert_int_equal(run("list"), 2);
+  assert_int_equal(run("list fruit"), 2);
+  assert_int_equal(run("checks"), 0);
+  for (int i = 0; i < SG_CHECK_COUNT; ++i)
+    assert_non_null(strstr(out, sg_check_get((sg_check_id)i)->name));
+  assert_int_equal(run("checks --markdown"), 0);
+  assert_non_null(strstr(out, "| `true_peak` |"));
+  for (const char *v = "-V\0-v\0version\0"; *v; v += strlen(v) + 1) {
+    assert_int_equal(run(v), 0);
+    assert_non_null(strstr(out, "stemgate 0."));
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(list_commands),
       cmocka_unit_test(help_and_usage),
       cmocka_unit_test(spec_errors_point_into_the_file),
       cmocka_unit_test(timing_table),
