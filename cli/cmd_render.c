@@ -4,17 +4,78 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+/* How much a render prints: QUIET only warnings, failures and the result; NORMAL the steps,
+ * the stems, every warning and failure and the numbers that matter (loudness, true peak,
+ * tempo, keys, sync); VERBOSE every row. */
+typedef enum verbosity { QUIET = 0, NORMAL, VERBOSE } verbosity;
+
+typedef struct out_state {
+  verbosity v;
+  int colour; /* stdout is a terminal and NO_COLOR is unset */
+  struct timespec t0;
+  size_t rows, shown;
+} out_state;
+
+static double elapsed(const out_state *o) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)(t.tv_sec - o->t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - o->t0.tv_nsec);
+}
+
+/* Step and stem lines from the pipeline; steps carry the time since the start. */
 static void print_line(void *user, const char *line) {
-  (void)user;
-  puts(line);
+  out_state *o = user;
+  if (o->v == QUIET)
+    return;
+  if (line[0] == '[')
+    printf("%6.1fs %s\n", elapsed(o), line);
+  else
+    printf("        %s\n", line);
+  fflush(stdout);
+}
+
+/* The checks whose numbers a producer reads on every render. */
+static int matters(const sg_gate_result *g) {
+  static const sg_check_id ids[] = {
+      SG_CHECK_LOUDNESS,    SG_CHECK_TRUE_PEAK,  SG_CHECK_TEMPO,         SG_CHECK_KEY,
+      SG_CHECK_SYNC_OFFSET, SG_CHECK_SYNC_DRIFT, SG_CHECK_STEM_LOUDNESS, SG_CHECK_REFERENCE_TEMPO};
+  for (size_t i = 0; i < sizeof ids / sizeof *ids; ++i)
+    if (g->id == ids[i])
+      return strcmp(g->step, "verify") != 0; /* verify's rows repeat the render's */
+  return 0;
+}
+
+static void print_row(void *user, const sg_gate_result *g) {
+  out_state *o = user;
+  ++o->rows;
+  int bad = !g->pass;
+  if (!(o->v == VERBOSE || bad || (o->v == NORMAL && matters(g))))
+    return;
+  ++o->shown;
+  char line[600];
+  sg_gate_result_format(g, line, sizeof line);
+  const char *c = !o->colour ? ""
+                  : !g->pass ? (g->required ? "\033[1;31m" : "\033[33m")
+                             : "\033[32m";
+  /* The verdict word in colour on a terminal; the rest as it is. */
+  printf("        %s%.4s%s%s\n", c, line, o->colour ? "\033[0m" : "", line + 4);
   fflush(stdout);
 }
 
 int sg_cli_render(int argc, char **argv, const sg_cli_command *self) {
   sg_render_options opt;
   sg_render_options_init(&opt);
+  out_state o;
+  memset(&o, 0, sizeof o);
+  o.v = NORMAL;
+  o.colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+  clock_gettime(CLOCK_MONOTONIC, &o.t0);
   opt.log = print_line;
+  opt.on_row = print_row;
+  opt.log_user = &o;
   int dry_run = 0;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
@@ -37,7 +98,9 @@ int sg_cli_render(int argc, char **argv, const sg_cli_command *self) {
     } else if (!strcmp(a, "--dry-run") || !strcmp(a, "-n")) {
       dry_run = 1;
     } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-      opt.log = NULL;
+      o.v = QUIET;
+    } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+      o.v = VERBOSE;
     } else if (a[0] == '-') {
       return sg_cli_usage_error(self, "unknown option", a);
     } else if (!opt.spec_path) {
@@ -69,9 +132,13 @@ int sg_cli_render(int argc, char **argv, const sg_cli_command *self) {
     size_t warn = 0;
     for (size_t i = 0; i < res.gates.n; ++i)
       warn += !res.gates.v[i].pass;
-    printf("done: %s (%.1f s song; %d stems rendered, %d from the cache; %zu checks, %zu "
-           "warnings)\n",
-           res.zip_path, res.seconds, res.stems_rendered, res.stems_cached, res.gates.n, warn);
+    char warns[64] = "";
+    if (warn)
+      snprintf(warns, sizeof warns, ", %zu warning%s (shown above)", warn, warn == 1 ? "" : "s");
+    printf("done in %.1f s: %s (%.1f s song; %d stems rendered, %d from the cache; %zu checks "
+           "passed%s)\n",
+           elapsed(&o), res.zip_path, res.seconds, res.stems_rendered, res.stems_cached,
+           res.gates.n - warn, warns);
   } else {
     sg_cli_print_diag(&d);
     if (st == SG_E_GATE)

@@ -34,6 +34,8 @@ enum {
 int sg_exit_code(sg_status st);
 
 typedef void (*sg_log_fn)(void *user, const char *line);
+/* Called with each gate row as it is judged (the row is only valid during the call). */
+typedef void (*sg_row_fn)(void *user, const sg_gate_result *row);
 
 typedef struct sg_render_options {
   const char *spec_path;
@@ -42,8 +44,9 @@ typedef struct sg_render_options {
   int force;             /* 1: ignore the cache */
   int jobs;              /* stems produced at once; 0: one per core (at most 8). The files
                             and the report are identical for any value. */
-  sg_log_fn log;         /* optional: one line per step and gate */
-  void *log_user;
+  sg_log_fn log;         /* optional: one line per step and, without on_row, per gate row */
+  void *log_user;        /* passed to log and on_row */
+  sg_row_fn on_row;      /* optional: each gate row as it is judged, instead of a log line */
 } sg_render_options;
 
 void sg_render_options_init(sg_render_options *o);

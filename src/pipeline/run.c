@@ -33,6 +33,10 @@ void sg__log(sg__run *r, const char *fmt, ...) {
 void sg__flush(sg__run *r) {
   const sg_gate_report *g = &r->res->gates;
   for (; r->logged < g->n; ++r->logged) {
+    if (r->opt->on_row) {
+      r->opt->on_row(r->opt->log_user, &g->v[r->logged]);
+      continue;
+    }
     char line[512];
     sg_gate_result_format(&g->v[r->logged], line, sizeof line);
     sg__log(r, "  %s", line);

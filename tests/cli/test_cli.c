@@ -275,8 +275,45 @@ static void list_commands(void **st) {
   }
 }
 
+/* Render output by verbosity: the default shows steps, stems, the numbers that matter and every
+ * warning; -v every row; --quiet no PASS row at all. Piped output carries no escape bytes. */
+static void render_output_levels(void **st) {
+  (void)st;
+  const char *spec = sg_test_path("tiny.yaml");
+  assert_int_equal(sg_test_write_text(spec, "title: Tiny\n"
+                                            "tempo: 120\n"
+                                            "key: C major\n"
+                                            "sections:\n"
+                                            "  - {name: a, bars: 4, chords: \"C | Am | F | G\"}\n"
+                                            "stems:\n"
+                                            "  - {name: Keys, instrument: dx7}\n"
+                                            "drums: {source: synth}\n"),
+                   0);
+  char args[1024];
+  size_t lines[3];
+  const char *flags[3] = {"--quiet", "", "-v"};
+  for (int k = 0; k < 3; ++k) {
+    snprintf(args, sizeof args, "render '%s' -o '%s' --jobs 1 %s", spec, sg_test_path("tinyout"),
+             flags[k]);
+    assert_int_equal(run(args), 0);
+    assert_null(strchr(out, '\033')); /* piped: no colour */
+    assert_non_null(strstr(out, "done in "));
+    lines[k] = 0;
+    for (const char *p = out; (p = strstr(p, "PASS  ")); ++p)
+      ++lines[k];
+    if (k == 1) {
+      assert_non_null(strstr(out, "[7/7] package"));
+      assert_non_null(strstr(out, " true_peak "));
+    }
+  }
+  printf("PASS rows printed: quiet %zu, default %zu, verbose %zu\n", lines[0], lines[1], lines[2]);
+  assert_int_equal(lines[0], 0);
+  assert_true(lines[1] > 0 && lines[1] * 4 < lines[2]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(render_output_levels),
       cmocka_unit_test(list_commands),
       cmocka_unit_test(help_and_usage),
       cmocka_unit_test(spec_errors_point_into_the_file),
