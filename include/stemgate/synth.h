@@ -258,6 +258,9 @@ sg_status sg_synth_create_soundfont(const char *sf2_path, int bank, int program,
 sg_status sg_synth_check(sg_synth_kind kind, const char *patch, sg_pos patch_pos,
                          const sg_param_set *overrides, const char *owner, const char *spec_file,
                          sg_diag *d);
+/* Seconds the instrument's amplitude takes to reach full level with its patch (the amp envelope's
+ * attack); 0 for struck and plucked models, NAN when unknown (a SoundFont's recording). */
+double sg_synth_attack_s(const sg_synth *s);
 /* The parameter table of an instrument kind (static, never freed): names, units, ranges, docs;
  * defaults are NAN because they come from the selected patch. SG_E_RANGE for a bad kind. */
 sg_status sg_synth_param_schema(sg_synth_kind kind, const sg_param_def **params, int *n);

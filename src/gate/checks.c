@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Below this correlation with its best key profile a chroma has no key to judge. */
+#define SG_KEY_MIN_R 0.5
+
 /* Sound allowed just before a section a stem plays in (pickup notes, early attacks), s. */
 #define LEAD_IN_S 0.1
 
@@ -177,8 +180,13 @@ sg_status sg_check_master_tempo(sg_gate_report *r, const char *step, const sg_so
   double tol = s->drums.tempo_tolerance_bpm > 0 ? s->drums.tempo_tolerance_bpm : 1.0;
   sg_tempo_check t;
   if (sg_tempo_check_against(f, bpm, &t) != SG_OK) {
+    /* Without drums a song may have no rhythm to measure (a pad and a held bass): that is not a
+     * wrong tempo, so it is not judged. With drums, a master without periodic onsets fails. */
+    int drums = s->drums.source != SG_DRUMS_NONE;
     row(&g, r, SG_CHECK_TEMPO, step, "Master", NAN, tol, bpm,
-        "no periodic onsets to estimate a tempo from", SG_SEV_FAIL);
+        drums ? "no periodic onsets to estimate a tempo from"
+              : "not judged: no periodic onsets, and the song has no drums",
+        drums ? SG_SEV_FAIL : SG_SEV_INFO);
     return g.st;
   }
   char detail[160];
@@ -199,6 +207,11 @@ static int section_key(const sg_song *s, int i, sg_key *k) {
 sg_status sg_check_master_keys(sg_gate_report *r, const char *step, const sg_song *s,
                                const sg_timeline *tl, const sg_features *f, sg_diag *d) {
   group g = {SG_OK, d};
+  if (s->n_stems == 0) { /* drums alone: the chroma of noise has no key to judge */
+    row_text(&g, r, SG_CHECK_KEY, step, "song", "not judged: the song has no pitched stem", "a key",
+             1, SG_SEV_INFO);
+    return g.st;
+  }
   for (int i = 0; i < tl->n_sections;) {
     sg_key want, next;
     if (!section_key(s, i, &want)) {
@@ -228,7 +241,14 @@ sg_status sg_check_master_keys(sg_gate_report *r, const char *step, const sg_son
                SG_SEV_INFO);
     else if (st != SG_OK)
       row_text(&g, r, SG_CHECK_KEY, step, region, sg_status_name(st), exp, 0, SG_SEV_FAIL);
-    else
+    else if (!kc.pass && kc.est.r < SG_KEY_MIN_R) {
+      /* Music in a clear key correlates with its profile at r 0.6-0.9; below 0.5 the chroma
+       * fits no key well (short notes over loud drums, say) and the estimate means nothing. */
+      char msg[160];
+      snprintf(msg, sizeof msg, "not judged: %s fits no key profile well (r < %.1f)", kc.text,
+               SG_KEY_MIN_R);
+      row_text(&g, r, SG_CHECK_KEY, step, region, msg, exp, 0, SG_SEV_WARN);
+    } else
       row_text(&g, r, SG_CHECK_KEY, step, region, kc.text, exp, kc.pass,
                kc.fifth ? SG_SEV_WARN : SG_SEV_FAIL);
     i = j;

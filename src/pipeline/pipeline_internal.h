@@ -48,6 +48,7 @@ typedef struct sg__stem {
   sg_meter_result final_meter;
   sg_audio_info final_info;
   char instrument[160];
+  double attack_s; /* the instrument's amplitude attack (NAN: unknown), for note_timing */
 } sg__stem;
 
 typedef struct sg__run {

@@ -333,8 +333,13 @@ static int64_t drums_tail(const void *st) {
 
 static void drums_destroy(void *st) { free(st); }
 
-static const sg__inst_vt drums_vt = {drums_note_on, drums_note_off, drums_render,
-                                     drums_reset,   drums_destroy,  drums_tail};
+static double drums_attack(const void *st) {
+  (void)st;
+  return 0.0;
+}
+
+static const sg__inst_vt drums_vt = {drums_note_on, drums_note_off, drums_render, drums_reset,
+                                     drums_destroy, drums_tail,     drums_attack};
 
 sg_status sg__drums_create(const char *patch, const sg_param_set *ov, double rate, uint64_t seed,
                            void **st, const sg__inst_vt **vt, sg_diag *d) {

@@ -331,8 +331,14 @@ static int64_t fm_tail(const void *st) {
 
 static void fm_destroy(void *st) { free(st); }
 
-static const sg__inst_vt fm_vt = {fm_note_on, fm_note_off, fm_render,
-                                  fm_reset,   fm_destroy,  fm_tail};
+/* The DX7 patches here all strike (carrier R1 at 99 reaches full level within milliseconds). */
+static double fm_attack(const void *st) {
+  (void)st;
+  return 0.002;
+}
+
+static const sg__inst_vt fm_vt = {fm_note_on, fm_note_off, fm_render, fm_reset,
+                                  fm_destroy, fm_tail,     fm_attack};
 
 sg_status sg__fm_create(const char *patch, const sg_param_set *ov, double rate, uint64_t seed,
                         void **st, const sg__inst_vt **vt, sg_diag *d) {

@@ -357,8 +357,14 @@ static int64_t pluck_tail(const void *st) {
 
 static void pluck_destroy(void *st) { free(st); }
 
-static const sg__inst_vt pluck_vt = {pluck_note_on, pluck_note_off, pluck_render,
-                                     pluck_reset,   pluck_destroy,  pluck_tail};
+/* A plucked string sounds at once: the excitation is the attack. */
+static double pluck_attack(const void *st) {
+  (void)st;
+  return 0.0;
+}
+
+static const sg__inst_vt pluck_vt = {pluck_note_on, pluck_note_off, pluck_render, pluck_reset,
+                                     pluck_destroy, pluck_tail,     pluck_attack};
 
 sg_status sg__pluck_create(const char *patch, const sg_param_set *ov, double rate, uint64_t seed,
                            void **st, const sg__inst_vt **vt, sg_diag *d) {

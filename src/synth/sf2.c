@@ -99,8 +99,14 @@ static int64_t sf2_tail(const void *st) {
   return (int64_t)(2.0 * s->rate); /* release of typical GM presets stays under 2 s */
 }
 
-static const sg__inst_vt sf2_vt = {sf2_note_on, sf2_note_off, sf2_render,
-                                   sf2_reset,   sf2_destroy,  sf2_tail};
+/* A sampled instrument brings the attack of its recording: not known here. */
+static double sf2_attack(const void *st) {
+  (void)st;
+  return NAN;
+}
+
+static const sg__inst_vt sf2_vt = {sf2_note_on, sf2_note_off, sf2_render, sf2_reset,
+                                   sf2_destroy, sf2_tail,     sf2_attack};
 
 sg_status sg__sf2_create(const char *path, int bank, int program, const sg_param_set *ov,
                          double rate, void **st, const sg__inst_vt **vt, sg_diag *d) {

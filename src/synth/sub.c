@@ -423,8 +423,10 @@ static int64_t mono_tail(const void *st) {
 
 static void sub_destroy(void *st) { free(st); }
 
-static const sg__inst_vt mono_vt = {mono_note_on, mono_note_off, mono_render,
-                                    mono_reset,   sub_destroy,   mono_tail};
+static double mono_attack(const void *st) { return ((const sg__mono *)st)->p.amp_attack; }
+
+static const sg__inst_vt mono_vt = {mono_note_on, mono_note_off, mono_render, mono_reset,
+                                    sub_destroy,  mono_tail,     mono_attack};
 
 sg_status sg__mono_create(const char *patch, const sg_param_set *ov, double rate, uint64_t seed,
                           void **st, const sg__inst_vt **vt, sg_diag *d) {
@@ -536,8 +538,10 @@ static int64_t poly_tail(const void *st) {
   return (int64_t)((q->p.amp_release * 1.2 + 0.05) * q->rate);
 }
 
-static const sg__inst_vt poly_vt = {poly_note_on, poly_note_off, poly_render,
-                                    poly_reset,   sub_destroy,   poly_tail};
+static double poly_attack(const void *st) { return ((const sg__poly *)st)->p.amp_attack; }
+
+static const sg__inst_vt poly_vt = {poly_note_on, poly_note_off, poly_render, poly_reset,
+                                    sub_destroy,  poly_tail,     poly_attack};
 
 sg_status sg__poly_create(const char *patch, const sg_param_set *ov, double rate, uint64_t seed,
                           void **st, const sg__inst_vt **vt, sg_diag *d) {

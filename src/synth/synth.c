@@ -216,6 +216,10 @@ static sg_status finish_create(sg_synth_kind kind, double rate, void *st, const 
   return SG_OK;
 }
 
+double sg_synth_attack_s(const sg_synth *s) {
+  return s && s->vt->attack ? s->vt->attack(s->st) : NAN;
+}
+
 sg_status sg_synth_create(sg_synth_kind kind, const char *patch, const sg_param_set *overrides,
                           double rate, uint64_t seed, sg_synth **out, sg_diag *d) {
   if (!out)

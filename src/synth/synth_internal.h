@@ -50,6 +50,8 @@ typedef struct sg__inst_vt {
   void (*reset)(void *st);
   void (*destroy)(void *st);
   int64_t (*tail)(const void *st);
+  /* Seconds the amplitude takes to reach full level at the patch's settings (NAN: unknown). */
+  double (*attack)(const void *st);
 } sg__inst_vt;
 
 /* Each instrument's constructor: patch already validated by name lookup inside. */
