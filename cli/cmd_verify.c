@@ -27,8 +27,13 @@ static int write_report(const char *path, sg_status (*render)(const sg_verify_re
 
 int sg_cli_verify(int argc, char **argv, const sg_cli_command *self) {
   const char *package = NULL, *spec = NULL, *reference = NULL, *json = NULL, *junit = NULL;
+  int quiet = 0;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
+    if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+      quiet = 1;
+      continue;
+    }
     const char **slot = !strcmp(a, "--spec")        ? &spec
                         : !strcmp(a, "--reference") ? &reference
                         : !strcmp(a, "--json")      ? &json
@@ -68,11 +73,25 @@ int sg_cli_verify(int argc, char **argv, const sg_cli_command *self) {
   st = sg_verify_package(song, &opt, &res, &d);
   sg_song_free(song);
 
-  char *table = NULL;
-  if (sg_verify_to_table(&res, &table) == SG_OK)
-    fputs(table, stdout);
-  free(table);
-  fflush(stdout);
+  /* A report written to standard output ("-") keeps stdout for itself: the table goes to stderr. */
+  FILE *tty = (json && !strcmp(json, "-")) || (junit && !strcmp(junit, "-")) ? stderr : stdout;
+  if (quiet) { /* only what needs attention, then the verdict */
+    size_t bad = 0;
+    for (size_t i = 0; i < res.report.n; ++i)
+      if (!res.report.v[i].pass) {
+        char line[600];
+        fprintf(tty, "%s\n", sg_gate_result_format(&res.report.v[i], line, sizeof line));
+        ++bad;
+      }
+    fprintf(tty, "%zu checks, %zu failed, %zu warnings: %s\n", res.report.n, res.report.failed,
+            bad - res.report.failed, st == SG_OK ? "PASS" : "FAIL");
+  } else {
+    char *table = NULL;
+    if (sg_verify_to_table(&res, &table) == SG_OK)
+      fputs(table, tty);
+    free(table);
+  }
+  fflush(tty);
   int ok_reports = 1;
   if (json)
     ok_reports &= write_report(json, sg_verify_to_json, &res);

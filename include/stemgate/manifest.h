@@ -8,15 +8,13 @@
 #include "stemgate/core.h"
 #include "stemgate/gate.h"
 #include "stemgate/io.h"
+#include "stemgate/zip.h" /* SG_PKG_NAME */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* ==== manifest =============================================================================== */
-
-#define SG_PKG_NAME 256 /* archive entry names, titles */
-#define SG_PKG_SHORT 64
 
 typedef enum sg_pkg_role {
   SG_ROLE_MASTER = 0,
@@ -57,7 +55,7 @@ typedef struct sg_manifest_file {
 typedef struct sg_manifest_section {
   char name[SG_PKG_SHORT];
   char key[SG_PKG_SHORT];         /* "G major"; "" when the song's key applies */
-  int start_bar, end_bar;         /* 1-based first bar, exclusive end bar */
+  int start_bar, end_bar;         /* 1-based first and last bar (inclusive, as in NOTES.txt) */
   int64_t start_frame, end_frame; /* exact frames at the song rate */
   double start_sec, end_sec;
 } sg_manifest_section;

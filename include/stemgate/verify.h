@@ -136,14 +136,16 @@ sg_status sg_verify_package(const sg_song *song, const sg_verify_options *opt,
 /* Renders the result as a table for a terminal (one row per check: verdict, file/stem,
  * check, measured, limit) followed by how each file was found and a summary line. */
 sg_status sg_verify_to_table(const sg_verify_result *r, char **text);
-/* JSON (schema "stemgate.verify/1"): package, ok, failed, files[], checks[]. Pretty-printed. */
+/* JSON (schema "stemgate.verify/1"): tool_version, package, package_readable, ok, checks_total,
+ * checks_failed, master_seconds, files[], checks[] (each row as manifest.json has it).
+ * Pretty-printed. */
 sg_status sg_verify_to_json(const sg_verify_result *r, char **text);
 /* JUnit XML: one <testsuite name="stemgate verify"> with one <testcase> per check (classname
  * = file/stem, name = check), a <failure message=...> for failed required checks and
  * <skipped/> for advisory failures. Text is XML-escaped; invalid UTF-8 bytes become '?'. */
 sg_status sg_verify_to_junit(const sg_verify_result *r, char **text);
 
-/* Writes text to path through a temporary file renamed into place. */
+/* Writes text to path through a temporary file renamed into place; "-" is standard output. */
 sg_status sg_verify_write_text(const char *path, const char *text, sg_diag *d);
 
 #ifdef __cplusplus

@@ -19,6 +19,9 @@
 extern "C" {
 #endif
 
+#define SG_PKG_NAME 256 /* archive entry names, titles */
+#define SG_PKG_SHORT 64
+
 /* ==== zip writer ============================================================================= */
 
 typedef struct sg_zip_writer sg_zip_writer;

@@ -58,6 +58,17 @@ static void section_key(const sg_song *s, int si, char *out, size_t cap) {
 }
 
 /* NOTES.txt: what a producer opening the package wants to know first. */
+/* Each line of a multi-line block (an effect chain's description), indented. */
+static void indented(text *t, const char *block, const char *indent) {
+  while (*block) {
+    const char *nl = strchr(block, '\n');
+    int len = nl ? (int)(nl - block) : (int)strlen(block);
+    if (len)
+      tprintf(t, "%s%.*s\n", indent, len, block);
+    block += len + (nl ? 1 : 0);
+  }
+}
+
 char *sg__notes_text(const sg__run *r) {
   const sg_song *s = r->song;
   text t = {0};
@@ -112,14 +123,7 @@ char *sg__notes_text(const sg__run *r) {
             ss->final_meter.true_peak_dbtp);
     if (ss->fx.chain[0]) {
       tprintf(&t, "    effects:\n");
-      const char *line = ss->fx.chain;
-      while (*line) {
-        const char *nl = strchr(line, '\n');
-        int len = nl ? (int)(nl - line) : (int)strlen(line);
-        if (len)
-          tprintf(&t, "      %.*s\n", len, line);
-        line += len + (nl ? 1 : 0);
-      }
+      indented(&t, ss->fx.chain, "      ");
     } else {
       tprintf(&t, "    effects: none\n");
     }
@@ -131,7 +135,7 @@ char *sg__notes_text(const sg__run *r) {
               strrchr(ss->midi, '/') ? strrchr(ss->midi, '/') + 1 : ss->midi);
   }
   tprintf(&t, "\nMASTER  (%s)\n", r->master_archive);
-  tprintf(&t, "    %s\n", r->master_rep.chain);
+  indented(&t, r->master_rep.chain, "    ");
   tprintf(&t,
           "    loudness %.2f LUFS (target %.1f +- %.1f), true peak %.2f dBTP (ceiling %.1f), "
           "LRA %.1f LU\n",

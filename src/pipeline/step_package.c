@@ -53,7 +53,7 @@ static sg_status write_zip(sg__run *r, const char *zip, sg_diag *d) {
     snprintf(ms.name, sizeof ms.name, "%s", t->name);
     section_key(s, i, ms.key, sizeof ms.key);
     ms.start_bar = (int)t->start_bar + 1;
-    ms.end_bar = (int)(t->start_bar + t->bars) + 1;
+    ms.end_bar = (int)(t->start_bar + t->bars); /* the last bar, inclusive, as NOTES.txt says */
     ms.start_frame = t->start_frame;
     ms.end_frame = t->end_frame;
     ms.start_sec = t->start_sec;

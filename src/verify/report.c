@@ -342,6 +342,12 @@ sg_status sg_verify_to_junit(const sg_verify_result *r, char **text) {
 sg_status sg_verify_write_text(const char *path, const char *text, sg_diag *d) {
   if (!path || !text)
     return sg_diag_fail(d, SG_E_INVAL, "verify: NULL argument");
+  if (!strcmp(path, "-")) { /* the Unix convention: standard output */
+    size_t n = strlen(text);
+    if (fwrite(text, 1, n, stdout) != n || fflush(stdout) != 0)
+      return sg_diag_fail(d, SG_E_IO, "cannot write the report to standard output");
+    return SG_OK;
+  }
   char tmp[SG_MAX_PATH + 16];
   snprintf(tmp, sizeof tmp, "%s.partial", path);
   FILE *f = fopen(tmp, "wb");

@@ -8,6 +8,7 @@
 #include "stemgate/check.h"
 #include "stemgate/fx.h"
 #include "stemgate/io.h"
+#include "stemgate/zip.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -309,11 +310,67 @@ static void render_output_levels(void **st) {
   printf("PASS rows printed: quiet %zu, default %zu, verbose %zu\n", lines[0], lines[1], lines[2]);
   assert_int_equal(lines[0], 0);
   assert_true(lines[1] > 0 && lines[1] * 4 < lines[2]);
+
+  /* NOTES.txt keeps the master block indented, and bars are inclusive in NOTES and manifest. */
+  char zip[1024];
+  snprintf(zip, sizeof zip, "%s/tiny.zip", sg_test_path("tinyout"));
+  sg_zip_reader *zr = NULL;
+  assert_int_equal(sg_zip_reader_open(&zr, zip, NULL, NULL), SG_OK);
+  char *notes = NULL, *manifest = NULL;
+  size_t n = 0;
+  assert_int_equal(
+      sg_zip_reader_read_all(zr, sg_zip_reader_find(zr, "NOTES.txt"), 1 << 20, &notes, &n, NULL),
+      SG_OK);
+  assert_int_equal(sg_zip_reader_read_all(zr, sg_zip_reader_find(zr, "manifest.json"), 1 << 22,
+                                          &manifest, &n, NULL),
+                   SG_OK);
+  const char *m = strstr(notes, "\nMASTER");
+  assert_non_null(m);
+  for (const char *l = strchr(m + 1, '\n') + 1; *l && *l != '\n'; l = strchr(l, '\n') + 1)
+    assert_memory_equal(l, "    ", 4);
+  assert_non_null(strstr(notes, "bars   1-4 "));
+  assert_non_null(strstr(manifest, "\"end_bar\": 4"));
+  free(notes);
+  free(manifest);
+  sg_zip_reader_close(zr);
+
+  /* verify --json - writes the report to standard output, not to a file named "-". */
+  snprintf(args, sizeof args, "verify '%s' --spec '%s' --json - --quiet", zip, spec);
+  int rc = run(args);
+  assert_non_null(strstr(out, "\"schema\": \"stemgate.verify/1\""));
+  assert_int_equal(rc, 0);
+}
+
+/* The first spec in README.md and in docs/spec.md is valid as printed. */
+static void documented_specs_are_valid(void **st) {
+  (void)st;
+  static const char *const docs[] = {"README.md", "docs/spec.md"};
+  for (int i = 0; i < 2; ++i) {
+    FILE *f = fopen(sg_test_source(docs[i]), "rb");
+    assert_non_null(f);
+    static char text[1 << 18];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *a = strstr(text, "```yaml\n");
+    assert_non_null(a);
+    a += 8;
+    char *b = strstr(a, "```");
+    assert_non_null(b);
+    *b = '\0';
+    const char *spec = sg_test_path(i ? "doc-spec.yaml" : "doc-readme.yaml");
+    assert_int_equal(sg_test_write_text(spec, a), 0);
+    char args[1024];
+    snprintf(args, sizeof args, "check '%s'", spec);
+    if (run(args) != 0)
+      fail_msg("the first spec of %s does not pass check:\n%s", docs[i], out);
+  }
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(render_output_levels),
+      cmocka_unit_test(documented_specs_are_valid),
       cmocka_unit_test(list_commands),
       cmocka_unit_test(help_and_usage),
       cmocka_unit_test(spec_errors_point_into_the_file),
