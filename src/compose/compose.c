@@ -310,6 +310,21 @@ static int stem_plays(const sg__ctx *c, int si) {
   return sg_stem_plays_in(c->song, c->stem, si);
 }
 
+/* 1 when another stem with the bass role (given, or moog_bass by default) plays in section si:
+ * then comping and pads leave the register under E3 to it. */
+static int bass_plays(const sg__ctx *c, int si) {
+  for (int i = 0; i < c->song->n_stems; ++i) {
+    const sg_stem_spec *st = &c->song->stems[i];
+    if (st == c->stem)
+      continue;
+    int bass = st->role.s[0] ? ieq(st->role.s, "bass")
+                             : ieq(st->instrument.s, "moog_bass") && !st->role.s[0];
+    if (bass && sg_stem_plays_in(c->song, st, si))
+      return 1;
+  }
+  return 0;
+}
+
 static sg_status harmonies(sg__ctx *c, sg_diag *d) {
   for (int si = 0; si < c->tl->n_sections && si < c->song->n_sections; ++si) {
     sg_status st = sg_section_harmony(c->song, si, &c->keys[si], &c->progs[si], d);
@@ -341,6 +356,7 @@ static sg_status run_bars(sg__ctx *c, sg_diag *d) {
     c->energy = e;
     c->energy_gain = e == SG_ENERGY_SPARSE ? 0.82f : e == SG_ENERGY_FULL ? 1.06f : 1.0f;
     c->key = &c->keys[si];
+    c->bass_mute_low = bass_plays(c, si);
     const sg_section_time *sec = &tl->sections[si];
     if (si == 0 || !stem_plays(c, si - 1))
       c->anticipated = 0;

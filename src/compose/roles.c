@@ -267,6 +267,8 @@ static void play_guitar(sg__ctx *c, const sg__bar *b, const chit *h, const sg_ch
 
 static void play_keys(sg__ctx *c, const sg__bar *b, const chit *h, const sg_chord *ch) {
   int o = 12 * c->octave;
+  if (h->type == HIT_THUMB && c->bass_mute_low)
+    return; /* a bass stem owns the root: the left hand would only muddy it */
   int group = ++c->group;
   if (h->type == HIT_THUMB) { /* left hand: root (or fifth) under the voicing */
     int root = sg_note_in_range(ch->bass, 40, 52, 45);
@@ -335,6 +337,13 @@ void sg__role_comp(sg__ctx *c, const sg__bar *b) {
 
 /* ---- pad ----------------------------------------------------------------------------------- */
 
+/* Register rules (documented in docs/spec.md, stems): over a bass stem, keys comping voices sit
+ * in F3-G5 (53-79) with no left hand, pads in E3-G5 (52-79); arps in G3-G5. Without a bass the
+ * pad may reach C3 (48) and the keys' left hand plays the root from E2. A guitar keeps its
+ * shapes (its lowest string is part of the instrument's sound). */
+#define SG__REGISTER_LOW 52 /* E3 */
+static int pad_lo(const sg__ctx *c) { return c->bass_mute_low ? SG__REGISTER_LOW : 48; }
+
 static int pad_voices(const sg__ctx *c) {
   return c->energy == SG_ENERGY_SPARSE ? 3 : c->energy == SG_ENERGY_FULL ? 5 : 4;
 }
@@ -347,7 +356,8 @@ void sg__role_pad(sg__ctx *c, const sg__bar *b) {
     for (int i = 0; i < nu; ++i) {
       const sg_chord *ch = sg__chord_at(b, u[i].tick);
       sg_pad_voicing v;
-      if (sg_voice_pad(ch, c->pad_prev.n ? &c->pad_prev : NULL, pad_voices(c), 48, 79, &v) != SG_OK)
+      if (sg_voice_pad(ch, c->pad_prev.n ? &c->pad_prev : NULL, pad_voices(c), pad_lo(c), 79, &v) !=
+          SG_OK)
         continue;
       c->pad_prev = v;
       int g = ++c->group;
@@ -360,8 +370,8 @@ void sg__role_pad(sg__ctx *c, const sg__bar *b) {
   for (int i = 0; i < b->nseg; ++i) {
     const sg__seg *s = &b->seg[i];
     sg_pad_voicing v;
-    if (sg_voice_pad(s->chord, c->pad_prev.n ? &c->pad_prev : NULL, pad_voices(c), 48, 79, &v) !=
-        SG_OK)
+    if (sg_voice_pad(s->chord, c->pad_prev.n ? &c->pad_prev : NULL, pad_voices(c), pad_lo(c), 79,
+                     &v) != SG_OK)
       continue;
     c->pad_prev = v;
     /* Hold through following bars with the same chord (no re-attack), except that full energy
