@@ -110,6 +110,8 @@ typedef struct sg_drums_spec {
   double tempo_tolerance_bpm; /* fail beyond this difference (default 1.0) */
   sg_name style;              /* synthesized drums style (defaults to the song's style) */
   sg_text pattern;            /* optional user step patterns, "kick: x...x... snare: ....x..." */
+  int fills;                  /* fills and section accents: 0 unset (on for the style's grooves,
+                                 off for a user's pattern, which plays as written), 1 on, -1 off */
   double gain_db;
   sg_effect_spec effects[SG_MAX_EFFECTS];
   int n_effects;

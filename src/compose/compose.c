@@ -160,6 +160,42 @@ static int64_t gcd64(int64_t a, int64_t b) {
   return a < 0 ? -a : a;
 }
 
+int sg__groupings(int num, int den, int groups[SG__MAX_PULSE]) {
+  int n = 0;
+  if (num <= 0 || den <= 0)
+    return 0;
+  if (den >= 8 && num % 3 == 0 && num >= 6) {
+    for (int k = 0; k < num / 3 && n < SG__MAX_PULSE; ++k)
+      groups[n++] = 3;
+    return n * 3 == num ? n : 0;
+  }
+  if (num <= 3) {
+    groups[n++] = num;
+    return n;
+  }
+  if (num == 5) {
+    groups[0] = 3;
+    groups[1] = 2;
+    return 2;
+  }
+  int rest = num;
+  while (rest > 3 && n < SG__MAX_PULSE) {
+    if (rest == 5) { /* 2+3 at the end keeps the three last, as in 7 = 2+2+3 */
+      groups[n++] = 2;
+      rest -= 2;
+      break;
+    }
+    groups[n++] = 2;
+    rest -= 2;
+  }
+  if (rest > 0 && n < SG__MAX_PULSE)
+    groups[n++] = rest;
+  int sum = 0;
+  for (int i = 0; i < n; ++i)
+    sum += groups[i];
+  return sum == num ? n : 0;
+}
+
 static sg_status setup_grid(sg__ctx *c, const sg_song *song, const sg_timeline *tl, sg_diag *d) {
   int64_t num = tl->bar_q_num, den = tl->bar_q_den;
   if (num <= 0 || den <= 0)
@@ -187,6 +223,39 @@ static sg_status setup_grid(sg__ctx *c, const sg_song *song, const sg_timeline *
   if (c->n_beats < 1)
     c->n_beats = 1;
   c->steps = c->bar_ticks / 12;
+  /* Units and pulses from the groupings; a meter the table cannot split (a 16th denominator,
+   * a bar longer than SG__MAX_PULSE groups) falls back to one unit per beat. */
+  int g[SG__MAX_PULSE];
+  int ng = sg__groupings(mn, md, g);
+  int unit = md > 0 ? 4 * TPQ / md : TPQ;
+  int t = 0;
+  c->n_units = 0;
+  for (int i = 0; i < ng && c->n_units < SG__MAX_PULSE; ++i) {
+    c->unit_start[c->n_units] = t;
+    c->unit_len[c->n_units++] = g[i] * unit;
+    t += g[i] * unit;
+  }
+  if (ng == 0 || t != c->bar_ticks) {
+    c->n_units = 0;
+    for (int k = 0; k < c->n_beats && k < SG__MAX_PULSE; ++k) {
+      c->unit_start[k] = k * c->beat_ticks;
+      c->unit_len[k] = c->beat_ticks;
+      c->n_units = k + 1;
+    }
+  }
+  c->n_pulses = 0;
+  if (md >= 8) { /* x/8: the groups are the beats a player feels */
+    memcpy(c->pulse_start, c->unit_start, sizeof c->pulse_start);
+    memcpy(c->pulse_len, c->unit_len, sizeof c->pulse_len);
+    c->n_pulses = c->n_units;
+  } else {
+    for (int k = 0; k < c->n_beats && k < SG__MAX_PULSE; ++k) {
+      c->pulse_start[k] = k * c->beat_ticks;
+      c->pulse_len[k] = c->beat_ticks;
+      c->n_pulses = k + 1;
+    }
+  }
+  c->odd = !c->compound && !(md == 4 && (mn == 2 || mn == 3 || mn == 4)) && !(md == 2 && mn == 2);
   c->swing = song->swing;
   return SG_OK;
 }
@@ -241,6 +310,21 @@ static int stem_plays(const sg__ctx *c, int si) {
   return sg_stem_plays_in(c->song, c->stem, si);
 }
 
+/* 1 when another stem with the bass role (given, or moog_bass by default) plays in section si:
+ * then comping and pads leave the register under E3 to it. */
+static int bass_plays(const sg__ctx *c, int si) {
+  for (int i = 0; i < c->song->n_stems; ++i) {
+    const sg_stem_spec *st = &c->song->stems[i];
+    if (st == c->stem)
+      continue;
+    int bass = st->role.s[0] ? ieq(st->role.s, "bass")
+                             : ieq(st->instrument.s, "moog_bass") && !st->role.s[0];
+    if (bass && sg_stem_plays_in(c->song, st, si))
+      return 1;
+  }
+  return 0;
+}
+
 static sg_status harmonies(sg__ctx *c, sg_diag *d) {
   for (int si = 0; si < c->tl->n_sections && si < c->song->n_sections; ++si) {
     sg_status st = sg_section_harmony(c->song, si, &c->keys[si], &c->progs[si], d);
@@ -272,6 +356,7 @@ static sg_status run_bars(sg__ctx *c, sg_diag *d) {
     c->energy = e;
     c->energy_gain = e == SG_ENERGY_SPARSE ? 0.82f : e == SG_ENERGY_FULL ? 1.06f : 1.0f;
     c->key = &c->keys[si];
+    c->bass_mute_low = bass_plays(c, si);
     const sg_section_time *sec = &tl->sections[si];
     if (si == 0 || !stem_plays(c, si - 1))
       c->anticipated = 0;
@@ -502,6 +587,7 @@ static sg__ctx *ctx_new(const sg_song *song, const sg_timeline *tl, sg_note_list
   c->bass_prev = -1;
   c->lead_prev = -1;
   c->motif_section = -1;
+  c->bass_section = -1;
   c->progs = calloc((size_t)(song->n_sections > 0 ? song->n_sections : 1), sizeof *c->progs);
   if (!c->progs) {
     free(c);
@@ -531,7 +617,7 @@ static sg_status check_args(const sg_song *song, const sg_timeline *tl, sg_note_
   return SG_OK;
 }
 
-static sg_status compose_drums_common(sg__ctx *c, sg_style style, const sg_text *pattern,
+static sg_status compose_drums_common(sg__ctx *c, sg_style style, const sg_text *pattern, int fills,
                                       const char *seed_name, sg_compose_report *rep, sg_diag *d) {
   c->style = style;
   c->seed = c->song->seed + sg_hash64(seed_name);
@@ -543,6 +629,8 @@ static sg_status compose_drums_common(sg__ctx *c, sg_style style, const sg_text 
       return to_spec(c->song, d, pattern->pos, 1, st);
     c->has_user = 1;
   }
+  /* A user's pattern is played as written unless fills are asked for. */
+  c->fills = fills == 0 ? !c->has_user : fills > 0;
   c->role_fn = sg__role_drums;
   sg_status st = run_bars(c, d);
   if (st != SG_OK)
@@ -569,7 +657,7 @@ sg_status sg_compose_drums(const sg_song *song, const sg_timeline *tl, sg_note_l
   sg__ctx *c = ctx_new(song, tl, out, d, &st);
   if (!c)
     return st;
-  st = compose_drums_common(c, style, &song->drums.pattern, "drums", rep, d);
+  st = compose_drums_common(c, style, &song->drums.pattern, song->drums.fills, "drums", rep, d);
   ctx_free(c);
   return st;
 }
@@ -632,7 +720,7 @@ sg_status sg_compose_stem(const sg_song *song, const sg_timeline *tl, int stem_i
     return st;
   }
   if (role == SG_ROLE_DRUMS) {
-    st = compose_drums_common(c, style, &stem->pattern, stem->name.s, rep, d);
+    st = compose_drums_common(c, style, &stem->pattern, 0, stem->name.s, rep, d);
     ctx_free(c);
     return st;
   }

@@ -6,6 +6,7 @@
 
 #define SG__MAX_SEG 16
 #define SG__TPQ 48 /* ticks per quarter note */
+#define SG__MAX_PULSE 16
 
 typedef struct sg__seg {
   int start, end; /* ticks within the bar */
@@ -41,6 +42,13 @@ struct sg__ctx {
   sg_status status;
   /* grid */
   int bar_ticks, beat_ticks, sub_ticks, n_beats, steps, compound;
+  /* Beat groupings (sg__groupings): units are the felt groups of the bar (the halves of 4/4, the
+   * dotted beats of 6/8, 2+2+3 of 7/8, 3+2 of 5/4); pulses are the beats a player counts (the
+   * quarters of x/4, the groups of x/8). odd: a meter whose grooves come from the groupings
+   * (5/4, 7/4, 5/8, 7/8, ...) rather than from the hand-written 2, 3, 4 and compound figures. */
+  int n_units, unit_start[SG__MAX_PULSE], unit_len[SG__MAX_PULSE];
+  int n_pulses, pulse_start[SG__MAX_PULSE], pulse_len[SG__MAX_PULSE];
+  int odd;
   double swing;
   /* what to play */
   sg_style style;
@@ -61,12 +69,22 @@ struct sg__ctx {
   sg_pad_voicing pad_prev;
   sg_guitar_voicing gtr_prev;
   int bass_prev, lead_prev;
-  int anticipated; /* the bass/comp already played this bar's downbeat chord early */
+  int bass_section;             /* section whose riff bass_cell holds (-1: none) */
+  int bass_cell[SG__MAX_PULSE]; /* the section's bass riff: a rhythm cell per unit */
+  int bass_mute_low;            /* a bass stem plays in this section: comp stays high */
+  int fills;                    /* drums: fills and section accents (0 for a user's
+                                 * pattern unless drums.fills is true) */
+  int anticipated;              /* the bass/comp already played this bar's downbeat chord early */
   int group;
   int motif[2][8]; /* lead rhythm cells (16th steps), per phrase half */
   int motif_n[2];
   int motif_section;
 };
+
+/* Splits a bar of num/den into groups of 2 and 3 denominator units (groups[] in units of
+ * 1/den, returns the count): 6/8, 9/8, 12/8 in threes; 5/x as 3+2; 7/x as 2+2+3; 4/4 as 2+2;
+ * 3/4 as 3; other even counts in twos, other odd counts twos then a three. */
+int sg__groupings(int num, int den, int groups[SG__MAX_PULSE]);
 
 int64_t sg__tick_frame(const sg__ctx *c, int64_t tick);
 /* Writes one note: bar + tick (may be negative or past the bar), length in ticks. */

@@ -43,8 +43,66 @@ static void add(dbuf *b, int tick, int key, float vel, unsigned flags) {
   h->len = key == OHH ? T8 : T16;
 }
 
+/* Odd meters (5/4, 7/4, 5/8, 7/8, ...): grooves from the groupings rather than from every beat.
+ * In x/8 the groups alternate kick and backbeat (7/8 = 2+2+3: kick, snare, kick, and a snare on
+ * the three-group's last 8th); in x/4 each group opens with the kick and puts the backbeat on its
+ * second quarter (5/4 = 3+2: kick snare . kick snare). The latin kit plays the surdo on the group
+ * starts and one pickup before the bar line, house its four-on-the-floor on the group starts, so
+ * a 7/8 bar never holds more than four kicks. */
+static void odd_pattern(const sg__ctx *c, dbuf *d) {
+  int bt = c->bar_ticks;
+  sg_energy e = c->energy;
+  int eighths = c->pulse_len[0] != c->beat_ticks || c->n_pulses == c->n_units; /* x/8 */
+  int latin = c->style == SG_STYLE_BOSSA || c->style == SG_STYLE_SAMBA;
+  for (int u = 0; u < c->n_units; ++u) {
+    int s = c->unit_start[u], len = c->unit_len[u];
+    if (c->style == SG_STYLE_HOUSE) {
+      add(d, s, KICK, 0.95f, SG_NOTE_ACCENT);
+      if (u % 2 == 1 && e != SG_ENERGY_SPARSE)
+        add(d, s, CLAP, 0.85f, 0);
+      for (int t = s + T8; t < s + len; t += 2 * T8)
+        add(d, t, e == SG_ENERGY_FULL ? OHH : CHH, e == SG_ENERGY_SPARSE ? 0.5f : 0.66f, 0);
+    } else if (latin) {
+      if (e != SG_ENERGY_SPARSE || u == 0)
+        add(d, s, KICK, u == 0 ? 0.78f : 0.62f, 0);
+      add(d, s + (u == 0 ? 0 : T8), RIM, u == 0 ? 0.7f : 0.6f, 0);
+    } else if (eighths) {
+      if (u % 2 == 0)
+        add(d, s, KICK, u == 0 ? 0.95f : 0.85f, u == 0 ? SG_NOTE_ACCENT : 0);
+      else if (e != SG_ENERGY_SPARSE || u == c->n_units - 1)
+        add(d, s, SNARE, 0.9f, SG_NOTE_ACCENT);
+      if (u % 2 == 0 && u > 0 && len >= 3 * T8 && e != SG_ENERGY_SPARSE)
+        add(d, s + len - T8, SNARE, 0.8f, 0);
+    } else {
+      add(d, s, KICK, u == 0 ? 0.95f : 0.85f, u == 0 ? SG_NOTE_ACCENT : 0);
+      if (len > c->beat_ticks)
+        add(d, s + c->beat_ticks, SNARE, 0.9f, SG_NOTE_ACCENT);
+    }
+  }
+  if (latin && e != SG_ENERGY_SPARSE)
+    add(d, bt - T16, KICK, 0.42f, 0); /* the surdo's pickup into the bar */
+  /* Hats: the pulses when sparse, 8ths otherwise; full adds an open hat before the bar line. */
+  if (c->style != SG_STYLE_HOUSE) {
+    if (e == SG_ENERGY_SPARSE)
+      for (int k = 0; k < c->n_pulses; ++k)
+        add(d, c->pulse_start[k], CHH, 0.55f, 0);
+    else
+      for (int t = 0; t < bt; t += T8)
+        add(d, t, CHH, t == 0 ? 0.6f : 0.42f, 0);
+    if (e == SG_ENERGY_FULL && !latin)
+      add(d, bt - T8, OHH, 0.55f, 0);
+    if (latin && (c->style == SG_STYLE_SAMBA || e == SG_ENERGY_FULL))
+      for (int t = 0; t < bt; t += T16)
+        add(d, t, SHAKER, t % T8 ? 0.28f : 0.42f, 0);
+  }
+}
+
 static void style_pattern(const sg__ctx *c, dbuf *d) {
   int bt = c->bar_ticks, beat = c->beat_ticks, nb = c->n_beats;
+  if (c->odd) {
+    odd_pattern(c, d);
+    return;
+  }
   sg_energy e = c->energy;
   int is44 = !c->compound && beat == 48 && nb == 4;
   switch (c->style) {
@@ -149,12 +207,33 @@ static void user_pattern(const sg__ctx *c, const sg__bar *b, dbuf *d) {
   for (int l = 0; l < c->drum_user.n_lanes; ++l) {
     sg__hit h[128];
     int n = sg__user_hits(c, &c->drum_user.lanes[l].pattern, b, h, 128);
-    for (int i = 0; i < n; ++i) {
-      if (c->energy == SG_ENERGY_SPARSE && (h[i].flags & SG_NOTE_GHOST))
-        continue; /* sparse sections drop ghost notes */
+    /* As written: energy scales the velocity (sg__emit), never adds or drops a note. */
+    for (int i = 0; i < n; ++i)
       add(d, h[i].tick, c->drum_user.lanes[l].key, h[i].vel, h[i].flags);
-    }
   }
+}
+
+/* 1 when the kit may play key: always for a style's groove; for a user's pattern only the
+ * pieces it names (fills: true never brings in a piece the user did not write). */
+static int may_play(const sg__ctx *c, int key) {
+  if (!c->has_user)
+    return 1;
+  for (int l = 0; l < c->drum_user.n_lanes; ++l)
+    if (c->drum_user.lanes[l].key == key)
+      return 1;
+  return 0;
+}
+
+/* The piece a fill rolls on: the style's snare (clap, rim), or for a user's pattern the first
+ * of snare, clap, rim, closed hat it names, else its first lane. */
+static int fill_key(const sg__ctx *c, int wanted) {
+  if (may_play(c, wanted))
+    return wanted;
+  static const int pref[] = {SNARE, CLAP, RIM, CHH};
+  for (int i = 0; i < 4; ++i)
+    if (may_play(c, pref[i]))
+      return pref[i];
+  return c->drum_user.n_lanes > 0 ? c->drum_user.lanes[0].key : wanted;
 }
 
 static void fill(const sg__ctx *c, dbuf *d) {
@@ -178,9 +257,10 @@ static void fill(const sg__ctx *c, dbuf *d) {
       key = i % 2 ? SNARE : CLAP;
     else if (c->style == SG_STYLE_BOSSA || c->style == SG_STYLE_SAMBA)
       key = i % 3 == 2 ? RIM : SNARE, v *= 0.85f;
-    add(d, t, key, v, t + step >= bt ? SG_NOTE_ACCENT : 0);
+    add(d, t, fill_key(c, key), v, t + step >= bt ? SG_NOTE_ACCENT : 0);
   }
-  add(d, fs, KICK, 0.8f, 0);
+  if (may_play(c, KICK))
+    add(d, fs, KICK, 0.8f, 0);
 }
 
 void sg__role_drums(sg__ctx *c, const sg__bar *b) {
@@ -190,12 +270,14 @@ void sg__role_drums(sg__ctx *c, const sg__bar *b) {
     user_pattern(c, b, &d);
   else
     style_pattern(c, &d);
-  if (b->section_change && b->next_plays)
+  if (b->section_change && b->next_plays && c->fills)
     fill(c, &d);
   /* After a fill, mark the new section's downbeat (open hat in place of a crash). */
-  if (b->first_of_section && b->si > 0 && c->energy != SG_ENERGY_SPARSE) {
-    add(&d, 0, KICK, 1.0f, SG_NOTE_ACCENT);
-    add(&d, 0, OHH, 0.85f, SG_NOTE_ACCENT);
+  if (b->first_of_section && b->si > 0 && c->energy != SG_ENERGY_SPARSE && c->fills) {
+    if (may_play(c, KICK))
+      add(&d, 0, KICK, 1.0f, SG_NOTE_ACCENT);
+    if (may_play(c, OHH))
+      add(&d, 0, OHH, 0.85f, SG_NOTE_ACCENT);
   }
   for (int i = 0; i < d.n; ++i)
     sg__emit(c, b->bar, d.v[i].tick, d.v[i].len, d.v[i].key, d.v[i].vel, d.v[i].flags, 0, 0, 0.0);

@@ -80,6 +80,38 @@ static int comp_figure(const sg__ctx *c, const sg__bar *b, chit *h, int cap) {
   int n = 0;
   int bt = c->bar_ticks;
   sg_energy e = c->energy;
+  if (c->odd) {
+    /* Odd meters: the figure follows the pulses (the groups of 2+2+3, the quarters of 5/4):
+     * latin thumb on the group starts and fingers on each later pulse's second 8th; house stabs
+     * on each pulse's "and"; pop strums down on the pulses and up on their last 8th. */
+    int latin = c->style == SG_STYLE_BOSSA || c->style == SG_STYLE_SAMBA;
+    for (int u = 0; u < c->n_units && latin; ++u)
+      n = add_hit(h, n, cap, c->unit_start[u], c->unit_len[u] - 4, u == 0 ? 0.6f : 0.5f, HIT_THUMB);
+    for (int k = 0; k < c->n_pulses; ++k) {
+      int s = c->pulse_start[k], len = c->pulse_len[k];
+      int at_unit = 0;
+      for (int u = 0; u < c->n_units; ++u)
+        at_unit |= c->unit_start[u] == s;
+      if (latin) {
+        if (k == 0)
+          n = add_hit(h, n, cap, 0, 0, 0.72f, HIT_CHORD);
+        else if (e != SG_ENERGY_SPARSE || k % 2 == 1)
+          n = add_hit(h, n, cap, s + (len > T8 ? T8 : 0), 0, 0.64f, HIT_CHORD);
+      } else if (c->style == SG_STYLE_HOUSE) {
+        if (e != SG_ENERGY_SPARSE || k % 2 == 1)
+          n = add_hit(h, n, cap, s + (len > T8 ? T8 : len / 2), T16 + 4, 0.7f, HIT_CHORD);
+      } else if (e == SG_ENERGY_SPARSE) {
+        if (at_unit)
+          n = add_hit(h, n, cap, s, 0, 0.62f, HIT_CHORD);
+      } else {
+        n = add_hit(h, n, cap, s, 0, at_unit ? 0.74f : 0.64f, HIT_CHORD);
+        for (int t = s + T8; t < s + len; t += T8)
+          if (e == SG_ENERGY_FULL || t == s + len - T8)
+            n = add_hit(h, n, cap, t, 0, 0.48f, HIT_UP);
+      }
+    }
+    return n;
+  }
   if (c->style == SG_STYLE_BOSSA || c->style == SG_STYLE_SAMBA) {
     int partido = c->style == SG_STYLE_SAMBA || e == SG_ENERGY_FULL;
     /* Thumb: root on 1 and fifth on 3 (quarters in partido alto). */
@@ -235,6 +267,8 @@ static void play_guitar(sg__ctx *c, const sg__bar *b, const chit *h, const sg_ch
 
 static void play_keys(sg__ctx *c, const sg__bar *b, const chit *h, const sg_chord *ch) {
   int o = 12 * c->octave;
+  if (h->type == HIT_THUMB && c->bass_mute_low)
+    return; /* a bass stem owns the root: the left hand would only muddy it */
   int group = ++c->group;
   if (h->type == HIT_THUMB) { /* left hand: root (or fifth) under the voicing */
     int root = sg_note_in_range(ch->bass, 40, 52, 45);
@@ -303,6 +337,13 @@ void sg__role_comp(sg__ctx *c, const sg__bar *b) {
 
 /* ---- pad ----------------------------------------------------------------------------------- */
 
+/* Register rules (documented in docs/spec.md, stems): over a bass stem, keys comping voices sit
+ * in F3-G5 (53-79) with no left hand, pads in E3-G5 (52-79); arps in G3-G5. Without a bass the
+ * pad may reach C3 (48) and the keys' left hand plays the root from E2. A guitar keeps its
+ * shapes (its lowest string is part of the instrument's sound). */
+#define SG__REGISTER_LOW 52 /* E3 */
+static int pad_lo(const sg__ctx *c) { return c->bass_mute_low ? SG__REGISTER_LOW : 48; }
+
 static int pad_voices(const sg__ctx *c) {
   return c->energy == SG_ENERGY_SPARSE ? 3 : c->energy == SG_ENERGY_FULL ? 5 : 4;
 }
@@ -315,7 +356,8 @@ void sg__role_pad(sg__ctx *c, const sg__bar *b) {
     for (int i = 0; i < nu; ++i) {
       const sg_chord *ch = sg__chord_at(b, u[i].tick);
       sg_pad_voicing v;
-      if (sg_voice_pad(ch, c->pad_prev.n ? &c->pad_prev : NULL, pad_voices(c), 48, 79, &v) != SG_OK)
+      if (sg_voice_pad(ch, c->pad_prev.n ? &c->pad_prev : NULL, pad_voices(c), pad_lo(c), 79, &v) !=
+          SG_OK)
         continue;
       c->pad_prev = v;
       int g = ++c->group;
@@ -328,8 +370,8 @@ void sg__role_pad(sg__ctx *c, const sg__bar *b) {
   for (int i = 0; i < b->nseg; ++i) {
     const sg__seg *s = &b->seg[i];
     sg_pad_voicing v;
-    if (sg_voice_pad(s->chord, c->pad_prev.n ? &c->pad_prev : NULL, pad_voices(c), 48, 79, &v) !=
-        SG_OK)
+    if (sg_voice_pad(s->chord, c->pad_prev.n ? &c->pad_prev : NULL, pad_voices(c), pad_lo(c), 79,
+                     &v) != SG_OK)
       continue;
     c->pad_prev = v;
     /* Hold through following bars with the same chord (no re-attack), except that full energy
@@ -575,9 +617,35 @@ void sg__role_lead(sg__ctx *c, const sg__bar *b) {
 
 /* ---- bass ---------------------------------------------------------------------------------- */
 
+/* A bass line is built per unit of the bar (sg__groupings: the halves of 4/4, the dotted beats
+ * of 6/8, the 2+2+3 of 7/8), the way a player thinks of it: the strong note at the unit's start
+ * (the chord's bass note on the first unit and on every chord change, the fifth or the root
+ * later), inner notes from a rhythm cell (the section's riff) filled with chord tones (root,
+ * octave, fifth, third), an approach note (chromatic, diatonic or the target's fifth) on the last
+ * note before a chord change, an anticipation of the next root once per four-bar phrase in the
+ * latin styles (tied over the bar line), and a fill into every phrase end (a scale walk or an
+ * arpeggio with a chromatic approach, alternating by phrase). The riff is drawn once per section
+ * and varies in every second phrase, so a section's consecutive 4-bar phrases differ while the
+ * line still repeats like a player's. */
+
+typedef struct bcell {
+  int n;
+  int s16[6]; /* onsets in 16ths from the unit's start */
+} bcell;
+
+/* Cells per unit length in 8ths (2, 3, 4, 6); index 0 is the plainest. */
+static const bcell pop2[] = {{1, {0}}, {2, {0, 2}}, {2, {0, 3}}};
+static const bcell pop3[] = {{2, {0, 4}}, {3, {0, 3, 4}}, {3, {0, 2, 4}}};
+static const bcell pop4[] = {{3, {0, 4, 6}}, {4, {0, 3, 4, 6}}, {4, {0, 2, 4, 6}}, {3, {0, 3, 6}}};
+static const bcell pop6[] = {{3, {0, 4, 8}}, {4, {0, 4, 8, 10}}, {3, {0, 6, 8}}, {4, {0, 3, 6, 8}}};
+static const bcell lat2[] = {{1, {0}}, {2, {0, 3}}};
+static const bcell lat3[] = {{2, {0, 4}}, {2, {0, 3}}};
+static const bcell lat4[] = {{2, {0, 6}}, {3, {0, 3, 6}}};
+static const bcell lat6[] = {{2, {0, 6}}, {3, {0, 6, 10}}};
+
 static int bass_note(sg__ctx *c, int pc) {
   int near = c->bass_prev >= 0 ? c->bass_prev : 40;
-  /* Keep the line between B0 and D3 and drift back toward E2 when it wanders. */
+  /* Keep the line between G1 and D3 and drift back toward E2 when it wanders. */
   near = (near * 3 + 40) / 4;
   return sg_note_in_range(pc, 31, 50, near);
 }
@@ -585,6 +653,154 @@ static int bass_note(sg__ctx *c, int pc) {
 static int fifth_of(const sg_chord *ch) {
   int f = ch->fifth >= 0 ? ch->fifth : 7;
   return (ch->root + f) % 12;
+}
+
+static int third_of(const sg_chord *ch) {
+  int t = ch->third >= 0 ? ch->third : 7;
+  return (ch->root + t) % 12;
+}
+
+static int octave_of(int key) { return key + 12 <= 55 ? key + 12 : key - 12; }
+
+/* The cell table of a unit len ticks long for the stem's style and energy; NULL for whole-unit
+ * notes (sparse) or straight 8ths (pop at full energy). */
+static const bcell *bass_cells(const sg__ctx *c, int len, int *count) {
+  int latin = c->style == SG_STYLE_BOSSA || c->style == SG_STYLE_SAMBA;
+  int e8 = len / T8;
+  *count = 0;
+  if (len % T8)
+    return NULL;
+#define PICK(tab)                                                                                  \
+  do {                                                                                             \
+    *count = (int)(sizeof tab / sizeof tab[0]);                                                    \
+    return tab;                                                                                    \
+  } while (0)
+  if (latin) {
+    if (e8 == 2)
+      PICK(lat2);
+    if (e8 == 3)
+      PICK(lat3);
+    if (e8 == 4)
+      PICK(lat4);
+    if (e8 == 6)
+      PICK(lat6);
+  } else {
+    if (e8 == 2)
+      PICK(pop2);
+    if (e8 == 3)
+      PICK(pop3);
+    if (e8 == 4)
+      PICK(pop4);
+    if (e8 == 6)
+      PICK(pop6);
+  }
+#undef PICK
+  return NULL;
+}
+
+/* Onsets of unit u in this bar: ticks relative to the bar. */
+static int bass_unit_onsets(sg__ctx *c, int u, int variant, int bar_in_phrase, int *ticks,
+                            int cap) {
+  int us = c->unit_start[u], ul = c->unit_len[u];
+  int n = 0;
+  int latin = c->style == SG_STYLE_BOSSA || c->style == SG_STYLE_SAMBA;
+  if (c->energy == SG_ENERGY_SPARSE && !latin) {
+    ticks[n++] = us;
+    return n;
+  }
+  if (c->energy == SG_ENERGY_FULL && !latin) {
+    for (int t = 0; t < ul && n < cap; t += T8)
+      ticks[n++] = us + t;
+    return n;
+  }
+  int nc = 0;
+  const bcell *cells = bass_cells(c, ul, &nc);
+  if (!cells || nc == 0) {
+    for (int t = 0; t < ul && n < cap; t += c->beat_ticks) /* any other length: on its beats */
+      ticks[n++] = us + t;
+    return n;
+  }
+  int ci = c->bass_cell[u] % nc;
+  if (c->style == SG_STYLE_SAMBA)
+    ci = nc - 1; /* the surdo's busier figure */
+  if (c->energy == SG_ENERGY_SPARSE)
+    ci = 0;
+  else if (variant && bar_in_phrase == 1 && u == c->n_units - 1)
+    ci = (ci + 1) % nc; /* the second phrase answers the first */
+  for (int k = 0; k < cells[ci].n && n < cap; ++k)
+    ticks[n++] = us + cells[ci].s16[k] * T16;
+  return n;
+}
+
+/* Fill into the next phrase over the last unit after its first note: a diatonic walk into the
+ * target (variant 0) or fifth-octave and a chromatic approach (variant 1). */
+static void bass_fill(sg__ctx *c, const sg__bar *b, int from, int cur, int target, int variant) {
+  int o = 12 * c->octave;
+  int bt = c->bar_ticks;
+  int step = c->energy == SG_ENERGY_FULL && bt - from >= 4 * T16 && variant ? T16 : T8;
+  int m = (bt - from) / step;
+  if (m <= 0)
+    return;
+  if (m > 8)
+    m = 8;
+  int notes[8];
+  if (variant == 0) {
+    /* Walk: the last note a scale step from the target on the side the line comes from, each
+     * earlier one a further step away. */
+    int below = target > cur || target - 4 < 31;
+    notes[m - 1] = sg_bass_approach(
+        target, below ? SG_APPROACH_DIATONIC_BELOW : SG_APPROACH_DIATONIC_ABOVE, c->key);
+    for (int j = m - 2; j >= 0; --j)
+      notes[j] = sg_bass_approach(
+          notes[j + 1], below ? SG_APPROACH_DIATONIC_BELOW : SG_APPROACH_DIATONIC_ABOVE, c->key);
+  } else {
+    const sg_chord *ch = sg__chord_at(b, from);
+    int seq[8], ns = 0;
+    int root = cur;
+    int fifth = sg_note_in_range(fifth_of(ch), root, root + 11, root + 7);
+    seq[ns++] = root;
+    seq[ns++] = fifth;
+    seq[ns++] = root + 12 <= 57 ? root + 12 : fifth;
+    seq[ns++] = target + (target + 1 <= 52 && (c->group & 1) ? 1 : -1);
+    for (int j = 0; j < m; ++j)
+      notes[j] = m - j <= ns ? seq[ns - (m - j)] : root;
+  }
+  for (int j = 0; j < m; ++j) {
+    int k = clampi(notes[j], 28, 57);
+    sg__emit(c, b->bar, from + j * step, step - 3, k + o, j == m - 1 ? 0.74f : 0.64f, 0, 0, 0, 0.0);
+    c->bass_prev = k;
+  }
+}
+
+static void bass_house(sg__ctx *c, const sg__bar *b, int variant) {
+  int o = 12 * c->octave;
+  int bt = c->bar_ticks;
+  int into_next = b->next && b->next_plays;
+  for (int k = 0; k < c->n_pulses; ++k) {
+    if (c->energy == SG_ENERGY_SPARSE && k % 2 == 0)
+      continue;
+    int t = c->pulse_start[k] + (c->pulse_len[k] >= 2 * T8 ? T8 : c->pulse_len[k] / 2);
+    int len = c->pulse_start[k] + c->pulse_len[k] - t;
+    const sg_chord *ch = sg__chord_at(b, t);
+    int key = bass_note(c, ch->bass);
+    /* The second phrase moves every other off-beat up an octave. */
+    if (variant && k % 2 == 1 && c->energy != SG_ENERGY_SPARSE)
+      key = octave_of(key);
+    c->bass_prev = key;
+    sg__emit(c, b->bar, t, len - 4, key + o, 0.8f, 0, 0, 0, 0.0);
+    if (c->energy == SG_ENERGY_FULL && t + T16 < c->pulse_start[k] + c->pulse_len[k])
+      sg__emit(c, b->bar, t + T16, T16 - 2, octave_of(key) + o, 0.55f, SG_NOTE_GHOST, 0, 0, 0.0);
+  }
+  int phrase_end = (b->bar_in_sec % 4 == 3) || b->last_of_section;
+  if (phrase_end && into_next && c->energy != SG_ENERGY_SPARSE) {
+    int target = bass_note(c, b->next->bass);
+    sg__emit(c, b->bar, bt - T16, T16 - 2,
+             sg_bass_approach(target,
+                              variant ? SG_APPROACH_CHROMATIC_ABOVE : SG_APPROACH_CHROMATIC_BELOW,
+                              c->key) +
+                 o,
+             0.7f, SG_NOTE_SLIDE, 0, 0, 0.0);
+  }
 }
 
 void sg__role_bass(sg__ctx *c, const sg__bar *b) {
@@ -603,107 +819,157 @@ void sg__role_bass(sg__ctx *c, const sg__bar *b) {
     }
     return;
   }
-  int skip_downbeat = c->anticipated;
-  c->anticipated = 0;
+  int phrase = b->bar_in_sec / 4, bar_in_phrase = b->bar_in_sec % 4;
+  int variant = phrase % 2;
+  if (c->bass_section != b->si) { /* a new section draws its riff */
+    c->bass_section = b->si;
+    for (int u = 0; u < SG__MAX_PULSE; ++u)
+      c->bass_cell[u] = (int)(sg_rng_u32(&c->rng) % 4u);
+  }
+  /* Note choices come from a stream fixed per (section, phrase parity, bar of the phrase), so
+   * phrases 1 and 3 repeat the riff and 2 and 4 answer it. */
+  sg_rng br;
+  sg_rng_seed(&br, c->seed + 0x9E3779B97F4A7C15ULL * (uint64_t)(b->si + 1),
+              (uint64_t)(variant * 8 + bar_in_phrase));
   if (c->style == SG_STYLE_HOUSE) {
-    for (int k = 0; k < c->n_beats; ++k) {
-      if (c->energy == SG_ENERGY_SPARSE && k % 2 == 0)
-        continue;
-      int t = k * c->beat_ticks + c->beat_ticks / 2;
-      const sg_chord *ch = sg__chord_at(b, t);
-      int key = bass_note(c, ch->bass);
-      c->bass_prev = key;
-      sg__emit(c, b->bar, t, c->beat_ticks / 2 - 4, key + o, 0.8f, 0, 0, 0, 0.0);
-      if (c->energy == SG_ENERGY_FULL && t + T16 < bt)
-        sg__emit(c, b->bar, t + T16, T16 - 2, key + 12 + o, 0.55f, SG_NOTE_GHOST, 0, 0, 0.0);
-    }
-    if (b->section_change && into_next && c->energy != SG_ENERGY_SPARSE) {
-      int target = bass_note(c, b->next->bass);
-      sg__emit(c, b->bar, bt - T16, T16 - 2,
-               sg_bass_approach(target, SG_APPROACH_CHROMATIC_BELOW, c->key) + o, 0.7f,
-               SG_NOTE_SLIDE, 0, 0, 0.0);
-    }
+    c->anticipated = 0;
+    bass_house(c, b, variant);
     return;
   }
-  for (int i = 0; i < b->nseg; ++i) {
-    const sg__seg *s = &b->seg[i];
-    const sg_chord *ch = s->chord;
-    int len = s->end - s->start;
-    /* Units: whole bar halves in even meters (beats 1 and 3 of 4/4, the two dotted beats of
-     * 6/8), else the whole segment. */
-    int units = (len == bt && c->n_beats % 2 == 0 && (len / 2) % T8 == 0) ? 2 : 1;
-    int ulen = len / units;
-    for (int u = 0; u < units; ++u) {
-      int us = s->start + u * ulen;
-      int ue = us + ulen;
-      int last_unit = u == units - 1;
-      const sg_chord *target = NULL;
-      if (last_unit && s->end < bt)
-        target = b->seg[i + 1].chord;
-      else if (last_unit && s->end == bt && into_next)
-        target = b->next;
-      /* Strong note: root, or fifth on the second unit of a latin bar. */
-      int pc = (u == 1 && latin) ? fifth_of(ch) : ch->bass;
-      int key = bass_note(c, pc);
-      int pickup_at = ue - T8;
-      if (c->style == SG_STYLE_POP && c->energy != SG_ENERGY_SPARSE && !c->compound) {
-        /* Straight 8ths on the root, octave pops on the "and" of 2 and 4 at full energy. */
-        for (int t = us; t < ue; t += T8) {
-          if (t == 0 && skip_downbeat)
-            continue;
-          int k = key;
-          if (c->energy == SG_ENERGY_FULL && (t % c->beat_ticks) && ((t / c->beat_ticks) % 2 == 1))
-            k = key + 12;
-          if (t == pickup_at && target && !same_chord(target, ch))
-            break; /* the approach note below takes the last 8th */
-          sg__emit(c, b->bar, t, T8 - 3, k + o, t % c->beat_ticks ? 0.62f : 0.78f, 0, 0, 0, 0.0);
-        }
-        c->bass_prev = key;
-      } else {
-        if (!(us == 0 && skip_downbeat)) {
-          int changes = target && !same_chord(target, ch);
-          int slen = (latin || changes) ? ulen - T8 : ulen;
-          if (!latin && c->energy == SG_ENERGY_SPARSE)
-            slen = ulen;
-          sg__emit(c, b->bar, us, slen - 2, key + o, 0.8f, 0, 0, 0, 0.0);
-        }
-        c->bass_prev = key;
-      }
-      if (!latin && c->energy == SG_ENERGY_SPARSE)
-        continue; /* sparse pop: whole notes */
-      if (c->style == SG_STYLE_POP && !c->compound && !(target && !same_chord(target, ch)))
-        continue; /* 8ths already cover the unit */
-      /* The last 8th of the unit: anticipation, approach, or the bossa pickup. */
-      if (target && !same_chord(target, ch) && last_unit && s->end == bt && latin &&
-          b->next_plays) {
-        /* Anticipate the next bar's root on the "and of 4" and tie over the bar line. */
-        int nk = bass_note(c, target->bass);
-        int tie = c->beat_ticks + c->sub_ticks; /* held into the next bar */
-        sg__emit(c, b->bar, pickup_at, T8 + tie - 4, nk + o, 0.82f, SG_NOTE_ACCENT, 0, 0, 0.0);
-        c->bass_prev = nk;
-        c->anticipated = 1;
-      } else if (target && !same_chord(target, ch)) {
-        int nk = bass_note(c, target->bass);
-        sg_approach kind = c->energy == SG_ENERGY_FULL ? SG_APPROACH_CHROMATIC_BELOW
-                                                       : (nk > key ? SG_APPROACH_DIATONIC_BELOW
-                                                                   : SG_APPROACH_DIATONIC_ABOVE);
-        int ak = sg_bass_approach(nk, kind, c->key);
-        sg__emit(c, b->bar, pickup_at, T8 - 3, ak + o, 0.66f, 0, 0, 0, 0.0);
-      } else if (latin) {
-        /* Same chord continues: the bossa pickup repeats the coming strong note. */
-        int npc = (u == 0 && units == 2) ? fifth_of(ch) : ch->bass;
-        sg__emit(c, b->bar, pickup_at, T8 - 3, bass_note(c, npc) + o, 0.6f, 0, 0, 0, 0.0);
-      }
-    }
+  int skip_downbeat = c->anticipated;
+  c->anticipated = 0;
+  int phrase_end =
+      (bar_in_phrase == 3 || b->last_of_section) && into_next && c->energy != SG_ENERGY_SPARSE;
+  /* Anticipate the next bar's root once per phrase (latin styles, into the phrase's last bar). */
+  int anticipate = latin && bar_in_phrase == 2 && !b->last_of_section && into_next &&
+                   !same_chord(sg__chord_at(b, bt - 1), b->next);
+  int ticks[64], n = 0;
+  for (int u = 0; u < c->n_units; ++u) {
+    int t[16];
+    int k = bass_unit_onsets(c, u, variant, bar_in_phrase, t, 16);
+    for (int j = 0; j < k && n < 64; ++j)
+      ticks[n++] = t[j];
   }
-  /* Section pickup for non-latin styles: two 16ths walking into the next section's root. */
-  if (b->section_change && into_next && !latin && c->energy != SG_ENERGY_SPARSE) {
+  /* Chord changes inside the bar get their own strong note. */
+  for (int i = 1; i < b->nseg && n < 64; ++i) {
+    int have = 0;
+    for (int j = 0; j < n; ++j)
+      if (ticks[j] == b->seg[i].start)
+        have = 1;
+    if (!have)
+      ticks[n++] = b->seg[i].start;
+  }
+  /* Sort, drop onsets that fall into the phrase fill or the anticipation. */
+  for (int i = 1; i < n; ++i) {
+    int x = ticks[i], j = i;
+    while (j > 0 && ticks[j - 1] > x) {
+      ticks[j] = ticks[j - 1];
+      --j;
+    }
+    ticks[j] = x;
+  }
+  int last_u = c->n_units - 1;
+  int fill_from = bt;
+  if (phrase_end) {
+    /* The fill takes the last unit after its first 8th (the last 8th alone in short units). */
+    fill_from = c->unit_start[last_u] + (c->unit_len[last_u] >= 3 * T8 ? T8 : 0);
+    if (c->unit_len[last_u] < 3 * T8)
+      fill_from = bt - T8;
+    if (b->nseg > 1 && b->seg[b->nseg - 1].start > fill_from)
+      fill_from = bt - T8;
+  }
+  int antic_at = anticipate ? bt - T8 : bt;
+  int w = 0;
+  for (int i = 0; i < n; ++i)
+    if (ticks[i] < fill_from && ticks[i] < antic_at)
+      ticks[w++] = ticks[i];
+  n = w;
+  for (int i = 0; i < n; ++i) {
+    int t = ticks[i];
+    if (t == 0 && skip_downbeat)
+      continue;
+    int end = i + 1 < n ? ticks[i + 1] : (fill_from < antic_at ? fill_from : antic_at);
+    const sg_chord *ch = sg__chord_at(b, t);
+    int seg_start = 0;
+    for (int s = 0; s < b->nseg; ++s)
+      if (b->seg[s].start <= t)
+        seg_start = b->seg[s].start;
+    int unit_start = 0, ui = 0;
+    for (int u = 0; u < c->n_units; ++u)
+      if (c->unit_start[u] <= t) {
+        unit_start = c->unit_start[u];
+        ui = u;
+      }
+    /* The chord after this note (for an approach note on the last note before a change). */
+    const sg_chord *after = i + 1 < n                           ? sg__chord_at(b, ticks[i + 1])
+                            : (fill_from < bt || antic_at < bt) ? NULL
+                            : into_next                         ? b->next
+                                                                : NULL;
+    int key;
+    float vel = 0.62f;
+    unsigned flags = 0;
+    int root = bass_note(c, ch->bass);
+    if (t == seg_start) {
+      key = root;
+      vel = 0.8f;
+    } else if (t == unit_start) {
+      /* A later strong unit: the fifth in the latin styles and in every other bar of pop, else
+       * the root. */
+      int fifth = latin || ((b->bar_in_sec + ui) % 2 == 1 && sg_rng_u32(&br) % 2);
+      key = fifth && !ch->has_slash ? bass_note(c, fifth_of(ch)) : root;
+      vel = 0.74f;
+    } else if (after && !same_chord(after, ch)) {
+      int target = bass_note(c, after->bass);
+      static const sg_approach kinds[] = {SG_APPROACH_CHROMATIC_BELOW, SG_APPROACH_DIATONIC_BELOW,
+                                          SG_APPROACH_CHROMATIC_ABOVE, SG_APPROACH_FIFTH,
+                                          SG_APPROACH_DIATONIC_ABOVE};
+      sg_approach kind = kinds[sg_rng_u32(&br) % 5u];
+      if (c->energy == SG_ENERGY_FULL && kind != SG_APPROACH_FIFTH)
+        kind = target > root ? SG_APPROACH_CHROMATIC_BELOW : SG_APPROACH_CHROMATIC_ABOVE;
+      key = sg_bass_approach(target, kind, c->key);
+      vel = 0.66f;
+    } else {
+      uint32_t r = sg_rng_u32(&br) % 10u;
+      if (latin) /* the bossa pickup repeats the coming strong note or leans on the fifth */
+        key = r < 6 ? bass_note(c, ui + 1 < c->n_units ? fifth_of(ch) : ch->bass)
+                    : bass_note(c, fifth_of(ch));
+      else if (r < 4)
+        key = root;
+      else if (r < 7)
+        key = octave_of(root);
+      else if (r < 9)
+        key = sg_note_in_range(fifth_of(ch), root, root + 11, root + 7);
+      else
+        key = sg_note_in_range(third_of(ch), root, root + 11, root + 4);
+      if (c->energy == SG_ENERGY_FULL && !latin && (t % c->beat_ticks) && r < 5)
+        key = octave_of(root); /* full pop: octave pops on the off-beats */
+    }
+    int len = end - t - 3;
+    if (c->energy == SG_ENERGY_SPARSE && !latin)
+      len = end - t - 2; /* sparse: held */
+    else if (latin && t == unit_start && len > c->unit_len[ui] - T8)
+      len = c->unit_len[ui] - T8 - 2;
+    if (len < 6)
+      len = 6;
+    key = clampi(key, 28, 57);
+    sg__emit(c, b->bar, t, len, key + o, vel, flags, 0, 0, 0.0);
+    c->bass_prev = key == octave_of(root) ? root : key;
+  }
+  if (anticipate) {
     int nk = bass_note(c, b->next->bass);
-    /* Replace whatever sits in the last 8th of this bar. */
-    int64_t from = sg__tick_frame(c, b->bar * bt + bt - T8);
-    while (c->out->n > 0 && c->out->v[c->out->n - 1].start >= from)
-      c->out->n--;
-    sg__emit(c, b->bar, bt - T8, T16 - 2, nk - 2 + o, 0.62f, 0, 0, 0, 0.0);
-    sg__emit(c, b->bar, bt - T16, T16 - 2, nk - 1 + o, 0.7f, 0, 0, 0, 0.0);
+    int tie = c->n_units > 0 ? c->unit_len[0] - T8 : T8; /* held into the next bar */
+    if (tie < T8)
+      tie = T8;
+    sg__emit(c, b->bar, bt - T8, T8 + tie - 4, nk + o, 0.82f, SG_NOTE_ACCENT, 0, 0, 0.0);
+    c->bass_prev = nk;
+    c->anticipated = 1;
+  } else if (phrase_end) {
+    const sg_chord *ch = sg__chord_at(b, fill_from > 0 ? fill_from - 1 : 0);
+    int cur = c->bass_prev >= 0 ? c->bass_prev : bass_note(c, ch->bass);
+    int target = bass_note(c, b->next->bass);
+    ++c->group; /* alternates the chromatic side of the arpeggio fill */
+    /* The fill type alternates by phrase (from a side drawn per section), so consecutive phrases
+     * never end alike. */
+    bass_fill(c, b, fill_from, cur, target, (phrase + c->bass_cell[SG__MAX_PULSE - 1]) % 2);
   }
 }

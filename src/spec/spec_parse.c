@@ -41,8 +41,8 @@ static const char *const STEM_KEYS[] = {
     "name",    "instrument", "patch",  "params",    "style",     "role",    "pattern",   "sections",
     "gain_db", "pan",        "octave", "midi_file", "soundfont", "program", "sidechain", "effects"};
 static const char *const DRUMS_KEYS[] = {
-    "source", "reference", "fit",     "align",   "follow_tempo_map", "tempo_tolerance_bpm",
-    "style",  "patch",     "pattern", "gain_db", "effects"};
+    "source", "reference", "fit",     "align", "follow_tempo_map", "tempo_tolerance_bpm",
+    "style",  "patch",     "pattern", "fills", "gain_db",          "effects"};
 static const char *const MASTER_KEYS[] = {"loudness_lufs", "loudness_tolerance", "true_peak_dbtp",
                                           "headroom_db", "effects"};
 static const char *const DELIVERABLE_KEYS[] = {"zip", "naming", "deflate", "midi"};
@@ -739,6 +739,10 @@ static sg_status parse_drums(ctx *c, yaml_node_t *map) {
     } else if (!strcmp(key, "pattern")) {
       if (!(st = get_text(c, v, key, dr->pattern.s, sizeof dr->pattern.s, 1)))
         text_layout(v, &dr->pattern);
+    } else if (!strcmp(key, "fills")) {
+      int on = 0;
+      if (!(st = get_bool(c, v, key, &on)))
+        dr->fills = on ? 1 : -1; /* 0 stays "unset" */
     } else if (!strcmp(key, "gain_db")) {
       st = get_num(c, v, key, -60, 24, "dB", &dr->gain_db);
     } else { /* effects */

@@ -193,7 +193,8 @@ static void deja_vu_typo_fails_before_any_audio(void **st) {
 
 static void examples_pass_check_and_dry_run(void **st) {
   (void)st;
-  static const char *const ex[] = {"deja-vu", "minimal", "night-drive", "waltz"};
+  static const char *const ex[] = {"deja-vu", "minimal",   "night-drive",
+                                   "waltz",   "ballad-68", "seven-eight"};
   char args[2600], outdir[1200];
   snprintf(outdir, sizeof outdir, "%s", sg_test_path("dry-out"));
   for (size_t i = 0; i < sizeof ex / sizeof ex[0]; ++i) {
