@@ -466,8 +466,9 @@ sg_status sg__fxv_rows(sg__run *r, const char *step, const char *stem, const sg_
       const sg_check_id id = k_probe_check[m->q];
       const char *u = k_probe_unit[m->q];
       const int rel = m->q == SG_FXQ_COMP_TIME || m->q == SG_FXQ_RT60 || m->q == SG_FXQ_MOD_RATE;
-      snprintf(det, sizeof det, "probe %s%s %s: measured %.4g %s, design %.4g %s", at,
-               v->probe_cached[i] ? " (cached)" : "", m->what, m->measured, u, m->expected, u);
+      /* Whether the probe came from the cache is not said: a package must not depend on it. */
+      snprintf(det, sizeof det, "probe %s %s: measured %.4g %s, design %.4g %s", at, m->what,
+               m->measured, u, m->expected, u);
       sg_status s2;
       if (m->q == SG_FXQ_WET_GAIN)
         s2 = sg__gate(r, id, step, stem, m->measured, 0, 0, det, SG_SEV_INFO, d);
