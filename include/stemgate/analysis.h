@@ -538,6 +538,70 @@ typedef struct sg_echo_result {
  * Needs SG_FEAT_ENERGY. */
 sg_status sg_echo_at_lag(const sg_features *f, double lag_s, double threshold, sg_echo_result *out);
 
+/* ---- in situ: one effect's input against its output, on the music it processed -------------
+ * Fed block by block from the effect chain's tap (src/fx: each effect's own input and output),
+ * so an effect in the middle of a chain is measured on what reached it. The design numbers come
+ * in plain (this module does not link the effects); src/analysis/insitu.c implements:
+ *   TRANSFER  Welch's cross-spectral estimate (Hann segments of ~0.7 s, 50% overlap) of the
+ *             mid-channel transfer H = Sxy / Sxx with the magnitude-squared coherence
+ *             |Sxy|^2 / (Sxx Syy) at up to four frequencies (a direct DFT per frequency: cheaper
+ *             than an FFT for so few bins);
+ *   DYNAMICS  the design's gain computer (Giannoulis, Massberg & Reiss 2012, eq. 4) and smooth
+ *             branching detector run on the detector signal (the sidechain given, else the
+ *             input), against the measured gain reduction in 10 ms blocks; and the Pearson
+ *             correlation of the measured reduction with the side and own envelopes (dB);
+ *   WET       energy of (out - (1 - mix) in) against that of (1 - mix) in: the wet/dry ratio;
+ *   LEVEL     channel, mid and side energy changes;
+ *   SHAPER    the output's variance against the design's tanh curve applied to the input;
+ *   PEAK      true peak of the output (the 8x detector of src/dsp). */
+typedef enum sg_insitu_kind {
+  SG_INSITU_TRANSFER = 0,
+  SG_INSITU_DYNAMICS,
+  SG_INSITU_WET,
+  SG_INSITU_LEVEL,
+  SG_INSITU_SHAPER,
+  SG_INSITU_PEAK
+} sg_insitu_kind;
+
+#define SG_INSITU_MAX_FREQS 4
+
+typedef struct sg_insitu_config {
+  sg_insitu_kind kind;
+  double rate; /* Hz */
+  double freqs[SG_INSITU_MAX_FREQS];
+  int n_freqs; /* TRANSFER */
+  /* DYNAMICS: the compressor's design (dB, ms; rms = 1 for an RMS detector). */
+  double threshold_db, ratio, knee_db, attack_ms, release_ms, makeup_db, rms_ms;
+  int rms;
+  double mix;                       /* WET, SHAPER: wet share */
+  double drive_db, asym, output_db; /* SHAPER */
+} sg_insitu_config;
+
+typedef struct sg_insitu_result {
+  /* TRANSFER: per frequency, |H| in dB, coherence, and the input's level there (dB re full
+   * scale sine). */
+  double mag_db[SG_INSITU_MAX_FREQS], coherence[SG_INSITU_MAX_FREQS], in_db[SG_INSITU_MAX_FREQS];
+  /* DYNAMICS: over blocks with input above -60 dBFS; corr_side is NAN without a sidechain. */
+  double gr_err_rms_db, gr_mean_db, gr_max_db, corr_side, corr_own;
+  size_t blocks;
+  double wet_dry_db;                         /* WET */
+  double left_db, right_db, mid_db, side_db; /* LEVEL */
+  double shaper_db;                          /* SHAPER: output level minus the curve's, dB */
+  double true_peak_dbtp;                     /* PEAK */
+  double in_energy; /* sum of squares of the input (both channels): 0 = the effect heard nothing */
+} sg_insitu_result;
+
+typedef struct sg_insitu sg_insitu;
+
+/* SG_E_INVAL (bad kind, rate, frequency), SG_E_NOMEM. */
+sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c);
+/* One block: the effect's input, its output, and (DYNAMICS, optional) the detector's sidechain
+ * as the spec names it. Never allocates. */
+void sg_insitu_add(sg_insitu *s, const float *inL, const float *inR, const float *outL,
+                   const float *outR, const float *sideL, const float *sideR, size_t n);
+sg_status sg_insitu_result_get(const sg_insitu *s, sg_insitu_result *r);
+void sg_insitu_free(sg_insitu *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -143,6 +143,78 @@ typedef enum sg_severity { SG_SEV_FAIL = 0, SG_SEV_WARN, SG_SEV_INFO } sg_severi
   X(DELAY_ECHO, "delay_echo", "fx", "prominence", SG_CMP_GE, 0.01, "", SG_SEV_FAIL,                \
     "echo prominence a delay adds at its lag over the dry stem (judged for mix >= 0.15)",          \
     "raise the delay's mix or feedback, or check its time")                                        \
+  /* ---- each effect against its design (probe: the configured unit on a known signal, fresh      \
+   * state; in situ: the effect's own input and output in the chain on the stem's music; the       \
+   * master bus's effects are reported in step master). A probe failing means the unit is          \
+   * wrong; an in-situ failure with a passing probe means the chain or its wiring is. ---- */      \
+  X(FX_EQ_RESPONSE, "fx_eq_response", "fx", "dB", SG_CMP_WITHIN, 0.5, "(the designed response)",   \
+    SG_SEV_FAIL, "probe: EQ magnitude at f0/2, f0, 2 f0 (impulse response) against the design",    \
+    "the EQ unit does not realise its design: report the spec")                                    \
+  X(FX_COMP_CURVE, "fx_comp_curve", "fx", "dB", SG_CMP_WITHIN, 1.0, "(the static curve)",          \
+    SG_SEV_FAIL,                                                                                   \
+    "probe: compressor gain reduction at threshold + 6/12/24 dB against threshold, ratio, knee",   \
+    "the compressor does not follow its static curve: report the spec")                            \
+  X(FX_COMP_TIME, "fx_comp_time", "fx", "%", SG_CMP_ABS_LE, 20, "", SG_SEV_FAIL,                   \
+    "probe: compressor attack and release time constants against attack_ms, release_ms",           \
+    "the compressor's ballistics differ from their parameters: report the spec")                   \
+  X(FX_REVERB_RT60, "fx_reverb_rt60", "fx", "%", SG_CMP_ABS_LE, 10, "", SG_SEV_FAIL,               \
+    "probe: reverb RT60 (Schroeder T30) at 1 kHz against rt60 and at 63 Hz against rt60_low",      \
+    "the reverb decays at another rate than its rt60: report the spec")                            \
+  X(FX_REVERB_PREDELAY, "fx_reverb_predelay", "fx", "ms", SG_CMP_WITHIN, 1.0, "(predelay_ms)",     \
+    SG_SEV_FAIL, "probe: reverb onset shift against a zero-pre-delay twin, against predelay_ms",   \
+    "the reverb's pre-delay is not its parameter: report the spec")                                \
+  X(FX_DELAY_LAG, "fx_delay_lag", "fx", "frames", SG_CMP_WITHIN, 0, "(the tempo-synced time)",     \
+    SG_SEV_FAIL, "probe: lag of a delay's first echo against its time at the song's tempo",        \
+    "the delay is off the grid: report the spec")                                                  \
+  X(FX_DELAY_FEEDBACK, "fx_delay_feedback", "fx", "dB", SG_CMP_WITHIN, 0.5,                        \
+    "(feedback x loop filters)", SG_SEV_FAIL,                                                      \
+    "probe: level change per repeat of a tone burst against feedback and the loop filters",        \
+    "the delay's repeats decay at another rate than its feedback: report the spec")                \
+  X(FX_MOD_RATE, "fx_mod_rate", "fx", "%", SG_CMP_ABS_LE, 5, "", SG_SEV_FAIL,                      \
+    "probe: chorus/flanger/phaser modulation rate from the period of its response to a sine",      \
+    "the modulation runs at another rate than rate_hz: report the spec")                           \
+  X(FX_SAT_THD, "fx_sat_thd", "fx", "dB", SG_CMP_WITHIN, 1.0, "(the tanh curve)", SG_SEV_FAIL,     \
+    "probe: harmonic distortion of a 1 kHz sine at -6 dBFS against the drive curve",               \
+    "the saturation does not follow its drive curve: report the spec")                             \
+  X(FX_LEVEL, "fx_level", "fx", "dB", SG_CMP_WITHIN, 0.1, "(the parameter)", SG_SEV_FAIL,          \
+    "probe: level change of width (side, mid), pan and gain (channels), saturation (fundamental)", \
+    "the level change differs from its parameter: report the spec")                                \
+  X(FX_LIMITER_CEILING, "fx_limiter_ceiling", "fx", "dBTP", SG_CMP_LE, 0, "(ceiling_dbtp)",        \
+    SG_SEV_FAIL,                                                                                   \
+    "probe: true peak (8x) out of a limiter over-driven by 12 dB, against its ceiling",            \
+    "the limiter lets true peaks over its ceiling: report the spec")                               \
+  X(FX_WET_GAIN, "fx_wet_gain", "fx", "dB", SG_CMP_INFO, 0, "", SG_SEV_INFO,                       \
+    "probe: energy gain of a time-based effect's wet path on pink noise (basis of fx_insitu_wet)", \
+    "")                                                                                            \
+  X(FX_INSITU_TRANSFER, "fx_insitu_transfer", "fx", "dB", SG_CMP_WITHIN, 1.0,                      \
+    "(the designed response)", SG_SEV_FAIL,                                                        \
+    "in situ: an EQ's input-to-output transfer on the music (Welch, coherence >= 0.9) at the "     \
+    "probe frequencies against the design",                                                        \
+    "the EQ in the chain does not act as designed: check what feeds it")                           \
+  X(FX_INSITU_DYNAMICS, "fx_insitu_dynamics", "fx", "dB", SG_CMP_ABS_LE, 1.0, "", SG_SEV_FAIL,     \
+    "in situ: RMS difference (10 ms blocks) between the compressor's gain reduction and the "      \
+    "design's (static curve and ballistics) on its detector signal",                               \
+    "the compressor in the chain listens to another signal than the spec names: check sidechain")  \
+  X(FX_INSITU_SIDECHAIN, "fx_insitu_sidechain", "fx", "", SG_CMP_GE, 0, "", SG_SEV_FAIL,           \
+    "in situ: correlation of a keyed compressor's gain reduction with the sidechain stem's "       \
+    "envelope minus that with its own input's",                                                    \
+    "the gain reduction does not follow the sidechain: check the sidechain wiring")                \
+  X(FX_INSITU_WET, "fx_insitu_wet", "fx", "dB", SG_CMP_WITHIN, 3.0, "(mix and the wet gain)",      \
+    SG_SEV_FAIL,                                                                                   \
+    "in situ: wet/dry energy ratio of a time-based effect on the music against mix/(1-mix) and "   \
+    "the probe's wet gain",                                                                        \
+    "the effect's wet share differs from its mix: check the chain")                                \
+  X(FX_INSITU_LEVEL, "fx_insitu_level", "fx", "dB", SG_CMP_WITHIN, 0.1, "(the parameter)",         \
+    SG_SEV_FAIL, "in situ: channel/side level change of width, pan, gain on the music",            \
+    "the level change in the chain differs from its parameter: check the chain")                   \
+  X(FX_INSITU_SHAPER, "fx_insitu_shaper", "fx", "dB", SG_CMP_WITHIN, 0.5, "(the tanh curve)",      \
+    SG_SEV_FAIL,                                                                                   \
+    "in situ: saturation output level on the music against the drive curve applied "               \
+    "to its input",                                                                                \
+    "the saturation in the chain differs from its drive: check the chain")                         \
+  X(FX_INSITU_PEAK, "fx_insitu_peak", "fx", "dBTP", SG_CMP_LE, 0, "(ceiling_dbtp)", SG_SEV_FAIL,   \
+    "in situ: true peak (8x) of a limiter's output on the music against its ceiling",              \
+    "the limiter in the chain lets peaks through: check the chain")                                \
   /* ---- the master ---- */                                                                       \
   X(BUS_LOUDNESS, "bus_loudness", "master", "LUFS", SG_CMP_INFO, 0, "", SG_SEV_INFO,               \
     "loudness of the summed stems before the master chain", "")                                    \

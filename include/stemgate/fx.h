@@ -493,6 +493,104 @@ const char *sg_fx_chain_sidechain(const sg_fx_chain *c);
 sg_status sg_fx_chain_gain_reduction(const sg_fx_chain *c, int i, double *max_db, double *mean_db);
 void sg_fx_chain_destroy(sg_fx_chain *c);
 
+/* A per-effect observer: called after effect `effect` (0-based, spec order) processed a block,
+ * with that effect's own input (inL/inR, a copy taken before the in-place processing), its
+ * output (outL/outR: the chain's buffers, to be read, not written) and the sidechain the effect
+ * listened to (NULL unless it is a keyed compressor). Runs on the processing thread: whatever it
+ * does adds to the block's cost. */
+typedef void (*sg_fx_tap_fn)(void *user, int effect, const float *inL, const float *inR,
+                             const float *outL, const float *outR, const float *sideL,
+                             const float *sideR, size_t n);
+/* Installs (fn non-NULL) or removes (fn NULL) the tap. Allocates the input copy for blocks of up
+ * to max_block frames here, never in process (longer blocks are processed in pieces, with the
+ * same output). The audio is unchanged either way. SG_E_INVAL, SG_E_NOMEM. */
+sg_status sg_fx_chain_set_tap(sg_fx_chain *c, sg_fx_tap_fn fn, void *user, size_t max_block,
+                              sg_diag *d);
+
+/* ================================ probes: each unit against its design ===================== */
+
+/* A probe builds the exact configured instance of one effect (the same spec, rate and tempo as
+ * the chain, fresh state), feeds it a known signal and measures the response against what the
+ * parameters say (src/fx/fx_probe.c, methods there):
+ *   eq          impulse response, DFT at f0/2, f0, 2 f0 against the analog prototype
+ *               (sg_eq_magnitude_db: an independent code path from the coefficients), dB;
+ *   compressor  steady levels at threshold + 6/12/24 dB (static curve, Giannoulis et al. eq. 4),
+ *               and the attack/release time constants from level steps (peak detector), ms;
+ *   delay       echo lag of an impulse (frames, exact), level change per repeat of a tone burst
+ *               against feedback x the loop filters' one-pole magnitudes, dB;
+ *   reverb      RT60 at 1 kHz and 63 Hz (octave bands) by Schroeder backward integration (ISO
+ *               3382-1, T30 = -5..-35 dB) against rt60 / rt60_low, s; pre-delay as the onset
+ *               shift against a zero-pre-delay twin, ms;
+ *   chorus, flanger, phaser  modulation rate from the period of the complex response to a
+ *               steady sine (voices evenly spaced: the response repeats every 1/(voices rate)), Hz;
+ *   saturation  total harmonic distortion and fundamental gain of a sine against the tanh curve
+ *               evaluated alias-free, dB;
+ *   width, pan, gain  side/channel level changes, dB;
+ *   limiter     true peak (8x) of an over-driven signal with inter-sample peaks against the
+ *               ceiling, dBTP.
+ * Time-based effects also report the wet path's energy gain on pink noise (SG_FXQ_WET_GAIN), the
+ * expectation the in-situ wet/dry check builds on. A probe is a pure function of (effect spec,
+ * rate, bpm): the same arguments give bit-identical results. */
+typedef enum sg_fx_quantity {
+  SG_FXQ_RESPONSE = 0, /* magnitude response at a frequency, dB */
+  SG_FXQ_COMP_CURVE,   /* steady-state gain reduction, dB */
+  SG_FXQ_COMP_TIME,    /* attack or release time constant, ms */
+  SG_FXQ_RT60,         /* decay time, s */
+  SG_FXQ_PREDELAY,     /* ms */
+  SG_FXQ_LAG,          /* echo lag, frames */
+  SG_FXQ_FEEDBACK,     /* level change per repeat, dB */
+  SG_FXQ_MOD_RATE,     /* modulation rate, Hz */
+  SG_FXQ_THD,          /* total harmonic distortion, dB */
+  SG_FXQ_LEVEL,        /* level change (fundamental, side, channel), dB */
+  SG_FXQ_CEILING,      /* output true peak, dBTP; the expectation is an upper bound */
+  SG_FXQ_WET_GAIN,     /* wet path energy gain on pink noise, dB (information) */
+  SG_FXQ_COUNT_
+} sg_fx_quantity;
+
+#define SG_FX_PROBE_MAX 12
+
+typedef struct sg_fx_measure {
+  sg_fx_quantity q;
+  char what[40];   /* where: "at 45 Hz", "threshold+6 dB", "attack", "1 kHz band" */
+  double measured; /* in the quantity's unit (see above) */
+  double expected; /* the design's value */
+} sg_fx_measure;
+
+typedef struct sg_fx_probe_result {
+  int n;
+  sg_fx_measure m[SG_FX_PROBE_MAX];
+} sg_fx_probe_result;
+
+/* Probes effect e (one spec entry) at rate and bpm: every type reports at least one measurement
+ * (a reverb or delay with mix 0 only its wet gain). SG_E_SPEC as sg_fx_chain_create;
+ * SG_E_NOMEM. */
+sg_status sg_fx_probe(const sg_effect_spec *e, double rate, double bpm, sg_fx_probe_result *out,
+                      sg_diag *d);
+/* The unit built from `unit` measured against the design of `design` (same effect type): the
+ * tests' way to probe a deliberately broken unit (a filter at the wrong frequency, a compressor
+ * whose ratio is ignored). sg_fx_probe(e) is sg_fx_probe_against(e, e). SG_E_INVAL when the
+ * types differ. */
+sg_status sg_fx_probe_against(const sg_effect_spec *unit, const sg_effect_spec *design, double rate,
+                              double bpm, sg_fx_probe_result *out, sg_diag *d);
+
+/* The design numbers of one effect, for the in-situ measurements of the pipeline. */
+typedef struct sg_fx_design {
+  int kind;        /* index of sg_fx_type_schema */
+  char type[16];   /* "eq", ... */
+  sg_eq_config eq; /* eq */
+  sg_compressor_config comp;
+  char sidechain[64];    /* compressor: the stem keying it ("" when none) */
+  double mix;            /* wet share of delay, reverb, chorus, flanger, phaser, saturation */
+  double gain_l, gain_r; /* pan, gain: linear channel gains */
+  double width;          /* width */
+  sg_saturation_config sat;
+  double ceiling_dbtp; /* limiter */
+  double probe_hz[3];  /* eq: f0/2, f0, 2 f0 (those below 0.45 rate) */
+  int n_probe_hz;
+} sg_fx_design;
+sg_status sg_fx_design_get(const sg_effect_spec *e, double rate, double bpm, sg_fx_design *out,
+                           sg_diag *d);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,7 @@
 
 #include "stemgate/analysis.h"
 #include "stemgate/core.h"
+#include "stemgate/fx.h"
 #include "stemgate/io.h"
 #include "stemgate/notes.h"
 #include "stemgate/spec.h"
@@ -53,6 +54,8 @@ typedef struct sg_stem_fx_job {
   double bpm;
   int64_t frames;
   sg_audio_writer_config wcfg; /* rate, channels, format of the output */
+  sg_fx_tap_fn fx_tap;         /* optional: sees each effect's input and output */
+  void *fx_tap_user;
 } sg_stem_fx_job;
 
 typedef struct sg_stem_fx_report {
@@ -77,6 +80,8 @@ typedef struct sg_master_job {
   double bpm;
   int64_t frames;
   sg_audio_writer_config wcfg;
+  sg_fx_tap_fn fx_tap; /* optional: sees each bus effect's input and output (final pass) */
+  void *fx_tap_user;
 } sg_master_job;
 
 typedef struct sg_master_report {

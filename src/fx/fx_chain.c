@@ -33,22 +33,6 @@
 #define TEXT(n, kind, dflt, doc)                                                                   \
   { n, kind, "", 0, 0, 0, dflt, doc, 0 }
 
-typedef enum fxkind {
-  FX_EQ,
-  FX_COMP,
-  FX_DELAY,
-  FX_REVERB,
-  FX_CHORUS,
-  FX_FLANGER,
-  FX_PHASER,
-  FX_SAT,
-  FX_WIDTH,
-  FX_PAN,
-  FX_GAIN,
-  FX_LIMITER,
-  FX_KIND_COUNT
-} fxkind;
-
 #define MAXP 12
 
 typedef struct tdef {
@@ -57,93 +41,93 @@ typedef struct tdef {
   sg_param_def p[MAXP];
 } tdef;
 
-static const tdef k_types[FX_KIND_COUNT] = {
-    [FX_EQ] = {"eq",
-               "RBJ cookbook filter; Butterworth cascade for low/high-pass orders above 2",
-               {ENUM("type", 4, "lowpass|highpass|bandpass|notch|peak|lowshelf|highshelf",
-                     "filter shape"),
-                NUM("freq", "Hz", 10, 20000, 1000, "corner or centre frequency"),
-                NUM("q", "", 0.05, 100, 0.7071, "quality (bandwidth) of peak/notch/band/shelf"),
-                NUM("gain_db", "dB", -48, 48, 0, "gain of peak and shelf filters"),
-                INT("order", 1, 8, 2, NULL, "low/high-pass order (12 dB/oct per 2)")}},
-    [FX_COMP] = {"compressor",
-                 "feed-forward log-domain compressor (Giannoulis, Massberg & Reiss 2012)",
-                 {NUM("threshold_db", "dB", -80, 0, -18, "level where compression starts"),
-                  NUM("ratio", "", 1, 100, 4, "input dB per output dB above the threshold"),
-                  NUM("knee_db", "dB", 0, 24, 6, "width of the soft knee"),
-                  NUM("attack_ms", "ms", 0.01, 500, 10, "attack time constant"),
-                  NUM("release_ms", "ms", 1, 5000, 100, "release time constant"),
-                  NUM("makeup_db", "dB", -24, 48, 0, "gain after compression"),
-                  ENUM("detector", 0, "peak|rms", "level detector"),
-                  NUM("rms_ms", "ms", 0.1, 300, 10, "RMS window of the rms detector"),
-                  TEXT("sidechain", SG_PARAM_STEM, "",
-                       "stem whose signal keys the detector (checked by the spec)")}},
-    [FX_DELAY] = {"delay",
-                  "tempo-synced delay with filtered feedback",
-                  {TEXT("time", SG_PARAM_NOTE_TIME, "1/8", "delay time at the song's tempo"),
-                   NUM("feedback", "", 0, 0.95, 0.35, "feedback gain"),
-                   NUM("mix", "", 0, 1, 0.25, "wet share"),
-                   NUM("lowcut", "Hz", 10, 5000, 100, "high-pass in the feedback loop"),
-                   NUM("highcut", "Hz", 500, 20000, 8000, "low-pass in the feedback loop"),
-                   BOOL("pingpong", 0, "alternate the repeats left and right")}},
-    [FX_REVERB] = {"reverb",
-                   "feedback delay network (Jot & Chaigne 1991)",
-                   {NUM("rt60", "s", 0.1, 30, 2, "decay time to -60 dB"),
-                    NUM("rt60_low", "s", 0.1, 30, 0, "low-band decay time (0 or absent: rt60)"),
-                    NUM("predelay_ms", "ms", 0, 250, 10, "delay before the reverb"),
-                    NUM("size", "", 0.25, 2, 1, "scale of the delay lines"),
-                    NUM("mix", "", 0, 1, 0.25, "wet share"),
-                    NUM("damping", "", 0, 0.9, 0.3, "high-frequency damping"),
-                    NUM("diffusion", "", 0, 0.8, 0.6, "input allpass diffusion"),
-                    INT("lines", 8, 16, 16, "8|16", "delay lines of the network"),
-                    NUM("mod_depth_ms", "ms", 0, 2, 0, "delay modulation depth (0: off)"),
-                    NUM("mod_rate_hz", "Hz", 0.05, 5, 0.7, "delay modulation rate")}},
-    [FX_CHORUS] = {"chorus",
-                   "modulated fractional delays, one LFO per voice",
-                   {NUM("rate_hz", "Hz", 0.01, 10, 0.8, "LFO rate"),
-                    NUM("depth_ms", "ms", 0, 10, 2.5, "modulation depth"),
-                    NUM("delay_ms", "ms", 0.1, 40, 12, "centre delay"),
-                    INT("voices", 1, 4, 2, NULL, "delayed voices"),
-                    NUM("spread", "", 0, 1, 1, "stereo phase offset of the LFOs"),
-                    NUM("mix", "", 0, 1, 0.5, "wet share")}},
-    [FX_FLANGER] = {"flanger",
-                    "one short modulated delay with feedback",
-                    {NUM("rate_hz", "Hz", 0.01, 10, 0.25, "LFO rate"),
-                     NUM("depth_ms", "ms", 0, 10, 1.5, "modulation depth"),
-                     NUM("delay_ms", "ms", 0.1, 40, 2, "centre delay"),
-                     NUM("feedback", "", -0.95, 0.95, 0.5, "feedback gain"),
-                     NUM("spread", "", 0, 1, 1, "stereo phase offset of the LFO"),
-                     NUM("mix", "", 0, 1, 0.5, "wet share")}},
-    [FX_PHASER] = {"phaser",
-                   "swept first-order allpass cascade with feedback",
-                   {NUM("rate_hz", "Hz", 0.01, 10, 0.5, "LFO rate"),
-                    INT("stages", 2, 12, 6, "2|4|6|8|10|12", "allpass stages"),
-                    NUM("min_hz", "Hz", 20, 5000, 200, "lowest notch sweep frequency"),
-                    NUM("max_hz", "Hz", 100, 20000, 3000, "highest sweep frequency (> min_hz)"),
-                    NUM("feedback", "", -0.95, 0.95, 0.4, "feedback gain"),
-                    NUM("spread", "", 0, 1, 1, "stereo phase offset of the LFO"),
-                    NUM("mix", "", 0, 1, 0.5, "wet share")}},
-    [FX_SAT] = {"saturation",
-                "oversampled tanh waveshaper",
-                {NUM("drive_db", "dB", 0, 48, 12, "gain into the shaper"),
-                 NUM("asym", "", 0, 1, 0, "asymmetry (even harmonics)"),
-                 NUM("output_db", "dB", -48, 12, 0, "gain after the shaper"),
-                 NUM("mix", "", 0, 1, 1, "wet share"),
-                 INT("oversample", 1, 4, 4, "1|4", "oversampling factor")}},
-    [FX_WIDTH] = {"width",
-                  "mid/side width",
-                  {NUM("width", "", 0, 2, 1, "0 mono, 1 as is, 2 wide")}},
-    [FX_PAN] = {"pan",
-                "constant-power pan (-3 dB centre)",
-                {NUM("pan", "", -1, 1, 0, "-1 left, +1 right")}},
-    [FX_GAIN] = {"gain", "static gain", {NUM("gain_db", "dB", -60, 24, 0, "gain")}},
-    [FX_LIMITER] = {"limiter",
-                    "look-ahead true-peak limiter",
-                    {NUM("ceiling_dbtp", "dBTP", -30, 0, -1, "true-peak ceiling"),
-                     NUM("lookahead_ms", "ms", 0.5, 10, 2, "look-ahead"),
-                     NUM("release_ms", "ms", 1, 2000, 80, "release time"),
-                     NUM("gain_db", "dB", -24, 36, 0, "gain into the limiter"),
-                     NUM("margin_db", "dB", 0, 1, 0.1, "safety margin below the ceiling")}},
+static const tdef k_types[SG__FX_KIND_COUNT] = {
+    [SG__FX_EQ] = {"eq",
+                   "RBJ cookbook filter; Butterworth cascade for low/high-pass orders above 2",
+                   {ENUM("type", 4, "lowpass|highpass|bandpass|notch|peak|lowshelf|highshelf",
+                         "filter shape"),
+                    NUM("freq", "Hz", 10, 20000, 1000, "corner or centre frequency"),
+                    NUM("q", "", 0.05, 100, 0.7071, "quality (bandwidth) of peak/notch/band/shelf"),
+                    NUM("gain_db", "dB", -48, 48, 0, "gain of peak and shelf filters"),
+                    INT("order", 1, 8, 2, NULL, "low/high-pass order (12 dB/oct per 2)")}},
+    [SG__FX_COMP] = {"compressor",
+                     "feed-forward log-domain compressor (Giannoulis, Massberg & Reiss 2012)",
+                     {NUM("threshold_db", "dB", -80, 0, -18, "level where compression starts"),
+                      NUM("ratio", "", 1, 100, 4, "input dB per output dB above the threshold"),
+                      NUM("knee_db", "dB", 0, 24, 6, "width of the soft knee"),
+                      NUM("attack_ms", "ms", 0.01, 500, 10, "attack time constant"),
+                      NUM("release_ms", "ms", 1, 5000, 100, "release time constant"),
+                      NUM("makeup_db", "dB", -24, 48, 0, "gain after compression"),
+                      ENUM("detector", 0, "peak|rms", "level detector"),
+                      NUM("rms_ms", "ms", 0.1, 300, 10, "RMS window of the rms detector"),
+                      TEXT("sidechain", SG_PARAM_STEM, "",
+                           "stem whose signal keys the detector (checked by the spec)")}},
+    [SG__FX_DELAY] = {"delay",
+                      "tempo-synced delay with filtered feedback",
+                      {TEXT("time", SG_PARAM_NOTE_TIME, "1/8", "delay time at the song's tempo"),
+                       NUM("feedback", "", 0, 0.95, 0.35, "feedback gain"),
+                       NUM("mix", "", 0, 1, 0.25, "wet share"),
+                       NUM("lowcut", "Hz", 10, 5000, 100, "high-pass in the feedback loop"),
+                       NUM("highcut", "Hz", 500, 20000, 8000, "low-pass in the feedback loop"),
+                       BOOL("pingpong", 0, "alternate the repeats left and right")}},
+    [SG__FX_REVERB] = {"reverb",
+                       "feedback delay network (Jot & Chaigne 1991)",
+                       {NUM("rt60", "s", 0.1, 30, 2, "decay time to -60 dB"),
+                        NUM("rt60_low", "s", 0.1, 30, 0, "low-band decay time (0 or absent: rt60)"),
+                        NUM("predelay_ms", "ms", 0, 250, 10, "delay before the reverb"),
+                        NUM("size", "", 0.25, 2, 1, "scale of the delay lines"),
+                        NUM("mix", "", 0, 1, 0.25, "wet share"),
+                        NUM("damping", "", 0, 0.9, 0.3, "high-frequency damping"),
+                        NUM("diffusion", "", 0, 0.8, 0.6, "input allpass diffusion"),
+                        INT("lines", 8, 16, 16, "8|16", "delay lines of the network"),
+                        NUM("mod_depth_ms", "ms", 0, 2, 0, "delay modulation depth (0: off)"),
+                        NUM("mod_rate_hz", "Hz", 0.05, 5, 0.7, "delay modulation rate")}},
+    [SG__FX_CHORUS] = {"chorus",
+                       "modulated fractional delays, one LFO per voice",
+                       {NUM("rate_hz", "Hz", 0.01, 10, 0.8, "LFO rate"),
+                        NUM("depth_ms", "ms", 0, 10, 2.5, "modulation depth"),
+                        NUM("delay_ms", "ms", 0.1, 40, 12, "centre delay"),
+                        INT("voices", 1, 4, 2, NULL, "delayed voices"),
+                        NUM("spread", "", 0, 1, 1, "stereo phase offset of the LFOs"),
+                        NUM("mix", "", 0, 1, 0.5, "wet share")}},
+    [SG__FX_FLANGER] = {"flanger",
+                        "one short modulated delay with feedback",
+                        {NUM("rate_hz", "Hz", 0.01, 10, 0.25, "LFO rate"),
+                         NUM("depth_ms", "ms", 0, 10, 1.5, "modulation depth"),
+                         NUM("delay_ms", "ms", 0.1, 40, 2, "centre delay"),
+                         NUM("feedback", "", -0.95, 0.95, 0.5, "feedback gain"),
+                         NUM("spread", "", 0, 1, 1, "stereo phase offset of the LFO"),
+                         NUM("mix", "", 0, 1, 0.5, "wet share")}},
+    [SG__FX_PHASER] = {"phaser",
+                       "swept first-order allpass cascade with feedback",
+                       {NUM("rate_hz", "Hz", 0.01, 10, 0.5, "LFO rate"),
+                        INT("stages", 2, 12, 6, "2|4|6|8|10|12", "allpass stages"),
+                        NUM("min_hz", "Hz", 20, 5000, 200, "lowest notch sweep frequency"),
+                        NUM("max_hz", "Hz", 100, 20000, 3000, "highest sweep frequency (> min_hz)"),
+                        NUM("feedback", "", -0.95, 0.95, 0.4, "feedback gain"),
+                        NUM("spread", "", 0, 1, 1, "stereo phase offset of the LFO"),
+                        NUM("mix", "", 0, 1, 0.5, "wet share")}},
+    [SG__FX_SAT] = {"saturation",
+                    "oversampled tanh waveshaper",
+                    {NUM("drive_db", "dB", 0, 48, 12, "gain into the shaper"),
+                     NUM("asym", "", 0, 1, 0, "asymmetry (even harmonics)"),
+                     NUM("output_db", "dB", -48, 12, 0, "gain after the shaper"),
+                     NUM("mix", "", 0, 1, 1, "wet share"),
+                     INT("oversample", 1, 4, 4, "1|4", "oversampling factor")}},
+    [SG__FX_WIDTH] = {"width",
+                      "mid/side width",
+                      {NUM("width", "", 0, 2, 1, "0 mono, 1 as is, 2 wide")}},
+    [SG__FX_PAN] = {"pan",
+                    "constant-power pan (-3 dB centre)",
+                    {NUM("pan", "", -1, 1, 0, "-1 left, +1 right")}},
+    [SG__FX_GAIN] = {"gain", "static gain", {NUM("gain_db", "dB", -60, 24, 0, "gain")}},
+    [SG__FX_LIMITER] = {"limiter",
+                        "look-ahead true-peak limiter",
+                        {NUM("ceiling_dbtp", "dBTP", -30, 0, -1, "true-peak ceiling"),
+                         NUM("lookahead_ms", "ms", 0.5, 10, 2, "look-ahead"),
+                         NUM("release_ms", "ms", 1, 2000, 80, "release time"),
+                         NUM("gain_db", "dB", -24, 36, 0, "gain into the limiter"),
+                         NUM("margin_db", "dB", 0, 1, 0.1, "safety margin below the ceiling")}},
 };
 
 #undef NUM
@@ -162,7 +146,7 @@ static int nparams(const tdef *t) {
 /* ---- chain --------------------------------------------------------------------------------- */
 
 typedef struct node {
-  fxkind kind;
+  sg__fxkind kind;
   double v[MAXP];
   char txt[MAXP][SG_MAX_NAME * 2];
   union {
@@ -184,6 +168,10 @@ struct sg_fx_chain {
   int n;
   node *nodes;
   double rate;
+  sg_fx_tap_fn tap; /* per-effect observer (sg_fx_chain_set_tap), or NULL */
+  void *tap_user;
+  float *tap_in; /* copy of an effect's input for the tap: 2 x tap_block floats */
+  size_t tap_block;
 };
 
 /* ---- validation helpers --------------------------------------------------------------------- */
@@ -227,7 +215,7 @@ static sg_status read_params(const sg_effect_spec *fx, const char *label, const 
              p ? p->text : (t->p[k].choices ? t->p[k].choices : ""));
   }
   /* Cross-parameter checks. */
-  if (nd->kind == FX_DELAY) {
+  if (nd->kind == SG__FX_DELAY) {
     sg_delay_config dc;
     sg_delay_config_init(&dc);
     snprintf(dc.time, sizeof dc.time, "%s", nd->txt[0]);
@@ -254,7 +242,7 @@ static sg_status read_params(const sg_effect_spec *fx, const char *label, const 
       return fail_at(d, file, p ? p->pos : fx->pos, msg);
     }
   }
-  if (nd->kind == FX_PHASER && nd->v[2] >= nd->v[3]) {
+  if (nd->kind == SG__FX_PHASER && nd->v[2] >= nd->v[3]) {
     const sg_param *p = find_param(&fx->params, "max_hz");
     if (!p)
       p = find_param(&fx->params, "min_hz");
@@ -270,14 +258,14 @@ static sg_status read_params(const sg_effect_spec *fx, const char *label, const 
 static sg_status build_node(node *nd, double rate, double bpm) {
   const double *v = nd->v;
   switch (nd->kind) {
-  case FX_EQ: {
+  case SG__FX_EQ: {
     sg_eq_config c;
     sg_eq_config_init(&c);
     c.type = (sg_eq_type)(int)v[0], c.freq_hz = v[1], c.q = v[2], c.gain_db = v[3];
     c.order = (int)v[4];
     return sg_eq_init(&nd->u.eq, &c, rate);
   }
-  case FX_COMP: {
+  case SG__FX_COMP: {
     sg_compressor_config c;
     sg_compressor_config_init(&c);
     c.threshold_db = v[0], c.ratio = v[1], c.knee_db = v[2], c.attack_ms = v[3];
@@ -287,7 +275,7 @@ static sg_status build_node(node *nd, double rate, double bpm) {
     nd->keyed = nd->txt[8][0] != 0;
     return sg_compressor_init(&nd->u.comp, &c, rate);
   }
-  case FX_DELAY: {
+  case SG__FX_DELAY: {
     sg_delay_config c;
     sg_delay_config_init(&c);
     snprintf(c.time, sizeof c.time, "%s", nd->txt[0]);
@@ -297,7 +285,7 @@ static sg_status build_node(node *nd, double rate, double bpm) {
     c.max_sec = 8;
     return sg_delay_init(&nd->u.delay, &c, rate);
   }
-  case FX_REVERB: {
+  case SG__FX_REVERB: {
     sg_reverb_config c;
     sg_reverb_config_init(&c);
     c.rt60 = v[0], c.rt60_low = v[1], c.predelay_ms = v[2], c.size = v[3], c.mix = v[4];
@@ -305,43 +293,43 @@ static sg_status build_node(node *nd, double rate, double bpm) {
     c.mod_depth_ms = v[8], c.mod_rate_hz = v[9];
     return sg_reverb_init(&nd->u.reverb, &c, rate);
   }
-  case FX_CHORUS: {
+  case SG__FX_CHORUS: {
     sg_chorus_config c;
     sg_chorus_config_init(&c);
     c.rate_hz = v[0], c.depth_ms = v[1], c.delay_ms = v[2], c.voices = (int)v[3];
     c.spread = v[4], c.mix = v[5];
     return sg_chorus_init(&nd->u.chorus, &c, rate);
   }
-  case FX_FLANGER: {
+  case SG__FX_FLANGER: {
     sg_chorus_config c;
     sg_flanger_config_init(&c);
     c.rate_hz = v[0], c.depth_ms = v[1], c.delay_ms = v[2], c.feedback = v[3];
     c.spread = v[4], c.mix = v[5];
     return sg_chorus_init(&nd->u.chorus, &c, rate);
   }
-  case FX_PHASER: {
+  case SG__FX_PHASER: {
     sg_phaser_config c;
     sg_phaser_config_init(&c);
     c.rate_hz = v[0], c.stages = (int)v[1], c.min_hz = v[2], c.max_hz = v[3];
     c.feedback = v[4], c.spread = v[5], c.mix = v[6];
     return sg_phaser_init(&nd->u.phaser, &c, rate);
   }
-  case FX_SAT: {
+  case SG__FX_SAT: {
     sg_saturation_config c;
     sg_saturation_config_init(&c);
     c.drive_db = v[0], c.asym = v[1], c.output_db = v[2], c.mix = v[3];
     c.oversample = (int)v[4];
     return sg_saturation_init(&nd->u.sat, &c, rate);
   }
-  case FX_WIDTH:
+  case SG__FX_WIDTH:
     return sg_width_init(&nd->u.width, v[0], rate);
-  case FX_PAN:
+  case SG__FX_PAN:
     sg_pan_gains(v[0], &nd->gl, &nd->gr);
     return SG_OK;
-  case FX_GAIN:
+  case SG__FX_GAIN:
     nd->gl = nd->gr = sg_db_to_lin(v[0]);
     return SG_OK;
-  case FX_LIMITER: {
+  case SG__FX_LIMITER: {
     sg_limiter_config c;
     sg_limiter_config_init(&c);
     c.ceiling_dbtp = v[0], c.lookahead_ms = v[1], c.release_ms = v[2], c.gain_db = v[3];
@@ -355,17 +343,17 @@ static sg_status build_node(node *nd, double rate, double bpm) {
 
 static void free_node(node *nd) {
   switch (nd->kind) {
-  case FX_DELAY:
+  case SG__FX_DELAY:
     sg_delay_free(&nd->u.delay);
     break;
-  case FX_REVERB:
+  case SG__FX_REVERB:
     sg_reverb_free(&nd->u.reverb);
     break;
-  case FX_CHORUS:
-  case FX_FLANGER:
+  case SG__FX_CHORUS:
+  case SG__FX_FLANGER:
     sg_chorus_free(&nd->u.chorus);
     break;
-  case FX_LIMITER:
+  case SG__FX_LIMITER:
     sg_limiter_free(&nd->u.lim);
     break;
   default:
@@ -377,9 +365,9 @@ static void free_node(node *nd) {
  * names the chain in messages ("stem 'Bass'"). */
 static sg_status check_one(const sg_effect_spec *e, int i, const char *owner, double rate,
                            double bpm, const char *file, node *nd, sg_diag *d) {
-  const char *tnames[FX_KIND_COUNT];
+  const char *tnames[SG__FX_KIND_COUNT];
   int kind = -1;
-  for (int k = 0; k < FX_KIND_COUNT; ++k) {
+  for (int k = 0; k < SG__FX_KIND_COUNT; ++k) {
     tnames[k] = k_types[k].name;
     if (ieq(e->type.s, k_types[k].name))
       kind = k;
@@ -387,7 +375,7 @@ static sg_status check_one(const sg_effect_spec *e, int i, const char *owner, do
   char label[SG_MAX_NAME * 3];
   if (kind < 0) {
     char msg[SG_DIAG_TEXT];
-    int hint = sg_suggest(e->type.s, tnames, FX_KIND_COUNT);
+    int hint = sg_suggest(e->type.s, tnames, SG__FX_KIND_COUNT);
     size_t l;
     if (hint >= 0)
       l = (size_t)snprintf(msg, sizeof msg,
@@ -397,13 +385,13 @@ static sg_status check_one(const sg_effect_spec *e, int i, const char *owner, do
       l = (size_t)snprintf(msg, sizeof msg,
                            "effect %d%s%s: unknown effect type '%s'. Allowed: ", i + 1,
                            owner ? " of " : "", owner ? owner : "", e->type.s);
-    for (int k = 0; k < FX_KIND_COUNT && l < sizeof msg; ++k)
+    for (int k = 0; k < SG__FX_KIND_COUNT && l < sizeof msg; ++k)
       l += (size_t)snprintf(msg + l, sizeof msg - l, "%s%s", k ? ", " : "", tnames[k]);
     return fail_at(d, file, e->type.pos.line ? e->type.pos : e->pos, msg);
   }
   snprintf(label, sizeof label, "effect %d (%s)%s%s", i + 1, k_types[kind].name,
            owner ? " of " : "", owner ? owner : "");
-  nd->kind = (fxkind)kind;
+  nd->kind = (sg__fxkind)kind;
   return read_params(e, label, &k_types[kind], nd, rate, bpm, file, d);
 }
 
@@ -464,11 +452,11 @@ sg_status sg_fx_chain_create(const sg_effect_spec *fx, int n, double rate, doubl
   return SG_OK;
 }
 
-int sg_fx_type_count(void) { return FX_KIND_COUNT; }
+int sg_fx_type_count(void) { return SG__FX_KIND_COUNT; }
 
 sg_status sg_fx_type_schema(int i, const char **name, const char **doc, const sg_param_def **params,
                             int *n_params) {
-  if (i < 0 || i >= FX_KIND_COUNT)
+  if (i < 0 || i >= SG__FX_KIND_COUNT)
     return SG_E_RANGE;
   if (name)
     *name = k_types[i].name;
@@ -487,53 +475,99 @@ void sg_fx_chain_destroy(sg_fx_chain *c) {
   for (int i = 0; i < c->n; ++i)
     free_node(&c->nodes[i]);
   free(c->nodes);
+  free(c->tap_in);
   free(c);
 }
 
-void sg_fx_chain_process(sg_fx_chain *c, float *L, float *R, const float *sideL, const float *sideR,
-                         size_t n) {
+sg_status sg_fx_chain_set_tap(sg_fx_chain *c, sg_fx_tap_fn fn, void *user, size_t max_block,
+                              sg_diag *d) {
+  if (!c || (fn && max_block == 0))
+    return sg_diag_fail(d, SG_E_INVAL, "fx chain: invalid tap arguments");
+  free(c->tap_in);
+  c->tap_in = NULL;
+  c->tap = NULL;
+  c->tap_user = NULL;
+  c->tap_block = 0;
+  if (!fn)
+    return SG_OK;
+  if (!(c->tap_in = malloc(2 * max_block * sizeof(float))))
+    return sg_diag_fail(d, SG_E_NOMEM, "fx chain: out of memory for the tap");
+  c->tap = fn;
+  c->tap_user = user;
+  c->tap_block = max_block;
+  return SG_OK;
+}
+
+sg__fxkind sg__fx_node_kind(const sg_fx_chain *c, int i) { return c->nodes[i].kind; }
+const double *sg__fx_node_values(const sg_fx_chain *c, int i) { return c->nodes[i].v; }
+const char *sg__fx_node_text(const sg_fx_chain *c, int i, int k) { return c->nodes[i].txt[k]; }
+
+static void process_nodes(sg_fx_chain *c, float *L, float *R, const float *sideL,
+                          const float *sideR, size_t n) {
   for (int i = 0; i < c->n; ++i) {
     node *nd = &c->nodes[i];
+    /* The tap sees each effect's own input and output (copied before the in-place process). */
+    if (c->tap) {
+      memcpy(c->tap_in, L, n * sizeof(float));
+      memcpy(c->tap_in + c->tap_block, R, n * sizeof(float));
+    }
     switch (nd->kind) {
-    case FX_EQ:
+    case SG__FX_EQ:
       sg_eq_process(&nd->u.eq, L, R, n);
       break;
-    case FX_COMP:
+    case SG__FX_COMP:
       sg_compressor_process(&nd->u.comp, L, R, nd->keyed ? sideL : NULL, nd->keyed ? sideR : NULL,
                             n);
       break;
-    case FX_DELAY:
+    case SG__FX_DELAY:
       sg_delay_process(&nd->u.delay, L, R, n);
       break;
-    case FX_REVERB:
+    case SG__FX_REVERB:
       sg_reverb_process(&nd->u.reverb, L, R, n);
       break;
-    case FX_CHORUS:
-    case FX_FLANGER:
+    case SG__FX_CHORUS:
+    case SG__FX_FLANGER:
       sg_chorus_process(&nd->u.chorus, L, R, n);
       break;
-    case FX_PHASER:
+    case SG__FX_PHASER:
       sg_phaser_process(&nd->u.phaser, L, R, n);
       break;
-    case FX_SAT:
+    case SG__FX_SAT:
       sg_saturation_process(&nd->u.sat, L, R, n);
       break;
-    case FX_WIDTH:
+    case SG__FX_WIDTH:
       sg_width_process(&nd->u.width, L, R, n);
       break;
-    case FX_PAN:
-    case FX_GAIN:
+    case SG__FX_PAN:
+    case SG__FX_GAIN:
       for (size_t k = 0; k < n; ++k) {
         L[k] = (float)(L[k] * nd->gl);
         R[k] = (float)(R[k] * nd->gr);
       }
       break;
-    case FX_LIMITER:
+    case SG__FX_LIMITER:
       sg_limiter_process(&nd->u.lim, L, R, n);
       break;
     default:
       break;
     }
+    if (c->tap)
+      c->tap(c->tap_user, i, c->tap_in, c->tap_in + c->tap_block, L, R, nd->keyed ? sideL : NULL,
+             nd->keyed ? sideR : NULL, n);
+  }
+}
+
+void sg_fx_chain_process(sg_fx_chain *c, float *L, float *R, const float *sideL, const float *sideR,
+                         size_t n) {
+  if (!c->tap) {
+    process_nodes(c, L, R, sideL, sideR, n);
+    return;
+  }
+  /* With a tap, blocks longer than its copy buffer go through in pieces: every unit is block-size
+   * independent (control rate counted from reset), so the output is the same. */
+  for (size_t o = 0; o < n; o += c->tap_block) {
+    size_t m = n - o < c->tap_block ? n - o : c->tap_block;
+    process_nodes(c, L + o, R + o, sideL ? sideL + o : NULL, sideR ? sideR + o : NULL, m);
   }
 }
 
@@ -541,32 +575,32 @@ void sg_fx_chain_reset(sg_fx_chain *c) {
   for (int i = 0; i < c->n; ++i) {
     node *nd = &c->nodes[i];
     switch (nd->kind) {
-    case FX_EQ:
+    case SG__FX_EQ:
       sg_eq_reset(&nd->u.eq);
       break;
-    case FX_COMP:
+    case SG__FX_COMP:
       sg_compressor_reset(&nd->u.comp);
       break;
-    case FX_DELAY:
+    case SG__FX_DELAY:
       sg_delay_reset(&nd->u.delay);
       break;
-    case FX_REVERB:
+    case SG__FX_REVERB:
       sg_reverb_reset(&nd->u.reverb);
       break;
-    case FX_CHORUS:
-    case FX_FLANGER:
+    case SG__FX_CHORUS:
+    case SG__FX_FLANGER:
       sg_chorus_reset(&nd->u.chorus);
       break;
-    case FX_PHASER:
+    case SG__FX_PHASER:
       sg_phaser_reset(&nd->u.phaser);
       break;
-    case FX_SAT:
+    case SG__FX_SAT:
       sg_saturation_reset(&nd->u.sat);
       break;
-    case FX_WIDTH:
+    case SG__FX_WIDTH:
       nd->u.width.cur = nd->u.width.target;
       break;
-    case FX_LIMITER:
+    case SG__FX_LIMITER:
       sg_limiter_reset(&nd->u.lim);
       break;
     default:
@@ -587,7 +621,7 @@ size_t sg_fx_chain_tail_frames(const sg_fx_chain *c) {
     const double *v = nd->v;
     double t = 0;
     switch (nd->kind) {
-    case FX_EQ: {
+    case SG__FX_EQ: {
       /* Sharpest resonance: the given q, or the highest Butterworth section Q for order > 2. */
       double q = v[2];
       if ((v[0] == SG_EQ_LOWPASS || v[0] == SG_EQ_HIGHPASS) && (int)v[4] != 2)
@@ -595,20 +629,20 @@ size_t sg_fx_chain_tail_frames(const sg_fx_chain *c) {
       t = ring_frames(q < 0.5 ? 0.5 : q, v[1], rate);
       break;
     }
-    case FX_DELAY:
+    case SG__FX_DELAY:
       t = sg_delay_tail_frames(&nd->u.delay);
       break;
-    case FX_REVERB:
+    case SG__FX_REVERB:
       t = sg_reverb_tail_frames(&nd->u.reverb);
       break;
-    case FX_CHORUS:
-    case FX_FLANGER: {
+    case SG__FX_CHORUS:
+    case SG__FX_FLANGER: {
       const sg_chorus_config *k = &nd->u.chorus.cfg;
       double dly = (k->delay_ms + k->depth_ms) * 1e-3 * rate, fb = fabs(k->feedback);
       t = fb > 1e-6 ? dly * (ceil(log(1e-3) / log(fb)) + 1) : dly;
       break;
     }
-    case FX_PHASER: {
+    case SG__FX_PHASER: {
       const sg_phaser_config *k = &nd->u.phaser.cfg;
       double fb = fabs(k->feedback);
       t = ring_frames(0.5 * k->stages, k->min_hz, rate) / (1 - fb);
@@ -625,9 +659,9 @@ size_t sg_fx_chain_tail_frames(const sg_fx_chain *c) {
 size_t sg_fx_chain_latency_frames(const sg_fx_chain *c) {
   size_t total = 0;
   for (int i = 0; i < c->n; ++i) {
-    if (c->nodes[i].kind == FX_SAT)
+    if (c->nodes[i].kind == SG__FX_SAT)
       total += sg_saturation_latency(&c->nodes[i].u.sat);
-    if (c->nodes[i].kind == FX_LIMITER)
+    if (c->nodes[i].kind == SG__FX_LIMITER)
       total += sg_limiter_latency(&c->nodes[i].u.lim);
   }
   return total;
@@ -654,7 +688,7 @@ char *sg_fx_chain_describe(const sg_fx_chain *c, char *out, size_t cap) {
           snprintf(val, sizeof val, "?");
       } else if (pd->kind == SG_PARAM_BOOL) {
         snprintf(val, sizeof val, "%s", nd->v[k] > 0 ? "true" : "false");
-      } else if (nd->kind == FX_REVERB && !strcmp(pd->name, "rt60_low") && nd->v[k] <= 0) {
+      } else if (nd->kind == SG__FX_REVERB && !strcmp(pd->name, "rt60_low") && nd->v[k] <= 0) {
         fmt_num(val, sizeof val, nd->v[0]); /* default: same as rt60 */
         strcat(val, " s");
       } else {
@@ -666,7 +700,7 @@ char *sg_fx_chain_describe(const sg_fx_chain *c, char *out, size_t cap) {
       }
       l += (size_t)snprintf(out + l, cap - l, " %s=%s", pd->name, val);
     }
-    if (nd->kind == FX_DELAY && l + 1 < cap)
+    if (nd->kind == SG__FX_DELAY && l + 1 < cap)
       l += (size_t)snprintf(out + l, cap - l, " (lag %zu frames, exact %.3f)", nd->u.delay.lag,
                             nd->u.delay.lag_exact);
     if (l + 1 < cap)
@@ -687,7 +721,7 @@ const char *sg_fx_chain_type(const sg_fx_chain *c, int i) {
 
 const char *sg_fx_chain_sidechain(const sg_fx_chain *c) {
   for (int i = 0; c && i < c->n; ++i)
-    if (c->nodes[i].kind == FX_COMP && c->nodes[i].keyed)
+    if (c->nodes[i].kind == SG__FX_COMP && c->nodes[i].keyed)
       return c->nodes[i].txt[8];
   return NULL;
 }
@@ -696,7 +730,7 @@ sg_status sg_fx_chain_gain_reduction(const sg_fx_chain *c, int i, double *max_db
   if (!c || i < 0 || i >= c->n)
     return SG_E_RANGE;
   const node *nd = &c->nodes[i];
-  if (nd->kind == FX_COMP) {
+  if (nd->kind == SG__FX_COMP) {
     double mx, mn;
     sg_compressor_stats(&nd->u.comp, &mx, &mn);
     if (max_db)
@@ -705,7 +739,7 @@ sg_status sg_fx_chain_gain_reduction(const sg_fx_chain *c, int i, double *max_db
       *mean_db = mn;
     return SG_OK;
   }
-  if (nd->kind == FX_LIMITER) {
+  if (nd->kind == SG__FX_LIMITER) {
     if (max_db)
       *max_db = sg_limiter_max_gain_reduction_db(&nd->u.lim);
     if (mean_db)

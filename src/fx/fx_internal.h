@@ -16,4 +16,32 @@ static inline double sg__clamp(double x, double lo, double hi) {
   return x < lo ? lo : (x > hi ? hi : x);
 }
 
+/* Effect kinds in the order of the parameter tables (src/fx/fx_chain.c): the index of
+ * sg_fx_type_schema. */
+typedef enum sg__fxkind {
+  SG__FX_EQ,
+  SG__FX_COMP,
+  SG__FX_DELAY,
+  SG__FX_REVERB,
+  SG__FX_CHORUS,
+  SG__FX_FLANGER,
+  SG__FX_PHASER,
+  SG__FX_SAT,
+  SG__FX_WIDTH,
+  SG__FX_PAN,
+  SG__FX_GAIN,
+  SG__FX_LIMITER,
+  SG__FX_KIND_COUNT
+} sg__fxkind;
+
+typedef struct sg_fx_chain sg_fx_chain;
+
+/* Effect i of a chain as the builder read it from the spec: its kind, its parameter values in
+ * table order (defaults filled in) and the text of text-valued parameter k ("1/8.", the
+ * sidechain's stem name; "" when absent). For the probes (fx_probe.c), which derive each
+ * design expectation from the same values the unit was built from. */
+sg__fxkind sg__fx_node_kind(const sg_fx_chain *c, int i);
+const double *sg__fx_node_values(const sg_fx_chain *c, int i);
+const char *sg__fx_node_text(const sg_fx_chain *c, int i, int k);
+
 #endif

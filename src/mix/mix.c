@@ -96,6 +96,9 @@ sg_status sg_mix_stem_fx(const sg_stem_fx_job *job, sg_meter *meter, sg_stem_fx_
   if ((st = sg_fx_chain_create(job->fx, job->n_fx, job->wcfg.rate, job->bpm, job->spec_file, &chain,
                                d)) != SG_OK)
     goto done;
+  if (job->fx_tap &&
+      (st = sg_fx_chain_set_tap(chain, job->fx_tap, job->fx_tap_user, SG_MIX_BLOCK, d)) != SG_OK)
+    goto done;
   sg_fx_chain_describe(chain, rep->chain, sizeof rep->chain);
   rep->latency_frames = sg_fx_chain_latency_frames(chain);
   rep->tail_frames = sg_fx_chain_tail_frames(chain);
@@ -349,6 +352,9 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
   rep->gain_db = gain;
   /* Final pass: identical processing, written and metered. */
   if ((st = sg__out_open(o, job->out_path, &job->wcfg, job->frames, meter, d)) != SG_OK)
+    goto done;
+  if (job->fx_tap &&
+      (st = sg_fx_chain_set_tap(c->bus, job->fx_tap, job->fx_tap_user, SG_MIX_BLOCK, d)) != SG_OK)
     goto done;
   if ((st = master_pass(c, gain, NULL, o, &gr, d)) != SG_OK) {
     sg__out_abort(o);

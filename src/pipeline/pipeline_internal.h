@@ -22,6 +22,21 @@ typedef enum sg__source {
   SG__SRC_REFERENCE /* the drums: the client's reference track, fitted to the song  */
 } sg__source;
 
+/* Effect verification of one chain (step_fx.c): each effect's design, probe and in-situ result. */
+typedef struct sg__fxv {
+  int n;
+  sg_fx_design design[SG_MAX_EFFECTS];
+  sg_fx_probe_result probe[SG_MAX_EFFECTS];
+  int probe_cached[SG_MAX_EFFECTS];
+  sg_insitu_result insitu[SG_MAX_EFFECTS];
+  int has_insitu[SG_MAX_EFFECTS];
+  /* while the chain runs: the accumulators and the sidechain stems as the spec names them */
+  sg_insitu *acc[SG_MAX_EFFECTS];
+  sg_audio_reader *side[SG_MAX_EFFECTS];
+  unsigned side_ch[SG_MAX_EFFECTS];
+  float *side_buf; /* interleaved read buffer, then planar L, R */
+} sg__fxv;
+
 /* What the pipeline knows about one stem as it moves through the steps. */
 typedef struct sg__stem {
   char name[SG_MAX_NAME];
@@ -45,6 +60,7 @@ typedef struct sg__stem {
   sg_status produced; /* status of the produce phase */
   sg_diag produce_diag;
   sg_stem_fx_report fx;
+  sg__fxv *fxv; /* effect verification (step_fx.c), NULL before the fx step */
   sg_meter_result final_meter;
   sg_audio_info final_info;
   char instrument[160];
@@ -112,6 +128,18 @@ sg_status sg__step_stems(sg__run *r, sg_diag *d);     /* step_stems.c: stems and
 sg_status sg__step_fx(sg__run *r, sg_diag *d);        /* step_fx.c        */
 sg_status sg__step_master(sg__run *r, sg_diag *d);    /* step_master.c    */
 sg_status sg__step_package(sg__run *r, sg_diag *d);   /* step_package.c   */
+/* Effect verification (step_fx.c): designs and probes (cached by effect configuration) and the
+ * in-situ accumulators of a chain; self names the stem (its sidechain cannot be itself). */
+sg_status sg__fxv_open(sg__run *r, const sg_effect_spec *fx, int n, sg__fxv **out, sg_diag *d);
+void sg__fxv_tap(void *user, int effect, const float *inL, const float *inR, const float *outL,
+                 const float *outR, const float *sideL, const float *sideR, size_t n);
+/* Results out of the accumulators (which are freed); the sidechain readers are closed. */
+void sg__fxv_finish(sg__fxv *v);
+void sg__fxv_free(sg__fxv *v);
+/* The probe and in-situ rows of every effect of a chain (step: "fx" or "master"). */
+sg_status sg__fxv_rows(sg__run *r, const char *step, const char *stem, const sg_effect_spec *fx,
+                       const sg__fxv *v, sg_diag *d);
+
 /* NOTES.txt (notes.c); NULL when out of memory. */
 char *sg__notes_text(const sg__run *r);
 

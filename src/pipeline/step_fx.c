@@ -6,6 +6,7 @@
 
 #include "stemgate/fx.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ static const char *sidechain_of(const sg__stem *ss) {
   }
   return NULL;
 }
+
+static void insitu_io(sg__run *r, sg__stem *ss, int store);
 
 /* Produce phase of a stem's effects (any thread): chain, gain and pan, or the cached file,
  * measured as it is written. */
@@ -67,10 +70,26 @@ static void produce_fx(sg__run *r, sg__stem *ss) {
   memset(&p, 0, sizeof p);
   const unsigned mflags = SG_METER_LOUDNESS | SG_METER_TRUE_PEAK;
   const unsigned fflags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
+  if (st == SG_OK)
+    st = sg__fxv_open(r, sp->effects, sp->n_effects, &ss->fxv, d);
   if (st == SG_OK) {
     ss->cached_final =
         !r->opt->force && sg__cache_hit(ss->final, ss->final_key, &ss->fx.tail_cut_db);
     if (ss->cached_final) {
+      /* The in-situ results ride the render: a cached stem whose record is missing renders. */
+      sg__fxv_finish(ss->fxv);
+      insitu_io(r, ss, 0);
+      for (int i = 0; i < ss->fxv->n; ++i)
+        if (!ss->fxv->has_insitu[i])
+          ss->cached_final = 0;
+      if (!ss->cached_final) {
+        sg__fxv_free(ss->fxv);
+        ss->fxv = NULL;
+        st = sg__fxv_open(r, sp->effects, sp->n_effects, &ss->fxv, d);
+      }
+    }
+    if (st != SG_OK) {
+    } else if (ss->cached_final) {
       st = sg__probe_file(&p, ss->final, mflags, fflags, d);
       /* The chain's description is still wanted for the notes: build it without running. */
       sg_fx_chain *c = NULL;
@@ -81,7 +100,12 @@ static void produce_fx(sg__run *r, sg__stem *ss) {
     } else if ((st = sg__probe_open(&p, s, mflags, fflags, d)) == SG_OK) {
       job.wcfg.tap = sg__probe_tap;
       job.wcfg.tap_user = &p;
+      job.fx_tap = sg__fxv_tap;
+      job.fx_tap_user = ss->fxv;
       st = sg_mix_stem_fx(&job, NULL, &ss->fx, d);
+      sg__fxv_finish(ss->fxv);
+      if (st == SG_OK)
+        insitu_io(r, ss, 1);
       if (st == SG_OK)
         st = sg__cache_store(ss->final, ss->final_key, ss->fx.tail_cut_db, d);
     }
@@ -173,6 +197,10 @@ static sg_status judge_fx(sg__run *r, sg__stem *ss, sg_diag *d) {
   }
   if (st == SG_OK)
     st = delay_gates(r, ss, d);
+  if (st == SG_OK)
+    st = sg__fxv_rows(r, "fx", ss->name, ss->spec->effects, ss->fxv, d);
+  sg__fxv_free(ss->fxv);
+  ss->fxv = NULL;
   sg_meter_free(ss->meter);
   sg_features_free(ss->feat);
   ss->meter = NULL;
@@ -203,4 +231,343 @@ sg_status sg__step_fx(sg__run *r, sg_diag *d) {
     }
   }
   return SG_OK;
+}
+
+/* ---- effect verification: probes and in-situ rows ------------------------------------------
+ * Every effect of a chain (each stem, the drums, the master bus) gets probe rows (the configured
+ * unit on known signals, src/fx/fx_probe.c) and in-situ rows (its own input and output in the
+ * chain, through the chain's tap, src/analysis/insitu.c). Probes are a pure function of (effect,
+ * rate, tempo) and are cached in work/fxprobe/<sha256 of those>.bin; the in-situ results of a
+ * cached stem are kept next to them under the stem's final cache key. */
+
+#define FXV_VERSION "fxprobe 1"
+
+static void fxv_path(const sg__run *r, const char *name, char *out, size_t cap) {
+  char dir[SG_MAX_PATH];
+  sg__join(dir, sizeof dir, r->work, "fxprobe");
+  sg__join(out, cap, dir, name);
+}
+
+static int blob_load(const char *path, void *p, size_t n) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return 0;
+  int ok = fread(p, 1, n, f) == n && fgetc(f) == EOF;
+  fclose(f);
+  return ok;
+}
+
+/* Written under a temporary name and renamed: two stems with the same effect may race. */
+static void blob_store(const char *path, const void *p, size_t n) {
+  char tmp[SG_MAX_PATH + 32];
+  snprintf(tmp, sizeof tmp, "%s.%p.tmp", path, (const void *)&tmp);
+  FILE *f = fopen(tmp, "wb");
+  if (!f)
+    return;
+  int ok = fwrite(p, 1, n, f) == n;
+  ok = fclose(f) == 0 && ok;
+  if (!ok || rename(tmp, path) != 0)
+    remove(tmp);
+}
+
+static sg_status probe_cached(sg__run *r, const sg_effect_spec *e, sg_fx_probe_result *out,
+                              int *cached, sg_diag *d) {
+  const sg_song *s = r->song;
+  sg_sha256 h;
+  char hex[65], line[SG_MAX_NAME * 4];
+  sg_sha256_init(&h);
+  int l = snprintf(line, sizeof line, "%s|%s|%u|%.17g|%s\n", FXV_VERSION, sg_version(),
+                   s->sample_rate, r->bpm, e->type.s);
+  sg_sha256_update(&h, line, (size_t)l);
+  for (int i = 0; i < e->params.n; ++i) {
+    l = snprintf(line, sizeof line, "%s:%s\n", e->params.v[i].key, e->params.v[i].text);
+    sg_sha256_update(&h, line, (size_t)l);
+  }
+  sg_sha256_final(&h, hex);
+  char name[80], path[SG_MAX_PATH];
+  snprintf(name, sizeof name, "%s.bin", hex);
+  fxv_path(r, name, path, sizeof path);
+  *cached = !r->opt->force && blob_load(path, out, sizeof *out);
+  if (*cached)
+    return SG_OK;
+  sg_status st = sg_fx_probe(e, s->sample_rate, r->bpm, out, d);
+  if (st == SG_OK)
+    blob_store(path, out, sizeof *out);
+  return st;
+}
+
+sg_status sg__fxv_open(sg__run *r, const sg_effect_spec *fx, int n, sg__fxv **out, sg_diag *d) {
+  const sg_song *s = r->song;
+  *out = NULL;
+  sg__fxv *v = calloc(1, sizeof *v);
+  if (!v || !(v->side_buf = malloc(4 * SG_MIX_BLOCK * sizeof(float)))) {
+    free(v);
+    return sg_diag_fail(d, SG_E_NOMEM, "fx verification: out of memory");
+  }
+  char dir[SG_MAX_PATH];
+  sg__join(dir, sizeof dir, r->work, "fxprobe");
+  sg_status st = sg_mkdirs(dir, d);
+  v->n = n;
+  for (int i = 0; st == SG_OK && i < n; ++i) {
+    sg_fx_design *ds = &v->design[i];
+    if ((st = sg_fx_design_get(&fx[i], s->sample_rate, r->bpm, ds, d)) != SG_OK ||
+        (st = probe_cached(r, &fx[i], &v->probe[i], &v->probe_cached[i], d)) != SG_OK)
+      break;
+    sg_insitu_config c;
+    memset(&c, 0, sizeof c);
+    c.rate = s->sample_rate;
+    c.mix = ds->mix;
+    const char *t = ds->type;
+    if (!strcmp(t, "eq")) {
+      c.kind = SG_INSITU_TRANSFER;
+      c.n_freqs = ds->n_probe_hz;
+      memcpy(c.freqs, ds->probe_hz, sizeof ds->probe_hz);
+    } else if (!strcmp(t, "compressor")) {
+      c.kind = SG_INSITU_DYNAMICS;
+      c.threshold_db = ds->comp.threshold_db, c.ratio = ds->comp.ratio;
+      c.knee_db = ds->comp.knee_db, c.attack_ms = ds->comp.attack_ms;
+      c.release_ms = ds->comp.release_ms, c.makeup_db = ds->comp.makeup_db;
+      c.rms = ds->comp.detector == SG_DETECT_RMS, c.rms_ms = ds->comp.rms_ms;
+      /* The sidechain as the spec names it, read here on its own: the reference the wiring is
+       * judged against, not whatever the chain was fed. */
+      const sg__stem *side = ds->sidechain[0] ? find_stem(r, ds->sidechain) : NULL;
+      sg_audio_info info;
+      if (side && (st = sg_audio_reader_open(&v->side[i], side->dry, &info, d)) != SG_OK)
+        break;
+      v->side_ch[i] = side ? info.channels : 0;
+    } else if (!strcmp(t, "saturation")) {
+      c.kind = SG_INSITU_SHAPER;
+      c.drive_db = ds->sat.drive_db, c.asym = ds->sat.asym, c.output_db = ds->sat.output_db;
+    } else if (!strcmp(t, "width") || !strcmp(t, "pan") || !strcmp(t, "gain")) {
+      c.kind = SG_INSITU_LEVEL;
+    } else if (!strcmp(t, "limiter")) {
+      c.kind = SG_INSITU_PEAK;
+    } else {
+      c.kind = SG_INSITU_WET;
+    }
+    if ((st = sg_insitu_create(&v->acc[i], &c)) != SG_OK)
+      sg_diag_fail(d, st, "fx verification: in-situ measurement of effect %d: %s", i + 1,
+                   sg_status_message(st));
+  }
+  if (st != SG_OK) {
+    sg__fxv_free(v);
+    return st;
+  }
+  *out = v;
+  return SG_OK;
+}
+
+void sg__fxv_tap(void *user, int effect, const float *inL, const float *inR, const float *outL,
+                 const float *outR, const float *sideL, const float *sideR, size_t n) {
+  sg__fxv *v = user;
+  (void)sideL, (void)sideR;
+  if (effect < 0 || effect >= v->n || !v->acc[effect])
+    return;
+  const float *sl = NULL, *sr = NULL;
+  if (v->side[effect] && n <= SG_MIX_BLOCK) {
+    size_t got = 0;
+    unsigned ch = v->side_ch[effect];
+    float *ib = v->side_buf, *L = v->side_buf + 2 * SG_MIX_BLOCK, *R = L + SG_MIX_BLOCK;
+    if (sg_audio_reader_read(v->side[effect], ib, n, &got, NULL) != SG_OK)
+      got = 0;
+    for (size_t k = 0; k < n; ++k) {
+      L[k] = k < got ? ib[k * ch] : 0.0f;
+      R[k] = k < got ? ib[k * ch + (ch > 1)] : 0.0f;
+    }
+    sl = L, sr = R;
+  }
+  sg_insitu_add(v->acc[effect], inL, inR, outL, outR, sl, sr, n);
+}
+
+void sg__fxv_finish(sg__fxv *v) {
+  for (int i = 0; v && i < v->n; ++i) {
+    if (v->acc[i]) {
+      v->has_insitu[i] = sg_insitu_result_get(v->acc[i], &v->insitu[i]) == SG_OK;
+      sg_insitu_free(v->acc[i]);
+      v->acc[i] = NULL;
+    }
+    sg_audio_reader_close(v->side[i]);
+    v->side[i] = NULL;
+  }
+}
+
+void sg__fxv_free(sg__fxv *v) {
+  if (!v)
+    return;
+  for (int i = 0; i < v->n; ++i) {
+    sg_insitu_free(v->acc[i]);
+    sg_audio_reader_close(v->side[i]);
+  }
+  free(v->side_buf);
+  free(v);
+}
+
+typedef struct insitu_blob {
+  int n;
+  int has[SG_MAX_EFFECTS];
+  sg_insitu_result res[SG_MAX_EFFECTS];
+} insitu_blob;
+
+static void insitu_io(sg__run *r, sg__stem *ss, int store) {
+  char name[96], path[SG_MAX_PATH];
+  snprintf(name, sizeof name, "insitu-%s.bin", ss->final_key);
+  fxv_path(r, name, path, sizeof path);
+  insitu_blob b;
+  memset(&b, 0, sizeof b);
+  if (store) {
+    b.n = ss->fxv->n;
+    memcpy(b.has, ss->fxv->has_insitu, sizeof b.has);
+    memcpy(b.res, ss->fxv->insitu, sizeof b.res);
+    blob_store(path, &b, sizeof b);
+  } else if (blob_load(path, &b, sizeof b) && b.n == ss->fxv->n) {
+    memcpy(ss->fxv->has_insitu, b.has, sizeof b.has);
+    memcpy(ss->fxv->insitu, b.res, sizeof b.res);
+  }
+}
+
+static const sg_check_id k_probe_check[SG_FXQ_COUNT_] = {
+    [SG_FXQ_RESPONSE] = SG_CHECK_FX_EQ_RESPONSE,
+    [SG_FXQ_COMP_CURVE] = SG_CHECK_FX_COMP_CURVE,
+    [SG_FXQ_COMP_TIME] = SG_CHECK_FX_COMP_TIME,
+    [SG_FXQ_RT60] = SG_CHECK_FX_REVERB_RT60,
+    [SG_FXQ_PREDELAY] = SG_CHECK_FX_REVERB_PREDELAY,
+    [SG_FXQ_LAG] = SG_CHECK_FX_DELAY_LAG,
+    [SG_FXQ_FEEDBACK] = SG_CHECK_FX_DELAY_FEEDBACK,
+    [SG_FXQ_MOD_RATE] = SG_CHECK_FX_MOD_RATE,
+    [SG_FXQ_THD] = SG_CHECK_FX_SAT_THD,
+    [SG_FXQ_LEVEL] = SG_CHECK_FX_LEVEL,
+    [SG_FXQ_CEILING] = SG_CHECK_FX_LIMITER_CEILING,
+    [SG_FXQ_WET_GAIN] = SG_CHECK_FX_WET_GAIN,
+};
+
+static const char *k_probe_unit[SG_FXQ_COUNT_] = {"dB", "dB", "ms", "s",  "ms",   "frames",
+                                                  "dB", "Hz", "dB", "dB", "dBTP", "dB"};
+
+static double wet_gain_of(const sg_fx_probe_result *p) {
+  for (int k = 0; k < p->n; ++k)
+    if (p->m[k].q == SG_FXQ_WET_GAIN)
+      return p->m[k].measured;
+  return 0;
+}
+
+sg_status sg__fxv_rows(sg__run *r, const char *step, const char *stem, const sg_effect_spec *fx,
+                       const sg__fxv *v, sg_diag *d) {
+  if (!v)
+    return SG_OK;
+  const double rate = r->song->sample_rate;
+  sg_status st = SG_OK;
+  char det[256], at[64];
+  for (int i = 0; i < v->n; ++i) {
+    const sg_fx_design *ds = &v->design[i];
+    snprintf(at, sizeof at, "effect %d (%s, line %d)", i + 1, ds->type, fx[i].pos.line);
+    /* Probe: the unit against its design. */
+    for (int k = 0; k < v->probe[i].n; ++k) {
+      const sg_fx_measure *m = &v->probe[i].m[k];
+      const sg_check_id id = k_probe_check[m->q];
+      const char *u = k_probe_unit[m->q];
+      const int rel = m->q == SG_FXQ_COMP_TIME || m->q == SG_FXQ_RT60 || m->q == SG_FXQ_MOD_RATE;
+      /* Whether the probe came from the cache is not said: a package must not depend on it. */
+      snprintf(det, sizeof det, "probe %s %s: measured %.4g %s, design %.4g %s", at, m->what,
+               m->measured, u, m->expected, u);
+      sg_status s2;
+      if (m->q == SG_FXQ_WET_GAIN)
+        s2 = sg__gate(r, id, step, stem, m->measured, 0, 0, det, SG_SEV_INFO, d);
+      else if (m->q == SG_FXQ_CEILING)
+        s2 = sg__gate(r, id, step, stem, m->measured, m->expected, 0, det, SG_SEV_FAIL, d);
+      else if (rel)
+        s2 = sg__gate(r, id, step, stem,
+                      m->measured > 0 ? 100.0 * (m->measured - m->expected) / m->expected : -100,
+                      SG_LIMIT_DEFAULT, 0, det, SG_SEV_FAIL, d);
+      else
+        s2 = sg__gate(r, id, step, stem, m->measured, SG_LIMIT_DEFAULT, m->expected, det,
+                      SG_SEV_FAIL, d);
+      if (st == SG_OK)
+        st = s2;
+    }
+    /* In situ: the effect's own input and output in the chain, on the music. */
+    const sg_insitu_result *q = &v->insitu[i];
+    sg_status s2 = SG_OK;
+    if (!v->has_insitu[i]) {
+      snprintf(det, sizeof det, "in situ %s: not measured (cached stem without its record)", at);
+      sg__gate(r, SG_CHECK_FX_INSITU_WET, step, stem, 0, 0, 0, det, SG_SEV_INFO, NULL);
+      continue;
+    }
+    if (q->in_energy <= 0) {
+      snprintf(det, sizeof det, "in situ %s: the effect's input is silent", at);
+      sg__gate(r, SG_CHECK_FX_INSITU_WET, step, stem, 0, 0, 0, det, SG_SEV_INFO, NULL);
+      continue;
+    }
+    if (!strcmp(ds->type, "eq")) {
+      for (int k = 0; k < ds->n_probe_hz; ++k) {
+        double want = fmax(sg_eq_magnitude_db(&ds->eq, rate, ds->probe_hz[k]), -80);
+        int judged = q->coherence[k] >= 0.9 && q->in_db[k] > -100;
+        snprintf(det, sizeof det,
+                 "in situ %s at %.4g Hz: transfer %.3f dB, design %.3f dB, coherence %.3f, input "
+                 "%.0f dB%s",
+                 at, ds->probe_hz[k], q->mag_db[k], want, q->coherence[k], q->in_db[k],
+                 judged ? "" : " (not judged: coherence < 0.9 or no input there)");
+        s2 = sg__gate(r, SG_CHECK_FX_INSITU_TRANSFER, step, stem, fmax(q->mag_db[k], -80),
+                      SG_LIMIT_DEFAULT, want, det, judged ? SG_SEV_FAIL : SG_SEV_INFO, d);
+        if (st == SG_OK)
+          st = s2;
+      }
+    } else if (!strcmp(ds->type, "compressor")) {
+      snprintf(det, sizeof det,
+               "in situ %s: measured vs design gain reduction over %zu blocks (mean %.2f dB, "
+               "max %.2f dB)%s%s",
+               at, q->blocks, q->gr_mean_db, q->gr_max_db, ds->sidechain[0] ? ", keyed by " : "",
+               ds->sidechain);
+      st = st == SG_OK ? sg__gate(r, SG_CHECK_FX_INSITU_DYNAMICS, step, stem, q->gr_err_rms_db,
+                                  SG_LIMIT_DEFAULT, 0, det, SG_SEV_FAIL, d)
+                       : st;
+      if (ds->sidechain[0]) {
+        snprintf(det, sizeof det,
+                 "in situ %s: gain reduction correlates %.3f with %s's envelope, %.3f with its "
+                 "own input's",
+                 at, q->corr_side, ds->sidechain, q->corr_own);
+        s2 = sg__gate(r, SG_CHECK_FX_INSITU_SIDECHAIN, step, stem, q->corr_side - q->corr_own,
+                      SG_LIMIT_DEFAULT, 0, det, SG_SEV_FAIL, d);
+        if (st == SG_OK)
+          st = s2;
+      }
+    } else if (!strcmp(ds->type, "saturation")) {
+      snprintf(det, sizeof det, "in situ %s: output level against the drive curve on the input",
+               at);
+      s2 = sg__gate(r, SG_CHECK_FX_INSITU_SHAPER, step, stem, q->shaper_db, SG_LIMIT_DEFAULT, 0,
+                    det, SG_SEV_FAIL, d);
+    } else if (!strcmp(ds->type, "limiter")) {
+      snprintf(det, sizeof det, "in situ %s: true peak of the limiter's output", at);
+      s2 = sg__gate(r, SG_CHECK_FX_INSITU_PEAK, step, stem, q->true_peak_dbtp, ds->ceiling_dbtp, 0,
+                    det, SG_SEV_FAIL, d);
+    } else if (!strcmp(ds->type, "width")) {
+      snprintf(det, sizeof det, "in situ %s: side level change (mid %.3f dB)", at, q->mid_db);
+      s2 = sg__gate(r, SG_CHECK_FX_INSITU_LEVEL, step, stem, q->side_db, SG_LIMIT_DEFAULT,
+                    20 * log10(fmax(ds->width, 1e-6)), det, SG_SEV_FAIL, d);
+    } else if (!strcmp(ds->type, "pan") || !strcmp(ds->type, "gain")) {
+      snprintf(det, sizeof det, "in situ %s: left channel level change (right %.3f dB)", at,
+               q->right_db);
+      s2 = sg__gate(r, SG_CHECK_FX_INSITU_LEVEL, step, stem, q->left_db, SG_LIMIT_DEFAULT,
+                    20 * log10(ds->gain_l), det, SG_SEV_FAIL, d);
+      if (s2 == SG_OK) {
+        snprintf(det, sizeof det, "in situ %s: right channel level change", at);
+        s2 = sg__gate(r, SG_CHECK_FX_INSITU_LEVEL, step, stem, q->right_db, SG_LIMIT_DEFAULT,
+                      20 * log10(ds->gain_r), det, SG_SEV_FAIL, d);
+      }
+    } else {
+      const double m = ds->mix;
+      const int judged = m > 1e-3 && m < 0.999;
+      const double want = judged ? 20 * log10(m / (1 - m)) + wet_gain_of(&v->probe[i]) : 0;
+      snprintf(
+          det, sizeof det,
+          "in situ %s: wet/dry energy %.2f dB, expected %.2f dB (mix %.3g, wet gain %.2f dB)%s", at,
+          q->wet_dry_db, want, m, wet_gain_of(&v->probe[i]),
+          judged ? "" : " (not judged: mix 0 or 1)");
+      s2 = sg__gate(r, SG_CHECK_FX_INSITU_WET, step, stem, q->wet_dry_db, SG_LIMIT_DEFAULT, want,
+                    det, judged ? SG_SEV_FAIL : SG_SEV_INFO, d);
+    }
+    if (st == SG_OK)
+      st = s2;
+  }
+  sg__flush(r);
+  return st;
 }

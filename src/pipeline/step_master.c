@@ -30,13 +30,20 @@ sg_status sg__step_master(sg__run *r, sg_diag *d) {
   sg_bext bext;
   sg__writer_config(r, SG__MASTER_NAME, &job.wcfg, &bext);
   sg__probe p;
+  sg__fxv *fxv = NULL;
   sg_status st = sg__probe_open(&p, s, SG_METER_ALL, SG_FEAT_ALL, d);
+  if (st == SG_OK)
+    st = sg__fxv_open(r, s->master.effects, s->master.n_effects, &fxv, d);
   if (st == SG_OK) {
     job.wcfg.tap = sg__probe_tap;
     job.wcfg.tap_user = &p;
+    job.fx_tap = sg__fxv_tap; /* the bus effects' own input and output, final pass */
+    job.fx_tap_user = fxv;
     st = sg_mix_master(&job, NULL, &r->master_rep, d);
+    sg__fxv_finish(fxv);
   }
   if (st != SG_OK) {
+    sg__fxv_free(fxv);
     sg__probe_close(&p);
     return st;
   }
@@ -91,12 +98,16 @@ sg_status sg__step_master(sg__run *r, sg_diag *d) {
   sg_decay_result dr;
   if (sg_decay_tail(p.feat, &dc, &dr) == SG_OK)
     sg__gate(r, SG_CHECK_DECAY_TAIL, "master", M, dr.rt60_s, 0, 0, NULL, SG_SEV_INFO, NULL);
+  /* The bus effects against their designs: probes and in situ (only these rows are fx's). */
+  if ((st = sg__fxv_rows(r, "master", M, s->master.effects, fxv, d)) != SG_OK)
+    goto out;
   if (r->has_ref) {
     sg_reference_sync sync;
     st = sg_reference_sync_check(&r->ref, s, r->master_path, M, 1, NULL, &sync, g, "master", d);
     sg__flush(r);
   }
 out:
+  sg__fxv_free(fxv);
   sg__flush(r);
   sg__probe_close(&p);
   return st;

@@ -1,0 +1,299 @@
+/* In situ: what one effect did to the music it processed, from its own input and output (fed by
+ * the chain's tap), against its design. Methods in include/stemgate/analysis.h: Welch's
+ * cross-spectral transfer with coherence (P. D. Welch, IEEE Trans. Audio Electroacoust. 15(2),
+ * 1967; J. S. Bendat & A. G. Piersol, "Random Data", ch. 9) for linear effects; the compressor
+ * design of Giannoulis, Massberg & Reiss (JAES 2012) re-implemented here, independently of
+ * src/fx, as the reference for the measured gain reduction; energy ratios for the rest. */
+#include "analysis_internal.h"
+
+#include "stemgate/dsp.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sg_insitu {
+  sg_insitu_config c;
+  double e_in; /* sum of squares of the input, both channels */
+  /* TRANSFER */
+  size_t seg, fill;
+  float *xr, *yr; /* the current segment's mid input and output */
+  double *win, *cs[SG_INSITU_MAX_FREQS], *sn[SG_INSITU_MAX_FREQS];
+  double sxx[SG_INSITU_MAX_FREQS], syy[SG_INSITU_MAX_FREQS];
+  double sxy_re[SG_INSITU_MAX_FREQS], sxy_im[SG_INSITU_MAX_FREQS], wsum2;
+  size_t nseg;
+  /* DYNAMICS */
+  double a_att, a_rel, a_rms, yl, ms;
+  size_t blk, bpos;
+  double b_in, b_out, b_pred, b_side;
+  double err2, grsum, grmax;
+  size_t nblk;
+  double cs_n, cs_a, cs_b, cs_c, cs_aa, cs_bb, cs_cc, cs_ab, cs_ac; /* a: GR, b: side, c: own */
+  int have_side;
+  /* WET, LEVEL, SHAPER */
+  double e_dry, e_wet, e_out[2], e_inc[2], e_mid[2], e_side[2];
+  double p_sum, p_sq, y_sum, y_sq, cnt;
+  /* PEAK */
+  sg_truepeak tp[2];
+};
+
+void sg_insitu_free(sg_insitu *s) {
+  if (!s)
+    return;
+  free(s->xr);
+  free(s->yr);
+  free(s->win);
+  for (int i = 0; i < SG_INSITU_MAX_FREQS; ++i) {
+    free(s->cs[i]);
+    free(s->sn[i]);
+  }
+  free(s);
+}
+
+sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c) {
+  if (!out || !c || !(c->rate >= 8000 && c->rate <= 384000) || c->n_freqs < 0 ||
+      c->n_freqs > SG_INSITU_MAX_FREQS)
+    return SG_E_INVAL;
+  *out = NULL;
+  sg_insitu *s = calloc(1, sizeof *s);
+  if (!s)
+    return SG_E_NOMEM;
+  s->c = *c;
+  if (c->kind == SG_INSITU_TRANSFER) {
+    /* A power of two near 0.7 s: a 2.9 Hz main lobe at 48 kHz, fine enough for a high-pass
+     * an octave below 25 Hz. */
+    size_t n = 1;
+    while ((double)n < 0.68 * c->rate)
+      n <<= 1;
+    s->seg = n;
+    s->xr = malloc(n * sizeof(float));
+    s->yr = malloc(n * sizeof(float));
+    s->win = malloc(n * sizeof(double));
+    int ok = s->xr && s->yr && s->win;
+    for (int i = 0; ok && i < c->n_freqs; ++i) {
+      if (!(c->freqs[i] > 0 && c->freqs[i] < 0.5 * c->rate)) {
+        sg_insitu_free(s);
+        return SG_E_INVAL;
+      }
+      s->cs[i] = malloc(n * sizeof(double));
+      s->sn[i] = malloc(n * sizeof(double));
+      ok = s->cs[i] && s->sn[i];
+      for (size_t k = 0; ok && k < n; ++k) {
+        double ph = 2 * SG_PI * c->freqs[i] * (double)k / c->rate;
+        s->cs[i][k] = cos(ph), s->sn[i][k] = sin(ph);
+      }
+    }
+    if (!ok) {
+      sg_insitu_free(s);
+      return SG_E_NOMEM;
+    }
+    for (size_t k = 0; k < n; ++k) {
+      s->win[k] = 0.5 - 0.5 * cos(2 * SG_PI * (double)k / (double)n);
+      s->wsum2 += s->win[k] * s->win[k];
+    }
+  } else if (c->kind == SG_INSITU_DYNAMICS) {
+    s->a_att = sg_onepole_coef_tau(c->attack_ms * 1e-3, c->rate);
+    s->a_rel = sg_onepole_coef_tau(c->release_ms * 1e-3, c->rate);
+    s->a_rms = sg_onepole_coef_tau(c->rms_ms * 1e-3, c->rate);
+    s->blk = (size_t)(0.01 * c->rate);
+  } else if (c->kind == SG_INSITU_PEAK) {
+    sg_truepeak_config tc;
+    sg_truepeak_config_init(&tc);
+    if (sg_truepeak_init(&s->tp[0], &tc, c->rate) != SG_OK ||
+        sg_truepeak_init(&s->tp[1], &tc, c->rate) != SG_OK) {
+      sg_insitu_free(s);
+      return SG_E_INVAL;
+    }
+  } else if (c->kind > SG_INSITU_PEAK) {
+    sg_insitu_free(s);
+    return SG_E_INVAL;
+  }
+  *out = s;
+  return SG_OK;
+}
+
+/* Gain computer of the design (Giannoulis et al. eq. 4): output level for input level x, dB. */
+static double gc(const sg_insitu_config *c, double x) {
+  double T = c->threshold_db, W = c->knee_db, R = c->ratio, d = x - T;
+  if (2 * d < -W)
+    return x;
+  if (W > 0 && 2 * fabs(d) <= W)
+    return x + (1 / R - 1) * (d + W / 2) * (d + W / 2) / (2 * W);
+  return T + d / R;
+}
+
+static double db10(double e) { return 10 * log10(e > 1e-30 ? e : 1e-30); }
+
+static void segment(sg_insitu *s) {
+  for (int i = 0; i < s->c.n_freqs; ++i) {
+    double xr = 0, xi = 0, yr = 0, yi = 0;
+    const double *cs = s->cs[i], *sn = s->sn[i], *w = s->win;
+    for (size_t k = 0; k < s->seg; ++k) {
+      double a = w[k] * s->xr[k], b = w[k] * s->yr[k];
+      xr += a * cs[k], xi -= a * sn[k], yr += b * cs[k], yi -= b * sn[k];
+    }
+    s->sxx[i] += xr * xr + xi * xi;
+    s->syy[i] += yr * yr + yi * yi;
+    /* conj(X) Y */
+    s->sxy_re[i] += xr * yr + xi * yi;
+    s->sxy_im[i] += xr * yi - xi * yr;
+  }
+  s->nseg++;
+  /* 50% overlap: keep the second half. */
+  size_t h = s->seg / 2;
+  memmove(s->xr, s->xr + h, h * sizeof(float));
+  memmove(s->yr, s->yr + h, h * sizeof(float));
+  s->fill = h;
+}
+
+static void end_block(sg_insitu *s) {
+  if (s->b_in > 1e-6 * (double)s->blk) { /* -60 dBFS mean square over both channels */
+    double gr = db10(s->b_in) - db10(s->b_out), pred = db10(s->b_in) - db10(s->b_pred);
+    s->err2 += (gr - pred) * (gr - pred);
+    double grn = gr + s->c.makeup_db; /* reduction without the make-up gain */
+    s->grsum += grn;
+    s->grmax = fmax(s->grmax, grn);
+    s->nblk++;
+    double b = db10(s->b_side), c = db10(s->b_in);
+    s->cs_n += 1, s->cs_a += grn, s->cs_b += b, s->cs_c += c;
+    s->cs_aa += grn * grn, s->cs_bb += b * b, s->cs_cc += c * c;
+    s->cs_ab += grn * b, s->cs_ac += grn * c;
+  }
+  s->b_in = s->b_out = s->b_pred = s->b_side = 0;
+  s->bpos = 0;
+}
+
+void sg_insitu_add(sg_insitu *s, const float *inL, const float *inR, const float *outL,
+                   const float *outR, const float *sideL, const float *sideR, size_t n) {
+  const sg_insitu_config *c = &s->c;
+  for (size_t k = 0; k < n; ++k)
+    s->e_in += (double)inL[k] * inL[k] + (double)inR[k] * inR[k];
+  switch (c->kind) {
+  case SG_INSITU_TRANSFER:
+    for (size_t k = 0; k < n; ++k) {
+      s->xr[s->fill] = 0.5f * (inL[k] + inR[k]);
+      s->yr[s->fill] = 0.5f * (outL[k] + outR[k]);
+      if (++s->fill == s->seg)
+        segment(s);
+    }
+    break;
+  case SG_INSITU_DYNAMICS: {
+    const double mk = pow(10, c->makeup_db / 20);
+    if (sideL)
+      s->have_side = 1;
+    for (size_t k = 0; k < n; ++k) {
+      const float *dl = sideL ? sideL : inL, *dr = sideL ? (sideR ? sideR : sideL) : inR;
+      double a = dl[k], b = dr[k], xg;
+      if (c->rms) {
+        s->ms = s->a_rms * s->ms + (1 - s->a_rms) * 0.5 * (a * a + b * b);
+        xg = 10 * log10(s->ms > 1e-20 ? s->ms : 1e-20);
+      } else {
+        double p = fmax(fabs(a), fabs(b));
+        xg = 20 * log10(p > 1e-10 ? p : 1e-10);
+      }
+      double xl = xg - gc(c, xg);
+      s->yl = xl > s->yl ? s->a_att * s->yl + (1 - s->a_att) * xl
+                         : s->a_rel * s->yl + (1 - s->a_rel) * xl;
+      double g = pow(10, -s->yl / 20) * mk;
+      double ein = (double)inL[k] * inL[k] + (double)inR[k] * inR[k];
+      s->b_in += ein;
+      s->b_pred += g * g * ein;
+      s->b_out += (double)outL[k] * outL[k] + (double)outR[k] * outR[k];
+      if (sideL)
+        s->b_side += (double)sideL[k] * sideL[k] + (sideR ? (double)sideR[k] * sideR[k] : 0);
+      if (++s->bpos == s->blk)
+        end_block(s);
+    }
+    break;
+  }
+  case SG_INSITU_WET: {
+    const double d = 1 - c->mix;
+    for (size_t k = 0; k < n; ++k) {
+      double dl = d * inL[k], dr = d * inR[k], wl = outL[k] - dl, wr = outR[k] - dr;
+      s->e_dry += dl * dl + dr * dr;
+      s->e_wet += wl * wl + wr * wr;
+    }
+    break;
+  }
+  case SG_INSITU_LEVEL:
+    for (size_t k = 0; k < n; ++k) {
+      double il = inL[k], ir = inR[k], ol = outL[k], orr = outR[k];
+      s->e_inc[0] += il * il, s->e_inc[1] += ir * ir;
+      s->e_out[0] += ol * ol, s->e_out[1] += orr * orr;
+      s->e_mid[0] += 0.25 * (il + ir) * (il + ir), s->e_mid[1] += 0.25 * (ol + orr) * (ol + orr);
+      s->e_side[0] += 0.25 * (il - ir) * (il - ir), s->e_side[1] += 0.25 * (ol - orr) * (ol - orr);
+    }
+    break;
+  case SG_INSITU_SHAPER: {
+    const double g = pow(10, c->drive_db / 20), b = 0.5 * c->asym, o = pow(10, c->output_db / 20);
+    const double m = c->mix, tb = tanh(b);
+    for (size_t k = 0; k < n; ++k)
+      for (int ch = 0; ch < 2; ++ch) {
+        double x = ch ? inR[k] : inL[k], y = ch ? outR[k] : outL[k];
+        double p = (1 - m) * x + m * o * (tanh(g * x + b) - tb);
+        s->p_sum += p, s->p_sq += p * p, s->y_sum += y, s->y_sq += y * y, s->cnt += 1;
+      }
+    break;
+  }
+  case SG_INSITU_PEAK:
+    sg_truepeak_process(&s->tp[0], outL, 1, n);
+    sg_truepeak_process(&s->tp[1], outR, 1, n);
+    break;
+  }
+}
+
+static double pearson(double n, double a, double b, double aa, double bb, double ab) {
+  double va = n * aa - a * a, vb = n * bb - b * b;
+  return va > 0 && vb > 0 ? (n * ab - a * b) / sqrt(va * vb) : 0;
+}
+
+sg_status sg_insitu_result_get(const sg_insitu *s, sg_insitu_result *r) {
+  if (!s || !r)
+    return SG_E_INVAL;
+  memset(r, 0, sizeof *r);
+  r->in_energy = s->e_in;
+  const sg_insitu_config *c = &s->c;
+  switch (c->kind) {
+  case SG_INSITU_TRANSFER:
+    for (int i = 0; i < c->n_freqs; ++i) {
+      double h2 = (s->sxy_re[i] * s->sxy_re[i] + s->sxy_im[i] * s->sxy_im[i]);
+      r->mag_db[i] = s->sxx[i] > 0 ? db10(h2 / (s->sxx[i] * s->sxx[i])) : -300;
+      r->coherence[i] = s->sxx[i] > 0 && s->syy[i] > 0 ? h2 / (s->sxx[i] * s->syy[i]) : 0;
+      /* Mean |X|^2 per segment against a full-scale sine's (amplitude 1: (sum w / 2)^2). */
+      double sw = 0.5 * (double)s->seg; /* sum of the Hann window */
+      r->in_db[i] = s->nseg ? db10(s->sxx[i] / (double)s->nseg / (0.25 * sw * sw)) : -300;
+    }
+    break;
+  case SG_INSITU_DYNAMICS:
+    r->blocks = s->nblk;
+    r->gr_err_rms_db = s->nblk ? sqrt(s->err2 / (double)s->nblk) : 0;
+    r->gr_mean_db = s->nblk ? s->grsum / (double)s->nblk : 0;
+    r->gr_max_db = s->grmax;
+    r->corr_own = pearson(s->cs_n, s->cs_a, s->cs_c, s->cs_aa, s->cs_cc, s->cs_ac);
+    r->corr_side =
+        s->have_side ? pearson(s->cs_n, s->cs_a, s->cs_b, s->cs_aa, s->cs_bb, s->cs_ab) : NAN;
+    break;
+  case SG_INSITU_WET:
+    r->wet_dry_db = db10(s->e_wet) - db10(s->e_dry);
+    break;
+  case SG_INSITU_LEVEL:
+    r->left_db = db10(s->e_out[0]) - db10(s->e_inc[0]);
+    r->right_db = db10(s->e_out[1]) - db10(s->e_inc[1]);
+    r->mid_db = db10(s->e_mid[1]) - db10(s->e_mid[0]);
+    r->side_db = db10(s->e_side[1]) - db10(s->e_side[0]);
+    break;
+  case SG_INSITU_SHAPER: {
+    double n = s->cnt > 0 ? s->cnt : 1;
+    double vp = s->p_sq / n - (s->p_sum / n) * (s->p_sum / n);
+    double vy = s->y_sq / n - (s->y_sum / n) * (s->y_sum / n);
+    r->shaper_db = db10(vy) - db10(vp);
+    break;
+  }
+  case SG_INSITU_PEAK: {
+    double p = fmax(sg_truepeak_value(&s->tp[0]), sg_truepeak_value(&s->tp[1]));
+    r->true_peak_dbtp = 20 * log10(p > 1e-15 ? p : 1e-15);
+    break;
+  }
+  }
+  return SG_OK;
+}
