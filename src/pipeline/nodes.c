@@ -268,7 +268,8 @@ sg_status sg__step_package(sg__run *r, sg_diag *d) {
   char zip[SG_MAX_PATH + 64], a[4096 + 65 * (SG_MAX_STEMS + 1) * 2], pkey[65], vkey[65];
   sg__package_zip_path(r, zip, sizeof zip);
   int len = snprintf(a, sizeof a, "%s|%s|%s|%d|%d|%s", s->spec_sha256, r->master_key,
-                     s->deliverable.zip, s->deliverable.deflate, s->deliverable.midi, zip);
+                     s->deliverable.zip, s->deliverable.deflate, s->deliverable.midi,
+                     strrchr(zip, '/') ? strrchr(zip, '/') + 1 : zip);
   for (int k = 0; k < r->n_stems && len > 0 && (size_t)len < sizeof a; ++k)
     len += snprintf(a + len, sizeof a - (size_t)len, "|%s|%s", r->stems[k].final_key,
                     r->stems[k].dry_node.nf > 1 ? r->stems[k].dry_node.fsha[1] : "");

@@ -67,7 +67,7 @@ static int has_delay(const sg_stem_spec *sp) {
 
 /* What later steps read from a dry node (the notes: composition and instrument; the package:
  * the MIDI file), saved with its record and restored when it is reused. */
-static void save_dry_values(sg__stem *ss) {
+static void save_dry_values(const sg__run *r, sg__stem *ss) {
   sg__node *n = &ss->dry_node;
   const sg_compose_report *c = &ss->comp;
   sg__node_num(n, "cut_db", ss->dry_cut_db);
@@ -79,7 +79,10 @@ static void save_dry_values(sg__stem *ss) {
   sg__node_num(n, "from_midi", c->from_midi);
   sg__node_num(n, "n_sections", c->n_sections);
   sg__node_text(n, "instrument", ss->instrument);
-  sg__node_text(n, "midi", ss->midi);
+  /* Relative to the work folder, so records (like the audio) do not depend on where it is. */
+  size_t wl = strlen(r->work);
+  sg__node_text(n, "midi",
+                !strncmp(ss->midi, r->work, wl) && ss->midi[wl] == '/' ? ss->midi + wl + 1 : "");
   for (int i = 0; i < c->n_sections && i < SG_MAX_SECTIONS; ++i) {
     char name[24];
     snprintf(name, sizeof name, "chords%d", i);
@@ -87,7 +90,7 @@ static void save_dry_values(sg__stem *ss) {
   }
 }
 
-static void restore_dry_values(sg__stem *ss) {
+static void restore_dry_values(const sg__run *r, sg__stem *ss) {
   const sg__node *n = &ss->dry_node;
   sg_compose_report *c = &ss->comp;
   memset(c, 0, sizeof *c);
@@ -106,7 +109,10 @@ static void restore_dry_values(sg__stem *ss) {
              sg__node_get_text(n, name, ""));
   }
   snprintf(ss->instrument, sizeof ss->instrument, "%s", sg__node_get_text(n, "instrument", ""));
-  snprintf(ss->midi, sizeof ss->midi, "%s", sg__node_get_text(n, "midi", ""));
+  const char *midi = sg__node_get_text(n, "midi", "");
+  ss->midi[0] = 0;
+  if (midi[0])
+    sg__join(ss->midi, sizeof ss->midi, r->work, midi);
 }
 
 /* Reuses the dry node when its record holds: nothing composed, synthesized or (unless an
@@ -115,7 +121,9 @@ static int reuse_dry(sg__run *r, sg__stem *ss, sg_diag *d) {
   if (r->opt->force || !ss->dry_rec)
     return 0;
   const sg__node *n = &ss->dry_node;
-  const char *midi = sg__node_get_text(n, "midi", "");
+  char midi[SG_MAX_PATH + 64] = "";
+  if (sg__node_get_text(n, "midi", "")[0])
+    sg__join(midi, sizeof midi, r->work, sg__node_get_text(n, "midi", ""));
   const char *files[2] = {ss->dry, midi};
   int ok;
   if (ss->dry_uptodate) /* its effects node holds: only the MIDI the package takes is checked */
@@ -128,7 +136,7 @@ static int reuse_dry(sg__run *r, sg__stem *ss, sg_diag *d) {
   }
   if (!ok)
     return 0;
-  restore_dry_values(ss);
+  restore_dry_values(r, ss);
   ss->composed = 1;
   ss->cached_dry = 1;
   ss->produced = SG_OK;
@@ -348,7 +356,7 @@ static sg_status judge_dry(sg__run *r, sg__stem *ss, sg_diag *d) {
   if (st == SG_OK && ss->produced == SG_OK) {
     char rec[SG_MAX_PATH + 64];
     sg__node_record_path(r, node, rec, sizeof rec);
-    save_dry_values(ss);
+    save_dry_values(r, ss);
     if ((st = sg__node_rows_from(&ss->dry_node, &r->res->gates, n0)) == SG_OK)
       st = sg__node_write(rec, &ss->dry_node, d);
   }
