@@ -396,6 +396,7 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
     sg__node_free(&ss->fx_node);
   }
   sg__node_free(&r->master_node);
+  sg__node_free(&r->pkg_node);
   if (r->has_ref)
     sg_reference_free(&r->ref);
   sg_song_free(r->loaded);
