@@ -65,6 +65,7 @@ format: deps
 check: format-check test asan
 
 bench: build
+	sh bench/loop.sh $(BUILD)
 	sh bench/peers.sh $(BUILD)
 
 clean:

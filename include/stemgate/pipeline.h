@@ -11,8 +11,10 @@
  *
  * The run stops at the first required gate that fails. Every file is written to a temporary
  * name and renamed when complete, so what exists after a failure is valid. An incremental cache
- * (a key per stem over everything that decides its audio) skips renders whose inputs did not
- * change. Messages go to a caller-supplied log function, one line per gate. */
+ * covers every node (each stem's dry render and effects, the master, the package, the final
+ * verification): a node whose key (its inputs' keys, its spec part, its gate limits, the engine
+ * version) and output hashes match is not run again and reports its recorded gate rows. Messages go
+ * to a caller-supplied log function, one line per gate. */
 #ifndef STEMGATE_PIPELINE_H
 #define STEMGATE_PIPELINE_H
 
@@ -51,13 +53,26 @@ typedef struct sg_render_options {
 
 void sg_render_options_init(sg_render_options *o);
 
+/* One node of the render graph and what this run did with it. */
+typedef struct sg_render_node {
+  char name[80]; /* "dry Bass", "fx Bass", "master", "package", "verify" */
+  int reused;    /* 1: up to date (key and output hashes matched), its recorded rows reported */
+} sg_render_node;
+
+#define SG_RENDER_MAX_NODES 80
+
 typedef struct sg_render_result {
   sg_gate_report gates; /* every gate verdict, in order */
   char zip_path[1024];
   char out_dir[1024];
-  int stems_rendered; /* rendered this run */
-  int stems_cached;   /* taken from the cache */
+  int stems_rendered; /* dry renders run this run */
+  int stems_cached;   /* dry renders taken from the cache */
   double seconds;     /* song length */
+  /* Every node reached, in report order: run again or reused. */
+  sg_render_node nodes[SG_RENDER_MAX_NODES];
+  int n_nodes;
+  int nodes_run, nodes_reused;
+  double first_failure_s; /* SG_E_GATE: seconds from the start of the run to the first failure */
 } sg_render_result;
 
 /* Runs the pipeline. Returns SG_OK, SG_E_GATE (a gate failed: d names step, stem, check, value,

@@ -4,6 +4,13 @@
  * a new stemgate never trusts an old render. */
 #include "pipeline_internal.h"
 
+#include "package/json.h"
+
+#include "stemgate/package.h"
+
+#include <math.h>
+#include <stdlib.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,7 +48,8 @@ static void put_effects(sg_sha256 *h, const sg_effect_spec *fx, int n) {
 
 /* Song-wide inputs every stem depends on: grid, harmony, randomness, format. */
 static void put_song(sg_sha256 *h, const sg_song *s, const sg_timeline *tl) {
-  put(h, "tool", "stemgate %s cache 2", sg_version()); /* bump on any change to file bytes */
+  put(h, "tool", "stemgate %s cache 3",
+      sg_version()); /* bump on any change to file bytes or rows */
   put(h, "title", "%s|%s", s->title, s->slug);
   put(h, "tempo", "%lld/%lld", (long long)tl->tempo_num, (long long)tl->tempo_den);
   put(h, "meter", "%d/%d", s->meter_num, s->meter_den);
@@ -64,6 +72,14 @@ static void put_song(sg_sha256 *h, const sg_song *s, const sg_timeline *tl) {
   }
 }
 
+/* The spec's gate limits: a node's rows depend on them (the check table's own limits are the
+ * engine's and enter with its version). */
+static void put_limits(sg_sha256 *h, const sg_song *s) {
+  const sg_gate_limits *l = &s->limits;
+  put(h, "limits", "%.17g|%.17g|%.17g|%.17g|%.17g|%.17g", l->sync_ms, l->length_tolerance_ms,
+      l->dc_offset, l->silence_dbfs, l->key_window_sec, l->tail_s);
+}
+
 sg_status sg__cache_key_dry(const sg_song *s, const sg_timeline *tl, const sg_stem_spec *st,
                             const char *extra, char hex[65]) {
   sg_sha256 h;
@@ -71,6 +87,7 @@ sg_status sg__cache_key_dry(const sg_song *s, const sg_timeline *tl, const sg_st
   if (rc != SG_OK)
     return rc;
   put_song(&h, s, tl);
+  put_limits(&h, s);
   put(&h, "stem", "%s", st->name.s);
   put(&h, "instrument", "%s|%s|%s|%s", st->instrument.s, st->patch.s, st->style.s, st->role.s);
   put_params(&h, "override", &st->overrides);
@@ -98,44 +115,278 @@ sg_status sg__cache_key_final(const char dry_key[65], const sg_stem_spec *st, co
   return sg_sha256_final(&h, hex);
 }
 
-/* The cache record beside each output: "<key>\n<sha256 of the file>\n<value>\n", where value
- * is the one measurement that cannot be taken from the file again (what the end fade cut). */
-static void record_path(const char *file, char *out, size_t cap) {
-  snprintf(out, cap, "%s.sgcache", file);
+/* ---- node records ----------------------------------------------------------------------------
+ *
+ * Every node of the render (a stem's dry render, its effects, the master, the package, the final
+ * verification) leaves a record in work/nodes/: its key, the SHA-256 of each file it wrote, the
+ * numbers and texts later steps read from it (loudness for the manifest, the chain for the
+ * notes) and its gate rows. A node whose key matches and whose files still hash to what was
+ * recorded is not run again: its rows are reported as they were measured, so an unchanged song
+ * decodes no audio. Numbers are stored as C99 hex floats ("%a") so they come back bit for bit
+ * (the manifest carries them), and -inf and NaN survive, which JSON numbers cannot carry. */
+
+void sg__node_init(sg__node *n, const char key[65]) {
+  memset(n, 0, sizeof *n);
+  if (key)
+    snprintf(n->key, sizeof n->key, "%s", key);
+  sg_gate_report_init(&n->rows);
 }
 
-int sg__cache_hit(const char *file, const char key[65], double *value) {
-  char rec[1100], k[80] = "", sha[80] = "", now[65];
-  record_path(file, rec, sizeof rec);
-  FILE *f = fopen(rec, "r");
-  if (!f)
-    return 0;
-  double v = 0;
-  int ok = fscanf(f, "%70s %70s %lf", k, sha, &v) == 3;
-  if (ok && value)
-    *value = v;
-  fclose(f);
-  if (!ok || strcmp(k, key) != 0)
-    return 0;
-  /* The file must still be what was rendered: a hand-edited output is rendered again. */
-  return sg_sha256_file(file, now, NULL) == SG_OK && strcmp(now, sha) == 0;
+void sg__node_free(sg__node *n) {
+  sg_gate_report_free(&n->rows);
+  for (int i = 0; i < n->nt; ++i)
+    free(n->text[i]);
+  n->nt = n->nv = n->nf = 0;
 }
 
-sg_status sg__cache_store(const char *file, const char key[65], double value, sg_diag *d) {
-  char rec[1100], tmp[1120], sha[65];
-  sg_status st = sg_sha256_file(file, sha, d);
-  if (st != SG_OK)
-    return st;
-  record_path(file, rec, sizeof rec);
-  snprintf(tmp, sizeof tmp, "%s.partial", rec);
-  FILE *f = fopen(tmp, "w");
-  if (!f)
-    return sg_diag_fail(d, SG_E_IO, "cannot write cache record '%s'", tmp);
-  int ok = fprintf(f, "%s\n%s\n%.17g\n", key, sha, value) > 0;
-  ok &= fclose(f) == 0;
-  if (!ok || rename(tmp, rec) != 0) {
-    remove(tmp);
-    return sg_diag_fail(d, SG_E_IO, "cannot write cache record '%s'", rec);
+void sg__node_num(sg__node *n, const char *name, double v) {
+  for (int i = 0; i < n->nv; ++i)
+    if (!strcmp(n->vname[i], name)) {
+      n->val[i] = v;
+      return;
+    }
+  if (n->nv < SG__NODE_VALS) {
+    snprintf(n->vname[n->nv], sizeof n->vname[0], "%s", name);
+    n->val[n->nv++] = v;
+  }
+}
+
+double sg__node_get_num(const sg__node *n, const char *name, double def) {
+  for (int i = 0; i < n->nv; ++i)
+    if (!strcmp(n->vname[i], name))
+      return n->val[i];
+  return def;
+}
+
+void sg__node_text(sg__node *n, const char *name, const char *s) {
+  if (n->nt >= SG__NODE_TEXTS)
+    return;
+  char *c = malloc(strlen(s) + 1);
+  if (!c)
+    return;
+  strcpy(c, s);
+  snprintf(n->tname[n->nt], sizeof n->tname[0], "%s", name);
+  n->text[n->nt++] = c;
+}
+
+const char *sg__node_get_text(const sg__node *n, const char *name, const char *def) {
+  for (int i = 0; i < n->nt; ++i)
+    if (!strcmp(n->tname[i], name))
+      return n->text[i];
+  return def;
+}
+
+sg_status sg__node_hash(sg__node *n, const char *const *files, int nf, sg_diag *d) {
+  n->nf = 0;
+  for (int i = 0; i < nf && i < SG__NODE_FILES; ++i) {
+    sg_status st = sg_sha256_file(files[i], n->fsha[i], d);
+    if (st != SG_OK)
+      return st;
+    n->nf = i + 1;
   }
   return SG_OK;
+}
+
+sg_status sg__node_rows_from(sg__node *n, const sg_gate_report *g, size_t from) {
+  sg_gate_report part = *g;
+  part.v = g->v + from;
+  part.n = g->n - from;
+  part.failed = 0;
+  for (size_t i = 0; i < part.n; ++i)
+    part.failed += part.v[i].required && !part.v[i].pass;
+  return sg_gate_report_append(&n->rows, &part);
+}
+
+static void kv_hex(sg_json_writer *w, const char *key, double x) {
+  char b[64];
+  snprintf(b, sizeof b, "%a", x);
+  sg_json_kv_string(w, key, b);
+}
+
+static double get_hex(const sg_json_value *o, const char *key) {
+  const char *s = sg_json_get_str(o, key, "nan");
+  return strtod(s, NULL);
+}
+
+static void get_copy(const sg_json_value *o, const char *key, char *out, size_t cap) {
+  snprintf(out, cap, "%s", sg_json_get_str(o, key, ""));
+}
+
+sg_status sg__node_write(const char *record, const sg__node *n, sg_diag *d) {
+  sg_json_writer w;
+  sg_json_writer_init(&w, 1);
+  sg_json_begin_object(&w);
+  sg_json_kv_string(&w, "key", n->key);
+  sg_json_key(&w, "files");
+  sg_json_begin_array(&w);
+  for (int i = 0; i < n->nf; ++i)
+    sg_json_string(&w, n->fsha[i]);
+  sg_json_end_array(&w);
+  sg_json_key(&w, "values");
+  sg_json_begin_object(&w);
+  for (int i = 0; i < n->nv; ++i)
+    kv_hex(&w, n->vname[i], n->val[i]);
+  sg_json_end_object(&w);
+  sg_json_key(&w, "texts");
+  sg_json_begin_object(&w);
+  for (int i = 0; i < n->nt; ++i)
+    sg_json_kv_string(&w, n->tname[i], n->text[i]);
+  sg_json_end_object(&w);
+  sg_json_key(&w, "rows");
+  sg_json_begin_array(&w);
+  for (size_t i = 0; i < n->rows.n; ++i) {
+    const sg_gate_result *g = &n->rows.v[i];
+    sg_json_begin_object(&w);
+    sg_json_kv_string(&w, "step", g->step);
+    sg_json_kv_string(&w, "stem", g->stem);
+    sg_json_kv_string(&w, "check", g->check);
+    kv_hex(&w, "measured", g->measured);
+    kv_hex(&w, "limit", g->limit);
+    kv_hex(&w, "target", g->target);
+    sg_json_kv_int(&w, "cmp", (int64_t)g->cmp);
+    sg_json_kv_string(&w, "unit", g->unit);
+    sg_json_kv_bool(&w, "pass", g->pass);
+    sg_json_kv_bool(&w, "required", g->required);
+    sg_json_kv_int(&w, "severity", (int64_t)g->severity);
+    sg_json_kv_string(&w, "detail", g->detail);
+    sg_json_end_object(&w);
+  }
+  sg_json_end_array(&w);
+  sg_json_end_object(&w);
+  sg_status st = sg_json_writer_status(&w);
+  size_t len = 0;
+  const char *text = sg_json_writer_text(&w, &len);
+  char tmp[SG_MAX_PATH + 16];
+  snprintf(tmp, sizeof tmp, "%s.partial", record);
+  FILE *f = st == SG_OK ? fopen(tmp, "wb") : NULL;
+  int ok = f && fwrite(text, 1, len, f) == len;
+  if (f)
+    ok &= fclose(f) == 0;
+  sg_json_writer_free(&w);
+  if (st != SG_OK)
+    return sg_diag_fail(d, st, "cannot format node record '%s'", record);
+  if (!ok || rename(tmp, record) != 0) {
+    remove(tmp);
+    return sg_diag_fail(d, SG_E_IO, "cannot write node record '%s'", record);
+  }
+  return SG_OK;
+}
+
+int sg__node_files_hold(const sg__node *n, const char *const *files, int nf) {
+  if (nf != n->nf)
+    return 0;
+  for (int i = 0; i < nf; ++i) {
+    char now[65];
+    if (sg_sha256_file(files[i], now, NULL) != SG_OK || strcmp(now, n->fsha[i]) != 0)
+      return 0;
+  }
+  return 1;
+}
+
+int sg__node_load(const char *record, const char key[65], const char *const *files, int nf,
+                  sg__node *n) {
+  sg__node_init(n, key);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = fopen(record, "rb");
+  if (!f)
+    return 0;
+  if (fseek(f, 0, SEEK_END) == 0) {
+    long sz = ftell(f);
+    if (sz > 0 && sz < (64L << 20) && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)sz)))
+      len = fread(text, 1, (size_t)sz, f);
+  }
+  fclose(f);
+  sg_json_doc *doc = NULL;
+  int ok = text && len && sg_json_parse(text, len, &doc, NULL) == SG_OK;
+  free(text);
+  const sg_json_value *root = ok ? sg_json_root(doc) : NULL;
+  ok = root && (!key || !strcmp(sg_json_get_str(root, "key", ""), key));
+  if (ok)
+    snprintf(n->key, sizeof n->key, "%s", sg_json_get_str(root, "key", ""));
+  const sg_json_value *fl = ok ? sg_json_get(root, "files") : NULL;
+  ok = ok && fl && fl->type == SG_JSON_ARRAY && fl->n <= SG__NODE_FILES;
+  for (size_t i = 0; ok && i < fl->n; ++i) {
+    const sg_json_value *h = sg_json_at(fl, i);
+    ok = h && h->type == SG_JSON_STRING;
+    if (ok)
+      snprintf(n->fsha[n->nf++], sizeof n->fsha[0], "%s", h->str);
+  }
+  /* Every file must still be what the node wrote: a corrupted or edited output is rebuilt. */
+  ok = ok && (!files || sg__node_files_hold(n, files, nf));
+  const sg_json_value *o = ok ? sg_json_get(root, "values") : NULL;
+  for (const sg_json_value *v = o ? o->child : NULL; v; v = v->next)
+    if (v->type == SG_JSON_STRING && v->key)
+      sg__node_num(n, v->key, strtod(v->str, NULL));
+  o = ok ? sg_json_get(root, "texts") : NULL;
+  for (const sg_json_value *v = o ? o->child : NULL; v; v = v->next)
+    if (v->type == SG_JSON_STRING && v->key)
+      sg__node_text(n, v->key, v->str);
+  o = ok ? sg_json_get(root, "rows") : NULL;
+  for (const sg_json_value *g = o ? o->child : NULL; ok && g; g = g->next) {
+    sg_gate_result row;
+    memset(&row, 0, sizeof row);
+    get_copy(g, "step", row.step, sizeof row.step);
+    get_copy(g, "stem", row.stem, sizeof row.stem);
+    get_copy(g, "check", row.check, sizeof row.check);
+    get_copy(g, "unit", row.unit, sizeof row.unit);
+    get_copy(g, "detail", row.detail, sizeof row.detail);
+    row.measured = get_hex(g, "measured");
+    row.limit = get_hex(g, "limit");
+    row.target = get_hex(g, "target");
+    row.cmp = (sg_cmp)(int)sg_json_get_num(g, "cmp", SG_CMP_INFO);
+    row.pass = sg_json_get_bool(g, "pass", 0);
+    row.required = sg_json_get_bool(g, "required", 0);
+    row.severity = (sg_severity)(int)sg_json_get_num(g, "severity", SG_SEV_INFO);
+    const sg_check_def *def = sg_check_find(row.check);
+    row.id = def ? def->id : SG_CHECK_COUNT;
+    sg_gate_report one = {&row, 1, 1, (size_t)(row.required && !row.pass)};
+    ok = def && sg_gate_report_append(&n->rows, &one) == SG_OK;
+  }
+  sg_json_doc_free(doc);
+  if (!ok)
+    sg__node_free(n);
+  return ok;
+}
+
+void sg__node_record_path(const sg__run *r, const char *node, char *out, size_t cap) {
+  char safe[SG_MAX_NAME + 16];
+  sg_package_safe_name(node, safe, sizeof safe);
+  snprintf(out, cap, "%s/nodes/%s.json", r->work, safe);
+}
+
+sg_status sg__cache_key_master(const sg__run *r, char hex[65]) {
+  const sg_song *s = r->song;
+  sg_sha256 h;
+  sg_status rc = sg_sha256_init(&h);
+  if (rc != SG_OK)
+    return rc;
+  put_song(&h, s, &r->tl);
+  put_limits(&h, s);
+  for (int k = 0; k < r->n_stems; ++k)
+    put(&h, "stem", "%s|%s|%s", r->stems[k].name, r->stems[k].archive, r->stems[k].final_key);
+  put(&h, "master", "%s|%.17g|%.17g|%.17g|%.17g", r->master_archive, s->master.loudness_lufs,
+      s->master.loudness_tolerance, s->master.true_peak_dbtp, s->master.headroom_db);
+  put_effects(&h, s->master.effects, s->master.n_effects);
+  put(&h, "bpm", "%.17g", r->bpm);
+  put(&h, "reference", "%d|%s|%s", r->has_ref, r->has_ref ? r->ref.source_path : "", r->ref_sha);
+  return sg_sha256_final(&h, hex);
+}
+
+sg_status sg__cache_key_text(const char *kind, const char *a, const char *b,
+                             const sg_gate_report *g, char hex[65]) {
+  sg_sha256 h;
+  sg_status rc = sg_sha256_init(&h);
+  if (rc != SG_OK)
+    return rc;
+  put(&h, "tool", "stemgate %s node %s", sg_version(), kind);
+  put(&h, "a", "%s", a ? a : "");
+  put(&h, "b", "%s", b ? b : "");
+  /* The rows so far go into the manifest: the package depends on every one of them. */
+  for (size_t i = 0; g && i < g->n; ++i) {
+    const sg_gate_result *x = &g->v[i];
+    put(&h, "row", "%s|%s|%s|%a|%a|%a|%d|%d|%s", x->step, x->stem, x->check, x->measured, x->limit,
+        x->target, x->pass, x->required, x->detail);
+  }
+  return sg_sha256_final(&h, hex);
 }

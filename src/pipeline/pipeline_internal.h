@@ -36,6 +36,23 @@ typedef struct sg__fxv {
   unsigned side_ch[SG_MAX_EFFECTS];
   float *side_buf; /* interleaved read buffer, then planar L, R */
 } sg__fxv;
+/* A node's record (cache.c): key, hashes of the files it wrote, the values and texts later
+ * steps read, and its gate rows. */
+#define SG__NODE_VALS 32
+#define SG__NODE_TEXTS 24
+#define SG__NODE_FILES 4
+typedef struct sg__node {
+  char key[65];
+  int nf;
+  char fsha[SG__NODE_FILES][65];
+  int nv;
+  char vname[SG__NODE_VALS][24];
+  double val[SG__NODE_VALS];
+  int nt;
+  char tname[SG__NODE_TEXTS][24];
+  char *text[SG__NODE_TEXTS];
+  sg_gate_report rows;
+} sg__node;
 
 /* What the pipeline knows about one stem as it moves through the steps. */
 typedef struct sg__stem {
@@ -65,6 +82,13 @@ typedef struct sg__stem {
   sg_audio_info final_info;
   char instrument[160];
   double attack_s; /* the instrument's amplitude attack (NAN: unknown), for note_timing */
+  /* Node state (cache.c): the records found for this stem's dry and fx nodes. */
+  int dry_rec;      /* the dry record's key matches (its file not yet checked) */
+  int fx_uptodate;  /* the fx record's key matches and the delivered file hashes to it */
+  int dry_uptodate; /* the dry node is reused with its rows (no audio decoded) */
+  sg__node dry_node, fx_node;
+  double cost; /* estimated produce cost: longest first */
+  int judged;  /* fail fast: set by the judge when this stem passed its dry gates */
 } sg__stem;
 
 typedef struct sg__run {
@@ -86,6 +110,14 @@ typedef struct sg__run {
   sg_master_report master_rep;
   double bpm;
   size_t logged; /* gate rows already printed */
+  char ref_sha[65];
+  char master_key[65];
+  int master_uptodate;
+  sg__node master_node;
+  int pkg_rec; /* the package record was found and the zip still hashes to it */
+  sg__node pkg_node;
+  _Atomic int cancel; /* set when a gate failed: workers stop at their next block */
+  double t0;          /* monotonic start of the run, for the time to the first failure */
 } sg__run;
 
 /* ---- helpers (run.c) ---- */
@@ -103,6 +135,17 @@ sg_status sg__gate_text(sg__run *r, sg_check_id id, const char *step, const char
                         const char *measured, const char *expected, int pass, sg_diag *d);
 /* Runs work on the stems listed in todo[0..n) on up to opt->jobs threads. */
 void sg__run_pool(sg__run *r, void (*work)(sg__run *, sg__stem *), const int *todo, int n);
+/* Fail fast: work runs on the stems in todo in order of descending cost on up to opt->jobs
+ * threads, while the calling thread judges them in the order of judge_order as soon as each
+ * (and every one before it) is produced. The first judge that fails sets r->cancel, which stops
+ * the workers at their next block; its status is returned after they have stopped. */
+sg_status sg__run_judged(sg__run *r, void (*work)(sg__run *, sg__stem *),
+                         sg_status (*judge)(sg__run *, sg__stem *, sg_diag *), const int *todo,
+                         int n, sg_diag *d);
+/* Seconds on a monotonic clock. */
+double sg__now(void);
+/* Records a node as run or reused in the result (and logs "up to date" for a reused one). */
+void sg__node_report(sg__run *r, const char *node, int reused);
 void sg__join(char *out, size_t cap, const char *a, const char *b);
 /* Writer settings for a delivered or intermediate file of a stem (bext: optional BWF). */
 void sg__writer_config(const sg__run *r, const char *stem, sg_audio_writer_config *c,
@@ -112,6 +155,7 @@ void sg__writer_config(const sg__run *r, const char *stem, sg_audio_writer_confi
 typedef struct sg__probe {
   sg_meter *meter;
   sg_features *feat;
+  _Atomic int *cancel; /* optional: the tap fails as soon as it is set (fail fast) */
 } sg__probe;
 sg_status sg__probe_tap(void *user, const float *x, size_t n);
 sg_status sg__probe_open(sg__probe *p, const sg_song *s, unsigned meter_flags, unsigned feat_flags,
@@ -140,6 +184,27 @@ void sg__fxv_free(sg__fxv *v);
 sg_status sg__fxv_rows(sg__run *r, const char *step, const char *stem, const sg_effect_spec *fx,
                        const sg__fxv *v, sg_diag *d);
 
+sg_status sg__step_master(sg__run *r, sg_diag *d);  /* nodes.c + step_master.c  */
+sg_status sg__step_package(sg__run *r, sg_diag *d); /* nodes.c + step_package.c */
+/* Keys of every node and the state of their records, before any step runs (nodes.c). */
+sg_status sg__plan_nodes(sg__run *r, sg_diag *d);
+/* The sidechain source of a stem (step_fx.c): NULL when none; *bad set when it names no other
+ * stem of the song. */
+const sg__stem *sg__sidechain_source(const sg__run *r, const sg__stem *ss, int *bad);
+/* Effects nodes (nodes.c): reuse a record (1) in the produce phase, hash a fresh file, and
+ * judge with the record around the step's own judge. */
+int sg__fx_reuse(sg__run *r, sg__stem *ss);
+sg_status sg__fx_hash(sg__stem *ss, sg_diag *d);
+sg_status sg__fx_node_judge(sg__run *r, sg__stem *ss,
+                            sg_status (*judge)(sg__run *, sg__stem *, sg_diag *), sg_diag *d);
+sg_status sg__fx_judged(sg__run *r, sg__stem *ss, sg_diag *d); /* step_fx.c */
+/* The master run and judged (step_master.c); sg__step_master (nodes.c) reuses its record. */
+sg_status sg__master_run(sg__run *r, sg_diag *d);
+/* step_package.c: where the zip goes; the zip written and re-verified from the archive; verify's
+ * own code run on it. sg__step_package (nodes.c) reuses their records. */
+void sg__package_zip_path(const sg__run *r, char *out, size_t cap);
+sg_status sg__package_build(sg__run *r, const char *zip, sg_diag *d);
+sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d);
 /* NOTES.txt (notes.c); NULL when out of memory. */
 char *sg__notes_text(const sg__run *r);
 
@@ -152,7 +217,29 @@ sg_status sg__cache_key_final(const char dry_key[65], const sg_stem_spec *st, co
                               double bpm, char hex[65]);
 /* 1 when file exists, its record holds key, and its bytes still hash to what was stored; value
  * (optional) receives the number stored with it. */
-int sg__cache_hit(const char *file, const char key[65], double *value);
-sg_status sg__cache_store(const char *file, const char key[65], double value, sg_diag *d);
+void sg__node_init(sg__node *n, const char key[65]);
+void sg__node_free(sg__node *n);
+void sg__node_num(sg__node *n, const char *name, double v);
+double sg__node_get_num(const sg__node *n, const char *name, double def);
+void sg__node_text(sg__node *n, const char *name, const char *s);
+const char *sg__node_get_text(const sg__node *n, const char *name, const char *def);
+/* Hashes the node's output files into n (worker threads may call it). */
+sg_status sg__node_hash(sg__node *n, const char *const *files, int nf, sg_diag *d);
+/* Copies the report's rows [from, g->n) into the node. */
+sg_status sg__node_rows_from(sg__node *n, const sg_gate_report *g, size_t from);
+sg_status sg__node_write(const char *record, const sg__node *n, sg_diag *d);
+/* 1 when record holds key (any key when NULL) and each of files[0..nf) still hashes to what was
+ * recorded (not checked when files is NULL): n then holds the record (free it); 0 otherwise
+ * (n empty). */
+int sg__node_load(const char *record, const char key[65], const char *const *files, int nf,
+                  sg__node *n);
+/* 1 when files[0..nf) hash to what n recorded. */
+int sg__node_files_hold(const sg__node *n, const char *const *files, int nf);
+/* work/nodes/<node>.json */
+void sg__node_record_path(const sg__run *r, const char *node, char *out, size_t cap);
+sg_status sg__cache_key_master(const sg__run *r, char hex[65]);
+/* Key of the package or verification node: a, b and the gate rows so far. */
+sg_status sg__cache_key_text(const char *kind, const char *a, const char *b,
+                             const sg_gate_report *g, char hex[65]);
 
 #endif

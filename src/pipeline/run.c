@@ -12,9 +12,11 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- logging and rows ---------------------------------------------------------------------- */
@@ -67,6 +69,10 @@ void sg__join(char *out, size_t cap, const char *a, const char *b) {
 
 sg_status sg__probe_tap(void *user, const float *x, size_t n) {
   sg__probe *p = user;
+  /* Fail fast: a gate failed elsewhere, so this render's result is not wanted. The writer stops
+   * and removes its temporary file. */
+  if (p->cancel && atomic_load(p->cancel))
+    return SG_E_INTERNAL;
   sg_status st = sg_meter_add(p->meter, x, n);
   if (st == SG_OK && p->feat)
     st = sg_features_add(p->feat, x, n);
@@ -178,6 +184,88 @@ void sg__run_pool(sg__run *r, void (*work)(sg__run *, sg__stem *), const int *to
   pthread_mutex_destroy(&p.lock);
 }
 
+/* Fail fast: workers produce in cost order, the calling thread judges in report order as soon
+ * as a stem and every stem before it are produced. A failed judge sets r->cancel: workers take
+ * no new stem and the probe taps of renders in flight fail at their next block. */
+typedef struct judged_pool {
+  sg__run *r;
+  void (*work)(sg__run *, sg__stem *);
+  int order[SG_MAX_STEMS + 1]; /* production order: descending cost */
+  int n, next;
+  int done[SG_MAX_STEMS + 1]; /* by stem index */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+} judged_pool;
+
+static void *judged_worker(void *arg) {
+  judged_pool *p = arg;
+  for (;;) {
+    pthread_mutex_lock(&p->lock);
+    int i = p->next < p->n && !atomic_load(&p->r->cancel) ? p->order[p->next++] : -1;
+    pthread_mutex_unlock(&p->lock);
+    if (i < 0)
+      return NULL;
+    p->work(p->r, &p->r->stems[i]);
+    pthread_mutex_lock(&p->lock);
+    p->done[i] = 1;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+  }
+}
+
+double sg__now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+sg_status sg__run_judged(sg__run *r, void (*work)(sg__run *, sg__stem *),
+                         sg_status (*judge)(sg__run *, sg__stem *, sg_diag *), const int *todo,
+                         int n, sg_diag *d) {
+  judged_pool p;
+  memset(&p, 0, sizeof p);
+  p.r = r;
+  p.work = work;
+  p.n = n;
+  memcpy(p.order, todo, (size_t)n * sizeof *todo);
+  /* Longest first (stable, so equal costs keep report order): the last stem to start is a
+   * short one and both cores stay busy to the end. */
+  for (int i = 1; i < n; ++i)
+    for (int j = i; j > 0 && r->stems[p.order[j]].cost > r->stems[p.order[j - 1]].cost; --j) {
+      int t = p.order[j];
+      p.order[j] = p.order[j - 1];
+      p.order[j - 1] = t;
+    }
+  pthread_mutex_init(&p.lock, NULL);
+  pthread_cond_init(&p.cond, NULL);
+  int jobs = r->opt->jobs > 0 ? r->opt->jobs : default_jobs();
+  if (jobs > n)
+    jobs = n;
+  pthread_t th[SG_MAX_STEMS + 1];
+  int started = 0;
+  for (; started < jobs; ++started)
+    if (pthread_create(&th[started], NULL, judged_worker, &p) != 0)
+      break;
+  sg_status st = SG_OK;
+  if (started == 0) /* no thread could start: produce everything here, then judge */
+    judged_worker(&p);
+  for (int k = 0; k < n && st == SG_OK; ++k) {
+    int i = todo[k];
+    pthread_mutex_lock(&p.lock);
+    while (!p.done[i])
+      pthread_cond_wait(&p.cond, &p.lock);
+    pthread_mutex_unlock(&p.lock);
+    st = judge(r, &r->stems[i], d);
+    if (st != SG_OK)
+      atomic_store(&r->cancel, 1);
+  }
+  for (int i = 0; i < started; ++i)
+    pthread_join(th[i], NULL);
+  pthread_cond_destroy(&p.cond);
+  pthread_mutex_destroy(&p.lock);
+  return st;
+}
+
 /* ---- plan ------------------------------------------------------------------------------------ */
 
 static sg_status setup_dirs(sg__run *r, sg_diag *d) {
@@ -194,6 +282,9 @@ static sg_status setup_dirs(sg__run *r, sg_diag *d) {
   if (st == SG_OK)
     st = sg_mkdirs(p, d);
   sg__join(p, sizeof p, r->work, "midi");
+  if (st == SG_OK)
+    st = sg_mkdirs(p, d);
+  sg__join(p, sizeof p, r->work, "nodes");
   if (st == SG_OK)
     st = sg_mkdirs(p, d);
   return st;
@@ -256,6 +347,8 @@ static sg_status run_steps(sg__run *r, sg_diag *d) {
   if ((st = sg__step_reference(r, d)) != SG_OK)
     return st;
   plan_stems(r);
+  if ((st = sg__plan_nodes(r, d)) != SG_OK)
+    return st;
   if ((st = sg__step_stems(r, d)) != SG_OK)
     return st;
   if ((st = sg__step_fx(r, d)) != SG_OK)
@@ -286,18 +379,29 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
   r->res = res;
   sg_status st = sg_song_load(opt->spec_path, &r->loaded, d);
   r->song = r->loaded;
+  r->t0 = sg__now();
   if (st == SG_OK) {
     sg__log(r, "stemgate %s: %s (%s)", sg_version(), r->song->title, opt->spec_path);
     st = run_steps(r, d);
+    if (st == SG_E_GATE) {
+      res->first_failure_s = sg__now() - r->t0;
+      sg__flush(r);
+      sg__log(r, "stopped at the first failed gate after %.2f s", res->first_failure_s);
+    }
   }
   sg__flush(r);
   for (int k = 0; k < r->n_stems; ++k) {
     sg__stem *ss = &r->stems[k];
     sg_features_free(ss->dry_feat);
+    sg__fxv_free(ss->fxv);
     sg_features_free(ss->feat);
     sg_meter_free(ss->meter);
     sg_notes_free(&ss->notes);
+    sg__node_free(&ss->dry_node);
+    sg__node_free(&ss->fx_node);
   }
+  sg__node_free(&r->master_node);
+  sg__node_free(&r->pkg_node);
   if (r->has_ref)
     sg_reference_free(&r->ref);
   sg_song_free(r->loaded);

@@ -32,7 +32,12 @@ static const char *sidechain_of(const sg__stem *ss) {
   return NULL;
 }
 
-static void insitu_io(sg__run *r, sg__stem *ss, int store);
+const sg__stem *sg__sidechain_source(const sg__run *r, const sg__stem *ss, int *bad) {
+  const char *name = sidechain_of(ss);
+  const sg__stem *side = name ? find_stem(r, name) : NULL;
+  *bad = name && (!side || side == ss);
+  return *bad ? NULL : side;
+}
 
 /* Produce phase of a stem's effects (any thread): chain, gain and pan, or the cached file,
  * measured as it is written. */
@@ -41,6 +46,8 @@ static void produce_fx(sg__run *r, sg__stem *ss) {
   const sg_stem_spec *sp = ss->spec;
   sg_diag *d = &ss->produce_diag;
   sg_diag_clear(d);
+  if (sg__fx_reuse(r, ss)) /* cache.c: up to date, nothing decoded */
+    return;
   sg_stem_fx_job job;
   memset(&job, 0, sizeof job);
   job.dry_path = ss->dry;
@@ -64,51 +71,24 @@ static void produce_fx(sg__run *r, sg__stem *ss) {
     return;
   }
   job.side_path = side ? side->dry : NULL;
-  sg_status st =
-      sg__cache_key_final(ss->dry_key, sp, side ? side->dry_key : NULL, r->bpm, ss->final_key);
+  /* The key was computed by the node plan (nodes.c). */
+  sg_status st = SG_OK;
   sg__probe p;
   memset(&p, 0, sizeof p);
   const unsigned mflags = SG_METER_LOUDNESS | SG_METER_TRUE_PEAK;
   const unsigned fflags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
   if (st == SG_OK)
     st = sg__fxv_open(r, sp->effects, sp->n_effects, &ss->fxv, d);
-  if (st == SG_OK) {
-    ss->cached_final =
-        !r->opt->force && sg__cache_hit(ss->final, ss->final_key, &ss->fx.tail_cut_db);
-    if (ss->cached_final) {
-      /* The in-situ results ride the render: a cached stem whose record is missing renders. */
-      sg__fxv_finish(ss->fxv);
-      insitu_io(r, ss, 0);
-      for (int i = 0; i < ss->fxv->n; ++i)
-        if (!ss->fxv->has_insitu[i])
-          ss->cached_final = 0;
-      if (!ss->cached_final) {
-        sg__fxv_free(ss->fxv);
-        ss->fxv = NULL;
-        st = sg__fxv_open(r, sp->effects, sp->n_effects, &ss->fxv, d);
-      }
-    }
-    if (st != SG_OK) {
-    } else if (ss->cached_final) {
-      st = sg__probe_file(&p, ss->final, mflags, fflags, d);
-      /* The chain's description is still wanted for the notes: build it without running. */
-      sg_fx_chain *c = NULL;
-      if (st == SG_OK && (st = sg_fx_chain_create(sp->effects, sp->n_effects, s->sample_rate,
-                                                  r->bpm, s->path, &c, d)) == SG_OK)
-        sg_fx_chain_describe(c, ss->fx.chain, sizeof ss->fx.chain);
-      sg_fx_chain_destroy(c);
-    } else if ((st = sg__probe_open(&p, s, mflags, fflags, d)) == SG_OK) {
-      job.wcfg.tap = sg__probe_tap;
-      job.wcfg.tap_user = &p;
-      job.fx_tap = sg__fxv_tap;
-      job.fx_tap_user = ss->fxv;
-      st = sg_mix_stem_fx(&job, NULL, &ss->fx, d);
-      sg__fxv_finish(ss->fxv);
-      if (st == SG_OK)
-        insitu_io(r, ss, 1);
-      if (st == SG_OK)
-        st = sg__cache_store(ss->final, ss->final_key, ss->fx.tail_cut_db, d);
-    }
+  if (st == SG_OK && (st = sg__probe_open(&p, s, mflags, fflags, d)) == SG_OK) {
+    p.cancel = &r->cancel;
+    job.wcfg.tap = sg__probe_tap;
+    job.wcfg.tap_user = &p;
+    job.fx_tap = sg__fxv_tap;
+    job.fx_tap_user = ss->fxv;
+    st = sg_mix_stem_fx(&job, NULL, &ss->fx, d);
+    sg__fxv_finish(ss->fxv);
+    if (st == SG_OK)
+      st = sg__fx_hash(ss, d);
   }
   if (st == SG_OK)
     st = sg_features_finish(p.feat);
@@ -157,13 +137,14 @@ static sg_status delay_gates(sg__run *r, const sg__stem *ss, sg_diag *d) {
 
 /* Judge phase of a stem's effects (in stem order): the delivered stem's gates. */
 static sg_status judge_fx(sg__run *r, sg__stem *ss, sg_diag *d) {
+  sg__log(r, "  %s", ss->name);
   const sg_song *s = r->song;
   if (ss->produced != SG_OK) {
+    sg__fxv_free(ss->fxv);
+    ss->fxv = NULL;
     *d = ss->produce_diag;
     return ss->produced;
   }
-  if (ss->cached_final)
-    sg__log(r, "  %s: effects cached", ss->name);
   sg_meter_result_get(ss->meter, &ss->final_meter);
   sg_audio_reader *rd = NULL;
   sg_status st = sg_audio_reader_open(&rd, ss->final, &ss->final_info, d);
@@ -208,29 +189,30 @@ static sg_status judge_fx(sg__run *r, sg__stem *ss, sg_diag *d) {
   return st;
 }
 
+/* Judge phase of a stem's effects (in stem order), with the sync against a reference. */
+static sg_status judge_fx_sync(sg__run *r, sg__stem *ss, sg_diag *d) {
+  sg_status st = judge_fx(r, ss, d);
+  if (st == SG_OK && r->has_ref) {
+    sg_reference_sync sync;
+    st = sg_reference_sync_check(&r->ref, r->song, ss->final, ss->name, 0, NULL, &sync,
+                                 &r->res->gates, "fx", d);
+    sg__flush(r);
+  }
+  return st;
+}
+
+/* The judge with node records around it (cache.c). */
+sg_status sg__fx_judged(sg__run *r, sg__stem *ss, sg_diag *d) {
+  return sg__fx_node_judge(r, ss, judge_fx_sync, d);
+}
+
 sg_status sg__step_fx(sg__run *r, sg_diag *d) {
   /* Every dry stem (sidechain sources included) exists; the chains are independent. */
   int todo[SG_MAX_STEMS + 1];
   for (int k = 0; k < r->n_stems; ++k)
     todo[k] = k;
-  sg__run_pool(r, produce_fx, todo, r->n_stems);
   sg__log(r, "[5/7] effects");
-  for (int k = 0; k < r->n_stems; ++k) {
-    sg__stem *ss = &r->stems[k];
-    sg__log(r, "  %s", ss->name);
-    sg_status st = judge_fx(r, ss, d);
-    if (st != SG_OK)
-      return st;
-    if (r->has_ref) {
-      sg_reference_sync sync;
-      st = sg_reference_sync_check(&r->ref, r->song, ss->final, ss->name, 0, NULL, &sync,
-                                   &r->res->gates, "fx", d);
-      sg__flush(r);
-      if (st != SG_OK)
-        return st;
-    }
-  }
-  return SG_OK;
+  return sg__run_judged(r, produce_fx, sg__fx_judged, todo, r->n_stems, d);
 }
 
 /* ---- effect verification: probes and in-situ rows ------------------------------------------
@@ -400,29 +382,6 @@ void sg__fxv_free(sg__fxv *v) {
   }
   free(v->side_buf);
   free(v);
-}
-
-typedef struct insitu_blob {
-  int n;
-  int has[SG_MAX_EFFECTS];
-  sg_insitu_result res[SG_MAX_EFFECTS];
-} insitu_blob;
-
-static void insitu_io(sg__run *r, sg__stem *ss, int store) {
-  char name[96], path[SG_MAX_PATH];
-  snprintf(name, sizeof name, "insitu-%s.bin", ss->final_key);
-  fxv_path(r, name, path, sizeof path);
-  insitu_blob b;
-  memset(&b, 0, sizeof b);
-  if (store) {
-    b.n = ss->fxv->n;
-    memcpy(b.has, ss->fxv->has_insitu, sizeof b.has);
-    memcpy(b.res, ss->fxv->insitu, sizeof b.res);
-    blob_store(path, &b, sizeof b);
-  } else if (blob_load(path, &b, sizeof b) && b.n == ss->fxv->n) {
-    memcpy(ss->fxv->has_insitu, b.has, sizeof b.has);
-    memcpy(ss->fxv->insitu, b.res, sizeof b.res);
-  }
 }
 
 static const sg_check_id k_probe_check[SG_FXQ_COUNT_] = {

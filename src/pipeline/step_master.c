@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-sg_status sg__step_master(sg__run *r, sg_diag *d) {
+sg_status sg__master_run(sg__run *r, sg_diag *d) {
   const sg_song *s = r->song;
   sg__log(r, "[6/7] master");
   const char *paths[SG_MAX_STEMS + 1];

@@ -117,15 +117,23 @@ static sg_status verify_as_client(sg__run *r, const char *zip, sg_diag *d) {
   return st;
 }
 
-sg_status sg__step_package(sg__run *r, sg_diag *d) {
+void sg__package_zip_path(const sg__run *r, char *out, size_t cap) {
   const sg_song *s = r->song;
-  sg__log(r, "[7/7] package");
-  char zip[SG_MAX_PATH + 64], name[SG_MAX_PATH];
+  char name[SG_MAX_PATH];
   if (s->deliverable.zip[0])
     snprintf(name, sizeof name, "%s", s->deliverable.zip);
   else
     snprintf(name, sizeof name, "%s.zip", s->slug);
-  sg__join(zip, sizeof zip, r->res->out_dir, name);
+  snprintf(out, cap, "%s/%s", r->res->out_dir, name);
+}
+
+sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d) {
+  return verify_as_client(r, zip, d);
+}
+
+/* The zip written, then re-read against its manifest. The caller removes a zip that fails. */
+sg_status sg__package_build(sg__run *r, const char *zip, sg_diag *d) {
+  const sg_song *s = r->song;
   sg_status st = write_zip(r, zip, d);
   if (st != SG_OK)
     return st;
@@ -145,14 +153,5 @@ sg_status sg__step_package(sg__run *r, sg_diag *d) {
       break;
     }
   }
-  if (st == SG_OK) {
-    sg__log(r, "[7/7] verify the package as a client would");
-    st = verify_as_client(r, zip, d);
-  }
-  if (st != SG_OK) {
-    remove(zip); /* never leave a package that looks complete but did not pass */
-    return st;
-  }
-  snprintf(r->res->zip_path, sizeof r->res->zip_path, "%s", zip);
-  return SG_OK;
+  return st;
 }

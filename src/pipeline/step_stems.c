@@ -58,6 +58,101 @@ static sg_status create_synth(const sg__run *r, const sg__stem *ss, sg_synth **o
   return st;
 }
 
+static int has_delay(const sg_stem_spec *sp) {
+  for (int i = 0; i < sp->n_effects; ++i)
+    if (!strcmp(sp->effects[i].type.s, "delay"))
+      return 1;
+  return 0;
+}
+
+/* What later steps read from a dry node (the notes: composition and instrument; the package:
+ * the MIDI file), saved with its record and restored when it is reused. */
+static void save_dry_values(const sg__run *r, sg__stem *ss) {
+  sg__node *n = &ss->dry_node;
+  const sg_compose_report *c = &ss->comp;
+  sg__node_num(n, "cut_db", ss->dry_cut_db);
+  sg__node_num(n, "notes", (double)c->notes);
+  sg__node_num(n, "max_offset_ms", c->max_offset_ms);
+  sg__node_num(n, "bound_ms", c->bound_ms);
+  sg__node_num(n, "style", (double)c->style);
+  sg__node_num(n, "role", (double)c->role);
+  sg__node_num(n, "from_midi", c->from_midi);
+  sg__node_num(n, "n_sections", c->n_sections);
+  sg__node_text(n, "instrument", ss->instrument);
+  /* Relative to the work folder, so records (like the audio) do not depend on where it is. */
+  size_t wl = strlen(r->work);
+  sg__node_text(n, "midi",
+                !strncmp(ss->midi, r->work, wl) && ss->midi[wl] == '/' ? ss->midi + wl + 1 : "");
+  for (int i = 0; i < c->n_sections && i < SG_MAX_SECTIONS; ++i) {
+    char name[24];
+    snprintf(name, sizeof name, "chords%d", i);
+    sg__node_text(n, name, c->section_chords[i]);
+  }
+}
+
+static void restore_dry_values(const sg__run *r, sg__stem *ss) {
+  const sg__node *n = &ss->dry_node;
+  sg_compose_report *c = &ss->comp;
+  memset(c, 0, sizeof *c);
+  ss->dry_cut_db = sg__node_get_num(n, "cut_db", -300);
+  c->notes = (size_t)sg__node_get_num(n, "notes", 0);
+  c->max_offset_ms = sg__node_get_num(n, "max_offset_ms", 0);
+  c->bound_ms = sg__node_get_num(n, "bound_ms", 0);
+  c->style = (sg_style)(int)sg__node_get_num(n, "style", 0);
+  c->role = (sg_role)(int)sg__node_get_num(n, "role", 0);
+  c->from_midi = (int)sg__node_get_num(n, "from_midi", 0);
+  c->n_sections = (int)sg__node_get_num(n, "n_sections", 0);
+  for (int i = 0; i < c->n_sections && i < SG_MAX_SECTIONS; ++i) {
+    char name[24];
+    snprintf(name, sizeof name, "chords%d", i);
+    snprintf(c->section_chords[i], sizeof c->section_chords[i], "%s",
+             sg__node_get_text(n, name, ""));
+  }
+  snprintf(ss->instrument, sizeof ss->instrument, "%s", sg__node_get_text(n, "instrument", ""));
+  const char *midi = sg__node_get_text(n, "midi", "");
+  ss->midi[0] = 0;
+  if (midi[0])
+    sg__join(ss->midi, sizeof ss->midi, r->work, midi);
+}
+
+/* Reuses the dry node when its record holds: nothing composed, synthesized or (unless an
+ * effects node that must run again needs its features) decoded. 0 when it must run. */
+static int reuse_dry(sg__run *r, sg__stem *ss, sg_diag *d) {
+  if (r->opt->force || !ss->dry_rec)
+    return 0;
+  const sg__node *n = &ss->dry_node;
+  char midi[SG_MAX_PATH + 64] = "";
+  if (sg__node_get_text(n, "midi", "")[0])
+    sg__join(midi, sizeof midi, r->work, sg__node_get_text(n, "midi", ""));
+  const char *files[2] = {ss->dry, midi};
+  int ok;
+  if (ss->dry_uptodate) /* its effects node holds: only the MIDI the package takes is checked */
+    ok = n->nf == (midi[0] ? 2 : 1);
+  else
+    ok = sg__node_files_hold(n, files, midi[0] ? 2 : 1);
+  if (ok && ss->dry_uptodate && midi[0]) {
+    char now[65];
+    ok = sg_sha256_file(midi, now, NULL) == SG_OK && !strcmp(now, n->fsha[1]);
+  }
+  if (!ok)
+    return 0;
+  restore_dry_values(r, ss);
+  ss->composed = 1;
+  ss->cached_dry = 1;
+  ss->produced = SG_OK;
+  if (!ss->fx_uptodate && has_delay(ss->spec)) {
+    /* The delay gates compare the wet stem's echo with the dry one's. */
+    sg__probe p;
+    memset(&p, 0, sizeof p);
+    ss->produced = sg__probe_file(&p, ss->dry, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d);
+    if (ss->produced == SG_OK)
+      ss->produced = sg_features_finish(p.feat);
+    ss->feat = p.feat;
+    sg_meter_free(p.meter);
+  }
+  return 1;
+}
+
 /* Produce phase of a dry stem (any thread): compose, write MIDI, render or take from the cache,
  * measuring as it writes. Touches only ss and files of its own; never logs or gates. */
 static void produce_dry(sg__run *r, sg__stem *ss) {
@@ -66,6 +161,11 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
   sg_diag *d = &ss->produce_diag;
   sg_diag_clear(d);
   sg_notes_init(&ss->notes);
+  if (reuse_dry(r, ss, d))
+    return;
+  sg__node_free(&ss->dry_node);
+  sg__node_init(&ss->dry_node, ss->dry_key);
+  ss->dry_rec = ss->dry_uptodate = 0;
   sg_status st = ss->is_drums
                      ? sg_compose_drums(s, &r->tl, &ss->notes, &ss->comp, d)
                      : sg_compose_stem(s, &r->tl, (int)(sp - s->stems), &ss->notes, &ss->comp, d);
@@ -85,36 +185,24 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
                             have_key ? &key : NULL, d)) != SG_OK)
       goto done;
   }
-  char extra[200] = "";
-  if (sp->midi_file[0]) {
-    char path[SG_MAX_PATH];
-    sg_song_resolve_path(s, sp->midi_file, path, sizeof path);
-    if ((st = sg_sha256_file(path, extra, d)) != SG_OK)
-      goto done;
-  }
   sg__probe p;
   memset(&p, 0, sizeof p);
   sg_synth *syn = NULL;
-  st = sg__cache_key_dry(s, &r->tl, sp, extra, ss->dry_key);
-  if (st == SG_OK)
-    st = create_synth(r, ss, &syn, ss->instrument, sizeof ss->instrument, d);
+  st = create_synth(r, ss, &syn, ss->instrument, sizeof ss->instrument, d);
   ss->attack_s = sg_synth_attack_s(syn);
-  if (st == SG_OK) {
-    ss->cached_dry = !r->opt->force && sg__cache_hit(ss->dry, ss->dry_key, &ss->dry_cut_db);
-    if (ss->cached_dry) {
-      st = sg__probe_file(&p, ss->dry, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d);
-    } else if ((st = sg__probe_open(&p, s, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d)) == SG_OK) {
-      sg_audio_writer_config wc;
-      sg__writer_config(r, ss->name, &wc, NULL);
-      /* Dry stems stay float: they are intermediate, quantisation happens once, at the end. */
-      wc.format = SG_FMT_FLOAT32;
-      wc.tap = sg__probe_tap;
-      wc.tap_user = &p;
-      st = sg_mix_render_dry(syn, &ss->notes, r->tl.total_frames, ss->dry, &wc, NULL,
-                             &ss->dry_cut_db, d);
-      if (st == SG_OK)
-        st = sg__cache_store(ss->dry, ss->dry_key, ss->dry_cut_db, d);
-    }
+  if (st == SG_OK && (st = sg__probe_open(&p, s, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d)) == SG_OK) {
+    p.cancel = &r->cancel;
+    sg_audio_writer_config wc;
+    sg__writer_config(r, ss->name, &wc, NULL);
+    /* Dry stems stay float: they are intermediate, quantisation happens once, at the end. */
+    wc.format = SG_FMT_FLOAT32;
+    wc.tap = sg__probe_tap;
+    wc.tap_user = &p;
+    st = sg_mix_render_dry(syn, &ss->notes, r->tl.total_frames, ss->dry, &wc, NULL, &ss->dry_cut_db,
+                           d);
+    const char *files[2] = {ss->dry, ss->midi};
+    if (st == SG_OK)
+      st = sg__node_hash(&ss->dry_node, files, ss->midi[0] ? 2 : 1, d);
   }
   sg_synth_destroy(syn);
   if (st == SG_OK)
@@ -208,7 +296,7 @@ static sg_status timing_gate(sg__run *r, const char *step, const sg__stem *ss, s
 }
 
 /* Judge phase of a dry stem (in stem order, on the main thread): every gate of the stem. */
-static sg_status judge_dry(sg__run *r, sg__stem *ss, const char *step, sg_diag *d) {
+static sg_status judge_dry_rows(sg__run *r, sg__stem *ss, const char *step, sg_diag *d) {
   const sg_song *s = r->song;
   sg_status st;
   if (!ss->composed) {
@@ -225,8 +313,6 @@ static sg_status judge_dry(sg__run *r, sg__stem *ss, const char *step, sg_diag *
     *d = ss->produce_diag;
     return ss->produced;
   }
-  if (ss->cached_dry)
-    sg__log(r, "  %s: dry render cached", ss->name);
   sg_meter_result m;
   sg_meter_result_get(ss->meter, &m);
   if ((st = sg__gate(r, SG_CHECK_LENGTH_FRAMES, step, ss->name, (double)m.frames,
@@ -254,6 +340,38 @@ static sg_status judge_dry(sg__run *r, sg__stem *ss, const char *step, sg_diag *
   return st;
 }
 
+/* Judge phase of a dry stem: a reused node reports its recorded rows; a node run now is judged
+ * and, when it passes, recorded with its rows. */
+static sg_status judge_dry(sg__run *r, sg__stem *ss, sg_diag *d) {
+  const char *step = ss->is_drums ? "drums" : "stem";
+  if (ss->is_drums)
+    sg__log(r, "[4/7] drums");
+  sg__log(r, "  %s%s", ss->name, ss->is_drums ? " (synthesized)" : "");
+  char node[SG_MAX_NAME + 8];
+  snprintf(node, sizeof node, "dry %s", ss->name);
+  if (ss->produced == SG_OK && ss->cached_dry) {
+    r->res->stems_cached++;
+    sg__node_report(r, node, 1);
+    sg_status st = sg_gate_report_append(&r->res->gates, &ss->dry_node.rows);
+    sg__flush(r);
+    ss->dry_feat = ss->feat;
+    ss->feat = NULL;
+    return st == SG_OK ? SG_OK : sg_diag_fail(d, st, "render: out of memory");
+  }
+  r->res->stems_rendered++;
+  sg__node_report(r, node, 0);
+  size_t n0 = r->res->gates.n;
+  sg_status st = judge_dry_rows(r, ss, step, d);
+  if (st == SG_OK && ss->produced == SG_OK) {
+    char rec[SG_MAX_PATH + 64];
+    sg__node_record_path(r, node, rec, sizeof rec);
+    save_dry_values(r, ss);
+    if ((st = sg__node_rows_from(&ss->dry_node, &r->res->gates, n0)) == SG_OK)
+      st = sg__node_write(rec, &ss->dry_node, d);
+  }
+  return st;
+}
+
 /* The drums from the client's reference: fitted to the song and written as the dry stem. */
 static sg_status reference_drums(sg__run *r, sg__stem *ss, sg_diag *d) {
   snprintf(ss->instrument, sizeof ss->instrument, "reference track");
@@ -263,42 +381,30 @@ static sg_status reference_drums(sg__run *r, sg__stem *ss, sg_diag *d) {
   sg_status st =
       sg_reference_write_drums(&r->ref, r->song, &r->tl, &wc, ss->dry, ss->name, &r->res->gates, d);
   sg__flush(r);
-  char extra[SG_MAX_PATH + 80];
-  snprintf(extra, sizeof extra, "reference %s %s", r->ref.source_path,
-           sg_reference_fit_name(r->ref.fit));
-  if (st == SG_OK)
-    st = sg__cache_key_dry(r->song, &r->tl, ss->spec, extra, ss->dry_key);
+  /* Its key (the reference file's hash and fit) was computed by the node plan. */
   return st;
 }
 
 sg_status sg__step_stems(sg__run *r, sg_diag *d) {
   int todo[SG_MAX_STEMS + 1], n = 0;
-  for (int k = 0; k < r->n_stems; ++k)
-    if (r->stems[k].source == SG__SRC_SPEC)
-      todo[n++] = k;
+  /* Judged in report order, the stems then the drums; produced longest first. */
+  for (int pass = 0; pass < 2; ++pass)
+    for (int k = 0; k < r->n_stems; ++k)
+      if (r->stems[k].source == SG__SRC_SPEC && r->stems[k].is_drums == pass)
+        todo[n++] = k;
+  sg__log(r, "[3/7] stems");
   /* Steps 3 and 4 produce together: every stem and synthesized drums are independent. */
-  sg__run_pool(r, produce_dry, todo, n);
-  sg_status st = SG_OK;
-  for (int pass = 0; pass < 2; ++pass) { /* the stems, then the drums */
-    sg__log(r, pass == 0 ? "[3/7] stems" : "[4/7] drums");
-    for (int k = 0; k < r->n_stems; ++k) {
-      sg__stem *ss = &r->stems[k];
-      if (ss->is_drums != pass)
-        continue;
-      if (ss->source == SG__SRC_REFERENCE) {
-        st = reference_drums(r, ss, d);
-        r->res->stems_rendered++;
-      } else {
-        sg__log(r, "  %s%s", ss->name, ss->is_drums ? " (synthesized)" : "");
-        st = judge_dry(r, ss, ss->is_drums ? "drums" : "stem", d);
-        if (ss->cached_dry)
-          r->res->stems_cached++;
-        else
-          r->res->stems_rendered++;
-      }
-      if (st != SG_OK)
-        return st;
-    }
+  sg_status st = sg__run_judged(r, produce_dry, judge_dry, todo, n, d);
+  for (int k = 0; st == SG_OK && k < r->n_stems; ++k) {
+    sg__stem *ss = &r->stems[k];
+    if (ss->source != SG__SRC_REFERENCE)
+      continue;
+    sg__log(r, "[4/7] drums");
+    char node[SG_MAX_NAME + 8];
+    snprintf(node, sizeof node, "dry %s", ss->name);
+    sg__node_report(r, node, 0); /* the reference is fitted again on every run */
+    st = reference_drums(r, ss, d);
+    r->res->stems_rendered++;
   }
-  return SG_OK;
+  return st;
 }

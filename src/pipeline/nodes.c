@@ -1,0 +1,328 @@
+/* The node plan: before any step runs, every node's key is computed from the spec alone and
+ * its record (work/nodes/) is looked up, the delivered files hashed against it on the worker
+ * pool. The steps then know which nodes are up to date: a stem whose effects node holds needs
+ * neither its dry file checked nor any audio decoded; a stem whose effects must run again gets
+ * its dry file verified (hash) before it is read. */
+#include "pipeline_internal.h"
+
+#include "stemgate/fx.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+void sg__node_report(sg__run *r, const char *node, int reused) {
+  sg_render_result *res = r->res;
+  if (res->n_nodes < SG_RENDER_MAX_NODES) {
+    sg_render_node *n = &res->nodes[res->n_nodes++];
+    snprintf(n->name, sizeof n->name, "%s", node);
+    n->reused = reused;
+  }
+  if (reused) {
+    res->nodes_reused++;
+    sg__log(r, "  %s: up to date", node);
+  } else {
+    res->nodes_run++;
+  }
+}
+
+/* A rough relative cost of producing a stem, so the longest starts first: the frames it plays
+ * times a weight of its instrument and effects (measured on deja-vu with perf: reverbs and the
+ * polyphonic models dominate). Only the order depends on it, never a byte of output. */
+static double stem_cost(const sg__run *r, const sg__stem *ss) {
+  const sg_stem_spec *sp = ss->spec;
+  double bars = 0, all = 0;
+  for (int i = 0; i < r->tl.n_sections; ++i) {
+    all += (double)r->tl.sections[i].bars;
+    if (ss->is_drums || sp->n_sections == 0)
+      bars += (double)r->tl.sections[i].bars;
+    else
+      for (int k = 0; k < sp->n_sections; ++k)
+        if (!strcmp(sp->sections[k].s, r->song->sections[i].name.s))
+          bars += (double)r->tl.sections[i].bars;
+  }
+  double w = 1.0;
+  if (!strcmp(sp->instrument.s, "prophet_poly") || !strcmp(sp->instrument.s, "soundfont"))
+    w = 2.0;
+  for (int i = 0; i < sp->n_effects; ++i)
+    w += !strcmp(sp->effects[i].type.s, "reverb") ? 1.5 : 0.3;
+  /* Effects run over the whole song whatever the stem plays. */
+  return bars * w + all * 0.3 * sp->n_effects;
+}
+
+static void check_stem(sg__run *r, sg__stem *ss) {
+  char rec[SG_MAX_PATH + 64], node[SG_MAX_NAME + 8];
+  snprintf(node, sizeof node, "fx %s", ss->name);
+  sg__node_record_path(r, node, rec, sizeof rec);
+  const char *files[1] = {ss->final};
+  ss->fx_uptodate = sg__node_load(rec, ss->final_key, files, 1, &ss->fx_node);
+  if (ss->source == SG__SRC_SPEC) {
+    snprintf(node, sizeof node, "dry %s", ss->name);
+    sg__node_record_path(r, node, rec, sizeof rec);
+    ss->dry_rec = sg__node_load(rec, ss->dry_key, NULL, 0, &ss->dry_node);
+  }
+}
+
+static void *check_tail(void *arg) {
+  sg__run *r = arg;
+  char rec[SG_MAX_PATH + 64];
+  sg__node_record_path(r, "master", rec, sizeof rec);
+  const char *files[1] = {r->master_path};
+  r->master_uptodate = sg__node_load(rec, r->master_key, files, 1, &r->master_node);
+  /* The package's key depends on every row before it: only its zip is checked here. */
+  sg__node_record_path(r, "package", rec, sizeof rec);
+  char zip[SG_MAX_PATH + 64];
+  sg__package_zip_path(r, zip, sizeof zip);
+  const char *zf[1] = {zip};
+  r->pkg_rec = sg__node_load(rec, NULL, zf, 1, &r->pkg_node);
+  return NULL;
+}
+
+sg_status sg__plan_nodes(sg__run *r, sg_diag *d) {
+  const sg_song *s = r->song;
+  sg_status st = SG_OK;
+  if (r->has_ref && (st = sg_sha256_file(r->ref.source_path, r->ref_sha, d)) != SG_OK)
+    return st;
+  for (int k = 0; k < r->n_stems && st == SG_OK; ++k) {
+    sg__stem *ss = &r->stems[k];
+    char extra[SG_MAX_PATH + 160] = "";
+    if (ss->source == SG__SRC_REFERENCE) {
+      snprintf(extra, sizeof extra, "reference %s %s %s", r->ref.source_path, r->ref_sha,
+               sg_reference_fit_name(r->ref.fit));
+    } else if (ss->spec->midi_file[0]) {
+      char path[SG_MAX_PATH];
+      sg_song_resolve_path(s, ss->spec->midi_file, path, sizeof path);
+      st = sg_sha256_file(path, extra, d);
+    }
+    if (st == SG_OK)
+      st = sg__cache_key_dry(s, &r->tl, ss->spec, extra, ss->dry_key);
+    ss->cost = stem_cost(r, ss);
+  }
+  for (int k = 0; k < r->n_stems && st == SG_OK; ++k) {
+    sg__stem *ss = &r->stems[k];
+    int bad = 0;
+    const sg__stem *side = sg__sidechain_source(r, ss, &bad);
+    st = sg__cache_key_final(ss->dry_key, ss->spec, side ? side->dry_key : NULL, r->bpm,
+                             ss->final_key);
+  }
+  if (st == SG_OK)
+    st = sg__cache_key_master(r, r->master_key);
+  if (st != SG_OK || r->opt->force)
+    return st;
+  /* Hash the delivered files against their records: the stems on the pool, the master and the
+   * zip beside it. */
+  pthread_t th;
+  int tail = pthread_create(&th, NULL, check_tail, r) == 0;
+  int todo[SG_MAX_STEMS + 1];
+  for (int k = 0; k < r->n_stems; ++k)
+    todo[k] = k;
+  sg__run_pool(r, check_stem, todo, r->n_stems);
+  if (tail)
+    pthread_join(th, NULL);
+  else
+    check_tail(r);
+  /* A dry node is reused without reading its file when every effects node that reads it (its
+   * own and any sidechained to it) holds; otherwise the step checks its hash before use. */
+  for (int k = 0; k < r->n_stems; ++k) {
+    sg__stem *ss = &r->stems[k];
+    ss->dry_uptodate = ss->dry_rec && ss->fx_uptodate;
+    for (int j = 0; ss->dry_uptodate && j < r->n_stems; ++j) {
+      int bad = 0;
+      if (sg__sidechain_source(r, &r->stems[j], &bad) == ss && !r->stems[j].fx_uptodate)
+        ss->dry_uptodate = 0;
+    }
+  }
+  return SG_OK;
+}
+
+/* ---- effects nodes --------------------------------------------------------------------------- */
+
+int sg__fx_reuse(sg__run *r, sg__stem *ss) {
+  if (r->opt->force || !ss->fx_uptodate)
+    return 0;
+  const sg__node *n = &ss->fx_node;
+  ss->fx.tail_cut_db = sg__node_get_num(n, "tail_cut_db", -300);
+  snprintf(ss->fx.chain, sizeof ss->fx.chain, "%s", sg__node_get_text(n, "chain", ""));
+  sg_meter_result *m = &ss->final_meter;
+  memset(m, 0, sizeof *m);
+  m->frames = (int64_t)sg__node_get_num(n, "frames", 0);
+  m->integrated_lufs = sg__node_get_num(n, "integrated_lufs", SG_SILENCE_DB);
+  m->true_peak_dbtp = sg__node_get_num(n, "true_peak_dbtp", SG_SILENCE_DB);
+  m->sample_peak_dbfs = sg__node_get_num(n, "sample_peak_dbfs", SG_SILENCE_DB);
+  memset(&ss->final_info, 0, sizeof ss->final_info);
+  ss->final_info.frames = (int64_t)sg__node_get_num(n, "info_frames", 0);
+  ss->final_info.rate = (unsigned)sg__node_get_num(n, "info_rate", 0);
+  ss->final_info.channels = (unsigned)sg__node_get_num(n, "info_channels", 0);
+  ss->cached_final = 1;
+  ss->produced = SG_OK;
+  return 1;
+}
+
+sg_status sg__fx_hash(sg__stem *ss, sg_diag *d) {
+  sg__node_free(&ss->fx_node);
+  sg__node_init(&ss->fx_node, ss->final_key);
+  ss->fx_uptodate = 0;
+  const char *files[1] = {ss->final};
+  return sg__node_hash(&ss->fx_node, files, 1, d);
+}
+
+sg_status sg__fx_node_judge(sg__run *r, sg__stem *ss,
+                            sg_status (*judge)(sg__run *, sg__stem *, sg_diag *), sg_diag *d) {
+  char node[SG_MAX_NAME + 8];
+  snprintf(node, sizeof node, "fx %s", ss->name);
+  if (ss->produced == SG_OK && ss->cached_final) {
+    sg__log(r, "  %s", ss->name);
+    sg__node_report(r, node, 1);
+    sg_status st = sg_gate_report_append(&r->res->gates, &ss->fx_node.rows);
+    sg__flush(r);
+    return st == SG_OK ? SG_OK : sg_diag_fail(d, st, "render: out of memory");
+  }
+  sg__node_report(r, node, 0);
+  size_t n0 = r->res->gates.n;
+  sg_status st = judge(r, ss, d);
+  if (st != SG_OK)
+    return st;
+  sg__node *n = &ss->fx_node;
+  sg__node_num(n, "tail_cut_db", ss->fx.tail_cut_db);
+  sg__node_text(n, "chain", ss->fx.chain);
+  sg__node_num(n, "frames", (double)ss->final_meter.frames);
+  sg__node_num(n, "integrated_lufs", ss->final_meter.integrated_lufs);
+  sg__node_num(n, "true_peak_dbtp", ss->final_meter.true_peak_dbtp);
+  sg__node_num(n, "sample_peak_dbfs", ss->final_meter.sample_peak_dbfs);
+  sg__node_num(n, "info_frames", (double)ss->final_info.frames);
+  sg__node_num(n, "info_rate", ss->final_info.rate);
+  sg__node_num(n, "info_channels", ss->final_info.channels);
+  char rec[SG_MAX_PATH + 64];
+  sg__node_record_path(r, node, rec, sizeof rec);
+  if ((st = sg__node_rows_from(n, &r->res->gates, n0)) == SG_OK)
+    st = sg__node_write(rec, n, d);
+  return st;
+}
+
+/* ---- master, package, verification ------------------------------------------------------------
+ */
+
+static sg_status reuse_rows(sg__run *r, const sg__node *n, sg_diag *d) {
+  sg_status st = sg_gate_report_append(&r->res->gates, &n->rows);
+  sg__flush(r);
+  return st == SG_OK ? SG_OK : sg_diag_fail(d, st, "render: out of memory");
+}
+
+sg_status sg__step_master(sg__run *r, sg_diag *d) {
+  sg__node *n = &r->master_node;
+  if (!r->opt->force && r->master_uptodate) {
+    sg__log(r, "[6/7] master");
+    sg_meter_result *m = &r->master_meter;
+    memset(m, 0, sizeof *m);
+    m->frames = (int64_t)sg__node_get_num(n, "frames", 0);
+    m->integrated_lufs = sg__node_get_num(n, "integrated_lufs", SG_SILENCE_DB);
+    m->true_peak_dbtp = sg__node_get_num(n, "true_peak_dbtp", SG_SILENCE_DB);
+    m->sample_peak_dbfs = sg__node_get_num(n, "sample_peak_dbfs", SG_SILENCE_DB);
+    m->loudness_range_lu = sg__node_get_num(n, "loudness_range_lu", 0);
+    sg_master_report *p = &r->master_rep;
+    memset(p, 0, sizeof *p);
+    p->bus_lufs = sg__node_get_num(n, "bus_lufs", 0);
+    p->gain_db = sg__node_get_num(n, "gain_db", 0);
+    p->limiter_max_gr_db = sg__node_get_num(n, "limiter_max_gr_db", 0);
+    p->ceiling_dbtp = sg__node_get_num(n, "ceiling_dbtp", 0);
+    p->passes = (int)sg__node_get_num(n, "passes", 0);
+    snprintf(p->chain, sizeof p->chain, "%s", sg__node_get_text(n, "chain", ""));
+    sg__node_report(r, "master", 1);
+    return reuse_rows(r, n, d);
+  }
+  sg__node_free(n);
+  sg__node_init(n, r->master_key);
+  r->master_uptodate = 0;
+  size_t n0 = r->res->gates.n;
+  sg_status st = sg__master_run(r, d);
+  sg__node_report(r, "master", 0);
+  if (st != SG_OK)
+    return st;
+  const char *files[1] = {r->master_path};
+  const sg_meter_result *m = &r->master_meter;
+  sg__node_num(n, "frames", (double)m->frames);
+  sg__node_num(n, "integrated_lufs", m->integrated_lufs);
+  sg__node_num(n, "true_peak_dbtp", m->true_peak_dbtp);
+  sg__node_num(n, "sample_peak_dbfs", m->sample_peak_dbfs);
+  sg__node_num(n, "loudness_range_lu", m->loudness_range_lu);
+  const sg_master_report *p = &r->master_rep;
+  sg__node_num(n, "bus_lufs", p->bus_lufs);
+  sg__node_num(n, "gain_db", p->gain_db);
+  sg__node_num(n, "limiter_max_gr_db", p->limiter_max_gr_db);
+  sg__node_num(n, "ceiling_dbtp", p->ceiling_dbtp);
+  sg__node_num(n, "passes", p->passes);
+  sg__node_text(n, "chain", p->chain);
+  char rec[SG_MAX_PATH + 64];
+  sg__node_record_path(r, "master", rec, sizeof rec);
+  if ((st = sg__node_hash(n, files, 1, d)) == SG_OK &&
+      (st = sg__node_rows_from(n, &r->res->gates, n0)) == SG_OK)
+    st = sg__node_write(rec, n, d);
+  return st;
+}
+
+/* The package depends on every row before it (they go into its manifest), the master and
+ * every stem's file, the MIDI files and the spec's own hash; the verification on the zip's
+ * hash and the reference. */
+sg_status sg__step_package(sg__run *r, sg_diag *d) {
+  const sg_song *s = r->song;
+  char zip[SG_MAX_PATH + 64], a[4096 + 65 * (SG_MAX_STEMS + 1) * 2], pkey[65], vkey[65];
+  sg__package_zip_path(r, zip, sizeof zip);
+  int len = snprintf(a, sizeof a, "%s|%s|%s|%d|%d|%s", s->spec_sha256, r->master_key,
+                     s->deliverable.zip, s->deliverable.deflate, s->deliverable.midi,
+                     strrchr(zip, '/') ? strrchr(zip, '/') + 1 : zip);
+  for (int k = 0; k < r->n_stems && len > 0 && (size_t)len < sizeof a; ++k)
+    len += snprintf(a + len, sizeof a - (size_t)len, "|%s|%s", r->stems[k].final_key,
+                    r->stems[k].dry_node.nf > 1 ? r->stems[k].dry_node.fsha[1] : "");
+  sg_status st = sg__cache_key_text("package", a, NULL, &r->res->gates, pkey);
+  if (st != SG_OK)
+    return st;
+  sg__node *pn = &r->pkg_node;
+  char rec[SG_MAX_PATH + 64];
+  sg__log(r, "[7/7] package");
+  if (!r->opt->force && r->pkg_rec && !strcmp(pn->key, pkey)) {
+    sg__node_report(r, "package", 1);
+    st = reuse_rows(r, pn, d);
+  } else {
+    r->pkg_rec = 0;
+    sg__node_free(pn);
+    sg__node_init(pn, pkey);
+    size_t n0 = r->res->gates.n;
+    st = sg__package_build(r, zip, d);
+    sg__node_report(r, "package", 0);
+    const char *files[1] = {zip};
+    sg__node_record_path(r, "package", rec, sizeof rec);
+    if (st == SG_OK && (st = sg__node_hash(pn, files, 1, d)) == SG_OK &&
+        (st = sg__node_rows_from(pn, &r->res->gates, n0)) == SG_OK)
+      st = sg__node_write(rec, pn, d);
+    if (st != SG_OK) {
+      remove(zip); /* never leave a package that looks complete but did not pass */
+      return st;
+    }
+  }
+  if (st != SG_OK)
+    return st;
+  /* The final verification: verify's own code on the zip, keyed by the zip's bytes. */
+  sg__log(r, "[7/7] verify the package as a client would");
+  st = sg__cache_key_text("verify", pn->fsha[0], r->has_ref ? r->ref_sha : "", NULL, vkey);
+  sg__node vn;
+  sg__node_record_path(r, "verify", rec, sizeof rec);
+  if (st == SG_OK && !r->opt->force && sg__node_load(rec, vkey, NULL, 0, &vn)) {
+    sg__node_report(r, "verify", 1);
+    st = reuse_rows(r, &vn, d);
+  } else if (st == SG_OK) {
+    sg__node_init(&vn, vkey);
+    size_t n0 = r->res->gates.n;
+    st = sg__package_verify_client(r, zip, d);
+    sg__node_report(r, "verify", 0);
+    if (st == SG_OK && (st = sg__node_rows_from(&vn, &r->res->gates, n0)) == SG_OK)
+      st = sg__node_write(rec, &vn, d);
+  }
+  sg__node_free(&vn);
+  if (st != SG_OK) {
+    remove(zip);
+    remove(rec);
+    return st;
+  }
+  snprintf(r->res->zip_path, sizeof r->res->zip_path, "%s", zip);
+  return SG_OK;
+}
