@@ -10,7 +10,11 @@
  *   7 package    zip + manifest + notes, re-read from the archive and verified again
  *
  * The run stops at the first required gate that fails. Every file is written to a temporary
- * name and renamed when complete, so what exists after a failure is valid. An incremental cache
+ * name and renamed when complete, so what exists after a failure is valid. One render writes an
+ * output folder at a time (an flock on DIR/.stemgate.lock); the delivered files (zip, master,
+ * stems) are assembled in DIR/.sets/<pid>-<n> and shown as one set by flipping the link
+ * DIR/current, so a failed or killed render leaves the previous set whole. DIR/work holds the
+ * intermediate files and the cache. An incremental cache
  * (a key per stem over everything that decides its audio) skips renders whose inputs did not
  * change. Messages go to a caller-supplied log function, one line per gate. */
 #ifndef STEMGATE_PIPELINE_H
@@ -42,6 +46,8 @@ typedef struct sg_render_options {
   int force;             /* 1: ignore the cache */
   int jobs;              /* stems produced at once; 0: one per core (at most 8). The files
                             and the report are identical for any value. */
+  int wait;              /* 1: wait for another render holding the output folder's lock;
+                            0: fail at once (SG_E_IO, exit 3) naming its PID */
   sg_log_fn log;         /* optional: one line per step and gate */
   void *log_user;
 } sg_render_options;

@@ -50,6 +50,16 @@ typedef struct sg__stem {
   char instrument[160];
 } sg__stem;
 
+/* The output folder's lock and the set of delivered files being assembled (output_set.c). */
+typedef struct sg__outset {
+  int lock_fd;
+  int locked;                 /* lock_fd holds the folder's flock */
+  int made;                   /* dir was created by this run */
+  int switched;               /* DIR/current names dir */
+  char name[64];              /* <pid>-<n> */
+  char dir[SG_MAX_PATH + 64]; /* DIR/.sets/<name> */
+} sg__outset;
+
 typedef struct sg__run {
   const sg_render_options *opt;
   sg_render_result *res;
@@ -69,6 +79,7 @@ typedef struct sg__run {
   sg_master_report master_rep;
   double bpm;
   size_t logged; /* gate rows already printed */
+  sg__outset outset;
 } sg__run;
 
 /* ---- helpers (run.c) ---- */
@@ -113,6 +124,19 @@ sg_status sg__step_master(sg__run *r, sg_diag *d);    /* step_master.c    */
 sg_status sg__step_package(sg__run *r, sg_diag *d);   /* step_package.c   */
 /* NOTES.txt (notes.c); NULL when out of memory. */
 char *sg__notes_text(const sg__run *r);
+
+/* ---- output_set.c: one writer per folder, delivered files switched as one set ---- */
+/* Creates the output folder, takes its lock (waits with opt->wait, else SG_E_IO naming the
+ * holder's PID), removes what killed runs left, and makes this run's empty set folder. */
+sg_status sg__outset_lock(sg__run *r, sg_diag *d);
+/* out = the path of relative name inside the new set, its folders created. */
+sg_status sg__outset_path(sg__run *r, const char *name, char *out, size_t cap, sg_diag *d);
+/* Adds the finished file src to the set as name (hard link, or a copy). */
+sg_status sg__outset_add(sg__run *r, const char *src, const char *name, sg_diag *d);
+/* fsyncs the set and flips DIR/current to it; the previous set is removed. */
+sg_status sg__outset_switch(sg__run *r, sg_diag *d);
+/* Removes an unswitched set and drops the lock (always called, also after a failure). */
+void sg__outset_release(sg__run *r);
 
 /* ---- cache.c ---- */
 /* Cache key of a stem's dry render; extra carries hashes of input files it reads. */

@@ -120,13 +120,16 @@ static sg_status verify_as_client(sg__run *r, const char *zip, sg_diag *d) {
 sg_status sg__step_package(sg__run *r, sg_diag *d) {
   const sg_song *s = r->song;
   sg__log(r, "[7/7] package");
-  char zip[SG_MAX_PATH + 64], name[SG_MAX_PATH];
+  char zip[SG_MAX_PATH * 2 + 64], name[SG_MAX_PATH];
   if (s->deliverable.zip[0])
     snprintf(name, sizeof name, "%s", s->deliverable.zip);
   else
     snprintf(name, sizeof name, "%s.zip", s->slug);
-  sg__join(zip, sizeof zip, r->res->out_dir, name);
-  sg_status st = write_zip(r, zip, d);
+  /* The zip is written into this run's new set (output_set.c); the spec loader confined the
+   * name to a relative path without '..'. */
+  sg_status st = sg__outset_path(r, name, zip, sizeof zip, d);
+  if (st == SG_OK)
+    st = write_zip(r, zip, d);
   if (st != SG_OK)
     return st;
   /* Final verification: re-open the archive, hash every entry, re-read every WAV header, and
@@ -153,6 +156,14 @@ sg_status sg__step_package(sg__run *r, sg_diag *d) {
     remove(zip); /* never leave a package that looks complete but did not pass */
     return st;
   }
-  snprintf(r->res->zip_path, sizeof r->res->zip_path, "%s", zip);
+  /* The loose files beside the zip, then the switch: DIR/current shows the whole new set. */
+  st = sg__outset_add(r, r->master_path, r->master_archive, d);
+  for (int k = 0; k < r->n_stems && st == SG_OK; ++k)
+    st = sg__outset_add(r, r->stems[k].final, r->stems[k].archive, d);
+  if (st == SG_OK)
+    st = sg__outset_switch(r, d);
+  if (st != SG_OK)
+    return st;
+  snprintf(r->res->zip_path, sizeof r->res->zip_path, "%s/current/%s", r->res->out_dir, name);
   return SG_OK;
 }
