@@ -782,6 +782,38 @@ static sg_status parse_master(ctx *c, yaml_node_t *map) {
   return SG_OK;
 }
 
+/* An output path from the spec must name a file inside the output folder (-o): relative, no
+ * '..' component, no backslash (a Windows separator on another system), no empty or '.'
+ * component, no control character. Checked here rather than when the file is written so a
+ * render never starts with a name it cannot deliver, and the error points at the line. */
+static sg_status check_inside(ctx *c, yaml_node_t *v, const char *key, const char *t) {
+  const char *why = NULL;
+  if (t[0] == '/')
+    why = "an absolute path";
+  else if (strchr(t, '\\'))
+    why = "a '\\'";
+  for (const char *q = t; *q && !why; ++q)
+    if ((unsigned char)*q < 0x20 || *q == 0x7f)
+      why = "a control character";
+  for (const char *q = t; *q && !why;) {
+    const char *e = strchr(q, '/');
+    size_t n = e ? (size_t)(e - q) : strlen(q);
+    if (n == 2 && !strncmp(q, "..", 2))
+      why = "a '..' component";
+    else if (n == 0 || (n == 1 && *q == '.'))
+      why = "an empty or '.' component";
+    q += n + (e ? 1 : 0);
+    if (e && !*q && !why)
+      why = "a trailing '/'";
+  }
+  if (why)
+    return FAIL(c, v,
+                "'%s' must be a relative file name inside the output folder (-o), got '%s' "
+                "with %s",
+                key, t, why);
+  return SG_OK;
+}
+
 static sg_status check_naming(ctx *c, yaml_node_t *v, const char *t) {
   static const char *const FIELDS[] = {"song", "stem", "index", "rate", "format"};
   int has_stem = 0;
@@ -819,7 +851,7 @@ static sg_status check_naming(ctx *c, yaml_node_t *v, const char *t) {
     return FAIL(c, v,
                 "'naming' must be a relative name inside the archive (no leading '/', "
                 "'..' or '\\')");
-  return SG_OK;
+  return check_inside(c, v, "deliverable.naming", t);
 }
 
 static sg_status parse_deliverable(ctx *c, yaml_node_t *map) {
@@ -830,7 +862,8 @@ static sg_status parse_deliverable(ctx *c, yaml_node_t *map) {
   FOR_PAIRS(c, map, p, k, v) {
     const char *key = key_of(k);
     if (!strcmp(key, "zip")) {
-      st = get_text(c, v, key, dl->zip, sizeof dl->zip, 1);
+      if (!(st = get_text(c, v, key, dl->zip, sizeof dl->zip, 1)))
+        st = check_inside(c, v, "deliverable.zip", dl->zip);
     } else if (!strcmp(key, "naming")) {
       if (!(st = get_text(c, v, key, dl->naming, sizeof dl->naming, 1)))
         st = check_naming(c, v, dl->naming);

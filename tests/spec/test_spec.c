@@ -473,6 +473,17 @@ static void malformed_strings_and_kinds(void **state) {
               "'naming' must contain {stem}");
   EXPECT_FAIL(MIN_SPEC "deliverable: {naming: \"{song}_{stme}.wav\"}\n", 9, 23,
               "unknown field '{stme}'; did you mean 'stem'?");
+  /* Every output path resolves inside -o: checked at load, with the line and column. */
+  EXPECT_FAIL(MIN_SPEC "deliverable: {zip: ../x.zip}\n", 9, 20,
+              "'deliverable.zip' must be a relative file name inside the output folder (-o), "
+              "got '../x.zip' with a '..' component");
+  EXPECT_FAIL(MIN_SPEC "deliverable: {zip: pkg/../../escape.zip}\n", 9, 20, "a '..' component");
+  EXPECT_FAIL(MIN_SPEC "deliverable: {zip: /tmp/x.zip}\n", 9, 20,
+              "got '/tmp/x.zip' with an absolute path");
+  EXPECT_FAIL(MIN_SPEC "deliverable: {zip: \"a\\\\b.zip\"}\n", 9, 20, "with a '\\'");
+  EXPECT_FAIL(MIN_SPEC "deliverable: {zip: \"pkg//x.zip\"}\n", 9, 20, "an empty or '.' component");
+  EXPECT_FAIL(MIN_SPEC "deliverable: {naming: \"./{stem}.wav\"}\n", 9, 23,
+              "'deliverable.naming' must be a relative file name inside the output folder");
   EXPECT_FAIL(MIN_SPEC "deliverable: {deflate: maybe}\n", 9, 24,
               "'deflate' must be true or false (or yes/no), got 'maybe'");
   EXPECT_FAIL(MIN_SPEC "gates: {silence_dbfs: -10}\n", 9, 23,
