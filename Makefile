@@ -22,14 +22,14 @@ build: deps
 
 demo: build
 	./$(BUILD)/stemgate render $(SONG) -o $(OUT)
-	./$(BUILD)/stemgate verify $(OUT)/$$(ls $(OUT) | grep '\.zip$$' | head -n 1) --spec $(SONG)
+	./$(BUILD)/stemgate verify $$(ls $(OUT)/current/*.zip | head -n 1) --spec $(SONG)
 
 # Every bundled song rendered and verified (a few minutes; not part of make check).
 examples: build
 	@set -e; for f in examples/*.yaml; do \
 	  n=$$(basename $$f .yaml); \
 	  ./$(BUILD)/stemgate render $$f -o out/$$n --quiet; \
-	  ./$(BUILD)/stemgate verify $$(ls out/$$n/*.zip | head -n 1) --spec $$f > out/$$n.verify.txt || \
+	  ./$(BUILD)/stemgate verify $$(ls out/$$n/current/*.zip | head -n 1) --spec $$f > out/$$n.verify.txt || \
 	    { tail -n 3 out/$$n.verify.txt; exit 1; }; \
 	  tail -n 1 out/$$n.verify.txt; \
 	done

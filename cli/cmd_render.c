@@ -95,6 +95,8 @@ int sg_cli_render(int argc, char **argv, const sg_cli_command *self) {
                                   i < argc ? argv[i] : "nothing");
     } else if (!strcmp(a, "--force")) {
       opt.force = 1;
+    } else if (!strcmp(a, "--wait")) {
+      opt.wait = 1;
     } else if (!strcmp(a, "--dry-run") || !strcmp(a, "-n")) {
       dry_run = 1;
     } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {

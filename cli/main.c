@@ -8,7 +8,7 @@
 static const sg_cli_command commands[] = {
     {"render", "render a song spec into a verified delivery package", sg_cli_render,
      "usage: stemgate render SPEC [-o DIR] [--reference FILE] [--force] [--jobs N] [--quiet]\n"
-     "                            [--dry-run]\n"
+     "                            [--wait] [--dry-run]\n"
      "\n"
      "Runs the seven gated steps (timing, reference, stems, drums, fx, master, package) and\n"
      "prints one line per gate: verdict, step, stem, check, measured value and limit. Stops at\n"
@@ -22,11 +22,15 @@ static const sg_cli_command commands[] = {
      "  --quiet, -q       print only warnings, failures and the result\n"
      "  --verbose, -v     print every gate row (default: steps, stems, the numbers that matter\n"
      "                    and every warning and failure; colour on a terminal unless NO_COLOR)\n"
+     "  --wait            when another render is writing DIR, wait for it (default: exit 3\n"
+     "                    at once, naming its process id)\n"
      "  --dry-run         validate the spec and print the timing table, then stop: no audio,\n"
      "                    no folder, no file is written\n"
      "\n"
-     "DIR/work keeps the dry stems, MIDI files and cache records: a second render\n"
-     "re-renders only the stems whose inputs changed.\n"
+     "DIR/current is the delivered set (zip, master and stems), replaced as a whole when a\n"
+     "render passes: a failed or killed render leaves the previous set. DIR/work keeps the dry\n"
+     "stems, MIDI files and cache records: a second render re-renders only the stems whose\n"
+     "inputs changed.\n"
      "\n"
      "exit codes: 0 done, 1 a gate failed, 2 usage or spec error, 3 I/O error\n"},
     {"verify", "check any delivery package (zip or folder) against a spec", sg_cli_verify,

@@ -10,11 +10,14 @@
  *   7 package    zip + manifest + notes, re-read from the archive and verified again
  *
  * The run stops at the first required gate that fails. Every file is written to a temporary
- * name and renamed when complete, so what exists after a failure is valid. An incremental cache
- * covers every node (each stem's dry render and effects, the master, the package, the final
- * verification): a node whose key (its inputs' keys, its spec part, its gate limits, the engine
- * version) and output hashes match is not run again and reports its recorded gate rows. Messages go
- * to a caller-supplied log function, one line per gate. */
+ * name and renamed when complete, so what exists after a failure is valid. One render writes an
+ * output folder at a time (an flock on DIR/.stemgate.lock); the delivered files (zip, master,
+ * stems) are assembled in DIR/.sets/<pid>-<n> and shown as one set by flipping the link
+ * DIR/current, so a failed or killed render leaves the previous set whole. DIR/work holds the
+ * intermediate files and the cache. The cache covers every node (each stem's dry render and
+ * effects, the master, the package, the final verification): a node whose key (its inputs'
+ * keys, its spec part, its gate limits, the engine version) and output hashes match is not run
+ * again and reports its recorded gate rows. Messages go to a caller-supplied log function. */
 #ifndef STEMGATE_PIPELINE_H
 #define STEMGATE_PIPELINE_H
 
@@ -46,6 +49,8 @@ typedef struct sg_render_options {
   int force;             /* 1: ignore the cache */
   int jobs;              /* stems produced at once; 0: one per core (at most 8). The files
                             and the report are identical for any value. */
+  int wait;              /* 1: wait for another render holding the output folder's lock;
+                            0: fail at once (SG_E_IO, exit 3) naming its PID */
   sg_log_fn log;         /* optional: one line per step and, without on_row, per gate row */
   void *log_user;        /* passed to log and on_row */
   sg_row_fn on_row;      /* optional: each gate row as it is judged, instead of a log line */

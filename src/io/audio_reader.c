@@ -1,7 +1,9 @@
 /* Streaming audio reader over libsndfile: any format it reads (WAV, RF64, AIFF, FLAC, OGG, ...),
  * delivered as interleaved float in caller-sized blocks. A header that promises more frames than
- * the data holds is reported as truncated instead of being silently accepted. */
-#include "stemgate/io.h"
+ * the data holds is reported as truncated instead of being silently accepted: files and virtual
+ * files (zip entries) both pass the container size check of container.c before libsndfile
+ * opens them, and a stream that decodes fewer frames than declared fails in read. */
+#include "io_internal.h"
 
 #include <errno.h>
 #include <sndfile.h>
@@ -69,30 +71,17 @@ static sg_status check_info(const SF_INFO *si, const char *name, sg_diag *d) {
   return SG_OK;
 }
 
-static uint32_t le32(const unsigned char *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+static int file_read_at(void *user, uint64_t at, void *buf, size_t n) {
+  FILE *f = user;
+  return fseeko(f, (off_t)at, SEEK_SET) == 0 && fread(buf, 1, n, f) == n ? 0 : -1;
 }
 
-/* libsndfile quietly shortens a WAV whose data chunk runs past the end of the file, so a
- * truncated delivery would read as a shorter, valid one. Walk the RIFF chunks and compare the
- * data chunk's declared size with the bytes really there. Returns the declared data bytes, or 0
- * when the file is not a plain RIFF/WAVE (RF64, AIFF, ... are left to libsndfile). */
-static uint64_t wav_declared_data(FILE *f, uint64_t file_size, uint64_t *data_at) {
-  unsigned char h[12];
-  if (fread(h, 1, 12, f) != 12 || memcmp(h, "RIFF", 4) || memcmp(h + 8, "WAVE", 4))
-    return 0;
-  uint64_t pos = 12;
-  for (int guard = 0; guard < 64 && pos + 8 <= file_size; ++guard) {
-    if (fseek(f, (long)pos, SEEK_SET) != 0 || fread(h, 1, 8, f) != 8)
-      return 0;
-    uint64_t size = le32(h + 4);
-    if (!memcmp(h, "data", 4)) {
-      *data_at = pos + 8;
-      return size;
-    }
-    pos += 8 + size + (size & 1);
-  }
-  return 0;
+static int vio_read_at(void *user, uint64_t at, void *buf, size_t n) {
+  const sg_vio *v = user;
+  return v->seek((int64_t)at, SEEK_SET, v->user) == (int64_t)at &&
+                 v->read(buf, (int64_t)n, v->user) == (int64_t)n
+             ? 0
+             : -1;
 }
 
 sg_status sg_audio_reader_open(sg_audio_reader **out, const char *path, sg_audio_info *info,
@@ -109,17 +98,15 @@ sg_status sg_audio_reader_open(sg_audio_reader **out, const char *path, sg_audio
   if (!sf)
     return sg_diag_fail(d, SG_E_FORMAT, "cannot read '%s' as audio: %s", path, sf_strerror(NULL));
   sg_status st = check_info(&si, path, d);
-  if (st == SG_OK && (si.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV) {
+  if (st == SG_OK) { /* whatever the name says: the container is told by its first bytes */
     FILE *fp = fopen(path, "rb");
-    uint64_t at = 0, declared = fp ? wav_declared_data(fp, (uint64_t)sb.st_size, &at) : 0;
-    if (fp)
+    if (!fp)
+      st = sg_diag_fail(d, SG_E_IO, "cannot open '%s': %s", path, strerror(errno));
+    else {
+      sg__bytes b = {file_read_at, fp, (uint64_t)sb.st_size};
+      st = sg__container_check(&b, path, d);
       fclose(fp);
-    if (declared && at + declared > (uint64_t)sb.st_size)
-      st = sg_diag_fail(d, SG_E_FORMAT,
-                        "'%s' is truncated: its data chunk declares %llu bytes but the file "
-                        "holds %llu",
-                        path, (unsigned long long)declared,
-                        (unsigned long long)((uint64_t)sb.st_size - at));
+    }
   }
   if (st != SG_OK) {
     sf_close(sf);
@@ -171,6 +158,14 @@ sg_status sg_audio_reader_open_vio(sg_audio_reader **out, const sg_vio *vio, con
   r->vio_fns.read = v_read;
   r->vio_fns.tell = v_tell;
   r->vio_fns.write = NULL;
+  /* The same size check as a file gets: a zip entry is read as strictly as a loose file. */
+  int64_t len = vio->get_length(vio->user);
+  sg__bytes b = {vio_read_at, &r->vio, len > 0 ? (uint64_t)len : 0};
+  sg_status cst = sg__container_check(&b, name, d);
+  if (cst != SG_OK || vio->seek(0, SEEK_SET, vio->user) != 0) {
+    free(r);
+    return cst != SG_OK ? cst : sg_diag_fail(d, SG_E_IO, "'%s': cannot seek", name);
+  }
   SF_INFO si;
   memset(&si, 0, sizeof si);
   r->sf = sf_open_virtual(&r->vio_fns, SFM_READ, &si, &r->vio);

@@ -7,10 +7,12 @@
  * 4 GiB; a JUNK chunk reserves the ds64 space, as the spec recommends). Everything else reads
  * through libsndfile.
  *
- * Files are written to "<path>.partial" and renamed into place only when complete, so a failed
- * render never leaves a file that looks finished. PCM conversion rounds to nearest with
- * clipping; 16-bit gets TPDF dither of +-1 LSB (Lipshitz, Wannamaker & Vanderkooy, "Quantization
- * and Dither: A Theoretical Survey", JAES 1992), seeded so renders stay bit-identical. */
+ * Files are written to "<path>.<pid>.<n>.partial" and renamed into place only when complete, so
+ * a failed render never leaves a file that looks finished; the name is unique per process and
+ * writer, so two writers of one path never interleave their bytes in one temporary file. PCM
+ * conversion rounds to nearest with clipping; 16-bit gets TPDF dither of +-1 LSB (Lipshitz,
+ * Wannamaker & Vanderkooy, "Quantization and Dither: A Theoretical Survey", JAES 1992), seeded so
+ * renders stay bit-identical. */
 #include "stemgate/io.h"
 
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SG_WRITER_BYTES (1u << 20) /* conversion/output buffer: large writes, reused */
 
@@ -157,7 +160,7 @@ sg_status sg_audio_writer_open(sg_audio_writer **out, const char *path,
   if (cfg->format != SG_FMT_FLOAT32 && cfg->format != SG_FMT_PCM24 && cfg->format != SG_FMT_PCM16)
     return sg_diag_fail(d, SG_E_UNSUPPORTED,
                         "audio writer: format must be float32, pcm24 or pcm16");
-  if (strlen(path) + 9 >= sizeof((sg_audio_writer *)0)->tmp)
+  if (strlen(path) + 48 >= sizeof((sg_audio_writer *)0)->tmp)
     return sg_diag_fail(d, SG_E_RANGE, "audio writer: path too long: %s", path);
 
   sg_audio_writer *w = calloc(1, sizeof *w);
@@ -174,8 +177,8 @@ sg_status sg_audio_writer_open(sg_audio_writer **out, const char *path,
   w->bytes_per_sample = cfg->format == SG_FMT_PCM16 ? 2 : cfg->format == SG_FMT_PCM24 ? 3 : 4;
   size_t len = strlen(path); /* checked above: fits both buffers */
   memcpy(w->path, path, len + 1);
-  memcpy(w->tmp, path, len);
-  memcpy(w->tmp + len, ".partial", 9);
+  static _Atomic unsigned seq; /* writers run on the pool's threads */
+  snprintf(w->tmp, sizeof w->tmp, "%s.%ld.%u.partial", path, (long)getpid(), ++seq);
   sg_rng_seed(&w->dither, cfg->dither_seed, 0x5347444954ULL /* "SGDIT" */);
   w->f = fopen(w->tmp, "wb");
   if (!w->f || !write_header(w)) {

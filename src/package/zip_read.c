@@ -223,6 +223,11 @@ sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip
     if (zerr == ZIP_ER_NOENT || zerr == ZIP_ER_OPEN || zerr == ZIP_ER_READ)
       st = sg_diag_fail(d, SG_E_IO, "cannot open archive '%s': %s", path,
                         zip_errtext(zerr, eb, sizeof eb));
+    else if (zerr == ZIP_ER_EXISTS) /* libzip's word for two central entries of one name */
+      st = sg_diag_fail(d, SG_E_FORMAT,
+                        "'%s' holds two entries with the same name: a package names each file "
+                        "once (which one a tool would read is up to the tool)",
+                        path);
     else
       st = sg_diag_fail(d, SG_E_FORMAT,
                         "'%s' is not a readable zip archive (%s): truncated or damaged?", path,

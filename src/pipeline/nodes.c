@@ -63,18 +63,38 @@ static void check_stem(sg__run *r, sg__stem *ss) {
   }
 }
 
+/* The delivered files as DIR/current shows them: the zip, the master, every stem. */
+static void delivered(const sg__run *r, const char *zip, char (*paths)[SG_MAX_PATH + 64],
+                      const char **files, int *n) {
+  int k = 0;
+  snprintf(paths[k], sizeof paths[k], "%s", zip);
+  files[k] = paths[k];
+  ++k;
+  snprintf(paths[k], sizeof paths[k], "%s/current/%s", r->res->out_dir, r->master_archive);
+  files[k] = paths[k];
+  ++k;
+  for (int i = 0; i < r->n_stems; ++i, ++k) {
+    snprintf(paths[k], sizeof paths[k], "%s/current/%s", r->res->out_dir, r->stems[i].archive);
+    files[k] = paths[k];
+  }
+  *n = k;
+}
+
 static void *check_tail(void *arg) {
   sg__run *r = arg;
   char rec[SG_MAX_PATH + 64];
   sg__node_record_path(r, "master", rec, sizeof rec);
   const char *files[1] = {r->master_path};
   r->master_uptodate = sg__node_load(rec, r->master_key, files, 1, &r->master_node);
-  /* The package's key depends on every row before it: only its zip is checked here. */
+  /* The package's key depends on every row before it: only its files are checked here. */
   sg__node_record_path(r, "package", rec, sizeof rec);
   char zip[SG_MAX_PATH + 64];
   sg__package_zip_path(r, zip, sizeof zip);
-  const char *zf[1] = {zip};
-  r->pkg_rec = sg__node_load(rec, NULL, zf, 1, &r->pkg_node);
+  char paths[SG_MAX_STEMS + 3][SG_MAX_PATH + 64]; /* about 40 KB of this thread's stack */
+  const char *dfiles[SG_MAX_STEMS + 3];
+  int n = 0;
+  delivered(r, zip, paths, dfiles, &n);
+  r->pkg_rec = sg__node_load(rec, NULL, dfiles, n, &r->pkg_node);
   return NULL;
 }
 
@@ -260,50 +280,19 @@ sg_status sg__step_master(sg__run *r, sg_diag *d) {
   return st;
 }
 
-/* The package depends on every row before it (they go into its manifest), the master and
- * every stem's file, the MIDI files and the spec's own hash; the verification on the zip's
- * hash and the reference. */
-sg_status sg__step_package(sg__run *r, sg_diag *d) {
-  const sg_song *s = r->song;
-  char zip[SG_MAX_PATH + 64], a[4096 + 65 * (SG_MAX_STEMS + 1) * 2], pkey[65], vkey[65];
-  sg__package_zip_path(r, zip, sizeof zip);
-  int len = snprintf(a, sizeof a, "%s|%s|%s|%d|%d|%s", s->spec_sha256, r->master_key,
-                     s->deliverable.zip, s->deliverable.deflate, s->deliverable.midi,
-                     strrchr(zip, '/') ? strrchr(zip, '/') + 1 : zip);
-  for (int k = 0; k < r->n_stems && len > 0 && (size_t)len < sizeof a; ++k)
-    len += snprintf(a + len, sizeof a - (size_t)len, "|%s|%s", r->stems[k].final_key,
-                    r->stems[k].dry_node.nf > 1 ? r->stems[k].dry_node.fsha[1] : "");
-  sg_status st = sg__cache_key_text("package", a, NULL, &r->res->gates, pkey);
-  if (st != SG_OK)
-    return st;
-  sg__node *pn = &r->pkg_node;
-  char rec[SG_MAX_PATH + 64];
-  sg__log(r, "[7/7] package");
-  if (!r->opt->force && r->pkg_rec && !strcmp(pn->key, pkey)) {
-    sg__node_report(r, "package", 1);
-    st = reuse_rows(r, pn, d);
-  } else {
-    r->pkg_rec = 0;
-    sg__node_free(pn);
-    sg__node_init(pn, pkey);
-    size_t n0 = r->res->gates.n;
-    st = sg__package_build(r, zip, d);
-    sg__node_report(r, "package", 0);
-    const char *files[1] = {zip};
-    sg__node_record_path(r, "package", rec, sizeof rec);
-    if (st == SG_OK && (st = sg__node_hash(pn, files, 1, d)) == SG_OK &&
-        (st = sg__node_rows_from(pn, &r->res->gates, n0)) == SG_OK)
-      st = sg__node_write(rec, pn, d);
-    if (st != SG_OK) {
-      remove(zip); /* never leave a package that looks complete but did not pass */
-      return st;
-    }
-  }
-  if (st != SG_OK)
-    return st;
-  /* The final verification: verify's own code on the zip, keyed by the zip's bytes. */
+/* The package and its final verification, delivered as one set (output_set.c).
+ *
+ * The package depends on every row before it (they go into its manifest), the master and every
+ * stem's file, the MIDI files and the spec's own hash; the verification on the zip's hash and
+ * the reference. The record lists the delivered files as DIR/current shows them (zip, master,
+ * stems): a node whose key matches and whose delivered files still hash to the record is not
+ * run again and DIR/current is left as it is. Otherwise the zip is written into a new set,
+ * verified there (as the archive and as a client would see it), the master and stems are added
+ * beside it and DIR/current is flipped to the set; a package that fails is never switched in. */
+static sg_status verify_node(sg__run *r, const char *zip, const char *zip_sha, sg_diag *d) {
+  char vkey[65], rec[SG_MAX_PATH + 64];
   sg__log(r, "[7/7] verify the package as a client would");
-  st = sg__cache_key_text("verify", pn->fsha[0], r->has_ref ? r->ref_sha : "", NULL, vkey);
+  sg_status st = sg__cache_key_text("verify", zip_sha, r->has_ref ? r->ref_sha : "", NULL, vkey);
   sg__node vn;
   sg__node_record_path(r, "verify", rec, sizeof rec);
   if (st == SG_OK && !r->opt->force && sg__node_load(rec, vkey, NULL, 0, &vn)) {
@@ -316,13 +305,72 @@ sg_status sg__step_package(sg__run *r, sg_diag *d) {
     sg__node_report(r, "verify", 0);
     if (st == SG_OK && (st = sg__node_rows_from(&vn, &r->res->gates, n0)) == SG_OK)
       st = sg__node_write(rec, &vn, d);
+    if (st != SG_OK)
+      remove(rec);
   }
   sg__node_free(&vn);
-  if (st != SG_OK) {
-    remove(zip);
-    remove(rec);
+  return st;
+}
+
+sg_status sg__step_package(sg__run *r, sg_diag *d) {
+  const sg_song *s = r->song;
+  char zip[SG_MAX_PATH + 64], name[SG_MAX_PATH], a[4096 + 65 * (SG_MAX_STEMS + 1) * 2], pkey[65];
+  sg__package_zip_path(r, zip, sizeof zip);
+  sg__package_zip_name(r, name, sizeof name);
+  int len = snprintf(a, sizeof a, "%s|%s|%s|%d|%d|%s", s->spec_sha256, r->master_key,
+                     s->deliverable.zip, s->deliverable.deflate, s->deliverable.midi, name);
+  for (int k = 0; k < r->n_stems && len > 0 && (size_t)len < sizeof a; ++k)
+    len += snprintf(a + len, sizeof a - (size_t)len, "|%s|%s", r->stems[k].final_key,
+                    r->stems[k].dry_node.nf > 1 ? r->stems[k].dry_node.fsha[1] : "");
+  sg_status st = sg__cache_key_text("package", a, NULL, &r->res->gates, pkey);
+  if (st != SG_OK)
     return st;
+  sg__node *pn = &r->pkg_node;
+  char rec[SG_MAX_PATH + 64];
+  sg__node_record_path(r, "package", rec, sizeof rec);
+  sg__log(r, "[7/7] package");
+  char paths[SG_MAX_STEMS + 3][SG_MAX_PATH + 64];
+  const char *files[SG_MAX_STEMS + 3];
+  int nfiles = 0;
+  delivered(r, zip, paths, files, &nfiles);
+  if (!r->opt->force && r->pkg_rec && !strcmp(pn->key, pkey)) {
+    sg__node_report(r, "package", 1);
+    if ((st = reuse_rows(r, pn, d)) == SG_OK)
+      st = verify_node(r, zip, pn->fsha[0], d);
+  } else {
+    r->pkg_rec = 0;
+    sg__node_free(pn);
+    sg__node_init(pn, pkey);
+    remove(rec); /* until the new set is switched in, no record describes DIR/current */
+    char newzip[SG_MAX_PATH * 2 + 64];
+    size_t n0 = r->res->gates.n;
+    st = sg__outset_path(r, name, newzip, sizeof newzip, d);
+    if (st == SG_OK)
+      st = sg__package_build(r, newzip, d);
+    sg__node_report(r, "package", 0);
+    char zsha[65] = "";
+    if (st == SG_OK)
+      st = sg_sha256_file(newzip, zsha, d);
+    /* The package's rows end here; the verification's follow and are its own node's. */
+    size_t n1 = r->res->gates.n;
+    if (st == SG_OK)
+      st = verify_node(r, newzip, zsha, d);
+    if (st == SG_OK)
+      st = sg__package_switch(r, d);
+    if (st == SG_OK && (st = sg__node_hash(pn, files, nfiles, d)) == SG_OK) {
+      sg_gate_report rows;
+      sg_gate_report_init(&rows);
+      rows.v = r->res->gates.v + n0; /* a view of the package's rows, not a copy */
+      rows.n = rows.cap = n1 - n0;
+      st = sg__node_rows_from(pn, &rows, 0);
+      if (st == SG_OK)
+        st = sg__node_write(rec, pn, d);
+    }
+    if (st != SG_OK)
+      return st; /* the new set is never switched in; output_set.c removes it */
   }
+  if (st != SG_OK)
+    return st;
   snprintf(r->res->zip_path, sizeof r->res->zip_path, "%s", zip);
   return SG_OK;
 }

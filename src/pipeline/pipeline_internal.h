@@ -40,7 +40,7 @@ typedef struct sg__fxv {
  * steps read, and its gate rows. */
 #define SG__NODE_VALS 32
 #define SG__NODE_TEXTS 24
-#define SG__NODE_FILES 4
+#define SG__NODE_FILES (SG_MAX_STEMS + 3) /* the package: zip, master, every stem */
 typedef struct sg__node {
   char key[65];
   int nf;
@@ -91,6 +91,16 @@ typedef struct sg__stem {
   int judged;  /* fail fast: set by the judge when this stem passed its dry gates */
 } sg__stem;
 
+/* The output folder's lock and the set of delivered files being assembled (output_set.c). */
+typedef struct sg__outset {
+  int lock_fd;
+  int locked;                 /* lock_fd holds the folder's flock */
+  int made;                   /* dir was created by this run */
+  int switched;               /* DIR/current names dir */
+  char name[64];              /* <pid>-<n> */
+  char dir[SG_MAX_PATH + 64]; /* DIR/.sets/<name> */
+} sg__outset;
+
 typedef struct sg__run {
   const sg_render_options *opt;
   sg_render_result *res;
@@ -118,6 +128,7 @@ typedef struct sg__run {
   sg__node pkg_node;
   _Atomic int cancel; /* set when a gate failed: workers stop at their next block */
   double t0;          /* monotonic start of the run, for the time to the first failure */
+  sg__outset outset;
 } sg__run;
 
 /* ---- helpers (run.c) ---- */
@@ -202,11 +213,29 @@ sg_status sg__fx_judged(sg__run *r, sg__stem *ss, sg_diag *d); /* step_fx.c */
 sg_status sg__master_run(sg__run *r, sg_diag *d);
 /* step_package.c: where the zip goes; the zip written and re-verified from the archive; verify's
  * own code run on it. sg__step_package (nodes.c) reuses their records. */
+/* The zip's name inside the delivered set (deliverable.zip or <slug>.zip). */
+void sg__package_zip_name(const sg__run *r, char *out, size_t cap);
+/* The master and stems added beside the zip in this run's new set, then DIR/current flipped to
+ * it (output_set.c). */
+sg_status sg__package_switch(sg__run *r, sg_diag *d);
 void sg__package_zip_path(const sg__run *r, char *out, size_t cap);
 sg_status sg__package_build(sg__run *r, const char *zip, sg_diag *d);
 sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d);
 /* NOTES.txt (notes.c); NULL when out of memory. */
 char *sg__notes_text(const sg__run *r);
+
+/* ---- output_set.c: one writer per folder, delivered files switched as one set ---- */
+/* Creates the output folder, takes its lock (waits with opt->wait, else SG_E_IO naming the
+ * holder's PID), removes what killed runs left, and makes this run's empty set folder. */
+sg_status sg__outset_lock(sg__run *r, sg_diag *d);
+/* out = the path of relative name inside the new set, its folders created. */
+sg_status sg__outset_path(sg__run *r, const char *name, char *out, size_t cap, sg_diag *d);
+/* Adds the finished file src to the set as name (hard link, or a copy). */
+sg_status sg__outset_add(sg__run *r, const char *src, const char *name, sg_diag *d);
+/* fsyncs the set and flips DIR/current to it; the previous set is removed. */
+sg_status sg__outset_switch(sg__run *r, sg_diag *d);
+/* Removes an unswitched set and drops the lock (always called, also after a failure). */
+void sg__outset_release(sg__run *r);
 
 /* ---- cache.c ---- */
 /* Cache key of a stem's dry render; extra carries hashes of input files it reads. */

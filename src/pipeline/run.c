@@ -5,7 +5,8 @@
  *
  * Every audio file is metered by a tap while it streams to disk (sg_meter + sg_features), so
  * gates read measurements taken on the way out, not files read back. Files go to temporary
- * names and are renamed when complete. */
+ * names and are renamed when complete; the output folder is locked for the whole run and its
+ * delivered files are switched as one set at the end (output_set.c). */
 #include "pipeline_internal.h"
 
 #include "stemgate/package.h"
@@ -275,7 +276,8 @@ static sg_status setup_dirs(sg__run *r, sg_diag *d) {
     snprintf(r->res->out_dir, sizeof r->res->out_dir, "out/%s", r->song->slug);
   sg__join(r->work, sizeof r->work, r->res->out_dir, "work");
   char p[SG_MAX_PATH + 16];
-  sg_status st = sg_mkdirs(r->res->out_dir, d);
+  /* The folder's lock before anything is written into it (output_set.c). */
+  sg_status st = sg__outset_lock(r, d);
   if (st == SG_OK)
     st = sg_mkdirs(r->work, d);
   sg__join(p, sizeof p, r->work, "dry");
@@ -285,6 +287,9 @@ static sg_status setup_dirs(sg__run *r, sg_diag *d) {
   if (st == SG_OK)
     st = sg_mkdirs(p, d);
   sg__join(p, sizeof p, r->work, "nodes");
+  if (st == SG_OK)
+    st = sg_mkdirs(p, d);
+  sg__join(p, sizeof p, r->work, "final");
   if (st == SG_OK)
     st = sg_mkdirs(p, d);
   return st;
@@ -332,10 +337,13 @@ static void plan_stems(sg__run *r) {
     snprintf(file, sizeof file, "dry/%s.wav", safe);
     sg__join(ss->dry, sizeof ss->dry, r->work, file);
     sg_package_file_name(s, ss->name, k + 1, ss->archive, sizeof ss->archive);
-    sg__join(ss->final, sizeof ss->final, r->res->out_dir, ss->archive);
+    /* Finished files are made in work/ (where the cache finds them) and delivered into the
+     * output folder as one set by the package step. */
+    snprintf(file, sizeof file, "final/%s.wav", safe);
+    sg__join(ss->final, sizeof ss->final, r->work, file);
   }
   sg_package_file_name(s, SG__MASTER_NAME, 0, r->master_archive, sizeof r->master_archive);
-  sg__join(r->master_path, sizeof r->master_path, r->res->out_dir, r->master_archive);
+  sg__join(r->master_path, sizeof r->master_path, r->work, "master.wav");
 }
 
 static sg_status run_steps(sg__run *r, sg_diag *d) {
@@ -390,6 +398,7 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
     }
   }
   sg__flush(r);
+  sg__outset_release(r);
   for (int k = 0; k < r->n_stems; ++k) {
     sg__stem *ss = &r->stems[k];
     sg_features_free(ss->dry_feat);

@@ -117,14 +117,29 @@ static sg_status verify_as_client(sg__run *r, const char *zip, sg_diag *d) {
   return st;
 }
 
-void sg__package_zip_path(const sg__run *r, char *out, size_t cap) {
+void sg__package_zip_name(const sg__run *r, char *out, size_t cap) {
   const sg_song *s = r->song;
-  char name[SG_MAX_PATH];
   if (s->deliverable.zip[0])
-    snprintf(name, sizeof name, "%s", s->deliverable.zip);
+    snprintf(out, cap, "%s", s->deliverable.zip);
   else
-    snprintf(name, sizeof name, "%s.zip", s->slug);
-  snprintf(out, cap, "%s/%s", r->res->out_dir, name);
+    snprintf(out, cap, "%s.zip", s->slug);
+}
+
+void sg__package_zip_path(const sg__run *r, char *out, size_t cap) {
+  char name[SG_MAX_PATH];
+  sg__package_zip_name(r, name, sizeof name);
+  /* The zip as delivered: in the set DIR/current shows (output_set.c). */
+  snprintf(out, cap, "%s/current/%s", r->res->out_dir, name);
+}
+
+sg_status sg__package_switch(sg__run *r, sg_diag *d) {
+  /* The loose files beside the zip, then the switch: DIR/current shows the whole new set. */
+  sg_status st = sg__outset_add(r, r->master_path, r->master_archive, d);
+  for (int k = 0; k < r->n_stems && st == SG_OK; ++k)
+    st = sg__outset_add(r, r->stems[k].final, r->stems[k].archive, d);
+  if (st == SG_OK)
+    st = sg__outset_switch(r, d);
+  return st;
 }
 
 sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d) {

@@ -786,6 +786,38 @@ static sg_status parse_master(ctx *c, yaml_node_t *map) {
   return SG_OK;
 }
 
+/* An output path from the spec must name a file inside the output folder (-o): relative, no
+ * '..' component, no backslash (a Windows separator on another system), no empty or '.'
+ * component, no control character. Checked here rather than when the file is written so a
+ * render never starts with a name it cannot deliver, and the error points at the line. */
+static sg_status check_inside(ctx *c, yaml_node_t *v, const char *key, const char *t) {
+  const char *why = NULL;
+  if (t[0] == '/')
+    why = "an absolute path";
+  else if (strchr(t, '\\'))
+    why = "a '\\'";
+  for (const char *q = t; *q && !why; ++q)
+    if ((unsigned char)*q < 0x20 || *q == 0x7f)
+      why = "a control character";
+  for (const char *q = t; *q && !why;) {
+    const char *e = strchr(q, '/');
+    size_t n = e ? (size_t)(e - q) : strlen(q);
+    if (n == 2 && !strncmp(q, "..", 2))
+      why = "a '..' component";
+    else if (n == 0 || (n == 1 && *q == '.'))
+      why = "an empty or '.' component";
+    q += n + (e ? 1 : 0);
+    if (e && !*q && !why)
+      why = "a trailing '/'";
+  }
+  if (why)
+    return FAIL(c, v,
+                "'%s' must be a relative file name inside the output folder (-o), got '%s' "
+                "with %s",
+                key, t, why);
+  return SG_OK;
+}
+
 static sg_status check_naming(ctx *c, yaml_node_t *v, const char *t) {
   static const char *const FIELDS[] = {"song", "stem", "index", "rate", "format"};
   int has_stem = 0;
@@ -823,7 +855,7 @@ static sg_status check_naming(ctx *c, yaml_node_t *v, const char *t) {
     return FAIL(c, v,
                 "'naming' must be a relative name inside the archive (no leading '/', "
                 "'..' or '\\')");
-  return SG_OK;
+  return check_inside(c, v, "deliverable.naming", t);
 }
 
 static sg_status parse_deliverable(ctx *c, yaml_node_t *map) {
@@ -834,7 +866,8 @@ static sg_status parse_deliverable(ctx *c, yaml_node_t *map) {
   FOR_PAIRS(c, map, p, k, v) {
     const char *key = key_of(k);
     if (!strcmp(key, "zip")) {
-      st = get_text(c, v, key, dl->zip, sizeof dl->zip, 1);
+      if (!(st = get_text(c, v, key, dl->zip, sizeof dl->zip, 1)))
+        st = check_inside(c, v, "deliverable.zip", dl->zip);
     } else if (!strcmp(key, "naming")) {
       if (!(st = get_text(c, v, key, dl->naming, sizeof dl->naming, 1)))
         st = check_naming(c, v, dl->naming);
@@ -1300,6 +1333,61 @@ static sg_status yaml_failure(ctx *c, const yaml_parser_t *p, const char *text, 
   return fail_pos(c, pos, "YAML syntax error: %s", problem);
 }
 
+/* Bounded input cost: libyaml's composer (yaml_parser_load) takes time quadratic in the nesting
+ * depth, and a 4 MiB spec could nest about two million levels (hours). A song spec nests a few
+ * levels (song, stems, a stem, its effects, an effect, a value: 6), so this first pass over the
+ * event stream, linear while the depth stays bounded, refuses more than SPEC_MAX_DEPTH levels or
+ * SPEC_MAX_NODES nodes before the document is built, at the line and column where the limit
+ * was crossed. Errors of the YAML itself are left to the load that follows, which reports them
+ * with its own message. */
+#define SPEC_MAX_DEPTH 64
+#define SPEC_MAX_NODES 200000
+static sg_status bounded_shape(ctx *c, const char *text, size_t len) {
+  yaml_parser_t p;
+  if (!yaml_parser_initialize(&p))
+    return sg_diag_fail(c->d, SG_E_NOMEM, "out of memory initialising the YAML parser");
+  yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+  sg_status st = SG_OK;
+  long depth = 0, nodes = 0;
+  for (int done = 0; !done && st == SG_OK;) {
+    yaml_event_t e;
+    if (!yaml_parser_parse(&p, &e))
+      break; /* a syntax error: the load reports it */
+    sg_pos at = {(int)e.start_mark.line + 1, (int)e.start_mark.column + 1};
+    switch (e.type) {
+    case YAML_MAPPING_START_EVENT:
+    case YAML_SEQUENCE_START_EVENT:
+      if (++depth > SPEC_MAX_DEPTH)
+        st = fail_pos(c, at,
+                      "the spec nests more than %d levels of lists and mappings; a song spec "
+                      "needs fewer than 10",
+                      SPEC_MAX_DEPTH);
+      if (st == SG_OK && ++nodes > SPEC_MAX_NODES) /* a collection is a node too */
+        st = fail_pos(c, at, "the spec has more than %d values; a song spec has a few hundred",
+                      SPEC_MAX_NODES);
+      break;
+    case YAML_SCALAR_EVENT:
+    case YAML_ALIAS_EVENT:
+      if (++nodes > SPEC_MAX_NODES)
+        st = fail_pos(c, at, "the spec has more than %d values; a song spec has a few hundred",
+                      SPEC_MAX_NODES);
+      break;
+    case YAML_MAPPING_END_EVENT:
+    case YAML_SEQUENCE_END_EVENT:
+      --depth;
+      break;
+    case YAML_STREAM_END_EVENT:
+      done = 1;
+      break;
+    default:
+      break;
+    }
+    yaml_event_delete(&e);
+  }
+  yaml_parser_delete(&p);
+  return st;
+}
+
 static void set_path(sg_song *s, const char *name) {
   snprintf(s->path, sizeof s->path, "%s", name);
   const char *slash = strrchr(name, '/');
@@ -1347,6 +1435,10 @@ sg_status sg_song_parse(const char *text, size_t len, const char *name, sg_song 
     return sg_diag_fail(d, st, "could not hash the spec");
   }
 
+  if ((st = bounded_shape(&c, text ? text : "", len)) != SG_OK) {
+    free(s);
+    return st;
+  }
   yaml_parser_t parser;
   yaml_document_t doc, extra;
   if (!yaml_parser_initialize(&parser)) {

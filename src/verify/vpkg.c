@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +74,23 @@ sg_status sg__vpkg_open(sg__vpkg *p, const char *path, sg_diag *d) {
     snprintf(p->note, sizeof p->note, "zip");
     return open_zip(p, path, d);
   }
-  snprintf(p->dir, sizeof p->dir, "%s", path);
-  snprintf(p->path, sizeof p->path, "%s", path);
+  /* A render's output folder delivers through DIR/current (a link flipped to each new set of
+   * files): verify that set. The folder is resolved once, so a render switching sets while
+   * verify reads cannot hand it files of two sets. */
+  char cur[SG_MAX_PATH + 300], lock[SG_MAX_PATH + 300], real[PATH_MAX];
+  snprintf(cur, sizeof cur, "%s/current", path);
+  snprintf(lock, sizeof lock, "%s/.stemgate.lock", path);
+  struct stat cs;
+  const int render_dir = lstat(cur, &cs) == 0 && S_ISLNK(cs.st_mode) && stat(lock, &sb) == 0;
+  if (!realpath(render_dir ? cur : path, real))
+    return sg_diag_fail(d, SG_E_IO, "package '%s' does not exist or cannot be read", path);
+  if (render_dir) {
+    if (stat(real, &sb) != 0 || !S_ISDIR(sb.st_mode))
+      return sg_diag_fail(d, SG_E_IO, "'%s' does not name a folder of delivered files", cur);
+  }
+  snprintf(p->dir, sizeof p->dir, "%s", real);
+  snprintf(p->path, sizeof p->path, "%s", render_dir ? cur : path);
+  path = p->dir;
   DIR *dh = opendir(path);
   if (!dh)
     return sg_diag_fail(d, SG_E_IO, "cannot list folder '%s'", path);

@@ -314,7 +314,7 @@ static void render_output_levels(void **st) {
 
   /* NOTES.txt keeps the master block indented, and bars are inclusive in NOTES and manifest. */
   char zip[1024];
-  snprintf(zip, sizeof zip, "%s/tiny.zip", sg_test_path("tinyout"));
+  snprintf(zip, sizeof zip, "%s/current/tiny.zip", sg_test_path("tinyout"));
   sg_zip_reader *zr = NULL;
   assert_int_equal(sg_zip_reader_open(&zr, zip, NULL, NULL), SG_OK);
   char *notes = NULL, *manifest = NULL;

@@ -2,6 +2,9 @@
  * strict-reader acceptance (sox/ffprobe when installed) and rate/channel conversion. */
 #include "sg_test.h"
 
+#include <glob.h>
+#include <unistd.h>
+
 #include "stemgate/io.h"
 
 #include <math.h>
@@ -131,8 +134,14 @@ static void writer_is_atomic_and_tapped(void **s) {
   for (int i = 0; i < 3; ++i)
     assert_int_equal(sg_audio_writer_write(w, buf, 1024, &d), SG_OK);
   assert_false(exists(p)); /* only the .partial exists while writing */
-  char partial[1100];
-  snprintf(partial, sizeof partial, "%s.partial", p);
+  /* Its name is unique to this process and writer: <path>.<pid>.<n>.partial. */
+  char pattern[1100], partial[1100];
+  snprintf(pattern, sizeof pattern, "%s.%ld.*.partial", p, (long)getpid());
+  glob_t g;
+  assert_int_equal(glob(pattern, 0, NULL, &g), 0);
+  assert_int_equal(g.gl_pathc, 1);
+  snprintf(partial, sizeof partial, "%s", g.gl_pathv[0]);
+  globfree(&g);
   assert_true(exists(partial));
   /* The fourth block is refused by the tap (a gate failing mid-stream). */
   assert_int_equal(sg_audio_writer_write(w, buf, 1024, &d), SG_E_GATE);

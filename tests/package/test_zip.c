@@ -389,6 +389,33 @@ static void truncated_and_garbage_archives(void **state) {
   free(b);
 }
 
+/* Two entries of one name: libzip refuses the archive ("File already exists"); the message says
+ * what is wrong instead of "truncated or damaged?". */
+static void duplicate_names_named(void **state) {
+  (void)state;
+  const char *zp = sg_test_path("dup.zip");
+  sg_zip_writer *w = NULL;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_zip_writer_open(&w, zp, NULL, &d), SG_OK);
+  assert_int_equal(sg_zip_writer_add_text(w, "a.txt", "one", &d), SG_OK);
+  assert_int_equal(sg_zip_writer_add_text(w, "b.txt", "two", &d), SG_OK);
+  assert_int_equal(sg_zip_writer_close(w, &d), SG_OK);
+  size_t n = 0;
+  unsigned char *b = fx_slurp(zp, &n);
+  assert_non_null(b);
+  int renamed = 0; /* "b.txt" -> "a.txt" in the local and the central header */
+  for (size_t i = 0; i + 5 <= n; ++i)
+    if (!memcmp(b + i, "b.txt", 5)) {
+      b[i] = 'a';
+      ++renamed;
+    }
+  assert_int_equal(renamed, 2);
+  assert_int_equal(fx_spit(zp, b, n), 0);
+  free(b);
+  expect_reject(zp, NULL, SG_E_FORMAT, "holds two entries with the same name");
+}
+
 static void audio_read_in_place(void **state) {
   (void)state;
   const long frames = 30000;
@@ -489,6 +516,7 @@ int main(void) {
       cmocka_unit_test(forged_huge_declared_size_rejected),
       cmocka_unit_test(too_many_entries_rejected),
       cmocka_unit_test(truncated_and_garbage_archives),
+      cmocka_unit_test(duplicate_names_named),
       cmocka_unit_test(audio_read_in_place),
       cmocka_unit_test(extract_writes_files_and_refuses_symlinks),
   };

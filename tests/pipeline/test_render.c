@@ -188,12 +188,15 @@ static void failing_gate_stops_the_run(void **st) {
   assert_true(d.has_value);
   assert_true(d.measured < -5.5);
   assert_int_equal(sg_exit_code(SG_E_GATE), 1);
-  /* No package after a failed gate; the stems written before it are complete files. */
+  /* Nothing is delivered after a failed gate (no current set, no zip); the stems written before
+   * it are complete files in work/. */
   char zip[1200];
-  snprintf(zip, sizeof zip, "%s/test-song.zip", out);
+  snprintf(zip, sizeof zip, "%s/current/test-song.zip", out);
+  assert_false(file_exists(zip));
+  snprintf(zip, sizeof zip, "%s/current", out);
   assert_false(file_exists(zip));
   char stem[1200];
-  snprintf(stem, sizeof stem, "%s/test-song_Keys.wav", out);
+  snprintf(stem, sizeof stem, "%s/work/final/Keys.wav", out);
   assert_true(file_exists(stem));
   sg_render_result_free(&res);
   free(spec_text);
@@ -263,7 +266,7 @@ static void reference_track_locks_the_grid(void **st) {
   assert_int_equal(render(spec, sg_test_path("outR0"), &res, &d), SG_OK);
   sg_render_result_free(&res);
   char drums[1200];
-  snprintf(drums, sizeof drums, "%s/test-song_Drums.wav", sg_test_path("outR0"));
+  snprintf(drums, sizeof drums, "%s/current/test-song_Drums.wav", sg_test_path("outR0"));
   const char *ref = sg_test_path("client_drums.wav");
   make_reference(drums, ref);
   /* 2. The same spec built on that reference, given on the command line (--reference): the

@@ -473,6 +473,17 @@ static void malformed_strings_and_kinds(void **state) {
               "'naming' must contain {stem}");
   EXPECT_FAIL(MIN_SPEC "deliverable: {naming: \"{song}_{stme}.wav\"}\n", 9, 23,
               "unknown field '{stme}'; did you mean 'stem'?");
+  /* Every output path resolves inside -o: checked at load, with the line and column. */
+  EXPECT_FAIL(MIN_SPEC "deliverable: {zip: ../x.zip}\n", 9, 20,
+              "'deliverable.zip' must be a relative file name inside the output folder (-o), "
+              "got '../x.zip' with a '..' component");
+  EXPECT_FAIL(MIN_SPEC "deliverable: {zip: pkg/../../escape.zip}\n", 9, 20, "a '..' component");
+  EXPECT_FAIL(MIN_SPEC "deliverable: {zip: /tmp/x.zip}\n", 9, 20,
+              "got '/tmp/x.zip' with an absolute path");
+  EXPECT_FAIL(MIN_SPEC "deliverable: {zip: \"a\\\\b.zip\"}\n", 9, 20, "with a '\\'");
+  EXPECT_FAIL(MIN_SPEC "deliverable: {zip: \"pkg//x.zip\"}\n", 9, 20, "an empty or '.' component");
+  EXPECT_FAIL(MIN_SPEC "deliverable: {naming: \"./{stem}.wav\"}\n", 9, 23,
+              "'deliverable.naming' must be a relative file name inside the output folder");
   EXPECT_FAIL(MIN_SPEC "deliverable: {deflate: maybe}\n", 9, 24,
               "'deflate' must be true or false (or yes/no), got 'maybe'");
   EXPECT_FAIL(MIN_SPEC "gates: {silence_dbfs: -10}\n", 9, 23,
@@ -678,6 +689,31 @@ static void check_robust(const char *text, size_t len) {
   assert_true(strlen(d.message) > 10);
 }
 
+/* Bounded input cost: a spec at the 4 MiB size limit nested as deep as it can be (the composer
+ * of libyaml is quadratic in depth: hours) or holding two million values is refused by the
+ * first pass at the line and column where the limit was crossed. The root mapping is level 1,
+ * so the 64th '[' (column 11 + 63) is level 65; the root, its 5 keys and values before the list
+ * and the list are 7 nodes, so the 199994th number (column 12 + 2 * 199993) is node 200001. */
+static void deep_or_huge_specs_refused_while_parsing(void **state) {
+  (void)state;
+  const size_t n = (4u << 20) - 64;
+  char *y = malloc(n + 1);
+  assert_non_null(y);
+  const char *head = "title: x\ntempo: 120\nsections: ";
+  size_t h = strlen(head);
+  memcpy(y, head, h);
+  memset(y + h, '[', n - h);
+  expect_fail(y, n, 3, 74, "nests more than 64 levels");
+  for (size_t i = h; i + 4 <= n; i += 4) /* flow mappings "{a: {a: ...": one level each */
+    memcpy(y + i, "{a: ", 4);
+  expect_fail(y, n - (n - h) % 4, 3, 11 + 63 * 4, "nests more than 64 levels");
+  y[h] = '[';
+  for (size_t i = h + 1; i + 2 <= n; i += 2)
+    memcpy(y + i, "1,", 2);
+  expect_fail(y, n - (n - h - 1) % 2, 3, 12 + 2 * 199993, "more than 200000 values");
+  free(y);
+}
+
 static void truncated_prefixes_never_crash(void **state) {
   (void)state;
   size_t len;
@@ -746,6 +782,7 @@ int main(void) {
       cmocka_unit_test(malformed_sections),
       cmocka_unit_test(malformed_stems),
       cmocka_unit_test(malformed_drums),
+      cmocka_unit_test(deep_or_huge_specs_refused_while_parsing),
       cmocka_unit_test(truncated_prefixes_never_crash),
       cmocka_unit_test(byte_flips_never_crash),
   };
