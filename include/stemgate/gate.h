@@ -108,10 +108,6 @@ sg_status sg_check_stem_length(sg_gate_report *r, const char *step, const char *
 sg_status sg_check_master_duration(sg_gate_report *r, const char *step, const sg_timeline *tl,
                                    int64_t frames, unsigned rate, double tolerance_s, sg_diag *d);
 
-/* Loudest 50 ms activity window of m over frames [f0, f1), dB (SG_SILENCE_DB when none).
- * whole = 0: every window that overlaps the range; 1: only windows entirely inside it. */
-double sg_meter_loudest(const sg_meter *m, int64_t f0, int64_t f1, int whole);
-
 #ifdef __cplusplus
 }
 #endif

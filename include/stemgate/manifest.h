@@ -24,10 +24,6 @@ typedef enum sg_pkg_role {
   SG_ROLE_OTHER
 } sg_pkg_role;
 
-/* "master", "stem", "midi", "notes", "other". */
-const char *sg_pkg_role_name(sg_pkg_role r);
-sg_status sg_pkg_role_parse(const char *s, sg_pkg_role *out);
-
 /* Loudness of one audio file as measured by the pipeline (analysis module). */
 typedef struct sg_pkg_loudness {
   int valid;

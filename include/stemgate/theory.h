@@ -142,8 +142,6 @@ typedef struct sg_chord {
  * longer string (pass 0 for a lone symbol). */
 sg_status sg_chord_parse(const char *s, sg_chord *c, sg_diag *d);
 sg_status sg_chord_parse_n(const char *s, size_t len, int col0, sg_chord *c, sg_diag *d);
-/* Number of pitch classes in c->pcs. */
-int sg_chord_size(const sg_chord *c);
 /* Pitch classes of the chord in voicing priority order (third/sus, seventh or sixth,
  * alterations and top extension, root, fifth, remaining extensions); returns the count. */
 int sg_chord_priority(const sg_chord *c, int pcs[SG_CHORD_MAX_TONES + 1]);

@@ -66,8 +66,6 @@ int64_t sg_timeline_frame_at(const sg_timeline *tl, int64_t qn, int64_t qd);
 int64_t sg_timeline_bar_frame(const sg_timeline *tl, int64_t bar);
 /* Frames per quarter note as a double (for DSP that needs a rate, e.g. tempo-synced delay). */
 double sg_timeline_frames_per_quarter(const sg_timeline *tl);
-/* Seconds per quarter note. */
-double sg_timeline_seconds_per_quarter(const sg_timeline *tl);
 /* Quarter notes per bar as a double. */
 double sg_timeline_quarters_per_bar(const sg_timeline *tl);
 /* Section index containing frame, or -1 outside the song. */

@@ -47,9 +47,6 @@ sg_status sg_zip_writer_open(sg_zip_writer **out, const char *path, const sg_zip
  * 1 deflated. Names are checked with sg_zip_name_check. */
 sg_status sg_zip_writer_add_file(sg_zip_writer *w, const char *archive_name, const char *src_path,
                                  int compress, sg_diag *d);
-/* Adds n bytes from memory (copied). */
-sg_status sg_zip_writer_add_buffer(sg_zip_writer *w, const char *archive_name, const void *data,
-                                   size_t n, int compress, sg_diag *d);
 /* Adds a NUL-terminated text (copied), deflated: NOTES.txt, manifest.json, any text entry. */
 sg_status sg_zip_writer_add_text(sg_zip_writer *w, const char *archive_name, const char *text,
                                  sg_diag *d);

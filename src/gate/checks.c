@@ -44,7 +44,9 @@ static void row_text(group *g, sg_gate_report *r, sg_check_id id, const char *st
   take(g, sg_gate_row_text(r, id, step, stem, m, want, pass, sev, &one), &one);
 }
 
-double sg_meter_loudest(const sg_meter *m, int64_t f0, int64_t f1, int whole) {
+/* Loudest 50 ms activity window of m over frames [f0, f1), dB (SG_SILENCE_DB when none).
+ * whole = 0: every window that overlaps the range; 1: only windows entirely inside it. */
+static double meter_loudest(const sg_meter *m, int64_t f0, int64_t f1, int whole) {
   size_t wf = m ? sg_meter_window_frames(m) : 0, nw = m ? sg_meter_window_count(m) : 0;
   if (f0 < 0)
     f0 = 0;
@@ -94,7 +96,7 @@ sg_status sg_check_file_content(sg_gate_report *r, const char *step, const char 
       dc = fmax(dc, fabs(mr.dc[c]));
     row(&g, r, SG_CHECK_DC_OFFSET, step, stem, dc, s->limits.dc_offset, 0, NULL, SG_SEV_FAIL);
   }
-  row(&g, r, SG_CHECK_SILENCE, step, stem, sg_meter_loudest(m, 0, mr.frames, 0),
+  row(&g, r, SG_CHECK_SILENCE, step, stem, meter_loudest(m, 0, mr.frames, 0),
       s->limits.silence_dbfs, 0, NULL, SG_SEV_FAIL);
   return g.st;
 }
@@ -113,7 +115,7 @@ sg_status sg_check_stem_activity(sg_gate_report *r, const char *step, const char
     const sg_section_time *sec = &tl->sections[i];
     int64_t a0 = (int64_t)(sec->start_frame * k), a1 = (int64_t)(sec->end_frame * k);
     if (sg_stem_plays_in(s, sp, i)) {
-      double lv = sg_meter_loudest(m, a0, a1, 0);
+      double lv = meter_loudest(m, a0, a1, 0);
       if (lv < quiet_in) {
         quiet_in = lv;
         snprintf(quiet_name, sizeof quiet_name, "%s", sec->name);
@@ -126,7 +128,7 @@ sg_status sg_check_stem_activity(sg_gate_report *r, const char *step, const char
       a0 += tail;
     if (i + 1 < tl->n_sections && sg_stem_plays_in(s, sp, i + 1))
       a1 -= (int64_t)(LEAD_IN_S * rate);
-    double lv = sg_meter_loudest(m, a0, a1, 1);
+    double lv = meter_loudest(m, a0, a1, 1);
     if (lv > loud_out) {
       loud_out = lv;
       snprintf(loud_at, sizeof loud_at, "loudest outside: section %s", sec->name);
@@ -136,7 +138,7 @@ sg_status sg_check_stem_activity(sg_gate_report *r, const char *step, const char
   int64_t end = (int64_t)(tl->total_frames * k);
   if (frames > end) {
     int64_t a0 = end + (sg_stem_plays_in(s, sp, tl->n_sections - 1) ? tail : 0);
-    double lv = sg_meter_loudest(m, a0, frames, 1);
+    double lv = meter_loudest(m, a0, frames, 1);
     if (lv > loud_out) {
       loud_out = lv;
       snprintf(loud_at, sizeof loud_at, "loudest outside: after the song end");
@@ -166,8 +168,7 @@ sg_status sg_check_master_level(sg_gate_report *r, const char *step, const sg_so
   const double k = (double)rate / tl->rate;
   for (int i = 0; i < tl->n_sections; ++i) {
     const sg_section_time *sec = &tl->sections[i];
-    double lv =
-        sg_meter_loudest(m, (int64_t)(sec->start_frame * k), (int64_t)(sec->end_frame * k), 0);
+    double lv = meter_loudest(m, (int64_t)(sec->start_frame * k), (int64_t)(sec->end_frame * k), 0);
     row(&g, r, SG_CHECK_SECTION_PRESENCE, step, sec->name, lv, s->limits.silence_dbfs, 0,
         "loudest 50 ms window of the master in the section", SG_SEV_FAIL);
   }

@@ -32,11 +32,11 @@ void sg_json_gate_row(sg_json_writer *w, const sg_gate_result *g) {
   sg_json_end_object(w);
 }
 
-const char *sg_pkg_role_name(sg_pkg_role r) {
+static const char *role_name(sg_pkg_role r) {
   return (unsigned)r < sizeof role_names / sizeof *role_names ? role_names[r] : "other";
 }
 
-sg_status sg_pkg_role_parse(const char *s, sg_pkg_role *out) {
+static sg_status role_parse(const char *s, sg_pkg_role *out) {
   if (!s || !out)
     return SG_E_INVAL;
   for (size_t i = 0; i < sizeof role_names / sizeof *role_names; ++i)
@@ -213,7 +213,7 @@ sg_status sg_manifest_to_json(const sg_manifest *m, char **text, size_t *len, sg
     const sg_manifest_file *f = &m->files[i];
     sg_json_begin_object(&w);
     sg_json_kv_string(&w, "archive_name", f->archive_name);
-    sg_json_kv_string(&w, "role", sg_pkg_role_name(f->role));
+    sg_json_kv_string(&w, "role", role_name(f->role));
     sg_json_kv_string(&w, "stem", f->stem);
     sg_json_kv_int(&w, "bytes", (int64_t)f->bytes);
     sg_json_kv_string(&w, "sha256", f->sha256);
@@ -393,7 +393,7 @@ sg_status sg_manifest_parse(const char *text, size_t len, sg_manifest *m, sg_dia
     }
     copy(mf.archive_name, sizeof mf.archive_name, name);
     copy(mf.sha256, sizeof mf.sha256, sha);
-    if (sg_pkg_role_parse(sg_json_get_str(f, "role", ""), &mf.role) != SG_OK)
+    if (role_parse(sg_json_get_str(f, "role", ""), &mf.role) != SG_OK)
       mf.role = SG_ROLE_OTHER;
     get_str(f, "stem", mf.stem, sizeof mf.stem);
     double bytes = sg_json_get_num(f, "bytes", 0);

@@ -437,8 +437,8 @@ sg_status sg_zip_writer_add_file(sg_zip_writer *w, const char *archive_name, con
   return add_source(w, archive_name, src, compress, d);
 }
 
-sg_status sg_zip_writer_add_buffer(sg_zip_writer *w, const char *archive_name, const void *data,
-                                   size_t n, int compress, sg_diag *d) {
+static sg_status add_buffer(sg_zip_writer *w, const char *archive_name, const void *data, size_t n,
+                            int compress, sg_diag *d) {
   if (!w || !archive_name || (!data && n))
     return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL argument");
   sg_status st = sg_zip_name_check(archive_name, d);
@@ -461,7 +461,7 @@ sg_status sg_zip_writer_add_text(sg_zip_writer *w, const char *archive_name, con
                                  sg_diag *d) {
   if (!text)
     return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL text");
-  return sg_zip_writer_add_buffer(w, archive_name, text, strlen(text), 1, d);
+  return add_buffer(w, archive_name, text, strlen(text), 1, d);
 }
 
 static int fsync_path(const char *path) {

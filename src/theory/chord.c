@@ -407,13 +407,6 @@ sg_status sg_chord_parse(const char *s, sg_chord *c, sg_diag *d) {
   return sg_chord_parse_n(s, strlen(s), 0, c, d);
 }
 
-int sg_chord_size(const sg_chord *c) {
-  int k = 0;
-  for (int i = 0; i < 12; ++i)
-    k += (c->pcs >> i) & 1;
-  return k;
-}
-
 int sg_chord_priority(const sg_chord *c, int pcs[SG_CHORD_MAX_TONES + 1]) {
   int order[3 * SG_CHORD_MAX_TONES + 4];
   int n = 0;

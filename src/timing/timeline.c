@@ -69,10 +69,6 @@ double sg_timeline_frames_per_quarter(const sg_timeline *tl) {
   return 60.0 * tl->rate * (double)tl->tempo_den / (double)tl->tempo_num;
 }
 
-double sg_timeline_seconds_per_quarter(const sg_timeline *tl) {
-  return 60.0 * (double)tl->tempo_den / (double)tl->tempo_num;
-}
-
 double sg_timeline_quarters_per_bar(const sg_timeline *tl) {
   return (double)tl->bar_q_num / (double)tl->bar_q_den;
 }
@@ -137,7 +133,7 @@ static void place_sections(sg_timeline *tl) {
 }
 
 static double seconds_per_bar(const sg_timeline *tl) {
-  return sg_timeline_seconds_per_quarter(tl) * sg_timeline_quarters_per_bar(tl);
+  return 60.0 * (double)tl->tempo_den / (double)tl->tempo_num * sg_timeline_quarters_per_bar(tl);
 }
 
 /* Nearest bar to t seconds; ties resolve to the later bar. */
