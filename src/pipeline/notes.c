@@ -48,7 +48,9 @@ static void tprintf(text *t, const char *fmt, ...) {
   }
 }
 
-static void section_key(const sg_song *s, int si, char *out, size_t cap) {
+/* A section's key as NOTES.txt and the manifest name it: theory's name of the parsed key, else
+ * the spec's text. */
+void sg__section_key(const sg_song *s, int si, char *out, size_t cap) {
   sg_key k;
   sg_progression prog;
   if (sg_section_harmony(s, si, &k, &prog, NULL) == SG_OK)
@@ -84,7 +86,7 @@ char *sg__notes_text(const sg__run *r) {
   tprintf(&t, "SECTIONS\n");
   for (int i = 0; i < r->tl.n_sections; ++i) {
     const sg_section_time *st = &r->tl.sections[i];
-    section_key(s, i, key, sizeof key);
+    sg__section_key(s, i, key, sizeof key);
     tprintf(&t, "  %-12s bars %3lld-%-3lld  %s - %s  %s\n", st->name, (long long)st->start_bar + 1,
             (long long)(st->start_bar + st->bars), sg_format_time(st->start_sec, t0, sizeof t0),
             sg_format_time(st->end_sec, t1, sizeof t1), key);

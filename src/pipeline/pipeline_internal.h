@@ -175,6 +175,9 @@ sg_status sg__probe_open(sg__probe *p, const sg_song *s, unsigned meter_flags, u
 sg_status sg__probe_file(sg__probe *p, const char *path, unsigned meter_flags, unsigned feat_flags,
                          sg_diag *d);
 void sg__probe_close(sg__probe *p);
+/* After a produce phase: with st SG_OK the features are finished and the meter and features
+ * move to the stem; otherwise they are freed. Returns the final status. */
+sg_status sg__probe_hand_over(sg__probe *p, sg__stem *ss, sg_status st);
 
 /* ---- the steps, one file each ---- */
 sg_status sg__step_timing(sg__run *r, sg_diag *d);    /* step_timing.c    */
@@ -223,6 +226,7 @@ sg_status sg__package_build(sg__run *r, const char *zip, sg_diag *d);
 sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d);
 /* NOTES.txt (notes.c); NULL when out of memory. */
 char *sg__notes_text(const sg__run *r);
+void sg__section_key(const sg_song *s, int si, char *out, size_t cap);
 
 /* ---- output_set.c: one writer per folder, delivered files switched as one set ---- */
 /* Creates the output folder, takes its lock (waits with opt->wait, else SG_E_IO naming the

@@ -93,6 +93,19 @@ sg_status sg__probe_open(sg__probe *p, const sg_song *s, unsigned meter_flags, u
   return st;
 }
 
+sg_status sg__probe_hand_over(sg__probe *p, sg__stem *ss, sg_status st) {
+  if (st == SG_OK)
+    st = sg_features_finish(p->feat);
+  if (st == SG_OK) {
+    ss->meter = p->meter;
+    ss->feat = p->feat;
+    memset(p, 0, sizeof *p);
+  } else {
+    sg__probe_close(p);
+  }
+  return st;
+}
+
 void sg__probe_close(sg__probe *p) {
   sg_meter_free(p->meter);
   sg_features_free(p->feat);

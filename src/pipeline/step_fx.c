@@ -90,14 +90,7 @@ static void produce_fx(sg__run *r, sg__stem *ss) {
     if (st == SG_OK)
       st = sg__fx_hash(ss, d);
   }
-  if (st == SG_OK)
-    st = sg_features_finish(p.feat);
-  if (st == SG_OK) {
-    ss->meter = p.meter;
-    ss->feat = p.feat;
-  } else {
-    sg__probe_close(&p);
-  }
+  st = sg__probe_hand_over(&p, ss, st);
   ss->produced = st;
 }
 

@@ -12,15 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void section_key(const sg_song *s, int si, char *out, size_t cap) {
-  sg_key k;
-  sg_progression prog;
-  if (sg_section_harmony(s, si, &k, &prog, NULL) == SG_OK)
-    sg_key_name(&k, out, cap);
-  else
-    snprintf(out, cap, "%s", s->sections[si].key.s[0] ? s->sections[si].key.s : s->key.s);
-}
-
 static sg_pkg_loudness loudness_of(const sg_meter_result *m) {
   sg_pkg_loudness l = {1, m->integrated_lufs, m->true_peak_dbtp, m->sample_peak_dbfs};
   return l;
@@ -51,7 +42,7 @@ static sg_status write_zip(sg__run *r, const char *zip, sg_diag *d) {
     sg_manifest_section ms;
     memset(&ms, 0, sizeof ms);
     snprintf(ms.name, sizeof ms.name, "%s", t->name);
-    section_key(s, i, ms.key, sizeof ms.key);
+    sg__section_key(s, i, ms.key, sizeof ms.key);
     ms.start_bar = (int)t->start_bar + 1;
     ms.end_bar = (int)(t->start_bar + t->bars); /* the last bar, inclusive, as NOTES.txt says */
     ms.start_frame = t->start_frame;

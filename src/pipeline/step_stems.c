@@ -205,14 +205,7 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
       st = sg__node_hash(&ss->dry_node, files, ss->midi[0] ? 2 : 1, d);
   }
   sg_synth_destroy(syn);
-  if (st == SG_OK)
-    st = sg_features_finish(p.feat);
-  if (st == SG_OK) {
-    ss->meter = p.meter;
-    ss->feat = p.feat;
-  } else {
-    sg__probe_close(&p);
-  }
+  st = sg__probe_hand_over(&p, ss, st);
 done:
   ss->produced = st;
 }
