@@ -1,10 +1,13 @@
 #!/bin/sh
 # make install into a DESTDIR, then a small C program compiled with `pkg-config --cflags --libs
 # stemgate` against that install, linked to libstemgate.so and run: it loads a spec, builds its
-# grid and reads the check table. Usage: install_test.sh BUILD_DIR SOURCE_DIR
+# grid and reads the check table. Usage: install_test.sh BUILD_DIR SOURCE_DIR [SANITIZE]
+# (SANITIZE ON: the library was built with ASan/UBSan, so the program is too.)
 set -eu
 build=$1
 src=$2
+san=""
+[ "${3:-OFF}" = "ON" ] && san="-fsanitize=address,undefined"
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
 DESTDIR="$dest" cmake --install "$build" --prefix /usr/local > "$dest/install.log" 2>&1 || {
@@ -43,7 +46,7 @@ export PKG_CONFIG_SYSROOT_DIR="$dest"
 export PKG_CONFIG_PATH="$dest/usr/local/lib/pkgconfig"
 flags=$(pkg-config --cflags --libs stemgate)
 echo "pkg-config: $flags"
-cc -std=c11 -Wall -Wextra -Werror -o "$dest/embed" "$dest/embed.c" $flags
+cc -std=c11 -Wall -Wextra -Werror $san -o "$dest/embed" "$dest/embed.c" $flags
 LD_LIBRARY_PATH="$dest/usr/local/lib" "$dest/embed" "$src/examples/deja-vu.yaml"
 for m in man1/stemgate.1 man5/stemgate-spec.5; do
   head -n 1 "$dest/usr/local/share/man/$m" | grep -q '^\.TH ' || { echo "$m: no .TH"; exit 1; }
