@@ -29,11 +29,13 @@ static const sg_cli_command commands[] = {
      "exit codes: 0 done, 1 a gate failed, 2 usage or spec error, 3 I/O error\n"},
     {"verify", "check any delivery package (zip or folder) against a spec", sg_cli_verify,
      "usage: stemgate verify PACKAGE.zip|DIR --spec SPEC [--reference REF] [--json FILE]\n"
-     "                      [--junit FILE]\n"
+     "                      [--junit FILE] [--criteria FILE]\n"
      "\n"
      "Independent QC of a stem package: files present, rate, format, channels, lengths, sync\n"
-     "to the reference, tempo, key per section, loudness, true peak, clipping, silence and\n"
-     "where each stem plays. Prints a table; --json and --junit write reports for CI.\n"
+     "of the master to the reference and of every stem to the master, tempo, key per section,\n"
+     "loudness, true peak, clipping, silence and where each stem plays. Prints a table; --json\n"
+     "and --junit write reports for CI. --criteria FILE reads a client's acceptance criteria\n"
+     "(a YAML file holding one `delivery:` block, see docs/spec.md) in place of the spec's.\n"
      "\n"
      "exit codes: 0 every required check holds, 1 a check failed, 2 usage error,\n"
      "            3 the package cannot be read\n"},

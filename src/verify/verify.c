@@ -306,7 +306,7 @@ done:
 /* ---- file matching -----------------------------------------------------------------------------
  */
 
-static void add_required(sg_verify_result *res, const char *stem, int master) {
+static void add_required(sg_verify_result *res, const char *stem, int master, int optional) {
   if (res->n_files >= SG_VERIFY_MAX_FILES)
     return;
   for (int i = 0; i < res->n_files; ++i)
@@ -316,15 +316,18 @@ static void add_required(sg_verify_result *res, const char *stem, int master) {
   memset(f, 0, sizeof *f);
   snprintf(f->stem, sizeof f->stem, "%s", stem);
   f->is_master = master;
+  f->optional = optional;
 }
 
 /* Fills res->files with the required list and entry indices in idx (SIZE_MAX: missing). */
 static void match_files(const sg_song *s, const sg__vpkg *p, sg_verify_result *res, size_t *idx) {
-  add_required(res, "Master", 1);
+  /* A delivery block's stems list says which files must be there; the others are looked for
+   * and checked when delivered (a client who supplied the drums gets none back). */
+  add_required(res, "Master", 1, 0);
   for (int i = 0; i < s->n_stems; ++i)
-    add_required(res, s->stems[i].name.s, 0);
+    add_required(res, s->stems[i].name.s, 0, !sg_delivery_requires(s, s->stems[i].name.s));
   if (s->drums.source != SG_DRUMS_NONE)
-    add_required(res, "Drums", 0);
+    add_required(res, "Drums", 0, !sg_delivery_requires(s, "Drums"));
   unsigned char *used = calloc(p->n ? p->n : 1, 1);
   for (int f = 0; f < res->n_files; ++f)
     idx[f] = SIZE_MAX;
@@ -466,7 +469,7 @@ static void check_reference(rows *w, const sg_song *s, const sg_verify_options *
 static void check_master(rows *w, const sg_song *s, const sg_timeline *tl,
                          const sg_verify_options *o, const char *ref, analysed *m,
                          const analysed *drums, sg_status *fatal) {
-  SHARED(w, sg_check_master_duration(w->rep, SG_VERIFY_STEP, tl, m->info.frames, m->info.rate,
+  SHARED(w, sg_check_master_duration(w->rep, SG_VERIFY_STEP, s, tl, m->info.frames, m->info.rate,
                                      o->duration_tolerance_s, &d_));
   if (m->meter)
     SHARED(w, sg_check_master_level(w->rep, SG_VERIFY_STEP, s, tl, m->meter, m->info.rate, &d_));
@@ -526,17 +529,23 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
   match_files(song, &p, res, idx);
   for (int f = 0; f < res->n_files; ++f) {
     char detail[400];
-    if (idx[f] == SIZE_MAX)
+    int opt_missing = idx[f] == SIZE_MAX && res->files[f].optional;
+    if (opt_missing)
+      snprintf(detail, sizeof detail, "not delivered: optional (not in delivery.stems)");
+    else if (idx[f] == SIZE_MAX)
       snprintf(detail, sizeof detail, "no file by the naming template or a common name");
     else
       snprintf(detail, sizeof detail, "%s (found by %s)", res->files[f].entry,
                sg_verify_match_name(res->files[f].match));
     row(&w, SG_CHECK_PRESENT, res->files[f].stem, idx[f] != SIZE_MAX, SG_LIMIT_DEFAULT, 0, detail,
-        SG_SEV_FAIL);
+        opt_missing ? SG_SEV_INFO : SG_SEV_FAIL);
   }
 
   /* A stemgate package carries its own proof: every entry's SHA-256 and header in
-   * manifest.json. Check it when present (rows of step "package"); other packages have none. */
+   * manifest.json. Check it when present (rows of step "package"). Without one: stemgate's
+   * package is a zip with a manifest, so a zip without one fails unless the delivery block says
+   * manifest: optional; a folder of files (another tool's delivery) fails only when the block
+   * says manifest: required. */
   if (p.is_zip && sg_zip_reader_find(p.zip, SG_MANIFEST_NAME)) {
     sg_diag md;
     sg_diag_clear(&md);
@@ -546,13 +555,26 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
       w.have_first = 1;
     }
   } else {
+    sg_manifest_rule rule = song->delivery.manifest;
+    int in_folder = 0;
+    for (size_t e = 0; !p.is_zip && e < p.n; ++e)
+      in_folder |= !strcmp(p.names[e], SG_MANIFEST_NAME);
+    int fail =
+        !in_folder && (rule == SG_MANIFEST_REQUIRED || (rule == SG_MANIFEST_DEFAULT && p.is_zip));
+    const char *want = rule == SG_MANIFEST_REQUIRED ? "manifest.json (delivery: manifest: required)"
+                       : rule == SG_MANIFEST_OPTIONAL
+                           ? "optional (delivery.manifest): integrity not checked"
+                       : p.is_zip ? "manifest.json in a stemgate zip (delivery: manifest: optional "
+                                    "accepts other zips)"
+                                  : "none needed for a folder: integrity not checked";
     sg_diag md;
     sg_diag_clear(&md);
-    note(&w,
-         sg_gate_row_text(w.rep, SG_CHECK_MANIFEST, "package", "package", "no manifest.json",
-                          "a manifest: integrity (SHA-256 per entry) not checked", 0, SG_SEV_WARN,
-                          &md),
-         &md);
+    note(
+        &w,
+        sg_gate_row_text(w.rep, SG_CHECK_MANIFEST, "package", "package",
+                         in_folder ? "manifest.json in a folder: not verified" : "no manifest.json",
+                         want, in_folder, fail ? SG_SEV_FAIL : SG_SEV_WARN, &md),
+        &md);
   }
 
   /* The master first (stems compare to it); each file is analysed once and freed right after
