@@ -619,6 +619,84 @@ static void master_stretched_fails_sync_drift(void **state) {
   free(x);
 }
 
+/* x delayed by sh frames (zeros in front), the same length. */
+static float *delayed(const float *x, size_t sh) {
+  float *y = calloc(good.frames * CH, sizeof *y);
+  memcpy(y + sh * CH, x, (good.frames - sh) * CH * sizeof *y);
+  return y;
+}
+
+/* x played rate times slower from the start (linear interpolation), the same length. */
+static float *slowed(const float *x, double rate) {
+  float *y = calloc(good.frames * CH, sizeof *y);
+  for (size_t i = 0; i < good.frames; ++i) {
+    double src = (double)i / rate;
+    size_t k = (size_t)src;
+    double fr = src - (double)k;
+    for (int c = 0; c < CH; ++c) {
+      float a = x[k * CH + c], b = k + 1 < good.frames ? x[(k + 1) * CH + c] : 0.0f;
+      y[i * CH + c] = (float)(a + fr * (b - a));
+    }
+  }
+  return y;
+}
+
+static double row_value(const sg_verify_result *r, const char *stem, const char *check) {
+  for (size_t i = 0; i < r->report.n; ++i)
+    if (!strcmp(r->report.v[i].stem, stem) && !strcmp(r->report.v[i].check, check))
+      return r->report.v[i].measured;
+  return NAN;
+}
+
+static void bass_shifted_or_slow_fails_its_sync(void **state) {
+  (void)state;
+  /* The Bass stem 30 ms late, or 0.5% slow (128 ms over the song), master untouched: the stem
+   * fails its own sync rows against the master (no reference) or the reference (through the
+   * master), and nothing else fails. */
+  sg_song *noref = song_with("song_noref.yaml", "");
+  noref->drums.source = SG_DRUMS_SYNTH; /* the same song, drums synthesized: no reference */
+  noref->drums.reference[0] = 0;
+  float *late = delayed(good.part[BASS], (size_t)(0.030 * RATE));
+  float *slow = slowed(good.part[BASS], 1.005);
+  variant v;
+  variant_init(&v);
+  v.part[BASS] = late;
+  const char *zl = make_zip("bass_late", &v);
+  const char *want_off[] = {"Bass/sync_offset", NULL};
+  sg_verify_result r;
+  for (int with_ref = 1; with_ref >= 0; --with_ref) {
+    assert_int_equal(verify_expect_song(with_ref ? song : noref, zl, want_off, &r), SG_E_GATE);
+    double off = row_value(&r, "Bass", "sync_offset");
+    fprintf(stderr, "bass 30 ms late (%s): sync_offset %.2f ms\n",
+            with_ref ? "reference" : "master", off);
+    assert_true(fabs(off - 30.0) < 2.0);
+    sg_verify_result_free(&r);
+  }
+  variant_init(&v);
+  v.part[BASS] = slow;
+  const char *zs = make_zip("bass_slow", &v);
+  for (int with_ref = 1; with_ref >= 0; --with_ref) {
+    sg_verify_options o;
+    sg_verify_options_init(&o);
+    o.package = zs;
+    assert_int_equal(sg_verify_package(with_ref ? song : noref, &o, &r, NULL), SG_E_GATE);
+    double drift = row_value(&r, "Bass", "sync_drift");
+    fprintf(stderr, "bass 0.5%% slow (%s): sync_drift %.1f ms\n", with_ref ? "reference" : "master",
+            drift);
+    /* 0.5% of the span between the first and last measured windows (~20 s): ~100 ms. */
+    assert_true(drift > 60.0 && drift < 140.0);
+    for (size_t i = 0; i < r.report.n; ++i) {
+      const sg_gate_result *g = &r.report.v[i];
+      if (!g->pass && g->required)
+        assert_string_equal(g->stem, "Bass"); /* only the Bass fails */
+    }
+    sg_verify_result_free(&r);
+  }
+  free(late);
+  free(slow);
+  sg_song_free(noref);
+}
+
 static void master_without_drums_fails_drum_similarity(void **state) {
   (void)state;
   /* Keys + Bass + Bridge only, brought back to -14 LUFS. */
@@ -1105,6 +1183,7 @@ int main(void) {
       cmocka_unit_test(pcm16_stem_fails_format),
       cmocka_unit_test(master_shifted_30ms_fails_sync_offset),
       cmocka_unit_test(master_stretched_fails_sync_drift),
+      cmocka_unit_test(bass_shifted_or_slow_fails_its_sync),
       cmocka_unit_test(master_without_drums_fails_drum_similarity),
       cmocka_unit_test(bridge_in_a_major_fails_key),
       cmocka_unit_test(clipped_master_fails_clipping_and_true_peak),
