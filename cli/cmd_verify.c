@@ -26,7 +26,8 @@ static int write_report(const char *path, sg_status (*render)(const sg_verify_re
 }
 
 int sg_cli_verify(int argc, char **argv, const sg_cli_command *self) {
-  const char *package = NULL, *spec = NULL, *reference = NULL, *json = NULL, *junit = NULL;
+  const char *package = NULL, *spec = NULL, *reference = NULL, *json = NULL, *junit = NULL,
+             *criteria = NULL;
   int quiet = 0;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
@@ -38,6 +39,7 @@ int sg_cli_verify(int argc, char **argv, const sg_cli_command *self) {
                         : !strcmp(a, "--reference") ? &reference
                         : !strcmp(a, "--json")      ? &json
                         : !strcmp(a, "--junit")     ? &junit
+                        : !strcmp(a, "--criteria")  ? &criteria
                                                     : NULL;
     if (slot) {
       if (i + 1 >= argc)
@@ -63,6 +65,12 @@ int sg_cli_verify(int argc, char **argv, const sg_cli_command *self) {
   if (st != SG_OK) {
     sg_cli_print_diag(&d);
     return SG_EXIT_USAGE; /* a spec that cannot be used is a usage error, whatever the cause */
+  }
+  /* A client's acceptance criteria replace the spec's own delivery block. */
+  if (criteria && (st = sg_delivery_load(criteria, song, &d)) != SG_OK) {
+    sg_cli_print_diag(&d);
+    sg_song_free(song);
+    return SG_EXIT_USAGE;
   }
   sg_verify_options opt;
   sg_verify_options_init(&opt);

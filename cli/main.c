@@ -35,12 +35,15 @@ static const sg_cli_command commands[] = {
      "exit codes: 0 done, 1 a gate failed, 2 usage or spec error, 3 I/O error\n"},
     {"verify", "check any delivery package (zip or folder) against a spec", sg_cli_verify,
      "usage: stemgate verify PACKAGE.zip|DIR --spec SPEC [--reference REF] [--json FILE]\n"
-     "                      [--junit FILE] [--quiet]\n"
+     "                      [--junit FILE] [--criteria FILE] [--quiet]\n"
      "\n"
      "Independent QC of a stem package: files present, rate, format, channels, lengths, sync\n"
-     "to the reference, tempo, key per section, loudness, true peak, clipping, silence and\n"
-     "where each stem plays. Prints a table (--quiet: only warnings and failures); --json and\n"
-     "--junit write reports for CI (FILE - is standard output; the table then goes to stderr).\n"
+     "of the master to the reference and of every stem to the master, tempo, key per section,\n"
+     "loudness, true peak, clipping, silence and where each stem plays. Prints a table (--quiet:\n"
+     "only warnings and failures); --json and --junit write reports for CI (FILE - is standard\n"
+     "output; the table then goes to stderr). --criteria FILE reads a client's acceptance\n"
+     "criteria (a YAML file holding one `delivery:` block, see docs/spec.md) in place of the\n"
+     "spec's.\n"
      "\n"
      "exit codes: 0 every required check holds, 1 a check failed, 2 usage error,\n"
      "            3 the package cannot be read\n"},

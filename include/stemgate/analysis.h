@@ -476,6 +476,33 @@ typedef struct sg_align_result {
  * SG_E_NOTFOUND when either signal has no onsets to correlate. */
 sg_status sg_align_signals(const float *a, size_t na, const float *b, size_t nb, unsigned rate,
                            const sg_align_config *cfg, sg_align_result *out, sg_diag *d);
+/* Local alignment that follows drift: a's active part is cut into windows of window_s (hop half
+ * a window); the first searches +-max_lag_s around 0, each next one +-max_lag_s / 2 around the
+ * last confident lag, so a stretched file is followed however far it drifts. A line
+ * offset(t) = offset_s + ratio (t - first_time_s) is fitted to the window lags (weighted by
+ * their correlation squared; windows beyond 3 MADs or 1.5 envelope frames of the fit dropped,
+ * twice). similarity is the onset-envelope correlation of a with b read along that line over
+ * a's active part: a file holding a's content scores near 1 however it drifts, another file
+ * scores what a global correlation would (identification from local alignment, after the
+ * dynamic-time-warping idea of following the path rather than one lag; here the path is a line:
+ * an export's rate error). */
+typedef struct sg_align_track {
+  size_t n_windows, n_used; /* windows measured; kept by the fit                         */
+  double offset_s;          /* fitted offset at first_time_s (b later when > 0)          */
+  double first_time_s;      /* centre of the first kept window, s in a                   */
+  double last_time_s;       /* centre of the last kept window                            */
+  double ratio;             /* fitted slope, s per s: 0.002 for a 0.2% stretch           */
+  double drift_s;           /* ratio * (last_time_s - first_time_s)                      */
+  double residual_s;        /* RMS residual of the kept windows about the line           */
+  double similarity;        /* onset-envelope correlation along the fitted line          */
+} sg_align_track;
+
+/* sg_align_signals (into *al, when not NULL) and the drift-following track (into *tr) of the
+ * same two signals, sharing one onset analysis. window_s <= 0: 4 s. Errors as
+ * sg_align_signals; SG_E_NOTFOUND also when fewer than two windows correlate. */
+sg_status sg_align_signals_track(const float *a, size_t na, const float *b, size_t nb,
+                                 unsigned rate, const sg_align_config *cfg, double window_s,
+                                 sg_align_result *al, sg_align_track *tr, sg_diag *d);
 /* Aligns two files (streamed; only refinement windows are read at full rate). The files must
  * share a sample rate (SG_E_UNSUPPORTED otherwise: conform first). */
 sg_status sg_align_files(const char *path_a, const char *path_b, const sg_align_config *cfg,

@@ -89,13 +89,16 @@ typedef enum sg_severity { SG_SEV_FAIL = 0, SG_SEV_WARN, SG_SEV_INFO } sg_severi
     "the file has rhythm enough to be aligned with the reference",                                 \
     "a master must hold the drums; a rhythmless stem is reported only")                            \
   X(SYNC_OFFSET, "sync_offset", "any", "ms", SG_CMP_ABS_LE, 10, "gates.sync_ms", SG_SEV_FAIL,      \
-    "offset of the file against the reference by onset alignment (later when > 0)",                \
+    "offset of the file against the reference (a stem: against the master, or the reference "      \
+    "through the master) by onset and waveform alignment (later when > 0)",                        \
     "move the file by the offset; check the export's start time")                                  \
   X(SYNC_DRIFT, "sync_drift", "any", "ms", SG_CMP_ABS_LE, 10, "gates.sync_ms", SG_SEV_FAIL,        \
-    "change of that offset from the start to the end of the file",                                 \
+    "change of that offset over the file (ppm in the detail), followed over 4 s windows when "     \
+    "it exceeds the end window's search",                                                          \
     "export at the reference's rate without time-stretching")                                      \
   X(DRUM_SIMILARITY, "drum_similarity", "verify", "", SG_CMP_GE, 0.8, "", SG_SEV_FAIL,             \
-    "onset-envelope correlation of the master with the reference",                                 \
+    "onset-envelope correlation of the master (or the Drums stem) with the reference, drift "      \
+    "compensated",                                                                                 \
     "the master must hold the reference's drums: check the reference given")                       \
   /* ---- composition ---- */                                                                      \
   X(NOTES, "notes", "stem", "", SG_CMP_GE, 1, "", SG_SEV_FAIL, "note events composed",             \

@@ -76,7 +76,8 @@ char *sg_gate_result_format(const sg_gate_result *g, char *out, size_t cap);
  * rows (all of them, also after a failure) and returns SG_E_GATE when a required one failed (d,
  * optional, then names the first), SG_E_NOMEM, or SG_OK. step is the report's step column. */
 
-/* sample_rate, format, channels: a file's header against the song. */
+/* sample_rate, format, channels: a file's header against the song (its delivery block's lists
+ * when given: the rows are then text rows, "48000 Hz" against "48000|44100"). */
 sg_status sg_check_file_format(sg_gate_report *r, const char *step, const char *stem,
                                const sg_song *s, const sg_audio_info *info, sg_diag *d);
 /* non_finite, sample_peak, clipping, dc_offset, silence: a file's content from its meter.
@@ -90,7 +91,9 @@ sg_status sg_check_file_content(sg_gate_report *r, const char *step, const char 
 sg_status sg_check_stem_activity(sg_gate_report *r, const char *step, const char *stem,
                                  const sg_song *s, const sg_timeline *tl, const sg_stem_spec *sp,
                                  const sg_meter *m, unsigned rate, int64_t frames, sg_diag *d);
-/* loudness, true_peak and section_presence of a master (a meter with SG_METER_ALL). */
+/* loudness, true_peak and section_presence of a master (a meter with SG_METER_ALL). A delivery
+ * block's loudness range [lo, hi] is judged as target (lo + hi) / 2 within (hi - lo) / 2, its
+ * true-peak ceiling replaces master.true_peak_dbtp. */
 sg_status sg_check_master_level(sg_gate_report *r, const char *step, const sg_song *s,
                                 const sg_timeline *tl, const sg_meter *m, unsigned rate,
                                 sg_diag *d);
@@ -105,8 +108,10 @@ sg_status sg_check_master_keys(sg_gate_report *r, const char *step, const sg_son
 sg_status sg_check_stem_length(sg_gate_report *r, const char *step, const char *stem,
                                const sg_song *s, int64_t stem_frames, unsigned stem_rate,
                                int64_t master_frames, unsigned master_rate, sg_diag *d);
-sg_status sg_check_master_duration(sg_gate_report *r, const char *step, const sg_timeline *tl,
-                                   int64_t frames, unsigned rate, double tolerance_s, sg_diag *d);
+/* duration: a delivery block's length_s range replaces song length +- tolerance_s. */
+sg_status sg_check_master_duration(sg_gate_report *r, const char *step, const sg_song *s,
+                                   const sg_timeline *tl, int64_t frames, unsigned rate,
+                                   double tolerance_s, sg_diag *d);
 
 #ifdef __cplusplus
 }

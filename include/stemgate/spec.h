@@ -150,6 +150,39 @@ typedef struct sg_gate_limits {
   double tail_s;              /* release/effect tail allowed after a stem's last section */
 } sg_gate_limits;
 
+/* What a delivery may be (the spec's or a criteria file's `delivery:` block), as against what the
+ * spec renders: verify and render's final verification judge files by it; render still makes
+ * exactly what the spec says. Every list is empty (n_* = 0) or a flag is 0 when the key is
+ * absent, and then the spec's own value applies (sample_rate, format, channels, master loudness
+ * and tolerance, true-peak ceiling, every stem and Drums, the song length). */
+#define SG_DELIVERY_MAX_LIST 8
+typedef enum sg_manifest_rule {
+  SG_MANIFEST_DEFAULT =
+      0,                /* a zip must carry manifest.json (stemgate's package); a folder need not */
+  SG_MANIFEST_REQUIRED, /* every package must carry one */
+  SG_MANIFEST_OPTIONAL  /* reported when absent, never failed */
+} sg_manifest_rule;
+
+typedef struct sg_delivery_spec {
+  int given;              /* 1: a delivery block was read */
+  char file[SG_MAX_PATH]; /* where it was read (the spec or a criteria file), for diagnostics */
+  unsigned rates[SG_DELIVERY_MAX_LIST];
+  int n_rates;
+  sg_sample_format formats[SG_DELIVERY_MAX_LIST];
+  int n_formats;
+  unsigned channels[SG_DELIVERY_MAX_LIST];
+  int n_channels;
+  int has_length, has_loudness, has_true_peak;
+  double length_s[2];      /* master length range, s */
+  double loudness_lufs[2]; /* master integrated loudness range, LUFS */
+  double true_peak_dbtp;   /* master ceiling, dBTP */
+  int has_stems;           /* 1: stems below are the required ones (others optional) */
+  sg_name stems[SG_MAX_STEMS + 1];
+  int n_stems;
+  sg_manifest_rule manifest;
+  sg_pos pos;
+} sg_delivery_spec;
+
 typedef struct sg_song {
   char path[SG_MAX_PATH]; /* spec file as given; errors point here */
   char dir[SG_MAX_PATH];  /* its folder; relative paths in the spec resolve against it */
@@ -175,7 +208,8 @@ typedef struct sg_song {
   sg_master_spec master;
   sg_deliverable_spec deliverable;
   sg_gate_limits limits;
-  char spec_sha256[65]; /* hash of the spec file's bytes */
+  sg_delivery_spec delivery; /* what a delivery may be (delivery: block); see above */
+  char spec_sha256[65];      /* hash of the spec file's bytes */
 } sg_song;
 
 /* Parses a spec file and validates everything a render would meet later, before any audio:
@@ -201,6 +235,23 @@ int sg_stem_plays_in(const sg_song *s, const sg_stem_spec *st, int si);
  * it). `stemgate check --schema` prints it; tests/spec/test_schema.c compares it with the
  * committed docs. SG_E_NOMEM. */
 sg_status sg_spec_reference_markdown(char **out);
+
+/* Reads a criteria file (YAML whose root holds one `delivery:` block, the same keys as the
+ * spec's) into song->delivery, replacing the spec's own block, and checks it against the song
+ * (stem names). SG_E_SPEC with file:line:col of the offending value, SG_E_IO, SG_E_NOMEM. */
+sg_status sg_delivery_load(const char *path, sg_song *song, sg_diag *d);
+
+/* 1 when the delivery allows this sample rate / format / channel count (the spec's own value
+ * when the delivery block does not list any). */
+int sg_delivery_rate_ok(const sg_song *s, unsigned rate);
+int sg_delivery_format_ok(const sg_song *s, sg_sample_format f);
+int sg_delivery_channels_ok(const sg_song *s, unsigned channels);
+/* The allowed values as text for a report's limit column ("48000|44100", "pcm24|float32"). */
+void sg_delivery_rates_text(const sg_song *s, char *out, size_t cap);
+void sg_delivery_formats_text(const sg_song *s, char *out, size_t cap);
+void sg_delivery_channels_text(const sg_song *s, char *out, size_t cap);
+/* 1 when the stem (a spec stem or "Drums") must be delivered. */
+int sg_delivery_requires(const sg_song *s, const char *stem);
 
 /* Resolves a path from the spec against the spec's folder into out. */
 void sg_song_resolve_path(const sg_song *s, const char *rel, char *out, size_t cap);

@@ -103,6 +103,7 @@ typedef struct sg_verify_file {
   char entry[256];        /* archive entry or file name inside the folder; "" missing */
   sg_verify_match match;
   int is_master;
+  int optional; /* 1: not required by the delivery block's stems list           */
   int readable; /* 1: decoded completely                                    */
   unsigned rate, channels;
   int bits, is_float;

@@ -359,6 +359,192 @@ sg_status sg_align_signals(const float *a, size_t na, const float *b, size_t nb,
   return st;
 }
 
+/* Linear interpolation of e at fractional index j (0 outside). */
+static double env_at(const float *e, size_t n, double j) {
+  if (!(j >= 0) || j > (double)n - 1)
+    return 0;
+  size_t k = (size_t)j;
+  double f = j - (double)k;
+  return k + 1 < n ? e[k] + f * (e[k + 1] - e[k]) : e[k];
+}
+
+/* Weighted least-squares line through (t, y) with weights w over the kept points. */
+static int fit_line(const double *t, const double *y, const double *w, const unsigned char *keep,
+                    size_t n, double *a, double *b) {
+  double sw = 0, st = 0, sy = 0;
+  size_t k = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (keep[i]) {
+      sw += w[i];
+      st += w[i] * t[i];
+      sy += w[i] * y[i];
+      ++k;
+    }
+  if (!k || !(sw > 0))
+    return 0;
+  double mt = st / sw, my = sy / sw, stt = 0, sty = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (keep[i]) {
+      stt += w[i] * (t[i] - mt) * (t[i] - mt);
+      sty += w[i] * (t[i] - mt) * (y[i] - my);
+    }
+  *b = k >= 2 && stt > 0 ? sty / stt : 0;
+  *a = my - *b * mt;
+  return (int)k;
+}
+
+static int cmp_double(const void *x, const void *y) {
+  double a = *(const double *)x, b = *(const double *)y;
+  return a < b ? -1 : a > b;
+}
+
+static sg_status track_core(const sg_features *fa, const sg_features *fb, double max_lag_s,
+                            double window_s, sg_align_track *out, sg_diag *d) {
+  memset(out, 0, sizeof *out);
+  size_t na, nb;
+  double R;
+  const float *ea = sg_features_onset_env(fa, &na, &R);
+  const float *eb = sg_features_onset_env(fb, &nb, &R);
+  double p99 = sg__quantile(ea, na, 0.99);
+  size_t ia = 0, ib = na;
+  while (ia < na && !(ea[ia] > 0.05 * p99))
+    ia++;
+  while (ib > ia && !(ea[ib - 1] > 0.05 * p99))
+    ib--;
+  long W = lround(window_s * R), hop = W / 2 > 0 ? W / 2 : 1;
+  long L0 = (long)ceil(max_lag_s * R), Lt = L0 / 2 > 3 ? L0 / 2 : 3;
+  if (ia >= ib || (long)(ib - ia) < W)
+    return sg_diag_fail(d, SG_E_NOTFOUND, "align: too little active signal to track");
+  size_t cap = (size_t)((long)(ib - ia) / hop) + 2;
+  double *t = malloc(cap * sizeof *t), *y = malloc(cap * sizeof *y), *w = malloc(cap * sizeof *w);
+  double *res = malloc(cap * sizeof *res);
+  unsigned char *keep = malloc(cap);
+  sg_status st = SG_OK;
+  if (!t || !y || !w || !res || !keep) {
+    st = sg_diag_fail(d, SG_E_NOMEM, "align: out of memory");
+    goto done;
+  }
+  size_t n = 0;
+  long center = 0;
+  int have = 0;
+  for (long i0 = (long)ia; i0 + W <= (long)ib && n < cap; i0 += hop) {
+    /* A window with almost no onsets (a break) correlates with anything: skip it. */
+    size_t busy = 0;
+    for (long i = i0; i < i0 + W; ++i)
+      busy += ea[i] > 0.05 * p99;
+    if (busy < 4)
+      continue;
+    out->n_windows++;
+    long base = have ? center : 0;
+    double pk;
+    double lag = (double)base + xcorr_peak(ea, na, eb, nb, i0, i0 + W, have ? Lt : L0, base, &pk);
+    if (!(pk > 0.2))
+      continue;
+    t[n] = ((double)i0 + 0.5 * (double)W) / R;
+    y[n] = lag / R;
+    w[n] = pk * pk;
+    keep[n] = 1;
+    ++n;
+    if (pk > 0.4) {
+      center = lround(lag);
+      have = 1;
+    }
+  }
+  if (n < 2) {
+    st = sg_diag_fail(d, SG_E_NOTFOUND, "align: fewer than two windows correlate");
+    goto done;
+  }
+  double a0 = 0, b0 = 0;
+  for (int pass = 0; pass < 3; ++pass) {
+    if (!fit_line(t, y, w, keep, n, &a0, &b0))
+      break;
+    if (pass == 2)
+      break;
+    size_t k = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (keep[i])
+        res[k++] = fabs(y[i] - (a0 + b0 * t[i]));
+    qsort(res, k, sizeof *res, cmp_double);
+    double mad = k ? res[k / 2] : 0, lim = fmax(3.0 * 1.4826 * mad, 1.5 / R);
+    for (size_t i = 0; i < n; ++i)
+      keep[i] = fabs(y[i] - (a0 + b0 * t[i])) <= lim;
+  }
+  double first = -1, last = -1, ss = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (keep[i]) {
+      if (first < 0)
+        first = t[i];
+      last = t[i];
+      out->n_used++;
+      double r = y[i] - (a0 + b0 * t[i]);
+      ss += r * r;
+    }
+  if (out->n_used < 2) {
+    st = sg_diag_fail(d, SG_E_NOTFOUND, "align: no consistent lag across the windows");
+    goto done;
+  }
+  out->first_time_s = first;
+  out->last_time_s = last;
+  out->ratio = b0;
+  out->offset_s = a0 + b0 * first;
+  out->drift_s = b0 * (last - first);
+  out->residual_s = sqrt(ss / (double)out->n_used);
+  /* Correlation along the line over a's active part. */
+  double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+  size_t m = 0;
+  for (size_t i = ia; i < ib; ++i) {
+    double ti = (double)i / R, j = (double)i + (a0 + b0 * ti) * R;
+    double x = ea[i], v = env_at(eb, nb, j);
+    sa += x;
+    sb += v;
+    saa += x * x;
+    sbb += v * v;
+    sab += x * v;
+    ++m;
+  }
+  double cov = sab - sa * sb / (double)m, va = saa - sa * sa / (double)m,
+         vb = sbb - sb * sb / (double)m;
+  out->similarity = va > 0 && vb > 0 ? cov / sqrt(va * vb) : 0;
+done:
+  free(t);
+  free(y);
+  free(w);
+  free(res);
+  free(keep);
+  return st;
+}
+
+sg_status sg_align_signals_track(const float *a, size_t na, const float *b, size_t nb,
+                                 unsigned rate, const sg_align_config *cfg, double window_s,
+                                 sg_align_result *al, sg_align_track *tr, sg_diag *d) {
+  if (!a || !b || !tr || !na || !nb)
+    return sg_diag_fail(d, SG_E_INVAL, "align: empty or NULL signal");
+  sg_align_config c;
+  if (cfg)
+    c = *cfg;
+  else
+    sg_align_config_init(&c);
+  if (al)
+    memset(al, 0, sizeof *al);
+  memset(tr, 0, sizeof *tr);
+  sg_features_config fc;
+  sg_features_config_init(&fc);
+  fc.flags = SG_FEAT_ONSET;
+  sg_features *fa = NULL, *fb = NULL;
+  sg_status st = sg_features_from_mono(&fa, a, na, rate, &fc, d);
+  if (st == SG_OK)
+    st = sg_features_from_mono(&fb, b, nb, rate, &fc, d);
+  if (st == SG_OK && al) {
+    src sa = {a, na, NULL, 1, 0, NULL, 0}, sb = {b, nb, NULL, 1, 0, NULL, 0};
+    st = align_core(fa, fb, &sa, &sb, &c, al, d);
+  }
+  if (st == SG_OK)
+    st = track_core(fa, fb, c.max_lag_s, window_s > 0 ? window_s : 4.0, tr, d);
+  sg_features_free(fa);
+  sg_features_free(fb);
+  return st;
+}
+
 sg_status sg_align_files(const char *path_a, const char *path_b, const sg_align_config *cfg,
                          sg_align_result *out, sg_diag *d) {
   if (!path_a || !path_b || !out)

@@ -69,13 +69,30 @@ static double meter_loudest(const sg_meter *m, int64_t f0, int64_t f1, int whole
 sg_status sg_check_file_format(sg_gate_report *r, const char *step, const char *stem,
                                const sg_song *s, const sg_audio_info *info, sg_diag *d) {
   group g = {SG_OK, d};
-  char m[64];
-  row(&g, r, SG_CHECK_SAMPLE_RATE, step, stem, info->rate, s->sample_rate, 0, NULL, SG_SEV_FAIL);
+  char m[64], want[128];
+  /* A delivery block lists what a client accepts; without one, the spec's own value. One row
+   * per property either way, so the render and verify rows stay the same rows. */
+  if (!s->delivery.n_rates) {
+    row(&g, r, SG_CHECK_SAMPLE_RATE, step, stem, info->rate, s->sample_rate, 0, NULL, SG_SEV_FAIL);
+  } else {
+    sg_delivery_rates_text(s, want, sizeof want);
+    snprintf(m, sizeof m, "%u Hz", info->rate);
+    row_text(&g, r, SG_CHECK_SAMPLE_RATE, step, stem, m, want, sg_delivery_rate_ok(s, info->rate),
+             SG_SEV_FAIL);
+  }
   snprintf(m, sizeof m, "%s (%d-bit%s)", sg_sample_format_name(info->format), info->bits,
            info->is_float ? " float" : "");
-  row_text(&g, r, SG_CHECK_FORMAT, step, stem, m, sg_sample_format_name(s->format),
-           info->format == s->format, SG_SEV_FAIL);
-  row(&g, r, SG_CHECK_CHANNELS, step, stem, info->channels, s->channels, 0, NULL, SG_SEV_FAIL);
+  sg_delivery_formats_text(s, want, sizeof want);
+  row_text(&g, r, SG_CHECK_FORMAT, step, stem, m, want, sg_delivery_format_ok(s, info->format),
+           SG_SEV_FAIL);
+  if (!s->delivery.n_channels) {
+    row(&g, r, SG_CHECK_CHANNELS, step, stem, info->channels, s->channels, 0, NULL, SG_SEV_FAIL);
+  } else {
+    sg_delivery_channels_text(s, want, sizeof want);
+    snprintf(m, sizeof m, "%u ch", info->channels);
+    row_text(&g, r, SG_CHECK_CHANNELS, step, stem, m, want,
+             sg_delivery_channels_ok(s, info->channels), SG_SEV_FAIL);
+  }
   return g.st;
 }
 
@@ -161,10 +178,22 @@ sg_status sg_check_master_level(sg_gate_report *r, const char *step, const sg_so
   group g = {SG_OK, d};
   sg_meter_result mr;
   sg_meter_result_get(m, &mr);
-  row(&g, r, SG_CHECK_LOUDNESS, step, "Master", mr.integrated_lufs, s->master.loudness_tolerance,
-      s->master.loudness_lufs, NULL, SG_SEV_FAIL);
-  row(&g, r, SG_CHECK_TRUE_PEAK, step, "Master", mr.true_peak_dbtp, s->master.true_peak_dbtp, 0,
-      NULL, SG_SEV_FAIL);
+  const sg_delivery_spec *dl = &s->delivery;
+  char detail[128];
+  if (dl->has_loudness) { /* a range [lo, hi] is a target at its middle, half its width either way
+                           */
+    snprintf(detail, sizeof detail, "delivery range %g..%g LUFS", dl->loudness_lufs[0],
+             dl->loudness_lufs[1]);
+    row(&g, r, SG_CHECK_LOUDNESS, step, "Master", mr.integrated_lufs,
+        0.5 * (dl->loudness_lufs[1] - dl->loudness_lufs[0]),
+        0.5 * (dl->loudness_lufs[0] + dl->loudness_lufs[1]), detail, SG_SEV_FAIL);
+  } else {
+    row(&g, r, SG_CHECK_LOUDNESS, step, "Master", mr.integrated_lufs, s->master.loudness_tolerance,
+        s->master.loudness_lufs, NULL, SG_SEV_FAIL);
+  }
+  row(&g, r, SG_CHECK_TRUE_PEAK, step, "Master", mr.true_peak_dbtp,
+      dl->has_true_peak ? dl->true_peak_dbtp : s->master.true_peak_dbtp, 0,
+      dl->has_true_peak ? "delivery ceiling" : NULL, SG_SEV_FAIL);
   const double k = (double)rate / tl->rate;
   for (int i = 0; i < tl->n_sections; ++i) {
     const sg_section_time *sec = &tl->sections[i];
@@ -331,9 +360,19 @@ sg_status sg_check_stem_length(sg_gate_report *r, const char *step, const char *
   return g.st;
 }
 
-sg_status sg_check_master_duration(sg_gate_report *r, const char *step, const sg_timeline *tl,
-                                   int64_t frames, unsigned rate, double tolerance_s, sg_diag *d) {
+sg_status sg_check_master_duration(sg_gate_report *r, const char *step, const sg_song *s,
+                                   const sg_timeline *tl, int64_t frames, unsigned rate,
+                                   double tolerance_s, sg_diag *d) {
   group g = {SG_OK, d};
+  const sg_delivery_spec *dl = &s->delivery;
+  if (dl->has_length) {
+    char detail[96];
+    snprintf(detail, sizeof detail, "delivery range %g..%g s", dl->length_s[0], dl->length_s[1]);
+    row(&g, r, SG_CHECK_DURATION, step, "Master", (double)frames / rate,
+        0.5 * (dl->length_s[1] - dl->length_s[0]), 0.5 * (dl->length_s[0] + dl->length_s[1]),
+        detail, SG_SEV_FAIL);
+    return g.st;
+  }
   row(&g, r, SG_CHECK_DURATION, step, "Master", (double)frames / rate, tolerance_s,
       (double)tl->total_frames / tl->rate, "song length from the timeline", SG_SEV_FAIL);
   return g.st;

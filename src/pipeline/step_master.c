@@ -71,7 +71,7 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   if ((st = sg_check_file_content(g, "master", M, s, p.meter, 0, d)) != SG_OK)
     goto out;
   /* Each stem against the master and the master against the song, as verify measures them. */
-  st = sg_check_master_duration(g, "master", &r->tl, info.frames, info.rate,
+  st = sg_check_master_duration(g, "master", s, &r->tl, info.frames, info.rate,
                                 sg_check_get(SG_CHECK_DURATION)->limit, d);
   for (int k = 0; st == SG_OK && k < r->n_stems; ++k)
     st = sg_check_stem_length(g, "master", r->stems[k].name, s, r->stems[k].final_info.frames,

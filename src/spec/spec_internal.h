@@ -32,6 +32,15 @@ sg_status sg__song_check(const sg_song *s, sg_diag *d);
  * (sg_song_load only: a spec parsed from a string has no folder). */
 sg_status sg__song_check_files(const sg_song *s, sg_diag *d);
 
+/* The delivery: block (spec_delivery.c): parses the mapping v of doc into *out (file names the
+ * source in diagnostics), and checks a parsed song's block against its stems. SG_E_SPEC at the
+ * offending value. */
+struct yaml_document_s;
+struct yaml_node_s;
+sg_status sg__parse_delivery(struct yaml_document_s *doc, struct yaml_node_s *v, const char *file,
+                             sg_delivery_spec *out, sg_diag *d);
+sg_status sg__delivery_check(const sg_song *s, sg_diag *d);
+
 /* ASCII case-insensitive equality. */
 int sg__ieq(const char *a, const char *b);
 

@@ -30,10 +30,10 @@ typedef struct ctx {
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-static const char *const TOP_KEYS[] = {"title",       "tempo",    "meter", "sample_rate", "format",
-                                       "channels",    "key",      "style", "seed",        "swing",
-                                       "humanize",    "sections", "stems", "drums",       "master",
-                                       "deliverable", "gates"};
+static const char *const TOP_KEYS[] = {
+    "title", "tempo", "meter",  "sample_rate", "format",   "channels",
+    "key",   "style", "seed",   "swing",       "humanize", "sections",
+    "stems", "drums", "master", "deliverable", "gates",    "delivery"};
 static const char *const HUMANIZE_KEYS[] = {"timing_ms", "velocity"};
 static const char *const SECTION_KEYS[] = {"name", "bars",   "start",       "end",
                                            "key",  "chords", "progression", "energy"};
@@ -1275,6 +1275,8 @@ static sg_status parse_root(ctx *c, yaml_node_t *root) {
       st = parse_master(c, v);
     } else if (!strcmp(key, "deliverable")) {
       st = parse_deliverable(c, v);
+    } else if (!strcmp(key, "delivery")) {
+      st = sg__parse_delivery(c->doc, v, c->file, &s->delivery, c->d); /* spec_delivery.c */
     } else {
       st = parse_gates(c, v);
     }
@@ -1294,7 +1296,8 @@ static sg_status parse_root(ctx *c, yaml_node_t *root) {
   make_slug(s);
   if (!seed_node)
     s->seed = sg_hash64(s->title);
-  return finish(c, root);
+  sg_status fst = finish(c, root);
+  return fst ? fst : sg__delivery_check(s, c->d);
 }
 
 /* Position of a libyaml error; reader errors carry only a byte offset. */

@@ -259,14 +259,15 @@ static void dump(const sg_verify_result *r) {
 
 /* Runs verify and asserts that the failed required checks are exactly "stem/check" in want
  * (NULL-terminated), in any order. */
-static sg_status verify_expect(const char *pkg, const char *const *want, sg_verify_result *keep) {
+static sg_status verify_expect_song(const sg_song *sg, const char *pkg, const char *const *want,
+                                    sg_verify_result *keep) {
   sg_verify_options o;
   sg_verify_options_init(&o);
   o.package = pkg;
   sg_verify_result r;
   sg_diag d;
   sg_diag_clear(&d);
-  sg_status st = sg_verify_package(song, &o, &r, &d);
+  sg_status st = sg_verify_package(sg, &o, &r, &d);
   int nwant = 0;
   while (want[nwant])
     ++nwant;
@@ -301,6 +302,51 @@ static sg_status verify_expect(const char *pkg, const char *const *want, sg_veri
     sg_verify_result_free(&r);
   assert_true(ok);
   return st;
+}
+
+static sg_status verify_expect(const char *pkg, const char *const *want, sg_verify_result *keep) {
+  return verify_expect_song(song, pkg, want, keep);
+}
+
+/* A zip as another tool makes it: the variant's WAVs and no manifest.json (libzip directly). */
+static const char *make_plain_zip(const char *name, const variant *v) {
+  static char zp[1024];
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s", sg_test_path(name));
+  mkdir(dir, 0700);
+  snprintf(zp, sizeof zp, "%s.zip", dir);
+  int err = 0;
+  zip_t *za = zip_open(zp, ZIP_CREATE | ZIP_TRUNCATE, &err);
+  assert_non_null(za);
+  for (int p = 0; p < NPARTS; ++p) {
+    if (v->missing[p])
+      continue;
+    char wav[1200], entry[128];
+    snprintf(entry, sizeof entry, "verify-test_%s.wav", part_name[p]);
+    snprintf(wav, sizeof wav, "%s/%s", dir, entry);
+    write_wav(wav, v->part[p], v->frames[p], v->rate[p], v->fmt[p]);
+    zip_source_t *src = zip_source_file(za, wav, 0, -1);
+    assert_non_null(src);
+    assert_true(zip_file_add(za, entry, src, ZIP_FL_ENC_UTF_8) >= 0);
+  }
+  assert_int_equal(zip_close(za), 0);
+  return zp;
+}
+
+/* The test song with text appended (a delivery block), loaded from a file next to ref.wav. */
+static sg_song *song_with(const char *file, const char *extra) {
+  char text[4096];
+  snprintf(text, sizeof text, "%s%s", SPEC, extra);
+  const char *path = sg_test_path(file);
+  assert_int_equal(sg_test_write_text(path, text), 0);
+  sg_song *s2 = NULL;
+  sg_diag d;
+  sg_diag_clear(&d);
+  sg_status st = sg_song_load(path, &s2, &d);
+  if (st != SG_OK)
+    fprintf(stderr, "%s:%d:%d: %s\n", d.file, d.line, d.col, d.message);
+  assert_int_equal(st, SG_OK);
+  return s2;
 }
 
 /* ---- fixtures ----------------------------------------------------------------------------------
@@ -380,6 +426,91 @@ static void good_package_passes(void **state) {
     assert_int_equal(r.files[f].match, SG_MATCH_NAMING);
   assert_int_equal(r.n_files, 5);
   sg_verify_result_free(&r);
+}
+
+static void brief_conforming_delivery_passes(void **state) {
+  (void)state;
+  /* A client's brief: 48 kHz, 24-bit PCM or float, master -16..-8 LUFS, true peak <= -0.1 dBTP,
+   * stems Keys/Bass/Bridge; the client supplied the drums, so no Drums stem comes back; another
+   * tool made the zip, so there is no manifest. The master (with the client's drums) is 1 dB
+   * hotter than the spec's -14 LUFS and every file is pcm24: all within the brief. */
+  sg_song *s2 = song_with("song_brief.yaml", "delivery:\n"
+                                             "  sample_rates: [48000]\n"
+                                             "  formats: [pcm24, float32]\n"
+                                             "  loudness_lufs: [-16, -8]\n"
+                                             "  true_peak_dbtp: -0.1\n"
+                                             "  stems: [Keys, Bass, Bridge]\n"
+                                             "  manifest: optional\n");
+  const float g = (float)pow(10.0, 1.0 / 20.0);
+  float *parts[NPARTS];
+  variant v;
+  variant_init(&v);
+  for (int p = 0; p < NPARTS; ++p) {
+    parts[p] = malloc(good.frames * CH * sizeof(float));
+    for (size_t i = 0; i < good.frames * CH; ++i)
+      parts[p][i] = good.part[p][i] * g;
+    v.part[p] = parts[p];
+    v.fmt[p] = SG_FMT_PCM24;
+  }
+  v.missing[DRUMS] = 1;
+  const char *zp = make_plain_zip("brief", &v);
+  sg_verify_result r;
+  assert_int_equal(verify_expect_song(s2, zp, none, &r), SG_OK);
+  int drums_info = 0, loud = 0, manifest_warn = 0;
+  for (size_t i = 0; i < r.report.n; ++i) {
+    const sg_gate_result *x = &r.report.v[i];
+    if (!strcmp(x->check, "present") && !strcmp(x->stem, "Drums"))
+      drums_info = x->severity == SG_SEV_INFO;
+    if (!strcmp(x->check, "loudness")) {
+      loud = x->pass && fabs(x->measured + 13.0) < 0.3 && strstr(x->detail, "-16..-8") != NULL;
+      fprintf(stderr, "brief: master %.2f LUFS against %s\n", x->measured, x->detail);
+    }
+    if (!strcmp(x->check, "manifest"))
+      manifest_warn = x->severity == SG_SEV_WARN;
+  }
+  assert_true(drums_info);
+  assert_true(loud);
+  assert_true(manifest_warn);
+  sg_verify_result_free(&r);
+  /* The same zip against the spec alone: the spec renders float32 at -14 +- 0.5 LUFS under
+   * -1 dBTP, every stem and Drums, in a stemgate zip with a manifest. */
+  const char *want[] = {"package/manifest", "Drums/present", "Master/loudness",
+                        "Master/true_peak", "Master/format", "Keys/format",
+                        "Bass/format",      "Bridge/format", NULL};
+  assert_int_equal(verify_expect(zp, want, NULL), SG_E_GATE);
+  /* manifest: required fails the same zip on that row alone. */
+  sg_song *s3 = song_with("song_brief_req.yaml", "delivery:\n"
+                                                 "  formats: [pcm24]\n"
+                                                 "  loudness_lufs: [-16, -8]\n"
+                                                 "  true_peak_dbtp: -0.1\n"
+                                                 "  stems: [Keys, Bass, Bridge]\n"
+                                                 "  manifest: required\n");
+  const char *want3[] = {"package/manifest", NULL};
+  assert_int_equal(verify_expect_song(s3, zp, want3, NULL), SG_E_GATE);
+  /* A criteria file replaces the spec's block: a brief that asks for float32 only fails pcm24. */
+  const char *crit = sg_test_path("criteria.yaml");
+  assert_int_equal(sg_test_write_text(crit, "delivery:\n"
+                                            "  formats: [float32]\n"
+                                            "  loudness_lufs: [-16, -8]\n"
+                                            "  true_peak_dbtp: -0.1\n"
+                                            "  stems: [Keys, Bass, Bridge]\n"
+                                            "  manifest: optional\n"),
+                   0);
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_delivery_load(crit, s3, &d), SG_OK);
+  const char *want4[] = {"Master/format", "Keys/format", "Bass/format", "Bridge/format", NULL};
+  assert_int_equal(verify_expect_song(s3, zp, want4, NULL), SG_E_GATE);
+  /* A criteria file naming a stem the song does not have: file:line:col at the name. */
+  assert_int_equal(sg_test_write_text(crit, "delivery:\n  stems: [Keys, Basss]\n"), 0);
+  assert_int_equal(sg_delivery_load(crit, s3, &d), SG_E_SPEC);
+  assert_int_equal(d.line, 2);
+  assert_int_equal(d.col, 17);
+  assert_non_null(strstr(d.message, "did you mean 'Bass'"));
+  for (int p = 0; p < NPARTS; ++p)
+    free(parts[p]);
+  sg_song_free(s2);
+  sg_song_free(s3);
 }
 
 static void auto_tempo_takes_the_reference_tempo(void **state) {
@@ -486,6 +617,84 @@ static void master_stretched_fails_sync_drift(void **state) {
   const char *want[] = {"Master/sync_drift", NULL};
   assert_int_equal(verify_expect(make_zip("stretch", &v), want, NULL), SG_E_GATE);
   free(x);
+}
+
+/* x delayed by sh frames (zeros in front), the same length. */
+static float *delayed(const float *x, size_t sh) {
+  float *y = calloc(good.frames * CH, sizeof *y);
+  memcpy(y + sh * CH, x, (good.frames - sh) * CH * sizeof *y);
+  return y;
+}
+
+/* x played rate times slower from the start (linear interpolation), the same length. */
+static float *slowed(const float *x, double rate) {
+  float *y = calloc(good.frames * CH, sizeof *y);
+  for (size_t i = 0; i < good.frames; ++i) {
+    double src = (double)i / rate;
+    size_t k = (size_t)src;
+    double fr = src - (double)k;
+    for (int c = 0; c < CH; ++c) {
+      float a = x[k * CH + c], b = k + 1 < good.frames ? x[(k + 1) * CH + c] : 0.0f;
+      y[i * CH + c] = (float)(a + fr * (b - a));
+    }
+  }
+  return y;
+}
+
+static double row_value(const sg_verify_result *r, const char *stem, const char *check) {
+  for (size_t i = 0; i < r->report.n; ++i)
+    if (!strcmp(r->report.v[i].stem, stem) && !strcmp(r->report.v[i].check, check))
+      return r->report.v[i].measured;
+  return NAN;
+}
+
+static void bass_shifted_or_slow_fails_its_sync(void **state) {
+  (void)state;
+  /* The Bass stem 30 ms late, or 0.5% slow (128 ms over the song), master untouched: the stem
+   * fails its own sync rows against the master (no reference) or the reference (through the
+   * master), and nothing else fails. */
+  sg_song *noref = song_with("song_noref.yaml", "");
+  noref->drums.source = SG_DRUMS_SYNTH; /* the same song, drums synthesized: no reference */
+  noref->drums.reference[0] = 0;
+  float *late = delayed(good.part[BASS], (size_t)(0.030 * RATE));
+  float *slow = slowed(good.part[BASS], 1.005);
+  variant v;
+  variant_init(&v);
+  v.part[BASS] = late;
+  const char *zl = make_zip("bass_late", &v);
+  const char *want_off[] = {"Bass/sync_offset", NULL};
+  sg_verify_result r;
+  for (int with_ref = 1; with_ref >= 0; --with_ref) {
+    assert_int_equal(verify_expect_song(with_ref ? song : noref, zl, want_off, &r), SG_E_GATE);
+    double off = row_value(&r, "Bass", "sync_offset");
+    fprintf(stderr, "bass 30 ms late (%s): sync_offset %.2f ms\n",
+            with_ref ? "reference" : "master", off);
+    assert_true(fabs(off - 30.0) < 2.0);
+    sg_verify_result_free(&r);
+  }
+  variant_init(&v);
+  v.part[BASS] = slow;
+  const char *zs = make_zip("bass_slow", &v);
+  for (int with_ref = 1; with_ref >= 0; --with_ref) {
+    sg_verify_options o;
+    sg_verify_options_init(&o);
+    o.package = zs;
+    assert_int_equal(sg_verify_package(with_ref ? song : noref, &o, &r, NULL), SG_E_GATE);
+    double drift = row_value(&r, "Bass", "sync_drift");
+    fprintf(stderr, "bass 0.5%% slow (%s): sync_drift %.1f ms\n", with_ref ? "reference" : "master",
+            drift);
+    /* 0.5% of the span between the first and last measured windows (~20 s): ~100 ms. */
+    assert_true(drift > 60.0 && drift < 140.0);
+    for (size_t i = 0; i < r.report.n; ++i) {
+      const sg_gate_result *g = &r.report.v[i];
+      if (!g->pass && g->required)
+        assert_string_equal(g->stem, "Bass"); /* only the Bass fails */
+    }
+    sg_verify_result_free(&r);
+  }
+  free(late);
+  free(slow);
+  sg_song_free(noref);
 }
 
 static void master_without_drums_fails_drum_similarity(void **state) {
@@ -968,11 +1177,13 @@ static void xml_escaping(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(good_package_passes),
+      cmocka_unit_test(brief_conforming_delivery_passes),
       cmocka_unit_test(auto_tempo_takes_the_reference_tempo),
       cmocka_unit_test(stem_at_44k_fails_sample_rate),
       cmocka_unit_test(pcm16_stem_fails_format),
       cmocka_unit_test(master_shifted_30ms_fails_sync_offset),
       cmocka_unit_test(master_stretched_fails_sync_drift),
+      cmocka_unit_test(bass_shifted_or_slow_fails_its_sync),
       cmocka_unit_test(master_without_drums_fails_drum_similarity),
       cmocka_unit_test(bridge_in_a_major_fails_key),
       cmocka_unit_test(clipped_master_fails_clipping_and_true_peak),
