@@ -338,18 +338,25 @@ static sg_status align_core(const sg_features *fa, const sg_features *fb, src *s
   return SG_OK;
 }
 
+/* The onset features of both mono signals, which every alignment starts from. */
+static sg_status onset_features(const float *a, size_t na, const float *b, size_t nb, unsigned rate,
+                                sg_features **fa, sg_features **fb, sg_diag *d) {
+  sg_features_config fc;
+  sg_features_config_init(&fc);
+  fc.flags = SG_FEAT_ONSET;
+  sg_status st = sg_features_from_mono(fa, a, na, rate, &fc, d);
+  if (st == SG_OK)
+    st = sg_features_from_mono(fb, b, nb, rate, &fc, d);
+  return st;
+}
+
 sg_status sg_align_signals(const float *a, size_t na, const float *b, size_t nb, unsigned rate,
                            const sg_align_config *cfg, sg_align_result *out, sg_diag *d) {
   if (!a || !b || !out || !na || !nb)
     return sg_diag_fail(d, SG_E_INVAL, "align: empty or NULL signal");
   memset(out, 0, sizeof *out);
-  sg_features_config fc;
-  sg_features_config_init(&fc);
-  fc.flags = SG_FEAT_ONSET;
   sg_features *fa = NULL, *fb = NULL;
-  sg_status st = sg_features_from_mono(&fa, a, na, rate, &fc, d);
-  if (st == SG_OK)
-    st = sg_features_from_mono(&fb, b, nb, rate, &fc, d);
+  sg_status st = onset_features(a, na, b, nb, rate, &fa, &fb, d);
   if (st == SG_OK) {
     src sa = {a, na, NULL, 1, 0, NULL, 0}, sb = {b, nb, NULL, 1, 0, NULL, 0};
     st = align_core(fa, fb, &sa, &sb, cfg, out, d);
@@ -527,13 +534,8 @@ sg_status sg_align_signals_track(const float *a, size_t na, const float *b, size
   if (al)
     memset(al, 0, sizeof *al);
   memset(tr, 0, sizeof *tr);
-  sg_features_config fc;
-  sg_features_config_init(&fc);
-  fc.flags = SG_FEAT_ONSET;
   sg_features *fa = NULL, *fb = NULL;
-  sg_status st = sg_features_from_mono(&fa, a, na, rate, &fc, d);
-  if (st == SG_OK)
-    st = sg_features_from_mono(&fb, b, nb, rate, &fc, d);
+  sg_status st = onset_features(a, na, b, nb, rate, &fa, &fb, d);
   if (st == SG_OK && al) {
     src sa = {a, na, NULL, 1, 0, NULL, 0}, sb = {b, nb, NULL, 1, 0, NULL, 0};
     st = align_core(fa, fb, &sa, &sb, &c, al, d);

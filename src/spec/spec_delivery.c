@@ -30,14 +30,7 @@ typedef struct dctx {
   sg_diag *d;
 } dctx;
 
-static sg_pos pos_of(const yaml_node_t *n) {
-  sg_pos p = {1, 1};
-  if (n) {
-    p.line = (int)n->start_mark.line + 1;
-    p.col = (int)n->start_mark.column + 1;
-  }
-  return p;
-}
+static sg_pos pos_of(const yaml_node_t *n) { return sg__yaml_pos(n); }
 
 static sg_status fail(dctx *c, sg_pos p, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -45,15 +38,11 @@ static sg_status fail(dctx *c, sg_pos p, const char *fmt, ...)
 #endif
     ;
 static sg_status fail(dctx *c, sg_pos p, const char *fmt, ...) {
-  if (!c->d)
-    return SG_E_SPEC;
-  char msg[SG_DIAG_TEXT];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  sg_status st = sg__spec_vfail(c->d, c->file, p, fmt, ap);
   va_end(ap);
-  sg_diag_at(c->d, c->file, p.line, p.col);
-  return sg_diag_fail(c->d, SG_E_SPEC, "%s", msg);
+  return st;
 }
 
 static yaml_node_t *node(dctx *c, int id) { return yaml_document_get_node(c->doc, id); }

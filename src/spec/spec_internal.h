@@ -44,4 +44,12 @@ sg_status sg__delivery_check(const sg_song *s, sg_diag *d);
 /* ASCII case-insensitive equality. */
 int sg__ieq(const char *a, const char *b);
 
+/* Diagnostics shared by the spec's YAML readers (spec_parse.c, spec_delivery.c). */
+#include <stdarg.h>
+struct yaml_node_s;
+/* 1-based line and column of a YAML node; {0, 0} for NULL. */
+sg_pos sg__yaml_pos(const struct yaml_node_s *n);
+/* SG_E_SPEC with d (optional) at file:line:col (positions below 1 read as 1) and the message. */
+sg_status sg__spec_vfail(sg_diag *d, const char *file, sg_pos p, const char *fmt, va_list ap);
+
 #endif

@@ -64,7 +64,7 @@ static const unsigned RATES[] = {44100, 48000, 88200, 96000};
 
 /* ---- diagnostics -------------------------------------------------------------------------- */
 
-static sg_pos pos_of(const yaml_node_t *n) {
+sg_pos sg__yaml_pos(const yaml_node_t *n) {
   sg_pos p = {0, 0};
   if (n) {
     p.line = (int)n->start_mark.line + 1;
@@ -73,21 +73,28 @@ static sg_pos pos_of(const yaml_node_t *n) {
   return p;
 }
 
+sg_status sg__spec_vfail(sg_diag *d, const char *file, sg_pos p, const char *fmt, va_list ap) {
+  if (!d)
+    return SG_E_SPEC;
+  char msg[SG_DIAG_TEXT];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  sg_diag_at(d, file, p.line > 0 ? p.line : 1, p.col > 0 ? p.col : 1);
+  return sg_diag_fail(d, SG_E_SPEC, "%s", msg);
+}
+
+static sg_pos pos_of(const yaml_node_t *n) { return sg__yaml_pos(n); }
+
 static sg_status fail_pos(ctx *c, sg_pos p, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 static sg_status fail_pos(ctx *c, sg_pos p, const char *fmt, ...) {
-  if (!c->d)
-    return SG_E_SPEC;
-  char msg[SG_DIAG_TEXT];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  sg_status st = sg__spec_vfail(c->d, c->file, p, fmt, ap);
   va_end(ap);
-  sg_diag_at(c->d, c->file, p.line > 0 ? p.line : 1, p.col > 0 ? p.col : 1);
-  return sg_diag_fail(c->d, SG_E_SPEC, "%s", msg);
+  return st;
 }
 
 #define FAIL(c, node, ...) fail_pos((c), pos_of(node), __VA_ARGS__)
