@@ -1,6 +1,7 @@
 /* stemgate analyze FILE: the analysis library on one file, for a quick look at any audio. */
 #include "cli.h"
 
+#include "package/json.h"
 #include "stemgate/analysis.h"
 
 #include <stdio.h>
@@ -10,8 +11,11 @@
 int sg_cli_analyze(int argc, char **argv, const sg_cli_command *self) {
   const char *path = NULL;
   double bpm_hint = 120;
+  int json = 0;
   for (int i = 1; i < argc; ++i) {
-    if (!strcmp(argv[i], "--bpm")) {
+    if (!strcmp(argv[i], "--json")) {
+      json = 1;
+    } else if (!strcmp(argv[i], "--bpm")) {
       if (++i >= argc)
         return sg_cli_usage_error(self, "missing value after", "--bpm");
       bpm_hint = atof(argv[i]);
@@ -46,45 +50,118 @@ int sg_cli_analyze(int argc, char **argv, const sg_cli_command *self) {
     sg_cli_print_diag(&d);
     return sg_exit_code(st);
   }
-  printf("%s\n  %s, %u Hz, %s (%d bit%s), %u ch, %lld frames (%.3f s)\n", path, info.container,
-         info.rate, sg_sample_format_name(info.format), info.bits, info.is_float ? " float" : "",
-         info.channels, (long long)info.frames, (double)info.frames / info.rate);
-  printf("  loudness %.2f LUFS, LRA %.1f LU, short-term max %.2f LUFS\n", m.integrated_lufs,
-         m.loudness_range_lu, m.short_term_max_lufs);
-  printf("  peak %.2f dBFS, true peak %.2f dBTP, RMS %.2f dBFS, DC %.2g, clip runs %llu, "
-         "non-finite %llu\n",
-         m.sample_peak_dbfs, m.true_peak_dbtp, m.rms_dbfs, m.dc[0], (unsigned long long)m.clip_runs,
-         (unsigned long long)(m.nan_count + m.inf_count));
+  /* Every measurement first, then one printer: text or JSON. */
   sg_tempo_config tc;
   sg_tempo_config_init(&tc);
   tc.prior_bpm = bpm_hint;
   sg_tempo_result tr;
-  if (sg_tempo_estimate(f, NULL, &tc, &tr) == SG_OK) {
-    printf("  tempo %.2f BPM (confidence %.2f)\n", tr.bpm, tr.confidence);
+  int have_tempo = sg_tempo_estimate(f, NULL, &tc, &tr) == SG_OK;
+  sg_downbeat_result db;
+  int have_db = 0;
+  if (have_tempo) {
     sg_onset_list on;
     memset(&on, 0, sizeof on);
-    sg_downbeat_result db;
-    if (sg_onsets_pick(f, NULL, &on) == SG_OK && sg_downbeat_estimate(&on, tr.bpm, 4, &db) == SG_OK)
-      printf("  first downbeat %.3f s (4/4 assumed, confidence %.2f)\n", db.first_downbeat_s,
-             db.confidence);
+    have_db =
+        sg_onsets_pick(f, NULL, &on) == SG_OK && sg_downbeat_estimate(&on, tr.bpm, 4, &db) == SG_OK;
     sg_onset_list_free(&on);
-  } else {
-    printf("  tempo: no periodic onsets\n");
   }
   sg_key_track_config kc;
   sg_key_track_config_init(&kc);
   sg_key_track kt;
   memset(&kt, 0, sizeof kt);
   sg_keyfit whole;
-  if (sg_key_estimate(f, 0, 0, SG_KEY_KRUMHANSL, &whole) == SG_OK && whole.tonic >= 0) {
-    printf("  key %s (r %.2f)\n", sg_keyfit_name(whole.tonic, whole.minor), whole.r);
-    if (sg_key_track_compute(f, &kc, &kt) == SG_OK)
-      for (size_t i = 0; i < kt.n_changes; ++i)
+  int have_key = sg_key_estimate(f, 0, 0, SG_KEY_KRUMHANSL, &whole) == SG_OK && whole.tonic >= 0;
+  int have_track = have_key && sg_key_track_compute(f, &kc, &kt) == SG_OK;
+  if (json) {
+    sg_json_writer w;
+    sg_json_writer_init(&w, 1);
+    sg_json_begin_object(&w);
+    sg_json_kv_string(&w, "schema", "stemgate.analyze/1");
+    sg_json_kv_string(&w, "file", path);
+    sg_json_kv_string(&w, "container", info.container);
+    sg_json_kv_int(&w, "sample_rate", info.rate);
+    sg_json_kv_string(&w, "format", sg_sample_format_name(info.format));
+    sg_json_kv_int(&w, "bits", info.bits);
+    sg_json_kv_bool(&w, "float", info.is_float);
+    sg_json_kv_int(&w, "channels", info.channels);
+    sg_json_kv_int(&w, "frames", info.frames);
+    sg_json_kv_number(&w, "seconds", (double)info.frames / info.rate);
+    sg_json_kv_number(&w, "loudness_lufs", m.integrated_lufs);
+    sg_json_kv_number(&w, "loudness_range_lu", m.loudness_range_lu);
+    sg_json_kv_number(&w, "short_term_max_lufs", m.short_term_max_lufs);
+    sg_json_kv_number(&w, "momentary_max_lufs", m.momentary_max_lufs);
+    sg_json_kv_number(&w, "sample_peak_dbfs", m.sample_peak_dbfs);
+    sg_json_kv_number(&w, "true_peak_dbtp", m.true_peak_dbtp);
+    sg_json_kv_number(&w, "rms_dbfs", m.rms_dbfs);
+    sg_json_kv_number(&w, "dc", m.dc[0]);
+    sg_json_kv_int(&w, "clip_runs", (int64_t)m.clip_runs);
+    sg_json_kv_int(&w, "non_finite", (int64_t)(m.nan_count + m.inf_count));
+    sg_json_key(&w, "tempo");
+    if (have_tempo) {
+      sg_json_begin_object(&w);
+      sg_json_kv_number(&w, "bpm", tr.bpm);
+      sg_json_kv_number(&w, "confidence", tr.confidence);
+      if (have_db) {
+        sg_json_kv_number(&w, "first_downbeat_s", db.first_downbeat_s);
+        sg_json_kv_number(&w, "downbeat_confidence", db.confidence);
+      }
+      sg_json_end_object(&w);
+    } else {
+      sg_json_null(&w);
+    }
+    sg_json_key(&w, "key");
+    if (have_key) {
+      sg_json_begin_object(&w);
+      sg_json_kv_string(&w, "name", sg_keyfit_name(whole.tonic, whole.minor));
+      sg_json_kv_number(&w, "r", whole.r);
+      sg_json_key(&w, "changes");
+      sg_json_begin_array(&w);
+      for (size_t i = 0; have_track && i < kt.n_changes; ++i) {
+        sg_json_begin_object(&w);
+        sg_json_kv_number(&w, "time_s", kt.change[i].time_s);
+        sg_json_kv_string(&w, "from",
+                          sg_keyfit_name(kt.change[i].from.tonic, kt.change[i].from.minor));
+        sg_json_kv_string(&w, "to", sg_keyfit_name(kt.change[i].to.tonic, kt.change[i].to.minor));
+        sg_json_end_object(&w);
+      }
+      sg_json_end_array(&w);
+      sg_json_end_object(&w);
+    } else {
+      sg_json_null(&w);
+    }
+    sg_json_end_object(&w);
+    const char *t = sg_json_writer_text(&w, NULL);
+    if (t)
+      printf("%s\n", t);
+    sg_json_writer_free(&w);
+  } else {
+    printf("%s\n  %s, %u Hz, %s (%d bit%s), %u ch, %lld frames (%.3f s)\n", path, info.container,
+           info.rate, sg_sample_format_name(info.format), info.bits, info.is_float ? " float" : "",
+           info.channels, (long long)info.frames, (double)info.frames / info.rate);
+    printf("  loudness %.2f LUFS, LRA %.1f LU, short-term max %.2f LUFS\n", m.integrated_lufs,
+           m.loudness_range_lu, m.short_term_max_lufs);
+    printf("  peak %.2f dBFS, true peak %.2f dBTP, RMS %.2f dBFS, DC %.2g, clip runs %llu, "
+           "non-finite %llu\n",
+           m.sample_peak_dbfs, m.true_peak_dbtp, m.rms_dbfs, m.dc[0],
+           (unsigned long long)m.clip_runs, (unsigned long long)(m.nan_count + m.inf_count));
+    if (have_tempo) {
+      printf("  tempo %.2f BPM (confidence %.2f)\n", tr.bpm, tr.confidence);
+      if (have_db)
+        printf("  first downbeat %.3f s (4/4 assumed, confidence %.2f)\n", db.first_downbeat_s,
+               db.confidence);
+    } else {
+      printf("  tempo: no periodic onsets\n");
+    }
+    if (have_key) {
+      printf("  key %s (r %.2f)\n", sg_keyfit_name(whole.tonic, whole.minor), whole.r);
+      for (size_t i = 0; have_track && i < kt.n_changes; ++i)
         printf("    %.1f s: %s -> %s\n", kt.change[i].time_s,
                sg_keyfit_name(kt.change[i].from.tonic, kt.change[i].from.minor),
                sg_keyfit_name(kt.change[i].to.tonic, kt.change[i].to.minor));
-    sg_key_track_free(&kt);
+    }
   }
+  if (have_track)
+    sg_key_track_free(&kt);
   sg_features_free(f);
   return SG_EXIT_OK;
 }

@@ -2,6 +2,8 @@
  * `stemgate check` and `stemgate render --dry-run`, so the three show the same thing. */
 #include "cli.h"
 
+#include "package/json.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,15 +55,79 @@ void sg_cli_print_timing(const sg_song *song, const sg_timeline *tl) {
          (long long)tl->total_frames);
 }
 
+/* The same table as JSON: bars are 1-based and inclusive (as NOTES and the manifest show them),
+ * frames are [start, end). */
+static int print_timing_json(const sg_song *song, const sg_timeline *tl) {
+  sg_json_writer w;
+  sg_json_writer_init(&w, 1);
+  sg_json_begin_object(&w);
+  sg_json_kv_string(&w, "schema", "stemgate.timing/1");
+  sg_json_kv_string(&w, "title", song->title);
+  sg_json_kv_number(&w, "bpm", (double)tl->tempo_num / (double)tl->tempo_den);
+  sg_json_kv_int(&w, "tempo_num", tl->tempo_num);
+  sg_json_kv_int(&w, "tempo_den", tl->tempo_den);
+  sg_json_kv_int(&w, "meter_num", tl->meter_num);
+  sg_json_kv_int(&w, "meter_den", tl->meter_den);
+  sg_json_kv_int(&w, "sample_rate", tl->rate);
+  sg_json_kv_string(&w, "format", sg_sample_format_name(song->format));
+  sg_json_kv_int(&w, "channels", song->channels);
+  sg_json_key(&w, "sections");
+  sg_json_begin_array(&w);
+  for (int i = 0; i < tl->n_sections; ++i) {
+    const sg_section_time *s = &tl->sections[i];
+    sg_json_begin_object(&w);
+    sg_json_kv_string(&w, "name", s->name);
+    sg_json_kv_int(&w, "start_bar", s->start_bar + 1);
+    sg_json_kv_int(&w, "end_bar", s->start_bar + s->bars);
+    sg_json_kv_int(&w, "bars", s->bars);
+    sg_json_kv_number(&w, "start_s", s->start_sec);
+    sg_json_kv_number(&w, "end_s", s->end_sec);
+    sg_json_kv_int(&w, "start_frame", s->start_frame);
+    sg_json_kv_int(&w, "end_frame", s->end_frame);
+    sg_json_kv_string(&w, "key",
+                      song->sections[i].key.s[0] ? song->sections[i].key.s : song->key.s);
+    if (s->target_start_sec >= 0)
+      sg_json_kv_number(&w, "snap_start_s", s->snap_error_start_sec);
+    if (s->target_end_sec >= 0)
+      sg_json_kv_number(&w, "snap_end_s", s->snap_error_end_sec);
+    sg_json_end_object(&w);
+  }
+  sg_json_end_array(&w);
+  sg_json_kv_int(&w, "total_bars", tl->total_bars);
+  sg_json_kv_int(&w, "total_frames", tl->total_frames);
+  sg_json_kv_number(&w, "total_s", (double)tl->total_frames / tl->rate);
+  sg_json_end_object(&w);
+  const char *t = sg_json_writer_text(&w, NULL);
+  if (t)
+    printf("%s\n", t);
+  sg_json_writer_free(&w);
+  return t ? SG_EXIT_OK : SG_EXIT_IO;
+}
+
 int sg_cli_timing(int argc, char **argv, const sg_cli_command *self) {
-  if (argc != 2)
+  const char *spec = NULL;
+  int json = 0;
+  for (int i = 1; i < argc; ++i) {
+    if (!strcmp(argv[i], "--json"))
+      json = 1;
+    else if (argv[i][0] == '-' && argv[i][1])
+      return sg_cli_usage_error(self, "unknown option", argv[i]);
+    else if (!spec)
+      spec = argv[i];
+    else
+      return sg_cli_usage_error(self, "expects exactly one spec file, got another:", argv[i]);
+  }
+  if (!spec)
     return sg_cli_usage_error(self, "expects exactly one spec file", NULL);
   sg_song *song = NULL;
   sg_timeline tl;
-  int rc = sg_cli_load_and_time(argv[1], &song, &tl);
+  int rc = sg_cli_load_and_time(spec, &song, &tl);
   if (rc != SG_EXIT_OK)
     return rc;
-  sg_cli_print_timing(song, &tl);
+  if (json)
+    rc = print_timing_json(song, &tl);
+  else
+    sg_cli_print_timing(song, &tl);
   sg_song_free(song);
-  return SG_EXIT_OK;
+  return rc;
 }

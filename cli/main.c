@@ -8,7 +8,9 @@
 static const sg_cli_command commands[] = {
     {"render", "render a song spec into a verified delivery package", sg_cli_render,
      "usage: stemgate render SPEC [-o DIR] [--reference FILE] [--force] [--jobs N] [--quiet]\n"
-     "                            [--wait] [--dry-run]\n"
+     "                            [--verbose] [--json-events] [--wait] [--dry-run]\n"
+     "                            [--only STEM] [--section NAME] [--preview flac|mp3]\n"
+     "                            [--date now|EPOCH]\n"
      "\n"
      "Runs the seven gated steps (timing, reference, stems, drums, fx, master, package) and\n"
      "prints one line per gate: verdict, step, stem, check, measured value and limit. Stops at\n"
@@ -26,6 +28,22 @@ static const sg_cli_command commands[] = {
      "                    at once, naming its process id)\n"
      "  --dry-run         validate the spec and print the timing table, then stop: no audio,\n"
      "                    no folder, no file is written\n"
+     "  --json-events     one JSON object per line on stdout: step_start, stem, gate (check,\n"
+     "                    step, stem, measured, limit, unit, verdict, detail), step_end and a\n"
+     "                    final summary; nothing else is printed there\n"
+     "  --only STEM       audition: render only STEM with its effects (and a sidechain's\n"
+     "                    source) into DIR/audition/; no master, no package\n"
+     "  --section NAME    audition: only the frames of section NAME (the master, or STEM with\n"
+     "                    --only), into DIR/audition/; never delivered\n"
+     "  --preview CODEC   also write the master as flac or mp3 to DIR/preview/ (not in the zip)\n"
+     "  --date now|EPOCH  the render date in the files' bext chunk (sets SOURCE_DATE_EPOCH);\n"
+     "                    default: SOURCE_DATE_EPOCH, else 2000-01-01, so the same spec gives\n"
+     "                    the same bytes\n"
+     "\n"
+     "On a terminal a progress line (step, stem, percent, elapsed, time left) is redrawn in\n"
+     "place; nothing of it when the output is piped. Every render that reaches DIR writes\n"
+     "DIR/report.json (the gate rows, the failing row, step and exit code) and DIR/junit.xml,\n"
+     "whether it passed or failed.\n"
      "\n"
      "DIR/current is the delivered set (zip, master and stems), replaced as a whole when a\n"
      "render passes: a failed or killed render leaves the previous set. DIR/work keeps the dry\n"
@@ -56,16 +74,26 @@ static const sg_cli_command commands[] = {
      "parameter reference generated from the tables (docs/spec.md embeds it).\n"
      "\n"
      "exit codes: 0 valid, 2 usage or spec error (file:line:col: message), 3 I/O error\n"},
+    {"init", "write a commented spec template that renders as it is", sg_cli_init,
+     "usage: stemgate init [FILE]\n"
+     "\n"
+     "Writes a short song spec (default song.yaml; - prints it) with a comment on every\n"
+     "top-level key; it renders and verifies unchanged. Never overwrites an existing file.\n"
+     "\n"
+     "exit codes: 0 written, 2 usage error or FILE exists, 3 I/O error\n"},
     {"timing", "print the section table of a spec (bars, beats, seconds, frames)", sg_cli_timing,
-     "usage: stemgate timing SPEC\n"
+     "usage: stemgate timing SPEC [--json]\n"
      "\n"
      "Computes the exact grid: each section's start and end in bars, beats, seconds and sample\n"
-     "frames, the total length, and how far target times (\"1:22\") moved when snapped to bars.\n"},
+     "frames, the total length, and how far target times (\"1:22\") moved when snapped to bars.\n"
+     "--json prints the same as one JSON object (bars 1-based and inclusive, frames [start, "
+     "end)).\n"},
     {"analyze", "measure one audio file (loudness, peaks, tempo, key)", sg_cli_analyze,
-     "usage: stemgate analyze FILE [--bpm BPM]\n"
+     "usage: stemgate analyze FILE [--bpm BPM] [--json]\n"
      "\n"
      "Prints format, length, sample and true peak, loudness, DC, clipping, tempo estimate,\n"
-     "first downbeat and the key track of any file libsndfile reads.\n"},
+     "first downbeat and the key track of any file libsndfile reads. --json prints the same as\n"
+     "one JSON object.\n"},
     {"list", "list instruments, patches, styles or effects with every parameter", sg_cli_list,
      "usage: stemgate list instruments|patches|styles|effects [NAME] [--json]\n"
      "\n"

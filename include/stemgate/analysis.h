@@ -88,6 +88,7 @@ typedef struct sg_meter_result {
   double integrated_lufs;                    /* gated (BS.1770-4); SG_SILENCE_DB when under
                                                 400 ms, silent, or loudness off           */
   double short_term_max_lufs;                /* max 3 s loudness, every 100 ms            */
+  double momentary_max_lufs;                 /* max 400 ms loudness, every 100 ms         */
   double loudness_range_lu;                  /* EBU Tech 3342 LRA; 0 when not available   */
   double rms[SG_METER_MAX_CHANNELS];         /* linear RMS per channel                    */
   double rms_dbfs;                           /* RMS over all channels                     */

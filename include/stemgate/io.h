@@ -49,6 +49,11 @@ typedef struct sg_bext {
   char date[11];           /* yyyy-mm-dd; empty: a fixed date keeps renders reproducible */
   char time[9];            /* hh:mm:ss */
   uint64_t time_reference; /* first sample's position since midnight, in frames */
+  /* BWF version 2 loudness (EBU Tech 3285 v2, EBU R 128 values; stored as value x 100 in
+   * 16 bits). has_loudness 0 writes 0x7FFF, "not measured". */
+  int has_loudness;
+  double loudness_lufs, loudness_range_lu, true_peak_dbtp, momentary_max_lufs, short_term_max_lufs;
+  char coding_history[256]; /* EBU R 98 lines, e.g. "A=PCM,F=48000,W=24,M=stereo,T=...\r\n" */
 } sg_bext;
 
 typedef struct sg_audio_writer sg_audio_writer;
@@ -61,6 +66,9 @@ typedef struct sg_audio_writer_config {
   const sg_bext *bext;     /* optional BWF metadata; NULL for none */
   sg_audio_tap_fn tap;     /* optional */
   void *tap_user;
+  /* optional: called at close with tap_user and the writer's copy of bext, to fill what is known
+   * only when every sample is written (the loudness fields); the bext chunk is then rewritten. */
+  void (*bext_final)(void *tap_user, sg_bext *bext);
 } sg_audio_writer_config;
 
 void sg_audio_writer_config_init(sg_audio_writer_config *c); /* 48 kHz, stereo, float32 */
@@ -105,6 +113,13 @@ sg_status sg_audio_read_all(const char *path, int64_t max_frames, float **out, s
 /* Writes a whole buffer (tests, small files). */
 sg_status sg_audio_write_all(const char *path, const float *interleaved, int64_t frames,
                              const sg_audio_writer_config *cfg, sg_diag *d);
+
+/* Copies frames [from, to) of a file to a float32 WAV (auditions: no second quantisation). */
+sg_status sg_audio_copy_range(const char *in, const char *out, int64_t from, int64_t to,
+                              sg_diag *d);
+/* Encodes a file as codec "flac" (24-bit, or 16 when the input is) or "mp3" (libsndfile >= 1.1
+ * with LAME) for a preview; SG_E_UNSUPPORTED with the library's version when it cannot. */
+sg_status sg_audio_encode(const char *in, const char *out, const char *codec, sg_diag *d);
 
 /* ---- rate conversion ---------------------------------------------------------------------- */
 

@@ -41,19 +41,33 @@ int sg_exit_code(sg_status st);
 typedef void (*sg_log_fn)(void *user, const char *line);
 /* Called with each gate row as it is judged (the row is only valid during the call). */
 typedef void (*sg_row_fn)(void *user, const sg_gate_result *row);
+/* Called as audio is written: the step ("stems", "drums", "effects", "master"), the stem, and
+ * the fraction (0..1) of this run's audio written so far (every dry render, effect chain and the
+ * master that is not reused from the cache, counted in frames). Calls come from worker threads
+ * but never at once (the runner serializes them); the library never prints. */
+typedef void (*sg_progress_fn)(void *user, const char *step, const char *stem, double fraction);
 
 typedef struct sg_render_options {
   const char *spec_path;
-  const char *out_dir;   /* default "out/<slug>" */
-  const char *reference; /* overrides drums.reference in the spec; NULL: the spec's */
-  int force;             /* 1: ignore the cache */
-  int jobs;              /* stems produced at once; 0: one per core (at most 8). The files
-                            and the report are identical for any value. */
-  int wait;              /* 1: wait for another render holding the output folder's lock;
-                            0: fail at once (SG_E_IO, exit 3) naming its PID */
-  sg_log_fn log;         /* optional: one line per step and, without on_row, per gate row */
-  void *log_user;        /* passed to log and on_row */
-  sg_row_fn on_row;      /* optional: each gate row as it is judged, instead of a log line */
+  const char *out_dir;     /* default "out/<slug>" */
+  const char *reference;   /* overrides drums.reference in the spec; NULL: the spec's */
+  int force;               /* 1: ignore the cache */
+  int jobs;                /* stems produced at once; 0: one per core (at most 8). The files
+                              and the report are identical for any value. */
+  int wait;                /* 1: wait for another render holding the output folder's lock;
+                              0: fail at once (SG_E_IO, exit 3) naming its PID */
+  sg_log_fn log;           /* optional: one line per step and, without on_row, per gate row */
+  void *log_user;          /* passed to log and on_row */
+  sg_row_fn on_row;        /* optional: each gate row as it is judged, instead of a log line */
+  sg_progress_fn progress; /* optional: how much audio is written (log_user is its user) */
+  /* Auditions (either or both): only this stem (with its effects; the master and package are
+   * not made) and/or only this section's frames, written to DIR/audition/ and never delivered
+   * (no zip, DIR/current untouched). An unknown name is SG_E_USAGE with a did-you-mean. */
+  const char *audition_stem;
+  const char *audition_section;
+  /* "flac" or "mp3": the master also as a compressed preview, DIR/preview/<slug>.<ext>, outside
+   * the package (SG_E_UNSUPPORTED when the installed libsndfile cannot encode it). */
+  const char *preview;
 } sg_render_options;
 
 void sg_render_options_init(sg_render_options *o);
@@ -77,7 +91,9 @@ typedef struct sg_render_result {
   sg_render_node nodes[SG_RENDER_MAX_NODES];
   int n_nodes;
   int nodes_run, nodes_reused;
-  double first_failure_s; /* SG_E_GATE: seconds from the start of the run to the first failure */
+  double first_failure_s;   /* SG_E_GATE: seconds from the start of the run to the first failure */
+  char audition_path[1024]; /* the audition's file ("" when not an audition) */
+  char preview_path[1024];  /* the preview ("" when none was asked for) */
 } sg_render_result;
 
 /* Runs the pipeline. Returns SG_OK, SG_E_GATE (a gate failed: d names step, stem, check, value,

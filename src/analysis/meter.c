@@ -26,7 +26,7 @@ struct sg_meter {
   /* short-term maximum: queried every 100 ms once 3 s have been fed */
   size_t st_step, st_count;
   int64_t fed; /* frames given to libebur128 */
-  double st_max;
+  double st_max, m_max;
   /* activity map */
   size_t win, win_fill;
   double win_ss;
@@ -55,7 +55,7 @@ sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsi
   m->rate = rate;
   m->flags = flags & SG_METER_ALL;
   m->st_step = rate / 10;
-  m->st_max = -HUGE_VAL;
+  m->st_max = m->m_max = -HUGE_VAL;
   m->first_sig = m->last_sig = -1;
   m->win = (size_t)lround(SG_METER_WINDOW_S * rate);
   m->scratch = malloc(sizeof(float) * CHUNK * channels);
@@ -123,6 +123,10 @@ static sg_status feed_ebu(sg_meter *m, const float *x, size_t n) {
     m->fed += (int64_t)k;
     if (m->st_count == m->st_step) {
       m->st_count = 0;
+      double mo;
+      if ((m->flags & SG_METER_LOUDNESS) && m->fed >= (int64_t)m->rate * 4 / 10 &&
+          ebur128_loudness_momentary(m->ebu, &mo) == EBUR128_SUCCESS && mo > m->m_max)
+        m->m_max = mo;
       if ((m->flags & SG_METER_LOUDNESS) && m->fed >= (int64_t)m->rate * 3) {
         double st;
         if (ebur128_loudness_shortterm(m->ebu, &st) == EBUR128_SUCCESS && st > m->st_max)
@@ -229,7 +233,7 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
   r->clip_runs = m->clip_runs;
   r->first_signal_frame = m->first_sig;
   r->last_signal_frame = m->last_sig;
-  r->integrated_lufs = r->short_term_max_lufs = SG_SILENCE_DB;
+  r->integrated_lufs = r->short_term_max_lufs = r->momentary_max_lufs = SG_SILENCE_DB;
   if (m->flags & SG_METER_LOUDNESS) {
     double v;
     if (ebur128_loudness_global(m->ebu, &v) == EBUR128_SUCCESS && isfinite(v))
@@ -241,6 +245,8 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
       stmax = v;
     if (isfinite(stmax))
       r->short_term_max_lufs = stmax;
+    if (isfinite(m->m_max))
+      r->momentary_max_lufs = m->m_max;
     if (ebur128_loudness_range(m->ebu, &v) == EBUR128_SUCCESS && isfinite(v))
       r->loudness_range_lu = v;
   }

@@ -42,6 +42,9 @@ struct sg_audio_writer {
   sg_rng dither;
   unsigned char *buf;
   float *quantised; /* PCM formats: the samples as the file will hold them, for the tap */
+  sg_bext bext;     /* cfg.bext copied: bext_final may complete it at close */
+  long bext_pos;    /* offset of the bext chunk's body (0: none) */
+  uint32_t bext_size;
 };
 
 void sg_audio_writer_config_init(sg_audio_writer_config *c) {
@@ -96,6 +99,37 @@ static int write_chunk_head(FILE *f, const char *id, uint32_t size) {
   return fwrite(h, 1, 8, f) == 8;
 }
 
+/* EBU Tech 3285 v2 loudness field: value x 100 rounded, 0x7FFF when not measured. */
+static unsigned loud16(int has, double v) {
+  if (!has || !isfinite(v))
+    return 0x7fff;
+  double q = floor(v * 100.0 + 0.5);
+  q = q > 32766 ? 32766 : (q < -32768 ? -32768 : q);
+  return (unsigned)(uint16_t)(int16_t)q;
+}
+
+/* The bext chunk's body (EBU Tech 3285 version 2); returns its size, padded to even. */
+static uint32_t bext_body(const sg_bext *x, unsigned char *b) {
+  size_t hist = strnlen(x->coding_history, sizeof x->coding_history);
+  size_t size = BEXT_SIZE + hist;
+  memset(b, 0, size + 1);
+  memcpy(b, x->description, strnlen(x->description, 256));
+  memcpy(b + 256, x->originator, strnlen(x->originator, 32));
+  memcpy(b + 288, x->originator_ref, strnlen(x->originator_ref, 32));
+  /* A fixed date unless given keeps renders bit-identical run to run. */
+  memcpy(b + 320, x->date[0] ? x->date : "2000-01-01", 10);
+  memcpy(b + 330, x->time[0] ? x->time : "00:00:00", 8);
+  put_u64(b + 338, x->time_reference);
+  put_u16(b + 346, 2); /* version 2: loudness fields; UMID zero */
+  put_u16(b + 412, loud16(x->has_loudness, x->loudness_lufs));
+  put_u16(b + 414, loud16(x->has_loudness, x->loudness_range_lu));
+  put_u16(b + 416, loud16(x->has_loudness, x->true_peak_dbtp));
+  put_u16(b + 418, loud16(x->has_loudness, x->momentary_max_lufs));
+  put_u16(b + 420, loud16(x->has_loudness, x->short_term_max_lufs));
+  memcpy(b + BEXT_SIZE, x->coding_history, hist);
+  return (uint32_t)(size + (size & 1));
+}
+
 static int write_header(sg_audio_writer *w) {
   const sg_audio_writer_config *c = &w->cfg;
   int is_float = c->format == SG_FMT_FLOAT32;
@@ -128,17 +162,11 @@ static int write_header(sg_audio_writer *w) {
       return 0;
   }
   if (c->bext) {
-    const sg_bext *x = c->bext;
-    memset(b, 0, sizeof b);
-    memcpy(b, x->description, strnlen(x->description, 256));
-    memcpy(b + 256, x->originator, strnlen(x->originator, 32));
-    memcpy(b + 288, x->originator_ref, strnlen(x->originator_ref, 32));
-    /* A fixed date unless given keeps renders bit-identical run to run. */
-    memcpy(b + 320, x->date[0] ? x->date : "2000-01-01", 10);
-    memcpy(b + 330, x->time[0] ? x->time : "00:00:00", 8);
-    put_u64(b + 338, x->time_reference);
-    put_u16(b + 346, 1); /* version 1: UMID and reserved bytes zero */
-    if (!write_chunk_head(f, "bext", BEXT_SIZE) || fwrite(b, 1, BEXT_SIZE, f) != BEXT_SIZE)
+    unsigned char body[BEXT_SIZE + sizeof w->bext.coding_history + 1];
+    w->bext_size = bext_body(&w->bext, body);
+    w->bext_pos = ftell(f) + 8;
+    if (!write_chunk_head(f, "bext", w->bext_size) ||
+        fwrite(body, 1, w->bext_size, f) != w->bext_size)
       return 0;
   }
   if (!write_chunk_head(f, "data", 0))
@@ -174,6 +202,10 @@ sg_status sg_audio_writer_open(sg_audio_writer **out, const char *path,
     return sg_diag_fail(d, SG_E_NOMEM, "audio writer: out of memory");
   }
   w->cfg = *cfg;
+  if (cfg->bext) {
+    w->bext = *cfg->bext;
+    w->cfg.bext = &w->bext;
+  }
   w->bytes_per_sample = cfg->format == SG_FMT_PCM16 ? 2 : cfg->format == SG_FMT_PCM24 ? 3 : 4;
   size_t len = strlen(path); /* checked above: fits both buffers */
   memcpy(w->path, path, len + 1);
@@ -296,6 +328,17 @@ static int finish(sg_audio_writer *w) {
     if (fseek(w->f, 0, SEEK_SET) != 0 || fwrite("RF64", 1, 4, w->f) != 4 ||
         !patch_u32(w->f, 4, 0xffffffffu) || fseek(w->f, 12, SEEK_SET) != 0 ||
         fwrite(ds, 1, sizeof ds, w->f) != sizeof ds || !patch_u32(w->f, w->data_pos, 0xffffffffu))
+      return 0;
+  }
+  if (w->bext_pos > 0 && w->cfg.bext_final) {
+    /* Same size: the coding history was fixed at open. */
+    unsigned char body[BEXT_SIZE + sizeof w->bext.coding_history + 1];
+    char hist[sizeof w->bext.coding_history];
+    memcpy(hist, w->bext.coding_history, sizeof hist);
+    w->cfg.bext_final(w->cfg.tap_user, &w->bext);
+    memcpy(w->bext.coding_history, hist, sizeof hist);
+    if (bext_body(&w->bext, body) != w->bext_size || fseek(w->f, w->bext_pos, SEEK_SET) != 0 ||
+        fwrite(body, 1, w->bext_size, w->f) != w->bext_size)
       return 0;
   }
   if (w->fact_pos > 0) {

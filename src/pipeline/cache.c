@@ -48,8 +48,11 @@ static void put_effects(sg_sha256 *h, const sg_effect_spec *fx, int n) {
 
 /* Song-wide inputs every stem depends on: grid, harmony, randomness, format. */
 static void put_song(sg_sha256 *h, const sg_song *s, const sg_timeline *tl) {
-  put(h, "tool", "stemgate %s cache 3",
+  put(h, "tool", "stemgate %s cache 4",
       sg_version()); /* bump on any change to file bytes or rows */
+  char date[11], tm[9];
+  sg__bext_date(date, tm); /* delivered files carry it in bext */
+  put(h, "date", "%s %s", date, tm);
   put(h, "title", "%s|%s", s->title, s->slug);
   put(h, "tempo", "%lld/%lld", (long long)tl->tempo_num, (long long)tl->tempo_den);
   put(h, "meter", "%d/%d", s->meter_num, s->meter_den);

@@ -13,6 +13,8 @@
 #include "stemgate/spec.h"
 #include "stemgate/timing.h"
 
+#include <pthread.h>
+
 #define SG__DRUMS_NAME "Drums"
 #define SG__MASTER_NAME "Master"
 
@@ -129,6 +131,10 @@ typedef struct sg__run {
   _Atomic int cancel; /* set when a gate failed: workers stop at their next block */
   double t0;          /* monotonic start of the run, for the time to the first failure */
   sg__outset outset;
+  /* progress (opt->progress): frames written so far of prog_total, calls serialized */
+  _Atomic long long prog_done;
+  long long prog_total;
+  pthread_mutex_t prog_lock;
 } sg__run;
 
 /* ---- helpers (run.c) ---- */
@@ -158,7 +164,10 @@ double sg__now(void);
 /* Records a node as run or reused in the result (and logs "up to date" for a reused one). */
 void sg__node_report(sg__run *r, const char *node, int reused);
 void sg__join(char *out, size_t cap, const char *a, const char *b);
-/* Writer settings for a delivered or intermediate file of a stem (bext: optional BWF). */
+/* The bext date and time: from SOURCE_DATE_EPOCH, or empty (the writer's fixed date). */
+void sg__bext_date(char date[11], char time_[9]);
+/* Writer settings for a delivered or intermediate file of a stem (bext: optional BWF, its
+ * loudness filled at close from the sg__probe the caller sets as tap_user). */
 void sg__writer_config(const sg__run *r, const char *stem, sg_audio_writer_config *c,
                        sg_bext *bext);
 
@@ -167,7 +176,13 @@ typedef struct sg__probe {
   sg_meter *meter;
   sg_features *feat;
   _Atomic int *cancel; /* optional: the tap fails as soon as it is set (fail fast) */
+  sg__run *run;        /* optional: progress of step/stem reported through run->opt->progress */
+  const char *step, *stem;
 } sg__probe;
+/* bext_final of the writers the probe taps: the loudness of what was written. */
+void sg__probe_bext(void *user, sg_bext *b);
+/* Progress reporting for the writes the probe taps (see sg_progress_fn). */
+void sg__probe_progress(sg__probe *p, sg__run *r, const char *step, const char *stem);
 sg_status sg__probe_tap(void *user, const float *x, size_t n);
 sg_status sg__probe_open(sg__probe *p, const sg_song *s, unsigned meter_flags, unsigned feat_flags,
                          sg_diag *d);

@@ -11,6 +11,7 @@
 
 #include "stemgate/package.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -77,7 +78,21 @@ sg_status sg__probe_tap(void *user, const float *x, size_t n) {
   sg_status st = sg_meter_add(p->meter, x, n);
   if (st == SG_OK && p->feat)
     st = sg_features_add(p->feat, x, n);
+  sg__run *r = p->run;
+  if (r && r->opt->progress && r->prog_total > 0) {
+    long long done = atomic_fetch_add(&r->prog_done, (long long)n) + (long long)n;
+    double frac = (double)done / (double)r->prog_total;
+    pthread_mutex_lock(&r->prog_lock);
+    r->opt->progress(r->opt->log_user, p->step, p->stem, frac > 1 ? 1 : frac);
+    pthread_mutex_unlock(&r->prog_lock);
+  }
   return st;
+}
+
+void sg__probe_progress(sg__probe *p, sg__run *r, const char *step, const char *stem) {
+  p->run = r;
+  p->step = step;
+  p->stem = stem;
 }
 
 sg_status sg__probe_open(sg__probe *p, const sg_song *s, unsigned meter_flags, unsigned feat_flags,
@@ -124,15 +139,65 @@ sg_status sg__probe_file(sg__probe *p, const char *path, unsigned meter_flags, u
 
 /* ---- writer settings ------------------------------------------------------------------------- */
 
-/* Broadcast Wave metadata (EBU Tech 3285) for every delivered file: what it is and who made it.
- * No wall-clock date and nothing from unrelated parts of the spec, so renders stay bit-identical
- * and the cache keys (which hash title, tempo and meter) cover every byte. */
+/* The bext date: SOURCE_DATE_EPOCH (reproducible-builds.org) when set, so a build system can
+ * stamp the render date and still get the same bytes for the same input; otherwise the fixed
+ * 2000-01-01 00:00:00, because the same spec and seed must give bit-identical files (a wall-clock
+ * date would differ every run and between cached and fresh stems). `stemgate render --date now`
+ * sets SOURCE_DATE_EPOCH to the current time. The date enters every cache key. */
+void sg__bext_date(char date[11], char time_[9]) {
+  date[0] = time_[0] = '\0';
+  const char *e = getenv("SOURCE_DATE_EPOCH");
+  char *end = NULL;
+  long long t = e ? strtoll(e, &end, 10) : -1;
+  if (!e || !*e || *end || t < 0 || t > 253402300799LL) /* up to 9999-12-31 */
+    return;
+  time_t tt = (time_t)t;
+  struct tm tm;
+  if (!gmtime_r(&tt, &tm))
+    return;
+  strftime(date, 11, "%Y-%m-%d", &tm);
+  strftime(time_, 9, "%H:%M:%S", &tm);
+}
+
+/* Broadcast Wave metadata (EBU Tech 3285 v2) for every delivered file: what it is, who made it,
+ * when (sg__bext_date), how it was coded (EBU R 98 coding history) and its loudness, filled at
+ * close from the writer's tap (sg__probe_bext). Nothing from unrelated parts of the spec, so
+ * renders stay bit-identical and the cache keys (which hash title, tempo and meter) cover every
+ * byte. */
 static void bext_for(const sg__run *r, const char *stem, sg_bext *b) {
   memset(b, 0, sizeof *b);
   snprintf(b->description, sizeof b->description, "%s - %s (%.6g BPM, %d/%d)", r->song->title, stem,
            r->bpm, r->song->meter_num, r->song->meter_den);
   snprintf(b->originator, sizeof b->originator, "stemgate %s", sg_version());
   snprintf(b->originator_ref, sizeof b->originator_ref, "%.31s", r->song->slug);
+  sg__bext_date(b->date, b->time);
+  const sg_sample_format f = r->song->format;
+  const unsigned ch = r->song->channels;
+  snprintf(b->coding_history, sizeof b->coding_history, "A=PCM,F=%u,W=%d,M=%s,T=stemgate %s%s\r\n",
+           r->song->sample_rate,
+           f == SG_FMT_PCM16   ? 16
+           : f == SG_FMT_PCM24 ? 24
+                               : 32,
+           ch == 1   ? "mono"
+           : ch == 2 ? "stereo"
+                     : "multichannel",
+           sg_version(),
+           f == SG_FMT_FLOAT32 ? " float"
+           : f == SG_FMT_PCM16 ? " TPDF dither"
+                               : "");
+}
+
+void sg__probe_bext(void *user, sg_bext *b) {
+  const sg__probe *p = user;
+  sg_meter_result m;
+  if (!p->meter || sg_meter_result_get(p->meter, &m) != SG_OK || !(m.flags & SG_METER_LOUDNESS))
+    return;
+  b->has_loudness = 1;
+  b->loudness_lufs = m.integrated_lufs;
+  b->loudness_range_lu = m.loudness_range_lu;
+  b->true_peak_dbtp = (m.flags & SG_METER_TRUE_PEAK) ? m.true_peak_dbtp : NAN;
+  b->momentary_max_lufs = m.momentary_max_lufs;
+  b->short_term_max_lufs = m.short_term_max_lufs;
 }
 
 void sg__writer_config(const sg__run *r, const char *stem, sg_audio_writer_config *c,
@@ -145,6 +210,7 @@ void sg__writer_config(const sg__run *r, const char *stem, sg_audio_writer_confi
   if (bext) {
     bext_for(r, stem, bext);
     c->bext = bext;
+    c->bext_final = sg__probe_bext;
   }
 }
 
@@ -359,8 +425,126 @@ static void plan_stems(sg__run *r) {
   sg__join(r->master_path, sizeof r->master_path, r->work, "master.wav");
 }
 
+/* ---- auditions and preview ------------------------------------------------------------------ */
+
+/* An audition names a stem or section of the song; anything else is a usage error with the
+ * nearest name. */
+static sg_status audition_check(const sg__run *r, sg_diag *d) {
+  const sg_song *s = r->song;
+  const char *names[SG_MAX_STEMS + 1];
+  if (r->opt->audition_stem) {
+    int n = 0, found = 0;
+    for (int i = 0; i < s->n_stems; ++i)
+      names[n++] = s->stems[i].name.s;
+    if (r->opt->reference || s->drums.source != SG_DRUMS_NONE)
+      names[n++] = SG__DRUMS_NAME;
+    for (int i = 0; i < n; ++i)
+      found |= !strcmp(names[i], r->opt->audition_stem);
+    if (!found) {
+      int k = sg_suggest(r->opt->audition_stem, names, n);
+      return sg_diag_fail(d, SG_E_NOTFOUND, "--only: no stem '%s' in %s%s%s%s",
+                          r->opt->audition_stem, s->path, k >= 0 ? "; did you mean '" : "",
+                          k >= 0 ? names[k] : "", k >= 0 ? "'?" : "");
+    }
+  }
+  if (r->opt->audition_section) {
+    const char *secs[SG_MAX_SECTIONS];
+    int n = s->n_sections < SG_MAX_SECTIONS ? s->n_sections : SG_MAX_SECTIONS, found = 0;
+    for (int i = 0; i < n; ++i) {
+      secs[i] = s->sections[i].name.s;
+      found |= !strcmp(secs[i], r->opt->audition_section);
+    }
+    if (!found) {
+      int k = sg_suggest(r->opt->audition_section, secs, n);
+      return sg_diag_fail(d, SG_E_NOTFOUND, "--section: no section '%s' in %s%s%s%s",
+                          r->opt->audition_section, s->path, k >= 0 ? "; did you mean '" : "",
+                          k >= 0 ? secs[k] : "", k >= 0 ? "'?" : "");
+    }
+  }
+  return SG_OK;
+}
+
+/* --only: the named stem and the stem its sidechain listens to (rendered dry for the key
+ * input, its chain too), nothing else. */
+static void audition_stems(sg__run *r) {
+  int keep[SG_MAX_STEMS + 1] = {0};
+  for (int k = 0; k < r->n_stems; ++k)
+    if (!strcmp(r->stems[k].name, r->opt->audition_stem)) {
+      keep[k] = 1;
+      int bad = 0;
+      const sg__stem *side = sg__sidechain_source(r, &r->stems[k], &bad);
+      if (side)
+        keep[side - r->stems] = 1;
+    }
+  int n = 0;
+  for (int k = 0; k < r->n_stems; ++k)
+    if (keep[k]) {
+      if (n != k)
+        r->stems[n] = r->stems[k];
+      ++n;
+    }
+  r->n_stems = n;
+}
+
+/* The audition's file: the stem after its effects (--only) or the master, cut to the section's
+ * frames of the timeline (--section), in DIR/audition/; the delivered set is never touched. */
+static sg_status audition_write(sg__run *r, sg_diag *d) {
+  sg_status st = SG_OK;
+  const char *src = r->master_path, *what = SG__MASTER_NAME;
+  if (r->opt->audition_stem) {
+    for (int k = 0; k < r->n_stems; ++k)
+      if (!strcmp(r->stems[k].name, r->opt->audition_stem)) {
+        src = r->stems[k].final;
+        what = r->stems[k].name;
+      }
+  } else if ((st = sg__step_master(r, d)) != SG_OK) {
+    return st;
+  }
+  int64_t a = 0, b = r->tl.total_frames;
+  const char *sec = r->opt->audition_section;
+  for (int i = 0; sec && i < r->tl.n_sections; ++i)
+    if (!strcmp(r->tl.sections[i].name, sec)) {
+      a = r->tl.sections[i].start_frame;
+      b = r->tl.sections[i].end_frame;
+    }
+  char dir[SG_MAX_PATH + 16], safe[SG_MAX_NAME], name[2 * SG_MAX_NAME + 32];
+  sg__join(dir, sizeof dir, r->res->out_dir, "audition");
+  if ((st = sg_mkdirs(dir, d)) != SG_OK)
+    return st;
+  sg_package_safe_name(what, safe, sizeof safe);
+  if (sec) {
+    char ssafe[SG_MAX_NAME];
+    sg_package_safe_name(sec, ssafe, sizeof ssafe);
+    snprintf(name, sizeof name, "audition/%s-%s.wav", safe, ssafe);
+  } else {
+    snprintf(name, sizeof name, "audition/%s.wav", safe);
+  }
+  sg__join(r->res->audition_path, sizeof r->res->audition_path, r->res->out_dir, name);
+  sg__log(r, "audition: %s, frames %lld..%lld (not a delivery)", r->res->audition_path,
+          (long long)a, (long long)b);
+  return sg_audio_copy_range(src, r->res->audition_path, a, b, d);
+}
+
+/* --preview: the delivered master as FLAC or MP3 in DIR/preview/, outside the package. */
+static sg_status preview_write(sg__run *r, sg_diag *d) {
+  char dir[SG_MAX_PATH + 16], name[SG_MAX_NAME + 32];
+  sg__join(dir, sizeof dir, r->res->out_dir, "preview");
+  sg_status st = sg_mkdirs(dir, d);
+  snprintf(name, sizeof name, "preview/%s.%s", r->song->slug, r->opt->preview);
+  sg__join(r->res->preview_path, sizeof r->res->preview_path, r->res->out_dir, name);
+  if (st == SG_OK)
+    st = sg_audio_encode(r->master_path, r->res->preview_path, r->opt->preview, d);
+  if (st != SG_OK)
+    r->res->preview_path[0] = '\0';
+  else
+    sg__log(r, "preview: %s", r->res->preview_path);
+  return st;
+}
+
 static sg_status run_steps(sg__run *r, sg_diag *d) {
   sg_status st;
+  if ((st = audition_check(r, d)) != SG_OK)
+    return st;
   if ((st = sg__step_timing(r, d)) != SG_OK)
     return st;
   if ((st = setup_dirs(r, d)) != SG_OK)
@@ -368,15 +552,27 @@ static sg_status run_steps(sg__run *r, sg_diag *d) {
   if ((st = sg__step_reference(r, d)) != SG_OK)
     return st;
   plan_stems(r);
+  if (r->opt->audition_stem)
+    audition_stems(r);
   if ((st = sg__plan_nodes(r, d)) != SG_OK)
     return st;
+  /* The audio this run will write: every dry render, chain and master not reused. */
+  long long units = (r->master_uptodate && !r->opt->force) || r->opt->audition_stem ? 0 : 1;
+  for (int k = 0; k < r->n_stems; ++k)
+    units +=
+        (r->opt->force || !r->stems[k].dry_uptodate) + (r->opt->force || !r->stems[k].fx_uptodate);
+  r->prog_total = units * r->tl.total_frames;
   if ((st = sg__step_stems(r, d)) != SG_OK)
     return st;
   if ((st = sg__step_fx(r, d)) != SG_OK)
     return st;
+  if (r->opt->audition_stem || r->opt->audition_section)
+    return audition_write(r, d);
   if ((st = sg__step_master(r, d)) != SG_OK)
     return st;
-  return sg__step_package(r, d);
+  if ((st = sg__step_package(r, d)) != SG_OK || !r->opt->preview)
+    return st;
+  return preview_write(r, d);
 }
 
 /* ---- the entry point ------------------------------------------------------------------------- */
@@ -398,6 +594,7 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
     return sg_diag_fail(d, SG_E_NOMEM, "render: out of memory");
   r->opt = opt;
   r->res = res;
+  pthread_mutex_init(&r->prog_lock, NULL);
   sg_status st = sg_song_load(opt->spec_path, &r->loaded, d);
   r->song = r->loaded;
   r->t0 = sg__now();
@@ -428,6 +625,7 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
     sg_reference_free(&r->ref);
   sg_song_free(r->loaded);
   free(r->song_copy);
+  pthread_mutex_destroy(&r->prog_lock);
   free(r);
   return st;
 }

@@ -81,6 +81,7 @@ static void produce_fx(sg__run *r, sg__stem *ss) {
     st = sg__fxv_open(r, sp->effects, sp->n_effects, &ss->fxv, d);
   if (st == SG_OK && (st = sg__probe_open(&p, s, mflags, fflags, d)) == SG_OK) {
     p.cancel = &r->cancel;
+    sg__probe_progress(&p, r, "effects", ss->name);
     job.wcfg.tap = sg__probe_tap;
     job.wcfg.tap_user = &p;
     job.fx_tap = sg__fxv_tap;

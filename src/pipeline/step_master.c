@@ -35,6 +35,7 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   if (st == SG_OK)
     st = sg__fxv_open(r, s->master.effects, s->master.n_effects, &fxv, d);
   if (st == SG_OK) {
+    sg__probe_progress(&p, r, "master", SG__MASTER_NAME);
     job.wcfg.tap = sg__probe_tap;
     job.wcfg.tap_user = &p;
     job.fx_tap = sg__fxv_tap; /* the bus effects' own input and output, final pass */

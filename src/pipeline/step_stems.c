@@ -192,6 +192,7 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
   ss->attack_s = sg_synth_attack_s(syn);
   if (st == SG_OK && (st = sg__probe_open(&p, s, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d)) == SG_OK) {
     p.cancel = &r->cancel;
+    sg__probe_progress(&p, r, ss->is_drums ? "drums" : "stems", ss->name);
     sg_audio_writer_config wc;
     sg__writer_config(r, ss->name, &wc, NULL);
     /* Dry stems stay float: they are intermediate, quantisation happens once, at the end. */
