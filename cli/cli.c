@@ -1,6 +1,8 @@
 /* Helpers shared by the stemgate commands. */
 #include "cli.h"
 
+#include "package/json.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -15,4 +17,25 @@ int sg_cli_usage_error(const sg_cli_command *self, const char *msg, const char *
   const char *end = strstr(self->help, "\n\n");
   fprintf(stderr, "%.*s\n", end ? (int)(end - self->help) : (int)strlen(self->help), self->help);
   return SG_EXIT_USAGE;
+}
+
+static const char *verdict(const sg_gate_result *g) {
+  return g->pass ? (g->severity == SG_SEV_INFO ? "info" : "pass") : g->required ? "fail" : "warn";
+}
+
+void sg_cli_event_row_fields(sg_json_writer *w, const sg_gate_result *g) {
+  sg_json_kv_string(w, "check", g->check);
+  sg_json_kv_string(w, "step", g->step);
+  sg_json_kv_string(w, "stem", g->stem);
+  if (g->cmp == SG_CMP_TEXT) { /* the measurement is text: it is in detail */
+    sg_json_kv_string(w, "measured", g->detail);
+    sg_json_kv_string(w, "limit", NULL);
+  } else {
+    sg_json_kv_number(w, "measured", g->measured);
+    sg_json_kv_number(w, "limit", g->limit);
+  }
+  sg_json_kv_string(w, "unit", g->unit);
+  sg_json_kv_string(w, "verdict", verdict(g));
+  sg_json_kv_bool(w, "required", g->required);
+  sg_json_kv_string(w, "detail", g->detail);
 }

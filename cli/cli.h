@@ -27,6 +27,11 @@ int sg_cli_load_and_time(const char *spec, sg_song **song, sg_timeline *tl);
 /* The section table of `stemgate timing` (also printed by check and render --dry-run). */
 void sg_cli_print_timing(const sg_song *song, const sg_timeline *tl);
 
+/* --json-events: the fields of a gate row's event (check, step, stem, measured, limit, unit,
+ * verdict, required, detail), shared by render and verify. */
+struct sg_json_writer;
+void sg_cli_event_row_fields(struct sg_json_writer *w, const sg_gate_result *g);
+
 /* Prints a diagnostic to stderr as "stemgate: <formatted diag>". */
 void sg_cli_print_diag(const sg_diag *d);
 /* Usage error: prints the message and the command's usage line; returns SG_EXIT_USAGE. */

@@ -163,27 +163,10 @@ static int matters(const sg_gate_result *g) {
   return 0;
 }
 
-static const char *verdict(const sg_gate_result *g) {
-  return g->pass ? (g->severity == SG_SEV_INFO ? "info" : "pass") : g->required ? "fail" : "warn";
-}
-
 static void row_event(out_state *o, const sg_gate_result *g) {
   sg_json_writer w;
   event_begin(&w, o, "gate");
-  sg_json_kv_string(&w, "check", g->check);
-  sg_json_kv_string(&w, "step", g->step);
-  sg_json_kv_string(&w, "stem", g->stem);
-  if (g->cmp == SG_CMP_TEXT) {
-    sg_json_kv_string(&w, "measured", g->detail);
-    sg_json_kv_string(&w, "limit", NULL);
-  } else {
-    sg_json_kv_number(&w, "measured", g->measured);
-    sg_json_kv_number(&w, "limit", g->limit);
-  }
-  sg_json_kv_string(&w, "unit", g->unit);
-  sg_json_kv_string(&w, "verdict", verdict(g));
-  sg_json_kv_bool(&w, "required", g->required);
-  sg_json_kv_string(&w, "detail", g->detail);
+  sg_cli_event_row_fields(&w, g);
   emit(&w);
 }
 

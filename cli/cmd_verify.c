@@ -1,6 +1,7 @@
 /* stemgate verify PACKAGE --spec SPEC: independent QC of a delivery package. */
 #include "cli.h"
 
+#include "package/json.h"
 #include "stemgate/verify.h"
 
 #include <stdio.h>
@@ -28,11 +29,15 @@ static int write_report(const char *path, sg_status (*render)(const sg_verify_re
 int sg_cli_verify(int argc, char **argv, const sg_cli_command *self) {
   const char *package = NULL, *spec = NULL, *reference = NULL, *json = NULL, *junit = NULL,
              *criteria = NULL;
-  int quiet = 0;
+  int quiet = 0, events = 0;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
     if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
       quiet = 1;
+      continue;
+    }
+    if (!strcmp(a, "--json-events")) {
+      events = 1;
       continue;
     }
     const char **slot = !strcmp(a, "--spec")        ? &spec
@@ -82,7 +87,30 @@ int sg_cli_verify(int argc, char **argv, const sg_cli_command *self) {
   sg_song_free(song);
 
   /* A report written to standard output ("-") keeps stdout for itself: the table goes to stderr. */
-  FILE *tty = (json && !strcmp(json, "-")) || (junit && !strcmp(junit, "-")) ? stderr : stdout;
+  FILE *tty =
+      events || (json && !strcmp(json, "-")) || (junit && !strcmp(junit, "-")) ? stderr : stdout;
+  /* --json-events: one object per gate row, then the summary, as render streams them. */
+  for (size_t i = 0; events && i <= res.report.n; ++i) {
+    sg_json_writer w;
+    sg_json_writer_init(&w, 0);
+    sg_json_begin_object(&w);
+    if (i < res.report.n) {
+      sg_json_kv_string(&w, "event", "gate");
+      sg_cli_event_row_fields(&w, &res.report.v[i]);
+    } else {
+      sg_json_kv_string(&w, "event", "summary");
+      sg_json_kv_bool(&w, "ok", st == SG_OK);
+      sg_json_kv_int(&w, "exit_code", sg_exit_code(st));
+      sg_json_kv_int(&w, "checks_total", (int64_t)res.report.n);
+      sg_json_kv_int(&w, "checks_failed", (int64_t)res.report.failed);
+      sg_json_kv_string(&w, "package", package);
+    }
+    sg_json_end_object(&w);
+    const char *t = sg_json_writer_text(&w, NULL);
+    if (t)
+      printf("%s\n", t);
+    sg_json_writer_free(&w);
+  }
   if (quiet) { /* only what needs attention, then the verdict */
     size_t bad = 0;
     for (size_t i = 0; i < res.report.n; ++i)

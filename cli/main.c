@@ -53,13 +53,15 @@ static const sg_cli_command commands[] = {
      "exit codes: 0 done, 1 a gate failed, 2 usage or spec error, 3 I/O error\n"},
     {"verify", "check any delivery package (zip or folder) against a spec", sg_cli_verify,
      "usage: stemgate verify PACKAGE.zip|DIR --spec SPEC [--reference REF] [--json FILE]\n"
-     "                      [--junit FILE] [--criteria FILE] [--quiet]\n"
+     "                      [--junit FILE] [--criteria FILE] [--quiet] [--json-events]\n"
      "\n"
      "Independent QC of a stem package: files present, rate, format, channels, lengths, sync\n"
      "of the master to the reference and of every stem to the master, tempo, key per section,\n"
      "loudness, true peak, clipping, silence and where each stem plays. Prints a table (--quiet:\n"
      "only warnings and failures); --json and --junit write reports for CI (FILE - is standard\n"
-     "output; the table then goes to stderr). --criteria FILE reads a client's acceptance\n"
+     "output; the table then goes to stderr). --json-events prints one JSON object per check\n"
+     "and a summary on stdout, as render does (the table goes to stderr). --criteria FILE reads a "
+     "client's acceptance\n"
      "criteria (a YAML file holding one `delivery:` block, see docs/spec.md) in place of the\n"
      "spec's.\n"
      "\n"

@@ -163,6 +163,30 @@ static void json_events_parse(void **st) {
   assert_true(gates > 50);
   assert_true(starts >= 7);
   assert_int_equal(starts, ends);
+
+  /* verify streams the same gate events and a summary. */
+  snprintf(args, sizeof args, "verify '%s/current/tiny.zip' --spec '%s' --json-events 2>/dev/null",
+           sg_test_path("ev"), tiny_spec());
+  assert_int_equal(run(args), 0);
+  size_t vgates = 0;
+  int vsummary = 0;
+  for (char *l = out, *e; *l; l = e + 1) {
+    e = strchr(l, '\n');
+    assert_non_null(e);
+    *e = '\0';
+    sg_json_doc *doc = NULL;
+    if (sg_json_parse(l, strlen(l), &doc, NULL) != SG_OK)
+      fail_msg("verify: not one JSON object: %s", l);
+    const char *ev = sg_json_get_str(sg_json_root(doc), "event", "");
+    vgates += !strcmp(ev, "gate");
+    if (!strcmp(ev, "summary")) {
+      vsummary = 1;
+      assert_true(sg_json_get_bool(sg_json_root(doc), "ok", 0));
+    }
+    sg_json_doc_free(doc);
+  }
+  assert_true(vsummary);
+  assert_true(vgates > 20);
 }
 
 static char *slurp(const char *path, size_t *n) {
