@@ -26,7 +26,9 @@ static int run_env(const char *env, const char *args) {
   const char *bin = getenv("SG_STEMGATE");
   assert_non_null(bin);
   char cmd[4096];
-  snprintf(cmd, sizeof cmd, "%s '%s' %s 2>&1", env ? env : "", bin, args);
+  /* stderr joins stdout unless args redirect it themselves */
+  snprintf(cmd, sizeof cmd, "%s '%s' %s%s", env ? env : "", bin, args,
+           strstr(args, "2>") ? "" : " 2>&1");
   FILE *f = popen(cmd, "r");
   assert_non_null(f);
   out_n = fread(out, 1, sizeof out - 1, f);
