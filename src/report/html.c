@@ -233,7 +233,7 @@ static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > 
 
 static void loudness_chart(text *t, const sg_report *r) {
   const sg_report_wave *w = &r->master;
-  const double h = 260, top = 12, ph = 200, dbmax = 3, dbmin = -42;
+  const double h = 272, top = 12, ph = 200, dbmax = 3, dbmin = -42;
 #define YDB(v) (top + (dbmax - clampd((v), dbmin, dbmax)) / (dbmax - dbmin) * ph)
   svg_open(t, "loudness", NULL, h);
   bands(t, r, top, ph, 0.45);
@@ -270,7 +270,7 @@ static void loudness_chart(text *t, const sg_report *r) {
         "<text x=\"%.1f\" y=\"%.1f\" class=\"note\">no master: the render stopped before it</text>",
         GL + 8, top + ph / 2);
   }
-  time_axis(t, r, top + ph + 14);
+  time_axis(t, r, top + ph + 26);
   /* legend */
   double lx = GL + PW - 560, ly = top + 14;
   put(t, "<rect x=\"%.1f\" y=\"%.1f\" width=\"560\" height=\"22\" class=\"legend\"/>", lx, ly - 14);
@@ -295,7 +295,7 @@ static void loudness_chart(text *t, const sg_report *r) {
 }
 
 static void key_chart(text *t, const sg_report *r) {
-  const double h = 118;
+  const double h = 132;
   svg_open(t, "keys", NULL, h);
   put(t, "<text x=\"%.1f\" y=\"26\" class=\"row\" text-anchor=\"end\">spec key</text>", GL - 8);
   put(t, "<text x=\"%.1f\" y=\"62\" class=\"row\" text-anchor=\"end\">measured</text>", GL - 8);
@@ -364,7 +364,7 @@ static void grid_chart(text *t, const sg_report *r) {
   esc(t, r->reference);
   put(t, "</code>: measured %.3f BPM, drift %.2f ms, onset residual %.2f ms.</p>\n",
       r->ref_tempo_bpm, r->ref_drift_ms, r->ref_residual_ms);
-  const double h = 200, top = 10, ph = 150, lim = 50;
+  const double h = 212, top = 10, ph = 150, lim = 50;
 #define YMS(v) (top + (lim - clampd((v), -lim, lim)) / (2 * lim) * ph)
   svg_open(t, "grid", NULL, h);
   bands(t, r, top, ph, 0.45);
@@ -394,7 +394,7 @@ static void grid_chart(text *t, const sg_report *r) {
         "<text x=\"%.1f\" y=\"%.1f\" class=\"note\">no reference onset within 100 ms of a "
         "downbeat</text>",
         GL + 8, top + ph / 2);
-  time_axis(t, r, top + ph + 14);
+  time_axis(t, r, top + ph + 26);
   put(t, "</svg>\n");
 #undef YMS
 }
@@ -493,7 +493,7 @@ static void gate_table(text *t, const sg_report *r) {
       esc(t, g->check);
       put(t, "</td><td>");
       esc(t, g->stem);
-      put(t, "</td><td class=\"num\">");
+      put(t, "</td><td%s>", isnan(g->measured) ? "" : " class=\"num\"");
       if (isnan(g->measured))
         esc(t, g->detail);
       else
@@ -537,7 +537,8 @@ static const char *CSS =
     ".kok{fill:#7cc576}.kbad{fill:#f0a040}.dot{fill:#c0281b}.nt{fill:#2b5d8a}"
     "table.gates{border-collapse:collapse;font-size:12px;width:100%}"
     ".gates th,.gates td{border:1px solid #ddd;padding:2px 6px;text-align:left}"
-    ".gates th{background:#eee}.gates td.num{text-align:right;white-space:nowrap}"
+    ".gates td{overflow-wrap:anywhere}.gates th{background:#eee}.gates "
+    "td.num{text-align:right;white-space:nowrap}"
     "tr.fail td{background:#f8d0cc}tr.warn td{background:#fbeac4}tr.pass td:first-child{color:"
     "#1d5e17}.vfail{color:#8a1308;font-weight:bold}.vwarn{color:#8a5a00;font-weight:bold}"
     ".vpass{color:#1d5e17}code{font-size:12px}";
