@@ -14,9 +14,12 @@
 #ifndef STEMGATE_REPORT_H
 #define STEMGATE_REPORT_H
 
+#include "stemgate/analysis.h"
 #include "stemgate/core.h"
 #include "stemgate/gate.h"
+#include "stemgate/notes.h"
 #include "stemgate/spec.h"
+#include "stemgate/timing.h"
 
 #include <stdint.h>
 
@@ -61,9 +64,10 @@ typedef struct sg_report_wave {
 
 typedef struct sg_report_section {
   char name[SG_MAX_NAME];
-  char key[48];  /* the spec's key of the section ("A minor", "D dorian") */
-  int start_bar; /* 1-based, first bar */
-  int end_bar;   /* last bar, inclusive */
+  char key[48];    /* the spec's key of the section ("A minor", "D dorian") */
+  int tonic, mode; /* that key (theory.h: pitch class, sg_mode); tonic -1 when unknown */
+  int start_bar;   /* 1-based, first bar */
+  int end_bar;     /* last bar, inclusive */
   double start_s, end_s;
 } sg_report_section;
 
@@ -114,11 +118,23 @@ typedef struct sg_report {
   char reference[SG_MAX_PATH];
   double ref_tempo_bpm, ref_drift_ms, ref_residual_ms;
   double *bar_offset_ms; /* n_bars */
+  char grid_note[200];   /* shown instead of the chart when set (why it is not drawn) */
   sg_gate_report gates;  /* every row, in the order they were judged */
 } sg_report;
 
 void sg_report_init(sg_report *r);
 void sg_report_free(sg_report *r);
+/* What the spec and its grid say: title, tempo, meter, targets, sections with their keys, bar
+ * lines. SG_E_NOMEM. */
+sg_status sg_report_from_song(sg_report *r, const sg_song *s, const sg_timeline *tl, double bpm);
+/* The key windows of a track over the master against the sections' keys (from_song first). */
+sg_status sg_report_set_keys(sg_report *r, const sg_key_track *kt);
+/* The key gate's rule (analysis.h, sg_key_check_region): an estimate agrees with a key (tonic,
+ * sg_mode) when it is that key or its relative; for a mode, its tonic or the parent major scale
+ * (or that scale's relative minor). */
+int sg_report_key_agrees(int est_tonic, int est_minor, int tonic, int mode);
+/* Notes as the report draws them, from a note list at rate. SG_E_NOMEM. */
+sg_status sg_report_set_notes(sg_report_stem *rs, const sg_note_list *nl, unsigned rate);
 /* Copies what t measured into w (w owns the copy). SG_E_NOMEM. */
 sg_status sg_report_wave_from(sg_report_wave *w, const sg_trace *t);
 

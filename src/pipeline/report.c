@@ -11,34 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The estimate agrees with the spec's key by the key gate's rules (analysis.h,
- * sg_key_check_region): the same key or its relative; for a mode, its tonic or the parent major
- * scale (or that scale's relative minor). */
-static int key_agrees(const sg_keyfit *e, const sg_key *k) {
-  if (e->tonic < 0)
-    return 0;
-  int t = k->tonic;
-  switch (k->mode) {
-  case SG_MODE_MAJOR:
-    return e->tonic == (e->minor ? (t + 9) % 12 : t);
-  case SG_MODE_MINOR:
-  case SG_MODE_HARMONIC_MINOR:
-    return e->tonic == (e->minor ? t : (t + 3) % 12);
-  default: {
-    static const int off[8] = {0, 2, 4, 5, 7, 9, 11, 9}; /* degree of the mode in its parent */
-    int parent = (t - off[k->mode % 8] + 12) % 12;
-    return e->tonic == t || e->tonic == (e->minor ? (parent + 9) % 12 : parent);
-  }
-  }
-}
-
-static int section_at(const sg_timeline *tl, double sec) {
-  for (int i = 0; i < tl->n_sections; ++i)
-    if (sec < tl->sections[i].end_sec)
-      return i;
-  return tl->n_sections - 1;
-}
-
 static sg_status gather_keys(sg__run *r, sg_report *rep) {
   sg_key_track tmp;
   const sg_key_track *kt = r->has_key_track ? &r->key_track : NULL;
@@ -57,36 +29,10 @@ static sg_status gather_keys(sg__run *r, sg_report *rep) {
     }
     sg_features_free(f);
   }
-  if (!kt || kt->n == 0 || r->tl.n_sections == 0) {
-    if (own)
-      sg_key_track_free(&tmp);
-    return SG_OK;
-  }
-  rep->keys = calloc(kt->n, sizeof *rep->keys);
-  if (!rep->keys) {
-    if (own)
-      sg_key_track_free(&tmp);
-    return SG_E_NOMEM;
-  }
-  rep->n_keys = kt->n;
-  for (size_t i = 0; i < kt->n; ++i) {
-    sg_report_keywin *w = &rep->keys[i];
-    double c = kt->center_s[i];
-    double prev = i > 0 ? kt->center_s[i - 1] : c - (kt->n > 1 ? kt->center_s[1] - c : 1);
-    double next = i + 1 < kt->n ? kt->center_s[i + 1] : c + (c - prev);
-    w->t0 = (prev + c) / 2;
-    w->t1 = (c + next) / 2;
-    snprintf(w->est, sizeof w->est, "%s", sg_keyfit_name(kt->key[i].tonic, kt->key[i].minor));
-    int si = section_at(&r->tl, c);
-    sg__section_key(r->song, si, w->expected, sizeof w->expected);
-    sg_key k;
-    sg_progression prog;
-    w->agrees =
-        sg_section_harmony(r->song, si, &k, &prog, NULL) == SG_OK && key_agrees(&kt->key[i], &k);
-  }
+  sg_status st = sg_report_set_keys(rep, kt);
   if (own)
     sg_key_track_free(&tmp);
-  return SG_OK;
+  return st;
 }
 
 /* The nearest reference onset to each downbeat, within 100 ms. */
@@ -136,54 +82,16 @@ static sg_status gather_stem(sg__run *r, const sg__stem *ss, sg_report_stem *rs)
     return st;
   sg_note_list nl;
   sg_notes_init(&nl);
-  if (sg_midi_read(ss->midi, &r->tl, SG_MIDI_MAP_GRID, &nl, NULL, NULL) == SG_OK && nl.n > 0) {
-    rs->notes = malloc(nl.n * sizeof *rs->notes);
-    if (!rs->notes)
-      st = SG_E_NOMEM;
-    for (size_t i = 0; rs->notes && i < nl.n; ++i) {
-      rs->notes[i].start_s = (double)nl.v[i].start / r->tl.rate;
-      rs->notes[i].length_s = (double)nl.v[i].length / r->tl.rate;
-      rs->notes[i].key = nl.v[i].key;
-      rs->notes[i].velocity = nl.v[i].velocity;
-    }
-    if (rs->notes)
-      rs->n_notes = nl.n;
-  }
+  if (sg_midi_read(ss->midi, &r->tl, SG_MIDI_MAP_GRID, &nl, NULL, NULL) == SG_OK)
+    st = sg_report_set_notes(rs, &nl, r->tl.rate);
   sg_notes_free(&nl);
   return st;
 }
 
 static sg_status gather(sg__run *r, sg_report *rep) {
-  const sg_song *s = r->song;
-  snprintf(rep->title, sizeof rep->title, "%s", s->title);
-  snprintf(rep->source, sizeof rep->source, "%s", s->path);
-  rep->bpm = r->bpm > 0 ? r->bpm : (double)s->tempo.num / (double)s->tempo.den;
-  rep->meter_num = s->meter_num;
-  rep->meter_den = s->meter_den;
-  rep->rate = s->sample_rate;
-  rep->lufs_target = s->master.loudness_lufs;
-  rep->lufs_tolerance = s->master.loudness_tolerance;
-  rep->tp_ceiling_dbtp = s->master.true_peak_dbtp;
-  const sg_timeline *tl = &r->tl;
-  rep->duration_s = tl->rate ? (double)tl->total_frames / tl->rate : 0;
-  for (int i = 0; i < tl->n_sections; ++i) {
-    sg_report_section *rs = &rep->sections[rep->n_sections++];
-    snprintf(rs->name, sizeof rs->name, "%s", tl->sections[i].name);
-    sg__section_key(s, i, rs->key, sizeof rs->key);
-    rs->start_bar = (int)tl->sections[i].start_bar + 1;
-    rs->end_bar = (int)(tl->sections[i].start_bar + tl->sections[i].bars);
-    rs->start_s = tl->sections[i].start_sec;
-    rs->end_s = tl->sections[i].end_sec;
-  }
-  if (tl->total_bars > 0 && tl->rate) {
-    rep->bar_s = malloc((size_t)(tl->total_bars + 1) * sizeof *rep->bar_s);
-    if (!rep->bar_s)
-      return SG_E_NOMEM;
-    rep->n_bars = (int)tl->total_bars;
-    for (int b = 0; b <= rep->n_bars; ++b)
-      rep->bar_s[b] = (double)sg_timeline_bar_frame(tl, b) / tl->rate;
-  }
-  sg_status st = SG_OK;
+  sg_status st = sg_report_from_song(rep, r->song, &r->tl, r->bpm);
+  if (st != SG_OK)
+    return st;
   for (int k = 0; k < r->n_stems && st == SG_OK; ++k)
     st = gather_stem(r, &r->stems[k], &rep->stems[rep->n_stems++]);
   if (st == SG_OK && r->master_trace) {
@@ -233,6 +141,7 @@ sg_status sg__report_write(sg__run *r, sg_status run_st, const sg_diag *why, int
     st = sg__outset_add(r, path, "report.html", d);
     snprintf(r->res->report_path, sizeof r->res->report_path, "%s/current/report.html",
              r->res->out_dir);
+    sg__log(r, "report: %s", r->res->report_path);
   } else if (st == SG_OK) {
     snprintf(r->res->report_path, sizeof r->res->report_path, "%s", path);
   }

@@ -204,9 +204,21 @@ static void wave_row(text *t, const sg_report *r, const char *name, const char *
   esc(t, name);
   put(t, "</text>");
   if (sub && *sub) {
-    put(t, "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">", GL - 8, mid + 12);
+    /* the gutter holds about 26 characters: longer names are cut (whole UTF-8 characters) */
+    char cut[32];
+    size_t n = strlen(sub);
+    if (n > 26) {
+      n = 24;
+      while (n > 0 && ((unsigned char)sub[n] & 0xC0) == 0x80)
+        --n;
+    }
+    snprintf(cut, sizeof cut, "%.*s", (int)n, sub);
+    put(t, "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\"><title>", GL - 8,
+        mid + 12);
     esc(t, sub);
-    put(t, "</text>");
+    put(t, "</title>");
+    esc(t, cut);
+    put(t, "%s</text>", n < strlen(sub) ? "&#8230;" : "");
   }
   put(t, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"zero\"/>", GL, mid, GL + PW,
       mid);
@@ -353,6 +365,12 @@ static void key_chart(text *t, const sg_report *r) {
 }
 
 static void grid_chart(text *t, const sg_report *r) {
+  if (r->grid_note[0]) {
+    put(t, "<p class=\"note\">");
+    esc(t, r->grid_note);
+    put(t, "</p>\n");
+    return;
+  }
   if (!r->has_reference || !r->bar_offset_ms) {
     put(t,
         "<p class=\"note\">No reference track was used: the grid is the spec's tempo (%.6g BPM, "
@@ -493,7 +511,7 @@ static void gate_table(text *t, const sg_report *r) {
       esc(t, g->check);
       put(t, "</td><td>");
       esc(t, g->stem);
-      put(t, "</td><td%s>", isnan(g->measured) ? "" : " class=\"num\"");
+      put(t, "</td><td class=\"%s\">", isnan(g->measured) ? "txt" : "num");
       if (isnan(g->measured))
         esc(t, g->detail);
       else
@@ -510,7 +528,7 @@ static void gate_table(text *t, const sg_report *r) {
         put(t, " ");
         num(t, g->limit, isnan(g->measured) ? NULL : g->unit);
       }
-      put(t, "</td><td>");
+      put(t, "</td><td class=\"txt\">");
       if (!isnan(g->measured))
         esc(t, g->detail);
       put(t, "</td></tr>\n");
@@ -537,7 +555,8 @@ static const char *CSS =
     ".kok{fill:#7cc576}.kbad{fill:#f0a040}.dot{fill:#c0281b}.nt{fill:#2b5d8a}"
     "table.gates{border-collapse:collapse;font-size:12px;width:100%}"
     ".gates th,.gates td{border:1px solid #ddd;padding:2px 6px;text-align:left}"
-    ".gates td{overflow-wrap:anywhere}.gates th{background:#eee}.gates "
+    ".gates td{white-space:nowrap}.gates td.txt{white-space:normal;overflow-wrap:anywhere}"
+    ".gates th{background:#eee}.gates "
     "td.num{text-align:right;white-space:nowrap}"
     "tr.fail td{background:#f8d0cc}tr.warn td{background:#fbeac4}tr.pass td:first-child{color:"
     "#1d5e17}.vfail{color:#8a1308;font-weight:bold}.vwarn{color:#8a5a00;font-weight:bold}"

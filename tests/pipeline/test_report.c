@@ -6,6 +6,7 @@
 
 #include "stemgate/manifest.h"
 #include "stemgate/pipeline.h"
+#include "stemgate/verify.h"
 #include "stemgate/zip.h"
 
 #include <stdio.h>
@@ -171,8 +172,32 @@ static void test_delivered_report(void **state) {
   for (size_t i = m.n_gates; i < rows; ++i)
     assert_true(!strcmp(res.gates.v[i].step, "package") || !strcmp(res.gates.v[i].step, "verify"));
   sg_manifest_free(&m);
-  sg_render_result_free(&res);
   free(html);
+
+  /* verify --report: the same page for the package as a client verifies it */
+  sg_song *song = NULL;
+  assert_int_equal(sg_song_load(sg_test_path("ok.yaml"), &song, &d), SG_OK);
+  sg_verify_options vo;
+  sg_verify_options_init(&vo);
+  vo.package = res.zip_path;
+  sg_verify_result vr;
+  assert_int_equal(sg_verify_package(song, &vo, &vr, &d), SG_OK);
+  const char *vpath = sg_test_path("verify.html");
+  assert_int_equal(sg_verify_to_html(song, &vr, vpath, &d), SG_OK);
+  html = slurp(vpath);
+  assert_non_null(html);
+  assert_balanced(html);
+  assert_null(strstr(html, "<b>"));
+  assert_int_equal(count(html, "<svg class=\"wave\""), 3);
+  assert_int_equal(count(html, "<svg class=\"wave master\""), 1);
+  assert_int_equal(count(html, "<tr class=\""), vr.report.n);
+  assert_null(strstr(html, "not rendered"));
+  assert_null(strstr(html, "no note events")); /* the package's MIDI files were found */
+  assert_non_null(strstr(html, "PASSED"));
+  free(html);
+  sg_verify_result_free(&vr);
+  sg_song_free(song);
+  sg_render_result_free(&res);
 }
 
 static void test_failed_report(void **state) {
