@@ -389,8 +389,8 @@ static void grid_chart(text *t, const sg_report *r) {
   for (int ms = -40; ms <= 40; ms += 20) {
     put(t, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"%s\"/>", GL, YMS(ms),
         GL + PW, YMS(ms), ms ? "hgrid" : "axis");
-    put(t, "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">%+d</text>", GL - 6,
-        YMS(ms) + 4, ms);
+    put(t, "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\" text-anchor=\"end\">%s%d</text>", GL - 6,
+        YMS(ms) + 4, ms > 0 ? "+" : "", ms);
   }
   put(t,
       "<text x=\"%.1f\" y=\"%.1f\" class=\"lab\" text-anchor=\"middle\" transform=\"rotate(-90 "
