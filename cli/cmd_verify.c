@@ -28,7 +28,7 @@ static int write_report(const char *path, sg_status (*render)(const sg_verify_re
 
 int sg_cli_verify(int argc, char **argv, const sg_cli_command *self) {
   const char *package = NULL, *spec = NULL, *reference = NULL, *json = NULL, *junit = NULL,
-             *criteria = NULL;
+             *criteria = NULL, *html = NULL;
   int quiet = 0, events = 0;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
@@ -45,6 +45,7 @@ int sg_cli_verify(int argc, char **argv, const sg_cli_command *self) {
                         : !strcmp(a, "--json")      ? &json
                         : !strcmp(a, "--junit")     ? &junit
                         : !strcmp(a, "--criteria")  ? &criteria
+                        : !strcmp(a, "--report")    ? &html
                                                     : NULL;
     if (slot) {
       if (i + 1 >= argc)
@@ -84,6 +85,15 @@ int sg_cli_verify(int argc, char **argv, const sg_cli_command *self) {
   sg_verify_result res;
   sg_diag_clear(&d);
   st = sg_verify_package(song, &opt, &res, &d);
+  int ok_html = 1;
+  if (html) {
+    sg_diag hd;
+    sg_diag_clear(&hd);
+    if (sg_verify_to_html(song, &res, html, &hd) != SG_OK) {
+      sg_cli_print_diag(&hd);
+      ok_html = 0;
+    }
+  }
   sg_song_free(song);
 
   /* A report written to standard output ("-") keeps stdout for itself: the table goes to stderr. */
@@ -128,7 +138,7 @@ int sg_cli_verify(int argc, char **argv, const sg_cli_command *self) {
     free(table);
   }
   fflush(tty);
-  int ok_reports = 1;
+  int ok_reports = ok_html;
   if (json)
     ok_reports &= write_report(json, sg_verify_to_json, &res);
   if (junit)

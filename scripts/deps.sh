@@ -4,9 +4,10 @@
 set -e
 PKGS="build-essential cmake pkgconf libsndfile1-dev libebur128-dev libzip-dev libsamplerate0-dev
 libyaml-dev libssl-dev libcmocka-dev libfluidsynth-dev libkissfft-dev
-timgm6mb-soundfont sox ffmpeg clang-format"
+timgm6mb-soundfont sox ffmpeg clang-format chromium"
 # sox and ffmpeg (ffprobe) are the strict readers the I/O tests check our WAVs against, and the
-# meters an engineer uses to look at a render.
+# meters an engineer uses to look at a render; chromium (headless) draws report.html for its
+# screenshot test (tests/report/screenshot.sh).
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

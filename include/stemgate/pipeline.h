@@ -84,9 +84,12 @@ typedef struct sg_render_result {
   sg_gate_report gates; /* every gate verdict, in order */
   char zip_path[1024];
   char out_dir[1024];
-  int stems_rendered; /* dry renders run this run */
-  int stems_cached;   /* dry renders taken from the cache */
-  double seconds;     /* song length */
+  char report_path[1024]; /* report.html: DIR/current/report.html after a delivery,
+                             DIR/work/report.html (marked failed) after a failed run; "" when
+                             the run stopped before its output folder existed */
+  int stems_rendered;     /* dry renders run this run */
+  int stems_cached;       /* dry renders taken from the cache */
+  double seconds;         /* song length */
   /* Every node reached, in report order: run again or reused. */
   sg_render_node nodes[SG_RENDER_MAX_NODES];
   int n_nodes;

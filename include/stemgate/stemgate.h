@@ -19,6 +19,7 @@
 #include "stemgate/package.h"
 #include "stemgate/pipeline.h"
 #include "stemgate/reference.h"
+#include "stemgate/report.h"
 #include "stemgate/spec.h"
 #include "stemgate/synth.h"
 #include "stemgate/theory.h"

@@ -146,6 +146,12 @@ sg_status sg_verify_to_json(const sg_verify_result *r, char **text);
  * <skipped/> for advisory failures. Text is XML-escaped; invalid UTF-8 bytes become '?'. */
 sg_status sg_verify_to_junit(const sg_verify_result *r, char **text);
 
+/* report.html of a verified package (src/report's page): the matched files read again for
+ * their envelopes (the master also for its key track), the package's MIDI files, and the rows of
+ * res; marked failed when a required check failed. Written through a temporary name. */
+sg_status sg_verify_to_html(const sg_song *song, const sg_verify_result *res, const char *path,
+                            sg_diag *d);
+
 /* Writes text to path through a temporary file renamed into place; "-" is standard output. */
 sg_status sg_verify_write_text(const char *path, const char *text, sg_diag *d);
 

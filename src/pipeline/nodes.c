@@ -355,6 +355,8 @@ sg_status sg__step_package(sg__run *r, sg_diag *d) {
     size_t n1 = r->res->gates.n;
     if (st == SG_OK)
       st = verify_node(r, newzip, zsha, d);
+    if (st == SG_OK) /* report.html goes into the set with the package it describes */
+      st = sg__report_write(r, SG_OK, NULL, 1, d);
     if (st == SG_OK)
       st = sg__package_switch(r, d);
     if (st == SG_OK && (st = sg__node_hash(pn, files, nfiles, d)) == SG_OK) {
@@ -372,5 +374,13 @@ sg_status sg__step_package(sg__run *r, sg_diag *d) {
   if (st != SG_OK)
     return st;
   snprintf(r->res->zip_path, sizeof r->res->zip_path, "%s", zip);
+  /* A reused set keeps the report written with it. */
+  char rep[SG_MAX_PATH + 64];
+  snprintf(rep, sizeof rep, "%s/current/report.html", r->res->out_dir);
+  FILE *f = fopen(rep, "rb");
+  if (f) {
+    fclose(f);
+    snprintf(r->res->report_path, sizeof r->res->report_path, "%s", rep);
+  }
   return SG_OK;
 }

@@ -10,6 +10,7 @@
 #include "stemgate/mix.h"
 #include "stemgate/pipeline.h"
 #include "stemgate/reference.h"
+#include "stemgate/report.h"
 #include "stemgate/spec.h"
 #include "stemgate/timing.h"
 
@@ -82,6 +83,7 @@ typedef struct sg__stem {
   sg__fxv *fxv; /* effect verification (step_fx.c), NULL before the fx step */
   sg_meter_result final_meter;
   sg_audio_info final_info;
+  sg_trace *trace; /* the delivered stem's envelope for report.html, taken while it was written */
   char instrument[160];
   double attack_s; /* the instrument's amplitude attack (NAN: unknown), for note_timing */
   /* Node state (cache.c): the records found for this stem's dry and fx nodes. */
@@ -120,6 +122,9 @@ typedef struct sg__run {
   char master_archive[SG_MAX_PATH];
   sg_meter_result master_meter;
   sg_master_report master_rep;
+  sg_trace *master_trace; /* the master's envelope, loudness and true peak for report.html */
+  sg_key_track key_track; /* the master's key per window, for report.html */
+  int has_key_track;
   double bpm;
   size_t logged; /* gate rows already printed */
   char ref_sha[65];
@@ -175,6 +180,7 @@ void sg__writer_config(const sg__run *r, const char *stem, sg_audio_writer_confi
 typedef struct sg__probe {
   sg_meter *meter;
   sg_features *feat;
+  sg_trace *trace;     /* optional: the envelope report.html draws */
   _Atomic int *cancel; /* optional: the tap fails as soon as it is set (fail fast) */
   sg__run *run;        /* optional: progress of step/stem reported through run->opt->progress */
   const char *step, *stem;
@@ -242,6 +248,14 @@ sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d);
 /* NOTES.txt (notes.c); NULL when out of memory. */
 char *sg__notes_text(const sg__run *r);
 void sg__section_key(const sg_song *s, int si, char *out, size_t cap);
+
+/* ---- report.c: report.html ---- */
+/* The report of this run as far as it got: from the taps' traces, the master's key track, the
+ * written MIDI files, the timeline, the reference and every gate row; files a reused node did
+ * not stream are read once. Written to DIR/work/report.html (marked failed when st is not
+ * SG_OK, with d's message); with deliver it is also added to the new set as report.html. */
+sg_status sg__report_write(sg__run *r, sg_status run_st, const sg_diag *why, int deliver,
+                           sg_diag *d);
 
 /* ---- output_set.c: one writer per folder, delivered files switched as one set ---- */
 /* Creates the output folder, takes its lock (waits with opt->wait, else SG_E_IO naming the

@@ -78,6 +78,8 @@ sg_status sg__probe_tap(void *user, const float *x, size_t n) {
   sg_status st = sg_meter_add(p->meter, x, n);
   if (st == SG_OK && p->feat)
     st = sg_features_add(p->feat, x, n);
+  if (st == SG_OK && p->trace)
+    st = sg_trace_add(p->trace, x, n);
   sg__run *r = p->run;
   if (r && r->opt->progress && r->prog_total > 0) {
     long long done = atomic_fetch_add(&r->prog_done, (long long)n) + (long long)n;
@@ -114,6 +116,10 @@ sg_status sg__probe_hand_over(sg__probe *p, sg__stem *ss, sg_status st) {
   if (st == SG_OK) {
     ss->meter = p->meter;
     ss->feat = p->feat;
+    if (p->trace) {
+      sg_trace_free(ss->trace);
+      ss->trace = p->trace;
+    }
     memset(p, 0, sizeof *p);
   } else {
     sg__probe_close(p);
@@ -124,6 +130,7 @@ sg_status sg__probe_hand_over(sg__probe *p, sg__stem *ss, sg_status st) {
 void sg__probe_close(sg__probe *p) {
   sg_meter_free(p->meter);
   sg_features_free(p->feat);
+  sg_trace_free(p->trace);
   memset(p, 0, sizeof *p);
 }
 
@@ -606,6 +613,10 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
       sg__flush(r);
       sg__log(r, "stopped at the first failed gate after %.2f s", res->first_failure_s);
     }
+    /* A run that stopped still says what it measured, marked failed, in its work area. */
+    if (st != SG_OK && r->work[0] && r->outset.locked &&
+        sg__report_write(r, st, d, 0, NULL) == SG_OK)
+      sg__log(r, "report (failed render): %s", res->report_path);
   }
   sg__flush(r);
   sg__outset_release(r);
@@ -615,10 +626,14 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
     sg__fxv_free(ss->fxv);
     sg_features_free(ss->feat);
     sg_meter_free(ss->meter);
+    sg_trace_free(ss->trace);
     sg_notes_free(&ss->notes);
     sg__node_free(&ss->dry_node);
     sg__node_free(&ss->fx_node);
   }
+  sg_trace_free(r->master_trace);
+  if (r->has_key_track)
+    sg_key_track_free(&r->key_track);
   sg__node_free(&r->master_node);
   sg__node_free(&r->pkg_node);
   if (r->has_ref)

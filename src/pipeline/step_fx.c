@@ -79,7 +79,9 @@ static void produce_fx(sg__run *r, sg__stem *ss) {
   const unsigned fflags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
   if (st == SG_OK)
     st = sg__fxv_open(r, sp->effects, sp->n_effects, &ss->fxv, d);
-  if (st == SG_OK && (st = sg__probe_open(&p, s, mflags, fflags, d)) == SG_OK) {
+  sg_trace_config tc = {s->channels, s->sample_rate, r->tl.total_frames, 0, 0};
+  if (st == SG_OK && (st = sg__probe_open(&p, s, mflags, fflags, d)) == SG_OK &&
+      (st = sg_trace_create(&p.trace, &tc, d)) == SG_OK) {
     p.cancel = &r->cancel;
     sg__probe_progress(&p, r, "effects", ss->name);
     job.wcfg.tap = sg__probe_tap;

@@ -34,6 +34,9 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   sg_status st = sg__probe_open(&p, s, SG_METER_ALL, SG_FEAT_ALL, d);
   if (st == SG_OK)
     st = sg__fxv_open(r, s->master.effects, s->master.n_effects, &fxv, d);
+  sg_trace_config tc = {s->channels, s->sample_rate, r->tl.total_frames, 0, 1};
+  if (st == SG_OK)
+    st = sg_trace_create(&p.trace, &tc, d);
   if (st == SG_OK) {
     sg__probe_progress(&p, r, "master", SG__MASTER_NAME);
     job.wcfg.tap = sg__probe_tap;
@@ -50,6 +53,14 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   }
   sg_features_finish(p.feat);
   sg_meter_result_get(p.meter, &r->master_meter);
+  /* What report.html draws of the master: kept from the tap, nothing decoded again. */
+  sg_trace_free(r->master_trace);
+  r->master_trace = p.trace;
+  p.trace = NULL;
+  sg_key_track_config kc;
+  sg_key_track_config_init(&kc);
+  if (!r->has_key_track && sg_key_track_compute(p.feat, &kc, &r->key_track) == SG_OK)
+    r->has_key_track = 1;
   const char *M = SG__MASTER_NAME;
   sg_gate_report *g = &r->res->gates;
   sg__gate(r, SG_CHECK_BUS_LOUDNESS, "master", M, r->master_rep.bus_lufs, 0, 0, NULL, SG_SEV_INFO,

@@ -1,0 +1,198 @@
+/* The streaming min/max envelope and, for a master, short-term loudness and true peak per
+ * column (see report.h). Fixed memory: a few floats per column and one sanitised block. */
+#include "stemgate/io.h"
+#include "stemgate/report.h"
+
+#include <ebur128.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK 4096 /* frames given to libebur128 at once */
+
+struct sg_trace {
+  unsigned channels, rate;
+  int cols;
+  int64_t per_col; /* frames per column */
+  int64_t fed;     /* frames seen */
+  float *lo, *hi, *st, *tp;
+  ebur128_state *ebu; /* NULL without loudness */
+  float *buf;         /* BLOCK frames, non-finite samples as 0 */
+};
+
+sg_status sg_trace_create(sg_trace **out, const sg_trace_config *c, sg_diag *d) {
+  *out = NULL;
+  if (!c || c->channels < 1 || c->channels > 8 || c->rate < 1000 || c->frames < 0)
+    return sg_diag_fail(d, SG_E_INVAL, "report: bad trace configuration");
+  sg_trace *t = calloc(1, sizeof *t);
+  if (!t)
+    return sg_diag_fail(d, SG_E_NOMEM, "report: out of memory");
+  t->channels = c->channels;
+  t->rate = c->rate;
+  t->cols = c->cols > 0 ? c->cols : SG_REPORT_COLS;
+  t->per_col = (c->frames + t->cols - 1) / t->cols;
+  if (t->per_col < 1)
+    t->per_col = 1;
+  size_t n = (size_t)t->cols;
+  t->lo = malloc(n * sizeof *t->lo);
+  t->hi = malloc(n * sizeof *t->hi);
+  t->buf = malloc((size_t)BLOCK * c->channels * sizeof *t->buf);
+  int ok = t->lo && t->hi && t->buf;
+  if (ok && c->loudness) {
+    t->st = malloc(n * sizeof *t->st);
+    t->tp = malloc(n * sizeof *t->tp);
+    t->ebu = ebur128_init(c->channels, c->rate, EBUR128_MODE_S | EBUR128_MODE_TRUE_PEAK);
+    ok = t->st && t->tp && t->ebu;
+  }
+  if (!ok) {
+    sg_trace_free(t);
+    return sg_diag_fail(d, SG_E_NOMEM, "report: out of memory");
+  }
+  for (size_t i = 0; i < n; ++i) {
+    t->lo[i] = 1.0f;
+    t->hi[i] = -1.0f; /* lo > hi: a column nothing reached */
+    if (t->st) {
+      t->st[i] = (float)SG_SILENCE_DB;
+      t->tp[i] = (float)SG_SILENCE_DB;
+    }
+  }
+  *out = t;
+  return SG_OK;
+}
+
+/* Frames [0, n) of x all fall into column col. */
+static sg_status add_in_column(sg_trace *t, int col, const float *x, size_t n) {
+  const unsigned ch = t->channels;
+  float lo = t->lo[col], hi = t->hi[col];
+  for (size_t off = 0; off < n;) {
+    size_t m = n - off < BLOCK ? n - off : BLOCK;
+    const float *p = x + off * ch;
+    for (size_t i = 0; i < m * ch; ++i) {
+      float v = isfinite(p[i]) ? p[i] : 0.0f;
+      t->buf[i] = v;
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+    if (t->ebu) {
+      if (ebur128_add_frames_float(t->ebu, t->buf, m) != EBUR128_SUCCESS)
+        return SG_E_INTERNAL;
+      double peak = 0;
+      for (unsigned c = 0; c < ch; ++c) {
+        double v = 0;
+        if (ebur128_prev_true_peak(t->ebu, c, &v) == EBUR128_SUCCESS && v > peak)
+          peak = v;
+      }
+      float db = peak > 0 ? (float)(20.0 * log10(peak)) : (float)SG_SILENCE_DB;
+      if (db > t->tp[col])
+        t->tp[col] = db;
+    }
+    off += m;
+  }
+  t->lo[col] = lo;
+  t->hi[col] = hi;
+  return SG_OK;
+}
+
+sg_status sg_trace_add(sg_trace *t, const float *x, size_t frames) {
+  if (!t)
+    return SG_E_INVAL;
+  size_t off = 0;
+  while (off < frames) {
+    int64_t col = t->fed / t->per_col;
+    int last = col >= t->cols - 1;
+    if (last)
+      col = t->cols - 1;
+    size_t room = last ? frames - off : (size_t)((col + 1) * t->per_col - t->fed);
+    size_t m = frames - off < room ? frames - off : room;
+    sg_status st = add_in_column(t, (int)col, x + off * t->channels, m);
+    if (st != SG_OK)
+      return st;
+    off += m;
+    t->fed += (int64_t)m;
+    if (t->ebu && (last || t->fed % t->per_col == 0)) {
+      double v;
+      if (ebur128_loudness_shortterm(t->ebu, &v) == EBUR128_SUCCESS && isfinite(v))
+        t->st[col] = (float)(v > SG_SILENCE_DB ? v : SG_SILENCE_DB);
+    }
+  }
+  return SG_OK;
+}
+
+sg_status sg_trace_tap(void *user, const float *x, size_t frames) {
+  return sg_trace_add(user, x, frames);
+}
+
+void sg_trace_free(sg_trace *t) {
+  if (!t)
+    return;
+  if (t->ebu)
+    ebur128_destroy(&t->ebu);
+  free(t->lo);
+  free(t->hi);
+  free(t->st);
+  free(t->tp);
+  free(t->buf);
+  free(t);
+}
+
+sg_status sg_trace_file(const char *path, int loudness, sg_trace **out, sg_diag *d) {
+  *out = NULL;
+  sg_audio_reader *rd = NULL;
+  sg_audio_info info;
+  sg_status st = sg_audio_reader_open(&rd, path, &info, d);
+  if (st != SG_OK)
+    return st;
+  sg_trace_config c = {info.channels, info.rate, info.frames, 0, loudness};
+  sg_trace *t = NULL;
+  float *buf = malloc((size_t)BLOCK * info.channels * sizeof *buf);
+  if (!buf)
+    st = sg_diag_fail(d, SG_E_NOMEM, "report: out of memory");
+  if (st == SG_OK)
+    st = sg_trace_create(&t, &c, d);
+  size_t got = 1;
+  while (st == SG_OK && got > 0) {
+    st = sg_audio_reader_read(rd, buf, BLOCK, &got, d);
+    if (st == SG_OK && got > 0 && (st = sg_trace_add(t, buf, got)) != SG_OK)
+      st = sg_diag_fail(d, st, "report: cannot measure '%s'", path);
+  }
+  free(buf);
+  sg_audio_reader_close(rd);
+  if (st != SG_OK) {
+    sg_trace_free(t);
+    return st;
+  }
+  *out = t;
+  return SG_OK;
+}
+
+sg_status sg_report_wave_from(sg_report_wave *w, const sg_trace *t) {
+  memset(w, 0, sizeof *w);
+  if (!t || t->fed == 0)
+    return SG_OK;
+  int64_t used = (t->fed + t->per_col - 1) / t->per_col;
+  int n = used < t->cols ? (int)used : t->cols;
+  size_t bytes = (size_t)n * sizeof(float);
+  w->lo = malloc(bytes);
+  w->hi = malloc(bytes);
+  if (t->ebu) {
+    w->st_lufs = malloc(bytes);
+    w->tp_dbtp = malloc(bytes);
+  }
+  if (!w->lo || !w->hi || (t->ebu && (!w->st_lufs || !w->tp_dbtp))) {
+    free(w->lo);
+    free(w->hi);
+    free(w->st_lufs);
+    free(w->tp_dbtp);
+    memset(w, 0, sizeof *w);
+    return SG_E_NOMEM;
+  }
+  memcpy(w->lo, t->lo, bytes);
+  memcpy(w->hi, t->hi, bytes);
+  if (t->ebu) {
+    memcpy(w->st_lufs, t->st, bytes);
+    memcpy(w->tp_dbtp, t->tp, bytes);
+  }
+  w->n = n;
+  w->col_s = (double)t->per_col / t->rate;
+  return SG_OK;
+}
