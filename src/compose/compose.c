@@ -569,6 +569,7 @@ static sg_status resolve_style(const sg_song *song, const sg_name *nm, sg_style 
 static void ctx_free(sg__ctx *c) {
   if (c) {
     free(c->progs);
+    free(c->melody);
     free(c);
   }
 }
@@ -732,6 +733,17 @@ sg_status sg_compose_stem(const sg_song *song, const sg_timeline *tl, int stem_i
       return st;
     }
     c->has_user = 1;
+  }
+  if (stem->melody.s[0]) { /* a written line: the lead plays it note for note */
+    c->melody = malloc(sizeof *c->melody);
+    st = c->melody ? sg_melody_parse(stem->melody.s, value_col0(stem->melody.pos, 1), c->melody, d)
+                   : sg_diag_fail(d, SG_E_NOMEM, "out of memory");
+    if (st != SG_OK) {
+      st = to_spec(song, d, stem->melody.pos, 1, st);
+      ctx_free(c);
+      return st;
+    }
+    role = SG_ROLE_LEAD;
   }
   switch (role) {
   case SG_ROLE_PAD:

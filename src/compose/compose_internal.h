@@ -76,8 +76,9 @@ struct sg__ctx {
                                  * pattern unless drums.fills is true) */
   int anticipated;              /* the bass/comp already played this bar's downbeat chord early */
   int group;
-  int motif[2][8]; /* lead rhythm cells (16th steps), per phrase half */
+  int motif[2][SG__MAX_PULSE]; /* lead: the motif's rhythm cell per pulse, for its two bars */
   int motif_n[2];
+  sg_melody *melody; /* the stem's written line (melody:), owned; NULL: generated */
   int motif_section;
 };
 
