@@ -347,6 +347,11 @@ typedef enum sg_style {
   SG_STYLE_BOSSA,
   SG_STYLE_SAMBA,
   SG_STYLE_HOUSE,
+  SG_STYLE_BALLAD,
+  SG_STYLE_FUNK,
+  SG_STYLE_SWING,
+  SG_STYLE_DNB,
+  SG_STYLE_REGGAE,
   SG_STYLE_COUNT_
 } sg_style;
 typedef enum sg_role {
@@ -361,7 +366,9 @@ typedef enum sg_role {
 typedef enum sg_energy { SG_ENERGY_SPARSE = 0, SG_ENERGY_NORMAL, SG_ENERGY_FULL } sg_energy;
 
 /* Names: style "pop" (also "rock", "pop/rock"), "bossa" ("bossa nova", "latin"), "samba"
- * ("partido alto"), "house" ("dance", "edm"); role as in the spec; energy "sparse", "normal",
+ * ("partido alto"), "house" ("dance", "edm"), "ballad" ("slow"), "funk", "swing" ("jazz"),
+ * "dnb" ("drum and bass", "drum-and-bass", "breakbeat", "jungle"), "reggae" ("one drop",
+ * "one-drop"); role as in the spec; energy "sparse", "normal",
  * "full". Case-insensitive. SG_E_NOTFOUND when unknown. The style table (src/theory/style.c) is
  * the one list of style names: the spec loader, compose and docs/spec.md read it. */
 sg_status sg_style_from_name(const char *s, sg_style *out);

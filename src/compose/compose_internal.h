@@ -87,6 +87,14 @@ struct sg__ctx {
  * 3/4 as 3; other even counts in twos, other odd counts twos then a three. */
 int sg__groupings(int num, int den, int groups[SG__MAX_PULSE]);
 
+/* The strong beats (kick, bass root) and backbeats (snare, skank) of the bar from its groupings
+ * (ticks; returns the backbeat count, *ns the strong count): in x/4 each group opens strong and
+ * has its backbeat on its second pulse; where groups are pulses (6/8, 7/8) they alternate. */
+int sg__strong_back(const sg__ctx *c, int *strong, int *ns, int *back);
+/* 1 for the styles whose grooves come from sg__strong_back in every meter (ballad, funk, swing,
+ * drum-and-bass, reggae). */
+int sg__groove_style(sg_style s);
+
 int64_t sg__tick_frame(const sg__ctx *c, int64_t tick);
 /* Writes one note: bar + tick (may be negative or past the bar), length in ticks. */
 void sg__emit(sg__ctx *c, int64_t bar, int tick, int len, int key, float vel, unsigned flags,
