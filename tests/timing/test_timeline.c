@@ -108,6 +108,12 @@ static void beat_unit_converts_once(void **st) {
   assert_int_equal(d.line, 2);
   assert_int_equal(d.col, 8);
   assert_non_null(strstr(d.message, "600 quarter notes"));
+  /* tempo: auto is the reference's quarter notes: another beat is refused at the beat. */
+  snprintf(y1, sizeof y1, fmt, "auto", "beat: half\n");
+  assert_null(parse_or_null(y1, &d));
+  printf("%s\n", d.message);
+  assert_int_equal(d.line, 3);
+  assert_non_null(strstr(d.message, "needs a numeric tempo"));
 }
 
 static void deja_vu_grid(void **st) {
