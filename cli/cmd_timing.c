@@ -30,6 +30,10 @@ void sg_cli_print_timing(const sg_song *song, const sg_timeline *tl) {
          (double)tl->tempo_num / (double)tl->tempo_den, (long long)tl->tempo_num,
          (long long)tl->tempo_den, tl->meter_num, tl->meter_den, tl->rate,
          sg_sample_format_name(song->format), song->channels);
+  if (tl->beat != SG_BEAT_QUARTER)
+    printf("tempo: %.6g %s beats per minute = %.6g quarter notes per minute\n",
+           (double)tl->beat_tempo_num / (double)tl->beat_tempo_den, sg_beat_name(tl->beat),
+           (double)tl->tempo_num / (double)tl->tempo_den);
   printf("%-12s %-9s %5s %9s %-10s %-10s %10s %10s %-12s %s\n", "section", "bars", "n", "beats",
          "start", "end", "frame", "end frame", "key", "snap");
   double beats_per_bar = (double)tl->meter_num; /* beats in the meter's own unit */

@@ -20,6 +20,14 @@
  *  - Pop/rock: straight 8ths, backbeat on 2 and 4, down-up strum patterns, 8th-note root bass
  *    with diatonic/chromatic approach notes into chord changes.
  *  - House: four-on-the-floor kick, clap on 2 and 4, off-beat hats and bass, chord stabs.
+ *  - Ballad, funk, swing, drum-and-bass, reggae: drums, bass and comping placed on the bar's
+ *    strong and back beats derived from its groupings (so every meter gets them): the 6/8
+ *    ballad's kick/cross-stick on the dotted beats, funk's 16th kick on the 'a' and ghost notes,
+ *    swing's ride 'ding ding-a' with swung 8ths and a walking bass (E. Friedland, "Building
+ *    Walking Bass Lines", 1995), the two-step break, reggae's one drop and skank.
+ *  - Lead: a user's `melody:` note for note, or a generated period (motif, varied repetition,
+ *    arch contour, chord tones on the pulses, passing/neighbour tones, breaths; src/compose/lead.c
+ *    cites the sources).
  *  - Humanisation: per-note Gaussian timing offset (sigma = bound / 2.5) clipped to
  *    +-song.humanize_ms, Gaussian velocity scaling by song.humanize_velocity; all drawn from
  *    sg_rng seeded with song.seed + sg_hash64(stem name), so the same spec gives the same notes.

@@ -84,6 +84,7 @@ typedef struct sg_stem_spec {
   sg_name style;          /* bossa, pop, house, ... (defaults to the song's style) */
   sg_name role;           /* comp, pad, arp, bass, lead, drums (defaults from instrument) */
   sg_text pattern;        /* user step pattern "x..x..x...x.x..." (optional) */
+  sg_text melody; /* a user's line "E4/4 G4/8 A4/8 ..." (sg_melody_parse; role lead; optional) */
   sg_name sections[SG_MAX_SECTIONS]; /* sections it plays in; n_sections == 0: all */
   int n_sections;
   double gain_db;              /* default 0 */
@@ -183,12 +184,30 @@ typedef struct sg_delivery_spec {
   sg_pos pos;
 } sg_delivery_spec;
 
+/* The note value `tempo` counts (the spec's `beat:`): a 6/8 ballad is written `tempo: 72, beat:
+ * dotted-quarter`. The loader converts once (sg_beat_quarters) into sg_song.tempo, which every
+ * module reads as quarter notes per minute; the written value stays in tempo_written. */
+typedef enum sg_beat {
+  SG_BEAT_QUARTER = 0,
+  SG_BEAT_DOTTED_QUARTER,
+  SG_BEAT_EIGHTH,
+  SG_BEAT_HALF,
+  SG_BEAT_COUNT_
+} sg_beat;
+
+/* Quarter notes in one beat as num/den (dotted quarter 3/2, eighth 1/2, half 2/1). */
+void sg_beat_quarters(sg_beat b, int *num, int *den);
+/* "quarter", "dotted-quarter", "eighth", "half"; "?" outside the enum. */
+const char *sg_beat_name(sg_beat b);
+
 typedef struct sg_song {
   char path[SG_MAX_PATH]; /* spec file as given; errors point here */
   char dir[SG_MAX_PATH];  /* its folder; relative paths in the spec resolve against it */
   char title[SG_MAX_NAME * 2];
   char slug[SG_MAX_NAME];   /* file-safe title: "deja-vu" */
-  sg_decimal tempo;         /* quarter notes per minute */
+  sg_decimal tempo;         /* quarter notes per minute (converted from `beat` at load) */
+  sg_decimal tempo_written; /* the spec's tempo in `beat` units per minute */
+  sg_beat beat;             /* the note value the spec's tempo counts (default quarter) */
   int tempo_auto;           /* tempo: auto — take the reference's measured tempo */
   int meter_num, meter_den; /* 4/4, 3/4, 6/8: bar = meter_num * 4 / meter_den quarters */
   unsigned sample_rate;

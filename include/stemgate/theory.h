@@ -304,6 +304,42 @@ typedef struct sg_drum_pattern {
 /* Parses "kick: x... snare: ....x..." (see above). SG_E_PARSE with d->col on error. */
 sg_status sg_drum_pattern_parse(const char *s, int col0, sg_drum_pattern *p, sg_diag *d);
 
+/* ---- melodies ------------------------------------------------------------------------------
+ *
+ * A user's own line (the spec's `melody:`), one token per note or rest, separated by spaces:
+ *     E4/4      a note: name (sg_pc_parse: letter, then # or b), octave (scientific pitch, C4 =
+ *               middle C = MIDI 60; B#3 is C4), '/' and a duration
+ *     r/8       a rest
+ *     /N        1 whole, 2 half, 4 quarter, 8 eighth, 16, 32, 64; then '.' per dot ("/4." =
+ *               dotted quarter, "/4.." double dotted) and 't' for a triplet ("/8t")
+ *     /2+8      values added: a half tied to an eighth
+ *     G4        no duration: the previous one (a quarter at the start)
+ *     A4/8!     '!' after the duration: accented
+ *     |  ,      ignored (bar lines and grouping for the reader)
+ * Example: "E4/4 G4/8 A4/8 B4/2 | r/4 A4/8 G4/8 E4/2". Durations are in ticks of 1/48 quarter
+ * (SG_MELODY_TPQ), the compose grid. The line loops from the start of every section the stem
+ * plays in, like a step pattern; write a section's length to play it once. */
+
+#define SG_MELODY_MAX 1024
+#define SG_MELODY_TPQ 48
+
+typedef struct sg_melody_note {
+  int key;        /* MIDI note */
+  int start, len; /* ticks (SG_MELODY_TPQ per quarter) from the line's start */
+  unsigned flags; /* SG_NOTE_ACCENT */
+  int col;        /* 1-based column of the note in the text (plus col0) */
+} sg_melody_note;
+
+typedef struct sg_melody {
+  sg_melody_note v[SG_MELODY_MAX];
+  int n;
+  int length; /* ticks of the whole line, rests included */
+} sg_melody;
+
+/* Parses a melody line. On error SG_E_PARSE (SG_E_LIMIT past SG_MELODY_MAX notes) with
+ * d->col = col0 + 1-based column and the offending token named. */
+sg_status sg_melody_parse(const char *s, int col0, sg_melody *m, sg_diag *d);
+
 /* ---- styles and roles ------------------------------------------------------------------- */
 
 typedef enum sg_style {
@@ -311,6 +347,11 @@ typedef enum sg_style {
   SG_STYLE_BOSSA,
   SG_STYLE_SAMBA,
   SG_STYLE_HOUSE,
+  SG_STYLE_BALLAD,
+  SG_STYLE_FUNK,
+  SG_STYLE_SWING,
+  SG_STYLE_DNB,
+  SG_STYLE_REGGAE,
   SG_STYLE_COUNT_
 } sg_style;
 typedef enum sg_role {
@@ -325,7 +366,9 @@ typedef enum sg_role {
 typedef enum sg_energy { SG_ENERGY_SPARSE = 0, SG_ENERGY_NORMAL, SG_ENERGY_FULL } sg_energy;
 
 /* Names: style "pop" (also "rock", "pop/rock"), "bossa" ("bossa nova", "latin"), "samba"
- * ("partido alto"), "house" ("dance", "edm"); role as in the spec; energy "sparse", "normal",
+ * ("partido alto"), "house" ("dance", "edm"), "ballad" ("slow"), "funk", "swing" ("jazz"),
+ * "dnb" ("drum and bass", "drum-and-bass", "breakbeat", "jungle"), "reggae" ("one drop",
+ * "one-drop"); role as in the spec; energy "sparse", "normal",
  * "full". Case-insensitive. SG_E_NOTFOUND when unknown. The style table (src/theory/style.c) is
  * the one list of style names: the spec loader, compose and docs/spec.md read it. */
 sg_status sg_style_from_name(const char *s, sg_style *out);

@@ -34,6 +34,8 @@ typedef struct sg_section_time {
 typedef struct sg_timeline {
   unsigned rate;
   int64_t tempo_num, tempo_den; /* quarter notes per minute = num / den */
+  sg_beat beat;                 /* the spec's beat unit and its tempo in those beats per minute */
+  int64_t beat_tempo_num, beat_tempo_den; /* (what the spec wrote; the grid uses tempo_num) */
   int meter_num, meter_den;
   int64_t bar_q_num, bar_q_den; /* quarters per bar = meter_num * 4 / meter_den, reduced */
   int64_t origin_frame;         /* frame of bar 0 beat 0 (reference alignment offset) */

@@ -112,6 +112,13 @@ sg_status sg_section_harmony(const sg_song *song, int si, sg_key *key, sg_progre
 
 int64_t sg__tick_frame(const sg__ctx *c, int64_t tick) {
   int64_t f = sg_timeline_frame_at(c->tl, tick, TPQ);
+  /* The swing style swings 8ths: the off-8th of each quarter moves later by the song's swing as
+   * a fraction of an 8th (default 1/3: the triplet feel, a 2:1 long-short ratio). */
+  if (c->style == SG_STYLE_SWING && c->beat_ticks == TPQ && ((tick % TPQ) + TPQ) % TPQ == 24) {
+    int64_t g = sg_timeline_frame_at(c->tl, tick + 24, TPQ);
+    double r = c->swing > 0 ? c->swing : 1.0 / 3.0;
+    return f + (int64_t)llround(r * (double)(g - f));
+  }
   /* Swing delays the off-16ths ("e" and "a") by a fraction of a 16th, in simple meters. */
   if (c->swing > 0 && !c->compound && ((tick % 24) + 24) % 24 == 12) {
     int64_t g = sg_timeline_frame_at(c->tl, tick + 12, TPQ);
@@ -194,6 +201,41 @@ int sg__groupings(int num, int den, int groups[SG__MAX_PULSE]) {
   for (int i = 0; i < n; ++i)
     sum += groups[i];
   return sum == num ? n : 0;
+}
+
+/* The strong and back beats of any meter, from its groupings: in x/4 meters each group opens
+ * with a strong beat and has its backbeat on its second pulse (4/4 = 2+2: 1 and 3 strong, 2 and
+ * 4 back; 5/4 = 3+2); where the groups are the pulses (6/8, 7/8 = 2+2+3) they alternate strong
+ * and back, and a last strong group of three puts a backbeat on its last 8th. */
+int sg__strong_back(const sg__ctx *c, int *strong, int *ns, int *back) {
+  int nb = 0;
+  *ns = 0;
+  for (int u = 0; u < c->n_units; ++u) {
+    int s = c->unit_start[u], len = c->unit_len[u];
+    int pulses_in = 0;
+    for (int k = 0; k < c->n_pulses; ++k)
+      pulses_in += c->pulse_start[k] >= s && c->pulse_start[k] < s + len;
+    if (pulses_in >= 2) {
+      strong[(*ns)++] = s;
+      for (int k = 0; k < c->n_pulses; ++k)
+        if (c->pulse_start[k] > s && c->pulse_start[k] < s + len) {
+          back[nb++] = c->pulse_start[k];
+          break;
+        }
+    } else if (u % 2 == 0) {
+      strong[(*ns)++] = s;
+      if (u > 0 && u == c->n_units - 1 && len >= 3 * 24)
+        back[nb++] = s + len - 24;
+    } else {
+      back[nb++] = s;
+    }
+  }
+  return nb;
+}
+
+int sg__groove_style(sg_style s) {
+  return s == SG_STYLE_BALLAD || s == SG_STYLE_FUNK || s == SG_STYLE_SWING || s == SG_STYLE_DNB ||
+         s == SG_STYLE_REGGAE;
 }
 
 static sg_status setup_grid(sg__ctx *c, const sg_song *song, const sg_timeline *tl, sg_diag *d) {
@@ -562,13 +604,13 @@ static sg_status resolve_style(const sg_song *song, const sg_name *nm, sg_style 
   if (sg_style_from_name(use->s, out) == SG_OK)
     return SG_OK;
   sg_diag_at(d, song->path, use->pos.line, use->pos.col);
-  return sg_diag_fail(d, SG_E_SPEC, "unknown style '%s' (allowed: pop, rock, bossa, samba, house)",
-                      use->s);
+  return sg_diag_fail(d, SG_E_SPEC, "unknown style '%s' (stemgate list styles names them)", use->s);
 }
 
 static void ctx_free(sg__ctx *c) {
   if (c) {
     free(c->progs);
+    free(c->melody);
     free(c);
   }
 }
@@ -732,6 +774,17 @@ sg_status sg_compose_stem(const sg_song *song, const sg_timeline *tl, int stem_i
       return st;
     }
     c->has_user = 1;
+  }
+  if (stem->melody.s[0]) { /* a written line: the lead plays it note for note */
+    c->melody = malloc(sizeof *c->melody);
+    st = c->melody ? sg_melody_parse(stem->melody.s, value_col0(stem->melody.pos, 1), c->melody, d)
+                   : sg_diag_fail(d, SG_E_NOMEM, "out of memory");
+    if (st != SG_OK) {
+      st = to_spec(song, d, stem->melody.pos, 1, st);
+      ctx_free(c);
+      return st;
+    }
+    role = SG_ROLE_LEAD;
   }
   switch (role) {
   case SG_ROLE_PAD:

@@ -76,8 +76,9 @@ struct sg__ctx {
                                  * pattern unless drums.fills is true) */
   int anticipated;              /* the bass/comp already played this bar's downbeat chord early */
   int group;
-  int motif[2][8]; /* lead rhythm cells (16th steps), per phrase half */
+  int motif[2][SG__MAX_PULSE]; /* lead: the motif's rhythm cell per pulse, for its two bars */
   int motif_n[2];
+  sg_melody *melody; /* the stem's written line (melody:), owned; NULL: generated */
   int motif_section;
 };
 
@@ -85,6 +86,14 @@ struct sg__ctx {
  * 1/den, returns the count): 6/8, 9/8, 12/8 in threes; 5/x as 3+2; 7/x as 2+2+3; 4/4 as 2+2;
  * 3/4 as 3; other even counts in twos, other odd counts twos then a three. */
 int sg__groupings(int num, int den, int groups[SG__MAX_PULSE]);
+
+/* The strong beats (kick, bass root) and backbeats (snare, skank) of the bar from its groupings
+ * (ticks; returns the backbeat count, *ns the strong count): in x/4 each group opens strong and
+ * has its backbeat on its second pulse; where groups are pulses (6/8, 7/8) they alternate. */
+int sg__strong_back(const sg__ctx *c, int *strong, int *ns, int *back);
+/* 1 for the styles whose grooves come from sg__strong_back in every meter (ballad, funk, swing,
+ * drum-and-bass, reggae). */
+int sg__groove_style(sg_style s);
 
 int64_t sg__tick_frame(const sg__ctx *c, int64_t tick);
 /* Writes one note: bar + tick (may be negative or past the bar), length in ticks. */

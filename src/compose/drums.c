@@ -5,12 +5,23 @@
  * compound meters group 8ths in threes under dotted-quarter beats. */
 #include "compose_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define T16 12
 #define T8 24
 
-enum { KICK = 36, RIM = 37, SNARE = 38, CLAP = 39, CHH = 42, OHH = 46, SHAKER = 70 };
+enum {
+  KICK = 36,
+  RIM = 37,
+  SNARE = 38,
+  CLAP = 39,
+  CHH = 42,
+  PEDAL = 44,
+  OHH = 46,
+  RIDE = 51,
+  SHAKER = 70
+};
 
 typedef struct dhit {
   int tick, key, len;
@@ -97,8 +108,105 @@ static void odd_pattern(const sg__ctx *c, dbuf *d) {
   }
 }
 
+/* The grooves of ballad, funk, swing, drum-and-bass and reggae, built from sg__strong_back and the
+ * pulses so every meter gets them (a 7/8 bar never holds more than four kicks). */
+static void groove_pattern(const sg__ctx *c, dbuf *d) {
+  int bt = c->bar_ticks;
+  sg_energy e = c->energy;
+  int strong[SG__MAX_PULSE], back[SG__MAX_PULSE], ns = 0;
+  int nb = sg__strong_back(c, strong, &ns, back);
+  switch (c->style) {
+  case SG_STYLE_BALLAD:
+    for (int i = 0; i < ns; ++i)
+      add(d, strong[i], KICK, i == 0 ? 0.85f : 0.65f, i == 0 ? SG_NOTE_ACCENT : 0);
+    for (int i = 0; i < nb; ++i)
+      add(d, back[i], e == SG_ENERGY_SPARSE ? RIM : SNARE, e == SG_ENERGY_FULL ? 0.85f : 0.7f, 0);
+    for (int t = 0; t < bt; t += e == SG_ENERGY_SPARSE ? c->pulse_len[0] : T8)
+      add(d, t, e == SG_ENERGY_FULL ? RIDE : CHH, t == 0 ? 0.5f : 0.36f, 0);
+    if (e == SG_ENERGY_FULL && ns > 0 && c->n_units >= 2)
+      add(d, c->unit_start[1] - T8, KICK, 0.5f, 0); /* a push into the second group */
+    break;
+  case SG_STYLE_FUNK:
+    for (int i = 0; i < ns; ++i) {
+      add(d, strong[i], KICK, i == 0 ? 0.95f : 0.82f, i == 0 ? SG_NOTE_ACCENT : 0);
+      /* the 'a' of the group's first pulse: the 16th syncopation */
+      if (e != SG_ENERGY_SPARSE && (i == 0 || e == SG_ENERGY_FULL) && strong[i] + 3 * T16 < bt)
+        add(d, strong[i] + 3 * T16, KICK, 0.66f, 0);
+    }
+    for (int i = 0; i < nb; ++i) {
+      add(d, back[i], SNARE, 0.95f, SG_NOTE_ACCENT);
+      if (e != SG_ENERGY_SPARSE) { /* ghost notes around the backbeat */
+        if (back[i] - T16 > 0)
+          add(d, back[i] - T16, SNARE, 0.25f, SG_NOTE_GHOST);
+        if (back[i] + 3 * T16 < bt)
+          add(d, back[i] + 3 * T16, SNARE, 0.22f, SG_NOTE_GHOST);
+      }
+    }
+    for (int t = 0; t < bt; t += e == SG_ENERGY_SPARSE ? T8 : T16)
+      add(d, t, CHH, t % T8 ? 0.32f : (t % c->pulse_len[0] ? 0.5f : 0.62f), 0);
+    if (e == SG_ENERGY_FULL)
+      add(d, bt - T8, OHH, 0.55f, 0);
+    break;
+  case SG_STYLE_SWING:
+    /* Ride "ding ding-a": every pulse, and the swung last 8th of every second pulse. */
+    for (int k = 0; k < c->n_pulses; ++k) {
+      int s = c->pulse_start[k], len = c->pulse_len[k];
+      add(d, s, RIDE, k % 2 ? 0.62f : 0.7f, 0);
+      if (k % 2 == 1 && len >= 2 * T8 && e != SG_ENERGY_SPARSE)
+        add(d, s + len - T8, RIDE, 0.5f, 0);
+      add(d, s, KICK, 0.3f, SG_NOTE_GHOST); /* feathered */
+    }
+    for (int i = 0; i < nb; ++i)
+      add(d, back[i], PEDAL, 0.6f, 0);
+    if (e != SG_ENERGY_SPARSE && c->n_pulses >= 3) { /* comping snare on a swung 'and' */
+      int k = c->n_pulses - 2;
+      add(d, c->pulse_start[k] + c->pulse_len[k] - T8, SNARE, e == SG_ENERGY_FULL ? 0.55f : 0.3f,
+          e == SG_ENERGY_FULL ? 0 : SG_NOTE_GHOST);
+    }
+    break;
+  case SG_STYLE_DNB:
+    /* Two-step: the first strong beat, the later ones displaced by an 8th. */
+    for (int i = 0; i < ns; ++i)
+      add(d, strong[i] + (i > 0 ? T8 : 0), KICK, i == 0 ? 0.95f : 0.85f,
+          i == 0 ? SG_NOTE_ACCENT : 0);
+    for (int i = 0; i < nb; ++i) {
+      add(d, back[i], SNARE, 0.95f, SG_NOTE_ACCENT);
+      if (e == SG_ENERGY_FULL && back[i] + 3 * T16 < bt)
+        add(d, back[i] + 3 * T16, SNARE, 0.28f, SG_NOTE_GHOST);
+    }
+    for (int t = 0; t < bt; t += e == SG_ENERGY_FULL ? T16 : T8)
+      add(d, t, CHH, t % T8 ? 0.3f : 0.5f, 0);
+    if (e != SG_ENERGY_SPARSE)
+      add(d, bt - T8, OHH, 0.45f, 0);
+    break;
+  case SG_STYLE_REGGAE:
+  default: {
+    /* One drop: kick and cross-stick together on the pulse nearest the bar's middle. */
+    int drop = c->pulse_start[0];
+    for (int k = 0; k < c->n_pulses; ++k)
+      if (abs(2 * c->pulse_start[k] - bt) <= abs(2 * drop - bt))
+        drop = c->pulse_start[k];
+    if (drop == 0 && c->n_pulses > 1)
+      drop = c->pulse_start[1];
+    add(d, drop, KICK, 0.9f, SG_NOTE_ACCENT);
+    add(d, drop, e == SG_ENERGY_FULL ? SNARE : RIM, 0.8f, 0);
+    for (int t = 0; t < bt; t += T8) /* 8th hats with the off-8ths leaning */
+      if (e != SG_ENERGY_SPARSE || t % c->pulse_len[0] == 0)
+        add(d, t, CHH, t % T8 == 0 && (t / T8) % 2 ? 0.5f : 0.38f, 0);
+    if (e == SG_ENERGY_FULL)
+      for (int k = 0; k < c->n_pulses; ++k)
+        add(d, c->pulse_start[k] + c->pulse_len[k] - T16, CHH, 0.26f, SG_NOTE_GHOST);
+    break;
+  }
+  }
+}
+
 static void style_pattern(const sg__ctx *c, dbuf *d) {
   int bt = c->bar_ticks, beat = c->beat_ticks, nb = c->n_beats;
+  if (sg__groove_style(c->style)) {
+    groove_pattern(c, d);
+    return;
+  }
   if (c->odd) {
     odd_pattern(c, d);
     return;

@@ -75,11 +75,76 @@ static int add_hit(chit *h, int n, int cap, int tick, int len, float vel, int ty
   return n + 1;
 }
 
+/* Comping of ballad, funk, swing, drum-and-bass and reggae, from the bar's strong and back beats
+ * (sg__strong_back) and pulses, so every meter gets it. */
+static int groove_comp(const sg__ctx *c, chit *h, int cap) {
+  int n = 0, bt = c->bar_ticks;
+  sg_energy e = c->energy;
+  int strong[SG__MAX_PULSE], back[SG__MAX_PULSE], ns = 0;
+  int nb = sg__strong_back(c, strong, &ns, back);
+  switch (c->style) {
+  case SG_STYLE_BALLAD: /* chords on the groups, an upstroke (or 8ths at full) before the next */
+    for (int u = 0; u < c->n_units; ++u) {
+      int s = c->unit_start[u], len = c->unit_len[u];
+      n = add_hit(h, n, cap, s, 0, u == 0 ? 0.66f : 0.58f, HIT_CHORD);
+      for (int t = s + T8; t < s + len && e != SG_ENERGY_SPARSE; t += T8)
+        if (e == SG_ENERGY_FULL || t == s + len - T8)
+          n = add_hit(h, n, cap, t, 0, 0.42f, HIT_UP);
+    }
+    break;
+  case SG_STYLE_FUNK: /* chops on the backbeats, muted 16th scratches around them */
+    for (int i = 0; i < nb; ++i) {
+      n = add_hit(h, n, cap, back[i], T16 - 2, 0.8f, HIT_CHORD);
+      if (e != SG_ENERGY_SPARSE && back[i] + T8 < bt)
+        n = add_hit(h, n, cap, back[i] + T8, T16 - 2, 0.55f, HIT_UP);
+    }
+    for (int i = 0; i < ns && e != SG_ENERGY_SPARSE; ++i)
+      n = add_hit(h, n, cap, strong[i] + T16, T16 - 2, 0.6f, HIT_CHORD);
+    if (e == SG_ENERGY_FULL)
+      for (int t = T16; t < bt; t += 2 * T16)
+        n = add_hit(h, n, cap, t, T16 - 4, 0.35f, HIT_MUTE);
+    break;
+  case SG_STYLE_SWING: /* Charleston: 1 and the swung 'and' of 2; full: every beat short */
+    if (e == SG_ENERGY_FULL) {
+      for (int k = 0; k < c->n_pulses; ++k)
+        n = add_hit(h, n, cap, c->pulse_start[k], c->pulse_len[k] / 2, k % 2 ? 0.62f : 0.55f,
+                    HIT_CHORD);
+    } else {
+      n = add_hit(h, n, cap, 0, e == SG_ENERGY_SPARSE ? bt - 4 : c->pulse_len[0] - 6, 0.62f,
+                  HIT_CHORD);
+      if (e != SG_ENERGY_SPARSE && c->n_pulses >= 2)
+        n = add_hit(h, n, cap, c->pulse_start[1] + c->pulse_len[1] - T8, T8, 0.58f, HIT_CHORD);
+    }
+    break;
+  case SG_STYLE_DNB: /* a held chord on 1, an off-beat stab before the bar line */
+    n = add_hit(h, n, cap, 0, c->unit_len[0] - 6, 0.6f, HIT_CHORD);
+    if (e != SG_ENERGY_SPARSE)
+      n = add_hit(h, n, cap, bt - T8, T16 + 4, 0.58f, HIT_CHORD);
+    for (int i = 0; i < nb && e == SG_ENERGY_FULL; ++i)
+      if (back[i] + T8 < bt - T8)
+        n = add_hit(h, n, cap, back[i] + T8, T16 + 4, 0.52f, HIT_CHORD);
+    break;
+  case SG_STYLE_REGGAE: /* the skank on the backbeats; full adds the organ bubble's off-8ths */
+  default:
+    for (int i = 0; i < nb; ++i)
+      n = add_hit(h, n, cap, back[i], T16 + 2, 0.7f, HIT_CHORD);
+    if (nb == 0)
+      n = add_hit(h, n, cap, c->pulse_len[0] / 2, T16 + 2, 0.7f, HIT_CHORD);
+    if (e == SG_ENERGY_FULL)
+      for (int t = T8; t < bt; t += 2 * T8)
+        n = add_hit(h, n, cap, t, T16, 0.4f, HIT_MUTE);
+    break;
+  }
+  return n;
+}
+
 /* The style's comping figure for this bar (ticks), before pickups. */
 static int comp_figure(const sg__ctx *c, const sg__bar *b, chit *h, int cap) {
   int n = 0;
   int bt = c->bar_ticks;
   sg_energy e = c->energy;
+  if (sg__groove_style(c->style))
+    return groove_comp(c, h, cap);
   if (c->odd) {
     /* Odd meters: the figure follows the pulses (the groups of 2+2+3, the quarters of 5/4):
      * latin thumb on the group starts and fingers on each later pulse's second 8th; house stabs
@@ -491,130 +556,6 @@ void sg__role_arp(sg__ctx *c, const sg__bar *b) {
   }
 }
 
-/* ---- lead ---------------------------------------------------------------------------------- */
-
-static const int lead_cells_pop[][6] = {{0, 4, 6, 8, 12, -1},
-                                        {0, 6, 10, -1},
-                                        {2, 4, 8, 14, -1},
-                                        {0, 3, 6, 8, -1},
-                                        {4, 6, 8, 10, 12, -1}};
-static const int lead_cells_bossa[][6] = {
-    {0, 3, 6, 10, -1}, {2, 6, 8, 11, 14, -1}, {0, 6, 8, -1}, {3, 6, 10, 12, -1}};
-static const int lead_cells_house[][6] = {
-    {2, 6, 10, 14, -1}, {0, 3, 6, 10, 12, -1}, {0, 2, 6, 8, 14, -1}, {3, 6, 11, -1}};
-
-static void choose_motif(sg__ctx *c) {
-  const int(*cells)[6];
-  int ncells;
-  if (c->style == SG_STYLE_BOSSA || c->style == SG_STYLE_SAMBA) {
-    cells = lead_cells_bossa;
-    ncells = 4;
-  } else if (c->style == SG_STYLE_HOUSE) {
-    cells = lead_cells_house;
-    ncells = 4;
-  } else {
-    cells = lead_cells_pop;
-    ncells = 5;
-  }
-  for (int h = 0; h < 2; ++h) {
-    int pick = (int)(sg_rng_u32(&c->rng) % (uint32_t)ncells);
-    c->motif_n[h] = 0;
-    for (int k = 0; k < 6 && cells[pick][k] >= 0; ++k)
-      c->motif[h][c->motif_n[h]++] = cells[pick][k];
-  }
-}
-
-/* Next scale note from key k above (dir > 0) or below. */
-static int scale_step(const sg_key *k, int note, int dir) {
-  for (int d = 1; d <= 3; ++d) {
-    int cand = note + dir * d;
-    if (sg_key_contains(k, ((cand % 12) + 12) % 12))
-      return cand;
-  }
-  return note + dir * 2;
-}
-
-static int nearest_chord_tone(const sg_chord *ch, int near, int lo, int hi, int avoid) {
-  int best = -1;
-  for (int k = lo; k <= hi; ++k) {
-    if (!((ch->pcs >> (k % 12)) & 1) || k == avoid)
-      continue;
-    if (best < 0 || abs(k - near) < abs(best - near))
-      best = k;
-  }
-  return best < 0 ? near : best;
-}
-
-void sg__role_lead(sg__ctx *c, const sg__bar *b) {
-  int o = 12 * c->octave;
-  int lo = 67, hi = 88;
-  if (c->motif_section != b->si) {
-    choose_motif(c);
-    c->motif_section = b->si;
-  }
-  int ticks[64], lens[64], n = 0;
-  float vels[64];
-  if (c->has_user) {
-    sg__hit u[64];
-    int nu = sg__user_hits(c, &c->user, b, u, 64);
-    for (int i = 0; i < nu; ++i) {
-      ticks[n] = u[i].tick;
-      lens[n] = u[i].len;
-      vels[n] = u[i].vel;
-      ++n;
-    }
-  } else {
-    int half = b->bar_in_sec % 2;
-    int steps = c->bar_ticks / T16;
-    for (int k = 0; k < c->motif_n[half]; ++k) {
-      int st = c->motif[half][k];
-      if (c->compound) /* place the cell on the 8th grid of compound bars */
-        st = (st / 2) * 2;
-      if (st >= steps)
-        continue;
-      if (c->energy == SG_ENERGY_SPARSE && k % 2 == 1)
-        continue;
-      ticks[n] = st * T16;
-      vels[n] = st % 4 == 0 ? 0.72f : 0.62f;
-      lens[n] = 0;
-      ++n;
-    }
-    /* Lengths: to the next note; the phrase end (every second bar) rings to the bar end. */
-    for (int i = 0; i < n; ++i) {
-      int nxt = i + 1 < n ? ticks[i + 1] : c->bar_ticks;
-      lens[i] = nxt - ticks[i] - 3;
-      if (i + 1 < n && lens[i] > 2 * c->beat_ticks)
-        lens[i] = 2 * c->beat_ticks;
-      if (lens[i] < 6)
-        lens[i] = 6;
-    }
-  }
-  if (c->lead_prev < 0)
-    c->lead_prev = 76;
-  for (int i = 0; i < n; ++i) {
-    const sg_chord *ch = sg__chord_at(b, ticks[i]);
-    int strong = ticks[i] % c->beat_ticks == 0 || i == n - 1;
-    int note;
-    if (strong) {
-      int avoid = (sg_rng_u32(&c->rng) % 3 == 0) ? -1 : c->lead_prev; /* some repeated notes */
-      note =
-          nearest_chord_tone(ch, c->lead_prev + (int)(sg_rng_u32(&c->rng) % 5) - 2, lo, hi, avoid);
-    } else {
-      int dir = (sg_rng_u32(&c->rng) & 1) ? 1 : -1;
-      if (c->lead_prev > hi - 4)
-        dir = -1;
-      if (c->lead_prev < lo + 4)
-        dir = 1;
-      note = scale_step(c->key, c->lead_prev, dir);
-      if (sg_rng_u32(&c->rng) % 4 == 0)
-        note = scale_step(c->key, note, dir);
-    }
-    note = clampi(note, lo, hi);
-    c->lead_prev = note;
-    sg__emit(c, b->bar, ticks[i], lens[i], note + o, vels[i], 0, 0, 0, 0.0);
-  }
-}
-
 /* ---- bass ---------------------------------------------------------------------------------- */
 
 /* A bass line is built per unit of the bar (sg__groupings: the halves of 4/4, the dotted beats
@@ -642,6 +583,25 @@ static const bcell lat2[] = {{1, {0}}, {2, {0, 3}}};
 static const bcell lat3[] = {{2, {0, 4}}, {2, {0, 3}}};
 static const bcell lat4[] = {{2, {0, 6}}, {3, {0, 3, 6}}};
 static const bcell lat6[] = {{2, {0, 6}}, {3, {0, 6, 10}}};
+/* Funk: 16th syncopation (the 'a' of the first beat, octave pops); drum-and-bass: long sub notes
+ * with a displaced restrike; reggae: the root, then an answer off the beat; ballad: the root held,
+ * a fifth or passing note before the next group. */
+static const bcell fnk2[] = {{2, {0, 3}}, {2, {0, 2}}};
+static const bcell fnk3[] = {{3, {0, 3, 4}}, {2, {0, 3}}};
+static const bcell fnk4[] = {{4, {0, 3, 6, 7}}, {3, {0, 3, 6}}, {4, {0, 2, 3, 6}}};
+static const bcell fnk6[] = {{4, {0, 3, 6, 10}}, {5, {0, 3, 6, 9, 10}}};
+static const bcell dnb2[] = {{1, {0}}};
+static const bcell dnb3[] = {{1, {0}}, {2, {0, 4}}};
+static const bcell dnb4[] = {{2, {0, 6}}, {1, {0}}};
+static const bcell dnb6[] = {{2, {0, 6}}, {2, {0, 10}}};
+static const bcell reg2[] = {{2, {0, 3}}, {1, {0}}};
+static const bcell reg3[] = {{2, {0, 4}}, {3, {0, 3, 4}}};
+static const bcell reg4[] = {{3, {0, 3, 6}}, {2, {0, 6}}, {3, {0, 2, 6}}};
+static const bcell reg6[] = {{3, {0, 4, 8}}, {2, {0, 8}}};
+static const bcell bal2[] = {{1, {0}}};
+static const bcell bal3[] = {{1, {0}}, {2, {0, 4}}};
+static const bcell bal4[] = {{1, {0}}, {2, {0, 6}}};
+static const bcell bal6[] = {{2, {0, 8}}, {1, {0}}, {3, {0, 6, 10}}};
 
 static int bass_note(sg__ctx *c, int pc) {
   int near = c->bass_prev >= 0 ? c->bass_prev : 40;
@@ -675,6 +635,27 @@ static const bcell *bass_cells(const sg__ctx *c, int len, int *count) {
     *count = (int)(sizeof tab / sizeof tab[0]);                                                    \
     return tab;                                                                                    \
   } while (0)
+#define PICK4(a, b, cc, dd)                                                                        \
+  do {                                                                                             \
+    if (e8 == 2)                                                                                   \
+      PICK(a);                                                                                     \
+    if (e8 == 3)                                                                                   \
+      PICK(b);                                                                                     \
+    if (e8 == 4)                                                                                   \
+      PICK(cc);                                                                                    \
+    if (e8 == 6)                                                                                   \
+      PICK(dd);                                                                                    \
+    return NULL;                                                                                   \
+  } while (0)
+  if (c->style == SG_STYLE_FUNK)
+    PICK4(fnk2, fnk3, fnk4, fnk6);
+  if (c->style == SG_STYLE_DNB)
+    PICK4(dnb2, dnb3, dnb4, dnb6);
+  if (c->style == SG_STYLE_REGGAE)
+    PICK4(reg2, reg3, reg4, reg6);
+  if (c->style == SG_STYLE_BALLAD)
+    PICK4(bal2, bal3, bal4, bal6);
+#undef PICK4
   if (latin) {
     if (e8 == 2)
       PICK(lat2);
@@ -708,7 +689,7 @@ static int bass_unit_onsets(sg__ctx *c, int u, int variant, int bar_in_phrase, i
     ticks[n++] = us;
     return n;
   }
-  if (c->energy == SG_ENERGY_FULL && !latin) {
+  if (c->energy == SG_ENERGY_FULL && c->style == SG_STYLE_POP) {
     for (int t = 0; t < ul && n < cap; t += T8)
       ticks[n++] = us + t;
     return n;
@@ -803,6 +784,65 @@ static void bass_house(sg__ctx *c, const sg__bar *b, int variant) {
   }
 }
 
+/* Walking bass (swing): a quarter on every pulse, the way a jazz bassist builds it (e.g. E.
+ * Friedland, "Building Walking Bass Lines", 1995): the chord's bass note on its first beat, an
+ * approach note (chromatic from either side, or the scale step) on the beat before the next
+ * chord, chord tones or scale steps heading toward it in between. Sparse energy plays the "two
+ * feel" (the groups' first beats, held). */
+static void bass_walk(sg__ctx *c, const sg__bar *b, sg_rng *br) {
+  int o = 12 * c->octave;
+  int into_next = b->next && b->next_plays;
+  if (c->energy == SG_ENERGY_SPARSE) {
+    for (int u = 0; u < c->n_units; ++u) {
+      const sg_chord *ch = sg__chord_at(b, c->unit_start[u]);
+      int k = bass_note(c, u == 0 || ch->has_slash ? ch->bass : fifth_of(ch));
+      sg__emit(c, b->bar, c->unit_start[u], c->unit_len[u] - 4, k + o, 0.74f, 0, 0, 0, 0.0);
+      c->bass_prev = k;
+    }
+    return;
+  }
+  for (int p = 0; p < c->n_pulses; ++p) {
+    int t = c->pulse_start[p], len = c->pulse_len[p];
+    const sg_chord *ch = sg__chord_at(b, t);
+    const sg_chord *nxt = p + 1 < c->n_pulses ? sg__chord_at(b, c->pulse_start[p + 1])
+                          : into_next         ? b->next
+                                              : NULL;
+    int chord_start = p == 0 || ch != sg__chord_at(b, c->pulse_start[p - 1]);
+    int key;
+    float vel = 0.7f;
+    if (chord_start) {
+      key = bass_note(c, ch->bass);
+      vel = p == 0 ? 0.8f : 0.74f;
+    } else if (nxt && (nxt != ch || p + 1 == c->n_pulses)) {
+      int target = bass_note(c, nxt->bass);
+      static const sg_approach kinds[] = {SG_APPROACH_CHROMATIC_BELOW, SG_APPROACH_CHROMATIC_ABOVE,
+                                          SG_APPROACH_DIATONIC_BELOW, SG_APPROACH_DIATONIC_ABOVE,
+                                          SG_APPROACH_FIFTH};
+      key = sg_bass_approach(target, kinds[sg_rng_u32(br) % 5u], c->key);
+    } else {
+      /* A chord tone above the last note while the line is low, below it while high. */
+      int prev = c->bass_prev >= 0 ? c->bass_prev : bass_note(c, ch->bass);
+      int up = prev < 40 || (prev < 47 && (sg_rng_u32(br) & 1));
+      int pcs[3] = {third_of(ch), fifth_of(ch), ch->root};
+      int best = -1;
+      for (int i = 0; i < 3; ++i) {
+        int k = up ? sg_note_in_range(pcs[i], prev + 1, prev + 12, prev + 3)
+                   : sg_note_in_range(pcs[i], prev - 12, prev - 1, prev - 3);
+        if (best < 0 || abs(k - prev) < abs(best - prev))
+          best = k;
+      }
+      key = best;
+    }
+    key = clampi(key, 28, 55);
+    /* Full energy: a swung skip (ghosted repeat) on the last 8th of every second pulse. */
+    int skip = c->energy == SG_ENERGY_FULL && p % 2 == 1 && len >= 2 * T8;
+    sg__emit(c, b->bar, t, (skip ? len - T8 : len) - 3, key + o, vel, 0, 0, 0, 0.0);
+    c->bass_prev = key;
+    if (skip)
+      sg__emit(c, b->bar, t + len - T8, T8 - 3, key + o, 0.4f, SG_NOTE_GHOST, 0, 0, 0.0);
+  }
+}
+
 void sg__role_bass(sg__ctx *c, const sg__bar *b) {
   int o = 12 * c->octave;
   int bt = c->bar_ticks;
@@ -834,6 +874,11 @@ void sg__role_bass(sg__ctx *c, const sg__bar *b) {
   if (c->style == SG_STYLE_HOUSE) {
     c->anticipated = 0;
     bass_house(c, b, variant);
+    return;
+  }
+  if (c->style == SG_STYLE_SWING) {
+    c->anticipated = 0;
+    bass_walk(c, b, &br);
     return;
   }
   int skip_downbeat = c->anticipated;

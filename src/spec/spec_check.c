@@ -84,6 +84,26 @@ static sg_status check_pattern(const sg_song *s, const sg_text *pat, int drums, 
   return fail_at(s, d, at, "%s: %s pattern: %s", owner, drums ? "drum" : "step", pd.message);
 }
 
+/* Parses a stem's melody and moves a parse error onto the spec, as check_pattern does. */
+static sg_status check_melody(const sg_song *s, const sg_text *mel, const char *owner, sg_diag *d) {
+  if (!mel->s[0])
+    return SG_OK;
+  int col0 = mel->pos.col > 0 ? mel->pos.col - 1 + mel->quoted : 0;
+  sg_diag pd;
+  sg_diag_clear(&pd);
+  sg_melody *m = malloc(sizeof *m); /* 1024 notes: ~20 KB, not for a stack */
+  if (!m)
+    return sg_diag_fail(d, SG_E_NOMEM, "out of memory checking a melody");
+  sg_status st = sg_melody_parse(mel->s, col0, m, &pd);
+  free(m);
+  if (st == SG_OK)
+    return SG_OK;
+  sg_pos at = mel->pos;
+  if (!mel->multiline && pd.col > 0)
+    at.col = pd.col;
+  return fail_at(s, d, at, "%s: melody: %s", owner, pd.message);
+}
+
 static double song_bpm(const sg_song *s) {
   /* tempo: auto is only known after the reference is measured: the fx module then checks delay
    * lengths at its 120 BPM default here and again at the measured tempo during the render. */
@@ -113,6 +133,8 @@ sg_status sg__song_check(const sg_song *s, sg_diag *d) {
     if (sp->style.pos.line > 0 && (st = check_style(s, &sp->style, owner, d)))
       return st;
     if ((st = check_pattern(s, &sp->pattern, sg__ieq(sp->role.s, "drums"), owner, d)))
+      return st;
+    if ((st = check_melody(s, &sp->melody, owner, d)))
       return st;
   }
   if (s->drums.source != SG_DRUMS_NONE) {

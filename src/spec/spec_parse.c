@@ -31,15 +31,16 @@ typedef struct ctx {
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const char *const TOP_KEYS[] = {
-    "title", "tempo", "meter",  "sample_rate", "format",   "channels",
-    "key",   "style", "seed",   "swing",       "humanize", "sections",
-    "stems", "drums", "master", "deliverable", "gates",    "delivery"};
+    "title", "tempo",  "meter",       "beat",  "sample_rate", "format",   "channels",
+    "key",   "style",  "seed",        "swing", "humanize",    "sections", "stems",
+    "drums", "master", "deliverable", "gates", "delivery"};
 static const char *const HUMANIZE_KEYS[] = {"timing_ms", "velocity"};
 static const char *const SECTION_KEYS[] = {"name", "bars",   "start",       "end",
                                            "key",  "chords", "progression", "energy"};
 static const char *const STEM_KEYS[] = {
-    "name",    "instrument", "patch",  "params",    "style",     "role",    "pattern",   "sections",
-    "gain_db", "pan",        "octave", "midi_file", "soundfont", "program", "sidechain", "effects"};
+    "name",      "instrument", "patch",    "params",    "style",  "role",
+    "pattern",   "melody",     "sections", "gain_db",   "pan",    "octave",
+    "midi_file", "soundfont",  "program",  "sidechain", "effects"};
 static const char *const DRUMS_KEYS[] = {
     "source", "reference", "fit",     "align", "follow_tempo_map", "tempo_tolerance_bpm",
     "style",  "patch",     "pattern", "fills", "gain_db",          "effects"};
@@ -628,6 +629,9 @@ static sg_status parse_stem(ctx *c, yaml_node_t *map, int i) {
     } else if (!strcmp(key, "pattern")) {
       if (!(st = get_text(c, v, key, stem->pattern.s, sizeof stem->pattern.s, 1)))
         text_layout(v, &stem->pattern);
+    } else if (!strcmp(key, "melody")) {
+      if (!(st = get_text(c, v, key, stem->melody.s, sizeof stem->melody.s, 1)))
+        text_layout(v, &stem->melody);
     } else if (!strcmp(key, "sections")) {
       st = expect_list(c, v, "'sections' of a stem", "section names");
       if (!st && seq_len(v) == 0)
@@ -943,8 +947,44 @@ static sg_status parse_tempo(ctx *c, yaml_node_t *v) {
     return FAIL(c, v, "'tempo' must be a number of BPM (e.g. 140 or 97.3) or 'auto', got %s",
                 t[0] ? shown(v, sh, sizeof sh) : "nothing");
   }
+  s->tempo.num = num; /* the range is checked in quarter notes, after `beat` (convert_beat) */
+  s->tempo.den = den;
+  return SG_OK;
+}
+
+/* tempo counts `beat`s: converted here, once, into quarter notes per minute (exact: the ratios
+ * 3/2, 1/2 and 2 keep a decimal a decimal), the range checked on the result. */
+static sg_status convert_beat(ctx *c, yaml_node_t *beat_node) {
+  sg_song *s = c->s;
+  s->tempo_written = s->tempo;
+  if (s->tempo_auto) {
+    if (beat_node && s->beat != SG_BEAT_QUARTER)
+      return FAIL(c, beat_node,
+                  "'beat: %s' needs a numeric tempo; tempo: auto takes the reference's quarter "
+                  "notes",
+                  sg_beat_name(s->beat));
+    return SG_OK;
+  }
+  int bn, bd;
+  sg_beat_quarters(s->beat, &bn, &bd);
+  int64_t num = s->tempo.num * bn, den = s->tempo.den;
+  if (bd == 2) { /* x/2 = 5x/10: den stays a power of ten */
+    num *= 5;
+    den *= 10;
+  }
+  while (den > 1 && num % 10 == 0) {
+    num /= 10;
+    den /= 10;
+  }
+  if ((num < 20 * den || num > 400 * den) && s->beat == SG_BEAT_QUARTER)
+    return fail_pos(c, s->tempo.pos, "'tempo' is %.6g BPM, outside the allowed range 20 to 400 BPM",
+                    (double)num / (double)den);
   if (num < 20 * den || num > 400 * den)
-    return FAIL(c, v, "'tempo' is %s BPM, outside the allowed range 20 to 400 BPM", t);
+    return fail_pos(c, s->tempo.pos,
+                    "'tempo' %.6g %s beats per minute is %.6g quarter notes per minute, outside "
+                    "the allowed range 20 to 400",
+                    (double)s->tempo.num / (double)s->tempo.den, sg_beat_name(s->beat),
+                    (double)num / (double)den);
   s->tempo.num = num;
   s->tempo.den = den;
   return SG_OK;
@@ -1100,6 +1140,23 @@ static sg_status finish(ctx *c, yaml_node_t *root) {
     }
     if (!st->style.s[0])
       snprintf(st->style.s, sizeof st->style.s, "%s", s->style.s);
+    if (st->melody.s[0]) { /* a written line is a lead: it gives both the rhythm and the notes */
+      if (st->pattern.s[0])
+        return fail_pos(c, st->melody.pos,
+                        "stem '%s' has both 'melody' and 'pattern'; a melody gives its own "
+                        "rhythm, so keep one",
+                        st->name.s);
+      if (st->midi_file[0])
+        return fail_pos(c, st->melody.pos,
+                        "stem '%s' has both 'melody' and 'midi_file'; keep one source of notes",
+                        st->name.s);
+      if (st->role.s[0] && strcmp(st->role.s, "lead") != 0)
+        return fail_pos(c, st->role.pos,
+                        "stem '%s' has a 'melody', which plays as role lead, but role is '%s'; "
+                        "set role: lead or leave it out",
+                        st->name.s, st->role.s);
+      snprintf(st->role.s, sizeof st->role.s, "lead");
+    }
     if (!st->role.s[0])
       for (int k = 0; k < COUNT(INSTRUMENTS); ++k)
         if (!strcmp(st->instrument.s, INSTRUMENTS[k]))
@@ -1230,7 +1287,7 @@ static sg_status parse_root(ctx *c, yaml_node_t *root) {
     if (!lookup(c, root, required[i]))
       return FAIL(c, root, "missing required key '%s' in song (required: title, tempo, sections)",
                   required[i]);
-  yaml_node_t *seed_node = NULL;
+  yaml_node_t *seed_node = NULL, *beat_node = NULL;
   yaml_node_t *stems_node = NULL;
   FOR_PAIRS(c, root, p, k, v) {
     const char *key = key_of(k);
@@ -1240,6 +1297,13 @@ static sg_status parse_root(ctx *c, yaml_node_t *root) {
       st = get_text(c, v, key, s->title, sizeof s->title, 1);
     } else if (!strcmp(key, "tempo")) {
       st = parse_tempo(c, v);
+    } else if (!strcmp(key, "beat")) {
+      beat_node = v;
+      const char *beats[SG_BEAT_COUNT_]; /* the names are sg_beat_name's */
+      for (int b = 0; b < SG_BEAT_COUNT_; ++b)
+        beats[b] = sg_beat_name((sg_beat)b);
+      if (!(st = get_choice(c, v, key, beats, SG_BEAT_COUNT_, &idx)))
+        s->beat = (sg_beat)idx;
     } else if (!strcmp(key, "meter")) {
       st = parse_meter(c, v);
     } else if (!strcmp(key, "sample_rate")) {
@@ -1290,6 +1354,8 @@ static sg_status parse_root(ctx *c, yaml_node_t *root) {
     if (st)
       return st;
   }
+  if ((st = convert_beat(c, beat_node)))
+    return st;
   /* Stems after the rest so the checks below see every section and the drums block. */
   if (stems_node) {
     FOR_ITEMS(c, stems_node, it, sv) {

@@ -278,3 +278,15 @@ void sg_song_resolve_path(const sg_song *s, const char *rel, char *out, size_t c
   else
     snprintf(out, cap, "%s/%s", dir, rel);
 }
+
+void sg_beat_quarters(sg_beat b, int *num, int *den) {
+  static const int n[SG_BEAT_COUNT_] = {1, 3, 1, 2}, d[SG_BEAT_COUNT_] = {1, 2, 2, 1};
+  int i = (unsigned)b < SG_BEAT_COUNT_ ? (int)b : 0;
+  *num = n[i];
+  *den = d[i];
+}
+
+const char *sg_beat_name(sg_beat b) {
+  static const char *const names[SG_BEAT_COUNT_] = {"quarter", "dotted-quarter", "eighth", "half"};
+  return (unsigned)b < SG_BEAT_COUNT_ ? names[b] : "?";
+}

@@ -10,6 +10,18 @@
  *  42/46 hats: six PolyBLEP square oscillators at the 808's inharmonic frequencies, band-pass
  *             ~10 kHz and high-pass ~7 kHz; a closed hat chokes a ringing open hat.
  *  70 shaker: band-passed noise with a short swell and decay.
+ *  41 43 45 47 48 50 toms: the kick's falling sine tuned from ~85 Hz (41) to ~210 Hz (50), with a
+ *             softer click and a shorter decay.
+ *  49/57 crash, 51/59 ride: the hat bank an octave lower, band-passed lower and ringing longer
+ *             (crash ~1.6 s with noise, ride ~0.9 s with a bell partial).
+ *
+ * Stereo kit: each piece is panned where it sits for the drummer (audience-right = drummer's
+ * right is not assumed; the drummer's view is the usual mix convention): kick, snare, rim and clap
+ * centred, hats and crash left, ride right, toms spread from high (left) to floor (right),
+ * shaker right. The pan law keeps a centred piece at unit gain in both channels (sqrt(2) x
+ * constant power), so a mono kit keeps its level. Overheads/room: three early reflections of
+ * the dry kit per channel at different delays (11-29 ms, -20 to -26 dB), decorrelating the
+ * channels as a room pair does without moving the centred pieces off centre.
  *
  * Also accepted: 35 (kick), 40 (snare), 44 (closed hat). Other keys are ignored. Noise comes
  * from one seeded PCG32, consumed in a fixed voice order, so renders are bit-identical. */
@@ -21,7 +33,22 @@
 
 #define DRUM_VOICES 16
 
-enum { D_NONE = 0, D_KICK, D_SNARE, D_RIM, D_CLAP, D_CHAT, D_OHAT, D_SHAKER };
+enum {
+  D_NONE = 0,
+  D_KICK,
+  D_SNARE,
+  D_RIM,
+  D_CLAP,
+  D_CHAT,
+  D_OHAT,
+  D_SHAKER,
+  D_TOM,
+  D_CRASH,
+  D_RIDE
+};
+
+#define ROOM_LEN 8192 /* > the longest tap (29.1 ms) at up to 192 kHz */
+#define ROOM_TAPS 3
 
 typedef struct drum_patch {
   double kick_tune, kick_decay, snare_tune, snare_decay, hat_decay, open_hat_decay, gain;
@@ -51,6 +78,7 @@ typedef struct drum_voice {
   sg_osc sq[6];
   sg_rng rng; /* per voice, seeded at the hit: noise does not depend on block sizes */
   int64_t life;
+  double gl, gr; /* pan gains (centre = 1, 1) */
 } drum_voice;
 
 typedef struct sg__drums {
@@ -59,6 +87,9 @@ typedef struct sg__drums {
   uint64_t seed;
   sg_rng rng;
   drum_voice v[DRUM_VOICES];
+  float room[ROOM_LEN]; /* the dry mono kit, for the room reflections */
+  size_t room_w;
+  int tap_l[ROOM_TAPS], tap_r[ROOM_TAPS];
 } sg__drums;
 
 const char *const sg__drums_patches[] = {"808", "909", NULL};
@@ -98,6 +129,8 @@ static double noise(drum_voice *v) { return 2.0 * sg_rng_uniform(&v->rng) - 1.0;
 static void drums_reset(void *st) {
   sg__drums *k = st;
   memset(k->v, 0, sizeof k->v);
+  memset(k->room, 0, sizeof k->room);
+  k->room_w = 0;
   sg_rng_seed(&k->rng, k->seed, 0x6472756du);
 }
 
@@ -120,9 +153,60 @@ static int map_key(int key) {
     return D_OHAT;
   case 70:
     return D_SHAKER;
+  case 41:
+  case 43:
+  case 45:
+  case 47:
+  case 48:
+  case 50:
+    return D_TOM;
+  case 49:
+  case 57:
+    return D_CRASH;
+  case 51:
+  case 59:
+    return D_RIDE;
   default:
     return D_NONE;
   }
+}
+
+/* Where a piece sits, -1 (left) .. +1 (right), from the drummer's seat. */
+static double piece_pan(int key) {
+  switch (key) {
+  case 42:
+  case 44:
+  case 46:
+    return -0.5; /* hi-hat by the left hand */
+  case 49:
+  case 57:
+    return -0.35;
+  case 51:
+  case 59:
+    return 0.45;
+  case 70:
+    return 0.35;
+  case 50:
+    return -0.3; /* high tom over the kick, left */
+  case 48:
+    return -0.15;
+  case 47:
+    return 0.0;
+  case 45:
+    return 0.15;
+  case 43:
+    return 0.35;
+  case 41:
+    return 0.5; /* floor tom at the right knee */
+  default:
+    return 0.0; /* kick, snare, rim, clap */
+  }
+}
+
+static void set_pan(drum_voice *v, double pan) {
+  double th = (pan + 1.0) * SG_PI / 4.0; /* constant power, scaled so the centre is 1, 1 */
+  v->gl = sqrt(2.0) * cos(th);
+  v->gr = sqrt(2.0) * sin(th);
 }
 
 static void drums_note_on(void *st, const sg_note *n, uint32_t id) {
@@ -154,6 +238,7 @@ static void drums_note_on(void *st, const sg_note *n, uint32_t id) {
   v->type = type;
   sg_rng_seed(&v->rng, sg_rng_u32(&k->rng), (uint64_t)best);
   v->vel = n->velocity * ((n->flags & SG_NOTE_ACCENT) ? 1.0 : 0.85);
+  set_pan(v, piece_pan(n->key));
   if (n->flags & SG_NOTE_GHOST)
     v->vel *= 0.5;
   const drum_patch *p = &k->p;
@@ -212,6 +297,42 @@ static void drums_note_on(void *st, const sg_note *n, uint32_t id) {
     v->amp = 1.0;
     v->amp_mul = t60_mul(dec, R);
     v->life = (int64_t)(dec * 1.5 * R);
+    break;
+  }
+  case D_TOM: {
+    /* 41 -> ~85 Hz ... 50 -> ~210 Hz: about a tenth of an octave per GM key step. */
+    v->f_end = 85.0 * pow(2.0, (n->key - 41) * 1.3 / 9.0);
+    v->f = v->f_end * 1.6;
+    v->f_mul = exp(-1.0 / (0.03 * R));
+    v->amp = 1.0;
+    double dec = 0.5 - 0.025 * (n->key - 41);
+    v->amp_mul = t60_mul(dec, R);
+    v->amp2 = 0.15;
+    v->amp2_mul = t60_mul(0.004, R);
+    sg__bq_set(&v->f1, SG_BIQUAD_BANDPASS, 1800, 0.6, R);
+    v->life = (int64_t)(dec * 1.5 * R);
+    break;
+  }
+  case D_CRASH:
+  case D_RIDE: {
+    static const double fr[6] = {205.3, 304.4, 369.6, 522.7, 540.0, 800.0};
+    for (int i = 0; i < 6; ++i) {
+      sg_osc_config oc;
+      sg_osc_config_init(&oc);
+      oc.wave = SG_WAVE_SQUARE;
+      oc.freq = fr[i] * (type == D_RIDE ? 0.93 : 0.71);
+      oc.phase = 0.13 * i;
+      sg_osc_init(&v->sq[i], &oc, R);
+    }
+    sg__bq_set(&v->f1, SG_BIQUAD_BANDPASS, type == D_RIDE ? 5200 : 6500, 0.9, R);
+    sg__bq_set(&v->f2, SG_BIQUAD_HIGHPASS, type == D_RIDE ? 2500 : 3000, 0.7, R);
+    double dec = type == D_RIDE ? 0.9 : 1.6;
+    v->amp = 1.0;
+    v->amp_mul = t60_mul(dec, R);
+    v->amp2 = type == D_CRASH ? 0.6 : 0.0; /* crash: a noise wash */
+    v->amp2_mul = t60_mul(dec * 0.6, R);
+    v->f = type == D_RIDE ? 2900 : 0; /* ride bell partial */
+    v->life = (int64_t)(dec * 1.2 * R);
     break;
   }
   case D_SHAKER:
@@ -290,6 +411,34 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
     v->amp *= v->amp_mul;
     break;
   }
+  case D_TOM: {
+    v->f = v->f_end + (v->f - v->f_end) * v->f_mul;
+    v->ph += v->f / R;
+    v->ph -= floor(v->ph);
+    double fade = v->t < (int64_t)(0.0003 * R) ? (double)v->t / (0.0003 * R) : 1.0;
+    double click = sg_biquad_tick(&v->f1, noise(v)) * v->amp2;
+    y = (sin(2 * SG_PI * v->ph) * v->amp * fade + click) * 0.6;
+    v->amp *= v->amp_mul;
+    v->amp2 *= v->amp2_mul;
+    break;
+  }
+  case D_CRASH:
+  case D_RIDE: {
+    double bank = 0;
+    for (int i = 0; i < 6; ++i)
+      bank += sg_osc_tick(&v->sq[i]);
+    double bell = 0;
+    if (v->f > 0) {
+      v->ph += v->f / R;
+      v->ph -= floor(v->ph);
+      bell = 0.25 * sin(2 * SG_PI * v->ph);
+    }
+    double x = bank / 6.0 + bell + v->amp2 * noise(v);
+    y = sg_biquad_tick(&v->f2, sg_biquad_tick(&v->f1, x)) * v->amp * 0.5;
+    v->amp *= v->amp_mul;
+    v->amp2 *= v->amp2_mul;
+    break;
+  }
   case D_SHAKER:
   default: {
     /* 12 ms swell (raised cosine) then exponential decay. */
@@ -307,18 +456,40 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
 static void drums_render(void *st, float *l, float *r, size_t n) {
   sg__drums *k = st;
   memset(l, 0, n * sizeof *l);
-  for (int vi = 0; vi < DRUM_VOICES; ++vi) {
-    drum_voice *v = &k->v[vi];
-    if (v->type == D_NONE)
-      continue;
-    size_t m = (int64_t)n < v->life ? n : (size_t)(v->life > 0 ? v->life : 0);
-    for (size_t i = 0; i < m; ++i)
-      l[i] += (float)(voice_tick(k, v) * k->out_gain);
-    v->life -= (int64_t)m;
-    if (v->life <= 0)
-      v->type = D_NONE;
+  memset(r, 0, n * sizeof *r);
+  for (size_t i0 = 0; i0 < n; i0 += ROOM_LEN / 2) {
+    size_t bn = n - i0 < ROOM_LEN / 2 ? n - i0 : ROOM_LEN / 2;
+    float dry[ROOM_LEN / 2];
+    memset(dry, 0, bn * sizeof *dry);
+    for (int vi = 0; vi < DRUM_VOICES; ++vi) {
+      drum_voice *v = &k->v[vi];
+      if (v->type == D_NONE)
+        continue;
+      size_t m = (int64_t)bn < v->life ? bn : (size_t)(v->life > 0 ? v->life : 0);
+      for (size_t i = 0; i < m; ++i) {
+        double y = voice_tick(k, v) * k->out_gain;
+        dry[i] += (float)y;
+        l[i0 + i] += (float)(y * v->gl);
+        r[i0 + i] += (float)(y * v->gr);
+      }
+      v->life -= (int64_t)m;
+      if (v->life <= 0)
+        v->type = D_NONE;
+    }
+    /* Room pair: early reflections of the dry kit, at other delays in each channel. */
+    static const float g[ROOM_TAPS] = {0.10f, 0.07f, 0.05f};
+    for (size_t i = 0; i < bn; ++i) {
+      k->room[k->room_w] = dry[i];
+      float el = 0, er = 0;
+      for (int t = 0; t < ROOM_TAPS; ++t) {
+        el += g[t] * k->room[(k->room_w + ROOM_LEN - (size_t)k->tap_l[t]) % ROOM_LEN];
+        er += g[t] * k->room[(k->room_w + ROOM_LEN - (size_t)k->tap_r[t]) % ROOM_LEN];
+      }
+      k->room_w = (k->room_w + 1) % ROOM_LEN;
+      l[i0 + i] += el;
+      r[i0 + i] += er;
+    }
   }
-  memcpy(r, l, n * sizeof *r);
 }
 
 static int64_t drums_tail(const void *st) {
@@ -358,6 +529,11 @@ sg_status sg__drums_create(const char *patch, const sg_param_set *ov, double rat
   k->rate = rate;
   k->seed = seed;
   k->out_gain = pow(10.0, k->p.gain / 20.0);
+  static const double ms_l[ROOM_TAPS] = {11.3, 17.9, 29.1}, ms_r[ROOM_TAPS] = {13.7, 21.4, 25.6};
+  for (int t = 0; t < ROOM_TAPS; ++t) {
+    k->tap_l[t] = (int)fmin(ms_l[t] * 1e-3 * rate, ROOM_LEN - 1);
+    k->tap_r[t] = (int)fmin(ms_r[t] * 1e-3 * rate, ROOM_LEN - 1);
+  }
   drums_reset(k);
   *st = k;
   *vt = &drums_vt;

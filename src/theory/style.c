@@ -18,10 +18,31 @@ static const struct {
   const char *name;
   sg_style style;
 } style_names[] = {
-    {"pop", SG_STYLE_POP},     {"rock", SG_STYLE_POP},         {"pop/rock", SG_STYLE_POP},
-    {"bossa", SG_STYLE_BOSSA}, {"bossa nova", SG_STYLE_BOSSA}, {"bossanova", SG_STYLE_BOSSA},
-    {"latin", SG_STYLE_BOSSA}, {"samba", SG_STYLE_SAMBA},      {"partido alto", SG_STYLE_SAMBA},
-    {"house", SG_STYLE_HOUSE}, {"dance", SG_STYLE_HOUSE},      {"edm", SG_STYLE_HOUSE},
+    {"pop", SG_STYLE_POP},
+    {"rock", SG_STYLE_POP},
+    {"pop/rock", SG_STYLE_POP},
+    {"bossa", SG_STYLE_BOSSA},
+    {"bossa nova", SG_STYLE_BOSSA},
+    {"bossanova", SG_STYLE_BOSSA},
+    {"latin", SG_STYLE_BOSSA},
+    {"samba", SG_STYLE_SAMBA},
+    {"partido alto", SG_STYLE_SAMBA},
+    {"house", SG_STYLE_HOUSE},
+    {"dance", SG_STYLE_HOUSE},
+    {"edm", SG_STYLE_HOUSE},
+    {"ballad", SG_STYLE_BALLAD},
+    {"slow", SG_STYLE_BALLAD},
+    {"funk", SG_STYLE_FUNK},
+    {"swing", SG_STYLE_SWING},
+    {"jazz", SG_STYLE_SWING},
+    {"dnb", SG_STYLE_DNB},
+    {"drum and bass", SG_STYLE_DNB},
+    {"drum-and-bass", SG_STYLE_DNB},
+    {"breakbeat", SG_STYLE_DNB},
+    {"jungle", SG_STYLE_DNB},
+    {"reggae", SG_STYLE_REGGAE},
+    {"one drop", SG_STYLE_REGGAE},
+    {"one-drop", SG_STYLE_REGGAE},
 };
 #define N_STYLE_NAMES ((int)(sizeof style_names / sizeof style_names[0]))
 
@@ -43,7 +64,8 @@ const char *sg_style_name_at(int i) {
 }
 
 const char *sg_style_name(sg_style s) {
-  static const char *n[SG_STYLE_COUNT_] = {"pop", "bossa", "samba", "house"};
+  static const char *n[SG_STYLE_COUNT_] = {"pop",  "bossa", "samba", "house", "ballad",
+                                           "funk", "swing", "dnb",   "reggae"};
   return (unsigned)s < SG_STYLE_COUNT_ ? n[s] : "?";
 }
 
@@ -54,7 +76,20 @@ const char *sg_style_doc(sg_style s) {
       "Joao Gilberto guitar comping, root-fifth bass, surdo kick and cross-stick clave (aliases "
       "bossa nova, bossanova, latin)",
       "partido-alto comping and a busier kit (alias partido alto)",
-      "four-on-the-floor kick, off-beat hats and bass, chord stabs (aliases dance, edm)"};
+      "four-on-the-floor kick, off-beat hats and bass, chord stabs (aliases dance, edm)",
+      "slow 6/8 (or half-time) feel: kick on the first group, snare or cross-stick on the second, "
+      "soft 8th hats, held bass roots, chords on the groups with an upstroke before the next "
+      "(alias slow)",
+      "16th syncopation: kick on the group starts and their 'a', backbeat with ghost notes, 16th "
+      "hats, syncopated root-octave bass, muted 16th chops",
+      "swung 8ths (the song's swing as the fraction of an 8th, default 1/3 = triplet feel): ride "
+      "'ding ding-a', hat foot on the backbeats, feathered kick, walking bass on every beat, "
+      "Charleston comping (alias jazz)",
+      "two-step break: kick on 1 and the displaced 'and', snare on the backbeats, 8th/16th hats, "
+      "long sub-bass notes, sparse stabs (aliases drum and bass, drum-and-bass, breakbeat, "
+      "jungle)",
+      "one drop: kick and cross-stick together on the bar's middle beat (nothing on 1), skank "
+      "chops on the backbeats, bass on 1 with a syncopated answer (aliases one drop, one-drop)"};
   return (unsigned)s < SG_STYLE_COUNT_ ? doc[s] : "";
 }
 

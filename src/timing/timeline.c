@@ -172,6 +172,14 @@ sg_status sg_timeline_build(const sg_song *song, sg_timeline *tl, sg_diag *d) {
   int64_t g = gcd64(song->tempo.num, song->tempo.den);
   tl->tempo_num = song->tempo.num / g;
   tl->tempo_den = song->tempo.den / g;
+  /* The spec's beat tempo, derived back from the one quarter-note tempo the grid uses (the loader
+   * converted once), so the two can never disagree. */
+  int bn, bd;
+  tl->beat = (unsigned)song->beat < SG_BEAT_COUNT_ ? song->beat : SG_BEAT_QUARTER;
+  sg_beat_quarters(tl->beat, &bn, &bd);
+  g = gcd64(tl->tempo_num * bd, tl->tempo_den * bn);
+  tl->beat_tempo_num = tl->tempo_num * bd / g;
+  tl->beat_tempo_den = tl->tempo_den * bn / g;
   tl->rate = song->sample_rate;
   tl->meter_num = song->meter_num;
   tl->meter_den = song->meter_den;

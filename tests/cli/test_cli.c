@@ -260,6 +260,10 @@ static void list_commands(void **st) {
   assert_int_equal(sg_json_root(doc)->type, SG_JSON_ARRAY);
   assert_non_null(strstr(out, "\"bossa\""));
   sg_json_doc_free(doc);
+  assert_int_equal(run("list styles"), 0); /* every style of the table, the five of #15 too */
+  for (const char *sn = "pop\0bossa\0samba\0house\0ballad\0funk\0swing\0dnb\0reggae\0"; *sn;
+       sn += strlen(sn) + 1)
+    assert_non_null(strstr(out, sn));
   assert_int_equal(run("list effects eq --json"), 0);
   assert_int_equal(sg_json_parse(out, strlen(out), &doc, NULL), SG_OK);
   sg_json_doc_free(doc);

@@ -25,9 +25,10 @@ static const char *const BASS_YAML =
     "stems:\n"
     "  - {name: Bass, instrument: moog_bass, role: bass}\n";
 
-static const char *const STYLES[] = {"pop", "bossa", "samba", "house"};
+static const char *const STYLES[] = {"pop",  "bossa", "samba", "house", "ballad",
+                                     "funk", "swing", "dnb",   "reggae"};
 static const char *const METERS[] = {"4/4", "3/4", "6/8", "12/8", "7/8", "5/4", "5/8"};
-#define N_STYLES 4
+#define N_STYLES 9
 #define N_METERS 7
 
 /* Notes of one phrase as (start relative to the phrase, key) pairs compared as a whole. */

@@ -80,10 +80,11 @@ static void user_pattern_is_played_as_written(void **state) {
 
 static void odd_meters_groove_on_their_groupings(void **state) {
   (void)state;
-  static const char *const styles[] = {"pop", "bossa", "samba", "house"};
+  static const char *const styles[] = {"pop",  "bossa", "samba", "house", "ballad",
+                                       "funk", "swing", "dnb",   "reggae"};
   static const char *const meters[] = {"7/8", "5/8", "5/4"};
   for (int m = 0; m < 3; ++m)
-    for (int s = 0; s < 4; ++s) {
+    for (int s = 0; s < 9; ++s) {
       fixture f;
       load(&f, meters[m], styles[s], "");
       sg_note_list l;
@@ -103,7 +104,8 @@ static void odd_meters_groove_on_their_groupings(void **state) {
           most = kicks;
         if (kicks < least)
           least = kicks;
-        if (!down)
+        /* (the reggae one drop leaves beat 1 empty by design) */
+        if (!down && strcmp(styles[s], "reggae") != 0)
           fail_msg("%s %s bar %lld: no kick on the downbeat", meters[m], styles[s], (long long)b);
       }
       print_message("%s %-5s: %d to %d kicks a bar\n", meters[m], styles[s], least, most);

@@ -423,8 +423,8 @@ static void drums_every_voice_and_hat_choke(void **state) {
   (void)state;
   enum { N = 24000 };
   float *x = malloc(N * sizeof *x);
-  const int keys[7] = {36, 37, 38, 39, 42, 46, 70};
-  for (int i = 0; i < 7; ++i) {
+  const int keys[11] = {36, 37, 38, 39, 42, 46, 70, 41, 50, 49, 51};
+  for (int i = 0; i < 11; ++i) {
     sg_synth *s = make(SG_SYNTH_DRUMS, "808", NULL, 0, 1);
     sg_note_list l;
     sg_notes_init(&l);
@@ -458,6 +458,50 @@ static void drums_every_voice_and_hat_choke(void **state) {
          20 * log10(e[1]));
   assert_true(20 * log10(e[1] / e[0]) < -20.0); /* the choke removes > 20 dB */
   free(x);
+}
+
+/* Level difference L - R in dB of a kit playing `keys` (n of them, one every 100 ms, twice). */
+static double kit_balance_db(const int *keys, int n) {
+  enum { N = 96000 };
+  float *L = malloc(N * sizeof *L), *R = malloc(N * sizeof *R);
+  sg_synth *s = make(SG_SYNTH_DRUMS, "808", NULL, 0, 1);
+  sg_note_list l;
+  sg_notes_init(&l);
+  for (int k = 0; k < 2 * n; ++k) {
+    sg_note x = tu_note((int64_t)k * 4800, 100, keys[k % n], 0.9f);
+    sg_notes_push(&l, &x);
+  }
+  for (size_t off = 0; off < N; off += 512)
+    assert_int_equal(
+        sg_synth_render(s, &l, (int64_t)off, L + off, R + off, N - off < 512 ? N - off : 512),
+        SG_OK);
+  double el = rms(L, N), er = rms(R, N);
+  assert_true(el > 1e-4 && er > 1e-4);
+  sg_notes_free(&l);
+  sg_synth_destroy(s);
+  free(L);
+  free(R);
+  return 20 * log10(el / er);
+}
+
+/* Stereo kit, as a drummer sits: hats left by more than 3 dB, ride right by more than 3 dB,
+ * floor tom right of the high tom, kick and snare centred within 0.5 dB (the room reflections
+ * differ in delay, not level, between the channels). */
+static void drums_stereo_kit(void **state) {
+  (void)state;
+  const int hats[] = {42, 46}, ride[] = {51}, kick[] = {36}, snare[] = {38}, hi_tom[] = {50},
+            floor_tom[] = {41}, crash[] = {49};
+  double bh = kit_balance_db(hats, 2), br = kit_balance_db(ride, 1), bk = kit_balance_db(kick, 1),
+         bs = kit_balance_db(snare, 1), bt1 = kit_balance_db(hi_tom, 1),
+         bt2 = kit_balance_db(floor_tom, 1), bc = kit_balance_db(crash, 1);
+  printf("L-R: hats %+.2f dB, ride %+.2f, crash %+.2f, kick %+.2f, snare %+.2f, high tom %+.2f, "
+         "floor tom %+.2f\n",
+         bh, br, bc, bk, bs, bt1, bt2);
+  assert_true(bh > 3.0);
+  assert_true(br < -3.0);
+  assert_true(bc > 3.0);
+  assert_true(fabs(bk) < 0.5 && fabs(bs) < 0.5);
+  assert_true(bt1 > 1.0 && bt2 < -3.0);
 }
 
 static void guitar_muted_notes_are_short(void **state) {
@@ -835,6 +879,7 @@ int main(void) {
       cmocka_unit_test(levels_single_note_and_dense_chord),
       cmocka_unit_test(mono_glide_and_last_note_priority),
       cmocka_unit_test(drums_every_voice_and_hat_choke),
+      cmocka_unit_test(drums_stereo_kit),
       cmocka_unit_test(guitar_muted_notes_are_short),
       cmocka_unit_test(overrides_are_checked_by_name),
       cmocka_unit_test(render_contract_edges),

@@ -33,6 +33,89 @@ static sg_section_spec *add(sg_song *s, const char *name, int bars, double start
   return x;
 }
 
+static sg_song *parse_or_null(const char *yaml, sg_diag *d) {
+  sg_song *s = NULL;
+  sg_diag_clear(d);
+  if (sg_song_parse(yaml, strlen(yaml), "beat.yaml", &s, d) != SG_OK)
+    return NULL;
+  return s;
+}
+
+/* beat: a 6/8 ballad at 72 dotted quarters per minute is the grid of 108 quarter notes per
+ * minute, frame for frame; 72.5 dotted quarters = 108.75 quarters exactly; eighth and half
+ * beats; a bad beat name or an out-of-range result is refused at its line:col. */
+static void beat_unit_converts_once(void **st) {
+  (void)st;
+  static const char *const fmt = "title: B\ntempo: %s\n%smeter: 6/8\nsample_rate: 44100\n"
+                                 "sections:\n  - {name: a, bars: 7}\n  - {name: b, bars: 13}\n"
+                                 "drums: {source: synth}\n";
+  char y1[512], y2[512];
+  snprintf(y1, sizeof y1, fmt, "72", "beat: dotted-quarter\n");
+  snprintf(y2, sizeof y2, fmt, "108", "");
+  sg_diag d;
+  sg_song *a = parse_or_null(y1, &d), *b = parse_or_null(y2, &d);
+  assert_non_null(a);
+  assert_non_null(b);
+  sg_timeline ta, tb;
+  assert_int_equal(sg_timeline_build(a, &ta, &d), SG_OK);
+  assert_int_equal(sg_timeline_build(b, &tb, &d), SG_OK);
+  assert_int_equal(ta.tempo_num, 108);
+  assert_int_equal(ta.tempo_den, 1);
+  assert_int_equal(ta.beat, SG_BEAT_DOTTED_QUARTER);
+  assert_int_equal(ta.beat_tempo_num, 72);
+  assert_int_equal(ta.beat_tempo_den, 1);
+  assert_int_equal(tb.beat_tempo_num, 108);
+  assert_int_equal(ta.total_frames, tb.total_frames);
+  for (int i = 0; i < ta.n_sections; ++i) {
+    assert_int_equal(ta.sections[i].start_frame, tb.sections[i].start_frame);
+    assert_int_equal(ta.sections[i].end_frame, tb.sections[i].end_frame);
+  }
+  for (int64_t q = 0; q <= 60; ++q)
+    assert_int_equal(sg_timeline_frame_at(&ta, q, 2), sg_timeline_frame_at(&tb, q, 2));
+  /* 20 bars of 6/8 at 108 quarters: 20 * 3 * 60 / 108 s = 33.333 s */
+  printf("6/8 at 72 dotted-quarter: %lld frames, at 108 quarter: %lld frames\n",
+         (long long)ta.total_frames, (long long)tb.total_frames);
+  assert_int_equal(ta.total_frames, 1470000);
+  sg_song_free(a);
+  sg_song_free(b);
+
+  snprintf(y1, sizeof y1, fmt, "72.5", "beat: dotted-quarter\n");
+  a = parse_or_null(y1, &d);
+  assert_non_null(a);
+  assert_int_equal(a->tempo.num * 100, 10875 * a->tempo.den);
+  assert_int_equal(a->tempo_written.num * 10, 725 * a->tempo_written.den);
+  sg_song_free(a);
+  snprintf(y1, sizeof y1, fmt, "150", "beat: eighth\n");
+  a = parse_or_null(y1, &d);
+  assert_non_null(a);
+  assert_int_equal(a->tempo.num, 75 * a->tempo.den);
+  sg_song_free(a);
+  snprintf(y1, sizeof y1, fmt, "60", "beat: half\n");
+  a = parse_or_null(y1, &d);
+  assert_non_null(a);
+  assert_int_equal(a->tempo.num, 120 * a->tempo.den);
+  sg_song_free(a);
+
+  snprintf(y1, sizeof y1, fmt, "72", "beat: dotted\n");
+  assert_null(parse_or_null(y1, &d));
+  printf("%s\n", d.message);
+  assert_int_equal(d.line, 3);
+  assert_int_equal(d.col, 7);
+  assert_non_null(strstr(d.message, "dotted-quarter"));
+  snprintf(y1, sizeof y1, fmt, "300", "beat: half\n");
+  assert_null(parse_or_null(y1, &d));
+  printf("%s\n", d.message);
+  assert_int_equal(d.line, 2);
+  assert_int_equal(d.col, 8);
+  assert_non_null(strstr(d.message, "600 quarter notes"));
+  /* tempo: auto is the reference's quarter notes: another beat is refused at the beat. */
+  snprintf(y1, sizeof y1, fmt, "auto", "beat: half\n");
+  assert_null(parse_or_null(y1, &d));
+  printf("%s\n", d.message);
+  assert_int_equal(d.line, 3);
+  assert_non_null(strstr(d.message, "needs a numeric tempo"));
+}
+
 static void deja_vu_grid(void **st) {
   (void)st;
   sg_song *s = song_new(140, 1, 4, 4, 48000);
@@ -221,9 +304,13 @@ static void tempo_map_interpolates(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(deja_vu_grid), cmocka_unit_test(fractional_tempo_has_no_drift),
-      cmocka_unit_test(odd_meters),   cmocka_unit_test(placement_errors_name_the_section),
-      cmocka_unit_test(time_strings), cmocka_unit_test(tempo_map_interpolates),
+      cmocka_unit_test(deja_vu_grid),
+      cmocka_unit_test(beat_unit_converts_once),
+      cmocka_unit_test(fractional_tempo_has_no_drift),
+      cmocka_unit_test(odd_meters),
+      cmocka_unit_test(placement_errors_name_the_section),
+      cmocka_unit_test(time_strings),
+      cmocka_unit_test(tempo_map_interpolates),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
