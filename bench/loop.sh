@@ -68,7 +68,7 @@ fi
 verdict "$(echo "$N / $F" | bc -l)" 0.03 "re-render, nothing changed / full"
 verdict "$(echo "$O / $F" | bc -l)" 0.3 "one stem's effect changed / full"
 # verify of the default package on one core, against the song's length
-zip=$(ls "$tmp/out"/*.zip | head -n 1)
+zip=$(ls "$tmp/out"/current/*.zip | head -n 1)
 v=""; for i in $(seq "$runs"); do v="$v $(wall taskset -c 0 "$sg" verify "$zip" --spec "$tmp/edit.yaml")"; done
 V=$(echo $v | tr ' ' '\n' | median)
 len=$(awk '/^tempo:/{t=$2} END{print 80*4*60/t}' "$song")

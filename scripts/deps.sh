@@ -16,8 +16,9 @@ done
 if [ "$(id -u)" -eq 0 ]; then
   echo "stemgate: installing$missing"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends $missing
+  # Wait for another apt/dpkg (a parallel build's deps step) instead of failing on its lock.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing
 else
   echo "stemgate: missing Debian packages; run as root:" >&2
   echo "  apt-get update && apt-get install -y$missing" >&2

@@ -504,6 +504,24 @@ typedef struct sg_align_track {
 sg_status sg_align_signals_track(const float *a, size_t na, const float *b, size_t nb,
                                  unsigned rate, const sg_align_config *cfg, double window_s,
                                  sg_align_result *al, sg_align_track *tr, sg_diag *d);
+/* A mono signal that need not be held in memory: its onset features (SG_FEAT_ONSET, e.g. fed
+ * block by block while the file streams) and a reader of its samples, which alignment calls
+ * only for the short refinement windows. read fills out[0, len) with frames [start, start +
+ * len), always inside [0, frames). */
+typedef sg_status (*sg_mono_read_fn)(void *user, int64_t start, size_t len, float *out, sg_diag *d);
+typedef struct sg_align_input {
+  const sg_features *feat;
+  int64_t frames;
+  sg_mono_read_fn read;
+  void *user;
+} sg_align_input;
+
+/* sg_align_signals (into *al) and/or the drift-following track (into *tr) of two inputs, each
+ * may be NULL but not both: the same results as the array functions give for the same samples,
+ * with memory independent of the signals' length. SG_E_UNSUPPORTED when the rates differ. */
+sg_status sg_align_inputs(const sg_align_input *a, const sg_align_input *b,
+                          const sg_align_config *cfg, double window_s, sg_align_result *al,
+                          sg_align_track *tr, sg_diag *d);
 /* Aligns two files (streamed; only refinement windows are read at full rate). The files must
  * share a sample rate (SG_E_UNSUPPORTED otherwise: conform first). */
 sg_status sg_align_files(const char *path_a, const char *path_b, const sg_align_config *cfg,

@@ -15,7 +15,8 @@ void sg_align_config_init(sg_align_config *c) {
   c->refine_s = 1.0;
 }
 
-/* Full-rate mono access for the refinement windows: memory or a seekable file. */
+/* Full-rate mono access for the refinement windows: memory, a seekable file or the caller's
+ * reader (sg_align_input). */
 typedef struct src {
   const float *x;
   size_t n;
@@ -24,17 +25,20 @@ typedef struct src {
   int64_t frames;
   float *buf;
   size_t buf_cap;
+  const sg_align_input *in;
 } src;
 
 /* Mono samples [start, start + len), zero outside the signal. */
 static sg_status src_read(src *s, int64_t start, size_t len, float *out, sg_diag *d) {
   memset(out, 0, len * sizeof *out);
-  int64_t total = s->rd ? s->frames : (int64_t)s->n;
+  int64_t total = s->in ? s->in->frames : s->rd ? s->frames : (int64_t)s->n;
   int64_t a = start < 0 ? 0 : start, b = start + (int64_t)len;
   if (b > total)
     b = total;
   if (b <= a)
     return SG_OK;
+  if (s->in)
+    return s->in->read(s->in->user, a, (size_t)(b - a), out + (a - start), d);
   if (!s->rd) {
     memcpy(out + (a - start), s->x + a, (size_t)(b - a) * sizeof *out);
     return SG_OK;
@@ -358,7 +362,7 @@ sg_status sg_align_signals(const float *a, size_t na, const float *b, size_t nb,
   sg_features *fa = NULL, *fb = NULL;
   sg_status st = onset_features(a, na, b, nb, rate, &fa, &fb, d);
   if (st == SG_OK) {
-    src sa = {a, na, NULL, 1, 0, NULL, 0}, sb = {b, nb, NULL, 1, 0, NULL, 0};
+    src sa = {a, na, NULL, 1, 0, NULL, 0, NULL}, sb = {b, nb, NULL, 1, 0, NULL, 0, NULL};
     st = align_core(fa, fb, &sa, &sb, cfg, out, d);
   }
   sg_features_free(fa);
@@ -537,13 +541,42 @@ sg_status sg_align_signals_track(const float *a, size_t na, const float *b, size
   sg_features *fa = NULL, *fb = NULL;
   sg_status st = onset_features(a, na, b, nb, rate, &fa, &fb, d);
   if (st == SG_OK && al) {
-    src sa = {a, na, NULL, 1, 0, NULL, 0}, sb = {b, nb, NULL, 1, 0, NULL, 0};
+    src sa = {a, na, NULL, 1, 0, NULL, 0, NULL}, sb = {b, nb, NULL, 1, 0, NULL, 0, NULL};
     st = align_core(fa, fb, &sa, &sb, &c, al, d);
   }
   if (st == SG_OK)
     st = track_core(fa, fb, c.max_lag_s, window_s > 0 ? window_s : 4.0, tr, d);
   sg_features_free(fa);
   sg_features_free(fb);
+  return st;
+}
+
+sg_status sg_align_inputs(const sg_align_input *a, const sg_align_input *b,
+                          const sg_align_config *cfg, double window_s, sg_align_result *al,
+                          sg_align_track *tr, sg_diag *d) {
+  if (!a || !b || !a->feat || !b->feat || !a->read || !b->read || (!al && !tr))
+    return sg_diag_fail(d, SG_E_INVAL, "align: NULL input");
+  if (a->frames <= 0 || b->frames <= 0)
+    return sg_diag_fail(d, SG_E_INVAL, "align: empty signal");
+  if (sg_features_rate(a->feat) != sg_features_rate(b->feat))
+    return sg_diag_fail(d, SG_E_UNSUPPORTED, "align: the signals' rates differ (%u, %u Hz)",
+                        sg_features_rate(a->feat), sg_features_rate(b->feat));
+  sg_align_config c;
+  if (cfg)
+    c = *cfg;
+  else
+    sg_align_config_init(&c);
+  if (al)
+    memset(al, 0, sizeof *al);
+  if (tr)
+    memset(tr, 0, sizeof *tr);
+  sg_status st = SG_OK;
+  if (al) {
+    src sa = {NULL, 0, NULL, 1, 0, NULL, 0, a}, sb = {NULL, 0, NULL, 1, 0, NULL, 0, b};
+    st = align_core(a->feat, b->feat, &sa, &sb, &c, al, d);
+  }
+  if (st == SG_OK && tr)
+    st = track_core(a->feat, b->feat, c.max_lag_s, window_s > 0 ? window_s : 4.0, tr, d);
   return st;
 }
 

@@ -93,14 +93,16 @@ typedef struct analysed {
   sg_meter *meter; /* NULL when the channel count is beyond the meter                  */
   sg_meter_result mr;
   sg_features *feat; /* master only                                                       */
-  float *mono;       /* master only, when a reference is compared: mean of the channels  */
-  size_t n_mono;
+  sg__mono *mono;    /* mean of the channels for the alignments, when asked               */
 } analysed;
 
 static void analysed_free(analysed *a) {
   sg_meter_free(a->meter);
   sg_features_free(a->feat);
-  free(a->mono);
+  if (a->mono) {
+    sg__mono_close(a->mono);
+    free(a->mono);
+  }
   memset(a, 0, sizeof *a);
 }
 
@@ -125,7 +127,7 @@ static void analyse(sg__vpkg *p, size_t i, int master, int want_mono, double max
   }
   sg_audio_reader *ar = sg__vaudio_reader(&va);
   const sg_audio_info *in = &a->info;
-  float *buf = NULL;
+  float *buf = NULL, *mbuf = NULL;
   if (in->channels == 0 || in->rate == 0) {
     fail_read(a, SG_E_FORMAT, NULL, "header declares no channels or no sample rate");
     goto done;
@@ -160,9 +162,16 @@ static void analyse(sg__vpkg *p, size_t i, int master, int want_mono, double max
     }
   }
   if (want_mono && in->frames > 0) {
-    a->mono = malloc((size_t)in->frames * sizeof *a->mono);
-    if (!a->mono) {
+    if (!(a->mono = malloc(sizeof *a->mono)) || !(mbuf = malloc(BLOCK_FRAMES * sizeof *mbuf))) {
+      free(a->mono);
+      a->mono = NULL;
       fail_read(a, SG_E_NOMEM, NULL, "out of memory for the alignment copy");
+      goto done;
+    }
+    if ((st = sg__mono_open(a->mono, in->rate, &d)) != SG_OK) {
+      free(a->mono);
+      a->mono = NULL;
+      fail_read(a, st, &d, "cannot create the alignment copy");
       goto done;
     }
   }
@@ -201,7 +210,11 @@ static void analyse(sg__vpkg *p, size_t i, int master, int want_mono, double max
           float x = buf[k * in->channels + c];
           s += isfinite(x) ? x : 0.0f;
         }
-        a->mono[a->n_mono++] = (float)(s / in->channels);
+        mbuf[k] = (float)(s / in->channels);
+      }
+      if ((st = sg__mono_add(a->mono, mbuf, got, &d)) != SG_OK) {
+        fail_read(a, st, &d, "cannot write the alignment copy");
+        goto done;
       }
     }
     total += (int64_t)got;
@@ -217,22 +230,26 @@ static void analyse(sg__vpkg *p, size_t i, int master, int want_mono, double max
     fail_read(a, st, NULL, "feature extraction failed");
     goto done;
   }
+  if (a->mono && (st = sg__mono_finish(a->mono, &d)) != SG_OK) {
+    fail_read(a, st, &d, "cannot write the alignment copy");
+    goto done;
+  }
   if (a->meter)
     sg_meter_result_get(a->meter, &a->mr);
   a->ok = 1;
 done:
   free(buf);
+  free(mbuf);
   sg__vaudio_close(&va);
 }
 
 /* ---- the reference -----------------------------------------------------------------------------
  */
 
-/* Reads the reference as mono at rate (resampled when it differs). */
-static sg_status read_reference(const char *path, unsigned rate, double max_seconds, float **out,
-                                size_t *n, sg_diag *d) {
+/* Reads the reference as mono at rate (resampled when it differs) into *out (a new sg__mono). */
+static sg_status read_reference(const char *path, unsigned rate, double max_seconds, sg__mono **out,
+                                sg_diag *d) {
   *out = NULL;
-  *n = 0;
   sg_audio_info info;
   sg_audio_reader *ar = NULL;
   sg_status st = sg_audio_reader_open(&ar, path, &info, d);
@@ -249,14 +266,19 @@ static sg_status read_reference(const char *path, unsigned rate, double max_seco
     return st;
   }
   size_t cap = (size_t)((double)info.frames * rate / info.rate) + 4096;
-  float *mono = malloc(cap * sizeof *mono);
+  sg__mono *mono = calloc(1, sizeof *mono);
   float *buf = malloc((size_t)BLOCK_FRAMES * info.channels * sizeof *buf);
   float *m1 = malloc((size_t)BLOCK_FRAMES * sizeof *m1);
+  float *ob = malloc((size_t)BLOCK_FRAMES * sizeof *ob);
   size_t len = 0;
-  if (!mono || !buf || !m1) {
+  int opened = 0;
+  if (!mono || !buf || !m1 || !ob) {
     st = sg_diag_fail(d, SG_E_NOMEM, "out of memory reading the reference");
     goto done;
   }
+  if ((st = sg__mono_open(mono, rate, d)) != SG_OK)
+    goto done;
+  opened = 1;
   for (;;) {
     size_t got = 0;
     if ((st = sg_audio_reader_read(ar, buf, BLOCK_FRAMES, &got, d)) != SG_OK)
@@ -272,15 +294,17 @@ static sg_status read_reference(const char *path, unsigned rate, double max_seco
     }
     if (!rs) {
       size_t take = got < cap - len ? got : cap - len;
-      memcpy(mono + len, m1, take * sizeof *mono);
+      if ((st = sg__mono_add(mono, m1, take, d)) != SG_OK)
+        goto done;
       len += take;
     } else {
       /* Feed the block; at the end, flush the filter until it gives nothing more. */
       size_t off = 0;
       while (len < cap) {
-        size_t used = 0, produced = 0;
-        if ((st = sg_resampler_process(rs, m1 + off, got - off, mono + len, cap - len, last, &used,
-                                       &produced, d)) != SG_OK)
+        size_t used = 0, produced = 0, room = cap - len < BLOCK_FRAMES ? cap - len : BLOCK_FRAMES;
+        if ((st = sg_resampler_process(rs, m1 + off, got - off, ob, room, last, &used, &produced,
+                                       d)) != SG_OK ||
+            (st = sg__mono_add(mono, ob, produced, d)) != SG_OK)
           goto done;
         off += used;
         len += produced;
@@ -291,13 +315,17 @@ static sg_status read_reference(const char *path, unsigned rate, double max_seco
     if (last || len >= cap)
       break;
   }
+  if ((st = sg__mono_finish(mono, d)) != SG_OK)
+    goto done;
   *out = mono;
-  *n = len;
   mono = NULL;
 done:
+  if (mono && opened)
+    sg__mono_close(mono);
   free(mono);
   free(buf);
   free(m1);
+  free(ob);
   sg_resampler_destroy(rs);
   sg_audio_reader_close(ar);
   return st;
@@ -380,16 +408,15 @@ static void check_file_basics(rows *w, const sg_song *s, const sg_verify_file *f
 }
 
 /* Onset-envelope similarity of a file with the reference (NAN when it cannot be aligned). */
-static double similarity_with(const sg_song *s, const float *r, size_t nr, const analysed *a) {
+static double similarity_with(const sg_song *s, sg__mono *r, const analysed *a) {
   sg_align_config ac;
   sg_align_config_init(&ac);
-  ac.window_s = fmin(ac.window_s, fmax(2.0, (double)a->n_mono / a->info.rate / 4.0));
+  ac.window_s = fmin(ac.window_s, fmax(2.0, (double)a->mono->frames / a->info.rate / 4.0));
   if (s->tempo.num > 0 && s->tempo.den > 0)
     ac.max_lag_s = fmin(ac.max_lag_s, 0.45 * 60.0 * (double)s->tempo.den / (double)s->tempo.num);
   sg_align_result al;
-  return sg_align_signals(r, nr, a->mono, a->n_mono, a->info.rate, &ac, &al, NULL) == SG_OK
-             ? al.similarity
-             : NAN;
+  sg_align_input ir = sg__mono_input(r), ia = sg__mono_input(a->mono);
+  return sg_align_inputs(&ir, &ia, &ac, 0, &al, NULL, NULL) == SG_OK ? al.similarity : NAN;
 }
 
 /* Offset and drift of b against a (b later when > 0), from both alignments of the analysis
@@ -411,12 +438,12 @@ typedef struct sync_fit {
   char why[SG_DIAG_TEXT];
 } sync_fit;
 
-static void measure_sync(const sg_song *s, const float *a, size_t na, const float *b, size_t nb,
-                         unsigned rate, int refine, sync_fit *f) {
+static void measure_sync(const sg_song *s, sg__mono *a, sg__mono *b, unsigned rate, int refine,
+                         sync_fit *f) {
   memset(f, 0, sizeof *f);
   sg_align_config ac;
   sg_align_config_init(&ac);
-  double dur = (double)na / rate;
+  double dur = (double)a->frames / rate;
   /* Start and end windows must not overlap, or the drift has no baseline. */
   ac.window_s = fmin(ac.window_s, fmax(2.0, dur / 4.0));
   /* Both files share the spec's grid: search less than half a beat either way. Onset envelopes
@@ -430,7 +457,8 @@ static void measure_sync(const sg_song *s, const float *a, size_t na, const floa
   sg_align_track tr;
   sg_diag d;
   sg_diag_clear(&d);
-  sg_status st = sg_align_signals_track(a, na, b, nb, rate, &ac, 4.0, &al, &tr, &d);
+  sg_align_input ia = sg__mono_input(a), ib = sg__mono_input(b);
+  sg_status st = sg_align_inputs(&ia, &ib, &ac, 4.0, &al, &tr, &d);
   if (st != SG_OK && !(al.similarity > 0)) {
     snprintf(f->why, sizeof f->why, "%s", d.message[0] ? d.message : sg_status_name(st));
     return;
@@ -463,12 +491,11 @@ static void measure_sync(const sg_song *s, const float *a, size_t na, const floa
 static void check_reference(rows *w, const sg_song *s, const sg_verify_options *o, const char *ref,
                             const analysed *m, const analysed *drums, sync_fit *mr,
                             sg_status *fatal) {
-  float *r = NULL;
-  size_t nr = 0;
+  sg__mono *r = NULL;
   sg_diag d;
   sg_diag_clear(&d);
   memset(mr, 0, sizeof *mr);
-  sg_status st = read_reference(ref, m->info.rate, o->max_seconds, &r, &nr, &d);
+  sg_status st = read_reference(ref, m->info.rate, o->max_seconds, &r, &d);
   if (st != SG_OK) {
     char msg[SG_DIAG_TEXT + 64];
     snprintf(msg, sizeof msg, "cannot read the reference: %s", d.message);
@@ -478,10 +505,16 @@ static void check_reference(rows *w, const sg_song *s, const sg_verify_options *
     return;
   }
   sync_fit f;
-  measure_sync(s, r, nr, m->mono, m->n_mono, m->info.rate, 1, &f);
+  if (m->mono) {
+    measure_sync(s, r, m->mono, m->info.rate, 1, &f);
+  } else {
+    memset(&f, 0, sizeof f);
+    snprintf(f.why, sizeof f.why, "the master holds no samples");
+  }
   double drum_sim = drums && drums->ok && drums->mono && drums->info.rate == m->info.rate
-                        ? similarity_with(s, r, nr, drums)
+                        ? similarity_with(s, r, drums)
                         : NAN;
+  sg__mono_close(r);
   free(r);
   double lim = s->limits.sync_ms;
   if (!f.ok) {
@@ -535,9 +568,10 @@ static void check_reference(rows *w, const sg_song *s, const sg_verify_options *
  * pre-whitening (the idea of Knapp & Carter's 1976 generalised cross-correlation): it weighs
  * attacks and upper partials, so a held bass note's period (10.2 ms at 98 Hz) does not rival
  * the true lag. *at_s receives the window's centre. Returns coarse_s when nothing correlates. */
-static double waveform_offset(const float *a, size_t na, const float *b, size_t nb, unsigned rate,
-                              double coarse_s, double *at_s, double *peak) {
-  size_t N = 2 * (size_t)rate, best_i = 0;
+static double waveform_offset(sg__mono *A, sg__mono *B, unsigned rate, double coarse_s,
+                              double *at_s, double *peak) {
+  size_t N = 2 * (size_t)rate, best_i = 0, H = N / 4;
+  size_t na = (size_t)A->frames, nb = (size_t)B->frames;
   long M = (long)ceil(0.008 * rate), c = lround(coarse_s * rate);
   size_t edge = (size_t)(labs(c) + M + 1);
   double best_e = -1;
@@ -545,20 +579,38 @@ static double waveform_offset(const float *a, size_t na, const float *b, size_t 
   *peak = 0;
   if (na < N + 2 * edge || nb < N + 2 * edge)
     return coarse_s;
-  for (size_t i = edge; i + N + edge <= na && i + N + edge <= nb; i += N / 4) {
+  /* a is read from its spool: a window of N frames that slides by N/4. */
+  float *a = malloc(N * sizeof *a), *b = malloc((N + 2 * (size_t)M + 2) * sizeof *b);
+  if (!a || !b)
+    goto fail;
+  for (size_t i = edge, have = 0; i + N + edge <= na && i + N + edge <= nb; i += H) {
+    if (have) { /* slide: keep the last 3/4, read the next quarter */
+      memmove(a, a + H, (N - H) * sizeof *a);
+      if (sg__mono_read(A, (int64_t)(i + N - H), H, a + N - H, NULL) != SG_OK)
+        goto fail;
+    } else if (sg__mono_read(A, (int64_t)i, N, a, NULL) != SG_OK) {
+      goto fail;
+    }
+    have = 1;
     double e = 0;
     for (size_t k = 0; k < N; k += 4)
-      e += (double)a[i + k] * a[i + k];
+      e += (double)a[k] * a[k];
     if (e > best_e) {
       best_e = e;
       best_i = i;
     }
   }
   if (best_e < 0)
-    return coarse_s;
+    goto fail;
+  /* a[k] is frame best_i + k; b[k] is frame best_i + c - M - 1 + k, so frame best_i + k + l of
+   * the master is b[k + l - c + M + 1]. */
+  long b0 = (long)best_i + c - M - 1;
+  if (sg__mono_read(A, (int64_t)best_i, N, a, NULL) != SG_OK ||
+      sg__mono_read(B, b0, N + 2 * (size_t)M + 2, b, NULL) != SG_OK)
+    goto fail;
   double saa = 0;
   for (size_t k = 1; k < N; ++k) {
-    double da = (double)a[best_i + k] - a[best_i + k - 1];
+    double da = (double)a[k] - a[k - 1];
     saa += da * da;
   }
   double r[3] = {0, 0, 0}, bv = -2, prev = 0, prev2 = 0;
@@ -566,8 +618,8 @@ static double waveform_offset(const float *a, size_t na, const float *b, size_t 
   for (long l = c - M; l <= c + M; ++l) {
     double sab = 0, sbb = 0;
     for (size_t k = 1; k < N; ++k) {
-      long j = (long)(best_i + k) + l;
-      double da = (double)a[best_i + k] - a[best_i + k - 1], db = (double)b[j] - b[j - 1];
+      long j = (long)k + l - c + M + 1;
+      double da = (double)a[k] - a[k - 1], db = (double)b[j] - b[j - 1];
       sab += da * db;
       sbb += db * db;
     }
@@ -582,6 +634,8 @@ static double waveform_offset(const float *a, size_t na, const float *b, size_t 
     prev2 = prev;
     prev = v;
   }
+  free(a);
+  free(b);
   *at_s = ((double)best_i + 0.5 * (double)N) / rate;
   if (!(bv > 0.05))
     return coarse_s;
@@ -589,6 +643,10 @@ static double waveform_offset(const float *a, size_t na, const float *b, size_t 
   double den = r[0] - 2 * r[1] + r[2];
   double fr = den < 0 ? 0.5 * (r[0] - r[2]) / den : 0;
   return ((double)bl + fr) / rate;
+fail:
+  free(a);
+  free(b);
+  return coarse_s;
 }
 
 /* A stem below this correlation with the master (after drift compensation) is not clearly
@@ -608,7 +666,7 @@ static void check_stem_sync(rows *w, const sg_song *s, const sg_verify_file *vf,
   /* Onset-envelope resolution only (~1 ms after interpolation): the sample-domain refinement
    * compares the stem's waveform with the whole mix, whose amplitude envelope other stems
    * dominate, and then locks a tonal stem one period off (a 98 Hz bass: 10.2 ms). */
-  measure_sync(s, a->mono, a->n_mono, m->mono, m->n_mono, a->info.rate, 0, &f);
+  measure_sync(s, a->mono, m->mono, a->info.rate, 0, &f);
   double lim = s->limits.sync_ms;
   char detail[300];
   if (!f.ok) {
@@ -631,11 +689,9 @@ static void check_stem_sync(rows *w, const sg_song *s, const sg_verify_file *vf,
      * better waveform correlation wins. Echoes and long releases can pull the envelope
      * estimate a few ms off, beyond the +-8 ms searched around it. */
     double pk_c, pk_0, at_0;
-    double lag_c = waveform_offset(a->mono, a->n_mono, m->mono, m->n_mono, a->info.rate, f.offset_s,
-                                   &at_s, &pk_c);
+    double lag_c = waveform_offset(a->mono, m->mono, a->info.rate, f.offset_s, &at_s, &pk_c);
     if (fabs(f.offset_s) > 0.004) {
-      double lag_0 =
-          waveform_offset(a->mono, a->n_mono, m->mono, m->n_mono, a->info.rate, 0, &at_0, &pk_0);
+      double lag_0 = waveform_offset(a->mono, m->mono, a->info.rate, 0, &at_0, &pk_0);
       if (pk_0 > pk_c) {
         lag_c = lag_0;
         at_s = at_0;
