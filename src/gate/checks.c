@@ -7,10 +7,8 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-/* Below this correlation with its best key profile a chroma has no key to judge. */
-#define SG_KEY_MIN_R 0.5
 
 /* Sound allowed just before a section a stem plays in (pickup notes, early attacks), s. */
 #define LEAD_IN_S 0.1
@@ -263,24 +261,39 @@ sg_status sg_check_master_keys(sg_gate_report *r, const char *step, const sg_son
       snprintf(region, sizeof region, "%s..%s", tl->sections[i].name, tl->sections[j - 1].name);
     char exp[48];
     sg_key_name(&want, exp, sizeof exp);
+    /* The region's bars and its phrases (each section one), for the tonic evidence. */
+    int64_t b0 = tl->sections[i].start_bar,
+            nbars = tl->sections[j - 1].start_bar + tl->sections[j - 1].bars - b0;
+    double *bar_s = malloc((size_t)(nbars + 1) * sizeof *bar_s);
+    int *phrase = malloc((size_t)(j - i) * sizeof *phrase);
+    if (!bar_s || !phrase) {
+      free(bar_s);
+      free(phrase);
+      take(&g, SG_E_NOMEM, NULL);
+      return g.st;
+    }
+    for (int64_t k = 0; k <= nbars; ++k)
+      bar_s[k] = (double)sg_timeline_bar_frame(tl, b0 + k) / tl->rate;
+    for (int k = i; k < j; ++k)
+      phrase[k - i] = (int)(tl->sections[k].start_bar - b0);
+    sg_key_grid grid = {bar_s, (int)nbars, phrase, j - i};
     sg_key_check kc;
-    sg_status st = sg_key_check_region(f, tl->sections[i].start_sec, tl->sections[j - 1].end_sec,
-                                       want.tonic, (int)want.mode, &kc);
+    sg_status st = sg_key_check_grid(f, &grid, &want, &kc);
+    free(bar_s);
+    free(phrase);
     if (st == SG_E_RANGE)
       row_text(&g, r, SG_CHECK_KEY, step, region, "shorter than 6 s: not judged", exp, 1,
                SG_SEV_INFO);
     else if (st != SG_OK)
       row_text(&g, r, SG_CHECK_KEY, step, region, sg_status_name(st), exp, 0, SG_SEV_FAIL);
-    else if (!kc.pass && kc.est.r < SG_KEY_MIN_R) {
-      /* Music in a clear key correlates with its profile at r 0.6-0.9; below 0.5 the chroma
-       * fits no key well (short notes over loud drums, say) and the estimate means nothing. */
-      char msg[160];
-      snprintf(msg, sizeof msg, "not judged: %s fits no key profile well (r < %.1f)", kc.text,
-               SG_KEY_MIN_R);
+    else if (kc.verdict < 0) {
+      /* Weak evidence (no key in the chroma, or a tonic by a small margin): a warning, never a
+       * failure of a song that may well be right. */
+      char msg[256];
+      snprintf(msg, sizeof msg, "not judged, weak evidence: %s", kc.text);
       row_text(&g, r, SG_CHECK_KEY, step, region, msg, exp, 0, SG_SEV_WARN);
     } else
-      row_text(&g, r, SG_CHECK_KEY, step, region, kc.text, exp, kc.pass,
-               kc.fifth ? SG_SEV_WARN : SG_SEV_FAIL);
+      row_text(&g, r, SG_CHECK_KEY, step, region, kc.text, exp, kc.verdict, SG_SEV_FAIL);
     i = j;
   }
   /* Key changes: where the spec changes key, the key track must change near the boundary. */
