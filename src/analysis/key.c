@@ -406,10 +406,14 @@ sg_status sg_key_check_grid(const sg_features *f, const sg_key_grid *g, const sg
     }
   }
   out->tonic_ok = e->tonic == t;
-  char tb[8], fc[12] = "none";
+  char tb[8], fb[8], fc[12] = "none";
   const char *tn = out->tonic_ok ? spell_degree(want, 0, e->tonic, tb) : pc_sharp[e->tonic];
   if (e->final_root >= 0)
-    snprintf(fc, sizeof fc, "%s%s", pc_sharp[e->final_root], e->final_minor ? "m" : "");
+    snprintf(fc, sizeof fc, "%s%s",
+             sg_key_contains(want, e->final_root) && want->tonic_letter >= 0
+                 ? sg_key_spell(want, e->final_root, fb)
+                 : pc_sharp[e->final_root],
+             e->final_minor ? "m" : "");
   snprintf(out->text, sizeof out->text,
            "%s %s (tonic %s: bass %.2f, roots %.2f, final chord %s, margin %.2f over %s; r %.2f%s)",
            tn, sg_mode_name((sg_mode)e->mode), tn, e->bass[e->tonic], e->roots[e->tonic], fc,
