@@ -427,11 +427,11 @@ typedef struct sg_key_grid {
 } sg_key_grid;
 
 typedef struct sg_key_evidence {
-  int tonic;     /* most likely tonic 0..11; -1 when the region holds no pitched content */
-  int second;    /* the runner-up tonic                                                */
-  int mode;      /* sg_mode: the scale on that tonic holding the most chroma           */
-  double margin; /* (score[tonic] - score[second]) / score[tonic], 0..1                */
-  double score[12];                                     /* combined, sums to 1        */
+  int tonic;        /* most likely tonic 0..11; -1 when the region holds no pitched content */
+  int second;       /* the runner-up tonic                                                */
+  int mode;         /* sg_mode: the scale on that tonic holding the most chroma           */
+  double margin;    /* (score[tonic] - score[second]) / score[tonic], 0..1                */
+  double score[12]; /* combined, sums to 1        */
   double profile[12], bass[12], roots[12], cadence[12]; /* each sums to 1 (or all 0)  */
   double pc[12];                                        /* region chroma, sums to 1   */
   int final_root, final_minor; /* the region's last chord; root -1 when none        */
@@ -441,8 +441,7 @@ typedef struct sg_key_evidence {
 /* Evidence over the region g->bar_s[0] .. g->bar_s[n_bars] (its chroma over the interior: the
  * first 5 % + 1 s and the last 2 % left out, so a boundary modulation or tail does not smear
  * it). SG_E_INVAL without chroma or with a bad grid. */
-sg_status sg_key_evidence_measure(const sg_features *f, const sg_key_grid *g,
-                                  sg_key_evidence *out);
+sg_status sg_key_evidence_measure(const sg_features *f, const sg_key_grid *g, sg_key_evidence *out);
 
 /* The key check shared by the render gates and `stemgate verify`: the region's evidence judged
  * against the expected key.
