@@ -401,8 +401,9 @@ sg_status sg_key_check_grid(const sg_features *f, const sg_key_grid *g, const sg
       char b1[8], b2[8];
       out->n_degrees++;
       if (dl < sizeof deg)
-        dl += (size_t)snprintf(deg + dl, sizeof deg - dl, "; %s degree %s not %s", degree_name[j],
-                               spell_degree(want, j, opc, b1), spell_degree(want, j, pcs[j], b2));
+        dl += (size_t)snprintf(deg + dl, sizeof deg - dl, "; %s degree %s not %s (x%.0f)",
+                               degree_name[j], spell_degree(want, j, opc, b1),
+                               spell_degree(want, j, pcs[j], b2), fmin(99, vo / fmax(ve, 1e-9)));
     }
   }
   out->tonic_ok = e->tonic == t;
