@@ -403,19 +403,23 @@ sg_status sg_key_estimate(const sg_features *f, double t0, double t1, sg_key_pro
  * The tonic is therefore decided from four kinds of evidence, each a distribution over the 12
  * pitch classes, combined with fixed weights:
  *  - profile: the best of Temperley's major and minor profiles (Temperley 2001/2007) on each
- *    tonic, softened as exp((r - r_best) / 0.08) (Krumhansl 1990's tonal hierarchy: the tonic
- *    triad above the scale above the chromatic notes);                               weight 0.25
- *  - bass: the bass-register chroma (sg_features_bass_chroma), where the roots sound;  weight 0.30
+ *    tonic, softened as exp((r - r_best) / 0.15) (Krumhansl 1990's tonal hierarchy: the tonic
+ *    triad above the scale above the chromatic notes; blind to relatives, so weighted least);
+ *                                                                                    weight 0.15
+ *  - bass: a histogram of each chroma frame's strongest bass-register note
+ *    (sg_features_bass_chroma), where the roots sound; the strongest, not the sum, because a
+ *    root-position major triad is harmonics 4-6 of its bass and inflates its salience;
+ *                                                                                    weight 0.30
  *  - roots: a chord-root histogram of the strong beats: each bar's first half matched against
  *    major and minor triad templates plus its bass; a phrase's 1st, 3rd, 5th... bars (its
- *    hyperbeats, Lerdahl & Jackendoff 1983) weighted 1, the others 0.6;              weight 0.25
+ *    hyperbeats, Lerdahl & Jackendoff 1983) weighted 1, the others 0.6;              weight 0.35
  *  - cadence: each phrase's (section's) first chord and final chord (the last half of its last
  *    bar) count for their root; a final major chord also counts half for the root a fifth below
  *    (a half cadence on V);                                                          weight 0.20
  * The mode is then the scale (theory's eight: ionian..locrian and harmonic minor) on that tonic
  * that holds the most chroma; the check judges the expected key degree by degree: a degree is
  * contradicted when the other form (C against C# for a 6th) has at least twice the chroma of
- * the expected one and a third of a scale note's mean.
+ * the expected one and 0.3 of a scale note's mean.
  * (The HMM key tracking of Noland & Sandler 2006 is not used: the grid gives the bars.) */
 
 /* The song's grid over a region: bar starts and the phrases (sections) they belong to. */
