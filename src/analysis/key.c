@@ -424,11 +424,10 @@ sg_status sg_key_check_grid(const sg_features *f, const sg_key_grid *g, const sg
   int leads = 0;
   const double *src[3] = {e->bass, e->roots, e->cadence};
   for (int k = 0; k < 3; ++k) {
-    int top = 0;
-    for (int p = 1; p < 12; ++p)
-      if (src[k][p] > src[k][top])
-        top = p;
-    leads |= src[k][top] > 0 && top == t;
+    double top = 0;
+    for (int p = 0; p < 12; ++p)
+      top = fmax(top, src[k][p]);
+    leads |= top > 0 && src[k][t] >= top - 1e-9; /* a tie counts: Am-F-C-G opens on A, ends on G */
   }
   if (e->fit.r < 0.5) /* the chroma fits no key well: the estimate means nothing */
     out->verdict = -1;
