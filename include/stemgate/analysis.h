@@ -26,7 +26,9 @@
  *    rest is a semitone-folded magnitude spectrum (Fujishima 1999, "Pitch class profile") around
  *    the tuning measured from the spectral peaks.
  *  - Key: correlation of a chroma vector with the 24 rotations of a key profile (Krumhansl &
- *    Kessler 1982 probe-tone ratings, or Temperley's Kostka-Payne profile, Temperley 2007).
+ *    Kessler 1982 probe-tone ratings, or Temperley's Kostka-Payne profile, Temperley 2007);
+ *    the tonic from the profile, the bass-register chroma, a strong-beat chord-root histogram and
+ *    the phrases' first and final chords, then the mode on it (see sg_key_evidence_measure).
  *  - Alignment: normalised cross-correlation of onset envelopes (direct, O(window x lags), cheap
  *    at ~190 Hz), then of amplitude envelopes (rate / 8), then of the waveform in a short window,
  *    each stage searching around the last with parabolic peak interpolation (sub-sample).
@@ -45,6 +47,7 @@
 #define STEMGATE_ANALYSIS_H
 
 #include "stemgate/core.h"
+#include "stemgate/theory.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -207,6 +210,10 @@ const float *sg_features_onset_env(const sg_features *f, size_t *n, double *fram
 const float *sg_features_low_env(const sg_features *f, size_t *n, double *frame_rate);
 const float *sg_features_energy(const sg_features *f, size_t *n, double *frame_rate);
 const float *sg_features_chroma(const sg_features *f, size_t *n, double *frame_rate);
+/* Bass chroma: the part of each chroma frame the pitch-salience step credited to notes with
+ * fundamentals in the bass register (27.5-180 Hz), same frames as sg_features_chroma: where
+ * the roots of a song's chords are heard (tonic evidence for the key check). */
+const float *sg_features_bass_chroma(const sg_features *f, size_t *n, double *frame_rate);
 /* Tuning of the pitched content against A4 = 440 Hz equal temperament, in cents (-50..50),
  * from the harmonic spectral peaks: a 432 Hz recording reads about -32. Chroma is folded around
  * it, so detuned material keeps its pitch classes. 0 before finish or without pitched content. */
@@ -391,33 +398,81 @@ sg_keyfit sg_key_from_chroma(const double chroma[12], sg_key_profile profile);
 sg_status sg_key_estimate(const sg_features *f, double t0, double t1, sg_key_profile profile,
                           sg_keyfit *out);
 
-/* The key check shared by the render gates and `stemgate verify`: the key of the region
- * [t0, t1) s, estimated over its interior (the first 5 % + 1 s and the last 2 % left out, so a
- * modulation or a reverb tail at the boundary does not smear it) with the Temperley profile,
- * judged against an expected key given as tonic (0..11) and mode numbered as theory.h's
- * sg_mode (0 major, 1 dorian, 2 phrygian, 3 lydian, 4 mixolydian, 5 minor, 6 locrian,
- * 7 harmonic minor).
- *  - major/minor: the same key passes; its relative key passes too (same pitch set: profiles
- *    tell them apart only by emphasis, and i-VI-III-VII is heard either way), marked relative.
- *  - modes: profiles know only major and minor, so the parent major scale or its relative minor
- *    passes, and so does any key on the modal tonic (a dorian i-IV vamp never sounds the notes
- *    that separate dorian from major), marked tonic_only.
- *  - a key a fifth away (the dominant or subdominant key, or their relatives) does not pass but
- *    is marked fifth: profile estimators make this error on bass-heavy mixes (the partials of a
- *    low note fold onto the fifth and the third), so callers report it as a warning, while a
- *    semitone or tone away (A major for Ab major) fails.
- * A region shorter than 6 s is not judged (SG_E_RANGE). */
+/* ----- tonic and mode of a key region -------------------------------------------------------
+ * A pitch-class profile weighs pitch classes, not function: the relative major/minor and the
+ * modes sharing a pitch-class set (E dorian, D mixolydian, G major...) correlate alike with it.
+ * The tonic is therefore decided from four kinds of evidence, each a distribution over the 12
+ * pitch classes, combined with fixed weights:
+ *  - profile: the best of Temperley's major and minor profiles (Temperley 2001/2007) on each
+ *    tonic, softened as exp((r - r_best) / 0.15) (Krumhansl 1990's tonal hierarchy: the tonic
+ *    triad above the scale above the chromatic notes; blind to relatives, so weighted least);
+ *                                                                                    weight 0.15
+ *  - bass: a histogram of each chroma frame's strongest bass-register note
+ *    (sg_features_bass_chroma), where the roots sound; the strongest, not the sum, because a
+ *    root-position major triad is harmonics 4-6 of its bass and inflates its salience;
+ *                                                                                    weight 0.30
+ *  - roots: a chord-root histogram of the strong beats: each bar's first half matched against
+ *    major and minor triad templates plus its bass; a phrase's 1st, 3rd, 5th... bars (its
+ *    hyperbeats, Lerdahl & Jackendoff 1983) weighted 1, the others 0.6;              weight 0.35
+ *  - cadence: each phrase's (section's) first chord and final chord (the last half of its last
+ *    bar) count for their root; a final major chord also counts half for the root a fifth below
+ *    (a half cadence on V);                                                          weight 0.20
+ * The mode is then the scale (theory's eight: ionian..locrian and harmonic minor) on that tonic
+ * that holds the most chroma; the check judges the expected key degree by degree: a degree is
+ * contradicted when the other form (C against C# for a 6th) has at least twice the chroma of
+ * the expected one and 0.3 of a scale note's mean.
+ * (The HMM key tracking of Noland & Sandler 2006 is not used: the grid gives the bars.) */
+
+/* The song's grid over a region: bar starts and the phrases (sections) they belong to. */
+typedef struct sg_key_grid {
+  const double *bar_s;   /* n_bars + 1 bar start times, s; the last is the region's end */
+  int n_bars;            /* >= 1 */
+  const int *phrase_bar; /* first bar (index into bar_s) of each phrase, ascending; NULL: one */
+  int n_phrases;
+} sg_key_grid;
+
+typedef struct sg_key_evidence {
+  int tonic;        /* most likely tonic 0..11; -1 when the region holds no pitched content */
+  int second;       /* the runner-up tonic                                                */
+  int mode;         /* sg_mode: the scale on that tonic holding the most chroma           */
+  double margin;    /* (score[tonic] - score[second]) / score[tonic], 0..1                */
+  double score[12]; /* combined, sums to 1        */
+  double profile[12], bass[12], roots[12], cadence[12]; /* each sums to 1 (or all 0)  */
+  double pc[12];                                        /* region chroma, sums to 1   */
+  int final_root, final_minor; /* the region's last chord; root -1 when none        */
+  sg_keyfit fit;               /* Temperley major/minor fit: r says whether there is a key */
+} sg_key_evidence;
+
+/* Evidence over the region g->bar_s[0] .. g->bar_s[n_bars] (its chroma over the interior: the
+ * first 5 % + 1 s and the last 2 % left out, so a boundary modulation or tail does not smear
+ * it). SG_E_INVAL without chroma or with a bad grid. */
+sg_status sg_key_evidence_measure(const sg_features *f, const sg_key_grid *g, sg_key_evidence *out);
+
+/* The key check shared by the render gates and `stemgate verify`: the region's evidence judged
+ * against the expected key.
+ *  - fail: a scale degree of the expected key contradicted (an aeolian 6th under a dorian
+ *    label), or a tonic other than the expected one with a margin >= SG_KEY_TONIC_MARGIN while
+ *    neither the bass, the strong-beat roots nor the phrase ends put the expected tonic first
+ *    (ties included) (the relative minor's chords under a major label);
+ *  - not judged (verdict -1): the tonic differs with a smaller margin, the chroma fits no key
+ *    (fit.r < 0.5), or there is no pitched content;
+ *  - pass otherwise. "minor" admits the raised 7th (harmonic minor) and, with it, the raised
+ *    6th (melodic minor); a raised 6th over a flat 7th is dorian and fails.
+ * The region must last 6 s (SG_E_RANGE otherwise). text says what was measured and why:
+ * "E minor (tonic E: bass 0.61, roots 0.48, final chord Em, margin 0.31; 6th degree C not C#)". */
+/* Correct charts in tests/analysis/test_key_mode.c have tonic margins >= 0.48, wrongly labelled
+ * relatives 0.48-0.64; the aeolian loop Am-F-C-G reads C by 0.13, an i-IV vamp 0.06. */
+#define SG_KEY_TONIC_MARGIN 0.25
 typedef struct sg_key_check {
-  sg_keyfit est;  /* the estimate                                           */
-  int pass;       /* agrees with the expected key by the rules above        */
-  int relative;   /* passed as the relative major/minor                     */
-  int tonic_only; /* a mode, passed on its tonic or parent scale            */
-  int fifth;      /* did not pass, but is a fifth away: a likely estimator error */
-  char text[112]; /* "G major (r 0.86)", ", its relative key" when relative */
+  sg_key_evidence ev;
+  int verdict;    /* 1 pass, 0 fail, -1 not judged (weak evidence)                      */
+  int tonic_ok;   /* the measured tonic is the expected one                              */
+  int n_degrees;  /* scale degrees of the expected key contradicted                      */
+  char text[256]; /* the measurement and its evidence                                    */
 } sg_key_check;
 
-sg_status sg_key_check_region(const sg_features *f, double t0, double t1, int tonic, int mode,
-                              sg_key_check *out);
+sg_status sg_key_check_grid(const sg_features *f, const sg_key_grid *g, const sg_key *want,
+                            sg_key_check *out);
 
 typedef struct sg_key_track_config {
   double window_s;      /* analysis window, s; default 8                                    */

@@ -237,8 +237,12 @@ typedef enum sg_severity { SG_SEV_FAIL = 0, SG_SEV_WARN, SG_SEV_INFO } sg_severi
     "beat-tracker tempo, folded to the spec's metrical level",                                     \
     "the groove does not carry the spec's tempo: check the drums and the tempo")                   \
   X(KEY, "key", "master", "", SG_CMP_TEXT, 0, "sections[].key", SG_SEV_FAIL,                       \
-    "key of each key region from the master's chroma (relative keys pass; a fifth away warns)",    \
-    "check the chords against the section's key")                                                  \
+    "tonic and mode of each key region from the master: tonic from the profile, bass chroma, "     \
+    "strong-beat chord roots and phrase-final chords; each scale degree against the spec's mode "  \
+    "(relative keys and modes fail; weak evidence warns); a key change inside the region fails "   \
+    "with its time",                                                                               \
+    "check the chords against the section's key: the tonic, its bass and cadences, the mode's "    \
+    "degrees")                                                                                     \
   X(KEY_CHANGE, "key_change", "master", "s", SG_CMP_ABS_LE, 10, "gates.key_window_sec",            \
     SG_SEV_FAIL, "where the key track changes key, against the section boundary",                  \
     "make the modulation clear at the boundary (a cadence into the new key)")                      \

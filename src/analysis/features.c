@@ -133,6 +133,7 @@ struct sg_features {
   short *fine_bin;        /* 1/5-semitone pitch bin (0..59 from C) per STFT bin, -1 outside */
   float *hm;              /* harmonic magnitudes of the current frame */
   sg__farr fine;          /* 60 bins per frame until finish folds them with the tuning */
+  sg__farr bfine;         /* the same for the bass register's salient notes only */
   double tune_s, tune_c;  /* circular sums of the spectral peaks' deviation from 440 Hz ET */
   double tuning;          /* semitones, -0.5..0.5, set by finish */
   float *med;             /* median scratch */
@@ -145,7 +146,7 @@ struct sg_features {
   float *h_w;                  /* its weight g(f0, h) */
   float *res, *sal;            /* residual spectrum; salience per candidate */
   unsigned char *taken;        /* candidates already explained in this frame */
-  sg__farr chroma;
+  sg__farr chroma, bchroma;    /* 12 per frame: all pitched content; the bass register's notes */
   double ch_rate;
 };
 
@@ -182,6 +183,7 @@ void sg_features_free(sg_features *f) {
   free(f->fine_bin);
   free(f->hm);
   sg__farr_free(&f->fine);
+  sg__farr_free(&f->bfine);
   free(f->med);
   free(f->cand_fine);
   free(f->cand_h);
@@ -192,6 +194,7 @@ void sg_features_free(sg_features *f) {
   free(f->sal);
   free(f->taken);
   sg__farr_free(&f->chroma);
+  sg__farr_free(&f->bchroma);
   free(f);
 }
 
@@ -413,7 +416,7 @@ static inline float harm_peak(const sg_features *f, size_t c, unsigned h, size_t
  * magnitudes of its partials, cancel them from the residual, repeat (Klapuri 2006). Partial
  * amplitudes are limited by their neighbours' (spectral smoothness, Klapuri 2003), so a partial
  * shared with another note is only partly taken. What no note explains is folded at SAL_RESID. */
-static void salience_fold(sg_features *f, float c[60]) {
+static void salience_fold(sg_features *f, float c[60], float bass[60]) {
   const size_t nc = f->ncand;
   memcpy(f->res + f->kb, f->hm + f->kb, (f->k1 + 1 - f->kb) * sizeof *f->res);
   memset(f->taken, 0, nc);
@@ -486,6 +489,7 @@ static void salience_fold(sg_features *f, float c[60]) {
         f->res[j] *= keep;
     }
     c[f->cand_fine[best]] += got;
+    bass[f->cand_fine[best]] += got;
   }
   for (size_t k = f->k0; k <= f->k1; ++k)
     if (f->fine_bin[k] >= 0)
@@ -497,7 +501,7 @@ static sg_status chroma_emit(sg_features *f) {
   const size_t nb = f->ch_bins;
   size_t centre = (f->ring_count - 1 - HPSS_HALF) % HPSS_LEN;
   const float *x = f->ring + centre * nb;
-  float c[60] = {0};
+  float c[60] = {0}, bass[60] = {0};
   float tmp[HPSS_LEN];
   for (size_t k = f->kb; k <= f->k1; ++k) {
     for (size_t j = 0; j < HPSS_LEN; ++j)
@@ -512,7 +516,7 @@ static sg_status chroma_emit(sg_features *f) {
     float mask = h2 + p2 > 0 ? h2 / (h2 + p2) : 0.0f; /* soft Wiener mask, p = 2 */
     f->hm[k] = mask * x[k];
   }
-  salience_fold(f, c);
+  salience_fold(f, c, bass);
   /* Tuning evidence: each harmonic spectral peak above 150 Hz (where a bin is under a quarter
    * of a semitone), its frequency by parabolic interpolation, its deviation from the nearest
    * equal-tempered pitch as an angle on the semitone circle, weighted by its magnitude. */
@@ -527,7 +531,8 @@ static sg_status chroma_emit(sg_features *f) {
     f->tune_s += v * sin(2 * SG_PI * dev);
     f->tune_c += v * cos(2 * SG_PI * dev);
   }
-  return sg__farr_pushn(&f->fine, c, 60);
+  sg_status st = sg__farr_pushn(&f->fine, c, 60);
+  return st == SG_OK ? sg__farr_pushn(&f->bfine, bass, 60) : st;
 }
 
 static sg_status chroma_frame(sg_features *f) {
@@ -655,7 +660,7 @@ sg_status sg_features_finish(sg_features *f) {
       st = chroma_emit(f);
     }
     if (st == SG_OK && (int64_t)(f->fine.n / 60) > want)
-      f->fine.n = (size_t)want * 60;
+      f->fine.n = f->bfine.n = (size_t)want * 60;
     /* Fold the 1/5-semitone bins into pitch classes around the measured tuning. */
     f->tuning = (f->tune_s != 0 || f->tune_c != 0) ? atan2(f->tune_s, f->tune_c) / (2 * SG_PI) : 0;
     int pc_of[60];
@@ -663,12 +668,17 @@ sg_status sg_features_finish(sg_features *f) {
       pc_of[b] = (((int)floor(b / 5.0 - f->tuning + 0.5)) % 12 + 12) % 12;
     size_t nf = f->fine.n / 60;
     for (size_t j = 0; j < nf && st == SG_OK; ++j) {
-      float c[12] = {0};
-      for (int b = 0; b < 60; ++b)
+      float c[12] = {0}, bc[12] = {0};
+      for (int b = 0; b < 60; ++b) {
         c[pc_of[b]] += f->fine.v[j * 60 + (size_t)b];
+        bc[pc_of[b]] += f->bfine.v[j * 60 + (size_t)b];
+      }
       st = sg__farr_pushn(&f->chroma, c, 12);
+      if (st == SG_OK)
+        st = sg__farr_pushn(&f->bchroma, bc, 12);
     }
     sg__farr_free(&f->fine);
+    sg__farr_free(&f->bfine);
   }
   f->finished = 1;
   return st;
@@ -727,6 +737,14 @@ const float *sg_features_chroma(const sg_features *f, size_t *n, double *frame_r
   if (frame_rate)
     *frame_rate = f ? f->ch_rate : 0;
   return f ? f->chroma.v : NULL;
+}
+
+const float *sg_features_bass_chroma(const sg_features *f, size_t *n, double *frame_rate) {
+  if (n)
+    *n = f ? f->bchroma.n / 12 : 0;
+  if (frame_rate)
+    *frame_rate = f ? f->ch_rate : 0;
+  return f ? f->bchroma.v : NULL;
 }
 
 double sg_features_tuning_cents(const sg_features *f) { return f ? 100.0 * f->tuning : 0; }

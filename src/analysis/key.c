@@ -139,56 +139,304 @@ sg_status sg_key_estimate(const sg_features *f, double t0, double t1, sg_key_pro
   return SG_OK;
 }
 
-/* Pitch-class offset of each mode's tonic above its parent major scale's tonic. */
-static const int parent_offset[8] = {0, 2, 4, 5, 7, 9, 11, 9};
+/* ---- tonic and mode ------------------------------------------------------------------------
+ * Evidence weights and the source of each: see include/stemgate/analysis.h. */
+#define W_PROFILE 0.15
+#define W_BASS 0.30
+#define W_ROOTS 0.35
+#define W_CADENCE 0.20
+#define PROFILE_SOFT 0.15   /* r difference that costs a factor e in the profile evidence */
+#define BASS_FLOOR 0.1      /* frames with less bass than this share of the mean cast no vote */
+#define ROOT_BASS_W 0.7     /* weight of a bar's bass note against its triad's chroma share */
+#define WEAK_BAR_W 0.6      /* a phrase's 2nd, 4th... bar against its 1st, 3rd...        */
+#define DEGREE_RATIO 2.0    /* the other form of a degree must have this much more chroma */
+#define DEGREE_PRESENCE 0.3 /* ... and this share of a scale note's mean                  */
 
-static int keyfit_agrees(int et, int em, int tonic, int mode, int *tonic_only) {
-  const int minor_third = mode == 1 || mode == 2 || mode == 5 || mode == 6 || mode == 7;
-  if (et == tonic && em == minor_third)
-    return 1;
-  if (mode == 0 || mode == 5 || mode == 7)
-    return 0;
-  int parent = (tonic - parent_offset[mode] + 12) % 12;
-  if (et == tonic || (!em && et == parent) || (em && et == (parent + 9) % 12)) {
-    *tonic_only = 1;
-    return 1;
-  }
-  return 0;
+static void norm12(double v[12]) {
+  double t = 0;
+  for (int i = 0; i < 12; ++i)
+    t += v[i] > 0 ? v[i] : 0;
+  for (int i = 0; i < 12; ++i)
+    v[i] = t > 0 && v[i] > 0 ? v[i] / t : 0;
 }
 
-sg_status sg_key_check_region(const sg_features *f, double t0, double t1, int tonic, int mode,
-                              sg_key_check *out) {
-  if (!f || !out || tonic < 0 || tonic > 11 || mode < 0 || mode > 7)
+/* Chroma and bass chroma summed over [t0, t1) s. */
+static void sum_span(const float *c, const float *bc, size_t n, double rate, double t0, double t1,
+                     double v[12], double b[12]) {
+  memset(v, 0, 12 * sizeof *v);
+  memset(b, 0, 12 * sizeof *b);
+  long i0 = (long)floor(t0 * rate), i1 = (long)ceil(t1 * rate);
+  if (i0 < 0)
+    i0 = 0;
+  if (i1 > (long)n)
+    i1 = (long)n;
+  for (long i = i0; i < i1; ++i)
+    for (int p = 0; p < 12; ++p) {
+      v[p] += c[(size_t)i * 12 + (size_t)p];
+      if (bc)
+        b[p] += bc[(size_t)i * 12 + (size_t)p];
+    }
+}
+
+/* The chord of a span: the major or minor triad whose notes hold the largest share of the
+ * chroma, plus its root's share of the bass (so Em7 reads as Em, not G). Returns the root or -1
+ * when the span is silent; *minor its quality. */
+static int span_chord(const float *c, const float *bc, size_t n, double rate, double t0, double t1,
+                      int *minor) {
+  double v[12], b[12];
+  sum_span(c, bc, n, rate, t0, t1, v, b);
+  norm12(v);
+  norm12(b);
+  double best = 0;
+  int root = -1;
+  for (int q = 0; q < 2; ++q)
+    for (int r = 0; r < 12; ++r) {
+      double sc = v[r] + v[(r + (q ? 3 : 4)) % 12] + v[(r + 7) % 12] + ROOT_BASS_W * b[r];
+      if (sc > best) {
+        best = sc;
+        root = r;
+        *minor = q;
+      }
+    }
+  return root;
+}
+
+/* The scale on tonic t holding the most chroma (ties: the more common mode first). */
+static int best_mode(const double v[12], int t) {
+  static const sg_mode order[SG_MODE_COUNT_] = {
+      SG_MODE_MAJOR,  SG_MODE_MINOR,    SG_MODE_DORIAN,         SG_MODE_MIXOLYDIAN,
+      SG_MODE_LYDIAN, SG_MODE_PHRYGIAN, SG_MODE_HARMONIC_MINOR, SG_MODE_LOCRIAN};
+  int bm = SG_MODE_MAJOR;
+  double bs = -1;
+  for (int i = 0; i < SG_MODE_COUNT_; ++i) {
+    sg_key k = {t, 0, order[i]};
+    int pcs[7];
+    sg_key_scale(&k, pcs);
+    double in = 0;
+    for (int j = 0; j < 7; ++j)
+      in += v[pcs[j]];
+    if (in > bs + 1e-9) {
+      bs = in;
+      bm = (int)order[i];
+    }
+  }
+  return bm;
+}
+
+sg_status sg_key_evidence_measure(const sg_features *f, const sg_key_grid *g,
+                                  sg_key_evidence *out) {
+  if (!f || !g || !out || !g->bar_s || g->n_bars < 1 || (g->n_phrases > 0 && !g->phrase_bar))
     return SG_E_INVAL;
   memset(out, 0, sizeof *out);
-  out->est.tonic = -1;
-  double len = t1 - t0;
-  if (len < 6.0)
+  out->tonic = out->second = out->final_root = -1;
+  size_t n, nb;
+  double rate, brate;
+  const float *c = sg_features_chroma(f, &n, &rate);
+  const float *bc = sg_features_bass_chroma(f, &nb, &brate);
+  if (!c || !(rate > 0))
+    return SG_E_INVAL;
+  if (nb != n)
+    bc = NULL;
+  const double t0 = g->bar_s[0], t1 = g->bar_s[g->n_bars], len = t1 - t0;
+  if (!(len > 0))
+    return SG_E_INVAL;
+  double v[12], b[12];
+  sum_span(c, bc, n, rate, t0 + 0.05 * len + fmin(1.0, 0.1 * len), t1 - 0.02 * len, v, b);
+  out->fit = sg_key_from_chroma(v, SG_KEY_TEMPERLEY);
+  if (out->fit.tonic < 0)
+    return SG_OK;
+  memcpy(out->pc, v, sizeof v);
+  norm12(out->pc);
+  (void)b;
+  /* Bass: a histogram of each frame's strongest bass note, so a low note is not outweighed by
+   * a higher one whose partials the chord above reinforces (a major triad in root position is
+   * harmonics 4-6 of its bass). */
+  if (bc) {
+    double i0 = floor(t0 * rate), i1 = fmin(ceil(t1 * rate), (double)n), mean = 0;
+    for (double i = fmax(i0, 0); i < i1; ++i)
+      for (int p = 0; p < 12; ++p)
+        mean += bc[(size_t)i * 12 + (size_t)p];
+    mean /= fmax(1, i1 - fmax(i0, 0));
+    for (double i = fmax(i0, 0); i < i1; ++i) {
+      const float *fr = bc + (size_t)i * 12;
+      int top = 0;
+      double tot = 0;
+      for (int p = 0; p < 12; ++p) {
+        tot += fr[p];
+        if (fr[p] > fr[top])
+          top = p;
+      }
+      if (tot > 0 && tot >= BASS_FLOOR * mean)
+        out->bass[top] += 1;
+    }
+    norm12(out->bass);
+  }
+  /* Profile: the better of major and minor on each tonic, softened. */
+  double r[12], rmax = -2;
+  for (int t = 0; t < 12; ++t) {
+    r[t] = fmax(pearson(v, tp_major, t), pearson(v, tp_minor, t));
+    rmax = fmax(rmax, r[t]);
+  }
+  for (int t = 0; t < 12; ++t)
+    out->profile[t] = exp((r[t] - rmax) / PROFILE_SOFT);
+  norm12(out->profile);
+  /* Strong beats and phrase ends. */
+  int one = 0;
+  const int *ph = g->n_phrases > 0 ? g->phrase_bar : &one;
+  int np = g->n_phrases > 0 ? g->n_phrases : 1;
+  for (int p = 0; p < np; ++p) {
+    int a = ph[p], e = p + 1 < np ? ph[p + 1] : g->n_bars;
+    if (a < 0 || e > g->n_bars || e <= a)
+      return SG_E_INVAL;
+    for (int k = a; k < e; ++k) {
+      double bs = g->bar_s[k], bl = g->bar_s[k + 1] - bs;
+      int mi = 0;
+      int root = span_chord(c, bc, n, rate, bs + 0.05 * bl, bs + 0.5 * bl, &mi);
+      if (root < 0)
+        continue;
+      out->roots[root] += (k - a) % 2 ? WEAK_BAR_W : 1.0;
+      if (k == a)
+        out->cadence[root] += 1.0;
+    }
+    double bs = g->bar_s[e - 1], bl = g->bar_s[e] - bs;
+    int mi = 0;
+    int root = span_chord(c, bc, n, rate, bs + 0.5 * bl, bs + 0.95 * bl, &mi);
+    if (root >= 0) {
+      out->cadence[root] += 1.0;
+      if (!mi) /* a half cadence: V of the root a fifth below */
+        out->cadence[(root + 5) % 12] += 0.5;
+      out->final_root = root;
+      out->final_minor = mi;
+    }
+  }
+  norm12(out->roots);
+  norm12(out->cadence);
+  double best = -1, second = -1;
+  for (int t = 0; t < 12; ++t) {
+    out->score[t] = W_PROFILE * out->profile[t] + W_BASS * out->bass[t] + W_ROOTS * out->roots[t] +
+                    W_CADENCE * out->cadence[t];
+    if (out->score[t] > best) {
+      second = best;
+      out->second = out->tonic;
+      best = out->score[t];
+      out->tonic = t;
+    } else if (out->score[t] > second) {
+      second = out->score[t];
+      out->second = t;
+    }
+  }
+  norm12(out->score);
+  out->margin = best > 0 ? (best - second) / best : 0;
+  out->mode = best_mode(out->pc, out->tonic);
+  return SG_OK;
+}
+
+static const char *const pc_sharp[12] = {"C",  "C#", "D",  "D#", "E",  "F",
+                                         "F#", "G",  "G#", "A",  "A#", "B"};
+static const char *const degree_name[7] = {"1st", "2nd", "3rd", "4th", "5th", "6th", "7th"};
+
+/* The two forms each degree 2..7 takes in theory's scales, in semitones above the tonic. */
+static const int degree_forms[7][2] = {{0, 0}, {1, 2}, {3, 4}, {5, 6}, {6, 7}, {8, 9}, {10, 11}};
+
+/* Name of pitch class pc as degree j (0-based) of key k: the degree's letter with the accidental
+ * that reaches pc (the 4th of F is Bb or B, never A#); sharps when k has no letter. */
+static const char *spell_degree(const sg_key *k, int j, int pc, char buf[8]) {
+  static const int natural[7] = {0, 2, 4, 5, 7, 9, 11};
+  if (k->tonic_letter < 0 || k->tonic_letter > 6)
+    return pc_sharp[pc];
+  int letter = (k->tonic_letter + j) % 7, d = ((pc - natural[letter]) % 12 + 12) % 12;
+  if (d > 6)
+    d -= 12;
+  if (d < -1 || d > 1) /* a double accidental reads worse than the plain name */
+    return pc_sharp[pc];
+  snprintf(buf, 8, "%c%s", "CDEFGAB"[letter], d == -1 ? "b" : d == 1 ? "#" : "");
+  return buf;
+}
+
+sg_status sg_key_check_grid(const sg_features *f, const sg_key_grid *g, const sg_key *want,
+                            sg_key_check *out) {
+  if (!f || !g || !want || !out || want->tonic < 0 || want->tonic > 11 ||
+      (unsigned)want->mode >= SG_MODE_COUNT_)
+    return SG_E_INVAL;
+  memset(out, 0, sizeof *out);
+  out->verdict = -1;
+  out->ev.tonic = -1;
+  if (!g->bar_s || g->n_bars < 1)
+    return SG_E_INVAL;
+  if (g->bar_s[g->n_bars] - g->bar_s[0] < 6.0)
     return SG_E_RANGE;
-  sg_status st =
-      sg_key_estimate(f, t0 + 0.05 * len + 1.0, t1 - 0.02 * len, SG_KEY_TEMPERLEY, &out->est);
+  sg_status st = sg_key_evidence_measure(f, g, &out->ev);
   if (st != SG_OK)
     return st;
-  const sg_keyfit *k = &out->est;
-  if (k->tonic >= 0) {
-    out->pass = keyfit_agrees(k->tonic, k->minor, tonic, mode, &out->tonic_only);
-    if (!out->pass) { /* the relative key: same pitches, other emphasis */
-      int rt = (k->tonic + (k->minor ? 3 : 9)) % 12;
-      out->relative = out->pass = keyfit_agrees(rt, !k->minor, tonic, mode, &out->tonic_only);
+  const sg_key_evidence *e = &out->ev;
+  if (e->tonic < 0) {
+    snprintf(out->text, sizeof out->text, "no pitched content");
+    return SG_OK;
+  }
+  const int t = want->tonic;
+  /* Degrees of the expected key that the chroma contradicts. */
+  int pcs[7];
+  sg_key_scale(want, pcs);
+  double mean = 0;
+  {
+    sg_key mk = {e->tonic, -1, (sg_mode)e->mode};
+    int m[7];
+    sg_key_scale(&mk, m);
+    for (int j = 0; j < 7; ++j)
+      mean += e->pc[m[j]] / 7;
+  }
+  char deg[160] = "";
+  size_t dl = 0;
+  for (int j = 1; j < 7; ++j) {
+    int expect = (pcs[j] - t + 12) % 12;
+    int other = degree_forms[j][0] == expect ? degree_forms[j][1] : degree_forms[j][0];
+    int opc = (t + other) % 12;
+    if (sg_key_contains(want, opc))
+      continue; /* the other form is another degree of the scale (lydian #4 against 5) */
+    if (want->mode == SG_MODE_MINOR &&
+        (j == 6 || (j == 5 && e->pc[(t + 11) % 12] >= e->pc[(t + 10) % 12])))
+      continue; /* minor: the leading tone, and the raised 6th that leads to it */
+    double ve = e->pc[pcs[j]], vo = e->pc[opc];
+    if (vo >= DEGREE_RATIO * ve && vo >= DEGREE_PRESENCE * mean) {
+      char b1[8], b2[8];
+      out->n_degrees++;
+      if (dl < sizeof deg)
+        dl += (size_t)snprintf(deg + dl, sizeof deg - dl, "; %s degree %s not %s (x%.0f)",
+                               degree_name[j], spell_degree(want, j, opc, b1),
+                               spell_degree(want, j, pcs[j], b2), fmin(99, vo / fmax(ve, 1e-9)));
     }
   }
-  if (!out->pass && k->tonic >= 0) { /* a fifth up or down, directly or through the relative */
-    int unused = 0;
-    for (int up = 0; up < 2 && !out->fifth; ++up) {
-      int t = (k->tonic + (up ? 7 : 5)) % 12;
-      int rt = (t + (k->minor ? 3 : 9)) % 12;
-      out->fifth = keyfit_agrees(t, k->minor, tonic, mode, &unused) ||
-                   keyfit_agrees(rt, !k->minor, tonic, mode, &unused);
-    }
+  out->tonic_ok = e->tonic == t;
+  char tb[8], fb[8], fc[12] = "none";
+  const char *tn = out->tonic_ok ? spell_degree(want, 0, e->tonic, tb) : pc_sharp[e->tonic];
+  if (e->final_root >= 0)
+    snprintf(fc, sizeof fc, "%s%s",
+             sg_key_contains(want, e->final_root) && want->tonic_letter >= 0
+                 ? sg_key_spell(want, e->final_root, fb)
+                 : pc_sharp[e->final_root],
+             e->final_minor ? "m" : "");
+  snprintf(out->text, sizeof out->text,
+           "%s %s (tonic %s: bass %.2f, roots %.2f, final chord %s, margin %.2f over %s; r %.2f%s)",
+           tn, sg_mode_name((sg_mode)e->mode), tn, e->bass[e->tonic], e->roots[e->tonic], fc,
+           e->margin, pc_sharp[e->second], e->fit.r, deg);
+  /* A wrong tonic fails only when no evidence that sees function (bass, strong-beat roots,
+   * phrase ends) puts the expected tonic first: profiles alone cannot tell a relative key. */
+  int leads = 0;
+  const double *src[3] = {e->bass, e->roots, e->cadence};
+  for (int k = 0; k < 3; ++k) {
+    double top = 0;
+    for (int p = 0; p < 12; ++p)
+      top = fmax(top, src[k][p]);
+    leads |= top > 0 && src[k][t] >= top - 1e-9; /* a tie counts: Am-F-C-G opens on A, ends on G */
   }
-  snprintf(out->text, sizeof out->text, "%s (r %.2f)%s", sg_keyfit_name(k->tonic, k->minor), k->r,
-           out->relative ? ", its relative key"
-                         : (out->fifth ? ", a fifth away: likely an estimator error" : ""));
+  if (e->fit.r < 0.5) /* the chroma fits no key well: the estimate means nothing */
+    out->verdict = -1;
+  else if (out->n_degrees > 0 || (!out->tonic_ok && e->margin >= SG_KEY_TONIC_MARGIN && !leads))
+    out->verdict = 0;
+  else if (!out->tonic_ok)
+    out->verdict = -1;
+  else
+    out->verdict = 1;
   return SG_OK;
 }
 

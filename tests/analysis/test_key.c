@@ -2,6 +2,7 @@
  * must keep out of the chroma), a key track finding G major -> Ab major -> G major, and
  * bass-heavy material whose low sawtooth partials used to pull the key a fifth away. */
 #include "analysis_gen.h"
+#include "chord_gen.h"
 #include "sg_test.h"
 
 #include "stemgate/analysis.h"
@@ -193,43 +194,42 @@ static void silence_has_no_key(void **state) {
   free(x);
 }
 
-/* The shared key check: the key itself passes, the relative key passes marked relative,
- * neighbouring keys fail, modes pass on their tonic or parent scale only, a short region is not
- * judged. */
-static void key_check_region_rules(void **state) {
+/* The shared key check on I-IV-V-I cadences in G major (tests/support/chord_gen.h: 1 s bars,
+ * bass in the bass register, 4-bar phrases): the
+ * key passes; the relative minor, a key a fifth away (one degree off) and a wrong key fail; a
+ * region shorter than 6 s is not judged. */
+static void key_check_grid_rules(void **state) {
   (void)state;
   const size_t n = (size_t)(16.0 * RATE);
   float *x = calloc(n, sizeof *x);
-  for (double t = 0; t < 16.0; t += 4.0)
-    cadence(x, n, t, 7, 0); /* G major I-IV-V-I */
+  assert_int_equal(cg_chart(x, n, RATE, 0, 1.0, "G|C|D|G|G|C|D|G|G|C|D|G|G|C|D|G"), 16);
   sg_features *f;
   assert_int_equal(sg_features_from_mono(&f, x, n, RATE, NULL, NULL), SG_OK);
-  sg_key_check k;
-  assert_int_equal(sg_key_check_region(f, 0, 16, 7, 0, &k), SG_OK); /* G major */
-  assert_true(k.pass && !k.relative);
-  assert_int_equal(sg_key_check_region(f, 0, 16, 4, 5, &k), SG_OK); /* E minor: relative */
-  assert_true(k.pass && k.relative);
-  assert_non_null(strstr(k.text, "relative"));
-  assert_int_equal(sg_key_check_region(f, 0, 16, 8, 0, &k), SG_OK); /* Ab major: wrong */
-  assert_false(k.pass);
-  assert_false(k.fifth);
-  assert_int_equal(sg_key_check_region(f, 0, 16, 2, 0, &k), SG_OK); /* D major: a fifth away */
-  assert_false(k.pass);
-  assert_true(k.fifth);
-  assert_int_equal(sg_key_check_region(f, 0, 16, 0, 0, &k), SG_OK); /* C major: a fifth away */
-  assert_true(!k.pass && k.fifth);
-  assert_int_equal(sg_key_check_region(f, 0, 16, 9, 0, &k), SG_OK); /* A major: wrong */
-  assert_false(k.pass);
-  assert_false(k.fifth);
-  assert_int_equal(sg_key_check_region(f, 0, 5, 7, 0, &k), SG_E_RANGE);
-  /* Modes: a G major reading passes G mixolydian (its tonic) and C lydian (its parent scale);
-   * D dorian (parent C major) does not pass. */
-  assert_int_equal(sg_key_check_region(f, 0, 16, 7, 4, &k), SG_OK); /* G mixolydian */
-  assert_true(k.pass);                                              /* tonic and third agree */
-  assert_int_equal(sg_key_check_region(f, 0, 16, 0, 3, &k), SG_OK); /* C lydian */
-  assert_true(k.pass && k.tonic_only);
-  assert_int_equal(sg_key_check_region(f, 0, 16, 2, 1, &k), SG_OK); /* D dorian */
-  assert_false(k.pass);
+  double bar_s[17];
+  for (int i = 0; i <= 16; ++i)
+    bar_s[i] = i;
+  const int phrase[4] = {0, 4, 8, 12};
+  sg_key_grid g = {bar_s, 16, phrase, 4};
+  static const struct {
+    const char *key;
+    int verdict;
+  } want[] = {{"G major", 1}, {"E minor", 0},      {"Ab major", 0}, {"D major", 0}, {"C major", 0},
+              {"A major", 0}, {"G mixolydian", 0}, {"C lydian", 0}, {"D dorian", 0}};
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; ++i) {
+    sg_key k;
+    sg_key_check kc;
+    assert_int_equal(sg_key_parse(want[i].key, &k, NULL), SG_OK);
+    assert_int_equal(sg_key_check_grid(f, &g, &k, &kc), SG_OK);
+    printf("G major cadences as %s: %s -> %d\n", want[i].key, kc.text, kc.verdict);
+    assert_int_equal(kc.verdict, want[i].verdict);
+    assert_int_equal(kc.ev.tonic, 7);
+  }
+  sg_key k;
+  sg_key_check kc;
+  assert_int_equal(sg_key_parse("G major", &k, NULL), SG_OK);
+  g.n_bars = 4; /* 4 s */
+  g.n_phrases = 1;
+  assert_int_equal(sg_key_check_grid(f, &g, &k, &kc), SG_E_RANGE);
   sg_features_free(f);
   free(x);
 }
@@ -321,7 +321,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(key_names),          cmocka_unit_test(all_24_keys),
       cmocka_unit_test(detuned_material),   cmocka_unit_test(key_track_finds_modulation),
-      cmocka_unit_test(silence_has_no_key), cmocka_unit_test(key_check_region_rules),
+      cmocka_unit_test(silence_has_no_key), cmocka_unit_test(key_check_grid_rules),
       cmocka_unit_test(saw_bass_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
