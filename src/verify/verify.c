@@ -229,8 +229,8 @@ done:
  */
 
 /* Reads the reference as mono at rate (resampled when it differs). */
-static sg_status read_reference(const char *path, unsigned rate, double max_seconds, float **out,
-                                size_t *n, sg_diag *d) {
+static sg_status read_reference(const char *path, unsigned rate, double max_seconds,
+                                double bar_seconds, float **out, size_t *n, sg_diag *d) {
   *out = NULL;
   *n = 0;
   sg_audio_info info;
@@ -243,6 +243,11 @@ static sg_status read_reference(const char *path, unsigned rate, double max_seco
     return sg_diag_fail(d, SG_E_LIMIT, "reference '%s': no channels or longer than %.0f s", path,
                         max_seconds);
   }
+  /* The rules render's reference step applies: rate, codec, length, finite samples. */
+  if ((st = sg_audio_check_reference(&info, bar_seconds, path, d)) != SG_OK) {
+    sg_audio_reader_close(ar);
+    return st;
+  }
   sg_resampler *rs = NULL;
   if (info.rate != rate && (st = sg_resampler_create(&rs, 1, info.rate, rate, d)) != SG_OK) {
     sg_audio_reader_close(ar);
@@ -253,21 +258,22 @@ static sg_status read_reference(const char *path, unsigned rate, double max_seco
   float *buf = malloc((size_t)BLOCK_FRAMES * info.channels * sizeof *buf);
   float *m1 = malloc((size_t)BLOCK_FRAMES * sizeof *m1);
   size_t len = 0;
+  int64_t read_frames = 0;
   if (!mono || !buf || !m1) {
     st = sg_diag_fail(d, SG_E_NOMEM, "out of memory reading the reference");
     goto done;
   }
   for (;;) {
     size_t got = 0;
-    if ((st = sg_audio_reader_read(ar, buf, BLOCK_FRAMES, &got, d)) != SG_OK)
+    if ((st = sg_audio_reader_read(ar, buf, BLOCK_FRAMES, &got, d)) != SG_OK ||
+        (st = sg_audio_check_finite(buf, got, info.channels, read_frames, path, d)) != SG_OK)
       goto done;
+    read_frames += (int64_t)got;
     int last = got == 0;
     for (size_t k = 0; k < got; ++k) {
       double s = 0;
-      for (unsigned c = 0; c < info.channels; ++c) {
-        float x = buf[k * info.channels + c];
-        s += isfinite(x) ? x : 0.0f;
-      }
+      for (unsigned c = 0; c < info.channels; ++c)
+        s += buf[k * info.channels + c];
       m1[k] = (float)(s / info.channels);
     }
     if (!rs) {
@@ -468,7 +474,8 @@ static void check_reference(rows *w, const sg_song *s, const sg_verify_options *
   sg_diag d;
   sg_diag_clear(&d);
   memset(mr, 0, sizeof *mr);
-  sg_status st = read_reference(ref, m->info.rate, o->max_seconds, &r, &nr, &d);
+  sg_status st =
+      read_reference(ref, m->info.rate, o->max_seconds, sg_song_bar_seconds(s), &r, &nr, &d);
   if (st != SG_OK) {
     char msg[SG_DIAG_TEXT + 64];
     snprintf(msg, sizeof msg, "cannot read the reference: %s", d.message);
