@@ -11,6 +11,8 @@
  *   SG_FAULT_READONLY=1        every open for writing, mkdir, symlink, link, rename under dir
  *                              fails with EROFS (a read-only file system, which root cannot
  *                              get from chmod)
+ *   SG_FAULT_NAME=text         only calls on files whose name holds text count (".current")
+ *   SG_FAULT_LOG=1             each injected failure is reported on stderr with its file
  * Once a call has failed, every later counted call fails too (a full disk stays full).
  * Files are matched by name (open paths, /proc/self/fd links for descriptors), so a relative
  * SG_FAULT_DIR is not supported. The calls reach the real ones through dlsym(RTLD_NEXT). */
@@ -29,9 +31,9 @@
 
 enum { OP_WRITE = 1, OP_FSYNC = 2, OP_RENAME = 4 };
 
-static char g_dir[4096];
+static char g_dir[4096], g_name[256];
 static size_t g_dirlen;
-static int g_errno = ENOSPC, g_remove, g_readonly, g_tripped, g_removed;
+static int g_errno = ENOSPC, g_remove, g_readonly, g_tripped, g_removed, g_log;
 static unsigned g_ops = OP_WRITE | OP_FSYNC | OP_RENAME;
 static long long g_after = -1, g_bytes;
 static long g_nth, g_calls;
@@ -61,6 +63,9 @@ __attribute__((constructor)) static void init(void) {
     g_nth = atol(e);
   g_remove = (e = getenv("SG_FAULT_ACTION")) && !strcmp(e, "remove");
   g_readonly = (e = getenv("SG_FAULT_READONLY")) && e[0] == '1';
+  g_log = (e = getenv("SG_FAULT_LOG")) && e[0] == '1';
+  if ((e = getenv("SG_FAULT_NAME")))
+    snprintf(g_name, sizeof g_name, "%s", e);
 }
 
 static int under(const char *path) {
@@ -100,8 +105,8 @@ static void remove_dir(void) {
 }
 
 /* Whether this counted call (of n bytes) fails; sets errno when it does. */
-static int fails(unsigned op, size_t n) {
-  if (!(g_ops & op) || g_removed)
+static int fails_at(unsigned op, size_t n, const char *name) {
+  if (!(g_ops & op) || g_removed || (g_name[0] && !strstr(name, g_name)))
     return 0;
   if (g_tripped && !g_remove) {
     errno = g_errno;
@@ -112,13 +117,26 @@ static int fails(unsigned op, size_t n) {
   if ((g_nth > 0 && g_calls == g_nth) || (g_after >= 0 && g_bytes > g_after)) {
     g_tripped = 1;
     if (g_remove) {
+      if (g_log)
+        fprintf(stderr, "fault shim: call %ld removes %s (at %s)\n", g_calls, g_dir, name);
       remove_dir();
       return 0;
     }
+    if (g_log)
+      fprintf(stderr, "fault shim: call %ld (%lld bytes so far) fails: %s\n", g_calls, g_bytes,
+              name);
     errno = g_errno;
     return 1;
   }
   return 0;
+}
+
+static int fails_fd(unsigned op, size_t n, int fd) {
+  char link[64], target[4096] = "";
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t k = readlink(link, target, sizeof target - 1);
+  target[k > 0 ? k : 0] = '\0';
+  return fails_at(op, n, target);
 }
 
 #define REAL(name, ret, args)                                                                      \
@@ -128,21 +146,21 @@ static int fails(unsigned op, size_t n) {
 
 ssize_t write(int fd, const void *buf, size_t n) {
   REAL(write, ssize_t, (int, const void *, size_t));
-  if (fd > 2 && fd_under(fd) && fails(OP_WRITE, n))
+  if (fd > 2 && fd_under(fd) && fails_fd(OP_WRITE, n, fd))
     return -1;
   return real_write(fd, buf, n);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) {
   REAL(pwrite, ssize_t, (int, const void *, size_t, off_t));
-  if (fd > 2 && fd_under(fd) && fails(OP_WRITE, n))
+  if (fd > 2 && fd_under(fd) && fails_fd(OP_WRITE, n, fd))
     return -1;
   return real_pwrite(fd, buf, n, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) {
   REAL(pwrite64, ssize_t, (int, const void *, size_t, off_t));
-  if (fd > 2 && fd_under(fd) && fails(OP_WRITE, n))
+  if (fd > 2 && fd_under(fd) && fails_fd(OP_WRITE, n, fd))
     return -1;
   return real_pwrite64(fd, buf, n, off);
 }
@@ -150,21 +168,21 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) {
 /* stdio writes through glibc's internal write, which no preload sees: fwrite is caught here. */
 size_t fwrite(const void *buf, size_t size, size_t count, FILE *f) {
   REAL(fwrite, size_t, (const void *, size_t, size_t, FILE *));
-  if (fileno(f) > 2 && fd_under(fileno(f)) && fails(OP_WRITE, size * count))
+  if (fileno(f) > 2 && fd_under(fileno(f)) && fails_fd(OP_WRITE, size * count, fileno(f)))
     return 0;
   return real_fwrite(buf, size, count, f);
 }
 
 int fsync(int fd) {
   REAL(fsync, int, (int));
-  if (fd_under(fd) && fails(OP_FSYNC, 0))
+  if (fd_under(fd) && fails_fd(OP_FSYNC, 0, fd))
     return -1;
   return real_fsync(fd);
 }
 
 int fdatasync(int fd) {
   REAL(fdatasync, int, (int));
-  if (fd_under(fd) && fails(OP_FSYNC, 0))
+  if (fd_under(fd) && fails_fd(OP_FSYNC, 0, fd))
     return -1;
   return real_fdatasync(fd);
 }
@@ -176,7 +194,7 @@ int rename(const char *a, const char *b) {
       errno = EROFS;
       return -1;
     }
-    if (fails(OP_RENAME, 0))
+    if (fails_at(OP_RENAME, 0, a))
       return -1;
   }
   return real_rename(a, b);
@@ -236,6 +254,11 @@ FILE *fopen64(const char *path, const char *mode) {
 
 int mkdir(const char *path, mode_t mode) {
   REAL(mkdir, int, (const char *, mode_t));
+  struct stat sb;
+  if (g_readonly && under(path) && stat(path, &sb) == 0) {
+    errno = EEXIST; /* as the kernel says first, read-only or not */
+    return -1;
+  }
   if (ro(path))
     return -1;
   return real_mkdir(path, mode);
