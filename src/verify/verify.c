@@ -767,7 +767,8 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
     sg_diag md;
     sg_diag_clear(&md);
     sg_status mst = sg_package_verify(p.path, NULL, &res->report, &md);
-    if (mst == SG_E_GATE && !w.have_first) {
+    /* An unreadable manifest is a failed row too, and its message the one to show. */
+    if (mst != SG_OK && md.message[0] && !w.have_first) {
       w.first = md;
       w.have_first = 1;
     }
@@ -854,8 +855,21 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
     return fatal;
   }
   if (res->report.failed) {
-    if (d && w.have_first)
+    if (d && w.have_first) {
       *d = w.first;
+      d->status = SG_E_GATE;
+    } else if (d) { /* a failed row that left no message: name the first one */
+      for (size_t i = 0; i < res->report.n; ++i) {
+        const sg_gate_result *g = &res->report.v[i];
+        if (!g->pass && g->required) {
+          sg_diag_fail(d, SG_E_GATE, "%s/%s failed: %s", g->stem, g->check,
+                       g->detail[0] ? g->detail : "see the report");
+          break;
+        }
+      }
+      if (!d->message[0])
+        sg_diag_fail(d, SG_E_GATE, "%zu checks failed", res->report.failed);
+    }
     return SG_E_GATE;
   }
   return SG_OK;
