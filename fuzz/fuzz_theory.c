@@ -61,6 +61,7 @@ void sg_fuzz_seeds(sg_fuzz_add_fn add, void *user) {
       "F#m7(b9,#11)",
       "Bbsus4add9",
       "E7#9",
+      "C2alt2alt2alt2", /* the shape of the first finding (an add past four slots) */
       "C | G | Am | F",
       "Gmaj7 Em7 | Am7 D7 |",
       "C - - G | % | Dm7 % G7 -",
