@@ -8,7 +8,7 @@ ASAN_BUILD ?= build-asan
 SONG ?= examples/deja-vu.yaml
 OUT ?= out/deja-vu
 
-.PHONY: all deps build demo examples check test asan clean bench format format-check docs install
+.PHONY: all deps build demo examples check test asan clean bench format format-check docs install fuzz
 
 all: build
 
@@ -53,6 +53,21 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) -j $(JOBS) --output-on-failure
 
+# libFuzzer (clang, installed by deps.sh only for this target) with ASan and UBSan: every
+# target of fuzz/ for FUZZ_SECONDS each, its seeds (made by the target) as the first corpus.
+# The corpora stay in $(FUZZ_BUILD)/corpus/<target>; see fuzz/README.md.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = spec audio zip midi theory
+fuzz:
+	@sh scripts/deps.sh fuzz
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSG_FUZZ=ON -DSG_TESTS=OFF -DSG_WERROR=OFF >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@set -e; for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  SG_FUZZ_SEEDS=$(FUZZ_BUILD)/corpus/$$t SG_SOURCE_DIR=$(CURDIR) \
+	    ./$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    $(FUZZ_BUILD)/corpus/$$t; done
+
 # Formatting is part of the check: every tracked C file as the committed .clang-format says.
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src include cli tests bench fuzz -name '*.[ch]')
 
@@ -69,4 +84,4 @@ bench: build
 	sh bench/peers.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) out

@@ -1,23 +1,11 @@
-/* libFuzzer entry point for the song spec parser (not built by default).
+/* Fuzz target: the song spec loader (YAML text -> sg_song, every validation that needs no file).
  *
- * Build and run (clang, from the repository root):
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
- *     -D_POSIX_C_SOURCE=200809L -DSG_VERSION=\"0\" \
- *     fuzz/fuzz_spec.c src/spec/spec_parse.c src/spec/spec_util.c src/core/diag.c \
- *     src/core/status.c src/core/rng.c src/core/sha256.c src/core/numeric.c src/core/notes.c \
- *     $(pkg-config --libs yaml-0.1 libcrypto) -lm -o fuzz_spec
- *   mkdir -p corpus && cp examples/deja-vu.yaml corpus/ && ./fuzz_spec -max_len=16384 corpus
- *
- * Every input must give SG_OK or SG_E_SPEC with a 1-based position and a message; anything else
- * (a crash, a leak, a position-less error) is a finding. */
+ * Every input must give SG_OK or SG_E_SPEC/SG_E_LIMIT with a 1-based position and a message;
+ * anything else (a crash, a leak, a position-less error) is a finding. Seeds: a few specs made
+ * here and the bundled examples ($SG_SOURCE_DIR/examples). See fuzz/README.md. */
+#include "fuzz.h"
+#include "seeds_util.h"
 #include "stemgate/spec.h"
-
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sg_song *s = NULL;
@@ -31,8 +19,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void)sg_stem_plays_in(s, &s->stems[i], j);
     sg_song_free(s);
   } else {
-    if (s || (st == SG_E_SPEC && (d.line < 1 || d.col < 1 || !d.message[0])))
+    if (s || !d.message[0] || (st == SG_E_SPEC && (d.line < 1 || d.col < 1)))
       abort();
   }
   return 0;
+}
+
+void sg_fuzz_seeds(sg_fuzz_add_fn add, void *user) {
+  sg_fuzz_add_text(add, user,
+                   "title: T\ntempo: 120\nmeter: 4/4\nkey: C major\nstyle: pop\nseed: 1\n"
+                   "sections:\n  - {name: a, bars: 2, chords: \"C | G\"}\n"
+                   "stems:\n  - {name: Bass, instrument: moog_bass}\n"
+                   "drums: {source: synth, style: pop}\n"
+                   "master: {loudness_lufs: -14, true_peak_dbtp: -1.0}\n");
+  sg_fuzz_add_text(add, user,
+                   "title: U\ntempo: 96\nmeter: 7/8\nkey: A minor\n"
+                   "sections:\n  - name: v\n    bars: 4\n    progression: i-VI-III-VII\n"
+                   "stems:\n  - name: Keys\n    instrument: dx7\n    patch: epiano\n"
+                   "    pattern: \"x.x. ..x. x... ..x.\"\n"
+                   "    effects:\n      - eq: {type: highpass, freq: 100}\n"
+                   "      - reverb: {rt60: 1.5, mix: 0.2}\n"
+                   "drums: {source: synth, pattern: \"kick: x...x... snare: ....x...\"}\n");
+  sg_fuzz_add_text(add, user, "title: [a, {b: c}]\n&x a: *x\n? complex\n: key\n");
+  sg_fuzz_add_dir(add, user, "examples", ".yaml");
 }

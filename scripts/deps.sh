@@ -5,6 +5,8 @@ set -e
 PKGS="build-essential cmake pkgconf libsndfile1-dev libebur128-dev libzip-dev libsamplerate0-dev
 libyaml-dev libssl-dev libcmocka-dev libfluidsynth-dev libkissfft-dev
 timgm6mb-soundfont sox ffmpeg clang-format chromium"
+# make fuzz (scripts/deps.sh fuzz) also needs clang with its libFuzzer runtime.
+[ "${1:-}" = fuzz ] && PKGS="$PKGS clang libclang-rt-14-dev"
 # sox and ffmpeg (ffprobe) are the strict readers the I/O tests check our WAVs against, and the
 # meters an engineer uses to look at a render; chromium (headless) draws report.html for its
 # screenshot test (tests/report/screenshot.sh).

@@ -34,6 +34,8 @@ typedef struct sg_audio_info {
   int bits; /* bits per sample as stored (16, 24, 32, 64; 0 for compressed) */
   int is_float;
   char container[16]; /* "wav", "aiff", "flac", "ogg", "rf64", ... */
+  int lossy;          /* 1: a perceptual codec (MPEG layer I-III, Vorbis, Opus) or a lossy
+                         ADPCM/GSM/G.72x encoding, as libsndfile's format subtype says */
 } sg_audio_info;
 
 /* Called with each block the writer accepts, after clamping/dither are decided but with the
@@ -105,6 +107,20 @@ sg_status sg_audio_reader_read(sg_audio_reader *r, float *interleaved, size_t fr
                                sg_diag *d);
 sg_status sg_audio_reader_seek(sg_audio_reader *r, int64_t frame, sg_diag *d);
 void sg_audio_reader_close(sg_audio_reader *r);
+
+/* SG_E_FORMAT naming the file, the frame (first_frame + index in x) and the channel of the
+ * first NaN or infinite sample of a block of frames x channels interleaved floats; SG_OK when
+ * every sample is finite. The one rule render's reference step and verify both apply. */
+sg_status sg_audio_check_finite(const float *x, size_t frames, unsigned channels,
+                                int64_t first_frame, const char *name, sg_diag *d);
+
+/* Whether a file can serve as a client's reference track: SG_E_FORMAT naming it when its rate
+ * is below SG_REFERENCE_MIN_RATE (too little bandwidth for onsets and sync), it is lossy
+ * (codec pre-echo smears the transients the alignment uses), or it is shorter than
+ * min_seconds (a bar of the song: no downbeat can be found in less). */
+#define SG_REFERENCE_MIN_RATE 22050u
+sg_status sg_audio_check_reference(const sg_audio_info *info, double min_seconds, const char *name,
+                                   sg_diag *d);
 
 /* Reads a whole file into a newly allocated interleaved float buffer (analysis of bounded
  * material, tests). Refuses files longer than max_frames (SG_E_LIMIT). Free with free(). */

@@ -70,6 +70,9 @@ int64_t sg_timeline_bar_frame(const sg_timeline *tl, int64_t bar);
 double sg_timeline_frames_per_quarter(const sg_timeline *tl);
 /* Quarter notes per bar as a double. */
 double sg_timeline_quarters_per_bar(const sg_timeline *tl);
+/* Seconds of one bar at the spec's tempo; with tempo: auto (no tempo yet), one bar at the
+ * fastest tempo a spec may give (400 BPM), the shortest bar the song can have. */
+double sg_song_bar_seconds(const sg_song *song);
 /* Section index containing frame, or -1 outside the song. */
 int sg_timeline_section_at(const sg_timeline *tl, int64_t frame);
 

@@ -603,7 +603,8 @@ sg_status sg_midi_decode(const uint8_t *buf, size_t len, const sg_timeline *tl, 
       n.length = f1 > f0 ? f1 - f0 : 1;
       n.key = s->notes[i].key;
       n.velocity = (float)s->notes[i].vel / 127.0f;
-      st = sg_notes_push(out, &n);
+      if ((st = sg_notes_push(out, &n)) != SG_OK)
+        st = sg_diag_fail(d, st, "out of memory for the notes of a MIDI file (%zu notes)", s->n);
     }
     info->n_notes = s->n;
     sg_notes_sort(out);

@@ -6,6 +6,7 @@
 #include "io_internal.h"
 
 #include <errno.h>
+#include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,34 @@ static void fill_info(const SF_INFO *si, SNDFILE *sf, sg_audio_info *info) {
     info->format = SG_FMT_OTHER, info->bits = 0;
     break;
   }
+  switch (sub) { /* lossy encodings libsndfile decodes */
+  case SF_FORMAT_VORBIS:
+  case SF_FORMAT_GSM610:
+  case SF_FORMAT_G721_32:
+  case SF_FORMAT_G723_24:
+  case SF_FORMAT_G723_40:
+  case SF_FORMAT_IMA_ADPCM:
+  case SF_FORMAT_MS_ADPCM:
+  case SF_FORMAT_VOX_ADPCM:
+#ifdef SF_FORMAT_OPUS
+  case SF_FORMAT_OPUS:
+#endif
+#ifdef SF_FORMAT_MPEG_LAYER_III
+  case SF_FORMAT_MPEG_LAYER_I:
+  case SF_FORMAT_MPEG_LAYER_II:
+  case SF_FORMAT_MPEG_LAYER_III:
+#endif
+    info->lossy = 1;
+    break;
+  default:
+    break;
+  }
+#ifdef SF_FORMAT_MPEG
+  if ((si->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG)
+    info->lossy = 1;
+#endif
+  if ((si->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_OGG)
+    info->lossy = 1;
   SF_FORMAT_INFO fi;
   memset(&fi, 0, sizeof fi);
   fi.format = si->format & SF_FORMAT_TYPEMASK;
@@ -224,6 +253,41 @@ void sg_audio_reader_close(sg_audio_reader *r) {
     return;
   sf_close(r->sf);
   free(r);
+}
+
+sg_status sg_audio_check_finite(const float *x, size_t frames, unsigned channels,
+                                int64_t first_frame, const char *name, sg_diag *d) {
+  if (!x || channels == 0)
+    return frames ? sg_diag_fail(d, SG_E_INVAL, "finite check: NULL block") : SG_OK;
+  for (size_t i = 0; i < frames * channels; ++i)
+    if (!isfinite(x[i]))
+      return sg_diag_fail(
+          d, SG_E_FORMAT, "'%s' holds a non-finite sample (%s) at frame %lld, channel %u",
+          name ? name : "(audio)", isnan(x[i]) ? "NaN" : "Inf",
+          (long long)(first_frame + (int64_t)(i / channels)), (unsigned)(i % channels) + 1);
+  return SG_OK;
+}
+
+sg_status sg_audio_check_reference(const sg_audio_info *info, double min_seconds, const char *name,
+                                   sg_diag *d) {
+  name = name ? name : "(reference)";
+  if (!info || info->rate == 0)
+    return sg_diag_fail(d, SG_E_INVAL, "reference '%s': no audio information", name);
+  if (info->rate < SG_REFERENCE_MIN_RATE)
+    return sg_diag_fail(d, SG_E_FORMAT,
+                        "reference '%s' is sampled at %u Hz; a reference needs at least %u Hz",
+                        name, info->rate, SG_REFERENCE_MIN_RATE);
+  if (info->lossy)
+    return sg_diag_fail(d, SG_E_FORMAT,
+                        "reference '%s' is lossy (%s); a reference must be PCM, float or "
+                        "lossless (WAV, AIFF, FLAC)",
+                        name, info->container);
+  double sec = (double)info->frames / info->rate;
+  if (sec < min_seconds)
+    return sg_diag_fail(d, SG_E_FORMAT,
+                        "reference '%s' lasts %.3f s, shorter than one bar of the song (%.3f s)",
+                        name, sec, min_seconds);
+  return SG_OK;
 }
 
 sg_status sg_audio_read_all(const char *path, int64_t max_frames, float **out, sg_audio_info *info,

@@ -64,6 +64,11 @@ sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim, sg_g
   } else if ((st = sg_zip_reader_read_all(r, me, MANIFEST_MAX_BYTES, &text, &len, &ld)) == SG_OK) {
     st = sg_manifest_parse(text, len, &m, &ld);
     free(text);
+    if (st != SG_OK) { /* name the file the parser's line:col is in */
+      char msg[SG_DIAG_TEXT];
+      snprintf(msg, sizeof msg, "%s", ld.message);
+      sg_diag_fail(&ld, st, "%s in '%s': %s", SG_MANIFEST_NAME, zip_path, msg);
+    }
   }
   if (st != SG_OK) {
     check(&v, "", SG_CHECK_MANIFEST, ld.message, "a valid " SG_MANIFEST_SCHEMA, 0);

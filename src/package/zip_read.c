@@ -101,16 +101,42 @@ static int pread_all(int fd, void *buf, size_t n, uint64_t off) {
   return 0;
 }
 
+typedef struct stored_name {
+  const unsigned char *p;
+  size_t n;
+} stored_name;
+
+static int cmp_name(const void *a, const void *b) {
+  const stored_name *x = a, *y = b;
+  int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+  return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* The first name (in byte order) that two central entries share, written into out ("" when
+ * every name is unique). */
+static void find_duplicate(stored_name *v, size_t n, char *out, size_t cap) {
+  out[0] = '\0';
+  qsort(v, n, sizeof *v, cmp_name);
+  for (size_t i = 1; i < n; ++i)
+    if (!cmp_name(&v[i - 1], &v[i])) {
+      snprintf(out, cap, "%.*s", (int)(v[i].n < 255 ? v[i].n : 255), (const char *)v[i].p);
+      return;
+    }
+}
+
 /* libzip replaces a NUL byte inside an entry name with a space, so "evil.wav\0.txt" reaches the
  * caller as "evil.wav .txt". The brief for a hostile-safe reader is to refuse such names, which
  * needs the stored bytes: this walks the central directory (APPNOTE 4.3.12, 4.3.14-16, with the
- * Zip64 end record) of an archive libzip has already accepted and rejects NUL in any name. */
-static sg_status scan_names_for_nul(const char *path, sg_diag *d) {
+ * Zip64 end record) of an archive libzip has already accepted and rejects NUL in any name.
+ * With dup (an archive libzip refused for two entries of one name), it finds that name instead,
+ * so the message can name the entry. */
+static sg_status scan_names(const char *path, char *dup, size_t dup_cap, sg_diag *d) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return sg_diag_fail(d, SG_E_IO, "cannot open archive '%s': %s", path, strerror(errno));
   sg_status st = SG_OK;
   unsigned char *tail = NULL, *cd = NULL;
+  stored_name *names = NULL;
   struct stat sb;
   if (fstat(fd, &sb) != 0 || sb.st_size < 22)
     goto out; /* libzip accepted it; nothing to scan */
@@ -160,6 +186,12 @@ static sg_status scan_names_for_nul(const char *path, sg_diag *d) {
     st = sg_diag_fail(d, SG_E_IO, "cannot read the central directory of '%s'", path);
     goto out;
   }
+  if (dup && n > size / 46)
+    goto out; /* more entries than the directory can hold: no name to find */
+  if (dup && !(names = calloc(n ? (size_t)n : 1, sizeof *names))) {
+    st = sg_diag_fail(d, SG_E_NOMEM, "out of memory scanning '%s'", path);
+    goto out;
+  }
   size_t p = 0;
   for (uint64_t k = 0; k < n; ++k) {
     if (size - p < 46 || rd32(cd + p) != 0x02014b50u) {
@@ -173,7 +205,9 @@ static sg_status scan_names_for_nul(const char *path, sg_diag *d) {
                         (unsigned long long)k);
       goto out;
     }
-    if (memchr(cd + p + 46, 0, nl)) {
+    if (names) {
+      names[k] = (stored_name){cd + p + 46, nl};
+    } else if (memchr(cd + p + 46, 0, nl)) {
       st = sg_diag_fail(d, SG_E_FORMAT,
                         "unsafe archive entry %llu in '%s': NUL byte in its name (shown as "
                         "'%.*s')",
@@ -183,7 +217,10 @@ static sg_status scan_names_for_nul(const char *path, sg_diag *d) {
     }
     p += 46 + nl + xl + cl;
   }
+  if (names)
+    find_duplicate(names, (size_t)n, dup, dup_cap);
 out:
+  free(names);
   free(tail);
   free(cd);
   close(fd);
@@ -223,12 +260,17 @@ sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip
     if (zerr == ZIP_ER_NOENT || zerr == ZIP_ER_OPEN || zerr == ZIP_ER_READ)
       st = sg_diag_fail(d, SG_E_IO, "cannot open archive '%s': %s", path,
                         zip_errtext(zerr, eb, sizeof eb));
-    else if (zerr == ZIP_ER_EXISTS) /* libzip's word for two central entries of one name */
+    else if (zerr == ZIP_ER_EXISTS) { /* libzip's word for two central entries of one name */
+      char dup[256] = "";
+      sg_diag sd;
+      sg_diag_clear(&sd);
+      if (scan_names(path, dup, sizeof dup, &sd) != SG_OK)
+        dup[0] = '\0';
       st = sg_diag_fail(d, SG_E_FORMAT,
-                        "'%s' holds two entries with the same name: a package names each file "
-                        "once (which one a tool would read is up to the tool)",
-                        path);
-    else
+                        "'%s' holds two entries with the same name%s%s%s: a package names each "
+                        "file once (which one a tool would read is up to the tool)",
+                        path, dup[0] ? " '" : "", dup, dup[0] ? "'" : "");
+    } else
       st = sg_diag_fail(d, SG_E_FORMAT,
                         "'%s' is not a readable zip archive (%s): truncated or damaged?", path,
                         zip_errtext(zerr, eb, sizeof eb));
@@ -237,7 +279,7 @@ sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip
   }
   zip_int64_t count = zip_get_num_entries(r->za, 0);
   if (count >= 0 && (uint64_t)count <= r->lim.max_entries &&
-      (st = scan_names_for_nul(path, d)) != SG_OK)
+      (st = scan_names(path, NULL, 0, d)) != SG_OK)
     goto fail;
   if (count < 0 || (uint64_t)count > r->lim.max_entries) {
     st = sg_diag_fail(d, SG_E_LIMIT, "archive '%s' has %lld entries; at most %zu are allowed", path,

@@ -8,6 +8,7 @@
 
 #include "stemgate/package.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -262,15 +263,22 @@ sg_status sg__node_write(const char *record, const sg__node *n, sg_diag *d) {
   char tmp[SG_MAX_PATH + 16];
   snprintf(tmp, sizeof tmp, "%s.partial", record);
   FILE *f = st == SG_OK ? fopen(tmp, "wb") : NULL;
-  int ok = f && fwrite(text, 1, len, f) == len;
-  if (f)
-    ok &= fclose(f) == 0;
+  int ok = f && fwrite(text, 1, len, f) == len, err = ok ? 0 : errno;
+  if (f && fclose(f) != 0 && ok) {
+    ok = 0;
+    err = errno;
+  }
   sg_json_writer_free(&w);
   if (st != SG_OK)
     return sg_diag_fail(d, st, "cannot format node record '%s'", record);
-  if (!ok || rename(tmp, record) != 0) {
+  if (ok && rename(tmp, record) != 0) {
+    ok = 0;
+    err = errno;
+  }
+  if (!ok) {
     remove(tmp);
-    return sg_diag_fail(d, SG_E_IO, "cannot write node record '%s'", record);
+    return sg_diag_fail(d, SG_E_IO, "cannot write node record '%s': %s", record,
+                        err ? strerror(err) : "short write");
   }
   return SG_OK;
 }

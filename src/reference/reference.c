@@ -353,28 +353,25 @@ sg_status sg_reference_prepare(const sg_song *song, const char *source_path,
   if (st == SG_OK && ref->input.frames <= 0)
     st =
         sg_diag_fail(&rdiag, SG_E_FORMAT, "reference '%s' holds no audio frames", ref->source_path);
+  if (st == SG_OK) /* rate, codec and length that can serve (the rule verify applies too) */
+    st = sg_audio_check_reference(&ref->input, sg_song_bar_seconds(song), ref->source_path, &rdiag);
   if (st == SG_OK) {
     enum { BLK = 8192 };
     float *buf = malloc((size_t)BLK * ref->input.channels * sizeof *buf);
-    uint64_t bad = 0;
     float peak = 0;
+    int64_t at = 0;
     if (!buf)
       st = sg_diag_fail(&rdiag, SG_E_NOMEM, "reference: out of memory");
-    for (size_t got = 1; st == SG_OK && got;) {
+    for (size_t got = 1; st == SG_OK && got; at += (int64_t)got) {
       st = sg_audio_reader_read(rd, buf, BLK, &got, &rdiag);
-      for (size_t i = 0; st == SG_OK && i < got * ref->input.channels; ++i) {
-        if (!isfinite(buf[i]))
-          bad++;
-        else if (fabsf(buf[i]) > peak)
+      if (st == SG_OK)
+        st = sg_audio_check_finite(buf, got, ref->input.channels, at, ref->source_path, &rdiag);
+      for (size_t i = 0; st == SG_OK && i < got * ref->input.channels; ++i)
+        if (fabsf(buf[i]) > peak)
           peak = fabsf(buf[i]);
-      }
     }
     free(buf);
-    if (st == SG_OK && bad)
-      st = sg_diag_fail(&rdiag, SG_E_FORMAT,
-                        "reference '%s' holds %llu non-finite samples (NaN or Inf)",
-                        ref->source_path, (unsigned long long)bad);
-    else if (st == SG_OK && peak == 0)
+    if (st == SG_OK && peak == 0)
       st = sg_diag_fail(&rdiag, SG_E_FORMAT, "reference '%s' is digital silence", ref->source_path);
   }
   sg_audio_reader_close(rd);

@@ -245,7 +245,7 @@ sg_status sg_chord_parse_n(const char *s, size_t n, int col0, sg_chord *c, sg_di
       int t = degree_semitones(num);
       if (t < 0)
         return fail_at(d, col0, at, s, n, "expected add2, add4, add6, add9, add11 or add13");
-      if (f.n_adds >= 4)
+      if (f.n_adds >= (int)(sizeof f.adds / sizeof f.adds[0]))
         return fail_at(d, col0, at, s, n, "too many added tones");
       f.adds[f.n_adds++] = t + sign;
       f.quality_seen = 1;
@@ -297,6 +297,8 @@ sg_status sg_chord_parse_n(const char *s, size_t n, int col0, sg_chord *c, sg_di
         if (num > f.ext)
           f.ext = num;
       } else if (num == 2) {
+        if (f.n_adds >= (int)(sizeof f.adds / sizeof f.adds[0])) /* "C2alt2alt2..." */
+          return fail_at(d, col0, at, s, n, "too many added tones");
         f.adds[f.n_adds++] = 14; /* C2 = Cadd9 */
       } else if (num == 4) {
         f.sus4 = 1;

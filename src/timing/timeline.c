@@ -274,3 +274,12 @@ void sg_timeline_set_tempo_map(sg_timeline *tl, const int64_t *quarter_frames, s
   tl->n_quarter_frames = n >= 2 ? n : 0;
   place_sections(tl);
 }
+
+double sg_song_bar_seconds(const sg_song *song) {
+  if (!song || song->meter_den <= 0)
+    return 0;
+  double bpm = song->tempo_auto || song->tempo.num <= 0 || song->tempo.den <= 0
+                   ? 400.0
+                   : (double)song->tempo.num / (double)song->tempo.den;
+  return song->meter_num * 4.0 / song->meter_den * 60.0 / bpm;
+}

@@ -247,8 +247,8 @@ done:
  */
 
 /* Reads the reference as mono at rate (resampled when it differs) into *out (a new sg__mono). */
-static sg_status read_reference(const char *path, unsigned rate, double max_seconds, sg__mono **out,
-                                sg_diag *d) {
+static sg_status read_reference(const char *path, unsigned rate, double max_seconds,
+                                double bar_seconds, sg__mono **out, sg_diag *d) {
   *out = NULL;
   sg_audio_info info;
   sg_audio_reader *ar = NULL;
@@ -259,6 +259,11 @@ static sg_status read_reference(const char *path, unsigned rate, double max_seco
     sg_audio_reader_close(ar);
     return sg_diag_fail(d, SG_E_LIMIT, "reference '%s': no channels or longer than %.0f s", path,
                         max_seconds);
+  }
+  /* The rules render's reference step applies: rate, codec, length, finite samples. */
+  if ((st = sg_audio_check_reference(&info, bar_seconds, path, d)) != SG_OK) {
+    sg_audio_reader_close(ar);
+    return st;
   }
   sg_resampler *rs = NULL;
   if (info.rate != rate && (st = sg_resampler_create(&rs, 1, info.rate, rate, d)) != SG_OK) {
@@ -272,6 +277,7 @@ static sg_status read_reference(const char *path, unsigned rate, double max_seco
   float *ob = malloc((size_t)BLOCK_FRAMES * sizeof *ob);
   size_t len = 0;
   int opened = 0;
+  int64_t read_frames = 0;
   if (!mono || !buf || !m1 || !ob) {
     st = sg_diag_fail(d, SG_E_NOMEM, "out of memory reading the reference");
     goto done;
@@ -281,15 +287,15 @@ static sg_status read_reference(const char *path, unsigned rate, double max_seco
   opened = 1;
   for (;;) {
     size_t got = 0;
-    if ((st = sg_audio_reader_read(ar, buf, BLOCK_FRAMES, &got, d)) != SG_OK)
+    if ((st = sg_audio_reader_read(ar, buf, BLOCK_FRAMES, &got, d)) != SG_OK ||
+        (st = sg_audio_check_finite(buf, got, info.channels, read_frames, path, d)) != SG_OK)
       goto done;
+    read_frames += (int64_t)got;
     int last = got == 0;
     for (size_t k = 0; k < got; ++k) {
       double s = 0;
-      for (unsigned c = 0; c < info.channels; ++c) {
-        float x = buf[k * info.channels + c];
-        s += isfinite(x) ? x : 0.0f;
-      }
+      for (unsigned c = 0; c < info.channels; ++c)
+        s += buf[k * info.channels + c];
       m1[k] = (float)(s / info.channels);
     }
     if (!rs) {
@@ -495,7 +501,7 @@ static void check_reference(rows *w, const sg_song *s, const sg_verify_options *
   sg_diag d;
   sg_diag_clear(&d);
   memset(mr, 0, sizeof *mr);
-  sg_status st = read_reference(ref, m->info.rate, o->max_seconds, &r, &d);
+  sg_status st = read_reference(ref, m->info.rate, o->max_seconds, sg_song_bar_seconds(s), &r, &d);
   if (st != SG_OK) {
     char msg[SG_DIAG_TEXT + 64];
     snprintf(msg, sizeof msg, "cannot read the reference: %s", d.message);
@@ -816,7 +822,8 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
     sg_diag md;
     sg_diag_clear(&md);
     sg_status mst = sg_package_verify(p.path, NULL, &res->report, &md);
-    if (mst == SG_E_GATE && !w.have_first) {
+    /* An unreadable manifest is a failed row too, and its message the one to show. */
+    if (mst != SG_OK && md.message[0] && !w.have_first) {
       w.first = md;
       w.have_first = 1;
     }
@@ -903,8 +910,21 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
     return fatal;
   }
   if (res->report.failed) {
-    if (d && w.have_first)
+    if (d && w.have_first) {
       *d = w.first;
+      d->status = SG_E_GATE;
+    } else if (d) { /* a failed row that left no message: name the first one */
+      for (size_t i = 0; i < res->report.n; ++i) {
+        const sg_gate_result *g = &res->report.v[i];
+        if (!g->pass && g->required) {
+          sg_diag_fail(d, SG_E_GATE, "%s/%s failed: %s", g->stem, g->check,
+                       g->detail[0] ? g->detail : "see the report");
+          break;
+        }
+      }
+      if (!d->message[0])
+        sg_diag_fail(d, SG_E_GATE, "%zu checks failed", res->report.failed);
+    }
     return SG_E_GATE;
   }
   return SG_OK;

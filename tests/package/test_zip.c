@@ -413,7 +413,7 @@ static void duplicate_names_named(void **state) {
   assert_int_equal(renamed, 2);
   assert_int_equal(fx_spit(zp, b, n), 0);
   free(b);
-  expect_reject(zp, NULL, SG_E_FORMAT, "holds two entries with the same name");
+  expect_reject(zp, NULL, SG_E_FORMAT, "holds two entries with the same name 'a.txt'");
 }
 
 static void audio_read_in_place(void **state) {

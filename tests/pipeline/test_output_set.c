@@ -2,8 +2,9 @@
  * second render exits 3 naming the holder's PID or waits for it with --wait; two renders
  * started together never deliver a mix (every delivered file equals one clean render); a render
  * killed at a random moment over a folder holding an earlier package leaves the old set or the
- * new one, never a mix; a failed render leaves the previous set. Songs are 2 bars long (a render
- * takes a fraction of a second); scripts/kill_trials.sh runs more trials. */
+ * new one, never a mix, and a re-render then completes; a failed render leaves the previous set.
+ * Songs are 2 bars long (a render takes a fraction of a second): 20 concurrent trials and 20
+ * kill trials (the kill moments from a fixed seed, spread over a clean render's duration). */
 #include "sg_test.h"
 
 #include "stemgate/pipeline.h"
@@ -34,17 +35,15 @@ static const char *SONG = "title: Lock Song\n"
                           "drums: {source: synth, style: pop}\n"
                           "master: {loudness_lufs: %d, true_peak_dbtp: -1.0}\n";
 
-#define MAX_FILES 16
-
-/* A delivered set: sorted file names and their SHA-256. */
-typedef struct set {
-  int n;
-  char name[MAX_FILES][256];
-  char sha[MAX_FILES][65];
-} set;
-
 static char g_spec[2][1024];
-static set g_ref[2]; /* clean renders of spec 0 and spec 1 */
+static sg_test_set g_ref[2]; /* clean renders of spec 0 and spec 1 */
+static long g_render_ms;     /* how long a clean render took here */
+
+static long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void quiet(void *u, const char *line) {
   (void)u;
@@ -66,54 +65,15 @@ static sg_status render(int which, const char *out, int wait, sg_diag *d) {
   return st;
 }
 
-/* Reads out/current once (resolved, as a reader must) into s; returns 0 when there is none. */
-static int read_set(const char *out, set *s) {
-  char cur[1200], real[PATH_MAX];
-  snprintf(cur, sizeof cur, "%s/current", out);
-  memset(s, 0, sizeof *s);
-  if (!realpath(cur, real))
-    return 0;
-  DIR *dh = opendir(real);
-  assert_non_null(dh);
-  struct dirent *de;
-  while ((de = readdir(dh)) != NULL) {
-    if (de->d_name[0] == '.')
-      continue;
-    assert_true(s->n < MAX_FILES);
-    snprintf(s->name[s->n++], sizeof s->name[0], "%s", de->d_name);
-  }
-  closedir(dh);
-  for (int i = 1; i < s->n; ++i) /* sorted: sets compare entry by entry */
-    for (int j = i; j > 0 && strcmp(s->name[j - 1], s->name[j]) > 0; --j) {
-      char t[256];
-      memcpy(t, s->name[j], sizeof t);
-      memcpy(s->name[j], s->name[j - 1], sizeof t);
-      memcpy(s->name[j - 1], t, sizeof t);
-    }
-  for (int i = 0; i < s->n; ++i) {
-    char p[PATH_MAX + 300];
-    snprintf(p, sizeof p, "%s/%s", real, s->name[i]);
-    assert_int_equal(sg_sha256_file(p, s->sha[i], NULL), SG_OK);
-  }
-  return 1;
-}
-
-static int same_set(const set *a, const set *b) {
-  if (a->n != b->n)
-    return 0;
-  for (int i = 0; i < a->n; ++i)
-    if (strcmp(a->name[i], b->name[i]) || strcmp(a->sha[i], b->sha[i]))
-      return 0;
-  return 1;
-}
-
 /* Which clean render the delivered set of out equals: 0, 1, or -1 for neither (a mix). */
 static int which_set(const char *out) {
-  set s;
-  if (!read_set(out, &s))
+  sg_test_set s;
+  int rc = sg_test_set_read(out, &s);
+  assert_true(rc >= 0);
+  if (rc == 0)
     return -2;
   for (int k = 0; k < 2; ++k)
-    if (same_set(&s, &g_ref[k]))
+    if (sg_test_set_equal(&s, &g_ref[k]))
       return k;
   return -1;
 }
@@ -128,11 +88,13 @@ static int setup(void **st) {
     char out[64];
     snprintf(out, sizeof out, "ref%d", k);
     sg_diag d;
+    long t0 = now_ms();
     assert_int_equal(render(k, sg_test_path(out), 0, &d), SG_OK);
-    assert_true(read_set(sg_test_path(out), &g_ref[k]));
+    g_render_ms = now_ms() - t0;
+    assert_int_equal(sg_test_set_read(sg_test_path(out), &g_ref[k]), 1);
     assert_int_equal(g_ref[k].n, 5); /* the zip, the master, two stems and report.html */
   }
-  assert_false(same_set(&g_ref[0], &g_ref[1])); /* the two songs differ in every file */
+  assert_false(sg_test_set_equal(&g_ref[0], &g_ref[1])); /* the two songs differ in every file */
   return 0;
 }
 
@@ -187,12 +149,16 @@ static void second_render_exits_3_naming_the_holder_or_waits(void **st) {
   assert_int_equal(which_set(out), 0);
 }
 
-static pid_t render_child(int which, const char *out, int wait) {
+/* A render in a child process; its message (if any) is written to msg_path. */
+static pid_t render_child(int which, const char *out, int wait, const char *msg_path) {
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
     sg_diag d;
-    _exit(sg_exit_code(render(which, out, wait, &d)));
+    int code = sg_exit_code(render(which, out, wait, &d));
+    if (msg_path && code != 0)
+      sg_test_write_text(msg_path, d.message);
+    _exit(code);
   }
   return pid;
 }
@@ -203,16 +169,21 @@ static int exit_of(pid_t pid) {
   return WIFEXITED(ws) ? WEXITSTATUS(ws) : 100 + (WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
 }
 
-#define CONCURRENT_TRIALS 6
+#define CONCURRENT_TRIALS 20
 
 static void concurrent_renders_never_mix(void **st) {
   (void)st;
+  int waited = 0, refused = 0;
   for (int t = 0; t < CONCURRENT_TRIALS; ++t) {
-    char name[32];
+    char name[32], ma[1100], mb[1100];
     snprintf(name, sizeof name, "conc%d", t);
     const char *out = sg_test_path(name);
+    snprintf(ma, sizeof ma, "%s", sg_test_path("conc_a.msg"));
+    snprintf(mb, sizeof mb, "%s", sg_test_path("conc_b.msg"));
+    remove(ma);
+    remove(mb);
     const int wait = t & 1;
-    pid_t a = render_child(0, out, wait), b = render_child(1, out, wait);
+    pid_t a = render_child(0, out, wait, ma), b = render_child(1, out, wait, mb);
     int ea = exit_of(a), eb = exit_of(b), got = which_set(out);
     printf("trial %d (%s): exits %d %d, delivered set %d\n", t, wait ? "--wait" : "no wait", ea, eb,
            got);
@@ -220,8 +191,22 @@ static void concurrent_renders_never_mix(void **st) {
       assert_int_equal(ea, 0);
       assert_int_equal(eb, 0);
       assert_true(got == 0 || got == 1);
-    } else { /* the loser exits 3 at once; the set is the winner's */
+      ++waited;
+    } else { /* the loser exits 3 at once naming the holder; the set is the winner's */
       assert_true((ea == 0 || ea == 3) && (eb == 0 || eb == 3) && (ea == 0 || eb == 0));
+      if (ea == 3 || eb == 3) {
+        char want[64], text[2048] = "";
+        snprintf(want, sizeof want, "pid %ld", (long)(ea == 3 ? b : a));
+        FILE *f = fopen(ea == 3 ? ma : mb, "r");
+        assert_non_null(f);
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        text[n] = '\0';
+        fclose(f);
+        printf("  loser: %s\n", text);
+        if (!strstr(text, want))
+          fail_msg("the refused render's message does not name the holder (%s): %s", want, text);
+        ++refused;
+      }
       if (ea == 3)
         assert_int_equal(got, 1);
       else if (eb == 3)
@@ -230,9 +215,11 @@ static void concurrent_renders_never_mix(void **st) {
         assert_true(got == 0 || got == 1);
     }
   }
+  printf("%d trials waited, %d refused the second render\n", waited, refused);
 }
 
-#define KILL_TRIALS 8
+#define KILL_TRIALS 20
+#define KILL_SEED 20261206u
 
 static void killed_render_leaves_old_or_new_set(void **st) {
   (void)st;
@@ -240,22 +227,24 @@ static void killed_render_leaves_old_or_new_set(void **st) {
   sg_diag d;
   assert_int_equal(render(0, out, 0, &d), SG_OK);
   int have = 0; /* the set the folder holds */
-  unsigned seed = (unsigned)time(NULL);
-  printf("kill trials, seed %u\n", seed);
-  srand(seed);
-  /* Kill moments spread over a clean render's duration (about 0.3 s here; up to 600 ms covers
-   * slower machines: a render that finished first simply delivered). */
+  /* Kill moments from a fixed seed, spread over 1.2 times a clean render's duration here (a
+   * render that finished first simply delivered). */
+  long span = g_render_ms * 6 / 5 + 1;
+  printf("kill trials: seed %u, moments in 0..%ld ms (a clean render took %ld ms)\n", KILL_SEED,
+         span, g_render_ms);
+  srand(KILL_SEED);
   int olds = 0, news = 0;
   for (int t = 0; t < KILL_TRIALS; ++t) {
     const int next = 1 - have;
-    pid_t pid = render_child(next, out, 0);
-    struct timespec ts = {0, (long)(rand() % 600) * 1000000L};
+    long ms = rand() % span;
+    pid_t pid = render_child(next, out, 0, NULL);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
     kill(pid, SIGKILL);
     int e = exit_of(pid);
     int got = which_set(out);
-    printf("trial %d: killed after %ld ms (exit %d): set %d (old %d, new %d)\n", t,
-           ts.tv_nsec / 1000000L, e, got, have, next);
+    printf("trial %d: killed after %ld ms (exit %d): set %d (old %d, new %d)\n", t, ms, e, got,
+           have, next);
     assert_true(got == have || got == next);
     if (got == next)
       ++news;

@@ -1,10 +1,16 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "sg_test.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static char dir[512];
 
@@ -59,4 +65,75 @@ int sg_test_write_text(const char *path, const char *text) {
   size_t n = strlen(text);
   int ok = fwrite(text, 1, n, f) == n;
   return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+int sg_test_set_read(const char *out, sg_test_set *s) {
+  char cur[1200], real[PATH_MAX];
+  snprintf(cur, sizeof cur, "%s/current", out);
+  memset(s, 0, sizeof *s);
+  if (!realpath(cur, real))
+    return 0;
+  DIR *dh = opendir(real);
+  if (!dh)
+    return -1;
+  struct dirent *de;
+  int rc = 1;
+  while ((de = readdir(dh)) != NULL) {
+    if (de->d_name[0] == '.')
+      continue;
+    if (s->n == SG_TEST_SET_MAX) {
+      rc = -1;
+      break;
+    }
+    snprintf(s->name[s->n++], sizeof s->name[0], "%s", de->d_name);
+  }
+  closedir(dh);
+  for (int i = 1; i < s->n; ++i) /* sorted: sets compare entry by entry */
+    for (int j = i; j > 0 && strcmp(s->name[j - 1], s->name[j]) > 0; --j) {
+      char t[256];
+      memcpy(t, s->name[j], sizeof t);
+      memcpy(s->name[j], s->name[j - 1], sizeof t);
+      memcpy(s->name[j - 1], t, sizeof t);
+    }
+  for (int i = 0; rc == 1 && i < s->n; ++i) {
+    char p[PATH_MAX + 300];
+    snprintf(p, sizeof p, "%s/%s", real, s->name[i]);
+    if (sg_sha256_file(p, s->sha[i], NULL) != SG_OK)
+      rc = -1;
+  }
+  return rc;
+}
+
+int sg_test_set_equal(const sg_test_set *a, const sg_test_set *b) {
+  if (a->n != b->n)
+    return 0;
+  for (int i = 0; i < a->n; ++i)
+    if (strcmp(a->name[i], b->name[i]) || strcmp(a->sha[i], b->sha[i]))
+      return 0;
+  return 1;
+}
+
+int sg_test_run(char *const argv[], char *const env[], const char *err_path) {
+  pid_t pid = fork();
+  if (pid < 0)
+    return -1;
+  if (pid == 0) {
+    for (int i = 0; env && env[i]; ++i)
+      putenv(env[i]);
+    if (err_path) {
+      int fd = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0)
+        dup2(fd, 2);
+    }
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0)
+      dup2(null, 1);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  int ws;
+  while (waitpid(pid, &ws, 0) < 0)
+    if (errno != EINTR)
+      return -1;
+  return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + (WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
 }

@@ -21,4 +21,22 @@ const char *sg_test_source(const char *rel);
 /* Writes text to a file; returns 0 on success. */
 int sg_test_write_text(const char *path, const char *text);
 
+/* The delivered set of a render's output folder as a reader sees it: DIR/current resolved
+ * once, its files (sorted by name, hidden ones skipped) and their SHA-256. */
+#define SG_TEST_SET_MAX 16
+typedef struct sg_test_set {
+  int n;
+  char name[SG_TEST_SET_MAX][256];
+  char sha[SG_TEST_SET_MAX][65];
+} sg_test_set;
+/* 1 when DIR/current resolves to a set (read into s), 0 when there is none, -1 on an error. */
+int sg_test_set_read(const char *out, sg_test_set *s);
+/* 1 when both sets hold the same names with the same hashes. */
+int sg_test_set_equal(const sg_test_set *a, const sg_test_set *b);
+
+/* Runs argv[0] (a path) with the extra environment entries env ("NAME=VALUE", NULL-ended; may
+ * be NULL), its stderr appended to err_path (may be NULL); returns its exit status, or 128 +
+ * the signal that ended it. */
+int sg_test_run(char *const argv[], char *const env[], const char *err_path);
+
 #endif

@@ -187,6 +187,8 @@ static void chord_errors_have_columns(void **state) {
       {"c7", 1},    /* lower-case root */
       {"Csus3", 5}, /* sus needs 2/4 */
       {"C8", 2},    /* number */
+      /* a fifth added tone: once written past the four-slot array (found by fuzz_theory) */
+      {"C2alt2alt2alt2alt2", 18},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
     sg_chord c;

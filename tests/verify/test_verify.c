@@ -782,6 +782,55 @@ static void nan_and_dc_fail_their_checks(void **state) {
   free(y);
 }
 
+/* A reference that cannot serve is refused by verify with the words render's reference step
+ * uses (one function, sg_audio_check_finite / sg_audio_check_reference): a NaN with its
+ * position, not zeroed; 8 kHz; shorter than a bar. */
+static void reference_that_cannot_serve_is_refused(void **state) {
+  (void)state;
+  variant v;
+  variant_init(&v);
+  char pkg[1024];
+  snprintf(pkg, sizeof pkg, "%s", make_zip("refcheck", &v));
+  float *x = malloc(good.frames * CH * sizeof *x);
+  memcpy(x, good.part[DRUMS], good.frames * CH * sizeof *x);
+  x[2 * 5000 + 1] = NAN; /* frame 5000, channel 2 */
+  struct {
+    const char *name;
+    unsigned rate;
+    size_t frames;
+    const char *why;
+  } cases[] = {
+      {"ref_nan.wav", RATE, good.frames, "non-finite sample (NaN) at frame 5000, channel 2"},
+      {"ref_8k.wav", 8000, good.frames, "8000 Hz; a reference needs at least 22050 Hz"},
+      {"ref_short.wav", RATE, RATE / 2, "shorter than one bar"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; ++c) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s", sg_test_path(cases[c].name));
+    write_wav(p, x, cases[c].frames, cases[c].rate, SG_FMT_FLOAT32);
+    sg_verify_options o;
+    sg_verify_options_init(&o);
+    o.package = pkg;
+    o.reference = p;
+    sg_verify_result r;
+    sg_diag d;
+    sg_diag_clear(&d);
+    sg_status st = sg_verify_package(song, &o, &r, &d);
+    const sg_gate_result *row = NULL;
+    for (size_t i = 0; i < r.report.n; ++i)
+      if ((strstr(r.report.v[i].check, "reference") || !strcmp(r.report.v[i].stem, "reference")) &&
+          !r.report.v[i].pass)
+        row = &r.report.v[i];
+    printf("%s: %s\n", cases[c].name, row ? row->detail : "(no failed reference row)");
+    assert_int_not_equal(st, SG_OK);
+    assert_non_null(row);
+    assert_non_null(strstr(row->detail, p));
+    assert_non_null(strstr(row->detail, cases[c].why));
+    sg_verify_result_free(&r);
+  }
+  free(x);
+}
+
 static void missing_stem_fails_present(void **state) {
   (void)state;
   variant v;
@@ -1188,6 +1237,7 @@ int main(void) {
       cmocka_unit_test(bridge_in_a_major_fails_key),
       cmocka_unit_test(clipped_master_fails_clipping_and_true_peak),
       cmocka_unit_test(nan_and_dc_fail_their_checks),
+      cmocka_unit_test(reference_that_cannot_serve_is_refused),
       cmocka_unit_test(missing_stem_fails_present),
       cmocka_unit_test(silent_stem_fails_silence),
       cmocka_unit_test(bridge_playing_everywhere_fails_silent_outside),
