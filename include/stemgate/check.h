@@ -198,14 +198,15 @@ typedef enum sg_severity { SG_SEV_FAIL = 0, SG_SEV_WARN, SG_SEV_INFO } sg_severi
     "in situ: RMS difference (10 ms blocks) between the compressor's gain reduction and the "      \
     "design's (static curve and ballistics) on its detector signal",                               \
     "the compressor in the chain listens to another signal than the spec names: check sidechain")  \
-  X(FX_INSITU_SIDECHAIN, "fx_insitu_sidechain", "fx", "", SG_CMP_GE, 0, "", SG_SEV_FAIL,           \
-    "in situ: correlation of a keyed compressor's gain reduction with the sidechain stem's "       \
-    "envelope minus that with its own input's",                                                    \
+  X(FX_INSITU_SIDECHAIN, "fx_insitu_sidechain", "fx", "", SG_CMP_GE, 0.3, "", SG_SEV_FAIL,         \
+    "in situ: correlation of a keyed compressor's gain reduction with the reduction its design "   \
+    "predicts from the sidechain stem, minus the best of the same from its own input and every "   \
+    "other stem (10 ms blocks, silent input left out)",                                            \
     "the gain reduction does not follow the sidechain: check the sidechain wiring")                \
-  X(FX_INSITU_WET, "fx_insitu_wet", "fx", "dB", SG_CMP_WITHIN, 3.0, "(mix and the wet gain)",      \
-    SG_SEV_FAIL,                                                                                   \
-    "in situ: wet/dry energy ratio of a time-based effect on the music against mix/(1-mix) and "   \
-    "the probe's wet gain",                                                                        \
+  X(FX_INSITU_WET, "fx_insitu_wet", "fx", "dB", SG_CMP_WITHIN, 3.0, "(mix)", SG_SEV_FAIL,          \
+    "in situ: wet/dry ratio 20 log10(mix / (1 - mix)) of a time-based effect, its mix estimated "  \
+    "from the input/output energies and correlation and the probe's wet gain, against the spec's " \
+    "mix (tolerance: the wet gain's dependence on the music's spectrum, up to 2.7 dB)",           \
     "the effect's wet share differs from its mix: check the chain")                                \
   X(FX_INSITU_LEVEL, "fx_insitu_level", "fx", "dB", SG_CMP_WITHIN, 0.1, "(the parameter)",         \
     SG_SEV_FAIL, "in situ: channel/side level change of width, pan, gain on the music",            \
