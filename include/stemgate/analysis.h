@@ -581,12 +581,14 @@ sg_status sg_echo_at_lag(const sg_features *f, double lag_s, double threshold, s
  *             candidate, and the Pearson correlation of the measured reduction with each (blocks
  *             whose input is under -60 dBFS left out; a silent key predicts no reduction, which
  *             is what the unit does, so silence does not dilute the correlation);
- *   WET       the dry share and the wet/dry ratio from three sums, independent of how the wet
- *             path correlates with the dry: with c = <y,x>/<x,x>, e = <y,y>/<x,x> and the
- *             probe's wet gain g (wet energy over input energy at mix 1, interpolated between
- *             its independent-channel and mono values by the input's inter-channel
- *             correlation), y = u x + (1-u) w gives e = -u^2 + 2 u c + g (1-u)^2, solved for
- *             the dry share u (mix = 1 - u);
+ *   WET       the dry share u (mix = 1 - u) from c = <y,x>/<x,x>: with y = u x + m w, c = u + m
+ *             <w,x>/<x,x>, and a delay's or reverb's wet path (delayed by at least its lag or the
+ *             network's shortest line) hardly correlates with the dry at lag 0, so u = c without
+ *             any knowledge of the wet gain (uncorrelated = 1). A chorus, flanger or phaser's wet
+ *             path is a copy delayed by a few ms that does: there <w,x> is eliminated with
+ *             e = <y,y>/<x,x> and the probe's wet gain g (wet energy over input energy at mix 1,
+ *             interpolated between its independent-channel and mono values by the input's
+ *             inter-channel correlation): e = -u^2 + 2 u c + g (1-u)^2, solved for u;
  *   LEVEL     channel, mid and side energy changes;
  *   SHAPER    the output's variance against the design's tanh curve, with the unit's DC
  *             blocker (first-order, dc_hz), applied to the input;
@@ -617,6 +619,7 @@ typedef struct sg_insitu_config {
    * source; the stem's inter-channel correlation r interpolates between the two (exact for a
    * linear wet path: its output energy is linear in the input's covariance). */
   double wet_gain_db, wet_gain_mono_db;
+  int uncorrelated; /* WET: the wet path is delayed past the music's short-term correlation */
   double drive_db, asym, output_db; /* SHAPER */
   double dc_hz;                     /* SHAPER: the unit's DC blocker corner, 0: none */
 } sg_insitu_config;

@@ -319,6 +319,12 @@ static void wet_solve(const sg_insitu *s, sg_insitu_result *r) {
   const double g = fmax(gi + rho * (gm - gi), 1e-6);
   r->wet_gain_db = 10 * log10(g);
   r->dry_coef = c;
+  if (s->c.uncorrelated) {
+    const double u = fmin(fmax(c, 1e-6), 1 - 1e-6);
+    r->wet_mix = 1 - u;
+    r->wet_dry_db = 20 * log10((1 - u) / u);
+    return;
+  }
   double roots[2];
   int nr = 0;
   const double A = g - 1, B = 2 * (c - g), C = g - e;

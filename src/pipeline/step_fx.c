@@ -307,6 +307,7 @@ void sg__fxv_insitu_config(const sg_fx_design *ds, const sg_fx_probe_result *p, 
     c->kind = SG_INSITU_WET;
     c->wet_gain_db = wet_gain_of(p, 0);
     c->wet_gain_mono_db = wet_gain_of(p, 1);
+    c->uncorrelated = !strcmp(t, "delay") || !strcmp(t, "reverb");
   }
 }
 
@@ -578,14 +579,15 @@ int sg__fxv_insitu_rows(const sg_fx_design *ds, const sg_insitu_result *q, doubl
   } else {
     const double m = ds->mix;
     const int judged = m > 1e-3 && m < 0.999;
-    const double want = judged ? 20 * log10(m / (1 - m)) : 0;
-    const double got = isnan(q->wet_dry_db) ? -99 : fmin(fmax(q->wet_dry_db, -99), 99);
-    if ((w = row_add(rows, &n, cap, SG_CHECK_FX_INSITU_WET, got, SG_LIMIT_DEFAULT, want,
+    const double got = isnan(q->wet_mix) ? -1 : q->wet_mix;
+    if ((w = row_add(rows, &n, cap, SG_CHECK_FX_INSITU_WET, got, SG_LIMIT_DEFAULT, m,
                      judged ? SG_SEV_FAIL : SG_SEV_INFO)))
       snprintf(w->detail, sizeof w->detail,
-               "in situ %s: wet/dry %.2f dB (mix %.3f, dry coefficient %.3f), design %.2f dB "
-               "(mix %.3g; wet gain %.2f dB)%s",
-               at, got, isnan(q->wet_mix) ? -1.0 : q->wet_mix, q->dry_coef, want, m, q->wet_gain_db,
+               "in situ %s: mix %.3f (wet/dry %.2f dB, dry coefficient %.3f%s), design mix %.3g "
+               "(wet/dry %.2f dB)%s",
+               at, got, q->wet_dry_db, q->dry_coef,
+               strcmp(ds->type, "delay") && strcmp(ds->type, "reverb") ? ", with the wet gain" : "",
+               m, judged ? 20 * log10(m / (1 - m)) : 0.0,
                judged ? "" : " (not judged: mix 0 or 1)");
   }
   return n;
