@@ -569,7 +569,7 @@ sg_status sg_echo_at_lag(const sg_features *f, double lag_s, double threshold, s
  * Fed block by block from the effect chain's tap (src/fx: each effect's own input and output),
  * so an effect in the middle of a chain is measured on what reached it. The design numbers come
  * in plain (this module does not link the effects); src/analysis/insitu.c implements:
- *   TRANSFER  Welch's cross-spectral estimate (Hann segments of ~0.7 s, 50% overlap) of the
+ *   TRANSFER  Welch's cross-spectral estimate (Hann segments of ~0.7 s, not overlapping) of the
  *             mid-channel transfer H = Sxy / Sxx with the magnitude-squared coherence
  *             |Sxy|^2 / (Sxx Syy) at up to four frequencies (a direct DFT per frequency: cheaper
  *             than an FFT for so few bins);

@@ -531,8 +531,9 @@ sg_status sg_fx_chain_set_tap(sg_fx_chain *c, sg_fx_tap_fn fn, void *user, size_
  *   width, pan, gain  side/channel level changes, dB;
  *   limiter     true peak (8x) of an over-driven signal with inter-sample peaks against the
  *               ceiling, dBTP.
- * Time-based effects also report the wet path's energy gain on pink noise (SG_FXQ_WET_GAIN, with
- * independent channels, then the same noise in both), the basis of the in-situ wet/dry check. A
+ * Chorus, flanger and phaser also report the wet path's energy gain on pink noise (SG_FXQ_WET_GAIN,
+ * with independent channels, then the same noise in both), which their in-situ mix estimate
+ * needs (a delay's or reverb's does not: its wet path hardly correlates with the dry). A
  * probe is a pure function of (effect spec, rate, bpm): the same arguments give bit-identical
  * results. */
 typedef enum sg_fx_quantity {

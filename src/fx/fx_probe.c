@@ -338,8 +338,7 @@ static sg_status probe_delay(sg_fx_chain *c, const double *dv, const char *dtime
     add(r, SG_FXQ_FEEDBACK, what, db20(a[1]) - db20(a[0]), db20(loop));
   }
   buf_free(&b);
-  double settle = fb > 1e-3 ? lag_x / rate * log(1e-3) / log(fb) : lag_x / rate;
-  return wet_gain(c, mix, settle < 10 ? settle : 10, rate, r);
+  return SG_OK;
 }
 
 /* ---- reverb --------------------------------------------------------------------------------- */
@@ -455,7 +454,6 @@ static sg_status probe_reverb(sg_fx_chain *c, const sg_effect_spec *ue, const do
     }
     free(twin);
   }
-  st = wet_gain(c, mix, fmin(1.5 * uv[0], 10), rate, r);
 out:
   buf_free(&b);
   return st;
