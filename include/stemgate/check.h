@@ -187,7 +187,8 @@ typedef enum sg_severity { SG_SEV_FAIL = 0, SG_SEV_WARN, SG_SEV_INFO } sg_severi
     "probe: true peak (8x) out of a limiter over-driven by 12 dB, against its ceiling",            \
     "the limiter lets true peaks over its ceiling: report the spec")                               \
   X(FX_WET_GAIN, "fx_wet_gain", "fx", "dB", SG_CMP_INFO, 0, "", SG_SEV_INFO,                       \
-    "probe: energy gain of a time-based effect's wet path on pink noise (basis of fx_insitu_wet)", \
+    "probe: energy gain of a chorus/flanger/phaser wet path on pink noise (fx_insitu_wet uses "    \
+    "it)",                                                                                         \
     "")                                                                                            \
   X(FX_INSITU_TRANSFER, "fx_insitu_transfer", "fx", "dB", SG_CMP_WITHIN, 1.0,                      \
     "(the designed response)", SG_SEV_FAIL,                                                        \
