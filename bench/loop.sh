@@ -74,3 +74,5 @@ V=$(echo $v | tr ' ' '\n' | median)
 len=$(awk '/^tempo:/{t=$2} END{print 80*4*60/t}' "$song")
 echo "$len $V" | awk '{x=$1/$2; printf "  %-44s %7.1fx  target >= 100x real time  %s\n", "verify x real time (one core)", x, (x >= 100) ? "met" : sprintf("MISSED by %.2fx", 100/x)}'
 # peak RSS for 10 and 60-minute songs: not measured here (a 60-minute render takes ~10 min).
+# effect verification (#16): CPU time with and without it, paired
+"$root/bench/fxverify.sh" "$build" "$song"

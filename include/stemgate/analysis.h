@@ -643,17 +643,29 @@ sg_status sg_echo_at_lag(const sg_features *f, double lag_s, double threshold, s
  * Fed block by block from the effect chain's tap (src/fx: each effect's own input and output),
  * so an effect in the middle of a chain is measured on what reached it. The design numbers come
  * in plain (this module does not link the effects); src/analysis/insitu.c implements:
- *   TRANSFER  Welch's cross-spectral estimate (Hann segments of ~0.7 s, 50% overlap) of the
+ *   TRANSFER  Welch's cross-spectral estimate (Hann segments of ~0.7 s, not overlapping) of the
  *             mid-channel transfer H = Sxy / Sxx with the magnitude-squared coherence
  *             |Sxy|^2 / (Sxx Syy) at up to four frequencies (a direct DFT per frequency: cheaper
  *             than an FFT for so few bins);
  *   DYNAMICS  the design's gain computer (Giannoulis, Massberg & Reiss 2012, eq. 4) and smooth
  *             branching detector run on the detector signal (the sidechain given, else the
- *             input), against the measured gain reduction in 10 ms blocks; and the Pearson
- *             correlation of the measured reduction with the side and own envelopes (dB);
- *   WET       energy of (out - (1 - mix) in) against that of (1 - mix) in: the wet/dry ratio;
+ *             input), against the measured gain reduction in 10 ms blocks; and the wiring: the
+ *             same design run at block rate on each candidate key (the named sidechain, the
+ *             effect's own input, every other candidate stem) gives a predicted reduction per
+ *             candidate, and the Pearson correlation of the measured reduction with each (blocks
+ *             whose input is under -60 dBFS left out; a silent key predicts no reduction, which
+ *             is what the unit does, so silence does not dilute the correlation);
+ *   WET       the dry share u (mix = 1 - u) from c = <y,x>/<x,x>: with y = u x + m w, c = u + m
+ *             <w,x>/<x,x>, and a delay's or reverb's wet path (delayed by at least its lag or the
+ *             network's shortest line) hardly correlates with the dry at lag 0, so u = c without
+ *             any knowledge of the wet gain (uncorrelated = 1). A chorus, flanger or phaser's wet
+ *             path is a copy delayed by a few ms that does: there <w,x> is eliminated with
+ *             e = <y,y>/<x,x> and the probe's wet gain g (wet energy over input energy at mix 1,
+ *             interpolated between its independent-channel and mono values by the input's
+ *             inter-channel correlation): e = -u^2 + 2 u c + g (1-u)^2, solved for u;
  *   LEVEL     channel, mid and side energy changes;
- *   SHAPER    the output's variance against the design's tanh curve applied to the input;
+ *   SHAPER    the output's variance against the design's tanh curve, with the unit's DC
+ *             blocker (first-order, dc_hz), applied to the input;
  *   PEAK      true peak of the output (the 8x detector of src/dsp). */
 typedef enum sg_insitu_kind {
   SG_INSITU_TRANSFER = 0,
@@ -665,6 +677,7 @@ typedef enum sg_insitu_kind {
 } sg_insitu_kind;
 
 #define SG_INSITU_MAX_FREQS 4
+#define SG_INSITU_MAX_KEYS 32 /* DYNAMICS: candidate keys besides the named sidechain */
 
 typedef struct sg_insitu_config {
   sg_insitu_kind kind;
@@ -674,21 +687,35 @@ typedef struct sg_insitu_config {
   /* DYNAMICS: the compressor's design (dB, ms; rms = 1 for an RMS detector). */
   double threshold_db, ratio, knee_db, attack_ms, release_ms, makeup_db, rms_ms;
   int rms;
-  double mix;                       /* WET, SHAPER: wet share */
+  int n_keys; /* DYNAMICS: candidate keys given to sg_insitu_add_keyed */
+  double mix; /* WET, SHAPER: wet share */
+  /* WET: the wet path's energy gain (dB, the probe's) on independent channels and on a mono
+   * source; the stem's inter-channel correlation r interpolates between the two (exact for a
+   * linear wet path: its output energy is linear in the input's covariance). */
+  double wet_gain_db, wet_gain_mono_db;
+  int uncorrelated; /* WET: the wet path is delayed past the music's short-term correlation */
   double drive_db, asym, output_db; /* SHAPER */
+  double dc_hz;                     /* SHAPER: the unit's DC blocker corner, 0: none */
 } sg_insitu_config;
 
 typedef struct sg_insitu_result {
   /* TRANSFER: per frequency, |H| in dB, coherence, and the input's level there (dB re full
    * scale sine). */
   double mag_db[SG_INSITU_MAX_FREQS], coherence[SG_INSITU_MAX_FREQS], in_db[SG_INSITU_MAX_FREQS];
-  /* DYNAMICS: over blocks with input above -60 dBFS; corr_side is NAN without a sidechain. */
+  /* DYNAMICS: over blocks with input above -60 dBFS; corr_side is NAN without a sidechain.
+   * corr_*: correlation of the measured reduction with the one the design predicts from the
+   * named sidechain, the own input, each candidate key; key_best: the candidate correlating
+   * most (-1: none). */
   double gr_err_rms_db, gr_mean_db, gr_max_db, corr_side, corr_own;
+  double corr_key[SG_INSITU_MAX_KEYS];
+  int n_keys, key_best;
   size_t blocks;
-  double wet_dry_db;                         /* WET */
-  double left_db, right_db, mid_db, side_db; /* LEVEL */
-  double shaper_db;                          /* SHAPER: output level minus the curve's, dB */
-  double true_peak_dbtp;                     /* PEAK */
+  /* WET: the wet/dry amplitude ratio 20 log10(mix / (1 - mix)) of the estimated mix, the
+   * estimated mix (NAN when the sums admit none) and the dry coefficient <y,x>/<x,x>. */
+  double wet_dry_db, wet_mix, dry_coef, wet_gain_db; /* wet_gain_db: the g used */
+  double left_db, right_db, mid_db, side_db;         /* LEVEL */
+  double shaper_db;      /* SHAPER: output level minus the curve's, dB */
+  double true_peak_dbtp; /* PEAK */
   double in_energy; /* sum of squares of the input (both channels): 0 = the effect heard nothing */
 } sg_insitu_result;
 
@@ -700,6 +727,11 @@ sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c);
  * as the spec names it. Never allocates. */
 void sg_insitu_add(sg_insitu *s, const float *inL, const float *inR, const float *outL,
                    const float *outR, const float *sideL, const float *sideR, size_t n);
+/* The same with the DYNAMICS candidate keys: keys[2 j], keys[2 j + 1] the left and right of
+ * candidate j < n_keys (at most the config's n_keys). */
+void sg_insitu_add_keyed(sg_insitu *s, const float *inL, const float *inR, const float *outL,
+                         const float *outR, const float *sideL, const float *sideR,
+                         const float *const *keys, int n_keys, size_t n);
 sg_status sg_insitu_result_get(const sg_insitu *s, sg_insitu_result *r);
 void sg_insitu_free(sg_insitu *s);
 

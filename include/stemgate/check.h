@@ -187,7 +187,8 @@ typedef enum sg_severity { SG_SEV_FAIL = 0, SG_SEV_WARN, SG_SEV_INFO } sg_severi
     "probe: true peak (8x) out of a limiter over-driven by 12 dB, against its ceiling",            \
     "the limiter lets true peaks over its ceiling: report the spec")                               \
   X(FX_WET_GAIN, "fx_wet_gain", "fx", "dB", SG_CMP_INFO, 0, "", SG_SEV_INFO,                       \
-    "probe: energy gain of a time-based effect's wet path on pink noise (basis of fx_insitu_wet)", \
+    "probe: energy gain of a chorus/flanger/phaser wet path on pink noise (fx_insitu_wet uses "    \
+    "it)",                                                                                         \
     "")                                                                                            \
   X(FX_INSITU_TRANSFER, "fx_insitu_transfer", "fx", "dB", SG_CMP_WITHIN, 1.0,                      \
     "(the designed response)", SG_SEV_FAIL,                                                        \
@@ -198,14 +199,15 @@ typedef enum sg_severity { SG_SEV_FAIL = 0, SG_SEV_WARN, SG_SEV_INFO } sg_severi
     "in situ: RMS difference (10 ms blocks) between the compressor's gain reduction and the "      \
     "design's (static curve and ballistics) on its detector signal",                               \
     "the compressor in the chain listens to another signal than the spec names: check sidechain")  \
-  X(FX_INSITU_SIDECHAIN, "fx_insitu_sidechain", "fx", "", SG_CMP_GE, 0, "", SG_SEV_FAIL,           \
-    "in situ: correlation of a keyed compressor's gain reduction with the sidechain stem's "       \
-    "envelope minus that with its own input's",                                                    \
+  X(FX_INSITU_SIDECHAIN, "fx_insitu_sidechain", "fx", "", SG_CMP_GE, 0.3, "", SG_SEV_FAIL,         \
+    "in situ: correlation of a keyed compressor's gain reduction with the reduction its design "   \
+    "predicts from the sidechain stem, minus the best of the same from its own input and every "   \
+    "other stem (10 ms blocks, silent input left out)",                                            \
     "the gain reduction does not follow the sidechain: check the sidechain wiring")                \
-  X(FX_INSITU_WET, "fx_insitu_wet", "fx", "dB", SG_CMP_WITHIN, 3.0, "(mix and the wet gain)",      \
-    SG_SEV_FAIL,                                                                                   \
-    "in situ: wet/dry energy ratio of a time-based effect on the music against mix/(1-mix) and "   \
-    "the probe's wet gain",                                                                        \
+  X(FX_INSITU_WET, "fx_insitu_wet", "fx", "", SG_CMP_WITHIN, 0.1, "(mix)", SG_SEV_FAIL,            \
+    "in situ: mix of a time-based effect estimated on the music (dry share = the output's "        \
+    "regression on the input; chorus/flanger/phaser: with the energies and the probe's wet gain) " \
+    "against mix (tolerance: the wet path's correlation with the music, up to 0.075 in tests)",    \
     "the effect's wet share differs from its mix: check the chain")                                \
   X(FX_INSITU_LEVEL, "fx_insitu_level", "fx", "dB", SG_CMP_WITHIN, 0.1, "(the parameter)",         \
     SG_SEV_FAIL, "in situ: channel/side level change of width, pan, gain on the music",            \

@@ -340,6 +340,9 @@ void sg_phaser_process(sg_phaser *st, float *L, float *R, size_t n);
 #define SG_OS_TAPS 193
 #define SG_OS_UPLEN 49
 #define SG_OS_LATENCY 48
+/* Corner of the DC blocker after the shaper (the offset an asymmetric curve makes), Hz: part of
+ * the unit's design, so the in-situ model (step fx) applies the same. */
+#define SG_SATURATION_DC_HZ 5.0
 
 typedef struct sg_saturation_config {
   double drive_db;  /* input gain into tanh, default 12, clamped [0, 48] */
@@ -528,9 +531,11 @@ sg_status sg_fx_chain_set_tap(sg_fx_chain *c, sg_fx_tap_fn fn, void *user, size_
  *   width, pan, gain  side/channel level changes, dB;
  *   limiter     true peak (8x) of an over-driven signal with inter-sample peaks against the
  *               ceiling, dBTP.
- * Time-based effects also report the wet path's energy gain on pink noise (SG_FXQ_WET_GAIN), the
- * expectation the in-situ wet/dry check builds on. A probe is a pure function of (effect spec,
- * rate, bpm): the same arguments give bit-identical results. */
+ * Chorus, flanger and phaser also report the wet path's energy gain on pink noise (SG_FXQ_WET_GAIN,
+ * with independent channels, then the same noise in both), which their in-situ mix estimate
+ * needs (a delay's or reverb's does not: its wet path hardly correlates with the dry). A
+ * probe is a pure function of (effect spec, rate, bpm): the same arguments give bit-identical
+ * results. */
 typedef enum sg_fx_quantity {
   SG_FXQ_RESPONSE = 0, /* magnitude response at a frequency, dB */
   SG_FXQ_COMP_CURVE,   /* steady-state gain reduction, dB */

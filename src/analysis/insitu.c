@@ -12,6 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* DYNAMICS block-rate sources: the own input, the named sidechain, then the candidate keys. */
+#define SRC_OWN 0
+#define SRC_SIDE 1
+#define SRC_N (2 + SG_INSITU_MAX_KEYS)
+
 struct sg_insitu {
   sg_insitu_config c;
   double e_in; /* sum of squares of the input, both channels */
@@ -25,14 +30,21 @@ struct sg_insitu {
   /* DYNAMICS */
   double a_att, a_rel, a_rms, yl, ms;
   size_t blk, bpos;
-  double b_in, b_out, b_pred, b_side;
+  double b_in, b_out, b_pred;
   double err2, grsum, grmax;
   size_t nblk;
-  double cs_n, cs_a, cs_b, cs_c, cs_aa, cs_bb, cs_cc, cs_ab, cs_ac; /* a: GR, b: side, c: own */
   int have_side;
-  /* WET, LEVEL, SHAPER */
-  double e_dry, e_wet, e_out[2], e_inc[2], e_mid[2], e_side[2];
+  /* wiring: per source, the block's detector level (peak or mean square), the design's
+   * reduction predicted from it at block rate, and the correlation sums with the measured one */
+  double bk_a_att, bk_a_rel;
+  double src_lv[SRC_N], src_yl[SRC_N];
+  double cs_n, cs_a, cs_aa, cs_b[SRC_N], cs_bb[SRC_N], cs_ab[SRC_N];
+  /* WET */
+  double w_xx, w_xy, w_yy, w_lr;
+  /* LEVEL, SHAPER */
+  double e_out[2], e_inc[2], e_mid[2], e_side[2];
   double p_sum, p_sq, y_sum, y_sq, cnt;
+  sg_dc_blocker dcb[2];
   /* PEAK */
   sg_truepeak tp[2];
 };
@@ -52,7 +64,7 @@ void sg_insitu_free(sg_insitu *s) {
 
 sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c) {
   if (!out || !c || !(c->rate >= 8000 && c->rate <= 384000) || c->n_freqs < 0 ||
-      c->n_freqs > SG_INSITU_MAX_FREQS)
+      c->n_freqs > SG_INSITU_MAX_FREQS || c->n_keys < 0 || c->n_keys > SG_INSITU_MAX_KEYS)
     return SG_E_INVAL;
   *out = NULL;
   sg_insitu *s = calloc(1, sizeof *s);
@@ -96,6 +108,13 @@ sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c) {
     s->a_rel = sg_onepole_coef_tau(c->release_ms * 1e-3, c->rate);
     s->a_rms = sg_onepole_coef_tau(c->rms_ms * 1e-3, c->rate);
     s->blk = (size_t)(0.01 * c->rate);
+    const double brate = c->rate / (double)s->blk;
+    s->bk_a_att = sg_onepole_coef_tau(c->attack_ms * 1e-3, brate);
+    s->bk_a_rel = sg_onepole_coef_tau(c->release_ms * 1e-3, brate);
+  } else if (c->kind == SG_INSITU_SHAPER) {
+    const double r = c->dc_hz > 0 ? sg_dc_blocker_pole(c->dc_hz, c->rate) : 0;
+    sg_dc_blocker_init(&s->dcb[0], r);
+    sg_dc_blocker_init(&s->dcb[1], r);
   } else if (c->kind == SG_INSITU_PEAK) {
     sg_truepeak_config tc;
     sg_truepeak_config_init(&tc);
@@ -139,14 +158,27 @@ static void segment(sg_insitu *s) {
     s->sxy_im[i] += xr * yi - xi * yr;
   }
   s->nseg++;
-  /* 50% overlap: keep the second half. */
-  size_t h = s->seg / 2;
-  memmove(s->xr, s->xr + h, h * sizeof(float));
-  memmove(s->yr, s->yr + h, h * sizeof(float));
-  s->fill = h;
+  /* Segments do not overlap: half the cost of Welch's 50% overlap, and a song gives hundreds of
+   * segments, so the variance it would save is not needed (#16 bench). */
+  s->fill = 0;
+}
+
+/* Block-rate reduction the design predicts from a source's block level (dB). */
+static double predict(sg_insitu *s, int j) {
+  const sg_insitu_config *c = &s->c;
+  double lv = c->rms ? db10(s->src_lv[j] / (double)(2 * s->blk)) : 2 * db10(s->src_lv[j]);
+  double xl = lv - gc(c, lv), *yl = &s->src_yl[j];
+  *yl = xl > *yl ? s->bk_a_att * *yl + (1 - s->bk_a_att) * xl
+                 : s->bk_a_rel * *yl + (1 - s->bk_a_rel) * xl;
+  s->src_lv[j] = 0;
+  return *yl;
 }
 
 static void end_block(sg_insitu *s) {
+  const int nsrc = 2 + s->c.n_keys;
+  double pred_src[SRC_N];
+  for (int j = 0; j < nsrc; ++j) /* every block: the ballistics run through silence too */
+    pred_src[j] = predict(s, j);
   if (s->b_in > 1e-6 * (double)s->blk) { /* -60 dBFS mean square over both channels */
     double gr = db10(s->b_in) - db10(s->b_out), pred = db10(s->b_in) - db10(s->b_pred);
     s->err2 += (gr - pred) * (gr - pred);
@@ -154,18 +186,34 @@ static void end_block(sg_insitu *s) {
     s->grsum += grn;
     s->grmax = fmax(s->grmax, grn);
     s->nblk++;
-    double b = db10(s->b_side), c = db10(s->b_in);
-    s->cs_n += 1, s->cs_a += grn, s->cs_b += b, s->cs_c += c;
-    s->cs_aa += grn * grn, s->cs_bb += b * b, s->cs_cc += c * c;
-    s->cs_ab += grn * b, s->cs_ac += grn * c;
+    s->cs_n += 1, s->cs_a += grn, s->cs_aa += grn * grn;
+    for (int j = 0; j < nsrc; ++j) {
+      double b = pred_src[j];
+      s->cs_b[j] += b, s->cs_bb[j] += b * b, s->cs_ab[j] += grn * b;
+    }
   }
-  s->b_in = s->b_out = s->b_pred = s->b_side = 0;
+  s->b_in = s->b_out = s->b_pred = 0;
   s->bpos = 0;
+}
+
+static void src_level(sg_insitu *s, int j, double a, double b) {
+  if (s->c.rms)
+    s->src_lv[j] += a * a + b * b;
+  else
+    s->src_lv[j] = fmax(s->src_lv[j], fmax(fabs(a), fabs(b)));
 }
 
 void sg_insitu_add(sg_insitu *s, const float *inL, const float *inR, const float *outL,
                    const float *outR, const float *sideL, const float *sideR, size_t n) {
+  sg_insitu_add_keyed(s, inL, inR, outL, outR, sideL, sideR, NULL, 0, n);
+}
+
+void sg_insitu_add_keyed(sg_insitu *s, const float *inL, const float *inR, const float *outL,
+                         const float *outR, const float *sideL, const float *sideR,
+                         const float *const *keys, int n_keys, size_t n) {
   const sg_insitu_config *c = &s->c;
+  if (!keys || n_keys > c->n_keys)
+    n_keys = keys ? c->n_keys : 0;
   for (size_t k = 0; k < n; ++k)
     s->e_in += (double)inL[k] * inL[k] + (double)inR[k] * inR[k];
   switch (c->kind) {
@@ -178,43 +226,56 @@ void sg_insitu_add(sg_insitu *s, const float *inL, const float *inR, const float
     }
     break;
   case SG_INSITU_DYNAMICS: {
-    const double mk = pow(10, c->makeup_db / 20);
+    const double mk = pow(10, c->makeup_db / 20),
+                 knee_lin = pow(10, (c->threshold_db - 0.5 * c->knee_db) / 20);
+    const double L20 = 20 / log(10.0), knee_ms = knee_lin * knee_lin;
     if (sideL)
       s->have_side = 1;
     for (size_t k = 0; k < n; ++k) {
       const float *dl = sideL ? sideL : inL, *dr = sideL ? (sideR ? sideR : sideL) : inR;
-      double a = dl[k], b = dr[k], xg;
+      double a = dl[k], b = dr[k], xl = 0;
+      /* Below the knee the gain computer leaves the level alone (xl = 0): no logarithm. */
       if (c->rms) {
         s->ms = s->a_rms * s->ms + (1 - s->a_rms) * 0.5 * (a * a + b * b);
-        xg = 10 * log10(s->ms > 1e-20 ? s->ms : 1e-20);
+        if (s->ms > knee_ms) {
+          double xg = 0.5 * L20 * log(s->ms);
+          xl = xg - gc(c, xg);
+        }
       } else {
         double p = fmax(fabs(a), fabs(b));
-        xg = 20 * log10(p > 1e-10 ? p : 1e-10);
+        if (p > knee_lin) {
+          double xg = L20 * log(p);
+          xl = xg - gc(c, xg);
+        }
       }
-      double xl = xg - gc(c, xg);
       s->yl = xl > s->yl ? s->a_att * s->yl + (1 - s->a_att) * xl
                          : s->a_rel * s->yl + (1 - s->a_rel) * xl;
-      double g = pow(10, -s->yl / 20) * mk;
+      if (s->yl < 1e-30)
+        s->yl = 0; /* released fully: no denormals, and the gain below is exactly 1 */
+      double g = s->yl > 0 ? exp(-s->yl / L20) * mk : mk;
       double ein = (double)inL[k] * inL[k] + (double)inR[k] * inR[k];
       s->b_in += ein;
       s->b_pred += g * g * ein;
       s->b_out += (double)outL[k] * outL[k] + (double)outR[k] * outR[k];
+      src_level(s, SRC_OWN, inL[k], inR[k]);
       if (sideL)
-        s->b_side += (double)sideL[k] * sideL[k] + (sideR ? (double)sideR[k] * sideR[k] : 0);
+        src_level(s, SRC_SIDE, a, b);
+      for (int j = 0; j < n_keys; ++j)
+        src_level(s, 2 + j, keys[2 * j][k], keys[2 * j + 1][k]);
       if (++s->bpos == s->blk)
         end_block(s);
     }
     break;
   }
-  case SG_INSITU_WET: {
-    const double d = 1 - c->mix;
+  case SG_INSITU_WET:
     for (size_t k = 0; k < n; ++k) {
-      double dl = d * inL[k], dr = d * inR[k], wl = outL[k] - dl, wr = outR[k] - dr;
-      s->e_dry += dl * dl + dr * dr;
-      s->e_wet += wl * wl + wr * wr;
+      double xl = inL[k], xr = inR[k], yl = outL[k], yr = outR[k];
+      s->w_xx += xl * xl + xr * xr;
+      s->w_xy += xl * yl + xr * yr;
+      s->w_yy += yl * yl + yr * yr;
+      s->w_lr += xl * xr;
     }
     break;
-  }
   case SG_INSITU_LEVEL:
     for (size_t k = 0; k < n; ++k) {
       double il = inL[k], ir = inR[k], ol = outL[k], orr = outR[k];
@@ -230,7 +291,10 @@ void sg_insitu_add(sg_insitu *s, const float *inL, const float *inR, const float
     for (size_t k = 0; k < n; ++k)
       for (int ch = 0; ch < 2; ++ch) {
         double x = ch ? inR[k] : inL[k], y = ch ? outR[k] : outL[k];
-        double p = (1 - m) * x + m * o * (tanh(g * x + b) - tb);
+        double w = tanh(g * x + b) - tb;
+        if (c->dc_hz > 0)
+          w = sg_dc_blocker_tick(&s->dcb[ch], w);
+        double p = (1 - m) * x + m * o * w;
         s->p_sum += p, s->p_sq += p * p, s->y_sum += y, s->y_sq += y * y, s->cnt += 1;
       }
     break;
@@ -245,6 +309,54 @@ void sg_insitu_add(sg_insitu *s, const float *inL, const float *inR, const float
 static double pearson(double n, double a, double b, double aa, double bb, double ab) {
   double va = n * aa - a * a, vb = n * bb - b * b;
   return va > 0 && vb > 0 ? (n * ab - a * b) / sqrt(va * vb) : 0;
+}
+
+/* The dry share u from c = <y,x>/<x,x>, e = <y,y>/<x,x> and the wet gain g: with y = u x + m w,
+ * m = 1 - u, <w,x> unknown (eliminated through c) and <w,w> = g <x,x>:
+ * (g - 1) u^2 + 2 (c - g) u + (g - e) = 0. Of the roots in [0, 1] (a little slack for noise),
+ * the one nearest c (the wet path's projection on the dry is small beside it). */
+static void wet_solve(const sg_insitu *s, sg_insitu_result *r) {
+  r->wet_mix = NAN;
+  r->wet_dry_db = NAN;
+  if (!(s->w_xx > 0))
+    return;
+  const double c = s->w_xy / s->w_xx, e = s->w_yy / s->w_xx;
+  /* correlation of the channels (energy-weighted): 2 <l,r> / (<l,l> + <r,r>) */
+  const double rho = fmin(fmax(2 * s->w_lr / s->w_xx, -1), 1);
+  const double gi = pow(10, s->c.wet_gain_db / 10), gm = pow(10, s->c.wet_gain_mono_db / 10);
+  const double g = fmax(gi + rho * (gm - gi), 1e-6);
+  r->wet_gain_db = 10 * log10(g);
+  r->dry_coef = c;
+  if (s->c.uncorrelated) {
+    const double u = fmin(fmax(c, 1e-6), 1 - 1e-6);
+    r->wet_mix = 1 - u;
+    r->wet_dry_db = 20 * log10((1 - u) / u);
+    return;
+  }
+  double roots[2];
+  int nr = 0;
+  const double A = g - 1, B = 2 * (c - g), C = g - e;
+  if (fabs(A) < 1e-9) {
+    if (fabs(B) > 1e-12)
+      roots[nr++] = -C / B;
+  } else {
+    double disc = B * B - 4 * A * C;
+    if (disc >= 0) {
+      double q = sqrt(disc);
+      roots[nr++] = (-B - q) / (2 * A);
+      roots[nr++] = (-B + q) / (2 * A);
+    }
+  }
+  double best = NAN;
+  for (int i = 0; i < nr; ++i)
+    if (roots[i] >= -0.05 && roots[i] <= 1.05 &&
+        (isnan(best) || fabs(roots[i] - c) < fabs(best - c)))
+      best = roots[i];
+  if (isnan(best))
+    return;
+  const double u = fmin(fmax(best, 1e-6), 1 - 1e-6);
+  r->wet_mix = 1 - u;
+  r->wet_dry_db = 20 * log10((1 - u) / u);
 }
 
 sg_status sg_insitu_result_get(const sg_insitu *s, sg_insitu_result *r) {
@@ -269,12 +381,22 @@ sg_status sg_insitu_result_get(const sg_insitu *s, sg_insitu_result *r) {
     r->gr_err_rms_db = s->nblk ? sqrt(s->err2 / (double)s->nblk) : 0;
     r->gr_mean_db = s->nblk ? s->grsum / (double)s->nblk : 0;
     r->gr_max_db = s->grmax;
-    r->corr_own = pearson(s->cs_n, s->cs_a, s->cs_c, s->cs_aa, s->cs_cc, s->cs_ac);
-    r->corr_side =
-        s->have_side ? pearson(s->cs_n, s->cs_a, s->cs_b, s->cs_aa, s->cs_bb, s->cs_ab) : NAN;
+    r->corr_own =
+        pearson(s->cs_n, s->cs_a, s->cs_b[SRC_OWN], s->cs_aa, s->cs_bb[SRC_OWN], s->cs_ab[SRC_OWN]);
+    r->corr_side = s->have_side ? pearson(s->cs_n, s->cs_a, s->cs_b[SRC_SIDE], s->cs_aa,
+                                          s->cs_bb[SRC_SIDE], s->cs_ab[SRC_SIDE])
+                                : NAN;
+    r->n_keys = c->n_keys;
+    r->key_best = -1;
+    for (int j = 0; j < c->n_keys; ++j) {
+      const int q = 2 + j;
+      r->corr_key[j] = pearson(s->cs_n, s->cs_a, s->cs_b[q], s->cs_aa, s->cs_bb[q], s->cs_ab[q]);
+      if (r->key_best < 0 || r->corr_key[j] > r->corr_key[r->key_best])
+        r->key_best = j;
+    }
     break;
   case SG_INSITU_WET:
-    r->wet_dry_db = db10(s->e_wet) - db10(s->e_dry);
+    wet_solve(s, r);
     break;
   case SG_INSITU_LEVEL:
     r->left_db = db10(s->e_out[0]) - db10(s->e_inc[0]);

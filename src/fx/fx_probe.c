@@ -227,7 +227,10 @@ static void pink(sg_rng *rng, float *x, size_t n) {
 
 /* Energy of (out - (1 - mix) in) over the last second of a noise run long enough to fill the
  * effect (settle_s), relative to the energy of mix x in: 0 dB = the wet path passes noise at
- * unity. The dry path of these units is undelayed. */
+ * unity. The dry path of these units is undelayed. Twice: with independent channels and with
+ * the same noise in both (a mono source): a wet path that mixes the channels (ping-pong, a
+ * reverb's network) passes the two differently, and a stem lies in between (the in-situ
+ * measurement interpolates by its inter-channel correlation). */
 static sg_status wet_gain(sg_fx_chain *c, double mix, double settle_s, double rate,
                           sg_fx_probe_result *r) {
   if (mix <= 1e-6)
@@ -239,21 +242,27 @@ static sg_status wet_gain(sg_fx_chain *c, double mix, double settle_s, double ra
     st = SG_E_NOMEM;
     goto out;
   }
-  sg_rng rng;
-  sg_rng_seed(&rng, 0x57e4ea7e, 16);
-  pink(&rng, x.L, n);
-  pink(&rng, x.R, n);
-  memcpy(b.L, x.L, n * sizeof(float));
-  memcpy(b.R, x.R, n * sizeof(float));
-  sg_fx_chain_reset(c);
-  run(c, &b, 0, n);
-  double ew = 0, ed = 0;
-  for (size_t k = n - n1; k < n; ++k) {
-    double wl = b.L[k] - (1 - mix) * x.L[k], wr = b.R[k] - (1 - mix) * x.R[k];
-    ew += wl * wl + wr * wr;
-    ed += mix * mix * ((double)x.L[k] * x.L[k] + (double)x.R[k] * x.R[k]);
+  for (int mono = 0; mono < 2; ++mono) {
+    sg_rng rng;
+    sg_rng_seed(&rng, 0x57e4ea7e, 16);
+    pink(&rng, x.L, n);
+    if (mono)
+      memcpy(x.R, x.L, n * sizeof(float));
+    else
+      pink(&rng, x.R, n);
+    memcpy(b.L, x.L, n * sizeof(float));
+    memcpy(b.R, x.R, n * sizeof(float));
+    sg_fx_chain_reset(c);
+    run(c, &b, 0, n);
+    double ew = 0, ed = 0;
+    for (size_t k = n - n1; k < n; ++k) {
+      double wl = b.L[k] - (1 - mix) * x.L[k], wr = b.R[k] - (1 - mix) * x.R[k];
+      ew += wl * wl + wr * wr;
+      ed += mix * mix * ((double)x.L[k] * x.L[k] + (double)x.R[k] * x.R[k]);
+    }
+    add(r, SG_FXQ_WET_GAIN, mono ? "pink noise, mono" : "pink noise, independent channels",
+        10 * log10((ew + 1e-30) / (ed + 1e-30)), 0);
   }
-  add(r, SG_FXQ_WET_GAIN, "pink noise", 10 * log10((ew + 1e-30) / (ed + 1e-30)), 0);
 out:
   buf_free(&b);
   buf_free(&x);
@@ -329,8 +338,7 @@ static sg_status probe_delay(sg_fx_chain *c, const double *dv, const char *dtime
     add(r, SG_FXQ_FEEDBACK, what, db20(a[1]) - db20(a[0]), db20(loop));
   }
   buf_free(&b);
-  double settle = fb > 1e-3 ? lag_x / rate * log(1e-3) / log(fb) : lag_x / rate;
-  return wet_gain(c, mix, settle < 10 ? settle : 10, rate, r);
+  return SG_OK;
 }
 
 /* ---- reverb --------------------------------------------------------------------------------- */
@@ -446,7 +454,6 @@ static sg_status probe_reverb(sg_fx_chain *c, const sg_effect_spec *ue, const do
     }
     free(twin);
   }
-  st = wet_gain(c, mix, fmin(1.5 * uv[0], 10), rate, r);
 out:
   buf_free(&b);
   return st;

@@ -40,7 +40,7 @@ sg_status sg_saturation_init(sg_saturation *st, const sg_saturation_config *c, d
       st->hp[p][i] = j < SG_OS_TAPS ? SG_OS_FACTOR * st->h[j] : 0.0f;
     }
   for (int ch = 0; ch < 2; ++ch)
-    sg_dc_blocker_init(&st->dc[ch], sg_dc_blocker_pole(5.0, rate));
+    sg_dc_blocker_init(&st->dc[ch], sg_dc_blocker_pole(SG_SATURATION_DC_HZ, rate));
   st->a_smooth = sg_onepole_coef_tau(SG__SMOOTH_SEC, rate);
   sg_saturation_set(st, &st->cfg);
   st->drive_cur = st->drive_target;

@@ -38,6 +38,12 @@ typedef struct sg__fxv {
   sg_audio_reader *side[SG_MAX_EFFECTS];
   unsigned side_ch[SG_MAX_EFFECTS];
   float *side_buf; /* interleaved read buffer, then planar L, R */
+  /* a keyed compressor's candidate keys: every other stem's dry file, read alongside */
+  int n_keys[SG_MAX_EFFECTS];
+  sg_audio_reader *key[SG_MAX_EFFECTS][SG_INSITU_MAX_KEYS];
+  unsigned key_ch[SG_MAX_EFFECTS][SG_INSITU_MAX_KEYS];
+  const char *key_name[SG_MAX_EFFECTS][SG_INSITU_MAX_KEYS];
+  float *key_buf[SG_MAX_EFFECTS]; /* planar L, R per key */
 } sg__fxv;
 /* A node's record (cache.c): key, hashes of the files it wrote, the values and texts later
  * steps read, and its gate rows. */
@@ -209,13 +215,29 @@ sg_status sg__step_master(sg__run *r, sg_diag *d);    /* step_master.c    */
 sg_status sg__step_package(sg__run *r, sg_diag *d);   /* step_package.c   */
 /* Effect verification (step_fx.c): designs and probes (cached by effect configuration) and the
  * in-situ accumulators of a chain; self names the stem (its sidechain cannot be itself). */
-sg_status sg__fxv_open(sg__run *r, const sg_effect_spec *fx, int n, sg__fxv **out, sg_diag *d);
+sg_status sg__fxv_open(sg__run *r, const char *self, const sg_effect_spec *fx, int n, sg__fxv **out,
+                       sg_diag *d);
 void sg__fxv_tap(void *user, int effect, const float *inL, const float *inR, const float *outL,
                  const float *outR, const float *sideL, const float *sideR, size_t n);
 /* Results out of the accumulators (which are freed); the sidechain readers are closed. */
 void sg__fxv_finish(sg__fxv *v);
 void sg__fxv_free(sg__fxv *v);
 /* The probe and in-situ rows of every effect of a chain (step: "fx" or "master"). */
+/* The rows of one effect, built apart from a run so tests judge them as render does: the probe's
+ * (sg__fxv_probe_rows) and the in-situ measurement's (sg__fxv_insitu_rows; key_names: the
+ * candidate keys of a keyed compressor, may be NULL). Each returns the rows written (<= cap). */
+typedef struct sg__fxv_row {
+  sg_check_id id;
+  double measured, limit, target; /* limit SG_LIMIT_DEFAULT: the table's */
+  sg_severity sev;
+  char detail[320];
+} sg__fxv_row;
+int sg__fxv_probe_rows(const sg_fx_probe_result *p, const char *at, sg__fxv_row *rows, int cap);
+int sg__fxv_insitu_rows(const sg_fx_design *ds, const sg_insitu_result *q, double rate,
+                        const char *at, const char *const *key_names, sg__fxv_row *rows, int cap);
+/* The in-situ measurement's configuration for an effect's design (keys aside). */
+void sg__fxv_insitu_config(const sg_fx_design *ds, const sg_fx_probe_result *p, double rate,
+                           sg_insitu_config *c);
 sg_status sg__fxv_rows(sg__run *r, const char *step, const char *stem, const sg_effect_spec *fx,
                        const sg__fxv *v, sg_diag *d);
 

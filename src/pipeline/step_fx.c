@@ -78,7 +78,7 @@ static void produce_fx(sg__run *r, sg__stem *ss) {
   const unsigned mflags = SG_METER_LOUDNESS | SG_METER_TRUE_PEAK;
   const unsigned fflags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
   if (st == SG_OK)
-    st = sg__fxv_open(r, sp->effects, sp->n_effects, &ss->fxv, d);
+    st = sg__fxv_open(r, ss->name, sp->effects, sp->n_effects, &ss->fxv, d);
   sg_trace_config tc = {s->channels, s->sample_rate, r->tl.total_frames, 0, 0};
   if (st == SG_OK && (st = sg__probe_open(&p, s, mflags, fflags, d)) == SG_OK &&
       (st = sg_trace_create(&p.trace, &tc, d)) == SG_OK) {
@@ -218,7 +218,7 @@ sg_status sg__step_fx(sg__run *r, sg_diag *d) {
  * rate, tempo) and are cached in work/fxprobe/<sha256 of those>.bin; the in-situ results of a
  * cached stem are kept next to them under the stem's final cache key. */
 
-#define FXV_VERSION "fxprobe 1"
+#define FXV_VERSION "fxprobe 2"
 
 static void fxv_path(const sg__run *r, const char *name, char *out, size_t cap) {
   char dir[SG_MAX_PATH];
@@ -274,9 +274,82 @@ static sg_status probe_cached(sg__run *r, const sg_effect_spec *e, sg_fx_probe_r
   return st;
 }
 
-sg_status sg__fxv_open(sg__run *r, const sg_effect_spec *fx, int n, sg__fxv **out, sg_diag *d) {
+/* The probe's wet gain: the first (independent channels) or the second (mono) measurement. */
+static double wet_gain_of(const sg_fx_probe_result *p, int mono) {
+  for (int k = 0; k < p->n; ++k)
+    if (p->m[k].q == SG_FXQ_WET_GAIN && mono-- == 0)
+      return p->m[k].measured;
+  return 0;
+}
+
+void sg__fxv_insitu_config(const sg_fx_design *ds, const sg_fx_probe_result *p, double rate,
+                           sg_insitu_config *c) {
+  memset(c, 0, sizeof *c);
+  c->rate = rate;
+  c->mix = ds->mix;
+  const char *t = ds->type;
+  if (!strcmp(t, "eq")) {
+    c->kind = SG_INSITU_TRANSFER;
+    c->n_freqs = ds->n_probe_hz;
+    memcpy(c->freqs, ds->probe_hz, sizeof ds->probe_hz);
+  } else if (!strcmp(t, "compressor")) {
+    c->kind = SG_INSITU_DYNAMICS;
+    c->threshold_db = ds->comp.threshold_db, c->ratio = ds->comp.ratio;
+    c->knee_db = ds->comp.knee_db, c->attack_ms = ds->comp.attack_ms;
+    c->release_ms = ds->comp.release_ms, c->makeup_db = ds->comp.makeup_db;
+    c->rms = ds->comp.detector == SG_DETECT_RMS, c->rms_ms = ds->comp.rms_ms;
+  } else if (!strcmp(t, "saturation")) {
+    c->kind = SG_INSITU_SHAPER;
+    c->drive_db = ds->sat.drive_db, c->asym = ds->sat.asym, c->output_db = ds->sat.output_db;
+    c->dc_hz = SG_SATURATION_DC_HZ;
+  } else if (!strcmp(t, "width") || !strcmp(t, "pan") || !strcmp(t, "gain")) {
+    c->kind = SG_INSITU_LEVEL;
+  } else if (!strcmp(t, "limiter")) {
+    c->kind = SG_INSITU_PEAK;
+  } else {
+    c->kind = SG_INSITU_WET;
+    c->wet_gain_db = wet_gain_of(p, 0);
+    c->wet_gain_mono_db = wet_gain_of(p, 1);
+    c->uncorrelated = !strcmp(t, "delay") || !strcmp(t, "reverb");
+  }
+}
+
+/* Bench only (bench/README.md, #16): SG_BENCH_NO_FXVERIFY=1 leaves the effect verification out
+ * so bench/loop.sh can time what it adds. Not a user option: a render without it reports fewer
+ * rows, and its node records say so (use a fresh output folder or --force when comparing). */
+static int fxv_disabled(void) {
+  const char *e = getenv("SG_BENCH_NO_FXVERIFY");
+  return e && *e && strcmp(e, "0") != 0;
+}
+
+/* A keyed compressor's candidate keys: the dry file of every stem but the keyed one and the
+ * named sidechain, read alongside the chain like the sidechain itself. */
+static sg_status open_keys(sg__run *r, sg__fxv *v, int i, const char *self, const sg__stem *side,
+                           sg_diag *d) {
+  int k = 0;
+  for (int j = 0; j < r->n_stems && k < SG_INSITU_MAX_KEYS; ++j) {
+    const sg__stem *o = &r->stems[j];
+    if (o == side || (self && !strcasecmp(o->name, self)))
+      continue;
+    sg_audio_info info;
+    sg_status st = sg_audio_reader_open(&v->key[i][k], o->dry, &info, d);
+    if (st != SG_OK)
+      return st;
+    v->key_ch[i][k] = info.channels;
+    v->key_name[i][k] = o->name;
+    v->n_keys[i] = ++k;
+  }
+  if (k && !(v->key_buf[i] = malloc((size_t)k * 2 * SG_MIX_BLOCK * sizeof(float))))
+    return sg_diag_fail(d, SG_E_NOMEM, "fx verification: out of memory");
+  return SG_OK;
+}
+
+sg_status sg__fxv_open(sg__run *r, const char *self, const sg_effect_spec *fx, int n, sg__fxv **out,
+                       sg_diag *d) {
   const sg_song *s = r->song;
   *out = NULL;
+  if (fxv_disabled())
+    return SG_OK;
   sg__fxv *v = calloc(1, sizeof *v);
   if (!v || !(v->side_buf = malloc(4 * SG_MIX_BLOCK * sizeof(float)))) {
     free(v);
@@ -292,36 +365,18 @@ sg_status sg__fxv_open(sg__run *r, const sg_effect_spec *fx, int n, sg__fxv **ou
         (st = probe_cached(r, &fx[i], &v->probe[i], &v->probe_cached[i], d)) != SG_OK)
       break;
     sg_insitu_config c;
-    memset(&c, 0, sizeof c);
-    c.rate = s->sample_rate;
-    c.mix = ds->mix;
-    const char *t = ds->type;
-    if (!strcmp(t, "eq")) {
-      c.kind = SG_INSITU_TRANSFER;
-      c.n_freqs = ds->n_probe_hz;
-      memcpy(c.freqs, ds->probe_hz, sizeof ds->probe_hz);
-    } else if (!strcmp(t, "compressor")) {
-      c.kind = SG_INSITU_DYNAMICS;
-      c.threshold_db = ds->comp.threshold_db, c.ratio = ds->comp.ratio;
-      c.knee_db = ds->comp.knee_db, c.attack_ms = ds->comp.attack_ms;
-      c.release_ms = ds->comp.release_ms, c.makeup_db = ds->comp.makeup_db;
-      c.rms = ds->comp.detector == SG_DETECT_RMS, c.rms_ms = ds->comp.rms_ms;
+    sg__fxv_insitu_config(ds, &v->probe[i], s->sample_rate, &c);
+    if (c.kind == SG_INSITU_DYNAMICS && ds->sidechain[0]) {
       /* The sidechain as the spec names it, read here on its own: the reference the wiring is
-       * judged against, not whatever the chain was fed. */
-      const sg__stem *side = ds->sidechain[0] ? find_stem(r, ds->sidechain) : NULL;
+       * judged against, not whatever the chain was fed; and the other stems it could have been. */
+      const sg__stem *side = find_stem(r, ds->sidechain);
       sg_audio_info info;
       if (side && (st = sg_audio_reader_open(&v->side[i], side->dry, &info, d)) != SG_OK)
         break;
       v->side_ch[i] = side ? info.channels : 0;
-    } else if (!strcmp(t, "saturation")) {
-      c.kind = SG_INSITU_SHAPER;
-      c.drive_db = ds->sat.drive_db, c.asym = ds->sat.asym, c.output_db = ds->sat.output_db;
-    } else if (!strcmp(t, "width") || !strcmp(t, "pan") || !strcmp(t, "gain")) {
-      c.kind = SG_INSITU_LEVEL;
-    } else if (!strcmp(t, "limiter")) {
-      c.kind = SG_INSITU_PEAK;
-    } else {
-      c.kind = SG_INSITU_WET;
+      if (side && (st = open_keys(r, v, i, self, side, d)) != SG_OK)
+        break;
+      c.n_keys = v->n_keys[i];
     }
     if ((st = sg_insitu_create(&v->acc[i], &c)) != SG_OK)
       sg_diag_fail(d, st, "fx verification: in-situ measurement of effect %d: %s", i + 1,
@@ -335,26 +390,47 @@ sg_status sg__fxv_open(sg__run *r, const sg_effect_spec *fx, int n, sg__fxv **ou
   return SG_OK;
 }
 
+/* n frames of a stem's dry file as planar L, R (zeros past its end or on a read error). */
+static void read_planar(sg_audio_reader *rd, unsigned ch, float *ib, float *L, float *R, size_t n) {
+  size_t got = 0;
+  if (sg_audio_reader_read(rd, ib, n, &got, NULL) != SG_OK)
+    got = 0;
+  for (size_t k = 0; k < n; ++k) {
+    L[k] = k < got ? ib[k * ch] : 0.0f;
+    R[k] = k < got ? ib[k * ch + (ch > 1)] : 0.0f;
+  }
+}
+
 void sg__fxv_tap(void *user, int effect, const float *inL, const float *inR, const float *outL,
                  const float *outR, const float *sideL, const float *sideR, size_t n) {
   sg__fxv *v = user;
   (void)sideL, (void)sideR;
-  if (effect < 0 || effect >= v->n || !v->acc[effect])
+  if (!v || effect < 0 || effect >= v->n || !v->acc[effect])
     return;
   const float *sl = NULL, *sr = NULL;
+  const float *keys[2 * SG_INSITU_MAX_KEYS];
+  int nk = 0;
   if (v->side[effect] && n <= SG_MIX_BLOCK) {
-    size_t got = 0;
-    unsigned ch = v->side_ch[effect];
     float *ib = v->side_buf, *L = v->side_buf + 2 * SG_MIX_BLOCK, *R = L + SG_MIX_BLOCK;
-    if (sg_audio_reader_read(v->side[effect], ib, n, &got, NULL) != SG_OK)
-      got = 0;
-    for (size_t k = 0; k < n; ++k) {
-      L[k] = k < got ? ib[k * ch] : 0.0f;
-      R[k] = k < got ? ib[k * ch + (ch > 1)] : 0.0f;
-    }
+    read_planar(v->side[effect], v->side_ch[effect], ib, L, R, n);
     sl = L, sr = R;
+    nk = v->n_keys[effect];
+    for (int j = 0; j < nk; ++j) {
+      float *kL = v->key_buf[effect] + (size_t)j * 2 * SG_MIX_BLOCK, *kR = kL + SG_MIX_BLOCK;
+      read_planar(v->key[effect][j], v->key_ch[effect][j], ib, kL, kR, n);
+      keys[2 * j] = kL, keys[2 * j + 1] = kR;
+    }
   }
-  sg_insitu_add(v->acc[effect], inL, inR, outL, outR, sl, sr, n);
+  sg_insitu_add_keyed(v->acc[effect], inL, inR, outL, outR, sl, sr, keys, nk, n);
+}
+
+static void close_keys(sg__fxv *v, int i) {
+  for (int j = 0; j < v->n_keys[i]; ++j) {
+    sg_audio_reader_close(v->key[i][j]);
+    v->key[i][j] = NULL;
+  }
+  free(v->key_buf[i]);
+  v->key_buf[i] = NULL;
 }
 
 void sg__fxv_finish(sg__fxv *v) {
@@ -366,6 +442,7 @@ void sg__fxv_finish(sg__fxv *v) {
     }
     sg_audio_reader_close(v->side[i]);
     v->side[i] = NULL;
+    close_keys(v, i);
   }
 }
 
@@ -375,6 +452,7 @@ void sg__fxv_free(sg__fxv *v) {
   for (int i = 0; i < v->n; ++i) {
     sg_insitu_free(v->acc[i]);
     sg_audio_reader_close(v->side[i]);
+    close_keys(v, i);
   }
   free(v->side_buf);
   free(v);
@@ -398,11 +476,124 @@ static const sg_check_id k_probe_check[SG_FXQ_COUNT_] = {
 static const char *k_probe_unit[SG_FXQ_COUNT_] = {"dB", "dB", "ms", "s",  "ms",   "frames",
                                                   "dB", "Hz", "dB", "dB", "dBTP", "dB"};
 
-static double wet_gain_of(const sg_fx_probe_result *p) {
-  for (int k = 0; k < p->n; ++k)
-    if (p->m[k].q == SG_FXQ_WET_GAIN)
-      return p->m[k].measured;
-  return 0;
+/* One row: check, measured, limit (SG_LIMIT_DEFAULT: the table's), target, severity, detail. */
+static sg__fxv_row *row_add(sg__fxv_row *rows, int *n, int cap, sg_check_id id, double m,
+                            double limit, double target, sg_severity sev) {
+  if (*n >= cap)
+    return NULL;
+  sg__fxv_row *w = &rows[(*n)++];
+  w->id = id, w->measured = m, w->limit = limit, w->target = target, w->sev = sev;
+  w->detail[0] = 0;
+  return w;
+}
+
+int sg__fxv_probe_rows(const sg_fx_probe_result *p, const char *at, sg__fxv_row *rows, int cap) {
+  int n = 0;
+  for (int k = 0; k < p->n; ++k) {
+    const sg_fx_measure *m = &p->m[k];
+    const sg_check_id id = k_probe_check[m->q];
+    const char *u = k_probe_unit[m->q];
+    const int rel = m->q == SG_FXQ_COMP_TIME || m->q == SG_FXQ_RT60 || m->q == SG_FXQ_MOD_RATE;
+    sg__fxv_row *w;
+    if (m->q == SG_FXQ_WET_GAIN)
+      w = row_add(rows, &n, cap, id, m->measured, 0, 0, SG_SEV_INFO);
+    else if (m->q == SG_FXQ_CEILING)
+      w = row_add(rows, &n, cap, id, m->measured, m->expected, 0, SG_SEV_FAIL);
+    else if (rel)
+      w = row_add(rows, &n, cap, id,
+                  m->measured > 0 ? 100.0 * (m->measured - m->expected) / m->expected : -100,
+                  SG_LIMIT_DEFAULT, 0, SG_SEV_FAIL);
+    else
+      w = row_add(rows, &n, cap, id, m->measured, SG_LIMIT_DEFAULT, m->expected, SG_SEV_FAIL);
+    /* Whether the probe came from the cache is not said: a package must not depend on it. */
+    if (w)
+      snprintf(w->detail, sizeof w->detail, "probe %s %s: measured %.4g %s, design %.4g %s", at,
+               m->what, m->measured, u, m->expected, u);
+  }
+  return n;
+}
+
+int sg__fxv_insitu_rows(const sg_fx_design *ds, const sg_insitu_result *q, double rate,
+                        const char *at, const char *const *key_names, sg__fxv_row *rows, int cap) {
+  int n = 0;
+  sg__fxv_row *w;
+  if (q->in_energy <= 0) {
+    if ((w = row_add(rows, &n, cap, SG_CHECK_FX_INSITU_WET, 0, 0, 0, SG_SEV_INFO)))
+      snprintf(w->detail, sizeof w->detail, "in situ %s: the effect's input is silent", at);
+    return n;
+  }
+  if (!strcmp(ds->type, "eq")) {
+    for (int k = 0; k < ds->n_probe_hz; ++k) {
+      double want = fmax(sg_eq_magnitude_db(&ds->eq, rate, ds->probe_hz[k]), -80);
+      int judged = q->coherence[k] >= 0.9 && q->in_db[k] > -100;
+      if ((w = row_add(rows, &n, cap, SG_CHECK_FX_INSITU_TRANSFER, fmax(q->mag_db[k], -80),
+                       SG_LIMIT_DEFAULT, want, judged ? SG_SEV_FAIL : SG_SEV_INFO)))
+        snprintf(w->detail, sizeof w->detail,
+                 "in situ %s at %.4g Hz: transfer %.3f dB, design %.3f dB, coherence %.3f, input "
+                 "%.0f dB%s",
+                 at, ds->probe_hz[k], q->mag_db[k], want, q->coherence[k], q->in_db[k],
+                 judged ? "" : " (not judged: coherence < 0.9 or no input there)");
+    }
+  } else if (!strcmp(ds->type, "compressor")) {
+    if ((w = row_add(rows, &n, cap, SG_CHECK_FX_INSITU_DYNAMICS, q->gr_err_rms_db, SG_LIMIT_DEFAULT,
+                     0, SG_SEV_FAIL)))
+      snprintf(w->detail, sizeof w->detail,
+               "in situ %s: measured vs design gain reduction over %zu blocks (mean %.2f dB, "
+               "max %.2f dB)%s%s",
+               at, q->blocks, q->gr_mean_db, q->gr_max_db, ds->sidechain[0] ? ", keyed by " : "",
+               ds->sidechain);
+    if (ds->sidechain[0]) {
+      /* The reduction must follow the key the spec names better than any other signal it could
+       * have been fed: the own input, every other stem. */
+      double other = q->corr_own;
+      if (q->key_best >= 0 && q->corr_key[q->key_best] > other)
+        other = q->corr_key[q->key_best];
+      double cs = isnan(q->corr_side) ? 0 : q->corr_side;
+      if ((w = row_add(rows, &n, cap, SG_CHECK_FX_INSITU_SIDECHAIN, cs - other, SG_LIMIT_DEFAULT, 0,
+                       SG_SEV_FAIL)))
+        snprintf(w->detail, sizeof w->detail,
+                 "in situ %s: gain reduction correlates %.3f with the reduction %s predicts, "
+                 "%.3f with its own input's, %.3f with the best other stem's (%s)",
+                 at, cs, ds->sidechain, q->corr_own,
+                 q->key_best >= 0 ? q->corr_key[q->key_best] : 0.0,
+                 q->key_best >= 0 && key_names ? key_names[q->key_best] : "none");
+    }
+  } else if (!strcmp(ds->type, "saturation")) {
+    if ((w = row_add(rows, &n, cap, SG_CHECK_FX_INSITU_SHAPER, q->shaper_db, SG_LIMIT_DEFAULT, 0,
+                     SG_SEV_FAIL)))
+      snprintf(w->detail, sizeof w->detail,
+               "in situ %s: output level against the drive curve and DC blocker on the input", at);
+  } else if (!strcmp(ds->type, "limiter")) {
+    if ((w = row_add(rows, &n, cap, SG_CHECK_FX_INSITU_PEAK, q->true_peak_dbtp, ds->ceiling_dbtp, 0,
+                     SG_SEV_FAIL)))
+      snprintf(w->detail, sizeof w->detail, "in situ %s: true peak of the limiter's output", at);
+  } else if (!strcmp(ds->type, "width")) {
+    if ((w = row_add(rows, &n, cap, SG_CHECK_FX_INSITU_LEVEL, q->side_db, SG_LIMIT_DEFAULT,
+                     20 * log10(fmax(ds->width, 1e-6)), SG_SEV_FAIL)))
+      snprintf(w->detail, sizeof w->detail, "in situ %s: side level change (mid %.3f dB)", at,
+               q->mid_db);
+  } else if (!strcmp(ds->type, "pan") || !strcmp(ds->type, "gain")) {
+    if ((w = row_add(rows, &n, cap, SG_CHECK_FX_INSITU_LEVEL, q->left_db, SG_LIMIT_DEFAULT,
+                     20 * log10(ds->gain_l), SG_SEV_FAIL)))
+      snprintf(w->detail, sizeof w->detail, "in situ %s: left channel level change", at);
+    if ((w = row_add(rows, &n, cap, SG_CHECK_FX_INSITU_LEVEL, q->right_db, SG_LIMIT_DEFAULT,
+                     20 * log10(ds->gain_r), SG_SEV_FAIL)))
+      snprintf(w->detail, sizeof w->detail, "in situ %s: right channel level change", at);
+  } else {
+    const double m = ds->mix;
+    const int judged = m > 1e-3 && m < 0.999;
+    const double got = isnan(q->wet_mix) ? -1 : q->wet_mix;
+    if ((w = row_add(rows, &n, cap, SG_CHECK_FX_INSITU_WET, got, SG_LIMIT_DEFAULT, m,
+                     judged ? SG_SEV_FAIL : SG_SEV_INFO)))
+      snprintf(w->detail, sizeof w->detail,
+               "in situ %s: mix %.3f (wet/dry %.2f dB, dry coefficient %.3f%s), design mix %.3g "
+               "(wet/dry %.2f dB)%s",
+               at, got, q->wet_dry_db, q->dry_coef,
+               strcmp(ds->type, "delay") && strcmp(ds->type, "reverb") ? ", with the wet gain" : "",
+               m, judged ? 20 * log10(m / (1 - m)) : 0.0,
+               judged ? "" : " (not judged: mix 0 or 1)");
+  }
+  return n;
 }
 
 sg_status sg__fxv_rows(sg__run *r, const char *step, const char *stem, const sg_effect_spec *fx,
@@ -411,117 +602,30 @@ sg_status sg__fxv_rows(sg__run *r, const char *step, const char *stem, const sg_
     return SG_OK;
   const double rate = r->song->sample_rate;
   sg_status st = SG_OK;
-  char det[256], at[64];
+  char at[64];
+  sg__fxv_row rows[SG_FX_PROBE_MAX + 8];
   for (int i = 0; i < v->n; ++i) {
     const sg_fx_design *ds = &v->design[i];
     snprintf(at, sizeof at, "effect %d (%s, line %d)", i + 1, ds->type, fx[i].pos.line);
-    /* Probe: the unit against its design. */
-    for (int k = 0; k < v->probe[i].n; ++k) {
-      const sg_fx_measure *m = &v->probe[i].m[k];
-      const sg_check_id id = k_probe_check[m->q];
-      const char *u = k_probe_unit[m->q];
-      const int rel = m->q == SG_FXQ_COMP_TIME || m->q == SG_FXQ_RT60 || m->q == SG_FXQ_MOD_RATE;
-      /* Whether the probe came from the cache is not said: a package must not depend on it. */
-      snprintf(det, sizeof det, "probe %s %s: measured %.4g %s, design %.4g %s", at, m->what,
-               m->measured, u, m->expected, u);
-      sg_status s2;
-      if (m->q == SG_FXQ_WET_GAIN)
-        s2 = sg__gate(r, id, step, stem, m->measured, 0, 0, det, SG_SEV_INFO, d);
-      else if (m->q == SG_FXQ_CEILING)
-        s2 = sg__gate(r, id, step, stem, m->measured, m->expected, 0, det, SG_SEV_FAIL, d);
-      else if (rel)
-        s2 = sg__gate(r, id, step, stem,
-                      m->measured > 0 ? 100.0 * (m->measured - m->expected) / m->expected : -100,
-                      SG_LIMIT_DEFAULT, 0, det, SG_SEV_FAIL, d);
-      else
-        s2 = sg__gate(r, id, step, stem, m->measured, SG_LIMIT_DEFAULT, m->expected, det,
-                      SG_SEV_FAIL, d);
+    /* Probe: the unit against its design; in situ: the effect's own input and output in the
+     * chain, on the music. */
+    int n = sg__fxv_probe_rows(&v->probe[i], at, rows, SG_FX_PROBE_MAX + 8);
+    if (v->has_insitu[i])
+      n += sg__fxv_insitu_rows(ds, &v->insitu[i], rate, at, v->key_name[i], rows + n,
+                               SG_FX_PROBE_MAX + 8 - n);
+    else if (n < SG_FX_PROBE_MAX + 8) {
+      sg__fxv_row *w =
+          row_add(rows, &n, SG_FX_PROBE_MAX + 8, SG_CHECK_FX_INSITU_WET, 0, 0, 0, SG_SEV_INFO);
+      snprintf(w->detail, sizeof w->detail,
+               "in situ %s: not measured (cached stem without its record)", at);
+    }
+    for (int k = 0; k < n; ++k) {
+      const sg__fxv_row *w = &rows[k];
+      sg_status s2 = sg__gate(r, w->id, step, stem, w->measured, w->limit, w->target, w->detail,
+                              w->sev, w->sev == SG_SEV_INFO ? NULL : d);
       if (st == SG_OK)
         st = s2;
     }
-    /* In situ: the effect's own input and output in the chain, on the music. */
-    const sg_insitu_result *q = &v->insitu[i];
-    sg_status s2 = SG_OK;
-    if (!v->has_insitu[i]) {
-      snprintf(det, sizeof det, "in situ %s: not measured (cached stem without its record)", at);
-      sg__gate(r, SG_CHECK_FX_INSITU_WET, step, stem, 0, 0, 0, det, SG_SEV_INFO, NULL);
-      continue;
-    }
-    if (q->in_energy <= 0) {
-      snprintf(det, sizeof det, "in situ %s: the effect's input is silent", at);
-      sg__gate(r, SG_CHECK_FX_INSITU_WET, step, stem, 0, 0, 0, det, SG_SEV_INFO, NULL);
-      continue;
-    }
-    if (!strcmp(ds->type, "eq")) {
-      for (int k = 0; k < ds->n_probe_hz; ++k) {
-        double want = fmax(sg_eq_magnitude_db(&ds->eq, rate, ds->probe_hz[k]), -80);
-        int judged = q->coherence[k] >= 0.9 && q->in_db[k] > -100;
-        snprintf(det, sizeof det,
-                 "in situ %s at %.4g Hz: transfer %.3f dB, design %.3f dB, coherence %.3f, input "
-                 "%.0f dB%s",
-                 at, ds->probe_hz[k], q->mag_db[k], want, q->coherence[k], q->in_db[k],
-                 judged ? "" : " (not judged: coherence < 0.9 or no input there)");
-        s2 = sg__gate(r, SG_CHECK_FX_INSITU_TRANSFER, step, stem, fmax(q->mag_db[k], -80),
-                      SG_LIMIT_DEFAULT, want, det, judged ? SG_SEV_FAIL : SG_SEV_INFO, d);
-        if (st == SG_OK)
-          st = s2;
-      }
-    } else if (!strcmp(ds->type, "compressor")) {
-      snprintf(det, sizeof det,
-               "in situ %s: measured vs design gain reduction over %zu blocks (mean %.2f dB, "
-               "max %.2f dB)%s%s",
-               at, q->blocks, q->gr_mean_db, q->gr_max_db, ds->sidechain[0] ? ", keyed by " : "",
-               ds->sidechain);
-      st = st == SG_OK ? sg__gate(r, SG_CHECK_FX_INSITU_DYNAMICS, step, stem, q->gr_err_rms_db,
-                                  SG_LIMIT_DEFAULT, 0, det, SG_SEV_FAIL, d)
-                       : st;
-      if (ds->sidechain[0]) {
-        snprintf(det, sizeof det,
-                 "in situ %s: gain reduction correlates %.3f with %s's envelope, %.3f with its "
-                 "own input's",
-                 at, q->corr_side, ds->sidechain, q->corr_own);
-        s2 = sg__gate(r, SG_CHECK_FX_INSITU_SIDECHAIN, step, stem, q->corr_side - q->corr_own,
-                      SG_LIMIT_DEFAULT, 0, det, SG_SEV_FAIL, d);
-        if (st == SG_OK)
-          st = s2;
-      }
-    } else if (!strcmp(ds->type, "saturation")) {
-      snprintf(det, sizeof det, "in situ %s: output level against the drive curve on the input",
-               at);
-      s2 = sg__gate(r, SG_CHECK_FX_INSITU_SHAPER, step, stem, q->shaper_db, SG_LIMIT_DEFAULT, 0,
-                    det, SG_SEV_FAIL, d);
-    } else if (!strcmp(ds->type, "limiter")) {
-      snprintf(det, sizeof det, "in situ %s: true peak of the limiter's output", at);
-      s2 = sg__gate(r, SG_CHECK_FX_INSITU_PEAK, step, stem, q->true_peak_dbtp, ds->ceiling_dbtp, 0,
-                    det, SG_SEV_FAIL, d);
-    } else if (!strcmp(ds->type, "width")) {
-      snprintf(det, sizeof det, "in situ %s: side level change (mid %.3f dB)", at, q->mid_db);
-      s2 = sg__gate(r, SG_CHECK_FX_INSITU_LEVEL, step, stem, q->side_db, SG_LIMIT_DEFAULT,
-                    20 * log10(fmax(ds->width, 1e-6)), det, SG_SEV_FAIL, d);
-    } else if (!strcmp(ds->type, "pan") || !strcmp(ds->type, "gain")) {
-      snprintf(det, sizeof det, "in situ %s: left channel level change (right %.3f dB)", at,
-               q->right_db);
-      s2 = sg__gate(r, SG_CHECK_FX_INSITU_LEVEL, step, stem, q->left_db, SG_LIMIT_DEFAULT,
-                    20 * log10(ds->gain_l), det, SG_SEV_FAIL, d);
-      if (s2 == SG_OK) {
-        snprintf(det, sizeof det, "in situ %s: right channel level change", at);
-        s2 = sg__gate(r, SG_CHECK_FX_INSITU_LEVEL, step, stem, q->right_db, SG_LIMIT_DEFAULT,
-                      20 * log10(ds->gain_r), det, SG_SEV_FAIL, d);
-      }
-    } else {
-      const double m = ds->mix;
-      const int judged = m > 1e-3 && m < 0.999;
-      const double want = judged ? 20 * log10(m / (1 - m)) + wet_gain_of(&v->probe[i]) : 0;
-      snprintf(
-          det, sizeof det,
-          "in situ %s: wet/dry energy %.2f dB, expected %.2f dB (mix %.3g, wet gain %.2f dB)%s", at,
-          q->wet_dry_db, want, m, wet_gain_of(&v->probe[i]),
-          judged ? "" : " (not judged: mix 0 or 1)");
-      s2 = sg__gate(r, SG_CHECK_FX_INSITU_WET, step, stem, q->wet_dry_db, SG_LIMIT_DEFAULT, want,
-                    det, judged ? SG_SEV_FAIL : SG_SEV_INFO, d);
-    }
-    if (st == SG_OK)
-      st = s2;
   }
   sg__flush(r);
   return st;

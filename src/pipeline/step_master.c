@@ -33,7 +33,7 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   sg__fxv *fxv = NULL;
   sg_status st = sg__probe_open(&p, s, SG_METER_ALL, SG_FEAT_ALL, d);
   if (st == SG_OK)
-    st = sg__fxv_open(r, s->master.effects, s->master.n_effects, &fxv, d);
+    st = sg__fxv_open(r, NULL, s->master.effects, s->master.n_effects, &fxv, d);
   sg_trace_config tc = {s->channels, s->sample_rate, r->tl.total_frames, 0, 1};
   if (st == SG_OK)
     st = sg_trace_create(&p.trace, &tc, d);

@@ -6,7 +6,8 @@
  * measurement); tests/fx links sg_fx only. The pass/fail limits are the check table's
  * (include/stemgate/check.h, fx_insitu_*), applied as src/pipeline/step_fx.c (sg__fxv_rows) does:
  * TRANSFER |mag - design| <= 1.0 dB where coherence >= 0.9; DYNAMICS gr_err_rms_db <= 1.0 dB;
- * SIDECHAIN corr_side - corr_own >= 0; WET |wet/dry - expected| <= 3.0 dB; LEVEL <= 0.1 dB;
+ * SIDECHAIN corr_side - max(corr_own, other keys) >= 0.3; WET |wet/dry - 20 log10(mix/(1-mix))|
+ * <= 3.0 dB; LEVEL <= 0.1 dB;
  * SHAPER |shaper_db| <= 0.5 dB; PEAK true peak <= ceiling. Signals are seeded noise (seed
  * printed); every number asserted is printed. */
 #include "sg_test.h"
@@ -274,10 +275,10 @@ static void test_dynamics_sidechain(void **state) {
   print_message("keyed by A, measured with side A: corr_side %.3f, corr_own %.3f, gr_err_rms "
                 "%.3f dB (gr mean %.2f dB)\n",
                 r.corr_side, r.corr_own, r.gr_err_rms_db, r.gr_mean_db);
-  /* The pulses leave blocks of digital silence, which the measurement's dB envelope floors at
-   * -300 dB: 0.53 here, 0.86 with a -80 dBFS noise floor under them. */
-  assert_true(r.corr_side >= 0.4);
-  assert_true(r.corr_side - r.corr_own >= 0.4); /* render's gate: >= 0 */
+  /* The pulses leave blocks of digital silence: the design predicts no reduction there, as the
+   * unit does, so they do not dilute the correlation (0.95). */
+  assert_true(r.corr_side >= 0.9);
+  assert_true(r.corr_side - r.corr_own >= 0.4 + limit_of(SG_CHECK_FX_INSITU_SIDECHAIN));
   assert_true(r.gr_err_rms_db <= lim);
 
   /* The spec names B but the chain was fed A: the reduction does not follow B. */
@@ -286,9 +287,10 @@ static void test_dynamics_sidechain(void **state) {
                 "%.3f dB\n",
                 r.corr_side, r.corr_own, r.gr_err_rms_db);
   assert_true(r.corr_side < 0.3);
-  /* corr_own is as low (the own input's envelope does not drive the reduction either), so the
-   * sidechain row alone (corr_side - corr_own >= 0) is not decisive here; the dynamics row is. */
+  /* Without A among the candidate keys the margin over the own input is about 0, under the
+   * row's 0.3 (tests/pipeline/test_fxverify.c has the case with A as a candidate: -0.85). */
   print_message("  sidechain row margin corr_side - corr_own: %.3f\n", r.corr_side - r.corr_own);
+  assert_true(r.corr_side - r.corr_own < limit_of(SG_CHECK_FX_INSITU_SIDECHAIN) - 0.2);
   assert_true(r.gr_err_rms_db > 3 * lim);
 
   /* And no key at all (the compressor fed its own input), measured against A. */
@@ -331,12 +333,13 @@ static double wet_row(const float *iL, const float *iR, const float *oL, const f
   sg_insitu_config c;
   memset(&c, 0, sizeof c);
   c.kind = SG_INSITU_WET, c.rate = RATE, c.mix = design_mix;
+  c.wet_gain_db = c.wet_gain_mono_db = wet_gain_db; /* independent channels here */
   sg_insitu_result r = measure(&c, iL, iR, oL, oR, NULL, NULL, n);
-  /* render's expectation (step_fx.c): 20 log10(m / (1 - m)) + the probe's wet gain */
-  double want = 20 * log10(design_mix / (1 - design_mix)) + wet_gain_db;
-  print_message("%s: wet/dry %.2f dB, expected %.2f dB (mix %.2f, wet gain %.2f dB): off by "
-                "%.2f dB\n",
-                what, r.wet_dry_db, want, design_mix, wet_gain_db, r.wet_dry_db - want);
+  /* render's expectation (step_fx.c): the design's 20 log10(m / (1 - m)) */
+  double want = 20 * log10(design_mix / (1 - design_mix));
+  print_message("%s: wet/dry %.2f dB (mix %.3f), expected %.2f dB (mix %.2f, wet gain %.2f dB): "
+                "off by %.2f dB\n",
+                what, r.wet_dry_db, r.wet_mix, want, design_mix, wet_gain_db, r.wet_dry_db - want);
   return r.wet_dry_db - want;
 }
 
@@ -356,19 +359,14 @@ static void test_wet_mix(void **state) {
   delay_mix(iL, iR, oL, oR, n, 0.3);
   double off = wet_row(iL, iR, oL, oR, n, 0.3, wg, "mix 0.3 unit, mix 0.3 design");
   assert_true(fabs(off) <= 0.5);
-  /* Against a mix-0.8 design: out - 0.2 in keeps 0.5 of the dry, so the measured ratio is
-   * 10 log10((0.5^2 + 0.3^2 g) / 0.2^2) against 10 log10(0.8^2 g / 0.2^2): 2.75 dB under it at
-   * g = 1, inside render's 3 dB. Asserted as predicted: this direction is a blind spot. */
-  double g = pow(10, wg / 10);
-  double pred = 10 * log10((0.25 + 0.09 * g) / (0.64 * g));
+  /* The blind spot of an estimate that subtracts the design's dry share (2.75 dB under a
+   * mix-0.8 design, inside 3 dB) is gone: the mix is estimated, 0.3, 19.4 dB under 0.8's. */
   off = wet_row(iL, iR, oL, oR, n, 0.8, wg, "mix 0.3 unit, mix 0.8 design");
-  print_message("  predicted %.2f dB\n", pred);
-  assert_true(fabs(off - pred) <= 0.5);
-  assert_true(off < -2.0);
-  /* The other way round, a unit at 0.8 where the spec says 0.3, fails clearly. */
+  assert_true(off < -(lim + 10));
+  /* The other way round, a unit at 0.8 where the spec says 0.3. */
   delay_mix(iL, iR, oL, oR, n, 0.8);
   off = wet_row(iL, iR, oL, oR, n, 0.3, wg, "mix 0.8 unit, mix 0.3 design");
-  assert_true(fabs(off) > 2 * lim);
+  assert_true(off > lim + 10);
   free(iL), free(iR), free(oL), free(oR);
 }
 
@@ -420,14 +418,6 @@ static void test_level_gain_pan(void **state) {
 
 /* ---- SHAPER ---- */
 
-static void hp30(float *L, float *R, size_t n) {
-  sg_eq_config c;
-  sg_eq_config_init(&c);
-  c.type = SG_EQ_HIGHPASS, c.freq_hz = 30, c.order = 4;
-  assert_int_equal(sg_eq_filtfilt(&c, RATE, L, n), SG_OK);
-  assert_int_equal(sg_eq_filtfilt(&c, RATE, R, n), SG_OK);
-}
-
 static double shaper_of(const float *iL, const float *iR, size_t n, double unit_drive,
                         double design_drive) {
   float *oL = fdup(iL, n), *oR = fdup(iR, n);
@@ -441,7 +431,7 @@ static double shaper_of(const float *iL, const float *iR, size_t n, double unit_
   sg_insitu_config c;
   memset(&c, 0, sizeof c);
   c.kind = SG_INSITU_SHAPER, c.rate = RATE, c.mix = 1;
-  c.drive_db = design_drive, c.asym = 0, c.output_db = -6;
+  c.drive_db = design_drive, c.asym = 0, c.output_db = -6, c.dc_hz = SG_SATURATION_DC_HZ;
   sg_insitu_result r = measure(&c, iL, iR, oL, oR, NULL, NULL, n);
   print_message("saturation drive %.0f dB vs design drive %.0f dB: shaper %.3f dB\n", unit_drive,
                 design_drive, r.shaper_db);
@@ -458,11 +448,10 @@ static void test_shaper_drive(void **state) {
   pink(iR, n, 0.15);
   envelope(iL, n, 0.5, -12, 0);
   envelope(iR, n, 0.5, -12, 0);
-  /* Music has little below 30 Hz; this pink noise has a lot, which the unit's DC blocker
-   * (~5 Hz) removes and the tanh curve of the measurement does not: about -0.3 dB more. */
-  hp30(iL, iR, n);
+  /* Pink noise with all its energy below 30 Hz: the unit's DC blocker (5 Hz) removes part of
+   * it, and the model includes the same blocker, so the correct unit reads near 0 dB. */
   const double lim = limit_of(SG_CHECK_FX_INSITU_SHAPER); /* 0.5 dB */
-  assert_true(fabs(shaper_of(iL, iR, n, 12, 12)) <= 0.5 * lim);
+  assert_true(fabs(shaper_of(iL, iR, n, 12, 12)) <= 0.2 * lim);
   /* a unit driven 12 dB where the spec says 0 dB (and the reverse) */
   assert_true(fabs(shaper_of(iL, iR, n, 12, 0)) > 4 * lim);
   assert_true(fabs(shaper_of(iL, iR, n, 0, 12)) > 4 * lim);
