@@ -34,7 +34,7 @@ static const sg_cli_command commands[] = {
      "\n"
      "exit codes: 0 done, 1 a gate failed, 2 usage or spec error, 3 I/O error\n"},
     {"verify", "check any delivery package (zip or folder) against a spec", sg_cli_verify,
-     "usage: stemgate verify PACKAGE.zip|DIR --spec SPEC [--reference REF] [--json FILE]\n"
+     "usage: stemgate verify PACKAGE.zip|DIR [--spec SPEC] [--reference REF] [--json FILE]\n"
      "                      [--junit FILE] [--criteria FILE] [--quiet]\n"
      "\n"
      "Independent QC of a stem package: files present, rate, format, channels, lengths, sync\n"
@@ -43,7 +43,9 @@ static const sg_cli_command commands[] = {
      "only warnings and failures); --json and --junit write reports for CI (FILE - is standard\n"
      "output; the table then goes to stderr). --criteria FILE reads a client's acceptance\n"
      "criteria (a YAML file holding one `delivery:` block, see docs/spec.md) in place of the\n"
-     "spec's.\n"
+     "spec's. Without --spec, a stemgate zip is checked against its own manifest.json: every\n"
+     "entry's hash and header, every audio file re-measured (loudness, peaks, DC, format,\n"
+     "lengths) against the figures and limits it records; a package without one needs --spec.\n"
      "\n"
      "exit codes: 0 every required check holds, 1 a check failed, 2 usage error,\n"
      "            3 the package cannot be read\n"},

@@ -76,6 +76,15 @@ enum {
 #define SG_SIGNAL_LEVEL 1e-4f
 /* Width of one window of the activity map, seconds. */
 #define SG_METER_WINDOW_S 0.05
+/* DC is measured where a file plays: the Hann-weighted mean of each channel over windows of
+ * SG_METER_DC_WINDOW_S, half a window apart, whose weighted RMS (all channels) reaches
+ * SG_METER_DC_FLOOR_DB; quieter windows are skipped, so silence around a part cannot dilute the
+ * offset it carries while it plays. The Hann weight keeps notes and drum hits whose area an AC
+ * coupling balances within milliseconds from reading as an offset at a window's edge (a
+ * rectangular window read 1e-3 on an offset-free kick and e-piano); a steady offset reads in
+ * full. Partial windows count only in a file shorter than one window. */
+#define SG_METER_DC_WINDOW_S 1.0
+#define SG_METER_DC_FLOOR_DB -60.0
 
 typedef struct sg_meter_result {
   int64_t frames;
@@ -91,7 +100,13 @@ typedef struct sg_meter_result {
   double loudness_range_lu;                  /* EBU Tech 3342 LRA; 0 when not available   */
   double rms[SG_METER_MAX_CHANNELS];         /* linear RMS per channel                    */
   double rms_dbfs;                           /* RMS over all channels                     */
-  double dc[SG_METER_MAX_CHANNELS];          /* mean per channel                          */
+  double dc[SG_METER_MAX_CHANNELS];          /* mean per channel over the whole file      */
+  double dc_window;                          /* largest |mean| of a channel over a DC window
+                                                that plays (SG_METER_DC_WINDOW_S); 0: none */
+  int64_t dc_window_frame;                   /* first frame of that window; -1 when none  */
+  unsigned dc_window_channel;                /* its channel (0-based)                     */
+  uint64_t denormal_count;                   /* non-zero subnormal samples (|x| < FLT_MIN):
+                                                only a float file can hold them           */
   uint64_t nan_count, inf_count;             /* non-finite samples (excluded from levels) */
   uint64_t clipped_samples;                  /* samples at |x| >= SG_CLIP_LEVEL           */
   uint64_t clip_runs;                        /* runs of >= SG_CLIP_RUN clipped samples    */

@@ -335,11 +335,7 @@ static void fire_off(sg_synth *s, size_t i) {
   s->pend[i] = s->pend[--s->npend];
 }
 
-/* Renders the instrument's own timeline [frame0, frame0 + n), splitting at every event, then
- * AC-couples it, as on the analog outputs these instruments imitate: a DC blocker (stemgate/dsp.h)
- * with its -3 dB point at 5 Hz (-0.3 dB at 20 Hz). Short low notes (partial cycles under an
- * envelope) and asymmetric saturation otherwise leave a DC offset that the stem gates would
- * flag. */
+/* Renders the instrument's own timeline [frame0, frame0 + n), splitting at every event. */
 static void render_internal(sg_synth *s, const sg_note_list *notes, int64_t frame0, float *left,
                             float *right, size_t n) {
   int64_t pos = frame0, end = frame0 + (int64_t)n;
@@ -382,8 +378,6 @@ static void render_internal(sg_synth *s, const sg_note_list *notes, int64_t fram
     s->vt->render(s->st, left + off, right + off, len);
     pos = next;
   }
-  sg_dc_blocker_process(&s->dc[0], left, left, n);
-  sg_dc_blocker_process(&s->dc[1], right, right, n);
 }
 
 sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0, float *left,
@@ -415,6 +409,13 @@ sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0
    * frames in the output, the limiter just sees them coming. */
   render_internal(s, notes, frame0 + LOOKAHEAD, left, right, n);
   limit(s, left, right, n);
+  /* AC coupling, as on the analog outputs these instruments imitate: a DC blocker (stemgate/dsp.h)
+   * with its -3 dB point at 5 Hz (-0.3 dB at 20 Hz). Short low notes (partial cycles under an
+   * envelope) and asymmetric saturation otherwise leave an offset that the stem gates would
+   * flag. It comes after the limiter: the limiter's gain riding on an asymmetric waveform (the
+   * DX7 e-piano) made an offset of its own, -1e-3 while the stem played, when it came before. */
+  sg_dc_blocker_process(&s->dc[0], left, left, n);
+  sg_dc_blocker_process(&s->dc[1], right, right, n);
   s->next_frame = frame0 + (int64_t)n;
   return SG_OK;
 }
