@@ -952,6 +952,20 @@ static sg_song *manifest_song(const sg_manifest *m, sg_timeline *tl, int *level)
   s->sample_rate = m->rate;
   s->format = m->format;
   s->channels = m->channels;
+  /* A manifest that records no song format: the master's header as recorded (else the first
+   * audio file's). */
+  const sg_manifest_file *first = NULL;
+  for (size_t i = 0; i < m->n_files; ++i)
+    if (m->files[i].is_audio && (!first || m->files[i].role == SG_ROLE_MASTER)) {
+      first = &m->files[i];
+      if (first->role == SG_ROLE_MASTER)
+        break;
+    }
+  if (first && (!s->sample_rate || !s->channels)) {
+    s->sample_rate = first->rate;
+    s->format = first->format;
+    s->channels = first->channels;
+  }
   s->limits.sync_ms = sg_check_get(SG_CHECK_SYNC_OFFSET)->limit;
   s->limits.length_tolerance_ms = sg_check_get(SG_CHECK_LENGTH)->limit;
   s->limits.dc_offset = sg_check_get(SG_CHECK_DC_OFFSET)->limit;
@@ -1058,9 +1072,9 @@ sg_status sg_verify_manifest(const sg_verify_options *opt, const char *criteria,
     sg__vpkg_close(&p);
     return sg_diag_fail(d, SG_E_INVAL,
                         "'%s' carries no manifest.json, so there is nothing to verify it "
-                        "against: give --spec SPEC (what the package must hold) or --criteria "
-                        "FILE (a client's delivery: block), or a stemgate zip with its "
-                        "manifest.json",
+                        "against: give --spec SPEC (what the package must hold; --criteria FILE "
+                        "adds a client's delivery: block), or a stemgate zip with its "
+                        "manifest.json (which --criteria FILE alone can judge)",
                         opt->package);
   }
   /* The package's proof: archive, manifest, entry_present, sha256, wav_header, entry_listed. */
