@@ -48,7 +48,9 @@
  *       true_peak        master true peak <= ceiling
  *       clipping         per file: runs of >= SG_CLIP_RUN full-scale samples == 0
  *       non_finite       per file: NaN and infinite samples == 0
- *       dc_offset        per file: largest |mean| of a channel <= limits.dc_offset
+ *       dc_offset        per file: largest |mean| of a channel over 1-s Hann windows where the
+ *                        file plays (windows under -60 dBFS skipped) <= limits.dc_offset
+ *       denormals        per file: non-zero subnormal float samples == 0
  *       silence          per file: loudest 50 ms window >= limits.silence_dbfs
  *       active_in_sections      a stem that lists sections: quietest listed section's loudest
  *                               window >= limits.silence_dbfs
