@@ -79,10 +79,12 @@ enum {
 /* DC is measured where a file plays: the Hann-weighted mean of each channel over windows of
  * SG_METER_DC_WINDOW_S, half a window apart, whose weighted RMS (all channels) reaches
  * SG_METER_DC_FLOOR_DB; quieter windows are skipped, so silence around a part cannot dilute the
- * offset it carries while it plays. The Hann weight keeps notes and drum hits whose area an AC
- * coupling balances within milliseconds from reading as an offset at a window's edge (a
- * rectangular window read 1e-3 on an offset-free kick and e-piano); a steady offset reads in
- * full. Partial windows count only in a file shorter than one window. */
+ * offset it carries while it plays. An offset is steady: it counts where two consecutive windows
+ * agree in sign, as the smaller of the two (1.5 s held). The Hann weight and the pairing keep
+ * notes, drum hits and a plucked chord's sub-sonic swing, which turn sign within a window or
+ * two, from reading as an offset (a rectangular 1 s window read 1e-3 on an offset-free kick and
+ * e-piano, a lone Hann window 1.8e-3 on a nylon guitar); a steady offset reads in full.
+ * A file with one full window is judged by it; one shorter than a window by its open window. */
 #define SG_METER_DC_WINDOW_S 1.0
 #define SG_METER_DC_FLOOR_DB -60.0
 
@@ -101,8 +103,8 @@ typedef struct sg_meter_result {
   double rms[SG_METER_MAX_CHANNELS];         /* linear RMS per channel                    */
   double rms_dbfs;                           /* RMS over all channels                     */
   double dc[SG_METER_MAX_CHANNELS];          /* mean per channel over the whole file      */
-  double dc_window;                          /* largest |mean| of a channel over a DC window
-                                                that plays (SG_METER_DC_WINDOW_S); 0: none */
+  double dc_window;                          /* largest offset of a channel held over two DC
+                                                windows that play (see above); 0: none    */
   int64_t dc_window_frame;                   /* first frame of that window; -1 when none  */
   unsigned dc_window_channel;                /* its channel (0-based)                     */
   uint64_t denormal_count;                   /* non-zero subnormal samples (|x| < FLT_MIN):

@@ -46,9 +46,16 @@ struct sg_meter {
   size_t dcw;
   dc_acc dca[2];
   double dc_rot_c, dc_rot_s; /* cos, sin of 2 pi / dcw: the window's phase step */
-  double dc_worst;
+  double dc_worst;           /* worst offset held by two consecutive (overlapping) windows */
   int64_t dc_worst_at;
   unsigned dc_worst_ch;
+  double dc_prev[SG_METER_MAX_CHANNELS]; /* signed means of the window closed last */
+  int dc_prev_ok;                        /* it played */
+  int64_t dc_prev_at;
+  unsigned dc_closed; /* windows closed so far */
+  double dc_first;    /* the first window alone (a file with one window) */
+  int64_t dc_first_at;
+  unsigned dc_first_ch;
   uint64_t denormals;
   float *scratch; /* CHUNK * channels */
   /* True peak per channel. libebur128's true-peak mode ran ~10x slower than this block
@@ -81,7 +88,7 @@ sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsi
   m->dc_rot_s = sin(2.0 * SG_PI / (double)m->dcw);
   m->dca[0].c = m->dca[1].c = 1.0;
   m->dca[1].start = (int64_t)(m->dcw / 2);
-  m->dc_worst_at = -1;
+  m->dc_worst_at = m->dc_first_at = -1;
   m->scratch = malloc(sizeof(float) * CHUNK * channels);
   if (!m->scratch)
     goto nomem;
@@ -164,6 +171,29 @@ static void dc_keep(double v, int64_t at, unsigned ch, double *worst, int64_t *w
   }
 }
 
+/* A full window closes. An offset is steady: a channel's offset counts where two consecutive
+ * windows (half a window apart) agree in sign, as the smaller of the two; a note's low partial
+ * cycles, or a plucked chord's sub-sonic swing, turn sign within a window or two and read near
+ * zero, a DC reads in full. */
+static void dc_close(sg_meter *m, const dc_acc *a) {
+  int64_t at;
+  unsigned ch;
+  double v = dc_window_value(m, a, &at, &ch);
+  int ok = at >= 0;
+  if (m->dc_closed++ == 0)
+    dc_keep(v, at, ch, &m->dc_first, &m->dc_first_at, &m->dc_first_ch);
+  for (unsigned c = 0; ok && m->dc_prev_ok && c < m->channels; ++c) {
+    double now = a->sum[c] / a->wsum, prev = m->dc_prev[c];
+    if ((now > 0) == (prev > 0))
+      dc_keep(fmin(fabs(now), fabs(prev)), m->dc_prev_at, c, &m->dc_worst, &m->dc_worst_at,
+              &m->dc_worst_ch);
+  }
+  for (unsigned c = 0; ok && c < m->channels; ++c)
+    m->dc_prev[c] = a->sum[c] / a->wsum;
+  m->dc_prev_ok = ok;
+  m->dc_prev_at = a->start;
+}
+
 /* Adds frame pos, x (channels values, finite; fss their sum of squares), to both DC windows,
  * closing a full one. */
 static void dc_add(sg_meter *m, int64_t pos, const float *x, double fss) {
@@ -180,10 +210,7 @@ static void dc_add(sg_meter *m, int64_t pos, const float *x, double fss) {
     a->s = a->s * m->dc_rot_c + a->c * m->dc_rot_s;
     a->c = nc;
     if (++a->fill == m->dcw) {
-      int64_t at;
-      unsigned ch;
-      double v = dc_window_value(m, a, &at, &ch);
-      dc_keep(v, at, ch, &m->dc_worst, &m->dc_worst_at, &m->dc_worst_ch);
+      dc_close(m, a);
       int64_t next = a->start + (int64_t)m->dcw;
       memset(a, 0, sizeof *a);
       a->start = next;
@@ -311,6 +338,11 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
   r->dc_window = m->dc_worst;
   r->dc_window_frame = m->dc_worst_at;
   r->dc_window_channel = m->dc_worst_ch;
+  if (m->dc_closed == 1) { /* one full window: it alone */
+    r->dc_window = m->dc_first;
+    r->dc_window_frame = m->dc_first_at;
+    r->dc_window_channel = m->dc_first_ch;
+  }
   /* A file shorter than one window: its open window (a truncated Hann window is lopsided, so a
    * longer file's last partial windows are left out; the full ones reach to within half a
    * window of its end). */

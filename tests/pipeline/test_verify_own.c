@@ -206,11 +206,40 @@ static void edited_manifest_loudness_fails(void **state) {
   assert_int_equal(verify_expect(z, want), SG_E_GATE);
 }
 
+static void break_json(unsigned char *buf, size_t len) {
+  assert_true(len > 2);
+  buf[0] = 'x'; /* no longer JSON */
+}
+
+/* A manifest that does not parse: the package cannot be judged (exit 3), the manifest row says
+ * why. */
+static void broken_manifest_is_unreadable(void **state) {
+  (void)state;
+  char entry[300];
+  sg_verify_options o;
+  sg_verify_options_init(&o);
+  o.package = altered("broken.zip", "manifest.json", break_json, entry, sizeof entry);
+  sg_verify_result r;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_verify_manifest(&o, NULL, &r, &d), SG_E_FORMAT);
+  int found = 0;
+  for (size_t i = 0; i < r.report.n; ++i)
+    if (!strcmp(r.report.v[i].check, "manifest")) {
+      found = 1;
+      assert_false(r.report.v[i].pass);
+      fprintf(stderr, "manifest row: %s\n", r.report.v[i].detail);
+    }
+  assert_true(found);
+  sg_verify_result_free(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(own_package_passes),
       cmocka_unit_test(altered_stem_fails_its_rows),
       cmocka_unit_test(edited_manifest_loudness_fails),
+      cmocka_unit_test(broken_manifest_is_unreadable),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
