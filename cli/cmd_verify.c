@@ -1,4 +1,5 @@
-/* stemgate verify PACKAGE --spec SPEC: independent QC of a delivery package. */
+/* stemgate verify PACKAGE [--spec SPEC]: independent QC of a delivery package, against a spec or,
+ * without one, against the package's own manifest.json. */
 #include "cli.h"
 
 #include "package/json.h"
@@ -61,40 +62,52 @@ int sg_cli_verify(int argc, char **argv, const sg_cli_command *self) {
   }
   if (!package)
     return sg_cli_usage_error(self, "no package given", NULL);
-  if (!spec)
-    return sg_cli_usage_error(self, "--spec SPEC is required", NULL);
-
   sg_diag d;
   sg_diag_clear(&d);
-  sg_song *song = NULL;
-  sg_status st = sg_song_load(spec, &song, &d);
-  if (st != SG_OK) {
-    sg_cli_print_diag(&d);
-    return SG_EXIT_USAGE; /* a spec that cannot be used is a usage error, whatever the cause */
-  }
-  /* A client's acceptance criteria replace the spec's own delivery block. */
-  if (criteria && (st = sg_delivery_load(criteria, song, &d)) != SG_OK) {
-    sg_cli_print_diag(&d);
-    sg_song_free(song);
-    return SG_EXIT_USAGE;
-  }
   sg_verify_options opt;
   sg_verify_options_init(&opt);
   opt.package = package;
   opt.reference = reference;
   sg_verify_result res;
-  sg_diag_clear(&d);
-  st = sg_verify_package(song, &opt, &res, &d);
+  sg_status st;
   int ok_html = 1;
-  if (html) {
-    sg_diag hd;
-    sg_diag_clear(&hd);
-    if (sg_verify_to_html(song, &res, html, &hd) != SG_OK) {
-      sg_cli_print_diag(&hd);
-      ok_html = 0;
+  if (!spec) {
+    /* No spec: the package is checked against its own manifest.json. */
+    if (reference)
+      return sg_cli_usage_error(self, "--reference needs --spec SPEC (the song's grid)", NULL);
+    if (html)
+      return sg_cli_usage_error(self, "--report needs --spec SPEC (the sections it draws)", NULL);
+    st = sg_verify_manifest(&opt, criteria, &res, &d);
+    if (st == SG_E_INVAL || st == SG_E_SPEC) {
+      sg_cli_print_diag(&d);
+      sg_verify_result_free(&res);
+      return SG_EXIT_USAGE;
     }
+  } else {
+    sg_song *song = NULL;
+    st = sg_song_load(spec, &song, &d);
+    if (st != SG_OK) {
+      sg_cli_print_diag(&d);
+      return SG_EXIT_USAGE; /* a spec that cannot be used is a usage error, whatever the cause */
+    }
+    /* A client's acceptance criteria replace the spec's own delivery block. */
+    if (criteria && (st = sg_delivery_load(criteria, song, &d)) != SG_OK) {
+      sg_cli_print_diag(&d);
+      sg_song_free(song);
+      return SG_EXIT_USAGE;
+    }
+    sg_diag_clear(&d);
+    st = sg_verify_package(song, &opt, &res, &d);
+    if (html) {
+      sg_diag hd;
+      sg_diag_clear(&hd);
+      if (sg_verify_to_html(song, &res, html, &hd) != SG_OK) {
+        sg_cli_print_diag(&hd);
+        ok_html = 0;
+      }
+    }
+    sg_song_free(song);
   }
-  sg_song_free(song);
 
   /* A report written to standard output ("-") keeps stdout for itself: the table goes to stderr. */
   FILE *tty =

@@ -53,7 +53,7 @@ static const sg_cli_command commands[] = {
      "\n"
      "exit codes: 0 done, 1 a gate failed, 2 usage or spec error, 3 I/O error\n"},
     {"verify", "check any delivery package (zip or folder) against a spec", sg_cli_verify,
-     "usage: stemgate verify PACKAGE.zip|DIR --spec SPEC [--reference REF] [--json FILE]\n"
+     "usage: stemgate verify PACKAGE.zip|DIR [--spec SPEC] [--reference REF] [--json FILE]\n"
      "                      [--junit FILE] [--report FILE.html] [--criteria FILE] [--quiet]\n"
      "                      [--json-events]\n"
      "\n"
@@ -65,6 +65,9 @@ static const sg_cli_command commands[] = {
      "and a summary on stdout, as render does (the table goes to stderr). --criteria FILE reads a "
      "client's acceptance\n"
      "criteria (a YAML file holding one `delivery:` block, see docs/spec.md) in place of the\n"
+     "spec's. Without --spec, a stemgate zip is checked against its own manifest.json: every\n"
+     "entry's hash and header, every audio file re-measured (loudness, peaks, DC, format,\n"
+     "lengths) against the figures and limits it records; a package without one needs --spec.\n"
      "spec's. --report writes a self-contained report.html (waveforms over the sections,\n"
      "loudness, key, piano roll, every row with failures first).\n"
      "\n"

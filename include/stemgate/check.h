@@ -126,8 +126,13 @@ typedef enum sg_severity { SG_SEV_FAIL = 0, SG_SEV_WARN, SG_SEV_INFO } sg_severi
   X(CLIPPING, "clipping", "any", "runs", SG_CMP_LE, 0, "", SG_SEV_FAIL,                            \
     "runs of consecutive full-scale samples", "lower the gain before the clipping stage")          \
   X(DC_OFFSET, "dc_offset", "any", "", SG_CMP_LE, 0.001, "gates.dc_offset", SG_SEV_FAIL,           \
-    "largest |mean| of a channel over the whole file",                                             \
-    "add a high-pass (eq: {type: highpass, freq: 20})")                                            \
+    "largest offset of a channel held by two consecutive 1 s Hann windows (hop 0.5 s, same sign, " \
+    "the smaller) where the file plays (windows under -60 dBFS skipped); the detail says where",   \
+    "add a high-pass (eq: {type: highpass, freq: 20}) to the part carrying the offset")            \
+  X(DENORMALS, "denormals", "any", "samples", SG_CMP_LE, 0, "", SG_SEV_FAIL,                       \
+    "non-zero subnormal float samples (|x| < 1.2e-38): a DSP tail a renderer should have "         \
+    "flushed, slow to process in a DAW",                                                           \
+    "flush denormals to zero before writing the float file")                                       \
   X(SILENCE, "silence", "any", "dBFS", SG_CMP_GE, -60, "gates.silence_dbfs", SG_SEV_FAIL,          \
     "loudest 50 ms window: the file is not silent",                                                \
     "the stem plays nothing: check its sections, notes and gain")                                  \

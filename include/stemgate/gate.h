@@ -80,9 +80,10 @@ char *sg_gate_result_format(const sg_gate_result *g, char *out, size_t cap);
  * when given: the rows are then text rows, "48000 Hz" against "48000|44100"). */
 sg_status sg_check_file_format(sg_gate_report *r, const char *step, const char *stem,
                                const sg_song *s, const sg_audio_info *info, sg_diag *d);
-/* non_finite, sample_peak, clipping, dc_offset, silence: a file's content from its meter.
- * intermediate = 1 (a dry stem that is not delivered): clipping and dc_offset are left to the
- * delivered file (the chain removes DC; sample_peak already catches full scale). */
+/* non_finite, sample_peak, clipping, dc_offset (1-s windows where it plays), denormals, silence:
+ * a file's content from its meter. intermediate = 1 (a dry stem that is not delivered):
+ * clipping, dc_offset and denormals are left to the delivered file (the chain removes DC;
+ * sample_peak already catches full scale). */
 sg_status sg_check_file_content(sg_gate_report *r, const char *step, const char *stem,
                                 const sg_song *s, const sg_meter *m, int intermediate, sg_diag *d);
 /* active_in_sections and silent_outside_sections of a stem that plays only some sections

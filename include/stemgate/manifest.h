@@ -91,6 +91,8 @@ typedef struct sg_manifest {
 
 #define SG_MANIFEST_SCHEMA "stemgate.manifest/1"
 #define SG_MANIFEST_NAME "manifest.json"
+/* A manifest larger than this is refused (hostile input bound). */
+#define SG_MANIFEST_MAX_BYTES ((size_t)16 << 20)
 
 void sg_manifest_init(sg_manifest *m);
 void sg_manifest_free(sg_manifest *m);

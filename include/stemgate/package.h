@@ -75,6 +75,13 @@ sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim, sg_g
  * it. Typical tolerances: 0.1 LU, 0.1 dB. */
 sg_status sg_package_verify_loudness(const char *zip_path, const sg_zip_limits *lim, double tol_lu,
                                      double tol_db, sg_gate_report *report, sg_diag *d);
+/* The rows of one file: manifest_loudness, manifest_true_peak, manifest_sample_peak of a meter
+ * result (SG_METER_ALL) against what f records (a figure not recorded gives no row), within
+ * tol_lu / tol_db (SG_LIMIT_DEFAULT: the table's). stem names the rows; step their step.
+ * Returns SG_OK, SG_E_GATE (d names the first failure) or SG_E_NOMEM. */
+sg_status sg_package_compare_loudness(sg_gate_report *report, const char *step, const char *stem,
+                                      const sg_manifest_file *f, const sg_meter_result *mr,
+                                      double tol_lu, double tol_db, sg_diag *d);
 
 /* ---- naming ----------------------------------------------------------------------------- */
 

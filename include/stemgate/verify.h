@@ -48,7 +48,9 @@
  *       true_peak        master true peak <= ceiling
  *       clipping         per file: runs of >= SG_CLIP_RUN full-scale samples == 0
  *       non_finite       per file: NaN and infinite samples == 0
- *       dc_offset        per file: largest |mean| of a channel <= limits.dc_offset
+ *       dc_offset        per file: largest |mean| of a channel over 1-s Hann windows where the
+ *                        file plays (windows under -60 dBFS skipped) <= limits.dc_offset
+ *       denormals        per file: non-zero subnormal float samples == 0
  *       silence          per file: loudest 50 ms window >= limits.silence_dbfs
  *       active_in_sections      a stem that lists sections: quietest listed section's loudest
  *                               window >= limits.silence_dbfs
@@ -133,6 +135,21 @@ void sg_verify_result_free(sg_verify_result *r);
  * The reference (when used) must be readable (SG_E_IO otherwise, with a "reference" row). */
 sg_status sg_verify_package(const sg_song *song, const sg_verify_options *opt,
                             sg_verify_result *res, sg_diag *d);
+
+/* Verifies opt->package, a stemgate zip, against its own manifest.json (no spec): the
+ * integrity rows (archive, manifest, entry_present, sha256, wav_header, entry_listed: every
+ * listed file present with its hash and header, no unlisted entry), then every listed audio file
+ * decoded once and judged by the shared checks (format, rate, channels, non_finite, peaks,
+ * clipping, dc_offset, denormals, silence, the master's duration against the recorded sections,
+ * its loudness and true peak against the recorded targets, each stem's length against the
+ * master) with the limits the manifest's recorded rows carry (the table's defaults where it
+ * records none), and its loudness, true peak and sample peak against the recorded figures
+ * (manifest_loudness, manifest_true_peak, manifest_sample_peak). criteria (optional): a file
+ * holding a delivery: block whose lists then judge the files (its stems must be listed).
+ * Returns as sg_verify_package; SG_E_INVAL, with a message saying what is needed (a spec, a
+ * criteria file or a manifest), when the package carries no manifest.json. */
+sg_status sg_verify_manifest(const sg_verify_options *opt, const char *criteria,
+                             sg_verify_result *res, sg_diag *d);
 
 /* Renders the result as a table for a terminal (one row per check: verdict, file/stem,
  * check, measured, limit) followed by how each file was found and a summary line. */

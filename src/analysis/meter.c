@@ -6,12 +6,22 @@
 #include "stemgate/io.h"
 
 #include <ebur128.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* libebur128 gets blocks of at most this many frames (sanitised copy of the input). */
 #define CHUNK 4096
+
+/* One DC window being summed: Hann-weighted sums (w = (1 - cos phase) / 2, the phase turned
+ * by a rotation so no sin/cos runs per sample; reset at every window, so it cannot drift). */
+typedef struct dc_acc {
+  int64_t start; /* first frame of the window */
+  size_t fill;
+  double sum[SG_METER_MAX_CHANNELS], ss, wsum;
+  double c, s; /* cos and sin of the window's phase at the next frame */
+} dc_acc;
 
 struct sg_meter {
   unsigned channels, rate, flags;
@@ -32,6 +42,21 @@ struct sg_meter {
   double win_ss;
   float *act;
   size_t act_n, act_cap;
+  /* windowed DC (fixed memory): two Hann windows of dcw frames, half a window apart */
+  size_t dcw;
+  dc_acc dca[2];
+  double dc_rot_c, dc_rot_s; /* cos, sin of 2 pi / dcw: the window's phase step */
+  double dc_worst;           /* worst offset held by two consecutive (overlapping) windows */
+  int64_t dc_worst_at;
+  unsigned dc_worst_ch;
+  double dc_prev[SG_METER_MAX_CHANNELS]; /* signed means of the window closed last */
+  int dc_prev_ok;                        /* it played */
+  int64_t dc_prev_at;
+  unsigned dc_closed; /* windows closed so far */
+  double dc_first;    /* the first window alone (a file with one window) */
+  int64_t dc_first_at;
+  unsigned dc_first_ch;
+  uint64_t denormals;
   float *scratch; /* CHUNK * channels */
   /* True peak per channel. libebur128's true-peak mode ran ~10x slower than this block
    * detector (per-sample branches, double arithmetic) and dominated render and verify time. */
@@ -58,6 +83,12 @@ sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsi
   m->st_max = m->m_max = -HUGE_VAL;
   m->first_sig = m->last_sig = -1;
   m->win = (size_t)lround(SG_METER_WINDOW_S * rate);
+  m->dcw = (size_t)lround(SG_METER_DC_WINDOW_S * rate);
+  m->dc_rot_c = cos(2.0 * SG_PI / (double)m->dcw);
+  m->dc_rot_s = sin(2.0 * SG_PI / (double)m->dcw);
+  m->dca[0].c = m->dca[1].c = 1.0;
+  m->dca[1].start = (int64_t)(m->dcw / 2);
+  m->dc_worst_at = m->dc_first_at = -1;
   m->scratch = malloc(sizeof(float) * CHUNK * channels);
   if (!m->scratch)
     goto nomem;
@@ -110,6 +141,84 @@ static sg_status push_window(sg_meter *m) {
   return SG_OK;
 }
 
+/* The worst channel's weighted mean of DC window a when it plays: *at = -1 when it does not. */
+static double dc_window_value(const sg_meter *m, const dc_acc *a, int64_t *at, unsigned *ch) {
+  *at = -1;
+  *ch = 0;
+  if (!(a->wsum > 0))
+    return 0;
+  const double floor_ms = pow(10.0, SG_METER_DC_FLOOR_DB / 10.0);
+  if (a->ss / (a->wsum * m->channels) < floor_ms)
+    return 0;
+  double worst = 0;
+  for (unsigned c = 0; c < m->channels; ++c) {
+    double v = fabs(a->sum[c]) / a->wsum;
+    if (v > worst) {
+      worst = v;
+      *ch = c;
+    }
+  }
+  *at = a->start;
+  return worst;
+}
+
+static void dc_keep(double v, int64_t at, unsigned ch, double *worst, int64_t *worst_at,
+                    unsigned *worst_ch) {
+  if (at >= 0 && (*worst_at < 0 || v > *worst)) {
+    *worst = v;
+    *worst_at = at;
+    *worst_ch = ch;
+  }
+}
+
+/* A full window closes. An offset is steady: a channel's offset counts where two consecutive
+ * windows (half a window apart) agree in sign, as the smaller of the two; a note's low partial
+ * cycles, or a plucked chord's sub-sonic swing, turn sign within a window or two and read near
+ * zero, a DC reads in full. */
+static void dc_close(sg_meter *m, const dc_acc *a) {
+  int64_t at;
+  unsigned ch;
+  double v = dc_window_value(m, a, &at, &ch);
+  int ok = at >= 0;
+  if (m->dc_closed++ == 0)
+    dc_keep(v, at, ch, &m->dc_first, &m->dc_first_at, &m->dc_first_ch);
+  for (unsigned c = 0; ok && m->dc_prev_ok && c < m->channels; ++c) {
+    double now = a->sum[c] / a->wsum, prev = m->dc_prev[c];
+    if ((now > 0) == (prev > 0))
+      dc_keep(fmin(fabs(now), fabs(prev)), m->dc_prev_at, c, &m->dc_worst, &m->dc_worst_at,
+              &m->dc_worst_ch);
+  }
+  for (unsigned c = 0; ok && c < m->channels; ++c)
+    m->dc_prev[c] = a->sum[c] / a->wsum;
+  m->dc_prev_ok = ok;
+  m->dc_prev_at = a->start;
+}
+
+/* Adds frame pos, x (channels values, finite; fss their sum of squares), to both DC windows,
+ * closing a full one. */
+static void dc_add(sg_meter *m, int64_t pos, const float *x, double fss) {
+  for (int k = 0; k < 2; ++k) {
+    dc_acc *a = &m->dca[k];
+    if (pos < a->start) /* the second window starts half a window in */
+      continue;
+    double w = 0.5 - 0.5 * a->c;
+    for (unsigned c = 0; c < m->channels; ++c)
+      a->sum[c] += w * x[c];
+    a->ss += w * fss;
+    a->wsum += w;
+    double nc = a->c * m->dc_rot_c - a->s * m->dc_rot_s;
+    a->s = a->s * m->dc_rot_c + a->c * m->dc_rot_s;
+    a->c = nc;
+    if (++a->fill == m->dcw) {
+      dc_close(m, a);
+      int64_t next = a->start + (int64_t)m->dcw;
+      memset(a, 0, sizeof *a);
+      a->start = next;
+      a->c = 1.0;
+    }
+  }
+}
+
 static sg_status feed_ebu(sg_meter *m, const float *x, size_t n) {
   while (n) {
     /* Split at 100 ms boundaries so the short-term value is read at a fixed cadence. */
@@ -156,6 +265,8 @@ sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
           v = 0.0f;
         }
         s[i * C + c] = v;
+        if (v != 0.0f && fabsf(v) < FLT_MIN)
+          m->denormals++;
         double a = fabs((double)v);
         if (a > m->peak[c])
           m->peak[c] = a;
@@ -178,6 +289,7 @@ sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
       m->win_ss += fss;
       if (++m->win_fill == m->win && push_window(m) != SG_OK)
         return SG_E_NOMEM;
+      dc_add(m, m->frames + (int64_t)i, s + i * C, fss);
     }
     if (m->flags & SG_METER_TRUE_PEAK)
       for (unsigned c = 0; c < C; ++c)
@@ -227,6 +339,27 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
   r->rms_dbfs =
       m->frames ? db_or_silence(sqrt(ss / ((double)m->frames * m->channels))) : SG_SILENCE_DB;
   r->true_peak_dbtp = (m->flags & SG_METER_TRUE_PEAK) ? db_or_silence(tpmax) : SG_SILENCE_DB;
+  r->dc_window = m->dc_worst;
+  r->dc_window_frame = m->dc_worst_at;
+  r->dc_window_channel = m->dc_worst_ch;
+  if (m->dc_closed == 1) { /* one full window: it alone */
+    r->dc_window = m->dc_first;
+    r->dc_window_frame = m->dc_first_at;
+    r->dc_window_channel = m->dc_first_ch;
+  }
+  /* A file shorter than one window: its open window (a truncated Hann window is lopsided, so a
+   * longer file's last partial windows are left out; the full ones reach to within half a
+   * window of its end). */
+  for (int k = 0; k < 2; ++k) {
+    const dc_acc *a = &m->dca[k];
+    if (a->fill && m->frames < (int64_t)m->dcw) {
+      int64_t at;
+      unsigned ch;
+      double v = dc_window_value(m, a, &at, &ch);
+      dc_keep(v, at, ch, &r->dc_window, &r->dc_window_frame, &r->dc_window_channel);
+    }
+  }
+  r->denormal_count = m->denormals;
   r->nan_count = m->nan_count;
   r->inf_count = m->inf_count;
   r->clipped_samples = m->clipped;

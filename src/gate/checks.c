@@ -106,10 +106,25 @@ sg_status sg_check_file_content(sg_gate_report *r, const char *step, const char 
   if (!intermediate) {
     row(&g, r, SG_CHECK_CLIPPING, step, stem, (double)mr.clip_runs, SG_LIMIT_DEFAULT, 0, NULL,
         SG_SEV_FAIL);
-    double dc = 0;
+    /* Where the file plays, 1-s windows (analysis.h): silence around a part would dilute its
+     * offset. */
+    double whole = 0;
     for (unsigned c = 0; c < mr.channels && c < SG_METER_MAX_CHANNELS; ++c)
-      dc = fmax(dc, fabs(mr.dc[c]));
-    row(&g, r, SG_CHECK_DC_OFFSET, step, stem, dc, s->limits.dc_offset, 0, NULL, SG_SEV_FAIL);
+      whole = fmax(whole, fabs(mr.dc[c]));
+    char detail[160];
+    if (mr.dc_window_frame >= 0)
+      snprintf(detail, sizeof detail,
+               "held over the 1 s windows from %.1f s and %.1f s, channel %u (whole-file |mean| "
+               "%.2g)",
+               (double)mr.dc_window_frame / mr.rate,
+               (double)mr.dc_window_frame / mr.rate + 0.5 * SG_METER_DC_WINDOW_S,
+               mr.dc_window_channel + 1, whole);
+    else
+      snprintf(detail, sizeof detail, "no window plays above %.0f dBFS", SG_METER_DC_FLOOR_DB);
+    row(&g, r, SG_CHECK_DC_OFFSET, step, stem, mr.dc_window, s->limits.dc_offset, 0, detail,
+        SG_SEV_FAIL);
+    row(&g, r, SG_CHECK_DENORMALS, step, stem, (double)mr.denormal_count, SG_LIMIT_DEFAULT, 0, NULL,
+        SG_SEV_FAIL);
   }
   row(&g, r, SG_CHECK_SILENCE, step, stem, meter_loudest(m, 0, mr.frames, 0),
       s->limits.silence_dbfs, 0, NULL, SG_SEV_FAIL);

@@ -12,10 +12,13 @@
  * writer, so two writers of one path never interleave their bytes in one temporary file. PCM
  * conversion rounds to nearest with clipping; 16-bit gets TPDF dither of +-1 LSB (Lipshitz,
  * Wannamaker & Vanderkooy, "Quantization and Dither: A Theoretical Survey", JAES 1992), seeded so
- * renders stay bit-identical. */
+ * renders stay bit-identical. Float files get subnormal samples flushed to zero: an effect tail
+ * decaying below FLT_MIN would otherwise leave denormals in the file (slow in a DAW, failed by
+ * the denormals check). */
 #include "stemgate/io.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +44,7 @@ struct sg_audio_writer {
   long fact_pos, data_pos; /* offsets of the fact value and the data chunk's size field */
   sg_rng dither;
   unsigned char *buf;
-  float *quantised; /* PCM formats: the samples as the file will hold them, for the tap */
+  float *quantised; /* the samples as the file will hold them, for the tap */
   sg_bext bext;     /* cfg.bext copied: bext_final may complete it at close */
   long bext_pos;    /* offset of the bext chunk's body (0: none) */
   uint32_t bext_size;
@@ -193,8 +196,7 @@ sg_status sg_audio_writer_open(sg_audio_writer **out, const char *path,
 
   sg_audio_writer *w = calloc(1, sizeof *w);
   if (!w || !(w->buf = malloc(SG_WRITER_BYTES)) ||
-      (cfg->format != SG_FMT_FLOAT32 && cfg->tap &&
-       !(w->quantised = malloc(SG_WRITER_BYTES / 2 * sizeof(float))))) {
+      (cfg->tap && !(w->quantised = malloc(SG_WRITER_BYTES / 2 * sizeof(float))))) {
     if (w)
       free(w->buf);
     free(w->quantised);
@@ -234,9 +236,14 @@ static size_t convert(sg_audio_writer *w, const float *in, size_t samples) {
   switch (w->cfg.format) {
   case SG_FMT_FLOAT32:
     for (size_t i = 0; i < samples; ++i) {
+      float v = in[i];
+      if (v != 0.0f && fabsf(v) < FLT_MIN) /* subnormal: flushed */
+        v = 0.0f;
       uint32_t u;
-      memcpy(&u, &in[i], 4);
+      memcpy(&u, &v, 4);
       put_u32(o + 4 * i, u);
+      if (w->quantised)
+        w->quantised[i] = v;
     }
     return samples * 4;
   case SG_FMT_PCM24:
@@ -270,13 +277,9 @@ static size_t convert(sg_audio_writer *w, const float *in, size_t samples) {
 sg_status sg_audio_writer_write(sg_audio_writer *w, const float *x, size_t frames, sg_diag *d) {
   if (!w || (!x && frames))
     return sg_diag_fail(d, SG_E_INVAL, "audio writer: NULL argument");
-  /* The tap meters what the file holds: the input for float, the quantised (and dithered)
-   * values for PCM, so a gate and a later read of the file see the same samples. */
-  if (w->cfg.tap && !w->quantised) {
-    sg_status st = w->cfg.tap(w->cfg.tap_user, x, frames);
-    if (st != SG_OK)
-      return st;
-  }
+  /* The tap meters what the file holds: the input with denormals flushed for float, the
+   * quantised (and dithered) values for PCM, so a gate and a later read of the file see the
+   * same samples. */
   const size_t ch = w->cfg.channels;
   const size_t per_chunk = SG_WRITER_BYTES / (ch * w->bytes_per_sample);
   for (size_t done = 0; done < frames;) {

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MANIFEST_MAX_BYTES ((size_t)16 << 20)
-
 typedef struct vstate {
   sg_gate_report *rep;
   sg_diag *d;
@@ -61,7 +59,8 @@ sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim, sg_g
   sg_manifest m;
   if (!me) {
     st = sg_diag_fail(&ld, SG_E_NOTFOUND, "'%s' has no %s", zip_path, SG_MANIFEST_NAME);
-  } else if ((st = sg_zip_reader_read_all(r, me, MANIFEST_MAX_BYTES, &text, &len, &ld)) == SG_OK) {
+  } else if ((st = sg_zip_reader_read_all(r, me, SG_MANIFEST_MAX_BYTES, &text, &len, &ld)) ==
+             SG_OK) {
     st = sg_manifest_parse(text, len, &m, &ld);
     free(text);
     if (st != SG_OK) { /* name the file the parser's line:col is in */
@@ -162,19 +161,36 @@ out:
   return st;
 }
 
-static void value_check(vstate *v, const char *stem, sg_check_id id, double measured,
-                        double expected, double tol) {
+static sg_status value_check(sg_gate_report *r, const char *step, const char *stem, sg_check_id id,
+                             double measured, double expected, double tol, sg_status prev,
+                             sg_diag *d) {
   if (isnan(expected))
-    return; /* not recorded in the manifest */
+    return prev; /* not recorded in the manifest */
   sg_diag tmp;
   sg_diag_clear(&tmp);
-  sg_status st =
-      sg_gate_row(v->rep, id, "package", stem, measured, tol, expected, NULL, SG_SEV_FAIL, &tmp);
-  if (st != SG_OK && !v->failed) {
-    v->failed = 1;
-    if (v->d)
-      *v->d = tmp;
-  }
+  sg_status st = sg_gate_row(r, id, step, stem, measured, tol, expected, NULL, SG_SEV_FAIL, &tmp);
+  if (prev != SG_OK || st == SG_OK)
+    return prev;
+  if (d && st == SG_E_GATE)
+    *d = tmp;
+  return st;
+}
+
+sg_status sg_package_compare_loudness(sg_gate_report *report, const char *step, const char *stem,
+                                      const sg_manifest_file *f, const sg_meter_result *mr,
+                                      double tol_lu, double tol_db, sg_diag *d) {
+  if (!report || !f || !mr)
+    return sg_diag_fail(d, SG_E_INVAL, "verify: NULL argument");
+  if (!f->loudness.valid)
+    return SG_OK;
+  sg_status st = SG_OK;
+  st = value_check(report, step, stem, SG_CHECK_MANIFEST_LOUDNESS, mr->integrated_lufs,
+                   f->loudness.integrated_lufs, tol_lu, st, d);
+  st = value_check(report, step, stem, SG_CHECK_MANIFEST_TRUE_PEAK, mr->true_peak_dbtp,
+                   f->loudness.true_peak_dbtp, tol_db, st, d);
+  st = value_check(report, step, stem, SG_CHECK_MANIFEST_SAMPLE_PEAK, mr->sample_peak_dbfs,
+                   f->loudness.sample_peak_dbfs, tol_db, st, d);
+  return st;
 }
 
 sg_status sg_package_verify_loudness(const char *zip_path, const sg_zip_limits *lim, double tol_lu,
@@ -192,7 +208,7 @@ sg_status sg_package_verify_loudness(const char *zip_path, const sg_zip_limits *
   sg_manifest m;
   if (!me)
     st = sg_diag_fail(d, SG_E_NOTFOUND, "'%s' has no %s", zip_path, SG_MANIFEST_NAME);
-  else if ((st = sg_zip_reader_read_all(r, me, MANIFEST_MAX_BYTES, &text, &len, d)) == SG_OK) {
+  else if ((st = sg_zip_reader_read_all(r, me, SG_MANIFEST_MAX_BYTES, &text, &len, d)) == SG_OK) {
     st = sg_manifest_parse(text, len, &m, d);
     free(text);
   }
@@ -215,12 +231,17 @@ sg_status sg_package_verify_loudness(const char *zip_path, const sg_zip_limits *
       check(&v, f->archive_name, SG_CHECK_MANIFEST_LOUDNESS, ld.message, "a decodable WAV", 0);
       continue;
     }
-    value_check(&v, f->archive_name, SG_CHECK_MANIFEST_LOUDNESS, res.integrated_lufs,
-                f->loudness.integrated_lufs, tol_lu);
-    value_check(&v, f->archive_name, SG_CHECK_MANIFEST_TRUE_PEAK, res.true_peak_dbtp,
-                f->loudness.true_peak_dbtp, tol_db);
-    value_check(&v, f->archive_name, SG_CHECK_MANIFEST_SAMPLE_PEAK, res.sample_peak_dbfs,
-                f->loudness.sample_peak_dbfs, tol_db);
+    sg_diag cd;
+    sg_diag_clear(&cd);
+    sg_status cs = sg_package_compare_loudness(report, "package", f->archive_name, f, &res, tol_lu,
+                                               tol_db, &cd);
+    if (cs == SG_E_NOMEM) {
+      st = cs;
+    } else if (cs != SG_OK && !v.failed) {
+      v.failed = 1;
+      if (d)
+        *d = cd;
+    }
   }
   sg_manifest_free(&m);
   sg_zip_reader_close(r);

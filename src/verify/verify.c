@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define BLOCK_FRAMES 65536
 /* More channels than this in one file is refused (the meter measures up to 8; a channel
@@ -112,10 +113,10 @@ static void fail_read(analysed *a, sg_status st, const sg_diag *d, const char *f
   snprintf(a->why, sizeof a->why, "%s", d && d->message[0] ? d->message : fallback);
 }
 
-/* Streams entry i once: meter (true peak and loudness only when master), features and the mono
- * copy when asked. */
-static void analyse(sg__vpkg *p, size_t i, int master, int want_mono, double max_seconds,
-                    analysed *a) {
+/* Streams entry i once: the meter (meter_flags: true peak and loudness), the features (a
+ * master's tempo and keys) and the mono copy when asked. */
+static void analyse(sg__vpkg *p, size_t i, unsigned meter_flags, int want_features, int want_mono,
+                    double max_seconds, analysed *a) {
   memset(a, 0, sizeof *a);
   sg_diag d;
   sg_diag_clear(&d);
@@ -147,14 +148,13 @@ static void analyse(sg__vpkg *p, size_t i, int master, int want_mono, double max
     goto done;
   }
   if (in->channels <= SG_METER_MAX_CHANNELS) {
-    unsigned flags = master ? SG_METER_ALL : 0;
-    st = sg_meter_create(&a->meter, in->channels, in->rate, flags, &d);
+    st = sg_meter_create(&a->meter, in->channels, in->rate, meter_flags, &d);
     if (st != SG_OK) {
       fail_read(a, st, &d, "cannot create meter");
       goto done;
     }
   }
-  if (master) {
+  if (want_features) {
     st = sg_features_create(&a->feat, in->channels, in->rate, NULL, &d);
     if (st != SG_OK) {
       fail_read(a, st, &d, "cannot create feature extractor");
@@ -762,6 +762,65 @@ static void check_stem(rows *w, const sg_song *s, const sg_timeline *tl, const s
                                    a->meter, a->info.rate, a->info.frames, &d_));
 }
 
+/* Opens the package with its "package" row; on failure the status verify returns. */
+static sg_status open_package(rows *w, const sg_verify_options *opt, sg__vpkg *p,
+                              sg_verify_result *res, sg_diag *d) {
+  sg_diag pd;
+  sg_diag_clear(&pd);
+  sg_status st = sg__vpkg_open(p, opt->package, &pd);
+  if (st != SG_OK) {
+    char msg[SG_DIAG_TEXT + 32];
+    size_t n = p->n_packages;
+    snprintf(msg, sizeof msg, "%s%s", n ? "" : "unreadable: ", pd.message);
+    row(w, SG_CHECK_PACKAGE, "package", (double)n, SG_LIMIT_DEFAULT, 0, msg, SG_SEV_FAIL);
+    sg__vpkg_close(p);
+    if (d) {
+      *d = pd;
+      sg_diag_where(d, SG_VERIFY_STEP, "package", "package");
+    }
+    if (n) /* several packages: the check failed, nothing was unreadable */
+      return SG_E_GATE;
+    return st == SG_E_NOMEM || st == SG_E_LIMIT || st == SG_E_FORMAT ? st : SG_E_IO;
+  }
+  res->package_readable = 1;
+  char msg[300];
+  snprintf(msg, sizeof msg, "%s, %zu entries", p->note, p->n);
+  row(w, SG_CHECK_PACKAGE, "package", 1, SG_LIMIT_DEFAULT, 0, msg, SG_SEV_FAIL);
+  return SG_OK;
+}
+
+/* The verdict of a run: an allocation failure, an unreadable file, a failed row, or none. */
+static sg_status finish(rows *w, sg_status fatal, const sg_verify_result *res, sg_diag *d) {
+  if (w->err != SG_OK)
+    return sg_diag_fail(d, w->err, "verify: out of memory recording results");
+  if (fatal != SG_OK) {
+    if (d && w->have_first)
+      *d = w->first;
+    if (d)
+      d->status = fatal;
+    return fatal;
+  }
+  if (res->report.failed) {
+    if (d && w->have_first) {
+      *d = w->first;
+      d->status = SG_E_GATE;
+    } else if (d) { /* a failed row that left no message: name the first one */
+      for (size_t i = 0; i < res->report.n; ++i) {
+        const sg_gate_result *g = &res->report.v[i];
+        if (!g->pass && g->required) {
+          sg_diag_fail(d, SG_E_GATE, "%s/%s failed: %s", g->stem, g->check,
+                       g->detail[0] ? g->detail : "see the report");
+          break;
+        }
+      }
+      if (!d->message[0])
+        sg_diag_fail(d, SG_E_GATE, "%zu checks failed", res->report.failed);
+    }
+    return SG_E_GATE;
+  }
+  return SG_OK;
+}
+
 static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, const char *ref,
                              sg_verify_result *res, sg_diag *d) {
   sg_timeline tl;
@@ -773,29 +832,8 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
   w.rep = &res->report;
 
   sg__vpkg p;
-  sg_diag pd;
-  sg_diag_clear(&pd);
-  st = sg__vpkg_open(&p, opt->package, &pd);
-  if (st != SG_OK) {
-    char msg[SG_DIAG_TEXT + 32];
-    size_t n = p.n_packages;
-    snprintf(msg, sizeof msg, "%s%s", n ? "" : "unreadable: ", pd.message);
-    row(&w, SG_CHECK_PACKAGE, "package", (double)n, SG_LIMIT_DEFAULT, 0, msg, SG_SEV_FAIL);
-    sg__vpkg_close(&p);
-    if (d) {
-      *d = pd;
-      sg_diag_where(d, SG_VERIFY_STEP, "package", "package");
-    }
-    if (n) /* several packages: the check failed, nothing was unreadable */
-      return SG_E_GATE;
-    return st == SG_E_NOMEM || st == SG_E_LIMIT || st == SG_E_FORMAT ? st : SG_E_IO;
-  }
-  res->package_readable = 1;
-  {
-    char msg[300];
-    snprintf(msg, sizeof msg, "%s, %zu entries", p.note, p.n);
-    row(&w, SG_CHECK_PACKAGE, "package", 1, SG_LIMIT_DEFAULT, 0, msg, SG_SEV_FAIL);
-  }
+  if ((st = open_package(&w, opt, &p, res, d)) != SG_OK)
+    return st;
 
   size_t idx[SG_VERIFY_MAX_FILES];
   match_files(song, &p, res, idx);
@@ -861,7 +899,7 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
   /* With a reference, the Drums stem (when delivered) is what should match it. */
   for (int f = 0; ref && f < res->n_files; ++f)
     if (idx[f] != SIZE_MAX && !strcmp(res->files[f].stem, "Drums"))
-      analyse(&p, idx[f], 0, 1, opt->max_seconds, &drums);
+      analyse(&p, idx[f], 0, 0, 1, opt->max_seconds, &drums);
   for (int f = 0; f < res->n_files; ++f) {
     if (idx[f] == SIZE_MAX)
       continue;
@@ -869,7 +907,8 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
     analysed local, *a = vf->is_master ? &master : &local;
     /* Mono copies for the alignments: the master's is kept until every stem has been aligned
      * with it. */
-    analyse(&p, idx[f], vf->is_master, vf->is_master || master.mono, opt->max_seconds, a);
+    analyse(&p, idx[f], vf->is_master ? SG_METER_ALL : 0, vf->is_master,
+            vf->is_master || master.mono, opt->max_seconds, a);
     vf->readable = a->ok;
     vf->rate = a->info.rate;
     vf->channels = a->info.channels;
@@ -899,35 +938,7 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
   analysed_free(&master);
   analysed_free(&drums);
   sg__vpkg_close(&p);
-
-  if (w.err != SG_OK)
-    return sg_diag_fail(d, w.err, "verify: out of memory recording results");
-  if (fatal != SG_OK) {
-    if (d && w.have_first)
-      *d = w.first;
-    if (d)
-      d->status = fatal;
-    return fatal;
-  }
-  if (res->report.failed) {
-    if (d && w.have_first) {
-      *d = w.first;
-      d->status = SG_E_GATE;
-    } else if (d) { /* a failed row that left no message: name the first one */
-      for (size_t i = 0; i < res->report.n; ++i) {
-        const sg_gate_result *g = &res->report.v[i];
-        if (!g->pass && g->required) {
-          sg_diag_fail(d, SG_E_GATE, "%s/%s failed: %s", g->stem, g->check,
-                       g->detail[0] ? g->detail : "see the report");
-          break;
-        }
-      }
-      if (!d->message[0])
-        sg_diag_fail(d, SG_E_GATE, "%zu checks failed", res->report.failed);
-    }
-    return SG_E_GATE;
-  }
-  return SG_OK;
+  return finish(&w, fatal, res, d);
 }
 
 /* tempo: auto means "the reference's tempo": measure it (Ellis 2007 via sg_tempo_estimate, the
@@ -985,4 +996,255 @@ sg_status sg_verify_package(const sg_song *song, const sg_verify_options *opt,
   sg_status st = verify_song(copy ? copy : song, opt, ref[0] ? ref : NULL, res, d);
   free(copy);
   return st;
+}
+
+/* ---- verify with only the package ------------------------------------------------------------
+ * A stemgate package carries its own proof: manifest.json records every entry's hash and
+ * header, each audio file's loudness and peaks, the song's sections and every gate row of the
+ * render with its limit. Without a spec, that record is what the package is checked against:
+ * the integrity rows of sg_package_verify, then each audio file decoded once and measured by the
+ * same shared checks as above, judged by a song made from the manifest (its format, sections and
+ * the limits its recorded rows carry; the table's defaults where it records none), and its
+ * loudness and peaks compared with the recorded figures. */
+
+/* The first row the manifest records for check id (and stem, when given) with a finite limit. */
+static const sg_gate_result *recorded(const sg_manifest *m, sg_check_id id, const char *stem) {
+  for (size_t i = 0; i < m->n_gates; ++i) {
+    const sg_gate_result *g = &m->gates[i];
+    if (g->id == id && (!stem || !strcasecmp(g->stem, stem)) && isfinite(g->limit))
+      return g;
+  }
+  return NULL;
+}
+
+/* The song a manifest describes, as far as the file checks need one. *level: 1 when the master's
+ * loudness target and true-peak ceiling are recorded. */
+static sg_song *manifest_song(const sg_manifest *m, sg_timeline *tl, int *level) {
+  sg_song *s = calloc(1, sizeof *s);
+  if (!s)
+    return NULL;
+  snprintf(s->title, sizeof s->title, "%s", m->title);
+  snprintf(s->slug, sizeof s->slug, "%s", m->slug);
+  s->sample_rate = m->rate;
+  s->format = m->format;
+  s->channels = m->channels;
+  /* A manifest that records no song format: the master's header as recorded (else the first
+   * audio file's). */
+  const sg_manifest_file *first = NULL;
+  for (size_t i = 0; i < m->n_files; ++i)
+    if (m->files[i].is_audio && (!first || m->files[i].role == SG_ROLE_MASTER)) {
+      first = &m->files[i];
+      if (first->role == SG_ROLE_MASTER)
+        break;
+    }
+  if (first && (!s->sample_rate || !s->channels)) {
+    s->sample_rate = first->rate;
+    s->format = first->format;
+    s->channels = first->channels;
+  }
+  s->limits.sync_ms = sg_check_get(SG_CHECK_SYNC_OFFSET)->limit;
+  s->limits.length_tolerance_ms = sg_check_get(SG_CHECK_LENGTH)->limit;
+  s->limits.dc_offset = sg_check_get(SG_CHECK_DC_OFFSET)->limit;
+  s->limits.silence_dbfs = sg_check_get(SG_CHECK_SILENCE)->limit;
+  s->limits.key_window_sec = sg_check_get(SG_CHECK_KEY_CHANGE)->limit;
+  s->master.loudness_tolerance = sg_check_get(SG_CHECK_LOUDNESS)->limit;
+  s->master.true_peak_dbtp = sg_check_get(SG_CHECK_TRUE_PEAK)->limit;
+  const sg_gate_result *g;
+  if ((g = recorded(m, SG_CHECK_DC_OFFSET, NULL)))
+    s->limits.dc_offset = g->limit;
+  if ((g = recorded(m, SG_CHECK_SILENCE, NULL)))
+    s->limits.silence_dbfs = g->limit;
+  if ((g = recorded(m, SG_CHECK_LENGTH, NULL)))
+    s->limits.length_tolerance_ms = g->limit;
+  const sg_gate_result *lo = recorded(m, SG_CHECK_LOUDNESS, "Master");
+  const sg_gate_result *tp = recorded(m, SG_CHECK_TRUE_PEAK, "Master");
+  if (lo && isfinite(lo->target)) {
+    s->master.loudness_lufs = lo->target;
+    s->master.loudness_tolerance = lo->limit;
+  }
+  if (tp)
+    s->master.true_peak_dbtp = tp->limit;
+  *level = lo && isfinite(lo->target) && tp;
+  /* Stem names (a criteria file's stems list is checked against them). */
+  for (size_t i = 0; i < m->n_files && s->n_stems < SG_MAX_STEMS; ++i)
+    if (m->files[i].role == SG_ROLE_STEM && m->files[i].stem[0])
+      snprintf(s->stems[s->n_stems++].name.s, sizeof s->stems[0].name.s, "%s", m->files[i].stem);
+  /* The sections' frames as recorded (at the song rate). */
+  memset(tl, 0, sizeof *tl);
+  tl->rate = m->rate;
+  for (size_t i = 0; i < m->n_sections && tl->n_sections < SG_MAX_SECTIONS; ++i) {
+    const sg_manifest_section *ms = &m->sections[i];
+    if (ms->end_frame <= ms->start_frame || ms->start_frame < tl->total_frames)
+      break; /* out of order: the sections are not used */
+    sg_section_time *st = &tl->sections[tl->n_sections];
+    snprintf(st->name, sizeof st->name, "%s", ms->name);
+    st->index = tl->n_sections++;
+    st->start_frame = ms->start_frame;
+    st->end_frame = ms->end_frame;
+    st->start_sec = ms->start_sec;
+    st->end_sec = ms->end_sec;
+    tl->total_frames = ms->end_frame;
+  }
+  return s;
+}
+
+/* Reads and parses the package's manifest.json. */
+static sg_status read_manifest(sg__vpkg *p, sg_manifest *m, sg_diag *d) {
+  const sg_zip_entry *e = sg_zip_reader_find(p->zip, SG_MANIFEST_NAME);
+  char *text = NULL;
+  size_t len = 0;
+  sg_status st = sg_zip_reader_read_all(p->zip, e, SG_MANIFEST_MAX_BYTES, &text, &len, d);
+  if (st != SG_OK)
+    return st;
+  st = sg_manifest_parse(text, len, m, d);
+  free(text);
+  return st;
+}
+
+static size_t entry_index(const sg__vpkg *p, const char *name) {
+  for (size_t e = 0; e < p->n; ++e)
+    if (!strcmp(p->names[e], name))
+      return e;
+  return SIZE_MAX;
+}
+
+/* Rows of one audio file listed in the manifest. */
+static void check_manifest_file(rows *w, const sg_song *s, const sg_timeline *tl, int level,
+                                const sg_manifest_file *mf, const char *stem, const analysed *a,
+                                const analysed *master) {
+  SHARED(w, sg_check_file_format(w->rep, SG_VERIFY_STEP, stem, s, &a->info, &d_));
+  if (!a->meter)
+    return;
+  SHARED(w, sg_check_file_content(w->rep, SG_VERIFY_STEP, stem, s, a->meter, 0, &d_));
+  SHARED(w, sg_package_compare_loudness(w->rep, SG_VERIFY_STEP, stem, mf, &a->mr, SG_LIMIT_DEFAULT,
+                                        SG_LIMIT_DEFAULT, &d_));
+  if (mf->role == SG_ROLE_MASTER) {
+    if (tl->total_frames > 0 || s->delivery.has_length)
+      SHARED(w,
+             sg_check_master_duration(w->rep, SG_VERIFY_STEP, s, tl, a->info.frames, a->info.rate,
+                                      sg_check_get(SG_CHECK_DURATION)->limit, &d_));
+    if (level || s->delivery.has_loudness)
+      SHARED(w, sg_check_master_level(w->rep, SG_VERIFY_STEP, s, tl, a->meter, a->info.rate, &d_));
+  } else if (master && master->ok) {
+    SHARED(w, sg_check_stem_length(w->rep, SG_VERIFY_STEP, stem, s, a->info.frames, a->info.rate,
+                                   master->info.frames, master->info.rate, &d_));
+  }
+}
+
+sg_status sg_verify_manifest(const sg_verify_options *opt, const char *criteria,
+                             sg_verify_result *res, sg_diag *d) {
+  if (!opt || !opt->package || !res)
+    return sg_diag_fail(d, SG_E_INVAL, "verify: NULL argument");
+  sg_verify_result_init(res);
+  snprintf(res->package, sizeof res->package, "%s", opt->package);
+  rows w;
+  memset(&w, 0, sizeof w);
+  w.rep = &res->report;
+  sg__vpkg p;
+  sg_status st = open_package(&w, opt, &p, res, d);
+  if (st != SG_OK)
+    return st;
+  if (!p.is_zip || !sg_zip_reader_find(p.zip, SG_MANIFEST_NAME)) {
+    sg__vpkg_close(&p);
+    return sg_diag_fail(d, SG_E_INVAL,
+                        "'%s' carries no manifest.json, so there is nothing to verify it "
+                        "against: give --spec SPEC (what the package must hold; --criteria FILE "
+                        "adds a client's delivery: block), or a stemgate zip with its "
+                        "manifest.json (which --criteria FILE alone can judge)",
+                        opt->package);
+  }
+  /* The package's proof: archive, manifest, entry_present, sha256, wav_header, entry_listed. */
+  sg_diag md;
+  sg_diag_clear(&md);
+  st = sg_package_verify(p.path, NULL, &res->report, &md);
+  if (st == SG_E_GATE)
+    note(&w, st, &md);
+  else if (st != SG_OK) { /* the archive or its manifest cannot be read: rows say so */
+    sg__vpkg_close(&p);
+    if (d)
+      *d = md;
+    return st == SG_E_NOMEM || st == SG_E_LIMIT ? st : SG_E_FORMAT;
+  }
+  sg_manifest m;
+  if ((st = read_manifest(&p, &m, d)) != SG_OK) {
+    sg__vpkg_close(&p);
+    return st == SG_E_NOMEM ? st : SG_E_FORMAT;
+  }
+  sg_timeline tl;
+  int level = 0;
+  sg_song *s = manifest_song(&m, &tl, &level);
+  if (!s) {
+    sg_manifest_free(&m);
+    sg__vpkg_close(&p);
+    return sg_diag_fail(d, SG_E_NOMEM, "verify: out of memory");
+  }
+  if (criteria && (st = sg_delivery_load(criteria, s, d)) != SG_OK) {
+    free(s);
+    sg_manifest_free(&m);
+    sg__vpkg_close(&p);
+    return st;
+  }
+  /* A criteria file's stems must be delivered. */
+  for (int i = 0; s->delivery.has_stems && i < s->delivery.n_stems; ++i) {
+    int found = 0;
+    for (size_t k = 0; k < m.n_files && !found; ++k)
+      found =
+          m.files[k].role == SG_ROLE_STEM && !strcasecmp(m.files[k].stem, s->delivery.stems[i].s);
+    row(&w, SG_CHECK_PRESENT, s->delivery.stems[i].s, found, SG_LIMIT_DEFAULT, 0,
+        found ? "listed in the manifest" : "required by the criteria, not in the manifest",
+        SG_SEV_FAIL);
+  }
+
+  /* The master first: the stems' lengths compare with it. */
+  analysed master;
+  memset(&master, 0, sizeof master);
+  sg_status fatal = SG_OK;
+  for (int pass = 0; pass < 2; ++pass)
+    for (size_t i = 0; i < m.n_files; ++i) {
+      const sg_manifest_file *mf = &m.files[i];
+      int is_master = mf->role == SG_ROLE_MASTER;
+      if (!mf->is_audio || is_master != (pass == 0))
+        continue;
+      size_t e = entry_index(&p, mf->archive_name);
+      if (e == SIZE_MAX)
+        continue; /* entry_present failed above */
+      const char *stem = is_master ? "Master" : mf->stem[0] ? mf->stem : mf->archive_name;
+      analysed local, *a = is_master ? &master : &local;
+      if (is_master && master.ok)
+        continue; /* one master is judged; a second is only hashed */
+      analyse(&p, e, SG_METER_ALL, 0, 0, opt->max_seconds, a);
+      if (res->n_files < SG_VERIFY_MAX_FILES) {
+        sg_verify_file *vf = &res->files[res->n_files++];
+        memset(vf, 0, sizeof *vf);
+        snprintf(vf->stem, sizeof vf->stem, "%s", stem);
+        snprintf(vf->entry, sizeof vf->entry, "%s", mf->archive_name);
+        vf->match = SG_MATCH_NAMING;
+        vf->is_master = is_master;
+        vf->readable = a->ok;
+        vf->rate = a->info.rate;
+        vf->channels = a->info.channels;
+        vf->bits = a->info.bits;
+        vf->is_float = a->info.is_float;
+        vf->frames = a->info.frames;
+      }
+      char msg[SG_DIAG_TEXT + 32];
+      snprintf(msg, sizeof msg, "%s", a->ok ? "decoded completely" : a->why);
+      row(&w, SG_CHECK_READABLE, stem, a->ok, SG_LIMIT_DEFAULT, 0, msg, SG_SEV_FAIL);
+      if (!a->ok) {
+        res->file_unreadable = 1;
+        if (fatal == SG_OK)
+          fatal = a->err == SG_E_NOMEM || a->err == SG_E_LIMIT ? a->err : SG_E_FORMAT;
+      } else {
+        if (is_master)
+          res->seconds = (double)a->info.frames / a->info.rate;
+        check_manifest_file(&w, s, &tl, level, mf, stem, a, is_master ? NULL : &master);
+      }
+      if (!is_master)
+        analysed_free(a);
+    }
+  analysed_free(&master);
+  free(s);
+  sg_manifest_free(&m);
+  sg__vpkg_close(&p);
+  return finish(&w, fatal, res, d);
 }

@@ -15,7 +15,9 @@
 #include "stemgate/timing.h"
 #include "stemgate/verify.h"
 
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +211,7 @@ typedef struct variant {
   unsigned rate[NPARTS];
   sg_sample_format fmt[NPARTS];
   int missing[NPARTS];
+  int denormals[NPARTS]; /* subnormal samples patched into the written float file */
 } variant;
 
 static void variant_init(variant *v) {
@@ -219,6 +222,37 @@ static void variant_init(variant *v) {
     v->rate[p] = RATE;
     v->fmt[p] = SG_FMT_FLOAT32;
   }
+}
+
+/* Replaces n samples of a float WAV, spread over its data, with subnormal values (the writer
+ * flushes them, so they are patched into the file's bytes). */
+static void patch_denormals(const char *wav, int n) {
+  FILE *f = fopen(wav, "r+b");
+  assert_non_null(f);
+  unsigned char h[8];
+  long pos = 12, data = -1, size = 0;
+  while (fseek(f, pos, SEEK_SET) == 0 && fread(h, 1, 8, f) == 8) {
+    long len = (long)h[4] | (long)h[5] << 8 | (long)h[6] << 16 | (long)h[7] << 24;
+    if (!memcmp(h, "data", 4)) {
+      data = pos + 8;
+      size = len;
+      break;
+    }
+    pos += 8 + len + (len & 1);
+  }
+  assert_true(data > 0 && size / 4 > 10 * n);
+  long step = size / 4 / n;
+  for (int k = 0; k < n; ++k) {
+    float v = (k & 1 ? -1.0f : 1.0f) * FLT_MIN / (float)(2 + k % 1000); /* subnormal, non-zero */
+    unsigned char b[4];
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    for (int j = 0; j < 4; ++j)
+      b[j] = (unsigned char)(u >> (8 * j));
+    assert_int_equal(fseek(f, data + 4 * (long)k * step, SEEK_SET), 0);
+    assert_int_equal(fwrite(b, 1, 4, f), 4);
+  }
+  fclose(f);
 }
 
 /* Writes the variant's WAVs under name/ and zips them (package writer) into name.zip. */
@@ -239,6 +273,8 @@ static const char *make_zip(const char *name, const variant *v) {
     snprintf(entry, sizeof entry, "verify-test_%s.wav", part_name[p]);
     snprintf(wav, sizeof wav, "%s/%s", dir, entry);
     write_wav(wav, v->part[p], v->frames[p], v->rate[p], v->fmt[p]);
+    if (v->denormals[p])
+      patch_denormals(wav, v->denormals[p]);
     sg_status st = sg_package_add_audio(pk, wav, entry, p == MASTER ? SG_ROLE_MASTER : SG_ROLE_STEM,
                                         part_name[p], NULL, &d);
     assert_int_equal(st, SG_OK);
@@ -382,6 +418,7 @@ static int teardown(void **state) {
  */
 
 static const char *const none[] = {NULL};
+static int traversal_zip(void);
 
 static void good_package_passes(void **state) {
   (void)state;
@@ -831,6 +868,140 @@ static void reference_that_cannot_serve_is_refused(void **state) {
   free(x);
 }
 
+static const sg_gate_result *find_row(const sg_verify_result *r, const char *stem,
+                                      const char *check) {
+  for (size_t i = 0; i < r->report.n; ++i)
+    if (!strcmp(r->report.v[i].stem, stem) && !strcmp(r->report.v[i].check, check))
+      return &r->report.v[i];
+  return NULL;
+}
+
+/* The Bridge plays section B only (8.6 s to 17.1 s); 2e-3 of DC added there alone averages
+ * 6.7e-4 over the whole file, under the 1e-3 limit a whole-file mean would judge. The 1-s
+ * windows where it plays read the 2e-3 and name where. */
+static void dc_while_playing_fails_dc_offset(void **state) {
+  (void)state;
+  const double b0 = tl.sections[1].start_sec, b1 = tl.sections[1].end_sec;
+  float *x = malloc(good.frames * CH * sizeof *x);
+  memcpy(x, good.part[BRIDGE], good.frames * CH * sizeof *x);
+  double sum = 0;
+  for (size_t i = (size_t)(b0 * RATE); i < (size_t)(b1 * RATE) && i < good.frames; ++i)
+    for (int c = 0; c < CH; ++c)
+      x[i * CH + c] += 2e-3f;
+  for (size_t i = 0; i < good.frames; ++i)
+    sum += x[i * CH];
+  double whole = fabs(sum / (double)good.frames);
+  fprintf(stderr, "whole-file mean %.2g (limit 1e-3)\n", whole);
+  assert_true(whole < 1e-3);
+  variant v;
+  variant_init(&v);
+  v.part[BRIDGE] = x;
+  const char *want[] = {"Bridge/dc_offset", NULL};
+  sg_verify_result r;
+  assert_int_equal(verify_expect(make_zip("dc_window", &v), want, &r), SG_E_GATE);
+  const sg_gate_result *g = find_row(&r, "Bridge", "dc_offset");
+  assert_non_null(g);
+  fprintf(stderr, "Bridge dc_offset %.4g: %s\n", g->measured, g->detail);
+  assert_true(fabs(g->measured - 2e-3) < 2e-4);
+  const char *at = strstr(g->detail, "windows from ");
+  assert_non_null(at);
+  double t = atof(at + strlen("windows from "));
+  assert_true(t >= b0 - 0.5 && t + 1.5 <= b1 + 0.5);
+  /* The clean stems read far under the limit. */
+  const sg_gate_result *k = find_row(&r, "Keys", "dc_offset");
+  assert_non_null(k);
+  assert_true(k->pass && k->measured < 2e-4);
+  sg_verify_result_free(&r);
+  free(x);
+}
+
+/* Subnormal samples in a float stem: counted and failed (limit 0); the clean files read 0. */
+static void float_denormals_fail_denormals(void **state) {
+  (void)state;
+  variant v;
+  variant_init(&v);
+  v.denormals[KEYS] = 1234;
+  const char *want[] = {"Keys/denormals", NULL};
+  sg_verify_result r;
+  assert_int_equal(verify_expect(make_zip("denormals", &v), want, &r), SG_E_GATE);
+  const sg_gate_result *g = find_row(&r, "Keys", "denormals");
+  assert_non_null(g);
+  assert_int_equal((int)g->measured, 1234);
+  g = find_row(&r, "Bass", "denormals");
+  assert_non_null(g);
+  assert_true(g->pass && g->measured == 0);
+  sg_verify_result_free(&r);
+}
+
+/* The float writer flushes subnormals: what it writes (and its tap meters) has none. */
+static void writer_flushes_denormals(void **state) {
+  (void)state;
+  float x[2 * 4800];
+  for (int i = 0; i < 2 * 4800; ++i)
+    x[i] = i % 3 ? FLT_MIN / 8.0f : 0.25f * (float)sin(i * 0.01);
+  const char *wav = sg_test_path("flushed.wav");
+  write_wav(wav, x, 4800, RATE, SG_FMT_FLOAT32);
+  sg_meter_result mr;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_meter_file(wav, 0, &mr, NULL, &d), SG_OK);
+  assert_int_equal((int)mr.denormal_count, 0);
+}
+
+/* Without a spec a package is judged by its own manifest; without a manifest there is nothing
+ * to judge it by: SG_E_INVAL saying what is needed (the command's exit 2). */
+static void manifest_only_verify(void **state) {
+  (void)state;
+  variant v;
+  variant_init(&v);
+  sg_verify_options o;
+  sg_verify_options_init(&o);
+  o.package = make_zip("own", &v);
+  sg_verify_result r;
+  sg_diag d;
+  sg_diag_clear(&d);
+  sg_status st = sg_verify_manifest(&o, NULL, &r, &d);
+  if (st != SG_OK || getenv("SG_VERIFY_DUMP"))
+    dump(&r);
+  assert_int_equal(st, SG_OK);
+  for (int p = 0; p < NPARTS; ++p) {
+    const char *stem = p == MASTER ? "Master" : part_name[p];
+    assert_non_null(find_row(&r, stem, "readable"));
+    assert_non_null(find_row(&r, stem, "dc_offset"));
+    assert_non_null(find_row(&r, stem, "denormals"));
+    assert_non_null(find_row(&r, stem, "sample_rate"));
+  }
+  assert_non_null(find_row(&r, "verify-test_Bass.wav", "sha256"));
+  sg_verify_result_free(&r);
+  /* A stem with denormals fails by name here too. */
+  v.denormals[BASS] = 10;
+  o.package = make_zip("own_denormals", &v);
+  sg_diag_clear(&d);
+  assert_int_equal(sg_verify_manifest(&o, NULL, &r, &d), SG_E_GATE);
+  const sg_gate_result *g = find_row(&r, "Bass", "denormals");
+  assert_non_null(g);
+  assert_false(g->pass);
+  assert_non_null(strstr(d.message, "denormals"));
+  sg_verify_result_free(&r);
+  /* Another tool's zip: no manifest. */
+  variant_init(&v);
+  o.package = make_plain_zip("plain_nospec", &v);
+  sg_diag_clear(&d);
+  assert_int_equal(sg_verify_manifest(&o, NULL, &r, &d), SG_E_INVAL);
+  fprintf(stderr, "%s\n", d.message);
+  assert_non_null(strstr(d.message, "--spec"));
+  assert_non_null(strstr(d.message, "--criteria"));
+  sg_verify_result_free(&r);
+  /* A hostile zip: unreadable (exit 3), the entry named, nothing written beside it. */
+  assert_true(traversal_zip());
+  o.package = sg_test_path("evil.zip");
+  sg_diag_clear(&d);
+  assert_int_equal(sg_verify_manifest(&o, NULL, &r, &d), SG_E_FORMAT);
+  assert_int_equal(r.package_readable, 0);
+  assert_non_null(strstr(r.report.v[0].detail, "../verify-test_Master.wav"));
+  sg_verify_result_free(&r);
+}
+
 static void missing_stem_fails_present(void **state) {
   (void)state;
   variant v;
@@ -902,6 +1073,10 @@ static void traversal_entry_is_unreadable_package(void **state) {
   assert_false(r.report.v[0].pass);
   assert_non_null(strstr(r.report.v[0].detail, ".."));
   sg_verify_result_free(&r);
+  /* Read in place: nothing was written where the entry points (beside the test's folder). */
+  char beside[1200];
+  snprintf(beside, sizeof beside, "%s/../verify-test_Master.wav", sg_test_tmpdir());
+  assert_int_not_equal(access(beside, F_OK), 0);
 }
 
 /* A folder package with the good files, then fn applied to the Bass. */
@@ -1200,7 +1375,11 @@ static void cli_exit_codes(void **state) {
   snprintf(a, sizeof a, "'%s' --spec '%s'", sg_test_path("evil.zip"), spec);
   assert_int_equal(run_cli(a), traversal_zip() ? 3 : -1);
   snprintf(a, sizeof a, "'%s'", sg_test_path("cli_good.zip"));
-  assert_int_equal(run_cli(a), 2); /* no --spec */
+  assert_int_equal(run_cli(a), 0); /* no --spec: its own manifest */
+  snprintf(a, sizeof a, "'%s'", make_plain_zip("cli_plain", &v));
+  assert_int_equal(run_cli(a), 2); /* no --spec and no manifest */
+  snprintf(a, sizeof a, "'%s'", sg_test_path("evil.zip"));
+  assert_int_equal(run_cli(a), 3); /* no --spec, hostile */
   snprintf(a, sizeof a, "a.zip b.zip --spec '%s'", spec);
   assert_int_equal(run_cli(a), 2); /* two packages */
   snprintf(a, sizeof a, "'%s' --spec '%s' --frobnicate", sg_test_path("cli_good.zip"), spec);
@@ -1238,6 +1417,10 @@ int main(void) {
       cmocka_unit_test(clipped_master_fails_clipping_and_true_peak),
       cmocka_unit_test(nan_and_dc_fail_their_checks),
       cmocka_unit_test(reference_that_cannot_serve_is_refused),
+      cmocka_unit_test(dc_while_playing_fails_dc_offset),
+      cmocka_unit_test(float_denormals_fail_denormals),
+      cmocka_unit_test(writer_flushes_denormals),
+      cmocka_unit_test(manifest_only_verify),
       cmocka_unit_test(missing_stem_fails_present),
       cmocka_unit_test(silent_stem_fails_silence),
       cmocka_unit_test(bridge_playing_everywhere_fails_silent_outside),
