@@ -48,7 +48,7 @@ static void put_effects(sg_sha256 *h, const sg_effect_spec *fx, int n) {
 
 /* Song-wide inputs every stem depends on: grid, harmony, randomness, format. */
 static void put_song(sg_sha256 *h, const sg_song *s, const sg_timeline *tl) {
-  put(h, "tool", "stemgate %s cache 3",
+  put(h, "tool", "stemgate %s cache 4",
       sg_version()); /* bump on any change to file bytes or rows */
   put(h, "title", "%s|%s", s->title, s->slug);
   put(h, "tempo", "%lld/%lld", (long long)tl->tempo_num, (long long)tl->tempo_den);
@@ -57,6 +57,8 @@ static void put_song(sg_sha256 *h, const sg_song *s, const sg_timeline *tl) {
   put(h, "format", "%s", sg_sample_format_name(s->format));
   put(h, "channels", "%u", s->channels);
   put(h, "origin", "%lld", (long long)tl->origin_frame);
+  put(h, "ending", "%s|%lld|%lld", sg_ending_name(tl->ending), (long long)tl->file_frames,
+      (long long)tl->fade_start_frame);
   put(h, "map", "%zu", tl->n_quarter_frames);
   if (tl->quarter_frames && tl->n_quarter_frames)
     sg_sha256_update(h, tl->quarter_frames, tl->n_quarter_frames * sizeof(int64_t));
@@ -76,8 +78,8 @@ static void put_song(sg_sha256 *h, const sg_song *s, const sg_timeline *tl) {
  * engine's and enter with its version). */
 static void put_limits(sg_sha256 *h, const sg_song *s) {
   const sg_gate_limits *l = &s->limits;
-  put(h, "limits", "%.17g|%.17g|%.17g|%.17g|%.17g|%.17g", l->sync_ms, l->length_tolerance_ms,
-      l->dc_offset, l->silence_dbfs, l->key_window_sec, l->tail_s);
+  put(h, "limits", "%.17g|%.17g|%.17g|%.17g|%.17g|%.17g|%.17g", l->sync_ms, l->length_tolerance_ms,
+      l->dc_offset, l->silence_dbfs, l->key_window_sec, l->tail_s, l->limiter_gr_db);
 }
 
 sg_status sg__cache_key_dry(const sg_song *s, const sg_timeline *tl, const sg_stem_spec *st,
@@ -94,6 +96,7 @@ sg_status sg__cache_key_dry(const sg_song *s, const sg_timeline *tl, const sg_st
   put(&h, "pattern", "%s", st->pattern.s);
   for (int i = 0; i < st->n_sections; ++i)
     put(&h, "plays", "%s", st->sections[i].s);
+  put(&h, "tacet", "%d", st->tacet);
   put(&h, "octave", "%d", st->octave);
   put(&h, "midi", "%s", st->midi_file);
   put(&h, "soundfont", "%s|%d", st->soundfont, st->program);

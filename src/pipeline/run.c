@@ -321,6 +321,9 @@ static void drums_as_stem(const sg_song *s, sg_stem_spec *ds) {
   ds->n_effects = s->drums.n_effects;
   memcpy(ds->effects, s->drums.effects, sizeof ds->effects);
   ds->pos = s->drums.pos;
+  ds->n_sections = s->drums.n_sections;
+  ds->tacet = s->drums.tacet;
+  memcpy(ds->sections, s->drums.sections, sizeof ds->sections);
 }
 
 static void plan_stems(sg__run *r) {
@@ -368,6 +371,8 @@ static sg_status run_steps(sg__run *r, sg_diag *d) {
   if ((st = sg__step_reference(r, d)) != SG_OK)
     return st;
   plan_stems(r);
+  if ((st = sg__plan_ending(r, d)) != SG_OK)
+    return st;
   if ((st = sg__plan_nodes(r, d)) != SG_OK)
     return st;
   if ((st = sg__step_stems(r, d)) != SG_OK)
