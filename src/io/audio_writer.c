@@ -204,6 +204,8 @@ static size_t convert(sg_audio_writer *w, const float *in, size_t samples) {
     for (size_t i = 0; i < samples; ++i) {
       uint32_t u;
       memcpy(&u, &in[i], 4);
+      if ((u & 0x7f800000u) == 0) /* zero or denormal: a delivered file holds no denormals */
+        u = 0;
       put_u32(o + 4 * i, u);
     }
     return samples * 4;

@@ -9,6 +9,7 @@
  * delivered files are switched as one set at the end (output_set.c). */
 #include "pipeline_internal.h"
 
+#include "stemgate/dsp.h"
 #include "stemgate/package.h"
 
 #include <pthread.h>
@@ -165,6 +166,7 @@ typedef struct pool {
 
 static void *pool_worker(void *arg) {
   pool *p = arg;
+  sg_dsp_denormals_off(); /* this thread's own FP mode (the caller's is set by sg_render) */
   for (;;) {
     pthread_mutex_lock(&p->lock);
     int i = p->next < p->n ? p->todo[p->next++] : -1;
@@ -213,6 +215,7 @@ typedef struct judged_pool {
 
 static void *judged_worker(void *arg) {
   judged_pool *p = arg;
+  sg_dsp_denormals_off();
   for (;;) {
     pthread_mutex_lock(&p->lock);
     int i = p->next < p->n && !atomic_load(&p->r->cancel) ? p->order[p->next++] : -1;
@@ -403,6 +406,8 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
     return sg_diag_fail(d, SG_E_NOMEM, "render: out of memory");
   r->opt = opt;
   r->res = res;
+  /* FTZ/DAZ while the library renders on the caller's thread; restored on the way out. */
+  const unsigned fp_prev = sg_dsp_denormals_off();
   sg_status st = sg_song_load(opt->spec_path, &r->loaded, d);
   r->song = r->loaded;
   r->t0 = sg__now();
@@ -434,5 +439,6 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
   sg_song_free(r->loaded);
   free(r->song_copy);
   free(r);
+  sg_dsp_denormals_restore(fp_prev);
   return st;
 }
