@@ -51,6 +51,10 @@ typedef struct sg_timeline {
   int64_t hold_frames, ring_frames, ring_max_frames;
   int fade_bars;
   int64_t file_frames;
+  /* Intermediate (dry) renders run to dry_frames: for ring the song plus the longest ring-out
+   * allowed, so they never depend on the renderer's estimate (an effect's tail); the final
+   * files are cut to file_frames. == file_frames otherwise. */
+  int64_t dry_frames;
   int64_t fade_start_frame; /* == file_frames when there is no fade */
   int n_sections;
   sg_section_time sections[SG_MAX_SECTIONS];

@@ -1,8 +1,9 @@
 /* The final hit of `ending: ring`: on the downbeat after the last bar the band lands together on
  * the tonic of the last section's key and lets it ring (timing.h owns how long the files run
  * on): drums crash and kick, the bass on the tonic root, comping, pads and arps on the tonic
- * triad above E3, a lead on the tonic. A user's drum pattern played as written keeps to the
- * pieces it names. Notes from a MIDI file are the user's and get no hit. */
+ * triad above E3, a lead on the tonic. A user's drum pattern keeps to the pieces it names
+ * (kick, crash, open hat; none named: no drum hit). Notes from a MIDI file are the user's and get
+ * no hit. */
 #include "compose_internal.h"
 
 #include <string.h>
@@ -44,11 +45,11 @@ void sg__ending_hit(sg__ctx *c) {
   if (!plays)
     return;
   if (c->role == SG_ROLE_DRUMS || !c->stem) {
-    const int as_written = c->has_user && !c->fills;
+    /* A user's pattern (with or without fills) keeps to the pieces it names. */
     const int keys[3] = {KICK, CRASH, OPEN_HAT};
     const float vel[3] = {0.95f, 0.9f, 0.75f};
     for (int i = 0; i < 3; ++i)
-      if (!as_written || user_names(c, keys[i]))
+      if (!c->has_user || user_names(c, keys[i]))
         hit(c, keys[i], vel[i], 0);
     return;
   }

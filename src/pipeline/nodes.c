@@ -123,7 +123,7 @@ sg_status sg__plan_nodes(sg__run *r, sg_diag *d) {
     int bad = 0;
     const sg__stem *side = sg__sidechain_source(r, ss, &bad);
     st = sg__cache_key_final(ss->dry_key, ss->spec, side ? side->dry_key : NULL, r->bpm,
-                             ss->final_key);
+                             r->tl.file_frames, ss->final_key);
   }
   if (st == SG_OK)
     st = sg__cache_key_master(r, r->master_key);

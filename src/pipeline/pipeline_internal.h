@@ -255,7 +255,7 @@ sg_status sg__cache_key_dry(const sg_song *s, const sg_timeline *tl, const sg_st
                             const char *extra, char hex[65]);
 /* Cache key of a stem after effects, gain and pan (side_key: the sidechain source's key). */
 sg_status sg__cache_key_final(const char dry_key[65], const sg_stem_spec *st, const char *side_key,
-                              double bpm, char hex[65]);
+                              double bpm, int64_t file_frames, char hex[65]);
 /* 1 when file exists, its record holds key, and its bytes still hash to what was stored; value
  * (optional) receives the number stored with it. */
 void sg__node_init(sg__node *n, const char key[65]);

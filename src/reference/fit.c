@@ -88,9 +88,9 @@ sg_status sg_reference_write_drums(sg_reference *ref, const sg_song *song, const
     wc.dither_seed = song->seed ^ sg_hash64(stem);
   }
 
-  /* The file runs to the timeline's file length: with ending: ring the reference's own final
-   * hit past the last bar is kept (trim cuts at the file end, not at the bar line). */
-  const int64_t T = tl->file_frames, R = ref->work.frames;
+  /* The dry stem runs to the timeline's dry length: with ending: ring the reference's own final
+   * hit past the last bar is kept (trim cuts there, not at the bar line). */
+  const int64_t T = tl->dry_frames, R = ref->work.frames;
   sg_audio_reader *rd = NULL;
   sg_audio_writer *wr = NULL;
   float *blk = NULL;

@@ -1087,7 +1087,7 @@ static sg_status check_sidechain(ctx *c, int self, const char *name, sg_pos pos)
 
 /* A stem's or the drums' sections / tacet list: known names, and at least one section played. */
 static sg_status check_plays(ctx *c, const char *const *names, const char *who, const char *name,
-                             const sg_name *list, int n, int tacet, sg_pos pos) {
+                             const sg_name *list, int n, int tacet) {
   const sg_song *s = c->s;
   for (int j = 0; j < n; ++j) {
     if (sg_song_section_index(s, list[j].s) >= 0)
@@ -1101,7 +1101,6 @@ static sg_status check_plays(ctx *c, const char *const *names, const char *who, 
   if (tacet && n > 0 && n >= s->n_sections)
     return fail_pos(c, list[0].pos,
                     "%s '%s' sits out every section; remove it or play in at least one", who, name);
-  (void)pos;
   return SG_OK;
 }
 
@@ -1135,7 +1134,7 @@ static sg_status finish(ctx *c, yaml_node_t *root) {
   for (int i = 0; i < s->n_stems; ++i) {
     sg_stem_spec *st = &s->stems[i];
     sg_status ps =
-        check_plays(c, names, "stem", st->name.s, st->sections, st->n_sections, st->tacet, st->pos);
+        check_plays(c, names, "stem", st->name.s, st->sections, st->n_sections, st->tacet);
     if (ps)
       return ps;
     if (!st->style.s[0])
@@ -1152,7 +1151,7 @@ static sg_status finish(ctx *c, yaml_node_t *root) {
   }
   {
     sg_status ps = check_plays(c, names, "drums", "Drums", s->drums.sections, s->drums.n_sections,
-                               s->drums.tacet, s->drums.pos);
+                               s->drums.tacet);
     if (ps)
       return ps;
   }

@@ -128,7 +128,7 @@ static void place_ending(sg_timeline *tl) {
   tl->hold_frames = bar < two_s ? bar : two_s;
   if (tl->ring_max_frames < tl->hold_frames)
     tl->ring_max_frames = tl->hold_frames;
-  tl->file_frames = end;
+  tl->file_frames = tl->dry_frames = end;
   tl->fade_start_frame = end;
   if (tl->ending == SG_ENDING_RING) {
     if (tl->ring_frames < tl->hold_frames)
@@ -136,6 +136,7 @@ static void place_ending(sg_timeline *tl) {
     if (tl->ring_frames > tl->ring_max_frames)
       tl->ring_frames = tl->ring_max_frames;
     tl->file_frames = end + tl->ring_frames;
+    tl->dry_frames = end + tl->ring_max_frames;
   } else {
     tl->ring_frames = 0;
     if (tl->ending == SG_ENDING_FADE) {
