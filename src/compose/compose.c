@@ -355,9 +355,9 @@ static sg_status run_bars(sg__ctx *c, sg_diag *d) {
       return st;
     c->energy = e;
     /* Energy scales every role's velocity, and with it level and (velocity-to-filter)
-     * brightness: a sparse section ~3 dB under a full one before its thinner patterns, normal
-     * ~1 dB under (tests/pipeline/test_ending.c measures the master). */
-    c->energy_gain = e == SG_ENERGY_SPARSE ? 0.6f : e == SG_ENERGY_FULL ? 1.0f : 0.85f;
+     * brightness: a sparse section ~3.5 dB under a full one before its thinner patterns, normal
+     * ~1.5 dB under (tests/pipeline/test_ending.c measures the master). */
+    c->energy_gain = e == SG_ENERGY_SPARSE ? 0.55f : e == SG_ENERGY_FULL ? 1.0f : 0.78f;
     c->key = &c->keys[si];
     c->bass_mute_low = bass_plays(c, si);
     const sg_section_time *sec = &tl->sections[si];
