@@ -265,7 +265,7 @@ typedef enum sg_severity { SG_SEV_FAIL = 0, SG_SEV_WARN, SG_SEV_INFO } sg_severi
     "a section is silent: give it a stem that plays")                                              \
   X(DURATION, "duration", "master", "s", SG_CMP_WITHIN, 1.0, "(the song length)", SG_SEV_FAIL,     \
     "length of the master against the timeline's file length (with ending: ring, a range: the "    \
-    "song plus its final hit up to the song plus ending_max_s)",                                   \
+    "song up to the song plus ending_max_s)",                                                      \
     "export the whole song: from the first bar to the end of the last section")                    \
   X(LENGTH, "length", "master", "ms", SG_CMP_ABS_LE, 50, "gates.length_tolerance_ms", SG_SEV_FAIL, \
     "length of a stem minus the master's",                                                         \

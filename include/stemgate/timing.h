@@ -81,8 +81,8 @@ void sg_timeline_set_tempo_map(sg_timeline *tl, const int64_t *quarter_frames, s
  * ring_max_frames; never under hold_frames). No effect for fade and cut. */
 void sg_timeline_set_ring(sg_timeline *tl, int64_t decay_frames);
 /* The file lengths a delivery of this song may have, [*lo, *hi] frames: exactly file_frames
- * for fade and cut; for ring, from the song plus its final hit to the song plus the cap (a
- * verifier does not know the renderer's decay estimate). */
+ * for fade and cut; for ring, from the song to the song plus the cap (a verifier does not know
+ * the renderer's decay estimate; whether the tail rang out is ending_decay's question). */
 void sg_timeline_length_range(const sg_timeline *tl, int64_t *lo, int64_t *hi);
 
 /* Exact frame of a grid point given in quarter notes as the fraction qn/qd (qd > 0). */

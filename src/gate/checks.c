@@ -390,7 +390,7 @@ sg_status sg_check_master_duration(sg_gate_report *r, const char *step, const sg
         (double)lo / tl->rate, "song length from the timeline", SG_SEV_FAIL);
   } else {
     char detail[128];
-    snprintf(detail, sizeof detail, "ending: ring, %.3f..%.3f s (song, final hit, ring-out cap)",
+    snprintf(detail, sizeof detail, "ending: ring, %.3f..%.3f s (song to song plus ring-out cap)",
              (double)lo / tl->rate, (double)hi / tl->rate);
     row(&g, r, SG_CHECK_DURATION, step, "Master", (double)frames / rate,
         0.5 * (double)(hi - lo) / tl->rate + tolerance_s, 0.5 * (double)(lo + hi) / tl->rate,

@@ -156,7 +156,7 @@ void sg_timeline_set_ring(sg_timeline *tl, int64_t decay_frames) {
 void sg_timeline_length_range(const sg_timeline *tl, int64_t *lo, int64_t *hi) {
   *lo = *hi = tl->file_frames;
   if (tl->ending == SG_ENDING_RING) {
-    *lo = tl->total_frames + tl->hold_frames;
+    *lo = tl->total_frames; /* a delivery cut at the last bar is still the song */
     *hi = tl->total_frames + tl->ring_max_frames;
   }
 }
