@@ -230,6 +230,24 @@ typedef enum sg_severity { SG_SEV_FAIL = 0, SG_SEV_WARN, SG_SEV_INFO } sg_severi
     "loudness of the summed stems before the master chain", "")                                    \
   X(LIMITER_GAIN_REDUCTION, "limiter_gain_reduction", "master", "dB", SG_CMP_INFO, 0, "",          \
     SG_SEV_INFO, "largest gain reduction of the master limiter", "")                               \
+  X(LIMITER_GR, "limiter_gr", "master", "dB", SG_CMP_LE, 6, "gates.limiter_gr_db", SG_SEV_FAIL,    \
+    "mean gain reduction of the master limiter over each section (dB, frame average)",             \
+    "the master is driven too hard: lower master.loudness_lufs or the mix's peaks (drums, bus "    \
+    "compression)")                                                                                \
+  X(LIMITER_GR_MEAN, "limiter_gr_mean", "master", "dB", SG_CMP_LE, 3, "", SG_SEV_WARN,             \
+    "mean gain reduction of the master limiter over the whole song",                               \
+    "more than 3 dB of limiting flattens the dynamics: lower master.loudness_lufs")                \
+  X(SECTION_LOUDNESS, "section_loudness", "master", "LUFS", SG_CMP_INFO, 0, "", SG_SEV_INFO,       \
+    "integrated loudness (BS.1770-4) of the master in each section (RMS in the detail)", "")       \
+  X(SECTION_CONTRAST, "section_contrast", "master", "dB", SG_CMP_GE, 1, "", SG_SEV_WARN,           \
+    "RMS level of the master's sections of one energy minus that of the next lower energy "        \
+    "(power mean over the sections of each energy)",                                               \
+    "sections of different energy sound alike: thin the sparse ones or fill the full ones "        \
+    "(stems' sections/tacet, patterns), or reduce the limiting")                                   \
+  X(ENDING_DECAY, "ending_decay", "any", "dBFS", SG_CMP_LE, -60, "", SG_SEV_WARN,                  \
+    "with ending: ring, the loudest 50 ms window of the file's last 0.3 s: the tail has rung "     \
+    "out before the file ends",                                                                    \
+    "raise ending_max_s, or shorten the reverb/delay/release that rings longer")                   \
   X(LIMITER_CEILING, "limiter_ceiling", "master", "dBTP", SG_CMP_INFO, 0, "", SG_SEV_INFO,         \
     "ceiling the limiter ran at after the loudness passes", "")                                    \
   X(LOUDNESS, "loudness", "master", "LUFS", SG_CMP_WITHIN, 0.5, "master.loudness_tolerance",       \
@@ -257,7 +275,8 @@ typedef enum sg_severity { SG_SEV_FAIL = 0, SG_SEV_WARN, SG_SEV_INFO } sg_severi
     SG_SEV_FAIL, "loudest 50 ms window of the master in each section",                             \
     "a section is silent: give it a stem that plays")                                              \
   X(DURATION, "duration", "master", "s", SG_CMP_WITHIN, 1.0, "(the song length)", SG_SEV_FAIL,     \
-    "length of the master against the timeline's song length",                                     \
+    "length of the master against the timeline's file length (with ending: ring, a range: the "    \
+    "song up to the song plus ending_max_s)",                                                      \
     "export the whole song: from the first bar to the end of the last section")                    \
   X(LENGTH, "length", "master", "ms", SG_CMP_ABS_LE, 50, "gates.length_tolerance_ms", SG_SEV_FAIL, \
     "length of a stem minus the master's",                                                         \

@@ -44,6 +44,14 @@ extern "C" {
  * (-500 dB) a value is inaudible, and denormal arithmetic is up to 100x slower on x86. */
 static inline double sg_dsp_flush(double x) { return fabs(x) < 1e-25 ? 0.0 : x; }
 
+/* The calling thread's floating-point unit flushes denormal results to zero and reads denormal
+ * inputs as zero (x86 SSE: the MXCSR's FTZ and DAZ bits; elsewhere nothing, and the units' own
+ * sg_dsp_flush on their recursive state carries it). Every thread that runs DSP sets it so a
+ * render is bit-identical whatever the thread count. Returns the previous mode for
+ * sg_dsp_denormals_restore. */
+unsigned sg_dsp_denormals_off(void);
+void sg_dsp_denormals_restore(unsigned prev);
+
 /* Dot product of two float arrays with eight independent partial sums: lets the compiler keep
  * several multiply-adds in flight (and use SIMD) without reassociation flags. The float
  * accumulation error (~1e-7 relative) is far below what the FIR filters here resolve. */

@@ -54,6 +54,10 @@ typedef struct sg_manifest_section {
   int start_bar, end_bar;         /* 1-based first and last bar (inclusive, as in NOTES.txt) */
   int64_t start_frame, end_frame; /* exact frames at the song rate */
   double start_sec, end_sec;
+  char energy[SG_PKG_SHORT]; /* "sparse", "normal", "full"; "" when not given */
+  /* The master in this section: integrated loudness (LUFS), RMS (dBFS) and the limiter's mean
+   * gain reduction (dB); 0 when not measured (a package read without them). */
+  double lufs, rms_dbfs, limiter_gr_db;
 } sg_manifest_section;
 
 typedef struct sg_manifest_reference {
@@ -80,6 +84,8 @@ typedef struct sg_manifest {
   double tempo_bpm;
   int meter_num, meter_den;
   char key[SG_PKG_SHORT];
+  char ending[16]; /* "ring", "fade", "cut"; "" in manifests before endings */
+  double song_sec; /* end of the last bar; the files may ring on past it */
   sg_manifest_reference reference;
   sg_manifest_section *sections;
   size_t n_sections, cap_sections;

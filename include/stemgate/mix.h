@@ -53,6 +53,8 @@ typedef struct sg_stem_fx_job {
   double gain_db, pan;
   double bpm;
   int64_t frames;
+  int64_t fade_frames;         /* raised-cosine fade-out ending at `frames` (the fade ending); when
+                                  shorter than SG_MIX_END_FADE_MS, that end fade */
   sg_audio_writer_config wcfg; /* rate, channels, format of the output */
   sg_fx_tap_fn fx_tap;         /* optional: sees each effect's input and output */
   void *fx_tap_user;
@@ -82,15 +84,21 @@ typedef struct sg_master_job {
   sg_audio_writer_config wcfg;
   sg_fx_tap_fn fx_tap; /* optional: sees each bus effect's input and output (final pass) */
   void *fx_tap_user;
+  /* Optional: section boundaries in song frames (n_sections + 1 ascending values) for the
+   * limiter's gain reduction per section; NULL/0: none. */
+  const int64_t *section_bounds;
+  int n_sections;
 } sg_master_job;
 
 typedef struct sg_master_report {
-  double bus_lufs;          /* loudness of the bus before normalisation */
-  double gain_db;           /* normalisation gain into the limiter */
-  double limiter_max_gr_db; /* largest limiter gain reduction */
-  double ceiling_dbtp;      /* limiter ceiling used (below the target where the meter's
-                               true-peak interpolator read higher than the limiter's) */
-  int passes;               /* offline passes run */
+  double bus_lufs;           /* loudness of the bus before normalisation */
+  double gain_db;            /* normalisation gain into the limiter */
+  double limiter_max_gr_db;  /* largest limiter gain reduction */
+  double ceiling_dbtp;       /* limiter ceiling used (below the target where the meter's
+                                true-peak interpolator read higher than the limiter's) */
+  int passes;                /* offline passes run */
+  double limiter_mean_gr_db; /* limiter gain reduction, dB averaged over the song's frames */
+  double section_gr_db[SG_MAX_SECTIONS]; /* the same per section (job's section_bounds) */
   char chain[2048];
 } sg_master_report;
 

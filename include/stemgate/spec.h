@@ -87,6 +87,7 @@ typedef struct sg_stem_spec {
   sg_text melody; /* a user's line "E4/4 G4/8 A4/8 ..." (sg_melody_parse; role lead; optional) */
   sg_name sections[SG_MAX_SECTIONS]; /* sections it plays in; n_sections == 0: all */
   int n_sections;
+  int tacet;                   /* 1: `sections` lists the sections it sits out (`tacet:`) */
   double gain_db;              /* default 0 */
   double pan;                  /* -1 (left) .. +1 (right), default 0 */
   int octave;                  /* transposition in octaves, default 0 */
@@ -118,6 +119,9 @@ typedef struct sg_drums_spec {
   int n_effects;
   sg_pos pos;
   sg_name patch; /* drum synth patch ("808", "909"); empty: the synth's default */
+  sg_name sections[SG_MAX_SECTIONS]; /* as a stem's: sections the kit plays in (or sits out) */
+  int n_sections;
+  int tacet; /* 1: `sections` lists the sections it sits out (`tacet:`) */
 } sg_drums_spec;
 
 typedef struct sg_master_spec {
@@ -149,7 +153,16 @@ typedef struct sg_gate_limits {
   double silence_dbfs;        /* a stem quieter than this is "silent", default -60 */
   double key_window_sec;      /* key change location tolerance, default 10 */
   double tail_s;              /* release/effect tail allowed after a stem's last section */
+  double limiter_gr_db;       /* mean master limiter gain reduction per section, default 6 */
 } sg_gate_limits;
+
+/* How the song ends (`ending:`): ring — the last section resolves on a final hit on the
+ * tonic at the downbeat after the last bar and every file runs on until it has rung out;
+ * fade — the last ending_fade_bars bars fade to silence; cut — the files stop at the last bar
+ * line with a 20 ms fade. The file length rule lives in the timing module (timing.h). */
+typedef enum sg_ending { SG_ENDING_RING = 0, SG_ENDING_FADE, SG_ENDING_CUT } sg_ending;
+#define SG_ENDING_MAX_S_DEFAULT 12.0 /* longest ring-out after the last bar, s */
+#define SG_ENDING_FADE_BARS_DEFAULT 2
 
 /* What a delivery may be (the spec's or a criteria file's `delivery:` block), as against what the
  * spec renders: verify and render's final verification judge files by it; render still makes
@@ -219,6 +232,10 @@ typedef struct sg_song {
   double swing;             /* 0..0.5 (fraction of a 16th), default 0 */
   double humanize_ms;       /* timing humanisation bound, default 8 */
   double humanize_velocity; /* velocity humanisation (0..1 fraction), default 0.08 */
+  sg_ending ending;         /* default ring */
+  sg_pos ending_pos;
+  double ending_max_s;  /* cap of the ring-out, s (default SG_ENDING_MAX_S_DEFAULT) */
+  int ending_fade_bars; /* bars of the fade ending (default SG_ENDING_FADE_BARS_DEFAULT) */
   sg_section_spec sections[SG_MAX_SECTIONS];
   int n_sections;
   sg_stem_spec stems[SG_MAX_STEMS];
@@ -248,6 +265,10 @@ int sg_song_section_index(const sg_song *s, const char *name);
 int sg_song_stem_index(const sg_song *s, const char *name);
 /* 1 when the stem plays in section index si. */
 int sg_stem_plays_in(const sg_song *s, const sg_stem_spec *st, int si);
+/* 1 when the song-level drum kit plays in section si (its `sections:` / `tacet:`). */
+int sg_drums_play_in(const sg_song *s, int si);
+/* "ring", "fade", "cut". */
+const char *sg_ending_name(sg_ending e);
 
 /* The parameter reference of docs/spec.md, generated from the tables the loader checks against
  * (every effect's, every instrument's, the styles): Markdown in a new heap string (*out, free()

@@ -235,6 +235,10 @@ sg_status sg_synth_kind_from_name(const char *name, sg_synth_kind *out);
 const char *sg_synth_kind_name(sg_synth_kind k);
 /* NULL-terminated list of the kind's patch names; the first is the default. */
 const char *const *sg_synth_patch_names(sg_synth_kind k);
+/* The instrument and patch in words for a client ("Yamaha DX7-style 6-operator FM electric
+ * piano: ..."), written next to each instrument's patch table; patch "" or NULL: the default
+ * patch. "" for an unknown patch. */
+const char *sg_synth_words(sg_synth_kind k, const char *patch);
 
 /* Creates an instrument. patch NULL or "" selects the kind's default patch; an unknown patch is
  * SG_E_NOTFOUND naming the known ones. overrides (optional) are applied by name; an unknown

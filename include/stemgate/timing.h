@@ -41,6 +41,23 @@ typedef struct sg_timeline {
   int64_t origin_frame;         /* frame of bar 0 beat 0 (reference alignment offset) */
   int64_t total_bars;
   int64_t total_frames; /* song length: end of the last section */
+  /* The ending (song's `ending:`), and the one rule for how long every delivered file is:
+   *   cut:  file_frames = total_frames;
+   *   fade: file_frames = total_frames, faded from fade_start_frame (the last
+   *         ending_fade_bars bars);
+   *   ring: file_frames = total_frames + ring_frames, where the final hit on the downbeat after
+   *         the last bar holds for hold_frames (one bar, at most 2 s) and ring_frames = hold +
+   *         the decay the renderer estimates for its instruments and effects
+   *         (sg_timeline_set_ring), never more than ring_max_frames (ending_max_s). */
+  sg_ending ending;
+  int64_t hold_frames, ring_frames, ring_max_frames;
+  int fade_bars;
+  int64_t file_frames;
+  /* Intermediate (dry) renders run to dry_frames: for ring the song plus the longest ring-out
+   * allowed, so they never depend on the renderer's estimate (an effect's tail); the final
+   * files are cut to file_frames. == file_frames otherwise. */
+  int64_t dry_frames;
+  int64_t fade_start_frame; /* == file_frames when there is no fade */
   int n_sections;
   sg_section_time sections[SG_MAX_SECTIONS];
   /* Optional tempo map: frame of each quarter note 0..n_map-1 (owned by the caller, must
@@ -61,6 +78,14 @@ void sg_timeline_set_origin(sg_timeline *tl, int64_t origin_frame);
  * timeline; n >= 2) and recomputes every section's frames; NULL/0 returns to the constant
  * tempo. */
 void sg_timeline_set_tempo_map(sg_timeline *tl, const int64_t *quarter_frames, size_t n);
+
+/* ring ending: the files run on hold_frames + decay_frames after the last bar (capped at
+ * ring_max_frames; never under hold_frames). No effect for fade and cut. */
+void sg_timeline_set_ring(sg_timeline *tl, int64_t decay_frames);
+/* The file lengths a delivery of this song may have, [*lo, *hi] frames: exactly file_frames
+ * for fade and cut; for ring, from the song to the song plus the cap (a verifier does not know
+ * the renderer's decay estimate; whether the tail rang out is ending_decay's question). */
+void sg_timeline_length_range(const sg_timeline *tl, int64_t *lo, int64_t *hi);
 
 /* Exact frame of a grid point given in quarter notes as the fraction qn/qd (qd > 0). */
 int64_t sg_timeline_frame_at(const sg_timeline *tl, int64_t qn, int64_t qd);

@@ -111,4 +111,7 @@ void sg__role_lead(sg__ctx *c, const sg__bar *b);
 void sg__role_bass(sg__ctx *c, const sg__bar *b);
 void sg__role_drums(sg__ctx *c, const sg__bar *b);
 
+/* ending.c: the final hit of `ending: ring` after the last bar (appended to c->out). */
+void sg__ending_hit(sg__ctx *c);
+
 #endif

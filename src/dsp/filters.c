@@ -43,3 +43,18 @@ void sg_smoother_init(sg_smoother *s, double value, double tau_sec, double tick_
   s->cur = s->target = value;
   s->a = sg_onepole_coef_tau(tau_sec, tick_rate);
 }
+
+#if defined(__SSE2__) || defined(__x86_64__) || defined(_M_X64)
+#include <xmmintrin.h>
+#define SG_MXCSR_FTZ 0x8000u /* flush to zero */
+#define SG_MXCSR_DAZ 0x0040u /* denormals are zero */
+unsigned sg_dsp_denormals_off(void) {
+  unsigned prev = _mm_getcsr();
+  _mm_setcsr(prev | SG_MXCSR_FTZ | SG_MXCSR_DAZ);
+  return prev;
+}
+void sg_dsp_denormals_restore(unsigned prev) { _mm_setcsr(prev); }
+#else
+unsigned sg_dsp_denormals_off(void) { return 0; }
+void sg_dsp_denormals_restore(unsigned prev) { (void)prev; }
+#endif

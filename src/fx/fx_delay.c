@@ -199,11 +199,12 @@ void sg_delay_process(sg_delay *st, float *L, float *R, size_t n) {
     double xl = L[i], xr = R ? R[i] : xl;
     if (st->cfg.pingpong) {
       /* Mono input enters the left line; each line feeds the other, so echoes alternate. */
-      bl[pos] = (float)(0.5 * (xl + xr) + fb * loop_filter(st, 1, dR));
-      br[pos] = (float)(fb * loop_filter(st, 0, dL));
+      bl[pos] = (float)sg_dsp_flush(0.5 * (xl + xr) + fb * loop_filter(st, 1, dR));
+      br[pos] = (float)sg_dsp_flush(fb * loop_filter(st, 0, dL));
     } else {
-      bl[pos] = (float)(xl + fb * loop_filter(st, 0, dL));
-      br[pos] = (float)(xr + fb * loop_filter(st, 1, dR));
+      /* Recirculating lines are flushed: a fading echo never reaches denormals. */
+      bl[pos] = (float)sg_dsp_flush(xl + fb * loop_filter(st, 0, dL));
+      br[pos] = (float)sg_dsp_flush(xr + fb * loop_filter(st, 1, dR));
     }
     if (++pos == cap)
       pos = 0;

@@ -209,7 +209,7 @@ void sg_reverb_process(sg_reverb *st, float *L, float *R, size_t n) {
       for (int ch = 0; ch < 2; ++ch) {
         double d = st->ap[ch][k][p];
         double v = -g * u[ch] + d;
-        st->ap[ch][k][p] = (float)(u[ch] + g * v);
+        st->ap[ch][k][p] = (float)sg_dsp_flush(u[ch] + g * v);
         u[ch] = v;
       }
       if (++st->ap_pos[k] == st->ap_len[k])
@@ -242,7 +242,7 @@ void sg_reverb_process(sg_reverb *st, float *L, float *R, size_t n) {
     fwht(a, N);
     for (int i = 0; i < N; ++i) {
       double inj = (i & 1 ? u[1] : u[0]) * hsign(3, i) * in_scale;
-      st->line[i][st->pos[i]] = (float)(a[i] + inj);
+      st->line[i][st->pos[i]] = (float)sg_dsp_flush(a[i] + inj); /* a decaying tail: no denormals */
       if (++st->pos[i] == st->cap[i])
         st->pos[i] = 0;
     }

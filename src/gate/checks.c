@@ -128,6 +128,12 @@ sg_status sg_check_file_content(sg_gate_report *r, const char *step, const char 
   }
   row(&g, r, SG_CHECK_SILENCE, step, stem, meter_loudest(m, 0, mr.frames, 0),
       s->limits.silence_dbfs, 0, NULL, SG_SEV_FAIL);
+  if (!intermediate && s->ending == SG_ENDING_RING && mr.rate) {
+    /* The ring-out ended before the file did: its last 0.3 s are under -60 dBFS. */
+    int64_t a = mr.frames - (int64_t)(0.3 * mr.rate);
+    row(&g, r, SG_CHECK_ENDING_DECAY, step, stem, meter_loudest(m, a > 0 ? a : 0, mr.frames, 0),
+        SG_LIMIT_DEFAULT, 0, "last 0.3 s", SG_SEV_WARN);
+  }
   return g.st;
 }
 
@@ -164,10 +170,14 @@ sg_status sg_check_stem_activity(sg_gate_report *r, const char *step, const char
       snprintf(loud_at, sizeof loud_at, "loudest outside: section %s", sec->name);
     }
   }
-  /* After the song end (a long file): also outside, after the last section's tail. */
+  /* After the song end (a long file): also outside, after the last section's tail; with ending:
+   * ring a stem of the last section rings there (the final hit) until the file ends. */
   int64_t end = (int64_t)(tl->total_frames * k);
   if (frames > end) {
-    int64_t a0 = end + (sg_stem_plays_in(s, sp, tl->n_sections - 1) ? tail : 0);
+    int last_plays = sg_stem_plays_in(s, sp, tl->n_sections - 1);
+    int64_t a0 = end + (last_plays ? tail : 0);
+    if (last_plays && tl->ending == SG_ENDING_RING)
+      a0 = frames;
     double lv = meter_loudest(m, a0, frames, 1);
     if (lv > loud_out) {
       loud_out = lv;
@@ -467,7 +477,18 @@ sg_status sg_check_master_duration(sg_gate_report *r, const char *step, const sg
         detail, SG_SEV_FAIL);
     return g.st;
   }
-  row(&g, r, SG_CHECK_DURATION, step, "Master", (double)frames / rate, tolerance_s,
-      (double)tl->total_frames / tl->rate, "song length from the timeline", SG_SEV_FAIL);
+  int64_t lo, hi;
+  sg_timeline_length_range(tl, &lo, &hi);
+  if (lo == hi) {
+    row(&g, r, SG_CHECK_DURATION, step, "Master", (double)frames / rate, tolerance_s,
+        (double)lo / tl->rate, "song length from the timeline", SG_SEV_FAIL);
+  } else {
+    char detail[128];
+    snprintf(detail, sizeof detail, "ending: ring, %.3f..%.3f s (song to song plus ring-out cap)",
+             (double)lo / tl->rate, (double)hi / tl->rate);
+    row(&g, r, SG_CHECK_DURATION, step, "Master", (double)frames / rate,
+        0.5 * (double)(hi - lo) / tl->rate + tolerance_s, 0.5 * (double)(lo + hi) / tl->rate,
+        detail, SG_SEV_FAIL);
+  }
   return g.st;
 }

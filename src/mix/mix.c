@@ -5,6 +5,7 @@
 #include "stemgate/synth.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,7 @@ sg_status sg_mix_stem_fx(const sg_stem_fx_job *job, sg_meter *meter, sg_stem_fx_
     goto done;
   if ((st = sg__out_open(o, job->out_path, &job->wcfg, job->frames, meter, d)) != SG_OK)
     goto done;
+  sg__out_set_fade(o, job->fade_frames);
   const int64_t lat = (int64_t)rep->latency_frames;
   int64_t tail = (int64_t)rep->tail_frames;
   int64_t cap = (int64_t)(SG_TAIL_MEASURE_MAX_S * job->wcfg.rate);
@@ -171,7 +173,51 @@ typedef struct master_ctx {
   double dc_r;    /* DC blocker pole */
   double dc_x[2], dc_y[2];
   planar acc, tmp;
+  /* Limiter gain reduction by section (final pass): sum of dB over frames, frame count. */
+  int track_gr;
+  double gr_sum[SG_MAX_SECTIONS + 1], gr_max;
+  int64_t gr_n[SG_MAX_SECTIONS + 1];
 } master_ctx;
+
+/* Section of song frame f (job->n_sections for the song-level total of frames after the last
+ * bound, -1 before the first) and the next boundary after f. */
+static int gr_bin(const sg_master_job *job, int64_t f, int64_t *next) {
+  const int64_t *b = job->section_bounds;
+  if (f < b[0]) {
+    *next = b[0];
+    return -1;
+  }
+  for (int i = 0; i < job->n_sections; ++i)
+    if (f < b[i + 1]) {
+      *next = b[i + 1];
+      return i;
+    }
+  *next = INT64_MAX;
+  return job->n_sections;
+}
+
+/* The limiter over one block, its gain reduction accounted to the sections the block's output
+ * frames belong to (chain position p leaves at song frame p - lat). */
+static void limit_tracked(master_ctx *c, int64_t pos, int64_t lat, size_t n) {
+  size_t k0 = 0;
+  while (k0 < n) {
+    int64_t next;
+    int bin = gr_bin(c->job, pos + (int64_t)k0 - lat, &next);
+    int64_t until = next == INT64_MAX ? (int64_t)n : next + lat - pos;
+    size_t k1 = until < (int64_t)n ? (size_t)until : n;
+    if (k1 <= k0)
+      k1 = k0 + 1;
+    sg_limiter_stats_reset(&c->lim);
+    sg_limiter_process(&c->lim, c->acc.L + k0, c->acc.R + k0, k1 - k0);
+    double mx = sg_limiter_max_gain_reduction_db(&c->lim);
+    c->gr_max = mx > c->gr_max ? mx : c->gr_max;
+    if (bin >= 0 && bin < c->job->n_sections) {
+      c->gr_sum[bin] += sg_limiter_mean_gain_reduction_db(&c->lim) * (double)(k1 - k0);
+      c->gr_n[bin] += (int64_t)(k1 - k0);
+    }
+    k0 = k1;
+  }
+}
 
 /* DC blocker, y[n] = x[n] - x[n-1] + R y[n-1] (J. O. Smith, "Introduction to Digital Filters",
  * DC Blocker), corner ~5 Hz. Any level-dependent gain (bus compressor, limiter) riding on
@@ -234,7 +280,10 @@ static sg_status master_pass(master_ctx *c, double gain_db, sg_meter *meter, sg_
     }
     sg_fx_chain_process(c->bus, c->acc.L, c->acc.R, NULL, NULL, n);
     if (limit) {
-      sg_limiter_process(&c->lim, c->acc.L, c->acc.R, n);
+      if (c->track_gr)
+        limit_tracked(c, pos, lat, n);
+      else
+        sg_limiter_process(&c->lim, c->acc.L, c->acc.R, n);
       dc_block(c, c->acc.L, n, 0);
       dc_block(c, c->acc.R, n, 1);
     }
@@ -263,7 +312,7 @@ static sg_status master_pass(master_ctx *c, double gain_db, sg_meter *meter, sg_
     }
   }
   if (limit && max_gr)
-    *max_gr = sg_limiter_max_gain_reduction_db(&c->lim);
+    *max_gr = c->track_gr ? c->gr_max : sg_limiter_max_gain_reduction_db(&c->lim);
   return SG_OK;
 }
 
@@ -356,12 +405,23 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
   if (job->fx_tap &&
       (st = sg_fx_chain_set_tap(c->bus, job->fx_tap, job->fx_tap_user, SG_MIX_BLOCK, d)) != SG_OK)
     goto done;
+  c->track_gr = job->section_bounds && job->n_sections > 0 && job->n_sections <= SG_MAX_SECTIONS;
   if ((st = master_pass(c, gain, NULL, o, &gr, d)) != SG_OK) {
     sg__out_abort(o);
     goto done;
   }
   rep->passes++;
   rep->limiter_max_gr_db = gr;
+  if (c->track_gr) {
+    double sum = 0;
+    int64_t cnt = 0;
+    for (int i = 0; i < job->n_sections; ++i) {
+      rep->section_gr_db[i] = c->gr_n[i] ? c->gr_sum[i] / (double)c->gr_n[i] : 0.0;
+      sum += c->gr_sum[i];
+      cnt += c->gr_n[i];
+    }
+    rep->limiter_mean_gr_db = cnt ? sum / (double)cnt : 0.0;
+  }
   if ((st = sg__out_close(o, d)) != SG_OK)
     goto done;
   {

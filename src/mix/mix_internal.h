@@ -19,6 +19,8 @@ sg_status sg__out_open(sg__out *o, const char *path, const sg_audio_writer_confi
 /* Emits n frames (planar); frames past `frames` are ignored. */
 sg_status sg__out_write(sg__out *o, const float *L, const float *R, size_t n, sg_diag *d);
 sg_status sg__out_close(sg__out *o, sg_diag *d);
+/* A longer fade-out (the fade ending): the last len frames; never shorter than the end fade. */
+void sg__out_set_fade(sg__out *o, int64_t len);
 void sg__out_abort(sg__out *o);
 
 /* Reads n frames of a stem into planar L/R (mono duplicated); zeros past the end. */

@@ -25,6 +25,11 @@ sg_status sg__out_open(sg__out *o, const char *path, const sg_audio_writer_confi
   return sg_audio_writer_open(&o->w, path, &c, d);
 }
 
+void sg__out_set_fade(sg__out *o, int64_t len) {
+  if (len > o->fade_len)
+    o->fade_len = len < o->frames ? len : o->frames;
+}
+
 sg_status sg__out_write(sg__out *o, const float *L, const float *R, size_t n, sg_diag *d) {
   if (o->pos >= o->frames)
     return SG_OK;

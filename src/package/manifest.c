@@ -169,6 +169,8 @@ sg_status sg_manifest_to_json(const sg_manifest *m, char **text, size_t *len, sg
   sg_json_kv_int(&w, "channels", m->channels);
   sg_json_kv_string(&w, "format", sg_sample_format_name(m->format));
   sg_json_kv_number(&w, "tempo_bpm", m->tempo_bpm);
+  sg_json_kv_string(&w, "ending", m->ending);
+  sg_json_kv_number(&w, "song_sec", m->song_sec);
   sg_json_key(&w, "meter");
   sg_json_begin_object(&w);
   sg_json_kv_int(&w, "numerator", m->meter_num);
@@ -190,6 +192,10 @@ sg_status sg_manifest_to_json(const sg_manifest *m, char **text, size_t *len, sg
     sg_json_kv_int(&w, "end_frame", s->end_frame);
     sg_json_kv_number(&w, "start_sec", s->start_sec);
     sg_json_kv_number(&w, "end_sec", s->end_sec);
+    sg_json_kv_string(&w, "energy", s->energy);
+    sg_json_kv_number(&w, "lufs", s->lufs);
+    sg_json_kv_number(&w, "rms_dbfs", s->rms_dbfs);
+    sg_json_kv_number(&w, "limiter_gr_db", s->limiter_gr_db);
     sg_json_end_object(&w);
   }
   sg_json_end_array(&w);
@@ -340,6 +346,8 @@ sg_status sg_manifest_parse(const char *text, size_t len, sg_manifest *m, sg_dia
   if (sg_sample_format_parse(sg_json_get_str(song, "format", ""), &m->format) != SG_OK)
     m->format = SG_FMT_OTHER;
   m->tempo_bpm = sg_json_get_num(song, "tempo_bpm", 0);
+  get_str(song, "ending", m->ending, sizeof m->ending);
+  m->song_sec = sg_json_get_num(song, "song_sec", 0);
   const sg_json_value *meter = sg_json_get(song, "meter");
   m->meter_num = get_int(meter, "numerator");
   m->meter_den = get_int(meter, "denominator");
@@ -357,6 +365,10 @@ sg_status sg_manifest_parse(const char *text, size_t len, sg_manifest *m, sg_dia
     sec.end_frame = get_i64(s, "end_frame");
     sec.start_sec = sg_json_get_num(s, "start_sec", 0);
     sec.end_sec = sg_json_get_num(s, "end_sec", 0);
+    get_str(s, "energy", sec.energy, sizeof sec.energy);
+    sec.lufs = sg_json_get_num(s, "lufs", 0);
+    sec.rms_dbfs = sg_json_get_num(s, "rms_dbfs", 0);
+    sec.limiter_gr_db = sg_json_get_num(s, "limiter_gr_db", 0);
     if ((st = sg_manifest_add_section(m, &sec)) != SG_OK) {
       sg_diag_fail(d, st, "manifest: out of memory");
       goto done;

@@ -61,6 +61,10 @@ static void put_song(sg_sha256 *h, const sg_song *s, const sg_timeline *tl) {
   put(h, "format", "%s", sg_sample_format_name(s->format));
   put(h, "channels", "%u", s->channels);
   put(h, "origin", "%lld", (long long)tl->origin_frame);
+  /* The dry renders' length, not the files': the ring-out estimate (effects) must not make
+   * every dry stem render again. Final stems and the master add file_frames. */
+  put(h, "ending", "%s|%lld|%lld", sg_ending_name(tl->ending), (long long)tl->dry_frames,
+      (long long)tl->fade_start_frame);
   put(h, "map", "%zu", tl->n_quarter_frames);
   if (tl->quarter_frames && tl->n_quarter_frames)
     sg_sha256_update(h, tl->quarter_frames, tl->n_quarter_frames * sizeof(int64_t));
@@ -80,8 +84,8 @@ static void put_song(sg_sha256 *h, const sg_song *s, const sg_timeline *tl) {
  * engine's and enter with its version). */
 static void put_limits(sg_sha256 *h, const sg_song *s) {
   const sg_gate_limits *l = &s->limits;
-  put(h, "limits", "%.17g|%.17g|%.17g|%.17g|%.17g|%.17g", l->sync_ms, l->length_tolerance_ms,
-      l->dc_offset, l->silence_dbfs, l->key_window_sec, l->tail_s);
+  put(h, "limits", "%.17g|%.17g|%.17g|%.17g|%.17g|%.17g|%.17g", l->sync_ms, l->length_tolerance_ms,
+      l->dc_offset, l->silence_dbfs, l->key_window_sec, l->tail_s, l->limiter_gr_db);
 }
 
 sg_status sg__cache_key_dry(const sg_song *s, const sg_timeline *tl, const sg_stem_spec *st,
@@ -98,6 +102,7 @@ sg_status sg__cache_key_dry(const sg_song *s, const sg_timeline *tl, const sg_st
   put(&h, "pattern", "%s", st->pattern.s);
   for (int i = 0; i < st->n_sections; ++i)
     put(&h, "plays", "%s", st->sections[i].s);
+  put(&h, "tacet", "%d", st->tacet);
   put(&h, "octave", "%d", st->octave);
   put(&h, "midi", "%s", st->midi_file);
   put(&h, "soundfont", "%s|%d", st->soundfont, st->program);
@@ -106,7 +111,7 @@ sg_status sg__cache_key_dry(const sg_song *s, const sg_timeline *tl, const sg_st
 }
 
 sg_status sg__cache_key_final(const char dry_key[65], const sg_stem_spec *st, const char *side_key,
-                              double bpm, char hex[65]) {
+                              double bpm, int64_t file_frames, char hex[65]) {
   sg_sha256 h;
   sg_status rc = sg_sha256_init(&h);
   if (rc != SG_OK)
@@ -114,6 +119,7 @@ sg_status sg__cache_key_final(const char dry_key[65], const sg_stem_spec *st, co
   put(&h, "dry", "%s", dry_key);
   put(&h, "gain", "%.17g|%.17g", st->gain_db, st->pan);
   put(&h, "bpm", "%.17g", bpm);
+  put(&h, "frames", "%lld", (long long)file_frames);
   put_effects(&h, st->effects, st->n_effects);
   put(&h, "sidechain", "%s|%s", st->sidechain, side_key ? side_key : "");
   return sg_sha256_final(&h, hex);
@@ -380,6 +386,7 @@ sg_status sg__cache_key_master(const sg__run *r, char hex[65]) {
       s->master.loudness_tolerance, s->master.true_peak_dbtp, s->master.headroom_db);
   put_effects(&h, s->master.effects, s->master.n_effects);
   put(&h, "bpm", "%.17g", r->bpm);
+  put(&h, "frames", "%lld", (long long)r->tl.file_frames);
   put(&h, "reference", "%d|%s|%s", r->has_ref, r->has_ref ? r->ref.source_path : "", r->ref_sha);
   return sg_sha256_final(&h, hex);
 }

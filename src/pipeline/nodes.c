@@ -123,7 +123,7 @@ sg_status sg__plan_nodes(sg__run *r, sg_diag *d) {
     int bad = 0;
     const sg__stem *side = sg__sidechain_source(r, ss, &bad);
     st = sg__cache_key_final(ss->dry_key, ss->spec, side ? side->dry_key : NULL, r->bpm,
-                             ss->final_key);
+                             r->tl.file_frames, ss->final_key);
   }
   if (st == SG_OK)
     st = sg__cache_key_master(r, r->master_key);
@@ -246,6 +246,16 @@ sg_status sg__step_master(sg__run *r, sg_diag *d) {
     p->limiter_max_gr_db = sg__node_get_num(n, "limiter_max_gr_db", 0);
     p->ceiling_dbtp = sg__node_get_num(n, "ceiling_dbtp", 0);
     p->passes = (int)sg__node_get_num(n, "passes", 0);
+    p->limiter_mean_gr_db = sg__node_get_num(n, "limiter_mean_gr_db", 0);
+    for (int i = 0; i < r->tl.n_sections && i < SG_MAX_SECTIONS; ++i) {
+      char k[48];
+      snprintf(k, sizeof k, "section_gr_db_%d", i);
+      p->section_gr_db[i] = sg__node_get_num(n, k, 0);
+      snprintf(k, sizeof k, "section_lufs_%d", i);
+      r->sec_lufs[i] = sg__node_get_num(n, k, SG_SILENCE_DB);
+      snprintf(k, sizeof k, "section_rms_db_%d", i);
+      r->sec_rms_db[i] = sg__node_get_num(n, k, SG_SILENCE_DB);
+    }
     snprintf(p->chain, sizeof p->chain, "%s", sg__node_get_text(n, "chain", ""));
     sg__node_report(r, "master", 1);
     return reuse_rows(r, n, d);
@@ -271,6 +281,16 @@ sg_status sg__step_master(sg__run *r, sg_diag *d) {
   sg__node_num(n, "limiter_max_gr_db", p->limiter_max_gr_db);
   sg__node_num(n, "ceiling_dbtp", p->ceiling_dbtp);
   sg__node_num(n, "passes", p->passes);
+  sg__node_num(n, "limiter_mean_gr_db", p->limiter_mean_gr_db);
+  for (int i = 0; i < r->tl.n_sections && i < SG_MAX_SECTIONS; ++i) {
+    char k[48];
+    snprintf(k, sizeof k, "section_gr_db_%d", i);
+    sg__node_num(n, k, p->section_gr_db[i]);
+    snprintf(k, sizeof k, "section_lufs_%d", i);
+    sg__node_num(n, k, r->sec_lufs[i]);
+    snprintf(k, sizeof k, "section_rms_db_%d", i);
+    sg__node_num(n, k, r->sec_rms_db[i]);
+  }
   sg__node_text(n, "chain", p->chain);
   char rec[SG_MAX_PATH + 64];
   sg__node_record_path(r, "master", rec, sizeof rec);

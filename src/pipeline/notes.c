@@ -2,6 +2,7 @@
  * their keys and chords, the reference, each stem's instrument and chain, the master). */
 #include "pipeline_internal.h"
 
+#include "stemgate/synth.h"
 #include "stemgate/theory.h"
 
 #include <stdarg.h>
@@ -83,13 +84,30 @@ char *sg__notes_text(const sg__run *r) {
           s->channels == 1 ? "" : "s",
           sg_format_time((double)r->tl.total_frames / s->sample_rate, t0, sizeof t0),
           (long long)r->tl.total_frames);
-  tprintf(&t, "SECTIONS\n");
+  if (r->tl.ending == SG_ENDING_RING)
+    tprintf(&t,
+            "Ending: ring. The last section resolves on a final hit on the tonic at %s and rings "
+            "out; every file runs %.3f s past the last bar (%s, %lld frames).\n\n",
+            sg_format_time((double)r->tl.total_frames / s->sample_rate, t0, sizeof t0),
+            (double)r->tl.ring_frames / s->sample_rate,
+            sg_format_time((double)r->tl.file_frames / s->sample_rate, t1, sizeof t1),
+            (long long)r->tl.file_frames);
+  else if (r->tl.ending == SG_ENDING_FADE)
+    tprintf(&t, "Ending: fade over the last %d bar%s, from %s.\n\n", s->ending_fade_bars,
+            s->ending_fade_bars == 1 ? "" : "s",
+            sg_format_time((double)r->tl.fade_start_frame / s->sample_rate, t0, sizeof t0));
+  else
+    tprintf(&t, "Ending: cut at the last bar line (20 ms fade).\n\n");
+  tprintf(&t, "SECTIONS (energy; the master's loudness, RMS and limiter gain reduction there)\n");
   for (int i = 0; i < r->tl.n_sections; ++i) {
     const sg_section_time *st = &r->tl.sections[i];
     sg__section_key(s, i, key, sizeof key);
     tprintf(&t, "  %-12s bars %3lld-%-3lld  %s - %s  %s\n", st->name, (long long)st->start_bar + 1,
             (long long)(st->start_bar + st->bars), sg_format_time(st->start_sec, t0, sizeof t0),
             sg_format_time(st->end_sec, t1, sizeof t1), key);
+    tprintf(&t, "               energy %s; %.1f LUFS, RMS %.1f dBFS, limiter %.1f dB\n",
+            s->sections[i].energy.s[0] ? s->sections[i].energy.s : "normal", r->sec_lufs[i],
+            r->sec_rms_db[i], r->master_rep.section_gr_db[i]);
     for (int k = 0; k < r->n_stems; ++k)
       if (!r->stems[k].is_drums && r->stems[k].comp.section_chords[i][0]) {
         tprintf(&t, "               chords: %s\n", r->stems[k].comp.section_chords[i]);
@@ -114,10 +132,19 @@ char *sg__notes_text(const sg__run *r) {
       tprintf(&t, "    instrument: %s; style %s, role %s, %zu notes%s\n", ss->instrument,
               sg_style_name(ss->comp.style), sg_role_name(ss->comp.role), ss->comp.notes,
               ss->comp.from_midi ? " (from the stem's MIDI file)" : "");
-    if (sp && sp->n_sections) {
-      tprintf(&t, "    plays in:");
-      for (int i = 0; i < sp->n_sections; ++i)
-        tprintf(&t, " %s", sp->sections[i].s);
+    if (ss->source != SG__SRC_REFERENCE && !ss->comp.from_midi) {
+      sg_synth_kind kind;
+      const char *w = sg_synth_kind_from_name(ss->spec->instrument.s, &kind) == SG_OK
+                          ? sg_synth_words(kind, ss->spec->patch.s)
+                          : "";
+      if (w[0])
+        tprintf(&t, "    %s\n", w);
+    }
+    const sg_stem_spec *pl = ss->is_drums ? ss->spec : sp;
+    if (pl && pl->n_sections) {
+      tprintf(&t, "    %s:", pl->tacet ? "sits out" : "plays in");
+      for (int i = 0; i < pl->n_sections; ++i)
+        tprintf(&t, " %s", pl->sections[i].s);
       tprintf(&t, "\n");
     }
     tprintf(&t, "    gain %+.1f dB, pan %+.2f; loudness %.1f LUFS, true peak %.1f dBTP\n",
@@ -144,6 +171,8 @@ char *sg__notes_text(const sg__run *r) {
           r->master_meter.integrated_lufs, s->master.loudness_lufs, s->master.loudness_tolerance,
           r->master_meter.true_peak_dbtp, s->master.true_peak_dbtp,
           r->master_meter.loudness_range_lu);
+  tprintf(&t, "    limiter gain reduction: %.1f dB on average, %.1f dB at most\n",
+          r->master_rep.limiter_mean_gr_db, r->master_rep.limiter_max_gr_db);
   tprintf(&t, "    stems sum to the master's input; the master adds bus processing, loudness\n"
               "    normalisation and true-peak limiting.\n");
   size_t fails = 0;

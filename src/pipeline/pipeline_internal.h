@@ -131,6 +131,9 @@ typedef struct sg__run {
   sg_trace *master_trace; /* the master's envelope, loudness and true peak for report.html */
   sg_key_track key_track; /* the master's key per window, for report.html */
   int has_key_track;
+  /* The master per section (step_master.c, kept in the master's node record): integrated
+   * loudness (LUFS) and RMS (dBFS), for the rows, NOTES.txt and the manifest. */
+  double sec_lufs[SG_MAX_SECTIONS], sec_rms_db[SG_MAX_SECTIONS];
   double bpm;
   size_t logged; /* gate rows already printed */
   char ref_sha[65];
@@ -209,10 +212,15 @@ sg_status sg__probe_hand_over(sg__probe *p, sg__stem *ss, sg_status st);
 /* ---- the steps, one file each ---- */
 sg_status sg__step_timing(sg__run *r, sg_diag *d);    /* step_timing.c    */
 sg_status sg__step_reference(sg__run *r, sg_diag *d); /* step_reference.c */
-sg_status sg__step_stems(sg__run *r, sg_diag *d);     /* step_stems.c: stems and drums, dry */
-sg_status sg__step_fx(sg__run *r, sg_diag *d);        /* step_fx.c        */
-sg_status sg__step_master(sg__run *r, sg_diag *d);    /* step_master.c    */
-sg_status sg__step_package(sg__run *r, sg_diag *d);   /* step_package.c   */
+/* The ring-out of `ending: ring`: how long the stems' instruments and effects and the bus ring
+ * after the final hit, handed to the timeline's length rule (step_timing.c). */
+sg_status sg__plan_ending(sg__run *r, sg_diag *d);
+/* A stem's instrument as the stems step builds it (step_stems.c); desc may be NULL. */
+sg_status sg__create_synth(const sg__run *r, const sg__stem *ss, sg_synth **out, sg_diag *d);
+sg_status sg__step_stems(sg__run *r, sg_diag *d);   /* step_stems.c: stems and drums, dry */
+sg_status sg__step_fx(sg__run *r, sg_diag *d);      /* step_fx.c        */
+sg_status sg__step_master(sg__run *r, sg_diag *d);  /* step_master.c    */
+sg_status sg__step_package(sg__run *r, sg_diag *d); /* step_package.c   */
 /* Effect verification (step_fx.c): designs and probes (cached by effect configuration) and the
  * in-situ accumulators of a chain; self names the stem (its sidechain cannot be itself). */
 sg_status sg__fxv_open(sg__run *r, const char *self, const sg_effect_spec *fx, int n, sg__fxv **out,
@@ -298,7 +306,7 @@ sg_status sg__cache_key_dry(const sg_song *s, const sg_timeline *tl, const sg_st
                             const char *extra, char hex[65]);
 /* Cache key of a stem after effects, gain and pan (side_key: the sidechain source's key). */
 sg_status sg__cache_key_final(const char dry_key[65], const sg_stem_spec *st, const char *side_key,
-                              double bpm, char hex[65]);
+                              double bpm, int64_t file_frames, char hex[65]);
 /* 1 when file exists, its record holds key, and its bytes still hash to what was stored; value
  * (optional) receives the number stored with it. */
 void sg__node_init(sg__node *n, const char key[65]);

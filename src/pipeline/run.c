@@ -9,6 +9,7 @@
  * delivered files are switched as one set at the end (output_set.c). */
 #include "pipeline_internal.h"
 
+#include "stemgate/dsp.h"
 #include "stemgate/package.h"
 
 #include <math.h>
@@ -238,6 +239,7 @@ typedef struct pool {
 
 static void *pool_worker(void *arg) {
   pool *p = arg;
+  sg_dsp_denormals_off(); /* this thread's own FP mode (the caller's is set by sg_render) */
   for (;;) {
     pthread_mutex_lock(&p->lock);
     int i = p->next < p->n ? p->todo[p->next++] : -1;
@@ -286,6 +288,7 @@ typedef struct judged_pool {
 
 static void *judged_worker(void *arg) {
   judged_pool *p = arg;
+  sg_dsp_denormals_off();
   for (;;) {
     pthread_mutex_lock(&p->lock);
     int i = p->next < p->n && !atomic_load(&p->r->cancel) ? p->order[p->next++] : -1;
@@ -394,6 +397,9 @@ static void drums_as_stem(const sg_song *s, sg_stem_spec *ds) {
   ds->n_effects = s->drums.n_effects;
   memcpy(ds->effects, s->drums.effects, sizeof ds->effects);
   ds->pos = s->drums.pos;
+  ds->n_sections = s->drums.n_sections;
+  ds->tacet = s->drums.tacet;
+  memcpy(ds->sections, s->drums.sections, sizeof ds->sections);
 }
 
 static void plan_stems(sg__run *r) {
@@ -559,6 +565,8 @@ static sg_status run_steps(sg__run *r, sg_diag *d) {
   if ((st = sg__step_reference(r, d)) != SG_OK)
     return st;
   plan_stems(r);
+  if ((st = sg__plan_ending(r, d)) != SG_OK)
+    return st;
   if (r->opt->audition_stem)
     audition_stems(r);
   if ((st = sg__plan_nodes(r, d)) != SG_OK)
@@ -602,6 +610,8 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
   r->opt = opt;
   r->res = res;
   pthread_mutex_init(&r->prog_lock, NULL);
+  /* FTZ/DAZ while the library renders on the caller's thread; restored on the way out. */
+  const unsigned fp_prev = sg_dsp_denormals_off();
   sg_status st = sg_song_load(opt->spec_path, &r->loaded, d);
   r->song = r->loaded;
   r->t0 = sg__now();
@@ -642,5 +652,6 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
   free(r->song_copy);
   pthread_mutex_destroy(&r->prog_lock);
   free(r);
+  sg_dsp_denormals_restore(fp_prev);
   return st;
 }

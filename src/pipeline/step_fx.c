@@ -58,7 +58,8 @@ static void produce_fx(sg__run *r, sg__stem *ss) {
   job.gain_db = sp->gain_db;
   job.pan = sp->pan;
   job.bpm = r->bpm;
-  job.frames = r->tl.total_frames;
+  job.frames = r->tl.file_frames;
+  job.fade_frames = r->tl.file_frames - r->tl.fade_start_frame; /* the fade ending, if any */
   sg_bext bext;
   sg__writer_config(r, ss->name, &job.wcfg, &bext);
   const char *side_name = sidechain_of(ss);
@@ -153,7 +154,7 @@ static sg_status judge_fx(sg__run *r, sg__stem *ss, sg_diag *d) {
   sg__flush(r);
   if (st == SG_OK)
     st = sg__gate(r, SG_CHECK_LENGTH_FRAMES, "fx", ss->name, (double)ss->final_info.frames,
-                  (double)r->tl.total_frames, 0, NULL, SG_SEV_FAIL, d);
+                  (double)r->tl.file_frames, 0, NULL, SG_SEV_FAIL, d);
   if (st == SG_OK && ss->final_meter.frames != ss->final_info.frames)
     st = sg__gate(r, SG_CHECK_LENGTH_FRAMES, "fx", ss->name, (double)ss->final_meter.frames,
                   (double)ss->final_info.frames, 0, "frames metered while written", SG_SEV_FAIL, d);

@@ -4,8 +4,95 @@
  * length against the master. */
 #include "pipeline_internal.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Each section of the written master measured on its own (BS.1770-4 integrated loudness and
+ * RMS, libebur128 through sg_meter). */
+static sg_status measure_sections(sg__run *r, sg_diag *d) {
+  enum { BLK = 4096 };
+  const sg_timeline *tl = &r->tl;
+  sg_audio_info info;
+  sg_audio_reader *rd = NULL;
+  sg_status st = sg_audio_reader_open(&rd, r->master_path, &info, d);
+  if (st != SG_OK)
+    return st;
+  float *buf = malloc((size_t)BLK * info.channels * sizeof *buf);
+  if (!buf) {
+    sg_audio_reader_close(rd);
+    return sg_diag_fail(d, SG_E_NOMEM, "master: out of memory");
+  }
+  for (int i = 0; st == SG_OK && i < tl->n_sections; ++i) {
+    const sg_section_time *t = &tl->sections[i];
+    sg_meter *m = NULL;
+    if ((st = sg_meter_create(&m, info.channels, info.rate, SG_METER_LOUDNESS, d)) != SG_OK)
+      break;
+    int64_t left = t->end_frame - t->start_frame;
+    st = sg_audio_reader_seek(rd, t->start_frame, d);
+    while (st == SG_OK && left > 0) {
+      size_t got = 0, want = left < BLK ? (size_t)left : BLK;
+      if ((st = sg_audio_reader_read(rd, buf, want, &got, d)) != SG_OK || got == 0)
+        break;
+      st = sg_meter_add(m, buf, got);
+      left -= (int64_t)got;
+    }
+    sg_meter_result mr;
+    if (st == SG_OK && (st = sg_meter_result_get(m, &mr)) == SG_OK) {
+      r->sec_lufs[i] = mr.integrated_lufs;
+      r->sec_rms_db[i] = mr.rms_dbfs;
+    }
+    sg_meter_free(m);
+  }
+  free(buf);
+  sg_audio_reader_close(rd);
+  return st;
+}
+
+/* Dynamics by section: each section's loudness and limiter gain reduction, the limiting over
+ * the song, and the contrast between energies (the power mean of each energy's sections' RMS,
+ * each energy against the next lower one present). */
+static sg_status section_rows(sg__run *r, sg_diag *d) {
+  const sg_song *s = r->song;
+  const sg_timeline *tl = &r->tl;
+  const char *M = SG__MASTER_NAME;
+  sg_status st = SG_OK;
+  double pw[3] = {0}, n[3] = {0};
+  for (int i = 0; i < tl->n_sections; ++i) {
+    char det[96];
+    snprintf(det, sizeof det, "RMS %.2f dBFS", r->sec_rms_db[i]);
+    sg__gate(r, SG_CHECK_SECTION_LOUDNESS, "master", tl->sections[i].name, r->sec_lufs[i], 0, 0,
+             det, SG_SEV_INFO, NULL);
+    if (st == SG_OK)
+      st = sg__gate(r, SG_CHECK_LIMITER_GR, "master", tl->sections[i].name,
+                    r->master_rep.section_gr_db[i], s->limits.limiter_gr_db, 0, NULL, SG_SEV_FAIL,
+                    d);
+    sg_energy e;
+    if (sg_energy_from_name(s->sections[i].energy.s, &e) != SG_OK)
+      e = SG_ENERGY_NORMAL;
+    pw[e] += (double)(tl->sections[i].end_frame - tl->sections[i].start_frame) *
+             pow(10.0, r->sec_rms_db[i] / 10.0);
+    n[e] += (double)(tl->sections[i].end_frame - tl->sections[i].start_frame);
+  }
+  sg__gate(r, SG_CHECK_LIMITER_GR_MEAN, "master", M, r->master_rep.limiter_mean_gr_db,
+           SG_LIMIT_DEFAULT, 0, NULL, SG_SEV_WARN, NULL);
+  static const char *const names[3] = {"sparse", "normal", "full"};
+  int lower = -1;
+  for (int e = 0; e < 3; ++e) {
+    if (n[e] <= 0)
+      continue;
+    if (lower >= 0) {
+      double a = 10.0 * log10(pw[e] / n[e] + 1e-30), b = 10.0 * log10(pw[lower] / n[lower] + 1e-30);
+      char who[64];
+      snprintf(who, sizeof who, "%s-%s", names[e], names[lower]);
+      sg__gate(r, SG_CHECK_SECTION_CONTRAST, "master", who, a - b, SG_LIMIT_DEFAULT, 0,
+               "RMS of the higher energy's sections minus the lower's", SG_SEV_WARN, NULL);
+    }
+    lower = e;
+  }
+  return st;
+}
 
 sg_status sg__master_run(sg__run *r, sg_diag *d) {
   const sg_song *s = r->song;
@@ -26,7 +113,13 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   job.ceiling_dbtp = s->master.true_peak_dbtp;
   job.headroom_db = s->master.headroom_db;
   job.bpm = r->bpm;
-  job.frames = r->tl.total_frames;
+  job.frames = r->tl.file_frames;
+  int64_t bounds[SG_MAX_SECTIONS + 1];
+  for (int i = 0; i < r->tl.n_sections; ++i)
+    bounds[i] = r->tl.sections[i].start_frame;
+  bounds[r->tl.n_sections] = r->tl.total_frames;
+  job.section_bounds = bounds;
+  job.n_sections = r->tl.n_sections;
   sg_bext bext;
   sg__writer_config(r, SG__MASTER_NAME, &job.wcfg, &bext);
   sg__probe p;
@@ -78,7 +171,7 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
     goto out;
   sg__flush(r);
   if ((st = sg__gate(r, SG_CHECK_LENGTH_FRAMES, "master", M, (double)r->master_meter.frames,
-                     (double)r->tl.total_frames, 0, NULL, SG_SEV_FAIL, d)) != SG_OK)
+                     (double)r->tl.file_frames, 0, NULL, SG_SEV_FAIL, d)) != SG_OK)
     goto out;
   if ((st = sg_check_file_content(g, "master", M, s, p.meter, 0, d)) != SG_OK)
     goto out;
@@ -95,6 +188,8 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
     goto out;
   sg__gate(r, SG_CHECK_LOUDNESS_RANGE, "master", M, r->master_meter.loudness_range_lu, 0, 0, NULL,
            SG_SEV_INFO, NULL);
+  if ((st = measure_sections(r, d)) != SG_OK || (st = section_rows(r, d)) != SG_OK)
+    goto out;
   /* Tempo, as a listener's beat tracker hears it, and the key of every key region. */
   st = sg_check_master_tempo(g, "master", s, p.feat, r->bpm, d);
   sg__flush(r);

@@ -37,6 +37,8 @@ static sg_status write_zip(sg__run *r, const char *zip, sg_diag *d) {
   m->meter_num = s->meter_num;
   m->meter_den = s->meter_den;
   snprintf(m->key, sizeof m->key, "%s", s->key.s);
+  snprintf(m->ending, sizeof m->ending, "%s", sg_ending_name(s->ending));
+  m->song_sec = (double)r->tl.total_frames / r->tl.rate;
   for (int i = 0; i < r->tl.n_sections && st == SG_OK; ++i) {
     const sg_section_time *t = &r->tl.sections[i];
     sg_manifest_section ms;
@@ -49,6 +51,10 @@ static sg_status write_zip(sg__run *r, const char *zip, sg_diag *d) {
     ms.end_frame = t->end_frame;
     ms.start_sec = t->start_sec;
     ms.end_sec = t->end_sec;
+    snprintf(ms.energy, sizeof ms.energy, "%s", s->sections[i].energy.s);
+    ms.lufs = r->sec_lufs[i];
+    ms.rms_dbfs = r->sec_rms_db[i];
+    ms.limiter_gr_db = r->master_rep.section_gr_db[i];
     st = sg_manifest_add_section(m, &ms);
   }
   if (r->has_ref) {

@@ -58,6 +58,11 @@ static sg_status create_synth(const sg__run *r, const sg__stem *ss, sg_synth **o
   return st;
 }
 
+sg_status sg__create_synth(const sg__run *r, const sg__stem *ss, sg_synth **out, sg_diag *d) {
+  char desc[SG_MAX_PATH + 64];
+  return create_synth(r, ss, out, desc, sizeof desc, d);
+}
+
 static int has_delay(const sg_stem_spec *sp) {
   for (int i = 0; i < sp->n_effects; ++i)
     if (!strcmp(sp->effects[i].type.s, "delay"))
@@ -199,7 +204,7 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
     wc.format = SG_FMT_FLOAT32;
     wc.tap = sg__probe_tap;
     wc.tap_user = &p;
-    st = sg_mix_render_dry(syn, &ss->notes, r->tl.total_frames, ss->dry, &wc, NULL, &ss->dry_cut_db,
+    st = sg_mix_render_dry(syn, &ss->notes, r->tl.dry_frames, ss->dry, &wc, NULL, &ss->dry_cut_db,
                            d);
     const char *files[2] = {ss->dry, ss->midi};
     if (st == SG_OK)
@@ -310,7 +315,7 @@ static sg_status judge_dry_rows(sg__run *r, sg__stem *ss, const char *step, sg_d
   sg_meter_result m;
   sg_meter_result_get(ss->meter, &m);
   if ((st = sg__gate(r, SG_CHECK_LENGTH_FRAMES, step, ss->name, (double)m.frames,
-                     (double)r->tl.total_frames, 0, NULL, SG_SEV_FAIL, d)) != SG_OK)
+                     (double)r->tl.dry_frames, 0, NULL, SG_SEV_FAIL, d)) != SG_OK)
     return st;
   st = sg_check_file_content(&r->res->gates, step, ss->name, s, ss->meter, 1, d);
   sg__flush(r);

@@ -2,6 +2,9 @@
  * frame), target times snapped to bars with the snap reported. */
 #include "pipeline_internal.h"
 
+#include "stemgate/fx.h"
+#include "stemgate/synth.h"
+
 #include <math.h>
 
 sg_status sg__step_timing(sg__run *r, sg_diag *d) {
@@ -34,4 +37,56 @@ sg_status sg__step_timing(sg__run *r, sg_diag *d) {
   r->res->seconds = (double)r->tl.total_frames / r->tl.rate;
   return sg__gate(r, SG_CHECK_SONG_LENGTH, "timing", "song", r->res->seconds, SG_LIMIT_DEFAULT, 0,
                   NULL, SG_SEV_FAIL, d);
+}
+
+/* How far past the final hit a tail must run: a -60 dB decay time (RT60, a release to
+ * silence) is stretched by half again, so the tail is ~90 dB down from its peak: the master's
+ * normalisation gain and the limiter's reduction on the hit (up to ~30 dB together) still leave
+ * it under -60 dBFS. */
+#define RING_MARGIN 1.5
+
+sg_status sg__plan_ending(sg__run *r, sg_diag *d) {
+  const sg_song *s = r->song;
+  sg_timeline *tl = &r->tl;
+  if (tl->ending == SG_ENDING_RING) {
+    const int last = tl->n_sections - 1;
+    int64_t worst = 0;
+    for (int k = 0; k < r->n_stems; ++k) {
+      const sg__stem *ss = &r->stems[k];
+      int plays = ss->is_drums ? sg_drums_play_in(s, last) : sg_stem_plays_in(s, ss->spec, last);
+      int64_t t = 0;
+      if (ss->source == SG__SRC_REFERENCE) {
+        /* The reference's own final hit rings as recorded: keep all of it. */
+        if (r->has_ref && r->ref.work.frames > tl->total_frames)
+          t = r->ref.work.frames - tl->total_frames;
+      } else if (plays) {
+        sg_synth *syn = NULL;
+        sg_status st = sg__create_synth(r, ss, &syn, d);
+        if (st != SG_OK)
+          return st;
+        t = (int64_t)(RING_MARGIN * (double)sg_synth_tail_frames(syn));
+        sg_synth_destroy(syn);
+      } else {
+        continue;
+      }
+      sg_fx_chain *ch = NULL;
+      sg_status st = sg_fx_chain_create(ss->spec->effects, ss->spec->n_effects, tl->rate, r->bpm,
+                                        s->path, &ch, d);
+      if (st != SG_OK)
+        return st;
+      t += (int64_t)(RING_MARGIN * (double)sg_fx_chain_tail_frames(ch));
+      sg_fx_chain_destroy(ch);
+      worst = t > worst ? t : worst;
+    }
+    sg_fx_chain *bus = NULL;
+    sg_status st = sg_fx_chain_create(s->master.effects, s->master.n_effects, tl->rate, r->bpm,
+                                      s->path, &bus, d);
+    if (st != SG_OK)
+      return st;
+    worst += (int64_t)(RING_MARGIN * (double)sg_fx_chain_tail_frames(bus));
+    sg_fx_chain_destroy(bus);
+    sg_timeline_set_ring(tl, worst);
+  }
+  r->res->seconds = (double)tl->file_frames / tl->rate;
+  return SG_OK;
 }

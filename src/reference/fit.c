@@ -88,7 +88,9 @@ sg_status sg_reference_write_drums(sg_reference *ref, const sg_song *song, const
     wc.dither_seed = song->seed ^ sg_hash64(stem);
   }
 
-  const int64_t T = tl->total_frames, R = ref->work.frames;
+  /* The dry stem runs to the timeline's dry length: with ending: ring the reference's own final
+   * hit past the last bar is kept (trim cuts there, not at the bar line). */
+  const int64_t T = tl->dry_frames, R = ref->work.frames;
   sg_audio_reader *rd = NULL;
   sg_audio_writer *wr = NULL;
   float *blk = NULL;
@@ -122,6 +124,7 @@ sg_status sg_reference_write_drums(sg_reference *ref, const sg_song *song, const
     xf = (int64_t)llround(ref->loop_xfade_ms * 1e-3 * rate);
     if (xf < 1)
       xf = 1;
+    fade_end = tl->total_frames < T ? tl->total_frames : T; /* a loop stops at the last bar */
     break;
   default:
     break;
@@ -212,7 +215,7 @@ sg_status sg_reference_write_drums(sg_reference *ref, const sg_song *song, const
         float g = fade_out((double)(t - (fade_end - fade_len) + 1) / (double)fade_len);
         for (unsigned c = 0; c < ch; ++c)
           o[c] *= g;
-      } else if (ref->fit == SG_REF_FIT_FADE && t >= fade_end) {
+      } else if ((ref->fit == SG_REF_FIT_FADE || ref->fit == SG_REF_FIT_LOOP) && t >= fade_end) {
         for (unsigned c = 0; c < ch; ++c)
           o[c] = 0.0f;
       }

@@ -31,24 +31,29 @@ typedef struct ctx {
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const char *const TOP_KEYS[] = {
-    "title", "tempo",  "meter",       "beat",  "sample_rate", "format",   "channels",
-    "key",   "style",  "seed",        "swing", "humanize",    "sections", "stems",
-    "drums", "master", "deliverable", "gates", "delivery"};
+    "title",        "tempo",           "meter",    "beat",     "sample_rate",
+    "format",       "channels",        "key",      "style",    "seed",
+    "swing",        "humanize",        "sections", "stems",    "drums",
+    "master",       "deliverable",     "gates",    "delivery", "ending",
+    "ending_max_s", "ending_fade_bars"};
 static const char *const HUMANIZE_KEYS[] = {"timing_ms", "velocity"};
 static const char *const SECTION_KEYS[] = {"name", "bars",   "start",       "end",
                                            "key",  "chords", "progression", "energy"};
-static const char *const STEM_KEYS[] = {
-    "name",      "instrument", "patch",    "params",    "style",  "role",
-    "pattern",   "melody",     "sections", "gain_db",   "pan",    "octave",
-    "midi_file", "soundfont",  "program",  "sidechain", "effects"};
+static const char *const STEM_KEYS[] = {"name",    "instrument", "patch",  "params",    "style",
+                                        "role",    "pattern",    "melody", "sections",  "tacet",
+                                        "gain_db", "pan",        "octave", "midi_file", "soundfont",
+                                        "program", "sidechain",  "effects"};
 static const char *const DRUMS_KEYS[] = {
-    "source", "reference", "fit",     "align", "follow_tempo_map", "tempo_tolerance_bpm",
-    "style",  "patch",     "pattern", "fills", "gain_db",          "effects"};
+    "source",   "reference", "fit",     "align", "follow_tempo_map", "tempo_tolerance_bpm",
+    "style",    "patch",     "pattern", "fills", "gain_db",          "effects",
+    "sections", "tacet"};
 static const char *const MASTER_KEYS[] = {"loudness_lufs", "loudness_tolerance", "true_peak_dbtp",
                                           "headroom_db", "effects"};
 static const char *const DELIVERABLE_KEYS[] = {"zip", "naming", "deflate", "midi"};
 static const char *const GATES_KEYS[] = {"sync_ms",      "length_tolerance_ms", "dc_offset",
-                                         "silence_dbfs", "key_window_sec",      "tail_s"};
+                                         "silence_dbfs", "key_window_sec",      "tail_s",
+                                         "limiter_gr_db"};
+static const char *const ENDINGS[] = {"ring", "fade", "cut"}; /* sg_ending order */
 
 static const char *const FORMATS[] = {"float32", "pcm24", "pcm16"};
 /* spec links only core, so map names to sg_sample_format here rather than via io. */
@@ -591,6 +596,39 @@ static sg_status parse_section(ctx *c, yaml_node_t *map, int i) {
   return SG_OK;
 }
 
+/* `sections:` (played in) or `tacet:` (sat out) of a stem or the drums block: a non-empty list
+ * of distinct names, one of the two keys only. Names are checked against the song's sections
+ * once every section is read. */
+static sg_status parse_plays(ctx *c, yaml_node_t *map, yaml_node_t *v, const char *key,
+                             const char *who, sg_name *list, int *n, int *tacet) {
+  if (lookup(c, map, "sections") && lookup(c, map, "tacet"))
+    return FAIL(c, v,
+                "%s gives both 'sections' and 'tacet'; give the sections it plays in or the "
+                "ones it sits out, not both",
+                who);
+  char what[64];
+  snprintf(what, sizeof what, "'%s' of %s", key, who);
+  sg_status st = expect_list(c, v, what, "section names");
+  if (!st && seq_len(v) == 0)
+    st = FAIL(c, v, "%s is empty; list section names, or omit the key to play in every section",
+              what);
+  if (st)
+    return st;
+  *tacet = !strcmp(key, "tacet");
+  FOR_ITEMS(c, v, it, sv) {
+    if (*n >= SG_MAX_SECTIONS)
+      return FAIL(c, sv, "too many sections listed (at most %d)", SG_MAX_SECTIONS);
+    sg_name *nm = &list[*n];
+    if ((st = get_name(c, sv, key, nm, 1)))
+      return st;
+    for (int j = 0; j < *n; ++j)
+      if (sg__ieq(list[j].s, nm->s))
+        return FAIL(c, sv, "section '%s' is listed twice", nm->s);
+    (*n)++;
+  }
+  return SG_OK;
+}
+
 static sg_status parse_stem(ctx *c, yaml_node_t *map, int i) {
   sg_song *s = c->s;
   char where[SG_MAX_NAME + 32];
@@ -632,25 +670,8 @@ static sg_status parse_stem(ctx *c, yaml_node_t *map, int i) {
     } else if (!strcmp(key, "melody")) {
       if (!(st = get_text(c, v, key, stem->melody.s, sizeof stem->melody.s, 1)))
         text_layout(v, &stem->melody);
-    } else if (!strcmp(key, "sections")) {
-      st = expect_list(c, v, "'sections' of a stem", "section names");
-      if (!st && seq_len(v) == 0)
-        st = FAIL(c, v,
-                  "'sections' of a stem is empty; list the sections it plays in, or omit "
-                  "the key to play in every section");
-      if (!st) {
-        FOR_ITEMS(c, v, it, sv) {
-          if (stem->n_sections >= SG_MAX_SECTIONS)
-            return FAIL(c, sv, "too many sections listed (at most %d)", SG_MAX_SECTIONS);
-          sg_name *nm = &stem->sections[stem->n_sections];
-          if ((st = get_name(c, sv, "sections", nm, 1)))
-            return st;
-          for (int j = 0; j < stem->n_sections; ++j)
-            if (sg__ieq(stem->sections[j].s, nm->s))
-              return FAIL(c, sv, "section '%s' is listed twice", nm->s);
-          stem->n_sections++;
-        }
-      }
+    } else if (!strcmp(key, "sections") || !strcmp(key, "tacet")) {
+      st = parse_plays(c, map, v, key, "a stem", stem->sections, &stem->n_sections, &stem->tacet);
     } else if (!strcmp(key, "gain_db")) {
       st = get_num(c, v, key, -60, 24, "dB", &stem->gain_db);
     } else if (!strcmp(key, "pan")) {
@@ -756,6 +777,8 @@ static sg_status parse_drums(ctx *c, yaml_node_t *map) {
         dr->fills = on ? 1 : -1; /* 0 stays "unset" */
     } else if (!strcmp(key, "gain_db")) {
       st = get_num(c, v, key, -60, 24, "dB", &dr->gain_db);
+    } else if (!strcmp(key, "sections") || !strcmp(key, "tacet")) {
+      st = parse_plays(c, map, v, key, "the drums", dr->sections, &dr->n_sections, &dr->tacet);
     } else { /* effects */
       st = parse_effects(c, v, dr->effects, &dr->n_effects, "drums");
     }
@@ -910,6 +933,8 @@ static sg_status parse_gates(ctx *c, yaml_node_t *map) {
       st = get_num(c, v, key, -144, -20, "dBFS", &g->silence_dbfs);
     else if (!strcmp(key, "tail_s"))
       st = get_num(c, v, key, 0, 60, "s", &g->tail_s);
+    else if (!strcmp(key, "limiter_gr_db"))
+      st = get_num(c, v, key, 0, 60, "dB", &g->limiter_gr_db);
     else
       st = get_num(c, v, key, 0, 120, "s", &g->key_window_sec);
     if (st)
@@ -1099,6 +1124,25 @@ static sg_status check_sidechain(ctx *c, int self, const char *name, sg_pos pos)
                   nc ? join(cand, nc, list, sizeof list) : "(no other stems)");
 }
 
+/* A stem's or the drums' sections / tacet list: known names, and at least one section played. */
+static sg_status check_plays(ctx *c, const char *const *names, const char *who, const char *name,
+                             const sg_name *list, int n, int tacet) {
+  const sg_song *s = c->s;
+  for (int j = 0; j < n; ++j) {
+    if (sg_song_section_index(s, list[j].s) >= 0)
+      continue;
+    char dym[96], all[600];
+    return fail_pos(c, list[j].pos, "%s '%s' %s unknown section '%s'%s Sections: %s", who, name,
+                    tacet ? "sits out" : "plays in", list[j].s,
+                    did_you_mean(list[j].s, names, s->n_sections, dym, sizeof dym)[0] ? dym : ".",
+                    join(names, s->n_sections, all, sizeof all));
+  }
+  if (tacet && n > 0 && n >= s->n_sections)
+    return fail_pos(c, list[0].pos,
+                    "%s '%s' sits out every section; remove it or play in at least one", who, name);
+  return SG_OK;
+}
+
 static sg_status finish(ctx *c, yaml_node_t *root) {
   sg_song *s = c->s;
   sg_status r;
@@ -1128,16 +1172,10 @@ static sg_status finish(ctx *c, yaml_node_t *root) {
   section_names(s, names);
   for (int i = 0; i < s->n_stems; ++i) {
     sg_stem_spec *st = &s->stems[i];
-    for (int j = 0; j < st->n_sections; ++j) {
-      if (sg_song_section_index(s, st->sections[j].s) >= 0)
-        continue;
-      char dym[96], list[600];
-      return fail_pos(
-          c, st->sections[j].pos, "stem '%s' plays in unknown section '%s'%s Sections: %s",
-          st->name.s, st->sections[j].s,
-          did_you_mean(st->sections[j].s, names, s->n_sections, dym, sizeof dym)[0] ? dym : ".",
-          join(names, s->n_sections, list, sizeof list));
-    }
+    sg_status ps =
+        check_plays(c, names, "stem", st->name.s, st->sections, st->n_sections, st->tacet);
+    if (ps)
+      return ps;
     if (!st->style.s[0])
       snprintf(st->style.s, sizeof st->style.s, "%s", s->style.s);
     if (st->melody.s[0]) { /* a written line is a lead: it gives both the rhythm and the notes */
@@ -1166,6 +1204,12 @@ static sg_status finish(ctx *c, yaml_node_t *root) {
                       "stem name '%s' is taken by the drums block (its stem is 'Drums', source "
                       "%s); rename this stem or set drums source: none",
                       st->name.s, DRUM_SOURCES[s->drums.source]);
+  }
+  {
+    sg_status ps = check_plays(c, names, "drums", "Drums", s->drums.sections, s->drums.n_sections,
+                               s->drums.tacet);
+    if (ps)
+      return ps;
   }
   /* Sidechains: the stem-level key and every compressor's 'sidechain' parameter must name
    * another stem or Drums. A stem without the key takes its compressor's, so the mixer can read
@@ -1275,6 +1319,10 @@ static void set_defaults(sg_song *s) {
   s->limits.silence_dbfs = sg_check_get(SG_CHECK_SILENCE)->limit;
   s->limits.key_window_sec = sg_check_get(SG_CHECK_KEY_CHANGE)->limit;
   s->limits.tail_s = SG_TAIL_S_DEFAULT;
+  s->limits.limiter_gr_db = sg_check_get(SG_CHECK_LIMITER_GR)->limit;
+  s->ending = SG_ENDING_RING;
+  s->ending_max_s = SG_ENDING_MAX_S_DEFAULT;
+  s->ending_fade_bars = SG_ENDING_FADE_BARS_DEFAULT;
 }
 
 static sg_status parse_root(ctx *c, yaml_node_t *root) {
@@ -1325,6 +1373,15 @@ static sg_status parse_root(ctx *c, yaml_node_t *root) {
       st = get_num(c, v, key, 0, 0.5, "", &s->swing);
     } else if (!strcmp(key, "humanize")) {
       st = parse_humanize(c, v);
+    } else if (!strcmp(key, "ending")) {
+      s->ending_pos = pos_of(v);
+      if (!(st = get_choice(c, v, key, ENDINGS, COUNT(ENDINGS), &idx)))
+        s->ending = (sg_ending)idx;
+    } else if (!strcmp(key, "ending_max_s")) {
+      st = get_num(c, v, key, 0.5, 60, "s", &s->ending_max_s);
+    } else if (!strcmp(key, "ending_fade_bars")) {
+      if (!(st = get_int(c, v, key, 1, 64, &ll)))
+        s->ending_fade_bars = (int)ll;
     } else if (!strcmp(key, "sections")) {
       if ((st = expect_list(c, v, "'sections'", "sections (mappings with name, bars, ...)")))
         return st;

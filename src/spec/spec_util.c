@@ -253,15 +253,28 @@ int sg_song_stem_index(const sg_song *s, const char *name) {
   return -1;
 }
 
-int sg_stem_plays_in(const sg_song *s, const sg_stem_spec *st, int si) {
-  if (!s || !st || si < 0 || si >= s->n_sections)
+/* A list of sections played in (tacet 0) or sat out (tacet 1); an empty list plays all. */
+static int plays_in(const sg_song *s, const sg_name *list, int n, int tacet, int si) {
+  if (!s || si < 0 || si >= s->n_sections)
     return 0;
-  if (st->n_sections == 0)
+  if (n == 0)
     return 1;
-  for (int i = 0; i < st->n_sections; ++i)
-    if (sg__ieq(st->sections[i].s, s->sections[si].name.s))
-      return 1;
-  return 0;
+  for (int i = 0; i < n; ++i)
+    if (sg__ieq(list[i].s, s->sections[si].name.s))
+      return !tacet;
+  return tacet;
+}
+
+int sg_stem_plays_in(const sg_song *s, const sg_stem_spec *st, int si) {
+  return st ? plays_in(s, st->sections, st->n_sections, st->tacet, si) : 0;
+}
+
+int sg_drums_play_in(const sg_song *s, int si) {
+  return s ? plays_in(s, s->drums.sections, s->drums.n_sections, s->drums.tacet, si) : 0;
+}
+
+const char *sg_ending_name(sg_ending e) {
+  return e == SG_ENDING_FADE ? "fade" : e == SG_ENDING_CUT ? "cut" : "ring";
 }
 
 void sg_song_resolve_path(const sg_song *s, const char *rel, char *out, size_t cap) {

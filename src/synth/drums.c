@@ -93,6 +93,11 @@ typedef struct sg__drums {
 } sg__drums;
 
 const char *const sg__drums_patches[] = {"808", "909", NULL};
+/* Each patch in words for NOTES.txt (sg_synth_words), in the order of the names above. */
+const char *const sg__drums_words[] = {
+    "Roland TR-808-style drum machine: pitch-swept sine kick, tuned snare, metallic hats and "
+    "clap, modelled from the circuits",
+    "Roland TR-909-style drum machine: punchier, shorter kick and a brighter snare and hats", NULL};
 
 static void drum_patch_init(int idx, drum_patch *p) {
   memset(p, 0, sizeof *p);

@@ -1,5 +1,6 @@
 /* Synth building blocks: PolyBLEP/PolyBLAMP oscillator, analog-style ADSR, DX7 rate/level
  * envelope, zero-delay-feedback ladder filter. Methods and citations in stemgate/synth.h. */
+#include "stemgate/dsp.h"
 #include "stemgate/synth.h"
 
 #include <math.h>
@@ -456,7 +457,7 @@ float sg_ladder_tick(sg_ladder *f, float xin) {
   for (int i = 0; i < 4; ++i) {
     double v = (y - f->s[i]) * G;
     y = v + f->s[i];
-    f->s[i] = y + v;
+    f->s[i] = sg_dsp_flush(y + v);
   }
   /* Undo the drive for small signals so drive changes colour, not level. */
   return (float)(y / f->c.drive);

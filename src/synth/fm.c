@@ -104,6 +104,11 @@ typedef struct sg__fm {
 } sg__fm;
 
 const char *const sg__fm_patches[] = {"epiano", "bell", "fm_bass", NULL};
+/* Each patch in words for NOTES.txt (sg_synth_words), in the order of the names above. */
+const char *const sg__fm_words[] = {
+    "Yamaha DX7-style 6-operator FM electric piano: a tine-like attack over a mellow body",
+    "Yamaha DX7-style 6-operator FM bell: inharmonic operator ratios with a long decay",
+    "Yamaha DX7-style 6-operator FM bass: a plucky attack over a solid fundamental", NULL};
 
 static void set_op(fm_op_patch *o, double ratio, double detune, double level, double vs, int r1,
                    int r2, int r3, int r4, int l1, int l2, int l3, int l4) {

@@ -78,6 +78,12 @@ typedef struct sg__pluck {
 } sg__pluck;
 
 const char *const sg__pluck_patches[] = {"nylon", "steel", NULL};
+/* Each patch in words for NOTES.txt (sg_synth_words), in the order of the names above. */
+const char *const sg__pluck_words[] = {
+    "nylon-string guitar: six Karplus-Strong plucked strings, soft and warm, through a body "
+    "resonance",
+    "steel-string guitar: six Karplus-Strong plucked strings, bright, through a body resonance",
+    NULL};
 
 static const int open_key[STRINGS] = {40, 45, 50, 55, 59, 64}; /* E2 A2 D3 G3 B3 E4 */
 

@@ -169,6 +169,23 @@ static void sub_defaults(sg__sub_patch *p) {
 
 const char *const sg__mono_patches[] = {"moog_bass", "sub", "acid", NULL};
 const char *const sg__poly_patches[] = {"pad", "brass", "arp_pluck", NULL};
+/* Each patch in words for NOTES.txt (sg_synth_words), in the order of the names above. */
+const char *const sg__mono_words[] = {
+    "Minimoog-style mono synth bass: three oscillators into a 24 dB/octave ladder filter with "
+    "its own envelope",
+    "Minimoog-style mono sub bass: round low oscillators into a 24 dB/octave ladder filter kept "
+    "low",
+    "acid mono bass: a sawtooth into a resonant 24 dB/octave ladder filter swept by a snappy "
+    "envelope",
+    NULL};
+const char *const sg__poly_words[] = {
+    "Prophet-5-style polyphonic synth pad: detuned oscillators into a ladder filter, slow "
+    "attack and release",
+    "Prophet-5-style polyphonic synth brass: sawtooth oscillators with a filter envelope that "
+    "opens on each note",
+    "Prophet-5-style polyphonic plucked synth for arpeggios: short filter and amplitude "
+    "envelopes",
+    NULL};
 
 static void mono_patch(int idx, sg__sub_patch *p) {
   sub_defaults(p);

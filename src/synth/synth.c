@@ -84,6 +84,20 @@ const char *sg_synth_kind_name(sg_synth_kind k) {
   return (k >= 0 && k < SG_SYNTH_KIND_COUNT_) ? kind_names[k] : "unknown";
 }
 
+const char *sg_synth_words(sg_synth_kind k, const char *patch) {
+  static const char *const *const words[SG_SYNTH_KIND_COUNT_] = {
+      sg__mono_words, sg__poly_words, sg__fm_words, sg__pluck_words, sg__drums_words, NULL};
+  if (k == SG_SYNTH_SOUNDFONT)
+    return "sampled instrument from a SoundFont (General MIDI program), played by FluidSynth";
+  if (k < 0 || k >= SG_SYNTH_KIND_COUNT_ || !words[k])
+    return "";
+  const char *const *names = sg_synth_patch_names(k);
+  for (int i = 0; names && names[i]; ++i)
+    if (!patch || !patch[0] || !strcmp(names[i], patch))
+      return words[k][i];
+  return "";
+}
+
 const char *const *sg_synth_patch_names(sg_synth_kind k) {
   static const char *const none[] = {NULL};
   switch (k) {

@@ -73,6 +73,9 @@ extern const char *const sg__poly_patches[];
 extern const char *const sg__fm_patches[];
 extern const char *const sg__pluck_patches[];
 extern const char *const sg__drums_patches[];
+extern const char *const sg__mono_words[], *const sg__poly_words[],
+                                               *const sg__fm_words[], *const sg__pluck_words[],
+                                                                          *const sg__drums_words[];
 
 /* Index of name in a NULL-terminated list (NULL/"" -> 0); -1 when absent, with d naming the
  * known patches. */

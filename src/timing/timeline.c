@@ -120,6 +120,47 @@ char *sg_format_time(double sec, char *out, size_t cap) {
   return out;
 }
 
+/* The file length rule (timing.h). */
+static void place_ending(sg_timeline *tl) {
+  const int64_t end = tl->total_frames;
+  int64_t bar = tl->total_bars > 0 ? end - sg_timeline_bar_frame(tl, tl->total_bars - 1) : 0;
+  int64_t two_s = 2 * (int64_t)tl->rate;
+  tl->hold_frames = bar < two_s ? bar : two_s;
+  if (tl->ring_max_frames < tl->hold_frames)
+    tl->ring_max_frames = tl->hold_frames;
+  tl->file_frames = tl->dry_frames = end;
+  tl->fade_start_frame = end;
+  if (tl->ending == SG_ENDING_RING) {
+    if (tl->ring_frames < tl->hold_frames)
+      tl->ring_frames = tl->hold_frames;
+    if (tl->ring_frames > tl->ring_max_frames)
+      tl->ring_frames = tl->ring_max_frames;
+    tl->file_frames = end + tl->ring_frames;
+    tl->dry_frames = end + tl->ring_max_frames;
+  } else {
+    tl->ring_frames = 0;
+    if (tl->ending == SG_ENDING_FADE) {
+      int64_t b = tl->total_bars - tl->fade_bars;
+      tl->fade_start_frame = sg_timeline_bar_frame(tl, b > 0 ? b : 0);
+    }
+  }
+}
+
+void sg_timeline_set_ring(sg_timeline *tl, int64_t decay_frames) {
+  if (!tl || tl->ending != SG_ENDING_RING)
+    return;
+  tl->ring_frames = tl->hold_frames + (decay_frames > 0 ? decay_frames : 0);
+  place_ending(tl);
+}
+
+void sg_timeline_length_range(const sg_timeline *tl, int64_t *lo, int64_t *hi) {
+  *lo = *hi = tl->file_frames;
+  if (tl->ending == SG_ENDING_RING) {
+    *lo = tl->total_frames; /* a delivery cut at the last bar is still the song */
+    *hi = tl->total_frames + tl->ring_max_frames;
+  }
+}
+
 /* Frames of every section boundary and the total, from the bars and the current grid. */
 static void place_sections(sg_timeline *tl) {
   for (int i = 0; i < tl->n_sections; ++i) {
@@ -130,6 +171,7 @@ static void place_sections(sg_timeline *tl) {
     t->end_sec = (double)t->end_frame / tl->rate;
   }
   tl->total_frames = sg_timeline_bar_frame(tl, tl->total_bars);
+  place_ending(tl);
 }
 
 static double seconds_per_bar(const sg_timeline *tl) {
@@ -187,6 +229,9 @@ sg_status sg_timeline_build(const sg_song *song, sg_timeline *tl, sg_diag *d) {
   tl->bar_q_num = song->meter_num * 4 / g;
   tl->bar_q_den = song->meter_den / g;
   tl->n_sections = song->n_sections;
+  tl->ending = song->ending;
+  tl->fade_bars = song->ending_fade_bars > 0 ? song->ending_fade_bars : 1;
+  tl->ring_max_frames = (int64_t)llround(song->ending_max_s * song->sample_rate);
 
   /* Boundaries b[i] (start of section i), -1 while unknown. */
   int64_t b[SG_MAX_SECTIONS + 1];

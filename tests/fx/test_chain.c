@@ -151,7 +151,8 @@ static void valid_chain_processes_and_reports(void **state) {
   int lines = 0;
   for (const char *p = desc; *p; ++p)
     lines += *p == '\n';
-  assert_int_equal(lines, 8);
+  assert_int_equal(lines, 16); /* each effect: a line in words, then its parameters */
+  assert_non_null(strstr(desc, "Reverb: an artificial room"));
   assert_non_null(strstr(desc, "reverb: rt60=1.5 s rt60_low=1.5 s"));
   assert_non_null(strstr(desc, "delay: time=1/8."));
   assert_non_null(strstr(desc, "lag 15429 frames, exact 15428.571"));

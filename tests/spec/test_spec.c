@@ -659,6 +659,36 @@ static void malformed_drums(void **state) {
   sg_song_free(s);
 }
 
+/* ending, ending_max_s, ending_fade_bars; sections / tacet on stems and the drums block. */
+static void endings_and_tacet(void **state) {
+  (void)state;
+  EXPECT_FAIL(MIN_SPEC "ending: loud\n", 9, 9, "'ending' must be one of ring, fade, cut");
+  EXPECT_FAIL(MIN_SPEC "ending_max_s: 0.1\n", 9, 15, "ending_max_s");
+  EXPECT_FAIL(MIN_SPEC "ending_fade_bars: 0\n", 9, 19, "ending_fade_bars");
+  EXPECT_FAIL(MIN_SPEC "drums:\n  tacet: [b]\n", 10, 11,
+              "drums 'Drums' sits out unknown section 'b'");
+  EXPECT_FAIL(MIN_SPEC "drums:\n  tacet: [a]\n", 10, 11, "sits out every section");
+  EXPECT_FAIL(MIN_SPEC "    sections: [a]\n    tacet: [a]\n", 9, 15,
+              "gives both 'sections' and 'tacet'");
+  EXPECT_FAIL(MIN_SPEC "    tacet: [x]\n", 9, 13, "stem 'Bass' sits out unknown section 'x'");
+  sg_song *s = parse_ok("title: T\ntempo: 120\nending: fade\nending_fade_bars: 3\n"
+                        "sections: [{name: a, bars: 4}, {name: b, bars: 4}]\n"
+                        "stems: [{name: K, instrument: dx7, tacet: [b]}]\n"
+                        "drums: {source: synth, tacet: [a]}\n");
+  assert_int_equal(s->ending, SG_ENDING_FADE);
+  assert_int_equal(s->ending_fade_bars, 3);
+  assert_int_equal(sg_drums_play_in(s, 0), 0);
+  assert_int_equal(sg_drums_play_in(s, 1), 1);
+  assert_int_equal(sg_stem_plays_in(s, &s->stems[0], 0), 1);
+  assert_int_equal(sg_stem_plays_in(s, &s->stems[0], 1), 0);
+  sg_song_free(s);
+  s = parse_ok(MIN_SPEC);
+  assert_int_equal(s->ending, SG_ENDING_RING); /* the default */
+  assert_true(s->ending_max_s == SG_ENDING_MAX_S_DEFAULT);
+  assert_int_equal(sg_drums_play_in(s, 0), 1);
+  sg_song_free(s);
+}
+
 /* ---- robustness -------------------------------------------------------------------------- */
 
 static char *read_example(size_t *len) {
@@ -782,6 +812,7 @@ int main(void) {
       cmocka_unit_test(malformed_sections),
       cmocka_unit_test(malformed_stems),
       cmocka_unit_test(malformed_drums),
+      cmocka_unit_test(endings_and_tacet),
       cmocka_unit_test(deep_or_huge_specs_refused_while_parsing),
       cmocka_unit_test(truncated_prefixes_never_crash),
       cmocka_unit_test(byte_flips_never_crash),
