@@ -225,12 +225,15 @@ static int render_one(const spec_item *s, const char *root, int jobs, char **idx
   if (st != SG_OK)
     sg_diag_format(&d, diag, sizeof diag);
   const char *verdict = st == SG_OK ? "pass" : st == SG_E_GATE ? "fail" : "error";
-  /* The package path relative to ROOT, so indexes of two roots compare equal. */
+  /* The package path relative to ROOT (<name>/current/<zip>), so the indexes of two roots, or
+   * of ROOT spelt "out" and "out/", compare equal. */
+  char pkg_buf[1400];
   const char *pkg = NULL;
-  size_t rl = strlen(root);
-  if (st == SG_OK && res.zip_path[0])
-    pkg = !strncmp(res.zip_path, root, rl) && res.zip_path[rl] == '/' ? res.zip_path + rl + 1
-                                                                      : res.zip_path;
+  if (st == SG_OK && res.zip_path[0]) {
+    const char *base = strrchr(res.zip_path, '/');
+    snprintf(pkg_buf, sizeof pkg_buf, "%s/current/%s", s->slug, base ? base + 1 : res.zip_path);
+    pkg = pkg_buf;
+  }
   sg_json_writer w;
   sg_json_writer_init(&w, 0);
   sg_json_begin_object(&w);
@@ -471,6 +474,11 @@ int sg_cli_batch(int argc, char **argv, const sg_cli_command *self) {
     return sg_cli_usage_error(self, "no spec folder or list given", NULL);
   if (!root)
     return sg_cli_usage_error(self, "no output root given (-o ROOT)", NULL);
+  char root_buf[1024]; /* without trailing slashes: ROOT/<name> in every message and path */
+  snprintf(root_buf, sizeof root_buf, "%s", root);
+  for (size_t n = strlen(root_buf); n > 1 && root_buf[n - 1] == '/';)
+    root_buf[--n] = 0;
+  root = root_buf;
   spec_list l = {0};
   int rc = read_specs(src, &l);
   if (rc != SG_EXIT_OK) {

@@ -50,6 +50,12 @@ cp single/index.jsonl index.before
 [ "$(grep -c 'up to date' rerun.log)" -eq 4 ] || { cat rerun.log; fail "re-run not all up to date"; }
 cmp index.before single/index.jsonl || fail "re-run changed the index"
 
+# A list file (comments, blank lines, any order) names the same songs: same index, all up to date.
+printf '# the four songs\nspecs/song-d.yaml\n\nspecs/song-b.yaml\nspecs/song-a.yaml\nspecs/song-c.yaml\n' >list.txt
+"$SG" batch list.txt -o single/ --jobs 1 >list.log 2>&1 || { cat list.log; fail "list batch failed"; }
+[ "$(grep -c 'up to date' list.log)" -eq 4 ] || { cat list.log; fail "list batch not all up to date"; }
+cmp index.before single/index.jsonl || fail "the list batch wrote another index"
+
 # A package whose bytes no longer match its records is not up to date: it is rendered again
 # (from the cache) and comes back identical.
 z=$(find -L single/song-b/current -name '*.zip')
