@@ -4,10 +4,11 @@
 set -e
 PKGS="build-essential cmake pkgconf libsndfile1-dev libebur128-dev libzip-dev libsamplerate0-dev
 libyaml-dev libssl-dev libcmocka-dev libfluidsynth-dev libkissfft-dev
-timgm6mb-soundfont sox ffmpeg clang-format chromium"
+timgm6mb-soundfont sox ffmpeg clang-format chromium slurm-wlm munge"
 # sox and ffmpeg (ffprobe) are the strict readers the I/O tests check our WAVs against, and the
 # meters an engineer uses to look at a render; chromium (headless) draws report.html for its
-# screenshot test (tests/report/screenshot.sh).
+# screenshot test (tests/report/screenshot.sh); slurm-wlm and munge run deploy/slurm-batch.sh on a
+# single-node Slurm the test starts itself (tests/batch/slurm_test.sh; skipped without them).
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
