@@ -20,6 +20,7 @@ int sg_cli_checks(int argc, char **argv, const sg_cli_command *self);
 int sg_cli_list(int argc, char **argv, const sg_cli_command *self);
 int sg_cli_check(int argc, char **argv, const sg_cli_command *self);
 int sg_cli_init(int argc, char **argv, const sg_cli_command *self);
+int sg_cli_batch(int argc, char **argv, const sg_cli_command *self);
 
 /* Loads and validates spec and builds its grid; on failure prints the located diagnostic and
  * returns the exit code (2 for a spec error), with *song NULL. Nothing is written. */
