@@ -2,8 +2,8 @@
  * the tonic of the last section's key and lets it ring (timing.h owns how long the files run
  * on): drums crash and kick, the bass on the tonic root, comping, pads and arps on the tonic
  * triad above E3, a lead on the tonic. A user's drum pattern keeps to the pieces it names
- * (kick, crash, open hat; none named: no drum hit). Notes from a MIDI file are the user's and get
- * no hit. */
+ * (kick, crash, open hat; none named: no drum hit). Notes from a MIDI file or a written
+ * `melody:` are the user's line, played as written, and get no hit. */
 #include "compose_internal.h"
 
 #include <string.h>
@@ -42,7 +42,7 @@ void sg__ending_hit(sg__ctx *c) {
   if (tl->ending != SG_ENDING_RING || last < 0)
     return;
   int plays = c->stem ? sg_stem_plays_in(c->song, c->stem, last) : sg_drums_play_in(c->song, last);
-  if (!plays)
+  if (!plays || (c->stem && c->stem->melody.s[0]))
     return;
   if (c->role == SG_ROLE_DRUMS || !c->stem) {
     /* A user's pattern (with or without fills) keeps to the pieces it names. */

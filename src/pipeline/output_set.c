@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOCK_NAME ".stemgate.lock"
@@ -143,7 +144,12 @@ sg_status sg__outset_lock(sg__run *r, sg_diag *d) {
       close(fd);
       return sg_diag_fail(d, SG_E_IO, "cannot lock '%s': %s", p, strerror(e));
     }
+    /* The holder writes its PID just after taking the lock: give it a moment to appear. */
     long pid = holder_pid(fd);
+    for (int k = 0; pid <= 0 && k < 50; ++k) {
+      nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+      pid = holder_pid(fd);
+    }
     if (!r->opt->wait) {
       close(fd);
       return sg_diag_fail(d, SG_E_IO,

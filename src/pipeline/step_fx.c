@@ -80,7 +80,7 @@ static void produce_fx(sg__run *r, sg__stem *ss) {
   const unsigned fflags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
   if (st == SG_OK)
     st = sg__fxv_open(r, ss->name, sp->effects, sp->n_effects, &ss->fxv, d);
-  sg_trace_config tc = {s->channels, s->sample_rate, r->tl.total_frames, 0, 0};
+  sg_trace_config tc = {s->channels, s->sample_rate, r->tl.file_frames, 0, 0};
   if (st == SG_OK && (st = sg__probe_open(&p, s, mflags, fflags, d)) == SG_OK &&
       (st = sg_trace_create(&p.trace, &tc, d)) == SG_OK) {
     p.cancel = &r->cancel;

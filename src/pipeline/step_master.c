@@ -127,7 +127,7 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   sg_status st = sg__probe_open(&p, s, SG_METER_ALL, SG_FEAT_ALL, d);
   if (st == SG_OK)
     st = sg__fxv_open(r, NULL, s->master.effects, s->master.n_effects, &fxv, d);
-  sg_trace_config tc = {s->channels, s->sample_rate, r->tl.total_frames, 0, 1};
+  sg_trace_config tc = {s->channels, s->sample_rate, r->tl.file_frames, 0, 1};
   if (st == SG_OK)
     st = sg_trace_create(&p.trace, &tc, d);
   if (st == SG_OK) {

@@ -1085,6 +1085,18 @@ static sg_song *manifest_song(const sg_manifest *m, sg_timeline *tl, int *level)
     st->end_sec = ms->end_sec;
     tl->total_frames = ms->end_frame;
   }
+  /* The ending as recorded: with ring the files run on past the last bar, up to the master's
+   * recorded length (the ring-out this render chose); manifests before endings were cut. */
+  tl->file_frames = tl->total_frames;
+  tl->ending = !strcmp(m->ending, "ring")   ? SG_ENDING_RING
+               : !strcmp(m->ending, "fade") ? SG_ENDING_FADE
+                                            : SG_ENDING_CUT;
+  if (tl->ending == SG_ENDING_RING && first && first->role == SG_ROLE_MASTER && first->rate &&
+      first->frames > tl->total_frames) {
+    tl->ring_max_frames = first->frames - tl->total_frames;
+    tl->file_frames = first->frames;
+  }
+  s->ending = tl->ending;
   return s;
 }
 
