@@ -235,6 +235,9 @@ sg_status sg_synth_kind_from_name(const char *name, sg_synth_kind *out);
 const char *sg_synth_kind_name(sg_synth_kind k);
 /* NULL-terminated list of the kind's patch names; the first is the default. */
 const char *const *sg_synth_patch_names(sg_synth_kind k);
+/* The General MIDI program (0-127) closest to a patch (NULL/"" = the kind's default), -1 when
+ * there is none (drums: channel 10; soundfont: the stem's own program). */
+int sg_synth_gm_program(sg_synth_kind kind, const char *patch);
 
 /* Creates an instrument. patch NULL or "" selects the kind's default patch; an unknown patch is
  * SG_E_NOTFOUND naming the known ones. overrides (optional) are applied by name; an unknown
