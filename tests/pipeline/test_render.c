@@ -3,8 +3,10 @@
  * step, stem, check, value and limit and leaves no half-written package. */
 #include "sg_test.h"
 
+#include "stemgate/compose.h"
 #include "stemgate/package.h"
 #include "stemgate/pipeline.h"
+#include "stemgate/zip.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -64,6 +66,135 @@ static const sg_gate_result *find_gate(const sg_render_result *r, const char *st
     if (!strcmp(r->gates.v[i].stem, stem) && !strcmp(r->gates.v[i].check, check))
       return &r->gates.v[i];
   return NULL;
+}
+
+/* The delivered MIDI entry `name` of the zip, read with the suite's SMF reader. */
+static uint8_t *zip_entry(const char *zip, const char *name, size_t *len) {
+  sg_zip_reader *z = NULL;
+  assert_int_equal(sg_zip_reader_open(&z, zip, NULL, NULL), SG_OK);
+  const sg_zip_entry *e = sg_zip_reader_find(z, name);
+  if (!e)
+    fail_msg("the package has no %s", name);
+  char *buf = NULL;
+  assert_int_equal(sg_zip_reader_read_all(z, e, 1u << 24, &buf, len, NULL), SG_OK);
+  sg_zip_reader_close(z);
+  return (uint8_t *)buf;
+}
+
+static const sg_midi_event *midi_find(const sg_midi_event *ev, size_t n, int track, int kind,
+                                      int64_t tick, const char *text) {
+  for (size_t i = 0; i < n; ++i)
+    if (ev[i].track == track && ev[i].kind == kind && ev[i].tick == tick &&
+        (!text || !strcmp((const char *)ev[i].data, text)))
+      return &ev[i];
+  return NULL;
+}
+
+/* song.mid of SONG (3 sections of 4 bars, D major -> F major at b, F major again at c; Keys
+ * dx7 epiano, Bass moog_bass, Lift prophet pad, Drums): one conductor and every stem a track,
+ * named, with its General MIDI program; markers at each section's first bar and a key
+ * signature only where the key changes. */
+static void check_song_midi(const char *zip) {
+  size_t len = 0;
+  uint8_t *buf = zip_entry(zip, "midi/test-song_song.mid", &len);
+  sg_midi_event *ev = NULL;
+  size_t n = 0;
+  sg_midi_info info;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_midi_events(buf, len, &ev, &n, &info, &d), SG_OK);
+  assert_int_equal(info.format, 1);
+  assert_int_equal(info.n_tracks, 4 + 1);
+  assert_int_equal(info.lead_ticks, 0); /* no reference: the grid starts at the audio's zero */
+  static const char *const names[] = {"Keys", "Bass", "Lift", "Drums"};
+  static const int programs[] = {5, 38, 89, -1};
+  for (int t = 0; t < 4; ++t) {
+    assert_non_null(midi_find(ev, n, t + 1, 0x03, 0, names[t]));
+    const sg_midi_event *pc = midi_find(ev, n, t + 1, 0xC0, 0, NULL);
+    if (programs[t] < 0)
+      assert_null(pc);
+    else {
+      assert_non_null(pc);
+      assert_int_equal(pc->data[0], programs[t]);
+    }
+  }
+  const int64_t bar = 4 * SG_MIDI_PPQ;
+  assert_non_null(midi_find(ev, n, 0, 0x06, 0, "a"));
+  assert_non_null(midi_find(ev, n, 0, 0x06, 4 * bar, "b"));
+  assert_non_null(midi_find(ev, n, 0, 0x06, 8 * bar, "c"));
+  const sg_midi_event *k0 = midi_find(ev, n, 0, 0x59, 0, NULL);
+  const sg_midi_event *k1 = midi_find(ev, n, 0, 0x59, 4 * bar, NULL);
+  assert_non_null(k0);
+  assert_non_null(k1);
+  assert_int_equal((int8_t)k0->data[0], 2);  /* D major: 2 sharps */
+  assert_int_equal((int8_t)k1->data[0], -1); /* F major: 1 flat */
+  assert_null(midi_find(ev, n, 0, 0x59, 8 * bar, NULL));
+  const sg_midi_event *ts = midi_find(ev, n, 0, 0x58, 0, NULL);
+  assert_non_null(ts);
+  assert_int_equal(ts->data[0], 4);
+  assert_int_equal(ts->data[1], 2);
+  const sg_midi_event *tp = midi_find(ev, n, 0, 0x51, 0, NULL);
+  assert_non_null(tp);
+  uint32_t us = ((uint32_t)tp->data[0] << 16) | ((uint32_t)tp->data[1] << 8) | tp->data[2];
+  assert_int_equal(us, 468750); /* 128 BPM */
+  free(ev);
+  free(buf);
+  /* The stems' own files are there too, with the same conductor. */
+  buf = zip_entry(zip, "midi/Bass.mid", &len);
+  assert_int_equal(sg_midi_events(buf, len, &ev, &n, &info, &d), SG_OK);
+  assert_int_equal(info.n_tracks, 2);
+  assert_non_null(midi_find(ev, n, 0, 0x06, 4 * bar, "b"));
+  assert_int_equal(midi_find(ev, n, 1, 0xC0, 0, NULL)->data[0], 38);
+  free(ev);
+  free(buf);
+}
+
+/* The MIDI of a reference-locked song: the grid starts at the reference's downbeat (origin_ms
+ * in), the file at the audio's zero; every Bass note read through the file's tempo map lands
+ * within 2 ms of the frame the composer gave it on the locked grid. */
+static void check_locked_midi(const char *zip, const char *spec, double origin_ms) {
+  sg_song *song = NULL;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_song_load(spec, &song, &d), SG_OK);
+  sg_timeline tl;
+  assert_int_equal(sg_timeline_build(song, &tl, &d), SG_OK);
+  sg_timeline_set_origin(&tl, (int64_t)llround(origin_ms * song->sample_rate / 1000.0));
+  int bass = -1;
+  for (int i = 0; i < song->n_stems; ++i)
+    if (!strcmp(song->stems[i].name.s, "Bass"))
+      bass = i;
+  assert_true(bass >= 0);
+  sg_note_list want, got;
+  sg_notes_init(&want);
+  sg_notes_init(&got);
+  sg_compose_report rep;
+  assert_int_equal(sg_compose_stem(song, &tl, bass, &want, &rep, &d), SG_OK);
+  size_t len = 0;
+  uint8_t *buf = zip_entry(zip, "midi/Bass.mid", &len);
+  sg_midi_info info;
+  /* FILE_TEMPO: ticks -> seconds through the file's own tempo events, seconds -> frames. */
+  assert_int_equal(sg_midi_decode(buf, len, &tl, SG_MIDI_MAP_FILE_TEMPO, &got, &info, &d), SG_OK);
+  assert_true(info.lead_ticks > 0);
+  assert_int_equal(got.n, want.n);
+  double worst = 0;
+  for (size_t i = 0; i < want.n; ++i) {
+    double e = fabs((double)(got.v[i].start - want.v[i].start)) * 1000.0 / song->sample_rate;
+    worst = e > worst ? e : worst;
+  }
+  printf("locked MIDI: downbeat %.2f ms, %zu notes, worst MIDI-vs-frame %.3f ms\n", origin_ms,
+         want.n, worst);
+  assert_true(worst <= 2.0);
+  /* And song.mid puts them at the same times. */
+  free(buf);
+  buf = zip_entry(zip, "midi/test-song_song.mid", &len);
+  sg_notes_clear(&got);
+  assert_int_equal(sg_midi_decode(buf, len, &tl, SG_MIDI_MAP_FILE_TEMPO, &got, &info, &d), SG_OK);
+  assert_true(info.lead_ticks > 0);
+  free(buf);
+  sg_notes_free(&want);
+  sg_notes_free(&got);
+  sg_song_free(song);
 }
 
 static void good_song_passes_every_gate(void **st) {
@@ -129,6 +260,7 @@ static void good_song_passes_every_gate(void **st) {
   assert_int_equal(sg_package_verify(res.zip_path, NULL, &rep, NULL), SG_OK);
   assert_true(rep.n >= 3 * 5);
   sg_gate_report_free(&rep);
+  check_song_midi(res.zip_path);
   sg_render_result_free(&res);
 }
 
@@ -307,6 +439,7 @@ static void reference_track_locks_the_grid(void **st) {
     }
   }
   assert_true(seen >= 2);
+  check_locked_midi(res.zip_path, spec, g->measured);
   sg_render_result_free(&res);
 }
 
