@@ -159,7 +159,8 @@ static void check_locked_midi(const char *zip, const char *spec, double origin_m
   assert_int_equal(sg_song_load(spec, &song, &d), SG_OK);
   sg_timeline tl;
   assert_int_equal(sg_timeline_build(song, &tl, &d), SG_OK);
-  sg_timeline_set_origin(&tl, (int64_t)llround(origin_ms * song->sample_rate / 1000.0));
+  const int64_t origin = (int64_t)llround(origin_ms * song->sample_rate / 1000.0);
+  sg_timeline_set_origin(&tl, origin);
   int bass = -1;
   for (int i = 0; i < song->n_stems; ++i)
     if (!strcmp(song->stems[i].name.s, "Bass"))
@@ -175,7 +176,8 @@ static void check_locked_midi(const char *zip, const char *spec, double origin_m
   sg_midi_info info;
   /* FILE_TEMPO: ticks -> seconds through the file's own tempo events, seconds -> frames. */
   assert_int_equal(sg_midi_decode(buf, len, &tl, SG_MIDI_MAP_FILE_TEMPO, &got, &info, &d), SG_OK);
-  assert_true(info.lead_ticks > 0);
+  assert_int_equal(info.lead_ticks > 0,
+                   origin > 0); /* a lead-in exactly when the grid starts late */
   assert_int_equal(got.n, want.n);
   double worst = 0;
   for (size_t i = 0; i < want.n; ++i) {
@@ -190,7 +192,7 @@ static void check_locked_midi(const char *zip, const char *spec, double origin_m
   buf = zip_entry(zip, "midi/test-song_song.mid", &len);
   sg_notes_clear(&got);
   assert_int_equal(sg_midi_decode(buf, len, &tl, SG_MIDI_MAP_FILE_TEMPO, &got, &info, &d), SG_OK);
-  assert_true(info.lead_ticks > 0);
+  assert_int_equal(info.lead_ticks > 0, origin > 0);
   free(buf);
   sg_notes_free(&want);
   sg_notes_free(&got);
@@ -355,13 +357,12 @@ static void spec_errors_are_usage_errors(void **st) {
   sg_render_result_free(&res);
 }
 
-/* Makes a client-style reference from a rendered drum stem: 37 ms of leading silence, 44.1 kHz,
- * 16-bit. */
-static void make_reference(const char *drums_wav, const char *ref_path) {
+/* Makes a client-style reference from a rendered drum stem: pad frames (at 48 kHz) of leading
+ * silence, 44.1 kHz, 16-bit. */
+static void make_reference_padded(const char *drums_wav, const char *ref_path, int64_t pad) {
   float *x = NULL;
   sg_audio_info info;
   assert_int_equal(sg_audio_read_all(drums_wav, 1 << 24, &x, &info, NULL), SG_OK);
-  const int64_t pad = 1776; /* 37 ms at 48 kHz */
   float *y = calloc((size_t)(info.frames + pad) * info.channels, sizeof *y);
   memcpy(y + pad * info.channels, x, (size_t)info.frames * info.channels * sizeof *x);
   sg_audio_writer_config c;
@@ -381,6 +382,10 @@ static void make_reference(const char *drums_wav, const char *ref_path) {
   free(x);
   free(y);
   free(z);
+}
+
+static void make_reference(const char *drums_wav, const char *ref_path) {
+  make_reference_padded(drums_wav, ref_path, 1776); /* 37 ms at 48 kHz */
 }
 
 static void reference_track_locks_the_grid(void **st) {
@@ -443,6 +448,89 @@ static void reference_track_locks_the_grid(void **st) {
   sg_render_result_free(&res);
 }
 
+/* tempo: auto (issue 13): a drum reference made at 97.3 BPM (a tight render's drums,
+ * 44.1 kHz 16-bit) builds the grid: render measures it in step 2 before the
+ * timeline exists, the timing gates run on that grid, the MIDI lines up with the composed frames
+ * within 2 ms, and `stemgate timing` prints the measured tempo. (The reference has no leading
+ * silence here; reference_track_locks_the_grid covers the offset.) */
+static const char *SONG97 = "title: Test Song\n"
+                            "tempo: 97.3\n"
+                            "meter: 4/4\n"
+                            "key: D major\n"
+                            "style: pop\n"
+                            "seed: 5\n"
+                            "humanize: {timing_ms: 0}\n"
+                            "sections:\n"
+                            "  - {name: a, bars: 4, chords: \"Dmaj7 | Bm7 | Gmaj7 | A7\"}\n"
+                            "  - {name: b, bars: 4, chords: \"Dmaj7 | Bm7 | Gmaj7 | A7\"}\n"
+                            "stems:\n"
+                            "  - {name: Bass, instrument: moog_bass, gain_db: -2}\n"
+                            "  - {name: Keys, instrument: dx7, patch: epiano}\n"
+                            "%s"
+                            "master: {loudness_lufs: -14, true_peak_dbtp: -1.0}\n";
+
+static void tempo_auto_renders_on_the_measured_tempo(void **st) {
+  (void)st;
+  char text[4096], spec97[1100], specauto[1100], ref[1100];
+  snprintf(spec97, sizeof spec97, "%s", sg_test_path("song97.yaml"));
+  snprintf(text, sizeof text, SONG97, "drums: {source: synth, style: pop}\n");
+  assert_int_equal(sg_test_write_text(spec97, text), 0);
+  sg_render_result res;
+  sg_diag d;
+  assert_int_equal(render(spec97, sg_test_path("out97"), &res, &d), SG_OK);
+  sg_render_result_free(&res);
+  char drums[1200];
+  snprintf(drums, sizeof drums, "%s/current/test-song_Drums.wav", sg_test_path("out97"));
+  snprintf(ref, sizeof ref, "%s", sg_test_path("ref97.wav"));
+  make_reference_padded(drums, ref, 0);
+  char drums_line[1400];
+  /* No leading silence and align: false: this test is about the tempo; the first-downbeat search
+   * (issue 13 part 3) can still land a bar or half a bar late on some grooves, which is not what
+   * is measured here. */
+  snprintf(drums_line, sizeof drums_line,
+           "drums: {source: reference, reference: \"%s\", align: false}\n", ref);
+  snprintf(text, sizeof text, SONG97, drums_line);
+  char *t = strstr(text, "tempo: 97.3");
+  assert_non_null(t);
+  memcpy(t, "tempo: auto", 11);
+  snprintf(specauto, sizeof specauto, "%s", sg_test_path("song_auto.yaml"));
+  assert_int_equal(sg_test_write_text(specauto, text), 0);
+  sg_status s = render(specauto, sg_test_path("outAuto"), &res, &d);
+  char msg[1200];
+  if (s != SG_OK)
+    printf("render failed: %s\n", sg_diag_format(&d, msg, sizeof msg));
+  assert_int_equal(s, SG_OK);
+  const sg_gate_result *g = find_gate(&res, "reference", "reference_tempo");
+  assert_non_null(g);
+  printf("tempo: auto measured %.4f BPM\n", g->measured);
+  assert_true(fabs(g->measured - 97.3) <= 0.05);
+  assert_non_null(find_gate(&res, "song", "grid_error")); /* the timing gates ran on that grid */
+  const sg_gate_result *o = find_gate(&res, "reference", "reference_origin");
+  assert_non_null(o);
+  printf("tempo: auto origin %.2f ms\n", o->measured);
+  /* The MIDI against the 97.3 BPM grid locked to the reference's downbeat. */
+  check_locked_midi(res.zip_path, spec97, o->measured);
+  sg_render_result_free(&res);
+  /* stemgate timing on the tempo: auto spec measures the reference and prints the tempo. */
+  const char *bin = getenv("SG_STEMGATE");
+  if (bin) {
+    char cmd[3000];
+    snprintf(cmd, sizeof cmd, "'%s' timing '%s' 2>&1", bin, specauto);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    static char out[1 << 16];
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    assert_int_equal(pclose(f), 0);
+    printf("%s", out);
+    const char *m = strstr(out, "measured tempo ");
+    assert_non_null(m);
+    assert_true(fabs(atof(m + strlen("measured tempo ")) - 97.3) <= 0.05);
+    assert_non_null(strstr(out, "grid 97.30 BPM, tempo: auto"));
+    assert_non_null(strstr(out, "97.3 BPM (973/10)"));
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(good_song_passes_every_gate),
@@ -450,6 +538,7 @@ int main(void) {
       cmocka_unit_test(failing_gate_stops_the_run),
       cmocka_unit_test(spec_errors_are_usage_errors),
       cmocka_unit_test(reference_track_locks_the_grid),
+      cmocka_unit_test(tempo_auto_renders_on_the_measured_tempo),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
