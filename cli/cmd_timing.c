@@ -10,12 +10,29 @@
 #include <string.h>
 #include <unistd.h>
 
+static int time_with_reference(sg_song *song, const char *ref_path, sg_timeline *tl,
+                               sg_reference *ref, int json);
+
 int sg_cli_load_and_time(const char *spec, sg_song **song, sg_timeline *tl) {
   sg_diag d;
   sg_diag_clear(&d);
   *song = NULL;
   /* sg_song_load validates the whole spec (effects, instruments, styles, patterns, files). */
   sg_status st = sg_song_load(spec, song, &d);
+  if (st == SG_OK && (*song)->tempo_auto) {
+    /* The grid needs the reference's tempo: measured as render's step 2 does. A followed tempo
+     * map is kept for the life of the process (the timeline points into it). */
+    static sg_reference ref;
+    sg_reference_free(&ref);
+    memset(&ref, 0, sizeof ref);
+    int rc = time_with_reference(*song, NULL, tl, &ref, 0);
+    if (rc != SG_EXIT_OK) {
+      sg_reference_free(&ref);
+      sg_song_free(*song);
+      *song = NULL;
+    }
+    return rc;
+  }
   if (st == SG_OK)
     st = sg_timeline_build(*song, tl, &d);
   if (st != SG_OK) {
