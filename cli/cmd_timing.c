@@ -6,7 +6,12 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+static int time_with_reference(sg_song *song, const char *ref_path, sg_timeline *tl,
+                               sg_reference *ref, int json);
 
 int sg_cli_load_and_time(const char *spec, sg_song **song, sg_timeline *tl) {
   sg_diag d;
@@ -14,6 +19,20 @@ int sg_cli_load_and_time(const char *spec, sg_song **song, sg_timeline *tl) {
   *song = NULL;
   /* sg_song_load validates the whole spec (effects, instruments, styles, patterns, files). */
   sg_status st = sg_song_load(spec, song, &d);
+  if (st == SG_OK && (*song)->tempo_auto) {
+    /* The grid needs the reference's tempo: measured as render's step 2 does. A followed tempo
+     * map is kept for the life of the process (the timeline points into it). */
+    static sg_reference ref;
+    sg_reference_free(&ref);
+    memset(&ref, 0, sizeof ref);
+    int rc = time_with_reference(*song, NULL, tl, &ref, 0);
+    if (rc != SG_EXIT_OK) {
+      sg_reference_free(&ref);
+      sg_song_free(*song);
+      *song = NULL;
+    }
+    return rc;
+  }
   if (st == SG_OK)
     st = sg_timeline_build(*song, tl, &d);
   if (st != SG_OK) {
@@ -108,13 +127,56 @@ static int print_timing_json(const sg_song *song, const sg_timeline *tl) {
   return t ? SG_EXIT_OK : SG_EXIT_IO;
 }
 
+/* With a reference (--reference, or tempo: auto which measures the spec's drum reference): the
+ * reference is measured as render's step 2 does, the grid built on its tempo when tempo: auto
+ * and aligned to its first downbeat, and the measured values printed above the table. */
+static int time_with_reference(sg_song *song, const char *ref_path, sg_timeline *tl,
+                               sg_reference *ref, int json) {
+  sg_diag d;
+  sg_diag_clear(&d);
+  char dir[] = "/tmp/stemgate-timing-XXXXXX";
+  if (!mkdtemp(dir)) {
+    fprintf(stderr, "stemgate timing: cannot create a temporary folder\n");
+    return SG_EXIT_IO;
+  }
+  char work[sizeof dir + 32];
+  snprintf(work, sizeof work, "%s/reference.wav", dir);
+  sg_gate_report gates;
+  sg_gate_report_init(&gates);
+  sg_status st = sg_reference_prepare(song, ref_path, NULL, work, ref, &gates, &d);
+  if (st == SG_OK && song->tempo_auto)
+    song->tempo = ref->tempo_grid;
+  if (st == SG_OK)
+    st = sg_timeline_build(song, tl, &d);
+  if (st == SG_OK)
+    st = sg_reference_align(ref, song, tl, NULL, &gates, &d);
+  remove(work);
+  rmdir(dir);
+  sg_gate_report_free(&gates);
+  if (st != SG_OK) {
+    sg_cli_print_diag(&d);
+    return sg_exit_code(st);
+  }
+  if (!json)
+    printf("reference: %s\n  measured tempo %.4f BPM (grid %.2f BPM%s), first downbeat %.2f ms, "
+           "grid origin frame %lld\n",
+           ref->source_path, ref->tempo_bpm, ref->tempo_grid_bpm,
+           song->tempo_auto ? ", tempo: auto" : ", the spec's", ref->offset_ms,
+           (long long)tl->origin_frame);
+  return SG_EXIT_OK;
+}
+
 int sg_cli_timing(int argc, char **argv, const sg_cli_command *self) {
-  const char *spec = NULL;
+  const char *spec = NULL, *reference = NULL;
   int json = 0;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--json"))
       json = 1;
-    else if (argv[i][0] == '-' && argv[i][1])
+    else if (!strcmp(argv[i], "--reference")) {
+      if (i + 1 >= argc)
+        return sg_cli_usage_error(self, "--reference needs a file", NULL);
+      reference = argv[++i];
+    } else if (argv[i][0] == '-' && argv[i][1])
       return sg_cli_usage_error(self, "unknown option", argv[i]);
     else if (!spec)
       spec = argv[i];
@@ -125,13 +187,32 @@ int sg_cli_timing(int argc, char **argv, const sg_cli_command *self) {
     return sg_cli_usage_error(self, "expects exactly one spec file", NULL);
   sg_song *song = NULL;
   sg_timeline tl;
-  int rc = sg_cli_load_and_time(spec, &song, &tl);
-  if (rc != SG_EXIT_OK)
-    return rc;
-  if (json)
-    rc = print_timing_json(song, &tl);
-  else
-    sg_cli_print_timing(song, &tl);
+  int rc;
+  sg_reference ref;
+  memset(&ref, 0, sizeof ref);
+  int measured = 0;
+  sg_diag d;
+  sg_diag_clear(&d);
+  sg_status lst = sg_song_load(spec, &song, &d);
+  if (lst != SG_OK) {
+    sg_cli_print_diag(&d);
+    return sg_exit_code(lst);
+  }
+  if (reference || song->tempo_auto) {
+    rc = time_with_reference(song, reference, &tl, &ref, json);
+    measured = 1;
+  } else {
+    sg_song_free(song);
+    rc = sg_cli_load_and_time(spec, &song, &tl);
+  }
+  if (rc == SG_EXIT_OK) {
+    if (json)
+      rc = print_timing_json(song, &tl);
+    else
+      sg_cli_print_timing(song, &tl);
+  }
+  if (measured)
+    sg_reference_free(&ref);
   sg_song_free(song);
   return rc;
 }

@@ -116,12 +116,15 @@ static const sg_cli_command commands[] = {
      "\n"
      "exit codes: 0 written, 2 usage error or FILE exists, 3 I/O error\n"},
     {"timing", "print the section table of a spec (bars, beats, seconds, frames)", sg_cli_timing,
-     "usage: stemgate timing SPEC [--json]\n"
+     "usage: stemgate timing SPEC [--json] [--reference FILE]\n"
      "\n"
      "Computes the exact grid: each section's start and end in bars, beats, seconds and sample\n"
      "frames, the total length, and how far target times (\"1:22\") moved when snapped to bars.\n"
      "--json prints the same as one JSON object (bars 1-based and inclusive, frames [start, "
-     "end)).\n"},
+     "end)).\n"
+     "--reference FILE measures a drum reference as render does (tempo: auto measures the\n"
+     "spec's drum reference without it): the measured tempo and first downbeat are printed and\n"
+     "the grid is built on that tempo (tempo: auto) and starts at that downbeat.\n"},
     {"analyze", "measure one audio file (loudness, peaks, tempo, key)", sg_cli_analyze,
      "usage: stemgate analyze FILE [--bpm BPM] [--json]\n"
      "\n"

@@ -109,13 +109,59 @@ typedef struct sg_midi_info {
   int meter_num, meter_den; /* first time signature (4/4 when none) */
   char track_name[64];      /* first track name found */
   size_t n_notes;
+  int64_t lead_ticks; /* ticks before the grid (this writer's lead-in), 0 when none */
 } sg_midi_info;
 
-/* Writes notes as a format-1 SMF into a new heap buffer (*buf, free() it): track 0 holds the
- * tempo map (one set-tempo event, or one per quarter when tl has a measured tempo map), the time
- * signature, the key signature when key != NULL and the song title; track 1 holds the notes on
- * `channel` (0-15; 9 for drums) named track_name. Frames become ticks through the timeline
- * (exact inverse of sg_timeline_frame_at, rounded to the nearest tick). */
+/* One track of a song file. */
+typedef struct sg_midi_track {
+  const sg_note_list *notes;
+  const char *name; /* FF 03 track name: the stem's name */
+  int channel;      /* 0-15; 9 (GM channel 10) for drums */
+  int program;      /* General MIDI program 0-127 sent at tick 0, -1 none */
+} sg_midi_track;
+
+/* A format-1 SMF of n_tracks note tracks after a conductor track (track 0). Tick 0 is the
+ * audio's frame 0: when the grid starts later (tl->origin_frame or the tempo map's first
+ * quarter > 0) the file opens with a lead-in of whole bars in the song's meter, marked
+ * "lead-in" (FF 06), whose tempo makes it last exactly that long, so no note is shifted. The
+ * conductor holds the title, the time signature, the tempo (one event, or one per measured
+ * quarter), a marker (FF 06) at every section start and a key signature (FF 59) at the first
+ * section and wherever section_keys (tl->n_sections keys, or NULL) changes; a mode is written
+ * as its parent major scale's signature with a text event (FF 01) "key: <tonic> <mode>". Each
+ * note track has its name (FF 03), its program change when program >= 0 (not on channel 9),
+ * then the notes. */
+sg_status sg_midi_encode_song(const sg_timeline *tl, const char *title, const sg_key *section_keys,
+                              const sg_midi_track *tracks, int n_tracks, uint8_t **buf, size_t *len,
+                              sg_diag *d);
+sg_status sg_midi_write_song(const char *path, const sg_timeline *tl, const char *title,
+                             const sg_key *section_keys, const sg_midi_track *tracks, int n_tracks,
+                             sg_diag *d);
+
+/* A meta event or program change read back from a file (notes are sg_midi_decode's). */
+typedef struct sg_midi_event {
+  int track; /* MTrk index, 0-based */
+  int64_t tick;
+  int kind;    /* meta type (0x01 text, 0x03 name, 0x06 marker, 0x51 tempo, 0x58 time signature,
+                  0x59 key signature) or 0xC0 for a program change */
+  int channel; /* program change channel, -1 for meta events */
+  uint8_t data[64]; /* the event's bytes (NUL-terminated, truncated to 63) */
+  size_t len;
+} sg_midi_event;
+
+/* Lists every meta event and program change of an SMF in file order into a new heap array
+ * (*events, free() it), with the same bounds checks as sg_midi_decode. info is optional. */
+sg_status sg_midi_events(const uint8_t *buf, size_t len, sg_midi_event **events, size_t *n,
+                         sg_midi_info *info, sg_diag *d);
+/* One format-1 song file at out from stem files written by sg_midi_write_song with one track
+ * each and the same conductor: the conductor once, then every stem's track in order. A file
+ * of another shape or with another conductor is SG_E_FORMAT naming it; out is never left
+ * half-written. */
+sg_status sg_midi_merge(const char *const *paths, int n, const char *out, sg_diag *d);
+
+/* One stem as a format-1 SMF into a new heap buffer (*buf, free() it): sg_midi_encode_song with
+ * key (or NULL) for every section and one track of notes on `channel` named track_name, no
+ * program. Frames become ticks through the timeline (exact inverse of sg_timeline_frame_at,
+ * rounded to the nearest tick). */
 sg_status sg_midi_encode(const sg_note_list *notes, const sg_timeline *tl, const char *title,
                          const char *track_name, int channel, const sg_key *key, uint8_t **buf,
                          size_t *len, sg_diag *d);

@@ -239,6 +239,9 @@ const char *const *sg_synth_patch_names(sg_synth_kind k);
  * piano: ..."), written next to each instrument's patch table; patch "" or NULL: the default
  * patch. "" for an unknown patch. */
 const char *sg_synth_words(sg_synth_kind k, const char *patch);
+/* The General MIDI program (0-127) closest to a patch (NULL/"" = the kind's default), -1 when
+ * there is none (drums: channel 10; soundfont: the stem's own program). */
+int sg_synth_gm_program(sg_synth_kind kind, const char *patch);
 
 /* Creates an instrument. patch NULL or "" selects the kind's default patch; an unknown patch is
  * SG_E_NOTFOUND naming the known ones. overrides (optional) are applied by name; an unknown

@@ -81,7 +81,43 @@ static int64_t div_round(sg_i128 num, sg_i128 den) {
   return -(int64_t)((-num + den / 2) / den);
 }
 
-static int64_t frame_to_tick(const sg_timeline *tl, int64_t frame) {
+/* Where the grid sits in the file. Tick 0 is the audio's frame 0: when the grid starts later
+ * (a reference's first downbeat at 120 ms), that stretch is a lead-in of whole bars in the
+ * song's meter with a tempo of its own, so every tick after it is the grid's tick plus
+ * lead_ticks and a DAW plays the notes at the audio's times without any shift. */
+typedef struct geom {
+  int64_t grid0;      /* frame of grid tick 0 */
+  int64_t lead_ticks; /* 0: no lead-in */
+  uint32_t lead_us;   /* microseconds per quarter in the lead-in */
+  int64_t bar_ticks;
+} geom;
+
+static geom geometry(const sg_timeline *tl) {
+  geom g = {0, 0, 0, 0};
+  int num = tl->meter_num > 0 ? tl->meter_num : 4, den = tl->meter_den > 0 ? tl->meter_den : 4;
+  g.bar_ticks = (int64_t)num * 4 * SG_MIDI_PPQ / den;
+  if (g.bar_ticks <= 0 || ((int64_t)num * 4 * SG_MIDI_PPQ) % den)
+    g.bar_ticks = 4 * SG_MIDI_PPQ;
+  g.grid0 =
+      tl->quarter_frames && tl->n_quarter_frames >= 2 ? tl->quarter_frames[0] : tl->origin_frame;
+  if (g.grid0 <= 0 || tl->rate == 0)
+    return g;
+  double us = (double)g.grid0 * 1e6 / tl->rate;
+  int64_t bars = 1;
+  while (us * SG_MIDI_PPQ / (double)(bars * g.bar_ticks) > 0xFFFFFF)
+    ++bars;
+  g.lead_ticks = bars * g.bar_ticks;
+  g.lead_us = (uint32_t)llround(us * SG_MIDI_PPQ / (double)g.lead_ticks);
+  if (g.lead_us < 1)
+    g.lead_us = 1;
+  return g;
+}
+
+static int64_t frame_to_tick(const sg_timeline *tl, const geom *g, int64_t frame) {
+  if (g->lead_ticks && frame < g->grid0) {
+    int64_t t = div_round((sg_i128)(frame < 0 ? 0 : frame) * g->lead_ticks, g->grid0);
+    return t;
+  }
   if (tl->quarter_frames && tl->n_quarter_frames >= 2) {
     const int64_t *m = tl->quarter_frames;
     size_t n = tl->n_quarter_frames, lo = 0, hi = n - 1;
@@ -102,12 +138,12 @@ static int64_t frame_to_tick(const sg_timeline *tl, int64_t frame) {
     if (span <= 0)
       span = 1;
     int64_t t = (int64_t)lo * SG_MIDI_PPQ + div_round((sg_i128)(frame - m[lo]) * SG_MIDI_PPQ, span);
-    return t < 0 ? 0 : t;
+    return g->lead_ticks + (t < 0 ? 0 : t);
   }
   sg_i128 num = (sg_i128)(frame - tl->origin_frame) * SG_MIDI_PPQ * tl->tempo_num;
   sg_i128 den = (sg_i128)60 * tl->rate * tl->tempo_den;
   int64_t t = div_round(num, den);
-  return t < 0 ? 0 : t;
+  return g->lead_ticks + (t < 0 ? 0 : t);
 }
 
 /* ---- writer ---------------------------------------------------------------------------------- */
@@ -135,98 +171,157 @@ static uint32_t clamp_delta(int64_t d) {
   return (uint32_t)d;
 }
 
-sg_status sg_midi_encode(const sg_note_list *notes, const sg_timeline *tl, const char *title,
-                         const char *track_name, int channel, const sg_key *key, uint8_t **buf,
-                         size_t *len, sg_diag *d) {
-  if (!notes || !tl || !buf || !len || channel < 0 || channel > 15 || tl->rate == 0 ||
-      tl->tempo_num <= 0 || tl->tempo_den <= 0)
-    return sg_diag_fail(d, SG_E_INVAL, "midi: bad arguments");
-  *buf = NULL;
-  *len = 0;
-  bbuf b = {0};
-  /* Header. */
-  put(&b, "MThd", 4);
-  put_be(&b, 6, 4);
-  put_be(&b, 1, 2);
-  put_be(&b, 2, 2);
-  put_be(&b, SG_MIDI_PPQ, 2);
+/* Conductor events are gathered, then written in tick order (file order within a tick). */
+typedef struct cev {
+  int64_t tick;
+  size_t seq;
+  int type;
+  uint8_t data[128];
+  size_t len;
+} cev;
 
-  /* Track 0: tempo map and song-wide meta events. */
-  bbuf t0 = {0};
-  put_meta_text(&t0, 0, 0x03, title ? title : "");
-  /* Time signature: nn dd(log2) cc(clocks per metronome click) bb(32nds per quarter). */
+typedef struct clist {
+  cev *v;
+  size_t n, cap;
+  int oom;
+} clist;
+
+static void cput(clist *c, int64_t tick, int type, const void *data, size_t len) {
+  if (c->oom)
+    return;
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? 2 * c->cap : 64;
+    cev *q = realloc(c->v, cap * sizeof *q);
+    if (!q) {
+      c->oom = 1;
+      return;
+    }
+    c->v = q;
+    c->cap = cap;
+  }
+  cev *e = &c->v[c->n];
+  e->tick = tick;
+  e->seq = c->n++;
+  e->type = type;
+  e->len = len > sizeof e->data ? sizeof e->data : len;
+  if (e->len)
+    memcpy(e->data, data, e->len);
+}
+
+static void cput_tempo(clist *c, int64_t tick, double us) {
+  uint32_t v = (uint32_t)(us < 1 ? 1 : us > 0xFFFFFF ? 0xFFFFFF : llround(us));
+  uint8_t b[3] = {(uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+  cput(c, tick, 0x51, b, 3);
+}
+
+static void cput_text(clist *c, int64_t tick, int type, const char *s) {
+  cput(c, tick, type, s ? s : "", s ? strlen(s) : 0);
+}
+
+static int cmp_cev(const void *a, const void *b) {
+  const cev *x = a, *y = b;
+  if (x->tick != y->tick)
+    return x->tick < y->tick ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int key_is_plain(const sg_key *k) {
+  return k->mode == SG_MODE_MAJOR || k->mode == SG_MODE_MINOR || k->mode == SG_MODE_HARMONIC_MINOR;
+}
+
+/* Track 0: title, time signature, tempo (lead-in, then the song's tempo or one event per
+ * measured quarter), a marker at every section start and a key signature wherever the key
+ * changes. MIDI key signatures know only major and minor: a mode is written as its parent
+ * major scale's signature (the notes a DAW should spell) with mi = 0, and a text event at the
+ * same tick names the mode and its tonic ("key: D dorian"). */
+static void conductor(bbuf *t0, const sg_timeline *tl, const geom *g, const char *title,
+                      const sg_key *keys) {
+  clist c = {0};
+  cput_text(&c, 0, 0x03, title ? title : "");
   int dd = 0;
   for (int den = tl->meter_den > 0 ? tl->meter_den : 4; den > 1; den >>= 1)
     ++dd;
-  put_var(&t0, 0);
-  put8(&t0, 0xFF);
-  put8(&t0, 0x58);
-  put8(&t0, 4);
-  put8(&t0, (unsigned)(tl->meter_num > 0 ? tl->meter_num : 4));
-  put8(&t0, (unsigned)dd);
-  put8(&t0, 24);
-  put8(&t0, 8);
-  if (key && (key->mode == SG_MODE_MAJOR || key->mode == SG_MODE_MINOR ||
-              key->mode == SG_MODE_HARMONIC_MINOR)) {
-    int sf = sg_key_signature(key);
-    if (sf >= -7 && sf <= 7) {
-      put_var(&t0, 0);
-      put8(&t0, 0xFF);
-      put8(&t0, 0x59);
-      put8(&t0, 2);
-      put8(&t0, (unsigned)(sf & 0xff));
-      put8(&t0, key->mode == SG_MODE_MAJOR ? 0u : 1u);
-    }
+  uint8_t ts[4] = {(uint8_t)(tl->meter_num > 0 ? tl->meter_num : 4), (uint8_t)dd, 24, 8};
+  cput(&c, 0, 0x58, ts, 4);
+  if (g->lead_ticks) {
+    cput_text(&c, 0, 0x06, "lead-in");
+    cput_tempo(&c, 0, g->lead_us);
   }
   if (tl->quarter_frames && tl->n_quarter_frames >= 2) {
-    int64_t last = 0;
-    for (size_t i = 0; i + 1 < tl->n_quarter_frames; ++i) {
-      double us = (double)(tl->quarter_frames[i + 1] - tl->quarter_frames[i]) * 1e6 / tl->rate;
-      uint32_t v = (uint32_t)(us < 1 ? 1 : us > 0xFFFFFF ? 0xFFFFFF : llround(us));
-      int64_t tick = (int64_t)i * SG_MIDI_PPQ;
-      put_var(&t0, clamp_delta(tick - last));
-      last = tick;
-      put8(&t0, 0xFF);
-      put8(&t0, 0x51);
-      put8(&t0, 3);
-      put_be(&t0, v, 3);
-    }
+    for (size_t i = 0; i + 1 < tl->n_quarter_frames; ++i)
+      cput_tempo(&c, g->lead_ticks + (int64_t)i * SG_MIDI_PPQ,
+                 (double)(tl->quarter_frames[i + 1] - tl->quarter_frames[i]) * 1e6 / tl->rate);
   } else {
-    double us = 60e6 * (double)tl->tempo_den / (double)tl->tempo_num;
-    uint32_t v = (uint32_t)(us < 1 ? 1 : us > 0xFFFFFF ? 0xFFFFFF : llround(us));
-    put_var(&t0, 0);
-    put8(&t0, 0xFF);
-    put8(&t0, 0x51);
-    put8(&t0, 3);
-    put_be(&t0, v, 3);
+    cput_tempo(&c, g->lead_ticks, 60e6 * (double)tl->tempo_den / (double)tl->tempo_num);
   }
-  put_var(&t0, 0);
-  put8(&t0, 0xFF);
-  put8(&t0, 0x2F);
-  put8(&t0, 0);
+  int n_sec = tl->n_sections > 0 ? tl->n_sections : (keys ? 1 : 0);
+  int prev_sf = 99, prev_mi = -1, prev_mode = -1;
+  for (int i = 0; i < n_sec; ++i) {
+    int64_t tick =
+        g->lead_ticks + (tl->n_sections > 0 ? tl->sections[i].start_bar : 0) * g->bar_ticks;
+    if (tl->n_sections > 0)
+      cput_text(&c, tick, 0x06, tl->sections[i].name);
+    if (!keys)
+      continue;
+    const sg_key *k = &keys[i];
+    int sf = sg_key_signature(k);
+    int mi = k->mode == SG_MODE_MINOR || k->mode == SG_MODE_HARMONIC_MINOR;
+    if (sf < -7 || sf > 7)
+      continue; /* a theoretical key (G# major) has no MIDI signature */
+    if (sf == prev_sf && mi == prev_mi && (int)k->mode == prev_mode)
+      continue;
+    uint8_t ks[2] = {(uint8_t)(sf & 0xff), (uint8_t)mi};
+    cput(&c, tick, 0x59, ks, 2);
+    if (!key_is_plain(k)) {
+      char name[64], text[80];
+      snprintf(text, sizeof text, "key: %s", sg_key_name(k, name, sizeof name));
+      cput_text(&c, tick, 0x01, text);
+    }
+    prev_sf = sf;
+    prev_mi = mi;
+    prev_mode = (int)k->mode;
+  }
+  if (c.oom) {
+    t0->oom = 1;
+    free(c.v);
+    return;
+  }
+  qsort(c.v, c.n, sizeof *c.v, cmp_cev);
+  int64_t last = 0;
+  for (size_t i = 0; i < c.n; ++i) {
+    put_var(t0, clamp_delta(c.v[i].tick - last));
+    last = c.v[i].tick;
+    put8(t0, 0xFF);
+    put8(t0, (unsigned)c.v[i].type);
+    put_var(t0, (uint32_t)c.v[i].len);
+    put(t0, c.v[i].data, c.v[i].len);
+  }
+  put_var(t0, 0);
+  put8(t0, 0xFF);
+  put8(t0, 0x2F);
+  put8(t0, 0);
+  free(c.v);
+}
 
-  /* Track 1: the notes. */
+static sg_status note_track(bbuf *t1, const sg_midi_track *tr, const sg_timeline *tl, const geom *g,
+                            sg_diag *d) {
+  const sg_note_list *notes = tr->notes;
   mev *ev = NULL;
-  if (notes->n) {
-    if (notes->n > SIZE_MAX / (2 * sizeof *ev)) {
-      free(t0.p);
-      free(b.p);
+  size_t nn = notes ? notes->n : 0;
+  if (nn) {
+    if (nn > SIZE_MAX / (2 * sizeof *ev))
       return sg_diag_fail(d, SG_E_NOMEM, "midi: too many notes");
-    }
-    ev = malloc(2 * notes->n * sizeof *ev);
-    if (!ev) {
-      free(t0.p);
-      free(b.p);
+    ev = malloc(2 * nn * sizeof *ev);
+    if (!ev)
       return sg_diag_fail(d, SG_E_NOMEM, "midi: out of memory");
-    }
   }
   size_t ne = 0;
-  for (size_t i = 0; i < notes->n; ++i) {
+  for (size_t i = 0; i < nn; ++i) {
     const sg_note *n = &notes->v[i];
     if (n->key < 0 || n->key > 127)
       continue;
-    int64_t on = frame_to_tick(tl, n->start);
-    int64_t off = frame_to_tick(tl, n->start + (n->length > 0 ? n->length : 1));
+    int64_t on = frame_to_tick(tl, g, n->start);
+    int64_t off = frame_to_tick(tl, g, n->start + (n->length > 0 ? n->length : 1));
     if (off <= on)
       off = on + 1;
     int vel = (int)lround(n->velocity * 127.0);
@@ -236,50 +331,73 @@ sg_status sg_midi_encode(const sg_note_list *notes, const sg_timeline *tl, const
   }
   if (ne)
     qsort(ev, ne, sizeof *ev, cmp_mev);
-  bbuf t1 = {0};
-  put_meta_text(&t1, 0, 0x03, track_name ? track_name : "");
+  put_meta_text(t1, 0, 0x03, tr->name ? tr->name : "");
+  if (tr->program >= 0 && tr->program <= 127 && tr->channel != 9) {
+    put_var(t1, 0);
+    put8(t1, (unsigned)(0xC0 | tr->channel));
+    put8(t1, (unsigned)tr->program);
+  }
   int64_t last = 0;
   for (size_t i = 0; i < ne; ++i) {
-    put_var(&t1, clamp_delta(ev[i].tick - last));
+    put_var(t1, clamp_delta(ev[i].tick - last));
     last = ev[i].tick;
-    put8(&t1, (unsigned)((ev[i].on ? 0x90 : 0x80) | channel));
-    put8(&t1, (unsigned)ev[i].key);
-    put8(&t1, (unsigned)(ev[i].on ? ev[i].vel : 64));
+    put8(t1, (unsigned)((ev[i].on ? 0x90 : 0x80) | tr->channel));
+    put8(t1, (unsigned)ev[i].key);
+    put8(t1, (unsigned)(ev[i].on ? ev[i].vel : 64));
   }
-  put_var(&t1, 0);
-  put8(&t1, 0xFF);
-  put8(&t1, 0x2F);
-  put8(&t1, 0);
+  put_var(t1, 0);
+  put8(t1, 0xFF);
+  put8(t1, 0x2F);
+  put8(t1, 0);
   free(ev);
+  return SG_OK;
+}
 
-  put(&b, "MTrk", 4);
-  put_be(&b, (uint32_t)t0.n, 4);
-  put(&b, t0.p, t0.n);
-  put(&b, "MTrk", 4);
-  put_be(&b, (uint32_t)t1.n, 4);
-  put(&b, t1.p, t1.n);
-  int oom = b.oom || t0.oom || t1.oom;
-  free(t0.p);
-  free(t1.p);
-  if (oom) {
+static void put_chunk(bbuf *b, const bbuf *t) {
+  put(b, "MTrk", 4);
+  put_be(b, (uint32_t)t->n, 4);
+  put(b, t->p, t->n);
+}
+
+sg_status sg_midi_encode_song(const sg_timeline *tl, const char *title, const sg_key *section_keys,
+                              const sg_midi_track *tracks, int n_tracks, uint8_t **buf, size_t *len,
+                              sg_diag *d) {
+  if (!tl || !buf || !len || n_tracks < 0 || n_tracks > 64 || (n_tracks && !tracks) ||
+      tl->rate == 0 || tl->tempo_num <= 0 || tl->tempo_den <= 0)
+    return sg_diag_fail(d, SG_E_INVAL, "midi: bad arguments");
+  for (int i = 0; i < n_tracks; ++i)
+    if (tracks[i].channel < 0 || tracks[i].channel > 15)
+      return sg_diag_fail(d, SG_E_INVAL, "midi: track %d has channel %d (0-15)", i,
+                          tracks[i].channel);
+  *buf = NULL;
+  *len = 0;
+  geom g = geometry(tl);
+  bbuf b = {0}, t = {0};
+  put(&b, "MThd", 4);
+  put_be(&b, 6, 4);
+  put_be(&b, 1, 2);
+  put_be(&b, (uint32_t)(n_tracks + 1), 2);
+  put_be(&b, SG_MIDI_PPQ, 2);
+  conductor(&t, tl, &g, title, section_keys);
+  put_chunk(&b, &t);
+  sg_status st = SG_OK;
+  for (int i = 0; i < n_tracks && st == SG_OK && !t.oom; ++i) {
+    t.n = 0;
+    if ((st = note_track(&t, &tracks[i], tl, &g, d)) == SG_OK)
+      put_chunk(&b, &t);
+  }
+  int oom = b.oom || t.oom;
+  free(t.p);
+  if (st != SG_OK || oom) {
     free(b.p);
-    return sg_diag_fail(d, SG_E_NOMEM, "midi: out of memory");
+    return st != SG_OK ? st : sg_diag_fail(d, SG_E_NOMEM, "midi: out of memory");
   }
   *buf = b.p;
   *len = b.n;
   return SG_OK;
 }
 
-sg_status sg_midi_write(const char *path, const sg_note_list *notes, const sg_timeline *tl,
-                        const char *title, const char *track_name, int channel, const sg_key *key,
-                        sg_diag *d) {
-  if (!path)
-    return sg_diag_fail(d, SG_E_INVAL, "midi: no path");
-  uint8_t *buf;
-  size_t len;
-  sg_status st = sg_midi_encode(notes, tl, title, track_name, channel, key, &buf, &len, d);
-  if (st != SG_OK)
-    return st;
+static sg_status write_bytes(const char *path, uint8_t *buf, size_t len, sg_diag *d) {
   FILE *f = fopen(path, "wb");
   if (!f) {
     free(buf);
@@ -290,10 +408,46 @@ sg_status sg_midi_write(const char *path, const sg_note_list *notes, const sg_ti
   int cl = fclose(f);
   free(buf);
   if (w != len || cl != 0) {
+    remove(path); /* never leave a half-written file that looks complete */
     sg_diag_at(d, path, 0, 0);
     return sg_diag_fail(d, SG_E_IO, "cannot write MIDI file '%s'", path);
   }
   return SG_OK;
+}
+
+sg_status sg_midi_write_song(const char *path, const sg_timeline *tl, const char *title,
+                             const sg_key *section_keys, const sg_midi_track *tracks, int n_tracks,
+                             sg_diag *d) {
+  if (!path)
+    return sg_diag_fail(d, SG_E_INVAL, "midi: no path");
+  uint8_t *buf;
+  size_t len;
+  sg_status st = sg_midi_encode_song(tl, title, section_keys, tracks, n_tracks, &buf, &len, d);
+  return st == SG_OK ? write_bytes(path, buf, len, d) : st;
+}
+
+sg_status sg_midi_encode(const sg_note_list *notes, const sg_timeline *tl, const char *title,
+                         const char *track_name, int channel, const sg_key *key, uint8_t **buf,
+                         size_t *len, sg_diag *d) {
+  if (!notes || !tl)
+    return sg_diag_fail(d, SG_E_INVAL, "midi: bad arguments");
+  sg_midi_track tr = {notes, track_name, channel, -1};
+  sg_key keys[SG_MAX_SECTIONS];
+  if (key)
+    for (int i = 0; i < SG_MAX_SECTIONS; ++i)
+      keys[i] = *key;
+  return sg_midi_encode_song(tl, title, key ? keys : NULL, &tr, 1, buf, len, d);
+}
+
+sg_status sg_midi_write(const char *path, const sg_note_list *notes, const sg_timeline *tl,
+                        const char *title, const char *track_name, int channel, const sg_key *key,
+                        sg_diag *d) {
+  if (!path)
+    return sg_diag_fail(d, SG_E_INVAL, "midi: no path");
+  uint8_t *buf;
+  size_t len;
+  sg_status st = sg_midi_encode(notes, tl, title, track_name, channel, key, &buf, &len, d);
+  return st == SG_OK ? write_bytes(path, buf, len, d) : st;
 }
 
 /* ---- reader ---------------------------------------------------------------------------------- */
@@ -355,7 +509,39 @@ typedef struct parse_state {
   int64_t pend_tick[16][128][4];
   int pend_vel[16][128][4];
   int pend_n[16][128];
+  int track;           /* MTrk index being read */
+  int lead_marker;     /* a "lead-in" marker at tick 0 (this writer's lead-in) */
+  int64_t first_tempo; /* tick of the first set-tempo after tick 0, -1 when none */
+  sg_midi_event *ev;   /* meta events and program changes, when listed */
+  size_t nev, evcap;
+  int list;
 } parse_state;
+
+static int push_event(parse_state *s, int64_t tick, int kind, int channel, const uint8_t *m,
+                      size_t len) {
+  if (!s->list)
+    return 0;
+  if (s->nev >= 1000000)
+    return -1;
+  if (s->nev == s->evcap) {
+    size_t cap = s->evcap ? s->evcap * 2 : 64;
+    sg_midi_event *q = realloc(s->ev, cap * sizeof *q);
+    if (!q)
+      return -2;
+    s->ev = q;
+    s->evcap = cap;
+  }
+  sg_midi_event *e = &s->ev[s->nev++];
+  memset(e, 0, sizeof *e);
+  e->track = s->track;
+  e->tick = tick;
+  e->kind = kind;
+  e->channel = channel;
+  e->len = len < sizeof e->data - 1 ? len : sizeof e->data - 1;
+  if (e->len)
+    memcpy(e->data, m, e->len);
+  return 0;
+}
 
 static int push_note(parse_state *s, int64_t on, int64_t off, int key, int vel) {
   if (s->n >= SG_MIDI_MAX_NOTES)
@@ -437,6 +623,17 @@ static sg_status parse_track(parse_state *s, rd *r, size_t base, sg_midi_info *i
       if (len > r->n - r->i)
         return bad(d, base + r->i, "meta event longer than its track");
       const uint8_t *m = r->p + r->i;
+      if (type == 0x06 && tick == 0 && len == 7 && !memcmp(m, "lead-in", 7))
+        s->lead_marker = 1;
+      if (type == 0x51 && tick > 0 && (s->first_tempo < 0 || tick < s->first_tempo))
+        s->first_tempo = tick;
+      if (type != 0x2F) {
+        int e = push_event(s, tick, (int)type, -1, m, len);
+        if (e == -1)
+          return sg_diag_fail(d, SG_E_LIMIT, "too many meta events in MIDI file");
+        if (e == -2)
+          return sg_diag_fail(d, SG_E_NOMEM, "out of memory reading MIDI");
+      }
       if (type == 0x51 && len >= 3) {
         uint32_t us = ((uint32_t)m[0] << 16) | ((uint32_t)m[1] << 8) | m[2];
         if (push_tempo(s, tick, us) != 0)
@@ -475,6 +672,14 @@ static sg_status parse_track(parse_state *s, rd *r, size_t base, sg_midi_info *i
       return bad(d, base + r->i, "truncated channel event");
     if (a > 127 || b > 127)
       return bad(d, base + r->i - 1, "data byte above 127");
+    if (kind == 0xC0) {
+      uint8_t pg = (uint8_t)a;
+      int e = push_event(s, tick, 0xC0, (int)ch, &pg, 1);
+      if (e == -1)
+        return sg_diag_fail(d, SG_E_LIMIT, "too many events in MIDI file");
+      if (e == -2)
+        return sg_diag_fail(d, SG_E_NOMEM, "out of memory reading MIDI");
+    }
     if (kind == 0x90 && b > 0) {
       int n = s->pend_n[ch][a];
       if (n == 4) { /* too many overlapping copies: end the oldest here */
@@ -521,10 +726,9 @@ static double tick_seconds(const parse_state *s, int64_t tick, int division) {
   return sec + (double)(tick - at) * us * 1e-6 / division;
 }
 
-sg_status sg_midi_decode(const uint8_t *buf, size_t len, const sg_timeline *tl, sg_midi_map map,
-                         sg_note_list *out, sg_midi_info *info, sg_diag *d) {
-  if (!buf || !tl || !out)
-    return sg_diag_fail(d, SG_E_INVAL, "midi: bad arguments");
+static sg_status decode(const uint8_t *buf, size_t len, const sg_timeline *tl, sg_midi_map map,
+                        sg_note_list *out, sg_midi_info *info, sg_midi_event **events,
+                        size_t *n_events, sg_diag *d) {
   if (len > SG_MIDI_MAX_BYTES)
     return sg_diag_fail(d, SG_E_LIMIT, "MIDI file larger than %u bytes", SG_MIDI_MAX_BYTES);
   sg_midi_info tmp;
@@ -554,6 +758,8 @@ sg_status sg_midi_decode(const uint8_t *buf, size_t len, const sg_timeline *tl, 
   parse_state *s = calloc(1, sizeof *s);
   if (!s)
     return sg_diag_fail(d, SG_E_NOMEM, "out of memory reading MIDI");
+  s->first_tempo = -1;
+  s->list = events != NULL;
   sg_status st = SG_OK;
   int tracks = 0;
   while (r.i < len && st == SG_OK) {
@@ -571,6 +777,7 @@ sg_status sg_midi_decode(const uint8_t *buf, size_t len, const sg_timeline *tl, 
     }
     if (memcmp(id, "MTrk", 4) == 0) {
       rd tr = {buf + r.i, clen, 0};
+      s->track = tracks;
       st = parse_track(s, &tr, r.i, info, d);
       ++tracks;
     }
@@ -586,18 +793,20 @@ sg_status sg_midi_decode(const uint8_t *buf, size_t len, const sg_timeline *tl, 
     }
     if (s->nt > 1)
       qsort(s->tempos, s->nt, sizeof *s->tempos, cmp_tempo);
-    for (size_t i = 0; i < s->n && st == SG_OK; ++i) {
+    int64_t lead = s->lead_marker && s->first_tempo > 0 ? s->first_tempo : 0;
+    info->lead_ticks = lead;
+    for (size_t i = 0; i < s->n && st == SG_OK && out; ++i) {
       sg_note n;
       memset(&n, 0, sizeof n);
       int64_t f0, f1;
-      if (map == SG_MIDI_MAP_FILE_TEMPO) {
-        f0 = tl->origin_frame +
-             (int64_t)llround(tick_seconds(s, s->notes[i].on, (int)div) * tl->rate);
-        f1 = tl->origin_frame +
-             (int64_t)llround(tick_seconds(s, s->notes[i].off, (int)div) * tl->rate);
+      /* A file with a lead-in starts at the audio's frame 0; one without starts at the grid. */
+      int64_t at0 = lead ? 0 : tl->origin_frame;
+      if (map == SG_MIDI_MAP_FILE_TEMPO || s->notes[i].on < lead) {
+        f0 = at0 + (int64_t)llround(tick_seconds(s, s->notes[i].on, (int)div) * tl->rate);
+        f1 = at0 + (int64_t)llround(tick_seconds(s, s->notes[i].off, (int)div) * tl->rate);
       } else {
-        f0 = sg_timeline_frame_at(tl, s->notes[i].on, div);
-        f1 = sg_timeline_frame_at(tl, s->notes[i].off, div);
+        f0 = sg_timeline_frame_at(tl, s->notes[i].on - lead, div);
+        f1 = sg_timeline_frame_at(tl, s->notes[i].off - lead, div);
       }
       n.start = f0;
       n.length = f1 > f0 ? f1 - f0 : 1;
@@ -607,18 +816,41 @@ sg_status sg_midi_decode(const uint8_t *buf, size_t len, const sg_timeline *tl, 
         st = sg_diag_fail(d, st, "out of memory for the notes of a MIDI file (%zu notes)", s->n);
     }
     info->n_notes = s->n;
-    sg_notes_sort(out);
+    if (out)
+      sg_notes_sort(out);
   }
+  if (st == SG_OK && events) {
+    *events = s->ev;
+    *n_events = s->nev;
+    s->ev = NULL;
+  }
+  free(s->ev);
   free(s->notes);
   free(s->tempos);
   free(s);
   return st;
 }
 
-sg_status sg_midi_read(const char *path, const sg_timeline *tl, sg_midi_map map, sg_note_list *out,
-                       sg_midi_info *info, sg_diag *d) {
-  if (!path)
-    return sg_diag_fail(d, SG_E_INVAL, "midi: no path");
+sg_status sg_midi_decode(const uint8_t *buf, size_t len, const sg_timeline *tl, sg_midi_map map,
+                         sg_note_list *out, sg_midi_info *info, sg_diag *d) {
+  if (!buf || !tl || !out)
+    return sg_diag_fail(d, SG_E_INVAL, "midi: bad arguments");
+  return decode(buf, len, tl, map, out, info, NULL, NULL, d);
+}
+
+sg_status sg_midi_events(const uint8_t *buf, size_t len, sg_midi_event **events, size_t *n,
+                         sg_midi_info *info, sg_diag *d) {
+  if (!buf || !events || !n)
+    return sg_diag_fail(d, SG_E_INVAL, "midi: bad arguments");
+  *events = NULL;
+  *n = 0;
+  sg_timeline tl;
+  memset(&tl, 0, sizeof tl);
+  tl.rate = 48000;
+  return decode(buf, len, &tl, SG_MIDI_MAP_FILE_TEMPO, NULL, info, events, n, d);
+}
+
+static sg_status slurp(const char *path, uint8_t **out, size_t *out_len, sg_diag *d) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     sg_diag_at(d, path, 0, 0);
@@ -656,9 +888,96 @@ sg_status sg_midi_read(const char *path, const sg_timeline *tl, sg_midi_map map,
     sg_diag_at(d, path, 0, 0);
     return sg_diag_fail(d, SG_E_IO, "cannot read MIDI file '%s'", path);
   }
-  sg_status st = sg_midi_decode(buf, n, tl, map, out, info, d);
+  *out = buf;
+  *out_len = n;
+  return SG_OK;
+}
+
+sg_status sg_midi_read(const char *path, const sg_timeline *tl, sg_midi_map map, sg_note_list *out,
+                       sg_midi_info *info, sg_diag *d) {
+  if (!path)
+    return sg_diag_fail(d, SG_E_INVAL, "midi: no path");
+  uint8_t *buf = NULL;
+  size_t n = 0;
+  sg_status st = slurp(path, &buf, &n, d);
+  if (st != SG_OK)
+    return st;
+  st = sg_midi_decode(buf, n, tl, map, out, info, d);
   if (st != SG_OK)
     sg_diag_at(d, path, 0, 0);
   free(buf);
   return st;
+}
+
+/* ---- one song file from the stems' files ------------------------------------------------------
+ */
+
+/* Splits a file written by this writer (format 1, conductor + one note track) into its two
+ * track chunks (header included). */
+static int two_tracks(const uint8_t *b, size_t n, size_t *c0, size_t *l0, size_t *c1, size_t *l1) {
+  if (n < 14 || memcmp(b, "MThd", 4) || b[8] != 0 || b[9] != 1 || b[10] != 0 || b[11] != 2)
+    return 0;
+  size_t at = 14;
+  size_t *cs[2] = {c0, c1}, *ls[2] = {l0, l1};
+  for (int k = 0; k < 2; ++k) {
+    if (n - at < 8 || memcmp(b + at, "MTrk", 4))
+      return 0;
+    size_t cl = ((size_t)b[at + 4] << 24) | ((size_t)b[at + 5] << 16) | ((size_t)b[at + 6] << 8) |
+                b[at + 7];
+    if (cl > n - at - 8)
+      return 0;
+    *cs[k] = at;
+    *ls[k] = cl + 8;
+    at += cl + 8;
+  }
+  return 1;
+}
+
+sg_status sg_midi_merge(const char *const *paths, int n, const char *out, sg_diag *d) {
+  if (!paths || n < 1 || n > 0xFFFE || !out)
+    return sg_diag_fail(d, SG_E_INVAL, "midi merge: bad arguments");
+  bbuf b = {0};
+  uint8_t *first = NULL;
+  size_t first_len = 0, c0 = 0, l0 = 0;
+  sg_status st = SG_OK;
+  for (int i = 0; i < n && st == SG_OK; ++i) {
+    uint8_t *buf;
+    size_t len, a0, al0, a1, al1;
+    if ((st = slurp(paths[i], &buf, &len, d)) != SG_OK)
+      break;
+    if (!two_tracks(buf, len, &a0, &al0, &a1, &al1)) {
+      free(buf);
+      sg_diag_at(d, paths[i], 0, 0);
+      st = sg_diag_fail(d, SG_E_FORMAT, "'%s' is not a stem MIDI file of this writer", paths[i]);
+      break;
+    }
+    if (i == 0) {
+      put(&b, buf, 10);
+      put_be(&b, (uint32_t)(n + 1), 2);
+      put(&b, buf + 12, 2);
+      put(&b, buf + a0, al0);
+      first = buf;
+      first_len = len;
+      c0 = a0;
+      l0 = al0;
+    } else if (al0 != l0 || memcmp(buf + a0, first + c0, l0)) {
+      free(buf);
+      sg_diag_at(d, paths[i], 0, 0);
+      st = sg_diag_fail(d, SG_E_FORMAT, "'%s' has another conductor track than '%s'", paths[i],
+                        paths[0]);
+      break;
+    }
+    put(&b, buf + a1, al1);
+    if (i)
+      free(buf);
+  }
+  (void)first_len;
+  free(first);
+  if (st == SG_OK && b.oom)
+    st = sg_diag_fail(d, SG_E_NOMEM, "midi merge: out of memory");
+  if (st != SG_OK) {
+    free(b.p);
+    return st;
+  }
+  return write_bytes(out, b.p, b.n, d);
 }

@@ -210,7 +210,9 @@ void sg__probe_close(sg__probe *p);
 sg_status sg__probe_hand_over(sg__probe *p, sg__stem *ss, sg_status st);
 
 /* ---- the steps, one file each ---- */
-sg_status sg__step_timing(sg__run *r, sg_diag *d);    /* step_timing.c    */
+sg_status sg__step_timing(sg__run *r, sg_diag *d); /* step_timing.c    */
+/* The timing step's grid and length gates on r->tl (step 2 runs them with tempo: auto). */
+sg_status sg__timing_gates(sg__run *r, sg_diag *d);
 sg_status sg__step_reference(sg__run *r, sg_diag *d); /* step_reference.c */
 /* The ring-out of `ending: ring`: how long the stems' instruments and effects and the bus ring
  * after the final hit, handed to the timeline's length rule (step_timing.c). */

@@ -17,6 +17,36 @@ static sg_pkg_loudness loudness_of(const sg_meter_result *m) {
   return l;
 }
 
+/* The archive name of the song's MIDI file: the one naming rule with "song" as the stem and
+ * ".mid" for the rule's extension, in midi/ beside the stems' files. */
+static void song_midi_name(const sg_song *s, char *out, size_t cap) {
+  char base[SG_MAX_PATH];
+  sg_package_file_name(s, "song", 0, base, sizeof base);
+  char *dot = strrchr(base, '.');
+  if (dot && !strchr(dot, '/'))
+    *dot = 0;
+  snprintf(out, cap, "midi/%s.mid", base);
+}
+
+/* song.mid: every stem's MIDI file as one track of a type-1 file under one conductor track, made
+ * from the stem files themselves (so a stem taken from the cache is in it too). */
+static sg_status add_song_midi(sg__run *r, sg_package *pk, sg_diag *d) {
+  const char *paths[SG_MAX_STEMS + 1];
+  int n = 0;
+  for (int k = 0; k < r->n_stems && n <= SG_MAX_STEMS; ++k)
+    if (r->stems[k].midi[0])
+      paths[n++] = r->stems[k].midi;
+  if (!n)
+    return SG_OK;
+  char path[SG_MAX_PATH + 16], an[SG_MAX_PATH + 16];
+  sg__join(path, sizeof path, r->work, "song.mid"); /* outside midi/: a stem may be "song" */
+  sg_status st = sg_midi_merge(paths, n, path, d);
+  if (st != SG_OK)
+    return st;
+  song_midi_name(r->song, an, sizeof an);
+  return sg_package_add_file(pk, path, an, SG_ROLE_MIDI, "", 0, d);
+}
+
 static sg_status write_zip(sg__run *r, const char *zip, sg_diag *d) {
   const sg_song *s = r->song;
   sg_zip_writer_config zc;
@@ -82,6 +112,8 @@ static sg_status write_zip(sg__run *r, const char *zip, sg_diag *d) {
       st = sg_package_add_file(pk, ss->midi, an, SG_ROLE_MIDI, ss->name, 0, d);
     }
   }
+  if (st == SG_OK)
+    st = add_song_midi(r, pk, d);
   char *notes = st == SG_OK ? sg__notes_text(r) : NULL;
   if (st == SG_OK && !notes)
     st = sg_diag_fail(d, SG_E_NOMEM, "out of memory writing NOTES.txt");

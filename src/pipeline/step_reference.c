@@ -29,7 +29,10 @@ sg_status sg__step_reference(sg__run *r, sg_diag *d) {
     r->song = r->song_copy;
     if ((st = sg_timeline_build(r->song, &r->tl, d)) != SG_OK)
       return st;
-    r->bpm = (double)r->tl.tempo_num / (double)r->tl.tempo_den;
+    sg__log(r, "      tempo: auto, measured %.2f BPM from the reference; grid built on it",
+            r->ref.tempo_grid_bpm);
+    if ((st = sg__timing_gates(r, d)) != SG_OK)
+      return st;
   }
   st = sg_reference_align(&r->ref, r->song, &r->tl, NULL, &r->res->gates, d);
   sg__flush(r);

@@ -183,11 +183,21 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
     sg_package_safe_name(ss->name, safe, sizeof safe);
     snprintf(file, sizeof file, "midi/%s.mid", safe);
     sg__join(ss->midi, sizeof ss->midi, r->work, file);
-    sg_key key;
-    sg_progression prog;
-    int have_key = sg_section_harmony(s, 0, &key, &prog, NULL) == SG_OK;
-    if ((st = sg_midi_write(ss->midi, &ss->notes, &r->tl, s->title, ss->name, ss->is_drums ? 9 : 0,
-                            have_key ? &key : NULL, d)) != SG_OK)
+    /* Every section's key, for a key signature at each modulation (a section whose chart does
+     * not resolve keeps the key before it). */
+    static const sg_key c_major = {0, 0, SG_MODE_MAJOR};
+    sg_key keys[SG_MAX_SECTIONS];
+    for (int i = 0; i < r->tl.n_sections && i < SG_MAX_SECTIONS; ++i) {
+      sg_progression prog;
+      if (sg_section_harmony(s, i, &keys[i], &prog, NULL) != SG_OK)
+        keys[i] = i ? keys[i - 1] : c_major;
+    }
+    sg_synth_kind kind;
+    int program = -1;
+    if (!ss->is_drums && sg_synth_kind_from_name(sp->instrument.s, &kind) == SG_OK)
+      program = kind == SG_SYNTH_SOUNDFONT ? sp->program : sg_synth_gm_program(kind, sp->patch.s);
+    sg_midi_track tr = {&ss->notes, ss->name, ss->is_drums ? 9 : 0, program};
+    if ((st = sg_midi_write_song(ss->midi, &r->tl, s->title, keys, &tr, 1, d)) != SG_OK)
       goto done;
   }
   sg__probe p;

@@ -8,10 +8,21 @@
 #include <math.h>
 
 sg_status sg__step_timing(sg__run *r, sg_diag *d) {
+  if (r->song->tempo_auto) {
+    /* The tempo is the reference's: the grid is built (and checked, sg__timing_gates) in step 2
+     * once the reference is measured. */
+    sg__log(r, "[1/7] timing: tempo: auto, the grid waits for the reference's measured tempo");
+    return SG_OK;
+  }
   sg__log(r, "[1/7] timing");
   sg_status st = sg_timeline_build(r->song, &r->tl, d);
   if (st != SG_OK)
     return st;
+  return sg__timing_gates(r, d);
+}
+
+sg_status sg__timing_gates(sg__run *r, sg_diag *d) {
+  sg_status st;
   r->bpm = (double)r->tl.tempo_num / (double)r->tl.tempo_den;
   /* Re-derive every boundary independently in extended precision: the grid must be exact. */
   long double fpq =

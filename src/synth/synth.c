@@ -116,6 +116,38 @@ const char *const *sg_synth_patch_names(sg_synth_kind k) {
   }
 }
 
+/* General MIDI Level 1 programs (0-based) that come closest to each patch, so a DAW opening
+ * the MIDI files hears the right family of sound. The one table of it: MIDI writers ask here.
+ * Drums have none (GM channel 10 selects the kit). */
+int sg_synth_gm_program(sg_synth_kind kind, const char *patch) {
+  static const struct {
+    sg_synth_kind k;
+    const char *patch;
+    int program;
+  } gm[] = {
+      {SG_SYNTH_MOOG_BASS, "moog_bass", 38},    /* Synth Bass 1 */
+      {SG_SYNTH_MOOG_BASS, "sub", 39},          /* Synth Bass 2 */
+      {SG_SYNTH_MOOG_BASS, "acid", 39},         /* Synth Bass 2 */
+      {SG_SYNTH_PROPHET_POLY, "pad", 89},       /* Pad 2 (warm) */
+      {SG_SYNTH_PROPHET_POLY, "brass", 62},     /* Synth Brass 1 */
+      {SG_SYNTH_PROPHET_POLY, "arp_pluck", 81}, /* Lead 2 (sawtooth) */
+      {SG_SYNTH_DX7, "epiano", 5},              /* Electric Piano 2 (the DX7 electric piano) */
+      {SG_SYNTH_DX7, "bell", 14},               /* Tubular Bells */
+      {SG_SYNTH_DX7, "fm_bass", 39},            /* Synth Bass 2 */
+      {SG_SYNTH_GUITAR, "nylon", 24},           /* Acoustic Guitar (nylon) */
+      {SG_SYNTH_GUITAR, "steel", 25},           /* Acoustic Guitar (steel) */
+  };
+  const char *const *names = sg_synth_patch_names(kind);
+  if (!patch || !*patch)
+    patch = names[0];
+  if (!patch)
+    return -1;
+  for (size_t i = 0; i < sizeof gm / sizeof gm[0]; ++i)
+    if (gm[i].k == kind && name_eq(gm[i].patch, patch))
+      return gm[i].program;
+  return -1;
+}
+
 int sg__patch_index(const char *const *names, const char *name, const char *kind, sg_diag *d) {
   if (!name || !*name)
     return 0;
