@@ -4,7 +4,8 @@
  * killed at a random moment over a folder holding an earlier package leaves the old set or the
  * new one, never a mix, and a re-render then completes; a failed render leaves the previous set.
  * Songs are 2 bars long (a render takes a fraction of a second): 20 concurrent trials and 20
- * kill trials (the kill moments from a fixed seed, spread over a clean render's duration). */
+ * kill trials (5 each in the sanitizer build, sg_test_trials) (the kill moments from a fixed seed,
+ * spread over a clean render's duration). */
 #include "sg_test.h"
 
 #include "stemgate/pipeline.h"
@@ -169,7 +170,7 @@ static int exit_of(pid_t pid) {
   return WIFEXITED(ws) ? WEXITSTATUS(ws) : 100 + (WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
 }
 
-#define CONCURRENT_TRIALS 20
+#define CONCURRENT_TRIALS sg_test_trials(20)
 
 static void concurrent_renders_never_mix(void **st) {
   (void)st;
@@ -218,7 +219,7 @@ static void concurrent_renders_never_mix(void **st) {
   printf("%d trials waited, %d refused the second render\n", waited, refused);
 }
 
-#define KILL_TRIALS 20
+#define KILL_TRIALS sg_test_trials(20)
 #define KILL_SEED 20261206u
 
 static void killed_render_leaves_old_or_new_set(void **st) {

@@ -137,3 +137,10 @@ int sg_test_run(char *const argv[], char *const env[], const char *err_path) {
       return -1;
   return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + (WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
 }
+
+int sg_test_trials(int full) {
+  const char *e = getenv("SG_TEST_FULL_TRIALS");
+  if (!SG_TEST_SANITIZED || (e && *e == '1'))
+    return full;
+  return full / 4 > 4 ? full / 4 : (full < 4 ? full : 4);
+}

@@ -12,6 +12,16 @@
 
 #include "stemgate/core.h"
 
+/* Repetition counts for trial tests: the release build runs the full count; the sanitizer
+ * build (3-5x slower) runs a quarter of it, at least 4, which still crosses every code path the
+ * sanitizers watch. SG_TEST_FULL_TRIALS=1 forces the full count. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SG_TEST_SANITIZED 1
+#else
+#define SG_TEST_SANITIZED 0
+#endif
+int sg_test_trials(int full);
+
 /* A fresh empty directory under $TMPDIR (or /tmp) for this test; path stays valid until exit. */
 const char *sg_test_tmpdir(void);
 /* Joins the test tmpdir and name into a static buffer rotating over 8 slots. */
