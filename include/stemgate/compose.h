@@ -59,6 +59,11 @@ extern "C" {
 sg_status sg_section_harmony(const sg_song *song, int si, sg_key *key, sg_progression *prog,
                              sg_diag *d);
 
+/* The name of section si's key as every delivered file gives it (NOTES.txt, manifest, report):
+ * theory's name of the key the composer used, else the spec's own text. Returns 1 with *key set
+ * (key may be NULL) when the section's harmony parsed, else 0. */
+int sg_section_key_name(const sg_song *song, int si, sg_key *key, char *out, size_t cap);
+
 /* ---- composing ---------------------------------------------------------------------------- */
 
 #define SG_COMPOSE_CHORDS_TEXT 160

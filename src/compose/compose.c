@@ -108,6 +108,22 @@ sg_status sg_section_harmony(const sg_song *song, int si, sg_key *key, sg_progre
   return sg_progression_default(key, prog);
 }
 
+int sg_section_key_name(const sg_song *song, int si, sg_key *key, char *out, size_t cap) {
+  sg_key k;
+  sg_progression prog;
+  if (sg_section_harmony(song, si, &k, &prog, NULL) == SG_OK) {
+    sg_key_name(&k, out, cap);
+    if (key)
+      *key = k;
+    return 1;
+  }
+  if (song && si >= 0 && si < song->n_sections)
+    snprintf(out, cap, "%s", song->sections[si].key.s[0] ? song->sections[si].key.s : song->key.s);
+  else if (cap)
+    out[0] = '\0';
+  return 0;
+}
+
 /* ---- emit ---------------------------------------------------------------------------------- */
 
 int64_t sg__tick_frame(const sg__ctx *c, int64_t tick) {

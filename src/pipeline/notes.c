@@ -13,17 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A section's key as NOTES.txt and the manifest name it: theory's name of the parsed key, else
- * the spec's text. */
-void sg__section_key(const sg_song *s, int si, char *out, size_t cap) {
-  sg_key k;
-  sg_progression prog;
-  if (sg_section_harmony(s, si, &k, &prog, NULL) == SG_OK)
-    sg_key_name(&k, out, cap);
-  else
-    snprintf(out, cap, "%s", s->sections[si].key.s[0] ? s->sections[si].key.s : s->key.s);
-}
-
 /* NOTES.txt: what a producer opening the package wants to know first. */
 /* Each line of a multi-line block (an effect chain's description), indented. */
 static void indented(sg__text *t, const char *block, const char *indent) {
@@ -67,7 +56,7 @@ char *sg__notes_text(const sg__run *r) {
       &t, "SECTIONS (energy; the master's loudness, RMS and limiter gain reduction there)\n");
   for (int i = 0; i < r->tl.n_sections; ++i) {
     const sg_section_time *st = &r->tl.sections[i];
-    sg__section_key(s, i, key, sizeof key);
+    sg_section_key_name(s, i, NULL, key, sizeof key);
     sg__text_printf(&t, "  %-12s bars %3lld-%-3lld  %s - %s  %s\n", st->name,
                     (long long)st->start_bar + 1, (long long)(st->start_bar + st->bars),
                     sg_format_time(st->start_sec, t0, sizeof t0),

@@ -279,7 +279,6 @@ sg_status sg__package_build(sg__run *r, const char *zip, sg_diag *d);
 sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d);
 /* NOTES.txt (notes.c); NULL when out of memory. */
 char *sg__notes_text(const sg__run *r);
-void sg__section_key(const sg_song *s, int si, char *out, size_t cap);
 
 /* ---- report.c: report.html ---- */
 /* The report of this run as far as it got: from the taps' traces, the master's key track, the

@@ -74,7 +74,7 @@ static sg_status write_zip(sg__run *r, const char *zip, sg_diag *d) {
     sg_manifest_section ms;
     memset(&ms, 0, sizeof ms);
     snprintf(ms.name, sizeof ms.name, "%s", t->name);
-    sg__section_key(s, i, ms.key, sizeof ms.key);
+    sg_section_key_name(s, i, NULL, ms.key, sizeof ms.key);
     ms.start_bar = (int)t->start_bar + 1;
     ms.end_bar = (int)(t->start_bar + t->bars); /* the last bar, inclusive, as NOTES.txt says */
     ms.start_frame = t->start_frame;

@@ -68,17 +68,11 @@ sg_status sg_report_from_song(sg_report *r, const sg_song *s, const sg_timeline 
   for (int i = 0; i < tl->n_sections; ++i) {
     sg_report_section *rs = &r->sections[r->n_sections++];
     snprintf(rs->name, sizeof rs->name, "%s", tl->sections[i].name);
-    /* theory's name of the key the composer used, else the spec's text (as NOTES.txt) */
     sg_key k;
-    sg_progression prog;
     rs->tonic = -1;
-    if (sg_section_harmony(s, i, &k, &prog, NULL) == SG_OK) {
-      sg_key_name(&k, rs->key, sizeof rs->key);
+    if (sg_section_key_name(s, i, &k, rs->key, sizeof rs->key)) {
       rs->tonic = k.tonic;
       rs->mode = (int)k.mode;
-    } else {
-      snprintf(rs->key, sizeof rs->key, "%s",
-               s->sections[i].key.s[0] ? s->sections[i].key.s : s->key.s);
     }
     rs->start_bar = (int)tl->sections[i].start_bar + 1;
     rs->end_bar = (int)(tl->sections[i].start_bar + tl->sections[i].bars);

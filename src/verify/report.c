@@ -2,63 +2,20 @@
  * for CI systems (the de-facto schema of Ant's JUnit report: testsuite/testcase/failure). */
 #include "verify_internal.h"
 
+#include "core/text.h"
 #include "package/json.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* ---- a growable text buffer with sticky errors ----------------------------------------------- */
+/* Text is built in core's growable string; an allocation failure is checked once at the end. */
+static void tb_putn(sg__text *b, const char *s, size_t n) { sg__text_printf(b, "%.*s", (int)n, s); }
 
-typedef struct tbuf {
-  char *s;
-  size_t len, cap;
-  int err;
-} tbuf;
-
-static void tb_putn(tbuf *b, const char *s, size_t n) {
-  if (b->err)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *p = realloc(b->s, cap);
-    if (!p) {
-      b->err = 1;
-      return;
-    }
-    b->s = p;
-    b->cap = cap;
-  }
-  memcpy(b->s + b->len, s, n);
-  b->len += n;
-  b->s[b->len] = 0;
-}
-
-static void tb_printf(tbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void tb_printf(tbuf *b, const char *fmt, ...) {
-  char tmp[2048];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-  va_end(ap);
-  if (n < 0) {
-    b->err = 1;
-    return;
-  }
-  tb_putn(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-static sg_status tb_take(tbuf *b, char **text) {
-  if (b->err || !b->s) {
+static sg_status tb_take(sg__text *b, char **text) {
+  if (b->oom || !b->s) {
     free(b->s);
     *text = NULL;
     return SG_E_NOMEM;
@@ -132,10 +89,10 @@ static void clip_text(char *s, size_t width) {
 sg_status sg_verify_to_table(const sg_verify_result *r, char **text) {
   if (!r || !text)
     return SG_E_INVAL;
-  tbuf b = {0};
-  tb_printf(&b, "stemgate verify %s\n\n", r->package);
-  tb_printf(&b, "%-4s  %-14s %-24s %-30s %-22s %s\n", "", "file/stem", "check", "measured", "limit",
-            "detail");
+  sg__text b = {0};
+  sg__text_printf(&b, "stemgate verify %s\n\n", r->package);
+  sg__text_printf(&b, "%-4s  %-14s %-24s %-30s %-22s %s\n", "", "file/stem", "check", "measured",
+                  "limit", "detail");
   for (size_t i = 0; i < r->report.n; ++i) {
     const sg_gate_result *g = &r->report.v[i];
     char m[128], l[128];
@@ -143,28 +100,28 @@ sg_status sg_verify_to_table(const sg_verify_result *r, char **text) {
     limit_text(g, l, sizeof l);
     clip_text(m, 30);
     clip_text(l, 22);
-    tb_printf(&b, "%-4s  %-14s %-24s %-30s %-22s %s\n", verdict(g), g->stem[0] ? g->stem : g->step,
-              g->check, m, l, extra_detail(g));
+    sg__text_printf(&b, "%-4s  %-14s %-24s %-30s %-22s %s\n", verdict(g),
+                    g->stem[0] ? g->stem : g->step, g->check, m, l, extra_detail(g));
   }
   if (r->n_files) {
-    tb_printf(&b, "\nfiles:\n");
+    sg__text_printf(&b, "\nfiles:\n");
     for (int i = 0; i < r->n_files; ++i) {
       const sg_verify_file *f = &r->files[i];
       if (f->match == SG_MATCH_NONE)
-        tb_printf(&b, "  %-14s missing\n", f->stem);
+        sg__text_printf(&b, "  %-14s missing\n", f->stem);
       else
-        tb_printf(&b, "  %-14s %s (found by %s)\n", f->stem, f->entry,
-                  sg_verify_match_name(f->match));
+        sg__text_printf(&b, "  %-14s %s (found by %s)\n", f->stem, f->entry,
+                        sg_verify_match_name(f->match));
     }
   }
   size_t warned = 0;
   for (size_t i = 0; i < r->report.n; ++i)
     warned += !r->report.v[i].pass && !r->report.v[i].required;
-  tb_printf(&b, "\n%zu checks, %zu failed, %zu warnings: %s\n", r->report.n, r->report.failed,
-            warned,
-            !r->package_readable ? "PACKAGE UNREADABLE"
-            : r->report.failed   ? "FAIL"
-                                 : "PASS");
+  sg__text_printf(&b, "\n%zu checks, %zu failed, %zu warnings: %s\n", r->report.n, r->report.failed,
+                  warned,
+                  !r->package_readable ? "PACKAGE UNREADABLE"
+                  : r->report.failed   ? "FAIL"
+                                       : "PASS");
   return tb_take(&b, text);
 }
 
@@ -242,7 +199,7 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
 
 /* XML 1.0 character data / attribute value: the five entities, '?' for characters XML 1.0 does
  * not allow (controls other than tab, LF, CR) and for invalid UTF-8. */
-static void xml_escape(tbuf *b, const char *s) {
+static void xml_escape(sg__text *b, const char *s) {
   const unsigned char *p = (const unsigned char *)s;
   size_t n = strlen(s);
   while (n) {
@@ -295,47 +252,47 @@ static void xml_escape(tbuf *b, const char *s) {
 sg_status sg_verify_to_junit(const sg_verify_result *r, char **text) {
   if (!r || !text)
     return SG_E_INVAL;
-  tbuf b = {0};
+  sg__text b = {0};
   size_t skipped = 0;
   for (size_t i = 0; i < r->report.n; ++i)
     skipped += !r->report.v[i].pass && !r->report.v[i].required;
-  tb_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-  tb_printf(&b, "<testsuites name=\"stemgate verify\" tests=\"%zu\" failures=\"%zu\">\n",
-            r->report.n, r->report.failed);
-  tb_printf(&b,
-            "  <testsuite name=\"stemgate verify\" tests=\"%zu\" failures=\"%zu\" "
-            "errors=\"0\" skipped=\"%zu\" package=\"",
-            r->report.n, r->report.failed, skipped);
+  sg__text_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+  sg__text_printf(&b, "<testsuites name=\"stemgate verify\" tests=\"%zu\" failures=\"%zu\">\n",
+                  r->report.n, r->report.failed);
+  sg__text_printf(&b,
+                  "  <testsuite name=\"stemgate verify\" tests=\"%zu\" failures=\"%zu\" "
+                  "errors=\"0\" skipped=\"%zu\" package=\"",
+                  r->report.n, r->report.failed, skipped);
   xml_escape(&b, r->package);
-  tb_printf(&b, "\">\n");
+  sg__text_printf(&b, "\">\n");
   for (size_t i = 0; i < r->report.n; ++i) {
     const sg_gate_result *g = &r->report.v[i];
     char line[1024], m[128], l[128];
     measured_text(g, m, sizeof m);
     limit_text(g, l, sizeof l);
-    tb_printf(&b, "    <testcase classname=\"verify.");
+    sg__text_printf(&b, "    <testcase classname=\"verify.");
     xml_escape(&b, g->stem);
-    tb_printf(&b, "\" name=\"");
+    sg__text_printf(&b, "\" name=\"");
     xml_escape(&b, g->check);
     if (g->pass) {
-      tb_printf(&b, "\"/>\n");
+      sg__text_printf(&b, "\"/>\n");
       continue;
     }
     snprintf(line, sizeof line, "%s %s: measured %s, limit %s%s%s", g->stem, g->check, m, l,
              extra_detail(g)[0] ? "; " : "", extra_detail(g));
-    tb_printf(&b, "\">\n      <%s message=\"", g->required ? "failure" : "skipped");
+    sg__text_printf(&b, "\">\n      <%s message=\"", g->required ? "failure" : "skipped");
     xml_escape(&b, line);
     if (g->required) {
-      tb_printf(&b, "\" type=\"gate\">");
+      sg__text_printf(&b, "\" type=\"gate\">");
       sg_gate_result_format(g, line, sizeof line);
       xml_escape(&b, line);
-      tb_printf(&b, "</failure>\n");
+      sg__text_printf(&b, "</failure>\n");
     } else {
-      tb_printf(&b, "\"/>\n");
+      sg__text_printf(&b, "\"/>\n");
     }
-    tb_printf(&b, "    </testcase>\n");
+    sg__text_printf(&b, "    </testcase>\n");
   }
-  tb_printf(&b, "  </testsuite>\n</testsuites>\n");
+  sg__text_printf(&b, "  </testsuite>\n</testsuites>\n");
   return tb_take(&b, text);
 }
 
