@@ -65,7 +65,7 @@ fuzz:
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
 	@set -e; for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
 	  SG_FUZZ_SEEDS=$(FUZZ_BUILD)/corpus/$$t SG_SOURCE_DIR=$(CURDIR) \
-	    ./$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    $(FUZZ_BUILD)/corpus/$$t; done
 
 # Formatting is part of the check: every tracked C file as the committed .clang-format says.

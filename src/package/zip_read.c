@@ -413,7 +413,11 @@ static sg_status stream_entry(sg_zip_reader *r, const sg_zip_entry *e, chunk_fn 
   if (!zf)
     return sg_diag_fail(d, SG_E_FORMAT, "archive '%s': cannot open entry '%s': %s", r->path,
                         e->name, zip_strerror(r->za));
+  /* Up to 1 MiB at a time, no more than the entry (and the one byte past it) needs: a manifest
+   * or a short file is read with a small buffer, not a fresh mapping of a megabyte. */
   size_t cap = (size_t)1 << 20;
+  if (e->size < cap)
+    cap = (size_t)e->size + 1;
   unsigned char *buf = malloc(cap);
   if (!buf) {
     zip_fclose(zf);

@@ -795,6 +795,43 @@ static void byte_flips_never_crash(void **state) {
   free(copy);
 }
 
+/* A freed song's block is handed to the next parse (spec_parse.c: song_alloc, song_release).
+ * A parse into a block a larger song, or a failed parse, used before must give the same bytes as
+ * one into a fresh calloc'd block: nothing of the earlier song may survive past the counts. */
+static void reused_song_block_is_clean(void **state) {
+  (void)state;
+  const char *failing = MIN_SPEC "  - name: Keys\n"
+                                 "    instrument: dx7\n"
+                                 "    patch: epiano\n"
+                                 "    pattern: \"x.x. ..x. x... ..x.\"\n"
+                                 "    effects:\n"
+                                 "      - eq: {type: highpass, freq: 100}\n"
+                                 "      - reverb: {rt60: 1.5, mix: 0.2}\n"
+                                 "  - name: Pad\n"
+                                 "    instrument: dx7\n"
+                                 "    effects: [{eq: {type: highpass, freq: 100}}]\n"
+                                 "    gain_db: loud\n";
+  for (int round = 0; round < 2; ++round) {
+    sg_song *big = NULL;
+    sg_diag d;
+    if (round == 0) { /* the largest bundled song, then freed: its block is kept */
+      assert_int_equal(sg_song_load(sg_test_source("examples/deja-vu.yaml"), &big, &d), SG_OK);
+      assert_true(big->n_stems > 1 && big->n_sections > 1);
+      sg_song_free(big);
+    } else { /* a parse that fails in its third stem, after filling most of it */
+      assert_int_equal(sg_song_parse(failing, strlen(failing), "song.yaml", &big, &d), SG_E_SPEC);
+      assert_null(big);
+    }
+    sg_song *a = parse_ok(MIN_SPEC); /* the kept block */
+    sg_song *b = parse_ok(MIN_SPEC); /* the slot is empty now: a fresh block */
+    assert_ptr_not_equal(a, b);
+    assert_int_equal(a->n_stems, 1);
+    assert_memory_equal(a, b, sizeof *a);
+    sg_song_free(b);
+    sg_song_free(a);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(example_parses),
@@ -816,6 +853,7 @@ int main(void) {
       cmocka_unit_test(deep_or_huge_specs_refused_while_parsing),
       cmocka_unit_test(truncated_prefixes_never_crash),
       cmocka_unit_test(byte_flips_never_crash),
+      cmocka_unit_test(reused_song_block_is_clean),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
