@@ -26,7 +26,6 @@ int sg_cli_check(int argc, char **argv, const sg_cli_command *self) {
   int rc = sg_cli_load_and_time(argv[1], &song, &tl);
   if (rc != SG_EXIT_OK)
     return rc;
-  sg_cli_print_timing(song, &tl);
   if (song->variations_pos.line) { /* every variant is loaded with every check too */
     sg_variant_list vl;
     sg_diag d;
@@ -42,6 +41,7 @@ int sg_cli_check(int argc, char **argv, const sg_cli_command *self) {
     printf("\n");
     sg_variant_list_free(&vl);
   }
+  sg_cli_print_timing(song, &tl);
   int n_fx = song->drums.n_effects + song->master.n_effects;
   for (int i = 0; i < song->n_stems; ++i)
     n_fx += song->stems[i].n_effects;

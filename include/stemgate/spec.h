@@ -285,7 +285,8 @@ typedef struct sg_variant_list {
  * file:line:col, SG_E_IO, SG_E_NOMEM. Free with sg_variant_list_free. */
 sg_status sg_song_variants(const char *path, sg_variant_list *out, sg_diag *d);
 void sg_variant_list_free(sg_variant_list *l);
-/* Loads one variant by name (as sg_song_variants gives it); SG_E_NOTFOUND for an unknown name
+/* Loads one variant by name (as sg_song_variants gives it) after checking every variant (a bad
+ * sibling fails it too); SG_E_NOTFOUND for an unknown name
  * (the message lists the names). */
 sg_status sg_song_load_variant(const char *path, const char *variant, sg_song **out, sg_diag *d);
 

@@ -2054,7 +2054,20 @@ sg_status sg_song_load_variant(const char *path, const char *variant, sg_song **
     st = sg_diag_fail(d, SG_E_NOTFOUND, "%s has no variant '%s'%s%s", path, variant,
                       p.n ? "; its variants: " : " (it has no variations block)", list);
   } else {
-    st = load_variant_at(path, &p, i, out, d);
+    /* Every variant is checked, as batch does, so one spec never renders while a sibling
+     * variant is invalid; the one asked for is kept. */
+    for (size_t j = 0; !st && j < p.n; ++j) {
+      sg_song *s = NULL;
+      st = load_variant_at(path, &p, j, &s, d);
+      if (j == i && !st)
+        *out = s;
+      else
+        sg_song_free(s);
+    }
+    if (st && *out) {
+      sg_song_free(*out);
+      *out = NULL;
+    }
   }
   var_plan_free(&p);
   return st;
