@@ -1786,8 +1786,10 @@ static sg_status plan_grow(ctx *c, var_plan *p, size_t n, yaml_node_t *at) {
   p->sets = calloc(n, sizeof *p->sets);
   p->nsets = calloc(n, sizeof *p->nsets);
   p->names = calloc(n, sizeof *p->names);
-  if (!p->sets || !p->nsets || !p->names)
-    return FAIL(c, at, "out of memory for %zu variants", n);
+  if (!p->sets || !p->nsets || !p->names) {
+    (void)at;
+    return sg_diag_fail(c->d, SG_E_NOMEM, "out of memory for %zu variants", n);
+  }
   p->n = n;
   return SG_OK;
 }
