@@ -21,6 +21,7 @@
 typedef struct spec_item {
   char *path;
   char slug[256];
+  char variant[SG_MAX_NAME * 2]; /* "" or one of the spec's variations (sg_song_variants) */
 } spec_item;
 
 typedef struct spec_list {
@@ -52,6 +53,53 @@ static int by_path(const void *a, const void *b) {
   return strcmp(((const spec_item *)a)->path, ((const spec_item *)b)->path);
 }
 
+/* Variants of one spec in the order of their folder names, after the spec's path. */
+static int by_path_slug(const void *a, const void *b) {
+  const spec_item *x = a, *y = b;
+  int c = strcmp(x->path, y->path);
+  return c ? c : strcmp(x->slug, y->slug);
+}
+
+/* Every spec with a variations: block becomes one item a variant, its folder
+ * <spec-slug>-<variant>. Each spec is loaded with every variant here, before anything renders;
+ * one that does not load stays one item, whose render reports the error (file:line:col) in its
+ * index line, and the others go on. The expansion depends on the specs alone, so every shard
+ * computes the same list. */
+static int expand_variants(spec_list *l) {
+  spec_list out = {0};
+  for (size_t i = 0; i < l->n; ++i) {
+    sg_variant_list vl;
+    sg_diag d;
+    sg_diag_clear(&d);
+    if (sg_song_variants(l->v[i].path, &vl, &d) != SG_OK) {
+      char msg[1200];
+      sg_diag_format(&d, msg, sizeof msg);
+      fprintf(stderr, "stemgate: batch: %s (its index line says so; the others go on)\n", msg);
+      vl.n = 0;
+      vl.names = NULL;
+    }
+    for (size_t j = 0; j < (vl.n ? vl.n : 1); ++j) {
+      if (list_add(&out, l->v[i].path)) {
+        sg_variant_list_free(&vl);
+        list_free(&out);
+        return SG_EXIT_IO;
+      }
+      spec_item *it = &out.v[out.n - 1];
+      snprintf(it->slug, sizeof it->slug, "%s", l->v[i].slug);
+      if (vl.n) {
+        snprintf(it->variant, sizeof it->variant, "%s", vl.names[j]);
+        size_t k = strlen(it->slug);
+        snprintf(it->slug + k, sizeof it->slug - k, "-%s", vl.names[j]);
+      }
+    }
+    sg_variant_list_free(&vl);
+  }
+  list_free(l);
+  *l = out;
+  qsort(l->v, l->n, sizeof *l->v, by_path_slug);
+  return SG_EXIT_OK;
+}
+
 static int has_ext(const char *name, const char *ext) {
   size_t n = strlen(name), e = strlen(ext);
   return n > e && !strcmp(name + n - e, ext);
@@ -81,7 +129,8 @@ static void spec_slug(const char *path, char *out, size_t cap) {
     snprintf(out, cap, "spec-%s", k ? out + 1 : "");
 }
 
-/* SPEC_DIR: its *.yaml and *.yml files (not recursive); otherwise a text file of spec paths,
+/* SPEC_DIR: its *.yaml and *.yml files (not recursive); a .yaml/.yml file: that spec; otherwise
+ * a text file of spec paths,
  * one a line, blank lines and lines starting with '#' skipped, paths as written (relative to
  * the working directory). */
 static int read_specs(const char *src, spec_list *l) {
@@ -111,6 +160,8 @@ static int read_specs(const char *src, spec_list *l) {
     closedir(d);
     return SG_EXIT_OK;
   }
+  if (has_ext(src, ".yaml") || has_ext(src, ".yml")) /* one spec (its variations, if any) */
+    return list_add(l, src) ? SG_EXIT_IO : SG_EXIT_OK;
   FILE *f = fopen(src, "r");
   if (!f) {
     fprintf(stderr, "stemgate: batch: cannot open %s: %s\n", src, strerror(errno));
@@ -191,8 +242,8 @@ static void write_files(sg_json_writer *w, const char *zip) {
 
 /* Renders one spec into root/<slug>; appends its index line to *idx. Returns 1 when the song
  * failed (a gate, the spec, I/O), 0 when it delivered. */
-static int render_one(const spec_item *s, const char *root, int jobs, char **idx, size_t *idx_len,
-                      size_t *idx_cap) {
+static int render_one(const spec_item *s, const char *root, const char *cache, int jobs, char **idx,
+                      size_t *idx_len, size_t *idx_cap) {
   char out[1200];
   snprintf(out, sizeof out, "%s/%s", root, s->slug);
   sg_render_options opt;
@@ -201,6 +252,8 @@ static int render_one(const spec_item *s, const char *root, int jobs, char **idx
   opt.out_dir = out;
   opt.jobs = jobs;
   opt.wait = 1; /* a second writer of the same folder (overlapping runs) waits, never races */
+  opt.variant = s->variant[0] ? s->variant : NULL;
+  opt.cache_dir = cache;
   sg_render_result res;
   sg_diag d;
   sg_diag_clear(&d);
@@ -238,6 +291,7 @@ static int render_one(const spec_item *s, const char *root, int jobs, char **idx
   sg_json_writer_init(&w, 0);
   sg_json_begin_object(&w);
   sg_json_kv_string(&w, "spec", s->path);
+  sg_json_kv_string(&w, "variant", s->variant[0] ? s->variant : NULL);
   sg_json_kv_string(&w, "spec_sha256", sha[0] ? sha : NULL);
   sg_json_kv_string(&w, "folder", s->slug);
   sg_json_kv_string(&w, "verdict", verdict);
@@ -278,6 +332,15 @@ static int render_one(const spec_item *s, const char *root, int jobs, char **idx
            res.nodes_run == 0 ? "up to date" : "rendered", secs);
   else
     printf("FAIL   %s -> %s/%s: %s\n", s->path, root, s->slug, diag);
+  /* Which nodes another song rendered (never in the index: which song of a batch renders a
+   * shared node first depends on the schedule, the bytes do not). */
+  if (res.nodes_shared) {
+    printf("       %s: shared cache hit:", s->slug);
+    for (int i = 0; i < res.n_nodes; ++i)
+      if (res.nodes[i].shared)
+        printf(" [%s]", res.nodes[i].name);
+    printf("\n");
+  }
   fflush(stdout);
   sg_render_result_free(&res);
   return st != SG_OK;
@@ -287,10 +350,14 @@ static int render_one(const spec_item *s, const char *root, int jobs, char **idx
 typedef struct idx_line {
   char *text;
   char *spec;
+  char *folder;
 } idx_line;
 
+/* The single-process order: spec path, then folder (a spec's variants). */
 static int by_spec(const void *a, const void *b) {
-  return strcmp(((const idx_line *)a)->spec, ((const idx_line *)b)->spec);
+  const idx_line *x = a, *y = b;
+  int c = strcmp(x->spec, y->spec);
+  return c ? c : strcmp(x->folder, y->folder);
 }
 
 static char *slurp(const char *path, size_t *n) {
@@ -384,6 +451,7 @@ static int merge(const char *root) {
       }
       lines[n].text = strndup(s, ll);
       lines[n].spec = strdup(spec);
+      lines[n].folder = strdup(sg_json_get_str(sg_json_root(doc), "folder", ""));
       ++n;
       sg_json_doc_free(doc);
       if (!*nl)
@@ -428,13 +496,15 @@ static int merge(const char *root) {
   for (size_t i = 0; i < n; ++i) {
     free(lines[i].text);
     free(lines[i].spec);
+    free(lines[i].folder);
   }
   free(lines);
   return rc;
 }
 
 int sg_cli_batch(int argc, char **argv, const sg_cli_command *self) {
-  const char *src = NULL, *root = NULL, *merge_root = NULL;
+  const char *src = NULL, *root = NULL, *merge_root = NULL, *cache = NULL;
+  int no_cache = 0;
   int jobs = 0, k = 0, nshards = 0;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
@@ -442,6 +512,12 @@ int sg_cli_batch(int argc, char **argv, const sg_cli_command *self) {
       if (++i >= argc)
         return sg_cli_usage_error(self, "missing folder after", a);
       root = argv[i];
+    } else if (!strcmp(a, "--cache")) {
+      if (++i >= argc)
+        return sg_cli_usage_error(self, "missing folder after", a);
+      cache = argv[i];
+    } else if (!strcmp(a, "--no-cache")) {
+      no_cache = 1;
     } else if (!strcmp(a, "--merge")) {
       if (++i >= argc)
         return sg_cli_usage_error(self, "missing output root after", a);
@@ -486,8 +562,13 @@ int sg_cli_batch(int argc, char **argv, const sg_cli_command *self) {
     return rc;
   }
   qsort(l.v, l.n, sizeof *l.v, by_path);
-  for (size_t i = 0; i < l.n; ++i) {
+  for (size_t i = 0; i < l.n; ++i)
     spec_slug(l.v[i].path, l.v[i].slug, sizeof l.v[i].slug);
+  if ((rc = expand_variants(&l)) != SG_EXIT_OK) {
+    list_free(&l);
+    return rc;
+  }
+  for (size_t i = 0; i < l.n; ++i) {
     for (size_t j = 0; j < i; ++j)
       if (!strcmp(l.v[i].slug, l.v[j].slug)) {
         fprintf(stderr, "stemgate: batch: %s and %s would both render into %s/%s; rename one\n",
@@ -503,6 +584,16 @@ int sg_cli_batch(int argc, char **argv, const sg_cli_command *self) {
   }
   if (!nshards)
     nshards = 1;
+  /* The shared node cache: ROOT/.cache unless given (or --no-cache). */
+  char cache_buf[1100];
+  if (no_cache && cache) {
+    list_free(&l);
+    return sg_cli_usage_error(self, "--cache and --no-cache together", NULL);
+  }
+  if (!no_cache && !cache) {
+    snprintf(cache_buf, sizeof cache_buf, "%s/.cache", root);
+    cache = cache_buf;
+  }
   size_t mine = 0, failed = 0;
   char *idx = calloc(1, 1);
   size_t idx_len = 0, idx_cap = idx ? 1 : 0;
@@ -510,7 +601,8 @@ int sg_cli_batch(int argc, char **argv, const sg_cli_command *self) {
     if (i % (size_t)nshards != (size_t)k)
       continue;
     ++mine;
-    failed += (size_t)render_one(&l.v[i], root, jobs, &idx, &idx_len, &idx_cap);
+    failed +=
+        (size_t)render_one(&l.v[i], root, no_cache ? NULL : cache, jobs, &idx, &idx_len, &idx_cap);
   }
   char path[1200];
   if (nshards == 1)

@@ -26,6 +26,21 @@ int sg_cli_check(int argc, char **argv, const sg_cli_command *self) {
   int rc = sg_cli_load_and_time(argv[1], &song, &tl);
   if (rc != SG_EXIT_OK)
     return rc;
+  if (song->variations_pos.line) { /* every variant is loaded with every check too */
+    sg_variant_list vl;
+    sg_diag d;
+    sg_diag_clear(&d);
+    if (sg_song_variants(argv[1], &vl, &d) != SG_OK) {
+      sg_song_free(song);
+      sg_cli_print_diag(&d);
+      return sg_exit_code(d.status ? d.status : SG_E_SPEC);
+    }
+    printf("variations: %zu variants:", vl.n);
+    for (size_t i = 0; i < vl.n; ++i)
+      printf(" %s", vl.names[i]);
+    printf("\n");
+    sg_variant_list_free(&vl);
+  }
   sg_cli_print_timing(song, &tl);
   int n_fx = song->drums.n_effects + song->master.n_effects;
   for (int i = 0; i < song->n_stems; ++i)

@@ -314,6 +314,14 @@ int sg_cli_render(int argc, char **argv, const sg_cli_command *self) {
           opt.jobs > 64)
         return sg_cli_usage_error(self, "--jobs takes a number of threads 1..64, got",
                                   i < argc ? argv[i] : "nothing");
+    } else if (!strcmp(a, "--variant")) {
+      if (++i >= argc)
+        return sg_cli_usage_error(self, "missing variant name after", a);
+      opt.variant = argv[i];
+    } else if (!strcmp(a, "--cache")) {
+      if (++i >= argc)
+        return sg_cli_usage_error(self, "missing folder after", a);
+      opt.cache_dir = argv[i];
     } else if (!strcmp(a, "--force")) {
       opt.force = 1;
     } else if (!strcmp(a, "--wait")) {

@@ -7,6 +7,46 @@
 #include "seeds_util.h"
 #include "stemgate/spec.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A spec with a variations: block: its expansion (which reads a file) and a few variants. The
+ * same invariants: every variant a song, every failure a message and, for a spec error, a
+ * position. */
+static void variations(const uint8_t *data, size_t size) {
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/sg-fuzz-var-%ld.yaml", (long)getpid());
+  FILE *f = fopen(path, "wb");
+  if (!f)
+    return;
+  int ok = fwrite(data, 1, size, f) == size;
+  if (fclose(f) != 0 || !ok) {
+    remove(path);
+    return;
+  }
+  sg_variant_list vl;
+  sg_diag d;
+  sg_status st = sg_song_variants(path, &vl, &d);
+  if (st == SG_OK) {
+    for (size_t i = 0; i < vl.n && i < 3; ++i) {
+      sg_song *v = NULL;
+      if (sg_song_load_variant(path, vl.names[i], &v, &d) == SG_OK) {
+        if (!v || strcmp(v->variant, vl.names[i]))
+          abort();
+        sg_song_free(v);
+      } else if (v || !d.message[0]) {
+        abort(); /* only an allocation failure can fail what expanded */
+      }
+    }
+    sg_variant_list_free(&vl);
+  } else if (vl.n || !d.message[0] || (st == SG_E_SPEC && (d.line < 1 || d.col < 1))) {
+    abort();
+  }
+  remove(path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sg_song *s = NULL;
   sg_diag d;
@@ -17,7 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int i = 0; i < s->n_stems; ++i)
       for (int j = 0; j < s->n_sections; ++j)
         (void)sg_stem_plays_in(s, &s->stems[i], j);
+    int has_variations = s->variations_pos.line > 0;
     sg_song_free(s);
+    if (has_variations)
+      variations(data, size);
   } else {
     if (s || !d.message[0] || (st == SG_E_SPEC && (d.line < 1 || d.col < 1)))
       abort();
@@ -41,5 +84,14 @@ void sg_fuzz_seeds(sg_fuzz_add_fn add, void *user) {
                    "      - reverb: {rt60: 1.5, mix: 0.2}\n"
                    "drums: {source: synth, pattern: \"kick: x...x... snare: ....x...\"}\n");
   sg_fuzz_add_text(add, user, "title: [a, {b: c}]\n&x a: *x\n? complex\n: key\n");
+  sg_fuzz_add_text(add, user,
+                   "title: V\ntempo: 120\nsections:\n  - {name: a, bars: 2}\n"
+                   "stems:\n  - {name: Bass, instrument: moog_bass}\ndrums: {source: synth}\n"
+                   "variations:\n  key: [C, D minor]\n  energy: [sparse, full]\n"
+                   "  drums.seed: [1, 2]\n");
+  sg_fuzz_add_text(add, user,
+                   "title: W\ntempo: 90\nsections:\n  - {name: a, bars: 2}\n"
+                   "stems:\n  - {name: Keys, instrument: dx7}\n"
+                   "variations:\n  - {seed: 1, name: one}\n  - {tempo: 96, style: house}\n");
   sg_fuzz_add_dir(add, user, "examples", ".yaml");
 }

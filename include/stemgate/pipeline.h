@@ -68,6 +68,13 @@ typedef struct sg_render_options {
   /* "flac" or "mp3": the master also as a compressed preview, DIR/preview/<slug>.<ext>, outside
    * the package (SG_E_UNSUPPORTED when the installed libsndfile cannot encode it). */
   const char *preview;
+  /* A spec with a variations: block renders one variant, named as sg_song_variants names it;
+   * without one such a spec is refused (SG_E_USAGE-like SG_E_INVAL naming the variants). */
+  const char *variant;
+  /* A content-addressed node cache shared between songs (dry and effects nodes of the stems,
+   * keyed by the node key): a node another song rendered is linked in instead of rendered,
+   * after its files hash to its record; a node rendered here is published. NULL: none. */
+  const char *cache_dir;
 } sg_render_options;
 
 void sg_render_options_init(sg_render_options *o);
@@ -76,6 +83,7 @@ void sg_render_options_init(sg_render_options *o);
 typedef struct sg_render_node {
   char name[80]; /* "dry Bass", "fx Bass", "master", "package", "verify" */
   int reused;    /* 1: up to date (key and output hashes matched), its recorded rows reported */
+  int shared;    /* 1: taken from the shared cache (opt.cache_dir) this run: "shared cache hit" */
 } sg_render_node;
 
 #define SG_RENDER_MAX_NODES 80
@@ -94,6 +102,7 @@ typedef struct sg_render_result {
   sg_render_node nodes[SG_RENDER_MAX_NODES];
   int n_nodes;
   int nodes_run, nodes_reused;
+  int nodes_shared;         /* of nodes_reused: taken from the shared cache this run */
   double first_failure_s;   /* SG_E_GATE: seconds from the start of the run to the first failure */
   char audition_path[1024]; /* the audition's file ("" when not an audition) */
   char preview_path[1024];  /* the preview ("" when none was asked for) */

@@ -121,7 +121,9 @@ typedef struct sg_drums_spec {
   sg_name patch; /* drum synth patch ("808", "909"); empty: the synth's default */
   sg_name sections[SG_MAX_SECTIONS]; /* as a stem's: sections the kit plays in (or sits out) */
   int n_sections;
-  int tacet; /* 1: `sections` lists the sections it sits out (`tacet:`) */
+  int tacet;     /* 1: `sections` lists the sections it sits out (`tacet:`) */
+  uint64_t seed; /* the drums' own seed (`drums: seed:`), used when has_seed; a variations axis */
+  int has_seed;
 } sg_drums_spec;
 
 typedef struct sg_master_spec {
@@ -246,6 +248,10 @@ typedef struct sg_song {
   sg_gate_limits limits;
   sg_delivery_spec delivery; /* what a delivery may be (delivery: block); see above */
   char spec_sha256[65];      /* hash of the spec file's bytes */
+  /* variations: (see sg_song_variants): the block's position (line 0 when the spec has none),
+   * and which variant this song is ("" for the song as written). */
+  sg_pos variations_pos;
+  char variant[SG_MAX_NAME * 2];
 } sg_song;
 
 /* Parses a spec file and validates everything a render would meet later, before any audio:
@@ -259,6 +265,30 @@ sg_status sg_song_load(const char *path, sg_song **out, sg_diag *d);
  * files is checked (a string has no folder to resolve midi_file / soundfont against). */
 sg_status sg_song_parse(const char *text, size_t len, const char *name, sg_song **out, sg_diag *d);
 void sg_song_free(sg_song *s);
+
+/* ---- variations ------------------------------------------------------------------------------
+ * A spec's `variations:` block makes several songs of one spec, each the spec with some keys
+ * replaced: seed, tempo, key, style (top level), energy (every section's), drums.seed and
+ * drums.style. Either a mapping of axis -> list of values, whose cartesian product is taken (the
+ * first axis varies slowest), or a list of mappings, one variant each (optional `name:`). Each
+ * variant is the spec's YAML with the value nodes put in place, read by the same parser, so a
+ * bad value fails exactly as it would at its own key, at the variation value's line:col. A
+ * variant's name is its values joined ("seed2-key_D_minor", names may be given in the list form);
+ * the title, and so the file names inside the package, stay the spec's. */
+#define SG_MAX_VARIANTS 4096
+typedef struct sg_variant_list {
+  size_t n;
+  char (*names)[SG_MAX_NAME * 2]; /* in the block's order */
+} sg_variant_list;
+/* Reads the spec at path, expands its variations block and loads every variant (all the checks of
+ * sg_song_load) before returning. A spec without the block gives n == 0. SG_E_SPEC with
+ * file:line:col, SG_E_IO, SG_E_NOMEM. Free with sg_variant_list_free. */
+sg_status sg_song_variants(const char *path, sg_variant_list *out, sg_diag *d);
+void sg_variant_list_free(sg_variant_list *l);
+/* Loads one variant by name (as sg_song_variants gives it) after checking every variant (a bad
+ * sibling fails it too); SG_E_NOTFOUND for an unknown name
+ * (the message lists the names). */
+sg_status sg_song_load_variant(const char *path, const char *variant, sg_song **out, sg_diag *d);
 
 /* Finds a section / stem by name (case-insensitive); -1 when absent. */
 int sg_song_section_index(const sg_song *s, const char *name);

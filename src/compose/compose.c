@@ -685,7 +685,11 @@ static sg_status check_args(const sg_song *song, const sg_timeline *tl, sg_note_
 static sg_status compose_drums_common(sg__ctx *c, sg_style style, const sg_text *pattern, int fills,
                                       const char *seed_name, sg_compose_report *rep, sg_diag *d) {
   c->style = style;
-  c->seed = c->song->seed + sg_hash64(seed_name);
+  /* The drums block may have its own seed (a variations axis), so other stems stay the same. */
+  uint64_t base = seed_name && !strcmp(seed_name, "drums") && c->song->drums.has_seed
+                      ? c->song->drums.seed
+                      : c->song->seed;
+  c->seed = base + sg_hash64(seed_name);
   sg_rng_seed(&c->rng, c->seed, 0x636f6d706f7365ULL);
   c->has_user = 0;
   if (pattern && pattern->s[0]) {

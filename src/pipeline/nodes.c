@@ -13,12 +13,18 @@
 
 void sg__node_report(sg__run *r, const char *node, int reused) {
   sg_render_result *res = r->res;
-  if (res->n_nodes < SG_RENDER_MAX_NODES) {
-    sg_render_node *n = &res->nodes[res->n_nodes++];
-    snprintf(n->name, sizeof n->name, "%s", node);
-    n->reused = reused;
-  }
-  if (reused) {
+  sg_render_node spare, *n = &spare;
+  if (res->n_nodes < SG_RENDER_MAX_NODES)
+    n = &res->nodes[res->n_nodes++];
+  memset(n, 0, sizeof *n);
+  snprintf(n->name, sizeof n->name, "%s", node);
+  n->reused = reused != 0;
+  if (reused == 2) { /* taken from the shared cache this run */
+    n->shared = 1;
+    res->nodes_reused++;
+    res->nodes_shared++;
+    sg__log(r, "  %s: shared cache hit", node);
+  } else if (reused) {
     res->nodes_reused++;
     sg__log(r, "  %s: up to date", node);
   } else {
@@ -56,10 +62,15 @@ static void check_stem(sg__run *r, sg__stem *ss) {
   sg__node_record_path(r, node, rec, sizeof rec);
   const char *files[1] = {ss->final};
   ss->fx_uptodate = sg__node_load(rec, ss->final_key, files, 1, &ss->fx_node);
+  /* Not in this folder: another song may have rendered the same node (shared_cache.c). */
+  if (!ss->fx_uptodate && sg__shared_fetch(r, ss->final_key, rec, ss->final))
+    ss->fx_uptodate = ss->fx_shared = sg__node_load(rec, ss->final_key, files, 1, &ss->fx_node);
   if (ss->source == SG__SRC_SPEC) {
     snprintf(node, sizeof node, "dry %s", ss->name);
     sg__node_record_path(r, node, rec, sizeof rec);
     ss->dry_rec = sg__node_load(rec, ss->dry_key, NULL, 0, &ss->dry_node);
+    if (!ss->dry_rec && sg__shared_fetch(r, ss->dry_key, rec, ss->dry))
+      ss->dry_rec = ss->dry_shared = sg__node_load(rec, ss->dry_key, NULL, 0, &ss->dry_node);
   }
 }
 
@@ -114,6 +125,9 @@ sg_status sg__plan_nodes(sg__run *r, sg_diag *d) {
       sg_song_resolve_path(s, ss->spec->midi_file, path, sizeof path);
       st = sg_sha256_file(path, extra, d);
     }
+    if (st == SG_OK && ss->is_drums && s->drums.has_seed) /* only the drums read their seed */
+      snprintf(extra + strlen(extra), sizeof extra - strlen(extra), " drums-seed %llu",
+               (unsigned long long)s->drums.seed);
     if (st == SG_OK)
       st = sg__cache_key_dry(s, &r->tl, ss->spec, extra, ss->dry_key);
     ss->cost = stem_cost(r, ss);
@@ -192,7 +206,7 @@ sg_status sg__fx_node_judge(sg__run *r, sg__stem *ss,
   snprintf(node, sizeof node, "fx %s", ss->name);
   if (ss->produced == SG_OK && ss->cached_final) {
     sg__log(r, "  %s", ss->name);
-    sg__node_report(r, node, 1);
+    sg__node_report(r, node, ss->fx_shared ? 2 : 1);
     sg_status st = sg_gate_report_append(&r->res->gates, &ss->fx_node.rows);
     sg__flush(r);
     return st == SG_OK ? SG_OK : sg_diag_fail(d, st, "render: out of memory");
@@ -214,8 +228,11 @@ sg_status sg__fx_node_judge(sg__run *r, sg__stem *ss,
   sg__node_num(n, "info_channels", ss->final_info.channels);
   char rec[SG_MAX_PATH + 64];
   sg__node_record_path(r, node, rec, sizeof rec);
-  if ((st = sg__node_rows_from(n, &r->res->gates, n0)) == SG_OK)
-    st = sg__node_write(rec, n, d);
+  if ((st = sg__node_rows_from(n, &r->res->gates, n0)) == SG_OK &&
+      (st = sg__node_write(rec, n, d)) == SG_OK) {
+    const char *files[1] = {ss->final};
+    sg__shared_publish(r, ss->final_key, rec, files, 1);
+  }
   return st;
 }
 

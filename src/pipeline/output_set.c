@@ -205,7 +205,7 @@ sg_status sg__outset_path(sg__run *r, const char *name, char *out, size_t cap, s
   return make_parents(r->outset.dir, name, d);
 }
 
-static sg_status copy_file(const char *src, const char *dst, sg_diag *d) {
+sg_status sg__copy_file(const char *src, const char *dst, sg_diag *d) {
   FILE *in = fopen(src, "rb");
   if (!in)
     return sg_diag_fail(d, SG_E_IO, "cannot read '%s': %s", src, strerror(errno));
@@ -240,7 +240,7 @@ sg_status sg__outset_add(sg__run *r, const char *src, const char *name, sg_diag 
     return SG_OK;
   if (errno == EEXIST)
     return sg_diag_fail(d, SG_E_IO, "two delivered files are both named '%s'", name);
-  return copy_file(src, dst, d);
+  return sg__copy_file(src, dst, d);
 }
 
 sg_status sg__outset_switch(sg__run *r, sg_diag *d) {

@@ -93,9 +93,10 @@ typedef struct sg__stem {
   char instrument[160];
   double attack_s; /* the instrument's amplitude attack (NAN: unknown), for note_timing */
   /* Node state (cache.c): the records found for this stem's dry and fx nodes. */
-  int dry_rec;      /* the dry record's key matches (its file not yet checked) */
-  int fx_uptodate;  /* the fx record's key matches and the delivered file hashes to it */
-  int dry_uptodate; /* the dry node is reused with its rows (no audio decoded) */
+  int dry_rec;               /* the dry record's key matches (its file not yet checked) */
+  int fx_uptodate;           /* the fx record's key matches and the delivered file hashes to it */
+  int dry_uptodate;          /* the dry node is reused with its rows (no audio decoded) */
+  int dry_shared, fx_shared; /* the record came from the shared cache this run */
   sg__node dry_node, fx_node;
   double cost; /* estimated produce cost: longest first */
   int judged;  /* fail fast: set by the judge when this stem passed its dry gates */
@@ -175,7 +176,8 @@ sg_status sg__run_judged(sg__run *r, void (*work)(sg__run *, sg__stem *),
                          int n, sg_diag *d);
 /* Seconds on a monotonic clock. */
 double sg__now(void);
-/* Records a node as run or reused in the result (and logs "up to date" for a reused one). */
+/* Records a node as run (0) or reused (1; 2: from the shared cache) in the result, and logs
+ * "up to date" or "shared cache hit" for a reused one. */
 void sg__node_report(sg__run *r, const char *node, int reused);
 void sg__join(char *out, size_t cap, const char *a, const char *b);
 /* The bext date and time: from SOURCE_DATE_EPOCH, or empty (the writer's fixed date). */
@@ -287,6 +289,21 @@ char *sg__notes_text(const sg__run *r);
  * SG_OK, with d's message); with deliver it is also added to the new set as report.html. */
 sg_status sg__report_write(sg__run *r, sg_status run_st, const sg_diag *why, int deliver,
                            sg_diag *d);
+
+/* Copies the file src to dst (created or truncated); SG_E_IO naming the file. */
+sg_status sg__copy_file(const char *src, const char *dst, sg_diag *d);
+
+/* ---- shared_cache.c: the content-addressed node cache shared between songs ---- */
+/* With opt->cache_dir: when the entry of key holds (its record's hashes match its files), its
+ * files are copied to dest0 (and a MIDI file to work/<the record's "midi">) and its record to
+ * rec, each through a temporary name and a rename; 1 when done. A corrupted entry is moved
+ * aside and removed (0: the caller renders, and publishes a good entry). */
+int sg__shared_fetch(const sg__run *r, const char key[65], const char *rec, const char *dest0);
+/* Publishes a node just recorded at rec with its files: copied into a private temporary folder,
+ * fsynced, and renamed to the entry's content address (lock-free: when another writer got
+ * there first, the rename fails and this copy is dropped). Failures only skip the publication. */
+void sg__shared_publish(const sg__run *r, const char key[65], const char *rec,
+                        const char *const *files, int nf);
 
 /* ---- output_set.c: one writer per folder, delivered files switched as one set ---- */
 /* Creates the output folder, takes its lock (waits with opt->wait, else SG_E_IO naming the

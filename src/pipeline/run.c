@@ -362,7 +362,8 @@ static sg_status setup_dirs(sg__run *r, sg_diag *d) {
   if (r->opt->out_dir)
     snprintf(r->res->out_dir, sizeof r->res->out_dir, "%s", r->opt->out_dir);
   else
-    snprintf(r->res->out_dir, sizeof r->res->out_dir, "out/%s", r->song->slug);
+    snprintf(r->res->out_dir, sizeof r->res->out_dir, "out/%s%s%s", r->song->slug,
+             r->song->variant[0] ? "-" : "", r->song->variant);
   sg__join(r->work, sizeof r->work, r->res->out_dir, "work");
   char p[SG_MAX_PATH + 16];
   /* The folder's lock before anything is written into it (output_set.c). */
@@ -612,7 +613,32 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
   pthread_mutex_init(&r->prog_lock, NULL);
   /* FTZ/DAZ while the library renders on the caller's thread; restored on the way out. */
   const unsigned fp_prev = sg_dsp_denormals_off();
-  sg_status st = sg_song_load(opt->spec_path, &r->loaded, d);
+  sg_status st = opt->variant && opt->variant[0]
+                     ? sg_song_load_variant(opt->spec_path, opt->variant, &r->loaded, d)
+                     : sg_song_load(opt->spec_path, &r->loaded, d);
+  if (st == SG_OK && r->loaded->variations_pos.line && !r->loaded->variant[0]) {
+    /* Which of several songs is meant is not guessed: the spec's songs are its variants. */
+    sg_variant_list vl;
+    sg_diag vd;
+    sg_diag_clear(&vd);
+    char list[300] = "";
+    if (sg_song_variants(opt->spec_path, &vl, &vd) == SG_OK) {
+      for (size_t j = 0; j < vl.n && strlen(list) + strlen(vl.names[j]) + 8 < sizeof list; ++j)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
+                 vl.names[j]);
+      sg_variant_list_free(&vl);
+    } else {
+      *d = vd; /* a bad variation value: its file:line:col */
+      st = vd.status ? vd.status : SG_E_SPEC;
+    }
+    if (st == SG_OK) {
+      sg_diag_at(d, opt->spec_path, r->loaded->variations_pos.line, r->loaded->variations_pos.col);
+      st = sg_diag_fail(d, SG_E_INVAL,
+                        "this spec has a variations: block, so it is several songs; render them "
+                        "all with 'stemgate batch %s -o ROOT', or one with --variant NAME (%s)",
+                        opt->spec_path, list);
+    }
+  }
   r->song = r->loaded;
   r->t0 = sg__now();
   if (st == SG_OK) {

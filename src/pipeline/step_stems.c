@@ -22,7 +22,8 @@ static sg_status create_synth_locked(const sg__run *r, const sg__stem *ss, sg_sy
                                      char *desc, size_t cap, sg_diag *d) {
   const sg_song *s = r->song;
   const sg_stem_spec *sp = ss->spec;
-  uint64_t seed = s->seed ^ sg_hash64(ss->name);
+  uint64_t seed = (ss->is_drums && s->drums.has_seed ? s->drums.seed : s->seed) ^
+                  sg_hash64(ss->name); /* the drums' own seed, when given */
   sg_synth_kind kind;
   const char *inst = sp->instrument.s;
   if (sg_synth_kind_from_name(inst, &kind) != SG_OK) {
@@ -170,7 +171,7 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
     return;
   sg__node_free(&ss->dry_node);
   sg__node_init(&ss->dry_node, ss->dry_key);
-  ss->dry_rec = ss->dry_uptodate = 0;
+  ss->dry_rec = ss->dry_uptodate = ss->dry_shared = 0;
   sg_status st = ss->is_drums
                      ? sg_compose_drums(s, &r->tl, &ss->notes, &ss->comp, d)
                      : sg_compose_stem(s, &r->tl, (int)(sp - s->stems), &ss->notes, &ss->comp, d);
@@ -360,7 +361,7 @@ static sg_status judge_dry(sg__run *r, sg__stem *ss, sg_diag *d) {
   snprintf(node, sizeof node, "dry %s", ss->name);
   if (ss->produced == SG_OK && ss->cached_dry) {
     r->res->stems_cached++;
-    sg__node_report(r, node, 1);
+    sg__node_report(r, node, ss->dry_shared ? 2 : 1);
     sg_status st = sg_gate_report_append(&r->res->gates, &ss->dry_node.rows);
     sg__flush(r);
     ss->dry_feat = ss->feat;
@@ -375,8 +376,11 @@ static sg_status judge_dry(sg__run *r, sg__stem *ss, sg_diag *d) {
     char rec[SG_MAX_PATH + 64];
     sg__node_record_path(r, node, rec, sizeof rec);
     save_dry_values(r, ss);
-    if ((st = sg__node_rows_from(&ss->dry_node, &r->res->gates, n0)) == SG_OK)
-      st = sg__node_write(rec, &ss->dry_node, d);
+    if ((st = sg__node_rows_from(&ss->dry_node, &r->res->gates, n0)) == SG_OK &&
+        (st = sg__node_write(rec, &ss->dry_node, d)) == SG_OK) {
+      const char *files[2] = {ss->dry, ss->midi};
+      sg__shared_publish(r, ss->dry_key, rec, files, ss->midi[0] ? 2 : 1);
+    }
   }
   return st;
 }

@@ -32,12 +32,18 @@ typedef struct ctx {
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-static const char *const TOP_KEYS[] = {
-    "title",        "tempo",           "meter",    "beat",     "sample_rate",
-    "format",       "channels",        "key",      "style",    "seed",
-    "swing",        "humanize",        "sections", "stems",    "drums",
-    "master",       "deliverable",     "gates",    "delivery", "ending",
-    "ending_max_s", "ending_fade_bars"};
+static const char *const TOP_KEYS[] = {"title",        "tempo",
+                                       "meter",        "beat",
+                                       "sample_rate",  "format",
+                                       "channels",     "key",
+                                       "style",        "seed",
+                                       "swing",        "humanize",
+                                       "sections",     "stems",
+                                       "drums",        "master",
+                                       "deliverable",  "gates",
+                                       "delivery",     "ending",
+                                       "ending_max_s", "ending_fade_bars",
+                                       "variations"};
 static const char *const HUMANIZE_KEYS[] = {"timing_ms", "velocity"};
 static const char *const SECTION_KEYS[] = {"name", "bars",   "start",       "end",
                                            "key",  "chords", "progression", "energy"};
@@ -48,7 +54,7 @@ static const char *const STEM_KEYS[] = {"name",    "instrument", "patch",  "para
 static const char *const DRUMS_KEYS[] = {
     "source",   "reference", "fit",     "align", "follow_tempo_map", "tempo_tolerance_bpm",
     "style",    "patch",     "pattern", "fills", "gain_db",          "effects",
-    "sections", "tacet"};
+    "sections", "tacet",     "seed"};
 static const char *const MASTER_KEYS[] = {"loudness_lufs", "loudness_tolerance", "true_peak_dbtp",
                                           "headroom_db", "effects"};
 static const char *const DELIVERABLE_KEYS[] = {"zip", "naming", "deflate", "midi"};
@@ -739,6 +745,7 @@ static sg_status parse_stem(ctx *c, yaml_node_t *map, int i) {
   return SG_OK;
 }
 
+static sg_status parse_seed_into(ctx *c, yaml_node_t *v, uint64_t *out);
 static sg_status parse_drums(ctx *c, yaml_node_t *map) {
   sg_drums_spec *dr = &c->s->drums;
   sg_status st = expect_map(c, map, "'drums'", DRUMS_KEYS, COUNT(DRUMS_KEYS));
@@ -781,6 +788,9 @@ static sg_status parse_drums(ctx *c, yaml_node_t *map) {
       st = get_num(c, v, key, -60, 24, "dB", &dr->gain_db);
     } else if (!strcmp(key, "sections") || !strcmp(key, "tacet")) {
       st = parse_plays(c, map, v, key, "the drums", dr->sections, &dr->n_sections, &dr->tacet);
+    } else if (!strcmp(key, "seed")) {
+      if (!(st = parse_seed_into(c, v, &dr->seed)))
+        dr->has_seed = 1;
     } else { /* effects */
       st = parse_effects(c, v, dr->effects, &dr->n_effects, "drums");
     }
@@ -1060,7 +1070,7 @@ static sg_status parse_rate(ctx *c, yaml_node_t *v) {
               r);
 }
 
-static sg_status parse_seed(ctx *c, yaml_node_t *v) {
+static sg_status parse_seed_into(ctx *c, yaml_node_t *v, uint64_t *out) {
   const char *t;
   sg_status st = scalar(c, v, "seed", "a whole number from 0 to 18446744073709551615", &t);
   if (st)
@@ -1078,9 +1088,11 @@ static sg_status parse_seed(ctx *c, yaml_node_t *v) {
     return FAIL(c, v, "'seed' must be a whole number from 0 to 18446744073709551615, got %s",
                 t[0] ? shown(v, sh, sizeof sh) : "nothing");
   }
-  c->s->seed = x;
+  *out = x;
   return SG_OK;
 }
+
+static sg_status parse_seed(ctx *c, yaml_node_t *v) { return parse_seed_into(c, v, &c->s->seed); }
 
 /* ---- cross-checks and defaults ------------------------------------------------------------ */
 
@@ -1405,6 +1417,8 @@ static sg_status parse_root(ctx *c, yaml_node_t *root) {
       st = parse_master(c, v);
     } else if (!strcmp(key, "deliverable")) {
       st = parse_deliverable(c, v);
+    } else if (!strcmp(key, "variations")) {
+      s->variations_pos = pos_of(k); /* expanded by sg_song_variants (below) */
     } else if (!strcmp(key, "delivery")) {
       st = sg__parse_delivery(c->doc, v, c->file, &s->delivery, c->d); /* spec_delivery.c */
     } else {
@@ -1567,7 +1581,11 @@ static void song_release(sg_song *s) {
     free(s);
 }
 
-sg_status sg_song_parse(const char *text, size_t len, const char *name, sg_song **out, sg_diag *d) {
+/* A change made to the loaded YAML before the song is read from it (variations, below). */
+typedef sg_status (*doc_hook)(ctx *c, void *user);
+
+static sg_status parse_impl(const char *text, size_t len, const char *name, doc_hook hook,
+                            void *hook_user, sg_song **out, sg_diag *d) {
   sg_diag_clear(d);
   if (!out)
     return sg_diag_fail(d, SG_E_INVAL, "sg_song_parse: NULL output");
@@ -1635,6 +1653,8 @@ sg_status sg_song_parse(const char *text, size_t len, const char *name, sg_song 
                 "the spec holds more than one YAML document ('---'); give one song per "
                 "file");
     yaml_document_delete(&extra);
+    if (!st && hook && (st = hook(&c, hook_user)) == SG_OK)
+      root = yaml_document_get_root_node(&doc); /* the hook may have grown the node table */
     if (!st)
       st = parse_root(&c, root);
     if (!st) /* effects, instruments, styles, patterns: before any audio */
@@ -1650,11 +1670,14 @@ sg_status sg_song_parse(const char *text, size_t len, const char *name, sg_song 
   return SG_OK;
 }
 
-sg_status sg_song_load(const char *path, sg_song **out, sg_diag *d) {
-  sg_diag_clear(d);
-  if (!out || !path)
-    return sg_diag_fail(d, SG_E_INVAL, "sg_song_load: NULL argument");
-  *out = NULL;
+sg_status sg_song_parse(const char *text, size_t len, const char *name, sg_song **out, sg_diag *d) {
+  return parse_impl(text, len, name, NULL, NULL, out, d);
+}
+
+/* The spec file's bytes (at most SPEC_MAX_BYTES) in a new buffer. */
+static sg_status read_spec(const char *path, char **text, size_t *len, sg_diag *d) {
+  *text = NULL;
+  *len = 0;
   FILE *f = fopen(path, "rb");
   if (!f) {
     sg_diag_at(d, path, 0, 0);
@@ -1698,7 +1721,22 @@ sg_status sg_song_load(const char *path, sg_song **out, sg_diag *d) {
         d, st, st == SG_E_IO ? "cannot read the song spec '%s'" : "out of memory reading '%s'",
         path);
   }
-  st = sg_song_parse(buf, n, path, out, d);
+  *text = buf;
+  *len = n;
+  return SG_OK;
+}
+
+static sg_status load_impl(const char *path, doc_hook hook, void *user, sg_song **out, sg_diag *d) {
+  sg_diag_clear(d);
+  if (!out || !path)
+    return sg_diag_fail(d, SG_E_INVAL, "sg_song_load: NULL argument");
+  *out = NULL;
+  char *buf = NULL;
+  size_t n = 0;
+  sg_status st = read_spec(path, &buf, &n, d);
+  if (st)
+    return st;
+  st = parse_impl(buf, n, path, hook, user, out, d);
   free(buf);
   if (st == SG_OK && (st = sg__song_check_files(*out, d)) != SG_OK) {
     sg_song_free(*out);
@@ -1707,4 +1745,367 @@ sg_status sg_song_load(const char *path, sg_song **out, sg_diag *d) {
   return st;
 }
 
+sg_status sg_song_load(const char *path, sg_song **out, sg_diag *d) {
+  return load_impl(path, NULL, NULL, out, d);
+}
+
 void sg_song_free(sg_song *s) { song_release(s); }
+
+/* ---- variations ------------------------------------------------------------------------------
+ * One spec, several songs. The plan (axis, value node) of every variant is read from the
+ * variations block; each variant is then the spec's YAML loaded again with its value nodes put
+ * at their keys (hook apply_variant) and read by parse_root and the checks like any spec, so a
+ * value is validated by the code of its own key and a bad one is reported at its line:col. */
+
+static const char *const VARIATION_AXES[] = {"seed",   "tempo",      "key",        "style",
+                                             "energy", "drums.seed", "drums.style"};
+static const char *const VARIANT_KEYS[] = {"seed",   "tempo",      "key",         "style",
+                                           "energy", "drums.seed", "drums.style", "name"};
+#define VAR_AXES 7
+
+typedef struct var_set {
+  int axis;  /* index into VARIATION_AXES */
+  int value; /* node id in the document (the same in every load of the same text) */
+} var_set;
+
+typedef struct var_plan {
+  size_t n;
+  var_set (*sets)[VAR_AXES];
+  int *nsets;
+  char (*names)[SG_MAX_NAME * 2];
+  size_t want; /* apply_variant: the variant to put in place */
+} var_plan;
+
+static void var_plan_free(var_plan *p) {
+  free(p->sets);
+  free(p->nsets);
+  free(p->names);
+  memset(p, 0, sizeof *p);
+}
+
+/* "seed" + "2" -> "seed2", "key" + "D minor" -> "key_D_minor", "drums.seed" -> "drums_seed...";
+ * a non-scalar value (a tempo map, say) is named by its position: "tempo_v2". */
+static void name_part(const char *axis, const yaml_node_t *v, int index, char *out, size_t cap) {
+  size_t k = 0;
+  for (const char *a = axis; *a && k + 1 < cap; ++a)
+    out[k++] = *a == '.' ? '_' : *a;
+  char val[SG_MAX_NAME * 2];
+  if (v->type == YAML_SCALAR_NODE)
+    snprintf(val, sizeof val, "%s", (const char *)v->data.scalar.value);
+  else
+    snprintf(val, sizeof val, "v%d", index + 1);
+  if (!(val[0] >= '0' && val[0] <= '9') && k + 1 < cap)
+    out[k++] = '_';
+  for (const char *q = val; *q && k + 1 < cap; ++q) {
+    char ch = *q;
+    if (ch == '#') {
+      for (const char *w = "sharp"; *w && k + 1 < cap; ++w)
+        out[k++] = *w;
+      continue;
+    }
+    int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+             ch == '.' || ch == '-';
+    out[k++] = ok ? ch : '_';
+  }
+  out[k] = 0;
+}
+
+static int axis_index(const char *key) {
+  for (int i = 0; i < VAR_AXES; ++i)
+    if (!strcmp(key, VARIATION_AXES[i]))
+      return i;
+  return -1;
+}
+
+static sg_status plan_grow(ctx *c, var_plan *p, size_t n, yaml_node_t *at) {
+  p->sets = calloc(n, sizeof *p->sets);
+  p->nsets = calloc(n, sizeof *p->nsets);
+  p->names = calloc(n, sizeof *p->names);
+  if (!p->sets || !p->nsets || !p->names) {
+    (void)at;
+    return sg_diag_fail(c->d, SG_E_NOMEM, "out of memory for %zu variants", n);
+  }
+  p->n = n;
+  return SG_OK;
+}
+
+static sg_status add_name(ctx *c, var_plan *p, size_t i, const char *part, yaml_node_t *at) {
+  char *nm = p->names[i];
+  size_t len = strlen(nm);
+  if (len + strlen(part) + 2 > sizeof p->names[0])
+    return FAIL(c, at,
+                "this variant's name would be longer than %zu characters; give the variants "
+                "as a list with a short 'name:' each",
+                sizeof p->names[0] - 1);
+  snprintf(nm + len, sizeof p->names[0] - len, "%s%s", len ? "-" : "", part);
+  return SG_OK;
+}
+
+/* Cartesian form: axis -> value or list of values. */
+static sg_status plan_product(ctx *c, yaml_node_t *vars, var_plan *p) {
+  sg_status st = check_keys(c, vars, VARIATION_AXES, VAR_AXES, "variations");
+  if (st)
+    return st;
+  if (vars->data.mapping.pairs.top == vars->data.mapping.pairs.start)
+    return FAIL(c, vars, "'variations' is empty; give an axis (%s) with a list of values",
+                "seed, tempo, key, style, energy, drums.seed, drums.style");
+  size_t total = 1;
+  FOR_PAIRS(c, vars, pr, k, v) {
+    size_t len = v->type == YAML_SEQUENCE_NODE ? (size_t)seq_len(v) : 1;
+    if (!len)
+      return FAIL(c, v, "variations: '%s' has no values; give at least one", key_of(k));
+    if (total > SG_MAX_VARIANTS / len)
+      return FAIL(c, vars, "variations make more than %d variants; split the spec",
+                  SG_MAX_VARIANTS);
+    total *= len;
+  }
+  if ((st = plan_grow(c, p, total, vars)))
+    return st;
+  for (size_t i = 0; i < total; ++i) {
+    size_t rest = i, stride = total;
+    FOR_PAIRS(c, vars, pr, k, v) {
+      size_t len = v->type == YAML_SEQUENCE_NODE ? (size_t)seq_len(v) : 1;
+      stride /= len; /* the first axis varies slowest */
+      size_t j = rest / stride;
+      rest %= stride;
+      int id = v->type == YAML_SEQUENCE_NODE ? v->data.sequence.items.start[j] : pr->value;
+      yaml_node_t *val = node(c, id);
+      int a = axis_index(key_of(k));
+      p->sets[i][p->nsets[i]++] = (var_set){a, id};
+      char part[SG_MAX_NAME * 2];
+      name_part(VARIATION_AXES[a], val, (int)j, part, sizeof part);
+      if ((st = add_name(c, p, i, part, val)))
+        return st;
+    }
+  }
+  return SG_OK;
+}
+
+/* List form: one mapping of axis -> value a variant, with an optional name. */
+static sg_status plan_list(ctx *c, yaml_node_t *vars, var_plan *p) {
+  size_t total = (size_t)seq_len(vars);
+  if (!total)
+    return FAIL(c, vars, "'variations' is an empty list; give one mapping a variant");
+  if (total > SG_MAX_VARIANTS)
+    return FAIL(c, vars, "variations make more than %d variants; split the spec", SG_MAX_VARIANTS);
+  sg_status st = plan_grow(c, p, total, vars);
+  size_t i = 0;
+  FOR_ITEMS(c, vars, it, item) {
+    if (st)
+      break;
+    if ((st = expect_map(c, item, "a variant", VARIANT_KEYS, VAR_AXES + 1)) ||
+        (st = check_keys(c, item, VARIANT_KEYS, VAR_AXES + 1, "a variant")))
+      return st;
+    yaml_node_t *nm = lookup(c, item, "name");
+    FOR_PAIRS(c, item, pr, k, v) {
+      int a = axis_index(key_of(k));
+      if (a < 0)
+        continue;
+      p->sets[i][p->nsets[i]++] = (var_set){a, pr->value};
+      char part[SG_MAX_NAME * 2];
+      name_part(VARIATION_AXES[a], v, (int)i, part, sizeof part);
+      if (!nm && (st = add_name(c, p, i, part, v)))
+        return st;
+    }
+    if (!p->nsets[i])
+      return FAIL(c, item, "this variant changes nothing; give at least one of %s",
+                  "seed, tempo, key, style, energy, drums.seed, drums.style");
+    if (nm) {
+      const char *t;
+      if ((st = scalar(c, nm, "name", "a variant name of letters, digits, '.', '_' and '-'", &t)))
+        return st;
+      size_t len = strlen(t);
+      int ok = len > 0 && len < sizeof p->names[0] && t[0] != '.';
+      for (size_t q = 0; ok && q < len; ++q)
+        ok = (t[q] >= 'a' && t[q] <= 'z') || (t[q] >= 'A' && t[q] <= 'Z') ||
+             (t[q] >= '0' && t[q] <= '9') || t[q] == '.' || t[q] == '_' || t[q] == '-';
+      if (!ok) {
+        char sh[64];
+        return FAIL(c, nm,
+                    "a variant's name must be 1 to %zu letters, digits, '.', '_' or '-' (not "
+                    "starting with '.'), got %s",
+                    sizeof p->names[0] - 1, shown(nm, sh, sizeof sh));
+      }
+      snprintf(p->names[i], sizeof p->names[0], "%s", t);
+    }
+    ++i;
+  }
+  return st;
+}
+
+/* Hook of the first load: the plan, from the block's shape; names unique. */
+static sg_status plan_variants(ctx *c, void *user) {
+  var_plan *p = user;
+  yaml_node_t *root = yaml_document_get_root_node(c->doc);
+  yaml_node_t *vars = root && root->type == YAML_MAPPING_NODE ? lookup(c, root, "variations") : 0;
+  if (!vars)
+    return SG_OK;
+  sg_status st = vars->type == YAML_MAPPING_NODE    ? plan_product(c, vars, p)
+                 : vars->type == YAML_SEQUENCE_NODE ? plan_list(c, vars, p)
+                                                    : FAIL(c, vars,
+                                                           "'variations' must be a mapping of "
+                                                           "axis -> list of values (every "
+                                                           "combination) or a list of variants "
+                                                           "(mappings), got %s",
+                                                           kind_of(vars));
+  for (size_t i = 0; !st && i < p->n; ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (!strcmp(p->names[i], p->names[j])) {
+        yaml_node_t *at = node(c, p->sets[i][0].value);
+        st = FAIL(c, at ? at : vars,
+                  "two variants are both named '%s'; give distinct values or names", p->names[i]);
+        break;
+      }
+  return st;
+}
+
+/* Puts value node id at key of the mapping map_id: replaces the pair or appends one. */
+static sg_status set_pair(ctx *c, int map_id, const char *key, int value) {
+  yaml_node_t *map = node(c, map_id);
+  if (!map || map->type != YAML_MAPPING_NODE)
+    return SG_OK; /* the parser reports the wrong shape at its own key */
+  FOR_PAIRS(c, map, pr, k, v) {
+    (void)v;
+    if (k->type == YAML_SCALAR_NODE && !strcmp(key_of(k), key)) {
+      pr->value = value;
+      return SG_OK;
+    }
+  }
+  int kid = yaml_document_add_scalar(c->doc, NULL, (yaml_char_t *)(uintptr_t)key, -1,
+                                     YAML_PLAIN_SCALAR_STYLE);
+  if (!kid || !yaml_document_append_mapping_pair(c->doc, map_id, kid, value))
+    return sg_diag_fail(c->d, SG_E_NOMEM, "out of memory applying a variation");
+  return SG_OK;
+}
+
+/* The id of the root's value at key, or 0. */
+static int root_value(ctx *c, const char *key) {
+  yaml_node_t *root = yaml_document_get_root_node(c->doc);
+  if (!root || root->type != YAML_MAPPING_NODE)
+    return 0;
+  FOR_PAIRS(c, root, pr, k, v) {
+    (void)v;
+    if (k->type == YAML_SCALAR_NODE && !strcmp(key_of(k), key))
+      return pr->value;
+  }
+  return 0;
+}
+
+/* Hook of a variant's load: its values at their keys (root is node 1 in libyaml). */
+static sg_status apply_variant(ctx *c, void *user) {
+  const var_plan *p = user;
+  size_t i = p->want;
+  sg_status st = SG_OK;
+  for (int s = 0; !st && s < p->nsets[i]; ++s) {
+    const var_set *vs = &p->sets[i][s];
+    const char *axis = VARIATION_AXES[vs->axis];
+    if (!strcmp(axis, "energy")) {
+      yaml_node_t *secs = node(c, root_value(c, "sections"));
+      if (!secs || secs->type != YAML_SEQUENCE_NODE)
+        continue; /* parse_root reports the missing or wrong sections */
+      int n = seq_len(secs);
+      for (int j = 0; !st && j < n; ++j) {
+        secs = node(c, root_value(c, "sections")); /* appends may move the node table */
+        st = set_pair(c, secs->data.sequence.items.start[j], "energy", vs->value);
+      }
+    } else if (!strncmp(axis, "drums.", 6)) {
+      int dr = root_value(c, "drums");
+      if (!dr)
+        return FAIL(c, node(c, vs->value),
+                    "variations: '%s' varies the drums but the spec has no 'drums' block", axis);
+      st = set_pair(c, dr, axis + 6, vs->value);
+    } else {
+      st = set_pair(c, 1, axis, vs->value);
+    }
+  }
+  return st;
+}
+
+static sg_status variants_plan(const char *path, var_plan *p, sg_diag *d) {
+  memset(p, 0, sizeof *p);
+  sg_song *base = NULL;
+  sg_status st = load_impl(path, plan_variants, p, &base, d);
+  sg_song_free(base);
+  if (st)
+    var_plan_free(p);
+  return st;
+}
+
+static sg_status load_variant_at(const char *path, var_plan *p, size_t i, sg_song **out,
+                                 sg_diag *d) {
+  p->want = i;
+  sg_status st = load_impl(path, apply_variant, p, out, d);
+  if (st == SG_OK)
+    snprintf((*out)->variant, sizeof(*out)->variant, "%s", p->names[i]);
+  else if (d && d->message[0]) { /* name the variant the value belongs to */
+    char m[sizeof d->message];
+    snprintf(m, sizeof m, "%s (variant '%s')", d->message, p->names[i]);
+    snprintf(d->message, sizeof d->message, "%s", m);
+  }
+  return st;
+}
+
+sg_status sg_song_variants(const char *path, sg_variant_list *out, sg_diag *d) {
+  if (!out)
+    return sg_diag_fail(d, SG_E_INVAL, "sg_song_variants: NULL output");
+  memset(out, 0, sizeof *out);
+  var_plan p;
+  sg_status st = variants_plan(path, &p, d);
+  /* Every variant loaded (all checks, files included) before the caller renders any. */
+  for (size_t i = 0; !st && i < p.n; ++i) {
+    sg_song *s = NULL;
+    st = load_variant_at(path, &p, i, &s, d);
+    sg_song_free(s);
+  }
+  if (!st && p.n) {
+    out->n = p.n;
+    out->names = p.names;
+    p.names = NULL;
+  }
+  var_plan_free(&p);
+  return st;
+}
+
+void sg_variant_list_free(sg_variant_list *l) {
+  if (!l)
+    return;
+  free(l->names);
+  memset(l, 0, sizeof *l);
+}
+
+sg_status sg_song_load_variant(const char *path, const char *variant, sg_song **out, sg_diag *d) {
+  if (!out || !variant)
+    return sg_diag_fail(d, SG_E_INVAL, "sg_song_load_variant: NULL argument");
+  *out = NULL;
+  var_plan p;
+  sg_status st = variants_plan(path, &p, d);
+  if (st)
+    return st;
+  size_t i = 0;
+  while (i < p.n && strcmp(p.names[i], variant))
+    ++i;
+  if (i == p.n) {
+    char list[400] = "";
+    for (size_t j = 0; j < p.n && strlen(list) + strlen(p.names[j]) + 8 < sizeof list; ++j)
+      snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", p.names[j]);
+    st = sg_diag_fail(d, SG_E_NOTFOUND, "%s has no variant '%s'%s%s", path, variant,
+                      p.n ? "; its variants: " : " (it has no variations block)", list);
+  } else {
+    /* Every variant is checked, as batch does, so one spec never renders while a sibling
+     * variant is invalid; the one asked for is kept. */
+    for (size_t j = 0; !st && j < p.n; ++j) {
+      sg_song *s = NULL;
+      st = load_variant_at(path, &p, j, &s, d);
+      if (j == i && !st)
+        *out = s;
+      else
+        sg_song_free(s);
+    }
+    if (st && *out) {
+      sg_song_free(*out);
+      *out = NULL;
+    }
+  }
+  var_plan_free(&p);
+  return st;
+}
