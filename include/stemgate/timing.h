@@ -135,6 +135,10 @@ double sg_timeline_quarters_per_bar(const sg_timeline *tl);
 /* Seconds of one bar at the spec's tempo; with tempo: auto (no tempo yet), one bar at the
  * fastest tempo a spec may give (400 BPM), the shortest bar the song can have. */
 double sg_song_bar_seconds(const sg_song *song);
+/* The spec's tempo map in one line, e.g. "120 BPM bars 1-4; 100 BPM bars 5-8; ritardando 100 ->
+ * 80 BPM bars 9-12 (linear); 80 BPM bars 13-16" (quarter notes per minute); "" when the tempo
+ * never changes. Truncated to cap. */
+char *sg_timeline_tempo_text(const sg_timeline *tl, char *out, size_t cap);
 /* Section index containing frame, or -1 outside the song. */
 int sg_timeline_section_at(const sg_timeline *tl, int64_t frame);
 

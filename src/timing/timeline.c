@@ -705,3 +705,30 @@ double sg_song_bar_seconds(const sg_song *song) {
                    : (double)song->tempo.num / (double)song->tempo.den;
   return song->meter_num * 4.0 / song->meter_den * 60.0 / bpm;
 }
+
+char *sg_timeline_tempo_text(const sg_timeline *tl, char *out, size_t cap) {
+  if (!out || !cap)
+    return out;
+  out[0] = 0;
+  size_t n = 0;
+  for (int k = 0; tl->tempo_varies && k < tl->n_tempo && n < cap; ++k) {
+    const sg_tempo_segment *g = &tl->tempo[k];
+    int64_t end = k + 1 < tl->n_tempo ? tl->tempo[k + 1].start_bar : tl->total_bars;
+    if (end <= g->start_bar)
+      continue;
+    double a = (double)g->tempo_num / (double)g->tempo_den;
+    double b = (double)g->to_num / (double)g->to_den;
+    int w;
+    if (g->ramp_bars)
+      w = snprintf(out + n, cap - n, "%s%s %.6g -> %.6g BPM bars %lld-%lld (%s)", n ? "; " : "",
+                   b < a ? "ritardando" : "accelerando", a, b, (long long)g->start_bar + 1,
+                   (long long)end, g->curve == SG_CURVE_EXPONENTIAL ? "exponential" : "linear");
+    else
+      w = snprintf(out + n, cap - n, "%s%.6g BPM bars %lld-%lld", n ? "; " : "", a,
+                   (long long)g->start_bar + 1, (long long)end);
+    if (w < 0)
+      break;
+    n += (size_t)w < cap - n ? (size_t)w : cap - n - 1;
+  }
+  return out;
+}
