@@ -53,8 +53,8 @@ void sg_cli_print_timing(const sg_song *song, const sg_timeline *tl) {
     printf("tempo: %.6g %s beats per minute = %.6g quarter notes per minute\n",
            (double)tl->beat_tempo_num / (double)tl->beat_tempo_den, sg_beat_name(tl->beat),
            (double)tl->tempo_num / (double)tl->tempo_den);
-  printf("%-12s %-9s %5s %9s %-10s %-10s %10s %10s %-12s %s\n", "section", "bars", "n", "beats",
-         "start", "end", "frame", "end frame", "key", "snap");
+  printf("%-12s %-9s %5s %9s %-10s %-10s %10s %10s %8s %-12s %s\n", "section", "bars", "n", "beats",
+         "start", "end", "frame", "end frame", "tempo", "key", "snap");
   double beats_per_bar = (double)tl->meter_num; /* beats in the meter's own unit */
   for (int i = 0; i < tl->n_sections; ++i) {
     const sg_section_time *s = &tl->sections[i];
@@ -68,10 +68,35 @@ void sg_cli_print_timing(const sg_song *song, const sg_timeline *tl) {
       snprintf(snap + n, sizeof snap - n, "%send %+.3f s", n ? ", " : "", s->snap_error_end_sec);
     }
     const char *key = song->sections[i].key.s[0] ? song->sections[i].key.s : song->key.s;
-    printf("%-12s %-9s %5lld %9.0f %-10s %-10s %10lld %10lld %-12s %s\n", s->name, bars,
+    printf("%-12s %-9s %5lld %9.0f %-10s %-10s %10lld %10lld %8.6g %-12s %s\n", s->name, bars,
            (long long)s->bars, (double)s->start_bar * beats_per_bar,
            sg_format_time(s->start_sec, t0, sizeof t0), sg_format_time(s->end_sec, t1, sizeof t1),
-           (long long)s->start_frame, (long long)s->end_frame, key, snap);
+           (long long)s->start_frame, (long long)s->end_frame,
+           sg_timeline_tempo_at(tl, s->start_frame), key, snap);
+  }
+  if (tl->tempo_varies && !(tl->quarter_frames && tl->n_quarter_frames >= 2)) {
+    printf("tempo map (quarter notes per minute):\n");
+    for (int k = 0; k < tl->n_tempo; ++k) {
+      const sg_tempo_segment *g = &tl->tempo[k];
+      int64_t end = k + 1 < tl->n_tempo ? tl->tempo[k + 1].start_bar : tl->total_bars;
+      if (end <= g->start_bar)
+        continue; /* the constant tail after a closing ramp */
+      int64_t f0 = sg_timeline_bar_frame(tl, g->start_bar), f1 = sg_timeline_bar_frame(tl, end);
+      double a = (double)g->tempo_num / (double)g->tempo_den;
+      double b = (double)g->to_num / (double)g->to_den;
+      if (g->ramp_bars)
+        printf("  bars %lld-%lld (%s): %s %.6g -> %.6g, %s, frames %lld-%lld, %s-%s\n",
+               (long long)g->start_bar + 1, (long long)end, tl->sections[g->section].name,
+               b < a ? "ritardando" : "accelerando", a, b,
+               g->curve == SG_CURVE_EXPONENTIAL ? "exponential" : "linear", (long long)f0,
+               (long long)f1, sg_format_time((double)f0 / tl->rate, t0, sizeof t0),
+               sg_format_time((double)f1 / tl->rate, t1, sizeof t1));
+      else
+        printf("  bars %lld-%lld (from %s): %.6g, frames %lld-%lld, %s-%s\n",
+               (long long)g->start_bar + 1, (long long)end, tl->sections[g->section].name, a,
+               (long long)f0, (long long)f1, sg_format_time((double)f0 / tl->rate, t0, sizeof t0),
+               sg_format_time((double)f1 / tl->rate, t1, sizeof t1));
+    }
   }
   printf("total: %lld bars, %s, %lld frames\n", (long long)tl->total_bars,
          sg_format_time((double)tl->total_frames / tl->rate, t0, sizeof t0),
@@ -109,10 +134,34 @@ static int print_timing_json(const sg_song *song, const sg_timeline *tl) {
     sg_json_kv_int(&w, "end_frame", s->end_frame);
     sg_json_kv_string(&w, "key",
                       song->sections[i].key.s[0] ? song->sections[i].key.s : song->key.s);
+    sg_json_kv_number(&w, "tempo_bpm", sg_timeline_tempo_at(tl, s->start_frame));
     if (s->target_start_sec >= 0)
       sg_json_kv_number(&w, "snap_start_s", s->snap_error_start_sec);
     if (s->target_end_sec >= 0)
       sg_json_kv_number(&w, "snap_end_s", s->snap_error_end_sec);
+    sg_json_end_object(&w);
+  }
+  sg_json_end_array(&w);
+  /* The spec's tempo map: one entry per constant stretch or ramp, bars 1-based inclusive. */
+  sg_json_key(&w, "tempo_map");
+  sg_json_begin_array(&w);
+  for (int k = 0; k < tl->n_tempo; ++k) {
+    const sg_tempo_segment *g = &tl->tempo[k];
+    int64_t end = k + 1 < tl->n_tempo ? tl->tempo[k + 1].start_bar : tl->total_bars;
+    if (end <= g->start_bar)
+      continue;
+    sg_json_begin_object(&w);
+    sg_json_kv_int(&w, "start_bar", g->start_bar + 1);
+    sg_json_kv_int(&w, "end_bar", end);
+    sg_json_kv_string(&w, "section", tl->sections[g->section].name);
+    sg_json_kv_int(&w, "start_frame", sg_timeline_bar_frame(tl, g->start_bar));
+    sg_json_kv_int(&w, "end_frame", sg_timeline_bar_frame(tl, end));
+    sg_json_kv_number(&w, "bpm", (double)g->tempo_num / (double)g->tempo_den);
+    sg_json_kv_number(&w, "to_bpm", (double)g->to_num / (double)g->to_den);
+    sg_json_kv_string(&w, "curve",
+                      !g->ramp_bars                      ? "constant"
+                      : g->curve == SG_CURVE_EXPONENTIAL ? "exponential"
+                                                         : "linear");
     sg_json_end_object(&w);
   }
   sg_json_end_array(&w);

@@ -220,6 +220,11 @@ sg_status sg_features_from_mono(sg_features **out, const float *x, size_t n, uns
 sg_status sg_features_from_file(sg_features **out, const char *path, const sg_features_config *cfg,
                                 sg_diag *d);
 
+/* A finished copy of the onset, low-band and energy envelopes of [t0, t1) seconds of f (the
+ * rhythm features; no chroma), to analyse one stretch of a stream on its own. Free with
+ * sg_features_free. SG_E_NOMEM. */
+sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_features **out);
+
 /* Accessors. Pointers stay valid until the next add or free; *n receives the element count
  * (frames of the envelope, or chroma frames with 12 floats each); *frame_rate in Hz. NULL and
  * *n = 0 when the feature was not requested. */
@@ -327,6 +332,10 @@ typedef struct sg_tempo_check {
 } sg_tempo_check;
 
 sg_status sg_tempo_check_against(const sg_features *f, double expected_bpm, sg_tempo_check *out);
+/* The same over the stretch [t0, t1) seconds of the stream (a section of a song whose tempo
+ * changes): est.phase_s counts from t0. */
+sg_status sg_tempo_check_range(const sg_features *f, double t0, double t1, double expected_bpm,
+                               sg_tempo_check *out);
 
 typedef struct sg_grid_fit {
   size_t onsets;         /* onsets considered                                             */

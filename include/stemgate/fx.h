@@ -192,7 +192,15 @@ typedef struct sg_delay_config {
   double highcut_hz; /* one-pole low-pass in the feedback loop, default 8000, [500, 0.45 fs] */
   int pingpong;      /* 1: echoes alternate L, R, L, ... (input summed to mono), default 0 */
   double max_sec;    /* delay memory to allocate, default 4 s (time clamps to it) */
+  /* > 0: the delay follows tempo changes (sg_delay_set_bpm) down to this tempo: the memory holds
+   * the note value at it, and the lag glides (one-pole, SG_DELAY_GLIDE_SEC) with a linearly
+   * interpolated read. 0 (default): a fixed integer lag, the exact echo of the bpm above. */
+  double follow_min_bpm;
 } sg_delay_config;
+
+/* Time constant of a following delay's glide to a new tempo: short enough that the echo keeps
+ * to a ramp's grid within a fraction of a millisecond, long enough to add no zipper noise. */
+#define SG_DELAY_GLIDE_SEC 0.05
 
 typedef struct sg_delay {
   sg_delay_config cfg;
@@ -204,6 +212,10 @@ typedef struct sg_delay {
   double hp_a, lp_a; /* one-pole coefficients */
   double hp_x[2], hp_y[2], lp_y[2];
   double fb_cur, fb_target, mix_cur, mix_target, a_smooth;
+  int follow;                 /* follows sg_delay_set_bpm (follow_min_bpm > 0, a note value) */
+  double lag_cur, lag_target; /* following: the gliding lag in frames */
+  double a_glide;             /* its one-pole coefficient */
+  int note_num, note_den;     /* the note value, whole notes */
 } sg_delay;
 
 void sg_delay_config_init(sg_delay_config *c);
@@ -213,6 +225,9 @@ void sg_delay_reset(sg_delay *st);
 void sg_delay_free(sg_delay *st);
 /* Smoothed feedback and mix (time changes need a new init). */
 void sg_delay_set_mix(sg_delay *st, double feedback, double mix);
+/* A following delay (follow_min_bpm > 0 and a note-value time) glides to the note value at bpm
+ * quarter notes per minute (clamped to its memory); no effect otherwise. Call between blocks. */
+void sg_delay_set_bpm(sg_delay *st, double bpm);
 void sg_delay_process(sg_delay *st, float *L, float *R, size_t n);
 /* Frames until the echoes decay below -60 dB (feedback^k < 1e-3), counting the loop filters
  * as unity gain (an upper bound). */
@@ -478,6 +493,11 @@ void sg_fx_chain_process(sg_fx_chain *c, float *L, float *R, const float *sideL,
                          size_t n);
 /* Back to silence (identical output for identical input after a reset). */
 void sg_fx_chain_reset(sg_fx_chain *c);
+/* A song whose tempo changes: every tempo-synced delay is rebuilt to follow tempos down to
+ * min_bpm (memory allocated here), then sg_fx_chain_set_bpm gives the local tempo between blocks
+ * and the delay times glide to it. Effects in Hz or ms do not depend on the tempo. */
+sg_status sg_fx_chain_follow_tempo(sg_fx_chain *c, double min_bpm, sg_diag *d);
+void sg_fx_chain_set_bpm(sg_fx_chain *c, double bpm);
 /* Frames the effects keep ringing after the input stops (reverb RT60 of the slowest band plus
  * pre-delay, delay feedback to -60 dB, ...), summed along the chain; latency not included. */
 size_t sg_fx_chain_tail_frames(const sg_fx_chain *c);

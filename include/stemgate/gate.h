@@ -98,9 +98,12 @@ sg_status sg_check_stem_activity(sg_gate_report *r, const char *step, const char
 sg_status sg_check_master_level(sg_gate_report *r, const char *step, const sg_song *s,
                                 const sg_timeline *tl, const sg_meter *m, unsigned rate,
                                 sg_diag *d);
-/* tempo of a master (features with onsets) against bpm, the tolerance from the spec. */
+/* tempo of a master (features with onsets) against bpm, the tolerance from the spec. When the
+ * spec's tempo map changes tempo (tl->tempo_varies), one row per steady stretch against its own
+ * tempo (item "Master bars A-B"; under 6 s: not judged) and none for a ramp. */
 sg_status sg_check_master_tempo(sg_gate_report *r, const char *step, const sg_song *s,
-                                const sg_features *f, double bpm, sg_diag *d);
+                                const sg_features *f, double bpm, const sg_timeline *tl,
+                                sg_diag *d);
 /* key per key region (consecutive sections in one key) and key_change at each modulation, from
  * the master's chroma (features with SG_FEAT_CHROMA). */
 sg_status sg_check_master_keys(sg_gate_report *r, const char *step, const sg_song *s,

@@ -81,7 +81,8 @@ typedef struct sg_manifest {
   char spec_sha256[65];
   unsigned rate, channels;
   sg_sample_format format;
-  double tempo_bpm;
+  double tempo_bpm;     /* the first tempo */
+  char tempo_map[1024]; /* the spec's tempo map (sg_timeline_tempo_text); "" when steady */
   int meter_num, meter_den;
   char key[SG_PKG_SHORT];
   char ending[16]; /* "ring", "fade", "cut"; "" in manifests before endings */

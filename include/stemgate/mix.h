@@ -31,8 +31,9 @@
 extern "C" {
 #endif
 
-#define SG_MIX_BLOCK 4096     /* frames per processing block */
-#define SG_MIX_END_FADE_MS 20 /* raised-cosine fade at the song end */
+#define SG_MIX_BLOCK 4096      /* frames per processing block */
+#define SG_MIX_END_FADE_MS 20  /* raised-cosine fade at the song end */
+#define SG_MIX_TEMPO_SLICE 256 /* frames between tempo updates of a chain following a tempo map */
 
 typedef struct sg_synth sg_synth;
 
@@ -58,6 +59,12 @@ typedef struct sg_stem_fx_job {
   sg_audio_writer_config wcfg; /* rate, channels, format of the output */
   sg_fx_tap_fn fx_tap;         /* optional: sees each effect's input and output */
   void *fx_tap_user;
+  /* Optional: a song whose tempo changes (tempo_at gives quarter notes per minute at a song
+   * frame, e.g. sg_timeline_tempo_at; tempo_min_bpm the slowest): tempo-synced delays follow it,
+   * told every SG_MIX_TEMPO_SLICE frames. NULL: the constant bpm above. */
+  double (*tempo_at)(const void *user, int64_t frame);
+  const void *tempo_user;
+  double tempo_min_bpm;
 } sg_stem_fx_job;
 
 typedef struct sg_stem_fx_report {
@@ -88,6 +95,12 @@ typedef struct sg_master_job {
    * limiter's gain reduction per section; NULL/0: none. */
   const int64_t *section_bounds;
   int n_sections;
+  /* Optional: a song whose tempo changes (tempo_at gives quarter notes per minute at a song
+   * frame, e.g. sg_timeline_tempo_at; tempo_min_bpm the slowest): tempo-synced delays follow it,
+   * told every SG_MIX_TEMPO_SLICE frames. NULL: the constant bpm above. */
+  double (*tempo_at)(const void *user, int64_t frame);
+  const void *tempo_user;
+  double tempo_min_bpm;
 } sg_master_job;
 
 typedef struct sg_master_report {

@@ -55,6 +55,13 @@ typedef struct sg_effect_spec {
   sg_pos pos;
 } sg_effect_spec;
 
+/* Shape of a tempo_change (accelerando / ritardando): how the tempo moves from the tempo in
+ * effect to `to`, as a function of the quarter notes x elapsed in the ramp. */
+typedef enum sg_tempo_curve {
+  SG_CURVE_LINEAR = 0, /* T(x) = T0 + (T1 - T0) x / L: equal BPM steps per beat */
+  SG_CURVE_EXPONENTIAL /* T(x) = T0 (T1 / T0)^(x / L): equal tempo ratios per beat */
+} sg_tempo_curve;
+
 typedef struct sg_section_spec {
   sg_name name;
   int bars; /* > 0 when given; 0 when derived from start/end */
@@ -66,6 +73,16 @@ typedef struct sg_section_spec {
   sg_text chords;      /* "Gmaj7 Em7 | Am7 D7 | ..." one bar per '|' group; empty: key default */
   sg_name progression; /* named progression when chords are not given ("I-vi-IV-V", ...) */
   sg_name energy;      /* "sparse", "normal", "full": per-section arrangement density */
+  /* Tempo from the section's first downbeat, quarter notes per minute (converted from `beat`
+   * like the song's); num == 0: the tempo the previous section ended at carries on. */
+  sg_decimal tempo;
+  /* tempo_change: the last ramp_bars bars of the section move from the tempo in effect to
+   * ramp_to (quarter notes per minute); the next section starts at ramp_to unless it sets its own
+   * tempo. ramp_to.num == 0: no change. ramp_bars 0: the whole section. */
+  sg_decimal ramp_to;
+  int ramp_bars;
+  sg_pos ramp_pos, ramp_bars_pos;
+  sg_tempo_curve ramp_curve;
   sg_pos pos;
 } sg_section_spec;
 

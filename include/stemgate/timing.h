@@ -7,8 +7,16 @@
  * directly or by summing section lengths, at any song length. Section boundaries given as
  * target times ("1:22") snap to the nearest bar; the snapping error is reported.
  *
+ * A spec may change tempo (a section's `tempo`, a `tempo_change` ramp): the grid is then a list
+ * of tempo segments, each anchored at the exact frame where the one before it ends. A constant
+ * segment stays rational, frame = anchor + round(dq * 60 * rate * den / num) for dq quarters
+ * into it; a ramp integrates its tempo curve in closed form (linear in beats: t(x) = 60 L /
+ * (T1 - T0) * ln(T(x) / T0); exponential: t(x) = 60 L / (T0 ln r) * (1 - r^(-x/L)), r = T1/T0),
+ * so any grid point inside a ramp, a sixteenth as well as a bar, lands on its own sample rather
+ * than between two interpolated quarters. Target times snap to the nearest bar of that map.
+ *
  * When the grid follows a reference's measured beats (a tempo map), frames between two
- * measured beats are interpolated linearly. */
+ * measured beats are interpolated linearly; that map replaces the spec's. */
 #ifndef STEMGATE_TIMING_H
 #define STEMGATE_TIMING_H
 
@@ -31,9 +39,23 @@ typedef struct sg_section_time {
   double snap_error_start_sec, snap_error_end_sec; /* snapped minus target */
 } sg_section_time;
 
+/* One stretch of the spec's tempo map, from bar start_bar to the next segment's start (the last
+ * one runs on past the song). A ramp is always followed by a constant segment. */
+typedef struct sg_tempo_segment {
+  int64_t start_bar;
+  int64_t rel_frame;            /* anchor: frame of start_bar minus origin_frame */
+  int64_t tempo_num, tempo_den; /* quarter notes per minute at the start */
+  int64_t to_num, to_den;       /* at the end (a ramp); == the start for a constant segment */
+  int64_t ramp_bars;            /* 0: constant; else the ramp's length in bars */
+  sg_tempo_curve curve;
+  int section; /* the section it starts in */
+} sg_tempo_segment;
+
+#define SG_MAX_TEMPO_SEGMENTS (2 * SG_MAX_SECTIONS + 1)
+
 typedef struct sg_timeline {
   unsigned rate;
-  int64_t tempo_num, tempo_den; /* quarter notes per minute = num / den */
+  int64_t tempo_num, tempo_den; /* quarter notes per minute = num / den (at bar 1) */
   sg_beat beat;                 /* the spec's beat unit and its tempo in those beats per minute */
   int64_t beat_tempo_num, beat_tempo_den; /* (what the spec wrote; the grid uses tempo_num) */
   int meter_num, meter_den;
@@ -64,6 +86,11 @@ typedef struct sg_timeline {
    * outlive the timeline). NULL: the constant tempo above. */
   const int64_t *quarter_frames;
   size_t n_quarter_frames;
+  /* The spec's tempo map (always at least one segment); tempo_varies is 1 when it has more than
+   * one, i.e. the song changes tempo somewhere. */
+  int n_tempo;
+  int tempo_varies;
+  sg_tempo_segment tempo[SG_MAX_TEMPO_SEGMENTS];
 } sg_timeline;
 
 /* Builds the timeline from a parsed song. Target times are snapped to the nearest bar; a
@@ -91,13 +118,27 @@ void sg_timeline_length_range(const sg_timeline *tl, int64_t *lo, int64_t *hi);
 int64_t sg_timeline_frame_at(const sg_timeline *tl, int64_t qn, int64_t qd);
 /* Frame of a bar start (bar may be == total_bars for the song end). */
 int64_t sg_timeline_bar_frame(const sg_timeline *tl, int64_t bar);
-/* Frames per quarter note as a double (for DSP that needs a rate, e.g. tempo-synced delay). */
+/* Frames per quarter note at bar 1 (the song's first tempo). Anything that runs through the song
+ * asks sg_timeline_frames_per_quarter_at. */
 double sg_timeline_frames_per_quarter(const sg_timeline *tl);
+/* Tempo in quarter notes per minute at a frame (the local tempo of a ramp, a section's tempo,
+ * or with a reference map the measured quarter around it), and frames per quarter there. */
+double sg_timeline_tempo_at(const sg_timeline *tl, int64_t frame);
+double sg_timeline_frames_per_quarter_at(const sg_timeline *tl, int64_t frame);
+/* Quarter notes from bar 1 to a frame (the inverse of frame_at; exact for constant tempo up to
+ * the double's precision). */
+double sg_timeline_quarter_at(const sg_timeline *tl, int64_t frame);
+/* round(quarter_at(frame) * ppq), in exact integers where the tempo is constant (MIDI ticks). */
+int64_t sg_timeline_ticks_at(const sg_timeline *tl, int64_t frame, int64_t ppq);
 /* Quarter notes per bar as a double. */
 double sg_timeline_quarters_per_bar(const sg_timeline *tl);
 /* Seconds of one bar at the spec's tempo; with tempo: auto (no tempo yet), one bar at the
  * fastest tempo a spec may give (400 BPM), the shortest bar the song can have. */
 double sg_song_bar_seconds(const sg_song *song);
+/* The spec's tempo map in one line, e.g. "120 BPM bars 1-4; 100 BPM bars 5-8; ritardando 100 ->
+ * 80 BPM bars 9-12 (linear); 80 BPM bars 13-16" (quarter notes per minute); "" when the tempo
+ * never changes. Truncated to cap. */
+char *sg_timeline_tempo_text(const sg_timeline *tl, char *out, size_t cap);
 /* Section index containing frame, or -1 outside the song. */
 int sg_timeline_section_at(const sg_timeline *tl, int64_t frame);
 

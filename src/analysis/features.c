@@ -707,6 +707,43 @@ sg_status sg_features_from_file(sg_features **out, const char *path, const sg_fe
   return sg_analysis_file_pass(path, 0, NULL, NULL, cfg, out, d);
 }
 
+/* Copies [a, b) of a growable array into dst (b clamped to its length). */
+static sg_status slice_arr(const sg__farr *src, double rate, double t0, double t1, sg__farr *dst) {
+  size_t a = (size_t)(t0 > 0 ? floor(t0 * rate) : 0), b = (size_t)(t1 > 0 ? ceil(t1 * rate) : 0);
+  if (b > src->n)
+    b = src->n;
+  if (a >= b)
+    return SG_OK;
+  return sg__farr_pushn(dst, src->v + a, b - a);
+}
+
+sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_features **out) {
+  if (!f || !out)
+    return SG_E_INVAL;
+  *out = NULL;
+  sg_features *g = calloc(1, sizeof *g);
+  if (!g)
+    return SG_E_NOMEM;
+  g->cfg = f->cfg;
+  g->channels = f->channels;
+  g->rate = f->rate;
+  g->finished = 1;
+  g->env_rate = f->env_rate;
+  g->e_rate = f->e_rate;
+  g->frames = (int64_t)((t1 - t0) * f->rate);
+  sg_status st = slice_arr(&f->env, f->env_rate, t0, t1, &g->env);
+  if (st == SG_OK)
+    st = slice_arr(&f->low, f->env_rate, t0, t1, &g->low);
+  if (st == SG_OK)
+    st = slice_arr(&f->energy, f->e_rate, t0, t1, &g->energy);
+  if (st != SG_OK) {
+    sg_features_free(g);
+    return st;
+  }
+  *out = g;
+  return SG_OK;
+}
+
 const float *sg_features_onset_env(const sg_features *f, size_t *n, double *frame_rate) {
   if (n)
     *n = f ? f->env.n : 0;

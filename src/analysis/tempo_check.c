@@ -36,3 +36,15 @@ sg_status sg_tempo_check_against(const sg_features *f, double expected_bpm, sg_t
   out->folded_bpm = out->est.bpm / level[best];
   return SG_OK;
 }
+
+sg_status sg_tempo_check_range(const sg_features *f, double t0, double t1, double expected_bpm,
+                               sg_tempo_check *out) {
+  if (!f || !out || !(t1 > t0))
+    return SG_E_INVAL;
+  sg_features *g = NULL;
+  sg_status st = sg_features_slice(f, t0, t1, &g);
+  if (st == SG_OK)
+    st = sg_tempo_check_against(g, expected_bpm, out);
+  sg_features_free(g);
+  return st;
+}

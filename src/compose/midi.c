@@ -2,9 +2,11 @@
  *
  * Writing: frames -> ticks is the exact inverse of the timeline's rational frame formula,
  *     tick = round((frame - origin) * PPQ * tempo_num / (60 * rate * tempo_den)),
- * computed in 128-bit integers, so a note written and read back through the same grid lands on
- * its original frame to within half a tick. Reading never trusts a length: every chunk, variable
- * -length quantity and event is checked against the bytes that remain. */
+ * per constant tempo segment, computed in 128-bit integers, so a note written and read back
+ * through the same grid lands on its original frame to within half a tick; inside a tempo ramp
+ * the ramp's closed-form inverse (sg_timeline_ticks_at) and one tempo event per sixteenth. Reading
+ * never trusts a length: every chunk, variable -length quantity and event is checked against the
+ * bytes that remain. */
 #include "stemgate/compose.h"
 
 #include <errno.h>
@@ -140,9 +142,8 @@ static int64_t frame_to_tick(const sg_timeline *tl, const geom *g, int64_t frame
     int64_t t = (int64_t)lo * SG_MIDI_PPQ + div_round((sg_i128)(frame - m[lo]) * SG_MIDI_PPQ, span);
     return g->lead_ticks + (t < 0 ? 0 : t);
   }
-  sg_i128 num = (sg_i128)(frame - tl->origin_frame) * SG_MIDI_PPQ * tl->tempo_num;
-  sg_i128 den = (sg_i128)60 * tl->rate * tl->tempo_den;
-  int64_t t = div_round(num, den);
+  /* The spec's grid: exact where the tempo is constant, the ramp's inverse inside one. */
+  int64_t t = sg_timeline_ticks_at(tl, frame, SG_MIDI_PPQ);
   return g->lead_ticks + (t < 0 ? 0 : t);
 }
 
@@ -229,6 +230,27 @@ static int key_is_plain(const sg_key *k) {
   return k->mode == SG_MODE_MAJOR || k->mode == SG_MODE_MINOR || k->mode == SG_MODE_HARMONIC_MINOR;
 }
 
+/* The spec's tempo map: one event per constant stretch; along a ramp one per sixteenth, each
+ * the exact length of that sixteenth in the audio (frames of the grid), so a DAW's grid, which
+ * holds the tempo constant between events, meets every sixteenth of the ramp on its frame. */
+static void spec_tempo_map(clist *c, const sg_timeline *tl, const geom *g) {
+  int64_t bq = g->bar_ticks; /* ticks per bar */
+  for (int k = 0; k < tl->n_tempo && k < SG_MAX_TEMPO_SEGMENTS; ++k) {
+    const sg_tempo_segment *s = &tl->tempo[k];
+    int64_t t0 = s->start_bar * bq;
+    if (!s->ramp_bars) {
+      cput_tempo(c, g->lead_ticks + t0, 60e6 * (double)s->tempo_den / (double)s->tempo_num);
+      continue;
+    }
+    const int64_t step = SG_MIDI_PPQ / 4, q = 4; /* a sixteenth, in ticks and per quarter */
+    for (int64_t t = t0; t < t0 + s->ramp_bars * bq; t += step) {
+      int64_t k16 = t / step;
+      int64_t f0 = sg_timeline_frame_at(tl, k16, q), f1 = sg_timeline_frame_at(tl, k16 + 1, q);
+      cput_tempo(c, g->lead_ticks + t, (double)(f1 - f0) * 1e6 * q / tl->rate);
+    }
+  }
+}
+
 /* Track 0: title, time signature, tempo (lead-in, then the song's tempo or one event per
  * measured quarter), a marker at every section start and a key signature wherever the key
  * changes. MIDI key signatures know only major and minor: a mode is written as its parent
@@ -252,7 +274,7 @@ static void conductor(bbuf *t0, const sg_timeline *tl, const geom *g, const char
       cput_tempo(&c, g->lead_ticks + (int64_t)i * SG_MIDI_PPQ,
                  (double)(tl->quarter_frames[i + 1] - tl->quarter_frames[i]) * 1e6 / tl->rate);
   } else {
-    cput_tempo(&c, g->lead_ticks, 60e6 * (double)tl->tempo_den / (double)tl->tempo_num);
+    spec_tempo_map(&c, tl, g);
   }
   int n_sec = tl->n_sections > 0 ? tl->n_sections : (keys ? 1 : 0);
   int prev_sf = 99, prev_mi = -1, prev_mode = -1;

@@ -187,6 +187,7 @@ struct sg_fx_chain {
   int n;
   node *nodes;
   double rate;
+  double bpm;       /* the tempo it was built at */
   sg_fx_tap_fn tap; /* per-effect observer (sg_fx_chain_set_tap), or NULL */
   void *tap_user;
   float *tap_in; /* copy of an effect's input for the tap: 2 x tap_block floats */
@@ -274,7 +275,7 @@ static sg_status read_params(const sg_effect_spec *fx, const char *label, const 
 
 /* ---- building ---------------------------------------------------------------------------- */
 
-static sg_status build_node(node *nd, double rate, double bpm) {
+static sg_status build_node(node *nd, double rate, double bpm, double follow_min_bpm) {
   const double *v = nd->v;
   switch (nd->kind) {
   case SG__FX_EQ: {
@@ -302,6 +303,7 @@ static sg_status build_node(node *nd, double rate, double bpm) {
     c.feedback = v[1], c.mix = v[2], c.lowcut_hz = v[3], c.highcut_hz = v[4];
     c.pingpong = v[5] > 0;
     c.max_sec = 8;
+    c.follow_min_bpm = follow_min_bpm;
     return sg_delay_init(&nd->u.delay, &c, rate);
   }
   case SG__FX_REVERB: {
@@ -440,6 +442,7 @@ sg_status sg_fx_chain_create(const sg_effect_spec *fx, int n, double rate, doubl
   if (!c)
     return sg_diag_fail(d, SG_E_NOMEM, "fx chain: out of memory");
   c->rate = rate;
+  c->bpm = bpm;
   if (n > 0) {
     c->nodes = calloc((size_t)n, sizeof(node));
     if (!c->nodes) {
@@ -454,7 +457,7 @@ sg_status sg_fx_chain_create(const sg_effect_spec *fx, int n, double rate, doubl
     st = check_one(e, i, NULL, rate, bpm, file, nd, d);
     if (st != SG_OK)
       break;
-    st = build_node(nd, rate, bpm);
+    st = build_node(nd, rate, bpm, 0);
     if (st != SG_OK) {
       sg_diag_at(d, file, e->pos.line, e->pos.col);
       sg_diag_fail(d, st, "effect %d (%s): could not be set up: %s", i + 1, k_types[nd->kind].name,
@@ -469,6 +472,28 @@ sg_status sg_fx_chain_create(const sg_effect_spec *fx, int n, double rate, doubl
   }
   *out = c;
   return SG_OK;
+}
+
+sg_status sg_fx_chain_follow_tempo(sg_fx_chain *c, double min_bpm, sg_diag *d) {
+  if (!c || !(min_bpm > 0))
+    return sg_diag_fail(d, SG_E_INVAL, "fx chain: follow_tempo needs a tempo > 0");
+  for (int i = 0; i < c->n; ++i) {
+    node *nd = &c->nodes[i];
+    if (nd->kind != SG__FX_DELAY)
+      continue;
+    sg_delay_free(&nd->u.delay);
+    sg_status st = build_node(nd, c->rate, c->bpm, min_bpm);
+    if (st != SG_OK)
+      return sg_diag_fail(d, st, "effect %d (delay): could not follow the tempo: %s", i + 1,
+                          sg_status_message(st));
+  }
+  return SG_OK;
+}
+
+void sg_fx_chain_set_bpm(sg_fx_chain *c, double bpm) {
+  for (int i = 0; c && i < c->n; ++i)
+    if (c->nodes[i].kind == SG__FX_DELAY)
+      sg_delay_set_bpm(&c->nodes[i].u.delay, bpm);
 }
 
 int sg_fx_type_count(void) { return SG__FX_KIND_COUNT; }

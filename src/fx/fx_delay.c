@@ -138,6 +138,20 @@ sg_status sg_delay_init(sg_delay *st, const sg_delay_config *c, double rate) {
     lag = floor(k->max_sec * rate);
   st->lag = (size_t)lag;
   st->cap = st->lag;
+  int num, den;
+  if (k->follow_min_bpm > 0 && sg_note_value_parse(k->time, &num, &den) == SG_OK) {
+    /* Memory for the slowest tempo followed (and the start's), +2 for the interpolated read. */
+    double slow = sg_note_value_frames(num, den, sg__clamp(k->follow_min_bpm, 20, 400), rate);
+    double need = ceil((slow > fr ? slow : fr)) + 2;
+    if (need > k->max_sec * rate + 2)
+      need = floor(k->max_sec * rate) + 2;
+    st->follow = 1;
+    st->note_num = num;
+    st->note_den = den;
+    st->lag_cur = st->lag_target = (double)st->lag;
+    st->a_glide = sg_onepole_coef_tau(SG_DELAY_GLIDE_SEC, rate);
+    st->cap = (size_t)need;
+  }
   st->buf[0] = calloc(st->cap, sizeof(float));
   st->buf[1] = calloc(st->cap, sizeof(float));
   if (!st->buf[0] || !st->buf[1]) {
@@ -163,6 +177,7 @@ void sg_delay_reset(sg_delay *st) {
   memset(st->lp_y, 0, sizeof st->lp_y);
   st->fb_cur = st->fb_target;
   st->mix_cur = st->mix_target;
+  st->lag_cur = st->lag_target = (double)st->lag;
 }
 
 void sg_delay_free(sg_delay *st) {
@@ -171,6 +186,17 @@ void sg_delay_free(sg_delay *st) {
   free(st->buf[0]);
   free(st->buf[1]);
   st->buf[0] = st->buf[1] = NULL;
+}
+
+void sg_delay_set_bpm(sg_delay *st, double bpm) {
+  if (!st->follow || !(bpm > 0))
+    return;
+  double lag = sg_note_value_frames(st->note_num, st->note_den, sg__clamp(bpm, 20, 400), st->rate);
+  if (lag < 1)
+    lag = 1;
+  if (lag > (double)st->cap - 2)
+    lag = (double)st->cap - 2;
+  st->lag_target = lag;
 }
 
 void sg_delay_set_mix(sg_delay *st, double feedback, double mix) {
@@ -184,7 +210,53 @@ static double loop_filter(sg_delay *st, int ch, double x) {
   return sg_onepole_lp_tick(&st->lp_y[ch], st->lp_a, hp);
 }
 
+/* A following delay: the ring is longer than the lag; the read point trails the write point by
+ * the gliding lag, linearly interpolated (exact at an integer lag). */
+static void process_follow(sg_delay *st, float *L, float *R, size_t n) {
+  const size_t cap = st->cap;
+  const double aS = st->a_smooth, fbt = st->fb_target, mxt = st->mix_target;
+  const double aG = st->a_glide, lt = st->lag_target;
+  double fb = st->fb_cur, mix = st->mix_cur, lag = st->lag_cur;
+  size_t pos = st->pos;
+  float *bl = st->buf[0], *br = st->buf[1];
+  for (size_t i = 0; i < n; ++i) {
+    fb = sg_smooth_step(fb, fbt, aS);
+    mix = sg_smooth_step(mix, mxt, aS);
+    lag = sg_smooth_step(lag, lt, aG);
+    double rp = (double)pos - lag;
+    if (rp < 0)
+      rp += (double)cap;
+    size_t i0 = (size_t)rp;
+    if (i0 >= cap)
+      i0 -= cap;
+    double fr = rp - floor(rp);
+    size_t i1 = i0 + 1 == cap ? 0 : i0 + 1;
+    double dL = bl[i0] + fr * (bl[i1] - bl[i0]), dR = br[i0] + fr * (br[i1] - br[i0]);
+    double xl = L[i], xr = R ? R[i] : xl;
+    if (st->cfg.pingpong) {
+      bl[pos] = (float)sg_dsp_flush(0.5 * (xl + xr) + fb * loop_filter(st, 1, dR));
+      br[pos] = (float)sg_dsp_flush(fb * loop_filter(st, 0, dL));
+    } else {
+      bl[pos] = (float)sg_dsp_flush(xl + fb * loop_filter(st, 0, dL));
+      br[pos] = (float)sg_dsp_flush(xr + fb * loop_filter(st, 1, dR));
+    }
+    if (++pos == cap)
+      pos = 0;
+    L[i] = (float)((1 - mix) * xl + mix * dL);
+    if (R)
+      R[i] = (float)((1 - mix) * xr + mix * dR);
+  }
+  st->pos = pos;
+  st->fb_cur = fb;
+  st->mix_cur = mix;
+  st->lag_cur = lag;
+}
+
 void sg_delay_process(sg_delay *st, float *L, float *R, size_t n) {
+  if (st->follow) {
+    process_follow(st, L, R, n);
+    return;
+  }
   const size_t cap = st->cap;
   const double aS = st->a_smooth, fbt = st->fb_target, mxt = st->mix_target;
   double fb = st->fb_cur, mix = st->mix_cur;
@@ -219,8 +291,9 @@ void sg_delay_process(sg_delay *st, float *L, float *R, size_t n) {
 
 double sg_delay_tail_frames(const sg_delay *st) {
   double fb = st->cfg.feedback;
+  double lag = st->follow ? (double)st->cap - 2 : (double)st->lag; /* the slowest it may be */
   if (fb <= 1e-6)
-    return (double)st->lag;
+    return lag;
   double echoes = ceil(log(1e-3) / log(fb)) + 1;
-  return echoes * (double)st->lag;
+  return echoes * lag;
 }

@@ -227,27 +227,69 @@ sg_status sg_check_master_level(sg_gate_report *r, const char *step, const sg_so
   return g.st;
 }
 
-sg_status sg_check_master_tempo(sg_gate_report *r, const char *step, const sg_song *s,
-                                const sg_features *f, double bpm, sg_diag *d) {
-  group g = {SG_OK, d};
+/* Stretches shorter than this are not judged: an autocorrelation needs a few bars of beats. */
+#define TEMPO_STRETCH_MIN_S 6.0
+
+/* One tempo row: f over [t0, t1) seconds (t1 <= t0: the whole stream) against bpm. */
+static void tempo_row(group *g, sg_gate_report *r, const char *step, const sg_song *s,
+                      const sg_features *f, double t0, double t1, double bpm, const char *item,
+                      const char *where) {
   double tol = s->drums.tempo_tolerance_bpm > 0 ? s->drums.tempo_tolerance_bpm : 1.0;
   sg_tempo_check t;
-  if (sg_tempo_check_against(f, bpm, &t) != SG_OK) {
+  sg_status st =
+      t1 > t0 ? sg_tempo_check_range(f, t0, t1, bpm, &t) : sg_tempo_check_against(f, bpm, &t);
+  if (st != SG_OK) {
     /* Without drums a song may have no rhythm to measure (a pad and a held bass): that is not a
      * wrong tempo, so it is not judged. With drums, a master without periodic onsets fails. */
     int drums = s->drums.source != SG_DRUMS_NONE;
-    row(&g, r, SG_CHECK_TEMPO, step, "Master", NAN, tol, bpm,
-        drums ? "no periodic onsets to estimate a tempo from"
-              : "not judged: no periodic onsets, and the song has no drums",
-        drums ? SG_SEV_FAIL : SG_SEV_INFO);
-    return g.st;
+    char detail[200];
+    snprintf(detail, sizeof detail, "%s%s",
+             drums ? "no periodic onsets to estimate a tempo from"
+                   : "not judged: no periodic onsets, and the song has no drums",
+             where);
+    row(g, r, SG_CHECK_TEMPO, step, item, NAN, tol, bpm, detail, drums ? SG_SEV_FAIL : SG_SEV_INFO);
+    return;
   }
-  char detail[160];
-  snprintf(detail, sizeof detail, "estimate %.2f BPM, confidence %.2f%s%s%s", t.est.bpm,
+  char detail[240];
+  snprintf(detail, sizeof detail, "estimate %.2f BPM, confidence %.2f%s%s%s%s", t.est.bpm,
            t.est.confidence, t.level != 1.0 ? ", heard at " : "",
            t.level != 1.0 ? t.level_name : "",
-           s->tempo_auto ? "; spec tempo auto: the reference's measured tempo" : "");
-  row(&g, r, SG_CHECK_TEMPO, step, "Master", t.folded_bpm, tol, bpm, detail, SG_SEV_FAIL);
+           s->tempo_auto ? "; spec tempo auto: the reference's measured tempo" : "", where);
+  row(g, r, SG_CHECK_TEMPO, step, item, t.folded_bpm, tol, bpm, detail, SG_SEV_FAIL);
+}
+
+sg_status sg_check_master_tempo(sg_gate_report *r, const char *step, const sg_song *s,
+                                const sg_features *f, double bpm, const sg_timeline *tl,
+                                sg_diag *d) {
+  group g = {SG_OK, d};
+  if (!tl || !tl->tempo_varies || (tl->quarter_frames && tl->n_quarter_frames >= 2) || !tl->rate) {
+    tempo_row(&g, r, step, s, f, 0, 0, bpm, "Master", "");
+    return g.st;
+  }
+  /* A tempo map: each steady stretch against its own tempo; a ramp has no one tempo to hear. */
+  for (int k = 0; k < tl->n_tempo; ++k) {
+    const sg_tempo_segment *sg = &tl->tempo[k];
+    int64_t end = k + 1 < tl->n_tempo ? tl->tempo[k + 1].start_bar : tl->total_bars;
+    if (sg->ramp_bars || end <= sg->start_bar)
+      continue;
+    double t0 = (double)sg_timeline_bar_frame(tl, sg->start_bar) / tl->rate;
+    double t1 = (double)sg_timeline_bar_frame(tl, end) / tl->rate;
+    double want = (double)sg->tempo_num / (double)sg->tempo_den;
+    char item[SG_MAX_NAME + 48], where[96];
+    snprintf(item, sizeof item, "Master bars %lld-%lld", (long long)sg->start_bar + 1,
+             (long long)end);
+    snprintf(where, sizeof where, "; bars %lld-%lld from section '%s', %.1f-%.1f s",
+             (long long)sg->start_bar + 1, (long long)end, tl->sections[sg->section].name, t0, t1);
+    if (t1 - t0 < TEMPO_STRETCH_MIN_S) {
+      double tol = s->drums.tempo_tolerance_bpm > 0 ? s->drums.tempo_tolerance_bpm : 1.0;
+      char detail[200];
+      snprintf(detail, sizeof detail, "not judged: %.1f s of steady tempo, under %.0f s%s", t1 - t0,
+               TEMPO_STRETCH_MIN_S, where);
+      row(&g, r, SG_CHECK_TEMPO, step, item, NAN, tol, want, detail, SG_SEV_INFO);
+      continue;
+    }
+    tempo_row(&g, r, step, s, f, t0, t1, want, item, where);
+  }
   return g.st;
 }
 

@@ -77,6 +77,22 @@ static void apply_gain_pan(float *L, float *R, size_t n, double gain_db, double 
   }
 }
 
+/* The chain over one block; a chain following a tempo map gets the local tempo every
+ * SG_MIX_TEMPO_SLICE frames (pos: song frame of x[0]). */
+static void chain_block(sg_fx_chain *c, float *L, float *R, const float *sL, const float *sR,
+                        size_t n, int64_t pos, double (*tempo_at)(const void *, int64_t),
+                        const void *user) {
+  if (!tempo_at) {
+    sg_fx_chain_process(c, L, R, sL, sR, n);
+    return;
+  }
+  for (size_t k = 0; k < n; k += SG_MIX_TEMPO_SLICE) {
+    size_t m = n - k < SG_MIX_TEMPO_SLICE ? n - k : SG_MIX_TEMPO_SLICE;
+    sg_fx_chain_set_bpm(c, tempo_at(user, pos + (int64_t)k));
+    sg_fx_chain_process(c, L + k, R + k, sL ? sL + k : NULL, sR ? sR + k : NULL, m);
+  }
+}
+
 sg_status sg_mix_stem_fx(const sg_stem_fx_job *job, sg_meter *meter, sg_stem_fx_report *rep,
                          sg_diag *d) {
   if (!job || !job->dry_path || !job->out_path || job->frames <= 0)
@@ -96,6 +112,8 @@ sg_status sg_mix_stem_fx(const sg_stem_fx_job *job, sg_meter *meter, sg_stem_fx_
   }
   if ((st = sg_fx_chain_create(job->fx, job->n_fx, job->wcfg.rate, job->bpm, job->spec_file, &chain,
                                d)) != SG_OK)
+    goto done;
+  if (job->tempo_at && (st = sg_fx_chain_follow_tempo(chain, job->tempo_min_bpm, d)) != SG_OK)
     goto done;
   if (job->fx_tap &&
       (st = sg_fx_chain_set_tap(chain, job->fx_tap, job->fx_tap_user, SG_MIX_BLOCK, d)) != SG_OK)
@@ -122,7 +140,8 @@ sg_status sg_mix_stem_fx(const sg_stem_fx_job *job, sg_meter *meter, sg_stem_fx_
       goto done;
     if (side && (st = sg__in_read(side, sb->L, sb->R, n, d)) != SG_OK)
       goto done;
-    sg_fx_chain_process(chain, b->L, b->R, sb ? sb->L : NULL, sb ? sb->R : NULL, n);
+    chain_block(chain, b->L, b->R, sb ? sb->L : NULL, sb ? sb->R : NULL, n, pos, job->tempo_at,
+                job->tempo_user);
     apply_gain_pan(b->L, b->R, n, job->gain_db, job->pan, job->wcfg.channels);
     int64_t out0 = pos - lat; /* song frame of b[0] */
     size_t skip = out0 < 0 ? (size_t)(-out0 < (int64_t)n ? -out0 : (int64_t)n) : 0;
@@ -278,7 +297,7 @@ static sg_status master_pass(master_ctx *c, double gain_db, sg_meter *meter, sg_
       c->acc.L[k] *= headroom;
       c->acc.R[k] *= headroom;
     }
-    sg_fx_chain_process(c->bus, c->acc.L, c->acc.R, NULL, NULL, n);
+    chain_block(c->bus, c->acc.L, c->acc.R, NULL, NULL, n, pos, job->tempo_at, job->tempo_user);
     if (limit) {
       if (c->track_gr)
         limit_tracked(c, pos, lat, n);
@@ -352,6 +371,8 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
   c->job = job;
   if ((st = sg_fx_chain_create(job->bus_fx, job->n_bus_fx, job->wcfg.rate, job->bpm, job->spec_file,
                                &c->bus, d)) != SG_OK)
+    goto done;
+  if (job->tempo_at && (st = sg_fx_chain_follow_tempo(c->bus, job->tempo_min_bpm, d)) != SG_OK)
     goto done;
   for (; opened < job->n_stems; ++opened)
     if ((st = sg__in_open(&c->in[opened], job->stem_paths[opened], d)) != SG_OK)

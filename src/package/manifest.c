@@ -169,6 +169,8 @@ sg_status sg_manifest_to_json(const sg_manifest *m, char **text, size_t *len, sg
   sg_json_kv_int(&w, "channels", m->channels);
   sg_json_kv_string(&w, "format", sg_sample_format_name(m->format));
   sg_json_kv_number(&w, "tempo_bpm", m->tempo_bpm);
+  if (m->tempo_map[0])
+    sg_json_kv_string(&w, "tempo_map", m->tempo_map);
   sg_json_kv_string(&w, "ending", m->ending);
   sg_json_kv_number(&w, "song_sec", m->song_sec);
   sg_json_key(&w, "meter");
@@ -346,6 +348,7 @@ sg_status sg_manifest_parse(const char *text, size_t len, sg_manifest *m, sg_dia
   if (sg_sample_format_parse(sg_json_get_str(song, "format", ""), &m->format) != SG_OK)
     m->format = SG_FMT_OTHER;
   m->tempo_bpm = sg_json_get_num(song, "tempo_bpm", 0);
+  copy(m->tempo_map, sizeof m->tempo_map, sg_json_get_str(song, "tempo_map", ""));
   get_str(song, "ending", m->ending, sizeof m->ending);
   m->song_sec = sg_json_get_num(song, "song_sec", 0);
   const sg_json_value *meter = sg_json_get(song, "meter");

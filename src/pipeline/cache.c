@@ -68,6 +68,12 @@ static void put_song(sg_sha256 *h, const sg_song *s, const sg_timeline *tl) {
   put(h, "map", "%zu", tl->n_quarter_frames);
   if (tl->quarter_frames && tl->n_quarter_frames)
     sg_sha256_update(h, tl->quarter_frames, tl->n_quarter_frames * sizeof(int64_t));
+  for (int k = 0; tl->tempo_varies && k < tl->n_tempo; ++k) { /* the spec's tempo map */
+    const sg_tempo_segment *g = &tl->tempo[k];
+    put(h, "tempo_seg", "%lld|%lld|%lld/%lld|%lld/%lld|%lld|%d", (long long)g->start_bar,
+        (long long)g->rel_frame, (long long)g->tempo_num, (long long)g->tempo_den,
+        (long long)g->to_num, (long long)g->to_den, (long long)g->ramp_bars, (int)g->curve);
+  }
   put(h, "key", "%s", s->key.s);
   put(h, "style", "%s", s->style.s);
   put(h, "seed", "%llu", (unsigned long long)s->seed);

@@ -37,6 +37,11 @@ char *sg__notes_text(const sg__run *r) {
                   sg_sample_format_name(s->format), s->channels, s->channels == 1 ? "" : "s",
                   sg_format_time((double)r->tl.total_frames / s->sample_rate, t0, sizeof t0),
                   (long long)r->tl.total_frames);
+  if (r->tl.tempo_varies) {
+    char map[1024];
+    sg__text_printf(&t, "Tempo map (the tempo above is the first): %s\n\n",
+                    sg_timeline_tempo_text(&r->tl, map, sizeof map));
+  }
   if (r->tl.ending == SG_ENDING_RING)
     sg__text_printf(
         &t,

@@ -214,6 +214,10 @@ sg_status sg__probe_hand_over(sg__probe *p, sg__stem *ss, sg_status st);
 /* ---- the steps, one file each ---- */
 sg_status sg__step_timing(sg__run *r, sg_diag *d); /* step_timing.c    */
 /* The timing step's grid and length gates on r->tl (step 2 runs them with tempo: auto). */
+/* A song whose spec changes tempo: the mix's tempo callback (sg_timeline_tempo_at on the run's
+ * grid) and the slowest tempo, so tempo-synced delays follow the map; *fn NULL otherwise. */
+void sg__tempo_follow(const sg__run *r, double (**fn)(const void *, int64_t), const void **user,
+                      double *min_bpm);
 sg_status sg__timing_gates(sg__run *r, sg_diag *d);
 sg_status sg__step_reference(sg__run *r, sg_diag *d); /* step_reference.c */
 /* The ring-out of `ending: ring`: how long the stems' instruments and effects and the bus ring

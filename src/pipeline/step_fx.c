@@ -58,6 +58,7 @@ static void produce_fx(sg__run *r, sg__stem *ss) {
   job.gain_db = sp->gain_db;
   job.pan = sp->pan;
   job.bpm = r->bpm;
+  sg__tempo_follow(r, &job.tempo_at, &job.tempo_user, &job.tempo_min_bpm);
   job.frames = r->tl.file_frames;
   job.fade_frames = r->tl.file_frames - r->tl.fade_start_frame; /* the fade ending, if any */
   sg_bext bext;
@@ -110,20 +111,51 @@ static sg_status delay_gates(sg__run *r, const sg__stem *ss, sg_diag *d) {
       continue;
     const sg_param *t = sg_params_find(&sp->effects[i].params, "time");
     const sg_param *mx = sg_params_find(&sp->effects[i].params, "mix");
-    int num = 1, den = 8;
-    double lag_s;
-    if (t && !t->is_num && sg_note_value_parse(t->text, &num, &den) == SG_OK)
-      lag_s = sg_note_value_frames(num, den, r->bpm, s->sample_rate) / s->sample_rate;
-    else if (t && t->is_num)
-      lag_s = t->num / 1000.0;
-    else
-      lag_s = sg_note_value_frames(1, 8, r->bpm, s->sample_rate) / s->sample_rate;
+    int num = 1, den = 8, synced = !(t && t->is_num);
+    if (t && !t->is_num && sg_note_value_parse(t->text, &num, &den) != SG_OK)
+      num = 1, den = 8;
+    double lag_s = synced ? sg_note_value_frames(num, den, r->bpm, s->sample_rate) / s->sample_rate
+                          : t->num / 1000.0;
     sg_echo_result wet, dry;
-    if (ss->dry_feat && sg_echo_at_lag(ss->feat, lag_s, 0.02, &wet) == SG_OK &&
-        sg_echo_at_lag(ss->dry_feat, lag_s, 0.02, &dry) == SG_OK) {
+    int have = ss->dry_feat && sg_echo_at_lag(ss->feat, lag_s, 0.02, &wet) == SG_OK &&
+               sg_echo_at_lag(ss->dry_feat, lag_s, 0.02, &dry) == SG_OK;
+    char where[80] = "";
+    if (synced && r->tl.tempo_varies && ss->dry_feat) {
+      /* A tempo map: the delay follows it, so its echo is looked for in each steady stretch of
+       * 6 s or more at that stretch's lag; the clearest one is the row (a stem may sit out some).
+       */
+      int whole = have;
+      have = 0;
+      for (int k = 0; k < r->tl.n_tempo; ++k) {
+        const sg_tempo_segment *g = &r->tl.tempo[k];
+        int64_t end = k + 1 < r->tl.n_tempo ? r->tl.tempo[k + 1].start_bar : r->tl.total_bars;
+        double t0 = (double)sg_timeline_bar_frame(&r->tl, g->start_bar) / s->sample_rate;
+        double t1 = (double)sg_timeline_bar_frame(&r->tl, end) / s->sample_rate;
+        if (g->ramp_bars || t1 - t0 < 6.0)
+          continue;
+        double bpm = (double)g->tempo_num / (double)g->tempo_den, l;
+        l = sg_note_value_frames(num, den, bpm, s->sample_rate) / s->sample_rate;
+        sg_features *fw = NULL, *fd = NULL;
+        sg_echo_result a, b;
+        if (sg_features_slice(ss->feat, t0, t1, &fw) == SG_OK &&
+            sg_features_slice(ss->dry_feat, t0, t1, &fd) == SG_OK &&
+            sg_echo_at_lag(fw, l, 0.02, &a) == SG_OK && sg_echo_at_lag(fd, l, 0.02, &b) == SG_OK &&
+            (!have || a.prominence - b.prominence > wet.prominence - dry.prominence)) {
+          wet = a, dry = b, lag_s = l, have = 1;
+          snprintf(where, sizeof where, " (bars %lld-%lld at %.6g BPM)",
+                   (long long)g->start_bar + 1, (long long)end, bpm);
+        }
+        sg_features_free(fw);
+        sg_features_free(fd);
+      }
+      if (!have && whole) /* no steady stretch long enough: the whole stem at the first tempo */
+        have = sg_echo_at_lag(ss->feat, lag_s, 0.02, &wet) == SG_OK &&
+               sg_echo_at_lag(ss->dry_feat, lag_s, 0.02, &dry) == SG_OK;
+    }
+    if (have) {
       int audible = !mx || mx->num >= 0.15;
-      char detail[96];
-      snprintf(detail, sizeof detail, "lag %.1f ms: dry %.3f -> wet %.3f", lag_s * 1000,
+      char detail[160];
+      snprintf(detail, sizeof detail, "lag %.1f ms%s: dry %.3f -> wet %.3f", lag_s * 1000, where,
                dry.prominence, wet.prominence);
       st = sg__gate(r, SG_CHECK_DELAY_ECHO, "fx", ss->name, wet.prominence - dry.prominence,
                     SG_LIMIT_DEFAULT, 0, detail, audible ? SG_SEV_FAIL : SG_SEV_INFO, d);

@@ -113,6 +113,7 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   job.ceiling_dbtp = s->master.true_peak_dbtp;
   job.headroom_db = s->master.headroom_db;
   job.bpm = r->bpm;
+  sg__tempo_follow(r, &job.tempo_at, &job.tempo_user, &job.tempo_min_bpm);
   job.frames = r->tl.file_frames;
   int64_t bounds[SG_MAX_SECTIONS + 1];
   for (int i = 0; i < r->tl.n_sections; ++i)
@@ -191,7 +192,7 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   if ((st = measure_sections(r, d)) != SG_OK || (st = section_rows(r, d)) != SG_OK)
     goto out;
   /* Tempo, as a listener's beat tracker hears it, and the key of every key region. */
-  st = sg_check_master_tempo(g, "master", s, p.feat, r->bpm, d);
+  st = sg_check_master_tempo(g, "master", s, p.feat, r->bpm, &r->tl, d);
   sg__flush(r);
   if (st != SG_OK)
     goto out;

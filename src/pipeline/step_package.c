@@ -64,6 +64,7 @@ static sg_status write_zip(sg__run *r, const char *zip, sg_diag *d) {
   m->channels = s->channels;
   m->format = s->format;
   m->tempo_bpm = r->bpm;
+  sg_timeline_tempo_text(&r->tl, m->tempo_map, sizeof m->tempo_map);
   m->meter_num = s->meter_num;
   m->meter_den = s->meter_den;
   snprintf(m->key, sizeof m->key, "%s", s->key.s);

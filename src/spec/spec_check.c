@@ -14,6 +14,7 @@
 #include "stemgate/synth.h"
 #include "stemgate/theory.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,10 +105,22 @@ static sg_status check_melody(const sg_song *s, const sg_text *mel, const char *
   return fail_at(s, d, at, "%s: melody: %s", owner, pd.message);
 }
 
+/* The tempo a delay's note value is checked at: the slowest the song reaches (its tempo, a
+ * section's, a tempo_change's end), where a note value lasts longest. tempo: auto is only known
+ * after the reference is measured: the fx module then checks delay lengths at its 120 BPM
+ * default here and again at the measured tempo during the render. */
 static double song_bpm(const sg_song *s) {
-  /* tempo: auto is only known after the reference is measured: the fx module then checks delay
-   * lengths at its 120 BPM default here and again at the measured tempo during the render. */
-  return s->tempo_auto || s->tempo.den <= 0 ? 0 : (double)s->tempo.num / (double)s->tempo.den;
+  if (s->tempo_auto || s->tempo.den <= 0)
+    return 0;
+  double bpm = (double)s->tempo.num / (double)s->tempo.den;
+  for (int i = 0; i < s->n_sections; ++i) {
+    const sg_section_spec *x = &s->sections[i];
+    if (x->tempo.num > 0)
+      bpm = fmin(bpm, (double)x->tempo.num / (double)x->tempo.den);
+    if (x->ramp_to.num > 0)
+      bpm = fmin(bpm, (double)x->ramp_to.num / (double)x->ramp_to.den);
+  }
+  return bpm;
 }
 
 sg_status sg__song_check(const sg_song *s, sg_diag *d) {

@@ -45,8 +45,11 @@ static const char *const TOP_KEYS[] = {"title",        "tempo",
                                        "ending_max_s", "ending_fade_bars",
                                        "variations"};
 static const char *const HUMANIZE_KEYS[] = {"timing_ms", "velocity"};
-static const char *const SECTION_KEYS[] = {"name", "bars",   "start",       "end",
-                                           "key",  "chords", "progression", "energy"};
+static const char *const SECTION_KEYS[] = {"name",  "bars",        "start",       "end",
+                                           "key",   "chords",      "progression", "energy",
+                                           "tempo", "tempo_change"};
+static const char *const TEMPO_CHANGE_KEYS[] = {"to", "over_bars", "curve"};
+static const char *const CURVES[] = {"linear", "exponential"}; /* = sg_tempo_curve */
 static const char *const STEM_KEYS[] = {"name",    "instrument", "patch",  "params",    "style",
                                         "role",    "pattern",    "melody", "sections",  "tacet",
                                         "gain_db", "pan",        "octave", "midi_file", "soundfont",
@@ -540,6 +543,10 @@ static sg_status check_name_chars(ctx *c, const sg_name *n, const char *what) {
   return SG_OK;
 }
 
+static sg_status get_tempo(ctx *c, yaml_node_t *v, const char *key, int allow_auto, sg_decimal *out,
+                           int *is_auto);
+static sg_status parse_tempo_change(ctx *c, yaml_node_t *v, sg_section_spec *sec);
+
 static sg_status parse_section(ctx *c, yaml_node_t *map, int i) {
   sg_song *s = c->s;
   char where[SG_MAX_NAME + 32];
@@ -577,6 +584,11 @@ static sg_status parse_section(ctx *c, yaml_node_t *map, int i) {
     } else if (!strcmp(key, "progression")) {
       prog_node = v;
       st = get_name(c, v, key, &sec->progression, 1);
+    } else if (!strcmp(key, "tempo")) {
+      int dummy = 0;
+      st = get_tempo(c, v, key, 0, &sec->tempo, &dummy);
+    } else if (!strcmp(key, "tempo_change")) {
+      st = parse_tempo_change(c, v, sec);
     } else { /* energy */
       if (!(st = get_choice(c, v, key, ENERGIES, COUNT(ENERGIES), &idx))) {
         snprintf(sec->energy.s, sizeof sec->energy.s, "%s", ENERGIES[idx]);
@@ -955,56 +967,89 @@ static sg_status parse_gates(ctx *c, yaml_node_t *map) {
   return SG_OK;
 }
 
-static sg_status parse_tempo(ctx *c, yaml_node_t *v) {
-  sg_song *s = c->s;
+/* A tempo value of key ("tempo", "to"): a plain decimal of BPM in `beat` units, or 'auto' when
+ * allowed (only the song's tempo). */
+static sg_status get_tempo(ctx *c, yaml_node_t *v, const char *key, int allow_auto, sg_decimal *out,
+                           int *is_auto) {
   const char *t;
-  sg_status st = scalar(c, v, "tempo", "a number of BPM (e.g. 140 or 97.3) or 'auto'", &t);
+  sg_status st = scalar(c, v, key,
+                        allow_auto ? "a number of BPM (e.g. 140 or 97.3) or 'auto'"
+                                   : "a number of BPM (e.g. 140 or 97.3)",
+                        &t);
   if (st)
     return st;
-  s->tempo.pos = pos_of(v);
-  if (!strcmp(t, "auto")) {
-    s->tempo_auto = 1;
-    s->tempo.num = 0;
-    s->tempo.den = 1;
+  out->pos = pos_of(v);
+  if (allow_auto && !strcmp(t, "auto")) {
+    *is_auto = 1;
+    out->num = 0;
+    out->den = 1;
     return SG_OK;
   }
   int64_t num, den;
   int r = sg__parse_decimal(t, 6, &num, &den);
   char sh[64];
   if (r == -2)
-    return FAIL(c, v, "'tempo' %s has more than 6 decimals; give at most 6 (e.g. 97.3)",
+    return FAIL(c, v, "'%s' %s has more than 6 decimals; give at most 6 (e.g. 97.3)", key,
                 shown(v, sh, sizeof sh));
   if (r != 0) {
     double x;
     if (r == -3 || sg__parse_number(t, &x))
       return FAIL(c, v,
-                  "'tempo' must be a plain decimal from 20 to 400 BPM (e.g. 140 or 97.3), "
+                  "'%s' must be a plain decimal from 20 to 400 BPM (e.g. 140 or 97.3), "
                   "got %s",
-                  shown(v, sh, sizeof sh));
-    return FAIL(c, v, "'tempo' must be a number of BPM (e.g. 140 or 97.3) or 'auto', got %s",
-                t[0] ? shown(v, sh, sizeof sh) : "nothing");
+                  key, shown(v, sh, sizeof sh));
+    return FAIL(c, v, "'%s' must be a number of BPM (e.g. 140 or 97.3)%s, got %s", key,
+                allow_auto ? " or 'auto'" : "", t[0] ? shown(v, sh, sizeof sh) : "nothing");
   }
-  s->tempo.num = num; /* the range is checked in quarter notes, after `beat` (convert_beat) */
-  s->tempo.den = den;
+  out->num = num; /* the range is checked in quarter notes, after `beat` (convert_beat) */
+  out->den = den;
   return SG_OK;
 }
 
-/* tempo counts `beat`s: converted here, once, into quarter notes per minute (exact: the ratios
- * 3/2, 1/2 and 2 keep a decimal a decimal), the range checked on the result. */
-static sg_status convert_beat(ctx *c, yaml_node_t *beat_node) {
-  sg_song *s = c->s;
-  s->tempo_written = s->tempo;
-  if (s->tempo_auto) {
-    if (beat_node && s->beat != SG_BEAT_QUARTER)
-      return FAIL(c, beat_node,
-                  "'beat: %s' needs a numeric tempo; tempo: auto takes the reference's quarter "
-                  "notes",
-                  sg_beat_name(s->beat));
-    return SG_OK;
+static sg_status parse_tempo(ctx *c, yaml_node_t *v) {
+  return get_tempo(c, v, "tempo", 1, &c->s->tempo, &c->s->tempo_auto);
+}
+
+/* A section's `tempo_change: {to: 120, over_bars: 4, curve: linear}`. */
+static sg_status parse_tempo_change(ctx *c, yaml_node_t *v, sg_section_spec *sec) {
+  char where[SG_MAX_NAME + 48];
+  snprintf(where, sizeof where, "'tempo_change' of section '%s'",
+           sec->name.s[0] ? sec->name.s : "?");
+  sg_status st = expect_map(c, v, where, TEMPO_CHANGE_KEYS, COUNT(TEMPO_CHANGE_KEYS));
+  if (st || (st = check_keys(c, v, TEMPO_CHANGE_KEYS, COUNT(TEMPO_CHANGE_KEYS), where)))
+    return st;
+  sec->ramp_pos = pos_of(v);
+  int to = 0;
+  FOR_PAIRS(c, v, p, k, x) {
+    const char *key = key_of(k);
+    long long ll;
+    int idx, dummy = 0;
+    if (!strcmp(key, "to")) {
+      st = get_tempo(c, x, key, 0, &sec->ramp_to, &dummy);
+      to = 1;
+    } else if (!strcmp(key, "over_bars")) {
+      if (!(st = get_int(c, x, key, 1, 4096, &ll))) {
+        sec->ramp_bars = (int)ll;
+        sec->ramp_bars_pos = pos_of(x);
+      }
+    } else if (!(st = get_choice(c, x, key, CURVES, COUNT(CURVES), &idx))) {
+      sec->ramp_curve = (sg_tempo_curve)idx;
+    }
+    if (st)
+      return st;
   }
+  if (!to)
+    return FAIL(c, v, "%s has no 'to': give the tempo the change arrives at (e.g. to: 90)", where);
+  return SG_OK;
+}
+
+/* One tempo written in `beat` units per minute, converted in place to quarter notes per minute
+ * (exact: the ratios 3/2, 1/2 and 2 keep a decimal a decimal) and range-checked. */
+static sg_status tempo_to_quarters(ctx *c, sg_decimal *t, const char *key) {
   int bn, bd;
+  sg_song *s = c->s;
   sg_beat_quarters(s->beat, &bn, &bd);
-  int64_t num = s->tempo.num * bn, den = s->tempo.den;
+  int64_t num = t->num * bn, den = t->den;
   if (bd == 2) { /* x/2 = 5x/10: den stays a power of ten */
     num *= 5;
     den *= 10;
@@ -1014,16 +1059,55 @@ static sg_status convert_beat(ctx *c, yaml_node_t *beat_node) {
     den /= 10;
   }
   if ((num < 20 * den || num > 400 * den) && s->beat == SG_BEAT_QUARTER)
-    return fail_pos(c, s->tempo.pos, "'tempo' is %.6g BPM, outside the allowed range 20 to 400 BPM",
+    return fail_pos(c, t->pos, "'%s' is %.6g BPM, outside the allowed range 20 to 400 BPM", key,
                     (double)num / (double)den);
   if (num < 20 * den || num > 400 * den)
-    return fail_pos(c, s->tempo.pos,
-                    "'tempo' %.6g %s beats per minute is %.6g quarter notes per minute, outside "
+    return fail_pos(c, t->pos,
+                    "'%s' %.6g %s beats per minute is %.6g quarter notes per minute, outside "
                     "the allowed range 20 to 400",
-                    (double)s->tempo.num / (double)s->tempo.den, sg_beat_name(s->beat),
+                    key, (double)t->num / (double)t->den, sg_beat_name(s->beat),
                     (double)num / (double)den);
-  s->tempo.num = num;
-  s->tempo.den = den;
+  t->num = num;
+  t->den = den;
+  return SG_OK;
+}
+
+/* tempo counts `beat`s: converted here, once, into quarter notes per minute, the song's and
+ * every section's. */
+static sg_status convert_beat(ctx *c, yaml_node_t *beat_node) {
+  sg_song *s = c->s;
+  sg_status st;
+  s->tempo_written = s->tempo;
+  if (s->tempo_auto) {
+    if (beat_node && s->beat != SG_BEAT_QUARTER)
+      return FAIL(c, beat_node,
+                  "'beat: %s' needs a numeric tempo; tempo: auto takes the reference's quarter "
+                  "notes",
+                  sg_beat_name(s->beat));
+    for (int i = 0; i < s->n_sections; ++i) {
+      const sg_section_spec *sec = &s->sections[i];
+      if (sec->tempo.num > 0 || sec->ramp_to.num > 0)
+        return fail_pos(c, sec->tempo.num > 0 ? sec->tempo.pos : sec->ramp_pos,
+                        "section '%s' changes the tempo, but the song's tempo is auto (the "
+                        "reference's); give the song a BPM number to write a tempo map",
+                        sec->name.s);
+    }
+    return SG_OK;
+  }
+  if ((st = tempo_to_quarters(c, &s->tempo, "tempo")))
+    return st;
+  for (int i = 0; i < s->n_sections; ++i) {
+    sg_section_spec *sec = &s->sections[i];
+    if (sec->tempo.num > 0 && (st = tempo_to_quarters(c, &sec->tempo, "tempo")))
+      return st;
+    if (sec->ramp_to.num > 0 && (st = tempo_to_quarters(c, &sec->ramp_to, "to")))
+      return st;
+    if (sec->ramp_bars > 0 && sec->bars > 0 && sec->ramp_bars > sec->bars)
+      return fail_pos(c, sec->ramp_bars_pos,
+                      "section '%s' has %d bars, but its tempo_change runs over %d; over_bars "
+                      "counts the section's last bars",
+                      sec->name.s, sec->bars, sec->ramp_bars);
+  }
   return SG_OK;
 }
 

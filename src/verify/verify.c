@@ -744,7 +744,7 @@ static void check_master(rows *w, const sg_song *s, const sg_timeline *tl,
   if (m->meter)
     SHARED(w, sg_check_master_level(w->rep, SG_VERIFY_STEP, s, tl, m->meter, m->info.rate, &d_));
   double bpm = (double)s->tempo.num / (double)s->tempo.den;
-  SHARED(w, sg_check_master_tempo(w->rep, SG_VERIFY_STEP, s, m->feat, bpm, &d_));
+  SHARED(w, sg_check_master_tempo(w->rep, SG_VERIFY_STEP, s, m->feat, bpm, tl, &d_));
   SHARED(w, sg_check_master_keys(w->rep, SG_VERIFY_STEP, s, tl, m->feat, &d_));
   if (ref)
     check_reference(w, s, o, ref, m, drums, mr, fatal);

@@ -87,6 +87,31 @@ static void timing_table(void **st) {
   assert_non_null(strstr(out, "total: 80 bars, 2:17.143, 6582857 frames"));
 }
 
+/* A tempo map: the table's tempo column per section, the map with its ritardando, and the same
+ * in --json (examples/last-chorus.yaml: 112, a bridge at 84, back to 112, 112 -> 96 over bars
+ * 21-24, the chorus at 96). */
+static void timing_tempo_map(void **st) {
+  (void)st;
+  char args[1200];
+  snprintf(args, sizeof args, "timing '%s'", sg_test_source("examples/last-chorus.yaml"));
+  assert_int_equal(run(args), 0);
+  const char *b = strstr(out, "\nbridge");
+  assert_non_null(b);
+  assert_non_null(strstr(b, "1234286")); /* 12 bars at 112 BPM, 48 kHz */
+  assert_non_null(strstr(b, "      84 "));
+  const char *c = strstr(out, "\nchorus");
+  assert_non_null(c);
+  assert_non_null(strstr(c, "      96 "));
+  assert_non_null(strstr(out, "bars 13-16 (from bridge): 84"));
+  assert_non_null(strstr(out, "bars 21-24 (verse 2): ritardando 112 -> 96, linear, frames "
+                              "2194286-2638240"));
+  snprintf(args, sizeof args, "timing '%s' --json", sg_test_source("examples/last-chorus.yaml"));
+  assert_int_equal(run(args), 0);
+  assert_non_null(strstr(out, "\"tempo_map\""));
+  assert_non_null(strstr(out, "\"curve\": \"linear\""));
+  assert_non_null(strstr(out, "\"tempo_bpm\": 84"));
+}
+
 static void analyze_a_file(void **st) {
   (void)st;
   /* A 2 s 440 Hz tone at -6 dBFS written by the test. */
@@ -193,8 +218,8 @@ static void deja_vu_typo_fails_before_any_audio(void **st) {
 
 static void examples_pass_check_and_dry_run(void **st) {
   (void)st;
-  static const char *const ex[] = {"deja-vu", "minimal",   "night-drive",
-                                   "waltz",   "ballad-68", "seven-eight"};
+  static const char *const ex[] = {"deja-vu",   "minimal",     "night-drive", "waltz",
+                                   "ballad-68", "seven-eight", "last-chorus"};
   char args[2600], outdir[1200];
   snprintf(outdir, sizeof outdir, "%s", sg_test_path("dry-out"));
   for (size_t i = 0; i < sizeof ex / sizeof ex[0]; ++i) {
@@ -380,6 +405,7 @@ int main(void) {
       cmocka_unit_test(help_and_usage),
       cmocka_unit_test(spec_errors_point_into_the_file),
       cmocka_unit_test(timing_table),
+      cmocka_unit_test(timing_tempo_map),
       cmocka_unit_test(analyze_a_file),
       cmocka_unit_test(schema_errors_stop_every_command),
       cmocka_unit_test(deja_vu_typo_fails_before_any_audio),

@@ -564,6 +564,80 @@ static void merge_makes_one_song_file(void **state) {
   fixture_free(&f);
 }
 
+/* A spec tempo map: 120 BPM, a 4-bar linear ritardando to 84 over the bridge, the outro at 132.
+ * Each note read back through the file's own tempo events (one per sixteenth along the ramp)
+ * lands within 2 ms of the frame the composer gave it, the grid mapping within half a tick and
+ * a frame; the conductor has one tempo event per constant stretch plus 64 along the ramp. */
+static void spec_tempo_map_notes_on_their_frames(void **state) {
+  (void)state;
+  char text[4096];
+  snprintf(text, sizeof text, FIXTURE_YAML, "4/4", "pop");
+  char *b = strstr(text, "    key: Eb major\n");
+  assert_non_null(b);
+  char rest[4096];
+  snprintf(rest, sizeof rest, "%s", b);
+  snprintf(b, sizeof text - (size_t)(b - text),
+           "    tempo_change: {to: 84, over_bars: 4, curve: linear}\n%s", rest);
+  char *o = strstr(text, "    energy: full\n");
+  assert_non_null(o);
+  snprintf(rest, sizeof rest, "%s", o);
+  snprintf(o, sizeof text - (size_t)(o - text), "    tempo: 132\n%s", rest);
+  fixture f;
+  fixture_from_text(&f, text);
+  assert_int_equal(f.tl.tempo_varies, 1);
+  sg_key keys[SG_MAX_SECTIONS];
+  section_keys(&f, keys);
+  double worst = 0, worst_grid = 0;
+  for (int i = -1; i < f.song->n_stems; ++i) {
+    sg_note_list l, back, grid;
+    sg_notes_init(&l);
+    sg_notes_init(&back);
+    sg_notes_init(&grid);
+    sg_compose_report rep;
+    compose_or_fail(&f, i, &l, &rep);
+    sg_midi_track tr = {&l, "stem", i < 0 ? 9 : 0, -1};
+    uint8_t *buf;
+    size_t len;
+    sg_diag d;
+    sg_diag_clear(&d);
+    assert_int_equal(sg_midi_encode_song(&f.tl, "t", keys, &tr, 1, &buf, &len, &d), SG_OK);
+    assert_int_equal(sg_midi_decode(buf, len, &f.tl, SG_MIDI_MAP_FILE_TEMPO, &back, NULL, &d),
+                     SG_OK);
+    assert_int_equal(sg_midi_decode(buf, len, &f.tl, SG_MIDI_MAP_GRID, &grid, NULL, &d), SG_OK);
+    assert_int_equal(back.n, l.n);
+    for (size_t k = 0; k < l.n; ++k) {
+      double e = fabs((double)(back.v[k].start - l.v[k].start)) / 48.0;
+      worst = e > worst ? e : worst;
+      e = fabs((double)(grid.v[k].start - l.v[k].start)) / 48.0;
+      worst_grid = e > worst_grid ? e : worst_grid;
+    }
+    assert_notes_match(&l, &back, TOL_2MS(48000));
+    assert_notes_match(&l, &grid, TOL_2MS(48000));
+    if (i < 0) {
+      sg_midi_event *ev = NULL;
+      size_t n = 0;
+      assert_int_equal(sg_midi_events(buf, len, &ev, &n, NULL, &d), SG_OK);
+      /* 120 at 0, 64 sixteenths of ramp from bar 7, 84 at bar 11, 132 at bar 11 replaced: the
+       * outro starts with its own tempo, so 120, ramp, 132. */
+      assert_int_equal(count_kind(ev, n, 0, 0x51), 1 + 64 + 1);
+      const sg_midi_event *t = find_event(ev, n, 0, 0x51, 10 * 4 * SG_MIDI_PPQ, NULL);
+      assert_non_null(t);
+      uint32_t us = (uint32_t)t->data[0] << 16 | (uint32_t)t->data[1] << 8 | t->data[2];
+      assert_int_equal(us, 454545); /* 60e6 / 132 */
+      free(ev);
+    }
+    free(buf);
+    sg_notes_free(&l);
+    sg_notes_free(&back);
+    sg_notes_free(&grid);
+  }
+  printf("spec tempo map (120, rit. to 84, 132): worst MIDI-vs-frame error %.3f ms through the "
+         "file's tempo events, %.3f ms through the grid\n",
+         worst, worst_grid);
+  assert_true(worst <= 2.0);
+  fixture_free(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(round_trip_through_the_grid),
@@ -571,6 +645,7 @@ int main(void) {
       cmocka_unit_test(hostile_files_fail_cleanly),
       cmocka_unit_test(stem_driven_by_a_midi_file),
       cmocka_unit_test(tempo_map_round_trip),
+      cmocka_unit_test(spec_tempo_map_notes_on_their_frames),
       cmocka_unit_test(lead_in_keeps_the_audio_time),
       cmocka_unit_test(conductor_data_reads_back),
       cmocka_unit_test(gm_programs),

@@ -302,6 +302,166 @@ static void tempo_map_interpolates(void **st) {
   free(s);
 }
 
+/* 120 BPM for 2 bars, 100 from bar 3, a 4-bar linear ritardando 100 -> 80 (bars 5-8), 80 after:
+ * frames at 48 kHz computed by hand from the closed forms (timing.h):
+ *   bar 2 = 8 q * 0.5 s = 192000; bar 4 = 192000 + 8 q * 0.6 s = 422400;
+ *   ramp (16 q): t(x) = 60 * 16 / (80 - 100) * ln(T(x) / 100), T(x) = 100 - 20 x / 16;
+ *   bar 8 = 422400 + round(48 ln(1.25) * 48000) = 422400 + 514123 = 936523;
+ *   bar 10 = 936523 + 8 q * 0.75 s = 1224523. */
+static sg_song *rit_song(void) {
+  sg_song *s = song_new(120, 1, 4, 4, 48000);
+  add(s, "a", 2, -1, -1);
+  sg_section_spec *b = add(s, "b", 2, -1, -1);
+  b->tempo = (sg_decimal){100, 1, {3, 5}};
+  sg_section_spec *c = add(s, "c", 4, -1, -1);
+  c->ramp_to = (sg_decimal){80, 1, {4, 5}};
+  c->ramp_bars = 4;
+  add(s, "d", 2, -1, -1);
+  return s;
+}
+
+static void tempo_map_two_tempos_and_ritardando(void **st) {
+  (void)st;
+  sg_song *s = rit_song();
+  sg_timeline tl;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_timeline_build(s, &tl, &d), SG_OK);
+  assert_int_equal(tl.tempo_varies, 1);
+  assert_int_equal(tl.n_tempo, 4);
+  assert_int_equal(sg_timeline_bar_frame(&tl, 2), 192000);
+  assert_int_equal(sg_timeline_bar_frame(&tl, 4), 422400);
+  assert_int_equal(sg_timeline_bar_frame(&tl, 8), 936523);
+  assert_int_equal(tl.total_frames, 1224523);
+  assert_int_equal(tl.sections[3].start_frame, 936523);
+  /* One bar into the ramp (T = 95): 48 ln(100/95) s = 118179.75 frames. */
+  assert_int_equal(sg_timeline_frame_at(&tl, 20, 1), 422400 + 118180);
+  /* A sixteenth into the ramp is integrated, not interpolated between quarters: T(1/4) =
+   * 99.6875, 48 ln(100/99.6875) s = 7211.27 frames (a quarter's interpolation gives 7245). */
+  assert_int_equal(sg_timeline_frame_at(&tl, 16 * 4 + 1, 4), 422400 + 7211);
+  /* The local tempo and the inverse. */
+  assert_float_equal(sg_timeline_tempo_at(&tl, 100), 120.0, 1e-9);
+  assert_float_equal(sg_timeline_tempo_at(&tl, 300000), 100.0, 1e-9);
+  assert_float_equal(sg_timeline_tempo_at(&tl, 422400 + 118180), 95.0, 1e-3);
+  assert_float_equal(sg_timeline_tempo_at(&tl, 1000000), 80.0, 1e-9);
+  assert_float_equal(sg_timeline_quarter_at(&tl, 422400 + 118180), 20.0, 1e-4);
+  assert_int_equal(sg_timeline_ticks_at(&tl, 422400, 480), 16 * 480);
+  assert_int_equal(sg_timeline_ticks_at(&tl, 936523 + 36000, 480), 32 * 480 + 480);
+  /* Every bar, quarter and sixteenth strictly after the one before; each quarter of the ramp
+   * longer than the one before (the tempo falls). */
+  int64_t prev = -1, prev_len = 0;
+  for (int64_t q16 = 0; q16 <= 40 * 4; ++q16) {
+    int64_t f = sg_timeline_frame_at(&tl, q16, 4);
+    assert_true(f > prev);
+    prev = f;
+  }
+  for (int64_t q = 16; q < 32; ++q) {
+    int64_t len = sg_timeline_frame_at(&tl, q + 1, 1) - sg_timeline_frame_at(&tl, q, 1);
+    assert_true(len > prev_len);
+    prev_len = len;
+  }
+  for (int64_t bar = 0; bar < tl.total_bars; ++bar)
+    assert_true(sg_timeline_bar_frame(&tl, bar + 1) > sg_timeline_bar_frame(&tl, bar));
+  /* The same map with an origin moves every frame by it. */
+  sg_timeline_set_origin(&tl, 777);
+  assert_int_equal(sg_timeline_bar_frame(&tl, 8), 936523 + 777);
+  assert_int_equal(tl.total_frames, 1224523 + 777);
+  /* Target times snap to bars of the map: d ends at "0:26" instead of 2 bars. Bar 8 is at
+   * 19.5109 s, a bar of 80 BPM lasts 3 s: 6.489 s is 2.16 bars -> 2, error 25.5109 - 26. */
+  s->sections[3].bars = 0;
+  s->sections[3].end_sec = 26.0;
+  assert_int_equal(sg_timeline_build(s, &tl, &d), SG_OK);
+  assert_int_equal(tl.total_bars, 10);
+  assert_float_equal(tl.sections[3].snap_error_end_sec, 1224523.0 / 48000 - 26.0, 1e-5);
+  /* c without bars takes its length from d's start (19.3 s -> bar 9, the end of the ramp over
+   * 4 bars); a start inconsistent with the bars before is refused at its position. */
+  s->sections[2].bars = 0;
+  s->sections[3].start_sec = 19.3;
+  assert_int_equal(sg_timeline_build(s, &tl, &d), SG_OK);
+  assert_int_equal(tl.sections[2].bars, 4);
+  assert_float_equal(tl.sections[3].snap_error_start_sec, 936523.0 / 48000 - 19.3, 1e-5);
+  s->sections[2].bars = 4;
+  s->sections[3].start_sec = 23.0;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_timeline_build(s, &tl, &d), SG_E_SPEC);
+  assert_int_equal(d.line, 5);
+  assert_int_equal(d.col, 12);
+  /* over_bars longer than the section. */
+  s->sections[3].start_sec = -1;
+  s->sections[2].ramp_bars = 5;
+  s->sections[2].ramp_bars_pos = (sg_pos){4, 30};
+  sg_diag_clear(&d);
+  assert_int_equal(sg_timeline_build(s, &tl, &d), SG_E_SPEC);
+  assert_int_equal(d.col, 30);
+  assert_non_null(strstr(d.message, "over_bars"));
+  free(s);
+}
+
+/* An exponential accelerando over a whole section: equal tempo ratios per beat, so the quarter
+ * lengths fall geometrically; closed form t(x) = 60 L / (T0 ln r) (1 - r^(-x/L)). */
+static void tempo_map_exponential(void **st) {
+  (void)st;
+  sg_song *s = song_new(90, 1, 3, 4, 44100);
+  sg_section_spec *a = add(s, "a", 2, -1, -1);
+  a->ramp_to = (sg_decimal){135, 1, {2, 5}};
+  a->ramp_curve = SG_CURVE_EXPONENTIAL;
+  add(s, "b", 1, -1, -1);
+  sg_timeline tl;
+  assert_int_equal(sg_timeline_build(s, &tl, NULL), SG_OK);
+  double L = 6, r = 1.5, T0 = 90;
+  for (int q = 0; q <= 6; ++q) {
+    double t = 60 * L / (T0 * log(r)) * (1 - pow(r, -q / L));
+    assert_int_equal(sg_timeline_frame_at(&tl, q, 1), llround(t * 44100));
+  }
+  double l1 = (double)(sg_timeline_frame_at(&tl, 1, 1) - sg_timeline_frame_at(&tl, 0, 1));
+  double l2 = (double)(sg_timeline_frame_at(&tl, 2, 1) - sg_timeline_frame_at(&tl, 1, 1));
+  assert_float_equal(l1 / l2, pow(r, 1 / L), 1e-4);
+  /* b runs at 135 */
+  assert_int_equal(tl.total_frames - sg_timeline_bar_frame(&tl, 2),
+                   llround(3 * 60.0 / 135 * 44100));
+  free(s);
+}
+
+/* The spec keys: per-section tempo in `beat` units, tempo_change with its defaults, errors at
+ * the offending line:col. */
+static void tempo_keys_parse(void **st) {
+  (void)st;
+  static const char *const ok =
+      "title: T\ntempo: 60\nbeat: half\nmeter: 4/4\nsample_rate: 44100\n"
+      "sections:\n  - {name: a, bars: 2}\n  - {name: b, bars: 2, tempo: 50}\n"
+      "  - name: c\n    bars: 4\n    tempo_change: {to: 40, over_bars: 2}\n"
+      "drums: {source: synth}\n";
+  sg_diag d;
+  sg_song *s = parse_or_null(ok, &d);
+  assert_non_null(s);
+  assert_int_equal(s->sections[1].tempo.num, 100); /* 50 half notes = 100 quarters */
+  assert_int_equal(s->sections[2].ramp_to.num, 80);
+  assert_int_equal(s->sections[2].ramp_bars, 2);
+  assert_int_equal(s->sections[2].ramp_curve, SG_CURVE_LINEAR);
+  sg_song_free(s);
+  static const char *const bad[][2] = {
+      {"  - name: c\n    bars: 4\n    tempo_change: {to: 40, over: 2}\n", "11:28"},
+      {"  - name: c\n    bars: 4\n    tempo_change: {to: 40, over_bars: 5}\n", "11:39"},
+      {"  - name: c\n    bars: 4\n    tempo_change: {over_bars: 2}\n", "11:19"},
+      {"  - name: c\n    bars: 4\n    tempo_change: {to: 5}\n", "11:24"},
+      {"  - name: c\n    bars: 4\n    tempo: fast\n", "11:12"},
+      {"  - name: c\n    bars: 4\n    tempo_change: {to: 50, curve: cubic}\n", "11:35"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+    char y[600];
+    snprintf(y, sizeof y,
+             "title: T\ntempo: 60\nbeat: half\nmeter: 4/4\nsample_rate: 44100\n"
+             "sections:\n  - {name: a, bars: 2}\n  - {name: b, bars: 2, tempo: 50}\n%s"
+             "drums: {source: synth}\n",
+             bad[i][0]);
+    assert_null(parse_or_null(y, &d));
+    char at[16];
+    snprintf(at, sizeof at, "%d:%d", d.line, d.col);
+    printf("%s -> %s: %s\n", bad[i][1], at, d.message);
+    assert_string_equal(at, bad[i][1]);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(deja_vu_grid),
@@ -311,6 +471,9 @@ int main(void) {
       cmocka_unit_test(placement_errors_name_the_section),
       cmocka_unit_test(time_strings),
       cmocka_unit_test(tempo_map_interpolates),
+      cmocka_unit_test(tempo_map_two_tempos_and_ritardando),
+      cmocka_unit_test(tempo_map_exponential),
+      cmocka_unit_test(tempo_keys_parse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
