@@ -413,9 +413,9 @@ typedef struct sg_beat_track {
  * (bpm and a beat time phase_s, e.g. sg_tempo_result); then the bar position with the
  * strongest kick, accent (crash) and fill-before evidence, read from f's low-band and onset
  * envelopes at each beat (f may be NULL: the onsets' own values), ties decided by the first
- * kick, and the first downbeat the
- * first beat at that position at or after the first onset, or up to 0.6 beat before it (a hit on
- * the file's first sample leaves no onset; a pickup lies before it). Beats run
+ * kick, and the first downbeat the first beat at that position at or after the material's
+ * start: the first onset, or f's first sound within 30 dB of its loud ~1 ms blocks when
+ * earlier (a hit on the file's first sample leaves no onset); a pickup lies before it. Beats run
  * to duration_s, past the last onset at the fitted end tempo. SG_E_NOTFOUND when fewer than 4
  * onsets fall on beats or the onsets span under 4 beats; out is zeroed on any error. */
 sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *onsets, double bpm,

@@ -28,8 +28,9 @@
  * 1 and 3; kick velocity, crashes and fills then tell 1 from 3. Between near-equal positions
  * (within 10 %) the first beat carrying a kick decides: music starts on a downbeat, and a
  * pickup (an anacrusis of snare or tom hits) carries none. The first downbeat is the first beat
- * at that position at or after the first onset (or up to 0.6 beat before it, when the hit on
- * the file's first sample left no onset): a pickup, shorter than a bar, lies before it.
+ * at that position at or after the material's start (the first onset, or the first sound within
+ * 30 dB of the loud ~1 ms blocks when earlier: a hit on the file's first sample leaves no
+ * onset): a pickup, shorter than a bar, lies before it.
  */
 #include "analysis_internal.h"
 
@@ -121,10 +122,23 @@ sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, do
   if (on->n < 4)
     return SG_E_NOTFOUND;
   const double P = 60.0 / bpm;
+  /* Where the material starts: the first onset, or the first sound when that comes earlier (a
+   * hit on the file's very first sample has no rise before it in the onset envelope, and is
+   * found by no onset picker): the first ~1 ms block within 30 dB of the loud blocks. */
   double first = on->time[0], last = on->time[on->n - 1];
-  /* The grid over the onsets: from the earliest beat within 0.6 beat before the first onset (a
-   * hit on the file's very first sample has no onset-envelope rise before it, so the first
-   * onset found may be the off-beat after it) to the beat nearest the last. */
+  size_t ne = 0;
+  double re = 0;
+  const float *en = f ? sg_features_energy(f, &ne, &re) : NULL;
+  if (en && ne && re > 0) {
+    double loud = sg__quantile(en, ne, 0.99);
+    for (size_t j = 0; loud > 0 && j < ne && (double)j / re < first; ++j)
+      if (en[j] > 1e-3 * loud) {
+        first = (double)j / re;
+        break;
+      }
+  }
+  /* The grid over the material: from the earliest beat within 0.6 beat before its start to the
+   * beat nearest the last onset. */
   double k0 = ceil((first - phase_s) / P - 0.6), k1 = floor((last - phase_s) / P + 0.5);
   if (k1 - k0 < 3)
     return SG_E_NOTFOUND;
@@ -326,10 +340,10 @@ sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, do
   }
   out->confidence = B == 1 ? 1 : (b1 > 0 ? (b1 - (b2 > 0 ? b2 : 0)) / b1 : 0);
   out->confidence = out->confidence < 0 ? 0 : out->confidence > 1 ? 1 : out->confidence;
-  /* The first beat at the bar position at or after the first onset, or up to 0.6 beat before
-   * it (see the grid's start above). */
+  /* The first beat at the bar position at or after the start (a quarter beat early for a hit
+   * played ahead of it). */
   size_t kd = (size_t)best;
-  while (kd < n && t[kd] < first - 0.6 * (t[1] - t[0]))
+  while (kd < n && t[kd] < first - 0.25 * (t[1] - t[0]))
     kd += (size_t)B;
   if (kd >= n) {
     st = SG_E_NOTFOUND;
