@@ -107,9 +107,11 @@ static int cmp_double(const void *a, const void *b) {
 sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, double bpm,
                                double phase_s, double duration_s, const sg_beat_track_config *cfg,
                                sg_beat_track *out) {
-  if (!on || !out || !(bpm > 0) || !(duration_s > 0) || !isfinite(phase_s))
+  if (!out)
     return SG_E_INVAL;
   memset(out, 0, sizeof *out);
+  if (!on || !(bpm > 0) || !(duration_s > 0) || !isfinite(phase_s))
+    return SG_E_INVAL;
   sg_beat_track_config c;
   if (cfg)
     c = *cfg;

@@ -321,9 +321,47 @@ static void beats_within_2ms(void **state) {
   assert_int_equal(bad, 0);
 }
 
+/* Bad arguments and material too sparse for a curve: errors with the result zeroed, never a
+ * crash (the reference module then falls back to sg_downbeat_estimate). */
+static void sparse_and_bad_input(void **state) {
+  (void)state;
+  double time[3] = {0.5, 1.0, 1.5};
+  float strength[3] = {1, 1, 1}, low[3] = {1, 0, 1};
+  sg_onset_list on = {time, strength, low, 3};
+  sg_beat_track tr;
+  assert_int_equal(sg_beat_track_onsets(NULL, NULL, 120, 0, 10, NULL, &tr), SG_E_INVAL);
+  assert_int_equal(sg_beat_track_onsets(NULL, &on, 0, 0, 10, NULL, &tr), SG_E_INVAL);
+  assert_int_equal(sg_beat_track_onsets(NULL, &on, 120, NAN, 10, NULL, &tr), SG_E_INVAL);
+  assert_int_equal(sg_beat_track_onsets(NULL, &on, 120, 0, 10, NULL, &tr), SG_E_NOTFOUND);
+  assert_null(tr.time);
+  assert_int_equal(tr.n, 0);
+  sg_beat_track_config c;
+  sg_beat_track_config_init(&c);
+  c.beats_per_bar = 0;
+  assert_int_equal(sg_beat_track_onsets(NULL, &on, 120, 0, 10, &c, &tr), SG_E_INVAL);
+  /* Eight onsets on a steady 120 BPM grid, kick on 1 and 3 (louder on 1), no features: the
+   * onsets' own values place the beats exactly and the downbeat on the first kick. */
+  double t8[16];
+  float s8[16], l8[16];
+  for (int i = 0; i < 16; ++i) {
+    t8[i] = 0.25 + 0.5 * i;
+    s8[i] = 1;
+    l8[i] = i % 4 == 0 ? 2.0f : i % 2 == 0 ? 1.0f : 0.0f;
+  }
+  sg_onset_list on8 = {t8, s8, l8, 16};
+  assert_int_equal(sg_beat_track_onsets(NULL, &on8, 120, 0.25, 8.5, NULL, &tr), SG_OK);
+  assert_true(fabs(tr.first_downbeat_s - 0.25) < 1e-6);
+  assert_true(tr.n >= 16);
+  for (size_t i = 0; i < tr.n; ++i)
+    assert_true(fabs(tr.time[i] - (0.25 + 0.5 * (double)i)) < 1e-6);
+  sg_beat_track_free(&tr);
+  assert_null(tr.time);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(beats_within_2ms),
+      cmocka_unit_test(sparse_and_bad_input),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
