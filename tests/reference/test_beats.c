@@ -1,15 +1,8 @@
 /* Downbeat and beat accuracy of sg_reference_prepare on drummer-like references (issue 13):
  * steady, 0.3 % fast, a tempo ramp of 0.6 % over the file, leading silence (120 ms, 1.37 s),
- * a pickup (anacrusis) before the first downbeat.
- *
- * The generator plays a pop groove the way a drummer would: hats on the eighths with accented
- * beats and varied velocities; kick on 1 and 3 with a pattern that changes from bar to bar
- * (3&, 2&, 4& pushes, so the kick is not periodic per beat or per half bar); snare backbeats on
- * 2 and 4 with ghost notes; a snare-and-tom fill over beats 3-4 of every eighth bar; a crash
- * on the downbeat after each fill (and on bar 1 when asked); every position humanised by a
- * uniform timing error of +-jitter (the limbs playing it together, each with its own +-1 ms
- * flam) and every hit by a velocity error. The truth is the drummer's intended beat
- * times (the smooth tempo curve), not the humanised hits.
+ * a pickup (anacrusis) before the first downbeat. The references come from
+ * tests/support/drum_gen.h (a pop groove with varying kick patterns, ghost notes, fills,
+ * crashes and humanised timing); the truth is the drummer's intended beat times.
  *
  * Measured per case and printed as one table line: downbeat error (ms), max beat error of the
  * tempo map over the file (ms), max beat-to-beat tempo change of the map (%), and the grid
@@ -27,174 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { RATE = 48000 };
-
-typedef struct beat_case {
-  const char *name;
-  double bpm;       /* tempo at the first downbeat                                        */
-  double ramp;      /* tempo change over the file as a fraction (0.006: 0.6 % faster)      */
-  double spec_bpm;  /* the spec's tempo (the grid's)                                       */
-  double lead_s;    /* silence before the first hit (the pickup's first hit, if any)      */
-  int pickup;       /* beats of pickup before the first downbeat, 0..3                    */
-  int crash_first;  /* crash on bar 1's downbeat                                          */
-  double jitter_ms; /* humanised timing, uniform +-                                       */
-  double dur_s;
-  unsigned seed;
-} beat_case;
-
-/* ------------------------------------------------------------------------------- sounds --- */
-
-static void add_kick(float *x, size_t n, size_t at, double amp, sg_rng *r) {
-  double ph = 0;
-  for (size_t i = 0; at + i < n && i < (size_t)(0.3 * RATE); ++i) {
-    double t = (double)i / RATE, f = 48 + 100 * exp(-t / 0.025);
-    ph += 2 * SG_PI * f / RATE;
-    double click = t < 0.003 ? 0.25 * (sg_rng_uniform(r) * 2 - 1) * (1 - t / 0.003) : 0;
-    x[at + i] += (float)(amp * (exp(-t / 0.11) * sin(ph) + click));
-  }
-}
-
-static void add_snare(float *x, size_t n, size_t at, double amp, sg_rng *r) {
-  double prev = 0;
-  for (size_t i = 0; at + i < n && i < (size_t)(0.25 * RATE); ++i) {
-    double t = (double)i / RATE, w = sg_rng_uniform(r) * 2 - 1;
-    double v =
-        0.5 * (w - prev) * exp(-t / 0.055) + 0.35 * sin(2 * SG_PI * 185 * t) * exp(-t / 0.07);
-    prev = w;
-    x[at + i] += (float)(amp * v);
-  }
-}
-
-static void add_tom(float *x, size_t n, size_t at, double amp, double hz) {
-  double ph = 0;
-  for (size_t i = 0; at + i < n && i < (size_t)(0.3 * RATE); ++i) {
-    double t = (double)i / RATE;
-    ph += 2 * SG_PI * hz * (1 + 0.4 * exp(-t / 0.02)) / RATE;
-    x[at + i] += (float)(amp * 0.6 * exp(-t / 0.13) * sin(ph));
-  }
-}
-
-static void add_hat(float *x, size_t n, size_t at, double amp, sg_rng *r) {
-  double prev = 0;
-  for (size_t i = 0; at + i < n && i < (size_t)(0.06 * RATE); ++i) {
-    double t = (double)i / RATE, w = sg_rng_uniform(r) * 2 - 1;
-    x[at + i] += (float)(amp * 0.5 * (w - prev) * exp(-t / 0.015));
-    prev = w;
-  }
-}
-
-static void add_crash(float *x, size_t n, size_t at, double amp, sg_rng *r) {
-  double prev = 0;
-  for (size_t i = 0; at + i < n && i < (size_t)(1.5 * RATE); ++i) {
-    double t = (double)i / RATE, w = sg_rng_uniform(r) * 2 - 1;
-    x[at + i] += (float)(amp * 0.45 * (w - prev) * exp(-t / 0.6));
-    prev = w;
-  }
-}
-
-/* ---------------------------------------------------------------------------- generator --- */
-
-/* Intended time of beat k (k = 0 is the first downbeat; negative: the pickup, at the first
- * tempo). The tempo rises linearly with the beat number to bpm * (1 + ramp) at beat nb. */
-static double beat_time(const beat_case *c, double t0, double nb, long k) {
-  double P0 = 60.0 / c->bpm;
-  if (k <= 0)
-    return t0 + (double)k * P0;
-  double t = t0;
-  for (long j = 0; j < k; ++j)
-    t += P0 / (1 + c->ramp * (double)j / nb);
-  return t;
-}
-
-typedef struct gen {
-  const beat_case *c;
-  float *x;
-  size_t n;
-  sg_rng r;
-  double t0, nb; /* first downbeat, beats in the file */
-} gen;
-
-/* Position s sixteenths into beat k, humanised: the drummer's timing error at that position
- * (uniform +-jitter, shared by the limbs that play it) plus each limb's own flam (+-1 ms when
- * jitter is on). */
-static size_t hit_at(gen *g, long k, int s) {
-  double a = beat_time(g->c, g->t0, g->nb, k), b = beat_time(g->c, g->t0, g->nb, k + 1);
-  sg_rng pr;
-  sg_rng_seed(&pr, g->c->seed, (uint64_t)(k + 64) * 4 + (uint64_t)s);
-  double j = g->c->jitter_ms * (2 * sg_rng_uniform(&pr) - 1);
-  if (g->c->jitter_ms > 0)
-    j += 2 * sg_rng_uniform(&g->r) - 1;
-  double t = a + (b - a) * s / 4.0 + 1e-3 * j;
-  return t < 0 ? 0 : (size_t)llround(t * RATE);
-}
-
-static double vel(gen *g, double v) { return v * (0.9 + 0.2 * sg_rng_uniform(&g->r)); }
-
-static float *generate(const beat_case *c, size_t *n_out, double *t0_out, double *nb_out) {
-  gen g;
-  memset(&g, 0, sizeof g);
-  g.c = c;
-  g.n = (size_t)llround(c->dur_s * RATE);
-  g.x = calloc(g.n, sizeof *g.x);
-  sg_rng_seed(&g.r, c->seed, 13);
-  double P0 = 60.0 / c->bpm;
-  g.t0 = c->lead_s + c->pickup * P0;
-  g.nb = (c->dur_s - g.t0) / P0;
-  /* Pickup: snare eighths rising into the downbeat, a tom on the last one. */
-  for (long k = -c->pickup; k < 0; ++k)
-    for (int s = 0; s < 4; s += 2) {
-      size_t at = hit_at(&g, k, s);
-      if (k == -1 && s == 2)
-        add_tom(g.x, g.n, at, vel(&g, 0.7), 110);
-      else
-        add_snare(g.x, g.n, at, vel(&g, 0.35 + 0.1 * (double)(k + c->pickup)), &g.r);
-    }
-  /* Kick patterns in sixteenths of the bar, chosen per bar: never the same on 1 and 3. */
-  static const int kicks[4][4] = {{0, 8, 10, -1}, {0, 6, 8, -1}, {0, 8, 14, -1}, {0, 3, 8, 10}};
-  for (long bar = 0;; ++bar) {
-    long k0 = bar * 4;
-    if (beat_time(c, g.t0, g.nb, k0) >= c->dur_s)
-      break;
-    int fill = bar % 8 == 7, crash = (bar == 0 && c->crash_first) || (bar > 0 && bar % 8 == 0);
-    for (int s = 0; s < 16; ++s) {
-      long k = k0 + s / 4;
-      int sb = s % 4;
-      if (beat_time(c, g.t0, g.nb, k) >= c->dur_s)
-        break;
-      if (fill && s >= 8) { /* beats 3-4: sixteenth snares and toms, rising */
-        size_t at = hit_at(&g, k, sb);
-        double v = 0.45 + 0.04 * (s - 8);
-        if (s >= 12)
-          add_tom(g.x, g.n, at, vel(&g, v), s >= 14 ? 95 : 140);
-        else
-          add_snare(g.x, g.n, at, vel(&g, v), &g.r);
-        continue;
-      }
-      if (s % 2 == 0) { /* hats: beats accented, off-beats lighter */
-        size_t at = hit_at(&g, k, sb);
-        if (!(s == 0 && crash))
-          add_hat(g.x, g.n, at, vel(&g, sb == 0 ? 0.55 : 0.35), &g.r);
-      }
-      for (int i = 0; i < 4; ++i)
-        if (kicks[bar % 4][i] == s) {
-          size_t at = hit_at(&g, k, sb);
-          add_kick(g.x, g.n, at, vel(&g, s == 0 ? 0.9 : 0.72), &g.r);
-        }
-      if (s == 4 || s == 12)
-        add_snare(g.x, g.n, hit_at(&g, k, sb), vel(&g, 0.8), &g.r);
-      if ((s == 7 && bar % 2) || (s == 15 && bar % 3 == 1)) /* ghost notes */
-        add_snare(g.x, g.n, hit_at(&g, k, sb), vel(&g, 0.12), &g.r);
-      if (s == 0 && crash)
-        add_crash(g.x, g.n, hit_at(&g, k, 0), vel(&g, 0.8), &g.r);
-    }
-  }
-  for (size_t i = 0; i < g.n; ++i)
-    g.x[i] *= 0.5f;
-  *n_out = g.n;
-  *t0_out = g.t0;
-  *nb_out = g.nb;
-  return g.x;
-}
+#include "drum_gen.h"
 
 /* ------------------------------------------------------------------------------ measure --- */
 
@@ -203,16 +29,16 @@ typedef struct beat_errors {
   size_t beats;
 } beat_errors;
 
-static void measure_case(const beat_case *c, beat_errors *e) {
+static void measure_case(const dg_case *c, beat_errors *e) {
   size_t n;
   double t0, nb;
-  float *x = generate(c, &n, &t0, &nb);
+  float *x = dg_generate(c, &n, &t0, &nb);
   char src[1024], work[1024];
   snprintf(src, sizeof src, "%s", sg_test_path(c->name));
   snprintf(work, sizeof work, "%s.work.wav", src);
   sg_audio_writer_config wc;
   sg_audio_writer_config_init(&wc);
-  wc.rate = RATE;
+  wc.rate = DG_RATE;
   wc.channels = 1;
   wc.format = SG_FMT_FLOAT32;
   sg_diag d;
@@ -225,7 +51,7 @@ static void measure_case(const beat_case *c, beat_errors *e) {
   song->tempo.num = llround(c->spec_bpm * 100);
   song->tempo.den = 100;
   song->meter_num = song->meter_den = 4;
-  song->sample_rate = RATE;
+  song->sample_rate = DG_RATE;
   song->channels = 1;
   song->format = SG_FMT_FLOAT32;
   sg_section_spec *s = &song->sections[song->n_sections++];
@@ -253,10 +79,10 @@ static void measure_case(const beat_case *c, beat_errors *e) {
    * holds no onset after a final beat to pin it). */
   size_t nm = ref.n_tempo_map;
   for (size_t i = 0; i < nm; ++i) {
-    double truth = beat_time(c, t0, nb, (long)i);
+    double truth = dg_beat_time(c, t0, nb, (long)i);
     if (truth > c->dur_s - 0.5)
       break;
-    double err = 1000.0 * ((double)ref.tempo_map[i] / RATE - truth);
+    double err = 1000.0 * ((double)ref.tempo_map[i] / DG_RATE - truth);
     if (getenv("SG_BEATS_DEBUG"))
       printf("  beat %3zu err %+6.2f ms\n", i, err);
     e->max_beat_ms = fabs(err) > e->max_beat_ms ? fabs(err) : e->max_beat_ms;
@@ -277,10 +103,10 @@ static void measure_case(const beat_case *c, beat_errors *e) {
   assert_int_equal(st, SG_OK);
   assert_true(ref.follows_tempo_map);
   for (long k = 0; k <= tl.total_bars * 4; ++k) {
-    double truth = beat_time(c, t0, nb, k);
+    double truth = dg_beat_time(c, t0, nb, k);
     if (truth > c->dur_s - 0.5)
       break;
-    double err = 1000.0 * ((double)sg_timeline_frame_at(&tl, k, 1) / RATE - truth);
+    double err = 1000.0 * ((double)sg_timeline_frame_at(&tl, k, 1) / DG_RATE - truth);
     e->max_grid_ms = fabs(err) > e->max_grid_ms ? fabs(err) : e->max_grid_ms;
   }
   printf("%-14s downbeat %+8.2f ms (true %8.2f)  max beat %7.2f ms over %3zu beats  "
@@ -293,7 +119,7 @@ static void measure_case(const beat_case *c, beat_errors *e) {
   free(song);
 }
 
-static const beat_case cases[] = {
+static const dg_case cases[] = {
     /* name            bpm    ramp   spec  lead pick crash jit  dur  seed */
     {"steady", 97.3, 0, 97.3, 0, 0, 1, 3, 30, 1},
     {"fast_0.3pct", 97.3 * 1.003, 0, 97.3, 0.12, 0, 1, 3, 30, 2},
