@@ -14,6 +14,10 @@
  *    threshold (Böck et al. 2012); attack times refined on a ~1 ms energy envelope.
  *  - Beat phase and downbeat: the onset grid gathering the most onset strength; the downbeat as
  *    the bar position with the strongest accent (onset plus low-band energy rise).
+ *  - Beat tracking of a drifting or ramping drummer: beat times as a penalised least-squares
+ *    fit to the onsets on the beat grid (Whittaker-Henderson graduation with a third-difference
+ *    penalty, Eilers 2003, "A perfect smoother"), downbeat by bar-position evidence (kick,
+ *    accent, fill before), src/analysis/beats.c.
  *  - Tempo: autocorrelation of the onset envelope with a harmonic comb and a log-Gaussian tempo
  *    prior around 120 BPM (Ellis 2007, "Beat tracking by dynamic programming"), refined by
  *    parabolic interpolation of the comb score and a strength-weighted least-squares fit of
@@ -390,6 +394,43 @@ sg_status sg_drift_estimate(const sg_onset_list *onsets, double bpm, double orig
  * *times is malloc'd (free()). */
 sg_status sg_beat_times(const sg_onset_list *onsets, double bpm, double phase_s, double duration_s,
                         double **times, size_t *n);
+
+typedef struct sg_beat_track_config {
+  int beats_per_bar;   /* 1..32; default 4                                                  */
+  double smooth_beats; /* the tempo curve's smoothing period in beats (cut-off of the
+                          penalised fit): the drummer's hit-to-hit timing averages over it,
+                          slower tempo changes stay; default 32, 2..256                        */
+} sg_beat_track_config;
+
+void sg_beat_track_config_init(sg_beat_track_config *c);
+
+typedef struct sg_beat_track {
+  double *time;            /* beat times from the first downbeat to the end of the material, s;
+                              malloc'd (sg_beat_track_free)                                   */
+  size_t n;                /* beats in time[]                                                 */
+  double first_downbeat_s; /* == time[0]                                                      */
+  int bar_position;        /* bar position chosen, counted from the grid's first beat        */
+  double confidence;       /* (best - second) / best of the bar-position scores, 0..1        */
+  double period_s;         /* mean beat period over time[]                                    */
+  double residual_s;       /* RMS of matched onsets about the fitted beats                    */
+  size_t onsets_used;      /* onsets matched to beats in the final fit                        */
+} sg_beat_track;
+
+/* Beats and first downbeat of drummer-like material (src/analysis/beats.c for the method): a
+ * smooth tempo curve fitted to the onsets on beats by penalised least squares (Whittaker-
+ * Henderson graduation, third-difference penalty: Eilers 2003), starting from a tempo estimate
+ * (bpm and a beat time phase_s, e.g. sg_tempo_result); then the bar position with the
+ * strongest kick, accent (crash) and fill-before evidence, read from f's low-band and onset
+ * envelopes at each beat (f may be NULL: the onsets' own values), ties decided by the first
+ * kick, and the first downbeat the first beat at that position at or after the material's
+ * start: the first onset, or f's first sound within 30 dB of its loud ~1 ms blocks when
+ * earlier (a hit on the file's first sample leaves no onset); a pickup lies before it. Beats run
+ * to duration_s, past the last onset at the fitted end tempo. SG_E_NOTFOUND when fewer than 4
+ * onsets fall on beats or the onsets span under 4 beats; out is zeroed on any error. */
+sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *onsets, double bpm,
+                               double phase_s, double duration_s, const sg_beat_track_config *cfg,
+                               sg_beat_track *out);
+void sg_beat_track_free(sg_beat_track *t);
 
 /* ================================================================================ pitch ==== */
 

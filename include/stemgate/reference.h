@@ -10,13 +10,20 @@
  *                 its octave hint and the centre of its log-Gaussian prior, so the octave
  *                 follows the spec (70 vs 140 with hats on the eighths is genuinely ambiguous)
  *                 while a 132-vs-140 BPM difference (6 %, a tenth of an octave) is seen in full.
- *   first downbeat sg_downbeat_estimate (beat phase by circular mean of onset times, the bar
- *                 position with the strongest low-band accent).
+ *   beats and    sg_beat_track_onsets: a smooth tempo curve (penalised least squares of beat
+ *   first downbeat times against the onsets on the beat grid, third-difference penalty:
+ *                 Whittaker-Henderson graduation, Eilers 2003) from the measured tempo and
+ *                 phase, so a drifting or ramping drummer is followed beat by beat without his
+ *                 hit-to-hit jitter; then the bar position with the strongest kick, accent
+ *                 (crash) and fill-before evidence, the first downbeat being that position's
+ *                 first beat at or after the first onset (a pickup lies before it).
+ *                 sg_downbeat_estimate (one global grid) is the fallback for sparse material.
  *   drift         sg_drift_estimate: a least-squares line through onset times against beat
  *                 numbers on the grid the song will use; reported in ms over the file and as a
  *                 tempo ratio, and projected over the part of the song the reference plays.
- *   tempo map     sg_beat_times (phase-locked beat follower) from the first downbeat: one frame
- *                 per quarter note, for sg_timeline_set_tempo_map (drums.follow_tempo_map).
+ *   tempo map     the tracked beats from the first downbeat to the end of the file: one frame
+ *                 per quarter note, for sg_timeline_set_tempo_map (drums.follow_tempo_map),
+ *                 which the MIDI files' tempo events follow.
  *   sync          sg_align_files: cross-correlation of onset envelopes at the start and the end
  *                 of a rendered file against the conformed reference, searched within 0.2 beat
  *                 (drums repeat every eighth note: a wider search aliases); then the median-

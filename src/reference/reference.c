@@ -157,7 +157,6 @@ static sg_status measure(const sg_song *song, const sg_reference_config *cfg, sg
   sg_features *f = NULL;
   sg_onset_list on;
   memset(&on, 0, sizeof on);
-  double *beats = NULL;
   sg_status st = sg_features_from_file(&f, ref->work_path, &fc, d);
   if (st != SG_OK)
     return st;
@@ -237,9 +236,27 @@ static sg_status measure(const sg_song *song, const sg_reference_config *cfg, sg
   sg_gate_row(gates, SG_CHECK_REFERENCE_TEMPO_CONFIDENCE, step, stem, tr.confidence, 0, 0, NULL,
               SG_SEV_INFO, NULL);
 
-  /* First downbeat, from the measured beat period (the grid's own period may drift from it). */
+  /* Beats and first downbeat: a smooth tempo curve through the onsets on beats, from the
+   * measured tempo and phase, then the bar position (sg_beat_track_onsets). The plain
+   * bar-accent estimate on one global grid stays as the fallback for material too sparse for
+   * a curve. */
+  sg_beat_track bt;
+  sg_beat_track_config bc;
+  sg_beat_track_config_init(&bc);
+  bc.beats_per_bar = beats_per_bar(song);
+  double dur = sg_features_duration(f);
   sg_downbeat_result db;
-  if (sg_downbeat_estimate(&on, tr.bpm, beats_per_bar(song), &db) != SG_OK) {
+  memset(&db, 0, sizeof db);
+  sg_status bst = sg_beat_track_onsets(f, &on, tr.bpm, tr.phase_s, dur, &bc, &bt);
+  if (bst == SG_E_NOMEM) {
+    st = sg_diag_fail(d, SG_E_NOMEM, "reference: out of memory tracking the beats");
+    goto done;
+  }
+  if (bst == SG_OK) {
+    db.first_downbeat_s = bt.first_downbeat_s;
+    db.confidence = bt.confidence;
+    db.bar_position = bt.bar_position;
+  } else if (sg_downbeat_estimate(&on, tr.bpm, beats_per_bar(song), &db) != SG_OK) {
     st = sg__ref_check(gates, SG_CHECK_FIRST_DOWNBEAT, step, stem, NAN, 0, 0, "no downbeat found",
                        SG_SEV_FAIL, d);
     goto done;
@@ -267,32 +284,22 @@ static sg_status measure(const sg_song *song, const sg_reference_config *cfg, sg
     ref->tempo_ratio = 1;
   }
 
-  /* Tempo map: measured quarter notes from the first downbeat through the end of the file. */
-  size_t nb = 0;
-  double dur = sg_features_duration(f);
-  if (sg_beat_times(&on, tr.bpm, db.first_downbeat_s, dur, &beats, &nb) == SG_OK && nb >= 2) {
-    size_t i0 = 0;
-    double best = 1e300;
-    for (size_t i = 0; i < nb; ++i)
-      if (fabs(beats[i] - db.first_downbeat_s) < best) {
-        best = fabs(beats[i] - db.first_downbeat_s);
-        i0 = i;
-      }
-    if (nb - i0 >= 2) {
-      ref->tempo_map = malloc((nb - i0) * sizeof *ref->tempo_map);
-      if (!ref->tempo_map) {
-        st = sg_diag_fail(d, SG_E_NOMEM, "reference: out of memory for the tempo map");
-        goto done;
-      }
-      for (size_t i = i0; i < nb; ++i) {
-        int64_t fr = (int64_t)llround(beats[i] * rate);
-        /* Strictly increasing, whatever the follower did between two onsets. */
-        if (ref->n_tempo_map && fr <= ref->tempo_map[ref->n_tempo_map - 1])
-          fr = ref->tempo_map[ref->n_tempo_map - 1] + 1;
-        ref->tempo_map[ref->n_tempo_map++] = fr;
-      }
+  /* Tempo map: the tracked quarter notes from the first downbeat through the end of the file. */
+  if (bst == SG_OK && bt.n >= 2) {
+    ref->tempo_map = malloc(bt.n * sizeof *ref->tempo_map);
+    if (!ref->tempo_map) {
+      sg_beat_track_free(&bt);
+      st = sg_diag_fail(d, SG_E_NOMEM, "reference: out of memory for the tempo map");
+      goto done;
+    }
+    for (size_t i = 0; i < bt.n; ++i) {
+      int64_t fr = (int64_t)llround(bt.time[i] * rate);
+      if (ref->n_tempo_map && fr <= ref->tempo_map[ref->n_tempo_map - 1])
+        fr = ref->tempo_map[ref->n_tempo_map - 1] + 1; /* strictly increasing */
+      ref->tempo_map[ref->n_tempo_map++] = fr;
     }
   }
+  sg_beat_track_free(&bt);
 
   snprintf(det, sizeof det, "first downbeat at %.2f ms (confidence %.2f); grid origin frame %lld",
            1000.0 * db.first_downbeat_s, db.confidence, (long long)ref->origin_frame);
@@ -314,7 +321,6 @@ static sg_status measure(const sg_song *song, const sg_reference_config *cfg, sg
               NULL);
   st = SG_OK;
 done:
-  free(beats);
   sg_onset_list_free(&on);
   sg_features_free(f);
   return st;

@@ -48,6 +48,15 @@ static void run_everything(const sg_features *f) {
     size_t nb = 0;
     if (sg_beat_times(&on, 120, 0, sg_features_duration(f) + 0.01, &bt, &nb) == SG_OK)
       free(bt);
+    sg_beat_track tr;
+    if (sg_beat_track_onsets(f, &on, 120, 0, sg_features_duration(f) + 0.01, NULL, &tr) == SG_OK) {
+      for (size_t i = 0; i < tr.n; ++i)
+        assert_true(isfinite(tr.time[i]) && (i == 0 || tr.time[i] > tr.time[i - 1]));
+      assert_true(tr.confidence >= 0 && tr.confidence <= 1);
+    } else {
+      assert_null(tr.time);
+    }
+    sg_beat_track_free(&tr);
   }
   sg_onset_list_free(&on);
   sg_keyfit k;

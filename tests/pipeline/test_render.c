@@ -451,8 +451,9 @@ static void reference_track_locks_the_grid(void **st) {
 /* tempo: auto (issue 13): a drum reference made at 97.3 BPM (a tight render's drums,
  * 44.1 kHz 16-bit) builds the grid: render measures it in step 2 before the
  * timeline exists, the timing gates run on that grid, the MIDI lines up with the composed frames
- * within 2 ms, and `stemgate timing` prints the measured tempo. (The reference has no leading
- * silence here; reference_track_locks_the_grid covers the offset.) */
+ * within 2 ms, and `stemgate timing` prints the measured tempo. The reference starts after
+ * 120 ms of silence, and the grid starts on its first downbeat, there (the downbeat used to
+ * land a bar or half a bar late on this groove). */
 static const char *SONG97 = "title: Test Song\n"
                             "tempo: 97.3\n"
                             "meter: 4/4\n"
@@ -482,13 +483,9 @@ static void tempo_auto_renders_on_the_measured_tempo(void **st) {
   char drums[1200];
   snprintf(drums, sizeof drums, "%s/current/test-song_Drums.wav", sg_test_path("out97"));
   snprintf(ref, sizeof ref, "%s", sg_test_path("ref97.wav"));
-  make_reference_padded(drums, ref, 0);
+  make_reference_padded(drums, ref, 5760); /* 120 ms at 48 kHz */
   char drums_line[1400];
-  /* No leading silence and align: false: this test is about the tempo; the first-downbeat search
-   * (issue 13 part 3) can still land a bar or half a bar late on some grooves, which is not what
-   * is measured here. */
-  snprintf(drums_line, sizeof drums_line,
-           "drums: {source: reference, reference: \"%s\", align: false}\n", ref);
+  snprintf(drums_line, sizeof drums_line, "drums: {source: reference, reference: \"%s\"}\n", ref);
   snprintf(text, sizeof text, SONG97, drums_line);
   char *t = strstr(text, "tempo: 97.3");
   assert_non_null(t);
@@ -508,6 +505,7 @@ static void tempo_auto_renders_on_the_measured_tempo(void **st) {
   const sg_gate_result *o = find_gate(&res, "reference", "reference_origin");
   assert_non_null(o);
   printf("tempo: auto origin %.2f ms\n", o->measured);
+  assert_true(fabs(o->measured - 120.0) <= 2.0); /* the first downbeat, 120 ms in */
   /* The MIDI against the 97.3 BPM grid locked to the reference's downbeat. */
   check_locked_midi(res.zip_path, spec97, o->measured);
   sg_render_result_free(&res);
