@@ -51,10 +51,12 @@
 #define SAL_KAPPA 2.0f
 #define LOG_GAMMA 1000.0f /* log(1 + gamma * |X|): compresses ~60 dB into a useful range */
 
-/* One STFT front end: a linear buffer holding the current frame, filled hop samples at a time. */
+/* One STFT front end: the current frame is buf[start, start + n), filled hop samples at a time
+ * (`at` is where the next sample goes). The buffer holds two frames, so the unconsumed
+ * n - hop samples move to its front once every n / hop frames, not after every frame. */
 typedef struct stft {
-  size_t n, hop, fill;
-  float *buf, *win, *tmp;
+  size_t n, hop, fill, start;
+  float *buf, *at, *win, *tmp;
   kiss_fftr_cfg cfg;
   kiss_fft_cpx *spec;
   float norm; /* 2 / sum(window): a full-scale sine reads 1.0 */
@@ -65,13 +67,14 @@ static int stft_init(stft *s, size_t n, size_t hop) {
   s->n = n;
   s->hop = hop;
   s->fill = n / 2; /* frame m is centred on input sample m * hop */
-  s->buf = calloc(n, sizeof *s->buf);
+  s->buf = calloc(2 * n, sizeof *s->buf);
   s->win = malloc(n * sizeof *s->win);
   s->tmp = malloc(n * sizeof *s->tmp);
   s->spec = malloc((n / 2 + 1) * sizeof *s->spec);
   s->cfg = kiss_fftr_alloc((int)n, 0, NULL, NULL);
   if (!s->buf || !s->win || !s->tmp || !s->spec || !s->cfg)
     return -1;
+  s->at = s->buf + s->fill;
   double sum = 0;
   for (size_t i = 0; i < n; ++i) {
     s->win[i] = (float)(0.5 - 0.5 * cos(2 * SG_PI * (double)i / (double)n)); /* periodic Hann */
@@ -92,12 +95,17 @@ static void stft_free(stft *s) {
 /* Transforms the current frame; leaves magnitudes of bins [0, nb) in mag and slides by hop. */
 static void stft_frame(stft *s, float *mag, size_t nb) {
   for (size_t i = 0; i < s->n; ++i)
-    s->tmp[i] = s->buf[i] * s->win[i];
+    s->tmp[i] = s->buf[s->start + i] * s->win[i];
   kiss_fftr(s->cfg, s->tmp, s->spec);
   for (size_t k = 0; k < nb; ++k)
     mag[k] = s->norm * sqrtf(s->spec[k].r * s->spec[k].r + s->spec[k].i * s->spec[k].i);
-  memmove(s->buf, s->buf + s->hop, (s->n - s->hop) * sizeof *s->buf);
+  s->start += s->hop;
   s->fill = s->n - s->hop;
+  if (s->start + s->n > 2 * s->n) {
+    memmove(s->buf, s->buf + s->start, s->fill * sizeof *s->buf);
+    s->start = 0;
+  }
+  s->at = s->buf + s->start + s->fill;
 }
 
 struct sg_features {
@@ -590,7 +598,8 @@ static sg_status chroma_frame(sg_features *f) {
 
 static sg_status chroma_sample(sg_features *f, float v) {
   if (f->dec == 1) {
-    f->ch.buf[f->ch.fill++] = v;
+    *f->ch.at++ = v;
+    f->ch.fill++;
   } else {
     const size_t L = f->fir_len;
     f->hist[f->hist_pos] = f->hist[f->hist_pos + L] = v;
@@ -602,7 +611,8 @@ static sg_status chroma_sample(sg_features *f, float v) {
     float acc = 0;
     for (size_t i = 0; i < L; ++i)
       acc += f->fir[i] * h[i];
-    f->ch.buf[f->ch.fill++] = acc;
+    *f->ch.at++ = acc;
+    f->ch.fill++;
   }
   if (f->ch.fill == f->ch.n)
     return chroma_frame(f);
@@ -617,7 +627,8 @@ static sg_status process_mono(sg_features *f, const float *x, size_t n) {
       size_t k = f->on.n - f->on.fill;
       if (k > n - i)
         k = n - i;
-      memcpy(f->on.buf + f->on.fill, x + i, k * sizeof *x);
+      memcpy(f->on.at, x + i, k * sizeof *x);
+      f->on.at += k;
       f->on.fill += k;
       i += k;
       if (f->on.fill == f->on.n)
@@ -682,7 +693,8 @@ sg_status sg_features_finish(sg_features *f) {
     /* Frames centred up to the last input sample: pad half a frame of zeros. */
     size_t pad = f->on.n / 2;
     for (size_t i = 0; i < pad && st == SG_OK; ++i) {
-      f->on.buf[f->on.fill++] = 0.0f;
+      *f->on.at++ = 0.0f;
+      f->on.fill++;
       if (f->on.fill == f->on.n)
         st = onset_frame(f);
     }
