@@ -18,12 +18,14 @@ static void RV_FN(sg_reverb *st, float *L, float *R, size_t n) {
   double sn[4][RV_SUB];
   double s1[SG_REVERB_MAX_LINES], s2[SG_REVERB_MAX_LINES], s3[SG_REVERB_MAX_LINES];
   double gm[SG_REVERB_MAX_LINES], gd[SG_REVERB_MAX_LINES], hb[SG_REVERB_MAX_LINES];
-  double lps[SG_REVERB_MAX_LINES], hfs[SG_REVERB_MAX_LINES];
+  double lps[SG_REVERB_MAX_LINES], hfs[SG_REVERB_MAX_LINES], h0[SG_REVERB_MAX_LINES];
+  const double a1 = 1 - lpa;
   for (int i = 0; i < N; ++i) {
     /* Two different Hadamard rows (1 and 2) as output taps: orthogonal, so L and R are
      * decorrelated while carrying the same energy; row 3 spreads the input. */
     s1[i] = hsign(1, i), s2[i] = hsign(2, i), s3[i] = hsign(3, i);
     gm[i] = st->g_mid[i], gd[i] = st->g_low[i] - st->g_mid[i], hb[i] = st->hf_b[i];
+    h0[i] = 1 - hb[i];
     lps[i] = st->lp_s[i], hfs[i] = st->hf_s[i];
   }
   for (size_t t0 = 0; t0 < n; t0 += B) {
@@ -103,18 +105,17 @@ static void RV_FN(sg_reverb *st, float *L, float *R, size_t n) {
         ol[t] += s1[i] * Y[i][t];
         orr[t] += s2[i] * Y[i][t];
       }
-    /* Absorb: the low-band split, then the damping pole (a recursion along each line). */
-    for (int i = 0; i < N; ++i) {
-      double lp = lps[i], hf = hfs[i];
-      const double a1 = 1 - lpa, h0 = 1 - hb[i], h1 = hb[i], m = gm[i], d = gd[i];
-      for (size_t t = 0; t < nb; ++t) {
-        lp = sg_dsp_flush(a1 * Y[i][t] + lpa * lp);
-        double v = m * Y[i][t] + d * lp;
-        hf = sg_dsp_flush(h0 * v + h1 * hf);
+    /* Absorb: the low-band split, then the damping pole. A recursion along each line, so the
+     * lines run side by side frame by frame (independent chains, no latency-bound loop). */
+    for (size_t t = 0; t < nb; ++t)
+      for (int i = 0; i < N; ++i) {
+        const double y = Y[i][t];
+        const double lp = sg_dsp_flush(a1 * y + lpa * lps[i]);
+        const double v = gm[i] * y + gd[i] * lp;
+        const double hf = sg_dsp_flush(h0[i] * v + hb[i] * hfs[i]);
+        lps[i] = lp, hfs[i] = hf;
         Y[i][t] = hf;
       }
-      lps[i] = lp, hfs[i] = hf;
-    }
     /* Hadamard mix of every frame at once: butterflies across lines, each over the frames. */
     for (int h = 1; h < N; h <<= 1)
       for (int i = 0; i < N; i += h << 1)
