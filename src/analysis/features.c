@@ -51,10 +51,12 @@
 #define SAL_KAPPA 2.0f
 #define LOG_GAMMA 1000.0f /* log(1 + gamma * |X|): compresses ~60 dB into a useful range */
 
-/* One STFT front end: a linear buffer holding the current frame, filled hop samples at a time. */
+/* One STFT front end: the current frame is buf[start, start + n), filled hop samples at a time
+ * (`at` is where the next sample goes). The buffer holds two frames, so the unconsumed
+ * n - hop samples move to its front once every n / hop frames, not after every frame. */
 typedef struct stft {
-  size_t n, hop, fill;
-  float *buf, *win, *tmp;
+  size_t n, hop, fill, start;
+  float *buf, *at, *win, *tmp;
   kiss_fftr_cfg cfg;
   kiss_fft_cpx *spec;
   float norm; /* 2 / sum(window): a full-scale sine reads 1.0 */
@@ -65,13 +67,14 @@ static int stft_init(stft *s, size_t n, size_t hop) {
   s->n = n;
   s->hop = hop;
   s->fill = n / 2; /* frame m is centred on input sample m * hop */
-  s->buf = calloc(n, sizeof *s->buf);
+  s->buf = calloc(2 * n, sizeof *s->buf);
   s->win = malloc(n * sizeof *s->win);
   s->tmp = malloc(n * sizeof *s->tmp);
   s->spec = malloc((n / 2 + 1) * sizeof *s->spec);
   s->cfg = kiss_fftr_alloc((int)n, 0, NULL, NULL);
   if (!s->buf || !s->win || !s->tmp || !s->spec || !s->cfg)
     return -1;
+  s->at = s->buf + s->fill;
   double sum = 0;
   for (size_t i = 0; i < n; ++i) {
     s->win[i] = (float)(0.5 - 0.5 * cos(2 * SG_PI * (double)i / (double)n)); /* periodic Hann */
@@ -92,12 +95,17 @@ static void stft_free(stft *s) {
 /* Transforms the current frame; leaves magnitudes of bins [0, nb) in mag and slides by hop. */
 static void stft_frame(stft *s, float *mag, size_t nb) {
   for (size_t i = 0; i < s->n; ++i)
-    s->tmp[i] = s->buf[i] * s->win[i];
+    s->tmp[i] = s->buf[s->start + i] * s->win[i];
   kiss_fftr(s->cfg, s->tmp, s->spec);
   for (size_t k = 0; k < nb; ++k)
     mag[k] = s->norm * sqrtf(s->spec[k].r * s->spec[k].r + s->spec[k].i * s->spec[k].i);
-  memmove(s->buf, s->buf + s->hop, (s->n - s->hop) * sizeof *s->buf);
+  s->start += s->hop;
   s->fill = s->n - s->hop;
+  if (s->start + s->n > 2 * s->n) {
+    memmove(s->buf, s->buf + s->start, s->fill * sizeof *s->buf);
+    s->start = 0;
+  }
+  s->at = s->buf + s->start + s->fill;
 }
 
 struct sg_features {
@@ -136,7 +144,9 @@ struct sg_features {
   sg__farr bfine;         /* the same for the bass register's salient notes only */
   double tune_s, tune_c;  /* circular sums of the spectral peaks' deviation from 440 Hz ET */
   double tuning;          /* semitones, -0.5..0.5, set by finish */
-  float *med;             /* median scratch */
+  float *med;             /* the sorted frequency window of the current bin */
+  float *tsort;           /* per bin [kb, k1]: its HPSS_LEN ring values, sorted (time medians) */
+  float *old;             /* the ring slot's previous frame while it is overwritten */
   /* pitch salience (harmonic summation with iterative cancellation, Klapuri 2006) */
   size_t kb;                   /* lowest bin analysed (fundamentals down to SAL_FMIN) */
   size_t ncand;                /* f0 candidates on a 1/5-semitone grid */
@@ -185,6 +195,8 @@ void sg_features_free(sg_features *f) {
   sg__farr_free(&f->fine);
   sg__farr_free(&f->bfine);
   free(f->med);
+  free(f->tsort);
+  free(f->old);
   free(f->cand_fine);
   free(f->cand_h);
   free(f->h_lo);
@@ -246,7 +258,9 @@ static int chroma_init(sg_features *f) {
   f->fine_bin = malloc(f->ch_bins * sizeof *f->fine_bin);
   f->hm = calloc(f->ch_bins, sizeof *f->hm);
   f->med = malloc(HPSS_LEN * sizeof *f->med);
-  if (!f->ring || !f->fine_bin || !f->hm || !f->med)
+  f->tsort = calloc(HPSS_LEN * f->ch_bins, sizeof *f->tsort); /* the ring starts silent */
+  f->old = malloc(f->ch_bins * sizeof *f->old);
+  if (!f->ring || !f->fine_bin || !f->hm || !f->med || !f->tsort || !f->old)
     return -1;
   /* Salience front end: bins from just under SAL_FMIN (minus 40 cents of tuning) so the
    * fundamentals of low bass notes take part; candidates up to fmax. */
@@ -496,22 +510,58 @@ static void salience_fold(sg_features *f, float c[60], float bass[60]) {
       c[f->fine_bin[k]] += f->res[k];
 }
 
-/* HPSS on the centre frame of the ring, then fold the harmonic magnitudes into chroma. */
+/* In the sorted a[0..n), replaces one element equal to out by in, keeping a sorted. */
+static void sorted_replace(float *a, size_t n, float out, float in) {
+  size_t i = 0;
+  while (i + 1 < n && a[i] != out)
+    ++i;
+  if (in > out) {
+    for (; i + 1 < n && a[i + 1] < in; ++i)
+      a[i] = a[i + 1];
+  } else {
+    for (; i > 0 && a[i - 1] > in; --i)
+      a[i] = a[i - 1];
+  }
+  a[i] = in;
+}
+
+/* Inserts v into the sorted a[0..n) (room for n + 1). */
+static void sorted_insert(float *a, size_t n, float v) {
+  size_t i = n;
+  for (; i > 0 && a[i - 1] > v; --i)
+    a[i] = a[i - 1];
+  a[i] = v;
+}
+
+/* The ring slot was f->old and now holds a new frame: each bin's sorted time window follows. */
+static void ring_sorted_update(sg_features *f, const float *slot) {
+  for (size_t k = f->kb; k <= f->k1; ++k)
+    if (f->old[k] != slot[k])
+      sorted_replace(f->tsort + k * HPSS_LEN, HPSS_LEN, f->old[k], slot[k]);
+}
+
+/* HPSS on the centre frame of the ring, then fold the harmonic magnitudes into chroma. Both
+ * median filters slide: each bin keeps its HPSS_LEN frames sorted (one value replaced per
+ * frame) and the frequency window is kept sorted along the bins, so a median is a lookup; the
+ * values are exactly those of a selection on the unsorted windows. */
 static sg_status chroma_emit(sg_features *f) {
   const size_t nb = f->ch_bins;
   size_t centre = (f->ring_count - 1 - HPSS_HALF) % HPSS_LEN;
   const float *x = f->ring + centre * nb;
   float c[60] = {0}, bass[60] = {0};
-  float tmp[HPSS_LEN];
+  /* The frequency window of bin kb: [kb - HPSS_HALF, kb + HPSS_HALF], cut at bin 0. */
+  size_t cnt = 0;
+  for (size_t j = f->kb >= HPSS_HALF ? f->kb - HPSS_HALF : 0; j <= f->kb + HPSS_HALF; ++j)
+    sorted_insert(f->med, cnt++, x[j]);
   for (size_t k = f->kb; k <= f->k1; ++k) {
-    for (size_t j = 0; j < HPSS_LEN; ++j)
-      tmp[j] = f->ring[j * nb + k];
-    float h = sg__median(tmp, HPSS_LEN);
-    size_t lo = k >= HPSS_HALF ? k - HPSS_HALF : 0;
-    size_t cnt = 0;
-    for (size_t j = lo; j <= k + HPSS_HALF; ++j)
-      f->med[cnt++] = x[j];
-    float p = sg__median(f->med, cnt);
+    if (k > f->kb) { /* slide by one bin: x[k + HPSS_HALF] comes in, x[k - HPSS_HALF - 1] leaves */
+      if (k >= HPSS_HALF + 1)
+        sorted_replace(f->med, cnt, x[k - HPSS_HALF - 1], x[k + HPSS_HALF]);
+      else
+        sorted_insert(f->med, cnt++, x[k + HPSS_HALF]);
+    }
+    float h = f->tsort[k * HPSS_LEN + HPSS_LEN / 2];
+    float p = f->med[cnt / 2];
     float h2 = h * h, p2 = p * p;
     float mask = h2 + p2 > 0 ? h2 / (h2 + p2) : 0.0f; /* soft Wiener mask, p = 2 */
     f->hm[k] = mask * x[k];
@@ -537,7 +587,9 @@ static sg_status chroma_emit(sg_features *f) {
 
 static sg_status chroma_frame(sg_features *f) {
   float *slot = f->ring + (f->ring_count % HPSS_LEN) * f->ch_bins;
+  memcpy(f->old, slot, f->ch_bins * sizeof *slot);
   stft_frame(&f->ch, slot, f->ch_bins);
+  ring_sorted_update(f, slot);
   f->ring_count++;
   if (f->ring_count > HPSS_HALF)
     return chroma_emit(f);
@@ -546,7 +598,8 @@ static sg_status chroma_frame(sg_features *f) {
 
 static sg_status chroma_sample(sg_features *f, float v) {
   if (f->dec == 1) {
-    f->ch.buf[f->ch.fill++] = v;
+    *f->ch.at++ = v;
+    f->ch.fill++;
   } else {
     const size_t L = f->fir_len;
     f->hist[f->hist_pos] = f->hist[f->hist_pos + L] = v;
@@ -558,7 +611,8 @@ static sg_status chroma_sample(sg_features *f, float v) {
     float acc = 0;
     for (size_t i = 0; i < L; ++i)
       acc += f->fir[i] * h[i];
-    f->ch.buf[f->ch.fill++] = acc;
+    *f->ch.at++ = acc;
+    f->ch.fill++;
   }
   if (f->ch.fill == f->ch.n)
     return chroma_frame(f);
@@ -573,7 +627,8 @@ static sg_status process_mono(sg_features *f, const float *x, size_t n) {
       size_t k = f->on.n - f->on.fill;
       if (k > n - i)
         k = n - i;
-      memcpy(f->on.buf + f->on.fill, x + i, k * sizeof *x);
+      memcpy(f->on.at, x + i, k * sizeof *x);
+      f->on.at += k;
       f->on.fill += k;
       i += k;
       if (f->on.fill == f->on.n)
@@ -638,7 +693,8 @@ sg_status sg_features_finish(sg_features *f) {
     /* Frames centred up to the last input sample: pad half a frame of zeros. */
     size_t pad = f->on.n / 2;
     for (size_t i = 0; i < pad && st == SG_OK; ++i) {
-      f->on.buf[f->on.fill++] = 0.0f;
+      *f->on.at++ = 0.0f;
+      f->on.fill++;
       if (f->on.fill == f->on.n)
         st = onset_frame(f);
     }
@@ -655,7 +711,9 @@ sg_status sg_features_finish(sg_features *f) {
     /* Flush the HPSS delay line with silent frames. */
     for (size_t i = 0; i < HPSS_HALF && st == SG_OK; ++i) {
       float *slot = f->ring + (f->ring_count % HPSS_LEN) * f->ch_bins;
+      memcpy(f->old, slot, f->ch_bins * sizeof *slot);
       memset(slot, 0, f->ch_bins * sizeof *slot);
+      ring_sorted_update(f, slot);
       f->ring_count++;
       st = chroma_emit(f);
     }

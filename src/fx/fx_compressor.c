@@ -90,22 +90,32 @@ void sg_compressor_process(sg_compressor *st, float *L, float *R, const float *s
   const float *dl = sideL ? sideL : L;
   const float *dr = sideL ? sideR : R;
   double yl = st->y_l, ms = st->ms, mk = st->makeup_cur, gmax = st->gr_max_db, gsum = 0;
+  /* Below the knee the gain computer returns its input, so the wanted reduction is exactly 0:
+   * a detector level under this bound (the knee's foot, less a 1e-6 margin that dwarfs
+   * log10's rounding) skips the logarithm; a zero reduction skips pow (10^-0 = 1). */
+  const int rms = c.detector == SG_DETECT_RMS;
+  const double quiet = pow(10.0, (c.threshold_db - c.knee_db / 2) / (rms ? 10 : 20)) * (1 - 1e-6);
   for (size_t i = 0; i < n; ++i) {
-    double a = dl[i], b = dr ? dr[i] : a, xg;
-    if (c.detector == SG_DETECT_RMS) {
+    double a = dl[i], b = dr ? dr[i] : a, xl = 0;
+    if (rms) {
       ms = aM * ms + (1 - aM) * 0.5 * (a * a + b * b);
-      xg = 10 * log10(ms > 1e-20 ? ms : 1e-20);
+      if (!(ms < quiet)) {
+        double xg = 10 * log10(ms > 1e-20 ? ms : 1e-20);
+        xl = xg - gain_computer(&c, xg); /* wanted gain reduction, dB >= 0 */
+      }
     } else {
       double p = fmax(fabs(a), fabs(b));
-      xg = 20 * log10(p > 1e-10 ? p : 1e-10);
+      if (!(p < quiet)) {
+        double xg = 20 * log10(p > 1e-10 ? p : 1e-10);
+        xl = xg - gain_computer(&c, xg);
+      }
     }
-    double xl = xg - gain_computer(&c, xg); /* wanted gain reduction, dB >= 0 */
     /* Smooth branching peak detector (paper eq. 17). */
     yl = xl > yl ? aA * yl + (1 - aA) * xl : aR * yl + (1 - aR) * xl;
     if (yl < 1e-12)
       yl = 0;
     mk = sg_smooth_step(mk, mt, aS);
-    double g = pow(10.0, -yl / 20.0) * mk;
+    double g = yl == 0 ? mk : pow(10.0, -yl / 20.0) * mk;
     L[i] = (float)(L[i] * g);
     if (R)
       R[i] = (float)(R[i] * g);

@@ -39,20 +39,6 @@ static int is_prime(size_t v) {
   return 1;
 }
 
-/* Fast Walsh-Hadamard transform of x[n] (n a power of two), normalised by 1/sqrt(n). */
-static void fwht(double *x, int n) {
-  for (int h = 1; h < n; h <<= 1)
-    for (int i = 0; i < n; i += h << 1)
-      for (int j = i; j < i + h; ++j) {
-        double a = x[j], b = x[j + h];
-        x[j] = a + b;
-        x[j + h] = a - b;
-      }
-  double s = 1.0 / sqrt((double)n);
-  for (int i = 0; i < n; ++i)
-    x[i] *= s;
-}
-
 /* Sign of entry (r, c) of the Sylvester-Hadamard matrix: (-1)^popcount(r & c). */
 static double hsign(int r, int c) {
   int v = r & c, p = 0;
@@ -185,82 +171,46 @@ static double read_line(const float *b, size_t cap, size_t w, double d) {
 
 void sg_reverb_set_mix(sg_reverb *st, double mix) { st->mix_target = sg__clamp(mix, 0, 1); }
 
-void sg_reverb_process(sg_reverb *st, float *L, float *R, size_t n) {
-  const int N = st->n;
-  const double g = st->cfg.diffusion, lpa = st->lp_a, aS = st->a_smooth, mt = st->mix_target;
-  const double in_scale = 1.0 / sqrt((double)N), out_scale = 1.0 / sqrt((double)N);
-  double mix = st->mix_cur;
-  double y[SG_REVERB_MAX_LINES], a[SG_REVERB_MAX_LINES];
-  for (size_t t = 0; t < n; ++t) {
-    double xl = L[t], xr = R ? R[t] : xl, u[2];
-    /* Pre-delay (a ring of pre_len frames; zero length bypasses). */
-    if (st->pre_len) {
-      float *pp = st->pre + 2 * st->pre_pos;
-      u[0] = pp[0], u[1] = pp[1];
-      pp[0] = (float)xl, pp[1] = (float)xr;
-      if (++st->pre_pos == st->pre_len)
-        st->pre_pos = 0;
-    } else {
-      u[0] = xl, u[1] = xr;
-    }
-    /* Input diffusion: Schroeder allpasses y = -g x + d, store x + g y. */
-    for (int k = 0; k < SG_REVERB_DIFFUSERS; ++k) {
-      size_t p = st->ap_pos[k];
-      for (int ch = 0; ch < 2; ++ch) {
-        double d = st->ap[ch][k][p];
-        double v = -g * u[ch] + d;
-        st->ap[ch][k][p] = (float)sg_dsp_flush(u[ch] + g * v);
-        u[ch] = v;
-      }
-      if (++st->ap_pos[k] == st->ap_len[k])
-        st->ap_pos[k] = 0;
-    }
-    /* Read the lines, absorb, mix through the Hadamard matrix, inject, write back. */
-    double ol = 0, orr = 0;
-    for (int i = 0; i < N; ++i) {
-      if (st->mod_d > 0 && i >= N - 4) {
-        /* Delay len + swing (1 + sin(theta + k 90 deg)) / 2, read by cubic Hermite. */
-        int k = i - (N - 4);
-        double sn = k == 0 ? st->mod_s : k == 1 ? st->mod_c : k == 2 ? -st->mod_s : -st->mod_c;
-        y[i] = read_line(st->line[i], st->cap[i], st->pos[i],
-                         (double)st->len[i] + 0.5 * st->mod_d * (1 + sn));
-      } else {
-        /* Ring of exactly len (unmodulated): the oldest frame, at the write index. */
-        size_t r = st->pos[i] + st->cap[i] - st->len[i];
-        y[i] = st->line[i][r >= st->cap[i] ? r - st->cap[i] : r];
-      }
-      sg_onepole_lp_tick(&st->lp_s[i], lpa, y[i]);
-      double v = st->g_mid[i] * y[i] + (st->g_low[i] - st->g_mid[i]) * st->lp_s[i];
-      double b = st->hf_b[i];
-      sg_onepole_lp_tick(&st->hf_s[i], b, v);
-      a[i] = st->hf_s[i];
-      /* Two different Hadamard rows (1 and 2) as output taps: orthogonal, so L and R are
-       * decorrelated while carrying the same energy. */
-      ol += hsign(1, i) * y[i];
-      orr += hsign(2, i) * y[i];
-    }
-    fwht(a, N);
-    for (int i = 0; i < N; ++i) {
-      double inj = (i & 1 ? u[1] : u[0]) * hsign(3, i) * in_scale;
-      st->line[i][st->pos[i]] = (float)sg_dsp_flush(a[i] + inj); /* a decaying tail: no denormals */
-      if (++st->pos[i] == st->cap[i])
-        st->pos[i] = 0;
-    }
-    if (st->mod_d > 0) {
-      double nc = st->mod_c * st->rot_c - st->mod_s * st->rot_s;
-      st->mod_s = st->mod_c * st->rot_s + st->mod_s * st->rot_c;
-      st->mod_c = nc;
-      if ((++st->mod_count & 1023u) == 0) { /* renormalise, counted from reset */
-        double m = sqrt(st->mod_c * st->mod_c + st->mod_s * st->mod_s);
-        st->mod_c /= m, st->mod_s /= m;
-      }
-    }
-    mix = sg_smooth_step(mix, mt, aS);
-    L[t] = (float)((1 - mix) * xl + mix * ol * out_scale);
-    if (R)
-      R[t] = (float)((1 - mix) * xr + mix * orr * out_scale);
+#define RV_SUB 64 /* frames per sub-block (fewer when the shortest line is shorter) */
+
+/* Sub-blocks of B frames with N lines (fx_reverb_lines.h, compiled once for 8 and once for 16
+ * lines, so the per-line loops have a fixed trip count and vectorise). Every line is at least B + 3
+ * frames long, so everything a sub-block reads from the lines (the cubic read's newest point lies
+ * len - 2 back) was written before it starts, and no write of the sub-block lands where a later
+ * frame of it reads: the lines are read for the whole sub-block, the network runs frame by frame on
+ * the frames x lines matrix, and the lines are written back. The arithmetic per frame is the plain
+ * per-sample recursion in the same order, so the output is bit-identical to it. */
+/* One Hadamard butterfly over a sub-block (two lines' frames). */
+static void rv_butterfly(double *restrict x0, double *restrict x1) {
+  for (size_t t = 0; t < RV_SUB; ++t) {
+    double a = x0[t], b = x1[t];
+    x0[t] = a + b;
+    x1[t] = a - b;
   }
-  st->mix_cur = mix;
+}
+
+/* A line's new input: its absorbed, mixed frames y (times the Hadamard scale) plus the injected
+ * input u s; a decaying tail, so no denormals. */
+static void rv_inject(float *restrict out, const double *restrict y, double scale,
+                      const double *restrict u, double s) {
+  for (size_t t = 0; t < RV_SUB; ++t) {
+    double v = y[t] * scale + u[t] * s;
+    out[t] = (float)(fabs(v) < 1e-25 ? 0.0 : v); /* sg_dsp_flush, branch-free when vectorised */
+  }
+}
+
+#define RV_N 8
+#define RV_FN process_8
+#include "fx/fx_reverb_lines.h"
+#define RV_N 16
+#define RV_FN process_16
+#include "fx/fx_reverb_lines.h"
+
+void sg_reverb_process(sg_reverb *st, float *L, float *R, size_t n) {
+  if (st->n == 8)
+    process_8(st, L, R, n);
+  else
+    process_16(st, L, R, n);
 }
 
 double sg_reverb_tail_frames(const sg_reverb *st) {
