@@ -4,7 +4,10 @@
  * length against the master. */
 #include "pipeline_internal.h"
 
+#include "stemgate/dsp.h"
+
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +15,34 @@
 /* Each section of the written master measured on its own (BS.1770-4 integrated loudness and
  * RMS, libebur128 through sg_meter), on the writer's tap as the master streams to disk: the
  * sections are consecutive, so one section meter is alive at a time and nothing is read back. */
+/* The tap's work runs beside the writer: the writer's thread mixes, processes, limits and
+ * writes, and two threads measure what it wrote (the meter and the sections; the features and
+ * the trace), each taking every block in order, so every measurement sees the same blocks as a
+ * synchronous tap would and the results are the same bits. A queue of TQ blocks between them. */
+#define TQ 8
+struct master_tap;
+typedef struct measurer {
+  struct master_tap *t;
+  int c;
+} measurer;
+
 typedef struct master_tap {
-  sg__probe p; /* first: the writer's bext_final reads the tap user as an sg__probe */
+  sg__probe p; /* first: sg__probe_bext reads the tap user as an sg__probe */
   sg__run *r;
   sg_meter *sec;
   int cur;     /* the section being metered */
   int64_t pos; /* frames tapped so far */
   unsigned channels;
+  /* the queue */
+  float *buf[TQ];
+  size_t cap[TQ], n[TQ];
+  long head, tail[2]; /* blocks produced; blocks each measuring thread has taken */
+  int closed, threads;
+  sg_status st; /* the first measurement that failed */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  pthread_t th[2];
+  measurer m[2];
 } master_tap;
 
 static sg_status section_close(master_tap *t) {
@@ -34,9 +58,8 @@ static sg_status section_close(master_tap *t) {
   return st;
 }
 
-static sg_status master_tap_fn(void *user, const float *x, size_t n) {
-  master_tap *t = user;
-  sg_status st = sg__probe_tap(&t->p, x, n);
+static sg_status sections_add(master_tap *t, const float *x, size_t n) {
+  sg_status st = SG_OK;
   const sg_timeline *tl = &t->r->tl;
   while (st == SG_OK && n > 0 && t->cur < tl->n_sections) {
     const sg_section_time *sec = &tl->sections[t->cur];
@@ -64,6 +87,127 @@ static sg_status master_tap_fn(void *user, const float *x, size_t n) {
   }
   t->pos += (int64_t)n; /* the tail after the last section */
   return st;
+}
+
+/* What measuring thread c does with a block: 0 the meter (and the progress) and the sections,
+ * 1 the features and the trace. */
+static sg_status measure(master_tap *t, int c, const float *x, size_t n) {
+  if (c == 0) {
+    sg__probe m = t->p;
+    m.feat = NULL;
+    m.trace = NULL;
+    sg_status st = sg__probe_tap(&m, x, n);
+    return st == SG_OK ? sections_add(t, x, n) : st;
+  }
+  sg_status st = t->p.feat ? sg_features_add(t->p.feat, x, n) : SG_OK;
+  if (st == SG_OK && t->p.trace)
+    st = sg_trace_add(t->p.trace, x, n);
+  return st;
+}
+
+static void *measure_thread(void *arg) {
+  measurer *m = arg;
+  master_tap *t = m->t;
+  const int c = m->c;
+  sg_dsp_denormals_off();
+  for (;;) {
+    pthread_mutex_lock(&t->lock);
+    while (t->tail[c] == t->head && !t->closed)
+      pthread_cond_wait(&t->cond, &t->lock);
+    if (t->tail[c] == t->head) {
+      pthread_mutex_unlock(&t->lock);
+      return NULL;
+    }
+    const int k = (int)(t->tail[c] % TQ);
+    const int failed = t->st != SG_OK;
+    pthread_mutex_unlock(&t->lock);
+    sg_status st = failed ? SG_OK : measure(t, c, t->buf[k], t->n[k]);
+    pthread_mutex_lock(&t->lock);
+    if (st != SG_OK && t->st == SG_OK)
+      t->st = st;
+    t->tail[c]++;
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+  }
+}
+
+static void tap_start(master_tap *t) {
+  pthread_mutex_init(&t->lock, NULL);
+  pthread_cond_init(&t->cond, NULL);
+  t->threads = 0;
+  for (int c = 0; c < 2; ++c) {
+    t->m[c].t = t;
+    t->m[c].c = c;
+  }
+  if (pthread_create(&t->th[0], NULL, measure_thread, &t->m[0]) != 0)
+    return;
+  if (pthread_create(&t->th[1], NULL, measure_thread, &t->m[1]) != 0) {
+    t->closed = 1; /* both or none: the first ends on an empty queue */
+    pthread_join(t->th[0], NULL);
+    t->closed = 0;
+    return;
+  }
+  t->threads = 2;
+}
+
+/* Waits until every block is measured and the threads have ended; safe to call twice. */
+static sg_status tap_stop(master_tap *t) {
+  if (t->threads) {
+    pthread_mutex_lock(&t->lock);
+    t->closed = 1;
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+    for (int c = 0; c < t->threads; ++c)
+      pthread_join(t->th[c], NULL);
+    t->threads = 0;
+  }
+  return t->st;
+}
+
+static void tap_free(master_tap *t) {
+  tap_stop(t);
+  for (int k = 0; k < TQ; ++k)
+    free(t->buf[k]);
+  pthread_cond_destroy(&t->cond);
+  pthread_mutex_destroy(&t->lock);
+}
+
+static sg_status master_tap_fn(void *user, const float *x, size_t n) {
+  master_tap *t = user;
+  if (!t->threads) { /* no threads could start: measure here */
+    sg_status st = measure(t, 0, x, n);
+    return st == SG_OK ? measure(t, 1, x, n) : st;
+  }
+  pthread_mutex_lock(&t->lock);
+  while (t->st == SG_OK && (t->head - t->tail[0] >= TQ || t->head - t->tail[1] >= TQ))
+    pthread_cond_wait(&t->cond, &t->lock);
+  sg_status st = t->st;
+  pthread_mutex_unlock(&t->lock);
+  if (st != SG_OK)
+    return st;
+  const int k = (int)(t->head % TQ); /* both threads are done with this slot */
+  const size_t len = n * t->channels;
+  if (t->cap[k] < len) {
+    float *b = realloc(t->buf[k], len * sizeof *b);
+    if (!b)
+      return SG_E_NOMEM;
+    t->buf[k] = b;
+    t->cap[k] = len;
+  }
+  memcpy(t->buf[k], x, len * sizeof *x);
+  t->n[k] = n;
+  pthread_mutex_lock(&t->lock);
+  t->head++;
+  pthread_cond_broadcast(&t->cond);
+  pthread_mutex_unlock(&t->lock);
+  return SG_OK;
+}
+
+/* The bext chunk's loudness is written at close: every block measured first. */
+static void master_bext(void *user, sg_bext *b) {
+  master_tap *t = user;
+  if (tap_stop(t) == SG_OK)
+    sg__probe_bext(&t->p, b);
 }
 
 /* The sections still open when the master ends (the last one ends at the song's end). */
@@ -155,11 +299,10 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   sg__fxv *fxv = NULL;
   sg_status st = sg__probe_open(&mt.p, s, SG_METER_ALL, SG_FEAT_ALL, d);
   sg__probe *const pp = &mt.p;
+  memset((char *)&mt + sizeof mt.p, 0, sizeof mt - sizeof mt.p);
   mt.r = r;
-  mt.sec = NULL;
-  mt.cur = 0;
-  mt.pos = 0;
   mt.channels = s->channels;
+  tap_start(&mt);
   if (st == SG_OK)
     st = sg__fxv_open(r, NULL, s->master.effects, s->master.n_effects, &fxv, d);
   sg_trace_config tc = {s->channels, s->sample_rate, r->tl.file_frames, 0, 1};
@@ -169,13 +312,18 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
     sg__probe_progress(pp, r, "master", SG__MASTER_NAME);
     job.wcfg.tap = master_tap_fn;
     job.wcfg.tap_user = &mt;
+    job.wcfg.bext_final = master_bext;
     job.fx_tap = sg__fxv_tap; /* the bus effects' own input and output, final pass */
     job.fx_tap_user = fxv;
     st = sg_mix_master(&job, NULL, &r->master_rep, d);
     sg__fxv_finish(fxv);
+    sg_status mst = tap_stop(&mt);
+    if (st == SG_OK && mst != SG_OK)
+      st = sg_diag_fail(d, mst, "master: measuring the written master failed");
     if (st == SG_OK)
       st = sections_finish(&mt, d);
   }
+  tap_free(&mt);
   sg_meter_free(mt.sec);
   if (st != SG_OK) {
     sg__fxv_free(fxv);
