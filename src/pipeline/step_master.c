@@ -43,6 +43,7 @@ typedef struct master_tap {
   pthread_cond_t cond;
   pthread_t th[2];
   measurer m[2];
+  unsigned fp_mode;
 } master_tap;
 
 static sg_status section_close(master_tap *t) {
@@ -109,7 +110,7 @@ static void *measure_thread(void *arg) {
   measurer *m = arg;
   master_tap *t = m->t;
   const int c = m->c;
-  sg_dsp_denormals_off();
+  sg_dsp_denormals_restore(t->fp_mode); /* measure under the writer's floating-point mode */
   for (;;) {
     pthread_mutex_lock(&t->lock);
     while (t->tail[c] == t->head && !t->closed)
@@ -135,6 +136,8 @@ static void tap_start(master_tap *t) {
   pthread_mutex_init(&t->lock, NULL);
   pthread_cond_init(&t->cond, NULL);
   t->threads = 0;
+  t->fp_mode = sg_dsp_denormals_off();
+  sg_dsp_denormals_restore(t->fp_mode);
   for (int c = 0; c < 2; ++c) {
     t->m[c].t = t;
     t->m[c].c = c;

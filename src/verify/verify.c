@@ -883,6 +883,8 @@ typedef struct vfiles {
   sg_gate_report rep[SG_VERIFY_MAX_FILES];
   int state[SG_VERIFY_MAX_FILES]; /* 0 waiting, 1 being analysed, 2 analysed */
   int next, released, window, stop, started;
+  unsigned fp_mode; /* the caller's floating-point mode (a render flushes denormals, the CLI does
+                       not, and the meter counts them): the workers measure under the same */
   pthread_t th[8];
   pthread_mutex_t lock;
   pthread_cond_t cond;
@@ -897,7 +899,7 @@ static void vfiles_run(vfiles *v, sg_zip_reader *zr, int f) {
 
 static void *vfiles_worker(void *arg) {
   vfiles *v = arg;
-  sg_dsp_denormals_off();
+  sg_dsp_denormals_restore(v->fp_mode);
   sg_zip_reader *zr = NULL;
   if (v->p->is_zip && sg_zip_reader_open(&zr, v->p->path, NULL, NULL) != SG_OK)
     return NULL; /* the calling thread analyses what no worker takes */
@@ -959,6 +961,8 @@ static sg_status vfiles_start(vfiles **out, sg__vpkg *p, const sg_verify_options
   if (jobs > 8)
     jobs = 8;
   v->window = jobs + 2;
+  v->fp_mode = sg_dsp_denormals_off();
+  sg_dsp_denormals_restore(v->fp_mode);
   pthread_mutex_init(&v->lock, NULL);
   pthread_cond_init(&v->cond, NULL);
   for (; jobs > 1 && v->started < jobs; ++v->started)
