@@ -63,6 +63,25 @@ void sg_package_abort(sg_package *p);
 sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim, sg_gate_report *report,
                             sg_diag *d);
 
+/* What a caller measured of one entry in its own single pass over the same archive (stemgate
+ * verify decodes each audio entry once, hashing its bytes on the way and metering it): with
+ * these, the two functions below take the entry's hash and meter result from that pass instead
+ * of reading the entry again. An entry not listed is read as usual. */
+typedef struct sg_package_entry_pass {
+  char name[SG_PKG_NAME]; /* archive name                                            */
+  int hashed;             /* 1: sha_status / sha256 describe the entry's bytes          */
+  sg_status sha_status;   /* SG_OK: sha256 is the entry's; else error says why          */
+  char sha256[65];
+  char error[SG_DIAG_TEXT];
+  int metered;            /* 1: meter_status / mr describe a decode of the entry      */
+  sg_status meter_status; /* SG_OK: mr holds SG_METER_ALL; else meter_error says why  */
+  sg_meter_result mr;
+  char meter_error[SG_DIAG_TEXT];
+} sg_package_entry_pass;
+sg_status sg_package_verify_passed(const char *zip_path, const sg_zip_limits *lim,
+                                   const sg_package_entry_pass *known, size_t n_known,
+                                   sg_gate_report *report, sg_diag *d);
+
 /* Re-measures every audio entry whose manifest row carries loudness, streaming it out of the
  * archive through the analysis meter (ITU-R BS.1770-4 integrated loudness and true peak, sample
  * peak), and records per entry (step "package", stem = archive name):
@@ -75,6 +94,10 @@ sg_status sg_package_verify(const char *zip_path, const sg_zip_limits *lim, sg_g
  * it. Typical tolerances: 0.1 LU, 0.1 dB. */
 sg_status sg_package_verify_loudness(const char *zip_path, const sg_zip_limits *lim, double tol_lu,
                                      double tol_db, sg_gate_report *report, sg_diag *d);
+sg_status sg_package_verify_loudness_passed(const char *zip_path, const sg_zip_limits *lim,
+                                            const sg_package_entry_pass *known, size_t n_known,
+                                            double tol_lu, double tol_db, sg_gate_report *report,
+                                            sg_diag *d);
 /* The rows of one file: manifest_loudness, manifest_true_peak, manifest_sample_peak of a meter
  * result (SG_METER_ALL) against what f records (a figure not recorded gives no row), within
  * tol_lu / tol_db (SG_LIMIT_DEFAULT: the table's). stem names the rows; step their step.

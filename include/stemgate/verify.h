@@ -66,6 +66,7 @@
 
 #include "stemgate/core.h"
 #include "stemgate/gate.h"
+#include "stemgate/package.h"
 #include "stemgate/spec.h"
 
 #ifdef __cplusplus
@@ -85,6 +86,10 @@ typedef struct sg_verify_options {
                                   the tests measure 0.999 for a master holding the reference's
                                   drums and 0.71 for one on the same grid without them       */
   double max_seconds;          /* longest file analysed, s; default 3600 (hostile input bound) */
+  int measure_all;             /* 1 (a render's final verification): every audio file metered
+                                  in full (loudness, true peak), each entry's pass kept in
+                                  res->passes for sg_package_verify_loudness_passed; default 0 */
+  int jobs;                    /* files decoded at once; 0: one per core (at most 8)          */
 } sg_verify_options;
 
 /* Defaults above; package and reference NULL. */
@@ -120,6 +125,10 @@ typedef struct sg_verify_result {
   int package_readable; /* 0: the package itself could not be opened (exit 3)      */
   int file_unreadable;  /* a required file was present but could not be decoded   */
   double seconds;       /* master duration, s (0 when missing)                     */
+  /* What the one pass over each analysed zip entry measured: its SHA-256 (hashed as it was
+   * decoded; the integrity rows use it) and, with measure_all, its meter result. */
+  sg_package_entry_pass passes[SG_VERIFY_MAX_FILES];
+  int n_passes;
 } sg_verify_result;
 
 void sg_verify_result_init(sg_verify_result *r);

@@ -112,6 +112,14 @@ sg_status sg_zip_reader_read_all(sg_zip_reader *r, const sg_zip_entry *e, size_t
 typedef struct sg_zip_audio sg_zip_audio;
 sg_status sg_zip_audio_open(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_entry *e,
                             sg_audio_info *info, sg_diag *d);
+/* The same, hashing the entry's bytes as the decoder reads them, so one pass over the entry
+ * gives both the audio and the entry's SHA-256 (sg_zip_audio_sha256). */
+sg_status sg_zip_audio_open_sha256(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_entry *e,
+                                   sg_audio_info *info, sg_diag *d);
+/* After the audio has been read: reads whatever the decoder skipped (chunks after the audio),
+ * then gives the SHA-256 of the entry's bytes; SG_E_FORMAT when the entry could not be read to
+ * its declared size. No more audio reads after this. */
+sg_status sg_zip_audio_sha256(sg_zip_audio *a, char hex[65], sg_diag *d);
 /* The reader to use with sg_audio_reader_read/seek; owned by a (do not close it). */
 sg_audio_reader *sg_zip_audio_reader(sg_zip_audio *a);
 void sg_zip_audio_close(sg_zip_audio *a);

@@ -523,7 +523,45 @@ struct sg_zip_audio {
   char *mem;      /* deflated: inflated copy */
   int64_t size, pos;
   sg_audio_reader *ar;
+  /* Hash along (sg_zip_audio_open_sha256): the entry's bytes [0, hashed) went through sha, in
+   * order, each once, whatever the decoder's seeks; a forward seek past `hashed` reads and
+   * hashes the skipped bytes first, so the entry is still streamed once. */
+  int hashing, hash_err;
+  sg_sha256 sha;
+  int64_t hashed;
 };
+
+/* Hashes the part of [at, at + n) (bytes in p) beyond the watermark. */
+static void hash_along(sg_zip_audio *a, const void *p, int64_t at, int64_t n) {
+  if (!a->hashing || a->hash_err || at > a->hashed || at + n <= a->hashed)
+    return;
+  int64_t skip = a->hashed - at;
+  if (sg_sha256_update(&a->sha, (const char *)p + skip, (size_t)(n - skip)) != SG_OK)
+    a->hash_err = 1;
+  a->hashed = at + n;
+}
+
+/* Reads and hashes a stored entry's bytes from the watermark up to `to` (leaves the stream
+ * there). 0 on success. */
+static int hash_fill(sg_zip_audio *a, int64_t to) {
+  if (!a->hashing || a->hash_err || to <= a->hashed)
+    return 0;
+  if (!a->zf || zip_fseek(a->zf, a->hashed, SEEK_SET) != 0) {
+    a->hash_err = 1;
+    return -1;
+  }
+  unsigned char buf[65536];
+  while (a->hashed < to) {
+    int64_t want = to - a->hashed < (int64_t)sizeof buf ? to - a->hashed : (int64_t)sizeof buf;
+    zip_int64_t n = zip_fread(a->zf, buf, (zip_uint64_t)want);
+    if (n <= 0) {
+      a->hash_err = 1;
+      return -1;
+    }
+    hash_along(a, buf, a->hashed, n);
+  }
+  return 0;
+}
 
 static int64_t va_len(void *u) { return ((sg_zip_audio *)u)->size; }
 
@@ -534,6 +572,8 @@ static int64_t va_seek(int64_t off, int whence, void *u) {
   if (np < 0 || np > a->size)
     return -1;
   if (a->zf) {
+    if (np > a->hashed)
+      hash_fill(a, np); /* a failure shows in the hash; the seek itself may still succeed */
     if (zip_fseek(a->zf, np, SEEK_SET) != 0)
       return -1;
   }
@@ -557,14 +597,15 @@ static int64_t va_read(void *ptr, int64_t count, void *u) {
   zip_int64_t n = zip_fread(a->zf, ptr, (zip_uint64_t)count);
   if (n < 0)
     return 0;
+  hash_along(a, ptr, a->pos, n);
   a->pos += n;
   return n;
 }
 
 static int64_t va_tell(void *u) { return ((sg_zip_audio *)u)->pos; }
 
-sg_status sg_zip_audio_open(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_entry *e,
-                            sg_audio_info *info, sg_diag *d) {
+static sg_status audio_open(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_entry *e,
+                            sg_audio_info *info, int hash, sg_diag *d) {
   if (!out || !r || !e)
     return sg_diag_fail(d, SG_E_INVAL, "zip reader: NULL argument");
   *out = NULL;
@@ -573,6 +614,11 @@ sg_status sg_zip_audio_open(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_e
     return sg_diag_fail(d, SG_E_NOMEM, "zip reader: out of memory");
   a->size = (int64_t)e->size;
   sg_status st = SG_OK;
+  if (hash && sg_sha256_init(&a->sha) != SG_OK) {
+    free(a);
+    return sg_diag_fail(d, SG_E_INTERNAL, "SHA-256 unavailable");
+  }
+  a->hashing = hash;
   if (!e->deflated) {
     a->zf = zip_fopen_index(r->za, e->index, 0);
     /* A stored stream must seek (libsndfile seeks to parse chunks): probe it once. */
@@ -585,9 +631,12 @@ sg_status sg_zip_audio_open(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_e
     size_t n = 0;
     st = sg_zip_reader_read_all(r, e, r->lim.max_memory_entry, &a->mem, &n, d);
     if (st != SG_OK) {
+      if (hash)
+        sg_sha256_free(&a->sha);
       free(a);
       return st;
     }
+    hash_along(a, a->mem, 0, (int64_t)n); /* the inflated copy, whole */
   }
   sg_vio vio = {va_len, va_seek, va_read, va_tell, a};
   char label[SG__PATH_MAX + SG_PKG_NAME + 4];
@@ -601,6 +650,29 @@ sg_status sg_zip_audio_open(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_e
   return SG_OK;
 }
 
+sg_status sg_zip_audio_open(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_entry *e,
+                            sg_audio_info *info, sg_diag *d) {
+  return audio_open(out, r, e, info, 0, d);
+}
+
+sg_status sg_zip_audio_open_sha256(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_entry *e,
+                                   sg_audio_info *info, sg_diag *d) {
+  return audio_open(out, r, e, info, 1, d);
+}
+
+sg_status sg_zip_audio_sha256(sg_zip_audio *a, char hex[65], sg_diag *d) {
+  if (!a || !a->hashing || !hex)
+    return sg_diag_fail(d, SG_E_INVAL, "zip reader: entry not opened with its hash");
+  if (a->mem == NULL && a->hashed < a->size)
+    hash_fill(a, a->size); /* what the decoder never read (chunks after the audio) */
+  a->pos = a->size;        /* the stream is at the end: the decoder reads nothing more */
+  if (a->hash_err || a->hashed != a->size)
+    return sg_diag_fail(d, SG_E_FORMAT, "entry is damaged: %lld of its %lld bytes could be read",
+                        (long long)a->hashed, (long long)a->size);
+  a->hashing = 0;
+  return sg_sha256_final(&a->sha, hex);
+}
+
 sg_audio_reader *sg_zip_audio_reader(sg_zip_audio *a) { return a ? a->ar : NULL; }
 
 void sg_zip_audio_close(sg_zip_audio *a) {
@@ -610,6 +682,8 @@ void sg_zip_audio_close(sg_zip_audio *a) {
     sg_audio_reader_close(a->ar);
   if (a->zf)
     zip_fclose(a->zf);
+  if (a->hashing)
+    sg_sha256_free(&a->sha);
   free(a->mem);
   free(a);
 }

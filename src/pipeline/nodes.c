@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void sg__node_report(sg__run *r, const char *node, int reused) {
   sg_render_result *res = r->res;
@@ -349,6 +350,36 @@ static sg_status verify_node(sg__run *r, const char *zip, const char *zip_sha, s
   return st;
 }
 
+/* Same file (a hard link of it): the delivered set links the work files (output_set.c). */
+static int same_file(const char *a, const char *b) {
+  struct stat x, y;
+  return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/* The package record's hashes of the delivered files without reading them again: the zip's was
+ * taken beside its verification, and the master and each stem are links to work files whose
+ * nodes hold their hashes (taken this run when written, or checked against the record when
+ * planned). A delivered file that is a copy instead (no links on that file system) is hashed. */
+static sg_status hash_delivered(sg__run *r, sg__node *pn, const char *zsha,
+                                const char *const *files, int nf, sg_diag *d) {
+  pn->nf = 0;
+  for (int i = 0; i < nf && i < SG__NODE_FILES; ++i) {
+    const sg__node *src = i == 1 ? &r->master_node : i >= 2 ? &r->stems[i - 2].fx_node : NULL;
+    const char *work = i == 1 ? r->master_path : i >= 2 ? r->stems[i - 2].final : NULL;
+    sg_status st = SG_OK;
+    if (i == 0 && zsha[0])
+      snprintf(pn->fsha[i], sizeof pn->fsha[i], "%s", zsha);
+    else if (src && src->nf >= 1 && src->fsha[0][0] && same_file(files[i], work))
+      snprintf(pn->fsha[i], sizeof pn->fsha[i], "%s", src->fsha[0]);
+    else
+      st = sg_sha256_file(files[i], pn->fsha[i], d);
+    if (st != SG_OK)
+      return st;
+    pn->nf = i + 1;
+  }
+  return SG_OK;
+}
+
 sg_status sg__step_package(sg__run *r, sg_diag *d) {
   const sg_song *s = r->song;
   char zip[SG_MAX_PATH + 64], name[SG_MAX_PATH], a[4096 + 65 * (SG_MAX_STEMS + 1) * 2], pkey[65];
@@ -382,12 +413,10 @@ sg_status sg__step_package(sg__run *r, sg_diag *d) {
     char newzip[SG_MAX_PATH * 2 + 64];
     size_t n0 = r->res->gates.n;
     st = sg__outset_path(r, name, newzip, sizeof newzip, d);
-    if (st == SG_OK)
-      st = sg__package_build(r, newzip, d);
-    sg__node_report(r, "package", 0);
     char zsha[65] = "";
     if (st == SG_OK)
-      st = sg_sha256_file(newzip, zsha, d);
+      st = sg__package_build(r, newzip, zsha, d);
+    sg__node_report(r, "package", 0);
     /* The package's rows end here; the verification's follow and are its own node's. */
     size_t n1 = r->res->gates.n;
     if (st == SG_OK)
@@ -396,7 +425,7 @@ sg_status sg__step_package(sg__run *r, sg_diag *d) {
       st = sg__report_write(r, SG_OK, NULL, 1, d);
     if (st == SG_OK)
       st = sg__package_switch(r, d);
-    if (st == SG_OK && (st = sg__node_hash(pn, files, nfiles, d)) == SG_OK) {
+    if (st == SG_OK && (st = hash_delivered(r, pn, zsha, files, nfiles, d)) == SG_OK) {
       sg_gate_report rows;
       sg_gate_report_init(&rows);
       rows.v = r->res->gates.v + n0; /* a view of the package's rows, not a copy */

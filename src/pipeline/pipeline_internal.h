@@ -143,8 +143,9 @@ typedef struct sg__run {
   sg__node master_node;
   int pkg_rec; /* the package record was found and the zip still hashes to it */
   sg__node pkg_node;
-  _Atomic int cancel; /* set when a gate failed: workers stop at their next block */
-  double t0;          /* monotonic start of the run, for the time to the first failure */
+  struct sg__client *client; /* the package's verification as a client, kept for its node */
+  _Atomic int cancel;        /* set when a gate failed: workers stop at their next block */
+  double t0;                 /* monotonic start of the run, for the time to the first failure */
   sg__outset outset;
   /* progress (opt->progress): frames written so far of prog_total, calls serialized */
   _Atomic long long prog_done;
@@ -281,8 +282,14 @@ void sg__package_zip_name(const sg__run *r, char *out, size_t cap);
  * it (output_set.c). */
 sg_status sg__package_switch(sg__run *r, sg_diag *d);
 void sg__package_zip_path(const sg__run *r, char *out, size_t cap);
-sg_status sg__package_build(sg__run *r, const char *zip, sg_diag *d);
+/* The zip written, then verified from the archive in one pass per entry: verify's own code (as a
+ * client would run it) decodes every entry once on the worker threads, hashing and metering
+ * it, and the package's rows are made from that pass; the zip's own SHA-256 (zsha) is taken on
+ * a thread beside it. The verification's result is kept in r->client for
+ * sg__package_verify_client, which appends its rows (or runs verify when none is kept). */
+sg_status sg__package_build(sg__run *r, const char *zip, char zsha[65], sg_diag *d);
 sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d);
+void sg__package_client_free(sg__run *r);
 /* NOTES.txt (notes.c); NULL when out of memory. */
 char *sg__notes_text(const sg__run *r);
 

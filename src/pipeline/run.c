@@ -672,6 +672,7 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
     sg_key_track_free(&r->key_track);
   sg__node_free(&r->master_node);
   sg__node_free(&r->pkg_node);
+  sg__package_client_free(r);
   if (r->has_ref)
     sg_reference_free(&r->ref);
   sg_song_free(r->loaded);

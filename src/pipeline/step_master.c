@@ -4,50 +4,226 @@
  * length against the master. */
 #include "pipeline_internal.h"
 
+#include "stemgate/dsp.h"
+
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Each section of the written master measured on its own (BS.1770-4 integrated loudness and
- * RMS, libebur128 through sg_meter). */
-static sg_status measure_sections(sg__run *r, sg_diag *d) {
-  enum { BLK = 4096 };
-  const sg_timeline *tl = &r->tl;
-  sg_audio_info info;
-  sg_audio_reader *rd = NULL;
-  sg_status st = sg_audio_reader_open(&rd, r->master_path, &info, d);
+ * RMS, libebur128 through sg_meter), on the writer's tap as the master streams to disk: the
+ * sections are consecutive, so one section meter is alive at a time and nothing is read back. */
+/* The tap's work runs beside the writer: the writer's thread mixes, processes, limits and
+ * writes, and two threads measure what it wrote (the meter and the sections; the features and
+ * the trace), each taking every block in order, so every measurement sees the same blocks as a
+ * synchronous tap would and the results are the same bits. A queue of TQ blocks between them. */
+#define TQ 8
+struct master_tap;
+typedef struct measurer {
+  struct master_tap *t;
+  int c;
+} measurer;
+
+typedef struct master_tap {
+  sg__probe p; /* first: sg__probe_bext reads the tap user as an sg__probe */
+  sg__run *r;
+  sg_meter *sec;
+  int cur;     /* the section being metered */
+  int64_t pos; /* frames tapped so far */
+  unsigned channels;
+  /* the queue */
+  float *buf[TQ];
+  size_t cap[TQ], n[TQ];
+  long head, tail[2]; /* blocks produced; blocks each measuring thread has taken */
+  int closed, threads;
+  sg_status st; /* the first measurement that failed */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  pthread_t th[2];
+  measurer m[2];
+  unsigned fp_mode;
+} master_tap;
+
+static sg_status section_close(master_tap *t) {
+  sg_meter_result mr;
+  sg_status st = sg_meter_result_get(t->sec, &mr);
+  if (st == SG_OK) {
+    t->r->sec_lufs[t->cur] = mr.integrated_lufs;
+    t->r->sec_rms_db[t->cur] = mr.rms_dbfs;
+  }
+  sg_meter_free(t->sec);
+  t->sec = NULL;
+  t->cur++;
+  return st;
+}
+
+static sg_status sections_add(master_tap *t, const float *x, size_t n) {
+  sg_status st = SG_OK;
+  const sg_timeline *tl = &t->r->tl;
+  while (st == SG_OK && n > 0 && t->cur < tl->n_sections) {
+    const sg_section_time *sec = &tl->sections[t->cur];
+    if (t->pos >= sec->end_frame) {
+      st = t->sec ? section_close(t) : (t->cur++, SG_OK);
+      continue;
+    }
+    size_t k = n;
+    if (t->pos < sec->start_frame) { /* before the section (cannot happen: they are adjacent) */
+      int64_t skip = sec->start_frame - t->pos;
+      k = skip < (int64_t)n ? (size_t)skip : n;
+    } else {
+      if (!t->sec)
+        st =
+            sg_meter_create(&t->sec, t->channels, t->r->song->sample_rate, SG_METER_LOUDNESS, NULL);
+      int64_t left = sec->end_frame - t->pos;
+      if (left < (int64_t)k)
+        k = (size_t)left;
+      if (st == SG_OK)
+        st = sg_meter_add(t->sec, x, k);
+    }
+    x += k * t->channels;
+    n -= k;
+    t->pos += (int64_t)k;
+  }
+  t->pos += (int64_t)n; /* the tail after the last section */
+  return st;
+}
+
+/* What measuring thread c does with a block: 0 the meter (and the progress) and the sections,
+ * 1 the features and the trace. */
+static sg_status measure(master_tap *t, int c, const float *x, size_t n) {
+  if (c == 0) {
+    sg__probe m = t->p;
+    m.feat = NULL;
+    m.trace = NULL;
+    sg_status st = sg__probe_tap(&m, x, n);
+    return st == SG_OK ? sections_add(t, x, n) : st;
+  }
+  sg_status st = t->p.feat ? sg_features_add(t->p.feat, x, n) : SG_OK;
+  if (st == SG_OK && t->p.trace)
+    st = sg_trace_add(t->p.trace, x, n);
+  return st;
+}
+
+static void *measure_thread(void *arg) {
+  measurer *m = arg;
+  master_tap *t = m->t;
+  const int c = m->c;
+  sg_dsp_denormals_restore(t->fp_mode); /* measure under the writer's floating-point mode */
+  for (;;) {
+    pthread_mutex_lock(&t->lock);
+    while (t->tail[c] == t->head && !t->closed)
+      pthread_cond_wait(&t->cond, &t->lock);
+    if (t->tail[c] == t->head) {
+      pthread_mutex_unlock(&t->lock);
+      return NULL;
+    }
+    const int k = (int)(t->tail[c] % TQ);
+    const int failed = t->st != SG_OK;
+    pthread_mutex_unlock(&t->lock);
+    sg_status st = failed ? SG_OK : measure(t, c, t->buf[k], t->n[k]);
+    pthread_mutex_lock(&t->lock);
+    if (st != SG_OK && t->st == SG_OK)
+      t->st = st;
+    t->tail[c]++;
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+  }
+}
+
+static void tap_start(master_tap *t) {
+  pthread_mutex_init(&t->lock, NULL);
+  pthread_cond_init(&t->cond, NULL);
+  t->threads = 0;
+  t->fp_mode = sg_dsp_denormals_off();
+  sg_dsp_denormals_restore(t->fp_mode);
+  for (int c = 0; c < 2; ++c) {
+    t->m[c].t = t;
+    t->m[c].c = c;
+  }
+  if (pthread_create(&t->th[0], NULL, measure_thread, &t->m[0]) != 0)
+    return;
+  if (pthread_create(&t->th[1], NULL, measure_thread, &t->m[1]) != 0) {
+    t->closed = 1; /* both or none: the first ends on an empty queue */
+    pthread_join(t->th[0], NULL);
+    t->closed = 0;
+    return;
+  }
+  t->threads = 2;
+}
+
+/* Waits until every block is measured and the threads have ended; safe to call twice. */
+static sg_status tap_stop(master_tap *t) {
+  if (t->threads) {
+    pthread_mutex_lock(&t->lock);
+    t->closed = 1;
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+    for (int c = 0; c < t->threads; ++c)
+      pthread_join(t->th[c], NULL);
+    t->threads = 0;
+  }
+  return t->st;
+}
+
+static void tap_free(master_tap *t) {
+  tap_stop(t);
+  for (int k = 0; k < TQ; ++k)
+    free(t->buf[k]);
+  pthread_cond_destroy(&t->cond);
+  pthread_mutex_destroy(&t->lock);
+}
+
+static sg_status master_tap_fn(void *user, const float *x, size_t n) {
+  master_tap *t = user;
+  if (!t->threads) { /* no threads could start: measure here */
+    sg_status st = measure(t, 0, x, n);
+    return st == SG_OK ? measure(t, 1, x, n) : st;
+  }
+  pthread_mutex_lock(&t->lock);
+  while (t->st == SG_OK && (t->head - t->tail[0] >= TQ || t->head - t->tail[1] >= TQ))
+    pthread_cond_wait(&t->cond, &t->lock);
+  sg_status st = t->st;
+  pthread_mutex_unlock(&t->lock);
   if (st != SG_OK)
     return st;
-  float *buf = malloc((size_t)BLK * info.channels * sizeof *buf);
-  if (!buf) {
-    sg_audio_reader_close(rd);
-    return sg_diag_fail(d, SG_E_NOMEM, "master: out of memory");
+  const int k = (int)(t->head % TQ); /* both threads are done with this slot */
+  const size_t len = n * t->channels;
+  if (t->cap[k] < len) {
+    float *b = realloc(t->buf[k], len * sizeof *b);
+    if (!b)
+      return SG_E_NOMEM;
+    t->buf[k] = b;
+    t->cap[k] = len;
   }
-  for (int i = 0; st == SG_OK && i < tl->n_sections; ++i) {
-    const sg_section_time *t = &tl->sections[i];
-    sg_meter *m = NULL;
-    if ((st = sg_meter_create(&m, info.channels, info.rate, SG_METER_LOUDNESS, d)) != SG_OK)
+  memcpy(t->buf[k], x, len * sizeof *x);
+  t->n[k] = n;
+  pthread_mutex_lock(&t->lock);
+  t->head++;
+  pthread_cond_broadcast(&t->cond);
+  pthread_mutex_unlock(&t->lock);
+  return SG_OK;
+}
+
+/* The bext chunk's loudness is written at close: every block measured first. */
+static void master_bext(void *user, sg_bext *b) {
+  master_tap *t = user;
+  if (tap_stop(t) == SG_OK)
+    sg__probe_bext(&t->p, b);
+}
+
+/* The sections still open when the master ends (the last one ends at the song's end). */
+static sg_status sections_finish(master_tap *t, sg_diag *d) {
+  const sg_timeline *tl = &t->r->tl;
+  sg_status st = SG_OK;
+  while (st == SG_OK && t->cur < tl->n_sections) {
+    if (!t->sec && (st = sg_meter_create(&t->sec, t->channels, t->r->song->sample_rate,
+                                         SG_METER_LOUDNESS, d)) != SG_OK)
       break;
-    int64_t left = t->end_frame - t->start_frame;
-    st = sg_audio_reader_seek(rd, t->start_frame, d);
-    while (st == SG_OK && left > 0) {
-      size_t got = 0, want = left < BLK ? (size_t)left : BLK;
-      if ((st = sg_audio_reader_read(rd, buf, want, &got, d)) != SG_OK || got == 0)
-        break;
-      st = sg_meter_add(m, buf, got);
-      left -= (int64_t)got;
-    }
-    sg_meter_result mr;
-    if (st == SG_OK && (st = sg_meter_result_get(m, &mr)) == SG_OK) {
-      r->sec_lufs[i] = mr.integrated_lufs;
-      r->sec_rms_db[i] = mr.rms_dbfs;
-    }
-    sg_meter_free(m);
+    st = section_close(t);
   }
-  free(buf);
-  sg_audio_reader_close(rd);
-  return st;
+  return st == SG_OK ? SG_OK : sg_diag_fail(d, st, "master: section loudness failed");
 }
 
 /* Dynamics by section: each section's loudness and limiter gain reduction, the limiting over
@@ -123,37 +299,50 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   job.n_sections = r->tl.n_sections;
   sg_bext bext;
   sg__writer_config(r, SG__MASTER_NAME, &job.wcfg, &bext);
-  sg__probe p;
+  master_tap mt;
   sg__fxv *fxv = NULL;
-  sg_status st = sg__probe_open(&p, s, SG_METER_ALL, SG_FEAT_ALL, d);
+  sg_status st = sg__probe_open(&mt.p, s, SG_METER_ALL, SG_FEAT_ALL, d);
+  sg__probe *const pp = &mt.p;
+  memset((char *)&mt + sizeof mt.p, 0, sizeof mt - sizeof mt.p);
+  mt.r = r;
+  mt.channels = s->channels;
+  tap_start(&mt);
   if (st == SG_OK)
     st = sg__fxv_open(r, NULL, s->master.effects, s->master.n_effects, &fxv, d);
   sg_trace_config tc = {s->channels, s->sample_rate, r->tl.file_frames, 0, 1};
   if (st == SG_OK)
-    st = sg_trace_create(&p.trace, &tc, d);
+    st = sg_trace_create(&pp->trace, &tc, d);
   if (st == SG_OK) {
-    sg__probe_progress(&p, r, "master", SG__MASTER_NAME);
-    job.wcfg.tap = sg__probe_tap;
-    job.wcfg.tap_user = &p;
+    sg__probe_progress(pp, r, "master", SG__MASTER_NAME);
+    job.wcfg.tap = master_tap_fn;
+    job.wcfg.tap_user = &mt;
+    job.wcfg.bext_final = master_bext;
     job.fx_tap = sg__fxv_tap; /* the bus effects' own input and output, final pass */
     job.fx_tap_user = fxv;
     st = sg_mix_master(&job, NULL, &r->master_rep, d);
     sg__fxv_finish(fxv);
+    sg_status mst = tap_stop(&mt);
+    if (st == SG_OK && mst != SG_OK)
+      st = sg_diag_fail(d, mst, "master: measuring the written master failed");
+    if (st == SG_OK)
+      st = sections_finish(&mt, d);
   }
+  tap_free(&mt);
+  sg_meter_free(mt.sec);
   if (st != SG_OK) {
     sg__fxv_free(fxv);
-    sg__probe_close(&p);
+    sg__probe_close(pp);
     return st;
   }
-  sg_features_finish(p.feat);
-  sg_meter_result_get(p.meter, &r->master_meter);
+  sg_features_finish(pp->feat);
+  sg_meter_result_get(pp->meter, &r->master_meter);
   /* What report.html draws of the master: kept from the tap, nothing decoded again. */
   sg_trace_free(r->master_trace);
-  r->master_trace = p.trace;
-  p.trace = NULL;
+  r->master_trace = pp->trace;
+  pp->trace = NULL;
   sg_key_track_config kc;
   sg_key_track_config_init(&kc);
-  if (!r->has_key_track && sg_key_track_compute(p.feat, &kc, &r->key_track) == SG_OK)
+  if (!r->has_key_track && sg_key_track_compute(pp->feat, &kc, &r->key_track) == SG_OK)
     r->has_key_track = 1;
   const char *M = SG__MASTER_NAME;
   sg_gate_report *g = &r->res->gates;
@@ -174,7 +363,7 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   if ((st = sg__gate(r, SG_CHECK_LENGTH_FRAMES, "master", M, (double)r->master_meter.frames,
                      (double)r->tl.file_frames, 0, NULL, SG_SEV_FAIL, d)) != SG_OK)
     goto out;
-  if ((st = sg_check_file_content(g, "master", M, s, p.meter, 0, d)) != SG_OK)
+  if ((st = sg_check_file_content(g, "master", M, s, pp->meter, 0, d)) != SG_OK)
     goto out;
   /* Each stem against the master and the master against the song, as verify measures them. */
   st = sg_check_master_duration(g, "master", s, &r->tl, info.frames, info.rate,
@@ -183,20 +372,20 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
     st = sg_check_stem_length(g, "master", r->stems[k].name, s, r->stems[k].final_info.frames,
                               r->stems[k].final_info.rate, info.frames, info.rate, d);
   if (st == SG_OK)
-    st = sg_check_master_level(g, "master", s, &r->tl, p.meter, info.rate, d);
+    st = sg_check_master_level(g, "master", s, &r->tl, pp->meter, info.rate, d);
   sg__flush(r);
   if (st != SG_OK)
     goto out;
   sg__gate(r, SG_CHECK_LOUDNESS_RANGE, "master", M, r->master_meter.loudness_range_lu, 0, 0, NULL,
            SG_SEV_INFO, NULL);
-  if ((st = measure_sections(r, d)) != SG_OK || (st = section_rows(r, d)) != SG_OK)
+  if ((st = section_rows(r, d)) != SG_OK)
     goto out;
   /* Tempo, as a listener's beat tracker hears it, and the key of every key region. */
-  st = sg_check_master_tempo(g, "master", s, p.feat, r->bpm, &r->tl, d);
+  st = sg_check_master_tempo(g, "master", s, pp->feat, r->bpm, &r->tl, d);
   sg__flush(r);
   if (st != SG_OK)
     goto out;
-  st = sg_check_master_keys(g, "master", s, &r->tl, p.feat, d);
+  st = sg_check_master_keys(g, "master", s, &r->tl, pp->feat, d);
   sg__flush(r);
   if (st != SG_OK)
     goto out;
@@ -204,7 +393,7 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   sg_decay_config dc;
   sg_decay_config_init(&dc);
   sg_decay_result dr;
-  if (sg_decay_tail(p.feat, &dc, &dr) == SG_OK)
+  if (sg_decay_tail(pp->feat, &dc, &dr) == SG_OK)
     sg__gate(r, SG_CHECK_DECAY_TAIL, "master", M, dr.rt60_s, 0, 0, NULL, SG_SEV_INFO, NULL);
   /* The bus effects against their designs: probes and in situ (only these rows are fx's). */
   if ((st = sg__fxv_rows(r, "master", M, s->master.effects, fxv, d)) != SG_OK)
@@ -217,6 +406,6 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
 out:
   sg__fxv_free(fxv);
   sg__flush(r);
-  sg__probe_close(&p);
+  sg__probe_close(pp);
   return st;
 }

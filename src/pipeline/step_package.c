@@ -8,6 +8,7 @@
 #include "stemgate/package.h"
 #include "stemgate/verify.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,19 +131,61 @@ static sg_status write_zip(sg__run *r, const char *zip, sg_diag *d) {
   return sg_package_finish(pk, d);
 }
 
-/* Runs verify's code on the finished zip against the spec, as a client would, and appends its
- * rows: the rows of both are made by the same check functions, so a package that passed the
- * render's gates and fails here means the delivered bytes differ from what was measured. */
-static sg_status verify_as_client(sg__run *r, const char *zip, sg_diag *d) {
+/* Verify's code on the finished zip against the spec, as a client would run it: every entry
+ * decoded once (the files side by side on the worker threads), hashed and metered on that read;
+ * measure_all keeps each entry's pass for the package's own rows. */
+struct sg__client {
+  char zip[SG_MAX_PATH * 2 + 64];
+  sg_verify_result vr;
+  sg_status st;
+  sg_diag d;
+};
+
+static sg_status run_client(sg__run *r, const char *zip, int measure_all, struct sg__client **out,
+                            sg_diag *d) {
+  struct sg__client *c = calloc(1, sizeof *c);
+  *out = c;
+  if (!c)
+    return sg_diag_fail(d, SG_E_NOMEM, "render: out of memory");
+  snprintf(c->zip, sizeof c->zip, "%s", zip);
   sg_verify_options vo;
   sg_verify_options_init(&vo);
   vo.package = zip;
   vo.reference = r->has_ref ? r->ref.source_path : NULL;
-  sg_verify_result vr;
-  sg_status st = sg_verify_package(r->song, &vo, &vr, d);
-  if (sg_gate_report_append(&r->res->gates, &vr.report) != SG_OK)
+  vo.measure_all = measure_all;
+  vo.jobs = r->opt->jobs;
+  sg_diag_clear(&c->d);
+  c->st = sg_verify_package(r->song, &vo, &c->vr, &c->d);
+  return SG_OK;
+}
+
+void sg__package_client_free(sg__run *r) {
+  if (r->client) {
+    sg_verify_result_free(&r->client->vr);
+    free(r->client);
+    r->client = NULL;
+  }
+}
+
+/* Appends the client's rows: the rows of both are made by the same check functions, so a
+ * package that passed the render's gates and fails here means the delivered bytes differ from
+ * what was measured. */
+static sg_status verify_as_client(sg__run *r, const char *zip, sg_diag *d) {
+  if (!r->client || strcmp(r->client->zip, zip)) {
+    sg__package_client_free(r);
+    struct sg__client *c = NULL;
+    sg_status st = run_client(r, zip, 0, &c, d);
+    r->client = c;
+    if (st != SG_OK)
+      return st;
+  }
+  struct sg__client *c = r->client;
+  sg_status st = c->st;
+  if (st != SG_OK && d)
+    *d = c->d;
+  if (sg_gate_report_append(&r->res->gates, &c->vr.report) != SG_OK)
     st = sg_diag_fail(d, SG_E_NOMEM, "render: out of memory");
-  sg_verify_result_free(&vr);
+  sg__package_client_free(r);
   sg__flush(r);
   return st;
 }
@@ -176,18 +219,49 @@ sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d) {
   return verify_as_client(r, zip, d);
 }
 
-/* The zip written, then re-read against its manifest. The caller removes a zip that fails. */
-sg_status sg__package_build(sg__run *r, const char *zip, sg_diag *d) {
+typedef struct zip_hash {
+  const char *path;
+  char hex[65];
+  sg_status st;
+  sg_diag d;
+} zip_hash;
+
+static void *zip_hash_run(void *arg) {
+  zip_hash *z = arg;
+  z->st = sg_sha256_file(z->path, z->hex, &z->d);
+  return NULL;
+}
+
+/* The zip written, then verified from the archive: one pass per entry. */
+sg_status sg__package_build(sg__run *r, const char *zip, char zsha[65], sg_diag *d) {
   const sg_song *s = r->song;
   sg_status st = write_zip(r, zip, d);
   if (st != SG_OK)
     return st;
-  /* Final verification: re-open the archive, hash every entry, re-read every WAV header, and
-   * measure loudness and true peak again on the bytes as delivered (after quantisation and
-   * dither), against the manifest and, for the master, against the ceiling. */
-  st = sg_package_verify(zip, NULL, &r->res->gates, d);
+  /* The zip's hash (the verification node's key) beside the verification. */
+  zip_hash zh = {zip, "", SG_OK, {0}};
+  sg_diag_clear(&zh.d);
+  pthread_t th;
+  int threaded = pthread_create(&th, NULL, zip_hash_run, &zh) == 0;
+  /* Final verification: every entry of the archive decoded once by verify's code (the client's
+   * rows kept for the verification node), its bytes hashed and its loudness and true peak
+   * measured on that read; the package's rows (hashes, headers, loudness and true peak as
+   * delivered, after quantisation and dither, against the manifest and, for the master, the
+   * ceiling) come from that pass. */
+  sg__package_client_free(r);
+  struct sg__client *c = NULL;
+  st = run_client(r, zip, 1, &c, d);
+  r->client = c;
+  const sg_package_entry_pass *pass = c ? c->vr.passes : NULL;
+  const size_t npass = c ? (size_t)c->vr.n_passes : 0;
   if (st == SG_OK)
-    st = sg_package_verify_loudness(zip, NULL, 0.1, 0.1, &r->res->gates, d);
+    st = sg_package_verify_passed(zip, NULL, pass, npass, &r->res->gates, d);
+  if (st == SG_OK)
+    st = sg_package_verify_loudness_passed(zip, NULL, pass, npass, 0.1, 0.1, &r->res->gates, d);
+  if (threaded)
+    pthread_join(th, NULL);
+  else
+    zip_hash_run(&zh);
   sg__flush(r);
   for (size_t i = 0; st == SG_OK && i < r->res->gates.n; ++i) {
     const sg_gate_result *g = &r->res->gates.v[i];
@@ -198,5 +272,12 @@ sg_status sg__package_build(sg__run *r, const char *zip, sg_diag *d) {
       break;
     }
   }
+  if (st == SG_OK && zh.st != SG_OK) {
+    if (d)
+      *d = zh.d;
+    st = zh.st;
+  }
+  if (st == SG_OK)
+    memcpy(zsha, zh.hex, 65);
   return st;
 }

@@ -3,14 +3,17 @@
 #include "verify_internal.h"
 
 #include "stemgate/analysis.h"
+#include "stemgate/dsp.h"
 #include "stemgate/theory.h"
 #include "stemgate/timing.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define BLOCK_FRAMES 65536
 /* More channels than this in one file is refused (the meter measures up to 8; a channel
@@ -114,14 +117,55 @@ static void fail_read(analysed *a, sg_status st, const sg_diag *d, const char *f
 }
 
 /* Streams entry i once: the meter (meter_flags: true peak and loudness), the features (a
- * master's tempo and keys) and the mono copy when asked. */
+ * master's tempo and keys) and the mono copy when asked; with pass, a zip entry's bytes are
+ * hashed on the same read and what was measured is kept there (sg_package_entry_pass). zr: the
+ * calling thread's own reader of the zip (NULL: p's). */
+static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned meter_flags,
+                          int want_features, int want_mono, double max_seconds,
+                          sg_package_entry_pass *pass, analysed *a);
+
 static void analyse(sg__vpkg *p, size_t i, unsigned meter_flags, int want_features, int want_mono,
                     double max_seconds, analysed *a) {
+  analyse_entry(p, NULL, i, meter_flags, want_features, want_mono, max_seconds, NULL, a);
+}
+
+static void keep_pass(sg__vpkg *p, size_t i, sg__vaudio *va, int hash, unsigned meter_flags,
+                      const analysed *a, sg_package_entry_pass *pass) {
+  if (!pass)
+    return;
+  memset(pass, 0, sizeof *pass);
+  snprintf(pass->name, sizeof pass->name, "%s", p->names[i]);
+  if (hash) {
+    sg_diag hd;
+    sg_diag_clear(&hd);
+    pass->sha_status = sg__vaudio_sha256(va, pass->sha256, &hd);
+    if (pass->sha_status != SG_OK) {
+      pass->sha256[0] = 0;
+      snprintf(pass->error, sizeof pass->error, "%s", hd.message);
+    }
+  } else {
+    pass->sha_status = SG_E_NOTFOUND; /* not hashed: the package check reads it itself */
+  }
+  pass->hashed = hash;
+  if ((meter_flags & SG_METER_ALL) == SG_METER_ALL && a->meter) {
+    pass->metered = 1;
+    pass->meter_status = a->ok ? SG_OK : a->err;
+    if (a->ok)
+      pass->mr = a->mr;
+    else
+      snprintf(pass->meter_error, sizeof pass->meter_error, "%s", a->why);
+  }
+}
+
+static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned meter_flags,
+                          int want_features, int want_mono, double max_seconds,
+                          sg_package_entry_pass *pass, analysed *a) {
   memset(a, 0, sizeof *a);
   sg_diag d;
   sg_diag_clear(&d);
   sg__vaudio va;
-  sg_status st = sg__vpkg_open_audio(p, i, &va, &a->info, &d);
+  const int hash = pass && p->is_zip;
+  sg_status st = sg__vpkg_open_audio_in(p, zr, i, hash, &va, &a->info, &d);
   if (st != SG_OK) {
     fail_read(a, st, &d, "cannot open audio");
     return;
@@ -240,6 +284,7 @@ static void analyse(sg__vpkg *p, size_t i, unsigned meter_flags, int want_featur
 done:
   free(buf);
   free(mbuf);
+  keep_pass(p, i, &va, hash, meter_flags, a, pass);
   sg__vaudio_close(&va);
 }
 
@@ -821,6 +866,155 @@ static sg_status finish(rows *w, sg_status fatal, const sg_verify_result *res, s
   return SG_OK;
 }
 
+/* ---- the files of a package, analysed side by side --------------------------------------------
+ * Workers (each with its own reader of the zip: libzip's handles are not shared between threads)
+ * take the files in report order, at most `window` ahead of the one whose rows are being made;
+ * the calling thread makes every row, in order, so the report is the same for any job count. */
+typedef struct vfiles {
+  sg__vpkg *p;
+  const sg_verify_options *opt;
+  const sg_verify_result *res;
+  const size_t *idx;
+  int n, passes, master_present;
+  unsigned stem_flags;
+  analysed an[SG_VERIFY_MAX_FILES];
+  sg_package_entry_pass pass[SG_VERIFY_MAX_FILES];
+  rows w[SG_VERIFY_MAX_FILES];
+  sg_gate_report rep[SG_VERIFY_MAX_FILES];
+  int state[SG_VERIFY_MAX_FILES]; /* 0 waiting, 1 being analysed, 2 analysed */
+  int next, released, window, stop, started;
+  unsigned fp_mode; /* the caller's floating-point mode (a render flushes denormals, the CLI does
+                       not, and the meter counts them): the workers measure under the same */
+  pthread_t th[8];
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+} vfiles;
+
+static void vfiles_run(vfiles *v, sg_zip_reader *zr, int f) {
+  const sg_verify_file *vf = &v->res->files[f];
+  analyse_entry(v->p, zr, v->idx[f], vf->is_master ? SG_METER_ALL : v->stem_flags, vf->is_master,
+                vf->is_master || v->master_present, v->opt->max_seconds,
+                v->passes ? &v->pass[f] : NULL, &v->an[f]);
+}
+
+static void *vfiles_worker(void *arg) {
+  vfiles *v = arg;
+  sg_dsp_denormals_restore(v->fp_mode);
+  sg_zip_reader *zr = NULL;
+  if (v->p->is_zip && sg_zip_reader_open(&zr, v->p->path, NULL, NULL) != SG_OK)
+    return NULL; /* the calling thread analyses what no worker takes */
+  for (;;) {
+    int f = -1;
+    pthread_mutex_lock(&v->lock);
+    while (!v->stop) {
+      while (v->next < v->n && (v->idx[v->next] == SIZE_MAX || v->state[v->next] != 0))
+        v->next++;
+      if (v->next >= v->n)
+        break;
+      if (v->next >= v->released + v->window) {
+        pthread_cond_wait(&v->cond, &v->lock);
+        continue;
+      }
+      f = v->next++;
+      v->state[f] = 1;
+      break;
+    }
+    pthread_mutex_unlock(&v->lock);
+    if (f < 0)
+      break;
+    vfiles_run(v, zr, f);
+    pthread_mutex_lock(&v->lock);
+    v->state[f] = 2;
+    pthread_cond_broadcast(&v->cond);
+    pthread_mutex_unlock(&v->lock);
+  }
+  sg_zip_reader_close(zr);
+  return NULL;
+}
+
+static sg_status vfiles_start(vfiles **out, sg__vpkg *p, const sg_verify_options *opt,
+                              const sg_verify_result *res, const size_t *idx, int has_manifest,
+                              int master_present) {
+  vfiles *v = calloc(1, sizeof *v);
+  *out = v;
+  if (!v)
+    return SG_E_NOMEM;
+  v->p = p;
+  v->opt = opt;
+  v->res = res;
+  v->idx = idx;
+  v->n = res->n_files;
+  v->passes = has_manifest || opt->measure_all;
+  v->master_present = master_present;
+  v->stem_flags = opt->measure_all ? SG_METER_ALL : 0;
+  for (int f = 0; f < v->n; ++f) {
+    sg_gate_report_init(&v->rep[f]);
+    v->w[f].rep = &v->rep[f];
+  }
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  int jobs = opt->jobs > 0 ? opt->jobs : (cores < 1 ? 1 : cores > 8 ? 8 : (int)cores);
+  int todo = 0;
+  for (int f = 0; f < v->n; ++f)
+    todo += idx[f] != SIZE_MAX;
+  if (jobs > todo)
+    jobs = todo;
+  if (jobs > 8)
+    jobs = 8;
+  v->window = jobs + 2;
+  v->fp_mode = sg_dsp_denormals_off();
+  sg_dsp_denormals_restore(v->fp_mode);
+  pthread_mutex_init(&v->lock, NULL);
+  pthread_cond_init(&v->cond, NULL);
+  for (; jobs > 1 && v->started < jobs; ++v->started)
+    if (pthread_create(&v->th[v->started], NULL, vfiles_worker, v) != 0)
+      break;
+  return SG_OK;
+}
+
+/* File f analysed (by a worker, or here when none took it). */
+static analysed *vfiles_get(vfiles *v, int f) {
+  pthread_mutex_lock(&v->lock);
+  v->released = f;
+  pthread_cond_broadcast(&v->cond);
+  while (v->state[f] == 1)
+    pthread_cond_wait(&v->cond, &v->lock);
+  const int mine = v->state[f] == 0;
+  v->state[f] = 1;
+  pthread_mutex_unlock(&v->lock);
+  if (mine) {
+    vfiles_run(v, NULL, f);
+    pthread_mutex_lock(&v->lock);
+    v->state[f] = 2;
+    pthread_mutex_unlock(&v->lock);
+  }
+  return &v->an[f];
+}
+
+static void vfiles_done(vfiles *v, int f) { analysed_free(&v->an[f]); }
+
+static void vfiles_join(vfiles *v) {
+  pthread_mutex_lock(&v->lock);
+  v->stop = 1;
+  pthread_cond_broadcast(&v->cond);
+  pthread_mutex_unlock(&v->lock);
+  for (int i = 0; i < v->started; ++i)
+    pthread_join(v->th[i], NULL);
+  v->started = 0;
+}
+
+static void vfiles_free(vfiles *v) {
+  if (!v)
+    return;
+  vfiles_join(v);
+  for (int f = 0; f < v->n; ++f) {
+    analysed_free(&v->an[f]);
+    sg_gate_report_free(&v->rep[f]);
+  }
+  pthread_mutex_destroy(&v->lock);
+  pthread_cond_destroy(&v->cond);
+  free(v);
+}
+
 static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, const char *ref,
                              sg_verify_result *res, sg_diag *d) {
   sg_timeline tl;
@@ -851,15 +1045,84 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
         opt_missing ? SG_SEV_INFO : SG_SEV_FAIL);
   }
 
+  /* Each file is decoded once, the files spread over the cores (analyse_files); a zip entry
+   * with a manifest is hashed on that same read, and the integrity rows below take its hash
+   * from there. Each file's rows are made in order as soon as it (and the master) are
+   * analysed, into its own list, and the lists follow the integrity rows; a stem's analysis is
+   * freed after its rows, so memory holds the master and the files in flight. */
+  const int has_manifest = p.is_zip && sg_zip_reader_find(p.zip, SG_MANIFEST_NAME) != NULL;
+  analysed master, drums;
+  memset(&master, 0, sizeof master);
+  memset(&drums, 0, sizeof drums);
+  sg_status fatal = SG_OK;
+  sync_fit mref;
+  memset(&mref, 0, sizeof mref);
+  /* With a reference, the Drums stem (when delivered) is what should match it. */
+  for (int f = 0; ref && f < res->n_files; ++f)
+    if (idx[f] != SIZE_MAX && !strcmp(res->files[f].stem, "Drums"))
+      analyse(&p, idx[f], 0, 0, 1, opt->max_seconds, &drums);
+  int master_present = 0;
+  for (int f = 0; f < res->n_files; ++f)
+    master_present |= idx[f] != SIZE_MAX && res->files[f].is_master;
+  vfiles *vj = NULL;
+  sg_status st_j = vfiles_start(&vj, &p, opt, res, idx, has_manifest, master_present);
+  if (st_j != SG_OK) {
+    analysed_free(&drums);
+    sg__vpkg_close(&p);
+    return sg_diag_fail(d, st_j, "verify: out of memory");
+  }
+  for (int f = 0; f < res->n_files; ++f) {
+    if (idx[f] == SIZE_MAX)
+      continue;
+    sg_verify_file *vf = &res->files[f];
+    analysed *a = vfiles_get(vj, f);
+    if (vf->is_master) {
+      master = *a;
+      memset(a, 0, sizeof *a);
+      a = &master;
+    }
+    rows *fw = &vj->w[f];
+    vf->readable = a->ok;
+    vf->rate = a->info.rate;
+    vf->channels = a->info.channels;
+    vf->bits = a->info.bits;
+    vf->is_float = a->info.is_float;
+    vf->frames = a->info.frames;
+    char msg[SG_DIAG_TEXT + 32];
+    snprintf(msg, sizeof msg, "%s", a->ok ? "decoded completely" : a->why);
+    row(fw, SG_CHECK_READABLE, vf->stem, a->ok, SG_LIMIT_DEFAULT, 0, msg, SG_SEV_FAIL);
+    if (!a->ok) {
+      res->file_unreadable = 1;
+      if (fatal == SG_OK)
+        fatal = a->err == SG_E_NOMEM || a->err == SG_E_LIMIT ? a->err : SG_E_FORMAT;
+      if (!vf->is_master)
+        vfiles_done(vj, f);
+      continue;
+    }
+    check_file_basics(fw, song, vf, a);
+    if (vf->is_master) {
+      res->seconds = (double)a->info.frames / a->info.rate;
+      check_master(fw, song, &tl, opt, ref, a, drums.ok ? &drums : NULL, &mref, &fatal);
+    } else {
+      check_stem(fw, song, &tl, vf, a, master.ok ? &master : NULL, &mref);
+      vfiles_done(vj, f);
+    }
+  }
+  vfiles_join(vj);
+  res->n_passes = 0;
+  for (int f = 0; f < res->n_files; ++f)
+    if (idx[f] != SIZE_MAX && vj->pass[f].name[0])
+      res->passes[res->n_passes++] = vj->pass[f];
   /* A stemgate package carries its own proof: every entry's SHA-256 and header in
    * manifest.json. Check it when present (rows of step "package"). Without one: stemgate's
    * package is a zip with a manifest, so a zip without one fails unless the delivery block says
    * manifest: optional; a folder of files (another tool's delivery) fails only when the block
    * says manifest: required. */
-  if (p.is_zip && sg_zip_reader_find(p.zip, SG_MANIFEST_NAME)) {
+  if (has_manifest) {
     sg_diag md;
     sg_diag_clear(&md);
-    sg_status mst = sg_package_verify(p.path, NULL, &res->report, &md);
+    sg_status mst = sg_package_verify_passed(p.path, NULL, res->passes, (size_t)res->n_passes,
+                                             &res->report, &md);
     /* An unreadable manifest is a failed row too, and its message the one to show. */
     if (mst != SG_OK && md.message[0] && !w.have_first) {
       w.first = md;
@@ -888,53 +1151,17 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
         &md);
   }
 
-  /* The master first (stems compare to it); each file is analysed once and freed right after
-   * its rows, so memory holds one stem's activity map at a time plus the master. */
-  analysed master, drums;
-  memset(&master, 0, sizeof master);
-  memset(&drums, 0, sizeof drums);
-  sg_status fatal = SG_OK;
-  sync_fit mref;
-  memset(&mref, 0, sizeof mref);
-  /* With a reference, the Drums stem (when delivered) is what should match it. */
-  for (int f = 0; ref && f < res->n_files; ++f)
-    if (idx[f] != SIZE_MAX && !strcmp(res->files[f].stem, "Drums"))
-      analyse(&p, idx[f], 0, 0, 1, opt->max_seconds, &drums);
   for (int f = 0; f < res->n_files; ++f) {
-    if (idx[f] == SIZE_MAX)
-      continue;
-    sg_verify_file *vf = &res->files[f];
-    analysed local, *a = vf->is_master ? &master : &local;
-    /* Mono copies for the alignments: the master's is kept until every stem has been aligned
-     * with it. */
-    analyse(&p, idx[f], vf->is_master ? SG_METER_ALL : 0, vf->is_master,
-            vf->is_master || master.mono, opt->max_seconds, a);
-    vf->readable = a->ok;
-    vf->rate = a->info.rate;
-    vf->channels = a->info.channels;
-    vf->bits = a->info.bits;
-    vf->is_float = a->info.is_float;
-    vf->frames = a->info.frames;
-    char msg[SG_DIAG_TEXT + 32];
-    snprintf(msg, sizeof msg, "%s", a->ok ? "decoded completely" : a->why);
-    row(&w, SG_CHECK_READABLE, vf->stem, a->ok, SG_LIMIT_DEFAULT, 0, msg, SG_SEV_FAIL);
-    if (!a->ok) {
-      res->file_unreadable = 1;
-      if (fatal == SG_OK)
-        fatal = a->err == SG_E_NOMEM || a->err == SG_E_LIMIT ? a->err : SG_E_FORMAT;
-      if (!vf->is_master)
-        analysed_free(a);
-      continue;
+    if (w.err == SG_OK && sg_gate_report_append(w.rep, vj->w[f].rep) != SG_OK)
+      w.err = SG_E_NOMEM;
+    if (!w.have_first && vj->w[f].have_first) {
+      w.first = vj->w[f].first;
+      w.have_first = 1;
     }
-    check_file_basics(&w, song, vf, a);
-    if (vf->is_master) {
-      res->seconds = (double)a->info.frames / a->info.rate;
-      check_master(&w, song, &tl, opt, ref, a, drums.ok ? &drums : NULL, &mref, &fatal);
-    } else {
-      check_stem(&w, song, &tl, vf, a, master.ok ? &master : NULL, &mref);
-      analysed_free(a);
-    }
+    if (w.err == SG_OK && vj->w[f].err != SG_OK)
+      w.err = vj->w[f].err;
   }
+  vfiles_free(vj);
   analysed_free(&master);
   analysed_free(&drums);
   sg__vpkg_close(&p);

@@ -35,6 +35,12 @@ typedef struct sg__vaudio {
 
 sg_status sg__vpkg_open_audio(sg__vpkg *p, size_t i, sg__vaudio *a, sg_audio_info *info,
                               sg_diag *d);
+/* The same through zr (a reader of the same zip this thread owns; NULL: p's), hashing the
+ * entry's bytes as they are decoded when hash is set (zip entries only). */
+sg_status sg__vpkg_open_audio_in(sg__vpkg *p, sg_zip_reader *zr, size_t i, int hash, sg__vaudio *a,
+                                 sg_audio_info *info, sg_diag *d);
+/* The SHA-256 of an entry opened with hash (sg_zip_audio_sha256), after its audio was read. */
+sg_status sg__vaudio_sha256(sg__vaudio *a, char hex[65], sg_diag *d);
 sg_audio_reader *sg__vaudio_reader(sg__vaudio *a);
 void sg__vaudio_close(sg__vaudio *a);
 

@@ -162,14 +162,25 @@ void sg__vpkg_close(sg__vpkg *p) {
 
 sg_status sg__vpkg_open_audio(sg__vpkg *p, size_t i, sg__vaudio *a, sg_audio_info *info,
                               sg_diag *d) {
+  return sg__vpkg_open_audio_in(p, NULL, i, 0, a, info, d);
+}
+
+sg_status sg__vaudio_sha256(sg__vaudio *a, char hex[65], sg_diag *d) {
+  return sg_zip_audio_sha256(a->za, hex, d);
+}
+
+sg_status sg__vpkg_open_audio_in(sg__vpkg *p, sg_zip_reader *zr, size_t i, int hash, sg__vaudio *a,
+                                 sg_audio_info *info, sg_diag *d) {
   memset(a, 0, sizeof *a);
   if (i >= p->n)
     return sg_diag_fail(d, SG_E_INVAL, "no entry %zu", i);
   if (p->is_zip) {
-    const sg_zip_entry *e = sg_zip_reader_entry(p->zip, i);
+    zr = zr ? zr : p->zip;
+    const sg_zip_entry *e = sg_zip_reader_entry(zr, i);
     if (!e)
       return sg_diag_fail(d, SG_E_INVAL, "no entry %zu", i);
-    sg_status st = sg_zip_audio_open(&a->za, p->zip, e, info, d);
+    sg_status st = hash ? sg_zip_audio_open_sha256(&a->za, zr, e, info, d)
+                        : sg_zip_audio_open(&a->za, zr, e, info, d);
     if (st == SG_OK)
       a->ar = sg_zip_audio_reader(a->za);
     return st;

@@ -471,6 +471,57 @@ static void audio_read_in_place(void **state) {
   sg_zip_reader_close(r);
 }
 
+/* The hash taken while the decoder reads an entry equals the entry's own SHA-256 (streamed on
+ * its own), stored or deflated, whether the audio was read whole, in part, with a seek back, or
+ * not at all (the rest is read when the hash is asked for). */
+static void audio_hash_along_equals_entry_hash(void **state) {
+  (void)state;
+  const long frames = 30000;
+  const char *wav = make_wav("hashalong.wav", frames);
+  const char *zp = sg_test_path("hashalong.zip");
+  build(zp, wav, NULL);
+  sg_zip_reader *r = NULL;
+  assert_int_equal(sg_zip_reader_open(&r, zp, NULL, NULL), SG_OK);
+  const char *names[] = {"stems/Bass.wav", "stems/Keys deflated.wav"};
+  float *buf = malloc((size_t)frames * 2 * sizeof *buf);
+  for (int k = 0; k < 2; ++k) {
+    const sg_zip_entry *e = sg_zip_reader_find(r, names[k]);
+    char want[65];
+    assert_int_equal(sg_zip_reader_sha256(r, e, want, NULL, NULL), SG_OK);
+    for (int mode = 0; mode < 3; ++mode) { /* 0 whole, 1 a part and a seek back, 2 nothing */
+      sg_zip_audio *a = NULL;
+      sg_audio_info info;
+      sg_diag d;
+      sg_diag_clear(&d);
+      assert_int_equal(sg_zip_audio_open_sha256(&a, r, e, &info, &d), SG_OK);
+      sg_audio_reader *ar = sg_zip_audio_reader(a);
+      size_t g = 0;
+      if (mode == 0) {
+        assert_int_equal(sg_audio_reader_read(ar, buf, (size_t)frames, &g, &d), SG_OK);
+        assert_int_equal(g, frames);
+      } else if (mode == 1) {
+        assert_int_equal(sg_audio_reader_read(ar, buf, 1000, &g, &d), SG_OK);
+        assert_int_equal(sg_audio_reader_seek(ar, 20000, &d), SG_OK);
+        assert_int_equal(sg_audio_reader_read(ar, buf, 100, &g, &d), SG_OK);
+        assert_int_equal(sg_audio_reader_seek(ar, 10, &d), SG_OK);
+        assert_int_equal(sg_audio_reader_read(ar, buf, 100, &g, &d), SG_OK);
+      }
+      char got[65];
+      assert_int_equal(sg_zip_audio_sha256(a, got, &d), SG_OK);
+      assert_string_equal(got, want);
+      sg_zip_audio_close(a);
+    }
+    /* Opened without the hash: asking for it is an error, not a wrong answer. */
+    sg_zip_audio *a = NULL;
+    assert_int_equal(sg_zip_audio_open(&a, r, e, NULL, NULL), SG_OK);
+    char got[65];
+    assert_int_equal(sg_zip_audio_sha256(a, got, NULL), SG_E_INVAL);
+    sg_zip_audio_close(a);
+  }
+  free(buf);
+  sg_zip_reader_close(r);
+}
+
 static void extract_writes_files_and_refuses_symlinks(void **state) {
   (void)state;
   const char *wav = make_wav("ex.wav", 4800);
@@ -518,6 +569,7 @@ int main(void) {
       cmocka_unit_test(truncated_and_garbage_archives),
       cmocka_unit_test(duplicate_names_named),
       cmocka_unit_test(audio_read_in_place),
+      cmocka_unit_test(audio_hash_along_equals_entry_hash),
       cmocka_unit_test(extract_writes_files_and_refuses_symlinks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
