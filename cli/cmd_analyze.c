@@ -61,8 +61,24 @@ int sg_cli_analyze(int argc, char **argv, const sg_cli_command *self) {
   if (have_tempo) {
     sg_onset_list on;
     memset(&on, 0, sizeof on);
-    have_db =
-        sg_onsets_pick(f, NULL, &on) == SG_OK && sg_downbeat_estimate(&on, tr.bpm, 4, &db) == SG_OK;
+    /* The reference step's tracker (a smooth tempo curve, then the bar position), with the
+     * one-grid estimate as its fallback for sparse material, as in src/reference. */
+    if (sg_onsets_pick(f, NULL, &on) == SG_OK) {
+      sg_beat_track bt;
+      sg_beat_track_config bc;
+      sg_beat_track_config_init(&bc);
+      if (sg_beat_track_onsets(f, &on, tr.bpm, tr.phase_s, sg_features_duration(f), &bc, &bt) ==
+          SG_OK) {
+        memset(&db, 0, sizeof db);
+        db.first_downbeat_s = bt.first_downbeat_s;
+        db.confidence = bt.confidence;
+        db.bar_position = bt.bar_position;
+        have_db = 1;
+        sg_beat_track_free(&bt);
+      } else {
+        have_db = sg_downbeat_estimate(&on, tr.bpm, 4, &db) == SG_OK;
+      }
+    }
     sg_onset_list_free(&on);
   }
   sg_key_track_config kc;

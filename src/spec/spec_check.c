@@ -57,6 +57,19 @@ static sg_status check_style(const sg_song *s, const sg_name *style, const char 
                  hint[0] ? hint : ".", list);
 }
 
+/* A key name parsed by theory at load, so `key: H minor` costs parsing, not a render up to
+ * compose (which parses it again with the same function). */
+static sg_status check_key(const sg_song *s, const sg_name *key, const char *owner, sg_diag *d) {
+  if (!key->s[0])
+    return SG_OK;
+  sg_key k;
+  sg_diag kd;
+  sg_diag_clear(&kd);
+  if (sg_key_parse(key->s, &k, &kd) == SG_OK)
+    return SG_OK;
+  return fail_at(s, d, key->pos, "%s: %s", owner, kd.message);
+}
+
 /* Parses a step pattern (drum lanes when drums) and moves a parse error onto the spec: the
  * value's line, and the column of the offending character when the value sits on one line. */
 static sg_status check_pattern(const sg_song *s, const sg_text *pat, int drums, const char *owner,
@@ -128,6 +141,14 @@ sg_status sg__song_check(const sg_song *s, sg_diag *d) {
   sg_status st;
   if ((st = check_style(s, &s->style, "song", d)))
     return st;
+  if ((st = check_key(s, &s->key, "song", d)))
+    return st;
+  for (int i = 0; i < s->n_sections; ++i) {
+    char owner[SG_MAX_NAME + 16];
+    snprintf(owner, sizeof owner, "section '%s'", s->sections[i].name.s);
+    if ((st = check_key(s, &s->sections[i].key, owner, d)))
+      return st;
+  }
   for (int i = 0; i < s->n_stems; ++i) {
     const sg_stem_spec *sp = &s->stems[i];
     char owner[SG_MAX_NAME + 16];
