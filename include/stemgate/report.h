@@ -100,6 +100,7 @@ typedef struct sg_report {
   int failed;               /* the render stopped: the banner says so */
   char failure[512];        /* why (the diagnostic) */
   double duration_s, bpm;
+  char tempo_map[512]; /* the spec's tempo map in words (sg_timeline_tempo_text); "" if steady */
   int meter_num, meter_den;
   unsigned rate;
   double lufs_target, lufs_tolerance, tp_ceiling_dbtp;

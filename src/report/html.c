@@ -574,6 +574,11 @@ char *sg_report_html(const sg_report *r) {
                   "</code>: %.2f s, %.6g BPM, %d/%d, %d bars, %d sections, %d stems, %u Hz.</p>\n",
                   r->duration_s, r->bpm, r->meter_num, r->meter_den, r->n_bars, r->n_sections,
                   r->n_stems, r->rate);
+  if (r->tempo_map[0]) { /* a song whose tempo changes: the first tempo alone would mislead */
+    sg__text_printf(&t, "<p>Tempo map: ");
+    esc(&t, r->tempo_map);
+    sg__text_printf(&t, ".</p>\n");
+  }
   if (r->failed) {
     sg__text_printf(&t, "<div class=\"banner fail\">RENDER FAILED - nothing was delivered. ");
     esc(&t, r->failure);

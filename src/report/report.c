@@ -57,6 +57,7 @@ sg_status sg_report_from_song(sg_report *r, const sg_song *s, const sg_timeline 
   snprintf(r->title, sizeof r->title, "%s", s->title);
   snprintf(r->source, sizeof r->source, "%s", s->path);
   r->bpm = bpm > 0 ? bpm : (double)s->tempo.num / (double)s->tempo.den;
+  sg_timeline_tempo_text(tl, r->tempo_map, sizeof r->tempo_map);
   r->meter_num = s->meter_num;
   r->meter_den = s->meter_den;
   r->rate = s->sample_rate;

@@ -198,6 +198,18 @@ static void ritardando_renders_on_its_frames(void **st) {
   free(m);
   sg_notes_free(&notes);
 
+  /* (c') report.html names the map, not only the first tempo. */
+  char html[1200], page[65536];
+  snprintf(html, sizeof html, "%s/current/report.html", o.out_dir);
+  FILE *hf = fopen(html, "rb");
+  assert_non_null(hf);
+  size_t hn = fread(page, 1, sizeof page - 1, hf);
+  page[hn] = '\0';
+  fclose(hf);
+  char *tm = strstr(page, "<p>Tempo map: 140 BPM");
+  if (!tm || !strstr(tm, "ritardando 140 -&gt; 105 BPM"))
+    fail_msg("report.html does not give the tempo map");
+
   /* (d) verify against the spec passes. */
   sg_verify_options vo;
   sg_verify_options_init(&vo);
