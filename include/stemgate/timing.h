@@ -128,7 +128,8 @@ double sg_timeline_frames_per_quarter_at(const sg_timeline *tl, int64_t frame);
 /* Quarter notes from bar 1 to a frame (the inverse of frame_at; exact for constant tempo up to
  * the double's precision). */
 double sg_timeline_quarter_at(const sg_timeline *tl, int64_t frame);
-/* round(quarter_at(frame) * ppq), in exact integers where the tempo is constant (MIDI ticks). */
+/* round(quarter_at(frame) * ppq) (MIDI ticks), in exact integers where the tempo is constant
+ * and between the quarters of a measured map. */
 int64_t sg_timeline_ticks_at(const sg_timeline *tl, int64_t frame, int64_t ppq);
 /* Quarter notes per bar as a double. */
 double sg_timeline_quarters_per_bar(const sg_timeline *tl);

@@ -120,29 +120,8 @@ static int64_t frame_to_tick(const sg_timeline *tl, const geom *g, int64_t frame
     int64_t t = div_round((sg_i128)(frame < 0 ? 0 : frame) * g->lead_ticks, g->grid0);
     return t;
   }
-  if (tl->quarter_frames && tl->n_quarter_frames >= 2) {
-    const int64_t *m = tl->quarter_frames;
-    size_t n = tl->n_quarter_frames, lo = 0, hi = n - 1;
-    if (frame <= m[0])
-      lo = 0;
-    else if (frame >= m[n - 1])
-      lo = n - 2;
-    else {
-      while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (m[mid] <= frame)
-          lo = mid;
-        else
-          hi = mid;
-      }
-    }
-    int64_t span = m[lo + 1] - m[lo];
-    if (span <= 0)
-      span = 1;
-    int64_t t = (int64_t)lo * SG_MIDI_PPQ + div_round((sg_i128)(frame - m[lo]) * SG_MIDI_PPQ, span);
-    return g->lead_ticks + (t < 0 ? 0 : t);
-  }
-  /* The spec's grid: exact where the tempo is constant, the ramp's inverse inside one. */
+  /* The grid's own inverse: exact where the tempo is constant or measured quarter by quarter,
+   * the ramp's inverse inside one. */
   int64_t t = sg_timeline_ticks_at(tl, frame, SG_MIDI_PPQ);
   return g->lead_ticks + (t < 0 ? 0 : t);
 }

@@ -167,13 +167,14 @@ int64_t sg_timeline_frame_at(const sg_timeline *tl, int64_t qn, int64_t qd) {
   return tl->origin_frame + seg_frame(tl, seg_of_quarter(tl, qn, qd), qn, qd);
 }
 
-/* Measured map: the quarter at a frame, interpolated. */
-static double map_quarter_at(const sg_timeline *tl, int64_t frame, double *fpq) {
+/* Measured map: the quarter whose span holds frame (the first or last span extended past the
+ * map's ends). */
+static size_t map_span_of(const sg_timeline *tl, int64_t frame) {
   const int64_t *m = tl->quarter_frames;
   size_t n = tl->n_quarter_frames, lo = 0, hi = n - 1;
   if (frame >= m[n - 1])
-    lo = n - 2;
-  else if (frame > m[0]) {
+    return n - 2;
+  if (frame > m[0]) {
     while (hi - lo > 1) {
       size_t mid = (lo + hi) / 2;
       if (m[mid] <= frame)
@@ -182,6 +183,13 @@ static double map_quarter_at(const sg_timeline *tl, int64_t frame, double *fpq) 
         hi = mid;
     }
   }
+  return lo;
+}
+
+/* Measured map: the quarter at a frame, interpolated. */
+static double map_quarter_at(const sg_timeline *tl, int64_t frame, double *fpq) {
+  const int64_t *m = tl->quarter_frames;
+  size_t lo = map_span_of(tl, frame);
   double span = (double)(m[lo + 1] - m[lo]);
   if (span <= 0)
     span = 1;
@@ -217,6 +225,14 @@ double sg_timeline_frames_per_quarter_at(const sg_timeline *tl, int64_t frame) {
 }
 
 int64_t sg_timeline_ticks_at(const sg_timeline *tl, int64_t frame, int64_t ppq) {
+  if (tl->quarter_frames && tl->n_quarter_frames >= 2) { /* exact between measured quarters */
+    const int64_t *m = tl->quarter_frames;
+    size_t lo = map_span_of(tl, frame);
+    int64_t span = m[lo + 1] - m[lo];
+    if (span <= 0)
+      span = 1;
+    return (int64_t)lo * ppq + div_round((sg_i128)(frame - m[lo]) * ppq, span);
+  }
   if (!(tl->quarter_frames && tl->n_quarter_frames >= 2) && tl->n_tempo > 0) {
     int64_t rel = frame - tl->origin_frame;
     int k = seg_of_frame(tl, rel);
