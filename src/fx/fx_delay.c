@@ -210,6 +210,25 @@ static double loop_filter(sg_delay *st, int ch, double x) {
   return sg_onepole_lp_tick(&st->lp_y[ch], st->lp_a, hp);
 }
 
+/* One frame of both delays once the echoes dL, dR are read: the lines written at pos (input plus
+ * filtered feedback; ping-pong crosses them) and the output mixed in place. */
+static inline void echo_frame(sg_delay *st, float *bl, float *br, size_t pos, double fb, double mix,
+                              double dL, double dR, float *L, float *R, size_t i) {
+  double xl = L[i], xr = R ? R[i] : xl;
+  if (st->cfg.pingpong) {
+    /* Mono input enters the left line; each line feeds the other, so echoes alternate. */
+    bl[pos] = (float)sg_dsp_flush(0.5 * (xl + xr) + fb * loop_filter(st, 1, dR));
+    br[pos] = (float)sg_dsp_flush(fb * loop_filter(st, 0, dL));
+  } else {
+    /* Recirculating lines are flushed: a fading echo never reaches denormals. */
+    bl[pos] = (float)sg_dsp_flush(xl + fb * loop_filter(st, 0, dL));
+    br[pos] = (float)sg_dsp_flush(xr + fb * loop_filter(st, 1, dR));
+  }
+  L[i] = (float)((1 - mix) * xl + mix * dL);
+  if (R)
+    R[i] = (float)((1 - mix) * xr + mix * dR);
+}
+
 /* A following delay: the ring is longer than the lag; the read point trails the write point by
  * the gliding lag, linearly interpolated (exact at an integer lag). */
 static void process_follow(sg_delay *st, float *L, float *R, size_t n) {
@@ -232,19 +251,9 @@ static void process_follow(sg_delay *st, float *L, float *R, size_t n) {
     double fr = rp - floor(rp);
     size_t i1 = i0 + 1 == cap ? 0 : i0 + 1;
     double dL = bl[i0] + fr * (bl[i1] - bl[i0]), dR = br[i0] + fr * (br[i1] - br[i0]);
-    double xl = L[i], xr = R ? R[i] : xl;
-    if (st->cfg.pingpong) {
-      bl[pos] = (float)sg_dsp_flush(0.5 * (xl + xr) + fb * loop_filter(st, 1, dR));
-      br[pos] = (float)sg_dsp_flush(fb * loop_filter(st, 0, dL));
-    } else {
-      bl[pos] = (float)sg_dsp_flush(xl + fb * loop_filter(st, 0, dL));
-      br[pos] = (float)sg_dsp_flush(xr + fb * loop_filter(st, 1, dR));
-    }
+    echo_frame(st, bl, br, pos, fb, mix, dL, dR, L, R, i);
     if (++pos == cap)
       pos = 0;
-    L[i] = (float)((1 - mix) * xl + mix * dL);
-    if (R)
-      R[i] = (float)((1 - mix) * xr + mix * dR);
   }
   st->pos = pos;
   st->fb_cur = fb;
@@ -267,22 +276,9 @@ void sg_delay_process(sg_delay *st, float *L, float *R, size_t n) {
     mix = sg_smooth_step(mix, mxt, aS);
     /* The ring holds cap = lag frames: the one at pos was written exactly lag frames ago and is
      read before it is overwritten. */
-    double dL = bl[pos], dR = br[pos];
-    double xl = L[i], xr = R ? R[i] : xl;
-    if (st->cfg.pingpong) {
-      /* Mono input enters the left line; each line feeds the other, so echoes alternate. */
-      bl[pos] = (float)sg_dsp_flush(0.5 * (xl + xr) + fb * loop_filter(st, 1, dR));
-      br[pos] = (float)sg_dsp_flush(fb * loop_filter(st, 0, dL));
-    } else {
-      /* Recirculating lines are flushed: a fading echo never reaches denormals. */
-      bl[pos] = (float)sg_dsp_flush(xl + fb * loop_filter(st, 0, dL));
-      br[pos] = (float)sg_dsp_flush(xr + fb * loop_filter(st, 1, dR));
-    }
+    echo_frame(st, bl, br, pos, fb, mix, bl[pos], br[pos], L, R, i);
     if (++pos == cap)
       pos = 0;
-    L[i] = (float)((1 - mix) * xl + mix * dL);
-    if (R)
-      R[i] = (float)((1 - mix) * xr + mix * dR);
   }
   st->pos = pos;
   st->fb_cur = fb;
