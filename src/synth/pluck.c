@@ -225,9 +225,21 @@ static void excite(sg__pluck *k, pluck_voice *v) {
     x[i] *= w;
     x[n - 1 - i] *= w;
   }
-  double amp = (0.15 + 0.85 * v->vel) / peak;
+  /* The taper leaves the period with a small mean, and the loop keeps DC as long as the note
+   * (its DC gain is the loop gain per period): a low string would carry an offset for seconds.
+   * Take the mean out under a Hann shape so both ends stay at rest. */
+  double sum = 0, hsum = 0;
   for (int i = 0; i < n; ++i)
-    x[i] = (float)(x[i] * amp);
+    sum += x[i];
+  for (int i = 0; i < n; ++i) {
+    double h = sin(SG_PI * (i + 0.5) / n);
+    hsum += h * h;
+  }
+  double amp = (0.15 + 0.85 * v->vel) / peak;
+  for (int i = 0; i < n; ++i) {
+    double h = sin(SG_PI * (i + 0.5) / n);
+    x[i] = (float)((x[i] - sum * h * h / hsum) * amp);
+  }
   /* The read tap is N behind the write position: place the period right there. */
   v->w = (unsigned)n;
   v->lp1 = v->ap_x1 = v->ap_y1 = 0;
