@@ -98,11 +98,13 @@ typedef struct analysed {
   sg_meter_result mr;
   sg_features *feat; /* master only                                                       */
   sg__mono *mono;    /* mean of the channels for the alignments, when asked               */
+  int feat_in_mono;  /* feat is mono->onset (computed on the alignment copy), not owned   */
 } analysed;
 
 static void analysed_free(analysed *a) {
   sg_meter_free(a->meter);
-  sg_features_free(a->feat);
+  if (!a->feat_in_mono)
+    sg_features_free(a->feat);
   if (a->mono) {
     sg__mono_close(a->mono);
     free(a->mono);
@@ -198,7 +200,10 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
       goto done;
     }
   }
-  if (want_features) {
+  /* With a mono copy of one or two channels, the features are taken on it (the same signal
+   * sg_features_add would derive, see verify_internal.h): one onset STFT instead of two. */
+  const int share = want_features && want_mono && in->frames > 0 && in->channels <= 2;
+  if (want_features && !share) {
     st = sg_features_create(&a->feat, in->channels, in->rate, NULL, &d);
     if (st != SG_OK) {
       fail_read(a, st, &d, "cannot create feature extractor");
@@ -212,7 +217,7 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
       fail_read(a, SG_E_NOMEM, NULL, "out of memory for the alignment copy");
       goto done;
     }
-    if ((st = sg__mono_open(a->mono, in->rate, &d)) != SG_OK) {
+    if ((st = sg__mono_open(a->mono, in->rate, share ? SG_FEAT_ALL : 0, &d)) != SG_OK) {
       free(a->mono);
       a->mono = NULL;
       fail_read(a, st, &d, "cannot create the alignment copy");
@@ -278,6 +283,10 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
     fail_read(a, st, &d, "cannot write the alignment copy");
     goto done;
   }
+  if (share) {
+    a->feat = a->mono->onset;
+    a->feat_in_mono = 1;
+  }
   if (a->meter)
     sg_meter_result_get(a->meter, &a->mr);
   a->ok = 1;
@@ -327,7 +336,7 @@ static sg_status read_reference(const char *path, unsigned rate, double max_seco
     st = sg_diag_fail(d, SG_E_NOMEM, "out of memory reading the reference");
     goto done;
   }
-  if ((st = sg__mono_open(mono, rate, d)) != SG_OK)
+  if ((st = sg__mono_open(mono, rate, 0, d)) != SG_OK)
     goto done;
   opened = 1;
   for (;;) {
@@ -612,94 +621,6 @@ static void check_reference(rows *w, const sg_song *s, const sg_verify_options *
   }
 }
 
-/* Sample-domain offset of b against a around coarse_s (+-8 ms, 1.5 envelope frames): direct
- * normalised cross-correlation of first differences over a's loudest 2 s (away from the file's
- * ends). A stem is added sample for sample into the master, so the correlation peaks exactly at
- * its lag, the other stems being uncorrelated with it. The first difference is a cheap
- * pre-whitening (the idea of Knapp & Carter's 1976 generalised cross-correlation): it weighs
- * attacks and upper partials, so a held bass note's period (10.2 ms at 98 Hz) does not rival
- * the true lag. *at_s receives the window's centre. Returns coarse_s when nothing correlates. */
-static double waveform_offset(sg__mono *A, sg__mono *B, unsigned rate, double coarse_s,
-                              double *at_s, double *peak) {
-  size_t N = 2 * (size_t)rate, best_i = 0, H = N / 4;
-  size_t na = (size_t)A->frames, nb = (size_t)B->frames;
-  long M = (long)ceil(0.008 * rate), c = lround(coarse_s * rate);
-  size_t edge = (size_t)(labs(c) + M + 1);
-  double best_e = -1;
-  *at_s = 0;
-  *peak = 0;
-  if (na < N + 2 * edge || nb < N + 2 * edge)
-    return coarse_s;
-  /* a is read from its spool: a window of N frames that slides by N/4. */
-  float *a = malloc(N * sizeof *a), *b = malloc((N + 2 * (size_t)M + 2) * sizeof *b);
-  if (!a || !b)
-    goto fail;
-  for (size_t i = edge, have = 0; i + N + edge <= na && i + N + edge <= nb; i += H) {
-    if (have) { /* slide: keep the last 3/4, read the next quarter */
-      memmove(a, a + H, (N - H) * sizeof *a);
-      if (sg__mono_read(A, (int64_t)(i + N - H), H, a + N - H, NULL) != SG_OK)
-        goto fail;
-    } else if (sg__mono_read(A, (int64_t)i, N, a, NULL) != SG_OK) {
-      goto fail;
-    }
-    have = 1;
-    double e = 0;
-    for (size_t k = 0; k < N; k += 4)
-      e += (double)a[k] * a[k];
-    if (e > best_e) {
-      best_e = e;
-      best_i = i;
-    }
-  }
-  if (best_e < 0)
-    goto fail;
-  /* a[k] is frame best_i + k; b[k] is frame best_i + c - M - 1 + k, so frame best_i + k + l of
-   * the master is b[k + l - c + M + 1]. */
-  long b0 = (long)best_i + c - M - 1;
-  if (sg__mono_read(A, (int64_t)best_i, N, a, NULL) != SG_OK ||
-      sg__mono_read(B, b0, N + 2 * (size_t)M + 2, b, NULL) != SG_OK)
-    goto fail;
-  double saa = 0;
-  for (size_t k = 1; k < N; ++k) {
-    double da = (double)a[k] - a[k - 1];
-    saa += da * da;
-  }
-  double r[3] = {0, 0, 0}, bv = -2, prev = 0, prev2 = 0;
-  long bl = 0;
-  for (long l = c - M; l <= c + M; ++l) {
-    double sab = 0, sbb = 0;
-    for (size_t k = 1; k < N; ++k) {
-      long j = (long)k + l - c + M + 1;
-      double da = (double)a[k] - a[k - 1], db = (double)b[j] - b[j - 1];
-      sab += da * db;
-      sbb += db * db;
-    }
-    double v = saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0;
-    if (l > c - M + 1 && prev > bv && prev >= v && prev >= prev2) {
-      bv = prev;
-      bl = l - 1;
-      r[0] = prev2;
-      r[1] = prev;
-      r[2] = v;
-    }
-    prev2 = prev;
-    prev = v;
-  }
-  free(a);
-  free(b);
-  *at_s = ((double)best_i + 0.5 * (double)N) / rate;
-  if (!(bv > 0.05))
-    return coarse_s;
-  *peak = bv;
-  double den = r[0] - 2 * r[1] + r[2];
-  double fr = den < 0 ? 0.5 * (r[0] - r[2]) / den : 0;
-  return ((double)bl + fr) / rate;
-fail:
-  free(a);
-  free(b);
-  return coarse_s;
-}
-
 /* A stem below this correlation with the master (after drift compensation) is not clearly
  * found in it (a pad without attacks, a stem the master chain hides): its sync rows are
  * information only. The tests measure >= 0.9 for stems of their own masters. */
@@ -740,9 +661,9 @@ static void check_stem_sync(rows *w, const sg_song *s, const sg_verify_file *vf,
      * better waveform correlation wins. Echoes and long releases can pull the envelope
      * estimate a few ms off, beyond the +-8 ms searched around it. */
     double pk_c, pk_0, at_0;
-    double lag_c = waveform_offset(a->mono, m->mono, a->info.rate, f.offset_s, &at_s, &pk_c);
+    double lag_c = sg__waveform_offset(a->mono, m->mono, a->info.rate, f.offset_s, &at_s, &pk_c);
     if (fabs(f.offset_s) > 0.004) {
-      double lag_0 = waveform_offset(a->mono, m->mono, a->info.rate, 0, &at_0, &pk_0);
+      double lag_0 = sg__waveform_offset(a->mono, m->mono, a->info.rate, 0, &at_0, &pk_0);
       if (pk_0 > pk_c) {
         lag_c = lag_0;
         at_s = at_0;
