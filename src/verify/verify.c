@@ -1313,52 +1313,56 @@ sg_status sg_verify_manifest(const sg_verify_options *opt, const char *criteria,
                         "manifest.json (which --criteria FILE alone can judge)",
                         opt->package);
   }
-  /* The package's proof: archive, manifest, entry_present, sha256, wav_header, entry_listed. */
-  sg_diag md;
-  sg_diag_clear(&md);
-  st = sg_package_verify(p.path, NULL, &res->report, &md);
-  if (st == SG_E_GATE)
-    note(&w, st, &md);
-  else if (st != SG_OK) { /* the archive or its manifest cannot be read: rows say so */
+  /* The manifest is read first: the files are decoded (and hashed on that read) before the
+   * package's rows are made from the hashes. One that cannot be read is the package check's to
+   * report: its rows say why. */
+  sg_manifest m;
+  sg_diag rd;
+  sg_diag_clear(&rd);
+  if ((st = read_manifest(&p, &m, &rd)) != SG_OK) {
+    sg_diag md;
+    sg_diag_clear(&md);
+    sg_status pst = sg_package_verify(p.path, NULL, &res->report, &md);
     sg__vpkg_close(&p);
+    if (pst == SG_OK || pst == SG_E_GATE) { /* read now after all: report the first failure */
+      if (d)
+        *d = rd;
+      return st == SG_E_NOMEM ? st : SG_E_FORMAT;
+    }
     if (d)
       *d = md;
-    return st == SG_E_NOMEM || st == SG_E_LIMIT ? st : SG_E_FORMAT;
-  }
-  sg_manifest m;
-  if ((st = read_manifest(&p, &m, d)) != SG_OK) {
-    sg__vpkg_close(&p);
-    return st == SG_E_NOMEM ? st : SG_E_FORMAT;
+    return pst == SG_E_NOMEM || pst == SG_E_LIMIT ? pst : SG_E_FORMAT;
   }
   sg_timeline tl;
   int level = 0;
   sg_song *s = manifest_song(&m, &tl, &level);
-  if (!s) {
+  sg_package_entry_pass *passes = calloc(m.n_files ? m.n_files : 1, sizeof *passes);
+  if (!s || !passes) {
+    free(s);
+    free(passes);
     sg_manifest_free(&m);
     sg__vpkg_close(&p);
     return sg_diag_fail(d, SG_E_NOMEM, "verify: out of memory");
   }
   if (criteria && (st = sg_delivery_load(criteria, s, d)) != SG_OK) {
     free(s);
+    free(passes);
     sg_manifest_free(&m);
     sg__vpkg_close(&p);
     return st;
   }
-  /* A criteria file's stems must be delivered. */
-  for (int i = 0; s->delivery.has_stems && i < s->delivery.n_stems; ++i) {
-    int found = 0;
-    for (size_t k = 0; k < m.n_files && !found; ++k)
-      found =
-          m.files[k].role == SG_ROLE_STEM && !strcasecmp(m.files[k].stem, s->delivery.stems[i].s);
-    row(&w, SG_CHECK_PRESENT, s->delivery.stems[i].s, found, SG_LIMIT_DEFAULT, 0,
-        found ? "listed in the manifest" : "required by the criteria, not in the manifest",
-        SG_SEV_FAIL);
-  }
 
-  /* The master first: the stems' lengths compare with it. */
+  /* Each audio file decoded once: hashed, measured and judged on that read, into rows of its
+   * own that follow the package's. The master first: the stems' lengths compare with it. */
+  sg_gate_report frep;
+  sg_gate_report_init(&frep);
+  rows fw;
+  memset(&fw, 0, sizeof fw);
+  fw.rep = &frep;
   analysed master;
   memset(&master, 0, sizeof master);
   sg_status fatal = SG_OK;
+  size_t n_passes = 0;
   for (int pass = 0; pass < 2; ++pass)
     for (size_t i = 0; i < m.n_files; ++i) {
       const sg_manifest_file *mf = &m.files[i];
@@ -1367,12 +1371,18 @@ sg_status sg_verify_manifest(const sg_verify_options *opt, const char *criteria,
         continue;
       size_t e = entry_index(&p, mf->archive_name);
       if (e == SIZE_MAX)
-        continue; /* entry_present failed above */
+        continue; /* entry_present fails */
       const char *stem = is_master ? "Master" : mf->stem[0] ? mf->stem : mf->archive_name;
       analysed local, *a = is_master ? &master : &local;
       if (is_master && master.ok)
         continue; /* one master is judged; a second is only hashed */
-      analyse(&p, e, SG_METER_ALL, 0, 0, opt->max_seconds, a);
+      sg_package_entry_pass *ep = &passes[n_passes];
+      memset(ep, 0, sizeof *ep); /* left so when the entry cannot be opened */
+      analyse_entry(&p, NULL, e, SG_METER_ALL, 0, 0, opt->max_seconds, ep, a);
+      /* A hash that failed on this read is taken again by the package check, which words
+       * the damage its own way. */
+      if (ep->name[0] && ep->hashed && ep->sha_status == SG_OK)
+        n_passes++;
       if (res->n_files < SG_VERIFY_MAX_FILES) {
         sg_verify_file *vf = &res->files[res->n_files++];
         memset(vf, 0, sizeof *vf);
@@ -1389,7 +1399,7 @@ sg_status sg_verify_manifest(const sg_verify_options *opt, const char *criteria,
       }
       char msg[SG_DIAG_TEXT + 32];
       snprintf(msg, sizeof msg, "%s", a->ok ? "decoded completely" : a->why);
-      row(&w, SG_CHECK_READABLE, stem, a->ok, SG_LIMIT_DEFAULT, 0, msg, SG_SEV_FAIL);
+      row(&fw, SG_CHECK_READABLE, stem, a->ok, SG_LIMIT_DEFAULT, 0, msg, SG_SEV_FAIL);
       if (!a->ok) {
         res->file_unreadable = 1;
         if (fatal == SG_OK)
@@ -1397,11 +1407,49 @@ sg_status sg_verify_manifest(const sg_verify_options *opt, const char *criteria,
       } else {
         if (is_master)
           res->seconds = (double)a->info.frames / a->info.rate;
-        check_manifest_file(&w, s, &tl, level, mf, stem, a, is_master ? NULL : &master);
+        check_manifest_file(&fw, s, &tl, level, mf, stem, a, is_master ? NULL : &master);
       }
       if (!is_master)
         analysed_free(a);
     }
+
+  /* The package's proof: archive, manifest, entry_present, sha256, wav_header, entry_listed,
+   * the hashes taken from the reads above. */
+  sg_diag md;
+  sg_diag_clear(&md);
+  st = sg_package_verify_passed(p.path, NULL, passes, n_passes, &res->report, &md);
+  free(passes);
+  if (st == SG_E_GATE) {
+    note(&w, st, &md);
+  } else if (st != SG_OK) { /* the archive or its manifest cannot be read: rows say so */
+    analysed_free(&master);
+    sg_gate_report_free(&frep);
+    free(s);
+    sg_manifest_free(&m);
+    sg__vpkg_close(&p);
+    if (d)
+      *d = md;
+    return st == SG_E_NOMEM || st == SG_E_LIMIT ? st : SG_E_FORMAT;
+  }
+  /* A criteria file's stems must be delivered. */
+  for (int i = 0; s->delivery.has_stems && i < s->delivery.n_stems; ++i) {
+    int found = 0;
+    for (size_t k = 0; k < m.n_files && !found; ++k)
+      found =
+          m.files[k].role == SG_ROLE_STEM && !strcasecmp(m.files[k].stem, s->delivery.stems[i].s);
+    row(&w, SG_CHECK_PRESENT, s->delivery.stems[i].s, found, SG_LIMIT_DEFAULT, 0,
+        found ? "listed in the manifest" : "required by the criteria, not in the manifest",
+        SG_SEV_FAIL);
+  }
+  if (w.err == SG_OK && sg_gate_report_append(w.rep, &frep) != SG_OK)
+    w.err = SG_E_NOMEM;
+  if (!w.have_first && fw.have_first) {
+    w.first = fw.first;
+    w.have_first = 1;
+  }
+  if (w.err == SG_OK && fw.err != SG_OK)
+    w.err = fw.err;
+  sg_gate_report_free(&frep);
   analysed_free(&master);
   free(s);
   sg_manifest_free(&m);
