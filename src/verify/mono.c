@@ -30,7 +30,7 @@ static sg_status flush(sg__mono *m, sg_diag *d) {
   return SG_OK;
 }
 
-sg_status sg__mono_open(sg__mono *m, unsigned rate, sg_diag *d) {
+sg_status sg__mono_open(sg__mono *m, unsigned rate, unsigned feat_flags, sg_diag *d) {
   memset(m, 0, sizeof *m);
   m->fd = -1;
   const char *dir = getenv("TMPDIR");
@@ -43,7 +43,7 @@ sg_status sg__mono_open(sg__mono *m, unsigned rate, sg_diag *d) {
   unlink(path); /* gone with the descriptor, whatever happens to the process */
   sg_features_config fc;
   sg_features_config_init(&fc);
-  fc.flags = SG_FEAT_ONSET;
+  fc.flags = SG_FEAT_ONSET | feat_flags;
   sg_status st;
   if (!(m->wbuf = malloc(WBUF * sizeof *m->wbuf)))
     st = sg_diag_fail(d, SG_E_NOMEM, "verify: out of memory");
