@@ -91,6 +91,7 @@ void sg_limiter_reset(sg_limiter *st) {
   if (st->core.mem)
     sg_limiter_core_reset(&st->core);
   st->gr_db_now = st->gr_db_max = st->gr_db_sum = 0;
+  st->gr_g = 1.0;
   st->gr_count = 0;
 }
 
@@ -110,29 +111,44 @@ void sg_limiter_process(sg_limiter *st, float *L, float *R, size_t n) {
   const double ig = st->in_gain;
   const size_t D = st->delay;
   float *io[2] = {L, R};
-  for (size_t i = 0; i < n; ++i) {
-    double xin[2], pk = 0;
+  float xf[2][SG_TPD_BLOCK], pk[2][SG_TPD_BLOCK];
+  while (n) {
+    const size_t k = n < SG_TPD_BLOCK ? n : SG_TPD_BLOCK;
+    /* The detector over the block: per frame and channel the value sg_truepeak_push gives
+     * (below the threshold possibly only the base samples, which changes no gain). */
     for (int ch = 0; ch < 2; ++ch) {
-      xin[ch] = io[ch] ? io[ch][i] * ig : 0.0;
-      double p = sg_truepeak_push(&st->det[ch], xin[ch]);
-      if (p > pk)
-        pk = p;
+      for (size_t i = 0; i < k; ++i)
+        xf[ch][i] = io[ch] ? (float)(io[ch][i] * ig) : 0.0f;
+      sg_truepeak_push_block(&st->det[ch], xf[ch], k, pk[ch]);
     }
-    double g = sg_limiter_core_tick(&st->core, pk);
-    /* Delay line: the frame leaving it is exactly D frames old. */
-    for (int ch = 0; ch < 2; ++ch) {
-      float *d = st->dl[ch];
-      double y = d[st->dpos];
-      d[st->dpos] = (float)xin[ch];
+    for (size_t i = 0; i < k; ++i) {
+      double p = pk[0][i] > 0.0f ? pk[0][i] : 0.0;
+      if (pk[1][i] > p)
+        p = pk[1][i];
+      double g = sg_limiter_core_tick(&st->core, p);
+      /* Delay line: the frame leaving it is exactly D frames old. */
+      for (int ch = 0; ch < 2; ++ch) {
+        float *d = st->dl[ch];
+        double y = d[st->dpos];
+        d[st->dpos] = xf[ch][i];
+        if (io[ch])
+          io[ch][i] = (float)(y * g);
+      }
+      st->dpos = st->dpos + 1 == D ? 0 : st->dpos + 1;
+      /* The same gain as the frame before (a hold, a flat stretch) needs no new logarithm. */
+      if (g != st->gr_g) {
+        st->gr_g = g;
+        st->gr_db_now = g < 1.0 ? -20.0 * log10(g) : 0.0;
+      }
+      const double gr = st->gr_db_now;
+      if (gr > st->gr_db_max)
+        st->gr_db_max = gr;
+      st->gr_db_sum += gr;
+      st->gr_count++;
+    }
+    for (int ch = 0; ch < 2; ++ch)
       if (io[ch])
-        io[ch][i] = (float)(y * g);
-    }
-    st->dpos = st->dpos + 1 == D ? 0 : st->dpos + 1;
-    double gr = g < 1.0 ? -20.0 * log10(g) : 0.0;
-    st->gr_db_now = gr;
-    if (gr > st->gr_db_max)
-      st->gr_db_max = gr;
-    st->gr_db_sum += gr;
-    st->gr_count++;
+        io[ch] += k;
+    n -= k;
   }
 }
