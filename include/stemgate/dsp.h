@@ -335,6 +335,7 @@ typedef struct sg_limiter_core {
   uint64_t *idx;        /* wedge indices */
   float *box;           /* box filter ring of length la */
   size_t box_pos, box_refresh;
+  size_t ones; /* frames since the box last took a value other than 1 */
   double box_sum;
   double rel_c, a_rel; /* release follower state and pole */
   double thresh;       /* linear threshold */
@@ -352,6 +353,9 @@ static inline size_t sg_limiter_core_delay(const sg_limiter_core *st) {
 }
 /* One frame: pk is the detector's peak (linear, >= 0); returns the gain (<= 1). */
 double sg_limiter_core_tick(sg_limiter_core *st, double pk);
+/* n frames at once: g[i] is what sg_limiter_core_tick(st, pk[i]) would return, bit for bit
+ * (the two may be mixed); a stretch with nothing above the threshold costs almost nothing. */
+void sg_limiter_core_process(sg_limiter_core *st, const float *pk, double *g, size_t n);
 
 #ifdef __cplusplus
 }

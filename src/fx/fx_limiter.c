@@ -121,24 +121,35 @@ void sg_limiter_process(sg_limiter *st, float *L, float *R, size_t n) {
         xf[ch][i] = io[ch] ? (float)(io[ch][i] * ig) : 0.0f;
       sg_truepeak_push_block(&st->det[ch], xf[ch], k, pk[ch]);
     }
+    double g[SG_TPD_BLOCK];
     for (size_t i = 0; i < k; ++i) {
-      double p = pk[0][i] > 0.0f ? pk[0][i] : 0.0;
-      if (pk[1][i] > p)
-        p = pk[1][i];
-      double g = sg_limiter_core_tick(&st->core, p);
-      /* Delay line: the frame leaving it is exactly D frames old. */
-      for (int ch = 0; ch < 2; ++ch) {
-        float *d = st->dl[ch];
-        double y = d[st->dpos];
-        d[st->dpos] = xf[ch][i];
-        if (io[ch])
-          io[ch][i] = (float)(y * g);
+      float p = pk[0][i] > 0.0f ? pk[0][i] : 0.0f;
+      pk[0][i] = pk[1][i] > p ? pk[1][i] : p;
+    }
+    sg_limiter_core_process(&st->core, pk[0], g, k);
+    /* Delay line: the frame leaving it is exactly D frames old (in runs up to the wrap). */
+    size_t pos = st->dpos;
+    for (int ch = 0; ch < 2; ++ch) {
+      float *d = st->dl[ch], *o = io[ch], *xc = xf[ch];
+      pos = st->dpos;
+      for (size_t i = 0; i < k;) {
+        const size_t r = k - i < D - pos ? k - i : D - pos;
+        for (size_t j = 0; j < r; ++j) {
+          double y = d[pos + j];
+          d[pos + j] = xc[i + j];
+          if (o)
+            o[i + j] = (float)(y * g[i + j]);
+        }
+        i += r;
+        pos = pos + r == D ? 0 : pos + r;
       }
-      st->dpos = st->dpos + 1 == D ? 0 : st->dpos + 1;
+    }
+    st->dpos = pos;
+    for (size_t i = 0; i < k; ++i) {
       /* The same gain as the frame before (a hold, a flat stretch) needs no new logarithm. */
-      if (g != st->gr_g) {
-        st->gr_g = g;
-        st->gr_db_now = g < 1.0 ? -20.0 * log10(g) : 0.0;
+      if (g[i] != st->gr_g) {
+        st->gr_g = g[i];
+        st->gr_db_now = g[i] < 1.0 ? -20.0 * log10(g[i]) : 0.0;
       }
       const double gr = st->gr_db_now;
       if (gr > st->gr_db_max)

@@ -222,6 +222,89 @@ static void limiter_core_never_exceeds_threshold(void **state) {
   free(pk);
 }
 
+/* The gain computer written plainly (a sliding maximum over every peak, then release, box and
+ * its periodic re-sum): the reference for sg_limiter_core's threshold-filtered wedge and its
+ * idle fast path. */
+typedef struct {
+  sg_slidemax mx;
+  float val[200];
+  uint64_t idx[200];
+  float box[96];
+  size_t la, pos, refresh;
+  double sum, rel, a_rel, thr;
+} ref_core;
+
+static void ref_core_init(ref_core *r, size_t la, size_t hold, double a_rel, double thr) {
+  sg_slidemax_init(&r->mx, r->val, r->idx, la + 2 * hold + 2, la + 2 * hold);
+  r->la = la, r->pos = r->refresh = 0, r->sum = (double)la, r->rel = 1.0;
+  r->a_rel = a_rel, r->thr = thr;
+  for (size_t i = 0; i < la; ++i)
+    r->box[i] = 1.0f;
+}
+
+static double ref_core_tick(ref_core *r, float pk) {
+  double m = sg_slidemax_push(&r->mx, pk);
+  double a = m > r->thr ? (float)(r->thr / m) : 1.0f;
+  double c = a < r->rel ? a : a + r->a_rel * (r->rel - a);
+  r->rel = c;
+  r->sum += (double)(float)c - r->box[r->pos];
+  r->box[r->pos] = (float)c;
+  r->pos = r->pos + 1 == r->la ? 0 : r->pos + 1;
+  if (++r->refresh >= 4096) {
+    double s = 0;
+    for (size_t j = 0; j < r->la; ++j)
+      s += r->box[j];
+    r->sum = s, r->refresh = 0;
+  }
+  double g = r->sum / (double)r->la;
+  return g > 1.0 ? 1.0 : g;
+}
+
+static void limiter_core_matches_plain_gain_computer(void **state) {
+  (void)state;
+  enum { N = 120000 };
+  float *pk = malloc(N * sizeof *pk);
+  double *g = malloc(N * sizeof *g);
+  const double thr = 0.5;
+  uint64_t s = 0x5eed4321u;
+  for (int i = 0; i < N; ++i) { /* loud bursts, long quiet stretches, peaks at the threshold */
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    double u = (double)(s >> 11) / 9007199254740992.0;
+    int seg = (i / 15000) % 4;
+    pk[i] = (float)(seg == 0   ? 3.0 * u
+                    : seg == 1 ? 0.45 * u
+                    : seg == 2 ? (u < 0.01 ? 0.9 : 0.1)
+                               : (i % 777 ? thr : 0.6));
+  }
+  sg_limiter_core c;
+  /* a 5 ms release: the follower settles within the quiet stretches (the idle path runs) */
+  assert_int_equal(sg_limiter_core_init(&c, 96, 12, sg_onepole_coef_tau(0.005, RATE), thr), SG_OK);
+  ref_core r;
+  ref_core_init(&r, 96, 12, c.a_rel, thr);
+  int diff = 0, off = 0;
+  for (int step = 1; off < N; off += step, step = step * 7 % 5003 + 1) {
+    int k = off + step > N ? N - off : step;
+    if (step % 4 == 0) /* mixed: some frames through tick */
+      for (int i = 0; i < k; ++i)
+        g[off + i] = sg_limiter_core_tick(&c, pk[off + i]);
+    else
+      sg_limiter_core_process(&c, pk + off, g + off, (size_t)k);
+  }
+  int limited = 0;
+  for (int i = 0; i < N; ++i) {
+    double gr = ref_core_tick(&r, pk[i]);
+    diff += memcmp(&gr, g + i, sizeof gr) != 0;
+    limited += gr < 1.0;
+  }
+  printf("limiter core: %d of %d gains differ from the plain computation (limit 0), %d below 1\n",
+         diff, N, limited);
+  assert_int_equal(diff, 0);
+  assert_true(limited > 1000 && limited < N - 1000);
+  sg_limiter_core_free(&c);
+  free(pk);
+  free(g);
+}
+
 static void truepeak_reads_known_intersample_peak(void **state) {
   (void)state;
   /* A sine at fs/4 sampled 45 degrees off its crests: every sample is 0.7071 A, the true peak
@@ -432,6 +515,7 @@ int main(void) {
       cmocka_unit_test(dc_blocker_removes_dc_and_passes_audio),
       cmocka_unit_test(smoother_time_constant),
       cmocka_unit_test(limiter_core_never_exceeds_threshold),
+      cmocka_unit_test(limiter_core_matches_plain_gain_computer),
       cmocka_unit_test(truepeak_reads_known_intersample_peak),
       cmocka_unit_test(truepeak_shortcut_is_exact),
       cmocka_unit_test(truepeak_push_block_matches_push),
