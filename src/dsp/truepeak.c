@@ -216,28 +216,28 @@ static void push_chunk(const sg_truepeak *st, const float *w, size_t k, float *p
   /* Ring maxima by doubling: after step r, mx[j] = max|w| over [j, j + 2^(r+1)); ring r of
    * frame i starts at i + D - 2^r. The last ring, when wider than the doublings, is the whole
    * window: two overlapping doubled spans cover it. */
-  float ma[SG_TPD_MAX_TAPS + SG_TPD_BLOCK], mb[SG_TPD_MAX_TAPS + SG_TPD_BLOCK];
-  float mr[SG_TPD_RINGS][SG_TPD_BLOCK], bound[SG_TPD_BLOCK];
+  float lv[SG_TPD_RINGS][SG_TPD_MAX_TAPS + SG_TPD_BLOCK], whole[SG_TPD_BLOCK];
+  float bound[SG_TPD_BLOCK];
+  const float *mr[SG_TPD_RINGS]; /* mr[r][i]: largest |x| in ring r of frame i */
+  float *cur = lv[0];
   for (size_t j = 0; j < len; ++j)
-    ma[j] = bound_abs(w[j]);
-  float *cur = ma, *nxt = mb;
+    cur[j] = bound_abs(w[j]);
   size_t span = 1, have = len; /* cur[j] covers [j, j + span) for j < have */
   int r = 0;
   for (; r < nr && (2 << r) <= T && (1 << r) <= D; ++r) {
+    float *nxt = lv[r + 1 < SG_TPD_RINGS ? r + 1 : 0];
     for (size_t j = 0; j + span < have; ++j)
       nxt[j] = cur[j] > cur[j + span] ? cur[j] : cur[j + span];
     have -= span;
     span *= 2;
-    float *t = cur;
-    cur = nxt, nxt = t;
-    const float *src = cur + (D - (1 << r));
-    for (size_t i = 0; i < k; ++i)
-      mr[r][i] = src[i];
+    cur = nxt;
+    mr[r] = cur + (D - (1 << r));
   }
   if (r < nr) { /* whole window [i, i + T): [i, i + span) and [i + T - span, i + T) */
     const size_t o = (size_t)T - span;
     for (size_t i = 0; i < k; ++i)
-      mr[r][i] = cur[i] > cur[i + o] ? cur[i] : cur[i + o];
+      whole[i] = cur[i] > cur[i + o] ? cur[i] : cur[i + o];
+    mr[r] = whole;
   }
   /* Stage 1: sum over rings of (largest L1 of its own taps) * (largest |x| in it). */
   for (size_t i = 0; i < k; ++i)
@@ -248,8 +248,8 @@ static void push_chunk(const sg_truepeak *st, const float *w, size_t k, float *p
   const int rc = st->rc, cw = st->cw;
   for (size_t i = 0; i < k; ++i) {
     const float *xw = w + i; /* xw[j] = window position j; xs[-m] of push = xw[T-1-m] */
-    float a = fabsf(xw[D - 1]), b = fabsf(xw[D]);
-    float v = fmaxf(a, b);
+    const float a = fabsf(xw[D - 1]), b = fabsf(xw[D]);
+    float v = b > a || a != a ? b : a; /* fmax: a NaN loses */
     /* margins: the bounds' own float sums (~1e-6) and the full dot's rounding (< 1e-5) */
     if (bound[i] * 1.0001f < thr) {
       pk[i] = v;
