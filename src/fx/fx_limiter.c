@@ -5,7 +5,10 @@
  *      (sg_truepeak in streaming mode: the ITU-R BS.1770-4 Annex 2 true-peak method at twice
  *      its oversampling and with 64 taps per phase). The largest |value| of the 8 interpolated
  *      points and the two base samples around them, over both channels, is the frame's peak
- *      (32 frames back: the interpolator's delay).
+ *      (32 frames back: the interpolator's delay). The detector runs per block
+ *      (sg_truepeak_push_block) and interpolates only frames it cannot prove below the
+ *      threshold; a frame below it sets no gain, so the output is bit for bit that of the full
+ *      computation (fx.test_limiter checks it).
  *   2. Gain: sg_limiter_core (sliding maximum over L + 2H frames, requirement ceiling / peak,
  *      exponential release, linear attack over the look-ahead L) gives the gain for the frame
  *      L - 1 + H detector frames earlier, held flat over +-H frames around every peak so the
