@@ -206,7 +206,9 @@ static inline double sg_smoother_tick(sg_smoother *s) {
 
 #define SG_TPD_MAX_OS 8    /* largest oversampling factor */
 #define SG_TPD_MAX_TAPS 64 /* largest number of taps per phase */
-#define SG_TPD_BLOCK 256   /* frames per inner block of sg_truepeak_process */
+#define SG_TPD_BLOCK 256   /* frames per inner block of sg_truepeak_process / _push_block */
+#define SG_TPD_RINGS 7     /* push_block's bound: rings of width 2, 4, .. 64 around the centre */
+#define SG_TPD_CENTRE 8    /* push_block's bound: central taps summed exactly */
 
 typedef enum sg_truepeak_design {
   /* BS.1770-4 Annex 2 class filter, as libebur128 builds it: a 49-tap Hann-windowed sinc at
@@ -237,11 +239,20 @@ typedef struct sg_truepeak {
   /* block mode work list: phases that are not a plain unit tap (a unit tap reproduces a base
    * sample, which the sample peak already covers), and the tap range where any is non-zero */
   int nact, act[SG_TPD_MAX_OS], t0, tn;
+  /* push_block's bounds on |interpolated point| (see truepeak.c): rings of taps around the
+   * centre pair (widths 2, 4, 8, ..., the last the whole window), the largest sum |h| over a
+   * ring's own taps of any phase; the central cw taps of every phase (hc[j][p]) and each
+   * phase's sum |h| over each ring outside them (tail[r][p]) */
+  int nring, rc, cw;
+  float ring_l1[SG_TPD_RINGS];
+  float hc[SG_TPD_CENTRE][SG_TPD_MAX_OS];
+  float tail[SG_TPD_RINGS][SG_TPD_MAX_OS];
   /* streaming (per sample) */
   float hist[2 * SG_TPD_MAX_TAPS]; /* input history (doubled ring) */
   size_t hpos;
-  int loud;     /* history samples that could make an inter-sample peak (see quiet) */
-  double quiet; /* |x| below this everywhere in the history: no point can exceed thresh */
+  int loud;      /* history samples that could make an inter-sample peak (see quiet) */
+  double quiet;  /* |x| below this everywhere in the history: no point can exceed thresh */
+  double thresh; /* the quiet threshold itself (0 = never skip) */
   /* block */
   float buf[SG_TPD_MAX_TAPS + SG_TPD_BLOCK]; /* taps-1 history frames, then the block */
   float peak;                                /* largest |value| since reset */
@@ -257,18 +268,26 @@ size_t sg_truepeak_latency(const sg_truepeak *st);
 
 /* Block mode: feeds n samples read with a stride (interleaved channel c of C: x + c, stride
  * C), updates the running peak and returns it (linear). The peak of a stream does not depend
- * on how it is split into calls. */
+ * on how it is split into calls, and is exactly the largest |value| of the full computation:
+ * stretches whose samples times the filter's L1 norm cannot beat the running peak are not
+ * interpolated, since no point there could change it. */
 float sg_truepeak_process(sg_truepeak *st, const float *x, size_t stride, size_t n);
 /* Linear true peak since reset (includes the sample peak). */
 static inline float sg_truepeak_value(const sg_truepeak *st) { return st->peak; }
 
 /* Streaming mode (a limiter's detector): pushes one sample and returns the largest |value|
  * among the interpolated points between the two base samples sg_truepeak_latency() frames
- * back, and those two samples. When no history sample reaches `quiet_thresh / l1` no point
- * can exceed quiet_thresh and the interpolation is skipped (set by sg_truepeak_set_quiet;
- * 0 = never skip). */
+ * back, and those two samples. With a quiet threshold t set (sg_truepeak_set_quiet; 0 = never
+ * skip), a frame whose interpolated points provably all stay below t may report only its two
+ * base samples: the value reported is then never above the full computation's, and equal to
+ * it whenever that exceeds t. */
 void sg_truepeak_set_quiet(sg_truepeak *st, double quiet_thresh);
 double sg_truepeak_push(sg_truepeak *st, double x);
+/* n sg_truepeak_push calls at once (x[i] pushed, pk[i] its value as a float, which loses
+ * nothing): the same contract, and a far tighter proof of quiet (bounds over rings of taps,
+ * then the central taps' exact sum), so a loud stream is interpolated only near the frames
+ * that can reach the threshold. Calls of both kinds may be mixed on one detector. */
+void sg_truepeak_push_block(sg_truepeak *st, const float *x, size_t n, float *pk);
 
 /* ================================ look-ahead limiter core ================================= */
 
@@ -316,6 +335,7 @@ typedef struct sg_limiter_core {
   uint64_t *idx;        /* wedge indices */
   float *box;           /* box filter ring of length la */
   size_t box_pos, box_refresh;
+  size_t ones; /* frames since the box last took a value other than 1 */
   double box_sum;
   double rel_c, a_rel; /* release follower state and pole */
   double thresh;       /* linear threshold */
@@ -333,6 +353,9 @@ static inline size_t sg_limiter_core_delay(const sg_limiter_core *st) {
 }
 /* One frame: pk is the detector's peak (linear, >= 0); returns the gain (<= 1). */
 double sg_limiter_core_tick(sg_limiter_core *st, double pk);
+/* n frames at once: g[i] is what sg_limiter_core_tick(st, pk[i]) would return, bit for bit
+ * (the two may be mixed); a stretch with nothing above the threshold costs almost nothing. */
+void sg_limiter_core_process(sg_limiter_core *st, const float *pk, double *g, size_t n);
 
 #ifdef __cplusplus
 }

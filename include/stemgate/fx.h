@@ -429,6 +429,7 @@ typedef struct sg_limiter {
   size_t dpos;
   double in_gain;
   double gr_db_now, gr_db_max, gr_db_sum;
+  double gr_g; /* the gain gr_db_now was computed for */
   uint64_t gr_count;
 } sg_limiter;
 

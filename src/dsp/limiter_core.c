@@ -8,7 +8,14 @@
  *   3. Attack: b[k] = mean(c[k-L+1 .. k]) (box filter: a linear ramp over the look-ahead L).
  * Every b[k] used on the frames within H of a peak j averages c values that all include the
  * requirement of j in their window (W >= L + 2H), so the gain is <= thresh / pk[j] on the peak
- * and flat over +-H frames around it. */
+ * and flat over +-H frames around it.
+ *
+ * Only peaks above the threshold can set a requirement below 1, and the window's maximum is
+ * above it exactly when one of them is in the window, so the wedge holds only those (the
+ * others just advance the frame count): the same a[k], far fewer wedge operations. While the
+ * wedge is empty, the release follower settled and the box full of ones, every gain is the
+ * same (the running sum does not move until its periodic exact re-sum), so
+ * sg_limiter_core_process runs such stretches with no per-frame arithmetic. */
 #include "stemgate/dsp.h"
 
 #include <stdlib.h>
@@ -63,13 +70,32 @@ void sg_limiter_core_reset(sg_limiter_core *st) {
   st->box_pos = 0;
   st->box_sum = (double)st->la;
   st->box_refresh = 0;
+  st->ones = st->la;
   st->rel_c = 1.0;
 }
 
-double sg_limiter_core_tick(sg_limiter_core *st, double pk) {
+/* One frame (both entry points): the steps of the header comment. */
+static inline double core_step(sg_limiter_core *st, float v) {
+  sg_slidemax *s = &st->mx;
   const double thr = st->thresh;
-  double m = sg_slidemax_push(&st->mx, (float)pk);
-  double a = m > thr ? (float)(thr / m) : 1.0f;
+  const uint64_t k = s->t++;
+  if ((double)v > thr) {
+    while (s->tail != s->head) {
+      size_t last = s->tail == 0 ? s->cap - 1 : s->tail - 1;
+      if (s->val[last] > v)
+        break;
+      s->tail = last;
+    }
+    s->val[s->tail] = v;
+    s->idx[s->tail] = k;
+    s->tail = s->tail + 1 == s->cap ? 0 : s->tail + 1;
+  } else if (v != v) { /* a NaN peak: a plain sliding maximum would pop everything for it */
+    s->head = s->tail;
+  }
+  while (s->head != s->tail && s->idx[s->head] + s->win <= k)
+    s->head = s->head + 1 == s->cap ? 0 : s->head + 1;
+  /* the window's largest peak is above the threshold iff the wedge holds one */
+  double a = s->head != s->tail ? (float)(thr / (double)s->val[s->head]) : 1.0f;
   /* Release follower: falls at once, recovers exponentially; never above a. */
   double c = a < st->rel_c ? a : a + st->a_rel * (st->rel_c - a);
   st->rel_c = c;
@@ -78,13 +104,59 @@ double sg_limiter_core_tick(sg_limiter_core *st, double pk) {
   st->box_sum += (double)cf - st->box[st->box_pos];
   st->box[st->box_pos] = cf;
   st->box_pos = st->box_pos + 1 == st->la ? 0 : st->box_pos + 1;
+  st->ones = cf == 1.0f ? st->ones + 1 : 0;
   if (++st->box_refresh >= 4096) { /* exact re-sum: no drift of the running sum */
-    double s = 0;
+    double sum = 0;
     for (size_t j = 0; j < st->la; ++j)
-      s += st->box[j];
-    st->box_sum = s;
+      sum += st->box[j];
+    st->box_sum = sum;
     st->box_refresh = 0;
   }
   double g = st->box_sum / (double)st->la;
   return g > 1.0 ? 1.0 : g;
+}
+
+double sg_limiter_core_tick(sg_limiter_core *st, double pk) { return core_step(st, (float)pk); }
+
+void sg_limiter_core_process(sg_limiter_core *st, const float *pk, double *g, size_t n) {
+  const double thr = st->thresh;
+  size_t i = 0;
+  while (i < n) {
+    /* Idle: no peak above the threshold in the window, the follower at its fixed point (it
+     * stalls a rounding step short of 1: 1 + a_rel (c - 1) == c) reading 1 as a float, the
+     * box all ones. Each frame then adds (1 - 1) to the running sum: only counters move. */
+    if (st->mx.head == st->mx.tail && st->ones >= st->la && (float)st->rel_c == 1.0f &&
+        1.0 + st->a_rel * (st->rel_c - 1.0) == st->rel_c) {
+      double gi = st->box_sum / (double)st->la;
+      gi = gi > 1.0 ? 1.0 : gi;
+      size_t e = i;
+      while (e < n && !((double)pk[e] > thr))
+        ++e;
+      size_t m = e - i;
+      while (m) {
+        size_t step = 4096 - st->box_refresh; /* frames until the next re-sum */
+        size_t r = m < step ? m : step;
+        for (size_t j = 0; j < r; ++j)
+          g[i + j] = gi;
+        st->box_pos = (st->box_pos + r) % st->la;
+        st->ones += r;
+        st->mx.t += r;
+        st->box_refresh += r;
+        if (st->box_refresh >= 4096) { /* the box is all ones: its exact sum is la */
+          double sum = 0;
+          for (size_t j = 0; j < st->la; ++j)
+            sum += st->box[j];
+          st->box_sum = sum;
+          st->box_refresh = 0;
+          gi = st->box_sum / (double)st->la;
+          gi = gi > 1.0 ? 1.0 : gi;
+        }
+        i += r, m -= r;
+      }
+      if (i == n)
+        break;
+    }
+    g[i] = core_step(st, pk[i]);
+    ++i;
+  }
 }

@@ -8,16 +8,74 @@
  * errs on the safe side of the meter). Like libebur128 the factor falls to 2x from 96 kHz and
  * 1x from 192 kHz.
  *
- * Block mode has no per-sample branches: the polyphase FIR runs over fixed blocks of 256 frames,
- * 16 outputs at a time with the sums held in registers, and the peak is a maximum over the bit
- * patterns of |acc| (for non-negative IEEE floats the integer order is the numeric order), a
- * branch-free integer max that SSE2 vectorises. */
+ * Block mode: the polyphase FIR runs over fixed blocks of 256 frames, 16 outputs at a time with
+ * the sums held in registers, and the peak is a maximum over the bit patterns of |acc| (for
+ * non-negative IEEE floats the integer order is the numeric order), a branch-free integer max
+ * that SSE2 vectorises. Most of it is never computed: an interpolated point is a dot product of
+ * the filter phase with the window's samples, so |point| <= L1(phase) * max|x| over the window
+ * (and the float sum can exceed that by a relative ~1e-6 at most); a block, then a group of 16
+ * outputs, whose bound cannot beat the running peak is skipped, which leaves the result exactly
+ * the full computation's (the running peak only grows, and every skipped point is below it).
+ * Once a song's loud part has set the peak, only its loudest stretches are interpolated.
+ *
+ * Streaming mode (the limiter's detector) has the same kind of shortcut against a fixed
+ * threshold t (the limiter's: a frame below t changes nothing there). sg_truepeak_push skips
+ * the interpolation while every history sample is below t / L1; sg_truepeak_push_block proves
+ * far more frames quiet, in three stages per block: (1) the sum over rings of taps around the
+ * centre pair (widths 2, 4, 8, .., the window) of the ring's largest L1 over phases times the
+ * ring's largest |x| (sliding maxima by doubling: one vector pass per ring); (2) for frames
+ * that fail it, each phase's exact sum over its central 8 taps plus its L1 over each outer
+ * ring times that ring's largest |x|; (3) the full 8-phase interpolation, in sg_truepeak_push's
+ * arithmetic, for the frames (~2 % of a loud master at the limiter's threshold) that fail both.
+ * Each bound carries a margin above the float rounding of the sums it stands for. */
+
 #include "stemgate/dsp.h"
 
 #include <string.h>
 #if defined(__SSE__) || defined(_M_X64)
 #include <xmmintrin.h>
 #endif
+
+/* push_block's bound tables. Window positions j = 0..T-1 (T-1 newest); the centre pair is
+ * D-1, D (D = T/2); ring r (r < nring-1, or all when the last is a doubling too) spans
+ * [D - 2^r, D + 2^r), the last ring the whole window; each ring's "own" taps are those not in
+ * a smaller ring. */
+static void ring_tables(sg_truepeak *st) {
+  const int T = st->taps, D = T / 2;
+  int nr = 0;
+  while ((2 << nr) <= T && (1 << nr) <= D && nr < SG_TPD_RINGS)
+    ++nr;            /* doubling rings: widths 2 .. 2^nr */
+  if ((1 << nr) < T) /* the whole window beyond them */
+    ++nr;
+  st->nring = nr;
+  st->rc = 0;
+  while (st->rc + 1 < nr && (2 << (st->rc + 1)) <= SG_TPD_CENTRE && (2 << (st->rc + 1)) <= T)
+    st->rc++;
+  st->cw = 2 << st->rc; /* central taps summed exactly: ring rc */
+  memset(st->ring_l1, 0, sizeof st->ring_l1);
+  memset(st->hc, 0, sizeof st->hc);
+  memset(st->tail, 0, sizeof st->tail);
+  for (int p = 0; p < st->os; ++p) {
+    double own[SG_TPD_RINGS] = {0};
+    for (int j = 0; j < T; ++j) {
+      int r = 0;
+      while (r < nr - 1 && !(j >= D - (1 << r) && j < D + (1 << r)))
+        ++r;
+      own[r] += fabs(st->ph[p][j]);
+    }
+    for (int r = 0; r < nr; ++r) {
+      /* rounded up to the next float: the stored bound is never below the exact sum */
+      float v = (float)own[r];
+      if ((double)v < own[r])
+        v = nextafterf(v, INFINITY);
+      st->ring_l1[r] = st->ring_l1[r] > v ? st->ring_l1[r] : v;
+      if (r > st->rc)
+        st->tail[r][p] = v;
+    }
+    for (int j = 0; j < st->cw; ++j)
+      st->hc[j][p] = st->ph[p][D - st->cw / 2 + j];
+  }
+}
 
 void sg_truepeak_config_init(sg_truepeak_config *c) {
   c->design = SG_TPD_BS1770;
@@ -78,6 +136,7 @@ sg_status sg_truepeak_init(sg_truepeak *st, const sg_truepeak_config *c, double 
     l1 = fmax(l1, s);
   }
   st->l1 = l1;
+  ring_tables(st);
   /* Block-mode work list. libebur128's phase 0 is sinc at integer multiples of pi: a single
    * unit tap, i.e. the base sample itself; skipping it and the all-zero edge taps of the other
    * phases saves ~40 % of the multiply-adds. */
@@ -112,7 +171,10 @@ void sg_truepeak_reset(sg_truepeak *st) {
 size_t sg_truepeak_latency(const sg_truepeak *st) { return (size_t)st->taps / 2; }
 
 void sg_truepeak_set_quiet(sg_truepeak *st, double quiet_thresh) {
-  st->quiet = quiet_thresh / st->l1;
+  st->thresh = quiet_thresh > 0 ? quiet_thresh : 0;
+  /* The margin covers the float dot's rounding (< 1e-5 relative): below quiet, no computed
+   * point reaches the threshold. */
+  st->quiet = st->thresh / (st->l1 * (1.0 + 1e-5));
   /* Recount: the history may already hold samples. */
   st->loud = 0;
   for (int k = 0; k < st->taps; ++k)
@@ -139,15 +201,140 @@ double sg_truepeak_push(sg_truepeak *st, double x) {
   return pk;
 }
 
-/* Largest |v| of a block as the integer maximum of the magnitude bit patterns. */
-static uint32_t absmax_bits(const float *v, uint32_t m) {
-  uint32_t u[SG_TPD_BLOCK];
-  memcpy(u, v, sizeof u);
-  for (int i = 0; i < SG_TPD_BLOCK; ++i) {
-    uint32_t a = u[i] & 0x7fffffffu;
+/* |x| for the bounds, NaN read as +inf so that no bound built on it can pass. */
+static inline float bound_abs(float x) {
+  float a = fabsf(x);
+  return a == a ? a : INFINITY;
+}
+
+/* One chunk of push_block: w holds T-1 history samples then the k <= SG_TPD_BLOCK new ones;
+ * frame i's window is w[i .. i+T-1]. */
+static void push_chunk(const sg_truepeak *st, const float *w, size_t k, float *pk) {
+  const int T = st->taps, D = T / 2, nr = st->nring;
+  const size_t len = k + (size_t)T - 1;
+  const float thr = (float)st->thresh;
+  /* Ring maxima by doubling: after step r, mx[j] = max|w| over [j, j + 2^(r+1)); ring r of
+   * frame i starts at i + D - 2^r. The last ring, when wider than the doublings, is the whole
+   * window: two overlapping doubled spans cover it. */
+  float lv[SG_TPD_RINGS][SG_TPD_MAX_TAPS + SG_TPD_BLOCK], whole[SG_TPD_BLOCK];
+  float bound[SG_TPD_BLOCK];
+  const float *mr[SG_TPD_RINGS]; /* mr[r][i]: largest |x| in ring r of frame i */
+  float *cur = lv[0];
+  for (size_t j = 0; j < len; ++j)
+    cur[j] = bound_abs(w[j]);
+  size_t span = 1, have = len; /* cur[j] covers [j, j + span) for j < have */
+  int r = 0;
+  for (; r < nr && (2 << r) <= T && (1 << r) <= D; ++r) {
+    float *nxt = lv[r + 1 < SG_TPD_RINGS ? r + 1 : 0];
+    for (size_t j = 0; j + span < have; ++j)
+      nxt[j] = cur[j] > cur[j + span] ? cur[j] : cur[j + span];
+    have -= span;
+    span *= 2;
+    cur = nxt;
+    mr[r] = cur + (D - (1 << r));
+  }
+  if (r < nr) { /* whole window [i, i + T): [i, i + span) and [i + T - span, i + T) */
+    const size_t o = (size_t)T - span;
+    for (size_t i = 0; i < k; ++i)
+      whole[i] = cur[i] > cur[i + o] ? cur[i] : cur[i + o];
+    mr[r] = whole;
+  }
+  /* Stage 1: sum over rings of (largest L1 of its own taps) * (largest |x| in it). */
+  for (size_t i = 0; i < k; ++i)
+    bound[i] = 0;
+  for (int q = 0; q < nr; ++q)
+    for (size_t i = 0; i < k; ++i)
+      bound[i] += st->ring_l1[q] * mr[q][i];
+  const int rc = st->rc, cw = st->cw;
+  for (size_t i = 0; i < k; ++i) {
+    const float *xw = w + i; /* xw[j] = window position j; xs[-m] of push = xw[T-1-m] */
+    const float a = fabsf(xw[D - 1]), b = fabsf(xw[D]);
+    float v = b > a || a != a ? b : a; /* fmax: a NaN loses */
+    /* margins: the bounds' own float sums (~1e-6) and the full dot's rounding (< 1e-5) */
+    if (bound[i] * 1.0001f < thr) {
+      pk[i] = v;
+      continue;
+    }
+    /* Stage 2: per phase, the exact sum over the central cw taps plus each outer ring's L1
+     * times that ring's largest |x|; the margin covers both float sums (relative to stage
+     * 1's bound, which dominates every phase's sum |h x|). */
+    float s[SG_TPD_MAX_OS] = {0}, t[SG_TPD_MAX_OS] = {0};
+    const float *xc = xw + D - cw / 2;
+    for (int j = 0; j < cw; ++j)
+      for (int p = 0; p < SG_TPD_MAX_OS; ++p)
+        s[p] += st->hc[j][p] * xc[j];
+    for (int q = rc + 1; q < nr; ++q)
+      for (int p = 0; p < SG_TPD_MAX_OS; ++p)
+        t[p] += st->tail[q][p] * mr[q][i];
+    float b2 = 0;
+    for (int p = 0; p < SG_TPD_MAX_OS; ++p) {
+      float e = fabsf(s[p]) + t[p];
+      b2 = e > b2 ? e : b2;
+    }
+    if (b2 * 1.0001f + 1e-4f * bound[i] < thr) {
+      pk[i] = v;
+      continue;
+    }
+    /* Stage 3: sg_truepeak_push's arithmetic exactly. */
+    for (int q = 0; q < st->os; ++q) {
+      float acc = fabsf(sg_dsp_dot(st->ph[q], xw, T));
+      if (acc > v)
+        v = acc;
+    }
+    pk[i] = v;
+  }
+}
+
+void sg_truepeak_push_block(sg_truepeak *st, const float *x, size_t n, float *pk) {
+  const int T = st->taps;
+  if (!n)
+    return;
+  float w[SG_TPD_MAX_TAPS + SG_TPD_BLOCK], oldest = 0;
+  /* The last T-1 samples pushed: push's ring holds the last T at hist[hpos .. hpos+T-1]. */
+  memcpy(w, st->hist + st->hpos + 1, (size_t)(T - 1) * sizeof *w);
+  while (n) {
+    size_t k = n < SG_TPD_BLOCK ? n : SG_TPD_BLOCK;
+    memcpy(w + T - 1, x, k * sizeof *w);
+    push_chunk(st, w, k, pk);
+    oldest = w[k - 1]; /* first sample of the last frame's window */
+    memmove(w, w + k, (size_t)(T - 1) * sizeof *w);
+    x += k, pk += k, n -= k;
+  }
+  /* Back into push's doubled ring, the last T samples oldest first at hpos = 0, and its count
+   * of loud samples. */
+  st->hist[0] = st->hist[T] = oldest;
+  memcpy(st->hist + 1, w, (size_t)(T - 1) * sizeof *w);
+  memcpy(st->hist + T + 1, w, (size_t)(T - 1) * sizeof *w);
+  st->hpos = 0;
+  st->loud = 0;
+  for (int j = 0; j < T; ++j)
+    st->loud += fabs(st->hist[j]) >= st->quiet;
+}
+
+/* Largest |v| of v[0..n) as the integer maximum of the magnitude bit patterns (NaN reads
+ * above +inf). */
+static uint32_t absmax_bits_n(const float *v, size_t n, uint32_t m) {
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t a;
+    memcpy(&a, v + i, sizeof a);
+    a &= 0x7fffffffu;
     m = a > m ? a : m;
   }
   return m;
+}
+
+static inline float bits_float(uint32_t b) {
+  float f;
+  memcpy(&f, &b, sizeof f);
+  return f;
+}
+
+/* Whether no point of a window whose largest |x| has bits xb can beat the running peak m:
+ * |point| <= L1 * max|x|, and the float FIR's sum exceeds the exact one by < 1e-5 relative.
+ * Only finite values qualify (an overflowing sum could read inf or NaN). */
+static inline int cannot_beat(uint32_t xb, uint32_t m, double l1) {
+  return xb < 0x7f800000u && m < 0x7f800000u &&
+         (double)bits_float(xb) * (l1 * (1.0 + 1e-5)) <= (double)bits_float(m);
 }
 
 /* out[j] = sum_t h[t] x[j + t] for j = 0..15. The SSE path holds the 16 sums in four registers
@@ -178,7 +365,7 @@ static void fir16(const float *h, const float *x, int tn, float *out) {
 }
 
 float sg_truepeak_process(sg_truepeak *st, const float *x, size_t stride, size_t n) {
-  const int T = st->taps;
+  const int T = st->taps, t0 = st->t0, tn = st->tn;
   float *buf = st->buf;
   uint32_t m;
   memcpy(&m, &st->peak, sizeof m);
@@ -187,24 +374,29 @@ float sg_truepeak_process(sg_truepeak *st, const float *x, size_t stride, size_t
     float *in = buf + T - 1;
     for (size_t i = 0; i < k; ++i)
       in[i] = x[i * stride];
-    /* A partial block: zeros after the data, and only the first k outputs count. */
-    for (size_t i = k; i < SG_TPD_BLOCK; ++i)
-      in[i] = 0.0f;
-    float acc[SG_TPD_BLOCK];
-    /* Sample peak: the base samples themselves (phase 0 of an ideal interpolator). */
-    memcpy(acc, in, sizeof acc);
-    m = absmax_bits(acc, m);
-    for (int a = 0; a < st->nact; ++a) {
-      const float *h = st->ph[st->act[a]] + st->t0;
-      const float *xb = buf + st->t0;
-      const int tn = st->tn;
-      /* 16 outputs at a time: four independent vector accumulators stay in registers across
-       * the taps, and each input vector is loaded once per tap. */
-      for (int i = 0; i < SG_TPD_BLOCK; i += 16)
-        fir16(h, xb + i, tn, acc + i);
+    /* Sample peak first (the base samples: phase 0 of an ideal interpolator), so that the
+     * running peak the bounds are held to already includes this block's samples. */
+    uint32_t xb = absmax_bits_n(in, k, 0);
+    m = xb > m ? xb : m;
+    /* The whole block's windows (T-1 history frames and the k new ones), then groups of 16
+     * outputs: interpolate only where a point could beat the running peak. */
+    if (st->nact && !cannot_beat(absmax_bits_n(buf, (size_t)T - 1, xb), m, st->l1)) {
+      /* A partial block: zeros after the data (only the first k outputs count). */
       for (size_t i = k; i < SG_TPD_BLOCK; ++i)
-        acc[i] = 0.0f;
-      m = absmax_bits(acc, m);
+        in[i] = 0.0f;
+      for (size_t i0 = 0; i0 < k; i0 += 16) {
+        const size_t valid = k - i0 < 16 ? k - i0 : 16;
+        const float *xb0 = buf + t0 + i0;
+        if (cannot_beat(absmax_bits_n(xb0, valid + (size_t)tn - 1, 0), m, st->l1))
+          continue;
+        for (int a = 0; a < st->nact; ++a) {
+          float acc[16];
+          /* 16 outputs: four vector accumulators stay in registers across the taps, and each
+           * input vector is loaded once per tap. */
+          fir16(st->ph[st->act[a]] + t0, xb0, tn, acc);
+          m = absmax_bits_n(acc, valid, m);
+        }
+      }
     }
     /* Keep the last T - 1 input frames as the next block's history. */
     memmove(buf, buf + k, (size_t)(T - 1) * sizeof *buf);

@@ -5,7 +5,10 @@
  *      (sg_truepeak in streaming mode: the ITU-R BS.1770-4 Annex 2 true-peak method at twice
  *      its oversampling and with 64 taps per phase). The largest |value| of the 8 interpolated
  *      points and the two base samples around them, over both channels, is the frame's peak
- *      (32 frames back: the interpolator's delay).
+ *      (32 frames back: the interpolator's delay). The detector runs per block
+ *      (sg_truepeak_push_block) and interpolates only frames it cannot prove below the
+ *      threshold; a frame below it sets no gain, so the output is bit for bit that of the full
+ *      computation (fx.test_limiter checks it).
  *   2. Gain: sg_limiter_core (sliding maximum over L + 2H frames, requirement ceiling / peak,
  *      exponential release, linear attack over the look-ahead L) gives the gain for the frame
  *      L - 1 + H detector frames earlier, held flat over +-H frames around every peak so the
@@ -91,6 +94,7 @@ void sg_limiter_reset(sg_limiter *st) {
   if (st->core.mem)
     sg_limiter_core_reset(&st->core);
   st->gr_db_now = st->gr_db_max = st->gr_db_sum = 0;
+  st->gr_g = 1.0;
   st->gr_count = 0;
 }
 
@@ -110,29 +114,55 @@ void sg_limiter_process(sg_limiter *st, float *L, float *R, size_t n) {
   const double ig = st->in_gain;
   const size_t D = st->delay;
   float *io[2] = {L, R};
-  for (size_t i = 0; i < n; ++i) {
-    double xin[2], pk = 0;
+  float xf[2][SG_TPD_BLOCK], pk[2][SG_TPD_BLOCK];
+  while (n) {
+    const size_t k = n < SG_TPD_BLOCK ? n : SG_TPD_BLOCK;
+    /* The detector over the block: per frame and channel the value sg_truepeak_push gives
+     * (below the threshold possibly only the base samples, which changes no gain). */
     for (int ch = 0; ch < 2; ++ch) {
-      xin[ch] = io[ch] ? io[ch][i] * ig : 0.0;
-      double p = sg_truepeak_push(&st->det[ch], xin[ch]);
-      if (p > pk)
-        pk = p;
+      for (size_t i = 0; i < k; ++i)
+        xf[ch][i] = io[ch] ? (float)(io[ch][i] * ig) : 0.0f;
+      sg_truepeak_push_block(&st->det[ch], xf[ch], k, pk[ch]);
     }
-    double g = sg_limiter_core_tick(&st->core, pk);
-    /* Delay line: the frame leaving it is exactly D frames old. */
+    double g[SG_TPD_BLOCK];
+    for (size_t i = 0; i < k; ++i) {
+      float p = pk[0][i] > 0.0f ? pk[0][i] : 0.0f;
+      pk[0][i] = pk[1][i] > p ? pk[1][i] : p;
+    }
+    sg_limiter_core_process(&st->core, pk[0], g, k);
+    /* Delay line: the frame leaving it is exactly D frames old (in runs up to the wrap). */
+    size_t pos = st->dpos;
     for (int ch = 0; ch < 2; ++ch) {
-      float *d = st->dl[ch];
-      double y = d[st->dpos];
-      d[st->dpos] = (float)xin[ch];
+      float *d = st->dl[ch], *o = io[ch], *xc = xf[ch];
+      pos = st->dpos;
+      for (size_t i = 0; i < k;) {
+        const size_t r = k - i < D - pos ? k - i : D - pos;
+        for (size_t j = 0; j < r; ++j) {
+          double y = d[pos + j];
+          d[pos + j] = xc[i + j];
+          if (o)
+            o[i + j] = (float)(y * g[i + j]);
+        }
+        i += r;
+        pos = pos + r == D ? 0 : pos + r;
+      }
+    }
+    st->dpos = pos;
+    for (size_t i = 0; i < k; ++i) {
+      /* The same gain as the frame before (a hold, a flat stretch) needs no new logarithm. */
+      if (g[i] != st->gr_g) {
+        st->gr_g = g[i];
+        st->gr_db_now = g[i] < 1.0 ? -20.0 * log10(g[i]) : 0.0;
+      }
+      const double gr = st->gr_db_now;
+      if (gr > st->gr_db_max)
+        st->gr_db_max = gr;
+      st->gr_db_sum += gr;
+      st->gr_count++;
+    }
+    for (int ch = 0; ch < 2; ++ch)
       if (io[ch])
-        io[ch][i] = (float)(y * g);
-    }
-    st->dpos = st->dpos + 1 == D ? 0 : st->dpos + 1;
-    double gr = g < 1.0 ? -20.0 * log10(g) : 0.0;
-    st->gr_db_now = gr;
-    if (gr > st->gr_db_max)
-      st->gr_db_max = gr;
-    st->gr_db_sum += gr;
-    st->gr_count++;
+        io[ch] += k;
+    n -= k;
   }
 }

@@ -1,12 +1,15 @@
 /* DSP primitives against theory: biquad magnitude vs the analytic RBJ prototype, one-pole and
  * DC blocker vs their transfer functions, smoother time constant, limiter core never above its
- * threshold, true-peak detector on a known inter-sample peak. Tolerances at each assertion;
- * failures print measured vs limit. */
+ * threshold, true-peak detector on a known inter-sample peak; the detector's shortcuts (blocks
+ * that cannot beat the running peak, frames proven below the limiter's threshold) give exactly
+ * the full computation's values. Tolerances at each assertion; failures print measured vs
+ * limit. */
 #include "sg_test.h"
 #include "stemgate/dsp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define RATE 48000.0
 
@@ -219,6 +222,89 @@ static void limiter_core_never_exceeds_threshold(void **state) {
   free(pk);
 }
 
+/* The gain computer written plainly (a sliding maximum over every peak, then release, box and
+ * its periodic re-sum): the reference for sg_limiter_core's threshold-filtered wedge and its
+ * idle fast path. */
+typedef struct {
+  sg_slidemax mx;
+  float val[200];
+  uint64_t idx[200];
+  float box[96];
+  size_t la, pos, refresh;
+  double sum, rel, a_rel, thr;
+} ref_core;
+
+static void ref_core_init(ref_core *r, size_t la, size_t hold, double a_rel, double thr) {
+  sg_slidemax_init(&r->mx, r->val, r->idx, la + 2 * hold + 2, la + 2 * hold);
+  r->la = la, r->pos = r->refresh = 0, r->sum = (double)la, r->rel = 1.0;
+  r->a_rel = a_rel, r->thr = thr;
+  for (size_t i = 0; i < la; ++i)
+    r->box[i] = 1.0f;
+}
+
+static double ref_core_tick(ref_core *r, float pk) {
+  double m = sg_slidemax_push(&r->mx, pk);
+  double a = m > r->thr ? (float)(r->thr / m) : 1.0f;
+  double c = a < r->rel ? a : a + r->a_rel * (r->rel - a);
+  r->rel = c;
+  r->sum += (double)(float)c - r->box[r->pos];
+  r->box[r->pos] = (float)c;
+  r->pos = r->pos + 1 == r->la ? 0 : r->pos + 1;
+  if (++r->refresh >= 4096) {
+    double s = 0;
+    for (size_t j = 0; j < r->la; ++j)
+      s += r->box[j];
+    r->sum = s, r->refresh = 0;
+  }
+  double g = r->sum / (double)r->la;
+  return g > 1.0 ? 1.0 : g;
+}
+
+static void limiter_core_matches_plain_gain_computer(void **state) {
+  (void)state;
+  enum { N = 120000 };
+  float *pk = malloc(N * sizeof *pk);
+  double *g = malloc(N * sizeof *g);
+  const double thr = 0.5;
+  uint64_t s = 0x5eed4321u;
+  for (int i = 0; i < N; ++i) { /* loud bursts, long quiet stretches, peaks at the threshold */
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    double u = (double)(s >> 11) / 9007199254740992.0;
+    int seg = (i / 15000) % 4;
+    pk[i] = (float)(seg == 0   ? 3.0 * u
+                    : seg == 1 ? 0.45 * u
+                    : seg == 2 ? (u < 0.01 ? 0.9 : 0.1)
+                               : (i % 777 ? thr : 0.6));
+  }
+  sg_limiter_core c;
+  /* a 5 ms release: the follower settles within the quiet stretches (the idle path runs) */
+  assert_int_equal(sg_limiter_core_init(&c, 96, 12, sg_onepole_coef_tau(0.005, RATE), thr), SG_OK);
+  ref_core r;
+  ref_core_init(&r, 96, 12, c.a_rel, thr);
+  int diff = 0, off = 0;
+  for (int step = 1; off < N; off += step, step = step * 7 % 5003 + 1) {
+    int k = off + step > N ? N - off : step;
+    if (step % 4 == 0) /* mixed: some frames through tick */
+      for (int i = 0; i < k; ++i)
+        g[off + i] = sg_limiter_core_tick(&c, pk[off + i]);
+    else
+      sg_limiter_core_process(&c, pk + off, g + off, (size_t)k);
+  }
+  int limited = 0;
+  for (int i = 0; i < N; ++i) {
+    double gr = ref_core_tick(&r, pk[i]);
+    diff += memcmp(&gr, g + i, sizeof gr) != 0;
+    limited += gr < 1.0;
+  }
+  printf("limiter core: %d of %d gains differ from the plain computation (limit 0), %d below 1\n",
+         diff, N, limited);
+  assert_int_equal(diff, 0);
+  assert_true(limited > 1000 && limited < N - 1000);
+  sg_limiter_core_free(&c);
+  free(pk);
+  free(g);
+}
+
 static void truepeak_reads_known_intersample_peak(void **state) {
   (void)state;
   /* A sine at fs/4 sampled 45 degrees off its crests: every sample is 0.7071 A, the true peak
@@ -262,6 +348,164 @@ static void truepeak_reads_known_intersample_peak(void **state) {
   free(x);
 }
 
+/* Varied material for the shortcut tests (mono, n frames): a fs/4 sine 45 degrees off its
+ * crests, a naive clipped square, near-Nyquist tones, silence then a noise burst, a slow swell of
+ * noise, alternating loud and quiet stretches, single clicks after silence; kinds 0..7. */
+static void shortcut_material(int kind, float *x, int n) {
+  uint64_t r = 0x5eed0000u + (uint64_t)kind;
+  for (int i = 0; i < n; ++i) {
+    r = r * 6364136223846793005ull + 1442695040888963407ull;
+    double u = (double)(r >> 11) / 9007199254740992.0 * 2 - 1, v = 0;
+    switch (kind) {
+    case 0: /* inter-sample peaks: every sample 0.707 A, true peak A, rising */
+      v = (0.3 + 0.6 * i / n) * sin(SG_PI / 2 * i + SG_PI / 4);
+      break;
+    case 1: /* clipped naive square with a level step */
+      v = (i / 37) % 2 ? 1.2 : -1.2;
+      v = (v > 0.8 ? 0.8 : (v < -0.8 ? -0.8 : v)) * (i < n / 2 ? 0.5 : 1.0);
+      break;
+    case 2: /* near-Nyquist tones, beating */
+      v = 0.45 * sin(2 * SG_PI * 23900.0 / RATE * i) + 0.45 * sin(2 * SG_PI * 23100.0 / RATE * i);
+      break;
+    case 3: /* silence, then a burst */
+      v = i < n / 3 ? 0.0 : (i < n / 3 + 2000 ? 0.9 * u : 0.05 * u);
+      break;
+    case 4: /* noise swelling from silence to full scale */
+      v = u * i / n;
+      break;
+    case 5: /* loud and quiet stretches of 700 frames */
+      v = ((i / 700) % 2 ? 0.95 : 0.2) * sin(2 * SG_PI * 997.0 / RATE * i + u * 0.3);
+      break;
+    case 6: /* single full-scale clicks after silence, alternating sign */
+      v = i % 4999 == 4000 ? ((i / 4999) % 2 ? 1.0 : -1.0) : 0.0;
+      break;
+    default: /* a decaying chord that a later, louder chord overtakes */
+      v = (i < n / 2 ? 0.7 * exp(-8.0 * i / n) : 0.9) *
+          (0.5 * sin(2 * SG_PI * 220.0 / RATE * i) + 0.5 * sin(2 * SG_PI * 5000.0 / RATE * i));
+      break;
+    }
+    x[i] = (float)v;
+  }
+}
+
+static float full_truepeak_sample(const float *x, int n) {
+  float m = 0;
+  for (int i = 0; i < n; ++i)
+    m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
+  return m;
+}
+
+/* The block detector's value without any shortcut: every active phase's output at every frame,
+ * summed tap by tap in the order of the block kernel, and the base samples. */
+static float full_truepeak(const sg_truepeak *tp, const float *x, int n) {
+  const int T = tp->taps;
+  float *w = calloc((size_t)(n + T), sizeof *w);
+  memcpy(w + T - 1, x, (size_t)n * sizeof *x);
+  uint32_t m = 0;
+  for (int i = 0; i < n; ++i) {
+    float v = fabsf(x[i]);
+    for (int a = 0; a < tp->nact; ++a) {
+      const float *h = tp->ph[tp->act[a]] + tp->t0;
+      float acc = 0;
+      for (int t = 0; t < tp->tn; ++t)
+        acc += h[t] * w[i + tp->t0 + t];
+      v = fabsf(acc) > v ? fabsf(acc) : v;
+    }
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    m = b > m ? b : m;
+  }
+  free(w);
+  float f;
+  memcpy(&f, &m, sizeof f);
+  return f;
+}
+
+static void truepeak_shortcut_is_exact(void **state) {
+  (void)state;
+  enum { N = 24000 };
+  float *x = malloc(N * sizeof *x);
+  sg_truepeak_config c;
+  sg_truepeak_config_init(&c);
+  const double rates[2] = {48000.0, 96000.0};
+  for (int ri = 0; ri < 2; ++ri)
+    for (int kind = 0; kind < 8; ++kind) {
+      shortcut_material(kind, x, N);
+      sg_truepeak tp;
+      assert_int_equal(sg_truepeak_init(&tp, &c, rates[ri]), SG_OK);
+      sg_truepeak_reset(&tp);
+      float full = full_truepeak(&tp, x, N);
+      float one = sg_truepeak_process(&tp, x, 1, N);
+      /* uneven calls, so blocks and groups fall everywhere */
+      sg_truepeak_reset(&tp);
+      for (int off = 0, step = 1; off < N; off += step, step = step * 5 % 1013 + 3)
+        sg_truepeak_process(&tp, x + off, 1, (size_t)(off + step > N ? N - off : step));
+      float split = sg_truepeak_value(&tp);
+      printf("rate %.0f material %d: full %.9g shortcut %.9g split %.9g (sample peak x%.4f)\n",
+             rates[ri], kind, (double)full, (double)one, (double)split,
+             (double)full / (double)full_truepeak_sample(x, N));
+      assert_true(one == full);
+      assert_true(split == full);
+    }
+  free(x);
+}
+
+/* push_block against push: with no threshold every frame's value is push's exactly (calls of
+ * both kinds mixed on one detector); with the limiter's threshold a value may only drop to the
+ * base samples where the full value stays at or below the threshold. */
+static void truepeak_push_block_matches_push(void **state) {
+  (void)state;
+  enum { N = 20000 };
+  float *x = malloc(N * sizeof *x), *pb = malloc(N * sizeof *pb);
+  sg_truepeak_config c;
+  sg_truepeak_config_init(&c);
+  c.design = SG_TPD_KAISER;
+  c.oversample = 8;
+  c.taps = 64;
+  const int taps[3] = {64, 14, 6};
+  for (int ti = 0; ti < 3; ++ti)
+    for (int kind = 0; kind < 8; ++kind) {
+      c.taps = taps[ti];
+      shortcut_material(kind, x, N);
+      sg_truepeak ref, blk;
+      assert_int_equal(sg_truepeak_init(&ref, &c, RATE), SG_OK);
+      assert_int_equal(sg_truepeak_init(&blk, &c, RATE), SG_OK);
+      sg_truepeak_reset(&ref);
+      sg_truepeak_reset(&blk);
+      int mism = 0;
+      for (int off = 0, step = 1; off < N; off += step, step = step * 7 % 601 + 1) {
+        int k = off + step > N ? N - off : step;
+        if (step % 3 == 0) /* mixed: some frames through push */
+          for (int i = 0; i < k; ++i)
+            pb[off + i] = (float)sg_truepeak_push(&blk, x[off + i]);
+        else
+          sg_truepeak_push_block(&blk, x + off, (size_t)k, pb + off);
+      }
+      for (int i = 0; i < N; ++i)
+        mism += (float)sg_truepeak_push(&ref, x[i]) != pb[i];
+      assert_int_equal(mism, 0);
+      /* with a threshold (the limiter's default: -1.1 dBTP) */
+      const double thr = pow(10.0, -1.1 / 20.0);
+      sg_truepeak_reset(&ref);
+      sg_truepeak_reset(&blk);
+      sg_truepeak_set_quiet(&blk, thr);
+      sg_truepeak_push_block(&blk, x, N, pb);
+      int above = 0, bad = 0, skipped = 0;
+      for (int i = 0; i < N; ++i) {
+        float f = (float)sg_truepeak_push(&ref, x[i]);
+        above += f > thr;
+        skipped += pb[i] != f;
+        bad += pb[i] > f || (f > thr && pb[i] != f);
+      }
+      printf("taps %d material %d: %d frames above the threshold, %d reported below theirs, "
+             "%d wrong (limit 0)\n",
+             taps[ti], kind, above, skipped, bad);
+      assert_int_equal(bad, 0);
+    }
+  free(x);
+  free(pb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(biquad_matches_rbj_analytic),
@@ -271,7 +515,10 @@ int main(void) {
       cmocka_unit_test(dc_blocker_removes_dc_and_passes_audio),
       cmocka_unit_test(smoother_time_constant),
       cmocka_unit_test(limiter_core_never_exceeds_threshold),
+      cmocka_unit_test(limiter_core_matches_plain_gain_computer),
       cmocka_unit_test(truepeak_reads_known_intersample_peak),
+      cmocka_unit_test(truepeak_shortcut_is_exact),
+      cmocka_unit_test(truepeak_push_block_matches_push),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * transients after silence, clipped noise, a loud 18 kHz tone) the output true peak, measured by
  * an independent 16x / 1024-tap interpolator, never exceeds the ceiling - also after TPDF-dithered
  * 16-bit quantisation. Latency is exact, gain reduction returns to 0 after the release, reset
- * gives identical output. */
+ * gives identical output. The detector's shortcuts (frames proven below the threshold are not
+ * interpolated) leave the output bit-identical to the full computation. */
 #include "sg_test.h"
 
 #include "fx_test_util.h"
@@ -203,12 +204,91 @@ static void dither_statistics(void **state) {
   free(x), free(q), free(qf);
 }
 
+/* The limiter's signal flow with every detector frame fully interpolated (sg_truepeak_push, no
+ * quiet threshold), frame by frame: the reference the shortcut must reproduce bit for bit. */
+static void reference_limiter(const sg_limiter *lim, float *L, float *R, size_t n, double *gr_max,
+                              double *gr_sum) {
+  sg_truepeak det[2];
+  sg_truepeak_config tc;
+  sg_truepeak_config_init(&tc);
+  tc.design = SG_TPD_KAISER, tc.oversample = SG_TP_OS, tc.taps = SG_TP_TAPS, tc.beta = 8.0;
+  sg_limiter_core core;
+  assert_int_equal(
+      sg_limiter_core_init(&core, lim->core.la, lim->core.hold, lim->core.a_rel, lim->core.thresh),
+      SG_OK);
+  for (int ch = 0; ch < 2; ++ch) {
+    assert_int_equal(sg_truepeak_init(&det[ch], &tc, lim->rate), SG_OK);
+    sg_truepeak_reset(&det[ch]);
+  }
+  const size_t D = lim->delay;
+  float *dl = fxt_alloc(2 * D);
+  size_t pos = 0;
+  *gr_max = *gr_sum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double x[2] = {L[i] * lim->in_gain, R[i] * lim->in_gain}, pk = 0;
+    for (int ch = 0; ch < 2; ++ch)
+      pk = fmax(pk, sg_truepeak_push(&det[ch], x[ch]));
+    double g = sg_limiter_core_tick(&core, pk);
+    double y0 = dl[pos] * g, y1 = dl[D + pos] * g;
+    dl[pos] = (float)x[0], dl[D + pos] = (float)x[1];
+    L[i] = (float)y0, R[i] = (float)y1;
+    pos = pos + 1 == D ? 0 : pos + 1;
+    double gr = g < 1.0 ? -20.0 * log10(g) : 0.0;
+    *gr_max = fmax(*gr_max, gr);
+    *gr_sum += gr;
+  }
+  sg_limiter_core_free(&core);
+  free(dl);
+}
+
+static void shortcut_output_is_bit_identical(void **state) {
+  (void)state;
+  const gen_fn gens[] = {gen_square, gen_fs4, gen_transients, gen_clipped_noise, gen_hf_tone};
+  const double drive[] = {6, 3, 12, 0, 6};
+  for (int m = 0; m < 5; ++m)
+    for (int v = 0; v < 2; ++v) {
+      sg_limiter_config c;
+      sg_limiter_config_init(&c);
+      c.gain_db = drive[m] - 8.0 * v; /* v = 1: mostly below the threshold */
+      sg_limiter st;
+      assert_int_equal(sg_limiter_init(&st, &c, RATE), SG_OK);
+      size_t n = 30000;
+      float *L = fxt_alloc(n), *R = fxt_alloc(n), *rL = fxt_alloc(n), *rR = fxt_alloc(n);
+      sg_rng rng;
+      sg_rng_seed(&rng, 77 + m, 3);
+      g_rate = RATE;
+      gens[m](L, R, n, &rng);
+      /* a fade from silence, so that the material crosses the threshold both ways */
+      for (size_t i = 0; i < 6000; ++i)
+        L[i] *= (float)i / 6000.0f, R[i] *= (float)i / 6000.0f;
+      memcpy(rL, L, n * sizeof *L);
+      memcpy(rR, R, n * sizeof *R);
+      double rmax, rsum;
+      reference_limiter(&st, rL, rR, n, &rmax, &rsum);
+      for (size_t off = 0, k = 1; off < n; off += k, k = k * 3 % 997 + 1)
+        sg_limiter_process(&st, L + off, R + off, off + k > n ? n - off : k);
+      size_t diff = 0;
+      for (size_t i = 0; i < n; ++i)
+        diff += memcmp(L + i, rL + i, sizeof *L) != 0 || memcmp(R + i, rR + i, sizeof *R) != 0;
+      printf("material %d drive %+.0f dB: %zu frames differ from the full computation (limit 0), "
+             "max GR %.4f / %.4f dB, mean %.6f / %.6f dB\n",
+             m, c.gain_db, diff, sg_limiter_max_gain_reduction_db(&st), rmax,
+             sg_limiter_mean_gain_reduction_db(&st), rsum / (double)n);
+      assert_int_equal(diff, 0);
+      assert_true(sg_limiter_max_gain_reduction_db(&st) == rmax);
+      assert_true(sg_limiter_mean_gain_reduction_db(&st) == rsum / (double)n);
+      sg_limiter_free(&st);
+      free(L), free(R), free(rL), free(rR);
+    }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(hard_material_stays_under_ceiling),
       cmocka_unit_test(latency_is_exact_and_release_returns),
       cmocka_unit_test(silence_after_loud_and_reset),
       cmocka_unit_test(dither_statistics),
+      cmocka_unit_test(shortcut_output_is_bit_identical),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
