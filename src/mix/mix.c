@@ -521,6 +521,7 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
   double gain = job->target_lufs - lufs, out_lufs = lufs, tp = 0, gr = 0, prev = -1000;
   const double tp_margin = 0.02;
   int measured = 0; /* the limited file holds the pass with (gain, c->ceiling) */
+  double prev_gain = gain, prev_ceiling = -1000;
   for (int k = 0; k < 8; ++k) {
     if ((st = measure_pass(c, gain, &out_lufs, &tp, &gr, d)) != SG_OK)
       goto done;
@@ -539,8 +540,19 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
      * will report the target as out of reach. */
     if (err > 0 && out_lufs - prev < 0.05)
       break;
+    /* The next drive: a secant step on the loudness the last two passes at this ceiling
+     * measured (deep limiting turns 1 dB of drive into much less loudness, so a plain err
+     * step crawls), else err itself. The slope is held to [0.2, 1]. */
+    double step = err;
+    if (prev_ceiling == c->ceiling && gain != prev_gain) {
+      double slope = (out_lufs - prev) / (gain - prev_gain);
+      slope = slope < 0.2 ? 0.2 : slope > 1.0 ? 1.0 : slope;
+      step = err / slope;
+    }
     prev = out_lufs;
-    gain += err * (k < 2 ? 1.0 : 1.2); /* deeper limiting: a little more push */
+    prev_gain = gain;
+    prev_ceiling = c->ceiling;
+    gain += step;
     if (gain > 36.0)
       gain = 36.0;
     measured = 0;
