@@ -11,7 +11,10 @@
  *    libebur128) and a look-ahead true-peak limiter. Normalisation is iterative and offline:
  *    pass 1 measures the bus, later passes set the limiter's input gain until the measured
  *    loudness of the limited output is within a quarter of the tolerance of the target, and
- *    lower the limiter's ceiling should the gate's true-peak meter read above it.
+ *    lower the limiter's ceiling should the gate's true-peak meter read above it. The bus is
+ *    rendered once, to a temporary float file beside out_path (unlinked while open); each
+ *    limited pass reads it, and the accepted pass's frames (kept in a second such file) are the
+ *    ones written: disk, not memory, holds the song (2 x 8 bytes a frame while it runs).
  *
  * Every writer is metered as it streams (sg_meter as the writer's tap): the gates read the
  * meter, never the file. Where a function takes a meter, NULL keeps the writer config's own tap
@@ -89,7 +92,7 @@ typedef struct sg_master_job {
   double bpm;
   int64_t frames;
   sg_audio_writer_config wcfg;
-  sg_fx_tap_fn fx_tap; /* optional: sees each bus effect's input and output (final pass) */
+  sg_fx_tap_fn fx_tap; /* optional: sees each bus effect's input and output (the bus pass) */
   void *fx_tap_user;
   /* Optional: section boundaries in song frames (n_sections + 1 ascending values) for the
    * limiter's gain reduction per section; NULL/0: none. */
@@ -109,7 +112,7 @@ typedef struct sg_master_report {
   double limiter_max_gr_db;  /* largest limiter gain reduction */
   double ceiling_dbtp;       /* limiter ceiling used (below the target where the meter's
                                 true-peak interpolator read higher than the limiter's) */
-  int passes;                /* offline passes run */
+  int passes;                /* offline passes run: the bus, then each limited pass */
   double limiter_mean_gr_db; /* limiter gain reduction, dB averaged over the song's frames */
   double section_gr_db[SG_MAX_SECTIONS]; /* the same per section (job's section_bounds) */
   char chain[2048];

@@ -4,11 +4,13 @@
 #include "stemgate/fx.h"
 #include "stemgate/synth.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* How far past the song end tails are rendered to measure what the end fade cuts. */
 #define SG_TAIL_MEASURE_MAX_S 4.0
@@ -182,6 +184,17 @@ done:
 
 /* ---- master ---------------------------------------------------------------------------------- */
 
+/* The master renders the bus once and limits it as often as the loudness needs:
+ *  - the bus pass: every stem summed with headroom through the bus chain (the fx tap sees it),
+ *    streamed to a temporary float file beside the output while its loudness is metered;
+ *  - limited passes: that file through the limiter and DC blocker, metered (loudness and true
+ *    peak) and streamed to a second temporary file, until the acceptance rule holds;
+ *  - the written master: the accepted pass's own frames from its file through the writer (end
+ *    fade, the caller's meter and taps), so what is delivered is exactly what was accepted.
+ * Each pass's metering and file writing run on a second thread (side.c). Memory stays flat (a
+ * few blocks); the temporary files are unlinked as soon as they are open, so they vanish with
+ * the process whatever happens. */
+
 typedef struct master_ctx {
   const sg_master_job *job;
   sg__in *in; /* one per stem */
@@ -192,7 +205,12 @@ typedef struct master_ctx {
   double dc_r;    /* DC blocker pole */
   double dc_x[2], dc_y[2];
   planar acc, tmp;
-  /* Limiter gain reduction by section (final pass): sum of dB over frames, frame count. */
+  float il[2 * SG_MIX_BLOCK];
+  int64_t lat_bus, lat_lim; /* latencies of the bus chain and the limiter */
+  int64_t blocks;           /* SG_MIX_BLOCK blocks the bus pass renders */
+  FILE *busf, *limf;        /* the pre-limiter bus (planar blocks), the last limited pass */
+  char bus_path[1100], lim_path[1100];
+  /* Limiter gain reduction by section (each limited pass): sum of dB over frames, count. */
   int track_gr;
   double gr_sum[SG_MAX_SECTIONS + 1], gr_max;
   int64_t gr_n[SG_MAX_SECTIONS + 1];
@@ -216,7 +234,8 @@ static int gr_bin(const sg_master_job *job, int64_t f, int64_t *next) {
 }
 
 /* The limiter over one block, its gain reduction accounted to the sections the block's output
- * frames belong to (chain position p leaves at song frame p - lat). */
+ * frames belong to (chain position p leaves at song frame p - lat). The limiter works frame by
+ * frame, so splitting a block changes nothing in its output. */
 static void limit_tracked(master_ctx *c, int64_t pos, int64_t lat, size_t n) {
   size_t k0 = 0;
   while (k0 < n) {
@@ -253,96 +272,154 @@ static void dc_block(master_ctx *c, float *x, size_t n, int ch) {
   c->dc_y[ch] = y1;
 }
 
-/* One pass over the whole song. gain_db < -900: measure the bus only (no limiter). With out,
- * the limited result is written; with meter, it is measured. */
-static sg_status master_pass(master_ctx *c, double gain_db, sg_meter *meter, sg__out *out,
-                             double *max_gr, sg_diag *d) {
-  const sg_master_job *job = c->job;
-  const int limit = gain_db > -900;
-  sg_status st;
-  for (int i = 0; i < job->n_stems; ++i)
-    if ((st = sg_audio_reader_seek(c->in[i].r, 0, d)) != SG_OK)
-      return st;
-  sg_fx_chain_reset(c->bus);
-  int64_t lat = (int64_t)sg_fx_chain_latency_frames(c->bus);
-  if (limit) {
-    sg_limiter_config lc;
-    sg_limiter_config_init(&lc);
-    lc.ceiling_dbtp = c->ceiling;
-    lc.gain_db = gain_db;
-    if (c->lim_ready)
-      sg_limiter_free(&c->lim);
-    if ((st = sg_limiter_init(&c->lim, &lc, job->wcfg.rate)) != SG_OK)
-      return sg_diag_fail(d, st, "master: limiter rejected its settings");
-    c->lim_ready = 1;
-    lat += (int64_t)sg_limiter_latency(&c->lim);
+/* The song frames of block pos once the processing delay lat is dropped: skip frames at the
+ * block's start, then m frames (m = 0: none). */
+static void song_range(int64_t pos, int64_t lat, int64_t frames, size_t n, size_t *skip,
+                       size_t *m) {
+  int64_t out0 = pos - lat;
+  *skip = out0 < 0 ? (size_t)(-out0 < (int64_t)n ? -out0 : (int64_t)n) : 0;
+  *m = 0;
+  if (*skip >= n || out0 + (int64_t)*skip >= frames)
+    return;
+  *m = n - *skip;
+  if ((int64_t)*m > frames - (out0 + (int64_t)*skip))
+    *m = (size_t)(frames - (out0 + (int64_t)*skip));
+}
+
+/* A temporary file beside the master ("<out>.<pid>.<tag>.partial"), unlinked at once where the
+ * system allows it (the open stream keeps it alive); else removed at the end. */
+static sg_status temp_open(const char *out, const char *tag, FILE **f, char *path, size_t cap,
+                           sg_diag *d) {
+  if ((size_t)snprintf(path, cap, "%s.%ld.%s.partial", out, (long)getpid(), tag) >= cap)
+    return sg_diag_fail(d, SG_E_RANGE, "master: path too long: '%s'", out);
+  if (!(*f = fopen(path, "w+b"))) {
+    sg_status st =
+        sg_diag_fail(d, SG_E_IO, "master: cannot create '%s': %s", path, strerror(errno));
+    path[0] = '\0';
+    return st;
   }
+  if (remove(path) == 0)
+    path[0] = '\0';
+  return SG_OK;
+}
+
+static void temp_close(FILE **f, char *path) {
+  if (*f)
+    fclose(*f);
+  *f = NULL;
+  if (path[0])
+    remove(path);
+  path[0] = '\0';
+}
+
+static sg_status temp_rewind(FILE *f, const char *what, sg_diag *d) {
+  if (fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0)
+    return sg_diag_fail(d, SG_E_IO, "master: cannot rewind the temporary %s file: %s", what,
+                        strerror(errno));
+  return SG_OK;
+}
+
+/* The bus pass: stems summed with headroom through the bus chain, every block to the bus file,
+ * the song's frames measured by meter (loudness only). */
+static sg_status bus_pass(master_ctx *c, sg_meter *meter, sg_diag *d) {
+  const sg_master_job *job = c->job;
+  sg__side *side = NULL;
+  sg_status st = sg__side_start(&side, meter, c->busf, SG__SIDE_PLANAR, job->wcfg.channels, d);
   const float headroom = (float)sg_db_to_lin(-job->headroom_db);
-  c->dc_r = 1.0 - 2.0 * SG_PI * 5.0 / job->wcfg.rate;
-  memset(c->dc_x, 0, sizeof c->dc_x);
-  memset(c->dc_y, 0, sizeof c->dc_y);
-  float interleaved[2 * SG_MIX_BLOCK];
-  for (int64_t pos = 0; pos < job->frames + lat; pos += SG_MIX_BLOCK) {
-    size_t n = SG_MIX_BLOCK;
+  for (int64_t b = 0; st == SG_OK && b < c->blocks; ++b) {
+    const int64_t pos = b * SG_MIX_BLOCK;
+    const size_t n = SG_MIX_BLOCK;
     memset(&c->acc, 0, sizeof c->acc);
-    for (int i = 0; i < job->n_stems; ++i) {
+    for (int i = 0; st == SG_OK && i < job->n_stems; ++i) {
       if ((st = sg__in_read(&c->in[i], c->tmp.L, c->tmp.R, n, d)) != SG_OK)
-        return st;
+        break;
       for (size_t k = 0; k < n; ++k) {
         c->acc.L[k] += c->tmp.L[k];
         c->acc.R[k] += c->tmp.R[k];
       }
     }
+    if (st != SG_OK)
+      break;
     for (size_t k = 0; k < n; ++k) {
       c->acc.L[k] *= headroom;
       c->acc.R[k] *= headroom;
     }
     chain_block(c->bus, c->acc.L, c->acc.R, NULL, NULL, n, pos, job->tempo_at, job->tempo_user);
-    if (limit) {
-      if (c->track_gr)
-        limit_tracked(c, pos, lat, n);
-      else
-        sg_limiter_process(&c->lim, c->acc.L, c->acc.R, n);
-      dc_block(c, c->acc.L, n, 0);
-      dc_block(c, c->acc.R, n, 1);
-    }
-    int64_t out0 = pos - lat;
-    size_t skip = out0 < 0 ? (size_t)(-out0 < (int64_t)n ? -out0 : (int64_t)n) : 0;
-    if (skip >= n || out0 + (int64_t)skip >= job->frames)
-      continue;
-    size_t m = n - skip;
-    if ((int64_t)m > job->frames - (out0 + (int64_t)skip))
-      m = (size_t)(job->frames - (out0 + (int64_t)skip));
-    if (out) {
-      if ((st = sg__out_write(out, c->acc.L + skip, c->acc.R + skip, m, d)) != SG_OK)
-        return st;
-    } else if (meter) {
-      unsigned ch = job->wcfg.channels;
-      for (size_t k = 0; k < m; ++k) {
-        if (ch == 2) {
-          interleaved[2 * k] = c->acc.L[skip + k];
-          interleaved[2 * k + 1] = c->acc.R[skip + k];
-        } else {
-          interleaved[k] = 0.5f * (c->acc.L[skip + k] + c->acc.R[skip + k]);
-        }
-      }
-      if ((st = sg_meter_add(meter, interleaved, m)) != SG_OK)
-        return sg_diag_fail(d, st, "master: metering failed");
-    }
+    size_t skip, m;
+    song_range(pos, c->lat_bus, job->frames, n, &skip, &m);
+    if ((st = sg__side_push(side, c->acc.L, c->acc.R, n, skip, m)) != SG_OK)
+      st = sg__side_finish(side, d);
   }
-  if (limit && max_gr)
+  if (st == SG_OK)
+    st = sg__side_finish(side, d);
+  sg__side_free(side);
+  return st;
+}
+
+/* One limited pass over the bus file at gain_db into the limiter (ceiling c->ceiling): the song's
+ * frames, limited and DC-blocked, measured by meter and kept in the limited file. */
+static sg_status limit_pass(master_ctx *c, double gain_db, sg_meter *meter, double *max_gr,
+                            sg_diag *d) {
+  const sg_master_job *job = c->job;
+  sg_status st;
+  if ((st = temp_rewind(c->busf, "bus", d)) != SG_OK ||
+      (st = temp_rewind(c->limf, "limited", d)) != SG_OK)
+    return st;
+  sg_limiter_config lc;
+  sg_limiter_config_init(&lc);
+  lc.ceiling_dbtp = c->ceiling;
+  lc.gain_db = gain_db;
+  if (c->lim_ready)
+    sg_limiter_free(&c->lim);
+  c->lim_ready = 0;
+  if ((st = sg_limiter_init(&c->lim, &lc, job->wcfg.rate)) != SG_OK)
+    return sg_diag_fail(d, st, "master: limiter rejected its settings");
+  c->lim_ready = 1;
+  const int64_t lat = c->lat_bus + c->lat_lim;
+  c->dc_r = 1.0 - 2.0 * SG_PI * 5.0 / job->wcfg.rate;
+  memset(c->dc_x, 0, sizeof c->dc_x);
+  memset(c->dc_y, 0, sizeof c->dc_y);
+  memset(c->gr_sum, 0, sizeof c->gr_sum);
+  memset(c->gr_n, 0, sizeof c->gr_n);
+  c->gr_max = 0;
+  sg__side *side = NULL;
+  st = sg__side_start(&side, meter, c->limf, SG__SIDE_INTERLEAVED, job->wcfg.channels, d);
+  for (int64_t b = 0; st == SG_OK && b < c->blocks; ++b) {
+    const int64_t pos = b * SG_MIX_BLOCK;
+    const size_t n = SG_MIX_BLOCK;
+    if (fread(c->acc.L, sizeof(float), n, c->busf) != n ||
+        fread(c->acc.R, sizeof(float), n, c->busf) != n) {
+      st = sg_diag_fail(d, SG_E_IO, "master: the temporary bus file ended early");
+      break;
+    }
+    if (c->track_gr)
+      limit_tracked(c, pos, lat, n);
+    else
+      sg_limiter_process(&c->lim, c->acc.L, c->acc.R, n);
+    dc_block(c, c->acc.L, n, 0);
+    dc_block(c, c->acc.R, n, 1);
+    size_t skip, m;
+    song_range(pos, lat, job->frames, n, &skip, &m);
+    if (m > 0 && (st = sg__side_push(side, c->acc.L, c->acc.R, n, skip, m)) != SG_OK)
+      st = sg__side_finish(side, d);
+  }
+  if (st == SG_OK)
+    st = sg__side_finish(side, d);
+  sg__side_free(side);
+  if (st == SG_OK && max_gr)
     *max_gr = c->track_gr ? c->gr_max : sg_limiter_max_gain_reduction_db(&c->lim);
-  return SG_OK;
+  return st;
 }
 
 static sg_status measure_pass(master_ctx *c, double gain_db, double *lufs, double *tp,
                               double *max_gr, sg_diag *d) {
   sg_meter *m = NULL;
-  unsigned flags = SG_METER_LOUDNESS | (tp ? SG_METER_TRUE_PEAK : 0);
+  const int limit = gain_db > -900;
+  unsigned flags = SG_METER_LOUDNESS | (limit ? SG_METER_TRUE_PEAK : 0);
   sg_status st = sg_meter_create(&m, c->job->wcfg.channels, c->job->wcfg.rate, flags, d);
   if (st != SG_OK)
     return st;
-  st = master_pass(c, gain_db, m, NULL, max_gr, d);
+  st = limit ? limit_pass(c, gain_db, m, max_gr, d) : bus_pass(c, m, d);
   sg_meter_result r;
   if (st == SG_OK && (st = sg_meter_result_get(m, &r)) == SG_OK) {
     *lufs = r.integrated_lufs;
@@ -350,6 +427,28 @@ static sg_status measure_pass(master_ctx *c, double gain_db, double *lufs, doubl
       *tp = r.true_peak_dbtp;
   }
   sg_meter_free(m);
+  return st;
+}
+
+/* The written master: the last limited pass's frames, in the same blocks it produced them. */
+static sg_status write_master(master_ctx *c, sg__out *o, sg_diag *d) {
+  const sg_master_job *job = c->job;
+  sg_status st = temp_rewind(c->limf, "limited", d);
+  const int64_t lat = c->lat_bus + c->lat_lim;
+  for (int64_t b = 0; st == SG_OK && b < c->blocks; ++b) {
+    size_t skip, m;
+    song_range(b * SG_MIX_BLOCK, lat, job->frames, SG_MIX_BLOCK, &skip, &m);
+    if (m == 0)
+      continue;
+    const float *il = c->il;
+    if (fread(c->il, 2 * sizeof(float), m, c->limf) != m)
+      return sg_diag_fail(d, SG_E_IO, "master: the temporary limited file ended early");
+    for (size_t k = 0; k < m; ++k) {
+      c->acc.L[k] = il[2 * k];
+      c->acc.R[k] = il[2 * k + 1];
+    }
+    st = sg__out_write(o, c->acc.L, c->acc.R, m, d);
+  }
   return st;
 }
 
@@ -363,7 +462,7 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
   master_ctx *c = calloc(1, sizeof *c);
   sg__out *o = calloc(1, sizeof *o);
   sg_status st = SG_OK;
-  int opened = 0;
+  int opened = 0, writing = 0;
   if (!c || !o || !(c->in = calloc((size_t)job->n_stems, sizeof *c->in))) {
     st = sg_diag_fail(d, SG_E_NOMEM, "mix: out of memory");
     goto done;
@@ -374,9 +473,31 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     goto done;
   if (job->tempo_at && (st = sg_fx_chain_follow_tempo(c->bus, job->tempo_min_bpm, d)) != SG_OK)
     goto done;
+  /* The tap sees the bus effects once, on the one pass that runs them. */
+  if (job->fx_tap &&
+      (st = sg_fx_chain_set_tap(c->bus, job->fx_tap, job->fx_tap_user, SG_MIX_BLOCK, d)) != SG_OK)
+    goto done;
   for (; opened < job->n_stems; ++opened)
     if ((st = sg__in_open(&c->in[opened], job->stem_paths[opened], d)) != SG_OK)
       goto done;
+  {
+    /* The limiter's delay depends on the rate alone (not its gain or ceiling). */
+    sg_limiter_config lc;
+    sg_limiter_config_init(&lc);
+    if ((st = sg_limiter_init(&c->lim, &lc, job->wcfg.rate)) != SG_OK) {
+      st = sg_diag_fail(d, st, "master: limiter rejected its settings");
+      goto done;
+    }
+    c->lim_ready = 1;
+    c->lat_lim = (int64_t)sg_limiter_latency(&c->lim);
+  }
+  c->lat_bus = (int64_t)sg_fx_chain_latency_frames(c->bus);
+  c->blocks = (job->frames + c->lat_bus + c->lat_lim + SG_MIX_BLOCK - 1) / SG_MIX_BLOCK;
+  c->track_gr = job->section_bounds && job->n_sections > 0 && job->n_sections <= SG_MAX_SECTIONS;
+  if ((st = temp_open(job->out_path, "bus", &c->busf, c->bus_path, sizeof c->bus_path, d)) !=
+          SG_OK ||
+      (st = temp_open(job->out_path, "lim", &c->limf, c->lim_path, sizeof c->lim_path, d)) != SG_OK)
+    goto done;
 
   /* Pass 1: the bus as it is. */
   double lufs = 0;
@@ -392,19 +513,25 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
   }
   /* Passes 2..: the limiter costs loudness on loud material, so correct the drive until the
    * limited output lands within a quarter of the tolerance. The true peak is measured with the
-   * same meter the master gate uses (BS.1770-4 Annex 2 via libebur128); where its interpolator
-   * reads an inter-sample peak above the limiter's own (full-band noise near Nyquist), the
-   * limiter's ceiling is lowered by the difference and the pass repeated. */
+   * same meter the master gate uses (BS.1770-4 Annex 2); where its interpolator reads an
+   * inter-sample peak above the limiter's own (full-band noise near Nyquist), the limiter's
+   * ceiling is lowered by the difference and the pass repeated. The pass that ends the search
+   * is the one written; should the search run out with new settings unmeasured, one more pass
+   * renders them. */
   double gain = job->target_lufs - lufs, out_lufs = lufs, tp = 0, gr = 0, prev = -1000;
   const double tp_margin = 0.02;
+  int measured = 0; /* the limited file holds the pass with (gain, c->ceiling) */
+  double prev_gain = gain, prev_ceiling = -1000;
   for (int k = 0; k < 8; ++k) {
     if ((st = measure_pass(c, gain, &out_lufs, &tp, &gr, d)) != SG_OK)
       goto done;
     rep->passes++;
+    measured = 1;
     double err = job->target_lufs - out_lufs;
     int tp_ok = tp <= job->ceiling_dbtp - tp_margin;
     if (!tp_ok) {
       c->ceiling -= tp - (job->ceiling_dbtp - tp_margin) + 0.03;
+      measured = 0;
       continue;
     }
     if (fabs(err) <= job->tolerance_lu * 0.25)
@@ -413,25 +540,30 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
      * will report the target as out of reach. */
     if (err > 0 && out_lufs - prev < 0.05)
       break;
+    /* The next drive: a secant step on the loudness the last two passes at this ceiling
+     * measured (deep limiting turns 1 dB of drive into much less loudness, so a plain err
+     * step crawls), else err itself. The slope is held to [0.2, 1]. */
+    double step = err;
+    if (prev_ceiling == c->ceiling && gain != prev_gain) {
+      double slope = (out_lufs - prev) / (gain - prev_gain);
+      slope = slope < 0.2 ? 0.2 : slope > 1.0 ? 1.0 : slope;
+      step = err / slope;
+    }
     prev = out_lufs;
-    gain += err * (k < 2 ? 1.0 : 1.2); /* deeper limiting: a little more push */
+    prev_gain = gain;
+    prev_ceiling = c->ceiling;
+    gain += step;
     if (gain > 36.0)
       gain = 36.0;
+    measured = 0;
+  }
+  if (!measured) {
+    if ((st = limit_pass(c, gain, NULL, &gr, d)) != SG_OK)
+      goto done;
+    rep->passes++;
   }
   rep->ceiling_dbtp = c->ceiling;
   rep->gain_db = gain;
-  /* Final pass: identical processing, written and metered. */
-  if ((st = sg__out_open(o, job->out_path, &job->wcfg, job->frames, meter, d)) != SG_OK)
-    goto done;
-  if (job->fx_tap &&
-      (st = sg_fx_chain_set_tap(c->bus, job->fx_tap, job->fx_tap_user, SG_MIX_BLOCK, d)) != SG_OK)
-    goto done;
-  c->track_gr = job->section_bounds && job->n_sections > 0 && job->n_sections <= SG_MAX_SECTIONS;
-  if ((st = master_pass(c, gain, NULL, o, &gr, d)) != SG_OK) {
-    sg__out_abort(o);
-    goto done;
-  }
-  rep->passes++;
   rep->limiter_max_gr_db = gr;
   if (c->track_gr) {
     double sum = 0;
@@ -443,6 +575,13 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     }
     rep->limiter_mean_gr_db = cnt ? sum / (double)cnt : 0.0;
   }
+  /* Written and metered by the caller's meter and taps as it streams. */
+  if ((st = sg__out_open(o, job->out_path, &job->wcfg, job->frames, meter, d)) != SG_OK)
+    goto done;
+  writing = 1;
+  if ((st = write_master(c, o, d)) != SG_OK)
+    goto done;
+  writing = 0;
   if ((st = sg__out_close(o, d)) != SG_OK)
     goto done;
   {
@@ -454,7 +593,11 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
              bus, job->headroom_db, c->ceiling, gain);
   }
 done:
+  if (writing)
+    sg__out_abort(o);
   if (c) {
+    temp_close(&c->busf, c->bus_path);
+    temp_close(&c->limf, c->lim_path);
     for (int i = 0; i < opened; ++i)
       sg__in_close(&c->in[i]);
     if (c->lim_ready)

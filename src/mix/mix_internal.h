@@ -4,6 +4,8 @@
 
 #include "stemgate/mix.h"
 
+#include <stdio.h>
+
 /* One output stream of exactly `frames` frames: interleaves planar L/R, applies the
  * raised-cosine fade over the last SG_MIX_END_FADE_MS, feeds the meter and the writer. */
 typedef struct sg__out {
@@ -33,6 +35,21 @@ typedef struct sg__in {
 sg_status sg__in_open(sg__in *in, const char *path, sg_diag *d);
 sg_status sg__in_read(sg__in *in, float *L, float *R, size_t n, sg_diag *d);
 void sg__in_close(sg__in *in);
+
+/* A second thread beside a master pass (side.c): takes each planar block in order, streams it
+ * to the pass's temporary file f (may be NULL) and meters frames [skip, skip + m) with meter
+ * (may be NULL; mono songs metered as 0.5 (L + R), as the writer downmixes). Modes: the whole
+ * block as planar L then R (n frames each), or only the metered frames interleaved L R. */
+enum { SG__SIDE_PLANAR, SG__SIDE_INTERLEAVED };
+typedef struct sg__side sg__side;
+sg_status sg__side_start(sg__side **s, sg_meter *meter, FILE *f, int mode, unsigned channels,
+                         sg_diag *d);
+sg_status sg__side_push(sg__side *s, const float *L, const float *R, size_t n, size_t skip,
+                        size_t m);
+/* Waits for every block to be done; the first failure, described in d. */
+sg_status sg__side_finish(sg__side *s, sg_diag *d);
+/* Ends the thread (dropping what is queued) and frees; NULL is fine. */
+void sg__side_free(sg__side *s);
 
 /* Peak of |L|,|R| over n frames. */
 float sg__peak(const float *L, const float *R, size_t n);

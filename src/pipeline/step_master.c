@@ -317,7 +317,7 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
     job.wcfg.tap = master_tap_fn;
     job.wcfg.tap_user = &mt;
     job.wcfg.bext_final = master_bext;
-    job.fx_tap = sg__fxv_tap; /* the bus effects' own input and output, final pass */
+    job.fx_tap = sg__fxv_tap; /* the bus effects' own input and output (the one bus pass) */
     job.fx_tap_user = fxv;
     st = sg_mix_master(&job, NULL, &r->master_rep, d);
     sg__fxv_finish(fxv);

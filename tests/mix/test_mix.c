@@ -6,10 +6,12 @@
 #include "stemgate/analysis.h"
 #include "stemgate/mix.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define RATE 48000
 
@@ -203,6 +205,214 @@ static void master_meets_loudness_and_ceiling(void **st) {
   free(b);
 }
 
+/* Two loud stems (a bass line, hard noise bursts) that the limiter has to work on, so the
+ * loudness search takes several limited passes. */
+static int64_t loud_stems(const char *pa, const char *pb) {
+  const int64_t n = 4 * RATE + 1234; /* not a whole number of blocks */
+  float *a = malloc((size_t)n * 2 * sizeof *a), *b = malloc((size_t)n * 2 * sizeof *b);
+  sg_rng r;
+  sg_rng_seed(&r, 7, 3);
+  for (int64_t i = 0; i < n; ++i) {
+    double t = (double)i / RATE;
+    a[2 * i] = a[2 * i + 1] = (float)(0.3 * sin(2 * SG_PI * 55 * t));
+    double env = exp(-30.0 * fmod(t, 0.25));
+    b[2 * i] = (float)(0.9 * env * (sg_rng_uniform(&r) * 2 - 1));
+    b[2 * i + 1] = (float)(0.9 * env * (sg_rng_uniform(&r) * 2 - 1));
+  }
+  write_stem(pa, a, n, 2);
+  write_stem(pb, b, n, 2);
+  free(a);
+  free(b);
+  return n;
+}
+
+/* A fresh directory for one master, and how many entries it holds. */
+static const char *fresh_dir(const char *name) {
+  const char *dir = sg_test_path(name);
+  assert_int_equal(mkdir(dir, 0755), 0);
+  return dir;
+}
+
+static int dir_entries(const char *dir, const char *only) {
+  DIR *dp = opendir(dir);
+  assert_non_null(dp);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(dp)) != NULL) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+      continue;
+    if (!only || strcmp(e->d_name, only) != 0)
+      printf("  left in %s: %s\n", dir, e->d_name);
+    n++;
+  }
+  closedir(dp);
+  return n;
+}
+
+typedef struct master_files {
+  char dir[1024], out[1100], a[1024], b[1024];
+  const char *paths[2];
+} master_files;
+
+static sg_master_job loud_job(master_files *f, const char *dirname) {
+  snprintf(f->a, sizeof f->a, "%s", sg_test_path("l_a.wav"));
+  snprintf(f->b, sizeof f->b, "%s", sg_test_path("l_b.wav"));
+  int64_t n = loud_stems(f->a, f->b);
+  snprintf(f->dir, sizeof f->dir, "%s", fresh_dir(dirname));
+  snprintf(f->out, sizeof f->out, "%s/master.wav", f->dir);
+  f->paths[0] = f->a;
+  f->paths[1] = f->b;
+  sg_master_job job;
+  memset(&job, 0, sizeof job);
+  job.stem_paths = f->paths;
+  job.n_stems = 2;
+  job.out_path = f->out;
+  job.target_lufs = -11.0;
+  job.tolerance_lu = 0.5;
+  job.ceiling_dbtp = -1.0;
+  job.headroom_db = 6.0;
+  job.bpm = 120;
+  job.frames = n;
+  job.wcfg = wcfg(2);
+  return job;
+}
+
+/* The written master is exactly what one pass at the reported drive and ceiling produces: the
+ * stems summed with headroom, the limiter, the DC blocker, the end fade — computed here from the
+ * public limiter, not from the master's own passes. And the bus's temporary files are gone. */
+static void check_against_reference(unsigned ch, const char *dirname) {
+  master_files f;
+  sg_master_job job = loud_job(&f, dirname);
+  job.wcfg = wcfg(ch);
+  sg_meter *m;
+  assert_int_equal(sg_meter_create(&m, ch, RATE, SG_METER_ALL, NULL), SG_OK);
+  sg_master_report rep;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_mix_master(&job, m, &rep, &d), SG_OK);
+  sg_meter_result res;
+  assert_int_equal(sg_meter_result_get(m, &res), SG_OK);
+  printf("master: %.3f LUFS, %.3f dBTP, drive %+.3f dB, ceiling %.3f, %d passes\n",
+         res.integrated_lufs, res.true_peak_dbtp, rep.gain_db, rep.ceiling_dbtp, rep.passes);
+  assert_true(rep.passes >= 3); /* the bus and at least two limited passes: a search happened */
+  assert_true(fabs(res.integrated_lufs - job.target_lufs) <= job.tolerance_lu);
+  assert_true(res.true_peak_dbtp <= job.ceiling_dbtp);
+  assert_int_equal(dir_entries(f.dir, "master.wav"), 1);
+  sg_meter_free(m);
+
+  /* The reference pass. */
+  sg_audio_info ia, ib, io;
+  float *a = read_stem(f.a, &ia), *b = read_stem(f.b, &ib), *y = read_stem(f.out, &io);
+  const int64_t n = job.frames;
+  assert_int_equal(io.frames, n);
+  sg_limiter lim;
+  sg_limiter_config lc;
+  sg_limiter_config_init(&lc);
+  lc.ceiling_dbtp = rep.ceiling_dbtp;
+  lc.gain_db = rep.gain_db;
+  assert_int_equal(sg_limiter_init(&lim, &lc, RATE), SG_OK);
+  const int64_t lat = (int64_t)sg_limiter_latency(&lim);
+  const float hr = (float)sg_db_to_lin(-job.headroom_db);
+  const double dc_r = 1.0 - 2.0 * SG_PI * 5.0 / RATE;
+  double x1[2] = {0, 0}, y1[2] = {0, 0};
+  const int64_t fade = (int64_t)(SG_MIX_END_FADE_MS * 1e-3 * RATE);
+  int64_t differ = 0;
+  for (int64_t i = 0; i < n + lat; ++i) {
+    float L = 0, R = 0;
+    if (i < n) {
+      L = (0.0f + a[2 * i]) + b[2 * i];
+      R = (0.0f + a[2 * i + 1]) + b[2 * i + 1];
+    }
+    L *= hr;
+    R *= hr;
+    sg_limiter_process(&lim, &L, &R, 1);
+    float v[2] = {L, R};
+    for (int c = 0; c < 2; ++c) {
+      double o = v[c] - x1[c] + dc_r * y1[c];
+      x1[c] = v[c];
+      y1[c] = o;
+      v[c] = (float)o;
+    }
+    const int64_t k = i - lat;
+    if (k < 0)
+      continue;
+    float g = 1.0f;
+    if (k >= n - fade)
+      g = (float)(0.5 * (1.0 + cos(SG_PI * (double)(k - (n - fade) + 1) / (double)fade)));
+    if (ch == 2 ? (y[2 * k] != v[0] * g || y[2 * k + 1] != v[1] * g)
+                : y[k] != 0.5f * (v[0] + v[1]) * g)
+      differ++;
+  }
+  printf("frames differing from the reference pass: %lld of %lld\n", (long long)differ,
+         (long long)n);
+  assert_int_equal(differ, 0);
+  sg_limiter_free(&lim);
+  free(a);
+  free(b);
+  free(y);
+}
+
+static void master_is_the_pass_with_its_final_drive(void **st) {
+  (void)st;
+  check_against_reference(2, "mref");
+}
+
+/* A mono song: the bus is stereo, the master its downmix, metered as written. */
+static void mono_master_is_the_pass_with_its_final_drive(void **st) {
+  (void)st;
+  check_against_reference(1, "mref1");
+}
+
+/* The bus effects' tap sees the bus once (one pass renders it), every song frame. */
+static int64_t tapped_frames;
+static void count_tap(void *user, int effect, const float *inL, const float *inR, const float *outL,
+                      const float *outR, const float *sideL, const float *sideR, size_t n) {
+  (void)user, (void)inL, (void)inR, (void)outL, (void)outR, (void)sideL, (void)sideR;
+  if (effect == 0)
+    tapped_frames += (int64_t)n;
+}
+
+static void bus_tap_sees_the_bus_once(void **st) {
+  (void)st;
+  master_files f;
+  sg_master_job job = loud_job(&f, "mtap");
+  sg_effect_spec fx[1] = {effect("eq")};
+  job.bus_fx = fx;
+  job.n_bus_fx = 1;
+  job.fx_tap = count_tap;
+  tapped_frames = 0;
+  sg_master_report rep;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_mix_master(&job, NULL, &rep, &d), SG_OK);
+  printf("tap saw %lld frames of a %lld-frame song, %d passes\n", (long long)tapped_frames,
+         (long long)job.frames, rep.passes);
+  assert_true(rep.passes >= 3);
+  assert_true(tapped_frames >= job.frames);
+  assert_true(tapped_frames < job.frames + 2 * SG_MIX_BLOCK);
+}
+
+/* A master that fails while it is written (its writer's tap fails) leaves nothing behind: no
+ * master, no partial file, no temporary bus file. */
+static int tap_calls;
+static sg_status failing_tap(void *user, const float *x, size_t n) {
+  (void)user, (void)x, (void)n;
+  return ++tap_calls > 3 ? SG_E_IO : SG_OK;
+}
+
+static void failed_master_leaves_nothing(void **st) {
+  (void)st;
+  master_files f;
+  sg_master_job job = loud_job(&f, "mfail");
+  job.wcfg.tap = failing_tap;
+  tap_calls = 0;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_not_equal(sg_mix_master(&job, NULL, NULL, &d), SG_OK);
+  assert_true(tap_calls > 3); /* it failed while writing, after every temporary file existed */
+  assert_int_equal(dir_entries(f.dir, NULL), 0);
+}
+
 static void silent_mix_is_refused(void **st) {
   (void)st;
   const int64_t n = RATE;
@@ -215,7 +425,10 @@ static void silent_mix_is_refused(void **st) {
   memset(&job, 0, sizeof job);
   job.stem_paths = paths;
   job.n_stems = 1;
-  job.out_path = sg_test_path("zm.wav");
+  char out[1100];
+  const char *dir = fresh_dir("msilent");
+  snprintf(out, sizeof out, "%s/zm.wav", dir);
+  job.out_path = out;
   job.target_lufs = -14;
   job.tolerance_lu = 0.5;
   job.ceiling_dbtp = -1;
@@ -226,6 +439,7 @@ static void silent_mix_is_refused(void **st) {
   sg_diag_clear(&d);
   assert_int_equal(sg_mix_master(&job, NULL, NULL, &d), SG_E_GATE);
   assert_non_null(strstr(d.message, "silent"));
+  assert_int_equal(dir_entries(dir, NULL), 0); /* it failed after the bus pass: nothing left */
   free(z);
 }
 
@@ -235,6 +449,10 @@ int main(void) {
       cmocka_unit_test(gain_pan_and_end_fade),
       cmocka_unit_test(reverb_tail_past_the_end_is_reported),
       cmocka_unit_test(master_meets_loudness_and_ceiling),
+      cmocka_unit_test(master_is_the_pass_with_its_final_drive),
+      cmocka_unit_test(mono_master_is_the_pass_with_its_final_drive),
+      cmocka_unit_test(bus_tap_sees_the_bus_once),
+      cmocka_unit_test(failed_master_leaves_nothing),
       cmocka_unit_test(silent_mix_is_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
