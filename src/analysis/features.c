@@ -49,6 +49,7 @@
 #define SAL_ITER 4
 #define SAL_STOP 0.05f
 #define SAL_KAPPA 2.0f
+#define FEAT_BLOCK 4096   /* frames mixed to mono and decimated at a time */
 #define LOG_GAMMA 1000.0f /* log(1 + gamma * |X|): compresses ~60 dB into a useful range */
 
 /* One STFT front end: the current frame is buf[start, start + n), filled hop samples at a time
@@ -132,8 +133,8 @@ struct sg_features {
   double e_rate;
   /* chroma: decimator then STFT then HPSS */
   unsigned dec; /* decimation factor */
-  size_t fir_len, dec_phase, hist_pos;
-  float *fir, *hist; /* hist holds 2 * fir_len for a contiguous window */
+  size_t fir_len, dec_phase;
+  float *fir, *lin; /* lin: the last fir_len - 1 input samples, then the current block */
   stft ch;
   size_t ch_bins, k0, k1; /* magnitudes kept for bins [0, ch_bins); chroma from [k0, k1] */
   float *ring;            /* HPSS_LEN frames of ch_bins */
@@ -187,7 +188,7 @@ void sg_features_free(sg_features *f) {
   sg__farr_free(&f->low);
   sg__farr_free(&f->energy);
   free(f->fir);
-  free(f->hist);
+  free(f->lin);
   stft_free(&f->ch);
   free(f->ring);
   free(f->fine_bin);
@@ -230,8 +231,8 @@ static int chroma_init(sg_features *f) {
     size_t L = (size_t)ceil(5.5 / tw) | 1u;
     f->fir_len = L;
     f->fir = malloc(L * sizeof *f->fir);
-    f->hist = calloc(2 * L, sizeof *f->hist);
-    if (!f->fir || !f->hist)
+    f->lin = calloc(L - 1 + FEAT_BLOCK, sizeof *f->lin);
+    if (!f->fir || !f->lin)
       return -1;
     double fc = 0.5 / f->dec, sum = 0;
     for (size_t i = 0; i < L; ++i) {
@@ -596,27 +597,46 @@ static sg_status chroma_frame(sg_features *f) {
   return SG_OK;
 }
 
-static sg_status chroma_sample(sg_features *f, float v) {
+/* Decimates x[0..n) into the chroma STFT: a block at a time, the FIR evaluated only at the
+ * kept samples (every dec-th input sample, over the fir_len samples ending there, oldest first,
+ * so each output is the sum the per-sample decimator took). */
+static sg_status chroma_block(sg_features *f, const float *x, size_t n) {
+  sg_status st = SG_OK;
   if (f->dec == 1) {
-    *f->ch.at++ = v;
-    f->ch.fill++;
-  } else {
-    const size_t L = f->fir_len;
-    f->hist[f->hist_pos] = f->hist[f->hist_pos + L] = v;
-    f->hist_pos = (f->hist_pos + 1) % L;
-    if (++f->dec_phase < f->dec)
-      return SG_OK;
-    f->dec_phase = 0;
-    const float *h = f->hist + f->hist_pos; /* oldest .. newest */
-    float acc = 0;
-    for (size_t i = 0; i < L; ++i)
-      acc += f->fir[i] * h[i];
-    *f->ch.at++ = acc;
-    f->ch.fill++;
+    for (size_t i = 0; i < n && st == SG_OK;) {
+      size_t k = f->ch.n - f->ch.fill;
+      if (k > n - i)
+        k = n - i;
+      memcpy(f->ch.at, x + i, k * sizeof *x);
+      f->ch.at += k;
+      f->ch.fill += k;
+      i += k;
+      if (f->ch.fill == f->ch.n)
+        st = chroma_frame(f);
+    }
+    return st;
   }
-  if (f->ch.fill == f->ch.n)
-    return chroma_frame(f);
-  return SG_OK;
+  const size_t L = f->fir_len, H = L - 1;
+  while (n && st == SG_OK) {
+    size_t m = n < FEAT_BLOCK ? n : FEAT_BLOCK;
+    memcpy(f->lin + H, x, m * sizeof *x);
+    /* Input sample j of the block is lin[H + j]; it completes a phase when
+     * (dec_phase + j + 1) % dec == 0, and its window is lin[j, j + L). */
+    for (size_t j = f->dec - 1 - f->dec_phase; j < m && st == SG_OK; j += f->dec) {
+      const float *h = f->lin + j;
+      float acc = 0;
+      for (size_t i = 0; i < L; ++i)
+        acc += f->fir[i] * h[i];
+      *f->ch.at++ = acc;
+      if (++f->ch.fill == f->ch.n)
+        st = chroma_frame(f);
+    }
+    f->dec_phase = (f->dec_phase + m) % f->dec;
+    memmove(f->lin, f->lin + m, H * sizeof *f->lin);
+    x += m;
+    n -= m;
+  }
+  return st;
 }
 
 /* Each feature consumes the block in runs (memcpy up to the next STFT frame), not per sample. */
@@ -636,18 +656,25 @@ static sg_status process_mono(sg_features *f, const float *x, size_t n) {
     }
   }
   if ((f->cfg.flags & SG_FEAT_ENERGY) && st == SG_OK) {
-    for (size_t i = 0; i < n && st == SG_OK; ++i) {
-      f->e_acc += (double)x[i] * x[i];
-      if (++f->e_fill == f->e_block) {
+    for (size_t i = 0; i < n && st == SG_OK;) {
+      size_t m = f->e_block - f->e_fill; /* up to the end of the current ~1 ms block */
+      if (m > n - i)
+        m = n - i;
+      double acc = f->e_acc;
+      for (size_t j = i; j < i + m; ++j)
+        acc += (double)x[j] * x[j];
+      f->e_acc = acc;
+      f->e_fill += m;
+      i += m;
+      if (f->e_fill == f->e_block) {
         st = sg__farr_push(&f->energy, (float)(f->e_acc / (double)f->e_block));
         f->e_acc = 0;
         f->e_fill = 0;
       }
     }
   }
-  if (f->cfg.flags & SG_FEAT_CHROMA)
-    for (size_t i = 0; i < n && st == SG_OK; ++i)
-      st = chroma_sample(f, x[i]);
+  if ((f->cfg.flags & SG_FEAT_CHROMA) && st == SG_OK)
+    st = chroma_block(f, x, n);
   return st;
 }
 
@@ -656,19 +683,40 @@ sg_status sg_features_add(sg_features *f, const float *x, size_t frames) {
     return SG_E_INVAL;
   const unsigned C = f->channels;
   while (frames) {
-    size_t k = frames < 4096 ? frames : 4096;
+    size_t k = frames < FEAT_BLOCK ? frames : FEAT_BLOCK;
     if (f->mono_cap < k) {
       free(f->mono);
-      f->mono = malloc(4096 * sizeof *f->mono);
+      f->mono = malloc(FEAT_BLOCK * sizeof *f->mono);
       if (!f->mono)
         return SG_E_NOMEM;
-      f->mono_cap = 4096;
+      f->mono_cap = FEAT_BLOCK;
     }
-    for (size_t i = 0; i < k; ++i) {
+    /* Non-finite samples read as 0 and absurd ones are clamped, so no feature overflows. The
+     * plain mix is taken first (no branch per sample); only a block with a sample outside
+     * +-1e4 (NaN and infinities included) is mixed again with the clamp, which gives the same
+     * sums as clamping every sample. */
+    int plain = 1;
+    if (C == 2) {
+      for (size_t i = 0; i < k; ++i) {
+        float a = x[2 * i], b = x[2 * i + 1];
+        plain &= (fabsf(a) <= 1e4f) & (fabsf(b) <= 1e4f);
+        f->mono[i] = (a + b) / 2.0f;
+      }
+    } else {
+      for (size_t i = 0; i < k; ++i) {
+        float s = 0;
+        for (unsigned c = 0; c < C; ++c) {
+          float v = x[i * C + c];
+          plain &= fabsf(v) <= 1e4f;
+          s += v;
+        }
+        f->mono[i] = s / (float)C;
+      }
+    }
+    for (size_t i = 0; i < k && !plain; ++i) {
       float s = 0;
       for (unsigned c = 0; c < C; ++c) {
         float v = x[i * C + c];
-        /* Non-finite samples read as 0 and absurd ones are clamped, so no feature overflows. */
         s += isfinite(v) ? (v > 1e4f ? 1e4f : v < -1e4f ? -1e4f : v) : 0.0f;
       }
       f->mono[i] = s / (float)C;
@@ -706,8 +754,9 @@ sg_status sg_features_finish(sg_features *f) {
   if ((f->cfg.flags & SG_FEAT_CHROMA) && st == SG_OK) {
     size_t pad = f->ch.n / 2 * f->dec + f->fir_len;
     int64_t want = (int64_t)ceil((double)f->frames / f->dec / (double)f->ch.hop) + 1;
-    for (size_t i = 0; i < pad && st == SG_OK; ++i)
-      st = chroma_sample(f, 0.0f);
+    static const float zeros[1024];
+    for (size_t i = 0; i < pad && st == SG_OK; i += 1024)
+      st = chroma_block(f, zeros, pad - i < 1024 ? pad - i : 1024);
     /* Flush the HPSS delay line with silent frames. */
     for (size_t i = 0; i < HPSS_HALF && st == SG_OK; ++i) {
       float *slot = f->ring + (f->ring_count % HPSS_LEN) * f->ch_bins;
