@@ -26,7 +26,6 @@
 #include "analysis_internal.h"
 #include "stemgate/io.h"
 
-#include <kiss_fftr.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,9 +56,8 @@
  * n - hop samples move to its front once every n / hop frames, not after every frame. */
 typedef struct stft {
   size_t n, hop, fill, start;
-  float *buf, *at, *win, *tmp;
-  kiss_fftr_cfg cfg;
-  kiss_fft_cpx *spec;
+  float *buf, *at, *win;
+  sg__rfft fft;
   float norm; /* 2 / sum(window): a full-scale sine reads 1.0 */
 } stft;
 
@@ -70,10 +68,7 @@ static int stft_init(stft *s, size_t n, size_t hop) {
   s->fill = n / 2; /* frame m is centred on input sample m * hop */
   s->buf = calloc(2 * n, sizeof *s->buf);
   s->win = malloc(n * sizeof *s->win);
-  s->tmp = malloc(n * sizeof *s->tmp);
-  s->spec = malloc((n / 2 + 1) * sizeof *s->spec);
-  s->cfg = kiss_fftr_alloc((int)n, 0, NULL, NULL);
-  if (!s->buf || !s->win || !s->tmp || !s->spec || !s->cfg)
+  if (sg__rfft_init(&s->fft, n) || !s->buf || !s->win)
     return -1;
   s->at = s->buf + s->fill;
   double sum = 0;
@@ -88,18 +83,14 @@ static int stft_init(stft *s, size_t n, size_t hop) {
 static void stft_free(stft *s) {
   free(s->buf);
   free(s->win);
-  free(s->tmp);
-  free(s->spec);
-  kiss_fftr_free(s->cfg);
+  sg__rfft_free(&s->fft);
 }
 
 /* Transforms the current frame; leaves magnitudes of bins [0, nb) in mag and slides by hop. */
 static void stft_frame(stft *s, float *mag, size_t nb) {
-  for (size_t i = 0; i < s->n; ++i)
-    s->tmp[i] = s->buf[s->start + i] * s->win[i];
-  kiss_fftr(s->cfg, s->tmp, s->spec);
+  sg__rfft_power(&s->fft, s->buf + s->start, s->win, mag, nb);
   for (size_t k = 0; k < nb; ++k)
-    mag[k] = s->norm * sqrtf(s->spec[k].r * s->spec[k].r + s->spec[k].i * s->spec[k].i);
+    mag[k] = s->norm * sqrtf(mag[k]);
   s->start += s->hop;
   s->fill = s->n - s->hop;
   if (s->start + s->n > 2 * s->n) {
