@@ -417,6 +417,23 @@ static inline float harm_peak(const sg_features *f, size_t c, unsigned h, size_t
   return m;
 }
 
+/* Weighted harmonic sum of candidate c over the residual, each partial at most SAL_KAPPA times
+ * the strongest lower one. */
+static float salience_of(const sg_features *f, size_t c) {
+  const float *w = f->h_w + c * SAL_HMAX;
+  float sum = 0, env = 0;
+  size_t at;
+  for (unsigned h = 1; h <= f->cand_h[c]; ++h) {
+    float a = harm_peak(f, c, h, &at);
+    if (h > 1 && a > SAL_KAPPA * env)
+      a = SAL_KAPPA * env;
+    if (a > env)
+      env = a;
+    sum += w[h - 1] * a;
+  }
+  return sum;
+}
+
 /* Folds the harmonic spectrum hm into 1/5-semitone bins c[60] by fundamentals: pick the
  * candidate with the largest salience (weighted harmonic sum), give its fine bin the
  * magnitudes of its partials, cancel them from the residual, repeat (Klapuri 2006). Partial
@@ -429,21 +446,25 @@ static void salience_fold(sg_features *f, float c[60], float bass[60]) {
   float first = 0;
   for (int it = 0; it < SAL_ITER; ++it) {
     size_t best = nc;
-    float bs = 0;
+    float bs = 0, floor_s = 0;
+    /* Cancelling only scales residual bins by factors in [0, 1], and a salience is monotone
+     * in them (rounding included), so the one computed in an earlier pass (sal) bounds it.
+     * After the first pass, the candidate with the largest bound is evaluated first; any
+     * whose bound is below that value can be neither the best nor tie with it, and is skipped:
+     * the pick is the one a full scan makes, at a fraction of the cost. */
+    if (it > 0) {
+      size_t top = nc;
+      for (size_t ci = 0; ci < nc; ++ci)
+        if (!f->taken[ci] && (top == nc || f->sal[ci] > f->sal[top]))
+          top = ci;
+      if (top < nc)
+        floor_s = f->sal[top] = salience_of(f, top);
+    }
     for (size_t ci = 0; ci < nc; ++ci) {
-      if (f->taken[ci])
+      if (f->taken[ci] || (it > 0 && f->sal[ci] < floor_s))
         continue;
-      const float *w = f->h_w + ci * SAL_HMAX;
-      float sum = 0, env = 0;
-      size_t at;
-      for (unsigned h = 1; h <= f->cand_h[ci]; ++h) {
-        float a = harm_peak(f, ci, h, &at);
-        if (h > 1 && a > SAL_KAPPA * env)
-          a = SAL_KAPPA * env;
-        if (a > env)
-          env = a;
-        sum += w[h - 1] * a;
-      }
+      float sum = salience_of(f, ci);
+      f->sal[ci] = sum;
       if (sum > bs) {
         bs = sum;
         best = ci;
