@@ -634,13 +634,36 @@ static sg_status chroma_block(sg_features *f, const float *x, size_t n) {
     memcpy(f->lin + H, x, m * sizeof *x);
     /* Input sample j of the block is lin[H + j]; it completes a phase when
      * (dec_phase + j + 1) % dec == 0, and its window is lin[j, j + L). */
-    for (size_t j = f->dec - 1 - f->dec_phase; j < m && st == SG_OK; j += f->dec) {
+    const size_t D = f->dec;
+    size_t j = D - 1 - f->dec_phase;
+    while (j < m && st == SG_OK) {
+      /* Up to four outputs at once, each summed in the same order as alone (independent
+       * accumulators, not a reassociated sum), and no further than the next STFT frame. */
+      size_t room = f->ch.n - f->ch.fill, k = (m - 1 - j) / D + 1;
+      if (k > 4)
+        k = 4;
+      if (k > room)
+        k = room;
       const float *h = f->lin + j;
-      float acc = 0;
-      for (size_t i = 0; i < L; ++i)
-        acc += f->fir[i] * h[i];
-      *f->ch.at++ = acc;
-      if (++f->ch.fill == f->ch.n)
+      float acc[4] = {0, 0, 0, 0};
+      if (k == 4) {
+        for (size_t i = 0; i < L; ++i) {
+          const float c = f->fir[i];
+          acc[0] += c * h[i];
+          acc[1] += c * h[D + i];
+          acc[2] += c * h[2 * D + i];
+          acc[3] += c * h[3 * D + i];
+        }
+      } else {
+        for (size_t o = 0; o < k; ++o)
+          for (size_t i = 0; i < L; ++i)
+            acc[o] += f->fir[i] * h[o * D + i];
+      }
+      memcpy(f->ch.at, acc, k * sizeof *acc);
+      f->ch.at += k;
+      f->ch.fill += k;
+      j += k * D;
+      if (f->ch.fill == f->ch.n)
         st = chroma_frame(f);
     }
     f->dec_phase = (f->dec_phase + m) % f->dec;
