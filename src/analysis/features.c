@@ -21,8 +21,14 @@
  * partials as they always did. Candidates stop at the bass register because there the problem
  * lies (fundamentals at or below the old 60 Hz edge, dozens of partials in band); above it, a
  * chord's notes are mostly each other's partials and attributing them is ambiguous. Cost:
- * ~170 candidates x <= 40 harmonics x 4 iterations per ~85 ms frame (~10 % of the features
- * pass); memory: ~55 KB of tables. */
+ * ~170 candidates x <= 40 harmonics per ~85 ms frame, and in iterations 2..4 only the
+ * candidates whose earlier salience can still win (~25 % of the features pass with chroma);
+ * memory: ~55 KB of tables.
+ *
+ * Cost of the whole pass (bench/features_bench.c, callgrind, 30 s of a stereo 48 kHz master):
+ * onset + energy (the stem taps) 383 M instructions, chroma 406 M, all three 0.78 G. The STFTs
+ * run on fft.c's vectorised real FFT (47 k instructions per 2048-point frame; KissFFT took
+ * 157 k), the onset STFT's 187.5 frames/s being most of the onset cost. */
 #include "analysis_internal.h"
 #include "stemgate/io.h"
 
