@@ -23,4 +23,19 @@ double sg__parabolic(double a, double b, double c);
 /* q-quantile (0..1) of x[0..n) using a scratch copy; 0 when n == 0. */
 float sg__quantile(const float *x, size_t n, double q);
 
+/* Real FFT of a power-of-two length n >= 8 (fft.c): Stockham radix-4 on n/2 complex points. */
+typedef struct sg__rfft {
+  size_t n;
+  int radix2;                          /* log2(n/2) odd: one radix-2 stage at the end */
+  float *mem, *ar, *ai, *br, *bi, *tw; /* work arrays and stage twiddles, all in mem */
+  float *pc, *ps;                      /* cos, sin of 2 pi k / n for k <= n/4 */
+} sg__rfft;
+
+/* 0, or -1 when n is not a power of two >= 8 or memory is short (then free is still safe). */
+int sg__rfft_init(sg__rfft *p, size_t n);
+void sg__rfft_free(sg__rfft *p);
+/* pw[k] = |X[k]|^2 for k < nb <= n/2 + 1, X the DFT of x[i] * win[i] (unscaled, e^{-2 pi i k j/n}).
+ */
+void sg__rfft_power(sg__rfft *p, const float *x, const float *win, float *pw, size_t nb);
+
 #endif
