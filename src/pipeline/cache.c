@@ -211,7 +211,7 @@ static int take_stat(const char *path, sg__fstat *o) {
   memset(o, 0, sizeof *o);
   if (stat(path, &sb) != 0)
     return 0;
-  o->have = 1;
+  o->have = o->checked = 1;
   o->size = (long long)sb.st_size;
   o->mt_s = (long long)sb.st_mtim.tv_sec;
   o->mt_ns = (long long)sb.st_mtim.tv_nsec;
@@ -248,7 +248,7 @@ static void load_stats(const char *record, sg__node *n) {
     while (fgets(line, sizeof line, f)) {
       int i = -1;
       char sha[65];
-      sg__fstat x = {1, 0, 0, 0, 0, 0, 0, 0};
+      sg__fstat x = {1, 0, 0, 0, 0, 0, 0, 0, 0};
       if (sscanf(line, "%d %64s %lld %lld %lld %lld %lld %lld %lld", &i, sha, &x.size, &x.mt_s,
                  &x.mt_ns, &x.ct_s, &x.ct_ns, &x.ino, &x.dev) == 9 &&
           i >= 0 && i < n->nf && !strcmp(sha, n->fsha[i]))
@@ -264,8 +264,10 @@ int sg__node_file_holds(sg__node *n, int i, const char *path) {
     return 0;
   const sg__fstat *c = &n->fst[i];
   int racy = now.mt_s > n->fst_s || (now.mt_s == n->fst_s && now.mt_ns >= n->fst_ns);
-  if (same_content_stat(c, &now) && c->ct_s == now.ct_s && c->ct_ns == now.ct_ns && !racy)
+  if (same_content_stat(c, &now) && c->ct_s == now.ct_s && c->ct_ns == now.ct_ns && !racy) {
+    n->fst[i].checked = 1;
     return 1;
+  }
   char hex[65];
   int ok = sg_sha256_file(path, hex, NULL) == SG_OK && !strcmp(hex, n->fsha[i]);
   n->fst[i] = now; /* taken before the hash: a write during it moves the mtime */
@@ -277,8 +279,11 @@ void sg__node_stat_save(const char *record, sg__node *n, const char *const *file
   char path[SG_MAX_PATH + 96], tmp[SG_MAX_PATH + 128], text[SG__NODE_FILES * 200];
   size_t len = 0;
   for (int i = 0; i < nf && i < n->nf; ++i) {
-    sg__fstat now;
-    if (!take_stat(files[i], &now) || (n->fst[i].have && !same_content_stat(&n->fst[i], &now)))
+    sg__fstat now = n->fst[i]; /* not checked this run: the entry is kept as it was, */
+    int racy = now.mt_s > n->fst_s || (now.mt_s == n->fst_s && now.mt_ns >= n->fst_ns);
+    if (!now.have || (!now.checked && racy)) /* unless racy then (its file is hashed next) */
+      continue;
+    if (now.checked && (!take_stat(files[i], &now) || !same_content_stat(&n->fst[i], &now)))
       continue; /* changed since it was hashed: not vouched for */
     n->fst[i] = now;
     int k =
@@ -302,6 +307,11 @@ void sg__node_stat_save(const char *record, sg__node *n, const char *const *file
     ok = 0;
   if (!ok || rename(tmp, path) != 0)
     remove(tmp);
+}
+
+void sg__node_stat_note(sg__node *n, int i, const char *path) {
+  if (i >= 0 && i < SG__NODE_FILES)
+    take_stat(path, &n->fst[i]);
 }
 
 sg_status sg__node_hash(sg__node *n, const char *const *files, int nf, sg_diag *d) {

@@ -378,13 +378,16 @@ static sg_status hash_delivered(sg__run *r, sg__node *pn, const char *zsha,
     const sg__node *src = i == 1 ? &r->master_node : i >= 2 ? &r->stems[i - 2].fx_node : NULL;
     const char *work = i == 1 ? r->master_path : i >= 2 ? r->stems[i - 2].final : NULL;
     sg_status st = SG_OK;
-    if (i == 0 && zsha[0])
+    if (i == 0 && zsha[0]) {
       snprintf(pn->fsha[i], sizeof pn->fsha[i], "%s", zsha);
-    else if (src && src->nf >= 1 && src->fsha[0][0] && same_file(files[i], work)) {
+      sg__node_stat_note(pn, i, files[i]); /* hashed beside its verification, this run */
+    } else if (src && src->nf >= 1 && src->fsha[0][0] && same_file(files[i], work)) {
       snprintf(pn->fsha[i], sizeof pn->fsha[i], "%s", src->fsha[0]);
       pn->fst[i] = src->fst[0]; /* the same inode: the stat it was hashed with */
-    } else
+    } else {
+      sg__node_stat_note(pn, i, files[i]);
       st = sg_sha256_file(files[i], pn->fsha[i], d);
+    }
     if (st != SG_OK)
       return st;
     pn->nf = i + 1;

@@ -52,7 +52,7 @@ typedef struct sg__fxv {
 #define SG__NODE_FILES (SG_MAX_STEMS + 3) /* the package: zip, master, every stem */
 /* What stat(2) said of a file when it was hashed (cache.c: the stat cache). */
 typedef struct sg__fstat {
-  int have;
+  int have, checked; /* checked: hashed or matched this run (else as loaded from the cache) */
   long long size, mt_s, mt_ns, ct_s, ct_ns, ino, dev;
 } sg__fstat;
 typedef struct sg__node {
@@ -386,10 +386,13 @@ int sg__node_files_hold(sg__node *n, const char *const *files, int nf);
 /* 1 when the file i of n holds (as sg__node_files_hold, for one file). */
 int sg__node_file_holds(sg__node *n, int i, const char *path);
 /* Saves the stat cache of the node recorded at record: for each of files[0..nf) that was hashed
- * or checked this run, its stat now, provided size, mtime, inode and device are still those
- * taken when it was hashed (the ctime moves when the delivered set links the file). Called at
+ * or checked this run (its stat noted then), its stat now, provided size, mtime, inode and device
+ * are still those noted (the ctime moves when the delivered set links the file); a file not
+ * hashed or checked this run (a dry stem reused unread) keeps no entry. Called at
  * the end of a run that delivered; failures only cost a hash next run. */
 void sg__node_stat_save(const char *record, sg__node *n, const char *const *files, int nf);
+/* Notes the stat of file i of n, just hashed by the caller (this run, under the folder's lock). */
+void sg__node_stat_note(sg__node *n, int i, const char *path);
 /* work/nodes/<node>.json */
 void sg__node_record_path(const sg__run *r, const char *node, char *out, size_t cap);
 sg_status sg__cache_key_master(const sg__run *r, char hex[65]);
