@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void put(sg_sha256 *h, const char *tag, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -192,9 +193,131 @@ const char *sg__node_get_text(const sg__node *n, const char *name, const char *d
   return def;
 }
 
+/* ---- the stat cache ----------------------------------------------------------------------------
+ *
+ * Hashing every delivered file to learn that nothing changed costs more than the rest of an
+ * unchanged re-render (630 MB of SHA-256 for deja-vu). As git's index does, a file's stat is
+ * cached when it hashes to its recorded SHA-256; a later run trusts the hash without reading the
+ * file while the stat is the same: size, mtime and ctime to the nanosecond, inode and device. An
+ * edit, a truncation or a replacement changes the mtime or the inode; writing the same number of
+ * bytes and setting the mtime back (utimensat) still moves the ctime, which no process sets back.
+ * Racy rule: a file whose mtime is not older than the cache entry itself may have been written in
+ * the same clock tick after it was taken, so it is hashed. The cache lives in work/nodes/.stat/,
+ * apart from the records, which stay the same bytes for any --jobs and any machine; each entry
+ * names the SHA-256 it vouches for, so a stale one never vouches for a different record. */
+
+static int take_stat(const char *path, sg__fstat *o) {
+  struct stat sb;
+  memset(o, 0, sizeof *o);
+  if (stat(path, &sb) != 0)
+    return 0;
+  o->have = o->checked = 1;
+  o->size = (long long)sb.st_size;
+  o->mt_s = (long long)sb.st_mtim.tv_sec;
+  o->mt_ns = (long long)sb.st_mtim.tv_nsec;
+  o->ct_s = (long long)sb.st_ctim.tv_sec;
+  o->ct_ns = (long long)sb.st_ctim.tv_nsec;
+  o->ino = (long long)sb.st_ino;
+  o->dev = (long long)sb.st_dev;
+  return 1;
+}
+
+/* The same file with the same bytes as far as stat can tell, ctime aside. */
+static int same_content_stat(const sg__fstat *a, const sg__fstat *b) {
+  return a->have && b->have && a->size == b->size && a->mt_s == b->mt_s && a->mt_ns == b->mt_ns &&
+         a->ino == b->ino && a->dev == b->dev;
+}
+
+static void stat_path(const char *record, char *out, size_t cap) {
+  const char *slash = strrchr(record, '/');
+  size_t dir = slash ? (size_t)(slash - record) : 0;
+  snprintf(out, cap, "%.*s%s.stat/%s", (int)dir, record, slash ? "/" : "",
+           slash ? slash + 1 : record);
+}
+
+static void load_stats(const char *record, sg__node *n) {
+  char path[SG_MAX_PATH + 96], line[256];
+  stat_path(record, path, sizeof path);
+  FILE *f = fopen(path, "rb");
+  struct stat sb;
+  if (!f)
+    return;
+  if (fstat(fileno(f), &sb) == 0) {
+    n->fst_s = (long long)sb.st_mtim.tv_sec;
+    n->fst_ns = (long long)sb.st_mtim.tv_nsec;
+    while (fgets(line, sizeof line, f)) {
+      int i = -1;
+      char sha[65];
+      sg__fstat x = {1, 0, 0, 0, 0, 0, 0, 0, 0};
+      if (sscanf(line, "%d %64s %lld %lld %lld %lld %lld %lld %lld", &i, sha, &x.size, &x.mt_s,
+                 &x.mt_ns, &x.ct_s, &x.ct_ns, &x.ino, &x.dev) == 9 &&
+          i >= 0 && i < n->nf && !strcmp(sha, n->fsha[i]))
+        n->fst[i] = x;
+    }
+  }
+  fclose(f);
+}
+
+int sg__node_file_holds(sg__node *n, int i, const char *path) {
+  sg__fstat now;
+  if (i < 0 || i >= n->nf || !take_stat(path, &now))
+    return 0;
+  const sg__fstat *c = &n->fst[i];
+  int racy = now.mt_s > n->fst_s || (now.mt_s == n->fst_s && now.mt_ns >= n->fst_ns);
+  if (same_content_stat(c, &now) && c->ct_s == now.ct_s && c->ct_ns == now.ct_ns && !racy) {
+    n->fst[i].checked = 1;
+    return 1;
+  }
+  char hex[65];
+  int ok = sg_sha256_file(path, hex, NULL) == SG_OK && !strcmp(hex, n->fsha[i]);
+  n->fst[i] = now; /* taken before the hash: a write during it moves the mtime */
+  n->fst[i].have = ok;
+  return ok;
+}
+
+void sg__node_stat_save(const char *record, sg__node *n, const char *const *files, int nf) {
+  char path[SG_MAX_PATH + 96], tmp[SG_MAX_PATH + 128], text[SG__NODE_FILES * 200];
+  size_t len = 0;
+  for (int i = 0; i < nf && i < n->nf; ++i) {
+    sg__fstat now = n->fst[i]; /* not checked this run: the entry is kept as it was, */
+    int racy = now.mt_s > n->fst_s || (now.mt_s == n->fst_s && now.mt_ns >= n->fst_ns);
+    if (!now.have || (!now.checked && racy)) /* unless racy then (its file is hashed next) */
+      continue;
+    if (now.checked && (!take_stat(files[i], &now) || !same_content_stat(&n->fst[i], &now)))
+      continue; /* changed since it was hashed: not vouched for */
+    n->fst[i] = now;
+    int k =
+        snprintf(text + len, sizeof text - len, "%d %s %lld %lld %lld %lld %lld %lld %lld\n", i,
+                 n->fsha[i], now.size, now.mt_s, now.mt_ns, now.ct_s, now.ct_ns, now.ino, now.dev);
+    if (k < 0 || (size_t)k >= sizeof text - len)
+      break;
+    len += (size_t)k;
+  }
+  stat_path(record, path, sizeof path);
+  char *slash = strrchr(path, '/');
+  if (slash) {
+    *slash = 0;
+    mkdir(path, 0777);
+    *slash = '/';
+  }
+  snprintf(tmp, sizeof tmp, "%s.partial", path);
+  FILE *f = fopen(tmp, "wb");
+  int ok = f && fwrite(text, 1, len, f) == len;
+  if (f && fclose(f) != 0)
+    ok = 0;
+  if (!ok || rename(tmp, path) != 0)
+    remove(tmp);
+}
+
+void sg__node_stat_note(sg__node *n, int i, const char *path) {
+  if (i >= 0 && i < SG__NODE_FILES)
+    take_stat(path, &n->fst[i]);
+}
+
 sg_status sg__node_hash(sg__node *n, const char *const *files, int nf, sg_diag *d) {
   n->nf = 0;
   for (int i = 0; i < nf && i < SG__NODE_FILES; ++i) {
+    take_stat(files[i], &n->fst[i]); /* before the hash: a write during it moves the mtime */
     sg_status st = sg_sha256_file(files[i], n->fsha[i], d);
     if (st != SG_OK)
       return st;
@@ -295,14 +418,12 @@ sg_status sg__node_write(const char *record, const sg__node *n, sg_diag *d) {
   return SG_OK;
 }
 
-int sg__node_files_hold(const sg__node *n, const char *const *files, int nf) {
+int sg__node_files_hold(sg__node *n, const char *const *files, int nf) {
   if (nf != n->nf)
     return 0;
-  for (int i = 0; i < nf; ++i) {
-    char now[65];
-    if (sg_sha256_file(files[i], now, NULL) != SG_OK || strcmp(now, n->fsha[i]) != 0)
+  for (int i = 0; i < nf; ++i)
+    if (!sg__node_file_holds(n, i, files[i]))
       return 0;
-  }
   return 1;
 }
 
@@ -335,6 +456,8 @@ int sg__node_load(const char *record, const char key[65], const char *const *fil
     if (ok)
       snprintf(n->fsha[n->nf++], sizeof n->fsha[0], "%s", h->str);
   }
+  if (ok)
+    load_stats(record, n);
   /* Every file must still be what the node wrote: a corrupted or edited output is rebuilt. */
   ok = ok && (!files || sg__node_files_hold(n, files, nf));
   const sg_json_value *o = ok ? sg_json_get(root, "values") : NULL;

@@ -57,6 +57,16 @@ static double stem_cost(const sg__run *r, const sg__stem *ss) {
   return bars * w + all * 0.3 * sp->n_effects;
 }
 
+/* The effects part of that cost: the chain's weights over the whole song. */
+static double fx_cost(const sg__run *r, const sg__stem *ss) {
+  double all = 0, w = 0.1; /* gain, pan, the writer and its meters */
+  for (int i = 0; i < r->tl.n_sections; ++i)
+    all += (double)r->tl.sections[i].bars;
+  for (int i = 0; i < ss->spec->n_effects; ++i)
+    w += !strcmp(ss->spec->effects[i].type.s, "reverb") ? 1.5 : 0.3;
+  return all * w;
+}
+
 static void check_stem(sg__run *r, sg__stem *ss) {
   char rec[SG_MAX_PATH + 64], node[SG_MAX_NAME + 8];
   snprintf(node, sizeof node, "fx %s", ss->name);
@@ -132,6 +142,7 @@ sg_status sg__plan_nodes(sg__run *r, sg_diag *d) {
     if (st == SG_OK)
       st = sg__cache_key_dry(s, &r->tl, ss->spec, extra, ss->dry_key);
     ss->cost = stem_cost(r, ss);
+    ss->fx_cost = fx_cost(r, ss);
   }
   for (int k = 0; k < r->n_stems && st == SG_OK; ++k) {
     sg__stem *ss = &r->stems[k];
@@ -367,12 +378,16 @@ static sg_status hash_delivered(sg__run *r, sg__node *pn, const char *zsha,
     const sg__node *src = i == 1 ? &r->master_node : i >= 2 ? &r->stems[i - 2].fx_node : NULL;
     const char *work = i == 1 ? r->master_path : i >= 2 ? r->stems[i - 2].final : NULL;
     sg_status st = SG_OK;
-    if (i == 0 && zsha[0])
+    if (i == 0 && zsha[0]) {
       snprintf(pn->fsha[i], sizeof pn->fsha[i], "%s", zsha);
-    else if (src && src->nf >= 1 && src->fsha[0][0] && same_file(files[i], work))
+      sg__node_stat_note(pn, i, files[i]); /* hashed beside its verification, this run */
+    } else if (src && src->nf >= 1 && src->fsha[0][0] && same_file(files[i], work)) {
       snprintf(pn->fsha[i], sizeof pn->fsha[i], "%s", src->fsha[0]);
-    else
+      pn->fst[i] = src->fst[0]; /* the same inode: the stat it was hashed with */
+    } else {
+      sg__node_stat_note(pn, i, files[i]);
       st = sg_sha256_file(files[i], pn->fsha[i], d);
+    }
     if (st != SG_OK)
       return st;
     pn->nf = i + 1;
@@ -449,4 +464,36 @@ sg_status sg__step_package(sg__run *r, sg_diag *d) {
     snprintf(r->res->report_path, sizeof r->res->report_path, "%s", rep);
   }
   return SG_OK;
+}
+
+/* The stat cache of every node with files, saved once the set is delivered (the links into it
+ * moved the ctimes of the work files it shares), so that the next run reads none of them. */
+void sg__nodes_stat_save(sg__run *r) {
+  char rec[SG_MAX_PATH + 64], node[SG_MAX_NAME + 8];
+  for (int k = 0; k < r->n_stems; ++k) {
+    sg__stem *ss = &r->stems[k];
+    const char *dfiles[2] = {ss->dry, ss->midi}, *ffiles[1] = {ss->final};
+    if (ss->dry_node.nf > 0) {
+      snprintf(node, sizeof node, "dry %s", ss->name);
+      sg__node_record_path(r, node, rec, sizeof rec);
+      sg__node_stat_save(rec, &ss->dry_node, dfiles, ss->midi[0] ? 2 : 1);
+    }
+    if (ss->fx_node.nf > 0) {
+      snprintf(node, sizeof node, "fx %s", ss->name);
+      sg__node_record_path(r, node, rec, sizeof rec);
+      sg__node_stat_save(rec, &ss->fx_node, ffiles, 1);
+    }
+  }
+  const char *mfiles[1] = {r->master_path};
+  sg__node_record_path(r, "master", rec, sizeof rec);
+  if (r->master_node.nf > 0)
+    sg__node_stat_save(rec, &r->master_node, mfiles, 1);
+  char zip[SG_MAX_PATH + 64], paths[SG_MAX_STEMS + 3][SG_MAX_PATH + 64];
+  const char *files[SG_MAX_STEMS + 3];
+  int n = 0;
+  sg__package_zip_path(r, zip, sizeof zip);
+  delivered(r, zip, paths, files, &n);
+  sg__node_record_path(r, "package", rec, sizeof rec);
+  if (r->pkg_node.nf > 0)
+    sg__node_stat_save(rec, &r->pkg_node, files, n);
 }

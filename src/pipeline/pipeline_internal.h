@@ -50,10 +50,19 @@ typedef struct sg__fxv {
 #define SG__NODE_VALS 32
 #define SG__NODE_TEXTS 24
 #define SG__NODE_FILES (SG_MAX_STEMS + 3) /* the package: zip, master, every stem */
+/* What stat(2) said of a file when it was hashed (cache.c: the stat cache). */
+typedef struct sg__fstat {
+  int have, checked; /* checked: hashed or matched this run (else as loaded from the cache) */
+  long long size, mt_s, mt_ns, ct_s, ct_ns, ino, dev;
+} sg__fstat;
 typedef struct sg__node {
   char key[65];
   int nf;
   char fsha[SG__NODE_FILES][65];
+  /* The stat cache (work/nodes/.stat/, machine state kept apart from the deterministic record):
+   * each file's stat when it last hashed to fsha, and the stat file's own mtime (racy rule). */
+  sg__fstat fst[SG__NODE_FILES];
+  long long fst_s, fst_ns;
   int nv;
   char vname[SG__NODE_VALS][24];
   double val[SG__NODE_VALS];
@@ -98,8 +107,9 @@ typedef struct sg__stem {
   int dry_uptodate;          /* the dry node is reused with its rows (no audio decoded) */
   int dry_shared, fx_shared; /* the record came from the shared cache this run */
   sg__node dry_node, fx_node;
-  double cost; /* estimated produce cost: longest first */
-  int judged;  /* fail fast: set by the judge when this stem passed its dry gates */
+  double cost;    /* estimated cost of the dry stem and its effects: longest first */
+  double fx_cost; /* of its effects alone */
+  int judged;     /* fail fast: set by the judge when this stem passed its dry gates */
 } sg__stem;
 
 /* The output folder's lock and the set of delivered files being assembled (output_set.c). */
@@ -168,13 +178,21 @@ sg_status sg__gate_text(sg__run *r, sg_check_id id, const char *step, const char
                         const char *measured, const char *expected, int pass, sg_diag *d);
 /* Runs work on the stems listed in todo[0..n) on up to opt->jobs threads. */
 void sg__run_pool(sg__run *r, void (*work)(sg__run *, sg__stem *), const int *todo, int n);
-/* Fail fast: work runs on the stems in todo in order of descending cost on up to opt->jobs
- * threads, while the calling thread judges them in the order of judge_order as soon as each
- * (and every one before it) is produced. The first judge that fails sets r->cancel, which stops
- * the workers at their next block; its status is returned after they have stopped. */
-sg_status sg__run_judged(sg__run *r, void (*work)(sg__run *, sg__stem *),
-                         sg_status (*judge)(sg__run *, sg__stem *, sg_diag *), const int *todo,
-                         int n, sg_diag *d);
+/* One phase of sg__run_two_phases: work on the stems todo[0..n) (judge order), and whether a
+ * stem's work in the second phase reads other stems' first-phase files (it then waits for
+ * every first phase and the between step). */
+typedef struct sg__phase {
+  void (*work)(sg__run *, sg__stem *);
+  sg_status (*judge)(sg__run *, sg__stem *, sg_diag *);
+  const int *todo;
+  int n;
+  int (*needs_all)(const sg__run *, const sg__stem *);
+} sg__phase;
+/* The dry stems and their effects on one pool (run.c): a stem's second phase is produced as
+ * soon as its first is judged; judged in report order (a's, between, b's); the first failure
+ * cancels the work in flight and is returned after the workers stopped. */
+sg_status sg__run_two_phases(sg__run *r, const sg__phase *a, const sg__phase *b,
+                             sg_status (*between)(sg__run *, sg_diag *), sg_diag *d);
 /* Seconds on a monotonic clock. */
 double sg__now(void);
 /* Records a node as run (0) or reused (1; 2: from the shared cache) in the result, and logs
@@ -226,8 +244,12 @@ sg_status sg__step_reference(sg__run *r, sg_diag *d); /* step_reference.c */
 sg_status sg__plan_ending(sg__run *r, sg_diag *d);
 /* A stem's instrument as the stems step builds it (step_stems.c); desc may be NULL. */
 sg_status sg__create_synth(const sg__run *r, const sg__stem *ss, sg_synth **out, sg_diag *d);
-sg_status sg__step_stems(sg__run *r, sg_diag *d);   /* step_stems.c: stems and drums, dry */
-sg_status sg__step_fx(sg__run *r, sg_diag *d);      /* step_fx.c        */
+/* step_stems.c: stems and drums, dry, and their effects (step_fx.c) on one pool */
+sg_status sg__step_stems(sg__run *r, sg_diag *d);
+/* step_fx.c: a stem's effects produced (any thread), and whether they read other stems' dry
+ * files (a sidechain, a keyed compressor's candidate keys). */
+void sg__fx_produce(sg__run *r, sg__stem *ss);
+int sg__fx_needs_all_dry(const sg__run *r, const sg__stem *ss);
 sg_status sg__step_master(sg__run *r, sg_diag *d);  /* step_master.c    */
 sg_status sg__step_package(sg__run *r, sg_diag *d); /* step_package.c   */
 /* Effect verification (step_fx.c): designs and probes (cached by effect configuration) and the
@@ -260,6 +282,8 @@ sg_status sg__fxv_rows(sg__run *r, const char *step, const char *stem, const sg_
 
 sg_status sg__step_master(sg__run *r, sg_diag *d);  /* nodes.c + step_master.c  */
 sg_status sg__step_package(sg__run *r, sg_diag *d); /* nodes.c + step_package.c */
+/* After the set is delivered: the stat cache of every node with files (nodes.c). */
+void sg__nodes_stat_save(sg__run *r);
 /* Keys of every node and the state of their records, before any step runs (nodes.c). */
 sg_status sg__plan_nodes(sg__run *r, sg_diag *d);
 /* The sidechain source of a stem (step_fx.c): NULL when none; *bad set when it names no other
@@ -354,8 +378,21 @@ sg_status sg__node_write(const char *record, const sg__node *n, sg_diag *d);
  * (n empty). */
 int sg__node_load(const char *record, const char key[65], const char *const *files, int nf,
                   sg__node *n);
-/* 1 when files[0..nf) hash to what n recorded. */
-int sg__node_files_hold(const sg__node *n, const char *const *files, int nf);
+/* 1 when files[0..nf) hold what n recorded: a file whose stat (size, mtime and ctime in ns,
+ * inode, device) equals the one cached when it last hashed to its recorded SHA-256, and whose
+ * mtime is older than that cache entry (racy rule), is not read; any other is hashed, and on a
+ * match its stat is cached in n. */
+int sg__node_files_hold(sg__node *n, const char *const *files, int nf);
+/* 1 when the file i of n holds (as sg__node_files_hold, for one file). */
+int sg__node_file_holds(sg__node *n, int i, const char *path);
+/* Saves the stat cache of the node recorded at record: for each of files[0..nf) that was hashed
+ * or checked this run (its stat noted then), its stat now, provided size, mtime, inode and device
+ * are still those noted (the ctime moves when the delivered set links the file); a file not
+ * hashed or checked this run (a dry stem reused unread) keeps no entry. Called at
+ * the end of a run that delivered; failures only cost a hash next run. */
+void sg__node_stat_save(const char *record, sg__node *n, const char *const *files, int nf);
+/* Notes the stat of file i of n, just hashed by the caller (this run, under the folder's lock). */
+void sg__node_stat_note(sg__node *n, int i, const char *path);
 /* work/nodes/<node>.json */
 void sg__node_record_path(const sg__run *r, const char *node, char *out, size_t cap);
 sg_status sg__cache_key_master(const sg__run *r, char hex[65]);

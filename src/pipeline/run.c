@@ -112,7 +112,7 @@ sg_status sg__probe_open(sg__probe *p, const sg_song *s, unsigned meter_flags, u
 }
 
 sg_status sg__probe_hand_over(sg__probe *p, sg__stem *ss, sg_status st) {
-  if (st == SG_OK)
+  if (st == SG_OK && p->feat)
     st = sg_features_finish(p->feat);
   if (st == SG_OK) {
     ss->meter = p->meter;
@@ -273,86 +273,158 @@ void sg__run_pool(sg__run *r, void (*work)(sg__run *, sg__stem *), const int *to
   pthread_mutex_destroy(&p.lock);
 }
 
-/* Fail fast: workers produce in cost order, the calling thread judges in report order as soon
- * as a stem and every stem before it are produced. A failed judge sets r->cancel: workers take
- * no new stem and the probe taps of renders in flight fail at their next block. */
-typedef struct judged_pool {
-  sg__run *r;
-  void (*work)(sg__run *, sg__stem *);
-  int order[SG_MAX_STEMS + 1]; /* production order: descending cost */
-  int n, next;
-  int done[SG_MAX_STEMS + 1]; /* by stem index */
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-} judged_pool;
-
-static void *judged_worker(void *arg) {
-  judged_pool *p = arg;
-  sg_dsp_denormals_off();
-  for (;;) {
-    pthread_mutex_lock(&p->lock);
-    int i = p->next < p->n && !atomic_load(&p->r->cancel) ? p->order[p->next++] : -1;
-    pthread_mutex_unlock(&p->lock);
-    if (i < 0)
-      return NULL;
-    p->work(p->r, &p->r->stems[i]);
-    pthread_mutex_lock(&p->lock);
-    p->done[i] = 1;
-    pthread_cond_broadcast(&p->cond);
-    pthread_mutex_unlock(&p->lock);
-  }
-}
-
 double sg__now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-sg_status sg__run_judged(sg__run *r, void (*work)(sg__run *, sg__stem *),
-                         sg_status (*judge)(sg__run *, sg__stem *, sg_diag *), const int *todo,
-                         int n, sg_diag *d) {
-  judged_pool p;
-  memset(&p, 0, sizeof p);
-  p.r = r;
-  p.work = work;
-  p.n = n;
-  memcpy(p.order, todo, (size_t)n * sizeof *todo);
-  /* Longest first (stable, so equal costs keep report order): the last stem to start is a
-   * short one and both cores stay busy to the end. */
-  for (int i = 1; i < n; ++i)
-    for (int j = i; j > 0 && r->stems[p.order[j]].cost > r->stems[p.order[j - 1]].cost; --j) {
-      int t = p.order[j];
-      p.order[j] = p.order[j - 1];
-      p.order[j - 1] = t;
+/* Two phases on one pool (the dry stems, then their effects): a stem's second-phase work starts
+ * as soon as its first phase is judged (and, when it reads other stems' files, every first phase
+ * and the between step are done), so the cores stay busy across the step boundary instead of
+ * waiting for the last dry stem. Workers prefer first-phase work (it unlocks the rest and the
+ * judge), each phase longest first. The judges still run in report order on the calling thread:
+ * every first phase, then between, then every second phase; the first failure cancels all. */
+typedef struct two_pool {
+  sg__run *r;
+  const sg__phase *ph[2];
+  int order[2][SG_MAX_STEMS + 1]; /* production order: descending cost */
+  int n[2], next0;
+  int taken1[SG_MAX_STEMS + 1], done[2][SG_MAX_STEMS + 1], judged0[SG_MAX_STEMS + 1];
+  int in0[SG_MAX_STEMS + 1]; /* the stem has a first phase */
+  int all0;                  /* every first phase judged and between done */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+} two_pool;
+
+static int two_ready(const two_pool *p, int i) {
+  if (p->in0[i] && !p->judged0[i])
+    return 0;
+  return p->all0 || (p->in0[i] && !p->ph[1]->needs_all(p->r, &p->r->stems[i]));
+}
+
+static void *two_worker(void *arg) {
+  two_pool *p = arg;
+  sg_dsp_denormals_off();
+  pthread_mutex_lock(&p->lock);
+  for (;;) {
+    if (atomic_load(&p->r->cancel))
+      break;
+    int ph = -1, i = -1, left = 0;
+    if (p->next0 < p->n[0]) {
+      ph = 0;
+      i = p->order[0][p->next0++];
+    } else {
+      for (int k = 0; k < p->n[1] && i < 0; ++k) {
+        int j = p->order[1][k];
+        if (p->taken1[j])
+          continue;
+        ++left;
+        if (two_ready(p, j))
+          ph = 1, i = j;
+      }
+      if (i < 0 && !left)
+        break;
+      if (i < 0) {
+        pthread_cond_wait(&p->cond, &p->lock);
+        continue;
+      }
+      p->taken1[i] = 1;
     }
-  pthread_mutex_init(&p.lock, NULL);
-  pthread_cond_init(&p.cond, NULL);
+    pthread_mutex_unlock(&p->lock);
+    p->ph[ph]->work(p->r, &p->r->stems[i]);
+    pthread_mutex_lock(&p->lock);
+    p->done[ph][i] = 1;
+    pthread_cond_broadcast(&p->cond);
+  }
+  pthread_mutex_unlock(&p->lock);
+  return NULL;
+}
+
+static void sort_by_cost(const sg__run *r, int *order, int n, int fx) {
+  for (int i = 1; i < n; ++i) /* stable: equal costs keep report order */
+    for (int j = i; j > 0; --j) {
+      const sg__stem *a = &r->stems[order[j]], *b = &r->stems[order[j - 1]];
+      if ((fx ? a->fx_cost : a->cost) <= (fx ? b->fx_cost : b->cost))
+        break;
+      int t = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = t;
+    }
+}
+
+/* Waits for done[ph][i] (the lock held), then judges with the lock released. */
+static sg_status two_judge(two_pool *p, int ph, int i, sg_diag *d) {
+  pthread_mutex_lock(&p->lock);
+  while (!p->done[ph][i])
+    pthread_cond_wait(&p->cond, &p->lock);
+  pthread_mutex_unlock(&p->lock);
+  return p->ph[ph]->judge(p->r, &p->r->stems[i], d);
+}
+
+static void two_mark(two_pool *p, sg_status st, int i, int all) {
+  pthread_mutex_lock(&p->lock);
+  if (st != SG_OK)
+    atomic_store(&p->r->cancel, 1);
+  else if (i >= 0)
+    p->judged0[i] = 1;
+  if (all)
+    p->all0 = 1;
+  pthread_cond_broadcast(&p->cond);
+  pthread_mutex_unlock(&p->lock);
+}
+
+sg_status sg__run_two_phases(sg__run *r, const sg__phase *a, const sg__phase *b,
+                             sg_status (*between)(sg__run *, sg_diag *), sg_diag *d) {
+  two_pool *p = calloc(1, sizeof *p);
+  if (!p)
+    return sg_diag_fail(d, SG_E_NOMEM, "render: out of memory");
+  p->r = r;
+  p->ph[0] = a;
+  p->ph[1] = b;
+  for (int h = 0; h < 2; ++h) {
+    p->n[h] = h ? b->n : a->n;
+    memcpy(p->order[h], h ? b->todo : a->todo, (size_t)p->n[h] * sizeof(int));
+    sort_by_cost(r, p->order[h], p->n[h], h);
+  }
+  for (int k = 0; k < a->n; ++k)
+    p->in0[a->todo[k]] = 1;
+  pthread_mutex_init(&p->lock, NULL);
+  pthread_cond_init(&p->cond, NULL);
   int jobs = r->opt->jobs > 0 ? r->opt->jobs : default_jobs();
-  if (jobs > n)
-    jobs = n;
+  if (jobs > a->n + b->n)
+    jobs = a->n + b->n;
   pthread_t th[SG_MAX_STEMS + 1];
   int started = 0;
-  for (; started < jobs; ++started)
-    if (pthread_create(&th[started], NULL, judged_worker, &p) != 0)
+  for (; started < jobs && started < SG_MAX_STEMS + 1; ++started)
+    if (pthread_create(&th[started], NULL, two_worker, p) != 0)
       break;
   sg_status st = SG_OK;
-  if (started == 0) /* no thread could start: produce everything here, then judge */
-    judged_worker(&p);
-  for (int k = 0; k < n && st == SG_OK; ++k) {
-    int i = todo[k];
-    pthread_mutex_lock(&p.lock);
-    while (!p.done[i])
-      pthread_cond_wait(&p.cond, &p.lock);
-    pthread_mutex_unlock(&p.lock);
-    st = judge(r, &r->stems[i], d);
-    if (st != SG_OK)
-      atomic_store(&r->cancel, 1);
+  for (int k = 0; k < a->n && st == SG_OK; ++k) {
+    int i = a->todo[k];
+    if (!started) /* no thread could start: each stem produced here, then judged */
+      a->work(r, &r->stems[i]), p->done[0][i] = 1;
+    st = two_judge(p, 0, i, d);
+    two_mark(p, st, i, 0);
   }
+  if (st == SG_OK) {
+    st = between(r, d);
+    two_mark(p, st, -1, 1);
+  }
+  for (int k = 0; k < b->n && st == SG_OK; ++k) {
+    int i = b->todo[k];
+    if (!started)
+      b->work(r, &r->stems[i]), p->done[1][i] = 1;
+    st = two_judge(p, 1, i, d);
+    two_mark(p, st, -1, 0);
+  }
+  if (st != SG_OK)
+    two_mark(p, st, -1, 1);
   for (int i = 0; i < started; ++i)
     pthread_join(th[i], NULL);
-  pthread_cond_destroy(&p.cond);
-  pthread_mutex_destroy(&p.lock);
+  pthread_cond_destroy(&p->cond);
+  pthread_mutex_destroy(&p->lock);
+  free(p);
   return st;
 }
 
@@ -578,15 +650,16 @@ static sg_status run_steps(sg__run *r, sg_diag *d) {
     units +=
         (r->opt->force || !r->stems[k].dry_uptodate) + (r->opt->force || !r->stems[k].fx_uptodate);
   r->prog_total = units * r->tl.total_frames;
-  if ((st = sg__step_stems(r, d)) != SG_OK)
-    return st;
-  if ((st = sg__step_fx(r, d)) != SG_OK)
+  if ((st = sg__step_stems(r, d)) != SG_OK) /* the dry stems and their effects */
     return st;
   if (r->opt->audition_stem || r->opt->audition_section)
     return audition_write(r, d);
   if ((st = sg__step_master(r, d)) != SG_OK)
     return st;
-  if ((st = sg__step_package(r, d)) != SG_OK || !r->opt->preview)
+  if ((st = sg__step_package(r, d)) != SG_OK)
+    return st;
+  sg__nodes_stat_save(r);
+  if (!r->opt->preview)
     return st;
   return preview_write(r, d);
 }

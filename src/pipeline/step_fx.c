@@ -41,7 +41,7 @@ const sg__stem *sg__sidechain_source(const sg__run *r, const sg__stem *ss, int *
 
 /* Produce phase of a stem's effects (any thread): chain, gain and pan, or the cached file,
  * measured as it is written. */
-static void produce_fx(sg__run *r, sg__stem *ss) {
+void sg__fx_produce(sg__run *r, sg__stem *ss) {
   const sg_song *s = r->song;
   const sg_stem_spec *sp = ss->spec;
   sg_diag *d = &ss->produce_diag;
@@ -78,7 +78,11 @@ static void produce_fx(sg__run *r, sg__stem *ss) {
   sg__probe p;
   memset(&p, 0, sizeof p);
   const unsigned mflags = SG_METER_LOUDNESS | SG_METER_TRUE_PEAK;
-  const unsigned fflags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
+  /* Features only for the delay gates (the energy envelope); nothing else of a stem reads them. */
+  int delay = 0;
+  for (int i = 0; i < sp->n_effects; ++i)
+    delay |= !strcmp(sp->effects[i].type.s, "delay");
+  const unsigned fflags = delay ? SG_FEAT_ENERGY : 0;
   if (st == SG_OK)
     st = sg__fxv_open(r, ss->name, sp->effects, sp->n_effects, &ss->fxv, d);
   sg_trace_config tc = {s->channels, s->sample_rate, r->tl.file_frames, 0, 0};
@@ -235,13 +239,9 @@ sg_status sg__fx_judged(sg__run *r, sg__stem *ss, sg_diag *d) {
   return sg__fx_node_judge(r, ss, judge_fx_sync, d);
 }
 
-sg_status sg__step_fx(sg__run *r, sg_diag *d) {
-  /* Every dry stem (sidechain sources included) exists; the chains are independent. */
-  int todo[SG_MAX_STEMS + 1];
-  for (int k = 0; k < r->n_stems; ++k)
-    todo[k] = k;
-  sg__log(r, "[5/7] effects");
-  return sg__run_judged(r, produce_fx, sg__fx_judged, todo, r->n_stems, d);
+int sg__fx_needs_all_dry(const sg__run *r, const sg__stem *ss) {
+  (void)r;
+  return ss->source == SG__SRC_REFERENCE || sidechain_of(ss) != NULL;
 }
 
 /* ---- effect verification: probes and in-situ rows ------------------------------------------

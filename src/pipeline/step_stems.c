@@ -126,7 +126,7 @@ static void restore_dry_values(const sg__run *r, sg__stem *ss) {
 static int reuse_dry(sg__run *r, sg__stem *ss, sg_diag *d) {
   if (r->opt->force || !ss->dry_rec)
     return 0;
-  const sg__node *n = &ss->dry_node;
+  sg__node *n = &ss->dry_node;
   char midi[SG_MAX_PATH + 64] = "";
   if (sg__node_get_text(n, "midi", "")[0])
     sg__join(midi, sizeof midi, r->work, sg__node_get_text(n, "midi", ""));
@@ -136,10 +136,8 @@ static int reuse_dry(sg__run *r, sg__stem *ss, sg_diag *d) {
     ok = n->nf == (midi[0] ? 2 : 1);
   else
     ok = sg__node_files_hold(n, files, midi[0] ? 2 : 1);
-  if (ok && ss->dry_uptodate && midi[0]) {
-    char now[65];
-    ok = sg_sha256_file(midi, now, NULL) == SG_OK && !strcmp(now, n->fsha[1]);
-  }
+  if (ok && ss->dry_uptodate && midi[0])
+    ok = sg__node_file_holds(n, 1, midi);
   if (!ok)
     return 0;
   restore_dry_values(r, ss);
@@ -150,7 +148,7 @@ static int reuse_dry(sg__run *r, sg__stem *ss, sg_diag *d) {
     /* The delay gates compare the wet stem's echo with the dry one's. */
     sg__probe p;
     memset(&p, 0, sizeof p);
-    ss->produced = sg__probe_file(&p, ss->dry, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d);
+    ss->produced = sg__probe_file(&p, ss->dry, 0, SG_FEAT_ENERGY, d);
     if (ss->produced == SG_OK)
       ss->produced = sg_features_finish(p.feat);
     ss->feat = p.feat;
@@ -206,7 +204,9 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
   sg_synth *syn = NULL;
   st = create_synth(r, ss, &syn, ss->instrument, sizeof ss->instrument, d);
   ss->attack_s = sg_synth_attack_s(syn);
-  if (st == SG_OK && (st = sg__probe_open(&p, s, 0, SG_FEAT_ONSET | SG_FEAT_ENERGY, d)) == SG_OK) {
+  /* The energy envelope alone (1 kHz: the timing gate, and the delay gates' dry reference);
+   * no onset STFT, which no row of a stem reads. */
+  if (st == SG_OK && (st = sg__probe_open(&p, s, 0, SG_FEAT_ENERGY, d)) == SG_OK) {
     p.cancel = &r->cancel;
     sg__probe_progress(&p, r, ss->is_drums ? "drums" : "stems", ss->name);
     sg_audio_writer_config wc;
@@ -230,6 +230,16 @@ done:
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
+}
+
+/* After the dry judge: the envelope (1 kHz, 14 MB an hour) is kept only for a stem whose effects
+ * run again with a delay (the delay gates compare the wet echo with the dry one). */
+static void keep_dry_features(sg__stem *ss) {
+  if (!ss->fx_uptodate && has_delay(ss->spec))
+    ss->dry_feat = ss->feat;
+  else
+    sg_features_free(ss->feat);
+  ss->feat = NULL;
 }
 
 /* note_timing: does the audio start its notes where the composer put them? The rise of the
@@ -341,11 +351,10 @@ static sg_status judge_dry_rows(sg__run *r, sg__stem *ss, const char *step, sg_d
   if (st != SG_OK)
     return st;
   st = timing_gate(r, step, ss, d);
-  /* The meter is done with; the features stay for the fx step's effect-evidence gates. */
+  /* The meter is done with; the features stay for the fx step's delay gates, if any. */
   sg_meter_free(ss->meter);
   ss->meter = NULL;
-  ss->dry_feat = ss->feat;
-  ss->feat = NULL;
+  keep_dry_features(ss);
   sg_notes_free(&ss->notes);
   return st;
 }
@@ -364,8 +373,7 @@ static sg_status judge_dry(sg__run *r, sg__stem *ss, sg_diag *d) {
     sg__node_report(r, node, ss->dry_shared ? 2 : 1);
     sg_status st = sg_gate_report_append(&r->res->gates, &ss->dry_node.rows);
     sg__flush(r);
-    ss->dry_feat = ss->feat;
-    ss->feat = NULL;
+    keep_dry_features(ss);
     return st == SG_OK ? SG_OK : sg_diag_fail(d, st, "render: out of memory");
   }
   r->res->stems_rendered++;
@@ -398,6 +406,8 @@ static sg_status reference_drums(sg__run *r, sg__stem *ss, sg_diag *d) {
   return st;
 }
 
+static sg_status reference_step(sg__run *r, sg_diag *d);
+
 sg_status sg__step_stems(sg__run *r, sg_diag *d) {
   int todo[SG_MAX_STEMS + 1], n = 0;
   /* Judged in report order, the stems then the drums; produced longest first. */
@@ -406,8 +416,19 @@ sg_status sg__step_stems(sg__run *r, sg_diag *d) {
       if (r->stems[k].source == SG__SRC_SPEC && r->stems[k].is_drums == pass)
         todo[n++] = k;
   sg__log(r, "[3/7] stems");
-  /* Steps 3 and 4 produce together: every stem and synthesized drums are independent. */
-  sg_status st = sg__run_judged(r, produce_dry, judge_dry, todo, n, d);
+  /* Steps 3 to 5 produce together: every stem and synthesized drums are independent, and a
+   * stem's effects start once its dry stem is judged (step_fx.c). */
+  int all[SG_MAX_STEMS + 1];
+  for (int k = 0; k < r->n_stems; ++k)
+    all[k] = k;
+  const sg__phase dry = {produce_dry, judge_dry, todo, n, NULL};
+  const sg__phase fx = {sg__fx_produce, sg__fx_judged, all, r->n_stems, sg__fx_needs_all_dry};
+  return sg__run_two_phases(r, &dry, &fx, reference_step, d);
+}
+
+/* Between the dry stems and the effects: the drums from a reference, then the effects' header. */
+static sg_status reference_step(sg__run *r, sg_diag *d) {
+  sg_status st = SG_OK;
   for (int k = 0; st == SG_OK && k < r->n_stems; ++k) {
     sg__stem *ss = &r->stems[k];
     if (ss->source != SG__SRC_REFERENCE)
@@ -419,5 +440,7 @@ sg_status sg__step_stems(sg__run *r, sg_diag *d) {
     st = reference_drums(r, ss, d);
     r->res->stems_rendered++;
   }
+  if (st == SG_OK)
+    sg__log(r, "[5/7] effects");
   return st;
 }
