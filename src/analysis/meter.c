@@ -1,17 +1,17 @@
-/* Streaming meter: levels, loudness (libebur128), true peak (sg_truepeak: ITU-R BS.1770-4
- * Annex 2, 4x polyphase oversampling), clipping, NaN/Inf and the activity map.
- * See include/stemgate/analysis.h. */
+/* Streaming meter: levels, loudness (ITU-R BS.1770-4 / EBU R128, loudness.c), true peak
+ * (sg_truepeak: ITU-R BS.1770-4 Annex 2, 4x polyphase oversampling), clipping, NaN/Inf and the
+ * activity map. See include/stemgate/analysis.h. */
+#include "loudness.h"
 #include "stemgate/analysis.h"
 #include "stemgate/dsp.h"
 #include "stemgate/io.h"
 
-#include <ebur128.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* libebur128 gets blocks of at most this many frames (sanitised copy of the input). */
+/* Blocks of at most this many frames (sanitised copy of the input). */
 #define CHUNK 4096
 
 /* One DC window being summed: Hann-weighted sums (w = (1 - cos phase) / 2, the phase turned
@@ -25,7 +25,8 @@ typedef struct dc_acc {
 
 struct sg_meter {
   unsigned channels, rate, flags;
-  ebur128_state *ebu;
+  int loud_on;   /* SG_METER_LOUDNESS */
+  sg__loud loud; /* K-weighting, sub-block energies, gated blocks */
   int64_t frames;
   double peak[SG_METER_MAX_CHANNELS];
   double sumsq[SG_METER_MAX_CHANNELS];
@@ -33,10 +34,6 @@ struct sg_meter {
   unsigned run[SG_METER_MAX_CHANNELS]; /* current clipped run length per channel */
   uint64_t nan_count, inf_count, clipped, clip_runs;
   int64_t first_sig, last_sig;
-  /* short-term maximum: queried every 100 ms once 3 s have been fed */
-  size_t st_step, st_count;
-  int64_t fed; /* frames given to libebur128 */
-  double st_max, m_max;
   /* activity map */
   size_t win, win_fill;
   double win_ss;
@@ -79,8 +76,6 @@ sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsi
   m->channels = channels;
   m->rate = rate;
   m->flags = flags & SG_METER_ALL;
-  m->st_step = rate / 10;
-  m->st_max = m->m_max = -HUGE_VAL;
   m->first_sig = m->last_sig = -1;
   m->win = (size_t)lround(SG_METER_WINDOW_S * rate);
   m->dcw = (size_t)lround(SG_METER_DC_WINDOW_S * rate);
@@ -104,9 +99,8 @@ sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsi
     }
   }
   if (m->flags & SG_METER_LOUDNESS) {
-    m->ebu = ebur128_init(channels, rate, EBUR128_MODE_I | EBUR128_MODE_S | EBUR128_MODE_LRA);
-    if (!m->ebu)
-      goto nomem;
+    sg__loud_init(&m->loud, channels, rate);
+    m->loud_on = 1;
   }
   *out = m;
   return SG_OK;
@@ -118,8 +112,7 @@ nomem:
 void sg_meter_free(sg_meter *m) {
   if (!m)
     return;
-  if (m->ebu)
-    ebur128_destroy(&m->ebu);
+  sg__loud_free(&m->loud);
   free(m->act);
   free(m->scratch);
   free(m);
@@ -219,33 +212,6 @@ static void dc_add(sg_meter *m, int64_t pos, const float *x, double fss) {
   }
 }
 
-static sg_status feed_ebu(sg_meter *m, const float *x, size_t n) {
-  while (n) {
-    /* Split at 100 ms boundaries so the short-term value is read at a fixed cadence. */
-    size_t to_step = m->st_step - m->st_count;
-    size_t k = n < to_step ? n : to_step;
-    if (ebur128_add_frames_float(m->ebu, x, k) != EBUR128_SUCCESS)
-      return SG_E_INTERNAL;
-    x += k * m->channels;
-    n -= k;
-    m->st_count += k;
-    m->fed += (int64_t)k;
-    if (m->st_count == m->st_step) {
-      m->st_count = 0;
-      double mo;
-      if ((m->flags & SG_METER_LOUDNESS) && m->fed >= (int64_t)m->rate * 4 / 10 &&
-          ebur128_loudness_momentary(m->ebu, &mo) == EBUR128_SUCCESS && mo > m->m_max)
-        m->m_max = mo;
-      if ((m->flags & SG_METER_LOUDNESS) && m->fed >= (int64_t)m->rate * 3) {
-        double st;
-        if (ebur128_loudness_shortterm(m->ebu, &st) == EBUR128_SUCCESS && st > m->st_max)
-          m->st_max = st;
-      }
-    }
-  }
-  return SG_OK;
-}
-
 sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
   if (!m || (!x && frames))
     return SG_E_INVAL;
@@ -294,10 +260,12 @@ sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
     if (m->flags & SG_METER_TRUE_PEAK)
       for (unsigned c = 0; c < C; ++c)
         sg_truepeak_process(&m->tp[c], s + c, C, k);
-    if (m->ebu) {
-      sg_status st = feed_ebu(m, s, k);
-      if (st != SG_OK)
-        return st;
+    if (m->loud_on) {
+      const float *chp[SG_METER_MAX_CHANNELS];
+      for (unsigned c = 0; c < C; ++c)
+        chp[c] = s + c;
+      if (sg__loud_add(&m->loud, chp, C, k) != SG_OK)
+        return SG_E_NOMEM;
     }
     m->frames += (int64_t)k;
     x += k * C;
@@ -367,21 +335,19 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
   r->first_signal_frame = m->first_sig;
   r->last_signal_frame = m->last_sig;
   r->integrated_lufs = r->short_term_max_lufs = r->momentary_max_lufs = SG_SILENCE_DB;
-  if (m->flags & SG_METER_LOUDNESS) {
-    double v;
-    if (ebur128_loudness_global(m->ebu, &v) == EBUR128_SUCCESS && isfinite(v))
-      r->integrated_lufs = v;
-    double stmax = m->st_max;
-    /* Material shorter than 3 s has no full short-term window: report the one it has. */
-    if (m->frames < (int64_t)m->rate * 3 &&
-        ebur128_loudness_shortterm(m->ebu, &v) == EBUR128_SUCCESS && v > stmax)
-      stmax = v;
-    if (isfinite(stmax))
-      r->short_term_max_lufs = stmax;
-    if (isfinite(m->m_max))
-      r->momentary_max_lufs = m->m_max;
-    if (ebur128_loudness_range(m->ebu, &v) == EBUR128_SUCCESS && isfinite(v))
-      r->loudness_range_lu = v;
+  if (m->loud_on) {
+    const sg__loud *l = &m->loud;
+    r->integrated_lufs = sg__loud_integrated(l);
+    /* Momentary and short-term maxima are read every 100 ms once their window is full;
+     * material shorter than 3 s has no full short-term window: report the one it has. */
+    double smax = sg__loud_shortterm_max(l);
+    if (m->frames < (int64_t)m->rate * 3 && sg__loud_window(l, SG__LOUD_SUBS) > smax)
+      smax = sg__loud_window(l, SG__LOUD_SUBS);
+    r->short_term_max_lufs = sg__loud_lufs(smax);
+    r->momentary_max_lufs = sg__loud_lufs(sg__loud_momentary_max(l));
+    double lra;
+    if (sg__loud_range(l, &lra) == SG_OK)
+      r->loudness_range_lu = lra;
   }
   return SG_OK;
 }
