@@ -77,8 +77,8 @@ int main(int argc, char **argv) {
     printf("meter %-26s %7.3f s CPU for %.0f s  %8.1fx real time", cfg[c].name, best, secs,
            secs / best);
     if (cfg[c].flags & SG_METER_LOUDNESS)
-      printf("  (I %.4f LUFS, M %.4f, S %.4f, LRA %.4f LU", r.integrated_lufs,
-             r.momentary_max_lufs, r.short_term_max_lufs, r.loudness_range_lu);
+      printf("  (I %.4f LUFS, M %.4f, S %.4f, LRA %.4f LU", r.integrated_lufs, r.momentary_max_lufs,
+             r.short_term_max_lufs, r.loudness_range_lu);
     if (cfg[c].flags & SG_METER_TRUE_PEAK)
       printf(", TP %.4f dBTP", r.true_peak_dbtp);
     if (cfg[c].flags & SG_METER_LOUDNESS)
