@@ -136,7 +136,8 @@ typedef struct sg_meter sg_meter;
 sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsigned flags,
                           sg_diag *d);
 /* Adds frames of interleaved float (channels per frame). NaN/Inf are counted and treated as 0
- * for every level. May grow the activity map (amortised realloc: one float per 50 ms).
+ * for every level. May grow the activity map (amortised realloc: one float per 50 ms) and,
+ * with SG_METER_LOUDNESS, the gated block store (two doubles per 100 ms: 576 kB for 60 min).
  * Returns SG_E_NOMEM (the loudness block store could not grow: integrated and LRA then read as
  * unavailable). */
 sg_status sg_meter_add(sg_meter *m, const float *interleaved, size_t frames);
