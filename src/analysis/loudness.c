@@ -61,12 +61,13 @@ void sg__loud_free(sg__loud *l) {
   l->nblk = l->nst = l->cap_blk = l->cap_st = 0;
 }
 
-/* K-weights n samples of one channel (x[i * stride]) through its state z, returns sum y^2. The
- * recursion is serial in time; two channels go through kw2 so their chains overlap. */
-static double kw1(const sg__loud *l, double *z, const float *x, size_t stride, size_t n) {
+/* K-weights n samples of one channel (x[i * stride]) through its state z and adds y^2 to *e in
+ * order (so the sum does not depend on how the stream is cut). The recursion is serial in
+ * time; two channels go through kw2 so their chains overlap. */
+static void kw1(const sg__loud *l, double *z, const float *x, size_t stride, size_t n, double *ep) {
   const double p0 = l->b0[0], p1 = l->b0[1], p2 = l->b0[2], pa1 = l->a0[0], pa2 = l->a0[1];
   const double ra1 = l->a1[0], ra2 = l->a1[1];
-  double s1 = z[0], s2 = z[1], t1 = z[2], t2 = z[3], e = 0;
+  double s1 = z[0], s2 = z[1], t1 = z[2], t2 = z[3], e = *ep;
   for (size_t i = 0; i < n; ++i) {
     double v = x[i * stride];
     double u = p0 * v + s1;
@@ -81,15 +82,15 @@ static double kw1(const sg__loud *l, double *z, const float *x, size_t stride, s
   z[1] = sg_dsp_flush(s2);
   z[2] = sg_dsp_flush(t1);
   z[3] = sg_dsp_flush(t2);
-  return e;
+  *ep = e;
 }
 
 static void kw2(const sg__loud *l, double *za, double *zb, const float *xa, const float *xb,
                 size_t stride, size_t n, double *ea, double *eb) {
   const double p0 = l->b0[0], p1 = l->b0[1], p2 = l->b0[2], pa1 = l->a0[0], pa2 = l->a0[1];
   const double ra1 = l->a1[0], ra2 = l->a1[1];
-  double s1 = za[0], s2 = za[1], t1 = za[2], t2 = za[3], e = 0;
-  double S1 = zb[0], S2 = zb[1], T1 = zb[2], T2 = zb[3], E = 0;
+  double s1 = za[0], s2 = za[1], t1 = za[2], t2 = za[3], e = *ea;
+  double S1 = zb[0], S2 = zb[1], T1 = zb[2], T2 = zb[3], E = *eb;
   for (size_t i = 0; i < n; ++i) {
     double v = xa[i * stride], V = xb[i * stride];
     double u = p0 * v + s1, U = p0 * V + S1;
@@ -113,8 +114,8 @@ static void kw2(const sg__loud *l, double *za, double *zb, const float *xa, cons
   zb[1] = sg_dsp_flush(S2);
   zb[2] = sg_dsp_flush(T1);
   zb[3] = sg_dsp_flush(T2);
-  *ea += e;
-  *eb += E;
+  *ea = e;
+  *eb = E;
 }
 
 static int push(double **v, size_t *n, size_t *cap, double e) {
@@ -180,7 +181,7 @@ sg_status sg__loud_add(sg__loud *l, const float *const *ch, size_t stride, size_
       kw2(l, l->z[c], l->z[c + 1], ch[c] + off * stride, ch[c + 1] + off * stride, stride, k,
           &l->part[c], &l->part[c + 1]);
     if (c < C)
-      l->part[c] += kw1(l, l->z[c], ch[c] + off * stride, stride, k);
+      kw1(l, l->z[c], ch[c] + off * stride, stride, k, &l->part[c]);
     l->fill += k;
     l->frames += (int64_t)k;
     off += k;

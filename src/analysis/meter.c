@@ -13,8 +13,11 @@
 
 /* Blocks of at most this many frames (the input copied channel by channel, sanitised). */
 #define CHUNK 4096
-/* Independent accumulators per loop: the compiler turns them into vector lanes (floating-point
- * sums are not reassociated without them), and the DC windows' phase turns in 4 chains. */
+/* Independent accumulators: the compiler turns them into vector lanes (floating-point sums are
+ * not reassociated without them). Lane j of a window takes the window's frames j, j + LANES, ...
+ * in order, and the lanes are added in a fixed order where the window closes, so every result
+ * is the same however the stream is cut into blocks (a render's tap and verify's reader agree
+ * to the bit). */
 #define LANES 4
 
 /* One DC window being summed: Hann-weighted sums (w = (1 - cos phase) / 2, the phase turned
@@ -22,8 +25,12 @@
 typedef struct dc_acc {
   int64_t start; /* first frame of the window */
   size_t fill;
-  double sum[SG_METER_MAX_CHANNELS], ss, wsum;
-  double c, s; /* cos and sin of the window's phase at the next frame */
+  double sum[SG_METER_MAX_CHANNELS], ss, wsum; /* folded from the lanes (dc_fold) */
+  /* cos and sin of the window's phase at the next 4 frames: four chains, each turned by 4 steps
+   * so they do not wait on each other; restarted at every window, so rounding cannot build up
+   * past one window (~1e-12 relative after 48000 steps) */
+  double c[4], s[4];
+  double wl[LANES], sl[SG_METER_MAX_CHANNELS][LANES], ql[SG_METER_MAX_CHANNELS][LANES];
 } dc_acc;
 
 struct sg_meter {
@@ -39,7 +46,8 @@ struct sg_meter {
   int64_t first_sig, last_sig;
   /* activity map */
   size_t win, win_fill;
-  double win_ss;
+  double wsl[SG_METER_MAX_CHANNELS][LANES]; /* the open activity window's sums per lane */
+  double wql[SG_METER_MAX_CHANNELS][LANES]; /* and sums of squares */
   float *act;
   size_t act_n, act_cap;
   /* windowed DC (fixed memory): two Hann windows of dcw frames, half a window apart */
@@ -65,6 +73,8 @@ struct sg_meter {
   sg_truepeak tp[SG_METER_MAX_CHANNELS];
 };
 
+static void dc_restart(const sg_meter *m, dc_acc *a, int64_t start);
+
 sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsigned flags,
                           sg_diag *d) {
   if (!out)
@@ -86,8 +96,8 @@ sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsi
   m->dcw = (size_t)lround(SG_METER_DC_WINDOW_S * rate);
   m->dc_rot_c = cos(2.0 * SG_PI / (double)m->dcw);
   m->dc_rot_s = sin(2.0 * SG_PI / (double)m->dcw);
-  m->dca[0].c = m->dca[1].c = 1.0;
-  m->dca[1].start = (int64_t)(m->dcw / 2);
+  dc_restart(m, &m->dca[0], 0);
+  dc_restart(m, &m->dca[1], (int64_t)(m->dcw / 2));
   m->dc_worst_at = m->dc_first_at = -1;
   m->dc_rot4_c = cos(8.0 * SG_PI / (double)m->dcw);
   m->dc_rot4_s = sin(8.0 * SG_PI / (double)m->dcw);
@@ -127,6 +137,15 @@ void sg_meter_free(sg_meter *m) {
   free(m);
 }
 
+/* Sum of squares of the open activity window, all channels. */
+static double win_ss(const sg_meter *m) {
+  double t = 0;
+  for (unsigned c = 0; c < m->channels; ++c)
+    for (int j = 0; j < LANES; ++j)
+      t += m->wql[c][j];
+  return t;
+}
+
 static sg_status push_window(sg_meter *m) {
   if (m->act_n == m->act_cap) {
     size_t cap = m->act_cap ? m->act_cap * 2 : 256;
@@ -136,11 +155,35 @@ static sg_status push_window(sg_meter *m) {
     m->act = p;
     m->act_cap = cap;
   }
-  double ms = m->win_ss / ((double)m->win * m->channels);
+  double ms = win_ss(m) / ((double)m->win * m->channels);
   m->act[m->act_n++] = (float)(ms > 0 ? 10.0 * log10(ms) : SG_SILENCE_DB);
-  m->win_ss = 0;
+  for (unsigned c = 0; c < m->channels; ++c) {
+    double s = 0, q = 0;
+    for (int j = 0; j < LANES; ++j) {
+      s += m->wsl[c][j];
+      q += m->wql[c][j];
+      m->wsl[c][j] = m->wql[c][j] = 0;
+    }
+    m->sum[c] += s;
+    m->sumsq[c] += q;
+  }
   m->win_fill = 0;
   return SG_OK;
+}
+
+/* Window a with its lanes added up (in a fixed order) into sum, ss and wsum. */
+static void dc_fold(const sg_meter *m, const dc_acc *a, dc_acc *f) {
+  *f = *a;
+  f->ss = f->wsum = 0;
+  for (int j = 0; j < LANES; ++j)
+    f->wsum += a->wl[j];
+  for (unsigned c = 0; c < m->channels; ++c) {
+    f->sum[c] = 0;
+    for (int j = 0; j < LANES; ++j) {
+      f->sum[c] += a->sl[c][j];
+      f->ss += a->ql[c][j];
+    }
+  }
 }
 
 /* The worst channel's weighted mean of DC window a when it plays: *at = -1 when it does not. */
@@ -178,6 +221,9 @@ static void dc_keep(double v, int64_t at, unsigned ch, double *worst, int64_t *w
  * cycles, or a plucked chord's sub-sonic swing, turn sign within a window or two and read near
  * zero, a DC reads in full. */
 static void dc_close(sg_meter *m, const dc_acc *a) {
+  dc_acc f;
+  dc_fold(m, a, &f);
+  a = &f;
   int64_t at;
   unsigned ch;
   double v = dc_window_value(m, a, &at, &ch);
@@ -196,19 +242,11 @@ static void dc_close(sg_meter *m, const dc_acc *a) {
   m->dc_prev_at = a->start;
 }
 
-/* The Hann weights w = (1 - cos phase) / 2 of window a's next n frames into w, turning its
- * phase (c, s): four chains, each turned by 4 steps, so the turns do not wait on each other.
- * The phase restarts at every window, so rounding cannot accumulate past one window
- * (~1e-12 relative after 48000 steps). */
+/* Window a's Hann weights w = (1 - cos phase) / 2 for its next n frames, its phase chains
+ * turned past them (in next-frame order after). */
 static void dc_weights(const sg_meter *m, dc_acc *a, double *w, size_t n) {
-  double lc[4], ls[4];
-  lc[0] = a->c;
-  ls[0] = a->s;
-  for (int j = 1; j < 4; ++j) {
-    lc[j] = lc[j - 1] * m->dc_rot_c - ls[j - 1] * m->dc_rot_s;
-    ls[j] = ls[j - 1] * m->dc_rot_c + lc[j - 1] * m->dc_rot_s;
-  }
   const double r4c = m->dc_rot4_c, r4s = m->dc_rot4_s;
+  double *lc = a->c, *ls = a->s;
   size_t i = 0;
   for (; i + 4 <= n; i += 4)
     for (int j = 0; j < 4; ++j) {
@@ -218,63 +256,102 @@ static void dc_weights(const sg_meter *m, dc_acc *a, double *w, size_t n) {
       lc[j] = nc;
     }
   size_t r = n - i;
-  for (size_t j = 0; j < r; ++j)
-    w[i + j] = 0.5 - 0.5 * lc[j];
-  a->c = lc[r]; /* the phase of the frame after the segment */
-  a->s = ls[r];
+  if (!r)
+    return;
+  double tc[4], ts[4];
+  for (size_t j = 0; j < 4; ++j) { /* chains r..3 come next, then 0..r-1 turned once more */
+    size_t k = (j + r) % 4;
+    if (k < r) {
+      w[i + k] = 0.5 - 0.5 * lc[k];
+      tc[j] = lc[k] * r4c - ls[k] * r4s;
+      ts[j] = ls[k] * r4c + lc[k] * r4s;
+    } else {
+      tc[j] = lc[k];
+      ts[j] = ls[k];
+    }
+  }
+  memcpy(lc, tc, sizeof tc);
+  memcpy(ls, ts, sizeof ts);
 }
 
-/* Frames [off, off + n) of the planar block go into DC window a (all inside it). */
+/* Window a restarts at frame start: phase 0 and the three steps after it, sums cleared. */
+static void dc_restart(const sg_meter *m, dc_acc *a, int64_t start) {
+  memset(a, 0, sizeof *a);
+  a->start = start;
+  a->c[0] = 1.0;
+  for (int j = 1; j < 4; ++j) {
+    a->c[j] = a->c[j - 1] * m->dc_rot_c - a->s[j - 1] * m->dc_rot_s;
+    a->s[j] = a->s[j - 1] * m->dc_rot_c + a->c[j - 1] * m->dc_rot_s;
+  }
+}
+
+/* Frames [off, off + n) of the planar block go into DC window a (all inside it). Lane of a
+ * frame: its index in the window mod LANES. */
 static void dc_segment(sg_meter *m, dc_acc *a, size_t off, size_t n) {
   double *w = m->wbuf;
   dc_weights(m, a, w, n);
-  double ws[LANES] = {0};
-  size_t i = 0;
+  const size_t l0 = a->fill % LANES;
+  size_t h = (LANES - l0) % LANES; /* frames before lane 0 comes round */
+  if (h > n)
+    h = n;
+  for (size_t i = 0; i < h; ++i)
+    a->wl[l0 + i] += w[i];
+  size_t i = h;
   for (; i + LANES <= n; i += LANES)
     for (int j = 0; j < LANES; ++j)
-      ws[j] += w[i + j];
-  double wsum = 0;
-  for (int j = 0; j < LANES; ++j)
-    wsum += ws[j];
-  for (; i < n; ++i)
-    wsum += w[i];
-  a->wsum += wsum;
+      a->wl[j] += w[i + j];
+  for (size_t j = 0; i + j < n; ++j)
+    a->wl[j] += w[i + j];
   for (unsigned c = 0; c < m->channels; ++c) {
     const float *p = m->plane + (size_t)c * CHUNK + off;
-    double s[LANES] = {0}, q[LANES] = {0};
-    for (i = 0; i + LANES <= n; i += LANES)
+    double *sl = a->sl[c], *ql = a->ql[c];
+    for (i = 0; i < h; ++i) {
+      double wx = w[i] * p[i];
+      sl[l0 + i] += wx;
+      ql[l0 + i] += wx * p[i];
+    }
+    double sv[LANES], qv[LANES];
+    memcpy(sv, sl, sizeof sv);
+    memcpy(qv, ql, sizeof qv);
+    for (i = h; i + LANES <= n; i += LANES)
       for (int j = 0; j < LANES; ++j) {
         double wx = w[i + j] * p[i + j];
-        s[j] += wx;
-        q[j] += wx * p[i + j];
+        sv[j] += wx;
+        qv[j] += wx * p[i + j];
       }
-    double st = 0, qt = 0;
-    for (int j = 0; j < LANES; ++j) {
-      st += s[j];
-      qt += q[j];
+    for (size_t j = 0; i + j < n; ++j) {
+      double wx = w[i + j] * p[i + j];
+      sv[j] += wx;
+      qv[j] += wx * p[i + j];
     }
-    for (; i < n; ++i) {
-      st += w[i] * p[i];
-      qt += w[i] * p[i] * p[i];
-    }
-    a->sum[c] += st;
-    a->ss += qt;
+    memcpy(sl, sv, sizeof sv);
+    memcpy(ql, qv, sizeof qv);
   }
   a->fill += n;
   if (a->fill == m->dcw) {
     dc_close(m, a);
-    int64_t next = a->start + (int64_t)m->dcw;
-    memset(a, 0, sizeof *a);
-    a->start = next;
-    a->c = 1.0;
+    dc_restart(m, a, a->start + (int64_t)m->dcw);
   }
 }
 
-/* Peak, sum and sum of squares of n samples (lanes: vectorised). */
-static void chan_stats(const float *p, size_t n, float *peak, double *sum, double *sq) {
+/* Peak of n samples; their sums and sums of squares into the lanes sl, ql, the first sample
+ * in lane l0 (vectorised). */
+static float chan_stats(const float *p, size_t n, size_t l0, double *sl, double *ql) {
+  size_t h = (LANES - l0) % LANES;
+  if (h > n)
+    h = n;
+  float pk = 0;
+  for (size_t i = 0; i < h; ++i) {
+    float a = fabsf(p[i]);
+    pk = a > pk ? a : pk;
+    sl[l0 + i] += p[i];
+    ql[l0 + i] += (double)p[i] * p[i];
+  }
   float mx[LANES] = {0};
-  double s[LANES] = {0}, q[LANES] = {0};
-  size_t i = 0;
+  double s[LANES], q[LANES];
+  memcpy(s, sl, sizeof s);
+  memcpy(q, ql, sizeof q);
+  size_t i = h;
   for (; i + LANES <= n; i += LANES)
     for (int j = 0; j < LANES; ++j) {
       float a = fabsf(p[i + j]);
@@ -283,22 +360,17 @@ static void chan_stats(const float *p, size_t n, float *peak, double *sum, doubl
       s[j] += v;
       q[j] += v * v;
     }
-  float pk = 0;
-  double st = 0, qt = 0;
-  for (int j = 0; j < LANES; ++j) {
+  for (size_t j = 0; i + j < n; ++j) {
+    float a = fabsf(p[i + j]);
+    mx[j] = a > mx[j] ? a : mx[j];
+    s[j] += p[i + j];
+    q[j] += (double)p[i + j] * p[i + j];
+  }
+  memcpy(sl, s, sizeof s);
+  memcpy(ql, q, sizeof q);
+  for (int j = 0; j < LANES; ++j)
     pk = mx[j] > pk ? mx[j] : pk;
-    st += s[j];
-    qt += q[j];
-  }
-  for (; i < n; ++i) {
-    float a = fabsf(p[i]);
-    pk = a > pk ? a : pk;
-    st += p[i];
-    qt += (double)p[i] * p[i];
-  }
-  *peak = pk;
-  *sum = st;
-  *sq = qt;
+  return pk;
 }
 
 /* Frames [off, off + n) of the planar block, all inside one activity window and one segment of
@@ -308,14 +380,9 @@ static void segment(sg_meter *m, size_t off, size_t n) {
   int64_t first = -1, last = -1;
   for (unsigned c = 0; c < m->channels; ++c) {
     const float *p = m->plane + (size_t)c * CHUNK + off;
-    float pk;
-    double sum, sq;
-    chan_stats(p, n, &pk, &sum, &sq);
+    float pk = chan_stats(p, n, m->win_fill % LANES, m->wsl[c], m->wql[c]);
     if (pk > m->peak[c])
       m->peak[c] = pk;
-    m->sum[c] += sum;
-    m->sumsq[c] += sq;
-    m->win_ss += sq;
     if (pk >= SG_SIGNAL_LEVEL) { /* rare scans: signal is found at once from either end */
       size_t k = n;
       while (k-- > 0 && !(fabsf(p[k]) >= SG_SIGNAL_LEVEL))
@@ -450,9 +517,17 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
     r->sample_peak[c] = m->peak[c];
     if (m->peak[c] > pmax)
       pmax = m->peak[c];
-    r->rms[c] = m->frames ? sqrt(m->sumsq[c] / (double)m->frames) : 0;
-    r->dc[c] = m->frames ? m->sum[c] / (double)m->frames : 0;
-    ss += m->sumsq[c];
+    double sum = m->sum[c], sq = m->sumsq[c]; /* closed windows, then the open one's lanes */
+    double os = 0, oq = 0;
+    for (int j = 0; j < LANES; ++j) {
+      os += m->wsl[c][j];
+      oq += m->wql[c][j];
+    }
+    sum += os;
+    sq += oq;
+    r->rms[c] = m->frames ? sqrt(sq / (double)m->frames) : 0;
+    r->dc[c] = m->frames ? sum / (double)m->frames : 0;
+    ss += sq;
     if (m->flags & SG_METER_TRUE_PEAK) {
       double tp = sg_truepeak_value(&m->tp[c]);
       r->true_peak[c] = tp;
@@ -480,7 +555,9 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
     if (a->fill && m->frames < (int64_t)m->dcw) {
       int64_t at;
       unsigned ch;
-      double v = dc_window_value(m, a, &at, &ch);
+      dc_acc f;
+      dc_fold(m, a, &f);
+      double v = dc_window_value(m, &f, &at, &ch);
       dc_keep(v, at, ch, &r->dc_window, &r->dc_window_frame, &r->dc_window_channel);
     }
   }
@@ -519,7 +596,7 @@ double sg_meter_window_db(const sg_meter *m, size_t i) {
   if (i < m->act_n)
     return m->act[i];
   if (i == m->act_n && m->win_fill) {
-    double ms = m->win_ss / ((double)m->win_fill * m->channels);
+    double ms = win_ss(m) / ((double)m->win_fill * m->channels);
     return ms > 0 ? 10.0 * log10(ms) : SG_SILENCE_DB;
   }
   return SG_SILENCE_DB;
