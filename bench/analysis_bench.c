@@ -4,7 +4,7 @@
  *   cmake --build build-analysis --target sg_analysis -j2
  *   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude bench/analysis_bench.c \
  *      build-analysis/libsg_analysis.a build-analysis/libsg_io.a build-analysis/libsg_core.a \
- *      $(pkg-config --libs libebur128 kissfft-float sndfile samplerate libcrypto) -lm \
+ *      $(pkg-config --libs kissfft-float sndfile samplerate libcrypto) -lm \
  *      -o /tmp/analysis_bench && /tmp/analysis_bench [seconds]
  *
  * Prints each stage's wall time and its speed as a multiple of real time (higher is faster). */

@@ -8,7 +8,7 @@
  *   B=build-verify; cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude bench/verify_bench.c \
  *      $B/libsg_verify.a $B/libsg_package.a $B/libsg_gate.a $B/libsg_timing.a $B/libsg_spec.a \
  *      $B/libsg_analysis.a $B/libsg_io.a $B/libsg_core.a \
- *      $(pkg-config --libs libzip libebur128 kissfft-float sndfile samplerate yaml-0.1 libcrypto) \
+ *      $(pkg-config --libs libzip kissfft-float sndfile samplerate yaml-0.1 libcrypto) \
  *      -lm -o /tmp/verify_bench
  *   /tmp/verify_bench [dir] [minutes]     # default /tmp, 10 minutes (~1.2 GB of WAV + zip)
  * Reports wall time per case, the real-time factor of the whole package and the peak resident

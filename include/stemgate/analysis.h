@@ -5,9 +5,11 @@
  * never the 10 minutes of full-rate audio). Methods, by name:
  *
  *  - Loudness and loudness range: ITU-R BS.1770-4 / EBU R 128, EBU Tech 3341/3342, measured by
- *    libebur128. True peak: BS.1770-4 Annex 2, 4x polyphase oversampling below 96 kHz (2x below
- *    192 kHz) by sg_truepeak (stemgate/dsp.h) with libebur128's interpolation filter, in float
- *    blocks that vectorise (readings within 1e-5 dB of EBUR128_MODE_TRUE_PEAK, ~10x faster).
+ *    stemgate's own K-weighting and gating (src/analysis/loudness.c; tested against libebur128
+ *    within 0.01 LU, LRA from 10 Hz short-term values per Tech 3342 2016). True peak: BS.1770-4
+ * Annex 2, 4x polyphase oversampling below 96 kHz (2x below 192 kHz) by sg_truepeak
+ * (stemgate/dsp.h) with libebur128's interpolation filter, in float blocks that vectorise (readings
+ * within 1e-5 dB of EBUR128_MODE_TRUE_PEAK, ~10x faster).
  *  - Onset strength: spectral flux of log-compressed magnitudes in log-frequency bands (Dixon
  *    2006, "Onset detection revisited"; log compression and the logarithmic filterbank after
  *    Klapuri 1999 / Böck, Krebs & Schedl 2012), peak picking with a local-maximum and local-mean
@@ -128,13 +130,16 @@ typedef struct sg_meter_result {
 typedef struct sg_meter sg_meter;
 
 /* Creates a meter. channels 1..SG_METER_MAX_CHANNELS, rate 8000..768000. libebur128's default
- * channel map applies (L, R, C, LFE unused, Ls, Rs); a mono file is measured as one channel.
- * Returns SG_E_INVAL for bad arguments, SG_E_NOMEM. *out is freed with sg_meter_free. */
+ * channel map (BS.1770-4 weights) applies (L, R, C, LFE unused, Ls, Rs); a mono file is measured as
+ * one channel. Returns SG_E_INVAL for bad arguments, SG_E_NOMEM. *out is freed with sg_meter_free.
+ */
 sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsigned flags,
                           sg_diag *d);
 /* Adds frames of interleaved float (channels per frame). NaN/Inf are counted and treated as 0
- * for every level. May grow the activity map (amortised realloc: one float per 50 ms).
- * Returns SG_E_NOMEM or an error from libebur128 (SG_E_INTERNAL). */
+ * for every level. May grow the activity map (amortised realloc: one float per 50 ms) and,
+ * with SG_METER_LOUDNESS, the gated block store (two doubles per 100 ms: 576 kB for 60 min).
+ * Returns SG_E_NOMEM (the loudness block store could not grow: integrated and LRA then read as
+ * unavailable). */
 sg_status sg_meter_add(sg_meter *m, const float *interleaved, size_t frames);
 /* An sg_audio_tap_fn: user is the sg_meter*. */
 sg_status sg_meter_tap(void *user, const float *interleaved, size_t frames);

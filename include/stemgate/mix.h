@@ -8,8 +8,8 @@
  *    cut with a fade — never a click.
  *  - sg_mix_master: every final stem summed with headroom, bus processing, loudness
  *    normalisation to an integrated target (ITU-R BS.1770-4 / EBU R 128, measured by
- *    libebur128) and a look-ahead true-peak limiter. Normalisation is iterative and offline:
- *    pass 1 measures the bus, later passes set the limiter's input gain until the measured
+ *    the gate's sg_meter) and a look-ahead true-peak limiter. Normalisation is iterative and
+ * offline: pass 1 measures the bus, later passes set the limiter's input gain until the measured
  *    loudness of the limited output is within a quarter of the tolerance of the target, and
  *    lower the limiter's ceiling should the gate's true-peak meter read above it. The bus is
  *    rendered once, to a temporary float file beside out_path (unlinked while open); each

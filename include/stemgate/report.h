@@ -9,8 +9,8 @@
  * into a fixed number of columns and each keeps the smallest and largest sample it saw, so the
  * memory is fixed whatever the song's length and the picture is built while the audio streams
  * (sg_trace, fed by a writer's tap). The master's trace also keeps, per column, the short-term
- * loudness (EBU R128 / EBU Tech 3341: 3 s window, BS.1770-4 K-weighting, via libebur128) at the
- * column's end and the true peak (BS.1770-4 oversampled) inside it. */
+ * loudness (EBU R128 / EBU Tech 3341: 3 s window, BS.1770-4 K-weighting, the meter's loudness.c) at
+ * the column's 100 ms boundary and the true peak (BS.1770-4 oversampled) inside it. */
 #ifndef STEMGATE_REPORT_H
 #define STEMGATE_REPORT_H
 

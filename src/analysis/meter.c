@@ -1,31 +1,42 @@
-/* Streaming meter: levels, loudness (libebur128), true peak (sg_truepeak: ITU-R BS.1770-4
- * Annex 2, 4x polyphase oversampling), clipping, NaN/Inf and the activity map.
- * See include/stemgate/analysis.h. */
+/* Streaming meter: levels, loudness (ITU-R BS.1770-4 / EBU R128, loudness.c), true peak
+ * (sg_truepeak: ITU-R BS.1770-4 Annex 2, 4x polyphase oversampling), clipping, NaN/Inf and the
+ * activity map. See include/stemgate/analysis.h. */
+#include "loudness.h"
 #include "stemgate/analysis.h"
 #include "stemgate/dsp.h"
 #include "stemgate/io.h"
 
-#include <ebur128.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* libebur128 gets blocks of at most this many frames (sanitised copy of the input). */
+/* Blocks of at most this many frames (the input copied channel by channel, sanitised). */
 #define CHUNK 4096
+/* Independent accumulators: the compiler turns them into vector lanes (floating-point sums are
+ * not reassociated without them). Lane j of a window takes the window's frames j, j + LANES, ...
+ * in order, and the lanes are added in a fixed order where the window closes, so every result
+ * is the same however the stream is cut into blocks (a render's tap and verify's reader agree
+ * to the bit). */
+#define LANES 4
 
 /* One DC window being summed: Hann-weighted sums (w = (1 - cos phase) / 2, the phase turned
  * by a rotation so no sin/cos runs per sample; reset at every window, so it cannot drift). */
 typedef struct dc_acc {
   int64_t start; /* first frame of the window */
   size_t fill;
-  double sum[SG_METER_MAX_CHANNELS], ss, wsum;
-  double c, s; /* cos and sin of the window's phase at the next frame */
+  double sum[SG_METER_MAX_CHANNELS], ss, wsum; /* folded from the lanes (dc_fold) */
+  /* cos and sin of the window's phase at the next 4 frames: four chains, each turned by 4 steps
+   * so they do not wait on each other; restarted at every window, so rounding cannot build up
+   * past one window (~1e-12 relative after 48000 steps) */
+  double c[4], s[4];
+  double wl[LANES], sl[SG_METER_MAX_CHANNELS][LANES], ql[SG_METER_MAX_CHANNELS][LANES];
 } dc_acc;
 
 struct sg_meter {
   unsigned channels, rate, flags;
-  ebur128_state *ebu;
+  int loud_on;   /* SG_METER_LOUDNESS */
+  sg__loud loud; /* K-weighting, sub-block energies, gated blocks */
   int64_t frames;
   double peak[SG_METER_MAX_CHANNELS];
   double sumsq[SG_METER_MAX_CHANNELS];
@@ -33,13 +44,10 @@ struct sg_meter {
   unsigned run[SG_METER_MAX_CHANNELS]; /* current clipped run length per channel */
   uint64_t nan_count, inf_count, clipped, clip_runs;
   int64_t first_sig, last_sig;
-  /* short-term maximum: queried every 100 ms once 3 s have been fed */
-  size_t st_step, st_count;
-  int64_t fed; /* frames given to libebur128 */
-  double st_max, m_max;
   /* activity map */
   size_t win, win_fill;
-  double win_ss;
+  double wsl[SG_METER_MAX_CHANNELS][LANES]; /* the open activity window's sums per lane */
+  double wql[SG_METER_MAX_CHANNELS][LANES]; /* and sums of squares */
   float *act;
   size_t act_n, act_cap;
   /* windowed DC (fixed memory): two Hann windows of dcw frames, half a window apart */
@@ -57,11 +65,15 @@ struct sg_meter {
   int64_t dc_first_at;
   unsigned dc_first_ch;
   uint64_t denormals;
-  float *scratch; /* CHUNK * channels */
+  float *plane; /* CHUNK * channels: the block, one channel after another, non-finite as 0 */
+  double *wbuf; /* CHUNK: a DC window's Hann weights over a segment */
+  double dc_rot4_c, dc_rot4_s; /* cos, sin of 4 * 2 pi / dcw */
   /* True peak per channel. libebur128's true-peak mode ran ~10x slower than this block
    * detector (per-sample branches, double arithmetic) and dominated render and verify time. */
   sg_truepeak tp[SG_METER_MAX_CHANNELS];
 };
+
+static void dc_restart(const sg_meter *m, dc_acc *a, int64_t start);
 
 sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsigned flags,
                           sg_diag *d) {
@@ -79,18 +91,19 @@ sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsi
   m->channels = channels;
   m->rate = rate;
   m->flags = flags & SG_METER_ALL;
-  m->st_step = rate / 10;
-  m->st_max = m->m_max = -HUGE_VAL;
   m->first_sig = m->last_sig = -1;
   m->win = (size_t)lround(SG_METER_WINDOW_S * rate);
   m->dcw = (size_t)lround(SG_METER_DC_WINDOW_S * rate);
   m->dc_rot_c = cos(2.0 * SG_PI / (double)m->dcw);
   m->dc_rot_s = sin(2.0 * SG_PI / (double)m->dcw);
-  m->dca[0].c = m->dca[1].c = 1.0;
-  m->dca[1].start = (int64_t)(m->dcw / 2);
+  dc_restart(m, &m->dca[0], 0);
+  dc_restart(m, &m->dca[1], (int64_t)(m->dcw / 2));
   m->dc_worst_at = m->dc_first_at = -1;
-  m->scratch = malloc(sizeof(float) * CHUNK * channels);
-  if (!m->scratch)
+  m->dc_rot4_c = cos(8.0 * SG_PI / (double)m->dcw);
+  m->dc_rot4_s = sin(8.0 * SG_PI / (double)m->dcw);
+  m->plane = malloc(sizeof(float) * CHUNK * channels);
+  m->wbuf = malloc(sizeof(double) * CHUNK);
+  if (!m->plane || !m->wbuf)
     goto nomem;
   if (m->flags & SG_METER_TRUE_PEAK) {
     sg_truepeak_config tc;
@@ -104,9 +117,8 @@ sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsi
     }
   }
   if (m->flags & SG_METER_LOUDNESS) {
-    m->ebu = ebur128_init(channels, rate, EBUR128_MODE_I | EBUR128_MODE_S | EBUR128_MODE_LRA);
-    if (!m->ebu)
-      goto nomem;
+    sg__loud_init(&m->loud, channels, rate);
+    m->loud_on = 1;
   }
   *out = m;
   return SG_OK;
@@ -118,11 +130,20 @@ nomem:
 void sg_meter_free(sg_meter *m) {
   if (!m)
     return;
-  if (m->ebu)
-    ebur128_destroy(&m->ebu);
+  sg__loud_free(&m->loud);
   free(m->act);
-  free(m->scratch);
+  free(m->plane);
+  free(m->wbuf);
   free(m);
+}
+
+/* Sum of squares of the open activity window, all channels. */
+static double win_ss(const sg_meter *m) {
+  double t = 0;
+  for (unsigned c = 0; c < m->channels; ++c)
+    for (int j = 0; j < LANES; ++j)
+      t += m->wql[c][j];
+  return t;
 }
 
 static sg_status push_window(sg_meter *m) {
@@ -134,11 +155,35 @@ static sg_status push_window(sg_meter *m) {
     m->act = p;
     m->act_cap = cap;
   }
-  double ms = m->win_ss / ((double)m->win * m->channels);
+  double ms = win_ss(m) / ((double)m->win * m->channels);
   m->act[m->act_n++] = (float)(ms > 0 ? 10.0 * log10(ms) : SG_SILENCE_DB);
-  m->win_ss = 0;
+  for (unsigned c = 0; c < m->channels; ++c) {
+    double s = 0, q = 0;
+    for (int j = 0; j < LANES; ++j) {
+      s += m->wsl[c][j];
+      q += m->wql[c][j];
+      m->wsl[c][j] = m->wql[c][j] = 0;
+    }
+    m->sum[c] += s;
+    m->sumsq[c] += q;
+  }
   m->win_fill = 0;
   return SG_OK;
+}
+
+/* Window a with its lanes added up (in a fixed order) into sum, ss and wsum. */
+static void dc_fold(const sg_meter *m, const dc_acc *a, dc_acc *f) {
+  *f = *a;
+  f->ss = f->wsum = 0;
+  for (int j = 0; j < LANES; ++j)
+    f->wsum += a->wl[j];
+  for (unsigned c = 0; c < m->channels; ++c) {
+    f->sum[c] = 0;
+    for (int j = 0; j < LANES; ++j) {
+      f->sum[c] += a->sl[c][j];
+      f->ss += a->ql[c][j];
+    }
+  }
 }
 
 /* The worst channel's weighted mean of DC window a when it plays: *at = -1 when it does not. */
@@ -176,6 +221,9 @@ static void dc_keep(double v, int64_t at, unsigned ch, double *worst, int64_t *w
  * cycles, or a plucked chord's sub-sonic swing, turn sign within a window or two and read near
  * zero, a DC reads in full. */
 static void dc_close(sg_meter *m, const dc_acc *a) {
+  dc_acc f;
+  dc_fold(m, a, &f);
+  a = &f;
   int64_t at;
   unsigned ch;
   double v = dc_window_value(m, a, &at, &ch);
@@ -194,56 +242,218 @@ static void dc_close(sg_meter *m, const dc_acc *a) {
   m->dc_prev_at = a->start;
 }
 
-/* Adds frame pos, x (channels values, finite; fss their sum of squares), to both DC windows,
- * closing a full one. */
-static void dc_add(sg_meter *m, int64_t pos, const float *x, double fss) {
-  for (int k = 0; k < 2; ++k) {
-    dc_acc *a = &m->dca[k];
-    if (pos < a->start) /* the second window starts half a window in */
-      continue;
-    double w = 0.5 - 0.5 * a->c;
-    for (unsigned c = 0; c < m->channels; ++c)
-      a->sum[c] += w * x[c];
-    a->ss += w * fss;
-    a->wsum += w;
-    double nc = a->c * m->dc_rot_c - a->s * m->dc_rot_s;
-    a->s = a->s * m->dc_rot_c + a->c * m->dc_rot_s;
-    a->c = nc;
-    if (++a->fill == m->dcw) {
-      dc_close(m, a);
-      int64_t next = a->start + (int64_t)m->dcw;
-      memset(a, 0, sizeof *a);
-      a->start = next;
-      a->c = 1.0;
+/* Window a's Hann weights w = (1 - cos phase) / 2 for its next n frames, its phase chains
+ * turned past them (in next-frame order after). */
+static void dc_weights(const sg_meter *m, dc_acc *a, double *w, size_t n) {
+  const double r4c = m->dc_rot4_c, r4s = m->dc_rot4_s;
+  double *lc = a->c, *ls = a->s;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int j = 0; j < 4; ++j) {
+      w[i + j] = 0.5 - 0.5 * lc[j];
+      double nc = lc[j] * r4c - ls[j] * r4s;
+      ls[j] = ls[j] * r4c + lc[j] * r4s;
+      lc[j] = nc;
     }
+  size_t r = n - i;
+  if (!r)
+    return;
+  double tc[4], ts[4];
+  for (size_t j = 0; j < 4; ++j) { /* chains r..3 come next, then 0..r-1 turned once more */
+    size_t k = (j + r) % 4;
+    if (k < r) {
+      w[i + k] = 0.5 - 0.5 * lc[k];
+      tc[j] = lc[k] * r4c - ls[k] * r4s;
+      ts[j] = ls[k] * r4c + lc[k] * r4s;
+    } else {
+      tc[j] = lc[k];
+      ts[j] = ls[k];
+    }
+  }
+  memcpy(lc, tc, sizeof tc);
+  memcpy(ls, ts, sizeof ts);
+}
+
+/* Window a restarts at frame start: phase 0 and the three steps after it, sums cleared. */
+static void dc_restart(const sg_meter *m, dc_acc *a, int64_t start) {
+  memset(a, 0, sizeof *a);
+  a->start = start;
+  a->c[0] = 1.0;
+  for (int j = 1; j < 4; ++j) {
+    a->c[j] = a->c[j - 1] * m->dc_rot_c - a->s[j - 1] * m->dc_rot_s;
+    a->s[j] = a->s[j - 1] * m->dc_rot_c + a->c[j - 1] * m->dc_rot_s;
   }
 }
 
-static sg_status feed_ebu(sg_meter *m, const float *x, size_t n) {
-  while (n) {
-    /* Split at 100 ms boundaries so the short-term value is read at a fixed cadence. */
-    size_t to_step = m->st_step - m->st_count;
-    size_t k = n < to_step ? n : to_step;
-    if (ebur128_add_frames_float(m->ebu, x, k) != EBUR128_SUCCESS)
-      return SG_E_INTERNAL;
-    x += k * m->channels;
-    n -= k;
-    m->st_count += k;
-    m->fed += (int64_t)k;
-    if (m->st_count == m->st_step) {
-      m->st_count = 0;
-      double mo;
-      if ((m->flags & SG_METER_LOUDNESS) && m->fed >= (int64_t)m->rate * 4 / 10 &&
-          ebur128_loudness_momentary(m->ebu, &mo) == EBUR128_SUCCESS && mo > m->m_max)
-        m->m_max = mo;
-      if ((m->flags & SG_METER_LOUDNESS) && m->fed >= (int64_t)m->rate * 3) {
-        double st;
-        if (ebur128_loudness_shortterm(m->ebu, &st) == EBUR128_SUCCESS && st > m->st_max)
-          m->st_max = st;
+/* Frames [off, off + n) of the planar block go into DC window a (all inside it). Lane of a
+ * frame: its index in the window mod LANES. */
+static void dc_segment(sg_meter *m, dc_acc *a, size_t off, size_t n) {
+  double *w = m->wbuf;
+  dc_weights(m, a, w, n);
+  const size_t l0 = a->fill % LANES;
+  size_t h = (LANES - l0) % LANES; /* frames before lane 0 comes round */
+  if (h > n)
+    h = n;
+  for (size_t i = 0; i < h; ++i)
+    a->wl[l0 + i] += w[i];
+  size_t i = h;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; ++j)
+      a->wl[j] += w[i + j];
+  for (size_t j = 0; i + j < n; ++j)
+    a->wl[j] += w[i + j];
+  for (unsigned c = 0; c < m->channels; ++c) {
+    const float *p = m->plane + (size_t)c * CHUNK + off;
+    double *sl = a->sl[c], *ql = a->ql[c];
+    for (i = 0; i < h; ++i) {
+      double wx = w[i] * p[i];
+      sl[l0 + i] += wx;
+      ql[l0 + i] += wx * p[i];
+    }
+    double sv[LANES], qv[LANES];
+    memcpy(sv, sl, sizeof sv);
+    memcpy(qv, ql, sizeof qv);
+    for (i = h; i + LANES <= n; i += LANES)
+      for (int j = 0; j < LANES; ++j) {
+        double wx = w[i + j] * p[i + j];
+        sv[j] += wx;
+        qv[j] += wx * p[i + j];
+      }
+    for (size_t j = 0; i + j < n; ++j) {
+      double wx = w[i + j] * p[i + j];
+      sv[j] += wx;
+      qv[j] += wx * p[i + j];
+    }
+    memcpy(sl, sv, sizeof sv);
+    memcpy(ql, qv, sizeof qv);
+  }
+  a->fill += n;
+  if (a->fill == m->dcw) {
+    dc_close(m, a);
+    dc_restart(m, a, a->start + (int64_t)m->dcw);
+  }
+}
+
+/* Peak of n samples; their sums and sums of squares into the lanes sl, ql, the first sample
+ * in lane l0 (vectorised). */
+static float chan_stats(const float *p, size_t n, size_t l0, double *sl, double *ql) {
+  size_t h = (LANES - l0) % LANES;
+  if (h > n)
+    h = n;
+  float pk = 0;
+  for (size_t i = 0; i < h; ++i) {
+    float a = fabsf(p[i]);
+    pk = a > pk ? a : pk;
+    sl[l0 + i] += p[i];
+    ql[l0 + i] += (double)p[i] * p[i];
+  }
+  float mx[LANES] = {0};
+  double s[LANES], q[LANES];
+  memcpy(s, sl, sizeof s);
+  memcpy(q, ql, sizeof q);
+  size_t i = h;
+  for (; i + LANES <= n; i += LANES)
+    for (int j = 0; j < LANES; ++j) {
+      float a = fabsf(p[i + j]);
+      mx[j] = a > mx[j] ? a : mx[j];
+      double v = p[i + j];
+      s[j] += v;
+      q[j] += v * v;
+    }
+  for (size_t j = 0; i + j < n; ++j) {
+    float a = fabsf(p[i + j]);
+    mx[j] = a > mx[j] ? a : mx[j];
+    s[j] += p[i + j];
+    q[j] += (double)p[i + j] * p[i + j];
+  }
+  memcpy(sl, s, sizeof s);
+  memcpy(ql, q, sizeof q);
+  for (int j = 0; j < LANES; ++j)
+    pk = mx[j] > pk ? mx[j] : pk;
+  return pk;
+}
+
+/* Frames [off, off + n) of the planar block, all inside one activity window and one segment of
+ * each DC window: levels, signal extent, clips, the activity window's and DC windows' sums. */
+static void segment(sg_meter *m, size_t off, size_t n) {
+  const int64_t pos = m->frames + (int64_t)off;
+  int64_t first = -1, last = -1;
+  for (unsigned c = 0; c < m->channels; ++c) {
+    const float *p = m->plane + (size_t)c * CHUNK + off;
+    float pk = chan_stats(p, n, m->win_fill % LANES, m->wsl[c], m->wql[c]);
+    if (pk > m->peak[c])
+      m->peak[c] = pk;
+    if (pk >= SG_SIGNAL_LEVEL) { /* rare scans: signal is found at once from either end */
+      size_t k = n;
+      while (k-- > 0 && !(fabsf(p[k]) >= SG_SIGNAL_LEVEL))
+        ;
+      if ((int64_t)k > last)
+        last = (int64_t)k;
+      if (m->first_sig < 0) {
+        for (k = 0; !(fabsf(p[k]) >= SG_SIGNAL_LEVEL); ++k)
+          ;
+        if (first < 0 || (int64_t)k < first)
+          first = (int64_t)k;
       }
     }
+    if (pk >= SG_CLIP_LEVEL) {
+      for (size_t i = 0; i < n; ++i) {
+        if (fabsf(p[i]) >= SG_CLIP_LEVEL) {
+          m->clipped++;
+          if (++m->run[c] == SG_CLIP_RUN)
+            m->clip_runs++;
+        } else {
+          m->run[c] = 0;
+        }
+      }
+    } else {
+      m->run[c] = 0;
+    }
+  }
+  if (last >= 0)
+    m->last_sig = pos + last;
+  if (first >= 0 && m->first_sig < 0)
+    m->first_sig = pos + first;
+  for (int k = 0; k < 2; ++k)
+    if (pos >= m->dca[k].start)
+      dc_segment(m, &m->dca[k], off, n);
+}
+
+/* The planar block's k frames through the levels, cut where an activity or DC window ends. */
+static sg_status levels(sg_meter *m, size_t k) {
+  for (size_t off = 0; off < k;) {
+    const int64_t pos = m->frames + (int64_t)off;
+    size_t n = k - off;
+    if (m->win - m->win_fill < n)
+      n = m->win - m->win_fill;
+    for (int j = 0; j < 2; ++j) {
+      const dc_acc *a = &m->dca[j];
+      size_t room = pos < a->start ? (size_t)(a->start - pos) : m->dcw - a->fill;
+      if (room < n)
+        n = room;
+    }
+    segment(m, off, n);
+    off += n;
+    m->win_fill += n;
+    if (m->win_fill == m->win && push_window(m) != SG_OK)
+      return SG_E_NOMEM;
   }
   return SG_OK;
+}
+
+/* The block's n interleaved values: how many are not finite, how many are subnormal (bit tests,
+ * vectorised). */
+static size_t scan(const float *x, size_t n, uint64_t *denormals) {
+  uint32_t bad = 0, den = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t b;
+    memcpy(&b, &x[i], sizeof b);
+    uint32_t e = b & 0x7f800000u;
+    bad += e == 0x7f800000u;
+    den += (e == 0) & ((b & 0x007fffffu) != 0);
+  }
+  *denormals += den;
+  return bad;
 }
 
 sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
@@ -252,53 +462,35 @@ sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
   const unsigned C = m->channels;
   while (frames) {
     size_t k = frames < CHUNK ? frames : CHUNK;
-    float *s = m->scratch;
-    for (size_t i = 0; i < k; ++i) {
-      double fss = 0;
-      for (unsigned c = 0; c < C; ++c) {
-        float v = x[i * C + c];
-        if (!isfinite(v)) {
-          if (isnan(v))
+    size_t bad = scan(x, k * C, &m->denormals);
+    const float *chp[SG_METER_MAX_CHANNELS];
+    if (C == 2) /* the common case in one pass */
+      for (size_t i = 0; i < k; ++i) {
+        m->plane[i] = x[2 * i];
+        m->plane[CHUNK + i] = x[2 * i + 1];
+      }
+    for (unsigned c = 0; c < C; ++c) {
+      float *p = m->plane + (size_t)c * CHUNK;
+      chp[c] = p;
+      for (size_t i = 0; C != 2 && i < k; ++i)
+        p[i] = x[i * C + c];
+      for (size_t i = 0; bad && i < k; ++i) /* the slow path: NaN or Inf present */
+        if (!isfinite(p[i])) {
+          if (isnan(p[i]))
             m->nan_count++;
           else
             m->inf_count++;
-          v = 0.0f;
+          p[i] = 0.0f;
         }
-        s[i * C + c] = v;
-        if (v != 0.0f && fabsf(v) < FLT_MIN)
-          m->denormals++;
-        double a = fabs((double)v);
-        if (a > m->peak[c])
-          m->peak[c] = a;
-        m->sum[c] += v;
-        m->sumsq[c] += (double)v * v;
-        fss += (double)v * v;
-        if (a >= SG_SIGNAL_LEVEL) {
-          m->last_sig = m->frames + (int64_t)i;
-          if (m->first_sig < 0)
-            m->first_sig = m->last_sig;
-        }
-        if (a >= SG_CLIP_LEVEL) {
-          m->clipped++;
-          if (++m->run[c] == SG_CLIP_RUN)
-            m->clip_runs++;
-        } else {
-          m->run[c] = 0;
-        }
-      }
-      m->win_ss += fss;
-      if (++m->win_fill == m->win && push_window(m) != SG_OK)
-        return SG_E_NOMEM;
-      dc_add(m, m->frames + (int64_t)i, s + i * C, fss);
     }
+    sg_status st = levels(m, k);
+    if (st != SG_OK)
+      return st;
     if (m->flags & SG_METER_TRUE_PEAK)
       for (unsigned c = 0; c < C; ++c)
-        sg_truepeak_process(&m->tp[c], s + c, C, k);
-    if (m->ebu) {
-      sg_status st = feed_ebu(m, s, k);
-      if (st != SG_OK)
-        return st;
-    }
+        sg_truepeak_process(&m->tp[c], chp[c], 1, k);
+    if (m->loud_on && sg__loud_add(&m->loud, chp, 1, k) != SG_OK)
+      return SG_E_NOMEM;
     m->frames += (int64_t)k;
     x += k * C;
     frames -= k;
@@ -325,9 +517,17 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
     r->sample_peak[c] = m->peak[c];
     if (m->peak[c] > pmax)
       pmax = m->peak[c];
-    r->rms[c] = m->frames ? sqrt(m->sumsq[c] / (double)m->frames) : 0;
-    r->dc[c] = m->frames ? m->sum[c] / (double)m->frames : 0;
-    ss += m->sumsq[c];
+    double sum = m->sum[c], sq = m->sumsq[c]; /* closed windows, then the open one's lanes */
+    double os = 0, oq = 0;
+    for (int j = 0; j < LANES; ++j) {
+      os += m->wsl[c][j];
+      oq += m->wql[c][j];
+    }
+    sum += os;
+    sq += oq;
+    r->rms[c] = m->frames ? sqrt(sq / (double)m->frames) : 0;
+    r->dc[c] = m->frames ? sum / (double)m->frames : 0;
+    ss += sq;
     if (m->flags & SG_METER_TRUE_PEAK) {
       double tp = sg_truepeak_value(&m->tp[c]);
       r->true_peak[c] = tp;
@@ -355,7 +555,9 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
     if (a->fill && m->frames < (int64_t)m->dcw) {
       int64_t at;
       unsigned ch;
-      double v = dc_window_value(m, a, &at, &ch);
+      dc_acc f;
+      dc_fold(m, a, &f);
+      double v = dc_window_value(m, &f, &at, &ch);
       dc_keep(v, at, ch, &r->dc_window, &r->dc_window_frame, &r->dc_window_channel);
     }
   }
@@ -367,21 +569,19 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
   r->first_signal_frame = m->first_sig;
   r->last_signal_frame = m->last_sig;
   r->integrated_lufs = r->short_term_max_lufs = r->momentary_max_lufs = SG_SILENCE_DB;
-  if (m->flags & SG_METER_LOUDNESS) {
-    double v;
-    if (ebur128_loudness_global(m->ebu, &v) == EBUR128_SUCCESS && isfinite(v))
-      r->integrated_lufs = v;
-    double stmax = m->st_max;
-    /* Material shorter than 3 s has no full short-term window: report the one it has. */
-    if (m->frames < (int64_t)m->rate * 3 &&
-        ebur128_loudness_shortterm(m->ebu, &v) == EBUR128_SUCCESS && v > stmax)
-      stmax = v;
-    if (isfinite(stmax))
-      r->short_term_max_lufs = stmax;
-    if (isfinite(m->m_max))
-      r->momentary_max_lufs = m->m_max;
-    if (ebur128_loudness_range(m->ebu, &v) == EBUR128_SUCCESS && isfinite(v))
-      r->loudness_range_lu = v;
+  if (m->loud_on) {
+    const sg__loud *l = &m->loud;
+    r->integrated_lufs = sg__loud_integrated(l);
+    /* Momentary and short-term maxima are read every 100 ms once their window is full;
+     * material shorter than 3 s has no full short-term window: report the one it has. */
+    double smax = sg__loud_shortterm_max(l);
+    if (m->frames < (int64_t)m->rate * 3 && sg__loud_window(l, SG__LOUD_SUBS) > smax)
+      smax = sg__loud_window(l, SG__LOUD_SUBS);
+    r->short_term_max_lufs = sg__loud_lufs(smax);
+    r->momentary_max_lufs = sg__loud_lufs(sg__loud_momentary_max(l));
+    double lra;
+    if (sg__loud_range(l, &lra) == SG_OK)
+      r->loudness_range_lu = lra;
   }
   return SG_OK;
 }
@@ -396,7 +596,7 @@ double sg_meter_window_db(const sg_meter *m, size_t i) {
   if (i < m->act_n)
     return m->act[i];
   if (i == m->act_n && m->win_fill) {
-    double ms = m->win_ss / ((double)m->win_fill * m->channels);
+    double ms = win_ss(m) / ((double)m->win_fill * m->channels);
     return ms > 0 ? 10.0 * log10(ms) : SG_SILENCE_DB;
   }
   return SG_SILENCE_DB;

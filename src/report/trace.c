@@ -1,14 +1,15 @@
 /* The streaming min/max envelope and, for a master, short-term loudness and true peak per
  * column (see report.h). Fixed memory: a few floats per column and one sanitised block. */
+#include "analysis/loudness.h"
+#include "stemgate/dsp.h"
 #include "stemgate/io.h"
 #include "stemgate/report.h"
 
-#include <ebur128.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOCK 4096 /* frames given to libebur128 at once */
+#define BLOCK 4096 /* frames sanitised at once */
 
 struct sg_trace {
   unsigned channels, rate;
@@ -16,14 +17,18 @@ struct sg_trace {
   int64_t per_col; /* frames per column */
   int64_t fed;     /* frames seen */
   float *lo, *hi, *st, *tp;
-  ebur128_state *ebu; /* NULL without loudness */
-  float *buf;         /* BLOCK frames, non-finite samples as 0 */
+  int loud;              /* short-term loudness and true peak measured */
+  sg__loud lm;           /* BS.1770-4 short-term loudness (the analysis module's) */
+  sg_truepeak tp_det[8]; /* BS.1770-4 Annex 2, per channel; its peak restarts per column */
+  float *buf;            /* BLOCK frames, non-finite samples as 0 */
 };
 
 sg_status sg_trace_create(sg_trace **out, const sg_trace_config *c, sg_diag *d) {
   *out = NULL;
   if (!c || c->channels < 1 || c->channels > 8 || c->rate < 1000 || c->frames < 0)
     return sg_diag_fail(d, SG_E_INVAL, "report: bad trace configuration");
+  if (c->loudness && (c->rate < 8000 || c->rate > 768000))
+    return sg_diag_fail(d, SG_E_INVAL, "report: loudness trace at %u Hz (8000..768000)", c->rate);
   sg_trace *t = calloc(1, sizeof *t);
   if (!t)
     return sg_diag_fail(d, SG_E_NOMEM, "report: out of memory");
@@ -41,8 +46,17 @@ sg_status sg_trace_create(sg_trace **out, const sg_trace_config *c, sg_diag *d) 
   if (ok && c->loudness) {
     t->st = malloc(n * sizeof *t->st);
     t->tp = malloc(n * sizeof *t->tp);
-    t->ebu = ebur128_init(c->channels, c->rate, EBUR128_MODE_S | EBUR128_MODE_TRUE_PEAK);
-    ok = t->st && t->tp && t->ebu;
+    ok = t->st && t->tp;
+    if (ok) {
+      sg__loud_init(&t->lm, c->channels, c->rate);
+      sg_truepeak_config tc;
+      sg_truepeak_config_init(&tc);
+      for (unsigned ch = 0; ok && ch < c->channels; ++ch) {
+        ok = sg_truepeak_init(&t->tp_det[ch], &tc, c->rate) == SG_OK;
+        sg_truepeak_reset(&t->tp_det[ch]);
+      }
+      t->loud = ok;
+    }
   }
   if (!ok) {
     sg_trace_free(t);
@@ -73,13 +87,17 @@ static sg_status add_in_column(sg_trace *t, int col, const float *x, size_t n) {
       lo = v < lo ? v : lo;
       hi = v > hi ? v : hi;
     }
-    if (t->ebu) {
-      if (ebur128_add_frames_float(t->ebu, t->buf, m) != EBUR128_SUCCESS)
-        return SG_E_INTERNAL;
+    if (t->loud) {
+      const float *chp[8];
+      for (unsigned c = 0; c < ch; ++c)
+        chp[c] = t->buf + c;
+      if (sg__loud_add(&t->lm, chp, ch, m) != SG_OK)
+        return SG_E_NOMEM;
       double peak = 0;
       for (unsigned c = 0; c < ch; ++c) {
-        double v = 0;
-        if (ebur128_prev_true_peak(t->ebu, c, &v) == EBUR128_SUCCESS && v > peak)
+        t->tp_det[c].peak = 0; /* this block's true peak (the history stays) */
+        double v = sg_truepeak_process(&t->tp_det[c], t->buf + c, ch, m);
+        if (v > peak)
           peak = v;
       }
       float db = peak > 0 ? (float)(20.0 * log10(peak)) : (float)SG_SILENCE_DB;
@@ -109,10 +127,10 @@ sg_status sg_trace_add(sg_trace *t, const float *x, size_t frames) {
       return st;
     off += m;
     t->fed += (int64_t)m;
-    if (t->ebu && (last || t->fed % t->per_col == 0)) {
-      double v;
-      if (ebur128_loudness_shortterm(t->ebu, &v) == EBUR128_SUCCESS && isfinite(v))
-        t->st[col] = (float)(v > SG_SILENCE_DB ? v : SG_SILENCE_DB);
+    if (t->loud && (last || t->fed % t->per_col == 0)) {
+      /* Short-term loudness at the column's end (at the 100 ms boundary before it). */
+      double v = sg__loud_lufs(sg__loud_window(&t->lm, SG__LOUD_SUBS));
+      t->st[col] = (float)(v > SG_SILENCE_DB ? v : SG_SILENCE_DB);
     }
   }
   return SG_OK;
@@ -125,8 +143,7 @@ sg_status sg_trace_tap(void *user, const float *x, size_t frames) {
 void sg_trace_free(sg_trace *t) {
   if (!t)
     return;
-  if (t->ebu)
-    ebur128_destroy(&t->ebu);
+  sg__loud_free(&t->lm);
   free(t->lo);
   free(t->hi);
   free(t->st);
@@ -174,11 +191,11 @@ sg_status sg_report_wave_from(sg_report_wave *w, const sg_trace *t) {
   size_t bytes = (size_t)n * sizeof(float);
   w->lo = malloc(bytes);
   w->hi = malloc(bytes);
-  if (t->ebu) {
+  if (t->loud) {
     w->st_lufs = malloc(bytes);
     w->tp_dbtp = malloc(bytes);
   }
-  if (!w->lo || !w->hi || (t->ebu && (!w->st_lufs || !w->tp_dbtp))) {
+  if (!w->lo || !w->hi || (t->loud && (!w->st_lufs || !w->tp_dbtp))) {
     free(w->lo);
     free(w->hi);
     free(w->st_lufs);
@@ -188,7 +205,7 @@ sg_status sg_report_wave_from(sg_report_wave *w, const sg_trace *t) {
   }
   memcpy(w->lo, t->lo, bytes);
   memcpy(w->hi, t->hi, bytes);
-  if (t->ebu) {
+  if (t->loud) {
     memcpy(w->st_lufs, t->st, bytes);
     memcpy(w->tp_dbtp, t->tp, bytes);
   }
