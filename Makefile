@@ -82,6 +82,7 @@ check: format-check test asan
 bench: build
 	sh bench/loop.sh $(BUILD)
 	sh bench/peers.sh $(BUILD)
+	sh bench/memory.sh $(BUILD) 10 60
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) out

@@ -17,6 +17,8 @@
  * the denormals check). */
 #include "stemgate/io.h"
 
+#include "core/writeback.h"
+
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -25,7 +27,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SG_WRITER_BYTES (1u << 20) /* conversion/output buffer: large writes, reused */
+#define SG_WRITER_BYTES (1u << 20)    /* conversion/output buffer: large writes, reused */
+#define SG_WRITEBACK_BYTES (8u << 20) /* start the disk on each 8 MiB written (core/writeback.h)   \
+                                       */
 
 enum {
   FMT_PCM = 1,
@@ -48,6 +52,8 @@ struct sg_audio_writer {
   sg_bext bext;     /* cfg.bext copied: bext_final may complete it at close */
   long bext_pos;    /* offset of the bext chunk's body (0: none) */
   uint32_t bext_size;
+  uint64_t written; /* sample bytes written */
+  uint64_t wb_from; /* sample bytes whose writeback has been started */
 };
 
 void sg_audio_writer_config_init(sg_audio_writer_config *c) {
@@ -287,6 +293,13 @@ sg_status sg_audio_writer_write(sg_audio_writer *w, const float *x, size_t frame
     size_t bytes = convert(w, x + done * ch, n * ch);
     if (fwrite(w->buf, 1, bytes, w->f) != bytes)
       return sg_diag_fail(d, SG_E_IO, "write to '%s' failed: %s", w->tmp, strerror(errno));
+    w->written += bytes;
+    if (w->written - w->wb_from >= SG_WRITEBACK_BYTES) {
+      int64_t at = (int64_t)w->data_pos + 4; /* the sample data follows the size field */
+      sg__start_writeback(fileno(w->f), at + (int64_t)w->wb_from,
+                          (int64_t)(w->written - w->wb_from));
+      w->wb_from = w->written;
+    }
     if (w->quantised) {
       sg_status st = w->cfg.tap(w->cfg.tap_user, w->quantised, n);
       if (st != SG_OK)
@@ -357,6 +370,8 @@ sg_status sg_audio_writer_close(sg_audio_writer *w, sg_diag *d) {
     return sg_diag_fail(d, SG_E_INVAL, "audio writer: NULL argument");
   sg_status st = SG_OK;
   int ok = finish(w);
+  if (ok)
+    sg__start_writeback(fileno(w->f), 0, 0);
   if (fclose(w->f) != 0 || !ok)
     st = sg_diag_fail(d, SG_E_IO, "finishing '%s' failed: %s", w->tmp, strerror(errno));
   if (st == SG_OK && rename(w->tmp, w->path) != 0)

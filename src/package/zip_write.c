@@ -20,6 +20,8 @@
  * io_block = 0 selects libzip's own file sources (kept for the benchmark's comparison). */
 #include "package_internal.h"
 
+#include "core/writeback.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -66,6 +68,8 @@ static int sink_flush(out_sink *s) {
     }
     done += (size_t)n;
   }
+  /* The fsync at commit then waits only for the tail (core/writeback.h). */
+  sg__start_writeback(s->fd, s->buf_off, (int64_t)s->len);
   s->buf_off += (int64_t)s->len;
   s->len = 0;
   return 0;
