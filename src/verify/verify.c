@@ -1043,6 +1043,15 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
     if (vf->is_master) {
       res->seconds = (double)a->info.frames / a->info.rate;
       check_master(fw, song, &tl, opt, ref, a, drums && drums->ok ? drums : NULL, &mref, &fatal);
+      /* The tempo and key rows are made: the stems' rows need only the master's onset envelope
+       * (its alignment copy), so its ~1 kHz energy envelope (14 MB an hour) and chroma (4 MB an
+       * hour) go now instead of staying through every stem's rows. */
+      if (a->feat_in_mono) {
+        sg_features_release(a->feat, SG_FEAT_ENERGY | SG_FEAT_CHROMA);
+      } else {
+        sg_features_free(a->feat);
+        a->feat = NULL;
+      }
     } else {
       check_stem(fw, song, &tl, vf, a, master.ok ? &master : NULL, &mref);
       vfiles_done(vj, f);
