@@ -26,5 +26,8 @@ for m in $mins; do
   last="$m $kb"
   rm -rf "$tmp/out$m"
 done
-echo "$first $last" | awk '$3 > $1 { printf "growth: %.2f MB a minute between %d and %d minutes\n", ($4 - $2) / 1024 / ($3 - $1), $1, $3 }'
+echo "$first $last" | awk '$3 > $1 { g = ($4 - $2) / 1024 / ($3 - $1)
+  printf "growth: %.2f MB a minute between %d and %d minutes", g, $1, $3
+  if ($3 < 60) printf " (straight line to 60 minutes: %.0f MB)", $4 / 1024 + g * (60 - $3)
+  printf "\n" }'
 echo "target: <= 64 MB at 10 minutes, 60 minutes within 10 % of it; load average $(cut -d' ' -f1-3 /proc/loadavg)"
