@@ -211,6 +211,8 @@ void sg_features_free(sg_features *f) {
 void sg_features_release(sg_features *f, unsigned flags) {
   if (!f || !f->finished)
     return;
+  if (flags & SG_FEAT_ONSET)
+    sg__farr_free(&f->low);
   if (flags & SG_FEAT_ENERGY)
     sg__farr_free(&f->energy);
   if (flags & SG_FEAT_CHROMA) {
