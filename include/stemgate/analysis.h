@@ -220,6 +220,10 @@ sg_status sg_features_add(sg_features *f, const float *interleaved, size_t frame
 /* Flushes the analysis frames still waiting for input (zero padding). Idempotent. */
 sg_status sg_features_finish(sg_features *f);
 void sg_features_free(sg_features *f);
+/* Frees the arrays of a finished f that flags name (SG_FEAT_ONSET: the low-band envelope only;
+ * SG_FEAT_ENERGY, SG_FEAT_CHROMA), for a caller that keeps f for its onset envelope alone (an
+ * alignment): their accessors then give NULL and 0. Does nothing before sg_features_finish. */
+void sg_features_release(sg_features *f, unsigned flags);
 
 /* Convenience: a whole mono buffer, finished. *out owned by the caller (sg_features_free). */
 sg_status sg_features_from_mono(sg_features **out, const float *x, size_t n, unsigned rate,

@@ -208,6 +208,19 @@ void sg_features_free(sg_features *f) {
   free(f);
 }
 
+void sg_features_release(sg_features *f, unsigned flags) {
+  if (!f || !f->finished)
+    return;
+  if (flags & SG_FEAT_ONSET)
+    sg__farr_free(&f->low);
+  if (flags & SG_FEAT_ENERGY)
+    sg__farr_free(&f->energy);
+  if (flags & SG_FEAT_CHROMA) {
+    sg__farr_free(&f->chroma);
+    sg__farr_free(&f->bchroma);
+  }
+}
+
 static int chroma_init(sg_features *f) {
   const double rate = f->rate;
   unsigned dec = (unsigned)lround(rate / 12000.0);
