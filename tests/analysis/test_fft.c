@@ -154,12 +154,47 @@ static void test_hostile_samples_read_as_clamped(void **state) {
   free(y);
 }
 
+/* sg_features_release (verify drops what its rows have read): the named arrays read NULL and 0,
+ * the onset envelope a later alignment needs stays bit for bit, and release before finish does
+ * nothing. */
+static void test_release_keeps_the_onset_envelope(void **state) {
+  (void)state;
+  const size_t n = 2 * RATE;
+  float *x = stereo_music(n);
+  sg_features *a = feed(x, n, 4096), *b = feed(x, n, 4096);
+  sg_features_release(a, SG_FEAT_ONSET | SG_FEAT_ENERGY | SG_FEAT_CHROMA);
+  size_t k = 1;
+  assert_null(sg_features_low_env(a, &k, NULL));
+  assert_int_equal(k, 0);
+  k = 1;
+  assert_null(sg_features_energy(a, &k, NULL));
+  assert_int_equal(k, 0);
+  k = 1;
+  assert_null(sg_features_chroma(a, &k, NULL));
+  assert_int_equal(k, 0);
+  size_t na = 0, nb = 0;
+  const float *oa = sg_features_onset_env(a, &na, NULL), *ob = sg_features_onset_env(b, &nb, NULL);
+  assert_true(na > 0 && na == nb);
+  assert_memory_equal(oa, ob, na * sizeof *oa);
+  sg_features *c = NULL;
+  assert_int_equal(sg_features_create(&c, 2, RATE, NULL, NULL), SG_OK);
+  assert_int_equal(sg_features_add(c, x, n), SG_OK);
+  sg_features_release(c, SG_FEAT_ENERGY); /* not finished: nothing happens */
+  assert_int_equal(sg_features_finish(c), SG_OK);
+  assert_same_features(b, c);
+  sg_features_free(a);
+  sg_features_free(b);
+  sg_features_free(c);
+  free(x);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfft_matches_kissfft),
       cmocka_unit_test(test_rfft_rejects_bad_sizes),
       cmocka_unit_test(test_blocks_do_not_change_features),
       cmocka_unit_test(test_hostile_samples_read_as_clamped),
+      cmocka_unit_test(test_release_keeps_the_onset_envelope),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
