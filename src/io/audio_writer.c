@@ -27,9 +27,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SG_WRITER_BYTES (1u << 20)    /* conversion/output buffer: large writes, reused */
-#define SG_WRITEBACK_BYTES (8u << 20) /* start the disk on each 8 MiB written (core/writeback.h)   \
-                                       */
+#define SG_WRITER_BYTES (1u << 20) /* conversion/output buffer: large writes, reused */
+/* Writeback of the file is started on each 8 MiB written (core/writeback.h). */
+#define SG_WRITEBACK_BYTES (8u << 20)
 
 enum {
   FMT_PCM = 1,

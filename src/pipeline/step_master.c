@@ -13,8 +13,9 @@
 #include <string.h>
 
 /* Each section of the written master measured on its own (BS.1770-4 integrated loudness and
- * RMS, stemgate's BS.1770 meter through sg_meter), on the writer's tap as the master streams to disk: the
- * sections are consecutive, so one section meter is alive at a time and nothing is read back. */
+ * RMS, stemgate's BS.1770 meter through sg_meter), on the writer's tap as the master streams to
+ * disk: the sections are consecutive, so one section meter is alive at a time and nothing is read
+ * back. */
 /* The tap's work runs beside the writer: the writer's thread mixes, processes, limits and
  * writes, and two threads measure what it wrote (the meter and the sections; the features and
  * the trace), each taking every block in order, so every measurement sees the same blocks as a
