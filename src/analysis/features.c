@@ -628,24 +628,31 @@ static sg_status chroma_frame(sg_features *f) {
   return SG_OK;
 }
 
+/* Copies x[0..n) into STFT s in runs up to each full frame, transforming it with frame(f). */
+static sg_status stft_feed(sg_features *f, stft *s, const float *x, size_t n,
+                           sg_status (*frame)(sg_features *)) {
+  sg_status st = SG_OK;
+  for (size_t i = 0; i < n && st == SG_OK;) {
+    size_t k = s->n - s->fill;
+    if (k > n - i)
+      k = n - i;
+    memcpy(s->at, x + i, k * sizeof *x);
+    s->at += k;
+    s->fill += k;
+    i += k;
+    if (s->fill == s->n)
+      st = frame(f);
+  }
+  return st;
+}
+
 /* Decimates x[0..n) into the chroma STFT: a block at a time, the FIR evaluated only at the
  * kept samples (every dec-th input sample, over the fir_len samples ending there, oldest first,
  * so each output is the sum the per-sample decimator took). */
 static sg_status chroma_block(sg_features *f, const float *x, size_t n) {
   sg_status st = SG_OK;
   if (f->dec == 1) {
-    for (size_t i = 0; i < n && st == SG_OK;) {
-      size_t k = f->ch.n - f->ch.fill;
-      if (k > n - i)
-        k = n - i;
-      memcpy(f->ch.at, x + i, k * sizeof *x);
-      f->ch.at += k;
-      f->ch.fill += k;
-      i += k;
-      if (f->ch.fill == f->ch.n)
-        st = chroma_frame(f);
-    }
-    return st;
+    return stft_feed(f, &f->ch, x, n, chroma_frame);
   }
   const size_t L = f->fir_len, H = L - 1;
   while (n && st == SG_OK) {
@@ -697,17 +704,7 @@ static sg_status chroma_block(sg_features *f, const float *x, size_t n) {
 static sg_status process_mono(sg_features *f, const float *x, size_t n) {
   sg_status st = SG_OK;
   if (f->cfg.flags & SG_FEAT_ONSET) {
-    for (size_t i = 0; i < n && st == SG_OK;) {
-      size_t k = f->on.n - f->on.fill;
-      if (k > n - i)
-        k = n - i;
-      memcpy(f->on.at, x + i, k * sizeof *x);
-      f->on.at += k;
-      f->on.fill += k;
-      i += k;
-      if (f->on.fill == f->on.n)
-        st = onset_frame(f);
-    }
+    st = stft_feed(f, &f->on, x, n, onset_frame);
   }
   if ((f->cfg.flags & SG_FEAT_ENERGY) && st == SG_OK) {
     for (size_t i = 0; i < n && st == SG_OK;) {

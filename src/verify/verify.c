@@ -891,29 +891,15 @@ static sg_status vfiles_start(vfiles **out, sg__vpkg *p, const sg_verify_options
   return SG_OK;
 }
 
-/* File f analysed (by a worker, or here when none took it). */
-static analysed *vfiles_get(vfiles *v, int f) {
+/* File f analysed (by a worker, or here when none took it). release: f is the file whose rows
+ * are made next, so the workers' look-ahead window moves on to it; otherwise f is taken ahead of
+ * it (the window is left as it is) and stays until vfiles_done(f). */
+static analysed *vfiles_take(vfiles *v, int f, int release) {
   pthread_mutex_lock(&v->lock);
-  v->released = f;
-  pthread_cond_broadcast(&v->cond);
-  while (v->state[f] == 1)
-    pthread_cond_wait(&v->cond, &v->lock);
-  const int mine = v->state[f] == 0;
-  v->state[f] = 1;
-  pthread_mutex_unlock(&v->lock);
-  if (mine) {
-    vfiles_run(v, NULL, f);
-    pthread_mutex_lock(&v->lock);
-    v->state[f] = 2;
-    pthread_mutex_unlock(&v->lock);
+  if (release) {
+    v->released = f;
+    pthread_cond_broadcast(&v->cond);
   }
-  return &v->an[f];
-}
-
-/* File f analysed ahead of the file whose rows are being made (the look-ahead window is left
- * as it is); it stays until vfiles_done(f). */
-static const analysed *vfiles_get_ahead(vfiles *v, int f) {
-  pthread_mutex_lock(&v->lock);
   while (v->state[f] == 1)
     pthread_cond_wait(&v->cond, &v->lock);
   const int mine = v->state[f] == 0;
@@ -928,6 +914,10 @@ static const analysed *vfiles_get_ahead(vfiles *v, int f) {
   }
   return &v->an[f];
 }
+
+static analysed *vfiles_get(vfiles *v, int f) { return vfiles_take(v, f, 1); }
+
+static const analysed *vfiles_get_ahead(vfiles *v, int f) { return vfiles_take(v, f, 0); }
 
 static void vfiles_done(vfiles *v, int f) { analysed_free(&v->an[f]); }
 
