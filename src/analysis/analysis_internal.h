@@ -20,6 +20,11 @@ void sg__farr_free(sg__farr *a);
 float sg__median(float *tmp, size_t n);
 /* Vertex offset in (-0.5, 0.5) of the parabola through (-1, a), (0, b), (1, c); 0 when flat. */
 double sg__parabolic(double a, double b, double c);
+/* The bar positions with the highest and second-highest mean score (score[p] / count[p], 0 where
+ * nothing counted) among n; *second is -1 when n == 1. Returns the best; *m1, *m2 their means.
+ * Where the downbeat is read from bar-position evidence (beats.c, rhythm.c). */
+int sg__top_two(const double *score, const double *count, int n, int *second, double *m1,
+                double *m2);
 /* q-quantile (0..1) of x[0..n) using a scratch copy; 0 when n == 0. */
 float sg__quantile(const float *x, size_t n, double q);
 

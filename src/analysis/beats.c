@@ -312,20 +312,9 @@ sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, do
     score[k % (size_t)B] += acc[k];
     count[k % (size_t)B] += 1;
   }
-  int best = 0, second = -1;
-  double b1 = -1e300, b2 = -1e300;
-  for (int p = 0; p < B; ++p) {
-    double s = count[p] > 0 ? score[p] / count[p] : 0;
-    if (s > b1) {
-      b2 = b1;
-      second = best;
-      b1 = s;
-      best = p;
-    } else if (s > b2) {
-      b2 = s;
-      second = p;
-    }
-  }
+  int second;
+  double b1, b2;
+  int best = sg__top_two(score, count, B, &second, &b1, &b2);
   if (B > 1 && second >= 0 && b1 > 0 && b1 - b2 < 0.1 * b1) {
     for (size_t k = 0; k < n; ++k)
       if (kick[k] >= 0.5) { /* the first kick of the material (over half the mean) */

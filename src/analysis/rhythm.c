@@ -501,20 +501,9 @@ sg_status sg_downbeat_estimate(const sg_onset_list *on, double bpm, int beats_pe
     score[pos] += on->strength[i] / ms + (ml > 0 ? on->low[i] / ml : 0);
     count[pos] += 1;
   }
-  int best = 0, second = -1;
-  double b1 = -1, b2 = -1;
-  for (int p = 0; p < beats_per_bar; ++p) {
-    double s = count[p] > 0 ? score[p] / count[p] : 0;
-    if (s > b1) {
-      b2 = b1;
-      second = best;
-      b1 = s;
-      best = p;
-    } else if (s > b2) {
-      b2 = s;
-      second = p;
-    }
-  }
+  int second;
+  double b1, b2;
+  int best = sg__top_two(score, count, beats_per_bar, &second, &b1, &b2);
   /* Near tie: prefer the position of the first onset on the beat grid. */
   for (size_t i = 0; i < on->n && second >= 0 && b1 > 0 && (b1 - b2) < 0.1 * b1; ++i) {
     double k = floor((on->time[i] - ph) / P + 0.5);

@@ -58,6 +58,28 @@ static float select_k(float *v, size_t n, size_t k) {
 
 float sg__median(float *tmp, size_t n) { return n ? select_k(tmp, n, n / 2) : 0.0f; }
 
+int sg__top_two(const double *score, const double *count, int n, int *second, double *m1,
+                double *m2) {
+  int best = 0;
+  double b1 = -1e300, b2 = -1e300;
+  *second = -1;
+  for (int p = 0; p < n; ++p) {
+    double s = count[p] > 0 ? score[p] / count[p] : 0;
+    if (s > b1) {
+      b2 = b1;
+      *second = best;
+      b1 = s;
+      best = p;
+    } else if (s > b2) {
+      b2 = s;
+      *second = p;
+    }
+  }
+  *m1 = b1;
+  *m2 = b2;
+  return best;
+}
+
 double sg__parabolic(double a, double b, double c) {
   double den = a - 2 * b + c;
   if (den >= 0) /* not a maximum */
