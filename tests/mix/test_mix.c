@@ -149,25 +149,33 @@ static void reverb_tail_past_the_end_is_reported(void **st) {
   free(x);
 }
 
-static void master_meets_loudness_and_ceiling(void **st) {
-  (void)st;
-  const int64_t n = 6 * RATE;
+/* Two loud stems of n frames written to pa and pb: a bass line, and hard noise bursts every
+ * 250 ms (seeded rng) that the limiter has to work on. */
+static void write_loud_stems(const char *pa, const char *pb, int64_t n, uint64_t seed,
+                             uint64_t stream) {
   float *a = malloc((size_t)n * 2 * sizeof *a), *b = malloc((size_t)n * 2 * sizeof *b);
   sg_rng r;
-  sg_rng_seed(&r, 1, 2);
+  sg_rng_seed(&r, seed, stream);
   for (int64_t i = 0; i < n; ++i) {
-    /* a bass line and a percussive noise layer with hard transients */
     double t = (double)i / RATE;
     a[2 * i] = a[2 * i + 1] = (float)(0.3 * sin(2 * SG_PI * 55 * t));
     double env = exp(-30.0 * fmod(t, 0.25));
     b[2 * i] = (float)(0.9 * env * (sg_rng_uniform(&r) * 2 - 1));
     b[2 * i + 1] = (float)(0.9 * env * (sg_rng_uniform(&r) * 2 - 1));
   }
-  write_stem(sg_test_path("m_a.wav"), a, n, 2);
-  write_stem(sg_test_path("m_b.wav"), b, n, 2);
+  write_stem(pa, a, n, 2);
+  write_stem(pb, b, n, 2);
+  free(a);
+  free(b);
+}
+
+static void master_meets_loudness_and_ceiling(void **st) {
+  (void)st;
+  const int64_t n = 6 * RATE;
   char pa[1024], pb[1024];
   snprintf(pa, sizeof pa, "%s", sg_test_path("m_a.wav"));
   snprintf(pb, sizeof pb, "%s", sg_test_path("m_b.wav"));
+  write_loud_stems(pa, pb, n, 1, 2);
   const char *paths[2] = {pa, pb};
   sg_master_job job;
   memset(&job, 0, sizeof job);
@@ -201,28 +209,13 @@ static void master_meets_loudness_and_ceiling(void **st) {
   assert_float_equal(again.integrated_lufs, res.integrated_lufs, 1e-6);
   assert_true(again.true_peak_dbtp <= -1.0);
   sg_meter_free(m);
-  free(a);
-  free(b);
 }
 
 /* Two loud stems (a bass line, hard noise bursts) that the limiter has to work on, so the
  * loudness search takes several limited passes. */
 static int64_t loud_stems(const char *pa, const char *pb) {
   const int64_t n = 4 * RATE + 1234; /* not a whole number of blocks */
-  float *a = malloc((size_t)n * 2 * sizeof *a), *b = malloc((size_t)n * 2 * sizeof *b);
-  sg_rng r;
-  sg_rng_seed(&r, 7, 3);
-  for (int64_t i = 0; i < n; ++i) {
-    double t = (double)i / RATE;
-    a[2 * i] = a[2 * i + 1] = (float)(0.3 * sin(2 * SG_PI * 55 * t));
-    double env = exp(-30.0 * fmod(t, 0.25));
-    b[2 * i] = (float)(0.9 * env * (sg_rng_uniform(&r) * 2 - 1));
-    b[2 * i + 1] = (float)(0.9 * env * (sg_rng_uniform(&r) * 2 - 1));
-  }
-  write_stem(pa, a, n, 2);
-  write_stem(pb, b, n, 2);
-  free(a);
-  free(b);
+  write_loud_stems(pa, pb, n, 7, 3);
   return n;
 }
 
