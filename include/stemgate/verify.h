@@ -90,6 +90,17 @@ typedef struct sg_verify_options {
                                   in full (loudness, true peak), each entry's pass kept in
                                   res->passes for sg_package_verify_loudness_passed; default 0 */
   int jobs;                    /* files decoded at once; 0: one per core (at most 8)          */
+  /* Optional: the caller's own analysis of a master (a render's master step measured the file it
+   * wrote as it streamed). master_features: finished sg_features of default configuration,
+   * SG_FEAT_ALL, computed on the samples of the file whose bytes hash (SHA-256, lowercase hex) to
+   * master_sha256. The features are a pure function of those bytes, so when the package's master
+   * entry (a zip entry, hashed on verify's own read as it is decoded) has that hash, its tempo,
+   * key and onset features are taken from here instead of computed again: a proof by content
+   * hash, like the node cache's. A master with any other hash (or not hashed: a folder, or no
+   * manifest and no measure_all), or with more than two channels, is analysed in full as without
+   * them. Neither is written; both are only read during the call. Default NULL. */
+  const char *master_sha256;
+  const sg_features *master_features;
 } sg_verify_options;
 
 /* Defaults above; package and reference NULL. */
@@ -129,6 +140,8 @@ typedef struct sg_verify_result {
    * decoded; the integrity rows use it) and, with measure_all, its meter result. */
   sg_package_entry_pass passes[SG_VERIFY_MAX_FILES];
   int n_passes;
+  int master_features_reused; /* 1: the master's entry hashed to opt->master_sha256 and its
+                                 features were taken from opt->master_features              */
 } sg_verify_result;
 
 void sg_verify_result_init(sg_verify_result *r);

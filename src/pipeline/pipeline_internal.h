@@ -141,6 +141,11 @@ typedef struct sg__run {
   sg_master_report master_rep;
   sg_trace *master_trace; /* the master's envelope, loudness and true peak for report.html */
   sg_key_track key_track; /* the master's key per window, for report.html */
+  /* The master step's features of the master it wrote (the tap's, finished), lent to the final
+   * verification with the master's hash (its node record's): verify takes them instead of
+   * analysing the master again only when the zip's master entry hashes the same. NULL when the
+   * master was taken from the cache; freed once the package is verified. */
+  sg_features *master_feat;
   int has_key_track;
   /* The master per section (step_master.c, kept in the master's node record): integrated
    * loudness (LUFS) and RMS (dBFS), for the rows, NOTES.txt and the manifest. */

@@ -407,6 +407,12 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
 out:
   sg__fxv_free(fxv);
   sg__flush(r);
+  sg_features_free(r->master_feat);
+  r->master_feat = NULL;
+  if (st == SG_OK) { /* kept for the final verification (step_package.c) */
+    r->master_feat = pp->feat;
+    pp->feat = NULL;
+  }
   sg__probe_close(pp);
   return st;
 }

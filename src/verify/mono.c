@@ -47,6 +47,8 @@ sg_status sg__mono_open(sg__mono *m, unsigned rate, unsigned feat_flags, sg_diag
   sg_status st;
   if (!(m->wbuf = malloc(WBUF * sizeof *m->wbuf)))
     st = sg_diag_fail(d, SG_E_NOMEM, "verify: out of memory");
+  else if (feat_flags & SG__MONO_NO_FEATURES)
+    st = SG_OK;
   else
     st = sg_features_create(&m->onset, 1, rate, &fc, d);
   if (st != SG_OK)
@@ -55,7 +57,7 @@ sg_status sg__mono_open(sg__mono *m, unsigned rate, unsigned feat_flags, sg_diag
 }
 
 sg_status sg__mono_add(sg__mono *m, const float *x, size_t n, sg_diag *d) {
-  sg_status st = sg_features_add(m->onset, x, n);
+  sg_status st = m->onset ? sg_features_add(m->onset, x, n) : SG_OK;
   if (st != SG_OK)
     return sg_diag_fail(d, st, "verify: onset analysis failed");
   while (n) {
@@ -73,7 +75,7 @@ sg_status sg__mono_add(sg__mono *m, const float *x, size_t n, sg_diag *d) {
 
 sg_status sg__mono_finish(sg__mono *m, sg_diag *d) {
   sg_status st = flush(m, d);
-  if (st == SG_OK && (st = sg_features_finish(m->onset)) != SG_OK)
+  if (st == SG_OK && m->onset && (st = sg_features_finish(m->onset)) != SG_OK)
     sg_diag_fail(d, st, "verify: onset analysis failed");
   return st;
 }
@@ -101,8 +103,10 @@ sg_status sg__mono_read(void *user, int64_t start, size_t len, float *out, sg_di
   return SG_OK;
 }
 
+void sg__mono_lend(sg__mono *m, const sg_features *f) { m->lent = f; }
+
 sg_align_input sg__mono_input(sg__mono *m) {
-  sg_align_input in = {m->onset, m->frames, sg__mono_read, m};
+  sg_align_input in = {m->lent ? m->lent : m->onset, m->frames, sg__mono_read, m};
   return in;
 }
 

@@ -99,7 +99,15 @@ typedef struct analysed {
   sg_features *feat; /* master only                                                       */
   sg__mono *mono;    /* mean of the channels for the alignments, when asked               */
   int feat_in_mono;  /* feat is mono->onset (computed on the alignment copy), not owned   */
+  /* The caller's features of this master (sg_verify_options.master_features), not owned: set
+   * once decoded when they were lent (speculative = 1); they stand only if the entry's hash,
+   * known at the end of the pass, is the one they were computed for (vfiles_run). */
+  const sg_features *lent;
+  int speculative;
 } analysed;
+
+/* The master's features: its own, or the lent ones. */
+static const sg_features *feat_of(const analysed *a) { return a->lent ? a->lent : a->feat; }
 
 static void analysed_free(analysed *a) {
   sg_meter_free(a->meter);
@@ -124,7 +132,7 @@ static void fail_read(analysed *a, sg_status st, const sg_diag *d, const char *f
  * calling thread's own reader of the zip (NULL: p's). */
 static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned meter_flags,
                           int want_features, int want_mono, double max_seconds,
-                          sg_package_entry_pass *pass, analysed *a);
+                          const sg_features *lend, sg_package_entry_pass *pass, analysed *a);
 
 static void keep_pass(sg__vpkg *p, size_t i, sg__vaudio *va, int hash, unsigned meter_flags,
                       const analysed *a, sg_package_entry_pass *pass) {
@@ -156,7 +164,7 @@ static void keep_pass(sg__vpkg *p, size_t i, sg__vaudio *va, int hash, unsigned 
 
 static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned meter_flags,
                           int want_features, int want_mono, double max_seconds,
-                          sg_package_entry_pass *pass, analysed *a) {
+                          const sg_features *lend, sg_package_entry_pass *pass, analysed *a) {
   memset(a, 0, sizeof *a);
   sg_diag d;
   sg_diag_clear(&d);
@@ -198,6 +206,9 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
   /* With a mono copy of one or two channels, the features are taken on it (the same signal
    * sg_features_add would derive, see verify_internal.h): one onset STFT instead of two. */
   const int share = want_features && want_mono && in->frames > 0 && in->channels <= 2;
+  /* Lent features (a hashed entry only) replace the features computed on the mono copy, which
+   * are the same bits for one or two channels: the copy then carries the samples alone. */
+  a->speculative = share && lend && hash;
   if (want_features && !share) {
     st = sg_features_create(&a->feat, in->channels, in->rate, NULL, &d);
     if (st != SG_OK) {
@@ -212,7 +223,8 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
       fail_read(a, SG_E_NOMEM, NULL, "out of memory for the alignment copy");
       goto done;
     }
-    if ((st = sg__mono_open(a->mono, in->rate, share ? SG_FEAT_ALL : 0, &d)) != SG_OK) {
+    const unsigned mf = a->speculative ? SG__MONO_NO_FEATURES : share ? SG_FEAT_ALL : 0;
+    if ((st = sg__mono_open(a->mono, in->rate, mf, &d)) != SG_OK) {
       free(a->mono);
       a->mono = NULL;
       fail_read(a, st, &d, "cannot create the alignment copy");
@@ -278,7 +290,10 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
     fail_read(a, st, &d, "cannot write the alignment copy");
     goto done;
   }
-  if (share) {
+  if (a->speculative) {
+    a->lent = lend;
+    sg__mono_lend(a->mono, lend);
+  } else if (share) {
     a->feat = a->mono->onset;
     a->feat_in_mono = 1;
   } else if (a->mono) {
@@ -709,8 +724,8 @@ static void check_master(rows *w, const sg_song *s, const sg_timeline *tl,
   if (m->meter)
     SHARED(w, sg_check_master_level(w->rep, SG_VERIFY_STEP, s, tl, m->meter, m->info.rate, &d_));
   double bpm = (double)s->tempo.num / (double)s->tempo.den;
-  SHARED(w, sg_check_master_tempo(w->rep, SG_VERIFY_STEP, s, m->feat, bpm, tl, &d_));
-  SHARED(w, sg_check_master_keys(w->rep, SG_VERIFY_STEP, s, tl, m->feat, &d_));
+  SHARED(w, sg_check_master_tempo(w->rep, SG_VERIFY_STEP, s, feat_of(m), bpm, tl, &d_));
+  SHARED(w, sg_check_master_keys(w->rep, SG_VERIFY_STEP, s, tl, feat_of(m), &d_));
   if (ref)
     check_reference(w, s, o, ref, m, drums, mr, fatal);
 }
@@ -803,8 +818,9 @@ typedef struct vfiles {
   sg_gate_report rep[SG_VERIFY_MAX_FILES];
   int state[SG_VERIFY_MAX_FILES]; /* 0 waiting, 1 being analysed, 2 analysed */
   int next, released, window, stop, started;
-  unsigned fp_mode; /* the caller's floating-point mode (a render flushes denormals, the CLI does
-                       not, and the meter counts them): the workers measure under the same */
+  int master_reused; /* the master's lent features stood (set by the thread that analysed it) */
+  unsigned fp_mode;  /* the caller's floating-point mode (a render flushes denormals, the CLI does
+                        not, and the meter counts them): the workers measure under the same */
   pthread_t th[8];
   pthread_mutex_t lock;
   pthread_cond_t cond;
@@ -812,9 +828,27 @@ typedef struct vfiles {
 
 static void vfiles_run(vfiles *v, sg_zip_reader *zr, int f) {
   const sg_verify_file *vf = &v->res->files[f];
-  analyse_entry(v->p, zr, v->idx[f], vf->is_master ? SG_METER_ALL : v->stem_flags, vf->is_master,
-                vf->is_master || v->master_present, v->opt->max_seconds,
-                v->passes ? &v->pass[f] : NULL, &v->an[f]);
+  const sg_verify_options *o = v->opt;
+  const sg_features *lend =
+      vf->is_master && v->passes && o->master_sha256 ? o->master_features : NULL;
+  analysed *a = &v->an[f];
+  for (;;) {
+    analyse_entry(v->p, zr, v->idx[f], vf->is_master ? SG_METER_ALL : v->stem_flags, vf->is_master,
+                  vf->is_master || v->master_present, o->max_seconds, lend,
+                  v->passes ? &v->pass[f] : NULL, a);
+    if (!a->speculative)
+      return;
+    /* The lent features describe the bytes hashed to master_sha256: they stand for this entry
+     * only when its bytes, hashed on this read, are those. Otherwise it is analysed again in
+     * full, so the rows judge the delivered bytes. */
+    const sg_package_entry_pass *ps = &v->pass[f];
+    if (a->ok && a->lent && ps->sha_status == SG_OK && !strcmp(ps->sha256, o->master_sha256)) {
+      v->master_reused = 1;
+      return;
+    }
+    analysed_free(a);
+    lend = NULL;
+  }
 }
 
 static void *vfiles_worker(void *arg) {
@@ -1041,7 +1075,7 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
        * (its alignment copy, 2.7 MB an hour), so its ~1 kHz energy envelope (14 MB an hour),
        * chroma (4 MB) and low-band envelope (2.7 MB) go now instead of staying through every
        * stem's rows. */
-      if (a->feat_in_mono) {
+      if (a->feat_in_mono) { /* lent features (a->lent) are the caller's: left as they are */
         sg_features_release(a->feat, SG_FEAT_ALL);
       } else {
         sg_features_free(a->feat);
@@ -1053,6 +1087,7 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
     }
   }
   vfiles_join(vj);
+  res->master_features_reused = vj->master_reused;
   res->n_passes = 0;
   for (int f = 0; f < res->n_files; ++f)
     if (idx[f] != SIZE_MAX && vj->pass[f].name[0])
@@ -1400,7 +1435,7 @@ sg_status sg_verify_manifest(const sg_verify_options *opt, const char *criteria,
         continue; /* one master is judged; a second is only hashed */
       sg_package_entry_pass *ep = &passes[n_passes];
       memset(ep, 0, sizeof *ep); /* left so when the entry cannot be opened */
-      analyse_entry(&p, NULL, e, SG_METER_ALL, 0, 0, opt->max_seconds, ep, a);
+      analyse_entry(&p, NULL, e, SG_METER_ALL, 0, 0, opt->max_seconds, NULL, ep, a);
       /* A hash that failed on this read, or disagrees with the manifest, is taken again by the
        * package check, which words the damage its own way (a CRC error, say): a sound
        * package's entries are read once, a damaged one's rows are the same as ever. */

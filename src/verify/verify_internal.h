@@ -65,11 +65,16 @@ typedef struct sg__mono {
   float *wbuf; /* pending writes */
   size_t wn;
   sg_features *onset;
+  const sg_features *lent; /* features of the same samples from elsewhere (sg__mono_lend) */
 } sg__mono;
 
 /* feat_flags: features computed besides the onsets (SG_FEAT_*), from the same mono signal: the
- * master's tempo and keys come from its alignment copy, so its STFTs run once. */
+ * master's tempo and keys come from its alignment copy, so its STFTs run once.
+ * SG__MONO_NO_FEATURES: the samples only; the features are lent after finish (sg__mono_lend). */
+#define SG__MONO_NO_FEATURES 0x100u
 sg_status sg__mono_open(sg__mono *m, unsigned rate, unsigned feat_flags, sg_diag *d);
+/* The onset features of m's samples, computed by someone else (not freed with m). */
+void sg__mono_lend(sg__mono *m, const sg_features *f);
 sg_status sg__mono_add(sg__mono *m, const float *x, size_t n, sg_diag *d);
 /* Flushes the pending samples and finishes the onset features; call once after the last add. */
 sg_status sg__mono_finish(sg__mono *m, sg_diag *d);
