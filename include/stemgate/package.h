@@ -41,6 +41,13 @@ sg_manifest *sg_package_manifest(sg_package *p);
 sg_status sg_package_add_audio(sg_package *p, const char *src_path, const char *archive_name,
                                sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
                                sg_diag *d);
+/* The same with the file's SHA-256 already known (lowercase hex; a render's node records hold
+ * the hash of each file it wrote): the manifest row takes it instead of reading the file once
+ * more. The package's final verification hashes every entry from the archive and compares it
+ * with the manifest, so a file that no longer holds those bytes fails there. NULL: read. */
+sg_status sg_package_add_audio_hashed(sg_package *p, const char *src_path, const char *archive_name,
+                                      sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
+                                      const char *sha256, sg_diag *d);
 /* Adds any other file (MIDI: stored; compress chooses). */
 sg_status sg_package_add_file(sg_package *p, const char *src_path, const char *archive_name,
                               sg_pkg_role role, const char *stem, int compress, sg_diag *d);
@@ -49,6 +56,9 @@ sg_status sg_package_add_text(sg_package *p, const char *archive_name, const cha
                               sg_pkg_role role, sg_diag *d);
 /* Renders manifest.json into the zip, writes and renames it into place. Frees p. */
 sg_status sg_package_finish(sg_package *p, sg_diag *d);
+/* The same, and the zip's SHA-256 into hex (sg_zip_writer_close_sha256: taken beside the
+ * writing when the config's hash_sha256 is set). */
+sg_status sg_package_finish_sha256(sg_package *p, char hex[65], sg_diag *d);
 void sg_package_abort(sg_package *p);
 
 /* Re-opens a package and proves it against its manifest. For each manifest row:

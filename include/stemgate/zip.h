@@ -36,6 +36,9 @@ typedef struct sg_zip_writer_config {
   int fsync_on_close; /* 1 (default): the archive is on disk before it is renamed into place */
   int deflate_audio;  /* 1: the package deflates audio entries too (~8 % smaller at ~25 MB/s);
                          default 0: audio stored */
+  int hash_sha256;    /* 1: the archive's SHA-256 taken beside the writing, on a thread that reads
+                         back what is final (sg_zip_writer_close_sha256 then waits only for the
+                         tail); default 0 */
 } sg_zip_writer_config;
 
 void sg_zip_writer_config_init(sg_zip_writer_config *c);
@@ -52,6 +55,10 @@ sg_status sg_zip_writer_add_text(sg_zip_writer *w, const char *archive_name, con
                                  sg_diag *d);
 /* Writes the archive and renames it into place. Frees w in every case. */
 sg_status sg_zip_writer_close(sg_zip_writer *w, sg_diag *d);
+/* The same, and the SHA-256 of the archive as written into hex (lowercase; "" on failure): from
+ * the thread beside the writing when cfg->hash_sha256 was set and it saw every byte, else read
+ * from the renamed file. */
+sg_status sg_zip_writer_close_sha256(sg_zip_writer *w, char hex[65], sg_diag *d);
 /* Discards everything written. Frees w. Safe with NULL. */
 void sg_zip_writer_abort(sg_zip_writer *w);
 

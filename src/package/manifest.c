@@ -1,5 +1,6 @@
 /* Manifest model, deterministic JSON rendering and parsing back (for verification). */
 #include "json.h"
+#include "package_internal.h"
 #include "stemgate/package.h"
 
 #include <math.h>
@@ -485,6 +486,12 @@ done:
 
 sg_status sg_manifest_file_describe(sg_manifest_file *f, const char *path, const char *archive_name,
                                     sg_pkg_role role, const char *stem, sg_diag *d) {
+  return sg__manifest_file_describe(f, path, archive_name, role, stem, NULL, d);
+}
+
+sg_status sg__manifest_file_describe(sg_manifest_file *f, const char *path,
+                                     const char *archive_name, sg_pkg_role role, const char *stem,
+                                     const char *sha256, sg_diag *d) {
   if (!f || !path || !archive_name)
     return sg_diag_fail(d, SG_E_INVAL, "manifest: NULL argument");
   memset(f, 0, sizeof *f);
@@ -497,7 +504,11 @@ sg_status sg_manifest_file_describe(sg_manifest_file *f, const char *path, const
   if (stat(path, &sb) != 0)
     return sg_diag_fail(d, SG_E_IO, "cannot stat '%s'", path);
   f->bytes = (uint64_t)sb.st_size;
-  sg_status st = sg_sha256_file(path, f->sha256, d);
+  sg_status st = SG_OK;
+  if (sha256 && strlen(sha256) == 64)
+    copy(f->sha256, sizeof f->sha256, sha256);
+  else
+    st = sg_sha256_file(path, f->sha256, d);
   if (st != SG_OK)
     return st;
   if (role == SG_ROLE_MASTER || role == SG_ROLE_STEM) {

@@ -47,13 +47,14 @@ static sg_status add_row(sg_package *p, const sg_manifest_file *f, sg_diag *d) {
 
 static sg_status add_disk_file(sg_package *p, const char *src_path, const char *archive_name,
                                sg_pkg_role role, const char *stem, int compress,
-                               const sg_pkg_loudness *ld, int need_audio, sg_diag *d) {
+                               const sg_pkg_loudness *ld, int need_audio, const char *sha256,
+                               sg_diag *d) {
   if (!p || !src_path || !archive_name)
     return sg_diag_fail(d, SG_E_INVAL, "package: NULL argument");
   if (sg_manifest_find_file(&p->m, archive_name))
     return sg_diag_fail(d, SG_E_INVAL, "package: '%s' is already in the package", archive_name);
   sg_manifest_file f;
-  sg_status st = sg_manifest_file_describe(&f, src_path, archive_name, role, stem, d);
+  sg_status st = sg__manifest_file_describe(&f, src_path, archive_name, role, stem, sha256, d);
   if (st != SG_OK)
     return st;
   if (need_audio && !f.is_audio)
@@ -70,14 +71,22 @@ static sg_status add_disk_file(sg_package *p, const char *src_path, const char *
 sg_status sg_package_add_audio(sg_package *p, const char *src_path, const char *archive_name,
                                sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
                                sg_diag *d) {
-  return add_disk_file(p, src_path, archive_name, role, stem, p ? p->deflate_audio : 0, ld, 1, d);
+  return add_disk_file(p, src_path, archive_name, role, stem, p ? p->deflate_audio : 0, ld, 1, NULL,
+                       d);
+}
+
+sg_status sg_package_add_audio_hashed(sg_package *p, const char *src_path, const char *archive_name,
+                                      sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
+                                      const char *sha256, sg_diag *d) {
+  return add_disk_file(p, src_path, archive_name, role, stem, p ? p->deflate_audio : 0, ld, 1,
+                       sha256, d);
 }
 
 sg_status sg_package_add_file(sg_package *p, const char *src_path, const char *archive_name,
                               sg_pkg_role role, const char *stem, int compress, sg_diag *d) {
   if (role == SG_ROLE_MASTER || role == SG_ROLE_STEM)
     return sg_package_add_audio(p, src_path, archive_name, role, stem, NULL, d);
-  return add_disk_file(p, src_path, archive_name, role, stem, compress, NULL, 0, d);
+  return add_disk_file(p, src_path, archive_name, role, stem, compress, NULL, 0, NULL, d);
 }
 
 sg_status sg_package_add_text(sg_package *p, const char *archive_name, const char *text,
@@ -110,7 +119,7 @@ sg_status sg_package_add_text(sg_package *p, const char *archive_name, const cha
   return add_row(p, &f, d);
 }
 
-sg_status sg_package_finish(sg_package *p, sg_diag *d) {
+static sg_status finish(sg_package *p, char *hex, sg_diag *d) {
   if (!p)
     return sg_diag_fail(d, SG_E_INVAL, "package: NULL");
   char *json = NULL;
@@ -119,12 +128,20 @@ sg_status sg_package_finish(sg_package *p, sg_diag *d) {
     st = sg_zip_writer_add_text(p->zw, SG_MANIFEST_NAME, json, d);
   free(json);
   if (st == SG_OK)
-    st = sg_zip_writer_close(p->zw, d);
+    st = hex ? sg_zip_writer_close_sha256(p->zw, hex, d) : sg_zip_writer_close(p->zw, d);
   else
     sg_zip_writer_abort(p->zw);
   sg_manifest_free(&p->m);
   free(p);
   return st;
+}
+
+sg_status sg_package_finish(sg_package *p, sg_diag *d) { return finish(p, NULL, d); }
+
+sg_status sg_package_finish_sha256(sg_package *p, char hex[65], sg_diag *d) {
+  if (hex)
+    hex[0] = 0;
+  return finish(p, hex, d);
 }
 
 void sg_package_abort(sg_package *p) {

@@ -11,4 +11,10 @@
  * name checks. */
 size_t sg__utf8_seq(const unsigned char *s, size_t n);
 
+/* sg_manifest_file_describe with the file's SHA-256 given (sha256 != NULL: taken as it is, the
+ * file is not read for it) or read from the file (NULL). */
+sg_status sg__manifest_file_describe(sg_manifest_file *f, const char *path,
+                                     const char *archive_name, sg_pkg_role role, const char *stem,
+                                     const char *sha256, sg_diag *d);
+
 #endif

@@ -17,13 +17,21 @@
  * archive itself is a writable source that gathers libzip's small writes into io_block-sized
  * pwrite(2) calls (the header rewrites libzip does after each entry are seeks, which flush the
  * gathered block first). libzip still does all archive formatting and CRC computation.
- * io_block = 0 selects libzip's own file sources (kept for the benchmark's comparison). */
+ * io_block = 0 selects libzip's own file sources (kept for the benchmark's comparison).
+ *
+ * The archive's SHA-256 (hash_sha256) is taken beside the writing, by a thread that reads back
+ * the bytes that are final: libzip writes each entry's local header, its data, then seeks back
+ * to rewrite that header and returns to the end, so everything before the end is final once it
+ * has returned there (and been flushed). The thread hashes up to that mark while the next entry
+ * is written; a write below the mark (a libzip that wrote otherwise) makes the hash be taken
+ * again from the finished file, so it is always the hash of the bytes on disk. */
 #include "package_internal.h"
 
 #include "core/writeback.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +40,22 @@
 #include <unistd.h>
 #include <zip.h>
 
+/* The hash beside the writing (see the header comment); owned by the writer. */
+typedef struct zip_hasher {
+  pthread_t th;
+  int started;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int fd;        /* the thread's own read descriptor of the .partial */
+  int64_t avail; /* [0, avail) is final and on file: the thread may hash it */
+  int64_t done;  /* hashed so far */
+  int closing;   /* nothing more comes: hash up to avail and end */
+  int64_t total; /* the archive's size, once committed; -1 before */
+  int broken;    /* a write landed below avail, or a read failed: hash the file again */
+  sg_sha256 sha;
+  char hex[65];
+} zip_hasher;
+
 struct sg_zip_writer {
   zip_t *za;
   char path[SG__PATH_MAX];
@@ -39,7 +63,113 @@ struct sg_zip_writer {
   sg_zip_writer_config cfg;
   time_t mtime;
   struct out_sink *sink; /* owned by the zip_source once the archive is open */
+  zip_hasher *hasher;    /* hash_sha256 */
 };
+
+static void *hasher_run(void *arg) {
+  zip_hasher *h = arg;
+  const size_t cap = (size_t)1 << 20;
+  unsigned char *buf = malloc(cap);
+  pthread_mutex_lock(&h->lock);
+  if (!buf)
+    h->broken = 1;
+  for (;;) {
+    while (!h->broken && h->done == h->avail && !h->closing)
+      pthread_cond_wait(&h->cond, &h->lock);
+    if (h->broken || h->done == h->avail)
+      break; /* broken, or closing with everything hashed */
+    int64_t at = h->done, n = h->avail - h->done;
+    pthread_mutex_unlock(&h->lock);
+    size_t k = n < (int64_t)cap ? (size_t)n : cap;
+    ssize_t got = pread(h->fd, buf, k, (off_t)at);
+    int bad = got <= 0 || sg_sha256_update(&h->sha, buf, (size_t)got) != SG_OK;
+    pthread_mutex_lock(&h->lock);
+    if (bad && !(got < 0 && errno == EINTR))
+      h->broken = 1;
+    else if (!bad)
+      h->done += got;
+  }
+  pthread_mutex_unlock(&h->lock);
+  free(buf);
+  return NULL;
+}
+
+/* Starts the thread on the .partial just created (at the archive's first write). */
+static void hasher_start(zip_hasher *h, const char *partial) {
+  if (h->started || h->broken)
+    return;
+  h->fd = open(partial, O_RDONLY | O_CLOEXEC);
+  if (h->fd < 0 || sg_sha256_init(&h->sha) != SG_OK) {
+    h->broken = 1;
+    return;
+  }
+  h->started = pthread_create(&h->th, NULL, hasher_run, h) == 0;
+  if (!h->started)
+    h->broken = 1;
+}
+
+/* [0, mark) is final and on file. */
+static void hasher_offer(zip_hasher *h, int64_t mark, int closing) {
+  if (!h || !h->started)
+    return;
+  pthread_mutex_lock(&h->lock);
+  if (mark > h->avail)
+    h->avail = mark;
+  if (closing) {
+    h->closing = 1;
+    h->total = mark;
+  }
+  pthread_cond_broadcast(&h->cond);
+  pthread_mutex_unlock(&h->lock);
+}
+
+/* A write below what the thread may already have hashed: the hash is taken again at the end. */
+static void hasher_break(zip_hasher *h) {
+  pthread_mutex_lock(&h->lock);
+  h->broken = 1;
+  pthread_cond_broadcast(&h->cond);
+  pthread_mutex_unlock(&h->lock);
+}
+
+static zip_hasher *hasher_new(void) {
+  zip_hasher *h = calloc(1, sizeof *h);
+  if (!h)
+    return NULL;
+  h->fd = -1;
+  h->total = -1;
+  pthread_mutex_init(&h->lock, NULL);
+  pthread_cond_init(&h->cond, NULL);
+  return h;
+}
+
+/* Ends the thread; h->hex holds the hash when the whole committed archive went through it,
+ * "" otherwise. */
+static void hasher_stop(zip_hasher *h) {
+  h->hex[0] = 0;
+  if (h->started) {
+    pthread_mutex_lock(&h->lock);
+    h->closing = 1;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+    pthread_join(h->th, NULL);
+    h->started = 0;
+    if (!h->broken && h->total >= 0 && h->done == h->total)
+      sg_sha256_final(&h->sha, h->hex); /* frees the context; "" stays on failure */
+  }
+  sg_sha256_free(&h->sha);
+  if (h->fd >= 0)
+    close(h->fd);
+  h->fd = -1;
+}
+
+static void hasher_free(zip_hasher *h) {
+  if (!h)
+    return;
+  hasher_stop(h);
+  pthread_mutex_destroy(&h->lock);
+  pthread_cond_destroy(&h->cond);
+  free(h);
+}
 
 /* ---- writable archive sink ------------------------------------------------------------------ */
 
@@ -54,7 +184,20 @@ typedef struct out_sink {
   zip_error_t err;
   int committed;
   int do_fsync;
+  zip_hasher *hasher; /* the writer's, or NULL */
+  int64_t final_mark; /* [0, final_mark) will not be written again */
+  int64_t offered;    /* the hasher may read [0, offered) */
 } out_sink;
+
+/* What the hasher may read: the final part, as far as it is flushed. */
+static void sink_offer(out_sink *s, int closing) {
+  int64_t mark = s->final_mark;
+  if (s->len && s->buf_off < mark)
+    mark = s->buf_off;
+  if (mark > s->offered)
+    s->offered = mark;
+  hasher_offer(s->hasher, mark, closing);
+}
 
 static int sink_flush(out_sink *s) {
   size_t done = 0;
@@ -72,6 +215,7 @@ static int sink_flush(out_sink *s) {
   sg__start_writeback(s->fd, s->buf_off, (int64_t)s->len);
   s->buf_off += (int64_t)s->len;
   s->len = 0;
+  sink_offer(s, 0);
   return 0;
 }
 
@@ -89,11 +233,15 @@ static zip_int64_t sink_cb(void *ud, void *data, zip_uint64_t len, zip_source_cm
       return -1;
     }
     s->len = 0;
-    s->buf_off = s->pos = s->end = 0;
+    s->buf_off = s->pos = s->end = s->final_mark = s->offered = 0;
+    if (s->hasher)
+      hasher_start(s->hasher, s->path);
     return 0;
   case ZIP_SOURCE_WRITE: {
     const unsigned char *p = data;
     zip_uint64_t left = len;
+    if (s->hasher && s->pos < s->offered)
+      hasher_break(s->hasher);
     if (s->pos != s->buf_off + (int64_t)s->len) { /* after a seek: start a new block there */
       if (sink_flush(s) < 0)
         return -1;
@@ -124,6 +272,10 @@ static zip_int64_t sink_cb(void *ud, void *data, zip_uint64_t len, zip_source_cm
       zip_error_set(&s->err, ZIP_ER_INVAL, 0);
       return -1;
     }
+    if (np == s->end && s->pos < s->end) { /* back at the end after a header rewrite */
+      s->final_mark = s->end;
+      sink_offer(s, 0);
+    }
     s->pos = np;
     return 0;
   }
@@ -132,6 +284,8 @@ static zip_int64_t sink_cb(void *ud, void *data, zip_uint64_t len, zip_source_cm
   case ZIP_SOURCE_COMMIT_WRITE:
     if (sink_flush(s) < 0)
       return -1;
+    s->final_mark = s->end; /* written whole: the hash goes on beside the fsync */
+    sink_offer(s, 1);
     if ((s->do_fsync && fsync(s->fd) != 0) || close(s->fd) != 0) {
       zip_error_set(&s->err, ZIP_ER_WRITE, errno);
       s->fd = -1;
@@ -363,11 +517,15 @@ sg_status sg_zip_writer_open(sg_zip_writer **out, const char *path, const sg_zip
     zip_error_fini(&ze);
     return sg_diag_fail(d, SG_E_NOMEM, "zip writer: out of memory");
   }
+  /* Without it (no memory) the hash is taken from the finished file. */
+  if (c->hash_sha256)
+    s->hasher = w->hasher = hasher_new();
   w->za = zip_open_from_source(src, ZIP_CREATE | ZIP_TRUNCATE, &ze);
   if (!w->za) {
     sg_diag_fail(d, SG_E_IO, "cannot create '%s': %s", w->partial, zip_error_strerror(&ze));
     zip_source_free(src);
     zip_error_fini(&ze);
+    hasher_free(w->hasher);
     free(w);
     return SG_E_IO;
   }
@@ -477,7 +635,7 @@ static int fsync_path(const char *path) {
   return rc;
 }
 
-sg_status sg_zip_writer_close(sg_zip_writer *w, sg_diag *d) {
+static sg_status writer_close(sg_zip_writer *w, char *hex, sg_diag *d) {
   if (!w)
     return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL");
   sg_status st = SG_OK;
@@ -485,6 +643,7 @@ sg_status sg_zip_writer_close(sg_zip_writer *w, sg_diag *d) {
     /* libzip would delete rather than write an empty archive. */
     zip_discard(w->za);
     unlink(w->partial);
+    hasher_free(w->hasher);
     free(w);
     return sg_diag_fail(d, SG_E_INVAL, "zip writer: refusing to write an empty archive");
   }
@@ -500,8 +659,28 @@ sg_status sg_zip_writer_close(sg_zip_writer *w, sg_diag *d) {
                       strerror(errno));
     unlink(w->partial);
   }
+  if (w->hasher)
+    hasher_stop(w->hasher);
+  if (st == SG_OK && hex) {
+    if (w->hasher && w->hasher->hex[0])
+      memcpy(hex, w->hasher->hex, 65);
+    else /* not hashed beside the writing: from the file */
+      st = sg_sha256_file(w->path, hex, d);
+  }
+  hasher_free(w->hasher);
   free(w);
   return st;
+}
+
+sg_status sg_zip_writer_close(sg_zip_writer *w, sg_diag *d) { return writer_close(w, NULL, d); }
+
+sg_status sg_zip_writer_close_sha256(sg_zip_writer *w, char hex[65], sg_diag *d) {
+  if (!hex) {
+    sg_zip_writer_abort(w);
+    return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL hash");
+  }
+  hex[0] = 0;
+  return writer_close(w, hex, d);
 }
 
 void sg_zip_writer_abort(sg_zip_writer *w) {
@@ -509,5 +688,6 @@ void sg_zip_writer_abort(sg_zip_writer *w) {
     return;
   zip_discard(w->za);
   unlink(w->partial);
+  hasher_free(w->hasher);
   free(w);
 }

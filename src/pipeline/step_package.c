@@ -8,7 +8,6 @@
 #include "stemgate/package.h"
 #include "stemgate/verify.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +47,20 @@ static sg_status add_song_midi(sg__run *r, sg_package *pk, sg_diag *d) {
   return sg_package_add_file(pk, path, an, SG_ROLE_MIDI, "", 0, d);
 }
 
-static sg_status write_zip(sg__run *r, const char *zip, sg_diag *d) {
+/* The SHA-256 a node's record holds of its one file (hashed this run when written, or checked
+ * against the record through the stat cache when planned), or NULL. */
+static const char *node_sha(const sg__node *n) {
+  return n->nf >= 1 && n->fsha[0][0] ? n->fsha[0] : NULL;
+}
+
+/* The zip written, and its SHA-256 (the verification node's key) into zsha: taken beside the
+ * writing, on the core the writer leaves idle. */
+static sg_status write_zip(sg__run *r, const char *zip, char zsha[65], sg_diag *d) {
   const sg_song *s = r->song;
   sg_zip_writer_config zc;
   sg_zip_writer_config_init(&zc);
   zc.deflate_audio = s->deliverable.deflate; /* stored unless the spec asks */
+  zc.hash_sha256 = 1;
   sg_package *pk = NULL;
   sg_status st = sg_package_begin(&pk, zip, &zc, d);
   if (st != SG_OK)
@@ -101,13 +109,18 @@ static sg_status write_zip(sg__run *r, const char *zip, sg_diag *d) {
     sg_manifest_set_reference(m, &mr);
   }
   sg_pkg_loudness ml = loudness_of(&r->master_meter);
+  /* The manifest's hashes of the audio files are their nodes' (no second read of 300 MB before
+   * the zip is written): the final verification hashes every entry from the archive against
+   * them, so a file changed since its node hashed it fails there instead of being delivered
+   * with a manifest made to match it. */
   if (st == SG_OK)
-    st = sg_package_add_audio(pk, r->master_path, r->master_archive, SG_ROLE_MASTER,
-                              SG__MASTER_NAME, &ml, d);
+    st = sg_package_add_audio_hashed(pk, r->master_path, r->master_archive, SG_ROLE_MASTER,
+                                     SG__MASTER_NAME, &ml, node_sha(&r->master_node), d);
   for (int k = 0; k < r->n_stems && st == SG_OK; ++k) {
     sg__stem *ss = &r->stems[k];
     sg_pkg_loudness l = loudness_of(&ss->final_meter);
-    st = sg_package_add_audio(pk, ss->final, ss->archive, SG_ROLE_STEM, ss->name, &l, d);
+    st = sg_package_add_audio_hashed(pk, ss->final, ss->archive, SG_ROLE_STEM, ss->name, &l,
+                                     node_sha(&ss->fx_node), d);
     if (st == SG_OK && ss->midi[0]) {
       char an[SG_MAX_PATH + 8];
       snprintf(an, sizeof an, "midi/%s", strrchr(ss->midi, '/') + 1);
@@ -128,7 +141,7 @@ static sg_status write_zip(sg__run *r, const char *zip, sg_diag *d) {
     sg_package_abort(pk);
     return st;
   }
-  return sg_package_finish(pk, d);
+  return sg_package_finish_sha256(pk, zsha, d);
 }
 
 /* Verify's code on the finished zip against the spec, as a client would run it: every entry
@@ -230,30 +243,12 @@ sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d) {
   return verify_as_client(r, zip, d);
 }
 
-typedef struct zip_hash {
-  const char *path;
-  char hex[65];
-  sg_status st;
-  sg_diag d;
-} zip_hash;
-
-static void *zip_hash_run(void *arg) {
-  zip_hash *z = arg;
-  z->st = sg_sha256_file(z->path, z->hex, &z->d);
-  return NULL;
-}
-
 /* The zip written, then verified from the archive: one pass per entry. */
 sg_status sg__package_build(sg__run *r, const char *zip, char zsha[65], sg_diag *d) {
   const sg_song *s = r->song;
-  sg_status st = write_zip(r, zip, d);
+  sg_status st = write_zip(r, zip, zsha, d);
   if (st != SG_OK)
     return st;
-  /* The zip's hash (the verification node's key) beside the verification. */
-  zip_hash zh = {zip, "", SG_OK, {0}};
-  sg_diag_clear(&zh.d);
-  pthread_t th;
-  int threaded = pthread_create(&th, NULL, zip_hash_run, &zh) == 0;
   /* Final verification: every entry of the archive decoded once by verify's code (the client's
    * rows kept for the verification node), its bytes hashed and its loudness and true peak
    * measured on that read; the package's rows (hashes, headers, loudness and true peak as
@@ -271,10 +266,6 @@ sg_status sg__package_build(sg__run *r, const char *zip, char zsha[65], sg_diag 
     st = sg_package_verify_passed(zip, NULL, pass, npass, &r->res->gates, d);
   if (st == SG_OK)
     st = sg_package_verify_loudness_passed(zip, NULL, pass, npass, 0.1, 0.1, &r->res->gates, d);
-  if (threaded)
-    pthread_join(th, NULL);
-  else
-    zip_hash_run(&zh);
   sg__flush(r);
   for (size_t i = 0; st == SG_OK && i < r->res->gates.n; ++i) {
     const sg_gate_result *g = &r->res->gates.v[i];
@@ -285,12 +276,5 @@ sg_status sg__package_build(sg__run *r, const char *zip, char zsha[65], sg_diag 
       break;
     }
   }
-  if (st == SG_OK && zh.st != SG_OK) {
-    if (d)
-      *d = zh.d;
-    st = zh.st;
-  }
-  if (st == SG_OK)
-    memcpy(zsha, zh.hex, 65);
   return st;
 }

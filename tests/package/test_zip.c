@@ -154,6 +154,38 @@ static void small_io_blocks_still_correct(void **state) {
   }
 }
 
+/* The archive's hash taken beside the writing (hash_sha256) is the hash of the file as written,
+ * whatever the block size (each flush and header rewrite boundary) and with libzip's own I/O
+ * (no writer thread: hashed from the file). */
+static void hash_beside_writing_is_the_file_hash(void **state) {
+  (void)state;
+  const char *big = make_wav("hb_big.wav", 300007); /* 2.4 MB: hashed while the rest is written */
+  const char *small = make_wav("hb_small.wav", 10007);
+  const size_t blocks[] = {(size_t)1 << 20, 4093, 65537, 0};
+  for (size_t i = 0; i < sizeof blocks / sizeof *blocks; ++i) {
+    sg_zip_writer_config c;
+    sg_zip_writer_config_init(&c);
+    c.io_block = blocks[i];
+    c.hash_sha256 = 1;
+    char name[64];
+    snprintf(name, sizeof name, "hb%zu.zip", i);
+    const char *zp = sg_test_path(name);
+    sg_zip_writer *w = NULL;
+    sg_diag d;
+    sg_diag_clear(&d);
+    assert_int_equal(sg_zip_writer_open(&w, zp, &c, &d), SG_OK);
+    assert_int_equal(sg_zip_writer_add_file(w, "a.wav", big, 0, &d), SG_OK);
+    assert_int_equal(sg_zip_writer_add_file(w, "b.wav", small, 0, &d), SG_OK);
+    assert_int_equal(sg_zip_writer_add_text(w, "NOTES.txt", NOTES, &d), SG_OK);
+    assert_int_equal(sg_zip_writer_add_file(w, "c.wav", big, 0, &d), SG_OK);
+    assert_int_equal(sg_zip_writer_add_file(w, "d.wav", small, 1, &d), SG_OK);
+    char got[65], want[65];
+    assert_int_equal(sg_zip_writer_close_sha256(w, got, &d), SG_OK);
+    assert_int_equal(sg_sha256_file(zp, want, NULL), SG_OK);
+    assert_string_equal(got, want);
+  }
+}
+
 static void writer_refuses_bad_names_and_missing_files(void **state) {
   (void)state;
   sg_zip_writer *w = NULL;
@@ -559,6 +591,7 @@ int main(void) {
       cmocka_unit_test(round_trip_stored_and_deflated),
       cmocka_unit_test(rebuild_is_bit_identical),
       cmocka_unit_test(small_io_blocks_still_correct),
+      cmocka_unit_test(hash_beside_writing_is_the_file_hash),
       cmocka_unit_test(writer_refuses_bad_names_and_missing_files),
       cmocka_unit_test(name_check_table),
       cmocka_unit_test(hostile_names_rejected),
