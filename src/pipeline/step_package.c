@@ -5,9 +5,11 @@
  * removed, so nothing that looks complete is left behind. */
 #include "pipeline_internal.h"
 
+#include "stemgate/dsp.h"
 #include "stemgate/package.h"
 #include "stemgate/verify.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,11 +246,53 @@ sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d) {
 }
 
 /* The zip written, then verified from the archive: one pass per entry. */
+/* report.html's envelopes of the files taken from the cache (they streamed nothing this run, so
+ * report.c would read them after the verification): read beside the zip writing instead, on the
+ * core the writer leaves mostly idle. The same function on the same files: the same page. */
+typedef struct trace_fetch {
+  sg__run *r;
+  unsigned fp_mode; /* the run's floating-point mode (sg_trace_add measures under it) */
+  pthread_t th;
+  int started;
+} trace_fetch;
+
+static void *trace_fetch_run(void *arg) {
+  trace_fetch *tf = arg;
+  sg__run *r = tf->r;
+  sg_dsp_denormals_restore(tf->fp_mode);
+  for (int k = 0; k < r->n_stems; ++k) {
+    sg__stem *ss = &r->stems[k];
+    if (!ss->trace && ss->fx_uptodate && sg_trace_file(ss->final, 0, &ss->trace, NULL) != SG_OK)
+      ss->trace = NULL; /* report.c reads it itself */
+  }
+  if (!r->master_trace && r->master_uptodate &&
+      sg_trace_file(r->master_path, 1, &r->master_trace, NULL) != SG_OK)
+    r->master_trace = NULL;
+  return NULL;
+}
+
+static void trace_fetch_start(trace_fetch *tf, sg__run *r) {
+  tf->r = r;
+  tf->fp_mode = sg_dsp_denormals_off();
+  sg_dsp_denormals_restore(tf->fp_mode);
+  tf->started = pthread_create(&tf->th, NULL, trace_fetch_run, tf) == 0;
+}
+
+static void trace_fetch_join(trace_fetch *tf) {
+  if (tf->started)
+    pthread_join(tf->th, NULL);
+  tf->started = 0;
+}
+
 sg_status sg__package_build(sg__run *r, const char *zip, char zsha[65], sg_diag *d) {
   const sg_song *s = r->song;
+  trace_fetch tf;
+  trace_fetch_start(&tf, r);
   sg_status st = write_zip(r, zip, zsha, d);
-  if (st != SG_OK)
+  if (st != SG_OK) {
+    trace_fetch_join(&tf);
     return st;
+  }
   /* Final verification: every entry of the archive decoded once by verify's code (the client's
    * rows kept for the verification node), its bytes hashed and its loudness and true peak
    * measured on that read; the package's rows (hashes, headers, loudness and true peak as
@@ -276,5 +320,6 @@ sg_status sg__package_build(sg__run *r, const char *zip, char zsha[65], sg_diag 
       break;
     }
   }
+  trace_fetch_join(&tf);
   return st;
 }
