@@ -4,6 +4,7 @@
  * envelope, key tracking and velocity on the cutoff -> amp ADSR. Cutoff and pitch are control
  * rate (every SG__CTRL = 16 samples, ~0.33 ms at 48 kHz); the ladder ramps its coefficients
  * across that block, so sweeps do not zipper. */
+#include "kernels.h"
 #include "synth_internal.h"
 
 #include <math.h>
@@ -113,11 +114,11 @@ static void voice_control(sg__sub_voice *v, const sg__sub_patch *p, double rate,
   const double det[3] = {0, p->osc2_detune, p->osc3_detune};
   for (int i = 0; i < 3; ++i) {
     double m = v->note + 12.0 * floor(oct[i] + 0.5) + (det[i] + v->drift_cents) / 100.0;
-    sg_osc_set_freq(&v->osc[i], sg_midi_to_hz(m));
+    sg_osc_set_freq(&v->osc[i], 440.0 * sg__exp2((m - 69.0) * (1.0 / 12.0)));
   }
   double octs = p->key_track * (v->note - 60.0) / 12.0 + p->filter_env * fenv +
                 p->velocity_to_filter * v->velocity * fenv;
-  double fc = p->cutoff * exp2(octs);
+  double fc = p->cutoff * sg__exp2(octs);
   if (fc > 0.45 * rate)
     fc = 0.45 * rate;
   sg_ladder_set(&v->lad, fc, p->resonance * K_MAX);
@@ -127,20 +128,20 @@ void sg__sub_voice_render(sg__sub_voice *v, const sg__sub_patch *p, double rate,
                           size_t n) {
   const float amp = v->level * (float)(0.25 + 0.75 * v->velocity);
   for (size_t i = 0; i < n; ++i) {
-    float fe = sg_adsr_tick(&v->fenv);
+    float fe = sg__adsr_tick(&v->fenv);
     if (v->ctrl <= 0) {
       voice_control(v, p, rate, fe);
       v->ctrl = SG__CTRL;
     }
     --v->ctrl;
-    float x = v->lvl[0] * sg_osc_tick(&v->osc[0]) + v->lvl[1] * sg_osc_tick(&v->osc[1]) +
-              v->lvl[2] * sg_osc_tick(&v->osc[2]);
+    float x = v->lvl[0] * sg__osc_tick(&v->osc[0]) + v->lvl[1] * sg__osc_tick(&v->osc[1]) +
+              v->lvl[2] * sg__osc_tick(&v->osc[2]);
     if (v->noise_lvl > 0)
-      x += v->noise_lvl * sg_osc_tick(&v->noise);
-    float y = sg_ladder_tick(&v->lad, LADDER_IN * x);
+      x += v->noise_lvl * sg__osc_tick(&v->noise);
+    float y = sg__ladder_tick(&v->lad, LADDER_IN * x);
     /* One-pole de-zipper on the amplitude so a steal or velocity change never steps. */
     v->amp_lp += 0.02f * (amp - v->amp_lp);
-    out[i] += y * sg_adsr_tick(&v->aenv) * v->amp_lp;
+    out[i] += y * sg__adsr_tick(&v->aenv) * v->amp_lp;
     /* Stop on the sample the envelope ends, not at the block end, so the voice state (and the
      * next note's sound) does not depend on how the caller splits blocks. */
     if (!sg_adsr_active(&v->aenv))

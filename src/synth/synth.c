@@ -439,8 +439,7 @@ static void render_internal(sg_synth *s, const sg_note_list *notes, int64_t fram
     s->vt->render(s->st, left + off, right + off, len);
     pos = next;
   }
-  sg_dc_blocker_process(&s->dc[0], left, left, n);
-  sg_dc_blocker_process(&s->dc[1], right, right, n);
+  sg_dc_blocker_process2(&s->dc[0], &s->dc[1], left, right, n);
 }
 
 sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0, float *left,
@@ -474,8 +473,7 @@ sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0
    * frames in the output, the limiter just sees them coming. */
   render_internal(s, notes, frame0 + LOOKAHEAD, left, right, n);
   limit(s, left, right, n);
-  sg_dc_blocker_process(&s->dc_lim[0], left, left, n);
-  sg_dc_blocker_process(&s->dc_lim[1], right, right, n);
+  sg_dc_blocker_process2(&s->dc_lim[0], &s->dc_lim[1], left, right, n);
   s->next_frame = frame0 + (int64_t)n;
   return SG_OK;
 }
