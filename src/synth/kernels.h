@@ -21,13 +21,19 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__GNUC__)
+#define SG__ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define SG__ALWAYS_INLINE inline
+#endif
+
 #define SG__RND 6755399441055744.0 /* 1.5 * 2^52: (x + RND) - RND rounds |x| < 2^51 */
 
 /* x rounded to the nearest integer (ties to even), |x| < 2^51. */
 static inline double sg__round(double x) { return (x + SG__RND) - SG__RND; }
 
 /* 2^z for z in [-1022, 1023] (clamped there). */
-static inline double sg__exp2(double z) {
+static SG__ALWAYS_INLINE double sg__exp2(double z) {
   z = z < -1022.0 ? -1022.0 : (z > 1023.0 ? 1023.0 : z);
   const double k = sg__round(z), f = z - k;
   const double f2 = f * f, f4 = f2 * f2;
@@ -46,7 +52,7 @@ static inline double sg__exp2(double z) {
 static inline double sg__exp(double x) { return sg__exp2(x * 1.4426950408889634); }
 
 /* sin(2 pi t) for any |t| < 2^50 (t in cycles). */
-static inline double sg__sin2pi(double t) {
+static SG__ALWAYS_INLINE double sg__sin2pi(double t) {
   const double u = t - sg__round(t);            /* [-0.5, 0.5] */
   const double w = 0.25 - fabs(0.25 - fabs(u)); /* [0, 0.25]: sin(2 pi u) = +-sin(2 pi w) */
   const double w2 = w * w, w4 = w2 * w2;
@@ -59,7 +65,7 @@ static inline double sg__sin2pi(double t) {
 }
 
 /* tanh x for any x. */
-static inline double sg__tanh(double x) {
+static SG__ALWAYS_INLINE double sg__tanh(double x) {
   double a = fabs(x);
   a = a > 20.0 ? 20.0 : a;                            /* tanh(20) rounds to 1 */
   const double e = sg__exp2(a * -2.8853900817779268); /* e^(-2a) */
@@ -73,7 +79,7 @@ static inline double sg__tanh(double x) {
  * caller) step at phase 0, t = phase in cycles, dt = phase increment. It is the difference
  * between a band-limited step (integrated triangular "sinc" approximation) and the trivial
  * step, non-zero only one sample on either side of the discontinuity. */
-static inline double sg__polyblep(double t, double dt) {
+static SG__ALWAYS_INLINE double sg__polyblep(double t, double dt) {
   if (t < dt) {
     double x = t / dt;
     return x + x - x * x - 1.0;
@@ -91,7 +97,7 @@ static inline double sg__polyblep(double t, double dt) {
  * for a unit step, B being the integral of the cubic B-spline. Its sinc^4 spectrum suppresses
  * aliases much further than the two-point residual (sinc^2), at the price of a gentle high roll-
  * off (-2.5 dB at 10 kHz, 48 kHz rate). */
-static inline double sg__blep4(double x) {
+static SG__ALWAYS_INLINE double sg__blep4(double x) {
   if (x < -1.0) {
     double u = 2.0 + x, u2 = u * u;
     return u2 * u2 * (1.0 / 24.0);
@@ -111,7 +117,7 @@ static inline double sg__blep4(double x) {
 /* Residual of a unit step at phase 0 for a sample at phase t, increment dt: four-point while
  * two samples fit on each side of the step within a cycle (dt < 0.2, i.e. below ~9.6 kHz at
  * 48 kHz), else the two-point PolyBLEP (rescaled to a unit step). */
-static inline double sg__step_residual(double t, double dt) {
+static SG__ALWAYS_INLINE double sg__step_residual(double t, double dt) {
   if (dt < 0.2) {
     if (t < 2.0 * dt)
       return sg__blep4(t / dt);
@@ -124,7 +130,7 @@ static inline double sg__step_residual(double t, double dt) {
 
 /* Two-point PolyBLAMP residual (integral of the PolyBLEP residual, for a unit change of slope
  * per sample): (1 - x)^3 / 6 after the corner, (1 + x)^3 / 6 before it. */
-static inline double sg__polyblamp(double t, double dt) {
+static SG__ALWAYS_INLINE double sg__polyblamp(double t, double dt) {
   if (t < dt) {
     double x = 1.0 - t / dt;
     return x * x * x * (1.0 / 6.0);
@@ -136,9 +142,11 @@ static inline double sg__polyblamp(double t, double dt) {
   return 0.0;
 }
 
-static inline float sg__osc_tick(sg_osc *o) {
+/* One sample of o as waveform w: with w a constant the compiler drops the switch (the voices'
+ * loops over one oscillator). */
+static SG__ALWAYS_INLINE float sg__osc_wave(sg_osc *o, sg_wave w) {
   double t = o->phase, dt = o->dt, y;
-  switch (o->wave) {
+  switch (w) {
   case SG_WAVE_SAW: /* falls by 2 at phase 0 */
     y = 2.0 * t - 1.0 - 2.0 * sg__step_residual(t, dt);
     break;
@@ -176,6 +184,8 @@ static inline float sg__osc_tick(sg_osc *o) {
   o->phase = t;
   return (float)y;
 }
+
+static inline float sg__osc_tick(sg_osc *o) { return sg__osc_wave(o, o->wave); }
 
 /* ---- ADSR ------------------------------------------------------------------------------------ */
 
@@ -215,9 +225,119 @@ static inline float sg__adsr_tick(sg_adsr *e) {
   return (float)e->value;
 }
 
+/* Up to n ticks of e into out (the values sg__adsr_tick returns), stopping after the tick on
+ * which the envelope turns idle (an envelope idle from the start runs all n); returns the ticks
+ * run. The value stays in a register and each
+ * stage runs as its own loop (a held sustain is a fill). */
+static inline size_t sg__adsr_run(sg_adsr *e, float *out, size_t n) {
+  double v = e->value;
+  sg_adsr_stage st = e->stage;
+  size_t j = 0;
+  while (j < n && st != SG_ADSR_IDLE) {
+    switch (st) {
+    case SG_ADSR_ATTACK:
+      while (j < n) {
+        v = e->a_base + v * e->a_coef;
+        if (v >= 1.0) {
+          v = 1.0;
+          st = SG_ADSR_DECAY;
+          out[j++] = (float)v;
+          break;
+        }
+        out[j++] = (float)v;
+      }
+      break;
+    case SG_ADSR_DECAY:
+      while (j < n) {
+        v = e->d_base + v * e->d_coef;
+        if (v <= e->c.sustain) {
+          v = e->c.sustain;
+          st = SG_ADSR_SUSTAIN;
+          out[j++] = (float)v;
+          break;
+        }
+        out[j++] = (float)v;
+      }
+      break;
+    case SG_ADSR_SUSTAIN:
+      v = e->c.sustain;
+      if (v <= 0) {
+        st = SG_ADSR_IDLE;
+        out[j++] = (float)v;
+        break;
+      }
+      for (const float f = (float)v; j < n; ++j)
+        out[j] = f;
+      break;
+    case SG_ADSR_RELEASE:
+    default:
+      while (j < n) {
+        v = e->r_base + v * e->r_coef;
+        if (v <= 0) {
+          v = 0;
+          st = SG_ADSR_IDLE;
+          out[j++] = 0.0f;
+          break;
+        }
+        out[j++] = (float)v;
+      }
+      break;
+    }
+  }
+  if (j == 0 && n > 0) { /* idle from the start: n ticks of silence, as sg__adsr_tick */
+    v = 0;
+    for (; j < n; ++j)
+      out[j] = 0.0f;
+  }
+  e->value = v;
+  e->stage = st;
+  return j;
+}
+
 /* ---- ladder ---------------------------------------------------------------------------------- */
 
-static inline float sg__ladder_tick(sg_ladder *f, float xin) {
+/* The TPT ladder (Zavalishin ch. 5) rearranged for a short dependency chain per sample. With
+ * G = g / (1 + g) each one-pole stage is y' = G y + (1 - G) s, s <- 2 y' - s, and the output of
+ * the cascade is y4 = G^4 u + S, S = (G^3 s0 + G^2 s1 + G s2 + s3) / (1 + g). The zero-delay
+ * feedback u = d x - k y4 solves to u = (d x - k S) / (1 + k G^4), computed as
+ * u = ux x - (a0 s0 + a1 s1 + a2 s2 + a3 s3) with coefficients that do not depend on the state
+ * (two divisions per coefficient change, outside the recursion). */
+typedef struct sg__lad_coef {
+  double ux, a0, a1, a2, a3, G, H;
+} sg__lad_coef;
+
+static SG__ALWAYS_INLINE void sg__ladder_coef(double g, double k, double drive, sg__lad_coef *c) {
+  const double inv = 1.0 / (1.0 + g), G = g * inv, G2 = G * G, G4 = G2 * G2;
+  const double rc = 1.0 / (1.0 + k * G4), kr = k * rc * inv;
+  c->ux = drive * rc;
+  c->a0 = kr * (G2 * G);
+  c->a1 = kr * G2;
+  c->a2 = kr * G;
+  c->a3 = kr;
+  c->G = G;
+  c->H = 1.0 - G;
+}
+
+/* One sample through the cascade from the state s; returns y4 (the drive not yet undone). */
+static SG__ALWAYS_INLINE double sg__ladder_step(double *s, const sg__lad_coef *c, double x,
+                                                int linear) {
+  const double part = c->a0 * s[0] + c->a1 * s[1] + c->a2 * s[2];
+  double u = c->ux * x - (part + c->a3 * s[3]);
+  if (!linear)
+    u = sg__tanh(u);
+  const double y1 = c->G * u + c->H * s[0];
+  s[0] = (y1 + y1) - s[0];
+  const double y2 = c->G * y1 + c->H * s[1];
+  s[1] = (y2 + y2) - s[1];
+  const double y3 = c->G * y2 + c->H * s[2];
+  s[2] = (y3 + y3) - s[2];
+  const double y4 = c->G * y3 + c->H * s[3];
+  s[3] = (y4 + y4) - s[3];
+  return y4;
+}
+
+/* Advances the per-block coefficient ramps of sg_ladder_set by one sample. */
+static inline void sg__ladder_ramp(sg_ladder *f) {
   if (f->g_step != 0) {
     f->g += f->g_step;
     if ((f->g_step > 0 && f->g >= f->g_target) || (f->g_step < 0 && f->g <= f->g_target)) {
@@ -232,21 +352,15 @@ static inline float sg__ladder_tick(sg_ladder *f, float xin) {
       f->k_step = 0;
     }
   }
-  const double g = f->g, G = g / (1.0 + g), k = f->k, inv = 1.0 / (1.0 + g);
-  /* y4 = G^4 u + S with S collecting the states (Zavalishin eq. 5.x): solve the zero-delay
-   * feedback u = x - k y4 in closed form. */
-  double S = G * G * G * f->s[0] * inv + G * G * f->s[1] * inv + G * f->s[2] * inv + f->s[3] * inv;
-  double G4 = G * G * G * G;
-  double x = (double)xin * f->c.drive;
-  double u = (x - k * S) / (1.0 + k * G4);
-  if (!f->c.linear)
-    u = sg__tanh(u);
-  double y = u;
-  for (int i = 0; i < 4; ++i) {
-    double v = (y - f->s[i]) * G;
-    y = v + f->s[i];
-    f->s[i] = sg_dsp_flush(y + v);
-  }
+}
+
+static inline float sg__ladder_tick(sg_ladder *f, float xin) {
+  sg__ladder_ramp(f);
+  sg__lad_coef c;
+  sg__ladder_coef(f->g, f->k, f->c.drive, &c);
+  const double y = sg__ladder_step(f->s, &c, (double)xin, f->c.linear);
+  for (int i = 0; i < 4; ++i)
+    f->s[i] = sg_dsp_flush(f->s[i]);
   /* Undo the drive for small signals so drive changes colour, not level. */
   return (float)(y / f->c.drive);
 }

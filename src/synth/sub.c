@@ -95,6 +95,7 @@ void sg__sub_voice_init(sg__sub_voice *v, const sg__sub_patch *p, double rate, u
   v->level = (float)(0.5 * (dr / tanh(LADDER_IN * dr)) * (1.0 + 0.5 * k) / (1.0 + 0.25 * k) *
                      pow(10.0, p->gain / 20.0));
   v->drift_cents = v->drift_target = 0;
+  v->coef_g = v->coef_k = NAN; /* no coefficients yet */
   v->note = v->target_note = 60;
 }
 
@@ -124,28 +125,134 @@ static void voice_control(sg__sub_voice *v, const sg__sub_patch *p, double rate,
   sg_ladder_set(&v->lad, fc, p->resonance * K_MAX);
 }
 
-void sg__sub_voice_render(sg__sub_voice *v, const sg__sub_patch *p, double rate, float *out,
-                          size_t n) {
+/* Adds lvl * o over c samples to x (first: stores instead), the waveform's switch outside the
+ * loop. */
+static void osc_add(sg_osc *o, float lvl, float *x, size_t c, int first) {
+#define OSC_LOOP(W)                                                                                \
+  for (size_t j = 0; j < c; ++j) {                                                                 \
+    float v = lvl * sg__osc_wave(o, W);                                                            \
+    x[j] = first ? v : x[j] + v;                                                                   \
+  }                                                                                                \
+  break
+  switch (o->wave) {
+  case SG_WAVE_SAW:
+    OSC_LOOP(SG_WAVE_SAW);
+  case SG_WAVE_SQUARE:
+    OSC_LOOP(SG_WAVE_SQUARE);
+  case SG_WAVE_TRIANGLE:
+    OSC_LOOP(SG_WAVE_TRIANGLE);
+  case SG_WAVE_SINE:
+    OSC_LOOP(SG_WAVE_SINE);
+  default:
+    OSC_LOOP(o->wave);
+  }
+#undef OSC_LOOP
+}
+
+/* Everything of a voice's next n (<= SG__SUB_RUN) samples but the ladder's recursion: the amplitude
+ * envelope first (it alone decides where the voice ends: on the sample its envelope does, so the
+ * voice's state never depends on how the caller splits blocks), then per control tick the
+ * filter envelope, pitch and cutoff, the oscillator mix and the ladder's coefficients. */
+static void voice_prepare(sg__sub_voice *v, const sg__sub_patch *p, double rate, size_t n) {
   const float amp = v->level * (float)(0.25 + 0.75 * v->velocity);
-  for (size_t i = 0; i < n; ++i) {
-    float fe = sg__adsr_tick(&v->fenv);
-    if (v->ctrl <= 0) {
-      voice_control(v, p, rate, fe);
-      v->ctrl = SG__CTRL;
-    }
-    --v->ctrl;
-    float x = v->lvl[0] * sg__osc_tick(&v->osc[0]) + v->lvl[1] * sg__osc_tick(&v->osc[1]) +
-              v->lvl[2] * sg__osc_tick(&v->osc[2]);
-    if (v->noise_lvl > 0)
-      x += v->noise_lvl * sg__osc_tick(&v->noise);
-    float y = sg__ladder_tick(&v->lad, LADDER_IN * x);
+  const size_t m = sg__adsr_run(&v->aenv, v->ae, n);
+  float alp = v->amp_lp;
+  for (size_t j = 0; j < m; ++j) {
     /* One-pole de-zipper on the amplitude so a steal or velocity change never steps. */
-    v->amp_lp += 0.02f * (amp - v->amp_lp);
-    out[i] += y * sg__adsr_tick(&v->aenv) * v->amp_lp;
-    /* Stop on the sample the envelope ends, not at the block end, so the voice state (and the
-     * next note's sound) does not depend on how the caller splits blocks. */
-    if (!sg_adsr_active(&v->aenv))
-      break;
+    alp += 0.02f * (amp - alp);
+    v->al[j] = alp;
+  }
+  v->amp_lp = alp;
+  v->run = m;
+  const double drive = v->lad.c.drive;
+  for (size_t j = 0; j < m;) {
+    size_t q = 0;
+    if (v->ctrl <= 0) {
+      voice_control(v, p, rate, sg__adsr_tick(&v->fenv));
+      v->ctrl = SG__CTRL;
+      q = 1;
+    }
+    size_t c = (size_t)v->ctrl < m - j ? (size_t)v->ctrl : m - j;
+    float skip[SG__CTRL]; /* the filter envelope is read at control ticks only */
+    while (q < c)
+      q += sg__adsr_run(&v->fenv, skip, c - q);
+    v->ctrl -= (int)c;
+    float *x = v->x + j;
+    osc_add(&v->osc[0], v->lvl[0], x, c, 1);
+    osc_add(&v->osc[1], v->lvl[1], x, c, 0);
+    osc_add(&v->osc[2], v->lvl[2], x, c, 0);
+    if (v->noise_lvl > 0)
+      osc_add(&v->noise, v->noise_lvl, x, c, 0);
+    for (size_t i = 0; i < c; ++i) {
+      x[i] = LADDER_IN * x[i];
+      sg__ladder_ramp(&v->lad);
+      if (v->lad.g != v->coef_g || v->lad.k != v->coef_k) { /* else the ramp is settled */
+        v->coef_g = v->lad.g;
+        v->coef_k = v->lad.k;
+        sg__ladder_coef(v->coef_g, v->coef_k, drive, &v->cur);
+      }
+      v->coef[j + i] = v->cur;
+    }
+    j += c;
+  }
+}
+
+/* The ladder recursions of voices a and b over samples [j0, j1) of their stretch, interleaved:
+ * two independent chains the CPU overlaps (b may be NULL). */
+static void ladder_pair(sg__sub_voice *a, sg__sub_voice *b, size_t j0, size_t j1) {
+  const int lin = a->lad.c.linear;
+  const double ia = 1.0 / a->lad.c.drive, ib = b ? 1.0 / b->lad.c.drive : 0;
+  double sa[4], sb[4];
+  memcpy(sa, a->lad.s, sizeof sa);
+  /* Undo the drive for small signals so drive changes colour, not level. */
+  if (b) {
+    memcpy(sb, b->lad.s, sizeof sb);
+    for (size_t j = j0; j < j1; ++j) {
+      const double ya = sg__ladder_step(sa, &a->coef[j], (double)a->x[j], lin);
+      const double yb = sg__ladder_step(sb, &b->coef[j], (double)b->x[j], lin);
+      a->y[j] = (float)(ya * ia);
+      b->y[j] = (float)(yb * ib);
+    }
+    for (int i = 0; i < 4; ++i)
+      b->lad.s[i] = sg_dsp_flush(sb[i]);
+  } else {
+    for (size_t j = j0; j < j1; ++j)
+      a->y[j] = (float)(sg__ladder_step(sa, &a->coef[j], (double)a->x[j], lin) * ia);
+  }
+  for (int i = 0; i < 4; ++i)
+    a->lad.s[i] = sg_dsp_flush(sa[i]);
+}
+
+void sg__sub_voices_render(sg__sub_voice *const *v, int nv, const sg__sub_patch *p, double rate,
+                           float *out, size_t n) {
+  for (size_t i0 = 0; i0 < n; i0 += SG__SUB_RUN) {
+    const size_t bn = n - i0 < SG__SUB_RUN ? n - i0 : SG__SUB_RUN;
+    sg__sub_voice *live[SG__SUB_MAX_VOICES];
+    int nl = 0;
+    for (int i = 0; i < nv && nl < SG__SUB_MAX_VOICES; ++i)
+      if (sg_adsr_active(&v[i]->aenv)) {
+        voice_prepare(v[i], p, rate, bn);
+        live[nl++] = v[i];
+      }
+    if (nl == 0)
+      return;
+    /* Pairs over their common length, then the longer one's rest alone. */
+    for (int i = 0; i < nl; i += 2) {
+      sg__sub_voice *a = live[i], *b = i + 1 < nl ? live[i + 1] : NULL;
+      const size_t common = b && b->run < a->run ? b->run : a->run;
+      ladder_pair(a, b, 0, common);
+      if (a->run > common)
+        ladder_pair(a, NULL, common, a->run);
+      if (b && b->run > common)
+        ladder_pair(b, NULL, common, b->run);
+    }
+    /* Voices add in their order, as each sample's sum always did. */
+    for (int i = 0; i < nl; ++i) {
+      const sg__sub_voice *w = live[i];
+      float *o = out + i0;
+      for (size_t j = 0; j < w->run; ++j)
+        o[j] += w->y[j] * w->ae[j] * w->al[j];
+    }
   }
 }
 
@@ -429,8 +536,8 @@ static void mono_note_off(void *st, uint32_t id) {
 static void mono_render(void *st, float *l, float *r, size_t n) {
   sg__mono *m = st;
   memset(l, 0, n * sizeof *l);
-  if (sg_adsr_active(&m->v.aenv))
-    sg__sub_voice_render(&m->v, &m->p, m->rate, l, n);
+  sg__sub_voice *v = &m->v;
+  sg__sub_voices_render(&v, 1, &m->p, m->rate, l, n);
   memcpy(r, l, n * sizeof *r);
 }
 
@@ -545,9 +652,10 @@ static void poly_note_off(void *st, uint32_t id) {
 static void poly_render(void *st, float *l, float *r, size_t n) {
   sg__poly *q = st;
   memset(l, 0, n * sizeof *l);
+  sg__sub_voice *v[POLY_VOICES];
   for (int i = 0; i < POLY_VOICES; ++i)
-    if (sg_adsr_active(&q->v[i].aenv))
-      sg__sub_voice_render(&q->v[i], &q->p, q->rate, l, n);
+    v[i] = &q->v[i];
+  sg__sub_voices_render(v, POLY_VOICES, &q->p, q->rate, l, n);
   memcpy(r, l, n * sizeof *r);
 }
 
