@@ -25,6 +25,7 @@
  *
  * Also accepted: 35 (kick), 40 (snare), 44 (closed hat). Other keys are ignored. Noise comes
  * from one seeded PCG32, consumed in a fixed voice order, so renders are bit-identical. */
+#include "kernels.h"
 #include "synth_internal.h"
 
 #include <math.h>
@@ -357,10 +358,12 @@ static void drums_note_off(void *st, uint32_t id) {
   (void)id;
 }
 
-static double voice_tick(sg__drums *k, drum_voice *v) {
+/* One sample of v played as piece `type` (v->type; a constant where inlined: the voice loops
+ * below run without the switch). */
+static SG__ALWAYS_INLINE double voice_tick(sg__drums *k, drum_voice *v, int type) {
   const double R = k->rate;
   double y = 0;
-  switch (v->type) {
+  switch (type) {
   case D_KICK: {
     v->f = v->f_end + (v->f - v->f_end) * v->f_mul;
     v->ph += v->f / R;
@@ -369,7 +372,7 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
     /* 0.3 ms fade-in keeps the first cycle from stepping. */
     double fade = v->t < (int64_t)(0.0003 * R) ? (double)v->t / (0.0003 * R) : 1.0;
     double click = sg_biquad_tick(&v->f1, noise(v)) * v->amp2;
-    y = (sin(2 * SG_PI * v->ph) * v->amp * fade + click) * 0.72;
+    y = (sg__sin2pi(v->ph) * v->amp * fade + click) * 0.72;
     v->amp *= v->amp_mul;
     v->amp2 *= v->amp2_mul;
     break;
@@ -379,7 +382,7 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
     v->ph2 += v->f * 1.62 / R;
     v->ph -= floor(v->ph);
     v->ph2 -= floor(v->ph2);
-    double tone = 0.6 * sin(2 * SG_PI * v->ph) + 0.4 * sin(2 * SG_PI * v->ph2);
+    double tone = 0.6 * sg__sin2pi(v->ph) + 0.4 * sg__sin2pi(v->ph2);
     double nz = sg_biquad_tick(&v->f2, sg_biquad_tick(&v->f1, noise(v)));
     y = (tone * v->amp + 2.2 * nz * v->amp2) * 0.45;
     v->amp *= v->amp_mul;
@@ -411,7 +414,7 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
   case D_OHAT: {
     double bank = 0;
     for (int i = 0; i < 6; ++i)
-      bank += sg_osc_tick(&v->sq[i]);
+      bank += sg__osc_wave(&v->sq[i], SG_WAVE_SQUARE);
     y = sg_biquad_tick(&v->f2, sg_biquad_tick(&v->f1, bank / 6.0)) * v->amp * 1.3;
     v->amp *= v->amp_mul;
     break;
@@ -422,7 +425,7 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
     v->ph -= floor(v->ph);
     double fade = v->t < (int64_t)(0.0003 * R) ? (double)v->t / (0.0003 * R) : 1.0;
     double click = sg_biquad_tick(&v->f1, noise(v)) * v->amp2;
-    y = (sin(2 * SG_PI * v->ph) * v->amp * fade + click) * 0.6;
+    y = (sg__sin2pi(v->ph) * v->amp * fade + click) * 0.6;
     v->amp *= v->amp_mul;
     v->amp2 *= v->amp2_mul;
     break;
@@ -431,12 +434,12 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
   case D_RIDE: {
     double bank = 0;
     for (int i = 0; i < 6; ++i)
-      bank += sg_osc_tick(&v->sq[i]);
+      bank += sg__osc_wave(&v->sq[i], SG_WAVE_SQUARE);
     double bell = 0;
     if (v->f > 0) {
       v->ph += v->f / R;
       v->ph -= floor(v->ph);
-      bell = 0.25 * sin(2 * SG_PI * v->ph);
+      bell = 0.25 * sg__sin2pi(v->ph);
     }
     double x = bank / 6.0 + bell + v->amp2 * noise(v);
     y = sg_biquad_tick(&v->f2, sg_biquad_tick(&v->f1, x)) * v->amp * 0.5;
@@ -471,12 +474,33 @@ static void drums_render(void *st, float *l, float *r, size_t n) {
       if (v->type == D_NONE)
         continue;
       size_t m = (int64_t)bn < v->life ? bn : (size_t)(v->life > 0 ? v->life : 0);
-      for (size_t i = 0; i < m; ++i) {
-        double y = voice_tick(k, v) * k->out_gain;
-        dry[i] += (float)y;
-        l[i0 + i] += (float)(y * v->gl);
-        r[i0 + i] += (float)(y * v->gr);
+#define VOICE_LOOP(T)                                                                              \
+  for (size_t i = 0; i < m; ++i) {                                                                 \
+    double y = voice_tick(k, v, T) * k->out_gain;                                                  \
+    dry[i] += (float)y;                                                                            \
+    l[i0 + i] += (float)(y * v->gl);                                                               \
+    r[i0 + i] += (float)(y * v->gr);                                                               \
+  }                                                                                                \
+  break
+      switch (v->type) {
+      case D_KICK:
+        VOICE_LOOP(D_KICK);
+      case D_SNARE:
+        VOICE_LOOP(D_SNARE);
+      case D_CHAT:
+        VOICE_LOOP(D_CHAT);
+      case D_OHAT:
+        VOICE_LOOP(D_OHAT);
+      case D_TOM:
+        VOICE_LOOP(D_TOM);
+      case D_CRASH:
+        VOICE_LOOP(D_CRASH);
+      case D_RIDE:
+        VOICE_LOOP(D_RIDE);
+      default:
+        VOICE_LOOP(v->type);
       }
+#undef VOICE_LOOP
       v->life -= (int64_t)m;
       if (v->life <= 0)
         v->type = D_NONE;

@@ -132,7 +132,7 @@ int sg_adsr_active(const sg_adsr *e) { return e->stage != SG_ADSR_IDLE; }
 
 /* ---- DX7 envelope ------------------------------------------------------------------------- */
 
-#define DX_FLOOR_DB (-96.0)
+#define DX_FLOOR_DB SG__DX_FLOOR_DB
 /* The DX7 attack does not crawl up from silence: the generator jumps to about -40 dB and rises
  * from there (Levien's msfa notes), which is why DX attacks sound immediate. */
 #define DX_ATTACK_JUMP_DB (-40.0)
@@ -177,7 +177,7 @@ void sg_dxenv_reset(sg_dxenv *e) {
   e->seg = 5;
 }
 
-static void dx_start_seg(sg_dxenv *e, int seg) {
+void sg__dx_start_seg(sg_dxenv *e, int seg) {
   e->seg = seg;
   if (seg >= 5)
     return;
@@ -198,41 +198,14 @@ static void dx_start_seg(sg_dxenv *e, int seg) {
   e->step = dbps / e->rate;
 }
 
-void sg_dxenv_gate_on(sg_dxenv *e) { dx_start_seg(e, 0); }
+void sg_dxenv_gate_on(sg_dxenv *e) { sg__dx_start_seg(e, 0); }
 
 void sg_dxenv_gate_off(sg_dxenv *e) {
   if (e->seg < 4)
-    dx_start_seg(e, 4);
+    sg__dx_start_seg(e, 4);
 }
 
-float sg_dxenv_tick(sg_dxenv *e) {
-  if (e->seg < 5 && e->seg != 3) {
-    if (e->db < e->target) {
-      e->db += e->step;
-      if (e->db >= e->target)
-        e->db = e->target;
-    } else if (e->db > e->target) {
-      e->db -= e->step;
-      if (e->db <= e->target)
-        e->db = e->target;
-    }
-    if (e->db == e->target) {
-      if (e->seg < 2)
-        dx_start_seg(e, e->seg + 1);
-      else if (e->seg == 2)
-        dx_start_seg(e, 3);
-      else if (e->seg == 4)
-        e->seg = 5;
-    }
-  }
-  if (e->db <= DX_FLOOR_DB)
-    return 0.0f;
-  if (e->db != e->last_db) {
-    e->last_db = e->db;
-    e->last_amp = (float)sg__exp(e->db * (0.11512925464970229)); /* 10^(dB/20) */
-  }
-  return e->last_amp;
-}
+float sg_dxenv_tick(sg_dxenv *e) { return sg__dxenv_tick(e); }
 
 void sg_dxenv_process(sg_dxenv *e, float *out, size_t n) {
   for (size_t i = 0; i < n; ++i)

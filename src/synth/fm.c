@@ -7,6 +7,7 @@
  * modulator's current output; only the feedback edge reads the past. Feedback averages the last
  * two outputs (as the DX7/msfa does) which keeps high feedback from turning to noise.
  * Operator output a (0..1) modulates the phase of its targets by a cycles (2 pi a rad). */
+#include "kernels.h"
 #include "synth_internal.h"
 
 #include <math.h>
@@ -302,7 +303,7 @@ static void fm_render(void *st, float *l, float *r, size_t n) {
             ph += out[j];
         if (o == f->fb_to)
           ph += f->fb_scale * 0.5 * (v->fb0 + v->fb1);
-        float e = sg_dxenv_tick(&v->env[o]);
+        float e = sg__dxenv_tick(&v->env[o]);
         out[o] = fm_sin(f, ph) * (double)(e * v->amp[o]);
         v->phase[o] += v->inc[o];
         if (v->phase[o] >= 1.0)

@@ -142,10 +142,11 @@ static SG__ALWAYS_INLINE double sg__polyblamp(double t, double dt) {
   return 0.0;
 }
 
-/* One sample of o as waveform w: with w a constant the compiler drops the switch (the voices'
- * loops over one oscillator). */
-static SG__ALWAYS_INLINE float sg__osc_wave(sg_osc *o, sg_wave w) {
-  double t = o->phase, dt = o->dt, y;
+/* The value of o as waveform w at phase t (cycles, [0, 1)): with w a constant the compiler drops
+ * the switch (the voices' loops over one oscillator). */
+static SG__ALWAYS_INLINE float sg__osc_value(sg_osc *o, sg_wave w, double t) {
+  const double dt = o->dt;
+  double y;
   switch (w) {
   case SG_WAVE_SAW: /* falls by 2 at phase 0 */
     y = 2.0 * t - 1.0 - 2.0 * sg__step_residual(t, dt);
@@ -178,11 +179,18 @@ static SG__ALWAYS_INLINE float sg__osc_wave(sg_osc *o, sg_wave w) {
     y = 2.0 * t - 1.0;
     break;
   }
-  t += dt;
+  return (float)y;
+}
+
+/* One sample of o as waveform w, then the phase advances. */
+static SG__ALWAYS_INLINE float sg__osc_wave(sg_osc *o, sg_wave w) {
+  double t = o->phase;
+  const float y = sg__osc_value(o, w, t);
+  t += o->dt;
   if (t >= 1.0)
     t -= 1.0;
   o->phase = t;
-  return (float)y;
+  return y;
 }
 
 static inline float sg__osc_tick(sg_osc *o) { return sg__osc_wave(o, o->wave); }
@@ -292,6 +300,42 @@ static inline size_t sg__adsr_run(sg_adsr *e, float *out, size_t n) {
   e->value = v;
   e->stage = st;
   return j;
+}
+
+/* ---- DX7 envelope -----------------------------------------------------------------------------
+ */
+
+#define SG__DX_FLOOR_DB (-96.0)
+/* Starts segment seg (0..3 the rates/levels, 4 release, 5 done) from the current level. */
+void sg__dx_start_seg(sg_dxenv *e, int seg);
+
+static inline float sg__dxenv_tick(sg_dxenv *e) {
+  if (e->seg < 5 && e->seg != 3) {
+    if (e->db < e->target) {
+      e->db += e->step;
+      if (e->db >= e->target)
+        e->db = e->target;
+    } else if (e->db > e->target) {
+      e->db -= e->step;
+      if (e->db <= e->target)
+        e->db = e->target;
+    }
+    if (e->db == e->target) {
+      if (e->seg < 2)
+        sg__dx_start_seg(e, e->seg + 1);
+      else if (e->seg == 2)
+        sg__dx_start_seg(e, 3);
+      else if (e->seg == 4)
+        e->seg = 5;
+    }
+  }
+  if (e->db <= SG__DX_FLOOR_DB)
+    return 0.0f;
+  if (e->db != e->last_db) {
+    e->last_db = e->db;
+    e->last_amp = (float)sg__exp(e->db * (0.11512925464970229)); /* 10^(dB/20) */
+  }
+  return e->last_amp;
 }
 
 /* ---- ladder ---------------------------------------------------------------------------------- */

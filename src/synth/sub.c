@@ -95,7 +95,6 @@ void sg__sub_voice_init(sg__sub_voice *v, const sg__sub_patch *p, double rate, u
   v->level = (float)(0.5 * (dr / tanh(LADDER_IN * dr)) * (1.0 + 0.5 * k) / (1.0 + 0.25 * k) *
                      pow(10.0, p->gain / 20.0));
   v->drift_cents = v->drift_target = 0;
-  v->coef_g = v->coef_k = NAN; /* no coefficients yet */
   v->note = v->target_note = 60;
 }
 
@@ -130,7 +129,7 @@ static void voice_control(sg__sub_voice *v, const sg__sub_patch *p, double rate,
 static void osc_add(sg_osc *o, float lvl, float *x, size_t c, int first) {
 #define OSC_LOOP(W)                                                                                \
   for (size_t j = 0; j < c; ++j) {                                                                 \
-    float v = lvl * sg__osc_wave(o, W);                                                            \
+    const float v = lvl * sg__osc_wave(o, W);                                                      \
     x[j] = first ? v : x[j] + v;                                                                   \
   }                                                                                                \
   break
@@ -143,7 +142,7 @@ static void osc_add(sg_osc *o, float lvl, float *x, size_t c, int first) {
     OSC_LOOP(SG_WAVE_TRIANGLE);
   case SG_WAVE_SINE:
     OSC_LOOP(SG_WAVE_SINE);
-  default:
+  default: /* noise and the naive saw */
     OSC_LOOP(o->wave);
   }
 #undef OSC_LOOP
@@ -159,7 +158,13 @@ static void voice_prepare(sg__sub_voice *v, const sg__sub_patch *p, double rate,
   float alp = v->amp_lp;
   for (size_t j = 0; j < m; ++j) {
     /* One-pole de-zipper on the amplitude so a steal or velocity change never steps. */
-    alp += 0.02f * (amp - alp);
+    const float next = alp + 0.02f * (amp - alp);
+    if (next == alp) { /* settled: it stays there */
+      for (; j < m; ++j)
+        v->al[j] = alp;
+      break;
+    }
+    alp = next;
     v->al[j] = alp;
   }
   v->amp_lp = alp;
@@ -186,41 +191,91 @@ static void voice_prepare(sg__sub_voice *v, const sg__sub_patch *p, double rate,
     for (size_t i = 0; i < c; ++i) {
       x[i] = LADDER_IN * x[i];
       sg__ladder_ramp(&v->lad);
-      if (v->lad.g != v->coef_g || v->lad.k != v->coef_k) { /* else the ramp is settled */
-        v->coef_g = v->lad.g;
-        v->coef_k = v->lad.k;
-        sg__ladder_coef(v->coef_g, v->coef_k, drive, &v->cur);
-      }
-      v->coef[j + i] = v->cur;
+      v->g[j + i] = v->lad.g;
+      v->k[j + i] = v->lad.k;
     }
     j += c;
   }
+  /* The ladder's coefficients for each sample: one branch-free loop (SIMD where the target has
+   * it), the same arithmetic as sg__ladder_coef. */
+  for (size_t j = 0; j < m; ++j) {
+    const double g = v->g[j], k = v->k[j];
+    const double inv = 1.0 / (1.0 + g), G = g * inv, G2 = G * G, G4 = G2 * G2;
+    const double rc = 1.0 / (1.0 + k * G4), kr = k * rc * inv;
+    v->ux[j] = drive * rc;
+    v->a0[j] = kr * (G2 * G);
+    v->a1[j] = kr * G2;
+    v->a2[j] = kr * G;
+    v->a3[j] = kr;
+    v->G[j] = G;
+    v->H[j] = 1.0 - G;
+  }
 }
 
-/* The ladder recursions of voices a and b over samples [j0, j1) of their stretch, interleaved:
- * two independent chains the CPU overlaps (b may be NULL). */
-static void ladder_pair(sg__sub_voice *a, sg__sub_voice *b, size_t j0, size_t j1) {
-  const int lin = a->lad.c.linear;
-  const double ia = 1.0 / a->lad.c.drive, ib = b ? 1.0 / b->lad.c.drive : 0;
-  double sa[4], sb[4];
-  memcpy(sa, a->lad.s, sizeof sa);
-  /* Undo the drive for small signals so drive changes colour, not level. */
-  if (b) {
-    memcpy(sb, b->lad.s, sizeof sb);
-    for (size_t j = j0; j < j1; ++j) {
-      const double ya = sg__ladder_step(sa, &a->coef[j], (double)a->x[j], lin);
-      const double yb = sg__ladder_step(sb, &b->coef[j], (double)b->x[j], lin);
-      a->y[j] = (float)(ya * ia);
-      b->y[j] = (float)(yb * ib);
-    }
-    for (int i = 0; i < 4; ++i)
-      b->lad.s[i] = sg_dsp_flush(sb[i]);
-  } else {
-    for (size_t j = j0; j < j1; ++j)
-      a->y[j] = (float)(sg__ladder_step(sa, &a->coef[j], (double)a->x[j], lin) * ia);
+/* The ladder recursions of nw (1..4) voices over samples [j0, j1) of their stretch, interleaved:
+ * independent chains the CPU overlaps (each sample of one voice is a chain of ~100 cycles of
+ * latency but a third of that in throughput). */
+#define LADDER_GROUP 4
+static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
+  const int lin = w[0]->lad.c.linear;
+  double s[LADDER_GROUP][4], id[LADDER_GROUP];
+  for (int q = 0; q < nw; ++q) {
+    memcpy(s[q], w[q]->lad.s, sizeof s[q]);
+    id[q] = 1.0 / w[q]->lad.c.drive;
   }
-  for (int i = 0; i < 4; ++i)
-    a->lad.s[i] = sg_dsp_flush(sa[i]);
+  /* Undo the drive for small signals so drive changes colour, not level. */
+#define LADDER_ONE(q)                                                                              \
+  do {                                                                                             \
+    const sg__lad_coef c = {w[q]->ux[j], w[q]->a0[j], w[q]->a1[j], w[q]->a2[j],                    \
+                            w[q]->a3[j], w[q]->G[j],  w[q]->H[j]};                                 \
+    w[q]->y[j] = (float)(sg__ladder_step(s[q], &c, (double)w[q]->x[j], lin) * id[q]);              \
+  } while (0)
+  switch (nw) {
+  case 4:
+    for (size_t j = j0; j < j1; ++j) {
+      LADDER_ONE(0);
+      LADDER_ONE(1);
+      LADDER_ONE(2);
+      LADDER_ONE(3);
+    }
+    break;
+  case 3:
+    for (size_t j = j0; j < j1; ++j) {
+      LADDER_ONE(0);
+      LADDER_ONE(1);
+      LADDER_ONE(2);
+    }
+    break;
+  case 2:
+    for (size_t j = j0; j < j1; ++j) {
+      LADDER_ONE(0);
+      LADDER_ONE(1);
+    }
+    break;
+  default:
+    for (size_t j = j0; j < j1; ++j)
+      LADDER_ONE(0);
+    break;
+  }
+#undef LADDER_ONE
+  for (int q = 0; q < nw; ++q)
+    for (int i = 0; i < 4; ++i)
+      w[q]->lad.s[i] = sg_dsp_flush(s[q][i]);
+}
+
+/* The voices' ladders in groups of LADDER_GROUP: each group over its common length, then the
+ * rest of each longer one alone. */
+static void ladders(sg__sub_voice *const *live, int nl) {
+  for (int i = 0; i < nl; i += LADDER_GROUP) {
+    const int nw = nl - i < LADDER_GROUP ? nl - i : LADDER_GROUP;
+    size_t common = live[i]->run;
+    for (int q = 1; q < nw; ++q)
+      common = live[i + q]->run < common ? live[i + q]->run : common;
+    ladder_group(live + i, nw, 0, common);
+    for (int q = 0; q < nw; ++q)
+      if (live[i + q]->run > common)
+        ladder_group(live + i + q, 1, common, live[i + q]->run);
+  }
 }
 
 void sg__sub_voices_render(sg__sub_voice *const *v, int nv, const sg__sub_patch *p, double rate,
@@ -236,16 +291,7 @@ void sg__sub_voices_render(sg__sub_voice *const *v, int nv, const sg__sub_patch 
       }
     if (nl == 0)
       return;
-    /* Pairs over their common length, then the longer one's rest alone. */
-    for (int i = 0; i < nl; i += 2) {
-      sg__sub_voice *a = live[i], *b = i + 1 < nl ? live[i + 1] : NULL;
-      const size_t common = b && b->run < a->run ? b->run : a->run;
-      ladder_pair(a, b, 0, common);
-      if (a->run > common)
-        ladder_pair(a, NULL, common, a->run);
-      if (b && b->run > common)
-        ladder_pair(b, NULL, common, b->run);
-    }
+    ladders(live, nl);
     /* Voices add in their order, as each sample's sum always did. */
     for (int i = 0; i < nl; ++i) {
       const sg__sub_voice *w = live[i];

@@ -120,9 +120,9 @@ typedef struct sg__sub_voice {
    * ramps, the amplitude envelope, the output. Filled and read inside one render call. */
   size_t run; /* samples of the stretch (the voice may end inside it) */
   float x[SG__SUB_RUN], ae[SG__SUB_RUN], al[SG__SUB_RUN], y[SG__SUB_RUN];
-  sg__lad_coef coef[SG__SUB_RUN];
-  sg__lad_coef cur;      /* the coefficients of the ramp values coef_g, coef_k */
-  double coef_g, coef_k; /* (NAN after init: computed at the first sample) */
+  double g[SG__SUB_RUN], k[SG__SUB_RUN]; /* the ladder's ramps, then its coefficients: */
+  double ux[SG__SUB_RUN], a0[SG__SUB_RUN], a1[SG__SUB_RUN], a2[SG__SUB_RUN], a3[SG__SUB_RUN];
+  double G[SG__SUB_RUN], H[SG__SUB_RUN];
 } sg__sub_voice;
 
 void sg__sub_voice_init(sg__sub_voice *v, const sg__sub_patch *p, double rate, uint64_t seed);
