@@ -84,7 +84,7 @@ typedef struct drum_voice {
 
 typedef struct sg__drums {
   drum_patch p;
-  double rate, out_gain;
+  double rate, inv_rate, out_gain;
   uint64_t seed;
   sg_rng rng;
   drum_voice v[DRUM_VOICES];
@@ -361,25 +361,26 @@ static void drums_note_off(void *st, uint32_t id) {
 /* One sample of v played as piece `type` (v->type; a constant where inlined: the voice loops
  * below run without the switch). */
 static SG__ALWAYS_INLINE double voice_tick(sg__drums *k, drum_voice *v, int type) {
-  const double R = k->rate;
+  const double R = k->rate, iR = k->inv_rate;
   double y = 0;
   switch (type) {
   case D_KICK: {
     v->f = v->f_end + (v->f - v->f_end) * v->f_mul;
-    v->ph += v->f / R;
+    v->ph += v->f * iR;
     if (v->ph >= 1.0)
       v->ph -= 1.0;
     /* 0.3 ms fade-in keeps the first cycle from stepping. */
     double fade = v->t < (int64_t)(0.0003 * R) ? (double)v->t / (0.0003 * R) : 1.0;
-    double click = sg_biquad_tick(&v->f1, noise(v)) * v->amp2;
+    /* The click's noise and filter run only while it is audible (-180 dB after ~0.2 s). */
+    double click = v->amp2 > 0 ? sg_biquad_tick(&v->f1, noise(v)) * v->amp2 : 0.0;
     y = (sg__sin2pi(v->ph) * v->amp * fade + click) * 0.72;
     v->amp *= v->amp_mul;
-    v->amp2 *= v->amp2_mul;
+    v->amp2 = v->amp2 * v->amp2_mul < 1e-9 ? 0.0 : v->amp2 * v->amp2_mul;
     break;
   }
   case D_SNARE: {
-    v->ph += v->f / R;
-    v->ph2 += v->f * 1.62 / R;
+    v->ph += v->f * iR;
+    v->ph2 += v->f * 1.62 * iR;
     v->ph -= floor(v->ph);
     v->ph2 -= floor(v->ph2);
     double tone = 0.6 * sg__sin2pi(v->ph) + 0.4 * sg__sin2pi(v->ph2);
@@ -421,13 +422,14 @@ static SG__ALWAYS_INLINE double voice_tick(sg__drums *k, drum_voice *v, int type
   }
   case D_TOM: {
     v->f = v->f_end + (v->f - v->f_end) * v->f_mul;
-    v->ph += v->f / R;
+    v->ph += v->f * iR;
     v->ph -= floor(v->ph);
     double fade = v->t < (int64_t)(0.0003 * R) ? (double)v->t / (0.0003 * R) : 1.0;
-    double click = sg_biquad_tick(&v->f1, noise(v)) * v->amp2;
+    /* The click's noise and filter run only while it is audible (-180 dB after ~0.2 s). */
+    double click = v->amp2 > 0 ? sg_biquad_tick(&v->f1, noise(v)) * v->amp2 : 0.0;
     y = (sg__sin2pi(v->ph) * v->amp * fade + click) * 0.6;
     v->amp *= v->amp_mul;
-    v->amp2 *= v->amp2_mul;
+    v->amp2 = v->amp2 * v->amp2_mul < 1e-9 ? 0.0 : v->amp2 * v->amp2_mul;
     break;
   }
   case D_CRASH:
@@ -437,7 +439,7 @@ static SG__ALWAYS_INLINE double voice_tick(sg__drums *k, drum_voice *v, int type
       bank += sg__osc_wave(&v->sq[i], SG_WAVE_SQUARE);
     double bell = 0;
     if (v->f > 0) {
-      v->ph += v->f / R;
+      v->ph += v->f * iR;
       v->ph -= floor(v->ph);
       bell = 0.25 * sg__sin2pi(v->ph);
     }
@@ -556,6 +558,7 @@ sg_status sg__drums_create(const char *patch, const sg_param_set *ov, double rat
     return s;
   }
   k->rate = rate;
+  k->inv_rate = 1.0 / rate;
   k->seed = seed;
   k->out_gain = pow(10.0, k->p.gain / 20.0);
   static const double ms_l[ROOM_TAPS] = {11.3, 17.9, 29.1}, ms_r[ROOM_TAPS] = {13.7, 21.4, 25.6};

@@ -279,7 +279,11 @@ static void fm_note_off(void *st, uint32_t id) {
 
 /* sin(2 pi ph) for any real ph, from the table. */
 static inline double fm_sin(const sg__fm *f, double ph) {
-  ph -= floor(ph);
+  /* ph - floor(ph), bit for bit (ph - round(ph) is exact; adding 1 rounds like the subtraction
+   * of floor would), without the libm-style floor sequence. */
+  ph -= sg__round(ph);
+  if (ph < 0)
+    ph += 1.0;
   double x = ph * SINE_N;
   int i = (int)x;
   double fr = x - i;
