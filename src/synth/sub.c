@@ -212,11 +212,126 @@ static void voice_prepare(sg__sub_voice *v, const sg__sub_patch *p, double rate,
   }
 }
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* sg__ladder_step for two voices in the two lanes of SSE2 registers: the same IEEE operations in
+ * the same order (sg__tanh and sg__exp2 included: z stays inside their clamps here), so each
+ * lane's result is bit-identical to the scalar step; half the instructions. */
+typedef struct lad2 {
+  __m128d s0, s1, s2, s3, id;
+} lad2;
+
+static SG__ALWAYS_INLINE __m128d tanh2(__m128d x) {
+  const __m128d sign = _mm_set1_pd(-0.0), rnd = _mm_set1_pd(SG__RND);
+  __m128d a = _mm_andnot_pd(sign, x);
+  a = _mm_min_pd(a, _mm_set1_pd(20.0));
+  const __m128d z = _mm_mul_pd(a, _mm_set1_pd(-2.8853900817779268));
+  const __m128d zr = _mm_add_pd(z, rnd), k = _mm_sub_pd(zr, rnd), f = _mm_sub_pd(z, k);
+  const __m128d f2 = _mm_mul_pd(f, f), f4 = _mm_mul_pd(f2, f2);
+#define M(a, b) _mm_mul_pd(a, b)
+#define A(a, b) _mm_add_pd(a, b)
+#define C(v) _mm_set1_pd(v)
+  const __m128d p01 = A(C(1.0), M(C(0.6931471805459336), f));
+  const __m128d p23 = A(C(0.24022650695813455), M(C(0.05550410941205712), f));
+  const __m128d p45 = A(C(0.009618129159336788), M(C(0.001333345056819519), f));
+  const __m128d p67 = A(C(0.00015403455887123276), M(C(1.531007934840581e-05), f));
+  const __m128d p =
+      A(A(A(p01, M(p23, f2)), M(A(p45, M(p67, f2)), f4)), M(C(1.3255218600736884e-06), M(f4, f4)));
+  /* zr's low bits hold k (two's complement under 1.5 * 2^52): 2^k = (k + 1023) << 52. */
+  const __m128i kb = _mm_add_epi64(_mm_castpd_si128(zr), _mm_set1_epi64x(1023));
+  const __m128d e = M(p, _mm_castsi128_pd(_mm_slli_epi64(kb, 52)));
+  const __m128d t = _mm_div_pd(_mm_sub_pd(C(1.0), e), A(C(1.0), e));
+  const __m128d neg = _mm_cmplt_pd(x, _mm_setzero_pd());
+  return _mm_or_pd(_mm_and_pd(neg, _mm_xor_pd(t, sign)), _mm_andnot_pd(neg, t));
+#undef M
+#undef A
+#undef C
+}
+
+static SG__ALWAYS_INLINE void ladder_step2(lad2 *L, sg__sub_voice *a, sg__sub_voice *b, size_t j,
+                                           int lin) {
+#define LD(f) _mm_set_pd(b->f[j], a->f[j])
+  const __m128d a0 = LD(a0), a1 = LD(a1), a2 = LD(a2), a3 = LD(a3), G = LD(G), H = LD(H);
+  const __m128d x = _mm_set_pd((double)b->x[j], (double)a->x[j]);
+  const __m128d part =
+      _mm_add_pd(_mm_add_pd(_mm_mul_pd(a0, L->s0), _mm_mul_pd(a1, L->s1)), _mm_mul_pd(a2, L->s2));
+  __m128d u = _mm_sub_pd(_mm_mul_pd(LD(ux), x), _mm_add_pd(part, _mm_mul_pd(a3, L->s3)));
+#undef LD
+  if (!lin)
+    u = tanh2(u);
+  const __m128d y1 = _mm_add_pd(_mm_mul_pd(G, u), _mm_mul_pd(H, L->s0));
+  L->s0 = _mm_sub_pd(_mm_add_pd(y1, y1), L->s0);
+  const __m128d y2 = _mm_add_pd(_mm_mul_pd(G, y1), _mm_mul_pd(H, L->s1));
+  L->s1 = _mm_sub_pd(_mm_add_pd(y2, y2), L->s1);
+  const __m128d y3 = _mm_add_pd(_mm_mul_pd(G, y2), _mm_mul_pd(H, L->s2));
+  L->s2 = _mm_sub_pd(_mm_add_pd(y3, y3), L->s2);
+  const __m128d y4 = _mm_add_pd(_mm_mul_pd(G, y3), _mm_mul_pd(H, L->s3));
+  L->s3 = _mm_sub_pd(_mm_add_pd(y4, y4), L->s3);
+  double o[2];
+  _mm_storeu_pd(o, _mm_mul_pd(y4, L->id));
+  a->y[j] = (float)o[0];
+  b->y[j] = (float)o[1];
+}
+
+static void lad2_load(lad2 *L, const sg__sub_voice *a, const sg__sub_voice *b) {
+  L->s0 = _mm_set_pd(b->lad.s[0], a->lad.s[0]);
+  L->s1 = _mm_set_pd(b->lad.s[1], a->lad.s[1]);
+  L->s2 = _mm_set_pd(b->lad.s[2], a->lad.s[2]);
+  L->s3 = _mm_set_pd(b->lad.s[3], a->lad.s[3]);
+  L->id = _mm_set_pd(1.0 / b->lad.c.drive, 1.0 / a->lad.c.drive);
+}
+
+static void lad2_store(const lad2 *L, sg__sub_voice *a, sg__sub_voice *b) {
+  double v[4][2];
+  _mm_storeu_pd(v[0], L->s0);
+  _mm_storeu_pd(v[1], L->s1);
+  _mm_storeu_pd(v[2], L->s2);
+  _mm_storeu_pd(v[3], L->s3);
+  for (int i = 0; i < 4; ++i) {
+    a->lad.s[i] = sg_dsp_flush(v[i][0]);
+    b->lad.s[i] = sg_dsp_flush(v[i][1]);
+  }
+}
+
+/* Four voices as two lane pairs, or two as one pair; the two pairs' chains overlap. */
+static int ladder_packed(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
+  const int lin = w[0]->lad.c.linear;
+  lad2 P, Q;
+  if (nw == 4) {
+    lad2_load(&P, w[0], w[1]);
+    lad2_load(&Q, w[2], w[3]);
+    for (size_t j = j0; j < j1; ++j) {
+      ladder_step2(&P, w[0], w[1], j, lin);
+      ladder_step2(&Q, w[2], w[3], j, lin);
+    }
+    lad2_store(&P, w[0], w[1]);
+    lad2_store(&Q, w[2], w[3]);
+    return 1;
+  }
+  if (nw == 2) {
+    lad2_load(&P, w[0], w[1]);
+    for (size_t j = j0; j < j1; ++j)
+      ladder_step2(&P, w[0], w[1], j, lin);
+    lad2_store(&P, w[0], w[1]);
+    return 1;
+  }
+  return 0;
+}
+#else
+static int ladder_packed(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
+  (void)w, (void)nw, (void)j0, (void)j1;
+  return 0;
+}
+#endif
+
 /* The ladder recursions of nw (1..4) voices over samples [j0, j1) of their stretch, interleaved:
  * independent chains the CPU overlaps (each sample of one voice is a chain of ~100 cycles of
  * latency but a third of that in throughput). */
 #define LADDER_GROUP 4
 static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
+  if (ladder_packed(w, nw, j0, j1))
+    return;
   const int lin = w[0]->lad.c.linear;
   double s[LADDER_GROUP][4], id[LADDER_GROUP];
   for (int q = 0; q < nw; ++q) {
