@@ -95,6 +95,7 @@ void sg__sub_voice_init(sg__sub_voice *v, const sg__sub_patch *p, double rate, u
   v->level = (float)(0.5 * (dr / tanh(LADDER_IN * dr)) * (1.0 + 0.5 * k) / (1.0 + 0.25 * k) *
                      pow(10.0, p->gain / 20.0));
   v->drift_cents = v->drift_target = 0;
+  v->pitch[0] = v->pitch[1] = v->pitch[2] = NAN; /* frequencies not set yet */
   v->note = v->target_note = 60;
 }
 
@@ -114,14 +115,22 @@ static void voice_control(sg__sub_voice *v, const sg__sub_patch *p, double rate,
   const double det[3] = {0, p->osc2_detune, p->osc3_detune};
   for (int i = 0; i < 3; ++i) {
     double m = v->note + 12.0 * floor(oct[i] + 0.5) + (det[i] + v->drift_cents) / 100.0;
-    sg_osc_set_freq(&v->osc[i], 440.0 * sg__exp2((m - 69.0) * (1.0 / 12.0)));
+    if (m != v->pitch[i]) { /* a held note without glide or drift keeps its frequencies */
+      v->pitch[i] = m;
+      sg_osc_set_freq(&v->osc[i], 440.0 * sg__exp2((m - 69.0) * (1.0 / 12.0)));
+    }
   }
   double octs = p->key_track * (v->note - 60.0) / 12.0 + p->filter_env * fenv +
                 p->velocity_to_filter * v->velocity * fenv;
   double fc = p->cutoff * sg__exp2(octs);
   if (fc > 0.45 * rate)
     fc = 0.45 * rate;
-  sg_ladder_set(&v->lad, fc, p->resonance * K_MAX);
+  const double k = p->resonance * K_MAX;
+  /* The same cutoff with the ramps finished would set the same targets and zero steps: skip the
+   * tangent. */
+  if (fc == v->lad.c.cutoff && k == v->lad.c.resonance && v->lad.g_step == 0 && v->lad.k_step == 0)
+    return;
+  sg_ladder_set(&v->lad, fc, k);
 }
 
 /* Adds lvl * o over c samples to x (first: stores instead), the waveform's switch outside the

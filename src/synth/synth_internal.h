@@ -109,6 +109,7 @@ typedef struct sg__sub_voice {
   double note;        /* current (gliding) pitch in MIDI note units */
   double target_note; /* pitch the glide approaches */
   double glide_coef;  /* per-sample one-pole coefficient of the glide (0 = jump) */
+  double pitch[3];    /* each oscillator's pitch (MIDI units) its frequency was last set to */
   double velocity;
   double drift_cents, drift_target, drift_step; /* slow seeded random walk (poly) */
   int ctrl;                                     /* samples until the next control-rate update */
