@@ -45,7 +45,8 @@ enum {
   D_SHAKER,
   D_TOM,
   D_CRASH,
-  D_RIDE
+  D_RIDE,
+  D_KICK_TONE /* render-internal: a kick past its click */
 };
 
 #define ROOM_LEN 8192 /* > the longest tap (29.1 ms) at up to 192 kHz */
@@ -364,6 +365,17 @@ static SG__ALWAYS_INLINE double voice_tick(sg__drums *k, drum_voice *v, int type
   const double R = k->rate, iR = k->inv_rate;
   double y = 0;
   switch (type) {
+  case D_KICK_TONE: /* the kick once its click has ended (amp2 == 0): the same sum, no noise */
+    v->f = v->f_end + (v->f - v->f_end) * v->f_mul;
+    v->ph += v->f * iR;
+    if (v->ph >= 1.0)
+      v->ph -= 1.0;
+    y = (sg__sin2pi(v->ph) * v->amp *
+             (v->t < (int64_t)(0.0003 * R) ? (double)v->t / (0.0003 * R) : 1.0) +
+         0.0) *
+        0.72;
+    v->amp *= v->amp_mul;
+    break;
   case D_KICK: {
     v->f = v->f_end + (v->f - v->f_end) * v->f_mul;
     v->ph += v->f * iR;
@@ -485,8 +497,26 @@ static void drums_render(void *st, float *l, float *r, size_t n) {
   }                                                                                                \
   break
       switch (v->type) {
-      case D_KICK:
-        VOICE_LOOP(D_KICK);
+      case D_KICK: {
+        /* With the click over, the loop has no call left: its state stays in registers. */
+        const size_t m_all = m;
+        size_t i = 0;
+        for (; i < m_all && v->amp2 > 0; ++i) {
+          double y = voice_tick(k, v, D_KICK) * k->out_gain;
+          dry[i] += (float)y;
+          l[i0 + i] += (float)(y * v->gl);
+          r[i0 + i] += (float)(y * v->gr);
+        }
+        drum_voice tv = *v;
+        for (; i < m_all; ++i) {
+          double y = voice_tick(k, &tv, D_KICK_TONE) * k->out_gain;
+          dry[i] += (float)y;
+          l[i0 + i] += (float)(y * tv.gl);
+          r[i0 + i] += (float)(y * tv.gr);
+        }
+        *v = tv;
+        break;
+      }
       case D_SNARE:
         VOICE_LOOP(D_SNARE);
       case D_CHAT:
