@@ -371,14 +371,15 @@ static float knee(float x) {
 
 /* in: the instrument's samples LOOKAHEAD frames ahead; out (in place): the delayed, limited
  * output. */
-/* The settled case: the gain at exactly 1 and every peak in the window and the block at or below
- * the threshold. Then each frame's target is 1 and the gain stays 1, the knee passes every
- * sample: the output is the input delayed by LOOKAHEAD frames, bit for bit. The sliding maximum
- * only needs the last LOOKAHEAD + 1 peaks (older ones have left its window), pushed at their own
- * frame numbers. Returns 0 (nothing done) unless that holds. */
+/* The settled case: every peak in the window and the block at or below the threshold. Then each
+ * frame's target is 1, the gain only releases toward 1 (and stays there once it is 1), and the
+ * knee passes every sample: the output is the input delayed by LOOKAHEAD frames times the
+ * gain, bit for bit as the per-frame loop computes it. The sliding maximum only needs the last
+ * LOOKAHEAD + 1 peaks (older ones have left its window), pushed at their own frame numbers.
+ * Returns 0 (nothing done) unless that holds. */
 static int limit_settled(sg_synth *s, float *l, float *r, size_t n) {
   enum { W = LOOKAHEAD + 1 };
-  if (s->lim_gain != 1.0f || n < 2 * W || sg_slidemax_max(&s->peak) > LIMIT_THRESHOLD)
+  if (!(s->lim_gain <= 1.0f) || n < 2 * W || sg_slidemax_max(&s->peak) > LIMIT_THRESHOLD)
     return 0;
   float pk = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -404,6 +405,15 @@ static int limit_settled(sg_synth *s, float *l, float *r, size_t n) {
   memcpy(l, tl, sizeof tl);
   memcpy(r, tr, sizeof tr);
   s->la_pos = (int)((s->la_pos + n) % LOOKAHEAD);
+  float g = s->lim_gain;
+  for (size_t i = 0; i < n && g != 1.0f; ++i) { /* the release, as in limit() */
+    g = 1.0f + (g - 1.0f) * s->lim_rel;
+    if (g > 0.999999f)
+      g = 1.0f;
+    l[i] = l[i] * g;
+    r[i] = r[i] * g;
+  }
+  s->lim_gain = g;
   return 1;
 }
 
