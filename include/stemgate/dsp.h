@@ -178,6 +178,9 @@ static inline double sg_dc_blocker_tick(sg_dc_blocker *st, double x) {
 
 /* in == out allowed. */
 void sg_dc_blocker_process(sg_dc_blocker *st, const float *in, float *out, size_t n);
+/* Two channels in place (a on l, b on r), bit-identical to sg_dc_blocker_process on each, about
+ * three times faster: the two recursions interleaved, the flush checked per stretch. */
+void sg_dc_blocker_process2(sg_dc_blocker *a, sg_dc_blocker *b, float *l, float *r, size_t n);
 
 /* ================================ parameter smoother ================================= */
 

@@ -25,6 +25,7 @@
  *
  * Also accepted: 35 (kick), 40 (snare), 44 (closed hat). Other keys are ignored. Noise comes
  * from one seeded PCG32, consumed in a fixed voice order, so renders are bit-identical. */
+#include "kernels.h"
 #include "synth_internal.h"
 
 #include <math.h>
@@ -44,7 +45,8 @@ enum {
   D_SHAKER,
   D_TOM,
   D_CRASH,
-  D_RIDE
+  D_RIDE,
+  D_KICK_TONE /* render-internal: a kick past its click */
 };
 
 #define ROOM_LEN 8192 /* > the longest tap (29.1 ms) at up to 192 kHz */
@@ -83,7 +85,7 @@ typedef struct drum_voice {
 
 typedef struct sg__drums {
   drum_patch p;
-  double rate, out_gain;
+  double rate, inv_rate, out_gain;
   uint64_t seed;
   sg_rng rng;
   drum_voice v[DRUM_VOICES];
@@ -357,29 +359,43 @@ static void drums_note_off(void *st, uint32_t id) {
   (void)id;
 }
 
-static double voice_tick(sg__drums *k, drum_voice *v) {
-  const double R = k->rate;
+/* One sample of v played as piece `type` (v->type; a constant where inlined: the voice loops
+ * below run without the switch). */
+static SG__ALWAYS_INLINE double voice_tick(sg__drums *k, drum_voice *v, int type) {
+  const double R = k->rate, iR = k->inv_rate;
   double y = 0;
-  switch (v->type) {
+  switch (type) {
+  case D_KICK_TONE: /* the kick once its click has ended (amp2 == 0): the same sum, no noise */
+    v->f = v->f_end + (v->f - v->f_end) * v->f_mul;
+    v->ph += v->f * iR;
+    if (v->ph >= 1.0)
+      v->ph -= 1.0;
+    y = (sg__sin2pi(v->ph) * v->amp *
+             (v->t < (int64_t)(0.0003 * R) ? (double)v->t / (0.0003 * R) : 1.0) +
+         0.0) *
+        0.72;
+    v->amp *= v->amp_mul;
+    break;
   case D_KICK: {
     v->f = v->f_end + (v->f - v->f_end) * v->f_mul;
-    v->ph += v->f / R;
+    v->ph += v->f * iR;
     if (v->ph >= 1.0)
       v->ph -= 1.0;
     /* 0.3 ms fade-in keeps the first cycle from stepping. */
     double fade = v->t < (int64_t)(0.0003 * R) ? (double)v->t / (0.0003 * R) : 1.0;
-    double click = sg_biquad_tick(&v->f1, noise(v)) * v->amp2;
-    y = (sin(2 * SG_PI * v->ph) * v->amp * fade + click) * 0.72;
+    /* The click's noise and filter run only while it is audible (-180 dB after ~0.2 s). */
+    double click = v->amp2 > 0 ? sg_biquad_tick(&v->f1, noise(v)) * v->amp2 : 0.0;
+    y = (sg__sin2pi(v->ph) * v->amp * fade + click) * 0.72;
     v->amp *= v->amp_mul;
-    v->amp2 *= v->amp2_mul;
+    v->amp2 = v->amp2 * v->amp2_mul < 1e-9 ? 0.0 : v->amp2 * v->amp2_mul;
     break;
   }
   case D_SNARE: {
-    v->ph += v->f / R;
-    v->ph2 += v->f * 1.62 / R;
+    v->ph += v->f * iR;
+    v->ph2 += v->f * 1.62 * iR;
     v->ph -= floor(v->ph);
     v->ph2 -= floor(v->ph2);
-    double tone = 0.6 * sin(2 * SG_PI * v->ph) + 0.4 * sin(2 * SG_PI * v->ph2);
+    double tone = 0.6 * sg__sin2pi(v->ph) + 0.4 * sg__sin2pi(v->ph2);
     double nz = sg_biquad_tick(&v->f2, sg_biquad_tick(&v->f1, noise(v)));
     y = (tone * v->amp + 2.2 * nz * v->amp2) * 0.45;
     v->amp *= v->amp_mul;
@@ -411,32 +427,33 @@ static double voice_tick(sg__drums *k, drum_voice *v) {
   case D_OHAT: {
     double bank = 0;
     for (int i = 0; i < 6; ++i)
-      bank += sg_osc_tick(&v->sq[i]);
+      bank += sg__osc_wave(&v->sq[i], SG_WAVE_SQUARE);
     y = sg_biquad_tick(&v->f2, sg_biquad_tick(&v->f1, bank / 6.0)) * v->amp * 1.3;
     v->amp *= v->amp_mul;
     break;
   }
   case D_TOM: {
     v->f = v->f_end + (v->f - v->f_end) * v->f_mul;
-    v->ph += v->f / R;
+    v->ph += v->f * iR;
     v->ph -= floor(v->ph);
     double fade = v->t < (int64_t)(0.0003 * R) ? (double)v->t / (0.0003 * R) : 1.0;
-    double click = sg_biquad_tick(&v->f1, noise(v)) * v->amp2;
-    y = (sin(2 * SG_PI * v->ph) * v->amp * fade + click) * 0.6;
+    /* The click's noise and filter run only while it is audible (-180 dB after ~0.2 s). */
+    double click = v->amp2 > 0 ? sg_biquad_tick(&v->f1, noise(v)) * v->amp2 : 0.0;
+    y = (sg__sin2pi(v->ph) * v->amp * fade + click) * 0.6;
     v->amp *= v->amp_mul;
-    v->amp2 *= v->amp2_mul;
+    v->amp2 = v->amp2 * v->amp2_mul < 1e-9 ? 0.0 : v->amp2 * v->amp2_mul;
     break;
   }
   case D_CRASH:
   case D_RIDE: {
     double bank = 0;
     for (int i = 0; i < 6; ++i)
-      bank += sg_osc_tick(&v->sq[i]);
+      bank += sg__osc_wave(&v->sq[i], SG_WAVE_SQUARE);
     double bell = 0;
     if (v->f > 0) {
-      v->ph += v->f / R;
+      v->ph += v->f * iR;
       v->ph -= floor(v->ph);
-      bell = 0.25 * sin(2 * SG_PI * v->ph);
+      bell = 0.25 * sg__sin2pi(v->ph);
     }
     double x = bank / 6.0 + bell + v->amp2 * noise(v);
     y = sg_biquad_tick(&v->f2, sg_biquad_tick(&v->f1, x)) * v->amp * 0.5;
@@ -471,12 +488,51 @@ static void drums_render(void *st, float *l, float *r, size_t n) {
       if (v->type == D_NONE)
         continue;
       size_t m = (int64_t)bn < v->life ? bn : (size_t)(v->life > 0 ? v->life : 0);
-      for (size_t i = 0; i < m; ++i) {
-        double y = voice_tick(k, v) * k->out_gain;
-        dry[i] += (float)y;
-        l[i0 + i] += (float)(y * v->gl);
-        r[i0 + i] += (float)(y * v->gr);
+#define VOICE_LOOP(T)                                                                              \
+  for (size_t i = 0; i < m; ++i) {                                                                 \
+    double y = voice_tick(k, v, T) * k->out_gain;                                                  \
+    dry[i] += (float)y;                                                                            \
+    l[i0 + i] += (float)(y * v->gl);                                                               \
+    r[i0 + i] += (float)(y * v->gr);                                                               \
+  }                                                                                                \
+  break
+      switch (v->type) {
+      case D_KICK: {
+        /* With the click over, the loop has no call left: its state stays in registers. */
+        const size_t m_all = m;
+        size_t i = 0;
+        for (; i < m_all && v->amp2 > 0; ++i) {
+          double y = voice_tick(k, v, D_KICK) * k->out_gain;
+          dry[i] += (float)y;
+          l[i0 + i] += (float)(y * v->gl);
+          r[i0 + i] += (float)(y * v->gr);
+        }
+        drum_voice tv = *v;
+        for (; i < m_all; ++i) {
+          double y = voice_tick(k, &tv, D_KICK_TONE) * k->out_gain;
+          dry[i] += (float)y;
+          l[i0 + i] += (float)(y * tv.gl);
+          r[i0 + i] += (float)(y * tv.gr);
+        }
+        *v = tv;
+        break;
       }
+      case D_SNARE:
+        VOICE_LOOP(D_SNARE);
+      case D_CHAT:
+        VOICE_LOOP(D_CHAT);
+      case D_OHAT:
+        VOICE_LOOP(D_OHAT);
+      case D_TOM:
+        VOICE_LOOP(D_TOM);
+      case D_CRASH:
+        VOICE_LOOP(D_CRASH);
+      case D_RIDE:
+        VOICE_LOOP(D_RIDE);
+      default:
+        VOICE_LOOP(v->type);
+      }
+#undef VOICE_LOOP
       v->life -= (int64_t)m;
       if (v->life <= 0)
         v->type = D_NONE;
@@ -532,6 +588,7 @@ sg_status sg__drums_create(const char *patch, const sg_param_set *ov, double rat
     return s;
   }
   k->rate = rate;
+  k->inv_rate = 1.0 / rate;
   k->seed = seed;
   k->out_gain = pow(10.0, k->p.gain / 20.0);
   static const double ms_l[ROOM_TAPS] = {11.3, 17.9, 29.1}, ms_r[ROOM_TAPS] = {13.7, 21.4, 25.6};

@@ -1,79 +1,12 @@
 /* Synth building blocks: PolyBLEP/PolyBLAMP oscillator, analog-style ADSR, DX7 rate/level
- * envelope, zero-delay-feedback ladder filter. Methods and citations in stemgate/synth.h. */
-#include "stemgate/dsp.h"
-#include "stemgate/synth.h"
+ * envelope, zero-delay-feedback ladder filter. Methods and citations in stemgate/synth.h; the
+ * per-sample kernels are in kernels.h. */
+#include "kernels.h"
 
 #include <math.h>
 #include <string.h>
 
 /* ---- oscillator ----------------------------------------------------------------------------- */
-
-/* Two-point PolyBLEP residual for a unit-height (+2 for a saw's -2 jump, sign handled by the
- * caller) step at phase 0, t = phase in cycles, dt = phase increment. It is the difference
- * between a band-limited step (integrated triangular "sinc" approximation) and the trivial
- * step, non-zero only one sample on either side of the discontinuity. */
-static inline double polyblep(double t, double dt) {
-  if (t < dt) {
-    double x = t / dt;
-    return x + x - x * x - 1.0;
-  }
-  if (t > 1.0 - dt) {
-    double x = (t - 1.0) / dt;
-    return x * x + x + x + 1.0;
-  }
-  return 0.0;
-}
-
-/* Four-point BLEP residual from the integrated cubic B-spline (the B-spline is the
- * interpolation kernel of Välimäki & Huovilainen's higher-order polynomial BLEPs): x is the
- * time of the sample relative to the discontinuity in samples, in (-2, 2). Returns B(x) - H(x)
- * for a unit step, B being the integral of the cubic B-spline. Its sinc^4 spectrum suppresses
- * aliases much further than the two-point residual (sinc^2), at the price of a gentle high roll-
- * off (-2.5 dB at 10 kHz, 48 kHz rate). */
-static inline double blep4(double x) {
-  if (x < -1.0) {
-    double u = 2.0 + x, u2 = u * u;
-    return u2 * u2 * (1.0 / 24.0);
-  }
-  if (x < 0.0) {
-    double x2 = x * x;
-    return 0.5 + x * (2.0 / 3.0) - x2 * x * (1.0 / 3.0) - x2 * x2 * 0.125;
-  }
-  if (x < 1.0) {
-    double x2 = x * x;
-    return 0.5 + x * (2.0 / 3.0) - x2 * x * (1.0 / 3.0) + x2 * x2 * 0.125 - 1.0;
-  }
-  double u = 2.0 - x, u2 = u * u;
-  return -u2 * u2 * (1.0 / 24.0);
-}
-
-/* Residual of a unit step at phase 0 for a sample at phase t, increment dt: four-point while
- * two samples fit on each side of the step within a cycle (dt < 0.2, i.e. below ~9.6 kHz at
- * 48 kHz), else the two-point PolyBLEP (rescaled to a unit step). */
-static inline double step_residual(double t, double dt) {
-  if (dt < 0.2) {
-    if (t < 2.0 * dt)
-      return blep4(t / dt);
-    if (t > 1.0 - 2.0 * dt)
-      return blep4((t - 1.0) / dt);
-    return 0.0;
-  }
-  return 0.5 * polyblep(t, dt);
-}
-
-/* Two-point PolyBLAMP residual (integral of the PolyBLEP residual, for a unit change of slope
- * per sample): (1 - x)^3 / 6 after the corner, (1 + x)^3 / 6 before it. */
-static inline double polyblamp(double t, double dt) {
-  if (t < dt) {
-    double x = 1.0 - t / dt;
-    return x * x * x * (1.0 / 6.0);
-  }
-  if (t > 1.0 - dt) {
-    double x = 1.0 + (t - 1.0) / dt;
-    return x * x * x * (1.0 / 6.0);
-  }
-  return 0.0;
-}
 
 void sg_osc_config_init(sg_osc_config *c) {
   memset(c, 0, sizeof *c);
@@ -120,46 +53,7 @@ void sg_osc_set_pw(sg_osc *o, double pw) {
   o->pw = pw;
 }
 
-float sg_osc_tick(sg_osc *o) {
-  double t = o->phase, dt = o->dt, y;
-  switch (o->wave) {
-  case SG_WAVE_SAW: /* falls by 2 at phase 0 */
-    y = 2.0 * t - 1.0 - 2.0 * step_residual(t, dt);
-    break;
-  case SG_WAVE_SQUARE: {
-    double t2 = t - o->pw;
-    if (t2 < 0)
-      t2 += 1.0;
-    /* Rising edge (+2) at 0, falling edge (-2) at pw; the mean is removed so PWM adds no DC. */
-    y = (t < o->pw ? 1.0 : -1.0) + 2.0 * step_residual(t, dt) - 2.0 * step_residual(t2, dt) -
-        (2.0 * o->pw - 1.0);
-    break;
-  }
-  case SG_WAVE_TRIANGLE: {
-    double t2 = t + 0.5;
-    if (t2 >= 1.0)
-      t2 -= 1.0;
-    /* Minimum at phase 0 (slope changes by +8 dt per sample), maximum at 0.5 (-8 dt). */
-    y = 1.0 - 4.0 * fabs(t - 0.5) + 8.0 * dt * (polyblamp(t, dt) - polyblamp(t2, dt));
-    break;
-  }
-  case SG_WAVE_SINE:
-    y = sin(2.0 * SG_PI * t);
-    break;
-  case SG_WAVE_NOISE:
-    y = 2.0 * sg_rng_uniform(&o->rng) - 1.0;
-    break;
-  case SG_WAVE_NAIVE_SAW:
-  default:
-    y = 2.0 * t - 1.0;
-    break;
-  }
-  t += dt;
-  if (t >= 1.0)
-    t -= 1.0;
-  o->phase = t;
-  return (float)y;
-}
+float sg_osc_tick(sg_osc *o) { return sg__osc_tick(o); }
 
 void sg_osc_process(sg_osc *o, float *out, size_t n) {
   for (size_t i = 0; i < n; ++i)
@@ -227,41 +121,7 @@ void sg_adsr_gate_off(sg_adsr *e) {
     e->stage = SG_ADSR_RELEASE;
 }
 
-float sg_adsr_tick(sg_adsr *e) {
-  switch (e->stage) {
-  case SG_ADSR_ATTACK:
-    e->value = e->a_base + e->value * e->a_coef;
-    if (e->value >= 1.0) {
-      e->value = 1.0;
-      e->stage = SG_ADSR_DECAY;
-    }
-    break;
-  case SG_ADSR_DECAY:
-    e->value = e->d_base + e->value * e->d_coef;
-    if (e->value <= e->c.sustain) {
-      e->value = e->c.sustain;
-      e->stage = SG_ADSR_SUSTAIN;
-    }
-    break;
-  case SG_ADSR_SUSTAIN:
-    e->value = e->c.sustain;
-    if (e->value <= 0)
-      e->stage = SG_ADSR_IDLE;
-    break;
-  case SG_ADSR_RELEASE:
-    e->value = e->r_base + e->value * e->r_coef;
-    if (e->value <= 0) {
-      e->value = 0;
-      e->stage = SG_ADSR_IDLE;
-    }
-    break;
-  case SG_ADSR_IDLE:
-  default:
-    e->value = 0;
-    break;
-  }
-  return (float)e->value;
-}
+float sg_adsr_tick(sg_adsr *e) { return sg__adsr_tick(e); }
 
 void sg_adsr_process(sg_adsr *e, float *out, size_t n) {
   for (size_t i = 0; i < n; ++i)
@@ -272,7 +132,7 @@ int sg_adsr_active(const sg_adsr *e) { return e->stage != SG_ADSR_IDLE; }
 
 /* ---- DX7 envelope ------------------------------------------------------------------------- */
 
-#define DX_FLOOR_DB (-96.0)
+#define DX_FLOOR_DB SG__DX_FLOOR_DB
 /* The DX7 attack does not crawl up from silence: the generator jumps to about -40 dB and rises
  * from there (Levien's msfa notes), which is why DX attacks sound immediate. */
 #define DX_ATTACK_JUMP_DB (-40.0)
@@ -317,7 +177,7 @@ void sg_dxenv_reset(sg_dxenv *e) {
   e->seg = 5;
 }
 
-static void dx_start_seg(sg_dxenv *e, int seg) {
+void sg__dx_start_seg(sg_dxenv *e, int seg) {
   e->seg = seg;
   if (seg >= 5)
     return;
@@ -338,41 +198,14 @@ static void dx_start_seg(sg_dxenv *e, int seg) {
   e->step = dbps / e->rate;
 }
 
-void sg_dxenv_gate_on(sg_dxenv *e) { dx_start_seg(e, 0); }
+void sg_dxenv_gate_on(sg_dxenv *e) { sg__dx_start_seg(e, 0); }
 
 void sg_dxenv_gate_off(sg_dxenv *e) {
   if (e->seg < 4)
-    dx_start_seg(e, 4);
+    sg__dx_start_seg(e, 4);
 }
 
-float sg_dxenv_tick(sg_dxenv *e) {
-  if (e->seg < 5 && e->seg != 3) {
-    if (e->db < e->target) {
-      e->db += e->step;
-      if (e->db >= e->target)
-        e->db = e->target;
-    } else if (e->db > e->target) {
-      e->db -= e->step;
-      if (e->db <= e->target)
-        e->db = e->target;
-    }
-    if (e->db == e->target) {
-      if (e->seg < 2)
-        dx_start_seg(e, e->seg + 1);
-      else if (e->seg == 2)
-        dx_start_seg(e, 3);
-      else if (e->seg == 4)
-        e->seg = 5;
-    }
-  }
-  if (e->db <= DX_FLOOR_DB)
-    return 0.0f;
-  if (e->db != e->last_db) {
-    e->last_db = e->db;
-    e->last_amp = (float)exp(e->db * (0.11512925464970229)); /* 10^(dB/20) */
-  }
-  return e->last_amp;
-}
+float sg_dxenv_tick(sg_dxenv *e) { return sg__dxenv_tick(e); }
 
 void sg_dxenv_process(sg_dxenv *e, float *out, size_t n) {
   for (size_t i = 0; i < n; ++i)
@@ -429,39 +262,7 @@ void sg_ladder_set(sg_ladder *f, double cutoff, double resonance) {
   f->k_step = (f->k_target - f->k) / LADDER_RAMP;
 }
 
-float sg_ladder_tick(sg_ladder *f, float xin) {
-  if (f->g_step != 0) {
-    f->g += f->g_step;
-    if ((f->g_step > 0 && f->g >= f->g_target) || (f->g_step < 0 && f->g <= f->g_target)) {
-      f->g = f->g_target;
-      f->g_step = 0;
-    }
-  }
-  if (f->k_step != 0) {
-    f->k += f->k_step;
-    if ((f->k_step > 0 && f->k >= f->k_target) || (f->k_step < 0 && f->k <= f->k_target)) {
-      f->k = f->k_target;
-      f->k_step = 0;
-    }
-  }
-  const double g = f->g, G = g / (1.0 + g), k = f->k, inv = 1.0 / (1.0 + g);
-  /* y4 = G^4 u + S with S collecting the states (Zavalishin eq. 5.x): solve the zero-delay
-   * feedback u = x - k y4 in closed form. */
-  double S = G * G * G * f->s[0] * inv + G * G * f->s[1] * inv + G * f->s[2] * inv + f->s[3] * inv;
-  double G4 = G * G * G * G;
-  double x = (double)xin * f->c.drive;
-  double u = (x - k * S) / (1.0 + k * G4);
-  if (!f->c.linear)
-    u = tanh(u);
-  double y = u;
-  for (int i = 0; i < 4; ++i) {
-    double v = (y - f->s[i]) * G;
-    y = v + f->s[i];
-    f->s[i] = sg_dsp_flush(y + v);
-  }
-  /* Undo the drive for small signals so drive changes colour, not level. */
-  return (float)(y / f->c.drive);
-}
+float sg_ladder_tick(sg_ladder *f, float xin) { return sg__ladder_tick(f, xin); }
 
 void sg_ladder_process(sg_ladder *f, const float *in, float *out, size_t n) {
   for (size_t i = 0; i < n; ++i)

@@ -7,6 +7,7 @@
  * modulator's current output; only the feedback edge reads the past. Feedback averages the last
  * two outputs (as the DX7/msfa does) which keeps high feedback from turning to noise.
  * Operator output a (0..1) modulates the phase of its targets by a cycles (2 pi a rad). */
+#include "kernels.h"
 #include "synth_internal.h"
 
 #include <math.h>
@@ -278,7 +279,11 @@ static void fm_note_off(void *st, uint32_t id) {
 
 /* sin(2 pi ph) for any real ph, from the table. */
 static inline double fm_sin(const sg__fm *f, double ph) {
-  ph -= floor(ph);
+  /* ph - floor(ph), bit for bit (ph - round(ph) is exact; adding 1 rounds like the subtraction
+   * of floor would), without the libm-style floor sequence. */
+  ph -= sg__round(ph);
+  if (ph < 0)
+    ph += 1.0;
   double x = ph * SINE_N;
   int i = (int)x;
   double fr = x - i;
@@ -302,7 +307,7 @@ static void fm_render(void *st, float *l, float *r, size_t n) {
             ph += out[j];
         if (o == f->fb_to)
           ph += f->fb_scale * 0.5 * (v->fb0 + v->fb1);
-        float e = sg_dxenv_tick(&v->env[o]);
+        float e = sg__dxenv_tick(&v->env[o]);
         out[o] = fm_sin(f, ph) * (double)(e * v->amp[o]);
         v->phase[o] += v->inc[o];
         if (v->phase[o] >= 1.0)

@@ -4,6 +4,7 @@
  * envelope, key tracking and velocity on the cutoff -> amp ADSR. Cutoff and pitch are control
  * rate (every SG__CTRL = 16 samples, ~0.33 ms at 48 kHz); the ladder ramps its coefficients
  * across that block, so sweeps do not zipper. */
+#include "kernels.h"
 #include "synth_internal.h"
 
 #include <math.h>
@@ -94,6 +95,7 @@ void sg__sub_voice_init(sg__sub_voice *v, const sg__sub_patch *p, double rate, u
   v->level = (float)(0.5 * (dr / tanh(LADDER_IN * dr)) * (1.0 + 0.5 * k) / (1.0 + 0.25 * k) *
                      pow(10.0, p->gain / 20.0));
   v->drift_cents = v->drift_target = 0;
+  v->pitch[0] = v->pitch[1] = v->pitch[2] = NAN; /* frequencies not set yet */
   v->note = v->target_note = 60;
 }
 
@@ -113,38 +115,314 @@ static void voice_control(sg__sub_voice *v, const sg__sub_patch *p, double rate,
   const double det[3] = {0, p->osc2_detune, p->osc3_detune};
   for (int i = 0; i < 3; ++i) {
     double m = v->note + 12.0 * floor(oct[i] + 0.5) + (det[i] + v->drift_cents) / 100.0;
-    sg_osc_set_freq(&v->osc[i], sg_midi_to_hz(m));
+    if (m != v->pitch[i]) { /* a held note without glide or drift keeps its frequencies */
+      v->pitch[i] = m;
+      sg_osc_set_freq(&v->osc[i], 440.0 * sg__exp2((m - 69.0) * (1.0 / 12.0)));
+    }
   }
   double octs = p->key_track * (v->note - 60.0) / 12.0 + p->filter_env * fenv +
                 p->velocity_to_filter * v->velocity * fenv;
-  double fc = p->cutoff * exp2(octs);
+  double fc = p->cutoff * sg__exp2(octs);
   if (fc > 0.45 * rate)
     fc = 0.45 * rate;
-  sg_ladder_set(&v->lad, fc, p->resonance * K_MAX);
+  const double k = p->resonance * K_MAX;
+  /* The same cutoff with the ramps finished would set the same targets and zero steps: skip the
+   * tangent. */
+  if (fc == v->lad.c.cutoff && k == v->lad.c.resonance && v->lad.g_step == 0 && v->lad.k_step == 0)
+    return;
+  sg_ladder_set(&v->lad, fc, k);
 }
 
-void sg__sub_voice_render(sg__sub_voice *v, const sg__sub_patch *p, double rate, float *out,
-                          size_t n) {
+/* Adds lvl * o over c samples to x (first: stores instead), the waveform's switch outside the
+ * loop. */
+static void osc_add(sg_osc *o, float lvl, float *x, size_t c, int first) {
+#define OSC_LOOP(W)                                                                                \
+  for (size_t j = 0; j < c; ++j) {                                                                 \
+    const float v = lvl * sg__osc_wave(o, W);                                                      \
+    x[j] = first ? v : x[j] + v;                                                                   \
+  }                                                                                                \
+  break
+  switch (o->wave) {
+  case SG_WAVE_SAW:
+    OSC_LOOP(SG_WAVE_SAW);
+  case SG_WAVE_SQUARE:
+    OSC_LOOP(SG_WAVE_SQUARE);
+  case SG_WAVE_TRIANGLE:
+    OSC_LOOP(SG_WAVE_TRIANGLE);
+  case SG_WAVE_SINE:
+    OSC_LOOP(SG_WAVE_SINE);
+  default: /* noise and the naive saw */
+    OSC_LOOP(o->wave);
+  }
+#undef OSC_LOOP
+}
+
+/* Everything of a voice's next n (<= SG__SUB_RUN) samples but the ladder's recursion: the amplitude
+ * envelope first (it alone decides where the voice ends: on the sample its envelope does, so the
+ * voice's state never depends on how the caller splits blocks), then per control tick the
+ * filter envelope, pitch and cutoff, the oscillator mix and the ladder's coefficients. */
+static void voice_prepare(sg__sub_voice *v, const sg__sub_patch *p, double rate, size_t n) {
   const float amp = v->level * (float)(0.25 + 0.75 * v->velocity);
-  for (size_t i = 0; i < n; ++i) {
-    float fe = sg_adsr_tick(&v->fenv);
-    if (v->ctrl <= 0) {
-      voice_control(v, p, rate, fe);
-      v->ctrl = SG__CTRL;
-    }
-    --v->ctrl;
-    float x = v->lvl[0] * sg_osc_tick(&v->osc[0]) + v->lvl[1] * sg_osc_tick(&v->osc[1]) +
-              v->lvl[2] * sg_osc_tick(&v->osc[2]);
-    if (v->noise_lvl > 0)
-      x += v->noise_lvl * sg_osc_tick(&v->noise);
-    float y = sg_ladder_tick(&v->lad, LADDER_IN * x);
+  const size_t m = sg__adsr_run(&v->aenv, v->ae, n);
+  float alp = v->amp_lp;
+  for (size_t j = 0; j < m; ++j) {
     /* One-pole de-zipper on the amplitude so a steal or velocity change never steps. */
-    v->amp_lp += 0.02f * (amp - v->amp_lp);
-    out[i] += y * sg_adsr_tick(&v->aenv) * v->amp_lp;
-    /* Stop on the sample the envelope ends, not at the block end, so the voice state (and the
-     * next note's sound) does not depend on how the caller splits blocks. */
-    if (!sg_adsr_active(&v->aenv))
+    const float next = alp + 0.02f * (amp - alp);
+    if (next == alp) { /* settled: it stays there */
+      for (; j < m; ++j)
+        v->al[j] = alp;
       break;
+    }
+    alp = next;
+    v->al[j] = alp;
+  }
+  v->amp_lp = alp;
+  v->run = m;
+  const double drive = v->lad.c.drive;
+  for (size_t j = 0; j < m;) {
+    size_t q = 0;
+    if (v->ctrl <= 0) {
+      voice_control(v, p, rate, sg__adsr_tick(&v->fenv));
+      v->ctrl = SG__CTRL;
+      q = 1;
+    }
+    size_t c = (size_t)v->ctrl < m - j ? (size_t)v->ctrl : m - j;
+    float skip[SG__CTRL]; /* the filter envelope is read at control ticks only */
+    while (q < c)
+      q += sg__adsr_run(&v->fenv, skip, c - q);
+    v->ctrl -= (int)c;
+    float *x = v->x + j;
+    osc_add(&v->osc[0], v->lvl[0], x, c, 1);
+    osc_add(&v->osc[1], v->lvl[1], x, c, 0);
+    osc_add(&v->osc[2], v->lvl[2], x, c, 0);
+    if (v->noise_lvl > 0)
+      osc_add(&v->noise, v->noise_lvl, x, c, 0);
+    for (size_t i = 0; i < c; ++i) {
+      x[i] = LADDER_IN * x[i];
+      sg__ladder_ramp(&v->lad);
+      v->g[j + i] = v->lad.g;
+      v->k[j + i] = v->lad.k;
+    }
+    j += c;
+  }
+  /* The ladder's coefficients for each sample: one branch-free loop (SIMD where the target has
+   * it), the same arithmetic as sg__ladder_coef. */
+  for (size_t j = 0; j < m; ++j) {
+    const double g = v->g[j], k = v->k[j];
+    const double inv = 1.0 / (1.0 + g), G = g * inv, G2 = G * G, G4 = G2 * G2;
+    const double rc = 1.0 / (1.0 + k * G4), kr = k * rc * inv;
+    v->ux[j] = drive * rc;
+    v->a0[j] = kr * (G2 * G);
+    v->a1[j] = kr * G2;
+    v->a2[j] = kr * G;
+    v->a3[j] = kr;
+    v->G[j] = G;
+    v->H[j] = 1.0 - G;
+  }
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* sg__ladder_step for two voices in the two lanes of SSE2 registers: the same IEEE operations in
+ * the same order (sg__tanh and sg__exp2 included: z stays inside their clamps here), so each
+ * lane's result is bit-identical to the scalar step; half the instructions. */
+typedef struct lad2 {
+  __m128d s0, s1, s2, s3, id;
+} lad2;
+
+static SG__ALWAYS_INLINE __m128d tanh2(__m128d x) {
+  const __m128d sign = _mm_set1_pd(-0.0), rnd = _mm_set1_pd(SG__RND);
+  __m128d a = _mm_andnot_pd(sign, x);
+  a = _mm_min_pd(a, _mm_set1_pd(20.0));
+  const __m128d z = _mm_mul_pd(a, _mm_set1_pd(-2.8853900817779268));
+  const __m128d zr = _mm_add_pd(z, rnd), k = _mm_sub_pd(zr, rnd), f = _mm_sub_pd(z, k);
+  const __m128d f2 = _mm_mul_pd(f, f), f4 = _mm_mul_pd(f2, f2);
+#define M(a, b) _mm_mul_pd(a, b)
+#define A(a, b) _mm_add_pd(a, b)
+#define C(v) _mm_set1_pd(v)
+  const __m128d p01 = A(C(1.0), M(C(0.6931471805459336), f));
+  const __m128d p23 = A(C(0.24022650695813455), M(C(0.05550410941205712), f));
+  const __m128d p45 = A(C(0.009618129159336788), M(C(0.001333345056819519), f));
+  const __m128d p67 = A(C(0.00015403455887123276), M(C(1.531007934840581e-05), f));
+  const __m128d p =
+      A(A(A(p01, M(p23, f2)), M(A(p45, M(p67, f2)), f4)), M(C(1.3255218600736884e-06), M(f4, f4)));
+  /* zr's low bits hold k (two's complement under 1.5 * 2^52): 2^k = (k + 1023) << 52. */
+  const __m128i kb = _mm_add_epi64(_mm_castpd_si128(zr), _mm_set1_epi64x(1023));
+  const __m128d e = M(p, _mm_castsi128_pd(_mm_slli_epi64(kb, 52)));
+  const __m128d t = _mm_div_pd(_mm_sub_pd(C(1.0), e), A(C(1.0), e));
+  const __m128d neg = _mm_cmplt_pd(x, _mm_setzero_pd());
+  return _mm_or_pd(_mm_and_pd(neg, _mm_xor_pd(t, sign)), _mm_andnot_pd(neg, t));
+#undef M
+#undef A
+#undef C
+}
+
+static SG__ALWAYS_INLINE void ladder_step2(lad2 *L, sg__sub_voice *a, sg__sub_voice *b, size_t j,
+                                           int lin) {
+#define LD(f) _mm_set_pd(b->f[j], a->f[j])
+  const __m128d a0 = LD(a0), a1 = LD(a1), a2 = LD(a2), a3 = LD(a3), G = LD(G), H = LD(H);
+  const __m128d x = _mm_set_pd((double)b->x[j], (double)a->x[j]);
+  const __m128d part =
+      _mm_add_pd(_mm_add_pd(_mm_mul_pd(a0, L->s0), _mm_mul_pd(a1, L->s1)), _mm_mul_pd(a2, L->s2));
+  __m128d u = _mm_sub_pd(_mm_mul_pd(LD(ux), x), _mm_add_pd(part, _mm_mul_pd(a3, L->s3)));
+#undef LD
+  if (!lin)
+    u = tanh2(u);
+  const __m128d y1 = _mm_add_pd(_mm_mul_pd(G, u), _mm_mul_pd(H, L->s0));
+  L->s0 = _mm_sub_pd(_mm_add_pd(y1, y1), L->s0);
+  const __m128d y2 = _mm_add_pd(_mm_mul_pd(G, y1), _mm_mul_pd(H, L->s1));
+  L->s1 = _mm_sub_pd(_mm_add_pd(y2, y2), L->s1);
+  const __m128d y3 = _mm_add_pd(_mm_mul_pd(G, y2), _mm_mul_pd(H, L->s2));
+  L->s2 = _mm_sub_pd(_mm_add_pd(y3, y3), L->s2);
+  const __m128d y4 = _mm_add_pd(_mm_mul_pd(G, y3), _mm_mul_pd(H, L->s3));
+  L->s3 = _mm_sub_pd(_mm_add_pd(y4, y4), L->s3);
+  double o[2];
+  _mm_storeu_pd(o, _mm_mul_pd(y4, L->id));
+  a->y[j] = (float)o[0];
+  b->y[j] = (float)o[1];
+}
+
+static void lad2_load(lad2 *L, const sg__sub_voice *a, const sg__sub_voice *b) {
+  L->s0 = _mm_set_pd(b->lad.s[0], a->lad.s[0]);
+  L->s1 = _mm_set_pd(b->lad.s[1], a->lad.s[1]);
+  L->s2 = _mm_set_pd(b->lad.s[2], a->lad.s[2]);
+  L->s3 = _mm_set_pd(b->lad.s[3], a->lad.s[3]);
+  L->id = _mm_set_pd(1.0 / b->lad.c.drive, 1.0 / a->lad.c.drive);
+}
+
+static void lad2_store(const lad2 *L, sg__sub_voice *a, sg__sub_voice *b) {
+  double v[4][2];
+  _mm_storeu_pd(v[0], L->s0);
+  _mm_storeu_pd(v[1], L->s1);
+  _mm_storeu_pd(v[2], L->s2);
+  _mm_storeu_pd(v[3], L->s3);
+  for (int i = 0; i < 4; ++i) {
+    a->lad.s[i] = sg_dsp_flush(v[i][0]);
+    b->lad.s[i] = sg_dsp_flush(v[i][1]);
+  }
+}
+
+/* Four voices as two lane pairs, or two as one pair; the two pairs' chains overlap. */
+static int ladder_packed(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
+  const int lin = w[0]->lad.c.linear;
+  lad2 P, Q;
+  if (nw == 4) {
+    lad2_load(&P, w[0], w[1]);
+    lad2_load(&Q, w[2], w[3]);
+    for (size_t j = j0; j < j1; ++j) {
+      ladder_step2(&P, w[0], w[1], j, lin);
+      ladder_step2(&Q, w[2], w[3], j, lin);
+    }
+    lad2_store(&P, w[0], w[1]);
+    lad2_store(&Q, w[2], w[3]);
+    return 1;
+  }
+  if (nw == 2) {
+    lad2_load(&P, w[0], w[1]);
+    for (size_t j = j0; j < j1; ++j)
+      ladder_step2(&P, w[0], w[1], j, lin);
+    lad2_store(&P, w[0], w[1]);
+    return 1;
+  }
+  return 0;
+}
+#else
+static int ladder_packed(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
+  (void)w, (void)nw, (void)j0, (void)j1;
+  return 0;
+}
+#endif
+
+/* The ladder recursions of nw (1..4) voices over samples [j0, j1) of their stretch, interleaved:
+ * independent chains the CPU overlaps (each sample of one voice is a chain of ~100 cycles of
+ * latency but a third of that in throughput). */
+#define LADDER_GROUP 4
+static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
+  if (ladder_packed(w, nw, j0, j1))
+    return;
+  const int lin = w[0]->lad.c.linear;
+  double s[LADDER_GROUP][4], id[LADDER_GROUP];
+  for (int q = 0; q < nw; ++q) {
+    memcpy(s[q], w[q]->lad.s, sizeof s[q]);
+    id[q] = 1.0 / w[q]->lad.c.drive;
+  }
+  /* Undo the drive for small signals so drive changes colour, not level. */
+#define LADDER_ONE(q)                                                                              \
+  do {                                                                                             \
+    const sg__lad_coef c = {w[q]->ux[j], w[q]->a0[j], w[q]->a1[j], w[q]->a2[j],                    \
+                            w[q]->a3[j], w[q]->G[j],  w[q]->H[j]};                                 \
+    w[q]->y[j] = (float)(sg__ladder_step(s[q], &c, (double)w[q]->x[j], lin) * id[q]);              \
+  } while (0)
+  switch (nw) {
+  case 4:
+    for (size_t j = j0; j < j1; ++j) {
+      LADDER_ONE(0);
+      LADDER_ONE(1);
+      LADDER_ONE(2);
+      LADDER_ONE(3);
+    }
+    break;
+  case 3:
+    for (size_t j = j0; j < j1; ++j) {
+      LADDER_ONE(0);
+      LADDER_ONE(1);
+      LADDER_ONE(2);
+    }
+    break;
+  case 2:
+    for (size_t j = j0; j < j1; ++j) {
+      LADDER_ONE(0);
+      LADDER_ONE(1);
+    }
+    break;
+  default:
+    for (size_t j = j0; j < j1; ++j)
+      LADDER_ONE(0);
+    break;
+  }
+#undef LADDER_ONE
+  for (int q = 0; q < nw; ++q)
+    for (int i = 0; i < 4; ++i)
+      w[q]->lad.s[i] = sg_dsp_flush(s[q][i]);
+}
+
+/* The voices' ladders in groups of LADDER_GROUP: each group over its common length, then the
+ * rest of each longer one alone. */
+static void ladders(sg__sub_voice *const *live, int nl) {
+  for (int i = 0; i < nl; i += LADDER_GROUP) {
+    const int nw = nl - i < LADDER_GROUP ? nl - i : LADDER_GROUP;
+    size_t common = live[i]->run;
+    for (int q = 1; q < nw; ++q)
+      common = live[i + q]->run < common ? live[i + q]->run : common;
+    ladder_group(live + i, nw, 0, common);
+    for (int q = 0; q < nw; ++q)
+      if (live[i + q]->run > common)
+        ladder_group(live + i + q, 1, common, live[i + q]->run);
+  }
+}
+
+void sg__sub_voices_render(sg__sub_voice *const *v, int nv, const sg__sub_patch *p, double rate,
+                           float *out, size_t n) {
+  for (size_t i0 = 0; i0 < n; i0 += SG__SUB_RUN) {
+    const size_t bn = n - i0 < SG__SUB_RUN ? n - i0 : SG__SUB_RUN;
+    sg__sub_voice *live[SG__SUB_MAX_VOICES];
+    int nl = 0;
+    for (int i = 0; i < nv && nl < SG__SUB_MAX_VOICES; ++i)
+      if (sg_adsr_active(&v[i]->aenv)) {
+        voice_prepare(v[i], p, rate, bn);
+        live[nl++] = v[i];
+      }
+    if (nl == 0)
+      return;
+    ladders(live, nl);
+    /* Voices add in their order, as each sample's sum always did. */
+    for (int i = 0; i < nl; ++i) {
+      const sg__sub_voice *w = live[i];
+      float *o = out + i0;
+      for (size_t j = 0; j < w->run; ++j)
+        o[j] += w->y[j] * w->ae[j] * w->al[j];
+    }
   }
 }
 
@@ -428,8 +706,8 @@ static void mono_note_off(void *st, uint32_t id) {
 static void mono_render(void *st, float *l, float *r, size_t n) {
   sg__mono *m = st;
   memset(l, 0, n * sizeof *l);
-  if (sg_adsr_active(&m->v.aenv))
-    sg__sub_voice_render(&m->v, &m->p, m->rate, l, n);
+  sg__sub_voice *v = &m->v;
+  sg__sub_voices_render(&v, 1, &m->p, m->rate, l, n);
   memcpy(r, l, n * sizeof *r);
 }
 
@@ -544,9 +822,10 @@ static void poly_note_off(void *st, uint32_t id) {
 static void poly_render(void *st, float *l, float *r, size_t n) {
   sg__poly *q = st;
   memset(l, 0, n * sizeof *l);
+  sg__sub_voice *v[POLY_VOICES];
   for (int i = 0; i < POLY_VOICES; ++i)
-    if (sg_adsr_active(&q->v[i].aenv))
-      sg__sub_voice_render(&q->v[i], &q->p, q->rate, l, n);
+    v[i] = &q->v[i];
+  sg__sub_voices_render(v, POLY_VOICES, &q->p, q->rate, l, n);
   memcpy(r, l, n * sizeof *r);
 }
 

@@ -371,7 +371,55 @@ static float knee(float x) {
 
 /* in: the instrument's samples LOOKAHEAD frames ahead; out (in place): the delayed, limited
  * output. */
+/* The settled case: every peak in the window and the block at or below the threshold. Then each
+ * frame's target is 1, the gain only releases toward 1 (and stays there once it is 1), and the
+ * knee passes every sample: the output is the input delayed by LOOKAHEAD frames times the
+ * gain, bit for bit as the per-frame loop computes it. The sliding maximum only needs the last
+ * LOOKAHEAD + 1 peaks (older ones have left its window), pushed at their own frame numbers.
+ * Returns 0 (nothing done) unless that holds. */
+static int limit_settled(sg_synth *s, float *l, float *r, size_t n) {
+  enum { W = LOOKAHEAD + 1 };
+  if (!(s->lim_gain <= 1.0f) || n < 2 * W || sg_slidemax_max(&s->peak) > LIMIT_THRESHOLD)
+    return 0;
+  float pk = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const float a = fabsf(l[i]) > fabsf(r[i]) ? fabsf(l[i]) : fabsf(r[i]);
+    pk = a > pk ? a : pk;
+  }
+  if (!(pk <= LIMIT_THRESHOLD))
+    return 0;
+  float tl[LOOKAHEAD], tr[LOOKAHEAD];
+  for (int j = 0; j < LOOKAHEAD; ++j) {
+    tl[j] = s->la_l[(s->la_pos + j) % LOOKAHEAD];
+    tr[j] = s->la_r[(s->la_pos + j) % LOOKAHEAD];
+  }
+  for (size_t i = n - LOOKAHEAD; i < n; ++i) {
+    s->la_l[(s->la_pos + i) % LOOKAHEAD] = l[i];
+    s->la_r[(s->la_pos + i) % LOOKAHEAD] = r[i];
+  }
+  s->peak.t += n - W;
+  for (size_t i = n - W; i < n; ++i)
+    sg_slidemax_push(&s->peak, fmaxf(fabsf(l[i]), fabsf(r[i])));
+  memmove(l + LOOKAHEAD, l, (n - LOOKAHEAD) * sizeof *l);
+  memmove(r + LOOKAHEAD, r, (n - LOOKAHEAD) * sizeof *r);
+  memcpy(l, tl, sizeof tl);
+  memcpy(r, tr, sizeof tr);
+  s->la_pos = (int)((s->la_pos + n) % LOOKAHEAD);
+  float g = s->lim_gain;
+  for (size_t i = 0; i < n && g != 1.0f; ++i) { /* the release, as in limit() */
+    g = 1.0f + (g - 1.0f) * s->lim_rel;
+    if (g > 0.999999f)
+      g = 1.0f;
+    l[i] = l[i] * g;
+    r[i] = r[i] * g;
+  }
+  s->lim_gain = g;
+  return 1;
+}
+
 static void limit(sg_synth *s, float *l, float *r, size_t n) {
+  if (limit_settled(s, l, r, n))
+    return;
   float g = s->lim_gain;
   for (size_t i = 0; i < n; ++i) {
     float ol = s->la_l[s->la_pos], orr = s->la_r[s->la_pos];
@@ -381,6 +429,10 @@ static void limit(sg_synth *s, float *l, float *r, size_t n) {
     float peak = sg_slidemax_push(&s->peak, fmaxf(fabsf(l[i]), fabsf(r[i])));
     float target = peak > LIMIT_THRESHOLD ? LIMIT_THRESHOLD / peak : 1.0f;
     g = target < g ? target + (g - target) * s->lim_att : target + (g - target) * s->lim_rel;
+    /* The float release parks a few ulp below 1 (the step rounds away): end it at 1, which the
+     * settled case above needs (a gain difference under 1e-6, -0.00001 dB). */
+    if (target == 1.0f && g > 0.999999f)
+      g = 1.0f;
     l[i] = knee(ol * g);
     r[i] = knee(orr * g);
   }
@@ -439,8 +491,7 @@ static void render_internal(sg_synth *s, const sg_note_list *notes, int64_t fram
     s->vt->render(s->st, left + off, right + off, len);
     pos = next;
   }
-  sg_dc_blocker_process(&s->dc[0], left, left, n);
-  sg_dc_blocker_process(&s->dc[1], right, right, n);
+  sg_dc_blocker_process2(&s->dc[0], &s->dc[1], left, right, n);
 }
 
 sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0, float *left,
@@ -474,8 +525,7 @@ sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0
    * frames in the output, the limiter just sees them coming. */
   render_internal(s, notes, frame0 + LOOKAHEAD, left, right, n);
   limit(s, left, right, n);
-  sg_dc_blocker_process(&s->dc_lim[0], left, left, n);
-  sg_dc_blocker_process(&s->dc_lim[1], right, right, n);
+  sg_dc_blocker_process2(&s->dc_lim[0], &s->dc_lim[1], left, right, n);
   s->next_frame = frame0 + (int64_t)n;
   return SG_OK;
 }

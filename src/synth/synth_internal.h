@@ -2,6 +2,7 @@
 #ifndef SG_SYNTH_INTERNAL_H
 #define SG_SYNTH_INTERNAL_H
 
+#include "kernels.h"
 #include "stemgate/dsp.h"
 #include "stemgate/synth.h"
 
@@ -98,6 +99,9 @@ typedef struct sg__sub_patch {
 extern const sg_param_def sg__sub_params[];
 extern const size_t sg__sub_nparams;
 
+#define SG__SUB_RUN 64        /* samples per render stretch of the subtractive voices */
+#define SG__SUB_MAX_VOICES 16 /* voices one sg__sub_voices_render call takes */
+
 typedef struct sg__sub_voice {
   sg_osc osc[3], noise;
   sg_ladder lad;
@@ -105,6 +109,7 @@ typedef struct sg__sub_voice {
   double note;        /* current (gliding) pitch in MIDI note units */
   double target_note; /* pitch the glide approaches */
   double glide_coef;  /* per-sample one-pole coefficient of the glide (0 = jump) */
+  double pitch[3];    /* each oscillator's pitch (MIDI units) its frequency was last set to */
   double velocity;
   double drift_cents, drift_target, drift_step; /* slow seeded random walk (poly) */
   int ctrl;                                     /* samples until the next control-rate update */
@@ -112,11 +117,20 @@ typedef struct sg__sub_voice {
   float lvl[3], noise_lvl;
   float amp_lp; /* smoothed amplitude (de-zipper of velocity changes) */
   sg_rng rng;   /* drift */
+  /* Scratch of one render stretch (SG__SUB_RUN samples): the ladder's input, its coefficient
+   * ramps, the amplitude envelope, the output. Filled and read inside one render call. */
+  size_t run; /* samples of the stretch (the voice may end inside it) */
+  float x[SG__SUB_RUN], ae[SG__SUB_RUN], al[SG__SUB_RUN], y[SG__SUB_RUN];
+  double g[SG__SUB_RUN], k[SG__SUB_RUN]; /* the ladder's ramps, then its coefficients: */
+  double ux[SG__SUB_RUN], a0[SG__SUB_RUN], a1[SG__SUB_RUN], a2[SG__SUB_RUN], a3[SG__SUB_RUN];
+  double G[SG__SUB_RUN], H[SG__SUB_RUN];
 } sg__sub_voice;
 
 void sg__sub_voice_init(sg__sub_voice *v, const sg__sub_patch *p, double rate, uint64_t seed);
-/* Control-rate update (pitch, cutoff) then n samples ADDED into out. */
-void sg__sub_voice_render(sg__sub_voice *v, const sg__sub_patch *p, double rate, float *out,
-                          size_t n);
+/* n samples of the nv sounding voices v (each ADDED into out, in the order given), with the
+ * control-rate updates (pitch, cutoff) at each voice's own control ticks. The voices' ladders
+ * run interleaved: their recursions are independent chains the CPU overlaps. */
+void sg__sub_voices_render(sg__sub_voice *const *v, int nv, const sg__sub_patch *p, double rate,
+                           float *out, size_t n);
 
 #endif
