@@ -272,6 +272,7 @@ typedef struct sg_reverb {
   float *ap[2][SG_REVERB_DIFFUSERS]; /* input diffusers per channel */
   size_t ap_len[SG_REVERB_DIFFUSERS], ap_pos[SG_REVERB_DIFFUSERS];
   double mix_cur, mix_target, a_smooth;
+  int avx2; /* x86-64: run the AVX2 build of the kernel (same bits; chosen at init) */
 } sg_reverb;
 
 void sg_reverb_config_init(sg_reverb_config *c);
