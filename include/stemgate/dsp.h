@@ -94,6 +94,20 @@ static inline double sg_fast_exp2(double y) {
   return p * sc;
 }
 
+/* x86-64 (GCC, Clang): the hottest kernels are also compiled for AVX2 (function attribute
+ * target("avx2"): wider vectors, no FMA) and one build is chosen at init. Both do the same IEEE
+ * operations in the same order (no contraction in ISO C mode, no reassociation), so they give
+ * the same bits; tests compare them. sg_dsp_avx2(): the CPU has AVX2 and the environment
+ * variable SG_BASELINE_ISA (for comparing the builds' files; not a user option) is unset. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SG_DSP_AVX2 1
+#define SG_DSP_TARGET_AVX2 __attribute__((target("avx2")))
+#else
+#define SG_DSP_AVX2 0
+#define SG_DSP_TARGET_AVX2
+#endif
+int sg_dsp_avx2(void);
+
 /* The calling thread's floating-point unit flushes denormal results to zero and reads denormal
  * inputs as zero (x86 SSE: the MXCSR's FTZ and DAZ bits; elsewhere nothing, and the units' own
  * sg_dsp_flush on their recursive state carries it). Every thread that runs DSP sets it so a

@@ -48,6 +48,7 @@ struct sg_insitu {
   sg_dc_blocker dcb[2];
   /* PEAK */
   sg_truepeak tp[2];
+  int avx2; /* DYNAMICS: its AVX2 build (sg_dsp_avx2) */
 };
 
 void sg_insitu_free(sg_insitu *s) {
@@ -112,6 +113,7 @@ sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c) {
     const double brate = c->rate / (double)s->blk;
     s->bk_a_att = sg_onepole_coef_tau(c->attack_ms * 1e-3, brate);
     s->bk_a_rel = sg_onepole_coef_tau(c->release_ms * 1e-3, brate);
+    s->avx2 = sg_dsp_avx2();
   } else if (c->kind == SG_INSITU_SHAPER) {
     const double r = c->dc_hz > 0 ? sg_dc_blocker_pole(c->dc_hz, c->rate) : 0;
     sg_dc_blocker_init(&s->dcb[0], r);
@@ -243,6 +245,115 @@ static void src_level(sg_insitu *s, int j, const float *a, const float *b, size_
     s->src_lv[j] = peak2(a, b, m, s->src_lv[j]);
 }
 
+/* DYNAMICS: the body, inlined into a baseline and an AVX2 build (same bits; chosen at create). */
+static inline __attribute__((always_inline)) void
+dynamics_body(sg_insitu *s, const float *inL, const float *inR, const float *outL,
+              const float *outR, const float *sideL, const float *sideR, const float *const *keys,
+              int n_keys, size_t n) {
+  const sg_insitu_config *c = &s->c;
+  /* Per frame: the detector's level, the design's wanted reduction (dB; 0 below the knee,
+   * where the gain computer leaves the level alone), the smoothed reduction yl and the
+   * predicted power gain g^2 = 10^((makeup - yl) / 10); per 10 ms block, the sums. Runs of
+   * frames within a block, each step over the run (only the detectors' recursions frame by
+   * frame). 10 log10 x = k log2 x; 10^(-yl / 10) = 2^(-yl log2(10) / 10). */
+  const double mk2 = pow(10, c->makeup_db / 10),
+               knee_lin = pow(10, (c->threshold_db - 0.5 * c->knee_db) / 20);
+  const double knee = c->rms ? knee_lin * knee_lin : knee_lin;
+  const double kdb = (c->rms ? 10 : 20) * 0.30102999566398120, kg2 = 0.33219280948873623;
+  if (sideL)
+    s->have_side = 1;
+  const float *dl = sideL ? sideL : inL, *dr = sideL ? (sideR ? sideR : sideL) : inR;
+  double lv[IS_RUN];
+  for (size_t k0 = 0; k0 < n;) {
+    size_t m = s->blk - s->bpos < n - k0 ? s->blk - s->bpos : n - k0;
+    m = m < IS_RUN ? m : IS_RUN;
+    const float *a = dl + k0, *b = dr + k0;
+    if (c->rms) {
+      double ms = s->ms;
+      for (size_t k = 0; k < m; ++k)
+        lv[k] = ms =
+            s->a_rms * ms + (1 - s->a_rms) * 0.5 * ((double)a[k] * a[k] + (double)b[k] * b[k]);
+      s->ms = ms;
+    } else {
+      for (size_t k = 0; k < m; ++k) {
+        const double pa = fabs((double)a[k]), pb = fabs((double)b[k]);
+        lv[k] = pa > pb ? pa : pb;
+      }
+    }
+    /* Reduction xg - gc(xg) with d = xg - T: 0 below the knee, (1 - 1/R) (d + W/2)^2 / (2 W)
+     * in it, (1 - 1/R) d above (multiplications only). A run under the knee has none. */
+    const double T = c->threshold_db, W = c->knee_db, kr = 1 - 1 / c->ratio;
+    const double kq = W > 0 ? kr / (2 * W) : 0;
+    double top = 0;
+    for (size_t k = 0; k < m; ++k)
+      top = lv[k] > top ? lv[k] : top;
+    if (top > knee) {
+      for (size_t k = 0; k < m; ++k) {
+        const double x = lv[k], d = kdb * sg_fast_log2(x > 1e-300 ? x : 1e-300) - T;
+        const double r =
+            2 * d < -W ? 0.0 : (2 * fabs(d) <= W ? kq * (d + W / 2) * (d + W / 2) : kr * d);
+        lv[k] = x > knee ? r : 0.0;
+      }
+    } else {
+      for (size_t k = 0; k < m; ++k)
+        lv[k] = 0;
+    }
+    /* Attack or release pole picked by a select, not a branch (the music decides it). */
+    const double aa = s->a_att, ar = s->a_rel, ba = 1 - aa, br = 1 - ar;
+    double yl = s->yl;
+    for (size_t k = 0; k < m; ++k) {
+      const double xl = lv[k];
+      const int up = xl > yl;
+      yl = (up ? aa : ar) * yl + (up ? ba : br) * xl;
+      yl = yl < 1e-30 ? 0.0 : yl; /* released fully: no denormals, and the gain is exactly 1 */
+      lv[k] = yl;
+    }
+    s->yl = yl;
+    const float *il = inL + k0, *ir = inR + k0, *ol = outL + k0, *orr = outR + k0;
+    double bi[LANES] = {0}, bp[LANES] = {0}, bo[LANES] = {0};
+    size_t k = 0;
+    for (; k + LANES <= m; k += LANES)
+      for (int j = 0; j < LANES; ++j) {
+        const double y = lv[k + j], g2 = y > 0 ? sg_fast_exp2(-kg2 * y) * mk2 : mk2;
+        const double ein = (double)il[k + j] * il[k + j] + (double)ir[k + j] * ir[k + j];
+        bi[j] += ein, bp[j] += g2 * ein;
+        bo[j] += (double)ol[k + j] * ol[k + j] + (double)orr[k + j] * orr[k + j];
+      }
+    for (; k < m; ++k) {
+      const double y = lv[k], g2 = y > 0 ? sg_fast_exp2(-kg2 * y) * mk2 : mk2;
+      const double ein = (double)il[k] * il[k] + (double)ir[k] * ir[k];
+      bi[0] += ein, bp[0] += g2 * ein;
+      bo[0] += (double)ol[k] * ol[k] + (double)orr[k] * orr[k];
+    }
+    s->b_in += (bi[0] + bi[1]) + (bi[2] + bi[3]);
+    s->b_pred += (bp[0] + bp[1]) + (bp[2] + bp[3]);
+    s->b_out += (bo[0] + bo[1]) + (bo[2] + bo[3]);
+    src_level(s, SRC_OWN, il, ir, m);
+    if (sideL)
+      src_level(s, SRC_SIDE, a, b, m);
+    for (int j = 0; j < n_keys; ++j)
+      src_level(s, 2 + j, keys[2 * j] + k0, keys[2 * j + 1] + k0, m);
+    k0 += m;
+    if ((s->bpos += m) == s->blk)
+      end_block(s);
+  }
+}
+
+static void dynamics_base(sg_insitu *s, const float *inL, const float *inR, const float *outL,
+                          const float *outR, const float *sideL, const float *sideR,
+                          const float *const *keys, int n_keys, size_t n) {
+  dynamics_body(s, inL, inR, outL, outR, sideL, sideR, keys, n_keys, n);
+}
+
+#if SG_DSP_AVX2
+SG_DSP_TARGET_AVX2 static void dynamics_avx2(sg_insitu *s, const float *inL, const float *inR,
+                                             const float *outL, const float *outR,
+                                             const float *sideL, const float *sideR,
+                                             const float *const *keys, int n_keys, size_t n) {
+  dynamics_body(s, inL, inR, outL, outR, sideL, sideR, keys, n_keys, n);
+}
+#endif
+
 void sg_insitu_add(sg_insitu *s, const float *inL, const float *inR, const float *outL,
                    const float *outR, const float *sideL, const float *sideR, size_t n) {
   sg_insitu_add_keyed(s, inL, inR, outL, outR, sideL, sideR, NULL, 0, n);
@@ -264,79 +375,14 @@ void sg_insitu_add_keyed(sg_insitu *s, const float *inL, const float *inR, const
         segment(s);
     }
     break;
-  case SG_INSITU_DYNAMICS: {
-    /* Per frame: the detector's level, the design's wanted reduction (dB; 0 below the knee,
-     * where the gain computer leaves the level alone), the smoothed reduction yl and the
-     * predicted power gain g^2 = 10^((makeup - yl) / 10); per 10 ms block, the sums. Runs of
-     * frames within a block, each step over the run (only the detectors' recursions frame by
-     * frame). 10 log10 x = k log2 x; 10^(-yl / 10) = 2^(-yl log2(10) / 10). */
-    const double mk2 = pow(10, c->makeup_db / 10),
-                 knee_lin = pow(10, (c->threshold_db - 0.5 * c->knee_db) / 20);
-    const double knee = c->rms ? knee_lin * knee_lin : knee_lin;
-    const double kdb = (c->rms ? 10 : 20) * 0.30102999566398120, kg2 = 0.33219280948873623;
-    if (sideL)
-      s->have_side = 1;
-    const float *dl = sideL ? sideL : inL, *dr = sideL ? (sideR ? sideR : sideL) : inR;
-    double lv[IS_RUN];
-    for (size_t k0 = 0; k0 < n;) {
-      size_t m = s->blk - s->bpos < n - k0 ? s->blk - s->bpos : n - k0;
-      m = m < IS_RUN ? m : IS_RUN;
-      const float *a = dl + k0, *b = dr + k0;
-      if (c->rms) {
-        double ms = s->ms;
-        for (size_t k = 0; k < m; ++k)
-          lv[k] = ms =
-              s->a_rms * ms + (1 - s->a_rms) * 0.5 * ((double)a[k] * a[k] + (double)b[k] * b[k]);
-        s->ms = ms;
-      } else {
-        for (size_t k = 0; k < m; ++k) {
-          const double pa = fabs((double)a[k]), pb = fabs((double)b[k]);
-          lv[k] = pa > pb ? pa : pb;
-        }
-      }
-      const sg_insitu_config cd = *c; /* a local copy: its fields stay in registers */
-      for (size_t k = 0; k < m; ++k) {
-        const double x = lv[k], xg = kdb * sg_fast_log2(x > 1e-300 ? x : 1e-300);
-        lv[k] = x > knee ? xg - gc(&cd, xg) : 0.0;
-      }
-      double yl = s->yl;
-      for (size_t k = 0; k < m; ++k) {
-        const double xl = lv[k];
-        yl = xl > yl ? s->a_att * yl + (1 - s->a_att) * xl : s->a_rel * yl + (1 - s->a_rel) * xl;
-        yl = yl < 1e-30 ? 0.0 : yl; /* released fully: no denormals, and the gain is exactly 1 */
-        lv[k] = yl;
-      }
-      s->yl = yl;
-      const float *il = inL + k0, *ir = inR + k0, *ol = outL + k0, *orr = outR + k0;
-      double bi[LANES] = {0}, bp[LANES] = {0}, bo[LANES] = {0};
-      size_t k = 0;
-      for (; k + LANES <= m; k += LANES)
-        for (int j = 0; j < LANES; ++j) {
-          const double y = lv[k + j], g2 = y > 0 ? sg_fast_exp2(-kg2 * y) * mk2 : mk2;
-          const double ein = (double)il[k + j] * il[k + j] + (double)ir[k + j] * ir[k + j];
-          bi[j] += ein, bp[j] += g2 * ein;
-          bo[j] += (double)ol[k + j] * ol[k + j] + (double)orr[k + j] * orr[k + j];
-        }
-      for (; k < m; ++k) {
-        const double y = lv[k], g2 = y > 0 ? sg_fast_exp2(-kg2 * y) * mk2 : mk2;
-        const double ein = (double)il[k] * il[k] + (double)ir[k] * ir[k];
-        bi[0] += ein, bp[0] += g2 * ein;
-        bo[0] += (double)ol[k] * ol[k] + (double)orr[k] * orr[k];
-      }
-      s->b_in += (bi[0] + bi[1]) + (bi[2] + bi[3]);
-      s->b_pred += (bp[0] + bp[1]) + (bp[2] + bp[3]);
-      s->b_out += (bo[0] + bo[1]) + (bo[2] + bo[3]);
-      src_level(s, SRC_OWN, il, ir, m);
-      if (sideL)
-        src_level(s, SRC_SIDE, a, b, m);
-      for (int j = 0; j < n_keys; ++j)
-        src_level(s, 2 + j, keys[2 * j] + k0, keys[2 * j + 1] + k0, m);
-      k0 += m;
-      if ((s->bpos += m) == s->blk)
-        end_block(s);
-    }
+  case SG_INSITU_DYNAMICS:
+#if SG_DSP_AVX2
+    if (s->avx2)
+      dynamics_avx2(s, inL, inR, outL, outR, sideL, sideR, keys, n_keys, n);
+    else
+#endif
+      dynamics_base(s, inL, inR, outL, outR, sideL, sideR, keys, n_keys, n);
     break;
-  }
   case SG_INSITU_WET: {
     double xx[LANES] = {0}, xy[LANES] = {0}, yy[LANES] = {0}, lr[LANES] = {0};
     size_t k = 0;

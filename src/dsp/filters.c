@@ -1,6 +1,9 @@
 /* Window design, DC blocker and parameter smoother. See include/stemgate/dsp.h. */
 #include "stemgate/dsp.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 double sg_dsp_bessel_i0(double x) {
   double sum = 1.0, term = 1.0, q = x * x / 4.0;
   for (int k = 1; k < 64; ++k) {
@@ -37,6 +40,15 @@ void sg_dc_blocker_reset(sg_dc_blocker *st) { st->x1 = st->y1 = 0; }
 void sg_dc_blocker_process(sg_dc_blocker *st, const float *in, float *out, size_t n) {
   for (size_t i = 0; i < n; ++i)
     out[i] = (float)sg_dc_blocker_tick(st, in[i]);
+}
+
+int sg_dsp_avx2(void) {
+#if SG_DSP_AVX2
+  const char *e = getenv("SG_BASELINE_ISA");
+  return __builtin_cpu_supports("avx2") && !(e && *e && strcmp(e, "0") != 0);
+#else
+  return 0;
+#endif
 }
 
 void sg_smoother_init(sg_smoother *s, double value, double tau_sec, double tick_rate) {

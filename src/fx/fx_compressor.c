@@ -63,6 +63,7 @@ sg_status sg_compressor_init(sg_compressor *st, const sg_compressor_config *c, d
   st->a_smooth = sg_onepole_coef_tau(SG__SMOOTH_SEC, rate);
   apply_cfg(st);
   st->makeup_cur = st->makeup_target;
+  st->avx2 = sg_dsp_avx2();
   return SG_OK;
 }
 
@@ -81,10 +82,13 @@ void sg_compressor_set(sg_compressor *st, const sg_compressor_config *c) {
 
 #define CP_CHUNK 256 /* frames per pass: level and wanted reduction, detector, gain */
 
-void sg_compressor_process(sg_compressor *st, float *L, float *R, const float *sideL,
-                           const float *sideR, size_t n) {
+/* The body, inlined into a baseline and an AVX2 build (same bits; chosen at init). */
+static inline __attribute__((always_inline)) void process_body(sg_compressor *st, float *L,
+                                                               float *R, const float *sideL,
+                                                               const float *sideR, size_t n) {
   const sg_compressor_config c = st->cfg;
   const double aA = st->a_att, aR = st->a_rel, aM = st->a_rms, aS = st->a_smooth;
+  const double bA = 1 - aA, bR = 1 - aR;
   const double mt = st->makeup_target;
   const float *dl = sideL ? sideL : L;
   const float *dr = sideL ? sideR : R;
@@ -97,6 +101,8 @@ void sg_compressor_process(sg_compressor *st, float *L, float *R, const float *s
   /* Level in dB: 10 or 20 log10 x = k log2 x; gain 10^(-yl / 20) = 2^(-yl log2(10) / 20). */
   const double kdb = (rms ? 10 : 20) * 0.30102999566398120, kg = 0.16609640474436813;
   const double fl = rms ? 1e-20 : 1e-10;
+  const double T = c.threshold_db, W = c.knee_db, kr = 1 - 1 / c.ratio,
+               kq = W > 0 ? kr / (2 * W) : 0;
   double lv[CP_CHUNK], yv[CP_CHUNK], mv[CP_CHUNK];
   for (size_t i0 = 0; i0 < n; i0 += CP_CHUNK) {
     const size_t m = n - i0 < CP_CHUNK ? n - i0 : CP_CHUNK;
@@ -110,10 +116,22 @@ void sg_compressor_process(sg_compressor *st, float *L, float *R, const float *s
         lv[i] = pa > pb ? pa : pb;
       }
     }
-    /* Wanted gain reduction, dB >= 0 (0 under the knee's foot). */
-    for (size_t i = 0; i < m; ++i) {
-      const double x = lv[i], xg = kdb * sg_fast_log2(x > fl ? x : fl);
-      lv[i] = x < quiet ? 0.0 : xg - gain_computer(&c, xg);
+    /* Wanted gain reduction xg - gain_computer(xg), dB >= 0, with d = xg - T: 0 below the knee,
+     * (1 - 1/R) (d + W/2)^2 / (2 W) in it, (1 - 1/R) d above. A run under the knee's foot has
+     * none. */
+    double top = 0;
+    for (size_t i = 0; i < m; ++i)
+      top = lv[i] > top ? lv[i] : top;
+    if (!(top < quiet)) {
+      for (size_t i = 0; i < m; ++i) {
+        const double x = lv[i], d = kdb * sg_fast_log2(x > fl ? x : fl) - T;
+        const double r =
+            2 * d < -W ? 0.0 : (2 * fabs(d) <= W ? kq * (d + W / 2) * (d + W / 2) : kr * d);
+        lv[i] = x < quiet ? 0.0 : r;
+      }
+    } else {
+      for (size_t i = 0; i < m; ++i)
+        lv[i] = 0;
     }
     /* Smooth branching peak detector (paper eq. 17) and the make-up gain's smoother. */
     if (mk == mt) {
@@ -123,9 +141,10 @@ void sg_compressor_process(sg_compressor *st, float *L, float *R, const float *s
       for (size_t i = 0; i < m; ++i)
         mv[i] = mk = sg_smooth_step(mk, mt, aS);
     }
-    for (size_t i = 0; i < m; ++i) {
+    for (size_t i = 0; i < m; ++i) { /* the pole picked by a select, not a branch */
       const double xl = lv[i];
-      yl = xl > yl ? aA * yl + (1 - aA) * xl : aR * yl + (1 - aR) * xl;
+      const int up = xl > yl;
+      yl = (up ? aA : aR) * yl + (up ? bA : bR) * xl;
       yl = yl < 1e-12 ? 0.0 : yl;
       yv[i] = yl;
       gmax = yl > gmax ? yl : gmax;
@@ -144,6 +163,29 @@ void sg_compressor_process(sg_compressor *st, float *L, float *R, const float *s
   st->gr_max_db = gmax;
   st->gr_sum_db += gsum;
   st->gr_count += n;
+}
+
+static void process_base(sg_compressor *st, float *L, float *R, const float *sideL,
+                         const float *sideR, size_t n) {
+  process_body(st, L, R, sideL, sideR, n);
+}
+
+#if SG_DSP_AVX2
+SG_DSP_TARGET_AVX2 static void process_avx2(sg_compressor *st, float *L, float *R,
+                                            const float *sideL, const float *sideR, size_t n) {
+  process_body(st, L, R, sideL, sideR, n);
+}
+#endif
+
+void sg_compressor_process(sg_compressor *st, float *L, float *R, const float *sideL,
+                           const float *sideR, size_t n) {
+#if SG_DSP_AVX2
+  if (st->avx2) {
+    process_avx2(st, L, R, sideL, sideR, n);
+    return;
+  }
+#endif
+  process_base(st, L, R, sideL, sideR, n);
 }
 
 void sg_compressor_stats(const sg_compressor *st, double *max_db, double *mean_db) {

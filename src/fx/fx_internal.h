@@ -7,8 +7,6 @@
 
 #include <math.h>
 #include <stddef.h>
-#include <stdlib.h>
-#include <string.h>
 
 /* Parameter smoothing time constant (s): fast enough to follow automation, slow enough that a
  * step in gain does not click. */
@@ -16,26 +14,6 @@
 
 static inline double sg__clamp(double x, double lo, double hi) {
   return x < lo ? lo : (x > hi ? hi : x);
-}
-
-/* x86-64: the hottest kernels are also built for AVX2 (function attribute target("avx2"), no
- * FMA) and chosen at init. Each build does the same IEEE operations in the same order (no
- * contraction in ISO C mode, no reassociation), so both give the same bits; tests compare them. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define SG__FX_AVX2 1
-#else
-#define SG__FX_AVX2 0
-#endif
-
-/* Whether a unit initialised now runs its AVX2 build: the CPU has AVX2 and the environment
- * variable SG_FX_BASELINE (for comparing the two builds' files, not a user option) is unset. */
-static inline int sg__fx_avx2(void) {
-#if SG__FX_AVX2
-  const char *e = getenv("SG_FX_BASELINE");
-  return __builtin_cpu_supports("avx2") && !(e && *e && strcmp(e, "0") != 0);
-#else
-  return 0;
-#endif
 }
 
 /* Effect kinds in the order of the parameter tables (src/fx/fx_chain.c): the index of
@@ -66,8 +44,8 @@ sg__fxkind sg__fx_node_kind(const sg_fx_chain *c, int i);
 const double *sg__fx_node_values(const sg_fx_chain *c, int i);
 const char *sg__fx_node_text(const sg_fx_chain *c, int i, int k);
 
-/* The reverb with the baseline (avx2 = 0) or the AVX2 build (where SG__FX_AVX2 and the CPU has
- * it; else the baseline), whatever was chosen at init. */
+/* The reverb with the baseline (avx2 = 0) or the AVX2 build (SG_DSP_AVX2 in stemgate/dsp.h;
+ * where the CPU has none, the baseline), whatever was chosen at init. */
 typedef struct sg_reverb sg_reverb;
 void sg__reverb_process_isa(sg_reverb *st, float *L, float *R, size_t n, int avx2);
 

@@ -128,7 +128,7 @@ sg_status sg_reverb_init(sg_reverb *st, const sg_reverb_config *cin, double rate
   set_gains(st);
   st->a_smooth = sg_onepole_coef_tau(SG__SMOOTH_SEC, rate);
   st->mix_cur = st->mix_target = c->mix;
-  st->avx2 = sg__fx_avx2();
+  st->avx2 = sg_dsp_avx2();
   return SG_OK;
 }
 
@@ -185,8 +185,8 @@ void sg_reverb_set_mix(sg_reverb *st, double mix) { st->mix_target = sg__clamp(m
  * how the caller splits blocks. The network runs in single precision: the lines store floats, so
  * every round trip is rounded to float anyway, and the recursion's own rounding (relative 6e-8
  * per operation) is far below what the decay (>= 0.005 dB per round trip) or the RT60 tests can
- * see. No fused multiply-add and no reassociation: the AVX2 build of the body (x86-64, chosen
- * at init when the CPU has it) gives the same bits as the baseline one. */
+ * see. No fused multiply-add and no reassociation: the AVX2 build of the body (SG_DSP_AVX2)
+ * gives the same bits as the baseline one. */
 #if defined(__GNUC__)
 #define RV_INLINE static inline __attribute__((always_inline))
 #else
@@ -276,19 +276,19 @@ RV_INLINE void rv_transpose(const float *const *src, float *restrict dst, size_t
 #define RV_N 16
 #define RV_FN process_16
 #include "fx/fx_reverb_lines.h"
-#if SG__FX_AVX2
-#define RV_ATTR __attribute__((target("avx2")))
+#if SG_DSP_AVX2
+#define RV_ATTR SG_DSP_TARGET_AVX2
 #define RV_N 8
 #define RV_FN process_8_avx2
 #include "fx/fx_reverb_lines.h"
-#define RV_ATTR __attribute__((target("avx2")))
+#define RV_ATTR SG_DSP_TARGET_AVX2
 #define RV_N 16
 #define RV_FN process_16_avx2
 #include "fx/fx_reverb_lines.h"
 #endif
 
 void sg__reverb_process_isa(sg_reverb *st, float *L, float *R, size_t n, int avx2) {
-#if SG__FX_AVX2
+#if SG_DSP_AVX2
   if (avx2) {
     if (st->n == 8)
       process_8_avx2(st, L, R, n);
