@@ -135,7 +135,7 @@ sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c) {
 }
 
 /* Gain computer of the design (Giannoulis et al. eq. 4): output level for input level x, dB.
- * Every branch computed and one selected, so the per-sample loop over it vectorises. */
+ * (The per-sample loop computes the reduction x - gc(x) in closed form.) */
 static inline double gc(const sg_insitu_config *c, double x) {
   const double T = c->threshold_db, W = c->knee_db, R = c->ratio, d = x - T;
   const double knee = x + (1 / R - 1) * (d + W / 2) * (d + W / 2) / (W > 0 ? 2 * W : 1);

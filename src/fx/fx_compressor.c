@@ -30,8 +30,8 @@ static void clamp_cfg(sg_compressor_config *c) {
     c->detector = SG_DETECT_PEAK;
 }
 
-/* Gain computer (Giannoulis et al. eq. 4): output level for input level x (both dB). Every
- * branch is computed and one selected, so the per-sample loop over it vectorises. */
+/* Gain computer (Giannoulis et al. eq. 4): output level for input level x (both dB). The
+ * per-sample loop in process computes the reduction x - gain_computer(x) in closed form. */
 static inline double gain_computer(const sg_compressor_config *c, double x) {
   const double T = c->threshold_db, W = c->knee_db, R = c->ratio, d = x - T, e = d + W / 2;
   const double knee = x + (1 / R - 1) * e * e / (W > 0 ? 2 * W : 1);
