@@ -18,6 +18,10 @@
  *     (4x below 96 kHz, 2x below 192 kHz, as BS.1770 and libebur128) by libebur128's 49-tap
  *     Hann-windowed sinc for meters, or by a Kaiser-windowed sinc with long phases at 8x for a
  *     limiter's detector; block processing without per-sample branches.
+ *   - Fast log2 / exp2 for per-sample level and gain conversions (dB <-> linear): exponent from
+ *     the IEEE bits, the mantissa's logarithm by the atanh series 2 atanh((m-1)/(m+1)) and 2^f
+ *     by its Taylor series on |f| <= 1/2 (error below 1e-12 relative; plain arithmetic, so
+ *     vectorisable and the same bits on every machine, unlike libm's).
  *   - Look-ahead limiter core: sliding maximum of a detector over a window (monotonic wedge,
  *     D. Lemire, "Streaming maximum-minimum filter using no more than three comparisons per
  *     element", 2006), gain requirement, exponential release and a linear attack ramp over the
@@ -33,6 +37,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "stemgate/core.h"
 
@@ -43,6 +48,65 @@ extern "C" {
 /* Flushes values that would decay into denormals (state of recursive filters): below 1e-25
  * (-500 dB) a value is inaudible, and denormal arithmetic is up to 100x slower on x86. */
 static inline double sg_dsp_flush(double x) { return fabs(x) < 1e-25 ? 0.0 : x; }
+
+/* log2(x) for finite x > 0 (normal; 0, denormals and negatives give garbage: callers clamp),
+ * within 1e-12 absolute. Branch-free, inlined, so loops over it vectorise. */
+static inline double sg_fast_log2(double x) {
+  uint64_t b;
+  memcpy(&b, &x, sizeof b);
+  /* x = m 2^e with m in [1, 2), then [sqrt(1/2), sqrt(2)) (no 64-bit compares: SSE2 has none,
+   * and the loops should vectorise there too). */
+  const uint64_t mb = (b & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;
+  const uint64_t eb = (b >> 52) | 0x4330000000000000ull; /* 2^52 + e + 1023 */
+  double m, e;
+  memcpy(&m, &mb, sizeof m);
+  memcpy(&e, &eb, sizeof e);
+  e -= 4503599627370496.0 + 1023.0;
+  const int hi = m > 1.4142135623730951;
+  m = hi ? 0.5 * m : m;
+  e = hi ? e + 1 : e;
+  const double s = (m - 1) / (m + 1), z = s * s; /* |s| <= 0.1716, ln m = 2 atanh s */
+  const double p =
+      1 + z * (1.0 / 3 + z * (1.0 / 5 + z * (1.0 / 7 + z * (1.0 / 9 + z * (1.0 / 11 + z / 13)))));
+  return e + 2.8853900817779268 * s * p; /* 2 / ln 2 */
+}
+
+/* 2^y for y in [-1000, 1000] (clamped), within 1e-12 relative. Branch-free, inlined. */
+static inline double sg_fast_exp2(double y) {
+  y = y < -1000 ? -1000 : (y > 1000 ? 1000 : y);
+  const double t = y + 6755399441055744.0; /* 1.5 2^52: rounds y to the integer k */
+  const double k = t - 6755399441055744.0, f = (y - k) * 0.6931471805599453; /* |f| <= ln2/2 */
+  uint64_t kb;
+  memcpy(&kb, &t, sizeof kb);
+  kb = (kb + 1023) << 52; /* 2^k (k from t's low bits); y < -1022 gives garbage scaled to 0 */
+  double sc;
+  memcpy(&sc, &kb, sizeof sc);
+  const double p =
+      1 +
+      f * (1 +
+           f * (1.0 / 2 +
+                f * (1.0 / 6 +
+                     f * (1.0 / 24 +
+                          f * (1.0 / 120 +
+                               f * (1.0 / 720 +
+                                    f * (1.0 / 5040 + f * (1.0 / 40320 +
+                                                           f * (1.0 / 362880 + f / 3628800)))))))));
+  return p * sc;
+}
+
+/* x86-64 (GCC, Clang): the hottest kernels are also compiled for AVX2 (function attribute
+ * target("avx2"): wider vectors, no FMA) and one build is chosen at init. Both do the same IEEE
+ * operations in the same order (no contraction in ISO C mode, no reassociation), so they give
+ * the same bits; tests compare them. sg_dsp_avx2(): the CPU has AVX2 and the environment
+ * variable SG_BASELINE_ISA (for comparing the builds' files; not a user option) is unset. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SG_DSP_AVX2 1
+#define SG_DSP_TARGET_AVX2 __attribute__((target("avx2")))
+#else
+#define SG_DSP_AVX2 0
+#define SG_DSP_TARGET_AVX2
+#endif
+int sg_dsp_avx2(void);
 
 /* The calling thread's floating-point unit flushes denormal results to zero and reads denormal
  * inputs as zero (x86 SSE: the MXCSR's FTZ and DAZ bits; elsewhere nothing, and the units' own

@@ -150,6 +150,7 @@ typedef struct sg_compressor {
   double makeup_cur, makeup_target, a_smooth; /* smoothed linear make-up gain */
   double gr_max_db, gr_sum_db;                /* statistics since reset/stats reset */
   uint64_t gr_count;
+  int avx2; /* x86-64: run the AVX2 build (same bits; chosen at init, sg_dsp_avx2) */
 } sg_compressor;
 
 void sg_compressor_config_init(sg_compressor_config *c);
@@ -272,6 +273,7 @@ typedef struct sg_reverb {
   float *ap[2][SG_REVERB_DIFFUSERS]; /* input diffusers per channel */
   size_t ap_len[SG_REVERB_DIFFUSERS], ap_pos[SG_REVERB_DIFFUSERS];
   double mix_cur, mix_target, a_smooth;
+  int avx2; /* x86-64: run the AVX2 build of the kernel (same bits; chosen at init, sg_dsp_avx2) */
 } sg_reverb;
 
 void sg_reverb_config_init(sg_reverb_config *c);

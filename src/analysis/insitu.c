@@ -16,6 +16,7 @@
 #define SRC_OWN 0
 #define SRC_SIDE 1
 #define SRC_N (2 + SG_INSITU_MAX_KEYS)
+#define IS_RUN 256 /* DYNAMICS: frames per run (within a 10 ms block) */
 
 struct sg_insitu {
   sg_insitu_config c;
@@ -47,6 +48,7 @@ struct sg_insitu {
   sg_dc_blocker dcb[2];
   /* PEAK */
   sg_truepeak tp[2];
+  int avx2; /* DYNAMICS: its AVX2 build (sg_dsp_avx2) */
 };
 
 void sg_insitu_free(sg_insitu *s) {
@@ -111,6 +113,7 @@ sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c) {
     const double brate = c->rate / (double)s->blk;
     s->bk_a_att = sg_onepole_coef_tau(c->attack_ms * 1e-3, brate);
     s->bk_a_rel = sg_onepole_coef_tau(c->release_ms * 1e-3, brate);
+    s->avx2 = sg_dsp_avx2();
   } else if (c->kind == SG_INSITU_SHAPER) {
     const double r = c->dc_hz > 0 ? sg_dc_blocker_pole(c->dc_hz, c->rate) : 0;
     sg_dc_blocker_init(&s->dcb[0], r);
@@ -131,36 +134,74 @@ sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c) {
   return SG_OK;
 }
 
-/* Gain computer of the design (Giannoulis et al. eq. 4): output level for input level x, dB. */
-static double gc(const sg_insitu_config *c, double x) {
-  double T = c->threshold_db, W = c->knee_db, R = c->ratio, d = x - T;
-  if (2 * d < -W)
-    return x;
-  if (W > 0 && 2 * fabs(d) <= W)
-    return x + (1 / R - 1) * (d + W / 2) * (d + W / 2) / (2 * W);
-  return T + d / R;
+/* Gain computer of the design (Giannoulis et al. eq. 4): output level for input level x, dB.
+ * (The per-sample loop computes the reduction x - gc(x) in closed form.) */
+static inline double gc(const sg_insitu_config *c, double x) {
+  const double T = c->threshold_db, W = c->knee_db, R = c->ratio, d = x - T;
+  const double knee = x + (1 / R - 1) * (d + W / 2) * (d + W / 2) / (W > 0 ? 2 * W : 1);
+  return 2 * d < -W ? x : (W > 0 && 2 * fabs(d) <= W ? knee : T + d / R);
 }
 
 static double db10(double e) { return 10 * log10(e > 1e-30 ? e : 1e-30); }
 
+/* Sums over a segment or a block are kept in four interleaved partial sums (frames k, k+4,
+ * ...), so the loops vectorise; the four are added at the end. */
+#define LANES 4
+
 static void segment(sg_insitu *s) {
+  const double *w = s->win;
+  const float *x = s->xr, *y = s->yr;
   for (int i = 0; i < s->c.n_freqs; ++i) {
-    double xr = 0, xi = 0, yr = 0, yi = 0;
-    const double *cs = s->cs[i], *sn = s->sn[i], *w = s->win;
-    for (size_t k = 0; k < s->seg; ++k) {
-      double a = w[k] * s->xr[k], b = w[k] * s->yr[k];
-      xr += a * cs[k], xi -= a * sn[k], yr += b * cs[k], yi -= b * sn[k];
-    }
-    s->sxx[i] += xr * xr + xi * xi;
-    s->syy[i] += yr * yr + yi * yi;
+    double xr[LANES] = {0}, xi[LANES] = {0}, yr[LANES] = {0}, yi[LANES] = {0};
+    const double *cs = s->cs[i], *sn = s->sn[i];
+    for (size_t k = 0; k < s->seg; k += LANES) /* seg: a power of two >= 4 */
+      for (int j = 0; j < LANES; ++j) {
+        const double a = w[k + j] * x[k + j], b = w[k + j] * y[k + j];
+        xr[j] += a * cs[k + j], xi[j] -= a * sn[k + j];
+        yr[j] += b * cs[k + j], yi[j] -= b * sn[k + j];
+      }
+    const double Xr = (xr[0] + xr[1]) + (xr[2] + xr[3]), Xi = (xi[0] + xi[1]) + (xi[2] + xi[3]);
+    const double Yr = (yr[0] + yr[1]) + (yr[2] + yr[3]), Yi = (yi[0] + yi[1]) + (yi[2] + yi[3]);
+    s->sxx[i] += Xr * Xr + Xi * Xi;
+    s->syy[i] += Yr * Yr + Yi * Yi;
     /* conj(X) Y */
-    s->sxy_re[i] += xr * yr + xi * yi;
-    s->sxy_im[i] += xr * yi - xi * yr;
+    s->sxy_re[i] += Xr * Yr + Xi * Yi;
+    s->sxy_im[i] += Xr * Yi - Xi * Yr;
   }
   s->nseg++;
   /* Segments do not overlap: half the cost of Welch's 50% overlap, and a song gives hundreds of
    * segments, so the variance it would save is not needed (#16 bench). */
   s->fill = 0;
+}
+
+/* Sum of a[k]^2 + b[k]^2 over m frames. */
+static double energy2(const float *a, const float *b, size_t m) {
+  double l[LANES] = {0};
+  size_t k = 0;
+  for (; k + LANES <= m; k += LANES)
+    for (int j = 0; j < LANES; ++j)
+      l[j] += (double)a[k + j] * a[k + j] + (double)b[k + j] * b[k + j];
+  for (; k < m; ++k)
+    l[0] += (double)a[k] * a[k] + (double)b[k] * b[k];
+  return (l[0] + l[1]) + (l[2] + l[3]);
+}
+
+/* Largest |a[k]|, |b[k]| over m frames and acc. */
+static double peak2(const float *a, const float *b, size_t m, double acc) {
+  float l[LANES] = {0};
+  size_t k = 0;
+  for (; k + LANES <= m; k += LANES)
+    for (int j = 0; j < LANES; ++j) {
+      const float x = fabsf(a[k + j]), y = fabsf(b[k + j]), v = x > y ? x : y;
+      l[j] = v > l[j] ? v : l[j];
+    }
+  for (; k < m; ++k) {
+    const float x = fabsf(a[k]), y = fabsf(b[k]), v = x > y ? x : y;
+    l[0] = v > l[0] ? v : l[0];
+  }
+  for (int j = 0; j < LANES; ++j)
+    acc = l[j] > acc ? l[j] : acc;
+  return acc;
 }
 
 /* Block-rate reduction the design predicts from a source's block level (dB). */
@@ -196,12 +237,122 @@ static void end_block(sg_insitu *s) {
   s->bpos = 0;
 }
 
-static void src_level(sg_insitu *s, int j, double a, double b) {
+/* A source's block level over m more frames: sum of squares (RMS design) or peak. */
+static void src_level(sg_insitu *s, int j, const float *a, const float *b, size_t m) {
   if (s->c.rms)
-    s->src_lv[j] += a * a + b * b;
+    s->src_lv[j] += energy2(a, b, m);
   else
-    s->src_lv[j] = fmax(s->src_lv[j], fmax(fabs(a), fabs(b)));
+    s->src_lv[j] = peak2(a, b, m, s->src_lv[j]);
 }
+
+/* DYNAMICS: the body, inlined into a baseline and an AVX2 build (same bits; chosen at create). */
+static inline __attribute__((always_inline)) void
+dynamics_body(sg_insitu *s, const float *inL, const float *inR, const float *outL,
+              const float *outR, const float *sideL, const float *sideR, const float *const *keys,
+              int n_keys, size_t n) {
+  const sg_insitu_config *c = &s->c;
+  /* Per frame: the detector's level, the design's wanted reduction (dB; 0 below the knee,
+   * where the gain computer leaves the level alone), the smoothed reduction yl and the
+   * predicted power gain g^2 = 10^((makeup - yl) / 10); per 10 ms block, the sums. Runs of
+   * frames within a block, each step over the run (only the detectors' recursions frame by
+   * frame). 10 log10 x = k log2 x; 10^(-yl / 10) = 2^(-yl log2(10) / 10). */
+  const double mk2 = pow(10, c->makeup_db / 10),
+               knee_lin = pow(10, (c->threshold_db - 0.5 * c->knee_db) / 20);
+  const double knee = c->rms ? knee_lin * knee_lin : knee_lin;
+  const double kdb = (c->rms ? 10 : 20) * 0.30102999566398120, kg2 = 0.33219280948873623;
+  if (sideL)
+    s->have_side = 1;
+  const float *dl = sideL ? sideL : inL, *dr = sideL ? (sideR ? sideR : sideL) : inR;
+  double lv[IS_RUN];
+  for (size_t k0 = 0; k0 < n;) {
+    size_t m = s->blk - s->bpos < n - k0 ? s->blk - s->bpos : n - k0;
+    m = m < IS_RUN ? m : IS_RUN;
+    const float *a = dl + k0, *b = dr + k0;
+    if (c->rms) {
+      double ms = s->ms;
+      for (size_t k = 0; k < m; ++k)
+        lv[k] = ms =
+            s->a_rms * ms + (1 - s->a_rms) * 0.5 * ((double)a[k] * a[k] + (double)b[k] * b[k]);
+      s->ms = ms;
+    } else {
+      for (size_t k = 0; k < m; ++k) {
+        const double pa = fabs((double)a[k]), pb = fabs((double)b[k]);
+        lv[k] = pa > pb ? pa : pb;
+      }
+    }
+    /* Reduction xg - gc(xg) with d = xg - T: 0 below the knee, (1 - 1/R) (d + W/2)^2 / (2 W)
+     * in it, (1 - 1/R) d above (multiplications only). A run under the knee has none. */
+    const double T = c->threshold_db, W = c->knee_db, kr = 1 - 1 / c->ratio;
+    const double kq = W > 0 ? kr / (2 * W) : 0;
+    double top = 0;
+    for (size_t k = 0; k < m; ++k)
+      top = lv[k] > top ? lv[k] : top;
+    if (top > knee) {
+      for (size_t k = 0; k < m; ++k) {
+        const double x = lv[k], d = kdb * sg_fast_log2(x > 1e-300 ? x : 1e-300) - T;
+        const double r =
+            2 * d < -W ? 0.0 : (2 * fabs(d) <= W ? kq * (d + W / 2) * (d + W / 2) : kr * d);
+        lv[k] = x > knee ? r : 0.0;
+      }
+    } else {
+      for (size_t k = 0; k < m; ++k)
+        lv[k] = 0;
+    }
+    /* Attack or release pole picked by a select, not a branch (the music decides it). */
+    const double aa = s->a_att, ar = s->a_rel, ba = 1 - aa, br = 1 - ar;
+    double yl = s->yl;
+    for (size_t k = 0; k < m; ++k) {
+      const double xl = lv[k];
+      const int up = xl > yl;
+      yl = (up ? aa : ar) * yl + (up ? ba : br) * xl;
+      yl = yl < 1e-30 ? 0.0 : yl; /* released fully: no denormals, and the gain is exactly 1 */
+      lv[k] = yl;
+    }
+    s->yl = yl;
+    const float *il = inL + k0, *ir = inR + k0, *ol = outL + k0, *orr = outR + k0;
+    double bi[LANES] = {0}, bp[LANES] = {0}, bo[LANES] = {0};
+    size_t k = 0;
+    for (; k + LANES <= m; k += LANES)
+      for (int j = 0; j < LANES; ++j) {
+        const double y = lv[k + j], g2 = y > 0 ? sg_fast_exp2(-kg2 * y) * mk2 : mk2;
+        const double ein = (double)il[k + j] * il[k + j] + (double)ir[k + j] * ir[k + j];
+        bi[j] += ein, bp[j] += g2 * ein;
+        bo[j] += (double)ol[k + j] * ol[k + j] + (double)orr[k + j] * orr[k + j];
+      }
+    for (; k < m; ++k) {
+      const double y = lv[k], g2 = y > 0 ? sg_fast_exp2(-kg2 * y) * mk2 : mk2;
+      const double ein = (double)il[k] * il[k] + (double)ir[k] * ir[k];
+      bi[0] += ein, bp[0] += g2 * ein;
+      bo[0] += (double)ol[k] * ol[k] + (double)orr[k] * orr[k];
+    }
+    s->b_in += (bi[0] + bi[1]) + (bi[2] + bi[3]);
+    s->b_pred += (bp[0] + bp[1]) + (bp[2] + bp[3]);
+    s->b_out += (bo[0] + bo[1]) + (bo[2] + bo[3]);
+    src_level(s, SRC_OWN, il, ir, m);
+    if (sideL)
+      src_level(s, SRC_SIDE, a, b, m);
+    for (int j = 0; j < n_keys; ++j)
+      src_level(s, 2 + j, keys[2 * j] + k0, keys[2 * j + 1] + k0, m);
+    k0 += m;
+    if ((s->bpos += m) == s->blk)
+      end_block(s);
+  }
+}
+
+static void dynamics_base(sg_insitu *s, const float *inL, const float *inR, const float *outL,
+                          const float *outR, const float *sideL, const float *sideR,
+                          const float *const *keys, int n_keys, size_t n) {
+  dynamics_body(s, inL, inR, outL, outR, sideL, sideR, keys, n_keys, n);
+}
+
+#if SG_DSP_AVX2
+SG_DSP_TARGET_AVX2 static void dynamics_avx2(sg_insitu *s, const float *inL, const float *inR,
+                                             const float *outL, const float *outR,
+                                             const float *sideL, const float *sideR,
+                                             const float *const *keys, int n_keys, size_t n) {
+  dynamics_body(s, inL, inR, outL, outR, sideL, sideR, keys, n_keys, n);
+}
+#endif
 
 void sg_insitu_add(sg_insitu *s, const float *inL, const float *inR, const float *outL,
                    const float *outR, const float *sideL, const float *sideR, size_t n) {
@@ -214,8 +365,7 @@ void sg_insitu_add_keyed(sg_insitu *s, const float *inL, const float *inR, const
   const sg_insitu_config *c = &s->c;
   if (!keys || n_keys > c->n_keys)
     n_keys = keys ? c->n_keys : 0;
-  for (size_t k = 0; k < n; ++k)
-    s->e_in += (double)inL[k] * inL[k] + (double)inR[k] * inR[k];
+  s->e_in += energy2(inL, inR, n);
   switch (c->kind) {
   case SG_INSITU_TRANSFER:
     for (size_t k = 0; k < n; ++k) {
@@ -225,57 +375,34 @@ void sg_insitu_add_keyed(sg_insitu *s, const float *inL, const float *inR, const
         segment(s);
     }
     break;
-  case SG_INSITU_DYNAMICS: {
-    const double mk = pow(10, c->makeup_db / 20),
-                 knee_lin = pow(10, (c->threshold_db - 0.5 * c->knee_db) / 20);
-    const double L20 = 20 / log(10.0), knee_ms = knee_lin * knee_lin;
-    if (sideL)
-      s->have_side = 1;
-    for (size_t k = 0; k < n; ++k) {
-      const float *dl = sideL ? sideL : inL, *dr = sideL ? (sideR ? sideR : sideL) : inR;
-      double a = dl[k], b = dr[k], xl = 0;
-      /* Below the knee the gain computer leaves the level alone (xl = 0): no logarithm. */
-      if (c->rms) {
-        s->ms = s->a_rms * s->ms + (1 - s->a_rms) * 0.5 * (a * a + b * b);
-        if (s->ms > knee_ms) {
-          double xg = 0.5 * L20 * log(s->ms);
-          xl = xg - gc(c, xg);
-        }
-      } else {
-        double p = fmax(fabs(a), fabs(b));
-        if (p > knee_lin) {
-          double xg = L20 * log(p);
-          xl = xg - gc(c, xg);
-        }
+  case SG_INSITU_DYNAMICS:
+#if SG_DSP_AVX2
+    if (s->avx2)
+      dynamics_avx2(s, inL, inR, outL, outR, sideL, sideR, keys, n_keys, n);
+    else
+#endif
+      dynamics_base(s, inL, inR, outL, outR, sideL, sideR, keys, n_keys, n);
+    break;
+  case SG_INSITU_WET: {
+    double xx[LANES] = {0}, xy[LANES] = {0}, yy[LANES] = {0}, lr[LANES] = {0};
+    size_t k = 0;
+    for (; k + LANES <= n; k += LANES)
+      for (int j = 0; j < LANES; ++j) {
+        const double xl = inL[k + j], xr = inR[k + j], yl = outL[k + j], yr = outR[k + j];
+        xx[j] += xl * xl + xr * xr, xy[j] += xl * yl + xr * yr;
+        yy[j] += yl * yl + yr * yr, lr[j] += xl * xr;
       }
-      s->yl = xl > s->yl ? s->a_att * s->yl + (1 - s->a_att) * xl
-                         : s->a_rel * s->yl + (1 - s->a_rel) * xl;
-      if (s->yl < 1e-30)
-        s->yl = 0; /* released fully: no denormals, and the gain below is exactly 1 */
-      double g = s->yl > 0 ? exp(-s->yl / L20) * mk : mk;
-      double ein = (double)inL[k] * inL[k] + (double)inR[k] * inR[k];
-      s->b_in += ein;
-      s->b_pred += g * g * ein;
-      s->b_out += (double)outL[k] * outL[k] + (double)outR[k] * outR[k];
-      src_level(s, SRC_OWN, inL[k], inR[k]);
-      if (sideL)
-        src_level(s, SRC_SIDE, a, b);
-      for (int j = 0; j < n_keys; ++j)
-        src_level(s, 2 + j, keys[2 * j][k], keys[2 * j + 1][k]);
-      if (++s->bpos == s->blk)
-        end_block(s);
+    for (; k < n; ++k) {
+      const double xl = inL[k], xr = inR[k], yl = outL[k], yr = outR[k];
+      xx[0] += xl * xl + xr * xr, xy[0] += xl * yl + xr * yr;
+      yy[0] += yl * yl + yr * yr, lr[0] += xl * xr;
     }
+    s->w_xx += (xx[0] + xx[1]) + (xx[2] + xx[3]);
+    s->w_xy += (xy[0] + xy[1]) + (xy[2] + xy[3]);
+    s->w_yy += (yy[0] + yy[1]) + (yy[2] + yy[3]);
+    s->w_lr += (lr[0] + lr[1]) + (lr[2] + lr[3]);
     break;
   }
-  case SG_INSITU_WET:
-    for (size_t k = 0; k < n; ++k) {
-      double xl = inL[k], xr = inR[k], yl = outL[k], yr = outR[k];
-      s->w_xx += xl * xl + xr * xr;
-      s->w_xy += xl * yl + xr * yr;
-      s->w_yy += yl * yl + yr * yr;
-      s->w_lr += xl * xr;
-    }
-    break;
   case SG_INSITU_LEVEL:
     for (size_t k = 0; k < n; ++k) {
       double il = inL[k], ir = inR[k], ol = outL[k], orr = outR[k];

@@ -2,6 +2,7 @@
 #include "stemgate/dsp.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 double sg_dsp_bessel_i0(double x) {
@@ -97,6 +98,13 @@ void sg_dc_blocker_process2(sg_dc_blocker *a, sg_dc_blocker *b, float *l, float 
       pr[i] = (float)sg_dc_blocker_tick(b, pr[i]);
     }
   }
+int sg_dsp_avx2(void) {
+#if SG_DSP_AVX2
+  const char *e = getenv("SG_BASELINE_ISA");
+  return __builtin_cpu_supports("avx2") && !(e && *e && strcmp(e, "0") != 0);
+#else
+  return 0;
+#endif
 }
 
 void sg_smoother_init(sg_smoother *s, double value, double tau_sec, double tick_rate) {

@@ -30,16 +30,13 @@ static void clamp_cfg(sg_compressor_config *c) {
     c->detector = SG_DETECT_PEAK;
 }
 
-/* Gain computer (Giannoulis et al. eq. 4): output level for input level x (both dB). */
-static double gain_computer(const sg_compressor_config *c, double x) {
-  double T = c->threshold_db, W = c->knee_db, R = c->ratio, d = x - T;
-  if (2 * d < -W)
-    return x;
-  if (W > 0 && 2 * fabs(d) <= W) {
-    double e = d + W / 2;
-    return x + (1 / R - 1) * e * e / (2 * W);
-  }
-  return T + d / R;
+/* Gain computer (Giannoulis et al. eq. 4): output level for input level x (both dB). The
+ * per-sample loop in process computes the reduction x - gain_computer(x) in closed form. */
+static inline double gain_computer(const sg_compressor_config *c, double x) {
+  const double T = c->threshold_db, W = c->knee_db, R = c->ratio, d = x - T, e = d + W / 2;
+  const double knee = x + (1 / R - 1) * e * e / (W > 0 ? 2 * W : 1);
+  const double above = T + d / R;
+  return 2 * d < -W ? x : (W > 0 && 2 * fabs(d) <= W ? knee : above);
 }
 
 double sg_compressor_static_db(const sg_compressor_config *cin, double in_db) {
@@ -66,6 +63,7 @@ sg_status sg_compressor_init(sg_compressor *st, const sg_compressor_config *c, d
   st->a_smooth = sg_onepole_coef_tau(SG__SMOOTH_SEC, rate);
   apply_cfg(st);
   st->makeup_cur = st->makeup_target;
+  st->avx2 = sg_dsp_avx2();
   return SG_OK;
 }
 
@@ -82,51 +80,112 @@ void sg_compressor_set(sg_compressor *st, const sg_compressor_config *c) {
   apply_cfg(st);
 }
 
-void sg_compressor_process(sg_compressor *st, float *L, float *R, const float *sideL,
-                           const float *sideR, size_t n) {
+#define CP_CHUNK 256 /* frames per pass: level and wanted reduction, detector, gain */
+
+/* The body, inlined into a baseline and an AVX2 build (same bits; chosen at init). */
+static inline __attribute__((always_inline)) void process_body(sg_compressor *st, float *L,
+                                                               float *R, const float *sideL,
+                                                               const float *sideR, size_t n) {
   const sg_compressor_config c = st->cfg;
   const double aA = st->a_att, aR = st->a_rel, aM = st->a_rms, aS = st->a_smooth;
+  const double bA = 1 - aA, bR = 1 - aR;
   const double mt = st->makeup_target;
   const float *dl = sideL ? sideL : L;
   const float *dr = sideL ? sideR : R;
   double yl = st->y_l, ms = st->ms, mk = st->makeup_cur, gmax = st->gr_max_db, gsum = 0;
   /* Below the knee the gain computer returns its input, so the wanted reduction is exactly 0:
-   * a detector level under this bound (the knee's foot, less a 1e-6 margin that dwarfs
-   * log10's rounding) skips the logarithm; a zero reduction skips pow (10^-0 = 1). */
+   * a detector level under this bound (the knee's foot, less a 1e-6 margin that dwarfs the
+   * logarithm's error) needs none; a zero reduction needs no gain (10^-0 = 1). */
   const int rms = c.detector == SG_DETECT_RMS;
   const double quiet = pow(10.0, (c.threshold_db - c.knee_db / 2) / (rms ? 10 : 20)) * (1 - 1e-6);
-  for (size_t i = 0; i < n; ++i) {
-    double a = dl[i], b = dr ? dr[i] : a, xl = 0;
+  /* Level in dB: 10 or 20 log10 x = k log2 x; gain 10^(-yl / 20) = 2^(-yl log2(10) / 20). */
+  const double kdb = (rms ? 10 : 20) * 0.30102999566398120, kg = 0.16609640474436813;
+  const double fl = rms ? 1e-20 : 1e-10;
+  const double T = c.threshold_db, W = c.knee_db, kr = 1 - 1 / c.ratio,
+               kq = W > 0 ? kr / (2 * W) : 0;
+  double lv[CP_CHUNK], yv[CP_CHUNK], mv[CP_CHUNK];
+  for (size_t i0 = 0; i0 < n; i0 += CP_CHUNK) {
+    const size_t m = n - i0 < CP_CHUNK ? n - i0 : CP_CHUNK;
+    const float *a = dl + i0, *b = dr ? dr + i0 : a;
     if (rms) {
-      ms = aM * ms + (1 - aM) * 0.5 * (a * a + b * b);
-      if (!(ms < quiet)) {
-        double xg = 10 * log10(ms > 1e-20 ? ms : 1e-20);
-        xl = xg - gain_computer(&c, xg); /* wanted gain reduction, dB >= 0 */
-      }
+      for (size_t i = 0; i < m; ++i)
+        lv[i] = ms = aM * ms + (1 - aM) * 0.5 * ((double)a[i] * a[i] + (double)b[i] * b[i]);
     } else {
-      double p = fmax(fabs(a), fabs(b));
-      if (!(p < quiet)) {
-        double xg = 20 * log10(p > 1e-10 ? p : 1e-10);
-        xl = xg - gain_computer(&c, xg);
+      for (size_t i = 0; i < m; ++i) {
+        const double pa = fabs((double)a[i]), pb = fabs((double)b[i]);
+        lv[i] = pa > pb ? pa : pb;
       }
     }
-    /* Smooth branching peak detector (paper eq. 17). */
-    yl = xl > yl ? aA * yl + (1 - aA) * xl : aR * yl + (1 - aR) * xl;
-    if (yl < 1e-12)
-      yl = 0;
-    mk = sg_smooth_step(mk, mt, aS);
-    double g = yl == 0 ? mk : pow(10.0, -yl / 20.0) * mk;
-    L[i] = (float)(L[i] * g);
-    if (R)
-      R[i] = (float)(R[i] * g);
-    if (yl > gmax)
-      gmax = yl;
-    gsum += yl;
+    /* Wanted gain reduction xg - gain_computer(xg), dB >= 0, with d = xg - T: 0 below the knee,
+     * (1 - 1/R) (d + W/2)^2 / (2 W) in it, (1 - 1/R) d above. A run under the knee's foot has
+     * none. */
+    double top = 0;
+    for (size_t i = 0; i < m; ++i)
+      top = lv[i] > top ? lv[i] : top;
+    if (!(top < quiet)) {
+      for (size_t i = 0; i < m; ++i) {
+        const double x = lv[i], d = kdb * sg_fast_log2(x > fl ? x : fl) - T;
+        const double r =
+            2 * d < -W ? 0.0 : (2 * fabs(d) <= W ? kq * (d + W / 2) * (d + W / 2) : kr * d);
+        lv[i] = x < quiet ? 0.0 : r;
+      }
+    } else {
+      for (size_t i = 0; i < m; ++i)
+        lv[i] = 0;
+    }
+    /* Smooth branching peak detector (paper eq. 17) and the make-up gain's smoother. */
+    if (mk == mt) {
+      for (size_t i = 0; i < m; ++i)
+        mv[i] = mt;
+    } else {
+      for (size_t i = 0; i < m; ++i)
+        mv[i] = mk = sg_smooth_step(mk, mt, aS);
+    }
+    for (size_t i = 0; i < m; ++i) { /* the pole picked by a select, not a branch */
+      const double xl = lv[i];
+      const int up = xl > yl;
+      yl = (up ? aA : aR) * yl + (up ? bA : bR) * xl;
+      yl = yl < 1e-12 ? 0.0 : yl;
+      yv[i] = yl;
+      gmax = yl > gmax ? yl : gmax;
+      gsum += yl;
+    }
+    float *l = L + i0, *r = R ? R + i0 : NULL;
+    for (size_t i = 0; i < m; ++i)
+      mv[i] = yv[i] == 0 ? mv[i] : sg_fast_exp2(-kg * yv[i]) * mv[i];
+    for (size_t i = 0; i < m; ++i)
+      l[i] = (float)(l[i] * mv[i]);
+    if (r)
+      for (size_t i = 0; i < m; ++i)
+        r[i] = (float)(r[i] * mv[i]);
   }
   st->y_l = yl, st->ms = sg_dsp_flush(ms), st->makeup_cur = mk;
   st->gr_max_db = gmax;
   st->gr_sum_db += gsum;
   st->gr_count += n;
+}
+
+static void process_base(sg_compressor *st, float *L, float *R, const float *sideL,
+                         const float *sideR, size_t n) {
+  process_body(st, L, R, sideL, sideR, n);
+}
+
+#if SG_DSP_AVX2
+SG_DSP_TARGET_AVX2 static void process_avx2(sg_compressor *st, float *L, float *R,
+                                            const float *sideL, const float *sideR, size_t n) {
+  process_body(st, L, R, sideL, sideR, n);
+}
+#endif
+
+void sg_compressor_process(sg_compressor *st, float *L, float *R, const float *sideL,
+                           const float *sideR, size_t n) {
+#if SG_DSP_AVX2
+  if (st->avx2) {
+    process_avx2(st, L, R, sideL, sideR, n);
+    return;
+  }
+#endif
+  process_base(st, L, R, sideL, sideR, n);
 }
 
 void sg_compressor_stats(const sg_compressor *st, double *max_db, double *mean_db) {

@@ -44,4 +44,9 @@ sg__fxkind sg__fx_node_kind(const sg_fx_chain *c, int i);
 const double *sg__fx_node_values(const sg_fx_chain *c, int i);
 const char *sg__fx_node_text(const sg_fx_chain *c, int i, int k);
 
+/* The reverb with the baseline (avx2 = 0) or the AVX2 build (SG_DSP_AVX2 in stemgate/dsp.h;
+ * where the CPU has none, the baseline), whatever was chosen at init. */
+typedef struct sg_reverb sg_reverb;
+void sg__reverb_process_isa(sg_reverb *st, float *L, float *R, size_t n, int avx2);
+
 #endif

@@ -85,16 +85,18 @@ void sg_chorus_free(sg_chorus *st) {
 }
 
 /* 4-point cubic Hermite (Catmull-Rom) read at a fractional delay d >= 1 behind the newest
- * sample (index pos). */
-static double read_frac(const float *b, size_t mask, size_t pos, double d) {
-  double fi = floor(d), t = d - fi;
-  size_t i = (size_t)fi;
+ * sample (index pos). d > 0, so the conversion truncates to floor(d) (no libm call). */
+static inline double read_frac(const float *b, size_t mask, size_t pos, double d) {
+  const size_t i = (size_t)d;
+  const double t = d - (double)i;
   double p0 = b[(pos - i + 1) & mask], p1 = b[(pos - i) & mask];
   double p2 = b[(pos - i - 1) & mask], p3 = b[(pos - i - 2) & mask];
   double c1 = 0.5 * (p2 - p0), c2 = p0 - 2.5 * p1 + 2 * p2 - 0.5 * p3;
   double c3 = 0.5 * (p3 - p0) + 1.5 * (p1 - p2);
   return ((c3 * t + c2) * t + c1) * t + p1;
 }
+
+#define CH_RUN 256 /* frames per run */
 
 void sg_chorus_process(sg_chorus *st, float *L, float *R, size_t n) {
   const sg_chorus_config *c = &st->cfg;
@@ -110,41 +112,59 @@ void sg_chorus_process(sg_chorus *st, float *L, float *R, size_t n) {
       oc[ch][v] = cos(ph), os[ch][v] = sin(ph);
     }
   double lc = st->lfo_c, ls = st->lfo_s, mix = st->mix_cur;
-  size_t pos = st->pos;
-  float *io[2] = {L, R};
-  for (size_t t = 0; t < n; ++t) {
-    mix = sg_smooth_step(mix, mt, aS);
-    for (int ch = 0; ch < 2; ++ch) {
-      if (!io[ch])
-        continue;
-      double x = io[ch][t];
-      float *b = st->buf[ch];
-      b[pos] = (float)(x + fb * st->fb_state[ch]);
-      double wet = 0;
-      for (int v = 0; v < V; ++v) {
-        double lfo = ls * oc[ch][v] + lc * os[ch][v]; /* sin(theta + offset) */
-        double d = base + depth * lfo;
-        double y = read_frac(b, mask, pos, d < 1.0 ? 1.0 : d);
-        if (v == 0)
-          st->fb_state[ch] = sg_dsp_flush(y);
-        wet += y;
+  /* Per run of frames: the LFO phasor and the mix first (their recursions), then each channel
+   * with its voices. */
+  double vc[CH_RUN], vs[CH_RUN], mx[CH_RUN];
+  for (size_t t0 = 0; t0 < n; t0 += CH_RUN) {
+    const size_t m = n - t0 < CH_RUN ? n - t0 : CH_RUN;
+    for (size_t t = 0; t < m; ++t) {
+      vc[t] = lc, vs[t] = ls;
+      double nc = lc * st->rot_c - ls * st->rot_s;
+      ls = lc * st->rot_s + ls * st->rot_c;
+      lc = nc;
+      /* Renormalise the phasor every 1024 samples (counted from reset, so the output does not
+       * depend on how the caller splits blocks) so rounding cannot make it grow or shrink. */
+      if ((++st->count & 1023u) == 0) {
+        double g = sqrt(lc * lc + ls * ls);
+        lc /= g, ls /= g;
       }
-      wet /= V;
-      io[ch][t] = (float)((1 - mix) * x + mix * wet);
     }
-    pos = (pos + 1) & mask;
-    double nc = lc * st->rot_c - ls * st->rot_s;
-    ls = lc * st->rot_s + ls * st->rot_c;
-    lc = nc;
-    /* Renormalise the phasor every 1024 samples (counted from reset, so the output does not
-     * depend on how the caller splits blocks) so rounding cannot make it grow or shrink. */
-    if ((++st->count & 1023u) == 0) {
-      double m = sqrt(lc * lc + ls * ls);
-      lc /= m, ls /= m;
+    if (mix == mt) {
+      for (size_t t = 0; t < m; ++t)
+        mx[t] = mt;
+    } else {
+      for (size_t t = 0; t < m; ++t)
+        mx[t] = mix = sg_smooth_step(mix, mt, aS);
     }
+    for (int ch = 0; ch < 2; ++ch) {
+      float *x = ch ? R : L;
+      if (!x)
+        continue;
+      x += t0;
+      float *b = st->buf[ch];
+      size_t pos = st->pos;
+      double fbs = st->fb_state[ch];
+      for (size_t t = 0; t < m; ++t) {
+        const double in = x[t];
+        b[pos] = (float)(in + fb * fbs);
+        double wet = 0;
+        for (int v = 0; v < V; ++v) {
+          double lfo = vs[t] * oc[ch][v] + vc[t] * os[ch][v]; /* sin(theta + offset) */
+          double d = base + depth * lfo;
+          double y = read_frac(b, mask, pos, d < 1.0 ? 1.0 : d);
+          if (v == 0)
+            fbs = sg_dsp_flush(y);
+          wet += y;
+        }
+        wet /= V;
+        x[t] = (float)((1 - mx[t]) * in + mx[t] * wet);
+        pos = (pos + 1) & mask;
+      }
+      st->fb_state[ch] = fbs;
+    }
+    st->pos = (st->pos + m) & mask;
   }
   st->lfo_c = lc, st->lfo_s = ls;
-  st->pos = pos;
   st->mix_cur = mix;
 }
 

@@ -506,6 +506,34 @@ static void truepeak_push_block_matches_push(void **state) {
   free(pb);
 }
 
+/* sg_fast_log2 and sg_fast_exp2 against libm over the ranges the level and gain conversions
+ * use (1e-30 .. 1e30, and -300 .. 300 with the clamps), on a dense sweep and at powers of two
+ * and the mantissa switch at sqrt(2). */
+static void fast_log2_exp2_match_libm(void **state) {
+  (void)state;
+  double worst_l = 0, worst_e = 0;
+  for (int i = 0; i <= 600000; ++i) {
+    const double x = pow(10.0, -30 + 60.0 * i / 600000.0);
+    worst_l = fmax(worst_l, fabs(sg_fast_log2(x) - log2(x)));
+    const double y = -300 + 600.0 * i / 600000.0;
+    worst_e = fmax(worst_e, fabs(sg_fast_exp2(y) / exp2(y) - 1));
+  }
+  for (int k = -60; k <= 60; ++k) {
+    const double x = ldexp(1.0, k);
+    assert_true(sg_fast_log2(x) == (double)k);
+    worst_l =
+        fmax(worst_l, fabs(sg_fast_log2(x * 1.4142135623730951) - log2(x * 1.4142135623730951)));
+    worst_l = fmax(worst_l, fabs(sg_fast_log2(nextafter(x, 0)) - log2(nextafter(x, 0))));
+    worst_e = fmax(worst_e, fabs(sg_fast_exp2(k) / exp2(k) - 1));
+  }
+  printf(
+      "fast log2: worst absolute error %.3g; fast exp2: worst relative error %.3g (limit 1e-12)\n",
+      worst_l, worst_e);
+  assert_true(worst_l < 1e-12);
+  assert_true(worst_e < 1e-12);
+  assert_true(sg_fast_exp2(-5000) == sg_fast_exp2(-1000) && sg_fast_exp2(-1000) > 0); /* clamped */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(biquad_matches_rbj_analytic),
@@ -519,6 +547,7 @@ int main(void) {
       cmocka_unit_test(truepeak_reads_known_intersample_peak),
       cmocka_unit_test(truepeak_shortcut_is_exact),
       cmocka_unit_test(truepeak_push_block_matches_push),
+      cmocka_unit_test(fast_log2_exp2_match_libm),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
