@@ -98,6 +98,8 @@ void sg_dc_blocker_process2(sg_dc_blocker *a, sg_dc_blocker *b, float *l, float 
       pr[i] = (float)sg_dc_blocker_tick(b, pr[i]);
     }
   }
+}
+
 int sg_dsp_avx2(void) {
 #if SG_DSP_AVX2
   const char *e = getenv("SG_BASELINE_ISA");
