@@ -8,7 +8,8 @@
  *    cut with a fade — never a click.
  *  - sg_mix_master: every final stem summed with headroom, bus processing, loudness
  *    normalisation to an integrated target (ITU-R BS.1770-4 / EBU R 128, measured by
- *    the gate's sg_meter) and a look-ahead true-peak limiter. Normalisation is iterative and
+ *    the gate's sg_meter), a look-ahead true-peak limiter and, after it, a true-peak guard keyed
+ *    by the gate meter's own interpolator (sg_tp_guard). Normalisation is iterative and
  * offline: pass 1 measures the bus, later passes set the limiter's input gain until the measured
  *    loudness of the limited output is within a quarter of the tolerance of the target, and
  *    lower the limiter's ceiling should the gate's true-peak meter read above it. The bus is
@@ -37,6 +38,10 @@ extern "C" {
 #define SG_MIX_BLOCK 4096      /* frames per processing block */
 #define SG_MIX_END_FADE_MS 20  /* raised-cosine fade at the song end */
 #define SG_MIX_TEMPO_SLICE 256 /* frames between tempo updates of a chain following a tempo map */
+/* The master's true-peak guard (sg_tp_guard, the meters' own interpolator) holds the output this
+ * far under the limiter's ceiling: room for the float rounding of the meters' sums and the
+ * written file's quantisation, so the first limited pass passes the true-peak rule. */
+#define SG_MIX_GUARD_MARGIN_DB 0.05
 
 typedef struct sg_synth sg_synth;
 
@@ -115,6 +120,9 @@ typedef struct sg_master_report {
   int passes;                /* offline passes run: the bus, then each limited pass */
   double limiter_mean_gr_db; /* limiter gain reduction, dB averaged over the song's frames */
   double section_gr_db[SG_MAX_SECTIONS]; /* the same per section (job's section_bounds) */
+  /* The true-peak guard after the limiter: its threshold (ceiling - SG_MIX_GUARD_MARGIN_DB) and
+   * its largest gain reduction (dB) in the written pass. */
+  double guard_dbtp, guard_max_gr_db;
   char chain[2048];
 } sg_master_report;
 

@@ -187,8 +187,9 @@ done:
 /* The master renders the bus once and limits it as often as the loudness needs:
  *  - the bus pass: every stem summed with headroom through the bus chain (the fx tap sees it),
  *    streamed to a temporary float file beside the output while its loudness is metered;
- *  - limited passes: that file through the limiter and DC blocker, metered (loudness and true
- *    peak) and streamed to a second temporary file, until the acceptance rule holds;
+ *  - limited passes: that file through the limiter, the DC blocker and the true-peak guard,
+ *    metered (loudness and true peak) and streamed to a second temporary file, until the
+ *    acceptance rule holds;
  *  - the written master: the accepted pass's own frames from its file through the writer (end
  *    fade, the caller's meter and taps), so what is delivered is exactly what was accepted.
  * Each pass's metering and file writing run on a second thread (side.c). Memory stays flat (a
@@ -201,14 +202,16 @@ typedef struct master_ctx {
   sg_fx_chain *bus;
   sg_limiter lim;
   int lim_ready;
+  sg_tp_guard guard; /* after the limiter and the DC blocker: the meters' true-peak reading */
+  int guard_ready;
   double ceiling; /* the limiter's ceiling: the job's, lowered if a meter disagrees */
   double dc_r;    /* DC blocker pole */
   double dc_x[2], dc_y[2];
   planar acc, tmp;
   float il[2 * SG_MIX_BLOCK];
-  int64_t lat_bus, lat_lim; /* latencies of the bus chain and the limiter */
-  int64_t blocks;           /* SG_MIX_BLOCK blocks the bus pass renders */
-  FILE *busf, *limf;        /* the pre-limiter bus (planar blocks), the last limited pass */
+  int64_t lat_bus, lat_lim, lat_guard; /* latencies of the bus chain, limiter and guard */
+  int64_t blocks;                      /* SG_MIX_BLOCK blocks the bus pass renders */
+  FILE *busf, *limf; /* the pre-limiter bus (planar blocks), the last limited pass */
   char bus_path[1100], lim_path[1100];
   /* Limiter gain reduction by section (each limited pass): sum of dB over frames, count. */
   int track_gr;
@@ -356,6 +359,12 @@ static sg_status bus_pass(master_ctx *c, sg_meter *meter, sg_diag *d) {
   return st;
 }
 
+/* The guard's threshold: the limiter's ceiling (as the limiter clamps it) less the margin. */
+static double guard_dbtp(const master_ctx *c) {
+  const double ceil = c->ceiling > 0 ? 0 : (c->ceiling < -30 ? -30 : c->ceiling);
+  return ceil - SG_MIX_GUARD_MARGIN_DB;
+}
+
 /* One limited pass over the bus file at gain_db into the limiter (ceiling c->ceiling): the song's
  * frames, limited and DC-blocked, measured by meter and kept in the limited file. */
 static sg_status limit_pass(master_ctx *c, double gain_db, sg_meter *meter, double *max_gr,
@@ -375,7 +384,17 @@ static sg_status limit_pass(master_ctx *c, double gain_db, sg_meter *meter, doub
   if ((st = sg_limiter_init(&c->lim, &lc, job->wcfg.rate)) != SG_OK)
     return sg_diag_fail(d, st, "master: limiter rejected its settings");
   c->lim_ready = 1;
-  const int64_t lat = c->lat_bus + c->lat_lim;
+  /* The guard reads as the master's true-peak gate does, a little under its limit: the pass
+   * lands under the ceiling as measured even where the limiter's detector reads lower. */
+  if (c->guard_ready)
+    sg_tp_guard_free(&c->guard);
+  c->guard_ready = 0;
+  if ((st = sg_tp_guard_init(&c->guard, guard_dbtp(c), job->wcfg.rate)) != SG_OK)
+    return sg_diag_fail(d, st, "master: true-peak guard rejected a ceiling of %.2f dBTP",
+                        c->ceiling);
+  c->guard_ready = 1;
+  const int64_t lat = c->lat_bus + c->lat_lim; /* the limiter's output frame, for its statistics */
+  const int64_t lat_out = lat + c->lat_guard;
   c->dc_r = 1.0 - 2.0 * SG_PI * 5.0 / job->wcfg.rate;
   memset(c->dc_x, 0, sizeof c->dc_x);
   memset(c->dc_y, 0, sizeof c->dc_y);
@@ -398,8 +417,9 @@ static sg_status limit_pass(master_ctx *c, double gain_db, sg_meter *meter, doub
       sg_limiter_process(&c->lim, c->acc.L, c->acc.R, n);
     dc_block(c, c->acc.L, n, 0);
     dc_block(c, c->acc.R, n, 1);
+    sg_tp_guard_process(&c->guard, c->acc.L, c->acc.R, n);
     size_t skip, m;
-    song_range(pos, lat, job->frames, n, &skip, &m);
+    song_range(pos, lat_out, job->frames, n, &skip, &m);
     if (m > 0 && (st = sg__side_push(side, c->acc.L, c->acc.R, n, skip, m)) != SG_OK)
       st = sg__side_finish(side, d);
   }
@@ -434,7 +454,7 @@ static sg_status measure_pass(master_ctx *c, double gain_db, double *lufs, doubl
 static sg_status write_master(master_ctx *c, sg__out *o, sg_diag *d) {
   const sg_master_job *job = c->job;
   sg_status st = temp_rewind(c->limf, "limited", d);
-  const int64_t lat = c->lat_bus + c->lat_lim;
+  const int64_t lat = c->lat_bus + c->lat_lim + c->lat_guard;
   for (int64_t b = 0; st == SG_OK && b < c->blocks; ++b) {
     size_t skip, m;
     song_range(b * SG_MIX_BLOCK, lat, job->frames, SG_MIX_BLOCK, &skip, &m);
@@ -481,7 +501,7 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     if ((st = sg__in_open(&c->in[opened], job->stem_paths[opened], d)) != SG_OK)
       goto done;
   {
-    /* The limiter's delay depends on the rate alone (not its gain or ceiling). */
+    /* The limiter's and the guard's delays depend on the rate alone (not gain or ceiling). */
     sg_limiter_config lc;
     sg_limiter_config_init(&lc);
     if ((st = sg_limiter_init(&c->lim, &lc, job->wcfg.rate)) != SG_OK) {
@@ -490,9 +510,17 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     }
     c->lim_ready = 1;
     c->lat_lim = (int64_t)sg_limiter_latency(&c->lim);
+    if ((st = sg_tp_guard_init(&c->guard, -1.0, job->wcfg.rate)) != SG_OK) {
+      st = sg_diag_fail(d, st, "master: the true-peak guard rejected a rate of %u Hz",
+                        job->wcfg.rate);
+      goto done;
+    }
+    c->guard_ready = 1;
+    c->lat_guard = (int64_t)sg_tp_guard_latency(&c->guard);
   }
   c->lat_bus = (int64_t)sg_fx_chain_latency_frames(c->bus);
-  c->blocks = (job->frames + c->lat_bus + c->lat_lim + SG_MIX_BLOCK - 1) / SG_MIX_BLOCK;
+  c->blocks =
+      (job->frames + c->lat_bus + c->lat_lim + c->lat_guard + SG_MIX_BLOCK - 1) / SG_MIX_BLOCK;
   c->track_gr = job->section_bounds && job->n_sections > 0 && job->n_sections <= SG_MAX_SECTIONS;
   if ((st = temp_open(job->out_path, "bus", &c->busf, c->bus_path, sizeof c->bus_path, d)) !=
           SG_OK ||
@@ -513,9 +541,11 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
   }
   /* Passes 2..: the limiter costs loudness on loud material, so correct the drive until the
    * limited output lands within a quarter of the tolerance. The true peak is measured with the
-   * same meter the master gate uses (BS.1770-4 Annex 2); where its interpolator reads an
-   * inter-sample peak above the limiter's own (full-band noise near Nyquist), the limiter's
-   * ceiling is lowered by the difference and the pass repeated. The pass that ends the search
+   * same meter the master gate uses (BS.1770-4 Annex 2). Its interpolator can read an
+   * inter-sample peak a few tenths of a dB above the limiter's own (full-band noise near
+   * Nyquist); the guard after the limiter, keyed by that same interpolator, takes those points
+   * down in the same pass. Should the meter still read above the ceiling, the limiter's ceiling
+   * is lowered by the difference and the pass repeated. The pass that ends the search
    * is the one written; should the search run out with new settings unmeasured, one more pass
    * renders them. */
   double gain = job->target_lufs - lufs, out_lufs = lufs, tp = 0, gr = 0, prev = -1000;
@@ -565,6 +595,8 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
   rep->ceiling_dbtp = c->ceiling;
   rep->gain_db = gain;
   rep->limiter_max_gr_db = gr;
+  rep->guard_dbtp = guard_dbtp(c);
+  rep->guard_max_gr_db = c->guard.gr_db_max;
   if (c->track_gr) {
     double sum = 0;
     int64_t cnt = 0;
@@ -589,8 +621,8 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     sg_fx_chain_describe(c->bus, bus, sizeof bus);
     snprintf(rep->chain, sizeof rep->chain,
              "%sheadroom %.1f dB, true-peak limiter (ceiling %.2f dBTP, drive %+.2f dB), DC "
-             "blocker (5 Hz)",
-             bus, job->headroom_db, c->ceiling, gain);
+             "blocker (5 Hz), BS.1770 true-peak guard (%.2f dBTP, up to %.2f dB)",
+             bus, job->headroom_db, c->ceiling, gain, rep->guard_dbtp, rep->guard_max_gr_db);
   }
 done:
   if (writing)
@@ -602,6 +634,8 @@ done:
       sg__in_close(&c->in[i]);
     if (c->lim_ready)
       sg_limiter_free(&c->lim);
+    if (c->guard_ready)
+      sg_tp_guard_free(&c->guard);
     sg_fx_chain_destroy(c->bus);
     free(c->in);
   }

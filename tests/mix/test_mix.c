@@ -271,8 +271,9 @@ static sg_master_job loud_job(master_files *f, const char *dirname) {
 }
 
 /* The written master is exactly what one pass at the reported drive and ceiling produces: the
- * stems summed with headroom, the limiter, the DC blocker, the end fade — computed here from the
- * public limiter, not from the master's own passes. And the bus's temporary files are gone. */
+ * stems summed with headroom, the limiter, the DC blocker, the true-peak guard, the end fade —
+ * computed here from the public limiter and guard, not from the master's own passes. And the bus's
+ * temporary files are gone. */
 static void check_against_reference(unsigned ch, const char *dirname) {
   master_files f;
   sg_master_job job = loud_job(&f, dirname);
@@ -304,7 +305,9 @@ static void check_against_reference(unsigned ch, const char *dirname) {
   lc.ceiling_dbtp = rep.ceiling_dbtp;
   lc.gain_db = rep.gain_db;
   assert_int_equal(sg_limiter_init(&lim, &lc, RATE), SG_OK);
-  const int64_t lat = (int64_t)sg_limiter_latency(&lim);
+  sg_tp_guard guard;
+  assert_int_equal(sg_tp_guard_init(&guard, rep.guard_dbtp, RATE), SG_OK);
+  const int64_t lat = (int64_t)sg_limiter_latency(&lim) + (int64_t)sg_tp_guard_latency(&guard);
   const float hr = (float)sg_db_to_lin(-job.headroom_db);
   const double dc_r = 1.0 - 2.0 * SG_PI * 5.0 / RATE;
   double x1[2] = {0, 0}, y1[2] = {0, 0};
@@ -326,6 +329,7 @@ static void check_against_reference(unsigned ch, const char *dirname) {
       y1[c] = o;
       v[c] = (float)o;
     }
+    sg_tp_guard_process(&guard, &v[0], &v[1], 1);
     const int64_t k = i - lat;
     if (k < 0)
       continue;
@@ -339,7 +343,9 @@ static void check_against_reference(unsigned ch, const char *dirname) {
   printf("frames differing from the reference pass: %lld of %lld\n", (long long)differ,
          (long long)n);
   assert_int_equal(differ, 0);
+  printf("guard at %.3f dBTP took up to %.3f dB\n", rep.guard_dbtp, rep.guard_max_gr_db);
   sg_limiter_free(&lim);
+  sg_tp_guard_free(&guard);
   free(a);
   free(b);
   free(y);
