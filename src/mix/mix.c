@@ -328,6 +328,11 @@ static sg_status bus_pass(master_ctx *c, sg_meter *meter, sg_diag *d) {
   const sg_master_job *job = c->job;
   sg__side *side = NULL;
   sg_status st = sg__side_start(&side, meter, c->busf, SG__SIDE_PLANAR, job->wcfg.channels, d);
+  /* The bus effects' observer runs on the side thread, on copies of what each effect saw. */
+  if (st == SG_OK && job->fx_tap &&
+      (st = sg__side_defer_fx(side, job->fx_tap, job->fx_tap_user, sg_fx_chain_count(c->bus), d)) ==
+          SG_OK)
+    st = sg_fx_chain_set_tap(c->bus, sg__side_fx_tap, side, SG_MIX_BLOCK, d);
   const float headroom = (float)sg_db_to_lin(-job->headroom_db);
   for (int64_t b = 0; st == SG_OK && b < c->blocks; ++b) {
     const int64_t pos = b * SG_MIX_BLOCK;
@@ -347,6 +352,10 @@ static sg_status bus_pass(master_ctx *c, sg_meter *meter, sg_diag *d) {
       c->acc.L[k] *= headroom;
       c->acc.R[k] *= headroom;
     }
+    if ((st = sg__side_reserve(side)) != SG_OK) { /* the slot the observer's copies go to */
+      st = sg__side_finish(side, d);
+      break;
+    }
     chain_block(c->bus, c->acc.L, c->acc.R, NULL, NULL, n, pos, job->tempo_at, job->tempo_user);
     size_t skip, m;
     song_range(pos, c->lat_bus, job->frames, n, &skip, &m);
@@ -356,6 +365,8 @@ static sg_status bus_pass(master_ctx *c, sg_meter *meter, sg_diag *d) {
   if (st == SG_OK)
     st = sg__side_finish(side, d);
   sg__side_free(side);
+  if (job->fx_tap) /* the side is gone: nothing may call its observer any more */
+    sg_fx_chain_set_tap(c->bus, NULL, NULL, 0, NULL);
   return st;
 }
 
@@ -493,10 +504,7 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     goto done;
   if (job->tempo_at && (st = sg_fx_chain_follow_tempo(c->bus, job->tempo_min_bpm, d)) != SG_OK)
     goto done;
-  /* The tap sees the bus effects once, on the one pass that runs them. */
-  if (job->fx_tap &&
-      (st = sg_fx_chain_set_tap(c->bus, job->fx_tap, job->fx_tap_user, SG_MIX_BLOCK, d)) != SG_OK)
-    goto done;
+  /* The tap sees the bus effects once, on the one pass that runs them (bus_pass installs it). */
   for (; opened < job->n_stems; ++opened)
     if ((st = sg__in_open(&c->in[opened], job->stem_paths[opened], d)) != SG_OK)
       goto done;
