@@ -377,8 +377,10 @@ typedef struct sg_tp_guard {
   double gr_db_max;     /* largest gain reduction since init/reset, dB */
 } sg_tp_guard;
 
-/* thresh_dbtp: the largest meter reading let through; rate 8..768 kHz. Attack 1 ms, release
- * 40 ms. SG_E_INVAL, SG_E_NOMEM. */
+/* thresh_dbtp: the largest meter reading let through; rate 8..768 kHz. Attack 5 ms, release
+ * 150 ms: gain dips that span several cycles of the low end, so riding the peaks of one
+ * polarity leaves next to no DC offset (nothing after the guard could take it out without
+ * moving the peaks again). SG_E_INVAL, SG_E_NOMEM. */
 sg_status sg_tp_guard_init(sg_tp_guard *g, double thresh_dbtp, double rate);
 void sg_tp_guard_reset(sg_tp_guard *g);
 void sg_tp_guard_free(sg_tp_guard *g);

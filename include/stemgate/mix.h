@@ -40,7 +40,8 @@ extern "C" {
 #define SG_MIX_TEMPO_SLICE 256 /* frames between tempo updates of a chain following a tempo map */
 /* The master's true-peak guard (sg_tp_guard, the meters' own interpolator) holds the output this
  * far under the limiter's ceiling: room for the float rounding of the meters' sums and the
- * written file's quantisation, so the first limited pass passes the true-peak rule. */
+ * written file's quantisation, so the first limited pass passes the
+ * true-peak rule. */
 #define SG_MIX_GUARD_MARGIN_DB 0.05
 
 typedef struct sg_synth sg_synth;
@@ -109,6 +110,14 @@ typedef struct sg_master_job {
   double (*tempo_at)(const void *user, int64_t frame);
   const void *tempo_user;
   double tempo_min_bpm;
+  /* Optional: lets the first limited pass stream to the writer while it is measured (the
+   * drive that pass uses is usually the one accepted, and then nothing is rendered again).
+   * Should the pass not be accepted, its file is dropped and restart(restart_user) must set
+   * the writer's taps (wcfg.tap, bext_final) back to measuring nothing yet; the search goes on
+   * as without it. The written master is the same bytes either way. NULL: each pass is measured
+   * first and the accepted one written after it. Not used when a meter is given. */
+  sg_status (*restart)(void *restart_user, sg_diag *d);
+  void *restart_user;
 } sg_master_job;
 
 typedef struct sg_master_report {

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GUARD_ATTACK_S 0.001
-#define GUARD_RELEASE_S 0.040
+#define GUARD_ATTACK_S 0.005
+#define GUARD_RELEASE_S 0.150
 
 sg_status sg_tp_guard_init(sg_tp_guard *g, double thresh_dbtp, double rate) {
   if (!g || !(rate >= 8000.0 && rate <= 768000.0) || !(thresh_dbtp <= 0.0 && thresh_dbtp > -60.0))

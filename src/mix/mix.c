@@ -377,13 +377,14 @@ static double guard_dbtp(const master_ctx *c) {
 }
 
 /* One limited pass over the bus file at gain_db into the limiter (ceiling c->ceiling): the song's
- * frames, limited and DC-blocked, measured by meter and kept in the limited file. */
-static sg_status limit_pass(master_ctx *c, double gain_db, sg_meter *meter, double *max_gr,
-                            sg_diag *d) {
+ * frames, limited, DC-blocked and guarded, measured by meter and kept in the limited file, or
+ * with o streamed to the master's writer instead (in the blocks write_master would give it). */
+static sg_status limit_pass(master_ctx *c, double gain_db, sg_meter *meter, sg__out *o,
+                            double *max_gr, sg_diag *d) {
   const sg_master_job *job = c->job;
   sg_status st;
   if ((st = temp_rewind(c->busf, "bus", d)) != SG_OK ||
-      (st = temp_rewind(c->limf, "limited", d)) != SG_OK)
+      (!o && (st = temp_rewind(c->limf, "limited", d)) != SG_OK))
     return st;
   sg_limiter_config lc;
   sg_limiter_config_init(&lc);
@@ -413,7 +414,10 @@ static sg_status limit_pass(master_ctx *c, double gain_db, sg_meter *meter, doub
   memset(c->gr_n, 0, sizeof c->gr_n);
   c->gr_max = 0;
   sg__side *side = NULL;
-  st = sg__side_start(&side, meter, c->limf, SG__SIDE_INTERLEAVED, job->wcfg.channels, d);
+  st =
+      sg__side_start(&side, meter, o ? NULL : c->limf, SG__SIDE_INTERLEAVED, job->wcfg.channels, d);
+  if (st == SG_OK && o)
+    sg__side_set_out(side, o);
   for (int64_t b = 0; st == SG_OK && b < c->blocks; ++b) {
     const int64_t pos = b * SG_MIX_BLOCK;
     const size_t n = SG_MIX_BLOCK;
@@ -428,6 +432,7 @@ static sg_status limit_pass(master_ctx *c, double gain_db, sg_meter *meter, doub
       sg_limiter_process(&c->lim, c->acc.L, c->acc.R, n);
     dc_block(c, c->acc.L, n, 0);
     dc_block(c, c->acc.R, n, 1);
+    /* Last: a high-pass after it would shift the low end's phase and move the peaks it set. */
     sg_tp_guard_process(&c->guard, c->acc.L, c->acc.R, n);
     size_t skip, m;
     song_range(pos, lat_out, job->frames, n, &skip, &m);
@@ -442,7 +447,7 @@ static sg_status limit_pass(master_ctx *c, double gain_db, sg_meter *meter, doub
   return st;
 }
 
-static sg_status measure_pass(master_ctx *c, double gain_db, double *lufs, double *tp,
+static sg_status measure_pass(master_ctx *c, double gain_db, sg__out *o, double *lufs, double *tp,
                               double *max_gr, sg_diag *d) {
   sg_meter *m = NULL;
   const int limit = gain_db > -900;
@@ -450,7 +455,7 @@ static sg_status measure_pass(master_ctx *c, double gain_db, double *lufs, doubl
   sg_status st = sg_meter_create(&m, c->job->wcfg.channels, c->job->wcfg.rate, flags, d);
   if (st != SG_OK)
     return st;
-  st = limit ? limit_pass(c, gain_db, m, max_gr, d) : bus_pass(c, m, d);
+  st = limit ? limit_pass(c, gain_db, m, o, max_gr, d) : bus_pass(c, m, d);
   sg_meter_result r;
   if (st == SG_OK && (st = sg_meter_result_get(m, &r)) == SG_OK) {
     *lufs = r.integrated_lufs;
@@ -538,7 +543,7 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
   /* Pass 1: the bus as it is. */
   double lufs = 0;
   c->ceiling = job->ceiling_dbtp;
-  if ((st = measure_pass(c, -1000, &lufs, NULL, NULL, d)) != SG_OK)
+  if ((st = measure_pass(c, -1000, NULL, &lufs, NULL, NULL, d)) != SG_OK)
     goto done;
   rep->bus_lufs = lufs;
   rep->passes = 1;
@@ -555,18 +560,41 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
    * down in the same pass. Should the meter still read above the ceiling, the limiter's ceiling
    * is lowered by the difference and the pass repeated. The pass that ends the search
    * is the one written; should the search run out with new settings unmeasured, one more pass
-   * renders them. */
+   * renders them.
+   * The first limited pass's drive is usually the one accepted (the guard settles the true
+   * peak, light limiting costs little loudness), so with a restart the caller allows it streams
+   * to the writer as it is measured: accepted, it is the master, and nothing is rendered again;
+   * else its file is dropped, the caller's taps restarted, and the search goes on as if the pass
+   * had been measured alone. The same rule on the same measurement decides either way, so the
+   * written bytes do not depend on it. */
   double gain = job->target_lufs - lufs, out_lufs = lufs, tp = 0, gr = 0, prev = -1000;
   const double tp_margin = 0.02;
   int measured = 0; /* the limited file holds the pass with (gain, c->ceiling) */
+  int written = 0;  /* the first pass was streamed to the writer and accepted */
   double prev_gain = gain, prev_ceiling = -1000;
   for (int k = 0; k < 8; ++k) {
-    if ((st = measure_pass(c, gain, &out_lufs, &tp, &gr, d)) != SG_OK)
+    const int spec = k == 0 && job->restart && !meter;
+    if (spec) {
+      if ((st = sg__out_open(o, job->out_path, &job->wcfg, job->frames, NULL, d)) != SG_OK)
+        goto done;
+      writing = 1;
+    }
+    if ((st = measure_pass(c, gain, spec ? o : NULL, &out_lufs, &tp, &gr, d)) != SG_OK)
       goto done;
     rep->passes++;
-    measured = 1;
+    measured = !spec;
     double err = job->target_lufs - out_lufs;
     int tp_ok = tp <= job->ceiling_dbtp - tp_margin;
+    if (spec) {
+      if (tp_ok && fabs(err) <= job->tolerance_lu * 0.25) {
+        written = 1;
+        break;
+      }
+      sg__out_abort(o); /* not the master: its file goes, the search goes on */
+      writing = 0;
+      if ((st = job->restart(job->restart_user, d)) != SG_OK)
+        goto done;
+    }
     if (!tp_ok) {
       c->ceiling -= tp - (job->ceiling_dbtp - tp_margin) + 0.03;
       measured = 0;
@@ -595,8 +623,8 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
       gain = 36.0;
     measured = 0;
   }
-  if (!measured) {
-    if ((st = limit_pass(c, gain, NULL, &gr, d)) != SG_OK)
+  if (!measured && !written) {
+    if ((st = limit_pass(c, gain, NULL, NULL, &gr, d)) != SG_OK)
       goto done;
     rep->passes++;
   }
@@ -615,12 +643,15 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     }
     rep->limiter_mean_gr_db = cnt ? sum / (double)cnt : 0.0;
   }
-  /* Written and metered by the caller's meter and taps as it streams. */
-  if ((st = sg__out_open(o, job->out_path, &job->wcfg, job->frames, meter, d)) != SG_OK)
-    goto done;
-  writing = 1;
-  if ((st = write_master(c, o, d)) != SG_OK)
-    goto done;
+  /* Written and metered by the caller's meter and taps as it streams (unless the first pass
+   * already streamed there). */
+  if (!written) {
+    if ((st = sg__out_open(o, job->out_path, &job->wcfg, job->frames, meter, d)) != SG_OK)
+      goto done;
+    writing = 1;
+    if ((st = write_master(c, o, d)) != SG_OK)
+      goto done;
+  }
   writing = 0;
   if ((st = sg__out_close(o, d)) != SG_OK)
     goto done;

@@ -54,6 +54,9 @@ sg_status sg__side_defer_fx(sg__side *s, sg_fx_tap_fn fn, void *user, int n_fx, 
 sg_status sg__side_reserve(sg__side *s);
 void sg__side_fx_tap(void *user, int effect, const float *inL, const float *inR, const float *outL,
                      const float *outR, const float *sideL, const float *sideR, size_t n);
+/* The metered frames also go to o (sg__out_write, planar) on the thread; set before the first
+ * push. */
+void sg__side_set_out(sg__side *s, sg__out *o);
 /* Waits for every block to be done; the first failure, described in d. */
 sg_status sg__side_finish(sg__side *s, sg_diag *d);
 /* Ends the thread (dropping what is queued) and frees; NULL is fine. */

@@ -53,6 +53,9 @@ struct sg__side {
   size_t cap_floats;
   int max_rec;
   int reserved; /* the head slot is reserved for the block being processed */
+  sg__out *out; /* the written master, when the pass streams to it (sg__side_set_out) */
+  sg_diag out_diag;
+  int out_failed;
 };
 
 /* Capture capacity per slot: every effect sees each block's frames once (in slices of at least
@@ -91,14 +94,20 @@ static sg_status side_work(sg__side *s, const side_slot *b) {
     s->err_io = errno ? errno : EIO;
     return SG_E_IO;
   }
-  if (!s->meter)
-    return SG_OK;
-  if (s->channels == 2)
-    return sg_meter_add(s->meter, s->il, b->m);
-  for (size_t k = 0; k < b->m; ++k)
-    s->mono[k] = 0.5f * (L[k] + R[k]);
-  return sg_meter_add(s->meter, s->mono, b->m);
+  sg_status st = SG_OK;
+  if (s->meter && s->channels == 2) {
+    st = sg_meter_add(s->meter, s->il, b->m);
+  } else if (s->meter) {
+    for (size_t k = 0; k < b->m; ++k)
+      s->mono[k] = 0.5f * (L[k] + R[k]);
+    st = sg_meter_add(s->meter, s->mono, b->m);
+  }
+  if (st == SG_OK && s->out && (st = sg__out_write(s->out, L, R, b->m, &s->out_diag)) != SG_OK)
+    s->out_failed = 1;
+  return st;
 }
+
+void sg__side_set_out(sg__side *s, sg__out *o) { s->out = o; }
 
 static void *side_thread(void *arg) {
   sg__side *s = arg;
@@ -251,6 +260,11 @@ sg_status sg__side_finish(sg__side *s, sg_diag *d) {
   if (st == SG_OK && s->f && fflush(s->f) != 0) {
     s->err_io = errno ? errno : EIO;
     st = s->st = SG_E_IO;
+  }
+  if (s->out_failed) { /* the writer's own description: its file, its tap */
+    if (d)
+      *d = s->out_diag;
+    return st;
   }
   if (st == SG_E_IO && s->err_io)
     return sg_diag_fail(d, st, "master: writing the temporary bus file failed: %s",
