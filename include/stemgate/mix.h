@@ -132,6 +132,10 @@ typedef struct sg_master_report {
   /* The true-peak guard after the limiter: its threshold (ceiling - SG_MIX_GUARD_MARGIN_DB) and
    * its largest gain reduction (dB) in the written pass. */
   double guard_dbtp, guard_max_gr_db;
+  /* The first limited pass streamed to the writer (job.restart): 1 and accepted, it is the
+   * master; -1 dropped, the search went on; 0 not tried (no restart, a meter given, or more than
+   * a few frames over the limiter's threshold at the first drive). */
+  int streamed;
   char chain[2048];
 } sg_master_report;
 

@@ -57,6 +57,10 @@ void sg__side_fx_tap(void *user, int effect, const float *inL, const float *inR,
 /* The metered frames also go to o (sg__out_write, planar) on the thread; set before the first
  * push. */
 void sg__side_set_out(sg__side *s, sg__out *o);
+/* Counts the metered frames' peaks max(|L|, |R|) by their float's top 13 bits (exponent and 5
+ * mantissa bits: 0.19 dB bins) into hist[SG__PEAK_BINS]; set before the first push. */
+#define SG__PEAK_BINS 8192
+void sg__side_set_hist(sg__side *s, uint32_t *hist);
 /* Waits for every block to be done; the first failure, described in d. */
 sg_status sg__side_finish(sg__side *s, sg_diag *d);
 /* Ends the thread (dropping what is queued) and frees; NULL is fine. */

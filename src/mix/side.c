@@ -10,6 +10,7 @@
 #include "stemgate/dsp.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +53,9 @@ struct sg__side {
   void *fx_user;
   size_t cap_floats;
   int max_rec;
-  int reserved; /* the head slot is reserved for the block being processed */
-  sg__out *out; /* the written master, when the pass streams to it (sg__side_set_out) */
+  int reserved;   /* the head slot is reserved for the block being processed */
+  sg__out *out;   /* the written master, when the pass streams to it (sg__side_set_out) */
+  uint32_t *hist; /* sg__side_set_hist */
   sg_diag out_diag;
   int out_failed;
 };
@@ -95,6 +97,14 @@ static sg_status side_work(sg__side *s, const side_slot *b) {
     return SG_E_IO;
   }
   sg_status st = SG_OK;
+  if (s->hist)
+    for (size_t k = 0; k < b->m; ++k) {
+      float a = fabsf(L[k]), c = fabsf(R[k]);
+      a = a > c ? a : c;
+      uint32_t u;
+      memcpy(&u, &a, sizeof u);
+      s->hist[(u >> 18) & (SG__PEAK_BINS - 1)]++;
+    }
   if (s->meter && s->channels == 2) {
     st = sg_meter_add(s->meter, s->il, b->m);
   } else if (s->meter) {
@@ -108,6 +118,7 @@ static sg_status side_work(sg__side *s, const side_slot *b) {
 }
 
 void sg__side_set_out(sg__side *s, sg__out *o) { s->out = o; }
+void sg__side_set_hist(sg__side *s, uint32_t *hist) { s->hist = hist; }
 
 static void *side_thread(void *arg) {
   sg__side *s = arg;
