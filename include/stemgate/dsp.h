@@ -26,6 +26,9 @@
  *     D. Lemire, "Streaming maximum-minimum filter using no more than three comparisons per
  *     element", 2006), gain requirement, exponential release and a linear attack ramp over the
  *     look-ahead (box filter).
+ *   - True-peak guard: that limiter core keyed by the meters' own BS.1770-4 Annex 2 detector,
+ *     run after a limiter whose detector interpolates differently, so that what a meter reads
+ *     of the output stays under the threshold.
  *
  * Conventions (docs/ARCHITECTURE.md): caller-owned state; nothing in a tick/process function
  * allocates, locks or does I/O; recursive state is flushed below 1e-25 (sg_dsp_flush) where a
@@ -423,6 +426,35 @@ double sg_limiter_core_tick(sg_limiter_core *st, double pk);
 /* n frames at once: g[i] is what sg_limiter_core_tick(st, pk[i]) would return, bit for bit
  * (the two may be mixed); a stretch with nothing above the threshold costs almost nothing. */
 void sg_limiter_core_process(sg_limiter_core *st, const float *pk, double *g, size_t n);
+
+/* ================================ true-peak guard ================================= */
+
+/* A stereo-linked look-ahead gain stage whose detector is the meters' true-peak interpolator
+ * (SG_TPD_BS1770: 4x below 96 kHz, libebur128's filter, phases not normalised). A limiter with
+ * a closer-to-ideal detector (8x Kaiser) can leave points that this interpolator reads up to a
+ * few tenths of a dB above its ceiling; the guard brings each such point down to the threshold
+ * with a gain held flat over the interpolator's whole span (hold >= taps / 2 frames around the
+ * point), so a BS.1770 meter reading of the output stays at or under the threshold (up to float
+ * rounding). Below the threshold it is a pure delay. */
+typedef struct sg_tp_guard {
+  sg_truepeak det[2];   /* the meters' detector, streaming, quiet below the threshold */
+  sg_limiter_core core; /* hold, attack ramp, release */
+  size_t delay, dpos;   /* detector latency + core delay; delay line position */
+  float *dl[2];         /* delay lines (allocated in init) */
+  double gr_db_max;     /* largest gain reduction since init/reset, dB */
+} sg_tp_guard;
+
+/* thresh_dbtp: the largest meter reading let through; rate 8..768 kHz. Attack 5 ms, release
+ * 150 ms: gain dips that span several cycles of the low end, so riding the peaks of one
+ * polarity leaves next to no DC offset (nothing after the guard could take it out without
+ * moving the peaks again). SG_E_INVAL, SG_E_NOMEM. */
+sg_status sg_tp_guard_init(sg_tp_guard *g, double thresh_dbtp, double rate);
+void sg_tp_guard_reset(sg_tp_guard *g);
+void sg_tp_guard_free(sg_tp_guard *g);
+/* Frames the output lags the input. */
+static inline size_t sg_tp_guard_latency(const sg_tp_guard *g) { return g->delay; }
+/* In place, two distinct channels. */
+void sg_tp_guard_process(sg_tp_guard *g, float *L, float *R, size_t n);
 
 #ifdef __cplusplus
 }

@@ -8,7 +8,8 @@
  *    cut with a fade — never a click.
  *  - sg_mix_master: every final stem summed with headroom, bus processing, loudness
  *    normalisation to an integrated target (ITU-R BS.1770-4 / EBU R 128, measured by
- *    the gate's sg_meter) and a look-ahead true-peak limiter. Normalisation is iterative and
+ *    the gate's sg_meter), a look-ahead true-peak limiter and, after it, a true-peak guard keyed
+ *    by the gate meter's own interpolator (sg_tp_guard). Normalisation is iterative and
  * offline: pass 1 measures the bus, later passes set the limiter's input gain until the measured
  *    loudness of the limited output is within a quarter of the tolerance of the target, and
  *    lower the limiter's ceiling should the gate's true-peak meter read above it. The bus is
@@ -37,6 +38,11 @@ extern "C" {
 #define SG_MIX_BLOCK 4096      /* frames per processing block */
 #define SG_MIX_END_FADE_MS 20  /* raised-cosine fade at the song end */
 #define SG_MIX_TEMPO_SLICE 256 /* frames between tempo updates of a chain following a tempo map */
+/* The master's true-peak guard (sg_tp_guard, the meters' own interpolator) holds the output this
+ * far under the limiter's ceiling: room for the float rounding of the meters' sums and the
+ * written file's quantisation, so the first limited pass passes the
+ * true-peak rule. */
+#define SG_MIX_GUARD_MARGIN_DB 0.05
 
 typedef struct sg_synth sg_synth;
 
@@ -104,6 +110,14 @@ typedef struct sg_master_job {
   double (*tempo_at)(const void *user, int64_t frame);
   const void *tempo_user;
   double tempo_min_bpm;
+  /* Optional: lets the first limited pass stream to the writer while it is measured (the
+   * drive that pass uses is usually the one accepted, and then nothing is rendered again).
+   * Should the pass not be accepted, its file is dropped and restart(restart_user) must set
+   * the writer's taps (wcfg.tap, bext_final) back to measuring nothing yet; the search goes on
+   * as without it. The written master is the same bytes either way. NULL: each pass is measured
+   * first and the accepted one written after it. Not used when a meter is given. */
+  sg_status (*restart)(void *restart_user, sg_diag *d);
+  void *restart_user;
 } sg_master_job;
 
 typedef struct sg_master_report {
@@ -115,6 +129,13 @@ typedef struct sg_master_report {
   int passes;                /* offline passes run: the bus, then each limited pass */
   double limiter_mean_gr_db; /* limiter gain reduction, dB averaged over the song's frames */
   double section_gr_db[SG_MAX_SECTIONS]; /* the same per section (job's section_bounds) */
+  /* The true-peak guard after the limiter: its threshold (ceiling - SG_MIX_GUARD_MARGIN_DB) and
+   * its largest gain reduction (dB) in the written pass. */
+  double guard_dbtp, guard_max_gr_db;
+  /* The first limited pass streamed to the writer (job.restart): 1 and accepted, it is the
+   * master; -1 dropped, the search went on; 0 not tried (no restart, a meter given, or more than
+   * a few frames over the limiter's threshold at the first drive). */
+  int streamed;
   char chain[2048];
 } sg_master_report;
 

@@ -46,6 +46,21 @@ sg_status sg__side_start(sg__side **s, sg_meter *meter, FILE *f, int mode, unsig
                          sg_diag *d);
 sg_status sg__side_push(sg__side *s, const float *L, const float *R, size_t n, size_t skip,
                         size_t m);
+/* The bus effects' observer deferred to the thread (n_fx effects): install sg__side_fx_tap
+ * (user: the side) as the chain's tap and call sg__side_reserve before each block's chain runs;
+ * the calls captured during a block are replayed on the thread, in order, before the block's own
+ * work. Without a thread the observer is called at once. */
+sg_status sg__side_defer_fx(sg__side *s, sg_fx_tap_fn fn, void *user, int n_fx, sg_diag *d);
+sg_status sg__side_reserve(sg__side *s);
+void sg__side_fx_tap(void *user, int effect, const float *inL, const float *inR, const float *outL,
+                     const float *outR, const float *sideL, const float *sideR, size_t n);
+/* The metered frames also go to o (sg__out_write, planar) on the thread; set before the first
+ * push. */
+void sg__side_set_out(sg__side *s, sg__out *o);
+/* Counts the metered frames' peaks max(|L|, |R|) by their float's top 13 bits (exponent and 5
+ * mantissa bits: 0.19 dB bins) into hist[SG__PEAK_BINS]; set before the first push. */
+#define SG__PEAK_BINS 8192
+void sg__side_set_hist(sg__side *s, uint32_t *hist);
 /* Waits for every block to be done; the first failure, described in d. */
 sg_status sg__side_finish(sg__side *s, sg_diag *d);
 /* Ends the thread (dropping what is queued) and frees; NULL is fine. */

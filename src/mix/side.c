@@ -1,22 +1,36 @@
 /* The master pass's second core: a thread beside the one that mixes and limits takes every block
- * in order, meters it and streams it to the pass's temporary file. A ring of SIDE_Q blocks sits
- * between them; the meter sees the same blocks, in the same order and under the same
- * floating-point mode as if it ran inline, so its result is the same bits. Without a thread
- * (pthread_create failed) the work runs inline. */
+ * in order, meters it and streams it to the pass's temporary file; on the bus pass it also runs
+ * the bus effects' observer (the fx verification's in-situ measurements) on copies of what each
+ * effect saw. A ring of SIDE_Q blocks sits between them; the meter and the observer see the same
+ * blocks, in the same order and under the same floating-point mode as if they ran inline, so
+ * their results are the same bits. Without a thread (pthread_create failed) the work runs
+ * inline. */
 #include "mix_internal.h"
 
 #include "stemgate/dsp.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SIDE_Q 4
 
+/* One observer call captured on the processing thread: effect, frames, where its copies start
+ * in the slot's capture buffer, whether it had a sidechain. */
+typedef struct fx_rec {
+  int effect, side;
+  size_t n, off;
+} fx_rec;
+
 typedef struct side_slot {
   float L[SG_MIX_BLOCK], R[SG_MIX_BLOCK];
   size_t n, skip, m;
+  float *cap; /* the observer's copies: inL inR outL outR [sideL sideR] per call */
+  size_t cap_used;
+  fx_rec *rec;
+  int n_rec;
 } side_slot;
 
 struct sg__side {
@@ -34,10 +48,36 @@ struct sg__side {
   pthread_cond_t cond;
   pthread_t th;
   float il[2 * SG_MIX_BLOCK], mono[SG_MIX_BLOCK];
+  /* the deferred fx observer (sg__side_defer_fx) */
+  sg_fx_tap_fn fx_tap;
+  void *fx_user;
+  size_t cap_floats;
+  int max_rec;
+  int reserved;   /* the head slot is reserved for the block being processed */
+  sg__out *out;   /* the written master, when the pass streams to it (sg__side_set_out) */
+  uint32_t *hist; /* sg__side_set_hist */
+  sg_diag out_diag;
+  int out_failed;
 };
+
+/* Capture capacity per slot: every effect sees each block's frames once (in slices of at least
+ * SG_MIX_TEMPO_SLICE frames when a chain follows a tempo map), six streams per call at most. */
+#define SIDE_MAX_SLICES (SG_MIX_BLOCK / SG_MIX_TEMPO_SLICE + 1)
+
+static void replay_fx(sg__side *s, const side_slot *b) {
+  for (int i = 0; i < b->n_rec; ++i) {
+    const fx_rec *r = &b->rec[i];
+    const float *c = b->cap + r->off;
+    const size_t n = r->n;
+    s->fx_tap(s->fx_user, r->effect, c, c + n, c + 2 * n, c + 3 * n, r->side ? c + 4 * n : NULL,
+              r->side ? c + 5 * n : NULL, n);
+  }
+}
 
 /* What the thread does with one block. */
 static sg_status side_work(sg__side *s, const side_slot *b) {
+  if (s->fx_tap)
+    replay_fx(s, b);
   if (s->f && s->mode == SG__SIDE_PLANAR &&
       (fwrite(b->L, sizeof(float), b->n, s->f) != b->n ||
        fwrite(b->R, sizeof(float), b->n, s->f) != b->n)) {
@@ -56,14 +96,29 @@ static sg_status side_work(sg__side *s, const side_slot *b) {
     s->err_io = errno ? errno : EIO;
     return SG_E_IO;
   }
-  if (!s->meter)
-    return SG_OK;
-  if (s->channels == 2)
-    return sg_meter_add(s->meter, s->il, b->m);
-  for (size_t k = 0; k < b->m; ++k)
-    s->mono[k] = 0.5f * (L[k] + R[k]);
-  return sg_meter_add(s->meter, s->mono, b->m);
+  sg_status st = SG_OK;
+  if (s->hist)
+    for (size_t k = 0; k < b->m; ++k) {
+      float a = fabsf(L[k]), c = fabsf(R[k]);
+      a = a > c ? a : c;
+      uint32_t u;
+      memcpy(&u, &a, sizeof u);
+      s->hist[(u >> 18) & (SG__PEAK_BINS - 1)]++;
+    }
+  if (s->meter && s->channels == 2) {
+    st = sg_meter_add(s->meter, s->il, b->m);
+  } else if (s->meter) {
+    for (size_t k = 0; k < b->m; ++k)
+      s->mono[k] = 0.5f * (L[k] + R[k]);
+    st = sg_meter_add(s->meter, s->mono, b->m);
+  }
+  if (st == SG_OK && s->out && (st = sg__out_write(s->out, L, R, b->m, &s->out_diag)) != SG_OK)
+    s->out_failed = 1;
+  return st;
 }
+
+void sg__side_set_out(sg__side *s, sg__out *o) { s->out = o; }
+void sg__side_set_hist(sg__side *s, uint32_t *hist) { s->hist = hist; }
 
 static void *side_thread(void *arg) {
   sg__side *s = arg;
@@ -107,10 +162,30 @@ sg_status sg__side_start(sg__side **out, sg_meter *meter, FILE *f, int mode, uns
   return SG_OK;
 }
 
-sg_status sg__side_push(sg__side *s, const float *L, const float *R, size_t n, size_t skip,
-                        size_t m) {
-  side_slot *b;
-  if (s->threaded) {
+sg_status sg__side_defer_fx(sg__side *s, sg_fx_tap_fn fn, void *user, int n_fx, sg_diag *d) {
+  if (!fn || n_fx <= 0)
+    return SG_OK;
+  s->cap_floats = (size_t)n_fx * 6 * SG_MIX_BLOCK;
+  s->max_rec = n_fx * SIDE_MAX_SLICES;
+  for (int k = 0; k < SIDE_Q; ++k) {
+    side_slot *b = &s->q[k];
+    b->cap = malloc(s->cap_floats * sizeof *b->cap);
+    b->rec = malloc((size_t)s->max_rec * sizeof *b->rec);
+    if (!b->cap || !b->rec)
+      return sg_diag_fail(d, SG_E_NOMEM, "master: out of memory");
+  }
+  s->fx_tap = fn;
+  s->fx_user = user;
+  return SG_OK;
+}
+
+/* The slot the next block goes to, once the thread is done with it. */
+static sg_status reserve(sg__side *s, side_slot **out) {
+  if (!s->threaded) {
+    *out = &s->q[0];
+    return s->st;
+  }
+  if (!s->reserved) {
     pthread_mutex_lock(&s->lock);
     while (s->st == SG_OK && s->head - s->tail >= SIDE_Q)
       pthread_cond_wait(&s->cond, &s->lock);
@@ -118,18 +193,63 @@ sg_status sg__side_push(sg__side *s, const float *L, const float *R, size_t n, s
     pthread_mutex_unlock(&s->lock);
     if (st != SG_OK)
       return st;
-    b = &s->q[s->head % SIDE_Q]; /* the thread is done with this slot */
-  } else {
-    b = &s->q[0];
+    s->reserved = 1;
+    s->q[s->head % SIDE_Q].n_rec = 0;
+    s->q[s->head % SIDE_Q].cap_used = 0;
   }
+  *out = &s->q[s->head % SIDE_Q];
+  return SG_OK;
+}
+
+sg_status sg__side_reserve(sg__side *s) {
+  side_slot *b;
+  return reserve(s, &b);
+}
+
+void sg__side_fx_tap(void *user, int effect, const float *inL, const float *inR, const float *outL,
+                     const float *outR, const float *sideL, const float *sideR, size_t n) {
+  sg__side *s = user;
+  if (!s->threaded) { /* inline: observed at once, as without the side */
+    s->fx_tap(s->fx_user, effect, inL, inR, outL, outR, sideL, sideR, n);
+    return;
+  }
+  side_slot *b;
+  if (reserve(s, &b) != SG_OK)
+    return;
+  const int side = sideL && sideR;
+  const size_t need = (size_t)(side ? 6 : 4) * n;
+  if (b->n_rec >= s->max_rec || b->cap_used + need > s->cap_floats) {
+    pthread_mutex_lock(&s->lock); /* cannot happen (see SIDE_MAX_SLICES); never silently */
+    if (s->st == SG_OK)
+      s->st = SG_E_INTERNAL;
+    pthread_mutex_unlock(&s->lock);
+    return;
+  }
+  float *c = b->cap + b->cap_used;
+  const float *src[6] = {inL, inR, outL, outR, sideL, sideR};
+  for (int j = 0; j < (side ? 6 : 4); ++j)
+    memcpy(c + (size_t)j * n, src[j], n * sizeof *c);
+  b->rec[b->n_rec++] = (fx_rec){effect, side, n, b->cap_used};
+  b->cap_used += need;
+}
+
+sg_status sg__side_push(sg__side *s, const float *L, const float *R, size_t n, size_t skip,
+                        size_t m) {
+  side_slot *b;
+  sg_status rs = reserve(s, &b);
+  if (rs != SG_OK)
+    return rs;
   memcpy(b->L, L, n * sizeof *L);
   memcpy(b->R, R, n * sizeof *R);
   b->n = n;
   b->skip = skip;
   b->m = m;
-  if (!s->threaded)
+  if (!s->threaded) {
+    b->n_rec = 0; /* observed inline already */
     return s->st = side_work(s, b);
+  }
   pthread_mutex_lock(&s->lock);
+  s->reserved = 0;
   s->head++;
   pthread_cond_broadcast(&s->cond);
   pthread_mutex_unlock(&s->lock);
@@ -152,6 +272,11 @@ sg_status sg__side_finish(sg__side *s, sg_diag *d) {
     s->err_io = errno ? errno : EIO;
     st = s->st = SG_E_IO;
   }
+  if (s->out_failed) { /* the writer's own description: its file, its tap */
+    if (d)
+      *d = s->out_diag;
+    return st;
+  }
   if (st == SG_E_IO && s->err_io)
     return sg_diag_fail(d, st, "master: writing the temporary bus file failed: %s",
                         strerror(s->err_io));
@@ -173,5 +298,9 @@ void sg__side_free(sg__side *s) {
   }
   pthread_cond_destroy(&s->cond);
   pthread_mutex_destroy(&s->lock);
+  for (int k = 0; k < SIDE_Q; ++k) {
+    free(s->q[k].cap);
+    free(s->q[k].rec);
+  }
   free(s);
 }

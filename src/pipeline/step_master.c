@@ -207,6 +207,40 @@ static sg_status master_tap_fn(void *user, const float *x, size_t n) {
   return SG_OK;
 }
 
+/* What the master's writer measures, from nothing: the probe (meter, features, trace), the
+ * sections and the queue, with its threads. */
+static sg_status tap_open(master_tap *t, sg__run *r, sg_diag *d) {
+  const sg_song *s = r->song;
+  sg_status st = sg__probe_open(&t->p, s, SG_METER_ALL, SG_FEAT_ALL, d);
+  memset((char *)t + sizeof t->p, 0, sizeof *t - sizeof t->p);
+  t->r = r;
+  t->channels = s->channels;
+  tap_start(t);
+  sg_trace_config tc = {s->channels, s->sample_rate, r->tl.file_frames, 0, 1};
+  if (st == SG_OK)
+    st = sg_trace_create(&t->p.trace, &tc, d);
+  if (st == SG_OK)
+    sg__probe_progress(&t->p, r, "master", SG__MASTER_NAME);
+  return st;
+}
+
+static void tap_close(master_tap *t) {
+  tap_free(t);
+  sg_meter_free(t->sec);
+  t->sec = NULL;
+  sg__probe_close(&t->p);
+}
+
+/* sg_mix_master's restart: the first limited pass streamed to the writer was not accepted, its
+ * file is gone; whatever the taps measured of it is dropped. */
+static sg_status master_restart(void *user, sg_diag *d) {
+  master_tap *t = user;
+  sg__run *r = t->r;
+  tap_close(t);
+  sg_status st = tap_open(t, r, d);
+  return st == SG_OK ? SG_OK : sg_diag_fail(d, st, "master: restarting the measurements failed");
+}
+
 /* The bext chunk's loudness is written at close: every block measured first. */
 static void master_bext(void *user, sg_bext *b) {
   master_tap *t = user;
@@ -302,19 +336,13 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   sg__writer_config(r, SG__MASTER_NAME, &job.wcfg, &bext);
   master_tap mt;
   sg__fxv *fxv = NULL;
-  sg_status st = sg__probe_open(&mt.p, s, SG_METER_ALL, SG_FEAT_ALL, d);
+  sg_status st = tap_open(&mt, r, d);
   sg__probe *const pp = &mt.p;
-  memset((char *)&mt + sizeof mt.p, 0, sizeof mt - sizeof mt.p);
-  mt.r = r;
-  mt.channels = s->channels;
-  tap_start(&mt);
   if (st == SG_OK)
     st = sg__fxv_open(r, NULL, s->master.effects, s->master.n_effects, &fxv, d);
-  sg_trace_config tc = {s->channels, s->sample_rate, r->tl.file_frames, 0, 1};
-  if (st == SG_OK)
-    st = sg_trace_create(&pp->trace, &tc, d);
   if (st == SG_OK) {
-    sg__probe_progress(pp, r, "master", SG__MASTER_NAME);
+    job.restart = master_restart; /* the first limited pass may stream to the writer */
+    job.restart_user = &mt;
     job.wcfg.tap = master_tap_fn;
     job.wcfg.tap_user = &mt;
     job.wcfg.bext_final = master_bext;

@@ -2,7 +2,8 @@
  * DC blocker vs their transfer functions, smoother time constant, limiter core never above its
  * threshold, true-peak detector on a known inter-sample peak; the detector's shortcuts (blocks
  * that cannot beat the running peak, frames proven below the limiter's threshold) give exactly
- * the full computation's values. Tolerances at each assertion; failures print measured vs
+ * the full computation's values; the true-peak guard holds the meters' reading under its
+ * threshold and is a pure delay below it. Tolerances at each assertion; failures print measured vs
  * limit. */
 #include "sg_test.h"
 #include "stemgate/dsp.h"
@@ -534,6 +535,76 @@ static void fast_log2_exp2_match_libm(void **state) {
   assert_true(sg_fast_exp2(-5000) == sg_fast_exp2(-1000) && sg_fast_exp2(-1000) > 0); /* clamped */
 }
 
+/* The true-peak guard: on material with inter-sample peaks well over its threshold the meters'
+ * detector (the default BS.1770 sg_truepeak, block mode) reads the output at or under the
+ * threshold (float rounding: 1e-4 dB); on material that stays under it, the output is the input
+ * delayed by the guard's latency, bit for bit. Stereo: each channel its own material, linked. */
+static void tp_guard_holds_the_meter_reading(void **state) {
+  (void)state;
+  const int n = 60000;
+  const double thr_db = -1.05;
+  float *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
+  float *a0 = malloc((size_t)n * sizeof *a0), *b0 = malloc((size_t)n * sizeof *b0);
+  for (int kind = 0; kind < 8; ++kind) {
+    shortcut_material(kind, a, n);
+    shortcut_material((kind + 2) % 8, b, n);
+    for (int i = 0; i < n; ++i) { /* up to ~3 dB over the threshold */
+      a[i] *= 1.25f;
+      b[i] *= 1.25f;
+    }
+    memcpy(a0, a, (size_t)n * sizeof *a);
+    memcpy(b0, b, (size_t)n * sizeof *b);
+    sg_tp_guard g;
+    assert_int_equal(sg_tp_guard_init(&g, thr_db, RATE), SG_OK);
+    const int lat = (int)sg_tp_guard_latency(&g);
+    for (int i = 0; i < n; i += 1000) /* odd block sizes */
+      sg_tp_guard_process(&g, a + i, b + i, (size_t)(n - i < 1000 ? n - i : 1000));
+    sg_truepeak_config tc;
+    sg_truepeak_config_init(&tc);
+    sg_truepeak m[2], m0[2];
+    for (int c = 0; c < 2; ++c) {
+      assert_int_equal(sg_truepeak_init(&m[c], &tc, RATE), SG_OK);
+      assert_int_equal(sg_truepeak_init(&m0[c], &tc, RATE), SG_OK);
+    }
+    /* the output's frames that follow input frames (the first lat are the delay's zeros) */
+    sg_truepeak_process(&m[0], a + lat, 1, (size_t)(n - lat));
+    sg_truepeak_process(&m[1], b + lat, 1, (size_t)(n - lat));
+    sg_truepeak_process(&m0[0], a0, 1, (size_t)(n - lat));
+    sg_truepeak_process(&m0[1], b0, 1, (size_t)(n - lat));
+    double in = 20 * log10(fmax(sg_truepeak_value(&m0[0]), sg_truepeak_value(&m0[1])));
+    double out = 20 * log10(fmax(sg_truepeak_value(&m[0]), sg_truepeak_value(&m[1])));
+    printf("material %d: in %.3f dBTP, out %.4f dBTP (threshold %.2f), guard %.3f dB\n", kind, in,
+           out, thr_db, g.gr_db_max);
+    assert_true(out <= thr_db + 1e-4);
+    if (in <= thr_db) { /* nothing over: a pure delay */
+      for (int i = lat; i < n; ++i)
+        assert_true(a[i] == a0[i - lat] && b[i] == b0[i - lat]);
+      assert_true(g.gr_db_max == 0.0);
+    }
+    sg_tp_guard_free(&g);
+  }
+  /* quiet material: the pure delay */
+  for (int i = 0; i < n; ++i) {
+    a[i] = a0[i] = (float)(0.5 * sin(2 * SG_PI * 440.0 / RATE * i));
+    b[i] = b0[i] = (float)(0.4 * sin(2 * SG_PI * 17000.0 / RATE * i));
+  }
+  sg_tp_guard g;
+  assert_int_equal(sg_tp_guard_init(&g, thr_db, RATE), SG_OK);
+  const int lat = (int)sg_tp_guard_latency(&g);
+  sg_tp_guard_process(&g, a, b, (size_t)n);
+  for (int i = 0; i < lat; ++i)
+    assert_true(a[i] == 0.0f && b[i] == 0.0f);
+  for (int i = lat; i < n; ++i)
+    assert_true(a[i] == a0[i - lat] && b[i] == b0[i - lat]);
+  assert_true(g.gr_db_max == 0.0);
+  sg_tp_guard_free(&g);
+  assert_int_equal(sg_tp_guard_init(&g, 1.0, RATE), SG_E_INVAL); /* above full scale */
+  free(a);
+  free(b);
+  free(a0);
+  free(b0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(biquad_matches_rbj_analytic),
@@ -548,6 +619,7 @@ int main(void) {
       cmocka_unit_test(truepeak_shortcut_is_exact),
       cmocka_unit_test(truepeak_push_block_matches_push),
       cmocka_unit_test(fast_log2_exp2_match_libm),
+      cmocka_unit_test(tp_guard_holds_the_meter_reading),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -271,8 +271,9 @@ static sg_master_job loud_job(master_files *f, const char *dirname) {
 }
 
 /* The written master is exactly what one pass at the reported drive and ceiling produces: the
- * stems summed with headroom, the limiter, the DC blocker, the end fade — computed here from the
- * public limiter, not from the master's own passes. And the bus's temporary files are gone. */
+ * stems summed with headroom, the limiter, the DC blocker, the true-peak guard, the end fade —
+ * computed here from the public limiter and guard, not from the master's own passes. And the bus's
+ * temporary files are gone. */
 static void check_against_reference(unsigned ch, const char *dirname) {
   master_files f;
   sg_master_job job = loud_job(&f, dirname);
@@ -304,7 +305,9 @@ static void check_against_reference(unsigned ch, const char *dirname) {
   lc.ceiling_dbtp = rep.ceiling_dbtp;
   lc.gain_db = rep.gain_db;
   assert_int_equal(sg_limiter_init(&lim, &lc, RATE), SG_OK);
-  const int64_t lat = (int64_t)sg_limiter_latency(&lim);
+  sg_tp_guard guard;
+  assert_int_equal(sg_tp_guard_init(&guard, rep.guard_dbtp, RATE), SG_OK);
+  const int64_t lat = (int64_t)sg_limiter_latency(&lim) + (int64_t)sg_tp_guard_latency(&guard);
   const float hr = (float)sg_db_to_lin(-job.headroom_db);
   const double dc_r = 1.0 - 2.0 * SG_PI * 5.0 / RATE;
   double x1[2] = {0, 0}, y1[2] = {0, 0};
@@ -326,6 +329,7 @@ static void check_against_reference(unsigned ch, const char *dirname) {
       y1[c] = o;
       v[c] = (float)o;
     }
+    sg_tp_guard_process(&guard, &v[0], &v[1], 1);
     const int64_t k = i - lat;
     if (k < 0)
       continue;
@@ -339,7 +343,9 @@ static void check_against_reference(unsigned ch, const char *dirname) {
   printf("frames differing from the reference pass: %lld of %lld\n", (long long)differ,
          (long long)n);
   assert_int_equal(differ, 0);
+  printf("guard at %.3f dBTP took up to %.3f dB\n", rep.guard_dbtp, rep.guard_max_gr_db);
   sg_limiter_free(&lim);
+  sg_tp_guard_free(&guard);
   free(a);
   free(b);
   free(y);
@@ -436,6 +442,117 @@ static void silent_mix_is_refused(void **st) {
   free(z);
 }
 
+/* With a restart the first limited pass streams to the writer while it is measured. The master
+ * is the same bytes, after the same number of passes, as without it, whether that pass is
+ * accepted (the restart never called) or not (called once; the writer's tap then measures only
+ * the master as it is finally written, the file's own loudness) or not tried (deep limiting);
+ * and no temporary file is left in any case. */
+static sg_meter *spec_meter;
+static int spec_restarts;
+static sg_status spec_tap(void *user, const float *x, size_t n) {
+  (void)user;
+  return sg_meter_add(spec_meter, x, n);
+}
+static sg_status spec_restart(void *user, sg_diag *d) {
+  (void)user, (void)d;
+  spec_restarts++;
+  sg_meter_free(spec_meter);
+  return sg_meter_create(&spec_meter, 2, RATE, SG_METER_ALL, NULL);
+}
+
+static unsigned char *file_bytes(const char *path, long *len) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  *len = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *b = malloc((size_t)*len);
+  assert_int_equal(fread(b, 1, (size_t)*len, f), (size_t)*len);
+  fclose(f);
+  return b;
+}
+
+static void spec_case(sg_master_job job, const char *dir, int want_streamed) {
+  char plain[1100], spec[1100];
+  snprintf(plain, sizeof plain, "%s/plain.wav", dir);
+  snprintf(spec, sizeof spec, "%s/spec.wav", dir);
+  sg_master_report r0, r1;
+  sg_diag d;
+  sg_diag_clear(&d);
+  job.out_path = plain;
+  assert_int_equal(sg_mix_master(&job, NULL, &r0, &d), SG_OK);
+  job.out_path = spec;
+  job.restart = spec_restart;
+  job.wcfg.tap = spec_tap;
+  spec_restarts = 0;
+  assert_int_equal(sg_meter_create(&spec_meter, 2, RATE, SG_METER_ALL, NULL), SG_OK);
+  assert_int_equal(sg_mix_master(&job, NULL, &r1, &d), SG_OK);
+  sg_meter_result tapped, file;
+  assert_int_equal(sg_meter_result_get(spec_meter, &tapped), SG_OK);
+  assert_int_equal(sg_meter_file(spec, SG_METER_ALL, &file, NULL, NULL), SG_OK);
+  printf("plain %d passes, with restart %d passes, streamed %d, %d restarts; tap %.4f LUFS, "
+         "file %.4f LUFS, %lld frames\n",
+         r0.passes, r1.passes, r1.streamed, spec_restarts, tapped.integrated_lufs,
+         file.integrated_lufs, (long long)tapped.frames);
+  assert_int_equal(r0.streamed, 0);
+  assert_int_equal(r1.streamed, want_streamed);
+  assert_int_equal(spec_restarts, want_streamed < 0);
+  assert_int_equal(r1.passes, r0.passes); /* the streamed pass is the search's first */
+  assert_int_equal(tapped.frames, job.frames);
+  assert_float_equal(tapped.integrated_lufs, file.integrated_lufs, 1e-9);
+  assert_true(r1.gain_db == r0.gain_db && r1.ceiling_dbtp == r0.ceiling_dbtp);
+  long la, lb;
+  unsigned char *a = file_bytes(plain, &la), *b = file_bytes(spec, &lb);
+  assert_int_equal(la, lb);
+  assert_int_equal(memcmp(a, b, (size_t)la), 0);
+  free(a);
+  free(b);
+  sg_meter_free(spec_meter);
+  spec_meter = NULL;
+  assert_int_equal(dir_entries(dir, NULL), 2); /* the two masters, nothing temporary */
+}
+
+static void streamed_first_pass_is_the_same_master(void **st) {
+  (void)st;
+  /* A bass line and a full-scale click every 2 s: few frames for the limiter, little loudness
+   * lost, the first drive lands. */
+  const int64_t n = 6 * RATE;
+  char pa[1024], pb[1024];
+  snprintf(pa, sizeof pa, "%s", sg_test_path("s_a.wav"));
+  snprintf(pb, sizeof pb, "%s", sg_test_path("s_b.wav"));
+  float *a = malloc((size_t)n * 2 * sizeof *a), *b = calloc((size_t)n * 2, sizeof *b);
+  for (int64_t i = 0; i < n; ++i) {
+    a[2 * i] = a[2 * i + 1] = (float)(0.3 * sin(2 * SG_PI * 55 * (double)i / RATE));
+    if (i % (2 * RATE) == RATE / 2)
+      b[2 * i] = b[2 * i + 1] = 0.9f;
+  }
+  write_stem(pa, a, n, 2);
+  write_stem(pb, b, n, 2);
+  free(a);
+  free(b);
+  const char *paths[2] = {pa, pb};
+  sg_master_job job;
+  memset(&job, 0, sizeof job);
+  job.stem_paths = paths;
+  job.n_stems = 2;
+  job.target_lufs = -14.0;
+  job.tolerance_lu = 0.5;
+  job.ceiling_dbtp = -1.0;
+  job.headroom_db = 6.0;
+  job.bpm = 120;
+  job.frames = n;
+  job.wcfg = wcfg(2);
+  spec_case(job, fresh_dir("mspec1"), 1);
+  /* The same with a tolerance the limiter's small loudness cost already misses: streamed,
+   * dropped, searched on. */
+  job.tolerance_lu = 0.004;
+  spec_case(job, fresh_dir("mspec2"), -1);
+  /* Deep limiting (noise bursts): many frames over the threshold, not tried. */
+  master_files f;
+  sg_master_job loud = loud_job(&f, "mspec3");
+  spec_case(loud, f.dir, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(latency_is_compensated),
@@ -447,6 +564,7 @@ int main(void) {
       cmocka_unit_test(bus_tap_sees_the_bus_once),
       cmocka_unit_test(failed_master_leaves_nothing),
       cmocka_unit_test(silent_mix_is_refused),
+      cmocka_unit_test(streamed_first_pass_is_the_same_master),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
