@@ -50,8 +50,7 @@ static void put_effects(sg_sha256 *h, const sg_effect_spec *fx, int n) {
 
 /* Song-wide inputs every stem depends on: grid, harmony, randomness, format. */
 static void put_song(sg_sha256 *h, const sg_song *s, const sg_timeline *tl) {
-  put(h, "tool", "stemgate %s cache 5",
-      sg_version()); /* bump on any change to file bytes or rows */
+  put(h, "tool", "stemgate %s " SG__CACHE_EPOCH, sg_version());
   char date[11], tm[9];
   sg__bext_date(date, tm); /* delivered files carry it in bext */
   put(h, "date", "%s %s", date, tm);

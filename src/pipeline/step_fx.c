@@ -251,7 +251,7 @@ int sg__fx_needs_all_dry(const sg__run *r, const sg__stem *ss) {
  * rate, tempo) and are cached in work/fxprobe/<sha256 of those>.bin; the in-situ results of a
  * cached stem are kept next to them under the stem's final cache key. */
 
-#define FXV_VERSION "fxprobe 2"
+#define FXV_VERSION "fxprobe 2 " SG__CACHE_EPOCH
 
 static void fxv_path(const sg__run *r, const char *name, char *out, size_t cap) {
   char dir[SG_MAX_PATH];
