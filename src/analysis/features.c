@@ -758,7 +758,13 @@ sg_status sg_features_add(sg_features *f, const float *x, size_t frames) {
      * +-1e4 (NaN and infinities included) is mixed again with the clamp, which gives the same
      * sums as clamping every sample. */
     int plain = 1;
-    if (C == 2) {
+    if (C == 1) { /* 0 + v as the general loop sums (a -0 reads +0), without its inner loop */
+      for (size_t i = 0; i < k; ++i) {
+        float v = x[i];
+        plain &= fabsf(v) <= 1e4f;
+        f->mono[i] = 0.0f + v;
+      }
+    } else if (C == 2) {
       for (size_t i = 0; i < k; ++i) {
         float a = x[2 * i], b = x[2 * i + 1];
         plain &= (fabsf(a) <= 1e4f) & (fabsf(b) <= 1e4f);

@@ -1,6 +1,7 @@
 /* Streaming meter: levels, loudness (ITU-R BS.1770-4 / EBU R128, loudness.c), true peak
  * (sg_truepeak: ITU-R BS.1770-4 Annex 2, 4x polyphase oversampling), clipping, NaN/Inf and the
  * activity map. See include/stemgate/analysis.h. */
+#include "core/simd.h"
 #include "loudness.h"
 #include "stemgate/analysis.h"
 #include "stemgate/dsp.h"
@@ -244,9 +245,12 @@ static void dc_close(sg_meter *m, const dc_acc *a) {
 
 /* Window a's Hann weights w = (1 - cos phase) / 2 for its next n frames, its phase chains
  * turned past them (in next-frame order after). */
-static void dc_weights(const sg_meter *m, dc_acc *a, double *w, size_t n) {
+static SG__INLINE void dc_weights(const sg_meter *m, dc_acc *a, double *restrict w, size_t n) {
   const double r4c = m->dc_rot4_c, r4s = m->dc_rot4_s;
-  double *lc = a->c, *ls = a->s;
+  /* The chains in locals: stores to w cannot alias them, so they stay in registers. */
+  double lc[4], ls[4];
+  memcpy(lc, a->c, sizeof lc);
+  memcpy(ls, a->s, sizeof ls);
   size_t i = 0;
   for (; i + 4 <= n; i += 4)
     for (int j = 0; j < 4; ++j) {
@@ -256,8 +260,11 @@ static void dc_weights(const sg_meter *m, dc_acc *a, double *w, size_t n) {
       lc[j] = nc;
     }
   size_t r = n - i;
-  if (!r)
+  if (!r) {
+    memcpy(a->c, lc, sizeof lc);
+    memcpy(a->s, ls, sizeof ls);
     return;
+  }
   double tc[4], ts[4];
   for (size_t j = 0; j < 4; ++j) { /* chains r..3 come next, then 0..r-1 turned once more */
     size_t k = (j + r) % 4;
@@ -270,8 +277,8 @@ static void dc_weights(const sg_meter *m, dc_acc *a, double *w, size_t n) {
       ts[j] = ls[k];
     }
   }
-  memcpy(lc, tc, sizeof tc);
-  memcpy(ls, ts, sizeof ts);
+  memcpy(a->c, tc, sizeof tc);
+  memcpy(a->s, ts, sizeof ts);
 }
 
 /* Window a restarts at frame start: phase 0 and the three steps after it, sums cleared. */
@@ -287,7 +294,7 @@ static void dc_restart(const sg_meter *m, dc_acc *a, int64_t start) {
 
 /* Frames [off, off + n) of the planar block go into DC window a (all inside it). Lane of a
  * frame: its index in the window mod LANES. */
-static void dc_segment(sg_meter *m, dc_acc *a, size_t off, size_t n) {
+static SG__INLINE void dc_segment(sg_meter *m, dc_acc *a, size_t off, size_t n) {
   double *w = m->wbuf;
   dc_weights(m, a, w, n);
   const size_t l0 = a->fill % LANES;
@@ -336,7 +343,7 @@ static void dc_segment(sg_meter *m, dc_acc *a, size_t off, size_t n) {
 
 /* Peak of n samples; their sums and sums of squares into the lanes sl, ql, the first sample
  * in lane l0 (vectorised). */
-static float chan_stats(const float *p, size_t n, size_t l0, double *sl, double *ql) {
+static SG__INLINE float chan_stats(const float *p, size_t n, size_t l0, double *sl, double *ql) {
   size_t h = (LANES - l0) % LANES;
   if (h > n)
     h = n;
@@ -375,7 +382,7 @@ static float chan_stats(const float *p, size_t n, size_t l0, double *sl, double 
 
 /* Frames [off, off + n) of the planar block, all inside one activity window and one segment of
  * each DC window: levels, signal extent, clips, the activity window's and DC windows' sums. */
-static void segment(sg_meter *m, size_t off, size_t n) {
+static SG__INLINE void segment(sg_meter *m, size_t off, size_t n) {
   const int64_t pos = m->frames + (int64_t)off;
   int64_t first = -1, last = -1;
   for (unsigned c = 0; c < m->channels; ++c) {
@@ -420,7 +427,7 @@ static void segment(sg_meter *m, size_t off, size_t n) {
 }
 
 /* The planar block's k frames through the levels, cut where an activity or DC window ends. */
-static sg_status levels(sg_meter *m, size_t k) {
+static SG__INLINE sg_status levels(sg_meter *m, size_t k) {
   for (size_t off = 0; off < k;) {
     const int64_t pos = m->frames + (int64_t)off;
     size_t n = k - off;
@@ -443,7 +450,7 @@ static sg_status levels(sg_meter *m, size_t k) {
 
 /* The block's n interleaved values: how many are not finite, how many are subnormal (bit tests,
  * vectorised). */
-static size_t scan(const float *x, size_t n, uint64_t *denormals) {
+static SG__INLINE size_t scan(const float *x, size_t n, uint64_t *denormals) {
   uint32_t bad = 0, den = 0;
   for (size_t i = 0; i < n; ++i) {
     uint32_t b;
@@ -456,7 +463,7 @@ static size_t scan(const float *x, size_t n, uint64_t *denormals) {
   return bad;
 }
 
-sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
+SG__CLONES sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
   if (!m || (!x && frames))
     return SG_E_INVAL;
   const unsigned C = m->channels;

@@ -524,8 +524,11 @@ struct sg_zip_audio {
   int64_t size, pos;
   sg_audio_reader *ar;
   /* Hash along (sg_zip_audio_open_sha256): the entry's bytes [0, hashed) went through sha, in
-   * order, each once, whatever the decoder's seeks; a forward seek past `hashed` reads and
-   * hashes the skipped bytes first, so the entry is still streamed once. */
+   * order, each once, whatever the decoder's seeks. A forward seek past `hashed` hashes
+   * nothing: libsndfile's open seeks past the data chunk to look for chunks after it, then
+   * comes back and reads the data in order, which moves the watermark along; whatever the
+   * decoder never read is read and hashed at the end (sg_zip_audio_sha256), so each byte is
+   * read about once (filling at the seek read the whole entry twice). */
   int hashing, hash_err;
   sg_sha256 sha;
   int64_t hashed;
@@ -572,8 +575,6 @@ static int64_t va_seek(int64_t off, int whence, void *u) {
   if (np < 0 || np > a->size)
     return -1;
   if (a->zf) {
-    if (np > a->hashed)
-      hash_fill(a, np); /* a failure shows in the hash; the seek itself may still succeed */
     if (zip_fseek(a->zf, np, SEEK_SET) != 0)
       return -1;
   }

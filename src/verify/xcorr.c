@@ -9,6 +9,7 @@
  * rule as a plain search over every lag: the highest local maximum, the earliest on a tie, and a
  * parabola through it and its neighbours. The fast scores differ from the exact ones by about
  * 1e-13, far inside CAND_EPS, so the result is the plain search's to the last bit. */
+#include "core/simd.h"
 #include "verify_internal.h"
 
 #include <math.h>
@@ -30,7 +31,7 @@ static double exact_score(const double *da, const double *db, size_t n, size_t t
 }
 
 /* Fast dot product of n terms: eight partial sums. */
-static double dot8(const double *x, const double *y, size_t n) {
+static SG__INLINE double dot8(const double *x, const double *y, size_t n) {
   double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
   size_t k = 0;
   for (; k + 8 <= n; k += 8) {
@@ -61,8 +62,8 @@ static int by_score_desc(const void *x, const void *y) {
 /* The lag search over da (n terms) against db (n + 2M terms): returns the lag offset t in
  * [1, 2M - 1] of the highest exact local maximum (earliest on a tie) with r[] its exact score
  * and its neighbours', or -1 when there is none. */
-static long best_lag(const double *da, const double *db, size_t n, size_t M, double saa,
-                     double r[3]) {
+SG__CLONES static long best_lag(const double *da, const double *db, size_t n, size_t M, double saa,
+                                double r[3]) {
   const size_t T = 2 * M + 1;
   double *fast = malloc(T * sizeof *fast), *ex = malloc(T * sizeof *ex);
   lagscore *cand = malloc(T * sizeof *cand);
