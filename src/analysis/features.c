@@ -406,16 +406,59 @@ nomem:
   return sg_diag_fail(d, SG_E_NOMEM, "features: out of memory");
 }
 
+/* sum[b] = the magnitudes of band b summed in bin order. Each sum is a chain of dependent
+ * additions; four bands at a time keep four chains in flight (each still in its own order, so
+ * the same bits as one band after another). */
+static void band_sums(const float *restrict mag, const size_t *restrict lo, size_t nb,
+                      float *restrict sum) {
+  size_t b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    const float *x0 = mag + lo[b], *x1 = mag + lo[b + 1], *x2 = mag + lo[b + 2],
+                *x3 = mag + lo[b + 3];
+    const size_t n0 = lo[b + 1] - lo[b], n1 = lo[b + 2] - lo[b + 1], n2 = lo[b + 3] - lo[b + 2],
+                 n3 = lo[b + 4] - lo[b + 3];
+    size_t c = n0 < n1 ? n0 : n1;
+    c = c < n2 ? c : n2;
+    c = c < n3 ? c : n3;
+    float m0 = 0, m1 = 0, m2 = 0, m3 = 0;
+    size_t i = 0;
+    for (; i < c; ++i) {
+      m0 += x0[i];
+      m1 += x1[i];
+      m2 += x2[i];
+      m3 += x3[i];
+    }
+    for (size_t k = i; k < n0; ++k)
+      m0 += x0[k];
+    for (size_t k = i; k < n1; ++k)
+      m1 += x1[k];
+    for (size_t k = i; k < n2; ++k)
+      m2 += x2[k];
+    for (size_t k = i; k < n3; ++k)
+      m3 += x3[k];
+    sum[b] = m0;
+    sum[b + 1] = m1;
+    sum[b + 2] = m2;
+    sum[b + 3] = m3;
+  }
+  for (; b < nb; ++b) {
+    float m = 0;
+    for (size_t k = lo[b]; k < lo[b + 1]; ++k)
+      m += mag[k];
+    sum[b] = m;
+  }
+}
+
 static sg_status onset_frame(sg_features *f) {
   stft_frame(&f->on, f->on_mag, f->on_bins);
-  /* Full band: half-wave rectified rise of log band magnitudes (spectral flux). */
+  /* Full band: half-wave rectified rise of log band magnitudes (spectral flux). The band sums,
+   * then their logs (independent calls), then the flux in band order. */
+  band_sums(f->on_mag, f->band_lo, f->n_bands, f->band);
+  for (size_t b = 0; b < f->n_bands; ++b)
+    f->band[b] = logf(1.0f + LOG_GAMMA * f->band[b] / (float)(f->band_lo[b + 1] - f->band_lo[b]));
   double flux = 0;
   for (size_t b = 0; b < f->n_bands; ++b) {
-    size_t k0 = f->band_lo[b], k1 = f->band_lo[b + 1];
-    float m = 0;
-    for (size_t k = k0; k < k1; ++k)
-      m += f->on_mag[k];
-    float l = logf(1.0f + LOG_GAMMA * m / (float)(k1 - k0));
+    float l = f->band[b];
     float dlt = f->on_have_prev ? l - f->on_prev[b] : 0.0f;
     if (dlt > 0)
       flux += dlt;
