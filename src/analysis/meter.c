@@ -304,11 +304,14 @@ static SG__INLINE void dc_segment(sg_meter *m, dc_acc *a, size_t off, size_t n) 
   for (size_t i = 0; i < h; ++i)
     a->wl[l0 + i] += w[i];
   size_t i = h;
+  double wv[LANES]; /* the lanes in a local: stores to them cannot alias w, so no reloads */
+  memcpy(wv, a->wl, sizeof wv);
   for (; i + LANES <= n; i += LANES)
     for (int j = 0; j < LANES; ++j)
-      a->wl[j] += w[i + j];
+      wv[j] += w[i + j];
   for (size_t j = 0; i + j < n; ++j)
-    a->wl[j] += w[i + j];
+    wv[j] += w[i + j];
+  memcpy(a->wl, wv, sizeof wv);
   for (unsigned c = 0; c < m->channels; ++c) {
     const float *p = m->plane + (size_t)c * CHUNK + off;
     double *sl = a->sl[c], *ql = a->ql[c];
