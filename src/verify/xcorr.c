@@ -141,19 +141,26 @@ double sg__waveform_offset(sg__mono *A, sg__mono *B, unsigned rate, double coars
   double *da = malloc(N * sizeof *da), *db = malloc(nbw * sizeof *db);
   if (!a || !b || !da || !db)
     goto fail;
-  /* a's loudest window: N frames sliding by N/4, read from its spool (every 4th sample). */
-  for (size_t i = edge, have = 0; i + N + edge <= na && i + N + edge <= nb; i += H) {
-    if (have) { /* slide: keep the last 3/4, read the next quarter */
-      memmove(a, a + H, (N - H) * sizeof *a);
-      if (sg__mono_read(A, (int64_t)(i + N - H), H, a + N - H, NULL) != SG_OK)
+  /* a's loudest window: N frames sliding by N/4, read from its spool (every 4th sample). The
+   * window is a ring (it starts at a[r0]): a slide reads the next quarter over the oldest, and
+   * the sum still runs over the window's frames in order. */
+  for (size_t i = edge, have = 0, r0 = 0; i + N + edge <= na && i + N + edge <= nb; i += H) {
+    if (have) { /* slide: the next H frames over the oldest H */
+      const size_t h1 = N - r0 < H ? N - r0 : H;
+      if (sg__mono_read(A, (int64_t)(i + N - H), h1, a + r0, NULL) != SG_OK ||
+          (h1 < H && sg__mono_read(A, (int64_t)(i + N - H + h1), H - h1, a, NULL) != SG_OK))
         goto fail;
+      r0 = (r0 + H) % N;
     } else if (sg__mono_read(A, (int64_t)i, N, a, NULL) != SG_OK) {
       goto fail;
     }
     have = 1;
     double e = 0;
-    for (size_t k = 0; k < N; k += 4)
-      e += (double)a[k] * a[k];
+    for (size_t k = 0, j = r0; k < N; k += 4, j += 4) {
+      if (j >= N)
+        j -= N;
+      e += (double)a[j] * a[j];
+    }
     if (e > best_e) {
       best_e = e;
       best_i = i;
