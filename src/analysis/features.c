@@ -38,6 +38,19 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#include <immintrin.h>
+/* Eight bins at a time where the CPU has AVX (chosen at run time; the same IEEE square root
+ * and product as the four-wide loop, so the same bits). Returns the bins done. */
+__attribute__((target("avx"))) static size_t mag_avx(float *mag, size_t nb, float norm) {
+  const __m256 g = _mm256_set1_ps(norm);
+  size_t k = 0;
+  for (; k + 8 <= nb; k += 8)
+    _mm256_storeu_ps(mag + k, _mm256_mul_ps(g, _mm256_sqrt_ps(_mm256_loadu_ps(mag + k))));
+  return k;
+}
+#define SG_MAG_AVX 1
+#endif
 
 #define HPSS_LEN                                                                                   \
   17 /* median filter length (frames in time, bins in frequency), Fitzgerald 2010                  \
@@ -99,6 +112,10 @@ static void stft_free(stft *s) {
 static void stft_frame(stft *s, float *mag, size_t nb) {
   sg__rfft_power(&s->fft, s->buf + s->start, s->win, mag, nb);
   size_t k = 0;
+#if defined(SG_MAG_AVX)
+  if (__builtin_cpu_supports("avx"))
+    k = mag_avx(mag, nb, s->norm);
+#endif
 #if defined(__SSE2__)
   /* sqrtf keeps errno semantics and stays scalar (a branch per bin); the vector square root is
    * the same correctly rounded IEEE operation, four bins at a time. */
@@ -460,8 +477,9 @@ static sg_status onset_frame(sg_features *f) {
   for (size_t b = 0; b < f->n_bands; ++b) {
     float l = f->band[b];
     float dlt = f->on_have_prev ? l - f->on_prev[b] : 0.0f;
-    if (dlt > 0)
-      flux += dlt;
+    /* Adding +0 leaves the (non-negative) sum as it is: branch-free, the same bits (the sign of a
+     * band's rise is a coin toss for the branch predictor). */
+    flux += dlt > 0 ? dlt : 0.0f;
     f->on_prev[b] = l;
   }
   /* Low band: rise of linear energy, so a kick outweighs the low tail of a snare. */

@@ -71,13 +71,14 @@ struct sg_meter {
   double *wbuf; /* CHUNK: a DC window's Hann weights over a segment */
   double dc_rot4_c, dc_rot4_s; /* cos, sin of 4 * 2 pi / dcw */
   const double *wtab;          /* the window's dcw weights (dc_table), or NULL: turned per frame */
+  const double *wfull;         /* with wtab: a full window's weight sums per lane */
   /* True peak per channel. libebur128's true-peak mode ran ~10x slower than this block
    * detector (per-sample branches, double arithmetic) and dominated render and verify time. */
   sg_truepeak tp[SG_METER_MAX_CHANNELS];
 };
 
 static void dc_restart(const sg_meter *m, dc_acc *a, int64_t start);
-static const double *dc_table(const sg_meter *m);
+static const double *dc_table(const sg_meter *m, const double **wfull);
 
 sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsigned flags,
                           sg_diag *d) {
@@ -109,7 +110,8 @@ sg_status sg_meter_create(sg_meter **out, unsigned channels, unsigned rate, unsi
   m->wbuf = malloc(sizeof(double) * CHUNK);
   if (!m->plane || !m->wbuf)
     goto nomem;
-  m->wtab = dc_table(m); /* NULL (out of memory, or too many rates): weights turned per frame */
+  m->wtab = dc_table(
+      m, &m->wfull); /* NULL (out of memory, or too many rates): weights turned per frame */
   if (m->flags & SG_METER_TRUE_PEAK) {
     sg_truepeak_config tc;
     sg_truepeak_config_init(&tc); /* 4x below 96 kHz, 2x below 192 kHz, as BS.1770-4 */
@@ -180,8 +182,16 @@ static sg_status push_window(sg_meter *m) {
 static void dc_fold(const sg_meter *m, const dc_acc *a, dc_acc *f) {
   *f = *a;
   f->ss = f->wsum = 0;
+  double wl[LANES] = {0};
+  if (!m->wtab) /* summed along */
+    memcpy(wl, a->wl, sizeof wl);
+  else if (a->fill == m->dcw) /* a full window: the table's sums */
+    memcpy(wl, m->wfull, sizeof wl);
+  else /* a file shorter than a window: its frames so far, in the order dc_segment took them */
+    for (size_t i = 0; i < a->fill; ++i)
+      wl[i % LANES] += m->wtab[i];
   for (int j = 0; j < LANES; ++j)
-    f->wsum += a->wl[j];
+    f->wsum += wl[j];
   for (unsigned c = 0; c < m->channels; ++c) {
     f->sum[c] = 0;
     for (int j = 0; j < LANES; ++j) {
@@ -308,15 +318,17 @@ static pthread_mutex_t dc_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
   size_t dcw;
   double *w;
+  double wl[LANES]; /* a full window's sums per lane, each in frame order as dc_segment adds */
 } dc_tabs[DC_TABLES];
 
-static const double *dc_table(const sg_meter *m) {
+static const double *dc_table(const sg_meter *m, const double **wfull) {
   const double *w = NULL;
   pthread_mutex_lock(&dc_lock);
   int k = 0;
   for (; k < DC_TABLES && dc_tabs[k].w; ++k)
     if (dc_tabs[k].dcw == m->dcw) {
       w = dc_tabs[k].w;
+      *wfull = dc_tabs[k].wl;
       break;
     }
   if (!w && k < DC_TABLES) {
@@ -325,6 +337,9 @@ static const double *dc_table(const sg_meter *m) {
       dc_acc a;
       dc_restart(m, &a, 0);
       dc_weights(m, &a, t, m->dcw);
+      for (size_t i = 0; i < m->dcw; ++i)
+        dc_tabs[k].wl[i % LANES] += t[i];
+      *wfull = dc_tabs[k].wl;
       dc_tabs[k].dcw = m->dcw;
       dc_tabs[k].w = t;
       w = t;
@@ -338,23 +353,24 @@ static const double *dc_table(const sg_meter *m) {
  * frame: its index in the window mod LANES. */
 static SG__INLINE void dc_segment(sg_meter *m, dc_acc *a, size_t off, size_t n) {
   const double *w = m->wtab ? m->wtab + a->fill : m->wbuf;
-  if (!m->wtab)
-    dc_weights(m, a, m->wbuf, n);
   const size_t l0 = a->fill % LANES;
   size_t h = (LANES - l0) % LANES; /* frames before lane 0 comes round */
   if (h > n)
     h = n;
-  for (size_t i = 0; i < h; ++i)
-    a->wl[l0 + i] += w[i];
   size_t i = h;
-  double wv[LANES]; /* the lanes in a local: stores to them cannot alias w, so no reloads */
-  memcpy(wv, a->wl, sizeof wv);
-  for (; i + LANES <= n; i += LANES)
-    for (int j = 0; j < LANES; ++j)
+  if (!m->wtab) { /* the weights' sums along (with the table, dc_fold has them) */
+    dc_weights(m, a, m->wbuf, n);
+    for (i = 0; i < h; ++i)
+      a->wl[l0 + i] += w[i];
+    double wv[LANES]; /* the lanes in a local: stores to them cannot alias w, so no reloads */
+    memcpy(wv, a->wl, sizeof wv);
+    for (; i + LANES <= n; i += LANES)
+      for (int j = 0; j < LANES; ++j)
+        wv[j] += w[i + j];
+    for (size_t j = 0; i + j < n; ++j)
       wv[j] += w[i + j];
-  for (size_t j = 0; i + j < n; ++j)
-    wv[j] += w[i + j];
-  memcpy(a->wl, wv, sizeof wv);
+    memcpy(a->wl, wv, sizeof wv);
+  }
   for (unsigned c = 0; c < m->channels; ++c) {
     const float *p = m->plane + (size_t)c * CHUNK + off;
     double *sl = a->sl[c], *ql = a->ql[c];
