@@ -33,6 +33,7 @@
 #include "stemgate/io.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
@@ -477,9 +478,13 @@ static sg_status onset_frame(sg_features *f) {
   for (size_t b = 0; b < f->n_bands; ++b) {
     float l = f->band[b];
     float dlt = f->on_have_prev ? l - f->on_prev[b] : 0.0f;
-    /* Adding +0 leaves the (non-negative) sum as it is: branch-free, the same bits (the sign of a
-     * band's rise is a coin toss for the branch predictor). */
-    flux += dlt > 0 ? dlt : 0.0f;
+    /* The rise, or +0 (whose addition leaves the non-negative sum as it is), chosen by a bit
+     * mask: the sign of a band's rise is a coin toss for a branch predictor. Same bits. */
+    uint32_t bits;
+    memcpy(&bits, &dlt, sizeof bits);
+    bits &= 0u - (uint32_t)(dlt > 0);
+    memcpy(&dlt, &bits, sizeof dlt);
+    flux += dlt;
     f->on_prev[b] = l;
   }
   /* Low band: rise of linear energy, so a kick outweighs the low tail of a snare. */
