@@ -619,19 +619,27 @@ static void salience_fold(sg_features *f, float c[60], float bass[60]) {
       c[f->fine_bin[k]] += f->res[k];
 }
 
-/* In the sorted a[0..n), replaces one element equal to out by in, keeping a sorted. */
+/* In the sorted a[0..n), replaces one element equal to out by in, keeping a sorted. Where out
+ * sits and where in goes are counted (compares without branches: the scans' exits were a
+ * coin toss for the branch predictor), then the elements between move by one. The values are
+ * finite magnitudes, so the sorted result is the one the scans gave, to the bit. */
 static void sorted_replace(float *a, size_t n, float out, float in) {
-  size_t i = 0;
-  while (i + 1 < n && a[i] != out)
-    ++i;
-  if (in > out) {
-    for (; i + 1 < n && a[i + 1] < in; ++i)
-      a[i] = a[i + 1];
-  } else {
-    for (; i > 0 && a[i - 1] > in; --i)
-      a[i] = a[i - 1];
+  size_t lt_out = 0, lt_in = 0, le_in = 0;
+  for (size_t i = 0; i < n; ++i) {
+    lt_out += a[i] < out;
+    lt_in += a[i] < in;
+    le_in += a[i] <= in;
   }
-  a[i] = in;
+  size_t p = lt_out < n ? lt_out : n - 1; /* the first element equal to out */
+  if (in > out) { /* in goes after everything below it but out: a[p+1 .. lt_in-1] move down */
+    size_t q = lt_in - 1;
+    memmove(a + p, a + p + 1, (q - p) * sizeof *a);
+    a[q] = in;
+  } else { /* in goes after everything at or below it before p: those above it move up */
+    size_t r = le_in < p ? le_in : p;
+    memmove(a + r + 1, a + r, (p - r) * sizeof *a);
+    a[r] = in;
+  }
 }
 
 /* Inserts v into the sorted a[0..n) (room for n + 1). */
