@@ -9,6 +9,7 @@
  * the compiler vectorises it (features.c's STFTs spent ~80 % of their time in KissFFT's scalar
  * butterflies). Twiddles are computed once in double precision. */
 #include "analysis_internal.h"
+#include "core/simd.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -73,9 +74,9 @@ typedef float *restrict fp;
 /* Radix-4 butterflies on s contiguous elements of each input quarter (a, b, c, d), output t
  * rotated by the twiddle w[2t - 2] + i w[2t - 1]. Every array its own restrict parameter: the
  * loop then vectorises (GCC cannot prove the offsets of one array apart). */
-static void bfly4(size_t s, cfp ar, cfp ai, cfp br, cfp bi, cfp cr, cfp ci, cfp dr, cfp di, fp y0r,
-                  fp y0i, fp y1r, fp y1i, fp y2r, fp y2i, fp y3r, fp y3i, float c1, float s1,
-                  float c2, float s2, float c3, float s3) {
+static SG__INLINE void bfly4(size_t s, cfp ar, cfp ai, cfp br, cfp bi, cfp cr, cfp ci, cfp dr,
+                             cfp di, fp y0r, fp y0i, fp y1r, fp y1i, fp y2r, fp y2i, fp y3r, fp y3i,
+                             float c1, float s1, float c2, float s2, float c3, float s3) {
   for (size_t q = 0; q < s; ++q) {
     const float apcr = ar[q] + cr[q], apci = ai[q] + ci[q];
     const float amcr = ar[q] - cr[q], amci = ai[q] - ci[q];
@@ -97,8 +98,9 @@ static void bfly4(size_t s, cfp ar, cfp ai, cfp br, cfp bi, cfp cr, cfp ci, cfp 
 }
 
 /* The first stage (s = 1): the butterflies along j, the outputs interleaved by four. */
-static void first4(size_t m, cfp ar, cfp ai, cfp br, cfp bi, cfp cr, cfp ci, cfp dr, cfp di, fp yr,
-                   fp yi, cfp w1r, cfp w1i, cfp w2r, cfp w2i, cfp w3r, cfp w3i) {
+static SG__INLINE void first4(size_t m, cfp ar, cfp ai, cfp br, cfp bi, cfp cr, cfp ci, cfp dr,
+                              cfp di, fp yr, fp yi, cfp w1r, cfp w1i, cfp w2r, cfp w2i, cfp w3r,
+                              cfp w3i) {
   for (size_t j = 0; j < m; ++j) {
     const float apcr = ar[j] + cr[j], apci = ai[j] + ci[j];
     const float amcr = ar[j] - cr[j], amci = ai[j] - ci[j];
@@ -121,8 +123,8 @@ static void first4(size_t m, cfp ar, cfp ai, cfp br, cfp bi, cfp cr, cfp ci, cfp
 /* One radix-4 Stockham stage: s interleaved sequences of length L (x[q + s * j]) to 4 s of
  * length L / 4 (y[q + s * (4 j' + t)], t the output residue mod 4). tw holds, for j < L / 4,
  * cos and sin of W_L^j, W_L^2j, W_L^3j as six arrays of L / 4. */
-static void stage4(size_t L, size_t s, const float *tw, const float *xr, const float *xi, float *yr,
-                   float *yi) {
+static SG__INLINE void stage4(size_t L, size_t s, const float *tw, const float *xr, const float *xi,
+                              float *yr, float *yi) {
   const size_t m = L / 4, sm = s * m;
   if (s == 1) {
     first4(m, xr, xi, xr + m, xi + m, xr + 2 * m, xi + 2 * m, xr + 3 * m, xi + 3 * m, yr, yi, tw,
@@ -139,7 +141,8 @@ static void stage4(size_t L, size_t s, const float *tw, const float *xr, const f
 }
 
 /* The last, radix-2 stage (L = 2, s = M / 2). */
-static void last2(size_t s, cfp ar, cfp ai, cfp br, cfp bi, fp y0r, fp y0i, fp y1r, fp y1i) {
+static SG__INLINE void last2(size_t s, cfp ar, cfp ai, cfp br, cfp bi, fp y0r, fp y0i, fp y1r,
+                             fp y1i) {
   for (size_t q = 0; q < s; ++q) {
     y0r[q] = ar[q] + br[q];
     y0i[q] = ai[q] + bi[q];
@@ -151,7 +154,7 @@ static void last2(size_t s, cfp ar, cfp ai, cfp br, cfp bi, fp y0r, fp y0i, fp y
 /* lo[k] = |X[k]|^2 and hi[M / 2 - k] = |X[M - k]|^2 for 0 < k < M / 2 from Z[k] and Z[M - k]:
  * E = (Z[k] + conj Z[M-k]) / 2, O = -i (Z[k] - conj Z[M-k]) / 2 and T = W^k O,
  * X[k] = E + T and X[M - k] = conj(E - T) (W^(M-k) = -conj W^k). */
-static void split_pairs(size_t M, cfp zr, cfp zi, cfp pc, cfp ps, fp lo, fp hi) {
+static SG__INLINE void split_pairs(size_t M, cfp zr, cfp zi, cfp pc, cfp ps, fp lo, fp hi) {
   for (size_t k = 1; k < M / 2; ++k) {
     const float ar = zr[k], ai = zi[k], br = zr[M - k], bi = zi[M - k];
     const float er = 0.5f * (ar + br), ei = 0.5f * (ai - bi);
@@ -163,7 +166,7 @@ static void split_pairs(size_t M, cfp zr, cfp zi, cfp pc, cfp ps, fp lo, fp hi) 
 }
 
 /* |X[k]|^2 for 0 < k < nb <= M / 2. */
-static void split_low(size_t M, size_t nb, cfp zr, cfp zi, cfp pc, cfp ps, fp pw) {
+static SG__INLINE void split_low(size_t M, size_t nb, cfp zr, cfp zi, cfp pc, cfp ps, fp pw) {
   for (size_t k = 1; k < nb; ++k) {
     const float ar = zr[k], ai = zi[k], br = zr[M - k], bi = zi[M - k];
     const float er = 0.5f * (ar + br), ei = 0.5f * (ai - bi);
@@ -173,8 +176,8 @@ static void split_low(size_t M, size_t nb, cfp zr, cfp zi, cfp pc, cfp ps, fp pw
   }
 }
 
-void sg__rfft_power(sg__rfft *p, const float *restrict x, const float *restrict win,
-                    float *restrict pw, size_t nb) {
+SG__CLONES void sg__rfft_power(sg__rfft *p, const float *restrict x, const float *restrict win,
+                               float *restrict pw, size_t nb) {
   const size_t M = p->n / 2;
   float *xr = p->ar, *xi = p->ai, *yr = p->br, *yi = p->bi;
   for (size_t j = 0; j < M; ++j) {

@@ -3,11 +3,12 @@
  * Everything an archive declares is checked before any entry is read (entry count, names,
  * declared sizes, their sum, compression ratio, method, encryption), and what is read is held
  * to what was declared (never more bytes than the declared size; libzip verifies the CRC-32 at
- * the end of a sequential read). The ratio bound is the classic zip-bomb defence (D. Fifield,
- * "A better zip bomb", WOOT 2019: overlapping or highly compressed entries inflate by 1000x and
- * more, while deflate on real audio or text stays well under 20x). libzip opens with
- * ZIP_CHECKCONS, which also cross-checks every local header against the central directory,
- * the overlap trick of that paper included. */
+ * the end of a sequential read; an audio entry stored uncompressed is read straight from the
+ * file by pread, its integrity the SHA-256 hashed along, see direct_open). The ratio bound is the
+ * classic zip-bomb defence (D. Fifield, "A better zip bomb", WOOT 2019: overlapping or highly
+ * compressed entries inflate by 1000x and more, while deflate on real audio or text stays well
+ * under 20x). libzip opens with ZIP_CHECKCONS, which also cross-checks every local header against
+ * the central directory, the overlap trick of that paper included. */
 #include "package_internal.h"
 
 #include <errno.h>
@@ -25,6 +26,13 @@ struct sg_zip_reader {
   sg_zip_limits lim;
   sg_zip_entry *e;
   size_t n;
+  /* Stored entries are read straight from the archive (see audio_open): its descriptor, size,
+   * and each central entry's local header offset by libzip index (UINT64_MAX: unknown, read
+   * through libzip). */
+  int fd;
+  uint64_t fsize;
+  uint64_t *lho;
+  size_t n_lho;
 };
 
 void sg_zip_limits_init(sg_zip_limits *l) {
@@ -130,7 +138,8 @@ static void find_duplicate(stored_name *v, size_t n, char *out, size_t cap) {
  * Zip64 end record) of an archive libzip has already accepted and rejects NUL in any name.
  * With dup (an archive libzip refused for two entries of one name), it finds that name instead,
  * so the message can name the entry. */
-static sg_status scan_names(const char *path, char *dup, size_t dup_cap, sg_diag *d) {
+static sg_status scan_names(const char *path, char *dup, size_t dup_cap, uint64_t *lho,
+                            size_t n_lho, sg_diag *d) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return sg_diag_fail(d, SG_E_IO, "cannot open archive '%s': %s", path, strerror(errno));
@@ -205,6 +214,27 @@ static sg_status scan_names(const char *path, char *dup, size_t dup_cap, sg_diag
                         (unsigned long long)k);
       goto out;
     }
+    if (lho && k < n_lho) { /* the local header offset, from the Zip64 extra when saturated */
+      uint64_t o = rd32(cd + p + 42);
+      if (o == 0xFFFFFFFFu) {
+        o = UINT64_MAX;
+        const unsigned char *x = cd + p + 46 + nl, *xe = x + xl;
+        while (xe - x >= 4) {
+          size_t id = rd16(x), len = rd16(x + 2);
+          if ((size_t)(xe - x - 4) < len)
+            break;
+          if (id == 0x0001) { /* sizes first, each present only when its field saturated */
+            size_t at =
+                4 + 8 * ((rd32(cd + p + 24) == 0xFFFFFFFFu) + (rd32(cd + p + 20) == 0xFFFFFFFFu));
+            if (at + 8 <= 4 + len)
+              o = rd64(x + at);
+            break;
+          }
+          x += 4 + len;
+        }
+      }
+      lho[k] = o;
+    }
     if (names) {
       names[k] = (stored_name){cd + p + 46, nl};
     } else if (memchr(cd + p + 46, 0, nl)) {
@@ -248,6 +278,7 @@ sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip
   if (!r)
     return sg_diag_fail(d, SG_E_NOMEM, "zip reader: out of memory");
   snprintf(r->path, sizeof r->path, "%s", path);
+  r->fd = -1;
   if (lim)
     r->lim = *lim;
   else
@@ -264,7 +295,7 @@ sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip
       char dup[256] = "";
       sg_diag sd;
       sg_diag_clear(&sd);
-      if (scan_names(path, dup, sizeof dup, &sd) != SG_OK)
+      if (scan_names(path, dup, sizeof dup, NULL, 0, &sd) != SG_OK)
         dup[0] = '\0';
       st = sg_diag_fail(d, SG_E_FORMAT,
                         "'%s' holds two entries with the same name%s%s%s: a package names each "
@@ -278,9 +309,14 @@ sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip
     return st;
   }
   zip_int64_t count = zip_get_num_entries(r->za, 0);
-  if (count >= 0 && (uint64_t)count <= r->lim.max_entries &&
-      (st = scan_names(path, NULL, 0, d)) != SG_OK)
-    goto fail;
+  if (count >= 0 && (uint64_t)count <= r->lim.max_entries) {
+    r->n_lho = (size_t)count;
+    if ((r->lho = malloc((r->n_lho ? r->n_lho : 1) * sizeof *r->lho)))
+      for (size_t k = 0; k < r->n_lho; ++k)
+        r->lho[k] = UINT64_MAX;
+    if ((st = scan_names(path, NULL, 0, r->lho, r->lho ? r->n_lho : 0, d)) != SG_OK)
+      goto fail;
+  }
   if (count < 0 || (uint64_t)count > r->lim.max_entries) {
     st = sg_diag_fail(d, SG_E_LIMIT, "archive '%s' has %lld entries; at most %zu are allowed", path,
                       (long long)count, r->lim.max_entries);
@@ -369,6 +405,9 @@ sg_status sg_zip_reader_open(sg_zip_reader **out, const char *path, const sg_zip
     e->crc = (zs.valid & ZIP_STAT_CRC) ? zs.crc : 0;
     e->is_dir = e->name[strlen(e->name) - 1] == '/';
   }
+  struct stat sb; /* the descriptor stored entries are read through; none: libzip reads them */
+  if ((r->fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 && fstat(r->fd, &sb) == 0)
+    r->fsize = (uint64_t)sb.st_size;
   *out = r;
   return SG_OK;
 fail:
@@ -381,6 +420,9 @@ void sg_zip_reader_close(sg_zip_reader *r) {
     return;
   if (r->za)
     zip_discard(r->za);
+  if (r->fd >= 0)
+    close(r->fd);
+  free(r->lho);
   free(r->e);
   free(r);
 }
@@ -519,13 +561,18 @@ sg_status sg_zip_reader_read_all(sg_zip_reader *r, const sg_zip_entry *e, size_t
 /* ---- audio entries through io's virtual I/O -------------------------------------------------- */
 
 struct sg_zip_audio {
-  zip_file_t *zf; /* stored: seekable libzip stream */
+  int fd; /* stored, read directly: the archive, the entry's data at doff */
+  uint64_t doff;
+  zip_file_t *zf; /* stored, through libzip: seekable stream */
   char *mem;      /* deflated: inflated copy */
   int64_t size, pos;
   sg_audio_reader *ar;
   /* Hash along (sg_zip_audio_open_sha256): the entry's bytes [0, hashed) went through sha, in
-   * order, each once, whatever the decoder's seeks; a forward seek past `hashed` reads and
-   * hashes the skipped bytes first, so the entry is still streamed once. */
+   * order, each once, whatever the decoder's seeks. A forward seek past `hashed` hashes
+   * nothing: libsndfile's open seeks past the data chunk to look for chunks after it, then
+   * comes back and reads the data in order, which moves the watermark along; whatever the
+   * decoder never read is read and hashed at the end (sg_zip_audio_sha256), so each byte is
+   * read about once (filling at the seek read the whole entry twice). */
   int hashing, hash_err;
   sg_sha256 sha;
   int64_t hashed;
@@ -541,19 +588,30 @@ static void hash_along(sg_zip_audio *a, const void *p, int64_t at, int64_t n) {
   a->hashed = at + n;
 }
 
+/* Up to n bytes of a directly read stored entry from its byte at: how many, -1 on error. */
+static int64_t direct_read(sg_zip_audio *a, void *p, int64_t at, int64_t n) {
+  for (;;) {
+    ssize_t k = pread(a->fd, p, (size_t)n, (off_t)(a->doff + (uint64_t)at));
+    if (k < 0 && errno == EINTR)
+      continue;
+    return k < 0 ? -1 : (int64_t)k;
+  }
+}
+
 /* Reads and hashes a stored entry's bytes from the watermark up to `to` (leaves the stream
  * there). 0 on success. */
 static int hash_fill(sg_zip_audio *a, int64_t to) {
   if (!a->hashing || a->hash_err || to <= a->hashed)
     return 0;
-  if (!a->zf || zip_fseek(a->zf, a->hashed, SEEK_SET) != 0) {
+  if (a->fd < 0 && (!a->zf || zip_fseek(a->zf, a->hashed, SEEK_SET) != 0)) {
     a->hash_err = 1;
     return -1;
   }
   unsigned char buf[65536];
   while (a->hashed < to) {
     int64_t want = to - a->hashed < (int64_t)sizeof buf ? to - a->hashed : (int64_t)sizeof buf;
-    zip_int64_t n = zip_fread(a->zf, buf, (zip_uint64_t)want);
+    int64_t n = a->fd >= 0 ? direct_read(a, buf, a->hashed, want)
+                           : zip_fread(a->zf, buf, (zip_uint64_t)want);
     if (n <= 0) {
       a->hash_err = 1;
       return -1;
@@ -572,8 +630,6 @@ static int64_t va_seek(int64_t off, int whence, void *u) {
   if (np < 0 || np > a->size)
     return -1;
   if (a->zf) {
-    if (np > a->hashed)
-      hash_fill(a, np); /* a failure shows in the hash; the seek itself may still succeed */
     if (zip_fseek(a->zf, np, SEEK_SET) != 0)
       return -1;
   }
@@ -594,7 +650,8 @@ static int64_t va_read(void *ptr, int64_t count, void *u) {
     a->pos += count;
     return count;
   }
-  zip_int64_t n = zip_fread(a->zf, ptr, (zip_uint64_t)count);
+  int64_t n =
+      a->fd >= 0 ? direct_read(a, ptr, a->pos, count) : zip_fread(a->zf, ptr, (zip_uint64_t)count);
   if (n < 0)
     return 0;
   hash_along(a, ptr, a->pos, n);
@@ -603,6 +660,27 @@ static int64_t va_read(void *ptr, int64_t count, void *u) {
 }
 
 static int64_t va_tell(void *u) { return ((sg_zip_audio *)u)->pos; }
+
+/* A stored entry's bytes are the file's bytes at the end of its local header: read them with
+ * pread, not through libzip's stream, whose CRC layer computed a CRC-32 of every byte that it
+ * never checked (the decoder seeks; 4 % of a verify) and whose buffered layers copied them once
+ * more. The offset comes from the central directory (libzip's ZIP_CHECKCONS has matched every
+ * local header to it), the local header gives the data's start. Anything unexpected leaves the
+ * entry to libzip (a->fd stays -1). Integrity stays the SHA-256 hashed along this read. */
+static void direct_open(sg_zip_audio *a, const sg_zip_reader *r, const sg_zip_entry *e) {
+  unsigned char h[30];
+  if (r->fd < 0 || !r->lho || e->index >= r->n_lho || r->lho[e->index] == UINT64_MAX)
+    return;
+  uint64_t at = r->lho[e->index];
+  if (at > r->fsize || r->fsize - at < 30 || pread_all(r->fd, h, 30, at) != 0 ||
+      rd32(h) != 0x04034b50u || rd16(h + 8) != 0 || (rd16(h + 6) & 1))
+    return; /* not a local header, not stored, or encrypted */
+  uint64_t doff = at + 30 + rd16(h + 26) + rd16(h + 28);
+  if (doff > r->fsize || r->fsize - doff < e->size)
+    return;
+  a->fd = r->fd;
+  a->doff = doff;
+}
 
 static sg_status audio_open(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_entry *e,
                             sg_audio_info *info, int hash, sg_diag *d) {
@@ -619,7 +697,10 @@ static sg_status audio_open(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_e
     return sg_diag_fail(d, SG_E_INTERNAL, "SHA-256 unavailable");
   }
   a->hashing = hash;
-  if (!e->deflated) {
+  a->fd = -1;
+  if (!e->deflated)
+    direct_open(a, r, e);
+  if (!e->deflated && a->fd < 0) {
     a->zf = zip_fopen_index(r->za, e->index, 0);
     /* A stored stream must seek (libsndfile seeks to parse chunks): probe it once. */
     if (a->zf && zip_fseek(a->zf, 0, SEEK_SET) != 0) {
@@ -627,7 +708,7 @@ static sg_status audio_open(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_e
       a->zf = NULL;
     }
   }
-  if (!a->zf) {
+  if (!a->zf && a->fd < 0) {
     size_t n = 0;
     st = sg_zip_reader_read_all(r, e, r->lim.max_memory_entry, &a->mem, &n, d);
     if (st != SG_OK) {

@@ -7,6 +7,7 @@
 #include "stemgate/theory.h"
 #include "stemgate/timing.h"
 
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +15,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define BLOCK_FRAMES 65536
 /* More channels than this in one file is refused (the meter measures up to 8; a channel
@@ -162,6 +166,39 @@ static void keep_pass(sg__vpkg *p, size_t i, sg__vaudio *va, int hash, unsigned 
   }
 }
 
+/* The mono copy of n interleaved frames: each the mean of its C channels summed in double,
+ * non-finite samples as 0. Stereo, the common case, four frames at a time with SSE2: the same
+ * operations in the same order as the general loop (0 + l, + r, / 2 as * 0.5, exact), so the
+ * same bits. */
+static void mix_mono(const float *restrict x, size_t n, unsigned C, float *restrict y) {
+  size_t k = 0;
+#if defined(__SSE2__)
+  if (C == 2) {
+    const __m128 absm = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), big = _mm_set1_ps(FLT_MAX);
+    const __m128d zero = _mm_setzero_pd(), half = _mm_set1_pd(0.5);
+    for (; k + 4 <= n; k += 4) {
+      __m128 v0 = _mm_loadu_ps(x + 2 * k), v1 = _mm_loadu_ps(x + 2 * k + 4);
+      v0 = _mm_and_ps(v0, _mm_cmple_ps(_mm_and_ps(v0, absm), big)); /* NaN, Inf -> 0 */
+      v1 = _mm_and_ps(v1, _mm_cmple_ps(_mm_and_ps(v1, absm), big));
+      const __m128 l = _mm_shuffle_ps(v0, v1, 0x88), r = _mm_shuffle_ps(v0, v1, 0xdd);
+      __m128d a = _mm_add_pd(_mm_add_pd(zero, _mm_cvtps_pd(l)), _mm_cvtps_pd(r));
+      __m128d b = _mm_add_pd(_mm_add_pd(zero, _mm_cvtps_pd(_mm_movehl_ps(l, l))),
+                             _mm_cvtps_pd(_mm_movehl_ps(r, r)));
+      _mm_storeu_ps(y + k, _mm_movelh_ps(_mm_cvtpd_ps(_mm_mul_pd(a, half)),
+                                         _mm_cvtpd_ps(_mm_mul_pd(b, half))));
+    }
+  }
+#endif
+  for (; k < n; ++k) {
+    double s = 0;
+    for (unsigned c = 0; c < C; ++c) {
+      float v = x[k * C + c];
+      s += isfinite(v) ? v : 0.0f;
+    }
+    y[k] = (float)(s / C);
+  }
+}
+
 static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned meter_flags,
                           int want_features, int want_mono, double max_seconds,
                           const sg_features *lend, sg_package_entry_pass *pass, analysed *a) {
@@ -260,14 +297,7 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
       goto done;
     }
     if (a->mono) {
-      for (size_t k = 0; k < got; ++k) {
-        double s = 0;
-        for (unsigned c = 0; c < in->channels; ++c) {
-          float x = buf[k * in->channels + c];
-          s += isfinite(x) ? x : 0.0f;
-        }
-        mbuf[k] = (float)(s / in->channels);
-      }
+      mix_mono(buf, got, in->channels, mbuf);
       if ((st = sg__mono_add(a->mono, mbuf, got, &d)) != SG_OK) {
         fail_read(a, st, &d, "cannot write the alignment copy");
         goto done;

@@ -9,6 +9,7 @@
  * rule as a plain search over every lag: the highest local maximum, the earliest on a tie, and a
  * parabola through it and its neighbours. The fast scores differ from the exact ones by about
  * 1e-13, far inside CAND_EPS, so the result is the plain search's to the last bit. */
+#include "core/simd.h"
 #include "verify_internal.h"
 
 #include <math.h>
@@ -18,6 +19,8 @@
 /* The fast and exact scores differ by rounding only (~1e-13 for a 96000-term sum of doubles);
  * any lag whose fast score is within this of the best exact local maximum is scored exactly. */
 #define CAND_EPS 1e-6
+/* Terms of the fast products summed per pass over the lags (8 KB of doubles). */
+#define XTILE 1024
 
 /* Exact score of lag offset t (0..2M): the sequential double sums a plain search makes. */
 static double exact_score(const double *da, const double *db, size_t n, size_t t, double saa) {
@@ -30,7 +33,7 @@ static double exact_score(const double *da, const double *db, size_t n, size_t t
 }
 
 /* Fast dot product of n terms: eight partial sums. */
-static double dot8(const double *x, const double *y, size_t n) {
+static SG__INLINE double dot8(const double *x, const double *y, size_t n) {
   double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
   size_t k = 0;
   for (; k + 8 <= n; k += 8) {
@@ -61,8 +64,8 @@ static int by_score_desc(const void *x, const void *y) {
 /* The lag search over da (n terms) against db (n + 2M terms): returns the lag offset t in
  * [1, 2M - 1] of the highest exact local maximum (earliest on a tie) with r[] its exact score
  * and its neighbours', or -1 when there is none. */
-static long best_lag(const double *da, const double *db, size_t n, size_t M, double saa,
-                     double r[3]) {
+SG__CLONES static long best_lag(const double *da, const double *db, size_t n, size_t M, double saa,
+                                double r[3]) {
   const size_t T = 2 * M + 1;
   double *fast = malloc(T * sizeof *fast), *ex = malloc(T * sizeof *ex);
   lagscore *cand = malloc(T * sizeof *cand);
@@ -72,10 +75,21 @@ static long best_lag(const double *da, const double *db, size_t n, size_t M, dou
   double sbb = 0;
   for (size_t k = 0; k < n; ++k)
     sbb += db[k] * db[k];
+  /* The fast products in tiles of XTILE terms, every lag per tile: the tile of da and the
+   * T + XTILE values of db it meets stay in L1 (a whole window per lag streamed 1.5 MB from L2
+   * for each of the ~770 lags). A tile's sums add to the lag's total: another rounding, of the
+   * same ~1e-13 size, far inside CAND_EPS. */
+  for (size_t t = 0; t < T; ++t)
+    fast[t] = 0;
+  for (size_t k0 = 0; k0 < n; k0 += XTILE) {
+    const size_t kn = n - k0 < XTILE ? n - k0 : XTILE;
+    for (size_t t = 0; t < T; ++t)
+      fast[t] += dot8(da + k0, db + k0 + t, kn);
+  }
   for (size_t t = 0; t < T; ++t) {
     if (t > 0) /* slide the master window by one */
       sbb += db[t + n - 1] * db[t + n - 1] - db[t - 1] * db[t - 1];
-    double sab = dot8(da, db + t, n);
+    double sab = fast[t];
     fast[t] = saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0;
     ex[t] = NAN;
   }
@@ -127,19 +141,26 @@ double sg__waveform_offset(sg__mono *A, sg__mono *B, unsigned rate, double coars
   double *da = malloc(N * sizeof *da), *db = malloc(nbw * sizeof *db);
   if (!a || !b || !da || !db)
     goto fail;
-  /* a's loudest window: N frames sliding by N/4, read from its spool (every 4th sample). */
-  for (size_t i = edge, have = 0; i + N + edge <= na && i + N + edge <= nb; i += H) {
-    if (have) { /* slide: keep the last 3/4, read the next quarter */
-      memmove(a, a + H, (N - H) * sizeof *a);
-      if (sg__mono_read(A, (int64_t)(i + N - H), H, a + N - H, NULL) != SG_OK)
+  /* a's loudest window: N frames sliding by N/4, read from its spool (every 4th sample). The
+   * window is a ring (it starts at a[r0]): a slide reads the next quarter over the oldest, and
+   * the sum still runs over the window's frames in order. */
+  for (size_t i = edge, have = 0, r0 = 0; i + N + edge <= na && i + N + edge <= nb; i += H) {
+    if (have) { /* slide: the next H frames over the oldest H */
+      const size_t h1 = N - r0 < H ? N - r0 : H;
+      if (sg__mono_read(A, (int64_t)(i + N - H), h1, a + r0, NULL) != SG_OK ||
+          (h1 < H && sg__mono_read(A, (int64_t)(i + N - H + h1), H - h1, a, NULL) != SG_OK))
         goto fail;
+      r0 = (r0 + H) % N;
     } else if (sg__mono_read(A, (int64_t)i, N, a, NULL) != SG_OK) {
       goto fail;
     }
     have = 1;
     double e = 0;
-    for (size_t k = 0; k < N; k += 4)
-      e += (double)a[k] * a[k];
+    for (size_t k = 0, j = r0; k < N; k += 4, j += 4) {
+      if (j >= N)
+        j -= N;
+      e += (double)a[j] * a[j];
+    }
     if (e > best_e) {
       best_e = e;
       best_i = i;

@@ -554,6 +554,117 @@ static void audio_hash_along_equals_entry_hash(void **state) {
   sg_zip_reader_close(r);
 }
 
+static void put16(unsigned char *p, unsigned v) {
+  p[0] = (unsigned char)v;
+  p[1] = (unsigned char)(v >> 8);
+}
+static void put32(unsigned char *p, uint32_t v) {
+  put16(p, v & 0xFFFFu);
+  put16(p + 2, v >> 16);
+}
+static uint32_t crc32_of(const unsigned char *p, size_t n) { /* bitwise CRC-32 (APPNOTE 4.4.7) */
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; ++i) {
+    c ^= p[i];
+    for (int k = 0; k < 8; ++k)
+      c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+/* A stored entry is read straight from the archive at the end of its local header (the
+ * reader's own offsets, not libzip's stream): written here by hand with an extra field in the
+ * local header (its data starts past it) and the local header's offset given in a Zip64 extra
+ * of the central entry (0xFFFFFFFF in the 32-bit field, as a package over 4 GB has it). The
+ * samples and the hash read along must be the file's. */
+static void stored_entry_read_at_its_data(void **state) {
+  (void)state;
+  const long frames = 3000;
+  const char *wav = make_wav("direct.wav", frames);
+  FILE *f = fopen(wav, "rb");
+  assert_non_null(f);
+  unsigned char *data = malloc(1 << 20);
+  size_t n = fread(data, 1, 1 << 20, f);
+  fclose(f);
+  assert_true(n > 1000 && n < (1 << 20));
+  const char *name = "stems/Bass.wav";
+  const size_t nl = strlen(name);
+  const uint32_t crc = crc32_of(data, n);
+  unsigned char lh[30], lx[8] = {0xFE, 0xCA, 4, 0, 1, 2, 3, 4}, ch[46], cx[12], eo[22];
+  memset(lh, 0, sizeof lh);
+  put32(lh, 0x04034b50u);
+  put16(lh + 4, 45);
+  put32(lh + 14, crc);
+  put32(lh + 18, (uint32_t)n);
+  put32(lh + 22, (uint32_t)n);
+  put16(lh + 26, (unsigned)nl);
+  put16(lh + 28, sizeof lx);
+  memset(ch, 0, sizeof ch);
+  put32(ch, 0x02014b50u);
+  put16(ch + 4, 45);
+  put16(ch + 6, 45);
+  put32(ch + 16, crc);
+  put32(ch + 20, (uint32_t)n);
+  put32(ch + 24, (uint32_t)n);
+  put16(ch + 28, (unsigned)nl);
+  put16(ch + 30, sizeof cx);
+  put32(ch + 42, 0xFFFFFFFFu); /* the offset is in the Zip64 extra */
+  memset(cx, 0, sizeof cx);
+  put16(cx, 0x0001);
+  put16(cx + 2, 8); /* the local header's offset, 0, as 8 bytes */
+  const size_t cd_off = sizeof lh + nl + sizeof lx + n, cd_size = sizeof ch + nl + sizeof cx;
+  memset(eo, 0, sizeof eo);
+  put32(eo, 0x06054b50u);
+  put16(eo + 8, 1);
+  put16(eo + 10, 1);
+  put32(eo + 12, (uint32_t)cd_size);
+  put32(eo + 16, (uint32_t)cd_off);
+  const char *zp = sg_test_path("direct.zip");
+  f = fopen(zp, "wb");
+  assert_non_null(f);
+  fwrite(lh, 1, sizeof lh, f);
+  fwrite(name, 1, nl, f);
+  fwrite(lx, 1, sizeof lx, f);
+  fwrite(data, 1, n, f);
+  fwrite(ch, 1, sizeof ch, f);
+  fwrite(name, 1, nl, f);
+  fwrite(cx, 1, sizeof cx, f);
+  fwrite(eo, 1, sizeof eo, f);
+  assert_int_equal(fclose(f), 0);
+
+  sg_zip_reader *r = NULL;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_zip_reader_open(&r, zp, NULL, &d), SG_OK);
+  const sg_zip_entry *e = sg_zip_reader_find(r, name);
+  assert_non_null(e);
+  assert_int_equal(e->deflated, 0);
+  char want[65], got[65];
+  assert_int_equal(sg_zip_reader_sha256(r, e, want, NULL, NULL), SG_OK); /* through libzip */
+  sg_audio_reader *fr = NULL;
+  assert_int_equal(sg_audio_reader_open(&fr, wav, NULL, &d), SG_OK);
+  float *a = malloc((size_t)frames * 2 * sizeof *a), *b = malloc((size_t)frames * 2 * sizeof *b);
+  size_t ga = 0, gb = 0;
+  assert_int_equal(sg_audio_reader_read(fr, a, (size_t)frames, &ga, &d), SG_OK);
+  sg_audio_reader_close(fr);
+  sg_zip_audio *za = NULL;
+  sg_audio_info info;
+  assert_int_equal(sg_zip_audio_open_sha256(&za, r, e, &info, &d), SG_OK);
+  assert_int_equal(info.frames, frames);
+  assert_int_equal(sg_audio_reader_read(sg_zip_audio_reader(za), b, (size_t)frames, &gb, &d),
+                   SG_OK);
+  assert_int_equal(ga, frames);
+  assert_int_equal(gb, frames);
+  assert_memory_equal(a, b, (size_t)frames * 2 * sizeof *a);
+  assert_int_equal(sg_zip_audio_sha256(za, got, &d), SG_OK);
+  assert_string_equal(got, want);
+  sg_zip_audio_close(za);
+  sg_zip_reader_close(r);
+  free(a);
+  free(b);
+  free(data);
+}
+
 static void extract_writes_files_and_refuses_symlinks(void **state) {
   (void)state;
   const char *wav = make_wav("ex.wav", 4800);
@@ -603,6 +714,7 @@ int main(void) {
       cmocka_unit_test(duplicate_names_named),
       cmocka_unit_test(audio_read_in_place),
       cmocka_unit_test(audio_hash_along_equals_entry_hash),
+      cmocka_unit_test(stored_entry_read_at_its_data),
       cmocka_unit_test(extract_writes_files_and_refuses_symlinks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
