@@ -33,8 +33,10 @@
 #include "stemgate/io.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define HPSS_LEN                                                                                   \
   17 /* median filter length (frames in time, bins in frequency), Fitzgerald 2010                  \
@@ -106,6 +108,22 @@ static void stft_frame(stft *s, float *mag, size_t nb) {
   s->at = s->buf + s->start + s->fill;
 }
 
+/* The 1/5-semitone chroma frames wait for finish, which folds them around the tuning measured
+ * over the whole file: FINE_W floats a frame (60 bins of all pitched content, then 60 of the
+ * bass register's notes), 480 bytes, 20 MB an hour at 48 kHz. The first FINE_BLOCK frames (22 s)
+ * stay in memory; a longer file's go in FINE_BLOCK runs to an unlinked temporary file in $TMPDIR
+ * (or /tmp), which finish reads back once, in order, into the same block: the same floats, off
+ * the heap. Without a temporary file the block grows in memory instead. */
+#define FINE_W 120
+#define FINE_BLOCK 256
+typedef struct fine_spool {
+  float *v;       /* frames in memory, FINE_W floats each */
+  size_t n, cap;  /* frames in v, room */
+  size_t spilled; /* frames in the file before v */
+  FILE *file;
+  int no_file; /* creating the file failed: grow in memory */
+} fine_spool;
+
 struct sg_features {
   sg_features_config cfg;
   unsigned channels, rate;
@@ -138,8 +156,7 @@ struct sg_features {
   size_t ring_count;      /* frames pushed */
   short *fine_bin;        /* 1/5-semitone pitch bin (0..59 from C) per STFT bin, -1 outside */
   float *hm;              /* harmonic magnitudes of the current frame */
-  sg__farr fine;          /* 60 bins per frame until finish folds them with the tuning */
-  sg__farr bfine;         /* the same for the bass register's salient notes only */
+  fine_spool fine;        /* 1/5-semitone bins per frame until finish folds them (tuning) */
   double tune_s, tune_c;  /* circular sums of the spectral peaks' deviation from 440 Hz ET */
   double tuning;          /* semitones, -0.5..0.5, set by finish */
   float *med;             /* the sorted frequency window of the current bin */
@@ -163,6 +180,53 @@ void sg_features_config_init(sg_features_config *c) {
   c->low_cut_hz = 150;
   c->chroma_fmin = 60;
   c->chroma_fmax = 2000;
+}
+
+static FILE *spool_file(void) {
+  const char *dir = getenv("TMPDIR");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/stemgate-chroma-XXXXXX", dir && *dir ? dir : "/tmp");
+  int fd = mkstemp(path);
+  if (fd < 0)
+    return NULL;
+  unlink(path); /* gone with the descriptor, whatever happens to the process */
+  FILE *fp = fdopen(fd, "w+b");
+  if (!fp)
+    close(fd);
+  return fp;
+}
+
+/* Appends one frame: c[60] (all pitched content) and bass[60]. */
+static sg_status fine_push(fine_spool *s, const float *c, const float *bass) {
+  if (s->n == s->cap && s->cap >= FINE_BLOCK && !s->no_file) {
+    if (!s->file && !(s->file = spool_file()))
+      s->no_file = 1;
+    if (s->file) {
+      if (fwrite(s->v, FINE_W * sizeof *s->v, s->n, s->file) != s->n)
+        return SG_E_IO;
+      s->spilled += s->n;
+      s->n = 0;
+    }
+  }
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? 2 * s->cap : 16;
+    float *p = realloc(s->v, cap * FINE_W * sizeof *p);
+    if (!p)
+      return SG_E_NOMEM;
+    s->v = p;
+    s->cap = cap;
+  }
+  memcpy(s->v + s->n * FINE_W, c, 60 * sizeof *c);
+  memcpy(s->v + s->n * FINE_W + 60, bass, 60 * sizeof *bass);
+  s->n++;
+  return SG_OK;
+}
+
+static void fine_free(fine_spool *s) {
+  free(s->v);
+  if (s->file)
+    fclose(s->file);
+  memset(s, 0, sizeof *s);
 }
 
 static size_t pow2_near(double x) {
@@ -190,8 +254,7 @@ void sg_features_free(sg_features *f) {
   free(f->ring);
   free(f->fine_bin);
   free(f->hm);
-  sg__farr_free(&f->fine);
-  sg__farr_free(&f->bfine);
+  fine_free(&f->fine);
   free(f->med);
   free(f->tsort);
   free(f->old);
@@ -613,8 +676,7 @@ static sg_status chroma_emit(sg_features *f) {
     f->tune_s += v * sin(2 * SG_PI * dev);
     f->tune_c += v * cos(2 * SG_PI * dev);
   }
-  sg_status st = sg__farr_pushn(&f->fine, c, 60);
-  return st == SG_OK ? sg__farr_pushn(&f->bfine, bass, 60) : st;
+  return fine_push(&f->fine, c, bass);
 }
 
 static sg_status chroma_frame(sg_features *f) {
@@ -817,26 +879,47 @@ sg_status sg_features_finish(sg_features *f) {
       f->ring_count++;
       st = chroma_emit(f);
     }
-    if (st == SG_OK && (int64_t)(f->fine.n / 60) > want)
-      f->fine.n = f->bfine.n = (size_t)want * 60;
     /* Fold the 1/5-semitone bins into pitch classes around the measured tuning. */
     f->tuning = (f->tune_s != 0 || f->tune_c != 0) ? atan2(f->tune_s, f->tune_c) / (2 * SG_PI) : 0;
     int pc_of[60];
     for (int b = 0; b < 60; ++b)
       pc_of[b] = (((int)floor(b / 5.0 - f->tuning + 0.5)) % 12 + 12) % 12;
-    size_t nf = f->fine.n / 60;
-    for (size_t j = 0; j < nf && st == SG_OK; ++j) {
-      float c[12] = {0}, bc[12] = {0};
-      for (int b = 0; b < 60; ++b) {
-        c[pc_of[b]] += f->fine.v[j * 60 + (size_t)b];
-        bc[pc_of[b]] += f->bfine.v[j * 60 + (size_t)b];
-      }
-      st = sg__farr_pushn(&f->chroma, c, 12);
-      if (st == SG_OK)
-        st = sg__farr_pushn(&f->bchroma, bc, 12);
+    fine_spool *fs = &f->fine;
+    if (st == SG_OK && fs->file && fs->n) { /* the tail joins the file, read back in order */
+      if (fwrite(fs->v, FINE_W * sizeof *fs->v, fs->n, fs->file) != fs->n)
+        st = SG_E_IO;
+      fs->spilled += fs->n;
+      fs->n = 0;
     }
-    sg__farr_free(&f->fine);
-    sg__farr_free(&f->bfine);
+    if (st == SG_OK && fs->file && (fflush(fs->file) != 0 || fseek(fs->file, 0, SEEK_SET) != 0))
+      st = SG_E_IO;
+    size_t nf = fs->spilled + fs->n;
+    if (st == SG_OK && (int64_t)nf > want)
+      nf = (size_t)want;
+    for (size_t j = 0; j < nf && st == SG_OK;) {
+      size_t k = nf - j;
+      if (fs->file) {
+        if (k > fs->cap)
+          k = fs->cap;
+        if (fread(fs->v, FINE_W * sizeof *fs->v, k, fs->file) != k) {
+          st = SG_E_IO;
+          break;
+        }
+      }
+      for (size_t i = 0; i < k && st == SG_OK; ++i) {
+        const float *fr = fs->v + i * FINE_W;
+        float c[12] = {0}, bc[12] = {0};
+        for (int b = 0; b < 60; ++b) {
+          c[pc_of[b]] += fr[b];
+          bc[pc_of[b]] += fr[60 + b];
+        }
+        st = sg__farr_pushn(&f->chroma, c, 12);
+        if (st == SG_OK)
+          st = sg__farr_pushn(&f->bchroma, bc, 12);
+      }
+      j += k;
+    }
+    fine_free(fs);
   }
   f->finished = 1;
   return st;
