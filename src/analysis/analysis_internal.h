@@ -25,7 +25,8 @@ double sg__parabolic(double a, double b, double c);
  * Where the downbeat is read from bar-position evidence (beats.c, rhythm.c). */
 int sg__top_two(const double *score, const double *count, int n, int *second, double *m1,
                 double *m2);
-/* q-quantile (0..1) of x[0..n) using a scratch copy; 0 when n == 0. */
+/* q-quantile (0..1) of x[0..n): its element of rank round(q (n - 1)), exact, without a copy;
+ * 0 when n == 0. */
 float sg__quantile(const float *x, size_t n, double q);
 
 /* Real FFT of a power-of-two length n >= 8 (fft.c): Stockham radix-4 on n/2 complex points. */

@@ -305,31 +305,43 @@ sg_status sg_tempo_estimate(const sg_features *f, const sg_onset_list *onsets,
   if (na < (size_t)ceil(tmax) + 3)
     return SG_E_NOTFOUND;
 
-  /* Mean-removed envelope (moving average over +-0.5 s), then its normalised unbiased ACF. */
-  double *x = malloc(n * sizeof *x), *cs = malloc((n + 1) * sizeof *cs);
-  double *acf = malloc(na * sizeof *acf);
+  /* Mean-removed envelope (moving average over +-0.5 s), then its normalised unbiased ACF, in
+   * one pass over the envelope: the prefix sums in a ring over the averaging window, the
+   * mean-removed values in a buffer of the last na, and each lag's sum taken in the order of i
+   * (the same sums as over whole arrays, without two of 16 bytes a frame: 11 MB an hour). */
+  const long h = (long)lround(0.5 * R);
+  const size_t W = (size_t)(2 * h + 2), XB = na + 4096;
+  double *cs = malloc(W * sizeof *cs), *xb = malloc(XB * sizeof *xb);
+  double *acf = calloc(na, sizeof *acf);
   sg_status st = SG_OK;
-  if (!x || !cs || !acf) {
+  double a0 = 0;
+  if (!cs || !xb || !acf) {
     st = SG_E_NOMEM;
     goto done;
   }
   cs[0] = 0;
-  for (size_t i = 0; i < n; ++i)
-    cs[i + 1] = cs[i] + o[i];
-  long h = (long)lround(0.5 * R);
+  size_t csn = 0, fill = 0; /* cs[0..csn] computed; xb holds fill values */
+  double run = 0;
   for (long i = 0; i < (long)n; ++i) {
     long a = i - h < 0 ? 0 : i - h, b = i + h + 1 > (long)n ? (long)n : i + h + 1;
-    x[i] = o[i] - (cs[b] - cs[a]) / (double)(b - a);
+    while (csn < (size_t)b) {
+      run += o[csn++];
+      cs[csn % W] = run;
+    }
+    double xi = o[i] - (cs[(size_t)b % W] - cs[(size_t)a % W]) / (double)(b - a);
+    if (fill == XB) { /* keep the last na - 1 */
+      memmove(xb, xb + fill - (na - 1), (na - 1) * sizeof *xb);
+      fill = na - 1;
+    }
+    xb[fill] = xi;
+    const double *p = xb + fill++;
+    const size_t L = (size_t)i + 1 < na ? (size_t)i + 1 : na; /* lags with i - l >= 0 */
+    for (size_t l = 0; l < L; ++l)
+      acf[l] += p[-(long)l] * xi;
+    a0 += xi * xi;
   }
-  for (size_t l = 0; l < na; ++l) {
-    double s = 0;
-    for (size_t i = 0; i + l < n; ++i)
-      s += x[i] * x[i + l];
-    acf[l] = s / (double)(n - l);
-  }
-  double a0 = 0;
-  for (size_t i = 0; i < n; ++i)
-    a0 += x[i] * x[i];
+  for (size_t l = 0; l < na; ++l)
+    acf[l] /= (double)(n - l);
   a0 /= (double)n;
   if (!(a0 > 0)) {
     st = SG_E_NOTFOUND;
@@ -441,7 +453,7 @@ sg_status sg_tempo_estimate(const sg_features *f, const sg_onset_list *onsets,
   }
   sg_onset_list_free(&own);
 done:
-  free(x);
+  free(xb);
   free(cs);
   free(acf);
   return st;

@@ -188,6 +188,44 @@ static void test_release_keeps_the_onset_envelope(void **state) {
   free(x);
 }
 
+static int cmp_float(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+/* sg__quantile selects on the floats' bits without a copy: the element of rank round(q (n-1))
+ * of the sorted values, for signed values, ties, denormals and tiny inputs. */
+static void test_quantile_is_the_order_statistic(void **state) {
+  (void)state;
+  sg_rng g;
+  sg_rng_seed(&g, 77, 3);
+  static const size_t lens[] = {1, 2, 3, 17, 1000, 50001};
+  static const double qs[] = {0, 0.01, 0.5, 0.9, 0.99, 1};
+  for (size_t li = 0; li < sizeof lens / sizeof *lens; ++li) {
+    size_t n = lens[li];
+    float *x = malloc(n * sizeof *x), *s = malloc(n * sizeof *s);
+    assert_non_null(x);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; ++i) {
+      unsigned r = sg_rng_u32(&g) % 8;
+      x[i] = r == 0   ? 0.0f
+             : r == 1 ? (float)(sg_rng_u32(&g) % 5) /* ties */
+             : r == 2
+                 ? 1e-40f * (float)(sg_rng_u32(&g) % 7) /* denormals */
+                 : (float)sg_rng_range(&g, -3, 3) * powf(10.0f, (float)(sg_rng_u32(&g) % 9) - 4);
+    }
+    memcpy(s, x, n * sizeof *x);
+    qsort(s, n, sizeof *s, cmp_float);
+    for (size_t qi = 0; qi < sizeof qs / sizeof *qs; ++qi) {
+      size_t k = (size_t)(qs[qi] * (double)(n - 1) + 0.5);
+      assert_true(sg__quantile(x, n, qs[qi]) == s[k]);
+    }
+    free(x);
+    free(s);
+  }
+  assert_true(sg__quantile(NULL, 0, 0.5) == 0.0f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfft_matches_kissfft),
@@ -195,6 +233,7 @@ int main(void) {
       cmocka_unit_test(test_blocks_do_not_change_features),
       cmocka_unit_test(test_hostile_samples_read_as_clamped),
       cmocka_unit_test(test_release_keeps_the_onset_envelope),
+      cmocka_unit_test(test_quantile_is_the_order_statistic),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
