@@ -104,6 +104,10 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+static sg_status read_energy(const void *f, size_t start, size_t n, float *out) {
+  return sg_features_energy_read(f, start, n, out);
+}
+
 sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, double bpm,
                                double phase_s, double duration_s, const sg_beat_track_config *cfg,
                                sg_beat_track *out) {
@@ -128,16 +132,23 @@ sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, do
    * hit on the file's very first sample has no rise before it in the onset envelope, and is
    * found by no onset picker): the first ~1 ms block within 30 dB of the loud blocks. */
   double first = on->time[0], last = on->time[on->n - 1];
-  size_t ne = 0;
   double re = 0;
-  const float *en = f ? sg_features_energy(f, &ne, &re) : NULL;
-  if (en && ne && re > 0) {
-    double loud = sg__quantile(en, ne, 0.99);
-    for (size_t j = 0; loud > 0 && j < ne && (double)j / re < first; ++j)
-      if (en[j] > 1e-3 * loud) {
-        first = (double)j / re;
+  const size_t ne = f ? sg_features_energy_frames(f, &re) : 0;
+  float loud = 0;
+  if (ne && re > 0 && sg__quantile_read(read_energy, f, ne, 0.99, &loud) == SG_OK && loud > 0) {
+    float buf[1024]; /* the envelope may be spooled to a file: read by window */
+    int found = 0;
+    for (size_t j0 = 0; !found && j0 < ne && (double)j0 / re < first; j0 += 1024) {
+      size_t m = ne - j0 < 1024 ? ne - j0 : 1024;
+      if (sg_features_energy_read(f, j0, m, buf) != SG_OK)
         break;
-      }
+      for (size_t j = j0; j < j0 + m && (double)j / re < first; ++j)
+        if (buf[j - j0] > 1e-3 * (double)loud) {
+          first = (double)j / re;
+          found = 1;
+          break;
+        }
+    }
   }
   /* The grid over the material: from the earliest beat within 0.6 beat before its start to the
    * beat nearest the last onset. */

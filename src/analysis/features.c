@@ -32,6 +32,7 @@
 #include "analysis_internal.h"
 #include "stemgate/io.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,21 +109,26 @@ static void stft_frame(stft *s, float *mag, size_t nb) {
   s->at = s->buf + s->start + s->fill;
 }
 
-/* The 1/5-semitone chroma frames wait for finish, which folds them around the tuning measured
- * over the whole file: FINE_W floats a frame (60 bins of all pitched content, then 60 of the
- * bass register's notes), 480 bytes, 20 MB an hour at 48 kHz. The first FINE_BLOCK frames (22 s)
- * stay in memory; a longer file's go in FINE_BLOCK runs to an unlinked temporary file in $TMPDIR
- * (or /tmp), which finish reads back once, in order, into the same block: the same floats, off
- * the heap. Without a temporary file the block grows in memory instead. */
+/* A spool: records of w floats appended in order. The first `block` records stay in memory;
+ * past them, runs of `block` records go to an unlinked temporary file in $TMPDIR (or /tmp),
+ * read back (same floats) by spool_read once spool_seal has put the rest there. Without a
+ * temporary file the memory grows instead. Two feature arrays grow with the length and are
+ * kept this way (the others are small: see analysis.h):
+ *  - the 1/5-semitone chroma frames waiting for finish, which folds them around the tuning
+ *    measured over the whole file: FINE_W floats (60 bins of all pitched content, then 60 of
+ *    the bass register's notes), 480 bytes a frame, 20 MB an hour at 48 kHz;
+ *  - the ~1 ms energy envelope, 14 MB an hour, read by window (sg_features_energy_read). */
 #define FINE_W 120
-#define FINE_BLOCK 256
-typedef struct fine_spool {
-  float *v;       /* frames in memory, FINE_W floats each */
-  size_t n, cap;  /* frames in v, room */
-  size_t spilled; /* frames in the file before v */
+#define FINE_BLOCK 256     /* 22 s of chroma frames */
+#define ENERGY_BLOCK 16384 /* 16 s of energy blocks */
+typedef struct spool {
+  size_t w, block; /* floats a record; records kept in memory */
+  float *v;        /* records in memory, after the file's */
+  size_t n, cap;   /* records in v, room */
+  size_t spilled;  /* records in the file */
   FILE *file;
   int no_file; /* creating the file failed: grow in memory */
-} fine_spool;
+} spool;
 
 struct sg_features {
   sg_features_config cfg;
@@ -144,7 +150,9 @@ struct sg_features {
   /* energy */
   size_t e_block, e_fill;
   double e_acc;
-  sg__farr energy;
+  spool energy;
+  float *energy_all; /* the whole envelope, loaded by sg_features_energy when spooled */
+  size_t energy_all_n;
   double e_rate;
   /* chroma: decimator then STFT then HPSS */
   unsigned dec; /* decimation factor */
@@ -156,7 +164,7 @@ struct sg_features {
   size_t ring_count;      /* frames pushed */
   short *fine_bin;        /* 1/5-semitone pitch bin (0..59 from C) per STFT bin, -1 outside */
   float *hm;              /* harmonic magnitudes of the current frame */
-  fine_spool fine;        /* 1/5-semitone bins per frame until finish folds them (tuning) */
+  spool fine;             /* 1/5-semitone bins per frame until finish folds them (tuning) */
   double tune_s, tune_c;  /* circular sums of the spectral peaks' deviation from 440 Hz ET */
   double tuning;          /* semitones, -0.5..0.5, set by finish */
   float *med;             /* the sorted frequency window of the current bin */
@@ -196,13 +204,19 @@ static FILE *spool_file(void) {
   return fp;
 }
 
-/* Appends one frame: c[60] (all pitched content) and bass[60]. */
-static sg_status fine_push(fine_spool *s, const float *c, const float *bass) {
-  if (s->n == s->cap && s->cap >= FINE_BLOCK && !s->no_file) {
+static void spool_init(spool *s, size_t w, size_t block) {
+  memset(s, 0, sizeof *s);
+  s->w = w;
+  s->block = block;
+}
+
+/* Appends one record of s->w floats. */
+static sg_status spool_push(spool *s, const float *x) {
+  if (s->n == s->cap && s->cap >= s->block && !s->no_file) {
     if (!s->file && !(s->file = spool_file()))
       s->no_file = 1;
     if (s->file) {
-      if (fwrite(s->v, FINE_W * sizeof *s->v, s->n, s->file) != s->n)
+      if (fwrite(s->v, s->w * sizeof *s->v, s->n, s->file) != s->n)
         return SG_E_IO;
       s->spilled += s->n;
       s->n = 0;
@@ -210,23 +224,73 @@ static sg_status fine_push(fine_spool *s, const float *c, const float *bass) {
   }
   if (s->n == s->cap) {
     size_t cap = s->cap ? 2 * s->cap : 16;
-    float *p = realloc(s->v, cap * FINE_W * sizeof *p);
+    float *p = realloc(s->v, cap * s->w * sizeof *p);
     if (!p)
       return SG_E_NOMEM;
     s->v = p;
     s->cap = cap;
   }
-  memcpy(s->v + s->n * FINE_W, c, 60 * sizeof *c);
-  memcpy(s->v + s->n * FINE_W + 60, bass, 60 * sizeof *bass);
+  memcpy(s->v + s->n * s->w, x, s->w * sizeof *x);
   s->n++;
   return SG_OK;
 }
 
-static void fine_free(fine_spool *s) {
+static size_t spool_count(const spool *s) { return s->spilled + s->n; }
+
+/* After the last push: a spilled spool's records all go to the file (v stays as a buffer). */
+static sg_status spool_seal(spool *s) {
+  if (!s->file)
+    return SG_OK;
+  if (s->n && fwrite(s->v, s->w * sizeof *s->v, s->n, s->file) != s->n)
+    return SG_E_IO;
+  s->spilled += s->n;
+  s->n = 0;
+  return fflush(s->file) == 0 ? SG_OK : SG_E_IO;
+}
+
+/* Records [r0, r0 + nr) into out (from the file, then the memory); 0 past the end. */
+static sg_status spool_read(const spool *s, size_t r0, size_t nr, float *out) {
+  const size_t have = spool_count(s), w = s->w;
+  size_t end = r0 < have ? (have - r0 < nr ? have : r0 + nr) : r0;
+  memset(out + (end - r0) * w, 0, (r0 + nr - end) * w * sizeof *out);
+  if (r0 < s->spilled) {
+    const size_t b = end < s->spilled ? end : s->spilled;
+    if (fflush(s->file) != 0)
+      return SG_E_IO;
+    char *p = (char *)out;
+    size_t left = (b - r0) * w * sizeof *out;
+    off_t at = (off_t)(r0 * w * sizeof *out);
+    while (left) {
+      ssize_t got = pread(fileno(s->file), p, left, at);
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0)
+        return SG_E_IO;
+      p += got;
+      at += got;
+      left -= (size_t)got;
+    }
+  }
+  const size_t a = r0 > s->spilled ? r0 : s->spilled;
+  if (end > a)
+    memcpy(out + (a - r0) * w, s->v + (a - s->spilled) * w, (end - a) * w * sizeof *out);
+  return SG_OK;
+}
+
+static void spool_free(spool *s) {
   free(s->v);
   if (s->file)
     fclose(s->file);
-  memset(s, 0, sizeof *s);
+  size_t w = s->w, block = s->block;
+  spool_init(s, w, block);
+}
+
+/* Appends one chroma frame: c[60] (all pitched content) and bass[60]. */
+static sg_status fine_push(spool *s, const float *c, const float *bass) {
+  float fr[FINE_W];
+  memcpy(fr, c, 60 * sizeof *c);
+  memcpy(fr + 60, bass, 60 * sizeof *bass);
+  return spool_push(s, fr);
 }
 
 static size_t pow2_near(double x) {
@@ -247,14 +311,15 @@ void sg_features_free(sg_features *f) {
   free(f->band_lo);
   sg__farr_free(&f->env);
   sg__farr_free(&f->low);
-  sg__farr_free(&f->energy);
+  spool_free(&f->energy);
+  free(f->energy_all);
   free(f->fir);
   free(f->lin);
   stft_free(&f->ch);
   free(f->ring);
   free(f->fine_bin);
   free(f->hm);
-  fine_free(&f->fine);
+  spool_free(&f->fine);
   free(f->med);
   free(f->tsort);
   free(f->old);
@@ -276,8 +341,12 @@ void sg_features_release(sg_features *f, unsigned flags) {
     return;
   if (flags & SG_FEAT_ONSET)
     sg__farr_free(&f->low);
-  if (flags & SG_FEAT_ENERGY)
-    sg__farr_free(&f->energy);
+  if (flags & SG_FEAT_ENERGY) {
+    spool_free(&f->energy);
+    free(f->energy_all);
+    f->energy_all = NULL;
+    f->energy_all_n = 0;
+  }
   if (flags & SG_FEAT_CHROMA) {
     sg__farr_free(&f->chroma);
     sg__farr_free(&f->bchroma);
@@ -406,6 +475,8 @@ sg_status sg_features_create(sg_features **out, unsigned channels, unsigned rate
     f->cfg = *cfg;
   else
     sg_features_config_init(&f->cfg);
+  spool_init(&f->energy, 1, ENERGY_BLOCK);
+  spool_init(&f->fine, FINE_W, FINE_BLOCK);
   if (f->cfg.low_cut_hz < 40)
     f->cfg.low_cut_hz = 40;
   if (f->cfg.low_cut_hz > 1000)
@@ -780,7 +851,8 @@ static sg_status process_mono(sg_features *f, const float *x, size_t n) {
       f->e_fill += m;
       i += m;
       if (f->e_fill == f->e_block) {
-        st = sg__farr_push(&f->energy, (float)(f->e_acc / (double)f->e_block));
+        const float v = (float)(f->e_acc / (double)f->e_block);
+        st = spool_push(&f->energy, &v);
         f->e_acc = 0;
         f->e_fill = 0;
       }
@@ -861,9 +933,12 @@ sg_status sg_features_finish(sg_features *f) {
     }
   }
   if ((f->cfg.flags & SG_FEAT_ENERGY) && f->e_fill && st == SG_OK) {
-    st = sg__farr_push(&f->energy, (float)(f->e_acc / (double)f->e_fill));
+    const float v = (float)(f->e_acc / (double)f->e_fill);
+    st = spool_push(&f->energy, &v);
     f->e_fill = 0;
   }
+  if (st == SG_OK && f->energy.file && fflush(f->energy.file) != 0)
+    st = SG_E_IO;
   if ((f->cfg.flags & SG_FEAT_CHROMA) && st == SG_OK) {
     size_t pad = f->ch.n / 2 * f->dec + f->fir_len;
     int64_t want = (int64_t)ceil((double)f->frames / f->dec / (double)f->ch.hop) + 1;
@@ -884,16 +959,10 @@ sg_status sg_features_finish(sg_features *f) {
     int pc_of[60];
     for (int b = 0; b < 60; ++b)
       pc_of[b] = (((int)floor(b / 5.0 - f->tuning + 0.5)) % 12 + 12) % 12;
-    fine_spool *fs = &f->fine;
-    if (st == SG_OK && fs->file && fs->n) { /* the tail joins the file, read back in order */
-      if (fwrite(fs->v, FINE_W * sizeof *fs->v, fs->n, fs->file) != fs->n)
-        st = SG_E_IO;
-      fs->spilled += fs->n;
-      fs->n = 0;
-    }
-    if (st == SG_OK && fs->file && (fflush(fs->file) != 0 || fseek(fs->file, 0, SEEK_SET) != 0))
-      st = SG_E_IO;
-    size_t nf = fs->spilled + fs->n;
+    spool *fs = &f->fine;
+    if (st == SG_OK)
+      st = spool_seal(fs); /* a spilled spool is read back in order into its block */
+    size_t nf = spool_count(fs);
     if (st == SG_OK && (int64_t)nf > want)
       nf = (size_t)want;
     for (size_t j = 0; j < nf && st == SG_OK;) {
@@ -901,10 +970,8 @@ sg_status sg_features_finish(sg_features *f) {
       if (fs->file) {
         if (k > fs->cap)
           k = fs->cap;
-        if (fread(fs->v, FINE_W * sizeof *fs->v, k, fs->file) != k) {
-          st = SG_E_IO;
+        if ((st = spool_read(fs, j, k, fs->v)) != SG_OK)
           break;
-        }
       }
       for (size_t i = 0; i < k && st == SG_OK; ++i) {
         const float *fr = fs->v + i * FINE_W;
@@ -919,7 +986,7 @@ sg_status sg_features_finish(sg_features *f) {
       }
       j += k;
     }
-    fine_free(fs);
+    spool_free(fs);
   }
   f->finished = 1;
   return st;
@@ -972,11 +1039,26 @@ sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_featu
   g->env_rate = f->env_rate;
   g->e_rate = f->e_rate;
   g->frames = (int64_t)((t1 - t0) * f->rate);
+  spool_init(&g->energy, 1, ENERGY_BLOCK);
+  spool_init(&g->fine, FINE_W, FINE_BLOCK);
   sg_status st = slice_arr(&f->env, f->env_rate, t0, t1, &g->env);
   if (st == SG_OK)
     st = slice_arr(&f->low, f->env_rate, t0, t1, &g->low);
-  if (st == SG_OK)
-    st = slice_arr(&f->energy, f->e_rate, t0, t1, &g->energy);
+  /* The energy envelope's stretch, a window at a time. */
+  size_t a = (size_t)(t0 > 0 ? floor(t0 * f->e_rate) : 0);
+  size_t b = (size_t)(t1 > 0 ? ceil(t1 * f->e_rate) : 0), ne = spool_count(&f->energy);
+  if (b > ne)
+    b = ne;
+  float buf[1024];
+  for (size_t j = a; j < b && st == SG_OK;) {
+    size_t k = b - j < 1024 ? b - j : 1024;
+    st = spool_read(&f->energy, j, k, buf);
+    for (size_t i = 0; i < k && st == SG_OK; ++i)
+      st = spool_push(&g->energy, &buf[i]);
+    j += k;
+  }
+  if (st == SG_OK && g->energy.file && fflush(g->energy.file) != 0)
+    st = SG_E_IO;
   if (st != SG_OK) {
     sg_features_free(g);
     return st;
@@ -1002,11 +1084,41 @@ const float *sg_features_low_env(const sg_features *f, size_t *n, double *frame_
 }
 
 const float *sg_features_energy(const sg_features *f, size_t *n, double *frame_rate) {
+  const size_t ne = f ? spool_count(&f->energy) : 0;
   if (n)
-    *n = f ? f->energy.n : 0;
+    *n = ne;
   if (frame_rate)
     *frame_rate = f ? f->e_rate : 0;
-  return f ? f->energy.v : NULL;
+  if (!f || !f->energy.file)
+    return f ? f->energy.v : NULL;
+  /* Spooled: the whole envelope is loaded once (and again after more input). The object is
+   * logically unchanged; its loaded copy is a cache. */
+  sg_features *m = (sg_features *)f;
+  if (!m->energy_all || m->energy_all_n != ne) {
+    float *all = realloc(m->energy_all, (ne ? ne : 1) * sizeof *all);
+    if (!all || spool_read(&f->energy, 0, ne, all) != SG_OK) {
+      free(all);
+      m->energy_all = NULL;
+      if (n)
+        *n = 0;
+      return NULL;
+    }
+    m->energy_all = all;
+    m->energy_all_n = ne;
+  }
+  return m->energy_all;
+}
+
+size_t sg_features_energy_frames(const sg_features *f, double *frame_rate) {
+  if (frame_rate)
+    *frame_rate = f ? f->e_rate : 0;
+  return f ? spool_count(&f->energy) : 0;
+}
+
+sg_status sg_features_energy_read(const sg_features *f, size_t start, size_t n, float *out) {
+  if (!f || (!out && n))
+    return SG_E_INVAL;
+  return n ? spool_read(&f->energy, start, n, out) : SG_OK;
 }
 
 const float *sg_features_chroma(const sg_features *f, size_t *n, double *frame_rate) {
