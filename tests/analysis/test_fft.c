@@ -226,6 +226,81 @@ static void test_quantile_is_the_order_statistic(void **state) {
   assert_true(sg__quantile(NULL, 0, 0.5) == 0.0f);
 }
 
+/* A stream past the energy blocks kept in memory (~16 s): read back from its temporary file,
+ * whole and by window, the envelope holds the same floats as when no temporary file can be made
+ * (TMPDIR unusable: it stays in memory), and the analyses that read it by window (onsets,
+ * decay tail, echo, a slice) give the same results. */
+static void test_spooled_energy_reads_the_same(void **state) {
+  (void)state;
+  const unsigned rate = 16000;
+  const size_t n = 40 * rate;
+  float *x = calloc(n, sizeof *x);
+  assert_non_null(x);
+  sg_rng g;
+  sg_rng_seed(&g, 9, 1);
+  for (double t = 0.1; t < 36; t += 0.5) {
+    gen_burst(x, n, rate, t, 0.3, 0.02, 0.1, &g);
+    gen_burst(x, n, rate, t + 0.375, 0.12, 0.02, 0.1, &g); /* an echo */
+  }
+  gen_burst(x, n, rate, 36.2, 0.3, 0.4, 3.5, &g); /* a decaying tail */
+  sg_features_config fc;
+  sg_features_config_init(&fc);
+  fc.flags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
+  const char *old = getenv("TMPDIR");
+  char *keep = old ? strdup(old) : NULL;
+  sg_features *f[2] = {NULL, NULL};
+  assert_int_equal(sg_features_from_mono(&f[0], x, n, rate, &fc, NULL), SG_OK);
+  assert_int_equal(setenv("TMPDIR", "/nonexistent/stemgate-test", 1), 0);
+  assert_int_equal(sg_features_from_mono(&f[1], x, n, rate, &fc, NULL), SG_OK);
+  if (keep)
+    setenv("TMPDIR", keep, 1);
+  else
+    unsetenv("TMPDIR");
+  free(keep);
+  double re = 0;
+  size_t ne = sg_features_energy_frames(f[0], &re);
+  assert_true(ne > (size_t)(30 * re));
+  assert_int_equal(sg_features_energy_frames(f[1], NULL), ne);
+  size_t na = 0, nb = 0;
+  const float *ea = sg_features_energy(f[0], &na, NULL), *eb = sg_features_energy(f[1], &nb, NULL);
+  assert_int_equal(na, ne);
+  assert_int_equal(nb, ne);
+  assert_memory_equal(ea, eb, ne * sizeof *ea);
+  float w[3000];
+  assert_int_equal(sg_features_energy_read(f[0], ne - 2000, 3000, w), SG_OK);
+  assert_memory_equal(w, eb + ne - 2000, 2000 * sizeof *w);
+  assert_true(w[2000] == 0.0f && w[2999] == 0.0f); /* past the end */
+  sg_onset_list oa, ob;
+  assert_int_equal(sg_onsets_pick(f[0], NULL, &oa), SG_OK);
+  assert_int_equal(sg_onsets_pick(f[1], NULL, &ob), SG_OK);
+  assert_true(oa.n > 100);
+  assert_int_equal(oa.n, ob.n);
+  assert_memory_equal(oa.time, ob.time, oa.n * sizeof *oa.time);
+  sg_onset_list_free(&oa);
+  sg_onset_list_free(&ob);
+  sg_decay_result da, db;
+  assert_int_equal(sg_decay_tail(f[0], NULL, &da), SG_OK);
+  assert_int_equal(sg_decay_tail(f[1], NULL, &db), SG_OK);
+  assert_true(da.rt60_s > 0 && da.rt60_s == db.rt60_s && da.start_s == db.start_s);
+  sg_echo_result xa, xb;
+  assert_int_equal(sg_echo_at_lag(f[0], 0.375, 0.02, &xa), SG_OK);
+  assert_int_equal(sg_echo_at_lag(f[1], 0.375, 0.02, &xb), SG_OK);
+  assert_true(xa.detected && xa.acf == xb.acf && xa.lag_s == xb.lag_s);
+  sg_features *sa = NULL, *sb = NULL;
+  assert_int_equal(sg_features_slice(f[0], 5, 35, &sa), SG_OK);
+  assert_int_equal(sg_features_slice(f[1], 5, 35, &sb), SG_OK);
+  ea = sg_features_energy(sa, &na, NULL);
+  eb = sg_features_energy(sb, &nb, NULL);
+  assert_true(na > (size_t)(29 * re));
+  assert_int_equal(na, nb);
+  assert_memory_equal(ea, eb, na * sizeof *ea);
+  sg_features_free(sa);
+  sg_features_free(sb);
+  sg_features_free(f[0]);
+  sg_features_free(f[1]);
+  free(x);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfft_matches_kissfft),
@@ -234,6 +309,7 @@ int main(void) {
       cmocka_unit_test(test_hostile_samples_read_as_clamped),
       cmocka_unit_test(test_release_keeps_the_onset_envelope),
       cmocka_unit_test(test_quantile_is_the_order_statistic),
+      cmocka_unit_test(test_spooled_energy_reads_the_same),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
