@@ -188,11 +188,12 @@ sg_status sg_meter_file(const char *path, unsigned flags, sg_meter_result *resul
  *    from the spectral peaks (sg_features_tuning_cents), not around 440 Hz. Frame j is
  *    centred on decimated frame j * hop; the HPSS look-ahead of 8 frames is flushed by finish.
  *
- * Memory an hour at 48 kHz: onset and low-band envelopes 2.7 MB each, chroma and bass chroma 2
- * MB each. The energy envelope (14 MB an hour) and the 1/5-semitone chroma waiting for finish
- * (20 MB an hour) keep their first ~20 s in memory and the rest in an unlinked temporary file in
- * $TMPDIR (or /tmp), read back by window (sg_features_energy_read) and once by finish; without
- * a temporary file they stay in memory. Nothing else in add grows with the file length. */
+ * Memory an hour at 48 kHz: onset envelope 2.7 MB, chroma and bass chroma 2 MB each. The
+ * low-band envelope (2.7 MB an hour), the energy envelope (14 MB) and the 1/5-semitone chroma
+ * waiting for finish (20 MB) keep their first ~20 s in memory and the rest in an unlinked
+ * temporary file in $TMPDIR (or /tmp), read back by window (sg_features_low_read,
+ * sg_features_energy_read) and once by finish; without a temporary file they stay in memory.
+ * Nothing else in add grows with the file length. */
 
 enum {
   SG_FEAT_ONSET = 1u << 0,  /* onset and low-band envelopes */
@@ -244,7 +245,13 @@ sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_featu
  * (frames of the envelope, or chroma frames with 12 floats each); *frame_rate in Hz. NULL and
  * *n = 0 when the feature was not requested. */
 const float *sg_features_onset_env(const sg_features *f, size_t *n, double *frame_rate);
+/* The whole low-band envelope; a spooled one (past ~22 s) is loaded into memory on this call,
+ * so analyses of long streams read it by window instead (same frames as the onset envelope): */
 const float *sg_features_low_env(const sg_features *f, size_t *n, double *frame_rate);
+size_t sg_features_low_frames(const sg_features *f);
+/* Copies low-band envelope frames [start, start + n) into out, 0 past the end. SG_E_INVAL,
+ * SG_E_IO. */
+sg_status sg_features_low_read(const sg_features *f, size_t start, size_t n, float *out);
 /* The whole energy envelope; a spooled one (past ~16 s) is loaded into memory on this call, so
  * analyses of long streams read it by window instead: */
 const float *sg_features_energy(const sg_features *f, size_t *n, double *frame_rate);

@@ -268,8 +268,9 @@ sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, do
    * grid in the two beats before), each over its mean across beats. */
   size_t nlo = 0, nenv = 0;
   double R = 0;
-  const float *lo = f ? sg_features_low_env(f, &nlo, &R) : NULL;
   const float *env = f ? sg_features_onset_env(f, &nenv, &R) : NULL;
+  nlo = f ? sg_features_low_frames(f) : 0; /* read by window: it may be spooled to a file */
+  const int lo = nlo > 0;
   double *kick = g, *acc = rhs, *fill = res; /* reused: the fit is done */
   if (on->n < n) {                           /* res holds on->n values; fill needs n */
     double *x = realloc(res, n * sizeof *x);
@@ -283,8 +284,19 @@ sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, do
     kick[k] = acc[k] = fill[k] = 0;
     if (lo && env && R > 0) {
       long j0 = (long)floor((t[k] - 0.03) * R), j1 = (long)ceil((t[k] + 0.05) * R);
-      for (long j = j0 < 0 ? 0 : j0; j <= j1 && j < (long)nlo && j < (long)nenv; ++j) {
-        kick[k] = lo[j] > kick[k] ? lo[j] : kick[k];
+      long ja = j0 < 0 ? 0 : j0, jb = j1 + 1; /* frames [ja, jb) within both envelopes */
+      if (jb > (long)nlo)
+        jb = (long)nlo;
+      if (jb > (long)nenv)
+        jb = (long)nenv;
+      float lw[256]; /* 0.08 s: ~16 frames at the ~187.5 Hz envelope */
+      if (jb > ja &&
+          (jb - ja > 256 || sg_features_low_read(f, (size_t)ja, (size_t)(jb - ja), lw) != SG_OK)) {
+        st = SG_E_IO;
+        goto done;
+      }
+      for (long j = ja; j < jb; ++j) {
+        kick[k] = lw[j - ja] > kick[k] ? lw[j - ja] : kick[k];
         acc[k] = env[j] > acc[k] ? env[j] : acc[k];
       }
     }

@@ -117,10 +117,12 @@ static void stft_frame(stft *s, float *mag, size_t nb) {
  *  - the 1/5-semitone chroma frames waiting for finish, which folds them around the tuning
  *    measured over the whole file: FINE_W floats (60 bins of all pitched content, then 60 of
  *    the bass register's notes), 480 bytes a frame, 20 MB an hour at 48 kHz;
- *  - the ~1 ms energy envelope, 14 MB an hour, read by window (sg_features_energy_read). */
+ *  - the ~1 ms energy envelope, 14 MB an hour, read by window (sg_features_energy_read);
+ *  - the low-band onset envelope, 2.7 MB an hour, read by window (sg_features_low_read). */
 #define FINE_W 120
 #define FINE_BLOCK 256     /* 22 s of chroma frames */
 #define ENERGY_BLOCK 16384 /* 16 s of energy blocks */
+#define LOW_BLOCK 4096     /* 22 s of the low-band envelope */
 typedef struct spool {
   size_t w, block; /* floats a record; records kept in memory */
   float *v;        /* records in memory, after the file's */
@@ -145,7 +147,10 @@ struct sg_features {
   float *on_mag, *on_prev, *band;
   float low_prev; /* low-band energy of the previous frame */
   int on_have_prev;
-  sg__farr env, low;
+  sg__farr env;
+  spool low;
+  float *low_all; /* the whole low-band envelope, loaded by sg_features_low_env when spooled */
+  size_t low_all_n;
   double env_rate;
   /* energy */
   size_t e_block, e_fill;
@@ -310,7 +315,8 @@ void sg_features_free(sg_features *f) {
   free(f->band);
   free(f->band_lo);
   sg__farr_free(&f->env);
-  sg__farr_free(&f->low);
+  spool_free(&f->low);
+  free(f->low_all);
   spool_free(&f->energy);
   free(f->energy_all);
   free(f->fir);
@@ -339,8 +345,12 @@ void sg_features_free(sg_features *f) {
 void sg_features_release(sg_features *f, unsigned flags) {
   if (!f || !f->finished)
     return;
-  if (flags & SG_FEAT_ONSET)
-    sg__farr_free(&f->low);
+  if (flags & SG_FEAT_ONSET) {
+    spool_free(&f->low);
+    free(f->low_all);
+    f->low_all = NULL;
+    f->low_all_n = 0;
+  }
   if (flags & SG_FEAT_ENERGY) {
     spool_free(&f->energy);
     free(f->energy_all);
@@ -476,6 +486,7 @@ sg_status sg_features_create(sg_features **out, unsigned channels, unsigned rate
   else
     sg_features_config_init(&f->cfg);
   spool_init(&f->energy, 1, ENERGY_BLOCK);
+  spool_init(&f->low, 1, LOW_BLOCK);
   spool_init(&f->fine, FINE_W, FINE_BLOCK);
   if (f->cfg.low_cut_hz < 40)
     f->cfg.low_cut_hz = 40;
@@ -553,7 +564,7 @@ static sg_status onset_frame(sg_features *f) {
   f->on_have_prev = 1;
   sg_status st = sg__farr_push(&f->env, (float)(flux / (double)f->n_bands));
   if (st == SG_OK)
-    st = sg__farr_push(&f->low, lflux);
+    st = spool_push(&f->low, &lflux);
   return st;
 }
 
@@ -937,7 +948,8 @@ sg_status sg_features_finish(sg_features *f) {
     st = spool_push(&f->energy, &v);
     f->e_fill = 0;
   }
-  if (st == SG_OK && f->energy.file && fflush(f->energy.file) != 0)
+  if (st == SG_OK && ((f->energy.file && fflush(f->energy.file) != 0) ||
+                      (f->low.file && fflush(f->low.file) != 0)))
     st = SG_E_IO;
   if ((f->cfg.flags & SG_FEAT_CHROMA) && st == SG_OK) {
     size_t pad = f->ch.n / 2 * f->dec + f->fir_len;
@@ -1025,6 +1037,25 @@ static sg_status slice_arr(const sg__farr *src, double rate, double t0, double t
   return sg__farr_pushn(dst, src->v + a, b - a);
 }
 
+/* Copies [t0, t1) s of a one-float spool into dst, a window at a time. */
+static sg_status slice_spool(const spool *src, double rate, double t0, double t1, spool *dst) {
+  size_t a = (size_t)(t0 > 0 ? floor(t0 * rate) : 0), b = (size_t)(t1 > 0 ? ceil(t1 * rate) : 0);
+  if (b > spool_count(src))
+    b = spool_count(src);
+  float buf[1024];
+  sg_status st = SG_OK;
+  for (size_t j = a; j < b && st == SG_OK;) {
+    size_t k = b - j < 1024 ? b - j : 1024;
+    st = spool_read(src, j, k, buf);
+    for (size_t i = 0; i < k && st == SG_OK; ++i)
+      st = spool_push(dst, &buf[i]);
+    j += k;
+  }
+  if (st == SG_OK && dst->file && fflush(dst->file) != 0)
+    st = SG_E_IO;
+  return st;
+}
+
 sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_features **out) {
   if (!f || !out)
     return SG_E_INVAL;
@@ -1040,31 +1071,43 @@ sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_featu
   g->e_rate = f->e_rate;
   g->frames = (int64_t)((t1 - t0) * f->rate);
   spool_init(&g->energy, 1, ENERGY_BLOCK);
+  spool_init(&g->low, 1, LOW_BLOCK);
   spool_init(&g->fine, FINE_W, FINE_BLOCK);
   sg_status st = slice_arr(&f->env, f->env_rate, t0, t1, &g->env);
   if (st == SG_OK)
-    st = slice_arr(&f->low, f->env_rate, t0, t1, &g->low);
-  /* The energy envelope's stretch, a window at a time. */
-  size_t a = (size_t)(t0 > 0 ? floor(t0 * f->e_rate) : 0);
-  size_t b = (size_t)(t1 > 0 ? ceil(t1 * f->e_rate) : 0), ne = spool_count(&f->energy);
-  if (b > ne)
-    b = ne;
-  float buf[1024];
-  for (size_t j = a; j < b && st == SG_OK;) {
-    size_t k = b - j < 1024 ? b - j : 1024;
-    st = spool_read(&f->energy, j, k, buf);
-    for (size_t i = 0; i < k && st == SG_OK; ++i)
-      st = spool_push(&g->energy, &buf[i]);
-    j += k;
-  }
-  if (st == SG_OK && g->energy.file && fflush(g->energy.file) != 0)
-    st = SG_E_IO;
+    st = slice_spool(&f->low, f->env_rate, t0, t1, &g->low);
+  if (st == SG_OK)
+    st = slice_spool(&f->energy, f->e_rate, t0, t1, &g->energy);
   if (st != SG_OK) {
     sg_features_free(g);
     return st;
   }
   *out = g;
   return SG_OK;
+}
+
+/* The whole of a one-float spool: its memory, or (spooled) a copy loaded once and again after
+ * more input. The features are logically unchanged; the copy is a cache. */
+static const float *spool_all(const spool *sp, float **cache, size_t *cache_n, size_t *n) {
+  const size_t ne = spool_count(sp);
+  if (n)
+    *n = ne;
+  if (!sp->file)
+    return sp->v;
+  if (!*cache || *cache_n != ne) {
+    float *all = realloc(*cache, (ne ? ne : 1) * sizeof *all);
+    if (!all || spool_read(sp, 0, ne, all) != SG_OK) {
+      free(all ? all : *cache);
+      *cache = NULL;
+      *cache_n = 0;
+      if (n)
+        *n = 0;
+      return NULL;
+    }
+    *cache = all;
+    *cache_n = ne;
+  }
+  return *cache;
 }
 
 const float *sg_features_onset_env(const sg_features *f, size_t *n, double *frame_rate) {
@@ -1076,37 +1119,35 @@ const float *sg_features_onset_env(const sg_features *f, size_t *n, double *fram
 }
 
 const float *sg_features_low_env(const sg_features *f, size_t *n, double *frame_rate) {
-  if (n)
-    *n = f ? f->low.n : 0;
   if (frame_rate)
     *frame_rate = f ? f->env_rate : 0;
-  return f ? f->low.v : NULL;
+  if (!f) {
+    if (n)
+      *n = 0;
+    return NULL;
+  }
+  sg_features *m = (sg_features *)f;
+  return spool_all(&f->low, &m->low_all, &m->low_all_n, n);
+}
+
+size_t sg_features_low_frames(const sg_features *f) { return f ? spool_count(&f->low) : 0; }
+
+sg_status sg_features_low_read(const sg_features *f, size_t start, size_t n, float *out) {
+  if (!f || (!out && n))
+    return SG_E_INVAL;
+  return n ? spool_read(&f->low, start, n, out) : SG_OK;
 }
 
 const float *sg_features_energy(const sg_features *f, size_t *n, double *frame_rate) {
-  const size_t ne = f ? spool_count(&f->energy) : 0;
-  if (n)
-    *n = ne;
   if (frame_rate)
     *frame_rate = f ? f->e_rate : 0;
-  if (!f || !f->energy.file)
-    return f ? f->energy.v : NULL;
-  /* Spooled: the whole envelope is loaded once (and again after more input). The object is
-   * logically unchanged; its loaded copy is a cache. */
-  sg_features *m = (sg_features *)f;
-  if (!m->energy_all || m->energy_all_n != ne) {
-    float *all = realloc(m->energy_all, (ne ? ne : 1) * sizeof *all);
-    if (!all || spool_read(&f->energy, 0, ne, all) != SG_OK) {
-      free(all);
-      m->energy_all = NULL;
-      if (n)
-        *n = 0;
-      return NULL;
-    }
-    m->energy_all = all;
-    m->energy_all_n = ne;
+  if (!f) {
+    if (n)
+      *n = 0;
+    return NULL;
   }
-  return m->energy_all;
+  sg_features *m = (sg_features *)f;
+  return spool_all(&f->energy, &m->energy_all, &m->energy_all_n, n);
 }
 
 size_t sg_features_energy_frames(const sg_features *f, double *frame_rate) {

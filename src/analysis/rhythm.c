@@ -87,7 +87,7 @@ sg_status sg_onsets_pick(const sg_features *f, const sg_onset_config *cfg, sg_on
   size_t n, nl, ne;
   double R, re;
   const float *o = sg_features_onset_env(f, &n, &R);
-  const float *lo = sg_features_low_env(f, &nl, &R);
+  nl = sg_features_low_frames(f); /* read by frame: it may be spooled to a file */
   ne = sg_features_energy_frames(f, &re);
   if (!o || !n)
     return SG_E_INVAL;
@@ -153,7 +153,10 @@ sg_status sg_onsets_pick(const sg_features *f, const sg_onset_config *cfg, sg_on
       t = out->time[out->n - 1];
     out->time[out->n] = t < 0 ? 0 : t;
     out->strength[out->n] = v;
-    out->low[out->n] = (lo && (size_t)m < nl) ? lo[m] : 0.0f;
+    float lv = 0.0f;
+    if ((size_t)m < nl && sg_features_low_read(f, (size_t)m, 1, &lv) != SG_OK)
+      lv = 0.0f;
+    out->low[out->n] = lv;
     out->n++;
   }
   return SG_OK;

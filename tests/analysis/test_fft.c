@@ -226,10 +226,10 @@ static void test_quantile_is_the_order_statistic(void **state) {
   assert_true(sg__quantile(NULL, 0, 0.5) == 0.0f);
 }
 
-/* A stream past the energy blocks kept in memory (~16 s): read back from its temporary file,
- * whole and by window, the envelope holds the same floats as when no temporary file can be made
- * (TMPDIR unusable: it stays in memory), and the analyses that read it by window (onsets,
- * decay tail, echo, a slice) give the same results. */
+/* A stream past the energy and low-band frames kept in memory (~16 and ~22 s): read back from
+ * their temporary files, whole and by window, the envelopes hold the same floats as when no
+ * temporary file can be made (TMPDIR unusable: it stays in memory), and the analyses that read it
+ * by window (onsets, decay tail, echo, a slice) give the same results. */
 static void test_spooled_energy_reads_the_same(void **state) {
   (void)state;
   const unsigned rate = 16000;
@@ -270,12 +270,20 @@ static void test_spooled_energy_reads_the_same(void **state) {
   assert_int_equal(sg_features_energy_read(f[0], ne - 2000, 3000, w), SG_OK);
   assert_memory_equal(w, eb + ne - 2000, 2000 * sizeof *w);
   assert_true(w[2000] == 0.0f && w[2999] == 0.0f); /* past the end */
+  const float *la = sg_features_low_env(f[0], &na, NULL),
+              *lb = sg_features_low_env(f[1], &nb, NULL);
+  assert_true(na > 30 * 150 && na == nb && na == sg_features_low_frames(f[0]));
+  assert_memory_equal(la, lb, na * sizeof *la);
+  assert_int_equal(sg_features_low_read(f[0], na - 10, 20, w), SG_OK);
+  assert_memory_equal(w, lb + na - 10, 10 * sizeof *w);
+  assert_true(w[10] == 0.0f);
   sg_onset_list oa, ob;
   assert_int_equal(sg_onsets_pick(f[0], NULL, &oa), SG_OK);
   assert_int_equal(sg_onsets_pick(f[1], NULL, &ob), SG_OK);
   assert_true(oa.n > 100);
   assert_int_equal(oa.n, ob.n);
   assert_memory_equal(oa.time, ob.time, oa.n * sizeof *oa.time);
+  assert_memory_equal(oa.low, ob.low, oa.n * sizeof *oa.low);
   sg_onset_list_free(&oa);
   sg_onset_list_free(&ob);
   sg_decay_result da, db;
