@@ -188,12 +188,12 @@ sg_status sg_meter_file(const char *path, unsigned flags, sg_meter_result *resul
  *    from the spectral peaks (sg_features_tuning_cents), not around 440 Hz. Frame j is
  *    centred on decimated frame j * hop; the HPSS look-ahead of 8 frames is flushed by finish.
  *
- * Memory an hour at 48 kHz: onset envelope 2.7 MB, chroma and bass chroma 2 MB each. The
- * low-band envelope (2.7 MB an hour), the energy envelope (14 MB) and the 1/5-semitone chroma
- * waiting for finish (20 MB) keep their first ~20 s in memory and the rest in an unlinked
+ * Memory an hour at 48 kHz: the onset envelope, 2.7 MB. The low-band envelope (2.7 MB an hour),
+ * the energy envelope (14 MB), chroma and bass chroma (2 MB each) and the 1/5-semitone chroma
+ * waiting for finish (20 MB) keep their first ~20-40 s in memory and the rest in an unlinked
  * temporary file in $TMPDIR (or /tmp), read back by window (sg_features_low_read,
- * sg_features_energy_read) and once by finish; without a temporary file they stay in memory.
- * Nothing else in add grows with the file length. */
+ * sg_features_energy_read, sg_features_chroma_read) and once by finish; without a temporary
+ * file they stay in memory. Nothing else in add grows with the file length. */
 
 enum {
   SG_FEAT_ONSET = 1u << 0,  /* onset and low-band envelopes */
@@ -264,6 +264,12 @@ const float *sg_features_chroma(const sg_features *f, size_t *n, double *frame_r
  * fundamentals in the bass register (27.5-180 Hz), same frames as sg_features_chroma: where
  * the roots of a song's chords are heard (tonic evidence for the key check). */
 const float *sg_features_bass_chroma(const sg_features *f, size_t *n, double *frame_rate);
+/* Both load a spooled chroma (past ~44 s) into memory; analyses of long streams read spans:
+ * the frames of the chroma (bass 0) or the bass chroma (bass 1), and frames [start, start + n)
+ * of it, 12 floats each, into out (0 past the end). SG_E_INVAL, SG_E_IO. */
+size_t sg_features_chroma_frames(const sg_features *f, int bass, double *frame_rate);
+sg_status sg_features_chroma_read(const sg_features *f, int bass, size_t start, size_t n,
+                                  float *out);
 /* Tuning of the pitched content against A4 = 440 Hz equal temperament, in cents (-50..50),
  * from the harmonic spectral peaks: a 432 Hz recording reads about -32. Chroma is folded around
  * it, so detuned material keeps its pitch classes. 0 before finish or without pitched content. */

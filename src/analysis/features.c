@@ -118,11 +118,13 @@ static void stft_frame(stft *s, float *mag, size_t nb) {
  *    measured over the whole file: FINE_W floats (60 bins of all pitched content, then 60 of
  *    the bass register's notes), 480 bytes a frame, 20 MB an hour at 48 kHz;
  *  - the ~1 ms energy envelope, 14 MB an hour, read by window (sg_features_energy_read);
- *  - the low-band onset envelope, 2.7 MB an hour, read by window (sg_features_low_read). */
+ *  - the low-band onset envelope, 2.7 MB an hour, read by window (sg_features_low_read);
+ *  - the chroma and bass chroma, 2 MB an hour each, read by span (sg_features_chroma_read). */
 #define FINE_W 120
 #define FINE_BLOCK 256     /* 22 s of chroma frames */
 #define ENERGY_BLOCK 16384 /* 16 s of energy blocks */
 #define LOW_BLOCK 4096     /* 22 s of the low-band envelope */
+#define CHROMA_BLOCK 512   /* 44 s of chroma (and of bass chroma) frames */
 typedef struct spool {
   size_t w, block; /* floats a record; records kept in memory */
   float *v;        /* records in memory, after the file's */
@@ -184,7 +186,9 @@ struct sg_features {
   float *h_w;                  /* its weight g(f0, h) */
   float *res, *sal;            /* residual spectrum; salience per candidate */
   unsigned char *taken;        /* candidates already explained in this frame */
-  sg__farr chroma, bchroma;    /* 12 per frame: all pitched content; the bass register's notes */
+  spool chroma, bchroma;       /* 12 per frame: all pitched content; the bass register's notes */
+  float *chroma_all, *bchroma_all; /* loaded by their accessors when spooled */
+  size_t chroma_all_n, bchroma_all_n;
   double ch_rate;
 };
 
@@ -337,8 +341,10 @@ void sg_features_free(sg_features *f) {
   free(f->res);
   free(f->sal);
   free(f->taken);
-  sg__farr_free(&f->chroma);
-  sg__farr_free(&f->bchroma);
+  spool_free(&f->chroma);
+  spool_free(&f->bchroma);
+  free(f->chroma_all);
+  free(f->bchroma_all);
   free(f);
 }
 
@@ -358,8 +364,12 @@ void sg_features_release(sg_features *f, unsigned flags) {
     f->energy_all_n = 0;
   }
   if (flags & SG_FEAT_CHROMA) {
-    sg__farr_free(&f->chroma);
-    sg__farr_free(&f->bchroma);
+    spool_free(&f->chroma);
+    spool_free(&f->bchroma);
+    free(f->chroma_all);
+    free(f->bchroma_all);
+    f->chroma_all = f->bchroma_all = NULL;
+    f->chroma_all_n = f->bchroma_all_n = 0;
   }
 }
 
@@ -488,6 +498,8 @@ sg_status sg_features_create(sg_features **out, unsigned channels, unsigned rate
   spool_init(&f->energy, 1, ENERGY_BLOCK);
   spool_init(&f->low, 1, LOW_BLOCK);
   spool_init(&f->fine, FINE_W, FINE_BLOCK);
+  spool_init(&f->chroma, 12, CHROMA_BLOCK);
+  spool_init(&f->bchroma, 12, CHROMA_BLOCK);
   if (f->cfg.low_cut_hz < 40)
     f->cfg.low_cut_hz = 40;
   if (f->cfg.low_cut_hz > 1000)
@@ -992,13 +1004,16 @@ sg_status sg_features_finish(sg_features *f) {
           c[pc_of[b]] += fr[b];
           bc[pc_of[b]] += fr[60 + b];
         }
-        st = sg__farr_pushn(&f->chroma, c, 12);
+        st = spool_push(&f->chroma, c);
         if (st == SG_OK)
-          st = sg__farr_pushn(&f->bchroma, bc, 12);
+          st = spool_push(&f->bchroma, bc);
       }
       j += k;
     }
     spool_free(fs);
+    if (st == SG_OK && ((f->chroma.file && fflush(f->chroma.file) != 0) ||
+                        (f->bchroma.file && fflush(f->bchroma.file) != 0)))
+      st = SG_E_IO;
   }
   f->finished = 1;
   return st;
@@ -1073,6 +1088,8 @@ sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_featu
   spool_init(&g->energy, 1, ENERGY_BLOCK);
   spool_init(&g->low, 1, LOW_BLOCK);
   spool_init(&g->fine, FINE_W, FINE_BLOCK);
+  spool_init(&g->chroma, 12, CHROMA_BLOCK);
+  spool_init(&g->bchroma, 12, CHROMA_BLOCK);
   sg_status st = slice_arr(&f->env, f->env_rate, t0, t1, &g->env);
   if (st == SG_OK)
     st = slice_spool(&f->low, f->env_rate, t0, t1, &g->low);
@@ -1086,7 +1103,7 @@ sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_featu
   return SG_OK;
 }
 
-/* The whole of a one-float spool: its memory, or (spooled) a copy loaded once and again after
+/* The whole of a spool (*n records): its memory, or (spooled) a copy loaded once and again after
  * more input. The features are logically unchanged; the copy is a cache. */
 static const float *spool_all(const spool *sp, float **cache, size_t *cache_n, size_t *n) {
   const size_t ne = spool_count(sp);
@@ -1095,7 +1112,7 @@ static const float *spool_all(const spool *sp, float **cache, size_t *cache_n, s
   if (!sp->file)
     return sp->v;
   if (!*cache || *cache_n != ne) {
-    float *all = realloc(*cache, (ne ? ne : 1) * sizeof *all);
+    float *all = realloc(*cache, (ne ? ne * sp->w : 1) * sizeof *all);
     if (!all || spool_read(sp, 0, ne, all) != SG_OK) {
       free(all ? all : *cache);
       *cache = NULL;
@@ -1163,19 +1180,40 @@ sg_status sg_features_energy_read(const sg_features *f, size_t start, size_t n, 
 }
 
 const float *sg_features_chroma(const sg_features *f, size_t *n, double *frame_rate) {
-  if (n)
-    *n = f ? f->chroma.n / 12 : 0;
   if (frame_rate)
     *frame_rate = f ? f->ch_rate : 0;
-  return f ? f->chroma.v : NULL;
+  if (!f) {
+    if (n)
+      *n = 0;
+    return NULL;
+  }
+  sg_features *m = (sg_features *)f;
+  return spool_all(&f->chroma, &m->chroma_all, &m->chroma_all_n, n);
 }
 
 const float *sg_features_bass_chroma(const sg_features *f, size_t *n, double *frame_rate) {
-  if (n)
-    *n = f ? f->bchroma.n / 12 : 0;
   if (frame_rate)
     *frame_rate = f ? f->ch_rate : 0;
-  return f ? f->bchroma.v : NULL;
+  if (!f) {
+    if (n)
+      *n = 0;
+    return NULL;
+  }
+  sg_features *m = (sg_features *)f;
+  return spool_all(&f->bchroma, &m->bchroma_all, &m->bchroma_all_n, n);
+}
+
+size_t sg_features_chroma_frames(const sg_features *f, int bass, double *frame_rate) {
+  if (frame_rate)
+    *frame_rate = f ? f->ch_rate : 0;
+  return f ? spool_count(bass ? &f->bchroma : &f->chroma) : 0;
+}
+
+sg_status sg_features_chroma_read(const sg_features *f, int bass, size_t start, size_t n,
+                                  float *out) {
+  if (!f || (!out && n))
+    return SG_E_INVAL;
+  return n ? spool_read(bass ? &f->bchroma : &f->chroma, start, n, out) : SG_OK;
 }
 
 double sg_features_tuning_cents(const sg_features *f) { return f ? 100.0 * f->tuning : 0; }

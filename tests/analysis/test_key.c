@@ -317,13 +317,14 @@ static void saw_bass_keys(void **state) {
   free(x);
 }
 
-/* A file longer than the chroma frames kept in memory (FINE_BLOCK, ~24 s here): the 1/5-semitone
- * frames go to a temporary file until finish folds them. The chroma must be the same floats as
- * when no temporary file can be made (TMPDIR unusable: they stay in memory), and still read the
- * detuned key. */
+/* A file longer than the chroma frames kept in memory (~24 s of 1/5-semitone frames, ~47 s of
+ * chroma here): they go to temporary files, the 1/5-semitone frames until finish folds them, the
+ * chroma for the key analyses to read by span. The chroma must be the same floats as when no
+ * temporary file can be made (TMPDIR unusable: they stay in memory), the key estimate and key
+ * track the same, and the detuned key still read. */
 static void long_chroma_spooled(void **state) {
   (void)state;
-  const double secs = 40.0, detune = 12 * log2(432.0 / 440.0);
+  const double secs = 60.0, detune = 12 * log2(432.0 / 440.0);
   const size_t n = (size_t)(secs * RATE);
   float *x = calloc(n, sizeof *x);
   assert_non_null(x);
@@ -352,10 +353,20 @@ static void long_chroma_spooled(void **state) {
   assert_memory_equal(c0, c1, n0 * 12 * sizeof *c0);
   assert_memory_equal(bc0, bc1, n0 * 12 * sizeof *bc0);
   assert_true(sg_features_tuning_cents(f[0]) == sg_features_tuning_cents(f[1]));
-  sg_keyfit key;
+  sg_keyfit key, key1;
   assert_int_equal(sg_key_estimate(f[0], 0, 0, SG_KEY_KRUMHANSL, &key), SG_OK);
+  assert_int_equal(sg_key_estimate(f[1], 0, 0, SG_KEY_KRUMHANSL, &key1), SG_OK);
   assert_int_equal(key.tonic, 9);
   assert_int_equal(key.minor, 1);
+  assert_true(key.r == key1.r && key.confidence == key1.confidence);
+  sg_key_track ta, tb;
+  assert_int_equal(sg_key_track_compute(f[0], NULL, &ta), SG_OK);
+  assert_int_equal(sg_key_track_compute(f[1], NULL, &tb), SG_OK);
+  assert_true(ta.n > 0 && ta.n == tb.n);
+  for (size_t i = 0; i < ta.n; ++i)
+    assert_true(ta.key[i].tonic == tb.key[i].tonic && ta.key[i].r == tb.key[i].r);
+  sg_key_track_free(&ta);
+  sg_key_track_free(&tb);
   sg_features_free(f[0]);
   sg_features_free(f[1]);
   free(x);
