@@ -188,9 +188,12 @@ sg_status sg_meter_file(const char *path, unsigned flags, sg_meter_result *resul
  *    from the spectral peaks (sg_features_tuning_cents), not around 440 Hz. Frame j is
  *    centred on decimated frame j * hop; the HPSS look-ahead of 8 frames is flushed by finish.
  *
- * Memory for a 10-minute file at 48 kHz: ~3.7 MB kept (onset 0.9, energy 2.4, chroma 0.35
- * MB), ~5.4 MB at the peak while the 1/5-semitone chroma waits for finish. Nothing in add is
- * proportional to the file length except the feature arrays themselves (amortised growth). */
+ * Memory an hour at 48 kHz: the onset envelope, 2.7 MB. The low-band envelope (2.7 MB an hour),
+ * the energy envelope (14 MB), chroma and bass chroma (2 MB each) and the 1/5-semitone chroma
+ * waiting for finish (20 MB) keep their first ~20-40 s in memory and the rest in an unlinked
+ * temporary file in $TMPDIR (or /tmp), read back by window (sg_features_low_read,
+ * sg_features_energy_read, sg_features_chroma_read) and once by finish; without a temporary
+ * file they stay in memory. Nothing else in add grows with the file length. */
 
 enum {
   SG_FEAT_ONSET = 1u << 0,  /* onset and low-band envelopes */
@@ -242,13 +245,31 @@ sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_featu
  * (frames of the envelope, or chroma frames with 12 floats each); *frame_rate in Hz. NULL and
  * *n = 0 when the feature was not requested. */
 const float *sg_features_onset_env(const sg_features *f, size_t *n, double *frame_rate);
+/* The whole low-band envelope; a spooled one (past ~22 s) is loaded into memory on this call,
+ * so analyses of long streams read it by window instead (same frames as the onset envelope): */
 const float *sg_features_low_env(const sg_features *f, size_t *n, double *frame_rate);
+size_t sg_features_low_frames(const sg_features *f);
+/* Copies low-band envelope frames [start, start + n) into out, 0 past the end. SG_E_INVAL,
+ * SG_E_IO. */
+sg_status sg_features_low_read(const sg_features *f, size_t start, size_t n, float *out);
+/* The whole energy envelope; a spooled one (past ~16 s) is loaded into memory on this call, so
+ * analyses of long streams read it by window instead: */
 const float *sg_features_energy(const sg_features *f, size_t *n, double *frame_rate);
+/* Its length in blocks (and *frame_rate), without loading it. */
+size_t sg_features_energy_frames(const sg_features *f, double *frame_rate);
+/* Copies energy blocks [start, start + n) into out, 0 past the end. SG_E_INVAL, SG_E_IO. */
+sg_status sg_features_energy_read(const sg_features *f, size_t start, size_t n, float *out);
 const float *sg_features_chroma(const sg_features *f, size_t *n, double *frame_rate);
 /* Bass chroma: the part of each chroma frame the pitch-salience step credited to notes with
  * fundamentals in the bass register (27.5-180 Hz), same frames as sg_features_chroma: where
  * the roots of a song's chords are heard (tonic evidence for the key check). */
 const float *sg_features_bass_chroma(const sg_features *f, size_t *n, double *frame_rate);
+/* Both load a spooled chroma (past ~44 s) into memory; analyses of long streams read spans:
+ * the frames of the chroma (bass 0) or the bass chroma (bass 1), and frames [start, start + n)
+ * of it, 12 floats each, into out (0 past the end). SG_E_INVAL, SG_E_IO. */
+size_t sg_features_chroma_frames(const sg_features *f, int bass, double *frame_rate);
+sg_status sg_features_chroma_read(const sg_features *f, int bass, size_t start, size_t n,
+                                  float *out);
 /* Tuning of the pitched content against A4 = 440 Hz equal temperament, in cents (-50..50),
  * from the harmonic spectral peaks: a 432 Hz recording reads about -32. Chroma is folded around
  * it, so detuned material keeps its pitch classes. 0 before finish or without pitched content. */

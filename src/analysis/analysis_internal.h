@@ -25,8 +25,13 @@ double sg__parabolic(double a, double b, double c);
  * Where the downbeat is read from bar-position evidence (beats.c, rhythm.c). */
 int sg__top_two(const double *score, const double *count, int n, int *second, double *m1,
                 double *m2);
-/* q-quantile (0..1) of x[0..n) using a scratch copy; 0 when n == 0. */
+/* q-quantile (0..1) of x[0..n): its element of rank round(q (n - 1)), exact, without a copy;
+ * 0 when n == 0. */
 float sg__quantile(const float *x, size_t n, double q);
+/* The same over n values that read(src, start, count, out) copies out a window at a time (an
+ * envelope kept in a file); a failed read is returned. */
+typedef sg_status (*sg__read_fn)(const void *src, size_t start, size_t n, float *out);
+sg_status sg__quantile_read(sg__read_fn read, const void *src, size_t n, double q, float *out);
 
 /* Real FFT of a power-of-two length n >= 8 (fft.c): Stockham radix-4 on n/2 complex points. */
 typedef struct sg__rfft {

@@ -104,6 +104,10 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+static sg_status read_energy(const void *f, size_t start, size_t n, float *out) {
+  return sg_features_energy_read(f, start, n, out);
+}
+
 sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, double bpm,
                                double phase_s, double duration_s, const sg_beat_track_config *cfg,
                                sg_beat_track *out) {
@@ -128,16 +132,23 @@ sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, do
    * hit on the file's very first sample has no rise before it in the onset envelope, and is
    * found by no onset picker): the first ~1 ms block within 30 dB of the loud blocks. */
   double first = on->time[0], last = on->time[on->n - 1];
-  size_t ne = 0;
   double re = 0;
-  const float *en = f ? sg_features_energy(f, &ne, &re) : NULL;
-  if (en && ne && re > 0) {
-    double loud = sg__quantile(en, ne, 0.99);
-    for (size_t j = 0; loud > 0 && j < ne && (double)j / re < first; ++j)
-      if (en[j] > 1e-3 * loud) {
-        first = (double)j / re;
+  const size_t ne = f ? sg_features_energy_frames(f, &re) : 0;
+  float loud = 0;
+  if (ne && re > 0 && sg__quantile_read(read_energy, f, ne, 0.99, &loud) == SG_OK && loud > 0) {
+    float buf[1024]; /* the envelope may be spooled to a file: read by window */
+    int found = 0;
+    for (size_t j0 = 0; !found && j0 < ne && (double)j0 / re < first; j0 += 1024) {
+      size_t m = ne - j0 < 1024 ? ne - j0 : 1024;
+      if (sg_features_energy_read(f, j0, m, buf) != SG_OK)
         break;
-      }
+      for (size_t j = j0; j < j0 + m && (double)j / re < first; ++j)
+        if (buf[j - j0] > 1e-3 * (double)loud) {
+          first = (double)j / re;
+          found = 1;
+          break;
+        }
+    }
   }
   /* The grid over the material: from the earliest beat within 0.6 beat before its start to the
    * beat nearest the last onset. */
@@ -257,8 +268,9 @@ sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, do
    * grid in the two beats before), each over its mean across beats. */
   size_t nlo = 0, nenv = 0;
   double R = 0;
-  const float *lo = f ? sg_features_low_env(f, &nlo, &R) : NULL;
   const float *env = f ? sg_features_onset_env(f, &nenv, &R) : NULL;
+  nlo = f ? sg_features_low_frames(f) : 0; /* read by window: it may be spooled to a file */
+  const int lo = nlo > 0;
   double *kick = g, *acc = rhs, *fill = res; /* reused: the fit is done */
   if (on->n < n) {                           /* res holds on->n values; fill needs n */
     double *x = realloc(res, n * sizeof *x);
@@ -272,8 +284,19 @@ sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, do
     kick[k] = acc[k] = fill[k] = 0;
     if (lo && env && R > 0) {
       long j0 = (long)floor((t[k] - 0.03) * R), j1 = (long)ceil((t[k] + 0.05) * R);
-      for (long j = j0 < 0 ? 0 : j0; j <= j1 && j < (long)nlo && j < (long)nenv; ++j) {
-        kick[k] = lo[j] > kick[k] ? lo[j] : kick[k];
+      long ja = j0 < 0 ? 0 : j0, jb = j1 + 1; /* frames [ja, jb) within both envelopes */
+      if (jb > (long)nlo)
+        jb = (long)nlo;
+      if (jb > (long)nenv)
+        jb = (long)nenv;
+      float lw[256]; /* 0.08 s: ~16 frames at the ~187.5 Hz envelope */
+      if (jb > ja &&
+          (jb - ja > 256 || sg_features_low_read(f, (size_t)ja, (size_t)(jb - ja), lw) != SG_OK)) {
+        st = SG_E_IO;
+        goto done;
+      }
+      for (long j = ja; j < jb; ++j) {
+        kick[k] = lw[j - ja] > kick[k] ? lw[j - ja] : kick[k];
         acc[k] = env[j] > acc[k] ? env[j] : acc[k];
       }
     }

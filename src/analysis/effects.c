@@ -13,6 +13,14 @@ static double db10(double e) {
   return v < SG_SILENCE_DB ? SG_SILENCE_DB : v;
 }
 
+/* Energy blocks [a, b) into out, 0 outside the envelope (which may be spooled to a file). */
+static sg_status energy_window(const sg_features *f, long a, long b, float *out) {
+  long ne = (long)sg_features_energy_frames(f, NULL), lo = a < 0 ? 0 : a, hi = b < ne ? b : ne;
+  memset(out, 0, (size_t)(b - a) * sizeof *out);
+  return hi > lo ? sg_features_energy_read(f, (size_t)lo, (size_t)(hi - lo), out + (lo - a))
+                 : SG_OK;
+}
+
 sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_decay_result *out) {
   if (!f || !out)
     return SG_E_INVAL;
@@ -22,10 +30,9 @@ sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_dec
     c = *cfg;
   else
     sg_decay_config_init(&c);
-  size_t ne;
   double re;
-  const float *e = sg_features_energy(f, &ne, &re);
-  if (!e || !ne)
+  const size_t ne = sg_features_energy_frames(f, &re);
+  if (!ne)
     return SG_E_INVAL;
   sg_onset_list on;
   sg_status st = sg_onsets_pick(f, NULL, &on);
@@ -38,13 +45,21 @@ sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_dec
   /* The last onset that is a new event: its 10 ms level rises 6 dB over the level just before
    * it (a fluctuation inside a decaying tail does not). */
   double tl = on.time[0];
+  const long w = (long)lround(0.01 * re);
+  float *win = malloc((size_t)(9 * w + 1) * sizeof *win); /* blocks [j - 3w, j + 6w) */
+  if (!win) {
+    sg_onset_list_free(&on);
+    return SG_E_NOMEM;
+  }
   for (size_t i = on.n; i-- > 0;) {
-    long j = (long)lround(on.time[i] * re), w = (long)lround(0.01 * re);
+    long j = (long)lround(on.time[i] * re), wa = j - 3 * w;
+    if ((st = energy_window(f, wa, j + 6 * w, win)) != SG_OK)
+      break;
     double before = 0, after = 0;
     long nb = 0;
     for (long q = j - 3 * w; q < j - w; ++q)
       if (q >= 0 && q < (long)ne) {
-        before += e[q];
+        before += win[q - wa];
         nb++;
       }
     before = nb ? before / (double)nb : 0;
@@ -52,7 +67,7 @@ sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_dec
       double m = 0;
       long na = 0;
       for (long q = q0; q < q0 + w && q < (long)ne; ++q) {
-        m += e[q];
+        m += win[q - wa];
         na++;
       }
       m = na ? m / (double)na : 0;
@@ -64,7 +79,10 @@ sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_dec
       break;
     }
   }
+  free(win);
   sg_onset_list_free(&on);
+  if (st != SG_OK)
+    return st;
 
   /* Start: the energy maximum just after the last onset. */
   long a = (long)floor((tl - 0.01) * re), b = (long)ceil((tl + 0.1) * re);
@@ -73,9 +91,18 @@ sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_dec
   if (b > (long)ne)
     b = (long)ne;
   long js = a;
-  for (long j = a; j < b; ++j)
-    if (e[j] > e[js])
-      js = j;
+  if (b > a) {
+    float *near = malloc((size_t)(b - a) * sizeof *near);
+    st = near ? energy_window(f, a, b, near) : SG_E_NOMEM;
+    if (st != SG_OK) {
+      free(near);
+      return st;
+    }
+    for (long j = a; j < b; ++j)
+      if (near[j - a] > near[js - a])
+        js = j;
+    free(near);
+  }
   out->start_s = (double)js / re;
   long n = (long)ne - js;
   if (n < 20)
@@ -83,16 +110,19 @@ sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_dec
   /* 10 ms smoothed level (forward window). */
   const long sw = (long)lround(0.01 * re) > 0 ? (long)lround(0.01 * re) : 1;
   double *lv = malloc((size_t)n * sizeof *lv), *edc = malloc((size_t)(n + 1) * sizeof *edc);
-  if (!lv || !edc) {
+  float *e = malloc((size_t)n * sizeof *e); /* the region: e[j] is block js + j */
+  st = !lv || !edc || !e ? SG_E_NOMEM : energy_window(f, js, (long)ne, e);
+  if (st != SG_OK) {
     free(lv);
     free(edc);
-    return SG_E_NOMEM;
+    free(e);
+    return st;
   }
   double acc = 0;
   for (long j = (long)ne - 1; j >= js; --j) {
-    acc += e[j];
+    acc += e[j - js];
     if (j + sw < (long)ne)
-      acc -= e[j + sw];
+      acc -= e[j + sw - js];
     long cnt = (long)ne - j < sw ? (long)ne - j : sw;
     lv[j - js] = acc / (double)cnt;
   }
@@ -100,7 +130,7 @@ sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_dec
   long nn = n / 10 > 1 ? n / 10 : 1;
   double noise = 0;
   for (long j = n - nn; j < n; ++j)
-    noise += e[js + j];
+    noise += e[j];
   noise /= (double)nn;
   out->noise_floor_dbfs = db10(noise);
   /* Truncate where the smoothed level meets the floor (+5 dB), or 100 dB under the peak. */
@@ -114,7 +144,7 @@ sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_dec
   /* Schroeder integral of noise-subtracted energy (Chu 1978). */
   edc[jt] = 0;
   for (long j = jt; j-- > 0;) {
-    double v = e[js + j] - noise;
+    double v = e[j] - noise;
     edc[j] = edc[j + 1] + (v > 0 ? v : 0);
   }
   st = SG_OK;
@@ -174,6 +204,7 @@ sg_status sg_decay_tail(const sg_features *f, const sg_decay_config *cfg, sg_dec
 done:
   free(lv);
   free(edc);
+  free(e);
   return st;
 }
 
@@ -196,10 +227,9 @@ sg_status sg_echo_at_lag(const sg_features *f, double lag_s, double threshold,
   if (!f || !out || !(lag_s > 0))
     return SG_E_INVAL;
   memset(out, 0, sizeof *out);
-  size_t ne;
   double re;
-  const float *e = sg_features_energy(f, &ne, &re);
-  if (!e)
+  const size_t ne = sg_features_energy_frames(f, &re);
+  if (!ne)
     return SG_E_INVAL;
   long n = (long)ne, L = (long)lround(lag_s * re);
   if (L < 2 || 2 * L >= n)
@@ -208,9 +238,17 @@ sg_status sg_echo_at_lag(const sg_features *f, double lag_s, double threshold,
   if (!x)
     return SG_E_NOMEM;
   double mean = 0, r0 = 0;
-  for (long i = 0; i < n; ++i) {
-    x[i] = sqrt(e[i] > 0 ? (double)e[i] : 0.0);
-    mean += x[i];
+  float buf[1024]; /* the envelope may be spooled to a file: read by window */
+  for (long i0 = 0; i0 < n; i0 += 1024) {
+    long m = n - i0 < 1024 ? n - i0 : 1024;
+    if (sg_features_energy_read(f, (size_t)i0, (size_t)m, buf) != SG_OK) {
+      free(x);
+      return SG_E_IO;
+    }
+    for (long i = i0; i < i0 + m; ++i) {
+      x[i] = sqrt(buf[i - i0] > 0 ? (double)buf[i - i0] : 0.0);
+      mean += x[i];
+    }
   }
   mean /= (double)n;
   for (long i = 0; i < n; ++i) {

@@ -32,10 +32,13 @@
 #include "analysis_internal.h"
 #include "stemgate/io.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -135,6 +138,31 @@ static void stft_frame(stft *s, float *mag, size_t nb) {
   s->at = s->buf + s->start + s->fill;
 }
 
+/* A spool: records of w floats appended in order. The first `block` records stay in memory;
+ * past them, runs of `block` records go to an unlinked temporary file in $TMPDIR (or /tmp),
+ * read back (same floats) by spool_read once spool_seal has put the rest there. Without a
+ * temporary file the memory grows instead. Two feature arrays grow with the length and are
+ * kept this way (the others are small: see analysis.h):
+ *  - the 1/5-semitone chroma frames waiting for finish, which folds them around the tuning
+ *    measured over the whole file: FINE_W floats (60 bins of all pitched content, then 60 of
+ *    the bass register's notes), 480 bytes a frame, 20 MB an hour at 48 kHz;
+ *  - the ~1 ms energy envelope, 14 MB an hour, read by window (sg_features_energy_read);
+ *  - the low-band onset envelope, 2.7 MB an hour, read by window (sg_features_low_read);
+ *  - the chroma and bass chroma, 2 MB an hour each, read by span (sg_features_chroma_read). */
+#define FINE_W 120
+#define FINE_BLOCK 256     /* 22 s of chroma frames */
+#define ENERGY_BLOCK 16384 /* 16 s of energy blocks */
+#define LOW_BLOCK 4096     /* 22 s of the low-band envelope */
+#define CHROMA_BLOCK 512   /* 44 s of chroma (and of bass chroma) frames */
+typedef struct spool {
+  size_t w, block; /* floats a record; records kept in memory */
+  float *v;        /* records in memory, after the file's */
+  size_t n, cap;   /* records in v, room */
+  size_t spilled;  /* records in the file */
+  FILE *file;
+  int no_file; /* creating the file failed: grow in memory */
+} spool;
+
 struct sg_features {
   sg_features_config cfg;
   unsigned channels, rate;
@@ -150,12 +178,17 @@ struct sg_features {
   float *on_mag, *on_prev, *band;
   float low_prev; /* low-band energy of the previous frame */
   int on_have_prev;
-  sg__farr env, low;
+  sg__farr env;
+  spool low;
+  float *low_all; /* the whole low-band envelope, loaded by sg_features_low_env when spooled */
+  size_t low_all_n;
   double env_rate;
   /* energy */
   size_t e_block, e_fill;
   double e_acc;
-  sg__farr energy;
+  spool energy;
+  float *energy_all; /* the whole envelope, loaded by sg_features_energy when spooled */
+  size_t energy_all_n;
   double e_rate;
   /* chroma: decimator then STFT then HPSS */
   unsigned dec; /* decimation factor */
@@ -167,8 +200,7 @@ struct sg_features {
   size_t ring_count;      /* frames pushed */
   short *fine_bin;        /* 1/5-semitone pitch bin (0..59 from C) per STFT bin, -1 outside */
   float *hm;              /* harmonic magnitudes of the current frame */
-  sg__farr fine;          /* 60 bins per frame until finish folds them with the tuning */
-  sg__farr bfine;         /* the same for the bass register's salient notes only */
+  spool fine;             /* 1/5-semitone bins per frame until finish folds them (tuning) */
   double tune_s, tune_c;  /* circular sums of the spectral peaks' deviation from 440 Hz ET */
   double tuning;          /* semitones, -0.5..0.5, set by finish */
   float *med;             /* the sorted frequency window of the current bin */
@@ -183,7 +215,9 @@ struct sg_features {
   float *h_w;                  /* its weight g(f0, h) */
   float *res, *sal;            /* residual spectrum; salience per candidate */
   unsigned char *taken;        /* candidates already explained in this frame */
-  sg__farr chroma, bchroma;    /* 12 per frame: all pitched content; the bass register's notes */
+  spool chroma, bchroma;       /* 12 per frame: all pitched content; the bass register's notes */
+  float *chroma_all, *bchroma_all; /* loaded by their accessors when spooled */
+  size_t chroma_all_n, bchroma_all_n;
   double ch_rate;
 };
 
@@ -192,6 +226,109 @@ void sg_features_config_init(sg_features_config *c) {
   c->low_cut_hz = 150;
   c->chroma_fmin = 60;
   c->chroma_fmax = 2000;
+}
+
+static FILE *spool_file(void) {
+  const char *dir = getenv("TMPDIR");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/stemgate-chroma-XXXXXX", dir && *dir ? dir : "/tmp");
+  int fd = mkstemp(path);
+  if (fd < 0)
+    return NULL;
+  unlink(path); /* gone with the descriptor, whatever happens to the process */
+  FILE *fp = fdopen(fd, "w+b");
+  if (!fp)
+    close(fd);
+  return fp;
+}
+
+static void spool_init(spool *s, size_t w, size_t block) {
+  memset(s, 0, sizeof *s);
+  s->w = w;
+  s->block = block;
+}
+
+/* Appends one record of s->w floats. */
+static sg_status spool_push(spool *s, const float *x) {
+  if (s->n == s->cap && s->cap >= s->block && !s->no_file) {
+    if (!s->file && !(s->file = spool_file()))
+      s->no_file = 1;
+    if (s->file) {
+      if (fwrite(s->v, s->w * sizeof *s->v, s->n, s->file) != s->n)
+        return SG_E_IO;
+      s->spilled += s->n;
+      s->n = 0;
+    }
+  }
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? 2 * s->cap : 16;
+    float *p = realloc(s->v, cap * s->w * sizeof *p);
+    if (!p)
+      return SG_E_NOMEM;
+    s->v = p;
+    s->cap = cap;
+  }
+  memcpy(s->v + s->n * s->w, x, s->w * sizeof *x);
+  s->n++;
+  return SG_OK;
+}
+
+static size_t spool_count(const spool *s) { return s->spilled + s->n; }
+
+/* After the last push: a spilled spool's records all go to the file (v stays as a buffer). */
+static sg_status spool_seal(spool *s) {
+  if (!s->file)
+    return SG_OK;
+  if (s->n && fwrite(s->v, s->w * sizeof *s->v, s->n, s->file) != s->n)
+    return SG_E_IO;
+  s->spilled += s->n;
+  s->n = 0;
+  return fflush(s->file) == 0 ? SG_OK : SG_E_IO;
+}
+
+/* Records [r0, r0 + nr) into out (from the file, then the memory); 0 past the end. */
+static sg_status spool_read(const spool *s, size_t r0, size_t nr, float *out) {
+  const size_t have = spool_count(s), w = s->w;
+  size_t end = r0 < have ? (have - r0 < nr ? have : r0 + nr) : r0;
+  memset(out + (end - r0) * w, 0, (r0 + nr - end) * w * sizeof *out);
+  if (r0 < s->spilled) {
+    const size_t b = end < s->spilled ? end : s->spilled;
+    if (fflush(s->file) != 0)
+      return SG_E_IO;
+    char *p = (char *)out;
+    size_t left = (b - r0) * w * sizeof *out;
+    off_t at = (off_t)(r0 * w * sizeof *out);
+    while (left) {
+      ssize_t got = pread(fileno(s->file), p, left, at);
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0)
+        return SG_E_IO;
+      p += got;
+      at += got;
+      left -= (size_t)got;
+    }
+  }
+  const size_t a = r0 > s->spilled ? r0 : s->spilled;
+  if (end > a)
+    memcpy(out + (a - r0) * w, s->v + (a - s->spilled) * w, (end - a) * w * sizeof *out);
+  return SG_OK;
+}
+
+static void spool_free(spool *s) {
+  free(s->v);
+  if (s->file)
+    fclose(s->file);
+  size_t w = s->w, block = s->block;
+  spool_init(s, w, block);
+}
+
+/* Appends one chroma frame: c[60] (all pitched content) and bass[60]. */
+static sg_status fine_push(spool *s, const float *c, const float *bass) {
+  float fr[FINE_W];
+  memcpy(fr, c, 60 * sizeof *c);
+  memcpy(fr + 60, bass, 60 * sizeof *bass);
+  return spool_push(s, fr);
 }
 
 static size_t pow2_near(double x) {
@@ -211,16 +348,17 @@ void sg_features_free(sg_features *f) {
   free(f->band);
   free(f->band_lo);
   sg__farr_free(&f->env);
-  sg__farr_free(&f->low);
-  sg__farr_free(&f->energy);
+  spool_free(&f->low);
+  free(f->low_all);
+  spool_free(&f->energy);
+  free(f->energy_all);
   free(f->fir);
   free(f->lin);
   stft_free(&f->ch);
   free(f->ring);
   free(f->fine_bin);
   free(f->hm);
-  sg__farr_free(&f->fine);
-  sg__farr_free(&f->bfine);
+  spool_free(&f->fine);
   free(f->med);
   free(f->tsort);
   free(f->old);
@@ -232,21 +370,35 @@ void sg_features_free(sg_features *f) {
   free(f->res);
   free(f->sal);
   free(f->taken);
-  sg__farr_free(&f->chroma);
-  sg__farr_free(&f->bchroma);
+  spool_free(&f->chroma);
+  spool_free(&f->bchroma);
+  free(f->chroma_all);
+  free(f->bchroma_all);
   free(f);
 }
 
 void sg_features_release(sg_features *f, unsigned flags) {
   if (!f || !f->finished)
     return;
-  if (flags & SG_FEAT_ONSET)
-    sg__farr_free(&f->low);
-  if (flags & SG_FEAT_ENERGY)
-    sg__farr_free(&f->energy);
+  if (flags & SG_FEAT_ONSET) {
+    spool_free(&f->low);
+    free(f->low_all);
+    f->low_all = NULL;
+    f->low_all_n = 0;
+  }
+  if (flags & SG_FEAT_ENERGY) {
+    spool_free(&f->energy);
+    free(f->energy_all);
+    f->energy_all = NULL;
+    f->energy_all_n = 0;
+  }
   if (flags & SG_FEAT_CHROMA) {
-    sg__farr_free(&f->chroma);
-    sg__farr_free(&f->bchroma);
+    spool_free(&f->chroma);
+    spool_free(&f->bchroma);
+    free(f->chroma_all);
+    free(f->bchroma_all);
+    f->chroma_all = f->bchroma_all = NULL;
+    f->chroma_all_n = f->bchroma_all_n = 0;
   }
 }
 
@@ -372,6 +524,11 @@ sg_status sg_features_create(sg_features **out, unsigned channels, unsigned rate
     f->cfg = *cfg;
   else
     sg_features_config_init(&f->cfg);
+  spool_init(&f->energy, 1, ENERGY_BLOCK);
+  spool_init(&f->low, 1, LOW_BLOCK);
+  spool_init(&f->fine, FINE_W, FINE_BLOCK);
+  spool_init(&f->chroma, 12, CHROMA_BLOCK);
+  spool_init(&f->bchroma, 12, CHROMA_BLOCK);
   if (f->cfg.low_cut_hz < 40)
     f->cfg.low_cut_hz = 40;
   if (f->cfg.low_cut_hz > 1000)
@@ -496,7 +653,7 @@ static sg_status onset_frame(sg_features *f) {
   f->on_have_prev = 1;
   sg_status st = sg__farr_push(&f->env, (float)(flux / (double)f->n_bands));
   if (st == SG_OK)
-    st = sg__farr_push(&f->low, lflux);
+    st = spool_push(&f->low, &lflux);
   return st;
 }
 
@@ -698,8 +855,7 @@ static sg_status chroma_emit(sg_features *f) {
     f->tune_s += v * sin(2 * SG_PI * dev);
     f->tune_c += v * cos(2 * SG_PI * dev);
   }
-  sg_status st = sg__farr_pushn(&f->fine, c, 60);
-  return st == SG_OK ? sg__farr_pushn(&f->bfine, bass, 60) : st;
+  return fine_push(&f->fine, c, bass);
 }
 
 static sg_status chroma_frame(sg_features *f) {
@@ -803,7 +959,8 @@ static sg_status process_mono(sg_features *f, const float *x, size_t n) {
       f->e_fill += m;
       i += m;
       if (f->e_fill == f->e_block) {
-        st = sg__farr_push(&f->energy, (float)(f->e_acc / (double)f->e_block));
+        const float v = (float)(f->e_acc / (double)f->e_block);
+        st = spool_push(&f->energy, &v);
         f->e_acc = 0;
         f->e_fill = 0;
       }
@@ -890,9 +1047,13 @@ sg_status sg_features_finish(sg_features *f) {
     }
   }
   if ((f->cfg.flags & SG_FEAT_ENERGY) && f->e_fill && st == SG_OK) {
-    st = sg__farr_push(&f->energy, (float)(f->e_acc / (double)f->e_fill));
+    const float v = (float)(f->e_acc / (double)f->e_fill);
+    st = spool_push(&f->energy, &v);
     f->e_fill = 0;
   }
+  if (st == SG_OK && ((f->energy.file && fflush(f->energy.file) != 0) ||
+                      (f->low.file && fflush(f->low.file) != 0)))
+    st = SG_E_IO;
   if ((f->cfg.flags & SG_FEAT_CHROMA) && st == SG_OK) {
     size_t pad = f->ch.n / 2 * f->dec + f->fir_len;
     int64_t want = (int64_t)ceil((double)f->frames / f->dec / (double)f->ch.hop) + 1;
@@ -908,26 +1069,42 @@ sg_status sg_features_finish(sg_features *f) {
       f->ring_count++;
       st = chroma_emit(f);
     }
-    if (st == SG_OK && (int64_t)(f->fine.n / 60) > want)
-      f->fine.n = f->bfine.n = (size_t)want * 60;
     /* Fold the 1/5-semitone bins into pitch classes around the measured tuning. */
     f->tuning = (f->tune_s != 0 || f->tune_c != 0) ? atan2(f->tune_s, f->tune_c) / (2 * SG_PI) : 0;
     int pc_of[60];
     for (int b = 0; b < 60; ++b)
       pc_of[b] = (((int)floor(b / 5.0 - f->tuning + 0.5)) % 12 + 12) % 12;
-    size_t nf = f->fine.n / 60;
-    for (size_t j = 0; j < nf && st == SG_OK; ++j) {
-      float c[12] = {0}, bc[12] = {0};
-      for (int b = 0; b < 60; ++b) {
-        c[pc_of[b]] += f->fine.v[j * 60 + (size_t)b];
-        bc[pc_of[b]] += f->bfine.v[j * 60 + (size_t)b];
+    spool *fs = &f->fine;
+    if (st == SG_OK)
+      st = spool_seal(fs); /* a spilled spool is read back in order into its block */
+    size_t nf = spool_count(fs);
+    if (st == SG_OK && (int64_t)nf > want)
+      nf = (size_t)want;
+    for (size_t j = 0; j < nf && st == SG_OK;) {
+      size_t k = nf - j;
+      if (fs->file) {
+        if (k > fs->cap)
+          k = fs->cap;
+        if ((st = spool_read(fs, j, k, fs->v)) != SG_OK)
+          break;
       }
-      st = sg__farr_pushn(&f->chroma, c, 12);
-      if (st == SG_OK)
-        st = sg__farr_pushn(&f->bchroma, bc, 12);
+      for (size_t i = 0; i < k && st == SG_OK; ++i) {
+        const float *fr = fs->v + i * FINE_W;
+        float c[12] = {0}, bc[12] = {0};
+        for (int b = 0; b < 60; ++b) {
+          c[pc_of[b]] += fr[b];
+          bc[pc_of[b]] += fr[60 + b];
+        }
+        st = spool_push(&f->chroma, c);
+        if (st == SG_OK)
+          st = spool_push(&f->bchroma, bc);
+      }
+      j += k;
     }
-    sg__farr_free(&f->fine);
-    sg__farr_free(&f->bfine);
+    spool_free(fs);
+    if (st == SG_OK && ((f->chroma.file && fflush(f->chroma.file) != 0) ||
+                        (f->bchroma.file && fflush(f->bchroma.file) != 0)))
+      st = SG_E_IO;
   }
   f->finished = 1;
   return st;
@@ -966,6 +1143,25 @@ static sg_status slice_arr(const sg__farr *src, double rate, double t0, double t
   return sg__farr_pushn(dst, src->v + a, b - a);
 }
 
+/* Copies [t0, t1) s of a one-float spool into dst, a window at a time. */
+static sg_status slice_spool(const spool *src, double rate, double t0, double t1, spool *dst) {
+  size_t a = (size_t)(t0 > 0 ? floor(t0 * rate) : 0), b = (size_t)(t1 > 0 ? ceil(t1 * rate) : 0);
+  if (b > spool_count(src))
+    b = spool_count(src);
+  float buf[1024];
+  sg_status st = SG_OK;
+  for (size_t j = a; j < b && st == SG_OK;) {
+    size_t k = b - j < 1024 ? b - j : 1024;
+    st = spool_read(src, j, k, buf);
+    for (size_t i = 0; i < k && st == SG_OK; ++i)
+      st = spool_push(dst, &buf[i]);
+    j += k;
+  }
+  if (st == SG_OK && dst->file && fflush(dst->file) != 0)
+    st = SG_E_IO;
+  return st;
+}
+
 sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_features **out) {
   if (!f || !out)
     return SG_E_INVAL;
@@ -980,17 +1176,46 @@ sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_featu
   g->env_rate = f->env_rate;
   g->e_rate = f->e_rate;
   g->frames = (int64_t)((t1 - t0) * f->rate);
+  spool_init(&g->energy, 1, ENERGY_BLOCK);
+  spool_init(&g->low, 1, LOW_BLOCK);
+  spool_init(&g->fine, FINE_W, FINE_BLOCK);
+  spool_init(&g->chroma, 12, CHROMA_BLOCK);
+  spool_init(&g->bchroma, 12, CHROMA_BLOCK);
   sg_status st = slice_arr(&f->env, f->env_rate, t0, t1, &g->env);
   if (st == SG_OK)
-    st = slice_arr(&f->low, f->env_rate, t0, t1, &g->low);
+    st = slice_spool(&f->low, f->env_rate, t0, t1, &g->low);
   if (st == SG_OK)
-    st = slice_arr(&f->energy, f->e_rate, t0, t1, &g->energy);
+    st = slice_spool(&f->energy, f->e_rate, t0, t1, &g->energy);
   if (st != SG_OK) {
     sg_features_free(g);
     return st;
   }
   *out = g;
   return SG_OK;
+}
+
+/* The whole of a spool (*n records): its memory, or (spooled) a copy loaded once and again after
+ * more input. The features are logically unchanged; the copy is a cache. */
+static const float *spool_all(const spool *sp, float **cache, size_t *cache_n, size_t *n) {
+  const size_t ne = spool_count(sp);
+  if (n)
+    *n = ne;
+  if (!sp->file)
+    return sp->v;
+  if (!*cache || *cache_n != ne) {
+    float *all = realloc(*cache, (ne ? ne * sp->w : 1) * sizeof *all);
+    if (!all || spool_read(sp, 0, ne, all) != SG_OK) {
+      free(all ? all : *cache);
+      *cache = NULL;
+      *cache_n = 0;
+      if (n)
+        *n = 0;
+      return NULL;
+    }
+    *cache = all;
+    *cache_n = ne;
+  }
+  return *cache;
 }
 
 const float *sg_features_onset_env(const sg_features *f, size_t *n, double *frame_rate) {
@@ -1002,35 +1227,84 @@ const float *sg_features_onset_env(const sg_features *f, size_t *n, double *fram
 }
 
 const float *sg_features_low_env(const sg_features *f, size_t *n, double *frame_rate) {
-  if (n)
-    *n = f ? f->low.n : 0;
   if (frame_rate)
     *frame_rate = f ? f->env_rate : 0;
-  return f ? f->low.v : NULL;
+  if (!f) {
+    if (n)
+      *n = 0;
+    return NULL;
+  }
+  sg_features *m = (sg_features *)f;
+  return spool_all(&f->low, &m->low_all, &m->low_all_n, n);
+}
+
+size_t sg_features_low_frames(const sg_features *f) { return f ? spool_count(&f->low) : 0; }
+
+sg_status sg_features_low_read(const sg_features *f, size_t start, size_t n, float *out) {
+  if (!f || (!out && n))
+    return SG_E_INVAL;
+  return n ? spool_read(&f->low, start, n, out) : SG_OK;
 }
 
 const float *sg_features_energy(const sg_features *f, size_t *n, double *frame_rate) {
-  if (n)
-    *n = f ? f->energy.n : 0;
   if (frame_rate)
     *frame_rate = f ? f->e_rate : 0;
-  return f ? f->energy.v : NULL;
+  if (!f) {
+    if (n)
+      *n = 0;
+    return NULL;
+  }
+  sg_features *m = (sg_features *)f;
+  return spool_all(&f->energy, &m->energy_all, &m->energy_all_n, n);
+}
+
+size_t sg_features_energy_frames(const sg_features *f, double *frame_rate) {
+  if (frame_rate)
+    *frame_rate = f ? f->e_rate : 0;
+  return f ? spool_count(&f->energy) : 0;
+}
+
+sg_status sg_features_energy_read(const sg_features *f, size_t start, size_t n, float *out) {
+  if (!f || (!out && n))
+    return SG_E_INVAL;
+  return n ? spool_read(&f->energy, start, n, out) : SG_OK;
 }
 
 const float *sg_features_chroma(const sg_features *f, size_t *n, double *frame_rate) {
-  if (n)
-    *n = f ? f->chroma.n / 12 : 0;
   if (frame_rate)
     *frame_rate = f ? f->ch_rate : 0;
-  return f ? f->chroma.v : NULL;
+  if (!f) {
+    if (n)
+      *n = 0;
+    return NULL;
+  }
+  sg_features *m = (sg_features *)f;
+  return spool_all(&f->chroma, &m->chroma_all, &m->chroma_all_n, n);
 }
 
 const float *sg_features_bass_chroma(const sg_features *f, size_t *n, double *frame_rate) {
-  if (n)
-    *n = f ? f->bchroma.n / 12 : 0;
   if (frame_rate)
     *frame_rate = f ? f->ch_rate : 0;
-  return f ? f->bchroma.v : NULL;
+  if (!f) {
+    if (n)
+      *n = 0;
+    return NULL;
+  }
+  sg_features *m = (sg_features *)f;
+  return spool_all(&f->bchroma, &m->bchroma_all, &m->bchroma_all_n, n);
+}
+
+size_t sg_features_chroma_frames(const sg_features *f, int bass, double *frame_rate) {
+  if (frame_rate)
+    *frame_rate = f ? f->ch_rate : 0;
+  return f ? spool_count(bass ? &f->bchroma : &f->chroma) : 0;
+}
+
+sg_status sg_features_chroma_read(const sg_features *f, int bass, size_t start, size_t n,
+                                  float *out) {
+  if (!f || (!out && n))
+    return SG_E_INVAL;
+  return n ? spool_read(bass ? &f->bchroma : &f->chroma, start, n, out) : SG_OK;
 }
 
 double sg_features_tuning_cents(const sg_features *f) { return f ? 100.0 * f->tuning : 0; }

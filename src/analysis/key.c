@@ -108,22 +108,31 @@ sg_keyfit sg_key_from_chroma(const double chroma[12], sg_key_profile profile) {
   return k;
 }
 
-/* Sums chroma frames [i0, i1). */
-static void chroma_sum(const float *c, size_t i0, size_t i1, double out[12]) {
+#define SPAN_FRAMES 256 /* chroma frames read at a time (the chroma may be spooled to a file) */
+
+/* Sums frames [i0, i1) of the chroma (bass 0) or the bass chroma (bass 1), in frame order. */
+static sg_status chroma_sum(const sg_features *f, int bass, size_t i0, size_t i1, double out[12]) {
   memset(out, 0, 12 * sizeof *out);
-  for (size_t i = i0; i < i1; ++i)
-    for (int p = 0; p < 12; ++p)
-      out[p] += c[i * 12 + p];
+  float buf[SPAN_FRAMES * 12];
+  for (size_t j = i0; j < i1; j += SPAN_FRAMES) {
+    size_t k = i1 - j < SPAN_FRAMES ? i1 - j : SPAN_FRAMES;
+    sg_status st = sg_features_chroma_read(f, bass, j, k, buf);
+    if (st != SG_OK)
+      return st;
+    for (size_t i = 0; i < k; ++i)
+      for (int p = 0; p < 12; ++p)
+        out[p] += buf[i * 12 + (size_t)p];
+  }
+  return SG_OK;
 }
 
 sg_status sg_key_estimate(const sg_features *f, double t0, double t1, sg_key_profile profile,
                           sg_keyfit *out) {
   if (!f || !out)
     return SG_E_INVAL;
-  size_t n;
   double rate;
-  const float *c = sg_features_chroma(f, &n, &rate);
-  if (!c)
+  const size_t n = sg_features_chroma_frames(f, 0, &rate);
+  if (!n)
     return SG_E_INVAL;
   if (t1 <= 0)
     t1 = (double)n / rate + 1;
@@ -133,8 +142,11 @@ sg_status sg_key_estimate(const sg_features *f, double t0, double t1, sg_key_pro
   if (i1 > (long)n)
     i1 = (long)n;
   double v[12] = {0};
-  if (i1 > i0)
-    chroma_sum(c, (size_t)i0, (size_t)i1, v);
+  if (i1 > i0) {
+    sg_status st = chroma_sum(f, 0, (size_t)i0, (size_t)i1, v);
+    if (st != SG_OK)
+      return st;
+  }
   *out = sg_key_from_chroma(v, profile);
   return SG_OK;
 }
@@ -160,9 +172,9 @@ static void norm12(double v[12]) {
     v[i] = t > 0 && v[i] > 0 ? v[i] / t : 0;
 }
 
-/* Chroma and bass chroma summed over [t0, t1) s. */
-static void sum_span(const float *c, const float *bc, size_t n, double rate, double t0, double t1,
-                     double v[12], double b[12]) {
+/* Chroma and (with bass) bass chroma summed over [t0, t1) s of n frames. */
+static sg_status sum_span(const sg_features *f, int bass, size_t n, double rate, double t0,
+                          double t1, double v[12], double b[12]) {
   memset(v, 0, 12 * sizeof *v);
   memset(b, 0, 12 * sizeof *b);
   long i0 = (long)floor(t0 * rate), i1 = (long)ceil(t1 * rate);
@@ -170,21 +182,22 @@ static void sum_span(const float *c, const float *bc, size_t n, double rate, dou
     i0 = 0;
   if (i1 > (long)n)
     i1 = (long)n;
-  for (long i = i0; i < i1; ++i)
-    for (int p = 0; p < 12; ++p) {
-      v[p] += c[(size_t)i * 12 + (size_t)p];
-      if (bc)
-        b[p] += bc[(size_t)i * 12 + (size_t)p];
-    }
+  if (i1 <= i0)
+    return SG_OK;
+  sg_status st = chroma_sum(f, 0, (size_t)i0, (size_t)i1, v);
+  if (st == SG_OK && bass)
+    st = chroma_sum(f, 1, (size_t)i0, (size_t)i1, b);
+  return st;
 }
 
 /* The chord of a span: the major or minor triad whose notes hold the largest share of the
  * chroma, plus its root's share of the bass (so Em7 reads as Em, not G). Returns the root or -1
  * when the span is silent; *minor its quality. */
-static int span_chord(const float *c, const float *bc, size_t n, double rate, double t0, double t1,
+static int span_chord(const sg_features *f, int bass, size_t n, double rate, double t0, double t1,
                       int *minor) {
   double v[12], b[12];
-  sum_span(c, bc, n, rate, t0, t1, v, b);
+  if (sum_span(f, bass, n, rate, t0, t1, v, b) != SG_OK)
+    return -1;
   norm12(v);
   norm12(b);
   double best = 0;
@@ -229,19 +242,19 @@ sg_status sg_key_evidence_measure(const sg_features *f, const sg_key_grid *g,
     return SG_E_INVAL;
   memset(out, 0, sizeof *out);
   out->tonic = out->second = out->final_root = -1;
-  size_t n, nb;
-  double rate, brate;
-  const float *c = sg_features_chroma(f, &n, &rate);
-  const float *bc = sg_features_bass_chroma(f, &nb, &brate);
-  if (!c || !(rate > 0))
+  double rate;
+  const size_t n = sg_features_chroma_frames(f, 0, &rate);
+  if (!n || !(rate > 0))
     return SG_E_INVAL;
-  if (nb != n)
-    bc = NULL;
+  const int bass = sg_features_chroma_frames(f, 1, NULL) == n;
   const double t0 = g->bar_s[0], t1 = g->bar_s[g->n_bars], len = t1 - t0;
   if (!(len > 0))
     return SG_E_INVAL;
   double v[12], b[12];
-  sum_span(c, bc, n, rate, t0 + 0.05 * len + fmin(1.0, 0.1 * len), t1 - 0.02 * len, v, b);
+  sg_status st =
+      sum_span(f, bass, n, rate, t0 + 0.05 * len + fmin(1.0, 0.1 * len), t1 - 0.02 * len, v, b);
+  if (st != SG_OK)
+    return st;
   out->fit = sg_key_from_chroma(v, SG_KEY_TEMPERLEY);
   if (out->fit.tonic < 0)
     return SG_OK;
@@ -251,23 +264,35 @@ sg_status sg_key_evidence_measure(const sg_features *f, const sg_key_grid *g,
   /* Bass: a histogram of each frame's strongest bass note, so a low note is not outweighed by
    * a higher one whose partials the chord above reinforces (a major triad in root position is
    * harmonics 4-6 of its bass). */
-  if (bc) {
+  if (bass) {
     double i0 = floor(t0 * rate), i1 = fmin(ceil(t1 * rate), (double)n), mean = 0;
-    for (double i = fmax(i0, 0); i < i1; ++i)
-      for (int p = 0; p < 12; ++p)
-        mean += bc[(size_t)i * 12 + (size_t)p];
-    mean /= fmax(1, i1 - fmax(i0, 0));
-    for (double i = fmax(i0, 0); i < i1; ++i) {
-      const float *fr = bc + (size_t)i * 12;
-      int top = 0;
-      double tot = 0;
-      for (int p = 0; p < 12; ++p) {
-        tot += fr[p];
-        if (fr[p] > fr[top])
-          top = p;
+    const size_t ia = (size_t)fmax(i0, 0), ib = i1 > fmax(i0, 0) ? (size_t)i1 : ia;
+    float buf[SPAN_FRAMES * 12];
+    for (int pass = 0; pass < 2; ++pass) { /* the mean, then the histogram */
+      for (size_t j = ia; j < ib; j += SPAN_FRAMES) {
+        size_t k = ib - j < SPAN_FRAMES ? ib - j : SPAN_FRAMES;
+        if ((st = sg_features_chroma_read(f, 1, j, k, buf)) != SG_OK)
+          return st;
+        for (size_t i = 0; i < k; ++i) {
+          const float *fr = buf + i * 12;
+          if (!pass) {
+            for (int p = 0; p < 12; ++p)
+              mean += fr[p];
+            continue;
+          }
+          int top = 0;
+          double tot = 0;
+          for (int p = 0; p < 12; ++p) {
+            tot += fr[p];
+            if (fr[p] > fr[top])
+              top = p;
+          }
+          if (tot > 0 && tot >= BASS_FLOOR * mean)
+            out->bass[top] += 1;
+        }
       }
-      if (tot > 0 && tot >= BASS_FLOOR * mean)
-        out->bass[top] += 1;
+      if (!pass)
+        mean /= fmax(1, i1 - fmax(i0, 0));
     }
     norm12(out->bass);
   }
@@ -291,7 +316,7 @@ sg_status sg_key_evidence_measure(const sg_features *f, const sg_key_grid *g,
     for (int k = a; k < e; ++k) {
       double bs = g->bar_s[k], bl = g->bar_s[k + 1] - bs;
       int mi = 0;
-      int root = span_chord(c, bc, n, rate, bs + 0.05 * bl, bs + 0.5 * bl, &mi);
+      int root = span_chord(f, bass, n, rate, bs + 0.05 * bl, bs + 0.5 * bl, &mi);
       if (root < 0)
         continue;
       out->roots[root] += (k - a) % 2 ? WEAK_BAR_W : 1.0;
@@ -300,7 +325,7 @@ sg_status sg_key_evidence_measure(const sg_features *f, const sg_key_grid *g,
     }
     double bs = g->bar_s[e - 1], bl = g->bar_s[e] - bs;
     int mi = 0;
-    int root = span_chord(c, bc, n, rate, bs + 0.5 * bl, bs + 0.95 * bl, &mi);
+    int root = span_chord(f, bass, n, rate, bs + 0.5 * bl, bs + 0.95 * bl, &mi);
     if (root >= 0) {
       out->cadence[root] += 1.0;
       if (!mi) /* a half cadence: V of the root a fifth below */
@@ -470,10 +495,9 @@ sg_status sg_key_track_compute(const sg_features *f, const sg_key_track_config *
     sg_key_track_config_init(&c);
   if (!(c.window_s > 0) || !(c.hop_s > 0) || c.min_segment_s < 0)
     return SG_E_INVAL;
-  size_t n;
   double rate;
-  const float *ch = sg_features_chroma(f, &n, &rate);
-  if (!ch)
+  const size_t n = sg_features_chroma_frames(f, 0, &rate);
+  if (!n)
     return SG_E_INVAL;
   double dur = (double)n / rate;
   double w = c.window_s < dur ? c.window_s : dur;
@@ -494,7 +518,11 @@ sg_status sg_key_track_compute(const sg_features *f, const sg_key_track_config *
     if (b > n)
       b = n;
     double v[12];
-    chroma_sum(ch, a, b, v);
+    if (chroma_sum(f, 0, a, b, v) != SG_OK) {
+      free(lab);
+      sg_key_track_free(out);
+      return SG_E_IO;
+    }
     out->key[i] = sg_key_from_chroma(v, c.profile);
     out->center_s[i] = t0 + w / 2;
     lab[i] = out->key[i].tonic < 0 ? -1 : out->key[i].tonic + 12 * out->key[i].minor;

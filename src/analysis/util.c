@@ -1,6 +1,7 @@
 /* Small numeric helpers shared inside the analysis module. */
 #include "analysis_internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,15 +89,67 @@ double sg__parabolic(double a, double b, double c) {
   return p > 0.5 ? 0.5 : p < -0.5 ? -0.5 : p;
 }
 
-float sg__quantile(const float *x, size_t n, double q) {
-  if (!n)
-    return 0.0f;
-  float *t = malloc(n * sizeof *t);
-  if (!t)
-    return 0.0f;
-  memcpy(t, x, n * sizeof *t);
-  size_t k = (size_t)(q * (double)(n - 1) + 0.5);
-  float v = select_k(t, n, k);
-  free(t);
+/* A float's bits as an unsigned key in the same order (sign flipped for positives, all bits for
+ * negatives), and back. */
+static uint32_t float_key(float v) {
+  uint32_t u;
+  memcpy(&u, &v, sizeof u);
+  return u & 0x80000000u ? ~u : u | 0x80000000u;
+}
+
+static float key_float(uint32_t u) {
+  u = u & 0x80000000u ? u & 0x7fffffffu : ~u;
+  float v;
+  memcpy(&v, &u, sizeof v);
   return v;
+}
+
+static sg_status read_array(const void *src, size_t start, size_t n, float *out) {
+  memcpy(out, (const float *)src + start, n * sizeof *out);
+  return SG_OK;
+}
+
+float sg__quantile(const float *x, size_t n, double q) {
+  float v = 0.0f;
+  sg__quantile_read(read_array, x, n, q, &v);
+  return v;
+}
+
+/* The k-th smallest by radix selection on the order-preserving keys: three counting passes
+ * over the values (12, 12 and 8 bits of the key), each keeping the bucket that holds rank k, so
+ * the value is exact and nothing the length of x is copied (the 1 kHz energy envelope of an
+ * hour is 14 MB). */
+sg_status sg__quantile_read(sg__read_fn read, const void *src, size_t n, double q, float *out) {
+  *out = 0.0f;
+  if (!n)
+    return SG_OK;
+  size_t k = (size_t)(q * (double)(n - 1) + 0.5);
+  static const unsigned width[3] = {12, 12, 8};
+  uint32_t prefix = 0, mask = 0;
+  unsigned shift = 32;
+  float buf[1024];
+  for (int p = 0; p < 3; ++p) {
+    size_t count[1u << 12] = {0};
+    shift -= width[p];
+    const uint32_t digit = (1u << width[p]) - 1;
+    for (size_t i = 0; i < n;) {
+      size_t m = n - i < 1024 ? n - i : 1024;
+      sg_status st = read(src, i, m, buf);
+      if (st != SG_OK)
+        return st;
+      for (size_t j = 0; j < m; ++j) {
+        uint32_t u = float_key(buf[j]);
+        if ((u & mask) == prefix)
+          count[(u >> shift) & digit]++;
+      }
+      i += m;
+    }
+    uint32_t b = 0;
+    while (k >= count[b])
+      k -= count[b++];
+    prefix |= b << shift;
+    mask |= digit << shift;
+  }
+  *out = key_float(prefix);
+  return SG_OK;
 }

@@ -248,15 +248,16 @@ static void keep_dry_features(sg__stem *ss) {
  * would show here). Notes within 30 ms of each other (a strum, a chord) count as one event. */
 static sg_status timing_gate(sg__run *r, const char *step, const sg__stem *ss, sg_diag *d) {
   enum { MAXLAG = 50 };
-  size_t n = 0;
   double fr = 0;
-  const float *e = sg_features_energy(ss->feat, &n, &fr);
+  const size_t n = sg_features_energy_frames(ss->feat, &fr);
   const double rate = r->song->sample_rate;
   const int sampled = !strcmp(ss->spec->instrument.s, "soundfont");
   double score[2 * MAXLAG + 1] = {0};
   size_t events = 0;
   int64_t last = INT64_MIN;
-  for (size_t k = 0; e && k < ss->notes.n; ++k) {
+  float w[2 * MAXLAG +
+          2]; /* blocks idx - MAXLAG - 1 .. idx + MAXLAG (the envelope may be in a file) */
+  for (size_t k = 0; n && k < ss->notes.n; ++k) {
     int64_t s0 = ss->notes.v[k].start;
     if (last != INT64_MIN && (double)(s0 - last) < 0.030 * rate)
       continue;
@@ -264,10 +265,12 @@ static sg_status timing_gate(sg__run *r, const char *step, const sg__stem *ss, s
     long idx = lround((double)s0 / rate * fr);
     if (idx - MAXLAG < 1 || idx + MAXLAG >= (long)n)
       continue;
+    if (sg_features_energy_read(ss->feat, (size_t)(idx - MAXLAG - 1), 2 * MAXLAG + 2, w) != SG_OK)
+      break;
     ++events;
     for (int lag = -MAXLAG; lag <= MAXLAG; ++lag) {
-      long i = idx + lag;
-      double rise = log10(e[i] + 1e-12) - log10(e[i - 1] + 1e-12);
+      long i = lag + MAXLAG + 1; /* block idx + lag */
+      double rise = log10(w[i] + 1e-12) - log10(w[i - 1] + 1e-12);
       score[lag + MAXLAG] += rise > 0 ? rise : 0;
     }
   }

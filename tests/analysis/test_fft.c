@@ -188,6 +188,127 @@ static void test_release_keeps_the_onset_envelope(void **state) {
   free(x);
 }
 
+static int cmp_float(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+/* sg__quantile selects on the floats' bits without a copy: the element of rank round(q (n-1))
+ * of the sorted values, for signed values, ties, denormals and tiny inputs. */
+static void test_quantile_is_the_order_statistic(void **state) {
+  (void)state;
+  sg_rng g;
+  sg_rng_seed(&g, 77, 3);
+  static const size_t lens[] = {1, 2, 3, 17, 1000, 50001};
+  static const double qs[] = {0, 0.01, 0.5, 0.9, 0.99, 1};
+  for (size_t li = 0; li < sizeof lens / sizeof *lens; ++li) {
+    size_t n = lens[li];
+    float *x = malloc(n * sizeof *x), *s = malloc(n * sizeof *s);
+    assert_non_null(x);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; ++i) {
+      unsigned r = sg_rng_u32(&g) % 8;
+      x[i] = r == 0   ? 0.0f
+             : r == 1 ? (float)(sg_rng_u32(&g) % 5) /* ties */
+             : r == 2
+                 ? 1e-40f * (float)(sg_rng_u32(&g) % 7) /* denormals */
+                 : (float)sg_rng_range(&g, -3, 3) * powf(10.0f, (float)(sg_rng_u32(&g) % 9) - 4);
+    }
+    memcpy(s, x, n * sizeof *x);
+    qsort(s, n, sizeof *s, cmp_float);
+    for (size_t qi = 0; qi < sizeof qs / sizeof *qs; ++qi) {
+      size_t k = (size_t)(qs[qi] * (double)(n - 1) + 0.5);
+      assert_true(sg__quantile(x, n, qs[qi]) == s[k]);
+    }
+    free(x);
+    free(s);
+  }
+  assert_true(sg__quantile(NULL, 0, 0.5) == 0.0f);
+}
+
+/* A stream past the energy and low-band frames kept in memory (~16 and ~22 s): read back from
+ * their temporary files, whole and by window, the envelopes hold the same floats as when no
+ * temporary file can be made (TMPDIR unusable: it stays in memory), and the analyses that read it
+ * by window (onsets, decay tail, echo, a slice) give the same results. */
+static void test_spooled_energy_reads_the_same(void **state) {
+  (void)state;
+  const unsigned rate = 16000;
+  const size_t n = 40 * rate;
+  float *x = calloc(n, sizeof *x);
+  assert_non_null(x);
+  sg_rng g;
+  sg_rng_seed(&g, 9, 1);
+  for (double t = 0.1; t < 36; t += 0.5) {
+    gen_burst(x, n, rate, t, 0.3, 0.02, 0.1, &g);
+    gen_burst(x, n, rate, t + 0.375, 0.12, 0.02, 0.1, &g); /* an echo */
+  }
+  gen_burst(x, n, rate, 36.2, 0.3, 0.4, 3.5, &g); /* a decaying tail */
+  sg_features_config fc;
+  sg_features_config_init(&fc);
+  fc.flags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
+  const char *old = getenv("TMPDIR");
+  char *keep = old ? strdup(old) : NULL;
+  sg_features *f[2] = {NULL, NULL};
+  assert_int_equal(sg_features_from_mono(&f[0], x, n, rate, &fc, NULL), SG_OK);
+  assert_int_equal(setenv("TMPDIR", "/nonexistent/stemgate-test", 1), 0);
+  assert_int_equal(sg_features_from_mono(&f[1], x, n, rate, &fc, NULL), SG_OK);
+  if (keep)
+    setenv("TMPDIR", keep, 1);
+  else
+    unsetenv("TMPDIR");
+  free(keep);
+  double re = 0;
+  size_t ne = sg_features_energy_frames(f[0], &re);
+  assert_true(ne > (size_t)(30 * re));
+  assert_int_equal(sg_features_energy_frames(f[1], NULL), ne);
+  size_t na = 0, nb = 0;
+  const float *ea = sg_features_energy(f[0], &na, NULL), *eb = sg_features_energy(f[1], &nb, NULL);
+  assert_int_equal(na, ne);
+  assert_int_equal(nb, ne);
+  assert_memory_equal(ea, eb, ne * sizeof *ea);
+  float w[3000];
+  assert_int_equal(sg_features_energy_read(f[0], ne - 2000, 3000, w), SG_OK);
+  assert_memory_equal(w, eb + ne - 2000, 2000 * sizeof *w);
+  assert_true(w[2000] == 0.0f && w[2999] == 0.0f); /* past the end */
+  const float *la = sg_features_low_env(f[0], &na, NULL),
+              *lb = sg_features_low_env(f[1], &nb, NULL);
+  assert_true(na > 30 * 150 && na == nb && na == sg_features_low_frames(f[0]));
+  assert_memory_equal(la, lb, na * sizeof *la);
+  assert_int_equal(sg_features_low_read(f[0], na - 10, 20, w), SG_OK);
+  assert_memory_equal(w, lb + na - 10, 10 * sizeof *w);
+  assert_true(w[10] == 0.0f);
+  sg_onset_list oa, ob;
+  assert_int_equal(sg_onsets_pick(f[0], NULL, &oa), SG_OK);
+  assert_int_equal(sg_onsets_pick(f[1], NULL, &ob), SG_OK);
+  assert_true(oa.n > 100);
+  assert_int_equal(oa.n, ob.n);
+  assert_memory_equal(oa.time, ob.time, oa.n * sizeof *oa.time);
+  assert_memory_equal(oa.low, ob.low, oa.n * sizeof *oa.low);
+  sg_onset_list_free(&oa);
+  sg_onset_list_free(&ob);
+  sg_decay_result da, db;
+  assert_int_equal(sg_decay_tail(f[0], NULL, &da), SG_OK);
+  assert_int_equal(sg_decay_tail(f[1], NULL, &db), SG_OK);
+  assert_true(da.rt60_s > 0 && da.rt60_s == db.rt60_s && da.start_s == db.start_s);
+  sg_echo_result xa, xb;
+  assert_int_equal(sg_echo_at_lag(f[0], 0.375, 0.02, &xa), SG_OK);
+  assert_int_equal(sg_echo_at_lag(f[1], 0.375, 0.02, &xb), SG_OK);
+  assert_true(xa.detected && xa.acf == xb.acf && xa.lag_s == xb.lag_s);
+  sg_features *sa = NULL, *sb = NULL;
+  assert_int_equal(sg_features_slice(f[0], 5, 35, &sa), SG_OK);
+  assert_int_equal(sg_features_slice(f[1], 5, 35, &sb), SG_OK);
+  ea = sg_features_energy(sa, &na, NULL);
+  eb = sg_features_energy(sb, &nb, NULL);
+  assert_true(na > (size_t)(29 * re));
+  assert_int_equal(na, nb);
+  assert_memory_equal(ea, eb, na * sizeof *ea);
+  sg_features_free(sa);
+  sg_features_free(sb);
+  sg_features_free(f[0]);
+  sg_features_free(f[1]);
+  free(x);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfft_matches_kissfft),
@@ -195,6 +316,8 @@ int main(void) {
       cmocka_unit_test(test_blocks_do_not_change_features),
       cmocka_unit_test(test_hostile_samples_read_as_clamped),
       cmocka_unit_test(test_release_keeps_the_onset_envelope),
+      cmocka_unit_test(test_quantile_is_the_order_statistic),
+      cmocka_unit_test(test_spooled_energy_reads_the_same),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

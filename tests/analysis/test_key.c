@@ -317,12 +317,67 @@ static void saw_bass_keys(void **state) {
   free(x);
 }
 
+/* A file longer than the chroma frames kept in memory (~24 s of 1/5-semitone frames, ~47 s of
+ * chroma here): they go to temporary files, the 1/5-semitone frames until finish folds them, the
+ * chroma for the key analyses to read by span. The chroma must be the same floats as when no
+ * temporary file can be made (TMPDIR unusable: they stay in memory), the key estimate and key
+ * track the same, and the detuned key still read. */
+static void long_chroma_spooled(void **state) {
+  (void)state;
+  const double secs = 60.0, detune = 12 * log2(432.0 / 440.0);
+  const size_t n = (size_t)(secs * RATE);
+  float *x = calloc(n, sizeof *x);
+  assert_non_null(x);
+  for (double t = 0; t + 4 <= secs; t += 4)
+    cadence_tuned(x, n, t, 9, 1, detune);
+  const char *old = getenv("TMPDIR");
+  char *keep = old ? strdup(old) : NULL;
+  sg_features *f[2] = {NULL, NULL};
+  assert_int_equal(sg_features_from_mono(&f[0], x, n, RATE, NULL, NULL), SG_OK);
+  assert_int_equal(setenv("TMPDIR", "/nonexistent/stemgate-test", 1), 0);
+  assert_int_equal(sg_features_from_mono(&f[1], x, n, RATE, NULL, NULL), SG_OK);
+  if (keep)
+    setenv("TMPDIR", keep, 1);
+  else
+    unsetenv("TMPDIR");
+  free(keep);
+  size_t n0, n1, b0, b1;
+  double r0, r1;
+  const float *c0 = sg_features_chroma(f[0], &n0, &r0), *c1 = sg_features_chroma(f[1], &n1, &r1);
+  const float *bc0 = sg_features_bass_chroma(f[0], &b0, NULL);
+  const float *bc1 = sg_features_bass_chroma(f[1], &b1, NULL);
+  assert_true(n0 > (size_t)(30 * r0)); /* well past the frames kept in memory */
+  assert_int_equal(n0, n1);
+  assert_int_equal(b0, n0);
+  assert_int_equal(b1, n1);
+  assert_memory_equal(c0, c1, n0 * 12 * sizeof *c0);
+  assert_memory_equal(bc0, bc1, n0 * 12 * sizeof *bc0);
+  assert_true(sg_features_tuning_cents(f[0]) == sg_features_tuning_cents(f[1]));
+  sg_keyfit key, key1;
+  assert_int_equal(sg_key_estimate(f[0], 0, 0, SG_KEY_KRUMHANSL, &key), SG_OK);
+  assert_int_equal(sg_key_estimate(f[1], 0, 0, SG_KEY_KRUMHANSL, &key1), SG_OK);
+  assert_int_equal(key.tonic, 9);
+  assert_int_equal(key.minor, 1);
+  assert_true(key.r == key1.r && key.confidence == key1.confidence);
+  sg_key_track ta, tb;
+  assert_int_equal(sg_key_track_compute(f[0], NULL, &ta), SG_OK);
+  assert_int_equal(sg_key_track_compute(f[1], NULL, &tb), SG_OK);
+  assert_true(ta.n > 0 && ta.n == tb.n);
+  for (size_t i = 0; i < ta.n; ++i)
+    assert_true(ta.key[i].tonic == tb.key[i].tonic && ta.key[i].r == tb.key[i].r);
+  sg_key_track_free(&ta);
+  sg_key_track_free(&tb);
+  sg_features_free(f[0]);
+  sg_features_free(f[1]);
+  free(x);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(key_names),          cmocka_unit_test(all_24_keys),
       cmocka_unit_test(detuned_material),   cmocka_unit_test(key_track_finds_modulation),
       cmocka_unit_test(silence_has_no_key), cmocka_unit_test(key_check_grid_rules),
-      cmocka_unit_test(saw_bass_keys),
+      cmocka_unit_test(saw_bass_keys),      cmocka_unit_test(long_chroma_spooled),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
