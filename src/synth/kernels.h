@@ -32,24 +32,8 @@
 /* x rounded to the nearest integer (ties to even), |x| < 2^51. */
 static inline double sg__round(double x) { return (x + SG__RND) - SG__RND; }
 
-/* 2^z for z in [-1022, 1023] (clamped there). */
-static SG__ALWAYS_INLINE double sg__exp2(double z) {
-  z = z < -1022.0 ? -1022.0 : (z > 1023.0 ? 1023.0 : z);
-  const double k = sg__round(z), f = z - k;
-  const double f2 = f * f, f4 = f2 * f2;
-  const double p01 = 1.0 + 0.6931471805459336 * f,
-               p23 = 0.24022650695813455 + 0.05550410941205712 * f;
-  const double p45 = 0.009618129159336788 + 0.001333345056819519 * f;
-  const double p67 = 0.00015403455887123276 + 1.531007934840581e-05 * f;
-  const double p = (p01 + p23 * f2) + (p45 + p67 * f2) * f4 + 1.3255218600736884e-06 * (f4 * f4);
-  const uint64_t bits = (uint64_t)((int64_t)k + 1023) << 52;
-  double scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
-
 /* e^x for x in about [-708, 709]. */
-static inline double sg__exp(double x) { return sg__exp2(x * 1.4426950408889634); }
+static inline double sg__exp(double x) { return sg_fast_exp2(x * 1.4426950408889634); }
 
 /* sin(2 pi t) for any |t| < 2^50 (t in cycles). */
 static SG__ALWAYS_INLINE double sg__sin2pi(double t) {
@@ -67,8 +51,8 @@ static SG__ALWAYS_INLINE double sg__sin2pi(double t) {
 /* tanh x for any x. */
 static SG__ALWAYS_INLINE double sg__tanh(double x) {
   double a = fabs(x);
-  a = a > 20.0 ? 20.0 : a;                            /* tanh(20) rounds to 1 */
-  const double e = sg__exp2(a * -2.8853900817779268); /* e^(-2a) */
+  a = a > 20.0 ? 20.0 : a;                                /* tanh(20) rounds to 1 */
+  const double e = sg_fast_exp2(a * -2.8853900817779268); /* e^(-2a) */
   const double t = (1.0 - e) / (1.0 + e);
   return x < 0 ? -t : t;
 }

@@ -117,12 +117,12 @@ static void voice_control(sg__sub_voice *v, const sg__sub_patch *p, double rate,
     double m = v->note + 12.0 * floor(oct[i] + 0.5) + (det[i] + v->drift_cents) / 100.0;
     if (m != v->pitch[i]) { /* a held note without glide or drift keeps its frequencies */
       v->pitch[i] = m;
-      sg_osc_set_freq(&v->osc[i], 440.0 * sg__exp2((m - 69.0) * (1.0 / 12.0)));
+      sg_osc_set_freq(&v->osc[i], 440.0 * sg_fast_exp2((m - 69.0) * (1.0 / 12.0)));
     }
   }
   double octs = p->key_track * (v->note - 60.0) / 12.0 + p->filter_env * fenv +
                 p->velocity_to_filter * v->velocity * fenv;
-  double fc = p->cutoff * sg__exp2(octs);
+  double fc = p->cutoff * sg_fast_exp2(octs);
   if (fc > 0.45 * rate)
     fc = 0.45 * rate;
   const double k = p->resonance * K_MAX;
@@ -225,7 +225,7 @@ static void voice_prepare(sg__sub_voice *v, const sg__sub_patch *p, double rate,
 #include <emmintrin.h>
 
 /* sg__ladder_step for two voices in the two lanes of SSE2 registers: the same IEEE operations in
- * the same order (sg__tanh and sg__exp2 included: z stays inside their clamps here), so each
+ * the same order (sg__tanh and sg_fast_exp2 included: z stays inside their clamps here), so each
  * lane's result is bit-identical to the scalar step; half the instructions. */
 typedef struct lad2 {
   __m128d s0, s1, s2, s3, id;

@@ -527,12 +527,12 @@ static void fast_log2_exp2_match_libm(void **state) {
     worst_l = fmax(worst_l, fabs(sg_fast_log2(nextafter(x, 0)) - log2(nextafter(x, 0))));
     worst_e = fmax(worst_e, fabs(sg_fast_exp2(k) / exp2(k) - 1));
   }
-  printf(
-      "fast log2: worst absolute error %.3g; fast exp2: worst relative error %.3g (limit 1e-12)\n",
-      worst_l, worst_e);
+  printf("fast log2: worst absolute error %.3g; fast exp2: worst relative error %.3g (limits "
+         "1e-12, 1.2e-12)\n",
+         worst_l, worst_e);
   assert_true(worst_l < 1e-12);
-  assert_true(worst_e < 1e-12);
-  assert_true(sg_fast_exp2(-5000) == sg_fast_exp2(-1000) && sg_fast_exp2(-1000) > 0); /* clamped */
+  assert_true(worst_e < 1.2e-12); /* the fit's bound, dsp.h */
+  assert_true(sg_fast_exp2(-5000) == sg_fast_exp2(-1022) && sg_fast_exp2(-1022) > 0); /* clamped */
 }
 
 /* The true-peak guard: on material with inter-sample peaks well over its threshold the meters'
