@@ -9,10 +9,12 @@
 #include "stemgate/package.h"
 #include "stemgate/verify.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static sg_pkg_loudness loudness_of(const sg_meter_result *m) {
   sg_pkg_loudness l = {1, m->integrated_lufs, m->true_peak_dbtp, m->sample_peak_dbfs};
@@ -63,6 +65,12 @@ static sg_status write_zip(sg__run *r, const char *zip, char zsha[65], sg_diag *
   sg_zip_writer_config_init(&zc);
   zc.deflate_audio = s->deliverable.deflate; /* stored unless the spec asks */
   zc.hash_sha256 = 1;
+  /* No fsync before the rename: the zip is written into the new set, which nobody is shown
+   * until sg__outset_switch has fsync'ed every file in it (output_set.c), so a crash before that
+   * leaves only a set the next run removes. That one fsync comes after the verification, by
+   * which time the writeback started as the zip was written (core/writeback.h) has finished,
+   * instead of the render waiting here with a core idle for the disk. */
+  zc.fsync_on_close = 0;
   sg_package *pk = NULL;
   sg_status st = sg_package_begin(&pk, zip, &zc, d);
   if (st != SG_OK)
@@ -284,15 +292,53 @@ static void trace_fetch_join(trace_fetch *tf) {
   tf->started = 0;
 }
 
+/* The set's files put on disk on a thread of their own while the render computes: the switch
+ * (output_set.c) fsyncs every file of the set before DIR/current shows it, and on Linux the
+ * first fsync of a run also waits for the journal commit (and, on a file system mounted with
+ * discard, the previous set's freed blocks). Started early, that wait overlaps the zip writing
+ * and the verification instead of stalling the render at the switch. Advisory only: an error
+ * here is found again by the switch's own fsync, which decides. */
+typedef struct bg_sync {
+  char path[SG_MAX_PATH * 2 + 64];
+  pthread_t th;
+  int started;
+} bg_sync;
+
+static void *bg_sync_run(void *arg) {
+  bg_sync *b = arg;
+  int fd = open(b->path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)fsync(fd);
+    close(fd);
+  }
+  return NULL;
+}
+
+static void bg_sync_start(bg_sync *b, const char *path) {
+  snprintf(b->path, sizeof b->path, "%s", path);
+  b->started = pthread_create(&b->th, NULL, bg_sync_run, b) == 0;
+}
+
+static void bg_sync_join(bg_sync *b) {
+  if (b->started)
+    pthread_join(b->th, NULL);
+  b->started = 0;
+}
+
 sg_status sg__package_build(sg__run *r, const char *zip, char zsha[65], sg_diag *d) {
   const sg_song *s = r->song;
   trace_fetch tf;
   trace_fetch_start(&tf, r);
+  bg_sync ms, zs;
+  memset(&zs, 0, sizeof zs);
+  bg_sync_start(&ms, r->master_path);
   sg_status st = write_zip(r, zip, zsha, d);
   if (st != SG_OK) {
+    bg_sync_join(&ms);
     trace_fetch_join(&tf);
     return st;
   }
+  bg_sync_start(&zs, zip);
   /* Final verification: every entry of the archive decoded once by verify's code (the client's
    * rows kept for the verification node), its bytes hashed and its loudness and true peak
    * measured on that read; the package's rows (hashes, headers, loudness and true peak as
@@ -320,6 +366,8 @@ sg_status sg__package_build(sg__run *r, const char *zip, char zsha[65], sg_diag 
       break;
     }
   }
+  bg_sync_join(&zs);
+  bg_sync_join(&ms);
   trace_fetch_join(&tf);
   return st;
 }
