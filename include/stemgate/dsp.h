@@ -87,7 +87,12 @@ static inline double sg_fast_exp2(double y) {
   const double p45 = 0.009618129159336788 + 0.001333345056819519 * f;
   const double p67 = 0.00015403455887123276 + 1.531007934840581e-05 * f;
   const double p = (p01 + p23 * f2) + (p45 + p67 * f2) * f4 + 1.3255218600736884e-06 * (f4 * f4);
-  const uint64_t bits = (uint64_t)((int64_t)k + 1023) << 52;
+  /* 2^k: k + 1023 lands in the low mantissa bits of (k + 1023) + 2^52, shifted into the exponent
+   * field (same bits as an integer conversion, and vectorises without AVX-512's cvtpd2qq). */
+  const double kb = (k + 1023.0) + 4503599627370496.0;
+  uint64_t bits;
+  memcpy(&bits, &kb, sizeof bits);
+  bits <<= 52;
   double scale;
   memcpy(&scale, &bits, sizeof scale);
   return p * scale;

@@ -9,6 +9,7 @@
 #include "stemgate/dsp.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,13 @@
 #define SRC_SIDE 1
 #define SRC_N (2 + SG_INSITU_MAX_KEYS)
 #define IS_RUN 256 /* DYNAMICS: frames per run (within a 10 ms block) */
+
+#if defined(__GNUC__)
+/* GCC/Clang generic vectors (element-wise IEEE operations, the scalar ones' bits), for a
+ * branch-free select in the ballistics' recursion. */
+typedef double is_v2 __attribute__((vector_size(16)));
+typedef int64_t is_m2 __attribute__((vector_size(16)));
+#endif
 
 struct sg_insitu {
   sg_insitu_config c;
@@ -298,17 +306,30 @@ dynamics_body(sg_insitu *s, const float *inL, const float *inR, const float *out
       for (size_t k = 0; k < m; ++k)
         lv[k] = 0;
     }
-    /* Attack or release pole picked by a select, not a branch (the music decides it). */
+    /* Attack or release pole: both steps, then a select by masks (GCC turns a ternary into a
+     * jump the music mispredicts), so the chain through yl is a multiply-add and a blend. */
     const double aa = s->a_att, ar = s->a_rel, ba = 1 - aa, br = 1 - ar;
+#if defined(__GNUC__)
+    is_v2 yv = {s->yl, 0};
+    for (size_t k = 0; k < m; ++k) {
+      const is_v2 xv = {lv[k], 0}, att = aa * yv + ba * xv, rel = ar * yv + br * xv;
+      const is_m2 up = xv > yv;
+      yv = (is_v2)(((is_m2)att & up) | ((is_m2)rel & ~up));
+      /* released fully: no denormals, and the gain is exactly 1 */
+      yv = (is_v2)((is_m2)yv & ~(yv < 1e-30));
+      lv[k] = yv[0];
+    }
+    s->yl = yv[0];
+#else
     double yl = s->yl;
     for (size_t k = 0; k < m; ++k) {
       const double xl = lv[k];
-      const int up = xl > yl;
-      yl = (up ? aa : ar) * yl + (up ? ba : br) * xl;
+      yl = xl > yl ? aa * yl + ba * xl : ar * yl + br * xl;
       yl = yl < 1e-30 ? 0.0 : yl; /* released fully: no denormals, and the gain is exactly 1 */
       lv[k] = yl;
     }
     s->yl = yl;
+#endif
     const float *il = inL + k0, *ir = inR + k0, *ol = outL + k0, *orr = outR + k0;
     double bi[LANES] = {0}, bp[LANES] = {0}, bo[LANES] = {0};
     size_t k = 0;
