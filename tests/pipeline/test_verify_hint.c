@@ -189,15 +189,7 @@ static void lent_features_are_the_ones_used(void **state) {
 static const char *with_master_byte_changed(void) {
   static char out[1200];
   snprintf(out, sizeof out, "%s", sg_test_path("changed.zip"));
-  FILE *a = fopen(g_zip, "rb"), *b = fopen(out, "wb");
-  assert_non_null(a);
-  assert_non_null(b);
-  char blk[65536];
-  size_t k;
-  while ((k = fread(blk, 1, sizeof blk, a)) > 0)
-    assert_int_equal(fwrite(blk, 1, k, b), k);
-  fclose(a);
-  fclose(b);
+  assert_int_equal(sg_test_copy_file(g_zip, out), 0);
   int err = 0;
   zip_t *z = zip_open(out, 0, &err);
   assert_non_null(z);

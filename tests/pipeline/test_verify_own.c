@@ -109,15 +109,7 @@ static const char *altered(const char *copy_name, const char *suffix,
                            size_t entry_cap) {
   static char out[1200];
   snprintf(out, sizeof out, "%s", sg_test_path(copy_name));
-  FILE *a = fopen(g_zip, "rb"), *b = fopen(out, "wb");
-  assert_non_null(a);
-  assert_non_null(b);
-  char blk[65536];
-  size_t k;
-  while ((k = fread(blk, 1, sizeof blk, a)) > 0)
-    assert_int_equal(fwrite(blk, 1, k, b), k);
-  fclose(a);
-  fclose(b);
+  assert_int_equal(sg_test_copy_file(g_zip, out), 0);
   int err = 0;
   zip_t *z = zip_open(out, 0, &err);
   assert_non_null(z);

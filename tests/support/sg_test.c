@@ -67,6 +67,21 @@ int sg_test_write_text(const char *path, const char *text) {
   return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
+int sg_test_copy_file(const char *from, const char *to) {
+  FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+  int ok = a && b;
+  char blk[65536];
+  size_t k;
+  while (ok && (k = fread(blk, 1, sizeof blk, a)) > 0)
+    ok = fwrite(blk, 1, k, b) == k;
+  ok = ok && !ferror(a);
+  if (a)
+    fclose(a);
+  if (b && fclose(b) != 0)
+    ok = 0;
+  return ok ? 0 : -1;
+}
+
 int sg_test_set_read(const char *out, sg_test_set *s) {
   char cur[1200], real[PATH_MAX];
   snprintf(cur, sizeof cur, "%s/current", out);

@@ -30,6 +30,8 @@ const char *sg_test_path(const char *name);
 const char *sg_test_source(const char *rel);
 /* Writes text to a file; returns 0 on success. */
 int sg_test_write_text(const char *path, const char *text);
+/* Copies a file byte for byte; returns 0 on success. */
+int sg_test_copy_file(const char *from, const char *to);
 
 /* The delivered set of a render's output folder as a reader sees it: DIR/current resolved
  * once, its files (sorted by name, hidden ones skipped) and their SHA-256. */
