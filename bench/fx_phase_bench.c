@@ -6,6 +6,7 @@
  * compared (paired A B A B). Not built by CMake; see bench/fx_README.md.
  *
  *   fx_phase_bench SPEC WORKDIR [REPS]   (WORKDIR: a render's DIR/work, holding dry/<stem>.wav) */
+#include "pipeline_internal.h" /* sg__fxv_insitu_config; build with -Isrc/pipeline */
 #include "stemgate/analysis.h"
 #include "stemgate/fx.h"
 #include "stemgate/io.h"
@@ -48,32 +49,11 @@ static void tap(void *user, int effect, const float *inL, const float *inR, cons
   b->tap_cpu += dt, b->eff_cpu[effect] += dt;
 }
 
+/* The pipeline's own in-situ configuration (step_fx.c), without probe results: the wet gains a
+ * probe would measure stay 0 dB, which changes the figures, not the work. */
 static void insitu_config(const sg_fx_design *ds, double rate, sg_insitu_config *c) {
-  memset(c, 0, sizeof *c);
-  c->rate = rate;
-  c->mix = ds->mix;
-  const char *t = ds->type;
-  if (!strcmp(t, "eq")) {
-    c->kind = SG_INSITU_TRANSFER;
-    c->n_freqs = ds->n_probe_hz;
-    memcpy(c->freqs, ds->probe_hz, sizeof ds->probe_hz);
-  } else if (!strcmp(t, "compressor")) {
-    c->kind = SG_INSITU_DYNAMICS;
-    c->threshold_db = ds->comp.threshold_db, c->ratio = ds->comp.ratio;
-    c->knee_db = ds->comp.knee_db, c->attack_ms = ds->comp.attack_ms;
-    c->release_ms = ds->comp.release_ms, c->makeup_db = ds->comp.makeup_db;
-    c->rms = ds->comp.detector == SG_DETECT_RMS, c->rms_ms = ds->comp.rms_ms;
-  } else if (!strcmp(t, "width") || !strcmp(t, "pan") || !strcmp(t, "gain")) {
-    c->kind = SG_INSITU_LEVEL;
-  } else if (!strcmp(t, "limiter")) {
-    c->kind = SG_INSITU_PEAK;
-  } else if (!strcmp(t, "saturation")) {
-    c->kind = SG_INSITU_SHAPER;
-    c->drive_db = ds->sat.drive_db, c->asym = ds->sat.asym, c->output_db = ds->sat.output_db;
-  } else {
-    c->kind = SG_INSITU_WET;
-    c->uncorrelated = !strcmp(t, "delay") || !strcmp(t, "reverb");
-  }
+  static const sg_fx_probe_result no_probe;
+  sg__fxv_insitu_config(ds, &no_probe, rate, c);
 }
 
 typedef struct stereo {
