@@ -48,6 +48,17 @@ sg_status sg_trace_add(sg_trace *t, const float *interleaved, size_t frames);
 sg_status sg_trace_tap(void *user, const float *interleaved, size_t frames);
 /* A file read through a trace (for a file no writer streamed in this run). */
 sg_status sg_trace_file(const char *path, int loudness, sg_trace **out, sg_diag *d);
+/* A finished trace kept in a small file beside the node that wrote the audio it measured, so a
+ * later run that reuses that audio draws it without reading it again: 112 bytes of header and 8
+ * (16 with loudness) per column, at most about 16 KB whatever the song's length.
+ * key: the SHA-256 (hex) of the audio file's bytes; the file is written under a temporary name
+ * and renamed, so it is whole or absent. SG_E_INVAL, SG_E_IO. */
+sg_status sg_trace_save(const sg_trace *t, const char *key, const char *path, sg_diag *d);
+/* The trace saved at path, only when it was saved for this key by this trace version with this
+ * loudness flag and SG_REPORT_COLS columns, and holds exactly what its header declares;
+ * SG_E_NOTFOUND otherwise (absent, stale or damaged: measure the file instead). The loaded
+ * trace is finished: sg_trace_add refuses it (SG_E_INVAL); sg_report_wave_from reads it. */
+sg_status sg_trace_load(const char *path, const char *key, int loudness, sg_trace **out);
 void sg_trace_free(sg_trace *t);
 
 /* What a trace holds, in the report's terms. Arrays of n; owned by the sg_report. */

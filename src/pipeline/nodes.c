@@ -244,6 +244,7 @@ sg_status sg__fx_node_judge(sg__run *r, sg__stem *ss,
       (st = sg__node_write(rec, n, d)) == SG_OK) {
     const char *files[1] = {ss->final};
     sg__shared_publish(r, ss->final_key, rec, files, 1);
+    sg__trace_keep(r, node, n, ss->trace);
   }
   return st;
 }
@@ -324,8 +325,9 @@ sg_status sg__step_master(sg__run *r, sg_diag *d) {
   char rec[SG_MAX_PATH + 64];
   sg__node_record_path(r, "master", rec, sizeof rec);
   if ((st = sg__node_hash(n, files, 1, d)) == SG_OK &&
-      (st = sg__node_rows_from(n, &r->res->gates, n0)) == SG_OK)
-    st = sg__node_write(rec, n, d);
+      (st = sg__node_rows_from(n, &r->res->gates, n0)) == SG_OK &&
+      (st = sg__node_write(rec, n, d)) == SG_OK)
+    sg__trace_keep(r, "master", n, r->master_trace);
   return st;
 }
 

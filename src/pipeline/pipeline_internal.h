@@ -333,6 +333,15 @@ char *sg__notes_text(const sg__run *r);
 sg_status sg__report_write(sg__run *r, sg_status run_st, const sg_diag *why, int deliver,
                            sg_diag *d);
 
+/* ---- trace_cache.c: report.html's envelopes kept beside their nodes ---- */
+/* Saves t, the trace of node's one file as written this run, keyed by the file's hash in n
+ * (work/nodes/<node>.trace); failures only cost a read of the file next time. */
+void sg__trace_keep(const sg__run *r, const char *node, const sg__node *n, const sg_trace *t);
+/* The trace of node's file (up to date: its hash in n holds): the one kept for that hash, else
+ * the file read through sg_trace_file (and kept). NULL when neither works. */
+sg_trace *sg__trace_take(const sg__run *r, const char *node, const sg__node *n, const char *file,
+                         int loudness);
+
 /* Copies the file src to dst (created or truncated); SG_E_IO naming the file. */
 sg_status sg__copy_file(const char *src, const char *dst, sg_diag *d);
 

@@ -72,9 +72,11 @@ static sg_status gather_stem(sg__run *r, const sg__stem *ss, sg_report_stem *rs)
   sg_status st = SG_OK;
   if (ss->trace) {
     st = sg_report_wave_from(&rs->wave, ss->trace);
-  } else if (ss->fx_uptodate) { /* reused: the delivered file as it is */
-    sg_trace *t = NULL;
-    if (sg_trace_file(ss->final, 0, &t, NULL) == SG_OK)
+  } else if (ss->fx_uptodate) { /* reused: its kept trace, or the delivered file as it is */
+    char node[SG_MAX_NAME + 8];
+    snprintf(node, sizeof node, "fx %s", ss->name);
+    sg_trace *t = sg__trace_take(r, node, &ss->fx_node, ss->final, 0);
+    if (t)
       st = sg_report_wave_from(&rs->wave, t);
     sg_trace_free(t);
   }
@@ -97,8 +99,8 @@ static sg_status gather(sg__run *r, sg_report *rep) {
   if (st == SG_OK && r->master_trace) {
     st = sg_report_wave_from(&rep->master, r->master_trace);
   } else if (st == SG_OK && r->master_uptodate) {
-    sg_trace *t = NULL;
-    if (sg_trace_file(r->master_path, 1, &t, NULL) == SG_OK)
+    sg_trace *t = sg__trace_take(r, "master", &r->master_node, r->master_path, 1);
+    if (t)
       st = sg_report_wave_from(&rep->master, t);
     sg_trace_free(t);
   }

@@ -254,9 +254,10 @@ sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d) {
 }
 
 /* The zip written, then verified from the archive: one pass per entry. */
-/* report.html's envelopes of the files taken from the cache (they streamed nothing this run, so
- * report.c would read them after the verification): read beside the zip writing instead, on the
- * core the writer leaves mostly idle. The same function on the same files: the same page. */
+/* report.html's envelopes of the files taken from the cache (they streamed nothing this run):
+ * the traces kept beside their nodes when they were written (trace_cache.c), or, for a node
+ * without one, the file read beside the zip writing, on the core the writer leaves mostly idle.
+ * The same measurement of the same bytes: the same page as a clean render's. */
 typedef struct trace_fetch {
   sg__run *r;
   unsigned fp_mode; /* the run's floating-point mode (sg_trace_add measures under it) */
@@ -270,12 +271,13 @@ static void *trace_fetch_run(void *arg) {
   sg_dsp_denormals_restore(tf->fp_mode);
   for (int k = 0; k < r->n_stems; ++k) {
     sg__stem *ss = &r->stems[k];
-    if (!ss->trace && ss->fx_uptodate && sg_trace_file(ss->final, 0, &ss->trace, NULL) != SG_OK)
-      ss->trace = NULL; /* report.c reads it itself */
+    char node[SG_MAX_NAME + 8];
+    snprintf(node, sizeof node, "fx %s", ss->name);
+    if (!ss->trace && ss->fx_uptodate) /* NULL: report.c tries again */
+      ss->trace = sg__trace_take(r, node, &ss->fx_node, ss->final, 0);
   }
-  if (!r->master_trace && r->master_uptodate &&
-      sg_trace_file(r->master_path, 1, &r->master_trace, NULL) != SG_OK)
-    r->master_trace = NULL;
+  if (!r->master_trace && r->master_uptodate)
+    r->master_trace = sg__trace_take(r, "master", &r->master_node, r->master_path, 1);
   return NULL;
 }
 

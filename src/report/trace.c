@@ -6,10 +6,17 @@
 #include "stemgate/report.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BLOCK 4096 /* frames sanitised at once */
+
+/* What a saved trace's columns mean: bump when a column measures anything else (the envelope,
+ * the loudness window, the true-peak detector), so no trace saved before is used again. */
+#define TRACE_VERSION 1u
+#define TRACE_MAGIC "SGTRACE"               /* 8 bytes with its NUL */
+#define TRACE_HEAD (8 + 6 * 4 + 2 * 8 + 64) /* magic, six u32, two i64, the key */
 
 struct sg_trace {
   unsigned channels, rate;
@@ -21,6 +28,7 @@ struct sg_trace {
   sg__loud lm;           /* BS.1770-4 short-term loudness (the analysis module's) */
   sg_truepeak tp_det[8]; /* BS.1770-4 Annex 2, per channel; its peak restarts per column */
   float *buf;            /* BLOCK frames, non-finite samples as 0 */
+  int sealed;            /* loaded from a saved trace: read only */
 };
 
 sg_status sg_trace_create(sg_trace **out, const sg_trace_config *c, sg_diag *d) {
@@ -112,7 +120,7 @@ static sg_status add_in_column(sg_trace *t, int col, const float *x, size_t n) {
 }
 
 sg_status sg_trace_add(sg_trace *t, const float *x, size_t frames) {
-  if (!t)
+  if (!t || t->sealed)
     return SG_E_INVAL;
   size_t off = 0;
   while (off < frames) {
@@ -180,6 +188,171 @@ sg_status sg_trace_file(const char *path, int loudness, sg_trace **out, sg_diag 
   }
   *out = t;
   return SG_OK;
+}
+
+/* ---- a finished trace kept on disk (little-endian, floats by their bits) ----------------------
+ */
+
+static unsigned char *put_u32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    *p++ = (unsigned char)(v >> (8 * i));
+  return p;
+}
+
+static unsigned char *put_i64(unsigned char *p, int64_t v) {
+  uint64_t u = (uint64_t)v;
+  for (int i = 0; i < 8; ++i)
+    *p++ = (unsigned char)(u >> (8 * i));
+  return p;
+}
+
+static const unsigned char *get_u32(const unsigned char *p, uint32_t *v) {
+  *v = 0;
+  for (int i = 0; i < 4; ++i)
+    *v |= (uint32_t)p[i] << (8 * i);
+  return p + 4;
+}
+
+static const unsigned char *get_i64(const unsigned char *p, int64_t *v) {
+  uint64_t u = 0;
+  for (int i = 0; i < 8; ++i)
+    u |= (uint64_t)p[i] << (8 * i);
+  *v = (int64_t)u;
+  return p + 8;
+}
+
+static unsigned char *put_floats(unsigned char *p, const float *x, int n) {
+  for (int i = 0; i < n; ++i) {
+    uint32_t b;
+    memcpy(&b, &x[i], 4);
+    p = put_u32(p, b);
+  }
+  return p;
+}
+
+static const unsigned char *get_floats(const unsigned char *p, float *x, int n) {
+  for (int i = 0; i < n; ++i) {
+    uint32_t b;
+    p = get_u32(p, &b);
+    memcpy(&x[i], &b, 4);
+  }
+  return p;
+}
+
+static int key_ok(const char *key) {
+  if (!key || strlen(key) != 64)
+    return 0;
+  for (int i = 0; i < 64; ++i)
+    if (!((key[i] >= '0' && key[i] <= '9') || (key[i] >= 'a' && key[i] <= 'f')))
+      return 0;
+  return 1;
+}
+
+static size_t saved_size(int cols, int loud) {
+  return TRACE_HEAD + (size_t)cols * 4 * (loud ? 4 : 2);
+}
+
+sg_status sg_trace_save(const sg_trace *t, const char *key, const char *path, sg_diag *d) {
+  if (!t || !path || !key_ok(key))
+    return sg_diag_fail(d, SG_E_INVAL, "report: cannot save a trace without a SHA-256 key");
+  size_t n = saved_size(t->cols, t->loud);
+  unsigned char *buf = malloc(n), *p = buf;
+  if (!buf)
+    return sg_diag_fail(d, SG_E_NOMEM, "report: out of memory");
+  memcpy(p, TRACE_MAGIC, 8);
+  p += 8;
+  p = put_u32(p, TRACE_VERSION);
+  p = put_u32(p, t->channels);
+  p = put_u32(p, t->rate);
+  p = put_u32(p, (uint32_t)t->cols);
+  p = put_u32(p, (uint32_t)t->loud);
+  p = put_u32(p, 0);
+  p = put_i64(p, t->per_col);
+  p = put_i64(p, t->fed);
+  memcpy(p, key, 64);
+  p += 64;
+  p = put_floats(p, t->lo, t->cols);
+  p = put_floats(p, t->hi, t->cols);
+  if (t->loud) {
+    p = put_floats(p, t->st, t->cols);
+    p = put_floats(p, t->tp, t->cols);
+  }
+  char tmp[4096 + 16];
+  if (snprintf(tmp, sizeof tmp, "%s.partial", path) >= (int)sizeof tmp) {
+    free(buf);
+    return sg_diag_fail(d, SG_E_RANGE, "report: path too long: '%s'", path);
+  }
+  FILE *f = fopen(tmp, "wb");
+  int ok = f && fwrite(buf, 1, n, f) == n;
+  if (f && fclose(f) != 0)
+    ok = 0;
+  free(buf);
+  if (!ok || rename(tmp, path) != 0) {
+    remove(tmp);
+    return sg_diag_fail(d, SG_E_IO, "report: cannot write the trace '%s'", path);
+  }
+  return SG_OK;
+}
+
+sg_status sg_trace_load(const char *path, const char *key, int loudness, sg_trace **out) {
+  *out = NULL;
+  if (!path || !key_ok(key))
+    return SG_E_INVAL;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return SG_E_NOTFOUND;
+  const size_t most = saved_size(SG_REPORT_COLS, 1);
+  unsigned char *buf = malloc(most + 1);
+  size_t n = buf ? fread(buf, 1, most + 1, f) : 0;
+  fclose(f);
+  sg_status st = SG_E_NOTFOUND;
+  uint32_t ver = 0, ch = 0, rate = 0, cols = 0, loud = 0, zero = 1;
+  int64_t per_col = 0, fed = 0;
+  const unsigned char *p = buf;
+  if (buf && n >= TRACE_HEAD && !memcmp(p, TRACE_MAGIC, 8)) {
+    p = get_u32(p + 8, &ver);
+    p = get_u32(p, &ch);
+    p = get_u32(p, &rate);
+    p = get_u32(p, &cols);
+    p = get_u32(p, &loud);
+    p = get_u32(p, &zero);
+    p = get_i64(p, &per_col);
+    p = get_i64(p, &fed);
+    if (ver == TRACE_VERSION && !memcmp(p, key, 64) && cols == SG_REPORT_COLS &&
+        loud == (uint32_t)(loudness != 0) && zero == 0 && ch >= 1 && ch <= 8 && rate >= 1000 &&
+        per_col >= 1 && fed >= 0 && n == saved_size((int)cols, (int)loud))
+      st = SG_OK;
+    p += 64;
+  }
+  sg_trace *t = NULL;
+  if (st == SG_OK) {
+    sg_trace_config c = {ch, rate, 0, (int)cols, 0};
+    if (sg_trace_create(&t, &c, NULL) != SG_OK)
+      st = SG_E_NOMEM;
+  }
+  if (st == SG_OK && loud) {
+    t->st = malloc(cols * sizeof *t->st);
+    t->tp = malloc(cols * sizeof *t->tp);
+    if (!t->st || !t->tp)
+      st = SG_E_NOMEM;
+  }
+  if (st == SG_OK) {
+    t->per_col = per_col;
+    t->fed = fed;
+    t->loud = (int)loud;
+    t->sealed = 1;
+    p = get_floats(p, t->lo, (int)cols);
+    p = get_floats(p, t->hi, (int)cols);
+    if (loud) {
+      p = get_floats(p, t->st, (int)cols);
+      get_floats(p, t->tp, (int)cols);
+    }
+    *out = t;
+    t = NULL;
+  }
+  sg_trace_free(t);
+  free(buf);
+  return st;
 }
 
 sg_status sg_report_wave_from(sg_report_wave *w, const sg_trace *t) {
