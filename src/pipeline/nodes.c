@@ -431,6 +431,7 @@ sg_status sg__step_package(sg__run *r, sg_diag *d) {
     size_t n0 = r->res->gates.n;
     st = sg__outset_path(r, name, newzip, sizeof newzip, d);
     char zsha[65] = "";
+    sg__outset_sweep(r); /* the sets nobody is shown, removed beside the zip writing */
     if (st == SG_OK)
       st = sg__package_build(r, newzip, zsha, d);
     sg__node_report(r, "package", 0);

@@ -123,6 +123,7 @@ typedef struct sg__outset {
   int switched;               /* DIR/current names dir */
   char name[64];              /* <pid>-<n> */
   char dir[SG_MAX_PATH + 64]; /* DIR/.sets/<name> */
+  struct sg__sweep *sweep;    /* the stale sets being removed beside the package step */
 } sg__outset;
 
 typedef struct sg__run {
@@ -365,8 +366,15 @@ sg_status sg__outset_lock(sg__run *r, sg_diag *d);
 sg_status sg__outset_path(sg__run *r, const char *name, char *out, size_t cap, sg_diag *d);
 /* Adds the finished file src to the set as name (hard link, or a copy). */
 sg_status sg__outset_add(sg__run *r, const char *src, const char *name, sg_diag *d);
-/* fsyncs the set and flips DIR/current to it; the previous set is removed. */
+/* fsyncs the set and flips DIR/current to it. The previous set is left to the next run that
+ * builds a package (sg__outset_sweep). */
 sg_status sg__outset_switch(sg__run *r, sg_diag *d);
+/* Starts removing, on a thread of its own, every set but the one DIR/current shows and this
+ * run's: the set an earlier run replaced and those of killed runs. Called as a package starts
+ * to be built, so the removal (its unlinks wait on the journal and on the device's discards)
+ * overlaps the zip writing instead of holding up the end of a render; joined by
+ * sg__outset_release, under the lock. Without a thread, nothing is removed this run. */
+void sg__outset_sweep(sg__run *r);
 /* Removes an unswitched set and drops the lock (always called, also after a failure). */
 void sg__outset_release(sg__run *r);
 
