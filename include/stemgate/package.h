@@ -48,6 +48,14 @@ sg_status sg_package_add_audio(sg_package *p, const char *src_path, const char *
 sg_status sg_package_add_audio_hashed(sg_package *p, const char *src_path, const char *archive_name,
                                       sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
                                       const char *sha256, sg_diag *d);
+/* The same with the file's CRC-32 known too (crc32 != NULL), e.g. recorded with its SHA-256 by
+ * sg_package_file_digest when the file was written: a stored entry is then copied by the kernel
+ * without passing through user space (zip_write.c). The CRC is taken as it is. */
+sg_status sg_package_add_audio_digest(sg_package *p, const char *src_path, const char *archive_name,
+                                      sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
+                                      const char *sha256, const uint32_t *crc32, sg_diag *d);
+/* A file's SHA-256 (hex) and the CRC-32 a zip entry of it needs, from one read. */
+sg_status sg_package_file_digest(const char *path, char sha256[65], uint32_t *crc32, sg_diag *d);
 /* Adds any other file (MIDI: stored; compress chooses). */
 sg_status sg_package_add_file(sg_package *p, const char *src_path, const char *archive_name,
                               sg_pkg_role role, const char *stem, int compress, sg_diag *d);

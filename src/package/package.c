@@ -2,9 +2,11 @@
  * receives has a manifest row whose hash and header were taken from the very bytes zipped. */
 #include "package_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 struct sg_package {
   sg_zip_writer *zw;
@@ -48,7 +50,7 @@ static sg_status add_row(sg_package *p, const sg_manifest_file *f, sg_diag *d) {
 static sg_status add_disk_file(sg_package *p, const char *src_path, const char *archive_name,
                                sg_pkg_role role, const char *stem, int compress,
                                const sg_pkg_loudness *ld, int need_audio, const char *sha256,
-                               sg_diag *d) {
+                               const uint32_t *crc32, sg_diag *d) {
   if (!p || !src_path || !archive_name)
     return sg_diag_fail(d, SG_E_INVAL, "package: NULL argument");
   if (sg_manifest_find_file(&p->m, archive_name))
@@ -63,7 +65,8 @@ static sg_status add_disk_file(sg_package *p, const char *src_path, const char *
   f.compressed = compress;
   if (ld)
     f.loudness = *ld;
-  if ((st = sg_zip_writer_add_file(p->zw, archive_name, src_path, compress, d)) != SG_OK)
+  if ((st = sg__zip_writer_add_file_crc(p->zw, archive_name, src_path, compress, crc32, d)) !=
+      SG_OK)
     return st;
   return add_row(p, &f, d);
 }
@@ -72,21 +75,60 @@ sg_status sg_package_add_audio(sg_package *p, const char *src_path, const char *
                                sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
                                sg_diag *d) {
   return add_disk_file(p, src_path, archive_name, role, stem, p ? p->deflate_audio : 0, ld, 1, NULL,
-                       d);
+                       NULL, d);
 }
 
 sg_status sg_package_add_audio_hashed(sg_package *p, const char *src_path, const char *archive_name,
                                       sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
                                       const char *sha256, sg_diag *d) {
   return add_disk_file(p, src_path, archive_name, role, stem, p ? p->deflate_audio : 0, ld, 1,
-                       sha256, d);
+                       sha256, NULL, d);
+}
+
+sg_status sg_package_add_audio_digest(sg_package *p, const char *src_path, const char *archive_name,
+                                      sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
+                                      const char *sha256, const uint32_t *crc32, sg_diag *d) {
+  return add_disk_file(p, src_path, archive_name, role, stem, p ? p->deflate_audio : 0, ld, 1,
+                       sha256, crc32, d);
+}
+
+sg_status sg_package_file_digest(const char *path, char sha256[65], uint32_t *crc32, sg_diag *d) {
+  if (!path || !sha256 || !crc32)
+    return sg_diag_fail(d, SG_E_INVAL, "package: NULL argument");
+  sha256[0] = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return sg_diag_fail(d, SG_E_IO, "cannot open '%s' for hashing: %s", path, strerror(errno));
+  sg_sha256 h;
+  sg_status st = sg_sha256_init(&h);
+  static _Thread_local unsigned char buf[1 << 20];
+  uLong c = crc32_z(0L, Z_NULL, 0);
+  while (st == SG_OK) {
+    size_t n = fread(buf, 1, sizeof buf, f);
+    if (n) {
+      st = sg_sha256_update(&h, buf, n);
+      c = crc32_z(c, buf, (z_size_t)n);
+    }
+    if (n < sizeof buf) {
+      if (ferror(f))
+        st = sg_diag_fail(d, SG_E_IO, "read error while hashing '%s'", path);
+      break;
+    }
+  }
+  fclose(f);
+  if (st != SG_OK) {
+    sg_sha256_free(&h);
+    return st;
+  }
+  *crc32 = (uint32_t)c;
+  return sg_sha256_final(&h, sha256);
 }
 
 sg_status sg_package_add_file(sg_package *p, const char *src_path, const char *archive_name,
                               sg_pkg_role role, const char *stem, int compress, sg_diag *d) {
   if (role == SG_ROLE_MASTER || role == SG_ROLE_STEM)
     return sg_package_add_audio(p, src_path, archive_name, role, stem, NULL, d);
-  return add_disk_file(p, src_path, archive_name, role, stem, compress, NULL, 0, NULL, d);
+  return add_disk_file(p, src_path, archive_name, role, stem, compress, NULL, 0, NULL, NULL, d);
 }
 
 sg_status sg_package_add_text(sg_package *p, const char *archive_name, const char *text,

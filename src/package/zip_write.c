@@ -24,7 +24,21 @@
  * to rewrite that header and returns to the end, so everything before the end is final once it
  * has returned there (and been flushed). The thread hashes up to that mark while the next entry
  * is written; a write below the mark (a libzip that wrote otherwise) makes the hash be taken
- * again from the finished file, so it is always the hash of the bytes on disk. */
+ * again from the finished file, so it is always the hash of the bytes on disk.
+ *
+ * Stored archives written directly: libzip computes every stored entry's CRC-32 itself, so each
+ * byte of a 300 MB package went read(2) -> copy -> CRC -> copy -> write(2) in user space. When
+ * the archive is the plain kind a package is (ASCII names, file entries stored, texts deflated,
+ * under the 4 GiB limits of a zip without Zip64), the writer lays it out itself, field for field
+ * as libzip does (APPNOTE.TXT 4.3: local header, data, central directory, end record; the same
+ * versions, flags, times, attributes and raw deflate parameters; tests/package/test_zip_direct.c
+ * compares the two byte for byte), and moves each file's bytes with copy_file_range(2): one
+ * copy inside the kernel, none through user space. A file's CRC-32 is the caller's when it
+ * knows it (a node records it with the file's SHA-256, sg_package_file_digest), else read once
+ * for it. Anything else (Zip64, deflated files, other names) goes through libzip as before. */
+#if defined(__linux__)
+#define _GNU_SOURCE /* copy_file_range */
+#endif
 #include "package_internal.h"
 
 #include "core/writeback.h"
@@ -39,6 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <zip.h>
+#include <zlib.h>
 
 /* The hash beside the writing (see the header comment); owned by the writer. */
 typedef struct zip_hasher {
@@ -56,6 +71,20 @@ typedef struct zip_hasher {
   char hex[65];
 } zip_hasher;
 
+/* An entry as added, for the direct writer (see the header comment). */
+typedef struct pending {
+  char name[256];
+  char *path;          /* a file entry, or NULL */
+  unsigned char *data; /* a text entry's bytes (owned), n of them */
+  size_t n;
+  int compress;
+  uint64_t size; /* a file's size when added */
+  int has_crc;
+  uint32_t crc;
+  unsigned char *z; /* a text's raw deflate stream (owned), zn bytes, made at close */
+  size_t zn;
+} pending;
+
 struct sg_zip_writer {
   zip_t *za;
   char path[SG__PATH_MAX];
@@ -64,6 +93,9 @@ struct sg_zip_writer {
   time_t mtime;
   struct out_sink *sink; /* owned by the zip_source once the archive is open */
   zip_hasher *hasher;    /* hash_sha256 */
+  pending *q;            /* every entry added, in order */
+  size_t nq, capq;
+  int q_lost; /* an entry could not be queued (no memory): libzip writes the archive */
 };
 
 static void *hasher_run(void *arg) {
@@ -427,6 +459,44 @@ static zip_int64_t in_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd_
   }
 }
 
+/* ---- the entries as added ---------------------------------------------------------------------
+ */
+
+static pending *queue_push(sg_zip_writer *w, const char *name) {
+  if (w->q_lost)
+    return NULL;
+  if (w->nq == w->capq) {
+    size_t cap = w->capq ? 2 * w->capq : 16;
+    pending *q = realloc(w->q, cap * sizeof *q);
+    if (!q) {
+      w->q_lost = 1;
+      return NULL;
+    }
+    w->q = q;
+    w->capq = cap;
+  }
+  pending *e = &w->q[w->nq];
+  memset(e, 0, sizeof *e);
+  if (strlen(name) >= sizeof e->name) {
+    w->q_lost = 1;
+    return NULL;
+  }
+  snprintf(e->name, sizeof e->name, "%s", name);
+  ++w->nq;
+  return e;
+}
+
+static void queue_free(sg_zip_writer *w) {
+  for (size_t i = 0; i < w->nq; ++i) {
+    free(w->q[i].path);
+    free(w->q[i].data);
+    free(w->q[i].z);
+  }
+  free(w->q);
+  w->q = NULL;
+  w->nq = w->capq = 0;
+}
+
 /* ---- public API ------------------------------------------------------------------------------ */
 
 void sg_zip_writer_config_init(sg_zip_writer_config *c) {
@@ -562,8 +632,22 @@ static sg_status add_source(sg_zip_writer *w, const char *name, zip_source_t *sr
   return finish_entry(w, idx, name, compress, d);
 }
 
+static sg_status add_file(sg_zip_writer *w, const char *archive_name, const char *src_path,
+                          int compress, const uint32_t *crc, sg_diag *d);
+
 sg_status sg_zip_writer_add_file(sg_zip_writer *w, const char *archive_name, const char *src_path,
                                  int compress, sg_diag *d) {
+  return add_file(w, archive_name, src_path, compress, NULL, d);
+}
+
+sg_status sg__zip_writer_add_file_crc(sg_zip_writer *w, const char *archive_name,
+                                      const char *src_path, int compress, const uint32_t *crc32,
+                                      sg_diag *d) {
+  return add_file(w, archive_name, src_path, compress, crc32, d);
+}
+
+static sg_status add_file(sg_zip_writer *w, const char *archive_name, const char *src_path,
+                          int compress, const uint32_t *crc, sg_diag *d) {
   if (!w || !archive_name || !src_path)
     return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL argument");
   sg_status st = sg_zip_name_check(archive_name, d);
@@ -596,7 +680,18 @@ sg_status sg_zip_writer_add_file(sg_zip_writer *w, const char *archive_name, con
   }
   if (!src)
     return sg_diag_fail(d, SG_E_IO, "zip: cannot add '%s': %s", archive_name, zip_strerror(w->za));
-  return add_source(w, archive_name, src, compress, d);
+  st = add_source(w, archive_name, src, compress, d);
+  pending *e = st == SG_OK ? queue_push(w, archive_name) : NULL;
+  if (e) {
+    e->path = strdup(src_path);
+    if (!e->path)
+      w->q_lost = 1;
+    e->compress = compress;
+    e->size = (uint64_t)sb.st_size;
+    e->has_crc = crc != NULL;
+    e->crc = crc ? *crc : 0;
+  }
+  return st;
 }
 
 static sg_status add_buffer(sg_zip_writer *w, const char *archive_name, const void *data, size_t n,
@@ -616,7 +711,18 @@ static sg_status add_buffer(sg_zip_writer *w, const char *archive_name, const vo
     free(copy);
     return sg_diag_fail(d, SG_E_NOMEM, "zip writer: out of memory");
   }
-  return add_source(w, archive_name, src, compress, d);
+  st = add_source(w, archive_name, src, compress, d);
+  pending *e = st == SG_OK ? queue_push(w, archive_name) : NULL;
+  if (e) {
+    e->data = malloc(n ? n : 1);
+    if (!e->data)
+      w->q_lost = 1;
+    else if (n)
+      memcpy(e->data, data, n);
+    e->n = n;
+    e->compress = compress;
+  }
+  return st;
 }
 
 sg_status sg_zip_writer_add_text(sg_zip_writer *w, const char *archive_name, const char *text,
@@ -624,6 +730,302 @@ sg_status sg_zip_writer_add_text(sg_zip_writer *w, const char *archive_name, con
   if (!text)
     return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL text");
   return add_buffer(w, archive_name, text, strlen(text), 1, d);
+}
+
+/* ---- the direct writer (see the header comment) --------------------------------------------- */
+
+#define DIRECT_CHUNK ((size_t)8 << 20) /* bytes per copy_file_range call */
+
+static void put16(unsigned char *p, unsigned v) {
+  p[0] = (unsigned char)(v & 0xff);
+  p[1] = (unsigned char)((v >> 8) & 0xff);
+}
+
+static void put32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Printable ASCII: libzip then sets no UTF-8 flag and writes no extra field. */
+static int name_plain(const char *s) {
+  for (; *s; ++s)
+    if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+      return 0;
+  return 1;
+}
+
+/* A text's raw deflate stream as libzip makes it (zip_algorithm_deflate.c: raw, 32 KiB window,
+ * memory level 9, default strategy); 0 on failure. */
+static int deflate_text(pending *e, int level) {
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  if (e->n > 0x7fffffffu ||
+      deflateInit2(&z, level, Z_DEFLATED, -MAX_WBITS, MAX_MEM_LEVEL, Z_DEFAULT_STRATEGY) != Z_OK)
+    return 0;
+  uLong cap = deflateBound(&z, (uLong)e->n);
+  e->z = malloc(cap ? cap : 1);
+  int rc = Z_MEM_ERROR;
+  if (e->z) {
+    z.next_in = e->data;
+    z.avail_in = (uInt)e->n;
+    z.next_out = e->z;
+    z.avail_out = (uInt)cap;
+    rc = deflate(&z, Z_FINISH);
+    e->zn = (size_t)z.total_out;
+  }
+  deflateEnd(&z);
+  return rc == Z_STREAM_END;
+}
+
+/* The archive is the plain kind the direct writer lays out as libzip would. */
+static int direct_ok(sg_zip_writer *w) {
+  if (!w->sink || w->q_lost || w->nq == 0 || w->nq >= 0xffff ||
+      zip_get_num_entries(w->za, 0) != (zip_int64_t)w->nq)
+    return 0;
+  uint64_t total = 22;
+  for (size_t i = 0; i < w->nq; ++i) {
+    pending *e = &w->q[i];
+    if (!name_plain(e->name))
+      return 0;
+    uint64_t csize;
+    if (e->path) {
+      if (e->compress || e->size >= 0xffffffffu)
+        return 0;
+      csize = e->size;
+    } else {
+      if (!e->compress || e->n == 0)
+        return 0;
+      if (!e->z && !deflate_text(e, w->cfg.deflate_level))
+        return 0;
+      if (e->zn >= e->n) /* how libzip stores what deflate does not shrink is not assumed */
+        return 0;
+      csize = e->zn;
+    }
+    total += 30 + 46 + 2 * (uint64_t)strlen(e->name) + csize;
+  }
+  return total < 0xffffffffu;
+}
+
+typedef struct direct {
+  int fd;
+  int64_t pos;   /* where the next byte goes */
+  int64_t final; /* [0, final) will not be written again */
+  zip_hasher *h; /* or NULL */
+  unsigned char *buf;
+  size_t cap;
+  int err;          /* errno of the failure */
+  const char *what; /* the file being read, for the message */
+} direct;
+
+static int direct_pwrite(direct *o, const void *p, size_t n, int64_t at) {
+  const unsigned char *b = p;
+  while (n) {
+    ssize_t k = pwrite(o->fd, b, n, (off_t)at);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0) {
+      o->err = k < 0 ? errno : EIO;
+      return -1;
+    }
+    b += k;
+    n -= (size_t)k;
+    at += k;
+  }
+  return 0;
+}
+
+static void direct_final(direct *o, int64_t mark) {
+  o->final = mark;
+  hasher_offer(o->h, mark, 0);
+}
+
+/* dos time and date fields of the config's broken-down time */
+static void dos_time(const sg_zip_writer_config *c, unsigned *t, unsigned *dt) {
+  *t = (unsigned)((c->hour << 11) | (c->minute << 5) | (c->second / 2));
+  *dt = (unsigned)(((c->year - 1980) << 9) | (c->month << 5) | c->day);
+}
+
+static void local_header(unsigned char h[30], const sg_zip_writer_config *c, int deflated,
+                         uint32_t crc, uint64_t csize, uint64_t usize, size_t nl) {
+  unsigned t, dt;
+  dos_time(c, &t, &dt);
+  put32(h, 0x04034b50u);
+  put16(h + 4, deflated ? 20 : 10); /* version needed: 2.0 for deflate, 1.0 stored */
+  put16(h + 6, deflated ? (c->deflate_level < 3   ? 2u << 1
+                           : c->deflate_level > 7 ? 1u << 1
+                                                  : 0)
+                        : 0); /* deflate's option bits, as libzip sets them */
+  put16(h + 8, deflated ? 8 : 0);
+  put16(h + 10, t);
+  put16(h + 12, dt);
+  put32(h + 14, crc);
+  put32(h + 18, (uint32_t)csize);
+  put32(h + 22, (uint32_t)usize);
+  put16(h + 26, (unsigned)nl);
+  put16(h + 28, 0);
+}
+
+/* A file's bytes at o->pos: copy_file_range, or read and write where the kernel cannot (other
+ * file systems, old kernels). With crc NULL they are read into user space, CRC'd and written
+ * from that one read, so the CRC is of the very bytes written. */
+static int direct_copy(direct *o, const pending *e, uint32_t *crc) {
+  const int offer = crc == NULL; /* the header before these bytes is final: hash along */
+  int in = open(e->path, O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    o->err = errno;
+    return -1;
+  }
+  int use_cfr = crc == NULL;
+  uLong c = crc32_z(0L, Z_NULL, 0);
+  uint64_t left = e->size;
+  int64_t ioff = 0, from = o->pos;
+  int rc = 0;
+  while (left && rc == 0) {
+    size_t k = left < DIRECT_CHUNK ? (size_t)left : DIRECT_CHUNK;
+    ssize_t n = -1;
+#if defined(__linux__)
+    if (use_cfr) {
+      loff_t io = (loff_t)ioff, oo = (loff_t)o->pos;
+      n = copy_file_range(in, &io, o->fd, &oo, k, 0);
+      if (n < 0 && errno != EINTR && errno != EIO && errno != ENOSPC && errno != EDQUOT) {
+        use_cfr = 0; /* not between these files here: read and write */
+        continue;
+      }
+    }
+#else
+    use_cfr = 0;
+#endif
+    if (!use_cfr) {
+      if (!o->buf && !(o->buf = malloc(o->cap))) {
+        o->err = ENOMEM;
+        rc = -1;
+        break;
+      }
+      n = pread(in, o->buf, k < o->cap ? k : o->cap, (off_t)ioff);
+      if (n > 0) {
+        if (crc)
+          c = crc32_z(c, o->buf, (z_size_t)n);
+        if (direct_pwrite(o, o->buf, (size_t)n, o->pos) < 0) {
+          rc = -1;
+          break;
+        }
+      }
+    }
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      o->err = errno;
+      rc = -1;
+    } else if (n == 0) { /* the file shrank after it was added */
+      o->err = EIO;
+      rc = -1;
+    } else {
+      ioff += n;
+      o->pos += n;
+      left -= (uint64_t)n;
+      if (offer)
+        direct_final(o, o->pos);
+    }
+  }
+  close(in);
+  if (rc == 0) {
+    sg__start_writeback(o->fd, from, o->pos - from);
+    if (crc)
+      *crc = (uint32_t)c;
+  }
+  return rc;
+}
+
+/* The whole archive, directly; 0 when written, committed (fsync as configured) and closed. */
+static int direct_write(sg_zip_writer *w, direct *o) {
+  const sg_zip_writer_config *c = &w->cfg;
+  o->fd = open(w->partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (o->fd < 0) {
+    o->err = errno;
+    return -1;
+  }
+  o->h = w->hasher;
+  if (o->h)
+    hasher_start(o->h, w->partial);
+  o->cap = c->io_block;
+  size_t cdn = 0;
+  for (size_t i = 0; i < w->nq; ++i)
+    cdn += 46 + strlen(w->q[i].name);
+  unsigned char *cd = malloc(cdn + 22), *cp = cd;
+  if (!cd) {
+    o->err = ENOMEM;
+    return -1;
+  }
+  unsigned t, dt;
+  dos_time(c, &t, &dt);
+  int rc = 0;
+  for (size_t i = 0; i < w->nq && rc == 0; ++i) {
+    pending *e = &w->q[i];
+    const size_t nl = strlen(e->name);
+    const int64_t lho = o->pos;
+    const int deflated = e->path == NULL;
+    uint32_t crc = e->has_crc ? e->crc : 0;
+    uint64_t csize = deflated ? e->zn : e->size, usize = deflated ? e->n : e->size;
+    unsigned char lh[30];
+    o->what = e->path ? e->path : e->name;
+    if (deflated) {
+      crc = (uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), e->data, (z_size_t)e->n);
+      local_header(lh, c, 1, crc, csize, usize, nl);
+      rc = direct_pwrite(o, lh, 30, lho) || direct_pwrite(o, e->name, nl, lho + 30) ||
+           direct_pwrite(o, e->z, e->zn, lho + 30 + (int64_t)nl);
+      o->pos = lho + 30 + (int64_t)nl + (int64_t)e->zn;
+    } else if (e->has_crc) { /* the header first, then the bytes by the kernel alone */
+      local_header(lh, c, 0, crc, csize, usize, nl);
+      rc = direct_pwrite(o, lh, 30, lho) || direct_pwrite(o, e->name, nl, lho + 30);
+      o->pos = lho + 30 + (int64_t)nl;
+      rc = rc || direct_copy(o, e, NULL);
+    } else { /* the bytes and their CRC from one read, then the header before them */
+      o->pos = lho + 30 + (int64_t)nl;
+      rc = direct_copy(o, e, &crc);
+      local_header(lh, c, 0, crc, csize, usize, nl);
+      rc = rc || direct_pwrite(o, lh, 30, lho) || direct_pwrite(o, e->name, nl, lho + 30);
+    }
+    if (rc)
+      break;
+    direct_final(o, o->pos);
+    put32(cp, 0x02014b50u);
+    put16(cp + 4, 0x033f);      /* made by: Unix, version 6.3 (libzip's) */
+    memcpy(cp + 6, lh + 4, 26); /* needed, flags, method, time, date, crc, sizes, name length */
+    put16(cp + 32, 0);          /* comment length */
+    put16(cp + 34, 0);          /* disk */
+    put16(cp + 36, 0);          /* internal attributes */
+    put32(cp + 38, (uint32_t)0100644 << 16);
+    put32(cp + 42, (uint32_t)lho);
+    memcpy(cp + 46, e->name, nl);
+    cp += 46 + nl;
+  }
+  if (rc == 0) {
+    unsigned char *end = cp;
+    put32(end, 0x06054b50u);
+    put16(end + 4, 0);
+    put16(end + 6, 0);
+    put16(end + 8, (unsigned)w->nq);
+    put16(end + 10, (unsigned)w->nq);
+    put32(end + 12, (uint32_t)cdn);
+    put32(end + 16, (uint32_t)o->pos);
+    put16(end + 20, 0);
+    rc = direct_pwrite(o, cd, cdn + 22, o->pos);
+    if (rc == 0) {
+      o->pos += (int64_t)(cdn + 22);
+      hasher_offer(o->h, o->pos, 1);
+      if (c->fsync_on_close && fsync(o->fd) != 0) {
+        o->err = errno;
+        rc = -1;
+      }
+    }
+  }
+  free(cd);
+  if (close(o->fd) != 0 && rc == 0) {
+    o->err = errno;
+    rc = -1;
+  }
+  o->fd = -1;
+  return rc;
 }
 
 static int fsync_path(const char *path) {
@@ -644,10 +1046,26 @@ static sg_status writer_close(sg_zip_writer *w, char *hex, sg_diag *d) {
     zip_discard(w->za);
     unlink(w->partial);
     hasher_free(w->hasher);
+    queue_free(w);
     free(w);
     return sg_diag_fail(d, SG_E_INVAL, "zip writer: refusing to write an empty archive");
   }
-  if (zip_close(w->za) != 0) {
+  if (direct_ok(w)) {
+    zip_discard(w->za); /* nothing was written through it */
+    direct o;
+    memset(&o, 0, sizeof o);
+    o.fd = -1;
+    if (direct_write(w, &o) != 0) {
+      st = sg_diag_fail(d, SG_E_IO, "cannot write '%s'%s%s: %s", w->partial, o.what ? " from " : "",
+                        o.what ? o.what : "", strerror(o.err));
+      unlink(w->partial);
+    } else if (rename(w->partial, w->path) != 0) {
+      st = sg_diag_fail(d, SG_E_IO, "cannot rename '%s' to '%s': %s", w->partial, w->path,
+                        strerror(errno));
+      unlink(w->partial);
+    }
+    free(o.buf);
+  } else if (zip_close(w->za) != 0) {
     st = sg_diag_fail(d, SG_E_IO, "cannot write '%s': %s", w->path, zip_strerror(w->za));
     zip_discard(w->za);
     unlink(w->partial);
@@ -668,6 +1086,7 @@ static sg_status writer_close(sg_zip_writer *w, char *hex, sg_diag *d) {
       st = sg_sha256_file(w->path, hex, d);
   }
   hasher_free(w->hasher);
+  queue_free(w);
   free(w);
   return st;
 }
@@ -689,5 +1108,6 @@ void sg_zip_writer_abort(sg_zip_writer *w) {
   zip_discard(w->za);
   unlink(w->partial);
   hasher_free(w->hasher);
+  queue_free(w);
   free(w);
 }
