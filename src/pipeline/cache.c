@@ -313,16 +313,27 @@ void sg__node_stat_note(sg__node *n, int i, const char *path) {
     take_stat(path, &n->fst[i]);
 }
 
-sg_status sg__node_hash(sg__node *n, const char *const *files, int nf, sg_diag *d) {
+static sg_status node_hash(sg__node *n, const char *const *files, int nf, int crc, sg_diag *d) {
   n->nf = 0;
   for (int i = 0; i < nf && i < SG__NODE_FILES; ++i) {
     take_stat(files[i], &n->fst[i]); /* before the hash: a write during it moves the mtime */
-    sg_status st = sg_sha256_file(files[i], n->fsha[i], d);
+    n->fcrc_ok[i] = 0;
+    sg_status st = crc ? sg_package_file_digest(files[i], n->fsha[i], &n->fcrc[i], d)
+                       : sg_sha256_file(files[i], n->fsha[i], d);
     if (st != SG_OK)
       return st;
+    n->fcrc_ok[i] = (unsigned char)(crc != 0);
     n->nf = i + 1;
   }
   return SG_OK;
+}
+
+sg_status sg__node_hash(sg__node *n, const char *const *files, int nf, sg_diag *d) {
+  return node_hash(n, files, nf, 0, d);
+}
+
+sg_status sg__node_hash_crc(sg__node *n, const char *const *files, int nf, sg_diag *d) {
+  return node_hash(n, files, nf, 1, d);
 }
 
 sg_status sg__node_rows_from(sg__node *n, const sg_gate_report *g, size_t from) {
@@ -360,6 +371,19 @@ sg_status sg__node_write(const char *record, const sg__node *n, sg_diag *d) {
   for (int i = 0; i < n->nf; ++i)
     sg_json_string(&w, n->fsha[i]);
   sg_json_end_array(&w);
+  int crcs = n->nf > 0;
+  for (int i = 0; i < n->nf; ++i)
+    crcs = crcs && n->fcrc_ok[i];
+  if (crcs) { /* the zip entries' CRC-32 of the same files */
+    sg_json_key(&w, "crc32");
+    sg_json_begin_array(&w);
+    for (int i = 0; i < n->nf; ++i) {
+      char hex[9];
+      snprintf(hex, sizeof hex, "%08x", (unsigned)n->fcrc[i]);
+      sg_json_string(&w, hex);
+    }
+    sg_json_end_array(&w);
+  }
   sg_json_key(&w, "values");
   sg_json_begin_object(&w);
   for (int i = 0; i < n->nv; ++i)
@@ -455,6 +479,16 @@ int sg__node_load(const char *record, const char key[65], const char *const *fil
     if (ok)
       snprintf(n->fsha[n->nf++], sizeof n->fsha[0], "%s", h->str);
   }
+  const sg_json_value *cl = ok ? sg_json_get(root, "crc32") : NULL;
+  if (cl && cl->type == SG_JSON_ARRAY && cl->n == (size_t)n->nf)
+    for (size_t i = 0; i < cl->n; ++i) {
+      const sg_json_value *h = sg_json_at(cl, i);
+      char *end = NULL;
+      unsigned long v =
+          h && h->type == SG_JSON_STRING && strlen(h->str) == 8 ? strtoul(h->str, &end, 16) : 0;
+      n->fcrc_ok[i] = end && *end == 0 && v <= 0xffffffffUL;
+      n->fcrc[i] = (uint32_t)v;
+    }
   if (ok)
     load_stats(record, n);
   /* Every file must still be what the node wrote: a corrupted or edited output is rebuilt. */

@@ -209,7 +209,7 @@ sg_status sg__fx_hash(sg__stem *ss, sg_diag *d) {
   sg__node_init(&ss->fx_node, ss->final_key);
   ss->fx_uptodate = 0;
   const char *files[1] = {ss->final};
-  return sg__node_hash(&ss->fx_node, files, 1, d);
+  return sg__node_hash_crc(&ss->fx_node, files, 1, d); /* delivered: its zip entry's CRC too */
 }
 
 sg_status sg__fx_node_judge(sg__run *r, sg__stem *ss,
@@ -324,7 +324,7 @@ sg_status sg__step_master(sg__run *r, sg_diag *d) {
   sg__node_text(n, "chain", p->chain);
   char rec[SG_MAX_PATH + 64];
   sg__node_record_path(r, "master", rec, sizeof rec);
-  if ((st = sg__node_hash(n, files, 1, d)) == SG_OK &&
+  if ((st = sg__node_hash_crc(n, files, 1, d)) == SG_OK &&
       (st = sg__node_rows_from(n, &r->res->gates, n0)) == SG_OK &&
       (st = sg__node_write(rec, n, d)) == SG_OK)
     sg__trace_keep(r, "master", n, r->master_trace);

@@ -62,6 +62,10 @@ typedef struct sg__node {
   char key[65];
   int nf;
   char fsha[SG__NODE_FILES][65];
+  /* Each file's CRC-32, taken with its SHA-256 from the same read (sg__node_hash_crc), for the
+   * zip entry of a delivered file; fcrc_ok 0: not known (a record without it). */
+  uint32_t fcrc[SG__NODE_FILES];
+  unsigned char fcrc_ok[SG__NODE_FILES];
   /* The stat cache (work/nodes/.stat/, machine state kept apart from the deterministic record):
    * each file's stat when it last hashed to fsha, and the stat file's own mtime (racy rule). */
   sg__fstat fst[SG__NODE_FILES];
@@ -395,6 +399,8 @@ void sg__node_text(sg__node *n, const char *name, const char *s);
 const char *sg__node_get_text(const sg__node *n, const char *name, const char *def);
 /* Hashes the node's output files into n (worker threads may call it). */
 sg_status sg__node_hash(sg__node *n, const char *const *files, int nf, sg_diag *d);
+/* The same, each file's CRC-32 taken from the same read (files delivered in the zip). */
+sg_status sg__node_hash_crc(sg__node *n, const char *const *files, int nf, sg_diag *d);
 /* Copies the report's rows [from, g->n) into the node. */
 sg_status sg__node_rows_from(sg__node *n, const sg_gate_report *g, size_t from);
 sg_status sg__node_write(const char *record, const sg__node *n, sg_diag *d);

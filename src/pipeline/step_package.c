@@ -57,6 +57,12 @@ static const char *node_sha(const sg__node *n) {
   return n->nf >= 1 && n->fsha[0][0] ? n->fsha[0] : NULL;
 }
 
+/* The CRC-32 the record holds of that file, taken from the same read as its SHA-256 (so the
+ * final verification's hash of the entry vouches for it too), or NULL. */
+static const uint32_t *node_crc(const sg__node *n) {
+  return node_sha(n) && n->fcrc_ok[0] ? &n->fcrc[0] : NULL;
+}
+
 /* The zip written, and its SHA-256 (the verification node's key) into zsha: taken beside the
  * writing, on the core the writer leaves idle. */
 static sg_status write_zip(sg__run *r, const char *zip, char zsha[65], sg_diag *d) {
@@ -124,13 +130,14 @@ static sg_status write_zip(sg__run *r, const char *zip, char zsha[65], sg_diag *
    * them, so a file changed since its node hashed it fails there instead of being delivered
    * with a manifest made to match it. */
   if (st == SG_OK)
-    st = sg_package_add_audio_hashed(pk, r->master_path, r->master_archive, SG_ROLE_MASTER,
-                                     SG__MASTER_NAME, &ml, node_sha(&r->master_node), d);
+    st = sg_package_add_audio_digest(pk, r->master_path, r->master_archive, SG_ROLE_MASTER,
+                                     SG__MASTER_NAME, &ml, node_sha(&r->master_node),
+                                     node_crc(&r->master_node), d);
   for (int k = 0; k < r->n_stems && st == SG_OK; ++k) {
     sg__stem *ss = &r->stems[k];
     sg_pkg_loudness l = loudness_of(&ss->final_meter);
-    st = sg_package_add_audio_hashed(pk, ss->final, ss->archive, SG_ROLE_STEM, ss->name, &l,
-                                     node_sha(&ss->fx_node), d);
+    st = sg_package_add_audio_digest(pk, ss->final, ss->archive, SG_ROLE_STEM, ss->name, &l,
+                                     node_sha(&ss->fx_node), node_crc(&ss->fx_node), d);
     if (st == SG_OK && ss->midi[0]) {
       char an[SG_MAX_PATH + 8];
       snprintf(an, sizeof an, "midi/%s", strrchr(ss->midi, '/') + 1);

@@ -1,7 +1,8 @@
 /* report.html's envelopes kept beside their nodes (work/nodes/<node>.trace): a render that
- * reuses the stems draws them from what their writers measured, and its page is byte-identical
- * to a clean render's; a kept trace is drawn only for the bytes it was measured on (a trace
- * saved under another file's hash is ignored, the file read and the trace saved again). */
+ * reuses the stems draws them from what their writers measured, and its page (like every file it
+ * delivers) is byte-identical to a clean render's; a kept trace is drawn only for the bytes it was
+ * measured on (a trace saved under another file's hash is ignored, the file read and the trace
+ * saved again). */
 #include "sg_test.h"
 
 #include "stemgate/pipeline.h"
@@ -114,6 +115,13 @@ static void test_kept_traces(void **state) {
   render("-15", loop);
   render("-15", clean15);
   assert_true(same_file(at(loop, "current/report.html"), at(clean15, "current/report.html")));
+  /* and every delivered file is the clean render's: the zip's stored entries copied with the
+   * CRC-32 the reused stems' records hold */
+  sg_test_set a, b;
+  assert_int_equal(sg_test_set_read(loop, &a), 1);
+  assert_int_equal(sg_test_set_read(clean15, &b), 1);
+  assert_true(a.n >= 5);
+  assert_true(sg_test_set_equal(&a, &b));
   render("-14", clean14);
 
   /* the kept trace is what is drawn: one changed in its columns (its key left) changes the
