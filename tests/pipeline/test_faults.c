@@ -144,6 +144,10 @@ static void disk_full_and_io_errors_keep_the_previous_set(void **st) {
   faulty_render("ENOSPC after 90% of a package", enospc_late, "No space left on device");
   const char *eio_write[] = {"SG_FAULT_ERRNO=EIO", "SG_FAULT_OPS=write", "SG_FAULT_CALL=40", NULL};
   faulty_render("EIO on the 40th write", eio_write, "Input/output error");
+  /* inside the zip: its 3rd write is the kernel's copy of the master (header, name, data) */
+  const char *enospc_zip[] = {"SG_FAULT_ERRNO=ENOSPC", "SG_FAULT_OPS=write", "SG_FAULT_CALL=3",
+                              "SG_FAULT_NAME=.zip.partial", NULL};
+  faulty_render("ENOSPC copying into the zip", enospc_zip, "No space left on device");
   const char *eio_fsync[] = {"SG_FAULT_ERRNO=EIO", "SG_FAULT_OPS=fsync", "SG_FAULT_CALL=1", NULL};
   faulty_render("EIO on the first fsync", eio_fsync, "Input/output error");
   const char *eio_rename[] = {"SG_FAULT_ERRNO=EIO", "SG_FAULT_OPS=rename", "SG_FAULT_CALL=2", NULL};

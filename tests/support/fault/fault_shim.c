@@ -3,7 +3,8 @@
  * Configured by the environment (read once, at load):
  *   SG_FAULT_DIR=/abs/dir      only files and names under this folder are affected
  *   SG_FAULT_ERRNO=ENOSPC|EIO|EROFS|EACCES   the error a failing call returns (default ENOSPC)
- *   SG_FAULT_OPS=write,fsync,rename          which calls count (write = write, pwrite, fwrite)
+ *   SG_FAULT_OPS=write,fsync,rename          which calls count (write = write, pwrite, fwrite,
+ *                                            copy_file_range into the file)
  *   SG_FAULT_AFTER_BYTES=N     the write that takes the bytes written under dir past N fails
  *   SG_FAULT_CALL=N            the N-th counted call fails
  *   SG_FAULT_ACTION=fail|remove   remove: instead of failing, the N-th call (or the one past N
@@ -163,6 +164,15 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) {
   if (fd > 2 && fd_under(fd) && fails_fd(OP_WRITE, n, fd))
     return -1;
   return real_pwrite64(fd, buf, n, off);
+}
+
+/* The zip writer's kernel-side copies (zip_write.c): counted as writes into fd_out. */
+ssize_t copy_file_range(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t n,
+                        unsigned flags) {
+  REAL(copy_file_range, ssize_t, (int, loff_t *, int, loff_t *, size_t, unsigned));
+  if (fd_out > 2 && fd_under(fd_out) && fails_fd(OP_WRITE, n, fd_out))
+    return -1;
+  return real_copy_file_range(fd_in, off_in, fd_out, off_out, n, flags);
 }
 
 /* stdio writes through glibc's internal write, which no preload sees: fwrite is caught here. */
