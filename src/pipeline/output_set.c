@@ -99,9 +99,9 @@ static int sync_dir(const char *path) {
   return rc;
 }
 
-/* Removes every set but the one DIR/current names and keep2 (NULL: none), then makes the
- * removal durable (fsync of the sets folder, so the journal commits with the freed blocks here
- * rather than in the next fsync of the switch). */
+/* Removes every set but the one DIR/current names and keep2 (NULL: none). Not fsync'ed: a
+ * journal commit forced here would also wait for the zip being written (data=ordered); the
+ * switch's fsyncs commit the removal with the new set. */
 static void remove_stale_sets(const char *out, const char *sets, const char *keep2) {
   char cur[SG_MAX_PATH + 32], target[SG_MAX_PATH] = "";
   snprintf(cur, sizeof cur, "%s/%s", out, CURRENT_NAME);
@@ -113,15 +113,10 @@ static void remove_stale_sets(const char *out, const char *sets, const char *kee
   if (!dh && fd >= 0)
     close(fd);
   struct dirent *de;
-  int removed = 0;
   while (dh && (de = readdir(dh)) != NULL)
     if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, keep) &&
-        (!keep2 || strcmp(de->d_name, keep2))) {
+        (!keep2 || strcmp(de->d_name, keep2)))
       rm_tree_at(dirfd(dh), de->d_name, 0);
-      removed = 1;
-    }
-  if (dh && removed)
-    (void)fsync(dirfd(dh));
   if (dh)
     closedir(dh);
 }
