@@ -110,9 +110,10 @@ typedef struct sg__stem {
   int dry_uptodate;          /* the dry node is reused with its rows (no audio decoded) */
   int dry_shared, fx_shared; /* the record came from the shared cache this run */
   sg__node dry_node, fx_node;
-  double cost;    /* estimated cost of the dry stem and its effects: longest first */
-  double fx_cost; /* of its effects alone */
-  int judged;     /* fail fast: set by the judge when this stem passed its dry gates */
+  double cost;     /* estimated cost of the dry stem and its effects: longest first */
+  double fx_cost;  /* of its effects alone */
+  int synth_ahead; /* the only stem steps 3-5 work on: its instrument renders on a second core */
+  int judged;      /* fail fast: set by the judge when this stem passed its dry gates */
 } sg__stem;
 
 /* The output folder's lock and the set of delivered files being assembled (output_set.c). */
