@@ -206,7 +206,7 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
   st = create_synth(r, ss, &syn, ss->instrument, sizeof ss->instrument, d);
   ss->attack_s = sg_synth_attack_s(syn);
   if (st == SG_OK)
-    sg_synth_set_ahead(syn, ss->synth_ahead);
+    sg_synth_set_ahead(syn, ss->alone);
   /* The energy envelope alone (1 kHz: the timing gate, and the delay gates' dry reference);
    * no onset STFT, which no row of a stem reads. */
   if (st == SG_OK && (st = sg__probe_open(&p, s, 0, SG_FEAT_ENERGY, d)) == SG_OK) {
@@ -422,16 +422,16 @@ sg_status sg__step_stems(sg__run *r, sg_diag *d) {
       if (r->stems[k].source == SG__SRC_SPEC && r->stems[k].is_drums == pass)
         todo[n++] = k;
   sg__log(r, "[3/7] stems");
-  /* One stem alone to render (its notes or instrument changed; the rest reused): its dry stem
-   * and its effects run one after the other and a second core would idle, so its instrument
-   * renders ahead on a thread of its own while the worker writes and measures (same bits). */
+  /* One stem alone to render (its notes, instrument or effects changed; the rest reused): its
+   * dry stem and its effects run one after the other and a second core would idle, so its
+   * instrument renders ahead and its effects' taps measure on threads of their own (same
+   * bits). */
   int busy = 0;
   for (int k = 0; k < r->n_stems; ++k)
     busy += !r->stems[k].fx_uptodate;
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  for (int k = 0; k < n; ++k)
-    r->stems[todo[k]].synth_ahead =
-        busy == 1 && !r->stems[todo[k]].fx_uptodate && r->opt->jobs != 1 && cores >= 2;
+  const int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  for (int k = 0; k < r->n_stems; ++k)
+    r->stems[k].alone = busy == 1 && !r->stems[k].fx_uptodate && r->opt->jobs != 1 && cores >= 2;
   /* Steps 3 to 5 produce together: every stem and synthesized drums are independent, and a
    * stem's effects start once its dry stem is judged (step_fx.c). */
   int all[SG_MAX_STEMS + 1];
