@@ -241,15 +241,17 @@ static size_t convert(sg_audio_writer *w, const float *in, size_t samples) {
   unsigned char *o = w->buf;
   switch (w->cfg.format) {
   case SG_FMT_FLOAT32:
-    /* Subnormals flushed to +0 on the bits (exponent field 0, mantissa not), branch-free so
-     * the loop vectorises; in runs of 256 samples through a buffer of words. */
+    /* Subnormals flushed to +0 on the bits (exponent field 0, mantissa not), branch-free in
+     * runs of a fixed 256 samples (a short run zero-padded) so the loop vectorises at -O2. */
     for (size_t i0 = 0; i0 < samples; i0 += 256) {
       const size_t m = samples - i0 < 256 ? samples - i0 : 256;
       uint32_t u[256];
       memcpy(u, in + i0, m * 4);
-      for (size_t i = 0; i < m; ++i) {
-        const uint32_t a = u[i] & 0x7fffffffu;
-        const uint32_t keep = (uint32_t)(a >= 0x00800000u) | (uint32_t)(a == 0);
+      if (m < 256)
+        memset(u + m, 0, (256 - m) * 4);
+      for (size_t i = 0; i < 256; ++i) {
+        const int32_t a = (int32_t)(u[i] & 0x7fffffffu);
+        const uint32_t keep = (uint32_t)(a > 0x007fffff) | (uint32_t)(a == 0);
         u[i] &= 0u - keep;
       }
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
