@@ -279,6 +279,11 @@ sg_status sg_synth_param_schema(sg_synth_kind kind, const sg_param_def **params,
  * note list must stay the same object (and unchanged) between calls, or call sg_synth_reset. */
 sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0, float *left,
                           float *right, size_t n);
+/* on = 1: renders run ahead on a helper thread (started by the first sg_synth_render, stopped
+ * by reset/destroy) while the caller writes what it took, for a caller with a core to spare.
+ * The samples are the same bits as direct renders; a request that does not continue the last
+ * one restarts the helper as a jump would. Not for an instrument two threads share. */
+void sg_synth_set_ahead(sg_synth *s, int on);
 /* Frames after the last note-off until the sound has decayed below -60 dB (a safe bound). */
 int64_t sg_synth_tail_frames(const sg_synth *s);
 /* Back to silence, cursor to the first note. */

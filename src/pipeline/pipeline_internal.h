@@ -116,6 +116,7 @@ typedef struct sg__stem {
   sg__node dry_node, fx_node;
   double cost;    /* estimated cost of the dry stem and its effects: longest first */
   double fx_cost; /* of its effects alone */
+  int alone;      /* the only stem steps 3-5 work on: its instrument and taps use the second core */
   int judged;     /* fail fast: set by the judge when this stem passed its dry gates */
 } sg__stem;
 
@@ -269,6 +270,19 @@ sg_status sg__step_package(sg__run *r, sg_diag *d); /* step_package.c   */
  * in-situ accumulators of a chain; self names the stem (its sidechain cannot be itself). */
 sg_status sg__fxv_open(sg__run *r, const char *self, const sg_effect_spec *fx, int n, sg__fxv **out,
                        sg_diag *d);
+/* tap_relay.c: a stem's writer and effects taps run on a thread of their own, in order. */
+typedef struct sg__relay sg__relay;
+sg_status sg__relay_start(sg__relay **out, sg_audio_tap_fn wfn, void *wuser,
+                          void (*bfn)(void *, sg_bext *), unsigned channels, sg_fx_tap_fn ffn,
+                          void *fuser);
+/* The writer's bext_final through the relay: waits for the queued blocks, then calls bfn. */
+void sg__relay_bext_final(void *user, sg_bext *b);
+sg_status sg__relay_writer_tap(void *user, const float *x, size_t frames);
+void sg__relay_fx_tap(void *user, int effect, const float *inL, const float *inR, const float *outL,
+                      const float *outR, const float *sideL, const float *sideR, size_t n);
+/* Runs what is queued, stops the thread; the writer tap's first error, if any. */
+sg_status sg__relay_finish(sg__relay *r);
+
 void sg__fxv_tap(void *user, int effect, const float *inL, const float *inR, const float *outL,
                  const float *outR, const float *sideL, const float *sideR, size_t n);
 /* Results out of the accumulators (which are freed); the sidechain readers are closed. */

@@ -94,7 +94,19 @@ void sg__fx_produce(sg__run *r, sg__stem *ss) {
     job.wcfg.tap_user = &p;
     job.fx_tap = sg__fxv_tap;
     job.fx_tap_user = ss->fxv;
+    sg__relay *relay = NULL; /* the taps on the idle core (tap_relay.c) */
+    if (ss->alone && sg__relay_start(&relay, job.wcfg.tap, job.wcfg.tap_user, job.wcfg.bext_final,
+                                     job.wcfg.channels, job.fx_tap, job.fx_tap_user) == SG_OK) {
+      job.wcfg.tap = sg__relay_writer_tap;
+      if (job.wcfg.bext_final)
+        job.wcfg.bext_final = sg__relay_bext_final;
+      job.fx_tap = sg__relay_fx_tap;
+      job.wcfg.tap_user = job.fx_tap_user = relay;
+    }
     st = sg_mix_stem_fx(&job, NULL, &ss->fx, d);
+    sg_status rst = sg__relay_finish(relay);
+    if (st == SG_OK && rst != SG_OK)
+      st = sg_diag_fail(d, rst, "effects of '%s': measuring the written stem failed", ss->name);
     sg__fxv_finish(ss->fxv);
     if (st == SG_OK)
       st = sg__fx_hash(ss, d);

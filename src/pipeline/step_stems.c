@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Creating a SoundFont instrument sets libfluidsynth's process-wide log handlers, so instrument
  * creation is serialised; rendering runs in parallel. */
@@ -204,6 +205,8 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
   sg_synth *syn = NULL;
   st = create_synth(r, ss, &syn, ss->instrument, sizeof ss->instrument, d);
   ss->attack_s = sg_synth_attack_s(syn);
+  if (st == SG_OK)
+    sg_synth_set_ahead(syn, ss->alone);
   /* The energy envelope alone (1 kHz: the timing gate, and the delay gates' dry reference);
    * no onset STFT, which no row of a stem reads. */
   if (st == SG_OK && (st = sg__probe_open(&p, s, 0, SG_FEAT_ENERGY, d)) == SG_OK) {
@@ -419,6 +422,16 @@ sg_status sg__step_stems(sg__run *r, sg_diag *d) {
       if (r->stems[k].source == SG__SRC_SPEC && r->stems[k].is_drums == pass)
         todo[n++] = k;
   sg__log(r, "[3/7] stems");
+  /* One stem alone to render (its notes, instrument or effects changed; the rest reused): its
+   * dry stem and its effects run one after the other and a second core would idle, so its
+   * instrument renders ahead and its effects' taps measure on threads of their own (same
+   * bits). */
+  int busy = 0;
+  for (int k = 0; k < r->n_stems; ++k)
+    busy += !r->stems[k].fx_uptodate;
+  const int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  for (int k = 0; k < r->n_stems; ++k)
+    r->stems[k].alone = busy == 1 && !r->stems[k].fx_uptodate && r->opt->jobs != 1 && cores >= 2;
   /* Steps 3 to 5 produce together: every stem and synthesized drums are independent, and a
    * stem's effects start once its dry stem is judged (step_fx.c). */
   int all[SG_MAX_STEMS + 1];

@@ -303,29 +303,52 @@ static void lad2_store(const lad2 *L, sg__sub_voice *a, sg__sub_voice *b) {
   }
 }
 
-/* Four voices as two lane pairs, or two as one pair; the two pairs' chains overlap. */
+/* Up to eight voices as up to four lane pairs whose chains overlap: one pair's step is a chain
+ * of ~100 cycles but a quarter of that in throughput, so four pairs cost about what one does
+ * (a pad's chords keep five to nine voices sounding). An odd voice shares its pair with a
+ * silent stand-in whose lane is computed and dropped. Each lane is the scalar step's bits. */
 static int ladder_packed(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
-  const int lin = w[0]->lad.c.linear;
-  lad2 P, Q;
-  if (nw == 4) {
-    lad2_load(&P, w[0], w[1]);
-    lad2_load(&Q, w[2], w[3]);
+  if (nw < 2)
+    return 0;
+  static _Thread_local sg__sub_voice idle; /* zero coefficients and input: its lane stays 0 */
+  idle.lad.c.drive = 1.0;
+  sg__sub_voice *v[8];
+  for (int q = 0; q < 8; ++q)
+    v[q] = q < nw ? w[q] : &idle;
+  const int lin = w[0]->lad.c.linear, np = (nw + 1) / 2;
+  lad2 P[4];
+  for (int q = 0; q < np; ++q)
+    lad2_load(&P[q], v[2 * q], v[2 * q + 1]);
+  switch (np) {
+  case 4:
     for (size_t j = j0; j < j1; ++j) {
-      ladder_step2(&P, w[0], w[1], j, lin);
-      ladder_step2(&Q, w[2], w[3], j, lin);
+      ladder_step2(&P[0], v[0], v[1], j, lin);
+      ladder_step2(&P[1], v[2], v[3], j, lin);
+      ladder_step2(&P[2], v[4], v[5], j, lin);
+      ladder_step2(&P[3], v[6], v[7], j, lin);
     }
-    lad2_store(&P, w[0], w[1]);
-    lad2_store(&Q, w[2], w[3]);
-    return 1;
-  }
-  if (nw == 2) {
-    lad2_load(&P, w[0], w[1]);
+    break;
+  case 3:
+    for (size_t j = j0; j < j1; ++j) {
+      ladder_step2(&P[0], v[0], v[1], j, lin);
+      ladder_step2(&P[1], v[2], v[3], j, lin);
+      ladder_step2(&P[2], v[4], v[5], j, lin);
+    }
+    break;
+  case 2:
+    for (size_t j = j0; j < j1; ++j) {
+      ladder_step2(&P[0], v[0], v[1], j, lin);
+      ladder_step2(&P[1], v[2], v[3], j, lin);
+    }
+    break;
+  default:
     for (size_t j = j0; j < j1; ++j)
-      ladder_step2(&P, w[0], w[1], j, lin);
-    lad2_store(&P, w[0], w[1]);
-    return 1;
+      ladder_step2(&P[0], v[0], v[1], j, lin);
+    break;
   }
-  return 0;
+  for (int q = 0; q < np; ++q)
+    lad2_store(&P[q], v[2 * q], v[2 * q + 1]);
+  return 1;
 }
 #else
 static int ladder_packed(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
@@ -337,12 +360,9 @@ static int ladder_packed(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) 
 /* The ladder recursions of nw (1..4) voices over samples [j0, j1) of their stretch, interleaved:
  * independent chains the CPU overlaps (each sample of one voice is a chain of ~100 cycles of
  * latency but a third of that in throughput). */
-#define LADDER_GROUP 4
-static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
-  if (ladder_packed(w, nw, j0, j1))
-    return;
+static void ladder_scalar(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
   const int lin = w[0]->lad.c.linear;
-  double s[LADDER_GROUP][4], id[LADDER_GROUP];
+  double s[4][4], id[4];
   for (int q = 0; q < nw; ++q) {
     memcpy(s[q], w[q]->lad.s, sizeof s[q]);
     id[q] = 1.0 / w[q]->lad.c.drive;
@@ -385,6 +405,15 @@ static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) 
   for (int q = 0; q < nw; ++q)
     for (int i = 0; i < 4; ++i)
       w[q]->lad.s[i] = sg_dsp_flush(s[q][i]);
+}
+
+/* nw (1..LADDER_GROUP) voices: lane pairs where the target has them, else scalar fours. */
+#define LADDER_GROUP 8
+static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
+  if (ladder_packed(w, nw, j0, j1))
+    return;
+  for (int q = 0; q < nw; q += 4)
+    ladder_scalar(w + q, nw - q < 4 ? nw - q : 4, j0, j1);
 }
 
 /* The voices' ladders in groups of LADDER_GROUP: each group over its common length, then the

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,25 @@ typedef struct pending_off {
   uint32_t id;
 } pending_off;
 
+/* Rendering ahead (sg_synth_set_ahead): a helper thread renders the stream on from where the
+ * caller asked first, AHEAD_CHUNK frames at a time, into a ring of AHEAD_RING frames; the
+ * caller's renders copy out of it. The instrument's output does not depend on how its timeline
+ * is split into blocks (tests/synth: random_notes_random_blocks), so the stream is the bits a
+ * direct render gives. */
+#define AHEAD_CHUNK 2048
+#define AHEAD_RING (4 * AHEAD_CHUNK)
+
+typedef struct ahead {
+  int armed, running, stop;
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  const sg_note_list *notes;
+  int64_t start;           /* stream frame of the ring's frame 0 */
+  int64_t produced, taken; /* frames rendered into the ring, frames copied out */
+  float *L, *R;            /* AHEAD_RING frames each */
+} ahead;
+
 struct sg_synth {
   sg_synth_kind kind;
   void *st;
@@ -45,6 +65,7 @@ struct sg_synth {
   sg_slidemax peak;        /* maximum of the last LOOKAHEAD + 1 input peaks */
   sg_dc_blocker dc[2];     /* output DC blocker (before the limiter) */
   sg_dc_blocker dc_lim[2]; /* the limiter's own offset (after it) */
+  ahead ah;
 };
 
 static const char *const kind_names[SG_SYNTH_KIND_COUNT_] = {
@@ -331,9 +352,12 @@ sg_status sg_synth_create_soundfont(const char *sf2_path, int bank, int program,
   return finish_create(SG_SYNTH_SOUNDFONT, rate, st, vt, out, d);
 }
 
+static void ahead_stop(sg_synth *s);
+
 void sg_synth_reset(sg_synth *s) {
   if (!s)
     return;
+  ahead_stop(s);
   s->vt->reset(s->st);
   s->cursor = 0;
   s->npend = 0;
@@ -345,6 +369,12 @@ void sg_synth_reset(sg_synth *s) {
 void sg_synth_destroy(sg_synth *s) {
   if (!s)
     return;
+  ahead_stop(s);
+  if (s->ah.armed) {
+    pthread_cond_destroy(&s->ah.cv);
+    pthread_mutex_destroy(&s->ah.mu);
+  }
+  free(s->ah.L);
   s->vt->destroy(s->st);
   free(s);
 }
@@ -494,10 +524,111 @@ static void render_internal(sg_synth *s, const sg_note_list *notes, int64_t fram
   sg_dc_blocker_process2(&s->dc[0], &s->dc[1], left, right, n);
 }
 
+static sg_status render_direct(sg_synth *s, const sg_note_list *notes, int64_t frame0, float *left,
+                               float *right, size_t n);
+
+static void *ahead_main(void *arg) {
+  sg_synth *s = arg;
+  ahead *a = &s->ah;
+  sg_dsp_denormals_off(); /* the FP mode the caller's renders run in (pipeline threads) */
+  pthread_mutex_lock(&a->mu);
+  for (;;) {
+    while (!a->stop && a->produced - a->taken > AHEAD_RING - AHEAD_CHUNK)
+      pthread_cond_wait(&a->cv, &a->mu);
+    if (a->stop)
+      break;
+    const int64_t at = a->produced;
+    pthread_mutex_unlock(&a->mu);
+    /* Chunks never wrap: the ring holds a whole number of them. */
+    const size_t off = (size_t)(at % AHEAD_RING);
+    render_direct(s, a->notes, a->start + at, a->L + off, a->R + off, AHEAD_CHUNK);
+    pthread_mutex_lock(&a->mu);
+    a->produced = at + AHEAD_CHUNK;
+    pthread_cond_broadcast(&a->cv);
+  }
+  pthread_mutex_unlock(&a->mu);
+  return NULL;
+}
+
+/* Stops the helper; the instrument is then somewhere past what the caller took, so the next
+ * render starts again from a reset (as a jump would). */
+static void ahead_stop(sg_synth *s) {
+  ahead *a = &s->ah;
+  if (!a->running)
+    return;
+  pthread_mutex_lock(&a->mu);
+  a->stop = 1;
+  pthread_cond_broadcast(&a->cv);
+  pthread_mutex_unlock(&a->mu);
+  pthread_join(a->th, NULL);
+  a->running = 0;
+  if (s->started)
+    s->next_frame = INT64_MIN; /* no request continues it: the next render resets the voices */
+}
+
+void sg_synth_set_ahead(sg_synth *s, int on) {
+  if (!s || !on || s->ah.armed)
+    return;
+  ahead *a = &s->ah;
+  a->L = malloc(2 * AHEAD_RING * sizeof *a->L);
+  if (!a->L)
+    return; /* renders directly */
+  a->R = a->L + AHEAD_RING;
+  pthread_mutex_init(&a->mu, NULL);
+  pthread_cond_init(&a->cv, NULL);
+  a->armed = 1;
+}
+
+/* A render served from the helper's stream: started at the first request, restarted (from a
+ * reset) when a request does not continue where the last one ended. 0: render directly. */
+static int ahead_render(sg_synth *s, const sg_note_list *notes, int64_t frame0, float *left,
+                        float *right, size_t n) {
+  ahead *a = &s->ah;
+  if (a->running && (frame0 != a->start + a->taken || notes != a->notes))
+    ahead_stop(s);
+  if (!a->running) {
+    a->notes = notes;
+    a->start = frame0;
+    a->produced = a->taken = 0;
+    a->stop = 0;
+    if (pthread_create(&a->th, NULL, ahead_main, s) != 0)
+      return 0;
+    a->running = 1;
+  }
+  for (size_t done = 0; done < n;) {
+    pthread_mutex_lock(&a->mu);
+    while (a->produced == a->taken)
+      pthread_cond_wait(&a->cv, &a->mu);
+    const int64_t avail = a->produced - a->taken;
+    pthread_mutex_unlock(&a->mu);
+    const size_t off = (size_t)(a->taken % AHEAD_RING);
+    size_t m = n - done;
+    if ((int64_t)m > avail)
+      m = (size_t)avail;
+    if (m > AHEAD_RING - off)
+      m = AHEAD_RING - off;
+    memcpy(left + done, a->L + off, m * sizeof *left);
+    memcpy(right + done, a->R + off, m * sizeof *right);
+    done += m;
+    pthread_mutex_lock(&a->mu);
+    a->taken += (int64_t)m;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+  }
+  return 1;
+}
+
 sg_status sg_synth_render(sg_synth *s, const sg_note_list *notes, int64_t frame0, float *left,
                           float *right, size_t n) {
   if (!s || !left || !right)
     return SG_E_INVAL;
+  if (s->ah.armed && n && ahead_render(s, notes, frame0, left, right, n))
+    return SG_OK;
+  return render_direct(s, notes, frame0, left, right, n);
+}
+
+static sg_status render_direct(sg_synth *s, const sg_note_list *notes, int64_t frame0, float *left,
+                               float *right, size_t n) {
   if (!s->started || frame0 != s->next_frame) {
     if (s->started)
       s->vt->reset(s->st);

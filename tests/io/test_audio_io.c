@@ -7,6 +7,7 @@
 
 #include "stemgate/io.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,9 @@ static void round_trip(sg_sample_format fmt, double tol) {
   const size_t frames = 48000 + 17;
   float *x = sine(frames, 2, 997, 0.7, 48000);
   x[10] = 1.5f; /* over full scale: PCM clips, float keeps */
+  /* Float files hold no subnormals: flushed to +0; -0 and the smallest normal are kept. */
+  const float special[4] = {FLT_MIN / 2, -FLT_MIN / 1024, -0.0f, -FLT_MIN};
+  memcpy(x + 20, special, sizeof special);
   sg_audio_writer_config cfg;
   sg_audio_writer_config_init(&cfg);
   cfg.format = fmt;
@@ -51,16 +55,18 @@ static void round_trip(sg_sample_format fmt, double tol) {
   assert_string_equal(info.container, "wav");
   double maxerr = 0;
   for (size_t i = 0; i < frames * 2; ++i) {
-    if (i == 10)
+    if (i == 10 || (i >= 20 && i < 24))
       continue;
     double e = fabs((double)y[i] - x[i]);
     maxerr = e > maxerr ? e : maxerr;
   }
   printf("%s: max error %.3g (limit %.3g)\n", sg_sample_format_name(fmt), maxerr, tol);
   assert_true(maxerr <= tol);
-  if (fmt == SG_FMT_FLOAT32)
+  if (fmt == SG_FMT_FLOAT32) {
     assert_float_equal(y[10], 1.5, 0);
-  else
+    const float want[4] = {0.0f, 0.0f, -0.0f, -FLT_MIN};
+    assert_memory_equal(y + 20, want, sizeof want); /* the bits: +0 for the flushed ones */
+  } else
     assert_true(y[10] <= 1.0f && y[10] > 0.999f);
   /* Same input and seed: identical bytes (dither is deterministic). */
   const char *p2 = sg_test_path("again.wav");

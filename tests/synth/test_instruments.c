@@ -841,6 +841,28 @@ static void random_notes_random_blocks(void **state) {
            sg_synth_kind_name((sg_synth_kind)k), 20 * log10(p + 1e-12));
     assert_true(p < 0.9); /* -1 dBFS limiter; its last 0.03 % of gain ramp lands in the knee */
     assert_memory_equal(x, y, N * sizeof *x);
+    /* Rendered ahead on a helper thread (sg_synth_set_ahead), taken in other random blocks:
+     * the same bits; then a jump back restarts it as it resets a direct render. */
+    sg_synth *c = make((sg_synth_kind)k, NULL, NULL, 0, seed);
+    sg_synth_set_ahead(c, 1);
+    float *z = malloc(N * sizeof *z), *zr = malloc(N * sizeof *zr);
+    for (size_t off = 0; off < N;) {
+      size_t m = 1 + sg_rng_u32(&rng) % 5000;
+      if (m > N - off)
+        m = N - off;
+      assert_int_equal(sg_synth_render(c, &l, (int64_t)off, z + off, zr + off, m), SG_OK);
+      off += m;
+    }
+    assert_memory_equal(x, z, N * sizeof *x);
+    assert_memory_equal(r, zr, N * sizeof *r);
+    enum { J = N / 3, JN = 9000 };
+    assert_int_equal(sg_synth_render(b, &l, J, y, r, JN), SG_OK);
+    assert_int_equal(sg_synth_render(c, &l, J, z, zr, JN), SG_OK);
+    assert_memory_equal(y, z, JN * sizeof *y);
+    assert_memory_equal(r, zr, JN * sizeof *r);
+    sg_synth_destroy(c);
+    free(z);
+    free(zr);
     sg_notes_free(&l);
     sg_synth_destroy(a);
     sg_synth_destroy(b);
