@@ -9,6 +9,7 @@
  *    nothing), while the same decoy lent for an intact entry is used;
  *  - a render with one effect changed (the other stems and their sidecars from the cache) lends
  *    every file and gives the rows of a clean render of the same spec;
+ *  - a deflated package lends nothing (its rows are a client's);
  *  - a damaged sidecar lends nothing, and the rows of a render with the master settings changed
  *    stay a clean render's. */
 #include "sg_test.h"
@@ -424,6 +425,28 @@ static void damaged_sidecar_lends_nothing(void **state) {
   run_out_free(&clean);
 }
 
+/* A deflated package lends nothing (the entry's bytes are not the file's): every file decoded
+ * and measured in full, the rows those of a client's verify. */
+static void deflated_package_lends_nothing(void **state) {
+  (void)state;
+  char spec[1200], dir[1200], text[4096];
+  snprintf(spec, sizeof spec, "%s", sg_test_path("deflate.yaml"));
+  snprintf(dir, sizeof dir, "%s", sg_test_path("deflate"));
+  snprintf(text, sizeof text, "%sdeliverable: {deflate: true}\n", SONG);
+  assert_int_equal(sg_test_write_text(spec, text), 0);
+  run_out o;
+  assert_int_equal(render(spec, dir, 1, &o), SG_OK);
+  assert_int_equal(o.lent, 0);
+  sg_verify_result full;
+  assert_int_equal(verify_full(g_song, o.zip, NULL, &full), SG_OK);
+  sg_gate_report mine;
+  verify_rows(&full.report, &mine);
+  assert_true(same_rows(&o.rows, &mine));
+  sg_gate_report_free(&mine);
+  sg_verify_result_free(&full);
+  run_out_free(&o);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(lent_rows_are_the_full_analysis_rows),
@@ -431,6 +454,7 @@ int main(void) {
       cmocka_unit_test(changed_entry_is_judged_on_its_own_bytes),
       cmocka_unit_test(cached_render_rows_are_a_clean_renders),
       cmocka_unit_test(damaged_sidecar_lends_nothing),
+      cmocka_unit_test(deflated_package_lends_nothing),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
