@@ -532,9 +532,7 @@ static SG__INLINE size_t scan(const float *x, size_t n, uint64_t *denormals) {
 }
 
 SG__CLONES sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
-  if (m->frozen)
-    return SG_E_INVAL;
-  if (!m || (!x && frames))
+  if (!m || m->frozen || (!x && frames))
     return SG_E_INVAL;
   const unsigned C = m->channels;
   while (frames) {

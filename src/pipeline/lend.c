@@ -30,33 +30,20 @@ void sg__lend_path(const sg__run *r, const sg__stem *ss, char *out, size_t cap) 
   snprintf(out, cap, "%s/nodes/%s.lend", r->work, safe);
 }
 
-/* The payload: the meter's result and activity map, then the onset envelope. */
-typedef struct buf {
-  unsigned char *p;
-  size_t n, cap;
-  int bad;
-} buf;
+/* The payload, streamed through its SHA-256 (no copy of it in memory): the meter's result and
+ * activity map, then the onset envelope. */
+typedef struct sink {
+  FILE *f;
+  sg_sha256 h;
+  int ok;
+} sink;
 
-static void put(buf *b, const void *x, size_t n) {
-  if (b->bad)
-    return;
-  if (b->n + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->n + n)
-      cap *= 2;
-    unsigned char *q = realloc(b->p, cap);
-    if (!q) {
-      b->bad = 1;
-      return;
-    }
-    b->p = q;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, x, n);
-  b->n += n;
+static void put(sink *k, const void *x, size_t n) {
+  if (k->ok && (fwrite(x, 1, n, k->f) != n || sg_sha256_update(&k->h, x, n) != SG_OK))
+    k->ok = 0;
 }
 
-static void put_u64(buf *b, uint64_t v) { put(b, &v, sizeof v); }
+static void put_u64(sink *k, uint64_t v) { put(k, &v, sizeof v); }
 
 sg_status sg__lend_write(const char *path, const char sha[65], const sg_meter *m,
                          const sg_features *f) {
@@ -66,103 +53,83 @@ sg_status sg__lend_write(const char *path, const char sha[65], const sg_meter *m
   const float *env = f ? sg_features_onset_env(f, &ne, &er) : NULL;
   if (!sha[0] || !m || !env || sg_meter_result_get(m, &mr) != SG_OK)
     return SG_E_INVAL;
-  buf b = {0};
-  put_u64(&b, sizeof mr);
-  put(&b, &mr, sizeof mr);
   const size_t nw = sg_meter_window_count(m);
-  put_u64(&b, sg_meter_window_frames(m));
-  put_u64(&b, nw);
+  const uint64_t n = 8 + sizeof mr + 16 + nw * sizeof(double) + 32 + ne * sizeof(float);
+  char tmp[SG_MAX_PATH + 32], ph[65];
+  snprintf(tmp, sizeof tmp, "%s.partial", path);
+  sink k = {fopen(tmp, "wb"), {0}, 0};
+  if (!k.f)
+    return SG_E_IO;
+  k.ok = sg_sha256_init(&k.h) == SG_OK;
+  k.ok = k.ok && fputs(LEND_MAGIC, k.f) >= 0 && fprintf(k.f, "%s\n", sha) > 0 &&
+         fwrite(&n, sizeof n, 1, k.f) == 1;
+  put_u64(&k, sizeof mr);
+  put(&k, &mr, sizeof mr);
+  put_u64(&k, sg_meter_window_frames(m));
+  put_u64(&k, nw);
   for (size_t i = 0; i < nw; ++i) {
     double v = sg_meter_window_db(m, i);
-    put(&b, &v, sizeof v);
+    put(&k, &v, sizeof v);
   }
-  put_u64(&b, sg_features_rate(f));
-  put_u64(&b, (uint64_t)sg_features_frames(f));
-  put(&b, &er, sizeof er);
-  put_u64(&b, ne);
-  put(&b, env, ne * sizeof *env);
-  char ph[65];
-  sg_sha256 h;
-  sg_status st = b.bad ? SG_E_NOMEM : sg_sha256_init(&h);
-  if (st == SG_OK) {
-    sg_sha256_update(&h, b.p, b.n);
-    st = sg_sha256_final(&h, ph);
-  }
-  char tmp[SG_MAX_PATH + 32];
-  snprintf(tmp, sizeof tmp, "%s.partial", path);
-  FILE *fp = st == SG_OK ? fopen(tmp, "wb") : NULL;
-  int ok = fp && fputs(LEND_MAGIC, fp) >= 0 && fprintf(fp, "%s\n", sha) > 0 &&
-           fwrite(&b.n, sizeof(uint64_t), 1, fp) == 1 && fwrite(b.p, 1, b.n, fp) == b.n &&
-           fwrite(ph, 1, 64, fp) == 64;
-  if (fp && fclose(fp) != 0)
+  put_u64(&k, sg_features_rate(f));
+  put_u64(&k, (uint64_t)sg_features_frames(f));
+  put(&k, &er, sizeof er);
+  put_u64(&k, ne);
+  put(&k, env, ne * sizeof *env);
+  int ok = k.ok && sg_sha256_final(&k.h, ph) == SG_OK && fwrite(ph, 1, 64, k.f) == 64;
+  sg_sha256_free(&k.h); /* after final: nothing left to free (idempotent) */
+  if (fclose(k.f) != 0)
     ok = 0;
-  free(b.p);
   if (ok && rename(tmp, path) == 0)
     return SG_OK;
-  if (fp)
-    remove(tmp);
-  return st != SG_OK ? st : SG_E_IO;
+  remove(tmp);
+  return SG_E_IO;
 }
 
-/* Reads n bytes at *at of p (len bytes); 0 past the end. */
-static int take(const unsigned char *p, size_t len, size_t *at, void *x, size_t n) {
-  if (len - *at < n)
-    return 0;
-  memcpy(x, p + *at, n);
-  *at += n;
+/* Reads n bytes of the payload into x, through its SHA-256; 0 when short. */
+static int take(sink *k, uint64_t *left, void *x, size_t n) {
+  if (!k->ok || *left < n || fread(x, 1, n, k->f) != n || sg_sha256_update(&k->h, x, n) != SG_OK)
+    return k->ok = 0;
+  *left -= n;
   return 1;
 }
 
 int sg__lend_read(const char *path, const char sha[65], sg_meter **mo, sg_features **fo) {
   *mo = NULL;
   *fo = NULL;
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
+  sink k = {fopen(path, "rb"), {0}, 0};
+  if (!k.f)
     return 0;
   char head[sizeof LEND_MAGIC + 80];
-  uint64_t n = 0;
-  unsigned char *p = NULL;
+  uint64_t left = 0;
   const size_t hl = strlen(LEND_MAGIC);
-  int ok = fread(head, 1, hl + 65, fp) == hl + 65 && !memcmp(head, LEND_MAGIC, hl) &&
-           !memcmp(head + hl, sha, 64) && head[hl + 64] == '\n' &&
-           fread(&n, sizeof n, 1, fp) == 1 && n > 0 && n < LEND_MAX_BYTES &&
-           (p = malloc((size_t)n)) && fread(p, 1, (size_t)n, fp) == n;
-  char want[65] = "", got[65] = "";
-  ok = ok && fread(want, 1, 64, fp) == 64;
-  fclose(fp);
-  sg_sha256 h;
-  if (ok && sg_sha256_init(&h) == SG_OK) {
-    sg_sha256_update(&h, p, (size_t)n);
-    ok = sg_sha256_final(&h, got) == SG_OK && !memcmp(got, want, 64);
-  } else {
-    ok = 0;
-  }
-  size_t at = 0;
+  k.ok = fread(head, 1, hl + 65, k.f) == hl + 65 && !memcmp(head, LEND_MAGIC, hl) &&
+         !memcmp(head + hl, sha, 64) && head[hl + 64] == '\n' &&
+         fread(&left, sizeof left, 1, k.f) == 1 && left < LEND_MAX_BYTES &&
+         sg_sha256_init(&k.h) == SG_OK;
   uint64_t msz = 0, wf = 0, nw = 0, rate = 0, ne = 0;
   int64_t frames = 0;
   double er = 0;
   sg_meter_result mr;
-  ok = ok && take(p, n, &at, &msz, sizeof msz) && msz == sizeof mr &&
-       take(p, n, &at, &mr, sizeof mr) && take(p, n, &at, &wf, sizeof wf) &&
-       take(p, n, &at, &nw, sizeof nw) && nw <= (n - at) / sizeof(double);
   double *wv = NULL;
-  if (ok) { /* an aligned copy */
-    wv = malloc((nw ? nw : 1) * sizeof *wv);
-    ok = wv && take(p, n, &at, wv, nw * sizeof *wv);
-  }
-  ok = ok && take(p, n, &at, &rate, sizeof rate) && take(p, n, &at, &frames, sizeof frames) &&
-       take(p, n, &at, &er, sizeof er) && take(p, n, &at, &ne, sizeof ne) &&
-       ne == (n - at) / sizeof(float) && (n - at) % sizeof(float) == 0;
   float *env = NULL;
-  if (ok) {
-    env = malloc((ne ? ne : 1) * sizeof *env);
-    ok = env && take(p, n, &at, env, ne * sizeof *env);
-  }
+  if (take(&k, &left, &msz, sizeof msz) && msz == sizeof mr && take(&k, &left, &mr, sizeof mr) &&
+      take(&k, &left, &wf, sizeof wf) && take(&k, &left, &nw, sizeof nw) &&
+      nw <= left / sizeof *wv && (wv = malloc((nw ? nw : 1) * sizeof *wv)))
+    take(&k, &left, wv, nw * sizeof *wv);
+  if (take(&k, &left, &rate, sizeof rate) && take(&k, &left, &frames, sizeof frames) &&
+      take(&k, &left, &er, sizeof er) && take(&k, &left, &ne, sizeof ne) &&
+      ne * sizeof *env == left && (env = malloc((ne ? ne : 1) * sizeof *env)))
+    take(&k, &left, env, ne * sizeof *env);
+  char want[65] = "", got[65] = "";
+  int ok = k.ok && env && fread(want, 1, 64, k.f) == 64 && sg_sha256_final(&k.h, got) == SG_OK &&
+           !memcmp(got, want, 64);
+  sg_sha256_free(&k.h);
+  fclose(k.f);
   ok = ok && rate <= UINT32_MAX && frames == mr.frames &&
-       sg_meter_freeze(mo, &mr, (size_t)wf, wv, (size_t)nw, NULL) == SG_OK &&
-       sg_features_from_onset(fo, (unsigned)rate, frames, env, (size_t)ne, er) == SG_OK;
-  free(p);
+       sg_meter_freeze(mo, &mr, (size_t)wf, wv, (size_t)nw, NULL) == SG_OK;
   free(wv);
+  ok = ok && sg_features_from_onset(fo, (unsigned)rate, frames, env, (size_t)ne, er) == SG_OK;
   free(env);
   if (!ok) {
     sg_meter_free(*mo);
