@@ -15,7 +15,9 @@
  *     Every match records which way it was found.
  *  3. Each file is streamed exactly once through one sg_meter (peaks, RMS, clipping, activity map;
  *     true peak and loudness on the master only: true peak is the expensive part) and, for the
- *     master, one sg_features pass (onset envelopes and HPSS chroma).
+ *     master, one sg_features pass (onset envelopes and HPSS chroma). A render's own final
+ *     verification lends what it measured as it wrote the files (sg_verify_lender): an entry
+ *     whose bytes hash as the loan's is then only hashed, nothing decoded.
  *  4. Checks (each one sg_gate_result row, step "verify"; check names are stable):
  *       package          exactly one package was given and could be read
  *       archive, manifest, entry_present, sha256, wav_header, entry_listed   (step "package")
