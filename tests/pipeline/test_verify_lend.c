@@ -14,6 +14,8 @@
  *    stay a clean render's. */
 #include "sg_test.h"
 
+#include "pipeline/pipeline_internal.h" /* sg__lend_read: the sidecar as the lender reads it */
+
 #include "stemgate/analysis.h"
 #include "stemgate/io.h"
 #include "stemgate/package.h"
@@ -220,7 +222,6 @@ static void lent_rows_are_the_full_analysis_rows(void **state) {
 
 /* The stem sidecars' onset envelope (the fx step's tap, two channels) is bit for bit the one
  * verify computes on its mono copy of the decoded entry (mean of the channels in double). */
-int sg__lend_read(const char *path, const char sha[65], sg_meter **m, sg_features **f);
 
 static void tap_onsets_are_the_mono_copy_onsets(void **state) {
   (void)state;
