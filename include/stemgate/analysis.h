@@ -160,6 +160,15 @@ int64_t sg_meter_first_active(const sg_meter *m, double threshold_db);
 /* One past the last frame of the last window at or above threshold_db; -1 if none. */
 int64_t sg_meter_last_active(const sg_meter *m, double threshold_db);
 
+/* A finished measurement as a meter again (a render keeps what its writer's meter measured, for
+ * the final verification to lend by content hash): the result r and the activity map as
+ * sg_meter_window_db gave it, window_frames per window, one window per started window of
+ * r->frames. The meter answers sg_meter_result_get (r, bit for bit) and the activity queries
+ * exactly as the meter measured; it takes no more blocks (sg_meter_add: SG_E_INVAL). SG_E_INVAL
+ * for an inconsistent measurement, SG_E_NOMEM. */
+sg_status sg_meter_freeze(sg_meter **out, const sg_meter_result *r, size_t window_frames,
+                          const double *window_db, size_t n_windows, sg_diag *d);
+
 /* Streams a file through a meter (sg_audio_reader, 64 k-frame blocks). Fills *result; when keep
  * is not NULL the meter is handed over in *keep (for the activity map) and the caller frees it.
  * Errors: those of sg_audio_reader_open/read (d names the file), SG_E_INVAL for more than
@@ -240,6 +249,11 @@ sg_status sg_features_from_file(sg_features **out, const char *path, const sg_fe
  * rhythm features; no chroma), to analyse one stretch of a stream on its own. Free with
  * sg_features_free. SG_E_NOMEM. */
 sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_features **out);
+/* Finished features holding only an onset envelope (n frames at frame_rate, as
+ * sg_features_onset_env gave it) of frames input frames at rate: what the alignments read, kept
+ * by a render for its final verification. SG_E_INVAL, SG_E_NOMEM. */
+sg_status sg_features_from_onset(sg_features **out, unsigned rate, int64_t frames, const float *env,
+                                 size_t n, double frame_rate);
 
 /* Accessors. Pointers stay valid until the next add or free; *n receives the element count
  * (frames of the envelope, or chroma frames with 12 floats each); *frame_rate in Hz. NULL and

@@ -15,7 +15,9 @@
  *     Every match records which way it was found.
  *  3. Each file is streamed exactly once through one sg_meter (peaks, RMS, clipping, activity map;
  *     true peak and loudness on the master only: true peak is the expensive part) and, for the
- *     master, one sg_features pass (onset envelopes and HPSS chroma).
+ *     master, one sg_features pass (onset envelopes and HPSS chroma). A render's own final
+ *     verification lends what it measured as it wrote the files (sg_verify_lender): an entry
+ *     whose bytes hash as the loan's is then only hashed, nothing decoded.
  *  4. Checks (each one sg_gate_result row, step "verify"; check names are stable):
  *       package          exactly one package was given and could be read
  *       archive, manifest, entry_present, sha256, wav_header, entry_listed   (step "package")
@@ -64,6 +66,7 @@
 #ifndef STEMGATE_VERIFY_H
 #define STEMGATE_VERIFY_H
 
+#include "stemgate/analysis.h"
 #include "stemgate/core.h"
 #include "stemgate/gate.h"
 #include "stemgate/package.h"
@@ -78,6 +81,38 @@ extern "C" {
 /* A folder package may hold at most this many entries (hostile input bound). */
 #define SG_VERIFY_MAX_DIR_ENTRIES 1000
 
+/* What a caller measured on a file as it wrote it. The meter and features are pure functions of
+ * the file's bytes, so they stand for any entry whose bytes hash to the same SHA-256: verify then
+ * hashes the entry (one pass over its bytes, decoding none) and takes them instead of decoding
+ * and measuring it, as the node cache reuses a node by the hashes of its inputs. The rows are
+ * the same bits as a full analysis gives.
+ *  meter     finished, SG_METER_ALL, over the file's samples as decoded (a writer's tap sees
+ *            exactly those: sg_audio_writer_config.tap), or frozen (sg_meter_freeze).
+ *  features  finished, over the same frames. A master: default configuration (SG_FEAT_ALL; its
+ *            tempo and keys are read). A stem: at least SG_FEAT_ONSET (the alignments read the
+ *            onset envelope; sg_features_from_onset). For one or two channels, the features
+ *            sg_features_add derives from the frames are those of the mean of the channels that
+ *            verify's alignment copy holds, bit for bit. May be NULL when nothing is aligned.
+ *  token     the lender's own (which copy to give back). */
+typedef struct sg_verify_loan {
+  const sg_meter *meter;
+  const sg_features *features;
+  void *token;
+} sg_verify_loan;
+
+/* borrow: 1 with *loan filled when user holds an analysis of the bytes hashing to sha256
+ * (lowercase hex), 0 otherwise. Called from verify's worker threads, one file each at a time,
+ * so it must be thread-safe; the loan is only read, and handed to give_back (optional) when
+ * verify is done with that file (memory holds the files in flight, not the package).
+ * A loan is taken only for a stored zip entry of one or two channels whose header matches it
+ * (rate, channels, frames); otherwise, or without a loan, the entry is decoded and measured in
+ * full. A folder package, a deflated entry, or a run without measure_all never borrows. */
+typedef struct sg_verify_lender {
+  int (*borrow)(void *user, const char *sha256, sg_verify_loan *loan);
+  void (*give_back)(void *user, sg_verify_loan *loan);
+  void *user;
+} sg_verify_lender;
+
 typedef struct sg_verify_options {
   const char *package;         /* zip file or folder                                          */
   const char *reference;       /* drum reference; NULL: the spec's drums.reference, if any     */
@@ -90,17 +125,9 @@ typedef struct sg_verify_options {
                                   in full (loudness, true peak), each entry's pass kept in
                                   res->passes for sg_package_verify_loudness_passed; default 0 */
   int jobs;                    /* files decoded at once; 0: one per core (at most 8)          */
-  /* Optional: the caller's own analysis of a master (a render's master step measured the file it
-   * wrote as it streamed). master_features: finished sg_features of default configuration,
-   * SG_FEAT_ALL, computed on the samples of the file whose bytes hash (SHA-256, lowercase hex) to
-   * master_sha256. The features are a pure function of those bytes, so when the package's master
-   * entry (a zip entry, hashed on verify's own read as it is decoded) has that hash, its tempo,
-   * key and onset features are taken from here instead of computed again: a proof by content
-   * hash, like the node cache's. A master with any other hash (or not hashed: a folder, or no
-   * manifest and no measure_all), or with more than two channels, is analysed in full as without
-   * them. Neither is written; both are only read during the call. Default NULL. */
-  const char *master_sha256;
-  const sg_features *master_features;
+  /* Optional (a render's final verification, with measure_all): the caller's own analysis of
+   * files it wrote, lent by content hash (see sg_verify_lender). Default NULL. */
+  const sg_verify_lender *lender;
 } sg_verify_options;
 
 /* Defaults above; package and reference NULL. */
@@ -126,6 +153,7 @@ typedef struct sg_verify_file {
   unsigned rate, channels;
   int bits, is_float;
   int64_t frames;
+  int lent; /* 1: measured by the caller (opt->lender), proved by the entry's SHA-256 */
 } sg_verify_file;
 
 typedef struct sg_verify_result {
@@ -140,8 +168,7 @@ typedef struct sg_verify_result {
    * decoded; the integrity rows use it) and, with measure_all, its meter result. */
   sg_package_entry_pass passes[SG_VERIFY_MAX_FILES];
   int n_passes;
-  int master_features_reused; /* 1: the master's entry hashed to opt->master_sha256 and its
-                                 features were taken from opt->master_features              */
+  int n_lent; /* files whose analysis was lent (sg_verify_file.lent) */
 } sg_verify_result;
 
 void sg_verify_result_init(sg_verify_result *r);

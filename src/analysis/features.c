@@ -1194,6 +1194,34 @@ sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_featu
   return SG_OK;
 }
 
+sg_status sg_features_from_onset(sg_features **out, unsigned rate, int64_t frames, const float *env,
+                                 size_t n, double frame_rate) {
+  if (!out || (n && !env) || rate < 8000 || frames < 0 || !(frame_rate > 0))
+    return SG_E_INVAL;
+  *out = NULL;
+  sg_features *g = calloc(1, sizeof *g);
+  if (!g)
+    return SG_E_NOMEM;
+  sg_features_config_init(&g->cfg);
+  g->cfg.flags = SG_FEAT_ONSET;
+  g->channels = 1;
+  g->rate = rate;
+  g->finished = 1;
+  g->env_rate = frame_rate;
+  g->frames = frames;
+  spool_init(&g->energy, 1, ENERGY_BLOCK);
+  spool_init(&g->low, 1, LOW_BLOCK);
+  spool_init(&g->fine, FINE_W, FINE_BLOCK);
+  spool_init(&g->chroma, 12, CHROMA_BLOCK);
+  spool_init(&g->bchroma, 12, CHROMA_BLOCK);
+  if (n && sg__farr_pushn(&g->env, env, n) != SG_OK) {
+    sg_features_free(g);
+    return SG_E_NOMEM;
+  }
+  *out = g;
+  return SG_OK;
+}
+
 /* The whole of a spool (*n records): its memory, or (spooled) a copy loaded once and again after
  * more input. The features are logically unchanged; the copy is a cache. */
 static const float *spool_all(const spool *sp, float **cache, size_t *cache_n, size_t *n) {

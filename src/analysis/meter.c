@@ -75,6 +75,10 @@ struct sg_meter {
   /* True peak per channel. libebur128's true-peak mode ran ~10x slower than this block
    * detector (per-sample branches, double arithmetic) and dominated render and verify time. */
   sg_truepeak tp[SG_METER_MAX_CHANNELS];
+  /* A frozen meter (sg_meter_freeze): a finished measurement kept, answering from these only. */
+  sg_meter_result *frozen;
+  double *fwin; /* its activity map, dB per window */
+  size_t fwin_n;
 };
 
 static void dc_restart(const sg_meter *m, dc_acc *a, int64_t start);
@@ -138,6 +142,8 @@ void sg_meter_free(sg_meter *m) {
   if (!m)
     return;
   sg__loud_free(&m->loud);
+  free(m->frozen);
+  free(m->fwin);
   free(m->act);
   free(m->plane);
   free(m->wbuf);
@@ -526,7 +532,7 @@ static SG__INLINE size_t scan(const float *x, size_t n, uint64_t *denormals) {
 }
 
 SG__CLONES sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
-  if (!m || (!x && frames))
+  if (!m || m->frozen || (!x && frames))
     return SG_E_INVAL;
   const unsigned C = m->channels;
   while (frames) {
@@ -576,6 +582,10 @@ static double db_or_silence(double lin) { return lin > 0 ? 20.0 * log10(lin) : S
 sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
   if (!m || !r)
     return SG_E_INVAL;
+  if (m->frozen) {
+    *r = *m->frozen;
+    return SG_OK;
+  }
   memset(r, 0, sizeof *r);
   r->frames = m->frames;
   r->rate = m->rate;
@@ -657,11 +667,15 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
 
 size_t sg_meter_window_frames(const sg_meter *m) { return m ? m->win : 0; }
 
-size_t sg_meter_window_count(const sg_meter *m) { return m ? m->act_n + (m->win_fill > 0) : 0; }
+size_t sg_meter_window_count(const sg_meter *m) {
+  return !m ? 0 : m->frozen ? m->fwin_n : m->act_n + (m->win_fill > 0);
+}
 
 double sg_meter_window_db(const sg_meter *m, size_t i) {
   if (!m)
     return SG_SILENCE_DB;
+  if (m->frozen)
+    return i < m->fwin_n ? m->fwin[i] : SG_SILENCE_DB;
   if (i < m->act_n)
     return m->act[i];
   if (i == m->act_n && m->win_fill) {
@@ -701,6 +715,32 @@ int64_t sg_meter_last_active(const sg_meter *m, double threshold_db) {
       return end < m->frames ? end : m->frames;
     }
   return -1;
+}
+
+sg_status sg_meter_freeze(sg_meter **out, const sg_meter_result *r, size_t window_frames,
+                          const double *window_db, size_t n_windows, sg_diag *d) {
+  if (!out || !r || !window_frames || (n_windows && !window_db) || r->channels < 1 ||
+      r->channels > SG_METER_MAX_CHANNELS || r->frames < 0 ||
+      (uint64_t)n_windows != ((uint64_t)r->frames + window_frames - 1) / window_frames)
+    return sg_diag_fail(d, SG_E_INVAL, "meter: inconsistent measurement to freeze");
+  *out = NULL;
+  sg_meter *m = calloc(1, sizeof *m);
+  if (!m || !(m->frozen = malloc(sizeof *m->frozen)) ||
+      (n_windows && !(m->fwin = malloc(n_windows * sizeof *m->fwin)))) {
+    sg_meter_free(m);
+    return sg_diag_fail(d, SG_E_NOMEM, "meter: out of memory");
+  }
+  *m->frozen = *r;
+  if (n_windows)
+    memcpy(m->fwin, window_db, n_windows * sizeof *m->fwin);
+  m->fwin_n = n_windows;
+  m->channels = r->channels;
+  m->rate = r->rate;
+  m->flags = r->flags;
+  m->frames = r->frames;
+  m->win = window_frames;
+  *out = m;
+  return SG_OK;
 }
 
 sg_status sg_meter_file(const char *path, unsigned flags, sg_meter_result *result, sg_meter **keep,

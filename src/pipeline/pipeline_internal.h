@@ -13,6 +13,7 @@
 #include "stemgate/report.h"
 #include "stemgate/spec.h"
 #include "stemgate/timing.h"
+#include "stemgate/verify.h"
 
 #include <pthread.h>
 
@@ -155,6 +156,7 @@ typedef struct sg__run {
    * analysing the master again only when the zip's master entry hashes the same. NULL when the
    * master was taken from the cache; freed once the package is verified. */
   sg_features *master_feat;
+  sg_meter *master_meter_live; /* the master writer's meter, kept and freed with master_feat */
   int has_key_track;
   /* The master per section (step_master.c, kept in the master's node record): integrated
    * loudness (LUFS) and RMS (dBFS), for the rows, NOTES.txt and the manifest. */
@@ -444,5 +446,19 @@ sg_status sg__cache_key_master(const sg__run *r, char hex[65]);
 /* Key of the package or verification node: a, b and the gate rows so far. */
 sg_status sg__cache_key_text(const char *kind, const char *a, const char *b,
                              const sg_gate_report *g, char hex[65]);
+
+/* ---- lend.c: the render's own analysis lent to its final verification by content hash ---- */
+/* work/nodes/<fx node>.lend: a stem's sidecar. */
+void sg__lend_path(const sg__run *r, const sg__stem *ss, char *out, size_t cap);
+/* Writes (atomically) the sidecar of the file hashing to sha: m (SG_METER_ALL, finished) and
+ * the onset envelope of f. Errors only cost the lending (SG_E_IO, SG_E_NOMEM, SG_E_INVAL). */
+sg_status sg__lend_write(const char *path, const char sha[65], const sg_meter *m,
+                         const sg_features *f);
+/* 1 with a frozen meter and onset-only features (the caller frees both) when path is an intact
+ * sidecar of this version for the file hashing to sha; 0 otherwise. */
+int sg__lend_read(const char *path, const char sha[65], sg_meter **m, sg_features **f);
+/* The lender of a run: the master from memory (master_meter_live, master_feat), the stems from
+ * their sidecars. Valid while r is. */
+void sg__lender_init(sg__run *r, sg_verify_lender *l);
 
 #endif

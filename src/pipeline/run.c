@@ -742,6 +742,7 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
   }
   sg_trace_free(r->master_trace);
   sg_features_free(r->master_feat);
+  sg_meter_free(r->master_meter_live);
   if (r->has_key_track)
     sg_key_track_free(&r->key_track);
   sg__node_free(&r->master_node);

@@ -78,11 +78,13 @@ void sg__fx_produce(sg__run *r, sg__stem *ss) {
   sg__probe p;
   memset(&p, 0, sizeof p);
   const unsigned mflags = SG_METER_LOUDNESS | SG_METER_TRUE_PEAK;
-  /* Features only for the delay gates (the energy envelope); nothing else of a stem reads them. */
+  /* The onset envelope for the final verification's sync rows (lent by the file's hash from
+   * its sidecar, lend.c: the mean of the two channels the tap's features derive is bit for bit
+   * the alignment copy verify would make); the energy envelope for the delay gates. */
   int delay = 0;
   for (int i = 0; i < sp->n_effects; ++i)
     delay |= !strcmp(sp->effects[i].type.s, "delay");
-  const unsigned fflags = delay ? SG_FEAT_ENERGY : 0;
+  const unsigned fflags = SG_FEAT_ONSET | (delay ? SG_FEAT_ENERGY : 0);
   if (st == SG_OK)
     st = sg__fxv_open(r, ss->name, sp->effects, sp->n_effects, &ss->fxv, d);
   sg_trace_config tc = {s->channels, s->sample_rate, r->tl.file_frames, 0, 0};
@@ -112,6 +114,18 @@ void sg__fx_produce(sg__run *r, sg__stem *ss) {
       st = sg__fx_hash(ss, d);
   }
   st = sg__probe_hand_over(&p, ss, st);
+  if (st == SG_OK && ss->fx_node.nf >= 1) {
+    /* Written now, so the envelope does not wait in memory for the package step; a stem taken
+     * from the cache next run lends it too. A failure only costs the lending. */
+    char lp[SG_MAX_PATH + 64];
+    sg__lend_path(r, ss, lp, sizeof lp);
+    if (sg__lend_write(lp, ss->fx_node.fsha[0], ss->meter, ss->feat) != SG_OK)
+      remove(lp);
+  }
+  if (st == SG_OK && !delay) { /* nothing else of a stem reads its features */
+    sg_features_free(ss->feat);
+    ss->feat = NULL;
+  }
   ss->produced = st;
 }
 

@@ -436,10 +436,14 @@ out:
   sg__fxv_free(fxv);
   sg__flush(r);
   sg_features_free(r->master_feat);
+  sg_meter_free(r->master_meter_live);
   r->master_feat = NULL;
-  if (st == SG_OK) { /* kept for the final verification (step_package.c) */
+  r->master_meter_live = NULL;
+  if (st == SG_OK) { /* kept for the final verification (step_package.c, lend.c) */
     r->master_feat = pp->feat;
+    r->master_meter_live = pp->meter;
     pp->feat = NULL;
+    pp->meter = NULL;
   }
   sg__probe_close(pp);
   return st;

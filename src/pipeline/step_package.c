@@ -184,19 +184,21 @@ static sg_status run_client(sg__run *r, const char *zip, int measure_all, struct
   vo.reference = r->has_ref ? r->ref.source_path : NULL;
   vo.measure_all = measure_all;
   vo.jobs = r->opt->jobs;
-  /* The master step's analysis of the master it wrote, with the hash of that file: verify uses
-   * it only if the zip's master entry hashes the same on its own read (otherwise it analyses
-   * the entry in full), so the rows still judge the delivered bytes. */
-  const sg__node *mn = &r->master_node;
-  if (r->master_feat && !r->master_uptodate && mn->nf >= 1 && mn->fsha[0][0]) {
-    vo.master_features = r->master_feat;
-    vo.master_sha256 = mn->fsha[0];
-  }
+  /* The final verification: what the master and fx steps measured on the files they wrote,
+   * lent by the files' hashes (lend.c). verify takes a loan only for an entry whose bytes hash
+   * the same (otherwise it analyses the entry in full), so the rows still judge the delivered
+   * bytes. */
+  sg_verify_lender lender;
+  sg__lender_init(r, &lender);
+  if (measure_all)
+    vo.lender = &lender;
   sg_diag_clear(&c->d);
   c->st = sg_verify_package(r->song, &vo, &c->vr, &c->d);
-  if (c->vr.master_features_reused)
-    sg__log(r, "  verify: the master's tempo, key and onset features taken from the master step "
-               "(its entry hashes as the master analysed)");
+  if (c->vr.n_lent)
+    sg__log(r,
+            "  verify: %d of %d files measured as they were written (their entries hash as "
+            "the render measured them)",
+            c->vr.n_lent, c->vr.n_files);
   return SG_OK;
 }
 
@@ -358,7 +360,9 @@ sg_status sg__package_build(sg__run *r, const char *zip, char zsha[65], sg_diag 
   st = run_client(r, zip, 1, &c, d);
   r->client = c;
   sg_features_free(r->master_feat); /* lent to that verification only */
+  sg_meter_free(r->master_meter_live);
   r->master_feat = NULL;
+  r->master_meter_live = NULL;
   const sg_package_entry_pass *pass = c ? c->vr.passes : NULL;
   const size_t npass = c ? (size_t)c->vr.n_passes : 0;
   if (st == SG_OK)

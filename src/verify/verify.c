@@ -98,29 +98,34 @@ typedef struct analysed {
   sg_status err; /* why not            */
   char why[SG_DIAG_TEXT];
   sg_audio_info info;
-  sg_meter *meter; /* NULL when the channel count is beyond the meter                  */
+  const sg_meter *meter; /* own, or lent; NULL when the channel count is beyond the meter */
+  sg_meter *own_meter;
   sg_meter_result mr;
   sg_features *feat; /* master only                                                       */
   sg__mono *mono;    /* mean of the channels for the alignments, when asked               */
   int feat_in_mono;  /* feat is mono->onset (computed on the alignment copy), not owned   */
-  /* The caller's features of this master (sg_verify_options.master_features), not owned: set
-   * once decoded when they were lent (speculative = 1); they stand only if the entry's hash,
-   * known at the end of the pass, is the one they were computed for (vfiles_run). */
+  /* The caller's analysis of this entry's bytes (sg_verify_options.lender), proved by the
+   * entry's SHA-256 before it was taken: meter and features are the loan's, the mono reads the
+   * entry itself (sg__mono_open_entry). Given back by analysed_free. */
   const sg_features *lent;
-  int speculative;
+  const sg_verify_lender *lender;
+  sg_verify_loan loan;
+  int has_loan;
 } analysed;
 
 /* The master's features: its own, or the lent ones. */
 static const sg_features *feat_of(const analysed *a) { return a->lent ? a->lent : a->feat; }
 
 static void analysed_free(analysed *a) {
-  sg_meter_free(a->meter);
+  sg_meter_free(a->own_meter);
   if (!a->feat_in_mono)
     sg_features_free(a->feat);
   if (a->mono) {
     sg__mono_close(a->mono);
     free(a->mono);
   }
+  if (a->has_loan && a->lender->give_back)
+    a->lender->give_back(a->lender->user, &a->loan);
   memset(a, 0, sizeof *a);
 }
 
@@ -130,21 +135,17 @@ static void fail_read(analysed *a, sg_status st, const sg_diag *d, const char *f
   snprintf(a->why, sizeof a->why, "%s", d && d->message[0] ? d->message : fallback);
 }
 
-/* Streams entry i once: the meter (meter_flags: true peak and loudness), the features (a
- * master's tempo and keys) and the mono copy when asked; with pass, a zip entry's bytes are
- * hashed on the same read and what was measured is kept there (sg_package_entry_pass). zr: the
- * calling thread's own reader of the zip (NULL: p's). */
-static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned meter_flags,
-                          int want_features, int want_mono, double max_seconds,
-                          const sg_features *lend, sg_package_entry_pass *pass, analysed *a);
-
-static void keep_pass(sg__vpkg *p, size_t i, sg__vaudio *va, int hash, unsigned meter_flags,
-                      const analysed *a, sg_package_entry_pass *pass) {
+static void keep_pass(sg__vpkg *p, size_t i, sg__vaudio *va, int hash, const char *known_sha,
+                      unsigned meter_flags, const analysed *a, sg_package_entry_pass *pass) {
   if (!pass)
     return;
   memset(pass, 0, sizeof *pass);
   snprintf(pass->name, sizeof pass->name, "%s", p->names[i]);
-  if (hash) {
+  if (known_sha) { /* hashed before (lend_entry) */
+    snprintf(pass->sha256, sizeof pass->sha256, "%s", known_sha);
+    pass->sha_status = SG_OK;
+    hash = 1;
+  } else if (hash) {
     sg_diag hd;
     sg_diag_clear(&hd);
     pass->sha_status = sg__vaudio_sha256(va, pass->sha256, &hd);
@@ -166,47 +167,19 @@ static void keep_pass(sg__vpkg *p, size_t i, sg__vaudio *va, int hash, unsigned 
   }
 }
 
-/* The mono copy of n interleaved frames: each the mean of its C channels summed in double,
- * non-finite samples as 0. Stereo, the common case, four frames at a time with SSE2: the same
- * operations in the same order as the general loop (0 + l, + r, / 2 as * 0.5, exact), so the
- * same bits. */
-static void mix_mono(const float *restrict x, size_t n, unsigned C, float *restrict y) {
-  size_t k = 0;
-#if defined(__SSE2__)
-  if (C == 2) {
-    const __m128 absm = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), big = _mm_set1_ps(FLT_MAX);
-    const __m128d zero = _mm_setzero_pd(), half = _mm_set1_pd(0.5);
-    for (; k + 4 <= n; k += 4) {
-      __m128 v0 = _mm_loadu_ps(x + 2 * k), v1 = _mm_loadu_ps(x + 2 * k + 4);
-      v0 = _mm_and_ps(v0, _mm_cmple_ps(_mm_and_ps(v0, absm), big)); /* NaN, Inf -> 0 */
-      v1 = _mm_and_ps(v1, _mm_cmple_ps(_mm_and_ps(v1, absm), big));
-      const __m128 l = _mm_shuffle_ps(v0, v1, 0x88), r = _mm_shuffle_ps(v0, v1, 0xdd);
-      __m128d a = _mm_add_pd(_mm_add_pd(zero, _mm_cvtps_pd(l)), _mm_cvtps_pd(r));
-      __m128d b = _mm_add_pd(_mm_add_pd(zero, _mm_cvtps_pd(_mm_movehl_ps(l, l))),
-                             _mm_cvtps_pd(_mm_movehl_ps(r, r)));
-      _mm_storeu_ps(y + k, _mm_movelh_ps(_mm_cvtpd_ps(_mm_mul_pd(a, half)),
-                                         _mm_cvtpd_ps(_mm_mul_pd(b, half))));
-    }
-  }
-#endif
-  for (; k < n; ++k) {
-    double s = 0;
-    for (unsigned c = 0; c < C; ++c) {
-      float v = x[k * C + c];
-      s += isfinite(v) ? v : 0.0f;
-    }
-    y[k] = (float)(s / C);
-  }
-}
-
+/* Streams entry i once: the meter (meter_flags: true peak and loudness), the features (a
+ * master's tempo and keys) and the mono copy when asked; with pass, a zip entry's bytes are
+ * hashed on the same read (unless known_sha already holds its hash) and what was measured is
+ * kept there (sg_package_entry_pass). zr: the calling thread's own reader of the zip (NULL:
+ * p's). */
 static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned meter_flags,
                           int want_features, int want_mono, double max_seconds,
-                          const sg_features *lend, sg_package_entry_pass *pass, analysed *a) {
+                          const char *known_sha, sg_package_entry_pass *pass, analysed *a) {
   memset(a, 0, sizeof *a);
   sg_diag d;
   sg_diag_clear(&d);
   sg__vaudio va;
-  const int hash = pass && p->is_zip;
+  const int hash = pass && p->is_zip && !known_sha;
   sg_status st = sg__vpkg_open_audio_in(p, zr, i, hash, &va, &a->info, &d);
   if (st != SG_OK) {
     fail_read(a, st, &d, "cannot open audio");
@@ -234,18 +207,16 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
     goto done;
   }
   if (in->channels <= SG_METER_MAX_CHANNELS) {
-    st = sg_meter_create(&a->meter, in->channels, in->rate, meter_flags, &d);
+    st = sg_meter_create(&a->own_meter, in->channels, in->rate, meter_flags, &d);
     if (st != SG_OK) {
       fail_read(a, st, &d, "cannot create meter");
       goto done;
     }
+    a->meter = a->own_meter;
   }
   /* With a mono copy of one or two channels, the features are taken on it (the same signal
    * sg_features_add would derive, see verify_internal.h): one onset STFT instead of two. */
   const int share = want_features && want_mono && in->frames > 0 && in->channels <= 2;
-  /* Lent features (a hashed entry only) replace the features computed on the mono copy, which
-   * are the same bits for one or two channels: the copy then carries the samples alone. */
-  a->speculative = share && lend && hash;
   if (want_features && !share) {
     st = sg_features_create(&a->feat, in->channels, in->rate, NULL, &d);
     if (st != SG_OK) {
@@ -260,7 +231,7 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
       fail_read(a, SG_E_NOMEM, NULL, "out of memory for the alignment copy");
       goto done;
     }
-    const unsigned mf = a->speculative ? SG__MONO_NO_FEATURES : share ? SG_FEAT_ALL : 0;
+    const unsigned mf = share ? SG_FEAT_ALL : 0;
     if ((st = sg__mono_open(a->mono, in->rate, mf, &d)) != SG_OK) {
       free(a->mono);
       a->mono = NULL;
@@ -288,7 +259,7 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
       if (got == 0)
         break;
     }
-    if (a->meter && (st = sg_meter_add(a->meter, buf, got)) != SG_OK) {
+    if (a->own_meter && (st = sg_meter_add(a->own_meter, buf, got)) != SG_OK) {
       fail_read(a, st, NULL, "meter failed");
       goto done;
     }
@@ -297,7 +268,7 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
       goto done;
     }
     if (a->mono) {
-      mix_mono(buf, got, in->channels, mbuf);
+      sg__mix_mono(buf, got, in->channels, mbuf);
       if ((st = sg__mono_add(a->mono, mbuf, got, &d)) != SG_OK) {
         fail_read(a, st, &d, "cannot write the alignment copy");
         goto done;
@@ -320,10 +291,7 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
     fail_read(a, st, &d, "cannot write the alignment copy");
     goto done;
   }
-  if (a->speculative) {
-    a->lent = lend;
-    sg__mono_lend(a->mono, lend);
-  } else if (share) {
+  if (share) {
     a->feat = a->mono->onset;
     a->feat_in_mono = 1;
   } else if (a->mono) {
@@ -337,7 +305,7 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
 done:
   free(buf);
   free(mbuf);
-  keep_pass(p, i, &va, hash, meter_flags, a, pass);
+  keep_pass(p, i, &va, hash, known_sha, meter_flags, a, pass);
   sg__vaudio_close(&va);
 }
 
@@ -848,37 +816,97 @@ typedef struct vfiles {
   sg_gate_report rep[SG_VERIFY_MAX_FILES];
   int state[SG_VERIFY_MAX_FILES]; /* 0 waiting, 1 being analysed, 2 analysed */
   int next, released, window, stop, started;
-  int master_reused; /* the master's lent features stood (set by the thread that analysed it) */
-  unsigned fp_mode;  /* the caller's floating-point mode (a render flushes denormals, the CLI does
-                        not, and the meter counts them): the workers measure under the same */
+  int lent[SG_VERIFY_MAX_FILES]; /* 1: the file's analysis was lent (lend_entry) */
+  unsigned fp_mode; /* the caller's floating-point mode (a render flushes denormals, the CLI does
+                       not, and the meter counts them): the workers measure under the same */
   pthread_t th[8];
   pthread_mutex_t lock;
   pthread_cond_t cond;
 } vfiles;
 
+/* A render's final verification: entry i's bytes hashed (one pass over the stored entry, no
+ * decoding), then the lender asked for its own analysis of the bytes with that hash. Returns 1
+ * when the loan stands (a filled, pass kept: the meter's result, the SHA-256); 0 otherwise, with
+ * sha (when the entry could be hashed) for the full analysis, which then need not hash again.
+ * Lent only: a stored zip entry of one or two channels (the alignment copy and the caller's
+ * features derive the same mono), whose loan matches its header (rate, channels, frames), with
+ * features when the rows need them. */
+static int lend_entry(vfiles *v, sg_zip_reader *zr, size_t i, int want_features, int want_mono,
+                      char sha[65], analysed *a, sg_package_entry_pass *pass) {
+  const sg_verify_lender *ln = v->opt->lender;
+  sg__vpkg *p = v->p;
+  sha[0] = 0;
+  const sg_zip_entry *e = sg_zip_reader_entry(zr ? zr : p->zip, i);
+  if (!e || e->deflated)
+    return 0;
+  sg__vaudio va;
+  sg_audio_info info;
+  if (sg__vpkg_open_audio_in(p, zr, i, 1, &va, &info, NULL) != SG_OK)
+    return 0; /* the full analysis says why */
+  const int fits = info.channels >= 1 && info.channels <= 2 && info.rate > 0 && info.frames > 0 &&
+                   (double)info.frames <= v->opt->max_seconds * (double)info.rate;
+  if (fits && sg__vaudio_sha256(&va, sha, NULL) != SG_OK)
+    sha[0] = 0;
+  sg__vaudio_close(&va);
+  sg_verify_loan loan;
+  memset(&loan, 0, sizeof loan);
+  if (!sha[0] || !ln->borrow(ln->user, sha, &loan))
+    return 0;
+  memset(a, 0, sizeof *a);
+  a->lender = ln;
+  a->loan = loan;
+  a->has_loan = 1;
+  sg_meter_result mr;
+  const sg_features *f = loan.features;
+  int ok = loan.meter && sg_meter_result_get(loan.meter, &mr) == SG_OK &&
+           (mr.flags & SG_METER_ALL) == SG_METER_ALL && mr.channels == info.channels &&
+           mr.rate == info.rate && mr.frames == info.frames;
+  if (ok && (want_features || want_mono))
+    ok = f && sg_features_rate(f) == info.rate && sg_features_frames(f) == info.frames;
+  if (ok && want_mono) {
+    ok = (a->mono = malloc(sizeof *a->mono)) &&
+         sg__mono_open_entry(a->mono, p->path, i, info.channels, info.frames, f, NULL) == SG_OK;
+    if (!ok) {
+      free(a->mono);
+      a->mono = NULL;
+    }
+  }
+  if (!ok) {
+    analysed_free(a);
+    return 0;
+  }
+  a->ok = 1;
+  a->info = info;
+  a->meter = loan.meter;
+  a->mr = mr;
+  a->lent = want_features ? f : NULL;
+  memset(pass, 0, sizeof *pass);
+  snprintf(pass->name, sizeof pass->name, "%s", p->names[i]);
+  snprintf(pass->sha256, sizeof pass->sha256, "%s", sha);
+  pass->sha_status = SG_OK;
+  pass->hashed = 1;
+  pass->metered = 1;
+  pass->meter_status = SG_OK;
+  pass->mr = mr;
+  return 1;
+}
+
 static void vfiles_run(vfiles *v, sg_zip_reader *zr, int f) {
   const sg_verify_file *vf = &v->res->files[f];
   const sg_verify_options *o = v->opt;
-  const sg_features *lend =
-      vf->is_master && v->passes && o->master_sha256 ? o->master_features : NULL;
   analysed *a = &v->an[f];
-  for (;;) {
-    analyse_entry(v->p, zr, v->idx[f], vf->is_master ? SG_METER_ALL : v->stem_flags, vf->is_master,
-                  vf->is_master || v->master_present, o->max_seconds, lend,
-                  v->passes ? &v->pass[f] : NULL, a);
-    if (!a->speculative)
-      return;
-    /* The lent features describe the bytes hashed to master_sha256: they stand for this entry
-     * only when its bytes, hashed on this read, are those. Otherwise it is analysed again in
-     * full, so the rows judge the delivered bytes. */
-    const sg_package_entry_pass *ps = &v->pass[f];
-    if (a->ok && a->lent && ps->sha_status == SG_OK && !strcmp(ps->sha256, o->master_sha256)) {
-      v->master_reused = 1;
+  const int want_mono = vf->is_master || v->master_present;
+  char sha[65] = "";
+  /* With a lender (a render's own final verification, measure_all), the entry's hash decides
+   * first: a loan proved by it leaves nothing to decode. */
+  if (o->lender && o->lender->borrow && o->measure_all && v->p->is_zip) {
+    if (lend_entry(v, zr, v->idx[f], vf->is_master, want_mono, sha, a, &v->pass[f])) {
+      v->lent[f] = 1;
       return;
     }
-    analysed_free(a);
-    lend = NULL;
   }
+  analyse_entry(v->p, zr, v->idx[f], vf->is_master ? SG_METER_ALL : v->stem_flags, vf->is_master,
+                want_mono, o->max_seconds, sha[0] ? sha : NULL, v->passes ? &v->pass[f] : NULL, a);
 }
 
 static void *vfiles_worker(void *arg) {
@@ -1105,7 +1133,7 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
        * (its alignment copy, 2.7 MB an hour), so its ~1 kHz energy envelope (14 MB an hour),
        * chroma (4 MB) and low-band envelope (2.7 MB) go now instead of staying through every
        * stem's rows. */
-      if (a->feat_in_mono) { /* lent features (a->lent) are the caller's: left as they are */
+      if (a->feat_in_mono) { /* lent features (a->lent) are the lender's: left as they are */
         sg_features_release(a->feat, SG_FEAT_ALL);
       } else {
         sg_features_free(a->feat);
@@ -1117,7 +1145,9 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
     }
   }
   vfiles_join(vj);
-  res->master_features_reused = vj->master_reused;
+  for (int f = 0; f < res->n_files; ++f)
+    if ((res->files[f].lent = vj->lent[f]))
+      res->n_lent++;
   res->n_passes = 0;
   for (int f = 0; f < res->n_files; ++f)
     if (idx[f] != SIZE_MAX && vj->pass[f].name[0])

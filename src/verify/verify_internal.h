@@ -65,22 +65,33 @@ typedef struct sg__mono {
   float *wbuf; /* pending writes */
   size_t wn;
   sg_features *onset;
-  const sg_features *lent; /* features of the same samples from elsewhere (sg__mono_lend) */
+  const sg_features *lent; /* onset features of the same samples from elsewhere (a loan) */
+  /* Or no copy at all (sg__mono_open_entry): the samples read from a zip's stored entry on
+   * demand through a reader of its own, and averaged as sg__mix_mono does. */
+  sg_zip_reader *src_zr;
+  sg__vaudio src;
+  unsigned src_ch;
+  float *rbuf; /* a block of the entry's interleaved frames */
 } sg__mono;
 
 /* feat_flags: features computed besides the onsets (SG_FEAT_*), from the same mono signal: the
- * master's tempo and keys come from its alignment copy, so its STFTs run once.
- * SG__MONO_NO_FEATURES: the samples only; the features are lent after finish (sg__mono_lend). */
-#define SG__MONO_NO_FEATURES 0x100u
+ * master's tempo and keys come from its alignment copy, so its STFTs run once. */
 sg_status sg__mono_open(sg__mono *m, unsigned rate, unsigned feat_flags, sg_diag *d);
-/* The onset features of m's samples, computed by someone else (not freed with m). */
-void sg__mono_lend(sg__mono *m, const sg_features *f);
 sg_status sg__mono_add(sg__mono *m, const float *x, size_t n, sg_diag *d);
 /* Flushes the pending samples and finishes the onset features; call once after the last add. */
 sg_status sg__mono_finish(sg__mono *m, sg_diag *d);
 /* sg_mono_read_fn over a finished sg__mono: frames [start, start + len), zero outside. */
 sg_status sg__mono_read(void *m, int64_t start, size_t len, float *out, sg_diag *d);
 sg_align_input sg__mono_input(sg__mono *m);
+/* A mono without a copy: entry i of the zip at zip_path (stored, ch channels, frames frames, as
+ * its header said when it was hashed) read back by window when sg__mono_read asks, through a
+ * reader of its own (so any thread may use it), with lent onset features of the same samples.
+ * A lent entry is proved by its hash, so the alignments read exactly what a copy would hold. */
+sg_status sg__mono_open_entry(sg__mono *m, const char *zip_path, size_t i, unsigned ch,
+                              int64_t frames, const sg_features *lent, sg_diag *d);
+/* The mono of n interleaved frames of C channels: each the mean of its channels' finite samples
+ * summed in double (non-finite as 0), rounded to float once. */
+void sg__mix_mono(const float *restrict x, size_t n, unsigned C, float *restrict y);
 void sg__mono_close(sg__mono *m);
 
 /* Sample-domain offset of B against A (B later when > 0, in s) around coarse_s (+-8 ms, 1.5

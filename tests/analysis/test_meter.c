@@ -293,8 +293,45 @@ static void invalid_arguments(void **state) {
   sg_meter_free(m);
 }
 
+/* A frozen meter answers as the meter it was taken from: the same result and activity map, bit
+ * for bit; it takes no blocks; an activity map of the wrong length is refused. */
+static void frozen_meter_answers_as_measured(void **state) {
+  (void)state;
+  const size_t n = 48000 * 2 + 1234; /* a partial last window */
+  float *x = malloc(n * 2 * sizeof *x);
+  assert_non_null(x);
+  for (size_t i = 0; i < n; ++i)
+    x[2 * i] = x[2 * i + 1] = (float)(0.3 * sin(0.01 * (double)i) * (i > n / 3 ? 1.0 : 0.001));
+  sg_meter *m = NULL, *f = NULL;
+  assert_int_equal(sg_meter_create(&m, 2, 48000, SG_METER_ALL, NULL), SG_OK);
+  assert_int_equal(sg_meter_add(m, x, n), SG_OK);
+  sg_meter_result a, b;
+  assert_int_equal(sg_meter_result_get(m, &a), SG_OK);
+  const size_t nw = sg_meter_window_count(m);
+  double *w = malloc(nw * sizeof *w);
+  assert_non_null(w);
+  for (size_t i = 0; i < nw; ++i)
+    w[i] = sg_meter_window_db(m, i);
+  assert_int_equal(sg_meter_freeze(&f, &a, sg_meter_window_frames(m), w, nw - 1, NULL), SG_E_INVAL);
+  assert_int_equal(sg_meter_freeze(&f, &a, sg_meter_window_frames(m), w, nw, NULL), SG_OK);
+  assert_int_equal(sg_meter_result_get(f, &b), SG_OK);
+  assert_int_equal(memcmp(&a, &b, sizeof a), 0);
+  assert_int_equal(sg_meter_window_count(f), nw);
+  for (size_t i = 0; i <= nw; ++i)
+    assert_true(sg_meter_window_db(f, i) == sg_meter_window_db(m, i));
+  assert_int_equal(sg_meter_first_active(f, -40), sg_meter_first_active(m, -40));
+  assert_int_equal(sg_meter_last_active(f, -40), sg_meter_last_active(m, -40));
+  assert_int_equal(sg_meter_active(f, 0, 4800, -40), sg_meter_active(m, 0, 4800, -40));
+  assert_int_equal(sg_meter_add(f, x, 16), SG_E_INVAL);
+  sg_meter_free(m);
+  sg_meter_free(f);
+  free(w);
+  free(x);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(frozen_meter_answers_as_measured),
       cmocka_unit_test(full_scale_sine_levels),
       cmocka_unit_test(ebu_tech_3341_sine),
       cmocka_unit_test(ebu_tech_3341_3342_levels),
