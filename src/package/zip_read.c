@@ -4,11 +4,11 @@
  * declared sizes, their sum, compression ratio, method, encryption), and what is read is held
  * to what was declared (never more bytes than the declared size; libzip verifies the CRC-32 at
  * the end of a sequential read; an audio entry stored uncompressed is read straight from the
- * file by pread, its integrity the SHA-256 hashed along, see direct_open). The ratio bound is the
- * classic zip-bomb defence (D. Fifield, "A better zip bomb", WOOT 2019: overlapping or highly
- * compressed entries inflate by 1000x and more, while deflate on real audio or text stays well
- * under 20x). libzip opens with ZIP_CHECKCONS, which also cross-checks every local header against
- * the central directory, the overlap trick of that paper included. */
+ * file by pread, its integrity the SHA-256 and the CRC-32 taken along, see direct_open). The ratio
+ * bound is the classic zip-bomb defence (D. Fifield, "A better zip bomb", WOOT 2019: overlapping or
+ * highly compressed entries inflate by 1000x and more, while deflate on real audio or text stays
+ * well under 20x). libzip opens with ZIP_CHECKCONS, which also cross-checks every local header
+ * against the central directory, the overlap trick of that paper included. */
 #include "package_internal.h"
 
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
+#include <zlib.h>
 
 struct sg_zip_reader {
   zip_t *za;
@@ -576,6 +577,11 @@ struct sg_zip_audio {
   int hashing, hash_err;
   sg_sha256 sha;
   int64_t hashed;
+  /* A directly read entry's CRC-32 taken on the same bytes as the hash, checked against the
+   * central directory's at the end: libzip's own check is bypassed there, and an unzip tool
+   * refuses an entry whose CRC is wrong even when its SHA-256 matches the manifest. */
+  int crc_on;
+  uint32_t crc, want_crc;
 };
 
 /* Hashes the part of [at, at + n) (bytes in p) beyond the watermark. */
@@ -585,6 +591,8 @@ static void hash_along(sg_zip_audio *a, const void *p, int64_t at, int64_t n) {
   int64_t skip = a->hashed - at;
   if (sg_sha256_update(&a->sha, (const char *)p + skip, (size_t)(n - skip)) != SG_OK)
     a->hash_err = 1;
+  if (a->crc_on)
+    a->crc = (uint32_t)crc32_z(a->crc, (const unsigned char *)p + skip, (z_size_t)(n - skip));
   a->hashed = at + n;
 }
 
@@ -680,6 +688,8 @@ static void direct_open(sg_zip_audio *a, const sg_zip_reader *r, const sg_zip_en
     return;
   a->fd = r->fd;
   a->doff = doff;
+  a->crc_on = a->hashing;
+  a->want_crc = e->crc;
 }
 
 static sg_status audio_open(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_entry *e,
@@ -751,6 +761,13 @@ sg_status sg_zip_audio_sha256(sg_zip_audio *a, char hex[65], sg_diag *d) {
     return sg_diag_fail(d, SG_E_FORMAT, "entry is damaged: %lld of its %lld bytes could be read",
                         (long long)a->hashed, (long long)a->size);
   a->hashing = 0;
+  if (a->crc_on && a->crc != a->want_crc) {
+    sg_sha256_free(&a->sha);
+    return sg_diag_fail(d, SG_E_FORMAT,
+                        "entry is damaged: its bytes' CRC-32 is %08x, the archive's directory says "
+                        "%08x (an unzip tool refuses it)",
+                        (unsigned)a->crc, (unsigned)a->want_crc);
+  }
   return sg_sha256_final(&a->sha, hex);
 }
 

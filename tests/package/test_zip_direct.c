@@ -5,7 +5,8 @@
  * taken as it is (a wrong one lands in the archive: nothing recomputes it), and a right one
  * gives the same archive; the SHA-256 taken beside the writing is the file's; the archive reads
  * back through the reader (libzip with ZIP_CHECKCONS) with every entry intact; a name libzip
- * flags as UTF-8 goes through libzip. */
+ * flags as UTF-8 goes through libzip; a stored audio entry whose directory CRC-32 is wrong is
+ * refused by the reader's direct path (the one verify hashes through), its bytes intact. */
 #include "sg_test.h"
 
 #include "package/package_internal.h"
@@ -197,10 +198,89 @@ static void known_crc_taken_as_given(void **state) {
   sg_zip_reader_close(zr);
 }
 
+/* A 16-bit mono WAV of n frames (a canonical 44-byte header), bytes from g_big. */
+static void write_wav(const char *path, uint32_t n) {
+  unsigned char h[44];
+  uint32_t data = n * 2;
+  memcpy(h, "RIFF", 4);
+  for (int k = 0; k < 4; ++k) {
+    h[4 + k] = (unsigned char)((36 + data) >> (8 * k));
+    h[40 + k] = (unsigned char)(data >> (8 * k));
+  }
+  memcpy(h + 8, "WAVEfmt ", 8);
+  const unsigned char fmt[20] = {16, 0, 0, 0,    1, 0, 1, 0, 0x80, 0xbb,
+                                 0,  0, 0, 0x77, 1, 0, 2, 0, 16,   0};
+  memcpy(h + 16, fmt, 20);
+  memcpy(h + 36, "data", 4);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(h, 1, 44, f), 44);
+  assert_int_equal(fwrite(g_big, 1, data, f), data);
+  assert_int_equal(fclose(f), 0);
+}
+
+/* Opens the archive's one audio entry through the direct path, decodes it, returns the status
+ * of its SHA-256 (which also checks its CRC-32). */
+static sg_status read_entry(const char *zip, char sha[65]) {
+  sg_zip_reader *zr = NULL;
+  assert_int_equal(sg_zip_reader_open(&zr, zip, NULL, NULL), SG_OK);
+  const sg_zip_entry *e = sg_zip_reader_find(zr, "tone.wav");
+  assert_non_null(e);
+  sg_zip_audio *a = NULL;
+  sg_audio_info info;
+  assert_int_equal(sg_zip_audio_open_sha256(&a, zr, e, &info, NULL), SG_OK);
+  assert_int_equal(info.frames, 100000);
+  float buf[4096];
+  size_t got = 0, total = 0;
+  do {
+    assert_int_equal(sg_audio_reader_read(sg_zip_audio_reader(a), buf, 4096, &got, NULL), SG_OK);
+    total += got;
+  } while (got);
+  assert_int_equal(total, 100000);
+  sg_diag d;
+  sg_diag_clear(&d);
+  sg_status st = sg_zip_audio_sha256(a, sha, &d);
+  if (st != SG_OK) {
+    printf("%s\n", d.message);
+    assert_non_null(strstr(d.message, "CRC-32"));
+  }
+  sg_zip_audio_close(a);
+  sg_zip_reader_close(zr);
+  return st;
+}
+
+static void wrong_directory_crc_refused(void **state) {
+  (void)state;
+  write_wav(sg_test_path("tone.wav"), 100000);
+  char sha[65], want[65];
+  uint32_t crc = 0;
+  assert_int_equal(sg_package_file_digest(sg_test_path("tone.wav"), want, &crc, NULL), SG_OK);
+  const uint32_t crcs[2] = {crc, crc ^ 0x00010000u};
+  for (int k = 0; k < 2; ++k) {
+    sg_zip_writer_config c;
+    sg_zip_writer_config_init(&c);
+    c.io_block = (size_t)1 << 20;
+    sg_zip_writer *w = NULL;
+    assert_int_equal(sg_zip_writer_open(&w, sg_test_path("crc.zip"), &c, NULL), SG_OK);
+    assert_int_equal(
+        sg__zip_writer_add_file_crc(w, "tone.wav", sg_test_path("tone.wav"), 0, &crcs[k], NULL),
+        SG_OK);
+    assert_int_equal(sg_zip_writer_close(w, NULL), SG_OK);
+    sg_status st = read_entry(sg_test_path("crc.zip"), sha);
+    if (k == 0) {
+      assert_int_equal(st, SG_OK);
+      assert_string_equal(sha, want);
+    } else {
+      assert_int_equal(st, SG_E_FORMAT); /* the bytes (and so their SHA-256) are intact */
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(same_bytes_as_libzip),
       cmocka_unit_test(known_crc_taken_as_given),
+      cmocka_unit_test(wrong_directory_crc_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
