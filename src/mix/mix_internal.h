@@ -61,6 +61,9 @@ void sg__side_set_out(sg__side *s, sg__out *o);
  * mantissa bits: 0.19 dB bins) into hist[SG__PEAK_BINS]; set before the first push. */
 #define SG__PEAK_BINS 8192
 void sg__side_set_hist(sg__side *s, uint32_t *hist);
+/* Every byte written to the planar file also goes to h (the kept bus's hash); before the first
+ * push. */
+void sg__side_set_sha(sg__side *s, sg_sha256 *h);
 /* Waits for every block to be done; the first failure, described in d. */
 sg_status sg__side_finish(sg__side *s, sg_diag *d);
 /* Ends the thread (dropping what is queued) and frees; NULL is fine. */

@@ -334,6 +334,19 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   job.n_sections = r->tl.n_sections;
   sg_bext bext;
   sg__writer_config(r, SG__MASTER_NAME, &job.wcfg, &bext);
+  /* The bus before the limiter, kept from an earlier master with the same key (the stems, the
+   * bus effects and headroom, the grid, the limits): then only the limited passes run, and the
+   * bus effects' rows are the ones its record holds, measured when it was rendered. */
+  char bus_key[65], bus_rec[SG_MAX_PATH + 64];
+  const char *bfiles[1] = {r->bus_path};
+  sg__node_record_path(r, "bus", bus_rec, sizeof bus_rec);
+  sg__node_free(&r->bus_node);
+  sg__node_init(&r->bus_node, NULL);
+  const int keep = sg__cache_key_bus(r, bus_key) == SG_OK;
+  if (keep) {
+    job.bus_path = r->bus_path;
+    job.bus_reuse = !r->opt->force && sg__node_load(bus_rec, bus_key, bfiles, 1, &r->bus_node);
+  }
   master_tap mt;
   sg__fxv *fxv = NULL;
   sg_status st = tap_open(&mt, r, d);
@@ -350,6 +363,15 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
     job.fx_tap_user = fxv;
     st = sg_mix_master(&job, NULL, &r->master_rep, d);
     sg__fxv_finish(fxv);
+    if (st == SG_OK && !r->master_rep.bus_reused) { /* a new bus: its node, rows added below */
+      sg__node_free(&r->bus_node);
+      sg__node_init(&r->bus_node, bus_key);
+      if (keep && r->master_rep.bus_sha256[0]) {
+        snprintf(r->bus_node.fsha[0], sizeof r->bus_node.fsha[0], "%s", r->master_rep.bus_sha256);
+        r->bus_node.nf = 1;
+        sg__node_stat_note(&r->bus_node, 0, r->bus_path);
+      }
+    }
     sg_status mst = tap_stop(&mt);
     if (st == SG_OK && mst != SG_OK)
       st = sg_diag_fail(d, mst, "master: measuring the written master failed");
@@ -424,9 +446,24 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   sg_decay_result dr;
   if (sg_decay_tail(pp->feat, &dc, &dr) == SG_OK)
     sg__gate(r, SG_CHECK_DECAY_TAIL, "master", M, dr.rt60_s, 0, 0, NULL, SG_SEV_INFO, NULL);
-  /* The bus effects against their designs: probes and in situ (only these rows are fx's). */
-  if ((st = sg__fxv_rows(r, "master", M, s->master.effects, fxv, d)) != SG_OK)
-    goto out;
+  /* The bus effects against their designs: probes and in situ (only these rows are fx's); a kept
+   * bus's rows as its record holds them. */
+  if (r->master_rep.bus_reused) {
+    st = sg_gate_report_append(g, &r->bus_node.rows);
+    sg__flush(r);
+    if (st != SG_OK) {
+      st = sg_diag_fail(d, st, "master: out of memory");
+      goto out;
+    }
+  } else {
+    const size_t n0 = g->n;
+    if ((st = sg__fxv_rows(r, "master", M, s->master.effects, fxv, d)) != SG_OK)
+      goto out;
+    /* The record is a cache: when it cannot be written the next master renders its bus. */
+    if (r->bus_node.nf != 1 || sg__node_rows_from(&r->bus_node, g, n0) != SG_OK ||
+        sg__node_write(bus_rec, &r->bus_node, NULL) != SG_OK)
+      r->bus_node.nf = 0;
+  }
   if (r->has_ref) {
     sg_reference_sync sync;
     st = sg_reference_sync_check(&r->ref, s, r->master_path, M, 1, NULL, &sync, g, "master", d);
