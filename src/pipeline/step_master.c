@@ -347,6 +347,8 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
     job.bus_path = r->bus_path;
     job.bus_reuse = !r->opt->force && sg__node_load(bus_rec, bus_key, bfiles, 1, &r->bus_node);
   }
+  if (job.bus_reuse)
+    sg__node_report(r, "master bus", 1); /* a part of the master's run: reported when reused */
   master_tap mt;
   sg__fxv *fxv = NULL;
   sg_status st = tap_open(&mt, r, d);
