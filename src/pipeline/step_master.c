@@ -18,9 +18,13 @@
  * back. */
 /* The tap's work runs beside the writer: the writer's thread mixes, processes, limits and
  * writes, and two threads measure what it wrote (the meter and the sections; the features and
- * the trace), each taking every block in order, so every measurement sees the same blocks as a
- * synchronous tap would and the results are the same bits. A queue of TQ blocks between them. */
-#define TQ 8
+ * the trace), each taking every block in order, so every measurement sees the same samples in
+ * the same order as a synchronous tap would and the results are the same bits (each of them is
+ * block-size invariant). A queue of TQ slots between them; the writer's blocks are gathered into
+ * a slot until it holds TQ_FRAMES, so the threads hand over a few hundred times a song, not
+ * once per block (each hand-over is a wake-up and a context switch). */
+#define TQ 4
+#define TQ_FRAMES 16384
 struct master_tap;
 typedef struct measurer {
   struct master_tap *t;
@@ -37,6 +41,7 @@ typedef struct master_tap {
   /* the queue */
   float *buf[TQ];
   size_t cap[TQ], n[TQ];
+  size_t fill;        /* frames gathered in the head slot, not yet handed over */
   long head, tail[2]; /* blocks produced; blocks each measuring thread has taken */
   int closed, threads;
   sg_status st; /* the first measurement that failed */
@@ -158,6 +163,11 @@ static void tap_start(master_tap *t) {
 static sg_status tap_stop(master_tap *t) {
   if (t->threads) {
     pthread_mutex_lock(&t->lock);
+    if (t->fill) { /* the last, partly filled slot */
+      t->n[t->head % TQ] = t->fill;
+      t->fill = 0;
+      t->head++;
+    }
     t->closed = 1;
     pthread_cond_broadcast(&t->cond);
     pthread_mutex_unlock(&t->lock);
@@ -183,24 +193,29 @@ static sg_status master_tap_fn(void *user, const float *x, size_t n) {
     return st == SG_OK ? measure(t, 1, x, n) : st;
   }
   pthread_mutex_lock(&t->lock);
-  while (t->st == SG_OK && (t->head - t->tail[0] >= TQ || t->head - t->tail[1] >= TQ))
+  while (t->st == SG_OK && !t->fill && (t->head - t->tail[0] >= TQ || t->head - t->tail[1] >= TQ))
     pthread_cond_wait(&t->cond, &t->lock);
   sg_status st = t->st;
   pthread_mutex_unlock(&t->lock);
   if (st != SG_OK)
     return st;
   const int k = (int)(t->head % TQ); /* both threads are done with this slot */
-  const size_t len = n * t->channels;
-  if (t->cap[k] < len) {
-    float *b = realloc(t->buf[k], len * sizeof *b);
+  const size_t at = t->fill * t->channels, len = n * t->channels;
+  if (t->cap[k] < at + len) {
+    size_t cap = at + len > TQ_FRAMES * t->channels ? at + len : TQ_FRAMES * t->channels;
+    float *b = realloc(t->buf[k], (cap + SG_MIX_BLOCK * t->channels) * sizeof *b);
     if (!b)
       return SG_E_NOMEM;
     t->buf[k] = b;
-    t->cap[k] = len;
+    t->cap[k] = cap + SG_MIX_BLOCK * t->channels;
   }
-  memcpy(t->buf[k], x, len * sizeof *x);
-  t->n[k] = n;
+  memcpy(t->buf[k] + at, x, len * sizeof *x);
+  t->fill += n;
+  if (t->fill < TQ_FRAMES)
+    return SG_OK;
   pthread_mutex_lock(&t->lock);
+  t->n[k] = t->fill;
+  t->fill = 0;
   t->head++;
   pthread_cond_broadcast(&t->cond);
   pthread_mutex_unlock(&t->lock);
