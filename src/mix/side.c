@@ -16,6 +16,11 @@
 #include <string.h>
 
 #define SIDE_Q 4
+/* Wake-ups in pairs: the thread is woken when two blocks wait for it, the processing thread (when
+ * the ring was full) when two slots are free; either one still takes or fills every slot it
+ * can without sleeping. Half the hand-overs (each a futex wake and a context switch) for the same
+ * work in the same order. */
+#define SIDE_WAKE 2
 
 /* One observer call captured on the processing thread: effect, frames, where its copies start
  * in the slot's capture buffer, whether it had a sidechain. */
@@ -145,7 +150,8 @@ static void *side_thread(void *arg) {
     if (st != SG_OK && s->st == SG_OK)
       s->st = st;
     s->tail++;
-    pthread_cond_broadcast(&s->cond);
+    if (s->st != SG_OK || s->head - s->tail <= SIDE_Q - SIDE_WAKE)
+      pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
   }
 }
@@ -257,7 +263,8 @@ sg_status sg__side_push(sg__side *s, const float *L, const float *R, size_t n, s
   pthread_mutex_lock(&s->lock);
   s->reserved = 0;
   s->head++;
-  pthread_cond_broadcast(&s->cond);
+  if (s->head - s->tail >= SIDE_WAKE)
+    pthread_cond_broadcast(&s->cond);
   pthread_mutex_unlock(&s->lock);
   return SG_OK;
 }
