@@ -402,7 +402,7 @@ static int bus_load(master_ctx *c, const char *path, double *lufs) {
 
 /* The bus pass: stems summed with headroom through the bus chain, every block to the bus file,
  * the song's frames measured by meter (loudness only). */
-static sg_status bus_pass(master_ctx *c, sg_meter *meter, sg_diag *d) {
+static sg_status bus_pass(master_ctx *c, sg__pass_meter *meter, sg_diag *d) {
   const sg_master_job *job = c->job;
   sg__side *side = NULL;
   sg_status st = sg__side_start(&side, meter, c->busf, SG__SIDE_PLANAR, job->wcfg.channels, d);
@@ -485,7 +485,7 @@ static double over_fraction(const master_ctx *c, double gain_db) {
 /* One limited pass over the bus file at gain_db into the limiter (ceiling c->ceiling): the song's
  * frames, limited, DC-blocked and guarded, measured by meter and kept in the limited file, or
  * with o streamed to the master's writer instead (in the blocks write_master would give it). */
-static sg_status limit_pass(master_ctx *c, double gain_db, sg_meter *meter, sg__out *o,
+static sg_status limit_pass(master_ctx *c, double gain_db, sg__pass_meter *meter, sg__out *o,
                             double *max_gr, sg_diag *d) {
   const sg_master_job *job = c->job;
   sg_status st;
@@ -555,20 +555,21 @@ static sg_status limit_pass(master_ctx *c, double gain_db, sg_meter *meter, sg__
 
 static sg_status measure_pass(master_ctx *c, double gain_db, sg__out *o, double *lufs, double *tp,
                               double *max_gr, sg_diag *d) {
-  sg_meter *m = NULL;
   const int limit = gain_db > -900;
-  unsigned flags = SG_METER_LOUDNESS | (limit ? SG_METER_TRUE_PEAK : 0);
-  sg_status st = sg_meter_create(&m, c->job->wcfg.channels, c->job->wcfg.rate, flags, d);
-  if (st != SG_OK)
-    return st;
-  st = limit ? limit_pass(c, gain_db, m, o, max_gr, d) : bus_pass(c, m, d);
-  sg_meter_result r;
-  if (st == SG_OK && (st = sg_meter_result_get(m, &r)) == SG_OK) {
-    *lufs = r.integrated_lufs;
-    if (tp)
-      *tp = r.true_peak_dbtp;
+  sg__pass_meter *m = malloc(sizeof *m);
+  if (!m)
+    return sg_diag_fail(d, SG_E_NOMEM, "master: out of memory");
+  sg_status st = sg__pass_meter_init(m, c->job->wcfg.channels, c->job->wcfg.rate, limit);
+  if (st != SG_OK) {
+    free(m);
+    return sg_diag_fail(d, st, "master: the pass meter rejected %u channels at %u Hz",
+                        c->job->wcfg.channels, c->job->wcfg.rate);
   }
-  sg_meter_free(m);
+  st = limit ? limit_pass(c, gain_db, m, o, max_gr, d) : bus_pass(c, m, d);
+  if (st == SG_OK)
+    sg__pass_meter_get(m, lufs, tp);
+  sg__pass_meter_free(m);
+  free(m);
   return st;
 }
 
