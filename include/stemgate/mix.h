@@ -118,6 +118,13 @@ typedef struct sg_master_job {
    * first and the accepted one written after it. Not used when a meter is given. */
   sg_status (*restart)(void *restart_user, sg_diag *d);
   void *restart_user;
+  /* Optional: the bus kept as a file at bus_path (its planar float blocks, then its loudness and
+   * peak histogram), so a later master whose bus is the same (same stems, bus effects, headroom,
+   * grid) only runs the limited passes: bus_reuse 0 renders the bus there (its SHA-256 in the
+   * report), 1 reads it instead of rendering (fx_tap is then not called; a file that does not
+   * fit this job is rendered again). NULL: a temporary file, gone with the master. */
+  const char *bus_path;
+  int bus_reuse;
 } sg_master_job;
 
 typedef struct sg_master_report {
@@ -136,6 +143,10 @@ typedef struct sg_master_report {
    * master; -1 dropped, the search went on; 0 not tried (no restart, a meter given, or more than
    * a few frames over the limiter's threshold at the first drive). */
   int streamed;
+  /* job.bus_path: 1 when the kept bus was read instead of rendered; else the SHA-256 of the bus
+   * file written there (empty without bus_path). */
+  int bus_reused;
+  char bus_sha256[65];
   char chain[2048];
 } sg_master_report;
 

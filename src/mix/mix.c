@@ -213,6 +213,8 @@ typedef struct master_ctx {
   int64_t blocks;                      /* SG_MIX_BLOCK blocks the bus pass renders */
   FILE *busf, *limf; /* the pre-limiter bus (planar blocks), the last limited pass */
   char bus_path[1100], lim_path[1100];
+  sg_sha256 sha; /* of the kept bus file (job->bus_path), as it is written */
+  int sha_open;
   uint32_t peak_hist[SG__PEAK_BINS]; /* the bus's frame peaks (sg__side_set_hist) */
   /* Limiter gain reduction by section (each limited pass): sum of dB over frames, count. */
   int track_gr;
@@ -323,9 +325,84 @@ static sg_status temp_rewind(FILE *f, const char *what, sg_diag *d) {
   return SG_OK;
 }
 
+/* The kept bus file (job->bus_path): the bus pass's planar blocks as the limited passes read them,
+ * then this trailer, so a reader learns what the bus pass measured without rendering it. Written
+ * field by field (no padding in the bytes); the file is this machine's cache, native byte order. */
+static const char BUS_MAGIC[8] = {'S', 'G', 'B', 'U', 'S', '1', 0, 0};
+typedef struct bus_trailer {
+  uint32_t channels, rate;
+  int64_t frames, blocks, lat_bus;
+  double lufs;
+} bus_trailer;
+#define BUS_TRAILER_BYTES (8 + 2 * 4 + 3 * 8 + 8 + SG__PEAK_BINS * 4)
+
+static sg_status bus_put(master_ctx *c, const void *p, size_t n) {
+  if (fwrite(p, 1, n, c->busf) != n)
+    return SG_E_IO;
+  return sg_sha256_update(&c->sha, p, n);
+}
+
+/* After the bus pass: the trailer appended and the hash finished (hex). */
+static sg_status bus_trailer_write(master_ctx *c, double lufs, char hex[65], sg_diag *d) {
+  const bus_trailer t = {
+      c->job->wcfg.channels, c->job->wcfg.rate, c->job->frames, c->blocks, c->lat_bus, lufs};
+  sg_status st = bus_put(c, BUS_MAGIC, 8);
+  if (st == SG_OK)
+    st = bus_put(c, &t.channels, 4);
+  if (st == SG_OK)
+    st = bus_put(c, &t.rate, 4);
+  if (st == SG_OK)
+    st = bus_put(c, &t.frames, 8);
+  if (st == SG_OK)
+    st = bus_put(c, &t.blocks, 8);
+  if (st == SG_OK)
+    st = bus_put(c, &t.lat_bus, 8);
+  if (st == SG_OK)
+    st = bus_put(c, &t.lufs, 8);
+  if (st == SG_OK)
+    st = bus_put(c, c->peak_hist, sizeof c->peak_hist);
+  if (st == SG_OK && fflush(c->busf) != 0)
+    st = SG_E_IO;
+  if (st == SG_OK) {
+    c->sha_open = 0;
+    st = sg_sha256_final(&c->sha, hex);
+  }
+  return st == SG_OK ? SG_OK
+                     : sg_diag_fail(d, st, "master: writing the bus file '%s' failed: %s",
+                                    c->bus_path, strerror(errno));
+}
+
+/* A kept bus file that fits this job: opened as the bus file, its loudness in *lufs and its
+ * histogram in c->peak_hist. 0 (nothing kept open) when it is missing or does not fit. */
+static int bus_load(master_ctx *c, const char *path, double *lufs) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return 0;
+  const long long data = (long long)c->blocks * 2 * SG_MIX_BLOCK * (long long)sizeof(float);
+  char magic[8];
+  bus_trailer t;
+  int ok = fseeko(f, 0, SEEK_END) == 0 && (long long)ftello(f) == data + BUS_TRAILER_BYTES &&
+           fseeko(f, (off_t)data, SEEK_SET) == 0 && fread(magic, 1, 8, f) == 8 &&
+           fread(&t.channels, 4, 1, f) == 1 && fread(&t.rate, 4, 1, f) == 1 &&
+           fread(&t.frames, 8, 1, f) == 1 && fread(&t.blocks, 8, 1, f) == 1 &&
+           fread(&t.lat_bus, 8, 1, f) == 1 && fread(&t.lufs, 8, 1, f) == 1 &&
+           fread(c->peak_hist, sizeof c->peak_hist, 1, f) == 1;
+  ok = ok && !memcmp(magic, BUS_MAGIC, 8) && t.channels == c->job->wcfg.channels &&
+       t.rate == c->job->wcfg.rate && t.frames == c->job->frames && t.blocks == c->blocks &&
+       t.lat_bus == c->lat_bus && isfinite(t.lufs);
+  if (!ok) {
+    fclose(f);
+    memset(c->peak_hist, 0, sizeof c->peak_hist);
+    return 0;
+  }
+  c->busf = f;
+  *lufs = t.lufs;
+  return 1;
+}
+
 /* The bus pass: stems summed with headroom through the bus chain, every block to the bus file,
  * the song's frames measured by meter (loudness only). */
-static sg_status bus_pass(master_ctx *c, sg_meter *meter, sg_diag *d) {
+static sg_status bus_pass(master_ctx *c, sg__pass_meter *meter, sg_diag *d) {
   const sg_master_job *job = c->job;
   sg__side *side = NULL;
   sg_status st = sg__side_start(&side, meter, c->busf, SG__SIDE_PLANAR, job->wcfg.channels, d);
@@ -336,6 +413,8 @@ static sg_status bus_pass(master_ctx *c, sg_meter *meter, sg_diag *d) {
     st = sg_fx_chain_set_tap(c->bus, sg__side_fx_tap, side, SG_MIX_BLOCK, d);
   if (st == SG_OK)
     sg__side_set_hist(side, c->peak_hist);
+  if (st == SG_OK && c->sha_open)
+    sg__side_set_sha(side, &c->sha);
   const float headroom = (float)sg_db_to_lin(-job->headroom_db);
   for (int64_t b = 0; st == SG_OK && b < c->blocks; ++b) {
     const int64_t pos = b * SG_MIX_BLOCK;
@@ -406,7 +485,7 @@ static double over_fraction(const master_ctx *c, double gain_db) {
 /* One limited pass over the bus file at gain_db into the limiter (ceiling c->ceiling): the song's
  * frames, limited, DC-blocked and guarded, measured by meter and kept in the limited file, or
  * with o streamed to the master's writer instead (in the blocks write_master would give it). */
-static sg_status limit_pass(master_ctx *c, double gain_db, sg_meter *meter, sg__out *o,
+static sg_status limit_pass(master_ctx *c, double gain_db, sg__pass_meter *meter, sg__out *o,
                             double *max_gr, sg_diag *d) {
   const sg_master_job *job = c->job;
   sg_status st;
@@ -476,20 +555,21 @@ static sg_status limit_pass(master_ctx *c, double gain_db, sg_meter *meter, sg__
 
 static sg_status measure_pass(master_ctx *c, double gain_db, sg__out *o, double *lufs, double *tp,
                               double *max_gr, sg_diag *d) {
-  sg_meter *m = NULL;
   const int limit = gain_db > -900;
-  unsigned flags = SG_METER_LOUDNESS | (limit ? SG_METER_TRUE_PEAK : 0);
-  sg_status st = sg_meter_create(&m, c->job->wcfg.channels, c->job->wcfg.rate, flags, d);
-  if (st != SG_OK)
-    return st;
-  st = limit ? limit_pass(c, gain_db, m, o, max_gr, d) : bus_pass(c, m, d);
-  sg_meter_result r;
-  if (st == SG_OK && (st = sg_meter_result_get(m, &r)) == SG_OK) {
-    *lufs = r.integrated_lufs;
-    if (tp)
-      *tp = r.true_peak_dbtp;
+  sg__pass_meter *m = malloc(sizeof *m);
+  if (!m)
+    return sg_diag_fail(d, SG_E_NOMEM, "master: out of memory");
+  sg_status st = sg__pass_meter_init(m, c->job->wcfg.channels, c->job->wcfg.rate, limit);
+  if (st != SG_OK) {
+    free(m);
+    return sg_diag_fail(d, st, "master: the pass meter rejected %u channels at %u Hz",
+                        c->job->wcfg.channels, c->job->wcfg.rate);
   }
-  sg_meter_free(m);
+  st = limit ? limit_pass(c, gain_db, m, o, max_gr, d) : bus_pass(c, m, d);
+  if (st == SG_OK)
+    sg__pass_meter_get(m, lufs, tp);
+  sg__pass_meter_free(m);
+  free(m);
   return st;
 }
 
@@ -536,10 +616,6 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     goto done;
   if (job->tempo_at && (st = sg_fx_chain_follow_tempo(c->bus, job->tempo_min_bpm, d)) != SG_OK)
     goto done;
-  /* The tap sees the bus effects once, on the one pass that runs them (bus_pass installs it). */
-  for (; opened < job->n_stems; ++opened)
-    if ((st = sg__in_open(&c->in[opened], job->stem_paths[opened], d)) != SG_OK)
-      goto done;
   {
     /* The limiter's and the guard's delays depend on the rate alone (not gain or ceiling). */
     sg_limiter_config lc;
@@ -562,16 +638,50 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
   c->blocks =
       (job->frames + c->lat_bus + c->lat_lim + c->lat_guard + SG_MIX_BLOCK - 1) / SG_MIX_BLOCK;
   c->track_gr = job->section_bounds && job->n_sections > 0 && job->n_sections <= SG_MAX_SECTIONS;
-  if ((st = temp_open(job->out_path, "bus", &c->busf, c->bus_path, sizeof c->bus_path, d)) !=
-          SG_OK ||
-      (st = temp_open(job->out_path, "lim", &c->limf, c->lim_path, sizeof c->lim_path, d)) != SG_OK)
-    goto done;
-
-  /* Pass 1: the bus as it is. */
   double lufs = 0;
   c->ceiling = job->ceiling_dbtp;
-  if ((st = measure_pass(c, -1000, NULL, &lufs, NULL, NULL, d)) != SG_OK)
+  rep->bus_reused = job->bus_path && job->bus_reuse && bus_load(c, job->bus_path, &lufs);
+  if (!rep->bus_reused && job->bus_path) { /* kept: written beside, renamed once complete */
+    if ((size_t)snprintf(c->bus_path, sizeof c->bus_path, "%s.partial", job->bus_path) >=
+        sizeof c->bus_path) {
+      st = sg_diag_fail(d, SG_E_RANGE, "master: path too long: '%s'", job->bus_path);
+      goto done;
+    }
+    if (!(c->busf = fopen(c->bus_path, "w+b"))) {
+      st = sg_diag_fail(d, SG_E_IO, "master: cannot create '%s': %s", c->bus_path, strerror(errno));
+      c->bus_path[0] = '\0';
+      goto done;
+    }
+    if ((st = sg_sha256_init(&c->sha)) != SG_OK) {
+      st = sg_diag_fail(d, st, "master: cannot hash the bus file");
+      goto done;
+    }
+    c->sha_open = 1;
+  } else if (!rep->bus_reused && (st = temp_open(job->out_path, "bus", &c->busf, c->bus_path,
+                                                 sizeof c->bus_path, d)) != SG_OK)
     goto done;
+  if ((st = temp_open(job->out_path, "lim", &c->limf, c->lim_path, sizeof c->lim_path, d)) != SG_OK)
+    goto done;
+
+  /* Pass 1: the bus as it is (unless kept from an earlier master with the same bus). The tap
+   * sees the bus effects once, on the one pass that runs them (bus_pass installs it). */
+  if (!rep->bus_reused) {
+    for (; opened < job->n_stems; ++opened)
+      if ((st = sg__in_open(&c->in[opened], job->stem_paths[opened], d)) != SG_OK)
+        goto done;
+    if ((st = measure_pass(c, -1000, NULL, &lufs, NULL, NULL, d)) != SG_OK)
+      goto done;
+    if (c->sha_open) {
+      if ((st = bus_trailer_write(c, lufs, rep->bus_sha256, d)) != SG_OK)
+        goto done;
+      if (rename(c->bus_path, job->bus_path) != 0) {
+        st = sg_diag_fail(d, SG_E_IO, "master: cannot rename '%s': %s", c->bus_path,
+                          strerror(errno));
+        goto done;
+      }
+      c->bus_path[0] = '\0'; /* complete: stays */
+    }
+  }
   rep->bus_lufs = lufs;
   rep->passes = 1;
   if (lufs <= -70.0) {
@@ -702,6 +812,8 @@ done:
   if (c) {
     temp_close(&c->busf, c->bus_path);
     temp_close(&c->limf, c->lim_path);
+    if (c->sha_open)
+      sg_sha256_free(&c->sha);
     for (int i = 0; i < opened; ++i)
       sg__in_close(&c->in[i]);
     if (c->lim_ready)

@@ -2,7 +2,10 @@
 #ifndef SG_MIX_INTERNAL_H
 #define SG_MIX_INTERNAL_H
 
+#include "stemgate/dsp.h"
 #include "stemgate/mix.h"
+
+#include "analysis/loudness.h"
 
 #include <stdio.h>
 
@@ -36,13 +39,31 @@ sg_status sg__in_open(sg__in *in, const char *path, sg_diag *d);
 sg_status sg__in_read(sg__in *in, float *L, float *R, size_t n, sg_diag *d);
 void sg__in_close(sg__in *in);
 
+/* What a master pass measures of itself (side.c): BS.1770-4 integrated loudness and, on limited
+ * passes, the true peak, by the same K-weighting and gating (sg__loud) and the same detector in
+ * the same configuration (sg_truepeak) sg_meter runs, without sg_meter's levels (sample peak,
+ * RMS, DC, activity), which no pass reads: the values are sg_meter's to the bit. Non-finite
+ * samples count as 0, as in sg_meter. Planar input, one or two channels. */
+typedef struct sg__pass_meter {
+  sg__loud loud;
+  sg_truepeak tp[2];
+  unsigned channels;
+  int tp_on;
+  float zero[2][SG_MIX_BLOCK]; /* a block with its non-finite samples zeroed */
+} sg__pass_meter;
+sg_status sg__pass_meter_init(sg__pass_meter *m, unsigned channels, unsigned rate, int true_peak);
+sg_status sg__pass_meter_add(sg__pass_meter *m, const float *const *ch, size_t n);
+/* Integrated loudness (LUFS) and true peak (dBTP; SG_SILENCE_DB without it), as sg_meter's. */
+void sg__pass_meter_get(const sg__pass_meter *m, double *lufs, double *tp_dbtp);
+void sg__pass_meter_free(sg__pass_meter *m);
+
 /* A second thread beside a master pass (side.c): takes each planar block in order, streams it
  * to the pass's temporary file f (may be NULL) and meters frames [skip, skip + m) with meter
  * (may be NULL; mono songs metered as 0.5 (L + R), as the writer downmixes). Modes: the whole
  * block as planar L then R (n frames each), or only the metered frames interleaved L R. */
 enum { SG__SIDE_PLANAR, SG__SIDE_INTERLEAVED };
 typedef struct sg__side sg__side;
-sg_status sg__side_start(sg__side **s, sg_meter *meter, FILE *f, int mode, unsigned channels,
+sg_status sg__side_start(sg__side **s, sg__pass_meter *meter, FILE *f, int mode, unsigned channels,
                          sg_diag *d);
 sg_status sg__side_push(sg__side *s, const float *L, const float *R, size_t n, size_t skip,
                         size_t m);
@@ -61,6 +82,9 @@ void sg__side_set_out(sg__side *s, sg__out *o);
  * mantissa bits: 0.19 dB bins) into hist[SG__PEAK_BINS]; set before the first push. */
 #define SG__PEAK_BINS 8192
 void sg__side_set_hist(sg__side *s, uint32_t *hist);
+/* Every byte written to the planar file also goes to h (the kept bus's hash); before the first
+ * push. */
+void sg__side_set_sha(sg__side *s, sg_sha256 *h);
 /* Waits for every block to be done; the first failure, described in d. */
 sg_status sg__side_finish(sg__side *s, sg_diag *d);
 /* Ends the thread (dropping what is queued) and frees; NULL is fine. */

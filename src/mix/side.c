@@ -16,6 +16,11 @@
 #include <string.h>
 
 #define SIDE_Q 4
+/* Wake-ups in pairs: the thread is woken when two blocks wait for it, the processing thread (when
+ * the ring was full) when two slots are free; either one still takes or fills every slot it
+ * can without sleeping. Half the hand-overs (each a futex wake and a context switch) for the same
+ * work in the same order. */
+#define SIDE_WAKE 2
 
 /* One observer call captured on the processing thread: effect, frames, where its copies start
  * in the slot's capture buffer, whether it had a sidechain. */
@@ -34,7 +39,7 @@ typedef struct side_slot {
 } side_slot;
 
 struct sg__side {
-  sg_meter *meter;
+  sg__pass_meter *meter;
   FILE *f;
   int mode;
   unsigned channels;
@@ -56,6 +61,7 @@ struct sg__side {
   int reserved;   /* the head slot is reserved for the block being processed */
   sg__out *out;   /* the written master, when the pass streams to it (sg__side_set_out) */
   uint32_t *hist; /* sg__side_set_hist */
+  sg_sha256 *sha; /* sg__side_set_sha */
   sg_diag out_diag;
   int out_failed;
 };
@@ -84,17 +90,22 @@ static sg_status side_work(sg__side *s, const side_slot *b) {
     s->err_io = errno ? errno : EIO;
     return SG_E_IO;
   }
+  if (s->sha && s->f && s->mode == SG__SIDE_PLANAR &&
+      (sg_sha256_update(s->sha, b->L, b->n * sizeof(float)) != SG_OK ||
+       sg_sha256_update(s->sha, b->R, b->n * sizeof(float)) != SG_OK))
+    return SG_E_INTERNAL;
   if (b->m == 0)
     return SG_OK;
   const float *L = b->L + b->skip, *R = b->R + b->skip;
-  for (size_t k = 0; k < b->m; ++k) {
-    s->il[2 * k] = L[k];
-    s->il[2 * k + 1] = R[k];
-  }
-  if (s->f && s->mode == SG__SIDE_INTERLEAVED &&
-      fwrite(s->il, 2 * sizeof(float), b->m, s->f) != b->m) {
-    s->err_io = errno ? errno : EIO;
-    return SG_E_IO;
+  if (s->f && s->mode == SG__SIDE_INTERLEAVED) {
+    for (size_t k = 0; k < b->m; ++k) {
+      s->il[2 * k] = L[k];
+      s->il[2 * k + 1] = R[k];
+    }
+    if (fwrite(s->il, 2 * sizeof(float), b->m, s->f) != b->m) {
+      s->err_io = errno ? errno : EIO;
+      return SG_E_IO;
+    }
   }
   sg_status st = SG_OK;
   if (s->hist)
@@ -106,11 +117,13 @@ static sg_status side_work(sg__side *s, const side_slot *b) {
       s->hist[(u >> 18) & (SG__PEAK_BINS - 1)]++;
     }
   if (s->meter && s->channels == 2) {
-    st = sg_meter_add(s->meter, s->il, b->m);
+    const float *ch[2] = {L, R};
+    st = sg__pass_meter_add(s->meter, ch, b->m);
   } else if (s->meter) {
     for (size_t k = 0; k < b->m; ++k)
       s->mono[k] = 0.5f * (L[k] + R[k]);
-    st = sg_meter_add(s->meter, s->mono, b->m);
+    const float *ch[1] = {s->mono};
+    st = sg__pass_meter_add(s->meter, ch, b->m);
   }
   if (st == SG_OK && s->out && (st = sg__out_write(s->out, L, R, b->m, &s->out_diag)) != SG_OK)
     s->out_failed = 1;
@@ -119,6 +132,7 @@ static sg_status side_work(sg__side *s, const side_slot *b) {
 
 void sg__side_set_out(sg__side *s, sg__out *o) { s->out = o; }
 void sg__side_set_hist(sg__side *s, uint32_t *hist) { s->hist = hist; }
+void sg__side_set_sha(sg__side *s, sg_sha256 *h) { s->sha = h; }
 
 static void *side_thread(void *arg) {
   sg__side *s = arg;
@@ -139,13 +153,14 @@ static void *side_thread(void *arg) {
     if (st != SG_OK && s->st == SG_OK)
       s->st = st;
     s->tail++;
-    pthread_cond_broadcast(&s->cond);
+    if (s->st != SG_OK || s->head - s->tail <= SIDE_Q - SIDE_WAKE)
+      pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
   }
 }
 
-sg_status sg__side_start(sg__side **out, sg_meter *meter, FILE *f, int mode, unsigned channels,
-                         sg_diag *d) {
+sg_status sg__side_start(sg__side **out, sg__pass_meter *meter, FILE *f, int mode,
+                         unsigned channels, sg_diag *d) {
   sg__side *s = calloc(1, sizeof *s);
   if (!s)
     return sg_diag_fail(d, SG_E_NOMEM, "master: out of memory");
@@ -251,7 +266,8 @@ sg_status sg__side_push(sg__side *s, const float *L, const float *R, size_t n, s
   pthread_mutex_lock(&s->lock);
   s->reserved = 0;
   s->head++;
-  pthread_cond_broadcast(&s->cond);
+  if (s->head - s->tail >= SIDE_WAKE)
+    pthread_cond_broadcast(&s->cond);
   pthread_mutex_unlock(&s->lock);
   return SG_OK;
 }
@@ -303,4 +319,77 @@ void sg__side_free(sg__side *s) {
     free(s->q[k].rec);
   }
   free(s);
+}
+
+/* ---- the pass meter ---------------------------------------------------------------------- */
+
+sg_status sg__pass_meter_init(sg__pass_meter *m, unsigned channels, unsigned rate, int true_peak) {
+  if (channels < 1 || channels > 2)
+    return SG_E_INVAL;
+  m->channels = channels;
+  m->tp_on = true_peak;
+  sg__loud_init(&m->loud, channels, rate);
+  if (true_peak) {
+    sg_truepeak_config tc;
+    sg_truepeak_config_init(&tc); /* sg_meter's: 4x below 96 kHz, 2x below 192 kHz */
+    for (unsigned c = 0; c < channels; ++c) {
+      sg_status st = sg_truepeak_init(&m->tp[c], &tc, rate);
+      if (st != SG_OK) {
+        sg__loud_free(&m->loud);
+        return st;
+      }
+      sg_truepeak_reset(&m->tp[c]);
+    }
+  }
+  return SG_OK;
+}
+
+/* Whether any of x[0..n) is not finite (exponent bits all set; a bit test that vectorises). */
+static int any_nonfinite(const float *x, size_t n) {
+  uint32_t bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t b;
+    memcpy(&b, &x[i], sizeof b);
+    bad |= (uint32_t)((b & 0x7f800000u) == 0x7f800000u);
+  }
+  return bad != 0;
+}
+
+sg_status sg__pass_meter_add(sg__pass_meter *m, const float *const *ch, size_t n) {
+  const float *p[2] = {ch[0], m->channels > 1 ? ch[1] : NULL};
+  for (size_t off = 0; off < n;) {
+    size_t k = n - off < SG_MIX_BLOCK ? n - off : SG_MIX_BLOCK;
+    const float *q[2];
+    for (unsigned c = 0; c < m->channels; ++c) {
+      q[c] = p[c] + off;
+      if (any_nonfinite(q[c], k)) {
+        for (size_t i = 0; i < k; ++i)
+          m->zero[c][i] = isfinite(q[c][i]) ? q[c][i] : 0.0f;
+        q[c] = m->zero[c];
+      }
+    }
+    if (m->tp_on)
+      for (unsigned c = 0; c < m->channels; ++c)
+        sg_truepeak_process(&m->tp[c], q[c], 1, k);
+    if (sg__loud_add(&m->loud, q, 1, k) != SG_OK)
+      return SG_E_NOMEM;
+    off += k;
+  }
+  return SG_OK;
+}
+
+void sg__pass_meter_get(const sg__pass_meter *m, double *lufs, double *tp_dbtp) {
+  *lufs = sg__loud_integrated(&m->loud);
+  double tp = 0;
+  for (unsigned c = 0; m->tp_on && c < m->channels; ++c) {
+    double v = sg_truepeak_value(&m->tp[c]);
+    tp = v > tp ? v : tp;
+  }
+  if (tp_dbtp)
+    *tp_dbtp = m->tp_on && tp > 0 ? 20.0 * log10(tp) : SG_SILENCE_DB;
+}
+
+void sg__pass_meter_free(sg__pass_meter *m) {
+  if (m)
+    sg__loud_free(&m->loud);
 }

@@ -553,6 +553,25 @@ sg_status sg__cache_key_master(const sg__run *r, char hex[65]) {
   return sg_sha256_final(&h, hex);
 }
 
+sg_status sg__cache_key_bus(const sg__run *r, char hex[65]) {
+  const sg_song *s = r->song;
+  sg_sha256 h;
+  sg_status rc = sg_sha256_init(&h);
+  if (rc != SG_OK)
+    return rc;
+  put_song(&h, s, &r->tl);
+  put_limits(&h, s);
+  for (int k = 0; k < r->n_stems; ++k)
+    put(&h, "stem", "%s|%s", r->stems[k].name, r->stems[k].final_key);
+  put(&h, "bus", "%.17g", s->master.headroom_db);
+  put_effects(&h, s->master.effects, s->master.n_effects);
+  put(&h, "bpm", "%.17g", r->bpm);
+  put(&h, "frames", "%lld", (long long)r->tl.file_frames);
+  const char *nv = getenv("SG_BENCH_NO_FXVERIFY"); /* no verification rows (step_fx.c) */
+  put(&h, "fxverify", "%s", nv ? nv : "");
+  return sg_sha256_final(&h, hex);
+}
+
 sg_status sg__cache_key_text(const char *kind, const char *a, const char *b,
                              const sg_gate_report *g, char hex[65]) {
   sg_sha256 h;

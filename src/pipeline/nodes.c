@@ -491,6 +491,10 @@ void sg__nodes_stat_save(sg__run *r) {
   sg__node_record_path(r, "master", rec, sizeof rec);
   if (r->master_node.nf > 0)
     sg__node_stat_save(rec, &r->master_node, mfiles, 1);
+  const char *bfiles[1] = {r->bus_path};
+  sg__node_record_path(r, "bus", rec, sizeof rec);
+  if (r->bus_node.nf > 0)
+    sg__node_stat_save(rec, &r->bus_node, bfiles, 1);
   char zip[SG_MAX_PATH + 64], paths[SG_MAX_STEMS + 3][SG_MAX_PATH + 64];
   const char *files[SG_MAX_STEMS + 3];
   int n = 0;

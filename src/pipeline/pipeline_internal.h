@@ -167,6 +167,11 @@ typedef struct sg__run {
   char master_key[65];
   int master_uptodate;
   sg__node master_node;
+  /* The master's bus before its loudness normalisation (step_master.c): kept in work/master.bus
+   * with its node (the bus effects' verification rows), so a change of the master's loudness or
+   * ceiling alone runs only the limited passes. */
+  char bus_path[SG_MAX_PATH];
+  sg__node bus_node;
   int pkg_rec; /* the package record was found and the zip still hashes to it */
   sg__node pkg_node;
   struct sg__client *client; /* the package's verification as a client, kept for its node */
@@ -309,7 +314,10 @@ void sg__fxv_insitu_config(const sg_fx_design *ds, const sg_fx_probe_result *p, 
 sg_status sg__fxv_rows(sg__run *r, const char *step, const char *stem, const sg_effect_spec *fx,
                        const sg__fxv *v, sg_diag *d);
 
-sg_status sg__step_master(sg__run *r, sg_diag *d);  /* nodes.c + step_master.c  */
+sg_status sg__step_master(sg__run *r, sg_diag *d); /* nodes.c + step_master.c  */
+/* The master bus's key (cache.c): the final stems, the bus effects, the headroom, the grid and
+ * the limits the bus effects' rows are judged by; not the loudness target or the ceiling. */
+sg_status sg__cache_key_bus(const sg__run *r, char hex[65]);
 sg_status sg__step_package(sg__run *r, sg_diag *d); /* nodes.c + step_package.c */
 /* After the set is delivered: the stat cache of every node with files (nodes.c). */
 void sg__nodes_stat_save(sg__run *r);

@@ -509,6 +509,7 @@ static void plan_stems(sg__run *r) {
   }
   sg_package_file_name(s, SG__MASTER_NAME, 0, r->master_archive, sizeof r->master_archive);
   sg__join(r->master_path, sizeof r->master_path, r->work, "master.wav");
+  sg__join(r->bus_path, sizeof r->bus_path, r->work, "master.bus");
 }
 
 /* ---- auditions and preview ------------------------------------------------------------------ */
@@ -746,6 +747,7 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
   if (r->has_key_track)
     sg_key_track_free(&r->key_track);
   sg__node_free(&r->master_node);
+  sg__node_free(&r->bus_node);
   sg__node_free(&r->pkg_node);
   sg__package_client_free(r);
   if (r->has_ref)

@@ -18,9 +18,13 @@
  * back. */
 /* The tap's work runs beside the writer: the writer's thread mixes, processes, limits and
  * writes, and two threads measure what it wrote (the meter and the sections; the features and
- * the trace), each taking every block in order, so every measurement sees the same blocks as a
- * synchronous tap would and the results are the same bits. A queue of TQ blocks between them. */
-#define TQ 8
+ * the trace), each taking every block in order, so every measurement sees the same samples in
+ * the same order as a synchronous tap would and the results are the same bits (each of them is
+ * block-size invariant). A queue of TQ slots between them; the writer's blocks are gathered into
+ * a slot until it holds TQ_FRAMES, so the threads hand over a few hundred times a song, not
+ * once per block (each hand-over is a wake-up and a context switch). */
+#define TQ 4
+#define TQ_FRAMES 16384
 struct master_tap;
 typedef struct measurer {
   struct master_tap *t;
@@ -37,6 +41,7 @@ typedef struct master_tap {
   /* the queue */
   float *buf[TQ];
   size_t cap[TQ], n[TQ];
+  size_t fill;        /* frames gathered in the head slot, not yet handed over */
   long head, tail[2]; /* blocks produced; blocks each measuring thread has taken */
   int closed, threads;
   sg_status st; /* the first measurement that failed */
@@ -158,6 +163,11 @@ static void tap_start(master_tap *t) {
 static sg_status tap_stop(master_tap *t) {
   if (t->threads) {
     pthread_mutex_lock(&t->lock);
+    if (t->fill) { /* the last, partly filled slot */
+      t->n[t->head % TQ] = t->fill;
+      t->fill = 0;
+      t->head++;
+    }
     t->closed = 1;
     pthread_cond_broadcast(&t->cond);
     pthread_mutex_unlock(&t->lock);
@@ -183,24 +193,29 @@ static sg_status master_tap_fn(void *user, const float *x, size_t n) {
     return st == SG_OK ? measure(t, 1, x, n) : st;
   }
   pthread_mutex_lock(&t->lock);
-  while (t->st == SG_OK && (t->head - t->tail[0] >= TQ || t->head - t->tail[1] >= TQ))
+  while (t->st == SG_OK && !t->fill && (t->head - t->tail[0] >= TQ || t->head - t->tail[1] >= TQ))
     pthread_cond_wait(&t->cond, &t->lock);
   sg_status st = t->st;
   pthread_mutex_unlock(&t->lock);
   if (st != SG_OK)
     return st;
   const int k = (int)(t->head % TQ); /* both threads are done with this slot */
-  const size_t len = n * t->channels;
-  if (t->cap[k] < len) {
-    float *b = realloc(t->buf[k], len * sizeof *b);
+  const size_t at = t->fill * t->channels, len = n * t->channels;
+  if (t->cap[k] < at + len) {
+    size_t cap = at + len > TQ_FRAMES * t->channels ? at + len : TQ_FRAMES * t->channels;
+    float *b = realloc(t->buf[k], (cap + SG_MIX_BLOCK * t->channels) * sizeof *b);
     if (!b)
       return SG_E_NOMEM;
     t->buf[k] = b;
-    t->cap[k] = len;
+    t->cap[k] = cap + SG_MIX_BLOCK * t->channels;
   }
-  memcpy(t->buf[k], x, len * sizeof *x);
-  t->n[k] = n;
+  memcpy(t->buf[k] + at, x, len * sizeof *x);
+  t->fill += n;
+  if (t->fill < TQ_FRAMES)
+    return SG_OK;
   pthread_mutex_lock(&t->lock);
+  t->n[k] = t->fill;
+  t->fill = 0;
   t->head++;
   pthread_cond_broadcast(&t->cond);
   pthread_mutex_unlock(&t->lock);
@@ -334,6 +349,21 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   job.n_sections = r->tl.n_sections;
   sg_bext bext;
   sg__writer_config(r, SG__MASTER_NAME, &job.wcfg, &bext);
+  /* The bus before the limiter, kept from an earlier master with the same key (the stems, the
+   * bus effects and headroom, the grid, the limits): then only the limited passes run, and the
+   * bus effects' rows are the ones its record holds, measured when it was rendered. */
+  char bus_key[65], bus_rec[SG_MAX_PATH + 64];
+  const char *bfiles[1] = {r->bus_path};
+  sg__node_record_path(r, "bus", bus_rec, sizeof bus_rec);
+  sg__node_free(&r->bus_node);
+  sg__node_init(&r->bus_node, NULL);
+  const int keep = sg__cache_key_bus(r, bus_key) == SG_OK;
+  if (keep) {
+    job.bus_path = r->bus_path;
+    job.bus_reuse = !r->opt->force && sg__node_load(bus_rec, bus_key, bfiles, 1, &r->bus_node);
+  }
+  if (job.bus_reuse)
+    sg__node_report(r, "master bus", 1); /* a part of the master's run: reported when reused */
   master_tap mt;
   sg__fxv *fxv = NULL;
   sg_status st = tap_open(&mt, r, d);
@@ -350,6 +380,15 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
     job.fx_tap_user = fxv;
     st = sg_mix_master(&job, NULL, &r->master_rep, d);
     sg__fxv_finish(fxv);
+    if (st == SG_OK && !r->master_rep.bus_reused) { /* a new bus: its node, rows added below */
+      sg__node_free(&r->bus_node);
+      sg__node_init(&r->bus_node, bus_key);
+      if (keep && r->master_rep.bus_sha256[0]) {
+        snprintf(r->bus_node.fsha[0], sizeof r->bus_node.fsha[0], "%s", r->master_rep.bus_sha256);
+        r->bus_node.nf = 1;
+        sg__node_stat_note(&r->bus_node, 0, r->bus_path);
+      }
+    }
     sg_status mst = tap_stop(&mt);
     if (st == SG_OK && mst != SG_OK)
       st = sg_diag_fail(d, mst, "master: measuring the written master failed");
@@ -424,9 +463,24 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   sg_decay_result dr;
   if (sg_decay_tail(pp->feat, &dc, &dr) == SG_OK)
     sg__gate(r, SG_CHECK_DECAY_TAIL, "master", M, dr.rt60_s, 0, 0, NULL, SG_SEV_INFO, NULL);
-  /* The bus effects against their designs: probes and in situ (only these rows are fx's). */
-  if ((st = sg__fxv_rows(r, "master", M, s->master.effects, fxv, d)) != SG_OK)
-    goto out;
+  /* The bus effects against their designs: probes and in situ (only these rows are fx's); a kept
+   * bus's rows as its record holds them. */
+  if (r->master_rep.bus_reused) {
+    st = sg_gate_report_append(g, &r->bus_node.rows);
+    sg__flush(r);
+    if (st != SG_OK) {
+      st = sg_diag_fail(d, st, "master: out of memory");
+      goto out;
+    }
+  } else {
+    const size_t n0 = g->n;
+    if ((st = sg__fxv_rows(r, "master", M, s->master.effects, fxv, d)) != SG_OK)
+      goto out;
+    /* The record is a cache: when it cannot be written the next master renders its bus. */
+    if (r->bus_node.nf != 1 || sg__node_rows_from(&r->bus_node, g, n0) != SG_OK ||
+        sg__node_write(bus_rec, &r->bus_node, NULL) != SG_OK)
+      r->bus_node.nf = 0;
+  }
   if (r->has_ref) {
     sg_reference_sync sync;
     st = sg_reference_sync_check(&r->ref, s, r->master_path, M, 1, NULL, &sync, g, "master", d);

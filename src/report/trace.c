@@ -27,8 +27,13 @@ struct sg_trace {
   int loud;              /* short-term loudness and true peak measured */
   sg__loud lm;           /* BS.1770-4 short-term loudness (the analysis module's) */
   sg_truepeak tp_det[8]; /* BS.1770-4 Annex 2, per channel; its peak restarts per column */
-  float *buf;            /* BLOCK frames, non-finite samples as 0 */
-  int sealed;            /* loaded from a saved trace: read only */
+  /* The column's true peak so far (linear, every channel) and its column: each detector starts
+   * a block from it, so the detector's bounds skip what cannot beat it (sg_truepeak_process:
+   * the result is the full computation's; only the column's maximum is kept anyway). */
+  float col_peak;
+  int peak_col;
+  float *buf; /* BLOCK frames, non-finite samples as 0 */
+  int sealed; /* loaded from a saved trace: read only */
 };
 
 sg_status sg_trace_create(sg_trace **out, const sg_trace_config *c, sg_diag *d) {
@@ -101,13 +106,18 @@ static sg_status add_in_column(sg_trace *t, int col, const float *x, size_t n) {
         chp[c] = t->buf + c;
       if (sg__loud_add(&t->lm, chp, ch, m) != SG_OK)
         return SG_E_NOMEM;
+      if (t->peak_col != col) {
+        t->peak_col = col;
+        t->col_peak = 0;
+      }
       double peak = 0;
       for (unsigned c = 0; c < ch; ++c) {
-        t->tp_det[c].peak = 0; /* this block's true peak (the history stays) */
+        t->tp_det[c].peak = t->col_peak; /* the column's so far (the history stays) */
         double v = sg_truepeak_process(&t->tp_det[c], t->buf + c, ch, m);
         if (v > peak)
           peak = v;
       }
+      t->col_peak = (float)peak;
       float db = peak > 0 ? (float)(20.0 * log10(peak)) : (float)SG_SILENCE_DB;
       if (db > t->tp[col])
         t->tp[col] = db;
