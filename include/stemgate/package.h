@@ -41,16 +41,13 @@ sg_manifest *sg_package_manifest(sg_package *p);
 sg_status sg_package_add_audio(sg_package *p, const char *src_path, const char *archive_name,
                                sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
                                sg_diag *d);
-/* The same with the file's SHA-256 already known (lowercase hex; a render's node records hold
- * the hash of each file it wrote): the manifest row takes it instead of reading the file once
- * more. The package's final verification hashes every entry from the archive and compares it
- * with the manifest, so a file that no longer holds those bytes fails there. NULL: read. */
-sg_status sg_package_add_audio_hashed(sg_package *p, const char *src_path, const char *archive_name,
-                                      sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
-                                      const char *sha256, sg_diag *d);
-/* The same with the file's CRC-32 known too (crc32 != NULL), e.g. recorded with its SHA-256 by
- * sg_package_file_digest when the file was written: a stored entry is then copied by the kernel
- * without passing through user space (zip_write.c). The CRC is taken as it is. */
+/* The same with the file's digests already known (a render's node records hold the SHA-256,
+ * lowercase hex, and the CRC-32 of each file it wrote, both from one read: sg_package_file_digest):
+ * the manifest row takes the hash instead of reading the file once more, and a stored entry whose
+ * CRC-32 is given is copied by the kernel without passing through user space (zip_write.c). Both
+ * are taken as they are: the package's final verification hashes every entry from the archive
+ * against the manifest and checks its CRC-32 against the directory, so a file that no longer
+ * holds those bytes fails there. sha256 NULL: read; crc32 NULL: computed as it is copied. */
 sg_status sg_package_add_audio_digest(sg_package *p, const char *src_path, const char *archive_name,
                                       sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
                                       const char *sha256, const uint32_t *crc32, sg_diag *d);

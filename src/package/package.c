@@ -78,13 +78,6 @@ sg_status sg_package_add_audio(sg_package *p, const char *src_path, const char *
                        NULL, d);
 }
 
-sg_status sg_package_add_audio_hashed(sg_package *p, const char *src_path, const char *archive_name,
-                                      sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
-                                      const char *sha256, sg_diag *d) {
-  return add_disk_file(p, src_path, archive_name, role, stem, p ? p->deflate_audio : 0, ld, 1,
-                       sha256, NULL, d);
-}
-
 sg_status sg_package_add_audio_digest(sg_package *p, const char *src_path, const char *archive_name,
                                       sg_pkg_role role, const char *stem, const sg_pkg_loudness *ld,
                                       const char *sha256, const uint32_t *crc32, sg_diag *d) {
