@@ -137,8 +137,9 @@ static size_t window_edge(unsigned rate, double coarse_s) {
  * meter of the decoded entry or the render's lent one, bit for bit the same, so the choice reads
  * no samples and lent and measured rows stay identical. Windows of the map are summed in power
  * over the 2 s (slid by one map window, 50 ms, where the samples' search slid by 0.5 s); the
- * channels' mean square ranks a stem's loud regions as its mono does, except anti-phase content
- * that the mono cancels, which stems do not carry. */
+ * channels' mean square ranks a stem's loud regions as its mono does, except where the channels
+ * cancel in the mono (anti-phase): such a window correlates with nothing, so the envelopes'
+ * estimate stands, never a wrong lag. */
 int64_t sg__sync_window(const sg_meter *act, int64_t na, int64_t nb, unsigned rate,
                         double coarse_s) {
   const size_t N = 2 * (size_t)rate, edge = window_edge(rate, coarse_s);
