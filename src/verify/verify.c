@@ -673,9 +673,14 @@ static void check_stem_sync(rows *w, const sg_song *s, const sg_verify_file *vf,
      * better waveform correlation wins. Echoes and long releases can pull the envelope
      * estimate a few ms off, beyond the +-8 ms searched around it. */
     double pk_c, pk_0, at_0;
-    double lag_c = sg__waveform_offset(a->mono, m->mono, a->info.rate, f.offset_s, &at_s, &pk_c);
+    const unsigned rate = a->info.rate;
+    const int64_t na = a->mono->frames, nb = m->mono->frames;
+    int64_t win = sg__sync_window(a->meter, na, nb, rate, f.offset_s);
+    double lag_c = sg__waveform_offset(a->mono, m->mono, rate, f.offset_s, win, &at_s, &pk_c);
     if (fabs(f.offset_s) > 0.004) {
-      double lag_0 = sg__waveform_offset(a->mono, m->mono, a->info.rate, 0, &at_0, &pk_0);
+      /* The same window when there is one (valid at any smaller lag). */
+      int64_t win0 = win >= 0 ? win : sg__sync_window(a->meter, na, nb, rate, 0);
+      double lag_0 = sg__waveform_offset(a->mono, m->mono, rate, 0, win0, &at_0, &pk_0);
       if (pk_0 > pk_c) {
         lag_c = lag_0;
         at_s = at_0;

@@ -94,16 +94,24 @@ sg_status sg__mono_open_entry(sg__mono *m, const char *zip_path, size_t i, unsig
 void sg__mix_mono(const float *restrict x, size_t n, unsigned C, float *restrict y);
 void sg__mono_close(sg__mono *m);
 
+/* The first frame of A's loudest 2 s that sg__waveform_offset can correlate at coarse_s (away
+ * from both files' ends by |coarse| + 8 ms), chosen on act, A's activity map (its meter), so no
+ * sample is read; na, nb: the files' lengths. A window valid at coarse_s is valid at any lag
+ * nearer 0, so the no-lag hypothesis shares it. The middle of the files without a map; -1 when
+ * they are too short (or out of memory). */
+int64_t sg__sync_window(const sg_meter *act, int64_t na, int64_t nb, unsigned rate,
+                        double coarse_s);
 /* Sample-domain offset of B against A (B later when > 0, in s) around coarse_s (+-8 ms, 1.5
- * envelope frames): normalised cross-correlation of first differences over A's loudest 2 s (away
- * from the files' ends), the highest local maximum of the lags searched, with a parabolic
- * fraction. A stem is added sample for sample into the master, so the correlation peaks exactly
- * at its lag, the other stems being uncorrelated with it. The first difference is a cheap
- * pre-whitening (the idea of Knapp & Carter's 1976 generalised cross-correlation): it weighs
- * attacks and upper partials, so a held bass note's period (10.2 ms at 98 Hz) does not rival
- * the true lag. *at_s receives the window's centre, *peak the correlation there. Returns
- * coarse_s when nothing correlates (peak <= 0.05) or the files are too short. */
-double sg__waveform_offset(sg__mono *A, sg__mono *B, unsigned rate, double coarse_s, double *at_s,
-                           double *peak);
+ * envelope frames): normalised cross-correlation of first differences over the 2 s of A from
+ * frame start (sg__sync_window; only that window and its margins are read), the highest local
+ * maximum of the lags searched, with a parabolic fraction. A stem is added sample for sample into
+ * the master, so the correlation peaks exactly at its lag, the other stems being uncorrelated with
+ * it. The first difference is a cheap pre-whitening (the idea of Knapp & Carter's 1976 generalised
+ * cross-correlation): it weighs attacks and upper partials, so a held bass note's period (10.2 ms
+ * at 98 Hz) does not rival the true lag. *at_s receives the window's centre, *peak the correlation
+ * there. Returns coarse_s when nothing correlates (peak <= 0.05) or the window is not within the
+ * files by |coarse| + 8 ms. */
+double sg__waveform_offset(sg__mono *A, sg__mono *B, unsigned rate, double coarse_s, int64_t start,
+                           double *at_s, double *peak);
 
 #endif

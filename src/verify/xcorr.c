@@ -1,6 +1,7 @@
 /* A stem's sample-domain lag against the master (sg__waveform_offset, see verify_internal.h):
  * normalised cross-correlation of first differences (a cheap pre-whitening, after Knapp & Carter
- * 1976) in a 2-s window, searched +-8 ms around the envelopes' estimate.
+ * 1976) in a 2-s window (the stem's loudest by its activity map, sg__sync_window), searched
+ * +-8 ms around the envelopes' estimate.
  *
  * Every lag is first scored with a fast sum (eight independent partial sums, so the additions
  * pipeline instead of waiting on one another, and a running sum for the master window's energy);
@@ -125,48 +126,65 @@ done:
   return best;
 }
 
-double sg__waveform_offset(sg__mono *A, sg__mono *B, unsigned rate, double coarse_s, double *at_s,
-                           double *peak) {
-  size_t N = 2 * (size_t)rate, best_i = 0, H = N / 4;
-  size_t na = (size_t)A->frames, nb = (size_t)B->frames;
-  long M = (long)ceil(0.008 * rate), c = lround(coarse_s * rate);
-  size_t edge = (size_t)(labs(c) + M + 1);
+/* Frames a window of sg__waveform_offset keeps from each end of both files for lag c (frames):
+ * the master is read at +-(|c| + M + 1) around it. */
+static size_t window_edge(unsigned rate, double coarse_s) {
+  return (size_t)(labs(lround(coarse_s * rate)) + (long)ceil(0.008 * rate) + 1);
+}
+
+/* The loudest window by the stem's activity map, not by its samples: the map (mean square over
+ * all channels per 50-ms window, sg_meter_window_db) is held on both of verify's paths, its own
+ * meter of the decoded entry or the render's lent one, bit for bit the same, so the choice reads
+ * no samples and lent and measured rows stay identical. Windows of the map are summed in power
+ * over the 2 s (slid by one map window, 50 ms, where the samples' search slid by 0.5 s); the
+ * channels' mean square ranks a stem's loud regions as its mono does, except where the channels
+ * cancel in the mono (anti-phase): such a window correlates with nothing, so the envelopes'
+ * estimate stands, never a wrong lag. */
+int64_t sg__sync_window(const sg_meter *act, int64_t na, int64_t nb, unsigned rate,
+                        double coarse_s) {
+  const size_t N = 2 * (size_t)rate, edge = window_edge(rate, coarse_s);
+  const int64_t n = na < nb ? na : nb;
+  if (n < (int64_t)(N + 2 * edge))
+    return -1;
+  const size_t W = sg_meter_window_frames(act);
+  if (!W) /* no activity map (more channels than the meter takes): the middle of the file */
+    return (n - (int64_t)N) / 2;
+  const size_t K = (N + W - 1) / W; /* map windows a 2-s window touches */
+  const size_t j0 = (edge + W - 1) / W, nw = ((size_t)n - edge - N) / W + K + 1;
+  double *pw = malloc(nw * sizeof *pw);
+  if (!pw)
+    return -1;
+  for (size_t j = j0; j < nw; ++j)
+    pw[j] = pow(10.0, 0.1 * sg_meter_window_db(act, j));
+  int64_t best = -1;
   double best_e = -1;
+  for (size_t j = j0; j * W + N + edge <= (size_t)n; ++j) {
+    double e = 0; /* summed afresh per start: no running-sum rounding to depend on order */
+    for (size_t k = 0; k < K; ++k)
+      e += pw[j + k];
+    if (e > best_e) {
+      best_e = e;
+      best = (int64_t)(j * W);
+    }
+  }
+  free(pw);
+  return best;
+}
+
+double sg__waveform_offset(sg__mono *A, sg__mono *B, unsigned rate, double coarse_s, int64_t start,
+                           double *at_s, double *peak) {
+  const size_t N = 2 * (size_t)rate, edge = window_edge(rate, coarse_s);
+  const long M = (long)ceil(0.008 * rate), c = lround(coarse_s * rate);
   *at_s = 0;
   *peak = 0;
-  if (na < N + 2 * edge || nb < N + 2 * edge)
+  if (start < (int64_t)edge || start + (int64_t)(N + edge) > A->frames ||
+      start + (int64_t)(N + edge) > B->frames)
     return coarse_s;
+  const size_t best_i = (size_t)start;
   const size_t nbw = N + 2 * (size_t)M + 2; /* master frames read around the window */
   float *a = malloc(N * sizeof *a), *b = malloc(nbw * sizeof *b);
   double *da = malloc(N * sizeof *da), *db = malloc(nbw * sizeof *db);
   if (!a || !b || !da || !db)
-    goto fail;
-  /* a's loudest window: N frames sliding by N/4, read from its spool (every 4th sample). The
-   * window is a ring (it starts at a[r0]): a slide reads the next quarter over the oldest, and
-   * the sum still runs over the window's frames in order. */
-  for (size_t i = edge, have = 0, r0 = 0; i + N + edge <= na && i + N + edge <= nb; i += H) {
-    if (have) { /* slide: the next H frames over the oldest H */
-      const size_t h1 = N - r0 < H ? N - r0 : H;
-      if (sg__mono_read(A, (int64_t)(i + N - H), h1, a + r0, NULL) != SG_OK ||
-          (h1 < H && sg__mono_read(A, (int64_t)(i + N - H + h1), H - h1, a, NULL) != SG_OK))
-        goto fail;
-      r0 = (r0 + H) % N;
-    } else if (sg__mono_read(A, (int64_t)i, N, a, NULL) != SG_OK) {
-      goto fail;
-    }
-    have = 1;
-    double e = 0;
-    for (size_t k = 0, j = r0; k < N; k += 4, j += 4) {
-      if (j >= N)
-        j -= N;
-      e += (double)a[j] * a[j];
-    }
-    if (e > best_e) {
-      best_e = e;
-      best_i = i;
-    }
-  }
-  if (best_e < 0)
     goto fail;
   /* a[k] is frame best_i + k; b[k] is frame best_i + c - M - 1 + k, so frame best_i + k + l of
    * the master is b[k + l - c + M + 1]. */
