@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 sg_status sg_sha256_init(sg_sha256 *h) {
@@ -56,20 +57,28 @@ sg_status sg_sha256_file(const char *path, char hex[65], sg_diag *d) {
   FILE *f = fopen(path, "rb");
   if (!f)
     return sg_diag_fail(d, SG_E_IO, "cannot open '%s' for hashing: %s", path, strerror(errno));
+  /* Large reads, on the heap: a thread-local buffer is set up (its pages touched) in every
+   * thread the process starts, 1 MiB each. */
+  const size_t cap = (size_t)1 << 20;
+  unsigned char *buf = malloc(cap);
+  if (!buf) {
+    fclose(f);
+    return sg_diag_fail(d, SG_E_NOMEM, "out of memory hashing '%s'", path);
+  }
   sg_sha256 h;
   sg_status st = sg_sha256_init(&h);
-  static _Thread_local unsigned char buf[1 << 20];
   while (st == SG_OK) {
-    size_t n = fread(buf, 1, sizeof buf, f);
+    size_t n = fread(buf, 1, cap, f);
     if (n)
       st = sg_sha256_update(&h, buf, n);
-    if (n < sizeof buf) {
+    if (n < cap) {
       if (ferror(f))
         st = sg_diag_fail(d, SG_E_IO, "read error while hashing '%s'", path);
       break;
     }
   }
   fclose(f);
+  free(buf);
   if (st != SG_OK) {
     sg_sha256_free(&h);
     return st;
