@@ -303,26 +303,42 @@ dynamics_body(sg_insitu *s, const float *inL, const float *inR, const float *out
         lv[k] = x > knee ? r : 0.0;
       }
     } else {
-      for (size_t k = 0; k < m; ++k)
-        lv[k] = 0;
+      /* Under the knee the wanted reduction is 0, so the ballistics can only release: the
+       * select's release step with x = 0 is ar yl + br 0 = ar yl, the same bits, one multiply
+       * per frame instead of the blend chain; released fully, nothing to run at all. */
+      const double ar = s->a_rel;
+      double yl = s->yl;
+      if (yl > 0) {
+        for (size_t k = 0; k < m; ++k) {
+          yl *= ar;
+          yl = yl < 1e-30 ? 0.0 : yl;
+          lv[k] = yl;
+        }
+      } else {
+        for (size_t k = 0; k < m; ++k)
+          lv[k] = 0;
+      }
+      s->yl = yl;
+      top = -1; /* the run's reduction is done */
     }
     /* Attack or release pole: both steps, then a select by masks (GCC turns a ternary into a
      * jump the music mispredicts), so the chain through yl is a multiply-add and a blend. */
     const double aa = s->a_att, ar = s->a_rel, ba = 1 - aa, br = 1 - ar;
 #if defined(__GNUC__)
     is_v2 yv = {s->yl, 0};
-    for (size_t k = 0; k < m; ++k) {
-      const is_v2 xv = {lv[k], 0}, att = aa * yv + ba * xv, rel = ar * yv + br * xv;
-      const is_m2 up = xv > yv;
-      yv = (is_v2)(((is_m2)att & up) | ((is_m2)rel & ~up));
-      /* released fully: no denormals, and the gain is exactly 1 */
-      yv = (is_v2)((is_m2)yv & ~(yv < 1e-30));
-      lv[k] = yv[0];
-    }
+    if (top >= 0)
+      for (size_t k = 0; k < m; ++k) {
+        const is_v2 xv = {lv[k], 0}, att = aa * yv + ba * xv, rel = ar * yv + br * xv;
+        const is_m2 up = xv > yv;
+        yv = (is_v2)(((is_m2)att & up) | ((is_m2)rel & ~up));
+        /* released fully: no denormals, and the gain is exactly 1 */
+        yv = (is_v2)((is_m2)yv & ~(yv < 1e-30));
+        lv[k] = yv[0];
+      }
     s->yl = yv[0];
 #else
     double yl = s->yl;
-    for (size_t k = 0; k < m; ++k) {
+    for (size_t k = 0; top >= 0 && k < m; ++k) {
       const double xl = lv[k];
       yl = xl > yl ? aa * yl + ba * xl : ar * yl + br * xl;
       yl = yl < 1e-30 ? 0.0 : yl; /* released fully: no denormals, and the gain is exactly 1 */
