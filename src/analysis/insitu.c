@@ -92,9 +92,13 @@ sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c) {
     s->seg = n;
     s->xr = malloc(n * sizeof(float));
     s->yr = malloc(n * sizeof(float));
-    int ok = s->xr && s->yr;
+    double *win = malloc(n * sizeof(double));
+    int ok = s->xr && s->yr && win;
+    for (size_t k = 0; ok && k < n; ++k)
+      win[k] = 0.5 - 0.5 * cos(2 * SG_PI * (double)k / (double)n); /* Hann */
     for (int i = 0; ok && i < c->n_freqs; ++i) {
       if (!(c->freqs[i] > 0 && c->freqs[i] < 0.5 * c->rate)) {
+        free(win);
         sg_insitu_free(s);
         return SG_E_INVAL;
       }
@@ -103,10 +107,10 @@ sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c) {
       ok = s->cs[i] && s->sn[i];
       for (size_t k = 0; ok && k < n; ++k) {
         const double ph = 2 * SG_PI * c->freqs[i] * (double)k / c->rate;
-        const double w = 0.5 - 0.5 * cos(2 * SG_PI * (double)k / (double)n); /* Hann */
-        s->cs[i][k] = w * cos(ph), s->sn[i][k] = w * sin(ph);
+        s->cs[i][k] = win[k] * cos(ph), s->sn[i][k] = win[k] * sin(ph);
       }
     }
+    free(win);
     if (!ok) {
       sg_insitu_free(s);
       return SG_E_NOMEM;
