@@ -49,6 +49,7 @@ struct sg_insitu {
   /* wiring: per source, the block's detector level (peak or mean square), the design's
    * reduction predicted from it at block rate, and the correlation sums with the measured one */
   double bk_a_att, bk_a_rel;
+  double rel_pow[IS_RUN]; /* a_rel^(k + 1): a release run in closed form */
   double src_lv[SRC_N], src_yl[SRC_N];
   double cs_n, cs_a, cs_aa, cs_b[SRC_N], cs_bb[SRC_N], cs_ab[SRC_N];
   /* WET */
@@ -124,6 +125,9 @@ sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c) {
     s->bk_a_att = sg_onepole_coef_tau(c->attack_ms * 1e-3, brate);
     s->bk_a_rel = sg_onepole_coef_tau(c->release_ms * 1e-3, brate);
     s->avx2 = sg_dsp_avx2();
+    double p = 1;
+    for (int k = 0; k < IS_RUN; ++k)
+      s->rel_pow[k] = p *= s->a_rel;
   } else if (c->kind == SG_INSITU_SHAPER) {
     const double r = c->dc_hz > 0 ? sg_dc_blocker_pole(c->dc_hz, c->rate) : 0;
     sg_dc_blocker_init(&s->dcb[0], r);
@@ -309,16 +313,17 @@ dynamics_body(sg_insitu *s, const float *inL, const float *inR, const float *out
       }
     } else {
       /* Under the knee the wanted reduction is 0, so the ballistics can only release: the
-       * select's release step with x = 0 is ar yl + br 0 = ar yl, the same bits, one multiply
-       * per frame instead of the blend chain; released fully, nothing to run at all. */
-      const double ar = s->a_rel;
+       * select's release step with x = 0 is yl ar, so frame k of the run holds yl ar^(k+1)
+       * (a table, no chain through the frames; within a few ulps of the frame-by-frame
+       * product); released fully, nothing to run at all. */
       double yl = s->yl;
       if (yl > 0) {
+        const double *pw = s->rel_pow;
         for (size_t k = 0; k < m; ++k) {
-          yl *= ar;
-          yl = yl < 1e-30 ? 0.0 : yl;
-          lv[k] = yl;
+          const double v = yl * pw[k];
+          lv[k] = v < 1e-30 ? 0.0 : v;
         }
+        yl = lv[m - 1];
       } else {
         for (size_t k = 0; k < m; ++k)
           lv[k] = 0;
