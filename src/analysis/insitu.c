@@ -301,9 +301,15 @@ dynamics_body(sg_insitu *s, const float *inL, const float *inR, const float *out
      * in it, (1 - 1/R) d above (multiplications only). A run under the knee has none. */
     const double T = c->threshold_db, W = c->knee_db, kr = 1 - 1 / c->ratio;
     const double kq = W > 0 ? kr / (2 * W) : 0;
-    double top = 0;
-    for (size_t k = 0; k < m; ++k)
-      top = lv[k] > top ? lv[k] : top;
+    double tl[LANES] = {0}, top = 0; /* lanes: no chain of max through the run */
+    size_t kt = 0;
+    for (; kt + LANES <= m; kt += LANES)
+      for (int j = 0; j < LANES; ++j)
+        tl[j] = lv[kt + j] > tl[j] ? lv[kt + j] : tl[j];
+    for (; kt < m; ++kt)
+      tl[0] = lv[kt] > tl[0] ? lv[kt] : tl[0];
+    for (int j = 0; j < LANES; ++j)
+      top = tl[j] > top ? tl[j] : top;
     if (top > knee) {
       for (size_t k = 0; k < m; ++k) {
         const double x = lv[k], d = kdb * sg_fast_log2(x > 1e-300 ? x : 1e-300) - T;
@@ -332,7 +338,11 @@ dynamics_body(sg_insitu *s, const float *inL, const float *inR, const float *out
       top = -1; /* the run's reduction is done */
     }
     /* Attack or release pole: both steps, then a select by masks (GCC turns a ternary into a
-     * jump the music mispredicts), so the chain through yl is a multiply-add and a blend. */
+     * jump the music mispredicts), so the chain through yl is a multiply-add and a blend. The
+     * flush of a fully released yl to 0 (no denormals, and the gain exactly 1) is taken off the
+     * chain: on the run's output, and on yl once per run (256 release steps from 1e-30 stay far
+     * above the denormals); it differs from a flush per frame only when an attack starts from
+     * under 1e-30 dB towards a wanted reduction itself near 1e-16 dB. */
     const double aa = s->a_att, ar = s->a_rel, ba = 1 - aa, br = 1 - ar;
 #if defined(__GNUC__)
     is_v2 yv = {s->yl, 0};
@@ -341,21 +351,21 @@ dynamics_body(sg_insitu *s, const float *inL, const float *inR, const float *out
         const is_v2 xv = {lv[k], 0}, att = aa * yv + ba * xv, rel = ar * yv + br * xv;
         const is_m2 up = xv > yv;
         yv = (is_v2)(((is_m2)att & up) | ((is_m2)rel & ~up));
-        /* released fully: no denormals, and the gain is exactly 1 */
-        yv = (is_v2)((is_m2)yv & ~(yv < 1e-30));
         lv[k] = yv[0];
       }
-    s->yl = yv[0];
+    s->yl = yv[0] < 1e-30 ? 0.0 : yv[0];
 #else
     double yl = s->yl;
     for (size_t k = 0; top >= 0 && k < m; ++k) {
       const double xl = lv[k];
       yl = xl > yl ? aa * yl + ba * xl : ar * yl + br * xl;
-      yl = yl < 1e-30 ? 0.0 : yl; /* released fully: no denormals, and the gain is exactly 1 */
       lv[k] = yl;
     }
-    s->yl = yl;
+    s->yl = yl < 1e-30 ? 0.0 : yl;
 #endif
+    if (top >= 0)
+      for (size_t k = 0; k < m; ++k)
+        lv[k] = lv[k] < 1e-30 ? 0.0 : lv[k];
     const float *il = inL + k0, *ir = inR + k0, *ol = outL + k0, *orr = outR + k0;
     double bi[LANES] = {0}, bp[LANES] = {0}, bo[LANES] = {0};
     size_t k = 0;
