@@ -18,6 +18,9 @@
 #define SRC_SIDE 1
 #define SRC_N (2 + SG_INSITU_MAX_KEYS)
 #define IS_RUN 256 /* DYNAMICS: frames per run (within a 10 ms block) */
+/* TRANSFER: segments measured back to back, then one in IS_SPREAD (the rest skipped unread) */
+#define IS_DENSE 32
+#define IS_SPREAD 4
 
 #if defined(__GNUC__)
 /* GCC/Clang generic vectors (element-wise IEEE operations, the scalar ones' bits), for a
@@ -30,11 +33,11 @@ struct sg_insitu {
   sg_insitu_config c;
   double e_in; /* sum of squares of the input, both channels */
   /* TRANSFER */
-  size_t seg, fill;
+  size_t seg, fill, skip;
   float *xr, *yr; /* the current segment's mid input and output */
-  double *win, *cs[SG_INSITU_MAX_FREQS], *sn[SG_INSITU_MAX_FREQS];
+  double *cs[SG_INSITU_MAX_FREQS], *sn[SG_INSITU_MAX_FREQS]; /* Hann window x cos, x sin */
   double sxx[SG_INSITU_MAX_FREQS], syy[SG_INSITU_MAX_FREQS];
-  double sxy_re[SG_INSITU_MAX_FREQS], sxy_im[SG_INSITU_MAX_FREQS], wsum2;
+  double sxy_re[SG_INSITU_MAX_FREQS], sxy_im[SG_INSITU_MAX_FREQS];
   size_t nseg;
   /* DYNAMICS */
   double a_att, a_rel, a_rms, yl, ms;
@@ -46,6 +49,7 @@ struct sg_insitu {
   /* wiring: per source, the block's detector level (peak or mean square), the design's
    * reduction predicted from it at block rate, and the correlation sums with the measured one */
   double bk_a_att, bk_a_rel;
+  double rel_pow[IS_RUN]; /* a_rel^(k + 1): a release run in closed form */
   double src_lv[SRC_N], src_yl[SRC_N];
   double cs_n, cs_a, cs_aa, cs_b[SRC_N], cs_bb[SRC_N], cs_ab[SRC_N];
   /* WET */
@@ -64,7 +68,6 @@ void sg_insitu_free(sg_insitu *s) {
     return;
   free(s->xr);
   free(s->yr);
-  free(s->win);
   for (int i = 0; i < SG_INSITU_MAX_FREQS; ++i) {
     free(s->cs[i]);
     free(s->sn[i]);
@@ -90,10 +93,13 @@ sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c) {
     s->seg = n;
     s->xr = malloc(n * sizeof(float));
     s->yr = malloc(n * sizeof(float));
-    s->win = malloc(n * sizeof(double));
-    int ok = s->xr && s->yr && s->win;
+    double *win = malloc(n * sizeof(double));
+    int ok = s->xr && s->yr && win;
+    for (size_t k = 0; ok && k < n; ++k)
+      win[k] = 0.5 - 0.5 * cos(2 * SG_PI * (double)k / (double)n); /* Hann */
     for (int i = 0; ok && i < c->n_freqs; ++i) {
       if (!(c->freqs[i] > 0 && c->freqs[i] < 0.5 * c->rate)) {
+        free(win);
         sg_insitu_free(s);
         return SG_E_INVAL;
       }
@@ -101,17 +107,14 @@ sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c) {
       s->sn[i] = malloc(n * sizeof(double));
       ok = s->cs[i] && s->sn[i];
       for (size_t k = 0; ok && k < n; ++k) {
-        double ph = 2 * SG_PI * c->freqs[i] * (double)k / c->rate;
-        s->cs[i][k] = cos(ph), s->sn[i][k] = sin(ph);
+        const double ph = 2 * SG_PI * c->freqs[i] * (double)k / c->rate;
+        s->cs[i][k] = win[k] * cos(ph), s->sn[i][k] = win[k] * sin(ph);
       }
     }
+    free(win);
     if (!ok) {
       sg_insitu_free(s);
       return SG_E_NOMEM;
-    }
-    for (size_t k = 0; k < n; ++k) {
-      s->win[k] = 0.5 - 0.5 * cos(2 * SG_PI * (double)k / (double)n);
-      s->wsum2 += s->win[k] * s->win[k];
     }
   } else if (c->kind == SG_INSITU_DYNAMICS) {
     s->a_att = sg_onepole_coef_tau(c->attack_ms * 1e-3, c->rate);
@@ -122,6 +125,9 @@ sg_status sg_insitu_create(sg_insitu **out, const sg_insitu_config *c) {
     s->bk_a_att = sg_onepole_coef_tau(c->attack_ms * 1e-3, brate);
     s->bk_a_rel = sg_onepole_coef_tau(c->release_ms * 1e-3, brate);
     s->avx2 = sg_dsp_avx2();
+    double p = 1;
+    for (int k = 0; k < IS_RUN; ++k)
+      s->rel_pow[k] = p *= s->a_rel;
   } else if (c->kind == SG_INSITU_SHAPER) {
     const double r = c->dc_hz > 0 ? sg_dc_blocker_pole(c->dc_hz, c->rate) : 0;
     sg_dc_blocker_init(&s->dcb[0], r);
@@ -157,14 +163,13 @@ static double db10(double e) { return 10 * log10(e > 1e-30 ? e : 1e-30); }
 #define LANES 4
 
 static void segment(sg_insitu *s) {
-  const double *w = s->win;
   const float *x = s->xr, *y = s->yr;
   for (int i = 0; i < s->c.n_freqs; ++i) {
     double xr[LANES] = {0}, xi[LANES] = {0}, yr[LANES] = {0}, yi[LANES] = {0};
     const double *cs = s->cs[i], *sn = s->sn[i];
     for (size_t k = 0; k < s->seg; k += LANES) /* seg: a power of two >= 4 */
       for (int j = 0; j < LANES; ++j) {
-        const double a = w[k + j] * x[k + j], b = w[k + j] * y[k + j];
+        const double a = x[k + j], b = y[k + j];
         xr[j] += a * cs[k + j], xi[j] -= a * sn[k + j];
         yr[j] += b * cs[k + j], yi[j] -= b * sn[k + j];
       }
@@ -178,8 +183,12 @@ static void segment(sg_insitu *s) {
   }
   s->nseg++;
   /* Segments do not overlap: half the cost of Welch's 50% overlap, and a song gives hundreds of
-   * segments, so the variance it would save is not needed (#16 bench). */
+   * segments, so the variance it would save is not needed (#16 bench). Past IS_DENSE segments
+   * (22 s), one in IS_SPREAD: the estimate's variance goes as 1 / segments, and a 3-minute song
+   * still averages ~80 spread over all of it (the design is time-invariant, so any segment
+   * measures the same transfer), at a third of the cost. */
   s->fill = 0;
+  s->skip = s->nseg >= IS_DENSE ? (IS_SPREAD - 1) * s->seg : 0;
 }
 
 /* Sum of a[k]^2 + b[k]^2 over m frames. */
@@ -292,9 +301,15 @@ dynamics_body(sg_insitu *s, const float *inL, const float *inR, const float *out
      * in it, (1 - 1/R) d above (multiplications only). A run under the knee has none. */
     const double T = c->threshold_db, W = c->knee_db, kr = 1 - 1 / c->ratio;
     const double kq = W > 0 ? kr / (2 * W) : 0;
-    double top = 0;
-    for (size_t k = 0; k < m; ++k)
-      top = lv[k] > top ? lv[k] : top;
+    double tl[LANES] = {0}, top = 0; /* lanes: no chain of max through the run */
+    size_t kt = 0;
+    for (; kt + LANES <= m; kt += LANES)
+      for (int j = 0; j < LANES; ++j)
+        tl[j] = lv[kt + j] > tl[j] ? lv[kt + j] : tl[j];
+    for (; kt < m; ++kt)
+      tl[0] = lv[kt] > tl[0] ? lv[kt] : tl[0];
+    for (int j = 0; j < LANES; ++j)
+      top = tl[j] > top ? tl[j] : top;
     if (top > knee) {
       for (size_t k = 0; k < m; ++k) {
         const double x = lv[k], d = kdb * sg_fast_log2(x > 1e-300 ? x : 1e-300) - T;
@@ -303,33 +318,54 @@ dynamics_body(sg_insitu *s, const float *inL, const float *inR, const float *out
         lv[k] = x > knee ? r : 0.0;
       }
     } else {
-      for (size_t k = 0; k < m; ++k)
-        lv[k] = 0;
+      /* Under the knee the wanted reduction is 0, so the ballistics can only release: the
+       * select's release step with x = 0 is yl ar, so frame k of the run holds yl ar^(k+1)
+       * (a table, no chain through the frames; within a few ulps of the frame-by-frame
+       * product); released fully, nothing to run at all. */
+      double yl = s->yl;
+      if (yl > 0) {
+        const double *pw = s->rel_pow;
+        for (size_t k = 0; k < m; ++k) {
+          const double v = yl * pw[k];
+          lv[k] = v < 1e-30 ? 0.0 : v;
+        }
+        yl = lv[m - 1];
+      } else {
+        for (size_t k = 0; k < m; ++k)
+          lv[k] = 0;
+      }
+      s->yl = yl;
+      top = -1; /* the run's reduction is done */
     }
     /* Attack or release pole: both steps, then a select by masks (GCC turns a ternary into a
-     * jump the music mispredicts), so the chain through yl is a multiply-add and a blend. */
+     * jump the music mispredicts), so the chain through yl is a multiply-add and a blend. The
+     * flush of a fully released yl to 0 (no denormals, and the gain exactly 1) is taken off the
+     * chain: on the run's output, and on yl once per run (256 release steps from 1e-30 stay far
+     * above the denormals); it differs from a flush per frame only when an attack starts from
+     * under 1e-30 dB towards a wanted reduction itself near 1e-16 dB. */
     const double aa = s->a_att, ar = s->a_rel, ba = 1 - aa, br = 1 - ar;
 #if defined(__GNUC__)
     is_v2 yv = {s->yl, 0};
-    for (size_t k = 0; k < m; ++k) {
-      const is_v2 xv = {lv[k], 0}, att = aa * yv + ba * xv, rel = ar * yv + br * xv;
-      const is_m2 up = xv > yv;
-      yv = (is_v2)(((is_m2)att & up) | ((is_m2)rel & ~up));
-      /* released fully: no denormals, and the gain is exactly 1 */
-      yv = (is_v2)((is_m2)yv & ~(yv < 1e-30));
-      lv[k] = yv[0];
-    }
-    s->yl = yv[0];
+    if (top >= 0)
+      for (size_t k = 0; k < m; ++k) {
+        const is_v2 xv = {lv[k], 0}, att = aa * yv + ba * xv, rel = ar * yv + br * xv;
+        const is_m2 up = xv > yv;
+        yv = (is_v2)(((is_m2)att & up) | ((is_m2)rel & ~up));
+        lv[k] = yv[0];
+      }
+    s->yl = yv[0] < 1e-30 ? 0.0 : yv[0];
 #else
     double yl = s->yl;
-    for (size_t k = 0; k < m; ++k) {
+    for (size_t k = 0; top >= 0 && k < m; ++k) {
       const double xl = lv[k];
       yl = xl > yl ? aa * yl + ba * xl : ar * yl + br * xl;
-      yl = yl < 1e-30 ? 0.0 : yl; /* released fully: no denormals, and the gain is exactly 1 */
       lv[k] = yl;
     }
-    s->yl = yl;
+    s->yl = yl < 1e-30 ? 0.0 : yl;
 #endif
+    if (top >= 0)
+      for (size_t k = 0; k < m; ++k)
+        lv[k] = lv[k] < 1e-30 ? 0.0 : lv[k];
     const float *il = inL + k0, *ir = inR + k0, *ol = outL + k0, *orr = outR + k0;
     double bi[LANES] = {0}, bp[LANES] = {0}, bo[LANES] = {0};
     size_t k = 0;
@@ -389,10 +425,20 @@ void sg_insitu_add_keyed(sg_insitu *s, const float *inL, const float *inR, const
   s->e_in += energy2(inL, inR, n);
   switch (c->kind) {
   case SG_INSITU_TRANSFER:
-    for (size_t k = 0; k < n; ++k) {
-      s->xr[s->fill] = 0.5f * (inL[k] + inR[k]);
-      s->yr[s->fill] = 0.5f * (outL[k] + outR[k]);
-      if (++s->fill == s->seg)
+    for (size_t k = 0; k < n;) {
+      if (s->skip) {
+        const size_t m = s->skip < n - k ? s->skip : n - k;
+        s->skip -= m, k += m;
+        continue;
+      }
+      const size_t m = s->seg - s->fill < n - k ? s->seg - s->fill : n - k;
+      float *xr = s->xr + s->fill, *yr = s->yr + s->fill;
+      for (size_t j = 0; j < m; ++j) {
+        xr[j] = 0.5f * (inL[k + j] + inR[k + j]);
+        yr[j] = 0.5f * (outL[k + j] + outR[k + j]);
+      }
+      s->fill += m, k += m;
+      if (s->fill == s->seg)
         segment(s);
     }
     break;

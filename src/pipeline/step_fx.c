@@ -454,10 +454,14 @@ static void read_planar(sg_audio_reader *rd, unsigned ch, float *ib, float *L, f
   size_t got = 0;
   if (sg_audio_reader_read(rd, ib, n, &got, NULL) != SG_OK)
     got = 0;
-  for (size_t k = 0; k < n; ++k) {
-    L[k] = k < got ? ib[k * ch] : 0.0f;
-    R[k] = k < got ? ib[k * ch + (ch > 1)] : 0.0f;
+  got = got < n ? got : n;
+  const size_t r = ch > 1;
+  for (size_t k = 0; k < got; ++k) {
+    L[k] = ib[k * ch];
+    R[k] = ib[k * ch + r];
   }
+  for (size_t k = got; k < n; ++k)
+    L[k] = R[k] = 0.0f;
 }
 
 void sg__fxv_tap(void *user, int effect, const float *inL, const float *inR, const float *outL,
