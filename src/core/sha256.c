@@ -2,6 +2,8 @@
  * blocks as they stream to disk instead of reading files back. */
 #include "stemgate/core.h"
 
+#include "core/filehash.h"
+
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -53,7 +55,9 @@ void sg_sha256_free(sg_sha256 *h) {
   }
 }
 
-sg_status sg_sha256_file(const char *path, char hex[65], sg_diag *d) {
+sg_status sg__sha256_file_also(const char *path, char hex[65],
+                               void (*also)(void *user, const unsigned char *p, size_t n),
+                               void *user, sg_diag *d) {
   FILE *f = fopen(path, "rb");
   if (!f)
     return sg_diag_fail(d, SG_E_IO, "cannot open '%s' for hashing: %s", path, strerror(errno));
@@ -69,8 +73,11 @@ sg_status sg_sha256_file(const char *path, char hex[65], sg_diag *d) {
   sg_status st = sg_sha256_init(&h);
   while (st == SG_OK) {
     size_t n = fread(buf, 1, cap, f);
-    if (n)
+    if (n) {
       st = sg_sha256_update(&h, buf, n);
+      if (also)
+        also(user, buf, n);
+    }
     if (n < cap) {
       if (ferror(f))
         st = sg_diag_fail(d, SG_E_IO, "read error while hashing '%s'", path);
@@ -84,4 +91,8 @@ sg_status sg_sha256_file(const char *path, char hex[65], sg_diag *d) {
     return st;
   }
   return sg_sha256_final(&h, hex);
+}
+
+sg_status sg_sha256_file(const char *path, char hex[65], sg_diag *d) {
+  return sg__sha256_file_also(path, hex, NULL, NULL, d);
 }

@@ -2,6 +2,8 @@
  * receives has a manifest row whose hash and header were taken from the very bytes zipped. */
 #include "package_internal.h"
 
+#include "core/filehash.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,44 +87,20 @@ sg_status sg_package_add_audio_digest(sg_package *p, const char *src_path, const
                        sha256, crc32, d);
 }
 
+static void crc_block(void *user, const unsigned char *p, size_t n) {
+  uLong *c = user;
+  *c = crc32_z(*c, p, (z_size_t)n);
+}
+
 sg_status sg_package_file_digest(const char *path, char sha256[65], uint32_t *crc32, sg_diag *d) {
   if (!path || !sha256 || !crc32)
     return sg_diag_fail(d, SG_E_INVAL, "package: NULL argument");
   sha256[0] = 0;
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return sg_diag_fail(d, SG_E_IO, "cannot open '%s' for hashing: %s", path, strerror(errno));
-  /* Large reads, on the heap: a thread-local buffer would be set up (and its pages touched) in
-   * every thread the process starts, 1 MiB each. */
-  const size_t cap = (size_t)1 << 20;
-  unsigned char *buf = malloc(cap);
-  if (!buf) {
-    fclose(f);
-    return sg_diag_fail(d, SG_E_NOMEM, "out of memory hashing '%s'", path);
-  }
-  sg_sha256 h;
-  sg_status st = sg_sha256_init(&h);
   uLong c = crc32_z(0L, Z_NULL, 0);
-  while (st == SG_OK) {
-    size_t n = fread(buf, 1, cap, f);
-    if (n) {
-      st = sg_sha256_update(&h, buf, n);
-      c = crc32_z(c, buf, (z_size_t)n);
-    }
-    if (n < cap) {
-      if (ferror(f))
-        st = sg_diag_fail(d, SG_E_IO, "read error while hashing '%s'", path);
-      break;
-    }
-  }
-  fclose(f);
-  free(buf);
-  if (st != SG_OK) {
-    sg_sha256_free(&h);
-    return st;
-  }
-  *crc32 = (uint32_t)c;
-  return sg_sha256_final(&h, sha256);
+  sg_status st = sg__sha256_file_also(path, sha256, crc_block, &c, d);
+  if (st == SG_OK)
+    *crc32 = (uint32_t)c;
+  return st;
 }
 
 sg_status sg_package_add_file(sg_package *p, const char *src_path, const char *archive_name,
