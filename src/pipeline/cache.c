@@ -534,21 +534,20 @@ void sg__node_record_path(const sg__run *r, const char *node, char *out, size_t 
   snprintf(out, cap, "%s/nodes/%s.json", r->work, safe);
 }
 
+/* The master's key is the bus's (everything the bus before the limiter depends on) and what the
+ * limited passes and the delivered file add: names, loudness target, ceiling, the reference. */
 sg_status sg__cache_key_master(const sg__run *r, char hex[65]) {
   const sg_song *s = r->song;
+  char bus[65];
+  sg_status rc = sg__cache_key_bus(r, bus);
   sg_sha256 h;
-  sg_status rc = sg_sha256_init(&h);
-  if (rc != SG_OK)
+  if (rc != SG_OK || (rc = sg_sha256_init(&h)) != SG_OK)
     return rc;
-  put_song(&h, s, &r->tl);
-  put_limits(&h, s);
+  put(&h, "bus", "%s", bus);
   for (int k = 0; k < r->n_stems; ++k)
-    put(&h, "stem", "%s|%s|%s", r->stems[k].name, r->stems[k].archive, r->stems[k].final_key);
-  put(&h, "master", "%s|%.17g|%.17g|%.17g|%.17g", r->master_archive, s->master.loudness_lufs,
-      s->master.loudness_tolerance, s->master.true_peak_dbtp, s->master.headroom_db);
-  put_effects(&h, s->master.effects, s->master.n_effects);
-  put(&h, "bpm", "%.17g", r->bpm);
-  put(&h, "frames", "%lld", (long long)r->tl.file_frames);
+    put(&h, "stem", "%s", r->stems[k].archive);
+  put(&h, "master", "%s|%.17g|%.17g|%.17g", r->master_archive, s->master.loudness_lufs,
+      s->master.loudness_tolerance, s->master.true_peak_dbtp);
   put(&h, "reference", "%d|%s|%s", r->has_ref, r->has_ref ? r->ref.source_path : "", r->ref_sha);
   return sg_sha256_final(&h, hex);
 }
