@@ -191,18 +191,6 @@ static void json_events_parse(void **st) {
   assert_true(vgates > 20);
 }
 
-static char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  char *b = malloc(1 << 22);
-  assert_non_null(b);
-  *n = fread(b, 1, (1 << 22) - 1, f);
-  b[*n] = '\0';
-  fclose(f);
-  return b;
-}
-
 static int count_files(const char *dir, const char *suffix) {
   DIR *dp = opendir(dir);
   if (!dp)
@@ -237,7 +225,7 @@ static void failed_render_writes_its_report(void **st) {
   assert_int_equal(count_files(path, ".zip"), 0);
   snprintf(path, sizeof path, "%s/report.json", dir);
   size_t n = 0;
-  char *rep = slurp(path, &n);
+  char *rep = sg_test_read_file(path, &n);
   assert_non_null(rep);
   sg_json_doc *doc = NULL;
   assert_int_equal(sg_json_parse(rep, n, &doc, NULL), SG_OK);
@@ -260,7 +248,7 @@ static void failed_render_writes_its_report(void **st) {
   sg_json_doc_free(doc);
   free(rep);
   snprintf(path, sizeof path, "%s/junit.xml", dir);
-  char *xml = slurp(path, &n);
+  char *xml = sg_test_read_file(path, &n);
   assert_non_null(xml);
   assert_non_null(strstr(xml, "<failure message=\""));
   size_t cases = 0;
@@ -278,7 +266,7 @@ static void init_template_renders(void **st) {
   snprintf(args, sizeof args, "init '%s'", spec);
   assert_int_equal(run(args), 0);
   size_t n = 0;
-  char *text = slurp(spec, &n);
+  char *text = sg_test_read_file(spec, &n);
   assert_non_null(text);
   static const char *const keys[] = {
       "\ntitle:", "\ntempo:",  "\nmeter:",       "\nsample_rate:", "\nformat:",   "\nkey:",
@@ -297,7 +285,7 @@ static void init_template_renders(void **st) {
   }
   assert_int_equal(run(args), 2); /* exists: not overwritten */
   assert_non_null(strstr(out, "not overwriting"));
-  char *again = slurp(spec, &n);
+  char *again = sg_test_read_file(spec, &n);
   assert_string_equal(again, text);
   free(again);
   free(text);
@@ -440,7 +428,7 @@ static void preview_and_bext(void **st) {
   /* The manifest's master loudness row, rounded to 0.01 LU as bext stores it. */
   snprintf(path, sizeof path, "%s/report.json", dir);
   size_t n = 0;
-  char *rep = slurp(path, &n);
+  char *rep = sg_test_read_file(path, &n);
   assert_non_null(rep);
   sg_json_doc *doc = NULL;
   assert_int_equal(sg_json_parse(rep, n, &doc, NULL), SG_OK);

@@ -9,16 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *read_all(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  char *buf = calloc(1, 1 << 16);
-  assert_non_null(buf);
-  *n = fread(buf, 1, (1 << 16) - 1, f);
-  fclose(f);
-  return buf;
-}
-
 static const sg_json_value *get(const sg_json_value *v, const char *key, sg_json_type t) {
   const sg_json_value *x = sg_json_get(v, key);
   if (!x)
@@ -40,7 +30,8 @@ static const char *env(const sg_json_value *c, const char *name) {
 static void indexed_job_fields(void **state) {
   (void)state;
   size_t n = 0;
-  char *text = read_all(sg_test_source("deploy/k8s-indexed-job.yaml"), &n);
+  char *text = sg_test_read_file(sg_test_source("deploy/k8s-indexed-job.yaml"), &n);
+  assert_non_null(text);
   sg_json_doc *doc = NULL;
   sg_diag d;
   sg_diag_clear(&d);

@@ -27,20 +27,6 @@ static void write_file(const char *path, const unsigned char *p, size_t n) {
   assert_int_equal(fclose(f), 0);
 }
 
-static unsigned char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *p = malloc((size_t)len + 1);
-  assert_non_null(p);
-  assert_int_equal(fread(p, 1, (size_t)len, f), (size_t)len);
-  fclose(f);
-  *n = (size_t)len;
-  return p;
-}
-
 static int setup(void **state) {
   (void)state;
   g_big = malloc(BIG);
@@ -112,7 +98,8 @@ static void write_zip(const char *out, size_t io_block, int level, int year, con
 
 static void assert_same(const char *a, const char *b) {
   size_t na = 0, nb = 0;
-  unsigned char *x = slurp(a, &na), *y = slurp(b, &nb);
+  unsigned char *x = (unsigned char *)sg_test_read_file(a, &na),
+                *y = (unsigned char *)sg_test_read_file(b, &nb);
   assert_int_equal(na, nb);
   assert_memory_equal(x, y, na);
   free(x);
@@ -169,8 +156,8 @@ static void known_crc_taken_as_given(void **state) {
   uint32_t bad = crc ^ 0x80000001u;
   write_known(sg_test_path("k_bad.zip"), (size_t)1 << 20, &bad);
   size_t na = 0, nb = 0;
-  unsigned char *a = slurp(sg_test_path("k_lib.zip"), &na),
-                *b = slurp(sg_test_path("k_bad.zip"), &nb);
+  unsigned char *a = (unsigned char *)sg_test_read_file(sg_test_path("k_lib.zip"), &na),
+                *b = (unsigned char *)sg_test_read_file(sg_test_path("k_bad.zip"), &nb);
   assert_int_equal(na, nb);
   size_t diff = 0;
   for (size_t i = 0; i < na; ++i)

@@ -43,24 +43,6 @@ static void quiet(void *u, const char *line) {
   (void)line;
 }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-    free(s);
-    s = NULL;
-  }
-  if (s)
-    s[n] = '\0';
-  fclose(f);
-  return s;
-}
-
 static size_t count(const char *s, const char *needle) {
   size_t n = 0;
   for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
@@ -124,7 +106,7 @@ static void test_delivered_report(void **state) {
   char want[1200];
   snprintf(want, sizeof want, "%s/current/report.html", res.out_dir);
   assert_string_equal(res.report_path, want);
-  char *html = slurp(res.report_path);
+  char *html = sg_test_read_file(res.report_path, NULL);
   assert_non_null(html);
   assert_balanced(html);
   /* escaped: the stem, the title and a section name come from the spec */
@@ -184,7 +166,7 @@ static void test_delivered_report(void **state) {
   assert_int_equal(sg_verify_package(song, &vo, &vr, &d), SG_OK);
   const char *vpath = sg_test_path("verify.html");
   assert_int_equal(sg_verify_to_html(song, &vr, vpath, &d), SG_OK);
-  html = slurp(vpath);
+  html = sg_test_read_file(vpath, NULL);
   assert_non_null(html);
   assert_balanced(html);
   assert_null(strstr(html, "<b>"));
@@ -214,7 +196,7 @@ static void test_failed_report(void **state) {
   snprintf(cur, sizeof cur, "%s/current/report.html", res.out_dir);
   FILE *f = fopen(cur, "rb");
   assert_null(f); /* nothing delivered */
-  char *html = slurp(res.report_path);
+  char *html = sg_test_read_file(res.report_path, NULL);
   assert_non_null(html);
   assert_balanced(html);
   assert_non_null(strstr(html, "<title>FAILED: "));

@@ -51,26 +51,9 @@ static void render(const char *lufs, const char *out) {
   sg_render_result_free(&res);
 }
 
-static char *slurp(const char *path, long *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-    free(s);
-    s = NULL;
-  }
-  fclose(f);
-  *len = n;
-  return s;
-}
-
 static int same_file(const char *a, const char *b) {
-  long na = 0, nb = 0;
-  char *x = slurp(a, &na), *y = slurp(b, &nb);
+  size_t na = 0, nb = 0;
+  char *x = sg_test_read_file(a, &na), *y = sg_test_read_file(b, &nb);
   int same = x && y && na == nb && !memcmp(x, y, (size_t)na);
   free(x);
   free(y);
@@ -98,14 +81,14 @@ static void test_kept_traces(void **state) {
   for (int i = 0; i < 3; ++i) {
     char rel[64];
     snprintf(rel, sizeof rel, "work/nodes/%s.trace", stems[i]);
-    long n = 0;
-    char *t = slurp(at(loop, rel), &n);
+    size_t n = 0;
+    char *t = sg_test_read_file(at(loop, rel), &n);
     assert_non_null(t);
     assert_int_equal(n, 112 + 8 * 1000);
     free(t);
   }
-  long mn = 0;
-  char *mt = slurp(at(loop, "work/nodes/master.trace"), &mn);
+  size_t mn = 0;
+  char *mt = sg_test_read_file(at(loop, "work/nodes/master.trace"), &mn);
   assert_non_null(mt);
   assert_int_equal(mn, 112 + 16 * 1000);
   free(mt);
@@ -128,8 +111,8 @@ static void test_kept_traces(void **state) {
    * page */
   char bass[1200];
   snprintf(bass, sizeof bass, "%s", at(loop, "work/nodes/fx_Bass.trace"));
-  long bn = 0;
-  char *orig = slurp(bass, &bn);
+  size_t bn = 0;
+  char *orig = sg_test_read_file(bass, &bn);
   assert_non_null(orig);
   char *bent = malloc((size_t)bn);
   assert_non_null(bent);
@@ -148,8 +131,8 @@ static void test_kept_traces(void **state) {
   assert_int_equal(sg_test_copy_file(at(loop, "work/nodes/fx_Keys.trace"), bass), 0);
   render("-15", loop);
   assert_true(same_file(at(loop, "current/report.html"), at(clean15, "current/report.html")));
-  long kn = 0;
-  char *kept = slurp(bass, &kn);
+  size_t kn = 0;
+  char *kept = sg_test_read_file(bass, &kn);
   assert_non_null(kept);
   assert_int_equal(kn, bn);
   assert_memory_equal(kept, orig, (size_t)bn);

@@ -82,6 +82,26 @@ int sg_test_copy_file(const char *from, const char *to) {
   return ok ? 0 : -1;
 }
 
+char *sg_test_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  char *b = NULL;
+  long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+  if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)n + 1)) != NULL &&
+      fread(b, 1, (size_t)n, f) != (size_t)n) {
+    free(b);
+    b = NULL;
+  }
+  fclose(f);
+  if (b) {
+    b[n] = '\0';
+    if (len)
+      *len = (size_t)n;
+  }
+  return b;
+}
+
 int sg_test_set_read(const char *out, sg_test_set *s) {
   char cur[1200], real[PATH_MAX];
   snprintf(cur, sizeof cur, "%s/current", out);

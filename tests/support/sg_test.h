@@ -32,6 +32,9 @@ const char *sg_test_source(const char *rel);
 int sg_test_write_text(const char *path, const char *text);
 /* Copies a file byte for byte; returns 0 on success. */
 int sg_test_copy_file(const char *from, const char *to);
+/* A whole file in a malloc'd buffer with a NUL after its bytes (*len: their count, when len is
+ * not NULL); NULL when it cannot be read. */
+char *sg_test_read_file(const char *path, size_t *len);
 
 /* The delivered set of a render's output folder as a reader sees it: DIR/current resolved
  * once, its files (sorted by name, hidden ones skipped) and their SHA-256. */
