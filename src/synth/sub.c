@@ -225,37 +225,17 @@ static void voice_prepare(sg__sub_voice *v, const sg__sub_patch *p, double rate,
 #include <emmintrin.h>
 
 /* sg__ladder_step for two voices in the two lanes of SSE2 registers: the same IEEE operations in
- * the same order (sg__tanh and sg_fast_exp2 included: z stays inside their clamps here), so each
+ * the same order (sg__tanh included), so each
  * lane's result is bit-identical to the scalar step; half the instructions. */
 typedef struct lad2 {
   __m128d s0, s1, s2, s3, id;
 } lad2;
 
 static SG__ALWAYS_INLINE __m128d tanh2(__m128d x) {
-  const __m128d sign = _mm_set1_pd(-0.0), rnd = _mm_set1_pd(SG__RND);
-  __m128d a = _mm_andnot_pd(sign, x);
-  a = _mm_min_pd(a, _mm_set1_pd(20.0));
-  const __m128d z = _mm_mul_pd(a, _mm_set1_pd(-2.8853900817779268));
-  const __m128d zr = _mm_add_pd(z, rnd), k = _mm_sub_pd(zr, rnd), f = _mm_sub_pd(z, k);
-  const __m128d f2 = _mm_mul_pd(f, f), f4 = _mm_mul_pd(f2, f2);
-#define M(a, b) _mm_mul_pd(a, b)
-#define A(a, b) _mm_add_pd(a, b)
-#define C(v) _mm_set1_pd(v)
-  const __m128d p01 = A(C(1.0), M(C(0.6931471805459336), f));
-  const __m128d p23 = A(C(0.24022650695813455), M(C(0.05550410941205712), f));
-  const __m128d p45 = A(C(0.009618129159336788), M(C(0.001333345056819519), f));
-  const __m128d p67 = A(C(0.00015403455887123276), M(C(1.531007934840581e-05), f));
-  const __m128d p =
-      A(A(A(p01, M(p23, f2)), M(A(p45, M(p67, f2)), f4)), M(C(1.3255218600736884e-06), M(f4, f4)));
-  /* zr's low bits hold k (two's complement under 1.5 * 2^52): 2^k = (k + 1023) << 52. */
-  const __m128i kb = _mm_add_epi64(_mm_castpd_si128(zr), _mm_set1_epi64x(1023));
-  const __m128d e = M(p, _mm_castsi128_pd(_mm_slli_epi64(kb, 52)));
-  const __m128d t = _mm_div_pd(_mm_sub_pd(C(1.0), e), A(C(1.0), e));
-  const __m128d neg = _mm_cmplt_pd(x, _mm_setzero_pd());
-  return _mm_or_pd(_mm_and_pd(neg, _mm_xor_pd(t, sign)), _mm_andnot_pd(neg, t));
-#undef M
-#undef A
-#undef C
+  const __m128d c = _mm_set1_pd(SG__TANH_CLAMP);
+  x = _mm_min_pd(_mm_max_pd(x, _mm_sub_pd(_mm_setzero_pd(), c)), c);
+  const __m128d x2 = _mm_mul_pd(x, x), x4 = _mm_mul_pd(x2, x2), x8 = _mm_mul_pd(x4, x4);
+  return _mm_div_pd(_mm_mul_pd(x, SG__TANH_P(x2, x4, x8)), SG__TANH_Q(x2, x4));
 }
 
 static SG__ALWAYS_INLINE void ladder_step2(lad2 *L, sg__sub_voice *a, sg__sub_voice *b, size_t j,
@@ -407,6 +387,43 @@ static void ladder_scalar(sg__sub_voice *const *w, int nw, size_t j0, size_t j1)
       w[q]->lad.s[i] = sg_dsp_flush(s[q][i]);
 }
 
+/* The mono voice's ladder. Alone, a sample costs the latency of its chain: tanh, the four
+ * stages, then the next sample's feedback sum. Unrolling one sample shortens it to the tanh and
+ * a multiply-subtract: with the state s' before the previous sample, its tanh output t' and its
+ * G', H', the next input u = ux x - sum a_i s_i (sg__ladder_step) is
+ *   u = (ux x - sum_k w_k s'_k) - Q t',
+ *   r_3 = a_3, r_k = a_k + G' r_(k+1), w_k = 2 H' r_k - a_k, Q = 2 G' r_0,
+ * where the first part depends on the older state only and runs beside the previous tanh. The
+ * same filter as sg__ladder_step up to rounding (1e-16 relative per sample). */
+static void ladder_serial(sg__sub_voice *w, size_t j0, size_t j1) {
+  const int lin = w->lad.c.linear;
+  const double id = 1.0 / w->lad.c.drive;
+  double s0 = w->lad.s[0], s1 = w->lad.s[1], s2 = w->lad.s[2], s3 = w->lad.s[3];
+  double p0 = w->sp[0], p1 = w->sp[1], p2 = w->sp[2], p3 = w->sp[3];
+  double tp = w->tp, Gp = w->Gp, Hp = w->Hp;
+  for (size_t j = j0; j < j1; ++j) {
+    const double r3 = w->a3[j], r2 = w->a2[j] + Gp * r3, r1 = w->a1[j] + Gp * r2,
+                 r0 = w->a0[j] + Gp * r1, h = Hp + Hp;
+    const double part = ((h * r0 - w->a0[j]) * p0 + (h * r1 - w->a1[j]) * p1) +
+                        ((h * r2 - w->a2[j]) * p2 + (h * r3 - r3) * p3);
+    double u = (w->ux[j] * (double)w->x[j] - part) - ((Gp + Gp) * r0) * tp;
+    if (!lin)
+      u = sg__tanh(u);
+    const double G = w->G[j], H = w->H[j];
+    const double y1 = G * u + H * s0, y2 = G * y1 + H * s1, y3 = G * y2 + H * s2,
+                 y4 = G * y3 + H * s3;
+    p0 = s0, p1 = s1, p2 = s2, p3 = s3;
+    s0 = (y1 + y1) - s0, s1 = (y2 + y2) - s1, s2 = (y3 + y3) - s2, s3 = (y4 + y4) - s3;
+    tp = u, Gp = G, Hp = H;
+    w->y[j] = (float)(y4 * id);
+  }
+  w->lad.s[0] = sg_dsp_flush(s0), w->lad.s[1] = sg_dsp_flush(s1);
+  w->lad.s[2] = sg_dsp_flush(s2), w->lad.s[3] = sg_dsp_flush(s3);
+  w->sp[0] = sg_dsp_flush(p0), w->sp[1] = sg_dsp_flush(p1);
+  w->sp[2] = sg_dsp_flush(p2), w->sp[3] = sg_dsp_flush(p3);
+  w->tp = sg_dsp_flush(tp), w->Gp = Gp, w->Hp = Hp;
+}
+
 /* nw (1..LADDER_GROUP) voices: lane pairs where the target has them, else scalar fours. */
 #define LADDER_GROUP 8
 static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
@@ -419,6 +436,10 @@ static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) 
 /* The voices' ladders in groups of LADDER_GROUP: each group over its common length, then the
  * rest of each longer one alone. */
 static void ladders(sg__sub_voice *const *live, int nl) {
+  if (nl == 1 && live[0]->serial) {
+    ladder_serial(live[0], 0, live[0]->run);
+    return;
+  }
   for (int i = 0; i < nl; i += LADDER_GROUP) {
     const int nw = nl - i < LADDER_GROUP ? nl - i : LADDER_GROUP;
     size_t common = live[i]->run;
@@ -681,6 +702,7 @@ static double glide_coef(double tau, double rate) {
 static void mono_reset(void *st) {
   sg__mono *m = st;
   sg__sub_voice_init(&m->v, &m->p, m->rate, m->seed);
+  m->v.serial = 1;
   m->nheld = 0;
 }
 

@@ -117,6 +117,12 @@ typedef struct sg__sub_voice {
   float lvl[3], noise_lvl;
   float amp_lp; /* smoothed amplitude (de-zipper of velocity changes) */
   sg_rng rng;   /* drift */
+  /* The mono instrument's ladder runs alone, so its speed is the latency of one sample's chain:
+   * it carries the state before the previous sample, that sample's tanh output and G, H (1 -
+   * G) so the next sample's feedback needs one multiply-subtract after the tanh (ladder_serial
+   * in sub.c). Zero for a fresh voice, which is consistent with the zero ladder state. */
+  int serial;
+  double sp[4], tp, Gp, Hp;
   /* Scratch of one render stretch (SG__SUB_RUN samples): the ladder's input, its coefficient
    * ramps, the amplitude envelope, the output. Filled and read inside one render call. */
   size_t run; /* samples of the stretch (the voice may end inside it) */
