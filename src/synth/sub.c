@@ -134,7 +134,7 @@ static void voice_control(sg__sub_voice *v, const sg__sub_patch *p, double rate,
 }
 
 /* Adds lvl * o over c samples to x (first: stores instead), the waveform's switch outside the
- * loop. */
+ * loop. Per sample: the phase recursion and the waveform with its branches (noise). */
 static void osc_add(sg_osc *o, float lvl, float *x, size_t c, int first) {
 #define OSC_LOOP(W)                                                                                \
   for (size_t j = 0; j < c; ++j) {                                                                 \
@@ -155,6 +155,87 @@ static void osc_add(sg_osc *o, float lvl, float *x, size_t c, int first) {
     OSC_LOOP(o->wave);
   }
 #undef OSC_LOOP
+}
+
+/* The voice's three oscillators over c (<= SG__CTRL) samples into x, as osc_add would give bit
+ * for bit, cheaper: the three phase recursions in one loop (independent chains that overlap),
+ * then each waveform without its band-limiting residual as a branch-free loop that vectorises,
+ * then the full sg__osc_value only where a residual can be non-zero (within two samples of a
+ * discontinuity or corner: a few samples a cycle). Away from those the residuals are exact
+ * zeros, so the naive value is the same double. Noise keeps osc_add (its generator is serial). */
+static void osc_mix3(sg_osc *o, const float *lvl, float *x, size_t c) {
+  if (o[0].wave == SG_WAVE_NOISE || o[1].wave == SG_WAVE_NOISE || o[2].wave == SG_WAVE_NOISE) {
+    for (int i = 0; i < 3; ++i)
+      osc_add(&o[i], lvl[i], x, c, i == 0);
+    return;
+  }
+  double t[3][SG__CTRL];
+  double t0 = o[0].phase, t1 = o[1].phase, t2 = o[2].phase;
+  const double d0 = o[0].dt, d1 = o[1].dt, d2 = o[2].dt;
+  for (size_t j = 0; j < c; ++j) {
+    t[0][j] = t0, t[1][j] = t1, t[2][j] = t2;
+    t0 += d0, t1 += d1, t2 += d2;
+    if (t0 >= 1.0)
+      t0 -= 1.0;
+    if (t1 >= 1.0)
+      t1 -= 1.0;
+    if (t2 >= 1.0)
+      t2 -= 1.0;
+  }
+  o[0].phase = t0, o[1].phase = t1, o[2].phase = t2;
+  for (int i = 0; i < 3; ++i) {
+    sg_osc *q = &o[i];
+    const double *ti = t[i], dt = q->dt, pw = q->pw, off = 2.0 * pw - 1.0;
+    /* Where sg__step_residual / sg__polyblamp can be non-zero: t < e or t > 1 - e. */
+    const double e = q->wave != SG_WAVE_TRIANGLE && dt < 0.2 ? 2.0 * dt : dt, hi = 1.0 - e;
+    float y[SG__CTRL];
+    switch (q->wave) {
+    case SG_WAVE_SAW:
+      for (size_t j = 0; j < c; ++j)
+        y[j] = (float)(2.0 * ti[j] - 1.0);
+      for (size_t j = 0; j < c; ++j)
+        if (ti[j] < e || ti[j] > hi)
+          y[j] = sg__osc_value(q, SG_WAVE_SAW, ti[j]);
+      break;
+    case SG_WAVE_SQUARE:
+      for (size_t j = 0; j < c; ++j)
+        y[j] = (float)((ti[j] < pw ? 1.0 : -1.0) - off);
+      for (size_t j = 0; j < c; ++j) {
+        double u = ti[j] - pw;
+        if (u < 0)
+          u += 1.0;
+        if (ti[j] < e || ti[j] > hi || u < e || u > hi)
+          y[j] = sg__osc_value(q, SG_WAVE_SQUARE, ti[j]);
+      }
+      break;
+    case SG_WAVE_TRIANGLE:
+      for (size_t j = 0; j < c; ++j)
+        y[j] = (float)(1.0 - 4.0 * fabs(ti[j] - 0.5));
+      for (size_t j = 0; j < c; ++j) {
+        double u = ti[j] + 0.5;
+        if (u >= 1.0)
+          u -= 1.0;
+        if (ti[j] < e || ti[j] > hi || u < e || u > hi)
+          y[j] = sg__osc_value(q, SG_WAVE_TRIANGLE, ti[j]);
+      }
+      break;
+    case SG_WAVE_SINE:
+      for (size_t j = 0; j < c; ++j)
+        y[j] = (float)sg__sin2pi(ti[j]);
+      break;
+    default: /* the naive saw */
+      for (size_t j = 0; j < c; ++j)
+        y[j] = (float)(2.0 * ti[j] - 1.0);
+      break;
+    }
+    const float l = lvl[i];
+    if (i == 0)
+      for (size_t j = 0; j < c; ++j)
+        x[j] = l * y[j];
+    else
+      for (size_t j = 0; j < c; ++j)
+        x[j] = x[j] + l * y[j];
+  }
 }
 
 /* Everything of a voice's next n (<= SG__SUB_RUN) samples but the ladder's recursion: the amplitude
@@ -192,9 +273,7 @@ static void voice_prepare(sg__sub_voice *v, const sg__sub_patch *p, double rate,
       q += sg__adsr_run(&v->fenv, skip, c - q);
     v->ctrl -= (int)c;
     float *x = v->x + j;
-    osc_add(&v->osc[0], v->lvl[0], x, c, 1);
-    osc_add(&v->osc[1], v->lvl[1], x, c, 0);
-    osc_add(&v->osc[2], v->lvl[2], x, c, 0);
+    osc_mix3(v->osc, v->lvl, x, c);
     if (v->noise_lvl > 0)
       osc_add(&v->noise, v->noise_lvl, x, c, 0);
     for (size_t i = 0; i < c; ++i) {
