@@ -182,6 +182,10 @@ void sg_biquad_reset(sg_biquad *b);
 void sg_biquad_process(sg_biquad *b, const float *in, float *out, size_t n);
 /* The kernel behind sg_biquad_process for state kept elsewhere (z[0] = z1, z[1] = z2). */
 void sg_biquad_run(const sg_biquad_coefs *c, double *z, const float *in, float *out, size_t n);
+/* sg_biquad_run on two channels (state zl, zr) in place, in one loop: the two recursions are
+ * independent chains the CPU overlaps (a section's speed is the latency of its chain), each
+ * channel's samples the same bits as sg_biquad_run. */
+void sg_biquad_run2(const sg_biquad_coefs *c, double *zl, double *zr, float *l, float *r, size_t n);
 
 /* One sample (for per-sample use inside an instrument's own loop). No flush: a caller ticking
  * per sample owns the state's lifetime (instrument voices are reset between notes). */

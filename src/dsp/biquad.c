@@ -96,6 +96,23 @@ void sg_biquad_run(const sg_biquad_coefs *cp, double *z, const float *in, float 
   z[0] = sg_dsp_flush(z1), z[1] = sg_dsp_flush(z2);
 }
 
+void sg_biquad_run2(const sg_biquad_coefs *cp, double *zl, double *zr, float *l, float *r,
+                    size_t n) {
+  const sg_biquad_coefs c = *cp;
+  double a1 = zl[0], a2 = zl[1], b1 = zr[0], b2 = zr[1];
+  for (size_t i = 0; i < n; ++i) {
+    const double xa = l[i], xb = r[i], ya = c.b0 * xa + a1, yb = c.b0 * xb + b1;
+    a1 = c.b1 * xa - c.a1 * ya + a2;
+    b1 = c.b1 * xb - c.a1 * yb + b2;
+    a2 = c.b2 * xa - c.a2 * ya;
+    b2 = c.b2 * xb - c.a2 * yb;
+    l[i] = (float)ya;
+    r[i] = (float)yb;
+  }
+  zl[0] = sg_dsp_flush(a1), zl[1] = sg_dsp_flush(a2);
+  zr[0] = sg_dsp_flush(b1), zr[1] = sg_dsp_flush(b2);
+}
+
 void sg_biquad_process(sg_biquad *b, const float *in, float *out, size_t n) {
   double z[2] = {b->z1, b->z2};
   sg_biquad_run(&b->c, z, in, out, n);

@@ -141,9 +141,14 @@ void sg_eq_process(sg_eq *st, float *L, float *R, size_t n) {
     }
     size_t m = n - done < (size_t)st->ctl_left ? n - done : (size_t)st->ctl_left;
     st->ctl_left -= (int)m;
-    run_sections(st->c, st->nsec, st->z[0], L + done, m);
-    if (R)
-      run_sections(st->c, st->nsec, st->z[1], R + done, m);
+    if (R && R != L) {
+      for (int s = 0; s < st->nsec; ++s)
+        sg_biquad_run2(&st->c[s], st->z[0][s], st->z[1][s], L + done, R + done, m);
+    } else {
+      run_sections(st->c, st->nsec, st->z[0], L + done, m);
+      if (R)
+        run_sections(st->c, st->nsec, st->z[1], R + done, m);
+    }
     done += m;
   }
 }
