@@ -131,6 +131,27 @@ static void biquad_process_equals_tick(void **state) {
     assert_true(y[i] == (float)sg_biquad_tick(&b, x[i]));
 }
 
+static void biquad_run2_equals_run_per_channel(void **state) {
+  (void)state;
+  sg_biquad_coefs c;
+  sg_biquad_design(SG_BIQUAD_HIGHPASS, 90, 0.7, 0, RATE, &c);
+  float l[1000], r[1000], l1[1000], r1[1000];
+  for (int i = 0; i < 1000; ++i) {
+    l[i] = l1[i] = (float)sin(i * 0.37) * 0.5f;
+    r[i] = r1[i] = (float)cos(i * 0.11) * 0.3f;
+  }
+  double zl[2] = {0.01, -0.02}, zr[2] = {-0.03, 0.005}, zl1[2], zr1[2];
+  memcpy(zl1, zl, sizeof zl);
+  memcpy(zr1, zr, sizeof zr);
+  sg_biquad_run2(&c, zl, zr, l, r, 1000);
+  sg_biquad_run(&c, zl1, l1, l1, 1000);
+  sg_biquad_run(&c, zr1, r1, r1, 1000);
+  for (int i = 0; i < 1000; ++i) /* interleaved and one channel at a time: the same bits */
+    assert_true(memcmp(&l[i], &l1[i], 4) == 0 && memcmp(&r[i], &r1[i], 4) == 0);
+  assert_true(memcmp(zl, zl1, sizeof zl) == 0 && memcmp(zr, zr1, sizeof zr) == 0);
+  assert_true(l[999] != r[999]); /* the channels were really different */
+}
+
 static void onepole_lowpass_matches_transfer_function(void **state) {
   (void)state;
   static const double freqs[] = {20, 300, 1000, 5000, 15000};
@@ -610,6 +631,7 @@ int main(void) {
       cmocka_unit_test(biquad_matches_rbj_analytic),
       cmocka_unit_test(first_order_is_3db_at_cutoff),
       cmocka_unit_test(biquad_process_equals_tick),
+      cmocka_unit_test(biquad_run2_equals_run_per_channel),
       cmocka_unit_test(onepole_lowpass_matches_transfer_function),
       cmocka_unit_test(dc_blocker_removes_dc_and_passes_audio),
       cmocka_unit_test(smoother_time_constant),
