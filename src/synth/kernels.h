@@ -8,8 +8,8 @@
  * the function at Chebyshev nodes (near-minimax, Estrin evaluation) covers the reduced range:
  *  - 2^f, |f| <= 0.5: degree 8, relative error < 1.1e-12 (exactly 1 at f = 0);
  *  - sin(2 pi w), 0 <= w <= 0.25 (the rest by symmetry): odd degree 13, error < 1.2e-12.
- * Both far below the float samples' resolution (6e-8); tanh (below) is a rational fit. Plain double
- * arithmetic in a fixed order, so the results are the same on every x86-64 build. */
+ * Both far below the float samples' resolution (6e-8); tanh (below) is a rational fit. Plain
+ * double arithmetic in a fixed order, so the results are the same on every x86-64 build. */
 #ifndef SG_SYNTH_KERNELS_H
 #define SG_SYNTH_KERNELS_H
 

@@ -329,8 +329,8 @@ static void voice_prepare(sg__sub_voice *v, const sg__sub_patch *p, double rate,
 #include <emmintrin.h>
 
 /* sg__ladder_step for two voices in the two lanes of SSE2 registers: the same IEEE operations in
- * the same order (sg__tanh included), so each
- * lane's result is bit-identical to the scalar step; half the instructions. */
+ * the same order (sg__tanh included), so each lane's result is bit-identical to the scalar step;
+ * half the instructions. */
 typedef struct lad2 {
   __m128d s0, s1, s2, s3, id;
 } lad2;
