@@ -71,6 +71,11 @@ typedef struct sg_audio_writer_config {
   /* optional: called at close with tap_user and the writer's copy of bext, to fill what is known
    * only when every sample is written (the loudness fields); the bext chunk is then rewritten. */
   void (*bext_final)(void *tap_user, sg_bext *bext);
+  /* optional, float32 with 2 channels only: while both channels are bit for bit equal (a mono
+   * instrument before its pan) the file holds one channel, half the bytes; the first frame where
+   * they differ turns it into a 2-channel file (what was written is copied over, duplicated).
+   * The tap always sees 2 channels; readers of the file get the one channel back on both. */
+  int fold_identical;
 } sg_audio_writer_config;
 
 void sg_audio_writer_config_init(sg_audio_writer_config *c); /* 48 kHz, stereo, float32 */

@@ -64,6 +64,9 @@ sg_status sg_package_finish(sg_package *p, sg_diag *d);
 /* The same, and the zip's SHA-256 into hex (sg_zip_writer_close_sha256: taken beside the
  * writing when the config's hash_sha256 is set). */
 sg_status sg_package_finish_sha256(sg_package *p, char hex[65], sg_diag *d);
+/* The same with the zip's entry digest (sg_zip_writer_close_digest): no read of the archive when
+ * every audio file was added with its SHA-256. */
+sg_status sg_package_finish_digest(sg_package *p, char hex[65], sg_diag *d);
 void sg_package_abort(sg_package *p);
 
 /* Re-opens a package and proves it against its manifest. For each manifest row:

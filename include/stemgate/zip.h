@@ -59,6 +59,16 @@ sg_status sg_zip_writer_close(sg_zip_writer *w, sg_diag *d);
  * the thread beside the writing when cfg->hash_sha256 was set and it saw every byte, else read
  * from the renamed file. */
 sg_status sg_zip_writer_close_sha256(sg_zip_writer *w, char hex[65], sg_diag *d);
+/* The same with the archive's entry digest (sg_zip_digest_file) instead: taken from the bytes as
+ * they are written, with no read of the archive, when every stored file came with its SHA-256
+ * (sg_package_add_audio_digest); else from the renamed file. */
+sg_status sg_zip_writer_close_digest(sg_zip_writer *w, char hex[65], sg_diag *d);
+/* A zip's entry digest: the SHA-256 of its bytes in order, except that each stored entry's data
+ * (local headers walked in order) counts as the 64 lowercase hex digits of its own SHA-256. Any
+ * changed byte changes it, like the file's SHA-256, yet a writer that knows its entries' hashes
+ * need not read back the hundreds of MB it copied to get it, and a verification that hashes
+ * every entry vouches for it. An identity for caches, not a checksum to publish. */
+sg_status sg_zip_digest_file(const char *path, char hex[65], sg_diag *d);
 /* Discards everything written. Frees w. Safe with NULL. */
 void sg_zip_writer_abort(sg_zip_writer *w);
 

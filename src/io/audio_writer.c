@@ -54,7 +54,18 @@ struct sg_audio_writer {
   uint32_t bext_size;
   uint64_t written; /* sample bytes written */
   uint64_t wb_from; /* sample bytes whose writeback has been started */
+  unsigned in_ch;   /* channels the caller writes (cfg.channels: the file's) */
+  float *mono;      /* fold_identical while folded: one channel of a block */
 };
+
+static _Atomic unsigned seq; /* temporary names; writers run on the pool's threads */
+
+static void writer_free(sg_audio_writer *w) {
+  free(w->buf);
+  free(w->quantised);
+  free(w->mono);
+  free(w);
+}
 
 void sg_audio_writer_config_init(sg_audio_writer_config *c) {
   memset(c, 0, sizeof *c);
@@ -210,6 +221,14 @@ sg_status sg_audio_writer_open(sg_audio_writer **out, const char *path,
     return sg_diag_fail(d, SG_E_NOMEM, "audio writer: out of memory");
   }
   w->cfg = *cfg;
+  w->in_ch = cfg->channels;
+  if (cfg->fold_identical && cfg->channels == 2 && cfg->format == SG_FMT_FLOAT32) {
+    w->cfg.channels = 1; /* until a frame's channels differ (unfold) */
+    if (!(w->mono = malloc(SG_WRITER_BYTES / 8 * sizeof(float)))) {
+      writer_free(w);
+      return sg_diag_fail(d, SG_E_NOMEM, "audio writer: out of memory");
+    }
+  }
   if (cfg->bext) {
     w->bext = *cfg->bext;
     w->cfg.bext = &w->bext;
@@ -217,7 +236,6 @@ sg_status sg_audio_writer_open(sg_audio_writer **out, const char *path,
   w->bytes_per_sample = cfg->format == SG_FMT_PCM16 ? 2 : cfg->format == SG_FMT_PCM24 ? 3 : 4;
   size_t len = strlen(path); /* checked above: fits both buffers */
   memcpy(w->path, path, len + 1);
-  static _Atomic unsigned seq; /* writers run on the pool's threads */
   snprintf(w->tmp, sizeof w->tmp, "%s.%ld.%u.partial", path, (long)getpid(), ++seq);
   sg_rng_seed(&w->dither, cfg->dither_seed, 0x5347444954ULL /* "SGDIT" */);
   w->f = fopen(w->tmp, "wb");
@@ -227,9 +245,7 @@ sg_status sg_audio_writer_open(sg_audio_writer **out, const char *path,
       fclose(w->f);
       remove(w->tmp);
     }
-    free(w->buf);
-    free(w->quantised);
-    free(w);
+    writer_free(w);
     return st;
   }
   *out = w;
@@ -292,17 +308,75 @@ static size_t convert(sg_audio_writer *w, const float *in, size_t samples) {
   }
 }
 
+/* fold_identical: the first channel of n stereo frames into m; 0 if any frame's two channels
+ * differ in any bit. */
+static int split_mono(float *m, const float *x, size_t n) {
+  uint32_t diff = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t a, b;
+    memcpy(&a, x + 2 * i, 4);
+    memcpy(&b, x + 2 * i + 1, 4);
+    diff |= a ^ b;
+    m[i] = x[2 * i];
+  }
+  return diff == 0;
+}
+
+/* A folded file whose channels now differ: a new temporary file with a 2-channel header gets
+ * the samples written so far, each twice, and replaces the one-channel file. */
+static int unfold(sg_audio_writer *w) {
+  char old[sizeof w->tmp];
+  memcpy(old, w->tmp, sizeof old);
+  FILE *of = w->f, *in = fflush(of) == 0 ? fopen(old, "rb") : NULL;
+  long from = w->data_pos + 4;
+  snprintf(w->tmp, sizeof w->tmp, "%s.%ld.%u.partial", w->path, (long)getpid(), ++seq);
+  w->f = in ? fopen(w->tmp, "wb") : NULL;
+  if (!w->f) {
+    if (in)
+      fclose(in);
+    w->f = of;
+    memcpy(w->tmp, old, sizeof old);
+    return 0;
+  }
+  w->cfg.channels = 2;
+  w->fact_pos = w->bext_pos = 0;
+  int ok = write_header(w) && fseek(in, from, SEEK_SET) == 0;
+  const size_t cap = SG_WRITER_BYTES / 8; /* samples: the mono buffer's, twice w->buf's half */
+  for (uint64_t left = w->written / 4; ok && left > 0;) {
+    size_t k = left < cap ? (size_t)left : cap;
+    ok = fread(w->mono, 4, k, in) == k;
+    for (size_t i = 0; ok && i < k; ++i) {
+      memcpy(w->buf + 8 * i, w->mono + i, 4);
+      memcpy(w->buf + 8 * i + 4, w->mono + i, 4);
+    }
+    ok = ok && fwrite(w->buf, 8, k, w->f) == k;
+    left -= k;
+  }
+  fclose(in);
+  fclose(of);
+  remove(old);
+  w->written *= 2;
+  w->wb_from = 0;
+  free(w->mono);
+  w->mono = NULL;
+  return ok;
+}
+
 sg_status sg_audio_writer_write(sg_audio_writer *w, const float *x, size_t frames, sg_diag *d) {
   if (!w || (!x && frames))
     return sg_diag_fail(d, SG_E_INVAL, "audio writer: NULL argument");
   /* The tap meters what the file holds: the input with denormals flushed for float, the
    * quantised (and dithered) values for PCM, so a gate and a later read of the file see the
    * same samples. */
-  const size_t ch = w->cfg.channels;
+  const size_t ch = w->in_ch;
   const size_t per_chunk = SG_WRITER_BYTES / (ch * w->bytes_per_sample);
   for (size_t done = 0; done < frames;) {
     size_t n = frames - done < per_chunk ? frames - done : per_chunk;
-    size_t bytes = convert(w, x + done * ch, n * ch);
+    const float *blk = x + done * ch;
+    if (w->mono && !split_mono(w->mono, blk, n) && !unfold(w))
+      return sg_diag_fail(d, SG_E_IO, "rewriting '%s' as two channels failed: %s", w->tmp,
+                          strerror(errno));
+    size_t bytes = w->mono ? convert(w, w->mono, n) : convert(w, blk, n * ch);
     if (fwrite(w->buf, 1, bytes, w->f) != bytes)
       return sg_diag_fail(d, SG_E_IO, "write to '%s' failed: %s", w->tmp, strerror(errno));
     w->written += bytes;
@@ -313,6 +387,8 @@ sg_status sg_audio_writer_write(sg_audio_writer *w, const float *x, size_t frame
       w->wb_from = w->written;
     }
     if (w->quantised) {
+      for (size_t i = n; w->mono && i-- > 0;) /* the tap sees both channels */
+        w->quantised[2 * i] = w->quantised[2 * i + 1] = w->quantised[i];
       sg_status st = w->cfg.tap(w->cfg.tap_user, w->quantised, n);
       if (st != SG_OK)
         return st;
@@ -391,9 +467,7 @@ sg_status sg_audio_writer_close(sg_audio_writer *w, sg_diag *d) {
                       strerror(errno));
   if (st != SG_OK)
     remove(w->tmp);
-  free(w->buf);
-  free(w->quantised);
-  free(w);
+  writer_free(w);
   return st;
 }
 
@@ -402,9 +476,7 @@ void sg_audio_writer_abort(sg_audio_writer *w) {
     return;
   fclose(w->f);
   remove(w->tmp);
-  free(w->buf);
-  free(w->quantised);
-  free(w);
+  writer_free(w);
 }
 
 sg_status sg_audio_write_all(const char *path, const float *x, int64_t frames,

@@ -67,8 +67,8 @@ static sg_status add_disk_file(sg_package *p, const char *src_path, const char *
   f.compressed = compress;
   if (ld)
     f.loudness = *ld;
-  if ((st = sg__zip_writer_add_file_crc(p->zw, archive_name, src_path, compress, crc32, d)) !=
-      SG_OK)
+  if ((st = sg__zip_writer_add_file_crc(p->zw, archive_name, src_path, compress, crc32, sha256,
+                                        d)) != SG_OK)
     return st;
   return add_row(p, &f, d);
 }
@@ -140,7 +140,8 @@ sg_status sg_package_add_text(sg_package *p, const char *archive_name, const cha
   return add_row(p, &f, d);
 }
 
-static sg_status finish(sg_package *p, char *hex, sg_diag *d) {
+/* hex: the zip's SHA-256 (digest 0) or entry digest (1) into it; NULL for neither. */
+static sg_status finish(sg_package *p, char *hex, int digest, sg_diag *d) {
   if (!p)
     return sg_diag_fail(d, SG_E_INVAL, "package: NULL");
   char *json = NULL;
@@ -149,7 +150,9 @@ static sg_status finish(sg_package *p, char *hex, sg_diag *d) {
     st = sg_zip_writer_add_text(p->zw, SG_MANIFEST_NAME, json, d);
   free(json);
   if (st == SG_OK)
-    st = hex ? sg_zip_writer_close_sha256(p->zw, hex, d) : sg_zip_writer_close(p->zw, d);
+    st = !hex     ? sg_zip_writer_close(p->zw, d)
+         : digest ? sg_zip_writer_close_digest(p->zw, hex, d)
+                  : sg_zip_writer_close_sha256(p->zw, hex, d);
   else
     sg_zip_writer_abort(p->zw);
   sg_manifest_free(&p->m);
@@ -157,12 +160,18 @@ static sg_status finish(sg_package *p, char *hex, sg_diag *d) {
   return st;
 }
 
-sg_status sg_package_finish(sg_package *p, sg_diag *d) { return finish(p, NULL, d); }
+sg_status sg_package_finish(sg_package *p, sg_diag *d) { return finish(p, NULL, 0, d); }
 
 sg_status sg_package_finish_sha256(sg_package *p, char hex[65], sg_diag *d) {
   if (hex)
     hex[0] = 0;
-  return finish(p, hex, d);
+  return finish(p, hex, 0, d);
+}
+
+sg_status sg_package_finish_digest(sg_package *p, char hex[65], sg_diag *d) {
+  if (hex)
+    hex[0] = 0;
+  return finish(p, hex, 1, d);
 }
 
 void sg_package_abort(sg_package *p) {

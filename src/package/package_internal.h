@@ -18,9 +18,10 @@ sg_status sg__manifest_file_describe(sg_manifest_file *f, const char *path,
                                      const char *sha256, sg_diag *d);
 
 /* sg_zip_writer_add_file with the file's CRC-32 known (crc32 != NULL: taken as it is, so it must
- * be of the bytes the file holds, e.g. computed with its SHA-256 by sg_package_file_digest). */
+ * be of the bytes the file holds, e.g. computed with its SHA-256 by sg_package_file_digest), and
+ * its SHA-256 (sha256 != NULL: the same, for sg_zip_writer_close_digest). */
 sg_status sg__zip_writer_add_file_crc(sg_zip_writer *w, const char *archive_name,
                                       const char *src_path, int compress, const uint32_t *crc32,
-                                      sg_diag *d);
+                                      const char *sha256, sg_diag *d);
 
 #endif

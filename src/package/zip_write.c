@@ -35,7 +35,12 @@
  * compares the two byte for byte), and moves each file's bytes with copy_file_range(2): one
  * copy inside the kernel, none through user space. A file's CRC-32 is the caller's when it
  * knows it (a node records it with the file's SHA-256, sg_package_file_digest), else read once
- * for it. Anything else (Zip64, deflated files, other names) goes through libzip as before. */
+ * for it. Anything else (Zip64, deflated files, other names) goes through libzip as before.
+ *
+ * The entry digest (sg_zip_writer_close_digest) of a direct archive is taken from the bytes as
+ * they are laid out, each stored file counted by the SHA-256 its caller gave (or, when it is read
+ * for its CRC-32, by the SHA-256 of that read): no byte of the archive is read back. With a
+ * copied file's hash unknown, or through libzip, it is read from the finished file. */
 #if defined(__linux__)
 #define _GNU_SOURCE /* copy_file_range */
 #endif
@@ -81,6 +86,7 @@ typedef struct pending {
   uint64_t size; /* a file's size when added */
   int has_crc;
   uint32_t crc;
+  char sha[65];     /* a file's SHA-256 as the caller knows it, or "" */
   unsigned char *z; /* a text's raw deflate stream (owned), zn bytes, made at close */
   size_t zn;
 } pending;
@@ -642,8 +648,12 @@ sg_status sg_zip_writer_add_file(sg_zip_writer *w, const char *archive_name, con
 
 sg_status sg__zip_writer_add_file_crc(sg_zip_writer *w, const char *archive_name,
                                       const char *src_path, int compress, const uint32_t *crc32,
-                                      sg_diag *d) {
-  return add_file(w, archive_name, src_path, compress, crc32, d);
+                                      const char *sha256, sg_diag *d) {
+  sg_status st = add_file(w, archive_name, src_path, compress, crc32, d);
+  if (st == SG_OK && sha256 && strlen(sha256) == 64 && w->nq && !w->q_lost &&
+      !strcmp(w->q[w->nq - 1].name, archive_name))
+    memcpy(w->q[w->nq - 1].sha, sha256, 65);
+  return st;
 }
 
 static sg_status add_file(sg_zip_writer *w, const char *archive_name, const char *src_path,
@@ -815,7 +825,14 @@ typedef struct direct {
   size_t cap;
   int err;          /* errno of the failure */
   const char *what; /* the file being read, for the message */
+  sg_sha256 dg;     /* the entry digest (sg_zip_digest_file), when dg_on */
+  int dg_on;
 } direct;
+
+static void dg_put(direct *o, const void *p, size_t n) {
+  if (o->dg_on && sg_sha256_update(&o->dg, p, n) != SG_OK)
+    o->dg_on = 0;
+}
 
 static int direct_pwrite(direct *o, const void *p, size_t n, int64_t at) {
   const unsigned char *b = p;
@@ -868,7 +885,7 @@ static void local_header(unsigned char h[30], const sg_zip_writer_config *c, int
 /* A file's bytes at o->pos: copy_file_range, or read and write where the kernel cannot (other
  * file systems, old kernels). With crc NULL they are read into user space, CRC'd and written
  * from that one read, so the CRC is of the very bytes written. */
-static int direct_copy(direct *o, const pending *e, uint32_t *crc) {
+static int direct_copy(direct *o, const pending *e, uint32_t *crc, sg_sha256 *inner) {
   const int offer = crc == NULL; /* the header before these bytes is final: hash along */
   int in = open(e->path, O_RDONLY | O_CLOEXEC);
   if (in < 0) {
@@ -905,6 +922,8 @@ static int direct_copy(direct *o, const pending *e, uint32_t *crc) {
       if (n > 0) {
         if (crc)
           c = crc32_z(c, o->buf, (z_size_t)n);
+        if (inner && sg_sha256_update(inner, o->buf, (size_t)n) != SG_OK)
+          o->dg_on = 0;
         if (direct_pwrite(o, o->buf, (size_t)n, o->pos) < 0) {
           rc = -1;
           break;
@@ -974,16 +993,33 @@ static int direct_write(sg_zip_writer *w, direct *o) {
       rc = direct_pwrite(o, lh, 30, lho) || direct_pwrite(o, e->name, nl, lho + 30) ||
            direct_pwrite(o, e->z, e->zn, lho + 30 + (int64_t)nl);
       o->pos = lho + 30 + (int64_t)nl + (int64_t)e->zn;
+      dg_put(o, lh, 30);
+      dg_put(o, e->name, nl);
+      dg_put(o, e->z, e->zn);
     } else if (e->has_crc) { /* the header first, then the bytes by the kernel alone */
       local_header(lh, c, 0, crc, csize, usize, nl);
       rc = direct_pwrite(o, lh, 30, lho) || direct_pwrite(o, e->name, nl, lho + 30);
       o->pos = lho + 30 + (int64_t)nl;
-      rc = rc || direct_copy(o, e, NULL);
+      rc = rc || direct_copy(o, e, NULL, NULL);
+      dg_put(o, lh, 30);
+      dg_put(o, e->name, nl);
+      if (!e->sha[0])
+        o->dg_on = 0; /* bytes copied unseen: the digest is taken from the file */
+      dg_put(o, e->sha, 64);
     } else { /* the bytes and their CRC from one read, then the header before them */
       o->pos = lho + 30 + (int64_t)nl;
-      rc = direct_copy(o, e, &crc);
+      sg_sha256 inner;
+      char ih[65] = "";
+      int in_ok = o->dg_on && sg_sha256_init(&inner) == SG_OK;
+      o->dg_on = in_ok;
+      rc = direct_copy(o, e, &crc, in_ok ? &inner : NULL);
+      if (in_ok && sg_sha256_final(&inner, ih) != SG_OK)
+        o->dg_on = 0;
       local_header(lh, c, 0, crc, csize, usize, nl);
       rc = rc || direct_pwrite(o, lh, 30, lho) || direct_pwrite(o, e->name, nl, lho + 30);
+      dg_put(o, lh, 30);
+      dg_put(o, e->name, nl);
+      dg_put(o, ih, 64);
     }
     if (rc)
       break;
@@ -1010,6 +1046,7 @@ static int direct_write(sg_zip_writer *w, direct *o) {
     put32(end + 16, (uint32_t)o->pos);
     put16(end + 20, 0);
     rc = direct_pwrite(o, cd, cdn + 22, o->pos);
+    dg_put(o, cd, cdn + 22);
     if (rc == 0) {
       o->pos += (int64_t)(cdn + 22);
       hasher_offer(o->h, o->pos, 1);
@@ -1037,7 +1074,8 @@ static int fsync_path(const char *path) {
   return rc;
 }
 
-static sg_status writer_close(sg_zip_writer *w, char *hex, sg_diag *d) {
+/* hex NULL: nothing; digest 0: the archive's SHA-256; 1: its entry digest (sg_zip_digest_file). */
+static sg_status writer_close(sg_zip_writer *w, char *hex, int digest, sg_diag *d) {
   if (!w)
     return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL");
   sg_status st = SG_OK;
@@ -1055,6 +1093,7 @@ static sg_status writer_close(sg_zip_writer *w, char *hex, sg_diag *d) {
     direct o;
     memset(&o, 0, sizeof o);
     o.fd = -1;
+    o.dg_on = hex && digest && sg_sha256_init(&o.dg) == SG_OK;
     if (direct_write(w, &o) != 0) {
       st = sg_diag_fail(d, SG_E_IO, "cannot write '%s'%s%s: %s", w->partial, o.what ? " from " : "",
                         o.what ? o.what : "", strerror(o.err));
@@ -1065,6 +1104,9 @@ static sg_status writer_close(sg_zip_writer *w, char *hex, sg_diag *d) {
       unlink(w->partial);
     }
     free(o.buf);
+    if (o.dg_on && st == SG_OK && sg_sha256_final(&o.dg, hex) != SG_OK)
+      hex[0] = 0;
+    sg_sha256_free(&o.dg); /* after final: nothing left to free (idempotent) */
   } else if (zip_close(w->za) != 0) {
     st = sg_diag_fail(d, SG_E_IO, "cannot write '%s': %s", w->path, zip_strerror(w->za));
     zip_discard(w->za);
@@ -1079,7 +1121,10 @@ static sg_status writer_close(sg_zip_writer *w, char *hex, sg_diag *d) {
   }
   if (w->hasher)
     hasher_stop(w->hasher);
-  if (st == SG_OK && hex) {
+  if (st == SG_OK && hex && digest) {
+    if (!hex[0]) /* not taken as written (libzip wrote it, or an entry's hash was unknown) */
+      st = sg_zip_digest_file(w->path, hex, d);
+  } else if (st == SG_OK && hex) {
     if (w->hasher && w->hasher->hex[0])
       memcpy(hex, w->hasher->hex, 65);
     else /* not hashed beside the writing: from the file */
@@ -1091,7 +1136,7 @@ static sg_status writer_close(sg_zip_writer *w, char *hex, sg_diag *d) {
   return st;
 }
 
-sg_status sg_zip_writer_close(sg_zip_writer *w, sg_diag *d) { return writer_close(w, NULL, d); }
+sg_status sg_zip_writer_close(sg_zip_writer *w, sg_diag *d) { return writer_close(w, NULL, 0, d); }
 
 sg_status sg_zip_writer_close_sha256(sg_zip_writer *w, char hex[65], sg_diag *d) {
   if (!hex) {
@@ -1099,7 +1144,79 @@ sg_status sg_zip_writer_close_sha256(sg_zip_writer *w, char hex[65], sg_diag *d)
     return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL hash");
   }
   hex[0] = 0;
-  return writer_close(w, hex, d);
+  return writer_close(w, hex, 0, d);
+}
+
+sg_status sg_zip_writer_close_digest(sg_zip_writer *w, char hex[65], sg_diag *d) {
+  if (!hex) {
+    sg_zip_writer_abort(w);
+    return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL digest");
+  }
+  hex[0] = 0;
+  return writer_close(w, hex, 1, d);
+}
+
+static uint32_t get32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* n bytes of f into h (raw), or into a SHA-256 of their own whose 64 hex digits go into h. */
+static int digest_span(FILE *f, sg_sha256 *h, uint64_t n, int inner, unsigned char *buf,
+                       size_t cap) {
+  sg_sha256 in;
+  sg_sha256 *t = h;
+  if (inner) {
+    if (sg_sha256_init(&in) != SG_OK)
+      return 0;
+    t = &in;
+  }
+  int ok = 1;
+  while (ok && n) {
+    size_t k = n < cap ? (size_t)n : cap;
+    ok = fread(buf, 1, k, f) == k && sg_sha256_update(t, buf, k) == SG_OK;
+    n -= k;
+  }
+  char hex[65];
+  if (inner) {
+    ok = sg_sha256_final(&in, hex) == SG_OK && ok && sg_sha256_update(h, hex, 64) == SG_OK;
+    sg_sha256_free(&in);
+  }
+  return ok;
+}
+
+sg_status sg_zip_digest_file(const char *path, char hex[65], sg_diag *d) {
+  if (!path || !hex)
+    return sg_diag_fail(d, SG_E_INVAL, "zip digest: NULL argument");
+  hex[0] = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return sg_diag_fail(d, SG_E_IO, "cannot open '%s' for hashing: %s", path, strerror(errno));
+  const size_t cap = (size_t)1 << 20;
+  unsigned char *buf = malloc(cap), lh[30];
+  sg_sha256 h = {0};
+  int ok = buf && sg_sha256_init(&h) == SG_OK;
+  /* Local headers in order: each hashed as it is, a stored entry's data as its SHA-256. A data
+   * descriptor or Zip64 sizes end the walk: the rest is hashed as it is. */
+  for (size_t got; ok && (got = fread(lh, 1, 30, f)) > 0;) {
+    uint32_t csize = got == 30 ? get32(lh + 18) : 0;
+    unsigned method = lh[8] | (unsigned)lh[9] << 8, flags = lh[6] | (unsigned)lh[7] << 8;
+    uint64_t names = (uint64_t)(lh[26] | lh[27] << 8) + (uint64_t)(lh[28] | lh[29] << 8);
+    if (got < 30 || get32(lh) != 0x04034b50u || (flags & 8) || csize == 0xffffffffu) {
+      ok = sg_sha256_update(&h, lh, got) == SG_OK;
+      break;
+    }
+    ok = sg_sha256_update(&h, lh, 30) == SG_OK && digest_span(f, &h, names, 0, buf, cap) &&
+         digest_span(f, &h, csize, method == 0, buf, cap);
+  }
+  for (size_t k; ok && (k = fread(buf, 1, cap, f)) > 0;)
+    ok = sg_sha256_update(&h, buf, k) == SG_OK;
+  ok = ok && !ferror(f);
+  fclose(f);
+  free(buf);
+  if (ok)
+    return sg_sha256_final(&h, hex);
+  sg_sha256_free(&h);
+  return sg_diag_fail(d, SG_E_IO, "cannot hash '%s': read error or not a zip", path);
 }
 
 void sg_zip_writer_abort(sg_zip_writer *w) {

@@ -7,6 +7,7 @@
 #include "package/json.h"
 
 #include "stemgate/package.h"
+#include "stemgate/zip.h"
 
 #include <errno.h>
 #include <math.h>
@@ -257,6 +258,17 @@ static void load_stats(const char *record, sg__node *n) {
   fclose(f);
 }
 
+sg_status sg__record_hash(const char *path, char hex[65], sg_diag *d) {
+  unsigned char sig[4] = {0};
+  FILE *f = fopen(path, "rb");
+  size_t got = f ? fread(sig, 1, 4, f) : 0;
+  if (f)
+    fclose(f);
+  if (got == 4 && !memcmp(sig, "PK\x03\x04", 4))
+    return sg_zip_digest_file(path, hex, d);
+  return sg_sha256_file(path, hex, d);
+}
+
 int sg__node_file_holds(sg__node *n, int i, const char *path) {
   sg__fstat now;
   if (i < 0 || i >= n->nf || !take_stat(path, &now))
@@ -268,7 +280,7 @@ int sg__node_file_holds(sg__node *n, int i, const char *path) {
     return 1;
   }
   char hex[65];
-  int ok = sg_sha256_file(path, hex, NULL) == SG_OK && !strcmp(hex, n->fsha[i]);
+  int ok = sg__record_hash(path, hex, NULL) == SG_OK && !strcmp(hex, n->fsha[i]);
   n->fst[i] = now; /* taken before the hash: a write during it moves the mtime */
   n->fst[i].have = ok;
   return ok;
@@ -319,7 +331,7 @@ static sg_status node_hash(sg__node *n, const char *const *files, int nf, int cr
     take_stat(files[i], &n->fst[i]); /* before the hash: a write during it moves the mtime */
     n->fcrc_ok[i] = 0;
     sg_status st = crc ? sg_package_file_digest(files[i], n->fsha[i], &n->fcrc[i], d)
-                       : sg_sha256_file(files[i], n->fsha[i], d);
+                       : sg__record_hash(files[i], n->fsha[i], d);
     if (st != SG_OK)
       return st;
     n->fcrc_ok[i] = (unsigned char)(crc != 0);

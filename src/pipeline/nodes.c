@@ -369,9 +369,9 @@ static int same_file(const char *a, const char *b) {
   return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
-/* The package record's hashes of the delivered files without reading them again: the zip's was
- * taken beside its verification, and the master and each stem are links to work files whose
- * nodes hold their hashes (taken this run when written, or checked against the record when
+/* The package record's hashes of the delivered files without reading them again: the zip's
+ * entry digest was taken as it was written, and the master and each stem are links to work files
+ * whose nodes hold their hashes (taken this run when written, or checked against the record when
  * planned). A delivered file that is a copy instead (no links on that file system) is hashed. */
 static sg_status hash_delivered(sg__run *r, sg__node *pn, const char *zsha,
                                 const char *const *files, int nf, sg_diag *d) {
@@ -382,13 +382,13 @@ static sg_status hash_delivered(sg__run *r, sg__node *pn, const char *zsha,
     sg_status st = SG_OK;
     if (i == 0 && zsha[0]) {
       snprintf(pn->fsha[i], sizeof pn->fsha[i], "%s", zsha);
-      sg__node_stat_note(pn, i, files[i]); /* hashed beside its verification, this run */
+      sg__node_stat_note(pn, i, files[i]); /* its digest taken as written, this run */
     } else if (src && src->nf >= 1 && src->fsha[0][0] && same_file(files[i], work)) {
       snprintf(pn->fsha[i], sizeof pn->fsha[i], "%s", src->fsha[0]);
       pn->fst[i] = src->fst[0]; /* the same inode: the stat it was hashed with */
     } else {
       sg__node_stat_note(pn, i, files[i]);
-      st = sg_sha256_file(files[i], pn->fsha[i], d);
+      st = sg__record_hash(files[i], pn->fsha[i], d);
     }
     if (st != SG_OK)
       return st;

@@ -345,9 +345,10 @@ sg_status sg__package_switch(sg__run *r, sg_diag *d);
 void sg__package_zip_path(const sg__run *r, char *out, size_t cap);
 /* The zip written, then verified from the archive in one pass per entry: verify's own code (as a
  * client would run it) decodes every entry once on the worker threads, hashing and metering
- * it, and the package's rows are made from that pass; the zip's own SHA-256 (zsha) is taken on
- * a thread beside it. The verification's result is kept in r->client for
- * sg__package_verify_client, which appends its rows (or runs verify when none is kept). */
+ * it, and the package's rows are made from that pass; the zip's entry digest (zsha,
+ * sg_zip_digest_file) is taken as it is written, from the entries' known hashes. The verification's
+ * result is kept in r->client for sg__package_verify_client, which appends its rows (or runs verify
+ * when none is kept). */
 sg_status sg__package_build(sg__run *r, const char *zip, char zsha[65], sg_diag *d);
 sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d);
 void sg__package_client_free(sg__run *r);
@@ -440,6 +441,10 @@ int sg__node_load(const char *record, const char key[65], const char *const *fil
 int sg__node_files_hold(sg__node *n, const char *const *files, int nf);
 /* 1 when the file i of n holds (as sg__node_files_hold, for one file). */
 int sg__node_file_holds(sg__node *n, int i, const char *path);
+/* A file's hash as node records hold it: for a zip (its first bytes a local header) the entry
+ * digest (sg_zip_digest_file), which the package writer takes without reading the archive back;
+ * for any other file its SHA-256. */
+sg_status sg__record_hash(const char *path, char hex[65], sg_diag *d);
 /* Saves the stat cache of the node recorded at record: for each of files[0..nf) that was hashed
  * or checked this run (its stat noted then), its stat now, provided size, mtime, inode and device
  * are still those noted (the ctime moves when the delivered set links the file); a file not

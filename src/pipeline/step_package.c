@@ -63,14 +63,16 @@ static const uint32_t *node_crc(const sg__node *n) {
   return node_sha(n) && n->fcrc_ok[0] ? &n->fcrc[0] : NULL;
 }
 
-/* The zip written, and its SHA-256 (the verification node's key) into zsha: taken beside the
- * writing, on the core the writer leaves idle. */
+/* The zip written, and its entry digest (the verification node's key and the package record's
+ * hash of it, sg__record_hash) into zsha: taken from the bytes as they are written, with each
+ * audio entry counted by the SHA-256 its node recorded, so the 300 MB copied into the archive
+ * are not read back to hash them a second time; the final verification hashes every entry from
+ * the archive against those same hashes (the manifest's), which vouches for the digest. */
 static sg_status write_zip(sg__run *r, const char *zip, char zsha[65], sg_diag *d) {
   const sg_song *s = r->song;
   sg_zip_writer_config zc;
   sg_zip_writer_config_init(&zc);
   zc.deflate_audio = s->deliverable.deflate; /* stored unless the spec asks */
-  zc.hash_sha256 = 1;
   /* No fsync before the rename: the zip is written into the new set, which nobody is shown
    * until sg__outset_switch has fsync'ed every file in it (output_set.c), so a crash before that
    * leaves only a set the next run removes. That one fsync comes after the verification, by
@@ -158,7 +160,7 @@ static sg_status write_zip(sg__run *r, const char *zip, char zsha[65], sg_diag *
     sg_package_abort(pk);
     return st;
   }
-  return sg_package_finish_sha256(pk, zsha, d);
+  return sg_package_finish_digest(pk, zsha, d);
 }
 
 /* Verify's code on the finished zip against the spec, as a client would run it: every entry

@@ -216,6 +216,9 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
     sg__writer_config(r, ss->name, &wc, NULL);
     /* Dry stems stay float: they are intermediate, quantisation happens once, at the end. */
     wc.format = SG_FMT_FLOAT32;
+    /* A mono instrument (L == R until the fx pan it) is stored as one channel: half the bytes
+     * written, hashed and read again by its fx node; the fx step reads it back on both. */
+    wc.fold_identical = 1;
     wc.tap = sg__probe_tap;
     wc.tap_user = &p;
     st = sg_mix_render_dry(syn, &ss->notes, r->tl.dry_frames, ss->dry, &wc, NULL, &ss->dry_cut_db,

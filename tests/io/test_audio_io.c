@@ -157,6 +157,86 @@ static void writer_is_atomic_and_tapped(void **s) {
   assert_false(exists(partial));
 }
 
+/* fold_identical: a stereo stream whose channels are equal is stored as one channel (the tap
+ * still sees both); one differing frame, past the first block, gives the very bytes of the
+ * plain 2-channel file. */
+static double fold_tap_sum;
+static int64_t fold_tap_frames;
+static sg_status fold_tap(void *u, const float *x, size_t n) {
+  (void)u;
+  for (size_t i = 0; i < 2 * n; ++i)
+    fold_tap_sum += (double)x[i] * (double)(i & 1 ? 3 : 1); /* L and R weighed apart */
+  fold_tap_frames += (int64_t)n;
+  return SG_OK;
+}
+
+static void write_in_pieces(const char *p, const sg_audio_writer_config *cfg, const float *x,
+                            size_t n) {
+  sg_audio_writer *w;
+  assert_int_equal(sg_audio_writer_open(&w, p, cfg, NULL), SG_OK);
+  for (size_t at = 0; at < n;) { /* uneven pieces, some past the writer's block */
+    size_t k = n - at < 150001 ? n - at : 150001;
+    assert_int_equal(sg_audio_writer_write(w, x + 2 * at, k, NULL), SG_OK);
+    at += k;
+  }
+  assert_int_equal(sg_audio_writer_close(w, NULL), SG_OK);
+}
+
+static void fold_identical_channels(void **s) {
+  (void)s;
+  const size_t n = 400003;
+  float *x = sine(n, 1, 441, 0.6, 48000), *st = malloc(2 * n * sizeof *st);
+  x[7] = FLT_MIN / 4; /* a subnormal: flushed alike in both layouts */
+  for (size_t i = 0; i < n; ++i)
+    st[2 * i] = st[2 * i + 1] = x[i];
+  sg_audio_writer_config cfg;
+  sg_audio_writer_config_init(&cfg);
+  sg_bext bext = {.description = "fold"};
+  cfg.bext = &bext;
+  cfg.tap = fold_tap;
+  const char *plain = sg_test_path("fold_plain.wav"), *folded = sg_test_path("fold_one.wav");
+  fold_tap_sum = 0, fold_tap_frames = 0;
+  write_in_pieces(plain, &cfg, st, n);
+  double want_sum = fold_tap_sum;
+  cfg.fold_identical = 1;
+  fold_tap_sum = 0, fold_tap_frames = 0;
+  write_in_pieces(folded, &cfg, st, n);
+  assert_int_equal(fold_tap_frames, (int64_t)n);
+  assert_true(fold_tap_sum == want_sum);
+  float *y = NULL;
+  sg_audio_info info;
+  assert_int_equal(sg_audio_read_all(folded, 1 << 20, &y, &info, NULL), SG_OK);
+  assert_int_equal(info.channels, 1);
+  assert_int_equal(info.frames, (int64_t)n);
+  x[7] = 0.0f;
+  assert_memory_equal(y, x, n * sizeof *x);
+  free(y);
+  /* Channels differ from frame 300000 on (the third block): the file becomes the plain one. */
+  st[2 * 300000 + 1] = -st[2 * 300000 + 1] + 0.25f;
+  write_in_pieces(plain,
+                  &(sg_audio_writer_config){
+                      .rate = 48000, .channels = 2, .format = SG_FMT_FLOAT32, .bext = &bext},
+                  st, n);
+  fold_tap_sum = 0, fold_tap_frames = 0;
+  write_in_pieces(folded, &cfg, st, n);
+  assert_int_equal(fold_tap_frames, (int64_t)n);
+  size_t la = 0, lb = 0;
+  char *a = sg_test_read_file(plain, &la), *b = sg_test_read_file(folded, &lb);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_int_equal(la, lb);
+  assert_memory_equal(a, b, la);
+  free(a);
+  free(b);
+  /* No temporary file is left behind by the switch. */
+  char pattern[1100];
+  snprintf(pattern, sizeof pattern, "%s.*.partial", folded);
+  glob_t g;
+  assert_int_equal(glob(pattern, 0, NULL, &g), GLOB_NOMATCH);
+  free(x);
+  free(st);
+}
+
 static void truncated_file_is_reported(void **s) {
   (void)s;
   const size_t n = 10000;
@@ -261,6 +341,7 @@ int main(void) {
       cmocka_unit_test(pcm16_round_trip_with_dither),
       cmocka_unit_test(pcm16_dither_decorrelates_quiet_signal),
       cmocka_unit_test(writer_is_atomic_and_tapped),
+      cmocka_unit_test(fold_identical_channels),
       cmocka_unit_test(truncated_file_is_reported),
       cmocka_unit_test(strict_readers_accept_float_wav),
       cmocka_unit_test(convert_rate_and_channels),

@@ -121,6 +121,52 @@ static void gain_pan_and_end_fade(void **st) {
   free(y);
 }
 
+/* A dry stem stored as one channel (fold_identical: L == R) gives the same effected, panned
+ * stem, byte for byte, as the same dry stem stored as two. */
+static void folded_dry_gives_the_same_stem(void **st) {
+  (void)st;
+  const int64_t n = RATE;
+  float *x = malloc((size_t)n * 2 * sizeof *x);
+  for (int64_t i = 0; i < n; ++i)
+    x[2 * i] = x[2 * i + 1] =
+        0.4f * (float)sin(2 * SG_PI * 330 * (double)i / RATE) * (float)(i % 4800 < 2400);
+  sg_audio_writer_config c = wcfg(2);
+  assert_int_equal(sg_audio_write_all(sg_test_path("dry2.wav"), x, n, &c, NULL), SG_OK);
+  c.fold_identical = 1;
+  assert_int_equal(sg_audio_write_all(sg_test_path("dry1.wav"), x, n, &c, NULL), SG_OK);
+  sg_audio_info info;
+  float *y = read_stem(sg_test_path("dry1.wav"), &info);
+  assert_int_equal(info.channels, 1);
+  free(y);
+  sg_effect_spec fx[2] = {effect("chorus"), effect("reverb")};
+  add_param(&fx[1], "mix", 0.3);
+  const char *dry[2] = {"dry2.wav", "dry1.wav"}, *out[2] = {"wet2.wav", "wet1.wav"};
+  for (int k = 0; k < 2; ++k) {
+    sg_stem_fx_job job;
+    memset(&job, 0, sizeof job);
+    job.dry_path = sg_test_path(dry[k]);
+    job.out_path = sg_test_path(out[k]);
+    job.fx = fx;
+    job.n_fx = 2;
+    job.bpm = 120;
+    job.frames = n;
+    job.pan = 0.4;
+    job.gain_db = -2;
+    job.wcfg = wcfg(2);
+    assert_int_equal(sg_mix_stem_fx(&job, NULL, NULL, NULL), SG_OK);
+  }
+  size_t la = 0, lb = 0;
+  char *a = sg_test_read_file(sg_test_path(out[0]), &la);
+  char *b = sg_test_read_file(sg_test_path(out[1]), &lb);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_int_equal(la, lb);
+  assert_memory_equal(a, b, la);
+  free(a);
+  free(b);
+  free(x);
+}
+
 static void reverb_tail_past_the_end_is_reported(void **st) {
   (void)st;
   const int64_t n = RATE;
@@ -558,6 +604,7 @@ int main(void) {
       cmocka_unit_test(latency_is_compensated),
       cmocka_unit_test(gain_pan_and_end_fade),
       cmocka_unit_test(reverb_tail_past_the_end_is_reported),
+      cmocka_unit_test(folded_dry_gives_the_same_stem),
       cmocka_unit_test(master_meets_loudness_and_ceiling),
       cmocka_unit_test(master_is_the_pass_with_its_final_drive),
       cmocka_unit_test(mono_master_is_the_pass_with_its_final_drive),

@@ -136,7 +136,8 @@ static void write_known(const char *out, size_t io_block, const uint32_t *crc) {
   assert_int_equal(sg_zip_writer_add_file(w, "midi/small.mid", sg_test_path("small.mid"), 0, NULL),
                    SG_OK);
   assert_int_equal(
-      sg__zip_writer_add_file_crc(w, "data/big.bin", sg_test_path("big.wav"), 0, crc, NULL), SG_OK);
+      sg__zip_writer_add_file_crc(w, "data/big.bin", sg_test_path("big.wav"), 0, crc, NULL, NULL),
+      SG_OK);
   assert_int_equal(sg_zip_writer_add_text(w, "NOTES.txt", NOTES, NULL), SG_OK);
   assert_int_equal(sg_zip_writer_close(w, NULL), SG_OK);
 }
@@ -249,9 +250,9 @@ static void wrong_directory_crc_refused(void **state) {
     c.io_block = (size_t)1 << 20;
     sg_zip_writer *w = NULL;
     assert_int_equal(sg_zip_writer_open(&w, sg_test_path("crc.zip"), &c, NULL), SG_OK);
-    assert_int_equal(
-        sg__zip_writer_add_file_crc(w, "tone.wav", sg_test_path("tone.wav"), 0, &crcs[k], NULL),
-        SG_OK);
+    assert_int_equal(sg__zip_writer_add_file_crc(w, "tone.wav", sg_test_path("tone.wav"), 0,
+                                                 &crcs[k], NULL, NULL),
+                     SG_OK);
     assert_int_equal(sg_zip_writer_close(w, NULL), SG_OK);
     sg_status st = read_entry(sg_test_path("crc.zip"), sha);
     if (k == 0) {
@@ -263,11 +264,70 @@ static void wrong_directory_crc_refused(void **state) {
   }
 }
 
+/* The entry digest (sg_zip_writer_close_digest) taken as the archive is written, from the
+ * entries' known SHA-256 and the bytes the writer lays out, is the one sg_zip_digest_file takes
+ * from the file: for the direct path, for an entry whose hash the caller did not give (read for
+ * its CRC-32), and for libzip's path; a byte changed in a stored entry or in a header changes
+ * it, and it is not the file's plain SHA-256. */
+static void write_digest_zip(const char *out, size_t io_block, int give_sha, char hex[65]) {
+  char sha[65];
+  uint32_t crc = 0;
+  assert_int_equal(sg_package_file_digest(sg_test_path("big.wav"), sha, &crc, NULL), SG_OK);
+  sg_zip_writer_config c;
+  sg_zip_writer_config_init(&c);
+  c.io_block = io_block;
+  sg_zip_writer *w = NULL;
+  assert_int_equal(sg_zip_writer_open(&w, out, &c, NULL), SG_OK);
+  assert_int_equal(sg__zip_writer_add_file_crc(w, "data/big.bin", sg_test_path("big.wav"), 0, &crc,
+                                               give_sha ? sha : NULL, NULL),
+                   SG_OK);
+  assert_int_equal(sg_zip_writer_add_file(w, "midi/small.mid", sg_test_path("small.mid"), 0, NULL),
+                   SG_OK);
+  assert_int_equal(sg_zip_writer_add_file(w, "empty.bin", sg_test_path("empty.bin"), 0, NULL),
+                   SG_OK);
+  assert_int_equal(sg_zip_writer_add_text(w, "NOTES.txt", NOTES, NULL), SG_OK);
+  assert_int_equal(sg_zip_writer_close_digest(w, hex, NULL), SG_OK);
+  assert_int_equal(strlen(hex), 64);
+}
+
+static void flip(const char *path, long at) {
+  FILE *f = fopen(path, "r+b");
+  assert_non_null(f);
+  assert_int_equal(fseek(f, at, SEEK_SET), 0);
+  int c = fgetc(f);
+  assert_int_equal(fseek(f, at, SEEK_SET), 0);
+  fputc(c ^ 0x20, f);
+  assert_int_equal(fclose(f), 0);
+}
+
+static void entry_digest_as_written(void **state) {
+  (void)state;
+  char as_written[65], from_file[65], other[65], plain[65];
+  const char *z = sg_test_path("digest.zip");
+  write_digest_zip(z, (size_t)1 << 20, 1, as_written);
+  assert_int_equal(sg_zip_digest_file(z, from_file, NULL), SG_OK);
+  assert_string_equal(as_written, from_file);
+  assert_int_equal(sg_sha256_file(z, plain, NULL), SG_OK);
+  assert_string_not_equal(as_written, plain);
+  write_digest_zip(z, (size_t)1 << 20, 0, other); /* no hash given: taken from the file */
+  assert_string_equal(other, as_written);
+  write_digest_zip(z, 0, 1, other); /* libzip's own sources: from the file */
+  assert_string_equal(other, as_written);
+  flip(z, 30 + 12 + 1000); /* a byte of the stored big entry */
+  assert_int_equal(sg_zip_digest_file(z, other, NULL), SG_OK);
+  assert_string_not_equal(other, as_written);
+  write_digest_zip(z, (size_t)1 << 20, 1, other);
+  flip(z, 10); /* the first local header's time */
+  assert_int_equal(sg_zip_digest_file(z, other, NULL), SG_OK);
+  assert_string_not_equal(other, as_written);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(same_bytes_as_libzip),
       cmocka_unit_test(known_crc_taken_as_given),
       cmocka_unit_test(wrong_directory_crc_refused),
+      cmocka_unit_test(entry_digest_as_written),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
