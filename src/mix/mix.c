@@ -243,7 +243,7 @@ static int gr_bin(const sg_master_job *job, int64_t f, int64_t *next) {
 /* The limiter over one block, its gain reduction accounted to the sections the block's output
  * frames belong to (chain position p leaves at song frame p - lat). The limiter works frame by
  * frame, so splitting a block changes nothing in its output. */
-static void limit_tracked(master_ctx *c, int64_t pos, int64_t lat, size_t n) {
+static void limit_tracked(master_ctx *c, int64_t pos, int64_t lat, size_t n, float *R) {
   size_t k0 = 0;
   while (k0 < n) {
     int64_t next;
@@ -253,7 +253,7 @@ static void limit_tracked(master_ctx *c, int64_t pos, int64_t lat, size_t n) {
     if (k1 <= k0)
       k1 = k0 + 1;
     sg_limiter_stats_reset(&c->lim);
-    sg_limiter_process(&c->lim, c->acc.L + k0, c->acc.R + k0, k1 - k0);
+    sg_limiter_process(&c->lim, c->acc.L + k0, R ? R + k0 : NULL, k1 - k0);
     double mx = sg_limiter_max_gain_reduction_db(&c->lim);
     c->gr_max = mx > c->gr_max ? mx : c->gr_max;
     if (bin >= 0 && bin < c->job->n_sections) {
@@ -561,6 +561,7 @@ static sg_status limit_pass(master_ctx *c, double gain_db, sg__pass_meter *meter
     return sg_diag_fail(d, st, "master: true-peak guard rejected a ceiling of %.2f dBTP",
                         c->ceiling);
   c->guard_ready = 1;
+  const int mono = c->pred.lr_equal != 0;
   const int64_t lat = c->lat_bus + c->lat_lim; /* the limiter's output frame, for its statistics */
   const int64_t lat_out = lat + c->lat_guard;
   c->dc_r = 1.0 - 2.0 * SG_PI * 5.0 / job->wcfg.rate;
@@ -582,14 +583,20 @@ static sg_status limit_pass(master_ctx *c, double gain_db, sg__pass_meter *meter
       st = sg_diag_fail(d, SG_E_IO, "master: the temporary bus file ended early");
       break;
     }
+    /* A bus with L == R throughout: one channel through the stages (the limiter's second
+     * detector fed silence, which moves no gain), then copied; the same bits as both. */
+    float *R = mono ? NULL : c->acc.R;
     if (c->track_gr)
-      limit_tracked(c, pos, lat, n);
+      limit_tracked(c, pos, lat, n, R);
     else
-      sg_limiter_process(&c->lim, c->acc.L, c->acc.R, n);
+      sg_limiter_process(&c->lim, c->acc.L, R, n);
     dc_block(c, c->acc.L, n, 0);
-    dc_block(c, c->acc.R, n, 1);
+    if (R)
+      dc_block(c, R, n, 1);
     /* Last: a high-pass after it would shift the low end's phase and move the peaks it set. */
-    sg_tp_guard_process(&c->guard, c->acc.L, c->acc.R, n);
+    sg_tp_guard_process(&c->guard, c->acc.L, R, n);
+    if (!R)
+      memcpy(c->acc.R, c->acc.L, n * sizeof *c->acc.R);
     size_t skip, m;
     song_range(pos, lat_out, job->frames, n, &skip, &m);
     if (m > 0 && (st = sg__side_push(side, c->acc.L, c->acc.R, n, skip, m)) != SG_OK)

@@ -151,6 +151,7 @@ static void reverb_tail_past_the_end_is_reported(void **st) {
 
 /* Two loud stems of n frames written to pa and pb: a bass line, and hard noise bursts every
  * 250 ms (seeded rng) that the limiter has to work on. */
+static int loud_mono; /* the noise bursts the same on both channels (a bus with L == R) */
 static void write_loud_stems(const char *pa, const char *pb, int64_t n, uint64_t seed,
                              uint64_t stream) {
   float *a = malloc((size_t)n * 2 * sizeof *a), *b = malloc((size_t)n * 2 * sizeof *b);
@@ -161,7 +162,7 @@ static void write_loud_stems(const char *pa, const char *pb, int64_t n, uint64_t
     a[2 * i] = a[2 * i + 1] = (float)(0.3 * sin(2 * SG_PI * 55 * t));
     double env = exp(-30.0 * fmod(t, 0.25));
     b[2 * i] = (float)(0.9 * env * (sg_rng_uniform(&r) * 2 - 1));
-    b[2 * i + 1] = (float)(0.9 * env * (sg_rng_uniform(&r) * 2 - 1));
+    b[2 * i + 1] = loud_mono ? b[2 * i] : (float)(0.9 * env * (sg_rng_uniform(&r) * 2 - 1));
   }
   write_stem(pa, a, n, 2);
   write_stem(pb, b, n, 2);
@@ -360,6 +361,16 @@ static void master_is_the_pass_with_its_final_drive(void **st) {
 static void mono_master_is_the_pass_with_its_final_drive(void **st) {
   (void)st;
   check_against_reference(1, "mref1");
+}
+
+/* A bus with L == R throughout (mono stems; the master runs one channel and copies it): the
+ * same bits as the reference pass over both channels, for a mono and a stereo song. */
+static void mono_bus_is_the_pass_with_its_final_drive(void **st) {
+  (void)st;
+  loud_mono = 1;
+  check_against_reference(1, "mrefm1");
+  check_against_reference(2, "mrefm2");
+  loud_mono = 0;
 }
 
 /* The bus effects' tap sees the bus once (one pass renders it), every song frame. */
@@ -596,6 +607,7 @@ int main(void) {
       cmocka_unit_test(master_meets_loudness_and_ceiling),
       cmocka_unit_test(master_is_the_pass_with_its_final_drive),
       cmocka_unit_test(mono_master_is_the_pass_with_its_final_drive),
+      cmocka_unit_test(mono_bus_is_the_pass_with_its_final_drive),
       cmocka_unit_test(bus_tap_sees_the_bus_once),
       cmocka_unit_test(failed_master_leaves_nothing),
       cmocka_unit_test(silent_mix_is_refused),
