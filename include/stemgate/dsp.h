@@ -458,7 +458,8 @@ void sg_tp_guard_reset(sg_tp_guard *g);
 void sg_tp_guard_free(sg_tp_guard *g);
 /* Frames the output lags the input. */
 static inline size_t sg_tp_guard_latency(const sg_tp_guard *g) { return g->delay; }
-/* In place, two distinct channels. */
+/* In place, two distinct channels; R NULL: one channel (exactly what L gets when R == L: the
+ * second detector and delay line are then not run, so do not mix the two forms on one guard). */
 void sg_tp_guard_process(sg_tp_guard *g, float *L, float *R, size_t n);
 
 #ifdef __cplusplus

@@ -10,9 +10,10 @@
  *    normalisation to an integrated target (ITU-R BS.1770-4 / EBU R 128, measured by
  *    the gate's sg_meter), a look-ahead true-peak limiter and, after it, a true-peak guard keyed
  *    by the gate meter's own interpolator (sg_tp_guard). Normalisation is iterative and
- * offline: pass 1 measures the bus, later passes set the limiter's input gain until the measured
- *    loudness of the limited output is within a quarter of the tolerance of the target, and
- *    lower the limiter's ceiling should the gate's true-peak meter read above it. The bus is
+ * offline: pass 1 measures the bus (and predicts the limiter's loudness cost from it, so the
+ *    first limited pass usually lands), later passes set the limiter's input gain until the
+ *    measured loudness of the limited output is within a quarter of the tolerance of the target,
+ * and lower the limiter's ceiling should the gate's true-peak meter read above it. The bus is
  *    rendered once, to a temporary float file beside out_path (unlinked while open); each
  *    limited pass reads it, and the accepted pass's frames (kept in a second such file) are the
  *    ones written: disk, not memory, holds the song (2 x 8 bytes a frame while it runs).
@@ -110,8 +111,9 @@ typedef struct sg_master_job {
   double (*tempo_at)(const void *user, int64_t frame);
   const void *tempo_user;
   double tempo_min_bpm;
-  /* Optional: lets the first limited pass stream to the writer while it is measured (the
-   * drive that pass uses is usually the one accepted, and then nothing is rendered again).
+  /* Optional: lets a limited pass whose drive was predicted (usually the first; see
+   * no_prediction) stream to the writer while it is measured (that drive is usually the one
+   * accepted, and then nothing is rendered again).
    * Should the pass not be accepted, its file is dropped and restart(restart_user) must set
    * the writer's taps (wcfg.tap, bext_final) back to measuring nothing yet; the search goes on
    * as without it. The written master is the same bytes either way. NULL: each pass is measured
@@ -125,6 +127,9 @@ typedef struct sg_master_job {
    * fit this job is rendered again). NULL: a temporary file, gone with the master. */
   const char *bus_path;
   int bus_reuse;
+  /* Tests: 1 sets every drive without the limiter's predicted loudness cost (the first at the
+   * target minus the bus's loudness), the search as when the prediction misses. */
+  int no_prediction;
 } sg_master_job;
 
 typedef struct sg_master_report {
@@ -139,9 +144,10 @@ typedef struct sg_master_report {
   /* The true-peak guard after the limiter: its threshold (ceiling - SG_MIX_GUARD_MARGIN_DB) and
    * its largest gain reduction (dB) in the written pass. */
   double guard_dbtp, guard_max_gr_db;
-  /* The first limited pass streamed to the writer (job.restart): 1 and accepted, it is the
-   * master; -1 dropped, the search went on; 0 not tried (no restart, a meter given, or more than
-   * a few frames over the limiter's threshold at the first drive). */
+  /* A limited pass streamed to the writer (job.restart): 1 and accepted, it is the master; -1
+   * the last one streamed was dropped, the search went on; 0 not tried (no restart, a meter
+   * given, or no prediction and more than a few frames over the limiter's threshold at the first
+   * drive). */
   int streamed;
   /* job.bus_path: 1 when the kept bus was read instead of rendered; else the SHA-256 of the bus
    * file written there (empty without bus_path). */

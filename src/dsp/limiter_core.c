@@ -122,11 +122,11 @@ void sg_limiter_core_process(sg_limiter_core *st, const float *pk, double *g, si
   const double thr = st->thresh;
   size_t i = 0;
   while (i < n) {
-    /* Idle: no peak above the threshold in the window, the follower at its fixed point (it
-     * stalls a rounding step short of 1: 1 + a_rel (c - 1) == c) reading 1 as a float, the
-     * box all ones. Each frame then adds (1 - 1) to the running sum: only counters move. */
-    if (st->mx.head == st->mx.tail && st->ones >= st->la && (float)st->rel_c == 1.0f &&
-        1.0 + st->a_rel * (st->rel_c - 1.0) == st->rel_c) {
+    /* Idle: no peak above the threshold in the window, the follower reading 1 as a float
+     * (it only rises towards 1 from there), the box all ones. Each frame then adds (1 - 1) to
+     * the running sum: only counters move, and the follower's double, stepped as core_step
+     * steps it until it stalls a rounding step short of 1 (1 + a_rel (c - 1) == c). */
+    if (st->mx.head == st->mx.tail && st->ones >= st->la && (float)st->rel_c == 1.0f) {
       double gi = st->box_sum / (double)st->la;
       gi = gi > 1.0 ? 1.0 : gi;
       size_t e = i;
@@ -138,6 +138,15 @@ void sg_limiter_core_process(sg_limiter_core *st, const float *pk, double *g, si
         size_t r = m < step ? m : step;
         for (size_t j = 0; j < r; ++j)
           g[i + j] = gi;
+        /* core_step's a + a_rel (c - a) with a = 1, frame by frame, while it still moves */
+        double c = st->rel_c;
+        for (size_t j = 0; j < r; ++j) {
+          const double cn = 1.0 + st->a_rel * (c - 1.0);
+          if (cn == c)
+            break;
+          c = cn;
+        }
+        st->rel_c = c;
         st->box_pos = (st->box_pos + r) % st->la;
         st->ones += r;
         st->mx.t += r;

@@ -66,15 +66,17 @@ void sg_tp_guard_free(sg_tp_guard *g) {
 
 void sg_tp_guard_process(sg_tp_guard *g, float *L, float *R, size_t n) {
   const size_t D = g->delay;
+  const int nch = R ? 2 : 1;
   float *io[2] = {L, R};
   float pk[2][SG_TPD_BLOCK];
   double gn[SG_TPD_BLOCK];
   while (n) {
     const size_t k = n < SG_TPD_BLOCK ? n : SG_TPD_BLOCK;
-    for (int ch = 0; ch < 2; ++ch)
+    for (int ch = 0; ch < nch; ++ch)
       sg_truepeak_push_block(&g->det[ch], io[ch], k, pk[ch]);
-    for (size_t i = 0; i < k; ++i)
-      pk[0][i] = pk[1][i] > pk[0][i] ? pk[1][i] : pk[0][i];
+    if (nch == 2)
+      for (size_t i = 0; i < k; ++i)
+        pk[0][i] = pk[1][i] > pk[0][i] ? pk[1][i] : pk[0][i];
     sg_limiter_core_process(&g->core, pk[0], gn, k);
     double gmin = 1.0;
     for (size_t i = 0; i < k; ++i)
@@ -85,7 +87,7 @@ void sg_tp_guard_process(sg_tp_guard *g, float *L, float *R, size_t n) {
     }
     /* Delay line: the frame leaving it is exactly D frames old (in runs up to the wrap). */
     size_t pos = g->dpos;
-    for (int ch = 0; ch < 2; ++ch) {
+    for (int ch = 0; ch < nch; ++ch) {
       float *d = g->dl[ch], *o = io[ch];
       pos = g->dpos;
       for (size_t i = 0; i < k;) {
@@ -101,7 +103,8 @@ void sg_tp_guard_process(sg_tp_guard *g, float *L, float *R, size_t n) {
     }
     g->dpos = pos;
     io[0] += k;
-    io[1] += k;
+    if (R)
+      io[1] += k;
     n -= k;
   }
 }

@@ -216,6 +216,7 @@ typedef struct master_ctx {
   sg_sha256 sha; /* of the kept bus file (job->bus_path), as it is written */
   int sha_open;
   uint32_t peak_hist[SG__PEAK_BINS]; /* the bus's frame peaks (sg__side_set_hist) */
+  sg__pred pred;                     /* the limiter's loudness cost (sg__side_set_pred) */
   /* Limiter gain reduction by section (each limited pass): sum of dB over frames, count. */
   int track_gr;
   double gr_sum[SG_MAX_SECTIONS + 1], gr_max;
@@ -242,7 +243,7 @@ static int gr_bin(const sg_master_job *job, int64_t f, int64_t *next) {
 /* The limiter over one block, its gain reduction accounted to the sections the block's output
  * frames belong to (chain position p leaves at song frame p - lat). The limiter works frame by
  * frame, so splitting a block changes nothing in its output. */
-static void limit_tracked(master_ctx *c, int64_t pos, int64_t lat, size_t n) {
+static void limit_tracked(master_ctx *c, int64_t pos, int64_t lat, size_t n, float *R) {
   size_t k0 = 0;
   while (k0 < n) {
     int64_t next;
@@ -252,7 +253,7 @@ static void limit_tracked(master_ctx *c, int64_t pos, int64_t lat, size_t n) {
     if (k1 <= k0)
       k1 = k0 + 1;
     sg_limiter_stats_reset(&c->lim);
-    sg_limiter_process(&c->lim, c->acc.L + k0, c->acc.R + k0, k1 - k0);
+    sg_limiter_process(&c->lim, c->acc.L + k0, R ? R + k0 : NULL, k1 - k0);
     double mx = sg_limiter_max_gain_reduction_db(&c->lim);
     c->gr_max = mx > c->gr_max ? mx : c->gr_max;
     if (bin >= 0 && bin < c->job->n_sections) {
@@ -328,13 +329,13 @@ static sg_status temp_rewind(FILE *f, const char *what, sg_diag *d) {
 /* The kept bus file (job->bus_path): the bus pass's planar blocks as the limited passes read them,
  * then this trailer, so a reader learns what the bus pass measured without rendering it. Written
  * field by field (no padding in the bytes); the file is this machine's cache, native byte order. */
-static const char BUS_MAGIC[8] = {'S', 'G', 'B', 'U', 'S', '1', 0, 0};
+static const char BUS_MAGIC[8] = {'S', 'G', 'B', 'U', 'S', '2', 0, 0};
 typedef struct bus_trailer {
   uint32_t channels, rate;
   int64_t frames, blocks, lat_bus;
   double lufs;
 } bus_trailer;
-#define BUS_TRAILER_BYTES (8 + 2 * 4 + 3 * 8 + 8 + SG__PEAK_BINS * 4)
+#define BUS_TRAILER_BYTES (8 + 2 * 4 + 3 * 8 + 8 + SG__PEAK_BINS * 4 + SG__PRED_N * 8 + 8 + 4)
 
 static sg_status bus_put(master_ctx *c, const void *p, size_t n) {
   if (fwrite(p, 1, n, c->busf) != n)
@@ -361,6 +362,12 @@ static sg_status bus_trailer_write(master_ctx *c, double lufs, char hex[65], sg_
     st = bus_put(c, &t.lufs, 8);
   if (st == SG_OK)
     st = bus_put(c, c->peak_hist, sizeof c->peak_hist);
+  if (st == SG_OK)
+    st = bus_put(c, c->pred.s, sizeof c->pred.s);
+  if (st == SG_OK)
+    st = bus_put(c, &c->pred.e, 8);
+  if (st == SG_OK)
+    st = bus_put(c, &c->pred.lr_equal, 4);
   if (st == SG_OK && fflush(c->busf) != 0)
     st = SG_E_IO;
   if (st == SG_OK) {
@@ -386,13 +393,16 @@ static int bus_load(master_ctx *c, const char *path, double *lufs) {
            fread(&t.channels, 4, 1, f) == 1 && fread(&t.rate, 4, 1, f) == 1 &&
            fread(&t.frames, 8, 1, f) == 1 && fread(&t.blocks, 8, 1, f) == 1 &&
            fread(&t.lat_bus, 8, 1, f) == 1 && fread(&t.lufs, 8, 1, f) == 1 &&
-           fread(c->peak_hist, sizeof c->peak_hist, 1, f) == 1;
+           fread(c->peak_hist, sizeof c->peak_hist, 1, f) == 1 &&
+           fread(c->pred.s, sizeof c->pred.s, 1, f) == 1 && fread(&c->pred.e, 8, 1, f) == 1 &&
+           fread(&c->pred.lr_equal, 4, 1, f) == 1;
   ok = ok && !memcmp(magic, BUS_MAGIC, 8) && t.channels == c->job->wcfg.channels &&
        t.rate == c->job->wcfg.rate && t.frames == c->job->frames && t.blocks == c->blocks &&
        t.lat_bus == c->lat_bus && isfinite(t.lufs);
   if (!ok) {
     fclose(f);
     memset(c->peak_hist, 0, sizeof c->peak_hist);
+    sg__pred_init(&c->pred, c->job->wcfg.rate, c->job->wcfg.channels);
     return 0;
   }
   c->busf = f;
@@ -411,8 +421,10 @@ static sg_status bus_pass(master_ctx *c, sg__pass_meter *meter, sg_diag *d) {
       (st = sg__side_defer_fx(side, job->fx_tap, job->fx_tap_user, sg_fx_chain_count(c->bus), d)) ==
           SG_OK)
     st = sg_fx_chain_set_tap(c->bus, sg__side_fx_tap, side, SG_MIX_BLOCK, d);
-  if (st == SG_OK)
+  if (st == SG_OK) {
     sg__side_set_hist(side, c->peak_hist);
+    sg__side_set_pred(side, &c->pred);
+  }
   if (st == SG_OK && c->sha_open)
     sg__side_set_sha(side, &c->sha);
   const float headroom = (float)sg_db_to_lin(-job->headroom_db);
@@ -447,6 +459,7 @@ static sg_status bus_pass(master_ctx *c, sg__pass_meter *meter, sg_diag *d) {
   if (st == SG_OK)
     st = sg__side_finish(side, d);
   sg__side_free(side);
+  sg__pred_finish(&c->pred);
   if (job->fx_tap) /* the side is gone: nothing may call its observer any more */
     sg_fx_chain_set_tap(c->bus, NULL, NULL, 0, NULL);
   return st;
@@ -455,19 +468,28 @@ static sg_status bus_pass(master_ctx *c, sg__pass_meter *meter, sg_diag *d) {
 /* See the drive search in sg_mix_master. */
 #define SPEC_MAX_OVER 1e-4
 
-/* The guard's threshold: the limiter's ceiling (as the limiter clamps it) less the margin. */
+/* The limiter's ceiling as the limiter clamps it. */
+static double clamped_ceiling(const master_ctx *c) {
+  return c->ceiling > 0 ? 0 : (c->ceiling < -30 ? -30 : c->ceiling);
+}
+
+/* The guard's threshold: that ceiling less the guard's margin. */
 static double guard_dbtp(const master_ctx *c) {
-  const double ceil = c->ceiling > 0 ? 0 : (c->ceiling < -30 ? -30 : c->ceiling);
-  return ceil - SG_MIX_GUARD_MARGIN_DB;
+  return clamped_ceiling(c) - SG_MIX_GUARD_MARGIN_DB;
+}
+
+/* The limiter's threshold (dB): its ceiling, as it clamps it, less its margin. */
+static double threshold_db(const master_ctx *c) {
+  sg_limiter_config lc;
+  sg_limiter_config_init(&lc);
+  return clamped_ceiling(c) - lc.margin_db;
 }
 
 /* The share of the song's frames whose peak max(|L|, |R|) the drive gain_db takes over the
  * limiter's threshold (its ceiling less its margin), from the bus pass's histogram (0.19 dB bins,
  * each read at its centre). The limiter's loudness cost grows with it. */
 static double over_fraction(const master_ctx *c, double gain_db) {
-  sg_limiter_config lc;
-  sg_limiter_config_init(&lc);
-  const double lim = pow(10.0, (c->ceiling - lc.margin_db - gain_db) / 20.0);
+  const double lim = pow(10.0, (threshold_db(c) - gain_db) / 20.0);
   double n = 0, over = 0;
   for (uint32_t b = 0; b < SG__PEAK_BINS; ++b) {
     if (!c->peak_hist[b])
@@ -480,6 +502,34 @@ static double over_fraction(const master_ctx *c, double gain_db) {
       over += c->peak_hist[b];
   }
   return n > 0 ? over / n : 1.0;
+}
+
+/* The drive at which the predicted limited loudness (the bus's lufs, plus the drive, plus the
+ * limiter's predicted cost) reaches target: bisection over the 30 dB above the plain drive (the
+ * prediction does not fall with more drive), within the grid. 0, *gain untouched, when the
+ * prediction does not reach the plain drive or the target lies beyond its reach. */
+static int predict_drive(const master_ctx *c, double lufs, double target, double *gain) {
+  const double thr = threshold_db(c), top = thr + SG__PRED_Y0 + (SG__PRED_N - 1.5) * SG__PRED_DY;
+  double lo = target - lufs, hi = lo + 30.0 < top ? lo + 30.0 : top, cost;
+  if (!sg__pred_cost(&c->pred, lo - thr, &cost))
+    return 0;
+  if (lufs + lo + SG__PRED_SCALE * cost >= target) { /* the limiter costs nothing there */
+    *gain = lo;
+    return 1;
+  }
+  if (!sg__pred_cost(&c->pred, hi - thr, &cost) || lufs + hi + SG__PRED_SCALE * cost < target)
+    return 0;
+  for (int i = 0; i < 40; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    if (!sg__pred_cost(&c->pred, mid - thr, &cost))
+      return 0;
+    if (lufs + mid + SG__PRED_SCALE * cost < target)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  *gain = hi;
+  return 1;
 }
 
 /* One limited pass over the bus file at gain_db into the limiter (ceiling c->ceiling): the song's
@@ -511,6 +561,7 @@ static sg_status limit_pass(master_ctx *c, double gain_db, sg__pass_meter *meter
     return sg_diag_fail(d, st, "master: true-peak guard rejected a ceiling of %.2f dBTP",
                         c->ceiling);
   c->guard_ready = 1;
+  const int mono = c->pred.lr_equal != 0;
   const int64_t lat = c->lat_bus + c->lat_lim; /* the limiter's output frame, for its statistics */
   const int64_t lat_out = lat + c->lat_guard;
   c->dc_r = 1.0 - 2.0 * SG_PI * 5.0 / job->wcfg.rate;
@@ -532,14 +583,20 @@ static sg_status limit_pass(master_ctx *c, double gain_db, sg__pass_meter *meter
       st = sg_diag_fail(d, SG_E_IO, "master: the temporary bus file ended early");
       break;
     }
+    /* A bus with L == R throughout: one channel through the stages (the limiter's second
+     * detector fed silence, which moves no gain), then copied; the same bits as both. */
+    float *R = mono ? NULL : c->acc.R;
     if (c->track_gr)
-      limit_tracked(c, pos, lat, n);
+      limit_tracked(c, pos, lat, n, R);
     else
-      sg_limiter_process(&c->lim, c->acc.L, c->acc.R, n);
+      sg_limiter_process(&c->lim, c->acc.L, R, n);
     dc_block(c, c->acc.L, n, 0);
-    dc_block(c, c->acc.R, n, 1);
+    if (R)
+      dc_block(c, R, n, 1);
     /* Last: a high-pass after it would shift the low end's phase and move the peaks it set. */
-    sg_tp_guard_process(&c->guard, c->acc.L, c->acc.R, n);
+    sg_tp_guard_process(&c->guard, c->acc.L, R, n);
+    if (!R)
+      memcpy(c->acc.R, c->acc.L, n * sizeof *c->acc.R);
     size_t skip, m;
     song_range(pos, lat_out, job->frames, n, &skip, &m);
     if (m > 0 && (st = sg__side_push(side, c->acc.L, c->acc.R, n, skip, m)) != SG_OK)
@@ -640,6 +697,7 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
   c->track_gr = job->section_bounds && job->n_sections > 0 && job->n_sections <= SG_MAX_SECTIONS;
   double lufs = 0;
   c->ceiling = job->ceiling_dbtp;
+  sg__pred_init(&c->pred, job->wcfg.rate, job->wcfg.channels);
   rep->bus_reused = job->bus_path && job->bus_reuse && bus_load(c, job->bus_path, &lufs);
   if (!rep->bus_reused && job->bus_path) { /* kept: written beside, renamed once complete */
     if ((size_t)snprintf(c->bus_path, sizeof c->bus_path, "%s.partial", job->bus_path) >=
@@ -698,24 +756,27 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
    * is lowered by the difference and the pass repeated. The pass that ends the search
    * is the one written; should the search run out with new settings unmeasured, one more pass
    * renders them.
-   * Where the limiter will barely work (the guard settles the true peak, and light limiting
-   * costs little loudness) the first drive is the one accepted, so with a restart the caller
-   * allows, that pass streams to the writer as it is measured: accepted, it is the master and
-   * nothing is rendered again; else its file is dropped, the caller's taps restarted, and the
-   * search goes on as if the pass had been measured alone. The same rule on the same
-   * measurement decides either way, so the written bytes do not depend on it. A dropped pass
-   * costs the writer's whole measurement (features, trace), so it is tried only when at most
-   * SPEC_MAX_OVER of the song's frames go over the limiter's threshold at the first drive: on
-   * the bundled songs the first drive landed at <= 3.2e-5 of the frames over (deja-vu, waltz,
-   * ballad-68) and missed by 0.2 LU or more at >= 3.4e-4 (seven-eight, last-chorus,
-   * night-drive). */
+   * The first drive is the one at which the limiter's loudness cost, predicted from the bus
+   * pass (sg__pred: a chunk-rate model of its gain computer over the bus's peaks and energy),
+   * brings the limited output to the target: on the bundled songs it landed within 0.06 LU at
+   * costs of 0.01 to 3.7 LU, so the first limited pass is the master. With a restart the
+   * caller allows, a pass whose drive the prediction set streams to the writer as it is
+   * measured: accepted, it is the master and nothing is rendered again; else its file is
+   * dropped, the caller's taps restarted, and the search goes on as if the pass had been
+   * measured alone. The same rule on the same measurement decides either way, so the written
+   * bytes do not depend on it. Without a prediction (the bus's peaks beyond the model's grid,
+   * or job->no_prediction) the first drive is the target less the bus's loudness, and it
+   * streams only when at most SPEC_MAX_OVER of the song's frames go over the limiter's
+   * threshold there (a dropped pass costs the writer's whole measurement: features, trace). */
   double gain = job->target_lufs - lufs, out_lufs = lufs, tp = 0, gr = 0, prev = -1000;
   const double tp_margin = 0.02;
   int measured = 0; /* the limited file holds the pass with (gain, c->ceiling) */
-  int written = 0;  /* the first pass was streamed to the writer and accepted */
+  int written = 0;  /* a pass was streamed to the writer and accepted */
   double prev_gain = gain, prev_ceiling = -1000;
+  const int model = !job->no_prediction && predict_drive(c, lufs, job->target_lufs, &gain);
   for (int k = 0; k < 8; ++k) {
-    const int spec = k == 0 && job->restart && !meter && over_fraction(c, gain) <= SPEC_MAX_OVER;
+    const int spec =
+        job->restart && !meter && (model || (k == 0 && over_fraction(c, gain) <= SPEC_MAX_OVER));
     if (spec) {
       if ((st = sg__out_open(o, job->out_path, &job->wcfg, job->frames, NULL, d)) != SG_OK)
         goto done;
@@ -751,19 +812,23 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
       break;
     /* The next drive: a secant step on the loudness the last two passes at this ceiling
      * measured (deep limiting turns 1 dB of drive into much less loudness, so a plain err
-     * step crawls), else err itself. The slope is held to [0.2, 1]. */
-    double step = err;
+     * step crawls; the slope held to [0.2, 1]); before there are two, the prediction's with
+     * its error at this pass taken off the target (the model's shape, the measurement's
+     * level); else err itself. */
+    double next = gain + err, cost;
     if (prev_ceiling == c->ceiling && gain != prev_gain) {
       double slope = (out_lufs - prev) / (gain - prev_gain);
       slope = slope < 0.2 ? 0.2 : slope > 1.0 ? 1.0 : slope;
-      step = err / slope;
+      next = gain + err / slope;
+    } else if (model && sg__pred_cost(&c->pred, gain - threshold_db(c), &cost)) {
+      const double bias = out_lufs - (lufs + gain + SG__PRED_SCALE * cost);
+      if (!predict_drive(c, lufs, job->target_lufs - bias, &next))
+        next = gain + err;
     }
     prev = out_lufs;
     prev_gain = gain;
     prev_ceiling = c->ceiling;
-    gain += step;
-    if (gain > 36.0)
-      gain = 36.0;
+    gain = next > 36.0 ? 36.0 : next;
     measured = 0;
   }
   if (!measured && !written) {

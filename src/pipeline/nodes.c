@@ -276,6 +276,7 @@ sg_status sg__step_master(sg__run *r, sg_diag *d) {
     p->limiter_max_gr_db = sg__node_get_num(n, "limiter_max_gr_db", 0);
     p->ceiling_dbtp = sg__node_get_num(n, "ceiling_dbtp", 0);
     p->passes = (int)sg__node_get_num(n, "passes", 0);
+    p->streamed = (int)sg__node_get_num(n, "streamed", 0);
     p->limiter_mean_gr_db = sg__node_get_num(n, "limiter_mean_gr_db", 0);
     for (int i = 0; i < r->tl.n_sections && i < SG_MAX_SECTIONS; ++i) {
       char k[48];
@@ -311,6 +312,7 @@ sg_status sg__step_master(sg__run *r, sg_diag *d) {
   sg__node_num(n, "limiter_max_gr_db", p->limiter_max_gr_db);
   sg__node_num(n, "ceiling_dbtp", p->ceiling_dbtp);
   sg__node_num(n, "passes", p->passes);
+  sg__node_num(n, "streamed", p->streamed);
   sg__node_num(n, "limiter_mean_gr_db", p->limiter_mean_gr_db);
   for (int i = 0; i < r->tl.n_sections && i < SG_MAX_SECTIONS; ++i) {
     char k[48];

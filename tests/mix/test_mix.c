@@ -197,6 +197,7 @@ static void reverb_tail_past_the_end_is_reported(void **st) {
 
 /* Two loud stems of n frames written to pa and pb: a bass line, and hard noise bursts every
  * 250 ms (seeded rng) that the limiter has to work on. */
+static int loud_mono; /* the noise bursts the same on both channels (a bus with L == R) */
 static void write_loud_stems(const char *pa, const char *pb, int64_t n, uint64_t seed,
                              uint64_t stream) {
   float *a = malloc((size_t)n * 2 * sizeof *a), *b = malloc((size_t)n * 2 * sizeof *b);
@@ -207,7 +208,7 @@ static void write_loud_stems(const char *pa, const char *pb, int64_t n, uint64_t
     a[2 * i] = a[2 * i + 1] = (float)(0.3 * sin(2 * SG_PI * 55 * t));
     double env = exp(-30.0 * fmod(t, 0.25));
     b[2 * i] = (float)(0.9 * env * (sg_rng_uniform(&r) * 2 - 1));
-    b[2 * i + 1] = (float)(0.9 * env * (sg_rng_uniform(&r) * 2 - 1));
+    b[2 * i + 1] = loud_mono ? b[2 * i] : (float)(0.9 * env * (sg_rng_uniform(&r) * 2 - 1));
   }
   write_stem(pa, a, n, 2);
   write_stem(pb, b, n, 2);
@@ -408,6 +409,16 @@ static void mono_master_is_the_pass_with_its_final_drive(void **st) {
   check_against_reference(1, "mref1");
 }
 
+/* A bus with L == R throughout (mono stems; the master runs one channel and copies it): the
+ * same bits as the reference pass over both channels, for a mono and a stereo song. */
+static void mono_bus_is_the_pass_with_its_final_drive(void **st) {
+  (void)st;
+  loud_mono = 1;
+  check_against_reference(1, "mrefm1");
+  check_against_reference(2, "mrefm2");
+  loud_mono = 0;
+}
+
 /* The bus effects' tap sees the bus once (one pass renders it), every song frame. */
 static int64_t tapped_frames;
 static void count_tap(void *user, int effect, const float *inL, const float *inR, const float *outL,
@@ -488,11 +499,12 @@ static void silent_mix_is_refused(void **st) {
   free(z);
 }
 
-/* With a restart the first limited pass streams to the writer while it is measured. The master
- * is the same bytes, after the same number of passes, as without it, whether that pass is
- * accepted (the restart never called) or not (called once; the writer's tap then measures only
- * the master as it is finally written, the file's own loudness) or not tried (deep limiting);
- * and no temporary file is left in any case. */
+/* With a restart a limited pass whose drive was predicted (or, without a prediction, a first
+ * pass the limiter barely works on) streams to the writer while it is measured. The master is
+ * the same bytes, after the same number of passes, as without it, whether that pass is accepted
+ * (the restart never called) or not (called; the writer's tap then measures only the master as
+ * it is finally written, the file's own loudness) or not tried; the master meets its loudness
+ * target whichever pass it is; and no temporary file is left in any case. */
 static sg_meter *spec_meter;
 static int spec_restarts;
 static sg_status spec_tap(void *user, const float *x, size_t n) {
@@ -518,7 +530,7 @@ static unsigned char *file_bytes(const char *path, long *len) {
   return b;
 }
 
-static void spec_case(sg_master_job job, const char *dir, int want_streamed) {
+static void spec_case(sg_master_job job, const char *dir, int want_streamed, int want_restarts) {
   char plain[1100], spec[1100];
   snprintf(plain, sizeof plain, "%s/plain.wav", dir);
   snprintf(spec, sizeof spec, "%s/spec.wav", dir);
@@ -542,8 +554,10 @@ static void spec_case(sg_master_job job, const char *dir, int want_streamed) {
          file.integrated_lufs, (long long)tapped.frames);
   assert_int_equal(r0.streamed, 0);
   assert_int_equal(r1.streamed, want_streamed);
-  assert_int_equal(spec_restarts, want_streamed < 0);
-  assert_int_equal(r1.passes, r0.passes); /* the streamed pass is the search's first */
+  assert_int_equal(spec_restarts, want_restarts);
+  assert_int_equal(r1.passes, r0.passes); /* streamed or not, the same search */
+  assert_true(fabs(file.integrated_lufs - job.target_lufs) <= job.tolerance_lu); /* the gate */
+  assert_true(file.true_peak_dbtp <= job.ceiling_dbtp);
   assert_int_equal(tapped.frames, job.frames);
   assert_float_equal(tapped.integrated_lufs, file.integrated_lufs, 1e-9);
   assert_true(r1.gain_db == r0.gain_db && r1.ceiling_dbtp == r0.ceiling_dbtp);
@@ -561,7 +575,7 @@ static void spec_case(sg_master_job job, const char *dir, int want_streamed) {
 static void streamed_first_pass_is_the_same_master(void **st) {
   (void)st;
   /* A bass line and a full-scale click every 2 s: few frames for the limiter, little loudness
-   * lost, the first drive lands. */
+   * lost, the predicted first drive lands. */
   const int64_t n = 6 * RATE;
   char pa[1024], pb[1024];
   snprintf(pa, sizeof pa, "%s", sg_test_path("s_a.wav"));
@@ -588,15 +602,47 @@ static void streamed_first_pass_is_the_same_master(void **st) {
   job.bpm = 120;
   job.frames = n;
   job.wcfg = wcfg(2);
-  spec_case(job, fresh_dir("mspec1"), 1);
-  /* The same with a tolerance the limiter's small loudness cost already misses: streamed,
-   * dropped, searched on. */
+  spec_case(job, fresh_dir("mspec1"), 1, 0);
+  /* A tolerance the prediction misses (it lands 0.03 LU off; the limiter costs 0.06 LU here):
+   * the predicted pass streamed and dropped, the corrected drive streamed and accepted. */
   job.tolerance_lu = 0.004;
-  spec_case(job, fresh_dir("mspec2"), -1);
-  /* Deep limiting (noise bursts): many frames over the threshold, not tried. */
+  spec_case(job, fresh_dir("mspec2"), 1, 1);
+  /* Deep limiting (noise bursts) without the prediction: many frames over the threshold at
+   * the plain first drive, not tried. */
   master_files f;
   sg_master_job loud = loud_job(&f, "mspec3");
-  spec_case(loud, f.dir, 0);
+  loud.no_prediction = 1;
+  spec_case(loud, f.dir, 0, 0);
+}
+
+/* The prediction forced off (every drive set as when it misses): the search still brings the
+ * master to its target and under its ceiling, in more passes than with it. */
+static void search_without_prediction_meets_the_target(void **st) {
+  (void)st;
+  master_files f;
+  sg_master_job job = loud_job(&f, "mnopred");
+  job.no_prediction = 1;
+  sg_master_report r0, r1;
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_mix_master(&job, NULL, &r0, &d), SG_OK);
+  sg_meter_result m0;
+  assert_int_equal(sg_meter_file(job.out_path, SG_METER_ALL, &m0, NULL, NULL), SG_OK);
+  job.no_prediction = 0;
+  assert_int_equal(sg_mix_master(&job, NULL, &r1, &d), SG_OK);
+  sg_meter_result m1;
+  assert_int_equal(sg_meter_file(job.out_path, SG_METER_ALL, &m1, NULL, NULL), SG_OK);
+  printf("without the prediction %d passes, %.3f LUFS, %.3f dBTP; with it %d passes, %.3f LUFS, "
+         "%.3f dBTP\n",
+         r0.passes, m0.integrated_lufs, m0.true_peak_dbtp, r1.passes, m1.integrated_lufs,
+         m1.true_peak_dbtp);
+  for (int k = 0; k < 2; ++k) {
+    const sg_meter_result *m = k ? &m1 : &m0;
+    assert_true(fabs(m->integrated_lufs - job.target_lufs) <= job.tolerance_lu);
+    assert_true(m->true_peak_dbtp <= job.ceiling_dbtp);
+  }
+  assert_true(r0.passes >= 3); /* the plain first drive misses: a search */
+  assert_true(r1.passes < r0.passes);
 }
 
 int main(void) {
@@ -608,10 +654,12 @@ int main(void) {
       cmocka_unit_test(master_meets_loudness_and_ceiling),
       cmocka_unit_test(master_is_the_pass_with_its_final_drive),
       cmocka_unit_test(mono_master_is_the_pass_with_its_final_drive),
+      cmocka_unit_test(mono_bus_is_the_pass_with_its_final_drive),
       cmocka_unit_test(bus_tap_sees_the_bus_once),
       cmocka_unit_test(failed_master_leaves_nothing),
       cmocka_unit_test(silent_mix_is_refused),
       cmocka_unit_test(streamed_first_pass_is_the_same_master),
+      cmocka_unit_test(search_without_prediction_meets_the_target),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
