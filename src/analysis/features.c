@@ -82,6 +82,7 @@ __attribute__((target("avx"))) static size_t mag_avx(float *mag, size_t nb, floa
  * n - hop samples move to its front once every n / hop frames, not after every frame. */
 typedef struct stft {
   size_t n, hop, fill, start;
+  size_t zrun; /* trailing zero samples in buf (kept by stft_feed and the end padding only) */
   float *buf, *at, *win;
   sg__rfft fft;
   float norm; /* 2 / sum(window): a full-scale sine reads 1.0 */
@@ -92,6 +93,7 @@ static int stft_init(stft *s, size_t n, size_t hop) {
   s->n = n;
   s->hop = hop;
   s->fill = n / 2; /* frame m is centred on input sample m * hop */
+  s->zrun = s->fill;
   s->buf = calloc(2 * n, sizeof *s->buf);
   s->win = malloc(n * sizeof *s->win);
   if (sg__rfft_init(&s->fft, n) || !s->buf || !s->win)
@@ -114,21 +116,27 @@ static void stft_free(stft *s) {
 
 /* Transforms the current frame; leaves magnitudes of bins [0, nb) in mag and slides by hop. */
 static void stft_frame(stft *s, float *mag, size_t nb) {
-  sg__rfft_power(&s->fft, s->buf + s->start, s->win, mag, nb);
-  size_t k = 0;
+  if (s->zrun >= s->n) {
+    /* A frame of zeros (a stem's rests): every product, sum and square of the transform is a
+     * zero, the power +0 and so each magnitude. Same bits, without the transform. */
+    memset(mag, 0, nb * sizeof *mag);
+  } else {
+    sg__rfft_power(&s->fft, s->buf + s->start, s->win, mag, nb);
+    size_t k = 0;
 #if defined(SG_MAG_AVX)
-  if (__builtin_cpu_supports("avx"))
-    k = mag_avx(mag, nb, s->norm);
+    if (__builtin_cpu_supports("avx"))
+      k = mag_avx(mag, nb, s->norm);
 #endif
 #if defined(__SSE2__)
-  /* sqrtf keeps errno semantics and stays scalar (a branch per bin); the vector square root is
-   * the same correctly rounded IEEE operation, four bins at a time. */
-  const __m128 g = _mm_set1_ps(s->norm);
-  for (; k + 4 <= nb; k += 4)
-    _mm_storeu_ps(mag + k, _mm_mul_ps(g, _mm_sqrt_ps(_mm_loadu_ps(mag + k))));
+    /* sqrtf keeps errno semantics and stays scalar (a branch per bin); the vector square root
+     * is the same correctly rounded IEEE operation, four bins at a time. */
+    const __m128 g = _mm_set1_ps(s->norm);
+    for (; k + 4 <= nb; k += 4)
+      _mm_storeu_ps(mag + k, _mm_mul_ps(g, _mm_sqrt_ps(_mm_loadu_ps(mag + k))));
 #endif
-  for (; k < nb; ++k)
-    mag[k] = s->norm * sqrtf(mag[k]);
+    for (; k < nb; ++k)
+      mag[k] = s->norm * sqrtf(mag[k]);
+  }
   s->start += s->hop;
   s->fill = s->n - s->hop;
   if (s->start + s->n > 2 * s->n) {
@@ -878,6 +886,10 @@ static sg_status stft_feed(sg_features *f, stft *s, const float *x, size_t n,
     if (k > n - i)
       k = n - i;
     memcpy(s->at, x + i, k * sizeof *x);
+    size_t z = 0; /* trailing zeros of the run */
+    while (z < k && x[i + k - 1 - z] == 0.0f)
+      ++z;
+    s->zrun = z == k ? s->zrun + k : z;
     s->at += k;
     s->fill += k;
     i += k;
@@ -1042,6 +1054,7 @@ sg_status sg_features_finish(sg_features *f) {
     for (size_t i = 0; i < pad && st == SG_OK; ++i) {
       *f->on.at++ = 0.0f;
       f->on.fill++;
+      f->on.zrun++;
       if (f->on.fill == f->on.n)
         st = onset_frame(f);
     }
