@@ -155,12 +155,13 @@ static void stft_frame(stft *s, float *mag, size_t nb) {
  *    measured over the whole file: FINE_W floats (60 bins of all pitched content, then 60 of
  *    the bass register's notes), 480 bytes a frame, 20 MB an hour at 48 kHz;
  *  - the ~1 ms energy envelope, 14 MB an hour, read by window (sg_features_energy_read);
- *  - the low-band onset envelope, 2.7 MB an hour, read by window (sg_features_low_read);
+ *  - the onset and low-band onset envelopes, 2.7 MB an hour each, read by window
+ *    (sg_features_onset_read, sg_features_low_read);
  *  - the chroma and bass chroma, 2 MB an hour each, read by span (sg_features_chroma_read). */
 #define FINE_W 120
 #define FINE_BLOCK 256     /* 22 s of chroma frames */
 #define ENERGY_BLOCK 16384 /* 16 s of energy blocks */
-#define LOW_BLOCK 4096     /* 22 s of the low-band envelope */
+#define LOW_BLOCK 4096     /* 22 s of the low-band envelope (and of the onset envelope) */
 #define CHROMA_BLOCK 512   /* 44 s of chroma (and of bass chroma) frames */
 typedef struct spool {
   size_t w, block; /* floats a record; records kept in memory */
@@ -186,7 +187,9 @@ struct sg_features {
   float *on_mag, *on_prev, *band;
   float low_prev; /* low-band energy of the previous frame */
   int on_have_prev;
-  sg__farr env;
+  spool env;
+  float *env_all; /* the whole onset envelope, loaded by sg_features_onset_env when spooled */
+  size_t env_all_n;
   spool low;
   float *low_all; /* the whole low-band envelope, loaded by sg_features_low_env when spooled */
   size_t low_all_n;
@@ -355,7 +358,8 @@ void sg_features_free(sg_features *f) {
   free(f->on_prev);
   free(f->band);
   free(f->band_lo);
-  sg__farr_free(&f->env);
+  spool_free(&f->env);
+  free(f->env_all);
   spool_free(&f->low);
   free(f->low_all);
   spool_free(&f->energy);
@@ -532,6 +536,7 @@ sg_status sg_features_create(sg_features **out, unsigned channels, unsigned rate
     f->cfg = *cfg;
   else
     sg_features_config_init(&f->cfg);
+  spool_init(&f->env, 1, LOW_BLOCK);
   spool_init(&f->energy, 1, ENERGY_BLOCK);
   spool_init(&f->low, 1, LOW_BLOCK);
   spool_init(&f->fine, FINE_W, FINE_BLOCK);
@@ -659,7 +664,8 @@ static sg_status onset_frame(sg_features *f) {
   float lflux = f->on_have_prev && le > f->low_prev ? le - f->low_prev : 0.0f;
   f->low_prev = le;
   f->on_have_prev = 1;
-  sg_status st = sg__farr_push(&f->env, (float)(flux / (double)f->n_bands));
+  const float v = (float)(flux / (double)f->n_bands);
+  sg_status st = spool_push(&f->env, &v);
   if (st == SG_OK)
     st = spool_push(&f->low, &lflux);
   return st;
@@ -1146,16 +1152,6 @@ sg_status sg_features_from_file(sg_features **out, const char *path, const sg_fe
   return sg_analysis_file_pass(path, 0, NULL, NULL, cfg, out, d);
 }
 
-/* Copies [a, b) of a growable array into dst (b clamped to its length). */
-static sg_status slice_arr(const sg__farr *src, double rate, double t0, double t1, sg__farr *dst) {
-  size_t a = (size_t)(t0 > 0 ? floor(t0 * rate) : 0), b = (size_t)(t1 > 0 ? ceil(t1 * rate) : 0);
-  if (b > src->n)
-    b = src->n;
-  if (a >= b)
-    return SG_OK;
-  return sg__farr_pushn(dst, src->v + a, b - a);
-}
-
 /* Copies [t0, t1) s of a one-float spool into dst, a window at a time. */
 static sg_status slice_spool(const spool *src, double rate, double t0, double t1, spool *dst) {
   size_t a = (size_t)(t0 > 0 ? floor(t0 * rate) : 0), b = (size_t)(t1 > 0 ? ceil(t1 * rate) : 0);
@@ -1189,12 +1185,13 @@ sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_featu
   g->env_rate = f->env_rate;
   g->e_rate = f->e_rate;
   g->frames = (int64_t)((t1 - t0) * f->rate);
+  spool_init(&g->env, 1, LOW_BLOCK);
   spool_init(&g->energy, 1, ENERGY_BLOCK);
   spool_init(&g->low, 1, LOW_BLOCK);
   spool_init(&g->fine, FINE_W, FINE_BLOCK);
   spool_init(&g->chroma, 12, CHROMA_BLOCK);
   spool_init(&g->bchroma, 12, CHROMA_BLOCK);
-  sg_status st = slice_arr(&f->env, f->env_rate, t0, t1, &g->env);
+  sg_status st = slice_spool(&f->env, f->env_rate, t0, t1, &g->env);
   if (st == SG_OK)
     st = slice_spool(&f->low, f->env_rate, t0, t1, &g->low);
   if (st == SG_OK)
@@ -1222,17 +1219,28 @@ sg_status sg_features_from_onset(sg_features **out, unsigned rate, int64_t frame
   g->finished = 1;
   g->env_rate = frame_rate;
   g->frames = frames;
+  spool_init(&g->env, 1, LOW_BLOCK);
   spool_init(&g->energy, 1, ENERGY_BLOCK);
   spool_init(&g->low, 1, LOW_BLOCK);
   spool_init(&g->fine, FINE_W, FINE_BLOCK);
   spool_init(&g->chroma, 12, CHROMA_BLOCK);
   spool_init(&g->bchroma, 12, CHROMA_BLOCK);
-  if (n && sg__farr_pushn(&g->env, env, n) != SG_OK) {
+  sg_status st = sg_features_onset_append(g, env, n);
+  if (st != SG_OK) {
     sg_features_free(g);
-    return SG_E_NOMEM;
+    return st;
   }
   *out = g;
   return SG_OK;
+}
+
+sg_status sg_features_onset_append(sg_features *f, const float *env, size_t n) {
+  if (!f || (n && !env) || f->cfg.flags != SG_FEAT_ONSET || f->on.n)
+    return SG_E_INVAL; /* only features made by sg_features_from_onset */
+  sg_status st = SG_OK;
+  for (size_t i = 0; i < n && st == SG_OK; ++i)
+    st = spool_push(&f->env, env + i);
+  return st;
 }
 
 /* The whole of a spool (*n records): its memory, or (spooled) a copy loaded once and again after
@@ -1260,11 +1268,27 @@ static const float *spool_all(const spool *sp, float **cache, size_t *cache_n, s
 }
 
 const float *sg_features_onset_env(const sg_features *f, size_t *n, double *frame_rate) {
-  if (n)
-    *n = f ? f->env.n : 0;
   if (frame_rate)
     *frame_rate = f ? f->env_rate : 0;
-  return f ? f->env.v : NULL;
+  if (!f) {
+    if (n)
+      *n = 0;
+    return NULL;
+  }
+  sg_features *m = (sg_features *)f;
+  return spool_all(&f->env, &m->env_all, &m->env_all_n, n);
+}
+
+size_t sg_features_onset_frames(const sg_features *f, double *frame_rate) {
+  if (frame_rate)
+    *frame_rate = f ? f->env_rate : 0;
+  return f ? spool_count(&f->env) : 0;
+}
+
+sg_status sg_features_onset_read(const sg_features *f, size_t start, size_t n, float *out) {
+  if (!f || (!out && n))
+    return SG_E_INVAL;
+  return n ? spool_read(&f->env, start, n, out) : SG_OK;
 }
 
 const float *sg_features_low_env(const sg_features *f, size_t *n, double *frame_rate) {
