@@ -74,8 +74,11 @@ typedef struct sg__rfft {
 /* 0, or -1 when n is not a power of two >= 8 or memory is short (then free is still safe). */
 int sg__rfft_init(sg__rfft *p, size_t n);
 void sg__rfft_free(sg__rfft *p);
-/* pw[k] = |X[k]|^2 for k < nb <= n/2 + 1, X the DFT of x[i] * win[i] (unscaled, e^{-2 pi i k j/n}).
- */
+/* pw[k] = |X[k]|^2 for k < nb <= n/2 + 1, X the DFT of x[i] * w[i] (unscaled, e^{-2 pi i k j/n}),
+ * the window given split as the transform reads the samples: win[j] = w[2 j], win[n/2 + j] =
+ * w[2 j + 1] (sg__rfft_split_window), so it is not deinterleaved again for every frame. */
 void sg__rfft_power(sg__rfft *p, const float *x, const float *win, float *pw, size_t nb);
+/* The window w of n samples split for sg__rfft_power into win (n floats). */
+void sg__rfft_split_window(const float *w, size_t n, float *win);
 
 #endif

@@ -83,7 +83,7 @@ __attribute__((target("avx"))) static size_t mag_avx(float *mag, size_t nb, floa
 typedef struct stft {
   size_t n, hop, fill, start;
   size_t zrun; /* trailing zero samples in buf (kept by stft_feed and the end padding only) */
-  float *buf, *at, *win;
+  float *buf, *at, *win; /* win: the window split (sg__rfft_split_window) */
   sg__rfft fft;
   float norm; /* 2 / sum(window): a full-scale sine reads 1.0 */
 } stft;
@@ -99,12 +99,17 @@ static int stft_init(stft *s, size_t n, size_t hop) {
   if (sg__rfft_init(&s->fft, n) || !s->buf || !s->win)
     return -1;
   s->at = s->buf + s->fill;
+  float *w = malloc(n * sizeof *w);
+  if (!w)
+    return -1;
   double sum = 0;
   for (size_t i = 0; i < n; ++i) {
-    s->win[i] = (float)(0.5 - 0.5 * cos(2 * SG_PI * (double)i / (double)n)); /* periodic Hann */
-    sum += s->win[i];
+    w[i] = (float)(0.5 - 0.5 * cos(2 * SG_PI * (double)i / (double)n)); /* periodic Hann */
+    sum += w[i];
   }
   s->norm = (float)(2.0 / sum);
+  sg__rfft_split_window(w, n, s->win); /* as the transform reads it */
+  free(w);
   return 0;
 }
 
