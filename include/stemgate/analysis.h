@@ -165,9 +165,13 @@ int64_t sg_meter_last_active(const sg_meter *m, double threshold_db);
  * sg_meter_window_db gave it, window_frames per window, one window per started window of
  * r->frames. The meter answers sg_meter_result_get (r, bit for bit) and the activity queries
  * exactly as the meter measured; it takes no more blocks (sg_meter_add: SG_E_INVAL). SG_E_INVAL
- * for an inconsistent measurement, SG_E_NOMEM. */
+ * for an inconsistent measurement (a closed window's level that is not a float, as every meter
+ * keeps it), SG_E_NOMEM. window_db NULL: the map is given afterwards by sg_meter_freeze_set (a
+ * long one a window at a time; held as floats, 288 kB for 60 minutes). */
 sg_status sg_meter_freeze(sg_meter **out, const sg_meter_result *r, size_t window_frames,
                           const double *window_db, size_t n_windows, sg_diag *d);
+/* Windows [i0, i0 + n) of a frozen meter's activity map. SG_E_INVAL (as sg_meter_freeze). */
+sg_status sg_meter_freeze_set(sg_meter *m, size_t i0, const double *window_db, size_t n);
 
 /* Streams a file through a meter (sg_audio_reader, 64 k-frame blocks). Fills *result; when keep
  * is not NULL the meter is handed over in *keep (for the activity map) and the caller frees it.

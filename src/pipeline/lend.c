@@ -117,12 +117,20 @@ int sg__lend_read(const char *path, const char sha[65], sg_meter **mo, sg_featur
   int64_t frames = 0;
   double er = 0;
   sg_meter_result mr;
-  double *wv = NULL;
   sg_features *env = NULL;
+  /* The activity map goes into the frozen meter a window at a time (no second copy of it). */
   if (take(&k, &left, &msz, sizeof msz) && msz == sizeof mr && take(&k, &left, &mr, sizeof mr) &&
       take(&k, &left, &wf, sizeof wf) && take(&k, &left, &nw, sizeof nw) &&
-      nw <= left / sizeof *wv && (wv = malloc((nw ? nw : 1) * sizeof *wv)))
-    take(&k, &left, wv, nw * sizeof *wv);
+      nw <= left / sizeof(double) &&
+      sg_meter_freeze(mo, &mr, (size_t)wf, NULL, (size_t)nw, NULL) == SG_OK) {
+    double wv[LEND_WINDOW / 2];
+    for (uint64_t j = 0; j < nw && k.ok; j += LEND_WINDOW / 2) {
+      const size_t c = nw - j < LEND_WINDOW / 2 ? (size_t)(nw - j) : LEND_WINDOW / 2;
+      if (take(&k, &left, wv, c * sizeof *wv) &&
+          sg_meter_freeze_set(*mo, (size_t)j, wv, c) != SG_OK)
+        k.ok = 0;
+    }
+  }
   /* The envelope goes into features of its own a window at a time (kept as the render's are:
    * its first seconds in memory, the rest in a temporary file), not into one array. */
   if (take(&k, &left, &rate, sizeof rate) && take(&k, &left, &frames, sizeof frames) &&
@@ -137,13 +145,11 @@ int sg__lend_read(const char *path, const char sha[65], sg_meter **mo, sg_featur
     }
   }
   char want[65] = "", got[65] = "";
-  int ok = k.ok && env && fread(want, 1, 64, k.f) == 64 && sg_sha256_final(&k.h, got) == SG_OK &&
-           !memcmp(got, want, 64);
+  int ok = k.ok && *mo && env && fread(want, 1, 64, k.f) == 64 &&
+           sg_sha256_final(&k.h, got) == SG_OK && !memcmp(got, want, 64);
   sg_sha256_free(&k.h);
   fclose(k.f);
-  ok = ok && frames == mr.frames &&
-       sg_meter_freeze(mo, &mr, (size_t)wf, wv, (size_t)nw, NULL) == SG_OK;
-  free(wv);
+  ok = ok && frames == mr.frames;
   if (ok) {
     *fo = env;
   } else {
