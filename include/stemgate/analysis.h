@@ -165,9 +165,13 @@ int64_t sg_meter_last_active(const sg_meter *m, double threshold_db);
  * sg_meter_window_db gave it, window_frames per window, one window per started window of
  * r->frames. The meter answers sg_meter_result_get (r, bit for bit) and the activity queries
  * exactly as the meter measured; it takes no more blocks (sg_meter_add: SG_E_INVAL). SG_E_INVAL
- * for an inconsistent measurement, SG_E_NOMEM. */
+ * for an inconsistent measurement (a closed window's level that is not a float, as every meter
+ * keeps it), SG_E_NOMEM. window_db NULL: the map is given afterwards by sg_meter_freeze_set (a
+ * long one a window at a time; held as floats, 288 kB for 60 minutes). */
 sg_status sg_meter_freeze(sg_meter **out, const sg_meter_result *r, size_t window_frames,
                           const double *window_db, size_t n_windows, sg_diag *d);
+/* Windows [i0, i0 + n) of a frozen meter's activity map. SG_E_INVAL (as sg_meter_freeze). */
+sg_status sg_meter_freeze_set(sg_meter *m, size_t i0, const double *window_db, size_t n);
 
 /* Streams a file through a meter (sg_audio_reader, 64 k-frame blocks). Fills *result; when keep
  * is not NULL the meter is handed over in *keep (for the activity map) and the caller frees it.
@@ -197,12 +201,12 @@ sg_status sg_meter_file(const char *path, unsigned flags, sg_meter_result *resul
  *    from the spectral peaks (sg_features_tuning_cents), not around 440 Hz. Frame j is
  *    centred on decimated frame j * hop; the HPSS look-ahead of 8 frames is flushed by finish.
  *
- * Memory an hour at 48 kHz: the onset envelope, 2.7 MB. The low-band envelope (2.7 MB an hour),
+ * Memory an hour at 48 kHz: none. The onset and low-band envelopes (2.7 MB an hour each),
  * the energy envelope (14 MB), chroma and bass chroma (2 MB each) and the 1/5-semitone chroma
  * waiting for finish (20 MB) keep their first ~20-40 s in memory and the rest in an unlinked
- * temporary file in $TMPDIR (or /tmp), read back by window (sg_features_low_read,
- * sg_features_energy_read, sg_features_chroma_read) and once by finish; without a temporary
- * file they stay in memory. Nothing else in add grows with the file length. */
+ * temporary file in $TMPDIR (or /tmp), read back by window (sg_features_onset_read,
+ * sg_features_low_read, sg_features_energy_read, sg_features_chroma_read) and once by finish;
+ * without a temporary file they stay in memory. Nothing else in add grows with the file length. */
 
 enum {
   SG_FEAT_ONSET = 1u << 0,  /* onset and low-band envelopes */
@@ -254,11 +258,19 @@ sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_featu
  * by a render for its final verification. SG_E_INVAL, SG_E_NOMEM. */
 sg_status sg_features_from_onset(sg_features **out, unsigned rate, int64_t frames, const float *env,
                                  size_t n, double frame_rate);
+/* Appends n frames to the envelope of features made by sg_features_from_onset (so a long one
+ * can be given a window at a time, and spooled as any other). SG_E_INVAL, SG_E_NOMEM, SG_E_IO. */
+sg_status sg_features_onset_append(sg_features *f, const float *env, size_t n);
 
 /* Accessors. Pointers stay valid until the next add or free; *n receives the element count
  * (frames of the envelope, or chroma frames with 12 floats each); *frame_rate in Hz. NULL and
  * *n = 0 when the feature was not requested. */
+/* The whole onset envelope; a spooled one (past ~22 s) is loaded into memory on this call (and
+ * kept until the next add or free), so analyses of long streams read it by window instead: */
 const float *sg_features_onset_env(const sg_features *f, size_t *n, double *frame_rate);
+size_t sg_features_onset_frames(const sg_features *f, double *frame_rate);
+/* Copies onset envelope frames [start, start + n) into out, 0 past the end. SG_E_INVAL, SG_E_IO. */
+sg_status sg_features_onset_read(const sg_features *f, size_t start, size_t n, float *out);
 /* The whole low-band envelope; a spooled one (past ~22 s) is loaded into memory on this call,
  * so analyses of long streams read it by window instead (same frames as the onset envelope): */
 const float *sg_features_low_env(const sg_features *f, size_t *n, double *frame_rate);

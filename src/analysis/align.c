@@ -77,18 +77,20 @@ typedef struct window_result {
   int inverted;
 } window_result;
 
-/* Normalised cross-correlation of a[i0, i1) against b shifted by lags -L..L. Returns the best
- * lag (with parabolic fraction) and its correlation. */
-static double xcorr_peak(const float *a, size_t na, const float *b, size_t nb, long i0, long i1,
-                         long L, long base, double *peak) {
+/* Normalised cross-correlation of a[i0, i1) against b (nb long) shifted by lags -L..L. Returns
+ * the best lag (with parabolic fraction) and its correlation. a and b may be windows of longer
+ * signals: element i of a is a[i - ao], element j of b is b[j - bo] (a window holding every
+ * element read: a's [i0, i1), b's [i0 + base - L, i1 + base + L) within [0, nb)). */
+static double xcorr_peak(const float *a, long ao, const float *b, long bo, size_t nb, long i0,
+                         long i1, long L, long base, double *peak) {
   double ma = 0, mb = 0;
   for (long i = i0; i < i1; ++i)
-    ma += a[i];
+    ma += a[i - ao];
   ma /= (double)(i1 - i0);
   long bl = i0 + base - L, bh = i1 + base + L, cnt = 0;
   for (long i = bl; i < bh; ++i)
     if (i >= 0 && i < (long)nb) {
-      mb += b[i];
+      mb += b[i - bo];
       cnt++;
     }
   mb = cnt ? mb / (double)cnt : 0;
@@ -99,7 +101,7 @@ static double xcorr_peak(const float *a, size_t na, const float *b, size_t nb, l
   }
   double saa = 0;
   for (long i = i0; i < i1; ++i)
-    saa += (a[i] - ma) * (a[i] - ma);
+    saa += (a[i - ao] - ma) * (a[i - ao] - ma);
   long best = 0;
   double bv = -2;
   for (long l = -L; l <= L; ++l) {
@@ -108,11 +110,10 @@ static double xcorr_peak(const float *a, size_t na, const float *b, size_t nb, l
       long j = i + base + l;
       if (j < 0 || j >= (long)nb)
         continue;
-      double y = b[j] - mb;
-      s += (a[i] - ma) * y;
+      double y = b[j - bo] - mb;
+      s += (a[i - ao] - ma) * y;
       sbb += y * y;
     }
-    (void)na;
     double v = saa > 0 && sbb > 0 ? s / sqrt(saa * sbb) : 0;
     r[l + L] = v;
     if (v > bv) {
@@ -127,17 +128,35 @@ static double xcorr_peak(const float *a, size_t na, const float *b, size_t nb, l
   return (double)best + fr;
 }
 
-static sg_status measure(const float *ea, size_t na, const float *eb, size_t nb, double R,
-                         unsigned rate, src *sa, src *sb, const sg_align_config *c, double t0,
-                         double t1, window_result *w, sg_diag *d) {
+static sg_status ewin_fail(sg_diag *d) {
+  return sg_diag_fail(d, SG_E_IO, "align: cannot read the onset envelope back");
+}
+
+/* The active part [*ia, *ib) of w's envelope: first to last frame above thr. */
+static void active_part(sg__ewin *w, double thr, size_t *ia, size_t *ib) {
+  size_t a = 0, b = (size_t)w->total;
+  while (a < b && !(sg__ewin_at(w, (long)a) > thr))
+    a++;
+  while (b > a && !(sg__ewin_at(w, (long)b - 1) > thr))
+    b--;
+  *ia = a;
+  *ib = b;
+}
+
+static sg_status measure(sg__ewin *wa, sg__ewin *wb, double R, unsigned rate, src *sa, src *sb,
+                         const sg_align_config *c, double t0, double t1, window_result *w,
+                         sg_diag *d) {
   long i0 = (long)floor(t0 * R), i1 = (long)ceil(t1 * R);
-  if (i1 > (long)na)
-    i1 = (long)na;
+  if (i1 > wa->total)
+    i1 = wa->total;
   if (i1 - i0 < 4)
     return sg_diag_fail(d, SG_E_NOTFOUND, "align: window too short");
   long L = (long)ceil(c->max_lag_s * R);
+  if (sg__ewin_load(wa, i0, i1) != SG_OK || sg__ewin_load(wb, i0 - L, i1 + L) != SG_OK)
+    return ewin_fail(d);
+  const float *ea = wa->v;
   double sim;
-  double lag = xcorr_peak(ea, na, eb, nb, i0, i1, L, 0, &sim);
+  double lag = xcorr_peak(ea, i0, wb->v, wb->lo, (size_t)wb->total, i0, i1, L, 0, &sim);
   w->offset_s = lag / R;
   w->sim = sim;
   w->time_s = 0.5 * (t0 + t1);
@@ -154,9 +173,9 @@ static sg_status measure(const float *ea, size_t na, const float *eb, size_t nb,
   double s = 0, bs = -1;
   long bstart = i0;
   for (long i = i0; i < i1; ++i) {
-    s += (double)ea[i] * ea[i];
+    s += (double)ea[i - i0] * ea[i - i0];
     if (i - wr >= i0)
-      s -= (double)ea[i - wr] * ea[i - wr];
+      s -= (double)ea[i - wr - i0] * ea[i - wr - i0];
     if (i - i0 + 1 >= wr && s > bs) {
       bs = s;
       bstart = i - wr + 1;
@@ -204,7 +223,7 @@ static sg_status measure(const float *ea, size_t na, const float *eb, size_t nb,
   }
   double msim;
   long Md = M / (long)D;
-  double mid = ma > 8 ? xcorr_peak(va, ma, vb, mb, 0, (long)ma, Md, Md, &msim) * (double)D : 0;
+  double mid = ma > 8 ? xcorr_peak(va, 0, vb, 0, mb, 0, (long)ma, Md, Md, &msim) * (double)D : 0;
   free(va);
   free(vb);
   /* Fine stage: normalised waveform correlation within +-1.5 ms of the envelope estimate.
@@ -217,13 +236,13 @@ static sg_status measure(const float *ea, size_t na, const float *eb, size_t nb,
     cm = -(M - W);
   double fsim;
   double fl =
-      (double)cm + xcorr_peak(xa, nr, xb, nr + 2 * (size_t)M, 0, (long)nr, W, M + cm, &fsim);
+      (double)cm + xcorr_peak(xa, 0, xb, 0, nr + 2 * (size_t)M, 0, (long)nr, W, M + cm, &fsim);
   if (!(fsim > 0.1)) {
     /* Perhaps b is a with its polarity inverted: correlate against -b. */
     for (size_t i = 0; i < nr + 2 * (size_t)M; ++i)
       xb[i] = -xb[i];
     double nsim, nfl = (double)cm +
-                       xcorr_peak(xa, nr, xb, nr + 2 * (size_t)M, 0, (long)nr, W, M + cm, &nsim);
+                       xcorr_peak(xa, 0, xb, 0, nr + 2 * (size_t)M, 0, (long)nr, W, M + cm, &nsim);
     if (nsim > 0.1) {
       fsim = nsim;
       fl = nfl;
@@ -260,21 +279,30 @@ static sg_status align_core(const sg_features *fa, const sg_features *fb, src *s
     sg_align_config_init(&c);
   if (!(c.window_s > 0) || !(c.max_lag_s > 0))
     return sg_diag_fail(d, SG_E_INVAL, "align: window and max lag must be positive");
-  size_t na, nb;
   double R;
-  const float *ea = sg_features_onset_env(fa, &na, &R);
-  const float *eb = sg_features_onset_env(fb, &nb, &R);
+  sg__ewin wa, wb;
+  sg__ewin_init(&wa, fa, &R);
+  sg__ewin_init(&wb, fb, &R); /* R: b's, as before (the rates are the same) */
+  const size_t na = (size_t)wa.total;
   unsigned rate = sg_features_rate(fa);
   /* Windows lie inside the active part of a (first to last onset-envelope frame above 5% of its
    * 99th percentile): a stem that enters at bar 17 or stops early is measured where it plays. */
-  double p99 = sg__quantile(ea, na, 0.99);
-  size_t ia = 0, ib = na;
-  while (ia < na && !(ea[ia] > 0.05 * p99))
-    ia++;
-  while (ib > ia && !(ea[ib - 1] > 0.05 * p99))
-    ib--;
-  if (ia >= ib)
+  double p99;
+  size_t ia, ib;
+  sg_status st = sg__onset_p99(fa, na, &p99);
+  if (st == SG_OK) {
+    active_part(&wa, 0.05 * p99, &ia, &ib);
+    if (wa.err)
+      st = SG_E_IO;
+  }
+  if (st != SG_OK) {
+    sg__ewin_free(&wa);
+    return ewin_fail(d);
+  }
+  if (ia >= ib) {
+    sg__ewin_free(&wa);
     return sg_diag_fail(d, SG_E_NOTFOUND, "align: the first signal has no onsets to align on");
+  }
   double ta = (double)ia / R - 0.5, tb = (double)ib / R + 0.5;
   ta = ta < 0 ? 0 : ta;
   tb = tb > (double)na / R ? (double)na / R : tb;
@@ -294,19 +322,17 @@ static sg_status align_core(const sg_features *fa, const sg_features *fb, src *s
     has_end = 0;
   }
   window_result ws, we;
-  sg_status st;
   /* Under drift the offset changes across the refinement window and wideband material gives
    * one sharp correlation peak per event, so a long window would pick a single event's offset
    * anywhere inside it. A coarse pass estimates the drift; the refinement window is then cut
    * so the offset moves by at most 0.25 ms within it (never under 0.1 s). An end window that
    * finds nothing to correlate leaves a start-only result (has_end = 0). */
-  st = measure(ea, na, eb, nb, R, rate, sa, sb, &(sg_align_config){c.window_s, c.max_lag_s, 0}, s0,
-               s1, &ws, d);
+  st = measure(&wa, &wb, R, rate, sa, sb, &(sg_align_config){c.window_s, c.max_lag_s, 0}, s0, s1,
+               &ws, d);
   if (st != SG_OK)
-    return st;
-  if (has_end &&
-      measure(ea, na, eb, nb, R, rate, sa, sb, &(sg_align_config){c.window_s, c.max_lag_s, 0}, e0,
-              e1, &we, NULL) != SG_OK)
+    goto done;
+  if (has_end && measure(&wa, &wb, R, rate, sa, sb, &(sg_align_config){c.window_s, c.max_lag_s, 0},
+                         e0, e1, &we, NULL) != SG_OK)
     has_end = 0;
   if (has_end && c.refine_s > 0) {
     double ratio = fabs(we.offset_s - ws.offset_s) / (we.time_s - ws.time_s);
@@ -314,9 +340,9 @@ static sg_status align_core(const sg_features *fa, const sg_features *fb, src *s
       c.refine_s = 0.00025 / ratio > 0.1 ? 0.00025 / ratio : 0.1;
   }
   if (c.refine_s > 0) {
-    st = measure(ea, na, eb, nb, R, rate, sa, sb, &c, s0, s1, &ws, d);
+    st = measure(&wa, &wb, R, rate, sa, sb, &c, s0, s1, &ws, d);
     if (st != SG_OK)
-      return st;
+      goto done;
   }
   out->offset_s = ws.offset_s;
   out->start_time_s = ws.time_s;
@@ -327,11 +353,11 @@ static sg_status align_core(const sg_features *fa, const sg_features *fb, src *s
   out->end_time_s = ws.time_s;
   out->has_end = has_end;
   if (!has_end)
-    return SG_OK;
+    goto done;
   if (c.refine_s > 0) {
-    st = measure(ea, na, eb, nb, R, rate, sa, sb, &c, e0, e1, &we, d);
+    st = measure(&wa, &wb, R, rate, sa, sb, &c, e0, e1, &we, d);
     if (st != SG_OK)
-      return st;
+      goto done;
   }
   out->end_offset_s = we.offset_s;
   out->end_time_s = we.time_s;
@@ -339,7 +365,10 @@ static sg_status align_core(const sg_features *fa, const sg_features *fb, src *s
   out->drift_ratio = we.time_s > ws.time_s ? out->drift_s / (we.time_s - ws.time_s) : 0;
   out->similarity = 0.5 * (ws.sim + we.sim);
   out->fine_similarity = 0.5 * (ws.fine_sim + we.fine_sim);
-  return SG_OK;
+done:
+  sg__ewin_free(&wa);
+  sg__ewin_free(&wb);
+  return st;
 }
 
 /* The onset features of both mono signals, which every alignment starts from. */
@@ -371,12 +400,16 @@ sg_status sg_align_signals(const float *a, size_t na, const float *b, size_t nb,
 }
 
 /* Linear interpolation of e at fractional index j (0 outside). */
-static double env_at(const float *e, size_t n, double j) {
+static double env_at(sg__ewin *e, double j) {
+  const size_t n = (size_t)e->total;
   if (!(j >= 0) || j > (double)n - 1)
     return 0;
   size_t k = (size_t)j;
   double f = j - (double)k;
-  return k + 1 < n ? e[k] + f * (e[k + 1] - e[k]) : e[k];
+  if (k + 1 >= n)
+    return sg__ewin_at(e, (long)k);
+  const float e0 = sg__ewin_at(e, (long)k), e1 = sg__ewin_at(e, (long)k + 1);
+  return e0 + f * (e1 - e0);
 }
 
 /* Weighted least-squares line through (t, y) with weights w over the kept points. */
@@ -412,25 +445,32 @@ static int cmp_double(const void *x, const void *y) {
 static sg_status track_core(const sg_features *fa, const sg_features *fb, double max_lag_s,
                             double window_s, sg_align_track *out, sg_diag *d) {
   memset(out, 0, sizeof *out);
-  size_t na, nb;
   double R;
-  const float *ea = sg_features_onset_env(fa, &na, &R);
-  const float *eb = sg_features_onset_env(fb, &nb, &R);
-  double p99 = sg__quantile(ea, na, 0.99);
-  size_t ia = 0, ib = na;
-  while (ia < na && !(ea[ia] > 0.05 * p99))
-    ia++;
-  while (ib > ia && !(ea[ib - 1] > 0.05 * p99))
-    ib--;
+  sg__ewin wa, wb;
+  sg__ewin_init(&wa, fa, &R);
+  sg__ewin_init(&wb, fb, &R);
+  const size_t na = (size_t)wa.total, nb = (size_t)wb.total;
+  double p99 = 0;
+  size_t ia = 0, ib = 0;
+  double *t = NULL, *y = NULL, *w = NULL, *res = NULL;
+  unsigned char *keep = NULL;
+  sg_status st = sg__onset_p99(fa, na, &p99);
+  if (st == SG_OK)
+    active_part(&wa, 0.05 * p99, &ia, &ib);
+  if (st != SG_OK || wa.err) {
+    st = ewin_fail(d);
+    goto done;
+  }
   long W = lround(window_s * R), hop = W / 2 > 0 ? W / 2 : 1;
   long L0 = (long)ceil(max_lag_s * R), Lt = L0 / 2 > 3 ? L0 / 2 : 3;
-  if (ia >= ib || (long)(ib - ia) < W)
-    return sg_diag_fail(d, SG_E_NOTFOUND, "align: too little active signal to track");
+  if (ia >= ib || (long)(ib - ia) < W) {
+    st = sg_diag_fail(d, SG_E_NOTFOUND, "align: too little active signal to track");
+    goto done;
+  }
   size_t cap = (size_t)((long)(ib - ia) / hop) + 2;
-  double *t = malloc(cap * sizeof *t), *y = malloc(cap * sizeof *y), *w = malloc(cap * sizeof *w);
-  double *res = malloc(cap * sizeof *res);
-  unsigned char *keep = malloc(cap);
-  sg_status st = SG_OK;
+  t = malloc(cap * sizeof *t), y = malloc(cap * sizeof *y), w = malloc(cap * sizeof *w);
+  res = malloc(cap * sizeof *res);
+  keep = malloc(cap);
   if (!t || !y || !w || !res || !keep) {
     st = sg_diag_fail(d, SG_E_NOMEM, "align: out of memory");
     goto done;
@@ -440,15 +480,23 @@ static sg_status track_core(const sg_features *fa, const sg_features *fb, double
   int have = 0;
   for (long i0 = (long)ia; i0 + W <= (long)ib && n < cap; i0 += hop) {
     /* A window with almost no onsets (a break) correlates with anything: skip it. */
+    if (sg__ewin_load(&wa, i0, i0 + W) != SG_OK) {
+      st = ewin_fail(d);
+      goto done;
+    }
     size_t busy = 0;
-    for (long i = i0; i < i0 + W; ++i)
-      busy += ea[i] > 0.05 * p99;
+    for (long i = 0; i < W; ++i)
+      busy += wa.v[i] > 0.05 * p99;
     if (busy < 4)
       continue;
     out->n_windows++;
-    long base = have ? center : 0;
+    long base = have ? center : 0, L = have ? Lt : L0;
+    if (sg__ewin_load(&wb, i0 + base - L, i0 + W + base + L) != SG_OK) {
+      st = ewin_fail(d);
+      goto done;
+    }
     double pk;
-    double lag = (double)base + xcorr_peak(ea, na, eb, nb, i0, i0 + W, have ? Lt : L0, base, &pk);
+    double lag = (double)base + xcorr_peak(wa.v, i0, wb.v, wb.lo, nb, i0, i0 + W, L, base, &pk);
     if (!(pk > 0.2))
       continue;
     t[n] = ((double)i0 + 0.5 * (double)W) / R;
@@ -505,7 +553,7 @@ static sg_status track_core(const sg_features *fa, const sg_features *fb, double
   size_t m = 0;
   for (size_t i = ia; i < ib; ++i) {
     double ti = (double)i / R, j = (double)i + (a0 + b0 * ti) * R;
-    double x = ea[i], v = env_at(eb, nb, j);
+    double x = sg__ewin_at(&wa, (long)i), v = env_at(&wb, j);
     sa += x;
     sb += v;
     saa += x * x;
@@ -516,7 +564,11 @@ static sg_status track_core(const sg_features *fa, const sg_features *fb, double
   double cov = sab - sa * sb / (double)m, va = saa - sa * sa / (double)m,
          vb = sbb - sb * sb / (double)m;
   out->similarity = va > 0 && vb > 0 ? cov / sqrt(va * vb) : 0;
+  if (wa.err || wb.err)
+    st = ewin_fail(d);
 done:
+  sg__ewin_free(&wa);
+  sg__ewin_free(&wb);
   free(t);
   free(y);
   free(w);

@@ -33,6 +33,36 @@ float sg__quantile(const float *x, size_t n, double q);
 typedef sg_status (*sg__read_fn)(const void *src, size_t start, size_t n, float *out);
 sg_status sg__quantile_read(sg__read_fn read, const void *src, size_t n, double q, float *out);
 
+/* A window of a features' onset envelope (which a long one keeps in a file, see features.c), so
+ * an analysis holds a few seconds of it whatever the length: frames [lo, lo + n) in v.
+ * sg__ewin_load reads a range (clipped to the envelope) for direct indexing; sg__ewin_at reads
+ * one frame, moving the window when it does not hold it (for scans in order), and sets err when
+ * a read fails (the frame then reads 0). */
+#define SG__EWIN 8192
+typedef struct sg__ewin {
+  const sg_features *f;
+  long total; /* frames of the envelope */
+  float *v;
+  size_t cap;
+  long lo, n;
+  int err;
+} sg__ewin;
+/* *R (optional) receives the envelope's frame rate. */
+void sg__ewin_init(sg__ewin *w, const sg_features *f, double *R);
+sg_status sg__ewin_load(sg__ewin *w, long lo, long hi);
+void sg__ewin_free(sg__ewin *w);
+/* Frame j, 0 <= j < total. */
+static inline float sg__ewin_at(sg__ewin *w, long j) {
+  if ((j < w->lo || j >= w->lo + w->n) &&
+      sg__ewin_load(w, j - SG__EWIN / 4, j - SG__EWIN / 4 + SG__EWIN) != SG_OK) {
+    w->err = 1;
+    return 0;
+  }
+  return w->v[j - w->lo];
+}
+/* The 99th percentile (sg__quantile) of f's onset envelope of n frames, read by window. */
+sg_status sg__onset_p99(const sg_features *f, size_t n, double *p99);
+
 /* Real FFT of a power-of-two length n >= 8 (fft.c): Stockham radix-4 on n/2 complex points. */
 typedef struct sg__rfft {
   size_t n;
@@ -44,8 +74,11 @@ typedef struct sg__rfft {
 /* 0, or -1 when n is not a power of two >= 8 or memory is short (then free is still safe). */
 int sg__rfft_init(sg__rfft *p, size_t n);
 void sg__rfft_free(sg__rfft *p);
-/* pw[k] = |X[k]|^2 for k < nb <= n/2 + 1, X the DFT of x[i] * win[i] (unscaled, e^{-2 pi i k j/n}).
- */
+/* pw[k] = |X[k]|^2 for k < nb <= n/2 + 1, X the DFT of x[i] * w[i] (unscaled, e^{-2 pi i k j/n}),
+ * the window given split as the transform reads the samples: win[j] = w[2 j], win[n/2 + j] =
+ * w[2 j + 1] (sg__rfft_split_window), so it is not deinterleaved again for every frame. */
 void sg__rfft_power(sg__rfft *p, const float *x, const float *win, float *pw, size_t nb);
+/* The window w of n samples split for sg__rfft_power into win (n floats). */
+void sg__rfft_split_window(const float *w, size_t n, float *win);
 
 #endif

@@ -113,6 +113,8 @@ sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, do
                                sg_beat_track *out) {
   if (!out)
     return SG_E_INVAL;
+  sg__ewin env; /* the onset envelope, for the bar-position evidence */
+  memset(&env, 0, sizeof env);
   memset(out, 0, sizeof *out);
   if (!on || !(bpm > 0) || !(duration_s > 0) || !isfinite(phase_s))
     return SG_E_INVAL;
@@ -268,7 +270,11 @@ sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, do
    * grid in the two beats before), each over its mean across beats. */
   size_t nlo = 0, nenv = 0;
   double R = 0;
-  const float *env = f ? sg_features_onset_env(f, &nenv, &R) : NULL;
+  if (f) { /* the envelope may be spooled to a file: read by window */
+    sg__ewin_init(&env, f, &R);
+    nenv = (size_t)env.total;
+  }
+  const int has_env = nenv > 0;
   nlo = f ? sg_features_low_frames(f) : 0; /* read by window: it may be spooled to a file */
   const int lo = nlo > 0;
   double *kick = g, *acc = rhs, *fill = res; /* reused: the fit is done */
@@ -282,7 +288,7 @@ sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, do
   }
   for (size_t k = 0; k < n; ++k) {
     kick[k] = acc[k] = fill[k] = 0;
-    if (lo && env && R > 0) {
+    if (lo && has_env && R > 0) {
       long j0 = (long)floor((t[k] - 0.03) * R), j1 = (long)ceil((t[k] + 0.05) * R);
       long ja = j0 < 0 ? 0 : j0, jb = j1 + 1; /* frames [ja, jb) within both envelopes */
       if (jb > (long)nlo)
@@ -297,11 +303,16 @@ sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, do
       }
       for (long j = ja; j < jb; ++j) {
         kick[k] = lw[j - ja] > kick[k] ? lw[j - ja] : kick[k];
-        acc[k] = env[j] > acc[k] ? env[j] : acc[k];
+        const float e = sg__ewin_at(&env, j);
+        acc[k] = e > acc[k] ? e : acc[k];
       }
     }
   }
-  if (!lo || !env) /* no envelopes: the matched onsets' own values */
+  if (env.err) {
+    st = SG_E_IO;
+    goto done;
+  }
+  if (!lo || !has_env) /* no envelopes: the matched onsets' own values */
     for (size_t i = 0; i < on->n; ++i) {
       double u = beat_of(t, n, on->time[i]), k = floor(u + 0.5);
       if (k < 0 || k >= (double)n || fabs(u - k) >= 0.1)
@@ -383,6 +394,7 @@ sg_status sg_beat_track_onsets(const sg_features *f, const sg_onset_list *on, do
   if (out->n < 2)
     st = SG_E_NOTFOUND;
 done:
+  sg__ewin_free(&env);
   if (st != SG_OK)
     sg_beat_track_free(out);
   free(t);

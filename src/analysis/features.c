@@ -82,7 +82,8 @@ __attribute__((target("avx"))) static size_t mag_avx(float *mag, size_t nb, floa
  * n - hop samples move to its front once every n / hop frames, not after every frame. */
 typedef struct stft {
   size_t n, hop, fill, start;
-  float *buf, *at, *win;
+  size_t zrun; /* trailing zero samples in buf (kept by stft_feed and the end padding only) */
+  float *buf, *at, *win; /* win: the window split (sg__rfft_split_window) */
   sg__rfft fft;
   float norm; /* 2 / sum(window): a full-scale sine reads 1.0 */
 } stft;
@@ -92,17 +93,23 @@ static int stft_init(stft *s, size_t n, size_t hop) {
   s->n = n;
   s->hop = hop;
   s->fill = n / 2; /* frame m is centred on input sample m * hop */
+  s->zrun = s->fill;
   s->buf = calloc(2 * n, sizeof *s->buf);
   s->win = malloc(n * sizeof *s->win);
   if (sg__rfft_init(&s->fft, n) || !s->buf || !s->win)
     return -1;
   s->at = s->buf + s->fill;
+  float *w = malloc(n * sizeof *w);
+  if (!w)
+    return -1;
   double sum = 0;
   for (size_t i = 0; i < n; ++i) {
-    s->win[i] = (float)(0.5 - 0.5 * cos(2 * SG_PI * (double)i / (double)n)); /* periodic Hann */
-    sum += s->win[i];
+    w[i] = (float)(0.5 - 0.5 * cos(2 * SG_PI * (double)i / (double)n)); /* periodic Hann */
+    sum += w[i];
   }
   s->norm = (float)(2.0 / sum);
+  sg__rfft_split_window(w, n, s->win); /* as the transform reads it */
+  free(w);
   return 0;
 }
 
@@ -114,21 +121,27 @@ static void stft_free(stft *s) {
 
 /* Transforms the current frame; leaves magnitudes of bins [0, nb) in mag and slides by hop. */
 static void stft_frame(stft *s, float *mag, size_t nb) {
-  sg__rfft_power(&s->fft, s->buf + s->start, s->win, mag, nb);
-  size_t k = 0;
+  if (s->zrun >= s->n) {
+    /* A frame of zeros (a stem's rests): every product, sum and square of the transform is a
+     * zero, the power +0 and so each magnitude. Same bits, without the transform. */
+    memset(mag, 0, nb * sizeof *mag);
+  } else {
+    sg__rfft_power(&s->fft, s->buf + s->start, s->win, mag, nb);
+    size_t k = 0;
 #if defined(SG_MAG_AVX)
-  if (__builtin_cpu_supports("avx"))
-    k = mag_avx(mag, nb, s->norm);
+    if (__builtin_cpu_supports("avx"))
+      k = mag_avx(mag, nb, s->norm);
 #endif
 #if defined(__SSE2__)
-  /* sqrtf keeps errno semantics and stays scalar (a branch per bin); the vector square root is
-   * the same correctly rounded IEEE operation, four bins at a time. */
-  const __m128 g = _mm_set1_ps(s->norm);
-  for (; k + 4 <= nb; k += 4)
-    _mm_storeu_ps(mag + k, _mm_mul_ps(g, _mm_sqrt_ps(_mm_loadu_ps(mag + k))));
+    /* sqrtf keeps errno semantics and stays scalar (a branch per bin); the vector square root
+     * is the same correctly rounded IEEE operation, four bins at a time. */
+    const __m128 g = _mm_set1_ps(s->norm);
+    for (; k + 4 <= nb; k += 4)
+      _mm_storeu_ps(mag + k, _mm_mul_ps(g, _mm_sqrt_ps(_mm_loadu_ps(mag + k))));
 #endif
-  for (; k < nb; ++k)
-    mag[k] = s->norm * sqrtf(mag[k]);
+    for (; k < nb; ++k)
+      mag[k] = s->norm * sqrtf(mag[k]);
+  }
   s->start += s->hop;
   s->fill = s->n - s->hop;
   if (s->start + s->n > 2 * s->n) {
@@ -147,12 +160,13 @@ static void stft_frame(stft *s, float *mag, size_t nb) {
  *    measured over the whole file: FINE_W floats (60 bins of all pitched content, then 60 of
  *    the bass register's notes), 480 bytes a frame, 20 MB an hour at 48 kHz;
  *  - the ~1 ms energy envelope, 14 MB an hour, read by window (sg_features_energy_read);
- *  - the low-band onset envelope, 2.7 MB an hour, read by window (sg_features_low_read);
+ *  - the onset and low-band onset envelopes, 2.7 MB an hour each, read by window
+ *    (sg_features_onset_read, sg_features_low_read);
  *  - the chroma and bass chroma, 2 MB an hour each, read by span (sg_features_chroma_read). */
 #define FINE_W 120
 #define FINE_BLOCK 256     /* 22 s of chroma frames */
 #define ENERGY_BLOCK 16384 /* 16 s of energy blocks */
-#define LOW_BLOCK 4096     /* 22 s of the low-band envelope */
+#define LOW_BLOCK 4096     /* 22 s of the low-band envelope (and of the onset envelope) */
 #define CHROMA_BLOCK 512   /* 44 s of chroma (and of bass chroma) frames */
 typedef struct spool {
   size_t w, block; /* floats a record; records kept in memory */
@@ -178,7 +192,9 @@ struct sg_features {
   float *on_mag, *on_prev, *band;
   float low_prev; /* low-band energy of the previous frame */
   int on_have_prev;
-  sg__farr env;
+  spool env;
+  float *env_all; /* the whole onset envelope, loaded by sg_features_onset_env when spooled */
+  size_t env_all_n;
   spool low;
   float *low_all; /* the whole low-band envelope, loaded by sg_features_low_env when spooled */
   size_t low_all_n;
@@ -347,7 +363,8 @@ void sg_features_free(sg_features *f) {
   free(f->on_prev);
   free(f->band);
   free(f->band_lo);
-  sg__farr_free(&f->env);
+  spool_free(&f->env);
+  free(f->env_all);
   spool_free(&f->low);
   free(f->low_all);
   spool_free(&f->energy);
@@ -524,6 +541,7 @@ sg_status sg_features_create(sg_features **out, unsigned channels, unsigned rate
     f->cfg = *cfg;
   else
     sg_features_config_init(&f->cfg);
+  spool_init(&f->env, 1, LOW_BLOCK);
   spool_init(&f->energy, 1, ENERGY_BLOCK);
   spool_init(&f->low, 1, LOW_BLOCK);
   spool_init(&f->fine, FINE_W, FINE_BLOCK);
@@ -651,7 +669,8 @@ static sg_status onset_frame(sg_features *f) {
   float lflux = f->on_have_prev && le > f->low_prev ? le - f->low_prev : 0.0f;
   f->low_prev = le;
   f->on_have_prev = 1;
-  sg_status st = sg__farr_push(&f->env, (float)(flux / (double)f->n_bands));
+  const float v = (float)(flux / (double)f->n_bands);
+  sg_status st = spool_push(&f->env, &v);
   if (st == SG_OK)
     st = spool_push(&f->low, &lflux);
   return st;
@@ -878,6 +897,10 @@ static sg_status stft_feed(sg_features *f, stft *s, const float *x, size_t n,
     if (k > n - i)
       k = n - i;
     memcpy(s->at, x + i, k * sizeof *x);
+    size_t z = 0; /* trailing zeros of the run */
+    while (z < k && x[i + k - 1 - z] == 0.0f)
+      ++z;
+    s->zrun = z == k ? s->zrun + k : z;
     s->at += k;
     s->fill += k;
     i += k;
@@ -1042,6 +1065,7 @@ sg_status sg_features_finish(sg_features *f) {
     for (size_t i = 0; i < pad && st == SG_OK; ++i) {
       *f->on.at++ = 0.0f;
       f->on.fill++;
+      f->on.zrun++;
       if (f->on.fill == f->on.n)
         st = onset_frame(f);
     }
@@ -1133,16 +1157,6 @@ sg_status sg_features_from_file(sg_features **out, const char *path, const sg_fe
   return sg_analysis_file_pass(path, 0, NULL, NULL, cfg, out, d);
 }
 
-/* Copies [a, b) of a growable array into dst (b clamped to its length). */
-static sg_status slice_arr(const sg__farr *src, double rate, double t0, double t1, sg__farr *dst) {
-  size_t a = (size_t)(t0 > 0 ? floor(t0 * rate) : 0), b = (size_t)(t1 > 0 ? ceil(t1 * rate) : 0);
-  if (b > src->n)
-    b = src->n;
-  if (a >= b)
-    return SG_OK;
-  return sg__farr_pushn(dst, src->v + a, b - a);
-}
-
 /* Copies [t0, t1) s of a one-float spool into dst, a window at a time. */
 static sg_status slice_spool(const spool *src, double rate, double t0, double t1, spool *dst) {
   size_t a = (size_t)(t0 > 0 ? floor(t0 * rate) : 0), b = (size_t)(t1 > 0 ? ceil(t1 * rate) : 0);
@@ -1176,12 +1190,13 @@ sg_status sg_features_slice(const sg_features *f, double t0, double t1, sg_featu
   g->env_rate = f->env_rate;
   g->e_rate = f->e_rate;
   g->frames = (int64_t)((t1 - t0) * f->rate);
+  spool_init(&g->env, 1, LOW_BLOCK);
   spool_init(&g->energy, 1, ENERGY_BLOCK);
   spool_init(&g->low, 1, LOW_BLOCK);
   spool_init(&g->fine, FINE_W, FINE_BLOCK);
   spool_init(&g->chroma, 12, CHROMA_BLOCK);
   spool_init(&g->bchroma, 12, CHROMA_BLOCK);
-  sg_status st = slice_arr(&f->env, f->env_rate, t0, t1, &g->env);
+  sg_status st = slice_spool(&f->env, f->env_rate, t0, t1, &g->env);
   if (st == SG_OK)
     st = slice_spool(&f->low, f->env_rate, t0, t1, &g->low);
   if (st == SG_OK)
@@ -1209,17 +1224,28 @@ sg_status sg_features_from_onset(sg_features **out, unsigned rate, int64_t frame
   g->finished = 1;
   g->env_rate = frame_rate;
   g->frames = frames;
+  spool_init(&g->env, 1, LOW_BLOCK);
   spool_init(&g->energy, 1, ENERGY_BLOCK);
   spool_init(&g->low, 1, LOW_BLOCK);
   spool_init(&g->fine, FINE_W, FINE_BLOCK);
   spool_init(&g->chroma, 12, CHROMA_BLOCK);
   spool_init(&g->bchroma, 12, CHROMA_BLOCK);
-  if (n && sg__farr_pushn(&g->env, env, n) != SG_OK) {
+  sg_status st = sg_features_onset_append(g, env, n);
+  if (st != SG_OK) {
     sg_features_free(g);
-    return SG_E_NOMEM;
+    return st;
   }
   *out = g;
   return SG_OK;
+}
+
+sg_status sg_features_onset_append(sg_features *f, const float *env, size_t n) {
+  if (!f || (n && !env) || f->cfg.flags != SG_FEAT_ONSET || f->on.n)
+    return SG_E_INVAL; /* only features made by sg_features_from_onset */
+  sg_status st = SG_OK;
+  for (size_t i = 0; i < n && st == SG_OK; ++i)
+    st = spool_push(&f->env, env + i);
+  return st;
 }
 
 /* The whole of a spool (*n records): its memory, or (spooled) a copy loaded once and again after
@@ -1247,11 +1273,27 @@ static const float *spool_all(const spool *sp, float **cache, size_t *cache_n, s
 }
 
 const float *sg_features_onset_env(const sg_features *f, size_t *n, double *frame_rate) {
-  if (n)
-    *n = f ? f->env.n : 0;
   if (frame_rate)
     *frame_rate = f ? f->env_rate : 0;
-  return f ? f->env.v : NULL;
+  if (!f) {
+    if (n)
+      *n = 0;
+    return NULL;
+  }
+  sg_features *m = (sg_features *)f;
+  return spool_all(&f->env, &m->env_all, &m->env_all_n, n);
+}
+
+size_t sg_features_onset_frames(const sg_features *f, double *frame_rate) {
+  if (frame_rate)
+    *frame_rate = f ? f->env_rate : 0;
+  return f ? spool_count(&f->env) : 0;
+}
+
+sg_status sg_features_onset_read(const sg_features *f, size_t start, size_t n, float *out) {
+  if (!f || (!out && n))
+    return SG_E_INVAL;
+  return n ? spool_read(&f->env, start, n, out) : SG_OK;
 }
 
 const float *sg_features_low_env(const sg_features *f, size_t *n, double *frame_rate) {

@@ -176,13 +176,20 @@ static SG__INLINE void split_low(size_t M, size_t nb, cfp zr, cfp zi, cfp pc, cf
   }
 }
 
+void sg__rfft_split_window(const float *w, size_t n, float *win) {
+  for (size_t j = 0; j < n / 2; ++j) {
+    win[j] = w[2 * j];
+    win[n / 2 + j] = w[2 * j + 1];
+  }
+}
+
 SG__CLONES void sg__rfft_power(sg__rfft *p, const float *restrict x, const float *restrict win,
                                float *restrict pw, size_t nb) {
   const size_t M = p->n / 2;
   float *xr = p->ar, *xi = p->ai, *yr = p->br, *yi = p->bi;
   for (size_t j = 0; j < M; ++j) {
-    xr[j] = x[2 * j] * win[2 * j];
-    xi[j] = x[2 * j + 1] * win[2 * j + 1];
+    xr[j] = x[2 * j] * win[j];
+    xi[j] = x[2 * j + 1] * win[M + j];
   }
   const float *tw = p->tw;
   size_t s = 1;

@@ -77,7 +77,8 @@ struct sg_meter {
   sg_truepeak tp[SG_METER_MAX_CHANNELS];
   /* A frozen meter (sg_meter_freeze): a finished measurement kept, answering from these only. */
   sg_meter_result *frozen;
-  double *fwin; /* its activity map, dB per window */
+  float *fwin; /* its activity map, dB per window, but the last (floats, as a meter keeps it) */
+  double fwin_last; /* the last window's (a meter's open window: a double) */
   size_t fwin_n;
 };
 
@@ -675,7 +676,7 @@ double sg_meter_window_db(const sg_meter *m, size_t i) {
   if (!m)
     return SG_SILENCE_DB;
   if (m->frozen)
-    return i < m->fwin_n ? m->fwin[i] : SG_SILENCE_DB;
+    return i + 1 < m->fwin_n ? m->fwin[i] : i + 1 == m->fwin_n ? m->fwin_last : SG_SILENCE_DB;
   if (i < m->act_n)
     return m->act[i];
   if (i == m->act_n && m->win_fill) {
@@ -719,8 +720,8 @@ int64_t sg_meter_last_active(const sg_meter *m, double threshold_db) {
 
 sg_status sg_meter_freeze(sg_meter **out, const sg_meter_result *r, size_t window_frames,
                           const double *window_db, size_t n_windows, sg_diag *d) {
-  if (!out || !r || !window_frames || (n_windows && !window_db) || r->channels < 1 ||
-      r->channels > SG_METER_MAX_CHANNELS || r->frames < 0 ||
+  if (!out || !r || !window_frames || r->channels < 1 || r->channels > SG_METER_MAX_CHANNELS ||
+      r->frames < 0 ||
       (uint64_t)n_windows != ((uint64_t)r->frames + window_frames - 1) / window_frames)
     return sg_diag_fail(d, SG_E_INVAL, "meter: inconsistent measurement to freeze");
   *out = NULL;
@@ -731,15 +732,38 @@ sg_status sg_meter_freeze(sg_meter **out, const sg_meter_result *r, size_t windo
     return sg_diag_fail(d, SG_E_NOMEM, "meter: out of memory");
   }
   *m->frozen = *r;
-  if (n_windows)
-    memcpy(m->fwin, window_db, n_windows * sizeof *m->fwin);
   m->fwin_n = n_windows;
+  for (size_t i = 0; i + 1 < n_windows; ++i)
+    m->fwin[i] = (float)SG_SILENCE_DB;
+  m->fwin_last = SG_SILENCE_DB;
+  if (window_db && sg_meter_freeze_set(m, 0, window_db, n_windows) != SG_OK) {
+    sg_meter_free(m);
+    return sg_diag_fail(d, SG_E_INVAL, "meter: an activity map a meter cannot have measured");
+  }
   m->channels = r->channels;
   m->rate = r->rate;
   m->flags = r->flags;
   m->frames = r->frames;
   m->win = window_frames;
   *out = m;
+  return SG_OK;
+}
+
+sg_status sg_meter_freeze_set(sg_meter *m, size_t i0, const double *window_db, size_t n) {
+  if (!m || !m->frozen || (n && !window_db) || i0 > m->fwin_n || n > m->fwin_n - i0)
+    return SG_E_INVAL;
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = i0 + k;
+    const double v = window_db[k];
+    if (i + 1 == m->fwin_n) {
+      m->fwin_last = v;
+      continue;
+    }
+    const float f = (float)v; /* a closed window is kept as a float: exact, or not a meter's */
+    if ((double)f != v && !(isnan(v) && isnan(f)))
+      return SG_E_INVAL;
+    m->fwin[i] = f;
+  }
   return SG_OK;
 }
 

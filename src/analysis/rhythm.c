@@ -86,12 +86,16 @@ sg_status sg_onsets_pick(const sg_features *f, const sg_onset_config *cfg, sg_on
     sg_onset_config_init(&c);
   size_t n, nl, ne;
   double R, re;
-  const float *o = sg_features_onset_env(f, &n, &R);
+  sg__ewin o; /* the envelope may be spooled to a file: read by window */
+  sg__ewin_init(&o, f, &R);
+  n = (size_t)o.total;
   nl = sg_features_low_frames(f); /* read by frame: it may be spooled to a file */
   ne = sg_features_energy_frames(f, &re);
-  if (!o || !n)
+  if (!n)
     return SG_E_INVAL;
-  double p99 = sg__quantile(o, n, 0.99);
+  double p99;
+  if (sg__onset_p99(f, n, &p99) != SG_OK)
+    return SG_E_IO;
   if (!(p99 > 0))
     return SG_OK;
   double delta = c.delta * p99;
@@ -108,12 +112,13 @@ sg_status sg_onsets_pick(const sg_features *f, const sg_onset_config *cfg, sg_on
     goto nomem;
   long last = -1000000;
   for (long m = 0; m < (long)n; ++m) {
-    float v = o[m];
+    float v = sg__ewin_at(&o, m);
     if (v <= 0)
       continue;
     int ismax = 1;
     for (long j = m - wmax; j <= m + wmax && ismax; ++j)
-      if (j >= 0 && j < (long)n && j != m && (o[j] > v || (o[j] == v && j < m)))
+      if (j >= 0 && j < (long)n && j != m &&
+          (sg__ewin_at(&o, j) > v || (sg__ewin_at(&o, j) == v && j < m)))
         ismax = 0;
     if (!ismax)
       continue;
@@ -121,7 +126,7 @@ sg_status sg_onsets_pick(const sg_features *f, const sg_onset_config *cfg, sg_on
     long cnt = 0;
     for (long j = m - pre; j <= m + post; ++j)
       if (j >= 0 && j < (long)n) {
-        s += o[j];
+        s += sg__ewin_at(&o, j);
         cnt++;
       }
     if (v < s / (double)cnt + delta)
@@ -129,7 +134,9 @@ sg_status sg_onsets_pick(const sg_features *f, const sg_onset_config *cfg, sg_on
     if (m - last < gap)
       continue;
     last = m;
-    double off = (m > 0 && m + 1 < (long)n) ? sg__parabolic(o[m - 1], o[m], o[m + 1]) : 0;
+    double off = (m > 0 && m + 1 < (long)n)
+                     ? sg__parabolic(sg__ewin_at(&o, m - 1), v, sg__ewin_at(&o, m + 1))
+                     : 0;
     double t = ((double)m + off) / R;
     if (c.refine && ne)
       t = refine_onset(f, ne, re, t);
@@ -159,8 +166,15 @@ sg_status sg_onsets_pick(const sg_features *f, const sg_onset_config *cfg, sg_on
     out->low[out->n] = lv;
     out->n++;
   }
+  if (o.err) {
+    sg__ewin_free(&o);
+    sg_onset_list_free(out);
+    return SG_E_IO;
+  }
+  sg__ewin_free(&o);
   return SG_OK;
 nomem:
+  sg__ewin_free(&o);
   sg_onset_list_free(out);
   return SG_E_NOMEM;
 }
@@ -304,11 +318,12 @@ sg_status sg_tempo_estimate(const sg_features *f, const sg_onset_list *onsets,
     sg_tempo_config_init(&c);
   if (!(c.min_bpm > 0) || !(c.max_bpm > c.min_bpm) || !(c.prior_octaves > 0))
     return SG_E_INVAL;
-  size_t n;
   double R;
-  const float *o = sg_features_onset_env(f, &n, &R);
-  if (!o || n < 8)
-    return o ? SG_E_NOTFOUND : SG_E_INVAL;
+  sg__ewin o; /* the envelope may be spooled to a file: read by window */
+  sg__ewin_init(&o, f, &R);
+  const size_t n = (size_t)o.total;
+  if (n < 8)
+    return n ? SG_E_NOTFOUND : SG_E_INVAL;
   double tmin = 60.0 * R / c.max_bpm, tmax = 60.0 * R / c.min_bpm;
   size_t na = (size_t)ceil(4 * tmax) + 4;
   if (na > n / 2)
@@ -336,10 +351,10 @@ sg_status sg_tempo_estimate(const sg_features *f, const sg_onset_list *onsets,
   for (long i = 0; i < (long)n; ++i) {
     long a = i - h < 0 ? 0 : i - h, b = i + h + 1 > (long)n ? (long)n : i + h + 1;
     while (csn < (size_t)b) {
-      run += o[csn++];
+      run += sg__ewin_at(&o, (long)csn++);
       cs[csn % W] = run;
     }
-    double xi = o[i] - (cs[(size_t)b % W] - cs[(size_t)a % W]) / (double)(b - a);
+    double xi = sg__ewin_at(&o, i) - (cs[(size_t)b % W] - cs[(size_t)a % W]) / (double)(b - a);
     if (fill == XB) { /* keep the last na - 1 */
       memmove(xb, xb + fill - (na - 1), (na - 1) * sizeof *xb);
       fill = na - 1;
@@ -350,6 +365,10 @@ sg_status sg_tempo_estimate(const sg_features *f, const sg_onset_list *onsets,
     for (size_t l = 0; l < L; ++l)
       acf[l] += p[-(long)l] * xi;
     a0 += xi * xi;
+  }
+  if (o.err) {
+    st = SG_E_IO;
+    goto done;
   }
   for (size_t l = 0; l < na; ++l)
     acf[l] /= (double)(n - l);
@@ -464,6 +483,7 @@ sg_status sg_tempo_estimate(const sg_features *f, const sg_onset_list *onsets,
   }
   sg_onset_list_free(&own);
 done:
+  sg__ewin_free(&o);
   free(xb);
   free(cs);
   free(acf);

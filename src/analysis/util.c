@@ -153,3 +153,47 @@ sg_status sg__quantile_read(sg__read_fn read, const void *src, size_t n, double 
   *out = key_float(prefix);
   return SG_OK;
 }
+
+void sg__ewin_init(sg__ewin *w, const sg_features *f, double *R) {
+  memset(w, 0, sizeof *w);
+  w->f = f;
+  w->total = (long)sg_features_onset_frames(f, R);
+}
+
+sg_status sg__ewin_load(sg__ewin *w, long lo, long hi) {
+  lo = lo < 0 ? 0 : lo;
+  hi = hi > w->total ? w->total : hi;
+  hi = hi < lo ? lo : hi;
+  const size_t n = (size_t)(hi - lo);
+  if (n > w->cap) {
+    float *v = realloc(w->v, n * sizeof *v);
+    if (!v)
+      return SG_E_NOMEM;
+    w->v = v;
+    w->cap = n;
+  }
+  w->lo = lo;
+  w->n = 0;
+  sg_status st = sg_features_onset_read(w->f, (size_t)lo, n, w->v);
+  if (st == SG_OK)
+    w->n = (long)n;
+  return st;
+}
+
+void sg__ewin_free(sg__ewin *w) {
+  free(w->v);
+  w->v = NULL;
+  w->cap = 0;
+  w->n = 0;
+}
+
+static sg_status read_onset(const void *f, size_t start, size_t n, float *out) {
+  return sg_features_onset_read(f, start, n, out);
+}
+
+sg_status sg__onset_p99(const sg_features *f, size_t n, double *p99) {
+  float v = 0;
+  sg_status st = sg__quantile_read(read_onset, f, n, 0.99, &v);
+  *p99 = v;
+  return st;
+}

@@ -24,4 +24,7 @@ sg_status sg__zip_writer_add_file_crc(sg_zip_writer *w, const char *archive_name
                                       const char *src_path, int compress, const uint32_t *crc32,
                                       const char *sha256, sg_diag *d);
 
+/* zlib's crc32_z(crc, p, n), faster on long buffers (PCLMULQDQ where the CPU has it). */
+uint32_t sg__crc32(uint32_t crc, const unsigned char *p, size_t n);
+
 #endif

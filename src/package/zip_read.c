@@ -592,7 +592,7 @@ static void hash_along(sg_zip_audio *a, const void *p, int64_t at, int64_t n) {
   if (sg_sha256_update(&a->sha, (const char *)p + skip, (size_t)(n - skip)) != SG_OK)
     a->hash_err = 1;
   if (a->crc_on)
-    a->crc = (uint32_t)crc32_z(a->crc, (const unsigned char *)p + skip, (z_size_t)(n - skip));
+    a->crc = sg__crc32(a->crc, (const unsigned char *)p + skip, (size_t)(n - skip));
   a->hashed = at + n;
 }
 

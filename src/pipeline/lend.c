@@ -22,6 +22,7 @@
 
 #define LEND_MAGIC "stemgate lend 1 " SG__CACHE_EPOCH "\n"
 #define LEND_MAX_BYTES ((uint64_t)256 << 20)
+#define LEND_WINDOW 2048 /* envelope frames copied at a time */
 
 void sg__lend_path(const sg__run *r, const sg__stem *ss, char *out, size_t cap) {
   char node[SG_MAX_NAME + 8], safe[SG_MAX_NAME + 16];
@@ -48,10 +49,9 @@ static void put_u64(sink *k, uint64_t v) { put(k, &v, sizeof v); }
 sg_status sg__lend_write(const char *path, const char sha[65], const sg_meter *m,
                          const sg_features *f) {
   sg_meter_result mr;
-  size_t ne = 0;
   double er = 0;
-  const float *env = f ? sg_features_onset_env(f, &ne, &er) : NULL;
-  if (!sha[0] || !m || !env || sg_meter_result_get(m, &mr) != SG_OK)
+  const size_t ne = f ? sg_features_onset_frames(f, &er) : 0;
+  if (!sha[0] || !m || !f || !(er > 0) || sg_meter_result_get(m, &mr) != SG_OK)
     return SG_E_INVAL;
   const size_t nw = sg_meter_window_count(m);
   const uint64_t n = 8 + sizeof mr + 16 + nw * sizeof(double) + 32 + ne * sizeof(float);
@@ -75,7 +75,13 @@ sg_status sg__lend_write(const char *path, const char sha[65], const sg_meter *m
   put_u64(&k, (uint64_t)sg_features_frames(f));
   put(&k, &er, sizeof er);
   put_u64(&k, ne);
-  put(&k, env, ne * sizeof *env);
+  float buf[LEND_WINDOW]; /* the envelope, read by window (features keep a long one in a file) */
+  for (size_t j = 0; j < ne && k.ok; j += LEND_WINDOW) {
+    const size_t c = ne - j < LEND_WINDOW ? ne - j : LEND_WINDOW;
+    if (sg_features_onset_read(f, j, c, buf) != SG_OK)
+      k.ok = 0;
+    put(&k, buf, c * sizeof *buf);
+  }
   int ok = k.ok && sg_sha256_final(&k.h, ph) == SG_OK && fwrite(ph, 1, 64, k.f) == 64;
   sg_sha256_free(&k.h); /* after final: nothing left to free (idempotent) */
   if (fclose(k.f) != 0)
@@ -111,29 +117,44 @@ int sg__lend_read(const char *path, const char sha[65], sg_meter **mo, sg_featur
   int64_t frames = 0;
   double er = 0;
   sg_meter_result mr;
-  double *wv = NULL;
-  float *env = NULL;
+  sg_features *env = NULL;
+  /* The activity map goes into the frozen meter a window at a time (no second copy of it). */
   if (take(&k, &left, &msz, sizeof msz) && msz == sizeof mr && take(&k, &left, &mr, sizeof mr) &&
       take(&k, &left, &wf, sizeof wf) && take(&k, &left, &nw, sizeof nw) &&
-      nw <= left / sizeof *wv && (wv = malloc((nw ? nw : 1) * sizeof *wv)))
-    take(&k, &left, wv, nw * sizeof *wv);
+      nw <= left / sizeof(double) &&
+      sg_meter_freeze(mo, &mr, (size_t)wf, NULL, (size_t)nw, NULL) == SG_OK) {
+    double wv[LEND_WINDOW / 2];
+    for (uint64_t j = 0; j < nw && k.ok; j += LEND_WINDOW / 2) {
+      const size_t c = nw - j < LEND_WINDOW / 2 ? (size_t)(nw - j) : LEND_WINDOW / 2;
+      if (take(&k, &left, wv, c * sizeof *wv) &&
+          sg_meter_freeze_set(*mo, (size_t)j, wv, c) != SG_OK)
+        k.ok = 0;
+    }
+  }
+  /* The envelope goes into features of its own a window at a time (kept as the render's are:
+   * its first seconds in memory, the rest in a temporary file), not into one array. */
   if (take(&k, &left, &rate, sizeof rate) && take(&k, &left, &frames, sizeof frames) &&
       take(&k, &left, &er, sizeof er) && take(&k, &left, &ne, sizeof ne) &&
-      ne * sizeof *env == left && (env = malloc((ne ? ne : 1) * sizeof *env)))
-    take(&k, &left, env, ne * sizeof *env);
+      ne * sizeof(float) == left && rate >= 8000 && rate <= UINT32_MAX && frames >= 0 &&
+      sg_features_from_onset(&env, (unsigned)rate, frames, NULL, 0, er) == SG_OK) {
+    float buf[LEND_WINDOW];
+    for (uint64_t j = 0; j < ne && k.ok; j += LEND_WINDOW) {
+      const size_t c = ne - j < LEND_WINDOW ? (size_t)(ne - j) : LEND_WINDOW;
+      if (take(&k, &left, buf, c * sizeof *buf) && sg_features_onset_append(env, buf, c) != SG_OK)
+        k.ok = 0;
+    }
+  }
   char want[65] = "", got[65] = "";
-  int ok = k.ok && env && fread(want, 1, 64, k.f) == 64 && sg_sha256_final(&k.h, got) == SG_OK &&
-           !memcmp(got, want, 64);
+  int ok = k.ok && *mo && env && fread(want, 1, 64, k.f) == 64 &&
+           sg_sha256_final(&k.h, got) == SG_OK && !memcmp(got, want, 64);
   sg_sha256_free(&k.h);
   fclose(k.f);
-  ok = ok && rate <= UINT32_MAX && frames == mr.frames &&
-       sg_meter_freeze(mo, &mr, (size_t)wf, wv, (size_t)nw, NULL) == SG_OK;
-  free(wv);
-  ok = ok && sg_features_from_onset(fo, (unsigned)rate, frames, env, (size_t)ne, er) == SG_OK;
-  free(env);
-  if (!ok) {
+  ok = ok && frames == mr.frames;
+  if (ok) {
+    *fo = env;
+  } else {
     sg_meter_free(*mo);
-    sg_features_free(*fo);
+    sg_features_free(env);
     *mo = NULL;
     *fo = NULL;
   }

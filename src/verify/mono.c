@@ -68,24 +68,26 @@ static sg_status flush(sg__mono *m, sg_diag *d) {
   return SG_OK;
 }
 
-sg_status sg__mono_open(sg__mono *m, unsigned rate, unsigned feat_flags, sg_diag *d) {
+sg_status sg__mono_open(sg__mono *m, unsigned rate, unsigned feat_flags, int copy, sg_diag *d) {
   memset(m, 0, sizeof *m);
   m->fd = -1;
-  const char *dir = getenv("TMPDIR");
-  char path[SG_MAX_PATH];
-  snprintf(path, sizeof path, "%s/stemgate-mono-XXXXXX", dir && *dir ? dir : "/tmp");
-  m->fd = mkstemp(path);
-  if (m->fd < 0)
-    return sg_diag_fail(d, SG_E_IO, "verify: cannot create a temporary file in '%s': %s",
-                        dir && *dir ? dir : "/tmp", strerror(errno));
-  unlink(path); /* gone with the descriptor, whatever happens to the process */
+  sg_status st = SG_OK;
+  if (copy) {
+    const char *dir = getenv("TMPDIR");
+    char path[SG_MAX_PATH];
+    snprintf(path, sizeof path, "%s/stemgate-mono-XXXXXX", dir && *dir ? dir : "/tmp");
+    m->fd = mkstemp(path);
+    if (m->fd < 0)
+      return sg_diag_fail(d, SG_E_IO, "verify: cannot create a temporary file in '%s': %s",
+                          dir && *dir ? dir : "/tmp", strerror(errno));
+    unlink(path); /* gone with the descriptor, whatever happens to the process */
+    if (!(m->wbuf = malloc(WBUF * sizeof *m->wbuf)))
+      st = sg_diag_fail(d, SG_E_NOMEM, "verify: out of memory");
+  }
   sg_features_config fc;
   sg_features_config_init(&fc);
   fc.flags = SG_FEAT_ONSET | feat_flags;
-  sg_status st;
-  if (!(m->wbuf = malloc(WBUF * sizeof *m->wbuf)))
-    st = sg_diag_fail(d, SG_E_NOMEM, "verify: out of memory");
-  else
+  if (st == SG_OK)
     st = sg_features_create(&m->onset, 1, rate, &fc, d);
   if (st != SG_OK)
     sg__mono_close(m);
@@ -96,6 +98,10 @@ sg_status sg__mono_add(sg__mono *m, const float *x, size_t n, sg_diag *d) {
   sg_status st = m->onset ? sg_features_add(m->onset, x, n) : SG_OK;
   if (st != SG_OK)
     return sg_diag_fail(d, st, "verify: onset analysis failed");
+  if (m->fd < 0) { /* no copy: the samples are read from the entry (sg__mono_attach_entry) */
+    m->frames += (int64_t)n;
+    return SG_OK;
+  }
   while (n) {
     size_t k = WBUF - m->wn < n ? WBUF - m->wn : n;
     memcpy(m->wbuf + m->wn, x, k * sizeof *x);
@@ -110,7 +116,7 @@ sg_status sg__mono_add(sg__mono *m, const float *x, size_t n, sg_diag *d) {
 }
 
 sg_status sg__mono_finish(sg__mono *m, sg_diag *d) {
-  sg_status st = flush(m, d);
+  sg_status st = m->fd >= 0 ? flush(m, d) : SG_OK;
   if (st == SG_OK && m->onset && (st = sg_features_finish(m->onset)) != SG_OK)
     sg_diag_fail(d, st, "verify: onset analysis failed");
   return st;
@@ -163,12 +169,8 @@ sg_align_input sg__mono_input(sg__mono *m) {
   return in;
 }
 
-sg_status sg__mono_open_entry(sg__mono *m, const char *zip_path, size_t i, unsigned ch,
-                              int64_t frames, const sg_features *lent, sg_diag *d) {
-  memset(m, 0, sizeof *m);
-  m->fd = -1;
-  m->frames = frames;
-  m->lent = lent;
+sg_status sg__mono_attach_entry(sg__mono *m, const char *zip_path, size_t i, unsigned ch,
+                                sg_diag *d) {
   m->src_ch = ch;
   sg__vpkg p; /* a one-zip view for sg__vpkg_open_audio_in */
   memset(&p, 0, sizeof p);
@@ -180,10 +182,20 @@ sg_status sg__mono_open_entry(sg__mono *m, const char *zip_path, size_t i, unsig
     p.n = sg_zip_reader_count(m->src_zr);
     st = sg__vpkg_open_audio_in(&p, NULL, i, 0, &m->src, &info, d);
   }
-  if (st == SG_OK && (info.channels != ch || info.frames != frames))
-    st = sg_diag_fail(d, SG_E_FORMAT, "verify: the entry changed since it was hashed");
+  if (st == SG_OK && (info.channels != ch || info.frames != m->frames))
+    st = sg_diag_fail(d, SG_E_FORMAT, "verify: the entry changed since it was read");
   if (st == SG_OK && !(m->rbuf = malloc((size_t)WBUF * ch * sizeof *m->rbuf)))
     st = sg_diag_fail(d, SG_E_NOMEM, "verify: out of memory");
+  return st;
+}
+
+sg_status sg__mono_open_entry(sg__mono *m, const char *zip_path, size_t i, unsigned ch,
+                              int64_t frames, const sg_features *lent, sg_diag *d) {
+  memset(m, 0, sizeof *m);
+  m->fd = -1;
+  m->frames = frames;
+  m->lent = lent;
+  sg_status st = sg__mono_attach_entry(m, zip_path, i, ch, d);
   if (st != SG_OK)
     sg__mono_close(m);
   return st;

@@ -224,6 +224,10 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
       goto done;
     }
   }
+  /* A stored zip entry is read again by window for the alignments (sg__mono_attach_entry), so
+   * its mono needs no copy on disk. */
+  const sg_zip_entry *ze = p->is_zip ? sg_zip_reader_entry(zr ? zr : p->zip, i) : NULL;
+  const int from_entry = ze && !ze->deflated;
   if (want_mono && in->frames > 0) {
     if (!(a->mono = malloc(sizeof *a->mono)) || !(mbuf = malloc(BLOCK_FRAMES * sizeof *mbuf))) {
       free(a->mono);
@@ -232,7 +236,7 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
       goto done;
     }
     const unsigned mf = share ? SG_FEAT_ALL : 0;
-    if ((st = sg__mono_open(a->mono, in->rate, mf, &d)) != SG_OK) {
+    if ((st = sg__mono_open(a->mono, in->rate, mf, !from_entry, &d)) != SG_OK) {
       free(a->mono);
       a->mono = NULL;
       fail_read(a, st, &d, "cannot create the alignment copy");
@@ -289,6 +293,11 @@ static void analyse_entry(sg__vpkg *p, sg_zip_reader *zr, size_t i, unsigned met
   }
   if (a->mono && (st = sg__mono_finish(a->mono, &d)) != SG_OK) {
     fail_read(a, st, &d, "cannot write the alignment copy");
+    goto done;
+  }
+  if (a->mono && from_entry &&
+      (st = sg__mono_attach_entry(a->mono, p->path, i, in->channels, &d)) != SG_OK) {
+    fail_read(a, st, &d, "cannot read the entry again for the alignments");
     goto done;
   }
   if (share) {
@@ -348,7 +357,7 @@ static sg_status read_reference(const char *path, unsigned rate, double max_seco
     st = sg_diag_fail(d, SG_E_NOMEM, "out of memory reading the reference");
     goto done;
   }
-  if ((st = sg__mono_open(mono, rate, 0, d)) != SG_OK)
+  if ((st = sg__mono_open(mono, rate, 0, 1, d)) != SG_OK)
     goto done;
   opened = 1;
   for (;;) {

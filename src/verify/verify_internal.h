@@ -75,8 +75,11 @@ typedef struct sg__mono {
 } sg__mono;
 
 /* feat_flags: features computed besides the onsets (SG_FEAT_*), from the same mono signal: the
- * master's tempo and keys come from its alignment copy, so its STFTs run once. */
-sg_status sg__mono_open(sg__mono *m, unsigned rate, unsigned feat_flags, sg_diag *d);
+ * master's tempo and keys come from its alignment copy, so its STFTs run once. copy = 0: the
+ * samples are not kept (only counted and analysed); the caller then attaches the stored zip
+ * entry they came from (sg__mono_attach_entry) after sg__mono_finish, which the windows are read
+ * from instead of a copy (no temporary file written: a stem's 28 MB an hour of mono). */
+sg_status sg__mono_open(sg__mono *m, unsigned rate, unsigned feat_flags, int copy, sg_diag *d);
 sg_status sg__mono_add(sg__mono *m, const float *x, size_t n, sg_diag *d);
 /* Flushes the pending samples and finishes the onset features; call once after the last add. */
 sg_status sg__mono_finish(sg__mono *m, sg_diag *d);
@@ -89,6 +92,10 @@ sg_align_input sg__mono_input(sg__mono *m);
  * A lent entry is proved by its hash, so the alignments read exactly what a copy would hold. */
 sg_status sg__mono_open_entry(sg__mono *m, const char *zip_path, size_t i, unsigned ch,
                               int64_t frames, const sg_features *lent, sg_diag *d);
+/* Makes a finished mono opened without a copy read entry i of the zip at zip_path (stored, ch
+ * channels, as many frames as were added) by window, as sg__mono_open_entry does. */
+sg_status sg__mono_attach_entry(sg__mono *m, const char *zip_path, size_t i, unsigned ch,
+                                sg_diag *d);
 /* The mono of n interleaved frames of C channels: each the mean of its channels' finite samples
  * summed in double (non-finite as 0), rounded to float once. */
 void sg__mix_mono(const float *restrict x, size_t n, unsigned C, float *restrict y);

@@ -40,7 +40,8 @@ static void check_size(size_t n, uint64_t seed) {
     const size_t nb = trial == 0 ? n / 2 + 1 : trial == 1 ? n / 4 : trial == 2 ? n / 4 + 1 : n / 3;
     for (size_t k = 0; k <= n / 2; ++k)
       pw[k] = -1;
-    sg__rfft_power(&p, x, w, pw, nb);
+    sg__rfft_split_window(w, n, xw); /* xw is free again */
+    sg__rfft_power(&p, x, xw, pw, nb);
     double peak = 0, err = 0;
     for (size_t k = 0; k <= n / 2; ++k)
       peak = fmax(peak, hypot(ref[k].r, ref[k].i));
@@ -309,6 +310,136 @@ static void test_spooled_energy_reads_the_same(void **state) {
   free(x);
 }
 
+/* Reads frames of a mono array for sg_align_inputs (zero outside). */
+typedef struct arr_src {
+  const float *x;
+  size_t n;
+} arr_src;
+
+static sg_status arr_read(void *user, int64_t start, size_t len, float *out, sg_diag *d) {
+  (void)d;
+  const arr_src *a = user;
+  for (size_t i = 0; i < len; ++i) {
+    const int64_t j = start + (int64_t)i;
+    out[i] = j >= 0 && j < (int64_t)a->n ? a->x[j] : 0.0f;
+  }
+  return SG_OK;
+}
+
+/* With TMPDIR usable (index 0) or not (1, nothing spooled), or given by window through
+ * sg_features_from_onset + sg_features_onset_append (2). */
+static void onset_three_ways(const float *x, size_t n, unsigned rate, sg_features *f[3]) {
+  sg_features_config fc;
+  sg_features_config_init(&fc);
+  fc.flags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
+  const char *old = getenv("TMPDIR");
+  char *keep = old ? strdup(old) : NULL;
+  assert_int_equal(sg_features_from_mono(&f[0], x, n, rate, &fc, NULL), SG_OK);
+  assert_int_equal(setenv("TMPDIR", "/nonexistent/stemgate-test", 1), 0);
+  assert_int_equal(sg_features_from_mono(&f[1], x, n, rate, &fc, NULL), SG_OK);
+  if (keep)
+    setenv("TMPDIR", keep, 1);
+  else
+    unsetenv("TMPDIR");
+  free(keep);
+  double R = 0;
+  const size_t ne = sg_features_onset_frames(f[0], &R);
+  assert_int_equal(sg_features_from_onset(&f[2], rate, (int64_t)n, NULL, 0, R), SG_OK);
+  float w[777];
+  for (size_t j = 0; j < ne; j += 777) {
+    const size_t k = ne - j < 777 ? ne - j : 777;
+    assert_int_equal(sg_features_onset_read(f[0], j, k, w), SG_OK);
+    assert_int_equal(sg_features_onset_append(f[2], w, k), SG_OK);
+  }
+}
+
+/* The onset envelope past the frames kept in memory (~22 s) lives in a temporary file: whole
+ * and by window it holds the same floats as when it stays in memory (no temporary file) and as
+ * when it is given a window at a time (a render's lent envelope), and every analysis that now
+ * reads it by window gives bit for bit the same results on all three: onsets, tempo, the beat
+ * track, and the alignment and drift track of a delayed, slightly stretched copy (windows near
+ * both ends and across the ~22 s boundary). */
+static void test_spooled_onset_envelope_reads_the_same(void **state) {
+  (void)state;
+  const unsigned rate = 16000;
+  const size_t n = 70 * rate;
+  float *x = calloc(n, sizeof *x), *y = calloc(n, sizeof *y);
+  assert_true(x && y);
+  sg_rng g;
+  sg_rng_seed(&g, 21, 3);
+  for (double t = 0.3; t < 68; t += 0.5) {
+    gen_burst(x, n, rate, t, t - floor(t) < 0.4 ? 0.4 : 0.2, 0.02, 0.1, &g);
+    if (fmod(t, 2.0) < 0.5)
+      gen_burst(x, n, rate, t + 0.25, 0.15, 0.01, 0.05, &g);
+  }
+  for (size_t i = 0; i < n; ++i) { /* 12 ms later, 0.05 % slower */
+    double j = ((double)i - 0.012 * rate) / 1.0005;
+    long k = (long)floor(j);
+    y[i] = k >= 0 && (size_t)k + 1 < n ? (float)(x[k] + (j - k) * (x[k + 1] - x[k])) : 0.0f;
+  }
+  sg_features *fx[3], *fy[3];
+  onset_three_ways(x, n, rate, fx);
+  onset_three_ways(y, n, rate, fy);
+  double R = 0;
+  const size_t ne = sg_features_onset_frames(fx[0], &R);
+  assert_true(ne > (size_t)(60 * R));
+  const float *e[3];
+  for (int k = 0; k < 3; ++k) {
+    size_t nk = 0;
+    assert_int_equal(sg_features_onset_frames(fx[k], NULL), ne);
+    e[k] = sg_features_onset_env(fx[k], &nk, NULL);
+    assert_int_equal(nk, ne);
+  }
+  assert_memory_equal(e[0], e[1], ne * sizeof *e[0]);
+  assert_memory_equal(e[2], e[1], ne * sizeof *e[0]);
+  float w[3000];
+  assert_int_equal(sg_features_onset_read(fx[0], ne - 2000, 3000, w), SG_OK);
+  assert_memory_equal(w, e[1] + ne - 2000, 2000 * sizeof *w);
+  assert_true(w[2000] == 0.0f && w[2999] == 0.0f); /* past the end */
+  sg_onset_list on[2];
+  sg_tempo_result tr[2];
+  sg_beat_track bt[2];
+  sg_align_result al[3];
+  sg_align_track tk[3];
+  arr_src sx = {x, n}, sy = {y, n};
+  for (int k = 0; k < 3; ++k) {
+    if (k < 2) {
+      assert_int_equal(sg_onsets_pick(fx[k], NULL, &on[k]), SG_OK);
+      assert_int_equal(sg_tempo_estimate(fx[k], &on[k], NULL, &tr[k]), SG_OK);
+      assert_int_equal(
+          sg_beat_track_onsets(fx[k], &on[k], tr[k].bpm, tr[k].phase_s, 70.0, NULL, &bt[k]), SG_OK);
+    }
+    sg_align_input ia = {fx[k], (int64_t)n, arr_read, &sx}, ib = {fy[k], (int64_t)n, arr_read, &sy};
+    assert_int_equal(sg_align_inputs(&ia, &ib, NULL, 4.0, &al[k], &tk[k], NULL), SG_OK);
+  }
+  assert_true(on[0].n > 100 && on[0].n == on[1].n);
+  assert_memory_equal(on[0].time, on[1].time, on[0].n * sizeof *on[0].time);
+  assert_memory_equal(on[0].strength, on[1].strength, on[0].n * sizeof *on[0].strength);
+  assert_memory_equal(&tr[0], &tr[1], sizeof tr[0]);
+  assert_true(tr[0].bpm > 0);
+  assert_true(bt[0].n > 8 && bt[0].n == bt[1].n);
+  assert_memory_equal(bt[0].time, bt[1].time, bt[0].n * sizeof *bt[0].time);
+  assert_true(bt[0].bar_position == bt[1].bar_position && bt[0].confidence == bt[1].confidence);
+  /* y(t) = x((t - 0.012) / 1.0005): 12 ms late at 0, 0.5 ms more a second */
+  assert_true(al[0].has_end && fabs(al[0].drift_ratio - 0.0005) < 0.0001);
+  assert_true(fabs(al[0].offset_s - (0.012 + 0.0005 * al[0].start_time_s)) < 0.002);
+  assert_true(tk[0].n_used >= 10 && fabs(tk[0].ratio - 0.0005) < 0.0001);
+  for (int k = 1; k < 3; ++k) {
+    assert_memory_equal(&al[0], &al[k], sizeof al[0]);
+    assert_memory_equal(&tk[0], &tk[k], sizeof tk[0]);
+  }
+  for (int k = 0; k < 2; ++k) {
+    sg_onset_list_free(&on[k]);
+    sg_beat_track_free(&bt[k]);
+  }
+  for (int k = 0; k < 3; ++k) {
+    sg_features_free(fx[k]);
+    sg_features_free(fy[k]);
+  }
+  free(x);
+  free(y);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfft_matches_kissfft),
@@ -318,6 +449,7 @@ int main(void) {
       cmocka_unit_test(test_release_keeps_the_onset_envelope),
       cmocka_unit_test(test_quantile_is_the_order_statistic),
       cmocka_unit_test(test_spooled_energy_reads_the_same),
+      cmocka_unit_test(test_spooled_onset_envelope_reads_the_same),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -323,8 +323,23 @@ static void frozen_meter_answers_as_measured(void **state) {
   assert_int_equal(sg_meter_last_active(f, -40), sg_meter_last_active(m, -40));
   assert_int_equal(sg_meter_active(f, 0, 4800, -40), sg_meter_active(m, 0, 4800, -40));
   assert_int_equal(sg_meter_add(f, x, 16), SG_E_INVAL);
-  sg_meter_free(m);
   sg_meter_free(f);
+  /* The map given a window at a time (kept as floats but the open last window, a double):
+   * the same answers; a closed window's level no float holds is refused. */
+  assert_true((double)(float)w[nw - 1] != w[nw - 1]); /* the partial window's level */
+  assert_int_equal(sg_meter_freeze(&f, &a, sg_meter_window_frames(m), NULL, nw, NULL), SG_OK);
+  for (size_t i = 0; i < nw; i += 7)
+    assert_int_equal(sg_meter_freeze_set(f, i, w + i, nw - i < 7 ? nw - i : 7), SG_OK);
+  for (size_t i = 0; i <= nw; ++i)
+    assert_true(sg_meter_window_db(f, i) == sg_meter_window_db(m, i));
+  assert_int_equal(sg_meter_freeze_set(f, nw - 1, w, 2), SG_E_INVAL); /* past the end */
+  const double odd = w[0] + 1e-9;
+  assert_int_equal(sg_meter_freeze_set(f, 0, &odd, 1), SG_E_INVAL);
+  sg_meter_free(f);
+  w[1] = odd;
+  assert_int_equal(sg_meter_freeze(&f, &a, sg_meter_window_frames(m), w, nw, NULL), SG_E_INVAL);
+  assert_null(f);
+  sg_meter_free(m);
   free(w);
   free(x);
 }

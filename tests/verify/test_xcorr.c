@@ -33,7 +33,7 @@ static void make_stem(float *x, size_t n) {
 }
 
 static void to_mono(sg__mono *m, const float *x, size_t n) {
-  assert_int_equal(sg__mono_open(m, RATE, 0, NULL), SG_OK);
+  assert_int_equal(sg__mono_open(m, RATE, 0, 1, NULL), SG_OK);
   assert_int_equal(sg__mono_add(m, x, n, NULL), SG_OK);
   assert_int_equal(sg__mono_finish(m, NULL), SG_OK);
 }
