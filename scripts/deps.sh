@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages stemgate needs to build, test and demo, when they are missing.
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -e
-PKGS="build-essential cmake pkgconf libsndfile1-dev libebur128-dev libzip-dev zlib1g-dev libsamplerate0-dev
+PKGS="build-essential cmake pkgconf libsndfile1-dev libebur128-dev libzip-dev zlib1g-dev libdeflate-dev libsamplerate0-dev
 libyaml-dev libssl-dev libcmocka-dev libfluidsynth-dev libkissfft-dev
 timgm6mb-soundfont sox ffmpeg clang-format chromium"
 # make fuzz (scripts/deps.sh fuzz) also needs clang with its libFuzzer runtime.

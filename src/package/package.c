@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 struct sg_package {
   sg_zip_writer *zw;
@@ -88,15 +87,15 @@ sg_status sg_package_add_audio_digest(sg_package *p, const char *src_path, const
 }
 
 static void crc_block(void *user, const unsigned char *p, size_t n) {
-  uLong *c = user;
-  *c = crc32_z(*c, p, (z_size_t)n);
+  uint32_t *c = user;
+  *c = sg__crc32(*c, p, n);
 }
 
 sg_status sg_package_file_digest(const char *path, char sha256[65], uint32_t *crc32, sg_diag *d) {
   if (!path || !sha256 || !crc32)
     return sg_diag_fail(d, SG_E_INVAL, "package: NULL argument");
   sha256[0] = 0;
-  uLong c = crc32_z(0L, Z_NULL, 0);
+  uint32_t c = 0;
   sg_status st = sg__sha256_file_also(path, sha256, crc_block, &c, d);
   if (st == SG_OK)
     *crc32 = (uint32_t)c;

@@ -893,7 +893,7 @@ static int direct_copy(direct *o, const pending *e, uint32_t *crc, sg_sha256 *in
     return -1;
   }
   int use_cfr = crc == NULL;
-  uLong c = crc32_z(0L, Z_NULL, 0);
+  uint32_t c = 0;
   uint64_t left = e->size;
   int64_t ioff = 0, from = o->pos;
   int rc = 0;
@@ -921,7 +921,7 @@ static int direct_copy(direct *o, const pending *e, uint32_t *crc, sg_sha256 *in
       n = pread(in, o->buf, k < o->cap ? k : o->cap, (off_t)ioff);
       if (n > 0) {
         if (crc)
-          c = crc32_z(c, o->buf, (z_size_t)n);
+          c = sg__crc32(c, o->buf, (size_t)n);
         if (inner && sg_sha256_update(inner, o->buf, (size_t)n) != SG_OK)
           o->dg_on = 0;
         if (direct_pwrite(o, o->buf, (size_t)n, o->pos) < 0) {
@@ -988,7 +988,7 @@ static int direct_write(sg_zip_writer *w, direct *o) {
     unsigned char lh[30];
     o->what = e->path ? e->path : e->name;
     if (deflated) {
-      crc = (uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), e->data, (z_size_t)e->n);
+      crc = sg__crc32(0, e->data, e->n);
       local_header(lh, c, 1, crc, csize, usize, nl);
       rc = direct_pwrite(o, lh, 30, lho) || direct_pwrite(o, e->name, nl, lho + 30) ||
            direct_pwrite(o, e->z, e->zn, lho + 30 + (int64_t)nl);
