@@ -73,4 +73,8 @@ double sg__loud_integrated(const sg__loud *l);
  * (sorting needs a copy). */
 sg_status sg__loud_range(const sg__loud *l, double *lra);
 
+/* The K-weighting of an sg_meter created with SG_METER_LOUDNESS (NULL otherwise): it has been fed
+ * every frame given to sg_meter_add, non-finite samples as 0. Read only, between two adds. */
+const sg__loud *sg__meter_loud(const sg_meter *m);
+
 #endif

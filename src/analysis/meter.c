@@ -574,6 +574,8 @@ SG__CLONES sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
   return SG_OK;
 }
 
+const sg__loud *sg__meter_loud(const sg_meter *m) { return m && m->loud_on ? &m->loud : NULL; }
+
 sg_status sg_meter_tap(void *user, const float *interleaved, size_t frames) {
   return sg_meter_add((sg_meter *)user, interleaved, frames);
 }

@@ -4,6 +4,7 @@
  * length against the master. */
 #include "pipeline_internal.h"
 
+#include "report/trace_internal.h"
 #include "stemgate/dsp.h"
 
 #include <math.h>
@@ -17,8 +18,8 @@
  * disk: the sections are consecutive, so one section meter is alive at a time and nothing is read
  * back. */
 /* The tap's work runs beside the writer: the writer's thread mixes, processes, limits and
- * writes, and two threads measure what it wrote (the meter and the sections; the features and
- * the trace), each taking every block in order, so every measurement sees the same samples in
+ * writes, and two threads measure what it wrote (the meter and the trace; the features and the
+ * sections), each taking every block in order, so every measurement sees the same samples in
  * the same order as a synchronous tap would and the results are the same bits (each of them is
  * block-size invariant). A queue of TQ slots between them; the writer's blocks are gathered into
  * a slot until it holds TQ_FRAMES, so the threads hand over a few hundred times a song, not
@@ -96,20 +97,30 @@ static sg_status sections_add(master_tap *t, const float *x, size_t n) {
   return st;
 }
 
-/* What measuring thread c does with a block: 0 the meter (and the progress) and the sections,
- * 1 the features and the trace. */
+/* What measuring thread c does with a block: 0 the meter (and the progress) and the trace, whose
+ * short-term loudness is read from the meter's K-weighting (one filter over the master, not two:
+ * each piece ends at the latest at a column's end, where the trace reads it); 1 the features
+ * and the sections (each section's meter K-weights from its own start, as verify would). */
 static sg_status measure(master_tap *t, int c, const float *x, size_t n) {
+  sg_status st = SG_OK;
   if (c == 0) {
     sg__probe m = t->p;
     m.feat = NULL;
     m.trace = NULL;
-    sg_status st = sg__probe_tap(&m, x, n);
-    return st == SG_OK ? sections_add(t, x, n) : st;
+    const sg__loud *lm = sg__meter_loud(t->p.meter);
+    while (st == SG_OK && n > 0) {
+      size_t k = t->p.trace && lm ? sg__trace_room(t->p.trace) : n;
+      k = k < n ? k : n;
+      st = sg__probe_tap(&m, x, k);
+      if (st == SG_OK && t->p.trace)
+        st = lm ? sg__trace_add_shared(t->p.trace, x, k, lm) : sg_trace_add(t->p.trace, x, k);
+      x += k * t->channels;
+      n -= k;
+    }
+    return st;
   }
-  sg_status st = t->p.feat ? sg_features_add(t->p.feat, x, n) : SG_OK;
-  if (st == SG_OK && t->p.trace)
-    st = sg_trace_add(t->p.trace, x, n);
-  return st;
+  st = t->p.feat ? sg_features_add(t->p.feat, x, n) : SG_OK;
+  return st == SG_OK ? sections_add(t, x, n) : st;
 }
 
 static void *measure_thread(void *arg) {

@@ -1,11 +1,12 @@
 /* The streaming min/max envelope and, for a master, short-term loudness and true peak per
  * column (see report.h). Fixed memory: a few floats per column and one sanitised block. */
-#include "analysis/loudness.h"
+#include "report/trace_internal.h"
 #include "stemgate/dsp.h"
 #include "stemgate/io.h"
 #include "stemgate/report.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,8 +88,8 @@ sg_status sg_trace_create(sg_trace **out, const sg_trace_config *c, sg_diag *d) 
   return SG_OK;
 }
 
-/* Frames [0, n) of x all fall into column col. */
-static sg_status add_in_column(sg_trace *t, int col, const float *x, size_t n) {
+/* Frames [0, n) of x all fall into column col; own: the trace K-weights them itself. */
+static sg_status add_in_column(sg_trace *t, int col, const float *x, size_t n, int own) {
   const unsigned ch = t->channels;
   float lo = t->lo[col], hi = t->hi[col];
   for (size_t off = 0; off < n;) {
@@ -104,7 +105,7 @@ static sg_status add_in_column(sg_trace *t, int col, const float *x, size_t n) {
       const float *chp[8];
       for (unsigned c = 0; c < ch; ++c)
         chp[c] = t->buf + c;
-      if (sg__loud_add(&t->lm, chp, ch, m) != SG_OK)
+      if (own && sg__loud_add(&t->lm, chp, ch, m) != SG_OK)
         return SG_E_NOMEM;
       if (t->peak_col != col) {
         t->peak_col = col;
@@ -129,7 +130,8 @@ static sg_status add_in_column(sg_trace *t, int col, const float *x, size_t n) {
   return SG_OK;
 }
 
-sg_status sg_trace_add(sg_trace *t, const float *x, size_t frames) {
+/* lm: the loudness read at each column's end, the trace's own or one fed the same samples. */
+static sg_status trace_add(sg_trace *t, const float *x, size_t frames, const sg__loud *lm) {
   if (!t || t->sealed)
     return SG_E_INVAL;
   size_t off = 0;
@@ -140,18 +142,34 @@ sg_status sg_trace_add(sg_trace *t, const float *x, size_t frames) {
       col = t->cols - 1;
     size_t room = last ? frames - off : (size_t)((col + 1) * t->per_col - t->fed);
     size_t m = frames - off < room ? frames - off : room;
-    sg_status st = add_in_column(t, (int)col, x + off * t->channels, m);
+    sg_status st = add_in_column(t, (int)col, x + off * t->channels, m, lm == &t->lm);
     if (st != SG_OK)
       return st;
     off += m;
     t->fed += (int64_t)m;
     if (t->loud && (last || t->fed % t->per_col == 0)) {
       /* Short-term loudness at the column's end (at the 100 ms boundary before it). */
-      double v = sg__loud_lufs(sg__loud_window(&t->lm, SG__LOUD_SUBS));
+      double v = sg__loud_lufs(sg__loud_window(lm, SG__LOUD_SUBS));
       t->st[col] = (float)(v > SG_SILENCE_DB ? v : SG_SILENCE_DB);
     }
   }
   return SG_OK;
+}
+
+sg_status sg_trace_add(sg_trace *t, const float *x, size_t frames) {
+  return trace_add(t, x, frames, t ? &t->lm : NULL);
+}
+
+size_t sg__trace_room(const sg_trace *t) {
+  if (t->fed / t->per_col >= t->cols - 1)
+    return SIZE_MAX;
+  return (size_t)((t->fed / t->per_col + 1) * t->per_col - t->fed);
+}
+
+sg_status sg__trace_add_shared(sg_trace *t, const float *x, size_t frames, const sg__loud *lm) {
+  if (!t || !lm || lm->channels != t->channels || frames > sg__trace_room(t))
+    return SG_E_INVAL;
+  return trace_add(t, x, frames, lm);
 }
 
 sg_status sg_trace_tap(void *user, const float *x, size_t frames) {
