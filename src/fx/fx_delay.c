@@ -261,7 +261,27 @@ static void process_follow(sg_delay *st, float *L, float *R, size_t n) {
   st->lag_cur = lag;
 }
 
+/* Both lines and loop filters zero, feedback, mix and lag settled: an all-zero block gives zeros
+ * and leaves them so (the echo and the dry part are zero), so it is skipped. */
+static int at_rest(const sg_delay *st, const float *L, const float *R, size_t n) {
+  if (st->fb_cur != st->fb_target || st->mix_cur != st->mix_target ||
+      (st->follow && st->lag_cur != st->lag_target))
+    return 0;
+  for (int ch = 0; ch < 2; ++ch)
+    if (st->hp_x[ch] != 0 || st->hp_y[ch] != 0 || st->lp_y[ch] != 0)
+      return 0;
+  return sg__all_zero(L, n) && (!R || sg__all_zero(R, n)) && sg__all_zero(st->buf[0], st->cap) &&
+         sg__all_zero(st->buf[1], st->cap);
+}
+
 void sg_delay_process(sg_delay *st, float *L, float *R, size_t n) {
+  if (at_rest(st, L, R, n)) {
+    memset(L, 0, n * sizeof *L);
+    if (R)
+      memset(R, 0, n * sizeof *R);
+    st->pos = (st->pos + n) % st->cap;
+    return;
+  }
   if (st->follow) {
     process_follow(st, L, R, n);
     return;

@@ -118,7 +118,10 @@ void sg_chorus_process(sg_chorus *st, float *L, float *R, size_t n) {
   const double inv_v = 1.0 / V;
   /* Per run of frames: the LFO phasor and the mix first (their recursions), then each channel
    * with its voices. */
-  double vc[CH_RUN], vs[CH_RUN], mx[CH_RUN];
+  double vc[CH_RUN], vs[CH_RUN], mx[CH_RUN], yv[SG_CHORUS_MAX_VOICES][CH_RUN];
+  /* The shortest delay reaches back further than a run (the cubic's newest point is d - 1
+   * back): no read of a run sees a write of the same run. */
+  const int reads_old = base - depth >= (double)CH_RUN + 3;
   for (size_t t0 = 0; t0 < n; t0 += CH_RUN) {
     const size_t m = n - t0 < CH_RUN ? n - t0 : CH_RUN;
     for (size_t t = 0; t < m; ++t) {
@@ -148,6 +151,28 @@ void sg_chorus_process(sg_chorus *st, float *L, float *R, size_t n) {
       float *b = st->buf[ch];
       size_t pos = st->pos;
       double fbs = st->fb_state[ch];
+      if (reads_old) {
+        /* Every read of the run lies before it, so the voices' reads run first, each voice over
+         * the run (independent frames), then the writes and the sums in the same order. */
+        for (int v = 0; v < V; ++v)
+          for (size_t t = 0; t < m; ++t) {
+            double lfo = vs[t] * oc[ch][v] + vc[t] * os[ch][v];
+            double d = base + depth * lfo;
+            yv[v][t] = read_frac(b, mask, pos + t, d < 1.0 ? 1.0 : d);
+          }
+        for (size_t t = 0; t < m; ++t) {
+          const double in = x[t];
+          b[(pos + t) & mask] = (float)(in + fb * fbs);
+          double wet = 0;
+          for (int v = 0; v < V; ++v)
+            wet += yv[v][t];
+          fbs = sg_dsp_flush(yv[0][t]);
+          wet = pow2 ? wet * inv_v : wet / V;
+          x[t] = (float)((1 - mx[t]) * in + mx[t] * wet);
+        }
+        st->fb_state[ch] = fbs;
+        continue;
+      }
       for (size_t t = 0; t < m; ++t) {
         const double in = x[t];
         b[pos] = (float)(in + fb * fbs);

@@ -287,7 +287,38 @@ RV_INLINE void rv_transpose(const float *const *src, float *restrict dst, size_t
 #include "fx/fx_reverb_lines.h"
 #endif
 
+/* The network at rest: every ring and pole state zero, the mix settled and no modulation LFO to
+ * advance. An all-zero block then leaves it at rest and gives zeros (the dry part is zero, the
+ * taps read zeros), so it is skipped, the ring indices moved on as the body would move them. */
+static int at_rest(const sg_reverb *st, const float *L, const float *R, size_t n) {
+  if (st->mod_d > 0 || st->mix_cur != st->mix_target)
+    return 0;
+  if (!sg__all_zero(L, n) || (R && !sg__all_zero(R, n)))
+    return 0;
+  size_t total = 2 * (st->pre_len + 1);
+  for (int i = 0; i < st->n; ++i) {
+    if (st->lp_s[i] != 0 || st->hf_s[i] != 0)
+      return 0;
+    total += st->cap[i];
+  }
+  for (int k = 0; k < SG_REVERB_DIFFUSERS; ++k)
+    total += 2 * st->ap_len[k];
+  return sg__all_zero(st->mem, total); /* lines, pre-delay and diffusers: one allocation */
+}
+
 void sg__reverb_process_isa(sg_reverb *st, float *L, float *R, size_t n, int avx2) {
+  if (at_rest(st, L, R, n)) {
+    memset(L, 0, n * sizeof *L);
+    if (R)
+      memset(R, 0, n * sizeof *R);
+    for (int i = 0; i < st->n; ++i)
+      st->pos[i] = (st->pos[i] + n) % st->cap[i];
+    if (st->pre_len)
+      st->pre_pos = (st->pre_pos + n) % st->pre_len;
+    for (int k = 0; k < SG_REVERB_DIFFUSERS; ++k)
+      st->ap_pos[k] = (st->ap_pos[k] + n) % st->ap_len[k];
+    return;
+  }
 #if SG_DSP_AVX2
   if (avx2) {
     if (st->n == 8)

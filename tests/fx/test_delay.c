@@ -2,6 +2,7 @@
  * lag, ping-pong alternation, feedback decay within the reported tail, reset determinism. */
 #include "sg_test.h"
 
+#include "fx/fx_internal.h"
 #include "fx_test_util.h"
 #include "stemgate/fx.h"
 
@@ -136,12 +137,54 @@ static void tail_and_reset(void **state) {
   assert_int_equal(sg_delay_init(&st, &cfg, 48000), SG_E_PARSE);
 }
 
+/* At rest (lines and loop filters zero, settled) an all-zero block is skipped: zeros out, the
+ * state still zero, the write index moved on by the block. Echoes fade to exact zeros (the
+ * flush), and from there new input gives the same bits as a fresh delay: skipping changes
+ * nothing. */
+static void rest_skips_silence_exactly(void **state) {
+  (void)state;
+  sg_delay_config cfg;
+  sg_delay_config_init(&cfg);
+  snprintf(cfg.time, sizeof cfg.time, "1/16");
+  cfg.bpm = 140, cfg.mix = 0.3, cfg.feedback = 0.3; /* echoes below 1e-25 within 6 s */
+  sg_delay a, b;
+  assert_int_equal(sg_delay_init(&a, &cfg, 48000), SG_OK);
+  assert_int_equal(sg_delay_init(&b, &cfg, 48000), SG_OK);
+  const size_t n = 10 * 48000, z = 5000;
+  float *L = fxt_alloc(n), *R = fxt_alloc(n), *L2 = fxt_alloc(n), *R2 = fxt_alloc(n);
+  R[7] = -0.0f;
+  sg_delay_process(&a, L, R, z);
+  assert_true(sg__all_zero(L, z) && sg__all_zero(R, z));
+  assert_true(sg__all_zero(a.buf[0], a.cap) && sg__all_zero(a.buf[1], a.cap));
+  assert_int_equal(a.pos, z % a.cap);
+  sg_rng rng;
+  sg_rng_seed(&rng, 3, 3);
+  for (size_t i = 0; i < 4800; ++i)
+    L[i] = (float)sg_rng_range(&rng, -1, 1), R[i] = (float)sg_rng_range(&rng, -1, 1);
+  sg_delay_process(&a, L, R, n);
+  assert_true(fxt_peak(L + a.lag, 4800) > 1e-3);
+  assert_true(sg__all_zero(L + n - 4800, 4800));
+  assert_true(sg__all_zero(a.buf[0], a.cap) && sg__all_zero(a.buf[1], a.cap));
+  for (size_t i = 0; i < n; ++i)
+    L[i] = i < 9000 ? (float)sg_rng_range(&rng, -1, 1) : 0.0f, R[i] = L[i] * 0.5f;
+  memcpy(L2, L, n * sizeof(float));
+  memcpy(R2, R, n * sizeof(float));
+  sg_delay_process(&a, L, R, n);
+  sg_delay_process(&b, L2, R2, n);
+  assert_memory_equal(L, L2, n * sizeof(float));
+  assert_memory_equal(R, R2, n * sizeof(float));
+  sg_delay_free(&a);
+  sg_delay_free(&b);
+  free(L), free(R), free(L2), free(R2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(note_values),
       cmocka_unit_test(echo_at_exact_lag),
       cmocka_unit_test(pingpong_alternates),
       cmocka_unit_test(tail_and_reset),
+      cmocka_unit_test(rest_skips_silence_exactly),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -245,6 +245,56 @@ static void avx2_build_equals_baseline(void **state) {
   free(L), free(R), free(L2), free(R2);
 }
 
+/* At rest (every ring and pole zero) an all-zero block is skipped: zeros out, the state still
+ * zero, the ring indices moved on by the block. A tail reaches that state exactly (the flush), and
+ * from it the network answers new input with the same bits as a fresh one (a zero ring looks the
+ * same from any index), so skipping changes nothing. */
+static void rest_skips_silence_exactly(void **state) {
+  (void)state;
+  sg_reverb_config c;
+  sg_reverb_config_init(&c);
+  c.rt60 = 0.3, c.mix = 0.4;
+  sg_reverb a, b;
+  assert_int_equal(sg_reverb_init(&a, &c, RATE), SG_OK);
+  assert_int_equal(sg_reverb_init(&b, &c, RATE), SG_OK);
+  const size_t n = (size_t)(4 * RATE), z = 5000;
+  float *L = fxt_alloc(n), *R = fxt_alloc(n), *L2 = fxt_alloc(n), *R2 = fxt_alloc(n);
+  size_t nfl = 2 * (a.pre_len + 1);
+  for (int i = 0; i < a.n; ++i)
+    nfl += a.cap[i];
+  for (int k = 0; k < SG_REVERB_DIFFUSERS; ++k)
+    nfl += 2 * a.ap_len[k];
+  L[3] = -0.0f;
+  sg_reverb_process(&a, L, R, z);
+  assert_true(sg__all_zero(L, z) && sg__all_zero(R, z) && sg__all_zero(a.mem, nfl));
+  for (int i = 0; i < a.n; ++i)
+    assert_int_equal(a.pos[i], z % a.cap[i]);
+  assert_int_equal(a.pre_pos, z % a.pre_len);
+  for (int k = 0; k < SG_REVERB_DIFFUSERS; ++k)
+    assert_int_equal(a.ap_pos[k], z % a.ap_len[k]);
+  /* Noise, then a tail that decays to exact zeros well within 4 s (RT60 0.3 s, flush 1e-25). */
+  sg_rng rng;
+  sg_rng_seed(&rng, 7, 7);
+  for (size_t i = 0; i < 4800; ++i)
+    L[i] = (float)sg_rng_range(&rng, -1, 1), R[i] = (float)sg_rng_range(&rng, -1, 1);
+  sg_reverb_process(&a, L, R, n);
+  assert_true(fxt_peak(L + 4800, 4800) > 1e-3);
+  assert_true(sg__all_zero(L + n - 4800, 4800) && sg__all_zero(a.mem, nfl));
+  for (int i = 0; i < a.n; ++i)
+    assert_true(a.lp_s[i] == 0 && a.hf_s[i] == 0);
+  for (size_t i = 0; i < n; ++i)
+    L[i] = i < 9000 ? (float)sg_rng_range(&rng, -1, 1) : 0.0f, R[i] = L[i] * 0.5f;
+  memcpy(L2, L, n * sizeof(float));
+  memcpy(R2, R, n * sizeof(float));
+  sg_reverb_process(&a, L, R, n);
+  sg_reverb_process(&b, L2, R2, n);
+  assert_memory_equal(L, L2, n * sizeof(float));
+  assert_memory_equal(R, R2, n * sizeof(float));
+  sg_reverb_free(&a);
+  sg_reverb_free(&b);
+  free(L), free(R), free(L2), free(R2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(rt60_hits_setting),
@@ -254,6 +304,7 @@ int main(void) {
       cmocka_unit_test(silence_after_loud_and_reset),
       cmocka_unit_test(sub_blocks_equal_per_sample),
       cmocka_unit_test(avx2_build_equals_baseline),
+      cmocka_unit_test(rest_skips_silence_exactly),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
