@@ -817,8 +817,10 @@ static sg_status decode(const uint8_t *buf, size_t len, const sg_timeline *tl, s
         st = sg_diag_fail(d, st, "out of memory for the notes of a MIDI file (%zu notes)", s->n);
     }
     info->n_notes = s->n;
-    if (out)
+    if (out) {
       sg_notes_sort(out);
+      sg_notes_trim(out);
+    }
   }
   if (st == SG_OK && events) {
     *events = s->ev;
