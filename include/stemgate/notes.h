@@ -41,6 +41,8 @@ void sg_notes_init(sg_note_list *l);
 sg_status sg_notes_push(sg_note_list *l, const sg_note *n);
 /* Stable sort by start frame, then key: instruments consume notes in this order. */
 void sg_notes_sort(sg_note_list *l);
+/* Frees the growth slack (capacity down to n), once a list is complete. */
+void sg_notes_trim(sg_note_list *l);
 void sg_notes_clear(sg_note_list *l);
 void sg_notes_free(sg_note_list *l);
 

@@ -585,6 +585,7 @@ static sg_status finish(sg__ctx *c, int humanise, sg_compose_report *rep) {
     return c->status;
   sg_notes_sort(l);
   one_note_per_key(l, 0);
+  sg_notes_trim(l); /* held whole until the stem is rendered: no growth slack */
   if (rep) {
     rep->notes = l->n;
     rep->max_offset_ms = max_off;

@@ -7,6 +7,7 @@
  * the ramp's closed-form inverse (sg_timeline_ticks_at) and one tempo event per sixteenth. Reading
  * never trusts a length: every chunk, variable -length quantity and event is checked against the
  * bytes that remain. */
+#include "core/sort.h"
 #include "stemgate/compose.h"
 
 #include <errno.h>
@@ -128,19 +129,20 @@ static int64_t frame_to_tick(const sg_timeline *tl, const geom *g, int64_t frame
 
 /* ---- writer ---------------------------------------------------------------------------------- */
 
-typedef struct mev {
+typedef struct mev { /* 16 bytes: an hour's track holds ~90000 */
   int64_t tick;
-  int on; /* 1 note on, 0 note off */
-  int key, vel;
+  uint8_t on; /* 1 note on, 0 note off */
+  uint8_t key, vel;
 } mev;
 
-static int cmp_mev(const void *a, const void *b) {
+/* Stable (sg__stable_sort): equal events keep the notes' order, as glibc's qsort kept them. */
+static int mev_less(const void *a, const void *b) {
   const mev *x = a, *y = b;
   if (x->tick != y->tick)
-    return x->tick < y->tick ? -1 : 1;
+    return x->tick < y->tick;
   if (x->on != y->on)
-    return x->on - y->on; /* offs first, so a repeated note re-attacks cleanly */
-  return x->key - y->key;
+    return x->on < y->on; /* offs first, so a repeated note re-attacks cleanly */
+  return x->key < y->key;
 }
 
 static uint32_t clamp_delta(int64_t d) {
@@ -327,11 +329,10 @@ static sg_status note_track(bbuf *t1, const sg_midi_track *tr, const sg_timeline
       off = on + 1;
     int vel = (int)lround(n->velocity * 127.0);
     vel = vel < 1 ? 1 : vel > 127 ? 127 : vel;
-    ev[ne++] = (mev){on, 1, n->key, vel};
-    ev[ne++] = (mev){off, 0, n->key, 0};
+    ev[ne++] = (mev){on, 1, (uint8_t)n->key, (uint8_t)vel};
+    ev[ne++] = (mev){off, 0, (uint8_t)n->key, 0};
   }
-  if (ne)
-    qsort(ev, ne, sizeof *ev, cmp_mev);
+  sg__stable_sort(ev, ne, sizeof *ev, mev_less);
   put_meta_text(t1, 0, 0x03, tr->name ? tr->name : "");
   if (tr->program >= 0 && tr->program <= 127 && tr->channel != 9) {
     put_var(t1, 0);
@@ -817,8 +818,10 @@ static sg_status decode(const uint8_t *buf, size_t len, const sg_timeline *tl, s
         st = sg_diag_fail(d, st, "out of memory for the notes of a MIDI file (%zu notes)", s->n);
     }
     info->n_notes = s->n;
-    if (out)
+    if (out) {
       sg_notes_sort(out);
+      sg_notes_trim(out);
+    }
   }
   if (st == SG_OK && events) {
     *events = s->ev;

@@ -1,4 +1,5 @@
-/* A growable printf string (see text.h): vsnprintf into the free space, doubling on overflow. */
+/* A growable printf string (see text.h): vsnprintf into the free space, doubling on overflow;
+ * with a sink, drained to it once SG__TEXT_FLUSH bytes are held. */
 #include "text.h"
 
 #include <stdarg.h>
@@ -19,6 +20,8 @@ void sg__text_printf(sg__text *t, const char *fmt, ...) {
     }
     if (t->s && t->n + (size_t)k < t->cap) {
       t->n += (size_t)k;
+      if (t->sink && t->n >= SG__TEXT_FLUSH)
+        sg__text_flush(t);
       return;
     }
     size_t cap = (t->cap + (size_t)k + 1) * 2;
@@ -30,4 +33,15 @@ void sg__text_printf(sg__text *t, const char *fmt, ...) {
     t->s = p;
     t->cap = cap;
   }
+}
+
+void sg__text_flush(sg__text *t) {
+  if (t->oom || !t->sink || t->n == 0)
+    return;
+  if (fwrite(t->s, 1, t->n, t->sink) != t->n) {
+    t->oom = 1;
+    return;
+  }
+  t->n = 0;
+  t->s[0] = '\0';
 }

@@ -560,63 +560,67 @@ static const char *CSS =
     "#1d5e17}.vfail{color:#8a1308;font-weight:bold}.vwarn{color:#8a5a00;font-weight:bold}"
     ".vpass{color:#1d5e17}code{font-size:12px}";
 
-char *sg_report_html(const sg_report *r) {
-  sg__text t = {0};
-  sg__text_printf(&t,
-                  "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>%s",
+/* The whole page into t (held, or drained to t's sink as it grows). */
+static void page(sg__text *t, const sg_report *r) {
+  sg__text_printf(t, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>%s",
                   r->failed ? "FAILED: " : "");
-  esc(&t, r->title);
-  sg__text_printf(&t, " - stemgate report</title>\n<style>%s</style></head>\n<body>\n<h1>", CSS);
-  esc(&t, r->title);
-  sg__text_printf(&t, "</h1>\n<p>Spec <code>");
-  esc(&t, r->source);
-  sg__text_printf(&t,
+  esc(t, r->title);
+  sg__text_printf(t, " - stemgate report</title>\n<style>%s</style></head>\n<body>\n<h1>", CSS);
+  esc(t, r->title);
+  sg__text_printf(t, "</h1>\n<p>Spec <code>");
+  esc(t, r->source);
+  sg__text_printf(t,
                   "</code>: %.2f s, %.6g BPM, %d/%d, %d bars, %d sections, %d stems, %u Hz.</p>\n",
                   r->duration_s, r->bpm, r->meter_num, r->meter_den, r->n_bars, r->n_sections,
                   r->n_stems, r->rate);
   if (r->tempo_map[0]) { /* a song whose tempo changes: the first tempo alone would mislead */
-    sg__text_printf(&t, "<p>Tempo map: ");
-    esc(&t, r->tempo_map);
-    sg__text_printf(&t, ".</p>\n");
+    sg__text_printf(t, "<p>Tempo map: ");
+    esc(t, r->tempo_map);
+    sg__text_printf(t, ".</p>\n");
   }
   if (r->failed) {
-    sg__text_printf(&t, "<div class=\"banner fail\">RENDER FAILED - nothing was delivered. ");
-    esc(&t, r->failure);
-    sg__text_printf(&t, "</div>\n");
+    sg__text_printf(t, "<div class=\"banner fail\">RENDER FAILED - nothing was delivered. ");
+    esc(t, r->failure);
+    sg__text_printf(t, "</div>\n");
   } else {
     sg__text_printf(
-        &t, "<div class=\"banner pass\">PASSED: every required gate holds (%zu rows).</div>\n",
+        t, "<div class=\"banner pass\">PASSED: every required gate holds (%zu rows).</div>\n",
         r->gates.n);
   }
   sg__text_printf(
-      &t,
+      t,
       "<h2>Sections and waveforms</h2>\n<p>Min/max envelope of each delivered stem and of the "
       "master (%d columns), over the section map.</p>\n",
       r->master.n > 0 ? r->master.n : SG_REPORT_COLS);
-  section_map(&t, r);
+  section_map(t, r);
   for (int i = 0; i < r->n_stems; ++i)
-    wave_row(&t, r, r->stems[i].name, r->stems[i].instrument, &r->stems[i].wave, 0);
-  wave_row(&t, r, "Master", "", &r->master, 1);
+    wave_row(t, r, r->stems[i].name, r->stems[i].instrument, &r->stems[i].wave, 0);
+  wave_row(t, r, "Master", "", &r->master, 1);
   sg__text_printf(
-      &t,
+      t,
       "<h2>Master loudness and true peak</h2>\n<p>Short-term loudness (EBU R128, 3 s window) and "
       "true peak (ITU-R BS.1770-4) over time, against the spec's target and ceiling.</p>\n");
-  loudness_chart(&t, r);
+  loudness_chart(t, r);
   sg__text_printf(
-      &t, "<h2>Key</h2>\n<p>The master's key per analysis window (Temperley profile) against the "
-          "spec's key of each section.</p>\n");
-  key_chart(&t, r);
-  sg__text_printf(&t, "<h2>Tempo and beat grid</h2>\n");
-  grid_chart(&t, r);
+      t, "<h2>Key</h2>\n<p>The master's key per analysis window (Temperley profile) against the "
+         "spec's key of each section.</p>\n");
+  key_chart(t, r);
+  sg__text_printf(t, "<h2>Tempo and beat grid</h2>\n");
+  grid_chart(t, r);
   sg__text_printf(
-      &t, "<h2>MIDI piano roll</h2>\n<p>The note events each stem was rendered from (the written "
-          "MIDI files).</p>\n");
+      t, "<h2>MIDI piano roll</h2>\n<p>The note events each stem was rendered from (the written "
+         "MIDI files).</p>\n");
   for (int i = 0; i < r->n_stems; ++i)
-    piano_roll(&t, r, &r->stems[i]);
-  sg__text_printf(&t, "<h2>Gates</h2>\n");
-  gate_table(&t, r);
-  sg__text_printf(&t, "<p class=\"note\">Written by stemgate %s.</p>\n</body></html>\n",
+    piano_roll(t, r, &r->stems[i]);
+  sg__text_printf(t, "<h2>Gates</h2>\n");
+  gate_table(t, r);
+  sg__text_printf(t, "<p class=\"note\">Written by stemgate %s.</p>\n</body></html>\n",
                   sg_version());
+}
+
+char *sg_report_html(const sg_report *r) {
+  sg__text t = {0};
+  page(&t, r);
   if (t.oom) {
     free(t.s);
     return NULL;
@@ -625,23 +629,22 @@ char *sg_report_html(const sg_report *r) {
 }
 
 sg_status sg_report_write_html(const sg_report *r, const char *path, sg_diag *d) {
-  char *html = sg_report_html(r);
-  if (!html)
-    return sg_diag_fail(d, SG_E_NOMEM, "report: out of memory writing '%s'", path);
   char tmp[SG_MAX_PATH + 16];
   snprintf(tmp, sizeof tmp, "%s.partial", path);
   FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    free(html);
+  if (!f)
     return sg_diag_fail(d, SG_E_IO, "cannot create '%s': %s", tmp, strerror(errno));
-  }
-  size_t n = strlen(html);
-  int ok = fwrite(html, 1, n, f) == n;
+  /* Streamed: the page grows with the song's notes (~6 MB for an hour), the buffer does not. */
+  sg__text t = {0};
+  t.sink = f;
+  page(&t, r);
+  sg__text_flush(&t);
+  int ok = !t.oom;
+  free(t.s);
   ok &= fclose(f) == 0;
-  free(html);
   if (!ok || rename(tmp, path) != 0) {
     remove(tmp);
-    return sg_diag_fail(d, SG_E_IO, "cannot write '%s' (disk full?)", path);
+    return sg_diag_fail(d, SG_E_IO, "cannot write '%s' (out of memory or disk full?)", path);
   }
   return SG_OK;
 }

@@ -4,6 +4,7 @@
 #include "stemgate/core.h"
 #include "stemgate/notes.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void status_names_and_messages(void **state) {
@@ -92,6 +93,57 @@ static void notes_sort_is_stable(void **state) {
   sg_notes_free(&l);
 }
 
+/* The reference order: by start, then key, then first pushed (group holds the push index). */
+static int ref_cmp(const void *pa, const void *pb) {
+  const sg_note *a = pa, *b = pb;
+  if (a->start != b->start)
+    return a->start < b->start ? -1 : 1;
+  if (a->key != b->key)
+    return a->key < b->key ? -1 : 1;
+  return (a->group > b->group) - (a->group < b->group);
+}
+
+/* The in-place sort gives the one stable order, ties included, for lengths around its block and
+ * merge sizes and for sorted, reversed and tie-heavy lists; trim keeps the notes, drops the slack.
+ */
+static void notes_sort_in_place_matches_stable_order(void **state) {
+  (void)state;
+  sg_rng r;
+  sg_rng_seed(&r, 7, 1);
+  const size_t lens[] = {0, 1, 2, 3, 19, 20, 21, 39, 40, 41, 79, 80, 81, 257, 1000, 4099};
+  for (size_t li = 0; li < sizeof lens / sizeof *lens; ++li) {
+    for (int kind = 0; kind < 4; ++kind) {
+      size_t n = lens[li];
+      sg_note_list l;
+      sg_notes_init(&l);
+      sg_note *ref = malloc((n ? n : 1) * sizeof *ref);
+      assert_non_null(ref);
+      for (size_t i = 0; i < n; ++i) {
+        uint32_t u = sg_rng_u32(&r);
+        int64_t start = kind == 0   ? (int64_t)(u % 50)      /* many ties */
+                        : kind == 1 ? (int64_t)i             /* sorted */
+                        : kind == 2 ? (int64_t)(n - i)       /* reversed */
+                                    : (int64_t)(u % 100000); /* spread */
+        sg_note x = {.start = start, .length = 1, .key = (int)((u >> 24) % 3), .group = (int)i};
+        assert_int_equal(sg_notes_push(&l, &x), SG_OK);
+        ref[i] = x;
+      }
+      qsort(ref, n, sizeof *ref, ref_cmp);
+      sg_notes_sort(&l);
+      sg_notes_trim(&l);
+      assert_int_equal(l.n, n);
+      assert_int_equal(l.cap, n);
+      for (size_t i = 0; i < n; ++i) {
+        assert_int_equal(l.v[i].start, ref[i].start);
+        assert_int_equal(l.v[i].key, ref[i].key);
+        assert_int_equal(l.v[i].group, ref[i].group);
+      }
+      free(ref);
+      sg_notes_free(&l);
+    }
+  }
+}
+
 static void levels_and_pitch(void **state) {
   (void)state;
   assert_float_equal(sg_db_to_lin(-6.0206), 0.5, 1e-4);
@@ -108,6 +160,7 @@ int main(void) {
       cmocka_unit_test(rng_is_deterministic),
       cmocka_unit_test(sha256_known_answer),
       cmocka_unit_test(notes_sort_is_stable),
+      cmocka_unit_test(notes_sort_in_place_matches_stable_order),
       cmocka_unit_test(levels_and_pitch),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -138,6 +138,27 @@ static void test_writer(void **state) {
   FILE *fp = fopen(path, "rb");
   assert_non_null(fp);
   fclose(fp);
+  /* A piano roll of 20000 notes (~1 MB of page): the streamed file is the page, byte for byte,
+   * through many flushes of the writer's buffer. */
+  r->stems[0].n_notes = 20000;
+  r->stems[0].notes = calloc(r->stems[0].n_notes, sizeof *r->stems[0].notes);
+  assert_non_null(r->stems[0].notes);
+  for (size_t i = 0; i < r->stems[0].n_notes; ++i)
+    r->stems[0].notes[i] = (sg_report_note){(double)i * 4e-4, 0.1, 40 + (int)(i % 37), 0.5f};
+  h = sg_report_html(r);
+  assert_non_null(h);
+  size_t hn = strlen(h);
+  assert_true(hn > 8 * 65536);
+  assert_int_equal(sg_report_write_html(r, path, NULL), SG_OK);
+  fp = fopen(path, "rb");
+  assert_non_null(fp);
+  char *got = malloc(hn + 2);
+  assert_non_null(got);
+  assert_int_equal(fread(got, 1, hn + 2, fp), hn);
+  fclose(fp);
+  assert_memory_equal(got, h, hn);
+  free(got);
+  free(h);
   sg_report_free(r);
   free(r);
 }
