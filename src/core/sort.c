@@ -1,120 +1,118 @@
-/* Stable in-place sort (see sort.h): insertion sort of blocks of 20, then merges of doubling
- * width by SymMerge (Kim and Kutzner 2004, as Go's sort.Stable): binary searches and rotations,
- * O(n log n) comparisons, O(n log^2 n) swaps, no allocation. */
+/* Stable sort in place with a fixed scratch (see sort.h): runs of 16 by insertion sort, then
+ * bottom-up merges of doubling width. A merge whose left run fits the scratch copies that run
+ * out and merges forward. A longer one is divided (the recursive in-place merge of Dudzinski and
+ * Dydek, 1981): the middle element of the longer run, its bound in the other run by binary
+ * search (lower bound in the right run, upper bound in the left, so equal elements keep their
+ * order), the two inner pieces exchanged by a rotation (three reversals), then each half merged
+ * the same way. O(n log n) comparisons, O(n log^2 n) moves at worst; an already ordered pair of
+ * runs costs one comparison. */
 #include "sort.h"
 
-#include <assert.h>
 #include <string.h>
+
+enum { SCRATCH = 8192, RUN = 16 };
 
 typedef struct sorter {
   unsigned char *v;
-  size_t size;
+  size_t w;
   int (*less)(const void *, const void *);
 } sorter;
 
-static int less_at(const sorter *s, size_t i, size_t j) {
-  return s->less(s->v + i * s->size, s->v + j * s->size);
-}
+static unsigned char *at(const sorter *s, size_t i) { return s->v + i * s->w; }
 
-static void swap_at(const sorter *s, size_t i, size_t j) {
+static void reverse(const sorter *s, size_t a, size_t b) { /* [a, b) */
   unsigned char t[SG__SORT_MAX_SIZE];
-  memcpy(t, s->v + i * s->size, s->size);
-  memcpy(s->v + i * s->size, s->v + j * s->size, s->size);
-  memcpy(s->v + j * s->size, t, s->size);
+  for (; b > a + 1; ++a) {
+    --b;
+    memcpy(t, at(s, a), s->w);
+    memcpy(at(s, a), at(s, b), s->w);
+    memcpy(at(s, b), t, s->w);
+  }
 }
 
-static void swap_range(const sorter *s, size_t a, size_t b, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    swap_at(s, a + i, b + i);
-}
-
-/* [a, m) [m, b) -> [m, b) [a, m) by block swaps. */
+/* [a, m) [m, b) -> [m, b) [a, m). */
 static void rotate(const sorter *s, size_t a, size_t m, size_t b) {
-  size_t i = m - a, j = b - m;
-  while (i != j) {
-    if (i > j) {
-      swap_range(s, m - i, m, j);
-      i -= j;
-    } else {
-      swap_range(s, m - i, m + j - i, i);
-      j -= i;
-    }
-  }
-  swap_range(s, m - i, m, i);
+  reverse(s, a, m);
+  reverse(s, m, b);
+  reverse(s, a, b);
 }
 
-/* Stable merge of the sorted runs [a, m) and [m, b). */
-static void sym_merge(const sorter *s, size_t a, size_t m, size_t b) {
-  if (m - a == 1) { /* one element into [m, b): after every element not after it */
-    size_t i = m, j = b;
-    while (i < j) {
-      size_t h = i + (j - i) / 2;
-      if (less_at(s, h, a))
-        i = h + 1;
-      else
-        j = h;
-    }
-    for (size_t k = a; k + 1 < i; ++k)
-      swap_at(s, k, k + 1);
-    return;
-  }
-  if (b - m == 1) { /* one element into [a, m): before the first element after it */
-    size_t i = a, j = m;
-    while (i < j) {
-      size_t h = i + (j - i) / 2;
-      if (!less_at(s, m, h))
-        i = h + 1;
-      else
-        j = h;
-    }
-    for (size_t k = m; k > i; --k)
-      swap_at(s, k, k - 1);
-    return;
-  }
-  size_t mid = a + (b - a) / 2, n = mid + m, start, r;
-  if (m > mid) {
-    start = n - b;
-    r = mid;
-  } else {
-    start = a;
-    r = m;
-  }
-  size_t p = n - 1;
-  while (start < r) {
-    size_t c = start + (r - start) / 2;
-    if (!less_at(s, p - c, c))
-      start = c + 1;
+/* The first index of [a, b) whose element is not before x. */
+static size_t lower(const sorter *s, size_t a, size_t b, const void *x) {
+  while (a < b) {
+    size_t h = a + (b - a) / 2;
+    if (s->less(at(s, h), x))
+      a = h + 1;
     else
-      r = c;
+      b = h;
   }
-  size_t end = n - start;
-  if (start < m && m < end)
-    rotate(s, start, m, end);
-  if (a < start && start < mid)
-    sym_merge(s, a, start, mid);
-  if (mid < end && end < b)
-    sym_merge(s, mid, end, b);
+  return a;
 }
 
-static void insertion_sort(const sorter *s, size_t a, size_t b) {
-  for (size_t i = a + 1; i < b; ++i)
-    for (size_t j = i; j > a && less_at(s, j, j - 1); --j)
-      swap_at(s, j, j - 1);
+/* The first index of [a, b) whose element is after x. */
+static size_t upper(const sorter *s, size_t a, size_t b, const void *x) {
+  while (a < b) {
+    size_t h = a + (b - a) / 2;
+    if (!s->less(x, at(s, h)))
+      a = h + 1;
+    else
+      b = h;
+  }
+  return a;
+}
+
+/* Stable merge of the sorted runs [a, m) and [m, b); tmp holds cap elements. */
+static void merge(const sorter *s, size_t a, size_t m, size_t b, unsigned char *tmp, size_t cap) {
+  if (a == m || m == b || !s->less(at(s, m), at(s, m - 1)))
+    return;
+  if (m - a <= cap) { /* the writes (at k) never pass the right run's reads (at j) */
+    size_t nl = m - a, i = 0, j = m, k = a;
+    memcpy(tmp, at(s, a), nl * s->w);
+    for (; i < nl && j < b; ++k) {
+      if (s->less(at(s, j), tmp + i * s->w))
+        memcpy(at(s, k), at(s, j++), s->w);
+      else
+        memcpy(at(s, k), tmp + i++ * s->w, s->w);
+    }
+    memcpy(at(s, k), tmp + i * s->w, (nl - i) * s->w);
+    return;
+  }
+  size_t c1, c2;
+  if (m - a >= b - m) {
+    c1 = a + (m - a) / 2;
+    c2 = lower(s, m, b, at(s, c1));
+  } else {
+    c2 = m + (b - m) / 2;
+    c1 = upper(s, a, m, at(s, c2));
+  }
+  rotate(s, c1, m, c2);
+  size_t mid = c1 + (c2 - m);
+  merge(s, a, c1, mid, tmp, cap);
+  merge(s, mid, c2, b, tmp, cap);
+}
+
+static void insertion(const sorter *s, size_t a, size_t b) {
+  unsigned char t[SG__SORT_MAX_SIZE];
+  for (size_t i = a + 1; i < b; ++i) {
+    size_t j = i;
+    while (j > a && s->less(at(s, i), at(s, j - 1)))
+      --j;
+    if (j < i) {
+      memcpy(t, at(s, i), s->w);
+      memmove(at(s, j + 1), at(s, j), (i - j) * s->w);
+      memcpy(at(s, j), t, s->w);
+    }
+  }
 }
 
 void sg__stable_sort(void *base, size_t n, size_t size, int (*less)(const void *, const void *)) {
-  assert(size <= SG__SORT_MAX_SIZE);
   if (n < 2 || size == 0 || size > SG__SORT_MAX_SIZE)
     return;
   const sorter s = {base, size, less};
-  size_t block = 20, a = 0;
-  for (; n - a > block; a += block)
-    insertion_sort(&s, a, a + block);
-  insertion_sort(&s, a, n);
-  for (; block < n; block *= 2) {
-    for (a = 0; n - a >= 2 * block; a += 2 * block)
-      sym_merge(&s, a, a + block, a + 2 * block);
-    if (n - a > block)
-      sym_merge(&s, a, a + block, n);
-  }
+  unsigned char tmp[SCRATCH];
+  for (size_t a = 0; a < n; a += RUN)
+    insertion(&s, a, n - a > RUN ? a + RUN : n);
+  for (size_t w = RUN; w < n; w *= 2)
+    for (size_t a = 0; a < n && n - a > w; a += 2 * w)
+      merge(&s, a, a + w, n - a - w > w ? a + 2 * w : n, tmp, SCRATCH / size);
 }

@@ -1,5 +1,6 @@
-/* Internal to stemgate: a stable sort in place, without a buffer (notes, MIDI events: lists
- * proportional to the song's length, so a merge buffer would double them at their peak). */
+/* Internal to stemgate: a stable sort in place with an 8 KiB scratch on the stack (notes, MIDI
+ * events: lists proportional to the song's length, so a merge buffer of their size would double
+ * them at their peak). */
 #ifndef SG_CORE_SORT_H
 #define SG_CORE_SORT_H
 

@@ -1,6 +1,7 @@
 /* Core: status table, diagnostics formatting, PCG32 determinism, SHA-256 known answers. */
 #include "sg_test.h"
 
+#include "core/sort.h"
 #include "stemgate/core.h"
 #include "stemgate/notes.h"
 
@@ -110,7 +111,7 @@ static void notes_sort_in_place_matches_stable_order(void **state) {
   (void)state;
   sg_rng r;
   sg_rng_seed(&r, 7, 1);
-  const size_t lens[] = {0, 1, 2, 3, 19, 20, 21, 39, 40, 41, 79, 80, 81, 257, 1000, 4099};
+  const size_t lens[] = {0, 1, 2, 3, 15, 16, 17, 31, 32, 33, 205, 257, 1000, 4099, 20000};
   for (size_t li = 0; li < sizeof lens / sizeof *lens; ++li) {
     for (int kind = 0; kind < 4; ++kind) {
       size_t n = lens[li];
@@ -144,6 +145,53 @@ static void notes_sort_in_place_matches_stable_order(void **state) {
   }
 }
 
+/* The widest elements (64 bytes: the scratch holds 128) through merges far longer than the
+ * scratch, so the divided merge runs both ways (the longer run on the left, then on the right, in
+ * its recursion) on few-valued, sorted, reversed and spread keys; equal keys keep their order. */
+typedef struct wide {
+  int key, seq;
+  char pad[SG__SORT_MAX_SIZE - 2 * sizeof(int)];
+} wide;
+static int wide_less(const void *a, const void *b) {
+  return ((const wide *)a)->key < ((const wide *)b)->key;
+}
+static int wide_cmp(const void *a, const void *b) {
+  const wide *x = a, *y = b;
+  return x->key != y->key ? (x->key > y->key) - (x->key < y->key)
+                          : (x->seq > y->seq) - (x->seq < y->seq);
+}
+static void stable_sort_wide_elements(void **state) {
+  (void)state;
+  sg_rng r;
+  sg_rng_seed(&r, 11, 3);
+  const size_t lens[] = {129, 300, 1000, 5000};
+  for (size_t li = 0; li < sizeof lens / sizeof *lens; ++li)
+    for (int kind = 0; kind < 5; ++kind) {
+      size_t n = lens[li];
+      wide *v = calloc(n, sizeof *v), *ref = calloc(n, sizeof *ref);
+      assert_non_null(v);
+      assert_non_null(ref);
+      for (size_t i = 0; i < n; ++i) {
+        uint32_t u = sg_rng_u32(&r);
+        v[i].key = kind == 0   ? (int)(u % 2)
+                   : kind == 1 ? (int)(u % 50)
+                   : kind == 2 ? (int)(i / 7)
+                   : kind == 3 ? (int)((n - i) / 3)
+                               : (int)(u % 100000);
+        v[i].seq = (int)i;
+        ref[i] = v[i];
+      }
+      qsort(ref, n, sizeof *ref, wide_cmp);
+      sg__stable_sort(v, n, sizeof *v, wide_less);
+      for (size_t i = 0; i < n; ++i) {
+        assert_int_equal(v[i].key, ref[i].key);
+        assert_int_equal(v[i].seq, ref[i].seq);
+      }
+      free(v);
+      free(ref);
+    }
+}
+
 static void levels_and_pitch(void **state) {
   (void)state;
   assert_float_equal(sg_db_to_lin(-6.0206), 0.5, 1e-4);
@@ -161,6 +209,7 @@ int main(void) {
       cmocka_unit_test(sha256_known_answer),
       cmocka_unit_test(notes_sort_is_stable),
       cmocka_unit_test(notes_sort_in_place_matches_stable_order),
+      cmocka_unit_test(stable_sort_wide_elements),
       cmocka_unit_test(levels_and_pitch),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
