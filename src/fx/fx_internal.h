@@ -37,6 +37,19 @@ static inline int sg__all_zero(const float *x, size_t n) {
   return 1;
 }
 
+/* 4-point cubic Hermite (Catmull-Rom) read of a power-of-two ring at a fractional delay d >= 1
+ * behind the newest sample (index pos): the chorus's read, and its test's reference recursion.
+ * d > 0, so the conversion truncates to floor(d) (no libm call). */
+static inline double sg__read_frac(const float *b, size_t mask, size_t pos, double d) {
+  const size_t i = (size_t)d;
+  const double t = d - (double)i;
+  double p0 = b[(pos - i + 1) & mask], p1 = b[(pos - i) & mask];
+  double p2 = b[(pos - i - 1) & mask], p3 = b[(pos - i - 2) & mask];
+  double c1 = 0.5 * (p2 - p0), c2 = p0 - 2.5 * p1 + 2 * p2 - 0.5 * p3;
+  double c3 = 0.5 * (p3 - p0) + 1.5 * (p1 - p2);
+  return ((c3 * t + c2) * t + c1) * t + p1;
+}
+
 /* Effect kinds in the order of the parameter tables (src/fx/fx_chain.c): the index of
  * sg_fx_type_schema. */
 typedef enum sg__fxkind {

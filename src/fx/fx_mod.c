@@ -84,18 +84,6 @@ void sg_chorus_free(sg_chorus *st) {
   st->buf[0] = st->buf[1] = NULL;
 }
 
-/* 4-point cubic Hermite (Catmull-Rom) read at a fractional delay d >= 1 behind the newest
- * sample (index pos). d > 0, so the conversion truncates to floor(d) (no libm call). */
-static inline double read_frac(const float *b, size_t mask, size_t pos, double d) {
-  const size_t i = (size_t)d;
-  const double t = d - (double)i;
-  double p0 = b[(pos - i + 1) & mask], p1 = b[(pos - i) & mask];
-  double p2 = b[(pos - i - 1) & mask], p3 = b[(pos - i - 2) & mask];
-  double c1 = 0.5 * (p2 - p0), c2 = p0 - 2.5 * p1 + 2 * p2 - 0.5 * p3;
-  double c3 = 0.5 * (p3 - p0) + 1.5 * (p1 - p2);
-  return ((c3 * t + c2) * t + c1) * t + p1;
-}
-
 #define CH_RUN 256 /* frames per run */
 
 void sg_chorus_process(sg_chorus *st, float *L, float *R, size_t n) {
@@ -158,7 +146,7 @@ void sg_chorus_process(sg_chorus *st, float *L, float *R, size_t n) {
           for (size_t t = 0; t < m; ++t) {
             double lfo = vs[t] * oc[ch][v] + vc[t] * os[ch][v];
             double d = base + depth * lfo;
-            yv[v][t] = read_frac(b, mask, pos + t, d < 1.0 ? 1.0 : d);
+            yv[v][t] = sg__read_frac(b, mask, pos + t, d < 1.0 ? 1.0 : d);
           }
         for (size_t t = 0; t < m; ++t) {
           const double in = x[t];
@@ -180,7 +168,7 @@ void sg_chorus_process(sg_chorus *st, float *L, float *R, size_t n) {
         for (int v = 0; v < V; ++v) {
           double lfo = vs[t] * oc[ch][v] + vc[t] * os[ch][v]; /* sin(theta + offset) */
           double d = base + depth * lfo;
-          double y = read_frac(b, mask, pos, d < 1.0 ? 1.0 : d);
+          double y = sg__read_frac(b, mask, pos, d < 1.0 ? 1.0 : d);
           if (v == 0)
             fbs = sg_dsp_flush(y);
           wet += y;

@@ -227,6 +227,24 @@ static void test_quantile_is_the_order_statistic(void **state) {
   assert_true(sg__quantile(NULL, 0, 0.5) == 0.0f);
 }
 
+/* The onset and energy features of x with TMPDIR usable (f[0]: arrays past their in-memory
+ * frames spooled) and not (f[1]: nothing spooled). */
+static void spooled_and_in_memory(const float *x, size_t n, unsigned rate, sg_features *f[2]) {
+  sg_features_config fc;
+  sg_features_config_init(&fc);
+  fc.flags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
+  const char *old = getenv("TMPDIR");
+  char *keep = old ? strdup(old) : NULL;
+  assert_int_equal(sg_features_from_mono(&f[0], x, n, rate, &fc, NULL), SG_OK);
+  assert_int_equal(setenv("TMPDIR", "/nonexistent/stemgate-test", 1), 0);
+  assert_int_equal(sg_features_from_mono(&f[1], x, n, rate, &fc, NULL), SG_OK);
+  if (keep)
+    setenv("TMPDIR", keep, 1);
+  else
+    unsetenv("TMPDIR");
+  free(keep);
+}
+
 /* A stream past the energy and low-band frames kept in memory (~16 and ~22 s): read back from
  * their temporary files, whole and by window, the envelopes hold the same floats as when no
  * temporary file can be made (TMPDIR unusable: it stays in memory), and the analyses that read it
@@ -244,20 +262,8 @@ static void test_spooled_energy_reads_the_same(void **state) {
     gen_burst(x, n, rate, t + 0.375, 0.12, 0.02, 0.1, &g); /* an echo */
   }
   gen_burst(x, n, rate, 36.2, 0.3, 0.4, 3.5, &g); /* a decaying tail */
-  sg_features_config fc;
-  sg_features_config_init(&fc);
-  fc.flags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
-  const char *old = getenv("TMPDIR");
-  char *keep = old ? strdup(old) : NULL;
   sg_features *f[2] = {NULL, NULL};
-  assert_int_equal(sg_features_from_mono(&f[0], x, n, rate, &fc, NULL), SG_OK);
-  assert_int_equal(setenv("TMPDIR", "/nonexistent/stemgate-test", 1), 0);
-  assert_int_equal(sg_features_from_mono(&f[1], x, n, rate, &fc, NULL), SG_OK);
-  if (keep)
-    setenv("TMPDIR", keep, 1);
-  else
-    unsetenv("TMPDIR");
-  free(keep);
+  spooled_and_in_memory(x, n, rate, f);
   double re = 0;
   size_t ne = sg_features_energy_frames(f[0], &re);
   assert_true(ne > (size_t)(30 * re));
@@ -329,19 +335,7 @@ static sg_status arr_read(void *user, int64_t start, size_t len, float *out, sg_
 /* With TMPDIR usable (index 0) or not (1, nothing spooled), or given by window through
  * sg_features_from_onset + sg_features_onset_append (2). */
 static void onset_three_ways(const float *x, size_t n, unsigned rate, sg_features *f[3]) {
-  sg_features_config fc;
-  sg_features_config_init(&fc);
-  fc.flags = SG_FEAT_ONSET | SG_FEAT_ENERGY;
-  const char *old = getenv("TMPDIR");
-  char *keep = old ? strdup(old) : NULL;
-  assert_int_equal(sg_features_from_mono(&f[0], x, n, rate, &fc, NULL), SG_OK);
-  assert_int_equal(setenv("TMPDIR", "/nonexistent/stemgate-test", 1), 0);
-  assert_int_equal(sg_features_from_mono(&f[1], x, n, rate, &fc, NULL), SG_OK);
-  if (keep)
-    setenv("TMPDIR", keep, 1);
-  else
-    unsetenv("TMPDIR");
-  free(keep);
+  spooled_and_in_memory(x, n, rate, f);
   double R = 0;
   const size_t ne = sg_features_onset_frames(f[0], &R);
   assert_int_equal(sg_features_from_onset(&f[2], rate, (int64_t)n, NULL, 0, R), SG_OK);

@@ -4,6 +4,7 @@
  * denormal / reset checks. */
 #include "sg_test.h"
 
+#include "fx/fx_internal.h"
 #include "fx_test_util.h"
 #include "stemgate/fx.h"
 
@@ -196,15 +197,6 @@ static void silence_after_loud_and_reset(void **state) {
 
 /* The chorus frame by frame as the plain recursion (write, then each voice's cubic read, in
  * voice order), on the state of a second, identically initialised unit. */
-static double ref_read(const float *b, size_t mask, size_t pos, double d) {
-  const size_t i = (size_t)d;
-  const double t = d - (double)i;
-  double p0 = b[(pos - i + 1) & mask], p1 = b[(pos - i) & mask];
-  double p2 = b[(pos - i - 1) & mask], p3 = b[(pos - i - 2) & mask];
-  double c1 = 0.5 * (p2 - p0), c2 = p0 - 2.5 * p1 + 2 * p2 - 0.5 * p3;
-  double c3 = 0.5 * (p3 - p0) + 1.5 * (p1 - p2);
-  return ((c3 * t + c2) * t + c1) * t + p1;
-}
 
 static void ref_chorus(sg_chorus *st, float *L, float *R, size_t n) {
   const sg_chorus_config *c = &st->cfg;
@@ -228,7 +220,7 @@ static void ref_chorus(sg_chorus *st, float *L, float *R, size_t n) {
       for (int v = 0; v < V; ++v) {
         double ph = 2 * SG_PI * ((double)v / V + (ch ? 0.25 * c->spread : 0.0));
         double d = base + depth * (ls * cos(ph) + lc * sin(ph));
-        double y = ref_read(st->buf[ch], mask, st->pos, d < 1.0 ? 1.0 : d);
+        double y = sg__read_frac(st->buf[ch], mask, st->pos, d < 1.0 ? 1.0 : d);
         if (v == 0)
           st->fb_state[ch] = sg_dsp_flush(y);
         wet += y;

@@ -220,14 +220,7 @@ static void fold_identical_channels(void **s) {
   fold_tap_sum = 0, fold_tap_frames = 0;
   write_in_pieces(folded, &cfg, st, n);
   assert_int_equal(fold_tap_frames, (int64_t)n);
-  size_t la = 0, lb = 0;
-  char *a = sg_test_read_file(plain, &la), *b = sg_test_read_file(folded, &lb);
-  assert_non_null(a);
-  assert_non_null(b);
-  assert_int_equal(la, lb);
-  assert_memory_equal(a, b, la);
-  free(a);
-  free(b);
+  sg_test_assert_files_equal(plain, folded);
   /* No temporary file is left behind by the switch. */
   char pattern[1100];
   snprintf(pattern, sizeof pattern, "%s.*.partial", folded);

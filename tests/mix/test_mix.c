@@ -155,15 +155,9 @@ static void folded_dry_gives_the_same_stem(void **st) {
     job.wcfg = wcfg(2);
     assert_int_equal(sg_mix_stem_fx(&job, NULL, NULL, NULL), SG_OK);
   }
-  size_t la = 0, lb = 0;
-  char *a = sg_test_read_file(sg_test_path(out[0]), &la);
-  char *b = sg_test_read_file(sg_test_path(out[1]), &lb);
-  assert_non_null(a);
-  assert_non_null(b);
-  assert_int_equal(la, lb);
-  assert_memory_equal(a, b, la);
-  free(a);
-  free(b);
+  char pa[4096];
+  snprintf(pa, sizeof pa, "%s", sg_test_path(out[0]));
+  sg_test_assert_files_equal(pa, sg_test_path(out[1]));
   free(x);
 }
 

@@ -102,6 +102,17 @@ char *sg_test_read_file(const char *path, size_t *len) {
   return b;
 }
 
+void sg_test_assert_files_equal(const char *a, const char *b) {
+  size_t la = 0, lb = 0;
+  char *x = sg_test_read_file(a, &la), *y = sg_test_read_file(b, &lb);
+  assert_non_null(x);
+  assert_non_null(y);
+  assert_int_equal(la, lb);
+  assert_memory_equal(x, y, la);
+  free(x);
+  free(y);
+}
+
 int sg_test_set_read(const char *out, sg_test_set *s) {
   char cur[1200], real[PATH_MAX];
   snprintf(cur, sizeof cur, "%s/current", out);

@@ -35,6 +35,8 @@ int sg_test_copy_file(const char *from, const char *to);
 /* A whole file in a malloc'd buffer with a NUL after its bytes (*len: their count, when len is
  * not NULL); NULL when it cannot be read. */
 char *sg_test_read_file(const char *path, size_t *len);
+/* Asserts that two files hold the same bytes (both readable, same length, same content). */
+void sg_test_assert_files_equal(const char *a, const char *b);
 
 /* The delivered set of a render's output folder as a reader sees it: DIR/current resolved
  * once, its files (sorted by name, hidden ones skipped) and their SHA-256. */
