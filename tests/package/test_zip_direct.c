@@ -290,16 +290,6 @@ static void write_digest_zip(const char *out, size_t io_block, int give_sha, cha
   assert_int_equal(strlen(hex), 64);
 }
 
-static void flip(const char *path, long at) {
-  FILE *f = fopen(path, "r+b");
-  assert_non_null(f);
-  assert_int_equal(fseek(f, at, SEEK_SET), 0);
-  int c = fgetc(f);
-  assert_int_equal(fseek(f, at, SEEK_SET), 0);
-  fputc(c ^ 0x20, f);
-  assert_int_equal(fclose(f), 0);
-}
-
 static void entry_digest_as_written(void **state) {
   (void)state;
   char as_written[65], from_file[65], other[65], plain[65];
@@ -313,11 +303,11 @@ static void entry_digest_as_written(void **state) {
   assert_string_equal(other, as_written);
   write_digest_zip(z, 0, 1, other); /* libzip's own sources: from the file */
   assert_string_equal(other, as_written);
-  flip(z, 30 + 12 + 1000); /* a byte of the stored big entry */
+  sg_test_flip_byte(z, 30 + 12 + 1000, 0x20); /* a byte of the stored big entry */
   assert_int_equal(sg_zip_digest_file(z, other, NULL), SG_OK);
   assert_string_not_equal(other, as_written);
   write_digest_zip(z, (size_t)1 << 20, 1, other);
-  flip(z, 10); /* the first local header's time */
+  sg_test_flip_byte(z, 10, 0x20); /* the first local header's time */
   assert_int_equal(sg_zip_digest_file(z, other, NULL), SG_OK);
   assert_string_not_equal(other, as_written);
 }

@@ -101,16 +101,6 @@ static void tree_hashes(const char *dir, const char *rel, char *out, size_t cap)
   }
 }
 
-static void flip_byte(const char *path, long at) {
-  FILE *f = fopen(path, "r+b");
-  assert_non_null(f);
-  assert_int_equal(fseek(f, at, SEEK_SET), 0);
-  int c = fgetc(f);
-  assert_int_equal(fseek(f, at, SEEK_SET), 0);
-  fputc(c ^ 0x55, f);
-  fclose(f);
-}
-
 static void iteration_loop_redoes_only_what_changed(void **st) {
   (void)st;
   char spec[1024]; /* sg_test_path's slots are reused */
@@ -154,7 +144,7 @@ static void iteration_loop_redoes_only_what_changed(void **st) {
    * again around the same zip (whose verification is reused: the same bytes). */
   char bass[1200];
   snprintf(bass, sizeof bass, "%s/current/loop-song_Bass.wav", sg_test_path("j1"));
-  flip_byte(bass, 5000);
+  sg_test_flip_byte(bass, 5000, 0x55);
   assert_int_equal(render(spec, sg_test_path("j1"), 2, &b, &d), SG_OK);
   ran(&b, names, sizeof names);
   assert_string_equal(names, "fx Bass,package,");
@@ -163,7 +153,7 @@ static void iteration_loop_redoes_only_what_changed(void **st) {
   assert_string_equal(ha, hb);
   sg_render_result_free(&b);
   /* A corrupted zip: the package is written again (and verified, since it is new bytes). */
-  flip_byte(a.zip_path, 100);
+  sg_test_flip_byte(a.zip_path, 100, 0x55);
   assert_int_equal(render(spec, sg_test_path("j1"), 2, &b, &d), SG_OK);
   ran(&b, names, sizeof names);
   assert_string_equal(names, "package,");
@@ -178,7 +168,7 @@ static void iteration_loop_redoes_only_what_changed(void **st) {
   snprintf(keys, sizeof keys, "%s/current/loop-song_Keys.wav", sg_test_path("j1"));
   struct stat before;
   assert_int_equal(stat(keys, &before), 0);
-  flip_byte(keys, 6000);
+  sg_test_flip_byte(keys, 6000, 0x55);
   struct timespec times[2] = {before.st_atim, before.st_mtim};
   assert_int_equal(utimensat(AT_FDCWD, keys, times, 0), 0);
   struct stat after;
@@ -231,7 +221,7 @@ static void iteration_loop_redoes_only_what_changed(void **st) {
     if (k == 1) {
       char bus[1200];
       snprintf(bus, sizeof bus, "%s/work/master.bus", sg_test_path("j1"));
-      flip_byte(bus, 4000);
+      sg_test_flip_byte(bus, 4000, 0x55);
     }
     assert_int_equal(render(spec, sg_test_path("j1"), 2, &b, &d), SG_OK);
     ran(&b, names, sizeof names);

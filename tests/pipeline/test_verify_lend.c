@@ -403,13 +403,7 @@ static void damaged_sidecar_lends_nothing(void **state) {
   assert_true(sg__lend_read(side, sha, &m, &feat)); /* intact */
   sg_meter_free(m);
   sg_features_free(feat);
-  FILE *f = fopen(side, "r+b");
-  assert_non_null(f);
-  assert_int_equal(fseek(f, 400, SEEK_SET), 0);
-  int c = fgetc(f);
-  assert_int_equal(fseek(f, 400, SEEK_SET), 0);
-  fputc(c ^ 0x10, f);
-  fclose(f);
+  sg_test_flip_byte(side, 400, 0x10);
   assert_false(sg__lend_read(side, sha, &m, &feat));
   assert_null(m);
   assert_null(feat);

@@ -113,6 +113,17 @@ void sg_test_assert_files_equal(const char *a, const char *b) {
   free(y);
 }
 
+void sg_test_flip_byte(const char *path, long at, int mask) {
+  FILE *f = fopen(path, "r+b");
+  assert_non_null(f);
+  assert_int_equal(fseek(f, at, SEEK_SET), 0);
+  int c = fgetc(f);
+  assert_true(c != EOF);
+  assert_int_equal(fseek(f, at, SEEK_SET), 0);
+  assert_int_equal(fputc(c ^ mask, f), c ^ mask);
+  assert_int_equal(fclose(f), 0);
+}
+
 int sg_test_set_read(const char *out, sg_test_set *s) {
   char cur[1200], real[PATH_MAX];
   snprintf(cur, sizeof cur, "%s/current", out);

@@ -37,6 +37,8 @@ int sg_test_copy_file(const char *from, const char *to);
 char *sg_test_read_file(const char *path, size_t *len);
 /* Asserts that two files hold the same bytes (both readable, same length, same content). */
 void sg_test_assert_files_equal(const char *a, const char *b);
+/* Corrupts one byte in place: the byte at offset at XOR mask (the file keeps its size). */
+void sg_test_flip_byte(const char *path, long at, int mask);
 
 /* The delivered set of a render's output folder as a reader sees it: DIR/current resolved
  * once, its files (sorted by name, hidden ones skipped) and their SHA-256. */
