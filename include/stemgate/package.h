@@ -59,6 +59,10 @@ sg_status sg_package_add_file(sg_package *p, const char *src_path, const char *a
 /* Adds a text entry (deflated) and its manifest row, e.g. NOTES.txt with SG_ROLE_NOTES. */
 sg_status sg_package_add_text(sg_package *p, const char *archive_name, const char *text,
                               sg_pkg_role role, sg_diag *d);
+/* Starts writing the entries added so far into the zip on a thread of its own while the caller
+ * prepares the rest (a render zips its stems while it masters); finish writes the others after
+ * them. The zip's bytes are the same as without. */
+sg_status sg_package_write_ahead(sg_package *p, sg_diag *d);
 /* Renders manifest.json into the zip, writes and renames it into place. Frees p. */
 sg_status sg_package_finish(sg_package *p, sg_diag *d);
 /* The same, and the zip's SHA-256 into hex (sg_zip_writer_close_sha256: taken beside the

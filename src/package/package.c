@@ -102,6 +102,12 @@ sg_status sg_package_file_digest(const char *path, char sha256[65], uint32_t *cr
   return st;
 }
 
+sg_status sg_package_write_ahead(sg_package *p, sg_diag *d) {
+  if (!p)
+    return sg_diag_fail(d, SG_E_INVAL, "package: NULL argument");
+  return sg__zip_writer_write_ahead(p->zw, d);
+}
+
 sg_status sg_package_add_file(sg_package *p, const char *src_path, const char *archive_name,
                               sg_pkg_role role, const char *stem, int compress, sg_diag *d) {
   if (role == SG_ROLE_MASTER || role == SG_ROLE_STEM)

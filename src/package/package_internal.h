@@ -26,6 +26,12 @@ sg_status sg__zip_writer_add_file_crc(sg_zip_writer *w, const char *archive_name
                                       const char *src_path, int compress, const uint32_t *crc32,
                                       const char *sha256, sg_diag *d);
 
+/* Starts laying out the entries added so far on a thread of the writer's own, while the caller
+ * adds more; close joins it and writes the rest, so the archive is byte for byte what one pass
+ * at close writes. A no-op (everything at close) when the writer cannot write ahead: libzip's
+ * archives, the hash beside the writing, entries the direct writer does not lay out. */
+sg_status sg__zip_writer_write_ahead(sg_zip_writer *w, sg_diag *d);
+
 /* Zip's CRC-32 (zlib's crc32_z(crc, p, n), chained the same way) from libdeflate, which folds
  * with PCLMULQDQ where the CPU has it: ~11 GB/s here against zlib 1.2.13's ~2.2. */
 static inline uint32_t sg__crc32(uint32_t crc, const unsigned char *p, size_t n) {

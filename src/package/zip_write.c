@@ -89,7 +89,12 @@ typedef struct pending {
   char sha[65];     /* a file's SHA-256 as the caller knows it, or "" */
   unsigned char *z; /* a text's raw deflate stream (owned), zn bytes, made at close */
   size_t zn;
+  int64_t lho;          /* where its local header went (the direct writer) */
+  unsigned char lh[30]; /* that header, whose fields the central directory repeats */
 } pending;
+
+/* Entries written by a thread of their own while the caller adds more (write_ahead). */
+typedef struct ahead ahead;
 
 struct sg_zip_writer {
   zip_t *za;
@@ -102,6 +107,7 @@ struct sg_zip_writer {
   pending *q;            /* every entry added, in order */
   size_t nq, capq;
   int q_lost; /* an entry could not be queued (no memory): libzip writes the archive */
+  ahead *ahead;
 };
 
 static void *hasher_run(void *arg) {
@@ -955,9 +961,8 @@ static int direct_copy(direct *o, const pending *e, uint32_t *crc, sg_sha256 *in
   return rc;
 }
 
-/* The whole archive, directly; 0 when written, committed (fsync as configured) and closed. */
-static int direct_write(sg_zip_writer *w, direct *o) {
-  const sg_zip_writer_config *c = &w->cfg;
+/* The archive's file opened for the direct writer (truncated). 0, or -1 with o->err. */
+static int direct_open_file(sg_zip_writer *w, direct *o) {
   o->fd = open(w->partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (o->fd < 0) {
     o->err = errno;
@@ -966,7 +971,64 @@ static int direct_write(sg_zip_writer *w, direct *o) {
   o->h = w->hasher;
   if (o->h)
     hasher_start(o->h, w->partial);
-  o->cap = c->io_block;
+  o->cap = w->cfg.io_block;
+  return 0;
+}
+
+/* One entry at o->pos: its local header and bytes; e->lho and e->lh keep what the central
+ * directory repeats. 0, or -1 with o->err. */
+static int direct_entry(const sg_zip_writer_config *c, direct *o, pending *e) {
+  const size_t nl = strlen(e->name);
+  const int64_t lho = o->pos;
+  const int deflated = e->path == NULL;
+  uint32_t crc = e->has_crc ? e->crc : 0;
+  uint64_t csize = deflated ? e->zn : e->size, usize = deflated ? e->n : e->size;
+  unsigned char *lh = e->lh;
+  int rc;
+  o->what = e->path ? e->path : e->name;
+  e->lho = lho;
+  if (deflated) {
+    crc = sg__crc32(0, e->data, e->n);
+    local_header(lh, c, 1, crc, csize, usize, nl);
+    rc = direct_pwrite(o, lh, 30, lho) || direct_pwrite(o, e->name, nl, lho + 30) ||
+         direct_pwrite(o, e->z, e->zn, lho + 30 + (int64_t)nl);
+    o->pos = lho + 30 + (int64_t)nl + (int64_t)e->zn;
+    dg_put(o, lh, 30);
+    dg_put(o, e->name, nl);
+    dg_put(o, e->z, e->zn);
+  } else if (e->has_crc) { /* the header first, then the bytes by the kernel alone */
+    local_header(lh, c, 0, crc, csize, usize, nl);
+    rc = direct_pwrite(o, lh, 30, lho) || direct_pwrite(o, e->name, nl, lho + 30);
+    o->pos = lho + 30 + (int64_t)nl;
+    rc = rc || direct_copy(o, e, NULL, NULL);
+    dg_put(o, lh, 30);
+    dg_put(o, e->name, nl);
+    if (!e->sha[0])
+      o->dg_on = 0; /* bytes copied unseen: the digest is taken from the file */
+    dg_put(o, e->sha, 64);
+  } else { /* the bytes and their CRC from one read, then the header before them */
+    o->pos = lho + 30 + (int64_t)nl;
+    sg_sha256 inner;
+    char ih[65] = "";
+    int in_ok = o->dg_on && sg_sha256_init(&inner) == SG_OK;
+    o->dg_on = in_ok;
+    rc = direct_copy(o, e, &crc, in_ok ? &inner : NULL);
+    if (in_ok && sg_sha256_final(&inner, ih) != SG_OK)
+      o->dg_on = 0;
+    local_header(lh, c, 0, crc, csize, usize, nl);
+    rc = rc || direct_pwrite(o, lh, 30, lho) || direct_pwrite(o, e->name, nl, lho + 30);
+    dg_put(o, lh, 30);
+    dg_put(o, e->name, nl);
+    dg_put(o, ih, 64);
+  }
+  if (rc == 0)
+    direct_final(o, o->pos);
+  return rc ? -1 : 0;
+}
+
+/* After the entries: the central directory and the end record; then committed (fsync as
+ * configured) and closed. 0, or -1 with o->err. */
+static int direct_end(sg_zip_writer *w, direct *o) {
   size_t cdn = 0;
   for (size_t i = 0; i < w->nq; ++i)
     cdn += 46 + strlen(w->q[i].name);
@@ -975,94 +1037,150 @@ static int direct_write(sg_zip_writer *w, direct *o) {
     o->err = ENOMEM;
     return -1;
   }
-  unsigned t, dt;
-  dos_time(c, &t, &dt);
-  int rc = 0;
-  for (size_t i = 0; i < w->nq && rc == 0; ++i) {
-    pending *e = &w->q[i];
+  for (size_t i = 0; i < w->nq; ++i) {
+    const pending *e = &w->q[i];
     const size_t nl = strlen(e->name);
-    const int64_t lho = o->pos;
-    const int deflated = e->path == NULL;
-    uint32_t crc = e->has_crc ? e->crc : 0;
-    uint64_t csize = deflated ? e->zn : e->size, usize = deflated ? e->n : e->size;
-    unsigned char lh[30];
-    o->what = e->path ? e->path : e->name;
-    if (deflated) {
-      crc = sg__crc32(0, e->data, e->n);
-      local_header(lh, c, 1, crc, csize, usize, nl);
-      rc = direct_pwrite(o, lh, 30, lho) || direct_pwrite(o, e->name, nl, lho + 30) ||
-           direct_pwrite(o, e->z, e->zn, lho + 30 + (int64_t)nl);
-      o->pos = lho + 30 + (int64_t)nl + (int64_t)e->zn;
-      dg_put(o, lh, 30);
-      dg_put(o, e->name, nl);
-      dg_put(o, e->z, e->zn);
-    } else if (e->has_crc) { /* the header first, then the bytes by the kernel alone */
-      local_header(lh, c, 0, crc, csize, usize, nl);
-      rc = direct_pwrite(o, lh, 30, lho) || direct_pwrite(o, e->name, nl, lho + 30);
-      o->pos = lho + 30 + (int64_t)nl;
-      rc = rc || direct_copy(o, e, NULL, NULL);
-      dg_put(o, lh, 30);
-      dg_put(o, e->name, nl);
-      if (!e->sha[0])
-        o->dg_on = 0; /* bytes copied unseen: the digest is taken from the file */
-      dg_put(o, e->sha, 64);
-    } else { /* the bytes and their CRC from one read, then the header before them */
-      o->pos = lho + 30 + (int64_t)nl;
-      sg_sha256 inner;
-      char ih[65] = "";
-      int in_ok = o->dg_on && sg_sha256_init(&inner) == SG_OK;
-      o->dg_on = in_ok;
-      rc = direct_copy(o, e, &crc, in_ok ? &inner : NULL);
-      if (in_ok && sg_sha256_final(&inner, ih) != SG_OK)
-        o->dg_on = 0;
-      local_header(lh, c, 0, crc, csize, usize, nl);
-      rc = rc || direct_pwrite(o, lh, 30, lho) || direct_pwrite(o, e->name, nl, lho + 30);
-      dg_put(o, lh, 30);
-      dg_put(o, e->name, nl);
-      dg_put(o, ih, 64);
-    }
-    if (rc)
-      break;
-    direct_final(o, o->pos);
     put32(cp, 0x02014b50u);
-    put16(cp + 4, 0x033f);      /* made by: Unix, version 6.3 (libzip's) */
-    memcpy(cp + 6, lh + 4, 26); /* needed, flags, method, time, date, crc, sizes, name length */
-    put16(cp + 32, 0);          /* comment length */
-    put16(cp + 34, 0);          /* disk */
-    put16(cp + 36, 0);          /* internal attributes */
+    put16(cp + 4, 0x033f);         /* made by: Unix, version 6.3 (libzip's) */
+    memcpy(cp + 6, e->lh + 4, 26); /* needed, flags, method, time, date, crc, sizes, name length */
+    put16(cp + 32, 0);             /* comment length */
+    put16(cp + 34, 0);             /* disk */
+    put16(cp + 36, 0);             /* internal attributes */
     put32(cp + 38, (uint32_t)0100644 << 16);
-    put32(cp + 42, (uint32_t)lho);
+    put32(cp + 42, (uint32_t)e->lho);
     memcpy(cp + 46, e->name, nl);
     cp += 46 + nl;
   }
+  unsigned char *end = cp;
+  put32(end, 0x06054b50u);
+  put16(end + 4, 0);
+  put16(end + 6, 0);
+  put16(end + 8, (unsigned)w->nq);
+  put16(end + 10, (unsigned)w->nq);
+  put32(end + 12, (uint32_t)cdn);
+  put32(end + 16, (uint32_t)o->pos);
+  put16(end + 20, 0);
+  int rc = direct_pwrite(o, cd, cdn + 22, o->pos);
+  dg_put(o, cd, cdn + 22);
   if (rc == 0) {
-    unsigned char *end = cp;
-    put32(end, 0x06054b50u);
-    put16(end + 4, 0);
-    put16(end + 6, 0);
-    put16(end + 8, (unsigned)w->nq);
-    put16(end + 10, (unsigned)w->nq);
-    put32(end + 12, (uint32_t)cdn);
-    put32(end + 16, (uint32_t)o->pos);
-    put16(end + 20, 0);
-    rc = direct_pwrite(o, cd, cdn + 22, o->pos);
-    dg_put(o, cd, cdn + 22);
-    if (rc == 0) {
-      o->pos += (int64_t)(cdn + 22);
-      hasher_offer(o->h, o->pos, 1);
-      if (c->fsync_on_close && fsync(o->fd) != 0) {
-        o->err = errno;
-        rc = -1;
-      }
+    o->pos += (int64_t)(cdn + 22);
+    hasher_offer(o->h, o->pos, 1);
+    if (w->cfg.fsync_on_close && fsync(o->fd) != 0) {
+      o->err = errno;
+      rc = -1;
     }
   }
   free(cd);
-  if (close(o->fd) != 0 && rc == 0) {
+  return rc;
+}
+
+/* The archive, directly, from entry `from` on (the entries before it are on file already:
+ * sg__zip_writer_write_ahead); 0 when written, committed and closed. */
+static int direct_write(sg_zip_writer *w, direct *o, size_t from) {
+  int rc = from == 0 ? direct_open_file(w, o) : 0;
+  for (size_t i = from; i < w->nq && rc == 0; ++i)
+    rc = direct_entry(&w->cfg, o, &w->q[i]);
+  if (rc == 0)
+    rc = direct_end(w, o);
+  if (o->fd >= 0 && close(o->fd) != 0 && rc == 0) {
     o->err = errno;
     rc = -1;
   }
   o->fd = -1;
   return rc;
+}
+
+/* ---- writing ahead (sg__zip_writer_write_ahead) ---------------------------------------------
+ * The first n entries are laid out by a thread while the caller prepares the rest (a render
+ * writes its stems into the archive while it masters). The thread works on copies of those
+ * entries, since adding more may move the queue; their strings stay the queue's, which frees
+ * them only after the thread has ended. close joins it and goes on from where it stopped, in the
+ * same order and with the same digest state, so the archive's bytes are those of one pass. */
+struct ahead {
+  pthread_t th;
+  const sg_zip_writer *w; /* read only: its path and config */
+  pending *q;             /* copies of entries [0, n) */
+  size_t n;
+  direct o;
+  int rc;
+};
+
+static void *ahead_run(void *arg) {
+  ahead *a = arg;
+  a->rc = direct_open_file((sg_zip_writer *)a->w, &a->o);
+  for (size_t i = 0; i < a->n && a->rc == 0; ++i)
+    a->rc = direct_entry(&a->w->cfg, &a->o, &a->q[i]);
+  return NULL;
+}
+
+/* Joins the thread; its entries' header fields go back into the queue. */
+static ahead *ahead_join(sg_zip_writer *w) {
+  ahead *a = w->ahead;
+  if (!a)
+    return NULL;
+  pthread_join(a->th, NULL);
+  for (size_t i = 0; i < a->n && i < w->nq; ++i) {
+    w->q[i].lho = a->q[i].lho;
+    memcpy(w->q[i].lh, a->q[i].lh, sizeof w->q[i].lh);
+  }
+  return a;
+}
+
+static void ahead_free(sg_zip_writer *w) {
+  ahead *a = w->ahead;
+  if (!a)
+    return;
+  if (a->o.fd >= 0)
+    close(a->o.fd);
+  free(a->o.buf);
+  sg_sha256_free(&a->o.dg);
+  free(a->q);
+  free(a);
+  w->ahead = NULL;
+}
+
+/* Whether entries [0, n) are of the kind the direct writer lays out (direct_ok's rules, texts
+ * deflated here), so the thread may start on them. */
+static int ahead_ok(sg_zip_writer *w, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    pending *e = &w->q[i];
+    if (!name_plain(e->name))
+      return 0;
+    if (e->path ? e->compress || e->size >= 0xffffffffu
+                : !e->compress || e->n == 0 || (!e->z && !deflate_text(e, w->cfg.deflate_level)) ||
+                      e->zn >= e->n)
+      return 0;
+  }
+  return 1;
+}
+
+sg_status sg__zip_writer_write_ahead(sg_zip_writer *w, sg_diag *d) {
+  if (!w)
+    return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL");
+  /* Only the direct writer writes ahead; the archive's hash beside the writing reads what
+   * libzip or close has written, so with it everything is written at close as before. */
+  if (w->ahead || !w->sink || w->hasher || w->q_lost || w->nq == 0 || !ahead_ok(w, w->nq))
+    return SG_OK;
+  ahead *a = calloc(1, sizeof *a);
+  pending *q = a ? malloc(w->nq * sizeof *q) : NULL;
+  if (!q) {
+    free(a);
+    return SG_OK; /* written at close */
+  }
+  memcpy(q, w->q, w->nq * sizeof *q);
+  a->w = w;
+  a->q = q;
+  a->n = w->nq;
+  a->o.fd = -1;
+  a->o.dg_on = sg_sha256_init(&a->o.dg) == SG_OK; /* used if close asks for the digest */
+  if (pthread_create(&a->th, NULL, ahead_run, a) != 0) {
+    sg_sha256_free(&a->o.dg);
+    free(q);
+    free(a);
+    return SG_OK;
+  }
+  w->ahead = a;
+  return SG_OK;
 }
 
 static int fsync_path(const char *path) {
@@ -1088,13 +1206,34 @@ static sg_status writer_close(sg_zip_writer *w, char *hex, int digest, sg_diag *
     free(w);
     return sg_diag_fail(d, SG_E_INVAL, "zip writer: refusing to write an empty archive");
   }
-  if (direct_ok(w)) {
+  ahead *a = ahead_join(w);
+  if (a && a->rc != 0 && direct_ok(w)) {
+    st = sg_diag_fail(d, SG_E_IO, "cannot write '%s'%s%s: %s", w->partial,
+                      a->o.what ? " from " : "", a->o.what ? a->o.what : "", strerror(a->o.err));
+    zip_discard(w->za);
+    ahead_free(w);
+    unlink(w->partial);
+  } else if (direct_ok(w)) {
     zip_discard(w->za); /* nothing was written through it */
     direct o;
     memset(&o, 0, sizeof o);
     o.fd = -1;
-    o.dg_on = hex && digest && sg_sha256_init(&o.dg) == SG_OK;
-    if (direct_write(w, &o) != 0) {
+    size_t from = 0;
+    if (a) { /* go on from where the thread stopped */
+      o = a->o;
+      from = a->n;
+      a->o.fd = -1;
+      a->o.buf = NULL;
+      memset(&a->o.dg, 0, sizeof a->o.dg);
+      if (!(hex && digest) && o.dg_on) {
+        sg_sha256_free(&o.dg);
+        o.dg_on = 0;
+      }
+      ahead_free(w);
+    } else {
+      o.dg_on = hex && digest && sg_sha256_init(&o.dg) == SG_OK;
+    }
+    if (direct_write(w, &o, from) != 0) {
       st = sg_diag_fail(d, SG_E_IO, "cannot write '%s'%s%s: %s", w->partial, o.what ? " from " : "",
                         o.what ? o.what : "", strerror(o.err));
       unlink(w->partial);
@@ -1107,7 +1246,7 @@ static sg_status writer_close(sg_zip_writer *w, char *hex, int digest, sg_diag *
     if (o.dg_on && st == SG_OK && sg_sha256_final(&o.dg, hex) != SG_OK)
       hex[0] = 0;
     sg_sha256_free(&o.dg); /* after final: nothing left to free (idempotent) */
-  } else if (zip_close(w->za) != 0) {
+  } else if ((ahead_free(w), zip_close(w->za) != 0)) { /* libzip rewrites the .partial whole */
     st = sg_diag_fail(d, SG_E_IO, "cannot write '%s': %s", w->path, zip_strerror(w->za));
     zip_discard(w->za);
     unlink(w->partial);
@@ -1222,6 +1361,8 @@ sg_status sg_zip_digest_file(const char *path, char hex[65], sg_diag *d) {
 void sg_zip_writer_abort(sg_zip_writer *w) {
   if (!w)
     return;
+  ahead_join(w);
+  ahead_free(w);
   zip_discard(w->za);
   unlink(w->partial);
   hasher_free(w->hasher);

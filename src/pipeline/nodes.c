@@ -295,6 +295,8 @@ sg_status sg__step_master(sg__run *r, sg_diag *d) {
   sg__node_init(n, r->master_key);
   r->master_uptodate = 0;
   size_t n0 = r->res->gates.n;
+  if (!r->opt->audition_stem && !r->opt->audition_section)
+    sg__package_start(r); /* the stems zipped on another thread while the master renders */
   sg_status st = sg__master_run(r, d);
   sg__node_report(r, "master", 0);
   if (st != SG_OK)
@@ -421,6 +423,7 @@ sg_status sg__step_package(sg__run *r, sg_diag *d) {
   int nfiles = 0;
   delivered(r, zip, paths, files, &nfiles);
   if (!r->opt->force && r->pkg_rec && !strcmp(pn->key, pkey)) {
+    sg__package_drop(r); /* begun for a master that came out as it was */
     sg__node_report(r, "package", 1);
     if ((st = reuse_rows(r, pn, d)) == SG_OK)
       st = verify_node(r, zip, pn->fsha[0], d);

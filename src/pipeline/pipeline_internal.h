@@ -21,7 +21,7 @@
 #define SG__MASTER_NAME "Master"
 /* The engine's output epoch: every cache key (nodes, fx probes) carries it. Bump it on any change
  * to the bytes a node writes or the rows it reports for the same inputs. */
-#define SG__CACHE_EPOCH "cache 8"
+#define SG__CACHE_EPOCH "cache 9"
 
 /* Where a stem's dry audio comes from. */
 typedef enum sg__source {
@@ -175,8 +175,12 @@ typedef struct sg__run {
   int pkg_rec; /* the package record was found and the zip still hashes to it */
   sg__node pkg_node;
   struct sg__client *client; /* the package's verification as a client, kept for its node */
-  _Atomic int cancel;        /* set when a gate failed: workers stop at their next block */
-  double t0;                 /* monotonic start of the run, for the time to the first failure */
+  /* The package begun while the master renders (sg__package_start): the stems' entries are
+   * written into pkg_zip on the zip writer's thread meanwhile; sg__package_build finishes it. */
+  struct sg_package *pkg_early;
+  char pkg_zip[SG_MAX_PATH * 2 + 64];
+  _Atomic int cancel; /* set when a gate failed: workers stop at their next block */
+  double t0;          /* monotonic start of the run, for the time to the first failure */
   sg__outset outset;
   /* progress (opt->progress): frames written so far of prog_total, calls serialized */
   _Atomic long long prog_done;
@@ -350,6 +354,13 @@ void sg__package_zip_path(const sg__run *r, char *out, size_t cap);
  * result is kept in r->client for sg__package_verify_client, which appends its rows (or runs verify
  * when none is kept). */
 sg_status sg__package_build(sg__run *r, const char *zip, char zsha[65], sg_diag *d);
+/* Before the master renders, when the package will be written anew: the zip begun in the new
+ * set with every stem's entries (the stems are final and hashed by now), written on the zip
+ * writer's thread while the master takes the caller's (the stems' copy into the archive was
+ * most of the package step). Any failure only leaves the zip to sg__package_build. */
+void sg__package_start(sg__run *r);
+/* The begun package dropped (its .partial removed), when the run ends without building it. */
+void sg__package_drop(sg__run *r);
 sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d);
 void sg__package_client_free(sg__run *r);
 /* NOTES.txt (notes.c); NULL when out of memory. */

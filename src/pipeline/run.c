@@ -729,6 +729,7 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
       sg__log(r, "report (failed render): %s", res->report_path);
   }
   sg__flush(r);
+  sg__package_drop(r); /* before the new set is removed, should it not be delivered */
   sg__outset_release(r);
   for (int k = 0; k < r->n_stems; ++k) {
     sg__stem *ss = &r->stems[k];

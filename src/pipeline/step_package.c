@@ -68,11 +68,15 @@ static const uint32_t *node_crc(const sg__node *n) {
  * audio entry counted by the SHA-256 its node recorded, so the 300 MB copied into the archive
  * are not read back to hash them a second time; the final verification hashes every entry from
  * the archive against those same hashes (the manifest's), which vouches for the digest. */
-static sg_status write_zip(sg__run *r, const char *zip, char zsha[65], sg_diag *d) {
-  const sg_song *s = r->song;
+/* The package begun at zip with every stem's entries: each stem's audio, then its MIDI file. The
+ * manifest's hashes of the audio files are their nodes' (no second read of 300 MB before the zip
+ * is written): the final verification hashes every entry from the archive against them, so a
+ * file changed since its node hashed it fails there instead of being delivered with a manifest
+ * made to match it. */
+static sg_status begin_with_stems(sg__run *r, const char *zip, sg_package **out, sg_diag *d) {
   sg_zip_writer_config zc;
   sg_zip_writer_config_init(&zc);
-  zc.deflate_audio = s->deliverable.deflate; /* stored unless the spec asks */
+  zc.deflate_audio = r->song->deliverable.deflate; /* stored unless the spec asks */
   /* No fsync before the rename: the zip is written into the new set, which nobody is shown
    * until sg__outset_switch has fsync'ed every file in it (output_set.c), so a crash before that
    * leaves only a set the next run removes. That one fsync comes after the verification, by
@@ -81,8 +85,55 @@ static sg_status write_zip(sg__run *r, const char *zip, char zsha[65], sg_diag *
   zc.fsync_on_close = 0;
   sg_package *pk = NULL;
   sg_status st = sg_package_begin(&pk, zip, &zc, d);
-  if (st != SG_OK)
+  for (int k = 0; k < r->n_stems && st == SG_OK; ++k) {
+    sg__stem *ss = &r->stems[k];
+    sg_pkg_loudness l = loudness_of(&ss->final_meter);
+    st = sg_package_add_audio_digest(pk, ss->final, ss->archive, SG_ROLE_STEM, ss->name, &l,
+                                     node_sha(&ss->fx_node), node_crc(&ss->fx_node), d);
+    if (st == SG_OK && ss->midi[0]) {
+      char an[SG_MAX_PATH + 8];
+      snprintf(an, sizeof an, "midi/%s", strrchr(ss->midi, '/') + 1);
+      st = sg_package_add_file(pk, ss->midi, an, SG_ROLE_MIDI, ss->name, 0, d);
+    }
+  }
+  if (st != SG_OK) {
+    sg_package_abort(pk);
     return st;
+  }
+  *out = pk;
+  return SG_OK;
+}
+
+void sg__package_start(sg__run *r) {
+  char name[SG_MAX_PATH];
+  sg_diag d;
+  sg_diag_clear(&d);
+  sg__package_drop(r);
+  sg__package_zip_name(r, name, sizeof name);
+  if (sg__outset_path(r, name, r->pkg_zip, sizeof r->pkg_zip, &d) != SG_OK ||
+      begin_with_stems(r, r->pkg_zip, &r->pkg_early, &d) != SG_OK)
+    return;
+  sg__outset_sweep(r); /* the sets nobody is shown, removed beside it too */
+  sg_package_write_ahead(r->pkg_early, &d);
+}
+
+void sg__package_drop(sg__run *r) {
+  sg_package_abort(r->pkg_early);
+  r->pkg_early = NULL;
+}
+
+static sg_status write_zip(sg__run *r, const char *zip, char zsha[65], sg_diag *d) {
+  const sg_song *s = r->song;
+  sg_package *pk = NULL;
+  sg_status st = SG_OK;
+  if (r->pkg_early && !strcmp(zip, r->pkg_zip)) { /* begun while the master rendered */
+    pk = r->pkg_early;
+    r->pkg_early = NULL;
+  } else {
+    sg__package_drop(r);
+    if ((st = begin_with_stems(r, zip, &pk, d)) != SG_OK)
+      return st;
+  }
   sg_manifest *m = sg_package_manifest(pk);
   snprintf(m->title, sizeof m->title, "%s", s->title);
   snprintf(m->slug, sizeof m->slug, "%s", s->slug);
@@ -127,25 +178,10 @@ static sg_status write_zip(sg__run *r, const char *zip, char zsha[65], sg_diag *
     sg_manifest_set_reference(m, &mr);
   }
   sg_pkg_loudness ml = loudness_of(&r->master_meter);
-  /* The manifest's hashes of the audio files are their nodes' (no second read of 300 MB before
-   * the zip is written): the final verification hashes every entry from the archive against
-   * them, so a file changed since its node hashed it fails there instead of being delivered
-   * with a manifest made to match it. */
-  if (st == SG_OK)
+  if (st == SG_OK) /* after the stems, which were written while it rendered */
     st = sg_package_add_audio_digest(pk, r->master_path, r->master_archive, SG_ROLE_MASTER,
                                      SG__MASTER_NAME, &ml, node_sha(&r->master_node),
                                      node_crc(&r->master_node), d);
-  for (int k = 0; k < r->n_stems && st == SG_OK; ++k) {
-    sg__stem *ss = &r->stems[k];
-    sg_pkg_loudness l = loudness_of(&ss->final_meter);
-    st = sg_package_add_audio_digest(pk, ss->final, ss->archive, SG_ROLE_STEM, ss->name, &l,
-                                     node_sha(&ss->fx_node), node_crc(&ss->fx_node), d);
-    if (st == SG_OK && ss->midi[0]) {
-      char an[SG_MAX_PATH + 8];
-      snprintf(an, sizeof an, "midi/%s", strrchr(ss->midi, '/') + 1);
-      st = sg_package_add_file(pk, ss->midi, an, SG_ROLE_MIDI, ss->name, 0, d);
-    }
-  }
   if (st == SG_OK)
     st = add_song_midi(r, pk, d);
   char *notes = st == SG_OK ? sg__notes_text(r) : NULL;

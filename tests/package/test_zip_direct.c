@@ -6,7 +6,8 @@
  * gives the same archive; the SHA-256 taken beside the writing is the file's; the archive reads
  * back through the reader (libzip with ZIP_CHECKCONS) with every entry intact; a name libzip
  * flags as UTF-8 goes through libzip; a stored audio entry whose directory CRC-32 is wrong is
- * refused by the reader's direct path (the one verify hashes through), its bytes intact. */
+ * refused by the reader's direct path (the one verify hashes through), its bytes intact; entries
+ * written ahead (sg__zip_writer_write_ahead) make the same archive. */
 #include "sg_test.h"
 
 #include "package/package_internal.h"
@@ -96,16 +97,6 @@ static void write_zip(const char *out, size_t io_block, int level, int year, con
     assert_int_equal(sg_package_finish(p, &d), SG_OK);
 }
 
-static void assert_same(const char *a, const char *b) {
-  size_t na = 0, nb = 0;
-  unsigned char *x = (unsigned char *)sg_test_read_file(a, &na),
-                *y = (unsigned char *)sg_test_read_file(b, &nb);
-  assert_int_equal(na, nb);
-  assert_memory_equal(x, y, na);
-  free(x);
-  free(y);
-}
-
 static void same_bytes_as_libzip(void **state) {
   (void)state;
   const int levels[] = {1, 6, 9};
@@ -114,7 +105,7 @@ static void same_bytes_as_libzip(void **state) {
       char sha[65];
       write_zip(sg_test_path("lib.zip"), 0, levels[i], year, NULL, NULL);
       write_zip(sg_test_path("direct.zip"), (size_t)1 << 20, levels[i], year, NULL, sha);
-      assert_same(sg_test_path("lib.zip"), sg_test_path("direct.zip"));
+      sg_test_assert_files_equal(sg_test_path("lib.zip"), sg_test_path("direct.zip"));
       char want[65];
       assert_int_equal(sg_sha256_file(sg_test_path("direct.zip"), want, NULL), SG_OK);
       assert_string_equal(sha, want);
@@ -123,7 +114,7 @@ static void same_bytes_as_libzip(void **state) {
   /* a name outside printable ASCII: libzip writes it (flags it UTF-8), the same either way */
   write_zip(sg_test_path("lib.zip"), 0, 6, 1980, "caf\xc3\xa9.txt", NULL);
   write_zip(sg_test_path("direct.zip"), (size_t)1 << 20, 6, 1980, "caf\xc3\xa9.txt", NULL);
-  assert_same(sg_test_path("lib.zip"), sg_test_path("direct.zip"));
+  sg_test_assert_files_equal(sg_test_path("lib.zip"), sg_test_path("direct.zip"));
 }
 
 /* The test archive's entries through the zip writer, the big file's CRC-32 given (crc) or not. */
@@ -152,7 +143,7 @@ static void known_crc_taken_as_given(void **state) {
   write_known(sg_test_path("k_lib.zip"), 0, NULL);
   /* the right CRC given: libzip's archive, byte for byte */
   write_known(sg_test_path("k_direct.zip"), (size_t)1 << 20, &crc);
-  assert_same(sg_test_path("k_lib.zip"), sg_test_path("k_direct.zip"));
+  sg_test_assert_files_equal(sg_test_path("k_lib.zip"), sg_test_path("k_direct.zip"));
   /* a wrong one is written as given (so it must come with the file's hash, from one read) */
   uint32_t bad = crc ^ 0x80000001u;
   write_known(sg_test_path("k_bad.zip"), (size_t)1 << 20, &bad);
@@ -269,7 +260,8 @@ static void wrong_directory_crc_refused(void **state) {
  * from the file: for the direct path, for an entry whose hash the caller did not give (read for
  * its CRC-32), and for libzip's path; a byte changed in a stored entry or in a header changes
  * it, and it is not the file's plain SHA-256. */
-static void write_digest_zip(const char *out, size_t io_block, int give_sha, char hex[65]) {
+static void write_entries(const char *out, size_t io_block, int give_sha, int ahead,
+                          const char *odd_name, char hex[65]) {
   char sha[65];
   uint32_t crc = 0;
   assert_int_equal(sg_package_file_digest(sg_test_path("big.wav"), sha, &crc, NULL), SG_OK);
@@ -278,16 +270,35 @@ static void write_digest_zip(const char *out, size_t io_block, int give_sha, cha
   c.io_block = io_block;
   sg_zip_writer *w = NULL;
   assert_int_equal(sg_zip_writer_open(&w, out, &c, NULL), SG_OK);
+  int added = 0;
+#define AHEAD()                                                                                    \
+  if (++added == ahead)                                                                            \
+  assert_int_equal(sg__zip_writer_write_ahead(w, NULL), SG_OK)
   assert_int_equal(sg__zip_writer_add_file_crc(w, "data/big.bin", sg_test_path("big.wav"), 0, &crc,
                                                give_sha ? sha : NULL, NULL),
                    SG_OK);
+  AHEAD();
   assert_int_equal(sg_zip_writer_add_file(w, "midi/small.mid", sg_test_path("small.mid"), 0, NULL),
                    SG_OK);
+  AHEAD();
   assert_int_equal(sg_zip_writer_add_file(w, "empty.bin", sg_test_path("empty.bin"), 0, NULL),
                    SG_OK);
+  AHEAD();
   assert_int_equal(sg_zip_writer_add_text(w, "NOTES.txt", NOTES, NULL), SG_OK);
+  AHEAD();
+#undef AHEAD
+  if (odd_name)
+    assert_int_equal(sg_zip_writer_add_text(w, odd_name, "x", NULL), SG_OK);
+  if (!hex) {
+    assert_int_equal(sg_zip_writer_close(w, NULL), SG_OK);
+    return;
+  }
   assert_int_equal(sg_zip_writer_close_digest(w, hex, NULL), SG_OK);
   assert_int_equal(strlen(hex), 64);
+}
+
+static void write_digest_zip(const char *out, size_t io_block, int give_sha, char hex[65]) {
+  write_entries(out, io_block, give_sha, 0, NULL, hex);
 }
 
 static void entry_digest_as_written(void **state) {
@@ -312,11 +323,42 @@ static void entry_digest_as_written(void **state) {
   assert_string_not_equal(other, as_written);
 }
 
+/* Entries written ahead (after the first 1..4 are added, the rest while they are written) give
+ * the archive and the entry digest of one pass at close, whether the big file's hash was given or
+ * read for its CRC-32; an entry added after that the direct writer does not lay out (a UTF-8
+ * name) leaves the whole archive to libzip, as without; an abort after it leaves no file. */
+static void written_ahead_same_archive(void **state) {
+  (void)state;
+  char one[65], ahead[65], a[4200], b[4200], z[4200], partial[4300];
+  snprintf(a, sizeof a, "%s", sg_test_path("once.zip")); /* sg_test_path's buffer is reused */
+  snprintf(b, sizeof b, "%s", sg_test_path("ahead.zip"));
+  snprintf(z, sizeof z, "%s", sg_test_path("dropped.zip"));
+  for (int give = 0; give <= 1; ++give) {
+    write_entries(a, (size_t)1 << 20, give, 0, NULL, one);
+    for (int k = 1; k <= 4; ++k) {
+      write_entries(b, (size_t)1 << 20, give, k, NULL, ahead);
+      sg_test_assert_files_equal(a, b);
+      assert_string_equal(one, ahead);
+    }
+  }
+  write_entries(a, 0, 1, 0, "caf\xc3\xa9.txt", NULL); /* libzip's own sources */
+  write_entries(b, (size_t)1 << 20, 1, 2, "caf\xc3\xa9.txt", NULL);
+  sg_test_assert_files_equal(a, b);
+  sg_zip_writer *w = NULL;
+  assert_int_equal(sg_zip_writer_open(&w, z, NULL, NULL), SG_OK);
+  assert_int_equal(sg_zip_writer_add_file(w, "data/big.bin", sg_test_path("big.wav"), 0, NULL),
+                   SG_OK);
+  assert_int_equal(sg__zip_writer_write_ahead(w, NULL), SG_OK);
+  sg_zip_writer_abort(w);
+  snprintf(partial, sizeof partial, "%s.partial", z);
+  assert_null(fopen(z, "rb"));
+  assert_null(fopen(partial, "rb"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(same_bytes_as_libzip),
-      cmocka_unit_test(known_crc_taken_as_given),
-      cmocka_unit_test(wrong_directory_crc_refused),
+      cmocka_unit_test(written_ahead_same_archive), cmocka_unit_test(same_bytes_as_libzip),
+      cmocka_unit_test(known_crc_taken_as_given),   cmocka_unit_test(wrong_directory_crc_refused),
       cmocka_unit_test(entry_digest_as_written),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

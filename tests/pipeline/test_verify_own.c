@@ -161,11 +161,13 @@ static void halve_wav(unsigned char *buf, size_t len) {
   }
 }
 
-/* Moves the first recorded integrated loudness (the master's, listed first) by 1 LU, keeping
- * the text's length: the units digit changes (-14.06 -> -15.06). */
+/* Moves the master's recorded integrated loudness by 1 LU, keeping the text's length: the units
+ * digit changes (-14.06 -> -15.06). */
 static void edit_loudness(unsigned char *buf, size_t len) {
   (void)len;
-  char *p = strstr((char *)buf, "\"integrated_lufs\"");
+  char *m = strstr((char *)buf, "\"role\": \"master\"");
+  assert_non_null(m);
+  char *p = strstr(m, "\"integrated_lufs\"");
   assert_non_null(p);
   char *dot = strchr(p, '.');
   assert_non_null(dot);
