@@ -118,6 +118,7 @@ typedef struct sg__stem {
   double cost;    /* estimated cost of the dry stem and its effects: longest first */
   double fx_cost; /* of its effects alone */
   int alone;      /* the only stem steps 3-5 work on: its instrument and taps use the second core */
+  int tail;       /* its effects are the last work of steps 3-5: their taps use the other core */
   int judged;     /* fail fast: set by the judge when this stem passed its dry gates */
 } sg__stem;
 

@@ -293,6 +293,7 @@ typedef struct two_pool {
   int taken1[SG_MAX_STEMS + 1], done[2][SG_MAX_STEMS + 1], judged0[SG_MAX_STEMS + 1];
   int in0[SG_MAX_STEMS + 1]; /* the stem has a first phase */
   int all0;                  /* every first phase judged and between done */
+  int workers;               /* threads started */
   pthread_mutex_t lock;
   pthread_cond_t cond;
 } two_pool;
@@ -330,6 +331,12 @@ static void *two_worker(void *arg) {
         continue;
       }
       p->taken1[i] = 1;
+      /* The last work handed out: the other cores have nothing left to take, so it may use
+       * them (its effects' taps on threads of their own, as for a stem rendered alone). */
+      int rest = 0;
+      for (int k = 0; k < p->n[1]; ++k)
+        rest += !p->taken1[p->order[1][k]];
+      p->r->stems[i].tail = rest == 0 && p->workers >= 2;
     }
     pthread_mutex_unlock(&p->lock);
     p->ph[ph]->work(p->r, &p->r->stems[i]);
@@ -396,9 +403,12 @@ sg_status sg__run_two_phases(sg__run *r, const sg__phase *a, const sg__phase *b,
     jobs = a->n + b->n;
   pthread_t th[SG_MAX_STEMS + 1];
   int started = 0;
+  pthread_mutex_lock(&p->lock); /* workers is read under it */
   for (; started < jobs && started < SG_MAX_STEMS + 1; ++started)
     if (pthread_create(&th[started], NULL, two_worker, p) != 0)
       break;
+  p->workers = started;
+  pthread_mutex_unlock(&p->lock);
   sg_status st = SG_OK;
   for (int k = 0; k < a->n && st == SG_OK; ++k) {
     int i = a->todo[k];

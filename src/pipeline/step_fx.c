@@ -97,8 +97,9 @@ void sg__fx_produce(sg__run *r, sg__stem *ss) {
     job.fx_tap = sg__fxv_tap;
     job.fx_tap_user = ss->fxv;
     sg__relay *relay = NULL; /* the taps on the idle core (tap_relay.c) */
-    if (ss->alone && sg__relay_start(&relay, job.wcfg.tap, job.wcfg.tap_user, job.wcfg.bext_final,
-                                     job.wcfg.channels, job.fx_tap, job.fx_tap_user) == SG_OK) {
+    if ((ss->alone || ss->tail) &&
+        sg__relay_start(&relay, job.wcfg.tap, job.wcfg.tap_user, job.wcfg.bext_final,
+                        job.wcfg.channels, job.fx_tap, job.fx_tap_user) == SG_OK) {
       job.wcfg.tap = sg__relay_writer_tap;
       if (job.wcfg.bext_final)
         job.wcfg.bext_final = sg__relay_bext_final;
