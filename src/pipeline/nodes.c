@@ -33,14 +33,34 @@ void sg__node_report(sg__run *r, const char *node, int reused) {
   }
 }
 
-/* A rough relative cost of producing a stem, so the longest starts first: the frames it plays
- * times a weight of its instrument and effects (measured on deja-vu with perf: reverbs and the
- * polyphonic models dominate). Only the order depends on it, never a byte of output. */
-static double stem_cost(const sg__run *r, const sg__stem *ss) {
-  const sg_stem_spec *sp = ss->spec;
-  double bars = 0, all = 0;
-  for (int i = 0; i < r->tl.n_sections; ++i) {
+/* The relative cost of the effects of a stem: the chain's weights over the whole song (its
+ * writer, meters and taps 0.1 of a bar each, a reverb 1.5, any other effect 0.3). Only the order
+ * the stems are produced in depends on these costs, never a byte of output. */
+static double fx_cost(const sg__run *r, const sg__stem *ss) {
+  double all = 0, w = 0.1;
+  for (int i = 0; i < r->tl.n_sections; ++i)
     all += (double)r->tl.sections[i].bars;
+  for (int i = 0; i < ss->spec->n_effects; ++i)
+    w += !strcmp(ss->spec->effects[i].type.s, "reverb") ? 1.5 : 0.3;
+  return all * w;
+}
+
+/* The cost of a stem's dry render and effects, so the longest starts first: the bars it plays
+ * times its instrument's CPU per bar, in the units of fx_cost (bench/stems_cpu.c on deja-vu and
+ * seed-equivalent, 2026-12-07: dx7 ~40 ms a bar played, prophet_poly ~18, drums ~6, moog_bass
+ * ~4, guitar ~3, against ~8 ms a bar for a chain with a reverb), plus its effects. */
+static double stem_cost(const sg__run *r, const sg__stem *ss) {
+  static const struct {
+    const char *name;
+    double w;
+  } per_bar[] = {{"dx7", 13.0},  {"prophet_poly", 6.0}, {"soundfont", 3.0},
+                 {"drums", 2.0}, {"moog_bass", 1.4},    {"guitar", 1.1}};
+  const sg_stem_spec *sp = ss->spec;
+  double bars = 0, w = 1.5; /* an instrument not in the table */
+  for (size_t i = 0; i < sizeof per_bar / sizeof per_bar[0]; ++i)
+    if (!strcmp(sp->instrument.s, per_bar[i].name))
+      w = per_bar[i].w;
+  for (int i = 0; i < r->tl.n_sections; ++i) {
     if (ss->is_drums || sp->n_sections == 0)
       bars += (double)r->tl.sections[i].bars;
     else
@@ -48,23 +68,7 @@ static double stem_cost(const sg__run *r, const sg__stem *ss) {
         if (!strcmp(sp->sections[k].s, r->song->sections[i].name.s))
           bars += (double)r->tl.sections[i].bars;
   }
-  double w = 1.0;
-  if (!strcmp(sp->instrument.s, "prophet_poly") || !strcmp(sp->instrument.s, "soundfont"))
-    w = 2.0;
-  for (int i = 0; i < sp->n_effects; ++i)
-    w += !strcmp(sp->effects[i].type.s, "reverb") ? 1.5 : 0.3;
-  /* Effects run over the whole song whatever the stem plays. */
-  return bars * w + all * 0.3 * sp->n_effects;
-}
-
-/* The effects part of that cost: the chain's weights over the whole song. */
-static double fx_cost(const sg__run *r, const sg__stem *ss) {
-  double all = 0, w = 0.1; /* gain, pan, the writer and its meters */
-  for (int i = 0; i < r->tl.n_sections; ++i)
-    all += (double)r->tl.sections[i].bars;
-  for (int i = 0; i < ss->spec->n_effects; ++i)
-    w += !strcmp(ss->spec->effects[i].type.s, "reverb") ? 1.5 : 0.3;
-  return all * w;
+  return bars * w + fx_cost(r, ss);
 }
 
 static void check_stem(sg__run *r, sg__stem *ss) {
