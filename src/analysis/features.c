@@ -600,39 +600,37 @@ nomem:
 }
 
 /* sum[b] = the magnitudes of band b summed in bin order. Each sum is a chain of dependent
- * additions; four bands at a time keep four chains in flight (each still in its own order, so
- * the same bits as one band after another). */
+ * additions; eight bands at a time keep eight chains in flight in registers (each still in its
+ * own order, so the same bits as one band after another): the upper bands, tens of bins each,
+ * are most of the work, and four chains left the adder waiting on its latency. */
 static void band_sums(const float *restrict mag, const size_t *restrict lo, size_t nb,
                       float *restrict sum) {
   size_t b = 0;
-  for (; b + 4 <= nb; b += 4) {
+  for (; b + 8 <= nb; b += 8) {
     const float *x0 = mag + lo[b], *x1 = mag + lo[b + 1], *x2 = mag + lo[b + 2],
-                *x3 = mag + lo[b + 3];
-    const size_t n0 = lo[b + 1] - lo[b], n1 = lo[b + 2] - lo[b + 1], n2 = lo[b + 3] - lo[b + 2],
-                 n3 = lo[b + 4] - lo[b + 3];
-    size_t c = n0 < n1 ? n0 : n1;
-    c = c < n2 ? c : n2;
-    c = c < n3 ? c : n3;
-    float m0 = 0, m1 = 0, m2 = 0, m3 = 0;
-    size_t i = 0;
-    for (; i < c; ++i) {
+                *x3 = mag + lo[b + 3], *x4 = mag + lo[b + 4], *x5 = mag + lo[b + 5],
+                *x6 = mag + lo[b + 6], *x7 = mag + lo[b + 7];
+    size_t c = lo[b + 1] - lo[b];
+    for (int j = 1; j < 8; ++j)
+      c = lo[b + j + 1] - lo[b + j] < c ? lo[b + j + 1] - lo[b + j] : c;
+    float m0 = 0, m1 = 0, m2 = 0, m3 = 0, m4 = 0, m5 = 0, m6 = 0, m7 = 0;
+    for (size_t i = 0; i < c; ++i) {
       m0 += x0[i];
       m1 += x1[i];
       m2 += x2[i];
       m3 += x3[i];
+      m4 += x4[i];
+      m5 += x5[i];
+      m6 += x6[i];
+      m7 += x7[i];
     }
-    for (size_t k = i; k < n0; ++k)
-      m0 += x0[k];
-    for (size_t k = i; k < n1; ++k)
-      m1 += x1[k];
-    for (size_t k = i; k < n2; ++k)
-      m2 += x2[k];
-    for (size_t k = i; k < n3; ++k)
-      m3 += x3[k];
-    sum[b] = m0;
-    sum[b + 1] = m1;
-    sum[b + 2] = m2;
-    sum[b + 3] = m3;
+    const float part[8] = {m0, m1, m2, m3, m4, m5, m6, m7};
+    for (int j = 0; j < 8; ++j) { /* the longer bands' rest, each in order */
+      float v = part[j];
+      for (size_t k = lo[b + j] + c; k < lo[b + j + 1]; ++k)
+        v += mag[k];
+      sum[b + j] = v;
+    }
   }
   for (; b < nb; ++b) {
     float m = 0;
