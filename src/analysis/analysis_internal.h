@@ -63,10 +63,18 @@ static inline float sg__ewin_at(sg__ewin *w, long j) {
 /* The 99th percentile (sg__quantile) of f's onset envelope of n frames, read by window. */
 sg_status sg__onset_p99(const sg_features *f, size_t n, double *p99);
 
+/* Tests: f (just created) takes the portable paths of its FFTs, salience and median windows,
+ * which give the same bits as the AVX ones. */
+void sg__features_portable(sg_features *f);
+
 /* Real FFT of a power-of-two length n >= 8 (fft.c): Stockham radix-4 on n/2 complex points. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(SG_NO_CLONES)
+#define SG_RFFT_AVX 1 /* fft.c's AVX path, chosen at run time */
+#endif
 typedef struct sg__rfft {
   size_t n;
-  int radix2;                          /* log2(n/2) odd: one radix-2 stage at the end */
+  int radix2; /* log2(n/2) odd: one radix-2 stage at the end */
+  int simd;   /* the AVX path (same bits; a test clears it to compare the portable one) */
   float *mem, *ar, *ai, *br, *bi, *tw; /* work arrays and stage twiddles, all in mem */
   float *pc, *ps;                      /* cos, sin of 2 pi k / n for k <= n/4 */
 } sg__rfft;

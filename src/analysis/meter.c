@@ -356,6 +356,50 @@ static const double *dc_table(const sg_meter *m, const double **wfull) {
   return w;
 }
 
+/* The Hann-weighted sums of nch (1 or 2, a constant once inlined) channels' n samples (planes
+ * p, p + CHUNK) into their lanes sl, ql, the first sample in lane l0 (h samples before lane 0
+ * comes round). Each lane's sums are chains of dependent additions: two channels in one loop
+ * keep twice the chains in flight, each lane in its own order (the same bits as one channel
+ * after another). The lanes as vectors of LANES (GCC's extension; the default clone runs them on
+ * SSE2): left to itself GCC kept two channels' lanes in memory. */
+typedef double lanes_d __attribute__((vector_size(LANES * sizeof(double))));
+typedef float lanes_f __attribute__((vector_size(LANES * sizeof(float))));
+#define LANES_LD(v, ptr) memcpy(&(v), (ptr), sizeof(v)) /* no vector passed by value */
+static SG__INLINE void dc_lanes(const double *w, const float *p, size_t h, size_t n, size_t l0,
+                                int nch, double (*sl)[LANES], double (*ql)[LANES]) {
+  lanes_d sv[2], qv[2];
+  for (int c = 0; c < nch; ++c) {
+    for (size_t i = 0; i < h; ++i) {
+      double wx = w[i] * p[c * CHUNK + i];
+      sl[c][l0 + i] += wx;
+      ql[c][l0 + i] += wx * p[c * CHUNK + i];
+    }
+    LANES_LD(sv[c], sl[c]);
+    LANES_LD(qv[c], ql[c]);
+  }
+  size_t i = h;
+  for (; i + LANES <= n; i += LANES) {
+    lanes_d wv;
+    LANES_LD(wv, w + i);
+    for (int c = 0; c < nch; ++c) {
+      lanes_f xf;
+      LANES_LD(xf, p + c * CHUNK + i);
+      const lanes_d x = __builtin_convertvector(xf, lanes_d), wx = wv * x;
+      sv[c] += wx;
+      qv[c] += wx * x;
+    }
+  }
+  for (int c = 0; c < nch; ++c) {
+    memcpy(sl[c], &sv[c], sizeof sv[c]);
+    memcpy(ql[c], &qv[c], sizeof qv[c]);
+    for (size_t j = 0; i + j < n; ++j) {
+      double wx = w[i + j] * p[c * CHUNK + i + j];
+      sl[c][j] += wx;
+      ql[c][j] += wx * p[c * CHUNK + i + j];
+    }
+  }
+}
+
 /* Frames [off, off + n) of the planar block go into DC window a (all inside it). Lane of a
  * frame: its index in the window mod LANES. */
 static SG__INLINE void dc_segment(sg_meter *m, dc_acc *a, size_t off, size_t n) {
@@ -378,31 +422,11 @@ static SG__INLINE void dc_segment(sg_meter *m, dc_acc *a, size_t off, size_t n) 
       wv[j] += w[i + j];
     memcpy(a->wl, wv, sizeof wv);
   }
-  for (unsigned c = 0; c < m->channels; ++c) {
-    const float *p = m->plane + (size_t)c * CHUNK + off;
-    double *sl = a->sl[c], *ql = a->ql[c];
-    for (i = 0; i < h; ++i) {
-      double wx = w[i] * p[i];
-      sl[l0 + i] += wx;
-      ql[l0 + i] += wx * p[i];
-    }
-    double sv[LANES], qv[LANES];
-    memcpy(sv, sl, sizeof sv);
-    memcpy(qv, ql, sizeof qv);
-    for (i = h; i + LANES <= n; i += LANES)
-      for (int j = 0; j < LANES; ++j) {
-        double wx = w[i + j] * p[i + j];
-        sv[j] += wx;
-        qv[j] += wx * p[i + j];
-      }
-    for (size_t j = 0; i + j < n; ++j) {
-      double wx = w[i + j] * p[i + j];
-      sv[j] += wx;
-      qv[j] += wx * p[i + j];
-    }
-    memcpy(sl, sv, sizeof sv);
-    memcpy(ql, qv, sizeof qv);
-  }
+  unsigned c = 0;
+  for (; c + 1 < m->channels; c += 2)
+    dc_lanes(w, m->plane + (size_t)c * CHUNK + off, h, n, l0, 2, a->sl + c, a->ql + c);
+  if (c < m->channels)
+    dc_lanes(w, m->plane + (size_t)c * CHUNK + off, h, n, l0, 1, a->sl + c, a->ql + c);
   a->fill += n;
   if (a->fill == m->dcw) {
     dc_close(m, a);
@@ -410,43 +434,58 @@ static SG__INLINE void dc_segment(sg_meter *m, dc_acc *a, size_t off, size_t n) 
   }
 }
 
-/* Peak of n samples; their sums and sums of squares into the lanes sl, ql, the first sample
- * in lane l0 (vectorised). */
-static SG__INLINE float chan_stats(const float *p, size_t n, size_t l0, double *sl, double *ql) {
+/* Peak of n samples (a maximum: any order gives it), in eight lanes so it vectorises. */
+static SG__INLINE float chan_peak(const float *p, size_t n) {
+  float mx[8] = {0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) {
+      float a = fabsf(p[i + j]);
+      mx[j] = a > mx[j] ? a : mx[j];
+    }
+  float pk = 0;
+  for (; i < n; ++i) {
+    float a = fabsf(p[i]);
+    pk = a > pk ? a : pk;
+  }
+  for (int j = 0; j < 8; ++j)
+    pk = mx[j] > pk ? mx[j] : pk;
+  return pk;
+}
+
+/* The sums and sums of squares of nch (1 or 2) channels' n samples (planes p, p + CHUNK) into
+ * their lanes sl, ql, the first sample in lane l0; two channels in one loop, as dc_lanes. */
+static SG__INLINE void chan_sums(const float *p, size_t n, size_t l0, int nch, double (*sl)[LANES],
+                                 double (*ql)[LANES]) {
   size_t h = (LANES - l0) % LANES;
   if (h > n)
     h = n;
-  float pk = 0;
-  for (size_t i = 0; i < h; ++i) {
-    float a = fabsf(p[i]);
-    pk = a > pk ? a : pk;
-    sl[l0 + i] += p[i];
-    ql[l0 + i] += (double)p[i] * p[i];
+  lanes_d sv[2], qv[2];
+  for (int c = 0; c < nch; ++c) {
+    for (size_t i = 0; i < h; ++i) {
+      sl[c][l0 + i] += p[c * CHUNK + i];
+      ql[c][l0 + i] += (double)p[c * CHUNK + i] * p[c * CHUNK + i];
+    }
+    LANES_LD(sv[c], sl[c]);
+    LANES_LD(qv[c], ql[c]);
   }
-  float mx[LANES] = {0};
-  double s[LANES], q[LANES];
-  memcpy(s, sl, sizeof s);
-  memcpy(q, ql, sizeof q);
   size_t i = h;
   for (; i + LANES <= n; i += LANES)
-    for (int j = 0; j < LANES; ++j) {
-      float a = fabsf(p[i + j]);
-      mx[j] = a > mx[j] ? a : mx[j];
-      double v = p[i + j];
-      s[j] += v;
-      q[j] += v * v;
+    for (int c = 0; c < nch; ++c) {
+      lanes_f xf;
+      LANES_LD(xf, p + c * CHUNK + i);
+      const lanes_d x = __builtin_convertvector(xf, lanes_d);
+      sv[c] += x;
+      qv[c] += x * x;
     }
-  for (size_t j = 0; i + j < n; ++j) {
-    float a = fabsf(p[i + j]);
-    mx[j] = a > mx[j] ? a : mx[j];
-    s[j] += p[i + j];
-    q[j] += (double)p[i + j] * p[i + j];
+  for (int c = 0; c < nch; ++c) {
+    memcpy(sl[c], &sv[c], sizeof sv[c]);
+    memcpy(ql[c], &qv[c], sizeof qv[c]);
+    for (size_t j = 0; i + j < n; ++j) {
+      sl[c][j] += p[c * CHUNK + i + j];
+      ql[c][j] += (double)p[c * CHUNK + i + j] * p[c * CHUNK + i + j];
+    }
   }
-  memcpy(sl, s, sizeof s);
-  memcpy(ql, q, sizeof q);
-  for (int j = 0; j < LANES; ++j)
-    pk = mx[j] > pk ? mx[j] : pk;
-  return pk;
 }
 
 /* Frames [off, off + n) of the planar block, all inside one activity window and one segment of
@@ -454,9 +493,15 @@ static SG__INLINE float chan_stats(const float *p, size_t n, size_t l0, double *
 static SG__INLINE void segment(sg_meter *m, size_t off, size_t n) {
   const int64_t pos = m->frames + (int64_t)off;
   int64_t first = -1, last = -1;
-  for (unsigned c = 0; c < m->channels; ++c) {
+  const size_t l0 = m->win_fill % LANES;
+  unsigned c = 0;
+  for (; c + 1 < m->channels; c += 2)
+    chan_sums(m->plane + (size_t)c * CHUNK + off, n, l0, 2, m->wsl + c, m->wql + c);
+  if (c < m->channels)
+    chan_sums(m->plane + (size_t)c * CHUNK + off, n, l0, 1, m->wsl + c, m->wql + c);
+  for (c = 0; c < m->channels; ++c) {
     const float *p = m->plane + (size_t)c * CHUNK + off;
-    float pk = chan_stats(p, n, m->win_fill % LANES, m->wsl[c], m->wql[c]);
+    float pk = chan_peak(p, n);
     if (pk > m->peak[c])
       m->peak[c] = pk;
     if (pk >= SG_SIGNAL_LEVEL) { /* rare scans: signal is found at once from either end */

@@ -1,6 +1,7 @@
 /* Onsets, tempo, grid fit, downbeat, drift and beat times from the onset envelope.
  * See include/stemgate/analysis.h for the methods and their references. */
 #include "analysis_internal.h"
+#include "core/simd.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -306,6 +307,29 @@ static size_t grid_line(const sg_onset_list *on, double *a, double *b, double *r
   return used;
 }
 
+/* acf[l] += p[-l] * x for l < L: each lag's sum in the order of the frames, four lags per vector
+ * (p read backwards, reversed in registers): GCC left the loop scalar, a load, multiply, add and
+ * store per lag for every frame of the envelope (~750 lags at 187.5 frames/s). */
+typedef double acf_v4 __attribute__((vector_size(32)));
+typedef long long acf_i4 __attribute__((vector_size(32)));
+SG__CLONES static void acf_add(double *restrict acf, const double *restrict p, size_t L, double x) {
+  size_t l = 0;
+  for (; l + 4 <= L; l += 4) {
+    acf_v4 a, q;
+    memcpy(&a, acf + l, sizeof a);
+    memcpy(&q, p - (long)l - 3, sizeof q); /* p[-l-3] .. p[-l] */
+#if defined(__clang__)
+    q = __builtin_shufflevector(q, q, 3, 2, 1, 0);
+#else
+    q = __builtin_shuffle(q, (acf_i4){3, 2, 1, 0});
+#endif
+    a += q * x;
+    memcpy(acf + l, &a, sizeof a);
+  }
+  for (; l < L; ++l)
+    acf[l] += p[-(long)l] * x;
+}
+
 sg_status sg_tempo_estimate(const sg_features *f, const sg_onset_list *onsets,
                             const sg_tempo_config *cfg, sg_tempo_result *out) {
   if (!f || !out)
@@ -362,8 +386,7 @@ sg_status sg_tempo_estimate(const sg_features *f, const sg_onset_list *onsets,
     xb[fill] = xi;
     const double *p = xb + fill++;
     const size_t L = (size_t)i + 1 < na ? (size_t)i + 1 : na; /* lags with i - l >= 0 */
-    for (size_t l = 0; l < L; ++l)
-      acf[l] += p[-(long)l] * xi;
+    acf_add(acf, p, L, xi);
     a0 += xi * xi;
   }
   if (o.err) {

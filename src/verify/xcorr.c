@@ -52,6 +52,50 @@ static SG__INLINE double dot8(const double *x, const double *y, size_t n) {
   return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
 }
 
+#if defined(__GNUC__)
+/* Four consecutive lags at once: each x vector loaded once for the four (the single-lag sum
+ * loads two operands per product, and the loads bounded it), eight vector partial sums in
+ * flight. Another summation order than dot8's, of the same ~1e-13 rounding. */
+typedef double v4d __attribute__((vector_size(32)));
+
+/* out[l] += the dot product of x with y + l (n terms), l = 0..3. */
+static SG__INLINE void dot_lags4(const double *x, const double *y, size_t n, double out[4]) {
+  v4d a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, c0 = {0}, c1 = {0}, d0 = {0}, d1 = {0};
+  size_t k = 0;
+#define LD4(v, p) memcpy(&(v), (p), sizeof(v)) /* unaligned; no vector passed by value */
+  for (; k + 8 <= n; k += 8) {
+    v4d x0, x1, y0, y1;
+    LD4(x0, x + k);
+    LD4(x1, x + k + 4);
+    LD4(y0, y + k);
+    LD4(y1, y + k + 4);
+    a0 += x0 * y0;
+    a1 += x1 * y1;
+    LD4(y0, y + k + 1);
+    LD4(y1, y + k + 5);
+    b0 += x0 * y0;
+    b1 += x1 * y1;
+    LD4(y0, y + k + 2);
+    LD4(y1, y + k + 6);
+    c0 += x0 * y0;
+    c1 += x1 * y1;
+    LD4(y0, y + k + 3);
+    LD4(y1, y + k + 7);
+    d0 += x0 * y0;
+    d1 += x1 * y1;
+  }
+#undef LD4
+  const v4d v[4] = {a0 + a1, b0 + b1, c0 + c1, d0 + d1};
+  for (int l = 0; l < 4; ++l) {
+    double t = (v[l][0] + v[l][1]) + (v[l][2] + v[l][3]);
+    for (size_t i = k; i < n; ++i)
+      t += x[i] * y[i + l];
+    out[l] += t;
+  }
+}
+#define SG_DOT_LAGS4 1
+#endif
+
 typedef struct lagscore {
   size_t t;
   double v;
@@ -84,7 +128,12 @@ SG__CLONES static long best_lag(const double *da, const double *db, size_t n, si
     fast[t] = 0;
   for (size_t k0 = 0; k0 < n; k0 += XTILE) {
     const size_t kn = n - k0 < XTILE ? n - k0 : XTILE;
-    for (size_t t = 0; t < T; ++t)
+    size_t t = 0;
+#if defined(SG_DOT_LAGS4)
+    for (; t + 4 <= T; t += 4)
+      dot_lags4(da + k0, db + k0 + t, kn, fast + t);
+#endif
+    for (; t < T; ++t)
       fast[t] += dot8(da + k0, db + k0 + t, kn);
   }
   for (size_t t = 0; t < T; ++t) {

@@ -1,6 +1,7 @@
 /* The features' real FFT (fft.c) against KissFFT's kiss_fftr, which the STFTs used before:
  * power spectra of windowed noise plus sines at every power-of-two size the features use (and
- * small ones), agreeing within 2e-6 of the frame's peak magnitude per bin. And the block-wise
+ * small ones), agreeing within 2e-6 of the frame's peak magnitude per bin, the AVX path bit for
+ * bit with the portable one. And the block-wise
  * feature front end (mono mix, ~1 ms energy, chroma decimator) against its per-sample form:
  * the same stereo signal fed one frame at a time, in odd blocks and in large ones gives
  * bit-identical features, and a block holding NaN, infinite and huge samples gives exactly the
@@ -23,9 +24,9 @@ static void check_size(size_t n, uint64_t seed) {
   kiss_fftr_cfg cfg = kiss_fftr_alloc((int)n, 0, NULL, NULL);
   assert_non_null(cfg);
   float *x = malloc(n * sizeof *x), *w = malloc(n * sizeof *w), *xw = malloc(n * sizeof *xw);
-  float *pw = malloc((n / 2 + 1) * sizeof *pw);
+  float *pw = malloc((n / 2 + 1) * sizeof *pw), *pw2 = malloc((n / 2 + 1) * sizeof *pw2);
   kiss_fft_cpx *ref = malloc((n / 2 + 1) * sizeof *ref);
-  assert_true(x && w && xw && pw && ref);
+  assert_true(x && w && xw && pw && pw2 && ref);
   sg_rng g;
   sg_rng_seed(&g, seed, 7);
   for (int trial = 0; trial < 4; ++trial) {
@@ -49,6 +50,15 @@ static void check_size(size_t n, uint64_t seed) {
       err = fmax(err, fabs(sqrt(pw[k]) - hypot(ref[k].r, ref[k].i)));
     for (size_t k = nb; k <= n / 2; ++k) /* nothing written past nb */
       assert_true(pw[k] == -1);
+    /* The portable path (what a CPU without AVX runs) gives the same bits as the one taken. */
+    const int simd = p.simd;
+    p.simd = 0;
+    sg__rfft_power(&p, x, xw, pw2, nb);
+    p.simd = simd;
+    if (memcmp(pw, pw2, nb * sizeof *pw) != 0)
+      fprintf(stderr, "n %zu trial %d nb %zu: the AVX path (%d) differs from the portable one\n", n,
+              trial, nb, simd);
+    assert_memory_equal(pw, pw2, nb * sizeof *pw);
     if (!(err <= 2e-6 * peak))
       fprintf(stderr, "n %zu trial %d seed %llu: max |diff| %.3g, peak %.3g\n", n, trial,
               (unsigned long long)seed, err, peak);
@@ -58,6 +68,7 @@ static void check_size(size_t n, uint64_t seed) {
   free(w);
   free(xw);
   free(pw);
+  free(pw2);
   free(ref);
   kiss_fftr_free(cfg);
   sg__rfft_free(&p);
@@ -134,6 +145,48 @@ static void test_blocks_do_not_change_features(void **state) {
   sg_features_free(one);
   sg_features_free(odd);
   sg_features_free(big);
+  free(x);
+}
+
+/* The AVX paths (FFT, salience of eight candidates at once, the median windows' replacement)
+ * against the portable ones: a bass line from A0 up through the salience's candidates under
+ * chords, every feature bit for bit. */
+static void test_avx_paths_match_portable(void **state) {
+  (void)state;
+  const unsigned rate = 48000;
+  const size_t n = 6 * rate;
+  float *m = calloc(n, sizeof *m), *x = malloc(2 * n * sizeof *x);
+  assert_true(m && x);
+  sg_rng g;
+  sg_rng_seed(&g, 7, 11);
+  for (int b = 0; b < 24; ++b) {
+    gen_tone(m, n, rate, 0.25 * b, 0.26, 21 + 1.4 * b, 0.3);
+    gen_tone(m, n, rate, 0.5 * (b / 2), 0.5, 60 + (b % 5), 0.08);
+    gen_tone(m, n, rate, 0.5 * (b / 2), 0.5, 64 + (b % 3), 0.08);
+    gen_burst(m, n, rate, 0.25 * b + 0.125, 0.2, 0.03, 0.1, &g);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    x[2 * i] = m[i];
+    x[2 * i + 1] = 0.8f * m[i] + 0.003f * (float)sg_rng_normal(&g);
+  }
+  sg_features *f[2] = {NULL, NULL};
+  for (int k = 0; k < 2; ++k) {
+    assert_int_equal(sg_features_create(&f[k], 2, rate, NULL, NULL), SG_OK);
+    if (k)
+      sg__features_portable(f[k]);
+    assert_int_equal(sg_features_add(f[k], x, n), SG_OK);
+    assert_int_equal(sg_features_finish(f[k]), SG_OK);
+  }
+  size_t nc = 0;
+  const float *bc = sg_features_bass_chroma(f[0], &nc, NULL);
+  double bass = 0;
+  for (size_t i = 0; i < 12 * nc; ++i)
+    bass += bc[i];
+  assert_true(bass > 0); /* the salience found notes */
+  assert_same_features(f[0], f[1]);
+  sg_features_free(f[0]);
+  sg_features_free(f[1]);
+  free(m);
   free(x);
 }
 
@@ -438,6 +491,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfft_matches_kissfft),
       cmocka_unit_test(test_rfft_rejects_bad_sizes),
+      cmocka_unit_test(test_avx_paths_match_portable),
       cmocka_unit_test(test_blocks_do_not_change_features),
       cmocka_unit_test(test_hostile_samples_read_as_clamped),
       cmocka_unit_test(test_release_keeps_the_onset_envelope),
