@@ -99,7 +99,10 @@ void sg__sub_voice_init(sg__sub_voice *v, const sg__sub_patch *p, double rate, u
   v->note = v->target_note = 60;
 }
 
-static void voice_control(sg__sub_voice *v, const sg__sub_patch *p, double rate, float fenv) {
+/* Inline in each build of voice_prepare_body (floor and the exponentials in its instruction
+ * set; no call per control tick). */
+static SG__ALWAYS_INLINE void voice_control(sg__sub_voice *v, const sg__sub_patch *p, double rate,
+                                            float fenv) {
   v->note = v->target_note + (v->note - v->target_note) * v->glide_coef;
   if (p->drift > 0) {
     if (fabs(v->drift_target - v->drift_cents) <= fabs(v->drift_step) || v->drift_step == 0) {
@@ -117,7 +120,7 @@ static void voice_control(sg__sub_voice *v, const sg__sub_patch *p, double rate,
     double m = v->note + 12.0 * floor(oct[i] + 0.5) + (det[i] + v->drift_cents) / 100.0;
     if (m != v->pitch[i]) { /* a held note without glide or drift keeps its frequencies */
       v->pitch[i] = m;
-      sg_osc_set_freq(&v->osc[i], 440.0 * sg_fast_exp2((m - 69.0) * (1.0 / 12.0)));
+      sg__osc_set_freq(&v->osc[i], 440.0 * sg_fast_exp2((m - 69.0) * (1.0 / 12.0)));
     }
   }
   double octs = p->key_track * (v->note - 60.0) / 12.0 + p->filter_env * fenv +
@@ -157,6 +160,8 @@ static void osc_add(sg_osc *o, float lvl, float *x, size_t c, int first) {
 #undef OSC_LOOP
 }
 
+#define NEAR_EPS 1e-9
+
 /* The voice's three oscillators over c (<= SG__CTRL) samples into x, as osc_add would give bit
  * for bit, cheaper: the three phase recursions in one loop (independent chains that overlap),
  * then each waveform without its band-limiting residual as a branch-free loop that vectorises,
@@ -190,17 +195,30 @@ static SG__ALWAYS_INLINE void osc_mix3(sg_osc *o, const float *lvl, float *x, si
     const double e = q->wave != SG_WAVE_TRIANGLE && dt < 0.2 ? 2.0 * dt : dt, hi = 1.0 - e;
     float y[SG__CTRL];
     switch (q->wave) {
-    case SG_WAVE_SAW:
-      for (size_t j = 0; j < c; ++j)
+    /* Each residual pass first asks, in a branch-free loop that vectorises, whether any sample
+     * lies near an edge: most control blocks hold none (a saw at 220 Hz has four such samples in
+     * 218), and the per-sample test with its branches cost as much as the waveform. The second
+     * edge's test may say yes needlessly (NEAR_EPS), never no: the exact pass decides. */
+    case SG_WAVE_SAW: {
+      int near = 0;
+      for (size_t j = 0; j < c; ++j) {
         y[j] = (float)(2.0 * ti[j] - 1.0);
-      for (size_t j = 0; j < c; ++j)
+        near |= (ti[j] < e) | (ti[j] > hi);
+      }
+      for (size_t j = 0; near && j < c; ++j)
         if (ti[j] < e || ti[j] > hi)
           y[j] = sg__osc_value(q, SG_WAVE_SAW, ti[j]);
       break;
-    case SG_WAVE_SQUARE:
+    }
+    case SG_WAVE_SQUARE: {
+      int near = 0;
       for (size_t j = 0; j < c; ++j)
         y[j] = (float)((ti[j] < pw ? 1.0 : -1.0) - off);
       for (size_t j = 0; j < c; ++j) {
+        const double d = fabs(ti[j] - pw); /* u near 0 or 1, with a margin for its rounding */
+        near |= (ti[j] < e) | (ti[j] > hi) | (d < e + NEAR_EPS) | (d > hi - NEAR_EPS);
+      }
+      for (size_t j = 0; near && j < c; ++j) {
         double u = ti[j] - pw;
         if (u < 0)
           u += 1.0;
@@ -208,10 +226,16 @@ static SG__ALWAYS_INLINE void osc_mix3(sg_osc *o, const float *lvl, float *x, si
           y[j] = sg__osc_value(q, SG_WAVE_SQUARE, ti[j]);
       }
       break;
-    case SG_WAVE_TRIANGLE:
+    }
+    case SG_WAVE_TRIANGLE: {
+      int near = 0;
       for (size_t j = 0; j < c; ++j)
         y[j] = (float)(1.0 - 4.0 * fabs(ti[j] - 0.5));
       for (size_t j = 0; j < c; ++j) {
+        const double d = fabs(ti[j] - 0.5); /* u near 0 or 1, with a margin for its rounding */
+        near |= (ti[j] < e) | (ti[j] > hi) | (d < e + NEAR_EPS);
+      }
+      for (size_t j = 0; near && j < c; ++j) {
         double u = ti[j] + 0.5;
         if (u >= 1.0)
           u -= 1.0;
@@ -219,6 +243,7 @@ static SG__ALWAYS_INLINE void osc_mix3(sg_osc *o, const float *lvl, float *x, si
           y[j] = sg__osc_value(q, SG_WAVE_TRIANGLE, ti[j]);
       }
       break;
+    }
     case SG_WAVE_SINE:
       for (size_t j = 0; j < c; ++j)
         y[j] = (float)sg__sin2pi(ti[j]);
@@ -245,7 +270,8 @@ static SG__ALWAYS_INLINE void osc_mix3(sg_osc *o, const float *lvl, float *x, si
 static SG__ALWAYS_INLINE void voice_prepare_body(sg__sub_voice *v, const sg__sub_patch *p,
                                                  double rate, size_t n) {
   const float amp = v->level * (float)(0.25 + 0.75 * v->velocity);
-  const size_t m = sg__adsr_run(&v->aenv, v->ae, n);
+  float fe[SG__SUB_RUN]; /* the filter envelope, read at control ticks only */
+  const size_t m = sg__adsr_run2(&v->aenv, v->ae, &v->fenv, fe, n);
   float alp = v->amp_lp;
   for (size_t j = 0; j < m; ++j) {
     /* One-pole de-zipper on the amplitude so a steal or velocity change never steps. */
@@ -262,27 +288,26 @@ static SG__ALWAYS_INLINE void voice_prepare_body(sg__sub_voice *v, const sg__sub
   v->run = m;
   const double drive = v->lad.c.drive;
   for (size_t j = 0; j < m;) {
-    size_t q = 0;
     if (v->ctrl <= 0) {
-      voice_control(v, p, rate, sg__adsr_tick(&v->fenv));
+      voice_control(v, p, rate, fe[j]);
       v->ctrl = SG__CTRL;
-      q = 1;
     }
     size_t c = (size_t)v->ctrl < m - j ? (size_t)v->ctrl : m - j;
-    float skip[SG__CTRL]; /* the filter envelope is read at control ticks only */
-    while (q < c)
-      q += sg__adsr_run(&v->fenv, skip, c - q);
     v->ctrl -= (int)c;
     float *x = v->x + j;
     osc_mix3(v->osc, v->lvl, x, c);
     if (v->noise_lvl > 0)
       osc_add(&v->noise, v->noise_lvl, x, c, 0);
-    for (size_t i = 0; i < c; ++i) {
+    for (size_t i = 0; i < c; ++i)
       x[i] = LADDER_IN * x[i];
-      sg__ladder_ramp(&v->lad);
-      v->g[j + i] = v->lad.g;
-      v->k[j + i] = v->lad.k;
+    /* The ramps on a local copy: in registers, not through v's memory that v->g aliases. */
+    sg_ladder lad = v->lad;
+    for (size_t i = 0; i < c; ++i) {
+      sg__ladder_ramp(&lad);
+      v->g[j + i] = lad.g;
+      v->k[j + i] = lad.k;
     }
+    v->lad = lad;
     j += c;
   }
   /* The ladder's coefficients for each sample: one branch-free loop (SIMD where the target has
