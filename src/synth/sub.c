@@ -160,7 +160,14 @@ static void osc_add(sg_osc *o, float lvl, float *x, size_t c, int first) {
 #undef OSC_LOOP
 }
 
+/* Whether phases rising from tf to tl (no wrap between) come within e of an edge at phase q,
+ * circularly, with a margin for the rounding of the residuals' own phase arithmetic: may say
+ * yes needlessly, never no (the exact per-sample pass decides). */
 #define NEAR_EPS 1e-9
+static SG__ALWAYS_INLINE int near_edge(double tf, double tl, double q, double e) {
+  const double lo = q - e - NEAR_EPS, hi = q + e + NEAR_EPS;
+  return (tf < hi && tl > lo) | (tl > lo + 1.0) | (tf < hi - 1.0);
+}
 
 /* The voice's three oscillators over c (<= SG__CTRL) samples into x, as osc_add would give bit
  * for bit, cheaper: the three phase recursions in one loop (independent chains that overlap),
@@ -194,31 +201,23 @@ static SG__ALWAYS_INLINE void osc_mix3(sg_osc *o, const float *lvl, float *x, si
     /* Where sg__step_residual / sg__polyblamp can be non-zero: t < e or t > 1 - e. */
     const double e = q->wave != SG_WAVE_TRIANGLE && dt < 0.2 ? 2.0 * dt : dt, hi = 1.0 - e;
     float y[SG__CTRL];
+    /* Most control blocks hold no sample near an edge (a saw at 220 Hz has four such samples in
+     * 218): the rising phases' ends tell (a wrap inside the block puts the next sample within dt
+     * of 0), and the exact per-sample pass runs only where they say it may matter. */
+    const double tf = ti[0], tl = ti[c - 1];
+    const int near = tl < tf || dt * (double)c >= 1.0 || near_edge(tf, tl, 0.0, e);
     switch (q->wave) {
-    /* Each residual pass first asks, in a branch-free loop that vectorises, whether any sample
-     * lies near an edge: most control blocks hold none (a saw at 220 Hz has four such samples in
-     * 218), and the per-sample test with its branches cost as much as the waveform. The second
-     * edge's test may say yes needlessly (NEAR_EPS), never no: the exact pass decides. */
-    case SG_WAVE_SAW: {
-      int near = 0;
-      for (size_t j = 0; j < c; ++j) {
+    case SG_WAVE_SAW:
+      for (size_t j = 0; j < c; ++j)
         y[j] = (float)(2.0 * ti[j] - 1.0);
-        near |= (ti[j] < e) | (ti[j] > hi);
-      }
       for (size_t j = 0; near && j < c; ++j)
         if (ti[j] < e || ti[j] > hi)
           y[j] = sg__osc_value(q, SG_WAVE_SAW, ti[j]);
       break;
-    }
-    case SG_WAVE_SQUARE: {
-      int near = 0;
+    case SG_WAVE_SQUARE:
       for (size_t j = 0; j < c; ++j)
         y[j] = (float)((ti[j] < pw ? 1.0 : -1.0) - off);
-      for (size_t j = 0; j < c; ++j) {
-        const double d = fabs(ti[j] - pw); /* u near 0 or 1, with a margin for its rounding */
-        near |= (ti[j] < e) | (ti[j] > hi) | (d < e + NEAR_EPS) | (d > hi - NEAR_EPS);
-      }
-      for (size_t j = 0; near && j < c; ++j) {
+      for (size_t j = 0; (near || near_edge(tf, tl, pw, e)) && j < c; ++j) {
         double u = ti[j] - pw;
         if (u < 0)
           u += 1.0;
@@ -226,16 +225,10 @@ static SG__ALWAYS_INLINE void osc_mix3(sg_osc *o, const float *lvl, float *x, si
           y[j] = sg__osc_value(q, SG_WAVE_SQUARE, ti[j]);
       }
       break;
-    }
-    case SG_WAVE_TRIANGLE: {
-      int near = 0;
+    case SG_WAVE_TRIANGLE:
       for (size_t j = 0; j < c; ++j)
         y[j] = (float)(1.0 - 4.0 * fabs(ti[j] - 0.5));
-      for (size_t j = 0; j < c; ++j) {
-        const double d = fabs(ti[j] - 0.5); /* u near 0 or 1, with a margin for its rounding */
-        near |= (ti[j] < e) | (ti[j] > hi) | (d < e + NEAR_EPS);
-      }
-      for (size_t j = 0; near && j < c; ++j) {
+      for (size_t j = 0; (near || near_edge(tf, tl, 0.5, e)) && j < c; ++j) {
         double u = ti[j] + 0.5;
         if (u >= 1.0)
           u -= 1.0;
@@ -243,7 +236,6 @@ static SG__ALWAYS_INLINE void osc_mix3(sg_osc *o, const float *lvl, float *x, si
           y[j] = sg__osc_value(q, SG_WAVE_TRIANGLE, ti[j]);
       }
       break;
-    }
     case SG_WAVE_SINE:
       for (size_t j = 0; j < c; ++j)
         y[j] = (float)sg__sin2pi(ti[j]);
