@@ -458,6 +458,85 @@ static int ladder_packed(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) 
 }
 #endif
 
+#if SG_DSP_AVX2
+#include <immintrin.h>
+
+/* ladder_step2 four voices wide (AVX2 build): the same IEEE operations per lane, so the same
+ * bits. Five to eight voices as two quads: a sample's step is throughput-bound there (about 90
+ * instructions a lane pair, a third of them gathering coefficients), and a quad needs little
+ * more than a pair's. Fewer voices keep the pairs, whose two chains hide each other's latency. */
+typedef struct lad4 {
+  __m256d s0, s1, s2, s3, id;
+} lad4;
+
+SG_DSP_TARGET_AVX2 static SG__ALWAYS_INLINE __m256d tanh4(__m256d x) {
+  const __m256d c = _mm256_set1_pd(SG__TANH_CLAMP);
+  x = _mm256_min_pd(_mm256_max_pd(x, _mm256_sub_pd(_mm256_setzero_pd(), c)), c);
+  const __m256d x2 = _mm256_mul_pd(x, x), x4 = _mm256_mul_pd(x2, x2), x8 = _mm256_mul_pd(x4, x4);
+  return _mm256_div_pd(_mm256_mul_pd(x, SG__TANH_P(x2, x4, x8)), SG__TANH_Q(x2, x4));
+}
+
+SG_DSP_TARGET_AVX2 static SG__ALWAYS_INLINE void ladder_step4(lad4 *L, sg__sub_voice *const *v,
+                                                              size_t j, int lin) {
+#define LD(f) _mm256_set_pd(v[3]->f[j], v[2]->f[j], v[1]->f[j], v[0]->f[j])
+  const __m256d a0 = LD(a0), a1 = LD(a1), a2 = LD(a2), a3 = LD(a3), G = LD(G), H = LD(H);
+  const __m256d x =
+      _mm256_set_pd((double)v[3]->x[j], (double)v[2]->x[j], (double)v[1]->x[j], (double)v[0]->x[j]);
+  const __m256d part = _mm256_add_pd(
+      _mm256_add_pd(_mm256_mul_pd(a0, L->s0), _mm256_mul_pd(a1, L->s1)), _mm256_mul_pd(a2, L->s2));
+  __m256d u =
+      _mm256_sub_pd(_mm256_mul_pd(LD(ux), x), _mm256_add_pd(part, _mm256_mul_pd(a3, L->s3)));
+#undef LD
+  if (!lin)
+    u = tanh4(u);
+  const __m256d y1 = _mm256_add_pd(_mm256_mul_pd(G, u), _mm256_mul_pd(H, L->s0));
+  L->s0 = _mm256_sub_pd(_mm256_add_pd(y1, y1), L->s0);
+  const __m256d y2 = _mm256_add_pd(_mm256_mul_pd(G, y1), _mm256_mul_pd(H, L->s1));
+  L->s1 = _mm256_sub_pd(_mm256_add_pd(y2, y2), L->s1);
+  const __m256d y3 = _mm256_add_pd(_mm256_mul_pd(G, y2), _mm256_mul_pd(H, L->s2));
+  L->s2 = _mm256_sub_pd(_mm256_add_pd(y3, y3), L->s2);
+  const __m256d y4 = _mm256_add_pd(_mm256_mul_pd(G, y3), _mm256_mul_pd(H, L->s3));
+  L->s3 = _mm256_sub_pd(_mm256_add_pd(y4, y4), L->s3);
+  double o[4];
+  _mm256_storeu_pd(o, _mm256_mul_pd(y4, L->id));
+  for (int q = 0; q < 4; ++q)
+    v[q]->y[j] = (float)o[q];
+}
+
+/* Five to eight voices (the rest of the eight lanes silent stand-ins, as in ladder_packed). */
+SG_DSP_TARGET_AVX2 static void ladder_quads(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
+  static _Thread_local sg__sub_voice idle; /* zero coefficients and input: its lanes stay 0 */
+  idle.lad.c.drive = 1.0;
+  sg__sub_voice *v[8];
+  for (int q = 0; q < 8; ++q)
+    v[q] = q < nw ? w[q] : &idle;
+  const int lin = w[0]->lad.c.linear;
+  lad4 P[2];
+  for (int h = 0; h < 2; ++h) {
+    sg__sub_voice *const *u = v + 4 * h;
+#define ST(i) _mm256_set_pd(u[3]->lad.s[i], u[2]->lad.s[i], u[1]->lad.s[i], u[0]->lad.s[i])
+    P[h].s0 = ST(0), P[h].s1 = ST(1), P[h].s2 = ST(2), P[h].s3 = ST(3);
+#undef ST
+    P[h].id = _mm256_set_pd(1.0 / u[3]->lad.c.drive, 1.0 / u[2]->lad.c.drive,
+                            1.0 / u[1]->lad.c.drive, 1.0 / u[0]->lad.c.drive);
+  }
+  for (size_t j = j0; j < j1; ++j) {
+    ladder_step4(&P[0], v, j, lin);
+    ladder_step4(&P[1], v + 4, j, lin);
+  }
+  for (int h = 0; h < 2; ++h) {
+    double st[4][4];
+    _mm256_storeu_pd(st[0], P[h].s0);
+    _mm256_storeu_pd(st[1], P[h].s1);
+    _mm256_storeu_pd(st[2], P[h].s2);
+    _mm256_storeu_pd(st[3], P[h].s3);
+    for (int q = 0; q < 4; ++q)
+      for (int i = 0; i < 4; ++i)
+        v[4 * h + q]->lad.s[i] = sg_dsp_flush(st[i][q]);
+  }
+}
+#endif
+
 /* The ladder recursions of nw (1..4) voices over samples [j0, j1) of their stretch, interleaved:
  * independent chains the CPU overlaps (each sample of one voice is a chain of ~100 cycles of
  * latency but a third of that in throughput). */
@@ -545,9 +624,17 @@ static void ladder_serial(sg__sub_voice *w, size_t j0, size_t j1) {
   w->tp = sg_dsp_flush(tp), w->Gp = Gp, w->Hp = Hp;
 }
 
-/* nw (1..LADDER_GROUP) voices: lane pairs where the target has them, else scalar fours. */
+/* nw (1..LADDER_GROUP) voices: quads (five or more voices, AVX2 build) or lane pairs where the
+ * target has them, else scalar fours. */
 #define LADDER_GROUP 8
-static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
+static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1, int avx2) {
+#if SG_DSP_AVX2
+  if (avx2 && nw >= 5) {
+    ladder_quads(w, nw, j0, j1);
+    return;
+  }
+#endif
+  (void)avx2;
   if (ladder_packed(w, nw, j0, j1))
     return;
   for (int q = 0; q < nw; q += 4)
@@ -556,7 +643,7 @@ static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) 
 
 /* The voices' ladders in groups of LADDER_GROUP: each group over its common length, then the
  * rest of each longer one alone. */
-static void ladders(sg__sub_voice *const *live, int nl) {
+static void ladders(sg__sub_voice *const *live, int nl, int avx2) {
   if (nl == 1 && live[0]->serial) {
     ladder_serial(live[0], 0, live[0]->run);
     return;
@@ -566,10 +653,10 @@ static void ladders(sg__sub_voice *const *live, int nl) {
     size_t common = live[i]->run;
     for (int q = 1; q < nw; ++q)
       common = live[i + q]->run < common ? live[i + q]->run : common;
-    ladder_group(live + i, nw, 0, common);
+    ladder_group(live + i, nw, 0, common, avx2);
     for (int q = 0; q < nw; ++q)
       if (live[i + q]->run > common)
-        ladder_group(live + i + q, 1, common, live[i + q]->run);
+        ladder_group(live + i + q, 1, common, live[i + q]->run, avx2);
   }
 }
 
@@ -587,7 +674,7 @@ void sg__sub_voices_render(sg__sub_voice *const *v, int nv, const sg__sub_patch 
       }
     if (nl == 0)
       return;
-    ladders(live, nl);
+    ladders(live, nl, avx2);
     /* Voices add in their order, as each sample's sum always did. */
     for (int i = 0; i < nl; ++i) {
       const sg__sub_voice *w = live[i];
