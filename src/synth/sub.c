@@ -278,7 +278,6 @@ static SG__ALWAYS_INLINE void voice_prepare_body(sg__sub_voice *v, const sg__sub
   }
   v->amp_lp = alp;
   v->run = m;
-  const double drive = v->lad.c.drive;
   for (size_t j = 0; j < m;) {
     if (v->ctrl <= 0) {
       voice_control(v, p, rate, fe[j]);
@@ -302,25 +301,11 @@ static SG__ALWAYS_INLINE void voice_prepare_body(sg__sub_voice *v, const sg__sub
     v->lad = lad;
     j += c;
   }
-  /* The ladder's coefficients for each sample: one branch-free loop (SIMD where the target has
-   * it), the same arithmetic as sg__ladder_coef. */
-  for (size_t j = 0; j < m; ++j) {
-    const double g = v->g[j], k = v->k[j];
-    const double inv = 1.0 / (1.0 + g), G = g * inv, G2 = G * G, G4 = G2 * G2;
-    const double rc = 1.0 / (1.0 + k * G4), kr = k * rc * inv;
-    v->ux[j] = drive * rc;
-    v->a0[j] = kr * (G2 * G);
-    v->a1[j] = kr * G2;
-    v->a2[j] = kr * G;
-    v->a3[j] = kr;
-    v->G[j] = G;
-    v->H[j] = 1.0 - G;
-  }
 }
 
 /* voice_prepare_body as two builds, one chosen at run time (sg_dsp_avx2): its loops (naive
- * waveforms, coefficients with their two divisions, amplitude) vectorise four doubles wide with
- * AVX2. Same operations in the same order, no FMA: the same bits. */
+ * waveforms, amplitude) vectorise four doubles wide with AVX2. Same operations in the same order,
+ * no FMA: the same bits. */
 static void voice_prepare_base(sg__sub_voice *v, const sg__sub_patch *p, double rate, size_t n) {
   voice_prepare_body(v, p, rate, n);
 }
@@ -340,6 +325,41 @@ static void voice_prepare(sg__sub_voice *v, const sg__sub_patch *p, double rate,
 #endif
   (void)avx2;
   voice_prepare_base(v, p, rate, n);
+}
+
+/* The ladder's coefficients for samples [j0, j1) of v's stretch from its ramps g, k: one
+ * branch-free loop (SIMD where the target has it, two builds as voice_prepare), the same
+ * arithmetic as sg__ladder_coef. The AVX2 quads compute them in their lanes instead. */
+static SG__ALWAYS_INLINE void coefs_body(sg__sub_voice *v, size_t j0, size_t j1) {
+  const double drive = v->lad.c.drive;
+  for (size_t j = j0; j < j1; ++j) {
+    const double g = v->g[j], k = v->k[j];
+    const double inv = 1.0 / (1.0 + g), G = g * inv, G2 = G * G, G4 = G2 * G2;
+    const double rc = 1.0 / (1.0 + k * G4), kr = k * rc * inv;
+    v->ux[j] = drive * rc;
+    v->a0[j] = kr * (G2 * G);
+    v->a1[j] = kr * G2;
+    v->a2[j] = kr * G;
+    v->a3[j] = kr;
+    v->G[j] = G;
+    v->H[j] = 1.0 - G;
+  }
+}
+static void coefs_base(sg__sub_voice *v, size_t j0, size_t j1) { coefs_body(v, j0, j1); }
+#if SG_DSP_AVX2
+SG_DSP_TARGET_AVX2 static void coefs_avx2(sg__sub_voice *v, size_t j0, size_t j1) {
+  coefs_body(v, j0, j1);
+}
+#endif
+static void voice_coefs(sg__sub_voice *v, size_t j0, size_t j1, int avx2) {
+#if SG_DSP_AVX2
+  if (avx2) {
+    coefs_avx2(v, j0, j1);
+    return;
+  }
+#endif
+  (void)avx2;
+  coefs_base(v, j0, j1);
 }
 
 #if defined(__SSE2__)
@@ -464,9 +484,10 @@ static int ladder_packed(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) 
 /* ladder_step2 four voices wide (AVX2 build): the same IEEE operations per lane, so the same
  * bits. Five to eight voices as two quads: a sample's step is throughput-bound there (about 90
  * instructions a lane pair, a third of them gathering coefficients), and a quad needs little
- * more than a pair's. Fewer voices keep the pairs, whose two chains hide each other's latency. */
+ * more than a pair's. Fewer voices keep the pairs, whose two chains hide each other's latency.
+ * A quad gathers only g and k and computes coefs_body's coefficients in its lanes. */
 typedef struct lad4 {
-  __m256d s0, s1, s2, s3, id;
+  __m256d s0, s1, s2, s3, id, drive;
 } lad4;
 
 SG_DSP_TARGET_AVX2 static SG__ALWAYS_INLINE __m256d tanh4(__m256d x) {
@@ -479,14 +500,19 @@ SG_DSP_TARGET_AVX2 static SG__ALWAYS_INLINE __m256d tanh4(__m256d x) {
 SG_DSP_TARGET_AVX2 static SG__ALWAYS_INLINE void ladder_step4(lad4 *L, sg__sub_voice *const *v,
                                                               size_t j, int lin) {
 #define LD(f) _mm256_set_pd(v[3]->f[j], v[2]->f[j], v[1]->f[j], v[0]->f[j])
-  const __m256d a0 = LD(a0), a1 = LD(a1), a2 = LD(a2), a3 = LD(a3), G = LD(G), H = LD(H);
+  const __m256d g = LD(g), k = LD(k), one = _mm256_set1_pd(1.0);
+#undef LD
+  const __m256d inv = _mm256_div_pd(one, _mm256_add_pd(one, g)), G = _mm256_mul_pd(g, inv);
+  const __m256d G2 = _mm256_mul_pd(G, G), G4 = _mm256_mul_pd(G2, G2);
+  const __m256d rc = _mm256_div_pd(one, _mm256_add_pd(one, _mm256_mul_pd(k, G4)));
+  const __m256d kr = _mm256_mul_pd(_mm256_mul_pd(k, rc), inv), H = _mm256_sub_pd(one, G);
+  const __m256d a0 = _mm256_mul_pd(kr, _mm256_mul_pd(G2, G)), a1 = _mm256_mul_pd(kr, G2);
+  const __m256d a2 = _mm256_mul_pd(kr, G), a3 = kr, ux = _mm256_mul_pd(L->drive, rc);
   const __m256d x =
       _mm256_set_pd((double)v[3]->x[j], (double)v[2]->x[j], (double)v[1]->x[j], (double)v[0]->x[j]);
   const __m256d part = _mm256_add_pd(
       _mm256_add_pd(_mm256_mul_pd(a0, L->s0), _mm256_mul_pd(a1, L->s1)), _mm256_mul_pd(a2, L->s2));
-  __m256d u =
-      _mm256_sub_pd(_mm256_mul_pd(LD(ux), x), _mm256_add_pd(part, _mm256_mul_pd(a3, L->s3)));
-#undef LD
+  __m256d u = _mm256_sub_pd(_mm256_mul_pd(ux, x), _mm256_add_pd(part, _mm256_mul_pd(a3, L->s3)));
   if (!lin)
     u = tanh4(u);
   const __m256d y1 = _mm256_add_pd(_mm256_mul_pd(G, u), _mm256_mul_pd(H, L->s0));
@@ -519,6 +545,8 @@ SG_DSP_TARGET_AVX2 static void ladder_quads(sg__sub_voice *const *w, int nw, siz
 #undef ST
     P[h].id = _mm256_set_pd(1.0 / u[3]->lad.c.drive, 1.0 / u[2]->lad.c.drive,
                             1.0 / u[1]->lad.c.drive, 1.0 / u[0]->lad.c.drive);
+    P[h].drive =
+        _mm256_set_pd(u[3]->lad.c.drive, u[2]->lad.c.drive, u[1]->lad.c.drive, u[0]->lad.c.drive);
   }
   for (size_t j = j0; j < j1; ++j) {
     ladder_step4(&P[0], v, j, lin);
@@ -634,7 +662,8 @@ static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1, 
     return;
   }
 #endif
-  (void)avx2;
+  for (int q = 0; q < nw; ++q)
+    voice_coefs(w[q], j0, j1, avx2);
   if (ladder_packed(w, nw, j0, j1))
     return;
   for (int q = 0; q < nw; q += 4)
@@ -645,6 +674,7 @@ static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1, 
  * rest of each longer one alone. */
 static void ladders(sg__sub_voice *const *live, int nl, int avx2) {
   if (nl == 1 && live[0]->serial) {
+    voice_coefs(live[0], 0, live[0]->run, avx2);
     ladder_serial(live[0], 0, live[0]->run);
     return;
   }
