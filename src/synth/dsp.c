@@ -36,14 +36,7 @@ void sg_osc_reset(sg_osc *o) {
   sg_rng_seed(&o->rng, o->seed, 0x6f7363u);
 }
 
-void sg_osc_set_freq(sg_osc *o, double hz) {
-  double dt = hz / o->rate;
-  if (!(dt > 0))
-    dt = 0;
-  if (dt > 0.49)
-    dt = 0.49;
-  o->dt = dt;
-}
+void sg_osc_set_freq(sg_osc *o, double hz) { sg__osc_set_freq(o, hz); }
 
 void sg_osc_set_pw(sg_osc *o, double pw) {
   if (!(pw >= 0.02))

@@ -176,6 +176,16 @@ static SG__ALWAYS_INLINE float sg__osc_value(sg_osc *o, sg_wave w, double t) {
   return (float)y;
 }
 
+/* sg_osc_set_freq, inline for the voices' control ticks. */
+static SG__ALWAYS_INLINE void sg__osc_set_freq(sg_osc *o, double hz) {
+  double dt = hz / o->rate;
+  if (!(dt > 0))
+    dt = 0;
+  if (dt > 0.49)
+    dt = 0.49;
+  o->dt = dt;
+}
+
 /* One sample of o as waveform w, then the phase advances. */
 static SG__ALWAYS_INLINE float sg__osc_wave(sg_osc *o, sg_wave w) {
   double t = o->phase;
@@ -191,108 +201,66 @@ static inline float sg__osc_tick(sg_osc *o) { return sg__osc_wave(o, o->wave); }
 
 /* ---- ADSR ------------------------------------------------------------------------------------ */
 
-static inline float sg__adsr_tick(sg_adsr *e) {
-  switch (e->stage) {
+/* One tick of e from value v in stage *st: the next value (e itself is not written, so a loop
+ * keeps value and stage in registers). */
+static SG__ALWAYS_INLINE double sg__adsr_next(const sg_adsr *e, double v, sg_adsr_stage *st) {
+  switch (*st) {
   case SG_ADSR_ATTACK:
-    e->value = e->a_base + e->value * e->a_coef;
-    if (e->value >= 1.0) {
-      e->value = 1.0;
-      e->stage = SG_ADSR_DECAY;
+    v = e->a_base + v * e->a_coef;
+    if (v >= 1.0) {
+      v = 1.0;
+      *st = SG_ADSR_DECAY;
     }
-    break;
+    return v;
   case SG_ADSR_DECAY:
-    e->value = e->d_base + e->value * e->d_coef;
-    if (e->value <= e->c.sustain) {
-      e->value = e->c.sustain;
-      e->stage = SG_ADSR_SUSTAIN;
+    v = e->d_base + v * e->d_coef;
+    if (v <= e->c.sustain) {
+      v = e->c.sustain;
+      *st = SG_ADSR_SUSTAIN;
     }
-    break;
+    return v;
   case SG_ADSR_SUSTAIN:
-    e->value = e->c.sustain;
-    if (e->value <= 0)
-      e->stage = SG_ADSR_IDLE;
-    break;
+    v = e->c.sustain;
+    if (v <= 0)
+      *st = SG_ADSR_IDLE;
+    return v;
   case SG_ADSR_RELEASE:
-    e->value = e->r_base + e->value * e->r_coef;
-    if (e->value <= 0) {
-      e->value = 0;
-      e->stage = SG_ADSR_IDLE;
+    v = e->r_base + v * e->r_coef;
+    if (v <= 0) {
+      v = 0;
+      *st = SG_ADSR_IDLE;
     }
-    break;
+    return v;
   case SG_ADSR_IDLE:
   default:
-    e->value = 0;
-    break;
+    return 0;
   }
+}
+
+static inline float sg__adsr_tick(sg_adsr *e) {
+  e->value = sg__adsr_next(e, e->value, &e->stage);
   return (float)e->value;
 }
 
-/* Up to n ticks of e into out (the values sg__adsr_tick returns), stopping after the tick on
- * which the envelope turns idle (an envelope idle from the start runs all n); returns the ticks
- * run. The value stays in a register and each
- * stage runs as its own loop (a held sustain is a fill). */
-static inline size_t sg__adsr_run(sg_adsr *e, float *out, size_t n) {
-  double v = e->value;
-  sg_adsr_stage st = e->stage;
+/* Up to n ticks of a into ao and of f into fo (the values sg__adsr_tick returns), stopping after
+ * the tick on which a turns idle (an a idle from the start runs all n); returns the ticks run.
+ * One loop for the two envelopes (a voice's amplitude and filter contours): each tick is a
+ * multiply-add chain, and two independent chains overlap. */
+static inline size_t sg__adsr_run2(sg_adsr *a, float *ao, sg_adsr *f, float *fo, size_t n) {
+  double va = a->value, vf = f->value;
+  sg_adsr_stage sa = a->stage, sf = f->stage;
+  const int was_idle = sa == SG_ADSR_IDLE;
   size_t j = 0;
-  while (j < n && st != SG_ADSR_IDLE) {
-    switch (st) {
-    case SG_ADSR_ATTACK:
-      while (j < n) {
-        v = e->a_base + v * e->a_coef;
-        if (v >= 1.0) {
-          v = 1.0;
-          st = SG_ADSR_DECAY;
-          out[j++] = (float)v;
-          break;
-        }
-        out[j++] = (float)v;
-      }
+  while (j < n) {
+    va = sg__adsr_next(a, va, &sa);
+    vf = sg__adsr_next(f, vf, &sf);
+    ao[j] = (float)va;
+    fo[j++] = (float)vf;
+    if (sa == SG_ADSR_IDLE && !was_idle)
       break;
-    case SG_ADSR_DECAY:
-      while (j < n) {
-        v = e->d_base + v * e->d_coef;
-        if (v <= e->c.sustain) {
-          v = e->c.sustain;
-          st = SG_ADSR_SUSTAIN;
-          out[j++] = (float)v;
-          break;
-        }
-        out[j++] = (float)v;
-      }
-      break;
-    case SG_ADSR_SUSTAIN:
-      v = e->c.sustain;
-      if (v <= 0) {
-        st = SG_ADSR_IDLE;
-        out[j++] = (float)v;
-        break;
-      }
-      for (const float f = (float)v; j < n; ++j)
-        out[j] = f;
-      break;
-    case SG_ADSR_RELEASE:
-    default:
-      while (j < n) {
-        v = e->r_base + v * e->r_coef;
-        if (v <= 0) {
-          v = 0;
-          st = SG_ADSR_IDLE;
-          out[j++] = 0.0f;
-          break;
-        }
-        out[j++] = (float)v;
-      }
-      break;
-    }
   }
-  if (j == 0 && n > 0) { /* idle from the start: n ticks of silence, as sg__adsr_tick */
-    v = 0;
-    for (; j < n; ++j)
-      out[j] = 0.0f;
-  }
-  e->value = v;
-  e->stage = st;
+  a->value = va, a->stage = sa;
+  f->value = vf, f->stage = sf;
   return j;
 }
 

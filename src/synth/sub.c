@@ -99,7 +99,10 @@ void sg__sub_voice_init(sg__sub_voice *v, const sg__sub_patch *p, double rate, u
   v->note = v->target_note = 60;
 }
 
-static void voice_control(sg__sub_voice *v, const sg__sub_patch *p, double rate, float fenv) {
+/* Inline in each build of voice_prepare_body (floor and the exponentials in its instruction
+ * set; no call per control tick). */
+static SG__ALWAYS_INLINE void voice_control(sg__sub_voice *v, const sg__sub_patch *p, double rate,
+                                            float fenv) {
   v->note = v->target_note + (v->note - v->target_note) * v->glide_coef;
   if (p->drift > 0) {
     if (fabs(v->drift_target - v->drift_cents) <= fabs(v->drift_step) || v->drift_step == 0) {
@@ -117,7 +120,7 @@ static void voice_control(sg__sub_voice *v, const sg__sub_patch *p, double rate,
     double m = v->note + 12.0 * floor(oct[i] + 0.5) + (det[i] + v->drift_cents) / 100.0;
     if (m != v->pitch[i]) { /* a held note without glide or drift keeps its frequencies */
       v->pitch[i] = m;
-      sg_osc_set_freq(&v->osc[i], 440.0 * sg_fast_exp2((m - 69.0) * (1.0 / 12.0)));
+      sg__osc_set_freq(&v->osc[i], 440.0 * sg_fast_exp2((m - 69.0) * (1.0 / 12.0)));
     }
   }
   double octs = p->key_track * (v->note - 60.0) / 12.0 + p->filter_env * fenv +
@@ -157,6 +160,15 @@ static void osc_add(sg_osc *o, float lvl, float *x, size_t c, int first) {
 #undef OSC_LOOP
 }
 
+/* Whether phases rising from tf to tl (no wrap between) come within e of an edge at phase q,
+ * circularly, with a margin for the rounding of the residuals' own phase arithmetic: may say
+ * yes needlessly, never no (the exact per-sample pass decides). */
+#define NEAR_EPS 1e-9
+static SG__ALWAYS_INLINE int near_edge(double tf, double tl, double q, double e) {
+  const double lo = q - e - NEAR_EPS, hi = q + e + NEAR_EPS;
+  return (tf < hi && tl > lo) | (tl > lo + 1.0) | (tf < hi - 1.0);
+}
+
 /* The voice's three oscillators over c (<= SG__CTRL) samples into x, as osc_add would give bit
  * for bit, cheaper: the three phase recursions in one loop (independent chains that overlap),
  * then each waveform without its band-limiting residual as a branch-free loop that vectorises,
@@ -189,18 +201,23 @@ static SG__ALWAYS_INLINE void osc_mix3(sg_osc *o, const float *lvl, float *x, si
     /* Where sg__step_residual / sg__polyblamp can be non-zero: t < e or t > 1 - e. */
     const double e = q->wave != SG_WAVE_TRIANGLE && dt < 0.2 ? 2.0 * dt : dt, hi = 1.0 - e;
     float y[SG__CTRL];
+    /* Most control blocks hold no sample near an edge (a saw at 220 Hz has four such samples in
+     * 218): the rising phases' ends tell (a wrap inside the block puts the next sample within dt
+     * of 0), and the exact per-sample pass runs only where they say it may matter. */
+    const double tf = ti[0], tl = ti[c - 1];
+    const int near = tl < tf || dt * (double)c >= 1.0 || near_edge(tf, tl, 0.0, e);
     switch (q->wave) {
     case SG_WAVE_SAW:
       for (size_t j = 0; j < c; ++j)
         y[j] = (float)(2.0 * ti[j] - 1.0);
-      for (size_t j = 0; j < c; ++j)
+      for (size_t j = 0; near && j < c; ++j)
         if (ti[j] < e || ti[j] > hi)
           y[j] = sg__osc_value(q, SG_WAVE_SAW, ti[j]);
       break;
     case SG_WAVE_SQUARE:
       for (size_t j = 0; j < c; ++j)
         y[j] = (float)((ti[j] < pw ? 1.0 : -1.0) - off);
-      for (size_t j = 0; j < c; ++j) {
+      for (size_t j = 0; (near || near_edge(tf, tl, pw, e)) && j < c; ++j) {
         double u = ti[j] - pw;
         if (u < 0)
           u += 1.0;
@@ -211,7 +228,7 @@ static SG__ALWAYS_INLINE void osc_mix3(sg_osc *o, const float *lvl, float *x, si
     case SG_WAVE_TRIANGLE:
       for (size_t j = 0; j < c; ++j)
         y[j] = (float)(1.0 - 4.0 * fabs(ti[j] - 0.5));
-      for (size_t j = 0; j < c; ++j) {
+      for (size_t j = 0; (near || near_edge(tf, tl, 0.5, e)) && j < c; ++j) {
         double u = ti[j] + 0.5;
         if (u >= 1.0)
           u -= 1.0;
@@ -245,7 +262,8 @@ static SG__ALWAYS_INLINE void osc_mix3(sg_osc *o, const float *lvl, float *x, si
 static SG__ALWAYS_INLINE void voice_prepare_body(sg__sub_voice *v, const sg__sub_patch *p,
                                                  double rate, size_t n) {
   const float amp = v->level * (float)(0.25 + 0.75 * v->velocity);
-  const size_t m = sg__adsr_run(&v->aenv, v->ae, n);
+  float fe[SG__SUB_RUN]; /* the filter envelope, read at control ticks only */
+  const size_t m = sg__adsr_run2(&v->aenv, v->ae, &v->fenv, fe, n);
   float alp = v->amp_lp;
   for (size_t j = 0; j < m; ++j) {
     /* One-pole de-zipper on the amplitude so a steal or velocity change never steps. */
@@ -260,50 +278,34 @@ static SG__ALWAYS_INLINE void voice_prepare_body(sg__sub_voice *v, const sg__sub
   }
   v->amp_lp = alp;
   v->run = m;
-  const double drive = v->lad.c.drive;
   for (size_t j = 0; j < m;) {
-    size_t q = 0;
     if (v->ctrl <= 0) {
-      voice_control(v, p, rate, sg__adsr_tick(&v->fenv));
+      voice_control(v, p, rate, fe[j]);
       v->ctrl = SG__CTRL;
-      q = 1;
     }
     size_t c = (size_t)v->ctrl < m - j ? (size_t)v->ctrl : m - j;
-    float skip[SG__CTRL]; /* the filter envelope is read at control ticks only */
-    while (q < c)
-      q += sg__adsr_run(&v->fenv, skip, c - q);
     v->ctrl -= (int)c;
     float *x = v->x + j;
     osc_mix3(v->osc, v->lvl, x, c);
     if (v->noise_lvl > 0)
       osc_add(&v->noise, v->noise_lvl, x, c, 0);
-    for (size_t i = 0; i < c; ++i) {
+    for (size_t i = 0; i < c; ++i)
       x[i] = LADDER_IN * x[i];
-      sg__ladder_ramp(&v->lad);
-      v->g[j + i] = v->lad.g;
-      v->k[j + i] = v->lad.k;
+    /* The ramps on a local copy: in registers, not through v's memory that v->g aliases. */
+    sg_ladder lad = v->lad;
+    for (size_t i = 0; i < c; ++i) {
+      sg__ladder_ramp(&lad);
+      v->g[j + i] = lad.g;
+      v->k[j + i] = lad.k;
     }
+    v->lad = lad;
     j += c;
-  }
-  /* The ladder's coefficients for each sample: one branch-free loop (SIMD where the target has
-   * it), the same arithmetic as sg__ladder_coef. */
-  for (size_t j = 0; j < m; ++j) {
-    const double g = v->g[j], k = v->k[j];
-    const double inv = 1.0 / (1.0 + g), G = g * inv, G2 = G * G, G4 = G2 * G2;
-    const double rc = 1.0 / (1.0 + k * G4), kr = k * rc * inv;
-    v->ux[j] = drive * rc;
-    v->a0[j] = kr * (G2 * G);
-    v->a1[j] = kr * G2;
-    v->a2[j] = kr * G;
-    v->a3[j] = kr;
-    v->G[j] = G;
-    v->H[j] = 1.0 - G;
   }
 }
 
 /* voice_prepare_body as two builds, one chosen at run time (sg_dsp_avx2): its loops (naive
- * waveforms, coefficients with their two divisions, amplitude) vectorise four doubles wide with
- * AVX2. Same operations in the same order, no FMA: the same bits. */
+ * waveforms, amplitude) vectorise four doubles wide with AVX2. Same operations in the same order,
+ * no FMA: the same bits. */
 static void voice_prepare_base(sg__sub_voice *v, const sg__sub_patch *p, double rate, size_t n) {
   voice_prepare_body(v, p, rate, n);
 }
@@ -323,6 +325,41 @@ static void voice_prepare(sg__sub_voice *v, const sg__sub_patch *p, double rate,
 #endif
   (void)avx2;
   voice_prepare_base(v, p, rate, n);
+}
+
+/* The ladder's coefficients for samples [j0, j1) of v's stretch from its ramps g, k: one
+ * branch-free loop (SIMD where the target has it, two builds as voice_prepare), the same
+ * arithmetic as sg__ladder_coef. The AVX2 quads compute them in their lanes instead. */
+static SG__ALWAYS_INLINE void coefs_body(sg__sub_voice *v, size_t j0, size_t j1) {
+  const double drive = v->lad.c.drive;
+  for (size_t j = j0; j < j1; ++j) {
+    const double g = v->g[j], k = v->k[j];
+    const double inv = 1.0 / (1.0 + g), G = g * inv, G2 = G * G, G4 = G2 * G2;
+    const double rc = 1.0 / (1.0 + k * G4), kr = k * rc * inv;
+    v->ux[j] = drive * rc;
+    v->a0[j] = kr * (G2 * G);
+    v->a1[j] = kr * G2;
+    v->a2[j] = kr * G;
+    v->a3[j] = kr;
+    v->G[j] = G;
+    v->H[j] = 1.0 - G;
+  }
+}
+static void coefs_base(sg__sub_voice *v, size_t j0, size_t j1) { coefs_body(v, j0, j1); }
+#if SG_DSP_AVX2
+SG_DSP_TARGET_AVX2 static void coefs_avx2(sg__sub_voice *v, size_t j0, size_t j1) {
+  coefs_body(v, j0, j1);
+}
+#endif
+static void voice_coefs(sg__sub_voice *v, size_t j0, size_t j1, int avx2) {
+#if SG_DSP_AVX2
+  if (avx2) {
+    coefs_avx2(v, j0, j1);
+    return;
+  }
+#endif
+  (void)avx2;
+  coefs_base(v, j0, j1);
 }
 
 #if defined(__SSE2__)
@@ -441,6 +478,93 @@ static int ladder_packed(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) 
 }
 #endif
 
+#if SG_DSP_AVX2
+#include <immintrin.h>
+
+/* ladder_step2 four voices wide (AVX2 build): the same IEEE operations per lane, so the same
+ * bits. Five to eight voices as two quads: a sample's step is throughput-bound there (about 90
+ * instructions a lane pair, a third of them gathering coefficients), and a quad needs little
+ * more than a pair's. Fewer voices keep the pairs, whose two chains hide each other's latency.
+ * A quad gathers only g and k and computes coefs_body's coefficients in its lanes. */
+typedef struct lad4 {
+  __m256d s0, s1, s2, s3, id, drive;
+} lad4;
+
+SG_DSP_TARGET_AVX2 static SG__ALWAYS_INLINE __m256d tanh4(__m256d x) {
+  const __m256d c = _mm256_set1_pd(SG__TANH_CLAMP);
+  x = _mm256_min_pd(_mm256_max_pd(x, _mm256_sub_pd(_mm256_setzero_pd(), c)), c);
+  const __m256d x2 = _mm256_mul_pd(x, x), x4 = _mm256_mul_pd(x2, x2), x8 = _mm256_mul_pd(x4, x4);
+  return _mm256_div_pd(_mm256_mul_pd(x, SG__TANH_P(x2, x4, x8)), SG__TANH_Q(x2, x4));
+}
+
+SG_DSP_TARGET_AVX2 static SG__ALWAYS_INLINE void ladder_step4(lad4 *L, sg__sub_voice *const *v,
+                                                              size_t j, int lin) {
+#define LD(f) _mm256_set_pd(v[3]->f[j], v[2]->f[j], v[1]->f[j], v[0]->f[j])
+  const __m256d g = LD(g), k = LD(k), one = _mm256_set1_pd(1.0);
+#undef LD
+  const __m256d inv = _mm256_div_pd(one, _mm256_add_pd(one, g)), G = _mm256_mul_pd(g, inv);
+  const __m256d G2 = _mm256_mul_pd(G, G), G4 = _mm256_mul_pd(G2, G2);
+  const __m256d rc = _mm256_div_pd(one, _mm256_add_pd(one, _mm256_mul_pd(k, G4)));
+  const __m256d kr = _mm256_mul_pd(_mm256_mul_pd(k, rc), inv), H = _mm256_sub_pd(one, G);
+  const __m256d a0 = _mm256_mul_pd(kr, _mm256_mul_pd(G2, G)), a1 = _mm256_mul_pd(kr, G2);
+  const __m256d a2 = _mm256_mul_pd(kr, G), a3 = kr, ux = _mm256_mul_pd(L->drive, rc);
+  const __m256d x =
+      _mm256_set_pd((double)v[3]->x[j], (double)v[2]->x[j], (double)v[1]->x[j], (double)v[0]->x[j]);
+  const __m256d part = _mm256_add_pd(
+      _mm256_add_pd(_mm256_mul_pd(a0, L->s0), _mm256_mul_pd(a1, L->s1)), _mm256_mul_pd(a2, L->s2));
+  __m256d u = _mm256_sub_pd(_mm256_mul_pd(ux, x), _mm256_add_pd(part, _mm256_mul_pd(a3, L->s3)));
+  if (!lin)
+    u = tanh4(u);
+  const __m256d y1 = _mm256_add_pd(_mm256_mul_pd(G, u), _mm256_mul_pd(H, L->s0));
+  L->s0 = _mm256_sub_pd(_mm256_add_pd(y1, y1), L->s0);
+  const __m256d y2 = _mm256_add_pd(_mm256_mul_pd(G, y1), _mm256_mul_pd(H, L->s1));
+  L->s1 = _mm256_sub_pd(_mm256_add_pd(y2, y2), L->s1);
+  const __m256d y3 = _mm256_add_pd(_mm256_mul_pd(G, y2), _mm256_mul_pd(H, L->s2));
+  L->s2 = _mm256_sub_pd(_mm256_add_pd(y3, y3), L->s2);
+  const __m256d y4 = _mm256_add_pd(_mm256_mul_pd(G, y3), _mm256_mul_pd(H, L->s3));
+  L->s3 = _mm256_sub_pd(_mm256_add_pd(y4, y4), L->s3);
+  double o[4];
+  _mm256_storeu_pd(o, _mm256_mul_pd(y4, L->id));
+  for (int q = 0; q < 4; ++q)
+    v[q]->y[j] = (float)o[q];
+}
+
+/* Five to eight voices (the rest of the eight lanes silent stand-ins, as in ladder_packed). */
+SG_DSP_TARGET_AVX2 static void ladder_quads(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
+  static _Thread_local sg__sub_voice idle; /* zero coefficients and input: its lanes stay 0 */
+  idle.lad.c.drive = 1.0;
+  sg__sub_voice *v[8];
+  for (int q = 0; q < 8; ++q)
+    v[q] = q < nw ? w[q] : &idle;
+  const int lin = w[0]->lad.c.linear;
+  lad4 P[2];
+  for (int h = 0; h < 2; ++h) {
+    sg__sub_voice *const *u = v + 4 * h;
+#define ST(i) _mm256_set_pd(u[3]->lad.s[i], u[2]->lad.s[i], u[1]->lad.s[i], u[0]->lad.s[i])
+    P[h].s0 = ST(0), P[h].s1 = ST(1), P[h].s2 = ST(2), P[h].s3 = ST(3);
+#undef ST
+    P[h].id = _mm256_set_pd(1.0 / u[3]->lad.c.drive, 1.0 / u[2]->lad.c.drive,
+                            1.0 / u[1]->lad.c.drive, 1.0 / u[0]->lad.c.drive);
+    P[h].drive =
+        _mm256_set_pd(u[3]->lad.c.drive, u[2]->lad.c.drive, u[1]->lad.c.drive, u[0]->lad.c.drive);
+  }
+  for (size_t j = j0; j < j1; ++j) {
+    ladder_step4(&P[0], v, j, lin);
+    ladder_step4(&P[1], v + 4, j, lin);
+  }
+  for (int h = 0; h < 2; ++h) {
+    double st[4][4];
+    _mm256_storeu_pd(st[0], P[h].s0);
+    _mm256_storeu_pd(st[1], P[h].s1);
+    _mm256_storeu_pd(st[2], P[h].s2);
+    _mm256_storeu_pd(st[3], P[h].s3);
+    for (int q = 0; q < 4; ++q)
+      for (int i = 0; i < 4; ++i)
+        v[4 * h + q]->lad.s[i] = sg_dsp_flush(st[i][q]);
+  }
+}
+#endif
+
 /* The ladder recursions of nw (1..4) voices over samples [j0, j1) of their stretch, interleaved:
  * independent chains the CPU overlaps (each sample of one voice is a chain of ~100 cycles of
  * latency but a third of that in throughput). */
@@ -528,9 +652,18 @@ static void ladder_serial(sg__sub_voice *w, size_t j0, size_t j1) {
   w->tp = sg_dsp_flush(tp), w->Gp = Gp, w->Hp = Hp;
 }
 
-/* nw (1..LADDER_GROUP) voices: lane pairs where the target has them, else scalar fours. */
+/* nw (1..LADDER_GROUP) voices: quads (five or more voices, AVX2 build) or lane pairs where the
+ * target has them, else scalar fours. */
 #define LADDER_GROUP 8
-static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) {
+static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1, int avx2) {
+#if SG_DSP_AVX2
+  if (avx2 && nw >= 5) {
+    ladder_quads(w, nw, j0, j1);
+    return;
+  }
+#endif
+  for (int q = 0; q < nw; ++q)
+    voice_coefs(w[q], j0, j1, avx2);
   if (ladder_packed(w, nw, j0, j1))
     return;
   for (int q = 0; q < nw; q += 4)
@@ -539,8 +672,9 @@ static void ladder_group(sg__sub_voice *const *w, int nw, size_t j0, size_t j1) 
 
 /* The voices' ladders in groups of LADDER_GROUP: each group over its common length, then the
  * rest of each longer one alone. */
-static void ladders(sg__sub_voice *const *live, int nl) {
+static void ladders(sg__sub_voice *const *live, int nl, int avx2) {
   if (nl == 1 && live[0]->serial) {
+    voice_coefs(live[0], 0, live[0]->run, avx2);
     ladder_serial(live[0], 0, live[0]->run);
     return;
   }
@@ -549,10 +683,10 @@ static void ladders(sg__sub_voice *const *live, int nl) {
     size_t common = live[i]->run;
     for (int q = 1; q < nw; ++q)
       common = live[i + q]->run < common ? live[i + q]->run : common;
-    ladder_group(live + i, nw, 0, common);
+    ladder_group(live + i, nw, 0, common, avx2);
     for (int q = 0; q < nw; ++q)
       if (live[i + q]->run > common)
-        ladder_group(live + i + q, 1, common, live[i + q]->run);
+        ladder_group(live + i + q, 1, common, live[i + q]->run, avx2);
   }
 }
 
@@ -570,7 +704,7 @@ void sg__sub_voices_render(sg__sub_voice *const *v, int nv, const sg__sub_patch 
       }
     if (nl == 0)
       return;
-    ladders(live, nl);
+    ladders(live, nl, avx2);
     /* Voices add in their order, as each sample's sum always did. */
     for (int i = 0; i < nl; ++i) {
       const sg__sub_voice *w = live[i];
