@@ -407,12 +407,16 @@ static sg_status write_bytes(const char *path, uint8_t *buf, size_t len, sg_diag
     return sg_diag_fail(d, SG_E_IO, "cannot create MIDI file '%s': %s", path, strerror(errno));
   }
   size_t w = fwrite(buf, 1, len, f);
+  int err = w != len ? errno : 0; /* what the failed write said (fclose may change errno) */
   int cl = fclose(f);
+  if (!err && cl != 0)
+    err = errno;
   free(buf);
   if (w != len || cl != 0) {
     remove(path); /* never leave a half-written file that looks complete */
     sg_diag_at(d, path, 0, 0);
-    return sg_diag_fail(d, SG_E_IO, "cannot write MIDI file '%s'", path);
+    return sg_diag_fail(d, SG_E_IO, "cannot write MIDI file '%s': %s", path,
+                        strerror(err ? err : EIO));
   }
   return SG_OK;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #define BLOCK 4096 /* frames sanitised at once */
@@ -312,12 +313,16 @@ sg_status sg_trace_save(const sg_trace *t, const char *key, const char *path, sg
   }
   FILE *f = fopen(tmp, "wb");
   int ok = f && fwrite(buf, 1, n, f) == n;
-  if (f && fclose(f) != 0)
-    ok = 0;
+  int err = ok ? 0 : errno;
+  if (f && fclose(f) != 0 && ok)
+    ok = 0, err = errno;
   free(buf);
-  if (!ok || rename(tmp, path) != 0) {
+  if (ok && rename(tmp, path) != 0)
+    ok = 0, err = errno;
+  if (!ok) {
     remove(tmp);
-    return sg_diag_fail(d, SG_E_IO, "report: cannot write the trace '%s'", path);
+    return sg_diag_fail(d, SG_E_IO, "report: cannot write the trace '%s': %s", path,
+                        strerror(err ? err : EIO));
   }
   return SG_OK;
 }
