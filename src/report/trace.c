@@ -5,11 +5,11 @@
 #include "stemgate/io.h"
 #include "stemgate/report.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <errno.h>
 #include <string.h>
 
 #define BLOCK 4096 /* frames sanitised at once */
