@@ -216,7 +216,7 @@ typedef struct master_ctx {
   sg_sha256 sha; /* of the kept bus file (job->bus_path), as it is written */
   int sha_open;
   uint32_t peak_hist[SG__PEAK_BINS]; /* the bus's frame peaks (sg__side_set_hist) */
-  sg__pred pred;                     /* the limiter's loudness cost (fed by bus_pass) */
+  sg__pred pred;                     /* the limiter's loudness cost (sg__side_set_pred) */
   /* Limiter gain reduction by section (each limited pass): sum of dB over frames, count. */
   int track_gr;
   double gr_sum[SG_MAX_SECTIONS + 1], gr_max;
@@ -434,8 +434,10 @@ static sg_status bus_pass(master_ctx *c, sg__pass_meter *meter, sg_diag *d) {
       (st = sg__side_defer_fx(side, job->fx_tap, job->fx_tap_user, sg_fx_chain_count(c->bus), d)) ==
           SG_OK)
     st = sg_fx_chain_set_tap(c->bus, sg__side_fx_tap, side, SG_MIX_BLOCK, d);
-  if (st == SG_OK)
+  if (st == SG_OK) {
     sg__side_set_hist(side, c->peak_hist);
+    sg__side_set_pred(side, &c->pred);
+  }
   const float headroom = (float)sg_db_to_lin(-job->headroom_db);
   for (int64_t b = 0; st == SG_OK && b < c->blocks; ++b) {
     const int64_t pos = b * SG_MIX_BLOCK;
@@ -462,16 +464,13 @@ static sg_status bus_pass(master_ctx *c, sg__pass_meter *meter, sg_diag *d) {
     chain_block(c->bus, c->acc.L, c->acc.R, NULL, NULL, n, pos, job->tempo_at, job->tempo_user);
     size_t skip, m;
     song_range(pos, c->lat_bus, job->frames, n, &skip, &m);
-    /* The kept file's hash (the bytes the side writes, in order) and the limiter's prediction
-     * run here, not on the side thread: it writes and meters each block, the longer share. */
+    /* The kept file's hash (the bytes the side writes, in order) runs here, not on the side
+     * thread, which writes, meters and observes each block: the two threads' shares even. */
     if (c->sha_open && (sg_sha256_update(&c->sha, c->acc.L, n * sizeof(float)) != SG_OK ||
                         sg_sha256_update(&c->sha, c->acc.R, n * sizeof(float)) != SG_OK)) {
       st = sg_diag_fail(d, SG_E_INTERNAL, "master: cannot hash the bus file");
       break;
     }
-    sg__pred_block(&c->pred, c->acc.L, c->acc.R, n);
-    if (m > 0)
-      sg__pred_add(&c->pred, c->acc.L + skip, c->acc.R + skip, m);
     if ((st = sg__side_push(side, c->acc.L, c->acc.R, n, skip, m)) != SG_OK)
       st = sg__side_finish(side, d);
   }

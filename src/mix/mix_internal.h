@@ -119,6 +119,8 @@ void sg__pred_finish(sg__pred *p);
 /* The predicted loudness change (dB, <= 0) of the limiter at drive y dB over its threshold
  * (gain_db - (ceiling - margin)); 0 (no prediction) when y is outside the grid's reach. */
 int sg__pred_cost(const sg__pred *p, double y, double *cost_db);
+/* The bus pass's side feeds p (song frames and whole blocks); before the first push. */
+void sg__side_set_pred(sg__side *s, sg__pred *p);
 /* Waits for every block to be done; the first failure, described in d. */
 sg_status sg__side_finish(sg__side *s, sg_diag *d);
 /* Ends the thread (dropping what is queued) and frees; NULL is fine. */

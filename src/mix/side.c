@@ -61,6 +61,7 @@ struct sg__side {
   int reserved;   /* the head slot is reserved for the block being processed */
   sg__out *out;   /* the written master, when the pass streams to it (sg__side_set_out) */
   uint32_t *hist; /* sg__side_set_hist */
+  sg__pred *pred; /* sg__side_set_pred */
   sg_diag out_diag;
   int out_failed;
 };
@@ -89,6 +90,8 @@ static sg_status side_work(sg__side *s, const side_slot *b) {
     s->err_io = errno ? errno : EIO;
     return SG_E_IO;
   }
+  if (s->pred)
+    sg__pred_block(s->pred, b->L, b->R, b->n);
   if (b->m == 0)
     return SG_OK;
   const float *L = b->L + b->skip, *R = b->R + b->skip;
@@ -103,6 +106,8 @@ static sg_status side_work(sg__side *s, const side_slot *b) {
     }
   }
   sg_status st = SG_OK;
+  if (s->pred)
+    sg__pred_add(s->pred, L, R, b->m);
   if (s->hist)
     for (size_t k = 0; k < b->m; ++k) {
       float a = fabsf(L[k]), c = fabsf(R[k]);
@@ -127,6 +132,7 @@ static sg_status side_work(sg__side *s, const side_slot *b) {
 
 void sg__side_set_out(sg__side *s, sg__out *o) { s->out = o; }
 void sg__side_set_hist(sg__side *s, uint32_t *hist) { s->hist = hist; }
+void sg__side_set_pred(sg__side *s, sg__pred *p) { s->pred = p; }
 
 static void *side_thread(void *arg) {
   sg__side *s = arg;
