@@ -64,6 +64,17 @@ void sg_tp_guard_free(sg_tp_guard *g) {
   sg_limiter_core_free(&g->core);
 }
 
+/* n frames through the delay line in place: io gets the delayed frames times their gains, the
+ * line the frames io held. Distinct arrays (vectorised). */
+static void delay_swap(float *restrict io, float *restrict line, const double *restrict g,
+                       size_t n) {
+  for (size_t j = 0; j < n; ++j) {
+    const float x = io[j];
+    io[j] = (float)(line[j] * g[j]);
+    line[j] = x;
+  }
+}
+
 void sg_tp_guard_process(sg_tp_guard *g, float *L, float *R, size_t n) {
   const size_t D = g->delay;
   const int nch = R ? 2 : 1;
@@ -92,11 +103,7 @@ void sg_tp_guard_process(sg_tp_guard *g, float *L, float *R, size_t n) {
       pos = g->dpos;
       for (size_t i = 0; i < k;) {
         const size_t r = k - i < D - pos ? k - i : D - pos;
-        for (size_t j = 0; j < r; ++j) {
-          const float x = o[i + j];
-          o[i + j] = (float)(d[pos + j] * gn[i + j]);
-          d[pos + j] = x;
-        }
+        delay_swap(o + i, d + pos, gn + i, r);
         i += r;
         pos = pos + r == D ? 0 : pos + r;
       }

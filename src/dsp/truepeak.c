@@ -201,14 +201,75 @@ double sg_truepeak_push(sg_truepeak *st, double x) {
   return pk;
 }
 
-/* |x| for the bounds, NaN read as +inf so that no bound built on it can pass. */
-static inline float bound_abs(float x) {
-  float a = fabsf(x);
-  return a == a ? a : INFINITY;
+/* Stages 2 and 3 of push_chunk for frame i, whose stage-1 bound bnd did not prove it quiet (v:
+ * its base samples' value). */
+static float chunk_frame(const sg_truepeak *st, const float *xw, const float *const *mr, size_t i,
+                         float bnd, float v) {
+  const int T = st->taps, D = T / 2, nr = st->nring, rc = st->rc, cw = st->cw;
+  const float thr = (float)st->thresh;
+  /* Stage 2: per phase, the exact sum over the central cw taps plus each outer ring's L1
+   * times that ring's largest |x|; the margin covers both float sums (relative to stage
+   * 1's bound, which dominates every phase's sum |h x|). */
+  float s[SG_TPD_MAX_OS] = {0}, t[SG_TPD_MAX_OS] = {0};
+  const float *xc = xw + D - cw / 2;
+  for (int j = 0; j < cw; ++j)
+    for (int p = 0; p < SG_TPD_MAX_OS; ++p)
+      s[p] += st->hc[j][p] * xc[j];
+  for (int q = rc + 1; q < nr; ++q)
+    for (int p = 0; p < SG_TPD_MAX_OS; ++p)
+      t[p] += st->tail[q][p] * mr[q][i];
+  float b2 = 0;
+  for (int p = 0; p < SG_TPD_MAX_OS; ++p) {
+    float e = fabsf(s[p]) + t[p];
+    b2 = e > b2 ? e : b2;
+  }
+  if (b2 * 1.0001f + 1e-4f * bnd < thr)
+    return v;
+  /* Stage 3: sg_truepeak_push's arithmetic exactly. */
+  for (int q = 0; q < st->os; ++q) {
+    float acc = fabsf(sg_dsp_dot(st->ph[q], xw, T));
+    if (acc > v)
+      v = acc;
+  }
+  return v;
 }
 
+/* bound[i] = 0 + l1[0] mr[0][i] + .. + l1[nr-1] mr[nr-1][i], summed in that order (called with a
+ * constant nr: one vectorised pass, the sum in a register). */
+static inline __attribute__((always_inline)) void stage1(float *restrict bound, const float *l1,
+                                                         const float *const *mr, size_t k, int nr) {
+  _Static_assert(SG_TPD_RINGS == 7, "stage1 names seven rings");
+  const float *restrict m0 = mr[0], *restrict m1 = mr[nr > 1 ? 1 : 0],
+                        *restrict m2 = mr[nr > 2 ? 2 : 0], *restrict m3 = mr[nr > 3 ? 3 : 0],
+                        *restrict m4 = mr[nr > 4 ? 4 : 0], *restrict m5 = mr[nr > 5 ? 5 : 0],
+                        *restrict m6 = mr[nr > 6 ? 6 : 0];
+  const float c0 = l1[0], c1 = l1[1], c2 = l1[2], c3 = l1[3], c4 = l1[4], c5 = l1[5], c6 = l1[6];
+  for (size_t i = 0; i < k; ++i) {
+    float v = 0;
+    v += c0 * m0[i];
+    if (nr > 1)
+      v += c1 * m1[i];
+    if (nr > 2)
+      v += c2 * m2[i];
+    if (nr > 3)
+      v += c3 * m3[i];
+    if (nr > 4)
+      v += c4 * m4[i];
+    if (nr > 5)
+      v += c5 * m5[i];
+    if (nr > 6)
+      v += c6 * m6[i];
+    bound[i] = v;
+  }
+}
+
+/* Frames push_chunk checks for a failed stage-1 bound at once: a group with none costs a few
+ * vector compares. */
+#define CHUNK_GROUP 16
+
 /* One chunk of push_block: w holds T-1 history samples then the k <= SG_TPD_BLOCK new ones;
- * frame i's window is w[i .. i+T-1]. */
+ * frame i's window is w[i .. i+T-1]. Stage 1 and the base samples run as plain loops over the
+ * chunk (vectorised), the later stages only for the frames stage 1 leaves. */
 static void push_chunk(const sg_truepeak *st, const float *w, size_t k, float *pk) {
   const int T = st->taps, D = T / 2, nr = st->nring;
   const size_t len = k + (size_t)T - 1;
@@ -220,8 +281,10 @@ static void push_chunk(const sg_truepeak *st, const float *w, size_t k, float *p
   float bound[SG_TPD_BLOCK];
   const float *mr[SG_TPD_RINGS]; /* mr[r][i]: largest |x| in ring r of frame i */
   float *cur = lv[0];
-  for (size_t j = 0; j < len; ++j)
-    cur[j] = bound_abs(w[j]);
+  for (size_t j = 0; j < len; ++j) { /* |x|, NaN read as +inf (no bound built on it passes) */
+    const float a = fabsf(w[j]);
+    cur[j] = a == a ? a : INFINITY;
+  }
   size_t span = 1, have = len; /* cur[j] covers [j, j + span) for j < have */
   int r = 0;
   for (; r < nr && (2 << r) <= T && (1 << r) <= D; ++r) {
@@ -240,48 +303,46 @@ static void push_chunk(const sg_truepeak *st, const float *w, size_t k, float *p
     mr[r] = whole;
   }
   /* Stage 1: sum over rings of (largest L1 of its own taps) * (largest |x| in it). */
-  for (size_t i = 0; i < k; ++i)
-    bound[i] = 0;
-  for (int q = 0; q < nr; ++q)
-    for (size_t i = 0; i < k; ++i)
-      bound[i] += st->ring_l1[q] * mr[q][i];
-  const int rc = st->rc, cw = st->cw;
+  switch (nr) { /* the sum in registers, rings in order, for each ring count a build has */
+  case 1:
+    stage1(bound, st->ring_l1, mr, k, 1);
+    break;
+  case 2:
+    stage1(bound, st->ring_l1, mr, k, 2);
+    break;
+  case 3:
+    stage1(bound, st->ring_l1, mr, k, 3);
+    break;
+  case 4:
+    stage1(bound, st->ring_l1, mr, k, 4);
+    break;
+  case 5:
+    stage1(bound, st->ring_l1, mr, k, 5);
+    break;
+  case 6:
+    stage1(bound, st->ring_l1, mr, k, 6);
+    break;
+  default:
+    stage1(bound, st->ring_l1, mr, k, SG_TPD_RINGS);
+    break;
+  }
+  /* Every frame's base samples, fmax(|x[D-1]|, |x[D]|) with a NaN losing: the value of every
+   * frame the bounds prove quiet. */
   for (size_t i = 0; i < k; ++i) {
-    const float *xw = w + i; /* xw[j] = window position j; xs[-m] of push = xw[T-1-m] */
-    const float a = fabsf(xw[D - 1]), b = fabsf(xw[D]);
-    float v = b > a || a != a ? b : a; /* fmax: a NaN loses */
-    /* margins: the bounds' own float sums (~1e-6) and the full dot's rounding (< 1e-5) */
-    if (bound[i] * 1.0001f < thr) {
-      pk[i] = v;
+    const float a = fabsf(w[i + (size_t)D - 1]), b = fabsf(w[i + (size_t)D]);
+    pk[i] = (b > a) | (a != a) ? b : a;
+  }
+  /* margins: the bounds' own float sums (~1e-6) and the full dot's rounding (< 1e-5) */
+  for (size_t i0 = 0; i0 < k; i0 += CHUNK_GROUP) {
+    const size_t e = k - i0 < CHUNK_GROUP ? k : i0 + CHUNK_GROUP;
+    int any = 0;
+    for (size_t i = i0; i < e; ++i)
+      any |= !(bound[i] * 1.0001f < thr);
+    if (!any)
       continue;
-    }
-    /* Stage 2: per phase, the exact sum over the central cw taps plus each outer ring's L1
-     * times that ring's largest |x|; the margin covers both float sums (relative to stage
-     * 1's bound, which dominates every phase's sum |h x|). */
-    float s[SG_TPD_MAX_OS] = {0}, t[SG_TPD_MAX_OS] = {0};
-    const float *xc = xw + D - cw / 2;
-    for (int j = 0; j < cw; ++j)
-      for (int p = 0; p < SG_TPD_MAX_OS; ++p)
-        s[p] += st->hc[j][p] * xc[j];
-    for (int q = rc + 1; q < nr; ++q)
-      for (int p = 0; p < SG_TPD_MAX_OS; ++p)
-        t[p] += st->tail[q][p] * mr[q][i];
-    float b2 = 0;
-    for (int p = 0; p < SG_TPD_MAX_OS; ++p) {
-      float e = fabsf(s[p]) + t[p];
-      b2 = e > b2 ? e : b2;
-    }
-    if (b2 * 1.0001f + 1e-4f * bound[i] < thr) {
-      pk[i] = v;
-      continue;
-    }
-    /* Stage 3: sg_truepeak_push's arithmetic exactly. */
-    for (int q = 0; q < st->os; ++q) {
-      float acc = fabsf(sg_dsp_dot(st->ph[q], xw, T));
-      if (acc > v)
-        v = acc;
-    }
-    pk[i] = v;
+    for (size_t i = i0; i < e; ++i)
+      if (!(bound[i] * 1.0001f < thr))
+        pk[i] = chunk_frame(st, w + i, mr, i, bound[i], pk[i]);
   }
 }
 

@@ -110,6 +110,23 @@ void sg_limiter_stats_reset(sg_limiter *st) {
   st->gr_count = 0;
 }
 
+/* x = (float)(in * g): the detector's input. Distinct arrays (vectorised). */
+static void scale(float *restrict x, const float *restrict in, double g, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    x[i] = (float)(in[i] * g);
+}
+
+/* n frames through the delay line: out gets the delayed frames times their gains, the line the
+ * new ones. Distinct arrays (vectorised). */
+static void delay_out(float *restrict out, float *restrict line, const float *restrict in,
+                      const double *restrict g, size_t n) {
+  for (size_t j = 0; j < n; ++j) {
+    const double y = line[j];
+    line[j] = in[j];
+    out[j] = (float)(y * g[j]);
+  }
+}
+
 void sg_limiter_process(sg_limiter *st, float *L, float *R, size_t n) {
   const double ig = st->in_gain;
   const size_t D = st->delay;
@@ -120,8 +137,10 @@ void sg_limiter_process(sg_limiter *st, float *L, float *R, size_t n) {
     /* The detector over the block: per frame and channel the value sg_truepeak_push gives
      * (below the threshold possibly only the base samples, which changes no gain). */
     for (int ch = 0; ch < 2; ++ch) {
-      for (size_t i = 0; i < k; ++i)
-        xf[ch][i] = io[ch] ? (float)(io[ch][i] * ig) : 0.0f;
+      if (io[ch])
+        scale(xf[ch], io[ch], ig, k);
+      else
+        memset(xf[ch], 0, k * sizeof xf[ch][0]);
       sg_truepeak_push_block(&st->det[ch], xf[ch], k, pk[ch]);
     }
     double g[SG_TPD_BLOCK];
@@ -137,29 +156,30 @@ void sg_limiter_process(sg_limiter *st, float *L, float *R, size_t n) {
       pos = st->dpos;
       for (size_t i = 0; i < k;) {
         const size_t r = k - i < D - pos ? k - i : D - pos;
-        for (size_t j = 0; j < r; ++j) {
-          double y = d[pos + j];
-          d[pos + j] = xc[i + j];
-          if (o)
-            o[i + j] = (float)(y * g[i + j]);
-        }
+        if (o)
+          delay_out(o + i, d + pos, xc + i, g + i, r);
+        else
+          memcpy(d + pos, xc + i, r * sizeof *d);
         i += r;
         pos = pos + r == D ? 0 : pos + r;
       }
     }
     st->dpos = pos;
+    /* The statistics in locals (st's fields could alias g as far as the compiler knows, which
+     * would keep the running sum in memory); the same operations in the same order. */
+    double gg = st->gr_g, now = st->gr_db_now, mx = st->gr_db_max, sum = st->gr_db_sum;
     for (size_t i = 0; i < k; ++i) {
       /* The same gain as the frame before (a hold, a flat stretch) needs no new logarithm. */
-      if (g[i] != st->gr_g) {
-        st->gr_g = g[i];
-        st->gr_db_now = g[i] < 1.0 ? -20.0 * log10(g[i]) : 0.0;
+      if (g[i] != gg) {
+        gg = g[i];
+        now = g[i] < 1.0 ? -20.0 * log10(g[i]) : 0.0;
       }
-      const double gr = st->gr_db_now;
-      if (gr > st->gr_db_max)
-        st->gr_db_max = gr;
-      st->gr_db_sum += gr;
-      st->gr_count++;
+      if (now > mx)
+        mx = now;
+      sum += now;
     }
+    st->gr_g = gg, st->gr_db_now = now, st->gr_db_max = mx, st->gr_db_sum = sum;
+    st->gr_count += k;
     for (int ch = 0; ch < 2; ++ch)
       if (io[ch])
         io[ch] += k;

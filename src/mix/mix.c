@@ -279,6 +279,19 @@ static void dc_block(master_ctx *c, float *x, size_t n, int ch) {
   c->dc_y[ch] = y1;
 }
 
+/* dc_block on both channels in one loop: two independent recursions in flight at once (each a
+ * chain of dependent multiply-adds), the same operations on each. */
+static void dc_block2(master_ctx *c, float *restrict L, float *restrict R, size_t n) {
+  double xl = c->dc_x[0], yl = c->dc_y[0], xr = c->dc_x[1], yr = c->dc_y[1];
+  for (size_t i = 0; i < n; ++i) {
+    const double a = L[i] - xl + c->dc_r * yl, b = R[i] - xr + c->dc_r * yr;
+    xl = L[i], xr = R[i];
+    yl = a, yr = b;
+    L[i] = (float)a, R[i] = (float)b;
+  }
+  c->dc_x[0] = xl, c->dc_y[0] = yl, c->dc_x[1] = xr, c->dc_y[1] = yr;
+}
+
 /* The song frames of block pos once the processing delay lat is dropped: skip frames at the
  * block's start, then m frames (m = 0: none). */
 static void song_range(int64_t pos, int64_t lat, int64_t frames, size_t n, size_t *skip,
@@ -425,8 +438,6 @@ static sg_status bus_pass(master_ctx *c, sg__pass_meter *meter, sg_diag *d) {
     sg__side_set_hist(side, c->peak_hist);
     sg__side_set_pred(side, &c->pred);
   }
-  if (st == SG_OK && c->sha_open)
-    sg__side_set_sha(side, &c->sha);
   const float headroom = (float)sg_db_to_lin(-job->headroom_db);
   for (int64_t b = 0; st == SG_OK && b < c->blocks; ++b) {
     const int64_t pos = b * SG_MIX_BLOCK;
@@ -453,6 +464,13 @@ static sg_status bus_pass(master_ctx *c, sg__pass_meter *meter, sg_diag *d) {
     chain_block(c->bus, c->acc.L, c->acc.R, NULL, NULL, n, pos, job->tempo_at, job->tempo_user);
     size_t skip, m;
     song_range(pos, c->lat_bus, job->frames, n, &skip, &m);
+    /* The kept file's hash (the bytes the side writes, in order) runs here, not on the side
+     * thread, which writes, meters and observes each block: the two threads' shares even. */
+    if (c->sha_open && (sg_sha256_update(&c->sha, c->acc.L, n * sizeof(float)) != SG_OK ||
+                        sg_sha256_update(&c->sha, c->acc.R, n * sizeof(float)) != SG_OK)) {
+      st = sg_diag_fail(d, SG_E_INTERNAL, "master: cannot hash the bus file");
+      break;
+    }
     if ((st = sg__side_push(side, c->acc.L, c->acc.R, n, skip, m)) != SG_OK)
       st = sg__side_finish(side, d);
   }
@@ -590,9 +608,10 @@ static sg_status limit_pass(master_ctx *c, double gain_db, sg__pass_meter *meter
       limit_tracked(c, pos, lat, n, R);
     else
       sg_limiter_process(&c->lim, c->acc.L, R, n);
-    dc_block(c, c->acc.L, n, 0);
     if (R)
-      dc_block(c, R, n, 1);
+      dc_block2(c, c->acc.L, R, n);
+    else
+      dc_block(c, c->acc.L, n, 0);
     /* Last: a high-pass after it would shift the low end's phase and move the peaks it set. */
     sg_tp_guard_process(&c->guard, c->acc.L, R, n);
     if (!R)

@@ -121,9 +121,6 @@ void sg__pred_finish(sg__pred *p);
 int sg__pred_cost(const sg__pred *p, double y, double *cost_db);
 /* The bus pass's side feeds p (song frames and whole blocks); before the first push. */
 void sg__side_set_pred(sg__side *s, sg__pred *p);
-/* Every byte written to the planar file also goes to h (the kept bus's hash); before the first
- * push. */
-void sg__side_set_sha(sg__side *s, sg_sha256 *h);
 /* Waits for every block to be done; the first failure, described in d. */
 sg_status sg__side_finish(sg__side *s, sg_diag *d);
 /* Ends the thread (dropping what is queued) and frees; NULL is fine. */

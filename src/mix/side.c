@@ -61,7 +61,6 @@ struct sg__side {
   int reserved;   /* the head slot is reserved for the block being processed */
   sg__out *out;   /* the written master, when the pass streams to it (sg__side_set_out) */
   uint32_t *hist; /* sg__side_set_hist */
-  sg_sha256 *sha; /* sg__side_set_sha */
   sg__pred *pred; /* sg__side_set_pred */
   sg_diag out_diag;
   int out_failed;
@@ -91,10 +90,6 @@ static sg_status side_work(sg__side *s, const side_slot *b) {
     s->err_io = errno ? errno : EIO;
     return SG_E_IO;
   }
-  if (s->sha && s->f && s->mode == SG__SIDE_PLANAR &&
-      (sg_sha256_update(s->sha, b->L, b->n * sizeof(float)) != SG_OK ||
-       sg_sha256_update(s->sha, b->R, b->n * sizeof(float)) != SG_OK))
-    return SG_E_INTERNAL;
   if (s->pred)
     sg__pred_block(s->pred, b->L, b->R, b->n);
   if (b->m == 0)
@@ -137,7 +132,6 @@ static sg_status side_work(sg__side *s, const side_slot *b) {
 
 void sg__side_set_out(sg__side *s, sg__out *o) { s->out = o; }
 void sg__side_set_hist(sg__side *s, uint32_t *hist) { s->hist = hist; }
-void sg__side_set_sha(sg__side *s, sg_sha256 *h) { s->sha = h; }
 void sg__side_set_pred(sg__side *s, sg__pred *p) { s->pred = p; }
 
 static void *side_thread(void *arg) {
