@@ -271,7 +271,8 @@ static inline size_t sg__adsr_run2(sg_adsr *a, float *ao, sg_adsr *f, float *fo,
 /* Starts segment seg (0..3 the rates/levels, 4 release, 5 done) from the current level. */
 void sg__dx_start_seg(sg_dxenv *e, int seg);
 
-static inline float sg__dxenv_tick(sg_dxenv *e) {
+/* One sample of e's level (dB) movement and segment changes, without the amplitude. */
+static inline void sg__dxenv_step(sg_dxenv *e) {
   if (e->seg < 5 && e->seg != 3) {
     if (e->db < e->target) {
       e->db += e->step;
@@ -291,11 +292,25 @@ static inline float sg__dxenv_tick(sg_dxenv *e) {
         e->seg = 5;
     }
   }
+}
+
+/* The amplitude 10^(dB/20) of a level above the floor, as ln(10)/20 dB then e^x, in
+ * sg_fast_exp2's range for every dB >= -7000 (so no clamp: its loops vectorise). */
+static inline float sg__dx_amp(double db) {
+  return (float)sg_fast_exp2_inrange(db * (0.11512925464970229) * 1.4426950408889634);
+}
+
+/* A level below which sg__dx_amp is 0.0f exactly (10^(-1000/20) is below the smallest float),
+ * standing in for the floor's 0 in loops that convert runs of levels without a compare. */
+#define SG__DX_SILENT_DB (-1000.0)
+
+static inline float sg__dxenv_tick(sg_dxenv *e) {
+  sg__dxenv_step(e);
   if (e->db <= SG__DX_FLOOR_DB)
     return 0.0f;
   if (e->db != e->last_db) {
     e->last_db = e->db;
-    e->last_amp = (float)sg__exp(e->db * (0.11512925464970229)); /* 10^(dB/20) */
+    e->last_amp = sg__dx_amp(e->db);
   }
   return e->last_amp;
 }
