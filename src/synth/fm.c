@@ -388,6 +388,27 @@ static void fm_ops_run(const sg__fm *f, fm_voice *v, float (*ea)[FM_BLOCK], floa
   fm_ops_base(f, v, (const float(*)[FM_BLOCK])ea, l, m);
 }
 
+/* Up to c samples of v's envelopes into db, operator by operator, stopping after the sample on
+ * which the voice ends (every carrier quiet, as fm_voice_active; the envelopes are left as after
+ * that sample); returns the samples run. */
+static size_t fm_envelopes(const sg__fm *f, fm_voice *v, double (*db)[FM_BLOCK], size_t c) {
+  sg_dxenv start[FM_OPS];
+  unsigned char quiet[FM_BLOCK];
+  memcpy(start, v->env, sizeof start);
+  memset(quiet, 1, c);
+  for (int o = 0; o < FM_OPS; ++o)
+    sg__dxenv_levels(&v->env[o], db[o], f->carriers >> o & 1u ? quiet : NULL, c);
+  size_t m = 0;
+  while (m < c && !quiet[m])
+    ++m;
+  if (m == c)
+    return c;
+  memcpy(v->env, start, sizeof start); /* ended inside: run again to that sample */
+  for (int o = 0; o < FM_OPS; ++o)
+    sg__dxenv_levels(&v->env[o], db[o], NULL, m + 1);
+  return m + 1;
+}
+
 /* Per voice, in runs of up to FM_BLOCK samples: the envelopes first (they do not depend on the
  * operators; the run stops on the sample the voice ends, as the per-sample check did), their
  * exponentials as one vector loop, then the operators sample by sample. */
@@ -403,15 +424,8 @@ static void fm_render(void *st, float *l, float *r, size_t n) {
       double db[FM_OPS][FM_BLOCK];
       float ea[FM_OPS][FM_BLOCK];
       const size_t c = n - i0 < FM_BLOCK ? n - i0 : FM_BLOCK;
-      size_t m = 0;
-      while (m < c && !ended) {
-        for (int o = 0; o < FM_OPS; ++o) {
-          sg__dxenv_step(&v->env[o]);
-          db[o][m] = v->env[o].db <= SG__DX_FLOOR_DB ? SG__DX_SILENT_DB : v->env[o].db;
-        }
-        ++m;
-        ended = !fm_voice_active(f, v); /* end on this sample: block-size independent */
-      }
+      size_t m = fm_envelopes(f, v, db, c);
+      ended = m < c || !fm_voice_active(f, v);
       fm_amps((const double(*)[FM_BLOCK])db, ea, v->amp, m, avx2);
       if (f->fb_from == f->fb_to) { /* no loop between operators: one operator at a time */
         fm_ops_run(f, v, ea, l + i0, m, avx2);
