@@ -338,8 +338,7 @@ static SG__ALWAYS_INLINE void fm_ops_body(const sg__fm *f, fm_voice *v, const fl
     for (size_t j = 0; j < m; ++j) {
       ph[j] = p;
       p += inc;
-      if (p >= 1.0)
-        p -= 1.0;
+      p -= p >= 1.0 ? 1.0 : 0.0; /* a select: a branch would mispredict every cycle; p - 0 = p */
     }
     v->phase[o] = p;
     for (int k = o + 1; k < FM_OPS; ++k)
