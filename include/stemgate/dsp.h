@@ -74,12 +74,10 @@ static inline double sg_fast_log2(double x) {
   return e + 2.8853900817779268 * s * p; /* 2 / ln 2 */
 }
 
-/* 2^y for y in [-1022, 1023] (clamped), within 1.2e-12 relative: y = k + f, k rounded (ties to
- * even), 2^f by a degree-8 Chebyshev fit on |f| <= 1/2 evaluated as Estrin pairs (a short
- * dependency chain), 2^k put into the exponent bits. Branch-free and inlined, so loops over it
- * vectorise; the synth's envelopes and tanh and the dynamics' gain all use this one. */
-static inline double sg_fast_exp2(double y) {
-  y = y < -1022.0 ? -1022.0 : (y > 1023.0 ? 1023.0 : y);
+/* sg_fast_exp2 without its clamp, for y already in [-1022, 1023] (same bits there): a loop over
+ * it has no compare, so GCC vectorises it even under the default -ftrapping-math, which keeps
+ * the clamp's selects from being if-converted. */
+static inline double sg_fast_exp2_inrange(double y) {
   const double k = (y + 6755399441055744.0) - 6755399441055744.0; /* 1.5 2^52: round */
   const double f = y - k, f2 = f * f, f4 = f2 * f2;
   const double p01 = 1.0 + 0.6931471805459336 * f,
@@ -96,6 +94,15 @@ static inline double sg_fast_exp2(double y) {
   double scale;
   memcpy(&scale, &bits, sizeof scale);
   return p * scale;
+}
+
+/* 2^y for y in [-1022, 1023] (clamped), within 1.2e-12 relative: y = k + f, k rounded (ties to
+ * even), 2^f by a degree-8 Chebyshev fit on |f| <= 1/2 evaluated as Estrin pairs (a short
+ * dependency chain), 2^k put into the exponent bits. Branch-free and inlined, so loops over it
+ * vectorise (with -fno-trapping-math; sg_fast_exp2_inrange without); the synth's envelopes and
+ * tanh and the dynamics' gain all use this one. */
+static inline double sg_fast_exp2(double y) {
+  return sg_fast_exp2_inrange(y < -1022.0 ? -1022.0 : (y > 1023.0 ? 1023.0 : y));
 }
 
 /* x86-64 (GCC, Clang): the hottest kernels are also compiled for AVX2 (function attribute

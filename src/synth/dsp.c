@@ -206,7 +206,7 @@ void sg_dxenv_process(sg_dxenv *e, float *out, size_t n) {
 }
 
 /* Inactive once released and below -90 dB (a release to a non-zero L4 rings on). */
-int sg_dxenv_active(const sg_dxenv *e) { return !(e->seg >= 4 && e->db <= -90.0); }
+int sg_dxenv_active(const sg_dxenv *e) { return !sg__dx_quiet(e->seg, e->db); }
 
 /* ---- ladder ------------------------------------------------------------------------------- */
 

@@ -278,48 +278,181 @@ static void fm_note_off(void *st, uint32_t id) {
 }
 
 /* sin(2 pi ph) for any real ph, from the table. */
-static inline double fm_sin(const sg__fm *f, double ph) {
+static SG__ALWAYS_INLINE double fm_sin(const sg__fm *f, double ph) {
   /* ph - floor(ph), bit for bit (ph - round(ph) is exact; adding 1 rounds like the subtraction
    * of floor would), without the libm-style floor sequence. */
   ph -= sg__round(ph);
-  if (ph < 0)
-    ph += 1.0;
+  ph += ph < 0 ? 1.0 : 0.0; /* a select, not a branch: the loops over it vectorise */
   double x = ph * SINE_N;
   int i = (int)x;
   double fr = x - i;
   return f->sine[i] + fr * (f->sine[i + 1] - f->sine[i]);
 }
 
+#define FM_BLOCK 64
+
+/* ea[o][j] = the amplitude of levels db[o][j] (SG__DX_SILENT_DB: silent) times amp[o], as
+ * sg__dxenv_tick's value times the operator's amplitude; compare-free, so it vectorises. */
+static SG__ALWAYS_INLINE void fm_amps_body(const double (*db)[FM_BLOCK], float (*ea)[FM_BLOCK],
+                                           const float *amp, size_t m) {
+  for (int o = 0; o < FM_OPS; ++o)
+    for (size_t j = 0; j < m; ++j)
+      ea[o][j] = sg__dx_amp(db[o][j]) * amp[o];
+}
+/* Two builds, one chosen at run time (sg_dsp_avx2): same operations, no FMA, the same bits. */
+static void fm_amps_base(const double (*db)[FM_BLOCK], float (*ea)[FM_BLOCK], const float *amp,
+                         size_t m) {
+  fm_amps_body(db, ea, amp, m);
+}
+#if SG_DSP_AVX2
+SG_DSP_TARGET_AVX2 static void fm_amps_avx2(const double (*db)[FM_BLOCK], float (*ea)[FM_BLOCK],
+                                            const float *amp, size_t m) {
+  fm_amps_body(db, ea, amp, m);
+}
+#endif
+static void fm_amps(const double (*db)[FM_BLOCK], float (*ea)[FM_BLOCK], const float *amp, size_t m,
+                    int avx2) {
+#if SG_DSP_AVX2
+  if (avx2) {
+    fm_amps_avx2(db, ea, amp, m);
+    return;
+  }
+#endif
+  (void)avx2;
+  fm_amps_base(db, ea, amp, m);
+}
+
+/* m samples of v's operators into l, operator by operator (6 -> 1), for algorithms whose
+ * feedback loops on one operator: each sample sees the same values, added in the same order, as
+ * in the sample-by-sample loop, so the bits are the same; every loop but the feedback
+ * operator's has independent iterations. */
+static SG__ALWAYS_INLINE void fm_ops_body(const sg__fm *f, fm_voice *v, const float (*ea)[FM_BLOCK],
+                                          float *l, size_t m) {
+  double ob[FM_OPS][FM_BLOCK], mix[FM_BLOCK];
+  for (size_t j = 0; j < m; ++j)
+    mix[j] = 0;
+  for (int o = FM_OPS - 1; o >= 0; --o) {
+    double *ph = ob[o]; /* the phases, then the outputs in place */
+    double p = v->phase[o];
+    const double inc = v->inc[o];
+    for (size_t j = 0; j < m; ++j) {
+      ph[j] = p;
+      p += inc;
+      p -= p >= 1.0 ? 1.0 : 0.0; /* a select: a branch would mispredict every cycle; p - 0 = p */
+    }
+    v->phase[o] = p;
+    for (int k = o + 1; k < FM_OPS; ++k)
+      if (f->mods[o] >> k & 1u)
+        for (size_t j = 0; j < m; ++j)
+          ph[j] += ob[k][j];
+    if (o == f->fb_to) {
+      double fb0 = v->fb0, fb1 = v->fb1;
+      for (size_t j = 0; j < m; ++j) {
+        const double y = fm_sin(f, ph[j] + f->fb_scale * 0.5 * (fb0 + fb1)) * (double)ea[o][j];
+        ph[j] = y;
+        fb1 = fb0;
+        fb0 = y;
+      }
+      v->fb0 = fb0, v->fb1 = fb1;
+    } else {
+      for (size_t j = 0; j < m; ++j)
+        ph[j] = fm_sin(f, ph[j]) * (double)ea[o][j];
+    }
+    if (f->carriers >> o & 1u)
+      for (size_t j = 0; j < m; ++j)
+        mix[j] += ob[o][j];
+  }
+  for (size_t j = 0; j < m; ++j)
+    l[j] += (float)(mix[j] * f->out_gain);
+}
+static void fm_ops_base(const sg__fm *f, fm_voice *v, const float (*ea)[FM_BLOCK], float *l,
+                        size_t m) {
+  fm_ops_body(f, v, ea, l, m);
+}
+#if SG_DSP_AVX2
+SG_DSP_TARGET_AVX2 static void fm_ops_avx2(const sg__fm *f, fm_voice *v,
+                                           const float (*ea)[FM_BLOCK], float *l, size_t m) {
+  fm_ops_body(f, v, ea, l, m);
+}
+#endif
+static void fm_ops_run(const sg__fm *f, fm_voice *v, float (*ea)[FM_BLOCK], float *l, size_t m,
+                       int avx2) {
+#if SG_DSP_AVX2
+  if (avx2) {
+    fm_ops_avx2(f, v, (const float(*)[FM_BLOCK])ea, l, m);
+    return;
+  }
+#endif
+  (void)avx2;
+  fm_ops_base(f, v, (const float(*)[FM_BLOCK])ea, l, m);
+}
+
+/* Up to c samples of v's envelopes into db, operator by operator, stopping after the sample on
+ * which the voice ends (every carrier quiet, as fm_voice_active; the envelopes are left as after
+ * that sample); returns the samples run. */
+static size_t fm_envelopes(const sg__fm *f, fm_voice *v, double (*db)[FM_BLOCK], size_t c) {
+  sg_dxenv start[FM_OPS];
+  unsigned char quiet[FM_BLOCK];
+  memcpy(start, v->env, sizeof start);
+  memset(quiet, 1, c);
+  for (int o = 0; o < FM_OPS; ++o)
+    sg__dxenv_levels(&v->env[o], db[o], f->carriers >> o & 1u ? quiet : NULL, c);
+  size_t m = 0;
+  while (m < c && !quiet[m])
+    ++m;
+  if (m == c)
+    return c;
+  memcpy(v->env, start, sizeof start); /* ended inside: run again to that sample */
+  for (int o = 0; o < FM_OPS; ++o)
+    sg__dxenv_levels(&v->env[o], db[o], NULL, m + 1);
+  return m + 1;
+}
+
+/* Per voice, in runs of up to FM_BLOCK samples: the envelopes first (they do not depend on the
+ * operators; the run stops on the sample the voice ends, as the per-sample check did), their
+ * exponentials as one vector loop, then the operators sample by sample. */
 static void fm_render(void *st, float *l, float *r, size_t n) {
   sg__fm *f = st;
+  const int avx2 = sg_dsp_avx2();
   memset(l, 0, n * sizeof *l);
   for (int vi = 0; vi < FM_VOICES; ++vi) {
     fm_voice *v = &f->v[vi];
     if (!fm_voice_active(f, v))
       continue;
-    for (size_t i = 0; i < n; ++i) {
-      double out[FM_OPS], mix = 0;
-      for (int o = FM_OPS - 1; o >= 0; --o) {
-        double ph = v->phase[o];
-        unsigned m = f->mods[o];
-        for (int j = o + 1; m && j < FM_OPS; ++j)
-          if (m >> j & 1u)
-            ph += out[j];
-        if (o == f->fb_to)
-          ph += f->fb_scale * 0.5 * (v->fb0 + v->fb1);
-        float e = sg__dxenv_tick(&v->env[o]);
-        out[o] = fm_sin(f, ph) * (double)(e * v->amp[o]);
-        v->phase[o] += v->inc[o];
-        if (v->phase[o] >= 1.0)
-          v->phase[o] -= 1.0;
-        if (f->carriers >> o & 1u)
-          mix += out[o];
+    for (size_t i0 = 0, ended = 0; i0 < n && !ended;) {
+      double db[FM_OPS][FM_BLOCK];
+      float ea[FM_OPS][FM_BLOCK];
+      const size_t c = n - i0 < FM_BLOCK ? n - i0 : FM_BLOCK;
+      size_t m = fm_envelopes(f, v, db, c);
+      ended = m < c || !fm_voice_active(f, v);
+      fm_amps((const double(*)[FM_BLOCK])db, ea, v->amp, m, avx2);
+      if (f->fb_from == f->fb_to) { /* no loop between operators: one operator at a time */
+        fm_ops_run(f, v, ea, l + i0, m, avx2);
+        i0 += m;
+        continue;
       }
-      v->fb1 = v->fb0;
-      v->fb0 = out[f->fb_from];
-      l[i] += (float)(mix * f->out_gain);
-      if (!fm_voice_active(f, v)) /* end on this sample: block-size independent */
-        break;
+      for (size_t j = 0; j < m; ++j) {
+        double out[FM_OPS], mix = 0;
+        for (int o = FM_OPS - 1; o >= 0; --o) {
+          double ph = v->phase[o];
+          unsigned mo = f->mods[o];
+          for (int k = o + 1; mo && k < FM_OPS; ++k)
+            if (mo >> k & 1u)
+              ph += out[k];
+          if (o == f->fb_to)
+            ph += f->fb_scale * 0.5 * (v->fb0 + v->fb1);
+          out[o] = fm_sin(f, ph) * (double)ea[o][j];
+          v->phase[o] += v->inc[o];
+          if (v->phase[o] >= 1.0)
+            v->phase[o] -= 1.0;
+          if (f->carriers >> o & 1u)
+            mix += out[o];
+        }
+        v->fb1 = v->fb0;
+        v->fb0 = out[f->fb_from];
+        l[i0 + j] += (float)(mix * f->out_gain);
+      }
+      i0 += m;
     }
   }
   memcpy(r, l, n * sizeof *r);

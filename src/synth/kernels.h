@@ -271,31 +271,73 @@ static inline size_t sg__adsr_run2(sg_adsr *a, float *ao, sg_adsr *f, float *fo,
 /* Starts segment seg (0..3 the rates/levels, 4 release, 5 done) from the current level. */
 void sg__dx_start_seg(sg_dxenv *e, int seg);
 
-static inline float sg__dxenv_tick(sg_dxenv *e) {
-  if (e->seg < 5 && e->seg != 3) {
-    if (e->db < e->target) {
-      e->db += e->step;
-      if (e->db >= e->target)
-        e->db = e->target;
-    } else if (e->db > e->target) {
-      e->db -= e->step;
-      if (e->db <= e->target)
-        e->db = e->target;
+/* e's level has reached its segment's target: the next segment (the sustain holds; the release
+ * ends). */
+static inline void sg__dx_arrive(sg_dxenv *e) {
+  if (e->seg < 2)
+    sg__dx_start_seg(e, e->seg + 1);
+  else if (e->seg == 2)
+    sg__dx_start_seg(e, 3);
+  else if (e->seg == 4)
+    e->seg = 5;
+}
+
+static inline int sg__dx_moving(const sg_dxenv *e) { return e->seg < 5 && e->seg != 3; }
+/* sg_dxenv_active's test: released and below -90 dB. */
+static inline int sg__dx_quiet(int seg, double db) { return seg >= 4 && db <= -90.0; }
+
+/* The amplitude 10^(dB/20) of a level above the floor, as ln(10)/20 dB then e^x, in
+ * sg_fast_exp2's range for every dB >= -7000 (so no clamp: its loops vectorise). */
+static inline float sg__dx_amp(double db) {
+  return (float)sg_fast_exp2_inrange(db * (0.11512925464970229) * 1.4426950408889634);
+}
+
+/* A level below which sg__dx_amp is 0.0f exactly (10^(-1000/20) is below the smallest float),
+ * standing in for the floor's 0 in loops that convert runs of levels without a compare. */
+#define SG__DX_SILENT_DB (-1000.0)
+
+/* n samples of e's level (dB) movement and segment changes, without the amplitude: lv[j] the
+ * level after sample j (the floor and below as SG__DX_SILENT_DB); quiet (if not NULL): quiet[j]
+ * cleared where e is active after sample j. A segment moves its level one way until it reaches
+ * the target (clamped there), so within one the level is a plain running sum: the loop's
+ * dependency chain is one add, the arrival a predicted branch. */
+static SG__ALWAYS_INLINE void sg__dxenv_levels(sg_dxenv *e, double *lv, unsigned char *quiet,
+                                               size_t n) {
+  double db = e->db, target = e->target, step = e->step;
+  int seg = e->seg, moving = sg__dx_moving(e), dir = (db < target) - (db > target);
+  for (size_t j = 0; j < n; ++j) {
+    if (moving) {
+      if (dir > 0)
+        db += step;
+      else if (dir < 0)
+        db -= step;
+      if (dir > 0 ? db >= target : db <= target) { /* there (dir 0: already) */
+        e->db = target;
+        sg__dx_arrive(e);
+        db = e->db, target = e->target, step = e->step, seg = e->seg;
+        moving = sg__dx_moving(e), dir = (db < target) - (db > target);
+      }
     }
-    if (e->db == e->target) {
-      if (e->seg < 2)
-        sg__dx_start_seg(e, e->seg + 1);
-      else if (e->seg == 2)
-        sg__dx_start_seg(e, 3);
-      else if (e->seg == 4)
-        e->seg = 5;
-    }
+    lv[j] = db <= SG__DX_FLOOR_DB ? SG__DX_SILENT_DB : db;
+    if (quiet)
+      quiet[j] &= (unsigned char)sg__dx_quiet(seg, db);
   }
+  e->db = db;
+}
+
+/* One sample of sg__dxenv_levels. */
+static inline void sg__dxenv_step(sg_dxenv *e) {
+  double lv;
+  sg__dxenv_levels(e, &lv, NULL, 1);
+}
+
+static inline float sg__dxenv_tick(sg_dxenv *e) {
+  sg__dxenv_step(e);
   if (e->db <= SG__DX_FLOOR_DB)
     return 0.0f;
   if (e->db != e->last_db) {
     e->last_db = e->db;
-    e->last_amp = (float)sg__exp(e->db * (0.11512925464970229)); /* 10^(dB/20) */
+    e->last_amp = sg__dx_amp(e->db);
   }
   return e->last_amp;
 }

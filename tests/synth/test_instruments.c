@@ -273,21 +273,34 @@ static void starts_are_sample_accurate_and_block_invariant(void **state) {
   }
 }
 
-/* The subtractive voices' two builds (sg_dsp_avx2; SG_BASELINE_ISA=1 forces the baseline one)
- * give the same bits for every patch, through one voice, lane pairs (2..4 voices) and the AVX2
- * quads (5..8), with voices ending and being stolen inside render stretches. */
-static void sub_builds_agree(void **state) {
+/* The subtractive and FM voices' two builds (sg_dsp_avx2; SG_BASELINE_ISA=1 forces the baseline
+ * one) give the same bits for every patch, through one voice, lane pairs (2..4 voices) and the
+ * AVX2 quads (5..8), with voices ending and being stolen inside render stretches; dx7 through
+ * its operator-by-operator path (self feedback) and its sample-by-sample one (algorithm 4's
+ * feedback from operator 4 into 6). */
+static void synth_builds_agree(void **state) {
   (void)state;
   static const char *const tri[] = {"osc1_wave=2", "osc2_wave=2", "pulse_width=0.93",
                                     "osc1_octave=2", "drift=12"};
+  static const char *const alg4[] = {"algorithm=4", "feedback=7"};
+  static const char *const alg32[] = {"algorithm=32", "op6_fixed_hz=700"};
   const struct {
     sg_synth_kind k;
     const char *patch;
-    int over;
-  } cases[] = {{SG_SYNTH_PROPHET_POLY, "pad", 0},       {SG_SYNTH_PROPHET_POLY, "brass", 0},
-               {SG_SYNTH_PROPHET_POLY, "arp_pluck", 0}, {SG_SYNTH_PROPHET_POLY, "brass", 1},
-               {SG_SYNTH_MOOG_BASS, "moog_bass", 0},    {SG_SYNTH_MOOG_BASS, "sub", 0},
-               {SG_SYNTH_MOOG_BASS, "acid", 1}};
+    const char *const *kv;
+    int nkv;
+  } cases[] = {{SG_SYNTH_PROPHET_POLY, "pad", NULL, 0},
+               {SG_SYNTH_PROPHET_POLY, "brass", NULL, 0},
+               {SG_SYNTH_PROPHET_POLY, "arp_pluck", NULL, 0},
+               {SG_SYNTH_PROPHET_POLY, "brass", tri, 5},
+               {SG_SYNTH_MOOG_BASS, "moog_bass", NULL, 0},
+               {SG_SYNTH_MOOG_BASS, "sub", NULL, 0},
+               {SG_SYNTH_MOOG_BASS, "acid", tri, 5},
+               {SG_SYNTH_DX7, "epiano", NULL, 0},
+               {SG_SYNTH_DX7, "bell", NULL, 0},
+               {SG_SYNTH_DX7, "fm_bass", NULL, 0},
+               {SG_SYNTH_DX7, "epiano", alg4, 2},
+               {SG_SYNTH_DX7, "bell", alg32, 2}};
   enum { N = 144000 }; /* 3 s */
   static const int keys[] = {36, 43, 48, 55, 60, 64, 67, 72, 76, 79};
   sg_note_list l;
@@ -299,9 +312,9 @@ static void sub_builds_agree(void **state) {
   }
   float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
-    const int nkv = cases[c].over ? 5 : 0;
-    sg_synth *a = make(cases[c].k, cases[c].patch, tri, nkv, 5);
-    sg_synth *b = make(cases[c].k, cases[c].patch, tri, nkv, 5);
+    const int nkv = cases[c].nkv;
+    sg_synth *a = make(cases[c].k, cases[c].patch, cases[c].kv, nkv, 5);
+    sg_synth *b = make(cases[c].k, cases[c].patch, cases[c].kv, nkv, 5);
     assert_int_equal(setenv("SG_BASELINE_ISA", "1", 1), 0);
     tu_render(a, &l, x, N, 1000);
     unsetenv("SG_BASELINE_ISA");
@@ -990,7 +1003,7 @@ int main(void) {
       cmocka_unit_test(poly_steals_released_then_oldest),
       cmocka_unit_test(starts_are_sample_accurate_and_block_invariant),
       cmocka_unit_test(same_seed_same_buffers),
-      cmocka_unit_test(sub_builds_agree),
+      cmocka_unit_test(synth_builds_agree),
       cmocka_unit_test(levels_single_note_and_dense_chord),
       cmocka_unit_test(mono_glide_and_last_note_priority),
       cmocka_unit_test(drums_every_voice_and_hat_choke),
