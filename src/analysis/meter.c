@@ -75,7 +75,8 @@ struct sg_meter {
   /* True peak per channel. libebur128's true-peak mode ran ~10x slower than this block
    * detector (per-sample branches, double arithmetic) and dominated render and verify time. */
   sg_truepeak tp[SG_METER_MAX_CHANNELS];
-  float tpk[SG_METER_MAX_CHANNELS]; /* each channel's true peak so far (linear) */
+  float tpk[SG_METER_MAX_CHANNELS];    /* each channel's true peak so far (linear) */
+  float blk_pk[SG_METER_MAX_CHANNELS]; /* each channel's sample peak in the block being added */
   /* Columns (sg__meter_columns): the true peak of every channel over the current column of
    * col_frames frames (the last, col_last, takes the rest) too, for a report trace. */
   int64_t col_frames, col_last, col_at;
@@ -507,6 +508,7 @@ static SG__INLINE void segment(sg_meter *m, size_t off, size_t n) {
   for (c = 0; c < m->channels; ++c) {
     const float *p = m->plane + (size_t)c * CHUNK + off;
     float pk = chan_peak(p, n);
+    m->blk_pk[c] = pk > m->blk_pk[c] ? pk : m->blk_pk[c];
     if (pk > m->peak[c])
       m->peak[c] = pk;
     if (pk >= SG_SIGNAL_LEVEL) { /* rare scans: signal is found at once from either end */
@@ -585,8 +587,10 @@ static SG__INLINE size_t scan(const float *x, size_t n, uint64_t *denormals) {
 /* The true peak of the planar block's k frames (inside one column, when there are columns).
  * Each detector's running peak, which its bounds are held to, is set before the block to what a
  * new point must beat to matter: the channel's peak so far or, with columns, the lower of that
- * and the column's (every channel's) so far. Both then come out exact: the detector returns the
- * larger of that floor and the block's exact maximum. */
+ * and the column's (every channel's) so far, each raised to the block's sample peaks (points of
+ * the true peak too, known from the levels: fewer stretches pass the bounds, chiefly where a
+ * column restarts). Both then come out exact: the detector returns the larger of that floor and
+ * the block's exact maximum, which is at least the floor's sample peak. */
 static void true_peak(sg_meter *m, const float *const *chp, size_t k) {
   float col = m->col_peak;
   if (m->col_frames) {
@@ -595,10 +599,13 @@ static void true_peak(sg_meter *m, const float *const *chp, size_t k) {
       m->col_at = at < m->col_last ? at : m->col_last;
       col = 0;
     }
+    for (unsigned c = 0; c < m->channels; ++c)
+      col = m->blk_pk[c] > col ? m->blk_pk[c] : col;
   }
   float next = col;
   for (unsigned c = 0; c < m->channels; ++c) {
-    m->tp[c].peak = m->col_frames && col < m->tpk[c] ? col : m->tpk[c];
+    const float own = m->blk_pk[c] > m->tpk[c] ? m->blk_pk[c] : m->tpk[c];
+    m->tp[c].peak = m->col_frames && col < own ? col : own;
     const float v = sg_truepeak_process(&m->tp[c], chp[c], 1, k);
     m->tpk[c] = v > m->tpk[c] ? v : m->tpk[c];
     next = v > next ? v : next;
@@ -618,6 +625,7 @@ SG__CLONES sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
         k = (size_t)((col + 1) * m->col_frames - m->frames);
     }
     size_t bad = scan(x, k * C, &m->denormals);
+    memset(m->blk_pk, 0, sizeof m->blk_pk);
     const float *chp[SG_METER_MAX_CHANNELS];
     if (C == 2) /* the common case in one pass */
       for (size_t i = 0; i < k; ++i) {
