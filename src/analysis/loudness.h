@@ -76,5 +76,15 @@ sg_status sg__loud_range(const sg__loud *l, double *lra);
 /* The K-weighting of an sg_meter created with SG_METER_LOUDNESS (NULL otherwise): it has been fed
  * every frame given to sg_meter_add, non-finite samples as 0. Read only, between two adds. */
 const sg__loud *sg__meter_loud(const sg_meter *m);
+/* Columns for a report trace fed beside the meter (sg__trace_add_metered): from the first frame,
+ * the meter's true-peak detectors also give the exact true peak (linear, every channel) of each
+ * column of col_frames frames, the last (cols - 1) taking the rest; a block never spans two. The
+ * song-wide values are unchanged (the bounds skip only what beats neither). SG_E_INVAL once a
+ * frame was fed or without SG_METER_TRUE_PEAK. */
+sg_status sg__meter_columns(sg_meter *m, int64_t col_frames, int cols);
+/* The true peak so far of the column the last frame fed belongs to. */
+float sg__meter_column_peak(const sg_meter *m);
+/* Frames fed so far; *channels the meter's channel count. */
+int64_t sg__meter_frames(const sg_meter *m, unsigned *channels);
 
 #endif

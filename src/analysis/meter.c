@@ -75,6 +75,12 @@ struct sg_meter {
   /* True peak per channel. libebur128's true-peak mode ran ~10x slower than this block
    * detector (per-sample branches, double arithmetic) and dominated render and verify time. */
   sg_truepeak tp[SG_METER_MAX_CHANNELS];
+  float tpk[SG_METER_MAX_CHANNELS];    /* each channel's true peak so far (linear) */
+  float blk_pk[SG_METER_MAX_CHANNELS]; /* each channel's sample peak in the block being added */
+  /* Columns (sg__meter_columns): the true peak of every channel over the current column of
+   * col_frames frames (the last, col_last, takes the rest) too, for a report trace. */
+  int64_t col_frames, col_last, col_at;
+  float col_peak;
   /* A frozen meter (sg_meter_freeze): a finished measurement kept, answering from these only. */
   sg_meter_result *frozen;
   float *fwin; /* its activity map, dB per window, but the last (floats, as a meter keeps it) */
@@ -502,6 +508,7 @@ static SG__INLINE void segment(sg_meter *m, size_t off, size_t n) {
   for (c = 0; c < m->channels; ++c) {
     const float *p = m->plane + (size_t)c * CHUNK + off;
     float pk = chan_peak(p, n);
+    m->blk_pk[c] = pk > m->blk_pk[c] ? pk : m->blk_pk[c];
     if (pk > m->peak[c])
       m->peak[c] = pk;
     if (pk >= SG_SIGNAL_LEVEL) { /* rare scans: signal is found at once from either end */
@@ -577,13 +584,48 @@ static SG__INLINE size_t scan(const float *x, size_t n, uint64_t *denormals) {
   return bad;
 }
 
+/* The true peak of the planar block's k frames (inside one column, when there are columns).
+ * Each detector's running peak, which its bounds are held to, is set before the block to what a
+ * new point must beat to matter: the channel's peak so far or, with columns, the lower of that
+ * and the column's (every channel's) so far, each raised to the block's sample peaks (points of
+ * the true peak too, known from the levels: fewer stretches pass the bounds, chiefly where a
+ * column restarts). Both then come out exact: the detector returns the larger of that floor and
+ * the block's exact maximum, which is at least the floor's sample peak. */
+static void true_peak(sg_meter *m, const float *const *chp, size_t k) {
+  float col = m->col_peak;
+  if (m->col_frames) {
+    const int64_t at = m->frames / m->col_frames;
+    if ((at < m->col_last ? at : m->col_last) != m->col_at) {
+      m->col_at = at < m->col_last ? at : m->col_last;
+      col = 0;
+    }
+    for (unsigned c = 0; c < m->channels; ++c)
+      col = m->blk_pk[c] > col ? m->blk_pk[c] : col;
+  }
+  float next = col;
+  for (unsigned c = 0; c < m->channels; ++c) {
+    const float own = m->blk_pk[c] > m->tpk[c] ? m->blk_pk[c] : m->tpk[c];
+    m->tp[c].peak = m->col_frames && col < own ? col : own;
+    const float v = sg_truepeak_process(&m->tp[c], chp[c], 1, k);
+    m->tpk[c] = v > m->tpk[c] ? v : m->tpk[c];
+    next = v > next ? v : next;
+  }
+  m->col_peak = next;
+}
+
 SG__CLONES sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
   if (!m || m->frozen || (!x && frames))
     return SG_E_INVAL;
   const unsigned C = m->channels;
   while (frames) {
     size_t k = frames < CHUNK ? frames : CHUNK;
+    if (m->col_frames) { /* a block ends at a column's end */
+      const int64_t col = m->frames / m->col_frames;
+      if (col < m->col_last && (int64_t)k > (col + 1) * m->col_frames - m->frames)
+        k = (size_t)((col + 1) * m->col_frames - m->frames);
+    }
     size_t bad = scan(x, k * C, &m->denormals);
+    memset(m->blk_pk, 0, sizeof m->blk_pk);
     const float *chp[SG_METER_MAX_CHANNELS];
     if (C == 2) /* the common case in one pass */
       for (size_t i = 0; i < k; ++i) {
@@ -608,8 +650,7 @@ SG__CLONES sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
     if (st != SG_OK)
       return st;
     if (m->flags & SG_METER_TRUE_PEAK)
-      for (unsigned c = 0; c < C; ++c)
-        sg_truepeak_process(&m->tp[c], chp[c], 1, k);
+      true_peak(m, chp, k);
     if (m->loud_on && sg__loud_add(&m->loud, chp, 1, k) != SG_OK)
       return SG_E_NOMEM;
     m->frames += (int64_t)k;
@@ -620,6 +661,24 @@ SG__CLONES sg_status sg_meter_add(sg_meter *m, const float *x, size_t frames) {
 }
 
 const sg__loud *sg__meter_loud(const sg_meter *m) { return m && m->loud_on ? &m->loud : NULL; }
+
+sg_status sg__meter_columns(sg_meter *m, int64_t col_frames, int cols) {
+  if (!m || m->frozen || m->frames || !(m->flags & SG_METER_TRUE_PEAK) || col_frames < 1 ||
+      cols < 1)
+    return SG_E_INVAL;
+  m->col_frames = col_frames;
+  m->col_last = cols - 1;
+  m->col_at = 0;
+  m->col_peak = 0;
+  return SG_OK;
+}
+
+float sg__meter_column_peak(const sg_meter *m) { return m->col_peak; }
+
+int64_t sg__meter_frames(const sg_meter *m, unsigned *channels) {
+  *channels = m->channels;
+  return m->frames;
+}
 
 sg_status sg_meter_tap(void *user, const float *interleaved, size_t frames) {
   return sg_meter_add((sg_meter *)user, interleaved, frames);
@@ -656,7 +715,7 @@ sg_status sg_meter_result_get(const sg_meter *m, sg_meter_result *r) {
     r->dc[c] = m->frames ? sum / (double)m->frames : 0;
     ss += sq;
     if (m->flags & SG_METER_TRUE_PEAK) {
-      double tp = sg_truepeak_value(&m->tp[c]);
+      double tp = m->tpk[c];
       r->true_peak[c] = tp;
       if (tp > tpmax)
         tpmax = tp;

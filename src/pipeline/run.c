@@ -9,6 +9,7 @@
  * delivered files are switched as one set at the end (output_set.c). */
 #include "pipeline_internal.h"
 
+#include "report/trace_internal.h"
 #include "stemgate/dsp.h"
 #include "stemgate/package.h"
 
@@ -76,11 +77,11 @@ sg_status sg__probe_tap(void *user, const float *x, size_t n) {
    * and removes its temporary file. */
   if (p->cancel && atomic_load(p->cancel))
     return SG_E_INTERNAL;
-  sg_status st = sg_meter_add(p->meter, x, n);
+  /* With a trace, one pass over the meter's K-weighting and true peak serves both. */
+  sg_status st =
+      p->trace ? sg__trace_add_metered(p->trace, p->meter, x, n) : sg_meter_add(p->meter, x, n);
   if (st == SG_OK && p->feat)
     st = sg_features_add(p->feat, x, n);
-  if (st == SG_OK && p->trace)
-    st = sg_trace_add(p->trace, x, n);
   sg__run *r = p->run;
   if (r && r->opt->progress && r->prog_total > 0) {
     long long done = atomic_fetch_add(&r->prog_done, (long long)n) + (long long)n;

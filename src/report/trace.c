@@ -34,6 +34,9 @@ struct sg_trace {
    * the result is the full computation's; only the column's maximum is kept anyway). */
   float col_peak;
   int peak_col;
+  /* Fed with a meter (sg__trace_add_metered) that keeps the columns' true peaks: read from it,
+   * the detectors above stay idle. */
+  const sg_meter *tp_meter;
   float *buf; /* BLOCK frames, non-finite samples as 0 */
   int sealed; /* loaded from a saved trace: read only */
 };
@@ -89,25 +92,37 @@ sg_status sg_trace_create(sg_trace **out, const sg_trace_config *c, sg_diag *d) 
   return SG_OK;
 }
 
-/* Frames [0, n) of x all fall into column col; own: the trace K-weights them itself. */
-static sg_status add_in_column(sg_trace *t, int col, const float *x, size_t n, int own) {
+static void keep_peak(sg_trace *t, int col, double peak) {
+  float db = peak > 0 ? (float)(20.0 * log10(peak)) : (float)SG_SILENCE_DB;
+  if (db > t->tp[col])
+    t->tp[col] = db;
+}
+
+/* Frames [0, n) of x all fall into column col; own: the trace K-weights them itself; own_tp: it
+ * interpolates the true peak itself (else its caller reads the meter's). */
+static sg_status add_in_column(sg_trace *t, int col, const float *x, size_t n, int own,
+                               int own_tp) {
   const unsigned ch = t->channels;
+  const int copy = t->loud && (own || own_tp); /* the sanitised block is read again */
   float lo = t->lo[col], hi = t->hi[col];
   for (size_t off = 0; off < n;) {
     size_t m = n - off < BLOCK ? n - off : BLOCK;
     const float *p = x + off * ch;
     for (size_t i = 0; i < m * ch; ++i) {
       float v = isfinite(p[i]) ? p[i] : 0.0f;
-      t->buf[i] = v;
+      if (copy)
+        t->buf[i] = v;
       lo = v < lo ? v : lo;
       hi = v > hi ? v : hi;
     }
-    if (t->loud) {
+    if (copy) {
       const float *chp[8];
       for (unsigned c = 0; c < ch; ++c)
         chp[c] = t->buf + c;
       if (own && sg__loud_add(&t->lm, chp, ch, m) != SG_OK)
         return SG_E_NOMEM;
+    }
+    if (t->loud && own_tp) {
       if (t->peak_col != col) {
         t->peak_col = col;
         t->col_peak = 0;
@@ -120,9 +135,7 @@ static sg_status add_in_column(sg_trace *t, int col, const float *x, size_t n, i
           peak = v;
       }
       t->col_peak = (float)peak;
-      float db = peak > 0 ? (float)(20.0 * log10(peak)) : (float)SG_SILENCE_DB;
-      if (db > t->tp[col])
-        t->tp[col] = db;
+      keep_peak(t, col, peak);
     }
     off += m;
   }
@@ -131,7 +144,8 @@ static sg_status add_in_column(sg_trace *t, int col, const float *x, size_t n, i
   return SG_OK;
 }
 
-/* lm: the loudness read at each column's end, the trace's own or one fed the same samples. */
+/* lm: the loudness read at each column's end, the trace's own or one fed the same samples;
+ * t->tp_meter, when set, has been fed these frames too and holds their column's true peak. */
 static sg_status trace_add(sg_trace *t, const float *x, size_t frames, const sg__loud *lm) {
   if (!t || t->sealed)
     return SG_E_INVAL;
@@ -143,9 +157,11 @@ static sg_status trace_add(sg_trace *t, const float *x, size_t frames, const sg_
       col = t->cols - 1;
     size_t room = last ? frames - off : (size_t)((col + 1) * t->per_col - t->fed);
     size_t m = frames - off < room ? frames - off : room;
-    sg_status st = add_in_column(t, (int)col, x + off * t->channels, m, lm == &t->lm);
+    sg_status st = add_in_column(t, (int)col, x + off * t->channels, m, lm == &t->lm, !t->tp_meter);
     if (st != SG_OK)
       return st;
+    if (t->loud && t->tp_meter)
+      keep_peak(t, (int)col, sg__meter_column_peak(t->tp_meter));
     off += m;
     t->fed += (int64_t)m;
     if (t->loud && (last || t->fed % t->per_col == 0)) {
@@ -158,6 +174,8 @@ static sg_status trace_add(sg_trace *t, const float *x, size_t frames, const sg_
 }
 
 sg_status sg_trace_add(sg_trace *t, const float *x, size_t frames) {
+  if (t && t->tp_meter) /* its true peaks come from the meter, which these frames miss */
+    return SG_E_INVAL;
   return trace_add(t, x, frames, t ? &t->lm : NULL);
 }
 
@@ -168,9 +186,33 @@ size_t sg__trace_room(const sg_trace *t) {
 }
 
 sg_status sg__trace_add_shared(sg_trace *t, const float *x, size_t frames, const sg__loud *lm) {
-  if (!t || !lm || lm->channels != t->channels || frames > sg__trace_room(t))
+  if (!t || !lm || lm->channels != t->channels || frames > sg__trace_room(t) || t->tp_meter)
     return SG_E_INVAL;
   return trace_add(t, x, frames, lm);
+}
+
+sg_status sg__trace_add_metered(sg_trace *t, sg_meter *m, const float *x, size_t frames) {
+  unsigned mch = 0;
+  if (!t || !m || t->sealed || sg__meter_frames(m, &mch) != t->fed || mch != t->channels ||
+      (t->fed && t->tp_meter && t->tp_meter != m))
+    return SG_E_INVAL;
+  if (t->fed == 0) /* the meter takes the columns now, or the trace interpolates itself */
+    t->tp_meter = t->loud && sg__meter_columns(m, t->per_col, t->cols) == SG_OK ? m : NULL;
+  const sg__loud *lm = sg__meter_loud(m);
+  if (!lm)
+    lm = &t->lm;
+  while (frames) {
+    size_t k = sg__trace_room(t);
+    k = k < frames ? k : frames;
+    sg_status st = sg_meter_add(m, x, k);
+    if (st == SG_OK)
+      st = trace_add(t, x, k, lm);
+    if (st != SG_OK)
+      return st;
+    x += k * t->channels;
+    frames -= k;
+  }
+  return SG_OK;
 }
 
 sg_status sg_trace_tap(void *user, const float *x, size_t frames) {
