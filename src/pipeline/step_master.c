@@ -97,30 +97,17 @@ static sg_status sections_add(master_tap *t, const float *x, size_t n) {
   return st;
 }
 
-/* What measuring thread c does with a block: 0 the meter (and the progress), the trace, whose
- * short-term loudness is read from the meter's K-weighting (one filter over the master, not two:
- * each piece ends at the latest at a column's end, where the trace reads it), and the sections
+/* What measuring thread c does with a block: 0 the meter (and the progress) and the trace, which
+ * reads its short-term loudness and column true peaks from the meter's own K-weighting and
+ * oversampling (sg__trace_add_metered: one pass over the master, not two), and the sections
  * (each section's meter K-weights from its own start, as verify would); 1 the features, the
  * larger share (on deja-vu ~340 ms of CPU against the rest's ~215 ms). */
 static sg_status measure(master_tap *t, int c, const float *x, size_t n) {
-  sg_status st = SG_OK;
   if (c == 0) {
     sg__probe m = t->p;
     m.feat = NULL;
-    m.trace = NULL;
-    const sg__loud *lm = sg__meter_loud(t->p.meter);
-    const float *x0 = x;
-    const size_t n0 = n;
-    while (st == SG_OK && n > 0) {
-      size_t k = t->p.trace && lm ? sg__trace_room(t->p.trace) : n;
-      k = k < n ? k : n;
-      st = sg__probe_tap(&m, x, k);
-      if (st == SG_OK && t->p.trace)
-        st = lm ? sg__trace_add_shared(t->p.trace, x, k, lm) : sg_trace_add(t->p.trace, x, k);
-      x += k * t->channels;
-      n -= k;
-    }
-    return st == SG_OK ? sections_add(t, x0, n0) : st;
+    sg_status st = sg__probe_tap(&m, x, n);
+    return st == SG_OK ? sections_add(t, x, n) : st;
   }
   return t->p.feat ? sg_features_add(t->p.feat, x, n) : SG_OK;
 }

@@ -179,16 +179,11 @@ sg_status sg_trace_add(sg_trace *t, const float *x, size_t frames) {
   return trace_add(t, x, frames, t ? &t->lm : NULL);
 }
 
-size_t sg__trace_room(const sg_trace *t) {
+/* Frames the trace takes before its current column ends (SIZE_MAX in the last column). */
+static size_t trace_room(const sg_trace *t) {
   if (t->fed / t->per_col >= t->cols - 1)
     return SIZE_MAX;
   return (size_t)((t->fed / t->per_col + 1) * t->per_col - t->fed);
-}
-
-sg_status sg__trace_add_shared(sg_trace *t, const float *x, size_t frames, const sg__loud *lm) {
-  if (!t || !lm || lm->channels != t->channels || frames > sg__trace_room(t) || t->tp_meter)
-    return SG_E_INVAL;
-  return trace_add(t, x, frames, lm);
 }
 
 sg_status sg__trace_add_metered(sg_trace *t, sg_meter *m, const float *x, size_t frames) {
@@ -202,7 +197,7 @@ sg_status sg__trace_add_metered(sg_trace *t, sg_meter *m, const float *x, size_t
   if (!lm)
     lm = &t->lm;
   while (frames) {
-    size_t k = sg__trace_room(t);
+    size_t k = trace_room(t);
     k = k < frames ? k : frames;
     sg_status st = sg_meter_add(m, x, k);
     if (st == SG_OK)
