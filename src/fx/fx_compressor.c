@@ -141,14 +141,29 @@ static inline __attribute__((always_inline)) void process_body(sg_compressor *st
       for (size_t i = 0; i < m; ++i)
         mv[i] = mk = sg_smooth_step(mk, mt, aS);
     }
-    for (size_t i = 0; i < m; ++i) { /* the pole picked by a select, not a branch */
-      const double xl = lv[i];
-      const int up = xl > yl;
-      yl = (up ? aA : aR) * yl + (up ? bA : bR) * xl;
-      yl = yl < 1e-12 ? 0.0 : yl;
-      yv[i] = yl;
-      gmax = yl > gmax ? yl : gmax;
-      gsum += yl;
+    if (top < quiet) {
+      /* No reduction wanted: the detector only releases (0 > yl never holds), aR yl + bR 0 is
+       * aR yl, and once under the floor it stays 0 (adding those zeros to gsum changes no
+       * bit). A multiply per sample instead of the general recursion's select chain. */
+      size_t i = 0;
+      for (; i < m && yl != 0; ++i) {
+        yl = aR * yl;
+        yl = yl < 1e-12 ? 0.0 : yl;
+        yv[i] = yl;
+        gmax = yl > gmax ? yl : gmax;
+        gsum += yl;
+      }
+      for (; i < m; ++i)
+        yv[i] = 0;
+    } else {
+      for (size_t i = 0; i < m; ++i) { /* both poles, then a select: no branch on the chain */
+        const double xl = lv[i], ya = aA * yl + bA * xl, yr = aR * yl + bR * xl;
+        yl = xl > yl ? ya : yr;
+        yl = yl < 1e-12 ? 0.0 : yl;
+        yv[i] = yl;
+        gmax = yl > gmax ? yl : gmax;
+        gsum += yl;
+      }
     }
     float *l = L + i0, *r = R ? R + i0 : NULL;
     for (size_t i = 0; i < m; ++i)
