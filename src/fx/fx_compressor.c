@@ -5,6 +5,7 @@
 
 #include "fx/fx_internal.h"
 
+#include <stdint.h>
 #include <string.h>
 
 void sg_compressor_config_init(sg_compressor_config *c) {
@@ -79,6 +80,11 @@ void sg_compressor_set(sg_compressor *st, const sg_compressor_config *c) {
   clamp_cfg(&st->cfg);
   apply_cfg(st);
 }
+
+#if defined(__GNUC__)
+typedef double cp_v2 __attribute__((vector_size(16)));
+typedef int64_t cp_m2 __attribute__((vector_size(16)));
+#endif
 
 #define CP_CHUNK 256 /* frames per pass: level and wanted reduction, detector, gain */
 
@@ -156,14 +162,31 @@ static inline __attribute__((always_inline)) void process_body(sg_compressor *st
       for (; i < m; ++i)
         yv[i] = 0;
     } else {
-      for (size_t i = 0; i < m; ++i) { /* both poles, then a select: no branch on the chain */
-        const double xl = lv[i], ya = aA * yl + bA * xl, yr = aR * yl + bR * xl;
-        yl = xl > yl ? ya : yr;
+      /* Both poles, then selects by masks (GCC turns the ternaries into a jump the music
+       * mispredicts and a round trip through an integer register), so the chain through yl is
+       * a multiply, an add and two blends. */
+#if defined(__GNUC__)
+      cp_v2 y = {yl, 0};
+      const cp_v2 floor = {1e-12, 1e-12};
+      for (size_t i = 0; i < m; ++i) {
+        const cp_v2 x = {lv[i], 0}, att = aA * y + bA * x, rel = aR * y + bR * x;
+        const cp_m2 up = x > y;
+        y = (cp_v2)(((cp_m2)att & up) | ((cp_m2)rel & ~up));
+        y = (cp_v2)((cp_m2)y & ~(y < floor));
+        yl = yv[i] = y[0];
+        gmax = yl > gmax ? yl : gmax;
+        gsum += yl;
+      }
+#else
+      for (size_t i = 0; i < m; ++i) {
+        const double xl = lv[i];
+        yl = xl > yl ? aA * yl + bA * xl : aR * yl + bR * xl;
         yl = yl < 1e-12 ? 0.0 : yl;
         yv[i] = yl;
         gmax = yl > gmax ? yl : gmax;
         gsum += yl;
       }
+#endif
     }
     float *l = L + i0, *r = R ? R + i0 : NULL;
     for (size_t i = 0; i < m; ++i)
