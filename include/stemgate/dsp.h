@@ -193,6 +193,13 @@ void sg_biquad_run(const sg_biquad_coefs *c, double *z, const float *in, float *
  * independent chains the CPU overlaps (a section's speed is the latency of its chain), each
  * channel's samples the same bits as sg_biquad_run. */
 void sg_biquad_run2(const sg_biquad_coefs *c, double *zl, double *zr, float *l, float *r, size_t n);
+/* Two cascaded sections c[0] then c[1] (states z[0], z[1]) in place in one loop: the second's
+ * recursion overlaps the first's instead of waiting for the whole block, and the samples are the
+ * bits of sg_biquad_run with c[0] then with c[1] (the float between them is kept). */
+void sg_biquad_run_pair(const sg_biquad_coefs *c, double (*z)[2], float *x, size_t n);
+/* sg_biquad_run_pair on two channels (states zl[0..1], zr[0..1]): four chains in one loop. */
+void sg_biquad_run2_pair(const sg_biquad_coefs *c, double (*zl)[2], double (*zr)[2], float *l,
+                         float *r, size_t n);
 
 /* One sample (for per-sample use inside an instrument's own loop). No flush: a caller ticking
  * per sample owns the state's lifetime (instrument voices are reset between notes). */

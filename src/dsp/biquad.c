@@ -113,6 +113,48 @@ void sg_biquad_run2(const sg_biquad_coefs *cp, double *zl, double *zr, float *l,
   zr[0] = sg_dsp_flush(b1), zr[1] = sg_dsp_flush(b2);
 }
 
+/* One TDF-II step of section c on x with state (z1, z2); the expressions of sg_biquad_run, so
+ * the cascades below give its bits. */
+#define SG__BQ_STEP(c, x, y, z1, z2)                                                               \
+  do {                                                                                             \
+    (y) = (c).b0 * (x) + (z1);                                                                     \
+    (z1) = (c).b1 * (x) - (c).a1 * (y) + (z2);                                                     \
+    (z2) = (c).b2 * (x) - (c).a2 * (y);                                                            \
+  } while (0)
+
+void sg_biquad_run_pair(const sg_biquad_coefs *cp, double (*z)[2], float *x, size_t n) {
+  const sg_biquad_coefs c = cp[0], d = cp[1];
+  double p1 = z[0][0], p2 = z[0][1], q1 = z[1][0], q2 = z[1][1];
+  for (size_t i = 0; i < n; ++i) {
+    double y, w;
+    SG__BQ_STEP(c, (double)x[i], y, p1, p2);
+    SG__BQ_STEP(d, (double)(float)y, w, q1, q2); /* the float between sections, as in place */
+    x[i] = (float)w;
+  }
+  z[0][0] = sg_dsp_flush(p1), z[0][1] = sg_dsp_flush(p2);
+  z[1][0] = sg_dsp_flush(q1), z[1][1] = sg_dsp_flush(q2);
+}
+
+void sg_biquad_run2_pair(const sg_biquad_coefs *cp, double (*zl)[2], double (*zr)[2], float *l,
+                         float *r, size_t n) {
+  const sg_biquad_coefs c = cp[0], d = cp[1];
+  double a1 = zl[0][0], a2 = zl[0][1], b1 = zr[0][0], b2 = zr[0][1];
+  double e1 = zl[1][0], e2 = zl[1][1], f1 = zr[1][0], f2 = zr[1][1];
+  for (size_t i = 0; i < n; ++i) {
+    double ya, yb, wa, wb;
+    SG__BQ_STEP(c, (double)l[i], ya, a1, a2);
+    SG__BQ_STEP(c, (double)r[i], yb, b1, b2);
+    SG__BQ_STEP(d, (double)(float)ya, wa, e1, e2);
+    SG__BQ_STEP(d, (double)(float)yb, wb, f1, f2);
+    l[i] = (float)wa;
+    r[i] = (float)wb;
+  }
+  zl[0][0] = sg_dsp_flush(a1), zl[0][1] = sg_dsp_flush(a2);
+  zr[0][0] = sg_dsp_flush(b1), zr[0][1] = sg_dsp_flush(b2);
+  zl[1][0] = sg_dsp_flush(e1), zl[1][1] = sg_dsp_flush(e2);
+  zr[1][0] = sg_dsp_flush(f1), zr[1][1] = sg_dsp_flush(f2);
+}
+
 void sg_biquad_process(sg_biquad *b, const float *in, float *out, size_t n) {
   double z[2] = {b->z1, b->z2};
   sg_biquad_run(&b->c, z, in, out, n);

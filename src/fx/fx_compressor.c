@@ -5,6 +5,7 @@
 
 #include "fx/fx_internal.h"
 
+#include <stdint.h>
 #include <string.h>
 
 void sg_compressor_config_init(sg_compressor_config *c) {
@@ -80,6 +81,11 @@ void sg_compressor_set(sg_compressor *st, const sg_compressor_config *c) {
   apply_cfg(st);
 }
 
+#if defined(__GNUC__)
+typedef double cp_v2 __attribute__((vector_size(16)));
+typedef int64_t cp_m2 __attribute__((vector_size(16)));
+#endif
+
 #define CP_CHUNK 256 /* frames per pass: level and wanted reduction, detector, gain */
 
 /* The body, inlined into a baseline and an AVX2 build (same bits; chosen at init). */
@@ -141,14 +147,46 @@ static inline __attribute__((always_inline)) void process_body(sg_compressor *st
       for (size_t i = 0; i < m; ++i)
         mv[i] = mk = sg_smooth_step(mk, mt, aS);
     }
-    for (size_t i = 0; i < m; ++i) { /* the pole picked by a select, not a branch */
-      const double xl = lv[i];
-      const int up = xl > yl;
-      yl = (up ? aA : aR) * yl + (up ? bA : bR) * xl;
-      yl = yl < 1e-12 ? 0.0 : yl;
-      yv[i] = yl;
-      gmax = yl > gmax ? yl : gmax;
-      gsum += yl;
+    if (top < quiet) {
+      /* No reduction wanted: the detector only releases (0 > yl never holds), aR yl + bR 0 is
+       * aR yl, and once under the floor it stays 0 (adding those zeros to gsum changes no
+       * bit). A multiply per sample instead of the general recursion's select chain. */
+      size_t i = 0;
+      for (; i < m && yl != 0; ++i) {
+        yl = aR * yl;
+        yl = yl < 1e-12 ? 0.0 : yl;
+        yv[i] = yl;
+        gmax = yl > gmax ? yl : gmax;
+        gsum += yl;
+      }
+      for (; i < m; ++i)
+        yv[i] = 0;
+    } else {
+      /* Both poles, then selects by masks (GCC turns the ternaries into a jump the music
+       * mispredicts and a round trip through an integer register), so the chain through yl is
+       * a multiply, an add and two blends. */
+#if defined(__GNUC__)
+      cp_v2 y = {yl, 0};
+      const cp_v2 floor = {1e-12, 1e-12};
+      for (size_t i = 0; i < m; ++i) {
+        const cp_v2 x = {lv[i], 0}, att = aA * y + bA * x, rel = aR * y + bR * x;
+        const cp_m2 up = x > y;
+        y = (cp_v2)(((cp_m2)att & up) | ((cp_m2)rel & ~up));
+        y = (cp_v2)((cp_m2)y & ~(y < floor));
+        yl = yv[i] = y[0];
+        gmax = yl > gmax ? yl : gmax;
+        gsum += yl;
+      }
+#else
+      for (size_t i = 0; i < m; ++i) {
+        const double xl = lv[i];
+        yl = xl > yl ? aA * yl + bA * xl : aR * yl + bR * xl;
+        yl = yl < 1e-12 ? 0.0 : yl;
+        yv[i] = yl;
+        gmax = yl > gmax ? yl : gmax;
+        gsum += yl;
+      }
+#endif
     }
     float *l = L + i0, *r = R ? R + i0 : NULL;
     for (size_t i = 0; i < m; ++i)

@@ -124,8 +124,12 @@ static int smooth_step(sg_eq *st) {
   return 1;
 }
 
+/* Sections two at a time: a cascade's pair runs in one loop (src/dsp/biquad.c), same bits. */
 static void run_sections(const sg_biquad_coefs *sec, int nsec, double (*z)[2], float *x, size_t n) {
-  for (int s = 0; s < nsec; ++s)
+  int s = 0;
+  for (; s + 1 < nsec; s += 2)
+    sg_biquad_run_pair(&sec[s], &z[s], x, n);
+  if (s < nsec)
     sg_biquad_run(&sec[s], z[s], x, x, n);
 }
 
@@ -142,7 +146,10 @@ void sg_eq_process(sg_eq *st, float *L, float *R, size_t n) {
     size_t m = n - done < (size_t)st->ctl_left ? n - done : (size_t)st->ctl_left;
     st->ctl_left -= (int)m;
     if (R && R != L) {
-      for (int s = 0; s < st->nsec; ++s)
+      int s = 0;
+      for (; s + 1 < st->nsec; s += 2)
+        sg_biquad_run2_pair(&st->c[s], &st->z[0][s], &st->z[1][s], L + done, R + done, m);
+      if (s < st->nsec)
         sg_biquad_run2(&st->c[s], st->z[0][s], st->z[1][s], L + done, R + done, m);
     } else {
       run_sections(st->c, st->nsec, st->z[0], L + done, m);

@@ -39,10 +39,12 @@ static inline int sg__all_zero(const float *x, size_t n) {
 
 /* 4-point cubic Hermite (Catmull-Rom) read of a power-of-two ring at a fractional delay d >= 1
  * behind the newest sample (index pos): the chorus's read, and its test's reference recursion.
- * d > 0, so the conversion truncates to floor(d) (no libm call). */
+ * d > 0, so the conversion truncates to floor(d) (no libm call); through int64_t, which
+ * x86-64 converts both ways in one instruction where size_t needs a range test (d < 2^63). */
 static inline double sg__read_frac(const float *b, size_t mask, size_t pos, double d) {
-  const size_t i = (size_t)d;
-  const double t = d - (double)i;
+  const int64_t k = (int64_t)d;
+  const size_t i = (size_t)k;
+  const double t = d - (double)k;
   double p0 = b[(pos - i + 1) & mask], p1 = b[(pos - i) & mask];
   double p2 = b[(pos - i - 1) & mask], p3 = b[(pos - i - 2) & mask];
   double c1 = 0.5 * (p2 - p0), c2 = p0 - 2.5 * p1 + 2 * p2 - 0.5 * p3;
