@@ -47,14 +47,14 @@ static double fx_cost(const sg__run *r, const sg__stem *ss) {
 
 /* The cost of a stem's dry render and effects, so the longest starts first: the bars it plays
  * times its instrument's CPU per bar, in the units of fx_cost (bench/stems_cpu.c on deja-vu and
- * seed-equivalent, 2026-12-07: dx7 ~40 ms a bar played, prophet_poly ~18, drums ~6, moog_bass
- * ~4, guitar ~3, against ~8 ms a bar for a chain with a reverb), plus its effects. */
+ * seed-equivalent, 2026-12-07 19:45 UTC: dx7 ~25 ms a bar played, prophet_poly ~14, drums ~5,
+ * moog_bass and guitar ~3, against ~8 ms a bar for a chain with a reverb), plus its effects. */
 static double stem_cost(const sg__run *r, const sg__stem *ss) {
   static const struct {
     const char *name;
     double w;
-  } per_bar[] = {{"dx7", 13.0},  {"prophet_poly", 6.0}, {"soundfont", 3.0},
-                 {"drums", 2.0}, {"moog_bass", 1.4},    {"guitar", 1.1}};
+  } per_bar[] = {{"dx7", 8.5},   {"prophet_poly", 4.7}, {"soundfont", 3.0},
+                 {"drums", 1.8}, {"moog_bass", 1.1},    {"guitar", 1.1}};
   const sg_stem_spec *sp = ss->spec;
   double bars = 0, w = 1.5; /* an instrument not in the table */
   for (size_t i = 0; i < sizeof per_bar / sizeof per_bar[0]; ++i)
