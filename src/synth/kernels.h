@@ -354,33 +354,50 @@ typedef struct sg__lad_coef {
   double ux, a0, a1, a2, a3, G, H;
 } sg__lad_coef;
 
+/* The ladder's arithmetic once, for any type with C's arithmetic operators: double, or a GCC
+ * vector of doubles (sub.c's SSE2 pairs and AVX2 quads of voices), whose every lane then gets the
+ * scalar's bits (the same operations in the same order; ISO C mode contracts nothing into FMAs).
+ * SG__LADDER_COEFS sets the coefficients from g and k (T their type); SG__LADDER_IN is the pole
+ * input before the saturator; SG__LADDER_POLES runs u through the four poles, updating the state
+ * s0..s3, and sets y4 (the drive not yet undone). */
+#define SG__LADDER_COEFS(T, g, k, drive, ux, a0, a1, a2, a3, G, H)                                 \
+  do {                                                                                             \
+    const T inv_ = 1.0 / (1.0 + (g)), G_ = (g)*inv_, G2_ = G_ * G_, G4_ = G2_ * G2_;               \
+    const T rc_ = 1.0 / (1.0 + (k)*G4_), kr_ = (k)*rc_ * inv_;                                     \
+    (ux) = (drive)*rc_;                                                                            \
+    (a0) = kr_ * (G2_ * G_);                                                                       \
+    (a1) = kr_ * G2_;                                                                              \
+    (a2) = kr_ * G_;                                                                               \
+    (a3) = kr_;                                                                                    \
+    (G) = G_;                                                                                      \
+    (H) = 1.0 - G_;                                                                                \
+  } while (0)
+#define SG__LADDER_IN(ux, x, a0, a1, a2, a3, s0, s1, s2, s3)                                       \
+  ((ux) * (x) - (((a0) * (s0) + (a1) * (s1) + (a2) * (s2)) + (a3) * (s3)))
+#define SG__LADDER_POLES(T, G, H, u, s0, s1, s2, s3, y4)                                           \
+  do {                                                                                             \
+    const T y1_ = (G) * (u) + (H) * (s0);                                                          \
+    (s0) = (y1_ + y1_) - (s0);                                                                     \
+    const T y2_ = (G)*y1_ + (H) * (s1);                                                            \
+    (s1) = (y2_ + y2_) - (s1);                                                                     \
+    const T y3_ = (G)*y2_ + (H) * (s2);                                                            \
+    (s2) = (y3_ + y3_) - (s2);                                                                     \
+    (y4) = (G)*y3_ + (H) * (s3);                                                                   \
+    (s3) = ((y4) + (y4)) - (s3);                                                                   \
+  } while (0)
+
 static SG__ALWAYS_INLINE void sg__ladder_coef(double g, double k, double drive, sg__lad_coef *c) {
-  const double inv = 1.0 / (1.0 + g), G = g * inv, G2 = G * G, G4 = G2 * G2;
-  const double rc = 1.0 / (1.0 + k * G4), kr = k * rc * inv;
-  c->ux = drive * rc;
-  c->a0 = kr * (G2 * G);
-  c->a1 = kr * G2;
-  c->a2 = kr * G;
-  c->a3 = kr;
-  c->G = G;
-  c->H = 1.0 - G;
+  SG__LADDER_COEFS(double, g, k, drive, c->ux, c->a0, c->a1, c->a2, c->a3, c->G, c->H);
 }
 
 /* One sample through the cascade from the state s; returns y4 (the drive not yet undone). */
 static SG__ALWAYS_INLINE double sg__ladder_step(double *s, const sg__lad_coef *c, double x,
                                                 int linear) {
-  const double part = c->a0 * s[0] + c->a1 * s[1] + c->a2 * s[2];
-  double u = c->ux * x - (part + c->a3 * s[3]);
+  double u = SG__LADDER_IN(c->ux, x, c->a0, c->a1, c->a2, c->a3, s[0], s[1], s[2], s[3]);
   if (!linear)
     u = sg__tanh(u);
-  const double y1 = c->G * u + c->H * s[0];
-  s[0] = (y1 + y1) - s[0];
-  const double y2 = c->G * y1 + c->H * s[1];
-  s[1] = (y2 + y2) - s[1];
-  const double y3 = c->G * y2 + c->H * s[2];
-  s[2] = (y3 + y3) - s[2];
-  const double y4 = c->G * y3 + c->H * s[3];
-  s[3] = (y4 + y4) - s[3];
+  double y4;
+  SG__LADDER_POLES(double, c->G, c->H, u, s[0], s[1], s[2], s[3], y4);
   return y4;
 }
 

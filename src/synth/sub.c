@@ -333,16 +333,8 @@ static void voice_prepare(sg__sub_voice *v, const sg__sub_patch *p, double rate,
 static SG__ALWAYS_INLINE void coefs_body(sg__sub_voice *v, size_t j0, size_t j1) {
   const double drive = v->lad.c.drive;
   for (size_t j = j0; j < j1; ++j) {
-    const double g = v->g[j], k = v->k[j];
-    const double inv = 1.0 / (1.0 + g), G = g * inv, G2 = G * G, G4 = G2 * G2;
-    const double rc = 1.0 / (1.0 + k * G4), kr = k * rc * inv;
-    v->ux[j] = drive * rc;
-    v->a0[j] = kr * (G2 * G);
-    v->a1[j] = kr * G2;
-    v->a2[j] = kr * G;
-    v->a3[j] = kr;
-    v->G[j] = G;
-    v->H[j] = 1.0 - G;
+    SG__LADDER_COEFS(double, v->g[j], v->k[j], drive, v->ux[j], v->a0[j], v->a1[j], v->a2[j],
+                     v->a3[j], v->G[j], v->H[j]);
   }
 }
 static void coefs_base(sg__sub_voice *v, size_t j0, size_t j1) { coefs_body(v, j0, j1); }
@@ -384,20 +376,12 @@ static SG__ALWAYS_INLINE void ladder_step2(lad2 *L, sg__sub_voice *a, sg__sub_vo
 #define LD(f) _mm_set_pd(b->f[j], a->f[j])
   const __m128d a0 = LD(a0), a1 = LD(a1), a2 = LD(a2), a3 = LD(a3), G = LD(G), H = LD(H);
   const __m128d x = _mm_set_pd((double)b->x[j], (double)a->x[j]);
-  const __m128d part =
-      _mm_add_pd(_mm_add_pd(_mm_mul_pd(a0, L->s0), _mm_mul_pd(a1, L->s1)), _mm_mul_pd(a2, L->s2));
-  __m128d u = _mm_sub_pd(_mm_mul_pd(LD(ux), x), _mm_add_pd(part, _mm_mul_pd(a3, L->s3)));
+  __m128d u = SG__LADDER_IN(LD(ux), x, a0, a1, a2, a3, L->s0, L->s1, L->s2, L->s3);
 #undef LD
   if (!lin)
     u = tanh2(u);
-  const __m128d y1 = _mm_add_pd(_mm_mul_pd(G, u), _mm_mul_pd(H, L->s0));
-  L->s0 = _mm_sub_pd(_mm_add_pd(y1, y1), L->s0);
-  const __m128d y2 = _mm_add_pd(_mm_mul_pd(G, y1), _mm_mul_pd(H, L->s1));
-  L->s1 = _mm_sub_pd(_mm_add_pd(y2, y2), L->s1);
-  const __m128d y3 = _mm_add_pd(_mm_mul_pd(G, y2), _mm_mul_pd(H, L->s2));
-  L->s2 = _mm_sub_pd(_mm_add_pd(y3, y3), L->s2);
-  const __m128d y4 = _mm_add_pd(_mm_mul_pd(G, y3), _mm_mul_pd(H, L->s3));
-  L->s3 = _mm_sub_pd(_mm_add_pd(y4, y4), L->s3);
+  __m128d y4;
+  SG__LADDER_POLES(__m128d, G, H, u, L->s0, L->s1, L->s2, L->s3, y4);
   double o[2];
   _mm_storeu_pd(o, _mm_mul_pd(y4, L->id));
   a->y[j] = (float)o[0];
@@ -500,29 +484,17 @@ SG_DSP_TARGET_AVX2 static SG__ALWAYS_INLINE __m256d tanh4(__m256d x) {
 SG_DSP_TARGET_AVX2 static SG__ALWAYS_INLINE void ladder_step4(lad4 *L, sg__sub_voice *const *v,
                                                               size_t j, int lin) {
 #define LD(f) _mm256_set_pd(v[3]->f[j], v[2]->f[j], v[1]->f[j], v[0]->f[j])
-  const __m256d g = LD(g), k = LD(k), one = _mm256_set1_pd(1.0);
+  const __m256d g = LD(g), k = LD(k);
 #undef LD
-  const __m256d inv = _mm256_div_pd(one, _mm256_add_pd(one, g)), G = _mm256_mul_pd(g, inv);
-  const __m256d G2 = _mm256_mul_pd(G, G), G4 = _mm256_mul_pd(G2, G2);
-  const __m256d rc = _mm256_div_pd(one, _mm256_add_pd(one, _mm256_mul_pd(k, G4)));
-  const __m256d kr = _mm256_mul_pd(_mm256_mul_pd(k, rc), inv), H = _mm256_sub_pd(one, G);
-  const __m256d a0 = _mm256_mul_pd(kr, _mm256_mul_pd(G2, G)), a1 = _mm256_mul_pd(kr, G2);
-  const __m256d a2 = _mm256_mul_pd(kr, G), a3 = kr, ux = _mm256_mul_pd(L->drive, rc);
+  __m256d ux, a0, a1, a2, a3, G, H;
+  SG__LADDER_COEFS(__m256d, g, k, L->drive, ux, a0, a1, a2, a3, G, H);
   const __m256d x =
       _mm256_set_pd((double)v[3]->x[j], (double)v[2]->x[j], (double)v[1]->x[j], (double)v[0]->x[j]);
-  const __m256d part = _mm256_add_pd(
-      _mm256_add_pd(_mm256_mul_pd(a0, L->s0), _mm256_mul_pd(a1, L->s1)), _mm256_mul_pd(a2, L->s2));
-  __m256d u = _mm256_sub_pd(_mm256_mul_pd(ux, x), _mm256_add_pd(part, _mm256_mul_pd(a3, L->s3)));
+  __m256d u = SG__LADDER_IN(ux, x, a0, a1, a2, a3, L->s0, L->s1, L->s2, L->s3);
   if (!lin)
     u = tanh4(u);
-  const __m256d y1 = _mm256_add_pd(_mm256_mul_pd(G, u), _mm256_mul_pd(H, L->s0));
-  L->s0 = _mm256_sub_pd(_mm256_add_pd(y1, y1), L->s0);
-  const __m256d y2 = _mm256_add_pd(_mm256_mul_pd(G, y1), _mm256_mul_pd(H, L->s1));
-  L->s1 = _mm256_sub_pd(_mm256_add_pd(y2, y2), L->s1);
-  const __m256d y3 = _mm256_add_pd(_mm256_mul_pd(G, y2), _mm256_mul_pd(H, L->s2));
-  L->s2 = _mm256_sub_pd(_mm256_add_pd(y3, y3), L->s2);
-  const __m256d y4 = _mm256_add_pd(_mm256_mul_pd(G, y3), _mm256_mul_pd(H, L->s3));
-  L->s3 = _mm256_sub_pd(_mm256_add_pd(y4, y4), L->s3);
+  __m256d y4;
+  SG__LADDER_POLES(__m256d, G, H, u, L->s0, L->s1, L->s2, L->s3, y4);
   double o[4];
   _mm256_storeu_pd(o, _mm256_mul_pd(y4, L->id));
   for (int q = 0; q < 4; ++q)
