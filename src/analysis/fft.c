@@ -226,6 +226,18 @@ static void rfft_power_avx(sg__rfft *p, const float *restrict x, const float *re
                            float *restrict pw, size_t nb);
 #endif
 
+/* After a radix-4 stage over L points: its twiddles passed, the stride four times, and the
+ * ping-pong buffers swapped (the stage's output is the next one's input). */
+static inline void next_stage(size_t L, const float **tw, size_t *s, float **xr, float **xi,
+                              float **yr, float **yi) {
+  *tw += 6 * (L / 4);
+  *s *= 4;
+  float *t = *xr;
+  *xr = *yr, *yr = t;
+  t = *xi;
+  *xi = *yi, *yi = t;
+}
+
 SG__CLONES void sg__rfft_power(sg__rfft *p, const float *restrict x, const float *restrict win,
                                float *restrict pw, size_t nb) {
 #if defined(SG_RFFT_AVX)
@@ -244,12 +256,7 @@ SG__CLONES void sg__rfft_power(sg__rfft *p, const float *restrict x, const float
   size_t s = 1;
   for (size_t L = M; L >= 4; L /= 4) {
     stage4(L, s, tw, xr, xi, yr, yi);
-    tw += 6 * (L / 4);
-    s *= 4;
-    float *t = xr;
-    xr = yr, yr = t;
-    t = xi;
-    xi = yi, yi = t;
+    next_stage(L, &tw, &s, &xr, &xi, &yr, &yi);
   }
   if (p->radix2) {
     last2(s, xr, xi, xr + s, xi + s, yr, yi, yr + s, yi + s);
@@ -419,12 +426,7 @@ static AVXF void rfft_power_avx(sg__rfft *p, const float *restrict x, const floa
       second4_avx(L / 4, xr, xi, tw, yr, yi);
     else
       stage4_avx(L, s, tw, xr, xi, yr, yi);
-    tw += 6 * (L / 4);
-    s *= 4;
-    float *t = xr;
-    xr = yr, yr = t;
-    t = xi;
-    xi = yi, yi = t;
+    next_stage(L, &tw, &s, &xr, &xi, &yr, &yi);
   }
   if (p->radix2) {
     for (size_t q = 0; q < s; q += 8) {

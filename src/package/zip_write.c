@@ -1277,22 +1277,22 @@ static sg_status writer_close(sg_zip_writer *w, char *hex, int digest, sg_diag *
 
 sg_status sg_zip_writer_close(sg_zip_writer *w, sg_diag *d) { return writer_close(w, NULL, 0, d); }
 
-sg_status sg_zip_writer_close_sha256(sg_zip_writer *w, char hex[65], sg_diag *d) {
+/* writer_close with a result into hex (digest as there); a NULL hex aborts the archive. */
+static sg_status close_into(sg_zip_writer *w, char *hex, int digest, sg_diag *d) {
   if (!hex) {
     sg_zip_writer_abort(w);
-    return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL hash");
+    return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL %s", digest ? "digest" : "hash");
   }
   hex[0] = 0;
-  return writer_close(w, hex, 0, d);
+  return writer_close(w, hex, digest, d);
+}
+
+sg_status sg_zip_writer_close_sha256(sg_zip_writer *w, char hex[65], sg_diag *d) {
+  return close_into(w, hex, 0, d);
 }
 
 sg_status sg_zip_writer_close_digest(sg_zip_writer *w, char hex[65], sg_diag *d) {
-  if (!hex) {
-    sg_zip_writer_abort(w);
-    return sg_diag_fail(d, SG_E_INVAL, "zip writer: NULL digest");
-  }
-  hex[0] = 0;
-  return writer_close(w, hex, 1, d);
+  return close_into(w, hex, 1, d);
 }
 
 static uint32_t get32(const unsigned char *p) {
