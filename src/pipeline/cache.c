@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -338,6 +339,50 @@ static sg_status node_hash(sg__node *n, const char *const *files, int nf, int cr
     n->nf = i + 1;
   }
   return SG_OK;
+}
+
+struct sg__hash_job {
+  pthread_t th;
+  int threaded;
+  sg__node *n;
+  const char *path;
+  sg_status st;
+  sg_diag d;
+};
+
+static void *hash_job_run(void *arg) {
+  sg__hash_job *j = arg;
+  const char *files[1] = {j->path};
+  j->st = node_hash(j->n, files, 1, 1, &j->d);
+  return NULL;
+}
+
+sg_status sg__node_hash_crc_start(sg__node *n, const char *path, sg__hash_job **job, sg_diag *d) {
+  sg__hash_job *j = calloc(1, sizeof *j);
+  *job = j;
+  if (!j) { /* no memory for the job: hashed here */
+    const char *files[1] = {path};
+    return node_hash(n, files, 1, 1, d);
+  }
+  j->n = n;
+  j->path = path;
+  sg_diag_clear(&j->d);
+  j->threaded = pthread_create(&j->th, NULL, hash_job_run, j) == 0;
+  if (!j->threaded)
+    hash_job_run(j);
+  return SG_OK;
+}
+
+sg_status sg__node_hash_join(sg__hash_job *j, sg_diag *d) {
+  if (!j)
+    return SG_OK;
+  if (j->threaded)
+    pthread_join(j->th, NULL);
+  sg_status st = j->st;
+  if (st != SG_OK && d)
+    *d = j->d;
+  free(j);
+  return st;
 }
 
 sg_status sg__node_hash(sg__node *n, const char *const *files, int nf, sg_diag *d) {

@@ -302,10 +302,15 @@ sg_status sg__step_master(sg__run *r, sg_diag *d) {
   if (!r->opt->audition_stem && !r->opt->audition_section)
     sg__package_start(r); /* the stems zipped on another thread while the master renders */
   sg_status st = sg__master_run(r, d);
+  const sg_status hst = sg__node_hash_join(r->master_hash, st == SG_OK ? d : NULL);
+  r->master_hash = NULL;
+  st = st == SG_OK ? hst : st;
   sg__node_report(r, "master", 0);
   if (st != SG_OK)
     return st;
   const char *files[1] = {r->master_path};
+  if (n->nf == 0 && (st = sg__node_hash_crc(n, files, 1, d)) != SG_OK) /* not hashed beside */
+    return st;
   const sg_meter_result *m = &r->master_meter;
   sg__node_num(n, "frames", (double)m->frames);
   sg__node_num(n, "integrated_lufs", m->integrated_lufs);
@@ -332,8 +337,7 @@ sg_status sg__step_master(sg__run *r, sg_diag *d) {
   sg__node_text(n, "chain", p->chain);
   char rec[SG_MAX_PATH + 64];
   sg__node_record_path(r, "master", rec, sizeof rec);
-  if ((st = sg__node_hash_crc(n, files, 1, d)) == SG_OK &&
-      (st = sg__node_rows_from(n, &r->res->gates, n0)) == SG_OK &&
+  if ((st = sg__node_rows_from(n, &r->res->gates, n0)) == SG_OK &&
       (st = sg__node_write(rec, n, d)) == SG_OK)
     sg__trace_keep(r, "master", n, r->master_trace);
   return st;

@@ -179,6 +179,7 @@ typedef struct sg__run {
   /* The package begun while the master renders (sg__package_start): the stems' entries are
    * written into pkg_zip on the zip writer's thread meanwhile; sg__package_build finishes it. */
   struct sg_package *pkg_early;
+  struct sg__hash_job *master_hash; /* the master's file hashed beside its gates (nodes.c) */
   char pkg_zip[SG_MAX_PATH * 2 + 64];
   _Atomic int cancel; /* set when a gate failed: workers stop at their next block */
   double t0;          /* monotonic start of the run, for the time to the first failure */
@@ -438,6 +439,14 @@ const char *sg__node_get_text(const sg__node *n, const char *name, const char *d
 sg_status sg__node_hash(sg__node *n, const char *const *files, int nf, sg_diag *d);
 /* The same, each file's CRC-32 taken from the same read (files delivered in the zip). */
 sg_status sg__node_hash_crc(sg__node *n, const char *const *files, int nf, sg_diag *d);
+/* sg__node_hash_crc of one file on a thread of its own while the caller goes on (the master's
+ * file hashed while its gates are judged). Until sg__node_hash_join returns, n's file fields
+ * (nf, fst, fsha, fcrc) are the thread's; path must outlive it. Without a thread it is hashed at
+ * once: *job NULL, the hash's status returned. join: waits and returns the hash's status (its
+ * message in d); a NULL job returns SG_OK. */
+typedef struct sg__hash_job sg__hash_job;
+sg_status sg__node_hash_crc_start(sg__node *n, const char *path, sg__hash_job **job, sg_diag *d);
+sg_status sg__node_hash_join(sg__hash_job *job, sg_diag *d);
 /* Copies the report's rows [from, g->n) into the node. */
 sg_status sg__node_rows_from(sg__node *n, const sg_gate_report *g, size_t from);
 sg_status sg__node_write(const char *record, const sg__node *n, sg_diag *d);

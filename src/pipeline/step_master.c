@@ -379,6 +379,10 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
     job.fx_tap = sg__fxv_tap; /* the bus effects' own input and output (the one bus pass) */
     job.fx_tap_user = fxv;
     st = sg_mix_master(&job, NULL, &r->master_rep, d);
+    /* The written master hashed (SHA-256 and CRC-32: the node's, the manifest's and the zip
+     * entry's) on a thread of its own while the gates below are judged. */
+    if (st == SG_OK)
+      st = sg__node_hash_crc_start(&r->master_node, r->master_path, &r->master_hash, d);
     sg__fxv_finish(fxv);
     if (st == SG_OK && !r->master_rep.bus_reused) { /* a new bus: its node, rows added below */
       sg__node_free(&r->bus_node);
