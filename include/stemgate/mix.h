@@ -75,6 +75,11 @@ typedef struct sg_stem_fx_job {
   double (*tempo_at)(const void *user, int64_t frame);
   const void *tempo_user;
   double tempo_min_bpm;
+  /* Optional: the dry stem read from a stream as it is being produced instead of from dry_path
+   * (which then only names it in messages): n frames as planar L and R, zeros past its end,
+   * the same samples a read of the finished file returns. */
+  sg_status (*dry_read)(void *user, float *L, float *R, size_t n, sg_diag *d);
+  void *dry_user;
 } sg_stem_fx_job;
 
 typedef struct sg_stem_fx_report {

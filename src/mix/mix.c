@@ -123,7 +123,7 @@ sg_status sg_mix_stem_fx(const sg_stem_fx_job *job, sg_meter *meter, sg_stem_fx_
   sg_fx_chain_describe(chain, rep->chain, sizeof rep->chain);
   rep->latency_frames = sg_fx_chain_latency_frames(chain);
   rep->tail_frames = sg_fx_chain_tail_frames(chain);
-  if ((st = sg__in_open(in, job->dry_path, d)) != SG_OK)
+  if (!job->dry_read && (st = sg__in_open(in, job->dry_path, d)) != SG_OK)
     goto done;
   if (side && (st = sg__in_open(side, job->side_path, d)) != SG_OK)
     goto done;
@@ -138,7 +138,8 @@ sg_status sg_mix_stem_fx(const sg_stem_fx_job *job, sg_meter *meter, sg_stem_fx_
   /* Input frame k leaves the chain at k + lat: feed lat extra frames and drop the first lat. */
   for (int64_t pos = 0; pos < job->frames + lat + tail; pos += SG_MIX_BLOCK) {
     size_t n = SG_MIX_BLOCK;
-    if ((st = sg__in_read(in, b->L, b->R, n, d)) != SG_OK)
+    if ((st = job->dry_read ? job->dry_read(job->dry_user, b->L, b->R, n, d)
+                            : sg__in_read(in, b->L, b->R, n, d)) != SG_OK)
       goto done;
     if (side && (st = sg__in_read(side, sb->L, sb->R, n, d)) != SG_OK)
       goto done;

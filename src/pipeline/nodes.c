@@ -211,7 +211,9 @@ int sg__fx_reuse(sg__run *r, sg__stem *ss) {
 sg_status sg__fx_hash(sg__stem *ss, sg_diag *d) {
   sg__node_free(&ss->fx_node);
   sg__node_init(&ss->fx_node, ss->final_key);
-  ss->fx_uptodate = 0;
+  if (ss->fx_uptodate) /* only then: effects beside a dry render must not write what its judge reads
+                        */
+    ss->fx_uptodate = 0;
   const char *files[1] = {ss->final};
   return sg__node_hash_crc(&ss->fx_node, files, 1, d); /* delivered: its zip entry's CRC too */
 }

@@ -118,8 +118,11 @@ typedef struct sg__stem {
   double cost;    /* estimated cost of the dry stem and its effects: longest first */
   double fx_cost; /* of its effects alone */
   int alone;      /* the only stem steps 3-5 work on: its instrument and taps use the second core */
-  int tail;       /* its effects are the last work of steps 3-5: their taps use the other core */
-  int judged;     /* fail fast: set by the judge when this stem passed its dry gates */
+  int fuse;       /* alone, and its effects may run beside its dry render (fuse.c) */
+  struct sg__fused *fused; /* those effects' thread, until the effects' produce phase joins it */
+  int fused_done;          /* its effects were rendered so (said in the log) */
+  int tail;   /* its effects are the last work of steps 3-5: their taps use the other core */
+  int judged; /* fail fast: set by the judge when this stem passed its dry gates */
 } sg__stem;
 
 /* The output folder's lock and the set of delivered files being assembled (output_set.c). */
@@ -179,6 +182,7 @@ typedef struct sg__run {
   /* The package begun while the master renders (sg__package_start): the stems' entries are
    * written into pkg_zip on the zip writer's thread meanwhile; sg__package_build finishes it. */
   struct sg_package *pkg_early;
+  void *pool;                       /* the two-phase pool while it runs (run.c) */
   struct sg__hash_job *master_hash; /* the master's file hashed beside its gates (nodes.c) */
   char pkg_zip[SG_MAX_PATH * 2 + 64];
   _Atomic int cancel; /* set when a gate failed: workers stop at their next block */
@@ -220,6 +224,9 @@ typedef struct sg__phase {
  * cancels the work in flight and is returned after the workers stopped. */
 sg_status sg__run_two_phases(sg__run *r, const sg__phase *a, const sg__phase *b,
                              sg_status (*between)(sg__run *, sg_diag *), sg_diag *d);
+/* Inside sg__run_two_phases: waits until every first phase but except's is done (produced, not
+ * necessarily judged); 0 when the run was cancelled meanwhile. 1 at once outside it. */
+int sg__run_wait_dry(sg__run *r, const sg__stem *except);
 /* Seconds on a monotonic clock. */
 double sg__now(void);
 /* Records a node as run (0) or reused (1; 2: from the shared cache) in the result, and logs
@@ -276,6 +283,30 @@ sg_status sg__step_stems(sg__run *r, sg_diag *d);
 /* step_fx.c: a stem's effects produced (any thread), and whether they read other stems' dry
  * files (a sidechain, a keyed compressor's candidate keys). */
 void sg__fx_produce(sg__run *r, sg__stem *ss);
+/* The effects of ss started beside its dry render, fed by ring (fuse.c; the stem's fused
+ * thread then owns ring). sg__fx_produce takes their results; sg__fx_fused_join with keep 0
+ * drops them (a run that stopped first). Safe without a thread. */
+typedef struct sg__fused sg__fused;
+typedef struct sg__ring sg__ring;
+sg_status sg__fx_fused_start(sg__run *r, sg__stem *ss, sg__ring *ring);
+void sg__fx_fused_join(sg__stem *ss, int keep);
+/* fuse.c: the dry samples from the dry writer's tap to the effects, as a bounded queue. */
+sg_status sg__ring_create(sg__ring **out, unsigned channels);
+void sg__ring_free(sg__ring *q);
+/* Producer: n interleaved frames; blocks while the queue is full; dropped once abandoned. */
+sg_status sg__ring_push(sg__ring *q, const float *x, size_t n);
+/* Producer done: st SG_OK (then zeros follow the frames) or its failure (passed to the reader). */
+void sg__ring_close(sg__ring *q, sg_status st);
+/* Consumer done: the producer no longer waits for it. */
+void sg__ring_abandon(sg__ring *q);
+/* sg_stem_fx_job.dry_read over a ring (user). */
+sg_status sg__ring_read(void *user, float *L, float *R, size_t n, sg_diag *d);
+/* The dry writer's tap while effects read along: the probe's tap, then the queue. */
+typedef struct sg__ring_tap_ctx {
+  sg__probe *probe;
+  sg__ring *ring;
+} sg__ring_tap_ctx;
+sg_status sg__ring_tap(void *user, const float *x, size_t n);
 int sg__fx_needs_all_dry(const sg__run *r, const sg__stem *ss);
 sg_status sg__step_master(sg__run *r, sg_diag *d);  /* step_master.c    */
 sg_status sg__step_package(sg__run *r, sg_diag *d); /* step_package.c   */

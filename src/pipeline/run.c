@@ -361,6 +361,26 @@ static void sort_by_cost(const sg__run *r, int *order, int n, int fx) {
     }
 }
 
+int sg__run_wait_dry(sg__run *r, const sg__stem *except) {
+  two_pool *p = r->pool;
+  if (!p)
+    return 1;
+  pthread_mutex_lock(&p->lock);
+  for (;;) {
+    int all = 1;
+    for (int k = 0; k < p->n[0] && all; ++k) {
+      const int j = p->order[0][k];
+      all = &r->stems[j] == except || p->done[0][j];
+    }
+    if (all || atomic_load(&r->cancel))
+      break;
+    pthread_cond_wait(&p->cond, &p->lock);
+  }
+  const int ok = !atomic_load(&r->cancel);
+  pthread_mutex_unlock(&p->lock);
+  return ok;
+}
+
 /* Waits for done[ph][i] (the lock held), then judges with the lock released. */
 static sg_status two_judge(two_pool *p, int ph, int i, sg_diag *d) {
   pthread_mutex_lock(&p->lock);
@@ -368,6 +388,13 @@ static sg_status two_judge(two_pool *p, int ph, int i, sg_diag *d) {
     pthread_cond_wait(&p->cond, &p->lock);
   pthread_mutex_unlock(&p->lock);
   return p->ph[ph]->judge(p->r, &p->r->stems[i], d);
+}
+
+static void two_done(two_pool *p, int ph, int i) {
+  pthread_mutex_lock(&p->lock);
+  p->done[ph][i] = 1;
+  pthread_cond_broadcast(&p->cond);
+  pthread_mutex_unlock(&p->lock);
 }
 
 static void two_mark(two_pool *p, sg_status st, int i, int all) {
@@ -399,6 +426,7 @@ sg_status sg__run_two_phases(sg__run *r, const sg__phase *a, const sg__phase *b,
     p->in0[a->todo[k]] = 1;
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->cond, NULL);
+  r->pool = p;
   int jobs = r->opt->jobs > 0 ? r->opt->jobs : default_jobs();
   if (jobs > a->n + b->n)
     jobs = a->n + b->n;
@@ -413,8 +441,10 @@ sg_status sg__run_two_phases(sg__run *r, const sg__phase *a, const sg__phase *b,
   sg_status st = SG_OK;
   for (int k = 0; k < a->n && st == SG_OK; ++k) {
     int i = a->todo[k];
-    if (!started) /* no thread could start: each stem produced here, then judged */
-      a->work(r, &r->stems[i]), p->done[0][i] = 1;
+    if (!started) { /* no thread could start: each stem produced here, then judged */
+      a->work(r, &r->stems[i]);
+      two_done(p, 0, i);
+    }
     st = two_judge(p, 0, i, d);
     two_mark(p, st, i, 0);
   }
@@ -424,8 +454,10 @@ sg_status sg__run_two_phases(sg__run *r, const sg__phase *a, const sg__phase *b,
   }
   for (int k = 0; k < b->n && st == SG_OK; ++k) {
     int i = b->todo[k];
-    if (!started)
-      b->work(r, &r->stems[i]), p->done[1][i] = 1;
+    if (!started) {
+      b->work(r, &r->stems[i]);
+      two_done(p, 1, i);
+    }
     st = two_judge(p, 1, i, d);
     two_mark(p, st, -1, 0);
   }
@@ -433,6 +465,9 @@ sg_status sg__run_two_phases(sg__run *r, const sg__phase *a, const sg__phase *b,
     two_mark(p, st, -1, 1);
   for (int i = 0; i < started; ++i)
     pthread_join(th[i], NULL);
+  for (int i = 0; i < r->n_stems; ++i) /* effects begun beside a dry render the run stopped */
+    sg__fx_fused_join(&r->stems[i], 0);
+  r->pool = NULL;
   pthread_cond_destroy(&p->cond);
   pthread_mutex_destroy(&p->lock);
   free(p);

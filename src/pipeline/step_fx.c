@@ -4,9 +4,11 @@
  * with a reference, the sync against it. */
 #include "pipeline_internal.h"
 
+#include "stemgate/dsp.h"
 #include "stemgate/fx.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,15 +41,20 @@ const sg__stem *sg__sidechain_source(const sg__run *r, const sg__stem *ss, int *
   return *bad ? NULL : side;
 }
 
-/* Produce phase of a stem's effects (any thread): chain, gain and pan, or the cached file,
- * measured as it is written. */
-void sg__fx_produce(sg__run *r, sg__stem *ss) {
+static int has_delay_fx(const sg_stem_spec *sp) {
+  for (int i = 0; i < sp->n_effects; ++i)
+    if (!strcmp(sp->effects[i].type.s, "delay"))
+      return 1;
+  return 0;
+}
+
+/* The chain, gain and pan of a stem written as its delivered file, measured by the probe p as it
+ * is written (p is left for fx_finish); the dry stem from its file, or from ring as it is
+ * rendered. Touches ss's effects fields only (fxv, fx, fx_node), never what its dry judge reads. */
+static sg_status fx_render(sg__run *r, sg__stem *ss, sg__probe *p, sg__ring *ring, sg_diag *d) {
   const sg_song *s = r->song;
   const sg_stem_spec *sp = ss->spec;
-  sg_diag *d = &ss->produce_diag;
-  sg_diag_clear(d);
-  if (sg__fx_reuse(r, ss)) /* cache.c: up to date, nothing decoded */
-    return;
+  memset(p, 0, sizeof *p);
   sg_stem_fx_job job;
   memset(&job, 0, sizeof job);
   job.dry_path = ss->dry;
@@ -67,33 +74,30 @@ void sg__fx_produce(sg__run *r, sg__stem *ss) {
   const sg__stem *side = side_name ? find_stem(r, side_name) : NULL;
   if (side_name && (!side || side == ss)) {
     sg_diag_at(d, s->path, sp->pos.line, sp->pos.col);
-    ss->produced =
-        sg_diag_fail(d, SG_E_SPEC, "stem '%s': sidechain '%s' is not another stem of this song",
-                     ss->name, side_name);
-    return;
+    return sg_diag_fail(d, SG_E_SPEC, "stem '%s': sidechain '%s' is not another stem of this song",
+                        ss->name, side_name);
   }
   job.side_path = side ? side->dry : NULL;
+  if (ring) {
+    job.dry_read = sg__ring_read;
+    job.dry_user = ring;
+  }
   /* The key was computed by the node plan (nodes.c). */
   sg_status st = SG_OK;
-  sg__probe p;
-  memset(&p, 0, sizeof p);
   const unsigned mflags = SG_METER_LOUDNESS | SG_METER_TRUE_PEAK;
   /* The onset envelope for the final verification's sync rows (lent by the file's hash from
    * its sidecar, lend.c: the mean of the two channels the tap's features derive is bit for bit
    * the alignment copy verify would make); the energy envelope for the delay gates. */
-  int delay = 0;
-  for (int i = 0; i < sp->n_effects; ++i)
-    delay |= !strcmp(sp->effects[i].type.s, "delay");
-  const unsigned fflags = SG_FEAT_ONSET | (delay ? SG_FEAT_ENERGY : 0);
+  const unsigned fflags = SG_FEAT_ONSET | (has_delay_fx(sp) ? SG_FEAT_ENERGY : 0);
   if (st == SG_OK)
     st = sg__fxv_open(r, ss->name, sp->effects, sp->n_effects, &ss->fxv, d);
   sg_trace_config tc = {s->channels, s->sample_rate, r->tl.file_frames, 0, 0};
-  if (st == SG_OK && (st = sg__probe_open(&p, s, mflags, fflags, d)) == SG_OK &&
-      (st = sg_trace_create(&p.trace, &tc, d)) == SG_OK) {
-    p.cancel = &r->cancel;
-    sg__probe_progress(&p, r, "effects", ss->name);
+  if (st == SG_OK && (st = sg__probe_open(p, s, mflags, fflags, d)) == SG_OK &&
+      (st = sg_trace_create(&p->trace, &tc, d)) == SG_OK) {
+    p->cancel = &r->cancel;
+    sg__probe_progress(p, r, "effects", ss->name);
     job.wcfg.tap = sg__probe_tap;
-    job.wcfg.tap_user = &p;
+    job.wcfg.tap_user = p;
     job.fx_tap = sg__fxv_tap;
     job.fx_tap_user = ss->fxv;
     sg__relay *relay = NULL; /* the taps on the idle core (tap_relay.c) */
@@ -114,7 +118,13 @@ void sg__fx_produce(sg__run *r, sg__stem *ss) {
     if (st == SG_OK)
       st = sg__fx_hash(ss, d);
   }
-  st = sg__probe_hand_over(&p, ss, st);
+  return st;
+}
+
+/* After fx_render, on the stem once its dry judge is done: the probe's measurements handed
+ * over, the onset envelope lent, the status the judge reads. */
+static void fx_finish(sg__run *r, sg__stem *ss, sg__probe *p, sg_status st) {
+  st = sg__probe_hand_over(p, ss, st);
   if (st == SG_OK && ss->fx_node.nf >= 1) {
     /* Written now, so the envelope does not wait in memory for the package step; a stem taken
      * from the cache next run lends it too. A failure only costs the lending. */
@@ -123,11 +133,84 @@ void sg__fx_produce(sg__run *r, sg__stem *ss) {
     if (sg__lend_write(lp, ss->fx_node.fsha[0], ss->meter, ss->feat) != SG_OK)
       remove(lp);
   }
-  if (st == SG_OK && !delay) { /* nothing else of a stem reads its features */
+  if (st == SG_OK && !has_delay_fx(ss->spec)) { /* nothing else of a stem reads its features */
     sg_features_free(ss->feat);
     ss->feat = NULL;
   }
   ss->produced = st;
+}
+
+/* A stem's effects rendered beside its dry stem (fuse.c): the thread, what it measured, and its
+ * status and message until the effects' produce phase takes them. */
+struct sg__fused {
+  pthread_t th;
+  sg__run *r;
+  sg__stem *ss;
+  sg__ring *ring;
+  sg__probe p;
+  sg_status st;
+  sg_diag d;
+};
+
+static void *fused_run(void *arg) {
+  sg__fused *f = arg;
+  sg_dsp_denormals_off();
+  /* The other stems' dry files it reads (its sidechain, the keys its verification tries) are
+   * checked or rendered by their own first phases: read only once those are done. */
+  f->st = sg__run_wait_dry(f->r, f->ss)
+              ? fx_render(f->r, f->ss, &f->p, f->ring, &f->d)
+              : sg_diag_fail(&f->d, SG_E_INTERNAL, "effects of '%s': cancelled", f->ss->name);
+  sg__ring_abandon(f->ring); /* a dry render still writing no longer waits for it */
+  return NULL;
+}
+
+sg_status sg__fx_fused_start(sg__run *r, sg__stem *ss, sg__ring *ring) {
+  sg__fused *f = calloc(1, sizeof *f);
+  if (!f)
+    return SG_E_NOMEM;
+  f->r = r;
+  f->ss = ss;
+  f->ring = ring;
+  sg_diag_clear(&f->d);
+  if (pthread_create(&f->th, NULL, fused_run, f) != 0) {
+    free(f);
+    return SG_E_INTERNAL;
+  }
+  ss->fused = f;
+  return SG_OK;
+}
+
+void sg__fx_fused_join(sg__stem *ss, int keep) {
+  sg__fused *f = ss->fused;
+  if (!f)
+    return;
+  pthread_join(f->th, NULL);
+  ss->fused = NULL;
+  if (keep) {
+    ss->produce_diag = f->d;
+    fx_finish(f->r, ss, &f->p, f->st);
+  } else {
+    sg__probe_close(&f->p);
+  }
+  sg__ring_free(f->ring);
+  free(f);
+}
+
+/* Produce phase of a stem's effects (any thread): chain, gain and pan, or the cached file,
+ * measured as it is written; or, rendered beside its dry stem, what that thread made. */
+void sg__fx_produce(sg__run *r, sg__stem *ss) {
+  sg_diag *d = &ss->produce_diag;
+  if (ss->fused) { /* the log is the caller's: the judge's thread says it (sg__fx_judged) */
+    sg__fx_fused_join(ss, 1);
+    ss->fused_done = 1;
+    return;
+  }
+  sg_diag_clear(d);
+  if (sg__fx_reuse(r, ss)) /* cache.c: up to date, nothing decoded */
+    return;
+  sg__probe p;
+  const sg_status st = fx_render(r, ss, &p, NULL, d);
+  fx_finish(r, ss, &p, st);
 }
 
 /* delay_echo: a tempo-synced delay must be heard. The effect adds self-similarity to the stem's
@@ -263,6 +346,8 @@ static sg_status judge_fx_sync(sg__run *r, sg__stem *ss, sg_diag *d) {
 
 /* The judge with node records around it (cache.c). */
 sg_status sg__fx_judged(sg__run *r, sg__stem *ss, sg_diag *d) {
+  if (ss->fused_done)
+    sg__log(r, "  fx %s: rendered beside its dry stem", ss->name);
   return sg__fx_node_judge(r, ss, judge_fx_sync, d);
 }
 

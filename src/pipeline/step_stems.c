@@ -221,8 +221,24 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
     wc.fold_identical = 1;
     wc.tap = sg__probe_tap;
     wc.tap_user = &p;
+    /* Alone: its effects run beside it, fed what the tap sees (fuse.c); without a queue or a
+     * thread they read the file later, as for any stem. */
+    sg__ring *ring = NULL;
+    sg__ring_tap_ctx rt = {&p, NULL};
+    if (ss->fuse && sg__ring_create(&ring, wc.channels) == SG_OK) {
+      if (sg__fx_fused_start(r, ss, ring) == SG_OK) {
+        rt.ring = ring;
+        wc.tap = sg__ring_tap;
+        wc.tap_user = &rt;
+      } else {
+        sg__ring_free(ring);
+        ring = NULL;
+      }
+    }
     st = sg_mix_render_dry(syn, &ss->notes, r->tl.dry_frames, ss->dry, &wc, NULL, &ss->dry_cut_db,
                            d);
+    if (ring)
+      sg__ring_close(ring, st);
     const char *files[2] = {ss->dry, ss->midi};
     if (st == SG_OK)
       st = sg__node_hash(&ss->dry_node, files, ss->midi[0] ? 2 : 1, d);
@@ -433,8 +449,15 @@ sg_status sg__step_stems(sg__run *r, sg_diag *d) {
   for (int k = 0; k < r->n_stems; ++k)
     busy += !r->stems[k].fx_uptodate;
   const int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  int refs = 0;
   for (int k = 0; k < r->n_stems; ++k)
-    r->stems[k].alone = busy == 1 && !r->stems[k].fx_uptodate && r->opt->jobs != 1 && cores >= 2;
+    refs += r->stems[k].source == SG__SRC_REFERENCE;
+  for (int k = 0; k < r->n_stems; ++k) {
+    sg__stem *ss = &r->stems[k];
+    ss->alone = busy == 1 && !ss->fx_uptodate && r->opt->jobs != 1 && cores >= 2;
+    /* Its effects beside its dry render, unless a reference is fitted between the two. */
+    ss->fuse = ss->alone && !refs && ss->source == SG__SRC_SPEC;
+  }
   /* Steps 3 to 5 produce together: every stem and synthesized drums are independent, and a
    * stem's effects start once its dry stem is judged (step_fx.c). */
   int all[SG_MAX_STEMS + 1];

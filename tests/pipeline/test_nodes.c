@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *SONG = "title: Loop Song\n"
                           "tempo: 128\n"
@@ -321,10 +322,113 @@ static void failing_stem_stops_the_run(void **st) {
   sg_render_result_free(&r);
 }
 
+/* The log lines of a render, for the test that reads what it says. */
+static void collect(void *u, const char *line) {
+  char *buf = u;
+  size_t len = strlen(buf);
+  snprintf(buf + len, 8192 - len, "%s\n", line);
+}
+
+static sg_status render_logged(const char *spec, const char *out, sg_render_result *res,
+                               char log[8192], sg_diag *d) {
+  sg_render_options o;
+  sg_render_options_init(&o);
+  o.jobs = 2;
+  o.spec_path = spec;
+  o.out_dir = out;
+  o.log = collect;
+  o.log_user = log;
+  log[0] = 0;
+  sg_diag_clear(d);
+  return sg_render(&o, res, d);
+}
+
+/* A stem changed alone: its effects run beside its dry render, fed its samples as they are
+ * written (a sidechain and a delay in its chain: the other stems' files and the dry features
+ * are waited for); the files are those of a clean render with one thread. And a stem that fails
+ * its dry gate while its effects run beside it stops the run: nothing hangs, no package is made,
+ * DIR/current stays on the last one delivered. */
+static void stem_alone_effects_beside_its_dry_render(void **st) {
+  (void)st;
+  static const char *SIDE = "title: Side Song\n"
+                            "tempo: 120\n"
+                            "meter: 4/4\n"
+                            "key: A minor\n"
+                            "style: pop\n"
+                            "seed: 5\n"
+                            "gates: {tail_s: 0}\n"
+                            "sections:\n"
+                            "  - {name: a, bars: 4, chords: \"Am | F | C | G\"}\n"
+                            "  - {name: b, bars: 4, chords: \"Am | F | C | G\"}\n"
+                            "stems:\n"
+                            "  - name: Bass\n"
+                            "    instrument: moog_bass\n"
+                            "    octave: 0\n"
+                            "    effects:\n"
+                            "      - compressor: {threshold_db: -24, ratio: 4, sidechain: Drums}\n"
+                            "      - delay: {time: \"1/8\", feedback: 0.3, mix: 0.2}\n"
+                            "  - {name: Keys, instrument: dx7, patch: epiano}\n"
+                            "drums: {source: synth, style: pop}\n"
+                            "master: {loudness_lufs: -14, true_peak_dbtp: -1.0}\n";
+  char spec[1024], text[2048], log[8192];
+  snprintf(spec, sizeof spec, "%s", sg_test_path("side.yaml"));
+  assert_int_equal(sg_test_write_text(spec, SIDE), 0);
+  sg_render_result a, b;
+  sg_diag d;
+  const char *out = sg_test_path("side");
+  assert_int_equal(render_logged(spec, out, &a, log, &d), SG_OK);
+  assert_null(strstr(log, "beside its dry stem")); /* every stem to render: no stem alone */
+  /* The bass an octave down. */
+  snprintf(text, sizeof text, "%s", SIDE);
+  char *o = strstr(text, "octave: 0");
+  assert_non_null(o);
+  memcpy(o, "octave: 1", 9);
+  assert_int_equal(sg_test_write_text(spec, text), 0);
+  assert_int_equal(render_logged(spec, out, &b, log, &d), SG_OK);
+  char names[2048];
+  ran(&b, names, sizeof names);
+  assert_string_equal(names, "dry Bass,fx Bass,master,package,verify,");
+  printf("%s", log);
+  if (sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+    assert_non_null(strstr(log, "fx Bass: rendered beside its dry stem"));
+  sg_render_result c;
+  assert_int_equal(render(spec, sg_test_path("side-clean"), 1, &c, &d), SG_OK);
+  static char ha[1 << 15], hb[1 << 15];
+  ha[0] = hb[0] = 0;
+  tree_hashes(out, "", ha, sizeof ha);
+  tree_hashes(sg_test_path("side-clean"), "", hb, sizeof hb);
+  assert_string_equal(ha, hb);
+  assert_int_equal(b.gates.n, c.gates.n);
+  for (size_t i = 0; i < b.gates.n; ++i)
+    assert_memory_equal(&b.gates.v[i].measured, &c.gates.v[i].measured, sizeof(double));
+  sg_render_result_free(&a);
+  sg_render_result_free(&b);
+  sg_render_result_free(&c);
+
+  /* The bass now plays only in section a, its release tail past it not allowed (tail_s: 0):
+   * its dry gate fails while its effects are running beside it. */
+  char zip[1200], before[65], after[65];
+  snprintf(zip, sizeof zip, "%s/current/side-song.zip", out);
+  assert_int_equal(sg_sha256_file(zip, before, NULL), SG_OK);
+  static const char *only_a = "octave: 1\n    sections: [a]";
+  o = strstr(text, "octave: 1");
+  memmove(o + strlen(only_a), o + 9, strlen(o + 9) + 1);
+  memcpy(o, only_a, strlen(only_a));
+  assert_int_equal(sg_test_write_text(spec, text), 0);
+  assert_int_equal(render_logged(spec, out, &b, log, &d), SG_E_GATE);
+  printf("failed: %s/%s/%s\n", d.step, d.stem, d.check);
+  assert_string_equal(d.stem, "Bass");
+  assert_null(strstr(log, "fx Bass: rendered beside its dry stem"));
+  assert_int_equal(sg_sha256_file(zip, after, NULL), SG_OK);
+  assert_string_equal(before, after);
+  sg_render_result_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(iteration_loop_redoes_only_what_changed),
       cmocka_unit_test(failing_stem_stops_the_run),
+      cmocka_unit_test(stem_alone_effects_beside_its_dry_render),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
