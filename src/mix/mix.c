@@ -207,7 +207,7 @@ typedef struct master_ctx {
   double ceiling; /* the limiter's ceiling: the job's, lowered if a meter disagrees */
   double dc_r;    /* DC blocker pole */
   double dc_x[2], dc_y[2];
-  planar acc, tmp;
+  planar acc;
   float il[2 * SG_MIX_BLOCK];
   int64_t lat_bus, lat_lim, lat_guard; /* latencies of the bus chain, limiter and guard */
   int64_t blocks;                      /* SG_MIX_BLOCK blocks the bus pass renders */
@@ -443,14 +443,8 @@ static sg_status bus_pass(master_ctx *c, sg__pass_meter *meter, sg_diag *d) {
     const int64_t pos = b * SG_MIX_BLOCK;
     const size_t n = SG_MIX_BLOCK;
     memset(&c->acc, 0, sizeof c->acc);
-    for (int i = 0; st == SG_OK && i < job->n_stems; ++i) {
-      if ((st = sg__in_read(&c->in[i], c->tmp.L, c->tmp.R, n, d)) != SG_OK)
-        break;
-      for (size_t k = 0; k < n; ++k) {
-        c->acc.L[k] += c->tmp.L[k];
-        c->acc.R[k] += c->tmp.R[k];
-      }
-    }
+    for (int i = 0; st == SG_OK && i < job->n_stems; ++i)
+      st = sg__in_add(&c->in[i], c->acc.L, c->acc.R, n, d);
     if (st != SG_OK)
       break;
     for (size_t k = 0; k < n; ++k) {

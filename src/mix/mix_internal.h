@@ -44,6 +44,8 @@ typedef struct sg__in {
 
 sg_status sg__in_open(sg__in *in, const char *path, sg_diag *d);
 sg_status sg__in_read(sg__in *in, float *L, float *R, size_t n, sg_diag *d);
+/* Adds what sg__in_read would give to L and R, the same sums in one pass over the frames. */
+sg_status sg__in_add(sg__in *in, float *L, float *R, size_t n, sg_diag *d);
 void sg__in_close(sg__in *in);
 
 /* What a master pass measures of itself (side.c): BS.1770-4 integrated loudness and, on limited

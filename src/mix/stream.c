@@ -109,6 +109,30 @@ sg_status sg__in_read(sg__in *in, float *L, float *R, size_t n, sg_diag *d) {
   return SG_OK;
 }
 
+sg_status sg__in_add(sg__in *in, float *L, float *R, size_t n, sg_diag *d) {
+  size_t got = 0;
+  sg_status st = sg_audio_reader_read(in->r, in->buf, n, &got, d);
+  if (st != SG_OK)
+    return st;
+  const float *x = in->buf;
+  if (in->info.channels == 2) {
+    for (size_t i = 0; i < got; ++i) {
+      L[i] += x[2 * i];
+      R[i] += x[2 * i + 1];
+    }
+  } else {
+    for (size_t i = 0; i < got; ++i) {
+      L[i] += x[i];
+      R[i] += x[i];
+    }
+  }
+  for (size_t i = got; i < n; ++i) { /* the zeros sg__in_read gives: -0 + 0 is +0 */
+    L[i] += 0.0f;
+    R[i] += 0.0f;
+  }
+  return SG_OK;
+}
+
 void sg__in_close(sg__in *in) {
   sg_audio_reader_close(in->r);
   in->r = NULL;
