@@ -125,6 +125,12 @@ typedef struct sg_master_job {
    * first and the accepted one written after it. Not used when a meter is given. */
   sg_status (*restart)(void *restart_user, sg_diag *d);
   void *restart_user;
+  /* Optional, with restart: the integrated loudness and true peak (as sg_meter_result's
+   * integrated_lufs and true_peak_dbtp) the writer's tap measured of a streamed pass, asked once
+   * the pass is written. A pass is judged on its frames with the end fade, as a float32 file
+   * holds them; for a float32 master those are the frames the tap sees, so a streamed pass then
+   * measures nothing itself. Ignored for PCM (the tap sees quantised frames). */
+  sg_status (*measured)(void *restart_user, double *lufs, double *tp_dbtp, sg_diag *d);
   /* Optional: the bus kept as a file at bus_path (its planar float blocks, then its loudness and
    * peak histogram), so a later master whose bus is the same (same stems, bus effects, headroom,
    * grid) only runs the limited passes: bus_reuse 0 renders the bus there (its SHA-256 in the

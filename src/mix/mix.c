@@ -208,7 +208,7 @@ typedef struct master_ctx {
   double ceiling; /* the limiter's ceiling: the job's, lowered if a meter disagrees */
   double dc_r;    /* DC blocker pole */
   double dc_x[2], dc_y[2];
-  planar acc, tmp;
+  planar acc;
   float il[2 * SG_MIX_BLOCK];
   int64_t lat_bus, lat_lim, lat_guard; /* latencies of the bus chain, limiter and guard */
   int64_t blocks;                      /* SG_MIX_BLOCK blocks the bus pass renders */
@@ -444,14 +444,8 @@ static sg_status bus_pass(master_ctx *c, sg__pass_meter *meter, sg_diag *d) {
     const int64_t pos = b * SG_MIX_BLOCK;
     const size_t n = SG_MIX_BLOCK;
     memset(&c->acc, 0, sizeof c->acc);
-    for (int i = 0; st == SG_OK && i < job->n_stems; ++i) {
-      if ((st = sg__in_read(&c->in[i], c->tmp.L, c->tmp.R, n, d)) != SG_OK)
-        break;
-      for (size_t k = 0; k < n; ++k) {
-        c->acc.L[k] += c->tmp.L[k];
-        c->acc.R[k] += c->tmp.R[k];
-      }
-    }
+    for (int i = 0; st == SG_OK && i < job->n_stems; ++i)
+      st = sg__in_add(&c->in[i], c->acc.L, c->acc.R, n, d);
     if (st != SG_OK)
       break;
     for (size_t k = 0; k < n; ++k) {
@@ -594,6 +588,8 @@ static sg_status limit_pass(master_ctx *c, double gain_db, sg__pass_meter *meter
       sg__side_start(&side, meter, o ? NULL : c->limf, SG__SIDE_INTERLEAVED, job->wcfg.channels, d);
   if (st == SG_OK && o)
     sg__side_set_out(side, o);
+  if (st == SG_OK) /* the pass is judged as it would be written */
+    sg__side_set_fade(side, job->frames, sg__end_fade_len(job->frames, job->wcfg.rate));
   for (int64_t b = 0; st == SG_OK && b < c->blocks; ++b) {
     const int64_t pos = b * SG_MIX_BLOCK;
     const size_t n = SG_MIX_BLOCK;
@@ -630,17 +626,27 @@ static sg_status limit_pass(master_ctx *c, double gain_db, sg__pass_meter *meter
   return st;
 }
 
+/* A pass measured: the bus pass (gain_db <= -900) its loudness; a limited pass its loudness and
+ * true peak, of its frames with the writer's end fade, as a float32 file holds them (the acceptance
+ * rule's measurement, whether the pass streams to o or not): by its own meter on the side thread,
+ * or, streamed to a float32 master, by the writer's tap (job->measured), which sees exactly those
+ * frames: measured once. */
 static sg_status measure_pass(master_ctx *c, double gain_db, sg__out *o, double *lufs, double *tp,
                               double *max_gr, sg_diag *d) {
+  const sg_master_job *job = c->job;
   const int limit = gain_db > -900;
+  if (limit && o && job->measured && job->wcfg.format == SG_FMT_FLOAT32) {
+    sg_status st = limit_pass(c, gain_db, NULL, o, max_gr, d);
+    return st == SG_OK ? job->measured(job->restart_user, lufs, tp, d) : st;
+  }
   sg__pass_meter *m = malloc(sizeof *m);
   if (!m)
     return sg_diag_fail(d, SG_E_NOMEM, "master: out of memory");
-  sg_status st = sg__pass_meter_init(m, c->job->wcfg.channels, c->job->wcfg.rate, limit);
+  sg_status st = sg__pass_meter_init(m, job->wcfg.channels, job->wcfg.rate, limit);
   if (st != SG_OK) {
     free(m);
     return sg_diag_fail(d, st, "master: the pass meter rejected %u channels at %u Hz",
-                        c->job->wcfg.channels, c->job->wcfg.rate);
+                        job->wcfg.channels, job->wcfg.rate);
   }
   st = limit ? limit_pass(c, gain_db, m, o, max_gr, d) : bus_pass(c, m, d);
   if (st == SG_OK)
@@ -783,11 +789,13 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
    * caller allows, a pass whose drive the prediction set streams to the writer as it is
    * measured: accepted, it is the master and nothing is rendered again; else its file is
    * dropped, the caller's taps restarted, and the search goes on as if the pass had been
-   * measured alone. The same rule on the same measurement decides either way, so the written
-   * bytes do not depend on it. Without a prediction (the bus's peaks beyond the model's grid,
-   * or job->no_prediction) the first drive is the target less the bus's loudness, and it
-   * streams only when at most SPEC_MAX_OVER of the song's frames go over the limiter's
-   * threshold there (a dropped pass costs the writer's whole measurement: features, trace). */
+   * measured alone. The same rule on the same measurement decides either way (measure_pass:
+   * each limited pass judged on its frames as the writer would write them, the end fade applied,
+   * whoever meters them), so the written bytes do not depend on it. Without a prediction (the bus's
+   * peaks beyond the model's grid, or job->no_prediction) the first drive is the target less the
+   * bus's loudness, and it streams only when at most SPEC_MAX_OVER of the song's frames go over the
+   * limiter's threshold there (a dropped pass costs the writer's whole measurement: features,
+   * trace). */
   double gain = job->target_lufs - lufs, out_lufs = lufs, tp = 0, gr = 0, prev = -1000;
   const double tp_margin = 0.02;
   int measured = 0; /* the limited file holds the pass with (gain, c->ceiling) */

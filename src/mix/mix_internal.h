@@ -9,6 +9,13 @@
 
 #include <stdio.h>
 
+/* The end fade of a stream of `frames` frames: its length (SG_MIX_END_FADE_MS, at most the
+ * stream) and the gain of frame f under a fade over the last len frames (1 before them). */
+int64_t sg__end_fade_len(int64_t frames, unsigned rate);
+float sg__end_fade_gain(int64_t frames, int64_t len, int64_t f);
+/* A mono stream's sample at fade gain g, as the writer takes it: the mean of L and R. */
+static inline float sg__out_mono(float L, float R, float g) { return 0.5f * (L + R) * g; }
+
 /* One output stream of exactly `frames` frames: interleaves planar L/R, applies the
  * raised-cosine fade over the last SG_MIX_END_FADE_MS, feeds the meter and the writer. */
 typedef struct sg__out {
@@ -37,6 +44,8 @@ typedef struct sg__in {
 
 sg_status sg__in_open(sg__in *in, const char *path, sg_diag *d);
 sg_status sg__in_read(sg__in *in, float *L, float *R, size_t n, sg_diag *d);
+/* Adds what sg__in_read would give to L and R, the same sums in one pass over the frames. */
+sg_status sg__in_add(sg__in *in, float *L, float *R, size_t n, sg_diag *d);
 void sg__in_close(sg__in *in);
 
 /* What a master pass measures of itself (side.c): BS.1770-4 integrated loudness and, on limited
@@ -78,6 +87,10 @@ void sg__side_fx_tap(void *user, int effect, const float *inL, const float *inR,
 /* The metered frames also go to o (sg__out_write, planar) on the thread; set before the first
  * push. */
 void sg__side_set_out(sg__side *s, sg__out *o);
+/* The meter takes the metered frames (song frames 0 .. frames - 1, in order) with the end fade
+ * over their last len frames (sg__end_fade_gain), as sg__out_write fades them; set before the
+ * first push. */
+void sg__side_set_fade(sg__side *s, int64_t frames, int64_t len);
 /* Counts the metered frames' peaks max(|L|, |R|) by their float's top 13 bits (exponent and 5
  * mantissa bits: 0.19 dB bins) into hist[SG__PEAK_BINS]; set before the first push. */
 #define SG__PEAK_BINS 8192

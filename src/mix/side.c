@@ -52,7 +52,9 @@ struct sg__side {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   pthread_t th;
-  float il[2 * SG_MIX_BLOCK], mono[SG_MIX_BLOCK];
+  float il[2 * SG_MIX_BLOCK], mono[SG_MIX_BLOCK], faded[2][SG_MIX_BLOCK];
+  int64_t fade_frames, fade_len; /* sg__side_set_fade; fade_frames 0: none */
+  int64_t metered;               /* song frames metered so far */
   /* the deferred fx observer (sg__side_defer_fx) */
   sg_fx_tap_fn fx_tap;
   void *fx_user;
@@ -116,15 +118,28 @@ static sg_status side_work(sg__side *s, const side_slot *b) {
       memcpy(&u, &a, sizeof u);
       s->hist[(u >> 18) & (SG__PEAK_BINS - 1)]++;
     }
-  if (s->meter && s->channels == 2) {
+  if (s->meter) {
+    /* Within the end fade the meter takes the frames as the writer fades them (sg__out_write:
+     * the same gains, the same products); before it, as they are. */
+    const int fade = s->fade_frames && s->metered + (int64_t)b->m > s->fade_frames - s->fade_len;
     const float *ch[2] = {L, R};
-    st = sg__pass_meter_add(s->meter, ch, b->m);
-  } else if (s->meter) {
-    for (size_t k = 0; k < b->m; ++k)
-      s->mono[k] = 0.5f * (L[k] + R[k]);
-    const float *ch[1] = {s->mono};
+    if (fade && s->channels == 2) {
+      for (size_t k = 0; k < b->m; ++k) {
+        const float g = sg__end_fade_gain(s->fade_frames, s->fade_len, s->metered + (int64_t)k);
+        s->faded[0][k] = L[k] * g;
+        s->faded[1][k] = R[k] * g;
+      }
+      ch[0] = s->faded[0], ch[1] = s->faded[1];
+    } else if (s->channels != 2) {
+      for (size_t k = 0; k < b->m; ++k)
+        s->mono[k] = sg__out_mono(
+            L[k], R[k],
+            fade ? sg__end_fade_gain(s->fade_frames, s->fade_len, s->metered + (int64_t)k) : 1.0f);
+      ch[0] = s->mono;
+    }
     st = sg__pass_meter_add(s->meter, ch, b->m);
   }
+  s->metered += (int64_t)b->m;
   if (st == SG_OK && s->out && (st = sg__out_write(s->out, L, R, b->m, &s->out_diag)) != SG_OK)
     s->out_failed = 1;
   return st;
@@ -132,6 +147,10 @@ static sg_status side_work(sg__side *s, const side_slot *b) {
 
 void sg__side_set_out(sg__side *s, sg__out *o) { s->out = o; }
 void sg__side_set_hist(sg__side *s, uint32_t *hist) { s->hist = hist; }
+void sg__side_set_fade(sg__side *s, int64_t frames, int64_t len) {
+  s->fade_frames = frames;
+  s->fade_len = len;
+}
 void sg__side_set_pred(sg__side *s, sg__pred *p) { s->pred = p; }
 
 static void *side_thread(void *arg) {

@@ -5,6 +5,19 @@
 #include <math.h>
 #include <string.h>
 
+int64_t sg__end_fade_len(int64_t frames, unsigned rate) {
+  const int64_t len = (int64_t)(SG_MIX_END_FADE_MS * 1e-3 * rate);
+  return len < frames ? len : frames;
+}
+
+float sg__end_fade_gain(int64_t frames, int64_t len, int64_t f) {
+  const int64_t start = frames - len;
+  if (f < start || len <= 0)
+    return 1.0f;
+  const double x = (double)(f - start + 1) / (double)len; /* (0, 1] */
+  return (float)(0.5 * (1.0 + cos(SG_PI * x)));
+}
+
 sg_status sg__out_open(sg__out *o, const char *path, const sg_audio_writer_config *cfg,
                        int64_t frames, sg_meter *meter, sg_diag *d) {
   memset(o, 0, offsetof(sg__out, buf));
@@ -14,9 +27,7 @@ sg_status sg__out_open(sg__out *o, const char *path, const sg_audio_writer_confi
   o->channels = cfg->channels;
   o->frames = frames;
   o->meter = meter;
-  o->fade_len = (int64_t)(SG_MIX_END_FADE_MS * 1e-3 * cfg->rate);
-  if (o->fade_len > frames)
-    o->fade_len = frames;
+  o->fade_len = sg__end_fade_len(frames, cfg->rate);
   sg_audio_writer_config c = *cfg;
   if (meter) { /* else the caller's own tap, if any, stays */
     c.tap = sg_meter_tap;
@@ -37,17 +48,13 @@ sg_status sg__out_write(sg__out *o, const float *L, const float *R, size_t n, sg
     n = (size_t)(o->frames - o->pos);
   const int64_t fade_start = o->frames - o->fade_len;
   for (size_t i = 0; i < n; ++i) {
-    int64_t f = o->pos + (int64_t)i;
-    float g = 1.0f;
-    if (f >= fade_start && o->fade_len > 0) {
-      double x = (double)(f - fade_start + 1) / (double)o->fade_len; /* (0, 1] */
-      g = (float)(0.5 * (1.0 + cos(SG_PI * x)));
-    }
+    const int64_t f = o->pos + (int64_t)i;
+    const float g = f >= fade_start ? sg__end_fade_gain(o->frames, o->fade_len, f) : 1.0f;
     if (o->channels == 2) {
       o->buf[2 * i] = L[i] * g;
       o->buf[2 * i + 1] = R[i] * g;
     } else {
-      o->buf[i] = 0.5f * (L[i] + R[i]) * g;
+      o->buf[i] = sg__out_mono(L[i], R[i], g);
     }
   }
   o->pos += (int64_t)n;
@@ -99,6 +106,30 @@ sg_status sg__in_read(sg__in *in, float *L, float *R, size_t n, sg_diag *d) {
   }
   for (size_t i = got; i < n; ++i)
     L[i] = R[i] = 0.0f;
+  return SG_OK;
+}
+
+sg_status sg__in_add(sg__in *in, float *L, float *R, size_t n, sg_diag *d) {
+  size_t got = 0;
+  sg_status st = sg_audio_reader_read(in->r, in->buf, n, &got, d);
+  if (st != SG_OK)
+    return st;
+  const float *x = in->buf;
+  if (in->info.channels == 2) {
+    for (size_t i = 0; i < got; ++i) {
+      L[i] += x[2 * i];
+      R[i] += x[2 * i + 1];
+    }
+  } else {
+    for (size_t i = 0; i < got; ++i) {
+      L[i] += x[i];
+      R[i] += x[i];
+    }
+  }
+  for (size_t i = got; i < n; ++i) { /* the zeros sg__in_read gives: -0 + 0 is +0 */
+    L[i] += 0.0f;
+    R[i] += 0.0f;
+  }
   return SG_OK;
 }
 

@@ -21,7 +21,7 @@
 #define SG__MASTER_NAME "Master"
 /* The engine's output epoch: every cache key (nodes, fx probes) carries it. Bump it on any change
  * to the bytes a node writes or the rows it reports for the same inputs. */
-#define SG__CACHE_EPOCH "cache 9"
+#define SG__CACHE_EPOCH "cache 10"
 
 /* Where a stem's dry audio comes from. */
 typedef enum sg__source {

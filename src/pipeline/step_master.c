@@ -256,6 +256,20 @@ static sg_status master_restart(void *user, sg_diag *d) {
   return st == SG_OK ? SG_OK : sg_diag_fail(d, st, "master: restarting the measurements failed");
 }
 
+/* sg_mix_master's measured: the tap's meter on the streamed pass, every block measured first. */
+static sg_status master_measured(void *user, double *lufs, double *tp_dbtp, sg_diag *d) {
+  master_tap *t = user;
+  sg_meter_result mr;
+  sg_status st = tap_stop(t);
+  if (st == SG_OK)
+    st = sg_meter_result_get(t->p.meter, &mr);
+  if (st != SG_OK)
+    return sg_diag_fail(d, st, "master: measuring the streamed pass failed");
+  *lufs = mr.integrated_lufs;
+  *tp_dbtp = mr.true_peak_dbtp;
+  return SG_OK;
+}
+
 /* The bext chunk's loudness is written at close: every block measured first. */
 static void master_bext(void *user, sg_bext *b) {
   master_tap *t = user;
@@ -373,6 +387,7 @@ sg_status sg__master_run(sg__run *r, sg_diag *d) {
   if (st == SG_OK) {
     job.restart = master_restart; /* the first limited pass may stream to the writer */
     job.restart_user = &mt;
+    job.measured = master_measured; /* and is then measured by the tap alone */
     job.wcfg.tap = master_tap_fn;
     job.wcfg.tap_user = &mt;
     job.wcfg.bext_final = master_bext;
