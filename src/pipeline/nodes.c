@@ -213,7 +213,9 @@ sg_status sg__fx_hash(sg__stem *ss, sg_diag *d) {
   sg__node_init(&ss->fx_node, ss->final_key);
   ss->fx_uptodate = 0;
   const char *files[1] = {ss->final};
-  return sg__node_hash_crc(&ss->fx_node, files, 1, d); /* delivered: its zip entry's CRC too */
+  /* Delivered: its zip entry's CRC too. Read back: its bext loudness, written at close, comes
+   * before the samples, so the writer cannot hash the file as it streams. */
+  return sg__node_hash_crc(&ss->fx_node, files, 1, NULL, d);
 }
 
 sg_status sg__fx_node_judge(sg__run *r, sg__stem *ss,
@@ -332,7 +334,7 @@ sg_status sg__step_master(sg__run *r, sg_diag *d) {
   sg__node_text(n, "chain", p->chain);
   char rec[SG_MAX_PATH + 64];
   sg__node_record_path(r, "master", rec, sizeof rec);
-  if ((st = sg__node_hash_crc(n, files, 1, d)) == SG_OK &&
+  if ((st = sg__node_hash_crc(n, files, 1, NULL, d)) == SG_OK &&
       (st = sg__node_rows_from(n, &r->res->gates, n0)) == SG_OK &&
       (st = sg__node_write(rec, n, d)) == SG_OK)
     sg__trace_keep(r, "master", n, r->master_trace);
