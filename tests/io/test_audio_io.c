@@ -281,7 +281,8 @@ static void streamed_digest_is_the_files(void **s) {
   (void)s;
   const size_t n = 300001;
   float *x = sine(n, 2, 441, 0.8, 48000);
-  sg_bext bext = {.description = "digest", .coding_history = "A=PCM,F=48000\r\n"};
+  sg_bext bext = {.description = "digest"};
+  memset(bext.coding_history, 'h', sizeof bext.coding_history); /* the longest header */
   const struct {
     sg_sample_format f;
     unsigned ch;
