@@ -60,6 +60,21 @@ typedef struct sg_bext {
 
 typedef struct sg_audio_writer sg_audio_writer;
 
+/* The finished file's SHA-256 and zip CRC-32 taken from the bytes as the writer writes them, so
+ * the caller need not read a just-written file back to hash it. Only when the whole file is
+ * known at open: the caller promises the exact frame count, and no bext_final rewrites the
+ * header at close (the loudness fields come before the samples). A fold_identical file that
+ * unfolds is hashed again as it is rewritten. ok says whether it held. */
+typedef struct sg_audio_digest {
+  int64_t frames;  /* [in] frames the caller will write, exactly */
+  int ok;          /* [out] 1 after a successful close when the fields below describe the file */
+  char sha256[65]; /* [out] lowercase hex */
+  uint32_t crc32;  /* [out] zlib's crc32 of every byte of the file */
+  /* [out] the file's fstat(2) once complete, before its rename: a later stat saying otherwise
+   * means the file was written since (the digest is of what the writer wrote) */
+  long long size, mtime_s, mtime_ns, ino, dev;
+} sg_audio_digest;
+
 typedef struct sg_audio_writer_config {
   unsigned rate;
   unsigned channels;
@@ -76,6 +91,7 @@ typedef struct sg_audio_writer_config {
    * they differ turns it into a 2-channel file (what was written is copied over, duplicated).
    * The tap always sees 2 channels; readers of the file get the one channel back on both. */
   int fold_identical;
+  sg_audio_digest *digest; /* optional: the file's digest as it is written, filled at close */
 } sg_audio_writer_config;
 
 void sg_audio_writer_config_init(sg_audio_writer_config *c); /* 48 kHz, stereo, float32 */

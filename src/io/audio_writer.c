@@ -17,6 +17,7 @@
  * the denormals check). */
 #include "stemgate/io.h"
 
+#include "core/filehash.h"
 #include "core/writeback.h"
 
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SG_WRITER_BYTES (1u << 20) /* conversion/output buffer: large writes, reused */
@@ -35,7 +37,9 @@ enum {
   FMT_PCM = 1,
   FMT_FLOAT = 3,
   JUNK_SIZE = 28, /* ds64 body without table: 3 x uint64 + uint32 */
-  BEXT_SIZE = 602
+  BEXT_SIZE = 602,
+  /* RIFF, JUNK, fmt, fact, bext with the longest coding history (padded), data */
+  HEADER_MAX = 12 + 8 + JUNK_SIZE + 8 + 18 + 12 + 8 + BEXT_SIZE + 256 + 8
 };
 
 struct sg_audio_writer {
@@ -56,11 +60,18 @@ struct sg_audio_writer {
   uint64_t wb_from; /* sample bytes whose writeback has been started */
   unsigned in_ch;   /* channels the caller writes (cfg.channels: the file's) */
   float *mono;      /* fold_identical while folded: one channel of a block */
+  /* cfg.digest while the streamed digest holds (NULL once it cannot): the SHA-256 and CRC-32
+   * of the header as close will leave it, then of every byte written after it */
+  sg_audio_digest *dg;
+  sg_sha256 sha;
+  uint32_t crc;
+  uint64_t dg_riff, dg_data; /* the RIFF and data sizes the hashed header holds */
 };
 
 static _Atomic unsigned seq; /* temporary names; writers run on the pool's threads */
 
 static void writer_free(sg_audio_writer *w) {
+  sg_sha256_free(&w->sha);
   free(w->buf);
   free(w->quantised);
   free(w->mono);
@@ -112,11 +123,9 @@ static void put_u64(unsigned char *p, uint64_t v) {
     p[i] = (unsigned char)((v >> (8 * i)) & 0xff);
 }
 
-static int write_chunk_head(FILE *f, const char *id, uint32_t size) {
-  unsigned char h[8];
+static void chunk_head(unsigned char *h, const char *id, uint32_t size) {
   memcpy(h, id, 4);
   put_u32(h + 4, size);
-  return fwrite(h, 1, 8, f) == 8;
 }
 
 /* EBU Tech 3285 v2 loudness field: value x 100 rounded, 0x7FFF when not measured. */
@@ -150,49 +159,98 @@ static uint32_t bext_body(const sg_bext *x, unsigned char *b) {
   return (uint32_t)(size + (size & 1));
 }
 
-static int write_header(sg_audio_writer *w) {
+/* The header as open writes it (sizes 0, patched at close) into h; returns its length and sets
+ * the offsets finish patches. */
+static size_t header_bytes(sg_audio_writer *w, unsigned char *h) {
   const sg_audio_writer_config *c = &w->cfg;
-  int is_float = c->format == SG_FMT_FLOAT32;
-  unsigned char b[BEXT_SIZE];
-  FILE *f = w->f;
-  /* RIFF size is patched on close. */
-  if (!write_chunk_head(f, "RIFF", 0) || fwrite("WAVE", 1, 4, f) != 4)
-    return 0;
-  memset(b, 0, sizeof b);
-  if (!write_chunk_head(f, "JUNK", JUNK_SIZE) || fwrite(b, 1, JUNK_SIZE, f) != JUNK_SIZE)
-    return 0;
+  const int is_float = c->format == SG_FMT_FLOAT32;
+  size_t n = 12;
+  chunk_head(h, "RIFF", 0); /* RIFF size is patched on close. */
+  memcpy(h + 8, "WAVE", 4);
+  chunk_head(h + n, "JUNK", JUNK_SIZE);
+  memset(h + n + 8, 0, JUNK_SIZE);
+  n += 8 + JUNK_SIZE;
   /* fmt: 18 bytes with cbSize = 0 for float (required for non-PCM tags), 16 for PCM. */
-  unsigned fmt_size = is_float ? 18 : 16;
-  unsigned block = c->channels * w->bytes_per_sample;
+  const unsigned fmt_size = is_float ? 18 : 16;
+  const unsigned block = c->channels * w->bytes_per_sample;
+  unsigned char *b = h + n + 8;
+  chunk_head(h + n, "fmt ", fmt_size);
   put_u16(b, is_float ? FMT_FLOAT : FMT_PCM);
   put_u16(b + 2, c->channels);
   put_u32(b + 4, c->rate);
   put_u32(b + 8, c->rate * block);
   put_u16(b + 12, block);
   put_u16(b + 14, w->bytes_per_sample * 8);
-  put_u16(b + 16, 0);
-  if (!write_chunk_head(f, "fmt ", fmt_size) || fwrite(b, 1, fmt_size, f) != fmt_size)
-    return 0;
+  if (is_float)
+    put_u16(b + 16, 0);
+  n += 8 + fmt_size;
   if (is_float) { /* fact: frame count, required for non-PCM formats */
-    if (!write_chunk_head(f, "fact", 4))
-      return 0;
-    w->fact_pos = ftell(f);
-    memset(b, 0, 4);
-    if (fwrite(b, 1, 4, f) != 4)
-      return 0;
+    chunk_head(h + n, "fact", 4);
+    put_u32(h + n + 8, 0);
+    w->fact_pos = (long)n + 8;
+    n += 12;
   }
   if (c->bext) {
-    unsigned char body[BEXT_SIZE + sizeof w->bext.coding_history + 1];
-    w->bext_size = bext_body(&w->bext, body);
-    w->bext_pos = ftell(f) + 8;
-    if (!write_chunk_head(f, "bext", w->bext_size) ||
-        fwrite(body, 1, w->bext_size, f) != w->bext_size)
-      return 0;
+    w->bext_size = bext_body(&w->bext, h + n + 8);
+    chunk_head(h + n, "bext", w->bext_size);
+    w->bext_pos = (long)n + 8;
+    n += 8 + w->bext_size;
   }
-  if (!write_chunk_head(f, "data", 0))
-    return 0;
-  w->data_pos = ftell(f) - 4;
-  return w->fact_pos >= 0 && w->data_pos > 0;
+  chunk_head(h + n, "data", 0);
+  w->data_pos = (long)n + 4;
+  return n + 8;
+}
+
+/* The sizes finish writes for a file of frames frames: the data chunk's and the RIFF's. */
+static void final_sizes(const sg_audio_writer *w, int64_t frames, uint64_t *data, uint64_t *riff) {
+  *data = (uint64_t)frames * w->cfg.channels * w->bytes_per_sample;
+  *riff = (uint64_t)w->data_pos + 4 + *data + (*data & 1) - 8; /* RIFF chunks are word aligned */
+}
+
+static uint32_t fact_value(int64_t frames) {
+  return frames > 0xffffffff ? 0xffffffffu : (uint32_t)frames;
+}
+
+static void digest_drop(sg_audio_writer *w) {
+  sg_sha256_free(&w->sha);
+  w->dg = NULL;
+}
+
+static void digest_add(sg_audio_writer *w, const unsigned char *p, size_t n) {
+  if (!w->dg)
+    return;
+  if (sg_sha256_update(&w->sha, p, n) != SG_OK)
+    digest_drop(w);
+  else
+    w->crc = sg__crc32(w->crc, p, n);
+}
+
+/* (Re)starts the digest with the header h of n bytes as close will patch it for the promised
+ * frame count; an RF64 file (its ds64 written at close) is not hashed as it streams. */
+static void digest_begin(sg_audio_writer *w, const unsigned char *h, size_t n) {
+  if (!w->dg)
+    return;
+  sg_sha256_free(&w->sha);
+  final_sizes(w, w->dg->frames, &w->dg_data, &w->dg_riff);
+  if (w->dg_riff > 0xffffffffu || sg_sha256_init(&w->sha) != SG_OK) {
+    digest_drop(w);
+    return;
+  }
+  unsigned char f[HEADER_MAX];
+  memcpy(f, h, n);
+  put_u32(f + 4, (uint32_t)w->dg_riff);
+  put_u32(f + w->data_pos, (uint32_t)w->dg_data);
+  if (w->fact_pos > 0)
+    put_u32(f + w->fact_pos, fact_value(w->dg->frames));
+  w->crc = 0;
+  digest_add(w, f, n);
+}
+
+static int write_header(sg_audio_writer *w) {
+  unsigned char h[HEADER_MAX];
+  const size_t n = header_bytes(w, h);
+  digest_begin(w, h, n);
+  return fwrite(h, 1, n, w->f) == n;
 }
 
 sg_status sg_audio_writer_open(sg_audio_writer **out, const char *path,
@@ -232,6 +290,11 @@ sg_status sg_audio_writer_open(sg_audio_writer **out, const char *path,
   if (cfg->bext) {
     w->bext = *cfg->bext;
     w->cfg.bext = &w->bext;
+  }
+  if (cfg->digest) {
+    cfg->digest->ok = 0;
+    if (!cfg->bext_final && cfg->digest->frames >= 0)
+      w->dg = cfg->digest;
   }
   w->bytes_per_sample = cfg->format == SG_FMT_PCM16 ? 2 : cfg->format == SG_FMT_PCM24 ? 3 : 4;
   size_t len = strlen(path); /* checked above: fits both buffers */
@@ -350,6 +413,8 @@ static int unfold(sg_audio_writer *w) {
       memcpy(w->buf + 8 * i + 4, w->mono + i, 4);
     }
     ok = ok && fwrite(w->buf, 8, k, w->f) == k;
+    if (ok)
+      digest_add(w, w->buf, 8 * k);
     left -= k;
   }
   fclose(in);
@@ -379,6 +444,7 @@ sg_status sg_audio_writer_write(sg_audio_writer *w, const float *x, size_t frame
     size_t bytes = w->mono ? convert(w, w->mono, n) : convert(w, blk, n * ch);
     if (fwrite(w->buf, 1, bytes, w->f) != bytes)
       return sg_diag_fail(d, SG_E_IO, "write to '%s' failed: %s", w->tmp, strerror(errno));
+    digest_add(w, w->buf, bytes);
     w->written += bytes;
     if (w->written - w->wb_from >= SG_WRITEBACK_BYTES) {
       int64_t at = (int64_t)w->data_pos + 4; /* the sample data follows the size field */
@@ -396,6 +462,8 @@ sg_status sg_audio_writer_write(sg_audio_writer *w, const float *x, size_t frame
     done += n;
   }
   w->frames += (int64_t)frames;
+  if (w->dg && w->frames > w->dg->frames)
+    digest_drop(w); /* more than promised: the hashed header is wrong */
   return SG_OK;
 }
 
@@ -409,15 +477,19 @@ static int patch_u32(FILE *f, long pos, uint32_t v) {
 
 /* Fills in the sizes; past 4 GiB the file becomes RF64 with a ds64 chunk in the JUNK space. */
 static int finish(sg_audio_writer *w) {
-  uint64_t data = (uint64_t)w->frames * w->cfg.channels * w->bytes_per_sample;
+  uint64_t data, riff;
+  final_sizes(w, w->frames, &data, &riff);
   if (data & 1) { /* RIFF chunks are word aligned */
     unsigned char z = 0;
     if (fwrite(&z, 1, 1, w->f) != 1)
       return 0;
+    digest_add(w, &z, 1);
   }
   if (fflush(w->f) != 0)
     return 0;
-  uint64_t riff = (uint64_t)ftell(w->f) - 8;
+  riff = (uint64_t)ftell(w->f) - 8;
+  if (w->dg && (w->frames != w->dg->frames || riff != w->dg_riff || data != w->dg_data))
+    digest_drop(w); /* fewer frames than promised: the hashed header is not the file's */
   if (riff <= 0xffffffffu) {
     if (!patch_u32(w->f, 4, (uint32_t)riff) || !patch_u32(w->f, w->data_pos, (uint32_t)data))
       return 0;
@@ -445,11 +517,8 @@ static int finish(sg_audio_writer *w) {
         fwrite(body, 1, w->bext_size, w->f) != w->bext_size)
       return 0;
   }
-  if (w->fact_pos > 0) {
-    uint32_t fr = w->frames > 0xffffffff ? 0xffffffffu : (uint32_t)w->frames;
-    if (!patch_u32(w->f, w->fact_pos, fr))
-      return 0;
-  }
+  if (w->fact_pos > 0 && !patch_u32(w->f, w->fact_pos, fact_value(w->frames)))
+    return 0;
   return fflush(w->f) == 0;
 }
 
@@ -458,6 +527,9 @@ sg_status sg_audio_writer_close(sg_audio_writer *w, sg_diag *d) {
     return sg_diag_fail(d, SG_E_INVAL, "audio writer: NULL argument");
   sg_status st = SG_OK;
   int ok = finish(w);
+  struct stat sb; /* the finished file as the digest describes it */
+  if (w->dg && (!ok || fstat(fileno(w->f), &sb) != 0))
+    digest_drop(w);
   if (ok)
     sg__start_writeback(fileno(w->f), 0, 0);
   if (fclose(w->f) != 0 || !ok)
@@ -467,6 +539,16 @@ sg_status sg_audio_writer_close(sg_audio_writer *w, sg_diag *d) {
                       strerror(errno));
   if (st != SG_OK)
     remove(w->tmp);
+  sg_audio_digest *dg = w->dg;
+  if (st == SG_OK && dg && sg_sha256_final(&w->sha, dg->sha256) == SG_OK) {
+    dg->crc32 = w->crc;
+    dg->size = (long long)sb.st_size;
+    dg->mtime_s = (long long)sb.st_mtim.tv_sec;
+    dg->mtime_ns = (long long)sb.st_mtim.tv_nsec;
+    dg->ino = (long long)sb.st_ino;
+    dg->dev = (long long)sb.st_dev;
+    dg->ok = 1;
+  }
   writer_free(w);
   return st;
 }

@@ -326,13 +326,26 @@ void sg__node_stat_note(sg__node *n, int i, const char *path) {
     take_stat(path, &n->fst[i]);
 }
 
-static sg_status node_hash(sg__node *n, const char *const *files, int nf, int crc, sg_diag *d) {
+/* Whether the file whose stat is s is the one the writer hashed as it streamed: the same inode,
+ * size and mtime as when it was complete (a later write moves the mtime). */
+static int streamed_holds(const sg_audio_digest *dg, const sg__fstat *s) {
+  return dg && dg->ok && s->have && s->size == dg->size && s->mt_s == dg->mtime_s &&
+         s->mt_ns == dg->mtime_ns && s->ino == dg->ino && s->dev == dg->dev;
+}
+
+static sg_status node_hash(sg__node *n, const char *const *files, int nf, int crc,
+                           const sg_audio_digest *first, sg_diag *d) {
   n->nf = 0;
   for (int i = 0; i < nf && i < SG__NODE_FILES; ++i) {
     take_stat(files[i], &n->fst[i]); /* before the hash: a write during it moves the mtime */
     n->fcrc_ok[i] = 0;
-    sg_status st = crc ? sg_package_file_digest(files[i], n->fsha[i], &n->fcrc[i], d)
-                       : sg__record_hash(files[i], n->fsha[i], d);
+    sg_status st = SG_OK;
+    if (i == 0 && streamed_holds(first, &n->fst[0])) { /* a WAV: its record hash is its SHA */
+      memcpy(n->fsha[0], first->sha256, sizeof n->fsha[0]);
+      n->fcrc[0] = first->crc32;
+    } else
+      st = crc ? sg_package_file_digest(files[i], n->fsha[i], &n->fcrc[i], d)
+               : sg__record_hash(files[i], n->fsha[i], d);
     if (st != SG_OK)
       return st;
     n->fcrc_ok[i] = (unsigned char)(crc != 0);
@@ -353,7 +366,7 @@ struct sg__hash_job {
 static void *hash_job_run(void *arg) {
   sg__hash_job *j = arg;
   const char *files[1] = {j->path};
-  j->st = node_hash(j->n, files, 1, 1, &j->d);
+  j->st = node_hash(j->n, files, 1, 1, NULL, &j->d);
   return NULL;
 }
 
@@ -362,7 +375,7 @@ sg_status sg__node_hash_crc_start(sg__node *n, const char *path, sg__hash_job **
   *job = j;
   if (!j) { /* no memory for the job: hashed here */
     const char *files[1] = {path};
-    return node_hash(n, files, 1, 1, d);
+    return node_hash(n, files, 1, 1, NULL, d);
   }
   j->n = n;
   j->path = path;
@@ -385,12 +398,14 @@ sg_status sg__node_hash_join(sg__hash_job *j, sg_diag *d) {
   return st;
 }
 
-sg_status sg__node_hash(sg__node *n, const char *const *files, int nf, sg_diag *d) {
-  return node_hash(n, files, nf, 0, d);
+sg_status sg__node_hash(sg__node *n, const char *const *files, int nf, const sg_audio_digest *first,
+                        sg_diag *d) {
+  return node_hash(n, files, nf, 0, first, d);
 }
 
-sg_status sg__node_hash_crc(sg__node *n, const char *const *files, int nf, sg_diag *d) {
-  return node_hash(n, files, nf, 1, d);
+sg_status sg__node_hash_crc(sg__node *n, const char *const *files, int nf,
+                            const sg_audio_digest *first, sg_diag *d) {
+  return node_hash(n, files, nf, 1, first, d);
 }
 
 sg_status sg__node_rows_from(sg__node *n, const sg_gate_report *g, size_t from) {

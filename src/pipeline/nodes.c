@@ -215,7 +215,9 @@ sg_status sg__fx_hash(sg__stem *ss, sg_diag *d) {
                         */
     ss->fx_uptodate = 0;
   const char *files[1] = {ss->final};
-  return sg__node_hash_crc(&ss->fx_node, files, 1, d); /* delivered: its zip entry's CRC too */
+  /* Delivered: its zip entry's CRC too. Read back: its bext loudness, written at close, comes
+   * before the samples, so the writer cannot hash the file as it streams. */
+  return sg__node_hash_crc(&ss->fx_node, files, 1, NULL, d);
 }
 
 sg_status sg__fx_node_judge(sg__run *r, sg__stem *ss,
@@ -311,7 +313,7 @@ sg_status sg__step_master(sg__run *r, sg_diag *d) {
   if (st != SG_OK)
     return st;
   const char *files[1] = {r->master_path};
-  if (n->nf == 0 && (st = sg__node_hash_crc(n, files, 1, d)) != SG_OK) /* not hashed beside */
+  if (n->nf == 0 && (st = sg__node_hash_crc(n, files, 1, NULL, d)) != SG_OK) /* not hashed beside */
     return st;
   const sg_meter_result *m = &r->master_meter;
   sg__node_num(n, "frames", (double)m->frames);

@@ -466,10 +466,14 @@ void sg__node_num(sg__node *n, const char *name, double v);
 double sg__node_get_num(const sg__node *n, const char *name, double def);
 void sg__node_text(sg__node *n, const char *name, const char *s);
 const char *sg__node_get_text(const sg__node *n, const char *name, const char *def);
-/* Hashes the node's output files into n (worker threads may call it). */
-sg_status sg__node_hash(sg__node *n, const char *const *files, int nf, sg_diag *d);
+/* Hashes the node's output files into n (worker threads may call it). first (optional): the
+ * first file's digest as its writer streamed it, taken instead of reading the file when it held
+ * and the file is still what was written. */
+sg_status sg__node_hash(sg__node *n, const char *const *files, int nf, const sg_audio_digest *first,
+                        sg_diag *d);
 /* The same, each file's CRC-32 taken from the same read (files delivered in the zip). */
-sg_status sg__node_hash_crc(sg__node *n, const char *const *files, int nf, sg_diag *d);
+sg_status sg__node_hash_crc(sg__node *n, const char *const *files, int nf,
+                            const sg_audio_digest *first, sg_diag *d);
 /* sg__node_hash_crc of one file on a thread of its own while the caller goes on (the master's
  * file hashed while its gates are judged). Until sg__node_hash_join returns, n's file fields
  * (nf, fst, fsha, fcrc) are the thread's; path must outlive it. Without a thread it is hashed at

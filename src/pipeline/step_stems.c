@@ -221,6 +221,10 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
     wc.fold_identical = 1;
     wc.tap = sg__probe_tap;
     wc.tap_user = &p;
+    /* Hashed as it is written, on this thread (the instrument renders on its own when alone):
+     * no read back of the file after it, with one core idle. */
+    sg_audio_digest dg = {.frames = r->tl.dry_frames};
+    wc.digest = &dg;
     /* Alone: its effects run beside it, fed what the tap sees (fuse.c); without a queue or a
      * thread they read the file later, as for any stem. */
     sg__ring *ring = NULL;
@@ -241,7 +245,7 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
       sg__ring_close(ring, st);
     const char *files[2] = {ss->dry, ss->midi};
     if (st == SG_OK)
-      st = sg__node_hash(&ss->dry_node, files, ss->midi[0] ? 2 : 1, d);
+      st = sg__node_hash(&ss->dry_node, files, ss->midi[0] ? 2 : 1, &dg, d);
   }
   sg_synth_destroy(syn);
   st = sg__probe_hand_over(&p, ss, st);

@@ -5,6 +5,7 @@
 #include <glob.h>
 #include <unistd.h>
 
+#include "core/filehash.h"
 #include "stemgate/io.h"
 
 #include <float.h>
@@ -230,6 +231,111 @@ static void fold_identical_channels(void **s) {
   free(st);
 }
 
+/* The streamed digest: the SHA-256 and CRC-32 the writer took of what it wrote are those of the
+ * finished file as read back, in every format (pcm24 mono with an odd frame count ends in a pad
+ * byte), folded or unfolded mid-stream; when the promise cannot hold (another frame count, a
+ * bext_final rewriting the header) it says so and the caller reads the file. */
+static void crc_block(void *user, const unsigned char *p, size_t n) {
+  uint32_t *c = user;
+  *c = sg__crc32(*c, p, n);
+}
+
+static void bext_fill(void *user, sg_bext *b) {
+  (void)user;
+  b->has_loudness = 1;
+  b->loudness_lufs = -20.0;
+}
+
+static void write_digested(const char *p, const sg_audio_writer_config *cfg, const float *x,
+                           size_t n, int64_t promised, sg_audio_digest *dg) {
+  sg_audio_writer_config c = *cfg;
+  memset(dg, 0xa5, sizeof *dg); /* what the writer leaves unset shows */
+  dg->frames = promised;
+  c.digest = dg;
+  sg_audio_writer *w;
+  assert_int_equal(sg_audio_writer_open(&w, p, &c, NULL), SG_OK);
+  for (size_t at = 0; at < n;) { /* uneven pieces, some past the writer's block */
+    size_t k = n - at < 150001 ? n - at : 150001;
+    assert_int_equal(sg_audio_writer_write(w, x + c.channels * at, k, NULL), SG_OK);
+    at += k;
+  }
+  assert_int_equal(sg_audio_writer_close(w, NULL), SG_OK);
+}
+
+static void assert_digest_is_files(const char *p, const sg_audio_digest *dg) {
+  char hex[65];
+  uint32_t crc = 0;
+  assert_int_equal(sg__sha256_file_also(p, hex, crc_block, &crc, NULL), SG_OK);
+  assert_int_equal(dg->ok, 1);
+  assert_string_equal(dg->sha256, hex);
+  assert_int_equal(dg->crc32, crc);
+  struct stat sb;
+  assert_int_equal(stat(p, &sb), 0);
+  assert_int_equal(dg->size, (long long)sb.st_size);
+  assert_int_equal(dg->mtime_s, (long long)sb.st_mtim.tv_sec);
+  assert_int_equal(dg->mtime_ns, (long long)sb.st_mtim.tv_nsec);
+  assert_int_equal(dg->ino, (long long)sb.st_ino);
+}
+
+static void streamed_digest_is_the_files(void **s) {
+  (void)s;
+  const size_t n = 300001;
+  float *x = sine(n, 2, 441, 0.8, 48000);
+  sg_bext bext = {.description = "digest"};
+  memset(bext.coding_history, 'h', sizeof bext.coding_history); /* the longest header */
+  const struct {
+    sg_sample_format f;
+    unsigned ch;
+  } cases[] = {{SG_FMT_FLOAT32, 2}, {SG_FMT_PCM24, 1}, {SG_FMT_PCM24, 2}, {SG_FMT_PCM16, 2}};
+  const char *p = sg_test_path("digest.wav");
+  sg_audio_digest dg;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+    sg_audio_writer_config cfg;
+    sg_audio_writer_config_init(&cfg);
+    cfg.format = cases[i].f;
+    cfg.channels = cases[i].ch;
+    cfg.dither_seed = 3;
+    cfg.bext = i & 1 ? &bext : NULL;
+    write_digested(p, &cfg, x, n, (int64_t)n, &dg);
+    assert_digest_is_files(p, &dg);
+    /* Frames other than promised: no digest (the file itself is as ever). */
+    write_digested(p, &cfg, x, n, (int64_t)n + 1, &dg);
+    assert_int_equal(dg.ok, 0);
+    write_digested(p, &cfg, x, n, (int64_t)n - 1, &dg);
+    assert_int_equal(dg.ok, 0);
+    sg_audio_info info;
+    sg_audio_reader *r;
+    assert_int_equal(sg_audio_reader_open(&r, p, &info, NULL), SG_OK);
+    sg_audio_reader_close(r);
+    assert_int_equal(info.frames, (int64_t)n);
+  }
+  /* Folded throughout, and unfolded at frame 200000 (the file rewritten, hashed again). */
+  sg_audio_writer_config cfg;
+  sg_audio_writer_config_init(&cfg);
+  cfg.fold_identical = 1;
+  cfg.bext = &bext;
+  for (size_t i = 0; i < n; ++i)
+    x[2 * i + 1] = x[2 * i];
+  write_digested(p, &cfg, x, n, (int64_t)n, &dg);
+  sg_audio_info info;
+  sg_audio_reader *r;
+  assert_int_equal(sg_audio_reader_open(&r, p, &info, NULL), SG_OK);
+  sg_audio_reader_close(r);
+  assert_int_equal(info.channels, 1);
+  assert_digest_is_files(p, &dg);
+  x[2 * 200000 + 1] += 0.25f;
+  write_digested(p, &cfg, x, n, (int64_t)n, &dg);
+  assert_int_equal(sg_audio_reader_open(&r, p, &info, NULL), SG_OK);
+  sg_audio_reader_close(r);
+  assert_int_equal(info.channels, 2);
+  assert_digest_is_files(p, &dg);
+  /* A bext_final rewrites the header at close: not hashed as it streams. */
+  cfg.bext_final = bext_fill;
+  write_digested(p, &cfg, x, n, (int64_t)n, &dg);
+  assert_int_equal(dg.ok, 0);
+  free(x);
+}
+
 static void truncated_file_is_reported(void **s) {
   (void)s;
   const size_t n = 10000;
@@ -335,6 +441,7 @@ int main(void) {
       cmocka_unit_test(pcm16_dither_decorrelates_quiet_signal),
       cmocka_unit_test(writer_is_atomic_and_tapped),
       cmocka_unit_test(fold_identical_channels),
+      cmocka_unit_test(streamed_digest_is_the_files),
       cmocka_unit_test(truncated_file_is_reported),
       cmocka_unit_test(strict_readers_accept_float_wav),
       cmocka_unit_test(convert_rate_and_channels),
