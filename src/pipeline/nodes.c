@@ -211,13 +211,45 @@ int sg__fx_reuse(sg__run *r, sg__stem *ss) {
 sg_status sg__fx_hash(sg__stem *ss, sg_diag *d) {
   sg__node_free(&ss->fx_node);
   sg__node_init(&ss->fx_node, ss->final_key);
+  /* The file's hash (its BWF loudness is written at close, before the samples: no digest while
+   * writing) runs beside the judge and the master; what needs it waits in sg__fx_settle. */
   if (ss->fx_uptodate) /* only then: effects beside a dry render must not write what its judge reads
                         */
     ss->fx_uptodate = 0;
-  const char *files[1] = {ss->final};
-  /* Delivered: its zip entry's CRC too. Read back: its bext loudness, written at close, comes
-   * before the samples, so the writer cannot hash the file as it streams. */
-  return sg__node_hash_crc(&ss->fx_node, files, 1, NULL, d);
+  return sg__node_hash_crc_start(&ss->fx_node, ss->final, &ss->fx_hash, d);
+}
+
+/* The effects node's record and what goes with it, once its file's hash is known. */
+static sg_status fx_record(sg__run *r, sg__stem *ss, sg_diag *d) {
+  char node[SG_MAX_NAME + 8], rec[SG_MAX_PATH + 64];
+  snprintf(node, sizeof node, "fx %s", ss->name);
+  sg__node_record_path(r, node, rec, sizeof rec);
+  sg__node *n = &ss->fx_node;
+  sg_status st = sg__node_write(rec, n, d);
+  if (st == SG_OK) {
+    const char *files[1] = {ss->final};
+    sg__shared_publish(r, ss->final_key, rec, files, 1);
+    sg__trace_keep(r, node, n, ss->trace);
+  }
+  return st;
+}
+
+sg_status sg__fx_settle(sg__run *r, sg_diag *d) {
+  sg_status st = SG_OK;
+  for (int k = 0; k < r->n_stems; ++k) {
+    sg__stem *ss = &r->stems[k];
+    if (!ss->fx_hash)
+      continue;
+    sg_status h = sg__node_hash_join(ss->fx_hash, st == SG_OK ? d : NULL);
+    ss->fx_hash = NULL;
+    if (h == SG_OK && ss->fx_rec)
+      h = fx_record(r, ss, st == SG_OK ? d : NULL);
+    ss->fx_rec = 0;
+    if (h == SG_OK && ss->fx_lend)
+      sg__fx_lend(r, ss, 1);
+    st = st == SG_OK ? h : st;
+  }
+  return st;
 }
 
 sg_status sg__fx_node_judge(sg__run *r, sg__stem *ss,
@@ -246,15 +278,13 @@ sg_status sg__fx_node_judge(sg__run *r, sg__stem *ss,
   sg__node_num(n, "info_frames", (double)ss->final_info.frames);
   sg__node_num(n, "info_rate", ss->final_info.rate);
   sg__node_num(n, "info_channels", ss->final_info.channels);
-  char rec[SG_MAX_PATH + 64];
-  sg__node_record_path(r, node, rec, sizeof rec);
-  if ((st = sg__node_rows_from(n, &r->res->gates, n0)) == SG_OK &&
-      (st = sg__node_write(rec, n, d)) == SG_OK) {
-    const char *files[1] = {ss->final};
-    sg__shared_publish(r, ss->final_key, rec, files, 1);
-    sg__trace_keep(r, node, n, ss->trace);
+  if ((st = sg__node_rows_from(n, &r->res->gates, n0)) != SG_OK)
+    return st;
+  if (ss->fx_hash) { /* its file still being hashed: the record waits (sg__fx_settle) */
+    ss->fx_rec = 1;
+    return SG_OK;
   }
-  return st;
+  return fx_record(r, ss, d);
 }
 
 /* ---- master, package, verification ------------------------------------------------------------
@@ -416,6 +446,9 @@ static sg_status hash_delivered(sg__run *r, sg__node *pn, const char *zsha,
 sg_status sg__step_package(sg__run *r, sg_diag *d) {
   const sg_song *s = r->song;
   char zip[SG_MAX_PATH + 64], name[SG_MAX_PATH], a[4096 + 65 * (SG_MAX_STEMS + 1) * 2], pkey[65];
+  sg_status st = sg__package_settle(r, d); /* the stems' hashes, the package begun beside */
+  if (st != SG_OK)
+    return st;
   sg__package_zip_path(r, zip, sizeof zip);
   sg__package_zip_name(r, name, sizeof name);
   int len = snprintf(a, sizeof a, "%s|%s|%s|%d|%d|%s", s->spec_sha256, r->master_key,
@@ -423,7 +456,7 @@ sg_status sg__step_package(sg__run *r, sg_diag *d) {
   for (int k = 0; k < r->n_stems && len > 0 && (size_t)len < sizeof a; ++k)
     len += snprintf(a + len, sizeof a - (size_t)len, "|%s|%s", r->stems[k].final_key,
                     r->stems[k].dry_node.nf > 1 ? r->stems[k].dry_node.fsha[1] : "");
-  sg_status st = sg__cache_key_text("package", a, NULL, &r->res->gates, pkey);
+  st = sg__cache_key_text("package", a, NULL, &r->res->gates, pkey);
   if (st != SG_OK)
     return st;
   sg__node *pn = &r->pkg_node;

@@ -121,6 +121,10 @@ typedef struct sg__stem {
   int fuse;       /* alone, and its effects may run beside its dry render (fuse.c) */
   struct sg__fused *fused; /* those effects' thread, until the effects' produce phase joins it */
   int fused_done;          /* its effects were rendered so (said in the log) */
+  /* The effects file's hash running beside the later steps (sg__fx_hash), and what waits for it:
+   * the node's record (fx_rec) and the lent envelope (fx_lend); sg__fx_settle does them. */
+  struct sg__hash_job *fx_hash;
+  int fx_rec, fx_lend;
   int tail;   /* its effects are the last work of steps 3-5: their taps use the other core */
   int judged; /* fail fast: set by the judge when this stem passed its dry gates */
 } sg__stem;
@@ -182,6 +186,10 @@ typedef struct sg__run {
   /* The package begun while the master renders (sg__package_start): the stems' entries are
    * written into pkg_zip on the zip writer's thread meanwhile; sg__package_build finishes it. */
   struct sg_package *pkg_early;
+  pthread_t pkg_th; /* sg__package_start's thread, while pkg_th_on */
+  int pkg_th_on;
+  sg_status pkg_settle; /* its sg__fx_settle, and the message */
+  sg_diag pkg_settle_d;
   void *pool;                       /* the two-phase pool while it runs (run.c) */
   struct sg__hash_job *master_hash; /* the master's file hashed beside its gates (nodes.c) */
   char pkg_zip[SG_MAX_PATH * 2 + 64];
@@ -367,6 +375,13 @@ const sg__stem *sg__sidechain_source(const sg__run *r, const sg__stem *ss, int *
  * judge with the record around the step's own judge. */
 int sg__fx_reuse(sg__run *r, sg__stem *ss);
 sg_status sg__fx_hash(sg__stem *ss, sg_diag *d);
+/* Joins every effects file hash still running and writes what waited for it (the records, the
+ * shared cache entries, the kept traces, the lent envelopes). Before anything reads an effects
+ * node's file hash: the package's stems, the report, the stat cache. */
+sg_status sg__fx_settle(sg__run *r, sg_diag *d);
+/* The fx stem's onset envelope lent by its file's hash (lend.c); then, once its judge is done
+ * (judged), its meter and features freed, else its features unless a delay gate reads them. */
+void sg__fx_lend(sg__run *r, sg__stem *ss, int judged);
 sg_status sg__fx_node_judge(sg__run *r, sg__stem *ss,
                             sg_status (*judge)(sg__run *, sg__stem *, sg_diag *), sg_diag *d);
 sg_status sg__fx_judged(sg__run *r, sg__stem *ss, sg_diag *d); /* step_fx.c */
@@ -394,6 +409,9 @@ sg_status sg__package_build(sg__run *r, const char *zip, char zsha[65], sg_diag 
 void sg__package_start(sg__run *r);
 /* The begun package dropped (its .partial removed), when the run ends without building it. */
 void sg__package_drop(sg__run *r);
+/* Joins sg__package_start's thread and settles the effects nodes (sg__fx_settle): before the
+ * package step reads their hashes, and before a run that stopped writes its report. */
+sg_status sg__package_settle(sg__run *r, sg_diag *d);
 sg_status sg__package_verify_client(sg__run *r, const char *zip, sg_diag *d);
 void sg__package_client_free(sg__run *r);
 /* NOTES.txt (notes.c); NULL when out of memory. */

@@ -764,6 +764,10 @@ sg_status sg_render(const sg_render_options *opt, sg_render_result *res, sg_diag
   if (st == SG_OK) {
     sg__log(r, "stemgate %s: %s (%s)", sg_version(), r->song->title, opt->spec_path);
     st = run_steps(r, d);
+    /* The effects nodes' records whose file hash ran beside later steps, whatever stopped the
+     * run (the package step settles them itself). */
+    const sg_status sst = sg__package_settle(r, st == SG_OK ? d : NULL);
+    st = st == SG_OK ? sst : st;
     if (st == SG_E_GATE) {
       res->first_failure_s = sg__now() - r->t0;
       sg__flush(r);

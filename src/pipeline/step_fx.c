@@ -125,7 +125,18 @@ static sg_status fx_render(sg__run *r, sg__stem *ss, sg__probe *p, sg__ring *rin
  * over, the onset envelope lent, the status the judge reads. */
 static void fx_finish(sg__run *r, sg__stem *ss, sg__probe *p, sg_status st) {
   st = sg__probe_hand_over(p, ss, st);
-  if (st == SG_OK && ss->fx_node.nf >= 1) {
+  ss->produced = st;
+  if (st != SG_OK)
+    return;
+  if (ss->fx_hash) /* lent once the file's hash is known (sg__fx_settle) */
+    ss->fx_lend = 1;
+  else
+    sg__fx_lend(r, ss, 0);
+}
+
+void sg__fx_lend(sg__run *r, sg__stem *ss, int judged) {
+  ss->fx_lend = 0;
+  if (ss->fx_node.nf >= 1) {
     /* Written now, so the envelope does not wait in memory for the package step; a stem taken
      * from the cache next run lends it too. A failure only costs the lending. */
     char lp[SG_MAX_PATH + 64];
@@ -133,11 +144,14 @@ static void fx_finish(sg__run *r, sg__stem *ss, sg__probe *p, sg_status st) {
     if (sg__lend_write(lp, ss->fx_node.fsha[0], ss->meter, ss->feat) != SG_OK)
       remove(lp);
   }
-  if (st == SG_OK && !has_delay_fx(ss->spec)) { /* nothing else of a stem reads its features */
+  if (judged) { /* its judge is done: nothing reads them any more */
+    sg_meter_free(ss->meter);
+    ss->meter = NULL;
+  }
+  if (judged || !has_delay_fx(ss->spec)) { /* else its delay gates read them */
     sg_features_free(ss->feat);
     ss->feat = NULL;
   }
-  ss->produced = st;
 }
 
 /* A stem's effects rendered beside its dry stem (fuse.c): the thread, what it measured, and its
@@ -325,10 +339,12 @@ static sg_status judge_fx(sg__run *r, sg__stem *ss, sg_diag *d) {
     st = sg__fxv_rows(r, "fx", ss->name, ss->spec->effects, ss->fxv, d);
   sg__fxv_free(ss->fxv);
   ss->fxv = NULL;
-  sg_meter_free(ss->meter);
-  sg_features_free(ss->feat);
-  ss->meter = NULL;
-  ss->feat = NULL;
+  if (!ss->fx_lend) { /* else lent first, then freed (sg__fx_settle) */
+    sg_meter_free(ss->meter);
+    sg_features_free(ss->feat);
+    ss->meter = NULL;
+    ss->feat = NULL;
+  }
   return st;
 }
 

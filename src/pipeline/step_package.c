@@ -104,20 +104,55 @@ static sg_status begin_with_stems(sg__run *r, const char *zip, sg_package **out,
   return SG_OK;
 }
 
-void sg__package_start(sg__run *r) {
-  char name[SG_MAX_PATH];
+/* The package begun on a thread of its own while the master renders: first the effects files'
+ * hashes that ran beside the judges and their records (sg__fx_settle), then the stems' entries,
+ * written ahead. Touches only the stems' effects nodes and the package's own fields; the master
+ * step touches neither. */
+static void *package_begin(void *arg) {
+  sg__run *r = arg;
   sg_diag d;
   sg_diag_clear(&d);
-  sg__package_drop(r);
+  sg_diag_clear(&r->pkg_settle_d);
+  if ((r->pkg_settle = sg__fx_settle(r, &r->pkg_settle_d)) != SG_OK)
+    return NULL;
+  char name[SG_MAX_PATH];
   sg__package_zip_name(r, name, sizeof name);
   if (sg__outset_path(r, name, r->pkg_zip, sizeof r->pkg_zip, &d) != SG_OK ||
       begin_with_stems(r, r->pkg_zip, &r->pkg_early, &d) != SG_OK)
-    return;
+    return NULL;
   sg__outset_sweep(r); /* the sets nobody is shown, removed beside it too */
   sg_package_write_ahead(r->pkg_early, &d);
+  return NULL;
+}
+
+void sg__package_start(sg__run *r) {
+  sg__package_drop(r);
+  r->pkg_settle = SG_OK;
+  r->pkg_th_on = pthread_create(&r->pkg_th, NULL, package_begin, r) == 0;
+  if (!r->pkg_th_on)
+    package_begin(r);
+}
+
+/* Waits for package_begin; its failure to settle the effects nodes is the run's. */
+static sg_status package_join(sg__run *r, sg_diag *d) {
+  if (r->pkg_th_on)
+    pthread_join(r->pkg_th, NULL);
+  r->pkg_th_on = 0;
+  const sg_status st = r->pkg_settle;
+  if (st != SG_OK && d)
+    *d = r->pkg_settle_d;
+  r->pkg_settle = SG_OK;
+  return st;
+}
+
+sg_status sg__package_settle(sg__run *r, sg_diag *d) {
+  sg_status st = package_join(r, d);
+  sg_status s2 = sg__fx_settle(r, st == SG_OK ? d : NULL); /* any the thread did not do */
+  return st == SG_OK ? s2 : st;
 }
 
 void sg__package_drop(sg__run *r) {
+  package_join(r, NULL);
   sg_package_abort(r->pkg_early);
   r->pkg_early = NULL;
 }
