@@ -11,4 +11,15 @@
 
 void sg__start_writeback(int fd, int64_t off, int64_t len);
 
+/* rename(from, to), the file it replaces freed on a thread of its own. On ext4 a rename over
+ * the last link of a large file frees its blocks inside the call, waiting for the journal (and,
+ * mounted with discard, the device): 55 ms for a 55 MB cache file, in the middle of a
+ * re-render. So a large replaced file (1 MiB or more, no other link) gets a second link first,
+ * the rename stays atomic and only drops a link, and that link is unlinked beside the caller.
+ * The unlinks still running when the process exits are waited for (atexit), so no "*.old" file
+ * is left behind. Returns rename's result (0, or -1 with errno). */
+int sg__replace_file(const char *from, const char *to);
+/* Waits for the unlinks sg__replace_file started (what the atexit handler does). */
+void sg__replace_wait(void);
+
 #endif

@@ -534,7 +534,7 @@ sg_status sg_audio_writer_close(sg_audio_writer *w, sg_diag *d) {
     sg__start_writeback(fileno(w->f), 0, 0);
   if (fclose(w->f) != 0 || !ok)
     st = sg_diag_fail(d, SG_E_IO, "finishing '%s' failed: %s", w->tmp, strerror(errno));
-  if (st == SG_OK && rename(w->tmp, w->path) != 0)
+  if (st == SG_OK && sg__replace_file(w->tmp, w->path) != 0)
     st = sg_diag_fail(d, SG_E_IO, "cannot rename '%s' to '%s': %s", w->tmp, w->path,
                       strerror(errno));
   if (st != SG_OK)

@@ -1,4 +1,5 @@
 /* Dry renders, per-stem effect chains and the master bus (see include/stemgate/mix.h). */
+#include "core/writeback.h"
 #include "mix_internal.h"
 
 #include "stemgate/fx.h"
@@ -758,7 +759,7 @@ sg_status sg_mix_master(const sg_master_job *job, sg_meter *meter, sg_master_rep
     if (c->sha_open) {
       if ((st = bus_trailer_write(c, lufs, rep->bus_sha256, d)) != SG_OK)
         goto done;
-      if (rename(c->bus_path, job->bus_path) != 0) {
+      if (sg__replace_file(c->bus_path, job->bus_path) != 0) {
         st = sg_diag_fail(d, SG_E_IO, "master: cannot rename '%s': %s", c->bus_path,
                           strerror(errno));
         goto done;
