@@ -15,16 +15,8 @@
 
 #define RATE 48000
 
-static sg_audio_writer_config wcfg(unsigned ch) {
-  sg_audio_writer_config c;
-  sg_audio_writer_config_init(&c);
-  c.rate = RATE;
-  c.channels = ch;
-  return c;
-}
-
 static void write_stem(const char *path, const float *x, int64_t frames, unsigned ch) {
-  sg_audio_writer_config c = wcfg(ch);
+  sg_audio_writer_config c = sg_test_writer_config(RATE, ch);
   assert_int_equal(sg_audio_write_all(path, x, frames, &c, NULL), SG_OK);
 }
 
@@ -65,7 +57,7 @@ static void latency_is_compensated(void **st) {
   job.n_fx = 2;
   job.bpm = 120;
   job.frames = n;
-  job.wcfg = wcfg(2);
+  job.wcfg = sg_test_writer_config(RATE, 2);
   sg_stem_fx_report rep;
   sg_diag d;
   sg_diag_clear(&d);
@@ -101,7 +93,7 @@ static void gain_pan_and_end_fade(void **st) {
   job.pan = -1.0;
   job.bpm = 120;
   job.frames = n;
-  job.wcfg = wcfg(2);
+  job.wcfg = sg_test_writer_config(RATE, 2);
   assert_int_equal(sg_mix_stem_fx(&job, NULL, NULL, NULL), SG_OK);
   sg_audio_info info;
   float *y = read_stem(job.out_path, &info);
@@ -130,7 +122,7 @@ static void folded_dry_gives_the_same_stem(void **st) {
   for (int64_t i = 0; i < n; ++i)
     x[2 * i] = x[2 * i + 1] =
         0.4f * (float)sin(2 * SG_PI * 330 * (double)i / RATE) * (float)(i % 4800 < 2400);
-  sg_audio_writer_config c = wcfg(2);
+  sg_audio_writer_config c = sg_test_writer_config(RATE, 2);
   assert_int_equal(sg_audio_write_all(sg_test_path("dry2.wav"), x, n, &c, NULL), SG_OK);
   c.fold_identical = 1;
   assert_int_equal(sg_audio_write_all(sg_test_path("dry1.wav"), x, n, &c, NULL), SG_OK);
@@ -152,7 +144,7 @@ static void folded_dry_gives_the_same_stem(void **st) {
     job.frames = n;
     job.pan = 0.4;
     job.gain_db = -2;
-    job.wcfg = wcfg(2);
+    job.wcfg = sg_test_writer_config(RATE, 2);
     assert_int_equal(sg_mix_stem_fx(&job, NULL, NULL, NULL), SG_OK);
   }
   char pa[4096];
@@ -179,7 +171,7 @@ static void reverb_tail_past_the_end_is_reported(void **st) {
   job.n_fx = 1;
   job.bpm = 120;
   job.frames = n;
-  job.wcfg = wcfg(2);
+  job.wcfg = sg_test_writer_config(RATE, 2);
   sg_stem_fx_report rep;
   assert_int_equal(sg_mix_stem_fx(&job, NULL, &rep, NULL), SG_OK);
   printf("tail cut at %.1f dBFS, chain: %s\n", rep.tail_cut_db, rep.chain);
@@ -229,7 +221,7 @@ static void master_meets_loudness_and_ceiling(void **st) {
   job.headroom_db = 6.0;
   job.bpm = 120;
   job.frames = n;
-  job.wcfg = wcfg(2);
+  job.wcfg = sg_test_writer_config(RATE, 2);
   sg_meter *m;
   assert_int_equal(sg_meter_create(&m, 2, RATE, SG_METER_ALL, NULL), SG_OK);
   sg_master_report rep;
@@ -307,7 +299,7 @@ static sg_master_job loud_job(master_files *f, const char *dirname) {
   job.headroom_db = 6.0;
   job.bpm = 120;
   job.frames = n;
-  job.wcfg = wcfg(2);
+  job.wcfg = sg_test_writer_config(RATE, 2);
   return job;
 }
 
@@ -318,7 +310,7 @@ static sg_master_job loud_job(master_files *f, const char *dirname) {
 static void check_against_reference(unsigned ch, const char *dirname) {
   master_files f;
   sg_master_job job = loud_job(&f, dirname);
-  job.wcfg = wcfg(ch);
+  job.wcfg = sg_test_writer_config(RATE, ch);
   sg_meter *m;
   assert_int_equal(sg_meter_create(&m, ch, RATE, SG_METER_ALL, NULL), SG_OK);
   sg_master_report rep;
@@ -484,7 +476,7 @@ static void silent_mix_is_refused(void **st) {
   job.ceiling_dbtp = -1;
   job.bpm = 120;
   job.frames = n;
-  job.wcfg = wcfg(2);
+  job.wcfg = sg_test_writer_config(RATE, 2);
   sg_diag d;
   sg_diag_clear(&d);
   assert_int_equal(sg_mix_master(&job, NULL, NULL, &d), SG_E_GATE);
@@ -613,7 +605,7 @@ static void streamed_first_pass_is_the_same_master(void **st) {
   job.headroom_db = 6.0;
   job.bpm = 120;
   job.frames = n;
-  job.wcfg = wcfg(2);
+  job.wcfg = sg_test_writer_config(RATE, 2);
   spec_case(job, fresh_dir("mspec1"), 1, 0, 0);
   spec_case(job, fresh_dir("mspec1m"), 1, 0, 1);
   /* A tolerance the prediction misses (it lands 0.03 LU off; the limiter costs 0.06 LU here):

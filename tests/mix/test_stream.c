@@ -15,14 +15,6 @@
 
 #define RATE 48000
 
-static sg_audio_writer_config wcfg(unsigned ch) {
-  sg_audio_writer_config c;
-  sg_audio_writer_config_init(&c);
-  c.rate = RATE;
-  c.channels = ch;
-  return c;
-}
-
 /* Noise with exact zeros of both signs now and then. */
 static float *stem_samples(int64_t frames, unsigned ch, uint64_t seed) {
   float *x = malloc((size_t)frames * ch * sizeof *x);
@@ -50,7 +42,7 @@ static void in_add_is_read_then_sum(void **st) {
       char path[1024];
       snprintf(path, sizeof path, "%s", sg_test_path("in_add.wav"));
       float *x = stem_samples(n, ch, 11 + ch);
-      sg_audio_writer_config c = wcfg(ch);
+      sg_audio_writer_config c = sg_test_writer_config(RATE, ch);
       assert_int_equal(sg_audio_write_all(path, x, n, &c, NULL), SG_OK);
       free(x);
       sg__in *a = malloc(sizeof *a), *b = malloc(sizeof *b);
@@ -123,7 +115,7 @@ static void pass_meter_reads_what_the_writer_taps(void **st) {
     sg_meter *meter;
     assert_int_equal(sg_meter_create(&meter, ch, RATE, SG_METER_ALL, NULL), SG_OK);
     sg__out *o = malloc(sizeof *o);
-    sg_audio_writer_config c = wcfg(ch);
+    sg_audio_writer_config c = sg_test_writer_config(RATE, ch);
     assert_int_equal(sg__out_open(o, sg_test_path("pass.wav"), &c, frames, meter, NULL), SG_OK);
     for (int64_t pos = 0; pos < frames; pos += 1000) /* other blocks than the pass's */
       assert_int_equal(sg__out_write(o, L + pos, R + pos, 1000, NULL), SG_OK);

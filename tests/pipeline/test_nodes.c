@@ -102,6 +102,20 @@ static void tree_hashes(const char *dir, const char *rel, char *out, size_t cap)
   }
 }
 
+/* The files under dir and the rows of the render b there are those of the clean render c made
+ * in clean: the same SHA-256 for every file, the same measured value in every row. */
+static void same_as_clean(const char *dir, const sg_render_result *b, const char *clean,
+                          const sg_render_result *c) {
+  static char ha[1 << 15], hb[1 << 15];
+  ha[0] = hb[0] = 0;
+  tree_hashes(dir, "", ha, sizeof ha);
+  tree_hashes(clean, "", hb, sizeof hb);
+  assert_string_equal(ha, hb);
+  assert_int_equal(b->gates.n, c->gates.n);
+  for (size_t i = 0; i < b->gates.n; ++i)
+    assert_memory_equal(&b->gates.v[i].measured, &c->gates.v[i].measured, sizeof(double));
+}
+
 static void iteration_loop_redoes_only_what_changed(void **st) {
   (void)st;
   char spec[1024]; /* sg_test_path's slots are reused */
@@ -260,13 +274,7 @@ static void iteration_loop_redoes_only_what_changed(void **st) {
   ran(&b, names, sizeof names);
   assert_string_equal(names, "dry Bass,fx Bass,master,package,verify,");
   assert_int_equal(render(spec, sg_test_path("clean2"), 1, &c, &d), SG_OK);
-  ha[0] = hb[0] = 0;
-  tree_hashes(sg_test_path("j1"), "", ha, sizeof ha);
-  tree_hashes(sg_test_path("clean2"), "", hb, sizeof hb);
-  assert_string_equal(ha, hb);
-  assert_int_equal(b.gates.n, c.gates.n);
-  for (size_t i = 0; i < b.gates.n; ++i)
-    assert_memory_equal(&b.gates.v[i].measured, &c.gates.v[i].measured, sizeof(double));
+  same_as_clean(sg_test_path("j1"), &b, sg_test_path("clean2"), &c);
   sg_render_result_free(&b);
   sg_render_result_free(&c);
   sg_render_result_free(&a);
@@ -393,14 +401,7 @@ static void stem_alone_effects_beside_its_dry_render(void **st) {
     assert_non_null(strstr(log, "fx Bass: rendered beside its dry stem"));
   sg_render_result c;
   assert_int_equal(render(spec, sg_test_path("side-clean"), 1, &c, &d), SG_OK);
-  static char ha[1 << 15], hb[1 << 15];
-  ha[0] = hb[0] = 0;
-  tree_hashes(out, "", ha, sizeof ha);
-  tree_hashes(sg_test_path("side-clean"), "", hb, sizeof hb);
-  assert_string_equal(ha, hb);
-  assert_int_equal(b.gates.n, c.gates.n);
-  for (size_t i = 0; i < b.gates.n; ++i)
-    assert_memory_equal(&b.gates.v[i].measured, &c.gates.v[i].measured, sizeof(double));
+  same_as_clean(out, &b, sg_test_path("side-clean"), &c);
   sg_render_result_free(&a);
   sg_render_result_free(&b);
   sg_render_result_free(&c);

@@ -201,3 +201,11 @@ int sg_test_trials(int full) {
     return full;
   return full / 4 > 4 ? full / 4 : (full < 4 ? full : 4);
 }
+
+sg_audio_writer_config sg_test_writer_config(unsigned rate, unsigned channels) {
+  sg_audio_writer_config c;
+  sg_audio_writer_config_init(&c);
+  c.rate = rate;
+  c.channels = channels;
+  return c;
+}

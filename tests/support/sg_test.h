@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "stemgate/core.h"
+#include "stemgate/io.h"
 
 /* Repetition counts for trial tests: the release build runs the full count; the sanitizer
  * build (3-5x slower) runs a quarter of it, at least 4, which still crosses every code path the
@@ -35,6 +36,8 @@ int sg_test_copy_file(const char *from, const char *to);
 /* A whole file in a malloc'd buffer with a NUL after its bytes (*len: their count, when len is
  * not NULL); NULL when it cannot be read. */
 char *sg_test_read_file(const char *path, size_t *len);
+/* A writer configuration: the defaults (float32) at rate with channels. */
+sg_audio_writer_config sg_test_writer_config(unsigned rate, unsigned channels);
 /* Asserts that two files hold the same bytes (both readable, same length, same content). */
 void sg_test_assert_files_equal(const char *a, const char *b);
 /* Corrupts one byte in place: the byte at offset at XOR mask (the file keeps its size). */
