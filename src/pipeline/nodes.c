@@ -213,8 +213,7 @@ sg_status sg__fx_hash(sg__stem *ss, sg_diag *d) {
   sg__node_init(&ss->fx_node, ss->final_key);
   /* The file's hash (its BWF loudness is written at close, before the samples: no digest while
    * writing) runs beside the judge and the master; what needs it waits in sg__fx_settle. */
-  if (ss->fx_uptodate) /* only then: effects beside a dry render must not write what its judge reads
-                        */
+  if (ss->fx_uptodate) /* only then: beside a dry render, its judge reads the flag */
     ss->fx_uptodate = 0;
   return sg__node_hash_crc_start(&ss->fx_node, ss->final, &ss->fx_hash, d);
 }

@@ -235,6 +235,8 @@ sg_status sg__run_two_phases(sg__run *r, const sg__phase *a, const sg__phase *b,
 /* Inside sg__run_two_phases: waits until every first phase but except's is done (produced, not
  * necessarily judged); 0 when the run was cancelled meanwhile. 1 at once outside it. */
 int sg__run_wait_dry(sg__run *r, const sg__stem *except);
+/* The worker threads sg__run_two_phases started (0 outside it). */
+int sg__run_workers(sg__run *r);
 /* Seconds on a monotonic clock. */
 double sg__now(void);
 /* Records a node as run (0) or reused (1; 2: from the shared cache) in the result, and logs

@@ -361,6 +361,16 @@ static void sort_by_cost(const sg__run *r, int *order, int n, int fx) {
     }
 }
 
+int sg__run_workers(sg__run *r) {
+  two_pool *p = r->pool;
+  if (!p)
+    return 0;
+  pthread_mutex_lock(&p->lock);
+  const int n = p->workers;
+  pthread_mutex_unlock(&p->lock);
+  return n;
+}
+
 int sg__run_wait_dry(sg__run *r, const sg__stem *except) {
   two_pool *p = r->pool;
   if (!p)

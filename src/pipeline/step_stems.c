@@ -226,10 +226,12 @@ static void produce_dry(sg__run *r, sg__stem *ss) {
     sg_audio_digest dg = {.frames = r->tl.dry_frames};
     wc.digest = &dg;
     /* Alone: its effects run beside it, fed what the tap sees (fuse.c); without a queue or a
-     * thread they read the file later, as for any stem. */
+     * thread they read the file later, as for any stem. Only with a second worker: the effects
+     * wait for the other stems' first phases, which this render would otherwise hold up while
+     * it waits for the effects to take its blocks. */
     sg__ring *ring = NULL;
     sg__ring_tap_ctx rt = {&p, NULL};
-    if (ss->fuse && sg__ring_create(&ring, wc.channels) == SG_OK) {
+    if (ss->fuse && sg__run_workers(r) >= 2 && sg__ring_create(&ring, wc.channels) == SG_OK) {
       if (sg__fx_fused_start(r, ss, ring) == SG_OK) {
         rt.ring = ring;
         wc.tap = sg__ring_tap;
