@@ -40,7 +40,8 @@ for i in $(seq "$runs"); do
   line="run $i: stemgate ${r% *} s"
   if [ $have_sox = 1 ]; then
     rm -rf "$tmp/sx"; mkdir -p "$tmp/sx"
-    r=$(cd "$tmp/sx" && measure sh "$peers/sox_pipeline.sh"); sx_t="$sx_t ${r% *}"; sx_m="$sx_m ${r#* }"
+    # the peer leaves its own mktemp folder behind: made inside ours, which goes at exit
+    r=$(cd "$tmp/sx" && export TMPDIR="$tmp/sx" && measure sh "$peers/sox_pipeline.sh"); sx_t="$sx_t ${r% *}"; sx_m="$sx_m ${r#* }"
     line="$line, sox ${r% *} s"
   fi
   if [ $have_py = 1 ]; then
