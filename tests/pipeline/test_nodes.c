@@ -38,20 +38,29 @@ static void quiet(void *u, const char *line) {
   (void)line;
 }
 
-static sg_status render(const char *spec, const char *out, int jobs, sg_render_result *res,
-                        sg_diag *d) {
+/* A render of spec into out on jobs threads, its log lines to log (NULL: quiet, or stdout with
+ * SG_TEST_VERBOSE). */
+static sg_status render_to(const char *spec, const char *out, int jobs,
+                           void (*log)(void *, const char *), void *log_user, sg_render_result *res,
+                           sg_diag *d) {
   sg_render_options o;
   sg_render_options_init(&o);
   o.jobs = jobs;
   o.spec_path = spec;
   o.out_dir = out;
-  o.log = getenv("SG_TEST_VERBOSE") ? NULL : quiet;
+  o.log = log ? log : getenv("SG_TEST_VERBOSE") ? NULL : quiet;
+  o.log_user = log_user;
   sg_diag_clear(d);
   sg_status st = sg_render(&o, res, d);
   char msg[1200];
   if (st != SG_OK)
     printf("render: %s\n", sg_diag_format(d, msg, sizeof msg));
   return st;
+}
+
+static sg_status render(const char *spec, const char *out, int jobs, sg_render_result *res,
+                        sg_diag *d) {
+  return render_to(spec, out, jobs, NULL, NULL, res, d);
 }
 
 /* The nodes this run ran again, as "a,b,c". */
@@ -339,16 +348,8 @@ static void collect(void *u, const char *line) {
 
 static sg_status render_logged(const char *spec, const char *out, sg_render_result *res,
                                char log[8192], sg_diag *d) {
-  sg_render_options o;
-  sg_render_options_init(&o);
-  o.jobs = 2;
-  o.spec_path = spec;
-  o.out_dir = out;
-  o.log = collect;
-  o.log_user = log;
   log[0] = 0;
-  sg_diag_clear(d);
-  return sg_render(&o, res, d);
+  return render_to(spec, out, 2, collect, log, res, d);
 }
 
 /* A stem changed alone: its effects run beside its dry render, fed its samples as they are
