@@ -674,21 +674,62 @@ static int64_t va_tell(void *u) { return ((sg_zip_audio *)u)->pos; }
  * more. The offset comes from the central directory (libzip's ZIP_CHECKCONS has matched every
  * local header to it), the local header gives the data's start. Anything unexpected leaves the
  * entry to libzip (a->fd stays -1). Integrity stays the SHA-256 hashed along this read. */
-static void direct_open(sg_zip_audio *a, const sg_zip_reader *r, const sg_zip_entry *e) {
+/* Where a stored entry's bytes start in the archive (*doff), read in place: 1, or 0 when the
+ * entry is left to libzip (not stored, encrypted, its local header not where expected). */
+static int stored_at(const sg_zip_reader *r, const sg_zip_entry *e, uint64_t *doff) {
   unsigned char h[30];
-  if (r->fd < 0 || !r->lho || e->index >= r->n_lho || r->lho[e->index] == UINT64_MAX)
-    return;
+  if (e->deflated || r->fd < 0 || !r->lho || e->index >= r->n_lho || r->lho[e->index] == UINT64_MAX)
+    return 0;
   uint64_t at = r->lho[e->index];
   if (at > r->fsize || r->fsize - at < 30 || pread_all(r->fd, h, 30, at) != 0 ||
       rd32(h) != 0x04034b50u || rd16(h + 8) != 0 || (rd16(h + 6) & 1))
-    return; /* not a local header, not stored, or encrypted */
-  uint64_t doff = at + 30 + rd16(h + 26) + rd16(h + 28);
-  if (doff > r->fsize || r->fsize - doff < e->size)
+    return 0; /* not a local header, not stored, or encrypted */
+  *doff = at + 30 + rd16(h + 26) + rd16(h + 28);
+  return *doff <= r->fsize && r->fsize - *doff >= e->size;
+}
+
+static void direct_open(sg_zip_audio *a, const sg_zip_reader *r, const sg_zip_entry *e) {
+  uint64_t doff = 0;
+  if (!stored_at(r, e, &doff))
     return;
   a->fd = r->fd;
   a->doff = doff;
   a->crc_on = a->hashing;
   a->want_crc = e->crc;
+}
+
+sg_status sg_zip_reader_crc32(sg_zip_reader *r, const sg_zip_entry *e, uint32_t *crc, sg_diag *d) {
+  if (!r || !e || !crc)
+    return sg_diag_fail(d, SG_E_INVAL, "zip reader: NULL argument");
+  uint64_t doff = 0;
+  if (!stored_at(r, e, &doff))
+    return sg_diag_fail(d, SG_E_UNSUPPORTED, "archive '%s': entry '%s' is not read in place",
+                        r->path, e->name);
+  enum { CHUNK = 1 << 18 }; /* 256 KiB: few calls, still in the cache the CRC reads it from */
+  unsigned char *buf = malloc(CHUNK);
+  if (!buf)
+    return sg_diag_fail(d, SG_E_NOMEM, "zip reader: out of memory");
+  uint32_t c = 0;
+  uint64_t done = 0;
+  while (done < e->size) {
+    const size_t n = e->size - done < CHUNK ? (size_t)(e->size - done) : CHUNK;
+    if (pread_all(r->fd, buf, n, doff + done) != 0)
+      break;
+    c = sg__crc32(c, buf, n);
+    done += n;
+  }
+  free(buf);
+  if (done != e->size)
+    return sg_diag_fail(d, SG_E_FORMAT,
+                        "archive '%s': entry '%s' is damaged: %llu of its %llu bytes could be read",
+                        r->path, e->name, (unsigned long long)done, (unsigned long long)e->size);
+  if (c != e->crc)
+    return sg_diag_fail(d, SG_E_FORMAT,
+                        "archive '%s': entry '%s' is damaged: its bytes' CRC-32 is %08x, the "
+                        "archive's directory says %08x",
+                        r->path, e->name, (unsigned)c, (unsigned)e->crc);
+  *crc = c;
+  return SG_OK;
 }
 
 static sg_status audio_open(sg_zip_audio **out, sg_zip_reader *r, const sg_zip_entry *e,

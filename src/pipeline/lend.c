@@ -1,6 +1,7 @@
 /* What the render measured on the files it wrote, lent to its final verification by content
- * hash (include/stemgate/verify.h, sg_verify_lender): the package step then hashes each entry of
- * the zip and measures nothing again.
+ * hash (include/stemgate/verify.h, sg_verify_lender): the package step then reads each entry of
+ * the zip back for its CRC-32, which vouches for the SHA-256 taken on the same read as the
+ * file's CRC-32 (sg__node_hash_crc), and measures nothing again.
  *
  * A stem's analysis (its writer's meter, the onset envelope of its mono) is written beside its
  * node record as it is produced (work/nodes/<node>.lend), so a stem taken from the cache lends
@@ -193,6 +194,26 @@ static int borrow(void *user, const char *sha256, sg_verify_loan *loan) {
   return 0;
 }
 
+/* The SHA-256 of a file this run wrote or kept (the master, a stem's effects) whose size and
+ * CRC-32 (taken on the read that hashed it) are these. */
+static int vouch_node(const sg__node *n, uint32_t crc, uint64_t bytes, char sha[65]) {
+  if (n->nf < 1 || !n->fcrc_ok[0] || n->fcrc[0] != crc || !n->fst[0].have || n->fst[0].size < 0 ||
+      (uint64_t)n->fst[0].size != bytes || strlen(n->fsha[0]) != 64)
+    return 0;
+  memcpy(sha, n->fsha[0], 65);
+  return 1;
+}
+
+static int vouch(void *user, uint32_t crc, uint64_t bytes, char sha[65]) {
+  const sg__run *r = user;
+  if (vouch_node(&r->master_node, crc, bytes, sha))
+    return 1;
+  for (int k = 0; k < r->n_stems; ++k)
+    if (vouch_node(&r->stems[k].fx_node, crc, bytes, sha))
+      return 1;
+  return 0;
+}
+
 static void give_back(void *user, sg_verify_loan *loan) {
   (void)user;
   if (loan->token) {
@@ -205,5 +226,6 @@ static void give_back(void *user, sg_verify_loan *loan) {
 void sg__lender_init(sg__run *r, sg_verify_lender *l) {
   l->borrow = borrow;
   l->give_back = give_back;
+  l->vouch = vouch;
   l->user = r;
 }

@@ -258,9 +258,10 @@ static sg_status run_client(sg__run *r, const char *zip, int measure_all, struct
   vo.measure_all = measure_all;
   vo.jobs = r->opt->jobs;
   /* The final verification: what the master and fx steps measured on the files they wrote,
-   * lent by the files' hashes (lend.c). verify takes a loan only for an entry whose bytes hash
-   * the same (otherwise it analyses the entry in full), so the rows still judge the delivered
-   * bytes. */
+   * lent by the files' hashes (lend.c). verify takes a loan only for an entry whose bytes are
+   * those files' (their CRC-32 read back, vouched for by the SHA-256 and CRC-32 taken on the
+   * same read of the file; otherwise it hashes and analyses the entry in full), so the rows
+   * still judge the delivered bytes. */
   sg_verify_lender lender;
   sg__lender_init(r, &lender);
   if (measure_all)
@@ -269,8 +270,8 @@ static sg_status run_client(sg__run *r, const char *zip, int measure_all, struct
   c->st = sg_verify_package(r->song, &vo, &c->vr, &c->d);
   if (c->vr.n_lent)
     sg__log(r,
-            "  verify: %d of %d files measured as they were written (their entries hash as "
-            "the render measured them)",
+            "  verify: %d of %d files measured as they were written (each entry read back "
+            "from the archive: its CRC-32 is that of the file the render hashed and measured)",
             c->vr.n_lent, c->vr.n_files);
   return SG_OK;
 }

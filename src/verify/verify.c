@@ -855,12 +855,20 @@ static int lend_entry(vfiles *v, sg_zip_reader *zr, size_t i, int want_features,
     return 0;
   sg__vaudio va;
   sg_audio_info info;
-  if (sg__vpkg_open_audio_in(p, zr, i, 1, &va, &info, NULL) != SG_OK)
+  /* Vouched for by CRC-32 (the header parsed, the bytes read once for their CRC), or hashed. */
+  const int by_crc = ln->vouch != NULL;
+  if (sg__vpkg_open_audio_in(p, zr, i, !by_crc, &va, &info, NULL) != SG_OK)
     return 0; /* the full analysis says why */
   const int fits = info.channels >= 1 && info.channels <= 2 && info.rate > 0 && info.frames > 0 &&
                    (double)info.frames <= v->opt->max_seconds * (double)info.rate;
-  if (fits && sg__vaudio_sha256(&va, sha, NULL) != SG_OK)
+  if (fits && by_crc) {
+    uint32_t crc = 0;
+    if (sg_zip_reader_crc32(zr ? zr : p->zip, e, &crc, NULL) != SG_OK ||
+        !ln->vouch(ln->user, crc, e->size, sha) || strlen(sha) != 64)
+      sha[0] = 0; /* not the caller's bytes (or damaged): the full analysis hashes and judges */
+  } else if (fits && sg__vaudio_sha256(&va, sha, NULL) != SG_OK) {
     sha[0] = 0;
+  }
   sg__vaudio_close(&va);
   sg_verify_loan loan;
   memset(&loan, 0, sizeof loan);

@@ -108,7 +108,7 @@ static sg_status verify(const char *zip, const sg_features *feat, const char *sh
   o.package = zip;
   o.measure_all = 1;
   one_loan l = {sha, NULL, feat, 0};
-  sg_verify_lender lender = {borrow, NULL, &l};
+  sg_verify_lender lender = {borrow, NULL, &l, NULL};
   sg_diag d;
   sg_diag_clear(&d);
   if (feat) {

@@ -9,6 +9,9 @@
  *    nothing), while the same decoy lent for an intact entry is used;
  *  - a render with one effect changed (the other stems and their sidecars from the cache) lends
  *    every file and gives the rows of a clean render of the same spec;
+ *  - an entry vouched for by its CRC-32 (sg_verify_lender.vouch: the bytes the lender hashed)
+ *    is lent without being hashed; one whose bytes differ (in place, against the archive's
+ *    directory, or rewritten with a consistent directory) is not, and is judged in full;
  *  - a deflated package lends nothing (its rows are a client's);
  *  - a damaged sidecar lends nothing, and the rows of a render with the master settings changed
  *    stay a clean render's. */
@@ -282,6 +285,9 @@ typedef struct decoy_loan {
   sg_meter *meter;
   sg_features *feat;
   int asked;
+  uint32_t crc; /* of the file whose sha this is (decoy_vouch) */
+  uint64_t size;
+  int vouched;
 } decoy_loan;
 
 static int decoy_borrow(void *user, const char *sha256, sg_verify_loan *loan) {
@@ -302,6 +308,16 @@ static void decoy_open(decoy_loan *l, const char *wav_for_sha, const char *decoy
   sg_meter_result mr;
   assert_int_equal(sg_meter_file(decoy, SG_METER_ALL, &mr, &l->meter, &d), SG_OK);
   assert_int_equal(sg_features_from_file(&l->feat, decoy, NULL, &d), SG_OK);
+}
+
+/* Vouches for the bytes of the file decoy_open hashed: its CRC-32 and size. */
+static int decoy_vouch(void *user, uint32_t crc, uint64_t bytes, char sha[65]) {
+  decoy_loan *l = user;
+  if (crc != l->crc || bytes != l->size)
+    return 0;
+  l->vouched++;
+  memcpy(sha, l->sha, 65);
+  return 1;
 }
 
 static void decoy_close(decoy_loan *l) {
@@ -347,7 +363,7 @@ static void changed_entry_is_judged_on_its_own_bytes(void **state) {
   snprintf(zip, sizeof zip, "%s/current/lend.zip", g_dir);
   decoy_loan l;
   decoy_open(&l, keys, bass); /* Bass's analysis lent for Keys' bytes */
-  sg_verify_lender lender = {decoy_borrow, NULL, &l};
+  sg_verify_lender lender = {decoy_borrow, NULL, &l, NULL};
   /* Intact: the decoy is taken (Keys' rows then describe Bass: the lent analysis is used). */
   sg_verify_result full, lent;
   verify_full(g_song, zip, NULL, &full);
@@ -364,6 +380,77 @@ static void changed_entry_is_judged_on_its_own_bytes(void **state) {
   sg_status b = verify_full(g_song, changed, &lender, &lent);
   assert_int_equal(a, SG_E_GATE);
   assert_int_equal(b, a);
+  assert_int_equal(lent.n_lent, 0);
+  assert_true(same_rows(&full.report, &lent.report));
+  sg_verify_result_free(&full);
+  sg_verify_result_free(&lent);
+  decoy_close(&l);
+}
+
+/* The offset of the first n bytes of file `part` inside file `whole` (-1: not found). */
+static long offset_of(const char *whole, const char *part, size_t at, size_t n) {
+  size_t wn = 0, pn = 0;
+  char *w = sg_test_read_file(whole, &wn), *p = sg_test_read_file(part, &pn);
+  long off = -1;
+  for (size_t i = 0; w && p && at + n <= pn && i + n <= wn && off < 0; ++i)
+    if (!memcmp(w + i, p + at, n))
+      off = (long)i;
+  free(w);
+  free(p);
+  return off < 0 ? -1 : off - (long)at;
+}
+
+static void vouched_entry_is_proved_by_its_crc(void **state) {
+  (void)state;
+  char keys[1200], bass[1200], zip[1200], copy[1200];
+  snprintf(keys, sizeof keys, "%s/current/lend_Keys.wav", g_dir);
+  snprintf(bass, sizeof bass, "%s/current/lend_Bass.wav", g_dir);
+  snprintf(zip, sizeof zip, "%s/current/lend.zip", g_dir);
+  decoy_loan l;
+  decoy_open(&l, keys, bass); /* Bass's analysis lent for Keys' bytes */
+  char sha[65];
+  sg_diag d;
+  sg_diag_clear(&d);
+  assert_int_equal(sg_package_file_digest(keys, sha, &l.crc, &d), SG_OK);
+  assert_string_equal(sha, l.sha);
+  size_t kn = 0;
+  free(sg_test_read_file(keys, &kn));
+  l.size = kn;
+  sg_verify_lender lender = {decoy_borrow, NULL, &l, decoy_vouch};
+  /* Intact: Keys vouched for by its CRC-32 and lent (its rows then describe Bass). */
+  sg_verify_result full, lent;
+  verify_full(g_song, zip, NULL, &full);
+  verify_full(g_song, zip, &lender, &lent);
+  assert_int_equal(lent.n_lent, 1);
+  assert_int_equal(l.vouched, 1);
+  assert_false(same_rows(&full.report, &lent.report));
+  sg_verify_result_free(&full);
+  sg_verify_result_free(&lent);
+  /* One byte of Keys' samples changed in place (the directory's CRC-32 left as it was): its
+   * CRC-32 is not the directory's, nothing is vouched or lent, the rows are a client's. */
+  snprintf(copy, sizeof copy, "%s", sg_test_path("inplace.zip"));
+  assert_int_equal(sg_test_copy_file(zip, copy), 0);
+  const long at = offset_of(copy, keys, 4096, 64);
+  assert_true(at > 0);
+  sg_test_flip_byte(copy, at + (long)kn / 2, 0x40);
+  l.vouched = 0;
+  sg_status a = verify_full(g_song, copy, NULL, &full);
+  sg_status b = verify_full(g_song, copy, &lender, &lent);
+  assert_int_not_equal(a, SG_OK);
+  assert_int_equal(b, a);
+  assert_int_equal(l.vouched, 0);
+  assert_int_equal(lent.n_lent, 0);
+  assert_true(same_rows(&full.report, &lent.report));
+  sg_verify_result_free(&full);
+  sg_verify_result_free(&lent);
+  /* Changed with a consistent directory (rewritten by libzip): the CRC-32 is not the lender's. */
+  const char *changed = with_byte_changed(zip, "_Keys.wav");
+  l.vouched = 0;
+  a = verify_full(g_song, changed, NULL, &full);
+  b = verify_full(g_song, changed, &lender, &lent);
+  assert_int_equal(a, SG_E_GATE);
+  assert_int_equal(b, a);
+  assert_int_equal(l.vouched, 0);
   assert_int_equal(lent.n_lent, 0);
   assert_true(same_rows(&full.report, &lent.report));
   sg_verify_result_free(&full);
@@ -447,6 +534,7 @@ int main(void) {
       cmocka_unit_test(lent_rows_are_the_full_analysis_rows),
       cmocka_unit_test(tap_onsets_are_the_mono_copy_onsets),
       cmocka_unit_test(changed_entry_is_judged_on_its_own_bytes),
+      cmocka_unit_test(vouched_entry_is_proved_by_its_crc),
       cmocka_unit_test(cached_render_rows_are_a_clean_renders),
       cmocka_unit_test(damaged_sidecar_lends_nothing),
       cmocka_unit_test(deflated_package_lends_nothing),
