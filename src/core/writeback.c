@@ -58,10 +58,9 @@ int sg__replace_file(const char *from, const char *to) {
   static atomic_uint seq;
   struct stat sb;
   char *old = NULL;
-  if (stat(to, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 && sb.st_size >= (1 << 20) &&
-      (old = malloc(strlen(to) + 64)) != NULL) {
+  if (lstat(to, &sb) == 0 && S_ISREG(sb.st_mode) && (old = malloc(strlen(to) + 64)) != NULL) {
     snprintf(old, strlen(to) + 64, "%s.%ld.%u.old", to, (long)getpid(), atomic_fetch_add(&seq, 1));
-    if (link(to, old) != 0) {
+    if (rename(to, old) != 0) {
       free(old);
       old = NULL;
     }
@@ -69,6 +68,17 @@ int sg__replace_file(const char *from, const char *to) {
   const int rc = rename(from, to), err = errno;
   if (!old)
     return rc;
+  if (rc != 0) { /* the old file back where it was */
+    (void)rename(old, to);
+    free(old);
+    errno = err;
+    return rc;
+  }
+  if (sb.st_nlink > 1 || sb.st_size < (1 << 20)) { /* nothing to free, or little: at once */
+    (void)unlink(old);
+    free(old);
+    return rc;
+  }
   pthread_once(&reap_once, reap_init);
   pthread_mutex_lock(&reap_mu);
   reap_busy++;

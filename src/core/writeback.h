@@ -11,13 +11,18 @@
 
 void sg__start_writeback(int fd, int64_t off, int64_t len);
 
-/* rename(from, to), the file it replaces freed on a thread of its own. On ext4 a rename over
- * the last link of a large file frees its blocks inside the call, waiting for the journal (and,
- * mounted with discard, the device): 55 ms for a 55 MB cache file, in the middle of a
- * re-render. So a large replaced file (1 MiB or more, no other link) gets a second link first,
- * the rename stays atomic and only drops a link, and that link is unlinked beside the caller.
- * The unlinks still running when the process exits are waited for (atexit), so no "*.old" file
- * is left behind. Returns rename's result (0, or -1 with errno). */
+/* rename(from, to), the file it replaces moved aside first and freed beside the caller. On ext4
+ * a rename over an existing file costs the caller twice: auto_da_alloc starts the writeback of
+ * the whole new file inside the call (its pages, then the block layer's throttle: 30-40 ms for a
+ * 55 MB bus file, perf sched), and when the old file loses its last link its blocks are freed
+ * inside the call, waiting for the journal and, mounted with discard, the device (55 ms). So the
+ * old file is renamed aside (to + ".<pid>.<n>.old"), `from` renamed to a name that no longer
+ * exists, and the aside name unlinked: on a thread of its own when that frees 1 MiB or more.
+ * For that instant `to` is absent: a crash there leaves it missing, which the node cache reads
+ * as a miss (every file it reuses is checked by hash), never a wrong file. Durability is the
+ * caller's (the delivered set is fsync'ed). On failure the old file is put back. The unlinks
+ * still running when the process exits are waited for (atexit), so no "*.old" file is left
+ * behind. Returns rename's result (0, or -1 with errno). */
 int sg__replace_file(const char *from, const char *to);
 /* Waits for the unlinks sg__replace_file started (what the atexit handler does). */
 void sg__replace_wait(void);
