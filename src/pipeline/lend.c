@@ -194,22 +194,24 @@ static int borrow(void *user, const char *sha256, sg_verify_loan *loan) {
   return 0;
 }
 
-/* The SHA-256 of a file this run wrote or kept (the master, a stem's effects) whose size and
- * CRC-32 (taken on the read that hashed it) are these. */
-static int vouch_node(const sg__node *n, uint32_t crc, uint64_t bytes, char sha[65]) {
-  if (n->nf < 1 || !n->fcrc_ok[0] || n->fcrc[0] != crc || !n->fst[0].have || n->fst[0].size < 0 ||
-      (uint64_t)n->fst[0].size != bytes || strlen(n->fsha[0]) != 64)
+/* The SHA-256 of the file this run wrote or kept as archive entry `entry` (the master, a stem's
+ * effects), when its size and CRC-32 (taken on the read that hashed it) are these. */
+static int vouch_node(const sg__node *n, const char *archive, const char *entry, uint32_t crc,
+                      uint64_t bytes, char sha[65]) {
+  if (strcmp(archive, entry) || n->nf < 1 || !n->fcrc_ok[0] || n->fcrc[0] != crc ||
+      !n->fst[0].have || n->fst[0].size < 0 || (uint64_t)n->fst[0].size != bytes ||
+      strlen(n->fsha[0]) != 64)
     return 0;
   memcpy(sha, n->fsha[0], 65);
   return 1;
 }
 
-static int vouch(void *user, uint32_t crc, uint64_t bytes, char sha[65]) {
+static int vouch(void *user, const char *entry, uint32_t crc, uint64_t bytes, char sha[65]) {
   const sg__run *r = user;
-  if (vouch_node(&r->master_node, crc, bytes, sha))
+  if (vouch_node(&r->master_node, r->master_archive, entry, crc, bytes, sha))
     return 1;
   for (int k = 0; k < r->n_stems; ++k)
-    if (vouch_node(&r->stems[k].fx_node, crc, bytes, sha))
+    if (vouch_node(&r->stems[k].fx_node, r->stems[k].archive, entry, crc, bytes, sha))
       return 1;
   return 0;
 }

@@ -270,9 +270,10 @@ static sg_status run_client(sg__run *r, const char *zip, int measure_all, struct
   c->st = sg_verify_package(r->song, &vo, &c->vr, &c->d);
   if (c->vr.n_lent)
     sg__log(r,
-            "  verify: %d of %d files measured as they were written (each entry read back "
-            "from the archive: its CRC-32 is that of the file the render hashed and measured)",
-            c->vr.n_lent, c->vr.n_files);
+            "  verify: %d of %d files measured as they were written (%d read back from the "
+            "archive for their CRC-32, the one taken with the SHA-256 of the file the render "
+            "wrote)",
+            c->vr.n_lent, c->vr.n_files, c->vr.n_vouched);
   return SG_OK;
 }
 

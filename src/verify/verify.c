@@ -830,7 +830,8 @@ typedef struct vfiles {
   sg_gate_report rep[SG_VERIFY_MAX_FILES];
   int state[SG_VERIFY_MAX_FILES]; /* 0 waiting, 1 being analysed, 2 analysed */
   int next, released, window, stop, started;
-  int lent[SG_VERIFY_MAX_FILES]; /* 1: the file's analysis was lent (lend_entry) */
+  int lent[SG_VERIFY_MAX_FILES];    /* 1: the file's analysis was lent (lend_entry) */
+  int vouched[SG_VERIFY_MAX_FILES]; /* 1: its SHA-256 vouched for by its CRC-32 (lend_entry) */
   unsigned fp_mode; /* the caller's floating-point mode (a render flushes denormals, the CLI does
                        not, and the meter counts them): the workers measure under the same */
   pthread_t th[8];
@@ -846,7 +847,7 @@ typedef struct vfiles {
  * features derive the same mono), whose loan matches its header (rate, channels, frames), with
  * features when the rows need them. */
 static int lend_entry(vfiles *v, sg_zip_reader *zr, size_t i, int want_features, int want_mono,
-                      char sha[65], analysed *a, sg_package_entry_pass *pass) {
+                      char sha[65], int *vouched, analysed *a, sg_package_entry_pass *pass) {
   const sg_verify_lender *ln = v->opt->lender;
   sg__vpkg *p = v->p;
   sha[0] = 0;
@@ -864,8 +865,9 @@ static int lend_entry(vfiles *v, sg_zip_reader *zr, size_t i, int want_features,
   if (fits && by_crc) {
     uint32_t crc = 0;
     if (sg_zip_reader_crc32(zr ? zr : p->zip, e, &crc, NULL) != SG_OK ||
-        !ln->vouch(ln->user, crc, e->size, sha) || strlen(sha) != 64)
+        !ln->vouch(ln->user, e->name, crc, e->size, sha) || strlen(sha) != 64)
       sha[0] = 0; /* not the caller's bytes (or damaged): the full analysis hashes and judges */
+    *vouched = sha[0] != 0;
   } else if (fits && sg__vaudio_sha256(&va, sha, NULL) != SG_OK) {
     sha[0] = 0;
   }
@@ -922,7 +924,8 @@ static void vfiles_run(vfiles *v, sg_zip_reader *zr, int f) {
   /* With a lender (a render's own final verification, measure_all), the entry's hash decides
    * first: a loan proved by it leaves nothing to decode. */
   if (o->lender && o->lender->borrow && o->measure_all && v->p->is_zip) {
-    if (lend_entry(v, zr, v->idx[f], vf->is_master, want_mono, sha, a, &v->pass[f])) {
+    if (lend_entry(v, zr, v->idx[f], vf->is_master, want_mono, sha, &v->vouched[f], a,
+                   &v->pass[f])) {
       v->lent[f] = 1;
       return;
     }
@@ -1167,9 +1170,11 @@ static sg_status verify_song(const sg_song *song, const sg_verify_options *opt, 
     }
   }
   vfiles_join(vj);
-  for (int f = 0; f < res->n_files; ++f)
+  for (int f = 0; f < res->n_files; ++f) {
     if ((res->files[f].lent = vj->lent[f]))
       res->n_lent++;
+    res->n_vouched += vj->vouched[f];
+  }
   res->n_passes = 0;
   for (int f = 0; f < res->n_files; ++f)
     if (idx[f] != SIZE_MAX && vj->pass[f].name[0])
