@@ -1,6 +1,8 @@
-/* sg__replace_file: the rename stays atomic (the name always names a whole file, old or new),
- * the file it replaced is freed beside the caller and nothing of it is left behind; small
- * files, files with another link and a failed rename behave as plain rename(2). */
+/* sg__replace_file: the name names the new file, whole, once it returns (the old one is moved
+ * aside first, so for an instant the name is free: ext4 then starts no writeback inside the
+ * rename), the file it replaced is freed beside the caller and nothing of it is left behind;
+ * small files and files with another link end as after plain rename(2), and a failed rename puts
+ * the old file back under its name. */
 #include "sg_test.h"
 
 #include "core/writeback.h"
