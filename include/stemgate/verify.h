@@ -107,17 +107,17 @@ typedef struct sg_verify_loan {
  * A loan is taken only for a stored zip entry of one or two channels whose header matches it
  * (rate, channels, frames); otherwise, or without a loan, the entry is decoded and measured in
  * full. A folder package, a deflated entry, or a run without measure_all never borrows. */
-/* vouch (optional): 1 with sha256 filled (lowercase hex) when user wrote the file it put in the
- * archive as `entry`, of `bytes` bytes, whose CRC-32 is crc32, and hashed it to sha256 on the same
- * read. The entry is then read once for its CRC-32 (libdeflate's, ~15 GB/s, against SHA-256's
- * ~2 GB/s), which must also be the archive directory's, and takes that SHA-256: a zip's own
- * integrity check ties the delivered bytes to the file the caller hashed and measured. Without
- * it, or when it says 0, the entry is hashed. Only a caller's own files are vouched for; a
- * client's verify never is. */
 typedef struct sg_verify_lender {
   int (*borrow)(void *user, const char *sha256, sg_verify_loan *loan);
   void (*give_back)(void *user, sg_verify_loan *loan);
   void *user;
+  /* Optional: 1 with sha256 filled (lowercase hex) when user wrote the file it put in the archive
+   * as `entry`, of `bytes` bytes, whose CRC-32 is crc32, and hashed it to sha256 on the same
+   * read. The entry is then read once for its CRC-32 (libdeflate's, ~15 GB/s, against SHA-256's
+   * ~2 GB/s), which must also be the archive directory's, and takes that SHA-256: a zip's own
+   * integrity check ties the delivered bytes to the file the caller hashed and measured. Without
+   * it, or when it says 0, the entry is hashed. Only a caller's own files are vouched for; a
+   * client's verify never is. */
   int (*vouch)(void *user, const char *entry, uint32_t crc32, uint64_t bytes, char sha256[65]);
 } sg_verify_lender;
 

@@ -668,12 +668,6 @@ static int64_t va_read(void *ptr, int64_t count, void *u) {
 
 static int64_t va_tell(void *u) { return ((sg_zip_audio *)u)->pos; }
 
-/* A stored entry's bytes are the file's bytes at the end of its local header: read them with
- * pread, not through libzip's stream, whose CRC layer computed a CRC-32 of every byte that it
- * never checked (the decoder seeks; 4 % of a verify) and whose buffered layers copied them once
- * more. The offset comes from the central directory (libzip's ZIP_CHECKCONS has matched every
- * local header to it), the local header gives the data's start. Anything unexpected leaves the
- * entry to libzip (a->fd stays -1). Integrity stays the SHA-256 hashed along this read. */
 /* Where a stored entry's bytes start in the archive (*doff), read in place: 1, or 0 when the
  * entry is left to libzip (not stored, encrypted, its local header not where expected). */
 static int stored_at(const sg_zip_reader *r, const sg_zip_entry *e, uint64_t *doff) {
@@ -688,6 +682,12 @@ static int stored_at(const sg_zip_reader *r, const sg_zip_entry *e, uint64_t *do
   return *doff <= r->fsize && r->fsize - *doff >= e->size;
 }
 
+/* A stored entry's bytes are the file's bytes at the end of its local header: read them with
+ * pread, not through libzip's stream, whose CRC layer computed a CRC-32 of every byte that it
+ * never checked (the decoder seeks; 4 % of a verify) and whose buffered layers copied them once
+ * more. The offset comes from the central directory (libzip's ZIP_CHECKCONS has matched every
+ * local header to it), the local header gives the data's start. Anything unexpected leaves the
+ * entry to libzip (a->fd stays -1). Integrity stays the SHA-256 hashed along this read. */
 static void direct_open(sg_zip_audio *a, const sg_zip_reader *r, const sg_zip_entry *e) {
   uint64_t doff = 0;
   if (!stored_at(r, e, &doff))
